@@ -1,0 +1,51 @@
+package io.septum.api;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A managed endpoint as the agent sees it. This is the model printed by the shell, the CLI and the REST API.
+ *
+ * @param id          agent-local endpoint number
+ * @param name        the name its source gave it
+ * @param namespace   the namespace the agent set (label {@code k8s:io.kubernetes.pod.namespace})
+ * @param source      the source that emitted it (netns, docker, ...)
+ * @param labels      every label, canonical {@code source:key=value}
+ * @param identity    its security identity (0 while waiting for one)
+ * @param addresses   its IPv4 and IPv6 addresses
+ * @param interfaceName the host-side interface where the datapath enforces
+ * @param ifindex     that interface's index in the host's network namespace
+ * @param netns       the network namespace path, if any
+ * @param policyIngress whether ingress policy is enforced
+ * @param policyEgress  whether egress policy is enforced
+ * @param externalIds the source's own identifiers (container id, netns name, ...)
+ * @param message     why it is in its state, if not ready
+ */
+public record Endpoint(
+        long id,
+        String name,
+        String namespace,
+        String source,
+        List<String> labels,
+        long identity,
+        EndpointState state,
+        List<String> addresses,
+        String interfaceName,
+        int ifindex,
+        String netns,
+        boolean policyIngress,
+        boolean policyEgress,
+        Map<String, String> externalIds,
+        long policyRevision,
+        String message) {
+    public Endpoint {
+        labels = labels == null ? List.of() : List.copyOf(labels);
+        addresses = addresses == null ? List.of() : List.copyOf(addresses);
+        externalIds = externalIds == null ? Map.of() : Map.copyOf(externalIds);
+    }
+
+    /** {@code namespace/name}, how probes and commands refer to it. */
+    public String qualifiedName() {
+        return namespace + "/" + name;
+    }
+}

@@ -1,0 +1,25 @@
+package io.septum.api.policy;
+
+import java.util.List;
+import java.util.Optional;
+import org.osgi.annotation.versioning.ProviderType;
+
+/** The agent's persisted, revisioned policies. Every change is all-or-nothing. */
+@ProviderType
+public interface PolicyRepository {
+    /** Validates every document, then applies all of them, or none. */
+    ImportResult importPolicies(String origin, String text) throws PolicyValidationException;
+
+    List<PolicyInfo> list();
+
+    Optional<PolicyInfo> get(String namespace, String name);
+
+    /** Deletes by name; {@code namespace} null or empty for cluster-wide ones. Returns the new revision. */
+    long delete(String namespace, String name);
+
+    long revision();
+
+    PolicySet current();
+
+    EnforcementMode mode();
+}

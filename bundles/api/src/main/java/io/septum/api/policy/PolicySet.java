@@ -1,0 +1,41 @@
+package io.septum.api.policy;
+
+import io.septum.api.Identity;
+import io.septum.api.Labels;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * An immutable set of parsed policies, and the semantics that apply them. Obtained from {@link PolicyEngine}.
+ *
+ * <p>Peers are described by labels. An endpoint carries its own labels plus the agent-set namespace label; a
+ * host outside the cluster is described as {@code cidr:<ip>/32} plus {@code reserved:world}; the host as
+ * {@code reserved:host}. A CIDR identity pushed to the ipcache carries {@code cidr:<prefix>} and
+ * {@code reserved:world}.
+ */
+@ProviderType
+public interface PolicySet {
+    List<PolicyInfo> policies();
+
+    /** This set with every policy of {@code newer} added, replacing those of the same kind, namespace and name. */
+    PolicySet merge(PolicySet newer, long revision);
+
+    /** This set without the named policy; empty when no such policy exists. */
+    Optional<PolicySet> without(String namespace, String name);
+
+    /** The entries that enforce this set for an endpoint with {@code subject} labels. */
+    EndpointPolicy resolve(Labels subject, Collection<Identity> universe, EnforcementMode mode);
+
+    /** Would traffic in {@code direction} between {@code subject} and {@code peer} on port/protocol pass? */
+    Decision decide(Direction direction, Labels subject, Labels peer, int port, Protocol protocol, EnforcementMode mode);
+
+    /** Every CIDR prefix that policies name ({@code cidr} and {@code except}); the ipcache gives each an identity. */
+    List<String> cidrPrefixes();
+
+    Optional<RuleRef> rule(int id);
+
+    /** Egress at the source, then ingress at the destination, with an explanation of each step. */
+    TraceResult trace(Labels source, Labels destination, int port, Protocol protocol, EnforcementMode mode);
+}
