@@ -21,6 +21,15 @@ public interface EndpointManager {
     /** Health of every bound source. */
     List<SourceHealth> sources();
 
+    /**
+     * Sets the labels of a namespace. Endpoints in it get {@code k8s:io.cilium.k8s.namespace.labels.<key>=<value>}
+     * (so that namespaceSelector works) and are regenerated. An empty map removes them.
+     */
+    void setNamespaceLabels(String namespace, java.util.Map<String, String> labels);
+
+    /** Namespace name to its labels. */
+    java.util.Map<String, java.util.Map<String, String>> namespaceLabels();
+
     /** IP prefix to identity, as pushed to the datapath. */
     List<IpcacheEntry> ipcache();
 }
