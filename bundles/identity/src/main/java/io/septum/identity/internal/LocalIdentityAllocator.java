@@ -1,0 +1,235 @@
+package io.septum.identity.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.septum.api.ComponentStatus;
+import io.septum.api.HealthReporter;
+import io.septum.api.Identity;
+import io.septum.api.IdentityAllocator;
+import io.septum.api.Label;
+import io.septum.api.Labels;
+import io.septum.api.ReservedIdentity;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Allocates identities from a table persisted in {@code ${septum.state.dir}/identities.json}.
+ *
+ * <p>Numbers are never reused while the table holds them: a label set that goes away and comes back gets its old
+ * number, so the datapath's policy entries written with that number by a previous agent stay right after a restart.
+ * Reference counts live in memory only; after a restart the endpoint manager allocates again for every endpoint.
+ */
+@Component(service = {IdentityAllocator.class, HealthReporter.class})
+public final class LocalIdentityAllocator implements IdentityAllocator, HealthReporter {
+    static final String FILE = "identities.json";
+    private static final Logger LOG = Logger.getLogger(LocalIdentityAllocator.class.getName());
+
+    private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private final Path file;
+    /** Canonical label string to identity, for every persisted identity (referenced or not). */
+    private final Map<String, Identity> byLabels = new HashMap<>();
+    private final TreeMap<Long, Identity> byId = new TreeMap<>();
+    private final Map<Long, Integer> refs = new HashMap<>();
+    private long nextCluster = ReservedIdentity.FIRST_ALLOCATED;
+    private long nextLocal = ReservedIdentity.FIRST_LOCAL;
+    private String lastError;
+
+    @Activate
+    public LocalIdentityAllocator(BundleContext ctx) {
+        this(Path.of(prop(ctx, "septum.state.dir", "/var/lib/septum")));
+    }
+
+    /** For tests and offline tools: a table in {@code stateDir}. */
+    public LocalIdentityAllocator(Path stateDir) {
+        this.file = stateDir.resolve(FILE);
+        load();
+    }
+
+    private static String prop(BundleContext ctx, String key, String def) {
+        String v = ctx.getProperty(key);
+        return v == null || v.isBlank() ? def : v;
+    }
+
+    private void load() {
+        if (!Files.exists(file)) return;
+        try {
+            JsonNode root = json.readTree(file.toFile());
+            for (JsonNode n : root.path("identities")) {
+                long id = n.path("id").asLong(-1);
+                List<String> labels = new ArrayList<>();
+                for (JsonNode l : n.path("labels")) labels.add(l.asText());
+                if (id <= 0) throw new IOException("entry without a positive id: " + n);
+                Labels set = Labels.parse(labels, Label.ANY);
+                Identity identity = new Identity(id, set.asStrings(), false);
+                byLabels.put(set.toString(), identity);
+                byId.put(id, identity);
+                if (id >= ReservedIdentity.FIRST_LOCAL) nextLocal = Math.max(nextLocal, id + 1);
+                else nextCluster = Math.max(nextCluster, id + 1);
+            }
+            // Keep the high-water marks even if entries were pruned by hand: never hand out a number twice.
+            nextCluster = Math.max(nextCluster, root.path("nextCluster").asLong(nextCluster));
+            nextLocal = Math.max(nextLocal, root.path("nextLocal").asLong(nextLocal));
+            LOG.info(() -> "loaded " + byId.size() + " identities from " + file);
+        } catch (IOException | RuntimeException e) {
+            // Refusing to start would take enforcement down; starting empty would renumber live endpoints. Keep the
+            // bad file aside for the operator and start empty, loudly.
+            lastError = "cannot read " + file + ": " + e.getMessage() + "; it was moved aside to " + FILE
+                    + ".corrupt and identities are renumbered";
+            LOG.log(Level.SEVERE, lastError, e);
+            byLabels.clear();
+            byId.clear();
+            try {
+                Files.move(file, file.resolveSibling(FILE + ".corrupt"), StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException moveFailed) {
+                LOG.log(Level.SEVERE, "cannot move " + file + " aside", moveFailed);
+            }
+        }
+    }
+
+    private void persist() {
+        ObjectNode root = json.createObjectNode();
+        root.put("version", 1);
+        root.put("nextCluster", nextCluster);
+        root.put("nextLocal", nextLocal);
+        ArrayNode list = root.putArray("identities");
+        for (Identity i : byId.values()) {
+            ObjectNode n = list.addObject();
+            n.put("id", i.id());
+            ArrayNode labels = n.putArray("labels");
+            i.labels().forEach(labels::add);
+        }
+        try {
+            Files.createDirectories(file.getParent());
+            Path tmp = Files.createTempFile(file.getParent(), FILE, ".tmp");
+            try {
+                json.writeValue(tmp.toFile(), root);
+                try {
+                    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                } catch (AtomicMoveNotSupportedException e) {
+                    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+                }
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+            lastError = null;
+        } catch (IOException e) {
+            lastError = "cannot write " + file + ": " + e.getMessage()
+                    + " (check that the state directory exists and is writable)";
+            throw new UncheckedIOException(lastError, e);
+        }
+    }
+
+    /** The reserved identity a label set is, if it is exactly one known {@code reserved:<name>} label. */
+    static Optional<ReservedIdentity> reservedOf(Labels labels) {
+        if (labels.size() != 1) return Optional.empty();
+        Label l = labels.asList().get(0);
+        if (!Label.RESERVED.equals(l.source()) || !l.value().isEmpty()) return Optional.empty();
+        return ReservedIdentity.byName(l.key());
+    }
+
+    /** CIDR label sets (Cilium's node-local identities): only {@code cidr:} labels, plus maybe {@code reserved:world}. */
+    static boolean isLocal(Labels labels) {
+        boolean cidr = false;
+        for (Label l : labels) {
+            if (Label.CIDR.equals(l.source())) cidr = true;
+            else if (!(Label.RESERVED.equals(l.source()) && ReservedIdentity.WORLD.labelName().equals(l.key())))
+                return false;
+        }
+        return cidr;
+    }
+
+    @Override
+    public synchronized Identity allocate(Labels labels) {
+        Optional<ReservedIdentity> reserved = reservedOf(labels);
+        if (reserved.isPresent()) return reserved.get().identity();
+        String key = labels.toString();
+        Identity identity = byLabels.get(key);
+        if (identity == null) {
+            long id;
+            if (isLocal(labels)) {
+                id = nextLocal++;
+            } else {
+                if (nextCluster > ReservedIdentity.LAST_ALLOCATED) {
+                    throw new IllegalStateException("identity range " + ReservedIdentity.FIRST_ALLOCATED + ".."
+                            + ReservedIdentity.LAST_ALLOCATED + " is exhausted; remove unused label sets from " + file);
+                }
+                id = nextCluster++;
+            }
+            identity = new Identity(id, labels.asStrings(), false);
+            byLabels.put(key, identity);
+            byId.put(id, identity);
+            try {
+                persist();
+            } catch (UncheckedIOException e) {
+                // Handing out a number that is not on disk could give it to another label set after a restart.
+                byLabels.remove(key);
+                byId.remove(id);
+                if (id >= ReservedIdentity.FIRST_LOCAL) nextLocal--;
+                else nextCluster--;
+                throw e;
+            }
+        }
+        refs.merge(identity.id(), 1, Integer::sum);
+        return identity;
+    }
+
+    @Override
+    public synchronized void release(long id) {
+        // Dropping to zero keeps the persisted mapping so that a returning label set keeps its number.
+        refs.computeIfPresent(id, (k, n) -> n <= 1 ? null : n - 1);
+    }
+
+    @Override
+    public synchronized Optional<Identity> get(long id) {
+        Optional<ReservedIdentity> r = ReservedIdentity.byId(id);
+        if (r.isPresent()) return Optional.of(r.get().identity());
+        return Optional.ofNullable(byId.get(id));
+    }
+
+    @Override
+    public synchronized Optional<Identity> lookup(Labels labels) {
+        Optional<ReservedIdentity> reserved = reservedOf(labels);
+        if (reserved.isPresent()) return Optional.of(reserved.get().identity());
+        return Optional.ofNullable(byLabels.get(labels.toString()));
+    }
+
+    /** Reserved identities and those referenced now; persisted but unreferenced ones are left out. */
+    @Override
+    public synchronized List<Identity> list() {
+        List<Identity> out = new ArrayList<>();
+        for (ReservedIdentity r : ReservedIdentity.values()) out.add(r.identity());
+        for (Identity i : byId.values()) if (refs.containsKey(i.id())) out.add(i);
+        out.sort((a, b) -> Long.compare(a.id(), b.id()));
+        return out;
+    }
+
+    /** References held on {@code id} (for tests and status). */
+    synchronized int references(long id) {
+        return refs.getOrDefault(id, 0);
+    }
+
+    @Override
+    public synchronized ComponentStatus health() {
+        if (lastError != null) return new ComponentStatus("identity", "degraded", lastError);
+        return ComponentStatus.ok("identity", byId.size() + " persisted, " + refs.size() + " in use");
+    }
+}
