@@ -1,0 +1,690 @@
+package io.septum.cli.connectivity;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * A test topology made of real kernel objects, for {@code connectivity test}, {@code demo starwars} and the tests.
+ *
+ * <p>Every node is a network namespace {@code sept-<run>-<n>} whose {@code eth0} is one end of a veth pair; the
+ * host end {@code sv<run><n>} is a port of the bridge {@code sbr<run>} in the root namespace, so all nodes share
+ * one L2 segment and the datapath's tc programs on the host ends see every packet. Addresses exist only inside
+ * the namespaces (the bridge has none): endpoints get {@code 10.199.<subnet>.<n>/32}, external hosts keep the
+ * address their case gives them, and every namespace routes {@code 10.192.0.0/10} straight out of {@code eth0}.
+ * IPv6 is switched off on every lab interface so that neighbour discovery does not clutter the datapath's events.
+ *
+ * <p>Listeners are socat processes inside the namespaces: on a TCP port, an echo server that answers HTTP
+ * requests like the seed's deathstar ({@code POST /v1/request-landing} gives {@code Ship landed}); on a UDP port,
+ * a datagram echo. Probes run inside the source namespace: allowed means the echo came back before the timeout,
+ * denied means no answer in time.
+ *
+ * <p>{@link #close()} removes every namespace, link, bridge, process and file the lab made, even after a failure
+ * (a JVM shutdown hook calls it too). A lab killed with {@code kill -9} leaves its objects behind;
+ * {@link #cleanupStale(String)} removes the objects of labs whose owning process is gone. Counts and times are
+ * bounded: at most {@link #MAX_NODES} nodes, every command has a deadline.
+ */
+public final class NetLab implements AutoCloseable {
+    /** Prefix of every network namespace the lab makes. */
+    public static final String NETNS_PREFIX = "sept-";
+    /** Prefix of the host ends of the veth pairs. */
+    public static final String VETH_PREFIX = "sv";
+    /** Prefix of the bridge. */
+    public static final String BRIDGE_PREFIX = "sbr";
+    /** The route every namespace gets: endpoints (10.199/16) and external hosts (10.198/16) are on-link. */
+    public static final String LAB_ROUTE = "10.192.0.0/10";
+    public static final int MAX_NODES = 64;
+    public static final int MAX_PORTS_PER_NODE = 32;
+    /** A run id is one lower-case letter (who made it) and four hex digits. */
+    static final int RUN_ID_LENGTH = 5;
+    private static final Pattern RUN_ID = Pattern.compile("[a-z][0-9a-f]{4}");
+    private static final long CMD_TIMEOUT_MS = 10_000;
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final String runId;
+    private final int subnet;
+    private final Path dir;
+    private final Path handler;
+    private final String bridge;
+    private final Map<String, Node> nodes = new LinkedHashMap<>();
+    private final List<Listener> listeners = new ArrayList<>();
+    private final Thread shutdownHook;
+    private boolean bridgeCreated;
+    private boolean closed;
+    private int nextEndpoint = 1;
+
+    /** One namespace of the lab. {@code index} is the number in its names. */
+    public record Node(String name, int index, String netns, String hostInterface, String ip) {
+    }
+
+    /** A listening port: {@code 80} (TCP) or {@code 53/UDP}. */
+    public record Port(int port, String protocol) {
+        public Port {
+            if (port < 1 || port > 65535) throw new IllegalArgumentException("port " + port + " is outside 1-65535");
+            protocol = protocol == null ? "TCP" : protocol.toUpperCase(Locale.ROOT);
+            if (!protocol.equals("TCP") && !protocol.equals("UDP")) {
+                throw new IllegalArgumentException("protocol " + protocol + " of port " + port
+                        + " cannot be probed (expected TCP or UDP)");
+            }
+        }
+
+        /** Parses {@code 80}, {@code 80/TCP} or {@code 53/UDP}. */
+        public static Port parse(String text) {
+            String s = text.trim();
+            int slash = s.indexOf('/');
+            try {
+                return slash < 0 ? new Port(Integer.parseInt(s), "TCP")
+                        : new Port(Integer.parseInt(s.substring(0, slash).trim()), s.substring(slash + 1).trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("bad port \"" + text + "\" (expected e.g. 80 or 53/UDP)");
+            }
+        }
+
+        @Override
+        public String toString() {
+            return port + "/" + protocol;
+        }
+    }
+
+    /** What a probe saw. */
+    public enum Verdict {
+        /** The connection completed and the echo came back in time. */
+        ALLOWED("allow"),
+        /** Nothing came back in time: what a policy drop looks like. */
+        DENIED("deny"),
+        /** The destination refused (TCP RST or ICMP port unreachable): no listener, a lab problem. */
+        REFUSED("refused"),
+        /** The probe could not be sent (no route, tool failure). */
+        ERROR("error");
+
+        private final String text;
+
+        Verdict(String text) {
+            this.text = text;
+        }
+
+        /** {@code allow}/{@code deny} as cases spell expectations, {@code refused}/{@code error} otherwise. */
+        public String text() {
+            return text;
+        }
+    }
+
+    /** The outcome of one probe. */
+    public record Observation(Verdict verdict, String detail, long millis) {
+    }
+
+    /** The outcome of one HTTP request made with curl: {@code exit} is curl's exit code (28 = timed out). */
+    public record HttpReply(int exit, int status, String body, String error, long millis) {
+    }
+
+    private record Listener(Node node, Port port, Process process, Path log) {
+    }
+
+    private NetLab(String runId, int subnet, Path dir) {
+        this.runId = runId;
+        this.subnet = subnet;
+        this.dir = dir;
+        this.handler = dir.resolve("http-echo.sh");
+        this.bridge = BRIDGE_PREFIX + runId;
+        this.shutdownHook = new Thread(this::closeQuietly, "septum-lab-cleanup-" + runId);
+    }
+
+    /**
+     * Makes an empty lab. {@code kind} is one lower-case letter that tells whose lab it is in the names
+     * ({@code c} connectivity test, {@code d} demo, {@code t} tests), so that cleanups can be scoped.
+     */
+    public static NetLab create(char kind) {
+        if (kind < 'a' || kind > 'z') throw new IllegalArgumentException("lab kind must be a lower-case letter");
+        checkTools();
+        Path base = stateBase();
+        for (int attempt = 0; attempt < 20; attempt++) {
+            String id = kind + String.format("%04x", RANDOM.nextInt(1 << 16));
+            if (inUse(id)) continue;
+            int subnet = 1 + RANDOM.nextInt(254);
+            Path dir = base.resolve(id);
+            try {
+                Files.createDirectories(base);
+                Files.createDirectory(dir);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                continue;
+            } catch (IOException e) {
+                throw new LabException("cannot create the lab's directory " + dir + ": " + e.getMessage(), e);
+            }
+            NetLab lab = new NetLab(id, subnet, dir);
+            lab.writeOwner();
+            Runtime.getRuntime().addShutdownHook(lab.shutdownHook);
+            return lab;
+        }
+        throw new LabException("no free lab run id found after 20 attempts; remove leftovers with "
+                + "'ip netns list' / 'ip netns del sept-...'");
+    }
+
+    public String runId() {
+        return runId;
+    }
+
+    /** The third octet of this lab's endpoint addresses. */
+    public int subnet() {
+        return subnet;
+    }
+
+    public String bridge() {
+        return bridge;
+    }
+
+    public synchronized List<Node> nodes() {
+        return List.copyOf(nodes.values());
+    }
+
+    public synchronized Optional<Node> node(String name) {
+        return Optional.ofNullable(nodes.get(name));
+    }
+
+    /** Adds an endpoint node with the next address {@code 10.199.<subnet>.<n>}. */
+    public synchronized Node addEndpoint(String name) {
+        if (nextEndpoint > 250) throw new LabException("too many endpoints in one lab (at most 250)");
+        return addNode(name, "10.199." + subnet + "." + nextEndpoint++);
+    }
+
+    /** Adds a node with a given IPv4 address (external hosts keep the address their case gives them). */
+    public synchronized Node addNode(String name, String ip) {
+        ensureOpen();
+        if (nodes.containsKey(name)) throw new IllegalArgumentException("the lab already has a node named " + name);
+        if (nodes.size() >= MAX_NODES) throw new LabException("too many nodes in one lab (at most " + MAX_NODES + ")");
+        if (!ip.matches("10\\.(19[2-9]|2[0-4][0-9]|25[0-5])\\.\\d{1,3}\\.\\d{1,3}")) {
+            throw new IllegalArgumentException("node " + name + ": address " + ip + " is outside the lab range "
+                    + LAB_ROUTE + " (use 10.198.x.y or 10.199.x.y)");
+        }
+        for (Node n : nodes.values()) {
+            if (n.ip().equals(ip)) throw new IllegalArgumentException("node " + name + ": address " + ip
+                    + " is already used by " + n.name());
+        }
+        if (!bridgeCreated) createBridge();
+        int index = nodes.size() + 1;
+        Node node = new Node(name, index, NETNS_PREFIX + runId + "-" + index, VETH_PREFIX + runId + index, ip);
+        // registered before it exists, so that close() removes a half-made node too
+        nodes.put(name, node);
+        ip("netns", "add", node.netns());
+        ip("link", "add", node.hostInterface(), "type", "veth", "peer", "name", "eth0", "netns", node.netns());
+        disableIpv6(node.hostInterface());
+        ip("link", "set", node.hostInterface(), "master", bridge, "up");
+        Cmd.run(CMD_TIMEOUT_MS, String.join("\n",
+                        "link set lo up",
+                        "addr add " + ip + "/32 dev eth0",
+                        "link set eth0 up",
+                        "route add " + LAB_ROUTE + " dev eth0") + "\n",
+                List.of("ip", "-n", node.netns(), "-batch", "-")).check();
+        Cmd.run(CMD_TIMEOUT_MS, "ip", "netns", "exec", node.netns(),
+                "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1").check();
+        return node;
+    }
+
+    /**
+     * Starts listeners in {@code node}: per TCP port an echo server that also answers HTTP, per UDP port a datagram
+     * echo. Call {@link #awaitListening(Duration)} before probing.
+     */
+    public synchronized void listen(Node node, List<Port> ports) {
+        ensureOpen();
+        long already = listeners.stream().filter(l -> l.node().equals(node)).count();
+        if (already + ports.size() > MAX_PORTS_PER_NODE) {
+            throw new LabException("too many listening ports on " + node.name() + " (at most " + MAX_PORTS_PER_NODE + ")");
+        }
+        writeHandler();
+        for (Port port : ports) {
+            if (listeners.stream().anyMatch(l -> l.node().equals(node) && l.port().equals(port))) continue;
+            String address = port.protocol().equals("TCP")
+                    ? "TCP4-LISTEN:" + port.port() + ",fork,reuseaddr"
+                    : "UDP4-RECVFROM:" + port.port() + ",fork";
+            String target = port.protocol().equals("TCP") ? "EXEC:/bin/sh " + handler : "PIPE";
+            Path log = dir.resolve("listener-" + node.index() + "-" + port.port() + "-" + port.protocol() + ".log");
+            ProcessBuilder pb = new ProcessBuilder("ip", "netns", "exec", node.netns(), "socat", "-T", "10", address, target)
+                    .redirectErrorStream(true)
+                    .redirectOutput(log.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
+            pb.environment().put("SEPTUM_LAB_NAME", node.name());
+            try {
+                listeners.add(new Listener(node, port, pb.start(), log));
+            } catch (IOException e) {
+                throw new LabException("cannot start socat in " + node.netns() + ": " + e.getMessage()
+                        + " (install socat: scripts/install-deps.sh)", e);
+            }
+        }
+    }
+
+    /** Waits until every listener is bound, or throws naming the ones that are not (with socat's complaint). */
+    public void awaitListening(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            List<Listener> pending = new ArrayList<>();
+            List<Listener> all;
+            synchronized (this) {
+                ensureOpen();
+                all = List.copyOf(listeners);
+            }
+            Map<Node, Set<String>> bound = new LinkedHashMap<>();
+            for (Listener l : all) {
+                if (!l.process().isAlive()) {
+                    throw new LabException("the " + l.port() + " listener in " + l.node().name() + " (" + l.node().netns()
+                            + ") exited: " + readQuietly(l.log()).strip());
+                }
+                Set<String> ports = bound.computeIfAbsent(l.node(), this::boundPorts);
+                if (!ports.contains(l.port().toString())) pending.add(l);
+            }
+            if (pending.isEmpty()) return;
+            if (System.nanoTime() > deadline) {
+                throw new LabException("listeners not bound after " + timeout.toMillis() + " ms: " + pending.stream()
+                        .map(l -> l.node().name() + ":" + l.port()).toList());
+            }
+            pause(50);
+        }
+    }
+
+    /** The ports bound in a node's namespace, as {@code 80/TCP} and {@code 53/UDP}. */
+    private Set<String> boundPorts(Node node) {
+        Cmd.Result r = Cmd.run(CMD_TIMEOUT_MS, "ss", "-N", node.netns(), "-H", "-l", "-n", "-t", "-u");
+        Set<String> out = new HashSet<>();
+        if (!r.ok()) return out;
+        for (String line : r.out().split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length < 5) continue;
+            int colon = f[4].lastIndexOf(':');
+            if (colon < 0) continue;
+            out.add(f[4].substring(colon + 1) + "/" + f[0].toUpperCase(Locale.ROOT));
+        }
+        return out;
+    }
+
+    /**
+     * Sends one probe from inside {@code from}'s namespace: TCP connects and expects its line echoed, UDP sends a
+     * datagram and expects it back. Denied means nothing came back within {@code timeout}.
+     */
+    public Observation probe(Node from, String dstIp, int port, String protocol, Duration timeout) {
+        ensureOpen();
+        String proto = protocol == null ? "TCP" : protocol.toUpperCase(Locale.ROOT);
+        if (!proto.equals("TCP") && !proto.equals("UDP")) {
+            return new Observation(Verdict.ERROR, "protocol " + protocol + " cannot be probed (TCP or UDP)", 0);
+        }
+        long ms = Math.max(100, Math.min(timeout.toMillis(), 30_000));
+        String secs = String.format(Locale.ROOT, "%.3f", ms / 1000.0);
+        String token = "septum-probe-" + Long.toHexString(RANDOM.nextLong());
+        String address = proto.equals("TCP")
+                ? "TCP4:" + dstIp + ":" + port + ",connect-timeout=" + secs
+                : "UDP4:" + dstIp + ":" + port;
+        long start = System.nanoTime();
+        Process p;
+        try {
+            p = new ProcessBuilder("ip", "netns", "exec", from.netns(), "socat", "-t", secs, "-", address).start();
+        } catch (IOException e) {
+            return new Observation(Verdict.ERROR, "cannot run socat: " + e.getMessage(), 0);
+        }
+        Cmd.Drain out = new Cmd.Drain(p.getInputStream());
+        Cmd.Drain err = new Cmd.Drain(p.getErrorStream());
+        out.start();
+        err.start();
+        try {
+            try (var in = p.getOutputStream()) {
+                in.write((token + "\n").getBytes(StandardCharsets.UTF_8));
+            } catch (IOException ignored) {
+                // socat already failed; its stderr says why
+            }
+            // process start-up and namespace entry get a margin on top of the network timeout
+            long deadline = start + TimeUnit.MILLISECONDS.toNanos(ms + 1500);
+            while (System.nanoTime() < deadline) {
+                if (out.text().contains(token)) {
+                    return new Observation(Verdict.ALLOWED, "echo after " + elapsed(start) + " ms", elapsed(start));
+                }
+                if (p.waitFor(5, TimeUnit.MILLISECONDS)) {
+                    out.join(500);
+                    err.join(500);
+                    if (out.text().contains(token)) {
+                        return new Observation(Verdict.ALLOWED, "echo after " + elapsed(start) + " ms", elapsed(start));
+                    }
+                    break;
+                }
+            }
+            long took = elapsed(start);
+            String e = err.text();
+            if (e.contains("Connection refused")) {
+                return new Observation(Verdict.REFUSED, "connection refused by " + dstIp + ":" + port + "/" + proto
+                        + " (nothing listens there)", took);
+            }
+            if (e.contains("unreachable") || e.contains("Invalid argument") || e.contains("No such file")) {
+                return new Observation(Verdict.ERROR, lastLine(e), took);
+            }
+            return new Observation(Verdict.DENIED, "no answer within " + ms + " ms", took);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Observation(Verdict.ERROR, "interrupted", elapsed(start));
+        } finally {
+            if (p.isAlive()) Cmd.kill(p);
+        }
+    }
+
+    /**
+     * Makes one HTTP request with curl inside {@code from}'s namespace. A dropped request ends with curl's exit
+     * code 28 after {@code timeout}.
+     */
+    public HttpReply http(Node from, String method, String url, Duration timeout) {
+        ensureOpen();
+        long ms = Math.max(100, Math.min(timeout.toMillis(), 30_000));
+        String secs = String.format(Locale.ROOT, "%.3f", ms / 1000.0);
+        Cmd.Result r = Cmd.run(ms + 3000, null, List.of("ip", "netns", "exec", from.netns(), "curl", "-s", "-S",
+                "--max-time", secs, "-o", "-", "-w", "\n%{http_code}", "-X", method, url));
+        String out = r.out();
+        int status = 0;
+        String body = out;
+        int nl = out.lastIndexOf('\n');
+        if (nl >= 0) {
+            try {
+                status = Integer.parseInt(out.substring(nl + 1).trim());
+                body = out.substring(0, nl);
+            } catch (NumberFormatException ignored) {
+                // no status line: curl failed before it had an answer
+            }
+        }
+        return new HttpReply(r.exit(), status, body, r.err().strip(), r.millis());
+    }
+
+    /** Removes everything the lab made. Safe to call more than once; never throws. */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) return;
+            closed = true;
+        }
+        closeQuietly();
+        try {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        } catch (IllegalStateException ignored) {
+            // the JVM is shutting down: the hook is what called us, or will find nothing left
+        }
+    }
+
+    private synchronized void closeQuietly() {
+        closed = true;
+        for (Listener l : listeners) Cmd.kill(l.process());
+        listeners.clear();
+        List<Node> all = new ArrayList<>(nodes.values());
+        Collections.reverse(all);
+        for (Node n : all) removeNetns(n.netns());
+        for (Node n : all) {
+            if (Files.exists(Path.of("/sys/class/net", n.hostInterface()))) {
+                Cmd.run(CMD_TIMEOUT_MS, "ip", "link", "del", n.hostInterface());
+            }
+        }
+        nodes.clear();
+        if (bridgeCreated) {
+            Cmd.run(CMD_TIMEOUT_MS, "ip", "link", "del", bridge);
+            bridgeCreated = false;
+        }
+        deleteTree(dir);
+        try {
+            Files.deleteIfExists(stateBase().resolve(runId + ".owner"));
+        } catch (IOException ignored) {
+            // a leftover owner file without objects is harmless; cleanupStale removes it
+        }
+    }
+
+    /**
+     * Removes the namespaces, links and files of labs whose owning process is gone, for run ids starting with
+     * {@code prefix} (e.g. {@code "c"} for connectivity tests, {@code ""} for all). Labs of live processes are left
+     * alone. Returns what it removed.
+     */
+    public static List<String> cleanupStale(String prefix) {
+        List<String> removed = new ArrayList<>();
+        Set<String> stale = new HashSet<>();
+        Map<String, Boolean> alive = new LinkedHashMap<>();
+        Cmd.Result ns = Cmd.run(CMD_TIMEOUT_MS, "ip", "netns", "list");
+        for (String line : ns.out().split("\n")) {
+            String name = line.trim().split("\\s+")[0];
+            String id = runIdOf(name, NETNS_PREFIX);
+            if (id == null || !id.startsWith(prefix)) continue;
+            if (alive.computeIfAbsent(id, NetLab::ownerAlive)) continue;
+            removeNetns(name);
+            stale.add(id);
+            removed.add("netns " + name);
+        }
+        Cmd.Result links = Cmd.run(CMD_TIMEOUT_MS, "ip", "-o", "link", "show");
+        for (String line : links.out().split("\n")) {
+            String[] f = line.split(":\\s+", 3);
+            if (f.length < 2) continue;
+            String name = f[1].split("@")[0].trim();
+            String id = name.startsWith(BRIDGE_PREFIX) ? runIdOf(name, BRIDGE_PREFIX) : runIdOf(name, VETH_PREFIX);
+            if (id == null || !id.startsWith(prefix)) continue;
+            if (alive.computeIfAbsent(id, NetLab::ownerAlive)) continue;
+            Cmd.run(CMD_TIMEOUT_MS, "ip", "link", "del", name);
+            stale.add(id);
+            removed.add("link " + name);
+        }
+        Path base = stateBase();
+        try (Stream<Path> s = Files.exists(base) ? Files.list(base) : Stream.empty()) {
+            for (Path p : s.toList()) {
+                String file = p.getFileName().toString();
+                String id = file.endsWith(".owner") ? file.substring(0, file.length() - ".owner".length()) : file;
+                if (!RUN_ID.matcher(id).matches() || !id.startsWith(prefix)) continue;
+                if (alive.computeIfAbsent(id, NetLab::ownerAlive)) continue;
+                deleteTree(p);
+                if (!stale.contains(id)) removed.add("file " + p);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return removed;
+    }
+
+    /**
+     * A warning when the host's br_netfilter module sends bridged traffic through iptables: a FORWARD policy of
+     * DROP (Docker sets one) then drops lab traffic before the datapath decides. Empty when bridged traffic
+     * bypasses iptables. The lab never changes host sysctls.
+     */
+    public static Optional<String> bridgeNetfilterWarning() {
+        Path p = Path.of("/proc/sys/net/bridge/bridge-nf-call-iptables");
+        if (!Files.exists(p)) return Optional.empty();
+        String v = readQuietly(p).trim();
+        if (!"1".equals(v)) return Optional.empty();
+        return Optional.of("br_netfilter is loaded and net.bridge.bridge-nf-call-iptables=1: bridged lab traffic also"
+                + " passes the host's iptables FORWARD chain, which may drop it (check 'iptables -S FORWARD'; Docker"
+                + " sets its policy to DROP). Set 'sysctl net.bridge.bridge-nf-call-iptables=0' or allow the lab's"
+                + " bridges (sbr*) in FORWARD");
+    }
+
+    // ---- internals ---------------------------------------------------------------------------------------
+
+    private void createBridge() {
+        ip("link", "add", bridge, "type", "bridge");
+        bridgeCreated = true;
+        disableIpv6(bridge);
+        ip("link", "set", bridge, "up");
+    }
+
+    private static void ip(String... args) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add("ip");
+        cmd.addAll(List.of(args));
+        Cmd.run(CMD_TIMEOUT_MS, null, cmd).check();
+    }
+
+    private static void disableIpv6(String ifname) {
+        Path p = Path.of("/proc/sys/net/ipv6/conf", ifname, "disable_ipv6");
+        try {
+            if (Files.exists(p)) Files.writeString(p, "1");
+        } catch (IOException ignored) {
+            // IPv6 noise is harmless to the probes, only to the event listing
+        }
+    }
+
+    private static void removeNetns(String netns) {
+        Cmd.Result pids = Cmd.run(CMD_TIMEOUT_MS, "ip", "netns", "pids", netns);
+        if (pids.ok()) {
+            for (String s : pids.out().split("\\s+")) {
+                if (s.isBlank()) continue;
+                try {
+                    ProcessHandle.of(Long.parseLong(s.trim())).ifPresent(Cmd::kill);
+                } catch (NumberFormatException ignored) {
+                    // not a pid
+                }
+            }
+        }
+        Cmd.run(CMD_TIMEOUT_MS, "ip", "netns", "del", netns);
+    }
+
+    private void writeHandler() {
+        if (Files.exists(handler)) return;
+        // dash-compatible: the first line decides between an HTTP answer and a plain echo
+        String script = String.join("\n",
+                "cr=$(printf '\\r')",
+                "IFS= read -r line || exit 0",
+                "case \"$line\" in",
+                "  [A-Z]*\" HTTP/1.\"*)",
+                "    while IFS= read -r h; do case \"$h\" in \"\"|\"$cr\") break;; esac; done",
+                "    set -- $line",
+                "    case \"$1 $2\" in",
+                "      \"POST /v1/request-landing\") body=\"Ship landed\";;",
+                "      \"PUT /v1/exhaust-port\") body=\"Panic: deathstar exploded\";;",
+                "      *) body=\"$1 $2 answered by $SEPTUM_LAB_NAME\";;",
+                "    esac",
+                "    printf 'HTTP/1.0 200 OK\\r\\nContent-Type: text/plain\\r\\nContent-Length: %d\\r\\n"
+                        + "Connection: close\\r\\n\\r\\n%s\\n' $((${#body}+1)) \"$body\"",
+                "    ;;",
+                "  *) printf '%s\\n' \"$line\"; exec cat;;",
+                "esac",
+                "");
+        try {
+            Files.writeString(handler, script);
+        } catch (IOException e) {
+            throw new LabException("cannot write the listener script " + handler + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void writeOwner() {
+        ProcessHandle self = ProcessHandle.current();
+        String start = self.info().startInstant().map(i -> Long.toString(i.toEpochMilli())).orElse("0");
+        try {
+            Files.writeString(stateBase().resolve(runId + ".owner"), self.pid() + " " + start + " " + subnet + "\n");
+        } catch (IOException e) {
+            throw new LabException("cannot write the lab's owner file in " + stateBase() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Whether the process that made lab {@code id} still runs (same pid and start time). */
+    private static boolean ownerAlive(String id) {
+        Path owner = stateBase().resolve(id + ".owner");
+        if (!Files.exists(owner)) return false;
+        String[] f = readQuietly(owner).trim().split("\\s+");
+        if (f.length < 2) return false;
+        try {
+            long pid = Long.parseLong(f[0]);
+            long start = Long.parseLong(f[1]);
+            Optional<ProcessHandle> h = ProcessHandle.of(pid);
+            if (h.isEmpty() || !h.get().isAlive()) return false;
+            long actual = h.get().info().startInstant().map(i -> i.toEpochMilli()).orElse(0L);
+            return start == 0 || actual == 0 || Math.abs(actual - start) < 2000;
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
+    private static boolean inUse(String id) {
+        return Files.exists(stateBase().resolve(id + ".owner")) || Files.exists(stateBase().resolve(id))
+                || Files.exists(Path.of("/sys/class/net", BRIDGE_PREFIX + id))
+                || Files.exists(Path.of("/run/netns", NETNS_PREFIX + id + "-1"));
+    }
+
+    /** The run id inside a lab object's name, or null when the name is not a lab's. */
+    static String runIdOf(String name, String prefix) {
+        if (!name.startsWith(prefix) || name.length() < prefix.length() + RUN_ID_LENGTH) return null;
+        String id = name.substring(prefix.length(), prefix.length() + RUN_ID_LENGTH);
+        if (!RUN_ID.matcher(id).matches()) return null;
+        String rest = name.substring(prefix.length() + RUN_ID_LENGTH);
+        boolean ok = switch (prefix) {
+            case NETNS_PREFIX -> rest.matches("-\\d+");
+            case VETH_PREFIX -> rest.matches("\\d+");
+            case BRIDGE_PREFIX -> rest.isEmpty();
+            default -> false;
+        };
+        return ok ? id : null;
+    }
+
+    /** Where labs keep their owner files and listener scripts: a tmpfs, so a reboot forgets them with the objects. */
+    static Path stateBase() {
+        String override = System.getProperty("septum.lab.dir");
+        if (override != null && !override.isBlank()) return Path.of(override);
+        Path run = Path.of("/run");
+        return Files.isWritable(run) ? run.resolve("septum-lab") : Path.of(System.getProperty("java.io.tmpdir"), "septum-lab");
+    }
+
+    private static void checkTools() {
+        for (String tool : List.of("ip", "socat", "ss")) {
+            boolean found = Stream.of(System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").split(":"))
+                    .anyMatch(d -> Files.isExecutable(Path.of(d, tool)));
+            if (!found) {
+                throw new LabException(tool + " is not installed; the lab needs iproute2, socat and curl "
+                        + "(scripts/install-deps.sh installs them)");
+            }
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) throw new IllegalStateException("lab " + runId + " is closed");
+    }
+
+    private static long elapsed(long startNanos) {
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+    }
+
+    private static String lastLine(String s) {
+        String[] lines = s.strip().split("\n");
+        String l = lines[lines.length - 1];
+        Matcher m = Pattern.compile("socat\\[\\d+\\] E (.*)").matcher(l);
+        return m.find() ? m.group(1) : l;
+    }
+
+    private static void pause(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LabException("interrupted while waiting for the lab", e);
+        }
+    }
+
+    private static String readQuietly(Path p) {
+        try {
+            return Files.readString(p);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static void deleteTree(Path p) {
+        if (!Files.exists(p)) return;
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(q);
+        } catch (IOException ignored) {
+            // leftovers are removed by cleanupStale
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "NetLab[" + runId + ", " + nodes.size() + " nodes]";
+    }
+}

@@ -1,0 +1,399 @@
+package io.septum.runtime;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.jar.JarFile;
+import java.util.logging.Level;
+import java.util.logging.LogManager;
+import java.util.logging.Logger;
+import org.apache.felix.framework.Felix;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.BundleException;
+import org.osgi.framework.Constants;
+import org.osgi.framework.FrameworkEvent;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceEvent;
+import org.osgi.framework.ServiceListener;
+import org.osgi.framework.launch.Framework;
+import picocli.CommandLine;
+
+/**
+ * {@code septum agent}: runs Felix in the foreground with every bundle of {@code <home>/bundle}, reports the time
+ * from JVM start to the agent's ready marker, tells systemd when it is ready, and stops the framework cleanly on
+ * SIGTERM. Stopping never touches the datapath: bundles leave BPF programs attached and maps pinned.
+ */
+public final class Launcher {
+    static final String READY_FILTER = "(" + Constants.OBJECTCLASS + "=io.septum.api.AgentReady)";
+    /** System property holding the JVM start (epoch millis); bundles read it through BundleContext.getProperty. */
+    public static final String PROP_JVM_START = "septum.jvm.start.millis";
+    /** System property set once the agent is ready: milliseconds from JVM start to ready. */
+    public static final String PROP_START_TO_READY = "septum.start.to.ready.millis";
+
+    private static final Logger LOG = Logger.getLogger(Launcher.class.getName());
+
+    private final LauncherOptions.Paths paths;
+    private final boolean console;
+    private final long jvmStart;
+    private final AtomicBoolean ready = new AtomicBoolean();
+    private volatile Framework framework;
+
+    Launcher(LauncherOptions.Paths paths, boolean console, long jvmStart) {
+        this.paths = paths;
+        this.console = console;
+        this.jvmStart = jvmStart;
+    }
+
+    /** Parses the options and runs the agent until the framework stops; returns the process exit code. */
+    public static int run(String[] args) {
+        LauncherOptions options = new LauncherOptions();
+        CommandLine cl = new CommandLine(options);
+        try {
+            cl.parseArgs(args);
+        } catch (CommandLine.ParameterException e) {
+            System.err.println("septum agent: " + e.getMessage());
+            cl.usage(System.err);
+            return 2;
+        }
+        if (cl.isUsageHelpRequested()) {
+            cl.usage(System.out);
+            return 0;
+        }
+        LauncherOptions.Paths paths;
+        try {
+            paths = options.resolve(System.getenv(), Launcher.class.getProtectionDomain().getCodeSource().getLocation());
+        } catch (IllegalArgumentException e) {
+            System.err.println("septum agent: " + e.getMessage());
+            return 2;
+        }
+        configureLogging(paths.etcDir());
+        try {
+            return new Launcher(paths, options.console, jvmStartMillis()).runAgent();
+        } catch (LaunchException e) {
+            LOG.severe(e.getMessage());
+            return 1;
+        }
+    }
+
+    int runAgent() throws LaunchException {
+        List<Path> jars = bundleJars(paths.bundleDir());
+        createDirectories(paths);
+        System.setProperty(PROP_JVM_START, Long.toString(jvmStart));
+        Map<String, Object> config = new HashMap<>(frameworkProperties(paths, console));
+        config.putAll(operatorProperties(paths.etcDir().resolve("framework.properties")));
+        config.put("felix.log.logger", new FelixLogger());
+        LOG.info(() -> "Septum starting: home " + paths.home() + ", state " + paths.stateDir() + ", run "
+                + paths.runDir() + ", bpf " + paths.bpfDir() + ", " + jars.size() + " bundles");
+
+        Framework fw = new Felix(config);
+        framework = fw;
+        Thread hook = new Thread(this::stopOnExit, "septum-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        installSignalHandlers();
+        try {
+            fw.init();
+            BundleContext ctx = fw.getBundleContext();
+            watchReady(ctx);
+            List<Bundle> installed = install(ctx, jars);
+            // Marking bundles started before the framework starts lets the resolver see all of them at once.
+            for (Bundle b : installed) {
+                if (b.getHeaders().get(Constants.FRAGMENT_HOST) != null) continue;
+                try {
+                    b.start();
+                } catch (BundleException e) {
+                    LOG.log(Level.SEVERE, "cannot start bundle " + b.getSymbolicName() + " (" + b.getLocation() + "): "
+                            + e.getMessage(), e);
+                }
+            }
+            fw.start();
+        } catch (BundleException e) {
+            throw new LaunchException("cannot start the OSGi framework: " + e.getMessage()
+                    + " (framework storage: " + paths.frameworkStorage() + ")", e);
+        }
+        writePidFile();
+        try {
+            FrameworkEvent stop = fw.waitForStop(0);
+            if (stop.getType() == FrameworkEvent.ERROR) {
+                LOG.log(Level.SEVERE, "framework stopped with an error", stop.getThrowable());
+                return 1;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            deletePidFile();
+        }
+        LOG.info("Septum stopped (BPF programs stay attached and maps stay pinned)");
+        return 0;
+    }
+
+    /** The framework properties every bundle reads: where things live, hot deployment, console, logging. */
+    static Map<String, String> frameworkProperties(LauncherOptions.Paths p, boolean console) {
+        Map<String, String> m = new HashMap<>();
+        m.put(Constants.FRAMEWORK_STORAGE, p.frameworkStorage().toString());
+        m.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
+        m.put(Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA, "sun.misc");
+        m.put(Constants.FRAMEWORK_BEGINNING_STARTLEVEL, "100");
+        m.put("septum.home", p.home().toString());
+        m.put("septum.etc.dir", p.etcDir().toString());
+        m.put("septum.state.dir", p.stateDir().toString());
+        m.put("septum.run.dir", p.runDir().toString());
+        m.put("septum.bpf.dir", p.bpfDir().toString());
+        // One FileInstall watcher per directory: bundles dropped in deploy/, *.cfg files in etc/. Subdirectories
+        // (etc/endpoints/) belong to their bundles, not to FileInstall, which would take them for exploded jars.
+        m.put("felix.fileinstall.dir", p.deployDir() + "," + p.etcDir());
+        m.put("felix.fileinstall.filter", ".*\\.(jar|cfg|config)");
+        m.put("felix.fileinstall.subdir.mode", "skip");
+        m.put("felix.fileinstall.poll", "1000");
+        m.put("felix.fileinstall.noInitialDelay", "true");
+        m.put("felix.fileinstall.start.level", "80");
+        m.put("felix.fileinstall.log.default", "jul");
+        m.put("felix.fileinstall.log.level", "3");
+        m.put("gosh.args", console ? "" : "--nointeractive");
+        m.put("ds.loglevel", "warn");
+        m.put("felix.log.level", "2");
+        return m;
+    }
+
+    /**
+     * Optional {@code etc/framework.properties}: extra framework properties for operators (e.g. more
+     * system packages). The locations stay the launcher's, so that every bundle agrees with the pid file.
+     */
+    static Map<String, String> operatorProperties(Path file) throws LaunchException {
+        Map<String, String> m = new HashMap<>();
+        if (!Files.isRegularFile(file)) return m;
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            p.load(r);
+        } catch (IOException e) {
+            throw new LaunchException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+        for (String k : p.stringPropertyNames()) {
+            if (k.startsWith("septum.") && k.endsWith(".dir") || k.equals("septum.home")
+                    || k.equals(Constants.FRAMEWORK_STORAGE)) {
+                LOG.warning(() -> file + ": ignoring " + k + " (set locations with septum agent options)");
+                continue;
+            }
+            m.put(k, p.getProperty(k));
+        }
+        return m;
+    }
+
+    static List<Path> bundleJars(Path dir) throws LaunchException {
+        if (!Files.isDirectory(dir)) {
+            throw new LaunchException("no bundle directory " + dir + ": --home (or SEPTUM_HOME) must name the "
+                    + "unpacked distribution, e.g. distribution/target/septum");
+        }
+        List<Path> jars = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*.jar")) {
+            ds.forEach(jars::add);
+        } catch (IOException e) {
+            throw new LaunchException("cannot list " + dir + ": " + e.getMessage(), e);
+        }
+        jars.sort(null);
+        return jars;
+    }
+
+    static void createDirectories(LauncherOptions.Paths p) throws LaunchException {
+        createDirectory(p.stateDir(), "rwx------");
+        createDirectory(p.runDir(), "rwxr-xr-x");
+    }
+
+    private static void createDirectory(Path dir, String mode) throws LaunchException {
+        try {
+            Files.createDirectories(dir);
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString(mode));
+        } catch (IOException | UnsupportedOperationException e) {
+            throw new LaunchException("cannot create " + dir + " (mode " + mode + "): " + messageOf(e)
+                    + "; run as root or choose another directory with the agent's options", e);
+        }
+    }
+
+    private static List<Bundle> install(BundleContext ctx, List<Path> jars) {
+        List<Bundle> bundles = new ArrayList<>();
+        for (Path jar : jars) {
+            if (!isBundle(jar)) {
+                LOG.warning(() -> "skipping " + jar + ": not an OSGi bundle (no Bundle-SymbolicName)");
+                continue;
+            }
+            try (InputStream in = Files.newInputStream(jar)) {
+                bundles.add(ctx.installBundle(jar.toUri().toString(), in));
+            } catch (IOException | BundleException e) {
+                LOG.log(Level.SEVERE, "cannot install " + jar + ": " + e.getMessage(), e);
+            }
+        }
+        return bundles;
+    }
+
+    static boolean isBundle(Path jar) {
+        try (JarFile jf = new JarFile(jar.toFile())) {
+            return jf.getManifest() != null
+                    && jf.getManifest().getMainAttributes().getValue(Constants.BUNDLE_SYMBOLICNAME) != null;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * The launcher's class space has its own copy of the API, so the ready marker is matched by class name, not
+     * by class: a class object would never be the one the bundles see.
+     */
+    private void watchReady(BundleContext ctx) throws BundleException {
+        ServiceListener listener = ev -> {
+            if (ev.getType() == ServiceEvent.REGISTERED) onReady();
+        };
+        try {
+            ctx.addServiceListener(listener, READY_FILTER);
+            if (ctx.getServiceReferences((String) null, READY_FILTER) != null) onReady();
+        } catch (InvalidSyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private void onReady() {
+        if (!ready.compareAndSet(false, true)) return;
+        long millis = System.currentTimeMillis() - jvmStart;
+        System.setProperty(PROP_START_TO_READY, Long.toString(millis));
+        LOG.info(() -> "Septum ready in " + millis + " ms (JVM start to ready)");
+        String notifySocket = System.getenv("NOTIFY_SOCKET");
+        if (notifySocket != null && !notifySocket.isEmpty()) {
+            // Service events are delivered on the registering bundle's thread: do not make it wait for systemd.
+            Thread t = new Thread(() -> notifySystemd(millis), "septum-sd-notify");
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
+    /** {@code --pid} makes systemd attribute the message to this JVM (the unit sets NotifyAccess=all). */
+    private static void notifySystemd(long millis) {
+        List<String> cmd = List.of("systemd-notify", "--ready", "--pid=" + ProcessHandle.current().pid(),
+                "--status=Ready in " + millis + " ms");
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                LOG.warning("systemd-notify did not finish in 10 s; systemd may not see the agent as started");
+            } else if (p.exitValue() != 0) {
+                LOG.warning("systemd-notify --ready exited with " + p.exitValue() + "; systemd may not see the agent as started");
+            }
+        } catch (IOException e) {
+            LOG.warning("cannot run systemd-notify (" + e.getMessage() + "); install systemd or use Type=simple");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void writePidFile() throws LaunchException {
+        try {
+            Files.writeString(paths.pidFile(), ProcessHandle.current().pid() + "\n");
+        } catch (IOException e) {
+            throw new LaunchException("cannot write " + paths.pidFile() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void deletePidFile() {
+        try {
+            String content = Files.readString(paths.pidFile()).trim();
+            // A second agent may have taken over the run dir; its pid file is not ours to remove.
+            if (content.equals(Long.toString(ProcessHandle.current().pid()))) Files.delete(paths.pidFile());
+        } catch (IOException e) {
+            // already gone
+        }
+    }
+
+    /**
+     * SIGTERM and SIGINT stop the framework and let {@link #runAgent()} return 0: a JVM killed through its
+     * default handler would exit 143, which systemd reports as a failure.
+     */
+    @SuppressWarnings("restriction")
+    private void installSignalHandlers() {
+        for (String name : List.of("TERM", "INT")) {
+            try {
+                sun.misc.Signal.handle(new sun.misc.Signal(name), sig -> requestStop("SIG" + name));
+            } catch (IllegalArgumentException e) {
+                LOG.fine(() -> "cannot handle SIG" + name + ": " + e.getMessage());
+            }
+        }
+    }
+
+    private void requestStop(String why) {
+        Framework fw = framework;
+        if (fw == null) return;
+        LOG.info(() -> "Septum stopping (" + why + ")");
+        try {
+            fw.stop();
+        } catch (BundleException e) {
+            LOG.log(Level.SEVERE, "cannot stop the framework: " + e.getMessage(), e);
+        }
+    }
+
+    /** Last resort when the JVM exits for another reason (System.exit elsewhere, SIGHUP). */
+    private void stopOnExit() {
+        Framework fw = framework;
+        if (fw == null || (fw.getState() & (Bundle.ACTIVE | Bundle.STARTING)) == 0) return;
+        requestStop("JVM exit");
+        try {
+            fw.waitForStop(TimeUnit.SECONDS.toMillis(60));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        deletePidFile();
+    }
+
+    /** java.util.logging to stderr, one line per record, unless the operator points the JVM at its own config. */
+    static void configureLogging(Path etcDir) {
+        if (System.getProperty("java.util.logging.config.file") != null
+                || System.getProperty("java.util.logging.config.class") != null) {
+            return;
+        }
+        Path file = etcDir.resolve("logging.properties");
+        try (InputStream in = Files.isRegularFile(file) ? Files.newInputStream(file)
+                : new java.io.ByteArrayInputStream(DEFAULT_LOGGING.getBytes(StandardCharsets.ISO_8859_1))) {
+            LogManager.getLogManager().readConfiguration(in);
+        } catch (IOException e) {
+            System.err.println("septum agent: cannot read " + file + " (" + e.getMessage() + "); using the JVM's logging defaults");
+        }
+    }
+
+    static final String DEFAULT_LOGGING = """
+            handlers=java.util.logging.ConsoleHandler
+            .level=INFO
+            java.util.logging.ConsoleHandler.level=ALL
+            java.util.logging.ConsoleHandler.formatter=io.septum.runtime.LogFormatter
+            """;
+
+    static long jvmStartMillis() {
+        return ProcessHandle.current().info().startInstant().map(java.time.Instant::toEpochMilli)
+                .orElseGet(() -> java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime());
+    }
+
+    private static String messageOf(Throwable t) {
+        if (t == null) return "unknown error";
+        return t.getMessage() == null ? t.toString() : t.getMessage();
+    }
+
+    /** The agent cannot start; the message says what and how to fix it. */
+    static final class LaunchException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        LaunchException(String message) {
+            super(message);
+        }
+
+        LaunchException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+}

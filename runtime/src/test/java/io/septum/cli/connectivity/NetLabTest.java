@@ -1,0 +1,156 @@
+package io.septum.cli.connectivity;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.septum.cli.connectivity.NetLab.Node;
+import io.septum.cli.connectivity.NetLab.Port;
+import io.septum.cli.connectivity.NetLab.Verdict;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The lab with real namespaces, veths, a bridge and socat listeners; no agent involved. */
+class NetLabTest {
+    private static final Duration TIMEOUT = Duration.ofMillis(800);
+    private final List<NetLab> labs = new ArrayList<>();
+
+    @BeforeAll
+    static void root() {
+        assumeTrue("root".equals(System.getProperty("user.name")), "the lab needs root (network namespaces)");
+    }
+
+    @AfterEach
+    void cleanup() {
+        labs.forEach(NetLab::close);
+    }
+
+    private NetLab lab() {
+        NetLab lab = NetLab.create('t');
+        labs.add(lab);
+        return lab;
+    }
+
+    @Test
+    void probesSeeEchoesHttpRefusalsAndDrops() {
+        NetLab lab = lab();
+        Node a = lab.addEndpoint("a");
+        Node b = lab.addEndpoint("b");
+        Node ext = lab.addNode("ext", "10.198.77.10");
+        assertEquals("10.199." + lab.subnet() + ".1", a.ip());
+        assertTrue(a.hostInterface().length() <= 15, a.hostInterface());
+        lab.listen(b, List.of(Port.parse("80"), Port.parse("53/UDP")));
+        lab.listen(ext, List.of(Port.parse("443")));
+        lab.awaitListening(Duration.ofSeconds(5));
+
+        assertEquals(Verdict.ALLOWED, lab.probe(a, b.ip(), 80, "TCP", TIMEOUT).verdict());
+        assertEquals(Verdict.ALLOWED, lab.probe(a, b.ip(), 53, "UDP", TIMEOUT).verdict());
+        assertEquals(Verdict.ALLOWED, lab.probe(a, ext.ip(), 443, "TCP", TIMEOUT).verdict());
+        assertEquals(Verdict.ALLOWED, lab.probe(ext, b.ip(), 80, "TCP", TIMEOUT).verdict());
+        assertEquals(Verdict.REFUSED, lab.probe(a, b.ip(), 81, "TCP", TIMEOUT).verdict());
+
+        NetLab.HttpReply landing = lab.http(a, "POST", "http://" + b.ip() + "/v1/request-landing", TIMEOUT);
+        assertEquals(0, landing.exit(), landing.error());
+        assertEquals(200, landing.status());
+        assertEquals("Ship landed", landing.body().strip());
+
+        // a drop inside the destination namespace looks exactly like a policy drop: no answer at all
+        Cmd.run(5000, "ip", "netns", "exec", b.netns(), "iptables", "-A", "INPUT", "-p", "tcp", "--dport", "80", "-j", "DROP").check();
+        Cmd.run(5000, "ip", "netns", "exec", b.netns(), "iptables", "-A", "INPUT", "-p", "udp", "--dport", "53", "-j", "DROP").check();
+        NetLab.Observation tcp = lab.probe(a, b.ip(), 80, "TCP", TIMEOUT);
+        assertEquals(Verdict.DENIED, tcp.verdict(), tcp.detail());
+        assertTrue(tcp.millis() >= TIMEOUT.toMillis() - 50 && tcp.millis() < TIMEOUT.toMillis() + 1500, tcp.toString());
+        assertEquals(Verdict.DENIED, lab.probe(a, b.ip(), 53, "UDP", TIMEOUT).verdict());
+        NetLab.HttpReply dropped = lab.http(a, "POST", "http://" + b.ip() + "/v1/request-landing", TIMEOUT);
+        assertEquals(28, dropped.exit(), dropped.toString());
+    }
+
+    @Test
+    void closeRemovesEveryObjectAndProcess() {
+        NetLab lab = lab();
+        Node a = lab.addEndpoint("a");
+        Node b = lab.addEndpoint("b");
+        lab.listen(b, List.of(Port.parse("80"), Port.parse("53/UDP")));
+        lab.awaitListening(Duration.ofSeconds(5));
+        assertEquals(Verdict.ALLOWED, lab.probe(a, b.ip(), 80, "TCP", TIMEOUT).verdict());
+        List<Long> pids = netnsPids(b.netns());
+        assertFalse(pids.isEmpty(), "socat runs inside " + b.netns());
+
+        lab.close();
+        lab.close(); // idempotent
+
+        assertFalse(Files.exists(Path.of("/run/netns", a.netns())));
+        assertFalse(Files.exists(Path.of("/run/netns", b.netns())));
+        assertFalse(Files.exists(Path.of("/sys/class/net", lab.bridge())));
+        assertTrue(pollUntil(() -> !Files.exists(Path.of("/sys/class/net", a.hostInterface()))
+                && !Files.exists(Path.of("/sys/class/net", b.hostInterface()))), "veths gone");
+        for (long pid : pids) assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "pid " + pid);
+        assertFalse(Files.exists(NetLab.stateBase().resolve(lab.runId())));
+        assertFalse(Files.exists(NetLab.stateBase().resolve(lab.runId() + ".owner")));
+    }
+
+    @Test
+    void cleanupStaleRemovesOnlyLabsOfDeadOwners() throws Exception {
+        NetLab live = lab();
+        Node keep = live.addEndpoint("keep");
+        NetLab dead = lab();
+        Node a = dead.addEndpoint("a");
+        dead.listen(a, List.of(Port.parse("8080")));
+        dead.awaitListening(Duration.ofSeconds(5));
+        // a finished process stands for an owner killed with kill -9
+        Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        Files.writeString(NetLab.stateBase().resolve(dead.runId() + ".owner"), gone.pid() + " 1 " + dead.subnet() + "\n");
+
+        List<String> removed = new ArrayList<>(NetLab.cleanupStale(dead.runId()));
+        removed.addAll(NetLab.cleanupStale(live.runId()));
+
+        assertTrue(removed.contains("netns " + a.netns()), removed.toString());
+        assertTrue(removed.contains("link " + dead.bridge()), removed.toString());
+        assertFalse(Files.exists(Path.of("/run/netns", a.netns())));
+        assertFalse(Files.exists(Path.of("/sys/class/net", dead.bridge())));
+        assertTrue(Files.exists(Path.of("/run/netns", keep.netns())), "a live lab is left alone");
+        assertTrue(Files.exists(Path.of("/sys/class/net", live.bridge())));
+    }
+
+    @Test
+    void runIdsAreParsedOnlyFromLabNames() {
+        assertEquals("ta1b2", NetLab.runIdOf("sept-ta1b2-3", NetLab.NETNS_PREFIX));
+        assertEquals("ta1b2", NetLab.runIdOf("svta1b212", NetLab.VETH_PREFIX));
+        assertEquals("ta1b2", NetLab.runIdOf("sbrta1b2", NetLab.BRIDGE_PREFIX));
+        assertNull(NetLab.runIdOf("sept-itest-1", NetLab.NETNS_PREFIX));
+        assertNull(NetLab.runIdOf("sbrta1b2x", NetLab.BRIDGE_PREFIX));
+        assertNull(NetLab.runIdOf("svc0", NetLab.VETH_PREFIX));
+        assertEquals(new Port(53, "UDP"), Port.parse("53/udp"));
+    }
+
+    private static List<Long> netnsPids(String netns) {
+        List<Long> out = new ArrayList<>();
+        for (String s : Cmd.run(5000, "ip", "netns", "pids", netns).out().split("\\s+")) {
+            if (!s.isBlank()) out.add(Long.parseLong(s.trim()));
+        }
+        return out;
+    }
+
+    private static boolean pollUntil(java.util.function.BooleanSupplier c) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (c.getAsBoolean()) return true;
+            try {
+                Thread.onSpinWait();
+                java.util.concurrent.locks.LockSupport.parkNanos(20_000_000);
+            } catch (RuntimeException e) {
+                return false;
+            }
+        }
+        return c.getAsBoolean();
+    }
+}

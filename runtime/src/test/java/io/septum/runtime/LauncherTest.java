@@ -1,0 +1,136 @@
+package io.septum.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Map;
+import java.util.jar.Attributes;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LauncherTest {
+    @TempDir
+    Path tmp;
+
+    private LauncherOptions.Paths paths() {
+        Path home = tmp.resolve("home");
+        return new LauncherOptions.Paths(home, home.resolve("etc"), tmp.resolve("state"), tmp.resolve("run"),
+                tmp.resolve("bpf"));
+    }
+
+    @Test
+    void frameworkPropertiesTellBundlesWhereEverythingIs() {
+        Map<String, String> m = Launcher.frameworkProperties(paths(), false);
+        assertEquals(tmp.resolve("home").toString(), m.get("septum.home"));
+        assertEquals(tmp.resolve("home/etc").toString(), m.get("septum.etc.dir"));
+        assertEquals(tmp.resolve("state").toString(), m.get("septum.state.dir"));
+        assertEquals(tmp.resolve("run").toString(), m.get("septum.run.dir"));
+        assertEquals(tmp.resolve("bpf").toString(), m.get("septum.bpf.dir"));
+        assertEquals(tmp.resolve("state/felix-cache").toString(), m.get("org.osgi.framework.storage"));
+        assertEquals("onFirstInit", m.get("org.osgi.framework.storage.clean"));
+        assertEquals(tmp.resolve("home/deploy") + "," + tmp.resolve("home/etc"), m.get("felix.fileinstall.dir"));
+        assertEquals("skip", m.get("felix.fileinstall.subdir.mode"));
+        assertEquals("true", m.get("felix.fileinstall.noInitialDelay"));
+        assertTrue(m.get("org.osgi.framework.system.packages.extra").contains("sun.misc"));
+        assertEquals("--nointeractive", m.get("gosh.args"));
+        assertEquals("", Launcher.frameworkProperties(paths(), true).get("gosh.args"));
+    }
+
+    @Test
+    void fileInstallFilterTakesBundlesAndConfigurationOnly() {
+        String filter = Launcher.frameworkProperties(paths(), false).get("felix.fileinstall.filter");
+        for (String yes : List.of("x.jar", "io.septum.policy.cfg", "a-b.config")) assertTrue(yes.matches(filter), yes);
+        for (String no : List.of("logging.properties", "web.yaml", "x.jar.tmp", "README")) assertFalse(no.matches(filter), no);
+    }
+
+    @Test
+    void directoriesAreCreatedWithTheirModes() throws Exception {
+        LauncherOptions.Paths p = paths();
+        Launcher.createDirectories(p);
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(p.stateDir())));
+        assertEquals("rwxr-xr-x", PosixFilePermissions.toString(Files.getPosixFilePermissions(p.runDir())));
+        // An existing state directory that is too open is closed again.
+        Files.setPosixFilePermissions(p.stateDir(), PosixFilePermissions.fromString("rwxrwxrwx"));
+        Launcher.createDirectories(p);
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(p.stateDir())));
+    }
+
+    @Test
+    void anUncreatableDirectoryIsAPreciseError() throws Exception {
+        Path file = Files.createFile(tmp.resolve("plain-file"));
+        LauncherOptions.Paths p = new LauncherOptions.Paths(tmp, tmp.resolve("etc"), file.resolve("state"),
+                tmp.resolve("run"), tmp.resolve("bpf"));
+        Launcher.LaunchException e = assertThrows(Launcher.LaunchException.class, () -> Launcher.createDirectories(p));
+        assertTrue(e.getMessage().contains(file.resolve("state").toString()), e.getMessage());
+    }
+
+    @Test
+    void bundleDirectoryMustExist() {
+        Launcher.LaunchException e = assertThrows(Launcher.LaunchException.class,
+                () -> Launcher.bundleJars(tmp.resolve("nope/bundle")));
+        assertTrue(e.getMessage().contains("--home"), e.getMessage());
+    }
+
+    @Test
+    void bundlesAreTheJarsWithASymbolicName() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("bundle"));
+        jar(dir.resolve("b.jar"), "b");
+        jar(dir.resolve("a.jar"), "a");
+        jar(dir.resolve("plain.jar"), null);
+        Files.writeString(dir.resolve("notes.txt"), "x");
+        List<Path> jars = Launcher.bundleJars(dir);
+        assertEquals(List.of(dir.resolve("a.jar"), dir.resolve("b.jar"), dir.resolve("plain.jar")), jars);
+        assertTrue(Launcher.isBundle(dir.resolve("a.jar")));
+        assertFalse(Launcher.isBundle(dir.resolve("plain.jar")));
+        assertFalse(Launcher.isBundle(dir.resolve("notes.txt")));
+    }
+
+    @Test
+    void operatorPropertiesCannotMoveTheLocations() throws Exception {
+        Path f = tmp.resolve("framework.properties");
+        Files.writeString(f, "org.osgi.framework.system.packages.extra=sun.misc,sun.nio.ch\n"
+                + "septum.state.dir=/elsewhere\nseptum.home=/x\norg.osgi.framework.storage=/y\nseptum.other=1\n");
+        Map<String, String> m = Launcher.operatorProperties(f);
+        assertEquals(Map.of("org.osgi.framework.system.packages.extra", "sun.misc,sun.nio.ch", "septum.other", "1"), m);
+        assertEquals(Map.of(), Launcher.operatorProperties(tmp.resolve("missing.properties")));
+    }
+
+    @Test
+    void logLinesHaveTimeLevelLoggerAndMessage() {
+        LogRecord r = new LogRecord(Level.WARNING, "cannot {0}\nsecond line");
+        r.setParameters(new Object[] {"attach"});
+        r.setLoggerName("io.septum.x");
+        r.setInstant(java.time.Instant.parse("2026-01-02T03:04:05.678Z"));
+        assertEquals("2026-01-02T03:04:05.678Z WARNING io.septum.x cannot attach second line" + System.lineSeparator(),
+                new LogFormatter().format(r));
+    }
+
+    @Test
+    void agentWithoutBundlesFailsWithExitCode() {
+        assertEquals(2, Launcher.run(new String[] {"--no-such-option"}));
+        assertEquals(0, Launcher.run(new String[] {"--help"}));
+    }
+
+    private static void jar(Path path, String bsn) throws Exception {
+        Manifest mf = new Manifest();
+        mf.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+        if (bsn != null) {
+            mf.getMainAttributes().putValue("Bundle-ManifestVersion", "2");
+            mf.getMainAttributes().putValue("Bundle-SymbolicName", bsn);
+        }
+        try (OutputStream out = Files.newOutputStream(path); JarOutputStream j = new JarOutputStream(out, mf)) {
+            j.flush();
+        }
+    }
+}
