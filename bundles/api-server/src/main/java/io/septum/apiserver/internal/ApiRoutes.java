@@ -1,0 +1,402 @@
+package io.septum.apiserver.internal;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.septum.api.AgentStatus;
+import io.septum.api.ComponentStatus;
+import io.septum.api.Endpoint;
+import io.septum.api.EndpointManager;
+import io.septum.api.EndpointSpec;
+import io.septum.api.Identity;
+import io.septum.api.IdentityAllocator;
+import io.septum.api.Label;
+import io.septum.api.Labels;
+import io.septum.api.SourceHealth;
+import io.septum.api.datapath.Datapath;
+import io.septum.api.datapath.DatapathException;
+import io.septum.api.policy.EnforcementMode;
+import io.septum.api.policy.PolicyEngine;
+import io.septum.api.policy.PolicyInfo;
+import io.septum.api.policy.PolicyRepository;
+import io.septum.api.policy.PolicyValidationException;
+import io.septum.api.policy.Protocol;
+import io.septum.api.policy.TraceResult;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
+
+/**
+ * Maps {@code /v1/...} requests to the agent's services and their model objects. Pure request-to-response: no
+ * sockets here (see {@link ApiServer}), which keeps every route testable with fakes.
+ */
+public final class ApiRoutes {
+    private static final System.Logger LOG = System.getLogger(ApiRoutes.class.getName());
+
+    /** Body of {@code POST /v1/endpoints}. */
+    public record AddEndpoint(String source, EndpointSpec spec) {
+    }
+
+    /** Body of {@code POST /v1/policy/trace}. */
+    public record TraceRequest(List<String> src, List<String> dst, int port, String protocol) {
+    }
+
+    private final Backend backend;
+    private final Supplier<ComponentStatus> self;
+    private final ObjectMapper mapper;
+    private final ObjectMapper strict;
+
+    public ApiRoutes(Backend backend, Supplier<ComponentStatus> self) {
+        this.backend = backend;
+        this.self = self;
+        this.mapper = new ObjectMapper();
+        // Request bodies are parsed strictly: a misspelt field is an error, not a silently ignored value.
+        this.strict = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true);
+    }
+
+    public ObjectMapper mapper() {
+        return mapper;
+    }
+
+    /** Answers one request; never throws. */
+    public HttpResponse handle(HttpRequest req) {
+        try {
+            return route(req);
+        } catch (HttpException e) {
+            return error(e.status(), e.getMessage(), e.errors());
+        } catch (PolicyValidationException e) {
+            return error(400, e.getMessage(), e.errors());
+        } catch (NoSuchElementException e) {
+            return error(404, e.getMessage(), List.of());
+        } catch (IllegalArgumentException | UnsupportedOperationException | IllegalStateException e) {
+            return error(400, e.getMessage(), List.of());
+        } catch (DatapathException e) {
+            return error(500, "the datapath refused the change: " + e.getMessage(), List.of());
+        } catch (Exception e) {
+            LOG.log(System.Logger.Level.ERROR, "API request " + req.method() + " " + req.rawPath() + " failed", e);
+            return error(500, "internal error in the agent: " + e, List.of());
+        }
+    }
+
+    public HttpResponse error(int status, String message, List<?> errors) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("error", message == null ? HttpResponse.reason(status) : message);
+        if (errors != null && !errors.isEmpty()) body.put("errors", errors);
+        return json(status, body);
+    }
+
+    private HttpResponse route(HttpRequest req) throws Exception {
+        List<String> s = req.segments();
+        String m = req.method();
+        if (s.size() < 2 || !s.get(0).equals("v1")) throw notFound(req);
+        String noun = s.get(1);
+        int n = s.size();
+        switch (noun) {
+            case "status":
+                if (n == 2) return get(m, this::status);
+                break;
+            case "endpoints":
+                if (n == 2 && m.equals("GET")) return ok(backend.endpointManager().list());
+                if (n == 2 && m.equals("POST")) return addEndpoint(req);
+                if (n == 2) throw notAllowed(m, "GET, POST");
+                if (n == 3 && m.equals("GET")) return ok(endpoint(s.get(2)));
+                if (n == 3 && m.equals("DELETE")) {
+                    EndpointManager em = backend.endpointManager();
+                    Endpoint e = endpoint(s.get(2));
+                    em.delete(String.valueOf(e.id()));
+                    return HttpResponse.empty(204);
+                }
+                if (n == 3) throw notAllowed(m, "GET, DELETE");
+                break;
+            case "namespaces":
+                if (n == 2) return get(m, () -> backend.endpointManager().namespaceLabels());
+                if (n == 3 && m.equals("PUT")) {
+                    Map<String, String> labels = read(req, new TypeReference<Map<String, String>>() { });
+                    backend.endpointManager().setNamespaceLabels(s.get(2), labels == null ? Map.of() : labels);
+                    return HttpResponse.empty(204);
+                }
+                if (n == 3 && m.equals("GET")) {
+                    Map<String, String> labels = backend.endpointManager().namespaceLabels().get(s.get(2));
+                    return ok(labels == null ? Map.of() : labels);
+                }
+                if (n == 3) throw notAllowed(m, "GET, PUT");
+                break;
+            case "identities":
+                if (n == 2) return get(m, () -> backend.identityAllocator().list());
+                if (n == 3) return get(m, () -> identity(s.get(2)));
+                break;
+            case "policies":
+                if (n == 2 && m.equals("GET")) return ok(backend.policyRepository().list());
+                if (n == 2 && m.equals("POST")) return importPolicies(req);
+                if (n == 2) throw notAllowed(m, "GET, POST");
+                if (n == 3 || n == 4) {
+                    PolicyInfo p = n == 3 ? policyByName(s.get(2)) : policy(s.get(2), s.get(3));
+                    if (m.equals("GET")) return ok(p);
+                    if (m.equals("DELETE")) {
+                        long revision = backend.policyRepository().delete(p.namespace(), p.name());
+                        return ok(Map.of("revision", revision));
+                    }
+                    throw notAllowed(m, "GET, DELETE");
+                }
+                break;
+            case "policy":
+                if (n == 3 && s.get(2).equals("trace")) return post(m, () -> trace(req));
+                if (n == 3 && s.get(2).equals("validate")) return post(m, () -> validate(req));
+                break;
+            case "ipcache":
+                if (n == 2) return get(m, () -> backend.endpointManager().ipcache());
+                break;
+            case "bpf":
+                if (n == 3 && s.get(2).equals("endpoints")) return get(m, () -> backend.datapath().endpoints());
+                if (n == 3 && s.get(2).equals("ipcache")) return get(m, () -> backend.datapath().ipcache());
+                if (n == 4 && s.get(2).equals("policy")) return get(m, () -> bpfPolicy(s.get(3)));
+                if (n == 3 && s.get(2).equals("stats")) return get(m, () -> backend.datapath().stats());
+                break;
+            default:
+                break;
+        }
+        throw notFound(req);
+    }
+
+    // ---- status ------------------------------------------------------------------------------------------
+
+    public AgentStatus status() {
+        OptionalLong ready = backend.readySince();
+        long now = System.currentTimeMillis();
+        String mode = "unknown";
+        long revision = -1;
+        int endpoints = 0;
+        int identities = 0;
+        List<ComponentStatus> components = new ArrayList<>();
+        List<SourceHealth> sources = List.of();
+        try {
+            PolicyRepository repo = backend.policyRepository();
+            mode = String.valueOf(repo.mode());
+            revision = repo.revision();
+        } catch (RuntimeException e) {
+            components.add(ComponentStatus.failed("policy", message(e)));
+        }
+        try {
+            EndpointManager em = backend.endpointManager();
+            endpoints = em.list().size();
+            sources = em.sources();
+        } catch (RuntimeException e) {
+            components.add(ComponentStatus.failed("endpoints", message(e)));
+        }
+        try {
+            identities = backend.identityAllocator().list().size();
+        } catch (RuntimeException e) {
+            components.add(ComponentStatus.failed("identity", message(e)));
+        }
+        if (!backend.has(Datapath.class)) components.add(ComponentStatus.failed("datapath", message(Backend.unavailable("the datapath"))));
+        components.addAll(backend.health());
+        components.add(self.get());
+        return new AgentStatus(backend.version(), ready.isPresent(), now - backend.startedAt(),
+                ready.isPresent() ? Math.max(0, ready.getAsLong() - backend.startedAt()) : -1,
+                mode, revision, endpoints, identities, components, sources);
+    }
+
+    private static String message(RuntimeException e) {
+        return e instanceof HttpException ? e.getMessage() : e.toString();
+    }
+
+    // ---- endpoints ---------------------------------------------------------------------------------------
+
+    private Endpoint endpoint(String idOrName) {
+        return backend.endpointManager().get(idOrName).orElseThrow(() -> new HttpException(404,
+                "no endpoint \"" + idOrName + "\" (see 'septum endpoint list'; use an id, namespace/name or a unique name)"));
+    }
+
+    private HttpResponse addEndpoint(HttpRequest req) {
+        AddEndpoint body = read(req, AddEndpoint.class);
+        if (body == null || body.spec() == null) {
+            throw new HttpException(400, "body must be {\"source\": \"netns\", \"spec\": {...EndpointSpec...}}");
+        }
+        String source = body.source() == null || body.source().isBlank() ? "netns" : body.source();
+        EndpointManager em = backend.endpointManager();
+        em.add(source, body.spec());
+        String ns = body.spec().namespace() == null ? "default" : body.spec().namespace();
+        Optional<Endpoint> added = body.spec().name() == null ? Optional.empty() : em.get(ns + "/" + body.spec().name());
+        return added.map(e -> json(201, e)).orElseGet(() -> HttpResponse.empty(201));
+    }
+
+    // ---- identities --------------------------------------------------------------------------------------
+
+    private Identity identity(String text) {
+        IdentityAllocator ids = backend.identityAllocator();
+        long id;
+        try {
+            id = Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            throw new HttpException(400, "identity \"" + text + "\" is not a number (see 'septum identity list')");
+        }
+        return ids.get(id).orElseThrow(() -> new HttpException(404, "no identity " + id + " (see 'septum identity list')"));
+    }
+
+    // ---- policies ----------------------------------------------------------------------------------------
+
+    private PolicyInfo policy(String ns, String name) {
+        String namespace = ns.equals("-") ? "" : ns;
+        return backend.policyRepository().get(namespace, name).orElseThrow(() -> new HttpException(404,
+                "no policy \"" + (namespace.isEmpty() ? name : namespace + "/" + name) + "\" (see 'septum policy list')"));
+    }
+
+    /** A bare name: the policy of that name if exactly one namespace has one. */
+    private PolicyInfo policyByName(String name) {
+        int slash = name.indexOf('/');
+        if (slash > 0) return policy(name.substring(0, slash), name.substring(slash + 1));
+        List<PolicyInfo> matches = backend.policyRepository().list().stream()
+                .filter(p -> p.name().equals(name)).collect(Collectors.toList());
+        if (matches.isEmpty()) throw new HttpException(404, "no policy named \"" + name + "\" (see 'septum policy list')");
+        if (matches.size() > 1) {
+            throw new HttpException(409, "several policies are named \"" + name + "\": "
+                    + matches.stream().map(PolicyInfo::qualifiedName).collect(Collectors.joining(", "))
+                    + "; name the namespace with -n");
+        }
+        return matches.get(0);
+    }
+
+    private HttpResponse importPolicies(HttpRequest req) throws PolicyValidationException {
+        String type = req.header("content-type");
+        if (type != null && type.toLowerCase().contains("json") && !type.toLowerCase().contains("yaml")) {
+            // JSON is YAML, so accept it, but only as text of policies
+            LOG.log(System.Logger.Level.DEBUG, "policy import with JSON body");
+        }
+        String origin = origin(req.header("x-septum-origin"));
+        String text = new String(req.body(), StandardCharsets.UTF_8);
+        return ok(backend.policyRepository().importPolicies(origin, text));
+    }
+
+    private HttpResponse validate(HttpRequest req) throws PolicyValidationException {
+        PolicyEngine engine = backend.policyEngine();
+        engine.parse(origin(req.header("x-septum-origin")), req.bodyText());
+        return ok(Map.of("valid", true));
+    }
+
+    /** The origin as shown in errors and listings: printable, short. */
+    static String origin(String header) {
+        if (header == null || header.isBlank()) return "api";
+        String s = header.strip().replaceAll("[\\p{Cntrl}]", "?");
+        return s.length() > 256 ? s.substring(0, 256) : s;
+    }
+
+    private TraceResult trace(HttpRequest req) {
+        TraceRequest t = read(req, TraceRequest.class);
+        if (t == null || t.src() == null || t.src().isEmpty() || t.dst() == null || t.dst().isEmpty()) {
+            throw new HttpException(400, "trace needs src and dst labels, e.g. {\"src\": [\"k8s:org=empire\"], "
+                    + "\"dst\": [\"k8s:class=deathstar\"], \"port\": 80, \"protocol\": \"TCP\"}");
+        }
+        if (t.port() < 0 || t.port() > 65535) throw new HttpException(400, "port " + t.port() + " is out of range 0-65535");
+        Protocol protocol = Protocol.parse(t.protocol() == null ? "TCP" : t.protocol());
+        PolicyRepository repo = backend.policyRepository();
+        EnforcementMode mode = repo.mode();
+        return repo.current().trace(traceLabels(t.src()), traceLabels(t.dst()), t.port(), protocol, mode);
+    }
+
+    /**
+     * Labels for a trace: entries without a source get {@code any}. A peer that names no namespace and is not a
+     * reserved or CIDR identity is taken to be in {@code default}, as an endpoint of any source would be.
+     */
+    public static Labels traceLabels(List<String> texts) {
+        List<String> flat = new ArrayList<>();
+        for (String t : texts) {
+            for (String part : t.split(",")) if (!part.isBlank()) flat.add(part.strip());
+        }
+        Labels labels = Labels.parse(flat, Label.ANY);
+        boolean special = labels.asList().stream()
+                .anyMatch(l -> l.source().equals(Label.RESERVED) || l.source().equals(Label.CIDR));
+        if (!special && !labels.has(Label.ANY, Labels.NAMESPACE_KEY)) {
+            labels = labels.with(new Label(Label.K8S, Labels.NAMESPACE_KEY, "default"));
+        }
+        return labels;
+    }
+
+    // ---- bpf ---------------------------------------------------------------------------------------------
+
+    private Object bpfPolicy(String idOrName) {
+        Datapath dp = backend.datapath();
+        long id;
+        Optional<Endpoint> e = backend.has(EndpointManager.class) ? backend.endpointManager().get(idOrName) : Optional.empty();
+        if (e.isPresent()) {
+            id = e.get().id();
+        } else {
+            try {
+                id = Long.parseLong(idOrName);
+            } catch (NumberFormatException x) {
+                throw new HttpException(404, "no endpoint \"" + idOrName + "\" (see 'septum endpoint list')");
+            }
+        }
+        return dp.policy(id);
+    }
+
+    // ---- plumbing ----------------------------------------------------------------------------------------
+
+    @FunctionalInterface
+    private interface Call {
+        Object call() throws Exception;
+    }
+
+    private HttpResponse get(String method, Call c) throws Exception {
+        if (!method.equals("GET")) throw notAllowed(method, "GET");
+        return ok(c.call());
+    }
+
+    private HttpResponse post(String method, Call c) throws Exception {
+        if (!method.equals("POST")) throw notAllowed(method, "POST");
+        return ok(c.call());
+    }
+
+    private HttpResponse ok(Object body) {
+        return json(200, body);
+    }
+
+    private HttpResponse json(int status, Object body) {
+        try {
+            return HttpResponse.json(status, mapper.writeValueAsBytes(body));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot serialise the answer: " + e.getOriginalMessage(), e);
+        }
+    }
+
+    private <T> T read(HttpRequest req, Class<T> type) {
+        if (req.body().length == 0) return null;
+        try {
+            return strict.readValue(req.body(), type);
+        } catch (java.io.IOException e) {
+            throw badJson(e);
+        }
+    }
+
+    private <T> T read(HttpRequest req, TypeReference<T> type) {
+        if (req.body().length == 0) return null;
+        try {
+            return strict.readValue(req.body(), type);
+        } catch (java.io.IOException e) {
+            throw badJson(e);
+        }
+    }
+
+    private static HttpException badJson(java.io.IOException e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+        String m = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
+        if (root instanceof IllegalArgumentException && root.getMessage() != null) m = root.getMessage();
+        return new HttpException(400, "bad JSON body: " + m);
+    }
+
+    private static HttpException notFound(HttpRequest req) {
+        return new HttpException(404, "no such API: " + req.method() + " " + req.rawPath());
+    }
+
+    private static HttpException notAllowed(String method, String allowed) {
+        return new HttpException(405, "method " + method + " not allowed here (allowed: " + allowed + ")");
+    }
+}

@@ -1,0 +1,189 @@
+package io.septum.apiserver.internal;
+
+import io.septum.api.AgentReady;
+import io.septum.api.ComponentStatus;
+import io.septum.api.EndpointManager;
+import io.septum.api.HealthReporter;
+import io.septum.api.IdentityAllocator;
+import io.septum.api.datapath.Datapath;
+import io.septum.api.datapath.DatapathEvent;
+import io.septum.api.datapath.DatapathEventListener;
+import io.septum.api.policy.PolicyEngine;
+import io.septum.api.policy.PolicyRepository;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalLong;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/**
+ * Serves the REST API for as long as the bundle runs. Every service reference is optional and dynamic: the API
+ * (and {@code septum status} above all) must answer while a component is missing or restarting, and say which.
+ * It is also the {@link DatapathEventListener} that feeds {@code /v1/monitor} streams.
+ */
+@Component(service = DatapathEventListener.class, immediate = true, configurationPid = ApiServerComponent.PID)
+@Designate(ocd = ApiServerComponent.Config.class)
+public final class ApiServerComponent implements DatapathEventListener, Backend {
+    public static final String PID = "io.septum.apiserver";
+
+    @ObjectClassDefinition(name = "Septum API server", description = "The REST API on a unix domain socket")
+    public @interface Config {
+        @AttributeDefinition(description = "Socket path; empty means ${septum.run.dir}/septum.sock")
+        String socketPath() default "";
+
+        @AttributeDefinition(description = "Group that may use the socket (mode 0660); empty keeps the agent's group")
+        String socketGroup() default "";
+
+        @AttributeDefinition(description = "Connections served at once; more are answered 503")
+        int maxConnections() default 16;
+
+        @AttributeDefinition(description = "Milliseconds to receive a request, and to write each part of an answer")
+        long ioTimeoutMillis() default 10_000;
+
+        @AttributeDefinition(description = "Events queued per monitor client before its events are dropped")
+        int monitorQueueSize() default 4096;
+
+        @AttributeDefinition(description = "Monitor clients at once")
+        int maxMonitorClients() default 8;
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile EndpointManager endpointManager;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile IdentityAllocator identityAllocator;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile PolicyRepository policyRepository;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile PolicyEngine policyEngine;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile Datapath datapath;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile AgentReady agentReady;
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile List<HealthReporter> healthReporters;
+
+    private final String version;
+    private final long startedAt;
+    private final MonitorHub hub;
+    private final ApiServer server;
+
+    @Activate
+    public ApiServerComponent(BundleContext ctx, Config cfg) {
+        String runDir = property(ctx, "septum.run.dir", "/run/septum");
+        Path socket = cfg.socketPath().isBlank() ? Path.of(runDir, "septum.sock") : Path.of(cfg.socketPath());
+        if (cfg.maxConnections() < 1) throw new IllegalArgumentException(PID + ": maxConnections must be at least 1");
+        if (cfg.ioTimeoutMillis() < 100) throw new IllegalArgumentException(PID + ": ioTimeoutMillis must be at least 100");
+        String v = ctx.getProperty("septum.version");
+        this.version = v != null ? v : ctx.getBundle().getVersion().toString();
+        this.startedAt = ManagementFactory.getRuntimeMXBean().getStartTime();
+        this.hub = new MonitorHub(Math.max(16, cfg.monitorQueueSize()), Math.max(1, cfg.maxMonitorClients()));
+        ApiServer.Settings settings = new ApiServer.Settings(cfg.maxConnections(), cfg.ioTimeoutMillis(),
+                cfg.socketGroup().isBlank() ? null : cfg.socketGroup(), 5_000);
+        // holder breaks the cycle: the routes report the server's health, the server serves the routes
+        ApiServer[] holder = new ApiServer[1];
+        ApiRoutes routes = new ApiRoutes(this, () -> holder[0].health());
+        this.server = new ApiServer(socket, routes, hub, settings);
+        holder[0] = server;
+        // binding happens on the server's own thread: activation never waits on the file system
+        server.start();
+    }
+
+    private static String property(BundleContext ctx, String key, String def) {
+        String v = ctx.getProperty(key);
+        return v == null || v.isBlank() ? def : v;
+    }
+
+    @Deactivate
+    void deactivate() {
+        server.close();
+    }
+
+    @Override
+    public void onEvent(DatapathEvent event) {
+        hub.publish(event);
+    }
+
+    @Override
+    public EndpointManager endpointManager() {
+        EndpointManager s = endpointManager;
+        if (s == null) throw Backend.unavailable("the endpoint manager");
+        return s;
+    }
+
+    @Override
+    public IdentityAllocator identityAllocator() {
+        IdentityAllocator s = identityAllocator;
+        if (s == null) throw Backend.unavailable("the identity allocator");
+        return s;
+    }
+
+    @Override
+    public PolicyRepository policyRepository() {
+        PolicyRepository s = policyRepository;
+        if (s == null) throw Backend.unavailable("the policy repository");
+        return s;
+    }
+
+    @Override
+    public PolicyEngine policyEngine() {
+        PolicyEngine s = policyEngine;
+        if (s == null) throw Backend.unavailable("the policy engine");
+        return s;
+    }
+
+    @Override
+    public Datapath datapath() {
+        Datapath s = datapath;
+        if (s == null) throw Backend.unavailable("the datapath");
+        return s;
+    }
+
+    @Override
+    public List<ComponentStatus> health() {
+        List<HealthReporter> reporters = healthReporters;
+        List<ComponentStatus> out = new ArrayList<>();
+        if (reporters == null) return out;
+        for (HealthReporter r : List.copyOf(reporters)) {
+            try {
+                ComponentStatus s = r.health();
+                if (s != null) out.add(s);
+            } catch (RuntimeException e) {
+                out.add(ComponentStatus.failed(r.getClass().getSimpleName(), "health check threw " + e));
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public OptionalLong readySince() {
+        AgentReady r = agentReady;
+        return r == null ? OptionalLong.empty() : OptionalLong.of(r.readySince());
+    }
+
+    @Override
+    public long startedAt() {
+        return startedAt;
+    }
+
+    @Override
+    public String version() {
+        return version;
+    }
+}

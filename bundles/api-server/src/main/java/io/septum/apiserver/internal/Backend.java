@@ -1,0 +1,57 @@
+package io.septum.apiserver.internal;
+
+import io.septum.api.ComponentStatus;
+import io.septum.api.EndpointManager;
+import io.septum.api.IdentityAllocator;
+import io.septum.api.datapath.Datapath;
+import io.septum.api.policy.PolicyEngine;
+import io.septum.api.policy.PolicyRepository;
+import java.util.List;
+import java.util.OptionalLong;
+
+/**
+ * The services the routes call. The DS component answers from its dynamic references; tests answer from fakes.
+ * A getter whose service is absent throws an {@link HttpException} 503 naming it, so that {@code status} keeps
+ * working while a component is down and every other call says which one.
+ */
+public interface Backend {
+    EndpointManager endpointManager();
+
+    IdentityAllocator identityAllocator();
+
+    PolicyRepository policyRepository();
+
+    PolicyEngine policyEngine();
+
+    Datapath datapath();
+
+    /** Whether each service is bound, without throwing: for {@code status}. */
+    default boolean has(Class<?> service) {
+        try {
+            if (service == EndpointManager.class) endpointManager();
+            else if (service == IdentityAllocator.class) identityAllocator();
+            else if (service == PolicyRepository.class) policyRepository();
+            else if (service == PolicyEngine.class) policyEngine();
+            else if (service == Datapath.class) datapath();
+            else return false;
+            return true;
+        } catch (HttpException e) {
+            return false;
+        }
+    }
+
+    /** Every health reporter's line; a reporter that throws is reported as failed, not skipped. */
+    List<ComponentStatus> health();
+
+    /** Epoch millis at which the agent became ready, if it is. */
+    OptionalLong readySince();
+
+    /** Epoch millis at which the JVM started. */
+    long startedAt();
+
+    String version();
+
+    static HttpException unavailable(String what) {
+        return new HttpException(503, what + " is not running in the agent (see 'septum status' and the agent's log)");
+    }
+}

@@ -1,0 +1,52 @@
+package io.septum.apiserver.internal;
+
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * One parsed request.
+ *
+ * @param target  the request target as sent ({@code /v1/endpoints/default%2Fdb?x=1})
+ * @param headers lower-case header names to values (repeated headers joined by {@code ", "})
+ */
+public record HttpRequest(String method, String target, String version, Map<String, String> headers, byte[] body) {
+    public HttpRequest {
+        headers = Map.copyOf(headers);
+        body = body == null ? new byte[0] : body;
+    }
+
+    public String header(String name) {
+        return headers.get(name.toLowerCase(Locale.ROOT));
+    }
+
+    /** The path without the query string, still encoded. */
+    public String rawPath() {
+        int q = target.indexOf('?');
+        return q < 0 ? target : target.substring(0, q);
+    }
+
+    /**
+     * The path's segments, each URL-decoded after splitting, so that an encoded {@code /} ({@code %2F}) stays
+     * inside its segment: {@code /v1/endpoints/default%2Fdb} gives {@code [v1, endpoints, default/db]}.
+     */
+    public List<String> segments() {
+        List<String> out = new ArrayList<>();
+        for (String s : rawPath().split("/")) {
+            if (s.isEmpty()) continue;
+            try {
+                out.add(URLDecoder.decode(s.replace("+", "%2B"), StandardCharsets.UTF_8));
+            } catch (IllegalArgumentException e) {
+                throw new HttpException(400, "bad percent-encoding in the path segment \"" + s + "\"");
+            }
+        }
+        return out;
+    }
+
+    public String bodyText() {
+        return new String(body, StandardCharsets.UTF_8);
+    }
+}
