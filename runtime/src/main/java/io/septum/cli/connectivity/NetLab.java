@@ -430,12 +430,16 @@ public final class NetLab implements AutoCloseable {
                 Cmd.run(CMD_TIMEOUT_MS, "ip", "link", "del", n.hostInterface());
             }
         }
-        nodes.clear();
         if (bridgeCreated) {
             Cmd.run(CMD_TIMEOUT_MS, "ip", "link", "del", bridge);
             bridgeCreated = false;
         }
         deleteTree(dir);
+        boolean leftovers = Files.exists(Path.of("/sys/class/net", bridge))
+                || all.stream().anyMatch(n -> Files.exists(Path.of("/run/netns", n.netns())));
+        nodes.clear();
+        // the owner file is what lets cleanupStale find what a failed close left behind
+        if (leftovers) return;
         try {
             Files.deleteIfExists(stateBase().resolve(runId + ".owner"));
         } catch (IOException ignored) {
@@ -444,22 +448,21 @@ public final class NetLab implements AutoCloseable {
     }
 
     /**
-     * Removes the namespaces, links and files of labs whose owning process is gone, for run ids starting with
-     * {@code prefix} (e.g. {@code "c"} for connectivity tests, {@code ""} for all). Labs of live processes are left
-     * alone. Returns what it removed.
+     * Removes the namespaces, links and files of labs whose owning process is gone (their owner file says so), for
+     * run ids starting with {@code prefix} (e.g. {@code "c"} for connectivity tests, {@code ""} for all). Labs of
+     * live processes, and objects no owner file claims, are left alone. Returns what it removed.
      */
     public static List<String> cleanupStale(String prefix) {
         List<String> removed = new ArrayList<>();
         Set<String> stale = new HashSet<>();
-        Map<String, Boolean> alive = new LinkedHashMap<>();
         Cmd.Result ns = Cmd.run(CMD_TIMEOUT_MS, "ip", "netns", "list");
         for (String line : ns.out().split("\n")) {
             String name = line.trim().split("\\s+")[0];
             String id = runIdOf(name, NETNS_PREFIX);
             if (id == null || !id.startsWith(prefix)) continue;
-            if (alive.computeIfAbsent(id, NetLab::ownerAlive)) continue;
-            removeNetns(name);
+            if (!stale.contains(id) && !isStale(id)) continue;
             stale.add(id);
+            removeNetns(name);
             removed.add("netns " + name);
         }
         Cmd.Result links = Cmd.run(CMD_TIMEOUT_MS, "ip", "-o", "link", "show");
@@ -469,9 +472,9 @@ public final class NetLab implements AutoCloseable {
             String name = f[1].split("@")[0].trim();
             String id = name.startsWith(BRIDGE_PREFIX) ? runIdOf(name, BRIDGE_PREFIX) : runIdOf(name, VETH_PREFIX);
             if (id == null || !id.startsWith(prefix)) continue;
-            if (alive.computeIfAbsent(id, NetLab::ownerAlive)) continue;
-            Cmd.run(CMD_TIMEOUT_MS, "ip", "link", "del", name);
+            if (!stale.contains(id) && !isStale(id)) continue;
             stale.add(id);
+            Cmd.run(CMD_TIMEOUT_MS, "ip", "link", "del", name);
             removed.add("link " + name);
         }
         Path base = stateBase();
@@ -480,9 +483,10 @@ public final class NetLab implements AutoCloseable {
                 String file = p.getFileName().toString();
                 String id = file.endsWith(".owner") ? file.substring(0, file.length() - ".owner".length()) : file;
                 if (!RUN_ID.matcher(id).matches() || !id.startsWith(prefix)) continue;
-                if (alive.computeIfAbsent(id, NetLab::ownerAlive)) continue;
+                if (!stale.contains(id) && !isStale(id)) continue;
+                stale.add(id);
                 deleteTree(p);
-                if (!stale.contains(id)) removed.add("file " + p);
+                removed.add("file " + p);
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -584,11 +588,19 @@ public final class NetLab implements AutoCloseable {
         }
     }
 
-    /** Whether the process that made lab {@code id} still runs (same pid and start time). */
-    private static boolean ownerAlive(String id) {
+    /**
+     * Whether lab {@code id} was made by a process that is gone. Objects without an owner file are not provably
+     * a lab's (other tests use {@code sept-} names too) and are never touched.
+     */
+    private static boolean isStale(String id) {
         Path owner = stateBase().resolve(id + ".owner");
         if (!Files.exists(owner)) return false;
-        String[] f = readQuietly(owner).trim().split("\\s+");
+        return !ownerAlive(readQuietly(owner));
+    }
+
+    /** Whether the process named in an owner file still runs (same pid and start time). */
+    private static boolean ownerAlive(String ownerFile) {
+        String[] f = ownerFile.trim().split("\\s+");
         if (f.length < 2) return false;
         try {
             long pid = Long.parseLong(f[0]);
