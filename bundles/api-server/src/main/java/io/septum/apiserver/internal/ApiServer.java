@@ -10,6 +10,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
@@ -142,7 +143,7 @@ public final class ApiServer implements AutoCloseable {
             } catch (RejectedExecutionException e) {
                 refused.incrementAndGet();
                 // answering from the accept thread is safe: a small answer fits the socket buffer
-                try (ch) {
+                try {
                     arm(ch);
                     HttpResponse r = routes.error(503, "the agent is serving " + settings.maxConnections()
                             + " connections already; retry", List.of());
@@ -152,7 +153,7 @@ public final class ApiServer implements AutoCloseable {
                     // the client left
                 } finally {
                     disarm(ch);
-                    open.remove(ch);
+                    finish(ch);
                 }
             }
         }
@@ -189,7 +190,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private void serve(SocketChannel ch) {
-        try (ch) {
+        try {
             InputStream in = new BufferedInputStream(Channels.newInputStream(ch));
             OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch));
             arm(ch);
@@ -216,6 +217,31 @@ public final class ApiServer implements AutoCloseable {
             LOG.log(System.Logger.Level.ERROR, "API connection failed", e);
         } finally {
             disarm(ch);
+            finish(ch);
+        }
+    }
+
+    /**
+     * Closes after the answer without resetting it: a request the server did not read (refused early, or its
+     * body too large) would otherwise make the kernel reset the connection, and the client would lose the answer.
+     */
+    private void finish(SocketChannel ch) {
+        try {
+            if (ch.isOpen()) {
+                ch.shutdownOutput();
+                ch.configureBlocking(false);
+                ByteBuffer sink = ByteBuffer.allocate(8192);
+                int total = 0;
+                int n;
+                while (total < (1 << 20) && (n = ch.read(sink)) > 0) {
+                    total += n;
+                    sink.clear();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // the client is gone already
+        } finally {
+            closeQuietly(ch);
             open.remove(ch);
         }
     }

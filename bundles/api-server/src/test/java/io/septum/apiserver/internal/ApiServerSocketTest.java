@@ -1,0 +1,256 @@
+package io.septum.apiserver.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.septum.api.ComponentStatus;
+import io.septum.api.EndpointManager;
+import io.septum.api.IdentityAllocator;
+import io.septum.api.datapath.Datapath;
+import io.septum.api.datapath.DatapathEvent;
+import io.septum.api.policy.PolicyEngine;
+import io.septum.api.policy.PolicyRepository;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The server over a real unix socket with raw bytes: what a hostile or broken client can and cannot do. */
+class ApiServerSocketTest {
+    @TempDir
+    Path dir;
+    private Path socket;
+    private ApiServer server;
+    private MonitorHub hub;
+    private final List<SocketChannel> clients = new ArrayList<>();
+
+    /** A backend with no services at all: the agent while everything is down. */
+    static final class EmptyBackend implements Backend {
+        public EndpointManager endpointManager() { throw Backend.unavailable("the endpoint manager"); }
+        public IdentityAllocator identityAllocator() { throw Backend.unavailable("the identity allocator"); }
+        public PolicyRepository policyRepository() { throw Backend.unavailable("the policy repository"); }
+        public PolicyEngine policyEngine() { throw Backend.unavailable("the policy engine"); }
+        public Datapath datapath() { throw Backend.unavailable("the datapath"); }
+        public List<ComponentStatus> health() { return List.of(ComponentStatus.ok("fake", "fine")); }
+        public OptionalLong readySince() { return OptionalLong.empty(); }
+        public long startedAt() { return System.currentTimeMillis() - 1000; }
+        public String version() { return "test"; }
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        socket = dir.resolve("run/septum.sock");
+        server = newServer(socket, new ApiServer.Settings(3, 500, null, 100));
+        server.start().get(5, TimeUnit.SECONDS);
+    }
+
+    private ApiServer newServer(Path path, ApiServer.Settings settings) {
+        hub = new MonitorHub(4, 2);
+        ApiServer[] holder = new ApiServer[1];
+        holder[0] = new ApiServer(path, new ApiRoutes(new EmptyBackend(), () -> holder[0].health()), hub, settings);
+        return holder[0];
+    }
+
+    @AfterEach
+    void stop() {
+        for (SocketChannel c : clients) {
+            try {
+                c.close();
+            } catch (IOException ignored) {
+                // already closed
+            }
+        }
+        server.close();
+    }
+
+    private SocketChannel connect() throws IOException {
+        SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
+        c.connect(UnixDomainSocketAddress.of(socket));
+        clients.add(c);
+        return c;
+    }
+
+    private static void send(SocketChannel c, String raw) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(raw.getBytes(StandardCharsets.ISO_8859_1));
+        while (b.hasRemaining()) c.write(b);
+    }
+
+    private String exchange(String raw) throws IOException {
+        SocketChannel c = connect();
+        send(c, raw);
+        return new String(Channels.newInputStream(c).readAllBytes(), StandardCharsets.UTF_8);
+    }
+
+    private static void await(BooleanSupplier condition, String what) throws InterruptedException {
+        long end = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > end) throw new AssertionError("timed out waiting for " + what);
+            TimeUnit.MILLISECONDS.sleep(10);
+        }
+    }
+
+    @Test
+    void socketIsCreatedWithMode0660InANewRunDir() throws IOException {
+        assertTrue(Files.exists(socket));
+        assertEquals("rw-rw----", PosixFilePermissions.toString(Files.getPosixFilePermissions(socket)));
+    }
+
+    @Test
+    void statusAnswersWhileEveryServiceIsDown() throws IOException {
+        String r = exchange("GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n");
+        assertTrue(r.startsWith("HTTP/1.1 200 OK\r\n"), r);
+        assertTrue(r.contains("Connection: close"), r);
+        assertTrue(r.contains("\"ready\":false"), r);
+        assertTrue(r.contains("\"startToReadyMillis\":-1"), r);
+        assertTrue(r.contains("the datapath is not running"), r);
+        assertTrue(r.contains("\"name\":\"api-server\",\"state\":\"ok\""), r);
+    }
+
+    @Test
+    void missingServiceIs503WithItsName() throws IOException {
+        String r = exchange("GET /v1/endpoints HTTP/1.1\r\n\r\n");
+        assertTrue(r.startsWith("HTTP/1.1 503 "), r);
+        assertTrue(r.contains("{\"error\":\"the endpoint manager is not running"), r);
+    }
+
+    @Test
+    void unknownPathIs404AndWrongMethodIs405() throws IOException {
+        assertTrue(exchange("GET /v2/x HTTP/1.1\r\n\r\n").startsWith("HTTP/1.1 404 "));
+        assertTrue(exchange("DELETE /v1/status HTTP/1.1\r\n\r\n").startsWith("HTTP/1.1 405 "));
+    }
+
+    @Test
+    void malformedRequestGets400AsJson() throws IOException {
+        String r = exchange("GET /v1/status HTTP/1.1\r\nBad Header\r\n\r\n");
+        assertTrue(r.startsWith("HTTP/1.1 400 "), r);
+        assertTrue(r.contains("\"error\":\"malformed header field"), r);
+    }
+
+    @Test
+    void oversizedBodyGets413() throws IOException {
+        String r = exchange("POST /v1/policies HTTP/1.1\r\nContent-Length: 999999999\r\n\r\n");
+        assertTrue(r.startsWith("HTTP/1.1 413 "), r);
+    }
+
+    @Test
+    void slowClientIsDisconnectedAfterTheDeadline() throws Exception {
+        SocketChannel c = connect();
+        send(c, "GET /v1/sta");
+        long start = System.nanoTime();
+        // the server closes the connection: reading sees end of stream
+        int n = c.read(ByteBuffer.allocate(16));
+        assertEquals(-1, n);
+        assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(5));
+    }
+
+    @Test
+    void connectionsBeyondThePoolGet503AndOthersStillWork() throws Exception {
+        List<SocketChannel> idle = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            SocketChannel c = connect();
+            send(c, "GET /v1/st");
+            idle.add(c);
+        }
+        String r = exchange("GET /v1/status HTTP/1.1\r\n\r\n");
+        assertTrue(r.startsWith("HTTP/1.1 503 "), r);
+        assertTrue(server.refused() >= 1);
+        // once the idle ones are cut by the deadline, the server answers again
+        await(() -> {
+            try {
+                return exchange("GET /v1/status HTTP/1.1\r\n\r\n").startsWith("HTTP/1.1 200 ");
+            } catch (IOException e) {
+                return false;
+            }
+        }, "the pool to free up");
+    }
+
+    @Test
+    void monitorStreamsEventsAsLinesAndHeartbeats() throws Exception {
+        SocketChannel c = connect();
+        send(c, "GET /v1/monitor HTTP/1.1\r\n\r\n");
+        InputStream in = Channels.newInputStream(c);
+        String head = readUntil(in, "\r\n\r\n");
+        assertTrue(head.startsWith("HTTP/1.1 200 "), head);
+        assertTrue(head.contains("application/x-ndjson"), head);
+        assertFalse(head.toLowerCase().contains("content-length"), head);
+        await(() -> hub.subscribers() == 1, "the subscription");
+        hub.publish(new DatapathEvent(1L, "drop", 7, "INGRESS", "DROPPED", 133, "10.199.0.2", 40000, 300,
+                "10.199.0.3", 80, 301, "TCP", 0, 2, false, 11));
+        String line = readUntil(in, "}\n").strip();
+        assertTrue(line.startsWith("{\"timestampNanos\":1,\"type\":\"drop\""), line);
+        assertTrue(line.contains("\"dropReason\":133"), line);
+        c.close();
+        // the heartbeat notices the client left and frees its subscription
+        await(() -> hub.subscribers() == 0, "the subscription to end");
+    }
+
+    @Test
+    void slowMonitorClientLosesEventsWithoutBlockingThePublisher() throws Exception {
+        SocketChannel c = connect();
+        send(c, "GET /v1/monitor HTTP/1.1\r\n\r\n");
+        await(() -> hub.subscribers() == 1, "the subscription");
+        long start = System.nanoTime();
+        for (int i = 0; i < 200_000; i++) {
+            hub.publish(new DatapathEvent(i, "drop", 7, "INGRESS", "DROPPED", 133, "10.199.0.2", 40000, 300,
+                    "10.199.0.3", 80, 301, "TCP", 0, 2, false, 11));
+        }
+        assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(5), "publishing must never wait");
+        assertTrue(hub.dropped() > 0);
+    }
+
+    @Test
+    void staleSocketFileIsReplacedButALiveOneIsNot() throws Exception {
+        server.close();
+        Files.createFile(socket);
+        server = newServer(socket, ApiServer.Settings.defaults());
+        server.start().get(5, TimeUnit.SECONDS);
+        assertTrue(exchange("GET /v1/status HTTP/1.1\r\n\r\n").startsWith("HTTP/1.1 200 "));
+
+        ApiServer second = newServer(socket, ApiServer.Settings.defaults());
+        try {
+            ExecutionException e = assertThrows(ExecutionException.class, () -> second.start().get(5, TimeUnit.SECONDS));
+            assertTrue(e.getCause().getMessage().contains("another process is listening"), e.getCause().getMessage());
+        } finally {
+            second.close();
+        }
+        // the first server is untouched
+        assertTrue(exchange("GET /v1/status HTTP/1.1\r\n\r\n").startsWith("HTTP/1.1 200 "));
+    }
+
+    @Test
+    void closeRemovesTheSocket() {
+        server.close();
+        assertFalse(Files.exists(socket));
+    }
+
+    private static String readUntil(InputStream in, String end) throws IOException {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        while (!b.toString(StandardCharsets.UTF_8).endsWith(end)) {
+            int c = in.read();
+            if (c < 0) throw new IOException("stream ended after: " + b);
+            b.write(c);
+        }
+        return b.toString(StandardCharsets.UTF_8);
+    }
+}
