@@ -129,6 +129,65 @@ public final class Views {
         return t;
     }
 
+    /** {@code endpoint get}: every field, one per line; labels, addresses and external ids one per line. */
+    public static String endpoint(Endpoint e) {
+        StringBuilder b = new StringBuilder();
+        field(b, "ID:", String.valueOf(e.id()));
+        field(b, "Name:", e.qualifiedName());
+        field(b, "Source:", e.source());
+        field(b, "State:", String.valueOf(e.state()));
+        if (e.message() != null && !e.message().isEmpty()) field(b, "Message:", e.message());
+        field(b, "Identity:", e.identity() == 0 ? "-" : String.valueOf(e.identity()));
+        field(b, "Policy (ingress):", e.policyIngress() ? "Enabled" : "Disabled");
+        field(b, "Policy (egress):", e.policyEgress() ? "Enabled" : "Disabled");
+        field(b, "Policy revision:", String.valueOf(e.policyRevision()));
+        field(b, "Interface:", e.interfaceName() == null ? "-" : e.interfaceName() + " (ifindex " + e.ifindex() + ")");
+        field(b, "Netns:", e.netns() == null ? "-" : e.netns());
+        lines(b, "Addresses:", e.addresses());
+        lines(b, "Labels:", e.labels());
+        lines(b, "External ids:", e.externalIds().entrySet().stream().sorted(java.util.Map.Entry.comparingByKey())
+                .map(x -> x.getKey() + "=" + x.getValue()).collect(Collectors.toList()));
+        return b.toString();
+    }
+
+    /** {@code policy get}: the policy's fields, its rules with their ids, its notes and the document as written. */
+    public static String policy(PolicyInfo p) {
+        StringBuilder b = new StringBuilder();
+        field(b, "Name:", p.name());
+        field(b, "Namespace:", p.namespace() == null || p.namespace().isEmpty() ? "- (cluster-wide)" : p.namespace());
+        field(b, "Kind:", p.kind());
+        field(b, "Revision:", String.valueOf(p.revision()));
+        field(b, "Origin:", p.origin());
+        lines(b, "Notes:", p.notes());
+        b.append('\n').append(rules(p.rules()).render());
+        if (p.document() != null && !p.document().isBlank()) {
+            b.append('\n').append("Document:\n");
+            for (String line : p.document().strip().split("\n", -1)) b.append("  ").append(line).append('\n');
+        }
+        return b.toString();
+    }
+
+    /** {@code namespace list}: each namespace with its labels, one per line. */
+    public static Table namespaces(java.util.Map<String, java.util.Map<String, String>> namespaces) {
+        Table t = new Table("NAMESPACE", "LABELS");
+        namespaces.entrySet().stream().sorted(java.util.Map.Entry.comparingByKey()).forEach(n -> t.row(n.getKey(),
+                n.getValue().entrySet().stream().sorted(java.util.Map.Entry.comparingByKey())
+                        .map(l -> l.getKey() + "=" + l.getValue()).collect(Collectors.joining("\n"))));
+        return t;
+    }
+
+    private static void field(StringBuilder b, String name, String value) {
+        b.append(String.format("%-20s%s%n", name, value == null ? "-" : value));
+    }
+
+    private static void lines(StringBuilder b, String name, List<String> values) {
+        if (values.isEmpty()) {
+            field(b, name, "-");
+            return;
+        }
+        for (int i = 0; i < values.size(); i++) field(b, i == 0 ? name : "", values.get(i));
+    }
+
     /** {@code policy trace}. */
     public static String trace(TraceResult r) {
         StringBuilder b = new StringBuilder();
