@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Connection tracking. It only answers "is this a reply of a connection we let through?" and "is this the first
+ * packet of a connection?": policy itself is checked on every non-reply packet, so revoking an allow cuts flows.
+ */
+#ifndef SEPTUM_CONNTRACK_H
+#define SEPTUM_CONNTRACK_H
+
+#include <bpf/bpf_helpers.h>
+#include "maps.h"
+#include "parse.h"
+
+#define CT_TIMEOUT_TCP_NS (6ULL * 3600 * 1000000000ULL)
+#define CT_TIMEOUT_OTHER_NS (60ULL * 1000000000ULL)
+#define CT_REFRESH_NS 1000000000ULL
+
+static __always_inline __u64 ct_timeout(__u8 proto)
+{
+	return proto == IPPROTO_TCP ? CT_TIMEOUT_TCP_NS : CT_TIMEOUT_OTHER_NS;
+}
+
+static __always_inline void ct_key_original(struct ct_key *k, const struct pkt *p, __u32 ep_id, __u8 dir)
+{
+	__builtin_memcpy(k->saddr, p->saddr, 16);
+	__builtin_memcpy(k->daddr, p->daddr, 16);
+	k->sport = p->sport;
+	k->dport = p->dport;
+	k->proto = p->proto;
+	k->dir = dir;
+	k->pad = 0;
+	k->ep_id = ep_id;
+}
+
+/* The key of the connection this packet would answer: reversed tuple, opposite direction. */
+static __always_inline void ct_key_reverse(struct ct_key *k, const struct pkt *p, __u32 ep_id, __u8 dir)
+{
+	__builtin_memcpy(k->saddr, p->daddr, 16);
+	__builtin_memcpy(k->daddr, p->saddr, 16);
+	k->sport = p->dport;
+	k->dport = p->sport;
+	k->proto = p->proto;
+	k->dir = dir == SEPTUM_DIR_INGRESS ? SEPTUM_DIR_EGRESS : SEPTUM_DIR_INGRESS;
+	k->pad = 0;
+	k->ep_id = ep_id;
+}
+
+/* Returns the live entry for k (refreshing its time), or NULL when missing or expired. */
+static __always_inline struct ct_value *ct_lookup_live(struct ct_key *k, __u64 now)
+{
+	struct ct_value *v = bpf_map_lookup_elem(&septum_ct, k);
+
+	if (!v)
+		return NULL;
+	if (now - v->last_seen > ct_timeout(k->proto))
+		return NULL;
+	if (now - v->last_seen > CT_REFRESH_NS)
+		v->last_seen = now;
+	return v;
+}
+
+/* Only echo requests and TCP/UDP/SCTP-like flows open connections; other ICMP messages are judged alone. */
+static __always_inline int ct_trackable(const struct pkt *p)
+{
+	if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6)
+		return p->icmp_kind == ICMP_KIND_ECHO_REQUEST;
+	return 1;
+}
+
+static __always_inline int ct_may_be_reply(const struct pkt *p)
+{
+	if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6)
+		return p->icmp_kind == ICMP_KIND_ECHO_REPLY;
+	return 1;
+}
+
+/* Records the connection; returns 1 when it is new (so that a policy-verdict event is due). */
+static __always_inline int ct_create_or_refresh(struct ct_key *k, __u64 now, __u32 flags, __u32 rule_id)
+{
+	struct ct_value *v = ct_lookup_live(k, now);
+	struct ct_value nv = {};
+
+	if (v && v->flags == flags)
+		return 0;
+	nv.last_seen = now;
+	nv.flags = flags;
+	nv.rule_id = rule_id;
+	bpf_map_update_elem(&septum_ct, k, &nv, BPF_ANY);
+	return v ? 0 : 1;
+}
+
+#endif

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Packet parsing: Ethernet, IPv4/IPv6 and the L4 ports, with a bounds check before every header access. */
+#ifndef SEPTUM_PARSE_H
+#define SEPTUM_PARSE_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/in.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include "drop.h"
+
+#define ETH_P_ARP_ 0x0806
+
+/* What parse_packet found besides the tuple. */
+#define PARSE_IP 0
+#define PARSE_ALWAYS_PASS 1 /* ARP, IPv6 neighbour discovery */
+#define PARSE_NOT_IP 2
+
+#define ICMP_KIND_NONE 0
+#define ICMP_KIND_ECHO_REQUEST 1
+#define ICMP_KIND_ECHO_REPLY 2
+#define ICMP_KIND_OTHER 3
+
+struct pkt {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	/* Connection-tracking ports, host order. ICMP echo: request = (id, 0), reply = (0, id), so that the
+	 * reversed tuple of a reply is the tuple of its request. */
+	__u16 sport;
+	__u16 dport;
+	/* Port the policy looks at: the destination port, 0 for ICMP and for fragments without an L4 header. */
+	__u16 policy_port;
+	__u8 proto;
+	__u8 family;
+	__u8 tcp_flags;
+	__u8 icmp_kind;
+};
+
+static __always_inline void set_v4_mapped(__u8 *dst, __be32 addr)
+{
+	__builtin_memset(dst, 0, 10);
+	dst[10] = 0xff;
+	dst[11] = 0xff;
+	__builtin_memcpy(dst + 12, &addr, 4);
+}
+
+static __always_inline int parse_l4(void *l4, void *data_end, struct pkt *p)
+{
+	if (p->proto == IPPROTO_TCP) {
+		struct tcphdr *th = l4;
+
+		if ((void *)(th + 1) > data_end)
+			return DROP_INVALID;
+		p->sport = bpf_ntohs(th->source);
+		p->dport = bpf_ntohs(th->dest);
+		p->policy_port = p->dport;
+		p->tcp_flags = ((__u8 *)th)[13];
+	} else if (p->proto == IPPROTO_UDP) {
+		struct udphdr *uh = l4;
+
+		if ((void *)(uh + 1) > data_end)
+			return DROP_INVALID;
+		p->sport = bpf_ntohs(uh->source);
+		p->dport = bpf_ntohs(uh->dest);
+		p->policy_port = p->dport;
+	} else if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6) {
+		/* type, code, checksum, id, sequence */
+		__u8 *ih = l4;
+		__u8 type;
+		__u16 id;
+
+		if ((void *)(ih + 8) > data_end)
+			return DROP_INVALID;
+		type = ih[0];
+		id = ((__u16)ih[4] << 8) | ih[5];
+		if (p->proto == IPPROTO_ICMPV6 && type >= 133 && type <= 137)
+			return PARSE_ALWAYS_PASS; /* router/neighbour solicitation and advertisement, redirect */
+		if ((p->proto == IPPROTO_ICMP && type == 8) || (p->proto == IPPROTO_ICMPV6 && type == 128)) {
+			p->icmp_kind = ICMP_KIND_ECHO_REQUEST;
+			p->sport = id;
+		} else if ((p->proto == IPPROTO_ICMP && type == 0) || (p->proto == IPPROTO_ICMPV6 && type == 129)) {
+			p->icmp_kind = ICMP_KIND_ECHO_REPLY;
+			p->dport = id;
+		} else {
+			p->icmp_kind = ICMP_KIND_OTHER;
+		}
+	}
+	return PARSE_IP;
+}
+
+/* Returns PARSE_* or a negative DROP_* code. */
+static __always_inline int parse_packet(struct __sk_buff *skb, struct pkt *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	__u16 proto;
+
+	if ((void *)(eth + 1) > data_end)
+		return DROP_INVALID;
+	proto = bpf_ntohs(eth->h_proto);
+
+	if (proto == ETH_P_IP) {
+		struct iphdr *ip = (void *)(eth + 1);
+		__u32 ihl;
+
+		if ((void *)(ip + 1) > data_end)
+			return DROP_INVALID;
+		ihl = ip->ihl * 4;
+		if (ihl < sizeof(*ip))
+			return DROP_INVALID;
+		p->family = 4;
+		p->proto = ip->protocol;
+		set_v4_mapped(p->saddr, ip->saddr);
+		set_v4_mapped(p->daddr, ip->daddr);
+		/* A non-first fragment carries no L4 header: it is judged with port 0, which only a
+		 * whole-protocol entry allows (fails closed for port-specific rules). */
+		if (bpf_ntohs(ip->frag_off) & 0x1fff)
+			return PARSE_IP;
+		if (ihl > 60)
+			return DROP_INVALID;
+		return parse_l4((void *)ip + ihl, data_end, p);
+	}
+	if (proto == ETH_P_IPV6) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		if ((void *)(ip6 + 1) > data_end)
+			return DROP_INVALID;
+		p->family = 6;
+		/* Extension headers are not walked: such packets are judged by their first next-header value
+		 * with port 0, so only whole-protocol entries allow them (fails closed). */
+		p->proto = ip6->nexthdr;
+		__builtin_memcpy(p->saddr, &ip6->saddr, 16);
+		__builtin_memcpy(p->daddr, &ip6->daddr, 16);
+		return parse_l4((void *)(ip6 + 1), data_end, p);
+	}
+	if (proto == ETH_P_ARP_)
+		return PARSE_ALWAYS_PASS;
+	return PARSE_NOT_IP;
+}
+
+#endif
