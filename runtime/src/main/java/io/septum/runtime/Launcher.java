@@ -92,6 +92,7 @@ public final class Launcher {
         List<Path> jars = bundleJars(paths.bundleDir());
         createDirectories(paths);
         System.setProperty(PROP_JVM_START, Long.toString(jvmStart));
+        if (!console) headlessTerminal();
         Map<String, Object> config = new HashMap<>(frameworkProperties(paths, console));
         config.putAll(operatorProperties(paths.etcDir().resolve("framework.properties")));
         config.put("felix.log.logger", new FelixLogger());
@@ -162,9 +163,22 @@ public final class Launcher {
         m.put("felix.fileinstall.log.default", "jul");
         m.put("felix.fileinstall.log.level", "3");
         m.put("gosh.args", console ? "" : "--nointeractive");
+        // <home>/etc/gosh_profile replaces Gogo's own, whose line-editor settings fail without a console.
+        m.put("gosh.home", p.home().toString());
         m.put("ds.loglevel", "warn");
         m.put("felix.log.level", "2");
         return m;
+    }
+
+    /**
+     * Without {@code --console}, Gogo still builds a terminal: make it a dumb one. A system terminal would take
+     * over SIGINT (Gogo ignores it) and warn on every start under systemd, where there is no tty.
+     */
+    private static void headlessTerminal() {
+        for (String p : List.of("org.jline.terminal.exec", "org.jline.terminal.jna", "org.jline.terminal.jansi")) {
+            System.setProperty(p, "false");
+        }
+        System.setProperty("org.jline.terminal.dumb", "true");
     }
 
     /**
