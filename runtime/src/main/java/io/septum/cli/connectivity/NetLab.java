@@ -494,6 +494,15 @@ public final class NetLab implements AutoCloseable {
         return removed;
     }
 
+    /** Whether any namespace of lab {@code runId} still exists. */
+    public static boolean labExists(String runId) {
+        try (Stream<Path> s = Files.list(Path.of("/run/netns"))) {
+            return s.anyMatch(p -> runId.equals(runIdOf(p.getFileName().toString(), NETNS_PREFIX)));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /**
      * A warning when the host's br_netfilter module sends bridged traffic through iptables: a FORWARD policy of
      * DROP (Docker sets one) then drops lab traffic before the datapath decides. Empty when bridged traffic
@@ -621,7 +630,7 @@ public final class NetLab implements AutoCloseable {
     }
 
     /** The run id inside a lab object's name, or null when the name is not a lab's. */
-    static String runIdOf(String name, String prefix) {
+    public static String runIdOf(String name, String prefix) {
         if (!name.startsWith(prefix) || name.length() < prefix.length() + RUN_ID_LENGTH) return null;
         String id = name.substring(prefix.length(), prefix.length() + RUN_ID_LENGTH);
         if (!RUN_ID.matcher(id).matches()) return null;

@@ -1,0 +1,327 @@
+package io.septum.cli.connectivity;
+
+import io.septum.api.AgentStatus;
+import io.septum.api.policy.CaseResult;
+import io.septum.api.policy.EnforcementMode;
+import io.septum.api.policy.ImportResult;
+import io.septum.api.policy.PolicyEngine;
+import io.septum.api.policy.PolicyInfo;
+import io.septum.api.policy.PolicyValidationException;
+import io.septum.api.policy.ProbeResult;
+import io.septum.api.policy.TestCase;
+import io.septum.api.policy.ValidationError;
+import io.septum.cli.AgentClient;
+import io.septum.cli.AgentException;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Runs one corpus case with real packets against the running agent: validates it offline, builds the lab,
+ * registers the endpoints and imports the policies, probes, and removes everything it made.
+ */
+public final class CaseRunner {
+    /** L7 probes are sent as plain TCP until the proxy enforces HTTP rules. */
+    public static final String L7_NOTE = "L7 judged at L3/L4 (not enforced yet)";
+    public static final int EXIT_PASS = 0;
+    public static final int EXIT_FAIL = 1;
+    public static final int EXIT_INVALID = 2;
+    public static final int EXIT_ERROR = 3;
+
+    private final AgentClient client;
+    private final PolicyEngine engine;
+    private final PrintStream progress;
+    private final Duration timeout;
+    private final boolean keep;
+    private final Duration readyTimeout;
+
+    /** The outcome: the rows to print and the exit code; {@code result} is null when nothing was probed. */
+    public record Outcome(CaseResult result, int exit, String error) {
+    }
+
+    /** A case endpoint or external host, resolved to its lab node. */
+    private record Target(String name, NetLab.Node node, boolean external) {
+    }
+
+    public CaseRunner(AgentClient client, PolicyEngine engine, PrintStream progress, Duration timeout, boolean keep,
+                      Duration readyTimeout) {
+        this.client = client;
+        this.engine = engine;
+        this.progress = progress;
+        this.timeout = timeout;
+        this.keep = keep;
+        this.readyTimeout = readyTimeout;
+    }
+
+    /** Parses and checks a case without touching the agent or the kernel. */
+    public static TestCase validate(PolicyEngine engine, String origin, String text) throws PolicyValidationException {
+        TestCase tc = engine.parseCase(origin, text);
+        if (!tc.policies().isBlank()) engine.parse(origin, tc.policies());
+        List<ValidationError> errors = new ArrayList<>();
+        Set<String> names = new LinkedHashSet<>();
+        for (TestCase.Endpoint e : tc.endpoints()) {
+            if (!names.add(e.qualifiedName())) {
+                errors.add(new ValidationError(origin, 0, null, null, "endpoints", "endpoint " + e.qualifiedName()
+                        + " is declared twice"));
+            }
+            for (String p : e.ports()) checkPort(origin, "endpoints[" + e.qualifiedName() + "].ports", p, errors);
+        }
+        for (TestCase.External x : tc.external()) {
+            if (x.ip() == null || !x.ip().matches("10\\.(19[2-9]|2[0-4]\\d|25[0-5])\\.\\d{1,3}\\.\\d{1,3}")) {
+                errors.add(new ValidationError(origin, 0, null, null, "external[" + x.name() + "].ip",
+                        "address " + x.ip() + " is outside the lab range " + NetLab.LAB_ROUTE
+                                + " (use 10.198.x.y; addresses exist only inside the lab's namespaces)"));
+            }
+            for (String p : x.ports()) checkPort(origin, "external[" + x.name() + "].ports", p, errors);
+        }
+        int i = 0;
+        for (TestCase.Probe p : tc.probes()) {
+            String field = "probes[" + i++ + "]";
+            for (String end : new String[] {p.from(), p.to()}) {
+                String problem = resolveProblem(tc, end);
+                if (problem != null) errors.add(new ValidationError(origin, 0, null, null, field, problem));
+            }
+            String proto = p.protocol().toUpperCase(Locale.ROOT);
+            if (!proto.equals("TCP") && !proto.equals("UDP")) {
+                errors.add(new ValidationError(origin, 0, null, null, field + ".protocol",
+                        "protocol " + p.protocol() + " cannot be probed with packets (TCP or UDP)"));
+            }
+            if (p.port() < 1 || p.port() > 65535) {
+                errors.add(new ValidationError(origin, 0, null, null, field + ".port", "port " + p.port() + " is outside 1-65535"));
+            }
+            if (!"allow".equals(p.expect()) && !"deny".equals(p.expect())) {
+                errors.add(new ValidationError(origin, 0, null, null, field + ".expect",
+                        "expect is \"" + p.expect() + "\" (expected allow or deny)"));
+            }
+        }
+        if (!errors.isEmpty()) throw new PolicyValidationException(errors);
+        return tc;
+    }
+
+    private static void checkPort(String origin, String field, String p, List<ValidationError> errors) {
+        try {
+            NetLab.Port.parse(p);
+        } catch (IllegalArgumentException e) {
+            errors.add(new ValidationError(origin, 0, null, null, field, e.getMessage()));
+        }
+    }
+
+    /** Why a probe end does not name exactly one endpoint or external host, or null when it does. */
+    private static String resolveProblem(TestCase tc, String ref) {
+        if (ref == null || ref.isBlank()) return "a probe end is empty";
+        int matches = matches(tc, ref).size();
+        if (matches == 1) return null;
+        return matches == 0 ? "\"" + ref + "\" names no endpoint or external host of the case"
+                : "\"" + ref + "\" is ambiguous: write namespace/name";
+    }
+
+    private static List<String> matches(TestCase tc, String ref) {
+        List<String> out = new ArrayList<>();
+        for (TestCase.Endpoint e : tc.endpoints()) {
+            if (ref.equals(e.qualifiedName()) || (!ref.contains("/") && ref.equals(e.name()))) out.add(e.qualifiedName());
+        }
+        for (TestCase.External x : tc.external()) {
+            if (ref.equals(x.name())) out.add("external:" + x.name());
+        }
+        return out;
+    }
+
+    /** Runs a case that {@link #validate} accepted. */
+    public Outcome run(String origin, TestCase tc) {
+        AgentStatus status;
+        try {
+            status = client.get("/v1/status", AgentStatus.class);
+        } catch (AgentException e) {
+            return new Outcome(null, EXIT_ERROR, e.getMessage());
+        }
+        if (!status.ready()) {
+            return new Outcome(null, EXIT_ERROR, "the agent is not ready yet (septum status); try again in a moment");
+        }
+        EnforcementMode mode;
+        try {
+            mode = EnforcementMode.parse(status.enforcementMode());
+        } catch (RuntimeException e) {
+            mode = EnforcementMode.DEFAULT;
+        }
+        List<PolicyInfo> parsed;
+        CaseResult offline;
+        try {
+            parsed = tc.policies().isBlank() ? List.of() : engine.parse(origin, tc.policies()).policies();
+            offline = engine.evaluate(tc, mode);
+        } catch (PolicyValidationException e) {
+            return new Outcome(null, EXIT_INVALID, e.getMessage());
+        }
+        String conflict = conflicts(parsed);
+        if (conflict != null) return new Outcome(null, EXIT_ERROR, conflict);
+
+        for (String line : NetLab.cleanupStale("c")) progress.println("septum: removed a leftover of a killed run: " + line);
+        try {
+            for (String e : AgentSession.removeLeftovers(client, "c")) {
+                progress.println("septum: removed endpoint " + e + " left by a killed run");
+            }
+        } catch (AgentException e) {
+            return new Outcome(null, EXIT_ERROR, e.getMessage());
+        }
+        NetLab lab = NetLab.create('c');
+        AgentSession session = new AgentSession(client, progress);
+        Thread hook = new Thread(() -> {
+            session.close();
+            lab.close();
+        }, "septum-connectivity-cleanup");
+        if (!keep) Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            Map<String, Target> targets = build(tc, lab);
+            registerAll(origin, tc, lab, session, targets, parsed);
+            List<ProbeResult> results = probeAll(tc, lab, targets, offline);
+            CaseResult result = CaseResult.of(tc.name(), results);
+            if (result.failed() > 0) {
+                NetLab.bridgeNetfilterWarning().ifPresent(w -> progress.println("septum: warning: " + w));
+            }
+            return new Outcome(result, result.failed() == 0 ? EXIT_PASS : EXIT_FAIL, null);
+        } catch (LabException | AgentException | IllegalArgumentException e) {
+            String hint = NetLab.bridgeNetfilterWarning().map(w -> " (" + w + ")").orElse("");
+            return new Outcome(null, EXIT_ERROR, e.getMessage() + hint);
+        } finally {
+            if (keep) {
+                progress.println("septum: --keep: the lab " + lab.runId() + " stays (namespaces " + NetLab.NETNS_PREFIX
+                        + lab.runId() + "-*, bridge " + lab.bridge() + "), with its endpoints and policies in the agent;"
+                        + " remove them with septum endpoint delete / policy delete and 'ip netns del'");
+            } else {
+                long t0 = System.nanoTime();
+                session.close();
+                lab.close();
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException ignored) {
+                    // shutting down: the hook is running or will find nothing to do
+                }
+                progress.println("septum: cleaned up in " + millis(t0) + " ms");
+            }
+        }
+    }
+
+    /** A policy the case would replace, then delete, belongs to someone else: refuse rather than destroy it. */
+    private String conflicts(List<PolicyInfo> parsed) {
+        if (parsed.isEmpty()) return null;
+        List<PolicyInfo> existing = client.list("/v1/policies", PolicyInfo.class);
+        for (PolicyInfo p : parsed) {
+            for (PolicyInfo e : existing) {
+                if (Objects.equals(e.name(), p.name()) && Objects.equals(nz(e.namespace()), nz(p.namespace()))
+                        && Objects.equals(e.kind(), p.kind())) {
+                    return "the agent already holds policy " + p.qualifiedName() + " (" + p.kind() + "); the test would"
+                            + " replace it and then delete it. Delete it first (septum policy delete " + p.name()
+                            + (nz(p.namespace()).isEmpty() ? "" : " -n " + p.namespace()) + ") or rename it in the case";
+                }
+            }
+        }
+        if (!existing.isEmpty()) {
+            progress.println("septum: note: the agent holds " + existing.size() + " other policies; they apply to the"
+                    + " test endpoints too");
+        }
+        return null;
+    }
+
+    private Map<String, Target> build(TestCase tc, NetLab lab) {
+        long t0 = System.nanoTime();
+        int n = tc.endpoints().size() + tc.external().size();
+        progress.print("septum: creating " + n + " network namespaces... ");
+        progress.flush();
+        Map<String, Target> targets = new LinkedHashMap<>();
+        for (TestCase.Endpoint e : tc.endpoints()) {
+            targets.put(e.qualifiedName(), new Target(e.qualifiedName(), lab.addEndpoint(e.qualifiedName()), false));
+        }
+        for (TestCase.External x : tc.external()) {
+            targets.put("external:" + x.name(), new Target(x.name(), lab.addNode("external:" + x.name(), x.ip()), true));
+        }
+        // listen on every declared port and on every probed one, so that a refusal always means a lab problem
+        Map<String, Set<NetLab.Port>> ports = new LinkedHashMap<>();
+        for (TestCase.Endpoint e : tc.endpoints()) {
+            Set<NetLab.Port> s = ports.computeIfAbsent(e.qualifiedName(), k -> new LinkedHashSet<>());
+            e.ports().forEach(p -> s.add(NetLab.Port.parse(p)));
+        }
+        for (TestCase.External x : tc.external()) {
+            Set<NetLab.Port> s = ports.computeIfAbsent("external:" + x.name(), k -> new LinkedHashSet<>());
+            x.ports().forEach(p -> s.add(NetLab.Port.parse(p)));
+        }
+        for (TestCase.Probe p : tc.probes()) {
+            String to = matches(tc, p.to()).get(0);
+            ports.computeIfAbsent(to, k -> new LinkedHashSet<>()).add(new NetLab.Port(p.port(), p.protocol()));
+        }
+        for (Map.Entry<String, Set<NetLab.Port>> e : ports.entrySet()) {
+            if (!e.getValue().isEmpty()) lab.listen(targets.get(e.getKey()).node(), List.copyOf(e.getValue()));
+        }
+        lab.awaitListening(Duration.ofSeconds(10));
+        progress.println("done in " + millis(t0) + " ms (lab " + lab.runId() + ")");
+        return targets;
+    }
+
+    private void registerAll(String origin, TestCase tc, NetLab lab, AgentSession session, Map<String, Target> targets,
+                             List<PolicyInfo> parsed) {
+        long t0 = System.nanoTime();
+        for (Map.Entry<String, Map<String, String>> ns : tc.namespaces().entrySet()) {
+            session.setNamespaceLabels(ns.getKey(), ns.getValue());
+        }
+        progress.print("septum: registering " + tc.endpoints().size() + " endpoints... ");
+        progress.flush();
+        for (TestCase.Endpoint e : tc.endpoints()) {
+            session.register(targets.get(e.qualifiedName()).node(), e.name(), e.namespace(), e.labels(), lab.runId());
+        }
+        session.awaitReady(readyTimeout);
+        progress.println("ready in " + millis(t0) + " ms");
+        long rev;
+        if (!tc.policies().isBlank()) {
+            long t1 = System.nanoTime();
+            progress.print("septum: importing " + parsed.size() + " policies... ");
+            progress.flush();
+            ImportResult r = session.importPolicies(origin, tc.policies(), parsed);
+            rev = r.revision();
+            session.awaitRevision(rev, readyTimeout);
+            progress.println("revision " + rev + " enforced in " + millis(t1) + " ms");
+        } else {
+            rev = session.status().policyRevision();
+            session.awaitRevision(rev, readyTimeout);
+        }
+    }
+
+    private List<ProbeResult> probeAll(TestCase tc, NetLab lab, Map<String, Target> targets, CaseResult offline) {
+        long t0 = System.nanoTime();
+        progress.print("septum: sending " + tc.probes().size() + " probes... ");
+        progress.flush();
+        List<ProbeResult> out = new ArrayList<>();
+        for (int i = 0; i < tc.probes().size(); i++) {
+            TestCase.Probe p = tc.probes().get(i);
+            Target from = targets.get(matches(tc, p.from()).get(0));
+            Target to = targets.get(matches(tc, p.to()).get(0));
+            String proto = p.protocol().toUpperCase(Locale.ROOT);
+            NetLab.Observation o = lab.probe(from.node(), to.node().ip(), p.port(), proto, timeout);
+            ProbeResult judged = i < offline.results().size() ? offline.results().get(i) : null;
+            String rule = judged == null ? "-" : judged.rule();
+            List<String> notes = new ArrayList<>();
+            if (p.http() != null) notes.add(L7_NOTE);
+            if (o.verdict() != NetLab.Verdict.ALLOWED) notes.add(o.detail());
+            if (judged != null && !judged.verdict().equals(o.verdict().text())) {
+                notes.add("offline eval says " + judged.verdict());
+            }
+            String verdict = o.verdict().text();
+            out.add(new ProbeResult(p.from(), p.to(), p.port(), proto, p.expect(), verdict, rule,
+                    verdict.equals(p.expect()), String.join("; ", notes)));
+        }
+        progress.println("done in " + millis(t0) + " ms");
+        return out;
+    }
+
+    private static String nz(String s) {
+        return s == null ? "" : s;
+    }
+
+    private static long millis(long t0) {
+        return (System.nanoTime() - t0) / 1_000_000;
+    }
+}
