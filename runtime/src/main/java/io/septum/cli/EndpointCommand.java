@@ -1,0 +1,133 @@
+package io.septum.cli;
+
+import io.septum.api.Endpoint;
+import io.septum.api.EndpointSpec;
+import io.septum.api.view.Views;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "endpoint", mixinStandardHelpOptions = true, synopsisSubcommandLabel = "COMMAND",
+        description = "List, show, add and delete endpoints.",
+        subcommands = {EndpointCommand.ListCmd.class, EndpointCommand.GetCmd.class, EndpointCommand.AddCmd.class,
+                EndpointCommand.DeleteCmd.class})
+final class EndpointCommand {
+
+    static String path(String idOrName) {
+        return "/v1/endpoints/" + AgentClient.segment(idOrName);
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List every endpoint with its identity, labels and state.")
+    static final class ListCmd implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            SeptumCli cli = SeptumCli.of(spec);
+            List<Endpoint> list = cli.client().list("/v1/endpoints", Endpoint.class);
+            cli.output().print(list, () -> Views.endpoints(list));
+            return 0;
+        }
+    }
+
+    @Command(name = "get", mixinStandardHelpOptions = true, description = "Show one endpoint in full.")
+    static final class GetCmd implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "ENDPOINT", description = "Endpoint id, namespace/name, or a unique name.")
+        String endpoint;
+
+        @Override
+        public Integer call() {
+            SeptumCli cli = SeptumCli.of(spec);
+            Endpoint e = cli.client().get(path(endpoint), Endpoint.class);
+            cli.output().print(e, () -> Views.endpoint(e));
+            return 0;
+        }
+    }
+
+    @Command(name = "add", mixinStandardHelpOptions = true,
+            description = "Ask an endpoint source (netns by default) to manage a network namespace as an endpoint.")
+    static final class AddCmd implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--name", required = true, description = "The endpoint's name.")
+        String name;
+
+        @Option(names = "--namespace", description = "Its namespace (default: the agent's default, 'default').")
+        String namespace;
+
+        @Option(names = "--netns", required = true, description = "Network namespace name or path (e.g. web or /run/netns/web).")
+        String netns;
+
+        @Option(names = "--interface", paramLabel = "VETH", description = "Host-side interface (default: found from the namespace's veth peer).")
+        String interfaceName;
+
+        @Option(names = "--label", paramLabel = "KEY=VALUE", description = "A label, without a source (the source adds its own). Repeatable.")
+        Map<String, String> labels = new LinkedHashMap<>();
+
+        @Option(names = "--address", paramLabel = "IP", description = "An address of the endpoint (default: found in the namespace). Repeatable.")
+        List<String> addresses = List.of();
+
+        @Option(names = "--source", defaultValue = "netns", description = "The endpoint source to ask (default: ${DEFAULT-VALUE}).")
+        String source;
+
+        @Option(names = "--source-id", description = "The source's key for the endpoint (default: the name).")
+        String sourceId;
+
+        @Override
+        public Integer call() {
+            SeptumCli cli = SeptumCli.of(spec);
+            for (String k : labels.keySet()) {
+                if (k.contains(":")) {
+                    throw new CliException(CliException.INVALID_INPUT, "label \"" + k + "\" names a source; give key=value"
+                            + " only (the " + source + " source adds \"" + source + ":\")");
+                }
+            }
+            EndpointSpec s = new EndpointSpec(sourceId == null ? name : sourceId, name, namespace, labels,
+                    interfaceName, netns, addresses, null, Map.of("netns", netns));
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("source", source);
+            body.put("spec", s);
+            Endpoint e = cli.client().post("/v1/endpoints", body, Endpoint.class);
+            String qn = (namespace == null ? "default" : namespace) + "/" + name;
+            Output o = cli.output();
+            if (o.json()) {
+                o.printJson(e != null ? e : s);
+            } else if (e != null) {
+                o.info("Endpoint " + e.qualifiedName() + " added (id " + e.id() + ", " + e.state() + ")");
+            } else {
+                o.info("Endpoint " + qn + " requested from source " + source + "; see 'septum endpoint get " + qn + "'");
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "delete", mixinStandardHelpOptions = true, description = "Ask the endpoint's source to delete it.")
+    static final class DeleteCmd implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "ENDPOINT", description = "Endpoint id, namespace/name, or a unique name.")
+        String endpoint;
+
+        @Override
+        public Integer call() {
+            SeptumCli cli = SeptumCli.of(spec);
+            cli.client().delete(path(endpoint));
+            Output o = cli.output();
+            if (o.json()) o.printJson(Map.of("deleted", endpoint));
+            else o.info("Endpoint " + endpoint + " deleted");
+            return 0;
+        }
+    }
+}

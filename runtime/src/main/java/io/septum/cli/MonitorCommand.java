@@ -1,0 +1,49 @@
+package io.septum.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import io.septum.api.datapath.DatapathEvent;
+import io.septum.api.view.Views;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "monitor", mixinStandardHelpOptions = true,
+        description = "Stream datapath verdict and drop events as they happen, one per line (Ctrl-C stops).")
+final class MonitorCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--type", paramLabel = "TYPE", description = "Only events of this type: drop or policy-verdict.")
+    String type;
+
+    @Option(names = "--endpoint", paramLabel = "ID", description = "Only events seen by this endpoint id.")
+    Long endpoint;
+
+    @Option(names = "--verdict", paramLabel = "VERDICT", description = "Only events with this verdict: FORWARDED, DROPPED, AUDIT.")
+    String verdict;
+
+    @Override
+    public Integer call() {
+        SeptumCli cli = SeptumCli.of(spec);
+        boolean json = cli.format() == Output.Format.JSON;
+        PrintWriter out = cli.out();
+        cli.client().stream("/v1/monitor", line -> {
+            DatapathEvent e;
+            try {
+                e = cli.client().mapper().readValue(line, DatapathEvent.class);
+            } catch (JsonProcessingException x) {
+                cli.err().println("septum: skipping an event the agent sent that is not a datapath event: " + x.getOriginalMessage());
+                return;
+            }
+            if (type != null && !type.equalsIgnoreCase(e.type())) return;
+            if (endpoint != null && endpoint != e.endpointId()) return;
+            if (verdict != null && !verdict.equalsIgnoreCase(e.verdict())) return;
+            out.println(json ? line : Views.event(e));
+            out.flush();
+        });
+        return 0;
+    }
+}

@@ -1,0 +1,63 @@
+package io.septum.cli;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import io.septum.api.view.Views;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "namespace", mixinStandardHelpOptions = true, synopsisSubcommandLabel = "COMMAND",
+        description = "Show and set namespace labels (what namespaceSelector matches).",
+        subcommands = {NamespaceCommand.ListCmd.class, NamespaceCommand.SetCmd.class})
+final class NamespaceCommand {
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List namespaces with their labels.")
+    static final class ListCmd implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            SeptumCli cli = SeptumCli.of(spec);
+            Map<String, Map<String, String>> all = cli.client().get("/v1/namespaces",
+                    new TypeReference<Map<String, Map<String, String>>>() { });
+            Map<String, Map<String, String>> ns = all == null ? Map.of() : all;
+            cli.output().print(ns, () -> Views.namespaces(ns));
+            return 0;
+        }
+    }
+
+    @Command(name = "set", mixinStandardHelpOptions = true,
+            description = "Set a namespace's labels (replacing its old ones; none removes them).")
+    static final class SetCmd implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(index = "0", paramLabel = "NAMESPACE", description = "The namespace.")
+        String namespace;
+
+        @Parameters(index = "1..*", paramLabel = "KEY=VALUE", description = "Its labels.")
+        List<String> labels = List.of();
+
+        @Override
+        public Integer call() {
+            SeptumCli cli = SeptumCli.of(spec);
+            Map<String, String> map = new LinkedHashMap<>();
+            for (String l : labels) {
+                int eq = l.indexOf('=');
+                if (eq <= 0) throw new CliException(CliException.INVALID_INPUT, "label \"" + l + "\" is not KEY=VALUE");
+                map.put(l.substring(0, eq), l.substring(eq + 1));
+            }
+            cli.client().put("/v1/namespaces/" + AgentClient.segment(namespace), map);
+            Output o = cli.output();
+            if (o.json()) o.printJson(Map.of(namespace, map));
+            else o.info("Namespace " + namespace + (map.isEmpty() ? ": labels removed" : ": " + map.size() + " label(s) set"));
+            return 0;
+        }
+    }
+}

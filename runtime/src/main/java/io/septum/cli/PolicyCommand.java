@@ -1,0 +1,339 @@
+package io.septum.cli;
+
+import io.septum.api.policy.CaseResult;
+import io.septum.api.policy.EnforcementMode;
+import io.septum.api.policy.ImportResult;
+import io.septum.api.policy.PolicyEngine;
+import io.septum.api.policy.PolicyInfo;
+import io.septum.api.policy.PolicySet;
+import io.septum.api.policy.PolicyValidationException;
+import io.septum.api.policy.ProbeResult;
+import io.septum.api.policy.TestCase;
+import io.septum.api.policy.TraceResult;
+import io.septum.api.policy.ValidationError;
+import io.septum.api.view.Views;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "policy", mixinStandardHelpOptions = true, synopsisSubcommandLabel = "COMMAND",
+        description = "Import, list, show, delete, validate, evaluate and trace network policies.",
+        subcommands = {PolicyCommand.ImportCmd.class, PolicyCommand.ListCmd.class, PolicyCommand.GetCmd.class,
+                PolicyCommand.DeleteCmd.class, PolicyCommand.ValidateCmd.class, PolicyCommand.EvalCmd.class,
+                PolicyCommand.TraceCmd.class})
+final class PolicyCommand {
+
+    /** A file's text and the name errors give it. */
+    record Source(String origin, String text) {
+    }
+
+    static Source read(SeptumCli cli, String file) {
+        if (file.equals("-")) {
+            try {
+                return new Source("stdin", new String(cli.in().readAllBytes(), StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                throw new CliException(CliException.INVALID_INPUT, "cannot read standard input: " + e.getMessage());
+            }
+        }
+        Path p = Path.of(file);
+        try {
+            return new Source(file, Files.readString(p, StandardCharsets.UTF_8));
+        } catch (NoSuchFileException e) {
+            throw new CliException(CliException.INVALID_INPUT, "cannot read " + file + ": no such file");
+        } catch (IOException e) {
+            throw new CliException(CliException.INVALID_INPUT, "cannot read " + file + ": " + e);
+        }
+    }
+
+    /** The offline engine from septum-policy on the class path, found through ServiceLoader. */
+    static PolicyEngine engine() {
+        Iterator<PolicyEngine> it = ServiceLoader.load(PolicyEngine.class, PolicyCommand.class.getClassLoader()).iterator();
+        if (!it.hasNext()) {
+            throw new CliException(1, "the policy engine (septum-policy) is not on the class path of this build;"
+                    + " offline commands need it (rebuild without -Dseptum.runtime.nopolicy)");
+        }
+        return it.next();
+    }
+
+    /** {@code ns/name} path for one policy, or the bare name that the agent resolves when it is unique. */
+    static String path(String name, String namespace) {
+        int slash = name.indexOf('/');
+        if (namespace == null && slash > 0) {
+            namespace = name.substring(0, slash);
+            name = name.substring(slash + 1);
+        }
+        if (namespace == null) return "/v1/policies/" + AgentClient.segment(name);
+        String ns = namespace.isEmpty() ? "-" : namespace;
+        return "/v1/policies/" + AgentClient.segment(ns) + "/" + AgentClient.segment(name);
+    }
+
+    static void printErrors(PrintWriter err, List<ValidationError> errors) {
+        for (ValidationError e : errors) err.println(e.message());
+        err.flush();
+    }
+
+    @Command(name = "import", mixinStandardHelpOptions = true,
+            description = "Validate policy files and apply them in the agent (each file all or nothing).")
+    static final class ImportCmd implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "FILE", arity = "1..*", description = "YAML files of policies; - reads standard input.")
+        List<String> files;
+
+        @Override
+        public Integer call() {
+            SeptumCli cli = SeptumCli.of(spec);
+            List<Source> sources = new ArrayList<>();
+            for (String f : files) sources.add(read(cli, f));
+            List<ImportResult> results = new ArrayList<>();
+            int count = 0;
+            long revision = -1;
+            for (Source s : sources) {
+                try {
+                    ImportResult r = cli.client().post("/v1/policies", s.text(), s.origin(), ImportResult.class);
+                    results.add(r);
+                    count += r.policies().size();
+                    revision = r.revision();
+                } catch (AgentException e) {
+                    if (e.errors().isEmpty()) throw e;
+                    printErrors(cli.err(), e.errors());
+                    if (!results.isEmpty()) {
+                        cli.err().println("septum: " + s.origin() + " was not imported; the files before it were (revision "
+                                + revision + ")");
+                    }
+                    return CliException.INVALID_INPUT;
+                }
+            }
+            Output o = cli.output();
+            if (o.json()) o.printJson(results.size() == 1 ? results.get(0) : results);
+            else o.info("Imported " + count + " policies, revision " + revision);
+            return 0;
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List the agent's policies.")
+    static final class ListCmd implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            SeptumCli cli = SeptumCli.of(spec);
+            List<PolicyInfo> list = cli.client().list("/v1/policies", PolicyInfo.class);
+            cli.output().print(list, () -> Views.policies(list));
+            return 0;
+        }
+    }
+
+    @Command(name = "get", mixinStandardHelpOptions = true,
+            description = "Show a policy: its rules with their ids, notes (e.g. L7 not enforced yet), the document.")
+    static final class GetCmd implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "NAME", description = "Policy name (or namespace/name).")
+        String name;
+
+        @Option(names = {"-n", "--namespace"}, description = "Its namespace; - for cluster-wide (default: the only policy of that name).")
+        String namespace;
+
+        @Override
+        public Integer call() {
+            SeptumCli cli = SeptumCli.of(spec);
+            PolicyInfo p = cli.client().get(path(name, "-".equals(namespace) ? "" : namespace), PolicyInfo.class);
+            cli.output().print(p, () -> Views.policy(p));
+            return 0;
+        }
+    }
+
+    @Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete a policy from the agent.")
+    static final class DeleteCmd implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "NAME", description = "Policy name (or namespace/name).")
+        String name;
+
+        @Option(names = {"-n", "--namespace"}, description = "Its namespace; - for cluster-wide (default: the only policy of that name).")
+        String namespace;
+
+        @Override
+        public Integer call() {
+            SeptumCli cli = SeptumCli.of(spec);
+            @SuppressWarnings("unchecked")
+            Map<String, Object> r = cli.client().delete(path(name, "-".equals(namespace) ? "" : namespace), Map.class);
+            Output o = cli.output();
+            if (o.json()) o.printJson(r);
+            else o.info("Deleted policy " + name + ", revision " + (r == null ? "?" : r.get("revision")));
+            return 0;
+        }
+    }
+
+    @Command(name = "validate", mixinStandardHelpOptions = true,
+            description = "Check policy files offline (no agent needed): exit 0 if every document is valid, else 2.")
+    static final class ValidateCmd implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "FILE", arity = "1..*", description = "YAML files of policies; - reads standard input.")
+        List<String> files;
+
+        @Override
+        public Integer call() {
+            SeptumCli cli = SeptumCli.of(spec);
+            PolicyEngine engine = engine();
+            List<Map<String, Object>> report = new ArrayList<>();
+            boolean ok = true;
+            for (String f : files) {
+                Map<String, Object> entry = new LinkedHashMap<>();
+                entry.put("file", f.equals("-") ? "stdin" : f);
+                Source s;
+                try {
+                    s = read(cli, f);
+                } catch (CliException e) {
+                    cli.err().println("septum: " + e.getMessage());
+                    entry.put("valid", false);
+                    entry.put("errors", List.of(new ValidationError(f, 0, null, null, null, e.getMessage())));
+                    report.add(entry);
+                    ok = false;
+                    continue;
+                }
+                try {
+                    PolicySet set = engine.parse(s.origin(), s.text());
+                    entry.put("valid", true);
+                    entry.put("policies", set.policies().stream().map(PolicyInfo::qualifiedName).toList());
+                    cli.output().info(s.origin() + ": valid (" + set.policies().size() + " policies)");
+                } catch (PolicyValidationException e) {
+                    ok = false;
+                    entry.put("valid", false);
+                    entry.put("errors", e.errors());
+                    printErrors(cli.err(), e.errors());
+                }
+                report.add(entry);
+            }
+            if (cli.format() == Output.Format.JSON) cli.output().printJson(report);
+            return ok ? 0 : CliException.INVALID_INPUT;
+        }
+    }
+
+    /** The {@code -o json} shape of {@code policy eval}: exactly case, results, passed, failed. */
+    record EvalJson(@com.fasterxml.jackson.annotation.JsonProperty("case") String caseName, List<ProbeJson> results,
+                    int passed, int failed) {
+    }
+
+    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+    record ProbeJson(String from, String to, int port, String protocol, String expect, String verdict, String rule,
+                     boolean pass, String note) {
+        static ProbeJson of(ProbeResult p) {
+            return new ProbeJson(p.from(), p.to(), p.port(), p.protocol(), p.expect(), p.verdict(), p.rule(),
+                    p.pass(), p.note() == null || p.note().isEmpty() ? null : p.note());
+        }
+    }
+
+    @Command(name = "eval", mixinStandardHelpOptions = true,
+            description = "Judge a test case's probes offline: exit 0 all pass, 1 some fail, 2 invalid input.")
+    static final class EvalCmd implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "CASE", description = "A test case file (corpus format); - reads standard input.")
+        String file;
+
+        @Option(names = "--enforcement", paramLabel = "MODE", defaultValue = "default",
+                description = "Enforcement mode: default, always or never (default: ${DEFAULT-VALUE}).")
+        String enforcement;
+
+        @Override
+        public Integer call() {
+            SeptumCli cli = SeptumCli.of(spec);
+            EnforcementMode mode;
+            try {
+                mode = EnforcementMode.parse(enforcement);
+            } catch (IllegalArgumentException e) {
+                throw new CliException(CliException.INVALID_INPUT, e.getMessage());
+            }
+            PolicyEngine engine = engine();
+            Source s = read(cli, file);
+            CaseResult r;
+            try {
+                TestCase c = engine.parseCase(s.origin(), s.text());
+                r = engine.evaluate(c, mode);
+            } catch (PolicyValidationException e) {
+                printErrors(cli.err(), e.errors());
+                return CliException.INVALID_INPUT;
+            }
+            Output o = cli.output();
+            if (o.json()) {
+                o.printJson(new EvalJson(r.name(), r.results().stream().map(ProbeJson::of).toList(), r.passed(), r.failed()));
+            } else {
+                o.out().print(Views.probes(r).render());
+                o.out().println(r.passed() + " passed, " + r.failed() + " failed");
+                o.out().flush();
+            }
+            return r.failed() == 0 ? 0 : 1;
+        }
+    }
+
+    @Command(name = "trace", mixinStandardHelpOptions = true,
+            description = "Explain which rule decides traffic from source labels to destination labels, in both directions.")
+    static final class TraceCmd implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = {"-s", "--src-labels"}, required = true, paramLabel = "LABELS",
+                description = "Source labels, comma-separated or repeated (k8s:org=empire; no source means any).")
+        List<String> src;
+
+        @Option(names = {"-d", "--dst-labels"}, required = true, paramLabel = "LABELS",
+                description = "Destination labels, comma-separated or repeated.")
+        List<String> dst;
+
+        @Option(names = "--dport", paramLabel = "PORT[/PROTO]", defaultValue = "0/ANY",
+                description = "Destination port and protocol, e.g. 80/TCP (default: any port).")
+        String dport;
+
+        @Override
+        public Integer call() {
+            SeptumCli cli = SeptumCli.of(spec);
+            String[] pp = dport.split("/", 2);
+            int port;
+            try {
+                port = Integer.parseInt(pp[0].trim());
+            } catch (NumberFormatException e) {
+                throw new CliException(CliException.INVALID_INPUT, "--dport \"" + dport + "\" is not PORT[/PROTOCOL] (e.g. 80/TCP)");
+            }
+            if (port < 0 || port > 65535) throw new CliException(CliException.INVALID_INPUT, "--dport " + port + " is out of range 0-65535");
+            String protocol = pp.length > 1 ? pp[1].trim().toUpperCase(java.util.Locale.ROOT) : "TCP";
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("src", split(src));
+            body.put("dst", split(dst));
+            body.put("port", port);
+            body.put("protocol", protocol);
+            TraceResult r = cli.client().post("/v1/policy/trace", body, TraceResult.class);
+            cli.output().print(r, () -> Views.trace(r));
+            return 0;
+        }
+
+        private static List<String> split(List<String> values) {
+            List<String> out = new ArrayList<>();
+            for (String v : values) for (String p : v.split(",")) if (!p.isBlank()) out.add(p.strip());
+            return out;
+        }
+    }
+}
