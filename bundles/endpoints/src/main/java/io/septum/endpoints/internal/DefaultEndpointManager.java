@@ -1,0 +1,923 @@
+package io.septum.endpoints.internal;
+
+import io.septum.api.ComponentStatus;
+import io.septum.api.Endpoint;
+import io.septum.api.EndpointManager;
+import io.septum.api.EndpointSink;
+import io.septum.api.EndpointSource;
+import io.septum.api.EndpointSpec;
+import io.septum.api.EndpointState;
+import io.septum.api.HealthReporter;
+import io.septum.api.Identity;
+import io.septum.api.IdentityAllocator;
+import io.septum.api.IpcacheEntry;
+import io.septum.api.Label;
+import io.septum.api.Labels;
+import io.septum.api.ReservedIdentity;
+import io.septum.api.SourceHealth;
+import io.septum.api.datapath.BpfEndpoint;
+import io.septum.api.datapath.Datapath;
+import io.septum.api.datapath.DatapathEndpoint;
+import io.septum.api.datapath.DatapathException;
+import io.septum.api.policy.EndpointPolicy;
+import io.septum.api.policy.EnforcementMode;
+import io.septum.api.policy.PolicyEntry;
+import io.septum.api.policy.PolicyListener;
+import io.septum.api.policy.PolicyRepository;
+import io.septum.api.policy.PolicySet;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongConsumer;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The endpoint manager's logic, free of OSGi so that tests drive it directly; {@link EndpointManagerComponent} is
+ * the DS face.
+ *
+ * <p>All state is guarded by {@link #lock}. Every change only marks what is affected and asks for a regeneration
+ * pass; passes run one at a time on {@link #regen} and coalesce, so a burst of changes costs one pass. Datapath calls
+ * happen outside the lock, on that single thread, so their order is the order of the passes.
+ */
+public class DefaultEndpointManager implements EndpointManager, PolicyListener, HealthReporter {
+    private static final Logger LOG = Logger.getLogger(DefaultEndpointManager.class.getName());
+    static final int MAX_ID = 65535;
+
+    /** Tunables; in the agent they come from config pid {@code io.septum.endpoints}. */
+    public record Settings(Path stateDir, Duration disconnectGrace, Duration retryDelay) {
+    }
+
+    private record Key(String source, String sourceId) {
+    }
+
+    /** One endpoint, mutable, guarded by the manager's lock. */
+    private static final class Ep {
+        final long id;
+        final String source;
+        final String sourceId;
+        String name;
+        String namespace;
+        String interfaceName;
+        String netns;
+        List<String> addresses = List.of();
+        Map<String, String> externalIds = Map.of();
+        /** The source's raw labels, kept to rebuild the label set when the namespace's labels change. */
+        EndpointSpec spec;
+        Labels labels = Labels.EMPTY;
+        List<String> labelProblems = List.of();
+        String refusal;
+        Identity identity;
+        /** Whether this manager holds an allocator reference on {@link #identity}. */
+        boolean holdsRef;
+        boolean needsIdentity = true;
+        EndpointState state = EndpointState.WAITING_FOR_IDENTITY;
+        String error;
+        long revision;
+        int ifindex;
+        /** Restored from a previous agent and not yet reported by its source: its datapath state is left alone. */
+        boolean restoredPending;
+        /** When a disconnected endpoint's datapath state is removed; 0 when connected. */
+        long removeAt;
+        /** Bumped on every change, so a pass knows whether what it pushed is still what the endpoint is. */
+        long generation;
+        DatapathEndpoint pushedEndpoint;
+        List<PolicyEntry> pushedEntries;
+
+        Ep(long id, String source, String sourceId) {
+            this.id = id;
+            this.source = source;
+            this.sourceId = sourceId;
+        }
+    }
+
+    /** A bound source and the sink it reports to. */
+    private final class SourceEntry implements EndpointSink {
+        final String name;
+        final EndpointSource source;
+        volatile boolean closed;
+        volatile long lastSync;
+        volatile SourceHealth health;
+
+        SourceEntry(String name, EndpointSource source) {
+            this.name = name;
+            this.source = source;
+        }
+
+        @Override
+        public void upsert(EndpointSpec spec) {
+            if (!closed) upsertFrom(this, spec);
+        }
+
+        @Override
+        public void remove(String sourceId) {
+            if (!closed) removeFrom(this, sourceId);
+        }
+
+        @Override
+        public void resync(Collection<String> liveSourceIds) {
+            if (closed) return;
+            lastSync = System.currentTimeMillis();
+            resyncFrom(this, Set.copyOf(liveSourceIds));
+        }
+
+        @Override
+        public void health(SourceHealth h) {
+            if (!closed) health = h;
+        }
+    }
+
+    private final Object lock = new Object();
+    private final IdentityAllocator identities;
+    private final PolicyRepository policies;
+    private final Datapath datapath;
+    private final HostEnv host;
+    private final EndpointStore store;
+    private volatile Settings settings;
+    private final LongConsumer onReady;
+
+    private final Map<Key, Ep> endpoints = new HashMap<>();
+    private final Map<Long, Ep> byId = new TreeMap<>();
+    /** Ids of pinned endpoints that no persisted endpoint claims, to remove once the grace period is over. */
+    private final Map<Long, Long> orphans = new HashMap<>();
+    private final Set<Long> toRemove = new LinkedHashSet<>();
+    private final Map<String, Map<String, String>> namespaceLabels = new TreeMap<>();
+    private final Map<String, SourceEntry> sources = new LinkedHashMap<>();
+    private final Map<String, Identity> cidrIdentities = new HashMap<>();
+    private List<IpcacheEntry> ipcache = List.of();
+    private List<IpcacheEntry> pushedIpcache;
+    private String ipcacheError;
+    private long nextId = 1;
+    private boolean dirtyStore;
+    private boolean closed;
+    private volatile long readySince;
+    private String restoreError;
+
+    private final ScheduledExecutorService regen;
+    private final ExecutorService sourceCalls;
+    private final AtomicBoolean passPending = new AtomicBoolean();
+    /** Touched by the regeneration thread only. */
+    private final Map<Long, Integer> removeAttempts = new HashMap<>();
+    private static final int MAX_REMOVE_ATTEMPTS = 5;
+
+    public DefaultEndpointManager(Settings settings, IdentityAllocator identities, PolicyRepository policies,
+                                  Datapath datapath, HostEnv host, LongConsumer onReady) {
+        this.settings = settings;
+        this.identities = identities;
+        this.policies = policies;
+        this.datapath = datapath;
+        this.host = host;
+        this.onReady = onReady;
+        this.store = new EndpointStore(settings.stateDir());
+        this.regen = Executors.newSingleThreadScheduledExecutor(r -> thread(r, "septum-endpoints-regen"));
+        this.sourceCalls = Executors.newSingleThreadExecutor(r -> thread(r, "septum-endpoints-sources"));
+        // Restore before any source can report, so that a re-reported endpoint finds its old id.
+        restore();
+        regen.execute(this::firstPass);
+    }
+
+    private static Thread thread(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+
+    void updateSettings(Settings s) {
+        this.settings = s;
+    }
+
+    // ---------------------------------------------------------------- restore
+
+    private void restore() {
+        EndpointStore.State state;
+        try {
+            state = store.load();
+        } catch (IOException | RuntimeException e) {
+            restoreError = "cannot read " + store.file() + ": " + e.getMessage()
+                    + "; endpoints get new ids when their sources report them";
+            LOG.log(Level.SEVERE, restoreError, e);
+            state = new EndpointStore.State(1, 1, List.of(), Map.of());
+        }
+        Map<Long, BpfEndpoint> enforcing = new HashMap<>();
+        try {
+            for (BpfEndpoint b : datapath.restored()) enforcing.put(b.endpointId(), b);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "the datapath cannot list what a previous agent left; nothing is restored", e);
+        }
+        long deadline = System.currentTimeMillis() + settings.disconnectGrace().toMillis();
+        synchronized (lock) {
+            nextId = Math.max(1, Math.min(state.nextId(), MAX_ID));
+            state.namespaceLabels().forEach((ns, l) -> namespaceLabels.put(ns, Map.copyOf(l)));
+            for (EndpointStore.Stored s : state.endpoints()) {
+                if (s.id() < 1 || s.id() > MAX_ID || s.source() == null || s.sourceId() == null) continue;
+                Ep ep = new Ep(s.id(), s.source(), s.sourceId());
+                ep.name = s.name();
+                ep.namespace = s.namespace();
+                ep.interfaceName = s.interfaceName();
+                ep.netns = s.netns();
+                ep.addresses = s.addresses() == null ? List.of() : List.copyOf(s.addresses());
+                ep.externalIds = s.externalIds() == null ? Map.of() : Map.copyOf(s.externalIds());
+                ep.labels = Labels.parse(s.labels() == null ? List.of() : s.labels(), Label.ANY);
+                ep.state = EndpointState.DISCONNECTED;
+                ep.removeAt = deadline;
+                BpfEndpoint b = enforcing.remove(s.id());
+                ep.restoredPending = b != null;
+                if (b != null) {
+                    // Its identity as the kernel still knows it; the pass checks the allocator agrees.
+                    ep.identity = identities.get(b.identity()).orElse(null);
+                    ep.ifindex = b.ifindex();
+                    ep.error = "restored from the previous agent; waiting for source " + s.source() + " to report it";
+                } else {
+                    ep.error = "persisted by the previous agent but not enforcing; waiting for source " + s.source();
+                }
+                endpoints.put(new Key(s.source(), s.sourceId()), ep);
+                byId.put(ep.id, ep);
+            }
+            for (BpfEndpoint b : enforcing.values()) orphans.put(b.endpointId(), deadline);
+        }
+        if (!enforcing.isEmpty()) {
+            LOG.warning(() -> "the datapath holds endpoints no persisted endpoint claims: " + enforcing.keySet()
+                    + "; they are removed after the grace period");
+        }
+        if (!byId.isEmpty() || !orphans.isEmpty()) scheduleAt(deadline);
+    }
+
+    private void firstPass() {
+        pass();
+        long now = System.currentTimeMillis();
+        readySince = now;
+        onReady.accept(now);
+    }
+
+    // ---------------------------------------------------------------- sources
+
+    /** A source service appeared. Opening it happens on another thread, never inside the caller's lock. */
+    public void addSource(EndpointSource source) {
+        String name;
+        try {
+            name = source.name();
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "an endpoint source failed to say its name; ignored", e);
+            return;
+        }
+        String bad = LabelRules.checkSourceName(name);
+        if (bad != null) {
+            LOG.warning("endpoint source " + source.getClass().getName() + " refused: " + bad);
+            return;
+        }
+        SourceEntry entry = new SourceEntry(name, source);
+        synchronized (lock) {
+            if (closed) return;
+            if (sources.containsKey(name)) {
+                LOG.warning("a second endpoint source named " + name + " (" + source.getClass().getName()
+                        + ") is ignored: source names must be unique");
+                return;
+            }
+            sources.put(name, entry);
+        }
+        sourceCalls.execute(() -> {
+            try {
+                source.open(entry);
+            } catch (RuntimeException e) {
+                entry.health = new SourceHealth(name, false, 0, "open failed: " + e.getMessage());
+                LOG.log(Level.WARNING, "endpoint source " + name + " failed to open", e);
+            }
+        });
+    }
+
+    /** A source service went away: its endpoints are disconnected and removed after the grace period. */
+    public void removeSource(EndpointSource source) {
+        SourceEntry entry;
+        long deadline = System.currentTimeMillis() + settings.disconnectGrace().toMillis();
+        synchronized (lock) {
+            entry = sources.values().stream().filter(e -> e.source == source).findFirst().orElse(null);
+            if (entry == null) return;
+            sources.remove(entry.name);
+            entry.closed = true;
+            if (!closed) {
+                for (Ep ep : endpoints.values()) {
+                    if (!ep.source.equals(entry.name) || ep.state == EndpointState.DISCONNECTED) continue;
+                    ep.state = EndpointState.DISCONNECTED;
+                    ep.removeAt = deadline;
+                    ep.error = "source " + entry.name + " went away; its datapath state is removed at "
+                            + java.time.Instant.ofEpochMilli(deadline) + " unless it comes back";
+                    ep.generation++;
+                }
+            }
+        }
+        sourceCalls.execute(() -> {
+            try {
+                entry.source.close();
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "endpoint source " + entry.name + " failed to close", e);
+            }
+        });
+        scheduleAt(deadline);
+    }
+
+    private void upsertFrom(SourceEntry src, EndpointSpec spec) {
+        synchronized (lock) {
+            if (closed) return;
+            Key key = new Key(src.name, spec.sourceId());
+            Ep ep = endpoints.get(key);
+            if (ep == null) {
+                long id = allocateId();
+                if (id < 0) {
+                    LOG.severe("no endpoint id left for " + src.name + "/" + spec.sourceId());
+                    return;
+                }
+                ep = new Ep(id, src.name, spec.sourceId());
+                endpoints.put(key, ep);
+                byId.put(id, ep);
+            }
+            apply(ep, spec);
+            dirtyStore = true;
+        }
+        schedule();
+    }
+
+    /** Takes what the source says; the caller holds the lock. */
+    private void apply(Ep ep, EndpointSpec spec) {
+        LabelRules.Result r = LabelRules.build(ep.source, spec, null);
+        Map<String, String> nsLabels = r.refusal() == null ? namespaceLabels.get(r.namespace()) : null;
+        if (nsLabels != null) r = LabelRules.build(ep.source, spec, nsLabels);
+        for (String p : r.problems()) LOG.warning("endpoint " + ep.source + "/" + spec.sourceId() + ": " + p);
+        if (r.refusal() != null) LOG.warning("endpoint " + ep.source + "/" + spec.sourceId() + " refused: " + r.refusal());
+        List<String> addresses = new ArrayList<>();
+        List<String> problems = new ArrayList<>(r.problems());
+        for (String a : spec.addresses()) {
+            String ip = IpAddresses.parse(a);
+            if (ip == null) problems.add("address \"" + a + "\" is not an IP address; ignored");
+            else if (!addresses.contains(ip)) addresses.add(ip);
+        }
+        boolean labelsChanged = !r.labels().equals(ep.labels) || ep.identity == null;
+        ep.spec = spec;
+        ep.name = spec.name();
+        ep.namespace = r.namespace();
+        ep.interfaceName = spec.interfaceName();
+        ep.netns = spec.netns();
+        ep.externalIds = spec.externalIds();
+        ep.addresses = List.copyOf(addresses);
+        ep.labels = r.labels();
+        ep.labelProblems = List.copyOf(problems);
+        ep.refusal = r.refusal();
+        ep.restoredPending = false;
+        ep.removeAt = 0;
+        ep.error = null;
+        if (r.refusal() != null) {
+            // Its previous datapath state, if any, is left as it was; it leaves the ipcache.
+            releaseIdentity(ep);
+            ep.needsIdentity = true;
+            ep.state = EndpointState.WAITING_FOR_IDENTITY;
+        } else if (labelsChanged) {
+            ep.needsIdentity = true;
+            ep.state = EndpointState.WAITING_FOR_IDENTITY;
+        } else {
+            ep.state = EndpointState.REGENERATING;
+        }
+        ep.generation++;
+    }
+
+    private void removeFrom(SourceEntry src, String sourceId) {
+        synchronized (lock) {
+            Ep ep = endpoints.get(new Key(src.name, sourceId));
+            if (ep == null || closed) return;
+            drop(ep);
+        }
+        schedule();
+    }
+
+    private void resyncFrom(SourceEntry src, Set<String> live) {
+        boolean changed = false;
+        synchronized (lock) {
+            if (closed) return;
+            for (Ep ep : List.copyOf(endpoints.values())) {
+                if (ep.source.equals(src.name) && !live.contains(ep.sourceId)) {
+                    drop(ep);
+                    changed = true;
+                }
+            }
+        }
+        if (changed) schedule();
+    }
+
+    /** Forgets an endpoint now and removes its datapath state in the next pass; the caller holds the lock. */
+    private void drop(Ep ep) {
+        endpoints.remove(new Key(ep.source, ep.sourceId));
+        byId.remove(ep.id);
+        releaseIdentity(ep);
+        // Only what this agent or a previous one pushed has datapath state to remove.
+        if (ep.spec != null || ep.restoredPending) toRemove.add(ep.id);
+        dirtyStore = true;
+    }
+
+    private void releaseIdentity(Ep ep) {
+        if (ep.holdsRef && ep.identity != null) identities.release(ep.identity.id());
+        ep.holdsRef = false;
+        ep.identity = null;
+    }
+
+    /** The next free id in 1..65535, round robin so that a removed endpoint's id is not handed out at once. */
+    private long allocateId() {
+        for (int i = 0; i < MAX_ID; i++) {
+            long id = nextId;
+            nextId = nextId >= MAX_ID ? 1 : nextId + 1;
+            if (!byId.containsKey(id) && !orphans.containsKey(id) && !toRemove.contains(id)) return id;
+        }
+        return -1;
+    }
+
+    // ---------------------------------------------------------------- operator requests
+
+    @Override
+    public void add(String source, EndpointSpec spec) {
+        SourceEntry entry;
+        synchronized (lock) {
+            entry = sources.get(source);
+        }
+        if (entry == null) {
+            throw new IllegalArgumentException("endpoint source \"" + source + "\" is not running (running: "
+                    + String.join(", ", sourceNames()) + "); install or start its bundle first");
+        }
+        entry.source.add(spec);
+    }
+
+    @Override
+    public void delete(String idOrName) {
+        Endpoint ep = get(idOrName).orElseThrow(() -> new IllegalArgumentException(
+                "no endpoint \"" + idOrName + "\" (use an id, namespace/name, or a unique name; see endpoint list)"));
+        SourceEntry entry;
+        synchronized (lock) {
+            entry = sources.get(ep.source());
+        }
+        if (entry == null) {
+            throw new IllegalStateException("endpoint " + ep.qualifiedName() + " belongs to source " + ep.source()
+                    + ", which is not running; start its bundle to delete it");
+        }
+        Ep inner;
+        synchronized (lock) {
+            inner = byId.get(ep.id());
+        }
+        if (inner == null) throw new IllegalArgumentException("endpoint " + idOrName + " went away meanwhile");
+        entry.source.delete(inner.sourceId);
+    }
+
+    private List<String> sourceNames() {
+        synchronized (lock) {
+            return List.copyOf(sources.keySet());
+        }
+    }
+
+    @Override
+    public List<Endpoint> list() {
+        synchronized (lock) {
+            List<Endpoint> out = new ArrayList<>(byId.size());
+            for (Ep ep : byId.values()) out.add(view(ep));
+            return out;
+        }
+    }
+
+    @Override
+    public Optional<Endpoint> get(String idOrName) {
+        if (idOrName == null || idOrName.isBlank()) return Optional.empty();
+        String q = idOrName.trim();
+        synchronized (lock) {
+            if (q.chars().allMatch(Character::isDigit) && q.length() <= 6) {
+                Ep ep = byId.get(Long.parseLong(q));
+                if (ep != null) return Optional.of(view(ep));
+            }
+            int slash = q.indexOf('/');
+            List<Ep> matches = new ArrayList<>();
+            for (Ep ep : byId.values()) {
+                if (slash >= 0) {
+                    if (q.equals(ep.namespace + "/" + ep.name)) matches.add(ep);
+                } else if (q.equals(ep.name)) {
+                    matches.add(ep);
+                }
+            }
+            return matches.size() == 1 ? Optional.of(view(matches.get(0))) : Optional.empty();
+        }
+    }
+
+    private Endpoint view(Ep ep) {
+        List<String> msgs = new ArrayList<>();
+        if (ep.refusal != null) msgs.add(ep.refusal);
+        if (ep.error != null) msgs.add(ep.error);
+        msgs.addAll(ep.labelProblems);
+        boolean ingress = ep.pushedEndpoint != null && ep.pushedEndpoint.ingressEnforced();
+        boolean egress = ep.pushedEndpoint != null && ep.pushedEndpoint.egressEnforced();
+        return new Endpoint(ep.id, ep.name, ep.namespace, ep.source, ep.labels.asStrings(),
+                ep.identity == null ? 0 : ep.identity.id(), ep.state,
+                ep.addresses, ep.interfaceName, ep.ifindex, ep.netns, ingress, egress, ep.externalIds, ep.revision,
+                msgs.isEmpty() ? null : String.join("; ", msgs));
+    }
+
+    @Override
+    public List<SourceHealth> sources() {
+        synchronized (lock) {
+            List<SourceHealth> out = new ArrayList<>();
+            for (SourceEntry e : sources.values()) {
+                SourceHealth h = e.health;
+                out.add(h != null ? new SourceHealth(e.name, h.connected(), Math.max(h.lastSync(), e.lastSync), h.error())
+                        : new SourceHealth(e.name, true, e.lastSync, null));
+            }
+            return out;
+        }
+    }
+
+    @Override
+    public void setNamespaceLabels(String namespace, Map<String, String> labels) {
+        String bad = LabelRules.checkNamespace(namespace);
+        if (bad != null) throw new IllegalArgumentException(bad);
+        Map<String, String> copy = new TreeMap<>();
+        if (labels != null) {
+            for (Map.Entry<String, String> e : labels.entrySet()) {
+                String err = LabelRules.checkLabel(e.getKey(), e.getValue() == null ? "" : e.getValue());
+                if (err != null) throw new IllegalArgumentException("namespace " + namespace + ": " + err);
+                copy.put(e.getKey(), e.getValue() == null ? "" : e.getValue());
+            }
+        }
+        synchronized (lock) {
+            if (copy.isEmpty()) namespaceLabels.remove(namespace);
+            else namespaceLabels.put(namespace, Map.copyOf(copy));
+            for (Ep ep : byId.values()) {
+                if (ep.spec != null && namespace.equals(ep.namespace)) apply(ep, ep.spec);
+            }
+            dirtyStore = true;
+        }
+        schedule();
+    }
+
+    @Override
+    public Map<String, Map<String, String>> namespaceLabels() {
+        synchronized (lock) {
+            return Map.copyOf(namespaceLabels);
+        }
+    }
+
+    @Override
+    public List<IpcacheEntry> ipcache() {
+        synchronized (lock) {
+            return ipcache;
+        }
+    }
+
+    @Override
+    public void policyChanged(long revision, PolicySet current, EnforcementMode mode) {
+        synchronized (lock) {
+            for (Ep ep : byId.values()) {
+                if (ep.state == EndpointState.READY) ep.state = EndpointState.REGENERATING;
+            }
+        }
+        schedule();
+    }
+
+    @Override
+    public ComponentStatus health() {
+        synchronized (lock) {
+            long failing = byId.values().stream().filter(e -> e.error != null && e.state != EndpointState.DISCONNECTED).count();
+            long ready = byId.values().stream().filter(e -> e.state == EndpointState.READY).count();
+            String summary = byId.size() + " endpoints, " + ready + " ready";
+            if (ipcacheError != null) return new ComponentStatus("endpoints", "degraded", ipcacheError);
+            if (restoreError != null) return new ComponentStatus("endpoints", "degraded", restoreError);
+            if (failing > 0) return new ComponentStatus("endpoints", "degraded", summary + ", " + failing + " failing");
+            return ComponentStatus.ok("endpoints", summary + (readySince == 0 ? ", restoring" : ""));
+        }
+    }
+
+    /** Epoch millis of readiness, 0 before. */
+    public long readySince() {
+        return readySince;
+    }
+
+    // ---------------------------------------------------------------- regeneration
+
+    /** Asks for a pass; a pass already queued covers this request too. */
+    void schedule() {
+        if (passPending.compareAndSet(false, true)) {
+            try {
+                regen.execute(this::pass);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                passPending.set(false);
+            }
+        }
+    }
+
+    private void scheduleAt(long epochMillis) {
+        long delay = Math.max(0, epochMillis - System.currentTimeMillis()) + 50;
+        try {
+            regen.schedule(this::schedule, delay, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException ignored) {
+            // shutting down
+        }
+    }
+
+    /** What one pass pushes for one endpoint. */
+    private record Work(Ep ep, long generation, Labels labels) {
+    }
+
+    private void pass() {
+        passPending.set(false);
+        try {
+            doPass();
+        } catch (RuntimeException e) {
+            LOG.log(Level.SEVERE, "endpoint regeneration failed; retrying", e);
+            scheduleAt(System.currentTimeMillis() + settings.retryDelay().toMillis());
+        }
+    }
+
+    private void doPass() {
+        boolean retry = false;
+        long now = System.currentTimeMillis();
+        // Read the revision before the set, so the revision recorded is never newer than what is realised.
+        long revision = policies.revision();
+        PolicySet policySet = policies.current();
+        EnforcementMode mode = policies.mode();
+        List<String> prefixes = policySet.cidrPrefixes();
+        List<String> hostAddresses = host.hostAddresses();
+        List<Long> removals = new ArrayList<>();
+        List<Work> work = new ArrayList<>();
+        List<IpcacheEntry> cache;
+        List<Identity> universe;
+        EndpointStore.State toSave = null;
+        synchronized (lock) {
+            if (closed) return;
+            // 1. Expired disconnected endpoints and orphans go.
+            for (Ep ep : List.copyOf(byId.values())) {
+                if (ep.state == EndpointState.DISCONNECTED && ep.removeAt > 0 && ep.removeAt <= now) {
+                    LOG.info("endpoint " + ep.id + " (" + ep.source + "/" + ep.sourceId + ") removed: its source did"
+                            + " not report it within the grace period");
+                    drop(ep);
+                }
+            }
+            orphans.entrySet().removeIf(o -> {
+                if (o.getValue() > now) return false;
+                toRemove.add(o.getKey());
+                return true;
+            });
+            removals.addAll(toRemove);
+            // 2. Identities. Restored endpoints are allocated too, so the allocator counts them while they wait.
+            for (Ep ep : byId.values()) {
+                if (ep.refusal != null || (ep.spec == null && !ep.restoredPending)) continue;
+                if (!ep.needsIdentity && ep.holdsRef) continue;
+                try {
+                    Identity old = ep.identity;
+                    Identity fresh = identities.allocate(ep.labels);
+                    if (ep.holdsRef && old != null) identities.release(old.id());
+                    if (ep.restoredPending && old != null && old.id() != fresh.id()) {
+                        LOG.warning("endpoint " + ep.id + ": the allocator gives identity " + fresh.id()
+                                + " to labels the datapath knows as " + old.id() + "; using " + fresh.id());
+                    }
+                    ep.identity = fresh;
+                    ep.holdsRef = true;
+                    ep.needsIdentity = false;
+                    if (ep.state == EndpointState.WAITING_FOR_IDENTITY) ep.state = EndpointState.REGENERATING;
+                    dirtyStore = true;
+                } catch (RuntimeException e) {
+                    ep.error = "cannot allocate an identity: " + e.getMessage();
+                    retry = true;
+                }
+            }
+            // 3. CIDR identities for every prefix policies name.
+            Set<String> wanted = new HashSet<>();
+            for (String p : prefixes) wanted.add(IpAddresses.normalizePrefix(p));
+            for (String p : wanted) {
+                if (cidrIdentities.containsKey(p)) continue;
+                try {
+                    cidrIdentities.put(p, identities.allocate(Labels.of(new Label(Label.CIDR, p, ""),
+                            Label.reserved(ReservedIdentity.WORLD.labelName()))));
+                } catch (RuntimeException e) {
+                    LOG.log(Level.WARNING, "cannot allocate an identity for CIDR " + p, e);
+                    retry = true;
+                }
+            }
+            for (var it = cidrIdentities.entrySet().iterator(); it.hasNext(); ) {
+                var e = it.next();
+                if (!wanted.contains(e.getKey())) {
+                    identities.release(e.getValue().id());
+                    it.remove();
+                }
+            }
+            // 4. The ipcache: CIDRs, then the host, then endpoints, each overriding the one before for one prefix.
+            Map<String, IpcacheEntry> entries = new TreeMap<>();
+            for (var e : cidrIdentities.entrySet()) {
+                entries.put(e.getKey(), new IpcacheEntry(e.getKey(), e.getValue().id(), "policy-cidr"));
+            }
+            for (String a : hostAddresses) {
+                String ip = IpAddresses.parse(a);
+                if (ip != null && !IpAddresses.isLinkLocal(ip)) entries.put(IpAddresses.hostPrefix(ip),
+                        new IpcacheEntry(IpAddresses.hostPrefix(ip), ReservedIdentity.HOST.id(), "host"));
+            }
+            Map<Long, Identity> used = new TreeMap<>();
+            for (ReservedIdentity r : ReservedIdentity.values()) used.put(r.id(), r.identity());
+            for (Identity i : cidrIdentities.values()) used.put(i.id(), i);
+            for (Ep ep : byId.values()) {
+                if (ep.identity == null || ep.refusal != null || (ep.spec == null && !ep.restoredPending)) continue;
+                used.put(ep.identity.id(), ep.identity);
+                for (String ip : ep.addresses) {
+                    String prefix = IpAddresses.hostPrefix(ip);
+                    entries.put(prefix, new IpcacheEntry(prefix, ep.identity.id(), "endpoint:" + ep.id));
+                }
+            }
+            cache = List.copyOf(entries.values());
+            ipcache = cache;
+            universe = List.copyOf(used.values());
+            // 5. What to push: every endpoint with an identity whose datapath state we own.
+            for (Ep ep : byId.values()) {
+                if (ep.restoredPending || ep.identity == null || ep.needsIdentity || ep.refusal != null) continue;
+                if (ep.spec == null) continue;
+                int ifindex = 0;
+                if (ep.interfaceName != null) {
+                    try {
+                        ifindex = host.ifindex(ep.interfaceName);
+                    } catch (IOException e) {
+                        ep.error = e.getMessage();
+                        retry = true;
+                        continue;
+                    }
+                }
+                ep.ifindex = ifindex;
+                work.add(new Work(ep, ep.generation, ep.labels));
+            }
+            if (dirtyStore) {
+                toSave = snapshot();
+                dirtyStore = false;
+            }
+        }
+        // Persist before the datapath learns of an id, so that a crash cannot leave an id no file explains.
+        if (toSave != null) {
+            try {
+                store.save(toSave);
+                synchronized (lock) {
+                    restoreError = null;
+                }
+            } catch (IOException e) {
+                synchronized (lock) {
+                    dirtyStore = true;
+                    restoreError = "cannot write " + store.file() + ": " + e.getMessage();
+                }
+                retry = true;
+            }
+        }
+        boolean ipcacheOk = true;
+        if (!cache.equals(pushedIpcache)) {
+            try {
+                datapath.syncIpcache(cache);
+                pushedIpcache = cache;
+                synchronized (lock) {
+                    ipcacheError = null;
+                }
+            } catch (DatapathException | RuntimeException e) {
+                ipcacheOk = false;
+                retry = true;
+                synchronized (lock) {
+                    ipcacheError = "ipcache sync failed: " + e.getMessage();
+                }
+                LOG.log(Level.WARNING, "ipcache sync failed; endpoints keep their previous policy until it succeeds", e);
+            }
+        }
+        if (ipcacheOk) {
+            for (Work w : work) {
+                retry |= regenerate(w, policySet, mode, revision, universe);
+            }
+        }
+        for (long id : removals) {
+            try {
+                datapath.removeEndpoint(id);
+                synchronized (lock) {
+                    toRemove.remove(id);
+                }
+                removeAttempts.remove(id);
+            } catch (DatapathException | RuntimeException e) {
+                int n = removeAttempts.merge(id, 1, Integer::sum);
+                if (n >= MAX_REMOVE_ATTEMPTS) {
+                    LOG.log(Level.SEVERE, "giving up removing endpoint " + id + " from the datapath after " + n
+                            + " attempts; remove it by hand (bpf endpoint list)", e);
+                    synchronized (lock) {
+                        toRemove.remove(id);
+                    }
+                    removeAttempts.remove(id);
+                } else {
+                    LOG.log(Level.WARNING, "cannot remove endpoint " + id + " from the datapath; retrying", e);
+                    retry = true;
+                }
+            }
+        }
+        if (retry) scheduleAt(System.currentTimeMillis() + settings.retryDelay().toMillis());
+    }
+
+    /** Pushes one endpoint if its policy or attachment changed. Returns whether it must be retried. */
+    private boolean regenerate(Work w, PolicySet policySet, EnforcementMode mode, long revision, List<Identity> universe) {
+        Ep ep = w.ep();
+        DatapathEndpoint dpe;
+        EndpointPolicy policy;
+        synchronized (lock) {
+            if (ep.generation != w.generation() || !byId.containsKey(ep.id)) return false;
+        }
+        try {
+            policy = policySet.resolve(w.labels(), universe, mode);
+        } catch (RuntimeException e) {
+            synchronized (lock) {
+                ep.error = "cannot resolve policy: " + e.getMessage();
+            }
+            LOG.log(Level.WARNING, "cannot resolve the policy of endpoint " + ep.id, e);
+            return true;
+        }
+        synchronized (lock) {
+            dpe = new DatapathEndpoint(ep.id, ep.identity.id(), ep.interfaceName, ep.ifindex, ep.addresses,
+                    policy.ingressEnforced(), policy.egressEnforced(), false);
+        }
+        boolean same = dpe.equals(ep.pushedEndpoint) && policy.entries().equals(ep.pushedEntries);
+        if (!same) {
+            try {
+                datapath.upsertEndpoint(dpe, policy.entries());
+            } catch (DatapathException | RuntimeException e) {
+                synchronized (lock) {
+                    // The datapath kept the last good state; so do we.
+                    ep.error = "datapath refused the update (kept the previous state, retrying): " + e.getMessage();
+                }
+                LOG.log(Level.WARNING, "endpoint " + ep.id + ": datapath update failed", e);
+                return true;
+            }
+        }
+        synchronized (lock) {
+            ep.pushedEndpoint = dpe;
+            ep.pushedEntries = policy.entries();
+            if (ep.generation == w.generation() && ep.state != EndpointState.DISCONNECTED) {
+                ep.state = EndpointState.READY;
+                ep.error = null;
+                ep.revision = revision;
+            }
+        }
+        return false;
+    }
+
+    private EndpointStore.State snapshot() {
+        List<EndpointStore.Stored> out = new ArrayList<>();
+        for (Ep ep : byId.values()) {
+            long identity = ep.identity == null ? 0 : ep.identity.id();
+            out.add(new EndpointStore.Stored(ep.id, ep.source, ep.sourceId, ep.name, ep.namespace,
+                    ep.labels.asStrings(), ep.interfaceName, ep.netns, ep.addresses, identity, ep.externalIds));
+        }
+        out.sort(Comparator.comparingLong(EndpointStore.Stored::id));
+        return new EndpointStore.State(1, nextId, out, new TreeMap<>(namespaceLabels));
+    }
+
+    /** Waits for queued work, for tests. */
+    void awaitIdle(Duration timeout) throws InterruptedException {
+        long end = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < end) {
+            var f = regen.submit(() -> null);
+            try {
+                f.get(Math.max(1, (end - System.nanoTime()) / 1_000_000), TimeUnit.MILLISECONDS);
+            } catch (Exception e) {
+                return;
+            }
+            if (!passPending.get()) return;
+        }
+    }
+
+    /** Stops without touching the datapath: a stopping agent must leave enforcement in place. */
+    public void close() {
+        List<SourceEntry> open;
+        synchronized (lock) {
+            closed = true;
+            open = List.copyOf(sources.values());
+            sources.clear();
+        }
+        for (SourceEntry e : open) {
+            e.closed = true;
+            try {
+                e.source.close();
+            } catch (RuntimeException ex) {
+                LOG.log(Level.WARNING, "endpoint source " + e.name + " failed to close", ex);
+            }
+        }
+        regen.shutdownNow();
+        sourceCalls.shutdownNow();
+        try {
+            regen.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

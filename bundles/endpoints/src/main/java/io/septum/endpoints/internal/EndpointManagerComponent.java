@@ -1,0 +1,129 @@
+package io.septum.endpoints.internal;
+
+import io.septum.api.AgentReady;
+import io.septum.api.EndpointManager;
+import io.septum.api.EndpointSource;
+import io.septum.api.HealthReporter;
+import io.septum.api.IdentityAllocator;
+import io.septum.api.datapath.Datapath;
+import io.septum.api.policy.PolicyListener;
+import io.septum.api.policy.PolicyRepository;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.metatype.annotations.Designate;
+
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Hashtable;
+import java.util.logging.Logger;
+
+/**
+ * The DS face of {@link DefaultEndpointManager}: static references to the allocator, the policy repository and the
+ * datapath, a dynamic whiteboard of endpoint sources, and the {@link AgentReady} marker once restore is done.
+ */
+@Component(configurationPid = EndpointManagerComponent.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL,
+        service = {EndpointManager.class, PolicyListener.class, HealthReporter.class})
+@Designate(ocd = Config.class)
+public final class EndpointManagerComponent extends DefaultEndpointManager {
+    static final String PID = "io.septum.endpoints";
+    private static final Logger LOG = Logger.getLogger(EndpointManagerComponent.class.getName());
+
+    private final BundleContext context;
+    private final Path stateDir;
+    private volatile ServiceRegistration<AgentReady> ready;
+    private volatile boolean deactivated;
+
+    @Activate
+    public EndpointManagerComponent(BundleContext context, Config config, @Reference(name = "identities") IdentityAllocator identities,
+                                    @Reference(name = "policies") PolicyRepository policies,
+                                    @Reference(name = "datapath") Datapath datapath) {
+        this(context, stateDir(context), config, identities, policies, datapath, new ReadyHolder());
+    }
+
+    private EndpointManagerComponent(BundleContext context, Path stateDir, Config config, IdentityAllocator identities,
+                                     PolicyRepository policies, Datapath datapath, ReadyHolder holder) {
+        super(settings(stateDir, config), identities, policies, datapath, new SystemHostEnv(), holder);
+        this.context = context;
+        this.stateDir = stateDir;
+        holder.owner = this;
+        holder.release();
+    }
+
+    /** Hands readiness to the component once its constructor is done, whichever comes first. */
+    private static final class ReadyHolder implements java.util.function.LongConsumer {
+        private EndpointManagerComponent owner;
+        private long pending;
+
+        @Override
+        public synchronized void accept(long since) {
+            if (owner == null) pending = since;
+            else owner.registerReady(since);
+        }
+
+        synchronized void release() {
+            if (pending != 0) owner.registerReady(pending);
+        }
+    }
+
+    private static Path stateDir(BundleContext ctx) {
+        String v = ctx.getProperty("septum.state.dir");
+        return Path.of(v == null || v.isBlank() ? "/var/lib/septum" : v);
+    }
+
+    private static Settings settings(Path stateDir, Config c) {
+        if (c.disconnectGraceSeconds() < 0 || c.retrySeconds() < 1) {
+            throw new IllegalArgumentException("config " + PID + ": disconnectGraceSeconds must be >= 0 and"
+                    + " retrySeconds >= 1 (got " + c.disconnectGraceSeconds() + ", " + c.retrySeconds() + ")");
+        }
+        return new Settings(stateDir, Duration.ofSeconds(c.disconnectGraceSeconds()), Duration.ofSeconds(c.retrySeconds()));
+    }
+
+    @Modified
+    void modified(Config config) {
+        updateSettings(settings(stateDir, config));
+    }
+
+    @Reference(name = "sources", service = EndpointSource.class, cardinality = ReferenceCardinality.MULTIPLE,
+            policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindSource")
+    void bindSource(EndpointSource source) {
+        addSource(source);
+    }
+
+    void unbindSource(EndpointSource source) {
+        // After deactivation the agent is stopping: sources are closed but their datapath state stays.
+        if (!deactivated) removeSource(source);
+    }
+
+    private synchronized void registerReady(long since) {
+        if (deactivated || ready != null) return;
+        long startToReady = since - ManagementFactory.getRuntimeMXBean().getStartTime();
+        Hashtable<String, Object> props = new Hashtable<>();
+        props.put("startToReadyMillis", startToReady);
+        ready = context.registerService(AgentReady.class, () -> since, props);
+        LOG.info("agent ready " + startToReady + " ms after JVM start");
+    }
+
+    @Deactivate
+    synchronized void deactivate() {
+        deactivated = true;
+        if (ready != null) {
+            try {
+                ready.unregister();
+            } catch (IllegalStateException ignored) {
+                // already gone with the bundle
+            }
+            ready = null;
+        }
+        close();
+    }
+}

@@ -1,0 +1,69 @@
+package io.septum.endpoints.internal;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code endpoints.json}: each endpoint's id, keyed by (source, sourceId), with what is needed to keep enforcing it
+ * after a restart before its source reports again. Written atomically so that a crash leaves the old or the new file.
+ */
+final class EndpointStore {
+    static final String FILE = "endpoints.json";
+
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    record Stored(long id, String source, String sourceId, String name, String namespace, List<String> labels,
+                  String interfaceName, String netns, List<String> addresses, long identity,
+                  Map<String, String> externalIds) {
+    }
+
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    record State(int version, long nextId, List<Stored> endpoints, Map<String, Map<String, String>> namespaceLabels) {
+        State {
+            endpoints = endpoints == null ? List.of() : endpoints;
+            namespaceLabels = namespaceLabels == null ? Map.of() : namespaceLabels;
+        }
+    }
+
+    private final ObjectMapper json = new ObjectMapper()
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    private final Path file;
+
+    EndpointStore(Path stateDir) {
+        this.file = stateDir.resolve(FILE);
+    }
+
+    Path file() {
+        return file;
+    }
+
+    State load() throws IOException {
+        if (!Files.exists(file)) return new State(1, 1, List.of(), Map.of());
+        return json.readValue(file.toFile(), State.class);
+    }
+
+    void save(State state) throws IOException {
+        Files.createDirectories(file.getParent());
+        Path tmp = Files.createTempFile(file.getParent(), FILE, ".tmp");
+        try {
+            json.writeValue(tmp.toFile(), state);
+            try {
+                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+}

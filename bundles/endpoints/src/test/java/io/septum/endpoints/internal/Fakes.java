@@ -1,0 +1,353 @@
+package io.septum.endpoints.internal;
+
+import io.septum.api.EndpointSink;
+import io.septum.api.EndpointSource;
+import io.septum.api.EndpointSpec;
+import io.septum.api.Identity;
+import io.septum.api.IdentityAllocator;
+import io.septum.api.IpcacheEntry;
+import io.septum.api.Label;
+import io.septum.api.Labels;
+import io.septum.api.ReservedIdentity;
+import io.septum.api.datapath.BpfEndpoint;
+import io.septum.api.datapath.BpfPolicyEntry;
+import io.septum.api.datapath.Datapath;
+import io.septum.api.datapath.DatapathEndpoint;
+import io.septum.api.datapath.DatapathException;
+import io.septum.api.datapath.DatapathStats;
+import io.septum.api.policy.Decision;
+import io.septum.api.policy.Direction;
+import io.septum.api.policy.EndpointPolicy;
+import io.septum.api.policy.EnforcementMode;
+import io.septum.api.policy.ImportResult;
+import io.septum.api.policy.PolicyAction;
+import io.septum.api.policy.PolicyEntry;
+import io.septum.api.policy.PolicyInfo;
+import io.septum.api.policy.PolicyRepository;
+import io.septum.api.policy.PolicySet;
+import io.septum.api.policy.Protocol;
+import io.septum.api.policy.RuleRef;
+import io.septum.api.policy.TraceResult;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+/** In-memory stand-ins for the services the manager orchestrates; the real ones are tested in their bundles. */
+final class Fakes {
+    private Fakes() {
+    }
+
+    static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (System.nanoTime() < end) {
+            if (condition.getAsBoolean()) return;
+            Thread.sleep(10);
+        }
+        throw new AssertionError("timed out waiting for: " + what);
+    }
+
+    static final class Allocator implements IdentityAllocator {
+        final Map<Labels, Identity> byLabels = new HashMap<>();
+        final Map<Long, Integer> refs = new HashMap<>();
+        long nextCluster = ReservedIdentity.FIRST_ALLOCATED;
+        long nextLocal = ReservedIdentity.FIRST_LOCAL;
+        volatile CountDownLatch gate;
+
+        @Override
+        public Identity allocate(Labels labels) {
+            CountDownLatch g = gate;
+            if (g != null) {
+                try {
+                    g.await(5, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            synchronized (this) {
+                if (labels.size() == 1 && labels.asList().get(0).source().equals(Label.RESERVED)) {
+                    var r = ReservedIdentity.byName(labels.asList().get(0).key());
+                    if (r.isPresent()) return r.get().identity();
+                }
+                boolean local = labels.asList().stream().allMatch(l -> l.source().equals(Label.CIDR)
+                        || l.toString().equals("reserved:world"));
+                Identity i = byLabels.computeIfAbsent(labels, l -> new Identity(local ? nextLocal++ : nextCluster++,
+                        l.asStrings(), false));
+                refs.merge(i.id(), 1, Integer::sum);
+                return i;
+            }
+        }
+
+        @Override
+        public synchronized void release(long id) {
+            refs.computeIfPresent(id, (k, n) -> n <= 1 ? null : n - 1);
+        }
+
+        synchronized int refs(long id) {
+            return refs.getOrDefault(id, 0);
+        }
+
+        @Override
+        public synchronized Optional<Identity> get(long id) {
+            return byLabels.values().stream().filter(i -> i.id() == id).findFirst()
+                    .or(() -> ReservedIdentity.byId(id).map(ReservedIdentity::identity));
+        }
+
+        @Override
+        public synchronized Optional<Identity> lookup(Labels labels) {
+            return Optional.ofNullable(byLabels.get(labels));
+        }
+
+        @Override
+        public synchronized List<Identity> list() {
+            return List.copyOf(byLabels.values());
+        }
+    }
+
+    /** One allow rule: endpoints carrying {@code subject} accept {@code direction} traffic with peers carrying {@code peer}. */
+    record Rule(String subject, Direction direction, String peer, int port, int id) {
+    }
+
+    static final class Policies implements PolicyRepository, PolicySet {
+        final List<Rule> rules = new CopyOnWriteArrayList<>();
+        volatile List<String> cidrs = List.of();
+        volatile long revision = 1;
+
+        @Override
+        public EndpointPolicy resolve(Labels subject, Collection<Identity> universe, EnforcementMode mode) {
+            boolean in = false, out = false;
+            List<PolicyEntry> entries = new ArrayList<>();
+            for (Rule r : rules) {
+                if (!subject.asStrings().contains(r.subject())) continue;
+                if (r.direction() == Direction.INGRESS) in = true;
+                else out = true;
+                for (Identity i : universe) {
+                    if (i.labels().contains(r.peer())) {
+                        entries.add(new PolicyEntry(r.direction(), i.id(), Protocol.TCP, r.port(), r.port(),
+                                PolicyAction.ALLOW, r.id()));
+                    }
+                }
+            }
+            return new EndpointPolicy(in, out, entries);
+        }
+
+        @Override
+        public List<String> cidrPrefixes() {
+            return cidrs;
+        }
+
+        @Override
+        public long revision() {
+            return revision;
+        }
+
+        @Override
+        public PolicySet current() {
+            return this;
+        }
+
+        @Override
+        public EnforcementMode mode() {
+            return EnforcementMode.DEFAULT;
+        }
+
+        @Override
+        public ImportResult importPolicies(String origin, String text) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public List<PolicyInfo> list() {
+            return List.of();
+        }
+
+        @Override
+        public Optional<PolicyInfo> get(String namespace, String name) {
+            return Optional.empty();
+        }
+
+        @Override
+        public long delete(String namespace, String name) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public List<PolicyInfo> policies() {
+            return List.of();
+        }
+
+        @Override
+        public PolicySet merge(PolicySet newer, long revision) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public Optional<PolicySet> without(String namespace, String name) {
+            return Optional.empty();
+        }
+
+        @Override
+        public Decision decide(Direction direction, Labels subject, Labels peer, int port, Protocol protocol,
+                               EnforcementMode mode) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public Optional<RuleRef> rule(int id) {
+            return Optional.empty();
+        }
+
+        @Override
+        public TraceResult trace(Labels source, Labels destination, int port, Protocol protocol, EnforcementMode mode) {
+            throw new UnsupportedOperationException();
+        }
+    }
+
+    /** A datapath that keeps what it is told, and can be told to fail. */
+    static final class FakeDatapath implements Datapath {
+        final Map<Long, DatapathEndpoint> endpoints = new TreeMap<>();
+        final Map<Long, List<PolicyEntry>> policy = new HashMap<>();
+        final List<String> calls = new CopyOnWriteArrayList<>();
+        List<IpcacheEntry> ipcache = List.of();
+        volatile int failUpserts;
+        List<BpfEndpoint> restored = List.of();
+
+        @Override
+        public synchronized void upsertEndpoint(DatapathEndpoint endpoint, List<PolicyEntry> entries) throws DatapathException {
+            if (failUpserts > 0) {
+                failUpserts--;
+                calls.add("upsert-failed " + endpoint.id());
+                throw new DatapathException("policy map full (fake)");
+            }
+            calls.add("upsert " + endpoint.id());
+            endpoints.put(endpoint.id(), endpoint);
+            policy.put(endpoint.id(), List.copyOf(entries));
+        }
+
+        @Override
+        public synchronized void removeEndpoint(long endpointId) {
+            calls.add("remove " + endpointId);
+            endpoints.remove(endpointId);
+            policy.remove(endpointId);
+        }
+
+        @Override
+        public synchronized void syncIpcache(List<IpcacheEntry> entries) {
+            calls.add("ipcache");
+            ipcache = List.copyOf(entries);
+        }
+
+        /** What a restarted agent would find pinned. */
+        synchronized List<BpfEndpoint> pinned() {
+            List<BpfEndpoint> out = new ArrayList<>();
+            for (DatapathEndpoint e : endpoints.values()) {
+                out.add(new BpfEndpoint(e.ifindex(), e.id(), e.identity(), 0, e.interfaceName()));
+            }
+            return out;
+        }
+
+        @Override
+        public synchronized List<BpfEndpoint> restored() {
+            return restored;
+        }
+
+        @Override
+        public synchronized List<BpfEndpoint> endpoints() {
+            return pinned();
+        }
+
+        @Override
+        public List<BpfPolicyEntry> policy(long endpointId) {
+            return List.of();
+        }
+
+        @Override
+        public synchronized List<IpcacheEntry> ipcache() {
+            return ipcache;
+        }
+
+        @Override
+        public DatapathStats stats() {
+            return new DatapathStats(true, 0, 0, 0, "", null);
+        }
+
+        synchronized Optional<Long> ipcacheIdentity(String prefix) {
+            return ipcache.stream().filter(e -> e.prefix().equals(prefix)).map(IpcacheEntry::identity).findFirst();
+        }
+    }
+
+    static final class Host implements HostEnv {
+        final Map<String, Integer> ifindexes = new HashMap<>();
+
+        @Override
+        public synchronized int ifindex(String interfaceName) throws IOException {
+            Integer i = ifindexes.get(interfaceName);
+            if (i == null) throw new IOException("interface " + interfaceName + " does not exist (fake)");
+            return i;
+        }
+
+        @Override
+        public List<String> hostAddresses() {
+            return List.of("192.0.2.1", "fe80::1", "2001:db8::1");
+        }
+    }
+
+    static final class Source implements EndpointSource {
+        final String name;
+        volatile EndpointSink sink;
+        volatile boolean closed;
+        final List<EndpointSpec> added = new CopyOnWriteArrayList<>();
+        final List<String> deleted = new CopyOnWriteArrayList<>();
+        final List<EndpointSpec> initial;
+
+        Source(String name, EndpointSpec... initial) {
+            this.name = name;
+            this.initial = List.of(initial);
+        }
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        public void open(EndpointSink sink) {
+            initial.forEach(sink::upsert);
+            sink.resync(initial.stream().map(EndpointSpec::sourceId).toList());
+            // Published last: a test that waits for it must not race the initial resync.
+            this.sink = sink;
+        }
+
+        @Override
+        public void close() {
+            closed = true;
+        }
+
+        @Override
+        public void add(EndpointSpec spec) {
+            added.add(spec);
+            sink.upsert(spec);
+        }
+
+        @Override
+        public void delete(String sourceId) {
+            deleted.add(sourceId);
+            sink.remove(sourceId);
+        }
+    }
+
+    static EndpointSpec spec(String id, String name, String namespace, Map<String, String> labels, String ifname,
+                             String... addresses) {
+        return new EndpointSpec(id, name, namespace, labels, ifname, "/var/run/netns/" + name, List.of(addresses),
+                null, Map.of("netns", name));
+    }
+}
