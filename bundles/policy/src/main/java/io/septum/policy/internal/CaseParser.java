@@ -1,0 +1,233 @@
+package io.septum.policy.internal;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import io.septum.api.policy.PolicyValidationException;
+import io.septum.api.policy.TestCase;
+import io.septum.api.policy.ValidationError;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** Reads the corpus case format ({@code shared/corpus/README.md}); the policies stay text. */
+final class CaseParser {
+    private final YAMLMapper mapper;
+    private final List<ValidationError> errors = new ArrayList<>();
+    private String origin;
+
+    CaseParser(YAMLMapper mapper) {
+        this.mapper = mapper;
+    }
+
+    private void error(String field, String reason) {
+        errors.add(new ValidationError(origin, 0, "case", null, field, reason));
+    }
+
+    TestCase parse(String origin, String text) throws PolicyValidationException {
+        this.origin = origin;
+        JsonNode root;
+        try {
+            root = mapper.readTree(text == null ? "" : text);
+        } catch (JsonProcessingException e) {
+            error("", PolicyParser.syntaxError(e, 1));
+            throw new PolicyValidationException(errors);
+        }
+        if (root == null || !root.isObject()) {
+            error("", "a test case is a mapping with name, endpoints, policies and probes");
+            throw new PolicyValidationException(errors);
+        }
+        Set<String> known = Set.of("name", "description", "namespaces", "endpoints", "external", "policies", "probes",
+                "error_contains");
+        for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!known.contains(f)) error(f, "unknown field \"" + f + "\" (expected " + String.join(", ", known) + ")");
+        }
+        String name = str(root, "name", "name");
+        if (name == null || name.isBlank()) {
+            name = fileName(origin);
+        }
+        String description = str(root, "description", "description");
+        Map<String, Map<String, String>> namespaces = new LinkedHashMap<>();
+        JsonNode ns = root.get("namespaces");
+        if (ns != null && !ns.isNull()) {
+            if (!ns.isObject()) {
+                error("namespaces", "expected a map of namespace to labels");
+            } else {
+                for (Iterator<Map.Entry<String, JsonNode>> it = ns.fields(); it.hasNext(); ) {
+                    Map.Entry<String, JsonNode> e = it.next();
+                    namespaces.put(e.getKey(), stringMap(e.getValue(), "namespaces." + e.getKey()));
+                }
+            }
+        }
+        List<TestCase.Endpoint> endpoints = new ArrayList<>();
+        Set<String> qualified = new HashSet<>();
+        JsonNode eps = root.get("endpoints");
+        if (eps != null && !eps.isNull()) {
+            if (!eps.isArray()) error("endpoints", "expected a list of endpoints");
+            else for (int i = 0; i < eps.size(); i++) {
+                String p = "endpoints[" + i + "]";
+                JsonNode e = eps.get(i);
+                if (!e.isObject()) {
+                    error(p, "expected {name, namespace, labels, ports}");
+                    continue;
+                }
+                String en = str(e, "name", p + ".name");
+                if (en == null || en.isBlank()) {
+                    error(p + ".name", "missing endpoint name");
+                    continue;
+                }
+                TestCase.Endpoint ep = new TestCase.Endpoint(en, str(e, "namespace", p + ".namespace"),
+                        stringMap(e.get("labels"), p + ".labels"), ports(e.get("ports"), p + ".ports"));
+                if (!qualified.add(ep.qualifiedName())) error(p + ".name", "duplicate endpoint \"" + ep.qualifiedName() + "\"");
+                endpoints.add(ep);
+            }
+        }
+        List<TestCase.External> external = new ArrayList<>();
+        JsonNode ext = root.get("external");
+        if (ext != null && !ext.isNull()) {
+            if (!ext.isArray()) error("external", "expected a list of external hosts");
+            else for (int i = 0; i < ext.size(); i++) {
+                String p = "external[" + i + "]";
+                JsonNode e = ext.get(i);
+                if (!e.isObject()) {
+                    error(p, "expected {name, ip, ports}");
+                    continue;
+                }
+                String en = str(e, "name", p + ".name");
+                String ip = str(e, "ip", p + ".ip");
+                if (en == null || en.isBlank()) error(p + ".name", "missing name");
+                if (ip == null || ip.contains("/") || Cidr.tryParse(ip).isEmpty()) {
+                    error(p + ".ip", "invalid IP address \"" + ip + "\"");
+                }
+                if (en != null && !qualified.add(en)) error(p + ".name", "duplicate name \"" + en + "\"");
+                external.add(new TestCase.External(en, ip, ports(e.get("ports"), p + ".ports")));
+            }
+        }
+        JsonNode pol = root.get("policies");
+        String policies = "";
+        if (pol != null && !pol.isNull()) {
+            if (!pol.isTextual()) error("policies", "expected the policies as one YAML string (policies: |)");
+            else policies = pol.asText();
+        }
+        List<TestCase.Probe> probes = new ArrayList<>();
+        JsonNode pr = root.get("probes");
+        if (pr != null && !pr.isNull()) {
+            if (!pr.isArray()) error("probes", "expected a list of probes");
+            else for (int i = 0; i < pr.size(); i++) {
+                TestCase.Probe probe = probe(pr.get(i), "probes[" + i + "]");
+                if (probe != null) probes.add(probe);
+            }
+        }
+        TestCase tc = new TestCase(name, description, namespaces, endpoints, external, policies, probes);
+        CaseEvaluator.Names names = new CaseEvaluator.Names(tc);
+        for (int i = 0; i < probes.size(); i++) {
+            for (String which : List.of("from", "to")) {
+                String ref = which.equals("from") ? probes.get(i).from() : probes.get(i).to();
+                String problem = names.problem(ref);
+                if (problem != null) error("probes[" + i + "]." + which, problem);
+            }
+        }
+        if (!errors.isEmpty()) throw new PolicyValidationException(errors);
+        return tc;
+    }
+
+    private TestCase.Probe probe(JsonNode p, String path) {
+        if (!p.isObject()) {
+            error(path, "expected {from, to, port, protocol, expect}");
+            return null;
+        }
+        int before = errors.size();
+        for (Iterator<String> it = p.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!Set.of("from", "to", "port", "protocol", "http", "expect").contains(f)) {
+                error(path + "." + f, "unknown field \"" + f + "\" (expected from, to, port, protocol, http, expect)");
+            }
+        }
+        String from = str(p, "from", path + ".from");
+        String to = str(p, "to", path + ".to");
+        if (from == null) error(path + ".from", "missing from");
+        if (to == null) error(path + ".to", "missing to");
+        int port = 0;
+        JsonNode pn = p.get("port");
+        if (pn == null || pn.isNull()) {
+            error(path + ".port", "missing port");
+        } else if (!pn.asText().matches("\\d{1,5}") || Integer.parseInt(pn.asText()) < 1 || Integer.parseInt(pn.asText()) > 65535) {
+            error(path + ".port", "invalid port \"" + pn.asText() + "\": must be 1-65535");
+        } else {
+            port = Integer.parseInt(pn.asText());
+        }
+        String protocol = str(p, "protocol", path + ".protocol");
+        protocol = protocol == null ? "TCP" : protocol.toUpperCase(java.util.Locale.ROOT);
+        if (!Set.of("TCP", "UDP", "SCTP").contains(protocol)) {
+            error(path + ".protocol", "unknown protocol \"" + protocol + "\" (expected TCP, UDP or SCTP)");
+        }
+        String expect = str(p, "expect", path + ".expect");
+        if (!"allow".equals(expect) && !"deny".equals(expect)) {
+            error(path + ".expect", "expect must be allow or deny, not \"" + expect + "\"");
+        }
+        Map<String, String> http = null;
+        JsonNode h = p.get("http");
+        if (h != null && !h.isNull()) http = stringMap(h, path + ".http");
+        if (errors.size() > before) return null;
+        return new TestCase.Probe(from, to, port, protocol, http, expect);
+    }
+
+    private List<String> ports(JsonNode n, String path) {
+        List<String> out = new ArrayList<>();
+        if (n == null || n.isNull()) return out;
+        if (!n.isArray()) {
+            error(path, "expected a list of ports such as [80, \"53/UDP\"]");
+            return out;
+        }
+        for (int i = 0; i < n.size(); i++) {
+            String t = n.get(i).asText().trim();
+            if (!t.matches("\\d{1,5}(/(?i:tcp|udp|sctp))?") || Integer.parseInt(t.split("/")[0]) < 1
+                    || Integer.parseInt(t.split("/")[0]) > 65535) {
+                error(path + "[" + i + "]", "invalid port \"" + t + "\": expected 1-65535, optionally with /TCP, /UDP or /SCTP");
+                continue;
+            }
+            out.add(t.contains("/") ? t.toUpperCase(java.util.Locale.ROOT) : t);
+        }
+        return out;
+    }
+
+    private Map<String, String> stringMap(JsonNode n, String path) {
+        Map<String, String> out = new HashMap<>();
+        if (n == null || n.isNull()) return out;
+        if (!n.isObject()) {
+            error(path, "expected a map of strings");
+            return out;
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (!e.getValue().isValueNode()) {
+                error(path + "." + e.getKey(), "expected a string value");
+                continue;
+            }
+            out.put(e.getKey(), e.getValue().isNull() ? "" : e.getValue().asText());
+        }
+        return out;
+    }
+
+    private String str(JsonNode n, String field, String path) {
+        JsonNode v = n.get(field);
+        if (v == null || v.isNull()) return null;
+        if (!v.isValueNode()) {
+            error(path, "expected a string");
+            return null;
+        }
+        return v.asText();
+    }
+
+    private static String fileName(String origin) {
+        if (origin == null) return "case";
+        String f = origin.substring(origin.lastIndexOf('/') + 1);
+        return f.endsWith(".yaml") ? f.substring(0, f.length() - 5) : f.endsWith(".yml") ? f.substring(0, f.length() - 4) : f;
+    }
+}

@@ -1,0 +1,357 @@
+package io.septum.policy.internal;
+
+import io.septum.api.Identity;
+import io.septum.api.Labels;
+import io.septum.api.policy.Decision;
+import io.septum.api.policy.Direction;
+import io.septum.api.policy.EndpointPolicy;
+import io.septum.api.policy.EnforcementMode;
+import io.septum.api.policy.PolicyAction;
+import io.septum.api.policy.PolicyEntry;
+import io.septum.api.policy.PolicyInfo;
+import io.septum.api.policy.PolicySet;
+import io.septum.api.policy.Protocol;
+import io.septum.api.policy.RuleRef;
+import io.septum.api.policy.TraceResult;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * An immutable set of compiled policies and Cilium's semantics over them. Every question (resolve, decide,
+ * trace) walks the same rule list in the same order, so that the datapath entries and the offline answers
+ * cannot disagree.
+ */
+final class PolicySetImpl implements PolicySet {
+    /** A rule with its policy and its id. */
+    record Bound(CompiledPolicy policy, CompiledRule rule, RuleRef ref) {
+        String display() {
+            return ref.display();
+        }
+    }
+
+    private static final Comparator<CompiledPolicy> ORDER = Comparator.comparing(CompiledPolicy::namespace)
+            .thenComparing(CompiledPolicy::name).thenComparing(CompiledPolicy::kind);
+
+    private final List<CompiledPolicy> policies;
+    private final List<Bound> rules = new ArrayList<>();
+    private final List<Bound> isolations = new ArrayList<>();
+    private final Map<Integer, RuleRef> byId = new HashMap<>();
+    private final List<PolicyInfo> infos = new ArrayList<>();
+
+    PolicySetImpl(Collection<CompiledPolicy> input) {
+        List<CompiledPolicy> sorted = new ArrayList<>(input);
+        sorted.sort(ORDER);
+        this.policies = List.copyOf(sorted);
+        Map<String, Integer> ids = assignIds(policies);
+        for (CompiledPolicy p : policies) {
+            List<RuleRef> refs = new ArrayList<>();
+            for (CompiledRule r : p.rules()) {
+                RuleRef ref = new RuleRef(ids.get(ruleKey(p, r)), p.qualifiedName(), r.section(), r.index(), r.hasL7());
+                rules.add(new Bound(p, r, ref));
+                byId.put(ref.id(), ref);
+                refs.add(ref);
+            }
+            for (CompiledRule r : p.isolations()) {
+                isolations.add(new Bound(p, r, new RuleRef(0, p.qualifiedName(), r.section(), -1, false)));
+            }
+            infos.add(new PolicyInfo(p.name(), p.namespace(), p.kind(), p.revision(), p.origin(), refs, p.notes(),
+                    p.document()));
+        }
+    }
+
+    private static String ruleKey(CompiledPolicy p, CompiledRule r) {
+        return p.kind() + "/" + p.namespace() + "/" + p.name() + "/" + r.section() + "/" + r.index();
+    }
+
+    /**
+     * A 31-bit hash of each rule's key, so that a rule keeps its id across imports, restarts and unrelated
+     * changes. Collisions (rare) go to the next free number, in key order, so the outcome is deterministic.
+     */
+    private static Map<String, Integer> assignIds(List<CompiledPolicy> policies) {
+        TreeSet<String> keys = new TreeSet<>();
+        for (CompiledPolicy p : policies) for (CompiledRule r : p.rules()) keys.add(ruleKey(p, r));
+        Map<String, Integer> out = new HashMap<>();
+        Set<Integer> used = new HashSet<>();
+        for (String k : keys) {
+            int id = hash(k);
+            while (!used.add(id)) id = id == Integer.MAX_VALUE ? 1 : id + 1;
+            out.put(k, id);
+        }
+        return out;
+    }
+
+    static int hash(String key) {
+        try {
+            byte[] d = MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
+            int v = ((d[0] & 0x7f) << 24) | ((d[1] & 0xff) << 16) | ((d[2] & 0xff) << 8) | (d[3] & 0xff);
+            return v == 0 ? 1 : v;
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+
+    List<CompiledPolicy> compiled() {
+        return policies;
+    }
+
+    @Override
+    public List<PolicyInfo> policies() {
+        return List.copyOf(infos);
+    }
+
+    @Override
+    public PolicySet merge(PolicySet newer, long revision) {
+        if (!(newer instanceof PolicySetImpl n)) {
+            throw new IllegalArgumentException("can only merge policy sets from the same engine");
+        }
+        Map<String, CompiledPolicy> byKey = new LinkedHashMap<>();
+        for (CompiledPolicy p : policies) byKey.put(p.key(), p);
+        for (CompiledPolicy p : n.policies) byKey.put(p.key(), p.withRevision(revision));
+        return new PolicySetImpl(byKey.values());
+    }
+
+    @Override
+    public Optional<PolicySet> without(String namespace, String name) {
+        String ns = namespace == null ? "" : namespace;
+        List<CompiledPolicy> kept = new ArrayList<>();
+        for (CompiledPolicy p : policies) {
+            if (!(p.namespace().equals(ns) && p.name().equals(name))) kept.add(p);
+        }
+        return kept.size() == policies.size() ? Optional.empty() : Optional.of(new PolicySetImpl(kept));
+    }
+
+    @Override
+    public List<String> cidrPrefixes() {
+        Set<Cidr> all = new HashSet<>();
+        for (Bound b : rules) {
+            for (Peer p : b.rule().peers()) {
+                if (p instanceof Peer.CidrSet c) {
+                    all.add(c.cidr());
+                    all.addAll(c.except());
+                }
+            }
+        }
+        return all.stream().map(Cidr::toString).sorted().toList();
+    }
+
+    @Override
+    public Optional<RuleRef> rule(int id) {
+        return Optional.ofNullable(byId.get(id));
+    }
+
+    // ---------------------------------------------------------------- semantics
+
+    private List<Bound> selecting(Direction dir, Labels subject) {
+        List<Bound> out = new ArrayList<>();
+        for (Bound b : rules) if (b.rule().direction() == dir && b.rule().selects(subject)) out.add(b);
+        return out;
+    }
+
+    boolean enforced(Direction dir, Labels subject, EnforcementMode mode) {
+        if (mode == EnforcementMode.NEVER) return false;
+        if (mode == EnforcementMode.ALWAYS) return true;
+        for (Bound b : rules) {
+            if (b.rule().direction() == dir && b.rule().enforces() && b.rule().selects(subject)) return true;
+        }
+        for (Bound b : isolations) {
+            if (b.rule().direction() == dir && b.rule().selects(subject)) return true;
+        }
+        return false;
+    }
+
+    /** fromRequires/toRequires of every allow rule selecting the subject apply to every endpoint peer. */
+    private static List<Selector> requirements(List<Bound> selecting) {
+        List<Selector> out = new ArrayList<>();
+        for (Bound b : selecting) if (!b.rule().deny()) out.addAll(b.rule().requires());
+        return out;
+    }
+
+    private static boolean peerMatches(CompiledRule r, Labels peer, List<Selector> requires) {
+        for (Peer p : r.peers()) {
+            if (!p.matches(peer)) continue;
+            if (!r.deny() && p instanceof Peer.Endpoints && !requires.stream().allMatch(s -> s.matches(peer))) continue;
+            return true;
+        }
+        return false;
+    }
+
+    @Override
+    public Decision decide(Direction direction, Labels subject, Labels peer, int port, Protocol protocol,
+                           EnforcementMode mode) {
+        if (mode == EnforcementMode.NEVER) {
+            return new Decision(true, "policy enforcement disabled (mode never)", 0, false);
+        }
+        List<Bound> sel = selecting(direction, subject);
+        List<Selector> requires = requirements(sel);
+        for (Bound b : sel) {
+            if (b.rule().deny() && peerMatches(b.rule(), peer, requires) && b.rule().portMatch(port, protocol) != null) {
+                return new Decision(false, b.display(), b.ref().id(), false);
+            }
+        }
+        Bound allow = null;
+        boolean l7 = false;
+        for (Bound b : sel) {
+            if (b.rule().deny() || !peerMatches(b.rule(), peer, requires)) continue;
+            PortRule pr = b.rule().portMatch(port, protocol);
+            if (pr == null) continue;
+            // an allow that carries L7 rules governs its port (CVE-2024-52529): report it over a plain L3/L4 one
+            if (pr.l7() && !l7) {
+                allow = b;
+                l7 = true;
+            } else if (allow == null) {
+                allow = b;
+            }
+        }
+        if (allow != null) return new Decision(true, allow.display(), allow.ref().id(), l7);
+        if (!enforced(direction, subject, mode)) {
+            return new Decision(true, "no rule selects endpoint for " + dirName(direction) + " (default allow)", 0, false);
+        }
+        return new Decision(false, "default deny: no rule allows", 0, false);
+    }
+
+    @Override
+    public EndpointPolicy resolve(Labels subject, Collection<Identity> universe, EnforcementMode mode) {
+        if (mode == EnforcementMode.NEVER) return new EndpointPolicy(false, false, List.of());
+        Map<List<Object>, PolicyEntry> entries = new LinkedHashMap<>();
+        List<Identity> ids = List.copyOf(universe);
+        List<Labels> idLabels = ids.stream().map(Identity::labelSet).toList();
+        for (Direction dir : Direction.values()) {
+            List<Bound> sel = selecting(dir, subject);
+            List<Selector> requires = requirements(sel);
+            // denies first: a reader of the map sees them before the allows they override
+            for (boolean deny : new boolean[] {true, false}) {
+                for (Bound b : sel) {
+                    CompiledRule r = b.rule();
+                    if (r.deny() != deny) continue;
+                    Set<Long> peers = new java.util.LinkedHashSet<>();
+                    boolean wildcard = r.peers().stream().anyMatch(Peer::wildcard);
+                    if (wildcard) {
+                        peers.add(0L);
+                    } else {
+                        for (int i = 0; i < ids.size(); i++) {
+                            if (peerMatches(r, idLabels.get(i), requires)) peers.add(ids.get(i).id());
+                        }
+                    }
+                    PolicyAction action = deny ? PolicyAction.DENY : PolicyAction.ALLOW;
+                    for (long peer : peers) {
+                        for (PortRule pr : r.ports()) {
+                            for (PortSpec s : pr.ports()) {
+                                for (PolicyEntry e : expand(dir, peer, s, action, b.ref().id())) {
+                                    entries.putIfAbsent(List.of(e.direction(), e.identity(), e.protocol(), e.port(),
+                                            e.endPort(), e.action()), e);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return new EndpointPolicy(enforced(Direction.INGRESS, subject, mode), enforced(Direction.EGRESS, subject, mode),
+                new ArrayList<>(entries.values()));
+    }
+
+    private static List<PolicyEntry> expand(Direction dir, long peer, PortSpec s, PolicyAction action, int ruleId) {
+        if (s.protocol() == Protocol.ANY && s.port() == 0) {
+            return List.of(new PolicyEntry(dir, peer, Protocol.ANY, 0, 0, action, ruleId));
+        }
+        List<Protocol> protos = s.protocol() == Protocol.ANY
+                ? List.of(Protocol.TCP, Protocol.UDP, Protocol.SCTP) : List.of(s.protocol());
+        List<PolicyEntry> out = new ArrayList<>();
+        for (Protocol p : protos) out.add(new PolicyEntry(dir, peer, p, s.port(), s.port() == 0 ? 0 : s.endPort(), action, ruleId));
+        return out;
+    }
+
+    private static String dirName(Direction d) {
+        return d.name().toLowerCase(Locale.ROOT);
+    }
+
+    // ---------------------------------------------------------------- trace
+
+    @Override
+    public TraceResult trace(Labels source, Labels destination, int port, Protocol protocol, EnforcementMode mode) {
+        List<String> lines = new ArrayList<>();
+        lines.add("----------------------------------------------------------------");
+        lines.add("Tracing From: [" + source + "] => To: [" + destination + "] Ports: [" + port + "/" + protocol + "]");
+        lines.add("Enforcement mode: " + mode);
+        lines.add("");
+        Decision egress = explain(Direction.EGRESS, source, destination, port, protocol, mode, lines);
+        lines.add("");
+        Decision ingress = explain(Direction.INGRESS, destination, source, port, protocol, mode, lines);
+        lines.add("");
+        return new TraceResult(source.asStrings(), destination.asStrings(), port, protocol.toString(), egress, ingress,
+                egress.allowed() && ingress.allowed(), lines);
+    }
+
+    private Decision explain(Direction dir, Labels subject, Labels peer, int port, Protocol protocol,
+                             EnforcementMode mode, List<String> lines) {
+        String side = dir == Direction.EGRESS ? "source" : "destination";
+        String other = dir == Direction.EGRESS ? "to" : "from";
+        lines.add("Resolving " + dirName(dir) + " policy for [" + subject + "] (the " + side + ")");
+        List<Bound> sel = selecting(dir, subject);
+        Set<String> names = new java.util.LinkedHashSet<>();
+        for (Bound b : sel) names.add(b.policy().kind() + " " + b.policy().qualifiedName());
+        for (Bound b : isolations) {
+            if (b.rule().direction() == dir && b.rule().selects(subject)) {
+                names.add(b.policy().kind() + " " + b.policy().qualifiedName() + " (isolates " + dirName(dir)
+                        + ", no rules)");
+            }
+        }
+        if (names.isEmpty()) {
+            lines.add("* No policy selects the " + side + " for " + dirName(dir));
+        } else {
+            for (String n : names) lines.add("* Policy " + n + " selects the " + side);
+        }
+        List<Selector> requires = requirements(sel);
+        int matched = 0;
+        for (Bound b : sel) {
+            CompiledRule r = b.rule();
+            lines.add("    Rule " + b.display() + (r.deny() ? " (deny)" : "") + " [id " + b.ref().id() + "]: "
+                    + r.subject());
+            boolean pm = peerMatches(r, peer, requires);
+            lines.add("      " + (r.deny() ? "Denies " : "Allows ") + other + " " + describePeers(r) + ": "
+                    + (pm ? "matches" : "no match"));
+            if (!pm) continue;
+            PortRule pr = r.portMatch(port, protocol);
+            lines.add("      Ports " + describePorts(r) + ": " + (pr == null ? "no match" : "matches "
+                    + port + "/" + protocol + (pr.l7() ? " (L7 rules: not enforced yet, judged at L3/L4)" : "")));
+            if (pr != null) matched++;
+        }
+        if (!sel.isEmpty()) lines.add(matched + "/" + sel.size() + " rules matched");
+        Decision d = decide(dir, subject, peer, port, protocol, mode);
+        boolean enforced = enforced(dir, subject, mode);
+        lines.add(capitalize(dirName(dir)) + " " + (enforced ? "enforced" : "not enforced") + "; deciding: " + d.rule());
+        lines.add(capitalize(dirName(dir)) + " verdict: " + (d.allowed() ? "allowed" : "denied"));
+        return d;
+    }
+
+    private static String describePeers(CompiledRule r) {
+        if (r.peers().isEmpty()) return "[] (nothing)";
+        List<String> out = new ArrayList<>();
+        for (Peer p : r.peers()) out.add(p.toString());
+        if (!r.requires().isEmpty()) out.add("requires " + r.requires());
+        return "[" + String.join("; ", out) + "]";
+    }
+
+    private static String describePorts(CompiledRule r) {
+        List<String> out = new ArrayList<>();
+        for (PortRule pr : r.ports()) for (PortSpec s : pr.ports()) out.add(s.toString());
+        return "[" + String.join(", ", out) + "]";
+    }
+
+    private static String capitalize(String s) {
+        return Character.toUpperCase(s.charAt(0)) + s.substring(1);
+    }
+}

@@ -1,0 +1,27 @@
+package io.septum.policy.internal;
+
+import io.septum.api.policy.Protocol;
+
+/**
+ * One port entry of a rule. {@code port == 0} means every port of the protocol; {@link Protocol#ANY} with a port
+ * means TCP, UDP and SCTP on that port, and with port 0 every protocol (ICMP included) and every port.
+ */
+record PortSpec(Protocol protocol, int port, int endPort) {
+    static final PortSpec ALL = new PortSpec(Protocol.ANY, 0, 0);
+
+    boolean matches(int p, Protocol proto) {
+        if (protocol == Protocol.ANY) {
+            if (port == 0) return true;
+            if (proto != Protocol.TCP && proto != Protocol.UDP && proto != Protocol.SCTP) return false;
+        } else if (protocol != proto) {
+            return false;
+        }
+        return port == 0 || (p >= port && p <= endPort);
+    }
+
+    @Override
+    public String toString() {
+        String ports = port == 0 ? "*" : endPort > port ? port + "-" + endPort : String.valueOf(port);
+        return ports + "/" + protocol;
+    }
+}

@@ -1,0 +1,93 @@
+package io.septum.policy.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import io.septum.api.policy.CaseResult;
+import io.septum.api.policy.EnforcementMode;
+import io.septum.api.policy.PolicyEngine;
+import io.septum.api.policy.PolicyValidationException;
+import io.septum.api.policy.ProbeResult;
+import io.septum.api.policy.TestCase;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.ServiceLoader;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+class CorpusTest {
+    private final PolicyEngine engine = ServiceLoader.load(PolicyEngine.class).findFirst().orElseThrow();
+
+    private static String table(CaseResult r) {
+        return r.results().stream().map(p -> p.from() + " -> " + p.to() + " " + p.port() + "/" + p.protocol()
+                + " expect " + p.expect() + " got " + p.verdict() + " (" + p.rule() + ")" + (p.pass() ? "" : "  <-- FAIL"))
+                .collect(Collectors.joining("\n"));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> everySharedCasePasses() {
+        return Corpus.files(Corpus.dir().resolve("cases")).stream()
+                .filter(p -> !p.getFileName().toString().equals("starwars-l7.yaml"))
+                .map(p -> DynamicTest.dynamicTest(p.getFileName().toString(), () -> assertCasePasses(p)));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> everyOwnCasePasses() {
+        List<Path> own = Corpus.ownCases();
+        assertFalse(own.isEmpty(), "own cases missing from the test classpath");
+        return own.stream().map(p -> DynamicTest.dynamicTest(p.getFileName().toString(), () -> assertCasePasses(p)));
+    }
+
+    private void assertCasePasses(Path p) throws PolicyValidationException {
+        TestCase tc = engine.parseCase(p.toString(), Corpus.read(p));
+        assertFalse(tc.probes().isEmpty(), "case has no probes");
+        CaseResult r = engine.evaluate(tc, EnforcementMode.DEFAULT);
+        assertEquals(0, r.failed(), () -> p + "\n" + table(r));
+        assertEquals(tc.probes().size(), r.passed());
+    }
+
+    @Test
+    void starwarsL7IsJudgedAtL3L4() throws Exception {
+        Path p = Corpus.dir().resolve("cases/starwars-l7.yaml");
+        CaseResult r = engine.evaluate(engine.parseCase(p.toString(), Corpus.read(p)), EnforcementMode.DEFAULT);
+        List<Boolean> pass = r.results().stream().map(ProbeResult::pass).toList();
+        // probes 3-5 are L7 denials from tiefighter: at L3/L4 they are allowed, so they "fail"
+        assertEquals(List.of(true, true, false, false, false, true), pass, () -> table(r));
+        for (ProbeResult pr : r.results()) {
+            assertEquals(CaseEvaluator.L7_NOTE, pr.note());
+        }
+        for (int i = 2; i < 5; i++) {
+            ProbeResult pr = r.results().get(i);
+            assertEquals("allow", pr.verdict());
+            assertEquals("default/rule1 ingress[0]", pr.rule());
+        }
+        assertEquals("deny", r.results().get(5).verdict());
+        assertTrue(engine.parse("x", engine.parseCase("c", Corpus.read(p)).policies()).policies().get(0).notes()
+                .contains(PolicyParser.L7_NOTE));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> everyInvalidFileIsRefusedWithItsSubstrings() {
+        YAMLMapper m = new YAMLMapper();
+        List<Path> files = Corpus.files(Corpus.dir().resolve("invalid"));
+        assertFalse(files.isEmpty());
+        return files.stream().map(p -> DynamicTest.dynamicTest(p.getFileName().toString(), () -> {
+            JsonNode root = m.readTree(Corpus.read(p));
+            String policies = root.get("policies").asText();
+            List<String> expected = new ArrayList<>();
+            root.get("error_contains").forEach(n -> expected.add(n.asText()));
+            PolicyValidationException e = assertThrows(PolicyValidationException.class,
+                    () -> engine.parse(p.getFileName().toString(), policies));
+            String msg = e.errors().stream().map(er -> er.message()).collect(Collectors.joining("\n"));
+            for (String s : expected) assertTrue(msg.contains(s), () -> "missing \"" + s + "\" in:\n" + msg);
+        }));
+    }
+}
