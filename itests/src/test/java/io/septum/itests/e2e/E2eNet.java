@@ -1,0 +1,135 @@
+package io.septum.itests.e2e;
+
+import static io.septum.itests.e2e.E2eSupport.sh;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A few network namespaces on a bridge for tests that drive the agent with the plain CLI ({@code endpoint add})
+ * rather than through {@code connectivity test}: {@code sept-t<rand>-<n>} namespaces, {@code st<rand><n>} host
+ * veths on bridge {@code stb<rand>}, addresses {@code 10.199.<x>.<n>/32}, socat echo listeners. Independent of the
+ * CLI's own lab on purpose: it checks the product from outside. {@link #close()} removes everything.
+ */
+final class E2eNet implements AutoCloseable {
+    private static final Duration CMD = Duration.ofSeconds(10);
+    final String id = E2eSupport.rand();
+    final int subnet = 1 + Integer.parseInt(id, 16) % 250;
+    final String bridge = "stb" + id;
+    private final Map<String, Node> nodes = new LinkedHashMap<>();
+    private final List<Process> processes = new ArrayList<>();
+    private boolean bridgeUp;
+
+    record Node(String name, String netns, String veth, String ip) {
+    }
+
+    Node add(String name) {
+        if (!bridgeUp) {
+            check(sh(CMD, "ip", "link", "add", bridge, "type", "bridge"));
+            bridgeUp = true;
+            check(sh(CMD, "ip", "link", "set", bridge, "up"));
+        }
+        int n = nodes.size() + 1;
+        Node node = new Node(name, "sept-t" + id + "-" + n, "st" + id + n, "10.199." + subnet + "." + n);
+        nodes.put(name, node);
+        check(sh(CMD, "ip", "netns", "add", node.netns()));
+        check(sh(CMD, "ip", "link", "add", node.veth(), "type", "veth", "peer", "name", "eth0", "netns", node.netns()));
+        check(sh(CMD, "ip", "link", "set", node.veth(), "master", bridge, "up"));
+        check(sh(CMD, "ip", "-n", node.netns(), "addr", "add", node.ip() + "/32", "dev", "eth0"));
+        check(sh(CMD, "ip", "-n", node.netns(), "link", "set", "eth0", "up"));
+        check(sh(CMD, "ip", "-n", node.netns(), "link", "set", "lo", "up"));
+        check(sh(CMD, "ip", "-n", node.netns(), "route", "add", "10.192.0.0/10", "dev", "eth0"));
+        sh(CMD, "ip", "netns", "exec", node.netns(), "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1");
+        return node;
+    }
+
+    Node node(String name) {
+        return nodes.get(name);
+    }
+
+    /** A TCP echo server on {@code port} inside the node. */
+    void echo(Node node, int port) {
+        try {
+            Process p = new ProcessBuilder("ip", "netns", "exec", node.netns(), "socat",
+                    "TCP4-LISTEN:" + port + ",fork,reuseaddr", "PIPE")
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            processes.add(p);
+        } catch (IOException e) {
+            throw new AssertionError("cannot start socat: " + e.getMessage(), e);
+        }
+        boolean up = E2eSupport.await(Duration.ofSeconds(5), () ->
+                sh(CMD, "ss", "-N", node.netns(), "-H", "-l", "-n", "-t").out().contains(":" + port + " "));
+        if (!up) throw new AssertionError("echo server on " + node.name() + ":" + port + " did not start");
+    }
+
+    /** One TCP probe: true when the echo came back within {@code timeout}. */
+    boolean tcp(Node from, Node to, int port, Duration timeout) {
+        String secs = String.format(java.util.Locale.ROOT, "%.3f", timeout.toMillis() / 1000.0);
+        String token = "e2e-" + E2eSupport.rand();
+        try {
+            Process p = new ProcessBuilder("ip", "netns", "exec", from.netns(), "socat", "-t", secs, "-",
+                    "TCP4:" + to.ip() + ":" + port + ",connect-timeout=" + secs)
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            try (var in = p.getOutputStream()) {
+                in.write((token + "\n").getBytes());
+            }
+            if (!p.waitFor(timeout.toMillis() + 2000, TimeUnit.MILLISECONDS)) {
+                p.destroyForcibly();
+                return false;
+            }
+            return new String(p.getInputStream().readAllBytes()).contains(token);
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    /**
+     * A long-lived TCP connection from {@code from} to an echo server: one line every {@code everyMillis} for
+     * {@code count} lines, echoes written to {@code out}. The connection is opened once and kept.
+     */
+    Process stream(Node from, Node to, int port, int count, long everyMillis, Path out) throws IOException {
+        String loop = "i=0; while [ $i -lt " + count + " ]; do i=$((i+1)); echo line-$i; sleep " + (everyMillis / 1000.0)
+                + "; done";
+        Process p = new ProcessBuilder("ip", "netns", "exec", from.netns(), "sh", "-c",
+                "(" + loop + ") | socat -t 5 - TCP4:" + to.ip() + ":" + port + ",connect-timeout=2")
+                .redirectOutput(out.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        processes.add(p);
+        return p;
+    }
+
+    private static void check(E2eSupport.Run r) {
+        if (r.exit() != 0) throw new AssertionError("command failed: " + r);
+    }
+
+    @Override
+    public void close() {
+        for (Process p : processes) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+        }
+        List<Node> all = new ArrayList<>(nodes.values());
+        Collections.reverse(all);
+        for (Node n : all) {
+            String pids = sh(CMD, "ip", "netns", "pids", n.netns()).out().trim();
+            for (String pid : pids.split("\\s+")) {
+                if (!pid.isBlank()) ProcessHandle.of(Long.parseLong(pid)).ifPresent(ProcessHandle::destroyForcibly);
+            }
+            sh(CMD, "ip", "netns", "del", n.netns());
+        }
+        for (Node n : all) {
+            if (Files.exists(Path.of("/sys/class/net", n.veth()))) sh(CMD, "ip", "link", "del", n.veth());
+        }
+        if (bridgeUp) sh(CMD, "ip", "link", "del", bridge);
+    }
+}

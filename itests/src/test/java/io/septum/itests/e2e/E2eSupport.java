@@ -1,0 +1,331 @@
+package io.septum.itests.e2e;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * Runs the real distribution ({@code distribution/target/septum/bin/septum}): the agent as a subprocess with its
+ * own state, run and BPF pin directories, and CLI commands against it. Tests skip (with a message) when the
+ * distribution is absent, unless {@code -Dseptum.e2e.required=true}, which turns its absence into a failure.
+ */
+final class E2eSupport {
+    static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private E2eSupport() {
+    }
+
+    /** The distribution's launcher script, or a skip (a failure when e2e tests are required). */
+    static Path septum() {
+        Optional<Path> bin = findSeptum();
+        boolean required = Boolean.getBoolean("septum.e2e.required");
+        if (bin.isEmpty()) {
+            String msg = "the distribution is not built (no distribution/target/septum/bin/septum from " + Path.of("").toAbsolutePath()
+                    + "); build it with scripts/build.sh or set -Dseptum.distribution=DIR";
+            if (required) fail(msg + " (-Dseptum.e2e.required=true)");
+            Assumptions.assumeTrue(false, msg);
+        }
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")) || required,
+                "end-to-end tests need root (eBPF, network namespaces)");
+        return bin.get();
+    }
+
+    static Optional<Path> findSeptum() {
+        List<Path> candidates = new ArrayList<>();
+        String dist = System.getProperty("septum.distribution");
+        if (dist != null && !dist.isBlank()) candidates.add(Path.of(dist, "bin", "septum"));
+        Path here = Path.of("").toAbsolutePath();
+        for (Path p = here; p != null; p = p.getParent()) {
+            candidates.add(p.resolve("distribution/target/septum/bin/septum"));
+        }
+        return candidates.stream().filter(Files::isExecutable).findFirst();
+    }
+
+    /** The corpus: {@code -Dseptum.corpus.dir}, else {@code ../shared/corpus} next to the repository. */
+    static Path corpus() {
+        List<Path> candidates = new ArrayList<>();
+        String dir = System.getProperty("septum.corpus.dir");
+        if (dir != null && !dir.isBlank()) candidates.add(Path.of(dir));
+        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+            candidates.add(p.resolve("shared/corpus"));
+            candidates.add(p.resolve("../shared/corpus").normalize());
+        }
+        return candidates.stream().filter(p -> Files.isDirectory(p.resolve("cases"))).findFirst()
+                .orElseThrow(() -> new AssertionError("the policy corpus is not found; set -Dseptum.corpus.dir"));
+    }
+
+    static String rand() {
+        return String.format("%04x", RANDOM.nextInt(1 << 16));
+    }
+
+    /** The outcome of one command. */
+    record Run(List<String> command, int exit, String out, String err) {
+        JsonNode json() {
+            try {
+                return JSON.readTree(out);
+            } catch (IOException e) {
+                throw new AssertionError("not JSON from " + command + ": " + e.getMessage() + "\n" + this);
+            }
+        }
+
+        @Override
+        public String toString() {
+            return String.join(" ", command) + "\n-> exit " + exit + "\n--- stdout\n" + out + "--- stderr\n" + err;
+        }
+    }
+
+    static Run exec(Duration timeout, List<String> command) {
+        try {
+            Path out = Files.createTempFile("septum-e2e", ".out");
+            Path err = Files.createTempFile("septum-e2e", ".err");
+            try {
+                Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile())
+                        .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
+                int exit;
+                if (p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                    exit = p.exitValue();
+                } else {
+                    p.descendants().forEach(ProcessHandle::destroyForcibly);
+                    p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+                    exit = -1;
+                }
+                return new Run(command, exit, Files.readString(out), Files.readString(err)
+                        + (exit == -1 ? "\n[killed after " + timeout.toMillis() + " ms]\n" : ""));
+            } finally {
+                Files.deleteIfExists(out);
+                Files.deleteIfExists(err);
+            }
+        } catch (IOException e) {
+            throw new AssertionError("cannot run " + command + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+
+    static Run sh(Duration timeout, String... command) {
+        return exec(timeout, Arrays.asList(command));
+    }
+
+    /** Polls {@code condition} until it holds or {@code timeout} passes. */
+    static boolean await(Duration timeout, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (condition.getAsBoolean()) return true;
+            try {
+                TimeUnit.MILLISECONDS.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return condition.getAsBoolean();
+    }
+
+    static void deleteTree(Path p) {
+        if (p == null || !Files.exists(p)) return;
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(q);
+        } catch (IOException ignored) {
+            // best effort
+        }
+    }
+
+    /**
+     * The agent as a subprocess of the test, with fresh directories: state and run dirs under a temp dir, BPF pins
+     * under {@code /sys/fs/bpf/sept-e2e-<rand>}. {@link #restart()} keeps the dirs; {@link #close()} kills it and
+     * removes everything.
+     */
+    static final class Agent implements AutoCloseable {
+        final Path septum;
+        final Path base;
+        final Path stateDir;
+        final Path runDir;
+        final Path bpfDir;
+        final Path log;
+        private Process process;
+        private int starts;
+
+        Agent(Path septum) {
+            this.septum = septum;
+            try {
+                this.base = Files.createTempDirectory("septum-e2e-");
+            } catch (IOException e) {
+                throw new AssertionError(e);
+            }
+            this.stateDir = base.resolve("state");
+            this.runDir = base.resolve("run");
+            this.bpfDir = Path.of("/sys/fs/bpf", "sept-e2e-" + rand());
+            this.log = base.resolve("agent.log");
+        }
+
+        static Agent start(Path septum) {
+            Agent a = new Agent(septum);
+            try {
+                a.launch();
+            } catch (RuntimeException | Error e) {
+                a.printLog();
+                a.close();
+                throw e;
+            }
+            return a;
+        }
+
+        Path socket() {
+            return runDir.resolve("septum.sock");
+        }
+
+        void launch() {
+            starts++;
+            try {
+                Files.writeString(log, "==== start " + starts + "\n", StandardCharsets.UTF_8,
+                        java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+                process = new ProcessBuilder(septum.toString(), "agent", "--state-dir", stateDir.toString(),
+                        "--run-dir", runDir.toString(), "--bpf-dir", bpfDir.toString())
+                        .redirectErrorStream(true)
+                        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                        .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                        .start();
+            } catch (IOException e) {
+                throw new AssertionError("cannot start " + septum + " agent: " + e.getMessage(), e);
+            }
+            long t0 = System.nanoTime();
+            boolean ready = await(Duration.ofSeconds(90), () -> {
+                if (!process.isAlive()) return true;
+                try {
+                    JsonNode s = get("/v1/status");
+                    return s.path("ready").asBoolean(false);
+                } catch (IOException e) {
+                    return false;
+                }
+            });
+            if (!process.isAlive()) {
+                printLog();
+                fail("the agent exited with " + process.exitValue() + " during start; log above (" + log + ")");
+            }
+            if (!ready) {
+                printLog();
+                fail("the agent was not ready within 90 s; log above (" + log + ")");
+            }
+            System.err.println("e2e: agent ready in " + (System.nanoTime() - t0) / 1_000_000 + " ms (" + base + ")");
+        }
+
+        /** SIGKILL, as an OOM killer or {@code kill -9} would: no deactivation runs. */
+        void kill9() {
+            process.destroyForcibly();
+            try {
+                process.waitFor(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        void restart() {
+            launch();
+        }
+
+        boolean alive() {
+            return process != null && process.isAlive();
+        }
+
+        /** {@code septum --socket S args...}. */
+        Run cli(String... args) {
+            return cli(Duration.ofSeconds(60), args);
+        }
+
+        Run cli(Duration timeout, String... args) {
+            List<String> cmd = new ArrayList<>();
+            cmd.add(septum.toString());
+            cmd.add("--socket");
+            cmd.add(socket().toString());
+            cmd.addAll(List.of(args));
+            return exec(timeout, cmd);
+        }
+
+        /** A GET on the API socket, without a CLI process (fast enough to poll). */
+        JsonNode get(String path) throws IOException {
+            try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                ch.connect(UnixDomainSocketAddress.of(socket()));
+                String req = "GET " + path + " HTTP/1.1\r\nHost: septum\r\nAccept: application/json\r\nConnection: close\r\n\r\n";
+                ByteBuffer b = ByteBuffer.wrap(req.getBytes(StandardCharsets.US_ASCII));
+                while (b.hasRemaining()) ch.write(b);
+                InputStream in = Channels.newInputStream(ch);
+                ByteArrayOutputStream all = new ByteArrayOutputStream();
+                in.transferTo(all);
+                String text = all.toString(StandardCharsets.UTF_8);
+                int split = text.indexOf("\r\n\r\n");
+                if (split < 0 || !text.startsWith("HTTP/1.1 2")) throw new IOException("bad answer: " + text);
+                String head = text.substring(0, split).toLowerCase();
+                String body = text.substring(split + 4);
+                if (head.contains("transfer-encoding: chunked")) body = unchunk(body);
+                return JSON.readTree(body);
+            }
+        }
+
+        private static String unchunk(String s) {
+            StringBuilder out = new StringBuilder();
+            int i = 0;
+            while (i < s.length()) {
+                int nl = s.indexOf("\r\n", i);
+                if (nl < 0) break;
+                int n = Integer.parseInt(s.substring(i, nl).split(";")[0].trim(), 16);
+                if (n == 0) break;
+                out.append(s, nl + 2, nl + 2 + n);
+                i = nl + 2 + n + 2;
+            }
+            return out.toString();
+        }
+
+        void printLog() {
+            try {
+                if (!Files.exists(log)) return;
+                List<String> lines = Files.readAllLines(log);
+                System.err.println("==== agent log " + log + " (last 200 lines) ====");
+                lines.subList(Math.max(0, lines.size() - 200), lines.size()).forEach(System.err::println);
+                System.err.println("==== end of agent log ====");
+            } catch (IOException e) {
+                System.err.println("cannot read " + log + ": " + e.getMessage());
+            }
+        }
+
+        @Override
+        public void close() {
+            if (process != null && process.isAlive()) {
+                process.destroy();
+                try {
+                    if (!process.waitFor(15, TimeUnit.SECONDS)) process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    process.destroyForcibly();
+                }
+            }
+            sh(Duration.ofSeconds(10), "rm", "-rf", bpfDir.toString());
+            deleteTree(base);
+        }
+    }
+}
