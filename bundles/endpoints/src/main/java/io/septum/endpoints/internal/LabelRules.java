@@ -76,6 +76,7 @@ final class LabelRules {
             refusal = "endpoint name \"" + spec.name() + "\" is not valid (letters, digits, '.', '_', '-', at most 253)";
         }
         List<Label> out = new ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
         for (Map.Entry<String, String> e : new TreeMap<>(spec.labels()).entrySet()) {
             String key = e.getKey();
             String value = e.getValue() == null ? "" : e.getValue();
@@ -97,6 +98,11 @@ final class LabelRules {
             String bad = checkLabel(key, value);
             if (bad != null) {
                 problems.add(bad + "; dropped");
+                continue;
+            }
+            if (!seen.add(key)) {
+                problems.add("label " + e.getKey() + " dropped: key " + key + " is given twice (with and without the "
+                        + source + ": prefix)");
                 continue;
             }
             out.add(new Label(source, key, value));
