@@ -659,6 +659,9 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
         List<IpcacheEntry> cache;
         List<Identity> universe;
         EndpointStore.State toSave = null;
+        List<Work> needIdentity = new ArrayList<>();
+        Set<String> wantedCidrs = new HashSet<>();
+        List<String> missingCidrs = new ArrayList<>();
         synchronized (lock) {
             if (closed) return;
             // 1. Expired disconnected endpoints and orphans go.
@@ -675,44 +678,71 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
                 return true;
             });
             removals.addAll(toRemove);
-            // 2. Identities. Restored endpoints are allocated too, so the allocator counts them while they wait.
+            // 2. What needs an identity; allocation happens outside the lock, as an allocator may be slow.
             for (Ep ep : byId.values()) {
                 if (ep.refusal != null || (ep.spec == null && !ep.restoredPending)) continue;
                 if (!ep.needsIdentity && ep.holdsRef) continue;
-                try {
-                    Identity old = ep.identity;
-                    Identity fresh = identities.allocate(ep.labels);
-                    if (ep.holdsRef && old != null) identities.release(old.id());
-                    if (ep.restoredPending && old != null && old.id() != fresh.id()) {
-                        LOG.warning("endpoint " + ep.id + ": the allocator gives identity " + fresh.id()
-                                + " to labels the datapath knows as " + old.id() + "; using " + fresh.id());
-                    }
-                    ep.identity = fresh;
-                    ep.holdsRef = true;
-                    ep.needsIdentity = false;
-                    if (ep.state == EndpointState.WAITING_FOR_IDENTITY) ep.state = EndpointState.REGENERATING;
-                    dirtyStore = true;
-                } catch (RuntimeException e) {
-                    ep.error = "cannot allocate an identity: " + e.getMessage();
+                needIdentity.add(new Work(ep, ep.generation, ep.labels));
+            }
+            for (String p : prefixes) wantedCidrs.add(IpAddresses.normalizePrefix(p));
+            for (String p : wantedCidrs) if (!cidrIdentities.containsKey(p)) missingCidrs.add(p);
+        }
+        Map<Work, Identity> allocated = new HashMap<>();
+        Map<Work, String> allocationErrors = new HashMap<>();
+        for (Work w : needIdentity) {
+            try {
+                allocated.put(w, identities.allocate(w.labels()));
+            } catch (RuntimeException e) {
+                allocationErrors.put(w, "cannot allocate an identity: " + e.getMessage());
+                retry = true;
+            }
+        }
+        Map<String, Identity> newCidrs = new HashMap<>();
+        for (String p : missingCidrs) {
+            try {
+                newCidrs.put(p, identities.allocate(Labels.of(new Label(Label.CIDR, p, ""),
+                        Label.reserved(ReservedIdentity.WORLD.labelName()))));
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "cannot allocate an identity for CIDR " + p, e);
+                retry = true;
+            }
+        }
+        synchronized (lock) {
+            if (closed) {
+                allocated.values().forEach(i -> identities.release(i.id()));
+                newCidrs.values().forEach(i -> identities.release(i.id()));
+                return;
+            }
+            allocationErrors.forEach((w, err) -> w.ep().error = err);
+            for (var a : allocated.entrySet()) {
+                Ep ep = a.getKey().ep();
+                Identity fresh = a.getValue();
+                if (ep.generation != a.getKey().generation() || byId.get(ep.id) != ep) {
+                    // Changed meanwhile: the next pass allocates for what it is now.
+                    identities.release(fresh.id());
                     retry = true;
+                    continue;
                 }
+                Identity old = ep.identity;
+                if (ep.holdsRef && old != null) identities.release(old.id());
+                if (ep.restoredPending && old != null && old.id() != fresh.id()) {
+                    LOG.warning("endpoint " + ep.id + ": the allocator gives identity " + fresh.id()
+                            + " to labels the datapath knows as " + old.id() + "; using " + fresh.id());
+                }
+                ep.identity = fresh;
+                ep.holdsRef = true;
+                ep.needsIdentity = false;
+                if (ep.state == EndpointState.WAITING_FOR_IDENTITY) ep.state = EndpointState.REGENERATING;
+                dirtyStore = true;
             }
             // 3. CIDR identities for every prefix policies name.
-            Set<String> wanted = new HashSet<>();
-            for (String p : prefixes) wanted.add(IpAddresses.normalizePrefix(p));
-            for (String p : wanted) {
-                if (cidrIdentities.containsKey(p)) continue;
-                try {
-                    cidrIdentities.put(p, identities.allocate(Labels.of(new Label(Label.CIDR, p, ""),
-                            Label.reserved(ReservedIdentity.WORLD.labelName()))));
-                } catch (RuntimeException e) {
-                    LOG.log(Level.WARNING, "cannot allocate an identity for CIDR " + p, e);
-                    retry = true;
-                }
+            for (var e : newCidrs.entrySet()) {
+                Identity had = cidrIdentities.putIfAbsent(e.getKey(), e.getValue());
+                if (had != null) identities.release(e.getValue().id());
             }
             for (var it = cidrIdentities.entrySet().iterator(); it.hasNext(); ) {
                 var e = it.next();
-                if (!wanted.contains(e.getKey())) {
+                if (!wantedCidrs.contains(e.getKey())) {
                     identities.release(e.getValue().id());
                     it.remove();
                 }
