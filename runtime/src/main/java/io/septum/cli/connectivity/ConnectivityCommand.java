@@ -141,7 +141,7 @@ public class ConnectivityCommand {
             for (CommandSpec s = spec; s != null; s = s.parent()) {
                 OptionSpec o = s.findOption("--output");
                 if (o == null) o = s.findOption("-o");
-                if (o != null && o.getValue() != null) return String.valueOf(o.getValue()).toLowerCase(Locale.ROOT);
+                if (o != null && o.<Object>getValue() != null) return String.valueOf(o.<Object>getValue()).toLowerCase(Locale.ROOT);
             }
             return "table";
         }
@@ -149,8 +149,8 @@ public class ConnectivityCommand {
         static AgentClient client(CommandSpec spec) {
             for (CommandSpec s = spec; s != null; s = s.parent()) {
                 OptionSpec o = s.findOption("--socket");
-                if (o != null && o.getValue() != null && !String.valueOf(o.getValue()).isBlank()) {
-                    return new AgentClient(Path.of(String.valueOf(o.getValue())));
+                if (o != null && o.<Object>getValue() != null && !String.valueOf(o.<Object>getValue()).isBlank()) {
+                    return new AgentClient(Path.of(String.valueOf(o.<Object>getValue())));
                 }
             }
             return AgentClient.fromEnvironment();

@@ -83,8 +83,8 @@ public class DemoCommand {
     static AgentClient client(CommandSpec spec) {
         for (CommandSpec s = spec; s != null; s = s.parent()) {
             OptionSpec o = s.findOption("--socket");
-            if (o != null && o.getValue() != null && !String.valueOf(o.getValue()).isBlank()) {
-                return new AgentClient(Path.of(String.valueOf(o.getValue())));
+            if (o != null && o.<Object>getValue() != null && !String.valueOf(o.<Object>getValue()).isBlank()) {
+                return new AgentClient(Path.of(String.valueOf(o.<Object>getValue())));
             }
         }
         return AgentClient.fromEnvironment();

@@ -1,0 +1,139 @@
+package io.septum.cli.connectivity;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.septum.api.policy.PolicyEngine;
+import io.septum.cli.SeptumCli;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.ServiceLoader;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The commands as the CLI registers them: input is checked before anything is created, and an unreachable agent
+ * is an error (exit 3) that leaves no lab behind. The full runs with an agent are in the e2e tests.
+ */
+class ConnectivityCommandTest {
+    @TempDir
+    Path dir;
+
+    private record Result(int exit, String out, String err) {
+    }
+
+    private static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit = SeptumCli.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Result(exit, out.toString(), err.toString());
+    }
+
+    private static void needEngine() {
+        assumeTrue(ServiceLoader.load(PolicyEngine.class).findFirst().isPresent(),
+                "septum-policy is not on the test classpath (built with -Dseptum.runtime.nopolicy)");
+    }
+
+    private Path write(String name, String text) throws IOException {
+        Path p = dir.resolve(name);
+        Files.writeString(p, text);
+        return p;
+    }
+
+    @Test
+    void aProbeToAnUnknownEndpointIsInvalidInput() throws IOException {
+        needEngine();
+        Path c = write("bad.yaml", String.join("\n",
+                "name: bad",
+                "endpoints:",
+                "  - {name: a, labels: {app: a}, ports: [80]}",
+                "policies: \"\"",
+                "probes:",
+                "  - {from: a, to: nobody, port: 80, protocol: TCP, expect: allow}",
+                "  - {from: a, to: a, port: 80, protocol: ICMP, expect: allow}",
+                ""));
+        Result r = run("--socket", dir.resolve("none.sock").toString(), "connectivity", "test", "--case", c.toString());
+        assertEquals(2, r.exit(), r.toString());
+        assertTrue(r.err().contains("probes[0]") && r.err().contains("nobody"), r.err());
+        assertTrue(r.err().contains("probes[1].protocol"), r.err());
+    }
+
+    @Test
+    void anInvalidPolicyIsInvalidInput() throws IOException {
+        needEngine();
+        Path c = write("badpolicy.yaml", String.join("\n",
+                "name: badpolicy",
+                "endpoints:",
+                "  - {name: a, labels: {app: a}, ports: [80]}",
+                "policies: |",
+                "  apiVersion: cilium.io/v2",
+                "  kind: CiliumNetworkPolicy",
+                "  metadata: {name: p}",
+                "  spec:",
+                "    endpointSelector: {matchLabels: {app: a}}",
+                "    ingress:",
+                "    - toPorts:",
+                "      - ports: [{port: \"70000\", protocol: TCP}]",
+                "probes:",
+                "  - {from: a, to: a, port: 80, protocol: TCP, expect: allow}",
+                ""));
+        Result r = run("--socket", dir.resolve("none.sock").toString(), "connectivity", "test", "--case", c.toString());
+        assertEquals(2, r.exit(), r.toString());
+        assertTrue(r.err().contains("70000"), r.err());
+    }
+
+    @Test
+    void aBadTimeoutIsInvalidInput() throws IOException {
+        Path c = write("c.yaml", "name: c\n");
+        Result r = run("connectivity", "test", "--case", c.toString(), "--timeout", "5m");
+        assertEquals(2, r.exit(), r.toString());
+        assertTrue(r.err().contains("--timeout"), r.err());
+    }
+
+    @Test
+    void anUnreachableAgentIsAnErrorAndCreatesNothing() throws IOException {
+        needEngine();
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root");
+        Path c = write("ok.yaml", String.join("\n",
+                "name: ok",
+                "endpoints:",
+                "  - {name: a, labels: {app: a}, ports: [80]}",
+                "  - {name: b, labels: {app: b}}",
+                "policies: \"\"",
+                "probes:",
+                "  - {from: b, to: a, port: 80, protocol: TCP, expect: allow}",
+                ""));
+        List<String> before = labNamespaces();
+        Result r = run("--socket", dir.resolve("none.sock").toString(), "connectivity", "test", "--case", c.toString());
+        assertEquals(3, r.exit(), r.toString());
+        assertTrue(r.err().contains("cannot reach the agent"), r.err());
+        assertEquals(before, labNamespaces(), "no namespace was created");
+
+        Result demo = run("--socket", dir.resolve("none.sock").toString(), "demo", "starwars");
+        assertEquals(3, demo.exit(), demo.toString());
+        assertTrue(demo.err().contains("cannot reach the agent"), demo.err());
+        assertEquals(before, labNamespaces(), "no namespace was created");
+    }
+
+    @Test
+    void durationsParse() {
+        assertEquals(1000, ConnectivityCommand.CliOptions.duration("1s").toMillis());
+        assertEquals(500, ConnectivityCommand.CliOptions.duration("500ms").toMillis());
+        assertEquals(1500, ConnectivityCommand.CliOptions.duration("1.5").toMillis());
+    }
+
+    private static List<String> labNamespaces() throws IOException {
+        Path netns = Path.of("/run/netns");
+        if (!Files.isDirectory(netns)) return List.of();
+        try (Stream<Path> s = Files.list(netns)) {
+            return s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("sept-c") || n.startsWith("sept-d"))
+                    .sorted().toList();
+        }
+    }
+}
