@@ -1,0 +1,83 @@
+package io.septum.shell.internal;
+
+import io.septum.api.Endpoint;
+import io.septum.api.EndpointManager;
+import io.septum.api.EndpointSpec;
+import io.septum.api.view.Views;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.felix.service.command.Descriptor;
+import org.apache.felix.service.command.Parameter;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+
+/** {@code endpoint:list|get|add|delete}. */
+@Component(service = EndpointCommands.class)
+@GogoCommand(scope = "endpoint", function = {"list", "get", "add", "delete"})
+public final class EndpointCommands extends ShellSupport {
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    volatile EndpointManager endpoints;
+
+    private EndpointManager manager() {
+        return need(endpoints, "the endpoint manager");
+    }
+
+    @Descriptor("List every endpoint with its identity, labels and state")
+    public void list(
+            @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output) {
+        List<Endpoint> list = manager().list();
+        print(output, list, () -> Views.endpoints(list));
+    }
+
+    @Descriptor("Show one endpoint in full")
+    public void get(
+            @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
+            @Descriptor("endpoint id, namespace/name, or a unique name") String endpoint) {
+        Endpoint e = find(endpoint);
+        print(output, e, () -> Views.endpoint(e));
+    }
+
+    @Descriptor("Ask an endpoint source (netns by default) to manage a network namespace as an endpoint")
+    public void add(
+            @Descriptor("the endpoint's name") @Parameter(names = "--name", absentValue = "") String name,
+            @Descriptor("its namespace (default: default)") @Parameter(names = "--namespace", absentValue = "") String namespace,
+            @Descriptor("network namespace name or path") @Parameter(names = "--netns", absentValue = "") String netns,
+            @Descriptor("host-side interface (default: found from the namespace)") @Parameter(names = "--interface", absentValue = "") String iface,
+            @Descriptor("the endpoint source to ask") @Parameter(names = "--source", absentValue = "netns") String source,
+            @Descriptor("labels, key=value, without a source") String... labels) {
+        if (blank(name) || blank(netns)) {
+            throw new IllegalArgumentException("endpoint:add needs --name NAME and --netns NETNS (e.g. endpoint:add --name web --netns web app=web)");
+        }
+        Map<String, String> map = new LinkedHashMap<>();
+        for (String l : labels) {
+            int eq = l.indexOf('=');
+            if (eq <= 0) throw new IllegalArgumentException("label \"" + l + "\" is not key=value");
+            if (l.substring(0, eq).contains(":")) {
+                throw new IllegalArgumentException("label \"" + l + "\" names a source; give key=value only (the source adds its own)");
+            }
+            map.put(l.substring(0, eq), l.substring(eq + 1));
+        }
+        String ns = blank(namespace) ? null : namespace;
+        manager().add(source, new EndpointSpec(name, name, ns, map, blank(iface) ? null : iface, netns, List.of(), null,
+                Map.of("netns", netns)));
+        String qn = (ns == null ? "default" : ns) + "/" + name;
+        out().println(manager().get(qn).map(e -> "Endpoint " + qn + " added (id " + e.id() + ", " + e.state() + ")")
+                .orElse("Endpoint " + qn + " requested from source " + source + "; see endpoint:get " + qn));
+    }
+
+    @Descriptor("Ask the endpoint's source to delete it")
+    public void delete(@Descriptor("endpoint id, namespace/name, or a unique name") String endpoint) {
+        Endpoint e = find(endpoint);
+        manager().delete(String.valueOf(e.id()));
+        out().println("Endpoint " + endpoint + " deleted");
+    }
+
+    private Endpoint find(String idOrName) {
+        return manager().get(idOrName).orElseThrow(() -> new IllegalArgumentException("no endpoint \"" + idOrName
+                + "\" (see endpoint:list; use an id, namespace/name or a unique name)"));
+    }
+}

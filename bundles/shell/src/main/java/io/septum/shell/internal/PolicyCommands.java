@@ -1,0 +1,217 @@
+package io.septum.shell.internal;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.septum.api.policy.CaseResult;
+import io.septum.api.policy.EnforcementMode;
+import io.septum.api.policy.ImportResult;
+import io.septum.api.policy.PolicyEngine;
+import io.septum.api.policy.PolicyInfo;
+import io.septum.api.policy.PolicyRepository;
+import io.septum.api.policy.PolicySet;
+import io.septum.api.policy.PolicyValidationException;
+import io.septum.api.policy.ProbeResult;
+import io.septum.api.policy.Protocol;
+import io.septum.api.policy.TestCase;
+import io.septum.api.policy.TraceResult;
+import io.septum.api.view.Views;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Collectors;
+import org.apache.felix.service.command.CommandSession;
+import org.apache.felix.service.command.Descriptor;
+import org.apache.felix.service.command.Parameter;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+
+/** {@code policy:import|list|get|delete|validate|eval|trace}. */
+@Component(service = PolicyCommands.class)
+@GogoCommand(scope = "policy", function = {"import", "list", "get", "delete", "validate", "eval", "trace"})
+public final class PolicyCommands extends ShellSupport {
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    volatile PolicyRepository repository;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    volatile PolicyEngine engine;
+
+    private PolicyRepository repo() {
+        return need(repository, "the policy repository");
+    }
+
+    private PolicyEngine eng() {
+        return need(engine, "the policy engine");
+    }
+
+    /** A file's text; relative paths are relative to the session's directory. */
+    private static String read(CommandSession session, String file) {
+        Path p = Path.of(file);
+        if (!p.isAbsolute() && session != null && session.currentDir() != null) p = session.currentDir().resolve(p);
+        try {
+            return Files.readString(p, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw new IllegalArgumentException("cannot read " + file + ": no such file");
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read " + file + ": " + e);
+        }
+    }
+
+    @Descriptor("Validate policy files and apply them (each file all or nothing)")
+    public void _import(CommandSession session, @Descriptor("YAML files of policies") String... files) {
+        if (files.length == 0) throw new IllegalArgumentException("policy:import needs at least one file");
+        List<String> texts = new ArrayList<>();
+        for (String f : files) texts.add(read(session, f));
+        int count = 0;
+        long revision = -1;
+        for (int i = 0; i < files.length; i++) {
+            try {
+                ImportResult r = repo().importPolicies(files[i], texts.get(i));
+                count += r.policies().size();
+                revision = r.revision();
+            } catch (PolicyValidationException e) {
+                throw new IllegalArgumentException(e.getMessage() + (i > 0 ? "\n" + files[i]
+                        + " was not imported; the files before it were (revision " + revision + ")" : ""));
+            }
+        }
+        out().println("Imported " + count + " policies, revision " + revision);
+    }
+
+    @Descriptor("List the agent's policies")
+    public void list(
+            @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output) {
+        List<PolicyInfo> list = repo().list();
+        print(output, list, () -> Views.policies(list));
+    }
+
+    @Descriptor("Show a policy: its rules with their ids, notes (e.g. L7 not enforced yet), the document")
+    public void get(
+            @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
+            @Descriptor("its namespace; - for cluster-wide (default: the only policy of that name)")
+            @Parameter(names = {"-n", "--namespace"}, absentValue = "") String namespace,
+            @Descriptor("policy name (or namespace/name)") String name) {
+        PolicyInfo p = find(namespace, name);
+        print(output, p, () -> Views.policy(p));
+    }
+
+    @Descriptor("Delete a policy")
+    public void delete(
+            @Descriptor("its namespace; - for cluster-wide (default: the only policy of that name)")
+            @Parameter(names = {"-n", "--namespace"}, absentValue = "") String namespace,
+            @Descriptor("policy name (or namespace/name)") String name) {
+        PolicyInfo p = find(namespace, name);
+        long revision = repo().delete(p.namespace(), p.name());
+        out().println("Deleted policy " + name + ", revision " + revision);
+    }
+
+    private PolicyInfo find(String namespace, String name) {
+        String ns = namespace;
+        String n = name;
+        if (blank(ns) && name.indexOf('/') > 0) {
+            ns = name.substring(0, name.indexOf('/'));
+            n = name.substring(name.indexOf('/') + 1);
+        }
+        if (!blank(ns)) {
+            String namespaceName = ns.equals("-") ? "" : ns;
+            String policyName = n;
+            return repo().get(namespaceName, policyName).orElseThrow(() -> new IllegalArgumentException("no policy \""
+                    + (namespaceName.isEmpty() ? policyName : namespaceName + "/" + policyName) + "\" (see policy:list)"));
+        }
+        String policyName = n;
+        List<PolicyInfo> matches = repo().list().stream().filter(p -> p.name().equals(policyName)).toList();
+        if (matches.isEmpty()) throw new IllegalArgumentException("no policy named \"" + n + "\" (see policy:list)");
+        if (matches.size() > 1) {
+            throw new IllegalArgumentException("several policies are named \"" + n + "\": " + matches.stream()
+                    .map(PolicyInfo::qualifiedName).collect(Collectors.joining(", ")) + "; name the namespace with -n");
+        }
+        return matches.get(0);
+    }
+
+    @Descriptor("Check policy files without applying them")
+    public void validate(CommandSession session, @Descriptor("YAML files of policies") String... files) {
+        if (files.length == 0) throw new IllegalArgumentException("policy:validate needs at least one file");
+        List<String> errors = new ArrayList<>();
+        for (String f : files) {
+            try {
+                PolicySet set = eng().parse(f, read(session, f));
+                out().println(f + ": valid (" + set.policies().size() + " policies)");
+            } catch (PolicyValidationException e) {
+                errors.add(e.getMessage());
+            } catch (IllegalArgumentException e) {
+                errors.add(e.getMessage());
+            }
+        }
+        if (!errors.isEmpty()) throw new IllegalArgumentException(String.join("\n", errors));
+    }
+
+    /** The {@code -o json} shape of {@code policy eval}, the same as the CLI's. */
+    record EvalJson(@JsonProperty("case") String caseName, List<ProbeJson> results, int passed, int failed) {
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record ProbeJson(String from, String to, int port, String protocol, String expect, String verdict, String rule,
+                     boolean pass, String note) {
+        static ProbeJson of(ProbeResult p) {
+            return new ProbeJson(p.from(), p.to(), p.port(), p.protocol(), p.expect(), p.verdict(), p.rule(), p.pass(),
+                    p.note() == null || p.note().isEmpty() ? null : p.note());
+        }
+    }
+
+    @Descriptor("Judge a test case's probes offline (corpus format)")
+    public void eval(CommandSession session,
+            @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
+            @Descriptor("enforcement mode: default, always or never")
+            @Parameter(names = {"--enforcement"}, absentValue = "default") String enforcement,
+            @Descriptor("the test case file") String file) {
+        EnforcementMode mode = EnforcementMode.parse(enforcement);
+        CaseResult r;
+        try {
+            TestCase c = eng().parseCase(file, read(session, file));
+            r = eng().evaluate(c, mode);
+        } catch (PolicyValidationException e) {
+            throw new IllegalArgumentException(e.getMessage());
+        }
+        CaseResult result = r;
+        if (json(output)) {
+            out().println(toJson(new EvalJson(r.name(), r.results().stream().map(ProbeJson::of).toList(), r.passed(), r.failed())));
+        } else {
+            out().print(Views.probes(result).render());
+            out().println(r.passed() + " passed, " + r.failed() + " failed");
+        }
+        out().flush();
+    }
+
+    @Descriptor("Explain which rule decides traffic from source to destination labels, in both directions")
+    public void trace(
+            @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
+            @Descriptor("source labels, comma-separated (k8s:org=empire,class=tiefighter; no source means any)")
+            @Parameter(names = {"-s", "--src-labels"}, absentValue = "") String src,
+            @Descriptor("destination labels, comma-separated")
+            @Parameter(names = {"-d", "--dst-labels"}, absentValue = "") String dst,
+            @Descriptor("destination port and protocol, e.g. 80/TCP (default: any)")
+            @Parameter(names = {"--dport"}, absentValue = "0/ANY") String dport) {
+        if (blank(src) || blank(dst)) {
+            throw new IllegalArgumentException("policy:trace needs --src-labels and --dst-labels "
+                    + "(e.g. policy:trace -s org=empire,class=tiefighter -d class=deathstar --dport 80/TCP)");
+        }
+        String[] pp = dport.split("/", 2);
+        int port;
+        try {
+            port = Integer.parseInt(pp[0].trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--dport \"" + dport + "\" is not PORT[/PROTOCOL] (e.g. 80/TCP)");
+        }
+        if (port < 0 || port > 65535) throw new IllegalArgumentException("--dport " + port + " is out of range 0-65535");
+        Protocol protocol = Protocol.parse(pp.length > 1 ? pp[1].trim().toUpperCase(Locale.ROOT) : "TCP");
+        PolicyRepository repo = repo();
+        TraceResult r = repo.current().trace(traceLabels(List.of(src)), traceLabels(List.of(dst)), port, protocol, repo.mode());
+        print(output, r, () -> Views.trace(r));
+    }
+}
