@@ -1,0 +1,216 @@
+package io.septum.policy.internal;
+
+import io.septum.api.policy.EnforcementMode;
+import io.septum.api.policy.ImportResult;
+import io.septum.api.policy.PolicyEngine;
+import io.septum.api.policy.PolicyInfo;
+import io.septum.api.policy.PolicyListener;
+import io.septum.api.policy.PolicyRepository;
+import io.septum.api.policy.PolicySet;
+import io.septum.api.policy.PolicyValidationException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.locks.ReentrantLock;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/**
+ * The agent's policy repository: validated, persisted, revisioned. Every change validates the whole input first
+ * and applies all of it or none; listeners hear of it afterwards, outside the state lock.
+ */
+@Component(service = PolicyRepository.class, name = PolicyRepositoryImpl.PID,
+        configurationPolicy = ConfigurationPolicy.OPTIONAL)
+@Designate(ocd = PolicyRepositoryImpl.Config.class)
+public final class PolicyRepositoryImpl implements PolicyRepository {
+    static final String PID = "io.septum.policy";
+    private static final System.Logger LOG = System.getLogger(PolicyRepositoryImpl.class.getName());
+
+    @ObjectClassDefinition(name = "Septum policy repository", description = "Policy enforcement settings")
+    public @interface Config {
+        @AttributeDefinition(description = "default: endpoints are open in a direction until a rule selects them; "
+                + "always: every endpoint is closed unless allowed; never: no enforcement")
+        String enforcementMode() default "default";
+    }
+
+    private final PolicyEngine engine;
+    private final PolicyStore store;
+    /** Guards state changes and the file; never held while listeners run. */
+    private final ReentrantLock lock = new ReentrantLock();
+    /** Serializes notifications so listeners see revisions in order; separate from {@link #lock}. */
+    private final ReentrantLock notifyLock = new ReentrantLock();
+    private volatile PolicySet current;
+    private volatile long revision;
+    private volatile EnforcementMode mode;
+    private long deliveredRevision = -1;
+    private EnforcementMode deliveredMode;
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    private volatile List<PolicyListener> listeners = new CopyOnWriteArrayList<>();
+
+    @Activate
+    public PolicyRepositoryImpl(BundleContext ctx, Config config) {
+        this(stateDir(ctx).resolve("policies"), parseMode(config), new PolicyEngineImpl());
+    }
+
+    PolicyRepositoryImpl(Path dir, EnforcementMode mode, PolicyEngine engine) {
+        this.engine = engine;
+        this.store = new PolicyStore(dir);
+        this.mode = mode;
+        restore();
+    }
+
+    private static Path stateDir(BundleContext ctx) {
+        String d = ctx.getProperty("septum.state.dir");
+        return Path.of(d == null || d.isBlank() ? "/var/lib/septum" : d);
+    }
+
+    static EnforcementMode parseMode(Config config) {
+        String m = config == null ? "default" : config.enforcementMode();
+        try {
+            return EnforcementMode.parse(m == null ? "default" : m);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("configuration " + PID + ": enforcementMode: " + e.getMessage()
+                    + "; fix it in etc/" + PID + ".cfg", e);
+        }
+    }
+
+    /** Reads the file a previous run left. A stored policy the engine now refuses is skipped and logged. */
+    private void restore() {
+        PolicyStore.State state = store.load();
+        PolicySet set = engine.empty();
+        for (PolicyStore.Stored s : state.policies()) {
+            try {
+                set = set.merge(engine.parse(s.origin(), s.document()), s.revision());
+            } catch (PolicyValidationException e) {
+                LOG.log(System.Logger.Level.ERROR, "stored policy " + s.kind() + " " + s.namespace() + "/" + s.name()
+                        + " no longer validates and is not loaded: " + PolicyStore.describe(e));
+            }
+        }
+        current = set;
+        revision = state.revision();
+    }
+
+    @Modified
+    void modified(Config config) {
+        EnforcementMode m = parseMode(config);
+        if (m != mode) {
+            mode = m;
+            notifyListeners();
+        }
+    }
+
+    void setListenersForTest(List<PolicyListener> l) {
+        listeners = l;
+    }
+
+    @Override
+    public ImportResult importPolicies(String origin, String text) throws PolicyValidationException {
+        PolicySet parsed = engine.parse(origin, text);
+        List<String> names = new ArrayList<>();
+        for (PolicyInfo p : parsed.policies()) names.add(p.qualifiedName());
+        long rev;
+        lock.lock();
+        try {
+            if (parsed.policies().isEmpty()) return new ImportResult(revision, List.of());
+            rev = revision + 1;
+            PolicySet next = current.merge(parsed, rev);
+            persist(next, rev);
+            current = next;
+            revision = rev;
+        } finally {
+            lock.unlock();
+        }
+        notifyListeners();
+        return new ImportResult(rev, names);
+    }
+
+    @Override
+    public long delete(String namespace, String name) {
+        long rev;
+        lock.lock();
+        try {
+            String ns = namespace == null ? "" : namespace;
+            Optional<PolicySet> next = current.without(ns, name);
+            if (next.isEmpty()) {
+                throw new NoSuchElementException("no policy named \"" + (ns.isEmpty() ? name : ns + "/" + name)
+                        + "\" (cluster-wide policies have no namespace; see policy list)");
+            }
+            rev = revision + 1;
+            persist(next.get(), rev);
+            current = next.get();
+            revision = rev;
+        } finally {
+            lock.unlock();
+        }
+        notifyListeners();
+        return rev;
+    }
+
+    private void persist(PolicySet set, long rev) {
+        List<PolicyStore.Stored> stored = new ArrayList<>();
+        for (PolicyInfo p : set.policies()) {
+            stored.add(new PolicyStore.Stored(p.kind(), p.namespace(), p.name(), p.origin(), p.revision(), p.document()));
+        }
+        store.save(new PolicyStore.State(rev, stored));
+    }
+
+    private void notifyListeners() {
+        notifyLock.lock();
+        try {
+            long rev = revision;
+            PolicySet set = current;
+            EnforcementMode m = mode;
+            if (rev == deliveredRevision && m == deliveredMode) return;
+            deliveredRevision = rev;
+            deliveredMode = m;
+            for (PolicyListener l : List.copyOf(listeners)) {
+                try {
+                    l.policyChanged(rev, set, m);
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.ERROR, "policy listener " + l + " failed on revision " + rev, e);
+                }
+            }
+        } finally {
+            notifyLock.unlock();
+        }
+    }
+
+    @Override
+    public List<PolicyInfo> list() {
+        return current.policies();
+    }
+
+    @Override
+    public Optional<PolicyInfo> get(String namespace, String name) {
+        String ns = namespace == null ? "" : namespace;
+        return current.policies().stream().filter(p -> p.namespace().equals(ns) && p.name().equals(name)).findFirst();
+    }
+
+    @Override
+    public long revision() {
+        return revision;
+    }
+
+    @Override
+    public PolicySet current() {
+        return current;
+    }
+
+    @Override
+    public EnforcementMode mode() {
+        return mode;
+    }
+}

@@ -1,0 +1,115 @@
+package io.septum.policy.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.septum.api.policy.PolicyValidationException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The repository's file: {@code <state>/policies/state.json} holding the revision and, per policy, its origin,
+ * revision and the document as the user wrote it. Written to a temporary file, forced to disk, then renamed
+ * over the old one, so a crash leaves either the old or the new state, never a torn one.
+ */
+final class PolicyStore {
+    static final String FILE = "state.json";
+    private static final System.Logger LOG = System.getLogger(PolicyStore.class.getName());
+
+    /** One stored policy. */
+    record Stored(String kind, String namespace, String name, String origin, long revision, String document) {
+    }
+
+    record State(long revision, List<Stored> policies) {
+    }
+
+    private final Path dir;
+    private final ObjectMapper json = new ObjectMapper();
+
+    PolicyStore(Path dir) {
+        this.dir = dir;
+    }
+
+    Path file() {
+        return dir.resolve(FILE);
+    }
+
+    State load() {
+        Path f = file();
+        if (!Files.exists(f)) return new State(0, List.of());
+        try {
+            JsonNode root = json.readTree(f.toFile());
+            long revision = root.path("revision").asLong(0);
+            List<Stored> out = new ArrayList<>();
+            for (JsonNode p : root.path("policies")) {
+                out.add(new Stored(p.path("kind").asText(), p.path("namespace").asText(""), p.path("name").asText(),
+                        p.path("origin").asText(), p.path("revision").asLong(), p.path("document").asText()));
+            }
+            return new State(revision, out);
+        } catch (IOException e) {
+            // keep the unreadable file for the operator instead of overwriting it on the next change
+            Path aside = dir.resolve(FILE + ".corrupt-" + System.currentTimeMillis());
+            try {
+                Files.move(f, aside);
+            } catch (IOException ignored) {
+                // best effort; the error below says what happened
+            }
+            LOG.log(System.Logger.Level.ERROR, "policy state " + f + " is unreadable (" + e.getMessage()
+                    + "); moved to " + aside + " and starting with no policies");
+            return new State(0, List.of());
+        }
+    }
+
+    void save(State state) {
+        ObjectNode root = json.createObjectNode();
+        root.put("version", 1);
+        root.put("revision", state.revision());
+        ArrayNode arr = root.putArray("policies");
+        for (Stored s : state.policies()) {
+            ObjectNode p = arr.addObject();
+            p.put("kind", s.kind());
+            p.put("namespace", s.namespace());
+            p.put("name", s.name());
+            p.put("origin", s.origin());
+            p.put("revision", s.revision());
+            p.put("document", s.document());
+        }
+        try {
+            Files.createDirectories(dir);
+            Path tmp = dir.resolve(FILE + ".tmp");
+            byte[] bytes = json.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING)) {
+                ByteBuffer buf = ByteBuffer.wrap(bytes);
+                while (buf.hasRemaining()) ch.write(buf);
+                ch.force(true);
+            }
+            try {
+                Files.move(tmp, file(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                throw new IOException("the state directory " + dir + " does not support atomic rename", e);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write policy state to " + file() + ": " + e.getMessage(), e);
+        }
+    }
+
+    static String describe(PolicyValidationException e) {
+        return e.getMessage().replace('\n', ';');
+    }
+
+    static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,117 @@
+package io.septum.policy.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.septum.api.Identity;
+import io.septum.api.Label;
+import io.septum.api.Labels;
+import io.septum.api.ReservedIdentity;
+import io.septum.api.policy.Direction;
+import io.septum.api.policy.EndpointPolicy;
+import io.septum.api.policy.EnforcementMode;
+import io.septum.api.policy.PolicyAction;
+import io.septum.api.policy.PolicyEngine;
+import io.septum.api.policy.PolicyEntry;
+import io.septum.api.policy.PolicySet;
+import io.septum.api.policy.Protocol;
+import io.septum.api.policy.TestCase;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * The datapath only sees {@link EndpointPolicy} entries; eval and trace use {@code decide}. For every case of
+ * the corpus, every subject, every identity of the universe, every interesting port and protocol and every
+ * mode, a simulated datapath lookup over the entries must give decide's verdict.
+ */
+class ResolveMatchesDecideTest {
+    private final PolicyEngine engine = new PolicyEngineImpl();
+
+    @TestFactory
+    Stream<DynamicTest> entriesReproduceDecide() {
+        List<Path> all = new ArrayList<>(Corpus.files(Corpus.dir().resolve("cases")));
+        all.addAll(Corpus.ownCases());
+        return all.stream().map(p -> DynamicTest.dynamicTest(p.getFileName().toString(), () -> check(p)));
+    }
+
+    private void check(Path p) throws Exception {
+        TestCase tc = engine.parseCase(p.toString(), Corpus.read(p));
+        PolicySet set = engine.parse(p.toString(), tc.policies());
+        List<Identity> universe = new ArrayList<>();
+        for (ReservedIdentity r : ReservedIdentity.values()) universe.add(r.identity());
+        long next = ReservedIdentity.FIRST_ALLOCATED;
+        List<Labels> subjects = new ArrayList<>();
+        for (TestCase.Endpoint e : tc.endpoints()) {
+            Labels l = CaseEvaluator.endpointLabels(e, tc.namespaces());
+            subjects.add(l);
+            universe.add(new Identity(next++, l.asStrings(), false));
+        }
+        long local = ReservedIdentity.FIRST_LOCAL;
+        for (TestCase.External x : tc.external()) {
+            universe.add(new Identity(local++, CaseEvaluator.externalLabels(x.ip()).asStrings(), false));
+        }
+        for (String prefix : set.cidrPrefixes()) {
+            universe.add(new Identity(local++, List.of("cidr:" + prefix, "reserved:world"), false));
+        }
+        TreeSet<Integer> ports = new TreeSet<>(List.of(0, 1, 22, 65535));
+        for (TestCase.Probe pr : tc.probes()) {
+            ports.add(pr.port());
+            ports.add(pr.port() + 1);
+            ports.add(pr.port() - 1);
+        }
+        int checked = 0;
+        for (EnforcementMode mode : EnforcementMode.values()) {
+            for (Labels subject : subjects) {
+                EndpointPolicy ep = set.resolve(subject, universe, mode);
+                for (PolicyEntry e : ep.entries()) {
+                    for (int port : new int[] {e.port() - 1, e.port(), e.endPort(), e.endPort() + 1}) {
+                        if (port >= 0 && port <= 65535) ports.add(port);
+                    }
+                }
+                for (Identity id : universe) {
+                    for (Direction dir : Direction.values()) {
+                        for (Protocol proto : List.of(Protocol.TCP, Protocol.UDP, Protocol.SCTP, Protocol.ICMP)) {
+                            for (int port : proto == Protocol.ICMP ? new TreeSet<>(List.of(0)) : ports) {
+                                boolean want = set.decide(dir, subject, id.labelSet(), port, proto, mode).allowed();
+                                boolean got = simulate(ep, dir, id.id(), port, proto);
+                                int fport = port;
+                                assertEquals(want, got, () -> p.getFileName() + " mode " + mode + " " + dir + " subject ["
+                                        + subject + "] peer " + id.id() + " [" + id.labelSet() + "] " + fport + "/" + proto
+                                        + "\nentries: " + ep);
+                                checked++;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assertTrue(checked > 0);
+    }
+
+    /** What the BPF program does: a matching DENY drops; else an enforced direction needs a matching ALLOW. */
+    static boolean simulate(EndpointPolicy ep, Direction dir, long peer, int port, Protocol proto) {
+        boolean allow = false;
+        for (PolicyEntry e : ep.entries()) {
+            if (e.direction() != dir) continue;
+            if (e.identity() != 0 && e.identity() != peer) continue;
+            if (e.protocol() != Protocol.ANY && e.protocol() != proto) continue;
+            if (e.protocol() == Protocol.ANY && e.port() != 0) throw new AssertionError("ANY with a port must be expanded: " + e);
+            if (e.port() != 0 && (port < e.port() || port > e.endPort())) continue;
+            if (e.action() == PolicyAction.DENY) return false;
+            allow = true;
+        }
+        boolean enforced = dir == Direction.INGRESS ? ep.ingressEnforced() : ep.egressEnforced();
+        return !enforced || allow;
+    }
+
+    static Labels labels(String... l) {
+        List<Label> out = new ArrayList<>();
+        for (String s : l) out.add(Label.parse(s));
+        return Labels.of(out);
+    }
+}
