@@ -1,0 +1,142 @@
+package io.septum.itests.osgi;
+
+import static org.junit.Assert.fail;
+import static org.ops4j.pax.exam.CoreOptions.composite;
+import static org.ops4j.pax.exam.CoreOptions.frameworkProperty;
+import static org.ops4j.pax.exam.CoreOptions.junitBundles;
+import static org.ops4j.pax.exam.CoreOptions.mavenBundle;
+import static org.ops4j.pax.exam.CoreOptions.systemPackage;
+import static org.ops4j.pax.exam.CoreOptions.systemProperty;
+import static org.ops4j.pax.exam.CoreOptions.systemTimeout;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.UUID;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
+import javax.inject.Inject;
+import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.Option;
+import org.osgi.framework.BundleContext;
+
+/**
+ * The container every integration test boots: Felix with the distribution's bundles (versions from the build),
+ * and fresh home, state, run and BPF pin directories that are removed when the test JVM exits.
+ */
+public abstract class SeptumTestSupport {
+    /** Every bundle of distribution/target/septum/bundle, by Maven coordinates (keep in step with distribution/pom.xml). */
+    static final List<String[]> SYSTEM_BUNDLES = List.of(
+            new String[] {"org.osgi", "org.osgi.util.function"},
+            new String[] {"org.osgi", "org.osgi.util.promise"},
+            new String[] {"org.osgi", "org.osgi.service.component"},
+            new String[] {"org.apache.felix", "org.apache.felix.scr"},
+            new String[] {"org.apache.felix", "org.apache.felix.configadmin"},
+            new String[] {"org.apache.felix", "org.apache.felix.fileinstall"},
+            new String[] {"org.jline", "jline"},
+            new String[] {"org.apache.felix", "org.apache.felix.gogo.runtime"},
+            new String[] {"org.apache.felix", "org.apache.felix.gogo.command"},
+            new String[] {"org.apache.felix", "org.apache.felix.gogo.jline"},
+            new String[] {"org.yaml", "snakeyaml"},
+            new String[] {"com.fasterxml.jackson.core", "jackson-annotations"},
+            new String[] {"com.fasterxml.jackson.core", "jackson-core"},
+            new String[] {"com.fasterxml.jackson.core", "jackson-databind"},
+            new String[] {"com.fasterxml.jackson.dataformat", "jackson-dataformat-yaml"});
+
+    /** The Septum bundles; their symbolic names are their artifact ids. */
+    static final List<String> SEPTUM_BUNDLES = List.of("septum-api", "septum-identity", "septum-policy",
+            "septum-endpoints", "septum-datapath-ebpf", "septum-api-server", "septum-shell", "septum-source-netns");
+
+    static final long TIMEOUT_MILLIS = 60_000;
+
+    @Inject
+    protected BundleContext bundleContext;
+
+    @Configuration
+    public Option[] configuration() throws IOException {
+        Path home = Files.createTempDirectory("sept-itest-home-");
+        Path etc = Files.createDirectories(home.resolve("etc"));
+        Files.createDirectories(home.resolve("deploy"));
+        copyTree(Path.of(System.getProperty("septum.itest.etc", "../config/etc")), etc);
+        copyTree(Path.of(System.getProperty("septum.itest.dist.etc", "../distribution/src/main/dist/etc")), etc);
+        Path state = Files.createTempDirectory("sept-itest-state-");
+        Path run = Files.createTempDirectory("sept-itest-run-");
+        Path bpf = Path.of("/sys/fs/bpf/sept-itest-" + UUID.randomUUID().toString().substring(0, 8));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            for (Path p : List.of(home, state, run, bpf)) deleteTree(p);
+        }, "sept-itest-cleanup"));
+
+        Option[] bundles = Stream.concat(
+                SYSTEM_BUNDLES.stream().map(c -> mavenBundle(c[0], c[1]).versionAsInProject()),
+                SEPTUM_BUNDLES.stream().map(a -> mavenBundle("io.septum", a).versionAsInProject()))
+                .toArray(Option[]::new);
+        return new Option[] {
+            junitBundles(),
+            systemTimeout(TIMEOUT_MILLIS),
+            // What the launcher sets (io.septum.runtime.Launcher#frameworkProperties), pointed at the temp dirs.
+            locations("septum.home", home),
+            locations("septum.etc.dir", etc),
+            locations("septum.state.dir", state),
+            locations("septum.run.dir", run),
+            locations("septum.bpf.dir", bpf),
+            // Added to Pax Exam's own system packages, which a framework property would replace.
+            systemPackage("sun.misc"),
+            frameworkProperty("felix.fileinstall.dir").value(home.resolve("deploy") + "," + etc),
+            frameworkProperty("felix.fileinstall.filter").value(".*\\.(jar|cfg|config)"),
+            frameworkProperty("felix.fileinstall.subdir.mode").value("skip"),
+            frameworkProperty("felix.fileinstall.poll").value("1000"),
+            frameworkProperty("felix.fileinstall.noInitialDelay").value("true"),
+            frameworkProperty("felix.fileinstall.log.default").value("jul"),
+            frameworkProperty("gosh.args").value("--nointeractive"),
+            frameworkProperty("gosh.home").value(home.toString()),
+            frameworkProperty("ds.loglevel").value("warn"),
+            // A dumb terminal for Gogo: no tty under Maven, and a system terminal would take over SIGINT.
+            systemProperty("org.jline.terminal.dumb").value("true"),
+            systemProperty("org.jline.terminal.exec").value("false"),
+            composite(bundles),
+        };
+    }
+
+    /** As framework properties (what the launcher sets) and system properties (what the brief of the tests names). */
+    private static Option locations(String key, Path value) {
+        return composite(frameworkProperty(key).value(value.toString()), systemProperty(key).value(value.toString()));
+    }
+
+    /** Polls until {@code condition} holds or the timeout passes; {@code what} names it in the failure. */
+    protected static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TIMEOUT_MILLIS * 1_000_000;
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) fail("timed out after " + TIMEOUT_MILLIS + " ms waiting for " + what);
+            Thread.sleep(50);
+        }
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        if (!Files.isDirectory(from)) return;
+        try (Stream<Path> s = Files.walk(from)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) Files.createDirectories(target);
+                else Files.copy(p, target);
+            }
+        }
+    }
+
+    private static void deleteTree(Path root) {
+        if (!Files.exists(root)) return;
+        try (Stream<Path> s = Files.walk(root)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (IOException | UncheckedIOException e) {
+            System.err.println("sept-itest: cannot remove " + root + ": " + e.getMessage());
+        }
+    }
+}
