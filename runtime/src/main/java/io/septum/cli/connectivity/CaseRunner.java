@@ -34,6 +34,7 @@ public final class CaseRunner {
     public static final int EXIT_FAIL = 1;
     public static final int EXIT_INVALID = 2;
     public static final int EXIT_ERROR = 3;
+    static final int PARALLEL_PROBES = 4;
 
     private final AgentClient client;
     private final PolicyEngine engine;
@@ -294,27 +295,54 @@ public final class CaseRunner {
         long t0 = System.nanoTime();
         progress.print("septum: sending " + tc.probes().size() + " probes... ");
         progress.flush();
-        List<ProbeResult> out = new ArrayList<>();
-        for (int i = 0; i < tc.probes().size(); i++) {
-            TestCase.Probe p = tc.probes().get(i);
-            Target from = targets.get(matches(tc, p.from()).get(0));
-            Target to = targets.get(matches(tc, p.to()).get(0));
-            String proto = p.protocol().toUpperCase(Locale.ROOT);
-            NetLab.Observation o = lab.probe(from.node(), to.node().ip(), p.port(), proto, timeout);
-            ProbeResult judged = i < offline.results().size() ? offline.results().get(i) : null;
-            String rule = judged == null ? "-" : judged.rule();
-            List<String> notes = new ArrayList<>();
-            if (p.http() != null) notes.add(L7_NOTE);
-            if (o.verdict() != NetLab.Verdict.ALLOWED) notes.add(o.detail());
-            if (judged != null && !judged.verdict().equals(o.verdict().text())) {
-                notes.add("offline eval says " + judged.verdict());
+        // a few probes at a time: a denied probe waits out its timeout, and probes do not share connections
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(PARALLEL_PROBES, r -> {
+            Thread t = new Thread(r, "septum-probe");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<java.util.concurrent.Future<ProbeResult>> futures = new ArrayList<>();
+            for (int i = 0; i < tc.probes().size(); i++) {
+                TestCase.Probe p = tc.probes().get(i);
+                ProbeResult judged = i < offline.results().size() ? offline.results().get(i) : null;
+                Target from = targets.get(matches(tc, p.from()).get(0));
+                Target to = targets.get(matches(tc, p.to()).get(0));
+                futures.add(pool.submit(() -> probe(lab, p, from, to, judged)));
             }
-            String verdict = o.verdict().text();
-            out.add(new ProbeResult(p.from(), p.to(), p.port(), proto, p.expect(), verdict, rule,
-                    verdict.equals(p.expect()), String.join("; ", notes)));
+            List<ProbeResult> out = new ArrayList<>();
+            for (java.util.concurrent.Future<ProbeResult> f : futures) {
+                try {
+                    out.add(f.get(timeout.toMillis() + 30_000, java.util.concurrent.TimeUnit.MILLISECONDS));
+                } catch (java.util.concurrent.ExecutionException e) {
+                    throw new LabException("a probe failed: " + e.getCause(), e.getCause());
+                } catch (java.util.concurrent.TimeoutException e) {
+                    throw new LabException("a probe did not finish in time", e);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new LabException("interrupted while probing", e);
+                }
+            }
+            progress.println("done in " + millis(t0) + " ms");
+            return out;
+        } finally {
+            pool.shutdownNow();
         }
-        progress.println("done in " + millis(t0) + " ms");
-        return out;
+    }
+
+    private ProbeResult probe(NetLab lab, TestCase.Probe p, Target from, Target to, ProbeResult judged) {
+        String proto = p.protocol().toUpperCase(Locale.ROOT);
+        NetLab.Observation o = lab.probe(from.node(), to.node().ip(), p.port(), proto, timeout);
+        String rule = judged == null ? "-" : judged.rule();
+        List<String> notes = new ArrayList<>();
+        if (p.http() != null) notes.add(L7_NOTE);
+        if (o.verdict() != NetLab.Verdict.ALLOWED) notes.add(o.detail());
+        if (judged != null && !judged.verdict().equals(o.verdict().text())) {
+            notes.add("offline eval says " + judged.verdict());
+        }
+        String verdict = o.verdict().text();
+        return new ProbeResult(p.from(), p.to(), p.port(), proto, p.expect(), verdict, rule,
+                verdict.equals(p.expect()), String.join("; ", notes));
     }
 
     private static String nz(String s) {
