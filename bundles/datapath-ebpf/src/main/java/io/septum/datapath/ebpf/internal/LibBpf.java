@@ -1,0 +1,77 @@
+package io.septum.datapath.ebpf.internal;
+
+import jnr.ffi.Pointer;
+import jnr.ffi.annotations.Delegate;
+import jnr.ffi.annotations.In;
+import jnr.ffi.annotations.Out;
+import jnr.ffi.types.size_t;
+
+/**
+ * The part of the system libbpf (Debian {@code libbpf1} 1.1) that the datapath uses. Integer functions return
+ * {@code -errno}; pointer functions return NULL and set errno (read it with {@code LastError}).
+ */
+public interface LibBpf {
+    int BPF_TC_INGRESS = 1;
+    int BPF_TC_EGRESS = 2;
+    int BPF_TC_F_REPLACE = 1;
+    long BPF_ANY = 0;
+    long BPF_NOEXIST = 1;
+    long BPF_EXIST = 2;
+
+    Pointer bpf_object__open_mem(Pointer objBuf, @size_t long size, Pointer opts);
+
+    int bpf_object__load(Pointer obj);
+
+    void bpf_object__close(Pointer obj);
+
+    Pointer bpf_object__find_map_by_name(Pointer obj, String name);
+
+    int bpf_map__set_pin_path(Pointer map, String path);
+
+    int bpf_map__fd(Pointer map);
+
+    Pointer bpf_object__find_program_by_name(Pointer obj, String name);
+
+    int bpf_program__fd(Pointer prog);
+
+    int bpf_tc_hook_create(Pointer hook);
+
+    int bpf_tc_attach(Pointer hook, Pointer opts);
+
+    int bpf_tc_detach(Pointer hook, Pointer opts);
+
+    int bpf_tc_query(Pointer hook, Pointer opts);
+
+    int bpf_map_update_elem(int fd, @In byte[] key, @In byte[] value, long flags);
+
+    int bpf_map_lookup_elem(int fd, @In byte[] key, @Out byte[] value);
+
+    int bpf_map_delete_elem(int fd, @In byte[] key);
+
+    /** {@code key} null asks for the first key. */
+    int bpf_map_get_next_key(int fd, @In byte[] key, @Out byte[] nextKey);
+
+    int bpf_obj_get(String path);
+
+    Pointer ring_buffer__new(int mapFd, SampleFn sampleCb, Pointer ctx, Pointer opts);
+
+    int ring_buffer__poll(Pointer rb, int timeoutMs);
+
+    void ring_buffer__free(Pointer rb);
+
+    Pointer libbpf_set_print(PrintFn fn);
+
+    int libbpf_num_possible_cpus();
+
+    /** {@code int (*ring_buffer_sample_fn)(void *ctx, void *data, size_t size)} */
+    interface SampleFn {
+        @Delegate
+        int call(Pointer ctx, Pointer data, @size_t long size);
+    }
+
+    /** {@code int (*libbpf_print_fn_t)(enum libbpf_print_level level, const char *fmt, va_list args)} */
+    interface PrintFn {
+        @Delegate
+        int call(int level, Pointer fmt, Pointer vaList);
+    }
+}

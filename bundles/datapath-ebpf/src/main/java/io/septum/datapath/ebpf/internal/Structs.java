@@ -1,0 +1,307 @@
+package io.septum.datapath.ebpf.internal;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import jnr.ffi.Runtime;
+import jnr.ffi.Struct;
+
+/**
+ * jnr-ffi mirrors of the C structs in {@code bpf/src/lib/maps.h}, {@code bpf/src/septum_event.h} and libbpf's
+ * tc structs. Field order, sizes and alignment must match C exactly; {@code StructLayoutTest} checks the
+ * datapath's structs against the compiled object's BTF. Fields named like the C fields, so that the test can
+ * pair them by name. Big-endian C fields are stored byte-swapped by the codec, not here.
+ */
+public final class Structs {
+    private Structs() {
+    }
+
+    /** Backs {@code s} with fresh zeroed heap memory. */
+    public static <T extends Mirror> T zeroed(T s) {
+        s.useMemory(s.getRuntime().getMemoryManager().allocate(s.size()));
+        return s;
+    }
+
+    /** Backs {@code s} with a copy of {@code bytes}. */
+    public static <T extends Mirror> T from(T s, byte[] bytes) {
+        jnr.ffi.Pointer p = s.getRuntime().getMemoryManager().allocate(s.size());
+        p.put(0, bytes, 0, Math.min(bytes.length, s.size()));
+        s.useMemory(p);
+        return s;
+    }
+
+    /** Base with helpers to move a struct to and from the byte arrays that the map calls take. */
+    public abstract static class Mirror extends Struct {
+        protected Mirror(Runtime runtime) {
+            super(runtime);
+        }
+
+        /** The C struct name in BTF. */
+        public abstract java.lang.String cName();
+
+        /** Field name → the jnr member, in declaration order, for the layout check. */
+        public abstract Map<java.lang.String, Member> members();
+
+        public int size() {
+            return Struct.size(this);
+        }
+
+
+        public byte[] bytes() {
+            byte[] b = new byte[size()];
+            Struct.getMemory(this).get(0, b, 0, b.length);
+            return b;
+        }
+
+        protected static Map<java.lang.String, Member> map(Object... nameMember) {
+            Map<java.lang.String, Member> m = new LinkedHashMap<>();
+            for (int i = 0; i < nameMember.length; i += 2) m.put((java.lang.String) nameMember[i], (Member) nameMember[i + 1]);
+            return m;
+        }
+    }
+
+    public static final class IpcacheKey extends Mirror {
+        public final Unsigned32 prefixlen = new Unsigned32();
+        public final Unsigned8[] addr = array(new Unsigned8[16]);
+
+        public IpcacheKey(Runtime r) {
+            super(r);
+        }
+
+        @Override public java.lang.String cName() {
+            return "ipcache_key";
+        }
+
+        @Override public Map<java.lang.String, Member> members() {
+            return map("prefixlen", prefixlen, "addr", addr[0]);
+        }
+    }
+
+    public static final class IpcacheValue extends Mirror {
+        public final Unsigned32 identity = new Unsigned32();
+        public final Unsigned32 flags = new Unsigned32();
+
+        public IpcacheValue(Runtime r) {
+            super(r);
+        }
+
+        @Override public java.lang.String cName() {
+            return "ipcache_value";
+        }
+
+        @Override public Map<java.lang.String, Member> members() {
+            return map("identity", identity, "flags", flags);
+        }
+    }
+
+    public static final class EndpointValue extends Mirror {
+        public final Unsigned32 ep_id = new Unsigned32();
+        public final Unsigned32 identity = new Unsigned32();
+        public final Unsigned32 flags = new Unsigned32();
+
+        public EndpointValue(Runtime r) {
+            super(r);
+        }
+
+        @Override public java.lang.String cName() {
+            return "endpoint_value";
+        }
+
+        @Override public Map<java.lang.String, Member> members() {
+            return map("ep_id", ep_id, "identity", identity, "flags", flags);
+        }
+    }
+
+    /** ep_id, identity and dport are big-endian in C (prefix order); the codec swaps them. */
+    public static final class PolicyKey extends Mirror {
+        public final Unsigned32 prefixlen = new Unsigned32();
+        public final Unsigned32 ep_id = new Unsigned32();
+        public final Unsigned32 identity = new Unsigned32();
+        public final Unsigned8 dir = new Unsigned8();
+        public final Unsigned8 proto = new Unsigned8();
+        public final Unsigned16 dport = new Unsigned16();
+
+        public PolicyKey(Runtime r) {
+            super(r);
+        }
+
+        @Override public java.lang.String cName() {
+            return "policy_key";
+        }
+
+        @Override public Map<java.lang.String, Member> members() {
+            return map("prefixlen", prefixlen, "ep_id", ep_id, "identity", identity, "dir", dir, "proto", proto,
+                    "dport", dport);
+        }
+    }
+
+    public static final class PolicyValue extends Mirror {
+        public final Unsigned8 action = new Unsigned8();
+        public final Unsigned8 pad = new Unsigned8();
+        public final Unsigned16 proxy_port = new Unsigned16();
+        public final Unsigned32 rule_id = new Unsigned32();
+
+        public PolicyValue(Runtime r) {
+            super(r);
+        }
+
+        @Override public java.lang.String cName() {
+            return "policy_value";
+        }
+
+        @Override public Map<java.lang.String, Member> members() {
+            return map("action", action, "pad", pad, "proxy_port", proxy_port, "rule_id", rule_id);
+        }
+    }
+
+    public static final class PolicyStatsKey extends Mirror {
+        public final Unsigned32 ep_id = new Unsigned32();
+        public final Unsigned32 rule_id = new Unsigned32();
+        public final Unsigned8 dir = new Unsigned8();
+        public final Unsigned8[] pad = array(new Unsigned8[3]);
+
+        public PolicyStatsKey(Runtime r) {
+            super(r);
+        }
+
+        @Override public java.lang.String cName() {
+            return "policy_stats_key";
+        }
+
+        @Override public Map<java.lang.String, Member> members() {
+            return map("ep_id", ep_id, "rule_id", rule_id, "dir", dir, "pad", pad[0]);
+        }
+    }
+
+    public static final class CtKey extends Mirror {
+        public final Unsigned8[] saddr = array(new Unsigned8[16]);
+        public final Unsigned8[] daddr = array(new Unsigned8[16]);
+        public final Unsigned16 sport = new Unsigned16();
+        public final Unsigned16 dport = new Unsigned16();
+        public final Unsigned8 proto = new Unsigned8();
+        public final Unsigned8 dir = new Unsigned8();
+        public final Unsigned16 pad = new Unsigned16();
+        public final Unsigned32 ep_id = new Unsigned32();
+
+        public CtKey(Runtime r) {
+            super(r);
+        }
+
+        @Override public java.lang.String cName() {
+            return "ct_key";
+        }
+
+        @Override public Map<java.lang.String, Member> members() {
+            return map("saddr", saddr[0], "daddr", daddr[0], "sport", sport, "dport", dport, "proto", proto,
+                    "dir", dir, "pad", pad, "ep_id", ep_id);
+        }
+    }
+
+    public static final class CtValue extends Mirror {
+        public final Unsigned64 last_seen = new Unsigned64();
+        public final Unsigned32 flags = new Unsigned32();
+        public final Unsigned32 rule_id = new Unsigned32();
+
+        public CtValue(Runtime r) {
+            super(r);
+        }
+
+        @Override public java.lang.String cName() {
+            return "ct_value";
+        }
+
+        @Override public Map<java.lang.String, Member> members() {
+            return map("last_seen", last_seen, "flags", flags, "rule_id", rule_id);
+        }
+    }
+
+    public static final class Event extends Mirror {
+        public final Unsigned64 timestamp = new Unsigned64();
+        public final Unsigned8 type = new Unsigned8();
+        public final Unsigned8 direction = new Unsigned8();
+        public final Unsigned8 verdict = new Unsigned8();
+        public final Unsigned8 family = new Unsigned8();
+        public final Unsigned8 proto = new Unsigned8();
+        public final Unsigned8 tcp_flags = new Unsigned8();
+        public final Unsigned8 reply = new Unsigned8();
+        public final Unsigned8 pad = new Unsigned8();
+        public final Unsigned16 drop_reason = new Unsigned16();
+        public final Unsigned16 sport = new Unsigned16();
+        public final Unsigned16 dport = new Unsigned16();
+        public final Unsigned16 pad2 = new Unsigned16();
+        public final Unsigned32 ep_id = new Unsigned32();
+        public final Unsigned32 src_identity = new Unsigned32();
+        public final Unsigned32 dst_identity = new Unsigned32();
+        public final Unsigned32 rule_id = new Unsigned32();
+        public final Unsigned32 ifindex = new Unsigned32();
+        public final Unsigned32 pad3 = new Unsigned32();
+        public final Unsigned8[] saddr = array(new Unsigned8[16]);
+        public final Unsigned8[] daddr = array(new Unsigned8[16]);
+
+        public Event(Runtime r) {
+            super(r);
+        }
+
+        @Override public java.lang.String cName() {
+            return "septum_event";
+        }
+
+        @Override public Map<java.lang.String, Member> members() {
+            return map("timestamp", timestamp, "type", type, "direction", direction, "verdict", verdict,
+                    "family", family, "proto", proto, "tcp_flags", tcp_flags, "reply", reply, "pad", pad,
+                    "drop_reason", drop_reason, "sport", sport, "dport", dport, "pad2", pad2, "ep_id", ep_id,
+                    "src_identity", src_identity, "dst_identity", dst_identity, "rule_id", rule_id,
+                    "ifindex", ifindex, "pad3", pad3, "saddr", saddr[0], "daddr", daddr[0]);
+        }
+    }
+
+    /** libbpf 1.1 {@code struct bpf_tc_hook}: 24 bytes. */
+    public static final class TcHook extends Mirror {
+        public final size_t sz = new size_t();
+        public final Signed32 ifindex = new Signed32();
+        public final Signed32 attach_point = new Signed32();
+        public final Unsigned32 parent = new Unsigned32();
+
+        public TcHook(Runtime r) {
+            super(r);
+        }
+
+        @Override public java.lang.String cName() {
+            return "bpf_tc_hook";
+        }
+
+        @Override public Map<java.lang.String, Member> members() {
+            return map("sz", sz, "ifindex", ifindex, "attach_point", attach_point, "parent", parent);
+        }
+
+        @Override public int size() {
+            return 24; /* trailing "size_t :0" pads to 8 */
+        }
+    }
+
+    /** libbpf 1.1 {@code struct bpf_tc_opts}: 32 bytes. */
+    public static final class TcOpts extends Mirror {
+        public final size_t sz = new size_t();
+        public final Signed32 prog_fd = new Signed32();
+        public final Unsigned32 flags = new Unsigned32();
+        public final Unsigned32 prog_id = new Unsigned32();
+        public final Unsigned32 handle = new Unsigned32();
+        public final Unsigned32 priority = new Unsigned32();
+
+        public TcOpts(Runtime r) {
+            super(r);
+        }
+
+        @Override public java.lang.String cName() {
+            return "bpf_tc_opts";
+        }
+
+        @Override public Map<java.lang.String, Member> members() {
+            return map("sz", sz, "prog_fd", prog_fd, "flags", flags, "prog_id", prog_id, "handle", handle,
+                    "priority", priority);
+        }
+
+        @Override public int size() {
+            return 32;
+        }
+    }
+}
