@@ -1,0 +1,364 @@
+package io.septum.shell.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.septum.api.AgentReady;
+import io.septum.api.Endpoint;
+import io.septum.api.EndpointManager;
+import io.septum.api.EndpointSpec;
+import io.septum.api.EndpointState;
+import io.septum.api.Identity;
+import io.septum.api.IdentityAllocator;
+import io.septum.api.IpcacheEntry;
+import io.septum.api.Labels;
+import io.septum.api.SourceHealth;
+import io.septum.api.datapath.BpfEndpoint;
+import io.septum.api.datapath.BpfPolicyEntry;
+import io.septum.api.datapath.Datapath;
+import io.septum.api.datapath.DatapathEndpoint;
+import io.septum.api.datapath.DatapathEvent;
+import io.septum.api.datapath.DatapathStats;
+import io.septum.api.policy.CaseResult;
+import io.septum.api.policy.EnforcementMode;
+import io.septum.api.policy.ImportResult;
+import io.septum.api.policy.PolicyEngine;
+import io.septum.api.policy.PolicyEntry;
+import io.septum.api.policy.PolicyInfo;
+import io.septum.api.policy.PolicyRepository;
+import io.septum.api.policy.PolicySet;
+import io.septum.api.policy.PolicyValidationException;
+import io.septum.api.policy.ProbeResult;
+import io.septum.api.policy.TestCase;
+import io.septum.api.policy.ValidationError;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.lang.reflect.Proxy;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.atomic.LongAdder;
+import org.apache.felix.gogo.runtime.CommandProcessorImpl;
+import org.apache.felix.gogo.runtime.threadio.ThreadIOImpl;
+import org.apache.felix.service.command.CommandSession;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The commands in a real Gogo command processor, as the console runs them: scopes, functions, {@code @Parameter}
+ * flags, argument coercion and output through the session's {@code System.out}.
+ */
+class ShellCommandsTest {
+    @TempDir
+    Path dir;
+    private ThreadIOImpl tio;
+    private CommandProcessorImpl processor;
+    private CommandSession session;
+    private ByteArrayOutputStream out;
+    private final ObjectMapper json = new ObjectMapper();
+
+    private final List<Endpoint> endpoints = new ArrayList<>();
+    private final Map<String, Map<String, String>> namespaces = new LinkedHashMap<>();
+    private final List<PolicyInfo> policies = new ArrayList<>();
+    private final List<String> added = new ArrayList<>();
+    private final List<Labels> traced = new ArrayList<>();
+    private final EndpointCommands endpointCommands = new EndpointCommands();
+    private final PolicyCommands policyCommands = new PolicyCommands();
+    private final BpfCommands bpfCommands = new BpfCommands();
+    private final StatusCommand statusCommand = new StatusCommand("0.1.0-test", System.currentTimeMillis() - 5000);
+
+    static Endpoint endpoint(long id, String name, String ns) {
+        return new Endpoint(id, name, ns, "netns", List.of("k8s:io.kubernetes.pod.namespace=" + ns, "netns:app=" + name),
+                300 + id, EndpointState.READY, List.of("10.199.0." + id), "sept-t" + id, 100, "sept-t" + id, true, false,
+                Map.of(), 1, null);
+    }
+
+    @BeforeEach
+    void setUp() throws Exception {
+        endpoints.add(endpoint(7, "deathstar", "default"));
+        endpoints.add(endpoint(8, "xwing", "default"));
+        policies.add(new PolicyInfo("rule1", "default", "CiliumNetworkPolicy", 2, "sw.yaml", List.of(), List.of(), "kind: x"));
+        policies.add(new PolicyInfo("rule1", "prod", "CiliumNetworkPolicy", 3, "sw.yaml", List.of(), List.of(), "kind: x"));
+
+        EndpointManager em = fake(EndpointManager.class, (m, a) -> switch (m) {
+            case "list" -> List.copyOf(endpoints);
+            case "get" -> endpoints.stream().filter(e -> e.qualifiedName().equals(a[0]) || String.valueOf(e.id()).equals(a[0])
+                    || e.name().equals(a[0])).findFirst();
+            case "add" -> {
+                EndpointSpec s = (EndpointSpec) a[1];
+                added.add(a[0] + " " + s.sourceId() + " " + s.namespace() + " " + s.netns() + " " + s.interfaceName() + " " + s.labels());
+                endpoints.add(endpoint(20, s.name(), s.namespace() == null ? "default" : s.namespace()));
+                yield null;
+            }
+            case "delete" -> {
+                endpoints.removeIf(e -> String.valueOf(e.id()).equals(a[0]));
+                yield null;
+            }
+            case "namespaceLabels" -> Map.copyOf(namespaces);
+            case "setNamespaceLabels" -> {
+                @SuppressWarnings("unchecked") Map<String, String> l = (Map<String, String>) a[1];
+                namespaces.put((String) a[0], l);
+                yield null;
+            }
+            case "sources" -> List.of(new SourceHealth("netns", true, 0, null));
+            case "ipcache" -> List.<IpcacheEntry>of();
+            default -> throw new UnsupportedOperationException(m);
+        });
+        PolicySet set = fake(PolicySet.class, (m, a) -> switch (m) {
+            case "trace" -> {
+                traced.add((Labels) a[0]);
+                traced.add((Labels) a[1]);
+                yield new io.septum.api.policy.TraceResult(List.of(), List.of(), (int) a[2], a[3].toString(),
+                        null, null, true, List.of("traced " + a[0] + " -> " + a[1] + " " + a[2] + "/" + a[3]));
+            }
+            default -> throw new UnsupportedOperationException(m);
+        });
+        PolicyRepository repo = fake(PolicyRepository.class, (m, a) -> switch (m) {
+            case "list" -> List.copyOf(policies);
+            case "get" -> policies.stream().filter(p -> p.namespace().equals(a[0]) && p.name().equals(a[1])).findFirst();
+            case "delete" -> {
+                policies.removeIf(p -> p.namespace().equals(a[0]) && p.name().equals(a[1]));
+                yield 9L;
+            }
+            case "importPolicies" -> {
+                if (((String) a[1]).contains("bad")) {
+                    throw new PolicyValidationException(List.of(new ValidationError((String) a[0], 1, null, "default/x",
+                            "spec.ingress", "bad rule")));
+                }
+                yield new ImportResult(5, List.of("default/a", "default/b"));
+            }
+            case "current" -> set;
+            case "mode" -> EnforcementMode.DEFAULT;
+            case "revision" -> 5L;
+            default -> throw new UnsupportedOperationException(m);
+        });
+        PolicyEngine engine = fake(PolicyEngine.class, (m, a) -> switch (m) {
+            case "parse" -> {
+                if (((String) a[1]).contains("bad")) {
+                    throw new PolicyValidationException(List.of(new ValidationError((String) a[0], 2, "CiliumNetworkPolicy",
+                            "default/x", "spec.ingress[0].toPorts[0].ports[0].port", "port 99999 is out of range")));
+                }
+                yield fake(PolicySet.class, (m2, a2) -> List.of());
+            }
+            case "parseCase" -> new TestCase("c1", null, null, null, null, null, null);
+            case "evaluate" -> CaseResult.of("c1", List.of(
+                    new ProbeResult("a", "b", 80, "TCP", "allow", "allow", "default/r ingress[0]", true, null),
+                    new ProbeResult("b", "a", 80, "TCP", "deny", a[1] == EnforcementMode.NEVER ? "allow" : "deny",
+                            "default deny", a[1] != EnforcementMode.NEVER, null)));
+            default -> throw new UnsupportedOperationException(m);
+        });
+        IdentityAllocator ids = fake(IdentityAllocator.class, (m, a) -> switch (m) {
+            case "list" -> List.of(new Identity(1, List.of("reserved:host"), true));
+            case "get" -> Optional.<Identity>empty();
+            default -> throw new UnsupportedOperationException(m);
+        });
+        Datapath dp = fake(Datapath.class, (m, a) -> switch (m) {
+            case "endpoints" -> List.of(new BpfEndpoint(100, 7, 307, 3, "sept-t7"));
+            case "policy" -> (long) a[0] == 7 ? List.of(new BpfPolicyEntry("INGRESS", 0, "TCP", "80", "ALLOW", 1, 3)) : List.of();
+            case "ipcache" -> List.of(new IpcacheEntry("10.199.0.7/32", 307, "endpoint"));
+            default -> throw new UnsupportedOperationException(m);
+        });
+
+        endpointCommands.endpoints = em;
+        policyCommands.repository = repo;
+        policyCommands.engine = engine;
+        bpfCommands.datapath = dp;
+        bpfCommands.endpoints = em;
+        statusCommand.endpoints = em;
+        statusCommand.repository = repo;
+        statusCommand.identities = ids;
+        statusCommand.ready = () -> System.currentTimeMillis() - 1000;
+        NamespaceCommands ns = new NamespaceCommands();
+        ns.endpoints = em;
+        IdentityCommands ic = new IdentityCommands();
+        ic.identities = ids;
+
+        tio = new ThreadIOImpl();
+        tio.start();
+        processor = new CommandProcessorImpl(tio);
+        register(endpointCommands, "endpoint", "list", "get", "add", "delete");
+        register(policyCommands, "policy", "import", "list", "get", "delete", "validate", "eval", "trace");
+        register(bpfCommands, "bpf", "endpoint", "policy", "ipcache");
+        register(statusCommand, "septum", "status");
+        register(ns, "namespace", "list", "set");
+        register(ic, "identity", "list", "get");
+        out = new ByteArrayOutputStream();
+        session = processor.createSession(new ByteArrayInputStream(new byte[0]), out, out);
+        session.currentDir(dir);
+    }
+
+    private void register(Object target, String scope, String... functions) {
+        for (String f : functions) processor.addCommand(scope, target, f);
+    }
+
+    @AfterEach
+    void tearDown() {
+        session.close();
+        processor.stop();
+        tio.stop();
+    }
+
+    @SuppressWarnings("unchecked")
+    static <T> T fake(Class<T> type, Answer answer) {
+        return (T) Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type}, (p, m, a) -> {
+            if (m.getName().equals("toString")) return "fake " + type.getSimpleName();
+            return answer.answer(m.getName(), a == null ? new Object[0] : a);
+        });
+    }
+
+    @FunctionalInterface
+    interface Answer {
+        Object answer(String method, Object[] args) throws Exception;
+    }
+
+    private String run(String command) throws Exception {
+        out.reset();
+        Object result = session.execute(command);
+        System.out.flush();
+        assertEquals(null, result, "commands print, they return nothing");
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void endpointListTableAndJson() throws Exception {
+        String table = run("endpoint:list");
+        assertTrue(table.startsWith("ENDPOINT   NAME"), table);
+        assertTrue(table.contains("default/deathstar"), table);
+        JsonNode list = json.readTree(run("endpoint:list -o json"));
+        assertEquals(2, list.size());
+        assertEquals("ready", list.get(0).get("state").asText());
+        assertEquals(json.readTree(run("endpoint:list --output json")), list);
+    }
+
+    @Test
+    void endpointGetAddDelete() throws Exception {
+        assertTrue(run("endpoint:get default/xwing").contains("Name:               default/xwing"));
+        String r = run("endpoint:add --name web --namespace prod --netns sept-tweb app=web tier=1");
+        assertEquals("Endpoint prod/web added (id 20, ready)\n", r);
+        assertEquals(List.of("netns web prod sept-tweb null {app=web, tier=1}"), added);
+        assertEquals("Endpoint 8 deleted\n", run("endpoint:delete 8"));
+        Exception e = assertThrows(Exception.class, () -> run("endpoint:get nope"));
+        assertTrue(e.getMessage().startsWith("no endpoint \"nope\""), e.getMessage());
+        e = assertThrows(Exception.class, () -> run("endpoint:add --name web"));
+        assertTrue(e.getMessage().contains("--netns"), e.getMessage());
+    }
+
+    @Test
+    void policyImportFromTheSessionDirectory() throws Exception {
+        Files.writeString(dir.resolve("p.yaml"), "kind: CiliumNetworkPolicy\n");
+        assertEquals("Imported 2 policies, revision 5\n", run("policy:import p.yaml"));
+        Files.writeString(dir.resolve("bad.yaml"), "bad");
+        Exception e = assertThrows(Exception.class, () -> run("policy:import bad.yaml"));
+        assertEquals("bad.yaml: document 1 (\"default/x\"): spec.ingress: bad rule", e.getMessage());
+        e = assertThrows(Exception.class, () -> run("policy:import missing.yaml"));
+        assertEquals("cannot read missing.yaml: no such file", e.getMessage());
+    }
+
+    @Test
+    void policyGetNeedsANamespaceWhenTheNameIsAmbiguous() throws Exception {
+        Exception e = assertThrows(Exception.class, () -> run("policy:get rule1"));
+        assertTrue(e.getMessage().contains("several policies are named \"rule1\": default/rule1, prod/rule1"), e.getMessage());
+        assertEquals("prod", json.readTree(run("policy:get -n prod -o json rule1")).get("namespace").asText());
+        assertTrue(run("policy:get default/rule1").contains("Namespace:          default"));
+        assertEquals("Deleted policy rule1, revision 9\n", run("policy:delete -n prod rule1"));
+        assertTrue(run("policy:list").contains("rule1"));
+    }
+
+    @Test
+    void policyValidateAndEval() throws Exception {
+        Files.writeString(dir.resolve("good.yaml"), "ok");
+        Files.writeString(dir.resolve("bad.yaml"), "bad");
+        assertEquals("good.yaml: valid (0 policies)\n", run("policy:validate good.yaml"));
+        Exception e = assertThrows(Exception.class, () -> run("policy:validate good.yaml bad.yaml"));
+        assertTrue(e.getMessage().contains("bad.yaml: document 2 (CiliumNetworkPolicy \"default/x\"): "
+                + "spec.ingress[0].toPorts[0].ports[0].port: port 99999 is out of range"), e.getMessage());
+
+        Files.writeString(dir.resolve("case.yaml"), "name: c1");
+        String table = run("policy:eval case.yaml");
+        assertTrue(table.startsWith("FROM"), table);
+        assertTrue(table.endsWith("2 passed, 0 failed\n"), table);
+        JsonNode j = json.readTree(run("policy:eval -o json --enforcement never case.yaml"));
+        assertEquals("c1", j.get("case").asText());
+        assertEquals(1, j.get("failed").asInt());
+        assertEquals(false, j.get("results").get(1).get("pass").asBoolean());
+        assertEquals(false, j.get("results").get(1).has("note"));
+    }
+
+    @Test
+    void policyTraceParsesLabelsAsTheApiDoes() throws Exception {
+        String r = run("policy:trace -s org=empire,k8s:class=tiefighter -d class=deathstar --dport 80/TCP");
+        assertTrue(r.endsWith("Final verdict: ALLOWED\n"), r);
+        assertEquals(Labels.parse(List.of("any:org=empire", "k8s:class=tiefighter", "k8s:io.kubernetes.pod.namespace=default"),
+                "any"), traced.get(0));
+        assertTrue(r.contains(" 80/TCP"), r);
+        Exception e = assertThrows(Exception.class, () -> run("policy:trace -s a=b"));
+        assertTrue(e.getMessage().contains("--dst-labels"), e.getMessage());
+    }
+
+    @Test
+    void bpfMaps() throws Exception {
+        assertTrue(run("bpf:endpoint list").contains("0x0003 ingress egress"));
+        assertTrue(run("bpf:policy get default/deathstar").contains("INGRESS     ANY        TCP        80"));
+        assertEquals(1, json.readTree(run("bpf:ipcache -o json list")).size());
+        Exception e = assertThrows(Exception.class, () -> run("bpf:policy get nope"));
+        assertTrue(e.getMessage().contains("no endpoint \"nope\""), e.getMessage());
+    }
+
+    @Test
+    void statusNamesWhatIsMissing() throws Exception {
+        String s = run("status");
+        assertTrue(s.startsWith("Septum:             Ok   0.1.0-test"), s);
+        assertTrue(s.contains("datapath:           failed   the datapath is not running"), s);
+        assertTrue(json.readTree(run("septum:status -o json")).get("ready").asBoolean());
+    }
+
+    @Test
+    void namespacesAndIdentities() throws Exception {
+        assertEquals("Namespace prod: 1 label(s) set\n", run("namespace:set prod team=prod"));
+        assertTrue(run("namespace:list").contains("prod        team=prod"));
+        assertTrue(run("identity:list").contains("reserved:host"));
+        Exception e = assertThrows(Exception.class, () -> run("identity:get 5"));
+        assertTrue(e.getMessage().contains("no identity 5"), e.getMessage());
+    }
+
+    @Test
+    void unknownOutputFormatIsAnError() {
+        Exception e = assertThrows(Exception.class, () -> run("endpoint:list -o yaml"));
+        assertTrue(e.getMessage().contains("expected table or json"), e.getMessage());
+    }
+
+    @Test
+    void monitorPrintsEventsAndCountsWhatItLost() throws Exception {
+        MonitorCommand m = new MonitorCommand(null);
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        PrintStream ps = new PrintStream(buf, true, StandardCharsets.UTF_8);
+        m.out = () -> ps;
+        BlockingQueue<DatapathEvent> q = new ArrayBlockingQueue<>(4);
+        LongAdder lost = new LongAdder();
+        lost.add(3);
+        q.add(new DatapathEvent(0, "drop", 7, "INGRESS", "DROPPED", 133, "10.199.0.8", 4000, 308, "10.199.0.7", 80, 307,
+                "TCP", 0, 2, false, 100));
+        q.add(new DatapathEvent(0, "policy-verdict", 7, "INGRESS", "FORWARDED", 0, "10.199.0.8", 4001, 308, "10.199.0.7",
+                80, 307, "TCP", 1, 2, false, 100));
+        m.stream(q, lost, false, "drop", 1);
+        String s = buf.toString(StandardCharsets.UTF_8);
+        assertTrue(s.startsWith("(3 events lost"), s);
+        assertTrue(s.contains("10.199.0.8:4000 (ID:308) -> 10.199.0.7:80 (ID:307) drop INGRESS DROPPED (Policy denied)"), s);
+        buf.reset();
+        m.stream(q, lost, true, "", 1);
+        assertEquals("FORWARDED", json.readTree(buf.toString(StandardCharsets.UTF_8)).get("verdict").asText());
+    }
+}
