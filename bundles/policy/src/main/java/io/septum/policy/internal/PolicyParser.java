@@ -75,9 +75,13 @@ final class PolicyParser {
                 explicitStart = true;
                 if (start2) {
                     String rest = line.substring(3).trim();
-                    // keep the line count: the remainder sits on the marker's own line
-                    start = i + 1;
-                    cur.append(rest).append('\n');
+                    if (rest.isEmpty()) {
+                        start = i + 2;
+                    } else {
+                        // "--- {a: 1}": the document begins on the marker's own line
+                        start = i + 1;
+                        cur.append(rest).append('\n');
+                    }
                 } else {
                     start = i + 2;
                 }
