@@ -1,0 +1,149 @@
+package io.septum.policy.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.septum.api.policy.EnforcementMode;
+import io.septum.api.policy.ImportResult;
+import io.septum.api.policy.PolicyInfo;
+import io.septum.api.policy.PolicyListener;
+import io.septum.api.policy.PolicyValidationException;
+import java.lang.annotation.Annotation;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PolicyRepositoryTest {
+    @TempDir
+    Path state;
+
+    private static final String RULE1 = "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: rule1}\n"
+            + "spec:\n  endpointSelector: {matchLabels: {class: deathstar}}\n  ingress:\n"
+            + "  - fromEndpoints: [{matchLabels: {org: empire}}]\n    toPorts: [{ports: [{port: '80', protocol: TCP}]}]\n";
+    private static final String CCNP = "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\n"
+            + "metadata: {name: cw}\nspec:\n  endpointSelector: {}\n  egress:\n  - toEntities: [cluster]\n";
+
+    private PolicyRepositoryImpl repo(EnforcementMode mode) {
+        return new PolicyRepositoryImpl(state.resolve("policies"), mode, new PolicyEngineImpl());
+    }
+
+    @Test
+    void importPersistsAndSurvivesRestart() throws Exception {
+        PolicyRepositoryImpl r = repo(EnforcementMode.DEFAULT);
+        assertEquals(0, r.revision());
+        ImportResult a = r.importPolicies("rule1.yaml", RULE1);
+        assertEquals(1, a.revision());
+        assertEquals(List.of("default/rule1"), a.policies());
+        ImportResult b = r.importPolicies("cw.yaml", CCNP);
+        assertEquals(2, b.revision());
+        assertTrue(Files.exists(state.resolve("policies/state.json")));
+        assertFalse(Files.exists(state.resolve("policies/state.json.tmp")));
+
+        PolicyRepositoryImpl again = repo(EnforcementMode.DEFAULT);
+        assertEquals(2, again.revision());
+        assertEquals(r.list(), again.list());
+        PolicyInfo p = again.get("default", "rule1").orElseThrow();
+        assertEquals(1, p.revision());
+        assertEquals("rule1.yaml", p.origin());
+        assertEquals(RULE1, p.document());
+        assertEquals(2, again.get("", "cw").orElseThrow().revision());
+        assertEquals(2, again.get(null, "cw").orElseThrow().revision());
+    }
+
+    @Test
+    void rejectedImportChangesNothing() throws Exception {
+        PolicyRepositoryImpl r = repo(EnforcementMode.DEFAULT);
+        r.importPolicies("rule1.yaml", RULE1);
+        List<Integer> seen = new CopyOnWriteArrayList<>();
+        r.setListenersForTest(List.of((rev, set, mode) -> seen.add((int) rev)));
+        byte[] fileBefore = Files.readAllBytes(state.resolve("policies/state.json"));
+        List<PolicyInfo> before = r.list();
+        for (Path bad : Corpus.files(Corpus.dir().resolve("invalid"))) {
+            String text = new com.fasterxml.jackson.dataformat.yaml.YAMLMapper().readTree(Corpus.read(bad)).get("policies").asText();
+            assertThrows(PolicyValidationException.class, () -> r.importPolicies(bad.toString(), text));
+        }
+        // a good document followed by a bad one: neither applies
+        assertThrows(PolicyValidationException.class, () -> r.importPolicies("x", CCNP + "---\n" + RULE1.replace("'80'", "'80000'")));
+        assertEquals(1, r.revision());
+        assertEquals(before, r.list());
+        assertEquals(new String(fileBefore), Files.readString(state.resolve("policies/state.json")));
+        assertTrue(seen.isEmpty());
+        assertTrue(r.get("", "cw").isEmpty());
+    }
+
+    @Test
+    void deleteAndUnknownDelete() throws Exception {
+        PolicyRepositoryImpl r = repo(EnforcementMode.DEFAULT);
+        r.importPolicies("a", RULE1 + "---\n" + CCNP);
+        long rev = r.delete("default", "rule1");
+        assertEquals(2, rev);
+        assertEquals(List.of("cw"), r.list().stream().map(PolicyInfo::name).toList());
+        NoSuchElementException e = assertThrows(NoSuchElementException.class, () -> r.delete("default", "ghost"));
+        assertTrue(e.getMessage().contains("default/ghost"), e.getMessage());
+        assertThrows(NoSuchElementException.class, () -> r.delete("default", "cw"));
+        assertEquals(3, r.delete("", "cw"));
+        PolicyRepositoryImpl again = repo(EnforcementMode.DEFAULT);
+        assertEquals(3, again.revision());
+        assertTrue(again.list().isEmpty());
+        assertEquals(4, again.importPolicies("a", RULE1).revision(), "revisions never go back");
+    }
+
+    @Test
+    void listenersHearEveryChangeAndAFailingOneBreaksNoOther() throws Exception {
+        PolicyRepositoryImpl r = repo(EnforcementMode.DEFAULT);
+        List<String> heard = new ArrayList<>();
+        PolicyListener bad = (rev, set, mode) -> {
+            throw new IllegalStateException("boom");
+        };
+        PolicyListener good = (rev, set, mode) -> heard.add(rev + ":" + set.policies().size() + ":" + mode);
+        r.setListenersForTest(List.of(bad, good));
+        r.importPolicies("a", RULE1);
+        r.importPolicies("b", CCNP);
+        r.delete("default", "rule1");
+        r.modified(config("always"));
+        assertEquals(List.of("1:1:default", "2:2:default", "3:1:default", "3:1:always"), heard);
+        assertEquals(EnforcementMode.ALWAYS, r.mode());
+    }
+
+    @Test
+    void invalidModeIsRefusedClearly() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> PolicyRepositoryImpl.parseMode(config("sometimes")));
+        assertTrue(e.getMessage().contains("sometimes") && e.getMessage().contains("enforcementMode"), e.getMessage());
+        assertEquals(EnforcementMode.NEVER, PolicyRepositoryImpl.parseMode(config("never")));
+    }
+
+    @Test
+    void corruptStateIsSetAsideNotFatal() throws Exception {
+        Files.createDirectories(state.resolve("policies"));
+        Files.writeString(state.resolve("policies/state.json"), "{not json");
+        PolicyRepositoryImpl r = repo(EnforcementMode.DEFAULT);
+        assertTrue(r.list().isEmpty());
+        try (var s = Files.list(state.resolve("policies"))) {
+            assertTrue(s.anyMatch(f -> f.getFileName().toString().startsWith("state.json.corrupt-")));
+        }
+        r.importPolicies("a", RULE1);
+        assertEquals(1, repo(EnforcementMode.DEFAULT).list().size());
+    }
+
+    private static PolicyRepositoryImpl.Config config(String mode) {
+        return new PolicyRepositoryImpl.Config() {
+            @Override
+            public Class<? extends Annotation> annotationType() {
+                return PolicyRepositoryImpl.Config.class;
+            }
+
+            @Override
+            public String enforcementMode() {
+                return mode;
+            }
+        };
+    }
+}
