@@ -1,0 +1,497 @@
+package io.septum.source.netns.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.septum.api.ComponentStatus;
+import io.septum.api.EndpointSink;
+import io.septum.api.EndpointSource;
+import io.septum.api.EndpointSpec;
+import io.septum.api.HealthReporter;
+import io.septum.api.SourceHealth;
+import io.septum.source.netns.internal.Declarations.Declared;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The {@code netns} endpoint source.
+ *
+ * <p>One thread does everything: it polls {@code etc/endpoints/} for changed files, re-scans every namespace on a
+ * timer, and reports to the sink. A namespace that is gone removes its endpoint; any other failure keeps the last good
+ * report, because removing an endpoint over a transient {@code ip} timeout would tear down its enforcement.
+ */
+@Component(configurationPid = NetnsSource.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL,
+        service = {EndpointSource.class, HealthReporter.class})
+@Designate(ocd = NetnsSource.Config.class)
+public final class NetnsSource implements EndpointSource, HealthReporter {
+    static final String PID = "io.septum.source.netns";
+    static final String NAME = "netns";
+    static final String STATE_FILE = "netns-endpoints.json";
+    private static final Logger LOG = Logger.getLogger(NetnsSource.class.getName());
+
+    @ObjectClassDefinition(name = "Septum netns endpoint source")
+    @interface Config {
+        @AttributeDefinition(description = "Seconds between checks of etc/endpoints/*.yaml for changes")
+        int pollIntervalSeconds() default 2;
+
+        @AttributeDefinition(description = "Seconds between re-scans of every namespace's veth and addresses")
+        int scanIntervalSeconds() default 5;
+
+        @AttributeDefinition(description = "Seconds an ip/nsenter command may run before it is killed")
+        int commandTimeoutSeconds() default 5;
+    }
+
+    /** Tunables and places; in the agent they come from framework properties and config pid {@value #PID}. */
+    record Settings(Path endpointsDir, Path stateDir, Duration poll, Duration scan, Duration commandTimeout) {
+    }
+
+    private final Settings settings;
+    private final NetnsInspector inspector;
+    private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private final Object lock = new Object();
+
+    /** File name to its last good declarations. */
+    private final Map<Path, List<Declared>> fromFiles = new TreeMap<>();
+    private final Map<Path, String> fileErrors = new TreeMap<>();
+    private Map<Path, String> fingerprint = Map.of();
+    /** Operator additions, by source id. */
+    private final Map<String, Declared> fromApi = new LinkedHashMap<>();
+    /** What the sink was last told, by source id. */
+    private final Map<String, EndpointSpec> reported = new HashMap<>();
+    private final Map<String, String> scanErrors = new TreeMap<>();
+    private EndpointSink sink;
+    private ScheduledExecutorService executor;
+    private volatile long lastScan;
+    private volatile long lastFullScan;
+
+    @Activate
+    public NetnsSource(BundleContext ctx, Config config) {
+        this(new Settings(endpointsDir(ctx), Path.of(prop(ctx, "septum.state.dir", "/var/lib/septum")),
+                seconds(config.pollIntervalSeconds(), "pollIntervalSeconds"),
+                seconds(config.scanIntervalSeconds(), "scanIntervalSeconds"),
+                seconds(config.commandTimeoutSeconds(), "commandTimeoutSeconds")));
+    }
+
+    NetnsSource(Settings settings) {
+        this.settings = settings;
+        this.inspector = new NetnsInspector(new CommandRunner(settings.commandTimeout()));
+        loadApiEndpoints();
+    }
+
+    private static Duration seconds(int n, String name) {
+        if (n < 1) throw new IllegalArgumentException("config " + PID + ": " + name + " must be at least 1, got " + n);
+        return Duration.ofSeconds(n);
+    }
+
+    private static String prop(BundleContext ctx, String key, String def) {
+        String v = ctx.getProperty(key);
+        return v == null || v.isBlank() ? def : v;
+    }
+
+    private static Path endpointsDir(BundleContext ctx) {
+        String etc = ctx.getProperty("septum.etc.dir");
+        if (etc == null || etc.isBlank()) {
+            String home = prop(ctx, "septum.home", Path.of("").toAbsolutePath().toString());
+            etc = Path.of(home, "etc").toString();
+        }
+        return Path.of(etc, "endpoints");
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public void open(EndpointSink sink) {
+        synchronized (lock) {
+            if (executor != null) throw new IllegalStateException("source netns is already open");
+            this.sink = sink;
+            // Everything already reported belongs to the previous sink; report afresh.
+            reported.clear();
+            fingerprint = Map.of();
+            executor = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "septum-source-netns");
+                t.setDaemon(true);
+                return t;
+            });
+            executor.scheduleWithFixedDelay(this::tick, 0, settings.poll().toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    @Override
+    public void close() {
+        ScheduledExecutorService ex;
+        synchronized (lock) {
+            ex = executor;
+            executor = null;
+            sink = null;
+        }
+        if (ex != null) {
+            ex.shutdownNow();
+            try {
+                ex.awaitTermination(settings.commandTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    @Deactivate
+    void deactivate() {
+        close();
+    }
+
+    // ------------------------------------------------------------------ operator requests
+
+    @Override
+    public void add(EndpointSpec spec) {
+        String name = spec.name() != null ? spec.name() : spec.sourceId();
+        String netns = spec.netns() != null ? spec.netns() : name;
+        Declared d;
+        try {
+            d = Declarations.validate(new Declared(name, blankToNull(spec.namespace()), netns,
+                    blankToNull(spec.interfaceName()), spec.labels(), spec.addresses(), "api"), "endpoint");
+        } catch (Declarations.InvalidException e) {
+            throw new IllegalArgumentException(e.getMessage());
+        }
+        // Check now, so the operator gets the reason instead of an endpoint that never appears.
+        try {
+            inspector.inspect(d.netns(), d.interfaceName(), null);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot add endpoint " + d.sourceId() + ": " + e.getMessage());
+        }
+        synchronized (lock) {
+            for (var e : fromFiles.entrySet()) {
+                for (Declared f : e.getValue()) {
+                    if (f.sourceId().equals(d.sourceId())) {
+                        throw new IllegalArgumentException("endpoint " + d.sourceId() + " is already declared in "
+                                + e.getKey() + "; change it there or pick another name");
+                    }
+                }
+            }
+            if (fromApi.containsKey(d.sourceId())) {
+                throw new IllegalArgumentException("endpoint " + d.sourceId() + " already exists; delete it first");
+            }
+            fromApi.put(d.sourceId(), d);
+            try {
+                saveApiEndpoints();
+            } catch (IOException e) {
+                fromApi.remove(d.sourceId());
+                throw new IllegalStateException("cannot persist endpoint " + d.sourceId() + " to "
+                        + settings.stateDir().resolve(STATE_FILE) + ": " + e.getMessage(), e);
+            }
+        }
+        rescanSoon();
+    }
+
+    @Override
+    public void delete(String sourceId) {
+        EndpointSink s;
+        synchronized (lock) {
+            if (fromApi.remove(sourceId) == null) {
+                for (var e : fromFiles.entrySet()) {
+                    for (Declared f : e.getValue()) {
+                        if (f.sourceId().equals(sourceId)) {
+                            throw new IllegalArgumentException("endpoint " + sourceId + " is declared in " + e.getKey()
+                                    + "; remove it from that file");
+                        }
+                    }
+                }
+                throw new IllegalArgumentException("source netns has no endpoint " + sourceId);
+            }
+            try {
+                saveApiEndpoints();
+            } catch (IOException e) {
+                LOG.log(Level.SEVERE, "cannot persist the deletion of " + sourceId + "; it comes back after a restart", e);
+            }
+            reported.remove(sourceId);
+            s = sink;
+        }
+        if (s != null) s.remove(sourceId);
+    }
+
+    private static String blankToNull(String s) {
+        return s == null || s.isBlank() ? null : s;
+    }
+
+    private void rescanSoon() {
+        synchronized (lock) {
+            if (executor == null) return;
+            try {
+                executor.execute(() -> scan(true));
+            } catch (RejectedExecutionException ignored) {
+                // closing
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ persistence of operator additions
+
+    private void loadApiEndpoints() {
+        Path file = settings.stateDir().resolve(STATE_FILE);
+        if (!Files.exists(file)) return;
+        try {
+            JsonNode root = json.readTree(file.toFile());
+            for (JsonNode n : root.path("endpoints")) {
+                Map<String, String> labels = new TreeMap<>();
+                n.path("labels").fields().forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
+                List<String> addresses = new ArrayList<>();
+                n.path("addresses").forEach(a -> addresses.add(a.asText()));
+                Declared d = Declarations.validate(new Declared(n.path("name").asText(null),
+                        n.path("namespace").asText(null), n.path("netns").asText(null),
+                        n.path("interface").asText(null), labels, addresses, "api"), file.toString());
+                fromApi.put(d.sourceId(), d);
+            }
+        } catch (IOException | Declarations.InvalidException | RuntimeException e) {
+            LOG.log(Level.SEVERE, "cannot read " + file + " (endpoints added with `septum endpoint add`): "
+                    + e.getMessage() + "; fix or remove the file and restart the bundle", e);
+            scanErrors.put("state", "cannot read " + file + ": " + e.getMessage());
+        }
+    }
+
+    private void saveApiEndpoints() throws IOException {
+        ObjectNode root = json.createObjectNode();
+        root.put("version", 1);
+        ArrayNode list = root.putArray("endpoints");
+        for (Declared d : fromApi.values()) {
+            ObjectNode n = list.addObject();
+            n.put("name", d.name());
+            if (d.namespace() != null) n.put("namespace", d.namespace());
+            n.put("netns", d.netns());
+            if (d.interfaceName() != null) n.put("interface", d.interfaceName());
+            ObjectNode labels = n.putObject("labels");
+            d.labels().forEach(labels::put);
+            if (!d.addresses().isEmpty()) {
+                ArrayNode a = n.putArray("addresses");
+                d.addresses().forEach(a::add);
+            }
+        }
+        Path file = settings.stateDir().resolve(STATE_FILE);
+        Files.createDirectories(file.getParent());
+        Path tmp = Files.createTempFile(file.getParent(), STATE_FILE, ".tmp");
+        try {
+            json.writeValue(tmp.toFile(), root);
+            try {
+                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    // ------------------------------------------------------------------ the scan thread
+
+    private void tick() {
+        try {
+            boolean changed = reloadFiles();
+            boolean due = System.currentTimeMillis() - lastFullScan >= settings.scan().toMillis();
+            if (changed || due) scan(true);
+        } catch (RuntimeException e) {
+            // The thread must survive anything, or the source silently stops.
+            LOG.log(Level.SEVERE, "netns scan failed", e);
+        }
+    }
+
+    /** Re-reads the declaration files whose size or mtime changed; returns whether declarations changed. */
+    private boolean reloadFiles() {
+        Path dir = settings.endpointsDir();
+        Map<Path, String> now = new TreeMap<>();
+        if (Files.isDirectory(dir)) {
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*.{yaml,yml}")) {
+                for (Path p : ds) {
+                    if (!Files.isRegularFile(p)) continue;
+                    now.put(p, Files.size(p) + ":" + Files.getLastModifiedTime(p).toMillis());
+                }
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "cannot list " + dir, e);
+                return false;
+            }
+        }
+        Map<Path, String> before;
+        synchronized (lock) {
+            before = fingerprint;
+        }
+        if (now.equals(before)) return false;
+        boolean changed = false;
+        for (Path gone : before.keySet()) {
+            if (now.containsKey(gone)) continue;
+            synchronized (lock) {
+                changed |= fromFiles.remove(gone) != null;
+                fileErrors.remove(gone);
+            }
+            LOG.info("endpoint declarations " + gone + " removed");
+        }
+        for (var e : now.entrySet()) {
+            if (e.getValue().equals(before.get(e.getKey()))) continue;
+            try {
+                List<Declared> ds = Declarations.parseFile(e.getKey());
+                synchronized (lock) {
+                    changed |= !ds.equals(fromFiles.put(e.getKey(), ds));
+                    fileErrors.remove(e.getKey());
+                }
+                LOG.info("endpoint declarations " + e.getKey() + ": " + ds.size() + " endpoints");
+            } catch (Declarations.InvalidException ex) {
+                // The file's previous declarations, if any, stay: a typo must not remove running endpoints.
+                LOG.warning("ignoring " + e.getKey() + ": " + ex.getMessage());
+                synchronized (lock) {
+                    fileErrors.put(e.getKey(), ex.getMessage());
+                }
+            }
+        }
+        synchronized (lock) {
+            fingerprint = now;
+        }
+        return changed;
+    }
+
+    /** Every declaration, files first in name order; a source id declared twice keeps its first declaration. */
+    private List<Declared> declarations() {
+        Map<String, Declared> all = new LinkedHashMap<>();
+        synchronized (lock) {
+            for (var e : fromFiles.entrySet()) {
+                for (Declared d : e.getValue()) {
+                    Declared first = all.putIfAbsent(d.sourceId(), d);
+                    if (first != null && first != d) {
+                        scanErrors.put(d.sourceId() + "@" + e.getKey(), "endpoint " + d.sourceId() + " in "
+                                + e.getKey() + " is ignored: already declared in " + first.origin());
+                    }
+                }
+            }
+            for (Declared d : fromApi.values()) all.putIfAbsent(d.sourceId(), d);
+        }
+        return List.copyOf(all.values());
+    }
+
+    private void scan(boolean full) {
+        EndpointSink s;
+        synchronized (lock) {
+            s = sink;
+            scanErrors.keySet().removeIf(k -> !k.equals("state"));
+        }
+        if (s == null) return;
+        List<Declared> all = declarations();
+        JsonNode rootLinks = null;
+        String rootError = null;
+        try {
+            rootLinks = inspector.rootLinks();
+        } catch (IOException e) {
+            rootError = e.getMessage();
+        }
+        Set<String> live = new LinkedHashSet<>();
+        for (Declared d : all) {
+            if (Thread.currentThread().isInterrupted()) return;
+            String id = d.sourceId();
+            EndpointSpec spec;
+            try {
+                if (rootLinks == null && d.interfaceName() == null) throw new IOException(rootError);
+                NetnsInspector.Discovery found = inspector.inspect(d.netns(), d.interfaceName(), rootLinks);
+                List<String> addresses = d.addresses().isEmpty() ? found.addresses() : d.addresses();
+                spec = new EndpointSpec(id, d.name(), d.namespace(), d.labels(), found.hostInterface(), d.netns(),
+                        addresses, null, Map.of("netns", d.netns()));
+            } catch (NetnsInspector.GoneException e) {
+                synchronized (lock) {
+                    scanErrors.put(id, e.getMessage());
+                    reported.remove(id);
+                }
+                continue;
+            } catch (IOException | RuntimeException e) {
+                EndpointSpec last;
+                synchronized (lock) {
+                    scanErrors.put(id, "endpoint " + id + ": " + e.getMessage());
+                    last = reported.get(id);
+                }
+                LOG.fine(() -> "endpoint " + id + ": " + e.getMessage());
+                // Keep what was reported: a failing ip command is not a vanished namespace.
+                if (last != null) live.add(id);
+                continue;
+            }
+            live.add(id);
+            boolean changed;
+            synchronized (lock) {
+                changed = !Objects.equals(reported.get(id), spec);
+                if (changed) reported.put(id, spec);
+            }
+            if (changed) safely(() -> s.upsert(spec));
+        }
+        synchronized (lock) {
+            reported.keySet().retainAll(live);
+            if (sink != s) return;
+        }
+        long now = System.currentTimeMillis();
+        lastScan = now;
+        if (full) lastFullScan = now;
+        safely(() -> s.resync(live));
+        String error = healthError();
+        safely(() -> s.health(new SourceHealth(NAME, true, now, error)));
+    }
+
+    private static void safely(Runnable r) {
+        try {
+            r.run();
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "the endpoint manager refused a report", e);
+        }
+    }
+
+    private String healthError() {
+        synchronized (lock) {
+            List<String> all = new ArrayList<>(fileErrors.values());
+            all.addAll(scanErrors.values());
+            return all.isEmpty() ? null : String.join("; ", all);
+        }
+    }
+
+    @Override
+    public ComponentStatus health() {
+        String error = healthError();
+        int n;
+        synchronized (lock) {
+            n = reported.size();
+        }
+        if (error != null) return new ComponentStatus("source-netns", "degraded", n + " endpoints; " + error);
+        return ComponentStatus.ok("source-netns", n + " endpoints");
+    }
+
+    /** For tests: declarations currently in force. */
+    List<Declared> declared() {
+        return declarations();
+    }
+
+    long lastScan() {
+        return lastScan;
+    }
+}

@@ -1,0 +1,60 @@
+package io.septum.source.netns.internal;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class DeclarationsTest {
+    static String error(String yaml) {
+        return assertThrows(Declarations.InvalidException.class, () -> Declarations.parse("etc/endpoints/x.yaml", yaml))
+                .getMessage();
+    }
+
+    @Test
+    void parsesTheDocumentedFormat() throws Exception {
+        var ds = Declarations.parse("f.yaml", """
+                endpoints:
+                  - name: deathstar
+                    namespace: default
+                    netns: deathstar-ns
+                    interface: sept-ds-h
+                    labels: {org: empire, class: deathstar, tier: 1}
+                  - name: xwing
+                """);
+        assertEquals(2, ds.size());
+        var d = ds.get(0);
+        assertEquals("default/deathstar", d.sourceId());
+        assertEquals("deathstar-ns", d.netns());
+        assertEquals("sept-ds-h", d.interfaceName());
+        assertEquals(Map.of("org", "empire", "class", "deathstar", "tier", "1"), d.labels());
+        assertEquals("xwing", ds.get(1).netns(), "netns defaults to the name");
+        assertEquals(List.of(), Declarations.parse("f.yaml", ""));
+    }
+
+    @Test
+    void errorsNameFileEntryAndField() {
+        String e = error("endpoints:\n  - name: a\n  - name: b\n    colour: red\n");
+        assertTrue(e.startsWith("etc/endpoints/x.yaml: endpoints[1]: unknown field \"colour\""), e);
+        e = error("endpoints:\n  - netns: a\n");
+        assertTrue(e.contains("endpoints[0].name: is required"), e);
+        e = error("endpoints:\n  - name: a\n    namespace: Kube_System\n");
+        assertTrue(e.contains("endpoints[0].namespace") && e.contains("DNS label"), e);
+        e = error("endpoints:\n  - name: a\n    netns: -n\n");
+        assertTrue(e.contains("endpoints[0].netns"), e);
+        e = error("endpoints:\n  - name: a\n    netns: /var/run/netns/../../etc\n");
+        assertTrue(e.contains("not normalized"), e);
+        e = error("endpoints:\n  - name: a\n    interface: averyveryverylongname\n");
+        assertTrue(e.contains("endpoints[0].interface"), e);
+        e = error("endpoints:\n  - name: a\n  - name: a\n");
+        assertTrue(e.contains("already declared at endpoints[0]"), e);
+        e = error("endpoints:\n  - name: a\n    labels: [x]\n");
+        assertTrue(e.contains("endpoints[0].labels"), e);
+        e = error("endpoint:\n  - name: a\n");
+        assertTrue(e.contains("unknown top-level field \"endpoint\""), e);
+        e = error("endpoints: [\n");
+        assertTrue(e.startsWith("etc/endpoints/x.yaml:") && e.contains("not valid YAML"), e);
+    }
+}
