@@ -48,13 +48,16 @@ public final class Launcher {
     private final LauncherOptions.Paths paths;
     private final boolean console;
     private final long jvmStart;
+    private final String notifySocket;
     private final AtomicBoolean ready = new AtomicBoolean();
     private volatile Framework framework;
 
-    Launcher(LauncherOptions.Paths paths, boolean console, long jvmStart) {
+    Launcher(LauncherOptions.Paths paths, boolean console, long jvmStart, Map<String, String> env) {
         this.paths = paths;
         this.console = console;
         this.jvmStart = jvmStart;
+        String socket = env.get("NOTIFY_SOCKET");
+        this.notifySocket = socket == null || socket.isEmpty() ? null : socket;
     }
 
     /** Parses the options and runs the agent until the framework stops; returns the process exit code. */
@@ -80,15 +83,21 @@ public final class Launcher {
             return 2;
         }
         configureLogging(paths.etcDir());
+        Launcher launcher = new Launcher(paths, options.console, jvmStartMillis(), System.getenv());
+        Runtime.getRuntime().addShutdownHook(new Thread(launcher::stopOnExit, "septum-shutdown"));
+        launcher.installSignalHandlers();
         try {
-            return new Launcher(paths, options.console, jvmStartMillis()).runAgent();
+            launcher.start();
         } catch (LaunchException e) {
             LOG.severe(e.getMessage());
+            launcher.stopOnExit();
             return 1;
         }
+        return launcher.awaitStop();
     }
 
-    int runAgent() throws LaunchException {
+    /** Creates the directories, starts the framework with every bundle of bundle/, and writes the pid file. */
+    Framework start() throws LaunchException {
         List<Path> jars = bundleJars(paths.bundleDir());
         createDirectories(paths);
         System.setProperty(PROP_JVM_START, Long.toString(jvmStart));
@@ -101,9 +110,6 @@ public final class Launcher {
 
         Framework fw = new Felix(config);
         framework = fw;
-        Thread hook = new Thread(this::stopOnExit, "septum-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
-        installSignalHandlers();
         try {
             fw.init();
             BundleContext ctx = fw.getBundleContext();
@@ -125,6 +131,12 @@ public final class Launcher {
                     + " (framework storage: " + paths.frameworkStorage() + ")", e);
         }
         writePidFile();
+        return fw;
+    }
+
+    /** Waits until the framework stops (SIGTERM, Gogo's exit, a bundle stopping it); returns the exit code. */
+    int awaitStop() {
+        Framework fw = framework;
         try {
             FrameworkEvent stop = fw.waitForStop(0);
             if (stop.getType() == FrameworkEvent.ERROR) {
@@ -281,21 +293,22 @@ public final class Launcher {
         long millis = System.currentTimeMillis() - jvmStart;
         System.setProperty(PROP_START_TO_READY, Long.toString(millis));
         LOG.info(() -> "Septum ready in " + millis + " ms (JVM start to ready)");
-        String notifySocket = System.getenv("NOTIFY_SOCKET");
-        if (notifySocket != null && !notifySocket.isEmpty()) {
+        if (notifySocket != null) {
             // Service events are delivered on the registering bundle's thread: do not make it wait for systemd.
-            Thread t = new Thread(() -> notifySystemd(millis), "septum-sd-notify");
+            Thread t = new Thread(() -> notifySystemd(notifySocket, millis), "septum-sd-notify");
             t.setDaemon(true);
             t.start();
         }
     }
 
     /** {@code --pid} makes systemd attribute the message to this JVM (the unit sets NotifyAccess=all). */
-    private static void notifySystemd(long millis) {
+    private static void notifySystemd(String socket, long millis) {
         List<String> cmd = List.of("systemd-notify", "--ready", "--pid=" + ProcessHandle.current().pid(),
                 "--status=Ready in " + millis + " ms");
         try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+            pb.environment().put("NOTIFY_SOCKET", socket);
+            Process p = pb.start();
             if (!p.waitFor(10, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
                 LOG.warning("systemd-notify did not finish in 10 s; systemd may not see the agent as started");
@@ -332,7 +345,7 @@ public final class Launcher {
      * default handler would exit 143, which systemd reports as a failure.
      */
     @SuppressWarnings("restriction")
-    private void installSignalHandlers() {
+    void installSignalHandlers() {
         for (String name : List.of("TERM", "INT")) {
             try {
                 sun.misc.Signal.handle(new sun.misc.Signal(name), sig -> requestStop("SIG" + name));
@@ -342,7 +355,7 @@ public final class Launcher {
         }
     }
 
-    private void requestStop(String why) {
+    void requestStop(String why) {
         Framework fw = framework;
         if (fw == null) return;
         LOG.info(() -> "Septum stopping (" + why + ")");

@@ -1,0 +1,119 @@
+package io.septum.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.septum.api.AgentReady;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.launch.Framework;
+
+/** The launcher for real: Felix starts from an install tree, the ready marker is noticed, systemd hears of it. */
+class LauncherRunTest {
+    @TempDir
+    Path tmp;
+    private Launcher launcher;
+    private Process listener;
+
+    @AfterEach
+    void stop() throws Exception {
+        if (launcher != null) {
+            launcher.requestStop("test end");
+            launcher.awaitStop();
+        }
+        if (listener != null) listener.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        System.clearProperty(Launcher.PROP_START_TO_READY);
+    }
+
+    private LauncherOptions.Paths tree() throws IOException {
+        Path home = tmp.resolve("septum");
+        Files.createDirectories(home.resolve("bundle"));
+        Files.createDirectories(home.resolve("deploy"));
+        Files.createDirectories(home.resolve("etc"));
+        return new LauncherOptions.Paths(home, home.resolve("etc"), tmp.resolve("state"), tmp.resolve("run"),
+                tmp.resolve("bpf"));
+    }
+
+    @Test
+    void startsFelixWritesThePidFileAndStopsCleanly() throws Exception {
+        LauncherOptions.Paths p = tree();
+        Files.createDirectories(p.frameworkStorage().resolve("bundle99"));
+        launcher = new Launcher(p, false, System.currentTimeMillis(), Map.of());
+        Framework fw = launcher.start();
+        assertEquals(Bundle.ACTIVE, fw.getState());
+        assertEquals(p.stateDir().toString(), fw.getBundleContext().getProperty("septum.state.dir"));
+        assertEquals(p.etcDir().toString(), fw.getBundleContext().getProperty("septum.etc.dir"));
+        assertFalse(Files.exists(p.frameworkStorage().resolve("bundle99")), "the framework cache is cleaned on start");
+        assertEquals(ProcessHandle.current().pid() + "", Files.readString(p.pidFile()).trim());
+
+        launcher.requestStop("test");
+        assertEquals(0, launcher.awaitStop());
+        launcher = null;
+        assertFalse(Files.exists(p.pidFile()), "pid file removed on stop");
+    }
+
+    @Test
+    void readyMarkerIsMatchedByNameAndReported() throws Exception {
+        LauncherOptions.Paths p = tree();
+        long start = System.currentTimeMillis() - 1000;
+        launcher = new Launcher(p, false, start, Map.of());
+        Framework fw = launcher.start();
+        assertEquals(null, System.getProperty(Launcher.PROP_START_TO_READY));
+        fw.getBundleContext().registerService("io.septum.api.AgentReady", (AgentReady) () -> 42L, null);
+        await("start-to-ready property", () -> System.getProperty(Launcher.PROP_START_TO_READY) != null);
+        assertTrue(Long.parseLong(System.getProperty(Launcher.PROP_START_TO_READY)) >= 1000);
+    }
+
+    @Test
+    void systemdIsNotifiedWithTheAgentsPid() throws Exception {
+        assumeTrue(onPath("systemd-notify") && onPath("socat"), "needs systemd-notify and socat");
+        LauncherOptions.Paths p = tree();
+        Path socket = tmp.resolve("notify.sock");
+        Path received = tmp.resolve("received");
+        listener = new ProcessBuilder("socat", "-u", "UNIX-RECV:" + socket, "OPEN:" + received + ",creat,append")
+                .redirectErrorStream(true).start();
+        await("socat listening on " + socket, () -> Files.exists(socket));
+        launcher = new Launcher(p, false, System.currentTimeMillis(), Map.of("NOTIFY_SOCKET", socket.toString()));
+        Framework fw = launcher.start();
+        fw.getBundleContext().registerService("io.septum.api.AgentReady", (AgentReady) () -> 42L, null);
+        await("READY=1 on the notify socket", () -> read(received).contains("READY=1"));
+        String msg = read(received);
+        assertTrue(msg.contains("MAINPID=" + ProcessHandle.current().pid()), msg);
+        assertTrue(msg.contains("STATUS=Ready in "), msg);
+    }
+
+    private static String read(Path f) {
+        try {
+            return Files.exists(f) ? Files.readString(f) : "";
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static boolean onPath(String cmd) {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, cmd))) return true;
+        }
+        return false;
+    }
+
+    private static void await(String what, BooleanSupplier cond) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!cond.getAsBoolean()) {
+            if (System.nanoTime() > deadline) fail("timed out waiting for " + what);
+            Thread.sleep(20);
+        }
+    }
+}
