@@ -1,0 +1,64 @@
+package io.septum.policy.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.septum.api.policy.CaseResult;
+import io.septum.api.policy.EnforcementMode;
+import io.septum.api.policy.PolicyEngine;
+import io.septum.api.policy.PolicyValidationException;
+import io.septum.api.policy.TestCase;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class CaseParserTest {
+    private final PolicyEngine engine = new PolicyEngineImpl();
+
+    @Test
+    void parsesTheCorpusFormat() throws Exception {
+        TestCase tc = engine.parseCase("c.yaml", "name: c\nnamespaces: {prod: {team: prod}}\nendpoints:\n"
+                + "  - {name: a, namespace: prod, labels: {app: a}, ports: [80, \"53/udp\"]}\n  - {name: b, labels: {app: b}}\n"
+                + "external:\n  - {name: x, ip: 10.198.1.1}\npolicies: \"\"\nprobes:\n"
+                + "  - {from: prod/a, to: b, port: 80, expect: allow}\n  - {from: x, to: a, port: 53, protocol: udp, expect: allow}\n");
+        assertEquals("prod", tc.endpoints().get(0).namespace());
+        assertEquals("default", tc.endpoints().get(1).namespace());
+        assertEquals(List.of("80", "53/UDP"), tc.endpoints().get(0).ports());
+        assertEquals("prod", tc.namespaces().get("prod").get("team"));
+        assertEquals("TCP", tc.probes().get(0).protocol());
+        assertEquals("UDP", tc.probes().get(1).protocol());
+        CaseResult r = engine.evaluate(tc, EnforcementMode.DEFAULT);
+        assertEquals(2, r.passed());
+        CaseResult always = engine.evaluate(tc, EnforcementMode.ALWAYS);
+        assertEquals(2, always.failed());
+        assertEquals("default deny: no rule allows", always.results().get(0).rule());
+    }
+
+    @Test
+    void badCasesAreRefusedWithTheField() {
+        String base = "name: c\nendpoints:\n  - {name: a}\n  - {name: a, namespace: other}\n  - {name: b}\n";
+        assertRefused(base + "probes:\n  - {from: a, to: b, port: 80, expect: allow}\n", "probes[0].from", "several endpoints");
+        assertRefused(base + "probes:\n  - {from: zz, to: b, port: 80, expect: allow}\n", "probes[0].from", "\"zz\"");
+        assertRefused(base + "probes:\n  - {from: b, to: other/a, port: 0, expect: allow}\n", "probes[0].port", "1-65535");
+        assertRefused(base + "probes:\n  - {from: b, to: other/a, port: 80, expect: maybe}\n", "probes[0].expect", "maybe");
+        assertRefused(base + "probes:\n  - {from: b, to: other/a, port: 80, protocol: GRE, expect: deny}\n", "probes[0].protocol", "GRE");
+        assertRefused("name: c\nexternal:\n  - {name: x, ip: 10.1.1}\n", "external[0].ip", "10.1.1");
+        assertRefused("name: c\nendpoints: [{name: a, ports: [99999]}]\n", "endpoints[0].ports[0]", "99999");
+        assertRefused("name: [c\n", "", "line");
+    }
+
+    @Test
+    void invalidPoliciesInACaseAreRefusedByEvaluate() throws Exception {
+        TestCase tc = engine.parseCase("c", "name: c\nendpoints: [{name: a}]\npolicies: |\n  kind: Nope\n  apiVersion: v9\n");
+        PolicyValidationException e = assertThrows(PolicyValidationException.class,
+                () -> engine.evaluate(tc, EnforcementMode.DEFAULT));
+        assertTrue(e.getMessage().contains("Nope"), e.getMessage());
+    }
+
+    private void assertRefused(String yaml, String field, String reason) {
+        PolicyValidationException e = assertThrows(PolicyValidationException.class, () -> engine.parseCase("c.yaml", yaml));
+        assertTrue(e.errors().stream().anyMatch(er -> er.field().equals(field)), () -> field + " not in " + e.getMessage());
+        assertTrue(e.getMessage().contains(reason), e.getMessage());
+        assertTrue(e.getMessage().startsWith("c.yaml"), e.getMessage());
+    }
+}
