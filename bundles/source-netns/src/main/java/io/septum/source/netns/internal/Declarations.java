@@ -38,10 +38,11 @@ final class Declarations {
 
     /** One declared endpoint; {@code origin} is the file it came from, or {@code api}. */
     record Declared(String name, String namespace, String netns, String interfaceName, Map<String, String> labels,
-                    List<String> addresses, String origin) {
+                    List<String> addresses, Map<String, String> externalIds, String origin) {
         Declared {
             labels = labels == null ? Map.of() : Map.copyOf(new TreeMap<>(labels));
             addresses = addresses == null ? List.of() : List.copyOf(addresses);
+            externalIds = externalIds == null ? Map.of() : Map.copyOf(externalIds);
         }
 
         /** The source id: {@code namespace/name}, unique within the source whichever file declares it. */
@@ -125,7 +126,7 @@ final class Declarations {
                 for (JsonNode x : a) addresses.add(x.asText());
             }
             Declared d = validate(new Declared(name, namespace, netns == null ? name : netns, iface, labels, addresses,
-                    origin), where);
+                    null, origin), where);
             Integer dup = seen.put(d.sourceId(), i);
             if (dup != null) {
                 throw new InvalidException(where + ": endpoint " + d.sourceId() + " is already declared at endpoints["

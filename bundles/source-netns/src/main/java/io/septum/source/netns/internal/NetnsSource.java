@@ -182,13 +182,15 @@ public final class NetnsSource implements EndpointSource, HealthReporter {
         Declared d;
         try {
             d = Declarations.validate(new Declared(name, blankToNull(spec.namespace()), netns,
-                    blankToNull(spec.interfaceName()), spec.labels(), spec.addresses(), "api"), "endpoint");
+                    blankToNull(spec.interfaceName()), spec.labels(), spec.addresses(), spec.externalIds(), "api"),
+                    "endpoint");
         } catch (Declarations.InvalidException e) {
             throw new IllegalArgumentException(e.getMessage());
         }
         // Check now, so the operator gets the reason instead of an endpoint that never appears.
+        NetnsInspector.Discovery found;
         try {
-            inspector.inspect(d.netns(), d.interfaceName(), null);
+            found = inspector.inspect(d.netns(), d.interfaceName(), null);
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot add endpoint " + d.sourceId() + ": " + e.getMessage());
         }
@@ -213,12 +215,13 @@ public final class NetnsSource implements EndpointSource, HealthReporter {
                         + settings.stateDir().resolve(STATE_FILE) + ": " + e.getMessage(), e);
             }
         }
-        rescanSoon();
+        // Reported on the scan thread, so that a scan already running cannot resync it away; and without a full
+        // rescan, so that adding n endpoints costs n inspections, not n squared.
+        onScanThread(() -> report(d, found));
     }
 
     @Override
     public void delete(String sourceId) {
-        EndpointSink s;
         synchronized (lock) {
             if (fromApi.remove(sourceId) == null) {
                 for (var e : fromFiles.entrySet()) {
@@ -236,25 +239,51 @@ public final class NetnsSource implements EndpointSource, HealthReporter {
             } catch (IOException e) {
                 LOG.log(Level.SEVERE, "cannot persist the deletion of " + sourceId + "; it comes back after a restart", e);
             }
-            reported.remove(sourceId);
-            s = sink;
         }
-        if (s != null) s.remove(sourceId);
+        onScanThread(() -> {
+            EndpointSink s;
+            synchronized (lock) {
+                reported.remove(sourceId);
+                s = sink;
+            }
+            if (s != null) safely(() -> s.remove(sourceId));
+        });
     }
 
     private static String blankToNull(String s) {
         return s == null || s.isBlank() ? null : s;
     }
 
-    private void rescanSoon() {
+    private void onScanThread(Runnable task) {
         synchronized (lock) {
             if (executor == null) return;
             try {
-                executor.execute(() -> scan(true));
+                executor.execute(task);
             } catch (RejectedExecutionException ignored) {
-                // closing
+                // closing: the next open() reports everything afresh
             }
         }
+    }
+
+    private EndpointSpec specOf(Declared d, NetnsInspector.Discovery found) {
+        List<String> addresses = d.addresses().isEmpty() ? found.addresses() : d.addresses();
+        Map<String, String> ids = new TreeMap<>(d.externalIds());
+        ids.put("netns", d.netns());
+        return new EndpointSpec(d.sourceId(), d.name(), d.namespace(), d.labels(), found.hostInterface(), d.netns(),
+                addresses, null, ids);
+    }
+
+    /** Reports one endpoint if it changed; runs on the scan thread. */
+    private void report(Declared d, NetnsInspector.Discovery found) {
+        EndpointSpec spec = specOf(d, found);
+        EndpointSink s;
+        boolean changed;
+        synchronized (lock) {
+            s = sink;
+            changed = !Objects.equals(reported.get(spec.sourceId()), spec);
+            if (changed) reported.put(spec.sourceId(), spec);
+        }
+        if (changed && s != null) safely(() -> s.upsert(spec));
     }
 
     // ------------------------------------------------------------------ persistence of operator additions
@@ -269,9 +298,11 @@ public final class NetnsSource implements EndpointSource, HealthReporter {
                 n.path("labels").fields().forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
                 List<String> addresses = new ArrayList<>();
                 n.path("addresses").forEach(a -> addresses.add(a.asText()));
+                Map<String, String> externalIds = new TreeMap<>();
+                n.path("externalIds").fields().forEachRemaining(e -> externalIds.put(e.getKey(), e.getValue().asText()));
                 Declared d = Declarations.validate(new Declared(n.path("name").asText(null),
                         n.path("namespace").asText(null), n.path("netns").asText(null),
-                        n.path("interface").asText(null), labels, addresses, "api"), file.toString());
+                        n.path("interface").asText(null), labels, addresses, externalIds, "api"), file.toString());
                 fromApi.put(d.sourceId(), d);
             }
         } catch (IOException | Declarations.InvalidException | RuntimeException e) {
@@ -296,6 +327,10 @@ public final class NetnsSource implements EndpointSource, HealthReporter {
             if (!d.addresses().isEmpty()) {
                 ArrayNode a = n.putArray("addresses");
                 d.addresses().forEach(a::add);
+            }
+            if (!d.externalIds().isEmpty()) {
+                ObjectNode x = n.putObject("externalIds");
+                d.externalIds().forEach(x::put);
             }
         }
         Path file = settings.stateDir().resolve(STATE_FILE);
@@ -418,10 +453,7 @@ public final class NetnsSource implements EndpointSource, HealthReporter {
             EndpointSpec spec;
             try {
                 if (rootLinks == null && d.interfaceName() == null) throw new IOException(rootError);
-                NetnsInspector.Discovery found = inspector.inspect(d.netns(), d.interfaceName(), rootLinks);
-                List<String> addresses = d.addresses().isEmpty() ? found.addresses() : d.addresses();
-                spec = new EndpointSpec(id, d.name(), d.namespace(), d.labels(), found.hostInterface(), d.netns(),
-                        addresses, null, Map.of("netns", d.netns()));
+                spec = specOf(d, inspector.inspect(d.netns(), d.interfaceName(), rootLinks));
             } catch (NetnsInspector.GoneException e) {
                 synchronized (lock) {
                     scanErrors.put(id, e.getMessage());

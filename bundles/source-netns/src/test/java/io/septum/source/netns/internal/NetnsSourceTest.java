@@ -215,9 +215,12 @@ class NetnsSourceTest {
         var sink = new Sink();
         var s1 = source();
         s1.open(sink);
-        s1.add(new EndpointSpec("ignored", "probe", "dev", Map.of("role", "probe"), null, ns, List.of(), null, Map.of()));
+        s1.add(new EndpointSpec("ignored", "probe", "dev", Map.of("role", "probe"), null, ns, List.of(), null,
+                Map.of("septum-lab", "run1")));
         await("added endpoint reported", () -> sink.last("dev/probe") != null);
         assertEquals(hostIf, sink.last("dev/probe").interfaceName());
+        assertEquals(Map.of("netns", ns, "septum-lab", "run1"), sink.last("dev/probe").externalIds(),
+                "the operator's external ids are kept, so tools can find what they added");
         assertTrue(Files.readString(state.resolve(NetnsSource.STATE_FILE)).contains("probe"));
         var err = assertThrows(IllegalArgumentException.class, () -> s1.add(new EndpointSpec("x", "ghost", null,
                 Map.of(), null, "sept-tnonexistent", List.of(), null, Map.of())));
@@ -232,8 +235,9 @@ class NetnsSourceTest {
         s2.open(sink2);
         await("restored endpoint reported", () -> sink2.last("dev/probe") != null);
         assertEquals(Map.of("role", "probe"), sink2.last("dev/probe").labels());
+        assertEquals("run1", sink2.last("dev/probe").externalIds().get("septum-lab"));
         s2.delete("dev/probe");
-        assertEquals(List.of("dev/probe"), sink2.removes);
+        await("removed", () -> sink2.removes.equals(List.of("dev/probe")));
         assertFalse(Files.readString(state.resolve(NetnsSource.STATE_FILE)).contains("probe"));
         assertThrows(IllegalArgumentException.class, () -> s2.delete("dev/probe"));
         await("resync without it", () -> sink2.live != null && !sink2.live.contains("dev/probe"));
