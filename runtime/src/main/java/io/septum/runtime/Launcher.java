@@ -100,6 +100,7 @@ public final class Launcher {
     Framework start() throws LaunchException {
         List<Path> jars = bundleJars(paths.bundleDir());
         createDirectories(paths);
+        refuseSecondAgent(paths.pidFile());
         System.setProperty(PROP_JVM_START, Long.toString(jvmStart));
         if (!console) headlessTerminal();
         Map<String, Object> config = new HashMap<>(frameworkProperties(paths, console));
@@ -319,6 +320,34 @@ public final class Launcher {
             LOG.warning("cannot run systemd-notify (" + e.getMessage() + "); install systemd or use Type=simple");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Two agents on one run directory would fight over the API socket, the pins and the framework cache. A pid file
+     * left by a killed agent names a dead process (or one that is no agent), and is ignored.
+     */
+    static void refuseSecondAgent(Path pidFile) throws LaunchException {
+        long pid;
+        try {
+            pid = Long.parseLong(Files.readString(pidFile).trim());
+        } catch (IOException | NumberFormatException e) {
+            return;
+        }
+        if (pid == ProcessHandle.current().pid()) return;
+        boolean agent = ProcessHandle.of(pid).filter(ProcessHandle::isAlive).isPresent() && isAgent(pid);
+        if (agent) {
+            throw new LaunchException("another Septum agent (pid " + pid + ", " + pidFile + ") is running: stop it "
+                    + "first (kill " + pid + ", or systemctl stop septum), or give this one other --run-dir and --state-dir");
+        }
+    }
+
+    private static boolean isAgent(long pid) {
+        try {
+            byte[] cmdline = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
+            return new String(cmdline, StandardCharsets.UTF_8).contains(Main.class.getName().replace("Main", ""));
+        } catch (IOException e) {
+            return false;
         }
     }
 

@@ -122,6 +122,33 @@ class LauncherTest {
         assertEquals(0, Launcher.run(new String[] {"--help"}));
     }
 
+    @Test
+    void aLiveAgentInThePidFileIsRefusedAStaleOneIgnored() throws Exception {
+        Path pidFile = tmp.resolve("septum.pid");
+        Launcher.refuseSecondAgent(pidFile);
+        Files.writeString(pidFile, "garbage\n");
+        Launcher.refuseSecondAgent(pidFile);
+        // A live process that is no agent (pid reused after a kill -9).
+        Process sleeper = new ProcessBuilder("sleep", "30").start();
+        try {
+            Files.writeString(pidFile, sleeper.pid() + "\n");
+            Launcher.refuseSecondAgent(pidFile);
+        } finally {
+            sleeper.destroyForcibly().waitFor();
+        }
+        Files.writeString(pidFile, sleeper.pid() + "\n");
+        Launcher.refuseSecondAgent(pidFile);
+        // A live agent: a process whose command line names the launcher's package.
+        Process agent = new ProcessBuilder("bash", "-c", "exec -a io.septum.runtime.Main sleep 30").start();
+        try {
+            Files.writeString(pidFile, agent.pid() + "\n");
+            Launcher.LaunchException e = assertThrows(Launcher.LaunchException.class, () -> Launcher.refuseSecondAgent(pidFile));
+            assertTrue(e.getMessage().contains("pid " + agent.pid()), e.getMessage());
+        } finally {
+            agent.destroyForcibly().waitFor();
+        }
+    }
+
     private static void jar(Path path, String bsn) throws Exception {
         Manifest mf = new Manifest();
         mf.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
