@@ -175,6 +175,7 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
     private final ScheduledExecutorService regen;
     private final ExecutorService sourceCalls;
     private final AtomicBoolean passPending = new AtomicBoolean();
+    private final java.util.concurrent.CountDownLatch restoreDone = new java.util.concurrent.CountDownLatch(1);
     /** Touched by the regeneration thread only. */
     private final Map<Long, Integer> removeAttempts = new HashMap<>();
     private static final int MAX_REMOVE_ATTEMPTS = 5;
@@ -190,9 +191,26 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
         this.store = new EndpointStore(settings.stateDir());
         this.regen = Executors.newSingleThreadScheduledExecutor(r -> thread(r, "septum-endpoints-regen"));
         this.sourceCalls = Executors.newSingleThreadExecutor(r -> thread(r, "septum-endpoints-sources"));
-        // Restore before any source can report, so that a re-reported endpoint finds its old id.
-        restore();
-        regen.execute(this::firstPass);
+        // Restoring asks the datapath, which may still be loading: never on the activating thread. Sources are opened
+        // only once it is done, so that a re-reported endpoint finds its old id.
+        regen.execute(() -> {
+            try {
+                restore();
+            } finally {
+                restoreDone.countDown();
+            }
+            firstPass();
+        });
+        sourceCalls.execute(this::awaitRestore);
+    }
+
+    /** Holds back source calls until the previous agent's state is restored. */
+    private void awaitRestore() {
+        try {
+            if (!restoreDone.await(2, TimeUnit.MINUTES)) LOG.severe("restore did not finish in 2 minutes; going on");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static Thread thread(Runnable r, String name) {
@@ -335,6 +353,7 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
     }
 
     private void upsertFrom(SourceEntry src, EndpointSpec spec) {
+        awaitRestore();
         synchronized (lock) {
             if (closed) return;
             Key key = new Key(src.name, spec.sourceId());
@@ -398,6 +417,7 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
     }
 
     private void removeFrom(SourceEntry src, String sourceId) {
+        awaitRestore();
         synchronized (lock) {
             Ep ep = endpoints.get(new Key(src.name, sourceId));
             if (ep == null || closed) return;
@@ -407,6 +427,7 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
     }
 
     private void resyncFrom(SourceEntry src, Set<String> live) {
+        awaitRestore();
         boolean changed = false;
         synchronized (lock) {
             if (closed) return;
