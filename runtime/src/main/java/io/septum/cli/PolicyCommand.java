@@ -233,6 +233,7 @@ final class PolicyCommand {
     }
 
     /** The {@code -o json} shape of {@code policy eval}: exactly case, results, passed, failed. */
+    @com.fasterxml.jackson.annotation.JsonPropertyOrder({"case", "results", "passed", "failed"})
     record EvalJson(@com.fasterxml.jackson.annotation.JsonProperty("case") String caseName, List<ProbeJson> results,
                     int passed, int failed) {
     }

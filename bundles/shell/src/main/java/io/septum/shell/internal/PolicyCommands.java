@@ -152,6 +152,7 @@ public final class PolicyCommands extends ShellSupport {
     }
 
     /** The {@code -o json} shape of {@code policy eval}, the same as the CLI's. */
+    @com.fasterxml.jackson.annotation.JsonPropertyOrder({"case", "results", "passed", "failed"})
     record EvalJson(@JsonProperty("case") String caseName, List<ProbeJson> results, int passed, int failed) {
     }
 

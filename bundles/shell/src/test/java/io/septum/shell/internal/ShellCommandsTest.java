@@ -99,7 +99,7 @@ class ShellCommandsTest {
                     || e.name().equals(a[0])).findFirst();
             case "add" -> {
                 EndpointSpec s = (EndpointSpec) a[1];
-                added.add(a[0] + " " + s.sourceId() + " " + s.namespace() + " " + s.netns() + " " + s.interfaceName() + " " + s.labels());
+                added.add(a[0] + " " + s.sourceId() + " " + s.namespace() + " " + s.netns() + " " + s.interfaceName() + " " + new java.util.TreeMap<>(s.labels()));
                 endpoints.add(endpoint(20, s.name(), s.namespace() == null ? "default" : s.namespace()));
                 yield null;
             }
