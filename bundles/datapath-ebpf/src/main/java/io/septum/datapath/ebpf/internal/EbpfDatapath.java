@@ -274,6 +274,8 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
                 if (n < 0) return 0;
                 String msg = printBuf.getString(0).stripTrailing();
                 Level l = level == 0 ? Level.WARNING : level == 1 ? Level.FINE : Level.FINEST;
+                // expected answers: clsact already there (EEXIST), our filter not there (detach/query)
+                if (msg.contains("Exclusivity flag on") || msg.contains("Cannot find specified filter chain")) l = Level.FINE;
                 LOG.log(l, "libbpf: {0}", msg);
                 if (capturing && level <= 1) {
                     synchronized (capture) {

@@ -38,8 +38,8 @@ public final class Structs {
         /** The C struct name in BTF. */
         public abstract java.lang.String cName();
 
-        /** Field name → the jnr member, in declaration order, for the layout check. */
-        public abstract Map<java.lang.String, Member> members();
+        /** Field name → byte offset, in declaration order, for the layout check. */
+        public abstract Map<java.lang.String, Long> members();
 
         public int size() {
             return Struct.size(this);
@@ -52,9 +52,11 @@ public final class Structs {
             return b;
         }
 
-        protected static Map<java.lang.String, Member> map(Object... nameMember) {
-            Map<java.lang.String, Member> m = new LinkedHashMap<>();
-            for (int i = 0; i < nameMember.length; i += 2) m.put((java.lang.String) nameMember[i], (Member) nameMember[i + 1]);
+        protected static Map<java.lang.String, Long> map(Object... nameMember) {
+            Map<java.lang.String, Long> m = new LinkedHashMap<>();
+            for (int i = 0; i < nameMember.length; i += 2) {
+                m.put((java.lang.String) nameMember[i], (Long) nameMember[i + 1]);
+            }
             return m;
         }
     }
@@ -71,8 +73,8 @@ public final class Structs {
             return "ipcache_key";
         }
 
-        @Override public Map<java.lang.String, Member> members() {
-            return map("prefixlen", prefixlen, "addr", addr[0]);
+        @Override public Map<java.lang.String, Long> members() {
+            return map("prefixlen", prefixlen.offset(), "addr", addr[0].offset());
         }
     }
 
@@ -88,8 +90,8 @@ public final class Structs {
             return "ipcache_value";
         }
 
-        @Override public Map<java.lang.String, Member> members() {
-            return map("identity", identity, "flags", flags);
+        @Override public Map<java.lang.String, Long> members() {
+            return map("identity", identity.offset(), "flags", flags.offset());
         }
     }
 
@@ -106,8 +108,8 @@ public final class Structs {
             return "endpoint_value";
         }
 
-        @Override public Map<java.lang.String, Member> members() {
-            return map("ep_id", ep_id, "identity", identity, "flags", flags);
+        @Override public Map<java.lang.String, Long> members() {
+            return map("ep_id", ep_id.offset(), "identity", identity.offset(), "flags", flags.offset());
         }
     }
 
@@ -128,9 +130,9 @@ public final class Structs {
             return "policy_key";
         }
 
-        @Override public Map<java.lang.String, Member> members() {
-            return map("prefixlen", prefixlen, "ep_id", ep_id, "identity", identity, "dir", dir, "proto", proto,
-                    "dport", dport);
+        @Override public Map<java.lang.String, Long> members() {
+            return map("prefixlen", prefixlen.offset(), "ep_id", ep_id.offset(), "identity", identity.offset(), "dir", dir.offset(), "proto", proto.offset(),
+                    "dport", dport.offset());
         }
     }
 
@@ -148,8 +150,8 @@ public final class Structs {
             return "policy_value";
         }
 
-        @Override public Map<java.lang.String, Member> members() {
-            return map("action", action, "pad", pad, "proxy_port", proxy_port, "rule_id", rule_id);
+        @Override public Map<java.lang.String, Long> members() {
+            return map("action", action.offset(), "pad", pad.offset(), "proxy_port", proxy_port.offset(), "rule_id", rule_id.offset());
         }
     }
 
@@ -167,8 +169,8 @@ public final class Structs {
             return "policy_stats_key";
         }
 
-        @Override public Map<java.lang.String, Member> members() {
-            return map("ep_id", ep_id, "rule_id", rule_id, "dir", dir, "pad", pad[0]);
+        @Override public Map<java.lang.String, Long> members() {
+            return map("ep_id", ep_id.offset(), "rule_id", rule_id.offset(), "dir", dir.offset(), "pad", pad[0].offset());
         }
     }
 
@@ -190,9 +192,9 @@ public final class Structs {
             return "ct_key";
         }
 
-        @Override public Map<java.lang.String, Member> members() {
-            return map("saddr", saddr[0], "daddr", daddr[0], "sport", sport, "dport", dport, "proto", proto,
-                    "dir", dir, "pad", pad, "ep_id", ep_id);
+        @Override public Map<java.lang.String, Long> members() {
+            return map("saddr", saddr[0].offset(), "daddr", daddr[0].offset(), "sport", sport.offset(), "dport", dport.offset(), "proto", proto.offset(),
+                    "dir", dir.offset(), "pad", pad.offset(), "ep_id", ep_id.offset());
         }
     }
 
@@ -209,8 +211,8 @@ public final class Structs {
             return "ct_value";
         }
 
-        @Override public Map<java.lang.String, Member> members() {
-            return map("last_seen", last_seen, "flags", flags, "rule_id", rule_id);
+        @Override public Map<java.lang.String, Long> members() {
+            return map("last_seen", last_seen.offset(), "flags", flags.offset(), "rule_id", rule_id.offset());
         }
     }
 
@@ -245,12 +247,12 @@ public final class Structs {
             return "septum_event";
         }
 
-        @Override public Map<java.lang.String, Member> members() {
-            return map("timestamp", timestamp, "type", type, "direction", direction, "verdict", verdict,
-                    "family", family, "proto", proto, "tcp_flags", tcp_flags, "reply", reply, "pad", pad,
-                    "drop_reason", drop_reason, "sport", sport, "dport", dport, "pad2", pad2, "ep_id", ep_id,
-                    "src_identity", src_identity, "dst_identity", dst_identity, "rule_id", rule_id,
-                    "ifindex", ifindex, "pad3", pad3, "saddr", saddr[0], "daddr", daddr[0]);
+        @Override public Map<java.lang.String, Long> members() {
+            return map("timestamp", timestamp.offset(), "type", type.offset(), "direction", direction.offset(), "verdict", verdict.offset(),
+                    "family", family.offset(), "proto", proto.offset(), "tcp_flags", tcp_flags.offset(), "reply", reply.offset(), "pad", pad.offset(),
+                    "drop_reason", drop_reason.offset(), "sport", sport.offset(), "dport", dport.offset(), "pad2", pad2.offset(), "ep_id", ep_id.offset(),
+                    "src_identity", src_identity.offset(), "dst_identity", dst_identity.offset(), "rule_id", rule_id.offset(),
+                    "ifindex", ifindex.offset(), "pad3", pad3.offset(), "saddr", saddr[0].offset(), "daddr", daddr[0].offset());
         }
     }
 
@@ -269,8 +271,8 @@ public final class Structs {
             return "bpf_tc_hook";
         }
 
-        @Override public Map<java.lang.String, Member> members() {
-            return map("sz", sz, "ifindex", ifindex, "attach_point", attach_point, "parent", parent);
+        @Override public Map<java.lang.String, Long> members() {
+            return map("sz", sz.offset(), "ifindex", ifindex.offset(), "attach_point", attach_point.offset(), "parent", parent.offset());
         }
 
         @Override public int size() {
@@ -295,9 +297,9 @@ public final class Structs {
             return "bpf_tc_opts";
         }
 
-        @Override public Map<java.lang.String, Member> members() {
-            return map("sz", sz, "prog_fd", prog_fd, "flags", flags, "prog_id", prog_id, "handle", handle,
-                    "priority", priority);
+        @Override public Map<java.lang.String, Long> members() {
+            return map("sz", sz.offset(), "prog_fd", prog_fd.offset(), "flags", flags.offset(), "prog_id", prog_id.offset(), "handle", handle.offset(),
+                    "priority", priority.offset());
         }
 
         @Override public int size() {

@@ -1,0 +1,276 @@
+package io.septum.datapath.ebpf.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.septum.api.IpcacheEntry;
+import io.septum.api.datapath.BpfEndpoint;
+import io.septum.api.datapath.BpfPolicyEntry;
+import io.septum.api.datapath.DatapathEndpoint;
+import io.septum.api.datapath.DatapathEvent;
+import io.septum.api.datapath.DatapathException;
+import io.septum.api.policy.Direction;
+import io.septum.api.policy.PolicyAction;
+import io.septum.api.policy.PolicyEntry;
+import io.septum.api.policy.Protocol;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Real packets between network namespaces through the real tc programs: every verdict is checked by a TCP
+ * connection (or ICMP echo) and by the event the datapath reports. Needs root.
+ */
+class DatapathPacketTest {
+    static final long ID_A = 1001, ID_B = 1002, ID_C = 1003;
+    static final long EP_A = 11, EP_B = 12, EP_C = 13;
+
+    static NetLab lab;
+    static NetLab.Ns a, b, c;
+    static Path pinDir;
+    static EbpfDatapath dp;
+    static final List<DatapathEvent> events = new CopyOnWriteArrayList<>();
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root (netns, tc, bpffs)");
+        lab = new NetLab();
+        pinDir = Path.of("/sys/fs/bpf/sept-t" + lab.id);
+        try {
+            a = lab.add(1);
+            b = lab.add(2);
+            c = lab.add(3);
+            for (int port : new int[] {80, 8050, 8100, 8101}) lab.listen(b, port);
+            lab.listen(a, 80);
+            dp = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events::add);
+            dp.open();
+            dp.syncIpcache(List.of(
+                    new IpcacheEntry(a.ip4() + "/32", ID_A, "test"), new IpcacheEntry(a.ip6() + "/128", ID_A, "test"),
+                    new IpcacheEntry(b.ip4() + "/32", ID_B, "test"), new IpcacheEntry(b.ip6() + "/128", ID_B, "test"),
+                    new IpcacheEntry(c.ip4() + "/32", ID_C, "test"), new IpcacheEntry(c.ip6() + "/128", ID_C, "test")));
+            for (int port : new int[] {80, 8050, 8100, 8101}) lab.awaitListening(b, port);
+            lab.awaitListening(a, 80);
+        } catch (Exception | Error e) {
+            tearDown();
+            throw e;
+        }
+    }
+
+    @AfterAll
+    static void tearDown() {
+        if (dp != null) dp.close();
+        if (lab != null) lab.close();
+        if (pinDir != null) {
+            try (Stream<Path> s = Files.walk(pinDir)) {
+                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            } catch (Exception ignored) {
+                // nothing pinned
+            }
+        }
+    }
+
+    @BeforeEach
+    void openAll() throws Exception {
+        dp.upsertEndpoint(ep(a, EP_A, ID_A, false, false), List.of());
+        dp.upsertEndpoint(ep(b, EP_B, ID_B, false, false), List.of());
+        dp.upsertEndpoint(ep(c, EP_C, ID_C, false, false), List.of());
+        events.clear();
+    }
+
+    static DatapathEndpoint ep(NetLab.Ns ns, long id, long identity, boolean ingress, boolean egress) {
+        return new DatapathEndpoint(id, identity, ns.hostIf(), ns.ifindex(), List.of(ns.ip4(), ns.ip6()), ingress, egress, false);
+    }
+
+    static PolicyEntry allow(Direction d, long identity, Protocol p, int port, int endPort, int rule) {
+        return new PolicyEntry(d, identity, p, port, endPort, PolicyAction.ALLOW, rule);
+    }
+
+    static PolicyEntry deny(Direction d, long identity, Protocol p, int port, int endPort, int rule) {
+        return new PolicyEntry(d, identity, p, port, endPort, PolicyAction.DENY, rule);
+    }
+
+    static DatapathEvent awaitEvent(String what, Predicate<DatapathEvent> p) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+        while (System.nanoTime() < end) {
+            for (DatapathEvent e : events) if (p.test(e)) return e;
+            Thread.onSpinWait();
+            TimeUnit.MILLISECONDS.sleep(10); // poll interval, not a wait for a condition
+        }
+        throw new AssertionError("no event: " + what + "; got " + new ArrayList<>(events));
+    }
+
+    @Test
+    void withoutPolicyTrafficFlowsAndProgramsAreAttached() throws Exception {
+        assertTrue(dp.isAttached(b.ifindex(), true) && dp.isAttached(b.ifindex(), false));
+        assertTrue(lab.connects(a, b.ip4(), 80));
+        DatapathEvent e = awaitEvent("policy-verdict for B", ev -> ev.endpointId() == EP_B && ev.type().equals("policy-verdict"));
+        assertEquals("INGRESS", e.direction());
+        assertEquals("FORWARDED", e.verdict());
+        assertEquals(a.ip4(), e.srcIp());
+        assertEquals(ID_A, e.srcIdentity());
+        assertEquals(ID_B, e.dstIdentity());
+        assertEquals(80, e.dstPort());
+        assertEquals("TCP", e.protocol());
+        assertTrue((e.tcpFlags() & 2) != 0, "first packet is a SYN");
+        long now = System.currentTimeMillis() * 1_000_000L;
+        assertTrue(Math.abs(now - e.timestampNanos()) < 10_000_000_000L, "wall-clock timestamp");
+    }
+
+    @Test
+    void ingressEnforcedWithoutAllowDropsWithReason133() throws Exception {
+        dp.upsertEndpoint(ep(b, EP_B, ID_B, true, false), List.of());
+        assertFalse(lab.connects(a, b.ip4(), 80));
+        DatapathEvent e = awaitEvent("drop 133 at B", ev -> ev.endpointId() == EP_B && ev.type().equals("drop"));
+        assertEquals(133, e.dropReason());
+        assertEquals("DROPPED", e.verdict());
+        assertEquals("INGRESS", e.direction());
+        assertEquals(ID_A, e.srcIdentity());
+        assertEquals(0, e.ruleId());
+    }
+
+    @Test
+    void anAllowForTheClientIdentityAndPortLetsItThroughOnly() throws Exception {
+        dp.upsertEndpoint(ep(b, EP_B, ID_B, true, false), List.of(allow(Direction.INGRESS, ID_A, Protocol.TCP, 80, 80, 42)));
+        assertTrue(lab.connects(a, b.ip4(), 80));
+        DatapathEvent e = awaitEvent("verdict with rule 42", ev -> ev.endpointId() == EP_B && ev.type().equals("policy-verdict"));
+        assertEquals(42, e.ruleId());
+        assertFalse(lab.connects(c, b.ip4(), 80), "another identity stays out");
+        List<BpfPolicyEntry> entries = dp.policy(EP_B);
+        assertEquals(1, entries.size());
+        BpfPolicyEntry pe = entries.get(0);
+        assertEquals("INGRESS/1001/TCP/80/ALLOW/42", pe.direction() + "/" + pe.identity() + "/" + pe.protocol() + "/"
+                + pe.ports() + "/" + pe.action() + "/" + pe.ruleId());
+        assertTrue(pe.packets() > 0, "packets counted for the rule");
+    }
+
+    @Test
+    void aDenyBeatsAnAllow() throws Exception {
+        // deny with the wildcard identity against an allow of the client's identity
+        dp.upsertEndpoint(ep(b, EP_B, ID_B, true, false), List.of(
+                allow(Direction.INGRESS, ID_A, Protocol.ANY, 0, 0, 1),
+                deny(Direction.INGRESS, 0, Protocol.TCP, 80, 80, 2)));
+        assertFalse(lab.connects(a, b.ip4(), 80));
+        DatapathEvent e = awaitEvent("drop 181", ev -> ev.endpointId() == EP_B && ev.type().equals("drop"));
+        assertEquals(181, e.dropReason());
+        assertEquals(2, e.ruleId());
+        assertTrue(lab.connects(a, b.ip4(), 8050), "the allow still covers other ports");
+        // a broader deny of the same identity against a narrower allow (LPM alone would pick the allow)
+        dp.upsertEndpoint(ep(b, EP_B, ID_B, true, false), List.of(
+                allow(Direction.INGRESS, ID_A, Protocol.TCP, 80, 80, 3),
+                deny(Direction.INGRESS, ID_A, Protocol.TCP, 0, 0, 4)));
+        assertFalse(lab.connects(a, b.ip4(), 80));
+    }
+
+    @Test
+    void egressEnforcementOnTheClient() throws Exception {
+        dp.upsertEndpoint(ep(a, EP_A, ID_A, false, true), List.of());
+        assertFalse(lab.connects(a, b.ip4(), 80));
+        DatapathEvent e = awaitEvent("egress drop at A", ev -> ev.endpointId() == EP_A && ev.type().equals("drop"));
+        assertEquals("EGRESS", e.direction());
+        assertEquals(ID_B, e.dstIdentity());
+        dp.upsertEndpoint(ep(a, EP_A, ID_A, false, true), List.of(allow(Direction.EGRESS, ID_B, Protocol.TCP, 80, 80, 5)));
+        assertTrue(lab.connects(a, b.ip4(), 80));
+    }
+
+    @Test
+    void aPortRangeIsEnforcedThroughPrefixes() throws Exception {
+        dp.upsertEndpoint(ep(b, EP_B, ID_B, true, false), List.of(allow(Direction.INGRESS, ID_A, Protocol.TCP, 8000, 8100, 6)));
+        assertTrue(lab.connects(a, b.ip4(), 8050));
+        assertTrue(lab.connects(a, b.ip4(), 8100));
+        assertFalse(lab.connects(a, b.ip4(), 8101));
+        assertTrue(dp.policy(EP_B).stream().anyMatch(p -> p.ports().equals("8000-8063")));
+    }
+
+    @Test
+    void repliesOfAllowedConnectionsPassButNothingElseComesIn() throws Exception {
+        dp.upsertEndpoint(ep(a, EP_A, ID_A, true, true), List.of(allow(Direction.EGRESS, ID_B, Protocol.TCP, 80, 80, 7)));
+        assertTrue(lab.connects(a, b.ip4(), 80), "replies pass through A's enforced ingress");
+        assertFalse(lab.connects(b, a.ip4(), 80), "B cannot open a connection to A");
+    }
+
+    @Test
+    void ipv6IsEnforcedLikeIpv4() throws Exception {
+        dp.upsertEndpoint(ep(b, EP_B, ID_B, true, false), List.of(allow(Direction.INGRESS, ID_A, Protocol.TCP, 80, 80, 8)));
+        assertTrue(lab.connects(a, b.ip6(), 80));
+        assertFalse(lab.connects(c, b.ip6(), 80));
+        DatapathEvent e = awaitEvent("v6 drop", ev -> ev.endpointId() == EP_B && ev.type().equals("drop") && ev.srcIp().equals(c.ip6()));
+        assertEquals(ID_C, e.srcIdentity());
+        assertEquals(133, e.dropReason());
+    }
+
+    @Test
+    void icmpEchoReplyOnlyAnswersARequest() throws Exception {
+        dp.upsertEndpoint(ep(b, EP_B, ID_B, true, true), List.of(allow(Direction.INGRESS, ID_A, Protocol.TCP, 80, 80, 9)));
+        assertTrue(lab.icmp(a, "reply", b.ip4()));
+        DatapathEvent e = awaitEvent("unsolicited echo reply dropped",
+                ev -> ev.endpointId() == EP_B && ev.type().equals("drop") && ev.protocol().equals("ICMP"));
+        assertEquals(133, e.dropReason());
+        assertFalse(lab.icmp(a, "echo", b.ip4()), "echo not allowed yet");
+        dp.upsertEndpoint(ep(b, EP_B, ID_B, true, true), List.of(allow(Direction.INGRESS, ID_A, Protocol.ICMP, 0, 0, 10),
+                allow(Direction.INGRESS, ID_A, Protocol.ICMPV6, 0, 0, 10)));
+        assertTrue(lab.icmp(a, "echo", b.ip4()), "echo allowed, and its reply leaves B's enforced egress via conntrack");
+        assertTrue(lab.icmp(a, "echo", b.ip6()), "the same over ICMPv6");
+        events.clear();
+        assertTrue(lab.icmp(b, "reply", a.ip4()));
+        awaitEvent("B's unsolicited echo reply dropped at its enforced egress",
+                ev -> ev.endpointId() == EP_B && ev.type().equals("drop") && ev.direction().equals("EGRESS"));
+    }
+
+    @Test
+    void anEstablishedConnectionSurvivesARestartAndDiesWithItsAllow() throws Exception {
+        List<PolicyEntry> allowA = List.of(allow(Direction.INGRESS, ID_A, Protocol.TCP, 80, 80, 11));
+        dp.upsertEndpoint(ep(b, EP_B, ID_B, true, false), allowA);
+        NetLab.Conn conn = lab.open(a, b.ip4(), 80);
+        try {
+            assertTrue(conn.echoes("before", 2000));
+            dp.close(); // the agent goes away: programs stay attached, maps stay pinned
+            assertTrue(conn.echoes("while-down", 2000));
+            assertThrows(DatapathException.class, () -> dp.upsertEndpoint(ep(b, EP_B, ID_B, true, false), allowA));
+            EbpfDatapath next = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events::add);
+            next.open();
+            dp = next;
+            List<BpfEndpoint> restored = dp.restored();
+            assertTrue(restored.stream().anyMatch(r -> r.endpointId() == EP_B && r.ifindex() == b.ifindex()
+                    && r.flags() == BpfEndpoint.FLAG_INGRESS_ENFORCED), restored.toString());
+            dp.upsertEndpoint(ep(b, EP_B, ID_B, true, false), allowA); // re-attach with REPLACE
+            assertTrue(conn.echoes("after-restart", 2000));
+            assertTrue(dp.isAttached(b.ifindex(), false));
+            dp.upsertEndpoint(ep(b, EP_B, ID_B, true, false), List.of());
+            assertFalse(conn.echoes("revoked", 1000), "removing the allow cuts the established flow");
+        } finally {
+            conn.close();
+        }
+    }
+
+    @Test
+    void removeEndpointDetachesOurFiltersAndForgetsIt() throws Exception {
+        dp.upsertEndpoint(ep(c, EP_C, ID_C, true, true), List.of(allow(Direction.EGRESS, 0, Protocol.ANY, 0, 0, 12)));
+        dp.removeEndpoint(EP_C);
+        assertFalse(dp.isAttached(c.ifindex(), true));
+        assertFalse(dp.isAttached(c.ifindex(), false));
+        assertTrue(dp.endpoints().stream().noneMatch(e -> e.endpointId() == EP_C));
+        assertTrue(dp.policy(EP_C).isEmpty());
+        assertTrue(lab.connects(c, b.ip4(), 80));
+    }
+
+    @Test
+    void ipcacheViewRoundTrips() throws Exception {
+        dp.syncIpcache(dp.ipcache().stream().map(e -> new IpcacheEntry(e.prefix(), e.identity(), "test")).toList());
+        List<IpcacheEntry> view = dp.ipcache();
+        assertTrue(view.contains(new IpcacheEntry(a.ip4() + "/32", ID_A, "test")), view.toString());
+        assertTrue(view.contains(new IpcacheEntry(b.ip6() + "/128", ID_B, "test")), view.toString());
+    }
+}

@@ -1,0 +1,111 @@
+package io.septum.datapath.ebpf.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import jnr.ffi.Runtime;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The C↔Java layout contract: every Java mirror has the size of its C struct, and each field sits at the C
+ * field's offset, as read from the compiled object's BTF ({@code bpftool btf dump file X format raw}).
+ */
+class StructLayoutTest {
+    private static final Pattern STRUCT = Pattern.compile("^\\[\\d+\\] STRUCT '([^']*)' size=(\\d+) vlen=(\\d+)");
+    private static final Pattern MEMBER = Pattern.compile("^\\s+'([^']*)' type_id=\\d+ bits_offset=(\\d+)");
+
+    record CStruct(int size, Map<String, Integer> offsets) {
+    }
+
+    static Map<String, CStruct> btf;
+
+    @BeforeAll
+    static void readBtf() throws Exception {
+        Path obj = Files.createTempFile("septum-layout", ".o");
+        try {
+            Files.write(obj, EbpfDatapath.bundledObject());
+            Process p = new ProcessBuilder("bpftool", "btf", "dump", "file", obj.toString(), "format", "raw")
+                    .redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0, "bpftool failed: " + out);
+            btf = parse(out);
+        } finally {
+            Files.deleteIfExists(obj);
+        }
+    }
+
+    static Map<String, CStruct> parse(String dump) {
+        Map<String, CStruct> structs = new LinkedHashMap<>();
+        String[] lines = dump.split("\n");
+        for (int i = 0; i < lines.length; i++) {
+            Matcher m = STRUCT.matcher(lines[i]);
+            if (!m.find()) continue;
+            int vlen = Integer.parseInt(m.group(3));
+            Map<String, Integer> offsets = new LinkedHashMap<>();
+            for (int j = 1; j <= vlen; j++) {
+                Matcher mm = MEMBER.matcher(lines[i + j]);
+                if (mm.find()) offsets.put(mm.group(1), Integer.parseInt(mm.group(2)));
+            }
+            structs.put(m.group(1), new CStruct(Integer.parseInt(m.group(2)), offsets));
+        }
+        return structs;
+    }
+
+    static List<Structs.Mirror> mirrors() {
+        Runtime r = Runtime.getSystemRuntime();
+        return List.of(new Structs.IpcacheKey(r), new Structs.IpcacheValue(r), new Structs.EndpointValue(r),
+                new Structs.PolicyKey(r), new Structs.PolicyValue(r), new Structs.PolicyStatsKey(r),
+                new Structs.CtKey(r), new Structs.CtValue(r), new Structs.Event(r));
+    }
+
+    @Test
+    void everyMirrorMatchesItsCStruct() {
+        for (Structs.Mirror m : mirrors()) {
+            CStruct c = btf.get(m.cName());
+            assertNotNull(c, "struct " + m.cName() + " is not in the object's BTF");
+            assertEquals(c.size(), m.size(), "size of struct " + m.cName());
+            assertEquals(c.offsets().keySet(), m.members().keySet(), "fields of struct " + m.cName());
+            for (Map.Entry<String, Long> f : m.members().entrySet()) {
+                assertEquals(c.offsets().get(f.getKey()) / 8, f.getValue().intValue(),
+                        "offset of " + m.cName() + "." + f.getKey());
+            }
+        }
+    }
+
+    @Test
+    void parserSeesAMismatch() {
+        // the check must be able to fail: a C struct with a field moved is reported
+        CStruct fake = parse("[1] STRUCT 'ipcache_value' size=8 vlen=2\n\t'identity' type_id=2 bits_offset=32\n"
+                + "\t'flags' type_id=2 bits_offset=0\n").get("ipcache_value");
+        Structs.IpcacheValue v = new Structs.IpcacheValue(Runtime.getSystemRuntime());
+        assertTrue(fake.offsets().get("identity") / 8 != v.identity.offset());
+    }
+
+    @Test
+    void libbpfTcStructsHaveTheMeasuredLayout() {
+        Runtime r = Runtime.getSystemRuntime();
+        Structs.TcHook h = new Structs.TcHook(r);
+        assertEquals(24, h.size());
+        assertEquals(8, h.ifindex.offset());
+        assertEquals(12, h.attach_point.offset());
+        assertEquals(16, h.parent.offset());
+        Structs.TcOpts o = new Structs.TcOpts(r);
+        assertEquals(32, o.size());
+        assertEquals(8, o.prog_fd.offset());
+        assertEquals(12, o.flags.offset());
+        assertEquals(16, o.prog_id.offset());
+        assertEquals(20, o.handle.offset());
+        assertEquals(24, o.priority.offset());
+    }
+}
