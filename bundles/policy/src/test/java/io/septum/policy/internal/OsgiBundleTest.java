@@ -1,0 +1,126 @@
+package io.septum.policy.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.septum.api.policy.PolicyEngine;
+import io.septum.api.policy.PolicyListener;
+import io.septum.api.policy.PolicyRepository;
+import io.septum.api.policy.PolicyValidationException;
+import java.io.File;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
+import org.osgi.framework.launch.Framework;
+import org.osgi.framework.launch.FrameworkFactory;
+import org.osgi.util.tracker.ServiceTracker;
+
+/**
+ * Boots Felix with SCR, Jackson and snakeyaml as bundles, installs this bundle as bnd built it, and checks that
+ * it resolves (its imports are satisfiable without embedding) and that its DS components come up and work.
+ * The API packages come from the system bundle so that the test and the bundle share the same classes.
+ */
+class OsgiBundleTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void bundleResolvesAndServicesWork() throws Exception {
+        Path state = tmp.resolve("state");
+        Map<String, String> props = new HashMap<>();
+        props.put(Constants.FRAMEWORK_STORAGE, tmp.resolve("felix").toString());
+        props.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
+        props.put(Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA, "io.septum.api;version=1.0.0,io.septum.api.policy;version=1.0.0,"
+                + "io.septum.api.datapath;version=1.0.0,io.septum.api.view;version=1.0.0,"
+                + "com.fasterxml.jackson.annotation;version=2.17.2");
+        props.put("septum.state.dir", state.toString());
+        Framework fw = ServiceLoader.load(FrameworkFactory.class).findFirst().orElseThrow().newFramework(props);
+        fw.start();
+        try {
+            BundleContext ctx = fw.getBundleContext();
+            List<Bundle> bundles = new ArrayList<>();
+            for (String name : List.of("org.osgi.util.function", "org.osgi.util.promise", "org.osgi.service.component", "org.apache.felix.scr",
+                    "jackson-core", "jackson-databind", "jackson-dataformat-yaml", "snakeyaml")) {
+                bundles.add(ctx.installBundle(jar(name).toUri().toString()));
+            }
+            bundles.add(ctx.installBundle(bundleFromClasses().toUri().toString()));
+            for (Bundle b : bundles) b.start();
+
+            List<Long> heard = new CopyOnWriteArrayList<>();
+            ctx.registerService(PolicyListener.class, (rev, set, mode) -> heard.add(rev), null);
+
+            PolicyRepository repo = await(ctx, PolicyRepository.class);
+            PolicyEngine engine = await(ctx, PolicyEngine.class);
+            assertNotNull(engine.empty());
+            assertEquals("default", repo.mode().toString());
+            repo.importPolicies("t.yaml", "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: r}\n"
+                    + "spec:\n  endpointSelector: {}\n  ingress:\n  - {}\n");
+            assertThrows(PolicyValidationException.class, () -> repo.importPolicies("bad.yaml", "kind: Nope\n"));
+            assertEquals(1, repo.revision());
+            assertEquals(List.of(1L), heard, "listeners are told synchronously, once per change");
+            assertTrue(Files.exists(state.resolve("policies/state.json")));
+        } finally {
+            fw.stop();
+            fw.waitForStop(10_000);
+        }
+    }
+
+    private static <T> T await(BundleContext ctx, Class<T> type) throws InterruptedException {
+        ServiceTracker<T, T> t = new ServiceTracker<>(ctx, type, null);
+        t.open();
+        T service = t.waitForService(10_000);
+        if (service == null) throw new AssertionError(type.getSimpleName() + " service did not appear within 10 s");
+        return service;
+    }
+
+    private static Path jar(String artifact) {
+        for (String e : System.getProperty("java.class.path").split(File.pathSeparator)) {
+            String f = Path.of(e).getFileName().toString();
+            if (f.startsWith(artifact + "-") && f.endsWith(".jar") && Character.isDigit(f.charAt(artifact.length() + 1))) {
+                return Path.of(e);
+            }
+        }
+        throw new IllegalStateException(artifact + " is not on the test class path");
+    }
+
+    /** This bundle as bnd made it: target/classes with the generated manifest. */
+    private Path bundleFromClasses() throws IOException {
+        Path classes = Path.of("target/classes");
+        Path mf = classes.resolve("META-INF/MANIFEST.MF");
+        assertTrue(Files.exists(mf), "bnd did not write " + mf.toAbsolutePath());
+        Manifest manifest;
+        try (var in = Files.newInputStream(mf)) {
+            manifest = new Manifest(in);
+        }
+        Path out = tmp.resolve("septum-policy.jar");
+        try (OutputStream os = Files.newOutputStream(out); JarOutputStream jar = new JarOutputStream(os, manifest);
+             Stream<Path> files = Files.walk(classes)) {
+            for (Path p : files.filter(Files::isRegularFile).toList()) {
+                String name = classes.relativize(p).toString().replace(File.separatorChar, '/');
+                if (name.equals("META-INF/MANIFEST.MF")) continue;
+                jar.putNextEntry(new JarEntry(name));
+                Files.copy(p, jar);
+                jar.closeEntry();
+            }
+        }
+        return out;
+    }
+}
