@@ -204,7 +204,9 @@ public final class ApiRoutes {
                 mode, revision, endpoints, identities, components, sources);
     }
 
+    /** A component's line in status: "not running" for an absent service (status itself is where to look). */
     private static String message(RuntimeException e) {
+        if (e instanceof HttpException h && h.status() == 503) return "not running";
         return e instanceof HttpException ? e.getMessage() : e.toString();
     }
 

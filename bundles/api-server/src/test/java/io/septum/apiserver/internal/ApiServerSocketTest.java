@@ -123,7 +123,7 @@ class ApiServerSocketTest {
         assertTrue(r.contains("Connection: close"), r);
         assertTrue(r.contains("\"ready\":false"), r);
         assertTrue(r.contains("\"startToReadyMillis\":-1"), r);
-        assertTrue(r.contains("the datapath is not running"), r);
+        assertTrue(r.contains("{\"name\":\"datapath\",\"state\":\"failed\",\"message\":\"not running\"}"), r);
         assertTrue(r.contains("\"name\":\"api-server\",\"state\":\"ok\""), r);
     }
 

@@ -81,22 +81,22 @@ public final class StatusCommand extends ShellSupport {
         EndpointManager em = endpoints;
         IdentityAllocator ia = identities;
         try {
-            if (repo == null) components.add(ComponentStatus.failed("policy", "the policy repository is not running"));
+            if (repo == null) components.add(ComponentStatus.failed("policy", "not running"));
             else {
                 mode = String.valueOf(repo.mode());
                 revision = repo.revision();
             }
-            if (em == null) components.add(ComponentStatus.failed("endpoints", "the endpoint manager is not running"));
+            if (em == null) components.add(ComponentStatus.failed("endpoints", "not running"));
             else {
                 eps = em.list().size();
                 sources = em.sources();
             }
-            if (ia == null) components.add(ComponentStatus.failed("identity", "the identity allocator is not running"));
+            if (ia == null) components.add(ComponentStatus.failed("identity", "not running"));
             else ids = ia.list().size();
         } catch (RuntimeException e) {
             components.add(ComponentStatus.failed("status", e.toString()));
         }
-        if (datapath == null) components.add(ComponentStatus.failed("datapath", "the datapath is not running"));
+        if (datapath == null) components.add(ComponentStatus.failed("datapath", "not running"));
         List<HealthReporter> hr = reporters;
         if (hr != null) {
             for (HealthReporter r : List.copyOf(hr)) {

@@ -321,7 +321,7 @@ class ShellCommandsTest {
     void statusNamesWhatIsMissing() throws Exception {
         String s = run("status");
         assertTrue(s.startsWith("Septum:             Ok   0.1.0-test"), s);
-        assertTrue(s.contains("datapath:           failed   the datapath is not running"), s);
+        assertTrue(s.contains("datapath:           failed   not running"), s);
         assertTrue(json.readTree(run("septum:status -o json")).get("ready").asBoolean());
     }
 
