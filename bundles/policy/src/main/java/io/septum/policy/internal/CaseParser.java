@@ -142,19 +142,22 @@ final class CaseParser {
         String to = str(p, "to", path + ".to");
         if (from == null) error(path + ".from", "missing from");
         if (to == null) error(path + ".to", "missing to");
+        String protocol = str(p, "protocol", path + ".protocol");
+        protocol = protocol == null ? "TCP" : protocol.toUpperCase(java.util.Locale.ROOT);
+        if (!Set.of("TCP", "UDP", "SCTP", "ICMP", "ICMPV6").contains(protocol)) {
+            error(path + ".protocol", "unknown protocol \"" + protocol + "\" (expected TCP, UDP, SCTP, ICMP or ICMPv6)");
+        }
+        boolean icmp = protocol.startsWith("ICMP");
         int port = 0;
         JsonNode pn = p.get("port");
         if (pn == null || pn.isNull()) {
-            error(path + ".port", "missing port");
-        } else if (!pn.asText().matches("\\d{1,5}") || Integer.parseInt(pn.asText()) < 1 || Integer.parseInt(pn.asText()) > 65535) {
+            // ICMP has no ports: only rules without toPorts (or port 0, protocol ANY) can allow it
+            if (!icmp) error(path + ".port", "missing port");
+        } else if (!pn.asText().matches("\\d{1,5}") || Integer.parseInt(pn.asText()) > 65535
+                || (Integer.parseInt(pn.asText()) < 1 && !icmp)) {
             error(path + ".port", "invalid port \"" + pn.asText() + "\": must be 1-65535");
-        } else {
+        } else if (!icmp) {
             port = Integer.parseInt(pn.asText());
-        }
-        String protocol = str(p, "protocol", path + ".protocol");
-        protocol = protocol == null ? "TCP" : protocol.toUpperCase(java.util.Locale.ROOT);
-        if (!Set.of("TCP", "UDP", "SCTP").contains(protocol)) {
-            error(path + ".protocol", "unknown protocol \"" + protocol + "\" (expected TCP, UDP or SCTP)");
         }
         String expect = str(p, "expect", path + ".expect");
         if (!"allow".equals(expect) && !"deny".equals(expect)) {

@@ -21,6 +21,7 @@ record PortSpec(Protocol protocol, int port, int endPort) {
 
     @Override
     public String toString() {
+        if (protocol == Protocol.ANY && port == 0) return "all";
         String ports = port == 0 ? "*" : endPort > port ? port + "-" + endPort : String.valueOf(port);
         return ports + "/" + protocol;
     }
