@@ -106,11 +106,24 @@ public final class EndpointManagerComponent extends DefaultEndpointManager {
 
     private synchronized void registerReady(long since) {
         if (deactivated || ready != null) return;
-        long startToReady = since - ManagementFactory.getRuntimeMXBean().getStartTime();
+        long startToReady = since - jvmStart();
         Hashtable<String, Object> props = new Hashtable<>();
         props.put("startToReadyMillis", startToReady);
         ready = context.registerService(AgentReady.class, () -> since, props);
         LOG.info("agent ready " + startToReady + " ms after JVM start");
+    }
+
+    /** The launcher's measure of JVM start when it gives one, so that its figure and ours agree. */
+    private long jvmStart() {
+        String p = context.getProperty("septum.jvm.start.millis");
+        if (p != null) {
+            try {
+                return Long.parseLong(p.trim());
+            } catch (NumberFormatException ignored) {
+                // fall back to the JVM's own figure
+            }
+        }
+        return ManagementFactory.getRuntimeMXBean().getStartTime();
     }
 
     @Deactivate
