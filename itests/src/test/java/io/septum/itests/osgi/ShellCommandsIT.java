@@ -2,6 +2,7 @@ package io.septum.itests.osgi;
 
 import static org.junit.Assert.assertTrue;
 
+import io.septum.api.AgentReady;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -25,6 +26,9 @@ import org.osgi.framework.ServiceReference;
 public class ShellCommandsIT extends SeptumTestSupport {
     @Inject
     CommandProcessor processor;
+    /** Commands answer from the agent's services: run them once it is ready (injection waits for it). */
+    @Inject
+    AgentReady ready;
 
     @Test
     public void commandsAreRegistered() throws Exception {
