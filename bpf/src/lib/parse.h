@@ -14,6 +14,7 @@
 #include "drop.h"
 
 #define ETH_P_ARP_ 0x0806
+#define IPV6_MAX_EXT 4
 
 /* What parse_packet found besides the tuple. */
 #define PARSE_IP 0
@@ -79,6 +80,8 @@ static __always_inline int parse_l4(void *l4, void *data_end, struct pkt *p)
 		id = ((__u16)ih[4] << 8) | ih[5];
 		if (p->proto == IPPROTO_ICMPV6 && type >= 133 && type <= 137)
 			return PARSE_ALWAYS_PASS; /* router/neighbour solicitation and advertisement, redirect */
+		if (p->proto == IPPROTO_ICMPV6 && (type == 130 || type == 131 || type == 132 || type == 143))
+			return PARSE_ALWAYS_PASS; /* multicast listener discovery, which neighbour discovery needs */
 		if ((p->proto == IPPROTO_ICMP && type == 8) || (p->proto == IPPROTO_ICMPV6 && type == 128)) {
 			p->icmp_kind = ICMP_KIND_ECHO_REQUEST;
 			p->sport = id;
@@ -130,13 +133,36 @@ static __always_inline int parse_packet(struct __sk_buff *skb, struct pkt *p)
 
 		if ((void *)(ip6 + 1) > data_end)
 			return DROP_INVALID;
+		__u8 *l4 = (void *)(ip6 + 1);
+		__u8 nexthdr = ip6->nexthdr;
+		int i;
+
 		p->family = 6;
-		/* Extension headers are not walked: such packets are judged by their first next-header value
-		 * with port 0, so only whole-protocol entries allow them (fails closed). */
-		p->proto = ip6->nexthdr;
 		__builtin_memcpy(p->saddr, &ip6->saddr, 16);
 		__builtin_memcpy(p->daddr, &ip6->daddr, 16);
-		return parse_l4((void *)(ip6 + 1), data_end, p);
+		/* Walk up to IPV6_MAX_EXT extension headers. Deeper chains are judged by the header they stop at,
+		 * with port 0, which only whole-protocol entries allow (fails closed). */
+#pragma unroll
+		for (i = 0; i < IPV6_MAX_EXT; i++) {
+			if (nexthdr == IPPROTO_HOPOPTS || nexthdr == IPPROTO_ROUTING || nexthdr == IPPROTO_DSTOPTS) {
+				if ((void *)(l4 + 2) > data_end)
+					return DROP_INVALID;
+				nexthdr = l4[0];
+				l4 += ((__u32)l4[1] + 1) * 8;
+			} else if (nexthdr == IPPROTO_FRAGMENT) {
+				if ((void *)(l4 + 8) > data_end)
+					return DROP_INVALID;
+				nexthdr = l4[0];
+				p->proto = nexthdr;
+				if ((((__u16)l4[2] << 8) | l4[3]) & 0xfff8)
+					return PARSE_IP; /* not the first fragment: no L4 header */
+				l4 += 8;
+			} else {
+				break;
+			}
+		}
+		p->proto = nexthdr;
+		return parse_l4(l4, data_end, p);
 	}
 	if (proto == ETH_P_ARP_)
 		return PARSE_ALWAYS_PASS;

@@ -116,7 +116,8 @@ class DatapathPacketTest {
     void withoutPolicyTrafficFlowsAndProgramsAreAttached() throws Exception {
         assertTrue(dp.isAttached(b.ifindex(), true) && dp.isAttached(b.ifindex(), false));
         assertTrue(lab.connects(a, b.ip4(), 80));
-        DatapathEvent e = awaitEvent("policy-verdict for B", ev -> ev.endpointId() == EP_B && ev.type().equals("policy-verdict"));
+        DatapathEvent e = awaitEvent("policy-verdict for B", ev -> ev.endpointId() == EP_B && ev.type().equals("policy-verdict")
+                && ev.srcIp().equals(a.ip4()) && ev.dstPort() == 80);
         assertEquals("INGRESS", e.direction());
         assertEquals("FORWARDED", e.verdict());
         assertEquals(a.ip4(), e.srcIp());
@@ -133,7 +134,8 @@ class DatapathPacketTest {
     void ingressEnforcedWithoutAllowDropsWithReason133() throws Exception {
         dp.upsertEndpoint(ep(b, EP_B, ID_B, true, false), List.of());
         assertFalse(lab.connects(a, b.ip4(), 80));
-        DatapathEvent e = awaitEvent("drop 133 at B", ev -> ev.endpointId() == EP_B && ev.type().equals("drop"));
+        DatapathEvent e = awaitEvent("drop 133 at B", ev -> ev.endpointId() == EP_B && ev.type().equals("drop")
+                && ev.srcIp().equals(a.ip4()) && ev.dstPort() == 80);
         assertEquals(133, e.dropReason());
         assertEquals("DROPPED", e.verdict());
         assertEquals("INGRESS", e.direction());
@@ -145,7 +147,8 @@ class DatapathPacketTest {
     void anAllowForTheClientIdentityAndPortLetsItThroughOnly() throws Exception {
         dp.upsertEndpoint(ep(b, EP_B, ID_B, true, false), List.of(allow(Direction.INGRESS, ID_A, Protocol.TCP, 80, 80, 42)));
         assertTrue(lab.connects(a, b.ip4(), 80));
-        DatapathEvent e = awaitEvent("verdict with rule 42", ev -> ev.endpointId() == EP_B && ev.type().equals("policy-verdict"));
+        DatapathEvent e = awaitEvent("verdict with rule 42", ev -> ev.endpointId() == EP_B && ev.type().equals("policy-verdict")
+                && ev.srcIp().equals(a.ip4()) && ev.dstPort() == 80);
         assertEquals(42, e.ruleId());
         assertFalse(lab.connects(c, b.ip4(), 80), "another identity stays out");
         List<BpfPolicyEntry> entries = dp.policy(EP_B);
@@ -163,7 +166,8 @@ class DatapathPacketTest {
                 allow(Direction.INGRESS, ID_A, Protocol.ANY, 0, 0, 1),
                 deny(Direction.INGRESS, 0, Protocol.TCP, 80, 80, 2)));
         assertFalse(lab.connects(a, b.ip4(), 80));
-        DatapathEvent e = awaitEvent("drop 181", ev -> ev.endpointId() == EP_B && ev.type().equals("drop"));
+        DatapathEvent e = awaitEvent("drop 181", ev -> ev.endpointId() == EP_B && ev.type().equals("drop")
+                && ev.srcIp().equals(a.ip4()) && ev.dstPort() == 80);
         assertEquals(181, e.dropReason());
         assertEquals(2, e.ruleId());
         assertTrue(lab.connects(a, b.ip4(), 8050), "the allow still covers other ports");
@@ -178,7 +182,8 @@ class DatapathPacketTest {
     void egressEnforcementOnTheClient() throws Exception {
         dp.upsertEndpoint(ep(a, EP_A, ID_A, false, true), List.of());
         assertFalse(lab.connects(a, b.ip4(), 80));
-        DatapathEvent e = awaitEvent("egress drop at A", ev -> ev.endpointId() == EP_A && ev.type().equals("drop"));
+        DatapathEvent e = awaitEvent("egress drop at A", ev -> ev.endpointId() == EP_A && ev.type().equals("drop")
+                && ev.dstIp().equals(b.ip4()) && ev.dstPort() == 80);
         assertEquals("EGRESS", e.direction());
         assertEquals(ID_B, e.dstIdentity());
         dp.upsertEndpoint(ep(a, EP_A, ID_A, false, true), List.of(allow(Direction.EGRESS, ID_B, Protocol.TCP, 80, 80, 5)));
@@ -216,7 +221,8 @@ class DatapathPacketTest {
         dp.upsertEndpoint(ep(b, EP_B, ID_B, true, true), List.of(allow(Direction.INGRESS, ID_A, Protocol.TCP, 80, 80, 9)));
         assertTrue(lab.icmp(a, "reply", b.ip4()));
         DatapathEvent e = awaitEvent("unsolicited echo reply dropped",
-                ev -> ev.endpointId() == EP_B && ev.type().equals("drop") && ev.protocol().equals("ICMP"));
+                ev -> ev.endpointId() == EP_B && ev.type().equals("drop") && ev.protocol().equals("ICMP")
+                        && ev.srcIp().equals(a.ip4()));
         assertEquals(133, e.dropReason());
         assertFalse(lab.icmp(a, "echo", b.ip4()), "echo not allowed yet");
         dp.upsertEndpoint(ep(b, EP_B, ID_B, true, true), List.of(allow(Direction.INGRESS, ID_A, Protocol.ICMP, 0, 0, 10),
@@ -226,7 +232,8 @@ class DatapathPacketTest {
         events.clear();
         assertTrue(lab.icmp(b, "reply", a.ip4()));
         awaitEvent("B's unsolicited echo reply dropped at its enforced egress",
-                ev -> ev.endpointId() == EP_B && ev.type().equals("drop") && ev.direction().equals("EGRESS"));
+                ev -> ev.endpointId() == EP_B && ev.type().equals("drop") && ev.direction().equals("EGRESS")
+                        && ev.protocol().equals("ICMP") && ev.dstIp().equals(a.ip4()));
     }
 
     @Test
