@@ -1,6 +1,7 @@
 package io.septum.endpoints.internal;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -22,7 +23,7 @@ final class EndpointStore {
 
     @JsonIgnoreProperties(ignoreUnknown = true)
     record Stored(long id, String source, String sourceId, String name, String namespace, List<String> labels,
-                  String interfaceName, String netns, List<String> addresses, long identity,
+                  @JsonProperty("interface") String interfaceName, String netns, List<String> addresses, long identity,
                   Map<String, String> externalIds) {
     }
 
