@@ -62,7 +62,12 @@ final class CaseEvaluator {
     /** An endpoint's labels as the agent sets them: its own (source k8s), the namespace label, namespace labels. */
     static Labels endpointLabels(TestCase.Endpoint e, Map<String, Map<String, String>> namespaces) {
         List<Label> out = new ArrayList<>();
-        e.labels().forEach((k, v) -> out.add(new Label(Label.K8S, k, v)));
+        e.labels().forEach((k, v) -> {
+            // the agent owns these keys: a workload's own label cannot move it to another namespace (CVE-2023-39347)
+            if (!k.equals(Labels.NAMESPACE_KEY) && !k.startsWith(Labels.NAMESPACE_LABELS_PREFIX)) {
+                out.add(new Label(Label.K8S, k, v));
+            }
+        });
         out.add(new Label(Label.K8S, Labels.NAMESPACE_KEY, e.namespace()));
         namespaces.getOrDefault(e.namespace(), Map.of())
                 .forEach((k, v) -> out.add(new Label(Label.K8S, Labels.NAMESPACE_LABELS_PREFIX + k, v)));

@@ -1,5 +1,7 @@
 package io.septum.policy.internal;
 
+import io.septum.api.ComponentStatus;
+import io.septum.api.HealthReporter;
 import io.septum.api.policy.EnforcementMode;
 import io.septum.api.policy.ImportResult;
 import io.septum.api.policy.PolicyEngine;
@@ -31,10 +33,10 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * The agent's policy repository: validated, persisted, revisioned. Every change validates the whole input first
  * and applies all of it or none; listeners hear of it afterwards, outside the state lock.
  */
-@Component(service = PolicyRepository.class, name = PolicyRepositoryImpl.PID,
+@Component(service = {PolicyRepository.class, HealthReporter.class}, name = PolicyRepositoryImpl.PID,
         configurationPolicy = ConfigurationPolicy.OPTIONAL)
 @Designate(ocd = PolicyRepositoryImpl.Config.class)
-public final class PolicyRepositoryImpl implements PolicyRepository {
+public final class PolicyRepositoryImpl implements PolicyRepository, HealthReporter {
     static final String PID = "io.septum.policy";
     private static final System.Logger LOG = System.getLogger(PolicyRepositoryImpl.class.getName());
 
@@ -54,6 +56,7 @@ public final class PolicyRepositoryImpl implements PolicyRepository {
     private volatile PolicySet current;
     private volatile long revision;
     private volatile EnforcementMode mode;
+    private volatile String restoreProblem;
     private long deliveredRevision = -1;
     private EnforcementMode deliveredMode;
 
@@ -95,8 +98,9 @@ public final class PolicyRepositoryImpl implements PolicyRepository {
             try {
                 set = set.merge(engine.parse(s.origin(), s.document()), s.revision());
             } catch (PolicyValidationException e) {
-                LOG.log(System.Logger.Level.ERROR, "stored policy " + s.kind() + " " + s.namespace() + "/" + s.name()
-                        + " no longer validates and is not loaded: " + PolicyStore.describe(e));
+                restoreProblem = "stored policy " + s.kind() + " " + s.namespace() + "/" + s.name()
+                        + " no longer validates and is not loaded: " + PolicyStore.describe(e);
+                LOG.log(System.Logger.Level.ERROR, restoreProblem);
             }
         }
         current = set;
@@ -186,6 +190,14 @@ public final class PolicyRepositoryImpl implements PolicyRepository {
         } finally {
             notifyLock.unlock();
         }
+    }
+
+    @Override
+    public ComponentStatus health() {
+        String summary = current.policies().size() + " policies, revision " + revision + ", mode " + mode;
+        String problem = restoreProblem;
+        return problem == null ? ComponentStatus.ok("policy", summary)
+                : new ComponentStatus("policy", "degraded", summary + "; " + problem);
     }
 
     @Override

@@ -133,6 +133,20 @@ class PolicyRepositoryTest {
         assertEquals(1, repo(EnforcementMode.DEFAULT).list().size());
     }
 
+    @Test
+    void healthSaysWhatIsLoadedAndWhatWasNot() throws Exception {
+        PolicyRepositoryImpl r = repo(EnforcementMode.DEFAULT);
+        r.importPolicies("a", RULE1 + "---\n" + CCNP);
+        assertEquals("ok", r.health().state());
+        assertTrue(r.health().message().contains("2 policies, revision 1, mode default"), r.health().message());
+        Path f = state.resolve("policies/state.json");
+        Files.writeString(f, Files.readString(f).replace("toEntities: [cluster]", "toEntities: [galaxy]"));
+        PolicyRepositoryImpl again = repo(EnforcementMode.DEFAULT);
+        assertEquals(List.of("rule1"), again.list().stream().map(PolicyInfo::name).toList());
+        assertEquals("degraded", again.health().state());
+        assertTrue(again.health().message().contains("galaxy"), again.health().message());
+    }
+
     private static PolicyRepositoryImpl.Config config(String mode) {
         return new PolicyRepositoryImpl.Config() {
             @Override
