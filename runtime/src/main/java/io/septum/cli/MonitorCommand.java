@@ -25,11 +25,37 @@ final class MonitorCommand implements Callable<Integer> {
     @Option(names = "--verdict", paramLabel = "VERDICT", description = "Only events with this verdict: FORWARDED, DROPPED, AUDIT.")
     String verdict;
 
+    @Option(names = "--count", paramLabel = "N", defaultValue = "0",
+            description = "Stop after N events (default: run until interrupted).")
+    int count;
+
+    /** Thrown from the line consumer to end the stream after {@code --count} events. */
+    private static final class Enough extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Enough() {
+            super(null, null, false, false);
+        }
+    }
+
     @Override
     public Integer call() {
         SeptumCli cli = SeptumCli.of(spec);
         boolean json = cli.format() == Output.Format.JSON;
         PrintWriter out = cli.out();
+        int[] seen = {0};
+        try {
+            stream(cli, json, out, seen);
+        } catch (Enough e) {
+            return 0;
+        }
+        if (Thread.currentThread().isInterrupted()) return 0;
+        // the stream should last until the user stops it: its end means the agent went away
+        cli.err().println("septum: the agent ended the event stream (did it stop? see 'septum status')");
+        return 1;
+    }
+
+    private void stream(SeptumCli cli, boolean json, PrintWriter out, int[] seen) {
         cli.client().stream("/v1/monitor", line -> {
             DatapathEvent e;
             try {
@@ -43,7 +69,7 @@ final class MonitorCommand implements Callable<Integer> {
             if (verdict != null && !verdict.equalsIgnoreCase(e.verdict())) return;
             out.println(json ? line : Views.event(e));
             out.flush();
+            if (count > 0 && ++seen[0] >= count) throw new Enough();
         });
-        return 0;
     }
 }

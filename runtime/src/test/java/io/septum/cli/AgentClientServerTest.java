@@ -335,6 +335,51 @@ class AgentClientServerTest {
         assertEquals(2, CliRun.run("endpoint", "lsit").code());
     }
 
+    @Test
+    void monitorPrintsEventsAsTheyComeAndStopsAfterCount() throws Exception {
+        AtomicReference<CliRun> run = new AtomicReference<>();
+        Thread t = new Thread(() -> run.set(cli("monitor", "--type", "drop", "--count", "2")));
+        t.start();
+        await(() -> hub.subscribers() == 1);
+        DatapathEvent drop = new DatapathEvent(0, "drop", 7, "INGRESS", "DROPPED", 133, "10.199.0.3", 41000, 301,
+                "10.199.0.2", 80, 300, "TCP", 0, 2, false, 107);
+        DatapathEvent verdict = new DatapathEvent(0, "policy-verdict", 7, "INGRESS", "FORWARDED", 0, "10.199.0.4", 41001,
+                302, "10.199.0.2", 80, 300, "TCP", 1, 2, false, 107);
+        hub.publish(drop);
+        hub.publish(verdict);
+        hub.publish(drop);
+        t.join(5_000);
+        assertFalse(t.isAlive());
+        CliRun r = run.get();
+        assertEquals(0, r.code(), r.toString());
+        String[] lines = r.out().split("\n");
+        assertEquals(2, lines.length, r.out());
+        for (String l : lines) {
+            assertTrue(l.contains("10.199.0.3:41000 (ID:301) -> 10.199.0.2:80 (ID:300) drop INGRESS DROPPED (Policy denied)"), l);
+        }
+        await(() -> hub.subscribers() == 0);
+
+        // -o json: the events as JSON lines
+        t = new Thread(() -> run.set(cli("monitor", "-o", "json", "--count", "1")));
+        t.start();
+        await(() -> hub.subscribers() == 1);
+        hub.publish(verdict);
+        t.join(5_000);
+        assertFalse(t.isAlive());
+        assertEquals(verdict, client.mapper().readValue(run.get().out().strip(), DatapathEvent.class));
+
+        // the stream ending without the user stopping it means the agent went away
+        await(() -> hub.subscribers() == 0);
+        t = new Thread(() -> run.set(cli("monitor")));
+        t.start();
+        await(() -> hub.subscribers() == 1);
+        server.close();
+        t.join(5_000);
+        assertFalse(t.isAlive());
+        assertEquals(1, run.get().code(), run.get().toString());
+        assertTrue(run.get().err().startsWith("septum: the agent ended the event stream"), run.get().toString());
+    }
+
     private static void await(java.util.function.BooleanSupplier c) throws InterruptedException {
         long end = System.nanoTime() + Duration.ofSeconds(5).toNanos();
         while (!c.getAsBoolean()) {
