@@ -158,7 +158,8 @@ public final class AgentSession implements AutoCloseable {
 
     /**
      * Deletes endpoints that labs of kind {@code kind} registered and that outlived their lab (a killed run, or a
-     * {@code --keep} run whose namespaces {@link NetLab#cleanupStale(String)} has removed). Returns their names.
+     * {@code --keep} run). Call it before {@link NetLab#cleanupStale(String)}: a source may stop listing an endpoint
+     * once its namespace is gone, and then the API can no longer delete it. Returns their names.
      */
     public static List<String> removeLeftovers(AgentClient client, String kind) {
         List<String> removed = new ArrayList<>();
@@ -168,7 +169,7 @@ public final class AgentSession implements AutoCloseable {
             String ns = netns.substring(netns.lastIndexOf('/') + 1);
             String runId = lab != null ? lab : NetLab.runIdOf(ns, NetLab.NETNS_PREFIX);
             if (runId == null || !runId.startsWith(kind)) continue;
-            if (NetLab.labExists(runId)) continue;
+            if (NetLab.labExists(runId) && !NetLab.isStaleRun(runId)) continue;
             try {
                 client.delete("/v1/endpoints/" + e.id());
                 removed.add(e.qualifiedName());

@@ -162,14 +162,14 @@ public final class CaseRunner {
         String conflict = conflicts(parsed);
         if (conflict != null) return new Outcome(null, EXIT_ERROR, conflict);
 
-        for (String line : NetLab.cleanupStale("c")) progress.println("septum: removed a leftover of a killed run: " + line);
         try {
             for (String e : AgentSession.removeLeftovers(client, "c")) {
-                progress.println("septum: removed endpoint " + e + " left by a killed run");
+                progress.println("septum: removed endpoint " + e + " left by an earlier run");
             }
         } catch (AgentException e) {
             return new Outcome(null, EXIT_ERROR, e.getMessage());
         }
+        for (String line : NetLab.cleanupStale("c")) progress.println("septum: removed a leftover of an earlier run: " + line);
         NetLab lab = NetLab.create('c');
         AgentSession session = new AgentSession(client, progress);
         Thread hook = new Thread(() -> {
@@ -182,18 +182,17 @@ public final class CaseRunner {
             registerAll(origin, tc, lab, session, targets, parsed);
             List<ProbeResult> results = probeAll(tc, lab, targets, offline);
             CaseResult result = CaseResult.of(tc.name(), results);
-            if (result.failed() > 0) {
-                NetLab.bridgeNetfilterWarning().ifPresent(w -> progress.println("septum: warning: " + w));
-            }
+            boolean allowsDenied = results.stream().anyMatch(r -> "allow".equals(r.expect()) && !r.pass());
+            if (allowsDenied) NetLab.bridgeNetfilterWarning().ifPresent(w -> progress.println("septum: warning: " + w));
             return new Outcome(result, result.failed() == 0 ? EXIT_PASS : EXIT_FAIL, null);
         } catch (LabException | AgentException | IllegalArgumentException e) {
-            String hint = NetLab.bridgeNetfilterWarning().map(w -> " (" + w + ")").orElse("");
-            return new Outcome(null, EXIT_ERROR, e.getMessage() + hint);
+            return new Outcome(null, EXIT_ERROR, e.getMessage());
         } finally {
             if (keep) {
+                lab.keep();
                 progress.println("septum: --keep: the lab " + lab.runId() + " stays (namespaces " + NetLab.NETNS_PREFIX
                         + lab.runId() + "-*, bridge " + lab.bridge() + "), with its endpoints and policies in the agent;"
-                        + " remove them with septum endpoint delete / policy delete and 'ip netns del'");
+                        + " the next 'septum connectivity test' removes the lab's namespaces and endpoints; delete the policies with septum policy delete");
             } else {
                 long t0 = System.nanoTime();
                 session.close();

@@ -403,6 +403,19 @@ public final class NetLab implements AutoCloseable {
         return new HttpReply(r.exit(), status, body, r.err().strip(), r.millis());
     }
 
+    /**
+     * Leaves the lab in place when this process exits ({@code --keep}): no cleanup at shutdown. Its owner file
+     * stays, so the next {@link #cleanupStale(String)} of its kind removes it once this process is gone.
+     */
+    public synchronized void keep() {
+        closed = true;
+        try {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        } catch (IllegalStateException ignored) {
+            // already shutting down
+        }
+    }
+
     /** Removes everything the lab made. Safe to call more than once; never throws. */
     @Override
     public void close() {
@@ -494,6 +507,11 @@ public final class NetLab implements AutoCloseable {
         return removed;
     }
 
+    /** Whether lab {@code runId} is a leftover: its owner file names a process that is gone. */
+    public static boolean isStaleRun(String runId) {
+        return RUN_ID.matcher(runId).matches() && isStale(runId);
+    }
+
     /** Whether any namespace of lab {@code runId} still exists. */
     public static boolean labExists(String runId) {
         try (Stream<Path> s = Files.list(Path.of("/run/netns"))) {
@@ -513,6 +531,9 @@ public final class NetLab implements AutoCloseable {
         if (!Files.exists(p)) return Optional.empty();
         String v = readQuietly(p).trim();
         if (!"1".equals(v)) return Optional.empty();
+        // an accepting FORWARD chain without rules lets bridged traffic through untouched
+        Cmd.Result fwd = Cmd.run(CMD_TIMEOUT_MS, "iptables", "-w", "-S", "FORWARD");
+        if (fwd.ok() && fwd.out().strip().equals("-P FORWARD ACCEPT")) return Optional.empty();
         return Optional.of("br_netfilter is loaded and net.bridge.bridge-nf-call-iptables=1: bridged lab traffic also"
                 + " passes the host's iptables FORWARD chain, which may drop it (check 'iptables -S FORWARD'; Docker"
                 + " sets its policy to DROP). Set 'sysctl net.bridge.bridge-nf-call-iptables=0' or allow the lab's"

@@ -110,8 +110,8 @@ public class DemoCommand {
         int run() {
             try {
                 client.get("/v1/status", io.septum.api.AgentStatus.class);
-                NetLab.cleanupStale("d");
                 AgentSession.removeLeftovers(client, "d");
+                NetLab.cleanupStale("d");
                 removeKeptPolicy();
             } catch (AgentException | LabException e) {
                 err.println("septum: " + e.getMessage());
@@ -169,6 +169,7 @@ public class DemoCommand {
             } finally {
                 if (monitor != null) monitor.interrupt();
                 if (keep) {
+                    lab.keep();
                     out.println();
                     out.println("--keep: the demo stays up (lab " + lab.runId() + "); the next 'septum demo starwars'"
                             + " replaces it");
