@@ -365,6 +365,17 @@ final class PolicyParser {
                         new TreeSet<>(known)) + ")");
             }
         }
+        // Cilium refuses several kinds of L3 peer in one rule; accepting them would let one file mean different
+        // things here and there
+        List<String> l3Kinds = new ArrayList<>();
+        for (String f : List.of(endpointsF, entitiesF, cidrF, cidrSetF)) {
+            JsonNode v = r.get(f);
+            if (v != null && v.isArray() && v.size() > 0) l3Kinds.add(f);
+        }
+        if (l3Kinds.size() > 1) {
+            ctx.error(path, "combining " + String.join(" and ", l3Kinds) + " in one rule is not supported (as in "
+                    + "Cilium): write one rule per kind of peer");
+        }
         List<Peer> peers = new ArrayList<>();
         boolean l3 = false;
         JsonNode eps = r.get(endpointsF);

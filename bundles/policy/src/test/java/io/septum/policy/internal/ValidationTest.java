@@ -56,7 +56,9 @@ class ValidationTest {
                 {"  endpointSelector: {}\n  egress:\n  - toCIDR: [\"fd00::/129\"]\n", "spec.egress[0].toCIDR[0]", "fd00::/129"},
                 {"  endpointSelector: {}\n  egress:\n  - toCIDR: [\"10.1.2\"]\n", "spec.egress[0].toCIDR[0]", "\"10.1.2\""},
                 {"  endpointSelector: {}\n  egress:\n  - toCIDRSet: [{cidr: \"fd00::/64\", except: [\"10.0.0.0/8\"]}]\n", "spec.egress[0].toCIDRSet[0].except[0]", "not inside"},
-                {"  endpointSelector: {}\n  egress:\n  - toEntities: [World]\n", "spec.egress[0].toEntities[0]", "\"World\""}
+                {"  endpointSelector: {}\n  egress:\n  - toEntities: [World]\n", "spec.egress[0].toEntities[0]", "\"World\""},
+                {"  endpointSelector: {}\n  ingress:\n  - fromEndpoints: [{}]\n    fromEntities: [world]\n", "spec.ingress[0]", "combining fromEndpoints and fromEntities"},
+                {"  endpointSelector: {}\n  egress:\n  - toCIDR: [10.0.0.0/8]\n    toCIDRSet: [{cidr: 11.0.0.0/8}]\n", "spec.egress[0]", "combining toCIDR and toCIDRSet"}
         };
         for (String[] c : cases) {
             String spec = c[0], field = c[1], reason = c[2];
