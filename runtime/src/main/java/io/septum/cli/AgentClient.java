@@ -19,12 +19,18 @@ import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.net.StandardProtocolFamily;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 /**
@@ -46,12 +52,34 @@ public final class AgentClient {
 
     private static final int MAX_HEADER_BYTES = 64 * 1024;
 
+    /** How long one request may take unless the caller says otherwise. */
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
+
     private final Path socket;
     private final ObjectMapper mapper;
+    private final Duration timeout;
+    private ScheduledExecutorService timer;
 
     public AgentClient(Path socket) {
+        this(socket, DEFAULT_TIMEOUT);
+    }
+
+    /** @param timeout how long a request (not a stream) may take before the client gives up with status 504 */
+    public AgentClient(Path socket, Duration timeout) {
         this.socket = socket;
         this.mapper = newMapper();
+        this.timeout = timeout;
+    }
+
+    private synchronized ScheduledExecutorService timer() {
+        if (timer == null) {
+            timer = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "septum-cli-timeout");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        return timer;
     }
 
     /** The socket named by {@code SEPTUM_SOCKET}, else {@link #DEFAULT_SOCKET}. */
@@ -173,17 +201,48 @@ public final class AgentClient {
         }
     }
 
-    /** Sends one request and returns the answer, whatever its status (only an unreachable agent throws). */
+    /**
+     * Sends one request and returns the answer, whatever its status. Throws only when the agent is unreachable,
+     * the connection breaks, or no answer comes within the timeout (status 504).
+     */
     public Response exchange(String method, String path, byte[] body, String contentType, Map<String, String> headers) {
         SocketChannel ch = connect();
+        AtomicBoolean timedOut = new AtomicBoolean();
+        ScheduledFuture<?> deadline = timer().schedule(() -> {
+            timedOut.set(true);
+            try {
+                ch.close();
+            } catch (IOException ignored) {
+                // closing is all the timeout does
+            }
+        }, timeout.toMillis(), TimeUnit.MILLISECONDS);
         try (ch) {
-            writeRequest(ch, method, path, body, contentType, headers);
+            IOException writeFailure = null;
+            try {
+                writeRequest(ch, method, path, body, contentType, headers);
+            } catch (IOException e) {
+                // the agent may refuse a request before reading all of it (e.g. 413): its answer is still there
+                writeFailure = e;
+            }
             InputStream in = new BufferedInputStream(Channels.newInputStream(ch));
-            Response head = readHead(in);
+            Response head;
+            try {
+                head = readHead(in);
+            } catch (IOException e) {
+                if (writeFailure != null) e.addSuppressed(writeFailure);
+                throw e;
+            }
             return new Response(head.status, head.headers, readBody(in, head), false);
         } catch (IOException e) {
+            if (timedOut.get()) {
+                throw new AgentException(504, "the agent at " + socket + " did not answer " + method + " " + path
+                        + " within " + (timeout.toMillis() % 1000 == 0 ? timeout.toSeconds() + " s" : timeout.toMillis() + " ms")
+                        + " (is it overloaded or stuck? see its log)", e);
+            }
             throw new AgentException(AgentException.UNREACHABLE,
                     "the connection to the agent at " + socket + " broke: " + e.getMessage(), e);
+        } finally {
+            deadline.cancel(false);
         }
     }
 

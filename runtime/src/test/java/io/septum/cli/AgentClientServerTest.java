@@ -132,6 +132,29 @@ class AgentClientServerTest {
     }
 
     @Test
+    void aSilentAgentTimesOut() throws Exception {
+        Path silent = dir.resolve("silent.sock");
+        try (java.nio.channels.ServerSocketChannel s = java.nio.channels.ServerSocketChannel.open(
+                java.net.StandardProtocolFamily.UNIX)) {
+            s.bind(java.net.UnixDomainSocketAddress.of(silent));
+            AgentClient impatient = new AgentClient(silent, Duration.ofMillis(300));
+            // the connection is accepted by the kernel's backlog and never answered
+            AgentException e = assertThrows(AgentException.class, () -> impatient.get("/v1/status", AgentStatus.class));
+            assertEquals(504, e.status());
+            assertTrue(e.getMessage().contains("did not answer GET /v1/status within 300 ms"), e.getMessage());
+        }
+    }
+
+    @Test
+    void anAnswerBeforeTheWholeBodyIsStillRead() {
+        // over the server's 16 MiB limit: refused with 413 while the client is still sending
+        byte[] huge = new byte[17 * 1024 * 1024];
+        AgentClient.Response r = client.exchange("POST", "/v1/policies", huge, "application/yaml", Map.of());
+        assertEquals(413, r.status());
+        assertTrue(r.text().contains("exceeds the limit"), r.text());
+    }
+
+    @Test
     void badJsonBodyIs400() {
         AgentException e = assertThrows(AgentException.class, () -> client.post("/v1/endpoints",
                 Map.of("source", "netns", "spec", Map.of("name", "x")), JsonNode.class));
