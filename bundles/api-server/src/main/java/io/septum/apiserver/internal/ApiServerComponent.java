@@ -92,7 +92,7 @@ public final class ApiServerComponent implements DatapathEventListener, Backend 
         if (cfg.ioTimeoutMillis() < 100) throw new IllegalArgumentException(PID + ": ioTimeoutMillis must be at least 100");
         String v = ctx.getProperty("septum.version");
         this.version = v != null ? v : ctx.getBundle().getVersion().toString();
-        this.startedAt = ManagementFactory.getRuntimeMXBean().getStartTime();
+        this.startedAt = jvmStart(ctx);
         this.hub = new MonitorHub(Math.max(16, cfg.monitorQueueSize()), Math.max(1, cfg.maxMonitorClients()));
         ApiServer.Settings settings = new ApiServer.Settings(cfg.maxConnections(), cfg.ioTimeoutMillis(),
                 cfg.socketGroup().isBlank() ? null : cfg.socketGroup(), 5_000);
@@ -103,6 +103,19 @@ public final class ApiServerComponent implements DatapathEventListener, Backend 
         holder[0] = server;
         // binding happens on the server's own thread: activation never waits on the file system
         server.start();
+    }
+
+    /** The launcher's measure of JVM start when it gives one, so that status agrees with its log. */
+    static long jvmStart(BundleContext ctx) {
+        String p = ctx.getProperty("septum.jvm.start.millis");
+        if (p != null) {
+            try {
+                return Long.parseLong(p.trim());
+            } catch (NumberFormatException ignored) {
+                // fall back to the JVM's own figure
+            }
+        }
+        return ManagementFactory.getRuntimeMXBean().getStartTime();
     }
 
     private static String property(BundleContext ctx, String key, String def) {

@@ -50,12 +50,25 @@ public final class StatusCommand extends ShellSupport {
 
     @Activate
     public StatusCommand(BundleContext ctx) {
-        this(version(ctx), ManagementFactory.getRuntimeMXBean().getStartTime());
+        this(version(ctx), jvmStart(ctx));
     }
 
     StatusCommand(String version, long startedAt) {
         this.version = version;
         this.startedAt = startedAt;
+    }
+
+    /** The launcher's measure of JVM start when it gives one, so that status agrees with its log. */
+    private static long jvmStart(BundleContext ctx) {
+        String p = ctx.getProperty("septum.jvm.start.millis");
+        if (p != null) {
+            try {
+                return Long.parseLong(p.trim());
+            } catch (NumberFormatException ignored) {
+                // fall back to the JVM's own figure
+            }
+        }
+        return ManagementFactory.getRuntimeMXBean().getStartTime();
     }
 
     private static String version(BundleContext ctx) {
