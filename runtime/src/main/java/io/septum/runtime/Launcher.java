@@ -44,6 +44,7 @@ public final class Launcher {
     public static final String PROP_START_TO_READY = "septum.start.to.ready.millis";
 
     private static final Logger LOG = Logger.getLogger(Launcher.class.getName());
+    private static final long READY_WARNING_MILLIS = 60_000;
 
     private final LauncherOptions.Paths paths;
     private final boolean console;
@@ -127,6 +128,7 @@ public final class Launcher {
                 }
             }
             fw.start();
+            warnIfNotReady(ctx, READY_WARNING_MILLIS);
         } catch (BundleException e) {
             throw new LaunchException("cannot start the OSGi framework: " + e.getMessage()
                     + " (framework storage: " + paths.frameworkStorage() + ")", e);
@@ -287,6 +289,33 @@ public final class Launcher {
         } catch (InvalidSyntaxException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * An agent that never gets ready only shows as "activating" in systemd: say which bundles are not active,
+     * which is usually the reason (a missing import, a failed activation).
+     */
+    private void warnIfNotReady(BundleContext ctx, long afterMillis) {
+        java.util.Timer timer = new java.util.Timer("septum-ready-watch", true);
+        timer.schedule(new java.util.TimerTask() {
+            @Override
+            public void run() {
+                timer.cancel();
+                if (ready.get()) return;
+                StringBuilder inactive = new StringBuilder();
+                try {
+                    for (Bundle b : ctx.getBundles()) {
+                        if (b.getState() != Bundle.ACTIVE && b.getHeaders().get(Constants.FRAGMENT_HOST) == null) {
+                            inactive.append(inactive.length() == 0 ? "" : ", ").append(b.getSymbolicName());
+                        }
+                    }
+                } catch (IllegalStateException e) {
+                    return; // the framework is stopping
+                }
+                LOG.warning("Septum is not ready " + afterMillis / 1000 + " s after start; bundles not active: "
+                        + (inactive.length() == 0 ? "none" : inactive) + " (see the errors above, and septum status)");
+            }
+        }, afterMillis);
     }
 
     private void onReady() {
