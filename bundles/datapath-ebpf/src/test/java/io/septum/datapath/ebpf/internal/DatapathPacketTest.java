@@ -280,4 +280,20 @@ class DatapathPacketTest {
         assertTrue(view.contains(new IpcacheEntry(a.ip4() + "/32", ID_A, "test")), view.toString());
         assertTrue(view.contains(new IpcacheEntry(b.ip6() + "/128", ID_B, "test")), view.toString());
     }
+
+    @Test
+    void aFullMapKeepsTheLastGoodStateAndSaysWhy() throws Exception {
+        List<IpcacheEntry> before = dp.ipcache();
+        List<IpcacheEntry> tooMany = new ArrayList<>(before);
+        for (int i = 0; i < 70_000; i++) { // the ipcache holds 65536
+            String prefix = i < 65536 ? "10.198." + (i >> 8) + "." + (i & 0xff) + "/32"
+                    : "fd00:198::" + Integer.toHexString(i - 65536) + "/128";
+            tooMany.add(new IpcacheEntry(prefix, 5000 + i, "flood"));
+        }
+        DatapathException e = assertThrows(DatapathException.class, () -> dp.syncIpcache(tooMany));
+        assertTrue(e.getMessage().contains("map full") || e.getMessage().contains("ENOSPC") || e.getMessage().contains("E2BIG"),
+                e.getMessage());
+        assertEquals(before.stream().map(IpcacheEntry::prefix).toList(), dp.ipcache().stream().map(IpcacheEntry::prefix).toList());
+        assertTrue(lab.connects(a, b.ip4(), 80), "the datapath still works");
+    }
 }
