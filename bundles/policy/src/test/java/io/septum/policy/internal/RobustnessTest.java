@@ -26,7 +26,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * Bad input must never crash the agent: thousands of mutations of the corpus policies either parse or are
+ * Bad input must never crash the agent: hundreds of mutations of the corpus policies either parse or are
  * refused with validation errors, never with another exception. Whatever parses must also be usable.
  */
 class RobustnessTest {
@@ -53,7 +53,7 @@ class RobustnessTest {
         Labels subject = Labels.parse(List.of("k8s:app=db", "k8s:io.kubernetes.pod.namespace=default"), "any");
         List<Identity> universe = List.of(ReservedIdentity.WORLD.identity(), ReservedIdentity.HOST.identity(),
                 new Identity(300, subject.asStrings(), false));
-        for (int i = 0; i < 3000; i++) {
+        for (int i = 0; i < 800; i++) {
             JsonNode doc = seeds.get(rnd.nextInt(seeds.size())).deepCopy();
             int mutations = 1 + rnd.nextInt(3);
             for (int m = 0; m < mutations; m++) doc = mutate(doc, rnd);
@@ -72,7 +72,7 @@ class RobustnessTest {
                 fail("crash on:\n" + text, e);
             }
         }
-        assertTrue(parsed > 100 && refused > 100, "parsed " + parsed + ", refused " + refused);
+        assertTrue(parsed > 30 && refused > 30, "parsed " + parsed + ", refused " + refused);
     }
 
     private JsonNode mutate(JsonNode root, Random rnd) {
