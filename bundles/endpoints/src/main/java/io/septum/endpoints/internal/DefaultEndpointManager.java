@@ -913,6 +913,8 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
             return true;
         }
         synchronized (lock) {
+            // Changed while the policy was resolved: the pass that change asked for pushes the new state.
+            if (ep.generation != w.generation() || ep.identity == null) return false;
             dpe = new DatapathEndpoint(ep.id, ep.identity.id(), ep.interfaceName, ep.ifindex, ep.addresses,
                     policy.ingressEnforced(), policy.egressEnforced(), false);
         }
