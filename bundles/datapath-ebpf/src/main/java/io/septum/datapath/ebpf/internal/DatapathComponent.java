@@ -46,7 +46,8 @@ public final class DatapathComponent implements Datapath, HealthReporter {
     private final ExecutorService executor;
     private final CompletableFuture<EbpfDatapath> ready = new CompletableFuture<>();
     private final Path pinDir;
-    private volatile long startNanos = System.nanoTime();
+    private final long startNanos = System.nanoTime();
+    private volatile boolean deactivated;
 
     @Activate
     public DatapathComponent(BundleContext ctx) {
@@ -64,6 +65,11 @@ public final class DatapathComponent implements Datapath, HealthReporter {
         try {
             EbpfDatapath dp = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), this::dispatch);
             dp.open();
+            if (deactivated) { // deactivated while loading: nobody will close it later
+                dp.close();
+                ready.cancel(false);
+                return;
+            }
             LOG.info(() -> "eBPF datapath ready in " + (System.nanoTime() - startNanos) / 1_000_000 + " ms");
             ready.complete(dp);
         } catch (Exception | LinkageError e) {
@@ -93,7 +99,8 @@ public final class DatapathComponent implements Datapath, HealthReporter {
 
     @Deactivate
     void deactivate() {
-        executor.shutdownNow();
+        deactivated = true;
+        executor.shutdown();
         EbpfDatapath dp = ready.getNow(null);
         if (dp == null) ready.cancel(true);
         try {

@@ -296,4 +296,20 @@ class DatapathPacketTest {
         assertEquals(before.stream().map(IpcacheEntry::prefix).toList(), dp.ipcache().stream().map(IpcacheEntry::prefix).toList());
         assertTrue(lab.connects(a, b.ip4(), 80), "the datapath still works");
     }
+
+    @Test
+    void tenThousandEntriesAreWrittenAndDiffedQuickly() throws Exception {
+        List<PolicyEntry> entries = new ArrayList<>();
+        for (int i = 0; i < 10_000; i++) entries.add(allow(Direction.INGRESS, 100_000 + i, Protocol.TCP, 80, 80, i + 1));
+        long t0 = System.nanoTime();
+        dp.upsertEndpoint(ep(c, EP_C, ID_C, true, false), entries);
+        long full = System.nanoTime() - t0;
+        entries.set(0, allow(Direction.INGRESS, 99_999, Protocol.TCP, 80, 80, 1));
+        t0 = System.nanoTime();
+        dp.upsertEndpoint(ep(c, EP_C, ID_C, true, false), entries);
+        long diff = System.nanoTime() - t0;
+        assertEquals(10_000, dp.policy(EP_C).size());
+        System.out.printf("10,000 policy entries: first push %d ms, one-entry change %d ms%n", full / 1_000_000, diff / 1_000_000);
+        assertTrue(full < 10_000_000_000L && diff < 2_000_000_000L, "too slow: " + full / 1_000_000 + " / " + diff / 1_000_000 + " ms");
+    }
 }
