@@ -269,6 +269,8 @@ public final class NetnsSource implements EndpointSource, HealthReporter {
         List<String> addresses = d.addresses().isEmpty() ? found.addresses() : d.addresses();
         Map<String, String> ids = new TreeMap<>(d.externalIds());
         ids.put("netns", d.netns());
+        // A veth re-created under the same name gets a new index; reporting it makes the manager re-attach.
+        ids.put("hostIfindex", String.valueOf(found.hostIfindex()));
         return new EndpointSpec(d.sourceId(), d.name(), d.namespace(), d.labels(), found.hostInterface(), d.netns(),
                 addresses, null, ids);
     }

@@ -152,7 +152,9 @@ class NetnsSourceTest {
         assertEquals("empire", spec.namespace());
         assertEquals(ns, spec.netns());
         assertEquals(Map.of("org", "empire", "class", "deathstar"), spec.labels(), "only the declared labels");
-        assertEquals(Map.of("netns", ns), spec.externalIds());
+        assertEquals(ns, spec.externalIds().get("netns"));
+        assertEquals(Files.readString(Path.of("/sys/class/net", hostIf, "ifindex")).trim(),
+                spec.externalIds().get("hostIfindex"));
         assertTrue(spec.addresses().contains("10.199." + subnet + ".2"), spec.addresses().toString());
         assertTrue(spec.addresses().contains("fd00:199:" + Integer.toHexString(subnet) + "::2"), spec.addresses().toString());
         assertTrue(spec.addresses().stream().noneMatch(a -> a.startsWith("fe80") || a.startsWith("127.")),
@@ -178,6 +180,24 @@ class NetnsSourceTest {
 
         Files.delete(etc.resolve("a.yaml"));
         await("endpoint gone with its file", () -> !sink.live.contains(id));
+    }
+
+    @Test
+    void recreatedVethIsReportedWithItsNewIndex() throws Exception {
+        declare("a.yaml", "endpoints:\n  - name: xwing\n    netns: " + ns + "\n");
+        var sink = new Sink();
+        source().open(sink);
+        await("reported", () -> sink.last("default/xwing") != null);
+        String first = sink.last("default/xwing").externalIds().get("hostIfindex");
+        ip("link", "del", hostIf);
+        ip("link", "add", hostIf, "type", "veth", "peer", "name", "eth0", "netns", ns);
+        ip("-n", ns, "addr", "add", "10.199." + subnet + ".2/24", "dev", "eth0");
+        ip("-n", ns, "link", "set", "eth0", "up");
+        ip("link", "set", hostIf, "up");
+        await("new index reported", () -> sink.last("default/xwing") != null
+                && !first.equals(sink.last("default/xwing").externalIds().get("hostIfindex"))
+                && sink.last("default/xwing").addresses().contains("10.199." + subnet + ".2"));
+        assertEquals(hostIf, sink.last("default/xwing").interfaceName());
     }
 
     @Test
@@ -219,7 +239,8 @@ class NetnsSourceTest {
                 Map.of("septum-lab", "run1")));
         await("added endpoint reported", () -> sink.last("dev/probe") != null);
         assertEquals(hostIf, sink.last("dev/probe").interfaceName());
-        assertEquals(Map.of("netns", ns, "septum-lab", "run1"), sink.last("dev/probe").externalIds(),
+        assertEquals(Map.of("netns", ns, "septum-lab", "run1", "hostIfindex",
+                Files.readString(Path.of("/sys/class/net", hostIf, "ifindex")).trim()), sink.last("dev/probe").externalIds(),
                 "the operator's external ids are kept, so tools can find what they added");
         assertTrue(Files.readString(state.resolve(NetnsSource.STATE_FILE)).contains("probe"));
         var err = assertThrows(IllegalArgumentException.class, () -> s1.add(new EndpointSpec("x", "ghost", null,
