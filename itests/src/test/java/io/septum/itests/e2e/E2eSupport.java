@@ -170,6 +170,7 @@ final class E2eSupport {
         final Path log;
         private Process process;
         private int starts;
+        private int printed;
 
         Agent(Path septum) {
             this.septum = septum;
@@ -301,13 +302,17 @@ final class E2eSupport {
             return out.toString();
         }
 
+        /** Prints the log lines not printed yet (a class with many failing cases shows each line once). */
         void printLog() {
             try {
                 if (!Files.exists(log)) return;
                 List<String> lines = Files.readAllLines(log);
-                System.err.println("==== agent log " + log + " (last 200 lines) ====");
-                lines.subList(Math.max(0, lines.size() - 200), lines.size()).forEach(System.err::println);
+                int from = Math.max(printed, lines.size() - 300);
+                if (from >= lines.size()) return;
+                System.err.println("==== agent log " + log + " (lines " + (from + 1) + "-" + lines.size() + ") ====");
+                lines.subList(from, lines.size()).forEach(System.err::println);
                 System.err.println("==== end of agent log ====");
+                printed = lines.size();
             } catch (IOException e) {
                 System.err.println("cannot read " + log + ": " + e.getMessage());
             }
