@@ -312,4 +312,18 @@ class DatapathPacketTest {
         System.out.printf("10,000 policy entries: first push %d ms, one-entry change %d ms%n", full / 1_000_000, diff / 1_000_000);
         assertTrue(full < 10_000_000_000L && diff < 2_000_000_000L, "too slow: " + full / 1_000_000 + " / " + diff / 1_000_000 + " ms");
     }
+
+    @Test
+    void auditLetsWouldBeDropsPassAndReportsThem() throws Exception {
+        dp.upsertEndpoint(new DatapathEndpoint(EP_B, ID_B, b.hostIf(), b.ifindex(), List.of(b.ip4()), true, false, true),
+                List.of());
+        assertTrue(lab.connects(a, b.ip4(), 80));
+        DatapathEvent e = awaitEvent("audit verdict", ev -> ev.endpointId() == EP_B && ev.type().equals("policy-verdict")
+                && ev.srcIp().equals(a.ip4()) && ev.dstPort() == 80);
+        assertEquals("AUDIT", e.verdict());
+        assertEquals(133, e.dropReason());
+        assertTrue(dp.endpoints().stream().anyMatch(x -> x.endpointId() == EP_B
+                && x.flags() == (BpfEndpoint.FLAG_INGRESS_ENFORCED | BpfEndpoint.FLAG_AUDIT)
+                && x.interfaceName().equals(b.hostIf())));
+    }
 }
