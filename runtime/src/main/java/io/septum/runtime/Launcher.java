@@ -20,6 +20,7 @@ import java.util.logging.Level;
 import java.util.logging.LogManager;
 import java.util.logging.Logger;
 import org.apache.felix.framework.Felix;
+import org.osgi.framework.AllServiceListener;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
@@ -27,7 +28,6 @@ import org.osgi.framework.Constants;
 import org.osgi.framework.FrameworkEvent;
 import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceEvent;
-import org.osgi.framework.ServiceListener;
 import org.osgi.framework.launch.Framework;
 import picocli.CommandLine;
 
@@ -277,15 +277,16 @@ public final class Launcher {
 
     /**
      * The launcher's class space has its own copy of the API, so the ready marker is matched by class name, not
-     * by class: a class object would never be the one the bundles see.
+     * by class, and with an {@link AllServiceListener}: a plain listener only hears of services whose class it
+     * shares with the registering bundle, and the system bundle shares none of the agent's.
      */
-    private void watchReady(BundleContext ctx) throws BundleException {
-        ServiceListener listener = ev -> {
+    private void watchReady(BundleContext ctx) {
+        AllServiceListener listener = ev -> {
             if (ev.getType() == ServiceEvent.REGISTERED) onReady();
         };
         try {
             ctx.addServiceListener(listener, READY_FILTER);
-            if (ctx.getServiceReferences((String) null, READY_FILTER) != null) onReady();
+            if (ctx.getAllServiceReferences(null, READY_FILTER) != null) onReady();
         } catch (InvalidSyntaxException e) {
             throw new IllegalStateException(e);
         }

@@ -77,6 +77,43 @@ class LauncherRunTest {
     }
 
     @Test
+    void readyMarkerOfABundleWithItsOwnApiCopyIsNoticed() throws Exception {
+        LauncherOptions.Paths p = tree();
+        readyBundle(p.bundleDir().resolve("sept-t-ready.jar"));
+        launcher = new Launcher(p, false, System.currentTimeMillis(), Map.of());
+        Framework fw = launcher.start();
+        Bundle b = java.util.Arrays.stream(fw.getBundleContext().getBundles())
+                .filter(x -> "sept-t-ready".equals(x.getSymbolicName())).findFirst().orElseThrow();
+        assertEquals(Bundle.ACTIVE, b.getState());
+        assertTrue(b.loadClass(AgentReady.class.getName()) != AgentReady.class, "the bundle has its own API class");
+        await("start-to-ready property", () -> System.getProperty(Launcher.PROP_START_TO_READY) != null);
+    }
+
+    /** A bundle holding ReadyActivator and its own copy of io.septum.api.AgentReady, from the test classpath. */
+    private static void readyBundle(Path jar) throws IOException {
+        java.util.jar.Manifest mf = new java.util.jar.Manifest();
+        java.util.jar.Attributes a = mf.getMainAttributes();
+        a.put(java.util.jar.Attributes.Name.MANIFEST_VERSION, "1.0");
+        a.putValue("Bundle-ManifestVersion", "2");
+        a.putValue("Bundle-SymbolicName", "sept-t-ready");
+        a.putValue("Bundle-Activator", "io.septum.runtime.readybundle.ReadyActivator");
+        a.putValue("Import-Package", "org.osgi.framework");
+        try (var out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar), mf)) {
+            for (Class<?> c : java.util.List.of(AgentReady.class, io.septum.runtime.readybundle.ReadyActivator.class,
+                    Class.forName("io.septum.runtime.readybundle.ReadyActivator$Ready"))) {
+                String name = c.getName().replace('.', '/') + ".class";
+                out.putNextEntry(new java.util.jar.JarEntry(name));
+                try (var in = c.getClassLoader().getResourceAsStream(name)) {
+                    in.transferTo(out);
+                }
+                out.closeEntry();
+            }
+        } catch (ClassNotFoundException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
     void systemdIsNotifiedWithTheAgentsPid() throws Exception {
         assumeTrue(onPath("systemd-notify") && onPath("socat"), "needs systemd-notify and socat");
         LauncherOptions.Paths p = tree();
