@@ -713,7 +713,9 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
     private List<byte[]> keys(int fd, int keySize) {
         List<byte[]> out = new ArrayList<>();
         byte[] prev = null;
-        for (int guard = 0; guard < 10_000_000; guard++) {
+        // A hash map restarts from its first key when the previous one was deleted meanwhile (conntrack churns):
+        // bound the walk well above any map's size instead of trusting it to end.
+        for (int guard = 0; guard < 600_000; guard++) {
             byte[] next = new byte[keySize];
             if (lib.bpf_map_get_next_key(fd, prev, next) != 0) break;
             out.add(next);
