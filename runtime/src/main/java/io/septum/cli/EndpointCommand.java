@@ -81,7 +81,7 @@ final class EndpointCommand {
         @Option(names = "--source", defaultValue = "netns", description = "The endpoint source to ask (default: ${DEFAULT-VALUE}).")
         String source;
 
-        @Option(names = "--source-id", description = "The source's key for the endpoint (default: the name).")
+        @Option(names = "--source-id", description = "The source's key for the endpoint (default: namespace/name).")
         String sourceId;
 
         @Override
@@ -93,7 +93,9 @@ final class EndpointCommand {
                             + " only (the " + source + " source adds \"" + source + ":\")");
                 }
             }
-            EndpointSpec s = new EndpointSpec(sourceId == null ? name : sourceId, name, namespace, labels,
+            // namespace/name is how the netns source keys endpoints, whichever way they were declared
+            String id = sourceId != null ? sourceId : (namespace == null ? "default" : namespace) + "/" + name;
+            EndpointSpec s = new EndpointSpec(id, name, namespace, labels,
                     interfaceName, netns, addresses, null, Map.of("netns", netns));
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("source", source);

@@ -222,7 +222,7 @@ class AgentClientServerTest {
         r = cli("endpoint", "add", "--name", "web", "--namespace", "prod", "--netns", "sept-tweb", "--label", "app=web");
         assertEquals(0, r.code(), r.toString());
         assertTrue(r.out().startsWith("Endpoint prod/web added (id "), r.out());
-        assertEquals(List.of("netns:web:sept-tweb:{app=web}"), agent.added);
+        assertEquals(List.of("netns:prod/web:sept-tweb:{app=web}"), agent.added);
 
         r = cli("endpoint", "add", "--name", "w", "--netns", "n", "--label", "k8s:app=web");
         assertEquals(2, r.code(), r.toString());

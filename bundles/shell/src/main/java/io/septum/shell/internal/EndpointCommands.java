@@ -62,7 +62,8 @@ public final class EndpointCommands extends ShellSupport {
             map.put(l.substring(0, eq), l.substring(eq + 1));
         }
         String ns = blank(namespace) ? null : namespace;
-        manager().add(source, new EndpointSpec(name, name, ns, map, blank(iface) ? null : iface, netns, List.of(), null,
+        // namespace/name is how the netns source keys endpoints, whichever way they were declared
+        manager().add(source, new EndpointSpec((ns == null ? "default" : ns) + "/" + name, name, ns, map, blank(iface) ? null : iface, netns, List.of(), null,
                 Map.of("netns", netns)));
         String qn = (ns == null ? "default" : ns) + "/" + name;
         out().println(manager().get(qn).map(e -> "Endpoint " + qn + " added (id " + e.id() + ", " + e.state() + ")")

@@ -248,7 +248,7 @@ class ShellCommandsTest {
         assertTrue(run("endpoint:get default/xwing").contains("Name:               default/xwing"));
         String r = run("endpoint:add --name web --namespace prod --netns sept-tweb app=web tier=1");
         assertEquals("Endpoint prod/web added (id 20, ready)\n", r);
-        assertEquals(List.of("netns web prod sept-tweb null {app=web, tier=1}"), added);
+        assertEquals(List.of("netns prod/web prod sept-tweb null {app=web, tier=1}"), added);
         assertEquals("Endpoint 8 deleted\n", run("endpoint:delete 8"));
         Exception e = assertThrows(Exception.class, () -> run("endpoint:get nope"));
         assertTrue(e.getMessage().startsWith("no endpoint \"nope\""), e.getMessage());
