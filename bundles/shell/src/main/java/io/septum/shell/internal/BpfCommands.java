@@ -54,7 +54,7 @@ public final class BpfCommands extends ShellSupport {
             try {
                 id = Long.parseLong(endpoint);
             } catch (NumberFormatException x) {
-                throw new IllegalArgumentException("no endpoint \"" + endpoint + "\" (see endpoint:list)");
+                throw new ShellException("no endpoint \"" + endpoint + "\" (see endpoint:list)");
             }
         }
         List<BpfPolicyEntry> list = dp().policy(id);
@@ -71,6 +71,6 @@ public final class BpfCommands extends ShellSupport {
     }
 
     private static void verb(String given, String expected, String usage) {
-        if (!expected.equals(given)) throw new IllegalArgumentException("unknown verb \"" + given + "\" (usage: " + usage + ")");
+        if (!expected.equals(given)) throw new ShellException("unknown verb \"" + given + "\" (usage: " + usage + ")");
     }
 }

@@ -50,14 +50,14 @@ public final class EndpointCommands extends ShellSupport {
             @Descriptor("the endpoint source to ask") @Parameter(names = "--source", absentValue = "netns") String source,
             @Descriptor("labels, key=value, without a source") String... labels) {
         if (blank(name) || blank(netns)) {
-            throw new IllegalArgumentException("endpoint:add needs --name NAME and --netns NETNS (e.g. endpoint:add --name web --netns web app=web)");
+            throw new ShellException("endpoint:add needs --name NAME and --netns NETNS (e.g. endpoint:add --name web --netns web app=web)");
         }
         Map<String, String> map = new LinkedHashMap<>();
         for (String l : labels) {
             int eq = l.indexOf('=');
-            if (eq <= 0) throw new IllegalArgumentException("label \"" + l + "\" is not key=value");
+            if (eq <= 0) throw new ShellException("label \"" + l + "\" is not key=value");
             if (l.substring(0, eq).contains(":")) {
-                throw new IllegalArgumentException("label \"" + l + "\" names a source; give key=value only (the source adds its own)");
+                throw new ShellException("label \"" + l + "\" names a source; give key=value only (the source adds its own)");
             }
             map.put(l.substring(0, eq), l.substring(eq + 1));
         }
@@ -78,7 +78,7 @@ public final class EndpointCommands extends ShellSupport {
     }
 
     private Endpoint find(String idOrName) {
-        return manager().get(idOrName).orElseThrow(() -> new IllegalArgumentException("no endpoint \"" + idOrName
+        return manager().get(idOrName).orElseThrow(() -> new ShellException("no endpoint \"" + idOrName
                 + "\" (see endpoint:list; use an id, namespace/name or a unique name)"));
     }
 }

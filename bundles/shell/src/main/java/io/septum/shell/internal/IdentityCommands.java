@@ -31,7 +31,7 @@ public final class IdentityCommands extends ShellSupport {
             @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
             @Descriptor("the identity's number") long id) {
         Identity i = need(identities, "the identity allocator").get(id)
-                .orElseThrow(() -> new IllegalArgumentException("no identity " + id + " (see identity:list)"));
+                .orElseThrow(() -> new ShellException("no identity " + id + " (see identity:list)"));
         print(output, i, () -> Views.identities(List.of(i)));
     }
 }

@@ -31,7 +31,7 @@ public final class NamespaceCommands extends ShellSupport {
         Map<String, String> map = new LinkedHashMap<>();
         for (String l : labels) {
             int eq = l.indexOf('=');
-            if (eq <= 0) throw new IllegalArgumentException("label \"" + l + "\" is not key=value");
+            if (eq <= 0) throw new ShellException("label \"" + l + "\" is not key=value");
             map.put(l.substring(0, eq), l.substring(eq + 1));
         }
         need(endpoints, "the endpoint manager").setNamespaceLabels(namespace, map);

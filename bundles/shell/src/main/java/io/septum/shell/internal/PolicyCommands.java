@@ -2,6 +2,7 @@ package io.septum.shell.internal;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.septum.api.Labels;
 import io.septum.api.policy.CaseResult;
 import io.septum.api.policy.EnforcementMode;
 import io.septum.api.policy.ImportResult;
@@ -58,15 +59,15 @@ public final class PolicyCommands extends ShellSupport {
         try {
             return Files.readString(p, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
-            throw new IllegalArgumentException("cannot read " + file + ": no such file");
+            throw new ShellException("cannot read " + file + ": no such file");
         } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read " + file + ": " + e);
+            throw new ShellException("cannot read " + file + ": " + e);
         }
     }
 
     @Descriptor("Validate policy files and apply them (each file all or nothing)")
     public void _import(CommandSession session, @Descriptor("YAML files of policies") String... files) {
-        if (files.length == 0) throw new IllegalArgumentException("policy:import needs at least one file");
+        if (files.length == 0) throw new ShellException("policy:import needs at least one file");
         List<String> texts = new ArrayList<>();
         for (String f : files) texts.add(read(session, f));
         int count = 0;
@@ -77,7 +78,7 @@ public final class PolicyCommands extends ShellSupport {
                 count += r.policies().size();
                 revision = r.revision();
             } catch (PolicyValidationException e) {
-                throw new IllegalArgumentException(e.getMessage() + (i > 0 ? "\n" + files[i]
+                throw new ShellException(e.getMessage() + (i > 0 ? "\n" + files[i]
                         + " was not imported; the files before it were (revision " + revision + ")" : ""));
             }
         }
@@ -121,14 +122,14 @@ public final class PolicyCommands extends ShellSupport {
         if (!blank(ns)) {
             String namespaceName = ns.equals("-") ? "" : ns;
             String policyName = n;
-            return repo().get(namespaceName, policyName).orElseThrow(() -> new IllegalArgumentException("no policy \""
+            return repo().get(namespaceName, policyName).orElseThrow(() -> new ShellException("no policy \""
                     + (namespaceName.isEmpty() ? policyName : namespaceName + "/" + policyName) + "\" (see policy:list)"));
         }
         String policyName = n;
         List<PolicyInfo> matches = repo().list().stream().filter(p -> p.name().equals(policyName)).toList();
-        if (matches.isEmpty()) throw new IllegalArgumentException("no policy named \"" + n + "\" (see policy:list)");
+        if (matches.isEmpty()) throw new ShellException("no policy named \"" + n + "\" (see policy:list)");
         if (matches.size() > 1) {
-            throw new IllegalArgumentException("several policies are named \"" + n + "\": " + matches.stream()
+            throw new ShellException("several policies are named \"" + n + "\": " + matches.stream()
                     .map(PolicyInfo::qualifiedName).collect(Collectors.joining(", ")) + "; name the namespace with -n");
         }
         return matches.get(0);
@@ -136,7 +137,7 @@ public final class PolicyCommands extends ShellSupport {
 
     @Descriptor("Check policy files without applying them")
     public void validate(CommandSession session, @Descriptor("YAML files of policies") String... files) {
-        if (files.length == 0) throw new IllegalArgumentException("policy:validate needs at least one file");
+        if (files.length == 0) throw new ShellException("policy:validate needs at least one file");
         List<String> errors = new ArrayList<>();
         for (String f : files) {
             try {
@@ -144,11 +145,11 @@ public final class PolicyCommands extends ShellSupport {
                 out().println(f + ": valid (" + set.policies().size() + " policies)");
             } catch (PolicyValidationException e) {
                 errors.add(e.getMessage());
-            } catch (IllegalArgumentException e) {
+            } catch (ShellException e) {
                 errors.add(e.getMessage());
             }
         }
-        if (!errors.isEmpty()) throw new IllegalArgumentException(String.join("\n", errors));
+        if (!errors.isEmpty()) throw new ShellException(String.join("\n", errors));
     }
 
     /** The {@code -o json} shape of {@code policy eval}, the same as the CLI's. */
@@ -171,13 +172,18 @@ public final class PolicyCommands extends ShellSupport {
             @Descriptor("enforcement mode: default, always or never")
             @Parameter(names = {"--enforcement"}, absentValue = "default") String enforcement,
             @Descriptor("the test case file") String file) {
-        EnforcementMode mode = EnforcementMode.parse(enforcement);
+        EnforcementMode mode;
+        try {
+            mode = EnforcementMode.parse(enforcement);
+        } catch (IllegalArgumentException e) {
+            throw new ShellException(e.getMessage());
+        }
         CaseResult r;
         try {
             TestCase c = eng().parseCase(file, read(session, file));
             r = eng().evaluate(c, mode);
         } catch (PolicyValidationException e) {
-            throw new IllegalArgumentException(e.getMessage());
+            throw new ShellException(e.getMessage());
         }
         CaseResult result = r;
         if (json(output)) {
@@ -199,7 +205,7 @@ public final class PolicyCommands extends ShellSupport {
             @Descriptor("destination port and protocol, e.g. 80/TCP (default: any)")
             @Parameter(names = {"--dport"}, absentValue = "0/ANY") String dport) {
         if (blank(src) || blank(dst)) {
-            throw new IllegalArgumentException("policy:trace needs --src-labels and --dst-labels "
+            throw new ShellException("policy:trace needs --src-labels and --dst-labels "
                     + "(e.g. policy:trace -s org=empire,class=tiefighter -d class=deathstar --dport 80/TCP)");
         }
         String[] pp = dport.split("/", 2);
@@ -207,12 +213,21 @@ public final class PolicyCommands extends ShellSupport {
         try {
             port = Integer.parseInt(pp[0].trim());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("--dport \"" + dport + "\" is not PORT[/PROTOCOL] (e.g. 80/TCP)");
+            throw new ShellException("--dport \"" + dport + "\" is not PORT[/PROTOCOL] (e.g. 80/TCP)");
         }
-        if (port < 0 || port > 65535) throw new IllegalArgumentException("--dport " + port + " is out of range 0-65535");
-        Protocol protocol = Protocol.parse(pp.length > 1 ? pp[1].trim().toUpperCase(Locale.ROOT) : "TCP");
+        if (port < 0 || port > 65535) throw new ShellException("--dport " + port + " is out of range 0-65535");
+        Protocol protocol;
+        Labels source;
+        Labels destination;
+        try {
+            protocol = Protocol.parse(pp.length > 1 ? pp[1].trim().toUpperCase(Locale.ROOT) : "TCP");
+            source = traceLabels(List.of(src));
+            destination = traceLabels(List.of(dst));
+        } catch (IllegalArgumentException e) {
+            throw new ShellException(e.getMessage());
+        }
         PolicyRepository repo = repo();
-        TraceResult r = repo.current().trace(traceLabels(List.of(src)), traceLabels(List.of(dst)), port, protocol, repo.mode());
+        TraceResult r = repo.current().trace(source, destination, port, protocol, repo.mode());
         print(output, r, () -> Views.trace(r));
     }
 }

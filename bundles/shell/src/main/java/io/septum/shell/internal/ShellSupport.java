@@ -43,7 +43,7 @@ abstract class ShellSupport {
         String f = format == null ? "table" : format.trim().toLowerCase(Locale.ROOT);
         if (f.equals("json")) return true;
         if (f.equals("table") || f.isEmpty()) return false;
-        throw new IllegalArgumentException("unknown output format \"" + format + "\" (expected table or json)");
+        throw new ShellException("unknown output format \"" + format + "\" (expected table or json)");
     }
 
     String toJson(Object model) {
@@ -61,7 +61,7 @@ abstract class ShellSupport {
     /** The service, or an error naming it: commands stay registered while a component restarts. */
     static <T> T need(T service, String what) {
         if (service == null) {
-            throw new IllegalStateException(what + " is not running in the agent (see 'status' and the agent's log)");
+            throw new ShellException(what + " is not running in the agent (see 'status' and the agent's log)");
         }
         return service;
     }
@@ -79,7 +79,7 @@ abstract class ShellSupport {
         for (String t : texts) {
             for (String part : t.split(",")) if (!part.isBlank()) flat.add(part.strip());
         }
-        if (flat.isEmpty()) throw new IllegalArgumentException("no labels given (e.g. k8s:org=empire,class=tiefighter)");
+        if (flat.isEmpty()) throw new ShellException("no labels given (e.g. k8s:org=empire,class=tiefighter)");
         Labels labels = Labels.parse(flat, Label.ANY);
         boolean special = labels.asList().stream()
                 .anyMatch(l -> l.source().equals(Label.RESERVED) || l.source().equals(Label.CIDR));

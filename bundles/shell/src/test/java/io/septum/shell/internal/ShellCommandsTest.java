@@ -335,6 +335,16 @@ class ShellCommandsTest {
     }
 
     @Test
+    void errorsReadAsTheirMessageAlone() {
+        Exception e = assertThrows(Exception.class, () -> run("policy:trace -s a=b -d c=d --dport 80/XTP"));
+        assertEquals("unknown protocol \"XTP\" (expected TCP, UDP, SCTP or ANY)", e.toString());
+        e = assertThrows(Exception.class, () -> run("policy:eval --enforcement sometimes x.yaml"));
+        assertTrue(e.toString().startsWith("unknown enforcement mode \"sometimes\""), e.toString());
+        e = assertThrows(Exception.class, () -> run("endpoint:get nope"));
+        assertTrue(e.toString().startsWith("no endpoint \"nope\""), e.toString());
+    }
+
+    @Test
     void unknownOutputFormatIsAnError() {
         Exception e = assertThrows(Exception.class, () -> run("endpoint:list -o yaml"));
         assertTrue(e.getMessage().contains("expected table or json"), e.getMessage());
