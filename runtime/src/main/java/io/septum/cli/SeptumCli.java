@@ -44,7 +44,7 @@ public final class SeptumCli implements Runnable {
 
     @Option(names = "--socket", scope = ScopeType.INHERIT, paramLabel = "PATH",
             defaultValue = "${env:SEPTUM_SOCKET:-" + AgentClient.DEFAULT_SOCKET + "}",
-            description = "The agent's API socket (default: $SEPTUM_SOCKET or ${DEFAULT-VALUE}).")
+            description = "The agent's API socket (default: $SEPTUM_SOCKET, else " + AgentClient.DEFAULT_SOCKET + ").")
     private Path socket;
 
     @Option(names = {"-o", "--output"}, scope = ScopeType.INHERIT, paramLabel = "FORMAT", defaultValue = "table",
