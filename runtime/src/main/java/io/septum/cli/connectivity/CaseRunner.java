@@ -176,7 +176,10 @@ public final class CaseRunner {
             session.close();
             lab.close();
         }, "septum-connectivity-cleanup");
-        if (!keep) Runtime.getRuntime().addShutdownHook(hook);
+        if (!keep) {
+            lab.closeOnShutdownByCaller();
+            Runtime.getRuntime().addShutdownHook(hook);
+        }
         try {
             Map<String, Target> targets = build(tc, lab);
             registerAll(origin, tc, lab, session, targets, parsed);

@@ -404,6 +404,18 @@ public final class NetLab implements AutoCloseable {
     }
 
     /**
+     * Hands the shutdown cleanup to the caller, whose own hook must call {@link #close()}: an agent session has to
+     * delete its endpoints before their namespaces go, and JVM shutdown hooks run in no particular order.
+     */
+    public void closeOnShutdownByCaller() {
+        try {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        } catch (IllegalStateException ignored) {
+            // already shutting down
+        }
+    }
+
+    /**
      * Leaves the lab in place when this process exits ({@code --keep}): no cleanup at shutdown. Its owner file
      * stays, so the next {@link #cleanupStale(String)} of its kind removes it once this process is gone.
      */
@@ -685,7 +697,7 @@ public final class NetLab implements AutoCloseable {
     }
 
     private void ensureOpen() {
-        if (closed) throw new IllegalStateException("lab " + runId + " is closed");
+        if (closed) throw new LabException("lab " + runId + " is closed (the command is shutting down)");
     }
 
     private static long elapsed(long startNanos) {

@@ -129,7 +129,10 @@ public class DemoCommand {
                 session.close();
                 lab.close();
             }, "septum-demo-cleanup");
-            if (!keep) Runtime.getRuntime().addShutdownHook(hook);
+            if (!keep) {
+            lab.closeOnShutdownByCaller();
+            Runtime.getRuntime().addShutdownHook(hook);
+        }
             Thread monitor = null;
             try {
                 build(lab, session);
