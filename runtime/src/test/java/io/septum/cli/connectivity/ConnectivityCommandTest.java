@@ -56,12 +56,27 @@ class ConnectivityCommandTest {
                 "policies: \"\"",
                 "probes:",
                 "  - {from: a, to: nobody, port: 80, protocol: TCP, expect: allow}",
-                "  - {from: a, to: a, port: 80, protocol: ICMP, expect: allow}",
                 ""));
         Result r = run("--socket", dir.resolve("none.sock").toString(), "connectivity", "test", "--case", c.toString());
         assertEquals(2, r.exit(), r.toString());
         assertTrue(r.err().contains("probes[0]") && r.err().contains("nobody"), r.err());
-        assertTrue(r.err().contains("probes[1].protocol"), r.err());
+    }
+
+    @Test
+    void aProtocolThatPacketsCannotProbeIsInvalidInput() throws IOException {
+        needEngine();
+        Path c = write("icmp.yaml", String.join("\n",
+                "name: icmp",
+                "endpoints:",
+                "  - {name: a, labels: {app: a}, ports: [80]}",
+                "  - {name: b, labels: {app: b}}",
+                "policies: \"\"",
+                "probes:",
+                "  - {from: b, to: a, port: 80, protocol: SCTP, expect: allow}",
+                ""));
+        Result r = run("--socket", dir.resolve("none.sock").toString(), "connectivity", "test", "--case", c.toString());
+        assertEquals(2, r.exit(), r.toString());
+        assertTrue(r.err().contains("probes[0].protocol"), r.err());
     }
 
     @Test
