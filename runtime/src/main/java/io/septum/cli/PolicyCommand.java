@@ -23,6 +23,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.ServiceLoader;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -58,6 +59,11 @@ final class PolicyCommand {
         } catch (IOException e) {
             throw new CliException(CliException.INVALID_INPUT, "cannot read " + file + ": " + e);
         }
+    }
+
+    /** The offline engine if this build has one. */
+    static Optional<PolicyEngine> localEngine() {
+        return ServiceLoader.load(PolicyEngine.class, PolicyCommand.class.getClassLoader()).findFirst();
     }
 
     /** The offline engine from septum-policy on the class path, found through ServiceLoader. */
@@ -101,6 +107,26 @@ final class PolicyCommand {
             SeptumCli cli = SeptumCli.of(spec);
             List<Source> sources = new ArrayList<>();
             for (String f : files) sources.add(read(cli, f));
+            if (sources.size() > 1) {
+                // each file is applied all or nothing by the agent; checking every file first makes the whole
+                // command all or nothing for the usual mistakes (the agent still validates each file itself)
+                Optional<PolicyEngine> local = localEngine();
+                if (local.isPresent()) {
+                    List<ValidationError> errors = new ArrayList<>();
+                    for (Source s : sources) {
+                        try {
+                            local.get().parse(s.origin(), s.text());
+                        } catch (PolicyValidationException e) {
+                            errors.addAll(e.errors());
+                        }
+                    }
+                    if (!errors.isEmpty()) {
+                        printErrors(cli.err(), errors);
+                        cli.err().println("septum: nothing was imported");
+                        return CliException.INVALID_INPUT;
+                    }
+                }
+            }
             List<ImportResult> results = new ArrayList<>();
             int count = 0;
             long revision = -1;

@@ -188,6 +188,20 @@ class PolicyOfflineCommandsTest {
         for (Path p : files) assertTrue(r.err().contains(dir.resolve(p.getFileName()).toString()), r.err());
     }
 
+    @Test
+    void importOfSeveralFilesChecksThemAllBeforeSendingAny() throws IOException {
+        Path good = dir.resolve("good.yaml");
+        Files.writeString(good, YAML.readTree(corpus().resolve("cases/starwars-l3l4.yaml").toFile()).get("policies").asText());
+        Path bad = dir.resolve("bad-cidr.yaml");
+        Files.writeString(bad, YAML.readTree(corpus().resolve("invalid/bad-cidr.yaml").toFile()).get("policies").asText());
+        // no agent listens: had the good file been sent first, the error would be "cannot reach the agent"
+        CliRun r = CliRun.run("--socket", NO_AGENT, "policy", "import", good.toString(), bad.toString());
+        assertEquals(2, r.code(), r.toString());
+        assertTrue(r.err().startsWith(bad + ": document 1"), r.err());
+        assertTrue(r.err().contains("nothing was imported"), r.err());
+        assertFalse(r.err().contains("cannot reach"), r.err());
+    }
+
     private static Set<String> names(JsonNode n) {
         Set<String> s = new TreeSet<>();
         for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) s.add(it.next());
