@@ -2,10 +2,17 @@ package io.septum.itests.osgi;
 
 import static org.junit.Assert.assertEquals;
 
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.jar.JarFile;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
+import org.junit.Assume;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.junit.PaxExam;
@@ -35,6 +42,27 @@ public class BundlesIT extends SeptumTestSupport {
                 .map(b -> b.getSymbolicName() + "=" + state(b))
                 .collect(Collectors.joining(", "));
         assertEquals("bundles not active", "", notActive);
+    }
+
+    /** The container is the distribution: every bundle of its bundle/ directory is installed here too. */
+    @Test
+    public void containerHoldsEveryBundleOfTheDistribution() throws Exception {
+        Path dir = Path.of(System.getProperty("septum.distribution", "../distribution/target/septum"), "bundle");
+        Assume.assumeTrue("distribution not built: " + dir, Files.isDirectory(dir));
+        Set<String> distributed = new TreeSet<>();
+        try (DirectoryStream<Path> jars = Files.newDirectoryStream(dir, "*.jar")) {
+            for (Path jar : jars) {
+                try (JarFile jf = new JarFile(jar.toFile())) {
+                    String bsn = jf.getManifest().getMainAttributes().getValue("Bundle-SymbolicName");
+                    if (bsn != null) distributed.add(bsn.split(";")[0].trim());
+                }
+            }
+        }
+        Set<String> here = Arrays.stream(bundleContext.getBundles()).map(Bundle::getSymbolicName)
+                .collect(Collectors.toCollection(TreeSet::new));
+        Set<String> missing = new TreeSet<>(distributed);
+        missing.removeAll(here);
+        assertEquals("bundles of " + dir + " that SeptumTestSupport does not install", Set.of(), missing);
     }
 
     private Map<String, String> states() {
