@@ -48,6 +48,7 @@ public final class EndpointCommands extends ShellSupport {
             @Descriptor("network namespace name or path") @Parameter(names = "--netns", absentValue = "") String netns,
             @Descriptor("host-side interface (default: found from the namespace)") @Parameter(names = "--interface", absentValue = "") String iface,
             @Descriptor("the endpoint source to ask") @Parameter(names = "--source", absentValue = "netns") String source,
+            @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
             @Descriptor("labels, key=value, without a source") String... labels) {
         if (blank(name) || blank(netns)) {
             throw new ShellException("endpoint:add needs --name NAME and --netns NETNS (e.g. endpoint:add --name web --netns web app=web)");
@@ -63,18 +64,26 @@ public final class EndpointCommands extends ShellSupport {
         }
         String ns = blank(namespace) ? null : namespace;
         // namespace/name is how the netns source keys endpoints, whichever way they were declared
-        manager().add(source, new EndpointSpec((ns == null ? "default" : ns) + "/" + name, name, ns, map, blank(iface) ? null : iface, netns, List.of(), null,
-                Map.of("netns", netns)));
+        EndpointSpec spec = new EndpointSpec((ns == null ? "default" : ns) + "/" + name, name, ns, map,
+                blank(iface) ? null : iface, netns, List.of(), null, Map.of("netns", netns));
+        manager().add(source, spec);
         String qn = (ns == null ? "default" : ns) + "/" + name;
-        out().println(manager().get(qn).map(e -> "Endpoint " + qn + " added (id " + e.id() + ", " + e.state() + ")")
-                .orElse("Endpoint " + qn + " requested from source " + source + "; see endpoint:get " + qn));
+        java.util.Optional<Endpoint> e = manager().get(qn);
+        if (json(output)) {
+            print(output, e.isPresent() ? e.get() : spec, () -> "");
+        } else {
+            out().println(e.map(x -> "Endpoint " + qn + " added (id " + x.id() + ", " + x.state() + ")")
+                    .orElse("Endpoint " + qn + " requested from source " + source + "; see endpoint:get " + qn));
+        }
     }
 
     @Descriptor("Ask the endpoint's source to delete it")
-    public void delete(@Descriptor("endpoint id, namespace/name, or a unique name") String endpoint) {
+    public void delete(
+            @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
+            @Descriptor("endpoint id, namespace/name, or a unique name") String endpoint) {
         Endpoint e = find(endpoint);
         manager().delete(String.valueOf(e.id()));
-        out().println("Endpoint " + endpoint + " deleted");
+        print(output, Map.of("deleted", endpoint), () -> "Endpoint " + endpoint + " deleted");
     }
 
     private Endpoint find(String idOrName) {

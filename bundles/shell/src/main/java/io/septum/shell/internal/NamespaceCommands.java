@@ -27,7 +27,8 @@ public final class NamespaceCommands extends ShellSupport {
     }
 
     @Descriptor("Set a namespace's labels, replacing its old ones (none removes them)")
-    public void set(@Descriptor("the namespace") String namespace, @Descriptor("labels, key=value") String... labels) {
+    public void set(@Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
+            @Descriptor("the namespace") String namespace, @Descriptor("labels, key=value") String... labels) {
         Map<String, String> map = new LinkedHashMap<>();
         for (String l : labels) {
             int eq = l.indexOf('=');
@@ -35,6 +36,7 @@ public final class NamespaceCommands extends ShellSupport {
             map.put(l.substring(0, eq), l.substring(eq + 1));
         }
         need(endpoints, "the endpoint manager").setNamespaceLabels(namespace, map);
-        out().println("Namespace " + namespace + (map.isEmpty() ? ": labels removed" : ": " + map.size() + " label(s) set"));
+        print(output, Map.of(namespace, map), () -> "Namespace " + namespace
+                + (map.isEmpty() ? ": labels removed" : ": " + map.size() + " label(s) set"));
     }
 }

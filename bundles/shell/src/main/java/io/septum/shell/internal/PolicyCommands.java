@@ -66,15 +66,18 @@ public final class PolicyCommands extends ShellSupport {
     }
 
     @Descriptor("Validate policy files and apply them (each file all or nothing)")
-    public void _import(CommandSession session, @Descriptor("YAML files of policies") String... files) {
+    public void _import(CommandSession session, @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
+            @Descriptor("YAML files of policies") String... files) {
         if (files.length == 0) throw new ShellException("policy:import needs at least one file");
         List<String> texts = new ArrayList<>();
         for (String f : files) texts.add(read(session, f));
         int count = 0;
         long revision = -1;
+        List<ImportResult> results = new ArrayList<>();
         for (int i = 0; i < files.length; i++) {
             try {
                 ImportResult r = repo().importPolicies(files[i], texts.get(i));
+                results.add(r);
                 count += r.policies().size();
                 revision = r.revision();
             } catch (PolicyValidationException e) {
@@ -82,7 +85,8 @@ public final class PolicyCommands extends ShellSupport {
                         + " was not imported; the files before it were (revision " + revision + ")" : ""));
             }
         }
-        out().println("Imported " + count + " policies, revision " + revision);
+        String line = "Imported " + count + " policies, revision " + revision;
+        print(output, results.size() == 1 ? results.get(0) : results, () -> line);
     }
 
     @Descriptor("List the agent's policies")
@@ -104,12 +108,13 @@ public final class PolicyCommands extends ShellSupport {
 
     @Descriptor("Delete a policy")
     public void delete(
+            @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
             @Descriptor("its namespace; - for cluster-wide (default: the only policy of that name)")
             @Parameter(names = {"-n", "--namespace"}, absentValue = "") String namespace,
             @Descriptor("policy name (or namespace/name)") String name) {
         PolicyInfo p = find(namespace, name);
         long revision = repo().delete(p.namespace(), p.name());
-        out().println("Deleted policy " + name + ", revision " + revision);
+        print(output, java.util.Map.of("revision", revision), () -> "Deleted policy " + name + ", revision " + revision);
     }
 
     private PolicyInfo find(String namespace, String name) {

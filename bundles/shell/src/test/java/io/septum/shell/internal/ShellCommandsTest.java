@@ -250,6 +250,7 @@ class ShellCommandsTest {
         assertEquals("Endpoint prod/web added (id 20, ready)\n", r);
         assertEquals(List.of("netns prod/web prod sept-tweb null {app=web, tier=1}"), added);
         assertEquals("Endpoint 8 deleted\n", run("endpoint:delete 8"));
+        assertEquals("prod/web", json.readTree(run("endpoint:delete -o json prod/web")).get("deleted").asText());
         Exception e = assertThrows(Exception.class, () -> run("endpoint:get nope"));
         assertTrue(e.getMessage().startsWith("no endpoint \"nope\""), e.getMessage());
         e = assertThrows(Exception.class, () -> run("endpoint:add --name web"));
@@ -260,6 +261,7 @@ class ShellCommandsTest {
     void policyImportFromTheSessionDirectory() throws Exception {
         Files.writeString(dir.resolve("p.yaml"), "kind: CiliumNetworkPolicy\n");
         assertEquals("Imported 2 policies, revision 5\n", run("policy:import p.yaml"));
+        assertEquals(5, json.readTree(run("policy:import -o json p.yaml")).get("revision").asInt());
         Files.writeString(dir.resolve("bad.yaml"), "bad");
         Exception e = assertThrows(Exception.class, () -> run("policy:import bad.yaml"));
         assertEquals("bad.yaml: document 1 (\"default/x\"): spec.ingress: bad rule", e.getMessage());
@@ -328,6 +330,7 @@ class ShellCommandsTest {
     @Test
     void namespacesAndIdentities() throws Exception {
         assertEquals("Namespace prod: 1 label(s) set\n", run("namespace:set prod team=prod"));
+        assertEquals("prod", json.readTree(run("namespace:set -o json prod team=prod")).path("prod").path("team").asText());
         assertTrue(run("namespace:list").contains("prod        team=prod"));
         assertTrue(run("identity:list").contains("reserved:host"));
         Exception e = assertThrows(Exception.class, () -> run("identity:get 5"));
