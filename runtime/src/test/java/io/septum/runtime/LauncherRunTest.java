@@ -131,6 +131,28 @@ class LauncherRunTest {
         assertTrue(msg.contains("STATUS=Ready in "), msg);
     }
 
+    /** The real process: SIGTERM stops the framework and exits 0 (143 would read as a failure to systemd). */
+    @Test
+    void sigtermStopsTheAgentWithExitCodeZero() throws Exception {
+        LauncherOptions.Paths p = tree();
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        Process agent = new ProcessBuilder(java.toString(), "-cp", System.getProperty("java.class.path"),
+                Main.class.getName(), "agent", "--home", p.home().toString(), "--state-dir", p.stateDir().toString(),
+                "--run-dir", p.runDir().toString(), "--bpf-dir", p.bpfDir().toString())
+                .redirectErrorStream(true).redirectOutput(tmp.resolve("agent.log").toFile()).start();
+        try {
+            await("the agent's pid file", () -> read(p.pidFile()).trim().equals(Long.toString(agent.pid())));
+            agent.destroy(); // SIGTERM
+            assertTrue(agent.waitFor(30, TimeUnit.SECONDS), "agent still running 30 s after SIGTERM");
+            String log = read(tmp.resolve("agent.log"));
+            assertEquals(0, agent.exitValue(), log);
+            assertTrue(log.contains("Septum stopping (SIGTERM)"), log);
+            assertFalse(Files.exists(p.pidFile()), "pid file removed");
+        } finally {
+            agent.destroyForcibly();
+        }
+    }
+
     private static String read(Path f) {
         try {
             return Files.exists(f) ? Files.readString(f) : "";
