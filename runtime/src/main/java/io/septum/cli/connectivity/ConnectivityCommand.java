@@ -35,10 +35,10 @@ import picocli.CommandLine.Spec;
 public class ConnectivityCommand {
 
     @Command(name = "test", mixinStandardHelpOptions = true,
-            description = {"Run a policy test case (corpus format) with real packets against the running agent:",
-                    "creates a network namespace per endpoint and external host, starts TCP/UDP echo and HTTP listeners,",
-                    "registers the endpoints, imports the policies, probes every path and removes everything it made.",
-                    "Exit 0 when every probe matches, 1 when one does not, 2 on invalid input, 3 on an agent or lab error."})
+            description = "Run a policy test case (corpus format) with real packets against the running agent: it creates a"
+                    + " network namespace per endpoint and external host, starts TCP/UDP echo and HTTP listeners, registers the"
+                    + " endpoints, imports the policies, probes every path and removes everything it made. Exit 0 when every"
+                    + " probe matches, 1 when one does not, 2 on invalid input, 3 on an agent or lab error.")
     public static class Test implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -50,7 +50,8 @@ public class ConnectivityCommand {
                 description = "How long a probe waits for an answer before it counts as denied (e.g. 1s, 500ms). Default: ${DEFAULT-VALUE}.")
         String timeout;
 
-        @Option(names = "--keep", description = "Leave the namespaces, endpoints and policies in place after the test.")
+        @Option(names = "--keep", description = "Leave the namespaces, endpoints and policies in place after the test (the next run removes"
+                + " the namespaces and endpoints; delete the policies with 'septum policy delete').")
         boolean keep;
 
         @Override

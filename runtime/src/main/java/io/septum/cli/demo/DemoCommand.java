@@ -62,9 +62,9 @@ public class DemoCommand {
             "");
 
     @Command(name = "starwars", mixinStandardHelpOptions = true,
-            description = {"The seed's Star Wars demo at L3/L4: deathstar-1, deathstar-2, tiefighter and xwing as network",
-                    "namespaces; both ships land; rule1 is applied; the tiefighter lands and the xwing is dropped.",
-                    "Exit 0 when every expected outcome was seen. Cleans up on exit unless --keep."})
+            description = "The seed's Star Wars demo at L3/L4 against the running agent: deathstar-1, deathstar-2, tiefighter"
+                    + " and xwing as network-namespace endpoints; both ships land; rule1 is applied; the tiefighter lands and"
+                    + " the xwing is dropped. Exit 0 when every expected outcome was seen. Cleans up on exit unless --keep.")
     public static class StarWars implements Callable<Integer> {
         @Spec
         CommandSpec spec;
