@@ -175,9 +175,6 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
     private final ScheduledExecutorService regen;
     private final ExecutorService sourceCalls;
     private final AtomicBoolean passPending = new AtomicBoolean();
-    /** The policy revision and mode the last pass computed with; touched by the regeneration thread. */
-    private volatile long seenRevision = -1;
-    private volatile EnforcementMode seenMode;
     private final java.util.concurrent.CountDownLatch restoreDone = new java.util.concurrent.CountDownLatch(1);
     /** Touched by the regeneration thread only. */
     private final Map<Long, Integer> removeAttempts = new HashMap<>();
@@ -205,10 +202,6 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
             firstPass();
         });
         sourceCalls.execute(this::awaitRestore);
-        // The listener service is the fast path. SCR can fail to bind it when the repository and this component
-        // activate each other (a reference cycle), so the revision is also checked here: a missed notification then
-        // costs a second, never a stale policy.
-        regen.scheduleWithFixedDelay(this::checkPolicyRevision, 1, 1, TimeUnit.SECONDS);
     }
 
     /** Holds back source calls until the previous agent's state is restored. */
@@ -284,16 +277,6 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
                     + "; they are removed after the grace period");
         }
         if (!byId.isEmpty() || !orphans.isEmpty()) scheduleAt(deadline);
-    }
-
-    private void checkPolicyRevision() {
-        try {
-            if (policies.revision() != seenRevision || policies.mode() != seenMode) {
-                policyChanged(policies.revision(), null, policies.mode());
-            }
-        } catch (RuntimeException e) {
-            LOG.log(Level.FINE, "cannot read the policy revision", e);
-        }
     }
 
     private void firstPass() {
@@ -690,8 +673,6 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
         long revision = policies.revision();
         PolicySet policySet = policies.current();
         EnforcementMode mode = policies.mode();
-        seenRevision = revision;
-        seenMode = mode;
         List<String> prefixes = policySet.cidrPrefixes();
         List<String> hostAddresses = host.hostAddresses();
         List<Long> removals = new ArrayList<>();

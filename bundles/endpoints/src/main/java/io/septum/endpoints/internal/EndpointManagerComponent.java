@@ -32,7 +32,7 @@ import java.util.logging.Logger;
  * datapath, a dynamic whiteboard of endpoint sources, and the {@link AgentReady} marker once restore is done.
  */
 @Component(configurationPid = EndpointManagerComponent.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL,
-        service = {EndpointManager.class, PolicyListener.class, HealthReporter.class})
+        service = {EndpointManager.class, HealthReporter.class})
 @Designate(ocd = Config.class)
 public final class EndpointManagerComponent extends DefaultEndpointManager {
     static final String PID = "io.septum.endpoints";
@@ -41,6 +41,7 @@ public final class EndpointManagerComponent extends DefaultEndpointManager {
     private final BundleContext context;
     private final Path stateDir;
     private volatile ServiceRegistration<AgentReady> ready;
+    private final ServiceRegistration<PolicyListener> listener;
     private volatile boolean deactivated;
 
     @Activate
@@ -55,6 +56,9 @@ public final class EndpointManagerComponent extends DefaultEndpointManager {
         super(settings(stateDir, config), identities, policies, datapath, new SystemHostEnv(), holder);
         this.context = context;
         this.stateDir = stateDir;
+        // The listener is a plain service, not a DS-provided one: the repository references listeners and this
+        // component references the repository, and SCR cannot bind a DS service while the two activate each other.
+        this.listener = context.registerService(PolicyListener.class, this::policyChanged, null);
         holder.owner = this;
         holder.release();
     }
@@ -129,6 +133,11 @@ public final class EndpointManagerComponent extends DefaultEndpointManager {
     @Deactivate
     synchronized void deactivate() {
         deactivated = true;
+        try {
+            listener.unregister();
+        } catch (IllegalStateException ignored) {
+            // already gone with the bundle
+        }
         if (ready != null) {
             try {
                 ready.unregister();

@@ -166,18 +166,6 @@ class EndpointManagerTest {
     }
 
     @Test
-    void aMissedPolicyNotificationIsCaughtUp() throws Exception {
-        var m = manager(Duration.ofSeconds(30));
-        m.addSource(new Fakes.Source("netns", spec("s", "server", null, Map.of("role", "server"), "veth-a", "10.199.0.1")));
-        Endpoint server = ready(m, "server");
-        // As when SCR could not bind the listener: the repository changes and nobody calls policyChanged.
-        policies.rules.add(new Fakes.Rule("netns:role=server", Direction.INGRESS, "netns:role=client", 80, 7));
-        policies.revision = 2;
-        await("server regenerated without a notification", () -> datapath.endpoints.get(server.id()).ingressEnforced()
-                && m.get("server").orElseThrow().policyRevision() == 2);
-    }
-
-    @Test
     void namespaceLabelsChangeIdentityAndPolicy() throws Exception {
         var m = manager(Duration.ofSeconds(30));
         m.addSource(new Fakes.Source("netns",
