@@ -9,25 +9,25 @@ import io.septum.api.policy.ImportResult;
 import io.septum.api.policy.PolicyInfo;
 import io.septum.cli.AgentClient;
 import io.septum.cli.AgentException;
-import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.stream.Collectors;
 
 /**
  * What a lab run changes in the agent, and how it is undone: namespace labels (restored), endpoints registered
  * through the {@code netns} source (deleted) and imported policies (deleted by name). Every wait is bounded.
  *
- * <p>{@link #close()} undoes everything in reverse order and never throws; failures are reported on the
- * progress stream with the command that finishes the job by hand.
+ * <p>{@link #close()} undoes everything in reverse order and never throws; what it cannot undo is reported as a
+ * warning with the command that finishes the job by hand.
  */
 public final class AgentSession implements AutoCloseable {
     private final AgentClient client;
-    private final PrintStream progress;
+    private final Consumer<String> warnings;
     private final Map<String, Registered> endpoints = new LinkedHashMap<>();
     private final List<String[]> policies = new ArrayList<>();
     private final Map<String, Map<String, String>> previousNamespaceLabels = new LinkedHashMap<>();
@@ -40,9 +40,10 @@ public final class AgentSession implements AutoCloseable {
         }
     }
 
-    public AgentSession(AgentClient client, PrintStream progress) {
+    /** {@code warnings} gets one line per thing {@link #close()} could not undo. */
+    public AgentSession(AgentClient client, Consumer<String> warnings) {
         this.client = client;
-        this.progress = progress;
+        this.warnings = warnings;
     }
 
     public AgentClient client() {
@@ -229,7 +230,7 @@ public final class AgentSession implements AutoCloseable {
     }
 
     private void warn(String s) {
-        if (progress != null) progress.println("septum: " + s);
+        if (warnings != null) warnings.accept("septum: " + s);
     }
 
     private static void pause(long millis) {

@@ -171,7 +171,7 @@ public final class CaseRunner {
         }
         for (String line : NetLab.cleanupStale("c")) progress.println("septum: removed a leftover of an earlier run: " + line);
         NetLab lab = NetLab.create('c');
-        AgentSession session = new AgentSession(client, progress);
+        AgentSession session = new AgentSession(client, progress::println);
         Thread hook = new Thread(() -> {
             session.close();
             lab.close();

@@ -124,7 +124,10 @@ public class DemoCommand {
                 err.println("septum: " + e.getMessage());
                 return 3;
             }
-            AgentSession session = new AgentSession(client, new java.io.PrintStream(System.err, true));
+            AgentSession session = new AgentSession(client, line -> {
+                err.println(line);
+                err.flush();
+            });
             Thread hook = new Thread(() -> {
                 session.close();
                 lab.close();
