@@ -98,6 +98,20 @@ class NetLabTest {
     }
 
     @Test
+    void aNodeThatFailsHalfwayIsStillRemovedByClose() {
+        NetLab lab = lab();
+        lab.addEndpoint("ok");
+        // the kernel refuses the address only after the namespace and the veth exist
+        org.junit.jupiter.api.Assertions.assertThrows(LabException.class, () -> lab.addNode("bad", "10.198.1.300"));
+        Node bad = lab.node("bad").orElseThrow();
+        assertTrue(Files.exists(Path.of("/run/netns", bad.netns())), "half-made namespace exists before close");
+        lab.close();
+        assertFalse(Files.exists(Path.of("/run/netns", bad.netns())));
+        assertTrue(pollUntil(() -> !Files.exists(Path.of("/sys/class/net", bad.hostInterface()))), "half-made veth gone");
+        assertFalse(Files.exists(Path.of("/sys/class/net", lab.bridge())));
+    }
+
+    @Test
     void cleanupStaleRemovesOnlyLabsOfDeadOwners() throws Exception {
         NetLab live = lab();
         Node keep = live.addEndpoint("keep");
