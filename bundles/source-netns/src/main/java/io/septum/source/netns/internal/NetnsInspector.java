@@ -68,8 +68,12 @@ class NetnsInspector {
         return netns.startsWith("/") ? Path.of(netns) : NETNS_DIR.resolve(netns);
     }
 
-    static boolean exists(String netns) {
-        return Files.exists(pathOf(netns));
+    /**
+     * Whether the namespace is known not to exist. {@link Files#notExists} answers false when it cannot tell (a
+     * permission or I/O error), and only a namespace positively gone may drop an endpoint or an operator's record.
+     */
+    static boolean gone(String netns) {
+        return Files.notExists(pathOf(netns));
     }
 
     /** {@code ip} with args, run inside the namespace. Names go through {@code ip -n}; paths through nsenter. */
@@ -96,14 +100,14 @@ class NetnsInspector {
      * @param rootLinks     {@link #rootLinks()}, or null to fetch it
      */
     Discovery inspect(String netns, String hostInterface, JsonNode rootLinks) throws IOException {
-        if (!exists(netns)) {
+        if (gone(netns)) {
             throw new GoneException("network namespace " + netns + " does not exist (" + pathOf(netns) + ")");
         }
         JsonNode links;
         try {
             links = json.readTree(runner.run(ipIn(netns, "-j", "addr", "show")));
         } catch (CommandRunner.CommandException e) {
-            if (!exists(netns)) throw new GoneException("network namespace " + netns + " went away");
+            if (gone(netns)) throw new GoneException("network namespace " + netns + " went away");
             throw e;
         }
         List<String> addresses = new ArrayList<>();

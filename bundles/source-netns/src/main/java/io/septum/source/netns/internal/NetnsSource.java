@@ -48,8 +48,10 @@ import java.util.logging.Logger;
  * The {@code netns} endpoint source.
  *
  * <p>One thread does everything: it polls {@code etc/endpoints/} for changed files, re-scans every namespace on a
- * timer, and reports to the sink. A namespace that is gone removes its endpoint; any other failure keeps the last good
- * report, because removing an endpoint over a transient {@code ip} timeout would tear down its enforcement.
+ * timer, and reports to the sink. A namespace that is gone removes its endpoint, and an endpoint the operator added for
+ * it is forgotten (dropped from {@value #STATE_FILE}), as Cilium forgets the endpoint of a deleted pod: otherwise a record
+ * the agent no longer shows could neither be deleted nor added again. Any other failure keeps the last good report and
+ * the record, because removing an endpoint over a transient {@code ip} timeout would tear down its enforcement.
  */
 @Component(configurationPid = NetnsSource.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL,
         service = {EndpointSource.class, HealthReporter.class})
@@ -104,8 +106,13 @@ public final class NetnsSource implements EndpointSource, HealthReporter {
     }
 
     NetnsSource(Settings settings) {
+        this(settings, new CommandRunner(settings.commandTimeout()));
+    }
+
+    /** With the runner for {@code ip}/{@code nsenter}; tests pass one that fails on demand. */
+    NetnsSource(Settings settings, CommandRunner runner) {
         this.settings = settings;
-        this.inspector = new NetnsInspector(new CommandRunner(settings.commandTimeout()));
+        this.inspector = new NetnsInspector(runner);
         loadApiEndpoints();
     }
 
@@ -203,8 +210,14 @@ public final class NetnsSource implements EndpointSource, HealthReporter {
                     }
                 }
             }
-            if (fromApi.containsKey(d.sourceId())) {
-                throw new IllegalArgumentException("endpoint " + d.sourceId() + " already exists; delete it first");
+            Declared old = fromApi.get(d.sourceId());
+            if (old != null) {
+                // A record whose namespace is gone is stale (its workload went away), whether or not a scan has
+                // noticed yet: the new endpoint takes the name, as a re-created pod or container would.
+                if (!forgetIfGone(old, "replaced by a new endpoint of the same name in netns " + d.netns())) {
+                    throw new IllegalArgumentException("endpoint " + d.sourceId() + " already exists (netns "
+                            + old.netns() + "); delete it first");
+                }
             }
             fromApi.put(d.sourceId(), d);
             try {
@@ -248,6 +261,29 @@ public final class NetnsSource implements EndpointSource, HealthReporter {
             }
             if (s != null) safely(() -> s.remove(sourceId));
         });
+    }
+
+    /**
+     * Drops an operator-added record whose network namespace is positively gone, and persists that; a namespace that
+     * merely cannot be inspected (an {@code ip} timeout or error) keeps its record. Caller holds {@link #lock}.
+     *
+     * @return whether the record was dropped
+     */
+    private boolean forgetIfGone(Declared d, String what) {
+        // By identity: a concurrent delete and re-add under the same name must not lose the new record.
+        if (fromApi.get(d.sourceId()) != d || !NetnsInspector.gone(d.netns())) return false;
+        fromApi.remove(d.sourceId());
+        Path file = settings.stateDir().resolve(STATE_FILE);
+        LOG.info("endpoint " + d.sourceId() + " (added with `septum endpoint add`) " + what + ": its network namespace "
+                + d.netns() + " no longer exists (" + NetnsInspector.pathOf(d.netns()) + ")");
+        try {
+            saveApiEndpoints();
+        } catch (IOException e) {
+            // Not fatal: after a restart the record is loaded again and, its namespace still gone, dropped again.
+            LOG.log(Level.WARNING, "cannot persist forgetting endpoint " + d.sourceId() + " to " + file + ": "
+                    + e.getMessage(), e);
+        }
+        return true;
     }
 
     private static String blankToNull(String s) {
@@ -458,8 +494,10 @@ public final class NetnsSource implements EndpointSource, HealthReporter {
                 spec = specOf(d, inspector.inspect(d.netns(), d.interfaceName(), rootLinks));
             } catch (NetnsInspector.GoneException e) {
                 synchronized (lock) {
-                    scanErrors.put(id, e.getMessage());
                     reported.remove(id);
+                    // An operator's endpoint goes with its namespace, so that its name is free again; one declared in
+                    // a file stays declared, and the error tells the operator to fix the file or the namespace.
+                    if (!forgetIfGone(d, "forgotten")) scanErrors.put(id, e.getMessage());
                 }
                 continue;
             } catch (IOException | RuntimeException e) {

@@ -22,6 +22,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -95,35 +98,111 @@ class NetnsSourceTest {
         etc = tmp.resolve("etc/endpoints");
         state = tmp.resolve("state");
         Files.createDirectories(etc);
-        ip("netns", "add", ns);
-        ip("link", "add", hostIf, "type", "veth", "peer", "name", "eth0", "netns", ns);
-        ip("-n", ns, "addr", "add", "10.199." + subnet + ".2/24", "dev", "eth0");
-        ip("-n", ns, "-6", "addr", "add", "fd00:199:" + Integer.toHexString(subnet) + "::2/64", "dev", "eth0", "nodad");
-        ip("-n", ns, "link", "set", "eth0", "up");
-        ip("-n", ns, "link", "set", "lo", "up");
-        ip("link", "set", hostIf, "up");
+        makeNamespace(ns, hostIf, subnet);
     }
+
+    /** A namespace with a veth to the host, removed after the test whatever happens. */
+    void makeNamespace(String name, String host, int net) throws IOException {
+        made.add(new String[] {name, host});
+        ip("netns", "add", name);
+        ip("link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", name);
+        ip("-n", name, "addr", "add", "10.199." + net + ".2/24", "dev", "eth0");
+        ip("-n", name, "-6", "addr", "add", "fd00:199:" + Integer.toHexString(net) + "::2/64", "dev", "eth0", "nodad");
+        ip("-n", name, "link", "set", "eth0", "up");
+        ip("-n", name, "link", "set", "lo", "up");
+        ip("link", "set", host, "up");
+    }
+
+    final List<String[]> made = new ArrayList<>();
 
     @AfterEach
     void cleanup() {
         sources.forEach(NetnsSource::close);
-        try {
-            ip("netns", "del", ns);
-        } catch (IOException ignored) {
-            // already gone
-        }
-        try {
-            ip("link", "del", hostIf);
-        } catch (IOException ignored) {
-            // went with the namespace
+        for (String[] m : made) {
+            try {
+                ip("netns", "del", m[0]);
+            } catch (IOException ignored) {
+                // already gone
+            }
+            try {
+                ip("link", "del", m[1]);
+            } catch (IOException ignored) {
+                // went with the namespace
+            }
         }
     }
 
     NetnsSource source() {
+        return source(new CommandRunner(Duration.ofSeconds(5)));
+    }
+
+    NetnsSource source(CommandRunner runner) {
         var s = new NetnsSource(new NetnsSource.Settings(etc, state, Duration.ofMillis(200), Duration.ofMillis(300),
-                Duration.ofSeconds(5)));
+                Duration.ofSeconds(5)), runner);
         sources.add(s);
         return s;
+    }
+
+    /** The real runner, except that while {@code failing} is set every command fails as a hung {@code ip} would. */
+    static final class FlakyRunner extends CommandRunner {
+        volatile boolean failing;
+
+        FlakyRunner() {
+            super(Duration.ofSeconds(5));
+        }
+
+        @Override
+        String run(List<String> argv) throws IOException {
+            if (failing) throw new IOException("`" + String.join(" ", argv) + "` did not finish within 5 s and was killed");
+            return super.run(argv);
+        }
+    }
+
+    /** Collects what the source logs, for asserting that it says what it dropped. */
+    static final class Logged extends Handler implements AutoCloseable {
+        final List<String> messages = new CopyOnWriteArrayList<>();
+        final Logger logger = Logger.getLogger(NetnsSource.class.getName());
+
+        Logged() {
+            logger.addHandler(this);
+        }
+
+        @Override
+        public void publish(LogRecord r) {
+            messages.add(r.getMessage());
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
+            logger.removeHandler(this);
+        }
+    }
+
+    String persisted() throws IOException {
+        Path f = state.resolve(NetnsSource.STATE_FILE);
+        return Files.exists(f) ? Files.readString(f) : "";
+    }
+
+    /** The persisted operator additions as {@code namespace/name@netns}. */
+    List<String> persistedRecords() {
+        try {
+            List<String> out = new ArrayList<>();
+            for (var n : new com.fasterxml.jackson.databind.ObjectMapper().readTree(persisted()).path("endpoints")) {
+                out.add(n.path("namespace").asText() + "/" + n.path("name").asText() + "@" + n.path("netns").asText());
+            }
+            return out;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    EndpointSpec probe(String netns) {
+        return new EndpointSpec("ignored", "probe", "dev", Map.of("role", "probe"), null, netns, List.of(), null,
+                Map.of());
     }
 
     void declare(String file, String yaml) throws IOException {
@@ -273,5 +352,87 @@ class NetnsSourceTest {
         await("reported", () -> sink.last("default/xwing") != null);
         var err = assertThrows(IllegalArgumentException.class, () -> s.delete("default/xwing"));
         assertTrue(err.getMessage().contains("a.yaml"), err.getMessage());
+    }
+
+    @Test
+    void operatorEndpointIsForgottenWithItsNamespaceAndItsNameCanBeAddedAgain() throws Exception {
+        var sink = new Sink();
+        var s = source();
+        s.open(sink);
+        s.add(probe(ns));
+        await("added endpoint live", () -> sink.live != null && sink.live.contains("dev/probe"));
+        assertEquals(List.of("dev/probe@" + ns), persistedRecords());
+
+        try (var log = new Logged()) {
+            ip("netns", "del", ns);
+            await("removed from the agent", () -> !sink.live.contains("dev/probe"));
+            await("dropped from " + NetnsSource.STATE_FILE, () -> persistedRecords().isEmpty());
+            assertEquals(List.of(), s.declared(), "the source forgot it");
+            assertTrue(log.messages.stream().anyMatch(m -> m.contains("dev/probe") && m.contains(ns)
+                    && m.contains("forgotten")), "logged, naming the endpoint and the namespace: " + log.messages);
+        }
+        var err = assertThrows(IllegalArgumentException.class, () -> s.delete("dev/probe"), "nothing left to delete");
+        assertTrue(err.getMessage().contains("no endpoint dev/probe"), err.getMessage());
+        long t = System.currentTimeMillis();
+        await("a scan after forgetting", () -> sink.health.lastSync() > t);
+        assertNull(sink.health.error(), "a forgotten endpoint is not an error");
+
+        // The workload comes back under the same names: the endpoint can be created again.
+        makeNamespace(ns, hostIf, subnet);
+        s.add(probe(ns));
+        await("re-added endpoint live", () -> sink.live.contains("dev/probe"));
+        assertEquals(hostIf, sink.last("dev/probe").interfaceName());
+        assertEquals(List.of("dev/probe@" + ns), persistedRecords());
+        assertEquals(List.of("dev/probe"), source().declared().stream().map(Declarations.Declared::sourceId).toList(),
+                "a restart restores it");
+    }
+
+    @Test
+    void addingANameWhoseRecordLostItsNamespaceReplacesTheRecordBeforeAnyScan() throws Exception {
+        // Not opened: no scan runs, so only add() can notice that the old record is stale.
+        var s = source();
+        s.add(probe(ns));
+        String ns2 = ns + "b";
+        String host2 = hostIf.substring(0, hostIf.length() - 1) + "i";
+        makeNamespace(ns2, host2, (subnet + 1) % 250 + 1);
+        var err = assertThrows(IllegalArgumentException.class, () -> s.add(probe(ns2)),
+                "the namespace is still there: the name is taken");
+        assertTrue(err.getMessage().contains("already exists"), err.getMessage());
+
+        ip("netns", "del", ns);
+        try (var log = new Logged()) {
+            s.add(probe(ns2));
+            assertTrue(log.messages.stream().anyMatch(m -> m.contains("dev/probe") && m.contains(ns)
+                    && m.contains("replaced")), log.messages.toString());
+        }
+        assertEquals(List.of(ns2), s.declared().stream().map(Declarations.Declared::netns).toList());
+        assertEquals(List.of("dev/probe@" + ns2), persistedRecords());
+    }
+
+    @Test
+    void failingIpKeepsTheOperatorsEndpoint() throws Exception {
+        var runner = new FlakyRunner();
+        var sink = new Sink();
+        var s = source(runner);
+        s.open(sink);
+        s.add(probe(ns));
+        await("added endpoint live", () -> sink.live != null && sink.live.contains("dev/probe"));
+
+        runner.failing = true;
+        long t = System.currentTimeMillis();
+        await("a scan with ip failing", () -> sink.health.lastSync() > t && sink.health.error() != null
+                && sink.health.error().contains("did not finish"));
+        long t2 = System.currentTimeMillis();
+        await("another scan with ip failing", () -> sink.health.lastSync() > t2);
+        assertTrue(sink.live.contains("dev/probe"), "a failing ip is not a vanished namespace");
+        assertTrue(sink.removes.isEmpty());
+        assertEquals(List.of("dev/probe"), s.declared().stream().map(Declarations.Declared::sourceId).toList());
+        assertEquals(List.of("dev/probe@" + ns), persistedRecords());
+        assertThrows(IllegalArgumentException.class, () -> s.add(probe(ns)), "still exists, ip or not");
+
+        runner.failing = false;
+        long t3 = System.currentTimeMillis();
+        await("healthy again", () -> sink.health.lastSync() > t3 && sink.health.error() == null);
+        assertTrue(sink.live.contains("dev/probe"));
     }
 }
