@@ -14,10 +14,12 @@ pid_file=/run/septum/septum.pid
 [ "$(id -u)" = 0 ] || { echo "septum: needs root (eBPF, network namespaces): run with sudo" >&2; exit 1; }
 
 stop_agent() {
-  if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
-    kill "$(cat "$pid_file")"
-    for _ in $(seq 1 100); do kill -0 "$(cat "$pid_file")" 2>/dev/null || break; sleep 0.1; done
-    echo "septum: agent stopped" >&2
+  local pid
+  pid=$(cat "$pid_file" 2>/dev/null || true)
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill "$pid"
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    echo "septum: agent stopped (its BPF programs stay attached and keep enforcing)" >&2
   fi
 }
 
