@@ -10,8 +10,6 @@ import io.septum.api.datapath.DatapathException;
 import io.septum.api.datapath.DatapathStats;
 import io.septum.api.policy.PolicyEntry;
 import java.io.IOException;
-import java.net.NetworkInterface;
-import java.net.SocketException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -684,13 +682,25 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
         return out;
     }
 
+    /**
+     * The interface's name in the agent's namespace. Read from sysfs: {@code NetworkInterface} lists only
+     * interfaces that carry an address, and host-side veths carry none.
+     */
     private static String ifname(int ifindex) {
-        try {
-            NetworkInterface ni = NetworkInterface.getByIndex(ifindex);
-            return ni == null ? "" : ni.getName();
-        } catch (SocketException e) {
-            return "";
+        try (var links = java.nio.file.Files.list(java.nio.file.Path.of("/sys/class/net"))) {
+            for (var link : (Iterable<java.nio.file.Path>) links::iterator) {
+                try {
+                    if (Integer.parseInt(java.nio.file.Files.readString(link.resolve("ifindex")).trim()) == ifindex) {
+                        return link.getFileName().toString();
+                    }
+                } catch (java.io.IOException | NumberFormatException ignored) {
+                    // a link that went away while listing
+                }
+            }
+        } catch (java.io.IOException ignored) {
+            // no sysfs: leave the name empty
         }
+        return "";
     }
 
     private long percpuSum(int fd, byte[] key) {
