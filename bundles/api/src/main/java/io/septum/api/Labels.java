@@ -37,6 +37,31 @@ public final class Labels implements Iterable<Label> {
         return of(out);
     }
 
+    /**
+     * Labels for a policy trace, as the REST API, the CLI and the console read them: each text may hold several
+     * comma-separated labels; entries without a source get {@code any}. A peer that names no namespace and is not a
+     * reserved or CIDR identity is taken to be in {@code default}, as an endpoint of any source would be.
+     *
+     * @throws IllegalArgumentException when no label is given, or one cannot be parsed
+     */
+    public static Labels forTrace(Collection<String> texts) {
+        List<String> flat = new ArrayList<>();
+        if (texts != null) {
+            for (String t : texts) {
+                if (t == null) continue;
+                for (String part : t.split(",")) if (!part.isBlank()) flat.add(part.strip());
+            }
+        }
+        if (flat.isEmpty()) throw new IllegalArgumentException("no labels given (e.g. k8s:org=empire,class=tiefighter)");
+        Labels labels = parse(flat, Label.ANY);
+        boolean special = labels.labels.stream()
+                .anyMatch(l -> l.source().equals(Label.RESERVED) || l.source().equals(Label.CIDR));
+        if (!special && !labels.has(Label.ANY, NAMESPACE_KEY)) {
+            labels = labels.with(new Label(Label.K8S, NAMESPACE_KEY, "default"));
+        }
+        return labels;
+    }
+
     public List<Label> asList() {
         return labels;
     }

@@ -5,13 +5,13 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.septum.api.AgentStatus;
+import io.septum.api.AgentStatusService;
 import io.septum.api.ComponentStatus;
 import io.septum.api.Endpoint;
 import io.septum.api.EndpointManager;
 import io.septum.api.EndpointSpec;
 import io.septum.api.Identity;
 import io.septum.api.IdentityAllocator;
-import io.septum.api.Label;
 import io.septum.api.Labels;
 import io.septum.api.SourceHealth;
 import io.septum.api.datapath.Datapath;
@@ -38,7 +38,7 @@ import java.util.stream.Collectors;
  * Maps {@code /v1/...} requests to the agent's services and their model objects. Pure request-to-response: no
  * sockets here (see {@link ApiServer}), which keeps every route testable with fakes.
  */
-public final class ApiRoutes {
+public final class ApiRoutes implements AgentStatusService {
     private static final System.Logger LOG = System.getLogger(ApiRoutes.class.getName());
 
     /** Body of {@code POST /v1/endpoints}. */
@@ -168,6 +168,8 @@ public final class ApiRoutes {
 
     // ---- status ------------------------------------------------------------------------------------------
 
+    /** The one assembly of the agent's status: {@code /v1/status} and the {@link AgentStatusService} both answer it. */
+    @Override
     public AgentStatus status() {
         OptionalLong ready = backend.readySince();
         long now = System.currentTimeMillis();
@@ -298,27 +300,12 @@ public final class ApiRoutes {
         }
         if (t.port() < 0 || t.port() > 65535) throw new HttpException(400, "port " + t.port() + " is out of range 0-65535");
         Protocol protocol = Protocol.parse(t.protocol() == null ? "TCP" : t.protocol());
+        // the request's own mistakes first: a bad label is a 400 even while the policy repository restarts
+        Labels src = Labels.forTrace(t.src());
+        Labels dst = Labels.forTrace(t.dst());
         PolicyRepository repo = backend.policyRepository();
         EnforcementMode mode = repo.mode();
-        return repo.current().trace(traceLabels(t.src()), traceLabels(t.dst()), t.port(), protocol, mode);
-    }
-
-    /**
-     * Labels for a trace: entries without a source get {@code any}. A peer that names no namespace and is not a
-     * reserved or CIDR identity is taken to be in {@code default}, as an endpoint of any source would be.
-     */
-    public static Labels traceLabels(List<String> texts) {
-        List<String> flat = new ArrayList<>();
-        for (String t : texts) {
-            for (String part : t.split(",")) if (!part.isBlank()) flat.add(part.strip());
-        }
-        Labels labels = Labels.parse(flat, Label.ANY);
-        boolean special = labels.asList().stream()
-                .anyMatch(l -> l.source().equals(Label.RESERVED) || l.source().equals(Label.CIDR));
-        if (!special && !labels.has(Label.ANY, Labels.NAMESPACE_KEY)) {
-            labels = labels.with(new Label(Label.K8S, Labels.NAMESPACE_KEY, "default"));
-        }
-        return labels;
+        return repo.current().trace(src, dst, t.port(), protocol, mode);
     }
 
     // ---- bpf ---------------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 package io.septum.apiserver.internal;
 
 import io.septum.api.AgentReady;
+import io.septum.api.AgentStatus;
+import io.septum.api.AgentStatusService;
 import io.septum.api.ComponentStatus;
 import io.septum.api.EndpointManager;
 import io.septum.api.HealthReporter;
@@ -30,11 +32,13 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 /**
  * Serves the REST API for as long as the bundle runs. Every service reference is optional and dynamic: the API
  * (and {@code septum status} above all) must answer while a component is missing or restarting, and say which.
- * It is also the {@link DatapathEventListener} that feeds {@code /v1/monitor} streams.
+ * It is also the {@link DatapathEventListener} that feeds {@code /v1/monitor} streams, and the
+ * {@link AgentStatusService} that the console's {@code status} asks, so that it and {@code /v1/status} agree.
  */
-@Component(service = DatapathEventListener.class, immediate = true, configurationPid = ApiServerComponent.PID)
+@Component(service = {DatapathEventListener.class, AgentStatusService.class}, immediate = true,
+        configurationPid = ApiServerComponent.PID)
 @Designate(ocd = ApiServerComponent.Config.class)
-public final class ApiServerComponent implements DatapathEventListener, Backend {
+public final class ApiServerComponent implements DatapathEventListener, AgentStatusService, Backend {
     public static final String PID = "io.septum.apiserver";
 
     @ObjectClassDefinition(name = "Septum API server", description = "The REST API on a unix domain socket")
@@ -82,6 +86,7 @@ public final class ApiServerComponent implements DatapathEventListener, Backend 
     private final String version;
     private final long startedAt;
     private final MonitorHub hub;
+    private final ApiRoutes routes;
     private final ApiServer server;
 
     @Activate
@@ -98,7 +103,7 @@ public final class ApiServerComponent implements DatapathEventListener, Backend 
                 cfg.socketGroup().isBlank() ? null : cfg.socketGroup(), 5_000);
         // holder breaks the cycle: the routes report the server's health, the server serves the routes
         ApiServer[] holder = new ApiServer[1];
-        ApiRoutes routes = new ApiRoutes(this, () -> holder[0].health());
+        this.routes = new ApiRoutes(this, () -> holder[0].health());
         this.server = new ApiServer(socket, routes, hub, settings);
         holder[0] = server;
         // binding happens on the server's own thread: activation never waits on the file system
@@ -131,6 +136,11 @@ public final class ApiServerComponent implements DatapathEventListener, Backend 
     @Override
     public void onEvent(DatapathEvent event) {
         hub.publish(event);
+    }
+
+    @Override
+    public AgentStatus status() {
+        return routes.status();
     }
 
     @Override

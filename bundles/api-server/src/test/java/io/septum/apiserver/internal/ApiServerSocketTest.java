@@ -128,6 +128,14 @@ class ApiServerSocketTest {
     }
 
     @Test
+    void traceReadsLabelsAsTheConsoleDoesAndRefusesNoneBeforeAskingTheRepository() throws IOException {
+        String body = "{\"src\": [\" , \"], \"dst\": [\"class=deathstar\"], \"port\": 80}";
+        String r = exchange("POST /v1/policy/trace HTTP/1.1\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
+        assertTrue(r.startsWith("HTTP/1.1 400 "), r);
+        assertTrue(r.contains("no labels given (e.g. k8s:org=empire,class=tiefighter)"), r);
+    }
+
+    @Test
     void missingServiceIs503WithItsName() throws IOException {
         String r = exchange("GET /v1/endpoints HTTP/1.1\r\n\r\n");
         assertTrue(r.startsWith("HTTP/1.1 503 "), r);

@@ -226,8 +226,8 @@ public final class PolicyCommands extends ShellSupport {
         Labels destination;
         try {
             protocol = Protocol.parse(pp.length > 1 ? pp[1].trim().toUpperCase(Locale.ROOT) : "TCP");
-            source = traceLabels(List.of(src));
-            destination = traceLabels(List.of(dst));
+            source = Labels.forTrace(List.of(src));
+            destination = Labels.forTrace(List.of(dst));
         } catch (IllegalArgumentException e) {
             throw new ShellException(e.getMessage());
         }

@@ -3,12 +3,8 @@ package io.septum.shell.internal;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.septum.api.Label;
-import io.septum.api.Labels;
 import io.septum.api.view.Table;
 import java.io.PrintStream;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
 import java.util.function.Supplier;
 
@@ -68,24 +64,5 @@ abstract class ShellSupport {
 
     static boolean blank(String s) {
         return s == null || s.isBlank();
-    }
-
-    /**
-     * Labels for a trace, as the REST API reads them: entries without a source get {@code any}; a peer that names
-     * no namespace and is not a reserved or CIDR identity is in {@code default}, as any endpoint would be.
-     */
-    static Labels traceLabels(List<String> texts) {
-        List<String> flat = new ArrayList<>();
-        for (String t : texts) {
-            for (String part : t.split(",")) if (!part.isBlank()) flat.add(part.strip());
-        }
-        if (flat.isEmpty()) throw new ShellException("no labels given (e.g. k8s:org=empire,class=tiefighter)");
-        Labels labels = Labels.parse(flat, Label.ANY);
-        boolean special = labels.asList().stream()
-                .anyMatch(l -> l.source().equals(Label.RESERVED) || l.source().equals(Label.CIDR));
-        if (!special && !labels.has(Label.ANY, Labels.NAMESPACE_KEY)) {
-            labels = labels.with(new Label(Label.K8S, Labels.NAMESPACE_KEY, "default"));
-        }
-        return labels;
     }
 }

@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.septum.api.AgentReady;
+import io.septum.api.AgentStatus;
+import io.septum.api.AgentStatusService;
+import io.septum.api.ComponentStatus;
 import io.septum.api.Endpoint;
 import io.septum.api.EndpointManager;
 import io.septum.api.EndpointSpec;
@@ -78,7 +80,7 @@ class ShellCommandsTest {
     private final EndpointCommands endpointCommands = new EndpointCommands();
     private final PolicyCommands policyCommands = new PolicyCommands();
     private final BpfCommands bpfCommands = new BpfCommands();
-    private final StatusCommand statusCommand = new StatusCommand("0.1.0-test", System.currentTimeMillis() - 5000);
+    private final StatusCommand statusCommand = new StatusCommand();
 
     static Endpoint endpoint(long id, String name, String ns) {
         return new Endpoint(id, name, ns, "netns", List.of("k8s:io.kubernetes.pod.namespace=" + ns, "netns:app=" + name),
@@ -177,10 +179,11 @@ class ShellCommandsTest {
         policyCommands.engine = engine;
         bpfCommands.datapath = dp;
         bpfCommands.endpoints = em;
-        statusCommand.endpoints = em;
-        statusCommand.repository = repo;
-        statusCommand.identities = ids;
-        statusCommand.ready = () -> System.currentTimeMillis() - 1000;
+        // the API server assembles the status; the command prints what its service answers
+        AgentStatusService status = () -> new AgentStatus("0.1.0-test", true, 5000, 4000, "default", 5, endpoints.size(), 1,
+                List.of(ComponentStatus.failed("datapath", "not running"), ComponentStatus.ok("api-server", "listening")),
+                List.of(new SourceHealth("netns", true, 0, null)));
+        statusCommand.statusService = status;
         NamespaceCommands ns = new NamespaceCommands();
         ns.endpoints = em;
         IdentityCommands ic = new IdentityCommands();
@@ -308,6 +311,8 @@ class ShellCommandsTest {
         assertTrue(r.contains(" 80/TCP"), r);
         Exception e = assertThrows(Exception.class, () -> run("policy:trace -s a=b"));
         assertTrue(e.getMessage().contains("--dst-labels"), e.getMessage());
+        e = assertThrows(Exception.class, () -> run("policy:trace -s , -d class=deathstar"));
+        assertEquals("no labels given (e.g. k8s:org=empire,class=tiefighter)", e.toString());
     }
 
     @Test
@@ -323,8 +328,23 @@ class ShellCommandsTest {
     void statusNamesWhatIsMissing() throws Exception {
         String s = run("status");
         assertTrue(s.startsWith("Septum:             Ok   0.1.0-test"), s);
+        assertTrue(s.contains("Start to ready:     4000 ms"), s);
+        assertTrue(s.contains("Endpoints:          2"), s);
         assertTrue(s.contains("datapath:           failed   not running"), s);
-        assertTrue(json.readTree(run("septum:status -o json")).get("ready").asBoolean());
+        assertTrue(s.contains("Source netns:       connected"), s);
+        JsonNode j = json.readTree(run("septum:status -o json"));
+        assertTrue(j.get("ready").asBoolean());
+        assertEquals("api-server", j.get("components").get(1).get("name").asText());
+    }
+
+    @Test
+    void statusWithoutTheApiServerSaysSo() {
+        statusCommand.statusService = null;
+        Exception e = assertThrows(Exception.class, () -> run("status"));
+        assertEquals("the agent's status comes from the API server (bundle septum-api-server), which is not running "
+                + "(see 'lb septum' and the agent's log)", e.toString());
+        e = assertThrows(Exception.class, () -> run("status -o yaml"));
+        assertTrue(e.getMessage().contains("expected table or json"), e.getMessage());
     }
 
     @Test
