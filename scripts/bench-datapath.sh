@@ -1,0 +1,638 @@
+#!/usr/bin/env bash
+# Datapath benchmark: prints figures (it is not a test and judges nothing). Run as root on Linux with the built
+# distribution (scripts/build.sh). Needs only what scripts/install-deps.sh installs.
+#
+#   sudo scripts/bench-datapath.sh [--duration S] [--reps N] [--entries "10 1000 10000"]
+#                                  [--endpoints N] [--iterations N] [--skip-throughput] [--skip-latency]
+#
+# 1. Throughput: iperf3 TCP, client namespace -> server namespace over a bridge, DURATION seconds per run, every
+#    variant once per repetition (interleaved), the median over REPS repetitions:
+#      baseline          endpoints not registered: no program attached, no iptables chain
+#      septum N          both namespaces registered, the server's ingress policy holds N entries (checked in
+#                        GET /v1/bpf/policy/<server>): 5201 plus N-1 filler ports from the client
+#      iptables N        endpoints unregistered (programs detached), a chain jumped from FORWARD for
+#                        client->server with N-1 filler ACCEPTs, the 5201 ACCEPT, then DROP (no conntrack
+#                        shortcut: every packet walks the chain). Needs br_netfilter with
+#                        net.bridge.bridge-nf-call-iptables=1; skipped (and said so) otherwise.
+# 2. Policy import -> enforcement latency with ENDPOINTS endpoints registered: a server listening on TCP 80 isolated by
+#    a base policy; per iteration an allow policy for the client is POSTed and a Java probe in the client namespace
+#    (scripts/bench/LatencyProbe.java, driven over a coproc) reports when a connect first succeeds; then the policy is
+#    deleted and the probe waits until connects fail again (the revoke time is printed too).
+#
+# Everything it makes (agent process, namespaces, veths, bridge, iptables chain, BPF pins, temp dirs) is removed on
+# exit, also on failure or Ctrl-C. Traffic flows only between its own namespaces (10.199.250.0/24, 10.199.251.0/24).
+set -Eeuo pipefail
+export LC_ALL=C
+
+DURATION=5
+REPS=3
+ENTRIES="10 1000 10000"
+ENDPOINTS=100
+ITERATIONS=50
+CONNECT_TIMEOUT_MS=2
+REVOKE_PACE_MS=10
+LATENCY_BUDGET_S=120
+DO_THROUGHPUT=1
+DO_LATENCY=1
+
+usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+  case $1 in
+    --duration) DURATION=$2; shift 2 ;;
+    --reps) REPS=$2; shift 2 ;;
+    --entries) ENTRIES=$2; shift 2 ;;
+    --endpoints) ENDPOINTS=$2; shift 2 ;;
+    --iterations) ITERATIONS=$2; shift 2 ;;
+    --skip-throughput) DO_THROUGHPUT=0; shift ;;
+    --skip-latency) DO_LATENCY=0; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "bench: unknown argument $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+for v in DURATION REPS ENDPOINTS ITERATIONS; do
+  [[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -ge 1 ] || { echo "bench: --${v,,} must be a positive integer" >&2; exit 2; }
+done
+[ "$ENDPOINTS" -ge 2 ] && [ "$ENDPOINTS" -le 250 ] || { echo "bench: --endpoints must be 2..250" >&2; exit 2; }
+for n in $ENTRIES; do
+  [[ $n =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le 30000 ] || { echo "bench: --entries takes counts 1..30000" >&2; exit 2; }
+done
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DIST="${SEPTUM_DIST:-$ROOT/distribution/target/septum}"
+PROBE_SRC="$ROOT/scripts/bench/LatencyProbe.java"
+START_S=$SECONDS
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+
+log() { printf '%s bench: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "run as root (network namespaces, tc, iptables, BPF)"
+for t in ip tc ss iperf3 iptables iptables-restore socat curl java timeout; do
+  command -v "$t" >/dev/null || die "$t is missing: run scripts/install-deps.sh"
+done
+[ -x "$DIST/bin/septum" ] || die "no built distribution at $DIST (run scripts/build.sh, or set SEPTUM_DIST)"
+[ -f "$PROBE_SRC" ] || die "missing $PROBE_SRC"
+
+# ---------------------------------------------------------------------------------------------------------------
+# Names and cleanup
+RID=
+for _ in $(seq 1 20); do
+  r=$(printf '%04x' $((RANDOM % 65536)))
+  if ! ip netns list 2>/dev/null | grep -q "^sbench-$r-" && ! ip link show "sbb$r" >/dev/null 2>&1 \
+      && [ ! -e "/sys/fs/bpf/septum-bench-$r" ]; then
+    RID=$r; break
+  fi
+done
+[ -n "$RID" ] || die "no free run id after 20 attempts"
+TMP="$(mktemp -d /tmp/septum-bench.XXXXXX)"
+BPF_DIR="/sys/fs/bpf/septum-bench-$RID"
+BR="sbb$RID"
+CHAIN="SEPTBENCH-$RID"
+SOCK="$TMP/run/septum.sock"
+NETNS_MADE=()
+LINKS_MADE=()
+PIDS=()
+REGISTERED=()
+AGENT_PID=
+JUMP_SPEC=()
+FAILED=1
+
+ipt_unload() {
+  [ ${#JUMP_SPEC[@]} -gt 0 ] || return 0
+  while iptables -w 10 -D FORWARD "${JUMP_SPEC[@]}" 2>/dev/null; do :; done
+  iptables -w 10 -F "$CHAIN" 2>/dev/null
+  iptables -w 10 -X "$CHAIN" 2>/dev/null
+  JUMP_SPEC=()
+  return 0
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  trap - EXIT INT TERM ERR
+  log "cleaning up (run $RID)"
+  if [ -n "${PROBE_PID:-}" ] && kill -0 "$PROBE_PID" 2>/dev/null; then
+    echo quit >&"${PROBE[1]}" 2>/dev/null
+    for _ in $(seq 1 20); do kill -0 "$PROBE_PID" 2>/dev/null || break; sleep 0.1; done
+    kill "$PROBE_PID" 2>/dev/null
+  fi
+  ipt_unload
+  if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
+    # endpoints first, so that the agent detaches their programs before it goes
+    for name in "${REGISTERED[@]}"; do
+      curl -s -o /dev/null --max-time 5 --unix-socket "$SOCK" -X DELETE "http://septum/v1/endpoints/default%2F$name"
+    done
+    kill -TERM "$AGENT_PID" 2>/dev/null
+    for _ in $(seq 1 100); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.2; done
+    if kill -0 "$AGENT_PID" 2>/dev/null; then
+      log "agent $AGENT_PID did not stop within 20 s of SIGTERM: SIGKILL"
+      kill -KILL "$AGENT_PID" 2>/dev/null
+    fi
+    wait "$AGENT_PID" 2>/dev/null
+  fi
+  if [ "$FAILED" = 1 ] && [ -f "$TMP/agent.log" ]; then
+    echo "bench: last lines of the agent's log:" >&2
+    tail -n 25 "$TMP/agent.log" >&2
+  fi
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  local ns p
+  for ns in "${NETNS_MADE[@]}"; do
+    # whatever still runs in our namespaces was started by this script (socat children, iperf3)
+    for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done
+  done
+  for ns in "${NETNS_MADE[@]}"; do ip netns del "$ns" 2>/dev/null; done
+  for l in "${LINKS_MADE[@]}"; do ip link del "$l" 2>/dev/null; done
+  ip link del "$BR" 2>/dev/null
+  case $BPF_DIR in /sys/fs/bpf/septum-bench-????) rm -rf "$BPF_DIR" ;; esac
+  case $TMP in /tmp/septum-bench.*) rm -rf "$TMP" ;; esac
+  local left=""
+  ip netns list 2>/dev/null | grep -q "^sbench-$RID-" && left+=" namespaces"
+  ip link show "$BR" >/dev/null 2>&1 && left+=" bridge $BR"
+  [ -e "$BPF_DIR" ] && left+=" $BPF_DIR"
+  iptables -w 5 -S "$CHAIN" >/dev/null 2>&1 && left+=" iptables chain $CHAIN"
+  [ -n "$left" ] && log "WARNING: could not remove:$left"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'echo "bench: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
+
+# ---------------------------------------------------------------------------------------------------------------
+# Agent and API
+api() { # METHOD PATH [curl args...]: prints the body; fails (with the agent's error) unless 2xx
+  local method=$1 path=$2 out code
+  shift 2
+  out=$(curl -sS --max-time "${API_TIMEOUT:-60}" --unix-socket "$SOCK" -X "$method" -w '\n%{http_code}' "$@" \
+        "http://septum$path") || { echo "bench: $method $path: curl failed" >&2; return 1; }
+  code=${out##*$'\n'}
+  out=${out%$'\n'*}
+  case $code in
+    2??) printf '%s' "$out" ;;
+    *) echo "bench: $method $path: HTTP $code: $out" >&2; return 1 ;;
+  esac
+}
+
+start_agent() {
+  # A private copy, so that a rebuild of distribution/target during the run cannot swap jars under the agent.
+  cp -a "$DIST" "$TMP/septum"
+  mkdir -p "$TMP/state" "$TMP/run"
+  log "starting the agent (state $TMP/state, run $TMP/run, bpf $BPF_DIR)"
+  "$TMP/septum/bin/septum" agent --state-dir "$TMP/state" --run-dir "$TMP/run" --bpf-dir "$BPF_DIR" \
+    >"$TMP/agent.log" 2>&1 &
+  AGENT_PID=$!
+  local t0=$SECONDS st
+  while :; do
+    kill -0 "$AGENT_PID" 2>/dev/null || die "the agent exited during start-up"
+    if [ -S "$SOCK" ]; then
+      st=$(API_TIMEOUT=3 api GET /v1/status 2>/dev/null) || st=
+      [[ $st == *'"ready":true'* ]] && break
+    fi
+    [ $((SECONDS - t0)) -lt 120 ] || die "the agent was not ready after 120 s"
+    sleep 0.3
+  done
+  AGENT_VERSION=$(grep -o '"version":"[^"]*"' <<<"$st" | cut -d'"' -f4) || true
+  AGENT_READY_MS=$(grep -o '"startToReadyMillis":[0-9-]*' <<<"$st" | cut -d: -f2) || true
+  log "agent $AGENT_VERSION ready (pid $AGENT_PID, start to ready ${AGENT_READY_MS} ms)"
+}
+
+endpoints_json() { api GET /v1/endpoints | sed 's/},{"id"/}\n{"id"/g'; }
+
+register() { # NAME VETH NETNS IP
+  REGISTERED+=("$1")
+  api POST /v1/endpoints -H 'Content-Type: application/json' \
+    -d "{\"source\":\"netns\",\"spec\":{\"sourceId\":\"default/$1\",\"name\":\"$1\",\"namespace\":\"default\",\"labels\":{\"app\":\"$1\"},\"interfaceName\":\"$2\",\"netns\":\"$3\",\"addresses\":[\"$4\"]}}" \
+    >/dev/null
+}
+
+unregister() { # NAME
+  api DELETE "/v1/endpoints/default%2F$1" >/dev/null
+  local keep=() n
+  for n in "${REGISTERED[@]}"; do [ "$n" = "$1" ] || keep+=("$n"); done
+  REGISTERED=("${keep[@]}")
+}
+
+wait_ready() { # PREFIX COUNT TIMEOUT_S: until COUNT endpoints whose name starts with PREFIX are ready
+  local t0=$SECONDS n
+  while :; do
+    n=$(endpoints_json | grep "\"name\":\"$1" | grep -c '"state":"ready"') || true
+    [ "$n" -ge "$2" ] && return 0
+    [ $((SECONDS - t0)) -lt "$3" ] || die "only $n of $2 endpoints '$1*' ready after $3 s: $(endpoints_json | grep -v '"state":"ready"' | head -3)"
+    sleep 0.2
+  done
+}
+
+attached() { # VETH: 0 when Septum's programs are on both hooks
+  tc filter show dev "$1" ingress 2>/dev/null | grep -q septum_ && tc filter show dev "$1" egress 2>/dev/null | grep -q septum_
+}
+
+wait_attached() { # VETH yes|no TIMEOUT_S
+  local t0=$SECONDS
+  while :; do
+    if attached "$1"; then [ "$2" = yes ] && return 0; else [ "$2" = no ] && return 0; fi
+    [ $((SECONDS - t0)) -lt "$3" ] || die "programs on $1: expected attached=$2 after $3 s"
+    sleep 0.1
+  done
+}
+
+min_revision() { # PREFIX: the lowest policyRevision among endpoints named PREFIX*
+  endpoints_json | grep "\"name\":\"$1" | grep -o '"policyRevision":[0-9]*' | cut -d: -f2 | sort -n | awk 'NR == 1' 
+}
+
+wait_revision() { # PREFIX REVISION TIMEOUT_S
+  local t0=$SECONDS r
+  while :; do
+    r=$(min_revision "$1") || true
+    [ -n "$r" ] && [ "$r" -ge "$2" ] && return 0
+    [ $((SECONDS - t0)) -lt "$3" ] || die "endpoints '$1*' not at policy revision $2 after $3 s (lowest: ${r:-none})"
+    sleep 0.05
+  done
+}
+
+import_policy() { # FILE: prints the new revision
+  local out
+  out=$(api POST /v1/policies -H "X-Septum-Origin: $(basename "$1")" -H 'Content-Type: application/yaml' \
+        --data-binary "@$1") || return 1
+  grep -o '"revision":[0-9]*' <<<"$out" | cut -d: -f2
+}
+
+delete_policy() { # NAME: prints the new revision
+  api DELETE "/v1/policies/default/$1" | grep -o '"revision":[0-9]*' | cut -d: -f2
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Topology: a bridge, and per node a namespace whose eth0 is a veth peer on it (as NetLab builds them)
+make_bridge() {
+  ip link add "$BR" type bridge
+  LINKS_MADE+=("$BR")
+  ip link set "$BR" up
+}
+
+make_nodes() { # PREFIX FIRST LAST SUBNET: namespaces sbench-RID-PREFIXi, host veths sbRIDPREFIXi, 10.199.SUBNET.i
+  local prefix=$1 first=$2 last=$3 subnet=$4 i batch=""
+  for ((i = first; i <= last; i++)); do
+    NETNS_MADE+=("sbench-$RID-$prefix$i")
+    LINKS_MADE+=("sb$RID$prefix$i")
+    batch+="netns add sbench-$RID-$prefix$i"$'\n'
+    batch+="link add sb$RID$prefix$i type veth peer name eth0 netns sbench-$RID-$prefix$i"$'\n'
+    batch+="link set sb$RID$prefix$i master $BR up"$'\n'
+  done
+  ip -batch - <<<"$batch"
+  for ((i = first; i <= last; i++)); do
+    # no IPv6 on the host end: neighbour discovery chatter is not what we measure
+    echo 1 >"/proc/sys/net/ipv6/conf/sb$RID$prefix$i/disable_ipv6" 2>/dev/null || true
+    ip -n "sbench-$RID-$prefix$i" -batch - <<EOF
+link set lo up
+addr add 10.199.$subnet.$i/32 dev eth0
+link set eth0 up
+route add 10.192.0.0/10 dev eth0
+EOF
+  done
+}
+
+wait_listening() { # NETNS PORT TIMEOUT_S
+  local t0=$SECONDS
+  until ss -N "$1" -Hltn "sport = :$2" 2>/dev/null | grep -q .; do
+    [ $((SECONDS - t0)) -lt "$3" ] || die "nothing listens on TCP $2 in $1 after $3 s"
+    sleep 0.1
+  done
+}
+
+# Drop check without a listener: a dropped SYN times out (124), an admitted one is refused at once.
+port_dropped() { # NETNS IP PORT
+  local rc=0
+  ip netns exec "$1" timeout 1 bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null || rc=$?
+  [ "$rc" = 124 ]
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Figures
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR==0) print "NA"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+percentiles() { # reads ms values, prints "n min p50 p99 max mean" (nearest-rank percentiles)
+  sort -g | awk '{a[NR]=$1; s+=$1} END {
+    if (NR == 0) { print "0 NA NA NA NA NA"; exit }
+    p50 = int(0.50 * NR); if (p50 < 0.50 * NR) p50++
+    p99 = int(0.99 * NR); if (p99 < 0.99 * NR) p99++
+    printf "%d %.1f %.1f %.1f %.1f %.1f\n", NR, a[1], a[p50], a[p99], a[NR], s / NR }'
+}
+
+us_to_ns() { local t=${1/./}; echo "${t}000"; } # $EPOCHREALTIME (s.us) -> ns
+
+# ---------------------------------------------------------------------------------------------------------------
+declare -A TP TP_NOTE
+VARIANTS=()
+
+throughput() {
+  local C="sbench-$RID-c1" S="sbench-$RID-s2" CV="sb${RID}c1" SV="sb${RID}s2" CIP=10.199.250.1 SIP=10.199.250.2
+  make_nodes c 1 1 250
+  make_nodes s 2 2 250
+  ip netns exec "$S" iperf3 -s -B "$SIP" >"$TMP/iperf3-server.log" 2>&1 &
+  PIDS+=($!)
+  wait_listening "$S" 5201 10
+
+  IPT_SKIP=""
+  local brnf=/proc/sys/net/bridge/bridge-nf-call-iptables
+  if [ ! -e $brnf ]; then
+    IPT_SKIP="br_netfilter is not loaded ($brnf missing): bridged packets never reach iptables; this script does not load modules"
+  elif [ "$(cat $brnf)" != 1 ]; then
+    IPT_SKIP="net.bridge.bridge-nf-call-iptables=$(cat $brnf): bridged packets bypass iptables; this script does not change host sysctls"
+  elif ! iptables -w 5 -S FORWARD >/dev/null 2>&1; then
+    IPT_SKIP="iptables -S FORWARD fails: $(iptables -w 5 -S FORWARD 2>&1 | head -1)"
+  fi
+  [ -z "$IPT_SKIP" ] || log "iptables figures skipped: $IPT_SKIP"
+
+  VARIANTS=("baseline|-")
+  for n in $ENTRIES; do VARIANTS+=("septum|$n"); done
+  [ -n "$IPT_SKIP" ] || for n in $ENTRIES; do VARIANTS+=("iptables|$n"); done
+
+  write_policy() { # N FILE: one CNP whose ingress lets the client reach 5201 and N-1 filler ports (40 per rule)
+    local n=$1 ports=(5201) p=10000 i=0
+    # fillers 2 apart, so that no two share an aligned port prefix and each stays one map entry
+    while [ ${#ports[@]} -lt "$n" ]; do ports+=($p); p=$((p + 2)); done
+    {
+      printf 'apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: bench-ingress\n  namespace: default\n'
+      printf 'spec:\n  endpointSelector:\n    matchLabels:\n      app: tp-server\n  ingress:\n'
+      while [ $i -lt ${#ports[@]} ]; do
+        printf '  - fromEndpoints:\n    - matchLabels:\n        app: tp-client\n    toPorts:\n    - ports:\n'
+        for p in "${ports[@]:i:40}"; do printf '      - port: "%s"\n        protocol: TCP\n' "$p"; done
+        i=$((i + 40))
+      done
+    } >"$2"
+  }
+
+  write_ipt() { # N FILE: N-1 filler ACCEPTs, the 5201 ACCEPT, DROP; jumped from FORWARD for client->server
+    local n=$1 p=10000 k
+    {
+      echo '*filter'
+      echo ":$CHAIN - [0:0]"
+      for ((k = 1; k < n; k++)); do
+        echo "-A $CHAIN -s $CIP/32 -d $SIP/32 -p tcp -m tcp --dport $p -j ACCEPT"
+        p=$((p + 2))
+      done
+      echo "-A $CHAIN -s $CIP/32 -d $SIP/32 -p tcp -m tcp --dport 5201 -j ACCEPT"
+      echo "-A $CHAIN -j DROP"
+      echo "-I FORWARD 1 -s $CIP/32 -d $SIP/32 -j $CHAIN"
+      echo 'COMMIT'
+    } >"$2"
+  }
+
+  run_iperf() { # prints Mbit/s received, or NA
+    local out
+    if ! out=$(timeout $((DURATION + 20)) ip netns exec "$C" iperf3 -c "$SIP" -t "$DURATION" -f m \
+               --connect-timeout 3000 2>&1); then
+      log "iperf3 failed: $(tail -n 2 <<<"$out" | tr '\n' ' ')"
+      echo NA
+      return
+    fi
+    awk '/receiver/ {for (i = 2; i <= NF; i++) if ($i == "Mbits/sec") v = $(i-1)} END {print (v == "" ? "NA" : v)}' <<<"$out"
+  }
+
+  bpf_5201_packets() { api GET /v1/bpf/policy/tp-server | grep -o '"ports":"5201"[^}]*' | grep -o '"packets":[0-9]*' | cut -d: -f2; }
+  ipt_5201_packets() { iptables -w 10 -L "$CHAIN" -v -x -n | awk '/dpt:5201/ {print $1}'; }
+
+  local rep v kind n mbit entries before after
+  for ((rep = 1; rep <= REPS; rep++)); do
+    for v in "${VARIANTS[@]}"; do
+      kind=${v%%|*}
+      n=${v#*|}
+      case $kind in
+        baseline)
+          ;;
+        septum)
+          if ! attached "$SV"; then
+            register tp-server "$SV" "$S" "$SIP"
+            register tp-client "$CV" "$C" "$CIP"
+            wait_ready tp- 2 60
+            wait_attached "$SV" yes 30
+            wait_attached "$CV" yes 30
+          fi
+          write_policy "$n" "$TMP/policy-$n.yaml"
+          rev=$(import_policy "$TMP/policy-$n.yaml")
+          wait_revision tp- "$rev" 60
+          local t0=$SECONDS
+          while :; do
+            entries=$(api GET /v1/bpf/policy/tp-server | grep -o '"direction":' | wc -l) || true
+            [ "$entries" -eq "$n" ] && break
+            [ $((SECONDS - t0)) -lt 60 ] || die "the server's BPF policy holds $entries entries, expected $n"
+            sleep 0.2
+          done
+          [ "$rep" -gt 1 ] || log "septum: $entries entries in GET /v1/bpf/policy/tp-server"
+          TP_NOTE["$v"]="$entries entries in the BPF policy map"
+          if [ "$rep" = 1 ] && [ "$n" = "${ENTRIES%% *}" ]; then
+            port_dropped "$C" "$SIP" 5202 || die "Septum does not drop client->server TCP 5202 (not in the policy)"
+            log "septum: client->server TCP 5202 (no policy entry) is dropped: enforcing"
+          fi
+          before=$(bpf_5201_packets) || true
+          ;;
+        iptables)
+          if attached "$SV" || attached "$CV"; then
+            api DELETE /v1/policies/default/bench-ingress >/dev/null
+            unregister tp-server
+            unregister tp-client
+            wait_attached "$SV" no 30
+            wait_attached "$CV" no 30
+          fi
+          write_ipt "$n" "$TMP/ipt-$n.rules"
+          JUMP_SPEC=(-s "$CIP/32" -d "$SIP/32" -j "$CHAIN")
+          iptables-restore -w 10 --noflush <"$TMP/ipt-$n.rules"
+          entries=$(iptables -w 10 -S "$CHAIN" | grep -c -- '-j ACCEPT')
+          TP_NOTE["$v"]="$entries ACCEPT rules + DROP in $CHAIN"
+          [ "$rep" -gt 1 ] || log "iptables: $entries ACCEPT rules + DROP in chain $CHAIN"
+          before=$(ipt_5201_packets)
+          ;;
+      esac
+      mbit=$(run_iperf)
+      case $kind in
+        septum)
+          after=$(bpf_5201_packets) || true
+          [ "${after:-0}" -gt "${before:-0}" ] || { log "septum $n: the 5201 entry's packet counter did not grow: figure discarded"; mbit=NA; }
+          ;;
+        iptables)
+          after=$(ipt_5201_packets)
+          if [ "${after:-0}" -gt "${before:-0}" ]; then
+            [ "$rep" -gt 1 ] || log "iptables $n: the 5201 rule counted $((after - before)) packets: traffic went through the chain"
+          else
+            log "iptables $n: the 5201 rule's counter did not grow: traffic bypassed the chain, figure discarded"
+            mbit=NA
+          fi
+          ipt_unload
+          ;;
+      esac
+      log "rep $rep/$REPS: $kind $n: $mbit Mbit/s"
+      TP["$v"]+="$mbit "
+    done
+    # the next repetition starts with the baseline: no programs attached
+    if attached "$SV" || attached "$CV"; then
+      api DELETE /v1/policies/default/bench-ingress >/dev/null
+      unregister tp-server
+      unregister tp-client
+      wait_attached "$SV" no 30
+      wait_attached "$CV" no 30
+    fi
+  done
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+declare -a LAT_OPEN LAT_CLOSE LAT_POST LAT_DEL
+latency() {
+  local N=$ENDPOINTS i SNS="sbench-$RID-n1" CNS="sbench-$RID-n2" SIP=10.199.251.1
+  log "latency: creating $N namespaces"
+  make_nodes n 1 "$N" 251
+  ip netns exec "$SNS" socat -T 2 TCP4-LISTEN:80,fork,reuseaddr,backlog=512 OPEN:/dev/null,rdonly \
+    >"$TMP/socat.log" 2>&1 &
+  PIDS+=($!)
+  wait_listening "$SNS" 80 10
+
+  log "latency: registering $N endpoints"
+  local t0=$SECONDS name
+  for ((i = 1; i <= N; i++)); do
+    case $i in 1) name=lt-server ;; 2) name=lt-client ;; *) name=lt-filler-$i ;; esac
+    register "$name" "sb${RID}n$i" "sbench-$RID-n$i" "10.199.251.$i"
+  done
+  wait_ready lt- "$N" 180
+  LAT_REGISTER_S=$((SECONDS - t0))
+  LAT_ENDPOINTS=$(endpoints_json | grep -c '"state":"ready"')
+  log "latency: $LAT_ENDPOINTS endpoints ready ($N registered in ${LAT_REGISTER_S} s)"
+
+  cat >"$TMP/isolate.yaml" <<'EOF'
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: bench-isolate
+  namespace: default
+spec:
+  endpointSelector:
+    matchLabels:
+      app: lt-server
+  ingress:
+  - fromEndpoints:
+    - matchLabels:
+        app: nobody-has-this-label
+EOF
+  cat >"$TMP/allow.yaml" <<'EOF'
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: bench-allow
+  namespace: default
+spec:
+  endpointSelector:
+    matchLabels:
+      app: lt-server
+  ingress:
+  - fromEndpoints:
+    - matchLabels:
+        app: lt-client
+    toPorts:
+    - ports:
+      - port: "80"
+        protocol: TCP
+EOF
+  local rev
+  rev=$(import_policy "$TMP/isolate.yaml")
+  wait_revision lt- "$rev" 60
+
+  log "latency: starting the probe in $CNS (java source launcher)"
+  coproc PROBE { exec ip netns exec "$CNS" java -XX:+UseSerialGC -Xmx64m "$PROBE_SRC" "$SIP" 80 "$CONNECT_TIMEOUT_MS" 2>"$TMP/probe.err"; }
+  local reply
+  read -r -t 90 -u "${PROBE[0]}" reply || die "the probe did not start within 90 s: $(cat "$TMP/probe.err")"
+  [[ $reply == ready* ]] || die "probe: $reply $(cat "$TMP/probe.err")"
+  echo "closed 10000 5" >&"${PROBE[1]}"
+  read -r -t 40 -u "${PROBE[0]}" reply || die "the probe did not answer within 40 s: $(cat "$TMP/probe.err")"
+  [[ $reply == closed* ]] || die "the base policy does not isolate the server (probe: $reply)"
+  log "latency: server isolated; $ITERATIONS iterations (budget ${LATENCY_BUDGET_S} s)"
+
+  local it t0ns tpost r tok attempts fails=0 lstart=$SECONDS
+  LAT_ATTEMPTS_TOTAL=0
+  LAT_PROBE_NS_TOTAL=0
+  for ((it = 1; it <= ITERATIONS; it++)); do
+    if [ $((SECONDS - lstart)) -ge "$LATENCY_BUDGET_S" ]; then
+      log "latency: time budget of ${LATENCY_BUDGET_S} s used up after $((it - 1)) iterations"
+      break
+    fi
+    # the probe is connecting (and failing) before the clock starts
+    echo "open 30000" >&"${PROBE[1]}"
+    t0ns=$(us_to_ns "$EPOCHREALTIME")
+    rev=$(import_policy "$TMP/allow.yaml")
+    tpost=$(us_to_ns "$EPOCHREALTIME")
+    read -r -t 40 -u "${PROBE[0]}" r || die "the probe did not answer within 40 s"
+    read -r tok tns attempts <<<"$r"
+    if [ "$tok" = open ]; then
+      LAT_OPEN+=("$(awk -v a="$tns" -v b="$t0ns" 'BEGIN {printf "%.3f", (a - b) / 1e6}')")
+      LAT_POST+=("$(awk -v a="$tpost" -v b="$t0ns" 'BEGIN {printf "%.3f", (a - b) / 1e6}')")
+      LAT_ATTEMPTS_TOTAL=$((LAT_ATTEMPTS_TOTAL + attempts))
+      LAT_PROBE_NS_TOTAL=$((LAT_PROBE_NS_TOTAL + tns - t0ns))
+    else
+      log "latency: iteration $it: no successful connect within 30 s ($r)"
+      fails=$((fails + 1))
+      [ $fails -lt 3 ] || die "3 iterations without enforcement of the allow policy"
+    fi
+    wait_revision lt- "$rev" 30
+    echo "closed 30000 5 $REVOKE_PACE_MS" >&"${PROBE[1]}"
+    t0ns=$(us_to_ns "$EPOCHREALTIME")
+    rev=$(delete_policy bench-allow)
+    tpost=$(us_to_ns "$EPOCHREALTIME")
+    LAT_DEL+=("$(awk -v a="$tpost" -v b="$t0ns" 'BEGIN {printf "%.3f", (a - b) / 1e6}')")
+    read -r -t 40 -u "${PROBE[0]}" r || die "the probe did not answer within 40 s"
+    read -r tok tns attempts <<<"$r"
+    [ "$tok" = closed ] || die "iteration $it: connects still succeed 30 s after the allow policy was deleted ($r)"
+    LAT_CLOSE+=("$(awk -v a="$tns" -v b="$t0ns" 'BEGIN {printf "%.3f", (a - b) / 1e6}')")
+    # every endpoint has realised the deletion before the next import
+    wait_revision lt- "$rev" 30
+  done
+  echo quit >&"${PROBE[1]}"
+}
+
+# ===============================================================================================================
+make_bridge
+start_agent
+[ "$DO_THROUGHPUT" = 0 ] || throughput
+[ "$DO_LATENCY" = 0 ] || latency
+
+# ---------------------------------------------------------------------------------------------------------------
+echo
+echo "Septum datapath benchmark — $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "host: $(nproc) CPU(s), kernel $(uname -r), load average at the start: $LOAD_START, at the end: $(cut -d' ' -f1-3 /proc/loadavg); took $((SECONDS - START_S)) s"
+echo "agent: $AGENT_VERSION from $DIST (private copy; git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo ?)), start to ready ${AGENT_READY_MS} ms"
+echo "tools: $(iperf3 --version | head -1); $(iptables -V); $(java -version 2>&1 | head -1)"
+if [ "$DO_THROUGHPUT" = 1 ]; then
+  echo
+  echo "Throughput: iperf3 TCP, 1 stream, client netns -> server netns over a Linux bridge, ${DURATION} s per run,"
+  echo "median of $REPS interleaved repetitions; best = the fastest run in Gbit/s; every run in Mbit/s in brackets"
+  base=$(median <<<"${TP["baseline|-"]}")
+  printf '%-10s %8s %9s %12s %6s  %s\n' variant entries Gbit/s "% baseline" best "runs (Mbit/s)"
+  for v in "${VARIANTS[@]}"; do
+    m=$(median <<<"${TP[$v]}")
+    if [ "$m" = NA ]; then g=NA; pct=NA; else
+      g=$(awk -v m="$m" 'BEGIN {printf "%.2f", m / 1000}')
+      pct=$(awk -v m="$m" -v b="$base" 'BEGIN {if (b == "NA" || b == 0) print "NA"; else printf "%.0f%%", 100 * m / b}')
+    fi
+    best=$(tr ' ' '\n' <<<"${TP[$v]}" | grep -v '^$' | grep -v NA | sort -g | awk 'END {if (NR) printf "%.2f", $1 / 1000; else print "NA"}')
+    printf '%-10s %8s %9s %12s %6s  [%s]\n' "${v%%|*}" "${v#*|}" "$g" "$pct" "$best" "$(echo ${TP[$v]})"
+  done
+  for v in "${VARIANTS[@]}"; do [ -z "${TP_NOTE[$v]:-}" ] || echo "  ${v%%|*} ${v#*|}: ${TP_NOTE[$v]}"; done
+  [ -z "$IPT_SKIP" ] || echo "iptables figures skipped: $IPT_SKIP"
+fi
+if [ "$DO_LATENCY" = 1 ]; then
+  echo
+  echo "Policy import -> enforcement, $LAT_ENDPOINTS endpoints registered (registered in ${LAT_REGISTER_S} s):"
+  echo "from just before POST /v1/policies until the first TCP connect from the client namespace succeeds"
+  read -r n mn p50 p99 mx mean <<<"$(printf '%s\n' "${LAT_OPEN[@]}" | percentiles)"
+  per=$(awk -v t="$LAT_PROBE_NS_TOTAL" -v a="$LAT_ATTEMPTS_TOTAL" 'BEGIN {if (a) printf "%.2f", t / a / 1e6; else print "NA"}')
+  printf '  allow:  samples %d  p50 %s ms  p99 %s ms  max %s ms  (min %s, mean %s)\n' "$n" "$p50" "$p99" "$mx" "$mn" "$mean"
+  read -r n mn p50 p99 mx mean <<<"$(printf '%s\n' "${LAT_POST[@]}" | percentiles)"
+  printf '  (the POST itself answered after: p50 %s ms, p99 %s ms, max %s ms)\n' "$p50" "$p99" "$mx"
+  read -r n mn p50 p99 mx mean <<<"$(printf '%s\n' "${LAT_CLOSE[@]}" | percentiles)"
+  printf '  revoke: samples %d  p50 %s ms  p99 %s ms  max %s ms  (DELETE until the first of 5 connects in a row that time out;\n          connects ${REVOKE_PACE_MS} ms apart while they still succeed, so this one is within ~$((REVOKE_PACE_MS + 2)) ms)\n' "$n" "$p50" "$p99" "$mx"
+  read -r n mn p50 p99 mx mean <<<"$(printf '%s\n' "${LAT_DEL[@]}" | percentiles)"
+  printf '  (the DELETE itself answered after: p50 %s ms, p99 %s ms, max %s ms)\n' "$p50" "$p99" "$mx"
+  echo "  granularity: one connect attempt per ${per} ms on average (connect timeout ${CONNECT_TIMEOUT_MS} ms, Java probe"
+  echo "  in the client netns); start stamp bash \$EPOCHREALTIME (us), so the figure includes curl's start-up."
+  echo "  percentiles are nearest-rank: with fewer than 100 samples p99 is the maximum."
+fi
+warns=$(grep -cE '^(WARN|ERROR)|[[:space:]](WARN|WARNING|ERROR|SEVERE)[[:space:]]' "$TMP/agent.log" || true)
+echo
+echo "agent log: $warns WARN/ERROR line(s)"
+grep -E '^(WARN|ERROR)|[[:space:]](WARN|WARNING|ERROR|SEVERE)[[:space:]]' "$TMP/agent.log" | head -5 | cut -c1-300 | sed 's/^/  /' || true
+FAILED=0
