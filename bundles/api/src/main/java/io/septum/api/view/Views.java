@@ -9,6 +9,10 @@ import io.septum.api.SourceHealth;
 import io.septum.api.datapath.BpfEndpoint;
 import io.septum.api.datapath.BpfPolicyEntry;
 import io.septum.api.datapath.DatapathEvent;
+import io.septum.api.flow.Flow;
+import io.septum.api.flow.FlowEndpoint;
+import io.septum.api.flow.FlowHttp;
+import io.septum.api.flow.FlowStats;
 import io.septum.api.policy.PolicyInfo;
 import io.septum.api.policy.RuleRef;
 import io.septum.api.policy.TraceResult;
@@ -117,7 +121,107 @@ public final class Views {
             b.append(String.format("%-20s%s%s%n", "Source " + h.source() + ":", h.connected() ? "connected" : "disconnected",
                     h.error() == null ? "" : "   " + h.error()));
         }
+        if (s.flows() != null) b.append(flowStats(s.flows()));
         return b.toString();
+    }
+
+    /** The observer's lines of {@code septum status}, as Hubble's {@code hubble status} words them. */
+    public static String flowStats(FlowStats f) {
+        StringBuilder b = new StringBuilder();
+        double pct = f.maxFlows() <= 0 ? 0 : 100.0 * f.currentFlows() / f.maxFlows();
+        b.append(String.format(Locale.ROOT, "%-20s%d/%d (%.2f%%)%n", "Current/Max Flows:", f.currentFlows(), f.maxFlows(), pct));
+        b.append(String.format(Locale.ROOT, "%-20s%.2f%n", "Flows/s:", f.flowsPerSecond()));
+        b.append(String.format(Locale.ROOT, "%-20s%d (datapath), %d (observer queue)%n", "Lost events:",
+                f.lostEvents(), f.queueDropped()));
+        if (f.diskMaxBytes() > 0 || f.diskError() != null) {
+            b.append(String.format(Locale.ROOT, "%-20s%.1f/%.1f MiB%s%n", "Flow log:", f.diskBytes() / 1048576.0,
+                    f.diskMaxBytes() / 1048576.0, f.diskError() == null ? "" : "   " + f.diskError()));
+        }
+        return b.toString();
+    }
+
+    /**
+     * One flow, as Hubble's compact output prints it, e.g. {@code Aug 23 09:46:13.537: default/tiefighter:43256
+     * (ID:31028) -> default/deathstar-1:80 (ID:16530) policy-verdict:L3-L4 INGRESS ALLOWED (TCP Flags: SYN)}.
+     */
+    public static String flow(Flow f) {
+        StringBuilder b = new StringBuilder();
+        b.append(EVENT_TIME.format(Instant.ofEpochSecond(0, f.timeNanos()))).append(": ");
+        b.append(side(f.source(), f.ip() == null ? null : f.ip().source(), f.l4() == null ? 0 : f.l4().sourcePort()));
+        b.append(f.isReply() ? " <- " : " -> ");
+        b.append(side(f.destination(), f.ip() == null ? null : f.ip().destination(), f.l4() == null ? 0 : f.l4().destinationPort()));
+        b.append(' ').append(summary(f));
+        return b.toString();
+    }
+
+    private static String summary(Flow f) {
+        StringBuilder b = new StringBuilder();
+        String dir = f.trafficDirection() == null ? "" : f.trafficDirection() + " ";
+        switch (f.eventType() == null ? "" : f.eventType()) {
+            case Flow.TYPE_POLICY_VERDICT -> b.append("policy-verdict:")
+                    .append(f.policyMatchType() == null ? Flow.MATCH_NONE : f.policyMatchType()).append(' ').append(dir)
+                    .append(policyVerdict(f.verdict()));
+            case Flow.TYPE_DROP -> b.append("drop (").append(f.dropReasonText() == null ? "Policy denied" : f.dropReasonText())
+                    .append(") ").append(dir).append(f.verdict());
+            case Flow.TYPE_L7 -> {
+                FlowHttp h = f.l7() == null ? null : f.l7().http();
+                boolean response = f.l7() != null && "RESPONSE".equals(f.l7().type());
+                b.append(response ? "http-response " : "http-request ").append(f.verdict());
+                if (h != null) {
+                    b.append(" (").append(h.protocol() == null ? "HTTP/1.1" : h.protocol()).append(' ');
+                    if (response) {
+                        b.append(h.code()).append(' ').append(f.l7().latencyNs() / 1_000_000).append("ms (")
+                                .append(h.method()).append(' ').append(h.url()).append("))");
+                    } else {
+                        b.append(h.method()).append(' ').append(h.url()).append(')');
+                    }
+                }
+                return b.toString();
+            }
+            default -> b.append(f.eventType()).append(' ').append(dir).append(f.verdict());
+        }
+        if (f.l4() != null && "TCP".equals(f.l4().protocol())) {
+            if (!f.l4().flags().isEmpty()) b.append(" (TCP Flags: ").append(String.join(", ", f.l4().flags())).append(')');
+        } else if (f.l4() != null && f.l4().protocol() != null) {
+            b.append(" (").append(f.l4().protocol()).append(')');
+        }
+        return b.toString();
+    }
+
+    private static String policyVerdict(String verdict) {
+        if (Flow.FORWARDED.equals(verdict)) return "ALLOWED";
+        if (Flow.DROPPED.equals(verdict)) return "DENIED";
+        if (Flow.AUDIT.equals(verdict)) return "AUDITED";
+        return verdict;
+    }
+
+    private static String side(FlowEndpoint e, String ip, int port) {
+        String name = e == null ? null : e.qualifiedName();
+        String host = name != null ? name : ip == null ? "?" : ip.contains(":") ? "[" + ip + "]" : ip;
+        StringBuilder b = new StringBuilder(host);
+        if (port > 0) b.append(':').append(port);
+        if (e != null) b.append(" (ID:").append(e.identity()).append(')');
+        return b.toString();
+    }
+
+    /** {@code observe -o table}: one row per flow, with the rule that decided. */
+    public static Table flows(List<Flow> flows) {
+        Table t = new Table("TIMESTAMP", "SOURCE", "DESTINATION", "TYPE", "VERDICT", "SUMMARY", "RULE");
+        for (Flow f : flows) {
+            String src = side(f.source(), f.ip() == null ? null : f.ip().source(), f.l4() == null ? 0 : f.l4().sourcePort());
+            String dst = side(f.destination(), f.ip() == null ? null : f.ip().destination(), f.l4() == null ? 0 : f.l4().destinationPort());
+            String type = Flow.TYPE_POLICY_VERDICT.equals(f.eventType())
+                    ? f.eventType() + ":" + (f.policyMatchType() == null ? Flow.MATCH_NONE : f.policyMatchType()) : f.eventType();
+            StringBuilder sum = new StringBuilder(f.trafficDirection() == null ? "" : f.trafficDirection());
+            if (f.dropReasonText() != null) sum.append(' ').append(f.dropReasonText());
+            if (f.l4() != null && f.l4().protocol() != null) {
+                sum.append(' ').append(f.l4().protocol());
+                if (!f.l4().flags().isEmpty()) sum.append(" Flags: ").append(String.join(", ", f.l4().flags()));
+            }
+            t.row(EVENT_TIME.format(Instant.ofEpochSecond(0, f.timeNanos())), src, dst, type, f.verdict(),
+                    sum.toString().strip(), f.rule() == null ? "-" : f.rule());
+        }
+        return t;
     }
 
     /** {@code policy eval} and {@code connectivity test}: one row per probe. */
