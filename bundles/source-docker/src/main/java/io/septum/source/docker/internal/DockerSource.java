@@ -1,0 +1,409 @@
+package io.septum.source.docker.internal;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.async.ResultCallback;
+import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.api.model.ContainerNetwork;
+import com.github.dockerjava.api.model.Event;
+import com.github.dockerjava.api.model.EventType;
+import com.github.dockerjava.core.DefaultDockerClientConfig;
+import com.github.dockerjava.core.DockerClientImpl;
+import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
+import io.septum.api.ComponentStatus;
+import io.septum.api.EndpointSink;
+import io.septum.api.EndpointSource;
+import io.septum.api.EndpointSpec;
+import io.septum.api.HealthReporter;
+import io.septum.api.SourceHealth;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import java.util.regex.Pattern;
+
+/**
+ * The {@code docker} endpoint source.
+ *
+ * <p>One thread does everything: it connects, subscribes to the engine's container events <em>before</em> listing the
+ * running containers (so nothing that happens in between is missed), reports, and handles each event in order. When
+ * the engine goes away the endpoints are kept as they are, because tearing down enforcement over an engine restart
+ * would open or close traffic for containers that may well still run; the source reconnects with backoff and a
+ * {@code resync} with the live list settles whatever changed meanwhile.
+ */
+@Component(configurationPid = DockerSource.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL,
+        service = {EndpointSource.class, HealthReporter.class})
+@Designate(ocd = DockerSource.Config.class)
+public final class DockerSource implements EndpointSource, HealthReporter {
+    static final String PID = "io.septum.source.docker";
+    static final String NAME = "docker";
+    static final String EXTERNAL_ID = "container-id";
+    static final String EXTERNAL_NAME = "container-name";
+    private static final Logger LOG = Logger.getLogger(DockerSource.class.getName());
+    private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+    private static final Set<String> GONE = Set.of("die", "stop", "kill", "destroy", "pause");
+    private static final Set<String> STARTED = Set.of("start", "restart", "unpause");
+
+    @ObjectClassDefinition(name = "Septum docker endpoint source")
+    @interface Config {
+        @AttributeDefinition(description = "The Docker engine's API endpoint, e.g. unix:///var/run/docker.sock")
+        String dockerHost() default "unix:///var/run/docker.sock";
+
+        @AttributeDefinition(description = "The namespace of every container endpoint (a DNS label)")
+        String namespace() default "default";
+
+        @AttributeDefinition(description = "If set, a container label key whose value (when it is a DNS label) is the"
+                + " endpoint's namespace instead of 'namespace'; empty turns the mapping off")
+        String namespaceFromLabel() default "";
+
+        @AttributeDefinition(description = "Longest wait in seconds between reconnect attempts to the engine")
+        int maxBackoffSeconds() default 30;
+
+        @AttributeDefinition(description = "Seconds a request to the engine (list, inspect, ping) may take")
+        int requestTimeoutSeconds() default 30;
+    }
+
+    /** Everything the source is configured with; in the agent it comes from config pid {@value #PID}. */
+    record Settings(String dockerHost, String namespace, String namespaceFromLabel, Duration maxBackoff,
+                    Duration requestTimeout) {
+        Settings {
+            Objects.requireNonNull(dockerHost, "dockerHost");
+            if (!dockerHost.startsWith("unix://") && !dockerHost.startsWith("tcp://")) {
+                throw new IllegalArgumentException("config " + PID + ": dockerHost \"" + dockerHost
+                        + "\" must be unix:///path/to/docker.sock or tcp://host:port");
+            }
+            if (namespace == null || !DNS_LABEL.matcher(namespace).matches()) {
+                throw new IllegalArgumentException("config " + PID + ": namespace \"" + namespace
+                        + "\" is not a DNS label (lowercase letters, digits and '-', at most 63 characters)");
+            }
+            namespaceFromLabel = namespaceFromLabel == null ? "" : namespaceFromLabel.trim();
+            if (maxBackoff.compareTo(Duration.ofSeconds(1)) < 0) {
+                throw new IllegalArgumentException("config " + PID + ": maxBackoffSeconds must be at least 1");
+            }
+            if (requestTimeout.compareTo(Duration.ofSeconds(1)) < 0) {
+                throw new IllegalArgumentException("config " + PID + ": requestTimeoutSeconds must be at least 1");
+            }
+        }
+    }
+
+    private final Settings settings;
+    private final HostLinks links;
+    private final ClassLoader loader = DockerSource.class.getClassLoader();
+
+    // Touched only on the executor's thread.
+    private final Map<String, EndpointSpec> reported = new HashMap<>();
+    private DockerClient api;
+    private DockerClient events;
+    private Closeable subscription;
+    private long generation;
+    private Duration backoff = Duration.ofSeconds(1);
+
+    private final Object lock = new Object();
+    private EndpointSink sink;
+    private ScheduledExecutorService executor;
+    private volatile boolean connected;
+    private volatile String lastError;
+    private volatile long lastSync;
+    private volatile int endpointCount;
+
+    @Activate
+    public DockerSource(Config config) {
+        this(new Settings(config.dockerHost(), config.namespace(), config.namespaceFromLabel(),
+                Duration.ofSeconds(config.maxBackoffSeconds()), Duration.ofSeconds(config.requestTimeoutSeconds())));
+    }
+
+    DockerSource(Settings settings) {
+        this.settings = settings;
+        this.links = new HostLinks(Path.of("/sys/class/net"), Duration.ofSeconds(5));
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public void open(EndpointSink sink) {
+        synchronized (lock) {
+            if (executor != null) throw new IllegalStateException("source docker is already open");
+            this.sink = sink;
+            executor = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "septum-source-docker");
+                t.setDaemon(true);
+                return t;
+            });
+            executor.execute(this::connect);
+        }
+    }
+
+    @Override
+    @Deactivate
+    public void close() {
+        ScheduledExecutorService ex;
+        synchronized (lock) {
+            ex = executor;
+            executor = null;
+        }
+        if (ex == null) return;
+        try {
+            ex.submit(() -> {
+                generation++;
+                disconnectClients();
+                reported.clear();
+            }).get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            LOG.log(Level.WARNING, "source docker: closing the engine connection failed", e);
+        }
+        ex.shutdownNow();
+        connected = false;
+    }
+
+    @Override
+    public ComponentStatus health() {
+        if (!connected) {
+            return new ComponentStatus("source-docker", "degraded", "Docker engine at " + settings.dockerHost()
+                    + " unreachable: " + lastError + "; reconnecting, " + endpointCount + " endpoints kept");
+        }
+        return ComponentStatus.ok("source-docker", endpointCount + " endpoints from " + settings.dockerHost());
+    }
+
+    private void submit(long gen, Runnable r) {
+        ScheduledExecutorService ex;
+        synchronized (lock) {
+            ex = executor;
+        }
+        if (ex == null) return;
+        try {
+            ex.execute(() -> {
+                if (gen == generation) r.run();
+            });
+        } catch (RejectedExecutionException e) {
+            // Closing: nothing more to report.
+        }
+    }
+
+    private void connect() {
+        long gen = ++generation;
+        disconnectClients();
+        ClassLoader previous = Thread.currentThread().getContextClassLoader();
+        Thread.currentThread().setContextClassLoader(loader);
+        try {
+            api = client(settings.requestTimeout());
+            events = client(null);
+            api.pingCmd().exec();
+            // Subscribe first, list second: an event for a container the listing already shows is harmless
+            // (the same spec again, or a removal), while the other order could miss one.
+            subscription = events.eventsCmd()
+                    .withEventTypeFilter(EventType.CONTAINER)
+                    .withEventFilter(new ArrayList<>(union(GONE, STARTED)).toArray(new String[0]))
+                    .exec(new ResultCallback.Adapter<Event>() {
+                        @Override
+                        public void onNext(Event e) {
+                            submit(gen, () -> onEvent(e));
+                        }
+
+                        @Override
+                        public void onError(Throwable t) {
+                            submit(gen, () -> lost("event stream failed: " + message(t)));
+                        }
+
+                        @Override
+                        public void onComplete() {
+                            submit(gen, () -> lost("event stream ended (engine stopped?)"));
+                        }
+                    });
+            List<String> live = new ArrayList<>();
+            for (Container c : api.listContainersCmd().withStatusFilter(List.of("running")).exec()) {
+                EndpointSpec spec = describe(c.getId());
+                if (spec != null) {
+                    live.add(spec.sourceId());
+                    report(spec);
+                }
+            }
+            reported.keySet().retainAll(live);
+            endpointCount = reported.size();
+            sink.resync(live);
+            lastSync = System.currentTimeMillis();
+            connected = true;
+            lastError = null;
+            backoff = Duration.ofSeconds(1);
+            sink.health(new SourceHealth(NAME, true, lastSync, null));
+            LOG.info("source docker: connected to " + settings.dockerHost() + ", " + live.size() + " containers");
+        } catch (RuntimeException | IOException e) {
+            lost("cannot reach the Docker engine at " + settings.dockerHost() + ": " + message(e));
+        } finally {
+            Thread.currentThread().setContextClassLoader(previous);
+        }
+    }
+
+    private static Set<String> union(Set<String> a, Set<String> b) {
+        java.util.Set<String> u = new java.util.TreeSet<>(a);
+        u.addAll(b);
+        return u;
+    }
+
+    private DockerClient client(Duration responseTimeout) {
+        DefaultDockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder()
+                .withDockerHost(settings.dockerHost()).withDockerTlsVerify(false).build();
+        ZerodepDockerHttpClient.Builder http = new ZerodepDockerHttpClient.Builder()
+                .dockerHost(config.getDockerHost())
+                .connectionTimeout(Duration.ofSeconds(5));
+        // The event stream is silent for as long as nothing happens: it must not time out.
+        if (responseTimeout != null) http.responseTimeout(responseTimeout);
+        return DockerClientImpl.getInstance(config, http.build());
+    }
+
+    /** The engine went away: keep the endpoints, say so, and try again later. */
+    private void lost(String error) {
+        generation++;
+        disconnectClients();
+        boolean wasConnected = connected;
+        connected = false;
+        lastError = error;
+        if (wasConnected) LOG.warning("source docker: " + error + "; reconnecting");
+        else LOG.fine("source docker: " + error);
+        safely(() -> sink.health(new SourceHealth(NAME, false, lastSync, error)));
+        Duration wait = backoff;
+        backoff = backoff.multipliedBy(2).compareTo(settings.maxBackoff()) > 0 ? settings.maxBackoff()
+                : backoff.multipliedBy(2);
+        synchronized (lock) {
+            if (executor == null) return;
+            try {
+                executor.schedule(this::connect, wait.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException e) {
+                // Closing.
+            }
+        }
+    }
+
+    private void onEvent(Event e) {
+        String id = e.getId();
+        String action = e.getAction() != null ? e.getAction() : e.getStatus();
+        if (id == null || action == null) return;
+        try {
+            if (STARTED.contains(action)) {
+                EndpointSpec spec = describe(id);
+                if (spec != null) report(spec);
+                else forget(id);
+            } else if (GONE.contains(action)) {
+                forget(id);
+            }
+        } catch (RuntimeException | IOException ex) {
+            // One container we cannot inspect is not the engine going away; the next resync corrects it.
+            LOG.log(Level.WARNING, "source docker: container " + id + " (" + action + "): " + message(ex), ex);
+        }
+        endpointCount = reported.size();
+    }
+
+    private void report(EndpointSpec spec) {
+        if (spec.equals(reported.get(spec.sourceId()))) return;
+        reported.put(spec.sourceId(), spec);
+        safely(() -> sink.upsert(spec));
+    }
+
+    private void forget(String id) {
+        if (reported.remove(id) != null) safely(() -> sink.remove(id));
+    }
+
+    /** The endpoint a running container is, or null when it is not running or has no network namespace of its own. */
+    EndpointSpec describe(String id) throws IOException {
+        InspectContainerResponse c;
+        try {
+            c = api.inspectContainerCmd(id).exec();
+        } catch (NotFoundException e) {
+            return null;
+        }
+        if (c.getState() == null || !Boolean.TRUE.equals(c.getState().getRunning())) return null;
+        Long pid = c.getState().getPidLong();
+        if (pid == null || pid <= 0) return null;
+        String mode = c.getHostConfig() == null ? null : c.getHostConfig().getNetworkMode();
+        if ("host".equals(mode) || "none".equals(mode) || (mode != null && mode.startsWith("container:"))) {
+            // It shares another namespace (or has none): there is no veth of its own to enforce on.
+            return null;
+        }
+        List<String> addresses = new ArrayList<>();
+        if (c.getNetworkSettings() != null && c.getNetworkSettings().getNetworks() != null) {
+            for (ContainerNetwork n : c.getNetworkSettings().getNetworks().values()) {
+                if (n.getIpAddress() != null && !n.getIpAddress().isEmpty()) addresses.add(n.getIpAddress());
+                if (n.getGlobalIPv6Address() != null && !n.getGlobalIPv6Address().isEmpty()) {
+                    addresses.add(n.getGlobalIPv6Address());
+                }
+            }
+        }
+        if (addresses.isEmpty()) return null;
+        String name = c.getName() == null ? id.substring(0, Math.min(12, id.length())) : c.getName().replaceFirst("^/", "");
+        Map<String, String> labels = c.getConfig() == null || c.getConfig().getLabels() == null ? Map.of()
+                : new LinkedHashMap<>(c.getConfig().getLabels());
+        String veth = links.hostPeer(pid, "eth0");
+        Map<String, String> external = new LinkedHashMap<>();
+        external.put(EXTERNAL_ID, c.getId());
+        external.put(EXTERNAL_NAME, name);
+        return new EndpointSpec(c.getId(), name, namespaceOf(labels), labels, veth, "/proc/" + pid + "/ns/net",
+                addresses, null, external);
+    }
+
+    /** The configured namespace, or the mapping label's value when that rule is on and the value is a DNS label. */
+    String namespaceOf(Map<String, String> labels) {
+        String key = settings.namespaceFromLabel();
+        if (!key.isEmpty()) {
+            String v = labels.get(key);
+            if (v != null && DNS_LABEL.matcher(v).matches()) return v;
+        }
+        return settings.namespace();
+    }
+
+    private void disconnectClients() {
+        closeQuietly(subscription);
+        closeQuietly(events);
+        closeQuietly(api);
+        subscription = null;
+        events = null;
+        api = null;
+    }
+
+    private static void closeQuietly(Closeable c) {
+        if (c == null) return;
+        try {
+            c.close();
+        } catch (IOException | RuntimeException e) {
+            // Already broken: that is why we close it.
+        }
+    }
+
+    private static void safely(Runnable r) {
+        try {
+            r.run();
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "source docker: the endpoint sink failed", e);
+        }
+    }
+
+    private static String message(Throwable t) {
+        Throwable root = t;
+        while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+        String m = root.getMessage();
+        return m == null ? root.getClass().getSimpleName() : m;
+    }
+}
