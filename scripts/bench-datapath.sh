@@ -391,13 +391,22 @@ throughput() {
   bpf_5201_packets() { api GET /v1/bpf/policy/tp-server | grep -o '"ports":"5201"[^}]*' | grep -o '"packets":[0-9]*' | cut -d: -f2; }
   ipt_5201_packets() { iptables -w 10 -L "$CHAIN" -v -x -n | awk '/dpt:5201/ {print $1}'; }
 
-  local rep v kind n mbit entries before after
+  local rep v kind n mbit entries before after j nv=${#VARIANTS[@]}
   for ((rep = 1; rep <= REPS; rep++)); do
-    for v in "${VARIANTS[@]}"; do
+    # each repetition starts one variant later, so that a burst of load elsewhere does not always hit the same one
+    for ((j = 0; j < nv; j++)); do
+      v=${VARIANTS[$(((j + rep - 1) % nv))]}
       kind=${v%%|*}
       n=${v#*|}
       case $kind in
         baseline)
+          if attached "$SV" || attached "$CV"; then
+            api DELETE /v1/policies/default/bench-ingress >/dev/null || true
+            unregister tp-server
+            unregister tp-client
+            wait_attached "$SV" no 30
+            wait_attached "$CV" no 30
+          fi
           ;;
         septum)
           if ! attached "$SV"; then
@@ -417,9 +426,10 @@ throughput() {
             [ $((SECONDS - t0)) -lt 60 ] || die "the server's BPF policy holds $entries entries, expected $n"
             sleep 0.2
           done
-          [ "$rep" -gt 1 ] || log "septum: $entries entries in GET /v1/bpf/policy/tp-server"
+          log "septum: $entries entries in GET /v1/bpf/policy/tp-server"
           TP_NOTE["$v"]="$entries entries in the BPF policy map"
-          if [ "$rep" = 1 ] && [ "$n" = "${ENTRIES%% *}" ]; then
+          if [ -z "${DROP_CHECKED:-}" ]; then
+            DROP_CHECKED=1
             port_dropped "$C" "$SIP" 5202 || die "Septum does not drop client->server TCP 5202 (not in the policy)"
             log "septum: client->server TCP 5202 (no policy entry) is dropped: enforcing"
           fi
@@ -427,7 +437,7 @@ throughput() {
           ;;
         iptables)
           if attached "$SV" || attached "$CV"; then
-            api DELETE /v1/policies/default/bench-ingress >/dev/null
+            api DELETE /v1/policies/default/bench-ingress >/dev/null || true
             unregister tp-server
             unregister tp-client
             wait_attached "$SV" no 30
@@ -438,7 +448,7 @@ throughput() {
           iptables-restore -w 10 --noflush <"$TMP/ipt-$n.rules"
           entries=$(iptables -w 10 -S "$CHAIN" | grep -c -- '-j ACCEPT')
           TP_NOTE["$v"]="$entries ACCEPT rules + DROP in $CHAIN"
-          [ "$rep" -gt 1 ] || log "iptables: $entries ACCEPT rules + DROP in chain $CHAIN"
+          log "iptables: $entries ACCEPT rules + DROP in chain $CHAIN"
           before=$(ipt_5201_packets)
           ;;
       esac
@@ -451,7 +461,7 @@ throughput() {
         iptables)
           after=$(ipt_5201_packets)
           if [ "${after:-0}" -gt "${before:-0}" ]; then
-            [ "$rep" -gt 1 ] || log "iptables $n: the 5201 rule counted $((after - before)) packets: traffic went through the chain"
+            log "iptables $n: the 5201 rule counted $((after - before)) packets: traffic went through the chain"
           else
             log "iptables $n: the 5201 rule's counter did not grow: traffic bypassed the chain, figure discarded"
             mbit=NA
@@ -462,15 +472,15 @@ throughput() {
       log "rep $rep/$REPS: $kind $n: $mbit Mbit/s"
       TP["$v"]+="$mbit "
     done
-    # the next repetition starts with the baseline: no programs attached
-    if attached "$SV" || attached "$CV"; then
-      api DELETE /v1/policies/default/bench-ingress >/dev/null
-      unregister tp-server
-      unregister tp-client
-      wait_attached "$SV" no 30
-      wait_attached "$CV" no 30
-    fi
   done
+  # the latency test counts on exactly its own endpoints
+  if attached "$SV" || attached "$CV"; then
+    api DELETE /v1/policies/default/bench-ingress >/dev/null || true
+    unregister tp-server
+    unregister tp-client
+    wait_attached "$SV" no 30
+    wait_attached "$CV" no 30
+  fi
 }
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -624,7 +634,7 @@ if [ "$DO_LATENCY" = 1 ]; then
   read -r n mn p50 p99 mx mean <<<"$(printf '%s\n' "${LAT_POST[@]}" | percentiles)"
   printf '  (the POST itself answered after: p50 %s ms, p99 %s ms, max %s ms)\n' "$p50" "$p99" "$mx"
   read -r n mn p50 p99 mx mean <<<"$(printf '%s\n' "${LAT_CLOSE[@]}" | percentiles)"
-  printf '  revoke: samples %d  p50 %s ms  p99 %s ms  max %s ms  (DELETE until the first of 5 connects in a row that time out;\n          connects ${REVOKE_PACE_MS} ms apart while they still succeed, so this one is within ~$((REVOKE_PACE_MS + 2)) ms)\n' "$n" "$p50" "$p99" "$mx"
+  printf '  revoke: samples %d  p50 %s ms  p99 %s ms  max %s ms  (DELETE until the first of 5 connects in a row that time out;\n          connects %s ms apart while they still succeed, so this one is within ~%s ms)\n' "$n" "$p50" "$p99" "$mx" "$REVOKE_PACE_MS" "$((REVOKE_PACE_MS + 2))"
   read -r n mn p50 p99 mx mean <<<"$(printf '%s\n' "${LAT_DEL[@]}" | percentiles)"
   printf '  (the DELETE itself answered after: p50 %s ms, p99 %s ms, max %s ms)\n' "$p50" "$p99" "$mx"
   echo "  granularity: one connect attempt per ${per} ms on average (connect timeout ${CONNECT_TIMEOUT_MS} ms, Java probe"
