@@ -1,0 +1,187 @@
+package io.septum.observer.internal;
+
+import io.septum.api.Endpoint;
+import io.septum.api.Identity;
+import io.septum.api.Labels;
+import io.septum.api.datapath.BpfPolicyEntry;
+import io.septum.api.datapath.DatapathEvent;
+import io.septum.api.datapath.DropReason;
+import io.septum.api.flow.Flow;
+import io.septum.api.flow.FlowEndpoint;
+import io.septum.api.flow.FlowIp;
+import io.septum.api.flow.FlowL4;
+import io.septum.api.policy.RuleRef;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Turns a datapath event into a {@link Flow}: names both sides (the observing endpoint by its id, the peer by its
+ * address), gives labels (the endpoint's, else its identity's), and names the deciding rule and its match type.
+ * The lookups are cached for {@code cacheNanos}, and refreshed at once on a miss, so that a burst of events
+ * costs one listing of the endpoints, not one per event.
+ */
+final class Enricher {
+    /** What the enricher asks the agent; the component answers from its services, tests from maps. */
+    interface Lookup {
+        List<Endpoint> endpoints();
+
+        Optional<Identity> identity(long id);
+
+        Optional<RuleRef> rule(int id);
+
+        /** The endpoint's policy map entries, for the match type; empty when unknown. */
+        List<BpfPolicyEntry> policy(long endpointId);
+    }
+
+    private final Lookup lookup;
+    private final long cacheNanos;
+    private Map<Long, Endpoint> byId = Map.of();
+    private Map<String, Endpoint> byIp = Map.of();
+    private long endpointsAt = Long.MIN_VALUE / 2;
+    private long lastMissRefresh = Long.MIN_VALUE / 2;
+    private final Map<Long, CachedPolicy> policies = new HashMap<>();
+
+    private record CachedPolicy(long at, List<BpfPolicyEntry> entries) {
+    }
+
+    Enricher(Lookup lookup, long cacheNanos) {
+        this.lookup = lookup;
+        this.cacheNanos = cacheNanos;
+    }
+
+    Flow enrich(DatapathEvent e) {
+        long now = System.nanoTime();
+        if (now - endpointsAt > cacheNanos) refreshEndpoints(now);
+        boolean ingress = "INGRESS".equalsIgnoreCase(e.direction());
+        Endpoint self = byId.get(e.endpointId());
+        Endpoint src = ingress ? byIp.get(e.srcIp()) : self;
+        Endpoint dst = ingress ? self : byIp.get(e.dstIp());
+        if (self == null || (ingress ? src : dst) == null) {
+            // a new endpoint or address: look again, but at most every 100 ms (peers outside stay unknown)
+            if (now - lastMissRefresh > 100_000_000L) {
+                lastMissRefresh = now;
+                refreshEndpoints(now);
+                self = byId.get(e.endpointId());
+                src = ingress ? byIp.get(e.srcIp()) : self;
+                dst = ingress ? self : byIp.get(e.dstIp());
+            }
+        }
+        if (self == null) {
+            // the event names the endpoint; its address identifies it even when the id is unknown to the manager
+            if (ingress && dst == null) dst = byIp.get(e.dstIp());
+            if (!ingress && src == null) src = byIp.get(e.srcIp());
+        }
+        FlowEndpoint source = side(src, e.srcIdentity(), ingress ? 0 : e.endpointId());
+        FlowEndpoint destination = side(dst, e.dstIdentity(), ingress ? e.endpointId() : 0);
+
+        Optional<RuleRef> rule = e.ruleId() == 0 ? Optional.empty() : safeOpt(() -> lookup.rule(e.ruleId()));
+        String verdict = e.verdict() == null ? Flow.FORWARDED : e.verdict().toUpperCase(java.util.Locale.ROOT);
+        String type = e.type() == null ? Flow.TYPE_POLICY_VERDICT : e.type();
+        String ruleText = rule.map(RuleRef::display).orElseGet(() -> why(e, verdict, ingress));
+        String match = matchType(e, rule.orElse(null), verdict, ingress, now);
+        String proto = e.protocol() == null ? "" : e.protocol();
+        List<String> flags = "TCP".equalsIgnoreCase(proto) ? FlowL4.tcpFlags(e.tcpFlags()) : List.of();
+        String ipVersion = e.srcIp() != null && e.srcIp().contains(":") ? "IPv6" : "IPv4";
+        String point = Flow.REDIRECTED.equals(verdict) ? Flow.TO_PROXY : ingress ? Flow.TO_ENDPOINT : Flow.FROM_ENDPOINT;
+        return new Flow(null, e.timestampNanos(), verdict, e.dropReason(),
+                e.dropReason() == 0 ? null : DropReason.byCode(e.dropReason()).name(),
+                new FlowIp(e.srcIp(), e.dstIp(), ipVersion),
+                new FlowL4(proto, e.srcPort(), e.dstPort(), flags),
+                source, destination, "L3_L4", type, ingress ? "INGRESS" : "EGRESS", point, match,
+                e.endpointId(), e.ruleId(), rule.map(RuleRef::policy).orElse(null), ruleText, e.reply(), null);
+    }
+
+    /** Why no rule decided: the datapath's default for the direction. */
+    private static String why(DatapathEvent e, String verdict, boolean ingress) {
+        if (e.reply()) return "reply of a tracked connection";
+        if (Flow.DROPPED.equals(verdict) || Flow.AUDIT.equals(verdict)) {
+            return e.dropReason() == DropReason.POLICY_DENIED.code() || e.dropReason() == 0
+                    ? "default deny: no rule allows" : DropReason.byCode(e.dropReason()).description();
+        }
+        return "no rule selects endpoint for " + (ingress ? "ingress" : "egress") + " (default allow)";
+    }
+
+    /**
+     * Cilium's match types, read from the policy entry that carries the rule: a specific identity and a port is
+     * L3-L4, an identity on any port L3-Only, any identity on a port L4-Only, any identity on any port all.
+     */
+    private String matchType(DatapathEvent e, RuleRef rule, String verdict, boolean ingress, long now) {
+        if (rule == null || e.ruleId() == 0) return Flow.MATCH_NONE;
+        if (rule.hasL7() && Flow.REDIRECTED.equals(verdict)) return Flow.MATCH_L7;
+        long remote = ingress ? e.srcIdentity() : e.dstIdentity();
+        String dir = ingress ? "INGRESS" : "EGRESS";
+        BpfPolicyEntry best = null;
+        for (BpfPolicyEntry p : policy(e.endpointId(), now)) {
+            if (p.ruleId() != e.ruleId() || !dir.equalsIgnoreCase(p.direction())) continue;
+            if (p.identity() != remote && p.identity() != 0) continue;
+            if (best == null || (best.identity() == 0 && p.identity() != 0)) best = p;
+        }
+        if (best == null) return e.dstPort() > 0 ? Flow.MATCH_L3_L4 : Flow.MATCH_L3_ONLY;
+        boolean anyPort = best.ports() == null || best.ports().equals("*") || best.ports().equals("0");
+        if (best.identity() != 0) return anyPort ? Flow.MATCH_L3_ONLY : Flow.MATCH_L3_L4;
+        return anyPort ? Flow.MATCH_ALL : Flow.MATCH_L4_ONLY;
+    }
+
+    private List<BpfPolicyEntry> policy(long endpointId, long now) {
+        CachedPolicy c = policies.get(endpointId);
+        if (c == null || now - c.at() > cacheNanos) {
+            List<BpfPolicyEntry> entries = safe(() -> lookup.policy(endpointId));
+            c = new CachedPolicy(now, entries == null ? List.of() : entries);
+            policies.put(endpointId, c);
+            if (policies.size() > 4096) policies.clear();
+        }
+        return c.entries();
+    }
+
+    private FlowEndpoint side(Endpoint ep, long identity, long observingId) {
+        if (ep != null) return new FlowEndpoint(ep.id(), ep.identity() != 0 ? ep.identity() : identity, ep.namespace(),
+                ep.name(), ep.labels());
+        Optional<Identity> id = identity == 0 ? Optional.empty() : safeOpt(() -> lookup.identity(identity));
+        List<String> labels = id.map(Identity::labels).orElse(List.of());
+        String ns = id.map(i -> Labels.parse(i.labels(), "any").namespace().orElse(null)).orElse(null);
+        return new FlowEndpoint(observingId, identity, ns, null, labels);
+    }
+
+    private void refreshEndpoints(long now) {
+        List<Endpoint> all = safe(lookup::endpoints);
+        Map<Long, Endpoint> ids = new HashMap<>();
+        Map<String, Endpoint> ips = new HashMap<>();
+        if (all != null) {
+            for (Endpoint ep : all) {
+                ids.put(ep.id(), ep);
+                for (String a : ep.addresses()) {
+                    int slash = a.indexOf('/');
+                    ips.put(slash >= 0 ? a.substring(0, slash) : a, ep);
+                }
+            }
+        }
+        byId = ids;
+        byIp = ips;
+        endpointsAt = now;
+    }
+
+    /** A lookup whose service is gone or failing leaves the field empty: a flow is never lost for a name. */
+    private static <T> T safe(java.util.function.Supplier<T> s) {
+        try {
+            return s.get();
+        } catch (RuntimeException ex) {
+            return null;
+        }
+    }
+
+    private static <T> Optional<T> safeOpt(SupplierOpt<T> s) {
+        try {
+            Optional<T> o = s.get();
+            return o == null ? Optional.empty() : o;
+        } catch (RuntimeException ex) {
+            return Optional.empty();
+        }
+    }
+
+    @FunctionalInterface
+    private interface SupplierOpt<T> {
+        Optional<T> get();
+    }
+}

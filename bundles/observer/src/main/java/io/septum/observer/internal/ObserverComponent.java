@@ -1,0 +1,124 @@
+package io.septum.observer.internal;
+
+import io.septum.api.Endpoint;
+import io.septum.api.EndpointManager;
+import io.septum.api.Identity;
+import io.septum.api.IdentityAllocator;
+import io.septum.api.datapath.BpfPolicyEntry;
+import io.septum.api.datapath.Datapath;
+import io.septum.api.datapath.DatapathEventListener;
+import io.septum.api.flow.FlowObserver;
+import io.septum.api.policy.PolicyRepository;
+import io.septum.api.policy.RuleRef;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/**
+ * The DS face of the {@link Observer}: receives datapath events (whiteboard) and serves {@link FlowObserver}.
+ * Every service it enriches from is optional and dynamic: flows keep coming while a component restarts, with
+ * fewer names.
+ */
+@Component(service = {DatapathEventListener.class, FlowObserver.class}, immediate = true,
+        configurationPid = ObserverComponent.PID)
+@Designate(ocd = ObserverComponent.Config.class)
+public final class ObserverComponent extends Observer {
+    public static final String PID = "io.septum.observer";
+
+    @ObjectClassDefinition(name = "Septum flow observer", description = "Flows from datapath events: ring and on-disk log")
+    public @interface Config {
+        @AttributeDefinition(description = "Flows kept in memory (the ring)")
+        int maxFlows() default 8192;
+
+        @AttributeDefinition(description = "Events waiting for enrichment before new ones are dropped (counted)")
+        int queueSize() default 16384;
+
+        @AttributeDefinition(description = "Flows queued per follow client before its flows are dropped")
+        int followQueueSize() default 4096;
+
+        @AttributeDefinition(description = "Keep flows on disk under ${septum.state.dir}/flows")
+        boolean logEnabled() default true;
+
+        @AttributeDefinition(description = "Directory of the flow log; empty means ${septum.state.dir}/flows")
+        String logDir() default "";
+
+        @AttributeDefinition(description = "Total size of the flow log in MiB; the oldest segments go first")
+        long logMaxMiB() default 64;
+
+        @AttributeDefinition(description = "Size of one segment of the flow log in MiB")
+        long logSegmentMiB() default 8;
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile EndpointManager endpointManager;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile IdentityAllocator identityAllocator;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile PolicyRepository policyRepository;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile Datapath datapath;
+
+    @Activate
+    public ObserverComponent(BundleContext ctx, Config cfg) {
+        super(settings(ctx, cfg));
+        setLookup(new Enricher.Lookup() {
+            @Override
+            public List<Endpoint> endpoints() {
+                EndpointManager em = endpointManager;
+                return em == null ? List.of() : em.list();
+            }
+
+            @Override
+            public Optional<Identity> identity(long id) {
+                IdentityAllocator ids = identityAllocator;
+                return ids == null ? Optional.empty() : ids.get(id);
+            }
+
+            @Override
+            public Optional<RuleRef> rule(int id) {
+                PolicyRepository repo = policyRepository;
+                return repo == null ? Optional.empty() : repo.current().rule(id);
+            }
+
+            @Override
+            public List<BpfPolicyEntry> policy(long endpointId) {
+                Datapath dp = datapath;
+                return dp == null ? List.of() : dp.policy(endpointId);
+            }
+        });
+        setLostEvents(() -> {
+            Datapath dp = datapath;
+            return dp == null ? 0 : dp.stats().eventsLost();
+        });
+        start();
+    }
+
+    private static Settings settings(BundleContext ctx, Config cfg) {
+        String state = ctx.getProperty("septum.state.dir");
+        Path dir = cfg.logDir().isBlank() ? Path.of(state == null || state.isBlank() ? "/var/lib/septum" : state, "flows")
+                : Path.of(cfg.logDir());
+        if (cfg.maxFlows() < 1) throw new IllegalArgumentException(PID + ": maxFlows must be at least 1");
+        if (cfg.logEnabled() && cfg.logMaxMiB() < 1) throw new IllegalArgumentException(PID + ": logMaxMiB must be at least 1");
+        return new Settings(cfg.maxFlows(), Math.max(16, cfg.queueSize()), Math.max(16, cfg.followQueueSize()),
+                cfg.logEnabled() ? dir : null, cfg.logMaxMiB() << 20, Math.max(1, cfg.logSegmentMiB()) << 20);
+    }
+
+    @Deactivate
+    void deactivate() {
+        close();
+    }
+}
