@@ -3,6 +3,10 @@ package io.septum.apiserver.internal;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.septum.api.ComponentStatus;
 import io.septum.api.datapath.DatapathEvent;
+import io.septum.api.flow.Flow;
+import io.septum.api.flow.FlowFilter;
+import io.septum.api.flow.FlowObserver;
+import io.septum.api.flow.FlowSubscription;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -208,6 +212,10 @@ public final class ApiServer implements AutoCloseable {
                 monitor(ch, out);
                 return;
             }
+            if (req.method().equals("GET") && req.rawPath().equals("/v1/flows") && ApiRoutes.follow(req)) {
+                followFlows(ch, out, req);
+                return;
+            }
             HttpResponse r = routes.handle(req);
             arm(ch);
             r.write(out);
@@ -277,6 +285,62 @@ public final class ApiServer implements AutoCloseable {
                     out.write(HEARTBEAT);
                 } else {
                     out.write(mapper.writeValueAsBytes(e));
+                    out.write('\n');
+                }
+                out.flush();
+                disarm(ch);
+            }
+        }
+    }
+
+    /** Streams one flow JSON per line: the last {@code last} matching ones first, then new ones as they come. */
+    private void followFlows(SocketChannel ch, OutputStream out, HttpRequest req) throws IOException {
+        FlowSubscription sub;
+        List<Flow> backlog;
+        try {
+            FlowFilter filter = ApiRoutes.flowFilter(req.query());
+            String l = req.query().getOrDefault("last", List.of("0")).get(0);
+            int last = l.isEmpty() ? 0 : Integer.parseInt(l);
+            FlowObserver observer = routes.backend().flowObserver();
+            // subscribe before reading the backlog: a flow between the two is shown twice rather than lost
+            sub = observer.follow(filter);
+            backlog = last > 0 ? observer.query(filter, last) : List.of();
+        } catch (HttpException e) {
+            arm(ch);
+            routes.error(e.status(), e.getMessage(), List.of()).write(out);
+            return;
+        } catch (IllegalArgumentException e) {
+            arm(ch);
+            routes.error(400, e.getMessage(), List.of()).write(out);
+            return;
+        }
+        try (sub) {
+            Map<String, String> headers = new LinkedHashMap<>();
+            headers.put("Content-Type", "application/x-ndjson");
+            headers.put("Cache-Control", "no-cache");
+            arm(ch);
+            HttpResponse.writeHead(out, 200, headers, -1);
+            long newest = Long.MIN_VALUE;
+            for (Flow f : backlog) {
+                out.write(mapper.writeValueAsBytes(f));
+                out.write('\n');
+                newest = Math.max(newest, f.timeNanos());
+            }
+            out.flush();
+            disarm(ch);
+            while (!closed) {
+                Flow f;
+                try {
+                    f = sub.poll(settings.heartbeatMillis(), TimeUnit.MILLISECONDS);
+                } catch (InterruptedException x) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                arm(ch);
+                if (f == null) {
+                    out.write(HEARTBEAT);
+                } else if (f.timeNanos() > newest || backlog.isEmpty() || !backlog.contains(f)) {
+                    out.write(mapper.writeValueAsBytes(f));
                     out.write('\n');
                 }
                 out.flush();

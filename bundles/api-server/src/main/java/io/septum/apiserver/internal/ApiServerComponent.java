@@ -10,6 +10,7 @@ import io.septum.api.IdentityAllocator;
 import io.septum.api.datapath.Datapath;
 import io.septum.api.datapath.DatapathEvent;
 import io.septum.api.datapath.DatapathEventListener;
+import io.septum.api.flow.FlowObserver;
 import io.septum.api.policy.PolicyEngine;
 import io.septum.api.policy.PolicyRepository;
 import java.lang.management.ManagementFactory;
@@ -79,6 +80,9 @@ public final class ApiServerComponent implements DatapathEventListener, AgentSta
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile AgentReady agentReady;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile FlowObserver flowObserver;
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile List<HealthReporter> healthReporters;
@@ -175,6 +179,13 @@ public final class ApiServerComponent implements DatapathEventListener, AgentSta
     public Datapath datapath() {
         Datapath s = datapath;
         if (s == null) throw Backend.unavailable("the datapath");
+        return s;
+    }
+
+    @Override
+    public FlowObserver flowObserver() {
+        FlowObserver s = flowObserver;
+        if (s == null) throw Backend.unavailable("the flow observer (bundle septum-observer)");
         return s;
     }
 

@@ -4,6 +4,7 @@ import io.septum.api.ComponentStatus;
 import io.septum.api.EndpointManager;
 import io.septum.api.IdentityAllocator;
 import io.septum.api.datapath.Datapath;
+import io.septum.api.flow.FlowObserver;
 import io.septum.api.policy.PolicyEngine;
 import io.septum.api.policy.PolicyRepository;
 import java.util.List;
@@ -25,6 +26,11 @@ public interface Backend {
 
     Datapath datapath();
 
+    /** The flow observer ({@code /v1/flows}); absent in agents without the observer bundle. */
+    default FlowObserver flowObserver() {
+        throw unavailable("the flow observer (bundle septum-observer)");
+    }
+
     /** Whether each service is bound, without throwing: for {@code status}. */
     default boolean has(Class<?> service) {
         try {
@@ -33,6 +39,7 @@ public interface Backend {
             else if (service == PolicyRepository.class) policyRepository();
             else if (service == PolicyEngine.class) policyEngine();
             else if (service == Datapath.class) datapath();
+            else if (service == FlowObserver.class) flowObserver();
             else return false;
             return true;
         } catch (HttpException e) {

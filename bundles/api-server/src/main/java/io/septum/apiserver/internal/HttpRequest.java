@@ -46,6 +46,29 @@ public record HttpRequest(String method, String target, String version, Map<Stri
         return out;
     }
 
+    /**
+     * The query string's parameters, URL-decoded, in order; a parameter given several times has several values,
+     * one given without {@code =} has the value {@code ""}.
+     */
+    public Map<String, List<String>> query() {
+        Map<String, List<String>> out = new java.util.LinkedHashMap<>();
+        int q = target.indexOf('?');
+        if (q < 0) return out;
+        for (String part : target.substring(q + 1).split("&")) {
+            if (part.isEmpty()) continue;
+            int eq = part.indexOf('=');
+            String k = eq < 0 ? part : part.substring(0, eq);
+            String v = eq < 0 ? "" : part.substring(eq + 1);
+            try {
+                out.computeIfAbsent(URLDecoder.decode(k, StandardCharsets.UTF_8), x -> new ArrayList<>())
+                        .add(URLDecoder.decode(v, StandardCharsets.UTF_8));
+            } catch (IllegalArgumentException e) {
+                throw new HttpException(400, "bad percent-encoding in the query parameter \"" + part + "\"");
+            }
+        }
+        return out;
+    }
+
     public String bodyText() {
         return new String(body, StandardCharsets.UTF_8);
     }

@@ -46,7 +46,7 @@ class ApiServerSocketTest {
     private final List<SocketChannel> clients = new ArrayList<>();
 
     /** A backend with no services at all: the agent while everything is down. */
-    static final class EmptyBackend implements Backend {
+    static class EmptyBackend implements Backend {
         public EndpointManager endpointManager() { throw Backend.unavailable("the endpoint manager"); }
         public IdentityAllocator identityAllocator() { throw Backend.unavailable("the identity allocator"); }
         public PolicyRepository policyRepository() { throw Backend.unavailable("the policy repository"); }
