@@ -32,6 +32,7 @@ import picocli.CommandLine.Spec;
                 PolicyCommand.class,
                 BpfCommand.class,
                 MonitorCommand.class,
+                ObserveCommand.class,
         })
 public final class SeptumCli implements Runnable {
     /** Commands written in their own packages, added when present in the build. */
@@ -103,6 +104,11 @@ public final class SeptumCli implements Runnable {
 
     public Path socket() {
         return socket;
+    }
+
+    /** {@code -o} as given, for commands with formats of their own ({@code observe -o compact}). */
+    public String outputText() {
+        return output;
     }
 
     public Output.Format format() {
