@@ -48,9 +48,9 @@ class OsgiBundleTest {
         Map<String, String> props = new HashMap<>();
         props.put(Constants.FRAMEWORK_STORAGE, tmp.resolve("felix").toString());
         props.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
-        props.put(Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA, "io.septum.api;version=1.0.0,io.septum.api.policy;version=1.0.0,"
-                + "io.septum.api.datapath;version=1.0.0,io.septum.api.view;version=1.0.0,"
-                + "com.fasterxml.jackson.annotation;version=2.17.2");
+        // The test and the bundle must share the API classes, so the API comes from the class path as system
+        // packages, at the versions the API bundle itself exports (they move as the API grows).
+        props.put(Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA, apiExports() + ",com.fasterxml.jackson.annotation;version=2.17.2");
         props.put("septum.state.dir", state.toString());
         Framework fw = ServiceLoader.load(FrameworkFactory.class).findFirst().orElseThrow().newFramework(props);
         fw.start();
@@ -89,6 +89,14 @@ class OsgiBundleTest {
         T service = t.waitForService(10_000);
         if (service == null) throw new AssertionError(type.getSimpleName() + " service did not appear within 10 s");
         return service;
+    }
+
+    /** The Export-Package header of the septum-api jar on the class path, without its uses directives. */
+    private static String apiExports() throws IOException {
+        try (var api = new java.util.jar.JarFile(jar("septum-api").toFile())) {
+            String exports = api.getManifest().getMainAttributes().getValue("Export-Package");
+            return exports.replaceAll(";uses:=\"[^\"]*\"", "");
+        }
     }
 
     private static Path jar(String artifact) {
