@@ -58,7 +58,8 @@ import java.util.regex.Pattern;
 @Designate(ocd = DockerSource.Config.class)
 public final class DockerSource implements EndpointSource, HealthReporter {
     static final String PID = "io.septum.source.docker";
-    static final String NAME = "docker";
+    /** The label source, as Cilium names container runtime labels: the endpoints get {@code container:} labels. */
+    static final String NAME = "container";
     static final String EXTERNAL_ID = "container-id";
     static final String EXTERNAL_NAME = "container-name";
     private static final Logger LOG = Logger.getLogger(DockerSource.class.getName());

@@ -149,6 +149,7 @@ class DockerSourceTest {
         assertEquals(hostVeth(after), b.interfaceName());
         assertNotEquals(a.interfaceName(), b.interfaceName());
         assertEquals(Boolean.TRUE, sink.lastHealth().connected());
+        assertEquals("container", source.name(), "Cilium's label source for container runtime labels");
     }
 
     @Test

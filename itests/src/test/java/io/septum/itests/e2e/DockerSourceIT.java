@@ -1,0 +1,195 @@
+package io.septum.itests.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Hot deployment of the docker source into a running agent, against a real Docker engine (scripts/test-dockerd.sh):
+ * containers become {@code ready} endpoints with {@code container:} labels, a container cannot label itself into
+ * another namespace or a reserved identity, a policy is enforced between containers with real connections, and
+ * removing the bundle leaves its endpoints {@code disconnected}.
+ *
+ * <p>The agent runs from a private home (links to the distribution's lib/ and bundle/, its own etc/ and deploy/), so
+ * the jar dropped into deploy/ reaches no other test's agent.
+ */
+class DockerSourceIT {
+    private static final String SOCK = "unix:///run/sept-test-docker.sock";
+    private static final String IMAGE = "septum-test/busybox";
+    private static final String POLICY = String.join("\n",
+            "apiVersion: \"cilium.io/v2\"",
+            "kind: CiliumNetworkPolicy",
+            "metadata:",
+            "  name: \"web-from-client\"",
+            "spec:",
+            "  endpointSelector:",
+            "    matchLabels: {app: sept-web}",
+            "  ingress:",
+            "  - fromEndpoints:",
+            "    - matchLabels: {app: sept-client}",
+            "    toPorts:",
+            "    - ports:",
+            "      - {port: \"80\", protocol: TCP}",
+            "");
+
+    @Test
+    void hotDeployedDockerSourceEnforcesAndCannotBeSpoofed() throws Exception {
+        Path septum = E2eSupport.septum();
+        Path dist = septum.getParent().getParent();
+        Path jar = dist.resolve("optional/septum-source-docker.jar");
+        if (!Files.isRegularFile(jar)) fail("the distribution has no " + jar + "; rebuild distribution/");
+        Path script = repo().resolve("scripts/test-dockerd.sh");
+        boolean dockerd = Files.isExecutable(Path.of("/usr/sbin/dockerd")) || Files.isExecutable(Path.of("/usr/bin/dockerd"));
+        if (!Boolean.getBoolean("septum.e2e.required")) {
+            Assumptions.assumeTrue(dockerd, "dockerd is not installed (scripts/install-deps.sh installs docker.io)");
+        }
+        E2eSupport.Run started = E2eSupport.sh(Duration.ofSeconds(120), script.toString(), "start");
+        assertEquals(0, started.exit(), started.toString());
+        Path home = Files.createTempDirectory("septum-e2e-docker-home");
+        String tag = E2eSupport.rand();
+        try {
+            Files.createDirectories(home.resolve("bin"));
+            Files.copy(dist.resolve("bin/septum"), home.resolve("bin/septum"), StandardCopyOption.COPY_ATTRIBUTES);
+            Files.createSymbolicLink(home.resolve("lib"), dist.resolve("lib"));
+            Files.createSymbolicLink(home.resolve("bundle"), dist.resolve("bundle"));
+            assertEquals(0, E2eSupport.sh(Duration.ofSeconds(10), "cp", "-r", dist.resolve("etc").toString(),
+                    home.resolve("etc").toString()).exit());
+            Files.createDirectories(home.resolve("deploy"));
+            Files.writeString(home.resolve("etc/io.septum.source.docker.cfg"), "dockerHost=" + SOCK + "\n");
+
+            String web = docker("run", "-d", "--name", "sept-t-web-" + tag, "-l", "app=sept-web", IMAGE,
+                    "sh", "-c", "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 80 -h /www");
+            String client = docker("run", "-d", "--name", "sept-t-client-" + tag, "-l", "app=sept-client", IMAGE,
+                    "sleep", "100000");
+            String other = docker("run", "-d", "--name", "sept-t-other-" + tag, "-l", "app=sept-other", IMAGE,
+                    "sleep", "100000");
+            // Labels that try to pick the namespace, a reserved identity and another source's label.
+            String spoof = docker("run", "-d", "--name", "sept-t-spoof-" + tag, "-l", "app=sept-client",
+                    "-l", "io.kubernetes.pod.namespace=kube-system", "-l", "reserved:host=",
+                    "-l", "reserved:world=", "-l", "k8s:app=sept-web", "-l", "netns:role=admin", IMAGE,
+                    "sleep", "100000");
+            String webIp = docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", web);
+
+            try (E2eSupport.Agent agent = E2eSupport.Agent.start(home.resolve("bin/septum"))) {
+                try {
+                    Files.copy(jar, home.resolve("deploy/septum-source-docker.jar"));
+                    List<String> ids = List.of(web, client, other, spoof);
+                    boolean ready = E2eSupport.await(Duration.ofSeconds(60), () -> ids.stream()
+                            .allMatch(id -> "ready".equals(endpoint(agent, id).path("state").asText())));
+                    if (!ready) {
+                        fail("docker endpoints not ready within 60 s: " + agent.cli("endpoint", "list", "-o", "json").out());
+                    }
+
+                    JsonNode w = endpoint(agent, web);
+                    assertEquals("default", w.path("namespace").asText());
+                    assertTrue(labels(w).contains("container:app=sept-web"), w.toString());
+                    assertEquals("sept-t-web-" + tag, w.path("externalIds").path("container-name").asText(), w.toString());
+                    assertEquals(web, w.path("externalIds").path("container-id").asText(), w.toString());
+                    assertEquals(webIp, w.path("addresses").path(0).asText(), w.toString());
+
+                    JsonNode s = endpoint(agent, spoof);
+                    List<String> sl = labels(s);
+                    assertEquals("default", s.path("namespace").asText(), "the spoofing container's namespace: " + s);
+                    assertTrue(sl.contains("k8s:io.kubernetes.pod.namespace=default"), s.toString());
+                    assertFalse(sl.stream().anyMatch(l -> l.startsWith("reserved:")), "no reserved label: " + s);
+                    assertFalse(sl.contains("k8s:app=sept-web"), "no k8s: label from a container: " + s);
+                    assertFalse(sl.stream().anyMatch(l -> l.startsWith("netns:")), "no netns: label: " + s);
+                    assertFalse(sl.contains("k8s:io.kubernetes.pod.namespace=kube-system"), s.toString());
+                    assertTrue(sl.stream().filter(l -> !l.startsWith("k8s:io.kubernetes.pod.namespace"))
+                            .allMatch(l -> l.startsWith("container:")), "only container: labels besides the namespace: " + s);
+
+                    assertTrue(E2eSupport.await(Duration.ofSeconds(20), () -> connects(client, webIp)
+                            && connects(other, webIp)), "no policy yet: every container reaches web:80");
+                    Path policy = home.resolve("web-from-client.yaml");
+                    Files.writeString(policy, POLICY);
+                    E2eSupport.Run imp = agent.cli("policy", "import", policy.toString());
+                    assertEquals(0, imp.exit(), imp.toString());
+                    assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> !connects(other, webIp)),
+                            "the policy denies other -> web:80");
+                    assertTrue(connects(client, webIp), "the policy allows client -> web:80");
+                    // Its own container: label app=sept-client, so the spoofer is a client, nothing more.
+                    assertTrue(connects(spoof, webIp), "spoof carries app=sept-client: allowed");
+                    assertTrue(connects(web, docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", client), 1),
+                            "egress is not restricted: web reaches client (refused, not dropped)");
+
+                    Files.delete(home.resolve("deploy/septum-source-docker.jar"));
+                    boolean gone = E2eSupport.await(Duration.ofSeconds(30), () -> ids.stream()
+                            .allMatch(id -> "disconnected".equals(endpoint(agent, id).path("state").asText())));
+                    if (!gone) {
+                        fail("docker endpoints not disconnected within 30 s after undeploy: "
+                                + agent.cli("endpoint", "list", "-o", "json").out());
+                    }
+                } catch (RuntimeException | Error e) {
+                    agent.printLog();
+                    throw e;
+                }
+            }
+        } finally {
+            for (String c : docker("ps", "-aq", "--filter", "name=sept-t-").split("\\s+")) {
+                if (!c.isBlank()) docker("rm", "-f", c);
+            }
+            E2eSupport.sh(Duration.ofSeconds(60), script.toString(), "stop");
+            E2eSupport.deleteTree(home);
+        }
+    }
+
+    private static Path repo() {
+        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+            if (Files.isExecutable(p.resolve("scripts/test-dockerd.sh"))) return p;
+        }
+        throw new AssertionError("scripts/test-dockerd.sh not found above " + Path.of("").toAbsolutePath());
+    }
+
+    private static String docker(String... args) {
+        List<String> cmd = new ArrayList<>(List.of("docker", "-H", SOCK));
+        cmd.addAll(List.of(args));
+        E2eSupport.Run r = E2eSupport.exec(Duration.ofSeconds(60), cmd);
+        if (r.exit() != 0) throw new AssertionError(r.toString());
+        return r.out().trim();
+    }
+
+    /** The agent's endpoint with this container id among its external ids, or a missing node. */
+    private static JsonNode endpoint(E2eSupport.Agent agent, String containerId) {
+        try {
+            for (JsonNode e : agent.get("/v1/endpoints")) {
+                if (containerId.equals(e.path("externalIds").path("container-id").asText())) return e;
+            }
+        } catch (IOException e) {
+            // the agent is busy: the caller polls
+        }
+        return com.fasterxml.jackson.databind.node.MissingNode.getInstance();
+    }
+
+    private static List<String> labels(JsonNode e) {
+        List<String> out = new ArrayList<>();
+        e.path("labels").forEach(l -> out.add(l.asText()));
+        return out;
+    }
+
+    private static boolean connects(String from, String ip) {
+        return connects(from, ip, 0);
+    }
+
+    /**
+     * A TCP connect from inside a container with busybox nc; {@code refusedOk} 1 counts a refused connection as
+     * reached (the packet got there and back), which is how an unrestricted path to a closed port looks.
+     */
+    private static boolean connects(String from, String ip, int refusedOk) {
+        E2eSupport.Run r = E2eSupport.exec(Duration.ofSeconds(10), List.of("docker", "-H", SOCK, "exec", from,
+                "nc", "-w", "2", ip, refusedOk == 1 ? "81" : "80", "-e", "true"));
+        if (refusedOk == 1) return r.exit() == 0 || r.err().contains("refused") || r.out().contains("refused");
+        return r.exit() == 0;
+    }
+}
