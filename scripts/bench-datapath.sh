@@ -4,6 +4,7 @@
 #
 #   sudo scripts/bench-datapath.sh [--duration S] [--reps N] [--entries "10 1000 10000"]
 #                                  [--endpoints N] [--iterations N] [--skip-throughput] [--skip-latency]
+#                                  [--tmpdir DIR]   (where its temp dir, with the agent's state, goes; default /tmp)
 #
 # 1. Throughput: iperf3 TCP, client namespace -> server namespace over a bridge, DURATION seconds per run, every
 #    variant once per repetition (interleaved), the median over REPS repetitions:
@@ -34,8 +35,9 @@ REVOKE_PACE_MS=10
 LATENCY_BUDGET_S=120
 DO_THROUGHPUT=1
 DO_LATENCY=1
+TMP_BASE=/tmp
 
-usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case $1 in
     --duration) DURATION=$2; shift 2 ;;
@@ -45,6 +47,7 @@ while [ $# -gt 0 ]; do
     --iterations) ITERATIONS=$2; shift 2 ;;
     --skip-throughput) DO_THROUGHPUT=0; shift ;;
     --skip-latency) DO_LATENCY=0; shift ;;
+    --tmpdir) TMP_BASE=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -84,7 +87,8 @@ for _ in $(seq 1 20); do
   fi
 done
 [ -n "$RID" ] || die "no free run id after 20 attempts"
-TMP="$(mktemp -d /tmp/septum-bench.XXXXXX)"
+[ -d "$TMP_BASE" ] || die "--tmpdir $TMP_BASE is not a directory"
+TMP="$(mktemp -d "$TMP_BASE/septum-bench.XXXXXX")"
 BPF_DIR="/sys/fs/bpf/septum-bench-$RID"
 BR="sbb$RID"
 CHAIN="SEPTBENCH-$RID"
@@ -144,7 +148,7 @@ cleanup() {
   for l in "${LINKS_MADE[@]}"; do ip link del "$l" 2>/dev/null; done
   ip link del "$BR" 2>/dev/null
   case $BPF_DIR in /sys/fs/bpf/septum-bench-????) rm -rf "$BPF_DIR" ;; esac
-  case $TMP in /tmp/septum-bench.*) rm -rf "$TMP" ;; esac
+  case ${TMP##*/} in septum-bench.??????) rm -rf "$TMP" ;; esac
   local left=""
   ip netns list 2>/dev/null | grep -q "^sbench-$RID-" && left+=" namespaces"
   ip link show "$BR" >/dev/null 2>&1 && left+=" bridge $BR"
@@ -184,6 +188,9 @@ start_agent() {
   local t0=$SECONDS st
   while :; do
     kill -0 "$AGENT_PID" 2>/dev/null || die "the agent exited during start-up"
+    if grep -q 'Unable to resolve' "$TMP/agent.log"; then
+      die "bundles of $DIST do not resolve (is the distribution being rebuilt right now? run again when the build is done)"
+    fi
     if [ -S "$SOCK" ]; then
       st=$(API_TIMEOUT=3 api GET /v1/status 2>/dev/null) || st=
       [[ $st == *'"ready":true'* ]] && break
