@@ -81,6 +81,13 @@ class ShellCommandsTest {
     private final PolicyCommands policyCommands = new PolicyCommands();
     private final BpfCommands bpfCommands = new BpfCommands();
     private final StatusCommand statusCommand = new StatusCommand();
+    private final List<io.septum.api.flow.Flow> flows = List.of(new io.septum.api.flow.Flow(null, 5, "DROPPED", 133,
+            "POLICY_DENIED", new io.septum.api.flow.FlowIp("10.199.0.8", "10.199.0.7", "IPv4"),
+            new io.septum.api.flow.FlowL4("TCP", 4000, 80, List.of("SYN")),
+            new io.septum.api.flow.FlowEndpoint(8, 308, "default", "xwing", List.of("netns:app=xwing")),
+            new io.septum.api.flow.FlowEndpoint(7, 307, "default", "deathstar", List.of()), "L3_L4", "drop", "INGRESS",
+            "TO_ENDPOINT", "none", 7, 0, null, "default deny: no rule allows", false, null));
+    private final List<io.septum.api.flow.FlowFilter> observed = new ArrayList<>();
 
     static Endpoint endpoint(long id, String name, String ns) {
         return new Endpoint(id, name, ns, "netns", List.of("k8s:io.kubernetes.pod.namespace=" + ns, "netns:app=" + name),
@@ -198,6 +205,15 @@ class ShellCommandsTest {
         register(statusCommand, "septum", "status");
         register(ns, "namespace", "list", "set");
         register(ic, "identity", "list", "get");
+        ObserveCommand observe = new ObserveCommand();
+        observe.observer = fake(io.septum.api.flow.FlowObserver.class, (m, a) -> switch (m) {
+            case "query" -> {
+                observed.add((io.septum.api.flow.FlowFilter) a[0]);
+                yield flows.stream().filter(((io.septum.api.flow.FlowFilter) a[0])::matches).toList();
+            }
+            default -> throw new UnsupportedOperationException(m);
+        });
+        register(observe, "septum", "observe");
         out = new ByteArrayOutputStream();
         session = processor.createSession(new ByteArrayInputStream(new byte[0]), out, out);
         session.currentDir(dir);
@@ -393,5 +409,20 @@ class ShellCommandsTest {
         buf.reset();
         m.stream(q, lost, true, "", 1);
         assertEquals("FORWARDED", json.readTree(buf.toString(StandardCharsets.UTF_8)).get("verdict").asText());
+    }
+
+    @Test
+    void observePrintsFlowsAsTheCliDoesWithTheSameFilters() throws Exception {
+        String s = run("observe --verdict DROPPED --from-label app=xwing --port 80");
+        assertTrue(s.strip().endsWith("default/xwing:4000 (ID:308) -> default/deathstar:80 (ID:307) "
+                + "drop (Policy denied) INGRESS DROPPED (TCP Flags: SYN)"), s);
+        io.septum.api.flow.FlowFilter f = observed.get(observed.size() - 1);
+        assertEquals(List.of("app=xwing"), f.fromLabel());
+        assertEquals(80, f.port());
+        assertEquals("", run("observe --verdict FORWARDED"));
+        assertEquals("DROPPED", json.readTree(run("observe -o json")).get("verdict").asText());
+        assertTrue(run("observe -o table").contains("default deny: no rule allows"));
+        Exception e = assertThrows(Exception.class, () -> run("observe --type dropped"));
+        assertTrue(e.getMessage().contains("policy-verdict"), e.getMessage());
     }
 }

@@ -1,0 +1,115 @@
+package io.septum.shell.internal;
+
+import io.septum.api.flow.Flow;
+import io.septum.api.flow.FlowFilter;
+import io.septum.api.flow.FlowObserver;
+import io.septum.api.flow.FlowSubscription;
+import io.septum.api.view.Views;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import org.apache.felix.service.command.Descriptor;
+import org.apache.felix.service.command.Parameter;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+
+/**
+ * {@code observe} (scope {@code septum}): flows from the agent's flow store, with the CLI's filters and formats
+ * ({@code -o compact}, the default, {@code json}, {@code table}). Labels are comma-separated, as Gogo takes
+ * each option once.
+ */
+@Component(service = ObserveCommand.class)
+@GogoCommand(scope = "septum", function = "observe")
+public final class ObserveCommand extends ShellSupport {
+    private static final String NONE = "";
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    volatile FlowObserver observer;
+
+    private final com.fasterxml.jackson.databind.ObjectMapper compact = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    @Descriptor("Show flows (verdicts and drops with endpoint names and the deciding rule); -f follows until Ctrl-C")
+    public void observe(
+            @Descriptor("output format: compact, json (one flow per line) or table")
+            @Parameter(names = {"-o", "--output"}, absentValue = "compact") String output,
+            @Descriptor("source endpoint: id, namespace/name or name") @Parameter(names = "--from-endpoint", absentValue = NONE) String fromEndpoint,
+            @Descriptor("destination endpoint") @Parameter(names = "--to-endpoint", absentValue = NONE) String toEndpoint,
+            @Descriptor("source labels, comma-separated") @Parameter(names = "--from-label", absentValue = NONE) String fromLabel,
+            @Descriptor("destination labels, comma-separated") @Parameter(names = "--to-label", absentValue = NONE) String toLabel,
+            @Descriptor("source address or prefix") @Parameter(names = "--from-ip", absentValue = NONE) String fromIp,
+            @Descriptor("destination address or prefix") @Parameter(names = "--to-ip", absentValue = NONE) String toIp,
+            @Descriptor("source or destination namespace") @Parameter(names = "--namespace", absentValue = NONE) String namespace,
+            @Descriptor("FORWARDED, DROPPED, AUDIT or REDIRECTED") @Parameter(names = "--verdict", absentValue = NONE) String verdict,
+            @Descriptor("drop, policy-verdict, trace or l7") @Parameter(names = "--type", absentValue = NONE) String type,
+            @Descriptor("TCP, UDP, SCTP, ICMPv4, ICMPv6") @Parameter(names = "--protocol", absentValue = NONE) String protocol,
+            @Descriptor("source or destination port") @Parameter(names = "--port", absentValue = "-1") int port,
+            @Descriptor("HTTP method") @Parameter(names = "--http-method", absentValue = NONE) String httpMethod,
+            @Descriptor("HTTP path prefix") @Parameter(names = "--http-path", absentValue = NONE) String httpPath,
+            @Descriptor("HTTP status (404) or class (5+)") @Parameter(names = "--http-status", absentValue = NONE) String httpStatus,
+            @Descriptor("since: a duration back (5m) or RFC 3339") @Parameter(names = "--since", absentValue = NONE) String since,
+            @Descriptor("until: a duration back or RFC 3339") @Parameter(names = "--until", absentValue = NONE) String until,
+            @Descriptor("the last N flows (default 20; 0: all)") @Parameter(names = "--last", absentValue = "-1") int last,
+            @Descriptor("keep printing new flows until Ctrl-C") @Parameter(names = {"-f", "--follow"}, presentValue = "true", absentValue = "false") boolean follow)
+            throws InterruptedException {
+        String format = format(output);
+        long now = System.currentTimeMillis() * 1_000_000L;
+        FlowFilter filter;
+        try {
+            filter = FlowFilter.builder().fromEndpoint(fromEndpoint).toEndpoint(toEndpoint)
+                    .fromLabel(split(fromLabel)).toLabel(split(toLabel)).fromIp(fromIp).toIp(toIp).namespace(namespace)
+                    .verdict(verdict).type(type).protocol(protocol).port(port < 0 ? null : port)
+                    .httpMethod(httpMethod).httpPath(httpPath).httpStatus(httpStatus)
+                    .since(blank(since) ? null : FlowFilter.parseTime(since, now))
+                    .until(blank(until) ? null : FlowFilter.parseTime(until, now)).build();
+        } catch (IllegalArgumentException e) {
+            throw new ShellException(e.getMessage());
+        }
+        FlowObserver o = need(observer, "the flow observer (bundle septum-observer)");
+        int n = last >= 0 ? last : follow || !blank(since) ? 0 : 20;
+        if (!follow) {
+            print(format, o.query(filter, n));
+            return;
+        }
+        try (FlowSubscription sub = o.follow(filter)) {
+            if (n > 0) print(format, o.query(filter, n));
+            while (!Thread.currentThread().isInterrupted()) {
+                Flow f = sub.poll(500, TimeUnit.MILLISECONDS);
+                if (f != null) print(format, List.of(f));
+            }
+        }
+    }
+
+    void print(String format, List<Flow> flows) {
+        if (format.equals("table")) {
+            if (!flows.isEmpty()) out().print(Views.flows(flows).render());
+        } else {
+            for (Flow f : flows) out().println(format.equals("json") ? line(f) : Views.flow(f));
+        }
+        out().flush();
+    }
+
+    static String format(String output) {
+        String f = output == null ? "compact" : output.strip().toLowerCase(Locale.ROOT);
+        if (!List.of("compact", "json", "table").contains(f)) {
+            throw new ShellException("unknown output format \"" + output + "\" (expected compact, json or table)");
+        }
+        return f;
+    }
+
+    private static List<String> split(String s) {
+        if (blank(s)) return List.of();
+        return Arrays.stream(s.split(",")).map(String::strip).filter(x -> !x.isEmpty()).toList();
+    }
+
+    private String line(Flow f) {
+        try {
+            return compact.writeValueAsString(f);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException x) {
+            throw new IllegalStateException("cannot print the flow as JSON: " + x.getOriginalMessage(), x);
+        }
+    }
+}
