@@ -9,7 +9,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -55,8 +58,16 @@ class DockerSourceIT {
         if (!Boolean.getBoolean("septum.e2e.required")) {
             Assumptions.assumeTrue(dockerd, "dockerd is not installed (scripts/install-deps.sh installs docker.io)");
         }
-        E2eSupport.Run started = E2eSupport.sh(Duration.ofSeconds(120), script.toString(), "start");
-        assertEquals(0, started.exit(), started.toString());
+        // The engine is shared with the source-docker unit tests, which may run in another build at the same time.
+        try (FileChannel lockChannel = FileChannel.open(Path.of("/run/sept-test-docker.lock"),
+                StandardOpenOption.CREATE, StandardOpenOption.WRITE); FileLock ignored = lockChannel.lock()) {
+            E2eSupport.Run started = E2eSupport.sh(Duration.ofSeconds(120), script.toString(), "start");
+            assertEquals(0, started.exit(), started.toString());
+            withEngine(septum, dist, jar, script);
+        }
+    }
+
+    private static void withEngine(Path septum, Path dist, Path jar, Path script) throws Exception {
         Path home = Files.createTempDirectory("septum-e2e-docker-home");
         String tag = E2eSupport.rand();
         try {

@@ -190,7 +190,7 @@ class DockerSourceTest {
             assertNotNull(sink.lastHealth().error());
             assertFalse(source.health().state().equals("ok"), "status shows the lost engine");
         } finally {
-            TestEngine.start();
+            TestEngine.restart();
         }
         awaitTrue("health connected again", () -> sink.lastHealth().connected());
         EndpointSpec again = await("the restart-always container in its new namespace", () -> {

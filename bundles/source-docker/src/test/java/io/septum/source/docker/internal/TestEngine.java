@@ -3,6 +3,9 @@ package io.septum.source.docker.internal;
 import org.junit.jupiter.api.Assumptions;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.StandardOpenOption;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,6 +18,10 @@ final class TestEngine {
     static final String SOCK = "unix:///run/sept-test-docker.sock";
     static final String IMAGE = "septum-test/busybox";
     private static final Path SCRIPT = Path.of("../../scripts/test-dockerd.sh").toAbsolutePath().normalize();
+    /** Held from start to stop: test runs in other JVMs (a reactor build, the e2e test) share the one engine. */
+    private static final Path LOCK = Path.of("/run/sept-test-docker.lock");
+    private static FileChannel lockChannel;
+    private static FileLock lock;
 
     private TestEngine() {
     }
@@ -28,6 +35,8 @@ final class TestEngine {
             Assumptions.assumeTrue(root, "source-docker tests need root (they run a Docker engine)");
             Assumptions.assumeTrue(installed, "dockerd is not installed (scripts/install-deps.sh installs docker.io)");
         }
+        lockChannel = FileChannel.open(LOCK, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        lock = lockChannel.lock();
         script("start");
     }
 
@@ -36,7 +45,18 @@ final class TestEngine {
     }
 
     static void stop() throws IOException {
-        script("stop");
+        try {
+            script("stop");
+        } finally {
+            if (lockChannel != null) lockChannel.close();
+            lockChannel = null;
+            lock = null;
+        }
+    }
+
+    /** Starts the engine again after {@link #kill()}, keeping the lock. */
+    static void restart() throws IOException {
+        script("start");
     }
 
     private static void script(String action) throws IOException {
