@@ -10,7 +10,19 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "septum: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # docker.io is here for the source-docker tests, which run their own dockerd (scripts/test-dockerd.sh, with
+  # --iptables=false). The system engine the package would start sets the FORWARD policy to DROP and breaks the
+  # bridged network-namespace tests: no service starts during this install, and docker's stays disabled.
+  norc=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && norc=1
+  fi
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || { [ -z "$norc" ] || rm -f /usr/sbin/policy-rc.d; exit 1; }
+  [ -z "$norc" ] || rm -f /usr/sbin/policy-rc.d
+  if [[ " ${missing[*]} " == *" docker.io "* ]] && command -v systemctl >/dev/null; then
+    systemctl disable docker.service docker.socket >/dev/null 2>&1 || true
+    echo "septum: docker.io installed for the tests; its system service is left disabled" >&2
+  fi
 fi
 # bpffs: the agent mounts it itself when missing; tests that drive the datapath directly need it too.
 if ! mountpoint -q /sys/fs/bpf; then
