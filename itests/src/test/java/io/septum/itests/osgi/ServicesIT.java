@@ -35,6 +35,10 @@ public class ServicesIT extends SeptumTestSupport {
     Datapath datapath;
     @Inject
     AgentReady ready;
+    @Inject
+    io.septum.api.flow.FlowObserver observer;
+    @Inject
+    io.septum.api.AgentStatusService status;
 
     @Test
     public void agentIsReady() {
@@ -61,5 +65,13 @@ public class ServicesIT extends SeptumTestSupport {
         assertNotNull(endpoints.list());
         assertNotNull(endpoints.ipcache());
         assertNotNull(datapath.stats());
+    }
+
+    @Test
+    public void flowObserverAnswersAndItsFiguresAreInTheStatus() {
+        assertNotNull(observer.query(io.septum.api.flow.FlowFilter.ALL, 10));
+        assertEquals(8192, observer.stats().maxFlows());
+        assertNotNull("flows in " + status.status(), status.status().flows());
+        assertEquals(8192, status.status().flows().maxFlows());
     }
 }
