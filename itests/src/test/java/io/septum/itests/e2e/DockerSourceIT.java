@@ -15,7 +15,11 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
@@ -23,7 +27,8 @@ import org.junit.jupiter.api.Test;
  * Hot deployment of the docker source into a running agent, against a real Docker engine (scripts/test-dockerd.sh):
  * containers become {@code ready} endpoints with {@code container:} labels, a container cannot label itself into
  * another namespace or a reserved identity, a policy is enforced between containers with real connections, and
- * removing the bundle leaves its endpoints {@code disconnected}.
+ * replacing the jar keeps them enforced, removing it leaves its endpoints {@code disconnected}, and network-namespace
+ * endpoints under their own policy see no wrong probe outcome while the source comes and goes.
  *
  * <p>The agent runs from a private home (links to the distribution's lib/ and bundle/, its own etc/ and deploy/), so
  * the jar dropped into deploy/ reaches no other test's agent.
@@ -42,6 +47,22 @@ class DockerSourceIT {
             "  ingress:",
             "  - fromEndpoints:",
             "    - matchLabels: {app: sept-client}",
+            "    toPorts:",
+            "    - ports:",
+            "      - {port: \"80\", protocol: TCP}",
+            "");
+    /** For the two network-namespace endpoints that must not notice the docker source coming and going. */
+    private static final String NETNS_POLICY = String.join("\n",
+            "apiVersion: \"cilium.io/v2\"",
+            "kind: CiliumNetworkPolicy",
+            "metadata:",
+            "  name: \"ns-server-from-ns-client\"",
+            "spec:",
+            "  endpointSelector:",
+            "    matchLabels: {role: ns-server}",
+            "  ingress:",
+            "  - fromEndpoints:",
+            "    - matchLabels: {role: ns-client}",
             "    toPorts:",
             "    - ports:",
             "      - {port: \"80\", protocol: TCP}",
@@ -93,55 +114,118 @@ class DockerSourceIT {
                     "sleep", "100000");
             String webIp = docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", web);
 
-            try (E2eSupport.Agent agent = E2eSupport.Agent.start(home.resolve("bin/septum"))) {
+            try (E2eSupport.Agent agent = E2eSupport.Agent.start(home.resolve("bin/septum")); E2eNet net = new E2eNet()) {
                 try {
-                    Files.copy(jar, home.resolve("deploy/septum-source-docker.jar"));
-                    List<String> ids = List.of(web, client, other, spoof);
-                    boolean ready = E2eSupport.await(Duration.ofSeconds(60), () -> ids.stream()
-                            .allMatch(id -> "ready".equals(endpoint(agent, id).path("state").asText())));
-                    if (!ready) {
-                        fail("docker endpoints not ready within 60 s: " + agent.cli("endpoint", "list", "-o", "json").out());
+                    // Network-namespace endpoints under a policy, probed throughout deploy, redeploy and undeploy.
+                    E2eNet.Node server = net.add("ns-server");
+                    E2eNet.Node nsClient = net.add("ns-client");
+                    E2eNet.Node intruder = net.add("ns-intruder");
+                    net.echo(server, 80);
+                    addNetns(agent, server, "role=ns-server");
+                    addNetns(agent, nsClient, "role=ns-client");
+                    addNetns(agent, intruder, "role=ns-intruder");
+                    Path nsPolicy = home.resolve("ns-policy.yaml");
+                    Files.writeString(nsPolicy, NETNS_POLICY);
+                    E2eSupport.Run nsImp = agent.cli("policy", "import", nsPolicy.toString());
+                    assertEquals(0, nsImp.exit(), nsImp.toString());
+                    assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> net.tcp(nsClient, server, 80, ALLOW_TIMEOUT)
+                            && !net.tcp(intruder, server, 80, DENY_TIMEOUT)), "netns policy enforced before the deploy");
+                    List<String> wrong = Collections.synchronizedList(new ArrayList<>());
+                    AtomicReference<String> phase = new AtomicReference<>("deploy");
+                    AtomicBoolean probing = new AtomicBoolean(true);
+                    AtomicInteger rounds = new AtomicInteger();
+                    Thread prober = new Thread(() -> {
+                        while (probing.get()) {
+                            String p = phase.get();
+                            if (!net.tcp(nsClient, server, 80, ALLOW_TIMEOUT)) {
+                                wrong.add(p + ": ns-client -> ns-server:80 dropped");
+                            }
+                            if (net.tcp(intruder, server, 80, DENY_TIMEOUT)) {
+                                wrong.add(p + ": ns-intruder -> ns-server:80 allowed");
+                            }
+                            rounds.incrementAndGet();
+                        }
+                    }, "e2e-docker-prober");
+                    prober.start();
+                    try {
+                        Files.copy(jar, home.resolve("deploy/septum-source-docker.jar"));
+                        List<String> ids = List.of(web, client, other, spoof);
+                        boolean ready = E2eSupport.await(Duration.ofSeconds(60), () -> ids.stream()
+                                .allMatch(id -> "ready".equals(endpoint(agent, id).path("state").asText())));
+                        if (!ready) {
+                            fail("docker endpoints not ready within 60 s: " + agent.cli("endpoint", "list", "-o", "json").out());
+                        }
+
+                        JsonNode w = endpoint(agent, web);
+                        assertEquals("default", w.path("namespace").asText());
+                        assertTrue(labels(w).contains("container:app=sept-web"), w.toString());
+                        assertEquals("sept-t-web-" + tag, w.path("externalIds").path("container-name").asText(), w.toString());
+                        assertEquals(web, w.path("externalIds").path("container-id").asText(), w.toString());
+                        assertEquals(webIp, w.path("addresses").path(0).asText(), w.toString());
+
+                        JsonNode s = endpoint(agent, spoof);
+                        List<String> sl = labels(s);
+                        assertEquals("default", s.path("namespace").asText(), "the spoofing container's namespace: " + s);
+                        assertTrue(sl.contains("k8s:io.kubernetes.pod.namespace=default"), s.toString());
+                        assertFalse(sl.stream().anyMatch(l -> l.startsWith("reserved:")), "no reserved label: " + s);
+                        assertFalse(sl.contains("k8s:app=sept-web"), "no k8s: label from a container: " + s);
+                        assertFalse(sl.stream().anyMatch(l -> l.startsWith("netns:")), "no netns: label: " + s);
+                        assertFalse(sl.contains("k8s:io.kubernetes.pod.namespace=kube-system"), s.toString());
+                        assertTrue(sl.stream().filter(l -> !l.startsWith("k8s:io.kubernetes.pod.namespace"))
+                                .allMatch(l -> l.startsWith("container:")), "only container: labels besides the namespace: " + s);
+
+                        assertTrue(E2eSupport.await(Duration.ofSeconds(20), () -> connects(client, webIp)
+                                && connects(other, webIp)), "no policy yet: every container reaches web:80");
+                        Path policy = home.resolve("web-from-client.yaml");
+                        Files.writeString(policy, POLICY);
+                        E2eSupport.Run imp = agent.cli("policy", "import", policy.toString());
+                        assertEquals(0, imp.exit(), imp.toString());
+                        assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> !connects(other, webIp)),
+                                "the policy denies other -> web:80");
+                        assertTrue(connects(client, webIp), "the policy allows client -> web:80");
+                        // Its own container: label app=sept-client, so the spoofer is a client, nothing more.
+                        assertTrue(connects(spoof, webIp), "spoof carries app=sept-client: allowed");
+                        assertTrue(connects(web, docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", client), 1),
+                                "egress is not restricted: web reaches client (refused, not dropped)");
+
+                        // Redeploy a rebuilt jar (same bundle, new file): the containers stay enforced throughout.
+                        phase.set("redeploy");
+                        Files.copy(jar, home.resolve("deploy/septum-source-docker.jar"), StandardCopyOption.REPLACE_EXISTING);
+                        Files.setLastModifiedTime(home.resolve("deploy/septum-source-docker.jar"),
+                                java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 1000));
+                        List<String> containerWrong = new ArrayList<>();
+                        long end = System.nanoTime() + Duration.ofSeconds(8).toNanos();
+                        while (System.nanoTime() < end) {
+                            if (!connects(client, webIp)) containerWrong.add("redeploy: client -> web:80 dropped");
+                            if (connects(other, webIp)) containerWrong.add("redeploy: other -> web:80 allowed");
+                        }
+                        assertTrue(containerWrong.isEmpty(),
+                                "container probes during the redeploy:\n" + String.join("\n", containerWrong));
+                        assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> ids.stream()
+                                .allMatch(id -> "ready".equals(endpoint(agent, id).path("state").asText()))),
+                                "docker endpoints ready after the redeploy");
+                        String log = Files.readString(agent.log);
+                        assertTrue(log.contains("Updating bundle io.septum.source.docker"), "FileInstall updated the bundle");
+
+                        phase.set("undeploy");
+                        Files.delete(home.resolve("deploy/septum-source-docker.jar"));
+                        boolean gone = E2eSupport.await(Duration.ofSeconds(30), () -> ids.stream()
+                                .allMatch(id -> "disconnected".equals(endpoint(agent, id).path("state").asText())));
+                        if (!gone) {
+                            fail("docker endpoints not disconnected within 30 s after undeploy: "
+                                    + agent.cli("endpoint", "list", "-o", "json").out());
+                        }
+                        phase.set("after undeploy");
+                        int now = rounds.get();
+                        assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> rounds.get() >= now + 3),
+                                "probe rounds progress");
+                    } finally {
+                        probing.set(false);
+                        prober.join(10_000);
                     }
-
-                    JsonNode w = endpoint(agent, web);
-                    assertEquals("default", w.path("namespace").asText());
-                    assertTrue(labels(w).contains("container:app=sept-web"), w.toString());
-                    assertEquals("sept-t-web-" + tag, w.path("externalIds").path("container-name").asText(), w.toString());
-                    assertEquals(web, w.path("externalIds").path("container-id").asText(), w.toString());
-                    assertEquals(webIp, w.path("addresses").path(0).asText(), w.toString());
-
-                    JsonNode s = endpoint(agent, spoof);
-                    List<String> sl = labels(s);
-                    assertEquals("default", s.path("namespace").asText(), "the spoofing container's namespace: " + s);
-                    assertTrue(sl.contains("k8s:io.kubernetes.pod.namespace=default"), s.toString());
-                    assertFalse(sl.stream().anyMatch(l -> l.startsWith("reserved:")), "no reserved label: " + s);
-                    assertFalse(sl.contains("k8s:app=sept-web"), "no k8s: label from a container: " + s);
-                    assertFalse(sl.stream().anyMatch(l -> l.startsWith("netns:")), "no netns: label: " + s);
-                    assertFalse(sl.contains("k8s:io.kubernetes.pod.namespace=kube-system"), s.toString());
-                    assertTrue(sl.stream().filter(l -> !l.startsWith("k8s:io.kubernetes.pod.namespace"))
-                            .allMatch(l -> l.startsWith("container:")), "only container: labels besides the namespace: " + s);
-
-                    assertTrue(E2eSupport.await(Duration.ofSeconds(20), () -> connects(client, webIp)
-                            && connects(other, webIp)), "no policy yet: every container reaches web:80");
-                    Path policy = home.resolve("web-from-client.yaml");
-                    Files.writeString(policy, POLICY);
-                    E2eSupport.Run imp = agent.cli("policy", "import", policy.toString());
-                    assertEquals(0, imp.exit(), imp.toString());
-                    assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> !connects(other, webIp)),
-                            "the policy denies other -> web:80");
-                    assertTrue(connects(client, webIp), "the policy allows client -> web:80");
-                    // Its own container: label app=sept-client, so the spoofer is a client, nothing more.
-                    assertTrue(connects(spoof, webIp), "spoof carries app=sept-client: allowed");
-                    assertTrue(connects(web, docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", client), 1),
-                            "egress is not restricted: web reaches client (refused, not dropped)");
-
-                    Files.delete(home.resolve("deploy/septum-source-docker.jar"));
-                    boolean gone = E2eSupport.await(Duration.ofSeconds(30), () -> ids.stream()
-                            .allMatch(id -> "disconnected".equals(endpoint(agent, id).path("state").asText())));
-                    if (!gone) {
-                        fail("docker endpoints not disconnected within 30 s after undeploy: "
-                                + agent.cli("endpoint", "list", "-o", "json").out());
-                    }
+                    assertTrue(rounds.get() > 3, "the netns prober ran");
+                    assertTrue(wrong.isEmpty(), "netns probes went wrong while the docker source came and went:\n"
+                            + String.join("\n", wrong));
                 } catch (RuntimeException | Error e) {
                     agent.printLog();
                     throw e;
@@ -154,6 +238,15 @@ class DockerSourceIT {
             E2eSupport.sh(Duration.ofSeconds(60), script.toString(), "stop");
             E2eSupport.deleteTree(home);
         }
+    }
+
+    private static final Duration ALLOW_TIMEOUT = Duration.ofMillis(1500);
+    private static final Duration DENY_TIMEOUT = Duration.ofMillis(500);
+
+    private static void addNetns(E2eSupport.Agent agent, E2eNet.Node n, String label) {
+        E2eSupport.Run r = agent.cli("endpoint", "add", "--name", n.name(), "--netns", n.netns(),
+                "--interface", n.veth(), "--address", n.ip(), "--label", label);
+        assertEquals(0, r.exit(), r.toString());
     }
 
     private static Path repo() {
