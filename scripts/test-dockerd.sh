@@ -50,6 +50,8 @@ case "${1:-}" in
       kill "$pid" 2>/dev/null || true
       for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     fi
+    # dockerd leaves its bridge (and the route to its subnet) behind.
+    if ! pgrep -F "$PIDFILE" >/dev/null 2>&1 && ip link show docker0 >/dev/null 2>&1; then ip link del docker0; fi
     ;;
   *) echo "usage: $0 start|kill|stop" >&2; exit 2 ;;
 esac
