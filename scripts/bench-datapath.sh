@@ -103,7 +103,7 @@ FAILED=1
 
 ipt_unload() {
   [ ${#JUMP_SPEC[@]} -gt 0 ] || return 0
-  while iptables -w 10 -D FORWARD "${JUMP_SPEC[@]}" 2>/dev/null; do :; done
+  for _ in 1 2 3 4 5; do iptables -w 10 -D FORWARD "${JUMP_SPEC[@]}" 2>/dev/null || break; done
   iptables -w 10 -F "$CHAIN" 2>/dev/null
   iptables -w 10 -X "$CHAIN" 2>/dev/null
   JUMP_SPEC=()
@@ -112,11 +112,11 @@ ipt_unload() {
 
 cleanup() {
   local rc=$?
-  set +e
+  set +eu
   trap - EXIT INT TERM ERR
   log "cleaning up (run $RID)"
   if [ -n "${PROBE_PID:-}" ] && kill -0 "$PROBE_PID" 2>/dev/null; then
-    echo quit >&"${PROBE[1]}" 2>/dev/null
+    [ -z "${PROBE[1]:-}" ] || echo quit >&"${PROBE[1]}" 2>/dev/null
     for _ in $(seq 1 20); do kill -0 "$PROBE_PID" 2>/dev/null || break; sleep 0.1; done
     kill "$PROBE_PID" 2>/dev/null
   fi
