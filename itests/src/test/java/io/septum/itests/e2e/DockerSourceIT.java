@@ -206,6 +206,9 @@ class DockerSourceIT {
                                 "docker endpoints ready after the redeploy");
                         String log = Files.readString(agent.log);
                         assertTrue(log.contains("Updating bundle io.septum.source.docker"), "FileInstall updated the bundle");
+                        // The updated bundle (a new class loader, its own copy of JNA's native part) reached the engine.
+                        assertTrue(E2eSupport.await(Duration.ofSeconds(20), () -> connectedLines(agent) >= 2),
+                                "the redeployed source connected to the engine again");
 
                         phase.set("undeploy");
                         Files.delete(home.resolve("deploy/septum-source-docker.jar"));
@@ -247,6 +250,14 @@ class DockerSourceIT {
         E2eSupport.Run r = agent.cli("endpoint", "add", "--name", n.name(), "--netns", n.netns(),
                 "--interface", n.veth(), "--address", n.ip(), "--label", label);
         assertEquals(0, r.exit(), r.toString());
+    }
+
+    private static long connectedLines(E2eSupport.Agent agent) {
+        try {
+            return Files.readAllLines(agent.log).stream().filter(l -> l.contains("source docker: connected to")).count();
+        } catch (IOException e) {
+            return 0;
+        }
     }
 
     private static Path repo() {
