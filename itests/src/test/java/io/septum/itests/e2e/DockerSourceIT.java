@@ -156,6 +156,15 @@ class DockerSourceIT {
                             fail("docker endpoints not ready within 60 s: " + agent.cli("endpoint", "list", "-o", "json").out());
                         }
 
+                        JsonNode status = agent.get("/v1/status");
+                        assertTrue(status.toString().contains("\"source-docker\""), "status shows source-docker: " + status);
+                        boolean sourceConnected = false;
+                        for (JsonNode src : status.path("sources")) {
+                            sourceConnected |= "container".equals(src.path("source").asText())
+                                    && src.path("connected").asBoolean(false);
+                        }
+                        assertTrue(sourceConnected, "status shows the container source connected: " + status);
+
                         JsonNode w = endpoint(agent, web);
                         assertEquals("default", w.path("namespace").asText());
                         assertTrue(labels(w).contains("container:app=sept-web"), w.toString());
