@@ -173,6 +173,9 @@ public final class Launcher {
         m.put("felix.fileinstall.filter", ".*\\.(jar|cfg|config)");
         m.put("felix.fileinstall.subdir.mode", "skip");
         m.put("felix.fileinstall.poll", "1000");
+        // etc/*.cfg belong to the operator: the agent reads them and never writes them back. FileInstall's
+        // write-back of a configuration change could also race with the operator's next edit and undo it.
+        m.put("felix.fileinstall.enableConfigSave", "false");
         m.put("felix.fileinstall.noInitialDelay", "true");
         m.put("felix.fileinstall.start.level", "80");
         m.put("felix.fileinstall.log.default", "jul");

@@ -88,6 +88,7 @@ public abstract class SeptumTestSupport {
             frameworkProperty("felix.fileinstall.filter").value(".*\\.(jar|cfg|config)"),
             frameworkProperty("felix.fileinstall.subdir.mode").value("skip"),
             frameworkProperty("felix.fileinstall.poll").value("1000"),
+            frameworkProperty("felix.fileinstall.enableConfigSave").value("false"),
             frameworkProperty("felix.fileinstall.noInitialDelay").value("true"),
             frameworkProperty("felix.fileinstall.log.default").value("jul"),
             frameworkProperty("gosh.args").value("--nointeractive"),
