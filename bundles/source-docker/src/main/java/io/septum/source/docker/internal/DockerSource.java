@@ -117,7 +117,7 @@ public final class DockerSource implements EndpointSource, HealthReporter {
     private final Map<String, EndpointSpec> reported = new HashMap<>();
     private DockerClient api;
     private DockerClient events;
-    private Closeable subscription;
+    private ResultCallback.Adapter<Event> subscription;
     private long generation;
     private Duration backoff = Duration.ofSeconds(1);
 
@@ -235,6 +235,18 @@ public final class DockerSource implements EndpointSource, HealthReporter {
                             submit(gen, () -> lost("event stream ended (engine stopped?)"));
                         }
                     });
+            // exec() only queues the request: list once the engine has answered it, or a container that starts
+            // in between is in neither the stream nor the listing.
+            boolean started;
+            try {
+                started = subscription.awaitStarted(settings.requestTimeout().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while the event stream started", e);
+            }
+            if (!started) {
+                throw new IOException("the event stream did not start within " + settings.requestTimeout().toSeconds() + " s");
+            }
             List<String> live = new ArrayList<>();
             for (Container c : api.listContainersCmd().withStatusFilter(List.of("running")).exec()) {
                 EndpointSpec spec = describe(c.getId());
