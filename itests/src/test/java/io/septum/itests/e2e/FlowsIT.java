@@ -17,47 +17,14 @@ import org.junit.jupiter.api.Test;
  * {@code kill -9} and restart of the agent (the on-disk flow log); {@code septum status} shows the flow figures.
  */
 class FlowsIT {
-    private static final String RULE1 = String.join("\n",
-            "apiVersion: \"cilium.io/v2\"",
-            "kind: CiliumNetworkPolicy",
-            "metadata:",
-            "  name: \"rule1\"",
-            "spec:",
-            "  endpointSelector:",
-            "    matchLabels: {org: empire, class: deathstar}",
-            "  ingress:",
-            "  - fromEndpoints:",
-            "    - matchLabels: {org: empire}",
-            "    toPorts:",
-            "    - ports:",
-            "      - {port: \"80\", protocol: TCP}",
-            "");
-
     @Test
     void dropsAndVerdictsAreFlowsWithNamesAndRulesAndSurviveARestart() throws Exception {
         Path septum = E2eSupport.septum();
-        Path work = Files.createTempDirectory("septum-e2e-flows");
         try (E2eSupport.Agent agent = E2eSupport.Agent.start(septum); E2eNet net = new E2eNet()) {
-            E2eNet.Node ds = net.add("deathstar");
-            E2eNet.Node tie = net.add("tiefighter");
-            E2eNet.Node xwing = net.add("xwing");
-            net.echo(ds, 80);
-            add(agent, ds, "org=empire", "class=deathstar");
-            add(agent, tie, "org=empire", "class=tiefighter");
-            add(agent, xwing, "org=alliance", "class=xwing");
-            assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> {
-                int ready = 0;
-                for (JsonNode e : agent.cli("endpoint", "list", "-o", "json").json()) {
-                    if ("ready".equals(e.path("state").asText())) ready++;
-                }
-                return ready >= 3;
-            }), "three endpoints ready");
-            Path rule1 = work.resolve("sw_l3_l4_policy.yaml");
-            Files.writeString(rule1, RULE1);
-            E2eSupport.Run imp = agent.cli("policy", "import", rule1.toString());
-            assertEquals(0, imp.exit(), imp.toString());
-            assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> net.tcp(tie, ds, 80, Duration.ofMillis(1500))
-                    && !net.tcp(xwing, ds, 80, Duration.ofMillis(500))), "rule1 enforced");
+            StarWarsFleet fleet = StarWarsFleet.deploy(septum, agent, net);
+            E2eNet.Node ds = fleet.deathstar();
+            E2eNet.Node tie = fleet.tiefighter();
+            E2eNet.Node xwing = fleet.xwing();
 
             String dsName = "default/" + ds.name();
             String xwName = "default/" + xwing.name();
@@ -99,8 +66,6 @@ class FlowsIT {
                 return false;
             }), "the xwing's drop is still observed after kill -9 and restart\n" + agent.cli("observe", "--last", "50"));
             assertTrue(Files.isDirectory(agent.stateDir.resolve("flows")), "the flow log lives in the state dir");
-        } finally {
-            E2eSupport.deleteTree(work);
         }
     }
 
@@ -144,14 +109,4 @@ class FlowsIT {
         return side.path("namespace").asText() + "/" + side.path("pod_name").asText();
     }
 
-    private static void add(E2eSupport.Agent agent, E2eNet.Node n, String... labels) {
-        List<String> args = new ArrayList<>(List.of("endpoint", "add", "--name", n.name(), "--netns", n.netns(),
-                "--interface", n.veth(), "--address", n.ip()));
-        for (String l : labels) {
-            args.add("--label");
-            args.add(l);
-        }
-        E2eSupport.Run r = agent.cli(args.toArray(String[]::new));
-        assertEquals(0, r.exit(), r.toString());
-    }
 }

@@ -24,48 +24,14 @@ import org.junit.jupiter.api.Test;
  * same identities without a single wrong probe during its resync.
  */
 class RestartIT {
-    private static final Duration ALLOW_TIMEOUT = Duration.ofMillis(1500);
-    private static final Duration DENY_TIMEOUT = Duration.ofMillis(500);
-    private static final String RULE1 = String.join("\n",
-            "apiVersion: \"cilium.io/v2\"",
-            "kind: CiliumNetworkPolicy",
-            "metadata:",
-            "  name: \"rule1\"",
-            "spec:",
-            "  endpointSelector:",
-            "    matchLabels: {org: empire, class: deathstar}",
-            "  ingress:",
-            "  - fromEndpoints:",
-            "    - matchLabels: {org: empire}",
-            "    toPorts:",
-            "    - ports:",
-            "      - {port: \"80\", protocol: TCP}",
-            "");
-
     @Test
     void enforcementSurvivesKillNineAndRestartRestoresState() throws Exception {
         Path septum = E2eSupport.septum();
         Path work = Files.createTempDirectory("septum-e2e-restart");
         try (E2eSupport.Agent agent = E2eSupport.Agent.start(septum); E2eNet net = new E2eNet()) {
-            E2eNet.Node ds = net.add("deathstar");
-            E2eNet.Node tie = net.add("tiefighter");
-            E2eNet.Node xwing = net.add("xwing");
-            net.echo(ds, 80);
-            add(agent, ds, "org=empire", "class=deathstar");
-            add(agent, tie, "org=empire", "class=tiefighter");
-            add(agent, xwing, "org=alliance", "class=xwing");
-            assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> {
-                JsonNode l = agent.cli("endpoint", "list", "-o", "json").json();
-                int ready = 0;
-                for (JsonNode e : l) if ("ready".equals(e.path("state").asText())) ready++;
-                return ready >= 3;
-            }), "three endpoints ready");
-            Path rule1 = work.resolve("sw_l3_l4_policy.yaml");
-            Files.writeString(rule1, RULE1);
-            E2eSupport.Run imp = agent.cli("policy", "import", rule1.toString());
-            assertEquals(0, imp.exit(), imp.toString());
-            assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> net.tcp(tie, ds, 80, ALLOW_TIMEOUT)
-                    && !net.tcp(xwing, ds, 80, DENY_TIMEOUT)), "rule1 enforced before the kill");
+            StarWarsFleet fleet = StarWarsFleet.deploy(septum, agent, net);
+            E2eNet.Node ds = fleet.deathstar();
+            E2eNet.Node tie = fleet.tiefighter();
 
             Map<String, List<Long>> before = endpoints(agent);
             JsonNode identitiesBefore = agent.cli("identity", "list", "-o", "json").json();
@@ -82,8 +48,8 @@ class RestartIT {
             Thread prober = new Thread(() -> {
                 while (probing.get()) {
                     String p = phase.get();
-                    if (!net.tcp(tie, ds, 80, ALLOW_TIMEOUT)) wrong.add(p + ": tiefighter -> deathstar:80 dropped");
-                    if (net.tcp(xwing, ds, 80, DENY_TIMEOUT)) wrong.add(p + ": xwing -> deathstar:80 allowed");
+                    if (!fleet.tiefighterLands(net)) wrong.add(p + ": tiefighter -> deathstar:80 dropped");
+                    if (fleet.xwingGetsThrough(net)) wrong.add(p + ": xwing -> deathstar:80 allowed");
                     rounds.incrementAndGet();
                 }
             }, "e2e-prober");
@@ -127,16 +93,6 @@ class RestartIT {
         }
     }
 
-    private static void add(E2eSupport.Agent agent, E2eNet.Node n, String... labels) {
-        List<String> args = new ArrayList<>(List.of("endpoint", "add", "--name", n.name(), "--netns", n.netns(),
-                "--interface", n.veth(), "--address", n.ip()));
-        for (String l : labels) {
-            args.add("--label");
-            args.add(l);
-        }
-        E2eSupport.Run r = agent.cli(args.toArray(String[]::new));
-        assertEquals(0, r.exit(), r.toString());
-    }
 
     /** name to [endpoint id, identity]. */
     private static Map<String, List<Long>> endpoints(E2eSupport.Agent agent) {

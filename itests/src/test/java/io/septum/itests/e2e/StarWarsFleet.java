@@ -1,0 +1,60 @@
+package io.septum.itests.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The seed's ships as network-namespace endpoints of a running agent: a deathstar answering on TCP 80, a tiefighter
+ * and an xwing, with the distribution's own {@code examples/sw_l3_l4_policy.yaml} (rule1, L3/L4) in force, checked
+ * with real connections before the test goes on.
+ */
+record StarWarsFleet(E2eNet.Node deathstar, E2eNet.Node tiefighter, E2eNet.Node xwing) {
+    static final Duration ALLOW_TIMEOUT = Duration.ofMillis(1500);
+    static final Duration DENY_TIMEOUT = Duration.ofMillis(500);
+
+    static StarWarsFleet deploy(Path septum, E2eSupport.Agent agent, E2eNet net) throws Exception {
+        StarWarsFleet f = new StarWarsFleet(net.add("deathstar"), net.add("tiefighter"), net.add("xwing"));
+        net.echo(f.deathstar, 80);
+        add(agent, f.deathstar, "org=empire", "class=deathstar");
+        add(agent, f.tiefighter, "org=empire", "class=tiefighter");
+        add(agent, f.xwing, "org=alliance", "class=xwing");
+        assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> {
+            int ready = 0;
+            for (JsonNode e : agent.cli("endpoint", "list", "-o", "json").json()) {
+                if ("ready".equals(e.path("state").asText())) ready++;
+            }
+            return ready >= 3;
+        }), "three endpoints ready");
+        Path rule1 = septum.getParent().getParent().resolve("examples/sw_l3_l4_policy.yaml");
+        E2eSupport.Run imp = agent.cli("policy", "import", rule1.toString());
+        assertEquals(0, imp.exit(), imp.toString());
+        assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> f.tiefighterLands(net) && !f.xwingGetsThrough(net)),
+                "rule1 enforced");
+        return f;
+    }
+
+    boolean tiefighterLands(E2eNet net) {
+        return net.tcp(tiefighter, deathstar, 80, ALLOW_TIMEOUT);
+    }
+
+    boolean xwingGetsThrough(E2eNet net) {
+        return net.tcp(xwing, deathstar, 80, DENY_TIMEOUT);
+    }
+
+    private static void add(E2eSupport.Agent agent, E2eNet.Node n, String... labels) {
+        List<String> args = new ArrayList<>(List.of("endpoint", "add", "--name", n.name(), "--netns", n.netns(),
+                "--interface", n.veth(), "--address", n.ip()));
+        for (String l : labels) {
+            args.add("--label");
+            args.add(l);
+        }
+        E2eSupport.Run r = agent.cli(args.toArray(String[]::new));
+        assertEquals(0, r.exit(), r.toString());
+    }
+}
