@@ -38,4 +38,14 @@ public interface PolicySet {
 
     /** Egress at the source, then ingress at the destination, with an explanation of each step. */
     TraceResult trace(Labels source, Labels destination, int port, Protocol protocol, EnforcementMode mode);
+
+    /**
+     * The HTTP rules that govern traffic in {@code direction} between {@code subject} (the endpoint whose policy
+     * applies) and {@code peer} on TCP {@code port}; empty when no L7 rule governs that path, in which case L3/L4
+     * policy alone decides ({@link #decide}).
+     */
+    default Optional<HttpPolicy> httpPolicy(Direction direction, Labels subject, Labels peer, int port,
+                                            EnforcementMode mode) {
+        return Optional.empty();
+    }
 }
