@@ -20,6 +20,7 @@
 #include "lib/events.h"
 #include "lib/conntrack.h"
 #include "lib/policy.h"
+#include "lib/lb.h"
 
 static __always_inline __u32 ipcache_identity(const __u8 *addr)
 {
@@ -59,8 +60,11 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	vi.direction = dir;
 
 	ret = parse_packet(skb, &p);
-	if (ret == PARSE_ALWAYS_PASS)
+	if (ret == PARSE_ALWAYS_PASS) {
+		if (dir == SEPTUM_DIR_EGRESS && (ret = lb_arp_respond(skb)) >= 0)
+			return ret; /* an ARP request for a service VIP, answered */
 		return TC_ACT_OK;
+	}
 	if (ret == PARSE_NOT_IP) {
 		ret = direction_enforced(ep, dir) ? DROP_UNSUPPORTED_L3 : 0;
 		goto out;
@@ -78,6 +82,22 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 			ret = 0;
 			goto out; /* reply of a connection this endpoint's policy let through */
 		}
+	}
+
+	if (dir == SEPTUM_DIR_EGRESS) {
+		/* services: a packet to a frontend is DNATed to its backend, whose identity policy then sees */
+		ret = lb_from_ep(skb, &p);
+		if (ret == DROP_NO_SERVICE) {
+			vi.type = SEPTUM_EVENT_DROP;
+			vi.verdict = SEPTUM_VERDICT_DROPPED;
+			vi.drop_reason = -ret;
+			vi.src_identity = ep->identity;
+			emit_event(&p, &vi);
+			return lb_reject(skb, &p);
+		}
+		if (ret < 0)
+			goto out;
+		ret = 0;
 	}
 
 	remote_identity = ipcache_identity(dir == SEPTUM_DIR_INGRESS ? p.saddr : p.daddr);
@@ -126,6 +146,9 @@ out:
 		emit_event(&p, &vi);
 		return TC_ACT_SHOT;
 	}
+	/* services: replies of load-balanced connections come back from the VIP */
+	if (dir == SEPTUM_DIR_INGRESS && lb_rev_nat(skb, &p) < 0)
+		return TC_ACT_SHOT;
 	return TC_ACT_OK;
 }
 

@@ -2,6 +2,7 @@ package io.septum.api.datapath;
 
 import io.septum.api.IpcacheEntry;
 import io.septum.api.policy.PolicyEntry;
+import io.septum.api.service.Service;
 import java.util.List;
 import org.osgi.annotation.versioning.ProviderType;
 
@@ -34,4 +35,18 @@ public interface Datapath {
     List<IpcacheEntry> ipcache();
 
     DatapathStats stats();
+
+    /**
+     * Makes the load-balancer maps exactly {@code services}: each frontend with its active backends (inactive ones
+     * are left out; a service without any rejects new connections). New backends are written before the slots that
+     * point at them, and removed backends are deleted last, so a connection never picks a half-written backend.
+     */
+    default void syncServices(List<Service> services) throws DatapathException {
+        throw new UnsupportedOperationException("this datapath has no load balancer");
+    }
+
+    /** What the load-balancer maps hold, as services (names as last synced). */
+    default List<Service> services() {
+        throw new UnsupportedOperationException("this datapath has no load balancer");
+    }
 }

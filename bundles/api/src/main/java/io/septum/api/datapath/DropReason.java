@@ -7,6 +7,7 @@ public enum DropReason {
     POLICY_DENIED(133, "Policy denied"),
     CT_UNKNOWN(137, "Unknown connection tracking state"),
     UNSUPPORTED_L3(139, "Unsupported L3 protocol"),
+    NO_SERVICE(158, "Service backend not found"),
     POLICY_DENY(181, "Policy denied by denylist"),
     PROXY_UNAVAILABLE(183, "Proxy redirection not supported");
 

@@ -16,6 +16,8 @@ import io.septum.api.flow.FlowStats;
 import io.septum.api.policy.PolicyInfo;
 import io.septum.api.policy.RuleRef;
 import io.septum.api.policy.TraceResult;
+import io.septum.api.service.Service;
+import io.septum.api.service.ServiceBackend;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
@@ -71,6 +73,25 @@ public final class Views {
         Table t = new Table("IP PREFIX/ADDRESS", "IDENTITY", "SOURCE");
         entries.stream().sorted(Comparator.comparing(IpcacheEntry::prefix))
                 .forEach(e -> t.row(e.prefix(), e.identity(), e.source()));
+        return t;
+    }
+
+    /**
+     * {@code service list}, as the seed's {@code cilium service list} prints it: one backend per line,
+     * {@code 1 => 10.0.0.1:80 (active)}.
+     */
+    public static Table services(List<Service> services) {
+        Table t = new Table("ID", "Frontend", "Service Type", "Backend");
+        services.stream().sorted(Comparator.comparingLong(Service::id)).forEach(s -> {
+            StringBuilder b = new StringBuilder();
+            int n = 0;
+            for (ServiceBackend be : s.backends()) {
+                if (n > 0) b.append('\n');
+                String addr = be.ip() == null ? be.target() : (be.ip().contains(":") ? "[" + be.ip() + "]" : be.ip());
+                b.append(++n).append(" => ").append(addr).append(':').append(be.port()).append(" (").append(be.state()).append(')');
+            }
+            t.row(s.id(), s.frontend(), s.type(), b.toString());
+        });
         return t;
     }
 

@@ -9,6 +9,7 @@ import io.septum.api.datapath.DatapathEvent;
 import io.septum.api.datapath.DatapathException;
 import io.septum.api.datapath.DatapathStats;
 import io.septum.api.policy.PolicyEntry;
+import io.septum.api.service.Service;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,7 +46,8 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
     public static final String PROG_FROM_EP = "septum_from_ep";
     public static final String PROG_TO_EP = "septum_to_ep";
     public static final List<String> PINNED_MAPS = List.of("septum_ipcache", "septum_endpoints", "septum_policy",
-            "septum_policy_stats", "septum_ct", "septum_events", "septum_stats");
+            "septum_policy_stats", "septum_ct", "septum_events", "septum_stats", "septum_lb_services", "septum_lb_slots",
+            "septum_lb_backends", "septum_lb_ct", "septum_lb_rnat", "septum_lb_vips");
     /** Our tc filters' identity on every clsact hook; other tools' filters keep theirs. */
     public static final int TC_HANDLE = 0x5e97;
     public static final int TC_PRIORITY = 7;
@@ -72,6 +74,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
     private Pointer obj;
     private int fdIpcache = -1, fdEndpoints = -1, fdPolicy = -1, fdPolicyStats = -1, fdCt = -1, fdEvents = -1,
             fdStats = -1, progFrom = -1, progTo = -1;
+    private final LbMaps lb = new LbMaps();
     private volatile boolean loaded;
     private volatile String error;
 
@@ -232,6 +235,12 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
         fdCt = mapFd("septum_ct");
         fdEvents = mapFd("septum_events");
         fdStats = mapFd("septum_stats");
+        lb.fdServices = mapFd("septum_lb_services");
+        lb.fdSlots = mapFd("septum_lb_slots");
+        lb.fdBackends = mapFd("septum_lb_backends");
+        lb.fdCt = mapFd("septum_lb_ct");
+        lb.fdRnat = mapFd("septum_lb_rnat");
+        lb.fdVips = mapFd("septum_lb_vips");
         progFrom = progFd(PROG_FROM_EP);
         progTo = progFd(PROG_TO_EP);
     }
@@ -453,6 +462,36 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
             ipcacheSources.clear();
             ipcacheSources.putAll(sources);
         }
+    }
+
+    @Override
+    public void syncServices(List<Service> services) throws DatapathException {
+        LbMaps.Desired want = lb.compile(services, runtime);
+        synchronized (lock) {
+            requireLoaded();
+            lb.apply(want, this, runtime);
+        }
+    }
+
+    @Override
+    public List<Service> services() {
+        synchronized (lock) {
+            if (!loaded) return List.of();
+            return lb.read(this, runtime);
+        }
+    }
+
+    // package access for LbMaps: the same map calls and rollback as the rest of the datapath
+    Map<Bytes, byte[]> readAllOf(int fd, int keySize, int valueSize) {
+        return readAll(fd, keySize, valueSize);
+    }
+
+    byte[] lookupOf(int fd, byte[] key, int valueSize) {
+        return lookup(fd, key, valueSize);
+    }
+
+    Undo newUndo() {
+        return new Undo();
     }
 
     @Override
@@ -782,7 +821,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
     }
 
     /** Records each write's previous value so that a failed multi-entry change can be put back. */
-    private final class Undo {
+    final class Undo {
         private final Deque<Object[]> log = new ArrayDeque<>();
 
         /** {@code old}: the exact entry's current value, null when absent (callers know it from their diff). */

@@ -257,6 +257,135 @@ public final class Structs {
     }
 
     /** libbpf 1.1 {@code struct bpf_tc_hook}: 24 bytes. */
+    // ---- load balancer (bpf/src/lib/lb.h)
+
+    public static final class LbSvcKey extends Mirror {
+        public final Unsigned8[] addr = array(new Unsigned8[16]);
+        public final Unsigned16 port = new Unsigned16();
+        public final Unsigned8 proto = new Unsigned8();
+        public final Unsigned8 pad = new Unsigned8();
+
+        public LbSvcKey(Runtime r) {
+            super(r);
+        }
+
+        @Override public java.lang.String cName() {
+            return "lb_svc_key";
+        }
+
+        @Override public Map<java.lang.String, Long> members() {
+            return map("addr", addr[0].offset(), "port", port.offset(), "proto", proto.offset(), "pad", pad.offset());
+        }
+    }
+
+    public static final class LbSvcValue extends Mirror {
+        public final Unsigned32 svc_id = new Unsigned32();
+        public final Unsigned16 count = new Unsigned16();
+        public final Unsigned16 flags = new Unsigned16();
+
+        public LbSvcValue(Runtime r) {
+            super(r);
+        }
+
+        @Override public java.lang.String cName() {
+            return "lb_svc_value";
+        }
+
+        @Override public Map<java.lang.String, Long> members() {
+            return map("svc_id", svc_id.offset(), "count", count.offset(), "flags", flags.offset());
+        }
+    }
+
+    public static final class LbSlotKey extends Mirror {
+        public final Unsigned32 svc_id = new Unsigned32();
+        public final Unsigned32 slot = new Unsigned32();
+
+        public LbSlotKey(Runtime r) {
+            super(r);
+        }
+
+        @Override public java.lang.String cName() {
+            return "lb_slot_key";
+        }
+
+        @Override public Map<java.lang.String, Long> members() {
+            return map("svc_id", svc_id.offset(), "slot", slot.offset());
+        }
+    }
+
+    public static final class LbBackend extends Mirror {
+        public final Unsigned8[] addr = array(new Unsigned8[16]);
+        public final Unsigned16 port = new Unsigned16();
+        public final Unsigned8[] mac = array(new Unsigned8[6]);
+
+        public LbBackend(Runtime r) {
+            super(r);
+        }
+
+        @Override public java.lang.String cName() {
+            return "lb_backend";
+        }
+
+        @Override public Map<java.lang.String, Long> members() {
+            return map("addr", addr[0].offset(), "port", port.offset(), "mac", mac[0].offset());
+        }
+    }
+
+    public static final class LbCtKey extends Mirror {
+        public final Unsigned8[] saddr = array(new Unsigned8[16]);
+        public final Unsigned8[] vaddr = array(new Unsigned8[16]);
+        public final Unsigned16 sport = new Unsigned16();
+        public final Unsigned16 vport = new Unsigned16();
+        public final Unsigned8 proto = new Unsigned8();
+        public final Unsigned8[] pad = array(new Unsigned8[3]);
+
+        public LbCtKey(Runtime r) {
+            super(r);
+        }
+
+        @Override public java.lang.String cName() {
+            return "lb_ct_key";
+        }
+
+        @Override public Map<java.lang.String, Long> members() {
+            return map("saddr", saddr[0].offset(), "vaddr", vaddr[0].offset(), "sport", sport.offset(),
+                    "vport", vport.offset(), "proto", proto.offset(), "pad", pad[0].offset());
+        }
+    }
+
+    public static final class LbCtValue extends Mirror {
+        public final Unsigned32 backend_id = new Unsigned32();
+        public final Unsigned32 svc_id = new Unsigned32();
+
+        public LbCtValue(Runtime r) {
+            super(r);
+        }
+
+        @Override public java.lang.String cName() {
+            return "lb_ct_value";
+        }
+
+        @Override public Map<java.lang.String, Long> members() {
+            return map("backend_id", backend_id.offset(), "svc_id", svc_id.offset());
+        }
+    }
+
+    public static final class LbVipValue extends Mirror {
+        public final Unsigned32 services = new Unsigned32();
+
+        public LbVipValue(Runtime r) {
+            super(r);
+        }
+
+        @Override public java.lang.String cName() {
+            return "lb_vip_value";
+        }
+
+        @Override public Map<java.lang.String, Long> members() {
+            return map("services", services.offset());
+        }
+    }
+
     public static final class TcHook extends Mirror {
         public final size_t sz = new size_t();
         public final Signed32 ifindex = new Signed32();

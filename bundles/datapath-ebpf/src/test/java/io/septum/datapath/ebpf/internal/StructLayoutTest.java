@@ -66,7 +66,9 @@ class StructLayoutTest {
         Runtime r = Runtime.getSystemRuntime();
         return List.of(new Structs.IpcacheKey(r), new Structs.IpcacheValue(r), new Structs.EndpointValue(r),
                 new Structs.PolicyKey(r), new Structs.PolicyValue(r), new Structs.PolicyStatsKey(r),
-                new Structs.CtKey(r), new Structs.CtValue(r), new Structs.Event(r));
+                new Structs.CtKey(r), new Structs.CtValue(r), new Structs.Event(r),
+                new Structs.LbSvcKey(r), new Structs.LbSvcValue(r), new Structs.LbSlotKey(r), new Structs.LbBackend(r),
+                new Structs.LbCtKey(r), new Structs.LbCtValue(r), new Structs.LbVipValue(r));
     }
 
     @Test
