@@ -1,0 +1,103 @@
+package io.septum.services.internal;
+
+import io.septum.api.ComponentStatus;
+import io.septum.api.EndpointManager;
+import io.septum.api.HealthReporter;
+import io.septum.api.datapath.Datapath;
+import io.septum.api.service.Service;
+import io.septum.api.service.ServiceManager;
+import io.septum.api.service.ServiceSpec;
+import io.septum.api.service.ServiceValidationException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/**
+ * The DS face of the {@link ServiceRegistry}. Framework properties read: {@code septum.state.dir},
+ * {@code septum.etc.dir} (or {@code septum.home}/etc) for {@code services.yaml}, and {@code septum.netns.etc.dir}
+ * (default {@code /etc/netns}) for hosts files.
+ */
+@Component(service = {ServiceManager.class, HealthReporter.class}, immediate = true, configurationPid = ServicesComponent.PID)
+@Designate(ocd = ServicesComponent.Config.class)
+public final class ServicesComponent implements ServiceManager, HealthReporter {
+    static final String PID = "io.septum.services";
+
+    @ObjectClassDefinition(name = "Septum services")
+    @interface Config {
+        @AttributeDefinition(description = "Milliseconds between re-resolutions of backend endpoints (and checks of etc/services.yaml)")
+        long resolveIntervalMillis() default 1000;
+
+        @AttributeDefinition(description = "Seconds an ip/nsenter command may run before it is killed")
+        int commandTimeoutSeconds() default 5;
+    }
+
+    private final ServiceRegistry registry;
+
+    @Activate
+    public ServicesComponent(BundleContext ctx, Config config, @Reference Datapath datapath,
+                             @Reference EndpointManager endpoints) {
+        if (config.resolveIntervalMillis() < 100) {
+            throw new IllegalArgumentException("config " + PID + ": resolveIntervalMillis must be at least 100, got "
+                    + config.resolveIntervalMillis());
+        }
+        Duration timeout = Duration.ofSeconds(Math.max(1, config.commandTimeoutSeconds()));
+        ServiceRegistry.Settings s = new ServiceRegistry.Settings(
+                Path.of(prop(ctx, "septum.state.dir", "/var/lib/septum")), etcDir(ctx).resolve("services.yaml"),
+                Path.of(prop(ctx, "septum.netns.etc.dir", "/etc/netns")),
+                Duration.ofMillis(config.resolveIntervalMillis()), timeout);
+        registry = new ServiceRegistry(s, datapath, endpoints, new MacResolver(timeout));
+        registry.start(); // the first resolution runs on the registry's thread: activation never waits for the datapath
+    }
+
+    private static String prop(BundleContext ctx, String key, String def) {
+        String v = ctx.getProperty(key);
+        return v == null || v.isBlank() ? def : v;
+    }
+
+    private static Path etcDir(BundleContext ctx) {
+        String etc = ctx.getProperty("septum.etc.dir");
+        if (etc == null || etc.isBlank()) {
+            etc = Path.of(prop(ctx, "septum.home", Path.of("").toAbsolutePath().toString()), "etc").toString();
+        }
+        return Path.of(etc);
+    }
+
+    @Deactivate
+    void deactivate() {
+        registry.close();
+    }
+
+    @Override
+    public Service upsert(ServiceSpec spec) throws ServiceValidationException {
+        return registry.upsert(spec);
+    }
+
+    @Override
+    public boolean delete(String idOrName) {
+        return registry.delete(idOrName);
+    }
+
+    @Override
+    public List<Service> list() {
+        return registry.list();
+    }
+
+    @Override
+    public Optional<Service> get(String idOrName) {
+        return registry.get(idOrName);
+    }
+
+    @Override
+    public ComponentStatus health() {
+        return registry.health();
+    }
+}

@@ -1,0 +1,210 @@
+package io.septum.services.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.septum.api.Endpoint;
+import io.septum.api.EndpointManager;
+import io.septum.api.EndpointSpec;
+import io.septum.api.EndpointState;
+import io.septum.api.IpcacheEntry;
+import io.septum.api.SourceHealth;
+import io.septum.api.datapath.BpfEndpoint;
+import io.septum.api.datapath.BpfPolicyEntry;
+import io.septum.api.datapath.Datapath;
+import io.septum.api.datapath.DatapathEndpoint;
+import io.septum.api.datapath.DatapathException;
+import io.septum.api.datapath.DatapathStats;
+import io.septum.api.policy.PolicyEntry;
+import io.septum.api.service.Service;
+import io.septum.api.service.ServiceBackend;
+import io.septum.api.service.ServiceSpec;
+import io.septum.api.service.ServiceValidationException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The registry against an in-memory endpoint list and a datapath that records what it is given (the real
+ * load balancer is tested with packets in septum-datapath-ebpf and end to end in ServicesIT).
+ */
+class ServiceRegistryTest {
+    @TempDir
+    Path dir;
+
+    final List<Endpoint> endpoints = new CopyOnWriteArrayList<>();
+    final List<List<Service>> synced = new CopyOnWriteArrayList<>();
+    volatile boolean failSync;
+
+    final Datapath datapath = new Datapath() {
+        @Override public void syncServices(List<Service> services) throws DatapathException {
+            if (failSync) throw new DatapathException("septum_lb_services: E2BIG (map full)");
+            synced.add(services);
+        }
+
+        @Override public void upsertEndpoint(DatapathEndpoint endpoint, List<PolicyEntry> entries) {
+        }
+
+        @Override public void removeEndpoint(long endpointId) {
+        }
+
+        @Override public void syncIpcache(List<IpcacheEntry> entries) {
+        }
+
+        @Override public List<BpfEndpoint> restored() {
+            return List.of();
+        }
+
+        @Override public List<BpfEndpoint> endpoints() {
+            return List.of();
+        }
+
+        @Override public List<BpfPolicyEntry> policy(long endpointId) {
+            return List.of();
+        }
+
+        @Override public List<IpcacheEntry> ipcache() {
+            return List.of();
+        }
+
+        @Override public DatapathStats stats() {
+            return null;
+        }
+    };
+
+    final EndpointManager manager = new EndpointManager() {
+        @Override public List<Endpoint> list() {
+            return List.copyOf(endpoints);
+        }
+
+        @Override public Optional<Endpoint> get(String idOrName) {
+            return endpoints.stream().filter(e -> e.qualifiedName().equals(idOrName)).findFirst();
+        }
+
+        @Override public void add(String source, EndpointSpec spec) {
+        }
+
+        @Override public void delete(String idOrName) {
+        }
+
+        @Override public List<SourceHealth> sources() {
+            return List.of();
+        }
+
+        @Override public void setNamespaceLabels(String namespace, Map<String, String> labels) {
+        }
+
+        @Override public Map<String, Map<String, String>> namespaceLabels() {
+            return Map.of();
+        }
+
+        @Override public List<IpcacheEntry> ipcache() {
+            return List.of();
+        }
+    };
+
+    static Endpoint ep(long id, String name, String ip, String netns) {
+        return new Endpoint(id, name, "default", "netns", List.of(), 256, EndpointState.READY, List.of(ip),
+                "veth" + id, 0, netns, false, false, Map.of(), 0, null);
+    }
+
+    ServiceRegistry registry() {
+        return new ServiceRegistry(new ServiceRegistry.Settings(dir.resolve("state"), dir.resolve("etc/services.yaml"),
+                dir.resolve("netns"), Duration.ofMillis(100), Duration.ofSeconds(2)), datapath, manager,
+                new MacResolver(Duration.ofSeconds(2)));
+    }
+
+    @Test
+    void endpointBackendsAreResolvedFollowedAndPersisted() throws Exception {
+        endpoints.add(ep(1, "deathstar-1", "10.199.16.1", "sept-t-ds1"));
+        ServiceRegistry r = registry();
+        Service s = r.upsert(new ServiceSpec("deathstar", null, "10.197.0.10:80", List.of("deathstar-1", "deathstar-2")));
+        assertEquals(1, s.id());
+        assertEquals(new ServiceBackend("default/deathstar-1", 80, "10.199.16.1", "active", null), s.backends().get(0));
+        assertEquals(new ServiceBackend("default/deathstar-2", 80, null, "not-found", null), s.backends().get(1));
+        assertEquals(s, synced.get(synced.size() - 1).get(0));
+
+        // the second endpoint arrives, the first leaves: the next round follows both
+        endpoints.add(ep(2, "deathstar-2", "10.199.16.2", null));
+        endpoints.remove(0);
+        r.tick();
+        Service now = r.get("deathstar").orElseThrow();
+        assertEquals("not-found", now.backends().get(0).state());
+        assertEquals("10.199.16.2", now.backends().get(1).ip());
+        assertEquals(now, synced.get(synced.size() - 1).get(0));
+
+        // hosts file for the named namespace of deathstar-2? it has none; deathstar-1's was removed with it
+        assertFalse(Files.exists(dir.resolve("netns/sept-t-ds1/hosts")));
+
+        // a new registry (a restarted agent) has the same service with the same id
+        ServiceRegistry again = registry();
+        again.tick();
+        assertEquals(now, again.get("1").orElseThrow());
+    }
+
+    @Test
+    void hostsFilesNameTheServiceForNamedNamespaces() throws Exception {
+        endpoints.add(ep(3, "tiefighter", "10.199.16.3", "sept-t-tf"));
+        ServiceRegistry r = registry();
+        r.upsert(new ServiceSpec("deathstar", null, "10.197.0.10:80", List.of()));
+        String hosts = Files.readString(dir.resolve("netns/sept-t-tf/hosts"));
+        assertTrue(hosts.startsWith(HostsFiles.MARKER), hosts);
+        assertTrue(hosts.contains("10.197.0.10\tdeathstar.default.svc.cluster.local deathstar.default deathstar\n"), hosts);
+        assertTrue(r.delete("deathstar"));
+        assertFalse(Files.exists(dir.resolve("netns/sept-t-tf/hosts")));
+    }
+
+    @Test
+    void aConflictingFrontendOrAFailingDatapathChangesNothing() throws Exception {
+        ServiceRegistry r = registry();
+        r.upsert(new ServiceSpec("deathstar", null, "10.197.0.10:80", List.of("10.199.16.1")));
+        ServiceValidationException e = assertThrows(ServiceValidationException.class,
+                () -> r.upsert(new ServiceSpec("other", null, "10.197.0.10:80/tcp", List.of())));
+        assertEquals("service default/other: field frontend: 10.197.0.10:80/tcp is already the frontend of service default/deathstar",
+                e.getMessage());
+        failSync = true;
+        e = assertThrows(ServiceValidationException.class,
+                () -> r.upsert(new ServiceSpec("deathstar", null, "10.197.0.11:80", List.of())));
+        assertTrue(e.getMessage().contains("E2BIG"), e.getMessage());
+        assertEquals("10.197.0.10", r.get("deathstar").orElseThrow().frontendIp());
+        assertEquals(1, r.list().size());
+    }
+
+    @Test
+    void theConfigurationFileIsReadAllOrNothing() throws Exception {
+        Files.createDirectories(dir.resolve("etc"));
+        Files.writeString(dir.resolve("etc/services.yaml"), """
+                services:
+                  - name: deathstar
+                    frontend: 10.197.0.10:80
+                    backends: [deathstar-1, 10.199.16.9:8080]
+                """);
+        ServiceRegistry r = registry();
+        r.tick();
+        Service s = r.get("default/deathstar").orElseThrow();
+        assertEquals(dir.resolve("etc/services.yaml").toString(), s.origin());
+        assertEquals(8080, s.backends().get(1).port());
+        assertThrows(IllegalArgumentException.class, () -> r.delete("deathstar"));
+
+        Files.writeString(dir.resolve("etc/services.yaml"), """
+                services:
+                  - name: deathstar
+                    frontend: 10.197.0.10:80
+                  - name: bad
+                    frontend: 10.197.0.11
+                """);
+        r.tick();
+        assertEquals(2, r.get("deathstar").orElseThrow().backends().size(), "the last good file stays");
+        assertEquals("degraded", r.health().state());
+        assertTrue(r.health().message().contains("services[1]: service default/bad: field frontend: \"10.197.0.11\" has no port"),
+                r.health().message());
+    }
+}
