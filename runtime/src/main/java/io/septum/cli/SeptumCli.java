@@ -28,6 +28,7 @@ import picocli.CommandLine.Spec;
                 StatusCommand.class,
                 EndpointCommand.class,
                 NamespaceCommand.class,
+                ServiceCommand.class,
                 IdentityCommand.class,
                 PolicyCommand.class,
                 BpfCommand.class,

@@ -29,6 +29,7 @@ import io.septum.api.policy.TraceResult;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import io.septum.api.service.ServiceSpec;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
@@ -157,6 +158,17 @@ public final class ApiRoutes implements AgentStatusService {
             case "flows":
                 if (n == 2) return get(m, () -> flows(req));
                 break;
+            case "services":
+                if (n == 2 && m.equals("GET")) return ok(backend.serviceManager().list());
+                if (n == 2 && (m.equals("POST") || m.equals("PUT"))) return ServiceRoutes.upsert(backend, read(req, ServiceSpec.class), this);
+                if (n == 2) throw notAllowed(m, "GET, POST, PUT");
+                if (n == 3 && m.equals("GET")) return ok(ServiceRoutes.service(backend, s.get(2)));
+                if (n == 3 && m.equals("DELETE")) {
+                    ServiceRoutes.delete(backend, s.get(2));
+                    return HttpResponse.empty(204);
+                }
+                if (n == 3) throw notAllowed(m, "GET, DELETE");
+                break;
             case "ipcache":
                 if (n == 2) return get(m, () -> backend.endpointManager().ipcache());
                 break;
@@ -165,6 +177,7 @@ public final class ApiRoutes implements AgentStatusService {
                 if (n == 3 && s.get(2).equals("ipcache")) return get(m, () -> backend.datapath().ipcache());
                 if (n == 4 && s.get(2).equals("policy")) return get(m, () -> bpfPolicy(s.get(3)));
                 if (n == 3 && s.get(2).equals("stats")) return get(m, () -> backend.datapath().stats());
+                if (n == 3 && s.get(2).equals("lb")) return get(m, () -> backend.datapath().services());
                 break;
             default:
                 break;
@@ -445,7 +458,7 @@ public final class ApiRoutes implements AgentStatusService {
         return json(200, body);
     }
 
-    private HttpResponse json(int status, Object body) {
+    HttpResponse json(int status, Object body) {
         try {
             return HttpResponse.json(status, mapper.writeValueAsBytes(body));
         } catch (JsonProcessingException e) {

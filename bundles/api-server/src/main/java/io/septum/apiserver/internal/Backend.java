@@ -31,6 +31,11 @@ public interface Backend {
         throw unavailable("the flow observer (bundle septum-observer)");
     }
 
+    /** The services ({@code /v1/services}); absent in agents without the services bundle. */
+    default io.septum.api.service.ServiceManager serviceManager() {
+        throw unavailable("the service manager (bundle septum-services)");
+    }
+
     /** Whether each service is bound, without throwing: for {@code status}. */
     default boolean has(Class<?> service) {
         try {
