@@ -151,6 +151,17 @@ public final class DatapathComponent implements Datapath, HealthReporter {
     }
 
     @Override
+    public void syncServices(List<io.septum.api.service.Service> services) throws DatapathException {
+        datapath().syncServices(services);
+    }
+
+    @Override
+    public List<io.septum.api.service.Service> services() {
+        EbpfDatapath dp = loadedOrNull();
+        return dp == null ? List.of() : dp.services();
+    }
+
+    @Override
     public List<BpfEndpoint> restored() {
         try {
             return datapath().restored();
