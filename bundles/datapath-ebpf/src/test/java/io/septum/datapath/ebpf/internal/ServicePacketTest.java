@@ -158,7 +158,7 @@ class ServicePacketTest {
     @Test
     void aConnectionSticksToItsBackendAndRepliesComeFromTheVip() throws Exception {
         Process p = new ProcessBuilder("ip", "netns", "exec", a.name(), "socat", "-T", "10", "-",
-                "TCP4:" + vip + ":" + VPORT).redirectErrorStream(true).start();
+                "TCP4:" + vip + ":" + VPORT + ",connect-timeout=3").redirectErrorStream(true).start();
         servers.add(p);
         try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             OutputStream out = p.getOutputStream();
