@@ -239,6 +239,31 @@ class AgentClientServerTest {
     }
 
     @Test
+    void serviceAddListGetDelete() throws Exception {
+        CliRun r = cli("service", "add", "deathstar", "--frontend", "10.197.0.10:80", "--backend", "deathstar",
+                "--backend", "gone");
+        assertEquals(0, r.code(), r.toString());
+        String table = "ID   Frontend         Service Type   Backend\n"
+                + "1    10.197.0.10:80   ClusterIP      1 => 10.199.0.2:80 (active)\n"
+                + "                                     2 => default/gone:80 (not-found)\n";
+        assertEquals(table, r.out());
+        assertEquals(table, cli("service", "list").out());
+        JsonNode one = json.readTree(cli("service", "get", "1", "-o", "json").out());
+        assertEquals("deathstar", one.get("name").asText());
+        assertEquals("10.197.0.10", one.get("frontendIp").asText());
+        assertEquals("not-found", one.get("backends").get(1).get("state").asText());
+        r = cli("service", "add", "bad", "--frontend", "10.197.0.11");
+        assertEquals(2, r.code(), r.toString());
+        assertTrue(r.err().contains("service default/bad: field frontend: \"10.197.0.11\" has no port"), r.toString());
+        r = cli("service", "delete", "default/deathstar");
+        assertEquals(0, r.code(), r.toString());
+        assertEquals("Service default/deathstar deleted\n", r.out());
+        assertEquals(0, agent.services.size());
+        r = cli("service", "get", "deathstar");
+        assertTrue(r.code() != 0 && r.err().contains("no service \"deathstar\""), r.toString());
+    }
+
+    @Test
     void namespaceSetAndList() {
         CliRun r = cli("namespace", "set", "dev", "team=dev", "tier=1");
         assertEquals(0, r.code(), r.toString());

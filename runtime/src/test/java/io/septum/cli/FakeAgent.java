@@ -73,6 +73,49 @@ final class FakeAgent implements Backend {
 
     // ---- Backend -----------------------------------------------------------------------------------------
 
+    final List<io.septum.api.service.Service> services = new CopyOnWriteArrayList<>();
+
+    @Override
+    public io.septum.api.service.ServiceManager serviceManager() {
+        return new io.septum.api.service.ServiceManager() {
+            @Override
+            public io.septum.api.service.Service upsert(io.septum.api.service.ServiceSpec spec)
+                    throws io.septum.api.service.ServiceValidationException {
+                if (spec.frontend() == null || !spec.frontend().contains(":")) {
+                    throw new io.septum.api.service.ServiceValidationException("service default/" + spec.name()
+                            + ": field frontend: \"" + spec.frontend() + "\" has no port (expected IP:PORT)");
+                }
+                String[] fe = spec.frontend().split(":");
+                java.util.List<io.septum.api.service.ServiceBackend> bs = new java.util.ArrayList<>();
+                for (String t : spec.backends()) {
+                    Endpoint e = endpoints.stream().filter(x -> x.name().equals(t)).findFirst().orElse(null);
+                    bs.add(e == null ? new io.septum.api.service.ServiceBackend("default/" + t, 80, null, "not-found", null)
+                            : new io.septum.api.service.ServiceBackend("default/" + t, 80, e.addresses().get(0), "active", null));
+                }
+                io.septum.api.service.Service s = new io.septum.api.service.Service(services.size() + 1, spec.name(),
+                        "default", fe[0], Integer.parseInt(fe[1]), "TCP", "ClusterIP", bs, "api");
+                services.add(s);
+                return s;
+            }
+
+            @Override
+            public boolean delete(String idOrName) {
+                return services.removeIf(s -> s.qualifiedName().equals(idOrName));
+            }
+
+            @Override
+            public java.util.List<io.septum.api.service.Service> list() {
+                return java.util.List.copyOf(services);
+            }
+
+            @Override
+            public java.util.Optional<io.septum.api.service.Service> get(String idOrName) {
+                return services.stream().filter(s -> s.name().equals(idOrName) || s.qualifiedName().equals(idOrName)
+                        || Long.toString(s.id()).equals(idOrName)).findFirst();
+            }
+        };
+    }
+
     @Override
     public EndpointManager endpointManager() {
         return endpointManager;

@@ -88,6 +88,7 @@ class ShellCommandsTest {
             new io.septum.api.flow.FlowEndpoint(7, 307, "default", "deathstar", List.of()), "L3_L4", "drop", "INGRESS",
             "TO_ENDPOINT", "none", 7, 0, null, "default deny: no rule allows", false, null));
     private final List<io.septum.api.flow.FlowFilter> observed = new ArrayList<>();
+    private final List<io.septum.api.service.Service> services = new ArrayList<>();
 
     static Endpoint endpoint(long id, String name, String ns) {
         return new Endpoint(id, name, ns, "netns", List.of("k8s:io.kubernetes.pod.namespace=" + ns, "netns:app=" + name),
@@ -214,6 +215,27 @@ class ShellCommandsTest {
             default -> throw new UnsupportedOperationException(m);
         });
         register(observe, "septum", "observe");
+        ServiceCommands sc = new ServiceCommands();
+        sc.services = fake(io.septum.api.service.ServiceManager.class, (m, a) -> switch (m) {
+            case "list" -> List.copyOf(services);
+            case "get" -> services.stream().filter(x -> x.name().equals(a[0]) || Long.toString(x.id()).equals(a[0])).findFirst();
+            case "upsert" -> {
+                io.septum.api.service.ServiceSpec spec = (io.septum.api.service.ServiceSpec) a[0];
+                if (!spec.frontend().contains(":")) {
+                    throw new io.septum.api.service.ServiceValidationException("service default/" + spec.name()
+                            + ": field frontend: \"" + spec.frontend() + "\" has no port (expected IP:PORT)");
+                }
+                List<io.septum.api.service.ServiceBackend> bs = new ArrayList<>();
+                for (String t : spec.backends()) bs.add(new io.septum.api.service.ServiceBackend(t, 80, "10.199.0.7", "active", null));
+                io.septum.api.service.Service sv = new io.septum.api.service.Service(services.size() + 1, spec.name(), "default",
+                        spec.frontend().split(":")[0], 80, "TCP", "ClusterIP", bs, "api");
+                services.add(sv);
+                yield sv;
+            }
+            case "delete" -> services.removeIf(x -> x.name().equals(a[0]));
+            default -> throw new UnsupportedOperationException(m);
+        });
+        register(sc, "service", "list", "get", "add", "delete");
         out = new ByteArrayOutputStream();
         session = processor.createSession(new ByteArrayInputStream(new byte[0]), out, out);
         session.currentDir(dir);
@@ -249,6 +271,22 @@ class ShellCommandsTest {
         System.out.flush();
         assertEquals(null, result, "commands print, they return nothing");
         return out.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void serviceAddListGetDelete() throws Exception {
+        String r = run("service:add --frontend 10.197.0.10:80 deathstar deathstar-1,deathstar-2");
+        assertEquals("ID   Frontend         Service Type   Backend\n"
+                + "1    10.197.0.10:80   ClusterIP      1 => 10.199.0.7:80 (active)\n"
+                + "                                     2 => 10.199.0.7:80 (active)\n", r);
+        assertEquals(r, run("service:list"));
+        assertEquals(2, json.readTree(run("service:get -o json deathstar")).get("backends").size());
+        Exception e = assertThrows(Exception.class, () -> run("service:add --frontend 10.197.0.11 other"));
+        assertTrue(e.getMessage().contains("field frontend"), e.getMessage());
+        assertEquals(1, json.readTree(run("service:list -o json")).size());
+        assertEquals("Deleted service deathstar\n", run("service:delete deathstar"));
+        e = assertThrows(Exception.class, () -> run("service:delete deathstar"));
+        assertTrue(e.getMessage().startsWith("no service \"deathstar\""), e.getMessage());
     }
 
     @Test

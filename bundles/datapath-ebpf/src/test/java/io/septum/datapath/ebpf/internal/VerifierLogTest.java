@@ -28,6 +28,7 @@ class VerifierLogTest {
                     #include <linux/pkt_cls.h>
                     #include <bpf/bpf_helpers.h>
                     #include "lib/maps.h"
+                    #include "lib/lb.h"
                     SEC("tc") int septum_from_ep(struct __sk_buff *skb)
                     {
                         unsigned char *data = (void *)(long)skb->data;
