@@ -89,6 +89,20 @@ class ServicesIT {
             String byShortName = curl(client, "http://deathstar/");
             assertTrue(byShortName.startsWith("deathstar-"), "by short name: \"" + byShortName + "\"");
 
+            // kill -9: the pinned maps keep balancing; a new agent restores the service with the same id and backends
+            agent.kill9();
+            seen.clear();
+            for (int i = 0; i < 40 && seen.size() < 2; i++) seen.add(curl(client, "http://" + vip + "/"));
+            assertEquals(Set.of("deathstar-1", "deathstar-2"), seen, "both backends serve while no agent runs");
+            agent.restart();
+            assertTrue(E2eSupport.await(Duration.ofSeconds(20), () -> agent.cli("service", "list").out().equals(expected)),
+                    "the restarted agent has the same service: " + agent.cli("service", "list"));
+            assertTrue(agent.cli("status").out().contains("services:           ok   1 services, 2/2 backends active"),
+                    agent.cli("status").out());
+            seen.clear();
+            for (int i = 0; i < 40 && seen.size() < 2; i++) seen.add(curl(client, "http://" + vip + "/"));
+            assertEquals(Set.of("deathstar-1", "deathstar-2"), seen, "both backends serve after the restart");
+
             // a backend that leaves is taken out
             assertEquals(0, agent.cli("endpoint", "delete", "default/deathstar-2").exit());
             assertTrue(E2eSupport.await(Duration.ofSeconds(20), () -> agent.cli("service", "get", "deathstar", "-o", "json")
