@@ -280,8 +280,8 @@ class AgentClientServerTest {
         assertTrue(r.out().contains("rule2   prod"), r.out());
         r = cli("policy", "get", "rule1");
         assertEquals(0, r.code(), r.toString());
-        assertTrue(r.out().contains("L7 rules are not enforced yet"), r.out());
-        assertTrue(r.out().contains("default/rule1 ingress[0]   yes (not enforced yet)"), r.out());
+        assertTrue(r.out().contains("a note from the agent"), r.out());
+        assertTrue(r.out().contains("default/rule1 ingress[0]   yes (HTTP, via the L7 proxy)"), r.out());
         assertTrue(r.out().contains("  kind: CiliumNetworkPolicy"), r.out());
         r = cli("policy", "get", "rule2", "-n", "prod", "-o", "json");
         assertEquals("prod", json.readTree(r.out()).get("namespace").asText());

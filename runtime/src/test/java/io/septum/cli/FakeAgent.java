@@ -217,7 +217,7 @@ final class FakeAgent implements Backend {
                 policies.removeIf(p -> p.name().equals(n.group(1)) && p.namespace().equals(namespace));
                 policies.add(new PolicyInfo(n.group(1), namespace, "CiliumNetworkPolicy", revision, origin,
                         List.of(new RuleRef(1, namespace + "/" + n.group(1), "ingress", 0, doc.contains("http:"))),
-                        doc.contains("http:") ? List.of("L7 rules are not enforced yet") : List.of(), doc));
+                        doc.contains("http:") ? List.of("a note from the agent") : List.of(), doc));
                 names.add(namespace + "/" + n.group(1));
             }
             return new ImportResult(revision, names);

@@ -168,6 +168,7 @@ final class CaseEvaluator {
             }
         }
         if (host != null && !host.isEmpty()) headers.putIfAbsent("host", List.of(host));
+        if ((host == null || host.isEmpty()) && headers.containsKey("host")) host = headers.get("host").get(0);
         return new HttpRequestInfo(method.isEmpty() ? "GET" : method, path.isEmpty() ? "/" : path,
                 host == null || host.isEmpty() ? null : host, headers);
     }
