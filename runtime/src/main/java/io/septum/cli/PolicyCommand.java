@@ -376,7 +376,8 @@ final class PolicyCommand {
     }
 
     @Command(name = "trace", mixinStandardHelpOptions = true,
-            description = "Explain which rule decides traffic from source labels to destination labels, in both directions.")
+            description = {"Explain which rule decides traffic from source labels to destination labels, in both directions.",
+                    "With --http-method/--http-path, also judge that HTTP request with the L7 rules."})
     static final class TraceCmd implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -392,6 +393,17 @@ final class PolicyCommand {
         @Option(names = "--dport", paramLabel = "PORT[/PROTO]", defaultValue = "0/ANY",
                 description = "Destination port and protocol, e.g. 80/TCP (default: any port).")
         String dport;
+
+        @Option(names = "--http-method", paramLabel = "M",
+                description = "Trace one HTTP request with this method (e.g. PUT) at L7 as well (TCP).")
+        String httpMethod;
+
+        @Option(names = "--http-path", paramLabel = "P", description = "The path of that request (default: /).")
+        String httpPath;
+
+        @Option(names = "--http-header", paramLabel = "'K: V'",
+                description = "A header of that request, repeatable (Host: sets the host that host rules match).")
+        List<String> httpHeaders;
 
         @Override
         public Integer call() {
@@ -410,6 +422,17 @@ final class PolicyCommand {
             body.put("dst", split(dst));
             body.put("port", port);
             body.put("protocol", protocol);
+            Map<String, String> http = httpProbe(httpMethod, httpPath, httpHeaders);
+            if (http != null) {
+                if (!protocol.equals("TCP") || port == 0) {
+                    throw new CliException(CliException.INVALID_INPUT, "an HTTP trace needs --dport PORT/TCP");
+                }
+                Map<String, Object> h = new LinkedHashMap<>();
+                h.put("method", http.get("method"));
+                h.put("path", http.get("path"));
+                if (httpHeaders != null && !httpHeaders.isEmpty()) h.put("headers", httpHeaders);
+                body.put("http", h);
+            }
             TraceResult r = cli.client().post("/v1/policy/trace", body, TraceResult.class);
             cli.output().print(r, () -> Views.trace(r));
             return 0;

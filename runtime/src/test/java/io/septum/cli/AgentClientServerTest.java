@@ -329,6 +329,20 @@ class AgentClientServerTest {
     }
 
     @Test
+    void traceSendsAnHttpRequestToJudgeAtL7() throws Exception {
+        CliRun r = cli("policy", "trace", "-s", "org=empire", "-d", "class=deathstar", "--dport", "80/TCP",
+                "--http-method", "PUT", "--http-path", "/v1/exhaust-port", "--http-header", "X-Has-Force: true",
+                "--http-header", "Host: deathstar");
+        assertEquals(0, r.code(), r.toString());
+        assertEquals(new io.septum.api.policy.HttpRequestInfo("PUT", "/v1/exhaust-port", "deathstar",
+                Map.of("x-has-force", List.of("true"), "host", List.of("deathstar"))), agent.tracedHttp.get(0));
+        r = cli("policy", "trace", "-s", "org=empire", "-d", "class=deathstar", "--http-method", "GET");
+        assertEquals(2, r.code(), "no port: " + r);
+        assertTrue(r.err().contains("an HTTP trace needs --dport PORT/TCP"), r.err());
+        assertEquals(1, agent.tracedHttp.size());
+    }
+
+    @Test
     void bpfCommands() throws Exception {
         CliRun r = cli("bpf", "endpoint", "list");
         assertTrue(r.out().contains("0x0001 ingress"), r.out());

@@ -7,6 +7,7 @@ import io.septum.api.policy.Direction;
 import io.septum.api.policy.EndpointPolicy;
 import io.septum.api.policy.EnforcementMode;
 import io.septum.api.policy.HttpPolicy;
+import io.septum.api.policy.HttpRequestInfo;
 import io.septum.api.policy.PolicyAction;
 import io.septum.api.policy.PolicyEntry;
 import io.septum.api.policy.PolicyInfo;
@@ -395,6 +396,39 @@ final class PolicySetImpl implements PolicySet {
         lines.add("");
         return new TraceResult(source.asStrings(), destination.asStrings(), port, protocol.toString(), egress, ingress,
                 egress.allowed() && ingress.allowed(), lines);
+    }
+
+    @Override
+    public TraceResult trace(Labels source, Labels destination, int port, Protocol protocol, EnforcementMode mode,
+                             HttpRequestInfo request) {
+        TraceResult t = trace(source, destination, port, protocol, mode);
+        if (request == null || protocol != Protocol.TCP || !t.allowed()) {
+            if (request != null && !t.allowed()) {
+                List<String> lines = new ArrayList<>(t.explanation());
+                lines.add("L7 " + request.method() + " " + request.path() + ": never sent, the connection is dropped at L3/L4");
+                return new TraceResult(t.source(), t.destination(), port, t.protocol(), t.egress(), t.ingress(), false, lines);
+            }
+            return t;
+        }
+        List<String> lines = new ArrayList<>(t.explanation());
+        String what = request.method() + " " + request.path() + (request.host() == null ? "" : " (Host " + request.host() + ")");
+        // on the wire the client's egress proxy judges first; a request it denies never reaches the server
+        Decision egress = t.egress();
+        Decision ingress = t.ingress();
+        HttpPolicyImpl out = http(Direction.EGRESS, source, destination, port, mode);
+        if (out != null) {
+            egress = out.decide(request);
+            lines.add("L7 egress " + what + ": " + (egress.allowed() ? "allowed by " : "denied: ") + egress.rule());
+        }
+        HttpPolicyImpl in = egress.allowed() ? http(Direction.INGRESS, destination, source, port, mode) : null;
+        if (in != null) {
+            ingress = in.decide(request);
+            lines.add("L7 ingress " + what + ": " + (ingress.allowed() ? "allowed by " : "denied: ") + ingress.rule());
+        }
+        if (out == null && in == null) lines.add("L7 " + what + ": no L7 rule governs port " + port + ", L3/L4 decides");
+        boolean allowed = egress.allowed() && ingress.allowed();
+        lines.add("Final verdict for " + what + ": " + (allowed ? "allowed" : "denied (HTTP 403 Access denied)"));
+        return new TraceResult(t.source(), t.destination(), port, t.protocol(), egress, ingress, allowed, lines);
     }
 
     private Decision explain(Direction dir, Labels subject, Labels peer, int port, Protocol protocol,

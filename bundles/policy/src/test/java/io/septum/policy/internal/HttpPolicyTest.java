@@ -149,6 +149,30 @@ class HttpPolicyTest {
     }
 
     @Test
+    void traceJudgesOneRequestOnBothSides() throws Exception {
+        PolicySet s = engine.parse("t.yaml", cnp("  ingress:\n  - fromEndpoints: [{matchLabels: {app: client}}]\n"
+                + "    toPorts:\n    - ports: [{port: '80', protocol: TCP}]\n      rules: {http: [{method: POST, path: /v1/request-landing}]}\n"));
+        TraceResult ok = s.trace(CLIENT, SERVER, 80, Protocol.TCP, EnforcementMode.DEFAULT,
+                HttpRequestInfo.of("POST", "/v1/request-landing"));
+        assertTrue(ok.allowed());
+        assertEquals("default/rule1 ingress[0] http[0]", ok.ingress().rule());
+        TraceResult no = s.trace(CLIENT, SERVER, 80, Protocol.TCP, EnforcementMode.DEFAULT,
+                HttpRequestInfo.of("PUT", "/v1/exhaust-port"));
+        assertFalse(no.allowed());
+        assertEquals("no HTTP rule matches PUT /v1/exhaust-port", no.ingress().rule());
+        String text = String.join("\n", no.explanation());
+        assertTrue(text.contains("L7 ingress PUT /v1/exhaust-port: denied: no HTTP rule matches PUT /v1/exhaust-port"), text);
+        assertTrue(text.endsWith("Final verdict for PUT /v1/exhaust-port: denied (HTTP 403 Access denied)"), text);
+        TraceResult dropped = s.trace(OTHER, SERVER, 80, Protocol.TCP, EnforcementMode.DEFAULT,
+                HttpRequestInfo.of("POST", "/v1/request-landing"));
+        assertFalse(dropped.allowed());
+        assertEquals("default deny: no rule allows", dropped.ingress().rule());
+        assertTrue(String.join("\n", dropped.explanation()).contains("never sent, the connection is dropped at L3/L4"));
+        assertEquals(s.trace(CLIENT, SERVER, 80, Protocol.TCP, EnforcementMode.DEFAULT),
+                s.trace(CLIENT, SERVER, 80, Protocol.TCP, EnforcementMode.DEFAULT, null));
+    }
+
+    @Test
     void badHttpRulesAreRefusedWithTheirField() {
         String[][] cases = {
                 {"path: '/v1/(unclosed'", "spec.ingress[0].toPorts[0].rules.http[0].path", "invalid regular expression \"/v1/(unclosed\" in path"},

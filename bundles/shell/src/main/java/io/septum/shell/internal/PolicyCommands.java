@@ -228,6 +228,17 @@ public final class PolicyCommands extends ShellSupport {
         return http;
     }
 
+    /** The request that {@link #httpProbe} describes. */
+    static io.septum.api.policy.HttpRequestInfo request(Map<String, String> http) {
+        Map<String, List<String>> headers = new java.util.LinkedHashMap<>();
+        String hs = http.get("headers");
+        if (hs != null) {
+            int c = hs.indexOf(':');
+            headers.put(hs.substring(0, c).strip().toLowerCase(Locale.ROOT), List.of(hs.substring(c + 1).strip()));
+        }
+        return new io.septum.api.policy.HttpRequestInfo(http.get("method"), http.get("path"), http.get("host"), headers);
+    }
+
     /** The case with every TCP probe made this HTTP request. */
     static TestCase withHttp(TestCase c, Map<String, String> http) {
         List<TestCase.Probe> probes = new java.util.ArrayList<>();
@@ -246,7 +257,13 @@ public final class PolicyCommands extends ShellSupport {
             @Descriptor("destination labels, comma-separated")
             @Parameter(names = {"-d", "--dst-labels"}, absentValue = "") String dst,
             @Descriptor("destination port and protocol, e.g. 80/TCP (default: any)")
-            @Parameter(names = {"--dport"}, absentValue = "0/ANY") String dport) {
+            @Parameter(names = {"--dport"}, absentValue = "0/ANY") String dport,
+            @Descriptor("trace one HTTP request with this method (e.g. PUT) at L7 as well (TCP)")
+            @Parameter(names = {"--http-method"}, absentValue = "") String httpMethod,
+            @Descriptor("the path of that request (default: /)")
+            @Parameter(names = {"--http-path"}, absentValue = "") String httpPath,
+            @Descriptor("a header of that request, 'Name: value'")
+            @Parameter(names = {"--http-header"}, absentValue = "") String httpHeader) {
         if (blank(src) || blank(dst)) {
             throw new ShellException("policy:trace needs --src-labels and --dst-labels "
                     + "(e.g. policy:trace -s org=empire,class=tiefighter -d class=deathstar --dport 80/TCP)");
@@ -269,8 +286,11 @@ public final class PolicyCommands extends ShellSupport {
         } catch (IllegalArgumentException e) {
             throw new ShellException(e.getMessage());
         }
+        Map<String, String> http = httpProbe(httpMethod, httpPath, httpHeader);
+        if (http != null && (protocol != Protocol.TCP || port == 0)) throw new ShellException("an HTTP trace needs --dport PORT/TCP");
         PolicyRepository repo = repo();
-        TraceResult r = repo.current().trace(source, destination, port, protocol, repo.mode());
+        TraceResult r = http == null ? repo.current().trace(source, destination, port, protocol, repo.mode())
+                : repo.current().trace(source, destination, port, protocol, repo.mode(), request(http));
         print(output, r, () -> Views.trace(r));
     }
 }
