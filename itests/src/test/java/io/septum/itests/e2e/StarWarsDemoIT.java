@@ -27,8 +27,7 @@ class StarWarsDemoIT {
             c.next("$ septum endpoint list");
             int add = c.next("$ septum service add deathstar --frontend ");
             assertTrue(lines.get(add).endsWith("--backend deathstar-1 --backend deathstar-2"), r.toString());
-            assertTrue(lines.get(add + 1).matches("Service \\d+ default/deathstar added: \\S+:80 -> \\[\\S+:80, \\S+:80]"),
-                    "the service is added with two resolved backends\n" + r);
+            assertServiceTable(lines, add, r.toString());
 
             c.expect("$ xwing -> curl -s -XPOST " + DS + "/v1/request-landing", "Ship landed");
             c.expect("$ tiefighter -> curl -s -XPOST " + DS + "/v1/request-landing", "Ship landed");
@@ -46,9 +45,7 @@ class StarWarsDemoIT {
             int eps = c.next("$ septum endpoint list");
             assertTrue(lines.get(eps + 1).startsWith("ENDPOINT"), r.toString());
             int svc = c.next("$ septum service list");
-            assertTrue(lines.get(svc + 1).matches("ID\\s+Frontend\\s+Service Type\\s+Backend\\s*"), "seed's header\n" + r);
-            assertTrue(lines.get(svc + 2).matches("\\d+\\s+\\S+:80\\s+ClusterIP\\s+1 => \\S+:80 \\(active\\)\\s*"), r.toString());
-            assertTrue(lines.get(svc + 3).matches("\\s+2 => \\S+:80 \\(active\\)\\s*"), r.toString());
+            assertServiceTable(lines, svc, r.toString());
 
             int l7 = c.next("$ septum observe --type l7");
             String flows = String.join("\n", lines.subList(l7, c.next("$ septum monitor --type drop")));
@@ -64,6 +61,13 @@ class StarWarsDemoIT {
                 assertTrue(!ep.path("netns").asText().contains("sept-d"), "leftover endpoint " + ep);
             }
         }
+    }
+
+    /** The seed's {@code cilium service list} shape, with both deathstars as active backends. */
+    private static void assertServiceTable(List<String> lines, int command, String all) {
+        assertTrue(lines.get(command + 1).matches("ID\\s+Frontend\\s+Service Type\\s+Backend\\s*"), "seed's header\n" + all);
+        assertTrue(lines.get(command + 2).matches("\\d+\\s+\\S+:80\\s+ClusterIP\\s+1 => \\S+:80 \\(active\\)\\s*"), all);
+        assertTrue(lines.get(command + 3).matches("\\s+2 => \\S+:80 \\(active\\)\\s*"), all);
     }
 
     /** Walks the demo's output forwards: each step must come after the previous one. */

@@ -162,8 +162,7 @@ public class DemoCommand {
                 Service svc = client.post("/v1/services", new ServiceSpec("deathstar", "default", vip + ":80",
                         List.of("deathstar-1", "deathstar-2")), Service.class);
                 serviceAdded = true;
-                out.println("Service " + svc.id() + " " + svc.qualifiedName() + " added: " + svc.frontend() + " -> "
-                        + svc.backends().stream().map(b -> b.ip() + ":" + b.port()).toList());
+                out.print(Views.services(List.of(svc)).render());
                 awaitResolvable(lab, "xwing", Duration.ofSeconds(10));
 
                 comment("Without a policy every ship may land, and anybody may explode the deathstar:");
