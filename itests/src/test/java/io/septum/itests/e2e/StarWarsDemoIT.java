@@ -7,40 +7,94 @@ import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** {@code septum demo starwars} against a fresh agent: both ships land, then only the tiefighter does. */
+/**
+ * {@code septum demo starwars} against a fresh agent, line by line in the seed's order (section 3): the deathstar
+ * service, both ships landing and the tiefighter's PUT exploding the deathstar, the L7 policy, then the PUT denied
+ * by the proxy, the POST landing and the xwing dropped at L3/L4; then the lists and the events of the denials.
+ */
 class StarWarsDemoIT {
+    private static final String DS = "deathstar.default.svc.cluster.local";
+
     @Test
-    void demoShowsTheTiefighterLandingAndTheXwingDropped() {
+    void demoRunsTheSeedsL7ScenarioStepByStep() {
         try (E2eSupport.Agent agent = E2eSupport.Agent.start(E2eSupport.septum())) {
-            E2eSupport.Run r = agent.cli(Duration.ofSeconds(120), "demo", "starwars");
+            E2eSupport.Run r = agent.cli(Duration.ofSeconds(150), "demo", "starwars");
             if (r.exit() != 0) agent.printLog();
             assertEquals(0, r.exit(), r.toString());
             List<String> lines = r.out().lines().toList();
-            int imported = indexOf(lines, 0, "$ septum policy import");
-            assertTrue(imported > 0, "the policy step is shown\n" + r);
-            assertTrue(indexOf(lines, 0, "$ xwing -> curl") < imported, "xwing before the policy\n" + r);
-            assertEquals("Ship landed", lines.get(indexOf(lines, 0, "$ xwing -> curl") + 1), r.toString());
+            Cursor c = new Cursor(lines, r.toString());
 
-            int tie = indexOf(lines, imported, "$ tiefighter -> curl");
-            assertTrue(tie > imported, r.toString());
-            assertEquals("Ship landed", lines.get(tie + 1), "the tiefighter lands after the policy\n" + r);
-            int xwing = indexOf(lines, imported, "$ xwing -> curl");
-            assertTrue(xwing > imported, r.toString());
-            assertEquals("command terminated with exit code 28 (connection timed out: dropped by policy)",
-                    lines.get(xwing + 1), "the xwing times out after the policy\n" + r);
+            c.next("$ septum endpoint list");
+            int add = c.next("$ septum service add deathstar --frontend ");
+            assertTrue(lines.get(add).endsWith("--backend deathstar-1 --backend deathstar-2"), r.toString());
+            assertServiceTable(lines, add, r.toString());
+
+            c.expect("$ xwing -> curl -s -XPOST " + DS + "/v1/request-landing", "Ship landed");
+            c.expect("$ tiefighter -> curl -s -XPOST " + DS + "/v1/request-landing", "Ship landed");
+            c.expect("$ tiefighter -> curl -s -XPUT " + DS + "/v1/exhaust-port", "Panic: deathstar exploded");
+
+            int imported = c.next("$ septum policy import ");
+            assertTrue(lines.get(imported).endsWith("sw_l3_l4_l7_policy.yaml"), "the seed's L7 file, unchanged\n" + r);
+            assertTrue(lines.get(imported + 1).startsWith("Imported 1 policies, revision "), r.toString());
+
+            c.expect("$ tiefighter -> curl -s -XPUT " + DS + "/v1/exhaust-port", "Access denied");
+            c.expect("$ tiefighter -> curl -s -XPOST " + DS + "/v1/request-landing", "Ship landed");
+            c.expect("$ xwing -> curl -s -XPOST " + DS + "/v1/request-landing",
+                    "command terminated with exit code 28 (connection timed out: dropped by policy)");
+
+            int eps = c.next("$ septum endpoint list");
+            assertTrue(lines.get(eps + 1).startsWith("ENDPOINT"), r.toString());
+            int svc = c.next("$ septum service list");
+            assertServiceTable(lines, svc, r.toString());
+
+            int l7 = c.next("$ septum observe --type l7");
+            String flows = String.join("\n", lines.subList(l7, c.next("$ septum monitor --type drop")));
+            assertTrue(flows.contains("PUT") && flows.contains("/v1/exhaust-port") && flows.contains("DROPPED"),
+                    "the denied PUT is an L7 DROPPED flow\n" + r);
+            assertTrue(r.out().contains("Policy denied") || r.out().contains("DROPPED"), "the xwing's drops are shown\n" + r);
             assertTrue(r.out().contains("Star Wars demo: OK"), r.toString());
-            assertTrue(r.out().contains("DROPPED"), "drop events are shown\n" + r);
 
             // and it cleaned up after itself
             assertEquals(0, agent.cli("policy", "list", "-o", "json").json().size());
+            assertEquals(0, agent.cli("service", "list", "-o", "json").json().size());
             for (var ep : agent.cli("endpoint", "list", "-o", "json").json()) {
                 assertTrue(!ep.path("netns").asText().contains("sept-d"), "leftover endpoint " + ep);
             }
         }
     }
 
-    private static int indexOf(List<String> lines, int from, String prefix) {
-        for (int i = from; i < lines.size(); i++) if (lines.get(i).startsWith(prefix)) return i;
-        return -1;
+    /** The seed's {@code cilium service list} shape, with both deathstars as active backends. */
+    private static void assertServiceTable(List<String> lines, int command, String all) {
+        assertTrue(lines.get(command + 1).matches("ID\\s+Frontend\\s+Service Type\\s+Backend\\s*"), "seed's header\n" + all);
+        assertTrue(lines.get(command + 2).matches("\\d+\\s+\\S+:80\\s+ClusterIP\\s+1 => \\S+:80 \\(active\\)\\s*"), all);
+        assertTrue(lines.get(command + 3).matches("\\s+2 => \\S+:80 \\(active\\)\\s*"), all);
+    }
+
+    /** Walks the demo's output forwards: each step must come after the previous one. */
+    private static final class Cursor {
+        private final List<String> lines;
+        private final String all;
+        private int at;
+
+        Cursor(List<String> lines, String all) {
+            this.lines = lines;
+            this.all = all;
+        }
+
+        int next(String prefix) {
+            for (int i = at; i < lines.size(); i++) {
+                if (lines.get(i).startsWith(prefix)) {
+                    at = i + 1;
+                    return i;
+                }
+            }
+            throw new AssertionError("no \"" + prefix + "\" after line " + at + "\n" + all);
+        }
+
+        void expect(String command, String answer) {
+            int i = next(command);
+            assertEquals(command, lines.get(i), all);
+            assertEquals(answer, lines.get(i + 1), "after " + command + "\n" + all);
+        }
     }
 }

@@ -414,6 +414,12 @@ public final class NetLab implements AutoCloseable {
         return new HttpReply(r.exit(), status, body, r.err().strip(), r.millis());
     }
 
+    /** Whether {@code name} resolves inside {@code from}'s namespace (its hosts file, as {@code ip netns exec} mounts it). */
+    public boolean resolves(Node from, String name) {
+        ensureOpen();
+        return Cmd.run(CMD_TIMEOUT_MS, null, List.of("ip", "netns", "exec", from.netns(), "getent", "hosts", name)).exit() == 0;
+    }
+
     /**
      * Hands the shutdown cleanup to the caller, whose own hook must call {@link #close()}: an agent session has to
      * delete its endpoints before their namespaces go, and JVM shutdown hooks run in no particular order.

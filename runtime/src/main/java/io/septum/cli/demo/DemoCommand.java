@@ -2,8 +2,11 @@ package io.septum.cli.demo;
 
 import io.septum.api.Endpoint;
 import io.septum.api.datapath.DatapathEvent;
+import io.septum.api.flow.Flow;
 import io.septum.api.policy.ImportResult;
 import io.septum.api.policy.PolicyInfo;
+import io.septum.api.service.Service;
+import io.septum.api.service.ServiceSpec;
 import io.septum.api.view.Views;
 import io.septum.cli.AgentClient;
 import io.septum.cli.AgentException;
@@ -21,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Predicate;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
@@ -28,25 +32,27 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code septum demo starwars}: the seed's L3/L4 Star Wars demo on real network-namespace endpoints against the
- * running agent. Register this class as a subcommand of the {@code septum} root command.
+ * {@code septum demo starwars}: the seed's Star Wars demo (section 3: the deathstar service and the L7 rule) on
+ * real network-namespace endpoints against the running agent. Register this class as a subcommand of the {@code septum} root command.
  */
 @Command(name = "demo", description = "Demos on real network-namespace endpoints.", mixinStandardHelpOptions = true,
         subcommands = DemoCommand.StarWars.class)
 public class DemoCommand {
-    static final String POLICY_FILE = "sw_l3_l4_policy.yaml";
+    static final String POLICY_FILE = "sw_l3_l4_l7_policy.yaml";
     /** The origin the demo imports its policy under, so that a later run recognises a kept demo's policy. */
     static final String ORIGIN = "septum-demo:" + POLICY_FILE;
     static final Duration CURL_TIMEOUT = Duration.ofSeconds(2);
+    /** The name the ships reach the deathstars by, through the service's hosts entry. */
+    static final String DEATHSTAR = "deathstar.default.svc.cluster.local";
 
-    /** The seed's rule1 without the {@code rules:} block; used when the examples folder cannot be found. */
+    /** The seed's {@code sw_l3_l4_l7_policy.yaml}, used when the examples folder cannot be found. */
     static final String POLICY = String.join("\n",
             "apiVersion: \"cilium.io/v2\"",
             "kind: CiliumNetworkPolicy",
             "metadata:",
             "  name: \"rule1\"",
             "spec:",
-            "  description: \"L3-L4 policy to restrict deathstar access to empire ships only\"",
+            "  description: \"L7 policy to restrict access to specific HTTP call\"",
             "  endpointSelector:",
             "    matchLabels:",
             "      org: empire",
@@ -59,12 +65,18 @@ public class DemoCommand {
             "    - ports:",
             "      - port: \"80\"",
             "        protocol: TCP",
+            "      rules:",
+            "        http:",
+            "        - method: \"POST\"",
+            "          path: \"/v1/request-landing\"",
             "");
 
     @Command(name = "starwars", mixinStandardHelpOptions = true,
-            description = "The seed's Star Wars demo at L3/L4 against the running agent: deathstar-1, deathstar-2, tiefighter"
-                    + " and xwing as network-namespace endpoints; both ships land; rule1 is applied; the tiefighter lands and"
-                    + " the xwing is dropped. Exit 0 when every expected outcome was seen. Cleans up on exit unless --keep.")
+            description = "The seed's Star Wars demo against the running agent: deathstar-1 and deathstar-2 behind the"
+                    + " deathstar service, tiefighter and xwing, as network-namespace endpoints. Before the policy both ships"
+                    + " land and the tiefighter's PUT explodes the deathstar; with sw_l3_l4_l7_policy.yaml the PUT gets"
+                    + " 'Access denied', the POST lands and the xwing is dropped. Exit 0 when every expected outcome was"
+                    + " seen. Cleans up on exit unless --keep.")
     public static class StarWars implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -137,6 +149,7 @@ public class DemoCommand {
             Runtime.getRuntime().addShutdownHook(hook);
         }
             Thread monitor = null;
+            boolean serviceAdded = false;
             try {
                 build(lab, session);
                 monitor = startMonitor();
@@ -144,9 +157,18 @@ public class DemoCommand {
                 step("septum endpoint list");
                 out.print(Views.endpoints(client.list("/v1/endpoints", Endpoint.class)).render());
 
-                comment("Without a policy every ship may land:");
-                expectLanding(lab, "xwing", "deathstar-1");
-                expectLanding(lab, "tiefighter", "deathstar-1");
+                String vip = "10.199." + lab.subnet() + ".200";
+                step("septum service add deathstar --frontend " + vip + ":80 --backend deathstar-1 --backend deathstar-2");
+                Service svc = client.post("/v1/services", new ServiceSpec("deathstar", "default", vip + ":80",
+                        List.of("deathstar-1", "deathstar-2")), Service.class);
+                serviceAdded = true;
+                out.print(Views.services(List.of(svc)).render());
+                awaitResolvable(lab, "xwing", Duration.ofSeconds(10));
+
+                comment("Without a policy every ship may land, and anybody may explode the deathstar:");
+                request(lab, "xwing", "POST", "/v1/request-landing", Outcome.LANDED);
+                request(lab, "tiefighter", "POST", "/v1/request-landing", Outcome.LANDED);
+                request(lab, "tiefighter", "PUT", "/v1/exhaust-port", Outcome.EXPLODED);
 
                 String policy = policyText();
                 step("septum policy import " + policyPath().map(Path::toString).orElse("examples/" + POLICY_FILE));
@@ -156,15 +178,26 @@ public class DemoCommand {
                 out.println("Imported " + r.policies().size() + " policies, revision " + r.revision());
                 session.awaitRevision(r.revision(), Duration.ofSeconds(30));
 
-                comment("rule1 admits only org=empire to the deathstars, on port 80/TCP:");
-                expectLanding(lab, "tiefighter", "deathstar-1");
-                expectLanding(lab, "tiefighter", "deathstar-2");
-                expectDrop(lab, "xwing", "deathstar-1");
+                comment("rule1 admits only org=empire, on port 80/TCP, and only POST /v1/request-landing:");
+                request(lab, "tiefighter", "PUT", "/v1/exhaust-port", Outcome.ACCESS_DENIED);
+                request(lab, "tiefighter", "POST", "/v1/request-landing", Outcome.LANDED);
+                request(lab, "xwing", "POST", "/v1/request-landing", Outcome.DROPPED);
 
                 step("septum endpoint list");
                 out.print(Views.endpoints(client.list("/v1/endpoints", Endpoint.class)).render());
+                step("septum service list");
+                out.print(Views.services(client.list("/v1/services", Service.class)).render());
                 step("septum policy list");
                 out.print(Views.policies(client.list("/v1/policies", PolicyInfo.class)).render());
+
+                String tiefighter = nodes.get("tiefighter").ip();
+                step("septum observe --type l7 --from-ip " + tiefighter + "   # the tiefighter's requests, judged by the proxy");
+                List<Flow> l7 = awaitFlows("?last=20&type=l7&from-ip=" + tiefighter,
+                        fl -> fl.stream().anyMatch(f -> Flow.DROPPED.equals(f.verdict())), Duration.ofSeconds(5));
+                l7.forEach(f -> out.println(Views.flow(f)));
+                if (l7.stream().noneMatch(f -> Flow.DROPPED.equals(f.verdict()))) {
+                    failures.add("no DROPPED L7 flow for the tiefighter's PUT within 5 s on /v1/flows");
+                }
                 String xwing = nodes.get("xwing").ip();
                 step("septum monitor --type drop   # the xwing's dropped packets (" + xwing + ")");
                 List<DatapathEvent> drops = awaitDrops(xwing, Duration.ofSeconds(3));
@@ -180,6 +213,7 @@ public class DemoCommand {
                     out.println("--keep: the demo stays up (lab " + lab.runId() + "); the next 'septum demo starwars'"
                             + " replaces it");
                 } else {
+                    if (serviceAdded) deleteService();
                     session.close();
                     lab.close();
                     try {
@@ -276,37 +310,73 @@ public class DemoCommand {
             }
         }
 
-        private String curlCommand(String from, String to) {
-            return from + " -> curl -s -XPOST " + to + "/v1/request-landing";
+        /** What a request should come to, and how the demo recognises it. */
+        enum Outcome {
+            LANDED("Ship landed"), EXPLODED("Panic: deathstar exploded"), ACCESS_DENIED("Access denied"), DROPPED(null);
+
+            final String body;
+
+            Outcome(String body) {
+                this.body = body;
+            }
         }
 
-        private NetLab.HttpReply curl(NetLab lab, String from, String to) {
-            return lab.http(nodes.get(from), "POST", "http://" + nodes.get(to).ip() + "/v1/request-landing", CURL_TIMEOUT);
-        }
-
-        private void expectLanding(NetLab lab, String from, String to) {
-            step(curlCommand(from, to));
-            NetLab.HttpReply r = curl(lab, from, to);
+        /** {@code kubectl exec FROM -- curl -s -XMETHOD deathstar.default.svc.cluster.local/PATH}, as in the seed. */
+        private void request(NetLab lab, String from, String method, String path, Outcome expected) {
+            step(from + " -> curl -s -X" + method + " " + DEATHSTAR + path);
+            NetLab.HttpReply r = lab.http(nodes.get(from), method, "http://" + DEATHSTAR + path, CURL_TIMEOUT);
             if (r.exit() == 0) {
                 out.println(r.body().strip());
             } else {
                 out.println("command terminated with exit code " + r.exit() + explain(r.exit()));
             }
-            if (r.exit() != 0 || !r.body().contains("Ship landed")) {
-                failures.add(from + " could not land on " + to + " (curl exit " + r.exit()
-                        + (r.error().isEmpty() ? "" : ": " + r.error()) + ")");
+            String what = from + "'s " + method + " " + path;
+            if (expected == Outcome.DROPPED) {
+                if (r.exit() != 28) failures.add(what + " was not dropped (curl exit " + r.exit() + ", HTTP " + r.status() + ")");
+            } else if (r.exit() != 0 || !r.body().strip().equals(expected.body)
+                    || (expected == Outcome.ACCESS_DENIED) != (r.status() == 403)) {
+                failures.add(what + ": expected HTTP " + (expected == Outcome.ACCESS_DENIED ? "403" : "200") + " '"
+                        + expected.body + "', got curl exit " + r.exit() + ", HTTP " + r.status() + " '" + r.body().strip()
+                        + "'" + (r.error().isEmpty() ? "" : " (" + r.error() + ")"));
             }
         }
 
-        private void expectDrop(NetLab lab, String from, String to) {
-            step(curlCommand(from, to));
-            NetLab.HttpReply r = curl(lab, from, to);
-            if (r.exit() == 0) {
-                out.println(r.body().strip());
-            } else {
-                out.println("command terminated with exit code " + r.exit() + explain(r.exit()));
+        /** The hosts entry is written by the agent's services bundle after the add; wait until the name resolves. */
+        private void awaitResolvable(NetLab lab, String from, Duration timeout) {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (!lab.resolves(nodes.get(from), DEATHSTAR)) {
+                if (System.nanoTime() > deadline) {
+                    throw new LabException(DEATHSTAR + " does not resolve in " + from + " within " + timeout.toSeconds()
+                            + " s: the agent writes /etc/netns/<netns>/hosts for services (see 'septum status', services)");
+                }
+                pause(100);
             }
-            if (r.exit() != 28) failures.add(from + " was not dropped on its way to " + to + " (curl exit " + r.exit() + ")");
+        }
+
+        private List<Flow> awaitFlows(String query, Predicate<List<Flow>> done, Duration timeout) {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (true) {
+                List<Flow> flows = client.list("/v1/flows" + query, Flow.class);
+                if (done.test(flows) || System.nanoTime() > deadline) return flows;
+                pause(100);
+            }
+        }
+
+        private void deleteService() {
+            try {
+                client.delete("/v1/services/deathstar");
+            } catch (AgentException e) {
+                err.println("septum: could not delete the demo's deathstar service: " + e.getMessage());
+            }
+        }
+
+        private static void pause(long ms) {
+            try {
+                Thread.sleep(ms);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new LabException("interrupted", e);
+            }
         }
 
         private static String explain(int exit) {
