@@ -48,7 +48,8 @@ public abstract class SeptumTestSupport {
 
     /** The Septum bundles; their symbolic names are their artifact ids. */
     static final List<String> SEPTUM_BUNDLES = List.of("septum-api", "septum-identity", "septum-policy",
-            "septum-endpoints", "septum-datapath-ebpf", "septum-observer", "septum-api-server", "septum-shell", "septum-source-netns");
+            "septum-endpoints", "septum-datapath-ebpf", "septum-observer", "septum-api-server", "septum-shell", "septum-source-netns",
+            "septum-web-ui");
 
     static final long TIMEOUT_MILLIS = 60_000;
 
@@ -84,6 +85,7 @@ public abstract class SeptumTestSupport {
             locations("septum.bpf.dir", bpf),
             // Added to Pax Exam's own system packages, which a framework property would replace.
             systemPackage("sun.misc"),
+            systemPackage("com.sun.net.httpserver"),
             frameworkProperty("felix.fileinstall.dir").value(home.resolve("deploy") + "," + etc),
             frameworkProperty("felix.fileinstall.filter").value(".*\\.(jar|cfg|config)"),
             frameworkProperty("felix.fileinstall.subdir.mode").value("skip"),
