@@ -32,6 +32,7 @@ const el = (tag, attrs = {}, ...children) => {
 const cy = cytoscape({
   container: $('#graph'),
   wheelSensitivity: 0.3,
+  maxZoom: 1.6, // a map of three endpoints should not fill the pane with giant labels
   style: [
     { selector: 'node', style: {
       'label': 'data(label)', 'font-size': 11, 'text-valign': 'bottom', 'text-margin-y': 4,
