@@ -55,7 +55,7 @@ final class WhyExplainer {
             String shown = rule != null ? rule : "rule " + ruleId;
             summary = word(verdict) + " by " + shown + " (" + dir + " policy of " + subject + ")"
                     + (exists ? "" : "; that rule is no longer in the current policy");
-        } else if (rule != null && !rule.isBlank()) {
+        } else if (rule != null && !rule.isBlank() && !f.isReply()) {
             decidedBy = "default";
             summary = word(verdict) + ": " + defaultText(rule, subject, dir);
         } else {
