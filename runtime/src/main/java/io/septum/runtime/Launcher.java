@@ -160,8 +160,7 @@ public final class Launcher {
         Map<String, String> m = new HashMap<>();
         m.put(Constants.FRAMEWORK_STORAGE, p.frameworkStorage().toString());
         m.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
-        // com.sun.net.httpserver: the JDK's HTTP server, which the web UI bundle serves with
-        m.put(Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA, "sun.misc,com.sun.net.httpserver");
+        m.put(Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA, "sun.misc");
         m.put(Constants.FRAMEWORK_BEGINNING_STARTLEVEL, "100");
         m.put("septum.home", p.home().toString());
         m.put("septum.etc.dir", p.etcDir().toString());

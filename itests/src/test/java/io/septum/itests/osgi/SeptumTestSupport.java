@@ -85,7 +85,6 @@ public abstract class SeptumTestSupport {
             locations("septum.bpf.dir", bpf),
             // Added to Pax Exam's own system packages, which a framework property would replace.
             systemPackage("sun.misc"),
-            systemPackage("com.sun.net.httpserver"),
             frameworkProperty("felix.fileinstall.dir").value(home.resolve("deploy") + "," + etc),
             frameworkProperty("felix.fileinstall.filter").value(".*\\.(jar|cfg|config)"),
             frameworkProperty("felix.fileinstall.subdir.mode").value("skip"),
