@@ -272,7 +272,7 @@ async function select(index) {
     ];
     if (flow.drop_reason_desc) parts.push(el('p', {}, `Drop reason: ${flow.drop_reason} ${flow.drop_reason_desc}`));
     if (w.trace) {
-      parts.push(el('h3', {}, `policy trace with the current policy (revision ${w.revision}): ${w.trace.allowed ? 'ALLOWED' : 'DENIED'}`));
+      parts.push(el('h3', {}, `policy trace of the whole path (egress at the source, then ingress at the destination) with the current policy, revision ${w.revision}: ${w.trace.allowed ? 'ALLOWED' : 'DENIED'}`));
       parts.push(el('pre', { class: 'trace' }, w.trace.explanation.join('\n')));
     } else if (w.traceError) {
       parts.push(el('p', { class: 'error' }, `trace: ${w.traceError}`));
