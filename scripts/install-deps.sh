@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs what Septum needs on a fresh Debian 12 machine (idempotent). Run as root.
 set -euo pipefail
-pkgs=(default-jdk-headless maven clang llvm libbpf-dev libbpf1 bpftool iproute2 socat curl iperf3 iptables netcat-openbsd procps docker.io busybox-static)
+pkgs=(default-jdk-headless maven clang llvm libbpf-dev libbpf1 bpftool iproute2 socat curl iperf3 iptables netcat-openbsd procps docker.io busybox-static chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The web UI's front-end is built by Maven with node and npm (Debian's nodejs and npm). A node from elsewhere
+# (NodeSource's nodejs, which carries npm and conflicts with Debian's) is used as it is.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "septum: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

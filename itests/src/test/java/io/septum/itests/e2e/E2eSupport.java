@@ -168,6 +168,8 @@ final class E2eSupport {
         final Path runDir;
         final Path bpfDir;
         final Path log;
+        /** An install tree to run with ({@code --home}: its own etc/ and deploy/), or null for the distribution's. */
+        Path home;
         private Process process;
         private int starts;
         private int printed;
@@ -186,7 +188,13 @@ final class E2eSupport {
         }
 
         static Agent start(Path septum) {
+            return start(septum, null);
+        }
+
+        /** With {@code --home home} when not null: a test's own etc/ (e.g. a component enabled) and deploy/. */
+        static Agent start(Path septum, Path home) {
             Agent a = new Agent(septum);
+            a.home = home;
             try {
                 a.launch();
             } catch (RuntimeException | Error e) {
@@ -206,8 +214,10 @@ final class E2eSupport {
             try {
                 Files.writeString(log, "==== start " + starts + "\n", StandardCharsets.UTF_8,
                         java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
-                process = new ProcessBuilder(septum.toString(), "agent", "--state-dir", stateDir.toString(),
-                        "--run-dir", runDir.toString(), "--bpf-dir", bpfDir.toString())
+                List<String> cmd = new ArrayList<>(List.of(septum.toString(), "agent", "--state-dir", stateDir.toString(),
+                        "--run-dir", runDir.toString(), "--bpf-dir", bpfDir.toString()));
+                if (home != null) cmd.addAll(List.of("--home", home.toString()));
+                process = new ProcessBuilder(cmd)
                         .redirectErrorStream(true)
                         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                         .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))

@@ -1,0 +1,317 @@
+// Septum's web UI: the endpoint map (Cytoscape.js, fcose layout, one compound node per namespace), edges for
+// observed flows coloured by verdict, the live flow table, the policies with their hits, and why a flow got its
+// verdict. Everything comes from the agent's /api (same services and filters as the REST API and `septum observe`).
+import cytoscape from 'cytoscape';
+import fcose from 'cytoscape-fcose';
+
+cytoscape.use(fcose);
+
+const COLORS = { FORWARDED: '#2ca02c', DROPPED: '#d62728', AUDIT: '#ff7f0e', REDIRECTED: '#1f77b4' };
+const MAX_ROWS = 1000;
+const OUTSIDE = '(outside)';
+
+const state = {
+  flows: [],          // every flow shown, oldest first; its index is its row's data-index
+  edges: new Map(),   // edge id -> { flows: [index...] }
+  stream: null,
+  selected: null,
+  layoutTimer: null,
+  laidOut: 0,
+};
+
+const $ = (sel) => document.querySelector(sel);
+const el = (tag, attrs = {}, ...children) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v; else if (k.startsWith('data-')) e.setAttribute(k, v); else e[k] = v;
+  }
+  for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(c == null ? '' : String(c)));
+  return e;
+};
+
+const cy = cytoscape({
+  container: $('#graph'),
+  wheelSensitivity: 0.3,
+  maxZoom: 1.6, // a map of three endpoints should not fill the pane with giant labels
+  style: [
+    { selector: 'node', style: {
+      'label': 'data(label)', 'font-size': 11, 'text-valign': 'bottom', 'text-margin-y': 4,
+      'background-color': '#546e7a', 'width': 22, 'height': 22 } },
+    { selector: 'node.outside', style: { 'background-color': '#90a4ae', 'shape': 'round-rectangle' } },
+    { selector: ':parent', style: {
+      'label': 'data(label)', 'text-valign': 'top', 'text-halign': 'center', 'font-size': 12, 'font-weight': 'bold',
+      'background-color': '#eceff1', 'background-opacity': 0.6, 'border-color': '#b0bec5', 'border-width': 1,
+      'shape': 'round-rectangle', 'padding': 14 } },
+    { selector: 'edge', style: {
+      'width': 2, 'curve-style': 'bezier', 'target-arrow-shape': 'triangle', 'label': 'data(count)',
+      'font-size': 9, 'text-background-color': '#fff', 'text-background-opacity': 0.8,
+      'line-color': '#9e9e9e', 'target-arrow-color': '#9e9e9e' } },
+    ...Object.entries(COLORS).map(([v, c]) => ({
+      selector: `edge[verdict = "${v}"]`, style: { 'line-color': c, 'target-arrow-color': c } })),
+    { selector: 'edge[verdict = "DROPPED"]', style: { 'line-style': 'dashed' } },
+    { selector: ':selected', style: { 'border-width': 3, 'border-color': '#0d47a1', 'width': 4 } },
+  ],
+});
+
+// ---- the map -------------------------------------------------------------------------------------------------
+
+function nsNode(ns) {
+  const id = `ns:${ns}`;
+  if (cy.getElementById(id).empty()) {
+    cy.add({ group: 'nodes', data: { id, label: ns, kind: 'namespace' }, classes: ns === OUTSIDE ? 'outside-ns' : '' });
+  }
+  return id;
+}
+
+function endpointNode(e) {
+  const id = `ep:${e.id}`;
+  const label = e.name;
+  const parent = nsNode(e.namespace || 'default');
+  const n = cy.getElementById(id);
+  if (n.empty()) {
+    cy.add({ group: 'nodes', data: { id, label, parent, name: `${e.namespace}/${e.name}`, kind: 'endpoint' } });
+    scheduleLayout();
+  } else if (n.data('label') !== label) {
+    n.data('label', label);
+  }
+  return id;
+}
+
+/** The node for one side of a flow: a local endpoint, or an identity/address outside the host's endpoints. */
+function sideNode(side, ip) {
+  if (side && side.ID > 0 && side.pod_name) {
+    return endpointNode({ id: side.ID, name: side.pod_name, namespace: side.namespace || 'default' });
+  }
+  const reserved = (side && side.labels || []).find((l) => l.startsWith('reserved:'));
+  const what = reserved ? reserved.slice('reserved:'.length) : (side && side.identity ? `identity ${side.identity}` : 'unknown');
+  const id = `peer:${what}:${ip || ''}`;
+  if (cy.getElementById(id).empty()) {
+    cy.add({ group: 'nodes', data: { id, label: ip ? `${what} ${ip}` : what, parent: nsNode(OUTSIDE), kind: 'peer' },
+      classes: 'outside' });
+    scheduleLayout();
+  }
+  return id;
+}
+
+function addEdge(flow, index) {
+  const src = sideNode(flow.source, flow.IP && flow.IP.source);
+  const dst = sideNode(flow.destination, flow.IP && flow.IP.destination);
+  const verdict = flow.verdict || 'UNKNOWN';
+  const id = `edge:${src}->${dst}:${verdict}`;
+  let entry = state.edges.get(id);
+  if (!entry) {
+    entry = { flows: [] };
+    state.edges.set(id, entry);
+    cy.add({ group: 'edges', data: { id, source: src, target: dst, verdict, count: 0 } });
+    scheduleLayout();
+  }
+  entry.flows.push(index);
+  cy.getElementById(id).data('count', entry.flows.length);
+}
+
+function scheduleLayout() {
+  clearTimeout(state.layoutTimer);
+  state.layoutTimer = setTimeout(() => {
+    const first = state.laidOut === 0;
+    cy.layout({ name: 'fcose', animate: false, randomize: first, nodeRepulsion: 6000, idealEdgeLength: 90,
+      nestingFactor: 0.3, padding: 20 }).run();
+    state.laidOut++;
+  }, 150);
+}
+
+cy.on('tap', 'edge', (evt) => {
+  const entry = state.edges.get(evt.target.id());
+  if (entry && entry.flows.length) select(entry.flows[entry.flows.length - 1]);
+});
+
+// ---- endpoints and policies ---------------------------------------------------------------------------------
+
+async function api(path, init) {
+  const r = await fetch(path, init);
+  const body = await r.json().catch(() => ({ error: `HTTP ${r.status}` }));
+  if (!r.ok) throw new Error(body.error || `HTTP ${r.status}`);
+  return body;
+}
+
+async function refreshEndpoints() {
+  try {
+    const eps = await api('/api/endpoints');
+    for (const e of eps) endpointNode(e);
+  } catch (e) {
+    setStatus(`endpoints: ${e.message}`, false);
+  }
+}
+
+async function refreshPolicies() {
+  let policies;
+  try {
+    policies = await api('/api/policies');
+  } catch (e) {
+    $('#policies tbody').replaceChildren(el('tr', {}, el('td', { colSpan: 6, class: 'error' }, e.message)));
+    return;
+  }
+  const rows = [];
+  for (const p of policies) {
+    const name = p.namespace ? `${p.namespace}/${p.name}` : p.name;
+    const rules = p.rules.length ? p.rules : [null];
+    rules.forEach((r, i) => {
+      const hits = r && r.hits != null ? String(r.hits) : '-';
+      rows.push(el('tr', { 'data-policy': name, 'data-rule-id': r ? r.id : '' },
+        el('td', {}, i === 0 ? name : ''), el('td', {}, i === 0 ? p.kind : ''), el('td', {}, i === 0 ? p.revision : ''),
+        el('td', {}, r ? r.rule : '(no rules)'), el('td', {}, r ? r.id : ''),
+        el('td', { class: hits === '-' ? 'hits none' : 'hits' }, hits)));
+    });
+  }
+  if (!rows.length) rows.push(el('tr', {}, el('td', { colSpan: 6, class: 'hint' }, 'no policies')));
+  $('#policies tbody').replaceChildren(...rows);
+}
+
+// ---- flows --------------------------------------------------------------------------------------------------
+
+function sideName(side, ip, port) {
+  const n = side && side.pod_name ? `${side.namespace ? side.namespace + '/' : ''}${side.pod_name}` : (ip || '?');
+  return port ? `${n}:${port}` : n;
+}
+
+function time(flow) {
+  const t = new Date(Math.floor(flow.time_nanos / 1e6));
+  return t.toLocaleTimeString([], { hour12: false }) + '.' + String(t.getMilliseconds()).padStart(3, '0');
+}
+
+function addFlow(flow) {
+  const index = state.flows.length;
+  state.flows.push(flow);
+  addEdge(flow, index);
+  const l4 = flow.l4 || {};
+  const tr = el('tr', { 'data-index': index, 'data-verdict': flow.verdict },
+    el('td', {}, time(flow)),
+    el('td', { class: 'src' }, sideName(flow.source, flow.IP && flow.IP.source, l4.source_port)),
+    el('td', { class: 'dst' }, sideName(flow.destination, flow.IP && flow.IP.destination, l4.destination_port)),
+    el('td', {}, l4.protocol ? `${l4.destination_port || ''}/${l4.protocol}` : ''),
+    el('td', {}, flow.event_type + (flow.policy_match_type && flow.event_type === 'policy-verdict' ? `:${flow.policy_match_type}` : '')),
+    el('td', {}, flow.traffic_direction || ''),
+    el('td', { class: `verdict ${flow.verdict}` }, flow.verdict),
+    el('td', {}, flow.rule || ''));
+  tr.addEventListener('click', () => select(index));
+  const body = $('#flows tbody');
+  body.prepend(tr);
+  while (body.rows.length > MAX_ROWS) body.deleteRow(body.rows.length - 1);
+  $('#flow-count').textContent = `(${state.flows.length})`;
+}
+
+function resetFlows() {
+  state.flows = [];
+  state.edges.clear();
+  state.selected = null;
+  cy.edges().remove();
+  cy.nodes('[kind = "peer"]').remove();
+  $('#flows tbody').replaceChildren();
+  $('#flow-count').textContent = '';
+}
+
+function filterParams() {
+  const p = new URLSearchParams();
+  for (const [k, v] of new FormData($('#filters'))) if (String(v).trim()) p.append(k, String(v).trim());
+  return p;
+}
+
+function setStatus(text, live) {
+  const s = $('#status');
+  s.textContent = text;
+  s.className = `status ${live ? 'live' : 'down'}`;
+}
+
+/** (Re)opens the stream: the last N flows matching the filters, then each new one. */
+async function openStream() {
+  if (state.stream) state.stream.close();
+  const params = filterParams();
+  $('#filter-error').textContent = '';
+  // a bad filter is a 400 with the reason: ask once with fetch, since EventSource hides the answer
+  try {
+    const check = new URLSearchParams(params);
+    check.set('last', '1');
+    await api(`/api/flows?${check}`);
+  } catch (e) {
+    $('#filter-error').textContent = e.message;
+    setStatus('filter refused', false);
+    return;
+  }
+  history.replaceState(null, '', params.toString() ? `?${params}` : location.pathname);
+  const es = new EventSource(`/api/stream?${params}`);
+  state.stream = es;
+  // every (re)connection replays the backlog: start from a clean table so nothing is shown twice
+  es.onopen = () => { resetFlows(); setStatus('live', true); };
+  es.onmessage = (m) => addFlow(JSON.parse(m.data));
+  es.addEventListener('backlog-done', () => { document.body.dataset.backlog = 'done'; });
+  es.onerror = () => setStatus('stream interrupted, reconnecting…', false);
+}
+
+// ---- why ----------------------------------------------------------------------------------------------------
+
+async function select(index) {
+  const flow = state.flows[index];
+  if (!flow) return;
+  state.selected = index;
+  for (const tr of document.querySelectorAll('#flows tbody tr.selected')) tr.classList.remove('selected');
+  const row = document.querySelector(`#flows tbody tr[data-index="${index}"]`);
+  if (row) row.classList.add('selected');
+  const why = $('#why');
+  why.replaceChildren(el('p', { class: 'hint' }, 'asking the agent…'));
+  try {
+    const w = await api('/api/why', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(flow) });
+    if (state.selected !== index) return;
+    const l4 = flow.l4 || {};
+    const parts = [
+      el('p', { class: 'summary', 'data-verdict': w.verdict }, w.summary),
+      el('table', {},
+        el('tr', {}, el('th', {}, 'flow'), el('td', {}, `${sideName(flow.source, flow.IP && flow.IP.source, l4.source_port)} → ${sideName(flow.destination, flow.IP && flow.IP.destination, l4.destination_port)} ${l4.protocol || ''}`)),
+        el('tr', {}, el('th', {}, 'verdict'), el('td', { class: `verdict ${w.verdict}` }, w.verdict)),
+        el('tr', {}, el('th', {}, 'direction'), el('td', {}, `${w.direction} (policy of ${w.subject})`)),
+        el('tr', {}, el('th', {}, 'decided by'), el('td', { class: 'rule' }, w.ruleId ? `${w.rule} (rule id ${w.ruleId})` : (w.rule || '-'))),
+        el('tr', {}, el('th', {}, 'policy'), el('td', {}, w.policy || '-'))),
+    ];
+    if (flow.drop_reason_desc) parts.push(el('p', {}, `Drop reason: ${flow.drop_reason} ${flow.drop_reason_desc}`));
+    if (w.trace) {
+      parts.push(el('h3', {}, `policy trace of the whole path (egress at the source, then ingress at the destination) with the current policy, revision ${w.revision}: ${w.trace.allowed ? 'ALLOWED' : 'DENIED'}`));
+      parts.push(el('pre', { class: 'trace' }, w.trace.explanation.join('\n')));
+    } else if (w.traceError) {
+      parts.push(el('p', { class: 'error' }, `trace: ${w.traceError}`));
+    }
+    why.replaceChildren(...parts);
+  } catch (e) {
+    why.replaceChildren(el('p', { class: 'error' }, e.message));
+  }
+}
+
+// ---- start --------------------------------------------------------------------------------------------------
+
+function loadFiltersFromUrl() {
+  const q = new URLSearchParams(location.search);
+  for (const input of $('#filters').elements) if (input.name && q.has(input.name)) input.value = q.get(input.name);
+}
+
+$('#filters').addEventListener('submit', (e) => { e.preventDefault(); openStream(); });
+$('#clear').addEventListener('click', () => {
+  for (const input of $('#filters').elements) if (input.name) input.value = input.name === 'last' ? '500' : '';
+  openStream();
+});
+
+loadFiltersFromUrl();
+refreshEndpoints().then(openStream);
+refreshPolicies();
+setInterval(refreshEndpoints, 5000);
+setInterval(refreshPolicies, 5000);
+
+// What tests (and curious users in the console) can read: the graph's elements with their rendered colours.
+window.septumUi = {
+  cy,
+  snapshot() {
+    return {
+      nodes: cy.nodes().map((n) => ({ id: n.id(), label: n.data('label'), parent: n.data('parent') || null, kind: n.data('kind') })),
+      edges: cy.edges().map((e) => ({
+        source: cy.getElementById(e.data('source')).data('label'), target: cy.getElementById(e.data('target')).data('label'),
+        verdict: e.data('verdict'), count: e.data('count'), color: e.style('line-color') })),
+      flows: state.flows.length,
+    };
+  },
+};

@@ -1,0 +1,28 @@
+package io.septum.webui.internal;
+
+import io.septum.api.policy.PolicyInfo;
+import io.septum.api.policy.RuleRef;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A policy as the UI's policy table shows it: {@link PolicyInfo} without the document, each rule with its hits.
+ *
+ * @param rules its rules; {@code hits} is null when no hit counts are available (shown as "-")
+ */
+record PolicyView(String name, String namespace, String kind, long revision, String origin, List<String> notes,
+                  List<Rule> rules) {
+    /** One rule: id, how verdicts name it, and the packets it decided (null: unknown). */
+    record Rule(int id, String section, int index, String rule, boolean hasL7, Long hits) {
+    }
+
+    static PolicyView of(PolicyInfo p, Map<Integer, Long> hits) {
+        List<Rule> rules = p.rules().stream().map(r -> rule(r, hits)).toList();
+        return new PolicyView(p.name(), p.namespace(), p.kind(), p.revision(), p.origin(), p.notes(), rules);
+    }
+
+    private static Rule rule(RuleRef r, Map<Integer, Long> hits) {
+        Long h = hits == null ? null : hits.getOrDefault(r.id(), 0L);
+        return new Rule(r.id(), r.section(), r.index(), r.display(), r.hasL7(), h);
+    }
+}

@@ -1,0 +1,119 @@
+package io.septum.webui.internal;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.septum.api.flow.Flow;
+import io.septum.api.policy.PolicyInfo;
+import java.io.IOException;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The UI's JSON API, request to response, without sockets (see {@link WebUiServer}) so that tests drive it with
+ * fakes. Read-only: the UI shows, the CLI changes.
+ *
+ * <pre>
+ * GET  /api/endpoints             [Endpoint]
+ * GET  /api/policies              [PolicyView], rules with hits (null: unknown)
+ * GET  /api/flows?FILTERS&amp;last=N  [Flow], oldest first
+ * POST /api/why                   body: a Flow as /api/flows lists it; answer: Why
+ * GET  /api/stream?FILTERS&amp;last=N server-sent events (WebUiServer): the last N flows, then each new one
+ * </pre>
+ */
+final class UiApi {
+    /** Flows a page asks for when it names no {@code last}: enough for a map, small enough for a table. */
+    static final int DEFAULT_LAST = 500;
+
+    /** An answer: status, JSON body. */
+    record Answer(int status, byte[] body) {
+    }
+
+    private final UiBackend backend;
+    private final ObjectMapper mapper = new ObjectMapper();
+    private final ObjectMapper lenient = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+    UiApi(UiBackend backend) {
+        this.backend = backend;
+    }
+
+    ObjectMapper mapper() {
+        return mapper;
+    }
+
+    UiBackend backend() {
+        return backend;
+    }
+
+    /** Answers one request under {@code /api/}; never throws. */
+    Answer handle(String method, String path, Map<String, List<String>> query, byte[] body) {
+        try {
+            return json(200, route(method, path, query, body));
+        } catch (UiException e) {
+            return error(e.status(), e.getMessage());
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            return error(400, e.getMessage());
+        } catch (RuntimeException e) {
+            return error(500, "internal error: " + e);
+        }
+    }
+
+    private Object route(String method, String path, Map<String, List<String>> query, byte[] body) {
+        switch (path) {
+            case "/api/endpoints":
+                get(method);
+                return backend.endpointManager().list();
+            case "/api/policies":
+                get(method);
+                return policies();
+            case "/api/flows": {
+                get(method);
+                FlowQuery q = FlowQuery.parse(query, DEFAULT_LAST);
+                return backend.flowObserver().query(q.filter(), q.last());
+            }
+            case "/api/why":
+                if (!method.equals("POST")) throw new UiException(405, "method " + method + " not allowed here (allowed: POST)");
+                return WhyExplainer.explain(readFlow(body), backend.policyRepository());
+            default:
+                throw new UiException(404, "no such API: " + method + " " + path);
+        }
+    }
+
+    private List<PolicyView> policies() {
+        List<PolicyInfo> list = backend.policyRepository().list();
+        Map<Integer, Long> hits = backend.ruleHits();
+        return list.stream().sorted(Comparator.comparing(PolicyInfo::qualifiedName))
+                .map(p -> PolicyView.of(p, hits)).toList();
+    }
+
+    private Flow readFlow(byte[] body) {
+        if (body == null || body.length == 0) throw new UiException(400, "the body must be a flow, as /api/flows lists them");
+        try {
+            return lenient.readValue(body, Flow.class);
+        } catch (IOException e) {
+            String m = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
+            throw new UiException(400, "the body is not a flow: " + m);
+        }
+    }
+
+    private static void get(String method) {
+        if (!method.equals("GET")) throw new UiException(405, "method " + method + " not allowed here (allowed: GET)");
+    }
+
+    Answer json(int status, Object body) {
+        try {
+            return new Answer(status, mapper.writeValueAsBytes(body));
+        } catch (JsonProcessingException e) {
+            return error(500, "cannot serialise the answer: " + e.getOriginalMessage());
+        }
+    }
+
+    Answer error(int status, String message) {
+        try {
+            return new Answer(status, mapper.writeValueAsBytes(Map.of("error", message == null ? "error " + status : message)));
+        } catch (JsonProcessingException e) {
+            return new Answer(status, "{\"error\":\"error\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+    }
+}

@@ -1,0 +1,190 @@
+package io.septum.itests.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The web UI in a real browser against the real distribution: the agent runs with {@code etc/io.septum.webui.cfg}
+ * enabling it, the Star Wars ships make real traffic (the tiefighter lands, the xwing's SYNs are dropped by rule1),
+ * and headless Chromium opens the page. The map shows the three endpoints by name inside their namespace, a red
+ * edge for the xwing's drops and a green one for the tiefighter; the live table has the flows; "why" names the
+ * deciding rule, the default deny, and "no rule selects this endpoint"; the filter bar narrows the table; the
+ * policy table shows rule1 with its hits; a new connection appears without a reload. Screenshots are kept under
+ * {@code itests/target/screenshots/}.
+ */
+class WebUiIT {
+    private static final Duration UI = Duration.ofSeconds(30);
+    private static final Path SHOTS = Path.of("target", "screenshots");
+
+    @Test
+    void theMapTableAndWhyShowRealTrafficInABrowser() throws Exception {
+        Path septum = E2eSupport.septum();
+        Path chromium = Chromium.require();
+        int port = freePort();
+        Path home = home(septum, port);
+        try (E2eSupport.Agent agent = E2eSupport.Agent.start(septum, home); E2eNet net = new E2eNet()) {
+            assertTrue(E2eSupport.await(Duration.ofSeconds(20), () -> agent.cli("status").out()
+                    .contains("web-ui:             ok   listening on http://127.0.0.1:" + port + "/")),
+                    "status names the UI's address\n" + agent.cli("status"));
+            StarWarsFleet fleet = StarWarsFleet.deploy(septum, agent, net);
+            String ds = fleet.deathstar().name();
+            String tie = fleet.tiefighter().name();
+            String xwing = fleet.xwing().name();
+            assertTrue(fleet.tiefighterLands(net), "the tiefighter lands");
+            assertTrue(!fleet.xwingGetsThrough(net), "the xwing is dropped");
+
+            try (Chromium browser = new Chromium(chromium, 1400, 1300)) {
+                String url = "http://127.0.0.1:" + port + "/";
+                browser.navigate(url);
+                try {
+                    // the map: endpoint nodes by name, in the namespace's compound node; edges coloured by verdict
+                    JsonNode snap = awaitPage(browser, "the map with the three ships and both edges", "window.septumUi.snapshot()", s ->
+                            hasNode(s, ds) && hasNode(s, tie) && hasNode(s, xwing)
+                                    && edge(s, xwing, ds, "DROPPED") != null && edge(s, tie, ds, "FORWARDED") != null);
+                    for (String n : new String[] {ds, tie, xwing}) {
+                        assertEquals("ns:default", node(snap, n).path("parent").asText(), n + " sits in namespace default\n" + snap);
+                    }
+                    assertTrue(stream(snap.path("nodes")).anyMatch(n -> "default".equals(n.path("label").asText())
+                            && "namespace".equals(n.path("kind").asText())), "a compound node for namespace default\n" + snap);
+                    assertEquals("rgb(214,39,40)", edge(snap, xwing, ds, "DROPPED").path("color").asText().replace(" ", ""),
+                            "the drop edge is red\n" + snap);
+                    assertEquals("rgb(44,160,44)", edge(snap, tie, ds, "FORWARDED").path("color").asText().replace(" ", ""),
+                            "the forwarded edge is green\n" + snap);
+
+                    // the live flow table
+                    awaitPage(browser, "flow rows for the xwing's drop and the tiefighter's landing", rowsJs(), rows ->
+                            stream(rows).anyMatch(r -> r.asText().contains(xwing) && r.asText().contains(ds) && r.asText().contains("DROPPED"))
+                                    && stream(rows).anyMatch(r -> r.asText().contains(tie) && r.asText().contains("FORWARDED")));
+
+                    // the policies with their hits: rule1's one rule, with the packets it allowed
+                    JsonNode policy = awaitPage(browser, "rule1 with a number of hits in the policy table",
+                            "Array.from(document.querySelectorAll('#policies tbody tr')).map(r => r.innerText)",
+                            rows -> stream(rows).anyMatch(r -> r.asText().contains("default/rule1") && r.asText().contains("ingress[0]")
+                                    && r.asText().matches("(?s).*\\t[1-9][0-9]*\\s*$")));
+                    browser.screenshot(SHOTS.resolve("webui-map.png"));
+
+                    // why: the drop (ingress at the deathstar: rule1 selects it, no rule allows the xwing)
+                    click(browser, "DROPPED", xwing, ds, "INGRESS");
+                    String whyDrop = awaitWhy(browser, w -> w.contains("Dropped") && w.contains("no rule allows"));
+                    assertTrue(whyDrop.contains("default/rule1 selects the destination"), "the trace names rule1\n" + whyDrop);
+                    browser.screenshot(SHOTS.resolve("webui-why-drop.png"));
+
+                    // why: the tiefighter's connection, decided by rule1's ingress rule
+                    click(browser, "FORWARDED", tie, ds, "INGRESS");
+                    awaitWhy(browser, w -> w.contains("Forwarded by default/rule1 ingress[0]"));
+
+                    // why: the xwing's own egress, which no policy selects
+                    click(browser, "FORWARDED", xwing, ds, "EGRESS");
+                    String whyEgress = awaitWhy(browser, w -> w.contains("no rule selects this endpoint (default/" + xwing + ") for egress"));
+                    browser.screenshot(SHOTS.resolve("webui-why-no-rule.png"));
+
+                    // live: a new drop shows up without a reload
+                    int before = browser.eval("window.septumUi.snapshot().flows").asInt();
+                    assertTrue(!fleet.xwingGetsThrough(net), "the xwing is still dropped");
+                    awaitPage(browser, "a new flow on the live stream", "window.septumUi.snapshot().flows", n -> n.asInt() > before);
+
+                    // the filter bar: observe's filters narrow the table to the xwing's flows
+                    browser.eval("(() => { const f = document.querySelector('#filters'); f.elements['from-endpoint'].value = '"
+                            + xwing + "'; f.elements['verdict'].value = 'DROPPED'; f.requestSubmit(); return true; })()");
+                    awaitPage(browser, "only the xwing's drops after filtering", rowsJs(), rows -> rows.size() > 0
+                            && stream(rows).allMatch(r -> r.asText().split("\t")[1].contains(xwing) && r.asText().contains("DROPPED")));
+                    JsonNode filtered = browser.eval("window.septumUi.snapshot()");
+                    assertTrue(edge(filtered, tie, ds, "FORWARDED") == null, "the filter removed the tiefighter's edge\n" + filtered);
+                    assertTrue(browser.eval("location.search").asText().contains("from-endpoint=" + xwing), "the filter is in the URL");
+                    browser.screenshot(SHOTS.resolve("webui-filtered.png"));
+                    assertTrue(whyEgress.contains("egress"), whyEgress);
+                    assertTrue(policy.size() > 0);
+                } catch (AssertionError | RuntimeException e) {
+                    browser.screenshot(SHOTS.resolve("webui-failure.png"));
+                    System.err.println("page console: " + browser.console());
+                    agent.printLog();
+                    throw e;
+                }
+            }
+        } finally {
+            E2eSupport.deleteTree(home);
+        }
+    }
+
+    /** An install tree of its own: the distribution's bundles, its etc/ plus the UI enabled on {@code port}. */
+    private static Path home(Path septum, int port) throws IOException {
+        Path dist = septum.getParent().getParent();
+        Path home = Files.createTempDirectory("sept-t-webui-home-");
+        Files.createDirectories(home.resolve("deploy"));
+        Files.createSymbolicLink(home.resolve("bundle"), dist.resolve("bundle"));
+        Path etc = Files.createDirectories(home.resolve("etc"));
+        try (Stream<Path> s = Files.walk(dist.resolve("etc"))) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                Path target = etc.resolve(dist.resolve("etc").relativize(p).toString());
+                if (Files.isDirectory(p)) Files.createDirectories(target);
+                else Files.copy(p, target);
+            }
+        }
+        Files.writeString(etc.resolve("io.septum.webui.cfg"), "enabled=true\nport=" + port + "\naddress=127.0.0.1\n");
+        return home;
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static String rowsJs() {
+        return "Array.from(document.querySelectorAll('#flows tbody tr')).map(r => r.innerText)";
+    }
+
+    /** Clicks the newest flow row with that verdict, source, destination and direction. */
+    private static void click(Chromium browser, String verdict, String src, String dst, String direction) {
+        String js = "(() => { const r = Array.from(document.querySelectorAll('#flows tbody tr[data-verdict=\"" + verdict + "\"]'))"
+                + ".find(r => r.cells[1].innerText.includes('/" + src + ":') && r.cells[2].innerText.includes('/" + dst + ":')"
+                + " && r.cells[5].innerText === '" + direction + "'); if (!r) return false; r.click(); return true; })()";
+        JsonNode done = awaitPage(browser, "a " + verdict + " " + direction + " row " + src + " -> " + dst, js, JsonNode::asBoolean);
+        assertTrue(done.asBoolean());
+    }
+
+    private static String awaitWhy(Chromium browser, Predicate<String> ok) {
+        return awaitPage(browser, "the why panel", "document.querySelector('#why').innerText", n -> ok.test(n.asText())).asText();
+    }
+
+    /** Polls a page expression until {@code ok} holds; fails with the last value. */
+    private static JsonNode awaitPage(Chromium browser, String what, String js, Predicate<JsonNode> ok) {
+        AtomicReference<JsonNode> last = new AtomicReference<>();
+        boolean done = E2eSupport.await(UI, () -> {
+            JsonNode v = browser.eval("(() => { try { return " + js + "; } catch (e) { return null; } })()");
+            last.set(v);
+            return v != null && !v.isNull() && !v.isMissingNode() && ok.test(v);
+        });
+        assertTrue(done, "the page did not show " + what + " within " + UI.toSeconds() + " s; last: " + last.get());
+        return last.get();
+    }
+
+    private static Stream<JsonNode> stream(JsonNode array) {
+        return java.util.stream.StreamSupport.stream(array.spliterator(), false);
+    }
+
+    private static boolean hasNode(JsonNode snap, String name) {
+        return node(snap, name) != null;
+    }
+
+    private static JsonNode node(JsonNode snap, String name) {
+        return stream(snap.path("nodes")).filter(n -> name.equals(n.path("label").asText())
+                && "endpoint".equals(n.path("kind").asText())).findFirst().orElse(null);
+    }
+
+    private static JsonNode edge(JsonNode snap, String src, String dst, String verdict) {
+        return stream(snap.path("edges")).filter(e -> src.equals(e.path("source").asText())
+                && dst.equals(e.path("target").asText()) && verdict.equals(e.path("verdict").asText())).findFirst().orElse(null);
+    }
+}
