@@ -821,6 +821,15 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
         }
     }
 
+    /** Cgroups with our programs attached (pinned ingress links), for status. */
+    public int attachedCgroups() {
+        try (var pins = Files.list(pinDir.resolve(LINK_DIR))) {
+            return (int) pins.filter(p -> p.getFileName().toString().endsWith("-ingress")).count();
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
     /** Why cgroup endpoints cannot be enforced, or null when they can. */
     public String cgroupError() {
         return cgroupError;
