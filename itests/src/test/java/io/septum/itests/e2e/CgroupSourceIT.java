@@ -22,7 +22,8 @@ import org.junit.jupiter.api.Test;
  * The cgroup source hot-deployed into the real distribution, with real processes in a real cgroup v2 directory and
  * real connections: a rule turns the cgroup into an endpoint, a policy lets its processes connect only to one
  * network-namespace endpoint on port 80 and lets only that endpoint reach its listening port, the drops show up as
- * flows, a rule that tries a reserved label changes nothing, and removing the cgroup removes the endpoint.
+ * flows, enforcement goes on through a {@code kill -9} and restart of the agent, a rule that tries a reserved label
+ * changes nothing, and removing the cgroup removes the endpoint.
  *
  * <p>The agent runs from a private home (links to the distribution's lib/ and bundle/, its own etc/ and deploy/).
  */
@@ -106,6 +107,19 @@ class CgroupSourceIT {
                             + flows(agent));
                     E2eSupport.Run bpf = agent.cli("bpf", "endpoint", "list", "-o", "json");
                     assertTrue(bpf.out().contains(svc.toString()), "bpf endpoint list shows the cgroup: " + bpf);
+
+                    // kill -9: the pinned links go on enforcing; the next agent takes the endpoint back with its id
+                    agent.kill9();
+                    assertFalse(cgroupConnects(svc, bad.ip(), 80), "enforced while no agent runs");
+                    assertTrue(cgroupConnects(svc, ok.ip(), 80), "allowed while no agent runs");
+                    agent.restart();
+                    assertTrue(E2eSupport.await(Duration.ofSeconds(60), () ->
+                            "ready".equals(endpoint(agent, "sept-t" + tag + "/svc").path("state").asText())),
+                            "the cgroup endpoint ready after the restart");
+                    assertEquals(id, endpoint(agent, "sept-t" + tag + "/svc").path("id").asLong(), "same endpoint id");
+                    assertFalse(cgroupConnects(svc, bad.ip(), 80), "enforced after the restart");
+                    assertTrue(cgroupConnects(svc, ok.ip(), 80), "allowed after the restart");
+                    assertTrue(net.tcp(ok, hostNode(hostIp), port, ALLOW), "cg-peer-ok still reaches the cgroup's port");
 
                     // a rule that tries a reserved label: refused as a whole, the endpoint keeps its labels and policy
                     Files.writeString(home.resolve("etc/io.septum.source.cgroup.cfg"),
