@@ -51,6 +51,16 @@ final class E2eNet implements AutoCloseable {
         return node;
     }
 
+    /**
+     * Gives the bridge 10.199.x.254/24, so that host processes (cgroup endpoints) and the nodes reach each other;
+     * call after the first {@link #add}.
+     */
+    String hostIp() {
+        String ip = "10.199." + subnet + ".254";
+        check(sh(CMD, "ip", "addr", "add", ip + "/24", "dev", bridge));
+        return ip;
+    }
+
     Node node(String name) {
         return nodes.get(name);
     }

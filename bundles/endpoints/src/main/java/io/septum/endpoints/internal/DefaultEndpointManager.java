@@ -79,6 +79,8 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
         String namespace;
         String interfaceName;
         String netns;
+        /** The cgroup v2 directory a cgroup endpoint is enforced on (instead of an interface), else null. */
+        String cgroupPath;
         List<String> addresses = List.of();
         Map<String, String> externalIds = Map.of();
         /** The source's raw labels, kept to rebuild the label set when the namespace's labels change. */
@@ -252,6 +254,7 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
                 ep.namespace = s.namespace();
                 ep.interfaceName = s.interfaceName();
                 ep.netns = s.netns();
+                ep.cgroupPath = s.cgroupPath();
                 ep.addresses = s.addresses() == null ? List.of() : List.copyOf(s.addresses());
                 ep.externalIds = s.externalIds() == null ? Map.of() : Map.copyOf(s.externalIds());
                 ep.labels = Labels.parse(s.labels() == null ? List.of() : s.labels(), Label.ANY);
@@ -394,6 +397,8 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
         ep.namespace = r.namespace();
         ep.interfaceName = spec.interfaceName();
         ep.netns = spec.netns();
+        // an interface wins: a source that reports both means its veth
+        ep.cgroupPath = spec.interfaceName() == null ? spec.cgroupPath() : null;
         ep.externalIds = spec.externalIds();
         ep.addresses = List.copyOf(addresses);
         ep.labels = r.labels();
@@ -897,7 +902,7 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
             // Changed while the policy was resolved: the pass that change asked for pushes the new state.
             if (ep.generation != w.generation() || ep.identity == null) return false;
             dpe = new DatapathEndpoint(ep.id, ep.identity.id(), ep.interfaceName, ep.ifindex, ep.addresses,
-                    policy.ingressEnforced(), policy.egressEnforced(), false);
+                    policy.ingressEnforced(), policy.egressEnforced(), false, ep.cgroupPath);
         }
         boolean same = dpe.equals(ep.pushedEndpoint) && policy.entries().equals(ep.pushedEntries);
         if (!same) {
@@ -929,7 +934,8 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
         for (Ep ep : byId.values()) {
             long identity = ep.identity == null ? 0 : ep.identity.id();
             out.add(new EndpointStore.Stored(ep.id, ep.source, ep.sourceId, ep.name, ep.namespace,
-                    ep.labels.asStrings(), ep.interfaceName, ep.netns, ep.addresses, identity, ep.externalIds));
+                    ep.labels.asStrings(), ep.interfaceName, ep.netns, ep.addresses, identity, ep.externalIds,
+                    ep.cgroupPath));
         }
         out.sort(Comparator.comparingLong(EndpointStore.Stored::id));
         return new EndpointStore.State(1, nextId, out, new TreeMap<>(namespaceLabels));

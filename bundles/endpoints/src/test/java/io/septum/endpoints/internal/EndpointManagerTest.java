@@ -91,6 +91,27 @@ class EndpointManagerTest {
     }
 
     @Test
+    void aCgroupEndpointWithoutInterfaceIsAcceptedAndPushedWithItsCgroup() throws Exception {
+        var m = manager(Duration.ofSeconds(30));
+        var cg = new io.septum.api.EndpointSpec("sept/web", "web", "prod", Map.of("app", "web"), null, null, List.of(),
+                "/sys/fs/cgroup/sept/web", Map.of("cgroup-path", "sept/web"));
+        m.addSource(new Fakes.Source("cgroup", cg));
+        Endpoint e = ready(m, "web");
+        assertEquals("prod", e.namespace());
+        assertEquals(0, e.ifindex());
+        assertNull(e.interfaceName());
+        assertTrue(e.labels().contains("cgroup:app=web"), e.labels().toString());
+        var pushed = datapath.endpoints.get(e.id());
+        assertEquals("/sys/fs/cgroup/sept/web", pushed.cgroupPath());
+        assertTrue(pushed.isCgroup());
+        assertEquals(0, pushed.ifindex());
+        // no address of its own: nothing in the ipcache names it, so others see the host
+        assertTrue(m.ipcache().stream().noneMatch(i -> i.identity() == e.identity()), m.ipcache().toString());
+        // persisted with its cgroup, so that a restarted agent knows where it was enforced
+        assertTrue(Files.readString(dir.resolve("endpoints.json")).contains("\"cgroupPath\" : \"/sys/fs/cgroup/sept/web\""));
+    }
+
+    @Test
     void sourcesCannotSpoofNamespaceOrReservedLabels() throws Exception {
         var m = manager(Duration.ofSeconds(30));
         m.setNamespaceLabels("default", Map.of("team", "blue"));

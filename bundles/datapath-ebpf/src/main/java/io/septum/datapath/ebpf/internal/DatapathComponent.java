@@ -216,7 +216,9 @@ public final class DatapathComponent implements Datapath, HealthReporter {
             return ComponentStatus.failed("datapath", "not loaded: " + f);
         }
         DatapathStats s = dp.stats();
-        return ComponentStatus.ok("datapath", "eBPF loaded, " + s.attachedInterfaces() + " interface(s) attached, maps pinned under "
+        String cg = dp.cgroupError() == null ? ", " + dp.attachedCgroups() + " cgroup(s)"
+                : " (cgroup endpoints disabled: " + dp.cgroupError() + ")";
+        return ComponentStatus.ok("datapath", "eBPF loaded, " + s.attachedInterfaces() + " interface(s)" + cg + " attached, maps pinned under "
                 + s.pinPath() + ", events " + s.eventsReceived() + " received, " + s.eventsLost() + " lost");
     }
 }

@@ -51,6 +51,13 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
     /** Our tc filters' identity on every clsact hook; other tools' filters keep theirs. */
     public static final int TC_HANDLE = 0x5e97;
     public static final int TC_PRIORITY = 7;
+    /** The cgroup_skb programs of cgroup endpoints: a second object sharing the pinned maps above. */
+    public static final String CGROUP_OBJECT_RESOURCE = "/io/septum/bpf/septum_cgroup.bpf.o";
+    public static final String PROG_CG_INGRESS = "septum_cg_ingress";
+    public static final String PROG_CG_EGRESS = "septum_cg_egress";
+    public static final String CGROUP_MAP = "septum_cgroup_endpoints";
+    /** Subdirectory of the pin directory holding the cgroup endpoints' bpf links, {@code ep<id>-cg<cgroup id>-<dir>}. */
+    public static final String LINK_DIR = "cgroup_links";
 
     private static final Logger LOG = Logger.getLogger(EbpfDatapath.class.getName());
     private static final int ENOENT = 2, EEXIST = 17, ENODEV = 19, EINVAL = 22;
@@ -77,6 +84,14 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
     private final LbMaps lb = new LbMaps();
     private volatile boolean loaded;
     private volatile String error;
+
+    private Pointer cgObjMem;
+    private Pointer cgObj;
+    private int fdCgEndpoints = -1, progCgIngress = -1, progCgEgress = -1;
+    /** Why cgroup endpoints cannot be enforced (the cgroup object did not load), or null. */
+    private volatile String cgroupError;
+    /** cgroup id to the path it was upserted with, for views. */
+    private final Map<Long, String> cgroupPaths = new HashMap<>();
 
     /** Endpoints as last upserted by this agent, by id. */
     private final Map<Long, DatapathEndpoint> endpoints = new HashMap<>();
@@ -165,6 +180,12 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
     }
 
     private void closeObject() {
+        if (cgObj != null) {
+            lib.bpf_object__close(cgObj);
+            cgObj = null;
+        }
+        cgObjMem = null;
+        fdCgEndpoints = progCgIngress = progCgEgress = -1;
         if (obj != null) {
             lib.bpf_object__close(obj);
             obj = null;
@@ -243,6 +264,60 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
         lb.fdVips = mapFd("septum_lb_vips");
         progFrom = progFd(PROG_FROM_EP);
         progTo = progFd(PROG_TO_EP);
+        loadCgroupObject();
+    }
+
+    /**
+     * Loads the cgroup_skb object against the same pins. A failure (no object, a kernel without cgroup_skb) only
+     * disables cgroup endpoints: interface endpoints go on, and a cgroup endpoint's upsert says why it cannot be.
+     */
+    private void loadCgroupObject() {
+        byte[] bytes;
+        try (var in = EbpfDatapath.class.getResourceAsStream(CGROUP_OBJECT_RESOURCE)) {
+            if (in == null) {
+                cgroupError = "BPF object " + CGROUP_OBJECT_RESOURCE + " is missing from the class path";
+                return;
+            }
+            bytes = in.readAllBytes();
+        } catch (IOException e) {
+            cgroupError = "cannot read " + CGROUP_OBJECT_RESOURCE + ": " + e.getMessage();
+            return;
+        }
+        cgObjMem = runtime.getMemoryManager().allocateDirect(bytes.length, false);
+        cgObjMem.put(0, bytes, 0, bytes.length);
+        startCapture();
+        try {
+            cgObj = lib.bpf_object__open_mem(cgObjMem, bytes.length, null);
+            if (cgObj == null) throw new DatapathException("libbpf could not open the cgroup BPF object ("
+                    + errno(LastError.getLastError(runtime)) + ")" + capturedTail());
+            List<String> maps = new ArrayList<>(PINNED_MAPS);
+            maps.add(CGROUP_MAP);
+            for (String name : maps) {
+                Pointer map = lib.bpf_object__find_map_by_name(cgObj, name);
+                if (map == null) throw new DatapathException("cgroup BPF object has no map " + name);
+                int rc = lib.bpf_map__set_pin_path(map, pinDir.resolve(name).toString());
+                if (rc < 0) throw new DatapathException("cannot set pin path of " + name + ": " + errno(-rc));
+            }
+            int rc = lib.bpf_object__load(cgObj);
+            if (rc < 0) throw new DatapathException("loading the cgroup BPF object failed (" + errno(-rc) + ")" + capturedTail());
+            stopCapture();
+            fdCgEndpoints = lib.bpf_map__fd(lib.bpf_object__find_map_by_name(cgObj, CGROUP_MAP));
+            progCgIngress = lib.bpf_program__fd(lib.bpf_object__find_program_by_name(cgObj, PROG_CG_INGRESS));
+            progCgEgress = lib.bpf_program__fd(lib.bpf_object__find_program_by_name(cgObj, PROG_CG_EGRESS));
+            if (fdCgEndpoints < 0 || progCgIngress < 0 || progCgEgress < 0) {
+                throw new DatapathException("the cgroup BPF object lacks " + CGROUP_MAP + ", " + PROG_CG_INGRESS
+                        + " or " + PROG_CG_EGRESS + " after load");
+            }
+            Files.createDirectories(pinDir.resolve(LINK_DIR));
+            cgroupError = null;
+        } catch (DatapathException | IOException e) {
+            stopCapture();
+            cgroupError = e.getMessage();
+            LOG.warning("cgroup endpoints are disabled: " + e.getMessage());
+            if (cgObj != null) lib.bpf_object__close(cgObj);
+            cgObj = null;
+            fdCgEndpoints = progCgIngress = progCgEgress = -1;
+        }
     }
 
     private int mapFd(String name) throws DatapathException {
@@ -331,7 +406,8 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
 
     @Override
     public void upsertEndpoint(DatapathEndpoint ep, List<PolicyEntry> entries) throws DatapathException {
-        if (ep.ifindex() <= 0) throw new DatapathException("endpoint " + ep.id() + ": ifindex " + ep.ifindex()
+        long cgid = ep.isCgroup() ? cgroupId(ep) : 0;
+        if (!ep.isCgroup() && ep.ifindex() <= 0) throw new DatapathException("endpoint " + ep.id() + ": ifindex " + ep.ifindex()
                 + " is not a valid host interface index");
         if (ep.id() < 0 || ep.id() > 0xffffffffL) throw new DatapathException("endpoint id " + ep.id() + " out of range");
         Map<PolicyCodec.Key, PolicyCodec.Value> desired;
@@ -344,8 +420,13 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
             requireLoaded();
             Map<PolicyCodec.Key, PolicyCodec.Value> current = installed.getOrDefault(ep.id(), Map.of());
             DatapathEndpoint prev = endpoints.get(ep.id());
-            byte[] epKey = u32(ep.ifindex());
-            byte[] oldVal = lookup(fdEndpoints, epKey, 12);
+            if (ep.isCgroup() && fdCgEndpoints < 0) {
+                throw new DatapathException("endpoint " + ep.id() + " (cgroup " + ep.cgroupPath()
+                        + ") cannot be enforced: " + cgroupError);
+            }
+            int fdEps = ep.isCgroup() ? fdCgEndpoints : fdEndpoints;
+            byte[] epKey = ep.isCgroup() ? u64(cgid) : u32(ep.ifindex());
+            byte[] oldVal = lookup(fdEps, epKey, 12);
             int oldFlags = -1;
             if (oldVal != null) {
                 Structs.EndpointValue ov = Structs.from(new Structs.EndpointValue(runtime), oldVal);
@@ -357,7 +438,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
             int interim = oldFlags < 0 ? (newFlags & 3) : ((oldFlags | newFlags) & 3) | (oldFlags & newFlags & 4);
             Undo undo = new Undo();
             try {
-                undo.put(fdEndpoints, epKey, endpointValue(ep, interim), oldVal, "endpoint " + ep.id() + " entry");
+                undo.put(fdEps, epKey, endpointValue(ep, interim), oldVal, "endpoint " + ep.id() + " entry");
                 List<Map.Entry<PolicyCodec.Key, PolicyCodec.Value>> writes = new ArrayList<>();
                 for (Map.Entry<PolicyCodec.Key, PolicyCodec.Value> e : desired.entrySet()) {
                     if (!e.getValue().equals(current.get(e.getKey()))) writes.add(e);
@@ -371,13 +452,20 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
                 for (PolicyCodec.Key k : current.keySet()) {
                     if (!desired.containsKey(k)) undo.delete(fdPolicy, policyKey(k), policyValue(current.get(k)), "stale policy entry of endpoint " + ep.id());
                 }
-                if (interim != newFlags) undo.put(fdEndpoints, epKey, endpointValue(ep, newFlags), endpointValue(ep, interim), "endpoint " + ep.id() + " entry");
+                if (interim != newFlags) undo.put(fdEps, epKey, endpointValue(ep, newFlags), endpointValue(ep, interim), "endpoint " + ep.id() + " entry");
             } catch (DatapathException e) {
                 undo.rollback();
                 throw e;
             }
             installed.put(ep.id(), new LinkedHashMap<>(desired));
-            if (prev != null && prev.ifindex() != ep.ifindex()) {
+            if (ep.isCgroup()) {
+                if (prev != null && !prev.isCgroup()) detachInterface(prev);
+                attachCgroup(ep, cgid);
+                endpoints.put(ep.id(), ep);
+                return;
+            }
+            if (prev != null && prev.isCgroup()) detachCgroups(ep.id(), -1);
+            if (prev != null && !prev.isCgroup() && prev.ifindex() != ep.ifindex()) {
                 detach(prev.ifindex());
                 byte[] k = u32(prev.ifindex());
                 byte[] v = lookup(fdEndpoints, k, 12);
@@ -396,14 +484,16 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
             requireLoaded();
             DatapathEndpoint ep = endpoints.get(endpointId);
             List<Integer> ifindexes = new ArrayList<>();
-            if (ep != null) ifindexes.add(ep.ifindex());
+            if (ep != null && !ep.isCgroup()) ifindexes.add(ep.ifindex());
             for (BpfEndpoint b : readEndpoints()) {
-                if (b.endpointId() == endpointId && !ifindexes.contains(b.ifindex())) ifindexes.add(b.ifindex());
+                if (b.endpointId() == endpointId && b.ifindex() > 0 && !ifindexes.contains(b.ifindex())) ifindexes.add(b.ifindex());
             }
             for (int ifindex : ifindexes) {
+                if (ifindex <= 0) continue;
                 detach(ifindex);
                 lib.bpf_map_delete_elem(fdEndpoints, u32(ifindex));
             }
+            detachCgroups(endpointId, -1);
             Map<PolicyCodec.Key, PolicyCodec.Value> current = installed.remove(endpointId);
             if (current != null) {
                 for (PolicyCodec.Key k : current.keySet()) lib.bpf_map_delete_elem(fdPolicy, policyKey(k));
@@ -647,6 +737,157 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
         return o;
     }
 
+    // ------------------------------------------------------------------ cgroup_skb
+
+    /** The cgroup id of the endpoint's cgroup v2 directory: its inode number, what bpf_skb_cgroup_id reports. */
+    private static long cgroupId(DatapathEndpoint ep) throws DatapathException {
+        Path dir = Path.of(ep.cgroupPath());
+        if (!dir.isAbsolute()) throw new DatapathException("endpoint " + ep.id() + ": cgroup path \"" + ep.cgroupPath()
+                + "\" is not absolute");
+        if (!Files.isDirectory(dir)) throw new DatapathException("endpoint " + ep.id() + ": cgroup " + dir + " does not exist");
+        // cgroup.controllers exists only in cgroup v2 directories; a v1 hierarchy cannot take cgroup_skb programs
+        if (!Files.exists(dir.resolve("cgroup.controllers"))) {
+            throw new DatapathException("endpoint " + ep.id() + ": " + dir + " is not a cgroup v2 directory"
+                    + " (no cgroup.controllers)");
+        }
+        try {
+            return ((Number) Files.getAttribute(dir, "unix:ino")).longValue();
+        } catch (IOException | RuntimeException e) {
+            throw new DatapathException("endpoint " + ep.id() + ": cannot read the cgroup id of " + dir + ": " + e, e);
+        }
+    }
+
+    private Path linkPin(long epId, long cgid, boolean ingress) {
+        return pinDir.resolve(LINK_DIR).resolve("ep" + epId + "-cg" + cgid + "-" + (ingress ? "ingress" : "egress"));
+    }
+
+    /**
+     * Attaches both programs to the cgroup through bpf links pinned under {@link #LINK_DIR}, so that they stay
+     * attached while no agent runs. A link a previous agent pinned gets our program atomically (bpf_link_update),
+     * the cgroup counterpart of BPF_TC_F_REPLACE: no moment without a program.
+     */
+    private void attachCgroup(DatapathEndpoint ep, long cgid) throws DatapathException {
+        for (boolean ingress : new boolean[] {true, false}) {
+            Path pin = linkPin(ep.id(), cgid, ingress);
+            int prog = ingress ? progCgIngress : progCgEgress;
+            String progName = ingress ? PROG_CG_INGRESS : PROG_CG_EGRESS;
+            if (Files.exists(pin)) {
+                int fd = lib.bpf_obj_get(pin.toString());
+                if (fd >= 0) {
+                    int rc = lib.bpf_link_update(fd, prog, null);
+                    libc.close(fd);
+                    if (rc == 0) continue;
+                    LOG.warning("pinned link " + pin + " cannot take the new program (" + errno(-rc) + "); re-creating it");
+                }
+                try {
+                    Files.deleteIfExists(pin);
+                } catch (IOException e) {
+                    throw new DatapathException("cannot remove the stale link pin " + pin + ": " + e.getMessage(), e);
+                }
+            }
+            int cgfd = libc.open(ep.cgroupPath(), oDirectory());
+            if (cgfd < 0) {
+                throw new DatapathException("endpoint " + ep.id() + ": cannot open cgroup " + ep.cgroupPath() + ": "
+                        + errno(LastError.getLastError(runtime)));
+            }
+            try {
+                int link = lib.bpf_link_create(prog, cgfd, ingress ? LibBpf.BPF_CGROUP_INET_INGRESS : LibBpf.BPF_CGROUP_INET_EGRESS, null);
+                if (link < 0) {
+                    throw new DatapathException("cannot attach " + progName + " to cgroup " + ep.cgroupPath()
+                            + " for endpoint " + ep.id() + ": " + errno(-link));
+                }
+                int rc = lib.bpf_obj_pin(link, pin.toString());
+                if (rc < 0) {
+                    lib.bpf_link_detach(link);
+                    libc.close(link);
+                    throw new DatapathException("cannot pin the link of " + progName + " at " + pin + ": " + errno(-rc));
+                }
+                libc.close(link); // the pin holds the link now
+            } finally {
+                libc.close(cgfd);
+            }
+        }
+        cgroupPaths.put(cgid, ep.cgroupPath());
+        // the same endpoint on an earlier cgroup (the directory was re-created): its links and entry go last
+        detachCgroups(ep.id(), cgid);
+    }
+
+    /** Detaches and unpins every link of the endpoint except those on cgroup {@code keep}, and their map entries. */
+    private void detachCgroups(long epId, long keep) {
+        Path dir = pinDir.resolve(LINK_DIR);
+        if (!Files.isDirectory(dir)) return;
+        Set<Long> dropped = new HashSet<>();
+        try (var pins = Files.list(dir)) {
+            for (Path pin : (Iterable<Path>) pins::iterator) {
+                String n = pin.getFileName().toString();
+                if (!n.startsWith("ep" + epId + "-cg")) continue;
+                long cgid;
+                try {
+                    cgid = Long.parseLong(n.substring(("ep" + epId + "-cg").length(), n.lastIndexOf('-')));
+                } catch (RuntimeException e) {
+                    continue; // not ours
+                }
+                if (cgid == keep) continue;
+                int fd = lib.bpf_obj_get(pin.toString());
+                if (fd >= 0) {
+                    lib.bpf_link_detach(fd);
+                    libc.close(fd);
+                }
+                Files.deleteIfExists(pin);
+                dropped.add(cgid);
+            }
+        } catch (IOException e) {
+            LOG.warning("cannot list the link pins in " + dir + ": " + e.getMessage());
+        }
+        if (fdCgEndpoints < 0) return;
+        for (Map.Entry<Bytes, byte[]> e : readAll(fdCgEndpoints, 8, 12).entrySet()) {
+            long cgid = le64(e.getKey().b());
+            if (cgid == keep) continue;
+            if (Structs.from(new Structs.EndpointValue(runtime), e.getValue()).ep_id.get() == epId || dropped.contains(cgid)) {
+                lib.bpf_map_delete_elem(fdCgEndpoints, e.getKey().b());
+                cgroupPaths.remove(cgid);
+            }
+        }
+    }
+
+    /** Whether the endpoint's links are pinned on its cgroup in both directions (for tests and status). */
+    public boolean isCgroupAttached(long epId, String cgroupPath) {
+        try {
+            long cgid = ((Number) Files.getAttribute(Path.of(cgroupPath), "unix:ino")).longValue();
+            return Files.exists(linkPin(epId, cgid, true)) && Files.exists(linkPin(epId, cgid, false));
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** Cgroups with our programs attached (pinned ingress links), for status. */
+    public int attachedCgroups() {
+        try (var pins = Files.list(pinDir.resolve(LINK_DIR))) {
+            return (int) pins.filter(p -> p.getFileName().toString().endsWith("-ingress")).count();
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    /** Why cgroup endpoints cannot be enforced, or null when they can. */
+    public String cgroupError() {
+        return cgroupError;
+    }
+
+    private static int oDirectory() {
+        // O_RDONLY | O_DIRECTORY: the flag's value differs between architectures
+        return "aarch64".equals(System.getProperty("os.arch")) ? 0x4000 : 0x10000;
+    }
+
+    private void detachInterface(DatapathEndpoint prev) {
+        detach(prev.ifindex());
+        byte[] k = u32(prev.ifindex());
+        byte[] v = lookup(fdEndpoints, k, 12);
+        if (v != null && Structs.from(new Structs.EndpointValue(runtime), v).ep_id.get() == prev.id()) {
+            lib.bpf_map_delete_elem(fdEndpoints, k);
+        }
+    }
+
     // ------------------------------------------------------------------ map codec
 
     private static int flags(DatapathEndpoint ep) {
@@ -717,6 +958,15 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
             Structs.EndpointValue v = Structs.from(new Structs.EndpointValue(runtime), e.getValue());
             out.add(new BpfEndpoint(ifindex, v.ep_id.get(), v.identity.get(), (int) v.flags.get(), ifname(ifindex)));
         }
+        if (fdCgEndpoints >= 0) {
+            for (Map.Entry<Bytes, byte[]> e : readAll(fdCgEndpoints, 8, 12).entrySet()) {
+                long cgid = le64(e.getKey().b());
+                Structs.EndpointValue v = Structs.from(new Structs.EndpointValue(runtime), e.getValue());
+                // no interface: ifindex 0, and the cgroup where the name would be
+                out.add(new BpfEndpoint(0, v.ep_id.get(), v.identity.get(), (int) v.flags.get(),
+                        cgroupPaths.getOrDefault(cgid, "cgroup id " + cgid)));
+            }
+        }
         out.sort(Comparator.comparingLong(BpfEndpoint::endpointId).thenComparingInt(BpfEndpoint::ifindex));
         return out;
     }
@@ -780,6 +1030,18 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
             if (v != null) out.put(new Bytes(k), v);
         }
         return out;
+    }
+
+    private static byte[] u64(long v) {
+        byte[] b = new byte[8];
+        for (int i = 0; i < 8; i++) b[i] = (byte) (v >>> (8 * i));
+        return b;
+    }
+
+    private static long le64(byte[] b) {
+        long v = 0;
+        for (int i = 7; i >= 0; i--) v = (v << 8) | (b[i] & 0xffL);
+        return v;
     }
 
     private static byte[] u32(long v) {

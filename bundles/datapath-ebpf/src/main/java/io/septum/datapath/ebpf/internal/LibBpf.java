@@ -53,6 +53,20 @@ public interface LibBpf {
 
     int bpf_obj_get(String path);
 
+    int bpf_obj_pin(int fd, String path);
+
+    /** BPF_CGROUP_INET_INGRESS / EGRESS of enum bpf_attach_type. */
+    int BPF_CGROUP_INET_INGRESS = 0;
+    int BPF_CGROUP_INET_EGRESS = 1;
+
+    /** {@code opts} may be NULL. A cgroup link is always a multi-attachment (BPF_F_ALLOW_MULTI semantics). */
+    int bpf_link_create(int progFd, int targetFd, int attachType, Pointer opts);
+
+    /** Atomically swaps the link's program; {@code opts} may be NULL. */
+    int bpf_link_update(int linkFd, int newProgFd, Pointer opts);
+
+    int bpf_link_detach(int linkFd);
+
     Pointer ring_buffer__new(int mapFd, SampleFn sampleCb, Pointer ctx, Pointer opts);
 
     int ring_buffer__poll(Pointer rb, int timeoutMs);

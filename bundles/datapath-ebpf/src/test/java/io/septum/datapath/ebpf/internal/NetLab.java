@@ -56,6 +56,16 @@ final class NetLab implements AutoCloseable {
         return result;
     }
 
+    /**
+     * Gives the bridge the address 10.199.x.254/24, so that host processes (cgroup endpoints) reach the namespaces
+     * and are reached by them, and returns it.
+     */
+    String hostIp() throws IOException {
+        String ip = "10.199." + subnet + ".254";
+        sh("ip", "addr", "add", ip + "/24", "dev", bridge);
+        return ip;
+    }
+
     /** A TCP echo server (IPv4 and IPv6) on {@code port} inside {@code ns}. */
     void listen(Ns ns, int port) throws IOException {
         processes.add(new ProcessBuilder("ip", "netns", "exec", ns.name(), "socat",
