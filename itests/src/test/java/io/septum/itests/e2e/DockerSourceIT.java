@@ -27,8 +27,11 @@ import org.junit.jupiter.api.Test;
  * Hot deployment of the docker source into a running agent, against a real Docker engine (scripts/test-dockerd.sh):
  * containers become {@code ready} endpoints with {@code container:} labels, a container cannot label itself into
  * another namespace or a reserved identity, a policy is enforced between containers with real connections, and
- * replacing the jar keeps them enforced, removing it leaves its endpoints {@code disconnected}, and network-namespace
- * endpoints under their own policy see no wrong probe outcome while the source comes and goes.
+ * replacing the jar with a rebuilt one (a newer Bundle-Version) keeps them enforced, removing it leaves its endpoints
+ * {@code disconnected} and still enforced for the grace period ({@code disconnectGraceSeconds}, 20 s here), after
+ * which their tc programs, endpoint-map, policy-map and ipcache entries are gone while the network-namespace
+ * endpoints' entries are exactly as before; those endpoints, under their own policy, see no wrong probe outcome
+ * (no drop of an allowed connection, no pass of a denied one) while the source comes and goes.
  *
  * <p>The agent runs from a private home (links to the distribution's lib/ and bundle/, its own etc/ and deploy/), so
  * the jar dropped into deploy/ reaches no other test's agent.
