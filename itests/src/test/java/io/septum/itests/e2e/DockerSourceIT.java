@@ -27,8 +27,11 @@ import org.junit.jupiter.api.Test;
  * Hot deployment of the docker source into a running agent, against a real Docker engine (scripts/test-dockerd.sh):
  * containers become {@code ready} endpoints with {@code container:} labels, a container cannot label itself into
  * another namespace or a reserved identity, a policy is enforced between containers with real connections, and
- * replacing the jar keeps them enforced, removing it leaves its endpoints {@code disconnected}, and network-namespace
- * endpoints under their own policy see no wrong probe outcome while the source comes and goes.
+ * replacing the jar with a rebuilt one (a newer Bundle-Version) keeps them enforced, removing it leaves its endpoints
+ * {@code disconnected} and still enforced for the grace period ({@code disconnectGraceSeconds}, 20 s here), after
+ * which their tc programs, endpoint-map, policy-map and ipcache entries are gone while the network-namespace
+ * endpoints' entries are exactly as before; those endpoints, under their own policy, see no wrong probe outcome
+ * (no drop of an allowed connection, no pass of a denied one) while the source comes and goes.
  *
  * <p>The agent runs from a private home (links to the distribution's lib/ and bundle/, its own etc/ and deploy/), so
  * the jar dropped into deploy/ reaches no other test's agent.
@@ -100,6 +103,11 @@ class DockerSourceIT {
                     home.resolve("etc").toString()).exit());
             Files.createDirectories(home.resolve("deploy"));
             Files.writeString(home.resolve("etc/io.septum.source.docker.cfg"), "dockerHost=" + SOCK + "\n");
+            // Long enough for a redeploy under load to come back within it, short enough to wait out after undeploy.
+            Path endpointsCfg = home.resolve("etc/io.septum.endpoints.cfg");
+            String cfg = Files.exists(endpointsCfg) ? Files.readString(endpointsCfg) : "";
+            Files.writeString(endpointsCfg, cfg.replaceAll("(?m)^disconnectGraceSeconds=.*$", "")
+                    + "\ndisconnectGraceSeconds=" + GRACE.toSeconds() + "\n");
 
             String web = docker("run", "-d", "--name", "sept-t-web-" + tag, "-l", "app=sept-web", IMAGE,
                     "sh", "-c", "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 80 -h /www");
@@ -197,9 +205,13 @@ class DockerSourceIT {
                         assertTrue(connects(web, docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", client), 1),
                                 "egress is not restricted: web reaches client (refused, not dropped)");
 
-                        // Redeploy a rebuilt jar (same bundle, new file): the containers stay enforced throughout.
+                        // Redeploy a rebuilt jar (same bundle, a newer Bundle-Version, new file): the containers stay
+                        // enforced throughout.
                         phase.set("redeploy");
-                        Files.copy(jar, home.resolve("deploy/septum-source-docker.jar"), StandardCopyOption.REPLACE_EXISTING);
+                        Path rebuilt = home.resolve("septum-source-docker.jar.tmp");
+                        String version = rebuild(jar, rebuilt, tag);
+                        Files.move(rebuilt, home.resolve("deploy/septum-source-docker.jar"), StandardCopyOption.REPLACE_EXISTING,
+                                StandardCopyOption.ATOMIC_MOVE);
                         Files.setLastModifiedTime(home.resolve("deploy/septum-source-docker.jar"),
                                 java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 1000));
                         List<String> containerWrong = new ArrayList<>();
@@ -215,11 +227,36 @@ class DockerSourceIT {
                                 "docker endpoints ready after the redeploy");
                         String log = Files.readString(agent.log);
                         assertTrue(log.contains("Updating bundle io.septum.source.docker"), "FileInstall updated the bundle");
+                        System.err.println("e2e: redeployed as " + version);
                         // The updated bundle (a new class loader, its own copy of JNA's native part) reached the engine.
                         assertTrue(E2eSupport.await(Duration.ofSeconds(20), () -> connectedLines(agent) >= 2),
                                 "the redeployed source connected to the engine again");
 
+                        // What the kernel holds for the containers and for the netns endpoints, before the undeploy.
+                        List<Long> dockerIds = ids.stream().map(id -> endpoint(agent, id).path("id").asLong()).toList();
+                        List<String> dockerIps = new ArrayList<>();
+                        List<String> dockerVeths = new ArrayList<>();
+                        for (String id : ids) {
+                            JsonNode e = endpoint(agent, id);
+                            e.path("addresses").forEach(a -> dockerIps.add(a.asText()));
+                            dockerVeths.add(e.path("interfaceName").asText());
+                        }
+                        List<Long> nsIds = new ArrayList<>();
+                        List<String> nsIps = List.of(server.ip(), nsClient.ip(), intruder.ip());
+                        for (JsonNode e : agent.get("/v1/endpoints")) {
+                            if ("netns".equals(e.path("source").asText())) nsIds.add(e.path("id").asLong());
+                        }
+                        assertEquals(3, nsIds.size(), "three netns endpoints");
+                        assertTrue(bpfEndpointIds(agent).containsAll(dockerIds), "the containers are in the endpoint map");
+                        assertTrue(ipcachePrefixes(agent).containsAll(dockerIps.stream().map(ip -> ip + "/32").toList()),
+                                "the containers' addresses are in the ipcache: " + ipcachePrefixes(agent));
+                        long webId = endpoint(agent, web).path("id").asLong();
+                        assertFalse(policyEntries(agent, webId).isEmpty(), "web has policy entries");
+                        for (String v : dockerVeths) assertTrue(tcAttached(v), "programs attached to " + v);
+                        String nsBefore = netnsDatapath(agent, nsIds, nsIps);
+
                         phase.set("undeploy");
+                        long undeployed = System.nanoTime();
                         Files.delete(home.resolve("deploy/septum-source-docker.jar"));
                         boolean gone = E2eSupport.await(Duration.ofSeconds(30), () -> ids.stream()
                                 .allMatch(id -> "disconnected".equals(endpoint(agent, id).path("state").asText())));
@@ -227,6 +264,38 @@ class DockerSourceIT {
                             fail("docker endpoints not disconnected within 30 s after undeploy: "
                                     + agent.cli("endpoint", "list", "-o", "json").out());
                         }
+                        // Within the grace period the containers keep their datapath state, so still enforced.
+                        if (System.nanoTime() - undeployed < GRACE.minusSeconds(5).toNanos()) {
+                            assertTrue(bpfEndpointIds(agent).containsAll(dockerIds), "still in the endpoint map during the grace");
+                            for (String v : dockerVeths) assertTrue(tcAttached(v), "still attached to " + v + " during the grace");
+                            assertFalse(connects(other, webIp), "still enforced during the grace: other -> web:80 denied");
+                        }
+                        // After it, everything of theirs is gone from the kernel, and nothing else changed.
+                        boolean removed = E2eSupport.await(GRACE.plusSeconds(30), () -> {
+                            try {
+                                List<Long> eps = bpfEndpointIds(agent);
+                                List<String> prefixes = ipcachePrefixes(agent);
+                                return dockerIds.stream().noneMatch(eps::contains)
+                                        && dockerIps.stream().noneMatch(ip -> prefixes.contains(ip + "/32"))
+                                        && dockerVeths.stream().noneMatch(DockerSourceIT::tcAttached);
+                            } catch (IOException e) {
+                                return false;
+                            }
+                        });
+                        long after = (System.nanoTime() - undeployed) / 1_000_000;
+                        if (!removed) {
+                            fail("datapath state of the containers not removed within " + GRACE.plusSeconds(30).toSeconds()
+                                    + " s of the undeploy: endpoints " + bpfEndpointIds(agent) + ", ipcache "
+                                    + ipcachePrefixes(agent) + "\n" + agent.cli("endpoint", "list").out());
+                        }
+                        System.err.println("e2e: container datapath state removed " + after + " ms after the undeploy (grace "
+                                + GRACE.toSeconds() + " s)");
+                        assertTrue(after >= GRACE.toMillis() - 1000, "not removed before the grace period ended: " + after + " ms");
+                        assertTrue(policyEntries(agent, webId).isEmpty(), "web's policy entries are gone");
+                        assertTrue(ids.stream().allMatch(id -> endpoint(agent, id).isMissingNode()),
+                                "the containers' endpoints are gone: " + agent.cli("endpoint", "list").out());
+                        assertEquals(nsBefore, netnsDatapath(agent, nsIds, nsIps),
+                                "the netns endpoints' datapath state is untouched");
                         phase.set("after undeploy");
                         int now = rounds.get();
                         assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> rounds.get() >= now + 3),
@@ -252,7 +321,87 @@ class DockerSourceIT {
         }
     }
 
+    private static final Duration GRACE = Duration.ofSeconds(20);
     private static final Duration ALLOW_TIMEOUT = Duration.ofMillis(1500);
+
+    /** Endpoint ids in the kernel's endpoint map ({@code septum bpf endpoint list}). */
+    private static List<Long> bpfEndpointIds(E2eSupport.Agent agent) throws IOException {
+        List<Long> out = new ArrayList<>();
+        for (JsonNode e : agent.get("/v1/bpf/endpoints")) out.add(e.path("endpointId").asLong());
+        return out;
+    }
+
+    private static List<String> ipcachePrefixes(E2eSupport.Agent agent) throws IOException {
+        List<String> out = new ArrayList<>();
+        for (JsonNode e : agent.get("/v1/bpf/ipcache")) out.add(e.path("prefix").asText());
+        return out;
+    }
+
+    /** An endpoint's policy-map entries without their packet counts; empty when the endpoint is gone. */
+    private static List<String> policyEntries(E2eSupport.Agent agent, long id) {
+        List<String> out = new ArrayList<>();
+        try {
+            for (JsonNode e : agent.get("/v1/bpf/policy/" + id)) {
+                ((com.fasterxml.jackson.databind.node.ObjectNode) e).remove("packets");
+                out.add(e.toString());
+            }
+        } catch (IOException e) {
+            // 404: no such endpoint any more
+        }
+        Collections.sort(out);
+        return out;
+    }
+
+    /** The netns endpoints' map entries, policy entries and ipcache entries, as one comparable text. */
+    private static String netnsDatapath(E2eSupport.Agent agent, List<Long> ids, List<String> ips) throws IOException {
+        List<String> out = new ArrayList<>();
+        for (JsonNode e : agent.get("/v1/bpf/endpoints")) {
+            if (ids.contains(e.path("endpointId").asLong())) out.add("endpoint " + e);
+        }
+        for (long id : ids) out.add("policy " + id + " " + policyEntries(agent, id));
+        for (JsonNode e : agent.get("/v1/bpf/ipcache")) {
+            if (ips.stream().anyMatch(ip -> e.path("prefix").asText().startsWith(ip + "/"))) out.add("ipcache " + e);
+        }
+        Collections.sort(out);
+        return String.join("\n", out);
+    }
+
+    /** Whether a tc program is attached to the interface's ingress hook. */
+    private static boolean tcAttached(String ifname) {
+        E2eSupport.Run r = E2eSupport.sh(Duration.ofSeconds(10), "tc", "filter", "show", "dev", ifname, "ingress");
+        return r.exit() == 0 && r.out().contains("bpf");
+    }
+
+    /**
+     * A copy of the bundle with a newer {@code Bundle-Version} (a qualifier of its own), as a rebuild would make;
+     * returns that version.
+     */
+    private static String rebuild(Path jar, Path to, String tag) throws IOException {
+        try (java.util.jar.JarInputStream in = new java.util.jar.JarInputStream(Files.newInputStream(jar))) {
+            java.util.jar.Manifest mf = new java.util.jar.Manifest(in.getManifest());
+            String v = mf.getMainAttributes().getValue("Bundle-Version");
+            String[] f = v.split("\\.");
+            String version = f[0] + "." + f[1] + "." + f[2] + "." + (f.length > 3 ? f[3] : "") + "z" + tag;
+            mf.getMainAttributes().putValue("Bundle-Version", version);
+            try (java.util.jar.JarOutputStream out = new java.util.jar.JarOutputStream(Files.newOutputStream(to), mf)) {
+                for (java.util.jar.JarEntry e; (e = in.getNextJarEntry()) != null; ) {
+                    if (e.getName().equalsIgnoreCase("META-INF/MANIFEST.MF")) continue;
+                    out.putNextEntry(new java.util.jar.JarEntry(e.getName()));
+                    in.transferTo(out);
+                    out.closeEntry();
+                }
+            }
+            return version;
+        }
+    }
+
+    private static String readQuietly(Path p) {
+        try {
+            return Files.readString(p);
+        } catch (IOException e) {
+            return "";
+        }
+    }
     private static final Duration DENY_TIMEOUT = Duration.ofMillis(500);
 
     private static void addNetns(E2eSupport.Agent agent, E2eNet.Node n, String label) {

@@ -31,6 +31,8 @@ public final class AgentSession implements AutoCloseable {
     private final Map<String, Registered> endpoints = new LinkedHashMap<>();
     private final List<String[]> policies = new ArrayList<>();
     private final Map<String, Map<String, String>> previousNamespaceLabels = new LinkedHashMap<>();
+    /** Host interfaces of endpoints another source reports (containers): they go with their workload, not by API. */
+    private final java.util.Set<String> watched = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private boolean closed;
 
     /** An endpoint this session registered, by the lab node that backs it. */
@@ -78,6 +80,15 @@ public final class AgentSession implements AutoCloseable {
         // registered before the call: a call that times out may still have created it
         endpoints.put(node.hostInterface(), new Registered(node, name, namespace, labels));
         client.post("/v1/endpoints", body, JsonNode.class);
+    }
+
+    /**
+     * Expects an endpoint that the agent's own source reports (a container seen by source-docker): waited for like a
+     * registered one, but never deleted through the API, since its source removes it with the container.
+     */
+    public synchronized void watch(NetLab.Node node, String name, String namespace, Map<String, String> labels) {
+        endpoints.put(node.hostInterface(), new Registered(node, name, namespace, labels));
+        watched.add(node.hostInterface());
     }
 
     public synchronized List<Registered> registered() {
@@ -210,6 +221,7 @@ public final class AgentSession implements AutoCloseable {
             if (!eps.isEmpty()) warn("could not list endpoints to delete them: " + e.getMessage());
         }
         for (Registered r : eps) {
+            if (watched.contains(r.node().hostInterface())) continue;
             Optional<Endpoint> e = present.stream().filter(x -> r.node().hostInterface().equals(x.interfaceName())).findFirst();
             String ref = e.map(x -> Long.toString(x.id())).orElse(r.qualifiedName());
             if (e.isEmpty() && !present.isEmpty()) continue;

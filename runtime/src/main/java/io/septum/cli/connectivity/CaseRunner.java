@@ -40,6 +40,7 @@ public final class CaseRunner {
     private final Duration timeout;
     private final boolean keep;
     private final Duration readyTimeout;
+    private final LabRuntime.Factory runtime;
 
     /** The outcome: the rows to print and the exit code; {@code result} is null when nothing was probed. */
     public record Outcome(CaseResult result, int exit, String error) {
@@ -51,6 +52,13 @@ public final class CaseRunner {
 
     public CaseRunner(AgentClient client, PolicyEngine engine, PrintStream progress, Duration timeout, boolean keep,
                       Duration readyTimeout) {
+        this(client, engine, progress, timeout, keep, readyTimeout, LabRuntime.netns());
+    }
+
+    /** With the endpoints made by {@code runtime} (network namespaces or containers). */
+    public CaseRunner(AgentClient client, PolicyEngine engine, PrintStream progress, Duration timeout, boolean keep,
+                      Duration readyTimeout, LabRuntime.Factory runtime) {
+        this.runtime = runtime;
         this.client = client;
         this.engine = engine;
         this.progress = progress;
@@ -157,6 +165,8 @@ public final class CaseRunner {
         } catch (PolicyValidationException e) {
             return new Outcome(null, EXIT_INVALID, e.getMessage());
         }
+        String missing = runtime.checkAgent(status);
+        if (missing != null) return new Outcome(null, EXIT_ERROR, missing);
         String conflict = conflicts(parsed);
         if (conflict != null) return new Outcome(null, EXIT_ERROR, conflict);
 
@@ -167,8 +177,13 @@ public final class CaseRunner {
         } catch (AgentException e) {
             return new Outcome(null, EXIT_ERROR, e.getMessage());
         }
-        for (String line : NetLab.cleanupStale("c")) progress.println("septum: removed a leftover of an earlier run: " + line);
-        NetLab lab = NetLab.create('c');
+        LabRuntime lab;
+        try {
+            for (String line : runtime.cleanupStale("c")) progress.println("septum: removed a leftover of an earlier run: " + line);
+            lab = runtime.create('c');
+        } catch (LabException e) {
+            return new Outcome(null, EXIT_ERROR, e.getMessage());
+        }
         AgentSession session = new AgentSession(client, progress::println);
         Thread hook = new Thread(() -> {
             session.close();
@@ -191,8 +206,7 @@ public final class CaseRunner {
         } finally {
             if (keep) {
                 lab.keep();
-                progress.println("septum: --keep: the lab " + lab.runId() + " stays (namespaces " + NetLab.NETNS_PREFIX
-                        + lab.runId() + "-*, bridge " + lab.bridge() + "), with its endpoints and policies in the agent;"
+                progress.println("septum: --keep: the lab " + lab.runId() + " stays (" + lab.keepNote() + "), with its endpoints and policies in the agent;"
                         + " the next 'septum connectivity test' removes the lab's namespaces and endpoints; delete the policies with septum policy delete");
             } else {
                 long t0 = System.nanoTime();
@@ -229,17 +243,17 @@ public final class CaseRunner {
         return null;
     }
 
-    private Map<String, Target> build(TestCase tc, NetLab lab) {
+    private Map<String, Target> build(TestCase tc, LabRuntime lab) {
         long t0 = System.nanoTime();
         int n = tc.endpoints().size() + tc.external().size();
-        progress.print("septum: creating " + n + " network namespaces... ");
+        progress.print("septum: creating " + n + " " + lab.endpointKind() + "... ");
         progress.flush();
         Map<String, Target> targets = new LinkedHashMap<>();
-        for (TestCase.Endpoint e : tc.endpoints()) {
-            targets.put(e.qualifiedName(), new Target(e.qualifiedName(), lab.addEndpoint(e.qualifiedName()), false));
+        for (Map.Entry<TestCase.Endpoint, NetLab.Node> e : addEndpoints(tc, lab).entrySet()) {
+            targets.put(e.getKey().qualifiedName(), new Target(e.getKey().qualifiedName(), e.getValue(), false));
         }
         for (TestCase.External x : tc.external()) {
-            targets.put("external:" + x.name(), new Target(x.name(), lab.addNode("external:" + x.name(), x.ip()), true));
+            targets.put("external:" + x.name(), new Target(x.name(), lab.addExternal(x.name(), x.ip()), true));
         }
         // listen on every declared port and on every probed one, so that a refusal always means a lab problem
         Map<String, Set<NetLab.Port>> ports = new LinkedHashMap<>();
@@ -263,7 +277,35 @@ public final class CaseRunner {
         return targets;
     }
 
-    private void registerAll(String origin, TestCase tc, NetLab lab, AgentSession session, Map<String, Target> targets,
+    /** As many at a time as the runtime likes: a container takes seconds to start, a namespace milliseconds. */
+    private static Map<TestCase.Endpoint, NetLab.Node> addEndpoints(TestCase tc, LabRuntime lab) {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(lab.parallelism(), r -> {
+            Thread t = new Thread(r, "septum-lab-add");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            Map<TestCase.Endpoint, java.util.concurrent.Future<NetLab.Node>> futures = new LinkedHashMap<>();
+            for (TestCase.Endpoint e : tc.endpoints()) futures.put(e, pool.submit(() -> lab.addEndpoint(e)));
+            Map<TestCase.Endpoint, NetLab.Node> out = new LinkedHashMap<>();
+            for (var f : futures.entrySet()) {
+                try {
+                    out.put(f.getKey(), f.getValue().get());
+                } catch (java.util.concurrent.ExecutionException x) {
+                    if (x.getCause() instanceof RuntimeException r) throw r;
+                    throw new LabException("cannot add " + f.getKey().qualifiedName() + ": " + x.getCause(), x.getCause());
+                } catch (InterruptedException x) {
+                    Thread.currentThread().interrupt();
+                    throw new LabException("interrupted while building the lab", x);
+                }
+            }
+            return out;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private void registerAll(String origin, TestCase tc, LabRuntime lab, AgentSession session, Map<String, Target> targets,
                              List<PolicyInfo> parsed) {
         long t0 = System.nanoTime();
         for (Map.Entry<String, Map<String, String>> ns : tc.namespaces().entrySet()) {
@@ -272,9 +314,9 @@ public final class CaseRunner {
         progress.print("septum: registering " + tc.endpoints().size() + " endpoints... ");
         progress.flush();
         for (TestCase.Endpoint e : tc.endpoints()) {
-            session.register(targets.get(e.qualifiedName()).node(), e.name(), e.namespace(), e.labels(), lab.runId());
+            lab.register(session, targets.get(e.qualifiedName()).node(), e);
         }
-        session.awaitReady(readyTimeout);
+        lab.checkEndpoints(tc, session.registered(), session.awaitReady(readyTimeout));
         progress.println("ready in " + millis(t0) + " ms");
         long rev;
         if (!tc.policies().isBlank()) {
@@ -291,7 +333,7 @@ public final class CaseRunner {
         }
     }
 
-    private List<ProbeResult> probeAll(TestCase tc, NetLab lab, Map<String, Target> targets, CaseResult offline) {
+    private List<ProbeResult> probeAll(TestCase tc, LabRuntime lab, Map<String, Target> targets, CaseResult offline) {
         long t0 = System.nanoTime();
         progress.print("septum: sending " + tc.probes().size() + " probes... ");
         progress.flush();
@@ -330,7 +372,7 @@ public final class CaseRunner {
         }
     }
 
-    private ProbeResult probe(NetLab lab, TestCase.Probe p, Target from, Target to, ProbeResult judged) {
+    private ProbeResult probe(LabRuntime lab, TestCase.Probe p, Target from, Target to, ProbeResult judged) {
         String proto = p.protocol().toUpperCase(Locale.ROOT);
         boolean http = p.http() != null && proto.equals("TCP");
         NetLab.Observation o = http ? httpProbe(lab, p, from, to) : lab.probe(from.node(), to.node().ip(), p.port(), proto, timeout);

@@ -1,0 +1,205 @@
+package io.septum.itests.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * Every corpus case without L7 probes passes through {@code septum connectivity test --runtime docker}: the case's
+ * endpoints are containers of the private test engine (scripts/test-dockerd.sh), which the agent's hot-deployed
+ * docker source makes endpoints; {@code policy eval} gives the same verdict and rule for every probe, and each run
+ * leaves no container, network or endpoint behind. Also: without the docker source the command says so (exit 3).
+ *
+ * <p>The agent runs from a private home (as in {@link DockerSourceIT}) whose docker source takes the namespace from
+ * the container label {@code io.kubernetes.pod.namespace}, which the lab sets to the case's namespace.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class DockerCorpusIT {
+    private static final String SOCK = "unix:///run/sept-test-docker.sock";
+    private E2eSupport.Agent agent;
+    private Path home;
+    private Path jar;
+    private Path script;
+    private FileChannel lockChannel;
+    private FileLock lock;
+    private long started;
+
+    @BeforeAll
+    void start() throws Exception {
+        Path septum = E2eSupport.septum();
+        Path dist = septum.getParent().getParent();
+        jar = dist.resolve("optional/septum-source-docker.jar");
+        if (!Files.isRegularFile(jar)) fail("the distribution has no " + jar + "; rebuild distribution/");
+        boolean dockerd = Files.isExecutable(Path.of("/usr/sbin/dockerd")) || Files.isExecutable(Path.of("/usr/bin/dockerd"));
+        if (!Boolean.getBoolean("septum.e2e.required")) {
+            Assumptions.assumeTrue(dockerd, "dockerd is not installed (scripts/install-deps.sh installs docker.io)");
+        }
+        script = repo().resolve("scripts/test-dockerd.sh");
+        // The engine is shared with DockerSourceIT and the source-docker unit tests, maybe in another build.
+        lockChannel = FileChannel.open(Path.of("/run/sept-test-docker.lock"), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE);
+        lock = lockChannel.lock();
+        started = System.nanoTime();
+        E2eSupport.Run up = E2eSupport.sh(Duration.ofSeconds(120), script.toString(), "start");
+        assertEquals(0, up.exit(), up.toString());
+        home = Files.createTempDirectory("septum-e2e-dockercorpus-home");
+        Files.createDirectories(home.resolve("bin"));
+        Files.copy(dist.resolve("bin/septum"), home.resolve("bin/septum"), StandardCopyOption.COPY_ATTRIBUTES);
+        Files.createSymbolicLink(home.resolve("lib"), dist.resolve("lib"));
+        Files.createSymbolicLink(home.resolve("bundle"), dist.resolve("bundle"));
+        assertEquals(0, E2eSupport.sh(Duration.ofSeconds(10), "cp", "-r", dist.resolve("etc").toString(),
+                home.resolve("etc").toString()).exit());
+        Files.createDirectories(home.resolve("deploy"));
+        Files.writeString(home.resolve("etc/io.septum.source.docker.cfg"),
+                "dockerHost=" + SOCK + "\nnamespaceFromLabel=io.kubernetes.pod.namespace\n");
+        agent = E2eSupport.Agent.start(home.resolve("bin/septum"));
+    }
+
+    @AfterAll
+    void stop() throws IOException {
+        try {
+            if (agent != null) agent.close();
+            if (script != null) E2eSupport.sh(Duration.ofSeconds(60), script.toString(), "stop");
+            E2eSupport.deleteTree(home);
+            System.err.println("e2e: docker corpus run took " + (System.nanoTime() - started) / 1_000_000 + " ms in all");
+        } finally {
+            if (lock != null) lock.release();
+            if (lockChannel != null) lockChannel.close();
+        }
+    }
+
+    @TestFactory
+    Stream<DynamicTest> corpus() throws IOException {
+        List<DynamicTest> tests = new ArrayList<>();
+        // first, before the source is deployed: the command must say what is missing
+        tests.add(DynamicTest.dynamicTest("without the docker source", this::withoutSource));
+        tests.add(DynamicTest.dynamicTest("deploy the docker source", this::deploy));
+        List<Path> cases = new ArrayList<>();
+        try (Stream<Path> s = Files.list(E2eSupport.corpus().resolve("cases"))) {
+            s.filter(p -> p.toString().endsWith(".yaml")).sorted().forEach(cases::add);
+        }
+        for (Path c : cases) {
+            if (hasL7Probes(c)) {
+                tests.add(DynamicTest.dynamicTest(c.getFileName() + " (L7: skipped)", () -> skipped(c)));
+            } else {
+                tests.add(DynamicTest.dynamicTest(c.getFileName().toString(), () -> check(c)));
+            }
+        }
+        return tests.stream();
+    }
+
+    private void withoutSource() {
+        Path c = E2eSupport.corpus().resolve("cases/deny-wins.yaml");
+        E2eSupport.Run r = agent.cli(Duration.ofSeconds(120), "connectivity", "test", "--runtime", "docker",
+                "--docker-host", SOCK, "--case", c.toString());
+        assertEquals(3, r.exit(), r.toString());
+        assertTrue(r.err().contains("no docker endpoint source") && r.err().contains("septum-source-docker.jar"), r.toString());
+        assertEquals("", docker("ps", "-aq", "--filter", "name=sept-c"), "no container made");
+    }
+
+    private void deploy() throws IOException {
+        Files.copy(jar, home.resolve("deploy/septum-source-docker.jar"));
+        boolean connected = E2eSupport.await(Duration.ofSeconds(60), () -> {
+            try {
+                for (JsonNode s : agent.get("/v1/status").path("sources")) {
+                    if ("container".equals(s.path("source").asText()) && s.path("connected").asBoolean()) return true;
+                }
+            } catch (IOException e) {
+                // busy: poll again
+            }
+            return false;
+        });
+        if (!connected) {
+            agent.printLog();
+            fail("the docker source did not connect within 60 s");
+        }
+    }
+
+    private static boolean hasL7Probes(Path c) throws IOException {
+        JsonNode tc = new com.fasterxml.jackson.databind.ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
+                .readTree(c.toFile());
+        for (JsonNode p : tc.path("probes")) if (p.has("http")) return true;
+        return false;
+    }
+
+    private void skipped(Path c) {
+        E2eSupport.Run r = agent.cli(Duration.ofSeconds(60), "connectivity", "test", "--runtime", "docker",
+                "--docker-host", SOCK, "--case", c.toString());
+        assertEquals(0, r.exit(), r.toString());
+        assertTrue(r.err().contains("skipped") && r.err().contains("http:"), r.toString());
+    }
+
+    private void check(Path c) throws IOException {
+        long t0 = System.nanoTime();
+        E2eSupport.Run real = agent.cli(Duration.ofSeconds(180), "connectivity", "test", "--runtime", "docker",
+                "--docker-host", SOCK, "--case", c.toString(), "-o", "json");
+        System.err.println("e2e: " + c.getFileName() + " with containers in " + (System.nanoTime() - t0) / 1_000_000
+                + " ms:\n" + real.err());
+        if (real.exit() != 0) agent.printLog();
+        assertEquals(0, real.exit(), real.toString());
+        JsonNode r = real.json();
+        assertEquals(0, r.path("failed").asInt(-1), real.toString());
+        assertEquals(r.path("results").size(), r.path("passed").asInt(), real.toString());
+
+        E2eSupport.Run eval = agent.cli("policy", "eval", c.toString(), "-o", "json");
+        assertEquals(0, eval.exit(), eval.toString());
+        JsonNode e = eval.json();
+        assertEquals(e.path("results").size(), r.path("results").size(), "same probes\n" + eval + real);
+        for (int i = 0; i < e.path("results").size(); i++) {
+            JsonNode a = e.path("results").get(i);
+            JsonNode b = r.path("results").get(i);
+            assertEquals(a.path("verdict").asText(), b.path("verdict").asText(), "probe " + i + " " + a + " vs containers " + b);
+            assertEquals(a.path("rule").asText(), b.path("rule").asText(), "probe " + i + " rule column");
+        }
+        // the run removed what it made: containers and network at once, their endpoints as the source reports it
+        assertEquals("", docker("ps", "-aq", "--filter", "name=sept-c"), "leftover containers");
+        assertEquals("", docker("network", "ls", "-q", "--filter", "name=sept-c"), "leftover networks");
+        boolean gone = E2eSupport.await(Duration.ofSeconds(30), () -> {
+            try {
+                for (JsonNode ep : agent.get("/v1/endpoints")) {
+                    if (ep.path("externalIds").path("container-name").asText().startsWith("sept-c")) return false;
+                }
+                return true;
+            } catch (IOException x) {
+                return false;
+            }
+        });
+        assertTrue(gone, "the containers' endpoints left the agent: " + agent.cli("endpoint", "list").out());
+        JsonNode policies = agent.get("/v1/policies");
+        assertEquals(0, policies.size(), "leftover policies " + policies);
+    }
+
+    private static String docker(String... args) {
+        List<String> cmd = new ArrayList<>(List.of("docker", "-H", SOCK));
+        cmd.addAll(List.of(args));
+        E2eSupport.Run r = E2eSupport.exec(Duration.ofSeconds(60), cmd);
+        if (r.exit() != 0) throw new AssertionError(r.toString());
+        return r.out().trim();
+    }
+
+    private static Path repo() {
+        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+            if (Files.isExecutable(p.resolve("scripts/test-dockerd.sh"))) return p;
+        }
+        throw new AssertionError("scripts/test-dockerd.sh not found above " + Path.of("").toAbsolutePath());
+    }
+}
