@@ -51,7 +51,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * is backed by a network namespace this test creates (veth on a bridge, pod IP in 10.197.0.0/16, found by the
  * source through the pod's namespace), and probed with real packets; verdicts must equal {@code policy eval}'s.
  * Then a policy object that does not validate is reported (log, Event, {@code policy list}) and applies nothing,
- * and undeploying the bundle disconnects its endpoints.
+ * a redeploy under traffic keeps enforcing, and undeploying the bundle disconnects its endpoints.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -248,27 +248,68 @@ class K8sSourceIT {
 
     @Test
     @Order(3)
-    void undeployDisconnectsThePods() throws Exception {
+    void redeployUnderTrafficKeepsEnforcingAndUndeployDisconnects() throws Exception {
+        ResourceDefinitionContext ctx = context("CiliumNetworkPolicy");
         try (Lab lab = new Lab()) {
-            Lab.Node n = lab.add(null);
-            api.pods().inNamespace("default").resource(new PodBuilder().withNewMetadata().withName("sept-last")
-                    .addToLabels("app", "last").endMetadata().withNewSpec().withNodeName(node).endSpec()
-                    .withNewStatus().withPhase("Running").withPodIP(n.ip()).endStatus().build()).create();
+            Lab.Node srv = lab.add(null);
+            Lab.Node cli = lab.add(null);
+            Lab.Node oth = lab.add(null);
+            lab.listen(srv, YAML.readTree("[80]"));
+            pod("sept-srv", "srv", srv);
+            pod("sept-cli", "cli", cli);
+            pod("sept-oth", "oth", oth);
+            GenericKubernetesResource allow = new GenericKubernetesResource();
+            allow.setApiVersion("cilium.io/v2");
+            allow.setKind("CiliumNetworkPolicy");
+            allow.setMetadata(new ObjectMetaBuilder().withName("sept-srv-in").withNamespace("default").build());
+            allow.setAdditionalProperty("spec", Map.of("endpointSelector", Map.of("matchLabels", Map.of("app", "srv")),
+                    "ingress", List.of(Map.of("fromEndpoints", List.of(Map.of("matchLabels", Map.of("app", "cli")))))));
+            api.genericKubernetesResources(ctx).inNamespace("default").resource(allow).create();
             try {
-                awaitPods(1, -1);
-                JsonNode ep = k8sEndpoints().get(0);
+                assertTrue(E2eSupport.await(SETTLE, () -> k8sPolicies() == 1), "policy loaded");
+                awaitPods(3, revision());
+                JsonNode ep = k8sEndpoints().stream().filter(e -> e.path("name").asText().equals("sept-cli"))
+                        .findFirst().orElseThrow();
                 assertTrue(ep.toString().contains("k8s:io.cilium.k8s.policy.serviceaccount=default"), ep.toString());
-                assertTrue(ep.toString().contains("\"pod-name\":\"sept-last\""), ep.toString());
-                Files.delete(home.resolve("deploy/septum-source-kubernetes.jar"));
+                assertTrue(ep.toString().contains("\"pod-name\":\"sept-cli\""), ep.toString());
+                assertTrue(lab.probe(cli, srv.ip(), 80, "TCP", true), "cli -> srv allowed before the redeploy");
+                assertFalse(lab.probe(oth, srv.ip(), 80, "TCP", false), "oth -> srv denied before the redeploy");
+
+                // Redeploy (same bundle, new file) while probing: enforcement holds throughout.
+                Path deployed = home.resolve("deploy/septum-source-kubernetes.jar");
+                Path tmp = home.resolve("septum-source-kubernetes.jar.tmp");
+                Files.copy(jar, tmp, StandardCopyOption.REPLACE_EXISTING);
+                Files.setLastModifiedTime(tmp, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis()));
+                Files.move(tmp, deployed, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                List<String> wrong = new ArrayList<>();
+                long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                int rounds = 0;
+                while (System.nanoTime() < end) {
+                    if (!lab.probe(cli, srv.ip(), 80, "TCP", true)) wrong.add("round " + rounds + ": cli -> srv dropped");
+                    if (lab.probe(oth, srv.ip(), 80, "TCP", false)) wrong.add("round " + rounds + ": oth -> srv allowed");
+                    rounds++;
+                }
+                assertEquals(List.of(), wrong, "probes during the redeploy (" + rounds + " rounds)");
+                assertTrue(E2eSupport.await(SETTLE, () -> sourceConnected(true)), "the redeployed source is connected");
+                awaitPods(3, -1);
+
+                Files.delete(deployed);
                 assertTrue(E2eSupport.await(SETTLE, () -> k8sEndpoints().stream()
                         .allMatch(e -> e.path("state").asText().equalsIgnoreCase("disconnected"))),
                         "pods disconnected after the undeploy: " + k8sEndpoints());
                 assertTrue(E2eSupport.await(SETTLE, () -> !status().toString().contains("\"source-kubernetes\"")),
                         "status no longer lists the source");
             } finally {
-                api.pods().inNamespace("default").withName("sept-last").delete();
+                api.genericKubernetesResources(ctx).inNamespace("default").withName("sept-srv-in").delete();
+                api.pods().inNamespace("default").delete();
             }
         }
+    }
+
+    private void pod(String name, String app, Lab.Node n) {
+        api.pods().inNamespace("default").resource(new PodBuilder().withNewMetadata().withName(name)
+                .addToLabels("app", app).endMetadata().withNewSpec().withNodeName(node).endSpec()
+                .withNewStatus().withPhase("Running").withPodIP(n.ip()).endStatus().build()).create();
     }
 
     // ---- helpers ----------------------------------------------------------------------------------------
