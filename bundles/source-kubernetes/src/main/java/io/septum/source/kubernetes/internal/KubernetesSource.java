@@ -205,8 +205,10 @@ public final class KubernetesSource implements EndpointSource, HealthReporter {
 
     @Override
     public ComponentStatus health() {
+        long synced = lastSync;
         String what = endpointCount + " pods of node " + settings.nodeName()
-                + (pendingCount > 0 ? ", " + pendingCount + " waiting for a host route" : "");
+                + (pendingCount > 0 ? ", " + pendingCount + " waiting for a host route" : "")
+                + (synced > 0 ? ", last sync " + java.time.Instant.ofEpochMilli(synced) : ", not synced yet");
         if (!connected) {
             String server = client == null ? "the Kubernetes API" : client.getMasterUrl().toString();
             return new ComponentStatus("source-kubernetes", "degraded", "watches on " + server + " down: "
