@@ -143,7 +143,7 @@ public final class ApiRoutes implements AgentStatusService {
                 if (n == 3) return get(m, () -> identity(s.get(2)));
                 break;
             case "policies":
-                if (n == 2 && m.equals("GET")) return ok(backend.policyRepository().list());
+                if (n == 2 && m.equals("GET")) return ok(policiesWithRejected());
                 if (n == 2 && m.equals("POST")) return importPolicies(req);
                 if (n == 2) throw notAllowed(m, "GET, POST");
                 if (n == 3 || n == 4) {
@@ -362,6 +362,14 @@ public final class ApiRoutes implements AgentStatusService {
     }
 
     // ---- policies ----------------------------------------------------------------------------------------
+
+    /** The policies in force, then the objects a source offered and validation refused (noted "REJECTED: why"). */
+    private List<PolicyInfo> policiesWithRejected() {
+        PolicyRepository repo = backend.policyRepository();
+        List<PolicyInfo> all = new ArrayList<>(repo.list());
+        repo.rejected().forEach(r -> all.add(r.asPolicyInfo()));
+        return all;
+    }
 
     private PolicyInfo policy(String ns, String name) {
         String namespace = ns.equals("-") ? "" : ns;

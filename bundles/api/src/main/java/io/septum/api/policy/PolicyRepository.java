@@ -22,4 +22,20 @@ public interface PolicyRepository {
     PolicySet current();
 
     EnforcementMode mode();
+
+    /**
+     * Records that {@code rejected.origin()} offered a policy that did not validate, replacing an earlier record of
+     * that origin. Nothing is applied; {@link #rejected()} lists it until {@link #clearRejected(String)}.
+     */
+    default void reportRejected(RejectedPolicy rejected) {
+    }
+
+    /** Forgets the rejection recorded for {@code origin} (its object was fixed or deleted). */
+    default void clearRejected(String origin) {
+    }
+
+    /** The rejections recorded now (kept in memory: their sources report them again after a restart). */
+    default List<RejectedPolicy> rejected() {
+        return List.of();
+    }
 }

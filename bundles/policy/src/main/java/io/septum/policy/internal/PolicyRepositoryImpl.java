@@ -9,6 +9,7 @@ import io.septum.api.policy.PolicyInfo;
 import io.septum.api.policy.PolicyListener;
 import io.septum.api.policy.PolicyRepository;
 import io.septum.api.policy.PolicySet;
+import io.septum.api.policy.RejectedPolicy;
 import io.septum.api.policy.PolicyValidationException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -57,6 +58,8 @@ public final class PolicyRepositoryImpl implements PolicyRepository, HealthRepor
     private volatile long revision;
     private volatile EnforcementMode mode;
     private volatile String restoreProblem;
+    /** Objects a source offered and validation refused, by origin; in memory only, sources report them again. */
+    private final java.util.Map<String, RejectedPolicy> rejected = new java.util.concurrent.ConcurrentHashMap<>();
     private long deliveredRevision = -1;
     private EnforcementMode deliveredMode;
 
@@ -224,5 +227,20 @@ public final class PolicyRepositoryImpl implements PolicyRepository, HealthRepor
     @Override
     public EnforcementMode mode() {
         return mode;
+    }
+
+    @Override
+    public void reportRejected(RejectedPolicy r) {
+        rejected.put(r.origin(), r);
+    }
+
+    @Override
+    public void clearRejected(String origin) {
+        if (origin != null) rejected.remove(origin);
+    }
+
+    @Override
+    public List<RejectedPolicy> rejected() {
+        return rejected.values().stream().sorted(java.util.Comparator.comparing(RejectedPolicy::origin)).toList();
     }
 }

@@ -93,7 +93,9 @@ public final class PolicyCommands extends ShellSupport {
     @Descriptor("List the agent's policies")
     public void list(
             @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output) {
-        List<PolicyInfo> list = repo().list();
+        // Rejected API objects are listed too, as rows whose note gives the reason (RejectedPolicy.asPolicyInfo).
+        List<PolicyInfo> list = new java.util.ArrayList<>(repo().list());
+        repo().rejected().forEach(r -> list.add(r.asPolicyInfo()));
         print(output, list, () -> Views.policies(list));
     }
 

@@ -153,6 +153,7 @@ class ShellCommandsTest {
             case "current" -> set;
             case "mode" -> EnforcementMode.DEFAULT;
             case "revision" -> 5L;
+            case "rejected" -> List.of();
             default -> throw new UnsupportedOperationException(m);
         });
         PolicyEngine engine = fake(PolicyEngine.class, (m, a) -> switch (m) {

@@ -1,0 +1,518 @@
+package io.septum.source.kubernetes.internal;
+
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodIP;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory;
+import io.septum.api.ComponentStatus;
+import io.septum.api.EndpointManager;
+import io.septum.api.EndpointSink;
+import io.septum.api.EndpointSource;
+import io.septum.api.EndpointSpec;
+import io.septum.api.HealthReporter;
+import io.septum.api.SourceHealth;
+import io.septum.api.policy.PolicyRepository;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The {@code k8s} endpoint source.
+ *
+ * <p>fabric8 informers list and watch the pods scheduled on this node, the namespaces, and the three policy kinds;
+ * their callbacks only queue work on this source's one thread, which does everything else in order: pods become
+ * endpoints, namespace labels go to the endpoint manager, policy objects go to the policy repository. Informers
+ * relist by themselves when a watch is lost (and report the objects that vanished meanwhile as deletions); a
+ * periodic tick notices when the watches are back, resyncs the endpoint list with the informers' stores, and
+ * retries pods whose host route did not exist yet.
+ */
+@Component(configurationPid = KubernetesSource.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL,
+        service = {EndpointSource.class, HealthReporter.class})
+@Designate(ocd = KubernetesSource.Config.class)
+public final class KubernetesSource implements EndpointSource, HealthReporter {
+    static final String PID = "io.septum.source.kubernetes";
+    /** The label source, as Cilium names labels that come from Kubernetes: the endpoints get {@code k8s:} labels. */
+    static final String NAME = "k8s";
+    static final String SERVICE_ACCOUNT_LABEL = "io.cilium.k8s.policy.serviceaccount";
+    static final String EXTERNAL_POD_NAME = "pod-name";
+    static final String EXTERNAL_POD_NAMESPACE = "pod-namespace";
+    static final String EXTERNAL_POD_UID = "pod-uid";
+    private static final Logger LOG = Logger.getLogger(KubernetesSource.class.getName());
+
+    @ObjectClassDefinition(name = "Septum kubernetes endpoint source")
+    @interface Config {
+        @AttributeDefinition(description = "Path of the kubeconfig file to use; empty: in-cluster settings (service"
+                + " account token and KUBERNETES_SERVICE_HOST), else $KUBECONFIG or ~/.kube/config")
+        String kubeconfig() default "";
+
+        @AttributeDefinition(description = "The node whose pods become endpoints (spec.nodeName); empty: $NODE_NAME,"
+                + " else this host's name")
+        String nodeName() default "";
+
+        @AttributeDefinition(description = "Seconds between informer resyncs (every object is handled again)")
+        int resyncSeconds() default 300;
+
+        @AttributeDefinition(description = "Whether CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy and"
+                + " NetworkPolicy objects are loaded into the policy repository")
+        boolean policies() default true;
+
+        @AttributeDefinition(description = "Seconds between health checks and retries of pods without a host route")
+        int tickSeconds() default 2;
+
+        @AttributeDefinition(description = "Whether the API server filters pods by node (field selector"
+                + " spec.nodeName); off lists every pod and filters here, for servers without field selectors such as"
+                + " fabric8's mock server")
+        boolean nodeFieldSelector() default true;
+    }
+
+    /** Everything the source is configured with; in the agent it comes from config pid {@value #PID}. */
+    record Settings(String kubeconfig, String nodeName, Duration resync, boolean policies, Duration tick,
+                    boolean nodeFieldSelector) {
+        Settings {
+            kubeconfig = kubeconfig == null ? "" : kubeconfig.trim();
+            if (!kubeconfig.isEmpty() && !Files.isReadable(Path.of(kubeconfig))) {
+                throw new IllegalArgumentException("config " + PID + ": kubeconfig \"" + kubeconfig
+                        + "\" is not a readable file");
+            }
+            nodeName = nodeName == null || nodeName.isBlank() ? defaultNodeName() : nodeName.trim();
+            if (resync.isNegative()) throw new IllegalArgumentException("config " + PID + ": resyncSeconds must be >= 0");
+            if (tick.compareTo(Duration.ofSeconds(1)) < 0) {
+                throw new IllegalArgumentException("config " + PID + ": tickSeconds must be at least 1");
+            }
+        }
+
+        private static String defaultNodeName() {
+            String env = System.getenv("NODE_NAME");
+            if (env != null && !env.isBlank()) return env.trim();
+            try {
+                return Files.readString(Path.of("/proc/sys/kernel/hostname")).trim();
+            } catch (IOException e) {
+                return "localhost";
+            }
+        }
+    }
+
+    private final Settings settings;
+    private final EndpointManager endpoints;
+    private final PolicyRepository repository;
+    private final HostRoutes routes = new HostRoutes(Duration.ofSeconds(5));
+    private final ClassLoader loader = KubernetesSource.class.getClassLoader();
+
+    // Touched only on the executor's thread.
+    private final Map<String, EndpointSpec> reported = new HashMap<>();
+    /** Running pods with an IP whose host route is missing yet (the CNI may add it after the pod shows up). */
+    private final Map<String, Pod> pending = new HashMap<>();
+    private final Map<String, Map<String, String>> namespaceLabels = new HashMap<>();
+    private KubernetesClient client;
+    private SharedIndexInformer<Pod> pods;
+    private SharedIndexInformer<Namespace> namespaces;
+    private final List<PolicyFeed> feeds = new ArrayList<>();
+    private boolean watching;
+    /** The watches were up and went down: when they are back, relist from scratch. */
+    private boolean lost;
+
+    private final Object lock = new Object();
+    private EndpointSink sink;
+    private ScheduledExecutorService executor;
+    private volatile boolean connected;
+    private volatile String lastError;
+    private volatile long lastSync;
+    private volatile int endpointCount;
+    private volatile int pendingCount;
+
+    @Activate
+    public KubernetesSource(Config config, @Reference EndpointManager endpoints, @Reference PolicyRepository repository) {
+        this(new Settings(config.kubeconfig(), config.nodeName(), Duration.ofSeconds(config.resyncSeconds()),
+                config.policies(), Duration.ofSeconds(config.tickSeconds()), config.nodeFieldSelector()),
+                endpoints, repository);
+    }
+
+    KubernetesSource(Settings settings, EndpointManager endpoints, PolicyRepository repository) {
+        this.settings = settings;
+        this.endpoints = endpoints;
+        this.repository = repository;
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public void open(EndpointSink sink) {
+        synchronized (lock) {
+            if (executor != null) throw new IllegalStateException("source k8s is already open");
+            this.sink = sink;
+            executor = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "septum-source-kubernetes");
+                t.setDaemon(true);
+                return t;
+            });
+            executor.execute(this::start);
+            executor.scheduleWithFixedDelay(this::tick, settings.tick().toMillis(), settings.tick().toMillis(),
+                    TimeUnit.MILLISECONDS);
+        }
+    }
+
+    @Override
+    @Deactivate
+    public void close() {
+        ScheduledExecutorService ex;
+        synchronized (lock) {
+            ex = executor;
+            executor = null;
+        }
+        if (ex == null) return;
+        try {
+            ex.submit(this::stopClient).get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            LOG.log(Level.WARNING, "source k8s: closing the API connection failed", e);
+        }
+        ex.shutdownNow();
+        connected = false;
+    }
+
+    @Override
+    public ComponentStatus health() {
+        long synced = lastSync;
+        String what = endpointCount + " pods of node " + settings.nodeName()
+                + (pendingCount > 0 ? ", " + pendingCount + " waiting for a host route" : "")
+                + (synced > 0 ? ", last sync " + java.time.Instant.ofEpochMilli(synced) : ", not synced yet");
+        if (!connected) {
+            String server = client == null ? "the Kubernetes API" : client.getMasterUrl().toString();
+            return new ComponentStatus("source-kubernetes", "degraded", "watches on " + server + " down: "
+                    + lastError + "; retrying, " + what + " kept");
+        }
+        return ComponentStatus.ok("source-kubernetes", what);
+    }
+
+    private void submit(Runnable r) {
+        ScheduledExecutorService ex;
+        synchronized (lock) {
+            ex = executor;
+        }
+        if (ex == null) return;
+        try {
+            ex.execute(() -> {
+                try {
+                    r.run();
+                } catch (RuntimeException e) {
+                    LOG.log(Level.WARNING, "source k8s: " + message(e), e);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            // Closing: nothing more to report.
+        }
+    }
+
+    /** Queues informer callbacks on the source's thread. */
+    private <T> ResourceEventHandler<T> handler(Consumer<T> onChange, Consumer<T> onDelete) {
+        return new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(T obj) {
+                submit(() -> onChange.accept(obj));
+            }
+
+            @Override
+            public void onUpdate(T oldObj, T newObj) {
+                submit(() -> onChange.accept(newObj));
+            }
+
+            @Override
+            public void onDelete(T obj, boolean deletedFinalStateUnknown) {
+                submit(() -> onDelete.accept(obj));
+            }
+        };
+    }
+
+    private boolean retry(boolean started, Throwable t) {
+        lastError = message(t);
+        LOG.log(Level.FINE, "source k8s: watch failed, the informer retries", t);
+        return true;
+    }
+
+    private void start() {
+        ClassLoader previous = Thread.currentThread().getContextClassLoader();
+        // fabric8 finds its model classes and serializers through the context class loader.
+        Thread.currentThread().setContextClassLoader(loader);
+        try {
+            io.fabric8.kubernetes.client.Config config = settings.kubeconfig().isEmpty()
+                    ? io.fabric8.kubernetes.client.Config.autoConfigure(null)
+                    : io.fabric8.kubernetes.client.Config.fromKubeconfig(new File(settings.kubeconfig()));
+            client = new KubernetesClientBuilder().withConfig(config)
+                    .withHttpClientFactory(new JdkHttpClientFactory()).build();
+            long resync = settings.resync().toMillis();
+            namespaces = client.namespaces().runnableInformer(resync);
+            namespaces.addEventHandler(handler(this::onNamespace, this::onNamespaceDeleted));
+            namespaces.exceptionHandler(this::retry);
+            pods = settings.nodeFieldSelector()
+                    ? client.pods().inAnyNamespace().withField("spec.nodeName", settings.nodeName()).runnableInformer(resync)
+                    : client.pods().inAnyNamespace().runnableInformer(resync);
+            pods.addEventHandler(handler(this::onPod, this::onPodDeleted));
+            pods.exceptionHandler(this::retry);
+            namespaces.start();
+            pods.start();
+            if (settings.policies()) {
+                for (PolicyKind kind : PolicyKind.values()) {
+                    PolicyFeed feed = new PolicyFeed(kind, client, repository);
+                    SharedIndexInformer<GenericKubernetesResource> inf = client.genericKubernetesResources(kind.context())
+                            .inAnyNamespace().runnableInformer(resync);
+                    inf.addEventHandler(handler(feed::apply, feed::deleted));
+                    inf.exceptionHandler(this::retry);
+                    feed.informer = inf;
+                    feeds.add(feed);
+                    inf.start();
+                }
+            }
+            LOG.info("source k8s: following the pods of node " + settings.nodeName() + " at " + client.getMasterUrl());
+        } catch (RuntimeException e) {
+            lastError = "cannot set up the Kubernetes client: " + message(e);
+            LOG.log(Level.WARNING, "source k8s: " + lastError, e);
+            stopClient();
+            // Try again from the start: a kubeconfig can be fixed, an API server can come up.
+            synchronized (lock) {
+                if (executor != null) executor.schedule(this::start, 10, TimeUnit.SECONDS);
+            }
+        } finally {
+            Thread.currentThread().setContextClassLoader(previous);
+        }
+    }
+
+    private void stopClient() {
+        for (PolicyFeed f : feeds) f.informer.close();
+        feeds.clear();
+        if (pods != null) pods.close();
+        if (namespaces != null) namespaces.close();
+        if (client != null) client.close();
+        pods = null;
+        namespaces = null;
+        client = null;
+        watching = false;
+    }
+
+    /** Health, the resync after (re)connecting, and pods waiting for their route. */
+    private void tick() {
+        try {
+            if (pods == null || namespaces == null) {
+                setConnected(false);
+                return;
+            }
+            boolean now = pods.isWatching() && namespaces.isWatching() && pods.hasSynced() && namespaces.hasSynced();
+            for (PolicyFeed f : feeds) now &= f.informer.isWatching() && f.informer.hasSynced();
+            if (!now && watching) lost = true;
+            if (now && lost) {
+                // A resumed watch may have missed deletions (a server that lost our resourceVersion need not say
+                // 410 Gone): start over with fresh informers, whose first list is the whole truth.
+                lost = false;
+                LOG.info("source k8s: the watches are back; relisting everything");
+                stopClient();
+                start();
+                return;
+            }
+            if (now && !watching) resync();
+            watching = now;
+            setConnected(now);
+            for (Pod p : List.copyOf(pending.values())) onPod(p);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "source k8s: " + message(e), e);
+        }
+    }
+
+    private void setConnected(boolean now) {
+        boolean was = connected;
+        connected = now;
+        if (now) lastError = null;
+        else if (lastError == null) lastError = "watch connection closed, not resumed yet";
+        if (was != now) {
+            if (now) LOG.info("source k8s: watching " + client.getMasterUrl());
+            else LOG.warning("source k8s: lost the watches on the Kubernetes API: " + lastError + "; the informers relist");
+            safely(() -> sink.health(new SourceHealth(NAME, now, lastSync, now ? null : lastError)));
+        }
+    }
+
+    /**
+     * The informers hold the whole truth again: handle every object once more (what this thread missed while
+     * disconnected), drop the endpoints and policies whose objects are gone, and say so.
+     */
+    private void resync() {
+        for (Namespace n : namespaces.getStore().list()) onNamespace(n);
+        List<String> live = new ArrayList<>();
+        for (Pod p : pods.getStore().list()) {
+            onPod(p);
+            if (reported.containsKey(p.getMetadata().getUid())) live.add(p.getMetadata().getUid());
+        }
+        reported.keySet().retainAll(live);
+        endpointCount = reported.size();
+        safely(() -> sink.resync(live));
+        for (PolicyFeed f : feeds) f.resync();
+        lastSync = System.currentTimeMillis();
+        safely(() -> sink.health(new SourceHealth(NAME, true, lastSync, null)));
+        LOG.info("source k8s: synced " + live.size() + " pods, " + namespaceLabels.size() + " namespaces with labels");
+    }
+
+    private void onNamespace(Namespace n) {
+        String name = n.getMetadata().getName();
+        Map<String, String> labels = n.getMetadata().getLabels() == null ? Map.of()
+                : new TreeMap<>(n.getMetadata().getLabels());
+        if (labels.equals(namespaceLabels.getOrDefault(name, Map.of()))) return;
+        try {
+            endpoints.setNamespaceLabels(name, labels);
+            if (labels.isEmpty()) namespaceLabels.remove(name);
+            else namespaceLabels.put(name, labels);
+        } catch (IllegalArgumentException e) {
+            LOG.warning("source k8s: namespace " + name + ": labels not applied: " + e.getMessage());
+        }
+    }
+
+    private void onNamespaceDeleted(Namespace n) {
+        String name = n.getMetadata().getName();
+        if (namespaceLabels.remove(name) != null) {
+            try {
+                endpoints.setNamespaceLabels(name, Map.of());
+            } catch (IllegalArgumentException e) {
+                LOG.warning("source k8s: namespace " + name + ": " + e.getMessage());
+            }
+        }
+    }
+
+    private void onPod(Pod p) {
+        String uid = p.getMetadata().getUid();
+        if (uid == null) return;
+        // The field selector is the server's business; a server that ignores it must not give us other nodes' pods.
+        if (p.getSpec() == null || !settings.nodeName().equals(p.getSpec().getNodeName())) {
+            onPodDeleted(p);
+            return;
+        }
+        EndpointSpec spec;
+        try {
+            spec = describe(p);
+        } catch (IOException e) {
+            LOG.warning("source k8s: pod " + p.getMetadata().getNamespace() + "/" + p.getMetadata().getName() + ": "
+                    + message(e));
+            spec = null;
+        }
+        if (spec == null) {
+            if (wantsEndpoint(p)) pending.put(uid, p);
+            else pending.remove(uid);
+            forget(uid);
+        } else {
+            pending.remove(uid);
+            if (!spec.equals(reported.get(uid))) {
+                reported.put(uid, spec);
+                EndpointSpec s = spec;
+                safely(() -> sink.upsert(s));
+            }
+        }
+        endpointCount = reported.size();
+        pendingCount = pending.size();
+    }
+
+    private void onPodDeleted(Pod p) {
+        String uid = p.getMetadata().getUid();
+        if (uid == null) return;
+        pending.remove(uid);
+        forget(uid);
+        endpointCount = reported.size();
+        pendingCount = pending.size();
+    }
+
+    private void forget(String uid) {
+        if (reported.remove(uid) != null) safely(() -> sink.remove(uid));
+    }
+
+    /** A running pod with its own network namespace and an address: it should be an endpoint. */
+    static boolean wantsEndpoint(Pod p) {
+        if (p.getSpec() == null || Boolean.TRUE.equals(p.getSpec().getHostNetwork())) return false;
+        if (p.getMetadata().getDeletionTimestamp() != null) return false;
+        if (p.getStatus() == null || !"Running".equals(p.getStatus().getPhase())) return false;
+        return !addresses(p).isEmpty();
+    }
+
+    static List<String> addresses(Pod p) {
+        List<String> out = new ArrayList<>();
+        if (p.getStatus() == null) return out;
+        if (p.getStatus().getPodIPs() != null) {
+            for (PodIP ip : p.getStatus().getPodIPs()) {
+                if (ip.getIp() != null && !ip.getIp().isBlank() && !out.contains(ip.getIp())) out.add(ip.getIp());
+            }
+        }
+        String ip = p.getStatus().getPodIP();
+        if (ip != null && !ip.isBlank() && !out.contains(ip)) out.add(0, ip);
+        return out;
+    }
+
+    /** The endpoint a pod is, or null when it is not (yet) one: not running, host network, no route to it. */
+    EndpointSpec describe(Pod p) throws IOException {
+        if (!wantsEndpoint(p)) return null;
+        List<String> ips = addresses(p);
+        String dev = routes.hostInterface(ips.get(0));
+        if (dev == null) return null;
+        return spec(p, dev);
+    }
+
+    /** The endpoint of a pod whose host-side interface is {@code dev}. */
+    static EndpointSpec spec(Pod p, String dev) {
+        Map<String, String> labels = new LinkedHashMap<>();
+        if (p.getMetadata().getLabels() != null) labels.putAll(p.getMetadata().getLabels());
+        String sa = p.getSpec().getServiceAccountName();
+        labels.put(SERVICE_ACCOUNT_LABEL, sa == null || sa.isBlank() ? "default" : sa);
+        Map<String, String> external = new LinkedHashMap<>();
+        external.put(EXTERNAL_POD_NAME, p.getMetadata().getName());
+        external.put(EXTERNAL_POD_NAMESPACE, p.getMetadata().getNamespace());
+        external.put(EXTERNAL_POD_UID, p.getMetadata().getUid());
+        return new EndpointSpec(p.getMetadata().getUid(), p.getMetadata().getName(),
+                Objects.requireNonNullElse(p.getMetadata().getNamespace(), "default"), labels, dev, null,
+                addresses(p), null, external);
+    }
+
+    static String origin(HasMetadata o) {
+        String ns = o.getMetadata().getNamespace();
+        return NAME + ":" + o.getKind() + "/" + (ns == null || ns.isEmpty() ? "" : ns + "/") + o.getMetadata().getName();
+    }
+
+    private static void safely(Runnable r) {
+        try {
+            r.run();
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "source k8s: the endpoint sink failed", e);
+        }
+    }
+
+    static String message(Throwable t) {
+        Throwable root = t;
+        while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+        String m = root.getMessage();
+        return m == null ? root.getClass().getSimpleName() : m;
+    }
+}
