@@ -388,7 +388,7 @@ public final class CaseRunner {
     }
 
     /** An {@code http:} probe: a real request with curl from the client's namespace, judged by its answer. */
-    private NetLab.Observation httpProbe(NetLab lab, TestCase.Probe p, Target from, Target to) {
+    private NetLab.Observation httpProbe(LabRuntime lab, TestCase.Probe p, Target from, Target to) {
         Map<String, String> h = p.http();
         String method = h.getOrDefault("method", "").isEmpty() ? "GET" : h.get("method");
         String path = h.getOrDefault("path", "").isEmpty() ? "/" : h.get("path");

@@ -42,8 +42,8 @@ public interface LabRuntime extends AutoCloseable {
     /** One TCP or UDP probe from inside {@code from}: allowed when the echo comes back in time. */
     NetLab.Observation probe(NetLab.Node from, String dstIp, int port, String protocol, Duration timeout);
 
-    /** One HTTP request from inside {@code from}, for runtimes that can make one. */
-    default NetLab.HttpReply http(NetLab.Node from, String method, String url, Duration timeout) {
+    /** One HTTP request (with extra {@code "Name: value"} headers) from inside {@code from}, for runtimes that can make one. */
+    default NetLab.HttpReply http(NetLab.Node from, String method, String url, List<String> headers, Duration timeout) {
         throw new LabException("--runtime " + name() + " does not make HTTP requests");
     }
 

@@ -75,8 +75,8 @@ final class NetnsRuntime implements LabRuntime {
     }
 
     @Override
-    public NetLab.HttpReply http(NetLab.Node from, String method, String url, Duration timeout) {
-        return lab.http(from, method, url, timeout);
+    public NetLab.HttpReply http(NetLab.Node from, String method, String url, List<String> headers, Duration timeout) {
+        return lab.http(from, method, url, headers, timeout);
     }
 
     @Override
