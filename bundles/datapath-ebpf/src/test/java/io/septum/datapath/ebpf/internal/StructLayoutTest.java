@@ -66,7 +66,8 @@ class StructLayoutTest {
         Runtime r = Runtime.getSystemRuntime();
         return List.of(new Structs.IpcacheKey(r), new Structs.IpcacheValue(r), new Structs.EndpointValue(r),
                 new Structs.PolicyKey(r), new Structs.PolicyValue(r), new Structs.PolicyStatsKey(r),
-                new Structs.CtKey(r), new Structs.CtValue(r), new Structs.Event(r));
+                new Structs.CtKey(r), new Structs.CtValue(r), new Structs.Event(r),
+                new Structs.ProxyConfig(r), new Structs.LxcKey(r), new Structs.LxcValue(r), new Structs.IfMac(r));
     }
 
     @Test
