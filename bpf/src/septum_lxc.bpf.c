@@ -163,4 +163,25 @@ int septum_to_ep(struct __sk_buff *skb)
 	return handle(skb, SEPTUM_DIR_INGRESS);
 }
 
+/*
+ * tc ingress of the bridge whose ports are endpoint interfaces: a frame septum_from_ep marked for the proxy comes
+ * up here without the socket it was assigned (the bridge drops it), so it is assigned again before IP sees it.
+ * Everything else passes untouched.
+ */
+SEC("tc")
+int septum_to_proxy(struct __sk_buff *skb)
+{
+	struct pkt p = {};
+	__u16 port;
+
+	if (skb->mark != PROXY_REDIRECT_MARK)
+		return TC_ACT_OK;
+	if (parse_packet(skb, &p) != PARSE_IP || p.proto != IPPROTO_TCP)
+		return TC_ACT_SHOT;
+	port = proxy_port();
+	if (!port || proxy_sk_assign(skb, &p, port))
+		return TC_ACT_SHOT; /* fail closed: the proxy is gone */
+	return TC_ACT_OK;
+}
+
 char _license[] SEC("license") = "Dual BSD/GPL";

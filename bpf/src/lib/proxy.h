@@ -114,23 +114,14 @@ static __always_inline int proxy_wanted(const struct endpoint_value *ep, const s
 	return own->action == POLICY_REDIRECT;
 }
 
-/* Hands the packet to the proxy's socket; 0 or DROP_PROXY_UNAVAILABLE. */
-static __always_inline int proxy_assign(struct __sk_buff *skb, const struct pkt *p)
+/* Assigns the packet to the proxy's socket: the accepted one under the original tuple, else the listener. */
+static __always_inline int proxy_sk_assign(struct __sk_buff *skb, const struct pkt *p, __u16 port)
 {
 	struct bpf_sock_tuple t = {};
-	struct proxy_config *cfg;
 	struct bpf_sock *sk;
-	struct if_mac *mac;
-	__u32 ifindex;
-	__u32 zero = 0;
 	__u32 len;
 	long ret;
 
-	if (p->proto != IPPROTO_TCP)
-		return DROP_PROXY_UNAVAILABLE; /* HTTP rules govern TCP only: anything else fails closed */
-	cfg = bpf_map_lookup_elem(&septum_proxy, &zero);
-	if (!cfg || !cfg->port)
-		return DROP_PROXY_UNAVAILABLE;
 	if (p->family == 4) {
 		__builtin_memcpy(&t.ipv4.saddr, p->saddr + 12, 4);
 		__builtin_memcpy(&t.ipv4.daddr, p->daddr + 12, 4);
@@ -152,9 +143,9 @@ static __always_inline int proxy_assign(struct __sk_buff *skb, const struct pkt 
 		bpf_sk_release(sk); /* a host listener on the original port is not the proxy */
 	}
 	if (p->family == 4)
-		t.ipv4.dport = bpf_htons(cfg->port);
+		t.ipv4.dport = bpf_htons(port);
 	else
-		t.ipv6.dport = bpf_htons(cfg->port);
+		t.ipv6.dport = bpf_htons(port);
 	sk = bpf_skc_lookup_tcp(skb, &t, len, BPF_F_CURRENT_NETNS, 0);
 	if (!sk)
 		return DROP_PROXY_UNAVAILABLE;
@@ -165,16 +156,47 @@ static __always_inline int proxy_assign(struct __sk_buff *skb, const struct pkt 
 assign:
 	ret = bpf_sk_assign(skb, sk, 0);
 	bpf_sk_release(sk);
-	if (ret)
+	return ret ? DROP_PROXY_UNAVAILABLE : 0;
+}
+
+static __always_inline __u16 proxy_port(void)
+{
+	__u32 zero = 0;
+	struct proxy_config *cfg = bpf_map_lookup_elem(&septum_proxy, &zero);
+
+	return cfg ? cfg->port : 0;
+}
+
+/*
+ * Hands the packet to the proxy; 0 or DROP_PROXY_UNAVAILABLE. The socket assigned here reaches TCP when the veth is
+ * routed; a bridge drops it on the way up, so the bridge's own ingress (septum_to_proxy) assigns it again.
+ */
+static __always_inline int proxy_assign(struct __sk_buff *skb, const struct pkt *p)
+{
+	struct if_mac *mac;
+	__u32 ifindex;
+	__u16 port;
+	int ret;
+
+	if (p->proto != IPPROTO_TCP)
+		return DROP_PROXY_UNAVAILABLE; /* HTTP rules govern TCP only: anything else fails closed */
+	port = proxy_port();
+	if (!port)
 		return DROP_PROXY_UNAVAILABLE;
+	ret = proxy_sk_assign(skb, p, port);
+	if (ret)
+		return ret;
 	skb->mark = PROXY_REDIRECT_MARK;
-	/* Addressed at L2 to the host's own interface, so that a bridge whose port this is passes the frame up to
-	 * the host's stack instead of forwarding it to the destination endpoint (a routed veth is unaffected). */
+	/* Addressed at L2 to the host (the bridge's address when the interface is a bridge port), so that a bridge
+	 * passes the frame up to the host's stack instead of forwarding it to the destination endpoint. */
 	ifindex = skb->ifindex;
 	mac = bpf_map_lookup_elem(&septum_ifmac, &ifindex);
 	if (!mac)
 		return DROP_PROXY_UNAVAILABLE;
 	if (bpf_skb_store_bytes(skb, 0, mac->mac, 6, 0))
+		return DROP_PROXY_UNAVAILABLE;
+	/* the veth classified the frame by its old address (PACKET_OTHERHOST), which IP would drop */
+	if (bpf_skb_change_type(skb, 0 /* PACKET_HOST */))
 		return DROP_PROXY_UNAVAILABLE;
 	return 0;
 }

@@ -44,6 +44,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
     public static final String OBJECT_RESOURCE = "/io/septum/bpf/septum_lxc.bpf.o";
     public static final String PROG_FROM_EP = "septum_from_ep";
     public static final String PROG_TO_EP = "septum_to_ep";
+    public static final String PROG_TO_PROXY = "septum_to_proxy";
     public static final List<String> PINNED_MAPS = List.of("septum_ipcache", "septum_endpoints", "septum_policy",
             "septum_policy_stats", "septum_ct", "septum_events", "septum_stats", "septum_proxy", "septum_lxc", "septum_ifmac");
     /** skb mark of packets handed to the L7 proxy (bpf/src/lib/proxy.h); the routing rule delivers them locally. */
@@ -72,7 +73,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
 
     private Pointer objMem;
     private Pointer obj;
-    private int fdProxy = -1, fdLxc = -1, fdIfmac = -1;
+    private int fdProxy = -1, fdLxc = -1, fdIfmac = -1, progProxy = -1;
     private final ProxyRouting routing = new ProxyRouting();
     private int fdIpcache = -1, fdEndpoints = -1, fdPolicy = -1, fdPolicyStats = -1, fdCt = -1, fdEvents = -1,
             fdStats = -1, progFrom = -1, progTo = -1;
@@ -241,6 +242,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
         fdIfmac = mapFd("septum_ifmac");
         progFrom = progFd(PROG_FROM_EP);
         progTo = progFd(PROG_TO_EP);
+        progProxy = progFd(PROG_TO_PROXY);
     }
 
     private int mapFd(String name) throws DatapathException {
@@ -384,6 +386,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
                 }
             }
             syncLxc(ep);
+            attachBridge(ep);
             attach(ep.ifindex(), ep);
             endpoints.put(ep.id(), ep);
         }
@@ -459,12 +462,15 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
         }
     }
 
-    /** The host interface's MAC from sysfs; null when it cannot be read (redirection then fails closed). */
+    /** The MAC that makes the host's stack take a frame from this interface (its bridge's, else its own); null when it cannot be read (redirection then fails closed). */
     private static byte[] interfaceMac(DatapathEndpoint ep) {
         for (String name : new String[] {ep.interfaceName(), ifname(ep.ifindex())}) {
             if (name == null || name.isEmpty()) continue;
             try {
-                String text = java.nio.file.Files.readString(Path.of("/sys/class/net", name, "address")).trim();
+                // a bridge port: the bridge's own address, which the bridge hands to the host stack as PACKET_HOST
+                Path master = Path.of("/sys/class/net", name, "master");
+                Path dev = java.nio.file.Files.exists(master) ? master.toRealPath() : Path.of("/sys/class/net", name);
+                String text = java.nio.file.Files.readString(dev.resolve("address")).trim();
                 String[] parts = text.split(":");
                 if (parts.length != 6) continue;
                 byte[] mac = new byte[6];
@@ -653,6 +659,30 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
             throw new DatapathException("cannot attach " + (point == LibBpf.BPF_TC_INGRESS ? PROG_FROM_EP : PROG_TO_EP)
                     + " to " + ep.interfaceName() + " (ifindex " + ifindex + ") for endpoint " + ep.id() + ": " + errno(-rc));
         }
+    }
+
+    /**
+     * A bridge port's frames for the L7 proxy reach the host stack through the bridge, which drops the socket
+     * septum_from_ep assigned: septum_to_proxy on the bridge's ingress assigns it again. Only marked frames are
+     * touched there. Left attached when the endpoint goes (the bridge may carry others; it goes with the bridge).
+     */
+    private void attachBridge(DatapathEndpoint ep) throws DatapathException {
+        String name = ep.interfaceName() == null || ep.interfaceName().isEmpty() ? ifname(ep.ifindex()) : ep.interfaceName();
+        Path master = Path.of("/sys/class/net", name, "master");
+        if (!java.nio.file.Files.exists(master)) return;
+        int ifindex;
+        try {
+            ifindex = Integer.parseInt(java.nio.file.Files.readString(master.toRealPath().resolve("ifindex")).trim());
+        } catch (java.io.IOException | NumberFormatException e) {
+            throw new DatapathException("endpoint " + ep.id() + ": cannot read the bridge of " + name + ": " + e.getMessage(), e);
+        }
+        Structs.TcHook hook = hook(ifindex, LibBpf.BPF_TC_INGRESS);
+        int rc = lib.bpf_tc_hook_create(jnr.ffi.Struct.getMemory(hook));
+        if (rc < 0 && rc != -EEXIST) {
+            throw new DatapathException("cannot create the clsact qdisc on the bridge of " + name + ": " + errno(-rc));
+        }
+        rc = lib.bpf_tc_attach(jnr.ffi.Struct.getMemory(hook), jnr.ffi.Struct.getMemory(opts(progProxy, LibBpf.BPF_TC_F_REPLACE)));
+        if (rc < 0) throw new DatapathException("cannot attach " + PROG_TO_PROXY + " to the bridge of " + name + ": " + errno(-rc));
     }
 
     /** Removes only our filters (handle and priority): destroying the hook would kill other tools' filters. */
