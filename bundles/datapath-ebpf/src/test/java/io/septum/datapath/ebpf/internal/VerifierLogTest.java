@@ -28,12 +28,14 @@ class VerifierLogTest {
                     #include <linux/pkt_cls.h>
                     #include <bpf/bpf_helpers.h>
                     #include "lib/maps.h"
+                    #include "lib/proxy.h"
                     SEC("tc") int septum_from_ep(struct __sk_buff *skb)
                     {
                         unsigned char *data = (void *)(long)skb->data;
                         return data[20]; /* no bounds check: the verifier must refuse this */
                     }
                     SEC("tc") int septum_to_ep(struct __sk_buff *skb) { return TC_ACT_OK; }
+                    SEC("tc") int septum_to_proxy(struct __sk_buff *skb) { return TC_ACT_OK; }
                     char _license[] SEC("license") = "GPL";
                     """);
             Path o = dir.resolve("broken.bpf.o");
