@@ -97,6 +97,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         this.ctx = ctx;
         client = (InetSocketAddress) ctx.channel().remoteAddress();
         server = (InetSocketAddress) ctx.channel().localAddress();
+        if (proxy.settings().transparent() && server.getPort() == proxy.listenPort()) {
+            // connected to the listener itself, not redirected: forwarding to the "original destination" would loop
+            proxy.refused.increment();
+            ctx.close();
+            return;
+        }
         try {
             judge = proxy.judge().connection(client, server);
         } catch (RuntimeException e) {

@@ -140,6 +140,12 @@ final class HttpProxy implements AutoCloseable {
         }
     }
 
+    /** The listener's port, -1 when not listening. */
+    int listenPort() {
+        Channel s = server;
+        return s == null ? -1 : ((InetSocketAddress) s.localAddress()).getPort();
+    }
+
     int openConnections() {
         return open.get();
     }

@@ -40,8 +40,9 @@ public final class ProxyComponent implements HealthReporter {
 
     @ObjectClassDefinition(name = "Septum L7 HTTP proxy", description = "The transparent proxy for L7-governed ports")
     public @interface Config {
-        @AttributeDefinition(description = "TCP port of the transparent listener in the host network namespace")
-        int port() default 15080;
+        @AttributeDefinition(description = "TCP port of the transparent listener in the host network namespace; 0 (the "
+                + "default) picks a free one, which the datapath is told: redirected connections never name it")
+        int port() default 0;
 
         @AttributeDefinition(description = "Client connections open at once; more are closed at accept")
         int maxConnections() default 1024;

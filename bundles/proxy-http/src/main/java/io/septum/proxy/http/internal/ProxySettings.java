@@ -15,10 +15,6 @@ package io.septum.proxy.http.internal;
  */
 record ProxySettings(int port, int maxConnections, int maxHeaderBytes, long maxBodyBytes, long headerTimeoutMillis,
                      long idleTimeoutMillis, long connectTimeoutMillis, int upstreamMark, boolean transparent) {
-    static ProxySettings defaults() {
-        return new ProxySettings(15080, 1024, 16384, 1 << 20, 10_000, 60_000, 5_000, 0, true);
-    }
-
     ProxySettings withPort(int p) {
         return new ProxySettings(p, maxConnections, maxHeaderBytes, maxBodyBytes, headerTimeoutMillis,
                 idleTimeoutMillis, connectTimeoutMillis, upstreamMark, transparent);
