@@ -168,7 +168,7 @@ final class PolicyCommand {
     }
 
     @Command(name = "get", mixinStandardHelpOptions = true,
-            description = "Show a policy: its rules with their ids, notes (e.g. L7 not enforced yet), the document.")
+            description = "Show a policy: its rules with their ids, notes, the document.")
     static final class GetCmd implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -274,7 +274,10 @@ final class PolicyCommand {
     }
 
     @Command(name = "eval", mixinStandardHelpOptions = true,
-            description = "Judge a test case's probes offline: exit 0 all pass, 1 some fail, 2 invalid input.")
+            description = {"Judge a test case's probes offline: exit 0 all pass, 1 some fail, 2 invalid input.",
+                    "Probes with http: are judged at L7 with the HTTP rules (the verdict and the HTTP rule that "
+                            + "matched, or \"no HTTP rule matches METHOD PATH\"); --http-method/--http-path judge every "
+                            + "TCP probe as that request instead."})
     static final class EvalCmd implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -286,6 +289,18 @@ final class PolicyCommand {
                 description = "Enforcement mode: default, always or never (default: ${DEFAULT-VALUE}).")
         String enforcement;
 
+        @Option(names = "--http-method", paramLabel = "M",
+                description = "Judge every TCP probe as an HTTP request with this method (e.g. PUT), at L7.")
+        String httpMethod;
+
+        @Option(names = "--http-path", paramLabel = "P",
+                description = "The path of that request (default: /).")
+        String httpPath;
+
+        @Option(names = "--http-header", paramLabel = "'K: V'",
+                description = "A header of that request, repeatable (Host: sets the host that host rules match).")
+        List<String> httpHeaders;
+
         @Override
         public Integer call() {
             SeptumCli cli = SeptumCli.of(spec);
@@ -295,11 +310,13 @@ final class PolicyCommand {
             } catch (IllegalArgumentException e) {
                 throw new CliException(CliException.INVALID_INPUT, e.getMessage());
             }
+            Map<String, String> http = httpProbe(httpMethod, httpPath, httpHeaders);
             PolicyEngine engine = engine();
             Source s = read(cli, file);
             CaseResult r;
             try {
                 TestCase c = engine.parseCase(s.origin(), s.text());
+                if (http != null) c = withHttp(c, http);
                 r = engine.evaluate(c, mode);
             } catch (PolicyValidationException e) {
                 printErrors(cli.err(), e.errors());
@@ -317,8 +334,50 @@ final class PolicyCommand {
         }
     }
 
+    /**
+     * The probe {@code http} map (the corpus's {@code method}, {@code path}, {@code headers} as "Name: value"
+     * lines) for {@code --http-*}, or null when no such option was given.
+     */
+    static Map<String, String> httpProbe(String method, String path, List<String> headers) {
+        boolean any = method != null || path != null || (headers != null && !headers.isEmpty());
+        if (!any) return null;
+        Map<String, String> http = new LinkedHashMap<>();
+        String m = method == null ? "GET" : method.strip();
+        if (!m.matches("[A-Za-z]+")) {
+            throw new CliException(CliException.INVALID_INPUT, "--http-method \"" + method + "\" is not an HTTP method (e.g. GET)");
+        }
+        http.put("method", m);
+        String p = path == null ? "/" : path.strip();
+        if (!p.startsWith("/")) {
+            throw new CliException(CliException.INVALID_INPUT, "--http-path \"" + path + "\" must start with /");
+        }
+        http.put("path", p);
+        List<String> lines = new ArrayList<>();
+        for (String h : headers == null ? List.<String>of() : headers) {
+            int c = h.indexOf(':');
+            if (c <= 0 || h.contains("\n")) {
+                throw new CliException(CliException.INVALID_INPUT, "--http-header \"" + h + "\" is not 'Name: value'");
+            }
+            if (h.substring(0, c).strip().equalsIgnoreCase("host")) http.put("host", h.substring(c + 1).strip());
+            lines.add(h.strip());
+        }
+        if (!lines.isEmpty()) http.put("headers", String.join("\n", lines));
+        return http;
+    }
+
+    /** The case with every TCP probe made this HTTP request. */
+    static TestCase withHttp(TestCase c, Map<String, String> http) {
+        List<TestCase.Probe> probes = new ArrayList<>();
+        for (TestCase.Probe p : c.probes()) {
+            boolean tcp = "TCP".equalsIgnoreCase(p.protocol());
+            probes.add(new TestCase.Probe(p.from(), p.to(), p.port(), p.protocol(), tcp ? http : p.http(), p.expect()));
+        }
+        return new TestCase(c.name(), c.description(), c.namespaces(), c.endpoints(), c.external(), c.policies(), probes);
+    }
+
     @Command(name = "trace", mixinStandardHelpOptions = true,
-            description = "Explain which rule decides traffic from source labels to destination labels, in both directions.")
+            description = {"Explain which rule decides traffic from source labels to destination labels, in both directions.",
+                    "With --http-method/--http-path, also judge that HTTP request with the L7 rules."})
     static final class TraceCmd implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -334,6 +393,17 @@ final class PolicyCommand {
         @Option(names = "--dport", paramLabel = "PORT[/PROTO]", defaultValue = "0/ANY",
                 description = "Destination port and protocol, e.g. 80/TCP (default: any port).")
         String dport;
+
+        @Option(names = "--http-method", paramLabel = "M",
+                description = "Trace one HTTP request with this method (e.g. PUT) at L7 as well (TCP).")
+        String httpMethod;
+
+        @Option(names = "--http-path", paramLabel = "P", description = "The path of that request (default: /).")
+        String httpPath;
+
+        @Option(names = "--http-header", paramLabel = "'K: V'",
+                description = "A header of that request, repeatable (Host: sets the host that host rules match).")
+        List<String> httpHeaders;
 
         @Override
         public Integer call() {
@@ -352,6 +422,17 @@ final class PolicyCommand {
             body.put("dst", split(dst));
             body.put("port", port);
             body.put("protocol", protocol);
+            Map<String, String> http = httpProbe(httpMethod, httpPath, httpHeaders);
+            if (http != null) {
+                if (!protocol.equals("TCP") || port == 0) {
+                    throw new CliException(CliException.INVALID_INPUT, "an HTTP trace needs --dport PORT/TCP");
+                }
+                Map<String, Object> h = new LinkedHashMap<>();
+                h.put("method", http.get("method"));
+                h.put("path", http.get("path"));
+                if (httpHeaders != null && !httpHeaders.isEmpty()) h.put("headers", httpHeaders);
+                body.put("http", h);
+            }
             TraceResult r = cli.client().post("/v1/policy/trace", body, TraceResult.class);
             cli.output().print(r, () -> Views.trace(r));
             return 0;

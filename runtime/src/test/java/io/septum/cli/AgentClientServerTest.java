@@ -280,8 +280,8 @@ class AgentClientServerTest {
         assertTrue(r.out().contains("rule2   prod"), r.out());
         r = cli("policy", "get", "rule1");
         assertEquals(0, r.code(), r.toString());
-        assertTrue(r.out().contains("L7 rules are not enforced yet"), r.out());
-        assertTrue(r.out().contains("default/rule1 ingress[0]   yes (not enforced yet)"), r.out());
+        assertTrue(r.out().contains("a note from the agent"), r.out());
+        assertTrue(r.out().contains("default/rule1 ingress[0]   yes (HTTP, via the L7 proxy)"), r.out());
         assertTrue(r.out().contains("  kind: CiliumNetworkPolicy"), r.out());
         r = cli("policy", "get", "rule2", "-n", "prod", "-o", "json");
         assertEquals("prod", json.readTree(r.out()).get("namespace").asText());
@@ -326,6 +326,20 @@ class AgentClientServerTest {
         assertEquals(Labels.parse(List.of("any:class=deathstar", "k8s:io.kubernetes.pod.namespace=prod"), "any"),
                 agent.traced.get(3));
         assertEquals(2, cli("policy", "trace", "-s", "a=b", "-d", "c=d", "--dport", "http").code());
+    }
+
+    @Test
+    void traceSendsAnHttpRequestToJudgeAtL7() throws Exception {
+        CliRun r = cli("policy", "trace", "-s", "org=empire", "-d", "class=deathstar", "--dport", "80/TCP",
+                "--http-method", "PUT", "--http-path", "/v1/exhaust-port", "--http-header", "X-Has-Force: true",
+                "--http-header", "Host: deathstar");
+        assertEquals(0, r.code(), r.toString());
+        assertEquals(new io.septum.api.policy.HttpRequestInfo("PUT", "/v1/exhaust-port", "deathstar",
+                Map.of("x-has-force", List.of("true"), "host", List.of("deathstar"))), agent.tracedHttp.get(0));
+        r = cli("policy", "trace", "-s", "org=empire", "-d", "class=deathstar", "--http-method", "GET");
+        assertEquals(2, r.code(), "no port: " + r);
+        assertTrue(r.err().contains("an HTTP trace needs --dport PORT/TCP"), r.err());
+        assertEquals(1, agent.tracedHttp.size());
     }
 
     @Test

@@ -51,6 +51,7 @@ final class FakeAgent implements Backend {
     final List<PolicyInfo> policies = new CopyOnWriteArrayList<>();
     final List<String> imports = new CopyOnWriteArrayList<>();
     final List<Labels> traced = new CopyOnWriteArrayList<>();
+    final List<io.septum.api.policy.HttpRequestInfo> tracedHttp = new CopyOnWriteArrayList<>();
     final List<String> added = new CopyOnWriteArrayList<>();
     long revision = 1;
     long readySince = System.currentTimeMillis();
@@ -217,7 +218,7 @@ final class FakeAgent implements Backend {
                 policies.removeIf(p -> p.name().equals(n.group(1)) && p.namespace().equals(namespace));
                 policies.add(new PolicyInfo(n.group(1), namespace, "CiliumNetworkPolicy", revision, origin,
                         List.of(new RuleRef(1, namespace + "/" + n.group(1), "ingress", 0, doc.contains("http:"))),
-                        doc.contains("http:") ? List.of("L7 rules are not enforced yet") : List.of(), doc));
+                        doc.contains("http:") ? List.of("a note from the agent") : List.of(), doc));
                 names.add(namespace + "/" + n.group(1));
             }
             return new ImportResult(revision, names);
@@ -303,6 +304,13 @@ final class FakeAgent implements Backend {
             return new TraceResult(source.asStrings(), destination.asStrings(), port, protocol.name(), egress, ingress,
                     allowed, List.of("Egress from " + source + ": " + egress.rule(),
                     "Ingress to " + destination + " on " + port + "/" + protocol + ": " + ingress.rule()));
+        }
+
+        @Override
+        public TraceResult trace(Labels source, Labels destination, int port, Protocol protocol, EnforcementMode mode,
+                                 io.septum.api.policy.HttpRequestInfo request) {
+            tracedHttp.add(request);
+            return trace(source, destination, port, protocol, mode);
         }
     };
 

@@ -118,12 +118,39 @@ class PolicyOfflineCommandsTest {
     }
 
     @Test
-    void evalMarksL7ProbesAsJudgedAtL3L4() throws IOException {
+    void evalJudgesL7ProbesAtL7() throws IOException {
         CliRun r = CliRun.run("policy", "eval", corpus().resolve("cases/starwars-l7.yaml").toString(), "-o", "json");
-        assertTrue(r.code() == 0 || r.code() == 1, r.toString());
-        for (JsonNode p : JSON.readTree(r.out()).get("results")) {
+        assertEquals(0, r.code(), r.toString());
+        JsonNode results = JSON.readTree(r.out()).get("results");
+        for (JsonNode p : results) {
             assertTrue(p.has("note") && !p.get("note").asText().isEmpty(), "an L7 probe says how it was judged: " + p);
         }
+        assertEquals("default/rule1 ingress[0] http[0]", results.get(0).get("rule").asText());
+        assertEquals("no HTTP rule matches PUT /v1/exhaust-port", results.get(2).get("rule").asText());
+        assertEquals("L7 PUT /v1/exhaust-port: HTTP 403 Access denied", results.get(2).get("note").asText());
+    }
+
+    @Test
+    void evalJudgesEveryTcpProbeAsTheGivenHttpRequest() throws IOException {
+        String c = corpus().resolve("cases/starwars-l7.yaml").toString();
+        CliRun r = CliRun.run("policy", "eval", c, "--http-method", "PUT", "--http-path", "/v1/exhaust-port",
+                "--http-header", "X-Has-Force: true", "-o", "json");
+        assertEquals(1, r.code(), "the case expects some allows: " + r);
+        JsonNode results = JSON.readTree(r.out()).get("results");
+        for (int i = 0; i < 5; i++) {
+            JsonNode p = results.get(i);
+            assertEquals("deny", p.get("verdict").asText(), p.toString());
+            assertEquals("no HTTP rule matches PUT /v1/exhaust-port", p.get("rule").asText(), p.toString());
+        }
+        assertEquals("default deny: no rule allows", results.get(5).get("rule").asText(), "xwing is dropped at L3/L4");
+        r = CliRun.run("policy", "eval", c, "--http-method", "POST", "--http-path", "/v1/request-landing");
+        assertTrue(r.out().contains("default/rule1 ingress[0] http[0] (L7 POST /v1/request-landing: allowed)"), r.out());
+        r = CliRun.run("policy", "eval", c, "--http-method", "POST", "--http-path", "no-slash");
+        assertEquals(2, r.code(), r.toString());
+        assertTrue(r.err().contains("--http-path \"no-slash\" must start with /"), r.err());
+        r = CliRun.run("policy", "eval", c, "--http-header", "NoColon");
+        assertEquals(2, r.code(), r.toString());
+        assertTrue(r.err().contains("is not 'Name: value'"), r.err());
     }
 
     @Test

@@ -28,8 +28,6 @@ import java.util.Set;
  * registers the endpoints and imports the policies, probes, and removes everything it made.
  */
 public final class CaseRunner {
-    /** L7 probes are sent as plain TCP until the proxy enforces HTTP rules. */
-    public static final String L7_NOTE = "L7 judged at L3/L4 (not enforced yet)";
     public static final int EXIT_PASS = 0;
     public static final int EXIT_FAIL = 1;
     public static final int EXIT_INVALID = 2;
@@ -334,17 +332,61 @@ public final class CaseRunner {
 
     private ProbeResult probe(NetLab lab, TestCase.Probe p, Target from, Target to, ProbeResult judged) {
         String proto = p.protocol().toUpperCase(Locale.ROOT);
-        NetLab.Observation o = lab.probe(from.node(), to.node().ip(), p.port(), proto, timeout);
+        boolean http = p.http() != null && proto.equals("TCP");
+        NetLab.Observation o = http ? httpProbe(lab, p, from, to) : lab.probe(from.node(), to.node().ip(), p.port(), proto, timeout);
         String rule = judged == null ? "-" : judged.rule();
         List<String> notes = new ArrayList<>();
-        if (p.http() != null) notes.add(L7_NOTE);
-        if (o.verdict() != NetLab.Verdict.ALLOWED) notes.add(o.detail());
+        if (http || o.verdict() != NetLab.Verdict.ALLOWED) notes.add(o.detail());
         if (judged != null && !judged.verdict().equals(o.verdict().text())) {
             notes.add("offline eval says " + judged.verdict());
         }
         String verdict = o.verdict().text();
         return new ProbeResult(p.from(), p.to(), p.port(), proto, p.expect(), verdict, rule,
                 verdict.equals(p.expect()), String.join("; ", notes));
+    }
+
+    /** An {@code http:} probe: a real request with curl from the client's namespace, judged by its answer. */
+    private NetLab.Observation httpProbe(NetLab lab, TestCase.Probe p, Target from, Target to) {
+        Map<String, String> h = p.http();
+        String method = h.getOrDefault("method", "").isEmpty() ? "GET" : h.get("method");
+        String path = h.getOrDefault("path", "").isEmpty() ? "/" : h.get("path");
+        List<String> headers = new ArrayList<>();
+        String hs = h.get("headers");
+        if (hs != null && !hs.isEmpty()) headers.addAll(List.of(hs.split("\n")));
+        String host = h.get("host");
+        if (host != null && !host.isEmpty() && headers.stream().noneMatch(x -> x.toLowerCase(Locale.ROOT).startsWith("host:"))) {
+            headers.add("Host: " + host);
+        }
+        String ip = to.node().ip();
+        String url = "http://" + (ip.contains(":") ? "[" + ip + "]" : ip) + ":" + p.port() + path;
+        return judgeHttp(lab.http(from.node(), method, url, headers, timeout), method + " " + path, timeout);
+    }
+
+    /**
+     * What an HTTP answer means: a 2xx from the server is allow; the proxy's {@code 403 Access denied} is an L7
+     * deny, and a request that times out (curl exit 28) was dropped at L3/L4; anything else (refused, another
+     * status) is a lab or server problem, reported as such rather than counted as either verdict.
+     */
+    static NetLab.Observation judgeHttp(NetLab.HttpReply r, String request, Duration timeout) {
+        String body = r.body() == null ? "" : r.body().strip();
+        String first = body.lines().findFirst().orElse("");
+        if (r.exit() == 0 && r.status() >= 200 && r.status() < 300) {
+            return new NetLab.Observation(NetLab.Verdict.ALLOWED, request + ": HTTP " + r.status() + " " + first, r.millis());
+        }
+        if (r.exit() == 0 && r.status() == 403 && body.contains("Access denied")) {
+            return new NetLab.Observation(NetLab.Verdict.DENIED, request + ": HTTP 403 Access denied (L7)", r.millis());
+        }
+        if (r.exit() == 28) {
+            return new NetLab.Observation(NetLab.Verdict.DENIED, request + ": no answer within " + timeout.toMillis()
+                    + " ms (dropped at L3/L4)", r.millis());
+        }
+        if (r.exit() == 7) {
+            return new NetLab.Observation(NetLab.Verdict.REFUSED, request + ": connection refused (nothing listens there)",
+                    r.millis());
+        }
+        String why = r.exit() != 0 ? "curl exit " + r.exit() + (r.error() == null || r.error().isEmpty() ? "" : ": " + r.error())
+                : "HTTP " + r.status() + " " + first;
+        return new NetLab.Observation(NetLab.Verdict.ERROR, request + ": " + why, r.millis());
     }
 
     private static String nz(String s) {

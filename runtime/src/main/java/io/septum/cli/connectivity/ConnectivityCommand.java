@@ -38,7 +38,9 @@ public class ConnectivityCommand {
             description = "Run a policy test case (corpus format) with real packets against the running agent: it creates a"
                     + " network namespace per endpoint and external host, starts TCP/UDP echo and HTTP listeners, registers the"
                     + " endpoints, imports the policies, probes every path and removes everything it made. Exit 0 when every"
-                    + " probe matches, 1 when one does not, 2 on invalid input, 3 on an agent or lab error.")
+                    + " probe matches, 1 when one does not, 2 on invalid input, 3 on an agent or lab error."
+                    + " An http: probe is a real request made with curl in the client's namespace: an HTTP 2xx is allow;"
+                    + " 403 Access denied (the L7 proxy) or no answer within the timeout (an L3/L4 drop) is deny.")
     public static class Test implements Callable<Integer> {
         @Spec
         CommandSpec spec;

@@ -383,11 +383,22 @@ public final class NetLab implements AutoCloseable {
      * code 28 after {@code timeout}.
      */
     public HttpReply http(Node from, String method, String url, Duration timeout) {
+        return http(from, method, url, List.of(), timeout);
+    }
+
+    /** The same, with request headers ({@code "Name: value"}). */
+    public HttpReply http(Node from, String method, String url, List<String> headers, Duration timeout) {
         ensureOpen();
         long ms = Math.max(100, Math.min(timeout.toMillis(), 30_000));
         String secs = String.format(Locale.ROOT, "%.3f", ms / 1000.0);
-        Cmd.Result r = Cmd.run(ms + 3000, null, List.of("ip", "netns", "exec", from.netns(), "curl", "-s", "-S",
-                "--max-time", secs, "-o", "-", "-w", "\n%{http_code}", "-X", method, url));
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", from.netns(), "curl", "-s", "-S",
+                "--max-time", secs, "-o", "-", "-w", "\n%{http_code}", "-X", method));
+        for (String h : headers) {
+            cmd.add("-H");
+            cmd.add(h);
+        }
+        cmd.add(url);
+        Cmd.Result r = Cmd.run(ms + 3000, null, cmd);
         String out = r.out();
         int status = 0;
         String body = out;

@@ -61,6 +61,10 @@ class NetLabTest {
         assertEquals(0, landing.exit(), landing.error());
         assertEquals(200, landing.status());
         assertEquals("Ship landed", landing.body().strip());
+        assertEquals(Verdict.ALLOWED, CaseRunner.judgeHttp(landing, "POST /v1/request-landing", TIMEOUT).verdict());
+        NetLab.HttpReply exhaust = lab.http(a, "PUT", "http://" + b.ip() + "/v1/exhaust-port",
+                List.of("X-Has-Force: true", "Host: deathstar"), TIMEOUT);
+        assertEquals("Panic: deathstar exploded", exhaust.body().strip(), exhaust.toString());
 
         // a drop inside the destination namespace looks exactly like a policy drop: no answer at all
         Cmd.run(5000, "ip", "netns", "exec", b.netns(), "iptables", "-A", "INPUT", "-p", "tcp", "--dport", "80", "-j", "DROP").check();
@@ -71,6 +75,24 @@ class NetLabTest {
         assertEquals(Verdict.DENIED, lab.probe(a, b.ip(), 53, "UDP", TIMEOUT).verdict());
         NetLab.HttpReply dropped = lab.http(a, "POST", "http://" + b.ip() + "/v1/request-landing", TIMEOUT);
         assertEquals(28, dropped.exit(), dropped.toString());
+        NetLab.Observation o = CaseRunner.judgeHttp(dropped, "POST /v1/request-landing", TIMEOUT);
+        assertEquals(Verdict.DENIED, o.verdict());
+        assertEquals("POST /v1/request-landing: no answer within 800 ms (dropped at L3/L4)", o.detail());
+    }
+
+    @Test
+    void httpAnswersAreJudgedLikeThePolicy() {
+        Duration t = Duration.ofSeconds(1);
+        assertEquals(Verdict.DENIED, CaseRunner.judgeHttp(new NetLab.HttpReply(0, 403, "Access denied\n", "", 3), "PUT /x", t).verdict());
+        assertEquals("PUT /x: HTTP 403 Access denied (L7)",
+                CaseRunner.judgeHttp(new NetLab.HttpReply(0, 403, "Access denied", "", 3), "PUT /x", t).detail());
+        // a 403 of the server itself is not the proxy's denial
+        assertEquals(Verdict.ERROR, CaseRunner.judgeHttp(new NetLab.HttpReply(0, 403, "Forbidden", "", 3), "PUT /x", t).verdict());
+        assertEquals(Verdict.ERROR, CaseRunner.judgeHttp(new NetLab.HttpReply(0, 500, "oops", "", 3), "PUT /x", t).verdict());
+        assertEquals(Verdict.ERROR, CaseRunner.judgeHttp(new NetLab.HttpReply(52, 0, "", "Empty reply from server", 3),
+                "PUT /x", t).verdict());
+        assertEquals(Verdict.REFUSED, CaseRunner.judgeHttp(new NetLab.HttpReply(7, 0, "", "refused", 3), "PUT /x", t).verdict());
+        assertEquals(Verdict.ALLOWED, CaseRunner.judgeHttp(new NetLab.HttpReply(0, 204, "", "", 3), "PUT /x", t).verdict());
     }
 
     @Test

@@ -20,6 +20,7 @@ import io.septum.api.flow.FlowFilter;
 import io.septum.api.flow.FlowObserver;
 import io.septum.api.flow.FlowStats;
 import io.septum.api.policy.EnforcementMode;
+import io.septum.api.policy.HttpRequestInfo;
 import io.septum.api.policy.PolicyEngine;
 import io.septum.api.policy.PolicyInfo;
 import io.septum.api.policy.PolicyRepository;
@@ -48,8 +49,12 @@ public final class ApiRoutes implements AgentStatusService {
     public record AddEndpoint(String source, EndpointSpec spec) {
     }
 
-    /** Body of {@code POST /v1/policy/trace}. */
-    public record TraceRequest(List<String> src, List<String> dst, int port, String protocol) {
+    /** Body of {@code POST /v1/policy/trace}; {@code http} (optional) traces one HTTP request at L7. */
+    public record TraceRequest(List<String> src, List<String> dst, int port, String protocol, TraceHttp http) {
+    }
+
+    /** An HTTP request to trace: {@code headers} as {@code "Name: value"} strings. */
+    public record TraceHttp(String method, String path, String host, List<String> headers) {
     }
 
     private final Backend backend;
@@ -401,9 +406,30 @@ public final class ApiRoutes implements AgentStatusService {
         // the request's own mistakes first: a bad label is a 400 even while the policy repository restarts
         Labels src = Labels.forTrace(t.src());
         Labels dst = Labels.forTrace(t.dst());
+        HttpRequestInfo http = httpRequest(t.http());
+        if (http != null && protocol != Protocol.TCP) throw new HttpException(400, "an HTTP trace needs protocol TCP");
         PolicyRepository repo = backend.policyRepository();
         EnforcementMode mode = repo.mode();
-        return repo.current().trace(src, dst, t.port(), protocol, mode);
+        return http == null ? repo.current().trace(src, dst, t.port(), protocol, mode)
+                : repo.current().trace(src, dst, t.port(), protocol, mode, http);
+    }
+
+    private static HttpRequestInfo httpRequest(TraceHttp h) {
+        if (h == null) return null;
+        String method = h.method() == null || h.method().isBlank() ? "GET" : h.method().strip();
+        if (!method.matches("[A-Za-z]+")) throw new HttpException(400, "http.method \"" + h.method() + "\" is not an HTTP method");
+        String path = h.path() == null || h.path().isBlank() ? "/" : h.path().strip();
+        if (!path.startsWith("/")) throw new HttpException(400, "http.path \"" + h.path() + "\" must start with /");
+        java.util.Map<String, List<String>> headers = new java.util.LinkedHashMap<>();
+        for (String line : h.headers() == null ? List.<String>of() : h.headers()) {
+            int c = line == null ? -1 : line.indexOf(':');
+            if (c <= 0) throw new HttpException(400, "http.headers: \"" + line + "\" is not \"Name: value\"");
+            headers.computeIfAbsent(line.substring(0, c).strip().toLowerCase(java.util.Locale.ROOT), k -> new java.util.ArrayList<>())
+                    .add(line.substring(c + 1).strip());
+        }
+        String host = h.host() != null && !h.host().isBlank() ? h.host().strip()
+                : headers.containsKey("host") ? headers.get("host").get(0) : null;
+        return new HttpRequestInfo(method, path, host, headers);
     }
 
     // ---- bpf ---------------------------------------------------------------------------------------------

@@ -136,6 +136,20 @@ class ApiServerSocketTest {
     }
 
     @Test
+    void anHttpTraceWithABadRequestIs400() throws IOException {
+        String body = "{\"src\": [\"org=empire\"], \"dst\": [\"class=deathstar\"], \"port\": 80, "
+                + "\"http\": {\"method\": \"PUT\", \"path\": \"v1\"}}";
+        String r = exchange("POST /v1/policy/trace HTTP/1.1\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
+        assertTrue(r.startsWith("HTTP/1.1 400 "), r);
+        assertTrue(r.contains("http.path \\\"v1\\\" must start with /"), r);
+        body = "{\"src\": [\"org=empire\"], \"dst\": [\"class=deathstar\"], \"port\": 53, \"protocol\": \"UDP\", "
+                + "\"http\": {\"method\": \"GET\"}}";
+        r = exchange("POST /v1/policy/trace HTTP/1.1\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
+        assertTrue(r.startsWith("HTTP/1.1 400 "), r);
+        assertTrue(r.contains("an HTTP trace needs protocol TCP"), r);
+    }
+
+    @Test
     void missingServiceIs503WithItsName() throws IOException {
         String r = exchange("GET /v1/endpoints HTTP/1.1\r\n\r\n");
         assertTrue(r.startsWith("HTTP/1.1 503 "), r);

@@ -10,7 +10,7 @@ import java.util.List;
  * @param revision  the repository revision that last changed it
  * @param origin    the file or API it came from
  * @param rules     the rules it holds, with their ids
- * @param notes     remarks, e.g. that its L7 rules are not enforced yet
+ * @param notes     remarks about how the agent applies it
  * @param document  the document as the user wrote it
  */
 public record PolicyInfo(

@@ -40,6 +40,18 @@ public interface PolicySet {
     TraceResult trace(Labels source, Labels destination, int port, Protocol protocol, EnforcementMode mode);
 
     /**
+     * {@link #trace} for one HTTP request over TCP: where an L7 rule governs a side, that side's decision is the
+     * HTTP verdict ({@link HttpPolicy#decide}) and the explanation says which HTTP rule matched, or that none did.
+     * A null {@code request} is the plain trace.
+     *
+     * @since 1.2
+     */
+    default TraceResult trace(Labels source, Labels destination, int port, Protocol protocol, EnforcementMode mode,
+                              HttpRequestInfo request) {
+        return trace(source, destination, port, protocol, mode);
+    }
+
+    /**
      * The HTTP rules that govern traffic in {@code direction} between {@code subject} (the endpoint whose policy
      * applies) and {@code peer} on TCP {@code port}; empty when no L7 rule governs that path, in which case L3/L4
      * policy alone decides ({@link #decide}).

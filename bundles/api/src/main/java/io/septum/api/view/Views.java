@@ -63,7 +63,7 @@ public final class Views {
 
     public static Table rules(List<RuleRef> rules) {
         Table t = new Table("RULE ID", "RULE", "L7");
-        rules.forEach(r -> t.row(r.id(), r.display(), r.hasL7() ? "yes (not enforced yet)" : "-"));
+        rules.forEach(r -> t.row(r.id(), r.display(), r.hasL7() ? "yes (HTTP, via the L7 proxy)" : "-"));
         return t;
     }
 

@@ -6,18 +6,21 @@ import io.septum.api.policy.CaseResult;
 import io.septum.api.policy.Decision;
 import io.septum.api.policy.Direction;
 import io.septum.api.policy.EnforcementMode;
+import io.septum.api.policy.HttpPolicy;
+import io.septum.api.policy.HttpRequestInfo;
 import io.septum.api.policy.PolicySet;
 import io.septum.api.policy.ProbeResult;
 import io.septum.api.policy.Protocol;
 import io.septum.api.policy.TestCase;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /** Judges a case's probes offline: egress at the source and ingress at the destination must both allow. */
 final class CaseEvaluator {
-    static final String L7_NOTE = "L7 judged at L3/L4 (not enforced yet)";
-
     /** A probe's party: an endpoint (with policy of its own) or an external host (world, no policy). */
     record Party(String name, Labels labels, boolean managed) {
     }
@@ -110,11 +113,63 @@ final class CaseEvaluator {
             else if (ingress.ruleId() != 0) deciding = ingress;
             else if (egress.ruleId() != 0) deciding = egress;
             else deciding = to.managed() ? ingress : egress;
+            String note = "";
+            HttpRequestInfo request = request(p.http());
+            if (request != null && allowed && proto == Protocol.TCP) {
+                // the same order as on the wire: the client's egress proxy first, then the server's ingress one
+                Decision l7 = null;
+                if (from.managed()) {
+                    l7 = judge(set.httpPolicy(Direction.EGRESS, from.labels(), to.labels(), p.port(), mode), request);
+                }
+                if (to.managed() && (l7 == null || l7.allowed())) {
+                    Decision in = judge(set.httpPolicy(Direction.INGRESS, to.labels(), from.labels(), p.port(), mode),
+                            request);
+                    if (in != null) l7 = in;
+                }
+                if (l7 == null) {
+                    note = "no L7 rule governs port " + p.port() + ": judged at L3/L4";
+                } else {
+                    allowed = l7.allowed();
+                    deciding = l7;
+                    note = "L7 " + request.method() + " " + request.path() + ": "
+                            + (l7.allowed() ? "allowed" : "HTTP 403 Access denied");
+                }
+            } else if (request != null && !allowed) {
+                note = "dropped at L3/L4: the request is never sent";
+            }
             String verdict = allowed ? "allow" : "deny";
-            String note = p.http() != null ? L7_NOTE : "";
             results.add(new ProbeResult(p.from(), p.to(), p.port(), proto.toString(), p.expect(), verdict,
                     deciding.rule(), verdict.equals(p.expect()), note));
         }
         return CaseResult.of(tc.name(), results);
+    }
+
+    private static Decision judge(Optional<HttpPolicy> policy, HttpRequestInfo request) {
+        return policy.map(h -> h.decide(request)).orElse(null);
+    }
+
+    /**
+     * A probe's {@code http} map as a request: {@code method} (default GET), {@code path} (default /),
+     * {@code host}, and {@code headers} ("Name: value" lines, as {@link CaseParser} stores them).
+     */
+    static HttpRequestInfo request(Map<String, String> http) {
+        if (http == null) return null;
+        String method = http.getOrDefault("method", "");
+        String path = http.getOrDefault("path", "");
+        String host = http.get("host");
+        Map<String, List<String>> headers = new LinkedHashMap<>();
+        String hs = http.get("headers");
+        if (hs != null) {
+            for (String line : hs.split("\n")) {
+                int c = line.indexOf(':');
+                if (c <= 0) continue;
+                headers.computeIfAbsent(line.substring(0, c).strip().toLowerCase(Locale.ROOT), k -> new ArrayList<>())
+                        .add(line.substring(c + 1).strip());
+            }
+        }
+        if (host != null && !host.isEmpty()) headers.putIfAbsent("host", List.of(host));
+        if ((host == null || host.isEmpty()) && headers.containsKey("host")) host = headers.get("host").get(0);
+        return new HttpRequestInfo(method.isEmpty() ? "GET" : method, path.isEmpty() ? "/" : path,
+                host == null || host.isEmpty() ? null : host, headers);
     }
 }

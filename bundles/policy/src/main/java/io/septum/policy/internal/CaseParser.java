@@ -165,9 +165,52 @@ final class CaseParser {
         }
         Map<String, String> http = null;
         JsonNode h = p.get("http");
-        if (h != null && !h.isNull()) http = stringMap(h, path + ".http");
+        if (h != null && !h.isNull()) http = httpProbe(h, path + ".http", protocol);
         if (errors.size() > before) return null;
         return new TestCase.Probe(from, to, port, protocol, http, expect);
+    }
+
+    private static final Set<String> HTTP_PROBE_FIELDS = Set.of("method", "path", "host", "headers");
+
+    /**
+     * {@code http: {method, path, host, headers}}; headers as a list of {@code "Name: value"} strings (or one
+     * string), kept as lines in the probe's string map.
+     */
+    private Map<String, String> httpProbe(JsonNode h, String path, String protocol) {
+        if (!h.isObject()) {
+            error(path, "expected {method, path, host, headers}");
+            return null;
+        }
+        if (!"TCP".equals(protocol)) error(path, "an HTTP probe needs protocol TCP, not " + protocol);
+        Map<String, String> out = new HashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = h.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            String f = path + "." + e.getKey();
+            JsonNode v = e.getValue();
+            if (!HTTP_PROBE_FIELDS.contains(e.getKey())) {
+                error(f, "unknown field \"" + e.getKey() + "\" (expected method, path, host, headers)");
+            } else if (e.getKey().equals("headers")) {
+                List<String> lines = new ArrayList<>();
+                for (JsonNode x : v.isArray() ? v : List.of(v)) {
+                    String t = x.isValueNode() && !x.isNull() ? x.asText().strip() : "";
+                    if (t.indexOf(':') <= 0 || t.contains("\n")) {
+                        error(f, "expected headers as \"Name: value\" strings, found " + x);
+                    } else {
+                        lines.add(t);
+                    }
+                }
+                out.put("headers", String.join("\n", lines));
+            } else if (!v.isValueNode() || v.isNull()) {
+                error(f, "expected a string value");
+            } else if (e.getKey().equals("path") && !v.asText().startsWith("/")) {
+                error(f, "a path starts with /, not \"" + v.asText() + "\"");
+            } else if (e.getKey().equals("method") && !v.asText().matches("[A-Za-z]+")) {
+                error(f, "invalid method \"" + v.asText() + "\"");
+            } else {
+                out.put(e.getKey(), v.asText());
+            }
+        }
+        return out;
     }
 
     private List<String> ports(JsonNode n, String path) {

@@ -37,10 +37,14 @@ record CompiledRule(String section, int index, Direction direction, boolean deny
         return false;
     }
 
-    /** The matching port rule, or null. */
+    /**
+     * The matching port rule, or null; an entry with L7 rules first, since it governs the port. Such an entry
+     * matches TCP only, even when its protocol is ANY: the proxy speaks HTTP over TCP, so it allows nothing else.
+     */
     PortRule portMatch(int port, Protocol protocol) {
         PortRule found = null;
         for (PortRule r : ports) {
+            if (r.l7() && protocol != Protocol.TCP) continue;
             if (r.matches(port, protocol)) {
                 if (r.l7()) return r;
                 if (found == null) found = r;

@@ -28,7 +28,6 @@ import org.yaml.snakeyaml.error.MarkedYAMLException;
  * first, so that one run of {@code policy validate} shows the user everything to fix.
  */
 final class PolicyParser {
-    static final String L7_NOTE = "L7 rules are accepted but not enforced yet (judged at L3/L4)";
     static final int MAX_PORTS = 40;
     private static final String CILIUM_API = "cilium.io/v2";
     private static final String K8S_API = "networking.k8s.io/v1";
@@ -269,9 +268,7 @@ final class PolicyParser {
             }
         }
         if (ctx.errors.size() > before) return;
-        List<String> notes = new ArrayList<>();
-        if (rules.stream().anyMatch(CompiledRule::hasL7)) notes.add(L7_NOTE);
-        out.add(new CompiledPolicy(kind, namespace, name, ctx.origin, 0, rules, List.of(), notes, text));
+        out.add(new CompiledPolicy(kind, namespace, name, ctx.origin, 0, rules, List.of(), List.of(), text));
     }
 
     private static final Set<String> RULE_FIELDS = Set.of("endpointSelector", "nodeSelector", "description", "labels",
@@ -446,7 +443,7 @@ final class PolicyParser {
         boolean hasPorts = tp != null && !tp.isNull();
         if (hasPorts && array(ctx, tp, join(path, "toPorts"))) {
             for (int i = 0; i < tp.size(); i++) {
-                PortRule pr = portRule(ctx, tp.get(i), join(path, "toPorts") + "[" + i + "]", section, deny);
+                PortRule pr = portRule(ctx, tp.get(i), join(path, "toPorts") + "[" + i + "]", section, deny, i);
                 if (pr != null) ports.add(pr);
             }
         }
@@ -461,7 +458,7 @@ final class PolicyParser {
     private static final Set<String> UNSUPPORTED_PORT_RULE = Set.of("originatingTLS", "terminatingTLS", "serverNames",
             "listener");
 
-    private PortRule portRule(Ctx ctx, JsonNode pr, String path, String section, boolean deny) {
+    private PortRule portRule(Ctx ctx, JsonNode pr, String path, String section, boolean deny, int index) {
         if (!pr.isObject()) {
             ctx.error(path, "expected {ports: [...], rules: {...}}, found " + nodeType(pr));
             return null;
@@ -486,6 +483,7 @@ final class PolicyParser {
             }
         }
         boolean l7 = false;
+        List<HttpRule> http = new ArrayList<>();
         JsonNode rules = pr.get("rules");
         if (rules != null && !rules.isNull()) {
             String rp = join(path, "rules");
@@ -494,7 +492,7 @@ final class PolicyParser {
                         + ": a deny rule can only match at L3/L4; remove rules or move them to an allow section");
                 return null;
             }
-            l7 = l7Rules(ctx, rules, rp);
+            l7 = l7Rules(ctx, rules, rp, http);
             if (l7) {
                 if (specs.isEmpty()) {
                     ctx.error(rp, "L7 rules need a port: add ports with a TCP port (port 0/all ports is not allowed)");
@@ -512,14 +510,14 @@ final class PolicyParser {
             }
         }
         if (specs.isEmpty()) specs.add(PortSpec.ALL);
-        return new PortRule(specs, l7);
+        return new PortRule(index, specs, l7, http);
     }
 
     private static final Set<String> UNSUPPORTED_L7 = Set.of("dns", "kafka", "l7proto", "l7");
     private static final Set<String> HTTP_FIELDS = Set.of("method", "path", "host", "headers", "headerMatches");
 
-    /** Validates {@code rules}; returns whether it holds HTTP rules. */
-    private boolean l7Rules(Ctx ctx, JsonNode rules, String path) {
+    /** Validates {@code rules} and compiles its HTTP rules into {@code out}; returns whether it holds HTTP rules. */
+    private boolean l7Rules(Ctx ctx, JsonNode rules, String path, List<HttpRule> out) {
         if (!rules.isObject()) {
             ctx.error(path, "expected {http: [...]}, found " + nodeType(rules));
             return false;
@@ -543,40 +541,103 @@ final class PolicyParser {
         String hp = join(path, "http");
         if (!array(ctx, http, hp)) return false;
         for (int i = 0; i < http.size(); i++) {
-            JsonNode h = http.get(i);
-            String p = hp + "[" + i + "]";
-            if (!h.isObject()) {
-                ctx.error(p, "expected {method, path, host, headers}, found " + nodeType(h));
-                continue;
-            }
-            unknownFields(ctx, h, p, HTTP_FIELDS);
-            for (String f : List.of("method", "path", "host")) {
-                JsonNode v = h.get(f);
-                if (v == null || v.isNull()) continue;
-                if (!v.isTextual()) {
-                    ctx.error(join(p, f), "expected a regular expression string, found " + nodeType(v));
-                    continue;
-                }
-                try {
-                    Pattern.compile(v.asText());
-                } catch (PatternSyntaxException e) {
-                    ctx.error(join(p, f), "invalid regular expression \"" + v.asText() + "\" in " + f + ": "
-                            + e.getDescription() + " near index " + e.getIndex());
-                }
-            }
-            JsonNode headers = h.get("headers");
-            if (headers != null && !headers.isNull() && array(ctx, headers, join(p, "headers"))) {
-                for (int j = 0; j < headers.size(); j++) {
-                    if (!headers.get(j).isTextual()) {
-                        ctx.error(join(p, "headers") + "[" + j + "]", "expected a header string like \"X-Token: x\", found "
-                                + nodeType(headers.get(j)));
-                    }
-                }
-            }
-            JsonNode hm = h.get("headerMatches");
-            if (hm != null && !hm.isNull()) array(ctx, hm, join(p, "headerMatches"));
+            HttpRule r = httpRule(ctx, http.get(i), hp + "[" + i + "]", i);
+            if (r != null) out.add(r);
         }
         return true;
+    }
+
+    private static final Set<String> HEADER_MATCH_FIELDS = Set.of("name", "value", "mismatch", "secret");
+    /** RFC 9110 token characters: what a header name may hold. */
+    private static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
+
+    /** One {@code http} entry; null (with errors) when any field is wrong. */
+    private HttpRule httpRule(Ctx ctx, JsonNode h, String p, int index) {
+        if (!h.isObject()) {
+            ctx.error(p, "expected {method, path, host, headers}, found " + nodeType(h));
+            return null;
+        }
+        int errs = ctx.errors.size();
+        unknownFields(ctx, h, p, HTTP_FIELDS);
+        Pattern method = regex(ctx, h, p, "method");
+        Pattern path = regex(ctx, h, p, "path");
+        Pattern host = regex(ctx, h, p, "host");
+        List<HttpRule.HeaderReq> headers = new ArrayList<>();
+        JsonNode hs = h.get("headers");
+        if (hs != null && !hs.isNull() && array(ctx, hs, join(p, "headers"))) {
+            for (int j = 0; j < hs.size(); j++) {
+                String f = join(p, "headers") + "[" + j + "]";
+                if (!hs.get(j).isTextual()) {
+                    ctx.error(f, "expected a header string like \"X-Token: x\", found " + nodeType(hs.get(j)));
+                    continue;
+                }
+                HttpRule.HeaderReq r = HttpRule.parseHeader(hs.get(j).asText());
+                if (!HEADER_NAME.matcher(r.name()).matches()) {
+                    ctx.error(f, "invalid header \"" + hs.get(j).asText() + "\": expected \"Name: value\" or \"Name\" "
+                            + "with a header name made of letters, digits and -");
+                    continue;
+                }
+                headers.add(r);
+            }
+        }
+        JsonNode hm = h.get("headerMatches");
+        if (hm != null && !hm.isNull() && array(ctx, hm, join(p, "headerMatches"))) {
+            for (int j = 0; j < hm.size(); j++) {
+                String f = join(p, "headerMatches") + "[" + j + "]";
+                JsonNode m = hm.get(j);
+                if (!m.isObject()) {
+                    ctx.error(f, "expected {name, value}, found " + nodeType(m));
+                    continue;
+                }
+                unknownFields(ctx, m, f, HEADER_MATCH_FIELDS);
+                JsonNode name = m.get("name");
+                if (name == null || name.isNull() || !name.isTextual() || name.asText().isBlank()) {
+                    ctx.error(join(f, "name"), "a header match needs a name");
+                    continue;
+                }
+                if (!HEADER_NAME.matcher(name.asText().strip()).matches()) {
+                    ctx.error(join(f, "name"), "invalid header name \"" + name.asText() + "\"");
+                    continue;
+                }
+                if (m.hasNonNull("secret")) {
+                    ctx.error(join(f, "secret"), "header values from secrets are not supported: give value");
+                    continue;
+                }
+                if (m.hasNonNull("mismatch")) {
+                    // every mismatch action makes the rule match anyway and edits or logs the header instead
+                    ctx.error(join(f, "mismatch"), "mismatch actions (LOG, ADD, DELETE, REPLACE) are not supported: "
+                            + "remove mismatch so that a missing or different header fails the rule");
+                    continue;
+                }
+                JsonNode value = m.get("value");
+                if (value != null && !value.isNull() && !value.isValueNode()) {
+                    ctx.error(join(f, "value"), "expected a string, found " + nodeType(value));
+                    continue;
+                }
+                String v = value == null || value.isNull() ? null : value.asText();
+                headers.add(new HttpRule.HeaderReq(name.asText().strip(), v == null || v.isEmpty() ? null : v));
+            }
+        }
+        if (ctx.errors.size() > errs) return null;
+        return new HttpRule(index, method, path, host, headers);
+    }
+
+    /** A regular expression field, compiled once; null when absent or empty (Cilium: any value). */
+    private static Pattern regex(Ctx ctx, JsonNode h, String p, String f) {
+        JsonNode v = h.get(f);
+        if (v == null || v.isNull()) return null;
+        if (!v.isTextual()) {
+            ctx.error(join(p, f), "expected a regular expression string, found " + nodeType(v));
+            return null;
+        }
+        if (v.asText().isEmpty()) return null;
+        try {
+            return Pattern.compile(v.asText());
+        } catch (PatternSyntaxException e) {
+            ctx.error(join(p, f), "invalid regular expression \"" + v.asText() + "\" in " + f + ": "
+                    + e.getDescription() + " near index " + e.getIndex());
+            return null;
+        }
     }
 
     private PortSpec ciliumPort(Ctx ctx, JsonNode pn, String path) {
@@ -923,7 +984,7 @@ final class PolicyParser {
             }
         }
         if (ctx.errors.size() > errs || subject == null) return null;
-        List<PortRule> portRules = specs.isEmpty() ? List.of() : List.of(new PortRule(specs, false));
+        List<PortRule> portRules = specs.isEmpty() ? List.of() : List.of(new PortRule(0, specs, false, List.of()));
         return new CompiledRule(section, index, dir, false, subject, peers, List.of(), portRules, true);
     }
 

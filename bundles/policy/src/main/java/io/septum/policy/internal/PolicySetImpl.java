@@ -6,6 +6,8 @@ import io.septum.api.policy.Decision;
 import io.septum.api.policy.Direction;
 import io.septum.api.policy.EndpointPolicy;
 import io.septum.api.policy.EnforcementMode;
+import io.septum.api.policy.HttpPolicy;
+import io.septum.api.policy.HttpRequestInfo;
 import io.septum.api.policy.PolicyAction;
 import io.septum.api.policy.PolicyEntry;
 import io.septum.api.policy.PolicyInfo;
@@ -222,6 +224,66 @@ final class PolicySetImpl implements PolicySet {
         return new Decision(false, "default deny: no rule allows", 0, false);
     }
 
+    /**
+     * Cilium's L7 semantics: the allow rules that carry HTTP rules for this peer and TCP port govern it, and a
+     * request passes when one of their HTTP rules matches. An allow of the same peer without HTTP rules admits
+     * every request only when it names the very same port entry (Cilium's allow-all L7 rule for a shared L4
+     * key); an L3-only allow, or another port or range that merely covers the port, does not lift the HTTP rules
+     * (CVE-2024-52529). Denied connections never reach the proxy, so a matching deny gives empty.
+     */
+    @Override
+    public Optional<HttpPolicy> httpPolicy(Direction direction, Labels subject, Labels peer, int port,
+                                           EnforcementMode mode) {
+        return Optional.ofNullable(http(direction, subject, peer, port, mode));
+    }
+
+    HttpPolicyImpl http(Direction direction, Labels subject, Labels peer, int port, EnforcementMode mode) {
+        if (mode == EnforcementMode.NEVER || port <= 0 || port > 65535) return null;
+        List<Bound> sel = selecting(direction, subject);
+        List<Selector> requires = requirements(sel);
+        for (Bound b : sel) {
+            if (b.rule().deny() && peerMatches(b.rule(), peer, requires)
+                    && b.rule().portMatch(port, Protocol.TCP) != null) {
+                return null;
+            }
+        }
+        List<HttpPolicyImpl.Entry> entries = new ArrayList<>();
+        List<PortSpec> keys = new ArrayList<>();
+        for (Bound b : sel) {
+            if (b.rule().deny() || !peerMatches(b.rule(), peer, requires)) continue;
+            for (PortRule pr : b.rule().ports()) {
+                if (!pr.l7()) continue;
+                PortSpec spec = pr.specFor(port, Protocol.TCP);
+                if (spec == null) continue;
+                keys.add(spec);
+                String base = b.display() + (b.rule().ports().size() > 1 ? " toPorts[" + pr.index() + "]." : " ");
+                if (pr.http().isEmpty()) {
+                    entries.add(new HttpPolicyImpl.Entry(base + "http (empty: any request)", b.ref().id(), null));
+                }
+                for (HttpRule h : pr.http()) {
+                    entries.add(new HttpPolicyImpl.Entry(base + "http[" + h.index() + "]", b.ref().id(), h));
+                }
+            }
+        }
+        if (keys.isEmpty()) return null;
+        for (Bound b : sel) {
+            if (b.rule().deny() || !peerMatches(b.rule(), peer, requires)) continue;
+            for (PortRule pr : b.rule().ports()) {
+                if (pr.l7()) continue;
+                for (PortSpec s : pr.ports()) {
+                    if (s.port() == 0 || !s.matches(port, Protocol.TCP)) continue;
+                    boolean same = keys.stream().anyMatch(k -> k.port() == s.port() && k.endPort() == s.endPort());
+                    if (same) {
+                        // first: it admits everything, so naming it is the honest answer for every request
+                        entries.add(0, new HttpPolicyImpl.Entry(b.display() + " (L3/L4 allow of " + s
+                                + " without HTTP rules: any request)", b.ref().id(), null));
+                    }
+                }
+            }
+        }
+        return new HttpPolicyImpl(entries);
+    }
+
     @Override
     public EndpointPolicy resolve(Labels subject, Collection<Identity> universe, EnforcementMode mode) {
         if (mode == EnforcementMode.NEVER) return new EndpointPolicy(false, false, List.of());
@@ -231,36 +293,77 @@ final class PolicySetImpl implements PolicySet {
         for (Direction dir : Direction.values()) {
             List<Bound> sel = selecting(dir, subject);
             List<Selector> requires = requirements(sel);
-            // denies first: a reader of the map sees them before the allows they override
-            for (boolean deny : new boolean[] {true, false}) {
-                for (Bound b : sel) {
-                    CompiledRule r = b.rule();
-                    if (r.deny() != deny) continue;
-                    Set<Long> peers = new java.util.LinkedHashSet<>();
-                    boolean wildcard = r.peers().stream().anyMatch(Peer::wildcard);
-                    if (wildcard) {
-                        peers.add(0L);
-                    } else {
-                        for (int i = 0; i < ids.size(); i++) {
-                            if (peerMatches(r, idLabels.get(i), requires)) peers.add(ids.get(i).id());
-                        }
+            List<PolicyEntry> denies = new ArrayList<>();
+            List<PolicyEntry> redirects = new ArrayList<>();
+            List<PolicyEntry> allows = new ArrayList<>();
+            for (Bound b : sel) {
+                CompiledRule r = b.rule();
+                Set<Long> peers = new java.util.LinkedHashSet<>();
+                boolean wildcard = r.peers().stream().anyMatch(Peer::wildcard);
+                if (wildcard) {
+                    peers.add(0L);
+                } else {
+                    for (int i = 0; i < ids.size(); i++) {
+                        if (peerMatches(r, idLabels.get(i), requires)) peers.add(ids.get(i).id());
                     }
-                    PolicyAction action = deny ? PolicyAction.DENY : PolicyAction.ALLOW;
-                    for (long peer : peers) {
-                        for (PortRule pr : r.ports()) {
-                            for (PortSpec s : pr.ports()) {
-                                for (PolicyEntry e : expand(dir, peer, s, action, b.ref().id())) {
-                                    entries.putIfAbsent(List.of(e.direction(), e.identity(), e.protocol(), e.port(),
-                                            e.endPort(), e.action()), e);
-                                }
+                }
+                for (long peer : peers) {
+                    for (PortRule pr : r.ports()) {
+                        for (PortSpec s : pr.ports()) {
+                            if (r.deny()) {
+                                denies.addAll(expand(dir, peer, s, PolicyAction.DENY, b.ref().id()));
+                            } else if (pr.l7()) {
+                                // the proxy speaks HTTP over TCP: an L7 entry allows nothing else
+                                redirects.add(new PolicyEntry(dir, peer, Protocol.TCP, s.port(), s.endPort(),
+                                        PolicyAction.REDIRECT, b.ref().id()));
+                            } else {
+                                allows.addAll(expand(dir, peer, s, PolicyAction.ALLOW, b.ref().id()));
                             }
                         }
                     }
                 }
             }
+            redirects.addAll(unshadow(redirects, allows));
+            // denies first: a reader of the map sees them before the allows they override; redirects before
+            // allows for the same reason (an allow must never be in force where the proxy should judge)
+            for (List<PolicyEntry> group : List.of(denies, redirects, allows)) {
+                for (PolicyEntry e : group) {
+                    entries.putIfAbsent(List.of(e.direction(), e.identity(), e.protocol(), e.port(), e.endPort(),
+                            e.action()), e);
+                }
+            }
         }
         return new EndpointPolicy(enforced(Direction.INGRESS, subject, mode), enforced(Direction.EGRESS, subject, mode),
                 new ArrayList<>(entries.values()));
+    }
+
+    /**
+     * The datapath looks up the exact remote identity before identity 0 and takes the longest port prefix
+     * within each, so an ALLOW could answer where a REDIRECT governs: an L3-only or port-range allow of an
+     * identity beside a wildcard L7 rule, or a narrower allow inside an L7 range (CVE-2024-52529). For every
+     * such overlap this adds a REDIRECT of the allow's identity over the overlapping ports: it is never a
+     * shorter prefix than the allow's (a range's aligned blocks are maximal), and at an equal prefix REDIRECT
+     * beats ALLOW in the datapath's merge, so the proxy sees every connection an L7 rule governs.
+     */
+    static List<PolicyEntry> unshadow(List<PolicyEntry> redirects, List<PolicyEntry> allows) {
+        List<PolicyEntry> out = new ArrayList<>();
+        for (PolicyEntry r : redirects) {
+            for (PolicyEntry a : allows) {
+                if (a.direction() != r.direction()) continue;
+                if (r.identity() != 0 && a.identity() != r.identity()) continue;
+                if (a.protocol() != Protocol.TCP && a.protocol() != Protocol.ANY) continue;
+                int lo = r.port();
+                int hi = r.endPort();
+                if (a.port() != 0) {
+                    lo = Math.max(lo, a.port());
+                    hi = Math.min(hi, a.endPort());
+                }
+                if (lo > hi) continue;
+                out.add(new PolicyEntry(r.direction(), a.identity(), Protocol.TCP, lo, hi, PolicyAction.REDIRECT,
+                        r.ruleId()));
+            }
+        }
+        return out;
     }
 
     private static List<PolicyEntry> expand(Direction dir, long peer, PortSpec s, PolicyAction action, int ruleId) {
@@ -295,6 +398,39 @@ final class PolicySetImpl implements PolicySet {
                 egress.allowed() && ingress.allowed(), lines);
     }
 
+    @Override
+    public TraceResult trace(Labels source, Labels destination, int port, Protocol protocol, EnforcementMode mode,
+                             HttpRequestInfo request) {
+        TraceResult t = trace(source, destination, port, protocol, mode);
+        if (request == null || protocol != Protocol.TCP || !t.allowed()) {
+            if (request != null && !t.allowed()) {
+                List<String> lines = new ArrayList<>(t.explanation());
+                lines.add("L7 " + request.method() + " " + request.path() + ": never sent, the connection is dropped at L3/L4");
+                return new TraceResult(t.source(), t.destination(), port, t.protocol(), t.egress(), t.ingress(), false, lines);
+            }
+            return t;
+        }
+        List<String> lines = new ArrayList<>(t.explanation());
+        String what = request.method() + " " + request.path() + (request.host() == null ? "" : " (Host " + request.host() + ")");
+        // on the wire the client's egress proxy judges first; a request it denies never reaches the server
+        Decision egress = t.egress();
+        Decision ingress = t.ingress();
+        HttpPolicyImpl out = http(Direction.EGRESS, source, destination, port, mode);
+        if (out != null) {
+            egress = out.decide(request);
+            lines.add("L7 egress " + what + ": " + (egress.allowed() ? "allowed by " : "denied: ") + egress.rule());
+        }
+        HttpPolicyImpl in = egress.allowed() ? http(Direction.INGRESS, destination, source, port, mode) : null;
+        if (in != null) {
+            ingress = in.decide(request);
+            lines.add("L7 ingress " + what + ": " + (ingress.allowed() ? "allowed by " : "denied: ") + ingress.rule());
+        }
+        if (out == null && in == null) lines.add("L7 " + what + ": no L7 rule governs port " + port + ", L3/L4 decides");
+        boolean allowed = egress.allowed() && ingress.allowed();
+        lines.add("Final verdict for " + what + ": " + (allowed ? "allowed" : "denied (HTTP 403 Access denied)"));
+        return new TraceResult(t.source(), t.destination(), port, t.protocol(), egress, ingress, allowed, lines);
+    }
+
     private Decision explain(Direction dir, Labels subject, Labels peer, int port, Protocol protocol,
                              EnforcementMode mode, List<String> lines) {
         String side = dir == Direction.EGRESS ? "source" : "destination";
@@ -326,14 +462,22 @@ final class PolicySetImpl implements PolicySet {
             if (!pm) continue;
             PortRule pr = r.portMatch(port, protocol);
             lines.add("      Ports " + describePorts(r) + ": " + (pr == null ? "no match" : "matches "
-                    + port + "/" + protocol + (pr.l7() ? " (L7 rules: not enforced yet, judged at L3/L4)" : "")));
+                    + port + "/" + protocol + (pr.l7() ? " with L7 HTTP rules: the L7 proxy judges each request" : "")));
             if (pr != null) matched++;
         }
         if (!sel.isEmpty()) lines.add(matched + "/" + sel.size() + " rules matched");
         Decision d = decide(dir, subject, peer, port, protocol, mode);
         boolean enforced = enforced(dir, subject, mode);
         lines.add(capitalize(dirName(dir)) + " " + (enforced ? "enforced" : "not enforced") + "; deciding: " + d.rule());
-        lines.add(capitalize(dirName(dir)) + " verdict: " + (d.allowed() ? "allowed" : "denied"));
+        lines.add(capitalize(dirName(dir)) + " verdict: " + (d.allowed() ? "allowed" : "denied")
+                + (d.l7() ? " at L3/L4, then L7" : ""));
+        if (d.allowed() && protocol == Protocol.TCP) {
+            HttpPolicyImpl h = http(dir, subject, peer, port, mode);
+            if (h != null) {
+                lines.add("L7: the proxy admits a request that one of these HTTP rules matches:");
+                for (String l : h.describe()) lines.add("    " + l);
+            }
+        }
         return d;
     }
 

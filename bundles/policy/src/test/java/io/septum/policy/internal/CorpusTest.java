@@ -35,7 +35,6 @@ class CorpusTest {
     @TestFactory
     Stream<DynamicTest> everySharedCasePasses() {
         return Corpus.files(Corpus.dir().resolve("cases")).stream()
-                .filter(p -> !p.getFileName().toString().equals("starwars-l7.yaml"))
                 .map(p -> DynamicTest.dynamicTest(p.getFileName().toString(), () -> assertCasePasses(p)));
     }
 
@@ -55,23 +54,19 @@ class CorpusTest {
     }
 
     @Test
-    void starwarsL7IsJudgedAtL3L4() throws Exception {
+    void starwarsL7IsJudgedAtL7() throws Exception {
         Path p = Corpus.dir().resolve("cases/starwars-l7.yaml");
         CaseResult r = engine.evaluate(engine.parseCase(p.toString(), Corpus.read(p)), EnforcementMode.DEFAULT);
-        List<Boolean> pass = r.results().stream().map(ProbeResult::pass).toList();
-        // probes 3-5 are L7 denials from tiefighter: at L3/L4 they are allowed, so they "fail"
-        assertEquals(List.of(true, true, false, false, false, true), pass, () -> table(r));
-        for (ProbeResult pr : r.results()) {
-            assertEquals(CaseEvaluator.L7_NOTE, pr.note());
-        }
-        for (int i = 2; i < 5; i++) {
-            ProbeResult pr = r.results().get(i);
-            assertEquals("allow", pr.verdict());
-            assertEquals("default/rule1 ingress[0]", pr.rule());
-        }
-        assertEquals("deny", r.results().get(5).verdict());
+        assertEquals(0, r.failed(), () -> table(r));
+        List<String> rules = r.results().stream().map(ProbeResult::rule).toList();
+        assertEquals(List.of("default/rule1 ingress[0] http[0]", "default/rule1 ingress[0] http[0]",
+                "no HTTP rule matches PUT /v1/exhaust-port", "no HTTP rule matches GET /v1/request-landing",
+                "no HTTP rule matches POST /v1/request-landing/extra", "default deny: no rule allows"), rules, () -> table(r));
+        assertEquals("L7 POST /v1/request-landing: allowed", r.results().get(0).note());
+        assertEquals("L7 PUT /v1/exhaust-port: HTTP 403 Access denied", r.results().get(2).note());
+        assertEquals("dropped at L3/L4: the request is never sent", r.results().get(5).note());
         assertTrue(engine.parse("x", engine.parseCase("c", Corpus.read(p)).policies()).policies().get(0).notes()
-                .contains(PolicyParser.L7_NOTE));
+                .isEmpty(), "no \"not enforced\" note any more: the proxy enforces L7");
     }
 
     @TestFactory

@@ -25,9 +25,12 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
 /**
- * The datapath only sees {@link EndpointPolicy} entries; eval and trace use {@code decide}. For every case of
- * the corpus, every subject, every identity of the universe, every interesting port and protocol and every
- * mode, a simulated datapath lookup over the entries must give decide's verdict.
+ * The datapath only sees {@link EndpointPolicy} entries; eval and trace use {@code decide}, the L7 proxy
+ * {@code httpPolicy}. For every case of the corpus, every subject, every identity of the universe, every
+ * interesting port and protocol and every mode, a simulated datapath lookup over the entries (the BPF program's:
+ * longest port prefix within the exact identity and within identity 0, deny from either wins, else the exact
+ * identity's answer) must give decide's verdict, and must send to the proxy exactly the connections that an L7
+ * rule governs (CVE-2024-52529: no allow may let one skip the proxy).
  */
 class ResolveMatchesDecideTest {
     private final PolicyEngine engine = new PolicyEngineImpl();
@@ -78,10 +81,19 @@ class ResolveMatchesDecideTest {
                         for (Protocol proto : List.of(Protocol.TCP, Protocol.UDP, Protocol.SCTP, Protocol.ICMP)) {
                             for (int port : proto == Protocol.ICMP ? new TreeSet<>(List.of(0)) : ports) {
                                 boolean want = set.decide(dir, subject, id.labelSet(), port, proto, mode).allowed();
-                                boolean got = simulate(ep, dir, id.id(), port, proto);
+                                PolicyAction action = lookup(ep, dir, id.id(), port, proto);
+                                boolean enforced = dir == Direction.INGRESS ? ep.ingressEnforced() : ep.egressEnforced();
+                                boolean got = action == null ? !enforced : action != PolicyAction.DENY;
                                 int fport = port;
                                 assertEquals(want, got, () -> p.getFileName() + " mode " + mode + " " + dir + " subject ["
                                         + subject + "] peer " + id.id() + " [" + id.labelSet() + "] " + fport + "/" + proto
+                                        + "\nentries: " + ep);
+                                // httpPolicy is about TCP: the proxy never sees anything else
+                                boolean l7 = proto == Protocol.TCP
+                                        && set.httpPolicy(dir, subject, id.labelSet(), port, mode).isPresent();
+                                assertEquals(l7, action == PolicyAction.REDIRECT, () -> p.getFileName() + " mode " + mode
+                                        + " " + dir + " subject [" + subject + "] peer " + id.id() + " " + fport + "/"
+                                        + proto + ": L7 governs = " + l7 + " but the datapath says " + action
                                         + "\nentries: " + ep);
                                 checked++;
                             }
@@ -91,6 +103,54 @@ class ResolveMatchesDecideTest {
             }
         }
         assertTrue(checked > 0);
+    }
+
+    /**
+     * The BPF program's lookup ({@code bpf/src/lib/policy.h}) over what the datapath's codec writes: per identity
+     * the longest matching port prefix (an equal prefix merges to the stronger action, REDIRECT over ALLOW; an
+     * allow under a broader deny of the same identity is written as that deny), the exact identity and then
+     * identity 0; a deny from either wins, else the exact identity's entry, else identity 0's. Null: no entry.
+     */
+    static PolicyAction lookup(EndpointPolicy ep, Direction dir, long peer, int port, Protocol proto) {
+        PolicyAction exact = lpm(ep, dir, peer, port, proto);
+        PolicyAction any = peer != 0 ? lpm(ep, dir, 0, port, proto) : null;
+        if (exact == PolicyAction.DENY || any == PolicyAction.DENY) return PolicyAction.DENY;
+        return exact != null ? exact : any;
+    }
+
+    private static PolicyAction lpm(EndpointPolicy ep, Direction dir, long identity, int port, Protocol proto) {
+        PolicyAction best = null;
+        int bestLen = -1;
+        for (PolicyEntry e : ep.entries()) {
+            if (e.direction() != dir || e.identity() != identity) continue;
+            int len = prefixLen(e, port, proto);
+            if (len < 0) continue;
+            if (e.action() == PolicyAction.DENY) return PolicyAction.DENY;
+            if (len > bestLen || (len == bestLen && e.action() == PolicyAction.REDIRECT)) {
+                best = e.action();
+                bestLen = len;
+            }
+        }
+        return best;
+    }
+
+    /** The trie prefix length of {@code e}'s key that holds {@code port}, -1 when none: 72 any, 80 protocol, 80+n port. */
+    private static int prefixLen(PolicyEntry e, int port, Protocol proto) {
+        if (e.protocol() == Protocol.ANY) {
+            if (e.port() != 0) throw new AssertionError("ANY with a port must be expanded: " + e);
+            return 72;
+        }
+        if (e.protocol() != proto) return -1;
+        if (e.port() == 0) return 80;
+        if (port < e.port() || port > e.endPort()) return -1;
+        long p = e.port();
+        while (p <= e.endPort()) {
+            int size = 0;
+            while (size < 16 && (p & ((1L << (size + 1)) - 1)) == 0 && p + (1L << (size + 1)) - 1 <= e.endPort()) size++;
+            if (port >= p && port < p + (1L << size)) return 80 + 16 - size;
+            p += 1L << size;
+        }
+        throw new AssertionError("unreachable");
     }
 
     /** What the BPF program does: a matching DENY drops; else an enforced direction needs a matching ALLOW. */

@@ -13,6 +13,8 @@ import io.septum.api.policy.Decision;
 import io.septum.api.policy.Direction;
 import io.septum.api.policy.EndpointPolicy;
 import io.septum.api.policy.EnforcementMode;
+import io.septum.api.policy.HttpPolicy;
+import io.septum.api.policy.HttpRequestInfo;
 import io.septum.api.policy.PolicyAction;
 import io.septum.api.policy.PolicyEngine;
 import io.septum.api.policy.PolicyEntry;
@@ -220,8 +222,14 @@ class SemanticsTest {
         assertTrue(d.allowed() && d.l7());
         assertEquals("default/l7 ingress[1]", d.rule());
         assertFalse(s.decide(Direction.INGRESS, DB, API, 81, Protocol.TCP, EnforcementMode.DEFAULT).l7());
-        assertEquals(List.of(PolicyParser.L7_NOTE), s.policies().get(0).notes());
+        assertEquals(List.of(), s.policies().get(0).notes());
         assertTrue(s.policies().get(0).rules().get(1).hasL7());
+        // ingress[0] allows api on every port without HTTP rules, yet port 80's HTTP rules still apply (CVE-2024-52529)
+        HttpPolicy h = s.httpPolicy(Direction.INGRESS, DB, API, 80, EnforcementMode.DEFAULT).orElseThrow();
+        assertEquals("default/l7 ingress[1] http[0]", h.decide(new HttpRequestInfo("GET", "/v1/x", null,
+                java.util.Map.of("x-foo", List.of("bar")))).rule());
+        assertFalse(h.decide(HttpRequestInfo.of("GET", "/v1/x")).allowed(), "the header is required");
+        assertTrue(s.httpPolicy(Direction.INGRESS, DB, API, 81, EnforcementMode.DEFAULT).isEmpty());
     }
 
     @Test

@@ -24,6 +24,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.stream.Collectors;
 import org.apache.felix.service.command.CommandSession;
 import org.apache.felix.service.command.Descriptor;
@@ -96,7 +97,7 @@ public final class PolicyCommands extends ShellSupport {
         print(output, list, () -> Views.policies(list));
     }
 
-    @Descriptor("Show a policy: its rules with their ids, notes (e.g. L7 not enforced yet), the document")
+    @Descriptor("Show a policy: its rules with their ids, notes, the document")
     public void get(
             @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
             @Descriptor("its namespace; - for cluster-wide (default: the only policy of that name)")
@@ -171,11 +172,17 @@ public final class PolicyCommands extends ShellSupport {
         }
     }
 
-    @Descriptor("Judge a test case's probes offline (corpus format)")
+    @Descriptor("Judge a test case's probes offline (corpus format); http: probes are judged at L7")
     public void eval(CommandSession session,
             @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
             @Descriptor("enforcement mode: default, always or never")
             @Parameter(names = {"--enforcement"}, absentValue = "default") String enforcement,
+            @Descriptor("judge every TCP probe as an HTTP request with this method (e.g. PUT), at L7")
+            @Parameter(names = {"--http-method"}, absentValue = "") String httpMethod,
+            @Descriptor("the path of that request (default: /)")
+            @Parameter(names = {"--http-path"}, absentValue = "") String httpPath,
+            @Descriptor("a header of that request, 'Name: value' (Host: sets the host that host rules match)")
+            @Parameter(names = {"--http-header"}, absentValue = "") String httpHeader,
             @Descriptor("the test case file") String file) {
         EnforcementMode mode;
         try {
@@ -183,9 +190,11 @@ public final class PolicyCommands extends ShellSupport {
         } catch (IllegalArgumentException e) {
             throw new ShellException(e.getMessage());
         }
+        Map<String, String> http = httpProbe(httpMethod, httpPath, httpHeader);
         CaseResult r;
         try {
             TestCase c = eng().parseCase(file, read(session, file));
+            if (http != null) c = withHttp(c, http);
             r = eng().evaluate(c, mode);
         } catch (PolicyValidationException e) {
             throw new ShellException(e.getMessage());
@@ -200,6 +209,46 @@ public final class PolicyCommands extends ShellSupport {
         out().flush();
     }
 
+    /** The probe {@code http} map for {@code --http-*} (as the CLI builds it), or null when none was given. */
+    static Map<String, String> httpProbe(String method, String path, String header) {
+        if (blank(method) && blank(path) && blank(header)) return null;
+        Map<String, String> http = new java.util.LinkedHashMap<>();
+        String m = blank(method) ? "GET" : method.strip();
+        if (!m.matches("[A-Za-z]+")) throw new ShellException("--http-method \"" + method + "\" is not an HTTP method (e.g. GET)");
+        String p = blank(path) ? "/" : path.strip();
+        if (!p.startsWith("/")) throw new ShellException("--http-path \"" + path + "\" must start with /");
+        http.put("method", m);
+        http.put("path", p);
+        if (!blank(header)) {
+            int c = header.indexOf(':');
+            if (c <= 0 || header.contains("\n")) throw new ShellException("--http-header \"" + header + "\" is not 'Name: value'");
+            if (header.substring(0, c).strip().equalsIgnoreCase("host")) http.put("host", header.substring(c + 1).strip());
+            http.put("headers", header.strip());
+        }
+        return http;
+    }
+
+    /** The request that {@link #httpProbe} describes. */
+    static io.septum.api.policy.HttpRequestInfo request(Map<String, String> http) {
+        Map<String, List<String>> headers = new java.util.LinkedHashMap<>();
+        String hs = http.get("headers");
+        if (hs != null) {
+            int c = hs.indexOf(':');
+            headers.put(hs.substring(0, c).strip().toLowerCase(Locale.ROOT), List.of(hs.substring(c + 1).strip()));
+        }
+        return new io.septum.api.policy.HttpRequestInfo(http.get("method"), http.get("path"), http.get("host"), headers);
+    }
+
+    /** The case with every TCP probe made this HTTP request. */
+    static TestCase withHttp(TestCase c, Map<String, String> http) {
+        List<TestCase.Probe> probes = new java.util.ArrayList<>();
+        for (TestCase.Probe p : c.probes()) {
+            boolean tcp = "TCP".equalsIgnoreCase(p.protocol());
+            probes.add(new TestCase.Probe(p.from(), p.to(), p.port(), p.protocol(), tcp ? http : p.http(), p.expect()));
+        }
+        return new TestCase(c.name(), c.description(), c.namespaces(), c.endpoints(), c.external(), c.policies(), probes);
+    }
+
     @Descriptor("Explain which rule decides traffic from source to destination labels, in both directions")
     public void trace(
             @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
@@ -208,7 +257,13 @@ public final class PolicyCommands extends ShellSupport {
             @Descriptor("destination labels, comma-separated")
             @Parameter(names = {"-d", "--dst-labels"}, absentValue = "") String dst,
             @Descriptor("destination port and protocol, e.g. 80/TCP (default: any)")
-            @Parameter(names = {"--dport"}, absentValue = "0/ANY") String dport) {
+            @Parameter(names = {"--dport"}, absentValue = "0/ANY") String dport,
+            @Descriptor("trace one HTTP request with this method (e.g. PUT) at L7 as well (TCP)")
+            @Parameter(names = {"--http-method"}, absentValue = "") String httpMethod,
+            @Descriptor("the path of that request (default: /)")
+            @Parameter(names = {"--http-path"}, absentValue = "") String httpPath,
+            @Descriptor("a header of that request, 'Name: value'")
+            @Parameter(names = {"--http-header"}, absentValue = "") String httpHeader) {
         if (blank(src) || blank(dst)) {
             throw new ShellException("policy:trace needs --src-labels and --dst-labels "
                     + "(e.g. policy:trace -s org=empire,class=tiefighter -d class=deathstar --dport 80/TCP)");
@@ -231,8 +286,11 @@ public final class PolicyCommands extends ShellSupport {
         } catch (IllegalArgumentException e) {
             throw new ShellException(e.getMessage());
         }
+        Map<String, String> http = httpProbe(httpMethod, httpPath, httpHeader);
+        if (http != null && (protocol != Protocol.TCP || port == 0)) throw new ShellException("an HTTP trace needs --dport PORT/TCP");
         PolicyRepository repo = repo();
-        TraceResult r = repo.current().trace(source, destination, port, protocol, repo.mode());
+        TraceResult r = http == null ? repo.current().trace(source, destination, port, protocol, repo.mode())
+                : repo.current().trace(source, destination, port, protocol, repo.mode(), request(http));
         print(output, r, () -> Views.trace(r));
     }
 }

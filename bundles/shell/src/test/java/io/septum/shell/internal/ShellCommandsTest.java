@@ -299,6 +299,23 @@ class ShellCommandsTest {
     }
 
     @Test
+    void policyEvalTakesAnHttpRequestForEveryTcpProbe() throws Exception {
+        Files.writeString(dir.resolve("case.yaml"), "name: c1");
+        assertTrue(run("policy:eval --http-method PUT --http-path /v1/exhaust-port --http-header 'X-Has-Force: true' case.yaml")
+                .endsWith("2 passed, 0 failed\n"));
+        Exception e = assertThrows(Exception.class, () -> run("policy:eval --http-path nope case.yaml"));
+        assertTrue(e.getMessage().contains("--http-path \"nope\" must start with /"), e.getMessage());
+        java.util.Map<String, String> http = PolicyCommands.httpProbe("PUT", "/x", "Host: deathstar");
+        assertEquals(java.util.Map.of("method", "PUT", "path", "/x", "host", "deathstar", "headers", "Host: deathstar"), http);
+        TestCase c = new TestCase("c", null, null, null, null, null, List.of(
+                new TestCase.Probe("a", "b", 80, "TCP", null, "allow"), new TestCase.Probe("a", "b", 53, "UDP", null, "deny")));
+        TestCase w = PolicyCommands.withHttp(c, http);
+        assertEquals(http, w.probes().get(0).http());
+        assertEquals(null, w.probes().get(1).http(), "UDP probes stay as they are");
+        assertEquals(null, PolicyCommands.httpProbe("", "", ""));
+    }
+
+    @Test
     void policyValidateAndEval() throws Exception {
         Files.writeString(dir.resolve("good.yaml"), "ok");
         Files.writeString(dir.resolve("bad.yaml"), "bad");
