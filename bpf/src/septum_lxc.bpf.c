@@ -21,6 +21,7 @@
 #include "lib/conntrack.h"
 #include "lib/policy.h"
 #include "lib/lb.h"
+#include "lib/proxy.h"
 
 static __always_inline __u32 ipcache_identity(const __u8 *addr)
 {
@@ -48,6 +49,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	__u32 ifindex = skb->ifindex;
 	__u32 remote_identity = 0;
 	__u32 ct_flags = 0;
+	int redirect = 0;
 	__u64 now;
 	int ret;
 
@@ -100,6 +102,15 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		ret = 0;
 	}
 
+	if (dir == SEPTUM_DIR_INGRESS && proxy_upstream_leg(skb)) {
+		/* the L7 proxy's leg of a connection it judged: tracked, so that the endpoint's replies pass */
+		vi.src_identity = ipcache_identity(p.saddr);
+		vi.dst_identity = ep->identity;
+		vi.verdict = SEPTUM_VERDICT_FORWARDED;
+		ret = 0;
+		goto track;
+	}
+
 	remote_identity = ipcache_identity(dir == SEPTUM_DIR_INGRESS ? p.saddr : p.daddr);
 	if (dir == SEPTUM_DIR_INGRESS) {
 		vi.src_identity = remote_identity;
@@ -115,8 +126,10 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	vi.verdict = SEPTUM_VERDICT_FORWARDED;
 	if (pr.action == POLICY_DENY) {
 		ret = DROP_POLICY_DENY;
+	} else if (pr.action == POLICY_REDIRECT && dir == SEPTUM_DIR_INGRESS) {
+		/* only septum_from_ep can redirect; what reaches here unredirected (host, world) fails closed */
+		ret = DROP_PROXY_UNAVAILABLE;
 	} else if (pr.action == POLICY_ALLOW || pr.action == POLICY_REDIRECT) {
-		/* REDIRECT is enforced as an L3/L4 allow until the L7 proxy lands. */
 		ret = 0;
 	} else {
 		ret = direction_enforced(ep, dir) ? DROP_POLICY : 0;
@@ -130,6 +143,13 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	if (ret < 0)
 		goto out;
 
+	if (dir == SEPTUM_DIR_EGRESS) {
+		redirect = proxy_wanted(ep, &p, &pr, &vi.rule_id);
+		if (redirect)
+			vi.verdict = SEPTUM_VERDICT_REDIRECTED;
+	}
+
+track:
 	if (ct_trackable(&p)) {
 		ct_key_original(&ck, &p, ep->ep_id, dir);
 		if (ct_create_or_refresh(&ck, now, ct_flags, pr.rule_id)) {
@@ -137,6 +157,8 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 			emit_event(&p, &vi);
 		}
 	}
+	if (redirect)
+		ret = proxy_assign(skb, &p);
 
 out:
 	if (ret < 0) {
@@ -162,6 +184,27 @@ SEC("tc")
 int septum_to_ep(struct __sk_buff *skb)
 {
 	return handle(skb, SEPTUM_DIR_INGRESS);
+}
+
+/*
+ * tc ingress of the bridge whose ports are endpoint interfaces: a frame septum_from_ep marked for the proxy comes
+ * up here without the socket it was assigned (the bridge drops it), so it is assigned again before IP sees it.
+ * Everything else passes untouched.
+ */
+SEC("tc")
+int septum_to_proxy(struct __sk_buff *skb)
+{
+	struct pkt p = {};
+	__u16 port;
+
+	if (skb->mark != PROXY_REDIRECT_MARK)
+		return TC_ACT_OK;
+	if (parse_packet(skb, &p) != PARSE_IP || p.proto != IPPROTO_TCP)
+		return TC_ACT_SHOT;
+	port = proxy_port();
+	if (!port || proxy_sk_assign(skb, &p, port))
+		return TC_ACT_SHOT; /* fail closed: the proxy is gone */
+	return TC_ACT_OK;
 }
 
 char _license[] SEC("license") = "Dual BSD/GPL";

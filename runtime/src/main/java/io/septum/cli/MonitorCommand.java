@@ -2,6 +2,7 @@ package io.septum.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.septum.api.datapath.DatapathEvent;
+import io.septum.api.flow.Flow;
 import io.septum.api.view.Views;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
@@ -11,12 +12,12 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "monitor", mixinStandardHelpOptions = true,
-        description = "Stream datapath verdict and drop events as they happen, one per line (Ctrl-C stops).")
+        description = "Stream datapath verdict and drop events, and the L7 proxy's HTTP requests and responses, as they happen, one per line (Ctrl-C stops).")
 final class MonitorCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--type", paramLabel = "TYPE", description = "Only events of this type: drop or policy-verdict.")
+    @Option(names = "--type", paramLabel = "TYPE", description = "Only events of this type: drop, policy-verdict or l7 (the L7 proxy's requests and responses).")
     String type;
 
     @Option(names = "--endpoint", paramLabel = "ID", description = "Only events seen by this endpoint id.")
@@ -57,6 +58,22 @@ final class MonitorCommand implements Callable<Integer> {
 
     private void stream(SeptumCli cli, boolean json, PrintWriter out, int[] seen) {
         cli.client().stream("/v1/monitor", line -> {
+            if (line.contains("\"event_type\":\"l7\"")) { // the L7 proxy's requests and responses
+                Flow f;
+                try {
+                    f = cli.client().mapper().readValue(line, Flow.class);
+                } catch (JsonProcessingException x) {
+                    cli.err().println("septum: skipping an L7 event the agent sent that cannot be read: " + x.getOriginalMessage());
+                    return;
+                }
+                if (type != null && !type.equalsIgnoreCase(Flow.TYPE_L7)) return;
+                if (endpoint != null && endpoint != f.endpointId()) return;
+                if (verdict != null && !verdict.equalsIgnoreCase(f.verdict())) return;
+                out.println(json ? line : Views.flow(f));
+                out.flush();
+                if (count > 0 && ++seen[0] >= count) throw new Enough();
+                return;
+            }
             DatapathEvent e;
             try {
                 e = cli.client().mapper().readValue(line, DatapathEvent.class);

@@ -273,7 +273,7 @@ public final class ApiServer implements AutoCloseable {
             out.flush();
             disarm(ch);
             while (!closed) {
-                DatapathEvent e;
+                Object e;
                 try {
                     e = sub.poll(settings.heartbeatMillis(), TimeUnit.MILLISECONDS);
                 } catch (InterruptedException x) {

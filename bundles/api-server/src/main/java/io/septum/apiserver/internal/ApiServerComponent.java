@@ -10,6 +10,8 @@ import io.septum.api.IdentityAllocator;
 import io.septum.api.datapath.Datapath;
 import io.septum.api.datapath.DatapathEvent;
 import io.septum.api.datapath.DatapathEventListener;
+import io.septum.api.flow.Flow;
+import io.septum.api.flow.FlowSink;
 import io.septum.api.flow.FlowObserver;
 import io.septum.api.policy.PolicyEngine;
 import io.septum.api.policy.PolicyRepository;
@@ -36,10 +38,10 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * It is also the {@link DatapathEventListener} that feeds {@code /v1/monitor} streams, and the
  * {@link AgentStatusService} that the console's {@code status} asks, so that it and {@code /v1/status} agree.
  */
-@Component(service = {DatapathEventListener.class, AgentStatusService.class}, immediate = true,
+@Component(service = {DatapathEventListener.class, AgentStatusService.class, FlowSink.class}, immediate = true,
         configurationPid = ApiServerComponent.PID)
 @Designate(ocd = ApiServerComponent.Config.class)
-public final class ApiServerComponent implements DatapathEventListener, AgentStatusService, Backend {
+public final class ApiServerComponent implements DatapathEventListener, AgentStatusService, Backend, FlowSink {
     public static final String PID = "io.septum.apiserver";
 
     @ObjectClassDefinition(name = "Septum API server", description = "The REST API on a unix domain socket")
@@ -143,6 +145,12 @@ public final class ApiServerComponent implements DatapathEventListener, AgentSta
     @Override
     public void onEvent(DatapathEvent event) {
         hub.publish(event);
+    }
+
+    /** The L7 proxy's flows join the monitor stream as Flow JSON ({@code "event_type":"l7"}). */
+    @Override
+    public void accept(Flow flow) {
+        hub.publish(flow);
     }
 
     @Override

@@ -1,6 +1,5 @@
 package io.septum.apiserver.internal;
 
-import io.septum.api.datapath.DatapathEvent;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -25,8 +24,8 @@ public final class MonitorHub {
         this.maxSubscribers = maxSubscribers;
     }
 
-    /** Called on the datapath's thread: must return at once. */
-    public void publish(DatapathEvent event) {
+    /** Called on the datapath's thread (or the L7 proxy's, with a {@code Flow}): must return at once. */
+    public void publish(Object event) {
         for (Subscriber s : subscribers) {
             if (s.queue.offer(event)) {
                 delivered.increment();
@@ -62,10 +61,11 @@ public final class MonitorHub {
 
     /** One monitor client's queue. */
     public final class Subscriber implements AutoCloseable {
-        private final BlockingQueue<DatapathEvent> queue = new ArrayBlockingQueue<>(queueSize);
+        private final BlockingQueue<Object> queue = new ArrayBlockingQueue<>(queueSize);
         private final LongAdder dropped = new LongAdder();
 
-        public DatapathEvent poll(long timeout, TimeUnit unit) throws InterruptedException {
+        /** A DatapathEvent, or an L7 Flow from the proxy. */
+        public Object poll(long timeout, TimeUnit unit) throws InterruptedException {
             return queue.poll(timeout, unit);
         }
 

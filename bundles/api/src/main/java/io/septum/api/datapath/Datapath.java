@@ -49,4 +49,19 @@ public interface Datapath {
     default List<Service> services() {
         throw new UnsupportedOperationException("this datapath has no load balancer");
     }
+
+    /**
+     * SO_MARK of the L7 proxy's upstream sockets. {@code septum_to_ep} lets packets with this mark into an
+     * endpoint without the ingress policy check (the proxy judged the request already; only root can set marks).
+     */
+    int PROXY_UPSTREAM_MARK = 0x5e970002;
+
+    /**
+     * Where {@code septum_from_ep} hands connections whose policy entry is REDIRECT: the TCP port of the transparent
+     * proxy's listener in the host network namespace, 0 when there is none (redirected connections are then dropped,
+     * fail closed). Also installs the policy routing that delivers redirected packets locally.
+     */
+    default void setProxyPort(int port) throws DatapathException {
+        throw new DatapathException("this datapath cannot redirect to an L7 proxy");
+    }
 }

@@ -5,6 +5,7 @@ import io.septum.api.datapath.DatapathEventListener;
 import io.septum.api.flow.Flow;
 import io.septum.api.flow.FlowFilter;
 import io.septum.api.flow.FlowObserver;
+import io.septum.api.flow.FlowSink;
 import io.septum.api.flow.FlowStats;
 import io.septum.api.flow.FlowSubscription;
 import java.io.IOException;
@@ -28,7 +29,7 @@ import java.util.function.LongSupplier;
  * ring, appends to the log, and hands the flow to followers. At start that thread first reloads the log's newest
  * flows into the ring, so that history survives a restart.
  */
-class Observer implements DatapathEventListener, FlowObserver, AutoCloseable {
+class Observer implements DatapathEventListener, FlowObserver, FlowSink, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Observer.class.getName());
     private static final int RATE_WINDOW = 60;
 
@@ -39,7 +40,8 @@ class Observer implements DatapathEventListener, FlowObserver, AutoCloseable {
     }
 
     private final Settings settings;
-    private final BlockingQueue<DatapathEvent> queue;
+    /** DatapathEvents to enrich, and Flows that come complete (the L7 proxy's). */
+    private final BlockingQueue<Object> queue;
     private final FlowRing ring;
     private final FlowLog log;
     private final Set<Follower> followers = ConcurrentHashMap.newKeySet();
@@ -80,6 +82,12 @@ class Observer implements DatapathEventListener, FlowObserver, AutoCloseable {
         if (closed || !queue.offer(event)) queueDropped.increment();
     }
 
+    /** A complete flow from outside the datapath (the L7 proxy), on its I/O thread: never waits. */
+    @Override
+    public void accept(Flow flow) {
+        if (closed || flow == null || !queue.offer(flow)) queueDropped.increment();
+    }
+
     private void run() {
         try {
             if (log != null) {
@@ -94,14 +102,17 @@ class Observer implements DatapathEventListener, FlowObserver, AutoCloseable {
         } finally {
             loaded.countDown();
         }
-        List<DatapathEvent> batch = new ArrayList<>(256);
+        List<Object> batch = new ArrayList<>(256);
         while (!closed) {
             try {
-                DatapathEvent first = queue.poll(500, TimeUnit.MILLISECONDS);
+                Object first = queue.poll(500, TimeUnit.MILLISECONDS);
                 if (first == null) continue;
                 batch.add(first);
                 queue.drainTo(batch, 255);
-                for (DatapathEvent e : batch) handle(e);
+                for (Object e : batch) {
+                    if (e instanceof Flow f) record(f);
+                    else handle((DatapathEvent) e);
+                }
                 batch.clear();
                 // flushed when the queue runs dry: a crash loses at most the flows of one burst
                 if (log != null && queue.isEmpty()) log.flush();

@@ -8,6 +8,7 @@ import io.septum.api.datapath.BpfPolicyEntry;
 import io.septum.api.datapath.Datapath;
 import io.septum.api.datapath.DatapathEventListener;
 import io.septum.api.flow.FlowObserver;
+import io.septum.api.flow.FlowSink;
 import io.septum.api.policy.PolicyRepository;
 import io.septum.api.policy.RuleRef;
 import java.nio.file.Path;
@@ -30,7 +31,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * Every service it enriches from is optional and dynamic: flows keep coming while a component restarts, with
  * fewer names.
  */
-@Component(service = {DatapathEventListener.class, FlowObserver.class}, immediate = true,
+@Component(service = {DatapathEventListener.class, FlowObserver.class, FlowSink.class}, immediate = true,
         configurationPid = ObserverComponent.PID)
 @Designate(ocd = ObserverComponent.Config.class)
 public final class ObserverComponent extends Observer {

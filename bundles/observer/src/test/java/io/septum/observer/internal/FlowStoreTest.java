@@ -167,4 +167,22 @@ class FlowStoreTest {
         assertFalse(o.stats().flowsPerSecond() > 0);
         o.close();
     }
+
+    @Test
+    void l7FlowsFromTheProxyAreStoredAsTheyCome() throws Exception {
+        Observer o = observer(null, 100, 100);
+        o.start();
+        try (FlowSubscription sub = o.follow(FlowFilter.ALL)) {
+            Flow l7 = new Flow(null, 42, Flow.DROPPED, 0, null, new io.septum.api.flow.FlowIp("10.199.0.2", "10.199.0.1", "IPv4"),
+                    new io.septum.api.flow.FlowL4("TCP", 1000, 80, List.of()), null, null, "L7", Flow.TYPE_L7, "INGRESS",
+                    Flow.TO_PROXY, Flow.MATCH_L7, 1, 0, null, "no HTTP rule matches", true,
+                    new io.septum.api.flow.FlowL7("RESPONSE", 1000, new io.septum.api.flow.FlowHttp(403, "PUT",
+                            "http://deathstar/v1/exhaust-port", "HTTP/1.1")));
+            o.accept(l7);
+            Flow got = sub.poll(5, TimeUnit.SECONDS);
+            assertEquals(l7, got, "stored unchanged, not enriched");
+            assertEquals(List.of(l7), o.query(FlowFilter.builder().verdict("DROPPED").build(), 0));
+        }
+        o.close();
+    }
 }

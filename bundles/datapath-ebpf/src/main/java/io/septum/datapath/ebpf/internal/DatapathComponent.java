@@ -162,6 +162,11 @@ public final class DatapathComponent implements Datapath, HealthReporter {
     }
 
     @Override
+    public void setProxyPort(int port) throws DatapathException {
+        datapath().setProxyPort(port);
+    }
+
+    @Override
     public List<BpfEndpoint> restored() {
         try {
             return datapath().restored();

@@ -45,9 +45,13 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
     public static final String OBJECT_RESOURCE = "/io/septum/bpf/septum_lxc.bpf.o";
     public static final String PROG_FROM_EP = "septum_from_ep";
     public static final String PROG_TO_EP = "septum_to_ep";
+    public static final String PROG_TO_PROXY = "septum_to_proxy";
     public static final List<String> PINNED_MAPS = List.of("septum_ipcache", "septum_endpoints", "septum_policy",
             "septum_policy_stats", "septum_ct", "septum_events", "septum_stats", "septum_lb_services", "septum_lb_slots",
-            "septum_lb_backends", "septum_lb_ct", "septum_lb_rnat", "septum_lb_vips");
+            "septum_lb_backends", "septum_lb_ct", "septum_lb_rnat", "septum_lb_vips", "septum_proxy", "septum_lxc",
+            "septum_ifmac");
+    /** skb mark of packets handed to the L7 proxy (bpf/src/lib/proxy.h); the routing rule delivers them locally. */
+    public static final int PROXY_REDIRECT_MARK = 0x5e970001;
     /** Our tc filters' identity on every clsact hook; other tools' filters keep theirs. */
     public static final int TC_HANDLE = 0x5e97;
     public static final int TC_PRIORITY = 7;
@@ -79,6 +83,8 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
 
     private Pointer objMem;
     private Pointer obj;
+    private int fdProxy = -1, fdLxc = -1, fdIfmac = -1, progProxy = -1;
+    private final ProxyRouting routing = new ProxyRouting();
     private int fdIpcache = -1, fdEndpoints = -1, fdPolicy = -1, fdPolicyStats = -1, fdCt = -1, fdEvents = -1,
             fdStats = -1, progFrom = -1, progTo = -1;
     private final LbMaps lb = new LbMaps();
@@ -262,8 +268,12 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
         lb.fdCt = mapFd("septum_lb_ct");
         lb.fdRnat = mapFd("septum_lb_rnat");
         lb.fdVips = mapFd("septum_lb_vips");
+        fdProxy = mapFd("septum_proxy");
+        fdLxc = mapFd("septum_lxc");
+        fdIfmac = mapFd("septum_ifmac");
         progFrom = progFd(PROG_FROM_EP);
         progTo = progFd(PROG_TO_EP);
+        progProxy = progFd(PROG_TO_PROXY);
         loadCgroupObject();
     }
 
@@ -294,7 +304,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
             maps.add(CGROUP_MAP);
             for (String name : maps) {
                 Pointer map = lib.bpf_object__find_map_by_name(cgObj, name);
-                if (map == null) throw new DatapathException("cgroup BPF object has no map " + name);
+                if (map == null) continue; // a map of the tc object only (load balancer, proxy): not shared
                 int rc = lib.bpf_map__set_pin_path(map, pinDir.resolve(name).toString());
                 if (rc < 0) throw new DatapathException("cannot set pin path of " + name + ": " + errno(-rc));
             }
@@ -473,6 +483,8 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
                     lib.bpf_map_delete_elem(fdEndpoints, k);
                 }
             }
+            syncLxc(ep);
+            attachBridge(ep);
             attach(ep.ifindex(), ep);
             endpoints.put(ep.id(), ep);
         }
@@ -508,7 +520,88 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
                 long id = (k[epOff] & 0xffL) | (k[epOff + 1] & 0xffL) << 8 | (k[epOff + 2] & 0xffL) << 16 | (k[epOff + 3] & 0xffL) << 24;
                 if (id == endpointId) lib.bpf_map_delete_elem(fdCt, k);
             }
+            for (int ifindex : ifindexes) lib.bpf_map_delete_elem(fdIfmac, u32(ifindex));
+            for (Map.Entry<Bytes, byte[]> e : readAll(fdLxc, 16, 8).entrySet()) {
+                if (Structs.from(new Structs.LxcValue(runtime), e.getValue()).ep_id.get() == endpointId) {
+                    lib.bpf_map_delete_elem(fdLxc, e.getKey().b());
+                }
+            }
             endpoints.remove(endpointId);
+        }
+    }
+
+    /** Makes the endpoint's addresses (and only those) point to it in septum_lxc, and records its interface's MAC. */
+    private void syncLxc(DatapathEndpoint ep) throws DatapathException {
+        byte[] mac = interfaceMac(ep);
+        if (mac != null) {
+            byte[] v = new byte[8];
+            System.arraycopy(mac, 0, v, 0, 6);
+            int rc = lib.bpf_map_update_elem(fdIfmac, u32(ep.ifindex()), v, LibBpf.BPF_ANY);
+            if (rc < 0) throw new DatapathException("writing the interface address of endpoint " + ep.id() + " failed: " + errno(-rc));
+        }
+        Map<Bytes, byte[]> desired = new LinkedHashMap<>();
+        for (String a : ep.addresses()) {
+            Ips.Prefix p;
+            try {
+                p = Ips.parsePrefix(a.contains("/") ? a.substring(0, a.indexOf('/')) : a);
+            } catch (IllegalArgumentException ex) {
+                throw new DatapathException("endpoint " + ep.id() + ": address " + a + ": " + ex.getMessage(), ex);
+            }
+            Structs.LxcValue v = Structs.zeroed(new Structs.LxcValue(runtime));
+            v.ep_id.set(ep.id());
+            v.ifindex.set(ep.ifindex());
+            desired.put(new Bytes(p.addr().clone()), v.bytes());
+        }
+        for (Map.Entry<Bytes, byte[]> e : readAll(fdLxc, 16, 8).entrySet()) {
+            boolean mine = Structs.from(new Structs.LxcValue(runtime), e.getValue()).ep_id.get() == ep.id();
+            if (mine && !desired.containsKey(e.getKey())) lib.bpf_map_delete_elem(fdLxc, e.getKey().b());
+        }
+        for (Map.Entry<Bytes, byte[]> e : desired.entrySet()) {
+            int rc = lib.bpf_map_update_elem(fdLxc, e.getKey().b(), e.getValue(), LibBpf.BPF_ANY);
+            if (rc < 0) throw new DatapathException("writing the address entry of endpoint " + ep.id() + " failed: " + errno(-rc));
+        }
+    }
+
+    /** The MAC that makes the host's stack take a frame from this interface (its bridge's, else its own); null when it cannot be read (redirection then fails closed). */
+    private static byte[] interfaceMac(DatapathEndpoint ep) {
+        for (String name : new String[] {ep.interfaceName(), ifname(ep.ifindex())}) {
+            if (name == null || name.isEmpty()) continue;
+            try {
+                // a bridge port: the bridge's own address, which the bridge hands to the host stack as PACKET_HOST
+                Path master = Path.of("/sys/class/net", name, "master");
+                Path dev = java.nio.file.Files.exists(master) ? master.toRealPath() : Path.of("/sys/class/net", name);
+                String text = java.nio.file.Files.readString(dev.resolve("address")).trim();
+                String[] parts = text.split(":");
+                if (parts.length != 6) continue;
+                byte[] mac = new byte[6];
+                for (int i = 0; i < 6; i++) mac[i] = (byte) Integer.parseInt(parts[i], 16);
+                return mac;
+            } catch (java.io.IOException | RuntimeException e) {
+                // try the next name
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public void setProxyPort(int port) throws DatapathException {
+        if (port < 0 || port > 65535) throw new DatapathException("proxy port " + port + " out of range");
+        synchronized (lock) {
+            requireLoaded();
+            if (port != 0) routing.ensure(); // routing first: a redirected packet must never be forwarded instead
+            Structs.ProxyConfig c = Structs.zeroed(new Structs.ProxyConfig(runtime));
+            c.port.set(port);
+            int rc = lib.bpf_map_update_elem(fdProxy, u32(0), c.bytes(), LibBpf.BPF_ANY);
+            if (rc < 0) throw new DatapathException("writing the proxy port failed: " + errno(-rc));
+        }
+    }
+
+    /** The proxy port the datapath redirects to, 0 when none. */
+    public int proxyPort() {
+        synchronized (lock) {
+            if (!loaded) return 0;
+            byte[] v = lookup(fdProxy, u32(0), 8);
+            return v == null ? 0 : (v[0] & 0xff) | (v[1] & 0xff) << 8;
         }
     }
 
@@ -696,6 +789,30 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
             throw new DatapathException("cannot attach " + (point == LibBpf.BPF_TC_INGRESS ? PROG_FROM_EP : PROG_TO_EP)
                     + " to " + ep.interfaceName() + " (ifindex " + ifindex + ") for endpoint " + ep.id() + ": " + errno(-rc));
         }
+    }
+
+    /**
+     * A bridge port's frames for the L7 proxy reach the host stack through the bridge, which drops the socket
+     * septum_from_ep assigned: septum_to_proxy on the bridge's ingress assigns it again. Only marked frames are
+     * touched there. Left attached when the endpoint goes (the bridge may carry others; it goes with the bridge).
+     */
+    private void attachBridge(DatapathEndpoint ep) throws DatapathException {
+        String name = ep.interfaceName() == null || ep.interfaceName().isEmpty() ? ifname(ep.ifindex()) : ep.interfaceName();
+        Path master = Path.of("/sys/class/net", name, "master");
+        if (!java.nio.file.Files.exists(master)) return;
+        int ifindex;
+        try {
+            ifindex = Integer.parseInt(java.nio.file.Files.readString(master.toRealPath().resolve("ifindex")).trim());
+        } catch (java.io.IOException | NumberFormatException e) {
+            throw new DatapathException("endpoint " + ep.id() + ": cannot read the bridge of " + name + ": " + e.getMessage(), e);
+        }
+        Structs.TcHook hook = hook(ifindex, LibBpf.BPF_TC_INGRESS);
+        int rc = lib.bpf_tc_hook_create(jnr.ffi.Struct.getMemory(hook));
+        if (rc < 0 && rc != -EEXIST) {
+            throw new DatapathException("cannot create the clsact qdisc on the bridge of " + name + ": " + errno(-rc));
+        }
+        rc = lib.bpf_tc_attach(jnr.ffi.Struct.getMemory(hook), jnr.ffi.Struct.getMemory(opts(progProxy, LibBpf.BPF_TC_F_REPLACE)));
+        if (rc < 0) throw new DatapathException("cannot attach " + PROG_TO_PROXY + " to the bridge of " + name + ": " + errno(-rc));
     }
 
     /** Removes only our filters (handle and priority): destroying the hook would kill other tools' filters. */

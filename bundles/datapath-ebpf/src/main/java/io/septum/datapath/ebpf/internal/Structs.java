@@ -95,6 +95,77 @@ public final class Structs {
         }
     }
 
+    /** bpf/src/lib/proxy.h: the proxy's port (key 0 of septum_proxy). */
+    public static final class ProxyConfig extends Mirror {
+        public final Unsigned16 port = new Unsigned16();
+        public final Unsigned16 pad = new Unsigned16();
+        public final Unsigned32 pad2 = new Unsigned32();
+
+        public ProxyConfig(Runtime r) {
+            super(r);
+        }
+
+        @Override public java.lang.String cName() {
+            return "proxy_config";
+        }
+
+        @Override public Map<java.lang.String, Long> members() {
+            return map("port", port.offset(), "pad", pad.offset(), "pad2", pad2.offset());
+        }
+    }
+
+    /** bpf/src/lib/proxy.h: the MAC of an endpoint's host interface (value of septum_ifmac). */
+    public static final class IfMac extends Mirror {
+        public final Unsigned8[] mac = array(new Unsigned8[6]);
+        public final Unsigned16 pad = new Unsigned16();
+
+        public IfMac(Runtime r) {
+            super(r);
+        }
+
+        @Override public java.lang.String cName() {
+            return "if_mac";
+        }
+
+        @Override public Map<java.lang.String, Long> members() {
+            return map("mac", mac[0].offset(), "pad", pad.offset());
+        }
+    }
+
+    /** bpf/src/lib/proxy.h: an endpoint address (IPv4-mapped or IPv6), key of septum_lxc. */
+    public static final class LxcKey extends Mirror {
+        public final Unsigned8[] addr = array(new Unsigned8[16]);
+
+        public LxcKey(Runtime r) {
+            super(r);
+        }
+
+        @Override public java.lang.String cName() {
+            return "lxc_key";
+        }
+
+        @Override public Map<java.lang.String, Long> members() {
+            return map("addr", addr[0].offset());
+        }
+    }
+
+    public static final class LxcValue extends Mirror {
+        public final Unsigned32 ep_id = new Unsigned32();
+        public final Unsigned32 ifindex = new Unsigned32();
+
+        public LxcValue(Runtime r) {
+            super(r);
+        }
+
+        @Override public java.lang.String cName() {
+            return "lxc_value";
+        }
+
+        @Override public Map<java.lang.String, Long> members() {
+            return map("ep_id", ep_id.offset(), "ifindex", ifindex.offset());
+        }
+    }
+
     public static final class EndpointValue extends Mirror {
         public final Unsigned32 ep_id = new Unsigned32();
         public final Unsigned32 identity = new Unsigned32();

@@ -68,7 +68,8 @@ class StructLayoutTest {
                 new Structs.PolicyKey(r), new Structs.PolicyValue(r), new Structs.PolicyStatsKey(r),
                 new Structs.CtKey(r), new Structs.CtValue(r), new Structs.Event(r),
                 new Structs.LbSvcKey(r), new Structs.LbSvcValue(r), new Structs.LbSlotKey(r), new Structs.LbBackend(r),
-                new Structs.LbCtKey(r), new Structs.LbCtValue(r), new Structs.LbVipValue(r));
+                new Structs.LbCtKey(r), new Structs.LbCtValue(r), new Structs.LbVipValue(r),
+                new Structs.ProxyConfig(r), new Structs.LxcKey(r), new Structs.LxcValue(r), new Structs.IfMac(r));
     }
 
     @Test

@@ -29,12 +29,14 @@ class VerifierLogTest {
                     #include <bpf/bpf_helpers.h>
                     #include "lib/maps.h"
                     #include "lib/lb.h"
+                    #include "lib/proxy.h"
                     SEC("tc") int septum_from_ep(struct __sk_buff *skb)
                     {
                         unsigned char *data = (void *)(long)skb->data;
                         return data[20]; /* no bounds check: the verifier must refuse this */
                     }
                     SEC("tc") int septum_to_ep(struct __sk_buff *skb) { return TC_ACT_OK; }
+                    SEC("tc") int septum_to_proxy(struct __sk_buff *skb) { return TC_ACT_OK; }
                     char _license[] SEC("license") = "GPL";
                     """);
             Path o = dir.resolve("broken.bpf.o");

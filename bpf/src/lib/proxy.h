@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * L7 redirection: connections that an HTTP rule governs are handed to the agent's transparent proxy.
+ *
+ * In septum_from_ep (the client's veth, tc ingress), after the client's egress policy passed: when the client's own
+ * entry is REDIRECT, or the destination is a local endpoint whose ingress entry for (client identity, TCP, port) is
+ * REDIRECT, the packet is assigned to the proxy's socket (bpf_sk_assign: the accepted socket, else the listener on
+ * the proxy port) and marked, so that the policy-routing rule the agent installs (fwmark PROXY_REDIRECT_MARK ->
+ * table with "local default dev lo") delivers it locally although it is addressed to the endpoint. The accepted
+ * socket's local address is then the original destination. No listener (agent down, proxy failed): drop (fail
+ * closed). The destination's own ingress verdict is taken first: the proxy's upstream leg skips it. The frame's
+ * destination MAC becomes the host interface's own, so that a bridge passes it up instead of forwarding it.
+ *
+ * In septum_to_ep, the proxy's upstream leg (SO_MARK PROXY_UPSTREAM_MARK; only root can set marks) is let in
+ * without the ingress check, and a REDIRECT entry hit by anything else (the host, the world: sources that no
+ * septum_from_ep redirected) is dropped.
+ */
+#ifndef SEPTUM_PROXY_H
+#define SEPTUM_PROXY_H
+
+#include <linux/bpf.h>
+#include <linux/in.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "maps.h"
+#include "parse.h"
+#include "policy.h"
+
+/* Mirrors io.septum.datapath.ebpf.internal.EbpfDatapath.PROXY_REDIRECT_MARK and Datapath.PROXY_UPSTREAM_MARK. */
+#define PROXY_REDIRECT_MARK 0x5e970001
+#define PROXY_UPSTREAM_MARK 0x5e970002
+
+#ifndef BPF_F_CURRENT_NETNS
+#define BPF_F_CURRENT_NETNS (-1L)
+#endif
+
+/* The only entry (key 0) of septum_proxy: port 0 = no proxy. */
+struct proxy_config {
+	__u16 port;
+	__u16 pad;
+	__u32 pad2;
+};
+
+/* An endpoint address (IPv4-mapped or IPv6) -> the endpoint, so that a client's program can read the
+ * destination endpoint's ingress policy. */
+struct lxc_key {
+	__u8 addr[16];
+};
+
+struct lxc_value {
+	__u32 ep_id;
+	__u32 ifindex;
+};
+
+/* The MAC address of an endpoint's host-side interface (key: its ifindex). */
+struct if_mac {
+	__u8 mac[6];
+	__u16 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct if_mac);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} septum_ifmac SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct proxy_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} septum_proxy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct lxc_key);
+	__type(value, struct lxc_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} septum_lxc SEC(".maps");
+
+/*
+ * Whether this new (non-reply) egress packet goes to the proxy. The destination endpoint's ingress verdict comes
+ * first: a deny, or no allow where ingress is enforced, is never redirected (septum_to_ep drops it as usual).
+ * Sets *rule_id to the redirecting entry's rule when it is the destination's.
+ */
+static __always_inline int proxy_wanted(const struct endpoint_value *ep, const struct pkt *p,
+					const struct policy_result *own, __u32 *rule_id)
+{
+	struct policy_result dst = {};
+	struct lxc_value *lxc;
+	struct endpoint_value *dep;
+	struct lxc_key k;
+
+	__builtin_memcpy(k.addr, p->daddr, 16);
+	lxc = bpf_map_lookup_elem(&septum_lxc, &k);
+	if (lxc) {
+		__u32 ifindex = lxc->ifindex;
+
+		dep = bpf_map_lookup_elem(&septum_endpoints, &ifindex);
+		policy_decide(lxc->ep_id, ep->identity, SEPTUM_DIR_INGRESS, p, &dst);
+		if (dst.action == POLICY_DENY)
+			return 0;
+		if (dst.action == POLICY_REDIRECT) {
+			*rule_id = dst.rule_id;
+			return 1;
+		}
+		if (dst.action == 0 && dep && (dep->flags & EP_F_INGRESS_ENFORCED) && !(dep->flags & EP_F_AUDIT))
+			return 0;
+	}
+	return own->action == POLICY_REDIRECT;
+}
+
+/* Assigns the packet to the proxy's socket: the accepted one under the original tuple, else the listener. */
+static __always_inline int proxy_sk_assign(struct __sk_buff *skb, const struct pkt *p, __u16 port)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *sk;
+	__u32 len;
+	long ret;
+
+	if (p->family == 4) {
+		__builtin_memcpy(&t.ipv4.saddr, p->saddr + 12, 4);
+		__builtin_memcpy(&t.ipv4.daddr, p->daddr + 12, 4);
+		t.ipv4.sport = bpf_htons(p->sport);
+		t.ipv4.dport = bpf_htons(p->dport);
+		len = sizeof(t.ipv4);
+	} else {
+		__builtin_memcpy(t.ipv6.saddr, p->saddr, 16);
+		__builtin_memcpy(t.ipv6.daddr, p->daddr, 16);
+		t.ipv6.sport = bpf_htons(p->sport);
+		t.ipv6.dport = bpf_htons(p->dport);
+		len = sizeof(t.ipv6);
+	}
+	/* a connection the proxy accepted already (or is accepting) has its own socket under the original tuple */
+	sk = bpf_skc_lookup_tcp(skb, &t, len, BPF_F_CURRENT_NETNS, 0);
+	if (sk) {
+		if (sk->state != BPF_TCP_LISTEN)
+			goto assign;
+		bpf_sk_release(sk); /* a host listener on the original port is not the proxy */
+	}
+	if (p->family == 4)
+		t.ipv4.dport = bpf_htons(port);
+	else
+		t.ipv6.dport = bpf_htons(port);
+	sk = bpf_skc_lookup_tcp(skb, &t, len, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return DROP_PROXY_UNAVAILABLE;
+	if (sk->state != BPF_TCP_LISTEN) {
+		bpf_sk_release(sk);
+		return DROP_PROXY_UNAVAILABLE;
+	}
+assign:
+	ret = bpf_sk_assign(skb, sk, 0);
+	bpf_sk_release(sk);
+	return ret ? DROP_PROXY_UNAVAILABLE : 0;
+}
+
+static __always_inline __u16 proxy_port(void)
+{
+	__u32 zero = 0;
+	struct proxy_config *cfg = bpf_map_lookup_elem(&septum_proxy, &zero);
+
+	return cfg ? cfg->port : 0;
+}
+
+/*
+ * Hands the packet to the proxy; 0 or DROP_PROXY_UNAVAILABLE. The socket assigned here reaches TCP when the veth is
+ * routed; a bridge drops it on the way up, so the bridge's own ingress (septum_to_proxy) assigns it again.
+ */
+static __always_inline int proxy_assign(struct __sk_buff *skb, const struct pkt *p)
+{
+	struct if_mac *mac;
+	__u32 ifindex;
+	__u16 port;
+	int ret;
+
+	if (p->proto != IPPROTO_TCP)
+		return DROP_PROXY_UNAVAILABLE; /* HTTP rules govern TCP only: anything else fails closed */
+	port = proxy_port();
+	if (!port)
+		return DROP_PROXY_UNAVAILABLE;
+	ret = proxy_sk_assign(skb, p, port);
+	if (ret)
+		return ret;
+	skb->mark = PROXY_REDIRECT_MARK;
+	/* Addressed at L2 to the host (the bridge's address when the interface is a bridge port), so that a bridge
+	 * passes the frame up to the host's stack instead of forwarding it to the destination endpoint. */
+	ifindex = skb->ifindex;
+	mac = bpf_map_lookup_elem(&septum_ifmac, &ifindex);
+	if (!mac)
+		return DROP_PROXY_UNAVAILABLE;
+	if (bpf_skb_store_bytes(skb, 0, mac->mac, 6, 0))
+		return DROP_PROXY_UNAVAILABLE;
+	/* the veth classified the frame by its old address (PACKET_OTHERHOST), which IP would drop */
+	if (bpf_skb_change_type(skb, 0 /* PACKET_HOST */))
+		return DROP_PROXY_UNAVAILABLE;
+	return 0;
+}
+
+static __always_inline int proxy_upstream_leg(const struct __sk_buff *skb)
+{
+	return skb->mark == PROXY_UPSTREAM_MARK;
+}
+
+#endif

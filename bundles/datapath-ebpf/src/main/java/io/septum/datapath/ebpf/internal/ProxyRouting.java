@@ -1,0 +1,77 @@
+package io.septum.datapath.ebpf.internal;
+
+import io.septum.api.datapath.DatapathException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * The policy routing that delivers packets handed to the L7 proxy locally although they are addressed to an
+ * endpoint: {@code ip rule fwmark PROXY_REDIRECT_MARK lookup TABLE} and {@code local default dev lo} in that
+ * table, for IPv4 and IPv6. Mark, table and preference are fixed, so every agent on the host (tests run several)
+ * installs the same rule: adding is idempotent, and the rule is never removed, since another agent may rely on it
+ * and it only matches packets that a Septum program marked.
+ */
+final class ProxyRouting {
+    static final int TABLE = 0x5e97;
+    static final int PREFERENCE = 9700;
+    private static final Logger LOG = Logger.getLogger(ProxyRouting.class.getName());
+    private volatile boolean done;
+
+    void ensure() throws DatapathException {
+        if (done) return;
+        String mark = "0x" + Integer.toHexString(EbpfDatapath.PROXY_REDIRECT_MARK);
+        for (String family : List.of("-4", "-6")) {
+            String any = family.equals("-4") ? "0.0.0.0/0" : "::/0";
+            try {
+                Result rules = run("ip", family, "rule", "show");
+                if (rules.code() != 0 && family.equals("-6")) {
+                    LOG.info("no IPv6 policy routing (" + rules.out().trim() + "): IPv6 connections to L7 ports fail closed");
+                    continue;
+                }
+                if (!rules.out().toLowerCase(Locale.ROOT).contains("fwmark " + mark + " lookup " + TABLE)) {
+                    Result add = run("ip", family, "rule", "add", "pref", String.valueOf(PREFERENCE), "fwmark", mark,
+                            "lookup", String.valueOf(TABLE));
+                    if (add.code() != 0 && !add.out().contains("File exists")) {
+                        fail(family, "ip rule add", add);
+                        continue;
+                    }
+                }
+                Result route = run("ip", family, "route", "replace", "local", any, "dev", "lo", "table", String.valueOf(TABLE));
+                if (route.code() != 0) fail(family, "ip route replace", route);
+            } catch (IOException e) {
+                throw new DatapathException("cannot run ip(8) to install the L7 proxy's routing: " + e.getMessage(), e);
+            }
+        }
+        done = true;
+    }
+
+    private static void fail(String family, String what, Result r) throws DatapathException {
+        if (family.equals("-6")) {
+            LOG.warning(what + " (IPv6) failed: " + r.out().trim() + "; IPv6 connections to L7 ports fail closed");
+            return;
+        }
+        throw new DatapathException("installing the L7 proxy's routing failed: " + what + ": " + r.out().trim());
+    }
+
+    private record Result(int code, String out) {
+    }
+
+    private static Result run(String... cmd) throws IOException {
+        Process p = new ProcessBuilder(new ArrayList<>(List.of(cmd))).redirectErrorStream(true).start();
+        try {
+            if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new IOException(String.join(" ", cmd) + " did not finish within 10 s");
+            }
+            return new Result(p.exitValue(), new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
+    }
+}

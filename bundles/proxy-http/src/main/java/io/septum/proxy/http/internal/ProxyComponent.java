@@ -1,0 +1,185 @@
+package io.septum.proxy.http.internal;
+
+import io.septum.api.ComponentStatus;
+import io.septum.api.EndpointManager;
+import io.septum.api.HealthReporter;
+import io.septum.api.IdentityAllocator;
+import io.septum.api.datapath.Datapath;
+import io.septum.api.flow.Flow;
+import io.septum.api.flow.FlowSink;
+import io.septum.api.policy.PolicyRepository;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/**
+ * The proxy in the agent. The listener starts on an executor (never in activate); once it listens, the datapath is
+ * told its port, and only then are redirected connections delivered to it. Until then, and whenever it cannot
+ * listen, the datapath's proxy port is 0 and redirected connections are dropped: L7 ports fail closed. The reason
+ * is in {@code septum status} (component {@code proxy}).
+ */
+@Component(name = ProxyComponent.PID, service = HealthReporter.class, immediate = true, configurationPid = ProxyComponent.PID)
+@Designate(ocd = ProxyComponent.Config.class)
+public final class ProxyComponent implements HealthReporter {
+    public static final String PID = "io.septum.proxy";
+    private static final Logger LOG = Logger.getLogger(ProxyComponent.class.getName());
+
+    @ObjectClassDefinition(name = "Septum L7 HTTP proxy", description = "The transparent proxy for L7-governed ports")
+    public @interface Config {
+        @AttributeDefinition(description = "TCP port of the transparent listener in the host network namespace; 0 (the "
+                + "default) picks a free one, which the datapath is told: redirected connections never name it")
+        int port() default 0;
+
+        @AttributeDefinition(description = "Client connections open at once; more are closed at accept")
+        int maxConnections() default 1024;
+
+        @AttributeDefinition(description = "Request line plus headers, bytes; more gets 431")
+        int maxHeaderBytes() default 16384;
+
+        @AttributeDefinition(description = "Request body, bytes; more gets 413")
+        long maxBodyBytes() default 1048576;
+
+        @AttributeDefinition(description = "From a request's first byte to its last header, ms (slowloris)")
+        long headerTimeoutMillis() default 10000;
+
+        @AttributeDefinition(description = "A connection idle both ways is closed after this many ms")
+        long idleTimeoutMillis() default 60000;
+
+        @AttributeDefinition(description = "Connect timeout to the original destination, ms; exceeded gets 503")
+        long connectTimeoutMillis() default 5000;
+    }
+
+    private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "septum-proxy-start");
+        t.setDaemon(true);
+        return t;
+    });
+    private final List<FlowSink> sinks = new CopyOnWriteArrayList<>();
+    private final HttpProxy proxy;
+    private final ProxySettings settings;
+    private volatile String failure = "starting";
+    private volatile String datapathFailure;
+    private volatile InetSocketAddress bound;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile EndpointManager endpointManager;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile IdentityAllocator identityAllocator;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile PolicyRepository policyRepository;
+
+    private volatile Datapath datapath;
+
+    @Activate
+    public ProxyComponent(Config cfg) {
+        settings = new ProxySettings(cfg.port(), Math.max(1, cfg.maxConnections()), Math.max(1024, cfg.maxHeaderBytes()),
+                Math.max(0, cfg.maxBodyBytes()), Math.max(100, cfg.headerTimeoutMillis()), Math.max(100, cfg.idleTimeoutMillis()),
+                Math.max(100, cfg.connectTimeoutMillis()), Datapath.PROXY_UPSTREAM_MARK, true);
+        proxy = new HttpProxy(settings, new PolicyJudge(() -> endpointManager, () -> identityAllocator, () -> policyRepository),
+                this::publish, a -> a);
+        executor.execute(this::start);
+    }
+
+    private void start() {
+        try {
+            bound = proxy.start();
+            failure = null;
+            LOG.info(() -> "L7 proxy listening on port " + bound.getPort() + " (transparent)");
+            tellDatapath();
+        } catch (Exception | LinkageError e) {
+            failure = e.getMessage();
+            LOG.log(Level.SEVERE, "the L7 proxy cannot start; L7-governed ports stay closed: " + e.getMessage(), e);
+        }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    void bindDatapath(Datapath dp) {
+        datapath = dp;
+        if (!executor.isShutdown()) executor.execute(this::tellDatapath);
+    }
+
+    void unbindDatapath(Datapath dp) {
+        if (datapath == dp) datapath = null;
+    }
+
+    /** On the executor: setProxyPort may wait for the datapath to load. */
+    private void tellDatapath() {
+        Datapath dp = datapath;
+        InetSocketAddress b = bound;
+        if (dp == null || b == null) return;
+        try {
+            dp.setProxyPort(b.getPort());
+            datapathFailure = null;
+        } catch (Exception e) {
+            datapathFailure = e.getMessage();
+            LOG.log(Level.WARNING, "cannot tell the datapath the proxy port: " + e.getMessage(), e);
+        }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void addSink(FlowSink s) {
+        sinks.add(s);
+    }
+
+    void removeSink(FlowSink s) {
+        sinks.remove(s);
+    }
+
+    private void publish(Flow f) {
+        for (FlowSink s : sinks) {
+            try {
+                s.accept(f);
+            } catch (RuntimeException e) {
+                LOG.log(Level.FINE, "flow sink failed", e);
+            }
+        }
+    }
+
+    @Override
+    public ComponentStatus health() {
+        String f = failure;
+        if ("starting".equals(f)) return new ComponentStatus("proxy", "degraded", "starting; L7-governed ports are closed meanwhile");
+        if (f != null) return ComponentStatus.failed("proxy", "cannot listen: " + f + "; L7-governed ports are closed (fail closed)");
+        String d = datapathFailure;
+        if (d != null) return ComponentStatus.failed("proxy", "listening on port " + bound.getPort()
+                + " but the datapath does not redirect to it: " + d + "; L7-governed ports are closed");
+        return ComponentStatus.ok("proxy", "listening on port " + bound.getPort() + " (transparent), "
+                + proxy.openConnections() + " connection(s) open, " + proxy.requests.sum() + " request(s), "
+                + proxy.denied.sum() + " denied, " + proxy.rejected.sum() + " rejected");
+    }
+
+    @Deactivate
+    void deactivate() {
+        executor.shutdownNow();
+        Datapath dp = datapath;
+        if (dp != null && bound != null) {
+            // a stopped proxy must not leave redirected connections waiting on a port someone else could take
+            Thread t = new Thread(() -> {
+                try {
+                    dp.setProxyPort(0);
+                } catch (Exception e) {
+                    LOG.log(Level.FINE, "cannot clear the proxy port", e);
+                }
+            }, "septum-proxy-stop");
+            t.setDaemon(true);
+            t.start();
+        }
+        proxy.close();
+    }
+}

@@ -1,0 +1,440 @@
+package io.septum.proxy.http.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.sun.net.httpserver.HttpServer;
+import io.septum.api.flow.Flow;
+import io.septum.api.flow.FlowEndpoint;
+import io.septum.api.policy.HttpRequestInfo;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The proxy's HTTP handling over loopback with real sockets, without BPF: the listener is not transparent and
+ * "the original destination" is a test server. The judge admits only {@code POST /v1/request-landing} (the Star
+ * Wars rule) and records the requests as the policy would see them.
+ */
+class HttpProxyTest {
+    private static final int BIG = 24 << 20;
+    private HttpServer backend;
+    private HttpProxy proxy;
+    private int port;
+    private final List<String> backendSaw = new CopyOnWriteArrayList<>();
+    private final List<HttpRequestInfo> judged = new CopyOnWriteArrayList<>();
+    private final List<Flow> flows = new CopyOnWriteArrayList<>();
+
+    @BeforeEach
+    void setUp() throws Exception {
+        backend = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 64);
+        backend.createContext("/", ex -> {
+            backendSaw.add(ex.getRequestMethod() + " " + ex.getRequestURI().getRawPath());
+            ex.getRequestBody().readAllBytes();
+            String path = ex.getRequestURI().getRawPath();
+            if (path.equals("/big")) {
+                ex.sendResponseHeaders(200, 0); // chunked, streamed
+                try (OutputStream out = ex.getResponseBody()) {
+                    byte[] block = new byte[64 * 1024];
+                    for (int i = 0; i < BIG / block.length; i++) out.write(block);
+                }
+                return;
+            }
+            byte[] body = (path.equals("/v1/request-landing") ? "Ship landed\n" : "Panic: deathstar exploded\n")
+                    .getBytes(StandardCharsets.UTF_8);
+            ex.sendResponseHeaders(200, body.length);
+            try (OutputStream out = ex.getResponseBody()) {
+                out.write(body);
+            }
+        });
+        backend.start();
+        start(new ProxySettings(0, 64, 8192, 1 << 20, 1_500, 30_000, 2_000, 0, false));
+    }
+
+    private void start(ProxySettings s) throws Exception {
+        if (proxy != null) proxy.close();
+        InetSocketAddress target = backend.getAddress();
+        proxy = new HttpProxy(s, new StarWarsJudge(), flows::add, a -> target);
+        port = proxy.start().getPort();
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (proxy != null) proxy.close();
+        if (backend != null) backend.stop(0);
+    }
+
+    /** Admits POST /v1/request-landing, as rule1's L7 part; remembers what it was asked. */
+    private final class StarWarsJudge implements Judge {
+        @Override
+        public ConnectionJudge connection(InetSocketAddress client, InetSocketAddress server) {
+            return new ConnectionJudge() {
+                @Override
+                public Verdict decide(HttpRequestInfo r) {
+                    judged.add(r);
+                    boolean ok = r.method().equals("POST") && Pattern.matches("/v1/request-landing", r.path());
+                    return new Verdict(ok, ok ? "default/rule1 ingress[0]" : "no HTTP rule matches", ok ? "default/rule1" : null);
+                }
+
+                @Override
+                public FlowEndpoint client() {
+                    return new FlowEndpoint(3, 257, "default", "tiefighter", List.of());
+                }
+
+                @Override
+                public FlowEndpoint server() {
+                    return new FlowEndpoint(1, 256, "default", "deathstar", List.of());
+                }
+
+                @Override
+                public String direction() {
+                    return "INGRESS";
+                }
+
+                @Override
+                public long endpointId() {
+                    return 1;
+                }
+            };
+        }
+    }
+
+    // ---- a raw HTTP/1.1 client: the tests need to send what real clients refuse to
+
+    record Response(int status, Map<String, String> headers, byte[] body) {
+        String text() {
+            return new String(body, StandardCharsets.UTF_8);
+        }
+    }
+
+    private Socket connect() throws IOException {
+        Socket s = new Socket(InetAddress.getLoopbackAddress(), port);
+        s.setSoTimeout(10_000);
+        return s;
+    }
+
+    private static void send(Socket s, String raw) throws IOException {
+        s.getOutputStream().write(raw.getBytes(StandardCharsets.ISO_8859_1));
+        s.getOutputStream().flush();
+    }
+
+    private static String line(InputStream in) throws IOException {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        int c;
+        while ((c = in.read()) != -1) {
+            if (c == '\n') break;
+            if (c != '\r') b.write(c);
+        }
+        if (c == -1 && b.size() == 0) return null;
+        return b.toString(StandardCharsets.ISO_8859_1);
+    }
+
+    /** Reads one response (Content-Length or chunked); null when the connection closed first. */
+    private static Response read(Socket s) throws IOException {
+        InputStream in = s.getInputStream();
+        String status = line(in);
+        if (status == null) return null;
+        Map<String, String> h = new LinkedHashMap<>();
+        for (String l = line(in); l != null && !l.isEmpty(); l = line(in)) {
+            int c = l.indexOf(':');
+            h.put(l.substring(0, c).trim().toLowerCase(Locale.ROOT), l.substring(c + 1).trim());
+        }
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        if ("chunked".equalsIgnoreCase(h.get("transfer-encoding"))) {
+            while (true) {
+                int n = Integer.parseInt(line(in).trim(), 16);
+                if (n == 0) {
+                    line(in);
+                    break;
+                }
+                body.write(in.readNBytes(n));
+                line(in);
+            }
+        } else if (h.containsKey("content-length")) {
+            body.write(in.readNBytes(Integer.parseInt(h.get("content-length"))));
+        }
+        return new Response(Integer.parseInt(status.split(" ")[1]), h, body.toByteArray());
+    }
+
+    private Response exchange(String raw) throws IOException {
+        try (Socket s = connect()) {
+            send(s, raw);
+            return read(s);
+        }
+    }
+
+    /** True when the peer closed the connection (EOF or reset) within the socket's timeout. */
+    private static boolean closedByPeer(Socket s) throws IOException {
+        try {
+            while (s.getInputStream().read() != -1) {
+                // drain an error response, if any
+            }
+            return true;
+        } catch (SocketException e) {
+            return true;
+        } catch (SocketTimeoutException e) {
+            return false;
+        }
+    }
+
+    // ---- tests
+
+    @Test
+    void allowedThenDeniedOnOneKeepAliveConnection() throws Exception {
+        try (Socket s = connect()) {
+            send(s, "POST /v1/request-landing HTTP/1.1\r\nHost: deathstar\r\nContent-Length: 0\r\n\r\n");
+            Response ok = read(s);
+            assertEquals(200, ok.status());
+            assertEquals("Ship landed\n", ok.text());
+
+            send(s, "PUT /v1/exhaust-port HTTP/1.1\r\nHost: deathstar\r\nContent-Length: 0\r\n\r\n");
+            Response denied = read(s);
+            assertEquals(403, denied.status());
+            assertEquals("Access denied", denied.text());
+            assertEquals("text/plain", denied.headers().get("content-type"));
+
+            send(s, "POST /v1/request-landing HTTP/1.1\r\nHost: deathstar\r\nContent-Length: 0\r\n\r\n");
+            assertEquals("Ship landed\n", read(s).text(), "the connection stays usable after a denial");
+        }
+        assertEquals(List.of("POST /v1/request-landing", "POST /v1/request-landing"), backendSaw,
+                "the denied PUT never reached the server");
+    }
+
+    @Test
+    void pathsAreJudgedAndForwardedNormalized() throws Exception {
+        for (String p : List.of("/v1/../v1/exhaust-port", "//v1/exhaust-port", "/v1/./exhaust-port",
+                "/v1/%2e%2e/v1/exhaust-port", "/v1/%2E%2E/v1/%65xhaust-port", "/../../v1/exhaust-port")) {
+            judged.clear();
+            Response r = exchange("PUT " + p + " HTTP/1.1\r\nHost: deathstar\r\nContent-Length: 0\r\n\r\n");
+            assertEquals(403, r.status(), p);
+            assertEquals("/v1/exhaust-port", judged.get(0).path(), p + " is judged as /v1/exhaust-port");
+        }
+        Response ok = exchange("POST /v1/x/..//request-landing?a=b HTTP/1.1\r\nHost: deathstar\r\nContent-Length: 0\r\n\r\n");
+        assertEquals(200, ok.status());
+        assertEquals(List.of("POST /v1/request-landing"), backendSaw, "the server gets the path the policy judged");
+        for (String p : List.of("/v1%2Fexhaust-port", "/v1%2fexhaust-port", "/v1/..;/exhaust-port", "/v1/%5C..",
+                "/v1/%zz", "/v1/a%00b", "/v1\\exhaust-port")) {
+            Response r = exchange("POST " + p + " HTTP/1.1\r\nHost: deathstar\r\nContent-Length: 0\r\n\r\n");
+            assertEquals(400, r.status(), p);
+        }
+        assertEquals(1, backendSaw.size());
+    }
+
+    @Test
+    void smugglingAttemptsGet400AndNeverReachTheServer() throws Exception {
+        String[] attacks = {
+                "POST /v1/request-landing HTTP/1.1\r\nHost: d\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                "POST /v1/request-landing HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n",
+                "POST /v1/request-landing HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\nContent-Length: 40\r\n\r\n",
+                "POST /v1/request-landing HTTP/1.1\r\nHost: d\r\nContent-Length: 0, 40\r\n\r\n",
+                "POST /v1/request-landing HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+                "POST /v1/request-landing HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+                "POST /v1/request-landing HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n",
+                "POST /v1/request-landing HTTP/1.1\r\nHost: a\r\nHost: b\r\nContent-Length: 0\r\n\r\n",
+        };
+        for (String a : attacks) {
+            try (Socket s = connect()) {
+                send(s, a);
+                Response r = read(s);
+                assertNotNull(r, a);
+                assertEquals(400, r.status(), a);
+                assertTrue(closedByPeer(s), "the connection is closed after " + a);
+            }
+        }
+        assertEquals(List.of(), backendSaw);
+        // a well-formed chunked body is fine
+        Response ok = exchange("POST /v1/request-landing HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+        assertEquals(200, ok.status());
+    }
+
+    @Test
+    void oversizedHeadersGet431AndBodies413() throws Exception {
+        Response big = exchange("GET /v1/request-landing HTTP/1.1\r\nHost: d\r\nX-Pad: " + "a".repeat(10_000) + "\r\n\r\n");
+        assertEquals(431, big.status());
+        Response body = exchange("POST /v1/request-landing HTTP/1.1\r\nHost: d\r\nContent-Length: " + ((1 << 20) + 1) + "\r\n\r\n");
+        assertEquals(413, body.status());
+        try (Socket s = connect()) {
+            send(s, "POST /v1/request-landing HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n\r\n");
+            String chunk = Integer.toHexString(256 * 1024) + "\r\n" + "b".repeat(256 * 1024) + "\r\n";
+            Response r = null;
+            try {
+                for (int i = 0; i < 5; i++) send(s, chunk);
+            } catch (SocketException e) {
+                // the proxy may close before the last chunk is written
+            }
+            r = read(s);
+            assertEquals(413, r.status());
+        }
+        assertEquals(List.of(), backendSaw);
+    }
+
+    @Test
+    void slowHeadersAreCutAfterTheHeaderTimeout() throws Exception {
+        try (Socket s = connect()) {
+            s.setSoTimeout(200);
+            send(s, "GET /v1/request-landing HTTP/1.1\r\n");
+            long start = System.nanoTime();
+            boolean cut = false;
+            for (int i = 0; i < 40 && !cut; i++) { // at most 40 x (200 ms read + write) = ~8 s, header timeout 1.5 s
+                try {
+                    send(s, "X-Slow-" + i + ": a\r\n");
+                } catch (SocketException e) {
+                    cut = true;
+                    break;
+                }
+                cut = closedByPeer(s);
+            }
+            long ms = (System.nanoTime() - start) / 1_000_000;
+            assertTrue(cut, "a client trickling headers is cut");
+            assertTrue(ms >= 1_000 && ms < 5_000, "cut after the 1.5 s header timeout, not before and not much later: " + ms + " ms");
+        }
+        assertEquals(List.of(), backendSaw);
+    }
+
+    @Test
+    void largeResponsesAreStreamed() throws Exception {
+        try (Socket s = connect()) {
+            send(s, "GET /big HTTP/1.1\r\nHost: d\r\n\r\n");
+            // /big is GET, not admitted by the judge: use a judge-independent check first
+            Response r = read(s);
+            assertEquals(403, r.status());
+        }
+        proxy.close();
+        InetSocketAddress target = backend.getAddress();
+        proxy = allowAll(target);
+        port = proxy.start().getPort();
+        try (Socket s = connect()) {
+            send(s, "GET /big HTTP/1.1\r\nHost: d\r\n\r\n");
+            InputStream in = s.getInputStream();
+            String status = line(in);
+            assertTrue(status.contains(" 200 "), status);
+            Response r = readRest(s);
+            assertEquals(BIG, r.body().length);
+        }
+    }
+
+    private HttpProxy allowAll(InetSocketAddress target) {
+        StarWarsJudge sw = new StarWarsJudge();
+        Judge all = (c, srv) -> {
+            Judge.ConnectionJudge inner = sw.connection(c, srv);
+            return new Judge.ConnectionJudge() {
+                public Judge.Verdict decide(HttpRequestInfo r) {
+                    return new Judge.Verdict(true, "allow all", null);
+                }
+
+                public FlowEndpoint client() {
+                    return inner.client();
+                }
+
+                public FlowEndpoint server() {
+                    return inner.server();
+                }
+
+                public String direction() {
+                    return inner.direction();
+                }
+
+                public long endpointId() {
+                    return 1;
+                }
+            };
+        };
+        return new HttpProxy(new ProxySettings(0, 64, 8192, 1 << 20, 1_500, 30_000, 2_000, 0, false), all, flows::add, a -> target);
+    }
+
+    /** The rest of a response whose status line was read already. */
+    private static Response readRest(Socket s) throws IOException {
+        InputStream in = s.getInputStream();
+        Map<String, String> h = new LinkedHashMap<>();
+        for (String l = line(in); l != null && !l.isEmpty(); l = line(in)) {
+            int c = l.indexOf(':');
+            h.put(l.substring(0, c).trim().toLowerCase(Locale.ROOT), l.substring(c + 1).trim());
+        }
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        assertEquals("chunked", h.get("transfer-encoding"), "streamed as it came, not aggregated");
+        while (true) {
+            int n = Integer.parseInt(line(in).trim(), 16);
+            if (n == 0) {
+                line(in);
+                break;
+            }
+            body.write(in.readNBytes(n));
+            line(in);
+        }
+        return new Response(200, h, body.toByteArray());
+    }
+
+    @Test
+    void everyRequestAndResponseIsAnL7Flow() throws Exception {
+        try (Socket s = connect()) {
+            send(s, "POST /v1/request-landing HTTP/1.1\r\nHost: deathstar\r\nContent-Length: 0\r\n\r\n");
+            read(s);
+            send(s, "PUT /v1/exhaust-port HTTP/1.1\r\nHost: deathstar\r\nContent-Length: 0\r\n\r\n");
+            read(s);
+        }
+        assertEquals(4, flows.size(), flows.toString());
+        Flow req = flows.get(0);
+        assertEquals(Flow.TYPE_L7, req.eventType());
+        assertEquals("REQUEST", req.l7().type());
+        assertEquals("POST", req.l7().http().method());
+        assertEquals("http://deathstar/v1/request-landing", req.l7().http().url());
+        assertEquals(Flow.FORWARDED, req.verdict());
+        assertEquals("default/rule1 ingress[0]", req.rule());
+        Flow resp = flows.get(1);
+        assertEquals("RESPONSE", resp.l7().type());
+        assertEquals(200, resp.l7().http().code());
+        assertTrue(resp.l7().latencyNs() > 0);
+        Flow denied = flows.get(3);
+        assertEquals(Flow.DROPPED, denied.verdict());
+        assertEquals(403, denied.l7().http().code());
+        assertEquals("PUT", denied.l7().http().method());
+        assertEquals("tiefighter", denied.source().name());
+    }
+
+    @Test
+    void connectionsBeyondTheLimitAreClosed() throws Exception {
+        start(new ProxySettings(0, 2, 8192, 1 << 20, 5_000, 30_000, 2_000, 0, false));
+        try (Socket a = connect(); Socket b = connect(); Socket c = connect()) {
+            send(a, "POST /v1/request-landing HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\n\r\n");
+            assertEquals(200, read(a).status());
+            c.setSoTimeout(3_000);
+            assertTrue(closedByPeer(c), "the third connection is refused");
+            send(b, "POST /v1/request-landing HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\n\r\n");
+            assertEquals(200, read(b).status());
+        }
+    }
+
+    @Test
+    void unreachableUpstreamGets503() throws Exception {
+        proxy.close();
+        InetSocketAddress dead;
+        try (java.net.ServerSocket ss = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            dead = (InetSocketAddress) ss.getLocalSocketAddress();
+        }
+        InetSocketAddress target = dead;
+        proxy = new HttpProxy(new ProxySettings(0, 64, 8192, 1 << 20, 1_500, 30_000, 2_000, 0, false),
+                new StarWarsJudge(), flows::add, a -> target);
+        port = proxy.start().getPort();
+        Response r = exchange("POST /v1/request-landing HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\n\r\n");
+        assertEquals(503, r.status());
+        assertFalse(r.text().isEmpty());
+    }
+}

@@ -1,0 +1,335 @@
+package io.septum.proxy.http.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.septum.api.IpcacheEntry;
+import io.septum.api.datapath.Datapath;
+import io.septum.api.datapath.DatapathEndpoint;
+import io.septum.api.datapath.DatapathEvent;
+import io.septum.api.flow.Flow;
+import io.septum.api.flow.FlowEndpoint;
+import io.septum.api.policy.Direction;
+import io.septum.api.policy.HttpRequestInfo;
+import io.septum.api.policy.PolicyAction;
+import io.septum.api.policy.PolicyEntry;
+import io.septum.api.policy.Protocol;
+import io.septum.datapath.ebpf.internal.EbpfDatapath;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The Star Wars L7 path with real packets: three network namespaces on a bridge (which has an address, so that
+ * the host can reach them), the real tc programs, and the real proxy listening transparently in the host. The
+ * deathstar's ingress entry for the tiefighter on 80/TCP is REDIRECT; the xwing has none. Needs root.
+ */
+class ProxyRedirectPacketTest {
+    static final long ID_DEATHSTAR = 256, ID_TIEFIGHTER = 257, ID_XWING = 258;
+    static final long EP_DEATHSTAR = 21, EP_TIEFIGHTER = 22, EP_XWING = 23;
+    static final String SERVER = """
+            import http.server, sys
+            class H(http.server.BaseHTTPRequestHandler):
+                protocol_version = 'HTTP/1.1'
+                def answer(self):
+                    n = int(self.headers.get('Content-Length') or 0)
+                    self.rfile.read(n)
+                    if self.command == 'POST' and self.path == '/v1/request-landing':
+                        body = b'Ship landed\\n'
+                    elif self.command == 'PUT' and self.path == '/v1/exhaust-port':
+                        body = b'Panic: deathstar exploded\\n'
+                    else:
+                        body = b'not found\\n'
+                    self.send_response(200)
+                    self.send_header('Content-Length', str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                do_POST = do_PUT = do_GET = answer
+                def log_message(self, *a):
+                    pass
+            http.server.ThreadingHTTPServer(('0.0.0.0', 80), H).serve_forever()
+            """;
+
+    static final String id = String.format("%04x", ThreadLocalRandom.current().nextInt(0x10000));
+    static final int subnet = 1 + ThreadLocalRandom.current().nextInt(250);
+    static final String bridge = "sept-t" + id + "p";
+    static final List<String> namespaces = new ArrayList<>();
+    static final List<String> hostIfs = new ArrayList<>();
+    static final List<Process> processes = new ArrayList<>();
+    static final List<DatapathEvent> events = new CopyOnWriteArrayList<>();
+    static final List<Flow> flows = new CopyOnWriteArrayList<>();
+    static Path pinDir;
+    static EbpfDatapath dp;
+    static HttpProxy proxy;
+    static int proxyPort;
+    static DatapathEndpoint deathstar, tiefighter, xwing;
+
+    record Node(String ns, String hostIf, int ifindex, String ip) {
+    }
+
+    static Node deathstarNode, tiefighterNode, xwingNode;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root (netns, tc, bpffs, IP_TRANSPARENT)");
+        pinDir = Path.of("/sys/fs/bpf/sept-t" + id + "p");
+        try {
+            run("ip", "link", "add", bridge, "type", "bridge");
+            run("ip", "addr", "add", "10.197." + subnet + ".254/24", "dev", bridge);
+            run("ip", "link", "set", bridge, "up");
+            deathstarNode = node(1);
+            tiefighterNode = node(2);
+            xwingNode = node(3);
+            processes.add(new ProcessBuilder("ip", "netns", "exec", deathstarNode.ns(), "python3", "-c", SERVER)
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
+
+            dp = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events::add);
+            dp.open();
+            dp.syncIpcache(List.of(new IpcacheEntry(deathstarNode.ip() + "/32", ID_DEATHSTAR, "test"),
+                    new IpcacheEntry(tiefighterNode.ip() + "/32", ID_TIEFIGHTER, "test"),
+                    new IpcacheEntry(xwingNode.ip() + "/32", ID_XWING, "test")));
+            deathstar = new DatapathEndpoint(EP_DEATHSTAR, ID_DEATHSTAR, deathstarNode.hostIf(), deathstarNode.ifindex(),
+                    List.of(deathstarNode.ip()), true, false, false);
+            tiefighter = new DatapathEndpoint(EP_TIEFIGHTER, ID_TIEFIGHTER, tiefighterNode.hostIf(), tiefighterNode.ifindex(),
+                    List.of(tiefighterNode.ip()), false, false, false);
+            xwing = new DatapathEndpoint(EP_XWING, ID_XWING, xwingNode.hostIf(), xwingNode.ifindex(),
+                    List.of(xwingNode.ip()), false, false, false);
+            // rule1: org=empire may reach the deathstar on 80/TCP, through the L7 proxy
+            dp.upsertEndpoint(deathstar, List.of(new PolicyEntry(Direction.INGRESS, ID_TIEFIGHTER, Protocol.TCP, 80, 80,
+                    PolicyAction.REDIRECT, 1)));
+            dp.upsertEndpoint(tiefighter, List.of());
+            dp.upsertEndpoint(xwing, List.of());
+
+            proxy = new HttpProxy(new ProxySettings(0, 64, 8192, 1 << 20, 5_000, 30_000, 2_000,
+                    Datapath.PROXY_UPSTREAM_MARK, true), new StarWarsJudge(), flows::add, a -> a);
+            proxyPort = proxy.start().getPort();
+            dp.setProxyPort(proxyPort);
+            awaitListening(deathstarNode, 80);
+
+        } catch (Exception | Error e) {
+            tearDown();
+            throw e;
+        }
+    }
+
+    @AfterAll
+    static void tearDown() {
+        if (proxy != null) proxy.close();
+        if (dp != null) dp.close();
+        for (Process p : processes) p.destroyForcibly();
+        for (String ns : namespaces) {
+            try {
+                for (String pid : run("ip", "netns", "pids", ns).split("\\s+")) if (!pid.isBlank()) quiet("kill", "-9", pid.trim());
+            } catch (Exception ignored) {
+                // gone already
+            }
+            quiet("ip", "netns", "del", ns);
+        }
+        for (String h : hostIfs) quiet("ip", "link", "del", h);
+        quiet("ip", "link", "del", bridge);
+        if (pinDir != null) {
+            try (Stream<Path> s = Files.walk(pinDir)) {
+                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            } catch (Exception ignored) {
+                // nothing pinned
+            }
+        }
+    }
+
+    static Node node(int n) throws Exception {
+        String ns = "sept-t" + id + "-p" + n;
+        String host = "sept-t" + id + "q" + n;
+        String ip = "10.197." + subnet + "." + n;
+        namespaces.add(ns);
+        hostIfs.add(host);
+        run("ip", "netns", "add", ns);
+        run("ip", "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", ns);
+        run("ip", "-n", ns, "addr", "add", ip + "/24", "dev", "eth0");
+        run("ip", "-n", ns, "link", "set", "lo", "up");
+        run("ip", "-n", ns, "link", "set", "eth0", "up");
+        run("ip", "link", "set", host, "master", bridge, "up");
+        int ifindex = Integer.parseInt(Files.readString(Path.of("/sys/class/net/" + host + "/ifindex")).trim());
+        return new Node(ns, host, ifindex, ip);
+    }
+
+    /** Admits POST /v1/request-landing, as rule1's HTTP part. */
+    static final class StarWarsJudge implements Judge {
+        @Override
+        public ConnectionJudge connection(InetSocketAddress client, InetSocketAddress server) {
+            return new ConnectionJudge() {
+                @Override
+                public Verdict decide(HttpRequestInfo r) {
+                    boolean ok = r.method().equals("POST") && Pattern.matches("/v1/request-landing", r.path());
+                    return new Verdict(ok, ok ? "default/rule1 ingress[0]" : "no HTTP rule matches", "default/rule1");
+                }
+
+                @Override
+                public FlowEndpoint client() {
+                    return new FlowEndpoint(0, 0, null, client.getAddress().getHostAddress(), List.of());
+                }
+
+                @Override
+                public FlowEndpoint server() {
+                    return new FlowEndpoint(0, 0, null, server.getAddress().getHostAddress(), List.of());
+                }
+
+                @Override
+                public String direction() {
+                    return "INGRESS";
+                }
+
+                @Override
+                public long endpointId() {
+                    return EP_DEATHSTAR;
+                }
+            };
+        }
+    }
+
+    record Curl(int exit, int status, String body) {
+    }
+
+    /** curl inside {@code from}: exit code, HTTP status and body. */
+    static Curl curl(Node from, String method, String path) throws Exception {
+        Process p = new ProcessBuilder("ip", "netns", "exec", from.ns(), "curl", "-s", "--connect-timeout", "2", "-m", "4",
+                "-X", method, "-w", "\n%{http_code}", "http://" + deathstarNode.ip() + path)
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(10, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            return new Curl(-1, 0, out);
+        }
+        int nl = out.lastIndexOf('\n');
+        int status = 0;
+        try {
+            status = Integer.parseInt(out.substring(nl + 1).trim());
+        } catch (NumberFormatException ignored) {
+            // no status: no response
+        }
+        return new Curl(p.exitValue(), status, nl >= 0 ? out.substring(0, nl) : out);
+    }
+
+    static DatapathEvent awaitEvent(String what, Predicate<DatapathEvent> p) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+        while (System.nanoTime() < end) {
+            for (DatapathEvent e : events) if (p.test(e)) return e;
+            TimeUnit.MILLISECONDS.sleep(10); // poll interval
+        }
+        throw new AssertionError("no event: " + what + "; got " + new ArrayList<>(events));
+    }
+
+    @Test
+    void tiefighterLandsButCannotExhaustAndXwingIsDroppedBeforeTheProxy() throws Exception {
+        events.clear();
+        flows.clear();
+        Curl post = curl(tiefighterNode, "POST", "/v1/request-landing");
+        assertEquals(200, post.status(), post + " events " + events + " flows " + flows);
+        assertEquals("Ship landed", post.body().trim());
+        DatapathEvent redirected = awaitEvent("REDIRECTED verdict of the tiefighter's connection",
+                e -> e.endpointId() == EP_TIEFIGHTER && "REDIRECTED".equals(e.verdict()) && e.dstPort() == 80);
+        assertEquals(1, redirected.ruleId(), "the deathstar's redirecting rule");
+        assertTrue(flows.stream().anyMatch(f -> "RESPONSE".equals(f.l7().type()) && f.l7().http().code() == 200),
+                "the proxy saw the request: " + flows);
+
+        Curl put = curl(tiefighterNode, "PUT", "/v1/exhaust-port");
+        assertEquals(403, put.status(), put.toString());
+        assertEquals("Access denied", put.body().trim());
+
+        int before = flows.size();
+        Curl x = curl(xwingNode, "POST", "/v1/request-landing");
+        assertNotEquals(0, x.exit(), "the xwing's connection does not complete: " + x);
+        assertEquals(0, x.status());
+        awaitEvent("the xwing's SYN dropped by the deathstar's L3/L4 policy",
+                e -> e.endpointId() == EP_DEATHSTAR && "DROPPED".equals(e.verdict()) && e.dropReason() == 133
+                        && e.srcIp().equals(xwingNode.ip()));
+        assertEquals(before, flows.size(), "the proxy never saw the xwing");
+    }
+
+    @Test
+    void withoutAProxyRedirectedConnectionsFailClosed() throws Exception {
+        try {
+            dp.setProxyPort(0);
+            events.clear();
+            Curl c = curl(tiefighterNode, "POST", "/v1/request-landing");
+            assertEquals(0, c.status(), "no proxy port: no answer at all, " + c);
+            awaitEvent("drop with reason 183", e -> e.endpointId() == EP_TIEFIGHTER && e.dropReason() == 183);
+
+            // a port where nothing listens (the proxy died): the same
+            int dead;
+            try (java.net.ServerSocket ss = new java.net.ServerSocket(0)) {
+                dead = ss.getLocalPort();
+            }
+            dp.setProxyPort(dead);
+            Curl d = curl(tiefighterNode, "POST", "/v1/request-landing");
+            assertEquals(0, d.status(), "no listener: no answer at all, " + d);
+        } finally {
+            dp.setProxyPort(proxyPort);
+        }
+        assertEquals(200, curl(tiefighterNode, "POST", "/v1/request-landing").status(), "redirection works again");
+    }
+
+    @Test
+    void hostTrafficToARedirectedPortIsDropped() throws Exception {
+        PolicyEntry tiefighterL7 = new PolicyEntry(Direction.INGRESS, ID_TIEFIGHTER, Protocol.TCP, 80, 80, PolicyAction.REDIRECT, 1);
+        // the host's address is not in the ipcache: world (2), redirected by a rule for it
+        dp.upsertEndpoint(deathstar, List.of(tiefighterL7,
+                new PolicyEntry(Direction.INGRESS, 2, Protocol.TCP, 80, 80, PolicyAction.REDIRECT, 2)));
+        try {
+            events.clear();
+            Process p = new ProcessBuilder("curl", "-s", "--connect-timeout", "2", "-m", "3", "-X", "POST", "-w", "%{http_code}",
+                    "http://" + deathstarNode.ip() + "/v1/request-landing").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            p.waitFor(10, TimeUnit.SECONDS);
+            assertEquals("000", out.trim(), "the host's own connection cannot be redirected and fails closed");
+            awaitEvent("drop with reason 183 at the deathstar", e -> e.endpointId() == EP_DEATHSTAR && e.dropReason() == 183
+                    && e.ruleId() == 2);
+        } finally {
+            dp.upsertEndpoint(deathstar, List.of(tiefighterL7));
+        }
+    }
+
+    static void awaitListening(Node n, int port) throws Exception {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < end) {
+            String out = run("ip", "netns", "exec", n.ns(), "ss", "-Hltn", "sport = :" + port);
+            if (!out.isBlank()) return;
+            TimeUnit.MILLISECONDS.sleep(20); // poll interval
+        }
+        throw new IllegalStateException("nothing listens on port " + port + " in " + n.ns());
+    }
+
+    static String run(String... cmd) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(10, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IOException("timeout: " + String.join(" ", cmd));
+        }
+        if (p.exitValue() != 0) throw new IOException(String.join(" ", cmd) + " failed: " + out.trim());
+        return out;
+    }
+
+    static void quiet(String... cmd) {
+        try {
+            run(cmd);
+        } catch (Exception ignored) {
+            // cleanup is best effort
+        }
+    }
+}
