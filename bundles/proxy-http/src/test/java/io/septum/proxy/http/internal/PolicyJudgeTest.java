@@ -1,0 +1,135 @@
+package io.septum.proxy.http.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.septum.api.Endpoint;
+import io.septum.api.EndpointManager;
+import io.septum.api.EndpointSpec;
+import io.septum.api.EndpointState;
+import io.septum.api.IpcacheEntry;
+import io.septum.api.SourceHealth;
+import io.septum.api.policy.EnforcementMode;
+import io.septum.api.policy.HttpRequestInfo;
+import io.septum.api.policy.ImportResult;
+import io.septum.api.policy.PolicyEngine;
+import io.septum.api.policy.PolicyInfo;
+import io.septum.api.policy.PolicyRepository;
+import io.septum.api.policy.PolicySet;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.ServiceLoader;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/** The agent's judge with the real policy engine and the shipped sw_l3_l4_l7_policy.yaml. */
+class PolicyJudgeTest {
+    static Endpoint ep(long id, String name, String ip, long identity, String... labels) {
+        return new Endpoint(id, name, "default", "netns", List.of(labels), identity, EndpointState.READY, List.of(ip + "/32"),
+                "veth" + id, (int) id, null, false, false, Map.of(), 1, null);
+    }
+
+    final List<Endpoint> endpoints = List.of(
+            ep(1, "deathstar", "10.199.1.1", 256, "netns:org=empire", "netns:class=deathstar", "k8s:io.kubernetes.pod.namespace=default"),
+            ep(3, "tiefighter", "10.199.1.3", 257, "netns:org=empire", "netns:class=tiefighter", "k8s:io.kubernetes.pod.namespace=default"));
+
+    final EndpointManager em = new EndpointManager() {
+        public List<Endpoint> list() {
+            return endpoints;
+        }
+
+        public Optional<Endpoint> get(String idOrName) {
+            return Optional.empty();
+        }
+
+        public void add(String source, EndpointSpec spec) {
+        }
+
+        public void delete(String idOrName) {
+        }
+
+        public List<SourceHealth> sources() {
+            return List.of();
+        }
+
+        public void setNamespaceLabels(String namespace, Map<String, String> labels) {
+        }
+
+        public Map<String, Map<String, String>> namespaceLabels() {
+            return Map.of();
+        }
+
+        public List<IpcacheEntry> ipcache() {
+            return List.of();
+        }
+    };
+
+    final AtomicReference<PolicySet> current = new AtomicReference<>();
+    final AtomicLong revision = new AtomicLong(1);
+    final PolicyRepository repo = new PolicyRepository() {
+        public ImportResult importPolicies(String origin, String text) {
+            throw new UnsupportedOperationException();
+        }
+
+        public List<PolicyInfo> list() {
+            return List.of();
+        }
+
+        public Optional<PolicyInfo> get(String namespace, String name) {
+            return Optional.empty();
+        }
+
+        public long delete(String namespace, String name) {
+            throw new UnsupportedOperationException();
+        }
+
+        public long revision() {
+            return revision.get();
+        }
+
+        public PolicySet current() {
+            return current.get();
+        }
+
+        public EnforcementMode mode() {
+            return EnforcementMode.DEFAULT;
+        }
+    };
+
+    @Test
+    void starWarsRuleAdmitsOnlyTheLandingRequestAndFollowsPolicyChanges() throws Exception {
+        PolicyEngine engine = ServiceLoader.load(PolicyEngine.class).findFirst().orElseThrow();
+        Path yaml = Path.of("../../config/examples/sw_l3_l4_l7_policy.yaml");
+        current.set(engine.parse(yaml.toString(), Files.readString(yaml)));
+        PolicyJudge judge = new PolicyJudge(() -> em, () -> null, () -> repo);
+        Judge.ConnectionJudge c = judge.connection(new InetSocketAddress(InetAddress.getByName("10.199.1.3"), 40000),
+                new InetSocketAddress(InetAddress.getByName("10.199.1.1"), 80));
+        assertEquals("tiefighter", c.client().name());
+        assertEquals("deathstar", c.server().name());
+        assertEquals(1, c.endpointId());
+        assertTrue(c.decide(HttpRequestInfo.of("POST", "/v1/request-landing")).allowed());
+        Judge.Verdict put = c.decide(HttpRequestInfo.of("PUT", "/v1/exhaust-port"));
+        assertFalse(put.allowed(), put.toString());
+        assertFalse(c.decide(HttpRequestInfo.of("POST", "/v1/request-landing/x")).allowed(), "the path regex is anchored");
+
+        // the policy goes: the next request of the same connection is judged by the new (empty) set
+        current.set(engine.empty());
+        revision.incrementAndGet();
+        assertTrue(c.decide(HttpRequestInfo.of("PUT", "/v1/exhaust-port")).allowed());
+    }
+
+    @Test
+    void withoutAPolicyRepositoryEveryRequestIsDenied() throws Exception {
+        PolicyJudge judge = new PolicyJudge(() -> em, () -> null, () -> null);
+        Judge.ConnectionJudge c = judge.connection(new InetSocketAddress(InetAddress.getByName("10.199.1.3"), 40000),
+                new InetSocketAddress(InetAddress.getByName("10.199.1.1"), 80));
+        assertFalse(c.decide(HttpRequestInfo.of("POST", "/v1/request-landing")).allowed());
+    }
+}
