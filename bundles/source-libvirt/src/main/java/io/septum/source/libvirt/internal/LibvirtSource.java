@@ -203,7 +203,14 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
                 EndpointSpec spec;
                 try {
                     Domain d = conn.domainLookupByID(id);
-                    spec = describe(d.getXMLDesc(0));
+                    String xml;
+                    try {
+                        xml = d.getXMLDesc(0);
+                    } finally {
+                        // Every lookup holds a reference in libvirt until freed; the finalizer would free it some day.
+                        d.free();
+                    }
+                    spec = describe(xml);
                 } catch (LibvirtException | IOException e) {
                     if (!alive()) throw new Lost("connection lost while reading domain id " + id + ": " + message(e));
                     // Stopped between the listing and the lookup, or an XML we cannot read: the next poll decides.
