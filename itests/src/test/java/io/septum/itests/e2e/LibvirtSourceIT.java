@@ -31,8 +31,8 @@ import org.junit.jupiter.api.Test;
  * <p>It checks: domains become {@code ready} endpoints with {@code libvirt:} labels from their metadata and their
  * name; a domain cannot label itself into another namespace, a reserved identity or another source; a policy is
  * enforced with real connections in both directions (netns to domain, domain to netns); replacing the jar keeps them
- * enforced; a libvirtd restart shows in {@code status} and changes nothing in the datapath; a destroyed domain goes
- * away; removing the jar leaves the rest {@code disconnected}.
+ * enforced; a libvirtd restart shows in {@code status} and changes nothing in the datapath; new metadata relabels a
+ * running domain; a destroyed domain goes away; removing the jar leaves the rest {@code disconnected}.
  */
 class LibvirtSourceIT {
     private static final Duration ALLOW = Duration.ofMillis(1500);
@@ -161,6 +161,15 @@ class LibvirtSourceIT {
                     assertEquals(0, E2eSupport.sh(Duration.ofSeconds(60), script.toString(), "start").exit());
                     assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> sourceConnected(status(agent))),
                             "reconnected after the libvirtd restart: " + status(agent));
+
+                    // New metadata on the running domain: new labels, so the policy no longer selects it.
+                    virsh(uri, "metadata", domains.get(0), "https://septum.io/libvirt/1", "--key", "septum", "--set",
+                            "<endpoint><label key='app'>sept-web2</label></endpoint>", "--live");
+                    assertTrue(E2eSupport.await(Duration.ofSeconds(20), () ->
+                            labels(endpoint(agent, domains.get(0))).contains("libvirt:app=sept-web2")),
+                            "relabelled from its metadata: " + endpoint(agent, domains.get(0)));
+                    assertTrue(E2eSupport.await(Duration.ofSeconds(20), () -> net.tcp(intruder, web, 80, ALLOW)),
+                            "no policy selects the relabelled domain: ns-intruder reaches it");
 
                     // A destroyed domain is no endpoint any more.
                     virsh(uri, "destroy", domains.get(1));
