@@ -1,0 +1,191 @@
+package io.septum.source.libvirt.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.septum.api.EndpointSink;
+import io.septum.api.EndpointSpec;
+import io.septum.api.SourceHealth;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LibvirtSourceTest {
+    private static final String WEB = """
+            <domain type='test'>
+              <name>sept-t-web</name>
+              <uuid>4dea22b3-1d52-d8f3-2516-782e98ab3fa0</uuid>
+              <memory>65536</memory>
+              <metadata>
+                <septum:endpoint xmlns:septum="https://septum.io/libvirt/1">
+                  <septum:label key="app">web</septum:label>
+                  <septum:label key="tier">front</septum:label>
+                  <septum:address>10.199.77.9</septum:address>
+                </septum:endpoint>
+                <other:thing xmlns:other="https://example.com/x"><label key="app">not-ours</label></other:thing>
+              </metadata>
+              <os><type>hvm</type></os>
+              <devices>
+                <interface type='ethernet'><mac address='52:54:00:AA:BB:01'/><target dev='sttap1'/></interface>
+              </devices>
+            </domain>
+            """;
+
+    private static LibvirtSource.Settings settings(String uri, Path leases) {
+        return new LibvirtSource.Settings(uri, "default", Duration.ofMillis(200), Duration.ofSeconds(1), leases);
+    }
+
+    @Test
+    void parsesInterfacesMetadataAndIdentifiers() throws IOException {
+        DomainXml d = DomainXml.parse(WEB);
+        assertEquals("sept-t-web", d.name());
+        assertEquals("4dea22b3-1d52-d8f3-2516-782e98ab3fa0", d.uuid());
+        assertEquals(Map.of("app", "web", "tier", "front"), d.labels(), "only the septum namespace counts");
+        assertEquals(List.of("10.199.77.9"), d.addresses());
+        assertEquals(List.of(new DomainXml.Nic("sttap1", "52:54:00:aa:bb:01", List.of())), d.interfaces());
+    }
+
+    @Test
+    void badXmlIsAPreciseError() {
+        IOException e = assertThrows(IOException.class, () -> DomainXml.parse("<domain><name>x</name><metadata>"
+                + "<s:e xmlns:s='https://septum.io/libvirt/1'><s:label>v</s:label></s:e></metadata></domain>"));
+        assertTrue(e.getMessage().contains("domain x: metadata <label> without a key"), e.getMessage());
+        assertThrows(IOException.class, () -> DomainXml.parse("<network/>"));
+        assertThrows(IOException.class, () -> DomainXml.parse("<!DOCTYPE x [<!ENTITY a 'b'>]><domain/>"));
+    }
+
+    @Test
+    void describeUsesTheHostSideDeviceAndNeverTheMetadataNamespace(@TempDir Path tmp) throws IOException {
+        Path net = Files.createDirectories(tmp.resolve("net"));
+        LibvirtSource s = new LibvirtSource(settings("test:///default", tmp.resolve("leases")), net, tmp.resolve("arp"));
+        assertNull(s.describe(WEB), "no host-side device: not an endpoint");
+        Files.createDirectories(net.resolve("sttap1"));
+        EndpointSpec spec = s.describe(WEB);
+        assertEquals("4dea22b3-1d52-d8f3-2516-782e98ab3fa0", spec.sourceId());
+        assertEquals("sttap1", spec.interfaceName());
+        assertEquals("default", spec.namespace());
+        assertEquals(Map.of("app", "web", "tier", "front", "domain", "sept-t-web"), spec.labels());
+        assertEquals(List.of("10.199.77.9"), spec.addresses());
+        assertEquals(Map.of("domain-name", "sept-t-web", "domain-uuid", "4dea22b3-1d52-d8f3-2516-782e98ab3fa0"),
+                spec.externalIds());
+    }
+
+    @Test
+    void addressesFromLeasesAndNeighbours(@TempDir Path tmp) throws IOException {
+        Path leases = Files.createDirectories(tmp.resolve("leases"));
+        Files.writeString(leases.resolve("virbr0.status"), """
+                [{"ip-address": "192.168.122.50", "mac-address": "52:54:00:aa:bb:01", "expiry-time": 1},
+                 {"ip-address": "192.168.122.51", "mac-address": "52:54:00:aa:bb:02", "expiry-time": 1}]""");
+        Files.writeString(tmp.resolve("arp"), """
+                IP address       HW type     Flags       HW address            Mask     Device
+                10.199.1.7       0x1         0x2         52:54:00:aa:bb:01     *        sttap1
+                10.199.1.8       0x1         0x0         52:54:00:aa:bb:01     *        sttap1
+                10.199.1.9       0x1         0x2         52:54:00:aa:bb:03     *        sttap3
+                """);
+        Addresses a = new Addresses(leases, tmp.resolve("arp"));
+        assertEquals(List.of("192.168.122.50", "10.199.1.7"), a.of(Set.of("52:54:00:aa:bb:01")));
+        assertEquals(List.of(), a.of(Set.of("52:54:00:aa:bb:09")));
+    }
+
+    @Test
+    void configIsValidated() {
+        assertThrows(IllegalArgumentException.class, () -> new LibvirtSource.Settings("nope", "default",
+                Duration.ofSeconds(1), Duration.ofSeconds(1), Path.of("/x")));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new LibvirtSource.Settings(
+                "test:///default", "Kube_System", Duration.ofSeconds(1), Duration.ofSeconds(1), Path.of("/x")));
+        assertTrue(e.getMessage().contains("namespace \"Kube_System\""), e.getMessage());
+    }
+
+    /** The real libvirt client library and its test driver: a node file with one running domain. */
+    @Test
+    void reportsRunningDomainsOfARealConnection(@TempDir Path tmp) throws Exception {
+        Assumptions.assumeTrue(Files.exists(Path.of("/usr/lib/x86_64-linux-gnu/libvirt.so.0"))
+                || Boolean.getBoolean("septum.e2e.required"), "libvirt0 is not installed");
+        Path node = tmp.resolve("node.xml");
+        Files.writeString(node, "<node>" + WEB + "</node>");
+        Path net = Files.createDirectories(tmp.resolve("net"));
+        Files.createDirectories(net.resolve("sttap1"));
+        Recorder sink = new Recorder();
+        LibvirtSource s = new LibvirtSource(settings("test://" + node, tmp.resolve("leases")), net, tmp.resolve("arp"));
+        s.open(sink);
+        try {
+            assertTrue(await(() -> sink.specs.containsKey("4dea22b3-1d52-d8f3-2516-782e98ab3fa0")), "upserted");
+            assertTrue(await(() -> !sink.health.isEmpty() && sink.health.get(sink.health.size() - 1).connected()));
+            assertEquals("sttap1", sink.specs.get("4dea22b3-1d52-d8f3-2516-782e98ab3fa0").interfaceName());
+            assertTrue(await(() -> sink.resyncs.stream().anyMatch(r -> r.contains("4dea22b3-1d52-d8f3-2516-782e98ab3fa0"))));
+            assertTrue(s.health().state().equals("ok"), s.health().toString());
+        } finally {
+            s.close();
+        }
+    }
+
+    @Test
+    void anAbsentDaemonIsReportedAndRetried(@TempDir Path tmp) throws Exception {
+        Assumptions.assumeTrue(Files.exists(Path.of("/usr/lib/x86_64-linux-gnu/libvirt.so.0"))
+                || Boolean.getBoolean("septum.e2e.required"), "libvirt0 is not installed");
+        Recorder sink = new Recorder();
+        LibvirtSource s = new LibvirtSource(settings("lxc:///system?socket=" + tmp.resolve("none.sock"),
+                tmp.resolve("leases")), tmp, tmp.resolve("arp"));
+        s.open(sink);
+        try {
+            assertTrue(await(() -> sink.health.size() >= 2), "retried: " + sink.health);
+            SourceHealth h = sink.health.get(0);
+            assertFalse(h.connected());
+            assertTrue(h.error().contains("none.sock"), h.error());
+            assertEquals("degraded", s.health().state());
+            assertTrue(sink.specs.isEmpty());
+        } finally {
+            s.close();
+        }
+    }
+
+    private static boolean await(BooleanSupplier c) throws InterruptedException {
+        long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (System.nanoTime() < end) {
+            if (c.getAsBoolean()) return true;
+            Thread.sleep(50);
+        }
+        return c.getAsBoolean();
+    }
+
+    static final class Recorder implements EndpointSink {
+        final Map<String, EndpointSpec> specs = new ConcurrentHashMap<>();
+        final List<Collection<String>> resyncs = new CopyOnWriteArrayList<>();
+        final List<SourceHealth> health = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void upsert(EndpointSpec spec) {
+            specs.put(spec.sourceId(), spec);
+        }
+
+        @Override
+        public void remove(String sourceId) {
+            specs.remove(sourceId);
+        }
+
+        @Override
+        public void resync(Collection<String> live) {
+            resyncs.add(List.copyOf(live));
+            specs.keySet().retainAll(live);
+        }
+
+        @Override
+        public void health(SourceHealth h) {
+            health.add(h);
+        }
+    }
+}
