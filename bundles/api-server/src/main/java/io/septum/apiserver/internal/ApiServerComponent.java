@@ -84,6 +84,9 @@ public final class ApiServerComponent implements DatapathEventListener, AgentSta
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile FlowObserver flowObserver;
 
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile io.septum.api.flow.PolicySuggester policySuggester;
+
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile List<HealthReporter> healthReporters;
 
@@ -179,6 +182,13 @@ public final class ApiServerComponent implements DatapathEventListener, AgentSta
     public Datapath datapath() {
         Datapath s = datapath;
         if (s == null) throw Backend.unavailable("the datapath");
+        return s;
+    }
+
+    @Override
+    public io.septum.api.flow.PolicySuggester policySuggester() {
+        io.septum.api.flow.PolicySuggester s = policySuggester;
+        if (s == null) throw Backend.unavailable("the policy suggester (bundle septum-observer)");
         return s;
     }
 

@@ -34,4 +34,9 @@ public interface Datapath {
     List<IpcacheEntry> ipcache();
 
     DatapathStats stats();
+
+    /** Every non-zero rule counter of every endpoint, summed over CPUs. */
+    default List<RuleHits> ruleHits() {
+        return List.of();
+    }
 }

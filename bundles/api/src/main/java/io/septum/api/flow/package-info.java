@@ -5,7 +5,7 @@
  * them in a ring and an on-disk log; {@link io.septum.api.flow.FlowFilter} is the one definition of what
  * {@code septum observe} and {@code /v1/flows} select.
  */
-@Version("1.0.0")
+@Version("1.1.0")
 @Export
 package io.septum.api.flow;
 
