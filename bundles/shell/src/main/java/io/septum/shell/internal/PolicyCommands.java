@@ -44,6 +44,15 @@ public final class PolicyCommands extends ShellSupport {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     volatile PolicyEngine engine;
 
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    volatile io.septum.api.datapath.Datapath datapath;
+
+    /** Every rule with its hits; without a datapath every rule reads 0. */
+    private List<io.septum.api.policy.PolicyRuleHits> hits() {
+        io.septum.api.datapath.Datapath d = datapath;
+        return Views.ruleHits(repo().list(), d == null ? List.of() : d.ruleHits());
+    }
+
     private PolicyRepository repo() {
         return need(repository, "the policy repository");
     }
@@ -89,11 +98,17 @@ public final class PolicyCommands extends ShellSupport {
         print(output, results.size() == 1 ? results.get(0) : results, () -> line);
     }
 
-    @Descriptor("List the agent's policies")
+    @Descriptor("List the agent's policies with the packets their rules decided (HITS); --rules: one row per rule")
     public void list(
-            @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output) {
+            @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
+            @Descriptor("one row per rule, with its hits (0: never matched)") @Parameter(names = "--rules", absentValue = "false", presentValue = "true") boolean rules) {
+        List<io.septum.api.policy.PolicyRuleHits> hits = hits();
+        if (rules) {
+            print(output, hits, () -> Views.ruleHits(hits));
+            return;
+        }
         List<PolicyInfo> list = repo().list();
-        print(output, list, () -> Views.policies(list));
+        print(output, list, () -> Views.policies(list, hits));
     }
 
     @Descriptor("Show a policy: its rules with their ids, notes (e.g. L7 not enforced yet), the document")
@@ -103,7 +118,7 @@ public final class PolicyCommands extends ShellSupport {
             @Parameter(names = {"-n", "--namespace"}, absentValue = "") String namespace,
             @Descriptor("policy name (or namespace/name)") String name) {
         PolicyInfo p = find(namespace, name);
-        print(output, p, () -> Views.policy(p));
+        print(output, p, () -> Views.policy(p, hits()));
     }
 
     @Descriptor("Delete a policy")
