@@ -216,7 +216,9 @@ final class PolicyCommand {
                     com.fasterxml.jackson.databind.ObjectMapper yaml = new com.fasterxml.jackson.databind.ObjectMapper(
                             new com.fasterxml.jackson.dataformat.yaml.YAMLFactory()
                                     .disable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
-                                    .enable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.MINIMIZE_QUOTES));
+                                    .enable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.MINIMIZE_QUOTES)
+                                    // a port must stay a string ("80"), as Cilium writes it
+                                    .enable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.ALWAYS_QUOTE_NUMBERS_AS_STRINGS));
                     cli.output().out().print(yaml.writeValueAsString(doc));
                     cli.output().out().flush();
                 }

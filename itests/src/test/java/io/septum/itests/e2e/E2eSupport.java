@@ -185,8 +185,12 @@ final class E2eSupport {
             this.log = base.resolve("agent.log");
         }
 
-        static Agent start(Path septum) {
+        /** Arguments added to {@code septum agent} (e.g. {@code --home} of a test's own install directory). */
+        final List<String> extraArgs = new ArrayList<>();
+
+        static Agent start(Path septum, String... extraArgs) {
             Agent a = new Agent(septum);
+            a.extraArgs.addAll(List.of(extraArgs));
             try {
                 a.launch();
             } catch (RuntimeException | Error e) {
@@ -206,8 +210,10 @@ final class E2eSupport {
             try {
                 Files.writeString(log, "==== start " + starts + "\n", StandardCharsets.UTF_8,
                         java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
-                process = new ProcessBuilder(septum.toString(), "agent", "--state-dir", stateDir.toString(),
-                        "--run-dir", runDir.toString(), "--bpf-dir", bpfDir.toString())
+                List<String> cmd = new ArrayList<>(List.of(septum.toString(), "agent", "--state-dir", stateDir.toString(),
+                        "--run-dir", runDir.toString(), "--bpf-dir", bpfDir.toString()));
+                cmd.addAll(extraArgs);
+                process = new ProcessBuilder(cmd)
                         .redirectErrorStream(true)
                         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                         .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
