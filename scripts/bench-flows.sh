@@ -125,7 +125,8 @@ drained() {
 }
 
 # ---------------------------------------------------------------------------------------------------------------
-log "run $RID: private copy of $DIST in $TMP"
+LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
+log "run $RID: private copy of $DIST in $TMP (load average $LOADAVG)"
 cp -a "$DIST" "$TMP/septum"
 # the flow log must hold 1M flows (about 0.5 KiB each): raise its retention for this run only
 printf 'logMaxMiB=4096\nlogSegmentMiB=64\n' >"$TMP/septum/etc/io.septum.observer.cfg"
@@ -163,16 +164,20 @@ done
 log "server $SERVER_IP isolated; load: $SOCKETS UDP source ports, one sender thread, ${SECS}s"
 
 # ---- rate --------------------------------------------------------------------------------------------------------
+coproc LOAD { exec timeout $((SECS + 120)) ip netns exec "${NETNS[1]}" java "$LOAD_SRC" "$SERVER_IP" 9 "$SECS" "$SOCKETS" --wait-go; }
+read -r -t 90 ready <&"${LOAD[0]}" || die "the load generator did not start"
 dp0=$(api GET /v1/bpf/stats); s0=$(seen); c0=$(ticks); t0=$EPOCHREALTIME
-sent=$(timeout $((SECS + 60)) ip netns exec "${NETNS[1]}" java "$LOAD_SRC" "$SERVER_IP" 9 "$SECS" "$SOCKETS")
+echo go >&"${LOAD[1]}"
+read -r -t $((SECS + 60)) sent secs <&"${LOAD[0]}" || die "the load generator did not finish"
 tload=$EPOCHREALTIME; c1=$(ticks)
+wait "$LOAD_PID" 2>/dev/null || true
 read -r s1 t1 < <(drained)
 dp1=$(api GET /v1/bpf/stats)
 r0=$(num eventsReceived "$dp0"); r1=$(num eventsReceived "$dp1"); l0=$(num eventsLost "$dp0"); l1=$(num eventsLost "$dp1")
 awk -v sent="$sent" -v s0="$s0" -v s1="$s1" -v t0="$t0" -v t1="$t1" -v tl="$tload" -v r0="$r0" -v r1="$r1" \
-    -v l0="$l0" -v l1="$l1" -v c0="$c0" -v c1="$c1" -v hz="$hz" -v cpus="$(nproc)" 'BEGIN {
+    -v l0="$l0" -v l1="$l1" -v c0="$c0" -v c1="$c1" -v hz="$hz" -v cpus="$(nproc)" -v la="$LOADAVG" 'BEGIN {
   load = tl - t0; all = t1 - t0; rec = r1 - r0; lost = l1 - l0; flows = s1 - s0
-  printf "load:                %d datagrams in %.1f s (%.0f/s), each a drop event\n", sent, load, sent / load
+  printf "load:                %d datagrams in %.1f s (%.0f/s), each a drop event; load average at start %s\n", sent, load, sent / load, la
   printf "datapath events:     %d received, %d lost (ring buffer full): lost-event ratio %.2f%%\n", rec, lost, (rec + lost) ? 100 * lost / (rec + lost) : 0
   printf "flows stored:        %d in %.1f s (until the observer had drained): %.0f flows/s end to end\n", flows, all, flows / all
   printf "agent CPU:           %.0f%% of one core during the load (%.0f%% of the machine, %d cores)\n", 100 * (c1 - c0) / hz / load, 100 * (c1 - c0) / hz / load / cpus, cpus
@@ -181,10 +186,10 @@ log "agent RSS after the rate run: $(rss_mib) MiB"
 
 # ---- 1M flows on disk ------------------------------------------------------------------------------------------
 if [ "$TARGET" -gt 0 ]; then
-  deadline=$((SECONDS + 900))
+  deadline=$((SECONDS + 1800))
   while [ "$(seen)" -lt "$TARGET" ]; do
-    [ $SECONDS -lt $deadline ] || die "fewer than $TARGET flows after 15 minutes"
-    timeout 120 ip netns exec "${NETNS[1]}" java "$LOAD_SRC" "$SERVER_IP" 9 20 "$SOCKETS" >/dev/null
+    [ $SECONDS -lt $deadline ] || die "fewer than $TARGET flows after 30 minutes"
+    timeout 180 ip netns exec "${NETNS[1]}" java "$LOAD_SRC" "$SERVER_IP" 9 60 "$SOCKETS" >/dev/null
     log "flows so far: $(seen)"
   done
   read -r total _ < <(drained)

@@ -7,7 +7,8 @@ import java.nio.channels.DatagramChannel;
  * source ports in turn (each a different 5-tuple). Run inside the client namespace; the server's policy drops them,
  * so that every datagram is one drop event of the datapath. Prints the datagrams sent.
  *
- * <p>java FlowLoad.java IP PORT SECONDS [SOCKETS]
+ * <p>java FlowLoad.java IP PORT SECONDS [SOCKETS [--wait-go]]: with --wait-go it prints "ready", waits for a line on
+ * standard input, then sends. Prints "datagrams seconds".
  */
 public class FlowLoad {
     public static void main(String[] args) throws Exception {
@@ -21,6 +22,14 @@ public class FlowLoad {
             socks[i].connect(to);
         }
         ByteBuffer payload = ByteBuffer.allocate(16);
+        if (args.length > 4 && args[4].equals("--wait-go")) {
+            // the caller samples its counters between "ready" and "go", so that JVM start-up is not measured
+            System.out.println("ready");
+            System.out.flush();
+            new java.io.BufferedReader(new java.io.InputStreamReader(System.in)).readLine();
+            end = System.nanoTime() + (long) (Double.parseDouble(args[2]) * 1e9);
+        }
+        long start = System.nanoTime();
         long sent = 0;
         int i = 0;
         while (System.nanoTime() < end) {
@@ -32,6 +41,6 @@ public class FlowLoad {
             }
             i = (i + 1) % n;
         }
-        System.out.println(sent);
+        System.out.println(sent + " " + (System.nanoTime() - start) / 1e9);
     }
 }
