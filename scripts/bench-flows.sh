@@ -3,7 +3,7 @@
 # to the flow store, with the lost-event ratio, the agent's CPU share at that rate, and its memory with 1M flows on
 # disk. Prints figures; judges nothing; not part of the test suite. Needs root and the built distribution.
 #
-#   sudo scripts/bench-flows.sh [--seconds 10] [--flows 1000000] [--sockets 64] [--tmpdir DIR]
+#   sudo scripts/bench-flows.sh [--seconds 20] [--flows 1000000] [--sockets 64] [--tmpdir DIR]
 #
 # Load: a client namespace sends UDP datagrams (scripts/bench/FlowLoad.java, one thread, SOCKETS source ports in
 # turn) to a server namespace whose policy admits nothing from it: every datagram is one drop event, the cheapest
@@ -13,7 +13,7 @@
 # 10.197.<x>.0/24 between its own namespaces. Every wait has a deadline.
 set -euo pipefail
 
-SECS=10
+SECS=20
 TARGET=1000000
 SOCKETS=64
 TMP_BASE=/tmp
@@ -78,7 +78,8 @@ trap 'exit 143' TERM
 
 api() { # METHOD PATH [curl args]: body of a 2xx answer
   local out code
-  out=$(curl -sS --max-time 60 --unix-socket "$SOCK" -X "$1" -w '\n%{http_code}' "${@:3}" "http://septum$2") || return 1
+  out=$(curl -sS --max-time "${API_TIMEOUT:-60}" --unix-socket "$SOCK" -X "$1" -w '\n%{http_code}' "${@:3}" "http://septum$2") \
+    || { echo "bench-flows: $1 $2: curl failed" >&2; return 1; }
   code=${out##*$'\n'}; out=${out%$'\n'*}
   [[ $code == 2?? ]] || { echo "bench-flows: $1 $2: HTTP $code: $out" >&2; return 1; }
   printf '%s' "$out"
@@ -111,7 +112,7 @@ start_agent() {
   done
 }
 
-# Waits until the observer has taken in everything (seenFlows still for 1 s); prints "flows epoch-seconds".
+# Waits until the observer has taken in everything (seenFlows still for 3 s); prints "flows epoch-seconds".
 drained() {
   local last now t=$EPOCHREALTIME tl=$EPOCHREALTIME deadline=$((SECONDS + 120))
   last=$(seen)
@@ -119,7 +120,7 @@ drained() {
     sleep 0.25
     now=$(seen)
     if [ "$now" != "$last" ]; then last=$now; tl=$EPOCHREALTIME; continue; fi
-    awk -v a="$EPOCHREALTIME" -v b="$tl" 'BEGIN { exit !(a - b >= 1.0) }' && break
+    awk -v a="$EPOCHREALTIME" -v b="$tl" 'BEGIN { exit !(a - b >= 3.0) }' && break
   done
   echo "$last $tl"
 }
@@ -166,23 +167,30 @@ log "server $SERVER_IP isolated; load: $SOCKETS UDP source ports, one sender thr
 # ---- rate --------------------------------------------------------------------------------------------------------
 coproc LOAD { exec timeout $((SECS + 120)) ip netns exec "${NETNS[1]}" java "$LOAD_SRC" "$SERVER_IP" 9 "$SECS" "$SOCKETS" --wait-go; }
 read -r -t 90 ready <&"${LOAD[0]}" || die "the load generator did not start"
-dp0=$(api GET /v1/bpf/stats); s0=$(seen); c0=$(ticks); t0=$EPOCHREALTIME
+dp0=$(api GET /v1/bpf/stats); st0=$(api GET /v1/status); s0=$(num seenFlows "$st0"); c0=$(ticks); t0=$EPOCHREALTIME
 echo go >&"${LOAD[1]}"
 read -r -t $((SECS + 60)) sent secs <&"${LOAD[0]}" || die "the load generator did not finish"
 tload=$EPOCHREALTIME; c1=$(ticks)
 wait "$LOAD_PID" 2>/dev/null || true
 read -r s1 t1 < <(drained)
-dp1=$(api GET /v1/bpf/stats)
+dp1=$(api GET /v1/bpf/stats); st1=$(api GET /v1/status)
+q0=$(num queueDropped "$st0"); q1=$(num queueDropped "$st1")
 r0=$(num eventsReceived "$dp0"); r1=$(num eventsReceived "$dp1"); l0=$(num eventsLost "$dp0"); l1=$(num eventsLost "$dp1")
 awk -v sent="$sent" -v s0="$s0" -v s1="$s1" -v t0="$t0" -v t1="$t1" -v tl="$tload" -v r0="$r0" -v r1="$r1" \
-    -v l0="$l0" -v l1="$l1" -v c0="$c0" -v c1="$c1" -v hz="$hz" -v cpus="$(nproc)" -v la="$LOADAVG" 'BEGIN {
+    -v l0="$l0" -v l1="$l1" -v c0="$c0" -v c1="$c1" -v hz="$hz" -v cpus="$(nproc)" -v la="$LOADAVG" -v q0="$q0" -v q1="$q1" 'BEGIN {
   load = tl - t0; all = t1 - t0; rec = r1 - r0; lost = l1 - l0; flows = s1 - s0
   printf "load:                %d datagrams in %.1f s (%.0f/s), each a drop event; load average at start %s\n", sent, load, sent / load, la
   printf "datapath events:     %d received, %d lost (ring buffer full): lost-event ratio %.2f%%\n", rec, lost, (rec + lost) ? 100 * lost / (rec + lost) : 0
   printf "flows stored:        %d in %.1f s (until the observer had drained): %.0f flows/s end to end\n", flows, all, flows / all
+  printf "observer queue:      %d events dropped (enrichment behind): %.2f%% of the events received\n", q1 - q0, rec ? 100 * (q1 - q0) / rec : 0
   printf "agent CPU:           %.0f%% of one core during the load (%.0f%% of the machine, %d cores)\n", 100 * (c1 - c0) / hz / load, 100 * (c1 - c0) / hz / load / cpus, cpus
 }'
 log "agent RSS after the rate run: $(rss_mib) MiB"
+heap() { # heap in use after a full GC, when the JDK's jcmd is there
+  command -v jcmd >/dev/null || { echo "?"; return; }
+  timeout 60 jcmd "$AGENT_PID" GC.run >/dev/null 2>&1
+  timeout 60 jcmd "$AGENT_PID" GC.heap_info 2>/dev/null | awk '/used/ {for (i = 1; i <= NF; i++) if ($i == "used") {v = $(i + 1); sub(/K,?/, "", v); printf "%.0f", v / 1024; exit}}'
+}
 
 # ---- 1M flows on disk ------------------------------------------------------------------------------------------
 if [ "$TARGET" -gt 0 ]; then
@@ -195,17 +203,20 @@ if [ "$TARGET" -gt 0 ]; then
   read -r total _ < <(drained)
   disk=$(du -sm "$TMP/state/flows" | cut -f1)
   printf 'flows observed:      %d, flow log %d MiB on disk (%s)\n' "$total" "$disk" "$TMP/state/flows"
-  printf 'agent RSS:           %s MiB with %d flows written (heap max: the JVM default)\n' "$(rss_mib)" "$total"
+  printf 'agent RSS:           %s MiB with %d flows written (JVM default heap limit)\n' "$(rss_mib)" "$total"
+  printf 'agent heap:          %s MiB in use after a full GC; RSS then %s MiB\n' "$(heap)" "$(rss_mib)"
   log "restarting the agent over its flow log"
   kill -TERM "$AGENT_PID"; for _ in $(seq 1 100); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.2; done
   kill -0 "$AGENT_PID" 2>/dev/null && kill -KILL "$AGENT_PID"
   wait "$AGENT_PID" 2>/dev/null || true
   t0=$EPOCHREALTIME; start_agent; t1=$EPOCHREALTIME
-  printf 'restart:             ready in %.1f s over %d MiB of flow log, RSS %s MiB\n' "$(awk -v a="$t1" -v b="$t0" 'BEGIN{print a-b}')" "$disk" "$(rss_mib)"
+  printf 'restart:             ready in %.1f s over %d MiB of flow log, RSS %s MiB' "$(awk -v a="$t1" -v b="$t0" 'BEGIN{print a-b}')" "$disk" "$(rss_mib)"
+  printf ', heap after a full GC %s MiB\n' "$(heap)"
   t0=$EPOCHREALTIME
-  n=$(api GET '/v1/flows?since=1d&last=5' | grep -o '"time_nanos"' | wc -l)
+  n=$(API_TIMEOUT=900 api GET '/v1/flows?since=1d&last=5' | grep -o '"time_nanos"' | wc -l) || n=0
   t1=$EPOCHREALTIME
   printf 'query over the log:  observe --since 1d --last 5 read the whole log in %.1f s (%d flows back), RSS after %s MiB\n' \
     "$(awk -v a="$t1" -v b="$t0" 'BEGIN{print a-b}')" "$n" "$(rss_mib)"
+  printf 'agent heap:          %s MiB in use after a full GC following that query\n' "$(heap)"
 fi
 FAILED=0
