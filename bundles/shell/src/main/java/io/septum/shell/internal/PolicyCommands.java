@@ -34,9 +34,9 @@ import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 
-/** {@code policy:import|list|get|delete|validate|eval|trace}. */
+/** {@code policy:import|list|get|delete|validate|eval|trace|suggest}. */
 @Component(service = PolicyCommands.class)
-@GogoCommand(scope = "policy", function = {"import", "list", "get", "delete", "validate", "eval", "trace"})
+@GogoCommand(scope = "policy", function = {"import", "list", "get", "delete", "validate", "eval", "trace", "suggest"})
 public final class PolicyCommands extends ShellSupport {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     volatile PolicyRepository repository;
@@ -46,6 +46,53 @@ public final class PolicyCommands extends ShellSupport {
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     volatile io.septum.api.datapath.Datapath datapath;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    volatile io.septum.api.flow.PolicySuggester suggester;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    volatile io.septum.api.EndpointManager endpointManager;
+
+    @Descriptor("Write a CiliumNetworkPolicy allowing exactly the connections observed to and from an endpoint")
+    public void suggest(
+            @Descriptor("output format: yaml or json") @Parameter(names = {"-o", "--output"}, absentValue = "yaml") String output,
+            @Descriptor("endpoint id, namespace/name, or a unique name") @Parameter(names = "--endpoint", absentValue = "") String endpoint,
+            @Descriptor("only flows since then: 30s, 5m, 1h, 1d or RFC 3339 (default: every flow held)") @Parameter(names = "--since", absentValue = "") String since) {
+        if (blank(endpoint)) throw new ShellException("policy:suggest needs --endpoint ENDPOINT");
+        String f = output == null ? "yaml" : output.trim().toLowerCase(java.util.Locale.ROOT);
+        if (!f.equals("yaml") && !f.equals("json")) throw new ShellException("unknown output format \"" + output + "\" (expected yaml or json)");
+        io.septum.api.Endpoint e = need(endpointManager, "the endpoint manager").get(endpoint)
+                .orElseThrow(() -> new ShellException("no endpoint \"" + endpoint + "\" (see endpoint:list)"));
+        java.time.Instant from = null;
+        if (!blank(since)) {
+            try {
+                from = java.time.Instant.ofEpochSecond(0, io.septum.api.flow.FlowFilter.parseTime(since,
+                        System.currentTimeMillis() * 1_000_000L));
+            } catch (IllegalArgumentException ex) {
+                throw new ShellException("--since: " + ex.getMessage());
+            }
+        }
+        java.util.Map<String, Object> doc;
+        try {
+            doc = need(suggester, "the policy suggester (septum-observer)").suggest(String.valueOf(e.id()), from);
+        } catch (IllegalStateException ex) {
+            throw new ShellException(ex.getMessage());
+        }
+        if (f.equals("json")) {
+            print("json", doc, () -> "");
+            return;
+        }
+        try {
+            out().print(new com.fasterxml.jackson.databind.ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory()
+                    .disable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+                    .enable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.MINIMIZE_QUOTES)
+                    .enable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.ALWAYS_QUOTE_NUMBERS_AS_STRINGS))
+                    .writeValueAsString(doc));
+            out().flush();
+        } catch (java.io.IOException ex) {
+            throw new IllegalStateException("cannot print as YAML: " + ex.getMessage(), ex);
+        }
+    }
 
     /** Every rule with its hits; without a datapath every rule reads 0. */
     private List<io.septum.api.policy.PolicyRuleHits> hits() {
