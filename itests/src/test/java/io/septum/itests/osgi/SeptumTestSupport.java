@@ -48,7 +48,8 @@ public abstract class SeptumTestSupport {
 
     /** The Septum bundles; their symbolic names are their artifact ids. */
     static final List<String> SEPTUM_BUNDLES = List.of("septum-api", "septum-identity", "septum-policy",
-            "septum-endpoints", "septum-datapath-ebpf", "septum-observer", "septum-api-server", "septum-shell", "septum-source-netns");
+            "septum-endpoints", "septum-datapath-ebpf", "septum-observer", "septum-metrics", "septum-api-server", "septum-shell",
+            "septum-source-netns");
 
     static final long TIMEOUT_MILLIS = 60_000;
 
