@@ -134,7 +134,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	} else {
 		ret = direction_enforced(ep, dir) ? DROP_POLICY : 0;
 	}
-	if (ret < 0 && (ep->flags & EP_F_AUDIT)) {
+	if (ret < 0 && ((ep->flags & EP_F_AUDIT) || pr.audit)) {
 		vi.verdict = SEPTUM_VERDICT_AUDIT;
 		vi.drop_reason = -ret;
 		ct_flags = CT_F_AUDIT;

@@ -21,6 +21,9 @@
 #define POLICY_DENY 2
 #define POLICY_REDIRECT 3
 
+/* Policy entry flags (policy_value.flags). AUDIT: from a policy in audit mode (lib/policy.h says what it does). */
+#define POLICY_F_AUDIT 1
+
 /* Index of septum_stats. */
 #define STAT_EVENTS_EMITTED 0
 #define STAT_EVENTS_LOST 1
@@ -60,7 +63,7 @@ struct policy_key {
 
 struct policy_value {
 	__u8 action;
-	__u8 pad;
+	__u8 flags;
 	__u16 proxy_port;
 	__u32 rule_id;
 };

@@ -3,6 +3,11 @@
  * Policy lookup: two longest-prefix matches, with the remote identity and with identity 0 (any). A DENY from
  * either wins, else an ALLOW (or REDIRECT) from either, else nothing matched (the caller applies the default).
  * Inside one identity the agent never writes an allow that a broader deny covers, so LPM cannot hide a deny.
+ *
+ * Audit-mode policies (POLICY_F_AUDIT): a picked DENY keeps its action and sets audit, so the caller lets the packet
+ * pass as AUDIT. An ALLOW with the flag is the audit default that the agent writes on identity 0, every port, for a
+ * direction that only audit-mode policies select: when it is the only match, the result is "nothing matched, audit",
+ * so the caller's default deny becomes AUDIT; any real entry of either lookup wins over it.
  */
 #ifndef SEPTUM_POLICY_H
 #define SEPTUM_POLICY_H
@@ -18,6 +23,7 @@ struct policy_result {
 	__u32 rule_id;
 	__u16 proxy_port;
 	__u8 action; /* 0 = no entry matched */
+	__u8 audit;  /* a drop that this result causes is reported as AUDIT and the packet passes */
 };
 
 static __always_inline struct policy_value *policy_lookup_one(__u32 ep_id, __u32 identity, __u8 dir,
@@ -56,7 +62,12 @@ static __always_inline void policy_decide(__u32 ep_id, __u32 remote_identity, __
 	struct policy_value *any = remote_identity ? policy_lookup_one(ep_id, 0, dir, p) : NULL;
 	struct policy_value *pick = NULL;
 
-	if (exact && exact->action == POLICY_DENY)
+	/* an enforced deny of either lookup beats an audit deny of the other */
+	if (exact && exact->action == POLICY_DENY && !(exact->flags & POLICY_F_AUDIT))
+		pick = exact;
+	else if (any && any->action == POLICY_DENY && !(any->flags & POLICY_F_AUDIT))
+		pick = any;
+	else if (exact && exact->action == POLICY_DENY)
 		pick = exact;
 	else if (any && any->action == POLICY_DENY)
 		pick = any;
@@ -65,10 +76,16 @@ static __always_inline void policy_decide(__u32 ep_id, __u32 remote_identity, __
 	else if (any)
 		pick = any;
 
+	r->audit = 0;
 	if (pick) {
 		r->action = pick->action;
 		r->rule_id = pick->rule_id;
 		r->proxy_port = pick->proxy_port;
+		if (pick->flags & POLICY_F_AUDIT) {
+			r->audit = 1;
+			if (pick->action == POLICY_ALLOW)
+				r->action = 0;
+		}
 	} else {
 		r->action = 0;
 		r->rule_id = 0;

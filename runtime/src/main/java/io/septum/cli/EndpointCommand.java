@@ -16,7 +16,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "endpoint", mixinStandardHelpOptions = true, synopsisSubcommandLabel = "COMMAND",
         description = "List, show, add and delete endpoints.",
         subcommands = {EndpointCommand.ListCmd.class, EndpointCommand.GetCmd.class, EndpointCommand.AddCmd.class,
-                EndpointCommand.DeleteCmd.class})
+                EndpointCommand.DeleteCmd.class, EndpointCommand.ConfigCmd.class})
 final class EndpointCommand {
 
     static String path(String idOrName) {
@@ -129,6 +129,35 @@ final class EndpointCommand {
             Output o = cli.output();
             if (o.json()) o.printJson(Map.of("deleted", endpoint));
             else o.info("Endpoint " + endpoint + " deleted");
+            return 0;
+        }
+    }
+
+    @Command(name = "config", mixinStandardHelpOptions = true,
+            description = {"Set an endpoint's options (persisted by the agent).",
+                    "audit=on: would-be drops of this endpoint pass and are reported as AUDIT flows; audit=off: enforce."})
+    static final class ConfigCmd implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(index = "0", paramLabel = "ENDPOINT", description = "Endpoint id, namespace/name, or a unique name.")
+        String endpoint;
+
+        @Parameters(index = "1", paramLabel = "OPTION=VALUE", description = "audit=on|off")
+        String option;
+
+        @Override
+        public Integer call() {
+            SeptumCli cli = SeptumCli.of(spec);
+            String o = option.trim();
+            boolean audit;
+            if (o.equals("audit=on") || o.equals("audit=true")) audit = true;
+            else if (o.equals("audit=off") || o.equals("audit=false")) audit = false;
+            else throw new CliException(CliException.INVALID_INPUT, "unknown option \"" + option + "\" (expected audit=on or audit=off)");
+            Endpoint e = cli.client().put(path(endpoint) + "/config", Map.of("audit", audit), Endpoint.class);
+            Output out = cli.output();
+            if (out.json()) out.printJson(e);
+            else out.info("Endpoint " + e.id() + " (" + e.qualifiedName() + "): audit " + (e.audit() ? "on" : "off"));
             return 0;
         }
     }

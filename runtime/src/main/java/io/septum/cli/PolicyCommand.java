@@ -5,6 +5,7 @@ import io.septum.api.policy.EnforcementMode;
 import io.septum.api.policy.ImportResult;
 import io.septum.api.policy.PolicyEngine;
 import io.septum.api.policy.PolicyInfo;
+import io.septum.api.policy.PolicyRuleHits;
 import io.septum.api.policy.PolicySet;
 import io.septum.api.policy.PolicyValidationException;
 import io.septum.api.policy.ProbeResult;
@@ -36,7 +37,7 @@ import picocli.CommandLine.Spec;
         description = "Import, list, show, delete, validate, evaluate and trace network policies.",
         subcommands = {PolicyCommand.ImportCmd.class, PolicyCommand.ListCmd.class, PolicyCommand.GetCmd.class,
                 PolicyCommand.DeleteCmd.class, PolicyCommand.ValidateCmd.class, PolicyCommand.EvalCmd.class,
-                PolicyCommand.TraceCmd.class})
+                PolicyCommand.TraceCmd.class, PolicyCommand.SuggestCmd.class})
 final class PolicyCommand {
 
     /** A file's text and the name errors give it. */
@@ -153,16 +154,77 @@ final class PolicyCommand {
         }
     }
 
-    @Command(name = "list", mixinStandardHelpOptions = true, description = "List the agent's policies.")
+    static List<PolicyRuleHits> hits(SeptumCli cli) {
+        return cli.client().list("/v1/policy/hits", PolicyRuleHits.class);
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true,
+            description = {"List the agent's policies, with the packets their rules decided (HITS).",
+                    "--rules lists every rule with its hits: 0 means it never matched."})
     static final class ListCmd implements Callable<Integer> {
         @Spec
         CommandSpec spec;
 
+        @Option(names = "--rules", description = "One row per rule, with its hits.")
+        boolean rules;
+
         @Override
         public Integer call() {
             SeptumCli cli = SeptumCli.of(spec);
+            List<PolicyRuleHits> hits = hits(cli);
+            if (rules) {
+                cli.output().print(hits, () -> Views.ruleHits(hits));
+                return 0;
+            }
             List<PolicyInfo> list = cli.client().list("/v1/policies", PolicyInfo.class);
-            cli.output().print(list, () -> Views.policies(list));
+            cli.output().print(list, () -> Views.policies(list, hits));
+            return 0;
+        }
+    }
+
+    @Command(name = "suggest", mixinStandardHelpOptions = true,
+            description = {"Write a CiliumNetworkPolicy that allows exactly the connections observed to and from an"
+                    + " endpoint (from the flow store), with label selectors, CIDRs for the world, ports and protocols.",
+                    "Its output is valid input to 'policy import'; try it in audit mode first"
+                    + " (metadata.annotations policy.septum.io/mode: audit)."})
+    static final class SuggestCmd implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--endpoint", required = true, paramLabel = "ENDPOINT", description = "Endpoint id, namespace/name, or a unique name.")
+        String endpoint;
+
+        @Option(names = "--since", paramLabel = "TIME", description = "Only flows since then: 30s, 5m, 1h, 1d or RFC 3339 (default: every flow held).")
+        String since;
+
+        @Override
+        public Integer call() {
+            SeptumCli cli = SeptumCli.of(spec);
+            String format = cli.outputText() == null ? "yaml" : cli.outputText().trim().toLowerCase(java.util.Locale.ROOT);
+            if (format.equals("table")) format = "yaml";
+            if (!format.equals("yaml") && !format.equals("json")) {
+                throw new CliException(CliException.INVALID_INPUT, "unknown output format \"" + cli.outputText()
+                        + "\" for policy suggest (expected yaml or json)");
+            }
+            String q = "/v1/policy/suggest?endpoint=" + AgentClient.segment(endpoint)
+                    + (since == null ? "" : "&since=" + AgentClient.segment(since));
+            Map<String, Object> doc = cli.client().get(q, new com.fasterxml.jackson.core.type.TypeReference<Map<String, Object>>() { });
+            try {
+                if (format.equals("json")) {
+                    cli.output().printJson(doc);
+                } else {
+                    com.fasterxml.jackson.databind.ObjectMapper yaml = new com.fasterxml.jackson.databind.ObjectMapper(
+                            new com.fasterxml.jackson.dataformat.yaml.YAMLFactory()
+                                    .disable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+                                    .enable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.MINIMIZE_QUOTES)
+                                    // a port must stay a string ("80"), as Cilium writes it
+                                    .enable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.ALWAYS_QUOTE_NUMBERS_AS_STRINGS));
+                    cli.output().out().print(yaml.writeValueAsString(doc));
+                    cli.output().out().flush();
+                }
+            } catch (IOException e) {
+                throw new CliException(1, "cannot write the suggestion: " + e.getMessage());
+            }
             return 0;
         }
     }
@@ -183,7 +245,7 @@ final class PolicyCommand {
         public Integer call() {
             SeptumCli cli = SeptumCli.of(spec);
             PolicyInfo p = cli.client().get(path(name, "-".equals(namespace) ? "" : namespace), PolicyInfo.class);
-            cli.output().print(p, () -> Views.policy(p));
+            cli.output().print(p, () -> Views.policy(p, hits(cli)));
             return 0;
         }
     }

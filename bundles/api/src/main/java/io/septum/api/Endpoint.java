@@ -20,6 +20,7 @@ import java.util.Map;
  * @param policyEgress  whether egress policy is enforced
  * @param externalIds the source's own identifiers (container id, netns name, ...)
  * @param message     why it is in its state, if not ready
+ * @param audit       per-endpoint audit mode: would-be drops pass and are reported as {@code AUDIT} flows
  */
 public record Endpoint(
         long id,
@@ -37,7 +38,16 @@ public record Endpoint(
         boolean policyEgress,
         Map<String, String> externalIds,
         long policyRevision,
-        String message) {
+        String message,
+        boolean audit) {
+    public Endpoint(long id, String name, String namespace, String source, List<String> labels, long identity,
+                    EndpointState state, List<String> addresses, String interfaceName, int ifindex, String netns,
+                    boolean policyIngress, boolean policyEgress, Map<String, String> externalIds, long policyRevision,
+                    String message) {
+        this(id, name, namespace, source, labels, identity, state, addresses, interfaceName, ifindex, netns,
+                policyIngress, policyEgress, externalIds, policyRevision, message, false);
+    }
+
     public Endpoint {
         labels = labels == null ? List.of() : List.copyOf(labels);
         addresses = addresses == null ? List.of() : List.copyOf(addresses);

@@ -188,13 +188,21 @@ final class E2eSupport {
         }
 
         static Agent start(Path septum) {
-            return start(septum, null);
+            return start(septum, (Path) null);
         }
 
         /** With {@code --home home} when not null: a test's own etc/ (e.g. a component enabled) and deploy/. */
         static Agent start(Path septum, Path home) {
+            return home == null ? start(septum, new String[0]) : start(septum, "--home", home.toString());
+        }
+
+        /** Arguments added to {@code septum agent} (e.g. {@code --home} of a test's own install directory). */
+        final List<String> extraArgs = new ArrayList<>();
+
+        static Agent start(Path septum, String... extraArgs) {
             Agent a = new Agent(septum);
-            a.home = home;
+            a.extraArgs.addAll(List.of(extraArgs));
+            for (int i = 0; i + 1 < extraArgs.length; i++) if (extraArgs[i].equals("--home")) a.home = Path.of(extraArgs[i + 1]);
             try {
                 a.launch();
             } catch (RuntimeException | Error e) {
@@ -216,7 +224,7 @@ final class E2eSupport {
                         java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
                 List<String> cmd = new ArrayList<>(List.of(septum.toString(), "agent", "--state-dir", stateDir.toString(),
                         "--run-dir", runDir.toString(), "--bpf-dir", bpfDir.toString()));
-                if (home != null) cmd.addAll(List.of("--home", home.toString()));
+                cmd.addAll(extraArgs);
                 process = new ProcessBuilder(cmd)
                         .redirectErrorStream(true)
                         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))

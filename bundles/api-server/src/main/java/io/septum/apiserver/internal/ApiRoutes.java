@@ -124,6 +124,13 @@ public final class ApiRoutes implements AgentStatusService {
                     return HttpResponse.empty(204);
                 }
                 if (n == 3) throw notAllowed(m, "GET, DELETE");
+                if (n == 4 && s.get(3).equals("config")) {
+                    if (!m.equals("PUT")) throw notAllowed(m, "PUT");
+                    EndpointConfig c = read(req, EndpointConfig.class);
+                    if (c == null || c.audit() == null) throw new HttpException(400, "body: {\"audit\": true|false}");
+                    Endpoint e = endpoint(s.get(2));
+                    return ok(backend.endpointManager().setAudit(String.valueOf(e.id()), c.audit()));
+                }
                 break;
             case "namespaces":
                 if (n == 2) return get(m, () -> backend.endpointManager().namespaceLabels());
@@ -159,6 +166,8 @@ public final class ApiRoutes implements AgentStatusService {
             case "policy":
                 if (n == 3 && s.get(2).equals("trace")) return post(m, () -> trace(req));
                 if (n == 3 && s.get(2).equals("validate")) return post(m, () -> validate(req));
+                if (n == 3 && s.get(2).equals("hits")) return get(m, this::ruleHits);
+                if (n == 3 && s.get(2).equals("suggest")) return get(m, () -> suggest(req));
                 break;
             case "flows":
                 if (n == 2) return get(m, () -> flows(req));
@@ -245,6 +254,40 @@ public final class ApiRoutes implements AgentStatusService {
     }
 
     // ---- flows -------------------------------------------------------------------------------------------
+
+    /** Body of {@code PUT /v1/endpoints/{id}/config}. */
+    public record EndpointConfig(Boolean audit) {
+    }
+
+    /** Every rule of every policy with the packets the datapath counted for it. */
+    private Object ruleHits() {
+        List<io.septum.api.datapath.RuleHits> counters;
+        try {
+            counters = backend.datapath().ruleHits();
+        } catch (RuntimeException e) {
+            counters = List.of(); // no datapath: every rule reads 0 rather than failing the listing
+        }
+        return io.septum.api.view.Views.ruleHits(backend.policyRepository().list(), counters);
+    }
+
+    private Object suggest(HttpRequest req) {
+        Map<String, List<String>> q = req.query();
+        for (String k : q.keySet()) {
+            if (!k.equals("endpoint") && !k.equals("since")) {
+                throw new HttpException(400, "unknown parameter " + k + " (endpoint, since)");
+            }
+        }
+        String ep = one(q, "endpoint");
+        if (ep == null || ep.isBlank()) throw new HttpException(400, "endpoint=ID|NAME is required");
+        String since = one(q, "since");
+        java.time.Instant from = null;
+        if (since != null && !since.isBlank()) {
+            long nanos = FlowFilter.parseTime(since, System.currentTimeMillis() * 1_000_000L);
+            from = java.time.Instant.ofEpochSecond(0, nanos);
+        }
+        Endpoint e = endpoint(ep);
+        return backend.policySuggester().suggest(String.valueOf(e.id()), from);
+    }
 
     /** The query parameters of {@code /v1/flows}, as {@code septum observe} names its options. */
     static final java.util.Set<String> FLOW_PARAMETERS = java.util.Set.of("from-endpoint", "to-endpoint", "from-label",

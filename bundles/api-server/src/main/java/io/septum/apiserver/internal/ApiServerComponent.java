@@ -89,6 +89,9 @@ public final class ApiServerComponent implements DatapathEventListener, AgentSta
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile io.septum.api.service.ServiceManager serviceManager;
 
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile io.septum.api.flow.PolicySuggester policySuggester;
+
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile List<HealthReporter> healthReporters;
 
@@ -197,6 +200,13 @@ public final class ApiServerComponent implements DatapathEventListener, AgentSta
     public io.septum.api.service.ServiceManager serviceManager() {
         io.septum.api.service.ServiceManager s = serviceManager;
         if (s == null) throw Backend.unavailable("the service manager (bundle septum-services)");
+        return s;
+    }
+
+    @Override
+    public io.septum.api.flow.PolicySuggester policySuggester() {
+        io.septum.api.flow.PolicySuggester s = policySuggester;
+        if (s == null) throw Backend.unavailable("the policy suggester (bundle septum-observer)");
         return s;
     }
 

@@ -36,6 +36,11 @@ public interface Backend {
         throw unavailable("the service manager (bundle septum-services)");
     }
 
+    /** Policies from observed flows ({@code /v1/policy/suggest}); absent without the observer bundle. */
+    default io.septum.api.flow.PolicySuggester policySuggester() {
+        throw unavailable("the policy suggester (bundle septum-observer)");
+    }
+
     /** Whether each service is bound, without throwing: for {@code status}. */
     default boolean has(Class<?> service) {
         try {

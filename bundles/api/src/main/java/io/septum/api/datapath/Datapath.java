@@ -64,4 +64,9 @@ public interface Datapath {
     default void setProxyPort(int port) throws DatapathException {
         throw new DatapathException("this datapath cannot redirect to an L7 proxy");
     }
+
+    /** Every non-zero rule counter of every endpoint, summed over CPUs. */
+    default List<RuleHits> ruleHits() {
+        return List.of();
+    }
 }

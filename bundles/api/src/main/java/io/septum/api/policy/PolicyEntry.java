@@ -10,7 +10,23 @@ package io.septum.api.policy;
  * @param endPort   last port (inclusive), equal to {@code port} for a single port, 0 when port is 0
  * @param action    allow, deny, or redirect to the L7 proxy
  * @param ruleId    the rule that produced it ({@link RuleRef#id()})
+ * @param audit     from a policy in audit mode: a DENY lets the traffic pass and reports it as {@code AUDIT}; an
+ *                  ALLOW with rule id 0 on identity 0 and every port is the audit default of a direction that only
+ *                  audit-mode policies select (what no other entry decides passes as {@code AUDIT})
  */
 public record PolicyEntry(Direction direction, long identity, Protocol protocol, int port, int endPort,
-                          PolicyAction action, int ruleId) {
+                          PolicyAction action, int ruleId, boolean audit) {
+    public PolicyEntry(Direction direction, long identity, Protocol protocol, int port, int endPort,
+                       PolicyAction action, int ruleId) {
+        this(direction, identity, protocol, port, endPort, action, ruleId, false);
+    }
+
+    /** The audit default of a direction selected only by audit-mode policies. */
+    public static PolicyEntry auditDefault(Direction direction) {
+        return new PolicyEntry(direction, 0, Protocol.ANY, 0, 0, PolicyAction.ALLOW, 0, true);
+    }
+
+    public boolean isAuditDefault() {
+        return audit && action == PolicyAction.ALLOW;
+    }
 }

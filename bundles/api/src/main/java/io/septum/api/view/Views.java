@@ -69,6 +69,41 @@ public final class Views {
         return t;
     }
 
+    /** {@code policy list} with a HITS column: the packets the datapath counted for each policy's rules. */
+    public static Table policies(List<PolicyInfo> policies, List<io.septum.api.policy.PolicyRuleHits> hits) {
+        java.util.Map<String, Long> byPolicy = new java.util.HashMap<>();
+        for (var h : hits) byPolicy.merge(h.rule().policy(), h.hits(), Long::sum);
+        Table t = new Table("NAME", "NAMESPACE", "KIND", "REVISION", "RULES", "HITS", "ORIGIN", "NOTES");
+        policies.stream().sorted(Comparator.comparing(PolicyInfo::qualifiedName)).forEach(p -> t.row(
+                p.name(), p.namespace() == null || p.namespace().isEmpty() ? "-" : p.namespace(), p.kind(),
+                p.revision(), p.rules().size(), byPolicy.getOrDefault(p.qualifiedName(), 0L), p.origin(),
+                String.join("\n", p.notes())));
+        return t;
+    }
+
+    /** {@code policy list --rules}: every rule of every policy with its hits (0: it never matched). */
+    public static Table ruleHits(List<io.septum.api.policy.PolicyRuleHits> hits) {
+        Table t = new Table("POLICY", "RULE ID", "RULE", "HITS");
+        hits.forEach(h -> t.row(h.rule().policy(), h.rule().id(), h.rule().section() + "[" + h.rule().index() + "]",
+                h.hits()));
+        return t;
+    }
+
+    /**
+     * Joins the datapath's counters with the policies' rules: one row per rule, in policy then rule order, 0 for a
+     * rule that never matched. Counters of rules that no longer exist are left out.
+     */
+    public static List<io.septum.api.policy.PolicyRuleHits> ruleHits(List<PolicyInfo> policies,
+                                                                       List<io.septum.api.datapath.RuleHits> counters) {
+        java.util.Map<Integer, Long> byRule = new java.util.HashMap<>();
+        for (var c : counters) byRule.merge(c.ruleId(), c.packets(), Long::sum);
+        List<io.septum.api.policy.PolicyRuleHits> out = new java.util.ArrayList<>();
+        policies.stream().sorted(Comparator.comparing(PolicyInfo::qualifiedName)).forEach(p -> p.rules().stream()
+                .sorted(Comparator.comparingInt(RuleRef::id))
+                .forEach(r -> out.add(new io.septum.api.policy.PolicyRuleHits(r, byRule.getOrDefault(r.id(), 0L)))));
+        return out;
+    }
+
     public static Table ipcache(List<IpcacheEntry> entries) {
         Table t = new Table("IP PREFIX/ADDRESS", "IDENTITY", "SOURCE");
         entries.stream().sorted(Comparator.comparing(IpcacheEntry::prefix))
@@ -266,6 +301,7 @@ public final class Views {
         field(b, "Policy (ingress):", e.policyIngress() ? "Enabled" : "Disabled");
         field(b, "Policy (egress):", e.policyEgress() ? "Enabled" : "Disabled");
         field(b, "Policy revision:", String.valueOf(e.policyRevision()));
+        field(b, "Audit mode:", e.audit() ? "on (would-be drops pass, reported as AUDIT)" : "off");
         field(b, "Interface:", e.interfaceName() == null ? "-" : e.interfaceName() + " (ifindex " + e.ifindex() + ")");
         field(b, "Netns:", e.netns() == null ? "-" : e.netns());
         lines(b, "Addresses:", e.addresses());
@@ -277,6 +313,11 @@ public final class Views {
 
     /** {@code policy get}: the policy's fields, its rules with their ids, its notes and the document as written. */
     public static String policy(PolicyInfo p) {
+        return policy(p, null);
+    }
+
+    /** {@code policy get} with each rule's hits ({@code hits} null: without them). */
+    public static String policy(PolicyInfo p, List<io.septum.api.policy.PolicyRuleHits> hits) {
         StringBuilder b = new StringBuilder();
         field(b, "Name:", p.name());
         field(b, "Namespace:", p.namespace() == null || p.namespace().isEmpty() ? "- (cluster-wide)" : p.namespace());
@@ -284,7 +325,16 @@ public final class Views {
         field(b, "Revision:", String.valueOf(p.revision()));
         field(b, "Origin:", p.origin());
         lines(b, "Notes:", p.notes());
-        b.append('\n').append(rules(p.rules()).render());
+        if (hits == null) {
+            b.append('\n').append(rules(p.rules()).render());
+        } else {
+            java.util.Map<Integer, Long> byRule = new java.util.HashMap<>();
+            for (var h : hits) byRule.put(h.rule().id(), h.hits());
+            Table t = new Table("RULE ID", "RULE", "L7", "HITS");
+            p.rules().forEach(r -> t.row(r.id(), r.display(), r.hasL7() ? "yes (not enforced yet)" : "-",
+                    byRule.getOrDefault(r.id(), 0L)));
+            b.append('\n').append(t.render());
+        }
         if (p.document() != null && !p.document().isBlank()) {
             b.append('\n').append("Document:\n");
             for (String line : p.document().strip().split("\n", -1)) b.append("  ").append(line).append('\n');

@@ -104,6 +104,8 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
         long generation;
         DatapathEndpoint pushedEndpoint;
         List<PolicyEntry> pushedEntries;
+        /** Per-endpoint audit mode, set by the operator and persisted. */
+        boolean audit;
 
         Ep(long id, String source, String sourceId) {
             this.id = id;
@@ -177,6 +179,10 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
     private final ScheduledExecutorService regen;
     private final ExecutorService sourceCalls;
     private final AtomicBoolean passPending = new AtomicBoolean();
+    private final List<io.septum.api.policy.PolicyRealizationListener> realizationListeners =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Revision to the nano time the repository announced it, until a pass has realised it. Guarded by lock. */
+    private final TreeMap<Long, Long> unrealized = new TreeMap<>();
     private final java.util.concurrent.CountDownLatch restoreDone = new java.util.concurrent.CountDownLatch(1);
     /** Touched by the regeneration thread only. */
     private final Map<Long, Integer> removeAttempts = new HashMap<>();
@@ -257,6 +263,7 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
                 ep.cgroupPath = s.cgroupPath();
                 ep.addresses = s.addresses() == null ? List.of() : List.copyOf(s.addresses());
                 ep.externalIds = s.externalIds() == null ? Map.of() : Map.copyOf(s.externalIds());
+                ep.audit = s.audit();
                 ep.labels = Labels.parse(s.labels() == null ? List.of() : s.labels(), Label.ANY);
                 ep.state = EndpointState.DISCONNECTED;
                 ep.removeAt = deadline;
@@ -544,6 +551,34 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
         }
     }
 
+    @Override
+    public Endpoint setAudit(String idOrName, boolean audit) {
+        Endpoint e = get(idOrName).orElseThrow(() -> new java.util.NoSuchElementException("no endpoint \"" + idOrName
+                + "\" (an id, namespace/name, or a name that is unique)"));
+        synchronized (lock) {
+            Ep ep = byId.get(e.id());
+            if (ep == null) throw new java.util.NoSuchElementException("endpoint " + e.id() + " is gone");
+            if (ep.audit != audit) {
+                ep.audit = audit;
+                ep.generation++;
+                if (ep.state == EndpointState.READY) ep.state = EndpointState.REGENERATING;
+                dirtyStore = true;
+            }
+            e = view(ep);
+        }
+        schedule();
+        return e;
+    }
+
+    /** Adds a realization-latency listener (the metrics bundle). */
+    public void addRealizationListener(io.septum.api.policy.PolicyRealizationListener l) {
+        realizationListeners.add(l);
+    }
+
+    public void removeRealizationListener(io.septum.api.policy.PolicyRealizationListener l) {
+        realizationListeners.remove(l);
+    }
+
     private Endpoint view(Ep ep) {
         List<String> msgs = new ArrayList<>();
         if (ep.refusal != null) msgs.add(ep.refusal);
@@ -554,7 +589,7 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
         return new Endpoint(ep.id, ep.name, ep.namespace, ep.source, ep.labels.asStrings(),
                 ep.identity == null ? 0 : ep.identity.id(), ep.state,
                 ep.addresses, ep.interfaceName, ep.ifindex, ep.netns, ingress, egress, ep.externalIds, ep.revision,
-                msgs.isEmpty() ? null : String.join("; ", msgs));
+                msgs.isEmpty() ? null : String.join("; ", msgs), ep.audit);
     }
 
     @Override
@@ -609,7 +644,9 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
 
     @Override
     public void policyChanged(long revision, PolicySet current, EnforcementMode mode) {
+        long now = System.nanoTime();
         synchronized (lock) {
+            unrealized.putIfAbsent(revision, now);
             for (Ep ep : byId.values()) {
                 if (ep.state == EndpointState.READY) ep.state = EndpointState.REGENERATING;
             }
@@ -852,9 +889,16 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
             }
         }
         if (ipcacheOk) {
+            boolean failed = false;
+            int pushed = 0;
             for (Work w : work) {
-                retry |= regenerate(w, policySet, mode, revision, universe);
+                int before = pushCount;
+                boolean r = regenerate(w, policySet, mode, revision, universe);
+                failed |= r;
+                retry |= r;
+                pushed += pushCount - before;
             }
+            if (!failed) realized(revision, pushed);
         }
         for (long id : removals) {
             try {
@@ -881,6 +925,29 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
         if (retry) scheduleAt(System.currentTimeMillis() + settings.retryDelay().toMillis());
     }
 
+    /** Datapath writes made by this manager; touched by the regeneration thread only. */
+    private int pushCount;
+
+    /** Tells the listeners of every announced revision up to {@code revision}, now in the datapath. */
+    private void realized(long revision, int endpoints) {
+        long now = System.nanoTime();
+        List<Map.Entry<Long, Long>> done;
+        synchronized (lock) {
+            var head = unrealized.headMap(revision, true);
+            done = List.copyOf(head.entrySet());
+            head.clear();
+        }
+        for (var d : done) {
+            for (var l : realizationListeners) {
+                try {
+                    l.realized(d.getKey(), now - d.getValue(), endpoints);
+                } catch (RuntimeException e) {
+                    LOG.log(Level.WARNING, "a policy realization listener failed", e);
+                }
+            }
+        }
+    }
+
     /** Pushes one endpoint if its policy or attachment changed. Returns whether it must be retried. */
     private boolean regenerate(Work w, PolicySet policySet, EnforcementMode mode, long revision, List<Identity> universe) {
         Ep ep = w.ep();
@@ -902,12 +969,13 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
             // Changed while the policy was resolved: the pass that change asked for pushes the new state.
             if (ep.generation != w.generation() || ep.identity == null) return false;
             dpe = new DatapathEndpoint(ep.id, ep.identity.id(), ep.interfaceName, ep.ifindex, ep.addresses,
-                    policy.ingressEnforced(), policy.egressEnforced(), false, ep.cgroupPath);
+                    policy.ingressEnforced(), policy.egressEnforced(), ep.audit, ep.cgroupPath);
         }
         boolean same = dpe.equals(ep.pushedEndpoint) && policy.entries().equals(ep.pushedEntries);
         if (!same) {
             try {
                 datapath.upsertEndpoint(dpe, policy.entries());
+                pushCount++;
             } catch (DatapathException | RuntimeException e) {
                 synchronized (lock) {
                     // The datapath kept the last good state; so do we.
@@ -935,7 +1003,7 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
             long identity = ep.identity == null ? 0 : ep.identity.id();
             out.add(new EndpointStore.Stored(ep.id, ep.source, ep.sourceId, ep.name, ep.namespace,
                     ep.labels.asStrings(), ep.interfaceName, ep.netns, ep.addresses, identity, ep.externalIds,
-                    ep.cgroupPath));
+                    ep.cgroupPath, ep.audit));
         }
         out.sort(Comparator.comparingLong(EndpointStore.Stored::id));
         return new EndpointStore.State(1, nextId, out, new TreeMap<>(namespaceLabels));

@@ -108,6 +108,17 @@ public final class EndpointManagerComponent extends DefaultEndpointManager {
         if (!deactivated) removeSource(source);
     }
 
+    @Reference(name = "realization", service = io.septum.api.policy.PolicyRealizationListener.class,
+            cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            unbind = "unbindRealization")
+    void bindRealization(io.septum.api.policy.PolicyRealizationListener l) {
+        addRealizationListener(l);
+    }
+
+    void unbindRealization(io.septum.api.policy.PolicyRealizationListener l) {
+        removeRealizationListener(l);
+    }
+
     private synchronized void registerReady(long since) {
         if (deactivated || ready != null) return;
         long startToReady = since - jvmStart();

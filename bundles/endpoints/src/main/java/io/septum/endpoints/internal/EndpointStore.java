@@ -24,7 +24,7 @@ final class EndpointStore {
     @JsonIgnoreProperties(ignoreUnknown = true)
     record Stored(long id, String source, String sourceId, String name, String namespace, List<String> labels,
                   @JsonProperty("interface") String interfaceName, String netns, List<String> addresses, long identity,
-                  Map<String, String> externalIds, String cgroupPath) {
+                  Map<String, String> externalIds, String cgroupPath, boolean audit) {
     }
 
     @JsonIgnoreProperties(ignoreUnknown = true)

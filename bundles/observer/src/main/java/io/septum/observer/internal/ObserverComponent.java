@@ -31,10 +31,11 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * Every service it enriches from is optional and dynamic: flows keep coming while a component restarts, with
  * fewer names.
  */
-@Component(service = {DatapathEventListener.class, FlowObserver.class, FlowSink.class}, immediate = true,
+@Component(service = {DatapathEventListener.class, FlowObserver.class, FlowSink.class, io.septum.api.flow.PolicySuggester.class},
+        immediate = true,
         configurationPid = ObserverComponent.PID)
 @Designate(ocd = ObserverComponent.Config.class)
-public final class ObserverComponent extends Observer {
+public final class ObserverComponent extends Observer implements io.septum.api.flow.PolicySuggester {
     public static final String PID = "io.septum.observer";
 
     @ObjectClassDefinition(name = "Septum flow observer", description = "Flows from datapath events: ring and on-disk log")
@@ -116,6 +117,15 @@ public final class ObserverComponent extends Observer {
         if (cfg.logEnabled() && cfg.logMaxMiB() < 1) throw new IllegalArgumentException(PID + ": logMaxMiB must be at least 1");
         return new Settings(cfg.maxFlows(), Math.max(16, cfg.queueSize()), Math.max(16, cfg.followQueueSize()),
                 cfg.logEnabled() ? dir : null, cfg.logMaxMiB() << 20, Math.max(1, cfg.logSegmentMiB()) << 20);
+    }
+
+    @Override
+    public java.util.Map<String, Object> suggest(String endpoint, java.time.Instant since) {
+        return new Suggester(this, q -> {
+            EndpointManager em = endpointManager;
+            if (em == null) throw new IllegalStateException("the endpoint manager is not running");
+            return em.get(q);
+        }).suggest(endpoint, since);
     }
 
     @Deactivate

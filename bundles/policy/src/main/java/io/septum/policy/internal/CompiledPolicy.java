@@ -10,9 +10,12 @@ import java.util.List;
  * @param isolations directions a NetworkPolicy isolates without any rule (policyTypes with no rules): they
  *                   select endpoints for enforcement but allow nothing
  * @param document   the text as the user wrote it
+ * @param audit      annotation {@code policy.septum.io/mode: audit}: its denies, and the default deny of directions
+ *                   that only audit-mode policies select, let traffic pass as AUDIT
  */
 record CompiledPolicy(String kind, String namespace, String name, String origin, long revision,
-                      List<CompiledRule> rules, List<CompiledRule> isolations, List<String> notes, String document) {
+                      List<CompiledRule> rules, List<CompiledRule> isolations, List<String> notes, String document,
+                      boolean audit) {
     static final String CNP = "CiliumNetworkPolicy";
     static final String CCNP = "CiliumClusterwideNetworkPolicy";
     static final String KNP = "NetworkPolicy";
@@ -33,6 +36,6 @@ record CompiledPolicy(String kind, String namespace, String name, String origin,
     }
 
     CompiledPolicy withRevision(long rev) {
-        return new CompiledPolicy(kind, namespace, name, origin, rev, rules, isolations, notes, document);
+        return new CompiledPolicy(kind, namespace, name, origin, rev, rules, isolations, notes, document, audit);
     }
 }

@@ -28,6 +28,8 @@ import org.yaml.snakeyaml.error.MarkedYAMLException;
  * first, so that one run of {@code policy validate} shows the user everything to fix.
  */
 final class PolicyParser {
+    static final String AUDIT_NOTE = "audit mode (policy.septum.io/mode): never drops; its denies and the default deny it"
+            + " alone causes pass as AUDIT";
     static final int MAX_PORTS = 40;
     private static final String CILIUM_API = "cilium.io/v2";
     private static final String K8S_API = "networking.k8s.io/v1";
@@ -267,8 +269,11 @@ final class PolicyParser {
                 }
             }
         }
-        if (ctx.errors.size() > before) return;
-        out.add(new CompiledPolicy(kind, namespace, name, ctx.origin, 0, rules, List.of(), List.of(), text));
+        Boolean audit = auditMode(ctx, doc, prefix);
+        if (ctx.errors.size() > before || audit == null) return;
+        List<String> notes = new ArrayList<>();
+        if (audit) notes.add(AUDIT_NOTE);
+        out.add(new CompiledPolicy(kind, namespace, name, ctx.origin, 0, rules, List.of(), notes, text, audit));
     }
 
     private static final Set<String> RULE_FIELDS = Set.of("endpointSelector", "nodeSelector", "description", "labels",
@@ -953,7 +958,10 @@ final class PolicyParser {
             }
         }
         if (ctx.errors.size() > errs) return;
-        out.add(new CompiledPolicy(CompiledPolicy.KNP, namespace, name, ctx.origin, 0, rules, isolations, List.of(), text));
+        Boolean audit = auditMode(ctx, doc, prefix);
+        if (audit == null) return;
+        out.add(new CompiledPolicy(CompiledPolicy.KNP, namespace, name, ctx.origin, 0, rules, isolations,
+                audit ? List.of(AUDIT_NOTE) : List.of(), text, audit));
     }
 
     private CompiledRule k8sRule(Ctx ctx, JsonNode r, String path, String section, int index, Direction dir,
@@ -1057,6 +1065,22 @@ final class PolicyParser {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /**
+     * The annotation {@value io.septum.api.policy.PolicyModes#ANNOTATION}: true for audit, false for enforce or none,
+     * null (after an error) for anything else.
+     */
+    private Boolean auditMode(Ctx ctx, JsonNode doc, String prefix) {
+        JsonNode v = doc.path("metadata").path("annotations").get(io.septum.api.policy.PolicyModes.ANNOTATION);
+        if (v == null || v.isNull()) return false;
+        String mode = v.isTextual() ? v.asText().trim() : null;
+        if (io.septum.api.policy.PolicyModes.AUDIT.equals(mode)) return true;
+        if (io.septum.api.policy.PolicyModes.ENFORCE.equals(mode)) return false;
+        ctx.error(join(prefix, "metadata.annotations[" + io.septum.api.policy.PolicyModes.ANNOTATION + "]"),
+                "invalid mode " + (v.isTextual() ? "\"" + v.asText() + "\"" : nodeType(v)) + ": expected \""
+                        + io.septum.api.policy.PolicyModes.ENFORCE + "\" or \"" + io.septum.api.policy.PolicyModes.AUDIT + "\"");
+        return null;
+    }
 
     private String metadataName(Ctx ctx, JsonNode doc, String prefix) {
         JsonNode md = doc.get("metadata");

@@ -165,11 +165,27 @@ final class PolicySetImpl implements PolicySet {
     boolean enforced(Direction dir, Labels subject, EnforcementMode mode) {
         if (mode == EnforcementMode.NEVER) return false;
         if (mode == EnforcementMode.ALWAYS) return true;
+        return selectedForEnforcement(dir, subject, true);
+    }
+
+    /**
+     * Whether the direction's default deny comes only from audit-mode policies, so that it is reported as AUDIT
+     * instead of dropping. Mode {@code always} enforces every endpoint whatever selects it: never audit then.
+     */
+    boolean auditDefault(Direction dir, Labels subject, EnforcementMode mode) {
+        return mode == EnforcementMode.DEFAULT && selectedForEnforcement(dir, subject, true)
+                && !selectedForEnforcement(dir, subject, false);
+    }
+
+    private boolean selectedForEnforcement(Direction dir, Labels subject, boolean countAudit) {
         for (Bound b : rules) {
-            if (b.rule().direction() == dir && b.rule().enforces() && b.rule().selects(subject)) return true;
+            if ((countAudit || !b.policy().audit()) && b.rule().direction() == dir && b.rule().enforces()
+                    && b.rule().selects(subject)) return true;
         }
         for (Bound b : isolations) {
-            if (b.rule().direction() == dir && b.rule().selects(subject)) return true;
+            if ((countAudit || !b.policy().audit()) && b.rule().direction() == dir && b.rule().selects(subject)) {
+                return true;
+            }
         }
         return false;
     }
@@ -198,10 +214,15 @@ final class PolicySetImpl implements PolicySet {
         }
         List<Bound> sel = selecting(direction, subject);
         List<Selector> requires = requirements(sel);
+        Bound auditDeny = null;
         for (Bound b : sel) {
             if (b.rule().deny() && peerMatches(b.rule(), peer, requires) && b.rule().portMatch(port, protocol) != null) {
-                return new Decision(false, b.display(), b.ref().id(), false);
+                if (!b.policy().audit()) return new Decision(false, b.display(), b.ref().id(), false);
+                if (auditDeny == null) auditDeny = b;
             }
+        }
+        if (auditDeny != null) {
+            return new Decision(true, "audit: " + auditDeny.display() + " would deny", auditDeny.ref().id(), false);
         }
         Bound allow = null;
         boolean l7 = false;
@@ -220,6 +241,10 @@ final class PolicySetImpl implements PolicySet {
         if (allow != null) return new Decision(true, allow.display(), allow.ref().id(), l7);
         if (!enforced(direction, subject, mode)) {
             return new Decision(true, "no rule selects endpoint for " + dirName(direction) + " (default allow)", 0, false);
+        }
+        if (auditDefault(direction, subject, mode)) {
+            return new Decision(true, "audit: default deny (only audit-mode policies select endpoint for "
+                    + dirName(direction) + ")", 0, false);
         }
         return new Decision(false, "default deny: no rule allows", 0, false);
     }
@@ -291,8 +316,10 @@ final class PolicySetImpl implements PolicySet {
         List<Identity> ids = List.copyOf(universe);
         List<Labels> idLabels = ids.stream().map(Identity::labelSet).toList();
         for (Direction dir : Direction.values()) {
-            List<Bound> sel = selecting(dir, subject);
+            List<Bound> sel = new ArrayList<>(selecting(dir, subject));
             List<Selector> requires = requirements(sel);
+            // enforcing policies first, so that of two equal entries the enforced one is kept
+            sel.sort(Comparator.comparing((Bound b) -> b.policy().audit()));
             List<PolicyEntry> denies = new ArrayList<>();
             List<PolicyEntry> redirects = new ArrayList<>();
             List<PolicyEntry> allows = new ArrayList<>();
@@ -311,13 +338,13 @@ final class PolicySetImpl implements PolicySet {
                     for (PortRule pr : r.ports()) {
                         for (PortSpec s : pr.ports()) {
                             if (r.deny()) {
-                                denies.addAll(expand(dir, peer, s, PolicyAction.DENY, b.ref().id()));
+                                denies.addAll(expand(dir, peer, s, PolicyAction.DENY, b.ref().id(), b.policy().audit()));
                             } else if (pr.l7()) {
                                 // the proxy speaks HTTP over TCP: an L7 entry allows nothing else
                                 redirects.add(new PolicyEntry(dir, peer, Protocol.TCP, s.port(), s.endPort(),
                                         PolicyAction.REDIRECT, b.ref().id()));
                             } else {
-                                allows.addAll(expand(dir, peer, s, PolicyAction.ALLOW, b.ref().id()));
+                                allows.addAll(expand(dir, peer, s, PolicyAction.ALLOW, b.ref().id(), false));
                             }
                         }
                     }
@@ -331,6 +358,15 @@ final class PolicySetImpl implements PolicySet {
                     entries.putIfAbsent(List.of(e.direction(), e.identity(), e.protocol(), e.port(), e.endPort(),
                             e.action()), e);
                 }
+            }
+        }
+        for (Direction dir : Direction.values()) {
+            // what no entry decides passes as AUDIT; a real entry on the same key already decides everything
+            if (auditDefault(dir, subject, mode)) {
+                PolicyEntry d = PolicyEntry.auditDefault(dir);
+                boolean taken = entries.values().stream().anyMatch(e -> e.direction() == dir && e.identity() == 0
+                        && e.protocol() == Protocol.ANY && e.port() == 0);
+                if (!taken) entries.put(List.of(d.direction(), d.identity(), d.protocol(), 0, 0, "audit-default"), d);
             }
         }
         return new EndpointPolicy(enforced(Direction.INGRESS, subject, mode), enforced(Direction.EGRESS, subject, mode),
@@ -366,14 +402,17 @@ final class PolicySetImpl implements PolicySet {
         return out;
     }
 
-    private static List<PolicyEntry> expand(Direction dir, long peer, PortSpec s, PolicyAction action, int ruleId) {
+    private static List<PolicyEntry> expand(Direction dir, long peer, PortSpec s, PolicyAction action, int ruleId,
+                                            boolean audit) {
         if (s.protocol() == Protocol.ANY && s.port() == 0) {
-            return List.of(new PolicyEntry(dir, peer, Protocol.ANY, 0, 0, action, ruleId));
+            return List.of(new PolicyEntry(dir, peer, Protocol.ANY, 0, 0, action, ruleId, audit));
         }
         List<Protocol> protos = s.protocol() == Protocol.ANY
                 ? List.of(Protocol.TCP, Protocol.UDP, Protocol.SCTP) : List.of(s.protocol());
         List<PolicyEntry> out = new ArrayList<>();
-        for (Protocol p : protos) out.add(new PolicyEntry(dir, peer, p, s.port(), s.port() == 0 ? 0 : s.endPort(), action, ruleId));
+        for (Protocol p : protos) {
+            out.add(new PolicyEntry(dir, peer, p, s.port(), s.port() == 0 ? 0 : s.endPort(), action, ruleId, audit));
+        }
         return out;
     }
 
@@ -468,7 +507,9 @@ final class PolicySetImpl implements PolicySet {
         if (!sel.isEmpty()) lines.add(matched + "/" + sel.size() + " rules matched");
         Decision d = decide(dir, subject, peer, port, protocol, mode);
         boolean enforced = enforced(dir, subject, mode);
-        lines.add(capitalize(dirName(dir)) + " " + (enforced ? "enforced" : "not enforced") + "; deciding: " + d.rule());
+        lines.add(capitalize(dirName(dir)) + " " + (enforced ? "enforced" : "not enforced")
+                + (auditDefault(dir, subject, mode) ? " (audit mode: its default deny passes as AUDIT)" : "")
+                + "; deciding: " + d.rule());
         lines.add(capitalize(dirName(dir)) + " verdict: " + (d.allowed() ? "allowed" : "denied")
                 + (d.l7() ? " at L3/L4, then L7" : ""));
         if (d.allowed() && protocol == Protocol.TCP) {

@@ -17,7 +17,7 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 /** {@code endpoint:list|get|add|delete}. */
 @Component(service = EndpointCommands.class)
-@GogoCommand(scope = "endpoint", function = {"list", "get", "add", "delete"})
+@GogoCommand(scope = "endpoint", function = {"list", "get", "add", "delete", "config"})
 public final class EndpointCommands extends ShellSupport {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     volatile EndpointManager endpoints;
@@ -39,6 +39,19 @@ public final class EndpointCommands extends ShellSupport {
             @Descriptor("endpoint id, namespace/name, or a unique name") String endpoint) {
         Endpoint e = find(endpoint);
         print(output, e, () -> Views.endpoint(e));
+    }
+
+    @Descriptor("Set an endpoint's options (persisted): audit=on lets would-be drops pass as AUDIT flows, audit=off enforces")
+    public void config(
+            @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
+            @Descriptor("endpoint id, namespace/name, or a unique name") String endpoint,
+            @Descriptor("audit=on|off") String option) {
+        boolean audit;
+        if (option.equals("audit=on") || option.equals("audit=true")) audit = true;
+        else if (option.equals("audit=off") || option.equals("audit=false")) audit = false;
+        else throw new ShellException("unknown option \"" + option + "\" (expected audit=on or audit=off)");
+        Endpoint e = manager().setAudit(String.valueOf(find(endpoint).id()), audit);
+        print(output, e, () -> "Endpoint " + e.id() + " (" + e.qualifiedName() + "): audit " + (e.audit() ? "on" : "off"));
     }
 
     @Descriptor("Ask an endpoint source (netns by default) to manage a network namespace as an endpoint")

@@ -35,15 +35,71 @@ import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 
-/** {@code policy:import|list|get|delete|validate|eval|trace}. */
+/** {@code policy:import|list|get|delete|validate|eval|trace|suggest}. */
 @Component(service = PolicyCommands.class)
-@GogoCommand(scope = "policy", function = {"import", "list", "get", "delete", "validate", "eval", "trace"})
+@GogoCommand(scope = "policy", function = {"import", "list", "get", "delete", "validate", "eval", "trace", "suggest"})
 public final class PolicyCommands extends ShellSupport {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     volatile PolicyRepository repository;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     volatile PolicyEngine engine;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    volatile io.septum.api.datapath.Datapath datapath;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    volatile io.septum.api.flow.PolicySuggester suggester;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    volatile io.septum.api.EndpointManager endpointManager;
+
+    @Descriptor("Write a CiliumNetworkPolicy allowing exactly the connections observed to and from an endpoint")
+    public void suggest(
+            @Descriptor("output format: yaml or json") @Parameter(names = {"-o", "--output"}, absentValue = "yaml") String output,
+            @Descriptor("endpoint id, namespace/name, or a unique name") @Parameter(names = "--endpoint", absentValue = "") String endpoint,
+            @Descriptor("only flows since then: 30s, 5m, 1h, 1d or RFC 3339 (default: every flow held)") @Parameter(names = "--since", absentValue = "") String since) {
+        if (blank(endpoint)) throw new ShellException("policy:suggest needs --endpoint ENDPOINT");
+        String f = output == null ? "yaml" : output.trim().toLowerCase(java.util.Locale.ROOT);
+        if (!f.equals("yaml") && !f.equals("json")) throw new ShellException("unknown output format \"" + output + "\" (expected yaml or json)");
+        io.septum.api.Endpoint e = need(endpointManager, "the endpoint manager").get(endpoint)
+                .orElseThrow(() -> new ShellException("no endpoint \"" + endpoint + "\" (see endpoint:list)"));
+        java.time.Instant from = null;
+        if (!blank(since)) {
+            try {
+                from = java.time.Instant.ofEpochSecond(0, io.septum.api.flow.FlowFilter.parseTime(since,
+                        System.currentTimeMillis() * 1_000_000L));
+            } catch (IllegalArgumentException ex) {
+                throw new ShellException("--since: " + ex.getMessage());
+            }
+        }
+        java.util.Map<String, Object> doc;
+        try {
+            doc = need(suggester, "the policy suggester (septum-observer)").suggest(String.valueOf(e.id()), from);
+        } catch (IllegalStateException ex) {
+            throw new ShellException(ex.getMessage());
+        }
+        if (f.equals("json")) {
+            print("json", doc, () -> "");
+            return;
+        }
+        try {
+            out().print(new com.fasterxml.jackson.databind.ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory()
+                    .disable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+                    .enable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.MINIMIZE_QUOTES)
+                    .enable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.ALWAYS_QUOTE_NUMBERS_AS_STRINGS))
+                    .writeValueAsString(doc));
+            out().flush();
+        } catch (java.io.IOException ex) {
+            throw new IllegalStateException("cannot print as YAML: " + ex.getMessage(), ex);
+        }
+    }
+
+    /** Every rule with its hits; without a datapath every rule reads 0. */
+    private List<io.septum.api.policy.PolicyRuleHits> hits() {
+        io.septum.api.datapath.Datapath d = datapath;
+        return Views.ruleHits(repo().list(), d == null ? List.of() : d.ruleHits());
+    }
 
     private PolicyRepository repo() {
         return need(repository, "the policy repository");
@@ -90,13 +146,19 @@ public final class PolicyCommands extends ShellSupport {
         print(output, results.size() == 1 ? results.get(0) : results, () -> line);
     }
 
-    @Descriptor("List the agent's policies")
+    @Descriptor("List the agent's policies with the packets their rules decided (HITS); --rules: one row per rule")
     public void list(
-            @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output) {
+            @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
+            @Descriptor("one row per rule, with its hits (0: never matched)") @Parameter(names = "--rules", absentValue = "false", presentValue = "true") boolean rules) {
+        List<io.septum.api.policy.PolicyRuleHits> hits = hits();
+        if (rules) {
+            print(output, hits, () -> Views.ruleHits(hits));
+            return;
+        }
         // Rejected API objects are listed too, as rows whose note gives the reason (RejectedPolicy.asPolicyInfo).
         List<PolicyInfo> list = new java.util.ArrayList<>(repo().list());
         repo().rejected().forEach(r -> list.add(r.asPolicyInfo()));
-        print(output, list, () -> Views.policies(list));
+        print(output, list, () -> Views.policies(list, hits));
     }
 
     @Descriptor("Show a policy: its rules with their ids, notes, the document")
@@ -106,7 +168,7 @@ public final class PolicyCommands extends ShellSupport {
             @Parameter(names = {"-n", "--namespace"}, absentValue = "") String namespace,
             @Descriptor("policy name (or namespace/name)") String name) {
         PolicyInfo p = find(namespace, name);
-        print(output, p, () -> Views.policy(p));
+        print(output, p, () -> Views.policy(p, hits()));
     }
 
     @Descriptor("Delete a policy")

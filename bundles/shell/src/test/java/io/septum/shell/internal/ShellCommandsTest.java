@@ -291,6 +291,55 @@ class ShellCommandsTest {
     }
 
     @Test
+    void ruleHitsAuditAndSuggest() throws Exception {
+        policies.set(0, new PolicyInfo("rule1", "default", "CiliumNetworkPolicy", 2, "sw.yaml",
+                List.of(new io.septum.api.policy.RuleRef(41, "default/rule1", "ingress", 0, false),
+                        new io.septum.api.policy.RuleRef(42, "default/rule1", "ingress", 1, false)), List.of(), "kind: x"));
+        policyCommands.datapath = fake(Datapath.class, (m, a) -> switch (m) {
+            case "ruleHits" -> List.of(new io.septum.api.datapath.RuleHits(7, 41, "INGRESS", 5),
+                    new io.septum.api.datapath.RuleHits(8, 41, "INGRESS", 2));
+            default -> throw new UnsupportedOperationException(m);
+        });
+        String rules = run("policy:list --rules");
+        assertTrue(rules.startsWith("POLICY"), rules);
+        assertTrue(rules.matches("(?s).*default/rule1\\s+41\\s+ingress\\[0\\]\\s+7\\n.*"), rules);
+        assertTrue(rules.matches("(?s).*default/rule1\\s+42\\s+ingress\\[1\\]\\s+0\\n.*"), rules);
+        assertEquals(0, json.readTree(run("policy:list --rules -o json")).get(1).path("hits").asLong());
+        assertTrue(run("policy:list").contains("HITS"));
+
+        List<String> audits = new ArrayList<>();
+        EndpointManager base = endpointCommands.endpoints;
+        endpointCommands.endpoints = fake(EndpointManager.class, (m, a) -> switch (m) {
+            case "get" -> base.get((String) a[0]);
+            case "list" -> base.list();
+            case "setAudit" -> {
+                audits.add(a[0] + "=" + a[1]);
+                Endpoint e = endpoint(8, "xwing", "default");
+                yield new Endpoint(e.id(), e.name(), e.namespace(), e.source(), e.labels(), e.identity(), e.state(),
+                        e.addresses(), e.interfaceName(), e.ifindex(), e.netns(), e.policyIngress(), e.policyEgress(),
+                        e.externalIds(), e.policyRevision(), e.message(), (boolean) a[1]);
+            }
+            default -> throw new UnsupportedOperationException(m);
+        });
+        processor.addCommand("endpoint", endpointCommands, "config");
+        assertEquals("Endpoint 8 (default/xwing): audit on\n", run("endpoint:config xwing audit=on"));
+        assertEquals(List.of("8=true"), audits);
+        assertThrows(Exception.class, () -> run("endpoint:config xwing audit=maybe"));
+
+        policyCommands.endpointManager = base;
+        policyCommands.suggester = (ep, since) -> {
+            assertEquals("8", ep);
+            assertTrue(since == null || since.isBefore(java.time.Instant.now().minusSeconds(3500)), "--since 1h");
+            return Map.of("apiVersion", "cilium.io/v2", "kind", "CiliumNetworkPolicy",
+                    "spec", Map.of("ingress", List.of(Map.of("toPorts", List.of(Map.of("ports", List.of(Map.of("port", "80"))))))));
+        };
+        processor.addCommand("policy", policyCommands, "suggest");
+        String yaml = run("policy:suggest --endpoint xwing --since 1h");
+        assertTrue(yaml.contains("kind: CiliumNetworkPolicy") && yaml.contains("port: \"80\""), yaml);
+        assertEquals("cilium.io/v2", json.readTree(run("policy:suggest --endpoint xwing -o json")).path("apiVersion").asText());
+    }
+
+    @Test
     void endpointListTableAndJson() throws Exception {
         String table = run("endpoint:list");
         assertTrue(table.startsWith("ENDPOINT   NAME"), table);

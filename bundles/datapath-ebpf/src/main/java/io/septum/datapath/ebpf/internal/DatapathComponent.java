@@ -194,6 +194,12 @@ public final class DatapathComponent implements Datapath, HealthReporter {
     }
 
     @Override
+    public List<io.septum.api.datapath.RuleHits> ruleHits() {
+        EbpfDatapath dp = loadedOrNull();
+        return dp == null ? List.of() : dp.ruleHits();
+    }
+
+    @Override
     public DatapathStats stats() {
         EbpfDatapath dp = loadedOrNull();
         if (dp != null) return dp.stats();

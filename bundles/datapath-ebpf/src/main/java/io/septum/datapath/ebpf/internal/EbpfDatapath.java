@@ -8,6 +8,7 @@ import io.septum.api.datapath.DatapathEndpoint;
 import io.septum.api.datapath.DatapathEvent;
 import io.septum.api.datapath.DatapathException;
 import io.septum.api.datapath.DatapathStats;
+import io.septum.api.datapath.RuleHits;
 import io.septum.api.policy.PolicyEntry;
 import io.septum.api.service.Service;
 import java.io.IOException;
@@ -716,6 +717,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
                 }
                 String action = v.action() == PolicyCodec.ACTION_ALLOW ? "ALLOW"
                         : v.action() == PolicyCodec.ACTION_DENY ? "DENY" : "REDIRECT";
+                if (v.audit()) action = v.action() == PolicyCodec.ACTION_ALLOW ? "AUDIT-DEFAULT" : action + " (audit)";
                 String dir = k.dir() == PolicyCodec.DIR_INGRESS ? "INGRESS" : "EGRESS";
                 out.add(new BpfPolicyEntry(dir, k.identity(), proto, ports, action, v.ruleId(),
                         packets.getOrDefault(k.dir() + "/" + v.ruleId(), 0L)));
@@ -1042,6 +1044,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
     private byte[] policyValue(PolicyCodec.Value v) {
         Structs.PolicyValue s = Structs.zeroed(new Structs.PolicyValue(runtime));
         s.action.set(v.action());
+        s.flags.set(v.flags());
         s.proxy_port.set(v.proxyPort());
         s.rule_id.set(v.ruleId() & 0xffffffffL);
         return s.bytes();
@@ -1051,9 +1054,28 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
         Map<PolicyCodec.Key, PolicyCodec.Value> out = new LinkedHashMap<>();
         for (Map.Entry<Bytes, byte[]> e : readAll(fdPolicy, 16, 8).entrySet()) {
             Structs.PolicyValue v = Structs.from(new Structs.PolicyValue(runtime), e.getValue());
-            out.put(decodePolicyKey(e.getKey().b()), new PolicyCodec.Value(v.action.get(), v.proxy_port.get(), (int) v.rule_id.get()));
+            out.put(decodePolicyKey(e.getKey().b()), new PolicyCodec.Value(v.action.get(), v.proxy_port.get(), (int) v.rule_id.get(),
+                    v.flags.get()));
         }
         return out;
+    }
+
+    @Override
+    public List<RuleHits> ruleHits() {
+        synchronized (lock) {
+            if (!loaded) return List.of();
+            List<RuleHits> out = new ArrayList<>();
+            for (byte[] k : keys(fdPolicyStats, 12)) {
+                Structs.PolicyStatsKey sk = Structs.from(new Structs.PolicyStatsKey(runtime), k);
+                long packets = percpuSum(fdPolicyStats, k);
+                if (packets == 0) continue;
+                out.add(new RuleHits(sk.ep_id.get(), (int) sk.rule_id.get(),
+                        sk.dir.get() == PolicyCodec.DIR_INGRESS ? "INGRESS" : "EGRESS", packets));
+            }
+            out.sort(Comparator.comparingLong(RuleHits::endpointId).thenComparingInt(RuleHits::ruleId)
+                    .thenComparing(RuleHits::direction));
+            return out;
+        }
     }
 
     /** Packets per "dir/ruleId" for one endpoint, summed over CPUs. */

@@ -60,8 +60,23 @@ public final class PolicyCodec {
         }
     }
 
-    public record Value(int action, int proxyPort, int ruleId) {
+    /** {@code flags}: {@link #FLAG_AUDIT} for entries of audit-mode policies. */
+    public record Value(int action, int proxyPort, int ruleId, int flags) {
+        public Value(int action, int proxyPort, int ruleId) {
+            this(action, proxyPort, ruleId, 0);
+        }
+
+        boolean audit() {
+            return (flags & FLAG_AUDIT) != 0;
+        }
+
+        boolean enforcedDeny() {
+            return action == ACTION_DENY && !audit();
+        }
     }
+
+    /** policy_value.flags: POLICY_F_AUDIT in bpf/src/lib/maps.h. */
+    public static final int FLAG_AUDIT = 1;
 
     public static int dir(Direction d) {
         return d == Direction.INGRESS ? DIR_INGRESS : DIR_EGRESS;
@@ -94,7 +109,7 @@ public final class PolicyCodec {
         Map<Key, Value> raw = new LinkedHashMap<>();
         for (PolicyEntry e : entries) {
             int dir = dir(e.direction());
-            Value v = new Value(action(e.action()), 0, e.ruleId());
+            Value v = new Value(action(e.action()), 0, e.ruleId(), e.audit() ? FLAG_AUDIT : 0);
             for (Key k : keys(epId, e, dir)) {
                 raw.merge(k, v, PolicyCodec::stronger);
             }
@@ -106,28 +121,38 @@ public final class PolicyCodec {
         Map<Key, Value> out = new LinkedHashMap<>();
         for (Map.Entry<Key, Value> en : raw.entrySet()) {
             Value v = en.getValue();
-            if (v.action() != ACTION_DENY) {
-                for (Map.Entry<Key, Value> d : denies) {
-                    if (d.getKey().covers(en.getKey())) {
-                        v = d.getValue(); // the longest covering deny (list is sorted longest first)
-                        break;
-                    }
-                }
-            }
-            out.put(en.getKey(), v);
+            // An enforced deny must not be hidden by a longer entry, not even by an audit deny; an audit deny
+            // covers allows the same way (it would win over them if it were enforced).
+            Value cover = null;
+            if (!v.enforcedDeny()) cover = longestCovering(denies, en.getKey(), true);
+            if (cover == null && v.action() != ACTION_DENY) cover = longestCovering(denies, en.getKey(), false);
+            out.put(en.getKey(), cover == null ? v : cover);
         }
         return out;
     }
 
-    /** Deny beats redirect beats allow; among equals the lower rule id, so the result does not depend on order. */
+    private static Value longestCovering(List<Map.Entry<Key, Value>> denies, Key key, boolean enforced) {
+        for (Map.Entry<Key, Value> d : denies) { // sorted longest first
+            if (d.getValue().enforcedDeny() == enforced && d.getKey().covers(key)) return d.getValue();
+        }
+        return null;
+    }
+
+    /**
+     * Enforced deny beats audit deny beats redirect beats allow beats the audit default; among equals the lower rule
+     * id, so the result does not depend on order.
+     */
     static Value stronger(Value a, Value b) {
-        int ra = rank(a.action()), rb = rank(b.action());
+        int ra = rank(a), rb = rank(b);
         if (ra != rb) return ra > rb ? a : b;
         return a.ruleId() <= b.ruleId() ? a : b;
     }
 
-    private static int rank(int action) {
-        return action == ACTION_DENY ? 3 : action == ACTION_REDIRECT ? 2 : 1;
+    private static int rank(Value v) {
+        int action = v.action();
+        if (action == ACTION_DENY) return v.audit() ? 3 : 4;
+        if (action == ACTION_REDIRECT) return 2;
+        return v.audit() ? 0 : 1;
     }
 
     static List<Key> keys(long epId, PolicyEntry e, int dir) {

@@ -209,7 +209,7 @@ public final class Structs {
 
     public static final class PolicyValue extends Mirror {
         public final Unsigned8 action = new Unsigned8();
-        public final Unsigned8 pad = new Unsigned8();
+        public final Unsigned8 flags = new Unsigned8();
         public final Unsigned16 proxy_port = new Unsigned16();
         public final Unsigned32 rule_id = new Unsigned32();
 
@@ -222,7 +222,7 @@ public final class Structs {
         }
 
         @Override public Map<java.lang.String, Long> members() {
-            return map("action", action.offset(), "pad", pad.offset(), "proxy_port", proxy_port.offset(), "rule_id", rule_id.offset());
+            return map("action", action.offset(), "flags", flags.offset(), "proxy_port", proxy_port.offset(), "rule_id", rule_id.offset());
         }
     }
 

@@ -326,4 +326,44 @@ class DatapathPacketTest {
                 && x.flags() == (BpfEndpoint.FLAG_INGRESS_ENFORCED | BpfEndpoint.FLAG_AUDIT)
                 && x.interfaceName().equals(b.hostIf())));
     }
+
+    @Test
+    void auditModePolicyEntriesPassWouldBeDropsAsAuditAndEnforcedEntriesStillDecide() throws Exception {
+        // An audit deny of A on port 80, and the audit default of a direction only audit-mode policies select.
+        dp.upsertEndpoint(ep(b, EP_B, ID_B, true, false), List.of(
+                new PolicyEntry(Direction.INGRESS, ID_A, Protocol.TCP, 80, 80, PolicyAction.DENY, 7, true),
+                allow(Direction.INGRESS, ID_C, Protocol.TCP, 80, 80, 8),
+                PolicyEntry.auditDefault(Direction.INGRESS)));
+        assertTrue(lab.connects(a, b.ip4(), 80), "an audit deny lets the connection through");
+        DatapathEvent e = awaitEvent("audit of rule 7", ev -> ev.endpointId() == EP_B && ev.type().equals("policy-verdict")
+                && ev.srcIp().equals(a.ip4()) && ev.dstPort() == 80);
+        assertEquals("AUDIT", e.verdict());
+        assertEquals(181, e.dropReason());
+        assertEquals(7, e.ruleId());
+        assertTrue(lab.connects(a, b.ip4(), 8050), "the audit default lets what no entry decides through");
+        DatapathEvent d = awaitEvent("audit default", ev -> ev.endpointId() == EP_B && ev.type().equals("policy-verdict")
+                && ev.srcIp().equals(a.ip4()) && ev.dstPort() == 8050);
+        assertEquals("AUDIT", d.verdict());
+        assertEquals(133, d.dropReason());
+        assertTrue(lab.connects(c, b.ip4(), 80));
+        DatapathEvent f = awaitEvent("allowed by rule 8", ev -> ev.endpointId() == EP_B && ev.type().equals("policy-verdict")
+                && ev.srcIp().equals(c.ip4()) && ev.dstPort() == 80);
+        assertEquals("FORWARDED", f.verdict(), "a real allow beats the audit default");
+        assertTrue(dp.policy(EP_B).stream().anyMatch(x -> x.action().equals("DENY (audit)") && x.ruleId() == 7));
+        assertTrue(dp.ruleHits().stream().anyMatch(h -> h.endpointId() == EP_B && h.ruleId() == 7
+                && h.direction().equals("INGRESS") && h.packets() > 0), "rule hits: " + dp.ruleHits());
+
+        // An enforced deny of the wildcard identity beats the audit deny of A's identity: dropped for real.
+        dp.upsertEndpoint(ep(b, EP_B, ID_B, true, false), List.of(
+                new PolicyEntry(Direction.INGRESS, ID_A, Protocol.TCP, 80, 80, PolicyAction.DENY, 7, true),
+                deny(Direction.INGRESS, 0, Protocol.TCP, 80, 80, 9)));
+        events.clear();
+        assertFalse(lab.connects(a, b.ip4(), 80));
+        DatapathEvent g = awaitEvent("drop by rule 9", ev -> ev.endpointId() == EP_B && ev.type().equals("drop")
+                && ev.srcIp().equals(a.ip4()) && ev.dstPort() == 80);
+        assertEquals(9, g.ruleId());
+        // Without the audit default an enforced direction drops what no entry allows.
+        dp.upsertEndpoint(ep(b, EP_B, ID_B, true, false), List.of(allow(Direction.INGRESS, ID_C, Protocol.TCP, 80, 80, 8)));
+        assertFalse(lab.connects(a, b.ip4(), 8050));
+    }
 }

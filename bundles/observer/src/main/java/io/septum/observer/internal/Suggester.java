@@ -1,0 +1,178 @@
+package io.septum.observer.internal;
+
+import io.septum.api.Endpoint;
+import io.septum.api.flow.Flow;
+import io.septum.api.flow.FlowEndpoint;
+import io.septum.api.flow.FlowFilter;
+import io.septum.api.flow.FlowObserver;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Function;
+
+/**
+ * {@code policy suggest}: a CiliumNetworkPolicy allowing exactly the connections observed at one endpoint.
+ *
+ * <p>Only flows that the endpoint's own interface saw count ({@code endpoint_id}), and of them the connection
+ * openings that passed: {@code policy-verdict} flows FORWARDED or AUDIT, never replies. Dropped flows are left out:
+ * the suggestion describes what the endpoint did, not what it tried. A peer that is an endpoint is selected by its
+ * identity labels minus volatile ones; a peer outside (the world) by its address as a /32 or /128 CIDR; the host
+ * and other reserved identities as entities. Ports are the destination ports with their protocol. Both directions
+ * are always written, with an empty rule {@code {}} when nothing was observed, so that each is enforced (default
+ * deny) and nothing unobserved passes. ICMP and other portless protocols cannot be written without allowing every
+ * port of the peer: they are listed in an annotation instead.
+ */
+final class Suggester {
+    /** Labels that change per instance (pods of a Deployment, Jobs) or that the agent derives: never selected on. */
+    static final List<String> VOLATILE_KEYS = List.of("pod-template-hash", "controller-revision-hash",
+            "pod-template-generation", "statefulset.kubernetes.io/pod-name", "controller-uid", "job-name",
+            "batch.kubernetes.io/", "io.cilium.k8s.namespace.labels.", "io.cilium.k8s.policy.",
+            "com.docker.compose.config-hash", "com.docker.compose.container-number", "com.docker.compose.version",
+            "com.docker.compose.oneoff", "org.opencontainers.image.");
+    static final String NAMESPACE_LABEL = "k8s:io.kubernetes.pod.namespace";
+
+    private final FlowObserver flows;
+    private final Function<String, Optional<Endpoint>> endpoints;
+
+    Suggester(FlowObserver flows, Function<String, Optional<Endpoint>> endpoints) {
+        this.flows = flows;
+        this.endpoints = endpoints;
+    }
+
+    Map<String, Object> suggest(String endpoint, Instant since) {
+        Endpoint ep = endpoints.apply(endpoint).orElseThrow(() -> new NoSuchElementException("no endpoint \"" + endpoint
+                + "\" (an id, namespace/name, or a name that is unique)"));
+        FlowFilter.Builder fb = FlowFilter.builder();
+        if (since != null) fb.since(since.getEpochSecond() * 1_000_000_000L + since.getNano());
+        List<Flow> seen = new ArrayList<>();
+        for (Flow f : flows.query(fb.build(), 0)) {
+            if (f.endpointId() != ep.id() || f.isReply() || !Flow.TYPE_POLICY_VERDICT.equals(f.eventType())) continue;
+            if (!Flow.FORWARDED.equals(f.verdict()) && !Flow.AUDIT.equals(f.verdict())) continue;
+            seen.add(f);
+        }
+        if (seen.isEmpty()) {
+            throw new IllegalStateException("no connection of endpoint " + ep.qualifiedName() + " was observed"
+                    + (since == null ? "" : " since " + since) + "; let it run (audit mode helps) and try again");
+        }
+        // direction -> peer (as its YAML tree) -> "proto/port"
+        Map<String, Map<String, Peer>> rules = new TreeMap<>();
+        Set<String> skipped = new TreeSet<>();
+        for (Flow f : seen) {
+            boolean ingress = "INGRESS".equals(f.trafficDirection());
+            FlowEndpoint peer = ingress ? f.source() : f.destination();
+            String peerIp = f.ip() == null ? null : ingress ? f.ip().source() : f.ip().destination();
+            String proto = f.l4() == null ? null : f.l4().protocol();
+            Peer p = peer(peer, peerIp, ingress);
+            if (p == null) {
+                skipped.add((ingress ? "from " : "to ") + peerIp + ": peer not describable");
+                continue;
+            }
+            if (proto == null || !(proto.equals("TCP") || proto.equals("UDP") || proto.equals("SCTP"))) {
+                skipped.add((ingress ? "from " : "to ") + p.describe + " " + (proto == null ? "non-IP" : proto));
+                continue;
+            }
+            Peer held = rules.computeIfAbsent(ingress ? "ingress" : "egress", k -> new LinkedHashMap<>())
+                    .computeIfAbsent(p.key, k -> p);
+            held.ports.add(f.l4().destinationPort() + "/" + proto);
+        }
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("apiVersion", "cilium.io/v2");
+        doc.put("kind", "CiliumNetworkPolicy");
+        Map<String, Object> md = new LinkedHashMap<>();
+        md.put("name", dnsName("suggested-" + ep.name()));
+        md.put("namespace", ep.namespace());
+        Map<String, String> ann = new LinkedHashMap<>();
+        ann.put("policy.septum.io/suggested-from", seen.size() + " flows of " + ep.qualifiedName()
+                + (since == null ? "" : " since " + since));
+        if (!skipped.isEmpty()) ann.put("policy.septum.io/suggest-skipped", String.join("; ", skipped));
+        md.put("annotations", ann);
+        doc.put("metadata", md);
+        Map<String, Object> spec = new LinkedHashMap<>();
+        spec.put("endpointSelector", Map.of("matchLabels", selectorLabels(ep.labels(), false)));
+        for (String dir : List.of("ingress", "egress")) {
+            List<Object> list = new ArrayList<>();
+            for (Peer p : rules.getOrDefault(dir, Map.of()).values()) list.add(p.rule(dir.equals("ingress")));
+            if (list.isEmpty()) list.add(Map.of()); // enforce the direction: nothing was observed, nothing passes
+            spec.put(dir, list);
+        }
+        doc.put("spec", spec);
+        return doc;
+    }
+
+    /** A peer and the ports seen with it. */
+    private static final class Peer {
+        final String key;
+        final String describe;
+        final String field; // Endpoints, CIDR, Entities (after from/to)
+        final Object value;
+        final Set<String> ports = new TreeSet<>();
+
+        Peer(String key, String describe, String field, Object value) {
+            this.key = key;
+            this.describe = describe;
+            this.field = field;
+            this.value = value;
+        }
+
+        Map<String, Object> rule(boolean ingress) {
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put((ingress ? "from" : "to") + field, List.of(value));
+            List<Object> ps = new ArrayList<>();
+            for (String pp : ports) {
+                String[] a = pp.split("/");
+                ps.add(Map.of("port", a[0], "protocol", a[1]));
+            }
+            r.put("toPorts", List.of(Map.of("ports", ps)));
+            return r;
+        }
+    }
+
+    private static Peer peer(FlowEndpoint peer, String ip, boolean ingress) {
+        List<String> labels = peer == null ? List.of() : peer.labels();
+        for (String l : labels) {
+            if (l.equals("reserved:host")) return new Peer("entity:host", "host", "Entities", "host");
+        }
+        boolean world = labels.isEmpty() || labels.stream().anyMatch(l -> l.equals("reserved:world") || l.startsWith("cidr:"));
+        if (world || labels.stream().allMatch(l -> l.startsWith("reserved:"))) {
+            if (ip == null) return null;
+            String cidr = ip + (ip.contains(":") ? "/128" : "/32");
+            return new Peer("cidr:" + cidr, cidr, "CIDR", cidr);
+        }
+        Map<String, String> sel = selectorLabels(labels, true);
+        if (sel.isEmpty()) return null;
+        return new Peer("ep:" + sel, String.valueOf(sel), "Endpoints", Map.of("matchLabels", sel));
+    }
+
+    /** {@code source:key=value} labels as matchLabels, without volatile ones; the namespace label only for peers. */
+    static Map<String, String> selectorLabels(List<String> labels, boolean withNamespace) {
+        Map<String, String> out = new TreeMap<>();
+        for (String l : labels) {
+            int eq = l.indexOf('=');
+            String key = eq < 0 ? l : l.substring(0, eq);
+            String value = eq < 0 ? "" : l.substring(eq + 1);
+            if (key.startsWith("reserved:") || key.startsWith("cidr:")) continue;
+            if (key.equals(NAMESPACE_LABEL)) {
+                if (withNamespace) out.put(key, value);
+                continue;
+            }
+            String bare = key.substring(key.indexOf(':') + 1);
+            if (VOLATILE_KEYS.stream().anyMatch(v -> v.endsWith("/") || v.endsWith(".") ? bare.startsWith(v) : bare.equals(v))) {
+                continue;
+            }
+            out.put(key, value);
+        }
+        return out;
+    }
+
+    private static String dnsName(String s) {
+        String n = s.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9.-]", "-");
+        return n.length() > 63 ? n.substring(0, 63) : n;
+    }
+}

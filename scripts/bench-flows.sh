@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# Flow benchmark (issue 5): the highest event rate the datapath produces here, end to end from the BPF ring buffer
+# to the flow store, with the lost-event ratio, the agent's CPU share at that rate, and its memory with 1M flows on
+# disk. Prints figures; judges nothing; not part of the test suite. Needs root and the built distribution.
+#
+#   sudo scripts/bench-flows.sh [--seconds 20] [--flows 1000000] [--sockets 64] [--tmpdir DIR]
+#
+# Load: a client namespace sends UDP datagrams (scripts/bench/FlowLoad.java, one thread, SOCKETS source ports in
+# turn) to a server namespace whose policy admits nothing from it: every datagram is one drop event, the cheapest
+# event the datapath makes (no conntrack entry), so this is its highest rate here.
+# Everything it makes (agent, namespaces sbflow-<id>-N, veths, bridge sbf<id>, pins under
+# /sys/fs/bpf/septum-bflow-<id>, temp dir) is removed on exit, also on failure or Ctrl-C. Traffic stays in
+# 10.197.<x>.0/24 between its own namespaces. Every wait has a deadline.
+set -euo pipefail
+
+SECS=20
+TARGET=1000000
+SOCKETS=64
+TMP_BASE=/tmp
+while [ $# -gt 0 ]; do
+  case $1 in
+    --seconds) SECS=$2; shift 2 ;;
+    --flows) TARGET=$2; shift 2 ;;
+    --sockets) SOCKETS=$2; shift 2 ;;
+    --tmpdir) TMP_BASE=$2; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "bench-flows: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+[[ $SECS =~ ^[0-9]+$ && $SECS -ge 1 && $SECS -le 600 ]] || { echo "bench-flows: --seconds takes 1..600" >&2; exit 2; }
+[[ $TARGET =~ ^[0-9]+$ && $TARGET -le 20000000 ]] || { echo "bench-flows: --flows takes 0..20000000" >&2; exit 2; }
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DIST="${SEPTUM_DIST:-$ROOT/distribution/target/septum}"
+LOAD_SRC="$ROOT/scripts/bench/FlowLoad.java"
+log() { printf '%s bench-flows: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { printf 'bench-flows: %s\n' "$*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "run as root (network namespaces, tc, BPF)"
+for t in ip curl java timeout; do command -v "$t" >/dev/null || die "$t is missing: run scripts/install-deps.sh"; done
+[ -x "$DIST/bin/septum" ] || die "no built distribution at $DIST (run scripts/build.sh, or set SEPTUM_DIST)"
+
+RID=$(printf '%04x' $((RANDOM % 65536)))
+TMP="$(mktemp -d "$TMP_BASE/septum-bflow.XXXXXX")"
+BPF_DIR="/sys/fs/bpf/septum-bflow-$RID"
+BR="sbf$RID"
+SOCK="$TMP/run/septum.sock"
+SUBNET=$((1 + 16#$RID % 250))
+AGENT_PID=
+NETNS=("sbflow-$RID-1" "sbflow-$RID-2")
+FAILED=1
+
+cleanup() {
+  local rc=$?
+  set +eu
+  trap - EXIT INT TERM
+  log "cleaning up (run $RID)"
+  for ns in "${NETNS[@]}"; do for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done; done
+  if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
+    for n in server client; do
+      curl -s -o /dev/null --max-time 5 --unix-socket "$SOCK" -X DELETE "http://septum/v1/endpoints/default%2Fbf-$n"
+    done
+    kill -TERM "$AGENT_PID" 2>/dev/null
+    for _ in $(seq 1 100); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.2; done
+    kill -0 "$AGENT_PID" 2>/dev/null && kill -KILL "$AGENT_PID" 2>/dev/null
+    wait "$AGENT_PID" 2>/dev/null
+  fi
+  [ "$FAILED" = 1 ] && [ -f "$TMP/agent.log" ] && { echo "bench-flows: agent log tail:" >&2; tail -n 20 "$TMP/agent.log" >&2; }
+  for ns in "${NETNS[@]}"; do ip netns del "$ns" 2>/dev/null; done
+  for i in 1 2; do ip link del "sbf$RID-$i" 2>/dev/null; done
+  ip link del "$BR" 2>/dev/null
+  case $BPF_DIR in /sys/fs/bpf/septum-bflow-????) rm -rf "$BPF_DIR" ;; esac
+  case ${TMP##*/} in septum-bflow.??????) rm -rf "$TMP" ;; esac
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+api() { # METHOD PATH [curl args]: body of a 2xx answer
+  local out code
+  out=$(curl -sS --max-time "${API_TIMEOUT:-60}" --unix-socket "$SOCK" -X "$1" -w '\n%{http_code}' "${@:3}" "http://septum$2") \
+    || { echo "bench-flows: $1 $2: curl failed" >&2; return 1; }
+  code=${out##*$'\n'}; out=${out%$'\n'*}
+  [[ $code == 2?? ]] || { echo "bench-flows: $1 $2: HTTP $code: $out" >&2; return 1; }
+  printf '%s' "$out"
+}
+num() { # FIELD JSON: the first number of that field
+  local v
+  v=$(grep -o "\"$1\":[0-9.]*" <<<"$2" | head -1 | cut -d: -f2)
+  printf '%s' "${v:-0}"
+}
+seen() { num seenFlows "$(api GET /v1/status)"; }
+septum() { "$TMP/septum/bin/septum" --socket "$SOCK" "$@"; }
+ticks() { awk '{print $14 + $15}' "/proc/$AGENT_PID/stat"; }
+rss_mib() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$AGENT_PID/status"; }
+hz=$(getconf CLK_TCK)
+
+start_agent() {
+  mkdir -p "$TMP/state" "$TMP/run"
+  "$TMP/septum/bin/septum" agent --state-dir "$TMP/state" --run-dir "$TMP/run" --bpf-dir "$BPF_DIR" >>"$TMP/agent.log" 2>&1 &
+  AGENT_PID=$!
+  local t0=$SECONDS st
+  while :; do
+    kill -0 "$AGENT_PID" 2>/dev/null || die "the agent exited during start-up"
+    grep -q 'Unable to resolve' "$TMP/agent.log" && die "bundles of $DIST do not resolve (a rebuild in progress?)"
+    if [ -S "$SOCK" ]; then
+      st=$(api GET /v1/status 2>/dev/null) || st=
+      [[ $st == *'"ready":true'* ]] && break
+    fi
+    [ $((SECONDS - t0)) -lt 120 ] || die "the agent was not ready after 120 s"
+    sleep 0.3
+  done
+}
+
+# Waits until the observer has taken in everything (seenFlows still for 3 s); prints "flows epoch-seconds".
+drained() {
+  local last now t=$EPOCHREALTIME tl=$EPOCHREALTIME deadline=$((SECONDS + 120))
+  last=$(seen)
+  while [ $SECONDS -lt $deadline ]; do
+    sleep 0.25
+    now=$(seen)
+    if [ "$now" != "$last" ]; then last=$now; tl=$EPOCHREALTIME; continue; fi
+    awk -v a="$EPOCHREALTIME" -v b="$tl" 'BEGIN { exit !(a - b >= 3.0) }' && break
+  done
+  echo "$last $tl"
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
+log "run $RID: private copy of $DIST in $TMP (load average $LOADAVG)"
+cp -a "$DIST" "$TMP/septum"
+# the flow log must hold 1M flows (about 0.5 KiB each): raise its retention for this run only
+printf 'logMaxMiB=4096\nlogSegmentMiB=64\n' >"$TMP/septum/etc/io.septum.observer.cfg"
+start_agent
+log "agent $AGENT_PID ready"
+
+ip link add "$BR" type bridge && ip link set "$BR" up
+i=0
+for n in server client; do
+  i=$((i + 1)); ns=${NETNS[$((i - 1))]}; veth="sbf$RID-$i"; ipa="10.197.$SUBNET.$i"
+  ip netns add "$ns"
+  ip link add "$veth" type veth peer name eth0 netns "$ns"
+  ip link set "$veth" master "$BR" up
+  ip -n "$ns" addr add "$ipa/32" dev eth0
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" link set lo up
+  ip -n "$ns" route add 10.192.0.0/10 dev eth0
+  septum endpoint add --name "bf-$n" --netns "$ns" --interface "$veth" --address "$ipa" --label "app=bf-$n" >/dev/null
+done
+SERVER_IP="10.197.$SUBNET.1"
+septum policy import - >/dev/null <<YAML
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: bf-isolate}
+spec:
+  endpointSelector: {matchLabels: {app: bf-server}}
+  ingress:
+  - fromEndpoints: [{matchLabels: {app: nobody}}]
+YAML
+deadline=$((SECONDS + 60))
+until septum endpoint get bf-server -o json | grep -Eq '"policyIngress" *: *true'; do
+  [ $SECONDS -lt $deadline ] || die "the server's ingress policy was not realised within 60 s"
+  sleep 0.3
+done
+log "server $SERVER_IP isolated; load: $SOCKETS UDP source ports, one sender thread, ${SECS}s"
+
+# ---- rate --------------------------------------------------------------------------------------------------------
+coproc LOAD { exec timeout $((SECS + 120)) ip netns exec "${NETNS[1]}" java "$LOAD_SRC" "$SERVER_IP" 9 "$SECS" "$SOCKETS" --wait-go; }
+read -r -t 90 ready <&"${LOAD[0]}" || die "the load generator did not start"
+dp0=$(api GET /v1/bpf/stats); st0=$(api GET /v1/status); s0=$(num seenFlows "$st0"); c0=$(ticks); t0=$EPOCHREALTIME
+echo go >&"${LOAD[1]}"
+read -r -t $((SECS + 60)) sent secs <&"${LOAD[0]}" || die "the load generator did not finish"
+tload=$EPOCHREALTIME; c1=$(ticks)
+wait "$LOAD_PID" 2>/dev/null || true
+read -r s1 t1 < <(drained)
+dp1=$(api GET /v1/bpf/stats); st1=$(api GET /v1/status)
+q0=$(num queueDropped "$st0"); q1=$(num queueDropped "$st1")
+r0=$(num eventsReceived "$dp0"); r1=$(num eventsReceived "$dp1"); l0=$(num eventsLost "$dp0"); l1=$(num eventsLost "$dp1")
+awk -v sent="$sent" -v s0="$s0" -v s1="$s1" -v t0="$t0" -v t1="$t1" -v tl="$tload" -v r0="$r0" -v r1="$r1" \
+    -v l0="$l0" -v l1="$l1" -v c0="$c0" -v c1="$c1" -v hz="$hz" -v cpus="$(nproc)" -v la="$LOADAVG" -v q0="$q0" -v q1="$q1" 'BEGIN {
+  load = tl - t0; all = t1 - t0; rec = r1 - r0; lost = l1 - l0; flows = s1 - s0
+  printf "load:                %d datagrams in %.1f s (%.0f/s), each a drop event; load average at start %s\n", sent, load, sent / load, la
+  printf "datapath events:     %d received, %d lost (ring buffer full): lost-event ratio %.2f%%\n", rec, lost, (rec + lost) ? 100 * lost / (rec + lost) : 0
+  printf "flows stored:        %d in %.1f s (until the observer had drained): %.0f flows/s end to end\n", flows, all, flows / all
+  printf "observer queue:      %d events dropped (enrichment behind): %.2f%% of the events received\n", q1 - q0, rec ? 100 * (q1 - q0) / rec : 0
+  printf "agent CPU:           %.0f%% of one core during the load (%.0f%% of the machine, %d cores)\n", 100 * (c1 - c0) / hz / load, 100 * (c1 - c0) / hz / load / cpus, cpus
+}'
+log "agent RSS after the rate run: $(rss_mib) MiB"
+heap() { # heap in use after a full GC, when the JDK's jcmd is there
+  command -v jcmd >/dev/null || { echo "?"; return; }
+  timeout 60 jcmd "$AGENT_PID" GC.run >/dev/null 2>&1
+  timeout 60 jcmd "$AGENT_PID" GC.heap_info 2>/dev/null | awk '/used/ {for (i = 1; i <= NF; i++) if ($i == "used") {v = $(i + 1); sub(/K,?/, "", v); printf "%.0f", v / 1024; exit}}'
+}
+
+# ---- 1M flows on disk ------------------------------------------------------------------------------------------
+if [ "$TARGET" -gt 0 ]; then
+  deadline=$((SECONDS + 1800))
+  while [ "$(seen)" -lt "$TARGET" ]; do
+    [ $SECONDS -lt $deadline ] || die "fewer than $TARGET flows after 30 minutes"
+    timeout 180 ip netns exec "${NETNS[1]}" java "$LOAD_SRC" "$SERVER_IP" 9 60 "$SOCKETS" >/dev/null
+    log "flows so far: $(seen)"
+  done
+  read -r total _ < <(drained)
+  disk=$(du -sm "$TMP/state/flows" | cut -f1)
+  printf 'flows observed:      %d, flow log %d MiB on disk (%s)\n' "$total" "$disk" "$TMP/state/flows"
+  printf 'agent RSS:           %s MiB with %d flows written (JVM default heap limit)\n' "$(rss_mib)" "$total"
+  printf 'agent heap:          %s MiB in use after a full GC; RSS then %s MiB\n' "$(heap)" "$(rss_mib)"
+  log "restarting the agent over its flow log"
+  kill -TERM "$AGENT_PID"; for _ in $(seq 1 100); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.2; done
+  kill -0 "$AGENT_PID" 2>/dev/null && kill -KILL "$AGENT_PID"
+  wait "$AGENT_PID" 2>/dev/null || true
+  t0=$EPOCHREALTIME; start_agent; t1=$EPOCHREALTIME
+  printf 'restart:             ready in %.1f s over %d MiB of flow log, RSS %s MiB' "$(awk -v a="$t1" -v b="$t0" 'BEGIN{print a-b}')" "$disk" "$(rss_mib)"
+  printf ', heap after a full GC %s MiB\n' "$(heap)"
+  t0=$EPOCHREALTIME
+  n=$(API_TIMEOUT=900 api GET '/v1/flows?since=1d&last=5' | grep -o '"time_nanos"' | wc -l) || n=0
+  t1=$EPOCHREALTIME
+  printf 'query over the log:  observe --since 1d --last 5 read the whole log in %.1f s (%d flows back), RSS after %s MiB\n' \
+    "$(awk -v a="$t1" -v b="$t0" 'BEGIN{print a-b}')" "$n" "$(rss_mib)"
+  printf 'agent heap:          %s MiB in use after a full GC following that query\n' "$(heap)"
+fi
+FAILED=0
