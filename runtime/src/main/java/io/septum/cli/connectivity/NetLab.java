@@ -27,9 +27,10 @@ import java.util.stream.Stream;
  *
  * <p>Every node is a network namespace {@code sept-<run>-<n>} whose {@code eth0} is one end of a veth pair; the
  * host end {@code sv<run><n>} is a port of the bridge {@code sbr<run>} in the root namespace, so all nodes share
- * one L2 segment and the datapath's tc programs on the host ends see every packet. Addresses exist only inside
- * the namespaces (the bridge has none): endpoints get {@code 10.199.<subnet>.<n>/32}, external hosts keep the
- * address their case gives them, and every namespace routes {@code 10.192.0.0/10} straight out of {@code eth0}.
+ * one L2 segment and the datapath's tc programs on the host ends see every packet. Endpoints get
+ * {@code 10.199.<subnet>.<n>/32}, external hosts keep the address their case gives them, and every namespace routes
+ * {@code 10.192.0.0/10} straight out of {@code eth0}. The bridge holds {@code 10.199.<subnet>.254/24}: the host's
+ * own address on the segment, from which the L7 proxy opens its upstream connections to the endpoints.
  * IPv6 is switched off on every lab interface so that neighbour discovery does not clutter the datapath's events.
  *
  * <p>Listeners are socat processes inside the namespaces: on a TCP port, an echo server that answers HTTP
@@ -575,7 +576,13 @@ public final class NetLab implements AutoCloseable {
         ip("link", "add", bridge, "type", "bridge");
         bridgeCreated = true;
         disableIpv6(bridge);
+        ip("addr", "add", hostIp() + "/24", "dev", bridge);
         ip("link", "set", bridge, "up");
+    }
+
+    /** The host's address on the lab's segment (the bridge's). */
+    public String hostIp() {
+        return "10.199." + subnet + ".254";
     }
 
     private static void ip(String... args) {
