@@ -16,9 +16,9 @@ import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.TestInstance;
 
 /**
- * Every case of the corpus without L7 probes passes through {@code septum connectivity test} (real packets), and
- * {@code policy eval} (offline) gives the same verdict for every probe. Cases with {@code http:} probes need the
- * L7 proxy in the agent: {@code -Dseptum.e2e.l7=true} includes them.
+ * Every case of the corpus passes through {@code septum connectivity test} (real packets; {@code http:} probes are
+ * real requests judged by the agent's L7 proxy), and {@code policy eval} (offline) gives the same verdict for every
+ * probe. {@code -Dseptum.e2e.l7=false} leaves the cases with {@code http:} probes out.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ConnectivityCorpusIT {
