@@ -124,9 +124,12 @@ class ServicePacketTest {
         return m.group(1);
     }
 
-    /** One connection to the VIP: the backend's greeting, or the client's error. */
+    /**
+     * One connection to the VIP: the backend's greeting, or the client's error. {@code -t 3}: with stdin at EOF at
+     * once, socat's default half-close wait (0.5 s) could end the connection before a loaded backend greets.
+     */
     static String fetch() throws Exception {
-        Process p = new ProcessBuilder("ip", "netns", "exec", a.name(), "socat", "-T", "2", "-",
+        Process p = new ProcessBuilder("ip", "netns", "exec", a.name(), "socat", "-T", "2", "-t", "3", "-",
                 "TCP4:" + vip + ":" + VPORT + ",connect-timeout=2")
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
