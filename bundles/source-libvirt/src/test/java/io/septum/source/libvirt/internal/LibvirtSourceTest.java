@@ -153,6 +153,48 @@ class LibvirtSourceTest {
         }
     }
 
+    /** A virsh that dies at once: restarted with backoff, said in status, and the listings go on meanwhile. */
+    @Test
+    void aDyingEventChildIsRestartedWithBackoff(@TempDir Path tmp) throws Exception {
+        Assumptions.assumeTrue(Files.exists(Path.of("/usr/lib/x86_64-linux-gnu/libvirt.so.0"))
+                || Boolean.getBoolean("septum.e2e.required"), "libvirt0 is not installed");
+        Path node = tmp.resolve("node.xml");
+        Files.writeString(node, "<node>" + WEB + "</node>");
+        Path net = Files.createDirectories(tmp.resolve("net"));
+        Files.createDirectories(net.resolve("sttap1"));
+        Path starts = tmp.resolve("starts");
+        Path virsh = tmp.resolve("fake-virsh");
+        Files.writeString(virsh, "#!/bin/sh\necho \"$*\" >> " + starts + "\necho 'error: no daemon here' >&2\nexit 1\n");
+        assertTrue(virsh.toFile().setExecutable(true));
+        Recorder sink = new Recorder();
+        LibvirtSource s = new LibvirtSource(new LibvirtSource.Settings("test://" + node, "default",
+                Duration.ofSeconds(60), Duration.ofSeconds(2), tmp.resolve("leases"), virsh.toString()), net,
+                tmp.resolve("arp"));
+        s.open(sink);
+        try {
+            assertTrue(await(() -> sink.specs.containsKey("4dea22b3-1d52-d8f3-2516-782e98ab3fa0")), "upserted");
+            assertTrue(await(() -> lines(starts) >= 3), "restarted: " + lines(starts));
+            assertTrue(Files.readString(starts).contains("-r -c test://" + node + " event --all --loop --timestamp"),
+                    Files.readString(starts));
+            assertTrue(await(() -> s.health().message().contains("no daemon here")), s.health().toString());
+            assertEquals("ok", s.health().state(), "listing still works: " + s.health());
+            assertTrue(sink.resyncs.size() >= 2, "a listing after each death: " + sink.resyncs.size());
+        } finally {
+            s.close();
+        }
+        long after = lines(starts);
+        Thread.sleep(2500); // longer than the largest backoff: a closed source starts nothing any more
+        assertEquals(after, lines(starts), "no restart after close");
+    }
+
+    private static long lines(Path p) {
+        try {
+            return Files.exists(p) ? Files.readAllLines(p).size() : 0;
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
     private static boolean await(BooleanSupplier c) throws InterruptedException {
         long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         while (System.nanoTime() < end) {
