@@ -404,16 +404,23 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
     private void onEvent(DomainEvent e) {
         LOG.fine(() -> "source libvirt: event " + e);
         if (conn == null) return;
-        reconcile(e.domain(), e.exact());
+        long t0 = System.nanoTime();
+        int changes = reconcile(e.domain(), e.exact());
+        if (changes != 0) {
+            // Rare (a domain started, stopped or relabelled) and what an operator looks for: say it.
+            LOG.info("source libvirt: event '" + e.kind() + "' " + e.detail() + " for domain " + e.domain()
+                    + ": endpoint " + (changes > 0 ? "reported" : "removed") + " in "
+                    + (System.nanoTime() - t0) / 1_000_000 + " ms");
+        }
     }
 
     /**
      * Reads one domain by name and reports what it is now: an endpoint (upsert if changed), or nothing (remove
      * whatever endpoint had that name). A name that was a guess (see {@link DomainEvent#exact}) and finds no domain
-     * asks for a full listing instead.
+     * asks for a full listing instead. Returns 1 if an endpoint was reported, -1 if one was removed, else 0.
      */
-    private void reconcile(String name, boolean exact) {
-        if (conn == null) return;
+    private int reconcile(String name, boolean exact) {
+        if (conn == null) return 0;
         EndpointSpec spec = null;
         boolean found;
         try {
@@ -430,7 +437,7 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
         } catch (LibvirtException e) {
             if (!alive()) {
                 lost("connection lost while reading domain " + name + ": " + message(e));
-                return;
+                return 0;
             }
             // No such domain (a transient one destroyed, one undefined), or it stopped meanwhile.
             found = false;
@@ -441,8 +448,9 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
         if (spec != null || !found) pending.remove(name);
         if (!found && !exact) {
             schedulePoll(Duration.ZERO);
-            return;
+            return 0;
         }
+        int changes = 0;
         String keep = spec == null ? null : spec.sourceId();
         for (var it = reported.entrySet().iterator(); it.hasNext(); ) {
             var en = it.next();
@@ -450,18 +458,21 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
                 it.remove();
                 String id = en.getKey();
                 safely(() -> sink.remove(id));
+                changes = -1;
             }
         }
         if (spec != null && !spec.equals(reported.get(spec.sourceId()))) {
             reported.put(spec.sourceId(), spec);
             EndpointSpec s = spec;
             safely(() -> sink.upsert(s));
+            changes = 1;
         }
         endpointCount = reported.size();
         if (!pending.isEmpty() && !pendingScheduled) {
             pendingScheduled = true;
             schedule(this::retryPending, Duration.ofSeconds(1));
         }
+        return changes;
     }
 
     /** Re-reads the running domains that were not endpoints yet after their event, until they are or time is up. */
