@@ -40,8 +40,12 @@ class LibvirtSourceIT {
     private static final Duration DENY = Duration.ofMillis(500);
     /** The full listing's period: far longer than any wait below, so what the test sees comes from events. */
     private static final Duration POLL = Duration.ofSeconds(60);
-    /** How soon a started or destroyed domain must show in the REST endpoint list (the source acts within ms). */
-    private static final Duration EVENT_LATENCY = Duration.ofMillis(3000);
+    /**
+     * How soon a started or destroyed domain must show in the REST endpoint list: the source acts within
+     * milliseconds (checked on its own below), a new endpoint then takes the endpoint manager 2 to 3 s on a loaded
+     * CI machine; still far from the 60 s listing.
+     */
+    private static final Duration EVENT_LATENCY = Duration.ofSeconds(6);
 
     @Test
     void hotDeployedLibvirtSourceEnforcesOnLxcDomains() throws Exception {

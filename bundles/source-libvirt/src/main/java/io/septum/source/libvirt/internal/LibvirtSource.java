@@ -180,6 +180,13 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
         synchronized (lock) {
             if (executor != null) throw new IllegalStateException("source libvirt is already open");
             this.sink = sink;
+            // A source closed and opened again starts afresh: tasks of the old executor were dropped unrun.
+            nextPoll = null;
+            events = null;
+            eventRestartScheduled = false;
+            eventBackoff = Duration.ofSeconds(1);
+            pending.clear();
+            pendingScheduled = false;
             executor = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "septum-source-libvirt");
                 t.setDaemon(true);

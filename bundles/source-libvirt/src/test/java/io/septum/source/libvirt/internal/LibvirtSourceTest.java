@@ -185,6 +185,15 @@ class LibvirtSourceTest {
         long after = lines(starts);
         Thread.sleep(2500); // longer than the largest backoff: a closed source starts nothing any more
         assertEquals(after, lines(starts), "no restart after close");
+        // Closed while a restart was pending, opened again: it starts afresh.
+        Recorder again = new Recorder();
+        s.open(again);
+        try {
+            assertTrue(await(() -> lines(starts) > after), "started again after reopening");
+            assertTrue(await(() -> again.specs.containsKey("4dea22b3-1d52-d8f3-2516-782e98ab3fa0")), "listed again");
+        } finally {
+            s.close();
+        }
     }
 
     private static long lines(Path p) {
