@@ -18,8 +18,9 @@ import java.util.logging.Logger;
  * <p>Why a child process rather than libvirt-java's events: those need libvirt's process-wide default event loop,
  * which cannot be unregistered, calling back into this bundle's class loader from a native thread; a child process
  * is state this bundle owns outright: {@link #close} kills it, and when the bundle is replaced nothing of it remains.
- * Under {@code setpriv --pdeathsig KILL} (util-linux, present on every Debian) the kernel also kills it if the agent
- * dies without closing it, so a crashed agent leaves no {@code virsh} behind.
+ * Under {@code setpriv --pdeathsig KILL} (util-linux, present on every Debian) the kernel also kills it when the
+ * thread that started it ends (the source's executor thread, which lives as long as the source) or the agent dies,
+ * so a crashed agent leaves no {@code virsh} behind.
  *
  * <p>One instance is one run of the child: when it ends (libvirtd went away, virsh failed to connect, it was killed)
  * the listener hears {@link Listener#ended} once with the reason, and the owner decides whether and when to start a
