@@ -22,6 +22,7 @@ import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -40,13 +41,19 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 /**
  * The {@code libvirt} endpoint source.
  *
- * <p>It polls rather than following libvirt's domain events: events need libvirt's process-wide default event loop
- * ({@code virEventRegisterDefaultImpl}, which cannot be unregistered) driven by a native thread, and this bundle is
- * replaced at runtime with a fresh class loader and a fresh copy of JNA each time; a poll of the running domains
- * (one {@code listDomains} and one XML dump per domain) every {@code pollIntervalSeconds} is cheap, needs no native
- * callback into a class loader that may be gone, and is also how a lost connection and a restarted libvirtd are
- * noticed. When libvirtd is away the endpoints are kept as they are (their domains most likely still run), the
- * status says so, and the first poll after reconnecting reconciles with a {@code resync}.
+ * <p>It lists the running domains, then follows libvirt's domain events through a {@code virsh event --loop} child
+ * process ({@link EventStream}) rather than libvirt-java's events: those need libvirt's process-wide default event
+ * loop ({@code virEventRegisterDefaultImpl}, which cannot be unregistered) calling back from a native thread, and
+ * this bundle is replaced at runtime with a fresh class loader and a fresh copy of JNA each time; the child is killed
+ * on close and leaves nothing behind. Each lifecycle, metadata or device event of a domain reconciles that domain
+ * at once (one lookup and one XML dump); a full listing every {@code pollIntervalSeconds} (30 s by default) stays as
+ * the safety net for whatever no event reports (an address that appears later, a tap renamed, events lost while
+ * virsh restarts), and a full listing follows every (re)start of the child to cover the moment before it subscribed.
+ * A running domain that is not an endpoint yet (no address: its DHCP lease comes after it started) is re-read every
+ * second for a minute after its event. When the child dies it is restarted with backoff, and a listing right away
+ * tells whether libvirtd itself went away. When libvirtd is away the endpoints are kept as they are (their domains
+ * most likely still run), the status says so, and the first listing after reconnecting reconciles with a
+ * {@code resync}. All libvirt calls and all state live on one executor thread.
  */
 @Component(configurationPid = LibvirtSource.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL,
         service = {EndpointSource.class, HealthReporter.class})
@@ -61,6 +68,8 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
     static final String NAME_LABEL = "domain";
     private static final Logger LOG = Logger.getLogger(LibvirtSource.class.getName());
     private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+    /** How long a running domain that is no endpoint yet is re-read every second after its event. */
+    private static final Duration PENDING = Duration.ofMinutes(1);
     private static final Pattern LABEL_VALUE = Pattern.compile("[A-Za-z0-9._-]{0,63}");
 
     @ObjectClassDefinition(name = "Septum libvirt endpoint source")
@@ -72,18 +81,28 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
                 + " the domain's own metadata")
         String namespace() default "default";
 
-        @AttributeDefinition(description = "Seconds between two listings of the running domains")
-        int pollIntervalSeconds() default 2;
+        @AttributeDefinition(description = "Seconds between two full listings of the running domains; domain"
+                + " events trigger a reconcile at once, so this is only the safety net")
+        int pollIntervalSeconds() default 30;
 
         @AttributeDefinition(description = "Longest wait in seconds between reconnect attempts to libvirtd")
         int maxBackoffSeconds() default 30;
 
         @AttributeDefinition(description = "Where libvirt's networks keep their DHCP leases (dnsmasq *.status files)")
         String leaseDir() default "/var/lib/libvirt/dnsmasq";
+
+        @AttributeDefinition(description = "The virsh program whose 'event --all --loop' the source follows;"
+                + " empty: no events, full listings only")
+        String virsh() default "virsh";
     }
 
     /** Everything the source is configured with; in the agent it comes from config pid {@value #PID}. */
-    record Settings(String uri, String namespace, Duration pollInterval, Duration maxBackoff, Path leaseDir) {
+    record Settings(String uri, String namespace, Duration pollInterval, Duration maxBackoff, Path leaseDir,
+                    String virsh) {
+        Settings(String uri, String namespace, Duration pollInterval, Duration maxBackoff, Path leaseDir) {
+            this(uri, namespace, pollInterval, maxBackoff, leaseDir, "virsh");
+        }
+
         Settings {
             if (uri == null || uri.isBlank() || !uri.contains(":")) {
                 throw new IllegalArgumentException("config " + PID + ": uri \"" + uri
@@ -100,6 +119,12 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
                 throw new IllegalArgumentException("config " + PID + ": maxBackoffSeconds must be at least 1");
             }
             Objects.requireNonNull(leaseDir, "leaseDir");
+            virsh = virsh == null ? "" : virsh.strip();
+        }
+
+        /** Whether domain events are followed at all. */
+        boolean events() {
+            return !virsh.isEmpty();
         }
     }
 
@@ -112,6 +137,14 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
     private final Set<String> skipped = new HashSet<>();
     private Connect conn;
     private Duration backoff = Duration.ofSeconds(1);
+    private ScheduledFuture<?> nextPoll;
+    private EventStream events;
+    private long eventsStartedAt;
+    private Duration eventBackoff = Duration.ofSeconds(1);
+    private boolean eventRestartScheduled;
+    /** Running domains without an endpoint yet, by name, until when (nanoTime) they are re-read every second. */
+    private final Map<String, Long> pending = new LinkedHashMap<>();
+    private boolean pendingScheduled;
 
     private final Object lock = new Object();
     private EndpointSink sink;
@@ -120,11 +153,14 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
     private volatile String lastError;
     private volatile long lastSync;
     private volatile int endpointCount;
+    private volatile String eventsError;
+    private volatile boolean following;
+    private volatile EventStream liveEvents;
 
     @Activate
     public LibvirtSource(Config config) {
         this(new Settings(config.uri(), config.namespace(), Duration.ofSeconds(config.pollIntervalSeconds()),
-                Duration.ofSeconds(config.maxBackoffSeconds()), Path.of(config.leaseDir())),
+                Duration.ofSeconds(config.maxBackoffSeconds()), Path.of(config.leaseDir()), config.virsh()),
                 Path.of("/sys/class/net"), Path.of("/proc/net/arp"));
     }
 
@@ -144,6 +180,13 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
         synchronized (lock) {
             if (executor != null) throw new IllegalStateException("source libvirt is already open");
             this.sink = sink;
+            // A source closed and opened again starts afresh: tasks of the old executor were dropped unrun.
+            nextPoll = null;
+            events = null;
+            eventRestartScheduled = false;
+            eventBackoff = Duration.ofSeconds(1);
+            pending.clear();
+            pendingScheduled = false;
             executor = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "septum-source-libvirt");
                 t.setDaemon(true);
@@ -164,6 +207,7 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
         if (ex == null) return;
         try {
             ex.submit(() -> {
+                stopEvents();
                 disconnect();
                 reported.clear();
             }).get(10, TimeUnit.SECONDS);
@@ -171,7 +215,11 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
             LOG.log(Level.WARNING, "source libvirt: closing the connection to " + settings.uri() + " failed", e);
         }
         ex.shutdownNow();
+        // If the executor was stuck in libvirt, the child must still not outlive the bundle.
+        EventStream es = liveEvents;
+        if (es != null) es.close();
         connected = false;
+        following = false;
     }
 
     @Override
@@ -180,24 +228,52 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
             return new ComponentStatus("source-libvirt", "degraded", "libvirt at " + settings.uri()
                     + " unreachable: " + lastError + "; reconnecting, " + endpointCount + " endpoints kept");
         }
-        return ComponentStatus.ok("source-libvirt", endpointCount + " endpoints from " + settings.uri());
+        String how = following ? "following domain events, full listing every " + settings.pollInterval().toSeconds() + " s"
+                : !settings.events() ? "events off (virsh=), full listing every " + settings.pollInterval().toSeconds() + " s"
+                : "domain events not followed (" + eventsError + "), full listing every "
+                        + settings.pollInterval().toSeconds() + " s";
+        return ComponentStatus.ok("source-libvirt", endpointCount + " endpoints from " + settings.uri() + "; " + how);
     }
 
-    private void schedule(Duration wait) {
+    private ScheduledFuture<?> schedule(Runnable task, Duration wait) {
+        synchronized (lock) {
+            if (executor == null) return null;
+            try {
+                return executor.schedule(task, wait.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException e) {
+                return null; // Closing.
+            }
+        }
+    }
+
+    private void submit(Runnable task) {
         synchronized (lock) {
             if (executor == null) return;
             try {
-                executor.schedule(this::poll, wait.toMillis(), TimeUnit.MILLISECONDS);
+                executor.execute(task);
             } catch (RejectedExecutionException e) {
                 // Closing.
             }
         }
     }
 
-    /** One listing: connect if needed, report every running domain, resync; then the next poll. */
+    /** Makes sure a full listing runs within {@code wait}: an earlier one already scheduled is kept. */
+    private void schedulePoll(Duration wait) {
+        if (nextPoll != null && !nextPoll.isDone() && nextPoll.getDelay(TimeUnit.MILLISECONDS) <= wait.toMillis()) {
+            return;
+        }
+        if (nextPoll != null) nextPoll.cancel(false);
+        nextPoll = schedule(this::poll, wait);
+    }
+
+    /** One listing: connect if needed, follow events, report every running domain, resync; then the next one. */
     private void poll() {
+        // The task now running is the one scheduled: it no longer counts as "a listing to come".
+        if (nextPoll != null && nextPoll.getDelay(TimeUnit.MILLISECONDS) <= 0) nextPoll = null;
         try {
             if (conn == null) conn = new Connect(settings.uri(), true);
+            // Subscribe before listing, so that a change after the listing is an event (see startEvents).
+            startEvents();
             List<String> live = new ArrayList<>();
             for (int id : conn.listDomains()) {
                 EndpointSpec spec;
@@ -235,7 +311,7 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
                 LOG.info("source libvirt: connected to " + settings.uri() + ", " + live.size() + " running domains");
             }
             safely(() -> sink.health(new SourceHealth(NAME, true, lastSync, null)));
-            schedule(settings.pollInterval());
+            schedulePoll(settings.pollInterval());
         } catch (Lost e) {
             lost(e.getMessage());
         } catch (LibvirtException | RuntimeException e) {
@@ -259,7 +335,159 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
         Duration wait = backoff;
         backoff = backoff.multipliedBy(2).compareTo(settings.maxBackoff()) > 0 ? settings.maxBackoff()
                 : backoff.multipliedBy(2);
-        schedule(wait);
+        schedulePoll(wait);
+    }
+
+    /**
+     * Starts the {@code virsh event} child unless it runs, is off, or is backing off. A full listing follows two
+     * seconds later: virsh subscribes a few milliseconds after it starts, and a domain that changed in between and
+     * after the current listing would otherwise wait for the safety net.
+     */
+    private void startEvents() {
+        if (events != null || !settings.events() || eventRestartScheduled) return;
+        EventStream es = new EventStream(EventStream.virshCommand(settings.virsh(), settings.uri()), new EventStream.Listener() {
+            @Override
+            public void event(DomainEvent e) {
+                if (e.relevant()) submit(() -> onEvent(e));
+            }
+
+            @Override
+            public void ended(String reason) {
+                submit(() -> onEventsEnded(reason));
+            }
+        });
+        // Set before start: a child that dies at once reports on the executor, after this method returns.
+        events = es;
+        liveEvents = es;
+        eventsStartedAt = System.nanoTime();
+        try {
+            es.start();
+        } catch (IOException | RuntimeException e) {
+            events = null;
+            liveEvents = null;
+            onEventsEnded("cannot start " + settings.virsh() + ": " + message(e));
+            return;
+        }
+        following = true;
+        LOG.info("source libvirt: following domain events of " + settings.uri() + " (virsh pid " + es.pid() + ")");
+        schedulePoll(Duration.ofSeconds(2));
+    }
+
+    private void stopEvents() {
+        EventStream es = events;
+        events = null;
+        liveEvents = null;
+        following = false;
+        if (es != null) es.close();
+    }
+
+    /**
+     * The child ended: list now (which tells whether libvirtd went away) and start it again after a backoff that
+     * doubles while it keeps dying young and resets once it ran for a minute.
+     */
+    private void onEventsEnded(String reason) {
+        events = null;
+        liveEvents = null;
+        following = false;
+        eventsError = reason;
+        if (Duration.ofNanos(System.nanoTime() - eventsStartedAt).compareTo(Duration.ofMinutes(1)) > 0) {
+            eventBackoff = Duration.ofSeconds(1);
+        }
+        Duration wait = eventBackoff;
+        eventBackoff = eventBackoff.multipliedBy(2).compareTo(settings.maxBackoff()) > 0 ? settings.maxBackoff()
+                : eventBackoff.multipliedBy(2);
+        LOG.warning("source libvirt: " + reason + "; listing every " + settings.pollInterval().toSeconds()
+                + " s until it runs again, next try in " + wait.toMillis() + " ms");
+        eventRestartScheduled = true;
+        schedule(() -> {
+            eventRestartScheduled = false;
+            // Disconnected: the listing that reconnects starts it.
+            if (conn != null) startEvents();
+        }, wait);
+        schedulePoll(Duration.ZERO);
+    }
+
+    /** A domain event: reconcile that domain now. Disconnected, the listing that reconnects sees it anyway. */
+    private void onEvent(DomainEvent e) {
+        LOG.fine(() -> "source libvirt: event " + e);
+        if (conn == null) return;
+        long t0 = System.nanoTime();
+        int changes = reconcile(e.domain(), e.exact());
+        if (changes != 0) {
+            // Rare (a domain started, stopped or relabelled) and what an operator looks for: say it.
+            LOG.info("source libvirt: event '" + e.kind() + "' " + e.detail() + " for domain " + e.domain()
+                    + ": endpoint " + (changes > 0 ? "reported" : "removed") + " in "
+                    + (System.nanoTime() - t0) / 1_000_000 + " ms");
+        }
+    }
+
+    /**
+     * Reads one domain by name and reports what it is now: an endpoint (upsert if changed), or nothing (remove
+     * whatever endpoint had that name). A name that was a guess (see {@link DomainEvent#exact}) and finds no domain
+     * asks for a full listing instead. Returns 1 if an endpoint was reported, -1 if one was removed, else 0.
+     */
+    private int reconcile(String name, boolean exact) {
+        if (conn == null) return 0;
+        EndpointSpec spec = null;
+        boolean found;
+        try {
+            Domain d = conn.domainLookupByName(name);
+            try {
+                found = true;
+                if (d.isActive() == 1) {
+                    spec = describe(d.getXMLDesc(0));
+                    if (spec == null) pending.putIfAbsent(name, System.nanoTime() + PENDING.toNanos());
+                }
+            } finally {
+                d.free();
+            }
+        } catch (LibvirtException e) {
+            if (!alive()) {
+                lost("connection lost while reading domain " + name + ": " + message(e));
+                return 0;
+            }
+            // No such domain (a transient one destroyed, one undefined), or it stopped meanwhile.
+            found = false;
+        } catch (IOException e) {
+            LOG.log(Level.FINE, "source libvirt: domain " + name + ": " + e.getMessage());
+            found = true;
+        }
+        if (spec != null || !found) pending.remove(name);
+        if (!found && !exact) {
+            schedulePoll(Duration.ZERO);
+            return 0;
+        }
+        int changes = 0;
+        String keep = spec == null ? null : spec.sourceId();
+        for (var it = reported.entrySet().iterator(); it.hasNext(); ) {
+            var en = it.next();
+            if (name.equals(en.getValue().name()) && !en.getKey().equals(keep)) {
+                it.remove();
+                String id = en.getKey();
+                safely(() -> sink.remove(id));
+                changes = -1;
+            }
+        }
+        if (spec != null && !spec.equals(reported.get(spec.sourceId()))) {
+            reported.put(spec.sourceId(), spec);
+            EndpointSpec s = spec;
+            safely(() -> sink.upsert(s));
+            changes = 1;
+        }
+        endpointCount = reported.size();
+        if (!pending.isEmpty() && !pendingScheduled) {
+            pendingScheduled = true;
+            schedule(this::retryPending, Duration.ofSeconds(1));
+        }
+        return changes;
+    }
+
+    /** Re-reads the running domains that were not endpoints yet after their event, until they are or time is up. */
+    private void retryPending() {
+        pendingScheduled = false;
+        long now = System.nanoTime();
+        pending.values().removeIf(deadline -> deadline - now < 0);
+        for (String name : List.copyOf(pending.keySet())) reconcile(name, true);
     }
 
     private boolean alive() {
