@@ -70,7 +70,15 @@ class KubernetesSourceTest {
         for (KubernetesMockServer s : servers) s.destroy();
         for (String n : netns) run("ip", "netns", "del", n);
         for (int i = 1; i <= netns.size(); i++) {
-            if (Files.exists(Path.of("/sys/class/net/stk" + id + i))) run("ip", "link", "del", "stk" + id + i);
+            // deleting the namespace already takes its veth away, asynchronously: the link may vanish between the
+            // check and the delete, which is the outcome wanted
+            if (Files.exists(Path.of("/sys/class/net/stk" + id + i))) {
+                try {
+                    run("ip", "link", "del", "stk" + id + i);
+                } catch (IOException e) {
+                    if (Files.exists(Path.of("/sys/class/net/stk" + id + i))) throw e;
+                }
+            }
         }
         try (var s = Files.walk(dir)) {
             s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
