@@ -482,7 +482,7 @@ echo
 echo "Septum L7 proxy benchmark — $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "host: $(nproc) CPU(s), kernel $(uname -r), load average at the start: $LOAD_START, at the end: $(cut -d' ' -f1-3 /proc/loadavg); took $((SECONDS - START_S)) s"
 echo "agent: $AGENT_VERSION from $DIST (private copy; git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo ?)), start to ready ${AGENT_READY_MS} ms"
-echo "tools: $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-3); $(java -version 2>&1 | head -1)"
+echo "tools: $( (wrk --version 2>&1 || true) | head -1 | cut -d' ' -f1-3); $(java -version 2>&1 | head -1)"
 echo "server: scripts/bench/HttpServer.java, $SERVER_THREADS threads, 200 OK with a 3-byte body, keep-alive"
 echo
 echo "wrk GET / (HTTP/1.1 keep-alive), client netns -> server netns over a Linux bridge, ${DURATION} s per run,"
