@@ -397,10 +397,10 @@ to_ms() { # wrk's "629.00us" / "3.46ms" / "1.20s" / "2.00m" -> ms
     else print "NA" }'
 }
 
-declare -A RPS P50 P99 AG_CPU SV_CPU ERRS LOADS
+declare -A RPS P50 P99 AG_CPU AG_US SV_CPU ERRS LOADS
 
 run_wrk() { # CONFIG CONNS: one measured run; appends to the figures of CONFIG|CONNS
-  local cfg=$1 c=$2 key="$1|$2" t=2 ns=$C url="http://$SIP/" out a0 a1 s0 s1 w0 w1 rps p50 p99 bad
+  local cfg=$1 c=$2 key="$1|$2" t=2 ns=$C url="http://$SIP/" out a0 a1 s0 s1 w0 w1 rps p50 p99 nreq bad
   [ "$c" -ge 2 ] || t=1
   if [ "$cfg" = loopback ]; then ns=$S; url="http://127.0.0.1/"; fi
   LOADS[$key]+="$(cut -d' ' -f1 /proc/loadavg) "
@@ -413,6 +413,7 @@ run_wrk() { # CONFIG CONNS: one measured run; appends to the figures of CONFIG|C
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
   p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  nreq=$(awk '$2 == "requests" && $3 == "in" {print $1}' <<<"$out")
   # non-2xx answers, socket errors and timeouts: a run with any is reported, and its figures are not trusted
   bad=$(awk '/Non-2xx or 3xx responses:/ {n += $NF}
              /Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10}
@@ -423,6 +424,8 @@ run_wrk() { # CONFIG CONNS: one measured run; appends to the figures of CONFIG|C
   P99[$key]+="$( [ -n "$p99" ] && to_ms "$p99" || echo NA) "
   # CPU as % of one core over the wall time of the run
   AG_CPU[$key]+="$(awk -v d=$((a1 - a0)) -v w=$((w1 - w0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.0f", 100 * d / hz / (w / 1e9)}') "
+  # the agent's CPU per request, in microseconds: what one proxied request costs it
+  AG_US[$key]+="$(awk -v d=$((a1 - a0)) -v n="${nreq:-0}" -v hz="$CLK_TCK" 'BEGIN {if (n > 0) printf "%.0f", 1e6 * d / hz / n; else print "NA"}') "
   SV_CPU[$key]+="$(awk -v d=$((s1 - s0)) -v w=$((w1 - w0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.0f", 100 * d / hz / (w / 1e9)}') "
   ERRS[$key]=$(( ${ERRS[$key]:-0} + bad ))
   [ "$bad" = 0 ] || log "$cfg $c: $bad non-2xx answers or socket errors: $(grep -E 'Non-2xx|Socket errors' <<<"$out" | tr '\n' ' ')"
@@ -493,7 +496,7 @@ echo "  l3l4      CNP: the client may reach the server on TCP 80 (datapath only)
 echo "  l7        the same with rules.http GET \"/\": through the agent's transparent proxy"
 [ "$DO_LOOPBACK" = 0 ] || echo "  loopback  wrk in the server netns to 127.0.0.1: the server alone, no datapath"
 echo
-printf '%-6s %-9s %9s %7s %9s %9s %7s %7s %7s %5s %6s  %s\n' conns config "req/s" "x base" "p50 ms" "p99 ms" "x p99" "agent%" "server%" errs load "runs (req/s)"
+printf '%-6s %-9s %9s %7s %9s %9s %7s %7s %8s %7s %5s %6s  %s\n' conns config "req/s" "x base" "p50 ms" "p99 ms" "x p99" "agent%" "agent us" "server%" errs load "runs (req/s)"
 for c in "${CONN_LIST[@]}"; do
   base=$(median <<<"${RPS["none|$c"]}")
   basep99=$(median <<<"${P99["none|$c"]}")
@@ -505,16 +508,22 @@ for c in "${CONN_LIST[@]}"; do
     ratio=$(awk -v a="$r" -v b="$base" 'BEGIN {if (a == "NA" || b == "NA" || b == 0) print "NA"; else printf "%.2f", a / b}')
     rp99=$(awk -v a="$p99" -v b="$basep99" 'BEGIN {if (a == "NA" || b == "NA" || b == 0) print "NA"; else printf "%.1f", a / b}')
     loads=$(tr ' ' '\n' <<<"${LOADS[$k]}" | grep -v '^$' | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.0f-%.0f", lo, hi}')
-    printf '%-6s %-9s %9.0f %7s %9s %9s %7s %7s %7s %5s %6s  [%s]\n' "$c" "$cfg" "$( [ "$r" = NA ] && echo 0 || echo "$r")" \
-      "$ratio" "$p50" "$p99" "$rp99" "$(median <<<"${AG_CPU[$k]}")" "$(median <<<"${SV_CPU[$k]}")" "${ERRS[$k]:-0}" \
+    printf '%-6s %-9s %9.0f %7s %9s %9s %7s %7s %8s %7s %5s %6s  [%s]\n' "$c" "$cfg" "$( [ "$r" = NA ] && echo 0 || echo "$r")" \
+      "$ratio" "$p50" "$p99" "$rp99" "$(median <<<"${AG_CPU[$k]}")" "$(median <<<"${AG_US[$k]}")" "$(median <<<"${SV_CPU[$k]}")" "${ERRS[$k]:-0}" \
       "$loads" "$(echo ${RPS[$k]})"
   done
 done
 echo "x base: requests/s relative to 'none' at the same connection count; x p99: p99 relative to 'none'."
+echo "agent us: the agent's CPU time per request in microseconds (utime+stime / requests wrk completed)."
 echo "errs: non-2xx answers, socket errors and timeouts over all runs of the row (a run without figures counts 1)."
 echo "load: the 1-minute load average before the row's runs (lowest-highest)."
 warns=$(grep -cE '^(WARN|ERROR)|[[:space:]](WARN|WARNING|ERROR|SEVERE)[[:space:]]' "$TMP/agent.log" || true)
 echo
+st=$(api GET /v1/status) || st=
+proxy_msg=$(grep -o '"name":"proxy","state":"[a-z]*","message":"[^"]*"' <<<"$st" | sed 's/.*"message":"//; s/"$//') || true
+flows_msg=$(grep -o '"seenFlows":[0-9]*,"lostEvents":[0-9]*,"queueDropped":[0-9]*' <<<"$st" | tr -d '"' | sed 's/,/, /g; s/:/ /g') || true
+echo "proxy: ${proxy_msg:-?} (warm-up and checks included)"
+echo "flows: ${flows_msg:-?} (each proxied request is two L7 flows; queueDropped: the observer's queue was full)"
 kill "$SERVER_PID" 2>/dev/null || true
 for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
 echo "server: $(grep '^served' "$TMP/server.log" 2>/dev/null || echo 'no count (it did not exit in 5 s)') (warm-up, checks and proxy included)"
