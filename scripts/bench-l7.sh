@@ -3,7 +3,7 @@
 # distribution (scripts/build.sh). Needs only what scripts/install-deps.sh installs (wrk among them).
 #
 #   sudo scripts/bench-l7.sh [--duration S] [--reps N] [--conns "1 16 64"] [--server-threads N]
-#                            [--skip-loopback] [--tmpdir DIR]   (where its temp dir, with the agent's state, goes)
+#                            [--skip-loopback] [--no-flow-log] [--tmpdir DIR]   (where the temp dir and agent state go)
 #
 # wrk (HTTP/1.1 keep-alive, GET /) from a client namespace to a server namespace over a bridge whose host side holds
 # 10.198.<s>.254/24 (the proxy's upstream leg leaves from the host), DURATION seconds per run, for each connection
@@ -15,7 +15,8 @@
 #   loopback  (unless --skip-loopback) wrk inside the server namespace to 127.0.0.1: what the server alone does
 # The server is scripts/bench/HttpServer.java (NIO, keep-alive, SERVER_THREADS threads). Besides requests/s and
 # p50/p99 it prints the agent's and the server's CPU time during the runs (utime+stime from /proc) and the load
-# average before each run: the machine may be shared.
+# average before each run: the machine may be shared. --no-flow-log starts the agent with the observer's flow log
+# off (logEnabled=false): the proxy's L7 flows are still enriched and kept in the in-memory ring, not written.
 #
 # Everything it makes (agent process, server, namespaces, veths, bridge, BPF pins, temp dir) is removed on exit,
 # also on failure or Ctrl-C. Traffic flows only between its own namespaces and the bridge (10.198.<s>.0/24).
@@ -27,6 +28,7 @@ REPS=3
 CONNS="1 16 64"
 SERVER_THREADS=2
 DO_LOOPBACK=1
+FLOW_LOG=on
 TMP_BASE=/tmp
 WARMUP_S=3
 
@@ -38,6 +40,7 @@ while [ $# -gt 0 ]; do
     --conns) CONNS=$2; shift 2 ;;
     --server-threads) SERVER_THREADS=$2; shift 2 ;;
     --skip-loopback) DO_LOOPBACK=0; shift ;;
+    --no-flow-log) FLOW_LOG=off; shift ;;
     --tmpdir) TMP_BASE=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; usage >&2; exit 2 ;;
@@ -160,6 +163,7 @@ api() { # METHOD PATH [curl args...]: prints the body; fails (with the agent's e
 start_agent() {
   # A private copy, so that a rebuild of distribution/target during the run cannot swap jars under the agent.
   cp -a "$DIST" "$TMP/septum"
+  [ "$FLOW_LOG" = on ] || printf 'logEnabled=false\n' >"$TMP/septum/etc/io.septum.observer.cfg"
   mkdir -p "$TMP/state" "$TMP/run"
   log "starting the agent (state $TMP/state, run $TMP/run, bpf $BPF_DIR)"
   "$TMP/septum/bin/septum" agent --state-dir "$TMP/state" --run-dir "$TMP/run" --bpf-dir "$BPF_DIR" \
@@ -486,6 +490,7 @@ echo "Septum L7 proxy benchmark — $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "host: $(nproc) CPU(s), kernel $(uname -r), load average at the start: $LOAD_START, at the end: $(cut -d' ' -f1-3 /proc/loadavg); took $((SECONDS - START_S)) s"
 echo "agent: $AGENT_VERSION from $DIST (private copy; git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo ?)), start to ready ${AGENT_READY_MS} ms"
 echo "tools: $( (wrk --version 2>&1 || true) | head -1 | cut -d' ' -f1-3); $(java -version 2>&1 | head -1)"
+echo "flow log: $FLOW_LOG (observer pid io.septum.observer, logEnabled)"
 echo "server: scripts/bench/HttpServer.java, $SERVER_THREADS threads, 200 OK with a 3-byte body, keep-alive"
 echo
 echo "wrk GET / (HTTP/1.1 keep-alive), client netns -> server netns over a Linux bridge, ${DURATION} s per run,"
