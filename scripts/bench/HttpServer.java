@@ -14,8 +14,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * The HTTP server of scripts/bench-l7.sh: it runs inside the server's network namespace
  * ({@code ip netns exec NS java scripts/bench/HttpServer.java ADDRESS PORT [THREADS]}, JDK 11+ source launcher) and
  * answers every request with {@code 200 OK} and a 3-byte body, keeping the connection open (HTTP/1.1 keep-alive,
- * pipelining). It exists because python3's http.server and busybox httpd serve a few hundred to a few thousand
- * requests/s (one thread, or one fork per connection): the benchmark would measure the server, not the path.
+ * pipelining). It exists because the ready-made servers close connections (busybox httpd forks per connection and
+ * answers "Connection: close": 63 requests/s here; python3's http.server speaks HTTP/1.0): the benchmark would
+ * measure the server, not the path.
  *
  * <p>Each of THREADS threads owns a selector and its own listening socket on the same port (SO_REUSEPORT), so the
  * kernel spreads connections over them and no lock is shared. Requests are recognised by their header end; a
