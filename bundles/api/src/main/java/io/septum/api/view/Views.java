@@ -331,7 +331,7 @@ public final class Views {
             java.util.Map<Integer, Long> byRule = new java.util.HashMap<>();
             for (var h : hits) byRule.put(h.rule().id(), h.hits());
             Table t = new Table("RULE ID", "RULE", "L7", "HITS");
-            p.rules().forEach(r -> t.row(r.id(), r.display(), r.hasL7() ? "yes (not enforced yet)" : "-",
+            p.rules().forEach(r -> t.row(r.id(), r.display(), r.hasL7() ? "yes (HTTP, via the L7 proxy)" : "-",
                     byRule.getOrDefault(r.id(), 0L)));
             b.append('\n').append(t.render());
         }
