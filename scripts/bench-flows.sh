@@ -166,12 +166,13 @@ log "server $SERVER_IP isolated; load: $SOCKETS UDP source ports, one sender thr
 
 # ---- rate --------------------------------------------------------------------------------------------------------
 coproc LOAD { exec timeout $((SECS + 120)) ip netns exec "${NETNS[1]}" java "$LOAD_SRC" "$SERVER_IP" 9 "$SECS" "$SOCKETS" --wait-go; }
+load_pid=$LOAD_PID # bash unsets LOAD_PID once the coprocess has exited, which a quiet machine reaches first
 read -r -t 90 ready <&"${LOAD[0]}" || die "the load generator did not start"
 dp0=$(api GET /v1/bpf/stats); st0=$(api GET /v1/status); s0=$(num seenFlows "$st0"); c0=$(ticks); t0=$EPOCHREALTIME
 echo go >&"${LOAD[1]}"
 read -r -t $((SECS + 60)) sent secs <&"${LOAD[0]}" || die "the load generator did not finish"
 tload=$EPOCHREALTIME; c1=$(ticks)
-wait "$LOAD_PID" 2>/dev/null || true
+wait "$load_pid" 2>/dev/null || true
 read -r s1 t1 < <(drained)
 dp1=$(api GET /v1/bpf/stats); st1=$(api GET /v1/status)
 q0=$(num queueDropped "$st0"); q1=$(num queueDropped "$st1")
