@@ -11,7 +11,7 @@
  *   - ARP requests for a VIP are answered (the VIP lives on no interface), so that on-link clients can send to it.
  *
  * IPv4 only. Every key's addresses are IPv6 or IPv4-mapped (as in the ipcache), so IPv6 needs no map change.
- * The Java mirrors of these structs are checked against this file's BTF (StructLayoutTest): change both together.
+ * Its maps and their key and value structs are in maps.h.
  */
 #ifndef SEPTUM_LB_H
 #define SEPTUM_LB_H
@@ -26,117 +26,7 @@
 #include <bpf/bpf_endian.h>
 #include "drop.h"
 #include "parse.h"
-
-/* Frontend: port in host order. */
-struct lb_svc_key {
-	__u8 addr[16];
-	__u16 port;
-	__u8 proto;
-	__u8 pad;
-};
-
-/* count = number of slots (1..count) in septum_lb_slots; 0 = no backend: reject. */
-struct lb_svc_value {
-	__u32 svc_id;
-	__u16 count;
-	__u16 flags;
-};
-
-struct lb_slot_key {
-	__u32 svc_id;
-	__u32 slot;
-};
-
-/* A backend of one service (ids are never shared between services). mac all zero = keep the packet's. */
-struct lb_backend {
-	__u8 addr[16];
-	__u16 port;
-	__u8 mac[6];
-};
-
-/* A client connection to a frontend, as the client sent it. */
-struct lb_ct_key {
-	__u8 saddr[16];
-	__u8 vaddr[16];
-	__u16 sport;
-	__u16 vport;
-	__u8 proto;
-	__u8 pad[3];
-};
-
-struct lb_ct_value {
-	__u32 backend_id;
-	__u32 svc_id;
-};
-
-/* A reply as the backend sends it: backend -> client. */
-struct lb_rnat_key {
-	__u8 baddr[16];
-	__u8 caddr[16];
-	__u16 bport;
-	__u16 cport;
-	__u8 proto;
-	__u8 pad[3];
-};
-
-struct lb_rnat_value {
-	__u8 vaddr[16];
-	__u16 vport;
-	__u16 pad;
-};
-
-struct lb_vip_value {
-	__u32 services;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, struct lb_svc_key);
-	__type(value, struct lb_svc_value);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} septum_lb_services SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct lb_slot_key);
-	__type(value, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} septum_lb_slots SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, struct lb_backend);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} septum_lb_backends SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 131072);
-	__type(key, struct lb_ct_key);
-	__type(value, struct lb_ct_value);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} septum_lb_ct SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 131072);
-	__type(key, struct lb_rnat_key);
-	__type(value, struct lb_rnat_value);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} septum_lb_rnat SEC(".maps");
-
-/* Frontend addresses (IPv4-mapped), for the ARP responder. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, struct ipcache_key);
-	__type(value, struct lb_vip_value);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} septum_lb_vips SEC(".maps");
+#include "maps.h"
 
 #define LB_NOT_SERVICE 0
 #define LB_TRANSLATED 1

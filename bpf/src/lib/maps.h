@@ -162,4 +162,177 @@ struct {
 	__type(value, struct septum_event);
 } septum_event_btf SEC(".maps");
 
+/* ---- Load balancing (lib/lb.h) ---- */
+
+/* Frontend: port in host order. */
+struct lb_svc_key {
+	__u8 addr[16];
+	__u16 port;
+	__u8 proto;
+	__u8 pad;
+};
+
+/* count = number of slots (1..count) in septum_lb_slots; 0 = no backend: reject. */
+struct lb_svc_value {
+	__u32 svc_id;
+	__u16 count;
+	__u16 flags;
+};
+
+struct lb_slot_key {
+	__u32 svc_id;
+	__u32 slot;
+};
+
+/* A backend of one service (ids are never shared between services). mac all zero = keep the packet's. */
+struct lb_backend {
+	__u8 addr[16];
+	__u16 port;
+	__u8 mac[6];
+};
+
+/* A client connection to a frontend, as the client sent it. */
+struct lb_ct_key {
+	__u8 saddr[16];
+	__u8 vaddr[16];
+	__u16 sport;
+	__u16 vport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+struct lb_ct_value {
+	__u32 backend_id;
+	__u32 svc_id;
+};
+
+/* A reply as the backend sends it: backend -> client. */
+struct lb_rnat_key {
+	__u8 baddr[16];
+	__u8 caddr[16];
+	__u16 bport;
+	__u16 cport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+struct lb_rnat_value {
+	__u8 vaddr[16];
+	__u16 vport;
+	__u16 pad;
+};
+
+struct lb_vip_value {
+	__u32 services;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct lb_svc_key);
+	__type(value, struct lb_svc_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} septum_lb_services SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct lb_slot_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} septum_lb_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct lb_backend);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} septum_lb_backends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 131072);
+	__type(key, struct lb_ct_key);
+	__type(value, struct lb_ct_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} septum_lb_ct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 131072);
+	__type(key, struct lb_rnat_key);
+	__type(value, struct lb_rnat_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} septum_lb_rnat SEC(".maps");
+
+/* Frontend addresses (IPv4-mapped), for the ARP responder. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct ipcache_key);
+	__type(value, struct lb_vip_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} septum_lb_vips SEC(".maps");
+
+/* ---- L7 proxy redirection (lib/proxy.h) ---- */
+
+/* The only entry (key 0) of septum_proxy: port 0 = no proxy. */
+struct proxy_config {
+	__u16 port;
+	__u16 pad;
+	__u32 pad2;
+};
+
+/* An endpoint address (IPv4-mapped or IPv6) -> the endpoint, so that a client's program can read the
+ * destination endpoint's ingress policy. */
+struct lxc_key {
+	__u8 addr[16];
+};
+
+struct lxc_value {
+	__u32 ep_id;
+	__u32 ifindex;
+};
+
+/* The MAC address of an endpoint's host-side interface (key: its ifindex). */
+struct if_mac {
+	__u8 mac[6];
+	__u16 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct if_mac);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} septum_ifmac SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct proxy_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} septum_proxy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct lxc_key);
+	__type(value, struct lxc_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} septum_lxc SEC(".maps");
+
+/* ---- cgroup endpoints (septum_cgroup.bpf.c): cgroup id (the cgroup directory's inode number) -> endpoint ---- */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct endpoint_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} septum_cgroup_endpoints SEC(".maps");
+
 #endif

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Packet parsing: Ethernet, IPv4/IPv6 and the L4 ports, with a bounds check before every header access. */
+/* Packet parsing, the one parser of both objects: Ethernet (tc) or bare IP (cgroup_skb), IPv4/IPv6 and the L4
+ * ports, with a bounds check before every header access. */
 #ifndef SEPTUM_PARSE_H
 #define SEPTUM_PARSE_H
 
@@ -95,7 +96,69 @@ static __always_inline int parse_l4(void *l4, void *data_end, struct pkt *p)
 	return PARSE_IP;
 }
 
-/* Returns PARSE_* or a negative DROP_* code. */
+/* IPv4 from its header on. Returns PARSE_* or a negative DROP_* code. */
+static __always_inline int parse_ip4(void *l3, void *data_end, struct pkt *p)
+{
+	struct iphdr *ip = l3;
+	__u32 ihl;
+
+	if ((void *)(ip + 1) > data_end)
+		return DROP_INVALID;
+	ihl = ip->ihl * 4;
+	if (ihl < sizeof(*ip))
+		return DROP_INVALID;
+	p->family = 4;
+	p->proto = ip->protocol;
+	set_v4_mapped(p->saddr, ip->saddr);
+	set_v4_mapped(p->daddr, ip->daddr);
+	/* A non-first fragment carries no L4 header: it is judged with port 0, which only a
+	 * whole-protocol entry allows (fails closed for port-specific rules). */
+	if (bpf_ntohs(ip->frag_off) & 0x1fff)
+		return PARSE_IP;
+	return parse_l4(l3 + ihl, data_end, p);
+}
+
+/* IPv6 from its header on, through up to IPV6_MAX_EXT extension headers. Returns PARSE_* or a DROP_* code. */
+static __always_inline int parse_ip6(void *l3, void *data_end, struct pkt *p)
+{
+	struct ipv6hdr *ip6 = l3;
+	__u8 *l4;
+	__u8 nexthdr;
+	int i;
+
+	if ((void *)(ip6 + 1) > data_end)
+		return DROP_INVALID;
+	l4 = (void *)(ip6 + 1);
+	nexthdr = ip6->nexthdr;
+	p->family = 6;
+	__builtin_memcpy(p->saddr, &ip6->saddr, 16);
+	__builtin_memcpy(p->daddr, &ip6->daddr, 16);
+	/* Deeper chains are judged by the header they stop at, with port 0, which only whole-protocol entries
+	 * allow (fails closed). */
+#pragma unroll
+	for (i = 0; i < IPV6_MAX_EXT; i++) {
+		if (nexthdr == IPPROTO_HOPOPTS || nexthdr == IPPROTO_ROUTING || nexthdr == IPPROTO_DSTOPTS) {
+			if ((void *)(l4 + 2) > data_end)
+				return DROP_INVALID;
+			nexthdr = l4[0];
+			l4 += ((__u32)l4[1] + 1) * 8;
+		} else if (nexthdr == IPPROTO_FRAGMENT) {
+			if ((void *)(l4 + 8) > data_end)
+				return DROP_INVALID;
+			nexthdr = l4[0];
+			p->proto = nexthdr;
+			if ((((__u16)l4[2] << 8) | l4[3]) & 0xfff8)
+				return PARSE_IP; /* not the first fragment: no L4 header */
+			l4 += 8;
+		} else {
+			break;
+		}
+	}
+	p->proto = nexthdr;
+	return parse_l4(l4, data_end, p);
+}
+
+/* A frame from its Ethernet header on (tc programs). Returns PARSE_* or a negative DROP_* code. */
 static __always_inline int parse_packet(struct __sk_buff *skb, struct pkt *p)
 {
 	void *data = (void *)(long)skb->data;
@@ -106,66 +169,28 @@ static __always_inline int parse_packet(struct __sk_buff *skb, struct pkt *p)
 	if ((void *)(eth + 1) > data_end)
 		return DROP_INVALID;
 	proto = bpf_ntohs(eth->h_proto);
-
-	if (proto == ETH_P_IP) {
-		struct iphdr *ip = (void *)(eth + 1);
-		__u32 ihl;
-
-		if ((void *)(ip + 1) > data_end)
-			return DROP_INVALID;
-		ihl = ip->ihl * 4;
-		if (ihl < sizeof(*ip))
-			return DROP_INVALID;
-		p->family = 4;
-		p->proto = ip->protocol;
-		set_v4_mapped(p->saddr, ip->saddr);
-		set_v4_mapped(p->daddr, ip->daddr);
-		/* A non-first fragment carries no L4 header: it is judged with port 0, which only a
-		 * whole-protocol entry allows (fails closed for port-specific rules). */
-		if (bpf_ntohs(ip->frag_off) & 0x1fff)
-			return PARSE_IP;
-		if (ihl > 60)
-			return DROP_INVALID;
-		return parse_l4((void *)ip + ihl, data_end, p);
-	}
-	if (proto == ETH_P_IPV6) {
-		struct ipv6hdr *ip6 = (void *)(eth + 1);
-
-		if ((void *)(ip6 + 1) > data_end)
-			return DROP_INVALID;
-		__u8 *l4 = (void *)(ip6 + 1);
-		__u8 nexthdr = ip6->nexthdr;
-		int i;
-
-		p->family = 6;
-		__builtin_memcpy(p->saddr, &ip6->saddr, 16);
-		__builtin_memcpy(p->daddr, &ip6->daddr, 16);
-		/* Walk up to IPV6_MAX_EXT extension headers. Deeper chains are judged by the header they stop at,
-		 * with port 0, which only whole-protocol entries allow (fails closed). */
-#pragma unroll
-		for (i = 0; i < IPV6_MAX_EXT; i++) {
-			if (nexthdr == IPPROTO_HOPOPTS || nexthdr == IPPROTO_ROUTING || nexthdr == IPPROTO_DSTOPTS) {
-				if ((void *)(l4 + 2) > data_end)
-					return DROP_INVALID;
-				nexthdr = l4[0];
-				l4 += ((__u32)l4[1] + 1) * 8;
-			} else if (nexthdr == IPPROTO_FRAGMENT) {
-				if ((void *)(l4 + 8) > data_end)
-					return DROP_INVALID;
-				nexthdr = l4[0];
-				p->proto = nexthdr;
-				if ((((__u16)l4[2] << 8) | l4[3]) & 0xfff8)
-					return PARSE_IP; /* not the first fragment: no L4 header */
-				l4 += 8;
-			} else {
-				break;
-			}
-		}
-		p->proto = nexthdr;
-		return parse_l4(l4, data_end, p);
-	}
+	if (proto == ETH_P_IP)
+		return parse_ip4(eth + 1, data_end, p);
+	if (proto == ETH_P_IPV6)
+		return parse_ip6(eth + 1, data_end, p);
 	if (proto == ETH_P_ARP_)
 		return PARSE_ALWAYS_PASS;
+	return PARSE_NOT_IP;
+}
+
+/* A packet from its IP header on (cgroup_skb programs): the version nibble tells the family. */
+static __always_inline int parse_l3(struct __sk_buff *skb, struct pkt *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	__u8 *first = data;
+
+	if ((void *)(first + 1) > data_end)
+		return DROP_INVALID;
+	if ((*first >> 4) == 4)
+		return parse_ip4(data, data_end, p);
+	if ((*first >> 4) == 6)
+		return parse_ip6(data, data_end, p);
 	return PARSE_NOT_IP;
 }
 

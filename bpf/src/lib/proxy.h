@@ -34,54 +34,6 @@
 #define BPF_F_CURRENT_NETNS (-1L)
 #endif
 
-/* The only entry (key 0) of septum_proxy: port 0 = no proxy. */
-struct proxy_config {
-	__u16 port;
-	__u16 pad;
-	__u32 pad2;
-};
-
-/* An endpoint address (IPv4-mapped or IPv6) -> the endpoint, so that a client's program can read the
- * destination endpoint's ingress policy. */
-struct lxc_key {
-	__u8 addr[16];
-};
-
-struct lxc_value {
-	__u32 ep_id;
-	__u32 ifindex;
-};
-
-/* The MAC address of an endpoint's host-side interface (key: its ifindex). */
-struct if_mac {
-	__u8 mac[6];
-	__u16 pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, struct if_mac);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} septum_ifmac SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct proxy_config);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} septum_proxy SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct lxc_key);
-	__type(value, struct lxc_value);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} septum_lxc SEC(".maps");
-
 /*
  * Whether this new (non-reply) egress packet goes to the proxy. The destination endpoint's ingress verdict comes
  * first: a deny, or no allow where ingress is enforced, is never redirected (septum_to_ep drops it as usual).

@@ -66,7 +66,7 @@ final class EventReader {
         while (running) {
             int rc = lib.ring_buffer__poll(rb, POLL_MS);
             if (rc < 0 && rc != -EINTR) {
-                LOG.warning("polling the events ring buffer failed: " + EbpfDatapath.errno(-rc));
+                LOG.warning("polling the events ring buffer failed: " + BpfErrors.errno(-rc));
                 try {
                     Thread.sleep(POLL_MS); // back off instead of spinning on a persistent error
                 } catch (InterruptedException e) {

@@ -19,10 +19,7 @@ import jnr.ffi.Runtime;
  * backend's id disappears from the backends map, and its connections pick a live backend on their next packet.
  */
 final class LbMaps {
-    static final int SVC_KEY = 20, SVC_VALUE = 8, SLOT_KEY = 8, ID = 4, BACKEND = 24, VIP_KEY = 20, VIP_VALUE = 4;
     static final int PROTO_TCP = 6, PROTO_UDP = 17;
-
-    int fdServices = -1, fdSlots = -1, fdBackends = -1, fdCt = -1, fdRnat = -1, fdVips = -1;
 
     /** "svcId|addr|port" to backend id. */
     private final Map<String, Integer> ids = new HashMap<>();
@@ -99,17 +96,17 @@ final class LbMaps {
      * before its count does), VIPs, then stale services, slots (a shrunk service's count is already lower),
      * backends and VIPs. A failed write puts every earlier write back.
      */
-    void apply(Desired want, EbpfDatapath dp, Runtime runtime) throws DatapathException {
-        seed(dp, runtime);
-        Map<EbpfDatapath.Bytes, byte[]> curSvc = dp.readAllOf(fdServices, SVC_KEY, SVC_VALUE);
-        Map<EbpfDatapath.Bytes, byte[]> curSlots = dp.readAllOf(fdSlots, SLOT_KEY, ID);
-        Map<EbpfDatapath.Bytes, byte[]> curBackends = dp.readAllOf(fdBackends, ID, BACKEND);
-        Map<EbpfDatapath.Bytes, byte[]> curVips = dp.readAllOf(fdVips, VIP_KEY, VIP_VALUE);
+    void apply(Desired want, BpfMaps maps, Runtime runtime) throws DatapathException {
+        seed(maps, runtime);
+        Map<Bytes, byte[]> curSvc = maps.lbServices.readAll();
+        Map<Bytes, byte[]> curSlots = maps.lbSlots.readAll();
+        Map<Bytes, byte[]> curBackends = maps.lbBackends.readAll();
+        Map<Bytes, byte[]> curVips = maps.lbVips.readAll();
 
-        Map<EbpfDatapath.Bytes, byte[]> svc = new LinkedHashMap<>(), slots = new LinkedHashMap<>(),
+        Map<Bytes, byte[]> svc = new LinkedHashMap<>(), slots = new LinkedHashMap<>(),
                 backends = new LinkedHashMap<>(), vips = new LinkedHashMap<>();
         Map<String, Integer> newIds = new HashMap<>();
-        Map<EbpfDatapath.Bytes, Integer> vipCount = new LinkedHashMap<>();
+        Map<Bytes, Integer> vipCount = new LinkedHashMap<>();
         for (Svc s : want.services()) {
             int slot = 0;
             for (Backend b : s.backends()) {
@@ -122,11 +119,11 @@ final class LbMaps {
                 for (int i = 0; i < 16; i++) v.addr[i].set(b.addr()[i] & 0xff);
                 v.port.set(b.port());
                 for (int i = 0; i < 6; i++) v.mac[i].set(b.mac()[i] & 0xff);
-                backends.put(new EbpfDatapath.Bytes(u32(id)), v.bytes());
+                backends.put(new Bytes(Bytes.u32(id)), v.bytes());
                 Structs.LbSlotKey sk = Structs.zeroed(new Structs.LbSlotKey(runtime));
                 sk.svc_id.set(s.service().id());
                 sk.slot.set(++slot);
-                slots.put(new EbpfDatapath.Bytes(sk.bytes()), u32(id));
+                slots.put(new Bytes(sk.bytes()), Bytes.u32(id));
             }
             Structs.LbSvcKey k = Structs.zeroed(new Structs.LbSvcKey(runtime));
             for (int i = 0; i < 16; i++) k.addr[i].set(s.addr()[i] & 0xff);
@@ -135,24 +132,24 @@ final class LbMaps {
             Structs.LbSvcValue v = Structs.zeroed(new Structs.LbSvcValue(runtime));
             v.svc_id.set(s.service().id());
             v.count.set(slot);
-            svc.put(new EbpfDatapath.Bytes(k.bytes()), v.bytes());
+            svc.put(new Bytes(k.bytes()), v.bytes());
             Structs.IpcacheKey vk = Structs.zeroed(new Structs.IpcacheKey(runtime));
             vk.prefixlen.set(128);
             for (int i = 0; i < 16; i++) vk.addr[i].set(s.addr()[i] & 0xff);
-            vipCount.merge(new EbpfDatapath.Bytes(vk.bytes()), 1, Integer::sum);
+            vipCount.merge(new Bytes(vk.bytes()), 1, Integer::sum);
         }
-        for (Map.Entry<EbpfDatapath.Bytes, Integer> e : vipCount.entrySet()) vips.put(e.getKey(), u32(e.getValue()));
+        for (Map.Entry<Bytes, Integer> e : vipCount.entrySet()) vips.put(e.getKey(), Bytes.u32(e.getValue()));
 
-        EbpfDatapath.Undo undo = dp.newUndo();
+        MapTransaction undo = new MapTransaction();
         try {
-            put(undo, fdBackends, backends, curBackends, "load-balancer backend");
-            put(undo, fdSlots, slots, curSlots, "load-balancer slot");
-            put(undo, fdServices, svc, curSvc, "load-balancer service");
-            put(undo, fdVips, vips, curVips, "load-balancer VIP");
-            delete(undo, fdServices, svc, curSvc, "stale load-balancer service");
-            delete(undo, fdSlots, slots, curSlots, "stale load-balancer slot");
-            delete(undo, fdBackends, backends, curBackends, "stale load-balancer backend");
-            delete(undo, fdVips, vips, curVips, "stale load-balancer VIP");
+            put(undo, maps.lbBackends, backends, curBackends, "load-balancer backend");
+            put(undo, maps.lbSlots, slots, curSlots, "load-balancer slot");
+            put(undo, maps.lbServices, svc, curSvc, "load-balancer service");
+            put(undo, maps.lbVips, vips, curVips, "load-balancer VIP");
+            delete(undo, maps.lbServices, svc, curSvc, "stale load-balancer service");
+            delete(undo, maps.lbSlots, slots, curSlots, "stale load-balancer slot");
+            delete(undo, maps.lbBackends, backends, curBackends, "stale load-balancer backend");
+            delete(undo, maps.lbVips, vips, curVips, "stale load-balancer VIP");
         } catch (DatapathException e) {
             undo.rollback();
             throw e;
@@ -163,30 +160,30 @@ final class LbMaps {
         for (Svc s : want.services()) names.put(s.service().id(), s.service());
     }
 
-    private static void put(EbpfDatapath.Undo undo, int fd, Map<EbpfDatapath.Bytes, byte[]> want, Map<EbpfDatapath.Bytes, byte[]> cur,
+    private static void put(MapTransaction undo, BpfMap map, Map<Bytes, byte[]> want, Map<Bytes, byte[]> cur,
                             String what) throws DatapathException {
-        for (Map.Entry<EbpfDatapath.Bytes, byte[]> e : want.entrySet()) {
+        for (Map.Entry<Bytes, byte[]> e : want.entrySet()) {
             byte[] old = cur.get(e.getKey());
-            if (old == null || !Arrays.equals(old, e.getValue())) undo.put(fd, e.getKey().b(), e.getValue(), old, what);
+            if (old == null || !Arrays.equals(old, e.getValue())) undo.put(map, e.getKey().b(), e.getValue(), old, what);
         }
     }
 
-    private static void delete(EbpfDatapath.Undo undo, int fd, Map<EbpfDatapath.Bytes, byte[]> want, Map<EbpfDatapath.Bytes, byte[]> cur,
+    private static void delete(MapTransaction undo, BpfMap map, Map<Bytes, byte[]> want, Map<Bytes, byte[]> cur,
                                String what) throws DatapathException {
-        for (Map.Entry<EbpfDatapath.Bytes, byte[]> e : cur.entrySet()) {
-            if (!want.containsKey(e.getKey())) undo.delete(fd, e.getKey().b(), e.getValue(), what);
+        for (Map.Entry<Bytes, byte[]> e : cur.entrySet()) {
+            if (!want.containsKey(e.getKey())) undo.delete(map, e.getKey().b(), e.getValue(), what);
         }
     }
 
     /** After a restart: the ids that the pinned maps use, so that established connections keep their backend. */
-    private void seed(EbpfDatapath dp, Runtime runtime) {
+    private void seed(BpfMaps maps, Runtime runtime) {
         if (seeded) return;
         seeded = true;
-        Map<EbpfDatapath.Bytes, byte[]> backends = dp.readAllOf(fdBackends, ID, BACKEND);
-        for (Map.Entry<EbpfDatapath.Bytes, byte[]> e : dp.readAllOf(fdSlots, SLOT_KEY, ID).entrySet()) {
+        Map<Bytes, byte[]> backends = maps.lbBackends.readAll();
+        for (Map.Entry<Bytes, byte[]> e : maps.lbSlots.readAll().entrySet()) {
             Structs.LbSlotKey sk = Structs.from(new Structs.LbSlotKey(runtime), e.getKey().b());
-            int id = (int) u32(e.getValue());
-            byte[] bv = backends.get(new EbpfDatapath.Bytes(e.getValue()));
+            int id = (int) Bytes.u32(e.getValue());
+            byte[] bv = backends.get(new Bytes(e.getValue()));
             if (bv == null) continue;
             Structs.LbBackend b = Structs.from(new Structs.LbBackend(runtime), bv);
             byte[] addr = new byte[16];
@@ -194,13 +191,13 @@ final class LbMaps {
             ids.put(sk.svc_id.get() + "|" + Arrays.toString(addr) + "|" + b.port.get(), id);
             nextId = Math.max(nextId, id + 1);
         }
-        for (EbpfDatapath.Bytes k : backends.keySet()) nextId = Math.max(nextId, (int) u32(k.b()) + 1);
+        for (Bytes k : backends.keySet()) nextId = Math.max(nextId, (int) Bytes.u32(k.b()) + 1);
     }
 
     /** The maps as services: frontends with the backends in their slots (names from the last sync). */
-    List<Service> read(EbpfDatapath dp, Runtime runtime) {
+    List<Service> read(BpfMaps maps, Runtime runtime) {
         List<Service> out = new ArrayList<>();
-        for (Map.Entry<EbpfDatapath.Bytes, byte[]> e : dp.readAllOf(fdServices, SVC_KEY, SVC_VALUE).entrySet()) {
+        for (Map.Entry<Bytes, byte[]> e : maps.lbServices.readAll().entrySet()) {
             Structs.LbSvcKey k = Structs.from(new Structs.LbSvcKey(runtime), e.getKey().b());
             Structs.LbSvcValue v = Structs.from(new Structs.LbSvcValue(runtime), e.getValue());
             byte[] vip = new byte[16];
@@ -211,8 +208,8 @@ final class LbMaps {
                 Structs.LbSlotKey sk = Structs.zeroed(new Structs.LbSlotKey(runtime));
                 sk.svc_id.set(id);
                 sk.slot.set(slot);
-                byte[] bid = dp.lookupOf(fdSlots, sk.bytes(), ID);
-                byte[] bv = bid == null ? null : dp.lookupOf(fdBackends, bid, BACKEND);
+                byte[] bid = maps.lbSlots.lookup(sk.bytes());
+                byte[] bv = bid == null ? null : maps.lbBackends.lookup(bid);
                 if (bv == null) {
                     backends.add(new ServiceBackend("slot " + slot, 0, null, "missing", null));
                     continue;
@@ -233,13 +230,5 @@ final class LbMaps {
         }
         out.sort((a, b) -> Long.compare(a.id(), b.id()));
         return out;
-    }
-
-    static byte[] u32(long v) {
-        return new byte[] {(byte) v, (byte) (v >> 8), (byte) (v >> 16), (byte) (v >> 24)};
-    }
-
-    static long u32(byte[] b) {
-        return (b[0] & 0xffL) | (b[1] & 0xffL) << 8 | (b[2] & 0xffL) << 16 | (b[3] & 0xffL) << 24;
     }
 }

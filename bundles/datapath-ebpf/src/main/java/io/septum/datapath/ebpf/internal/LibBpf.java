@@ -30,6 +30,12 @@ public interface LibBpf {
 
     int bpf_map__fd(Pointer map);
 
+    /** The key size the object defines for the map (0 for a ring buffer). */
+    int bpf_map__key_size(Pointer map);
+
+    /** The value size the object defines for the map (one CPU's share for per-CPU maps; 0 for a ring buffer). */
+    int bpf_map__value_size(Pointer map);
+
     Pointer bpf_object__find_program_by_name(Pointer obj, String name);
 
     int bpf_program__fd(Pointer prog);

@@ -441,6 +441,46 @@ public final class Structs {
         }
     }
 
+    public static final class LbRnatKey extends Mirror {
+        public final Unsigned8[] baddr = array(new Unsigned8[16]);
+        public final Unsigned8[] caddr = array(new Unsigned8[16]);
+        public final Unsigned16 bport = new Unsigned16();
+        public final Unsigned16 cport = new Unsigned16();
+        public final Unsigned8 proto = new Unsigned8();
+        public final Unsigned8[] pad = array(new Unsigned8[3]);
+
+        public LbRnatKey(Runtime r) {
+            super(r);
+        }
+
+        @Override public java.lang.String cName() {
+            return "lb_rnat_key";
+        }
+
+        @Override public Map<java.lang.String, Long> members() {
+            return map("baddr", baddr[0].offset(), "caddr", caddr[0].offset(), "bport", bport.offset(),
+                    "cport", cport.offset(), "proto", proto.offset(), "pad", pad[0].offset());
+        }
+    }
+
+    public static final class LbRnatValue extends Mirror {
+        public final Unsigned8[] vaddr = array(new Unsigned8[16]);
+        public final Unsigned16 vport = new Unsigned16();
+        public final Unsigned16 pad = new Unsigned16();
+
+        public LbRnatValue(Runtime r) {
+            super(r);
+        }
+
+        @Override public java.lang.String cName() {
+            return "lb_rnat_value";
+        }
+
+        @Override public Map<java.lang.String, Long> members() {
+            return map("vaddr", vaddr[0].offset(), "vport", vport.offset(), "pad", pad.offset());
+        }
+    }
+
     public static final class LbVipValue extends Mirror {
         public final Unsigned32 services = new Unsigned32();
 

@@ -241,6 +241,33 @@ class CgroupDatapathTest {
     }
 
     @Test
+    void auditModePolicyEntriesLetACgroupsWouldBeDropsPassAsAudit() throws Exception {
+        // An audit-mode policy (policy.septum.io/mode: audit) on an endpoint that is itself enforcing: its deny
+        // and the audit default it writes must be reported as AUDIT and let through, as on an interface endpoint.
+        dp.upsertEndpoint(cgEp(false, true), List.of(
+                new PolicyEntry(Direction.EGRESS, ID_B, Protocol.TCP, 80, 80, PolicyAction.DENY, RULE + 7, true),
+                PolicyEntry.auditDefault(Direction.EGRESS)));
+        try {
+            events.clear();
+            assertTrue(cgroupConnects(b.ip4(), 80), "an audit deny lets the connection through");
+            DatapathEvent d = awaitEvent("audit of the deny", e -> e.endpointId() == EP_CG
+                    && e.type().equals("policy-verdict") && e.dstIp().equals(b.ip4()) && e.dstPort() == 80);
+            assertEquals("AUDIT", d.verdict());
+            assertEquals(181, d.dropReason());
+            assertEquals(RULE + 7, d.ruleId());
+            assertTrue(cgroupConnects(a.ip4(), 80), "the audit default lets what no entry decides through");
+            DatapathEvent n = awaitEvent("audit default", e -> e.endpointId() == EP_CG
+                    && e.type().equals("policy-verdict") && e.dstIp().equals(a.ip4()) && e.dstPort() == 80);
+            assertEquals("AUDIT", n.verdict());
+            assertEquals(133, n.dropReason());
+            assertTrue(events.stream().noneMatch(e -> e.endpointId() == EP_CG && e.type().equals("drop")),
+                    "nothing dropped: " + events);
+        } finally {
+            dp.removeEndpoint(EP_CG);
+        }
+    }
+
+    @Test
     void aDirectoryThatIsNoCgroupIsRefusedAndChangesNothing() throws Exception {
         DatapathEndpoint bad = new DatapathEndpoint(EP_CG + 1, ID_CG, null, 0, List.of(), true, true, false,
                 "/tmp/sept-t-not-a-cgroup-" + lab.id);

@@ -68,7 +68,8 @@ class StructLayoutTest {
                 new Structs.PolicyKey(r), new Structs.PolicyValue(r), new Structs.PolicyStatsKey(r),
                 new Structs.CtKey(r), new Structs.CtValue(r), new Structs.Event(r),
                 new Structs.LbSvcKey(r), new Structs.LbSvcValue(r), new Structs.LbSlotKey(r), new Structs.LbBackend(r),
-                new Structs.LbCtKey(r), new Structs.LbCtValue(r), new Structs.LbVipValue(r),
+                new Structs.LbCtKey(r), new Structs.LbCtValue(r), new Structs.LbRnatKey(r), new Structs.LbRnatValue(r),
+                new Structs.LbVipValue(r),
                 new Structs.ProxyConfig(r), new Structs.LxcKey(r), new Structs.LxcValue(r), new Structs.IfMac(r));
     }
 
@@ -82,6 +83,41 @@ class StructLayoutTest {
             for (Map.Entry<String, Long> f : m.members().entrySet()) {
                 assertEquals(c.offsets().get(f.getKey()) / 8, f.getValue().intValue(),
                         "offset of " + m.cName() + "." + f.getKey());
+            }
+        }
+    }
+
+    /**
+     * Both objects define every pinned map with the key and value sizes the Java side reads and writes (what
+     * {@link BpfObjects} checks again before each load). Opening an object needs no privileges: no root here.
+     */
+    @Test
+    void everyMapOfBothObjectsHasTheSizesOfItsJavaMirrors() throws Exception {
+        LibBpf lib = jnr.ffi.LibraryLoader.create(LibBpf.class).failImmediately().load("bpf");
+        Runtime r = Runtime.getRuntime(lib);
+        byte[] cg;
+        try (var in = EbpfDatapath.class.getResourceAsStream(EbpfDatapath.CGROUP_OBJECT_RESOURCE)) {
+            assertNotNull(in, EbpfDatapath.CGROUP_OBJECT_RESOURCE);
+            cg = in.readAllBytes();
+        }
+        for (byte[] object : List.of(EbpfDatapath.bundledObject(), cg)) {
+            jnr.ffi.Pointer mem = r.getMemoryManager().allocateDirect(object.length, false);
+            mem.put(0, object, 0, object.length);
+            jnr.ffi.Pointer obj = lib.bpf_object__open_mem(mem, object.length, null);
+            assertNotNull(obj, "libbpf opens the object");
+            try {
+                for (BpfMaps.Spec s : BpfMaps.specs(r)) {
+                    jnr.ffi.Pointer map = lib.bpf_object__find_map_by_name(obj, s.name());
+                    assertNotNull(map, "map " + s.name());
+                    assertEquals(null, BpfObjects.sizeMismatch(lib, map, s));
+                }
+                // the check can fail: a spec one byte off is reported with both sides' sizes
+                BpfMaps.Spec ipcache = BpfMaps.specs(r).get(0);
+                String m = BpfObjects.sizeMismatch(lib, lib.bpf_object__find_map_by_name(obj, ipcache.name()),
+                        new BpfMaps.Spec(ipcache.name(), ipcache.keySize() + 1, ipcache.valueSize()));
+                assertTrue(m != null && m.contains(ipcache.name()), String.valueOf(m));
+            } finally {
+                lib.bpf_object__close(obj);
             }
         }
     }

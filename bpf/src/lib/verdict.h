@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The verdict path that both objects share, once the entry program has found its endpoint and parsed the packet:
+ *
+ *   verdict_unparsed  what a packet that is not IP, or not parseable, gets
+ *   verdict_is_reply  the reply of a tracked connection passes before any policy
+ *   verdict_policy    remote identity from the ipcache, the policy map, the default of an enforced direction and
+ *                     audit (the endpoint's flag or the entry's POLICY_F_AUDIT)
+ *   verdict_track     the conntrack entry; the first packet of a connection reports the verdict
+ *   verdict_drop      the single exit of a drop, reported with its reason
+ *
+ * What differs stays in the entry files: how the endpoint is found (ifindex or cgroup id), load balancing and
+ * proxy redirection (tc only), and what a REDIRECT entry means where no redirection can happen.
+ */
+#ifndef SEPTUM_VERDICT_H
+#define SEPTUM_VERDICT_H
+
+#include <bpf/bpf_helpers.h>
+#include "../septum_event.h"
+#include "drop.h"
+#include "maps.h"
+#include "parse.h"
+#include "events.h"
+#include "conntrack.h"
+#include "ipcache.h"
+#include "policy.h"
+
+static __always_inline int endpoint_enforced(const struct endpoint_value *ep, __u8 dir)
+{
+	return ep->flags & (dir == SEPTUM_DIR_INGRESS ? EP_F_INGRESS_ENFORCED : EP_F_EGRESS_ENFORCED);
+}
+
+/* parse_ret is PARSE_NOT_IP or a DROP_* code: an enforced direction drops it, an open one lets it pass (0). */
+static __always_inline int verdict_unparsed(const struct endpoint_value *ep, __u8 dir, int parse_ret)
+{
+	if (!endpoint_enforced(ep, dir))
+		return 0;
+	return parse_ret == PARSE_NOT_IP ? DROP_UNSUPPORTED_L3 : parse_ret;
+}
+
+/* Whether the packet is the reply of a connection that this endpoint's policy let through. */
+static __always_inline int verdict_is_reply(const struct endpoint_value *ep, __u8 dir, const struct pkt *p, __u64 now)
+{
+	struct ct_key ck = {};
+
+	if (!ct_may_be_reply(p))
+		return 0;
+	ct_key_reverse(&ck, p, ep->ep_id, dir);
+	return ct_lookup_live(&ck, now) != NULL;
+}
+
+/*
+ * The policy verdict of a new packet. Fills vi (identities, rule, FORWARDED or AUDIT) and *pr, sets *ct_flags
+ * for an audited connection, and returns 0 to pass or a negative DROP_* code. redirect_ret is what a REDIRECT
+ * entry means here: 0 where the caller redirects (or cannot enforce L7), a drop code where no redirection can
+ * happen and the proxy must not be skipped.
+ */
+static __always_inline int verdict_policy(const struct endpoint_value *ep, __u8 dir, const struct pkt *p,
+					  struct verdict_info *vi, struct policy_result *pr, __u32 *ct_flags,
+					  int redirect_ret)
+{
+	__u32 remote_identity = ipcache_identity(dir == SEPTUM_DIR_INGRESS ? p->saddr : p->daddr);
+	int ret;
+
+	if (dir == SEPTUM_DIR_INGRESS) {
+		vi->src_identity = remote_identity;
+		vi->dst_identity = ep->identity;
+	} else {
+		vi->src_identity = ep->identity;
+		vi->dst_identity = remote_identity;
+	}
+
+	policy_decide(ep->ep_id, remote_identity, dir, p, pr);
+	vi->rule_id = pr->rule_id;
+	policy_count(ep->ep_id, pr->rule_id, dir);
+	vi->verdict = SEPTUM_VERDICT_FORWARDED;
+	if (pr->action == POLICY_DENY)
+		ret = DROP_POLICY_DENY;
+	else if (pr->action == POLICY_REDIRECT)
+		ret = redirect_ret;
+	else if (pr->action == POLICY_ALLOW)
+		ret = 0;
+	else
+		ret = endpoint_enforced(ep, dir) ? DROP_POLICY : 0;
+	if (ret < 0 && ((ep->flags & EP_F_AUDIT) || pr->audit)) {
+		vi->verdict = SEPTUM_VERDICT_AUDIT;
+		vi->drop_reason = -ret;
+		*ct_flags = CT_F_AUDIT;
+		ret = 0;
+	}
+	return ret;
+}
+
+/* Creates or refreshes the connection's entry; its first packet reports the verdict in vi. */
+static __always_inline void verdict_track(const struct endpoint_value *ep, __u8 dir, const struct pkt *p,
+					  struct verdict_info *vi, __u64 now, __u32 ct_flags, __u32 rule_id)
+{
+	struct ct_key ck = {};
+
+	if (!ct_trackable(p))
+		return;
+	ct_key_original(&ck, p, ep->ep_id, dir);
+	if (ct_create_or_refresh(&ck, now, ct_flags, rule_id)) {
+		vi->type = SEPTUM_EVENT_POLICY_VERDICT;
+		emit_event(p, vi);
+	}
+}
+
+/* Reports a drop (ret < 0) with its reason; the caller then drops the packet. */
+static __always_inline void verdict_drop(const struct pkt *p, struct verdict_info *vi, int ret)
+{
+	vi->type = SEPTUM_EVENT_DROP;
+	vi->verdict = SEPTUM_VERDICT_DROPPED;
+	vi->drop_reason = -ret;
+	emit_event(p, vi);
+}
+
+#endif

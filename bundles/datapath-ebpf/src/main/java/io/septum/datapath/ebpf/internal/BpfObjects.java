@@ -1,0 +1,168 @@
+package io.septum.datapath.ebpf.internal;
+
+import io.septum.api.datapath.DatapathException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.logging.Logger;
+import jnr.ffi.LastError;
+import jnr.ffi.Pointer;
+import jnr.ffi.Runtime;
+
+/**
+ * The two BPF objects, loaded against the same pinned maps: the tc programs of interface endpoints, which must
+ * load, and the cgroup_skb programs of cgroup endpoints, which may fail (a kernel without cgroup_skb) and then
+ * only disable cgroup endpoints ({@link #cgroupError()} says why). Both objects define every map of maps.h, each
+ * pinned by name under the pin directory; before load, each map's key and value sizes are checked against
+ * {@link BpfMaps#specs}, so that a struct changed on one side only is refused with its name.
+ */
+final class BpfObjects implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(EbpfDatapath.class.getName());
+
+    private final LibBpf lib;
+    private final Runtime runtime;
+    private final LibbpfLog log;
+    private final Path pinDir;
+    private final int ncpus;
+
+    private Pointer objMem, obj, cgObjMem, cgObj;
+    private BpfMaps maps;
+    private int progFrom = -1, progTo = -1, progProxy = -1, progCgIngress = -1, progCgEgress = -1;
+    private String cgroupError;
+
+    BpfObjects(LibBpf lib, Runtime runtime, LibbpfLog log, Path pinDir, int ncpus) {
+        this.lib = lib;
+        this.runtime = runtime;
+        this.log = log;
+        this.pinDir = pinDir;
+        this.ncpus = ncpus;
+    }
+
+    /** Loads the tc object (throws when it cannot) and then the cgroup object ({@code null}: says why not). */
+    void load(byte[] object, byte[] cgroupObject, String cgroupMissing) throws DatapathException {
+        objMem = copy(object);
+        obj = openAndLoad(objMem, object.length, "the BPF object");
+        Map<String, BpfMap> byName = new LinkedHashMap<>();
+        for (BpfMaps.Spec s : BpfMaps.specs(runtime)) {
+            int fd = lib.bpf_map__fd(lib.bpf_object__find_map_by_name(obj, s.name()));
+            if (fd < 0) throw new DatapathException("map " + s.name() + " has no fd after load: " + BpfErrors.errno(-fd));
+            byName.put(s.name(), new BpfMap(lib, s.name(), fd, s.keySize(), s.valueSize(), ncpus));
+        }
+        maps = new BpfMaps(byName);
+        progFrom = progFd(obj, EbpfDatapath.PROG_FROM_EP);
+        progTo = progFd(obj, EbpfDatapath.PROG_TO_EP);
+        progProxy = progFd(obj, EbpfDatapath.PROG_TO_PROXY);
+        if (cgroupObject == null) {
+            cgroupError = cgroupMissing;
+            return;
+        }
+        try {
+            cgObjMem = copy(cgroupObject);
+            cgObj = openAndLoad(cgObjMem, cgroupObject.length, "the cgroup BPF object");
+            progCgIngress = progFd(cgObj, EbpfDatapath.PROG_CG_INGRESS);
+            progCgEgress = progFd(cgObj, EbpfDatapath.PROG_CG_EGRESS);
+            cgroupError = null;
+        } catch (DatapathException e) {
+            cgroupError = e.getMessage();
+            LOG.warning("cgroup endpoints are disabled: " + e.getMessage());
+            closeCgroup();
+        }
+    }
+
+    private Pointer copy(byte[] bytes) {
+        Pointer mem = runtime.getMemoryManager().allocateDirect(bytes.length, false);
+        mem.put(0, bytes, 0, bytes.length);
+        return mem;
+    }
+
+    private Pointer openAndLoad(Pointer mem, int length, String what) throws DatapathException {
+        log.startCapture();
+        Pointer o = lib.bpf_object__open_mem(mem, length, null);
+        if (o == null) {
+            throw new DatapathException("libbpf could not open " + what + " (" + BpfErrors.errno(LastError.getLastError(runtime))
+                    + ")" + log.capturedTail());
+        }
+        try {
+            for (BpfMaps.Spec s : BpfMaps.specs(runtime)) {
+                Pointer map = lib.bpf_object__find_map_by_name(o, s.name());
+                if (map == null) throw new DatapathException(what + " has no map " + s.name() + ": object and agent do not match");
+                String mismatch = sizeMismatch(lib, map, s);
+                if (mismatch != null) throw new DatapathException(what + ": " + mismatch + ": object and agent do not match");
+                int rc = lib.bpf_map__set_pin_path(map, pinDir.resolve(s.name()).toString());
+                if (rc < 0) throw new DatapathException("cannot set pin path of " + s.name() + ": " + BpfErrors.errno(-rc));
+            }
+            int rc = lib.bpf_object__load(o);
+            if (rc < 0) {
+                throw new DatapathException("loading " + what + " failed (" + BpfErrors.errno(-rc) + "); a pinned map under "
+                        + pinDir + " that no longer matches its definition must be removed by hand" + log.capturedTail());
+            }
+            log.stopCapture();
+            return o;
+        } catch (DatapathException e) {
+            log.stopCapture();
+            lib.bpf_object__close(o);
+            throw e;
+        }
+    }
+
+    /** What differs between a map of an opened object and its spec, or null. */
+    static String sizeMismatch(LibBpf lib, Pointer map, BpfMaps.Spec s) {
+        int k = lib.bpf_map__key_size(map), v = lib.bpf_map__value_size(map);
+        if (k == s.keySize() && v == s.valueSize()) return null;
+        return "map " + s.name() + " has key/value sizes " + k + "/" + v + " in C but " + s.keySize() + "/" + s.valueSize() + " in Java";
+    }
+
+    private int progFd(Pointer o, String name) throws DatapathException {
+        Pointer p = lib.bpf_object__find_program_by_name(o, name);
+        if (p == null) throw new DatapathException("BPF object has no program " + name);
+        int fd = lib.bpf_program__fd(p);
+        if (fd < 0) throw new DatapathException("program " + name + " has no fd after load: " + BpfErrors.errno(-fd));
+        return fd;
+    }
+
+    BpfMaps maps() {
+        return maps;
+    }
+
+    int progFrom() {
+        return progFrom;
+    }
+
+    int progTo() {
+        return progTo;
+    }
+
+    int progProxy() {
+        return progProxy;
+    }
+
+    int progCgIngress() {
+        return progCgIngress;
+    }
+
+    int progCgEgress() {
+        return progCgEgress;
+    }
+
+    /** Why cgroup endpoints cannot be enforced (the cgroup object did not load), or null when they can. */
+    String cgroupError() {
+        return cgroupError;
+    }
+
+    private void closeCgroup() {
+        if (cgObj != null) lib.bpf_object__close(cgObj);
+        cgObj = null;
+        cgObjMem = null;
+        progCgIngress = progCgEgress = -1;
+    }
+
+    /** Closes both objects: programs stay attached and maps stay pinned. */
+    @Override
+    public void close() {
+        closeCgroup();
+        if (obj != null) lib.bpf_object__close(obj);
+        obj = null;
+        objMem = null;
+        maps = null;
+    }
+}

@@ -1,0 +1,145 @@
+package io.septum.datapath.ebpf.internal;
+
+import io.septum.api.datapath.DatapathEndpoint;
+import io.septum.api.datapath.DatapathException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.logging.Logger;
+import jnr.ffi.Runtime;
+import jnr.ffi.Struct;
+
+/**
+ * The tc side of interface endpoints: our filters (handle {@link EbpfDatapath#TC_HANDLE}, priority
+ * {@link EbpfDatapath#TC_PRIORITY}) on the host-side interface's clsact hooks, and septum_to_proxy on the ingress of
+ * the bridge such an interface is a port of. Other tools' filters on the same hooks are left alone.
+ */
+final class TcAttach {
+    private static final Logger LOG = Logger.getLogger(EbpfDatapath.class.getName());
+    private static final int ENOENT = 2, EEXIST = 17, ENODEV = 19, EINVAL = 22;
+
+    private final LibBpf lib;
+    private final Runtime runtime;
+    private final Set<Integer> attached = new HashSet<>();
+
+    TcAttach(LibBpf lib, Runtime runtime) {
+        this.lib = lib;
+        this.runtime = runtime;
+    }
+
+    /** Both programs on the interface: its ingress carries what the endpoint sends (its egress), and vice versa. */
+    void attach(DatapathEndpoint ep, int progFrom, int progTo) throws DatapathException {
+        attachOne(ep.ifindex(), LibBpf.BPF_TC_INGRESS, progFrom, EbpfDatapath.PROG_FROM_EP, ep);
+        attachOne(ep.ifindex(), LibBpf.BPF_TC_EGRESS, progTo, EbpfDatapath.PROG_TO_EP, ep);
+        attached.add(ep.ifindex());
+    }
+
+    private void attachOne(int ifindex, int point, int progFd, String progName, DatapathEndpoint ep) throws DatapathException {
+        Structs.TcHook hook = hook(ifindex, point);
+        int rc = lib.bpf_tc_hook_create(Struct.getMemory(hook));
+        if (rc < 0 && rc != -EEXIST) {
+            throw new DatapathException("cannot create the clsact qdisc on " + ep.interfaceName() + " (ifindex "
+                    + ifindex + ") for endpoint " + ep.id() + ": " + BpfErrors.errno(-rc)
+                    + (rc == -ENODEV ? " (the interface does not exist in the agent's network namespace)" : ""));
+        }
+        rc = lib.bpf_tc_attach(Struct.getMemory(hook), Struct.getMemory(opts(progFd, LibBpf.BPF_TC_F_REPLACE)));
+        if (rc < 0) {
+            throw new DatapathException("cannot attach " + progName + " to " + ep.interfaceName() + " (ifindex " + ifindex
+                    + ") for endpoint " + ep.id() + ": " + BpfErrors.errno(-rc));
+        }
+    }
+
+    /**
+     * A bridge port's frames for the L7 proxy reach the host stack through the bridge, which drops the socket
+     * septum_from_ep assigned: septum_to_proxy on the bridge's ingress assigns it again. Only marked frames are
+     * touched there. Left attached when the endpoint goes (the bridge may carry others; it goes with the bridge).
+     */
+    void attachBridge(DatapathEndpoint ep, int progProxy) throws DatapathException {
+        String name = ep.interfaceName() == null || ep.interfaceName().isEmpty() ? ifname(ep.ifindex()) : ep.interfaceName();
+        Path master = Path.of("/sys/class/net", name, "master");
+        if (!Files.exists(master)) return;
+        int ifindex;
+        try {
+            ifindex = Integer.parseInt(Files.readString(master.toRealPath().resolve("ifindex")).trim());
+        } catch (IOException | NumberFormatException e) {
+            throw new DatapathException("endpoint " + ep.id() + ": cannot read the bridge of " + name + ": " + e.getMessage(), e);
+        }
+        Structs.TcHook hook = hook(ifindex, LibBpf.BPF_TC_INGRESS);
+        int rc = lib.bpf_tc_hook_create(Struct.getMemory(hook));
+        if (rc < 0 && rc != -EEXIST) {
+            throw new DatapathException("cannot create the clsact qdisc on the bridge of " + name + ": " + BpfErrors.errno(-rc));
+        }
+        rc = lib.bpf_tc_attach(Struct.getMemory(hook), Struct.getMemory(opts(progProxy, LibBpf.BPF_TC_F_REPLACE)));
+        if (rc < 0) {
+            throw new DatapathException("cannot attach " + EbpfDatapath.PROG_TO_PROXY + " to the bridge of " + name + ": "
+                    + BpfErrors.errno(-rc));
+        }
+    }
+
+    /** Removes only our filters (handle and priority): destroying the hook would kill other tools' filters. */
+    void detach(int ifindex) {
+        for (int point : new int[] {LibBpf.BPF_TC_INGRESS, LibBpf.BPF_TC_EGRESS}) {
+            int rc = lib.bpf_tc_detach(Struct.getMemory(hook(ifindex, point)), Struct.getMemory(opts(0, 0)));
+            if (rc < 0 && rc != -ENOENT && rc != -ENODEV && rc != -EINVAL) {
+                LOG.warning("detaching from ifindex " + ifindex + ": " + BpfErrors.errno(-rc));
+            }
+        }
+        attached.remove(ifindex);
+    }
+
+    /** Whether our filter is attached at that hook. */
+    boolean isAttached(int ifindex, boolean ingress) {
+        Structs.TcOpts opts = opts(0, 0);
+        int rc = lib.bpf_tc_query(Struct.getMemory(hook(ifindex, ingress ? LibBpf.BPF_TC_INGRESS : LibBpf.BPF_TC_EGRESS)),
+                Struct.getMemory(opts));
+        return rc == 0 && opts.prog_id.get() != 0;
+    }
+
+    /** Interfaces this agent attached to since it started. */
+    int count() {
+        return attached.size();
+    }
+
+    private Structs.TcHook hook(int ifindex, int point) {
+        Structs.TcHook h = new Structs.TcHook(runtime);
+        h.useMemory(runtime.getMemoryManager().allocateDirect(h.size(), true));
+        h.sz.set(h.size());
+        h.ifindex.set(ifindex);
+        h.attach_point.set(point);
+        return h;
+    }
+
+    private Structs.TcOpts opts(int progFd, int flags) {
+        Structs.TcOpts o = new Structs.TcOpts(runtime);
+        o.useMemory(runtime.getMemoryManager().allocateDirect(o.size(), true));
+        o.sz.set(o.size());
+        o.prog_fd.set(progFd);
+        o.flags.set(flags);
+        o.handle.set(EbpfDatapath.TC_HANDLE);
+        o.priority.set(EbpfDatapath.TC_PRIORITY);
+        return o;
+    }
+
+    /**
+     * The interface's name in the agent's namespace. Read from sysfs: {@code NetworkInterface} lists only
+     * interfaces that carry an address, and host-side veths carry none.
+     */
+    static String ifname(int ifindex) {
+        try (var links = Files.list(Path.of("/sys/class/net"))) {
+            for (Path link : (Iterable<Path>) links::iterator) {
+                try {
+                    if (Integer.parseInt(Files.readString(link.resolve("ifindex")).trim()) == ifindex) {
+                        return link.getFileName().toString();
+                    }
+                } catch (IOException | NumberFormatException ignored) {
+                    // a link that went away while listing
+                }
+            }
+        } catch (IOException ignored) {
+            // no sysfs: leave the name empty
+        }
+        return "";
+    }
+}
