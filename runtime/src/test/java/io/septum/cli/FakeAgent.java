@@ -171,6 +171,11 @@ final class FakeAgent implements Backend {
         }
 
         @Override
+        public Endpoint setAudit(String idOrName, boolean audit) {
+            throw new java.util.NoSuchElementException("no endpoint \"" + idOrName + "\" (fake agent)");
+        }
+
+        @Override
         public Optional<Endpoint> get(String idOrName) {
             List<Endpoint> m = endpoints.stream().filter(e -> String.valueOf(e.id()).equals(idOrName)
                     || e.qualifiedName().equals(idOrName)).toList();
@@ -360,6 +365,15 @@ final class FakeAgent implements Backend {
     final Datapath datapath = new Datapath() {
         @Override
         public void upsertEndpoint(DatapathEndpoint endpoint, List<PolicyEntry> entries) {
+        }
+
+        @Override
+        public void syncServices(List<io.septum.api.service.Service> services) {
+        }
+
+        @Override
+        public List<io.septum.api.service.Service> services() {
+            return List.of();
         }
 
         @Override

@@ -34,9 +34,7 @@ public interface EndpointManager {
      * Turns the endpoint's audit mode on or off (persisted): in audit mode its would-be drops pass and are reported
      * as {@code AUDIT} flows. Throws {@link java.util.NoSuchElementException} for an unknown endpoint.
      */
-    default Endpoint setAudit(String idOrName, boolean audit) {
-        throw new UnsupportedOperationException("this endpoint manager has no audit mode");
-    }
+    Endpoint setAudit(String idOrName, boolean audit);
 
     /** IP prefix to identity, as pushed to the datapath. */
     List<IpcacheEntry> ipcache();

@@ -41,14 +41,10 @@ public interface Datapath {
      * are left out; a service without any rejects new connections). New backends are written before the slots that
      * point at them, and removed backends are deleted last, so a connection never picks a half-written backend.
      */
-    default void syncServices(List<Service> services) throws DatapathException {
-        throw new UnsupportedOperationException("this datapath has no load balancer");
-    }
+    void syncServices(List<Service> services) throws DatapathException;
 
     /** What the load-balancer maps hold, as services (names as last synced). */
-    default List<Service> services() {
-        throw new UnsupportedOperationException("this datapath has no load balancer");
-    }
+    List<Service> services();
 
     /**
      * SO_MARK of the L7 proxy's upstream sockets. {@code septum_to_ep} lets packets with this mark into an

@@ -1,7 +1,6 @@
 package io.septum.api.flow;
 
 import io.septum.api.Label;
-import java.net.InetAddress;
 import java.util.List;
 import java.util.Locale;
 
@@ -144,40 +143,22 @@ public record FlowFilter(
         return Integer.parseInt(want) == code;
     }
 
-    /** An address or prefix: the address bytes and the prefix length. */
-    private record Prefix(byte[] bytes, int bits) {
-    }
-
-    private static Prefix prefix(String text) {
-        String s = text.strip();
-        int slash = s.indexOf('/');
-        String addr = slash >= 0 ? s.substring(0, slash) : s;
-        if (!addr.matches("[0-9a-fA-F:.]+")) throw new IllegalArgumentException("bad IP address or prefix \"" + text + "\"");
+    private static io.septum.api.IpPrefix prefix(String text) {
         try {
-            byte[] b = InetAddress.getByName(addr).getAddress();
-            int bits = slash >= 0 ? Integer.parseInt(s.substring(slash + 1)) : b.length * 8;
-            if (bits < 0 || bits > b.length * 8) throw new IllegalArgumentException("bad prefix length in \"" + text + "\"");
-            return new Prefix(b, bits);
-        } catch (java.net.UnknownHostException | NumberFormatException e) {
+            return io.septum.api.IpPrefix.parse(text);
+        } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("bad IP address or prefix \"" + text + "\"");
         }
     }
 
     private static boolean ipMatches(String want, String have) {
         if (have == null || have.isEmpty()) return false;
-        Prefix p = prefix(want);
-        byte[] h;
+        io.septum.api.IpPrefix p = prefix(want);
         try {
-            h = prefix(have).bytes();
+            return p.contains(io.septum.api.IpPrefix.parse(have));
         } catch (IllegalArgumentException e) {
             return false;
         }
-        if (h.length != p.bytes().length) return false;
-        for (int i = 0; i < p.bits(); i++) {
-            int mask = 0x80 >> (i % 8);
-            if ((h[i / 8] & mask) != (p.bytes()[i / 8] & mask)) return false;
-        }
-        return true;
     }
 
     public static Builder builder() {

@@ -2,8 +2,11 @@ package io.septum.endpoints.internal;
 
 import io.septum.api.ComponentStatus;
 import io.septum.api.Endpoint;
+import io.septum.api.EndpointIndex;
+import io.septum.api.EndpointListener;
 import io.septum.api.EndpointManager;
 import io.septum.api.EndpointSink;
+import io.septum.api.EndpointSnapshot;
 import io.septum.api.EndpointSource;
 import io.septum.api.EndpointSpec;
 import io.septum.api.EndpointState;
@@ -59,7 +62,7 @@ import java.util.logging.Logger;
  * pass; passes run one at a time on {@link #regen} and coalesce, so a burst of changes costs one pass. Datapath calls
  * happen outside the lock, on that single thread, so their order is the order of the passes.
  */
-public class DefaultEndpointManager implements EndpointManager, PolicyListener, HealthReporter {
+public class DefaultEndpointManager implements EndpointManager, EndpointIndex, PolicyListener, HealthReporter {
     private static final Logger LOG = Logger.getLogger(DefaultEndpointManager.class.getName());
     static final int MAX_ID = 65535;
 
@@ -179,6 +182,7 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
     private final ScheduledExecutorService regen;
     private final ExecutorService sourceCalls;
     private final AtomicBoolean passPending = new AtomicBoolean();
+    private final SnapshotPublisher publisher = new SnapshotPublisher();
     private final List<io.septum.api.policy.PolicyRealizationListener> realizationListeners =
             new java.util.concurrent.CopyOnWriteArrayList<>();
     /** Revision to the nano time the repository announced it, until a pass has realised it. Guarded by lock. */
@@ -530,6 +534,33 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
     }
 
     @Override
+    public EndpointSnapshot snapshot() {
+        return publisher.current();
+    }
+
+    @Override
+    public void addListener(EndpointListener listener) {
+        publisher.add(listener);
+    }
+
+    @Override
+    public void removeListener(EndpointListener listener) {
+        publisher.remove(listener);
+    }
+
+    /** Publishes what the pass left (views and ipcache, taken together) when it differs from the last snapshot. */
+    private void publishSnapshot() {
+        List<Endpoint> views;
+        List<IpcacheEntry> cache;
+        synchronized (lock) {
+            views = new ArrayList<>(byId.size());
+            for (Ep ep : byId.values()) views.add(view(ep));
+            cache = ipcache;
+        }
+        publisher.offer(views, cache);
+    }
+
+    @Override
     public Optional<Endpoint> get(String idOrName) {
         if (idOrName == null || idOrName.isBlank()) return Optional.empty();
         String q = idOrName.trim();
@@ -852,7 +883,7 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
                 work.add(new Work(ep, ep.generation, ep.labels));
             }
             if (dirtyStore) {
-                toSave = snapshot();
+                toSave = storeState();
                 dirtyStore = false;
             }
         }
@@ -922,6 +953,7 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
                 }
             }
         }
+        publishSnapshot();
         if (retry) scheduleAt(System.currentTimeMillis() + settings.retryDelay().toMillis());
     }
 
@@ -997,7 +1029,7 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
         return false;
     }
 
-    private EndpointStore.State snapshot() {
+    private EndpointStore.State storeState() {
         List<EndpointStore.Stored> out = new ArrayList<>();
         for (Ep ep : byId.values()) {
             long identity = ep.identity == null ? 0 : ep.identity.id();
@@ -1041,6 +1073,7 @@ public class DefaultEndpointManager implements EndpointManager, PolicyListener, 
         }
         regen.shutdownNow();
         sourceCalls.shutdownNow();
+        publisher.close();
         try {
             regen.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {

@@ -1,6 +1,7 @@
 package io.septum.endpoints.internal;
 
 import io.septum.api.AgentReady;
+import io.septum.api.EndpointIndex;
 import io.septum.api.EndpointManager;
 import io.septum.api.EndpointSource;
 import io.septum.api.HealthReporter;
@@ -32,7 +33,7 @@ import java.util.logging.Logger;
  * datapath, a dynamic whiteboard of endpoint sources, and the {@link AgentReady} marker once restore is done.
  */
 @Component(configurationPid = EndpointManagerComponent.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL,
-        service = {EndpointManager.class, HealthReporter.class})
+        service = {EndpointManager.class, EndpointIndex.class, HealthReporter.class})
 @Designate(ocd = Config.class)
 public final class EndpointManagerComponent extends DefaultEndpointManager {
     static final String PID = "io.septum.endpoints";

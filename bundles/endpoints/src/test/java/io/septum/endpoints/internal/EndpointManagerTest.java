@@ -91,6 +91,39 @@ class EndpointManagerTest {
     }
 
     @Test
+    void theIndexPublishesASnapshotPerChangeAndTellsListeners() throws Exception {
+        var m = manager(Duration.ofSeconds(30));
+        List<io.septum.api.EndpointSnapshot> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        m.addListener(seen::add);
+        var source = new Fakes.Source("netns", spec("a", "deathstar", null, Map.of("org", "empire"), "veth-a", "10.199.0.1"));
+        m.addSource(source);
+        Endpoint e = ready(m, "deathstar");
+        await("snapshot with the ready endpoint", () -> m.snapshot().byIp("10.199.0.1")
+                .map(x -> x.state() == EndpointState.READY).orElse(false));
+        var snap = m.snapshot();
+        assertEquals(e.id(), snap.byName("deathstar").orElseThrow().id());
+        assertEquals(e.identity(), snap.identityOf(java.net.InetAddress.getByName("10.199.0.1")));
+        assertEquals(m.ipcache(), snap.ipcache());
+        await("listener told", () -> !seen.isEmpty() && seen.get(seen.size() - 1).revision() == snap.revision());
+        for (int i = 1; i < seen.size(); i++) {
+            assertTrue(seen.get(i).revision() > seen.get(i - 1).revision(), "each revision once, in order");
+        }
+        // a pass that changes nothing publishes nothing
+        m.setNamespaceLabels("unused", Map.of());
+        m.awaitIdle(Duration.ofSeconds(5));
+        assertEquals(snap.revision(), m.snapshot().revision());
+        // a listener added late gets the newest snapshot at once
+        List<io.septum.api.EndpointSnapshot> late = new java.util.concurrent.CopyOnWriteArrayList<>();
+        m.addListener(late::add);
+        await("late listener told", () -> late.size() == 1 && late.get(0).revision() == snap.revision());
+        // a removed endpoint leaves the next snapshot
+        source.sink.remove("a");
+        await("endpoint gone from the snapshot", () -> m.snapshot().byName("deathstar").isEmpty()
+                && m.snapshot().byIp("10.199.0.1").isEmpty());
+        await("listeners told of its removal", () -> late.get(late.size() - 1).byName("deathstar").isEmpty());
+    }
+
+    @Test
     void aCgroupEndpointWithoutInterfaceIsAcceptedAndPushedWithItsCgroup() throws Exception {
         var m = manager(Duration.ofSeconds(30));
         var cg = new io.septum.api.EndpointSpec("sept/web", "web", "prod", Map.of("app", "web"), null, null, List.of(),

@@ -222,6 +222,16 @@ final class Fakes {
         List<BpfEndpoint> restored = List.of();
 
         @Override
+        public void syncServices(List<io.septum.api.service.Service> services) {
+            calls.add("services");
+        }
+
+        @Override
+        public List<io.septum.api.service.Service> services() {
+            return List.of();
+        }
+
+        @Override
         public synchronized void upsertEndpoint(DatapathEndpoint endpoint, List<PolicyEntry> entries) throws DatapathException {
             if (failUpserts > 0) {
                 failUpserts--;

@@ -1,6 +1,7 @@
 package io.septum.observer.internal;
 
 import io.septum.api.Endpoint;
+import io.septum.api.EndpointSnapshot;
 import io.septum.api.Identity;
 import io.septum.api.Labels;
 import io.septum.api.datapath.BpfPolicyEntry;
@@ -19,13 +20,14 @@ import java.util.Optional;
 /**
  * Turns a datapath event into a {@link Flow}: names both sides (the observing endpoint by its id, the peer by its
  * address), gives labels (the endpoint's, else its identity's), and names the deciding rule and its match type.
- * The lookups are cached for {@code cacheNanos}, and refreshed at once on a miss, so that a burst of events
- * costs one listing of the endpoints, not one per event.
+ * Endpoints come from the endpoint index's newest snapshot (hash lookups, no listing); the policy entries that
+ * give the match type are cached for {@code cacheNanos}.
  */
 final class Enricher {
     /** What the enricher asks the agent; the component answers from its services, tests from maps. */
     interface Lookup {
-        List<Endpoint> endpoints();
+        /** The endpoint index's newest snapshot. */
+        EndpointSnapshot endpoints();
 
         Optional<Identity> identity(long id);
 
@@ -37,10 +39,6 @@ final class Enricher {
 
     private final Lookup lookup;
     private final long cacheNanos;
-    private Map<Long, Endpoint> byId = Map.of();
-    private Map<String, Endpoint> byIp = Map.of();
-    private long endpointsAt = Long.MIN_VALUE / 2;
-    private long lastMissRefresh = Long.MIN_VALUE / 2;
     private final Map<Long, CachedPolicy> policies = new HashMap<>();
 
     private record CachedPolicy(long at, List<BpfPolicyEntry> entries) {
@@ -53,25 +51,16 @@ final class Enricher {
 
     Flow enrich(DatapathEvent e) {
         long now = System.nanoTime();
-        if (now - endpointsAt > cacheNanos) refreshEndpoints(now);
+        EndpointSnapshot snap = safe(lookup::endpoints);
+        if (snap == null) snap = EndpointSnapshot.EMPTY;
         boolean ingress = "INGRESS".equalsIgnoreCase(e.direction());
-        Endpoint self = byId.get(e.endpointId());
-        Endpoint src = ingress ? byIp.get(e.srcIp()) : self;
-        Endpoint dst = ingress ? self : byIp.get(e.dstIp());
-        if (self == null || (ingress ? src : dst) == null) {
-            // a new endpoint or address: look again, but at most every 100 ms (peers outside stay unknown)
-            if (now - lastMissRefresh > 100_000_000L) {
-                lastMissRefresh = now;
-                refreshEndpoints(now);
-                self = byId.get(e.endpointId());
-                src = ingress ? byIp.get(e.srcIp()) : self;
-                dst = ingress ? self : byIp.get(e.dstIp());
-            }
-        }
+        Endpoint self = snap.byId(e.endpointId()).orElse(null);
+        Endpoint src = ingress ? byIp(snap, e.srcIp()) : self;
+        Endpoint dst = ingress ? self : byIp(snap, e.dstIp());
         if (self == null) {
             // the event names the endpoint; its address identifies it even when the id is unknown to the manager
-            if (ingress && dst == null) dst = byIp.get(e.dstIp());
-            if (!ingress && src == null) src = byIp.get(e.srcIp());
+            if (ingress && dst == null) dst = byIp(snap, e.dstIp());
+            if (!ingress && src == null) src = byIp(snap, e.srcIp());
         }
         FlowEndpoint source = side(src, e.srcIdentity(), ingress ? 0 : e.endpointId());
         FlowEndpoint destination = side(dst, e.dstIdentity(), ingress ? e.endpointId() : 0);
@@ -144,22 +133,8 @@ final class Enricher {
         return new FlowEndpoint(observingId, identity, ns, null, labels);
     }
 
-    private void refreshEndpoints(long now) {
-        List<Endpoint> all = safe(lookup::endpoints);
-        Map<Long, Endpoint> ids = new HashMap<>();
-        Map<String, Endpoint> ips = new HashMap<>();
-        if (all != null) {
-            for (Endpoint ep : all) {
-                ids.put(ep.id(), ep);
-                for (String a : ep.addresses()) {
-                    int slash = a.indexOf('/');
-                    ips.put(slash >= 0 ? a.substring(0, slash) : a, ep);
-                }
-            }
-        }
-        byId = ids;
-        byIp = ips;
-        endpointsAt = now;
+    private static Endpoint byIp(EndpointSnapshot snap, String ip) {
+        return ip == null ? null : snap.byIp(ip).orElse(null);
     }
 
     /** A lookup whose service is gone or failing leaves the field empty: a flow is never lost for a name. */

@@ -1,7 +1,8 @@
 package io.septum.observer.internal;
 
 import io.septum.api.Endpoint;
-import io.septum.api.EndpointManager;
+import io.septum.api.EndpointIndex;
+import io.septum.api.EndpointSnapshot;
 import io.septum.api.Identity;
 import io.septum.api.IdentityAllocator;
 import io.septum.api.datapath.BpfPolicyEntry;
@@ -63,7 +64,7 @@ public final class ObserverComponent extends Observer implements io.septum.api.f
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
-    private volatile EndpointManager endpointManager;
+    private volatile EndpointIndex endpointIndex;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile IdentityAllocator identityAllocator;
@@ -79,9 +80,9 @@ public final class ObserverComponent extends Observer implements io.septum.api.f
         super(settings(ctx, cfg));
         setLookup(new Enricher.Lookup() {
             @Override
-            public List<Endpoint> endpoints() {
-                EndpointManager em = endpointManager;
-                return em == null ? List.of() : em.list();
+            public EndpointSnapshot endpoints() {
+                EndpointIndex index = endpointIndex;
+                return index == null ? EndpointSnapshot.EMPTY : index.snapshot();
             }
 
             @Override
@@ -122,9 +123,9 @@ public final class ObserverComponent extends Observer implements io.septum.api.f
     @Override
     public java.util.Map<String, Object> suggest(String endpoint, java.time.Instant since) {
         return new Suggester(this, q -> {
-            EndpointManager em = endpointManager;
-            if (em == null) throw new IllegalStateException("the endpoint manager is not running");
-            return em.get(q);
+            EndpointIndex index = endpointIndex;
+            if (index == null) throw new IllegalStateException("the endpoint manager is not running");
+            return index.snapshot().byName(q);
         }).suggest(endpoint, since);
     }
 

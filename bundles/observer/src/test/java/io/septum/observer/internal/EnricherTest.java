@@ -35,9 +35,9 @@ class EnricherTest {
         int endpointCalls;
 
         @Override
-        public List<Endpoint> endpoints() {
+        public io.septum.api.EndpointSnapshot endpoints() {
             endpointCalls++;
-            return List.copyOf(endpoints);
+            return new io.septum.api.EndpointSnapshot(endpointCalls, endpoints, List.of());
         }
 
         @Override
@@ -109,12 +109,11 @@ class EnricherTest {
     }
 
     @Test
-    void egressIsSeenFromTheEndpointAndAnEndpointAddedLaterIsNamedWithoutWaitingForTheCache() throws Exception {
+    void egressIsSeenFromTheEndpointAndAnEndpointAddedLaterIsNamedByTheNextSnapshot() throws Exception {
         Fake fake = new Fake();
         Enricher en = new Enricher(fake, 60_000_000_000L);
         en.enrich(event("policy-verdict", "FORWARDED", 0, "10.199.16.3", 257, 1, "10.199.16.1", 256, 80, 0, 3, "EGRESS"));
         fake.endpoints.add(ep(9, "xwing", 258, "10.199.16.4", "netns:class=xwing"));
-        Thread.sleep(120); // misses refresh at most every 100 ms
         Flow f = en.enrich(event("drop", "DROPPED", 133, "10.199.16.4", 258, 4444, "10.199.16.3", 257, 80, 0, 9, "EGRESS"));
         assertEquals("default/xwing", f.source().qualifiedName());
         assertEquals(Flow.FROM_ENDPOINT, f.observationPoint());
@@ -125,7 +124,7 @@ class EnricherTest {
     void aLookupThatFailsLeavesNamesOutButKeepsTheFlow() {
         Enricher en = new Enricher(new Enricher.Lookup() {
             @Override
-            public List<Endpoint> endpoints() {
+            public io.septum.api.EndpointSnapshot endpoints() {
                 throw new IllegalStateException("endpoint manager gone");
             }
 

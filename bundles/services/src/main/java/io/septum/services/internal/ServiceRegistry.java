@@ -8,7 +8,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.septum.api.ComponentStatus;
 import io.septum.api.Endpoint;
-import io.septum.api.EndpointManager;
+import io.septum.api.EndpointIndex;
+import io.septum.api.EndpointListener;
 import io.septum.api.datapath.Datapath;
 import io.septum.api.datapath.DatapathException;
 import io.septum.api.service.Service;
@@ -55,7 +56,9 @@ final class ServiceRegistry implements ServiceManager, AutoCloseable {
 
     private final Settings settings;
     private final Datapath datapath;
-    private final EndpointManager endpoints;
+    private final EndpointIndex endpoints;
+    /** Resolves at once when endpoints change; the timer only re-reads the configuration file and retries. */
+    private final EndpointListener onEndpoints = snapshot -> trigger();
     private final MacResolver macs;
     private final HostsFiles hosts;
     private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -76,7 +79,7 @@ final class ServiceRegistry implements ServiceManager, AutoCloseable {
     private List<Service> pushed;
     private ScheduledExecutorService executor;
 
-    ServiceRegistry(Settings settings, Datapath datapath, EndpointManager endpoints, MacResolver macs) {
+    ServiceRegistry(Settings settings, Datapath datapath, EndpointIndex endpoints, MacResolver macs) {
         this.settings = settings;
         this.datapath = datapath;
         this.endpoints = endpoints;
@@ -96,10 +99,24 @@ final class ServiceRegistry implements ServiceManager, AutoCloseable {
             });
             executor.scheduleWithFixedDelay(this::tick, 0, settings.interval().toMillis(), TimeUnit.MILLISECONDS);
         }
+        endpoints.addListener(onEndpoints);
+    }
+
+    /** Runs a round now, on the registry's thread. */
+    private void trigger() {
+        synchronized (lock) {
+            if (executor == null) return;
+            try {
+                executor.execute(this::tick);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // closing
+            }
+        }
     }
 
     @Override
     public void close() {
+        endpoints.removeListener(onEndpoints);
         ScheduledExecutorService ex;
         synchronized (lock) {
             ex = executor;
@@ -255,7 +272,7 @@ final class ServiceRegistry implements ServiceManager, AutoCloseable {
     }
 
     private void resolveAndPushOrThrow() throws DatapathException {
-        List<Endpoint> eps = endpoints.list();
+        List<Endpoint> eps = endpoints.snapshot().endpoints();
         Map<String, Endpoint> byName = new HashMap<>();
         Map<String, Endpoint> byIp = new HashMap<>();
         for (Endpoint ep : eps) {

@@ -1,7 +1,7 @@
 package io.septum.services.internal;
 
 import io.septum.api.ComponentStatus;
-import io.septum.api.EndpointManager;
+import io.septum.api.EndpointIndex;
 import io.septum.api.HealthReporter;
 import io.septum.api.datapath.Datapath;
 import io.septum.api.service.Service;
@@ -44,7 +44,7 @@ public final class ServicesComponent implements ServiceManager, HealthReporter {
 
     @Activate
     public ServicesComponent(BundleContext ctx, Config config, @Reference Datapath datapath,
-                             @Reference EndpointManager endpoints) {
+                             @Reference EndpointIndex endpoints) {
         if (config.resolveIntervalMillis() < 100) {
             throw new IllegalArgumentException("config " + PID + ": resolveIntervalMillis must be at least 100, got "
                     + config.resolveIntervalMillis());

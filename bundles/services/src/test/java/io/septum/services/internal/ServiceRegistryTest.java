@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.septum.api.Endpoint;
-import io.septum.api.EndpointManager;
+import io.septum.api.EndpointIndex;
+import io.septum.api.EndpointListener;
+import io.septum.api.EndpointSnapshot;
 import io.septum.api.EndpointSpec;
 import io.septum.api.EndpointState;
 import io.septum.api.IpcacheEntry;
@@ -50,6 +52,10 @@ class ServiceRegistryTest {
             synced.add(services);
         }
 
+        @Override public List<Service> services() {
+            return synced.isEmpty() ? List.of() : synced.get(synced.size() - 1);
+        }
+
         @Override public void upsertEndpoint(DatapathEndpoint endpoint, List<PolicyEntry> entries) {
         }
 
@@ -80,36 +86,27 @@ class ServiceRegistryTest {
         }
     };
 
-    final EndpointManager manager = new EndpointManager() {
-        @Override public List<Endpoint> list() {
-            return List.copyOf(endpoints);
+    /** The endpoints as an index: each change is a new snapshot, and listeners are told as the agent's are. */
+    final List<EndpointListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    final java.util.concurrent.atomic.AtomicLong revision = new java.util.concurrent.atomic.AtomicLong();
+    final EndpointIndex manager = new EndpointIndex() {
+        @Override public EndpointSnapshot snapshot() {
+            return new EndpointSnapshot(revision.get(), List.copyOf(endpoints), List.of());
         }
 
-        @Override public Optional<Endpoint> get(String idOrName) {
-            return endpoints.stream().filter(e -> e.qualifiedName().equals(idOrName)).findFirst();
+        @Override public void addListener(EndpointListener l) {
+            listeners.add(l);
         }
 
-        @Override public void add(String source, EndpointSpec spec) {
-        }
-
-        @Override public void delete(String idOrName) {
-        }
-
-        @Override public List<SourceHealth> sources() {
-            return List.of();
-        }
-
-        @Override public void setNamespaceLabels(String namespace, Map<String, String> labels) {
-        }
-
-        @Override public Map<String, Map<String, String>> namespaceLabels() {
-            return Map.of();
-        }
-
-        @Override public List<IpcacheEntry> ipcache() {
-            return List.of();
+        @Override public void removeListener(EndpointListener l) {
+            listeners.remove(l);
         }
     };
+
+    void endpointsChanged() {
+        revision.incrementAndGet();
+        listeners.forEach(l -> l.endpointsChanged(manager.snapshot()));
+    }
 
     static Endpoint ep(long id, String name, String ip, String netns) {
         return new Endpoint(id, name, "default", "netns", List.of(), 256, EndpointState.READY, List.of(ip),
@@ -117,9 +114,34 @@ class ServiceRegistryTest {
     }
 
     ServiceRegistry registry() {
+        return registry(Duration.ofMillis(100));
+    }
+
+    ServiceRegistry registry(Duration interval) {
         return new ServiceRegistry(new ServiceRegistry.Settings(dir.resolve("state"), dir.resolve("etc/services.yaml"),
-                dir.resolve("netns"), Duration.ofMillis(100), Duration.ofSeconds(2)), datapath, manager,
+                dir.resolve("netns"), interval, Duration.ofSeconds(2)), datapath, manager,
                 new MacResolver(Duration.ofSeconds(2)));
+    }
+
+    @Test
+    void anEndpointChangeIsResolvedAtOnceNotAtTheNextTimerRound() throws Exception {
+        ServiceRegistry r = registry(Duration.ofHours(1)); // the timer's first round runs at start, then never here
+        try {
+            r.upsert(new ServiceSpec("deathstar", null, "10.197.0.10:80", List.of("deathstar-1")));
+            r.start();
+            assertEquals(1, listeners.size(), "the registry listens to the endpoint index");
+            assertEquals("not-found", r.get("deathstar").orElseThrow().backends().get(0).state());
+            endpoints.add(ep(1, "deathstar-1", "10.199.16.1", null));
+            endpointsChanged();
+            long end = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+            while (!"active".equals(r.get("deathstar").orElseThrow().backends().get(0).state()) && System.nanoTime() < end) {
+                Thread.sleep(10); // poll interval of this assertion only
+            }
+            assertEquals("10.199.16.1", r.get("deathstar").orElseThrow().backends().get(0).ip());
+        } finally {
+            r.close();
+        }
+        assertEquals(0, listeners.size(), "close stops listening");
     }
 
     @Test

@@ -452,6 +452,10 @@ class WebUiServerTest {
         }
 
         @Override
+        public Endpoint setAudit(String idOrName, boolean audit) {
+            throw new java.util.NoSuchElementException(idOrName);
+        }
+
         public List<IpcacheEntry> ipcache() {
             return List.of();
         }

@@ -1,10 +1,10 @@
 package io.septum.proxy.http.internal;
 
 import io.septum.api.Endpoint;
-import io.septum.api.EndpointManager;
+import io.septum.api.EndpointIndex;
+import io.septum.api.EndpointSnapshot;
 import io.septum.api.Identity;
 import io.septum.api.IdentityAllocator;
-import io.septum.api.IpcacheEntry;
 import io.septum.api.Labels;
 import io.septum.api.flow.FlowEndpoint;
 import io.septum.api.policy.Decision;
@@ -13,7 +13,6 @@ import io.septum.api.policy.HttpPolicy;
 import io.septum.api.policy.HttpRequestInfo;
 import io.septum.api.policy.PolicyRepository;
 import io.septum.api.policy.PolicySet;
-import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.List;
@@ -21,18 +20,19 @@ import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
- * The agent's judge: names both sides of a connection from the endpoint manager (endpoints by address; other peers
- * by the ipcache's identity, else as {@code cidr:<ip>/32} plus {@code reserved:world}) and applies the HTTP rules of
+ * The agent's judge: names both sides of a connection from the endpoint index's newest snapshot (endpoints by
+ * address; other peers by the ipcache's longest prefix, else as {@code cidr:<ip>/32} plus {@code reserved:world}),
+ * two hash lookups per connection whatever the number of endpoints, and applies the HTTP rules of
  * the server's ingress and the client's egress policy, both of which must admit a request. The rules are looked up
  * again whenever the policy revision changes, so a policy change applies to the next request of an open connection.
  * No service, no policy: every request is denied (fail closed).
  */
 final class PolicyJudge implements Judge {
-    private final Supplier<EndpointManager> endpoints;
+    private final Supplier<EndpointIndex> endpoints;
     private final Supplier<IdentityAllocator> identities;
     private final Supplier<PolicyRepository> policies;
 
-    PolicyJudge(Supplier<EndpointManager> endpoints, Supplier<IdentityAllocator> identities, Supplier<PolicyRepository> policies) {
+    PolicyJudge(Supplier<EndpointIndex> endpoints, Supplier<IdentityAllocator> identities, Supplier<PolicyRepository> policies) {
         this.endpoints = endpoints;
         this.identities = identities;
         this.policies = policies;
@@ -43,64 +43,24 @@ final class PolicyJudge implements Judge {
 
     @Override
     public ConnectionJudge connection(InetSocketAddress client, InetSocketAddress server) {
-        EndpointManager em = endpoints.get();
-        List<Endpoint> all = em == null ? List.of() : em.list();
-        List<IpcacheEntry> ipcache = em == null ? List.of() : em.ipcache();
-        Side c = side(client.getAddress(), all, ipcache);
-        Side s = side(server.getAddress(), all, ipcache);
-        return new Connection(c, s, server.getPort());
+        EndpointIndex index = endpoints.get();
+        EndpointSnapshot snap = index == null ? EndpointSnapshot.EMPTY : index.snapshot();
+        return new Connection(side(client.getAddress(), snap), side(server.getAddress(), snap), server.getPort());
     }
 
-    private Side side(InetAddress addr, List<Endpoint> all, List<IpcacheEntry> ipcache) {
-        String ip = addr.getHostAddress();
-        for (Endpoint ep : all) {
-            for (String a : ep.addresses()) {
-                int slash = a.indexOf('/');
-                String bare = slash >= 0 ? a.substring(0, slash) : a;
-                if (sameAddress(bare, addr)) {
-                    Labels l = Labels.parse(ep.labels(), "any");
-                    return new Side(ep, ep.identity(), l, new FlowEndpoint(ep.id(), ep.identity(), ep.namespace(), ep.name(), ep.labels()));
-                }
-            }
+    private Side side(InetAddress addr, EndpointSnapshot snap) {
+        Optional<Endpoint> found = snap.byIp(addr);
+        if (found.isPresent()) {
+            Endpoint ep = found.get();
+            return new Side(ep, ep.identity(), Labels.parse(ep.labels(), "any"),
+                    new FlowEndpoint(ep.id(), ep.identity(), ep.namespace(), ep.name(), ep.labels()));
         }
-        long id = longestPrefix(addr, ipcache);
+        long id = snap.identityOf(addr);
         IdentityAllocator ids = identities.get();
         Optional<Identity> identity = id == 0 || ids == null ? Optional.empty() : ids.get(id);
         List<String> texts = identity.map(Identity::labels).orElse(List.of(
-                "cidr:" + ip + (addr.getAddress().length == 4 ? "/32" : "/128"), "reserved:world"));
+                "cidr:" + addr.getHostAddress() + (addr.getAddress().length == 4 ? "/32" : "/128"), "reserved:world"));
         return new Side(null, id == 0 ? 2 : id, Labels.parse(texts, "any"), new FlowEndpoint(0, id == 0 ? 2 : id, null, null, texts));
-    }
-
-    private static boolean sameAddress(String text, InetAddress addr) {
-        try {
-            return InetAddress.getByName(text).equals(addr);
-        } catch (Exception e) {
-            return false;
-        }
-    }
-
-    private static long longestPrefix(InetAddress addr, List<IpcacheEntry> ipcache) {
-        byte[] a = addr.getAddress();
-        int best = -1;
-        long id = 0;
-        for (IpcacheEntry e : ipcache) {
-            String p = e.prefix();
-            int slash = p.indexOf('/');
-            try {
-                byte[] n = InetAddress.getByName(slash >= 0 ? p.substring(0, slash) : p).getAddress();
-                int bits = slash >= 0 ? Integer.parseInt(p.substring(slash + 1)) : n.length * 8;
-                if (n.length != a.length || bits <= best) continue;
-                BigInteger mask = bits == 0 ? BigInteger.ZERO
-                        : BigInteger.ONE.shiftLeft(bits).subtract(BigInteger.ONE).shiftLeft(n.length * 8 - bits);
-                if (new BigInteger(1, n).and(mask).equals(new BigInteger(1, a).and(mask))) {
-                    best = bits;
-                    id = e.identity();
-                }
-            } catch (Exception ex) {
-                // a prefix this judge cannot read names nobody
-            }
-        }
-        return id;
     }
 
     private final class Connection implements ConnectionJudge {

@@ -1,7 +1,7 @@
 package io.septum.proxy.http.internal;
 
 import io.septum.api.ComponentStatus;
-import io.septum.api.EndpointManager;
+import io.septum.api.EndpointIndex;
 import io.septum.api.HealthReporter;
 import io.septum.api.IdentityAllocator;
 import io.septum.api.datapath.Datapath;
@@ -76,7 +76,7 @@ public final class ProxyComponent implements HealthReporter {
     private volatile InetSocketAddress bound;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
-    private volatile EndpointManager endpointManager;
+    private volatile EndpointIndex endpointIndex;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile IdentityAllocator identityAllocator;
@@ -91,7 +91,7 @@ public final class ProxyComponent implements HealthReporter {
         settings = new ProxySettings(cfg.port(), Math.max(1, cfg.maxConnections()), Math.max(1024, cfg.maxHeaderBytes()),
                 Math.max(0, cfg.maxBodyBytes()), Math.max(100, cfg.headerTimeoutMillis()), Math.max(100, cfg.idleTimeoutMillis()),
                 Math.max(100, cfg.connectTimeoutMillis()), Datapath.PROXY_UPSTREAM_MARK, true);
-        proxy = new HttpProxy(settings, new PolicyJudge(() -> endpointManager, () -> identityAllocator, () -> policyRepository),
+        proxy = new HttpProxy(settings, new PolicyJudge(() -> endpointIndex, () -> identityAllocator, () -> policyRepository),
                 this::publish, a -> a);
         executor.execute(this::start);
     }

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.septum.api.Endpoint;
-import io.septum.api.EndpointManager;
 import io.septum.api.EndpointSpec;
 import io.septum.api.EndpointState;
 import io.septum.api.IpcacheEntry;
@@ -40,34 +39,15 @@ class PolicyJudgeTest {
             ep(1, "deathstar", "10.199.1.1", 256, "netns:org=empire", "netns:class=deathstar", "k8s:io.kubernetes.pod.namespace=default"),
             ep(3, "tiefighter", "10.199.1.3", 257, "netns:org=empire", "netns:class=tiefighter", "k8s:io.kubernetes.pod.namespace=default"));
 
-    final EndpointManager em = new EndpointManager() {
-        public List<Endpoint> list() {
-            return endpoints;
+    final io.septum.api.EndpointIndex em = new io.septum.api.EndpointIndex() {
+        public io.septum.api.EndpointSnapshot snapshot() {
+            return new io.septum.api.EndpointSnapshot(1, endpoints, List.of());
         }
 
-        public Optional<Endpoint> get(String idOrName) {
-            return Optional.empty();
+        public void addListener(io.septum.api.EndpointListener l) {
         }
 
-        public void add(String source, EndpointSpec spec) {
-        }
-
-        public void delete(String idOrName) {
-        }
-
-        public List<SourceHealth> sources() {
-            return List.of();
-        }
-
-        public void setNamespaceLabels(String namespace, Map<String, String> labels) {
-        }
-
-        public Map<String, Map<String, String>> namespaceLabels() {
-            return Map.of();
-        }
-
-        public List<IpcacheEntry> ipcache() {
-            return List.of();
+        public void removeListener(io.septum.api.EndpointListener l) {
         }
     };
 

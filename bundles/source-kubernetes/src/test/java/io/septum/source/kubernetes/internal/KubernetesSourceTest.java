@@ -251,6 +251,7 @@ class KubernetesSourceTest {
         public void setNamespaceLabels(String namespace, Map<String, String> labels) { nsLabels.put(namespace, labels); }
         public Map<String, Map<String, String>> namespaceLabels() { return nsLabels; }
         public List<IpcacheEntry> ipcache() { return List.of(); }
+        public Endpoint setAudit(String idOrName, boolean audit) { throw new java.util.NoSuchElementException(idOrName); }
     }
 
     /** Records what the source imports and deletes (validation is the policy bundle's; see the e2e test). */

@@ -1,0 +1,125 @@
+package io.septum.api;
+
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+
+/**
+ * Every endpoint and the ipcache at one moment, immutable, with the revision of the {@link EndpointIndex} that
+ * published it. Lookups by id, name and address are hash lookups; {@link #identityOf} is a longest-prefix match
+ * over the ipcache that tries only the prefix lengths present. Share it freely: nothing in it changes.
+ */
+public final class EndpointSnapshot {
+    /** No endpoints, no ipcache, revision 0. */
+    public static final EndpointSnapshot EMPTY = new EndpointSnapshot(0, List.of(), List.of());
+
+    private final long revision;
+    private final List<Endpoint> endpoints;
+    private final List<IpcacheEntry> ipcache;
+    private final Map<Long, Endpoint> byId = new HashMap<>();
+    private final Map<String, Endpoint> byQualifiedName = new HashMap<>();
+    /** Bare name to its endpoint, or to null when two namespaces share it. */
+    private final Map<String, Endpoint> byBareName = new HashMap<>();
+    private final Map<IpPrefix, Endpoint> byAddress = new HashMap<>();
+    private final Map<IpPrefix, IpcacheEntry> prefixes = new HashMap<>();
+    /** Prefix lengths present, longest first, per family (index 0: IPv4, 1: IPv6). */
+    private final List<List<Integer>> lengths = List.of(new ArrayList<>(), new ArrayList<>());
+
+    public EndpointSnapshot(long revision, List<Endpoint> endpoints, List<IpcacheEntry> ipcache) {
+        this.revision = revision;
+        this.endpoints = List.copyOf(endpoints);
+        this.ipcache = List.copyOf(ipcache);
+        for (Endpoint e : this.endpoints) {
+            byId.put(e.id(), e);
+            byQualifiedName.put(e.qualifiedName(), e);
+            // a bare name two endpoints share names neither
+            byBareName.put(e.name(), byBareName.containsKey(e.name()) ? null : e);
+            for (String a : e.addresses()) {
+                IpPrefix p = hostOf(a);
+                if (p != null) byAddress.putIfAbsent(p, e);
+            }
+        }
+        List<TreeSet<Integer>> seen = List.of(new TreeSet<>(Collections.reverseOrder()), new TreeSet<>(Collections.reverseOrder()));
+        for (IpcacheEntry c : this.ipcache) {
+            IpPrefix p;
+            try {
+                p = IpPrefix.parse(c.prefix());
+            } catch (IllegalArgumentException e) {
+                continue; // a prefix nobody can match
+            }
+            prefixes.put(p, c);
+            seen.get(p.isIpv4() ? 0 : 1).add(p.bits());
+        }
+        lengths.get(0).addAll(seen.get(0));
+        lengths.get(1).addAll(seen.get(1));
+    }
+
+    /** An endpoint address ({@code 10.0.0.1} or {@code 10.0.0.1/32}) as its host prefix, or null. */
+    private static IpPrefix hostOf(String address) {
+        try {
+            return IpPrefix.parse(address.contains("/") ? address.substring(0, address.indexOf('/')) : address);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    /** Grows by one with every change the index publishes. */
+    public long revision() {
+        return revision;
+    }
+
+    public List<Endpoint> endpoints() {
+        return endpoints;
+    }
+
+    /** IP prefix to identity, as pushed to the datapath. */
+    public List<IpcacheEntry> ipcache() {
+        return ipcache;
+    }
+
+    public Optional<Endpoint> byId(long id) {
+        return Optional.ofNullable(byId.get(id));
+    }
+
+    /** By id, by {@code namespace/name}, or by bare name when it is unique: how commands name endpoints. */
+    public Optional<Endpoint> byName(String idOrName) {
+        if (idOrName == null || idOrName.isBlank()) return Optional.empty();
+        String q = idOrName.trim();
+        if (q.chars().allMatch(Character::isDigit) && q.length() <= 18) {
+            Endpoint e = byId.get(Long.parseLong(q));
+            if (e != null) return Optional.of(e);
+        }
+        return Optional.ofNullable(q.indexOf('/') >= 0 ? byQualifiedName.get(q) : byBareName.get(q));
+    }
+
+    /** The endpoint that has this address. */
+    public Optional<Endpoint> byIp(InetAddress address) {
+        return Optional.ofNullable(byAddress.get(IpPrefix.of(address)));
+    }
+
+    /** The endpoint that has this address ({@code 10.0.0.1}); empty for anything that is not an address. */
+    public Optional<Endpoint> byIp(String address) {
+        IpPrefix p = hostOf(address);
+        return p == null ? Optional.empty() : Optional.ofNullable(byAddress.get(p));
+    }
+
+    /** The ipcache entry of the longest prefix that holds the address, as the datapath's lookup finds it. */
+    public Optional<IpcacheEntry> ipcacheEntryOf(InetAddress address) {
+        byte[] a = address.getAddress();
+        for (int bits : lengths.get(a.length == 4 ? 0 : 1)) {
+            IpcacheEntry e = prefixes.get(IpPrefix.of(address, bits));
+            if (e != null) return Optional.of(e);
+        }
+        return Optional.empty();
+    }
+
+    /** The identity the datapath gives the address: its longest ipcache prefix's, else 0 (the caller's world). */
+    public long identityOf(InetAddress address) {
+        return ipcacheEntryOf(address).map(IpcacheEntry::identity).orElse(0L);
+    }
+}
