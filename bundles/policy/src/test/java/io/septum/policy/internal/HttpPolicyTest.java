@@ -90,20 +90,35 @@ class HttpPolicyTest {
     }
 
     @Test
-    void onlyAnAllowOfTheSamePortLiftsTheHttpRules() throws Exception {
+    void anyAllowOfThePeerWithoutHttpRulesAdmitsEveryRequest() throws Exception {
         String l7 = "  ingress:\n  - toPorts:\n    - ports: [{port: '80', protocol: TCP}]\n      rules: {http: [{method: GET}]}\n";
         HttpPolicy same = ingress(l7 + "  - fromEndpoints: [{matchLabels: {app: client}}]\n"
                 + "    toPorts: [{ports: [{port: '80'}]}]\n", CLIENT, 80).orElseThrow();
         Decision d = same.decide(HttpRequestInfo.of("DELETE", "/"));
         assertTrue(d.allowed());
         assertEquals("default/rule1 ingress[1] (L3/L4 allow of 80/ANY without HTTP rules: any request)", d.rule());
-        assertFalse(ingress(l7 + "  - fromEndpoints: [{matchLabels: {app: client}}]\n", CLIENT, 80).orElseThrow()
-                .decide(HttpRequestInfo.of("DELETE", "/")).allowed(), "an L3-only allow");
-        assertFalse(ingress(l7 + "  - fromEndpoints: [{matchLabels: {app: client}}]\n"
-                        + "    toPorts: [{ports: [{port: '1', endPort: 1000, protocol: TCP}]}]\n", CLIENT, 80).orElseThrow()
-                .decide(HttpRequestInfo.of("DELETE", "/")).allowed(), "a range around the port (CVE-2024-52529)");
+        // Cilium's union: an L3-only allow is a port-0 policy with an allow-all rule for its remotes
+        Decision l3 = ingress(l7 + "  - fromEndpoints: [{matchLabels: {app: client}}]\n", CLIENT, 80).orElseThrow()
+                .decide(HttpRequestInfo.of("DELETE", "/"));
+        assertTrue(l3.allowed(), "an L3-only allow");
+        assertEquals("default/rule1 ingress[1] (L3-only allow of every port without HTTP rules: any request)", l3.rule());
+        Decision range = ingress(l7 + "  - fromEndpoints: [{matchLabels: {app: client}}]\n"
+                + "    toPorts: [{ports: [{port: '1', endPort: 1000, protocol: TCP}]}]\n", CLIENT, 80).orElseThrow()
+                .decide(HttpRequestInfo.of("DELETE", "/"));
+        assertTrue(range.allowed(), "a range around the port");
+        assertEquals("default/rule1 ingress[1] (L3/L4 allow of 1-1000/TCP without HTTP rules: any request)", range.rule());
         assertFalse(ingress(l7 + "  - fromEndpoints: [{matchLabels: {app: other}}]\n    toPorts: [{ports: [{port: '80'}]}]\n",
                 CLIENT, 80).orElseThrow().decide(HttpRequestInfo.of("DELETE", "/")).allowed(), "another peer's allow");
+        assertFalse(ingress(l7 + "  - fromEndpoints: [{matchLabels: {app: client}}]\n"
+                + "    toPorts: [{ports: [{port: '80', protocol: UDP}]}]\n", CLIENT, 80).orElseThrow()
+                .decide(HttpRequestInfo.of("DELETE", "/")).allowed(), "a UDP allow says nothing about TCP");
+        assertFalse(ingress(l7 + "  - fromEndpoints: [{matchLabels: {app: client}}]\n"
+                + "    toPorts: [{ports: [{port: '81'}]}]\n", CLIENT, 80).orElseThrow()
+                .decide(HttpRequestInfo.of("DELETE", "/")).allowed(), "another port");
+        Decision denied = ingress(l7 + "  - fromEndpoints: [{matchLabels: {app: other}}]\n", CLIENT, 80).orElseThrow()
+                .decide(HttpRequestInfo.of("DELETE", "/"));
+        assertFalse(denied.allowed());
+        assertEquals("no HTTP rule matches DELETE /", denied.rule());
     }
 
     @Test
