@@ -163,6 +163,32 @@ class HttpPolicyTest {
         assertFalse(text.contains("not enforced yet"), text);
     }
 
+    /** docs/policy.md's example: the L3-only allow of foo admits foo's PUT on the L7 port, and trace names it. */
+    @Test
+    void traceNamesTheL3OnlyRuleThatAdmittedTheRequest() throws Exception {
+        PolicySet s = engine.parse("t.yaml", cnp("  ingress:\n  - fromEndpoints: [{matchLabels: {app: client}}]\n"
+                + "  - toPorts:\n    - ports: [{port: '80', protocol: TCP}]\n      rules: {http: [{method: GET, path: /}]}\n"));
+        TraceResult put = s.trace(CLIENT, SERVER, 80, Protocol.TCP, EnforcementMode.DEFAULT, HttpRequestInfo.of("PUT", "/"));
+        assertTrue(put.allowed());
+        assertEquals("default/rule1 ingress[0] (L3-only allow of every port without HTTP rules: any request)",
+                put.ingress().rule());
+        String text = String.join("\n", put.explanation());
+        assertTrue(text.contains("Ingress verdict: allowed at L3/L4, then L7"), text);
+        assertTrue(text.contains("L7 ingress PUT /: allowed by default/rule1 ingress[0] (L3-only allow"), text);
+        TraceResult other = s.trace(OTHER, SERVER, 80, Protocol.TCP, EnforcementMode.DEFAULT, HttpRequestInfo.of("PUT", "/"));
+        assertFalse(other.allowed());
+        assertEquals("no HTTP rule matches PUT /", other.ingress().rule());
+        assertEquals("default/rule1 ingress[1] http[0]", s.trace(OTHER, SERVER, 80, Protocol.TCP,
+                EnforcementMode.DEFAULT, HttpRequestInfo.of("GET", "/")).ingress().rule());
+        // the connection still goes through the proxy (CVE-2024-52529): the client's identity gets a REDIRECT on 80
+        io.septum.api.Identity client = new io.septum.api.Identity(300, CLIENT.asStrings(), false);
+        io.septum.api.policy.EndpointPolicy ep = s.resolve(SERVER, List.of(client), EnforcementMode.DEFAULT);
+        assertEquals(io.septum.api.policy.PolicyAction.REDIRECT,
+                ResolveMatchesDecideTest.lookup(ep, Direction.INGRESS, 300, 80, Protocol.TCP));
+        assertEquals(io.septum.api.policy.PolicyAction.ALLOW,
+                ResolveMatchesDecideTest.lookup(ep, Direction.INGRESS, 300, 81, Protocol.TCP));
+    }
+
     @Test
     void traceJudgesOneRequestOnBothSides() throws Exception {
         PolicySet s = engine.parse("t.yaml", cnp("  ingress:\n  - fromEndpoints: [{matchLabels: {app: client}}]\n"
