@@ -14,8 +14,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * HTTP rules in the running agent: the datapath's policy map sends to the proxy every connection an L7 rule
- * governs, also for a peer that an L3-only allow admits on every port (CVE-2024-52529), and {@code policy trace}
- * judges one HTTP request through the REST API. Real packets through the proxy are the L7 proxy's own tests.
+ * governs, also for a peer that an L3-only allow admits on every port (CVE-2024-52529; the proxy then admits
+ * every request of that peer, Cilium's union), and {@code policy trace} judges one HTTP request through the REST
+ * API. Real packets through the proxy are the L7 proxy's own tests.
  */
 class L7PolicyIT {
     private static final String L7 = """
@@ -60,13 +61,22 @@ class L7PolicyIT {
             assertTrue(has(agent, ds, tieId, "TCP", "80", "REDIRECT"), () -> bpf(agent, ds).toString());
             assertFalse(has(agent, ds, tieId, "TCP", "80", "ALLOW"), () -> bpf(agent, ds).toString());
 
-            JsonNode denied = agent.cli("policy", "trace", "-s", "class=ops", "-d", "class=deathstar,org=empire",
+            // the proxy admits every request of ops (Cilium's union: its L3-only allow is an allow-all rule there)
+            JsonNode ops80 = agent.cli("policy", "trace", "-s", "class=ops", "-d", "class=deathstar,org=empire",
                     "--dport", "80/TCP", "--http-method", "PUT", "--http-path", "/v1/exhaust-port", "-o", "json").json();
+            assertTrue(ops80.path("allowed").asBoolean(false), ops80.toString());
+            assertEquals("default/l7 ingress[1] (L3-only allow of every port without HTTP rules: any request)",
+                    ops80.path("ingress").path("rule").asText(), ops80.toString());
+            // a peer that only the HTTP rules admit on 80 is judged by them
+            JsonNode denied = agent.cli("policy", "trace", "-s", "class=xwing,org=alliance", "-d",
+                    "class=deathstar,org=empire", "--dport", "80/TCP", "--http-method", "PUT", "--http-path",
+                    "/v1/exhaust-port", "-o", "json").json();
             assertFalse(denied.path("allowed").asBoolean(true), denied.toString());
             assertEquals("no HTTP rule matches PUT /v1/exhaust-port", denied.path("ingress").path("rule").asText(),
                     denied.toString());
-            JsonNode landing = agent.cli("policy", "trace", "-s", "class=ops", "-d", "class=deathstar,org=empire",
-                    "--dport", "80/TCP", "--http-method", "POST", "--http-path", "/v1/request-landing", "-o", "json").json();
+            JsonNode landing = agent.cli("policy", "trace", "-s", "class=xwing,org=alliance", "-d",
+                    "class=deathstar,org=empire", "--dport", "80/TCP", "--http-method", "POST", "--http-path",
+                    "/v1/request-landing", "-o", "json").json();
             assertTrue(landing.path("allowed").asBoolean(false), landing.toString());
             assertEquals("default/l7 ingress[0] http[0]", landing.path("ingress").path("rule").asText(), landing.toString());
             // rule1 allows the empire on the same port entry without HTTP rules: every request of a tiefighter passes

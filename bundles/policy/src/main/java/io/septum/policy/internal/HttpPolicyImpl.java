@@ -13,7 +13,7 @@ import java.util.List;
 final class HttpPolicyImpl implements HttpPolicy {
     /**
      * One HTTP rule with the name verdicts give it; {@code rule} null admits every request (an empty
-     * {@code http} list, or an L3/L4 allow of the same port without HTTP rules).
+     * {@code http} list, or an allow of this peer and port without HTTP rules: L3-only, L4, L3/L4 or a range).
      */
     record Entry(String name, int ruleId, HttpRule rule) {
         boolean matches(HttpRequestInfo request) {
@@ -26,9 +26,17 @@ final class HttpPolicyImpl implements HttpPolicy {
 
     /** @param entries in the policy set's rule order; the first decides among several that match */
     HttpPolicyImpl(List<Entry> entries) {
+        this(entries, entries.isEmpty() ? 0 : entries.get(0).ruleId());
+    }
+
+    /**
+     * @param governingRuleId the rule a denial names: the first rule with HTTP rules (a denial never comes from
+     *                        an allow-all entry, which matches every request)
+     */
+    HttpPolicyImpl(List<Entry> entries, int governingRuleId) {
         if (entries.isEmpty()) throw new IllegalArgumentException("an HTTP policy needs at least one rule");
         this.entries = List.copyOf(entries);
-        this.governingRuleId = entries.get(0).ruleId();
+        this.governingRuleId = governingRuleId;
     }
 
     @Override

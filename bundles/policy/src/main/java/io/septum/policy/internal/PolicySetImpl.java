@@ -230,7 +230,8 @@ final class PolicySetImpl implements PolicySet {
             if (b.rule().deny() || !peerMatches(b.rule(), peer, requires)) continue;
             PortRule pr = b.rule().portMatch(port, protocol);
             if (pr == null) continue;
-            // an allow that carries L7 rules governs its port (CVE-2024-52529): report it over a plain L3/L4 one
+            // an allow that carries L7 rules sends the connection to the proxy (CVE-2024-52529): report it over a
+            // plain L3/L4 one; which rule admits each request is httpPolicy's answer (Cilium's union)
             if (pr.l7() && !l7) {
                 allow = b;
                 l7 = true;
@@ -250,11 +251,14 @@ final class PolicySetImpl implements PolicySet {
     }
 
     /**
-     * Cilium's L7 semantics: the allow rules that carry HTTP rules for this peer and TCP port govern it, and a
-     * request passes when one of their HTTP rules matches. An allow of the same peer without HTTP rules admits
-     * every request only when it names the very same port entry (Cilium's allow-all L7 rule for a shared L4
-     * key); an L3-only allow, or another port or range that merely covers the port, does not lift the HTTP rules
-     * (CVE-2024-52529). Denied connections never reach the proxy, so a matching deny gives empty.
+     * Cilium's L7 semantics, a union: a connection goes to the proxy when an allow rule with HTTP rules covers
+     * this peer and TCP port, and there a request passes when any allow rule that covers the peer and port admits
+     * it. An allow without HTTP rules admits every request: an L3-only allow (every port), an L4 or L3/L4 allow of
+     * the same port, of all TCP ports, or of a range around it. Cilium's xDS generation does exactly that: each
+     * L4 filter (port 0 for L3-only rules, ranges with their end port) becomes a port policy whose selectors
+     * without L7 rules are allow-all rules for their remote identities, and the proxy admits a request when any
+     * port policy covering the port (exact, range or wildcard) allows it. Denied connections never reach the
+     * proxy, so a matching deny gives empty. See docs/policy.md, "How L7 rules combine with other rules".
      */
     @Override
     public Optional<HttpPolicy> httpPolicy(Direction direction, Labels subject, Labels peer, int port,
@@ -272,15 +276,20 @@ final class PolicySetImpl implements PolicySet {
                 return null;
             }
         }
+        List<HttpPolicyImpl.Entry> anyRequest = new ArrayList<>();
         List<HttpPolicyImpl.Entry> entries = new ArrayList<>();
-        List<PortSpec> keys = new ArrayList<>();
         for (Bound b : sel) {
             if (b.rule().deny() || !peerMatches(b.rule(), peer, requires)) continue;
+            HttpPolicyImpl.Entry plain = null;
             for (PortRule pr : b.rule().ports()) {
-                if (!pr.l7()) continue;
                 PortSpec spec = pr.specFor(port, Protocol.TCP);
                 if (spec == null) continue;
-                keys.add(spec);
+                if (!pr.l7()) {
+                    // one allow-all entry per rule: the first of its port entries that covers the port names it
+                    if (plain == null) plain = new HttpPolicyImpl.Entry(b.display() + " (" + plainAllow(spec)
+                            + " without HTTP rules: any request)", b.ref().id(), null);
+                    continue;
+                }
                 String base = b.display() + (b.rule().ports().size() > 1 ? " toPorts[" + pr.index() + "]." : " ");
                 if (pr.http().isEmpty()) {
                     entries.add(new HttpPolicyImpl.Entry(base + "http (empty: any request)", b.ref().id(), null));
@@ -289,24 +298,20 @@ final class PolicySetImpl implements PolicySet {
                     entries.add(new HttpPolicyImpl.Entry(base + "http[" + h.index() + "]", b.ref().id(), h));
                 }
             }
+            if (plain != null) anyRequest.add(plain);
         }
-        if (keys.isEmpty()) return null;
-        for (Bound b : sel) {
-            if (b.rule().deny() || !peerMatches(b.rule(), peer, requires)) continue;
-            for (PortRule pr : b.rule().ports()) {
-                if (pr.l7()) continue;
-                for (PortSpec s : pr.ports()) {
-                    if (s.port() == 0 || !s.matches(port, Protocol.TCP)) continue;
-                    boolean same = keys.stream().anyMatch(k -> k.port() == s.port() && k.endPort() == s.endPort());
-                    if (same) {
-                        // first: it admits everything, so naming it is the honest answer for every request
-                        entries.add(0, new HttpPolicyImpl.Entry(b.display() + " (L3/L4 allow of " + s
-                                + " without HTTP rules: any request)", b.ref().id(), null));
-                    }
-                }
-            }
-        }
-        return new HttpPolicyImpl(entries);
+        // no HTTP rule covers this peer and port: L3/L4 decides, the connection never reaches the proxy
+        if (entries.isEmpty()) return null;
+        // allow-all entries first: they admit every request, so naming them is the honest answer for each one
+        List<HttpPolicyImpl.Entry> all = new ArrayList<>(anyRequest);
+        all.addAll(entries);
+        return new HttpPolicyImpl(all, entries.get(0).ruleId());
+    }
+
+    /** How an allow-all entry names the port entry that admits every request. */
+    private static String plainAllow(PortSpec spec) {
+        if (spec.protocol() == Protocol.ANY && spec.port() == 0) return "L3-only allow of every port";
+        return "L3/L4 allow of " + spec;
     }
 
     @Override
@@ -379,7 +384,13 @@ final class PolicySetImpl implements PolicySet {
      * identity beside a wildcard L7 rule, or a narrower allow inside an L7 range (CVE-2024-52529). For every
      * such overlap this adds a REDIRECT of the allow's identity over the overlapping ports: it is never a
      * shorter prefix than the allow's (a range's aligned blocks are maximal), and at an equal prefix REDIRECT
-     * beats ALLOW in the datapath's merge, so the proxy sees every connection an L7 rule governs.
+     * beats ALLOW in the datapath's merge, so the proxy sees every connection an L7 rule governs; there
+     * {@link #http} admits every request of the identities that the allow admits (Cilium's union).
+     *
+     * <p>Cilium redirects the same connections but writes fewer entries: its lookup ({@code bpf/lib/policy.h})
+     * prefers a wildcard-identity entry with a proxy port over an identity-specific allow whatever the prefix,
+     * so it needs no identity-specific copy of a wildcard L7 entry; only a narrower allow of the same identity
+     * inside an L7 range takes the proxy port in its map state. docs/policy.md lists each kind of entry.
      */
     static List<PolicyEntry> unshadow(List<PolicyEntry> redirects, List<PolicyEntry> allows) {
         List<PolicyEntry> out = new ArrayList<>();

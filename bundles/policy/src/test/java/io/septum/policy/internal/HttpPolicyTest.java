@@ -90,20 +90,35 @@ class HttpPolicyTest {
     }
 
     @Test
-    void onlyAnAllowOfTheSamePortLiftsTheHttpRules() throws Exception {
+    void anyAllowOfThePeerWithoutHttpRulesAdmitsEveryRequest() throws Exception {
         String l7 = "  ingress:\n  - toPorts:\n    - ports: [{port: '80', protocol: TCP}]\n      rules: {http: [{method: GET}]}\n";
         HttpPolicy same = ingress(l7 + "  - fromEndpoints: [{matchLabels: {app: client}}]\n"
                 + "    toPorts: [{ports: [{port: '80'}]}]\n", CLIENT, 80).orElseThrow();
         Decision d = same.decide(HttpRequestInfo.of("DELETE", "/"));
         assertTrue(d.allowed());
         assertEquals("default/rule1 ingress[1] (L3/L4 allow of 80/ANY without HTTP rules: any request)", d.rule());
-        assertFalse(ingress(l7 + "  - fromEndpoints: [{matchLabels: {app: client}}]\n", CLIENT, 80).orElseThrow()
-                .decide(HttpRequestInfo.of("DELETE", "/")).allowed(), "an L3-only allow");
-        assertFalse(ingress(l7 + "  - fromEndpoints: [{matchLabels: {app: client}}]\n"
-                        + "    toPorts: [{ports: [{port: '1', endPort: 1000, protocol: TCP}]}]\n", CLIENT, 80).orElseThrow()
-                .decide(HttpRequestInfo.of("DELETE", "/")).allowed(), "a range around the port (CVE-2024-52529)");
+        // Cilium's union: an L3-only allow is a port-0 policy with an allow-all rule for its remotes
+        Decision l3 = ingress(l7 + "  - fromEndpoints: [{matchLabels: {app: client}}]\n", CLIENT, 80).orElseThrow()
+                .decide(HttpRequestInfo.of("DELETE", "/"));
+        assertTrue(l3.allowed(), "an L3-only allow");
+        assertEquals("default/rule1 ingress[1] (L3-only allow of every port without HTTP rules: any request)", l3.rule());
+        Decision range = ingress(l7 + "  - fromEndpoints: [{matchLabels: {app: client}}]\n"
+                + "    toPorts: [{ports: [{port: '1', endPort: 1000, protocol: TCP}]}]\n", CLIENT, 80).orElseThrow()
+                .decide(HttpRequestInfo.of("DELETE", "/"));
+        assertTrue(range.allowed(), "a range around the port");
+        assertEquals("default/rule1 ingress[1] (L3/L4 allow of 1-1000/TCP without HTTP rules: any request)", range.rule());
         assertFalse(ingress(l7 + "  - fromEndpoints: [{matchLabels: {app: other}}]\n    toPorts: [{ports: [{port: '80'}]}]\n",
                 CLIENT, 80).orElseThrow().decide(HttpRequestInfo.of("DELETE", "/")).allowed(), "another peer's allow");
+        assertFalse(ingress(l7 + "  - fromEndpoints: [{matchLabels: {app: client}}]\n"
+                + "    toPorts: [{ports: [{port: '80', protocol: UDP}]}]\n", CLIENT, 80).orElseThrow()
+                .decide(HttpRequestInfo.of("DELETE", "/")).allowed(), "a UDP allow says nothing about TCP");
+        assertFalse(ingress(l7 + "  - fromEndpoints: [{matchLabels: {app: client}}]\n"
+                + "    toPorts: [{ports: [{port: '81'}]}]\n", CLIENT, 80).orElseThrow()
+                .decide(HttpRequestInfo.of("DELETE", "/")).allowed(), "another port");
+        Decision denied = ingress(l7 + "  - fromEndpoints: [{matchLabels: {app: other}}]\n", CLIENT, 80).orElseThrow()
+                .decide(HttpRequestInfo.of("DELETE", "/"));
+        assertFalse(denied.allowed());
+        assertEquals("no HTTP rule matches DELETE /", denied.rule());
     }
 
     @Test
@@ -146,6 +161,32 @@ class HttpPolicyTest {
         assertTrue(text.contains("with L7 HTTP rules: the L7 proxy judges each request"), text);
         assertTrue(text.contains("default/c egress[0] http[0]: method=GET path=/v1/.*"), text);
         assertFalse(text.contains("not enforced yet"), text);
+    }
+
+    /** docs/policy.md's example: the L3-only allow of foo admits foo's PUT on the L7 port, and trace names it. */
+    @Test
+    void traceNamesTheL3OnlyRuleThatAdmittedTheRequest() throws Exception {
+        PolicySet s = engine.parse("t.yaml", cnp("  ingress:\n  - fromEndpoints: [{matchLabels: {app: client}}]\n"
+                + "  - toPorts:\n    - ports: [{port: '80', protocol: TCP}]\n      rules: {http: [{method: GET, path: /}]}\n"));
+        TraceResult put = s.trace(CLIENT, SERVER, 80, Protocol.TCP, EnforcementMode.DEFAULT, HttpRequestInfo.of("PUT", "/"));
+        assertTrue(put.allowed());
+        assertEquals("default/rule1 ingress[0] (L3-only allow of every port without HTTP rules: any request)",
+                put.ingress().rule());
+        String text = String.join("\n", put.explanation());
+        assertTrue(text.contains("Ingress verdict: allowed at L3/L4, then L7"), text);
+        assertTrue(text.contains("L7 ingress PUT /: allowed by default/rule1 ingress[0] (L3-only allow"), text);
+        TraceResult other = s.trace(OTHER, SERVER, 80, Protocol.TCP, EnforcementMode.DEFAULT, HttpRequestInfo.of("PUT", "/"));
+        assertFalse(other.allowed());
+        assertEquals("no HTTP rule matches PUT /", other.ingress().rule());
+        assertEquals("default/rule1 ingress[1] http[0]", s.trace(OTHER, SERVER, 80, Protocol.TCP,
+                EnforcementMode.DEFAULT, HttpRequestInfo.of("GET", "/")).ingress().rule());
+        // the connection still goes through the proxy (CVE-2024-52529): the client's identity gets a REDIRECT on 80
+        io.septum.api.Identity client = new io.septum.api.Identity(300, CLIENT.asStrings(), false);
+        io.septum.api.policy.EndpointPolicy ep = s.resolve(SERVER, List.of(client), EnforcementMode.DEFAULT);
+        assertEquals(io.septum.api.policy.PolicyAction.REDIRECT,
+                ResolveMatchesDecideTest.lookup(ep, Direction.INGRESS, 300, 80, Protocol.TCP));
+        assertEquals(io.septum.api.policy.PolicyAction.ALLOW,
+                ResolveMatchesDecideTest.lookup(ep, Direction.INGRESS, 300, 81, Protocol.TCP));
     }
 
     @Test

@@ -224,11 +224,20 @@ class SemanticsTest {
         assertFalse(s.decide(Direction.INGRESS, DB, API, 81, Protocol.TCP, EnforcementMode.DEFAULT).l7());
         assertEquals(List.of(), s.policies().get(0).notes());
         assertTrue(s.policies().get(0).rules().get(1).hasL7());
-        // ingress[0] allows api on every port without HTTP rules, yet port 80's HTTP rules still apply (CVE-2024-52529)
+        // ingress[0] allows api on every port without HTTP rules: port 80 still goes to the proxy (CVE-2024-52529),
+        // which admits every request of api there (Cilium's union: its L3-only port-0 policy is an allow-all rule)
         HttpPolicy h = s.httpPolicy(Direction.INGRESS, DB, API, 80, EnforcementMode.DEFAULT).orElseThrow();
-        assertEquals("default/l7 ingress[1] http[0]", h.decide(new HttpRequestInfo("GET", "/v1/x", null,
+        Decision any = h.decide(HttpRequestInfo.of("DELETE", "/v1/x"));
+        assertTrue(any.allowed());
+        assertEquals("default/l7 ingress[0] (L3-only allow of every port without HTTP rules: any request)", any.rule());
+        // without the L3-only rule, the HTTP rule alone decides
+        PolicySet only = parse(cnp("l7", "  endpointSelector: {matchLabels: {app: db}}\n  ingress:\n"
+                + "  - fromEndpoints: [{matchLabels: {app: api}}]\n    toPorts:\n    - ports: [{port: '80', protocol: TCP}]\n"
+                + "      rules: {http: [{method: GET, path: '/v1/.*', headers: ['X-Foo: bar']}]}\n"));
+        HttpPolicy h1 = only.httpPolicy(Direction.INGRESS, DB, API, 80, EnforcementMode.DEFAULT).orElseThrow();
+        assertEquals("default/l7 ingress[0] http[0]", h1.decide(new HttpRequestInfo("GET", "/v1/x", null,
                 java.util.Map.of("x-foo", List.of("bar")))).rule());
-        assertFalse(h.decide(HttpRequestInfo.of("GET", "/v1/x")).allowed(), "the header is required");
+        assertFalse(h1.decide(HttpRequestInfo.of("GET", "/v1/x")).allowed(), "the header is required");
         assertTrue(s.httpPolicy(Direction.INGRESS, DB, API, 81, EnforcementMode.DEFAULT).isEmpty());
     }
 
