@@ -22,7 +22,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * {@code septum policy validate} and {@code septum policy eval} on the shared corpus, offline: no agent runs, the
+ * {@code septum policy validate} and {@code septum policy eval} on the project corpus (and the shared one if present), offline: no agent runs, the
  * policy engine comes from septum-policy through ServiceLoader, exactly as in the shipped CLI.
  */
 class PolicyOfflineCommandsTest {
@@ -34,31 +34,21 @@ class PolicyOfflineCommandsTest {
     @TempDir
     Path dir;
 
+    /** The project's corpus, for the tests that name one of its files. */
     static Path corpus() {
-        String p = System.getProperty("septum.corpus.dir");
-        for (String c : new String[] {p, "../../shared/corpus", "../shared/corpus", "/work/shared/corpus"}) {
-            if (c != null && Files.isDirectory(Path.of(c, "cases"))) return Path.of(c).toAbsolutePath().normalize();
-        }
-        throw new IllegalStateException("corpus not found: set -Dseptum.corpus.dir (was " + p + ")");
+        return TestCorpus.own();
     }
 
-    static Stream<Path> invalid() throws IOException {
-        try (Stream<Path> s = Files.list(corpus().resolve("invalid"))) {
-            List<Path> l = s.filter(f -> f.toString().endsWith(".yaml")).sorted().toList();
-            if (l.isEmpty()) throw new IllegalStateException("no invalid corpus files");
-            return l.stream();
-        }
+    static Stream<TestCorpus.Entry> invalid() {
+        return TestCorpus.entries("invalid").stream();
     }
 
-    static Stream<Path> nonL7Cases() throws IOException {
-        try (Stream<Path> s = Files.list(corpus().resolve("cases"))) {
-            List<Path> out = new ArrayList<>();
-            for (Path f : s.filter(f -> f.toString().endsWith(".yaml")).sorted().toList()) {
-                if (!isL7(f)) out.add(f);
-            }
-            if (out.size() < 5) throw new IllegalStateException("too few corpus cases: " + out);
-            return out.stream();
+    static Stream<TestCorpus.Entry> nonL7Cases() {
+        List<TestCorpus.Entry> out = TestCorpus.entries("cases").stream().filter(e -> !isL7(e.path())).toList();
+        if (out.stream().filter(e -> e.name().startsWith("own/")).count() < 5) {
+            throw new IllegalStateException("too few corpus cases: " + out);
         }
+        return out.stream();
     }
 
     static boolean isL7(Path f) {
@@ -72,7 +62,8 @@ class PolicyOfflineCommandsTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("invalid")
-    void validateRejectsEveryInvalidFileWithThePromisedWords(Path file) throws IOException {
+    void validateRejectsEveryInvalidFileWithThePromisedWords(TestCorpus.Entry entry) throws IOException {
+        Path file = entry.path();
         JsonNode c = YAML.readTree(file.toFile());
         Path policies = dir.resolve(file.getFileName());
         Files.writeString(policies, c.get("policies").asText());
@@ -87,7 +78,8 @@ class PolicyOfflineCommandsTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("nonL7Cases")
-    void evalPassesEveryNonL7CaseWithTheJsonShape(Path file) throws IOException {
+    void evalPassesEveryNonL7CaseWithTheJsonShape(TestCorpus.Entry entry) throws IOException {
+        Path file = entry.path();
         CliRun r = CliRun.run("--socket", NO_AGENT, "policy", "eval", file.toString(), "-o", "json");
         assertEquals(0, r.code(), r.toString());
         JsonNode j = JSON.readTree(r.out());
@@ -203,7 +195,7 @@ class PolicyOfflineCommandsTest {
 
     @Test
     void validateReportsEveryBadFileNotJustTheFirst() throws IOException {
-        List<Path> files = invalid().limit(3).toList();
+        List<Path> files = invalid().limit(3).map(TestCorpus.Entry::path).toList();
         List<String> args = new ArrayList<>(List.of("policy", "validate"));
         for (Path p : files) {
             Path t = dir.resolve(p.getFileName());

@@ -64,21 +64,19 @@ class BadInputIT {
             assertEquals(1, policies.size(), policies.toString());
 
             ObjectMapper yaml = new ObjectMapper(new YAMLFactory());
-            List<Path> invalid = new ArrayList<>();
-            try (Stream<Path> s = Files.list(E2eSupport.corpus().resolve("invalid"))) {
-                s.filter(p -> p.toString().endsWith(".yaml")).sorted().forEach(invalid::add);
-            }
+            List<E2eSupport.CorpusEntry> invalid = E2eSupport.corpusFiles("invalid");
             assertTrue(invalid.size() >= 5, "the invalid corpus is there: " + invalid);
             List<String> problems = new ArrayList<>();
-            for (Path f : invalid) {
+            for (E2eSupport.CorpusEntry e : invalid) {
+                Path f = e.path();
                 JsonNode doc = yaml.readTree(f.toFile());
-                Path policy = work.resolve(f.getFileName().toString());
+                Path policy = work.resolve(e.name().replace('/', '-'));
                 Files.writeString(policy, doc.path("policies").asText());
                 E2eSupport.Run r = agent.cli("policy", "import", policy.toString());
-                if (r.exit() != 2) problems.add(f.getFileName() + ": exit " + r.exit() + "\n" + r);
+                if (r.exit() != 2) problems.add(e.name() + ": exit " + r.exit() + "\n" + r);
                 for (JsonNode sub : doc.path("error_contains")) {
                     if (!r.err().contains(sub.asText())) {
-                        problems.add(f.getFileName() + ": stderr lacks \"" + sub.asText() + "\"\n" + r);
+                        problems.add(e.name() + ": stderr lacks \"" + sub.asText() + "\"\n" + r);
                     }
                 }
             }

@@ -36,14 +36,11 @@ class ConnectivityCorpusIT {
 
     @TestFactory
     Stream<DynamicTest> corpus() throws IOException {
-        List<Path> cases = new ArrayList<>();
-        try (Stream<Path> s = Files.list(E2eSupport.corpus().resolve("cases"))) {
-            s.filter(p -> p.toString().endsWith(".yaml")).sorted().forEach(cases::add);
-        }
         List<DynamicTest> tests = new ArrayList<>();
-        for (Path c : cases) {
+        for (E2eSupport.CorpusEntry e : E2eSupport.corpusFiles("cases")) {
+            Path c = e.path();
             if (hasL7Probes(c) && !Boolean.getBoolean("septum.e2e.l7")) continue;
-            tests.add(DynamicTest.dynamicTest(c.getFileName().toString(), () -> check(c)));
+            tests.add(DynamicTest.dynamicTest(e.name(), () -> check(c)));
         }
         return tests.stream();
     }

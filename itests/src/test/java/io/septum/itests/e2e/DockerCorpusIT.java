@@ -93,15 +93,12 @@ class DockerCorpusIT {
         // first, before the source is deployed: the command must say what is missing
         tests.add(DynamicTest.dynamicTest("without the docker source", this::withoutSource));
         tests.add(DynamicTest.dynamicTest("deploy the docker source", this::deploy));
-        List<Path> cases = new ArrayList<>();
-        try (Stream<Path> s = Files.list(E2eSupport.corpus().resolve("cases"))) {
-            s.filter(p -> p.toString().endsWith(".yaml")).sorted().forEach(cases::add);
-        }
-        for (Path c : cases) {
+        for (E2eSupport.CorpusEntry e : E2eSupport.corpusFiles("cases")) {
+            Path c = e.path();
             if (hasL7Probes(c)) {
-                tests.add(DynamicTest.dynamicTest(c.getFileName() + " (L7: skipped)", () -> skipped(c)));
+                tests.add(DynamicTest.dynamicTest(e.name() + " (L7: skipped)", () -> skipped(c)));
             } else {
-                tests.add(DynamicTest.dynamicTest(c.getFileName().toString(), () -> check(c)));
+                tests.add(DynamicTest.dynamicTest(e.name(), () -> check(c)));
             }
         }
         return tests.stream();

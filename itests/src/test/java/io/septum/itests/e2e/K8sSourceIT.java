@@ -115,16 +115,13 @@ class K8sSourceIT {
     @TestFactory
     @Order(1)
     Stream<DynamicTest> corpusThroughTheKubernetesApi() throws IOException {
-        List<Path> cases = new ArrayList<>();
-        try (Stream<Path> s = Files.list(E2eSupport.corpus().resolve("cases"))) {
-            s.filter(p -> p.toString().endsWith(".yaml")).sorted().forEach(cases::add);
-        }
         List<DynamicTest> tests = new ArrayList<>();
-        for (Path c : cases) {
+        for (E2eSupport.CorpusEntry e : E2eSupport.corpusFiles("cases")) {
+            Path c = e.path();
             JsonNode tc = YAML.readTree(c.toFile());
             boolean l7 = false;
             for (JsonNode p : tc.path("probes")) l7 |= p.has("http");
-            if (!l7) tests.add(DynamicTest.dynamicTest(c.getFileName().toString(), () -> runCase(c, tc)));
+            if (!l7) tests.add(DynamicTest.dynamicTest(e.name(), () -> runCase(c, tc)));
         }
         return tests.stream();
     }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.septum.api.policy.PolicyEngine;
 import io.septum.cli.SeptumCli;
+import io.septum.testsupport.RequiresRoot;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -112,9 +113,9 @@ class ConnectivityCommandTest {
     }
 
     @Test
+    @RequiresRoot("netns")
     void anUnreachableAgentIsAnErrorAndCreatesNothing() throws IOException {
         needEngine();
-        assumeTrue("root".equals(System.getProperty("user.name")), "needs root");
         Path c = write("ok.yaml", String.join("\n",
                 "name: ok",
                 "endpoints:",

@@ -4,29 +4,24 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.septum.cli.connectivity.NetLab.Node;
 import io.septum.cli.connectivity.NetLab.Port;
 import io.septum.cli.connectivity.NetLab.Verdict;
+import io.septum.testsupport.RequiresRoot;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The lab with real namespaces, veths, a bridge and socat listeners; no agent involved. */
+@RequiresRoot("network namespaces")
 class NetLabTest {
     private static final Duration TIMEOUT = Duration.ofMillis(800);
     private final List<NetLab> labs = new ArrayList<>();
-
-    @BeforeAll
-    static void root() {
-        assumeTrue("root".equals(System.getProperty("user.name")), "the lab needs root (network namespaces)");
-    }
 
     @AfterEach
     void cleanup() {

@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A policy test case in the corpus format ({@code shared/corpus/README.md}): endpoints with labels, external
+ * A policy test case in the corpus format ({@code examples/corpus/README.md}): endpoints with labels, external
  * hosts, policies as users write them, and probes with the expected verdict. Used by {@code policy eval}
  * (offline) and {@code connectivity test} (real packets).
  *

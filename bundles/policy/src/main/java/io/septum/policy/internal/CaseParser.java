@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** Reads the corpus case format ({@code shared/corpus/README.md}); the policies stay text. */
+/** Reads the corpus case format ({@code examples/corpus/README.md}); the policies stay text. */
 final class CaseParser {
     private final YAMLMapper mapper;
     private final List<ValidationError> errors = new ArrayList<>();

@@ -33,16 +33,8 @@ class CorpusTest {
     }
 
     @TestFactory
-    Stream<DynamicTest> everySharedCasePasses() {
-        return Corpus.files(Corpus.dir().resolve("cases")).stream()
-                .map(p -> DynamicTest.dynamicTest(p.getFileName().toString(), () -> assertCasePasses(p)));
-    }
-
-    @TestFactory
-    Stream<DynamicTest> everyOwnCasePasses() {
-        List<Path> own = Corpus.ownCases();
-        assertFalse(own.isEmpty(), "own cases missing from the test classpath");
-        return own.stream().map(p -> DynamicTest.dynamicTest(p.getFileName().toString(), () -> assertCasePasses(p)));
+    Stream<DynamicTest> everyCasePasses() {
+        return Corpus.cases().stream().map(e -> DynamicTest.dynamicTest(e.name(), () -> assertCasePasses(e.path())));
     }
 
     private void assertCasePasses(Path p) throws PolicyValidationException {
@@ -55,7 +47,7 @@ class CorpusTest {
 
     @Test
     void starwarsL7IsJudgedAtL7() throws Exception {
-        Path p = Corpus.dir().resolve("cases/starwars-l7.yaml");
+        Path p = Corpus.own().resolve("cases/starwars-l7.yaml");
         CaseResult r = engine.evaluate(engine.parseCase(p.toString(), Corpus.read(p)), EnforcementMode.DEFAULT);
         assertEquals(0, r.failed(), () -> table(r));
         List<String> rules = r.results().stream().map(ProbeResult::rule).toList();
@@ -72,9 +64,8 @@ class CorpusTest {
     @TestFactory
     Stream<DynamicTest> everyInvalidFileIsRefusedWithItsSubstrings() {
         YAMLMapper m = new YAMLMapper();
-        List<Path> files = Corpus.files(Corpus.dir().resolve("invalid"));
-        assertFalse(files.isEmpty());
-        return files.stream().map(p -> DynamicTest.dynamicTest(p.getFileName().toString(), () -> {
+        return Corpus.invalid().stream().map(f -> DynamicTest.dynamicTest(f.name(), () -> {
+            Path p = f.path();
             JsonNode root = m.readTree(Corpus.read(p));
             String policies = root.get("policies").asText();
             List<String> expected = new ArrayList<>();

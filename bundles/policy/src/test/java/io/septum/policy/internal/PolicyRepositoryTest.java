@@ -65,7 +65,8 @@ class PolicyRepositoryTest {
         r.setListenersForTest(List.of((rev, set, mode) -> seen.add((int) rev)));
         byte[] fileBefore = Files.readAllBytes(state.resolve("policies/state.json"));
         List<PolicyInfo> before = r.list();
-        for (Path bad : Corpus.files(Corpus.dir().resolve("invalid"))) {
+        for (Corpus.Entry e : Corpus.invalid()) {
+            Path bad = e.path();
             String text = new com.fasterxml.jackson.dataformat.yaml.YAMLMapper().readTree(Corpus.read(bad)).get("policies").asText();
             assertThrows(PolicyValidationException.class, () -> r.importPolicies(bad.toString(), text));
         }

@@ -37,9 +37,7 @@ class ResolveMatchesDecideTest {
 
     @TestFactory
     Stream<DynamicTest> entriesReproduceDecide() {
-        List<Path> all = new ArrayList<>(Corpus.files(Corpus.dir().resolve("cases")));
-        all.addAll(Corpus.ownCases());
-        return all.stream().map(p -> DynamicTest.dynamicTest(p.getFileName().toString(), () -> check(p)));
+        return Corpus.cases().stream().map(e -> DynamicTest.dynamicTest(e.name(), () -> check(e.path())));
     }
 
     private void check(Path p) throws Exception {

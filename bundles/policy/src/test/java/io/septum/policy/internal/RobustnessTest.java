@@ -37,9 +37,8 @@ class RobustnessTest {
     @Test
     void mutatedPoliciesNeverCrashTheParser() throws Exception {
         List<JsonNode> seeds = new ArrayList<>();
-        List<Path> cases = new ArrayList<>(Corpus.files(Corpus.dir().resolve("cases")));
-        cases.addAll(Corpus.ownCases());
-        for (Path p : cases) {
+        for (Corpus.Entry e : Corpus.cases()) {
+            Path p = e.path();
             TestCase tc = engine.parseCase(p.toString(), Corpus.read(p));
             for (String doc : tc.policies().split("(?m)^---\\s*$")) {
                 JsonNode n = yaml.readTree(doc);

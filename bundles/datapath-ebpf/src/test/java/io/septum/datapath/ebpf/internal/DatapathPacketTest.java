@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.septum.api.IpcacheEntry;
 import io.septum.api.datapath.BpfEndpoint;
@@ -16,6 +15,7 @@ import io.septum.api.policy.Direction;
 import io.septum.api.policy.PolicyAction;
 import io.septum.api.policy.PolicyEntry;
 import io.septum.api.policy.Protocol;
+import io.septum.testsupport.RequiresRoot;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,6 +34,7 @@ import org.junit.jupiter.api.Test;
  * Real packets between network namespaces through the real tc programs: every verdict is checked by a TCP
  * connection (or ICMP echo) and by the event the datapath reports. Needs root.
  */
+@RequiresRoot("netns, tc, bpffs")
 class DatapathPacketTest {
     static final long ID_A = 1001, ID_B = 1002, ID_C = 1003;
     static final long EP_A = 11, EP_B = 12, EP_C = 13;
@@ -46,7 +47,6 @@ class DatapathPacketTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        assumeTrue("root".equals(System.getProperty("user.name")), "needs root (netns, tc, bpffs)");
         lab = new NetLab();
         pinDir = Path.of("/sys/fs/bpf/sept-t" + lab.id);
         try {

@@ -3,10 +3,10 @@ package io.septum.datapath.ebpf.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.septum.api.HealthReporter;
 import io.septum.api.datapath.Datapath;
+import io.septum.testsupport.RequiresRoot;
 import java.io.File;
 import java.io.FileInputStream;
 import java.nio.file.Files;
@@ -59,8 +59,8 @@ class OsgiBundleTest {
     }
 
     @Test
+    @RequiresRoot("bpffs")
     void resolvesAndLoadsInPlainFelixWithScr() throws Exception {
-        assumeTrue("root".equals(System.getProperty("user.name")), "needs root (bpffs)");
         Path storage = Files.createTempDirectory("sept-t-felix");
         Path pins = Path.of("/sys/fs/bpf/sept-t" + String.format("%04x", ThreadLocalRandom.current().nextInt(0x10000)) + "-osgi");
         Map<String, String> cfg = new HashMap<>();

@@ -3,7 +3,6 @@ package io.septum.datapath.ebpf.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.septum.api.IpcacheEntry;
 import io.septum.api.datapath.DatapathEndpoint;
@@ -14,6 +13,7 @@ import io.septum.api.policy.PolicyEntry;
 import io.septum.api.policy.Protocol;
 import io.septum.api.service.Service;
 import io.septum.api.service.ServiceBackend;
+import io.septum.testsupport.RequiresRoot;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.InputStreamReader;
@@ -41,6 +41,7 @@ import org.junit.jupiter.api.Test;
  * ClusterIP load balancing with real packets: client A connects to a VIP on the lab's segment (the datapath
  * answers ARP for it), backends B and C answer with their own name. Needs root.
  */
+@RequiresRoot("netns, tc, bpffs")
 class ServicePacketTest {
     static final long ID_A = 2001, ID_B = 2002, ID_C = 2003;
     static final long EP_A = 21, EP_B = 22, EP_C = 23;
@@ -57,7 +58,6 @@ class ServicePacketTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        assumeTrue("root".equals(System.getProperty("user.name")), "needs root (netns, tc, bpffs)");
         lab = new NetLab();
         pinDir = Path.of("/sys/fs/bpf/sept-t" + lab.id + "lb");
         vip = "10.199." + lab.subnet + ".200";

@@ -2,9 +2,9 @@ package io.septum.datapath.ebpf.internal;
 
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.septum.api.datapath.DatapathException;
+import io.septum.testsupport.RequiresRoot;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
@@ -16,8 +16,8 @@ import org.junit.jupiter.api.Test;
 /** A program the verifier rejects: the exception carries the verifier's explanation, not just "-EACCES". */
 class VerifierLogTest {
     @Test
+    @RequiresRoot("bpf")
     void aRejectedProgramReportsTheVerifierLog() throws Exception {
-        assumeTrue("root".equals(System.getProperty("user.name")), "needs root (bpf)");
         Path src = Path.of("../../bpf/src").toAbsolutePath().normalize();
         Path dir = Files.createTempDirectory("sept-t-verifier");
         Path pins = Path.of("/sys/fs/bpf/sept-t" + String.format("%04x", ThreadLocalRandom.current().nextInt(0x10000)) + "-verifier");

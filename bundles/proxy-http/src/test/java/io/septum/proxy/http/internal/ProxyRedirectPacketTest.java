@@ -3,7 +3,6 @@ package io.septum.proxy.http.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.septum.api.IpcacheEntry;
 import io.septum.api.datapath.Datapath;
@@ -17,6 +16,7 @@ import io.septum.api.policy.PolicyAction;
 import io.septum.api.policy.PolicyEntry;
 import io.septum.api.policy.Protocol;
 import io.septum.datapath.ebpf.internal.EbpfDatapath;
+import io.septum.testsupport.RequiresRoot;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -40,6 +40,7 @@ import org.junit.jupiter.api.Test;
  * the host can reach them), the real tc programs, and the real proxy listening transparently in the host. The
  * deathstar's ingress entry for the tiefighter on 80/TCP is REDIRECT; the xwing has none. Needs root.
  */
+@RequiresRoot("netns, tc, bpffs, IP_TRANSPARENT")
 class ProxyRedirectPacketTest {
     static final long ID_DEATHSTAR = 256, ID_TIEFIGHTER = 257, ID_XWING = 258;
     static final long EP_DEATHSTAR = 21, EP_TIEFIGHTER = 22, EP_XWING = 23;
@@ -87,7 +88,6 @@ class ProxyRedirectPacketTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        assumeTrue("root".equals(System.getProperty("user.name")), "needs root (netns, tc, bpffs, IP_TRANSPARENT)");
         pinDir = Path.of("/sys/fs/bpf/sept-t" + id + "p");
         try {
             run("ip", "link", "add", bridge, "type", "bridge");

@@ -3,6 +3,7 @@ package io.septum.source.docker.internal;
 import io.septum.api.EndpointSink;
 import io.septum.api.EndpointSpec;
 import io.septum.api.SourceHealth;
+import io.septum.testsupport.RequiresRoot;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -27,6 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /** The docker source against a real Docker engine (scripts/test-dockerd.sh) and real containers. */
+@RequiresRoot("a Docker engine")
 class DockerSourceTest {
     private DockerSource source;
 

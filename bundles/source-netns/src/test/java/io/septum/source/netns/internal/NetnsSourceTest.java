@@ -3,10 +3,10 @@ package io.septum.source.netns.internal;
 import io.septum.api.EndpointSink;
 import io.septum.api.EndpointSpec;
 import io.septum.api.SourceHealth;
+import io.septum.testsupport.RequiresRoot;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -29,7 +29,7 @@ import java.util.logging.Logger;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** Against real network namespaces and veths made here and removed afterwards, even when a test fails. */
-@EnabledIfSystemProperty(named = "user.name", matches = "root")
+@RequiresRoot("network namespaces, veths")
 class NetnsSourceTest {
     @TempDir
     Path tmp;
