@@ -463,7 +463,7 @@ public final class EtcdClient implements AutoCloseable {
             return json.readTree(firstLine(res.body()));
         }
         throw new IOException("no etcd endpoint answered " + path + " (tried " + endpoints + "): "
-                + (last == null ? "" : last.getMessage()), last);
+                + (last == null ? "" : last.toString()), last);
     }
 
     private static byte[] firstLine(byte[] body) {

@@ -192,6 +192,7 @@ public final class KvstoreIdentityAllocator {
     private long allocateInKvstore(String value) throws IOException {
         String valuePrefix = valuePrefix(value);
         String refKey = referenceKey(value);
+        if (lease.id() == 0) throw new IOException("no etcd lease yet (" + lease.lastError() + ")");
         for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
             // 1. Some node already references the label set: use its number, if the master is still there.
             RangeResult existing = etcd.getPrefix(valuePrefix);
@@ -324,6 +325,10 @@ public final class KvstoreIdentityAllocator {
     public synchronized int resync() {
         int written = 0;
         List<String> errors = new ArrayList<>();
+        if (lease.id() == 0) {
+            lastError = "no etcd lease yet (" + lease.lastError() + ")";
+            return 0;
+        }
         for (Map.Entry<Long, String> e : cacheById.entrySet()) {
             long id = e.getKey();
             String value = e.getValue();

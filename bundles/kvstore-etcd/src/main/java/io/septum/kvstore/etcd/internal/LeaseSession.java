@@ -28,12 +28,20 @@ public final class LeaseSession implements AutoCloseable {
     private volatile String lastError;
     private volatile boolean closed;
 
-    /** Grants the lease (this calls etcd) and starts renewing it. */
-    public LeaseSession(EtcdClient etcd, long ttlSeconds) throws IOException {
+    /**
+     * Grants the lease and starts renewing it. With etcd unreachable the session starts without a lease ({@link #id()}
+     * is 0) and grants one on a later renewal, telling the listeners as after a loss.
+     */
+    public LeaseSession(EtcdClient etcd, long ttlSeconds) {
         if (ttlSeconds < 2) throw new IllegalArgumentException("lease TTL must be at least 2 s, not " + ttlSeconds);
         this.etcd = etcd;
         this.ttlSeconds = ttlSeconds;
-        this.id = etcd.grant(ttlSeconds);
+        try {
+            this.id = etcd.grant(ttlSeconds);
+        } catch (IOException e) {
+            lastError = "no lease yet: " + e.getMessage();
+            LOG.warning(() -> "cannot grant an etcd lease (" + e.getMessage() + "); retrying every TTL/3");
+        }
         this.lastRenewed = System.nanoTime();
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "etcd-lease-keepalive");
@@ -44,7 +52,7 @@ public final class LeaseSession implements AutoCloseable {
         timer.scheduleWithFixedDelay(this::renew, period, period, TimeUnit.MILLISECONDS);
     }
 
-    /** The current lease id (it changes after a loss). */
+    /** The current lease id (it changes after a loss); 0 while none could be granted. */
     public long id() {
         return id;
     }
@@ -76,16 +84,18 @@ public final class LeaseSession implements AutoCloseable {
     public synchronized void renew() {
         if (closed) return;
         try {
-            long ttl = etcd.keepAliveOnce(id);
+            long ttl = id == 0 ? 0 : etcd.keepAliveOnce(id);
             if (ttl > 0) {
                 lastRenewed = System.nanoTime();
                 lastError = null;
                 return;
             }
             long old = id;
-            lost++;
-            LOG.warning(() -> "etcd lease " + Long.toHexString(old) + " is gone (expired or revoked): its keys are"
-                    + " deleted; granting a new lease and re-creating them");
+            if (old != 0) {
+                lost++;
+                LOG.warning(() -> "etcd lease " + Long.toHexString(old) + " is gone (expired or revoked): its keys are"
+                        + " deleted; granting a new lease and re-creating them");
+            }
             id = etcd.grant(ttlSeconds);
             lastRenewed = System.nanoTime();
             lastError = null;
@@ -112,6 +122,7 @@ public final class LeaseSession implements AutoCloseable {
     @Override
     public void close() {
         abandon();
+        if (id == 0) return;
         try {
             etcd.revoke(id);
         } catch (IOException e) {
