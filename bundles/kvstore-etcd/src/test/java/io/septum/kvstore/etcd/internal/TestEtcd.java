@@ -39,6 +39,14 @@ final class TestEtcd implements AutoCloseable {
     }
 
     static TestEtcd start() throws Exception {
+        return start(null);
+    }
+
+    /**
+     * With {@code tls} (a directory holding ca.pem, server.pem, server-key.pem): https only, client certificates
+     * required (etcd's --client-cert-auth), as a production etcd is run.
+     */
+    static TestEtcd start(Path tls) throws Exception {
         Path bin = binary();
         if (bin == null) {
             String reason = "etcd is not installed (scripts/install-deps.sh installs Debian's etcd-server)";
@@ -49,16 +57,23 @@ final class TestEtcd implements AutoCloseable {
         Path dir = Files.createTempDirectory("septum-test-etcd");
         int client = freePort();
         int peer = freePort();
-        String c = "http://127.0.0.1:" + client;
+        String c = (tls == null ? "http" : "https") + "://127.0.0.1:" + client;
         String p = "http://127.0.0.1:" + peer;
         ProcessBuilder pb = new ProcessBuilder(bin.toString(), "--name", "test", "--data-dir", dir.resolve("data").toString(),
                 "--listen-client-urls", c, "--advertise-client-urls", c,
                 "--listen-peer-urls", p, "--initial-advertise-peer-urls", p, "--initial-cluster", "test=" + p,
-                "--log-outputs", "stderr")
-                .redirectErrorStream(true).redirectOutput(dir.resolve("etcd.log").toFile());
+                "--log-outputs", "stderr");
+        if (tls != null) {
+            pb.command().addAll(java.util.List.of("--cert-file", tls.resolve("server.pem").toString(),
+                    "--key-file", tls.resolve("server-key.pem").toString(),
+                    "--trusted-ca-file", tls.resolve("ca.pem").toString(), "--client-cert-auth"));
+        }
+        pb.redirectErrorStream(true).redirectOutput(dir.resolve("etcd.log").toFile());
         Process proc = pb.start();
         TestEtcd etcd = new TestEtcd(URI.create(c), proc, dir);
-        EtcdClient probe = new EtcdClient(EtcdClient.Options.insecure(etcd.endpoint));
+        EtcdClient probe = tls == null ? new EtcdClient(EtcdClient.Options.insecure(etcd.endpoint))
+                : new EtcdClient(new EtcdClient.Options(java.util.List.of(etcd.endpoint), Tls.context(tls.resolve("ca.pem"),
+                        tls.resolve("client.pem"), tls.resolve("client-key.pem")), false, null));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (true) {
             try {
@@ -73,6 +88,31 @@ final class TestEtcd implements AutoCloseable {
                 Thread.sleep(100);
             }
         }
+    }
+
+    /**
+     * A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl into {@code dir}. The server
+     * certificate needs clientAuth too: etcd 3.4's JSON gateway dials etcd's own gRPC port with it, and with
+     * --client-cert-auth that connection is refused ("incompatible key usage") otherwise.
+     */
+    static void makeCertificates(Path dir) throws Exception {
+        String d = dir.toString();
+        sh("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+                "-subj", "/CN=septum-test-ca", "-keyout", d + "/ca-key.pem", "-out", d + "/ca.pem");
+        for (String who : new String[] {"server", "client"}) {
+            sh("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-subj", "/CN=septum-test-" + who, "-keyout", d + "/" + who + "-key.pem", "-out", d + "/" + who + ".csr");
+            Files.writeString(dir.resolve(who + ".ext"), who.equals("server")
+                    ? "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n" : "extendedKeyUsage=clientAuth\n");
+            sh("openssl", "x509", "-req", "-in", d + "/" + who + ".csr", "-CA", d + "/ca.pem", "-CAkey", d + "/ca-key.pem",
+                    "-CAcreateserial", "-days", "1", "-extfile", d + "/" + who + ".ext", "-out", d + "/" + who + ".pem");
+        }
+    }
+
+    private static void sh(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (p.waitFor() != 0) throw new IOException(String.join(" ", cmd) + " failed: " + out);
     }
 
     private static int freePort() throws IOException {
