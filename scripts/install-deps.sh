@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Septum needs on a fresh Debian 12 machine (idempotent). Run as root.
 set -euo pipefail
-pkgs=(default-jdk-headless maven clang llvm libbpf-dev libbpf1 bpftool iproute2 socat curl iperf3 wrk iptables netcat-openbsd procps docker.io busybox-static chromium libvirt-daemon libvirt-daemon-driver-lxc libvirt-clients)
+pkgs=(default-jdk-headless maven clang llvm libbpf-dev libbpf1 bpftool iproute2 socat curl iperf3 wrk iptables netcat-openbsd procps docker.io busybox-static chromium libvirt-daemon libvirt-daemon-driver-lxc libvirt-clients etcd-server etcd-client)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -31,6 +31,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   if [[ " ${missing[*]} " == *" libvirt-daemon "* ]] && command -v systemctl >/dev/null; then
     systemctl disable libvirtd.service libvirtd.socket libvirtd-ro.socket libvirtd-admin.socket >/dev/null 2>&1 || true
     echo "septum: libvirt-daemon installed for the tests; its system service is left disabled" >&2
+  fi
+  # The kvstore-etcd tests start their own etcd on loopback ports with a temporary data dir (scripts/test-etcd.sh does
+  # the same by hand); a system etcd on :2379 is not needed and stays disabled.
+  if [[ " ${missing[*]} " == *" etcd-server "* ]] && command -v systemctl >/dev/null; then
+    systemctl disable etcd.service >/dev/null 2>&1 || true
+    echo "septum: etcd-server installed for the tests; its system service is left disabled" >&2
   fi
 fi
 # bpffs: the agent mounts it itself when missing; tests that drive the datapath directly need it too.

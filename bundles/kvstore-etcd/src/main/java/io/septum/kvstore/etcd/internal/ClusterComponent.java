@@ -1,0 +1,195 @@
+package io.septum.kvstore.etcd.internal;
+
+import io.septum.api.ComponentStatus;
+import io.septum.api.HealthReporter;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+import javax.net.ssl.SSLContext;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Cluster mode's switch, configuration pid {@value #PID}. With no {@code etcdEndpoints} (the default) it does
+ * nothing at all: no service, no thread, no status line; the agent is standalone. With endpoints it connects on a
+ * thread of its own (never in {@code @Activate}), keeps this node's lease, runs the identity resync and the
+ * two-round identity GC, and reports in {@code septum status}.
+ *
+ * <p>Not yet: the endpoint manager still allocates through the local allocator of {@code bundles/identity}; plugging
+ * {@link KvstoreIdentityAllocator} into that path is the next step (see docs/cluster.md).
+ */
+@Component(service = {}, immediate = true, configurationPid = ClusterComponent.PID,
+        configurationPolicy = ConfigurationPolicy.OPTIONAL)
+@Designate(ocd = ClusterComponent.Config.class)
+public final class ClusterComponent {
+    static final String PID = "io.septum.cluster";
+    private static final Logger LOG = Logger.getLogger(ClusterComponent.class.getName());
+
+    @ObjectClassDefinition(name = "Septum cluster mode", description = "etcd kvstore; empty etcdEndpoints = standalone")
+    public @interface Config {
+        @AttributeDefinition(description = "Name of the cluster (recorded under septum/cluster-config/<name>)")
+        String clusterName() default "default";
+
+        @AttributeDefinition(description = "This node's name in the kvstore; empty = the host name")
+        String nodeName() default "";
+
+        @AttributeDefinition(description = "Comma-separated etcd client URLs (https://host:2379); empty = standalone")
+        String etcdEndpoints() default "";
+
+        @AttributeDefinition(description = "PEM CA bundle that signs etcd's server certificate")
+        String caFile() default "";
+
+        @AttributeDefinition(description = "PEM client certificate (etcd --client-cert-auth)")
+        String certFile() default "";
+
+        @AttributeDefinition(description = "PKCS#8 PEM key of certFile")
+        String keyFile() default "";
+
+        @AttributeDefinition(description = "Accept plaintext http:// endpoints (test clusters only)")
+        boolean allowInsecure() default false;
+
+        @AttributeDefinition(description = "TTL of this node's lease, renewed every TTL/3 (Cilium: 15 m)")
+        long leaseTtlSeconds() default 900;
+
+        @AttributeDefinition(description = "Interval of identity GC rounds; a master is deleted after two (Cilium: 15 m)")
+        long identityGcIntervalSeconds() default 900;
+
+        @AttributeDefinition(description = "Interval of re-creating this node's missing keys (Cilium: 5 m)")
+        long resyncIntervalSeconds() default 300;
+    }
+
+    private final BundleContext context;
+    private ScheduledExecutorService timer;
+    private ServiceRegistration<HealthReporter> health;
+    private volatile String state = "connecting";
+    private volatile String message = "";
+    private volatile EtcdClient etcd;
+    private volatile LeaseSession lease;
+    private volatile KvstoreIdentityAllocator identities;
+    private volatile IdentityGc gc;
+    private volatile IdentityGc.Round lastGc;
+
+    @Activate
+    public ClusterComponent(BundleContext context, Config config) {
+        this.context = context;
+        List<URI> endpoints = endpoints(config.etcdEndpoints());
+        if (endpoints.isEmpty()) {
+            LOG.fine("no etcdEndpoints in " + PID + ": standalone");
+            return;
+        }
+        timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "septum-cluster");
+            t.setDaemon(true);
+            return t;
+        });
+        health = context.registerService(HealthReporter.class, this::health, null);
+        timer.execute(() -> start(config, endpoints));
+    }
+
+    static List<URI> endpoints(String text) {
+        List<URI> out = new ArrayList<>();
+        if (text == null) return out;
+        for (String s : text.split("[,\\s]+")) if (!s.isBlank()) out.add(URI.create(s.trim()));
+        return out;
+    }
+
+    private void start(Config config, List<URI> endpoints) {
+        try {
+            SSLContext ssl = null;
+            if (!config.caFile().isBlank() || !config.certFile().isBlank()) {
+                ssl = Tls.context(path(config.caFile()), path(config.certFile()), path(config.keyFile()));
+            }
+            etcd = new EtcdClient(new EtcdClient.Options(endpoints, ssl, config.allowInsecure(), Duration.ofSeconds(5)));
+            String node = config.nodeName().isBlank() ? InetAddress.getLocalHost().getHostName() : config.nodeName();
+            lease = new LeaseSession(etcd, config.leaseTtlSeconds());
+            Path stateDir = Path.of(prop("septum.state.dir", "/var/lib/septum"));
+            identities = new KvstoreIdentityAllocator(etcd, lease, KvstoreIdentityAllocator.DEFAULT_PREFIX, node, stateDir);
+            gc = new IdentityGc(etcd, KvstoreIdentityAllocator.DEFAULT_PREFIX);
+            try {
+                etcd.putIfAbsent("septum/cluster-config/" + config.clusterName(),
+                        "{\"name\":\"" + config.clusterName().replace("\"", "") + "\"}", 0);
+            } catch (IOException e) {
+                LOG.log(Level.FINE, "cluster-config not written yet", e);
+            }
+            state = "ok";
+            message = "cluster " + config.clusterName() + ", node " + node + ", etcd " + endpoints;
+            LOG.info("cluster mode: " + message);
+            timer.scheduleWithFixedDelay(this::resync, config.resyncIntervalSeconds(), config.resyncIntervalSeconds(),
+                    TimeUnit.SECONDS);
+            timer.scheduleWithFixedDelay(this::collect, config.identityGcIntervalSeconds(),
+                    config.identityGcIntervalSeconds(), TimeUnit.SECONDS);
+        } catch (Exception e) {
+            state = "failed";
+            message = "cluster mode (" + PID + ") not started: " + e.getMessage();
+            LOG.log(Level.SEVERE, message, e);
+        }
+    }
+
+    private void resync() {
+        KvstoreIdentityAllocator a = identities;
+        if (a != null) a.resync();
+    }
+
+    private void collect() {
+        try {
+            lastGc = gc.run();
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.WARNING, "identity GC round failed", e);
+        }
+    }
+
+    private ComponentStatus health() {
+        if (!"ok".equals(state)) return new ComponentStatus("cluster", state, message);
+        LeaseSession l = lease;
+        List<String> problems = new ArrayList<>();
+        if (l.id() == 0 || l.stale()) problems.add(l.lastError() == null ? "lease not renewed" : l.lastError());
+        String err = identities.lastError();
+        if (err != null) problems.add(err);
+        String gcText = lastGc == null ? "" : ", last GC: " + lastGc.masters() + " identities, " + lastGc.deleted() + " deleted";
+        String text = message + ", lease " + Long.toHexString(l.id()) + " (lost " + l.lostCount() + "x)" + gcText;
+        return problems.isEmpty() ? ComponentStatus.ok("cluster", text)
+                : new ComponentStatus("cluster", "degraded", text + ": " + String.join("; ", problems));
+    }
+
+    private String prop(String key, String def) {
+        String v = context.getProperty(key);
+        return v == null || v.isBlank() ? def : v;
+    }
+
+    private static Path path(String s) {
+        return s == null || s.isBlank() ? null : Path.of(s);
+    }
+
+    @Deactivate
+    void deactivate() {
+        if (timer == null) return;
+        timer.shutdownNow();
+        if (health != null) {
+            try {
+                health.unregister();
+            } catch (IllegalStateException alreadyGone) {
+                // the bundle is stopping
+            }
+        }
+        // Revoking the lease removes this node's references at once; the identities stay (masters have no lease).
+        LeaseSession l = lease;
+        if (l != null) l.close();
+    }
+}
