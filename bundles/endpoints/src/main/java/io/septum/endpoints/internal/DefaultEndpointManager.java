@@ -16,6 +16,8 @@ import io.septum.api.IdentityAllocator;
 import io.septum.api.IpcacheEntry;
 import io.septum.api.Label;
 import io.septum.api.Labels;
+import io.septum.api.RemoteEndpoint;
+import io.septum.api.RemoteEndpoints;
 import io.septum.api.ReservedIdentity;
 import io.septum.api.SourceHealth;
 import io.septum.api.datapath.BpfEndpoint;
@@ -170,6 +172,13 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
     private final Map<String, Map<String, String>> namespaceLabels = new TreeMap<>();
     private final Map<String, SourceEntry> sources = new LinkedHashMap<>();
     private final Map<String, Identity> cidrIdentities = new HashMap<>();
+    /** Cluster mode: the other nodes' endpoints, merged into the ipcache and the identities policy resolves against. */
+    private volatile RemoteEndpoints remote;
+    private final Runnable onRemoteChange = this::schedule;
+    /** Labels of remote identities, by number (a number's labels never change); regeneration thread only. */
+    private final Map<Long, Identity> remoteIdentities = new HashMap<>();
+    /** A remote identity's labels could not be had in the last pass: the next one asks again. */
+    private boolean remoteLabelsMissing;
     private List<IpcacheEntry> ipcache = List.of();
     private List<IpcacheEntry> pushedIpcache;
     private String ipcacheError;
@@ -548,6 +557,44 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
         publisher.remove(listener);
     }
 
+    /** Cluster mode's remote endpoints (null: standalone). Their changes schedule a pass. */
+    public void setRemoteEndpoints(RemoteEndpoints r) {
+        RemoteEndpoints old = remote;
+        if (old == r) return;
+        if (old != null) old.removeListener(onRemoteChange);
+        remote = r;
+        if (r != null) r.addListener(onRemoteChange);
+        schedule();
+    }
+
+    /** Drops {@code r} if it is the one in use (a greedy rebind may have replaced it already). */
+    public void unsetRemoteEndpoints(RemoteEndpoints r) {
+        if (remote == r) setRemoteEndpoints(null);
+    }
+
+    /**
+     * The remote endpoints, with the labels of their identities looked up (outside the lock: in cluster mode that may
+     * ask the store) and kept; one whose labels cannot be had yet is still in the ipcache but no selector matches it
+     * (fail closed), and the next pass asks again.
+     */
+    private List<RemoteEndpoint> remoteEndpoints() {
+        remoteLabelsMissing = false;
+        RemoteEndpoints r = remote;
+        if (r == null) return List.of();
+        List<RemoteEndpoint> list = r.list();
+        for (RemoteEndpoint e : list) {
+            if (e.identity() < ReservedIdentity.FIRST_ALLOCATED || remoteIdentities.containsKey(e.identity())) continue;
+            try {
+                identities.get(e.identity()).ifPresent(i -> remoteIdentities.put(i.id(), i));
+            } catch (RuntimeException ex) {
+                LOG.log(Level.FINE, "labels of remote identity " + e.identity() + " not known yet", ex);
+            }
+            if (!remoteIdentities.containsKey(e.identity())) remoteLabelsMissing = true;
+        }
+        if (remoteIdentities.size() > 70_000) remoteIdentities.clear(); // more than the range holds: stale numbers
+        return list;
+    }
+
     /** Publishes what the pass left (views and ipcache, taken together) when it differs from the last snapshot. */
     private void publishSnapshot() {
         List<Endpoint> views;
@@ -748,6 +795,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
         EnforcementMode mode = policies.mode();
         List<String> prefixes = policySet.cidrPrefixes();
         List<String> hostAddresses = host.hostAddresses();
+        List<RemoteEndpoint> remoteEndpoints = remoteEndpoints();
         List<Long> removals = new ArrayList<>();
         List<Work> work = new ArrayList<>();
         List<IpcacheEntry> cache;
@@ -851,7 +899,18 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
                 if (ip != null && !IpAddresses.isLinkLocal(ip)) entries.put(IpAddresses.hostPrefix(ip),
                         new IpcacheEntry(IpAddresses.hostPrefix(ip), ReservedIdentity.HOST.id(), "host"));
             }
+            // Other nodes' endpoints: after the host, before this node's own endpoints, which win an address.
+            for (RemoteEndpoint r : remoteEndpoints) {
+                String ip = IpAddresses.parse(r.ip());
+                if (ip == null) continue;
+                String prefix = IpAddresses.hostPrefix(ip);
+                entries.put(prefix, new IpcacheEntry(prefix, r.identity(), r.source()));
+            }
             Map<Long, Identity> used = new TreeMap<>();
+            for (RemoteEndpoint r : remoteEndpoints) {
+                Identity i = remoteIdentities.get(r.identity());
+                if (i != null) used.put(i.id(), i);
+            }
             for (ReservedIdentity r : ReservedIdentity.values()) used.put(r.id(), r.identity());
             for (Identity i : cidrIdentities.values()) used.put(i.id(), i);
             for (Ep ep : byId.values()) {
@@ -954,6 +1013,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
             }
         }
         publishSnapshot();
+        if (remoteLabelsMissing) retry = true;
         if (retry) scheduleAt(System.currentTimeMillis() + settings.retryDelay().toMillis());
     }
 
@@ -1071,6 +1131,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
                 LOG.log(Level.WARNING, "endpoint source " + e.name + " failed to close", ex);
             }
         }
+        setRemoteEndpoints(null);
         regen.shutdownNow();
         sourceCalls.shutdownNow();
         publisher.close();

@@ -109,6 +109,16 @@ public final class EndpointManagerComponent extends DefaultEndpointManager {
         if (!deactivated) removeSource(source);
     }
 
+    @Reference(name = "remote", service = io.septum.api.RemoteEndpoints.class, cardinality = ReferenceCardinality.OPTIONAL,
+            policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindRemote")
+    void bindRemote(io.septum.api.RemoteEndpoints r) {
+        setRemoteEndpoints(r);
+    }
+
+    void unbindRemote(io.septum.api.RemoteEndpoints r) {
+        unsetRemoteEndpoints(r);
+    }
+
     @Reference(name = "realization", service = io.septum.api.policy.PolicyRealizationListener.class,
             cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             unbind = "unbindRealization")

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.septum.api.ClusterIdentities;
 import io.septum.api.ComponentStatus;
 import io.septum.api.HealthReporter;
 import io.septum.api.Identity;
@@ -15,6 +16,11 @@ import io.septum.api.ReservedIdentity;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -37,10 +43,19 @@ import java.util.logging.Logger;
  * <p>Numbers are never reused while the table holds them: a label set that goes away and comes back gets its old
  * number, so the datapath's policy entries written with that number by a previous agent stay right after a restart.
  * Reference counts live in memory only; after a restart the endpoint manager allocates again for every endpoint.
+ *
+ * <p>In cluster mode ({@value #CLUSTER_PID} names etcd endpoints) endpoint label sets get their numbers from
+ * {@link ClusterIdentities}, the cluster's store, and this table keeps what it answers: the numbers persist here,
+ * so a restart with the store down keeps them. Until the store's bundle is bound, a new endpoint label set waits
+ * (the endpoint manager shows waiting-for-identity and retries) instead of getting a node-local number that
+ * another node may give to other labels. Reserved and {@code cidr:} label sets stay node-local.
  */
-@Component(service = {IdentityAllocator.class, HealthReporter.class})
+@Component(service = {IdentityAllocator.class, HealthReporter.class}, configurationPid = LocalIdentityAllocator.CLUSTER_PID,
+        configurationPolicy = ConfigurationPolicy.OPTIONAL)
 public final class LocalIdentityAllocator implements IdentityAllocator, HealthReporter {
     static final String FILE = "identities.json";
+    /** Cluster mode's configuration, shared with the kvstore bundle: non-empty {@code etcdEndpoints} turns it on. */
+    static final String CLUSTER_PID = "io.septum.cluster";
     private static final Logger LOG = Logger.getLogger(LocalIdentityAllocator.class.getName());
 
     private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -52,16 +67,36 @@ public final class LocalIdentityAllocator implements IdentityAllocator, HealthRe
     private long nextCluster = ReservedIdentity.FIRST_ALLOCATED;
     private long nextLocal = ReservedIdentity.FIRST_LOCAL;
     private String lastError;
+    private final boolean clusterMode;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile ClusterIdentities cluster;
 
     @Activate
-    public LocalIdentityAllocator(BundleContext ctx) {
-        this(Path.of(prop(ctx, "septum.state.dir", "/var/lib/septum")));
+    public LocalIdentityAllocator(BundleContext ctx, Map<String, Object> clusterConfig) {
+        this(Path.of(prop(ctx, "septum.state.dir", "/var/lib/septum")), clusterConfigured(clusterConfig));
     }
 
-    /** For tests and offline tools: a table in {@code stateDir}. */
+    /** For tests and offline tools: a standalone table in {@code stateDir}. */
     public LocalIdentityAllocator(Path stateDir) {
+        this(stateDir, false);
+    }
+
+    /** A table in {@code stateDir}; in cluster mode endpoint label sets are numbered by {@link #setCluster}'s store. */
+    public LocalIdentityAllocator(Path stateDir, boolean clusterMode) {
         this.file = stateDir.resolve(FILE);
+        this.clusterMode = clusterMode;
         load();
+    }
+
+    static boolean clusterConfigured(Map<String, Object> config) {
+        Object endpoints = config == null ? null : config.get("etcdEndpoints");
+        return endpoints != null && !endpoints.toString().isBlank();
+    }
+
+    /** The cluster's store (the DS reference does the same); null unbinds it. */
+    public void setCluster(ClusterIdentities cluster) {
+        this.cluster = cluster;
     }
 
     private static String prop(BundleContext ctx, String key, String def) {
@@ -158,9 +193,51 @@ public final class LocalIdentityAllocator implements IdentityAllocator, HealthRe
     }
 
     @Override
-    public synchronized Identity allocate(Labels labels) {
+    public Identity allocate(Labels labels) {
         Optional<ReservedIdentity> reserved = reservedOf(labels);
         if (reserved.isPresent()) return reserved.get().identity();
+        if (clusterMode && !isLocal(labels)) return allocateInCluster(labels);
+        return allocateHere(labels);
+    }
+
+    /** Asks the cluster's store (outside this table's lock: it may take a network round trip), then records it. */
+    private Identity allocateInCluster(Labels labels) {
+        ClusterIdentities c = cluster;
+        if (c == null) {
+            throw new IllegalStateException("cluster mode is configured (" + CLUSTER_PID + " etcdEndpoints) but its store"
+                    + " is not connected yet (bundle septum-kvstore-etcd): new label sets wait for it");
+        }
+        long id = c.allocate(labels);
+        String key = labels.toString();
+        synchronized (this) {
+            Identity identity = byLabels.get(key);
+            if (identity == null || identity.id() != id) {
+                Identity previous = identity;
+                identity = new Identity(id, labels.asStrings(), false);
+                // the store's answer wins: this label set's old local number, and other labels on this number, go
+                if (previous != null) byId.remove(previous.id());
+                byLabels.values().removeIf(i -> i.id() == id);
+                byLabels.put(key, identity);
+                byId.put(id, identity);
+                try {
+                    persist();
+                } catch (UncheckedIOException e) {
+                    byLabels.remove(key);
+                    byId.remove(id);
+                    if (previous != null) {
+                        byLabels.put(key, previous);
+                        byId.put(previous.id(), previous);
+                    }
+                    c.release(id);
+                    throw e;
+                }
+            }
+            refs.merge(id, 1, Integer::sum);
+            return identity;
+        }
+    }
+
+    private synchronized Identity allocateHere(Labels labels) {
         String key = labels.toString();
         Identity identity = byLabels.get(key);
         if (identity == null) {
@@ -193,16 +270,33 @@ public final class LocalIdentityAllocator implements IdentityAllocator, HealthRe
     }
 
     @Override
-    public synchronized void release(long id) {
-        // Dropping to zero keeps the persisted mapping so that a returning label set keeps its number.
-        refs.computeIfPresent(id, (k, n) -> n <= 1 ? null : n - 1);
+    public void release(long id) {
+        boolean held;
+        synchronized (this) {
+            // Dropping to zero keeps the persisted mapping so that a returning label set keeps its number.
+            held = refs.containsKey(id);
+            refs.computeIfPresent(id, (k, n) -> n <= 1 ? null : n - 1);
+        }
+        ClusterIdentities c = cluster;
+        if (held && clusterMode && c != null && id < ReservedIdentity.FIRST_LOCAL) c.release(id);
     }
 
+    /** This node's numbers first; in cluster mode, a number another node allocated comes from the store. */
     @Override
-    public synchronized Optional<Identity> get(long id) {
+    public Optional<Identity> get(long id) {
         Optional<ReservedIdentity> r = ReservedIdentity.byId(id);
         if (r.isPresent()) return Optional.of(r.get().identity());
-        return Optional.ofNullable(byId.get(id));
+        synchronized (this) {
+            Identity mine = byId.get(id);
+            if (mine != null) return Optional.of(mine);
+        }
+        ClusterIdentities c = cluster;
+        if (!clusterMode || c == null || id >= ReservedIdentity.FIRST_LOCAL) return Optional.empty();
+        try {
+            return c.get(id);
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
     }
 
     @Override
@@ -230,6 +324,7 @@ public final class LocalIdentityAllocator implements IdentityAllocator, HealthRe
     @Override
     public synchronized ComponentStatus health() {
         if (lastError != null) return new ComponentStatus("identity", "degraded", lastError);
-        return ComponentStatus.ok("identity", byId.size() + " persisted, " + refs.size() + " in use");
+        String mode = !clusterMode ? "" : cluster == null ? ", cluster mode: waiting for the store" : ", cluster mode";
+        return ComponentStatus.ok("identity", byId.size() + " persisted, " + refs.size() + " in use" + mode);
     }
 }

@@ -1,13 +1,22 @@
 package io.septum.kvstore.etcd.internal;
 
+import io.septum.api.ClusterIdentities;
 import io.septum.api.ComponentStatus;
+import io.septum.api.EndpointIndex;
 import io.septum.api.HealthReporter;
+import io.septum.api.Identity;
+import io.septum.api.Labels;
+import io.septum.api.RemoteEndpoints;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
@@ -20,6 +29,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -32,8 +42,9 @@ import java.util.logging.Logger;
  * thread of its own (never in {@code @Activate}), keeps this node's lease, runs the identity resync and the
  * two-round identity GC, and reports in {@code septum status}.
  *
- * <p>Not yet: the endpoint manager still allocates through the local allocator of {@code bundles/identity}; plugging
- * {@link KvstoreIdentityAllocator} into that path is the next step (see docs/cluster.md).
+ * <p>Once connected it registers {@link ClusterIdentities} (the node's identity allocator then numbers endpoint
+ * label sets through it) and {@link RemoteEndpoints} (the endpoint manager merges the other nodes' endpoints into
+ * the ipcache), and publishes this node's endpoints by following the {@link EndpointIndex} ({@link IpcacheSync}).
  */
 @Component(service = {}, immediate = true, configurationPid = ClusterComponent.PID,
         configurationPolicy = ConfigurationPolicy.OPTIONAL)
@@ -73,6 +84,14 @@ public final class ClusterComponent {
 
         @AttributeDefinition(description = "Interval of re-creating this node's missing keys (Cilium: 5 m)")
         long resyncIntervalSeconds() default 300;
+
+        @AttributeDefinition(description = "Comma-separated CIDRs of this node's endpoint addresses: only addresses inside"
+                + " them are published, and other nodes accept only those")
+        String endpointCidrs() default "";
+
+        @AttributeDefinition(description = "Comma-separated addresses of this node itself: other nodes give them the"
+                + " remote-node identity")
+        String nodeAddresses() default "";
     }
 
     private final BundleContext context;
@@ -85,6 +104,24 @@ public final class ClusterComponent {
     private volatile KvstoreIdentityAllocator identities;
     private volatile IdentityGc gc;
     private volatile IdentityGc.Round lastGc;
+    private volatile IpcacheSync sync;
+    private ServiceRegistration<?> identitiesReg, remoteReg;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindIndex")
+    void bindIndex(EndpointIndex index) {
+        this.index = index;
+        IpcacheSync s = sync;
+        if (s != null) index.addListener(s);
+    }
+
+    void unbindIndex(EndpointIndex index) {
+        IpcacheSync s = sync;
+        if (s != null) index.removeListener(s);
+        if (this.index == index) this.index = null;
+    }
+
+    private volatile EndpointIndex index;
 
     @Activate
     public ClusterComponent(BundleContext context, Config config) {
@@ -122,6 +159,31 @@ public final class ClusterComponent {
             Path stateDir = Path.of(prop("septum.state.dir", "/var/lib/septum"));
             identities = new KvstoreIdentityAllocator(etcd, lease, KvstoreIdentityAllocator.DEFAULT_PREFIX, node, stateDir);
             gc = new IdentityGc(etcd, KvstoreIdentityAllocator.DEFAULT_PREFIX);
+            KvstoreIdentityAllocator ids = identities;
+            identitiesReg = context.registerService(ClusterIdentities.class, new ClusterIdentities() {
+                @Override
+                public long allocate(Labels labels) {
+                    return ids.allocate(labels).id();
+                }
+
+                @Override
+                public void release(long id) {
+                    ids.release(id);
+                }
+
+                @Override
+                public Optional<Identity> get(long id) {
+                    return ids.get(id);
+                }
+            }, null);
+            IpcacheSync s = new IpcacheSync(etcd, lease, new IpcacheSync.NodeInfo(node, list(config.nodeAddresses()),
+                    list(config.endpointCidrs()), context.getBundle().getVersion().toString(), System.currentTimeMillis()));
+            lease.onNewLease(l -> s.resync());
+            s.start();
+            sync = s;
+            remoteReg = context.registerService(RemoteEndpoints.class, s, null);
+            EndpointIndex idx = index;
+            if (idx != null) idx.addListener(s);
             try {
                 etcd.putIfAbsent("septum/cluster-config/" + config.clusterName(),
                         "{\"name\":\"" + config.clusterName().replace("\"", "") + "\"}", 0);
@@ -145,6 +207,14 @@ public final class ClusterComponent {
     private void resync() {
         KvstoreIdentityAllocator a = identities;
         if (a != null) a.resync();
+        IpcacheSync s = sync;
+        if (s != null) s.resync();
+    }
+
+    static List<String> list(String text) {
+        List<String> out = new ArrayList<>();
+        if (text != null) for (String s : text.split("[,\\s]+")) if (!s.isBlank()) out.add(s.trim());
+        return out;
     }
 
     private void collect() {
@@ -162,8 +232,12 @@ public final class ClusterComponent {
         if (l.id() == 0 || l.stale()) problems.add(l.lastError() == null ? "lease not renewed" : l.lastError());
         String err = identities.lastError();
         if (err != null) problems.add(err);
+        IpcacheSync s = sync;
+        if (s != null && s.problem() != null) problems.add(s.problem());
+        String nodes = s == null ? "" : ", " + (s.nodes().size() + 1) + " node(s), " + s.list().size()
+                + " remote address(es), revision " + s.lastRevision();
         String gcText = lastGc == null ? "" : ", last GC: " + lastGc.masters() + " identities, " + lastGc.deleted() + " deleted";
-        String text = message + ", lease " + Long.toHexString(l.id()) + " (lost " + l.lostCount() + "x)" + gcText;
+        String text = message + ", lease " + Long.toHexString(l.id()) + " (lost " + l.lostCount() + "x)" + nodes + gcText;
         return problems.isEmpty() ? ComponentStatus.ok("cluster", text)
                 : new ComponentStatus("cluster", "degraded", text + ": " + String.join("; ", problems));
     }
@@ -181,6 +255,20 @@ public final class ClusterComponent {
     void deactivate() {
         if (timer == null) return;
         timer.shutdownNow();
+        for (ServiceRegistration<?> r : new ServiceRegistration<?>[] {remoteReg, identitiesReg}) {
+            if (r == null) continue;
+            try {
+                r.unregister();
+            } catch (IllegalStateException alreadyGone) {
+                // the bundle is stopping
+            }
+        }
+        IpcacheSync s = sync;
+        EndpointIndex idx = index;
+        if (s != null) {
+            if (idx != null) idx.removeListener(s);
+            s.close();
+        }
         if (health != null) {
             try {
                 health.unregister();

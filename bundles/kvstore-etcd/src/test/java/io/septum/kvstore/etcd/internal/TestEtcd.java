@@ -17,8 +17,8 @@ import java.util.stream.Stream;
  * {@code @AfterAll}, and a shutdown hook should the JVM die first). Skips with a printed reason when the etcd
  * binary is absent, unless septum.e2e.required=true, which makes that a failure.
  */
-final class TestEtcd implements AutoCloseable {
-    final URI endpoint;
+public final class TestEtcd implements AutoCloseable {
+    public final URI endpoint;
     private final Process process;
     private final Path dir;
     private final Thread hook;
@@ -38,7 +38,7 @@ final class TestEtcd implements AutoCloseable {
         return null;
     }
 
-    static TestEtcd start() throws Exception {
+    public static TestEtcd start() throws Exception {
         return start(null);
     }
 

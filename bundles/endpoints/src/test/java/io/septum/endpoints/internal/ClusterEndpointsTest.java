@@ -1,0 +1,216 @@
+package io.septum.endpoints.internal;
+
+import static io.septum.endpoints.internal.Fakes.await;
+import static io.septum.endpoints.internal.Fakes.spec;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.septum.api.ClusterIdentities;
+import io.septum.api.Endpoint;
+import io.septum.api.EndpointState;
+import io.septum.api.Identity;
+import io.septum.api.IpcacheEntry;
+import io.septum.api.Labels;
+import io.septum.api.ReservedIdentity;
+import io.septum.api.policy.Direction;
+import io.septum.api.policy.PolicyEntry;
+import io.septum.identity.internal.LocalIdentityAllocator;
+import io.septum.kvstore.etcd.internal.EtcdClient;
+import io.septum.kvstore.etcd.internal.IpcacheSync;
+import io.septum.kvstore.etcd.internal.KvstoreIdentityAllocator;
+import io.septum.kvstore.etcd.internal.LeaseSession;
+import io.septum.kvstore.etcd.internal.TestEtcd;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Cluster mode through the real pieces: two endpoint managers ("nodes"), each with its own state directory, identity
+ * table, etcd client, lease and ipcache sync, on one real etcd. Only the datapath and the host are fakes here (the
+ * datapath's own tests send real packets); what is checked is what each node would write into its BPF maps.
+ */
+class ClusterEndpointsTest {
+    static TestEtcd etcd;
+
+    @TempDir
+    Path dir;
+    final List<Node> nodes = new ArrayList<>();
+
+    @BeforeAll
+    static void startEtcd() throws Exception {
+        etcd = TestEtcd.start();
+    }
+
+    @AfterAll
+    static void stopEtcd() {
+        if (etcd != null) etcd.close();
+    }
+
+    @AfterEach
+    void stopNodes() throws Exception {
+        for (Node n : nodes) n.close();
+        try (EtcdClient c = new EtcdClient(EtcdClient.Options.insecure(etcd.endpoint))) {
+            c.deletePrefix("septum/");
+        }
+    }
+
+    /** One node: the same classes the agent wires together in cluster mode. */
+    final class Node implements AutoCloseable {
+        final String name;
+        final EtcdClient client;
+        final LeaseSession lease;
+        final KvstoreIdentityAllocator store;
+        final LocalIdentityAllocator identities;
+        final IpcacheSync sync;
+        final Fakes.FakeDatapath datapath = new Fakes.FakeDatapath();
+        final Fakes.Policies policies = new Fakes.Policies();
+        final Fakes.Host host = new Fakes.Host();
+        final DefaultEndpointManager manager;
+        boolean dead;
+
+        Node(String name, String cidr, String address, long leaseTtl) throws Exception {
+            this.name = name;
+            Path state = Files.createDirectories(dir.resolve(name));
+            client = new EtcdClient(EtcdClient.Options.insecure(etcd.endpoint));
+            lease = new LeaseSession(client, leaseTtl);
+            store = new KvstoreIdentityAllocator(client, lease, KvstoreIdentityAllocator.DEFAULT_PREFIX, name, state);
+            identities = new LocalIdentityAllocator(state, true);
+            identities.setCluster(new ClusterIdentities() {
+                @Override
+                public long allocate(Labels labels) {
+                    return store.allocate(labels).id();
+                }
+
+                @Override
+                public void release(long id) {
+                    store.release(id);
+                }
+
+                @Override
+                public Optional<Identity> get(long id) {
+                    return store.get(id);
+                }
+            });
+            sync = new IpcacheSync(client, lease, new IpcacheSync.NodeInfo(name, List.of(address), List.of(cidr), "test",
+                    System.currentTimeMillis()));
+            sync.start();
+            host.ifindexes.put("veth-" + name + "1", 11);
+            host.ifindexes.put("veth-" + name + "2", 12);
+            manager = new DefaultEndpointManager(new DefaultEndpointManager.Settings(state, Duration.ofSeconds(30),
+                    Duration.ofMillis(100)), identities, policies, datapath, host, since -> { });
+            manager.addListener(sync);
+            manager.setRemoteEndpoints(sync);
+            nodes.add(this);
+        }
+
+        Endpoint ready(String ep) throws InterruptedException {
+            await(name + ": " + ep + " ready", () -> manager.get(ep).map(e -> e.state() == EndpointState.READY).orElse(false));
+            return manager.get(ep).orElseThrow();
+        }
+
+        Optional<IpcacheEntry> ipcache(String prefix) {
+            return datapath.ipcache.stream().filter(e -> e.prefix().equals(prefix)).findFirst();
+        }
+
+        /** A crash: the lease is no longer renewed (etcd expires it); nothing is cleaned up by the node itself. */
+        void die() {
+            dead = true;
+            manager.close();
+            sync.close();
+            lease.abandon();
+        }
+
+        @Override
+        public void close() throws Exception {
+            if (!dead) {
+                manager.close();
+                sync.close();
+                lease.close();
+            }
+            client.close();
+        }
+    }
+
+    @Test
+    void endpointsOfOneNodeAreIdentitiesAndIpcacheEntriesOnTheOther() throws Exception {
+        Node a = new Node("node-a", "10.201.1.0/24", "192.0.2.11", 30);
+        Node b = new Node("node-b", "10.201.2.0/24", "192.0.2.12", 30);
+        b.policies.rules.add(new Fakes.Rule("netns:app=db", Direction.INGRESS, "netns:app=web", 5432, 77));
+        a.manager.addSource(new Fakes.Source("netns", spec("w", "web", null, Map.of("app", "web"), "veth-node-a1", "10.201.1.5")));
+        b.manager.addSource(new Fakes.Source("netns", spec("d", "db", null, Map.of("app", "db"), "veth-node-b1", "10.201.2.5"),
+                spec("w2", "web-b", null, Map.of("app", "web"), "veth-node-b2", "10.201.2.6")));
+        Endpoint web = a.ready("web");
+        Endpoint db = b.ready("db");
+        assertEquals(web.identity(), b.ready("web-b").identity(), "one label set, one number on every node");
+
+        // B's ipcache names A's endpoint with A's identity, and A's node address as remote-node
+        await("node-b learns node-a's endpoint", () -> b.ipcache("10.201.1.5/32").map(e -> e.identity() == web.identity()
+                && e.source().equals("kvstore:node-a")).orElse(false));
+        await("node-b learns node-a's address", () -> b.ipcache("192.0.2.11/32")
+                .map(e -> e.identity() == ReservedIdentity.REMOTE_NODE.id()).orElse(false));
+        // and B's policy for db admits that identity: a fromEndpoints rule selects a peer on another node
+        await("db admits web's identity", () -> b.datapath.policy.getOrDefault(db.id(), List.of()).stream()
+                .anyMatch((PolicyEntry p) -> p.identity() == web.identity() && p.port() == 5432));
+        java.net.InetAddress webIp = java.net.InetAddress.getByName("10.201.1.5");
+        await("the endpoint index answers for the remote address", () -> b.manager.snapshot().identityOf(webIp) == web.identity());
+        assertEquals(b.manager.ipcache(), b.datapath.ipcache);
+        // A learns B's endpoints too, and never lists its own as remote
+        await("node-a learns node-b's db", () -> a.ipcache("10.201.2.5/32").map(e -> e.identity() == db.identity()).orElse(false));
+        assertTrue(a.sync.list().stream().noneMatch(r -> r.node().equals("node-a")));
+        assertEquals("kvstore:node-a", b.datapath.ipcache.stream().filter(e -> e.prefix().equals("10.201.1.5/32"))
+                .findFirst().orElseThrow().source());
+        assertTrue(a.ipcache("10.201.1.5/32").orElseThrow().source().startsWith("endpoint:"), "local entries stay local");
+    }
+
+    @Test
+    void aNodeCannotClaimAddressesOutsideItsCidrs() throws Exception {
+        Node a = new Node("node-a", "10.201.1.0/24", "192.0.2.11", 30);
+        Node b = new Node("node-b", "10.201.2.0/24", "192.0.2.12", 30);
+        b.manager.addSource(new Fakes.Source("netns", spec("d", "db", null, Map.of("app", "db"), "veth-node-b1", "10.201.2.5")));
+        // A's own endpoint at an address of B's range: A does not publish it and says so
+        a.manager.addSource(new Fakes.Source("netns", spec("r", "rogue", null, Map.of("app", "rogue"), "veth-node-a1", "10.201.2.99")));
+        Endpoint rogue = a.ready("rogue");
+        await("node-a reports it", () -> a.sync.problem() != null && a.sync.problem().contains("outside this node's CIDRs"));
+        // a compromised node-a writes the key by hand, and a key under its own name naming another node
+        String json = "{\"ip\":\"10.201.2.99\",\"identity\":" + rogue.identity() + ",\"node\":\"node-a\",\"namespace\":\"default\",\"name\":\"x\"}";
+        a.client.put("septum/state/ip/v1/node-a/10.201.2.99", json, a.lease.id());
+        a.client.put("septum/state/ip/v1/node-a/10.201.1.7", json.replace("10.201.2.99", "10.201.1.7").replace("\"node-a\"", "\"node-b\""), a.lease.id());
+        a.client.put("septum/state/ip/v1/node-a/10.201.1.8", json.replace("10.201.2.99", "10.201.1.8").replace(":" + rogue.identity() + ",", ":1,"), a.lease.id());
+        // a key that is valid, written last: once B has it, B has seen the bad ones before it
+        a.client.put("septum/state/ip/v1/node-a/10.201.1.9", json.replace("10.201.2.99", "10.201.1.9"), a.lease.id());
+        await("node-b takes the valid key", () -> b.ipcache("10.201.1.9/32").isPresent());
+        assertTrue(b.ipcache("10.201.2.99/32").isEmpty(), "outside node-a's CIDRs: ignored " + b.datapath.ipcache);
+        assertTrue(b.ipcache("10.201.1.7/32").isEmpty(), "value names another node: ignored");
+        assertTrue(b.ipcache("10.201.1.8/32").isEmpty(), "reserved identity from a remote: ignored");
+        assertEquals(b.manager.get("db").orElseThrow().identity(), b.ipcache("10.201.2.5/32").orElseThrow().identity());
+    }
+
+    @Test
+    void aDeadNodesEntriesExpireWithItsLease() throws Exception {
+        Node a = new Node("node-a", "10.201.1.0/24", "192.0.2.11", 2);
+        Node b = new Node("node-b", "10.201.2.0/24", "192.0.2.12", 30);
+        a.manager.addSource(new Fakes.Source("netns", spec("w", "web", null, Map.of("app", "web"), "veth-node-a1", "10.201.1.5")));
+        a.ready("web");
+        await("node-b learns node-a's endpoint", () -> b.ipcache("10.201.1.5/32").isPresent());
+        long died = System.nanoTime();
+        a.die();
+        long end = System.nanoTime() + Duration.ofSeconds(20).toNanos(); // lease TTL plus etcd's expiry check
+        while (System.nanoTime() < end && (b.ipcache("10.201.1.5/32").isPresent() || b.ipcache("192.0.2.11/32").isPresent())) {
+            Thread.sleep(20); // poll interval
+        }
+        assertTrue(b.ipcache("10.201.1.5/32").isEmpty() && b.ipcache("192.0.2.11/32").isEmpty(),
+                "node-a's entries leave node-b's ipcache: " + b.datapath.ipcache);
+        System.out.printf("a dead node's entries left the other node's ipcache %d ms after it stopped renewing a 2 s lease%n",
+                (System.nanoTime() - died) / 1_000_000);
+        assertTrue(b.sync.nodes().isEmpty(), "node-a's registration expired too");
+    }
+}

@@ -1,0 +1,368 @@
+package io.septum.kvstore.etcd.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.septum.api.Endpoint;
+import io.septum.api.EndpointListener;
+import io.septum.api.EndpointSnapshot;
+import io.septum.api.IpPrefix;
+import io.septum.api.RemoteEndpoint;
+import io.septum.api.RemoteEndpoints;
+import io.septum.api.ReservedIdentity;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The ipcache over the kvstore, and the node registry it depends on.
+ *
+ * <ul>
+ *   <li>This node registers under {@code septum/state/nodes/v1/<node>} (name, addresses, the endpoint CIDRs it owns,
+ *       agent version, start time) and publishes each of its endpoints' addresses under
+ *       {@code septum/state/ip/v1/<node>/<ip>} (ip, identity, node, namespace, name), both with the node's lease, so
+ *       that they disappear when the node stops renewing it. Every key a node writes is under its own name, which is
+ *       what per-node etcd roles restrict (see docs/cluster.md).</li>
+ *   <li>It lists and then watches both prefixes of every other node and serves the result as
+ *       {@link RemoteEndpoints}: an entry counts only when its node is registered, its key and value name the same
+ *       node, its address is inside a CIDR that node registered, and its identity is a cluster-wide one (256..65535).
+ *       Each node's own addresses are listed with identity {@code remote-node} (6).</li>
+ * </ul>
+ *
+ * Publishing follows the endpoint index ({@link EndpointListener}); a failed write is retried by {@link #resync()},
+ * which the component runs periodically and after a lease loss (the new lease carries every key again).
+ */
+public final class IpcacheSync implements RemoteEndpoints, EndpointListener, AutoCloseable {
+    static final String IP_PREFIX = "septum/state/ip/v1/";
+    static final String NODE_PREFIX = "septum/state/nodes/v1/";
+    private static final Logger LOG = Logger.getLogger(IpcacheSync.class.getName());
+
+    /** What a node registers about itself. */
+    public record NodeInfo(String name, List<String> addresses, List<String> cidrs, String version, long startTime) {
+        public NodeInfo {
+            addresses = List.copyOf(addresses);
+            cidrs = List.copyOf(cidrs);
+        }
+    }
+
+    private final ObjectMapper json = new ObjectMapper();
+    private final EtcdClient etcd;
+    private final LeaseSession lease;
+    private final NodeInfo self;
+    private final List<IpPrefix> ownCidrs = new ArrayList<>();
+    private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+
+    private final Object lock = new Object();
+    /** Key to value, as this node last wrote them (guarded by lock). */
+    private final Map<String, String> published = new HashMap<>();
+    /** Key to value, as this node wants them (guarded by lock). */
+    private Map<String, String> desired = Map.of();
+    private long publishedLease;
+    private String publishError;
+    private int outsideCidrs;
+    /** Other nodes, and every ip key seen, raw (guarded by lock): validation happens when listing. */
+    private final Map<String, NodeInfo> nodes = new TreeMap<>();
+    private final Map<String, RemoteEndpoint> ipKeys = new TreeMap<>();
+    private volatile List<RemoteEndpoint> remote = List.of();
+    private EtcdClient.Watch nodeWatch, ipWatch;
+    private volatile long lastRevision;
+    private volatile String watchError;
+    private volatile boolean relist;
+
+    public IpcacheSync(EtcdClient etcd, LeaseSession lease, NodeInfo self) {
+        this.etcd = etcd;
+        this.lease = lease;
+        this.self = self;
+        for (String c : self.cidrs()) ownCidrs.add(IpPrefix.parse(c));
+    }
+
+    /**
+     * Registers this node (with its lease: never without one, or the key would outlive the node), lists the others'
+     * keys and starts watching them. What fails here is retried by {@link #resync()}.
+     */
+    public void start() {
+        publish();
+        try {
+            listAndWatch();
+        } catch (IOException e) {
+            relist = true;
+            watchError = "listing the other nodes failed: " + e.getMessage();
+            LOG.warning("kvstore: " + watchError + " (retrying)");
+        }
+    }
+
+    private void registerNode(long leaseId) throws IOException {
+        ObjectNode n = json.createObjectNode();
+        n.put("name", self.name());
+        n.set("addresses", json.valueToTree(self.addresses()));
+        n.set("cidrs", json.valueToTree(self.cidrs()));
+        n.put("version", self.version());
+        n.put("startTime", self.startTime());
+        etcd.put(NODE_PREFIX + self.name(), n.toString(), leaseId);
+    }
+
+    private void listAndWatch() throws IOException {
+        EtcdClient.RangeResult ns = etcd.getPrefix(NODE_PREFIX);
+        EtcdClient.RangeResult ips = etcd.getPrefix(IP_PREFIX);
+        synchronized (lock) {
+            nodes.clear();
+            ipKeys.clear();
+            for (EtcdClient.KeyValue kv : ns.kvs()) nodeEvent(false, kv);
+            for (EtcdClient.KeyValue kv : ips.kvs()) ipEvent(false, kv);
+        }
+        long from = Math.max(ns.revision(), ips.revision()) + 1;
+        lastRevision = from - 1;
+        closeWatches();
+        relist = false;
+        watchError = null;
+        nodeWatch = etcd.watch(NODE_PREFIX, ns.revision() + 1, e -> onEvent(true, e), this::onWatchError);
+        ipWatch = etcd.watch(IP_PREFIX, ips.revision() + 1, e -> onEvent(false, e), this::onWatchError);
+        recompute();
+    }
+
+    private void onEvent(boolean node, EtcdClient.WatchEvent e) {
+        synchronized (lock) {
+            if (node) nodeEvent(e.delete(), e.kv());
+            else ipEvent(e.delete(), e.kv());
+        }
+        lastRevision = Math.max(lastRevision, e.kv().modRevision());
+        watchError = null;
+        recompute();
+    }
+
+    private void onWatchError(Exception e) {
+        watchError = e.getMessage();
+        if (e instanceof EtcdClient.CompactedException) relist = true;
+        LOG.log(Level.FINE, "kvstore watch: " + e.getMessage(), e);
+    }
+
+    private void nodeEvent(boolean delete, EtcdClient.KeyValue kv) {
+        String name = kv.key().substring(NODE_PREFIX.length());
+        if (name.equals(self.name())) return;
+        if (delete) {
+            nodes.remove(name);
+            return;
+        }
+        try {
+            JsonNode n = json.readTree(kv.value());
+            List<String> addresses = new ArrayList<>(), cidrs = new ArrayList<>();
+            n.path("addresses").forEach(a -> addresses.add(a.asText()));
+            n.path("cidrs").forEach(c -> cidrs.add(c.asText()));
+            if (!name.equals(n.path("name").asText())) throw new IOException("its name is \"" + n.path("name").asText() + "\"");
+            nodes.put(name, new NodeInfo(name, addresses, cidrs, n.path("version").asText(), n.path("startTime").asLong()));
+        } catch (IOException | RuntimeException ex) {
+            LOG.warning("kvstore: ignoring node key " + kv.key() + ": " + ex.getMessage());
+            nodes.remove(name);
+        }
+    }
+
+    private void ipEvent(boolean delete, EtcdClient.KeyValue kv) {
+        String rest = kv.key().substring(IP_PREFIX.length());
+        int slash = rest.indexOf('/');
+        if (slash <= 0) return;
+        String node = rest.substring(0, slash);
+        if (node.equals(self.name())) return;
+        if (delete) {
+            ipKeys.remove(kv.key());
+            return;
+        }
+        try {
+            JsonNode n = json.readTree(kv.value());
+            ipKeys.put(kv.key(), new RemoteEndpoint(n.path("ip").asText(), n.path("identity").asLong(), n.path("node").asText(),
+                    n.path("namespace").asText(""), n.path("name").asText("")));
+        } catch (IOException | RuntimeException ex) {
+            LOG.warning("kvstore: ignoring ipcache key " + kv.key() + ": " + ex.getMessage());
+            ipKeys.remove(kv.key());
+        }
+    }
+
+    /** Why an entry of another node is refused, or null when it is taken. */
+    static String refusal(String key, RemoteEndpoint e, NodeInfo node) {
+        String keyNode = key.substring(IP_PREFIX.length(), key.indexOf('/', IP_PREFIX.length()));
+        if (node == null) return "node " + keyNode + " is not registered";
+        if (!keyNode.equals(e.node())) return "the key is node " + keyNode + "'s but the value names " + e.node();
+        IpPrefix ip;
+        try {
+            ip = IpPrefix.parse(e.ip());
+        } catch (IllegalArgumentException ex) {
+            return ex.getMessage();
+        }
+        if (!key.endsWith("/" + e.ip())) return "the key does not name its address " + e.ip();
+        if (e.identity() < ReservedIdentity.FIRST_ALLOCATED || e.identity() > ReservedIdentity.LAST_ALLOCATED) {
+            return "identity " + e.identity() + " is not a cluster-wide one";
+        }
+        for (String c : node.cidrs()) {
+            try {
+                if (IpPrefix.parse(c).contains(ip)) return null;
+            } catch (IllegalArgumentException ignored) {
+                // a CIDR nobody can match
+            }
+        }
+        return e.ip() + " is outside the CIDRs node " + e.node() + " registered " + node.cidrs();
+    }
+
+    private void recompute() {
+        List<RemoteEndpoint> out = new ArrayList<>();
+        synchronized (lock) {
+            for (Map.Entry<String, RemoteEndpoint> e : ipKeys.entrySet()) {
+                String why = refusal(e.getKey(), e.getValue(), nodes.get(e.getValue().node()));
+                if (why == null) out.add(e.getValue());
+                else LOG.fine(() -> "kvstore: ignoring " + e.getKey() + ": " + why);
+            }
+            for (NodeInfo n : nodes.values()) {
+                for (String a : n.addresses()) out.add(new RemoteEndpoint(a, ReservedIdentity.REMOTE_NODE.id(), n.name(), "", ""));
+            }
+        }
+        out.sort(Comparator.comparing(RemoteEndpoint::ip).thenComparing(RemoteEndpoint::node));
+        if (out.equals(remote)) return;
+        remote = List.copyOf(out);
+        for (Runnable l : listeners) {
+            try {
+                l.run();
+            } catch (RuntimeException ex) {
+                LOG.log(Level.WARNING, "a remote endpoints listener failed", ex);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ RemoteEndpoints
+
+    @Override
+    public List<RemoteEndpoint> list() {
+        return remote;
+    }
+
+    @Override
+    public void addListener(Runnable onChange) {
+        listeners.add(onChange);
+    }
+
+    @Override
+    public void removeListener(Runnable onChange) {
+        listeners.remove(onChange);
+    }
+
+    /** Other nodes as registered (for node list and status). */
+    public List<NodeInfo> nodes() {
+        synchronized (lock) {
+            return List.copyOf(nodes.values());
+        }
+    }
+
+    public NodeInfo self() {
+        return self;
+    }
+
+    public long lastRevision() {
+        return lastRevision;
+    }
+
+    /** What is wrong, or null. */
+    public String problem() {
+        synchronized (lock) {
+            if (publishError != null) return "publishing: " + publishError;
+            if (outsideCidrs > 0) return outsideCidrs + " endpoint address(es) outside this node's CIDRs " + self.cidrs()
+                    + " are not published";
+        }
+        return watchError == null ? null : "watch: " + watchError;
+    }
+
+    // ------------------------------------------------------------------ publishing
+
+    /** This node's endpoints changed: publish what differs. */
+    @Override
+    public void endpointsChanged(EndpointSnapshot snapshot) {
+        Map<String, String> want = new TreeMap<>();
+        int outside = 0;
+        for (Endpoint ep : snapshot.endpoints()) {
+            if (ep.identity() < ReservedIdentity.FIRST_ALLOCATED || ep.identity() > ReservedIdentity.LAST_ALLOCATED) continue;
+            for (String a : ep.addresses()) {
+                String ip = a.contains("/") ? a.substring(0, a.indexOf('/')) : a;
+                IpPrefix p;
+                try {
+                    p = IpPrefix.parse(ip);
+                } catch (IllegalArgumentException e) {
+                    continue;
+                }
+                if (ownCidrs.stream().noneMatch(c -> c.contains(p))) {
+                    outside++;
+                    continue;
+                }
+                ObjectNode v = json.createObjectNode();
+                v.put("ip", ip);
+                v.put("identity", ep.identity());
+                v.put("node", self.name());
+                v.put("namespace", ep.namespace());
+                v.put("name", ep.name());
+                want.put(IP_PREFIX + self.name() + "/" + ip, v.toString());
+            }
+        }
+        synchronized (lock) {
+            desired = want;
+            outsideCidrs = outside;
+        }
+        publish();
+    }
+
+    /** Writes what differs from what was published; with a new lease, everything again. */
+    private void publish() {
+        synchronized (lock) {
+            long leaseId = lease.id();
+            if (leaseId == 0) {
+                publishError = "no etcd lease yet";
+                return;
+            }
+            try {
+                if (leaseId != publishedLease) {
+                    published.clear();
+                    registerNode(leaseId);
+                    publishedLease = leaseId;
+                }
+                for (Map.Entry<String, String> e : desired.entrySet()) {
+                    if (e.getValue().equals(published.get(e.getKey()))) continue;
+                    etcd.put(e.getKey(), e.getValue(), leaseId);
+                    published.put(e.getKey(), e.getValue());
+                }
+                for (String k : List.copyOf(published.keySet())) {
+                    if (desired.containsKey(k)) continue;
+                    etcd.delete(k);
+                    published.remove(k);
+                }
+                publishError = null;
+            } catch (IOException e) {
+                publishError = e.getMessage();
+                LOG.warning("kvstore: publishing this node's endpoints failed (retrying): " + e.getMessage());
+            }
+        }
+    }
+
+    /** Re-writes this node's keys if the lease changed or a write failed, and re-lists if a watch ended. */
+    public void resync() {
+        publish();
+        if (relist) {
+            try {
+                listAndWatch();
+            } catch (IOException e) {
+                watchError = "re-list failed: " + e.getMessage();
+            }
+        }
+    }
+
+    private void closeWatches() {
+        if (nodeWatch != null) nodeWatch.close();
+        if (ipWatch != null) ipWatch.close();
+        nodeWatch = ipWatch = null;
+    }
+
+    @Override
+    public void close() {
+        closeWatches();
+    }
+}
