@@ -15,6 +15,8 @@ public final class Labels implements Iterable<Label> {
     public static final String NAMESPACE_KEY = "io.kubernetes.pod.namespace";
     /** Prefix of the labels that carry an endpoint's namespace labels, as Cilium exposes them. */
     public static final String NAMESPACE_LABELS_PREFIX = "io.cilium.k8s.namespace.labels.";
+    /** The cluster an endpoint belongs to ({@code k8s:io.cilium.k8s.policy.cluster=<name>}); only the agent sets it. */
+    public static final String CLUSTER_KEY = "io.cilium.k8s.policy.cluster";
 
     private final List<Label> labels;
 

@@ -69,7 +69,11 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
     static final int MAX_ID = 65535;
 
     /** Tunables; in the agent they come from config pid {@code io.septum.endpoints}. */
-    public record Settings(Path stateDir, Duration disconnectGrace, Duration retryDelay) {
+    /** @param clusterName cluster mode's name, which every endpoint carries as a label; null when standalone */
+    public record Settings(Path stateDir, Duration disconnectGrace, Duration retryDelay, String clusterName) {
+        public Settings(Path stateDir, Duration disconnectGrace, Duration retryDelay) {
+            this(stateDir, disconnectGrace, retryDelay, null);
+        }
     }
 
     private record Key(String source, String sourceId) {
@@ -399,9 +403,10 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
 
     /** Takes what the source says; the caller holds the lock. */
     private void apply(Ep ep, EndpointSpec spec) {
-        LabelRules.Result r = LabelRules.build(ep.source, spec, null);
+        String cluster = settings.clusterName();
+        LabelRules.Result r = LabelRules.build(ep.source, spec, null, cluster);
         Map<String, String> nsLabels = r.refusal() == null ? namespaceLabels.get(r.namespace()) : null;
-        if (nsLabels != null) r = LabelRules.build(ep.source, spec, nsLabels);
+        if (nsLabels != null) r = LabelRules.build(ep.source, spec, nsLabels, cluster);
         for (String p : r.problems()) LOG.warning("endpoint " + ep.source + "/" + spec.sourceId() + ": " + p);
         if (r.refusal() != null) LOG.warning("endpoint " + ep.source + "/" + spec.sourceId() + " refused: " + r.refusal());
         List<String> addresses = new ArrayList<>();

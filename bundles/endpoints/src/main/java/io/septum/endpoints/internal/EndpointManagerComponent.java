@@ -20,10 +20,10 @@ import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
-import org.osgi.service.metatype.annotations.Designate;
 
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
+import java.util.Map;
 import java.time.Duration;
 import java.util.Hashtable;
 import java.util.logging.Logger;
@@ -32,29 +32,36 @@ import java.util.logging.Logger;
  * The DS face of {@link DefaultEndpointManager}: static references to the allocator, the policy repository and the
  * datapath, a dynamic whiteboard of endpoint sources, and the {@link AgentReady} marker once restore is done.
  */
-@Component(configurationPid = EndpointManagerComponent.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL,
+@Component(configurationPid = {EndpointManagerComponent.PID, EndpointManagerComponent.CLUSTER_PID},
+        configurationPolicy = ConfigurationPolicy.OPTIONAL,
         service = {EndpointManager.class, EndpointIndex.class, HealthReporter.class})
-@Designate(ocd = Config.class)
+// No @Designate: it takes exactly one pid, and this component also reads the cluster's (Config still types ours).
 public final class EndpointManagerComponent extends DefaultEndpointManager {
     static final String PID = "io.septum.endpoints";
+    /** Cluster mode's configuration: with etcdEndpoints, endpoints carry the cluster's name as a label. */
+    static final String CLUSTER_PID = "io.septum.cluster";
     private static final Logger LOG = Logger.getLogger(EndpointManagerComponent.class.getName());
 
     private final BundleContext context;
     private final Path stateDir;
+    private final String clusterName;
     private volatile ServiceRegistration<AgentReady> ready;
     private final ServiceRegistration<PolicyListener> listener;
     private volatile boolean deactivated;
 
     @Activate
-    public EndpointManagerComponent(BundleContext context, Config config, @Reference(name = "identities") IdentityAllocator identities,
+    public EndpointManagerComponent(BundleContext context, Config config, Map<String, Object> properties,
+                                    @Reference(name = "identities") IdentityAllocator identities,
                                     @Reference(name = "policies") PolicyRepository policies,
                                     @Reference(name = "datapath") Datapath datapath) {
-        this(context, stateDir(context), config, identities, policies, datapath, new ReadyHolder());
+        this(context, stateDir(context), config, clusterName(properties), identities, policies, datapath, new ReadyHolder());
     }
 
-    private EndpointManagerComponent(BundleContext context, Path stateDir, Config config, IdentityAllocator identities,
-                                     PolicyRepository policies, Datapath datapath, ReadyHolder holder) {
-        super(settings(stateDir, config), identities, policies, datapath, new SystemHostEnv(), holder);
+    private EndpointManagerComponent(BundleContext context, Path stateDir, Config config, String clusterName,
+                                     IdentityAllocator identities, PolicyRepository policies, Datapath datapath,
+                                     ReadyHolder holder) {
+        super(settings(stateDir, config, clusterName), identities, policies, datapath, new SystemHostEnv(), holder);
+        this.clusterName = clusterName;
         this.context = context;
         this.stateDir = stateDir;
         // The listener is a plain service, not a DS-provided one: the repository references listeners and this
@@ -85,17 +92,26 @@ public final class EndpointManagerComponent extends DefaultEndpointManager {
         return Path.of(v == null || v.isBlank() ? "/var/lib/septum" : v);
     }
 
-    private static Settings settings(Path stateDir, Config c) {
+    private static Settings settings(Path stateDir, Config c, String clusterName) {
         if (c.disconnectGraceSeconds() < 0 || c.retrySeconds() < 1) {
             throw new IllegalArgumentException("config " + PID + ": disconnectGraceSeconds must be >= 0 and"
                     + " retrySeconds >= 1 (got " + c.disconnectGraceSeconds() + ", " + c.retrySeconds() + ")");
         }
-        return new Settings(stateDir, Duration.ofSeconds(c.disconnectGraceSeconds()), Duration.ofSeconds(c.retrySeconds()));
+        return new Settings(stateDir, Duration.ofSeconds(c.disconnectGraceSeconds()), Duration.ofSeconds(c.retrySeconds()),
+                clusterName);
     }
 
     @Modified
     void modified(Config config) {
-        updateSettings(settings(stateDir, config));
+        updateSettings(settings(stateDir, config, clusterName));
+    }
+
+    /** The cluster's name when {@value #CLUSTER_PID} names etcd endpoints (default "default"), else null. */
+    static String clusterName(Map<String, Object> properties) {
+        Object endpoints = properties == null ? null : properties.get("etcdEndpoints");
+        if (endpoints == null || endpoints.toString().isBlank()) return null;
+        Object name = properties.get("clusterName");
+        return name == null || name.toString().isBlank() ? "default" : name.toString().trim();
     }
 
     @Reference(name = "sources", service = EndpointSource.class, cardinality = ReferenceCardinality.MULTIPLE,

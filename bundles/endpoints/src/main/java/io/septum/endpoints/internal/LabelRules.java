@@ -69,6 +69,11 @@ final class LabelRules {
      * namespace would give it that namespace's policy.
      */
     static Result build(String source, EndpointSpec spec, Map<String, String> namespaceLabels) {
+        return build(source, spec, namespaceLabels, null);
+    }
+
+    /** As above; {@code clusterName} non-null (cluster mode) adds {@code k8s:io.cilium.k8s.policy.cluster=<name>}. */
+    static Result build(String source, EndpointSpec spec, Map<String, String> namespaceLabels, String clusterName) {
         List<String> problems = new ArrayList<>();
         String namespace = namespaceOf(spec);
         String refusal = checkNamespace(namespace);
@@ -90,6 +95,10 @@ final class LabelRules {
                 }
                 key = key.substring(colon + 1);
             }
+            if (Labels.CLUSTER_KEY.equals(key)) {
+                problems.add("label " + e.getKey() + " dropped: only the agent sets the cluster");
+                continue;
+            }
             if (Labels.NAMESPACE_KEY.equals(key) || key.startsWith(Labels.NAMESPACE_LABELS_PREFIX)) {
                 problems.add("label " + e.getKey() + " dropped: only the agent sets the namespace and its labels"
                         + " (set the endpoint's namespace instead)");
@@ -108,6 +117,7 @@ final class LabelRules {
             out.add(new Label(source, key, value));
         }
         out.add(new Label(Label.K8S, Labels.NAMESPACE_KEY, namespace));
+        if (clusterName != null) out.add(new Label(Label.K8S, Labels.CLUSTER_KEY, clusterName));
         if (namespaceLabels != null) {
             for (Map.Entry<String, String> e : new TreeMap<>(namespaceLabels).entrySet()) {
                 out.add(new Label(Label.K8S, Labels.NAMESPACE_LABELS_PREFIX + e.getKey(), e.getValue()));

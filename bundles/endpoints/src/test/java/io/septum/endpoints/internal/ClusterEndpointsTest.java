@@ -106,7 +106,7 @@ class ClusterEndpointsTest {
             host.ifindexes.put("veth-" + name + "1", 11);
             host.ifindexes.put("veth-" + name + "2", 12);
             manager = new DefaultEndpointManager(new DefaultEndpointManager.Settings(state, Duration.ofSeconds(30),
-                    Duration.ofMillis(100)), identities, policies, datapath, host, since -> { });
+                    Duration.ofMillis(100), "test-cluster"), identities, policies, datapath, host, since -> { });
             manager.addListener(sync);
             manager.setRemoteEndpoints(sync);
             nodes.add(this);
@@ -150,6 +150,7 @@ class ClusterEndpointsTest {
                 spec("w2", "web-b", null, Map.of("app", "web"), "veth-node-b2", "10.201.2.6")));
         Endpoint web = a.ready("web");
         Endpoint db = b.ready("db");
+        assertTrue(web.labels().contains("k8s:io.cilium.k8s.policy.cluster=test-cluster"), web.labels().toString());
         assertEquals(web.identity(), b.ready("web-b").identity(), "one label set, one number on every node");
 
         // B's ipcache names A's endpoint with A's identity, and A's node address as remote-node

@@ -159,6 +159,8 @@ class EndpointManagerTest {
                 "container:app", "admin",
                 "bad key", "x",
                 "netns:app", "admin");
+        spoof = new java.util.HashMap<>(spoof);
+        spoof.put("io.cilium.k8s.policy.cluster", "other-cluster");
         m.addSource(new Fakes.Source("netns", spec("a", "intruder", null, spoof, "veth-a", "10.199.0.9")));
         Endpoint e = ready(m, "intruder");
         assertEquals(List.of("k8s:io.cilium.k8s.namespace.labels.team=blue", "k8s:io.kubernetes.pod.namespace=default",
@@ -170,6 +172,7 @@ class EndpointManagerTest {
         assertTrue(e.message().contains("k8s:app dropped"), e.message());
         assertTrue(e.message().contains("only the agent sets the namespace"), e.message());
         assertTrue(e.message().contains("given twice"), e.message());
+        assertTrue(e.message().contains("only the agent sets the cluster"), e.message());
         assertEquals("default", e.namespace());
 
         // An invalid namespace refuses the endpoint instead of silently placing it in "default".
