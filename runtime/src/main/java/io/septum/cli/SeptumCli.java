@@ -30,6 +30,8 @@ import picocli.CommandLine.Spec;
                 NamespaceCommand.class,
                 ServiceCommand.class,
                 IdentityCommand.class,
+                ClusterCommand.class,
+                NodeCommand.class,
                 PolicyCommand.class,
                 BpfCommand.class,
                 MonitorCommand.class,

@@ -183,6 +183,13 @@ public final class ApiRoutes implements AgentStatusService {
                 }
                 if (n == 3) throw notAllowed(m, "GET, DELETE");
                 break;
+            case "cluster":
+                // a standalone node answers with its mode, not an error: "septum cluster status" says standalone
+                if (n == 2) return get(m, () -> backend.has(io.septum.api.ClusterInfo.class)
+                        ? backend.clusterInfo().status() : io.septum.api.ClusterStatus.standalone());
+                if (n == 3 && s.get(2).equals("nodes")) return get(m, () -> backend.has(io.septum.api.ClusterInfo.class)
+                        ? backend.clusterInfo().nodes() : List.<io.septum.api.ClusterNode>of());
+                break;
             case "ipcache":
                 if (n == 2) return get(m, () -> backend.endpointManager().ipcache());
                 break;

@@ -92,6 +92,9 @@ public final class ApiServerComponent implements DatapathEventListener, AgentSta
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile io.septum.api.flow.PolicySuggester policySuggester;
 
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile io.septum.api.ClusterInfo clusterInfo;
+
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile List<HealthReporter> healthReporters;
 
@@ -194,6 +197,13 @@ public final class ApiServerComponent implements DatapathEventListener, AgentSta
         Datapath s = datapath;
         if (s == null) throw Backend.unavailable("the datapath");
         return s;
+    }
+
+    @Override
+    public io.septum.api.ClusterInfo clusterInfo() {
+        io.septum.api.ClusterInfo c = clusterInfo;
+        if (c == null) throw Backend.unavailable("cluster mode (standalone: no etcdEndpoints in etc/io.septum.cluster.cfg)");
+        return c;
     }
 
     @Override

@@ -41,6 +41,11 @@ public interface Backend {
         throw unavailable("the policy suggester (bundle septum-observer)");
     }
 
+    /** Cluster mode ({@code /v1/cluster}); absent when standalone (no etcdEndpoints, or no septum-kvstore-etcd). */
+    default io.septum.api.ClusterInfo clusterInfo() {
+        throw unavailable("cluster mode (standalone: no etcdEndpoints in etc/io.septum.cluster.cfg)");
+    }
+
     /** Whether each service is bound, without throwing: for {@code status}. */
     default boolean has(Class<?> service) {
         try {
@@ -50,6 +55,7 @@ public interface Backend {
             else if (service == PolicyEngine.class) policyEngine();
             else if (service == Datapath.class) datapath();
             else if (service == FlowObserver.class) flowObserver();
+            else if (service == io.septum.api.ClusterInfo.class) clusterInfo();
             else return false;
             return true;
         } catch (HttpException e) {

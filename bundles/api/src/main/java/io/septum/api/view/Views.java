@@ -130,6 +130,34 @@ public final class Views {
         return t;
     }
 
+    /** {@code septum node list}: one node a row; a heartbeat is the age of the node's last lease renewal. */
+    public static Table nodes(List<io.septum.api.ClusterNode> nodes) {
+        Table t = new Table("NAME", "STATE", "HEARTBEAT", "ADDRESSES", "ENDPOINT CIDRS", "ENDPOINTS", "VERSION", "STARTED");
+        for (io.septum.api.ClusterNode n : nodes) {
+            t.row(n.name() + (n.self() ? " (this node)" : ""), n.state(),
+                    n.heartbeatAgeMillis() < 0 ? "unknown" : (n.heartbeatAgeMillis() / 1000) + "s ago",
+                    String.join("\n", n.addresses()), String.join("\n", n.cidrs()), n.self() ? "-" : n.endpoints(),
+                    n.version(), java.time.Instant.ofEpochMilli(n.startTime()).toString());
+        }
+        return t;
+    }
+
+    /** {@code septum cluster status}, in the style of {@code status}: one "Key: value" line each. */
+    public static String clusterStatus(io.septum.api.ClusterStatus c) {
+        if ("standalone".equals(c.mode())) return "Mode:               standalone\n" + "Message:            " + c.message() + "\n";
+        StringBuilder b = new StringBuilder();
+        b.append(String.format("Mode:               cluster %s, node %s%n", c.clusterName(), c.node()));
+        b.append(String.format("State:              %s%n", c.state()));
+        b.append(String.format("etcd:               %s %s%n", String.join(",", c.etcdEndpoints()),
+                c.reachable() ? "reachable, version " + c.storeVersion() + ", leader " + c.leader() : "UNREACHABLE"));
+        b.append(String.format("Lease:              %s%n", c.lease().isEmpty() ? "none" : c.lease()));
+        b.append(String.format("Sync:               revision %d applied, store at %d, lag %d%n", c.syncRevision(),
+                c.storeRevision(), c.syncLag()));
+        b.append(String.format("Remote addresses:   %d%n", c.remoteEndpoints()));
+        if (c.message() != null && !c.message().isEmpty()) b.append(String.format("Message:            %s%n", c.message()));
+        return b.toString();
+    }
+
     public static Table bpfEndpoints(List<BpfEndpoint> entries) {
         Table t = new Table("IFINDEX", "INTERFACE", "ENDPOINT", "IDENTITY", "FLAGS");
         entries.stream().sorted(Comparator.comparingLong(BpfEndpoint::endpointId)).forEach(e -> t.row(

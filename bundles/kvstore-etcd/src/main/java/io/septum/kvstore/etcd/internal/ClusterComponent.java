@@ -1,6 +1,9 @@
 package io.septum.kvstore.etcd.internal;
 
 import io.septum.api.ClusterIdentities;
+import io.septum.api.ClusterInfo;
+import io.septum.api.ClusterNode;
+import io.septum.api.ClusterStatus;
 import io.septum.api.ComponentStatus;
 import io.septum.api.EndpointIndex;
 import io.septum.api.HealthReporter;
@@ -105,7 +108,10 @@ public final class ClusterComponent {
     private volatile IdentityGc gc;
     private volatile IdentityGc.Round lastGc;
     private volatile IpcacheSync sync;
-    private ServiceRegistration<?> identitiesReg, remoteReg;
+    private ServiceRegistration<?> identitiesReg, remoteReg, infoReg;
+    private final String clusterName;
+    private final List<URI> configuredEndpoints;
+    private volatile String nodeName = "";
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindIndex")
@@ -126,7 +132,9 @@ public final class ClusterComponent {
     @Activate
     public ClusterComponent(BundleContext context, Config config) {
         this.context = context;
+        this.clusterName = config.clusterName();
         List<URI> endpoints = endpoints(config.etcdEndpoints());
+        this.configuredEndpoints = endpoints;
         if (endpoints.isEmpty()) {
             LOG.fine("no etcdEndpoints in " + PID + ": standalone");
             return;
@@ -137,6 +145,17 @@ public final class ClusterComponent {
             return t;
         });
         health = context.registerService(HealthReporter.class, this::health, null);
+        infoReg = context.registerService(ClusterInfo.class, new ClusterInfo() {
+            @Override
+            public ClusterStatus status() {
+                return clusterStatus();
+            }
+
+            @Override
+            public List<ClusterNode> nodes() {
+                return clusterNodes();
+            }
+        }, null);
         timer.execute(() -> start(config, endpoints));
     }
 
@@ -155,6 +174,7 @@ public final class ClusterComponent {
             }
             etcd = new EtcdClient(new EtcdClient.Options(endpoints, ssl, config.allowInsecure(), Duration.ofSeconds(5)));
             String node = config.nodeName().isBlank() ? InetAddress.getLocalHost().getHostName() : config.nodeName();
+            nodeName = node;
             lease = new LeaseSession(etcd, config.leaseTtlSeconds());
             Path stateDir = Path.of(prop("septum.state.dir", "/var/lib/septum"));
             identities = new KvstoreIdentityAllocator(etcd, lease, KvstoreIdentityAllocator.DEFAULT_PREFIX, node, stateDir);
@@ -242,6 +262,60 @@ public final class ClusterComponent {
                 : new ComponentStatus("cluster", "degraded", text + ": " + String.join("; ", problems));
     }
 
+    /** {@code septum cluster status}: asks the store now; an unreachable store is a status, not an error. */
+    ClusterStatus clusterStatus() {
+        List<String> urls = configuredEndpoints.stream().map(URI::toString).toList();
+        EtcdClient c = etcd;
+        IpcacheSync s = sync;
+        LeaseSession l = lease;
+        if (c == null || s == null) {
+            return new ClusterStatus("cluster", clusterName, nodeName, urls, state, false, "", "", "", 0, 0, 0, 0, message);
+        }
+        ComponentStatus h = health();
+        String leaseText = l == null || l.id() == 0 ? "" : Long.toHexString(l.id());
+        try {
+            EtcdClient.ServerStatus st = c.status();
+            long synced = s.lastRevision();
+            long lag = Math.max(0, s.storeRevisionOfPrefixes() - synced);
+            return new ClusterStatus("cluster", clusterName, nodeName, urls, h.state(), true, st.leader(), st.version(),
+                    leaseText, st.revision(), synced, lag, s.list().size(), h.message());
+        } catch (IOException | RuntimeException e) {
+            return new ClusterStatus("cluster", clusterName, nodeName, urls, "degraded", false, "", "", leaseText, 0,
+                    s.lastRevision(), 0, s.list().size(), "etcd unreachable (" + e.getMessage()
+                    + "): enforcement goes on with what this node knows; new label sets wait");
+        }
+    }
+
+    /** {@code septum node list}: this node and every registered one, with the age of its last lease renewal. */
+    List<ClusterNode> clusterNodes() {
+        IpcacheSync s = sync;
+        EtcdClient c = etcd;
+        LeaseSession l = lease;
+        if (s == null || c == null) return List.of();
+        List<ClusterNode> out = new ArrayList<>();
+        IpcacheSync.NodeInfo me = s.self();
+        out.add(new ClusterNode(me.name(), me.addresses(), me.cidrs(), me.version(), me.startTime(), true,
+                l != null && l.id() != 0 && !l.stale() ? "alive" : "no-lease", heartbeatAge(c, l == null ? 0 : l.id()), 0));
+        for (IpcacheSync.NodeInfo n : s.nodes()) {
+            long age = heartbeatAge(c, s.nodeLease(n.name()));
+            out.add(new ClusterNode(n.name(), n.addresses(), n.cidrs(), n.version(), n.startTime(), false,
+                    age < 0 ? "unknown" : "alive", age, s.accepted(n.name())));
+        }
+        out.sort(java.util.Comparator.comparing(ClusterNode::name));
+        return out;
+    }
+
+    /** Milliseconds since the lease was last renewed (granted minus remaining TTL), -1 when unknown. */
+    private static long heartbeatAge(EtcdClient c, long leaseId) {
+        if (leaseId == 0) return -1;
+        try {
+            EtcdClient.LeaseTimes t = c.leaseTimes(leaseId);
+            return t.remaining() < 0 ? -1 : Math.max(0, (t.granted() - t.remaining()) * 1000);
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
     private String prop(String key, String def) {
         String v = context.getProperty(key);
         return v == null || v.isBlank() ? def : v;
@@ -255,7 +329,7 @@ public final class ClusterComponent {
     void deactivate() {
         if (timer == null) return;
         timer.shutdownNow();
-        for (ServiceRegistration<?> r : new ServiceRegistration<?>[] {remoteReg, identitiesReg}) {
+        for (ServiceRegistration<?> r : new ServiceRegistration<?>[] {remoteReg, identitiesReg, infoReg}) {
             if (r == null) continue;
             try {
                 r.unregister();

@@ -261,6 +261,25 @@ public final class EtcdClient implements AutoCloseable {
         return call("/v3/lease/timetolive", json.createObjectNode().put("ID", Long.toString(lease))).path("TTL").asLong(-1);
     }
 
+    /** A lease's remaining and granted TTL in seconds; remaining -1 when it does not exist. */
+    public record LeaseTimes(long remaining, long granted) {
+    }
+
+    public LeaseTimes leaseTimes(long lease) throws IOException {
+        JsonNode r = call("/v3/lease/timetolive", json.createObjectNode().put("ID", Long.toString(lease)));
+        return new LeaseTimes(r.path("TTL").asLong(-1), r.path("grantedTTL").asLong(0));
+    }
+
+    /** What the member answering says of itself: its version, the leader's member id, the store's revision. */
+    public record ServerStatus(String version, String leader, long revision) {
+    }
+
+    public ServerStatus status() throws IOException {
+        JsonNode r = call("/v3/maintenance/status", json.createObjectNode());
+        return new ServerStatus(r.path("version").asText(""), r.path("leader").asText(""),
+                r.path("header").path("revision").asLong(0));
+    }
+
     /** Revokes a lease: etcd deletes every key attached to it. */
     public void revoke(long lease) throws IOException {
         call("/v3/lease/revoke", json.createObjectNode().put("ID", Long.toString(lease)));

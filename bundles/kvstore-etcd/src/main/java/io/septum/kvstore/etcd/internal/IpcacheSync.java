@@ -69,6 +69,8 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     private int outsideCidrs;
     /** Other nodes, and every ip key seen, raw (guarded by lock): validation happens when listing. */
     private final Map<String, NodeInfo> nodes = new TreeMap<>();
+    /** Node name to the lease its registration carries (its heartbeat), guarded by lock. */
+    private final Map<String, Long> nodeLeases = new HashMap<>();
     private final Map<String, RemoteEndpoint> ipKeys = new TreeMap<>();
     private volatile List<RemoteEndpoint> remote = List.of();
     private EtcdClient.Watch nodeWatch, ipWatch;
@@ -148,8 +150,10 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         if (name.equals(self.name())) return;
         if (delete) {
             nodes.remove(name);
+            nodeLeases.remove(name);
             return;
         }
+        nodeLeases.put(name, kv.lease());
         try {
             JsonNode n = json.readTree(kv.value());
             List<String> addresses = new ArrayList<>(), cidrs = new ArrayList<>();
@@ -254,6 +258,27 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         synchronized (lock) {
             return List.copyOf(nodes.values());
         }
+    }
+
+    /** The lease a node's registration carries, 0 when unknown. */
+    public long nodeLease(String name) {
+        synchronized (lock) {
+            return nodeLeases.getOrDefault(name, 0L);
+        }
+    }
+
+    /** How many of a node's addresses are accepted now (its endpoints and its own addresses). */
+    public int accepted(String node) {
+        return (int) remote.stream().filter(r -> r.node().equals(node)).count();
+    }
+
+    /** The newest modification revision under the watched prefixes, for the sync lag (deletions do not show). */
+    public long storeRevisionOfPrefixes() throws IOException {
+        long max = 0;
+        for (String p : List.of(NODE_PREFIX, IP_PREFIX)) {
+            for (EtcdClient.KeyValue kv : etcd.getPrefix(p).kvs()) max = Math.max(max, kv.modRevision());
+        }
+        return max;
     }
 
     public NodeInfo self() {
