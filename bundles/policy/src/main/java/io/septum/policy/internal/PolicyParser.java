@@ -284,7 +284,7 @@ final class PolicyParser {
                     + (namespace.isEmpty() ? "" : " of the namespace") + ")");
             return;
         }
-        Selector subject = selector(diag, spec.get("endpointSelector"), join(path, "endpointSelector"), false);
+        Selector subject = SelectorReader.read(diag, spec.get("endpointSelector"), join(path, "endpointSelector"), false);
         if (subject == null) return;
         if (!namespace.isEmpty()) subject = subject.and(Selector.namespaceIs(namespace));
         boolean ingressDefaultDeny = true;
@@ -371,7 +371,7 @@ final class PolicyParser {
             l3 = true;
             if (diag.isList(eps, join(path, endpointsF))) {
                 for (int i = 0; i < eps.size(); i++) {
-                    Selector s = selector(diag, eps.get(i), join(path, endpointsF) + "[" + i + "]", false);
+                    Selector s = SelectorReader.read(diag, eps.get(i), join(path, endpointsF) + "[" + i + "]", false);
                     if (s == null) continue;
                     if (!namespace.isEmpty() && !s.namesNamespace() && !s.namesReserved()) {
                         s = s.and(Selector.namespaceIs(namespace));
@@ -387,7 +387,7 @@ final class PolicyParser {
         JsonNode req = r.get(requiresF);
         if (req != null && !req.isNull() && diag.isList(req, join(path, requiresF))) {
             for (int i = 0; i < req.size(); i++) {
-                Selector s = selector(diag, req.get(i), join(path, requiresF) + "[" + i + "]", false);
+                Selector s = SelectorReader.read(diag, req.get(i), join(path, requiresF) + "[" + i + "]", false);
                 if (s != null) requires.add(s);
             }
         }
@@ -414,7 +414,7 @@ final class PolicyParser {
             l3 = true;
             if (diag.isList(cidrs, join(path, cidrF))) {
                 for (int i = 0; i < cidrs.size(); i++) {
-                    Cidr c = cidr(diag, cidrs.get(i), join(path, cidrF) + "[" + i + "]");
+                    Cidr c = CidrReader.cidr(diag, cidrs.get(i), join(path, cidrF) + "[" + i + "]");
                     if (c != null) peers.add(new Peer.CidrSet(c, List.of()));
                 }
             }
@@ -424,7 +424,7 @@ final class PolicyParser {
             l3 = true;
             if (diag.isList(sets, join(path, cidrSetF))) {
                 for (int i = 0; i < sets.size(); i++) {
-                    Peer p = cidrSet(diag, sets.get(i), join(path, cidrSetF) + "[" + i + "]", "cidr");
+                    Peer p = CidrReader.cidrSet(diag, sets.get(i), join(path, cidrSetF) + "[" + i + "]", "cidr");
                     if (p != null) peers.add(p);
                 }
             }
@@ -483,7 +483,7 @@ final class PolicyParser {
                         + ": a deny rule can only match at L3/L4; remove rules or move them to an allow section");
                 return null;
             }
-            l7 = l7Rules(diag, rules, rp, http);
+            l7 = HttpRuleReader.read(diag, rules, rp, http);
             if (l7) {
                 if (specs.isEmpty()) {
                     diag.error(rp, "L7 rules need a port: add ports with a TCP port (port 0/all ports is not allowed)");
@@ -502,133 +502,6 @@ final class PolicyParser {
         }
         if (specs.isEmpty()) specs.add(PortSpec.ALL);
         return new PortRule(index, specs, l7, http);
-    }
-
-    private static final Set<String> UNSUPPORTED_L7 = Set.of("dns", "kafka", "l7proto", "l7");
-    private static final Set<String> HTTP_FIELDS = Set.of("method", "path", "host", "headers", "headerMatches");
-
-    /** Validates {@code rules} and compiles its HTTP rules into {@code out}; returns whether it holds HTTP rules. */
-    private boolean l7Rules(Diagnostics diag, JsonNode rules, String path, List<HttpRule> out) {
-        if (!rules.isObject()) {
-            diag.error(path, "expected {http: [...]}, found " + nodeType(rules));
-            return false;
-        }
-        int types = 0;
-        Iterator<String> names = rules.fieldNames();
-        while (names.hasNext()) {
-            String f = names.next();
-            JsonNode v = rules.get(f);
-            if (v == null || v.isNull()) continue;
-            types++;
-            if (UNSUPPORTED_L7.contains(f)) {
-                diag.error(join(path, f), "L7 rules of type " + f + " are not supported (only http)");
-            } else if (!f.equals("http")) {
-                diag.error(join(path, f), "unknown L7 rule type \"" + f + "\" (expected http)");
-            }
-        }
-        if (types > 1) diag.error(path, "a rule may hold only one type of L7 rules, found " + types);
-        JsonNode http = rules.get("http");
-        if (http == null || http.isNull()) return false;
-        String hp = join(path, "http");
-        if (!diag.isList(http, hp)) return false;
-        for (int i = 0; i < http.size(); i++) {
-            HttpRule r = httpRule(diag, http.get(i), hp + "[" + i + "]", i);
-            if (r != null) out.add(r);
-        }
-        return true;
-    }
-
-    private static final Set<String> HEADER_MATCH_FIELDS = Set.of("name", "value", "mismatch", "secret");
-    /** RFC 9110 token characters: what a header name may hold. */
-    private static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
-
-    /** One {@code http} entry; null (with errors) when any field is wrong. */
-    private HttpRule httpRule(Diagnostics diag, JsonNode h, String p, int index) {
-        if (!h.isObject()) {
-            diag.error(p, "expected {method, path, host, headers}, found " + nodeType(h));
-            return null;
-        }
-        int errs = diag.count();
-        diag.unknownFields(h, p, HTTP_FIELDS);
-        Pattern method = regex(diag, h, p, "method");
-        Pattern path = regex(diag, h, p, "path");
-        Pattern host = regex(diag, h, p, "host");
-        List<HttpRule.HeaderReq> headers = new ArrayList<>();
-        JsonNode hs = h.get("headers");
-        if (hs != null && !hs.isNull() && diag.isList(hs, join(p, "headers"))) {
-            for (int j = 0; j < hs.size(); j++) {
-                String f = join(p, "headers") + "[" + j + "]";
-                if (!hs.get(j).isTextual()) {
-                    diag.error(f, "expected a header string like \"X-Token: x\", found " + nodeType(hs.get(j)));
-                    continue;
-                }
-                HttpRule.HeaderReq r = HttpRule.parseHeader(hs.get(j).asText());
-                if (!HEADER_NAME.matcher(r.name()).matches()) {
-                    diag.error(f, "invalid header \"" + hs.get(j).asText() + "\": expected \"Name: value\" or \"Name\" "
-                            + "with a header name made of letters, digits and -");
-                    continue;
-                }
-                headers.add(r);
-            }
-        }
-        JsonNode hm = h.get("headerMatches");
-        if (hm != null && !hm.isNull() && diag.isList(hm, join(p, "headerMatches"))) {
-            for (int j = 0; j < hm.size(); j++) {
-                String f = join(p, "headerMatches") + "[" + j + "]";
-                JsonNode m = hm.get(j);
-                if (!m.isObject()) {
-                    diag.error(f, "expected {name, value}, found " + nodeType(m));
-                    continue;
-                }
-                diag.unknownFields(m, f, HEADER_MATCH_FIELDS);
-                JsonNode name = m.get("name");
-                if (name == null || name.isNull() || !name.isTextual() || name.asText().isBlank()) {
-                    diag.error(join(f, "name"), "a header match needs a name");
-                    continue;
-                }
-                if (!HEADER_NAME.matcher(name.asText().strip()).matches()) {
-                    diag.error(join(f, "name"), "invalid header name \"" + name.asText() + "\"");
-                    continue;
-                }
-                if (m.hasNonNull("secret")) {
-                    diag.error(join(f, "secret"), "header values from secrets are not supported: give value");
-                    continue;
-                }
-                if (m.hasNonNull("mismatch")) {
-                    // every mismatch action makes the rule match anyway and edits or logs the header instead
-                    diag.error(join(f, "mismatch"), "mismatch actions (LOG, ADD, DELETE, REPLACE) are not supported: "
-                            + "remove mismatch so that a missing or different header fails the rule");
-                    continue;
-                }
-                JsonNode value = m.get("value");
-                if (value != null && !value.isNull() && !value.isValueNode()) {
-                    diag.error(join(f, "value"), "expected a string, found " + nodeType(value));
-                    continue;
-                }
-                String v = value == null || value.isNull() ? null : value.asText();
-                headers.add(new HttpRule.HeaderReq(name.asText().strip(), v == null || v.isEmpty() ? null : v));
-            }
-        }
-        if (diag.count() > errs) return null;
-        return new HttpRule(index, method, path, host, headers);
-    }
-
-    /** A regular expression field, compiled once; null when absent or empty (Cilium: any value). */
-    private static Pattern regex(Diagnostics diag, JsonNode h, String p, String f) {
-        JsonNode v = h.get(f);
-        if (v == null || v.isNull()) return null;
-        if (!v.isTextual()) {
-            diag.error(join(p, f), "expected a regular expression string, found " + nodeType(v));
-            return null;
-        }
-        if (v.asText().isEmpty()) return null;
-        try {
-            return Pattern.compile(v.asText());
-        } catch (PatternSyntaxException e) {
-            diag.error(join(p, f), "invalid regular expression \"" + v.asText() + "\" in " + f + ": "
-                    + e.getDescription() + " near index " + e.getIndex());
-            return null;
-        }
     }
 
     private PortSpec ciliumPort(Diagnostics diag, JsonNode pn, String path) {
@@ -713,175 +586,6 @@ final class PolicyParser {
         return (int) n;
     }
 
-    private Cidr cidr(Diagnostics diag, JsonNode v, String path) {
-        if (v == null || !v.isTextual()) {
-            diag.error(path, "expected a CIDR string such as 10.0.0.0/8 or fd00::/64, found " + nodeType(v));
-            return null;
-        }
-        try {
-            return Cidr.parse(v.asText());
-        } catch (IllegalArgumentException e) {
-            diag.error(path, "invalid CIDR \"" + v.asText() + "\": " + e.getMessage());
-            return null;
-        }
-    }
-
-    private Peer cidrSet(Diagnostics diag, JsonNode s, String path, String cidrField) {
-        if (!s.isObject()) {
-            diag.error(path, "expected {" + cidrField + ": ..., except: [...]}, found " + nodeType(s));
-            return null;
-        }
-        Iterator<String> names = s.fieldNames();
-        while (names.hasNext()) {
-            String f = names.next();
-            if (f.equals(cidrField) || f.equals("except")) continue;
-            diag.error(join(path, f), f.startsWith("cidrGroup") ? f + " is not supported yet"
-                    : "unknown field \"" + f + "\" (expected " + cidrField + ", except)");
-        }
-        if (!present(s, cidrField)) {
-            diag.error(join(path, cidrField), "missing " + cidrField);
-            return null;
-        }
-        Cidr c = cidr(diag, s.get(cidrField), join(path, cidrField));
-        List<Cidr> except = new ArrayList<>();
-        JsonNode ex = s.get("except");
-        if (ex != null && !ex.isNull() && diag.isList(ex, join(path, "except"))) {
-            for (int i = 0; i < ex.size(); i++) {
-                String f = join(path, "except") + "[" + i + "]";
-                Cidr e = cidr(diag, ex.get(i), f);
-                if (e == null || c == null) continue;
-                if (!c.contains(e)) {
-                    diag.error(f, "except \"" + ex.get(i).asText() + "\" is not inside " + cidrField + " \""
-                            + s.get(cidrField).asText() + "\": every except must be a sub-range of its " + cidrField);
-                    continue;
-                }
-                except.add(e);
-            }
-        }
-        return c == null ? null : new Peer.CidrSet(c, except);
-    }
-
-    // ---------------------------------------------------------------- label selectors
-
-    /**
-     * Parses a label selector. Keys may carry a source ({@code k8s:app}); a key without one matches every
-     * source. {@code k8sKeys} marks Kubernetes NetworkPolicy selectors, whose keys cannot name a source.
-     */
-    private Selector selector(Diagnostics diag, JsonNode s, String path, boolean k8sKeys) {
-        if (s == null || s.isNull()) return new Selector(List.of());
-        if (!s.isObject()) {
-            diag.error(path, "expected a label selector {matchLabels: {...}, matchExpressions: [...]}, found "
-                    + nodeType(s));
-            return null;
-        }
-        int errs = diag.count();
-        diag.unknownFields(s, path, Set.of("matchLabels", "matchExpressions"));
-        List<Selector.Requirement> reqs = new ArrayList<>();
-        JsonNode ml = s.get("matchLabels");
-        if (ml != null && !ml.isNull()) {
-            if (!ml.isObject()) {
-                diag.error(join(path, "matchLabels"), "expected a map of label key to value, found " + nodeType(ml));
-            } else {
-                for (Iterator<Map.Entry<String, JsonNode>> it = ml.fields(); it.hasNext(); ) {
-                    Map.Entry<String, JsonNode> e = it.next();
-                    String f = join(path, "matchLabels") + "." + e.getKey();
-                    JsonNode v = e.getValue();
-                    if (v != null && !v.isNull() && !v.isValueNode()) {
-                        diag.error(f, "expected a label value string, found " + nodeType(v));
-                        continue;
-                    }
-                    Label key = selectorKey(diag, e.getKey(), f, k8sKeys);
-                    if (key == null) continue;
-                    String value = v == null || v.isNull() ? "" : v.asText();
-                    reqs.add(new Selector.Requirement(key.source(), key.key(), Selector.Op.IN,
-                            new TreeSet<>(Set.of(value))));
-                }
-            }
-        }
-        JsonNode me = s.get("matchExpressions");
-        if (me != null && !me.isNull() && diag.isList(me, join(path, "matchExpressions"))) {
-            for (int i = 0; i < me.size(); i++) {
-                String p = join(path, "matchExpressions") + "[" + i + "]";
-                Selector.Requirement r = expression(diag, me.get(i), p, k8sKeys);
-                if (r != null) reqs.add(r);
-            }
-        }
-        return diag.count() > errs ? null : new Selector(reqs);
-    }
-
-    private Selector.Requirement expression(Diagnostics diag, JsonNode e, String path, boolean k8sKeys) {
-        if (!e.isObject()) {
-            diag.error(path, "expected {key, operator, values}, found " + nodeType(e));
-            return null;
-        }
-        diag.unknownFields(e, path, Set.of("key", "operator", "values"));
-        String keyText = text(e.get("key"));
-        if (keyText == null || keyText.isEmpty()) {
-            diag.error(join(path, "key"), "missing key");
-            return null;
-        }
-        Label key = selectorKey(diag, keyText, join(path, "key"), k8sKeys);
-        String opText = text(e.get("operator"));
-        Selector.Op op = null;
-        if (opText == null) {
-            diag.error(join(path, "operator"), "missing operator (In, NotIn, Exists or DoesNotExist)");
-        } else {
-            switch (opText) {
-                case "In" -> op = Selector.Op.IN;
-                case "NotIn" -> op = Selector.Op.NOT_IN;
-                case "Exists" -> op = Selector.Op.EXISTS;
-                case "DoesNotExist" -> op = Selector.Op.DOES_NOT_EXIST;
-                default -> diag.error(join(path, "operator"), "unknown operator \"" + opText
-                        + "\" (expected In, NotIn, Exists or DoesNotExist)");
-            }
-        }
-        Set<String> values = new TreeSet<>();
-        JsonNode vs = e.get("values");
-        boolean hasValues = vs != null && !vs.isNull();
-        if (hasValues && diag.isList(vs, join(path, "values"))) {
-            for (int i = 0; i < vs.size(); i++) {
-                if (!vs.get(i).isValueNode() || vs.get(i).isNull()) {
-                    diag.error(join(path, "values") + "[" + i + "]", "expected a string, found " + nodeType(vs.get(i)));
-                } else {
-                    values.add(vs.get(i).asText());
-                }
-            }
-        }
-        if (op == null || key == null) return null;
-        if ((op == Selector.Op.IN || op == Selector.Op.NOT_IN) && values.isEmpty()) {
-            diag.error(join(path, "values"), "operator " + opText + " needs at least one value");
-            return null;
-        }
-        if ((op == Selector.Op.EXISTS || op == Selector.Op.DOES_NOT_EXIST) && hasValues && vs.size() > 0) {
-            diag.error(join(path, "values"), "operator " + opText + " takes no values");
-            return null;
-        }
-        return new Selector.Requirement(key.source(), key.key(), op, values);
-    }
-
-    private Label selectorKey(Diagnostics diag, String text, String path, boolean k8sKeys) {
-        String t = text.trim();
-        if (t.isEmpty()) {
-            diag.error(path, "empty label key");
-            return null;
-        }
-        int colon = t.indexOf(':');
-        if (colon < 0 || k8sKeys) {
-            if (k8sKeys && colon >= 0) {
-                diag.error(path, "invalid label key \"" + t + "\": Kubernetes label keys cannot contain ':'");
-                return null;
-            }
-            return new Label(Label.ANY, t, "");
-        }
-        String source = t.substring(0, colon);
-        String key = t.substring(colon + 1);
-        if (source.isEmpty() || key.isEmpty()) {
-            diag.error(path, "invalid label key \"" + t + "\": expected key or source:key");
-            return null;
-        }
-        return new Label(source, key, "");
-    }
-
     // ---------------------------------------------------------------- Kubernetes NetworkPolicy
 
     private static final Set<String> KNP_SPEC_FIELDS = Set.of("podSelector", "policyTypes", "ingress", "egress");
@@ -904,7 +608,7 @@ final class PolicyParser {
         }
         int errs = diag.count();
         diag.unknownFields(spec, sp, KNP_SPEC_FIELDS);
-        Selector subject = selector(diag, spec.get("podSelector"), join(sp, "podSelector"), true);
+        Selector subject = SelectorReader.read(diag, spec.get("podSelector"), join(sp, "podSelector"), true);
         if (subject != null) subject = subject.and(Selector.namespaceIs(namespace));
         JsonNode ingress = spec.get("ingress");
         JsonNode egress = spec.get("egress");
@@ -1001,15 +705,15 @@ final class PolicyParser {
                     + "make them separate peers");
             return null;
         }
-        if (ip) return cidrSet(diag, p.get("ipBlock"), join(path, "ipBlock"), "cidr");
+        if (ip) return CidrReader.cidrSet(diag, p.get("ipBlock"), join(path, "ipBlock"), "cidr");
         List<Selector.Requirement> reqs = new ArrayList<>();
         if (pod) {
-            Selector s = selector(diag, p.get("podSelector"), join(path, "podSelector"), true);
+            Selector s = SelectorReader.read(diag, p.get("podSelector"), join(path, "podSelector"), true);
             if (s == null) return null;
             reqs.addAll(s.requirements());
         }
         if (nsSel) {
-            Selector s = selector(diag, p.get("namespaceSelector"), join(path, "namespaceSelector"), true);
+            Selector s = SelectorReader.read(diag, p.get("namespaceSelector"), join(path, "namespaceSelector"), true);
             if (s == null) return null;
             for (Selector.Requirement r : s.requirements()) {
                 if (r.key().equals(K8S_NAMESPACE_NAME_LABEL)) {
