@@ -469,7 +469,7 @@ final class PolicyParser {
                         + " per rule; split them over several toPorts entries or use endPort ranges");
             }
             for (int i = 0; i < ports.size(); i++) {
-                PortSpec s = ciliumPort(diag, ports.get(i), join(path, "ports") + "[" + i + "]");
+                PortSpec s = PortReader.read(diag, ports.get(i), join(path, "ports") + "[" + i + "]", PortReader.CILIUM);
                 if (s != null) specs.add(s);
             }
         }
@@ -502,88 +502,6 @@ final class PolicyParser {
         }
         if (specs.isEmpty()) specs.add(PortSpec.ALL);
         return new PortRule(index, specs, l7, http);
-    }
-
-    private PortSpec ciliumPort(Diagnostics diag, JsonNode pn, String path) {
-        if (!pn.isObject()) {
-            diag.error(path, "expected {port, endPort, protocol}, found " + nodeType(pn));
-            return null;
-        }
-        diag.unknownFields(pn, path, Set.of("port", "endPort", "protocol"));
-        int errs = diag.count();
-        int port = portNumber(diag, pn.get("port"), join(path, "port"), true);
-        Protocol proto = Protocol.ANY;
-        JsonNode pr = pn.get("protocol");
-        if (pr != null && !pr.isNull()) {
-            String t = pr.asText().trim();
-            switch (t.toUpperCase(Locale.ROOT)) {
-                case "TCP" -> proto = Protocol.TCP;
-                case "UDP" -> proto = Protocol.UDP;
-                case "SCTP" -> proto = Protocol.SCTP;
-                case "ANY" -> proto = Protocol.ANY;
-                case "ICMP", "ICMPV6" -> diag.error(join(path, "protocol"), "protocol \"" + t
-                        + "\" is not supported in toPorts (ICMP rules, icmps, are not supported yet)");
-                default -> diag.error(join(path, "protocol"), "unknown protocol \"" + t
-                        + "\" (expected TCP, UDP, SCTP or ANY)");
-            }
-        }
-        int endPort = endPort(diag, pn.get("endPort"), path, port);
-        if (diag.count() > errs || port < 0) return null;
-        return new PortSpec(proto, port, port == 0 ? 0 : Math.max(port, endPort));
-    }
-
-    /**
-     * A port: a number or a string of digits. Returns 0 for "all ports" (missing, or "0" when allowed), -1 on error.
-     */
-    private int portNumber(Diagnostics diag, JsonNode v, String path, boolean zeroMeansAll) {
-        if (v == null || v.isNull()) return 0;
-        String t = v.asText().trim();
-        String range = zeroMeansAll ? "1-65535 (or 0 for all ports)" : "1-65535";
-        if (v.isTextual() && !t.matches("[+-]?\\d+")) {
-            if (t.isEmpty()) return 0;
-            diag.error(path, "named port \"" + t + "\" is not supported: use a port number " + range);
-            return -1;
-        }
-        if (!v.isTextual() && !v.isIntegralNumber()) {
-            diag.error(path, "invalid port \"" + t + "\": must be a number " + range);
-            return -1;
-        }
-        long n;
-        try {
-            n = Long.parseLong(t.startsWith("+") ? t.substring(1) : t);
-        } catch (NumberFormatException e) {
-            n = Long.MAX_VALUE;
-        }
-        if (n < 0 || n > 65535 || (n == 0 && !zeroMeansAll)) {
-            diag.error(path, "invalid port \"" + t + "\": must be " + range);
-            return -1;
-        }
-        return (int) n;
-    }
-
-    private int endPort(Diagnostics diag, JsonNode v, String path, int port) {
-        if (v == null || v.isNull()) return 0;
-        String f = join(path, "endPort");
-        String t = v.asText().trim();
-        if (!(v.isIntegralNumber() || (v.isTextual() && t.matches("\\d+")))) {
-            diag.error(f, "invalid endPort \"" + t + "\": must be a number 1-65535");
-            return -1;
-        }
-        long n = Long.parseLong(t.length() > 6 ? "999999" : t);
-        if (n == 0) return 0;
-        if (n > 65535) {
-            diag.error(f, "invalid endPort \"" + t + "\": must be 1-65535");
-            return -1;
-        }
-        if (port == 0) {
-            diag.error(f, "endPort " + n + " needs a port: set port to the first port of the range");
-            return -1;
-        }
-        if (port > 0 && n < port) {
-            diag.error(f, "endPort " + n + " is below port " + port + ": endPort must be >= port");
-            return -1;
-        }
-        return (int) n;
     }
 
     // ---------------------------------------------------------------- Kubernetes NetworkPolicy
@@ -677,7 +595,7 @@ final class PolicyParser {
         JsonNode ports = r.get("ports");
         if (ports != null && !ports.isNull() && diag.isList(ports, join(path, "ports"))) {
             for (int i = 0; i < ports.size(); i++) {
-                PortSpec s = k8sPort(diag, ports.get(i), join(path, "ports") + "[" + i + "]");
+                PortSpec s = PortReader.read(diag, ports.get(i), join(path, "ports") + "[" + i + "]", PortReader.KUBERNETES);
                 if (s != null) specs.add(s);
             }
         }
@@ -728,30 +646,6 @@ final class PolicyParser {
             reqs.add(Selector.namespaceIs(namespace));
         }
         return new Peer.Endpoints(new Selector(reqs));
-    }
-
-    private PortSpec k8sPort(Diagnostics diag, JsonNode pn, String path) {
-        if (!pn.isObject()) {
-            diag.error(path, "expected {protocol, port, endPort}, found " + nodeType(pn));
-            return null;
-        }
-        diag.unknownFields(pn, path, Set.of("protocol", "port", "endPort"));
-        int errs = diag.count();
-        Protocol proto = Protocol.TCP;
-        JsonNode pr = pn.get("protocol");
-        if (pr != null && !pr.isNull()) {
-            String t = pr.asText().trim();
-            switch (t.toUpperCase(Locale.ROOT)) {
-                case "TCP" -> proto = Protocol.TCP;
-                case "UDP" -> proto = Protocol.UDP;
-                case "SCTP" -> proto = Protocol.SCTP;
-                default -> diag.error(join(path, "protocol"), "unknown protocol \"" + t + "\" (expected TCP, UDP or SCTP)");
-            }
-        }
-        int port = portNumber(diag, pn.get("port"), join(path, "port"), false);
-        int endPort = endPort(diag, pn.get("endPort"), path, port);
-        if (diag.count() > errs || port < 0) return null;
-        return new PortSpec(proto, port, port == 0 ? 0 : Math.max(port, endPort));
     }
 
     // ---------------------------------------------------------------- helpers
