@@ -20,9 +20,10 @@ import java.util.TreeSet;
  * found its kind: {@code spec} (one rule) and/or {@code specs} (a list of rules), each with an
  * {@code endpointSelector}, {@code enableDefaultDeny} and the sections {@code ingress}, {@code egress},
  * {@code ingressDeny} and {@code egressDeny}. In a section's rule the peers are {@code from/toEndpoints} (scoped to the
- * policy's namespace unless they name one), {@code from/toEntities}, {@code from/toCIDR}, {@code from/toCIDRSet}
- * (one kind per rule, as in Cilium) and {@code fromRequires/toRequires}; {@code toPorts} holds ports
- * ({@link PortReader#CILIUM}) and L7 rules ({@link HttpRuleReader}). For example:
+ * policy's namespace, or in a CCNP to endpoints of any namespace, unless they name a namespace or a reserved label),
+ * {@code from/toEntities}, {@code from/toCIDR}, {@code from/toCIDRSet} (one kind per rule, as in Cilium) and
+ * {@code fromRequires/toRequires}; {@code toPorts} holds ports ({@link PortReader#CILIUM}) and L7 rules
+ * ({@link HttpRuleReader}). For example:
  * <pre>{@code
  * spec: {endpointSelector: {matchLabels: {app: web}}, ingress: [{fromEntities: [world], toPorts: [{ports: [{port: "80"}]}]}]}
  * }</pre>
