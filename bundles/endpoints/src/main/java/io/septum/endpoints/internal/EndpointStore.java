@@ -5,18 +5,18 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.septum.support.io.AtomicFiles;
 
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Map;
 
 /**
  * {@code endpoints.json}: each endpoint's id, keyed by (source, sourceId), with what is needed to keep enforcing it
- * after a restart before its source reports again. Written atomically so that a crash leaves the old or the new file.
+ * after a restart before its source reports again. Written atomically and fsynced (owner-only), so that a crash or a
+ * power loss leaves the old or the new file.
  */
 final class EndpointStore {
     static final String FILE = "endpoints.json";
@@ -55,16 +55,6 @@ final class EndpointStore {
 
     void save(State state) throws IOException {
         Files.createDirectories(file.getParent());
-        Path tmp = Files.createTempFile(file.getParent(), FILE, ".tmp");
-        try {
-            json.writeValue(tmp.toFile(), state);
-            try {
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFiles.write(file, json.writeValueAsBytes(state), AtomicFiles.OWNER_ONLY);
     }
 }

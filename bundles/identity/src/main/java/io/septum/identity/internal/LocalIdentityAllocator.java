@@ -13,6 +13,7 @@ import io.septum.api.IdentityAllocator;
 import io.septum.api.Label;
 import io.septum.api.Labels;
 import io.septum.api.ReservedIdentity;
+import io.septum.support.io.AtomicFiles;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -24,7 +25,6 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -154,17 +154,8 @@ public final class LocalIdentityAllocator implements IdentityAllocator, HealthRe
         }
         try {
             Files.createDirectories(file.getParent());
-            Path tmp = Files.createTempFile(file.getParent(), FILE, ".tmp");
-            try {
-                json.writeValue(tmp.toFile(), root);
-                try {
-                    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                } catch (AtomicMoveNotSupportedException e) {
-                    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-                }
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            // fsynced: a number handed out must still be this label set's after a power loss
+            AtomicFiles.write(file, json.writeValueAsBytes(root), AtomicFiles.OWNER_ONLY);
             lastError = null;
         } catch (IOException e) {
             lastError = "cannot write " + file + ": " + e.getMessage()

@@ -1,42 +1,47 @@
 package io.septum.policy.internal;
 
+import static io.septum.policy.internal.FieldPath.join;
+import static io.septum.policy.internal.YamlNodes.nodeType;
+import static io.septum.policy.internal.YamlNodes.text;
+
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
-import io.septum.api.Label;
-import io.septum.api.Labels;
-import io.septum.api.policy.Direction;
-import io.septum.api.policy.Protocol;
 import io.septum.api.policy.ValidationError;
 import java.util.ArrayList;
-import java.util.Iterator;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 
 /**
  * Turns YAML text into compiled policies, collecting every error of every document instead of stopping at the
  * first, so that one run of {@code policy validate} shows the user everything to fix.
+ *
+ * <p>This class is the entry: it splits the YAML stream into documents at {@code ---} and {@code ...} (by hand, so
+ * that a syntax error in one document does not hide the others and each policy keeps its own text), reports syntax
+ * errors with the line in the file, opens {@code List} documents ({@code kind: List} or
+ * {@code CiliumNetworkPolicyList} etc. with {@code items}), and hands each document by {@code apiVersion} and
+ * {@code kind} to its schema's reader:
+ * <pre>{@code
+ * apiVersion: cilium.io/v2
+ * kind: CiliumNetworkPolicy   # -> CiliumPolicyReader (also CiliumClusterwideNetworkPolicy)
+ * ---
+ * apiVersion: networking.k8s.io/v1
+ * kind: NetworkPolicy         # -> K8sPolicyReader
+ * }</pre>
+ * The readers share {@link MetadataReader}, {@link SelectorReader}, {@link CidrReader}, {@link PortReader} and
+ * ({@link CiliumPolicyReader} only) {@link HttpRuleReader}; every error goes to the document's {@link Diagnostics}.
+ * A document with any error yields no policy and its errors; {@link PolicyEngineImpl#parse} then takes all or nothing:
+ * one error anywhere in the input rejects the whole input.
  */
 final class PolicyParser {
-    static final String AUDIT_NOTE = "audit mode (policy.septum.io/mode): never drops; its denies and the default deny it"
-            + " alone causes pass as AUDIT";
-    static final int MAX_PORTS = 40;
     private static final String CILIUM_API = "cilium.io/v2";
     private static final String K8S_API = "networking.k8s.io/v1";
     private static final Pattern DOC_START = Pattern.compile("^---(\\s.*)?$");
     private static final Pattern DOC_END = Pattern.compile("^\\.\\.\\.\\s*$");
-    /** Kubernetes sets this label on every namespace; here it is the agent-set namespace label itself. */
-    private static final String K8S_NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
 
     private final YAMLMapper mapper;
 
@@ -102,45 +107,26 @@ final class PolicyParser {
         return true;
     }
 
-    /** The per-document error context. */
-    private final class Ctx {
-        final String origin;
-        final int document;
-        final List<ValidationError> errors;
-        String kind;
-        String policy;
-
-        Ctx(String origin, int document, List<ValidationError> errors) {
-            this.origin = origin;
-            this.document = document;
-            this.errors = errors;
-        }
-
-        void error(String field, String reason) {
-            errors.add(new ValidationError(origin, document, kind, policy, field, reason));
-        }
-    }
-
     List<CompiledPolicy> parse(String origin, String text, List<ValidationError> errors) {
         List<CompiledPolicy> out = new ArrayList<>();
         if (text == null) return out;
         List<Chunk> chunks = split(text);
         for (int i = 0; i < chunks.size(); i++) {
             Chunk c = chunks.get(i);
-            Ctx ctx = new Ctx(origin, i + 1, errors);
+            Diagnostics diag = new Diagnostics(origin, i + 1, errors);
             if (isBlank(c.text())) continue;
             JsonNode doc;
             try {
                 doc = mapper.readTree(c.text());
             } catch (JsonProcessingException e) {
-                ctx.error("", syntaxError(e, c.firstLine()));
+                diag.error("", syntaxError(e, c.firstLine()));
                 continue;
             } catch (RuntimeException e) {
-                ctx.error("", "cannot read YAML: " + e.getMessage());
+                diag.error("", "cannot read YAML: " + e.getMessage());
                 continue;
             }
             if (doc == null || doc.isMissingNode() || doc.isNull()) continue;
-            document(ctx, doc, "", c.text(), out);
+            document(diag, doc, "", c.text(), out);
         }
         return out;
     }
@@ -164,56 +150,56 @@ final class PolicyParser {
         return "YAML syntax error (line unknown): " + problem;
     }
 
-    private void document(Ctx ctx, JsonNode doc, String prefix, String text, List<CompiledPolicy> out) {
+    private void document(Diagnostics diag, JsonNode doc, String prefix, String text, List<CompiledPolicy> out) {
         if (!doc.isObject()) {
-            ctx.error(prefix, "expected a mapping with apiVersion and kind, found " + nodeType(doc));
+            diag.error(prefix, "expected a mapping with apiVersion and kind, found " + nodeType(doc));
             return;
         }
         String apiVersion = text(doc.get("apiVersion"));
         String kind = text(doc.get("kind"));
-        ctx.kind = kind;
-        ctx.policy = policyName(doc.get("metadata"), kind);
+        diag.kind = kind;
+        diag.policy = policyName(doc.get("metadata"), kind);
         if (kind == null || kind.isEmpty()) {
-            ctx.error(join(prefix, "kind"), "missing kind (expected CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, "
+            diag.error(join(prefix, "kind"), "missing kind (expected CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, "
                     + "NetworkPolicy or a List of them)");
             return;
         }
         if (kind.endsWith("List") && doc.has("items")) {
-            list(ctx, doc, prefix, kind, apiVersion, out);
+            list(diag, doc, prefix, kind, apiVersion, out);
             return;
         }
         if (apiVersion == null || apiVersion.isEmpty()) {
-            ctx.error(join(prefix, "apiVersion"), "missing apiVersion (expected " + CILIUM_API + " or " + K8S_API + ")");
+            diag.error(join(prefix, "apiVersion"), "missing apiVersion (expected " + CILIUM_API + " or " + K8S_API + ")");
             return;
         }
         switch (kind) {
             case CompiledPolicy.CNP, CompiledPolicy.CCNP -> {
                 if (!CILIUM_API.equals(apiVersion)) {
-                    ctx.error(join(prefix, "apiVersion"), "unsupported apiVersion \"" + apiVersion + "\" for " + kind
+                    diag.error(join(prefix, "apiVersion"), "unsupported apiVersion \"" + apiVersion + "\" for " + kind
                             + " (expected " + CILIUM_API + ")");
                     return;
                 }
-                cilium(ctx, (ObjectNode) doc, prefix, kind, text, out);
+                CiliumPolicyReader.read(diag, (ObjectNode) doc, prefix, kind, text, out);
             }
             case CompiledPolicy.KNP -> {
                 if (!K8S_API.equals(apiVersion)) {
-                    ctx.error(join(prefix, "apiVersion"), "unsupported apiVersion \"" + apiVersion + "\" for " + kind
+                    diag.error(join(prefix, "apiVersion"), "unsupported apiVersion \"" + apiVersion + "\" for " + kind
                             + " (expected " + K8S_API + ")");
                     return;
                 }
-                networkPolicy(ctx, (ObjectNode) doc, prefix, text, out);
+                K8sPolicyReader.read(diag, (ObjectNode) doc, prefix, text, out);
             }
-            default -> ctx.error(join(prefix, "kind"), "unknown kind \"" + kind + "\" with apiVersion \"" + apiVersion
+            default -> diag.error(join(prefix, "kind"), "unknown kind \"" + kind + "\" with apiVersion \"" + apiVersion
                     + "\" (expected " + CompiledPolicy.CNP + " or " + CompiledPolicy.CCNP + " (" + CILIUM_API + "), "
                     + CompiledPolicy.KNP + " (" + K8S_API + "), or a List of them)");
         }
     }
 
-    private void list(Ctx ctx, JsonNode doc, String prefix, String kind, String apiVersion, List<CompiledPolicy> out) {
+    private void list(Diagnostics diag, JsonNode doc, String prefix, String kind, String apiVersion, List<CompiledPolicy> out) {
         JsonNode items = doc.get("items");
         if (items.isNull()) return;
         if (!items.isArray()) {
-            ctx.error(join(prefix, "items"), "expected a list of policies, found " + nodeType(items));
+            diag.error(join(prefix, "items"), "expected a list of policies, found " + nodeType(items));
             return;
         }
         String itemKind = kind.equals("List") ? null : kind.substring(0, kind.length() - 4);
@@ -232,877 +218,9 @@ final class PolicyParser {
             } catch (JsonProcessingException e) {
                 itemText = item.toString();
             }
-            Ctx itemCtx = new Ctx(ctx.origin, ctx.document, ctx.errors);
-            document(itemCtx, item, p, itemText, out);
+            Diagnostics itemDiag = diag.forListItem();
+            document(itemDiag, item, p, itemText, out);
         }
-    }
-
-    // ---------------------------------------------------------------- CiliumNetworkPolicy / CCNP
-
-    private void cilium(Ctx ctx, ObjectNode doc, String prefix, String kind, String text, List<CompiledPolicy> out) {
-        boolean clusterwide = kind.equals(CompiledPolicy.CCNP);
-        String name = metadataName(ctx, doc, prefix);
-        String namespace = "";
-        if (!clusterwide) {
-            String ns = text(doc.path("metadata").get("namespace"));
-            namespace = ns == null || ns.isEmpty() ? "default" : ns;
-        }
-        if (name == null) return;
-        ctx.policy = namespace.isEmpty() ? name : namespace + "/" + name;
-        JsonNode spec = doc.get("spec");
-        JsonNode specs = doc.get("specs");
-        boolean hasSpec = spec != null && !spec.isNull();
-        boolean hasSpecs = specs != null && !specs.isNull();
-        if (!hasSpec && !hasSpecs) {
-            ctx.error(join(prefix, "spec"), "a " + kind + " needs spec (one rule) or specs (a list of rules)");
-            return;
-        }
-        List<CompiledRule> rules = new ArrayList<>();
-        int before = ctx.errors.size();
-        if (hasSpec) ciliumRule(ctx, spec, join(prefix, "spec"), "", namespace, rules);
-        if (hasSpecs) {
-            if (!specs.isArray()) {
-                ctx.error(join(prefix, "specs"), "expected a list of rules, found " + nodeType(specs));
-            } else {
-                for (int i = 0; i < specs.size(); i++) {
-                    ciliumRule(ctx, specs.get(i), join(prefix, "specs[" + i + "]"), "specs[" + i + "].", namespace, rules);
-                }
-            }
-        }
-        Boolean audit = auditMode(ctx, doc, prefix);
-        if (ctx.errors.size() > before || audit == null) return;
-        List<String> notes = new ArrayList<>();
-        if (audit) notes.add(AUDIT_NOTE);
-        out.add(new CompiledPolicy(kind, namespace, name, ctx.origin, 0, rules, List.of(), notes, text, audit));
-    }
-
-    private static final Set<String> RULE_FIELDS = Set.of("endpointSelector", "nodeSelector", "description", "labels",
-            "ingress", "egress", "ingressDeny", "egressDeny", "enableDefaultDeny", "log");
-
-    private void ciliumRule(Ctx ctx, JsonNode spec, String path, String sectionPrefix, String namespace,
-                            List<CompiledRule> out) {
-        if (!spec.isObject()) {
-            ctx.error(path, "expected a rule (a mapping with endpointSelector), found " + nodeType(spec));
-            return;
-        }
-        unknownFields(ctx, spec, path, RULE_FIELDS);
-        boolean hasEs = present(spec, "endpointSelector");
-        boolean hasNs = present(spec, "nodeSelector");
-        if (hasNs) {
-            ctx.error(join(path, "nodeSelector"), "nodeSelector (host policies) is not supported; select endpoints with "
-                    + "endpointSelector" + (hasEs ? " (and a rule may not have both)" : ""));
-            return;
-        }
-        if (!hasEs) {
-            ctx.error(join(path, "endpointSelector"), "a rule needs an endpointSelector ({} selects every endpoint"
-                    + (namespace.isEmpty() ? "" : " of the namespace") + ")");
-            return;
-        }
-        Selector subject = selector(ctx, spec.get("endpointSelector"), join(path, "endpointSelector"), false);
-        if (subject == null) return;
-        if (!namespace.isEmpty()) subject = subject.and(Selector.namespaceIs(namespace));
-        boolean ingressDefaultDeny = true;
-        boolean egressDefaultDeny = true;
-        JsonNode edd = spec.get("enableDefaultDeny");
-        if (edd != null && !edd.isNull()) {
-            if (!edd.isObject()) {
-                ctx.error(join(path, "enableDefaultDeny"), "expected {ingress: true|false, egress: true|false}");
-            } else {
-                unknownFields(ctx, edd, join(path, "enableDefaultDeny"), Set.of("ingress", "egress"));
-                ingressDefaultDeny = bool(ctx, edd.get("ingress"), join(path, "enableDefaultDeny.ingress"), true);
-                egressDefaultDeny = bool(ctx, edd.get("egress"), join(path, "enableDefaultDeny.egress"), true);
-            }
-        }
-        JsonNode desc = spec.get("description");
-        if (desc != null && !desc.isNull() && !desc.isTextual()) {
-            ctx.error(join(path, "description"), "expected a string, found " + nodeType(desc));
-        }
-        section(ctx, spec, path, sectionPrefix, "ingress", Direction.INGRESS, false, subject, namespace, ingressDefaultDeny, out);
-        section(ctx, spec, path, sectionPrefix, "egress", Direction.EGRESS, false, subject, namespace, egressDefaultDeny, out);
-        section(ctx, spec, path, sectionPrefix, "ingressDeny", Direction.INGRESS, true, subject, namespace, ingressDefaultDeny, out);
-        section(ctx, spec, path, sectionPrefix, "egressDeny", Direction.EGRESS, true, subject, namespace, egressDefaultDeny, out);
-    }
-
-    private void section(Ctx ctx, JsonNode spec, String path, String sectionPrefix, String name, Direction dir,
-                         boolean deny, Selector subject, String namespace, boolean enforces, List<CompiledRule> out) {
-        JsonNode list = spec.get(name);
-        if (list == null || list.isNull()) return;
-        String p = join(path, name);
-        if (!list.isArray()) {
-            ctx.error(p, "expected a list of rules, found " + nodeType(list));
-            return;
-        }
-        for (int i = 0; i < list.size(); i++) {
-            CompiledRule r = peerRule(ctx, list.get(i), p + "[" + i + "]", sectionPrefix + name, i, dir, deny, subject,
-                    namespace, enforces);
-            if (r != null) out.add(r);
-        }
-    }
-
-    private static final Set<String> UNSUPPORTED_PEERS = Set.of("fromNodes", "toNodes", "fromGroups", "toGroups",
-            "toServices", "toFQDNs", "icmps", "authentication");
-
-    private CompiledRule peerRule(Ctx ctx, JsonNode r, String path, String section, int index, Direction dir,
-                                  boolean deny, Selector subject, String namespace, boolean enforces) {
-        if (!r.isObject()) {
-            ctx.error(path, "expected a rule (a mapping), found " + nodeType(r));
-            return null;
-        }
-        String fromTo = dir == Direction.INGRESS ? "from" : "to";
-        String endpointsF = fromTo + "Endpoints";
-        String requiresF = fromTo + "Requires";
-        String entitiesF = fromTo + "Entities";
-        String cidrF = fromTo + "CIDR";
-        String cidrSetF = fromTo + "CIDRSet";
-        Set<String> known = Set.of(endpointsF, requiresF, entitiesF, cidrF, cidrSetF, "toPorts");
-        int errorsBefore = ctx.errors.size();
-        Iterator<String> names = r.fieldNames();
-        while (names.hasNext()) {
-            String f = names.next();
-            if (known.contains(f)) continue;
-            if (UNSUPPORTED_PEERS.contains(f)) {
-                ctx.error(join(path, f), f + " is not supported yet");
-            } else {
-                ctx.error(join(path, f), "unknown field \"" + f + "\" (expected " + String.join(", ",
-                        new TreeSet<>(known)) + ")");
-            }
-        }
-        // Cilium refuses several kinds of L3 peer in one rule; accepting them would let one file mean different
-        // things here and there
-        List<String> l3Kinds = new ArrayList<>();
-        for (String f : List.of(endpointsF, entitiesF, cidrF, cidrSetF)) {
-            JsonNode v = r.get(f);
-            if (v != null && v.isArray() && v.size() > 0) l3Kinds.add(f);
-        }
-        if (l3Kinds.size() > 1) {
-            ctx.error(path, "combining " + String.join(" and ", l3Kinds) + " in one rule is not supported (as in "
-                    + "Cilium): write one rule per kind of peer");
-        }
-        List<Peer> peers = new ArrayList<>();
-        boolean l3 = false;
-        JsonNode eps = r.get(endpointsF);
-        if (eps != null && !eps.isNull()) {
-            l3 = true;
-            if (array(ctx, eps, join(path, endpointsF))) {
-                for (int i = 0; i < eps.size(); i++) {
-                    Selector s = selector(ctx, eps.get(i), join(path, endpointsF) + "[" + i + "]", false);
-                    if (s == null) continue;
-                    if (!namespace.isEmpty() && !s.namesNamespace() && !s.namesReserved()) {
-                        s = s.and(Selector.namespaceIs(namespace));
-                    } else if (namespace.isEmpty() && !s.namesNamespace() && !s.namesReserved()) {
-                        // a cluster-wide selector that names no namespace still selects only endpoints
-                        s = s.and(Selector.namespaceExists());
-                    }
-                    peers.add(new Peer.Endpoints(s));
-                }
-            }
-        }
-        List<Selector> requires = new ArrayList<>();
-        JsonNode req = r.get(requiresF);
-        if (req != null && !req.isNull() && array(ctx, req, join(path, requiresF))) {
-            for (int i = 0; i < req.size(); i++) {
-                Selector s = selector(ctx, req.get(i), join(path, requiresF) + "[" + i + "]", false);
-                if (s != null) requires.add(s);
-            }
-        }
-        JsonNode ent = r.get(entitiesF);
-        if (ent != null && !ent.isNull()) {
-            l3 = true;
-            if (array(ctx, ent, join(path, entitiesF))) {
-                for (int i = 0; i < ent.size(); i++) {
-                    String e = text(ent.get(i));
-                    String f = join(path, entitiesF) + "[" + i + "]";
-                    if (e == null || !ent.get(i).isValueNode()) {
-                        ctx.error(f, "expected an entity name, found " + nodeType(ent.get(i)));
-                    } else if (!Peer.Entity.NAMES.contains(e)) {
-                        ctx.error(f, "unknown entity \"" + e + "\" (expected one of " + String.join(", ",
-                                new TreeSet<>(Peer.Entity.NAMES)) + ")");
-                    } else {
-                        peers.add(new Peer.Entity(e));
-                    }
-                }
-            }
-        }
-        JsonNode cidrs = r.get(cidrF);
-        if (cidrs != null && !cidrs.isNull()) {
-            l3 = true;
-            if (array(ctx, cidrs, join(path, cidrF))) {
-                for (int i = 0; i < cidrs.size(); i++) {
-                    Cidr c = cidr(ctx, cidrs.get(i), join(path, cidrF) + "[" + i + "]");
-                    if (c != null) peers.add(new Peer.CidrSet(c, List.of()));
-                }
-            }
-        }
-        JsonNode sets = r.get(cidrSetF);
-        if (sets != null && !sets.isNull()) {
-            l3 = true;
-            if (array(ctx, sets, join(path, cidrSetF))) {
-                for (int i = 0; i < sets.size(); i++) {
-                    Peer p = cidrSet(ctx, sets.get(i), join(path, cidrSetF) + "[" + i + "]", "cidr");
-                    if (p != null) peers.add(p);
-                }
-            }
-        }
-        List<PortRule> ports = new ArrayList<>();
-        JsonNode tp = r.get("toPorts");
-        boolean hasPorts = tp != null && !tp.isNull();
-        if (hasPorts && array(ctx, tp, join(path, "toPorts"))) {
-            for (int i = 0; i < tp.size(); i++) {
-                PortRule pr = portRule(ctx, tp.get(i), join(path, "toPorts") + "[" + i + "]", section, deny, i);
-                if (pr != null) ports.add(pr);
-            }
-        }
-        if (ctx.errors.size() > errorsBefore) return null;
-        // no L3 field at all: a rule with ports applies to every peer; an empty rule ({}) allows nothing
-        if (!l3 && hasPorts) peers.add(new Peer.Any());
-        if (hasPorts && ports.isEmpty()) ports.add(PortRule.ALL);
-        return new CompiledRule(section, index, dir, deny, subject, peers, requires, ports, enforces);
-    }
-
-    private static final Set<String> PORT_RULE_FIELDS = Set.of("ports", "rules");
-    private static final Set<String> UNSUPPORTED_PORT_RULE = Set.of("originatingTLS", "terminatingTLS", "serverNames",
-            "listener");
-
-    private PortRule portRule(Ctx ctx, JsonNode pr, String path, String section, boolean deny, int index) {
-        if (!pr.isObject()) {
-            ctx.error(path, "expected {ports: [...], rules: {...}}, found " + nodeType(pr));
-            return null;
-        }
-        Iterator<String> names = pr.fieldNames();
-        while (names.hasNext()) {
-            String f = names.next();
-            if (PORT_RULE_FIELDS.contains(f)) continue;
-            ctx.error(join(path, f), UNSUPPORTED_PORT_RULE.contains(f) ? f + " is not supported yet"
-                    : "unknown field \"" + f + "\" (expected ports, rules)");
-        }
-        List<PortSpec> specs = new ArrayList<>();
-        JsonNode ports = pr.get("ports");
-        if (ports != null && !ports.isNull() && array(ctx, ports, join(path, "ports"))) {
-            if (ports.size() > MAX_PORTS) {
-                ctx.error(join(path, "ports"), "too many ports (" + ports.size() + "): at most " + MAX_PORTS
-                        + " per rule; split them over several toPorts entries or use endPort ranges");
-            }
-            for (int i = 0; i < ports.size(); i++) {
-                PortSpec s = ciliumPort(ctx, ports.get(i), join(path, "ports") + "[" + i + "]");
-                if (s != null) specs.add(s);
-            }
-        }
-        boolean l7 = false;
-        List<HttpRule> http = new ArrayList<>();
-        JsonNode rules = pr.get("rules");
-        if (rules != null && !rules.isNull()) {
-            String rp = join(path, "rules");
-            if (deny) {
-                ctx.error(rp, "L7 rules are not allowed in " + section.substring(section.lastIndexOf('.') + 1)
-                        + ": a deny rule can only match at L3/L4; remove rules or move them to an allow section");
-                return null;
-            }
-            l7 = l7Rules(ctx, rules, rp, http);
-            if (l7) {
-                if (specs.isEmpty()) {
-                    ctx.error(rp, "L7 rules need a port: add ports with a TCP port (port 0/all ports is not allowed)");
-                }
-                for (int i = 0; i < specs.size(); i++) {
-                    PortSpec s = specs.get(i);
-                    String f = join(path, "ports") + "[" + i + "]";
-                    if (s.port() == 0) {
-                        ctx.error(join(f, "port"), "L7 rules cannot apply to port 0 (all ports): name a TCP port");
-                    }
-                    if (s.protocol() == Protocol.UDP || s.protocol() == Protocol.SCTP) {
-                        ctx.error(join(f, "protocol"), "L7 rules can only apply to TCP, not \"" + s.protocol() + "\"");
-                    }
-                }
-            }
-        }
-        if (specs.isEmpty()) specs.add(PortSpec.ALL);
-        return new PortRule(index, specs, l7, http);
-    }
-
-    private static final Set<String> UNSUPPORTED_L7 = Set.of("dns", "kafka", "l7proto", "l7");
-    private static final Set<String> HTTP_FIELDS = Set.of("method", "path", "host", "headers", "headerMatches");
-
-    /** Validates {@code rules} and compiles its HTTP rules into {@code out}; returns whether it holds HTTP rules. */
-    private boolean l7Rules(Ctx ctx, JsonNode rules, String path, List<HttpRule> out) {
-        if (!rules.isObject()) {
-            ctx.error(path, "expected {http: [...]}, found " + nodeType(rules));
-            return false;
-        }
-        int types = 0;
-        Iterator<String> names = rules.fieldNames();
-        while (names.hasNext()) {
-            String f = names.next();
-            JsonNode v = rules.get(f);
-            if (v == null || v.isNull()) continue;
-            types++;
-            if (UNSUPPORTED_L7.contains(f)) {
-                ctx.error(join(path, f), "L7 rules of type " + f + " are not supported (only http)");
-            } else if (!f.equals("http")) {
-                ctx.error(join(path, f), "unknown L7 rule type \"" + f + "\" (expected http)");
-            }
-        }
-        if (types > 1) ctx.error(path, "a rule may hold only one type of L7 rules, found " + types);
-        JsonNode http = rules.get("http");
-        if (http == null || http.isNull()) return false;
-        String hp = join(path, "http");
-        if (!array(ctx, http, hp)) return false;
-        for (int i = 0; i < http.size(); i++) {
-            HttpRule r = httpRule(ctx, http.get(i), hp + "[" + i + "]", i);
-            if (r != null) out.add(r);
-        }
-        return true;
-    }
-
-    private static final Set<String> HEADER_MATCH_FIELDS = Set.of("name", "value", "mismatch", "secret");
-    /** RFC 9110 token characters: what a header name may hold. */
-    private static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
-
-    /** One {@code http} entry; null (with errors) when any field is wrong. */
-    private HttpRule httpRule(Ctx ctx, JsonNode h, String p, int index) {
-        if (!h.isObject()) {
-            ctx.error(p, "expected {method, path, host, headers}, found " + nodeType(h));
-            return null;
-        }
-        int errs = ctx.errors.size();
-        unknownFields(ctx, h, p, HTTP_FIELDS);
-        Pattern method = regex(ctx, h, p, "method");
-        Pattern path = regex(ctx, h, p, "path");
-        Pattern host = regex(ctx, h, p, "host");
-        List<HttpRule.HeaderReq> headers = new ArrayList<>();
-        JsonNode hs = h.get("headers");
-        if (hs != null && !hs.isNull() && array(ctx, hs, join(p, "headers"))) {
-            for (int j = 0; j < hs.size(); j++) {
-                String f = join(p, "headers") + "[" + j + "]";
-                if (!hs.get(j).isTextual()) {
-                    ctx.error(f, "expected a header string like \"X-Token: x\", found " + nodeType(hs.get(j)));
-                    continue;
-                }
-                HttpRule.HeaderReq r = HttpRule.parseHeader(hs.get(j).asText());
-                if (!HEADER_NAME.matcher(r.name()).matches()) {
-                    ctx.error(f, "invalid header \"" + hs.get(j).asText() + "\": expected \"Name: value\" or \"Name\" "
-                            + "with a header name made of letters, digits and -");
-                    continue;
-                }
-                headers.add(r);
-            }
-        }
-        JsonNode hm = h.get("headerMatches");
-        if (hm != null && !hm.isNull() && array(ctx, hm, join(p, "headerMatches"))) {
-            for (int j = 0; j < hm.size(); j++) {
-                String f = join(p, "headerMatches") + "[" + j + "]";
-                JsonNode m = hm.get(j);
-                if (!m.isObject()) {
-                    ctx.error(f, "expected {name, value}, found " + nodeType(m));
-                    continue;
-                }
-                unknownFields(ctx, m, f, HEADER_MATCH_FIELDS);
-                JsonNode name = m.get("name");
-                if (name == null || name.isNull() || !name.isTextual() || name.asText().isBlank()) {
-                    ctx.error(join(f, "name"), "a header match needs a name");
-                    continue;
-                }
-                if (!HEADER_NAME.matcher(name.asText().strip()).matches()) {
-                    ctx.error(join(f, "name"), "invalid header name \"" + name.asText() + "\"");
-                    continue;
-                }
-                if (m.hasNonNull("secret")) {
-                    ctx.error(join(f, "secret"), "header values from secrets are not supported: give value");
-                    continue;
-                }
-                if (m.hasNonNull("mismatch")) {
-                    // every mismatch action makes the rule match anyway and edits or logs the header instead
-                    ctx.error(join(f, "mismatch"), "mismatch actions (LOG, ADD, DELETE, REPLACE) are not supported: "
-                            + "remove mismatch so that a missing or different header fails the rule");
-                    continue;
-                }
-                JsonNode value = m.get("value");
-                if (value != null && !value.isNull() && !value.isValueNode()) {
-                    ctx.error(join(f, "value"), "expected a string, found " + nodeType(value));
-                    continue;
-                }
-                String v = value == null || value.isNull() ? null : value.asText();
-                headers.add(new HttpRule.HeaderReq(name.asText().strip(), v == null || v.isEmpty() ? null : v));
-            }
-        }
-        if (ctx.errors.size() > errs) return null;
-        return new HttpRule(index, method, path, host, headers);
-    }
-
-    /** A regular expression field, compiled once; null when absent or empty (Cilium: any value). */
-    private static Pattern regex(Ctx ctx, JsonNode h, String p, String f) {
-        JsonNode v = h.get(f);
-        if (v == null || v.isNull()) return null;
-        if (!v.isTextual()) {
-            ctx.error(join(p, f), "expected a regular expression string, found " + nodeType(v));
-            return null;
-        }
-        if (v.asText().isEmpty()) return null;
-        try {
-            return Pattern.compile(v.asText());
-        } catch (PatternSyntaxException e) {
-            ctx.error(join(p, f), "invalid regular expression \"" + v.asText() + "\" in " + f + ": "
-                    + e.getDescription() + " near index " + e.getIndex());
-            return null;
-        }
-    }
-
-    private PortSpec ciliumPort(Ctx ctx, JsonNode pn, String path) {
-        if (!pn.isObject()) {
-            ctx.error(path, "expected {port, endPort, protocol}, found " + nodeType(pn));
-            return null;
-        }
-        unknownFields(ctx, pn, path, Set.of("port", "endPort", "protocol"));
-        int errs = ctx.errors.size();
-        int port = portNumber(ctx, pn.get("port"), join(path, "port"), true);
-        Protocol proto = Protocol.ANY;
-        JsonNode pr = pn.get("protocol");
-        if (pr != null && !pr.isNull()) {
-            String t = pr.asText().trim();
-            switch (t.toUpperCase(Locale.ROOT)) {
-                case "TCP" -> proto = Protocol.TCP;
-                case "UDP" -> proto = Protocol.UDP;
-                case "SCTP" -> proto = Protocol.SCTP;
-                case "ANY" -> proto = Protocol.ANY;
-                case "ICMP", "ICMPV6" -> ctx.error(join(path, "protocol"), "protocol \"" + t
-                        + "\" is not supported in toPorts (ICMP rules, icmps, are not supported yet)");
-                default -> ctx.error(join(path, "protocol"), "unknown protocol \"" + t
-                        + "\" (expected TCP, UDP, SCTP or ANY)");
-            }
-        }
-        int endPort = endPort(ctx, pn.get("endPort"), path, port);
-        if (ctx.errors.size() > errs || port < 0) return null;
-        return new PortSpec(proto, port, port == 0 ? 0 : Math.max(port, endPort));
-    }
-
-    /**
-     * A port: a number or a string of digits. Returns 0 for "all ports" (missing, or "0" when allowed), -1 on error.
-     */
-    private int portNumber(Ctx ctx, JsonNode v, String path, boolean zeroMeansAll) {
-        if (v == null || v.isNull()) return 0;
-        String t = v.asText().trim();
-        String range = zeroMeansAll ? "1-65535 (or 0 for all ports)" : "1-65535";
-        if (v.isTextual() && !t.matches("[+-]?\\d+")) {
-            if (t.isEmpty()) return 0;
-            ctx.error(path, "named port \"" + t + "\" is not supported: use a port number " + range);
-            return -1;
-        }
-        if (!v.isTextual() && !v.isIntegralNumber()) {
-            ctx.error(path, "invalid port \"" + t + "\": must be a number " + range);
-            return -1;
-        }
-        long n;
-        try {
-            n = Long.parseLong(t.startsWith("+") ? t.substring(1) : t);
-        } catch (NumberFormatException e) {
-            n = Long.MAX_VALUE;
-        }
-        if (n < 0 || n > 65535 || (n == 0 && !zeroMeansAll)) {
-            ctx.error(path, "invalid port \"" + t + "\": must be " + range);
-            return -1;
-        }
-        return (int) n;
-    }
-
-    private int endPort(Ctx ctx, JsonNode v, String path, int port) {
-        if (v == null || v.isNull()) return 0;
-        String f = join(path, "endPort");
-        String t = v.asText().trim();
-        if (!(v.isIntegralNumber() || (v.isTextual() && t.matches("\\d+")))) {
-            ctx.error(f, "invalid endPort \"" + t + "\": must be a number 1-65535");
-            return -1;
-        }
-        long n = Long.parseLong(t.length() > 6 ? "999999" : t);
-        if (n == 0) return 0;
-        if (n > 65535) {
-            ctx.error(f, "invalid endPort \"" + t + "\": must be 1-65535");
-            return -1;
-        }
-        if (port == 0) {
-            ctx.error(f, "endPort " + n + " needs a port: set port to the first port of the range");
-            return -1;
-        }
-        if (port > 0 && n < port) {
-            ctx.error(f, "endPort " + n + " is below port " + port + ": endPort must be >= port");
-            return -1;
-        }
-        return (int) n;
-    }
-
-    private Cidr cidr(Ctx ctx, JsonNode v, String path) {
-        if (v == null || !v.isTextual()) {
-            ctx.error(path, "expected a CIDR string such as 10.0.0.0/8 or fd00::/64, found " + nodeType(v));
-            return null;
-        }
-        try {
-            return Cidr.parse(v.asText());
-        } catch (IllegalArgumentException e) {
-            ctx.error(path, "invalid CIDR \"" + v.asText() + "\": " + e.getMessage());
-            return null;
-        }
-    }
-
-    private Peer cidrSet(Ctx ctx, JsonNode s, String path, String cidrField) {
-        if (!s.isObject()) {
-            ctx.error(path, "expected {" + cidrField + ": ..., except: [...]}, found " + nodeType(s));
-            return null;
-        }
-        Iterator<String> names = s.fieldNames();
-        while (names.hasNext()) {
-            String f = names.next();
-            if (f.equals(cidrField) || f.equals("except")) continue;
-            ctx.error(join(path, f), f.startsWith("cidrGroup") ? f + " is not supported yet"
-                    : "unknown field \"" + f + "\" (expected " + cidrField + ", except)");
-        }
-        if (!present(s, cidrField)) {
-            ctx.error(join(path, cidrField), "missing " + cidrField);
-            return null;
-        }
-        Cidr c = cidr(ctx, s.get(cidrField), join(path, cidrField));
-        List<Cidr> except = new ArrayList<>();
-        JsonNode ex = s.get("except");
-        if (ex != null && !ex.isNull() && array(ctx, ex, join(path, "except"))) {
-            for (int i = 0; i < ex.size(); i++) {
-                String f = join(path, "except") + "[" + i + "]";
-                Cidr e = cidr(ctx, ex.get(i), f);
-                if (e == null || c == null) continue;
-                if (!c.contains(e)) {
-                    ctx.error(f, "except \"" + ex.get(i).asText() + "\" is not inside " + cidrField + " \""
-                            + s.get(cidrField).asText() + "\": every except must be a sub-range of its " + cidrField);
-                    continue;
-                }
-                except.add(e);
-            }
-        }
-        return c == null ? null : new Peer.CidrSet(c, except);
-    }
-
-    // ---------------------------------------------------------------- label selectors
-
-    /**
-     * Parses a label selector. Keys may carry a source ({@code k8s:app}); a key without one matches every
-     * source. {@code k8sKeys} marks Kubernetes NetworkPolicy selectors, whose keys cannot name a source.
-     */
-    private Selector selector(Ctx ctx, JsonNode s, String path, boolean k8sKeys) {
-        if (s == null || s.isNull()) return new Selector(List.of());
-        if (!s.isObject()) {
-            ctx.error(path, "expected a label selector {matchLabels: {...}, matchExpressions: [...]}, found "
-                    + nodeType(s));
-            return null;
-        }
-        int errs = ctx.errors.size();
-        unknownFields(ctx, s, path, Set.of("matchLabels", "matchExpressions"));
-        List<Selector.Requirement> reqs = new ArrayList<>();
-        JsonNode ml = s.get("matchLabels");
-        if (ml != null && !ml.isNull()) {
-            if (!ml.isObject()) {
-                ctx.error(join(path, "matchLabels"), "expected a map of label key to value, found " + nodeType(ml));
-            } else {
-                for (Iterator<Map.Entry<String, JsonNode>> it = ml.fields(); it.hasNext(); ) {
-                    Map.Entry<String, JsonNode> e = it.next();
-                    String f = join(path, "matchLabels") + "." + e.getKey();
-                    JsonNode v = e.getValue();
-                    if (v != null && !v.isNull() && !v.isValueNode()) {
-                        ctx.error(f, "expected a label value string, found " + nodeType(v));
-                        continue;
-                    }
-                    Label key = selectorKey(ctx, e.getKey(), f, k8sKeys);
-                    if (key == null) continue;
-                    String value = v == null || v.isNull() ? "" : v.asText();
-                    reqs.add(new Selector.Requirement(key.source(), key.key(), Selector.Op.IN,
-                            new TreeSet<>(Set.of(value))));
-                }
-            }
-        }
-        JsonNode me = s.get("matchExpressions");
-        if (me != null && !me.isNull() && array(ctx, me, join(path, "matchExpressions"))) {
-            for (int i = 0; i < me.size(); i++) {
-                String p = join(path, "matchExpressions") + "[" + i + "]";
-                Selector.Requirement r = expression(ctx, me.get(i), p, k8sKeys);
-                if (r != null) reqs.add(r);
-            }
-        }
-        return ctx.errors.size() > errs ? null : new Selector(reqs);
-    }
-
-    private Selector.Requirement expression(Ctx ctx, JsonNode e, String path, boolean k8sKeys) {
-        if (!e.isObject()) {
-            ctx.error(path, "expected {key, operator, values}, found " + nodeType(e));
-            return null;
-        }
-        unknownFields(ctx, e, path, Set.of("key", "operator", "values"));
-        String keyText = text(e.get("key"));
-        if (keyText == null || keyText.isEmpty()) {
-            ctx.error(join(path, "key"), "missing key");
-            return null;
-        }
-        Label key = selectorKey(ctx, keyText, join(path, "key"), k8sKeys);
-        String opText = text(e.get("operator"));
-        Selector.Op op = null;
-        if (opText == null) {
-            ctx.error(join(path, "operator"), "missing operator (In, NotIn, Exists or DoesNotExist)");
-        } else {
-            switch (opText) {
-                case "In" -> op = Selector.Op.IN;
-                case "NotIn" -> op = Selector.Op.NOT_IN;
-                case "Exists" -> op = Selector.Op.EXISTS;
-                case "DoesNotExist" -> op = Selector.Op.DOES_NOT_EXIST;
-                default -> ctx.error(join(path, "operator"), "unknown operator \"" + opText
-                        + "\" (expected In, NotIn, Exists or DoesNotExist)");
-            }
-        }
-        Set<String> values = new TreeSet<>();
-        JsonNode vs = e.get("values");
-        boolean hasValues = vs != null && !vs.isNull();
-        if (hasValues && array(ctx, vs, join(path, "values"))) {
-            for (int i = 0; i < vs.size(); i++) {
-                if (!vs.get(i).isValueNode() || vs.get(i).isNull()) {
-                    ctx.error(join(path, "values") + "[" + i + "]", "expected a string, found " + nodeType(vs.get(i)));
-                } else {
-                    values.add(vs.get(i).asText());
-                }
-            }
-        }
-        if (op == null || key == null) return null;
-        if ((op == Selector.Op.IN || op == Selector.Op.NOT_IN) && values.isEmpty()) {
-            ctx.error(join(path, "values"), "operator " + opText + " needs at least one value");
-            return null;
-        }
-        if ((op == Selector.Op.EXISTS || op == Selector.Op.DOES_NOT_EXIST) && hasValues && vs.size() > 0) {
-            ctx.error(join(path, "values"), "operator " + opText + " takes no values");
-            return null;
-        }
-        return new Selector.Requirement(key.source(), key.key(), op, values);
-    }
-
-    private Label selectorKey(Ctx ctx, String text, String path, boolean k8sKeys) {
-        String t = text.trim();
-        if (t.isEmpty()) {
-            ctx.error(path, "empty label key");
-            return null;
-        }
-        int colon = t.indexOf(':');
-        if (colon < 0 || k8sKeys) {
-            if (k8sKeys && colon >= 0) {
-                ctx.error(path, "invalid label key \"" + t + "\": Kubernetes label keys cannot contain ':'");
-                return null;
-            }
-            return new Label(Label.ANY, t, "");
-        }
-        String source = t.substring(0, colon);
-        String key = t.substring(colon + 1);
-        if (source.isEmpty() || key.isEmpty()) {
-            ctx.error(path, "invalid label key \"" + t + "\": expected key or source:key");
-            return null;
-        }
-        return new Label(source, key, "");
-    }
-
-    // ---------------------------------------------------------------- Kubernetes NetworkPolicy
-
-    private static final Set<String> KNP_SPEC_FIELDS = Set.of("podSelector", "policyTypes", "ingress", "egress");
-
-    private void networkPolicy(Ctx ctx, ObjectNode doc, String prefix, String text, List<CompiledPolicy> out) {
-        String name = metadataName(ctx, doc, prefix);
-        String ns = text(doc.path("metadata").get("namespace"));
-        String namespace = ns == null || ns.isEmpty() ? "default" : ns;
-        if (name == null) return;
-        ctx.policy = namespace + "/" + name;
-        String sp = join(prefix, "spec");
-        JsonNode spec = doc.get("spec");
-        if (spec == null || spec.isNull()) {
-            ctx.error(sp, "a NetworkPolicy needs a spec with podSelector");
-            return;
-        }
-        if (!spec.isObject()) {
-            ctx.error(sp, "expected a mapping, found " + nodeType(spec));
-            return;
-        }
-        int errs = ctx.errors.size();
-        unknownFields(ctx, spec, sp, KNP_SPEC_FIELDS);
-        Selector subject = selector(ctx, spec.get("podSelector"), join(sp, "podSelector"), true);
-        if (subject != null) subject = subject.and(Selector.namespaceIs(namespace));
-        JsonNode ingress = spec.get("ingress");
-        JsonNode egress = spec.get("egress");
-        Set<Direction> types = new LinkedHashSet<>();
-        JsonNode pt = spec.get("policyTypes");
-        if (pt != null && !pt.isNull() && pt.size() > 0) {
-            if (array(ctx, pt, join(sp, "policyTypes"))) {
-                for (int i = 0; i < pt.size(); i++) {
-                    String t = text(pt.get(i));
-                    if ("Ingress".equals(t)) types.add(Direction.INGRESS);
-                    else if ("Egress".equals(t)) types.add(Direction.EGRESS);
-                    else ctx.error(join(sp, "policyTypes") + "[" + i + "]", "unknown policy type \"" + t
-                                + "\" (expected Ingress or Egress)");
-                }
-            }
-        } else {
-            types.add(Direction.INGRESS);
-            if (egress != null && egress.isArray() && egress.size() > 0) types.add(Direction.EGRESS);
-        }
-        List<CompiledRule> rules = new ArrayList<>();
-        List<CompiledRule> isolations = new ArrayList<>();
-        for (Direction d : Direction.values()) {
-            String section = d == Direction.INGRESS ? "ingress" : "egress";
-            JsonNode list = d == Direction.INGRESS ? ingress : egress;
-            List<CompiledRule> sectionRules = new ArrayList<>();
-            if (list != null && !list.isNull() && array(ctx, list, join(sp, section))) {
-                for (int i = 0; i < list.size(); i++) {
-                    CompiledRule r = k8sRule(ctx, list.get(i), join(sp, section) + "[" + i + "]", section, i, d,
-                            subject, namespace);
-                    if (r != null) sectionRules.add(r);
-                }
-            }
-            if (!types.contains(d) || subject == null) continue;
-            rules.addAll(sectionRules);
-            if (sectionRules.isEmpty()) {
-                isolations.add(new CompiledRule(section, -1, d, false, subject, List.of(), List.of(), List.of(), true));
-            }
-        }
-        if (ctx.errors.size() > errs) return;
-        Boolean audit = auditMode(ctx, doc, prefix);
-        if (audit == null) return;
-        out.add(new CompiledPolicy(CompiledPolicy.KNP, namespace, name, ctx.origin, 0, rules, isolations,
-                audit ? List.of(AUDIT_NOTE) : List.of(), text, audit));
-    }
-
-    private CompiledRule k8sRule(Ctx ctx, JsonNode r, String path, String section, int index, Direction dir,
-                                 Selector subject, String namespace) {
-        if (!r.isObject()) {
-            ctx.error(path, "expected a rule (a mapping), found " + nodeType(r));
-            return null;
-        }
-        String peersField = dir == Direction.INGRESS ? "from" : "to";
-        unknownFields(ctx, r, path, Set.of(peersField, "ports"));
-        int errs = ctx.errors.size();
-        List<Peer> peers = new ArrayList<>();
-        JsonNode from = r.get(peersField);
-        if (from == null || from.isNull() || (from.isArray() && from.isEmpty())) {
-            peers.add(new Peer.Any());
-        } else if (array(ctx, from, join(path, peersField))) {
-            for (int i = 0; i < from.size(); i++) {
-                Peer p = k8sPeer(ctx, from.get(i), join(path, peersField) + "[" + i + "]", namespace);
-                if (p != null) peers.add(p);
-            }
-        }
-        List<PortSpec> specs = new ArrayList<>();
-        JsonNode ports = r.get("ports");
-        if (ports != null && !ports.isNull() && array(ctx, ports, join(path, "ports"))) {
-            for (int i = 0; i < ports.size(); i++) {
-                PortSpec s = k8sPort(ctx, ports.get(i), join(path, "ports") + "[" + i + "]");
-                if (s != null) specs.add(s);
-            }
-        }
-        if (ctx.errors.size() > errs || subject == null) return null;
-        List<PortRule> portRules = specs.isEmpty() ? List.of() : List.of(new PortRule(0, specs, false, List.of()));
-        return new CompiledRule(section, index, dir, false, subject, peers, List.of(), portRules, true);
-    }
-
-    private Peer k8sPeer(Ctx ctx, JsonNode p, String path, String namespace) {
-        if (!p.isObject()) {
-            ctx.error(path, "expected a peer {podSelector, namespaceSelector} or {ipBlock}, found " + nodeType(p));
-            return null;
-        }
-        unknownFields(ctx, p, path, Set.of("podSelector", "namespaceSelector", "ipBlock"));
-        boolean pod = present(p, "podSelector");
-        boolean nsSel = present(p, "namespaceSelector");
-        boolean ip = present(p, "ipBlock");
-        if (!pod && !nsSel && !ip) {
-            ctx.error(path, "a peer needs podSelector, namespaceSelector or ipBlock (an empty peer selects nothing; "
-                    + "omit from/to to allow every peer)");
-            return null;
-        }
-        if (ip && (pod || nsSel)) {
-            ctx.error(path, "ipBlock may not be combined with podSelector or namespaceSelector in one peer: "
-                    + "make them separate peers");
-            return null;
-        }
-        if (ip) return cidrSet(ctx, p.get("ipBlock"), join(path, "ipBlock"), "cidr");
-        List<Selector.Requirement> reqs = new ArrayList<>();
-        if (pod) {
-            Selector s = selector(ctx, p.get("podSelector"), join(path, "podSelector"), true);
-            if (s == null) return null;
-            reqs.addAll(s.requirements());
-        }
-        if (nsSel) {
-            Selector s = selector(ctx, p.get("namespaceSelector"), join(path, "namespaceSelector"), true);
-            if (s == null) return null;
-            for (Selector.Requirement r : s.requirements()) {
-                if (r.key().equals(K8S_NAMESPACE_NAME_LABEL)) {
-                    reqs.add(new Selector.Requirement(Label.K8S, Labels.NAMESPACE_KEY, r.op(), r.values()));
-                } else {
-                    reqs.add(new Selector.Requirement(Label.K8S, Labels.NAMESPACE_LABELS_PREFIX + r.key(), r.op(),
-                            r.values()));
-                }
-            }
-            reqs.add(Selector.namespaceExists());
-        } else {
-            reqs.add(Selector.namespaceIs(namespace));
-        }
-        return new Peer.Endpoints(new Selector(reqs));
-    }
-
-    private PortSpec k8sPort(Ctx ctx, JsonNode pn, String path) {
-        if (!pn.isObject()) {
-            ctx.error(path, "expected {protocol, port, endPort}, found " + nodeType(pn));
-            return null;
-        }
-        unknownFields(ctx, pn, path, Set.of("protocol", "port", "endPort"));
-        int errs = ctx.errors.size();
-        Protocol proto = Protocol.TCP;
-        JsonNode pr = pn.get("protocol");
-        if (pr != null && !pr.isNull()) {
-            String t = pr.asText().trim();
-            switch (t.toUpperCase(Locale.ROOT)) {
-                case "TCP" -> proto = Protocol.TCP;
-                case "UDP" -> proto = Protocol.UDP;
-                case "SCTP" -> proto = Protocol.SCTP;
-                default -> ctx.error(join(path, "protocol"), "unknown protocol \"" + t + "\" (expected TCP, UDP or SCTP)");
-            }
-        }
-        int port = portNumber(ctx, pn.get("port"), join(path, "port"), false);
-        int endPort = endPort(ctx, pn.get("endPort"), path, port);
-        if (ctx.errors.size() > errs || port < 0) return null;
-        return new PortSpec(proto, port, port == 0 ? 0 : Math.max(port, endPort));
-    }
-
-    // ---------------------------------------------------------------- helpers
-
-    /**
-     * The annotation {@value io.septum.api.policy.PolicyModes#ANNOTATION}: true for audit, false for enforce or none,
-     * null (after an error) for anything else.
-     */
-    private Boolean auditMode(Ctx ctx, JsonNode doc, String prefix) {
-        JsonNode v = doc.path("metadata").path("annotations").get(io.septum.api.policy.PolicyModes.ANNOTATION);
-        if (v == null || v.isNull()) return false;
-        String mode = v.isTextual() ? v.asText().trim() : null;
-        if (io.septum.api.policy.PolicyModes.AUDIT.equals(mode)) return true;
-        if (io.septum.api.policy.PolicyModes.ENFORCE.equals(mode)) return false;
-        ctx.error(join(prefix, "metadata.annotations[" + io.septum.api.policy.PolicyModes.ANNOTATION + "]"),
-                "invalid mode " + (v.isTextual() ? "\"" + v.asText() + "\"" : nodeType(v)) + ": expected \""
-                        + io.septum.api.policy.PolicyModes.ENFORCE + "\" or \"" + io.septum.api.policy.PolicyModes.AUDIT + "\"");
-        return null;
-    }
-
-    private String metadataName(Ctx ctx, JsonNode doc, String prefix) {
-        JsonNode md = doc.get("metadata");
-        if (md == null || !md.isObject()) {
-            ctx.error(join(prefix, "metadata"), "missing metadata with a name");
-            return null;
-        }
-        String name = text(md.get("name"));
-        if (name == null || name.isBlank()) {
-            ctx.error(join(prefix, "metadata.name"), "missing metadata.name");
-            return null;
-        }
-        if (name.contains("/") || !name.equals(name.trim())) {
-            ctx.error(join(prefix, "metadata.name"), "invalid name \"" + name + "\": no '/' or surrounding spaces");
-            return null;
-        }
-        String ns = text(md.get("namespace"));
-        if (ns != null && (ns.contains("/") || !ns.equals(ns.trim()))) {
-            ctx.error(join(prefix, "metadata.namespace"), "invalid namespace \"" + ns + "\"");
-            return null;
-        }
-        return name;
     }
 
     private static String policyName(JsonNode md, String kind) {
@@ -1112,52 +230,5 @@ final class PolicyParser {
         if (CompiledPolicy.CCNP.equals(kind)) return name;
         String ns = text(md.get("namespace"));
         return (ns == null || ns.isEmpty() ? "default" : ns) + "/" + name;
-    }
-
-    private static void unknownFields(Ctx ctx, JsonNode node, String path, Set<String> known) {
-        Iterator<String> names = node.fieldNames();
-        while (names.hasNext()) {
-            String f = names.next();
-            if (!known.contains(f)) {
-                ctx.error(join(path, f), "unknown field \"" + f + "\" (expected " + String.join(", ", new TreeSet<>(known)) + ")");
-            }
-        }
-    }
-
-    private static boolean bool(Ctx ctx, JsonNode v, String path, boolean dflt) {
-        if (v == null || v.isNull()) return dflt;
-        if (!v.isBoolean()) {
-            ctx.error(path, "expected true or false, found \"" + v.asText() + "\"");
-            return dflt;
-        }
-        return v.booleanValue();
-    }
-
-    private static boolean array(Ctx ctx, JsonNode v, String path) {
-        if (v.isArray()) return true;
-        ctx.error(path, "expected a list, found " + nodeType(v));
-        return false;
-    }
-
-    private static boolean present(JsonNode n, String field) {
-        JsonNode v = n.get(field);
-        return v != null && !v.isNull();
-    }
-
-    private static String text(JsonNode v) {
-        return v == null || v.isNull() || !v.isValueNode() ? null : v.asText();
-    }
-
-    static String nodeType(JsonNode v) {
-        if (v == null || v.isNull()) return "nothing";
-        if (v.isObject()) return "a mapping";
-        if (v.isArray()) return "a list";
-        return "\"" + v.asText() + "\"";
-    }
-
-    private static String join(String prefix, String field) {
-        if (prefix == null || prefix.isEmpty()) return field;
-        if (field.isEmpty()) return prefix;
-        return prefix + "." + field;
     }
 }

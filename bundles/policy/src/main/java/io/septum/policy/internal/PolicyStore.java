@@ -5,22 +5,19 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.septum.api.policy.PolicyValidationException;
+import io.septum.support.io.AtomicFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * The repository's file: {@code <state>/policies/state.json} holding the revision and, per policy, its origin,
- * revision and the document as the user wrote it. Written to a temporary file, forced to disk, then renamed
- * over the old one, so a crash leaves either the old or the new state, never a torn one.
+ * revision and the document as the user wrote it. Written with {@link AtomicFiles} (temporary file forced to disk,
+ * renamed over the old one, directory forced; mode 0644), so a crash leaves either the old or the new state, never a
+ * torn one.
  */
 final class PolicyStore {
     static final String FILE = "state.json";
@@ -86,19 +83,8 @@ final class PolicyStore {
         }
         try {
             Files.createDirectories(dir);
-            Path tmp = dir.resolve(FILE + ".tmp");
             byte[] bytes = json.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer buf = ByteBuffer.wrap(bytes);
-                while (buf.hasRemaining()) ch.write(buf);
-                ch.force(true);
-            }
-            try {
-                Files.move(tmp, file(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                throw new IOException("the state directory " + dir + " does not support atomic rename", e);
-            }
+            AtomicFiles.write(file(), bytes, AtomicFiles.WORLD_READABLE);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write policy state to " + file() + ": " + e.getMessage(), e);
         }

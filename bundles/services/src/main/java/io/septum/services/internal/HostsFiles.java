@@ -2,11 +2,11 @@ package io.septum.services.internal;
 
 import io.septum.api.Endpoint;
 import io.septum.api.service.Service;
+import io.septum.support.io.AtomicFiles;
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -100,13 +100,8 @@ class HostsFiles {
             throw new IOException(file + " exists and was not written by septum; left alone");
         }
         Files.createDirectories(dir);
-        Path tmp = dir.resolve(".hosts.septum.tmp");
-        Files.writeString(tmp, content);
-        try {
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-        }
+        // world-readable: every program in the namespace resolves with it
+        AtomicFiles.write(file, content.getBytes(StandardCharsets.UTF_8), AtomicFiles.WORLD_READABLE);
     }
 
     private void remove(String netns) {

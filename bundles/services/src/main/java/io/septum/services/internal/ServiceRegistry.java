@@ -17,11 +17,10 @@ import io.septum.api.service.ServiceBackend;
 import io.septum.api.service.ServiceManager;
 import io.septum.api.service.ServiceSpec;
 import io.septum.api.service.ServiceValidationException;
+import io.septum.support.io.AtomicFiles;
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -461,13 +460,7 @@ final class ServiceRegistry implements ServiceManager, AutoCloseable {
         }
         Path f = stateFile();
         Files.createDirectories(f.getParent());
-        Path tmp = f.resolveSibling(STATE_FILE + ".tmp");
-        json.writeValue(tmp.toFile(), root);
-        try {
-            Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING);
-        }
+        AtomicFiles.write(f, json.writeValueAsBytes(root), AtomicFiles.WORLD_READABLE);
     }
 
     private void persistIds() {
