@@ -9,6 +9,7 @@ import io.septum.api.Identity;
 import io.septum.api.Label;
 import io.septum.api.Labels;
 import io.septum.api.ReservedIdentity;
+import io.septum.support.io.AtomicFiles;
 import io.septum.kvstore.etcd.internal.EtcdClient.Compare;
 import io.septum.kvstore.etcd.internal.EtcdClient.KeyValue;
 import io.septum.kvstore.etcd.internal.EtcdClient.Op;
@@ -17,10 +18,8 @@ import io.septum.kvstore.etcd.internal.EtcdClient.TxnResult;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -415,17 +414,7 @@ public final class KvstoreIdentityAllocator {
         cacheById.forEach((id, v) -> list.addObject().put("id", id).put("labels", v));
         try {
             Files.createDirectories(cacheFile.getParent());
-            Path tmp = Files.createTempFile(cacheFile.getParent(), CACHE_FILE, ".tmp");
-            try {
-                json.writeValue(tmp.toFile(), root);
-                try {
-                    Files.move(tmp, cacheFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                } catch (AtomicMoveNotSupportedException e) {
-                    Files.move(tmp, cacheFile, StandardCopyOption.REPLACE_EXISTING);
-                }
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            AtomicFiles.write(cacheFile, json.writeValueAsBytes(root), AtomicFiles.OWNER_ONLY);
         } catch (IOException e) {
             lastError = "cannot write " + cacheFile + ": " + e.getMessage();
             throw new UncheckedIOException(lastError, e);
