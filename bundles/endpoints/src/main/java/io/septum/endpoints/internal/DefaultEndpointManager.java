@@ -191,6 +191,8 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
     private boolean closed;
     private volatile long readySince;
     private String restoreError;
+    /** What was wrong with endpoints.json at start; stays in the status (the next good save does not undo it). */
+    private volatile String loadError;
 
     private final ScheduledExecutorService regen;
     private final ExecutorService sourceCalls;
@@ -255,9 +257,10 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
         try {
             state = store.load();
         } catch (IOException | RuntimeException e) {
-            restoreError = "cannot read " + store.file() + ": " + e.getMessage()
-                    + "; endpoints get new ids when their sources report them";
-            LOG.log(Level.SEVERE, restoreError, e);
+            String aside = store.setAside();
+            loadError = "cannot read " + store.file() + ": " + e.getMessage()
+                    + (aside == null ? "" : "; kept as " + aside) + "; endpoints get new ids when their sources report them";
+            LOG.log(Level.SEVERE, loadError, e);
             state = new EndpointStore.State(1, 1, List.of(), Map.of());
         }
         Map<Long, BpfEndpoint> enforcing = new HashMap<>();
@@ -745,6 +748,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
             String summary = byId.size() + " endpoints, " + ready + " ready";
             if (ipcacheError != null) return new ComponentStatus("endpoints", "degraded", ipcacheError);
             if (restoreError != null) return new ComponentStatus("endpoints", "degraded", restoreError);
+            if (loadError != null) return new ComponentStatus("endpoints", "degraded", loadError);
             if (failing > 0) return new ComponentStatus("endpoints", "degraded", summary + ", " + failing + " failing");
             return ComponentStatus.ok("endpoints", summary + (readySince == 0 ? ", restoring" : ""));
         }

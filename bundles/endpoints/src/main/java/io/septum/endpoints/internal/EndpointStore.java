@@ -50,7 +50,21 @@ final class EndpointStore {
 
     State load() throws IOException {
         if (!Files.exists(file)) return new State(1, 1, List.of(), Map.of());
-        return json.readValue(file.toFile(), State.class);
+        State s = json.readValue(file.toFile(), State.class);
+        // an empty file or "null" is damage, not "no endpoints": say so instead of failing later on a null
+        if (s == null || s.endpoints() == null) throw new IOException(file + " is empty or has no endpoints list");
+        return s;
+    }
+
+    /** Moves an unreadable file aside for the operator (the next save would overwrite it); its new name, or null. */
+    String setAside() {
+        Path aside = file.resolveSibling(FILE + ".corrupt-" + System.currentTimeMillis());
+        try {
+            Files.move(file, aside);
+            return aside.toString();
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     void save(State state) throws IOException {

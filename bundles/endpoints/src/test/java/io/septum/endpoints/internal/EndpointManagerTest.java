@@ -91,6 +91,22 @@ class EndpointManagerTest {
     }
 
     @Test
+    void anEmptyOrNullEndpointsFileIsReportedAndKeptNotSilentlyReplaced() throws Exception {
+        Files.writeString(dir.resolve("endpoints.json"), "null");
+        var m = manager(Duration.ofSeconds(30));
+        await("agent ready", () -> ready.get() > 0);
+        assertEquals("degraded", m.health().state());
+        assertTrue(m.health().message().contains("endpoints.json") && m.health().message().contains("kept as"),
+                m.health().message());
+        try (var s = Files.list(dir)) {
+            assertTrue(s.anyMatch(f -> f.getFileName().toString().startsWith("endpoints.json.corrupt-")));
+        }
+        m.addSource(new Fakes.Source("netns", spec("a", "web", null, Map.of("app", "web"), "veth-a", "10.199.0.5")));
+        ready(m, "web");
+        assertEquals("degraded", m.health().state(), "the first good save does not hide what happened at start");
+    }
+
+    @Test
     void theIndexPublishesASnapshotPerChangeAndTellsListeners() throws Exception {
         var m = manager(Duration.ofSeconds(30));
         List<io.septum.api.EndpointSnapshot> seen = new java.util.concurrent.CopyOnWriteArrayList<>();

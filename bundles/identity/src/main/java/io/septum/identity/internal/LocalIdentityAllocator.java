@@ -67,6 +67,8 @@ public final class LocalIdentityAllocator implements IdentityAllocator, HealthRe
     private long nextCluster = ReservedIdentity.FIRST_ALLOCATED;
     private long nextLocal = ReservedIdentity.FIRST_LOCAL;
     private String lastError;
+    /** What was wrong with the table at start; stays in the status (a later good write does not undo it). */
+    private String loadError;
     private final boolean clusterMode;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
@@ -108,6 +110,9 @@ public final class LocalIdentityAllocator implements IdentityAllocator, HealthRe
         if (!Files.exists(file)) return;
         try {
             JsonNode root = json.readTree(file.toFile());
+            // an empty file (a write cut short before durable writes, or a disk that lost it) is damage, not "no
+            // identities": reading it as empty would renumber every endpoint without a word
+            if (root == null || !root.isObject()) throw new IOException("empty or not a JSON object");
             for (JsonNode n : root.path("identities")) {
                 long id = n.path("id").asLong(-1);
                 List<String> labels = new ArrayList<>();
@@ -127,9 +132,9 @@ public final class LocalIdentityAllocator implements IdentityAllocator, HealthRe
         } catch (IOException | RuntimeException e) {
             // Refusing to start would take enforcement down; starting empty would renumber live endpoints. Keep the
             // bad file aside for the operator and start empty, loudly.
-            lastError = "cannot read " + file + ": " + e.getMessage() + "; it was moved aside to " + FILE
+            loadError = "cannot read " + file + ": " + e.getMessage() + "; it was moved aside to " + FILE
                     + ".corrupt and identities are renumbered";
-            LOG.log(Level.SEVERE, lastError, e);
+            LOG.log(Level.SEVERE, loadError, e);
             byLabels.clear();
             byId.clear();
             try {
@@ -314,7 +319,9 @@ public final class LocalIdentityAllocator implements IdentityAllocator, HealthRe
 
     @Override
     public synchronized ComponentStatus health() {
-        if (lastError != null) return new ComponentStatus("identity", "degraded", lastError);
+        if (lastError != null || loadError != null) {
+            return new ComponentStatus("identity", "degraded", lastError != null ? lastError : loadError);
+        }
         String mode = !clusterMode ? "" : cluster == null ? ", cluster mode: waiting for the store" : ", cluster mode";
         return ComponentStatus.ok("identity", byId.size() + " persisted, " + refs.size() + " in use" + mode);
     }

@@ -128,6 +128,20 @@ class LocalIdentityAllocatorTest {
         assertEquals("degraded", a.health().state());
         assertTrue(Files.exists(dir.resolve("identities.json.corrupt")));
         assertEquals(ReservedIdentity.FIRST_ALLOCATED, a.allocate(labels("netns:a=b")).id());
-        assertEquals("ok", a.health().state());
+        assertEquals("degraded", a.health().state(), "the status keeps saying identities were renumbered at start");
+    }
+
+    @Test
+    void anEmptyTableIsDamageNotAFreshStart() throws Exception {
+        for (String content : new String[] {"", "   \n", "null", "[]"}) {
+            Path d = Files.createDirectories(dir.resolve("case" + content.trim().length() + content.hashCode()));
+            Files.writeString(d.resolve(LocalIdentityAllocator.FILE), content);
+            LocalIdentityAllocator a = new LocalIdentityAllocator(d);
+            assertEquals("degraded", a.health().state(), "content \"" + content + "\"");
+            assertTrue(a.health().message().contains("empty or not a JSON object"), a.health().message());
+            assertTrue(Files.exists(d.resolve(LocalIdentityAllocator.FILE + ".corrupt")), "kept aside for the operator");
+            a.allocate(Labels.of(new Label("netns", "app", "web")));
+            assertEquals("degraded", a.health().state(), "a later good write does not hide what happened at start");
+        }
     }
 }

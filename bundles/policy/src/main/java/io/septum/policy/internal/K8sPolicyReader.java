@@ -59,7 +59,9 @@ final class K8sPolicyReader {
         JsonNode egress = spec.get("egress");
         Set<Direction> types = new LinkedHashSet<>();
         JsonNode pt = spec.get("policyTypes");
-        if (pt != null && !pt.isNull() && pt.size() > 0) {
+        // a scalar (policyTypes: Egress) is refused, as the API server's schema does: ignoring it would drop the
+        // egress isolation the author asked for
+        if (pt != null && !pt.isNull() && (!pt.isArray() || pt.size() > 0)) {
             if (diag.isList(pt, join(sp, "policyTypes"))) {
                 for (int i = 0; i < pt.size(); i++) {
                     String t = text(pt.get(i));

@@ -46,6 +46,8 @@ final class PolicyStore {
         if (!Files.exists(f)) return new State(0, List.of());
         try {
             JsonNode root = json.readTree(f.toFile());
+            // an empty file is damage, not "no policies": it is moved aside and reported like any unreadable one
+            if (root == null || !root.isObject()) throw new IOException("empty or not a JSON object");
             long revision = root.path("revision").asLong(0);
             List<Stored> out = new ArrayList<>();
             for (JsonNode p : root.path("policies")) {

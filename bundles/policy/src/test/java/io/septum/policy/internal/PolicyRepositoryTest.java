@@ -122,6 +122,17 @@ class PolicyRepositoryTest {
     }
 
     @Test
+    void anEmptyStateFileIsSetAsideLikeACorruptOne() throws Exception {
+        Files.createDirectories(state.resolve("policies"));
+        Files.writeString(state.resolve("policies/state.json"), "");
+        assertTrue(repo(EnforcementMode.DEFAULT).list().isEmpty());
+        try (var s = Files.list(state.resolve("policies"))) {
+            assertTrue(s.anyMatch(f -> f.getFileName().toString().startsWith("state.json.corrupt-")),
+                    "an empty file is damage, kept for the operator");
+        }
+    }
+
+    @Test
     void corruptStateIsSetAsideNotFatal() throws Exception {
         Files.createDirectories(state.resolve("policies"));
         Files.writeString(state.resolve("policies/state.json"), "{not json");
