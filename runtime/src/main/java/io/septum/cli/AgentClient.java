@@ -139,6 +139,13 @@ public final class AgentClient {
                 mapper.constructType(type));
     }
 
+    public <T> T post(String path, String yamlBody, String origin, TypeReference<T> type) {
+        Map<String, String> headers = new LinkedHashMap<>();
+        if (origin != null) headers.put("X-Septum-Origin", origin);
+        return read(send("POST", path, yamlBody.getBytes(StandardCharsets.UTF_8), "application/yaml", headers),
+                mapper.constructType(type));
+    }
+
     /** PUTs {@code body} as JSON; the answer is ignored. */
     public void put(String path, Object body) {
         send("PUT", path, json(body), "application/json", null);

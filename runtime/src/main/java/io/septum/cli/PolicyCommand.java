@@ -2,6 +2,7 @@ package io.septum.cli;
 
 import io.septum.api.policy.CaseResult;
 import io.septum.api.policy.EnforcementMode;
+import io.septum.api.policy.ClusterPolicy;
 import io.septum.api.policy.ImportResult;
 import io.septum.api.policy.PolicyEngine;
 import io.septum.api.policy.PolicyInfo;
@@ -103,11 +104,16 @@ final class PolicyCommand {
         @Parameters(paramLabel = "FILE", arity = "1..*", description = "YAML files of policies; - reads standard input.")
         List<String> files;
 
+        @Option(names = "--cluster", description = {"Store them in the cluster (cluster mode): every node enforces them.",
+                "A name a local policy has is refused; see docs/cluster.md."})
+        boolean cluster;
+
         @Override
         public Integer call() {
             SeptumCli cli = SeptumCli.of(spec);
             List<Source> sources = new ArrayList<>();
             for (String f : files) sources.add(read(cli, f));
+            if (cluster) return importCluster(cli, sources);
             if (sources.size() > 1) {
                 // each file is applied all or nothing by the agent; checking every file first makes the whole
                 // command all or nothing for the usual mistakes (the agent still validates each file itself)
@@ -154,6 +160,26 @@ final class PolicyCommand {
         }
     }
 
+    /** Each file all or nothing into the cluster's store, as a local import does into the agent. */
+    static int importCluster(SeptumCli cli, List<Source> sources) {
+        List<ClusterPolicy> stored = new ArrayList<>();
+        for (Source s : sources) {
+            try {
+                stored.addAll(cli.client().post("/v1/cluster/policies", s.text(), s.origin(),
+                        new com.fasterxml.jackson.core.type.TypeReference<List<ClusterPolicy>>() { }));
+            } catch (AgentException e) {
+                if (e.errors().isEmpty()) throw e;
+                printErrors(cli.err(), e.errors());
+                if (!stored.isEmpty()) cli.err().println("septum: " + s.origin() + " was not stored; the files before it were");
+                return CliException.INVALID_INPUT;
+            }
+        }
+        Output o = cli.output();
+        if (o.json()) o.printJson(stored);
+        else o.info("Stored " + stored.size() + " cluster policies; every node imports them (policy list --cluster)");
+        return 0;
+    }
+
     static List<PolicyRuleHits> hits(SeptumCli cli) {
         return cli.client().list("/v1/policy/hits", PolicyRuleHits.class);
     }
@@ -168,9 +194,17 @@ final class PolicyCommand {
         @Option(names = "--rules", description = "One row per rule, with its hits.")
         boolean rules;
 
+        @Option(names = "--cluster", description = "The cluster's policies, with the revision each node has realised.")
+        boolean cluster;
+
         @Override
         public Integer call() {
             SeptumCli cli = SeptumCli.of(spec);
+            if (cluster) {
+                List<ClusterPolicy> list = cli.client().list("/v1/cluster/policies", ClusterPolicy.class);
+                cli.output().print(list, () -> Views.clusterPolicies(list));
+                return 0;
+            }
             List<PolicyRuleHits> hits = hits(cli);
             if (rules) {
                 cli.output().print(hits, () -> Views.ruleHits(hits));
@@ -241,9 +275,24 @@ final class PolicyCommand {
         @Option(names = {"-n", "--namespace"}, description = "Its namespace; - for cluster-wide (default: the only policy of that name).")
         String namespace;
 
+        @Option(names = "--cluster", description = "Delete it from the cluster's store: every node drops it.")
+        boolean cluster;
+
         @Override
         public Integer call() {
             SeptumCli cli = SeptumCli.of(spec);
+            if (cluster) {
+                String ns = namespace == null || "-".equals(namespace) ? "" : namespace;
+                String n = name;
+                if (namespace == null && name.indexOf('/') > 0) {
+                    ns = name.substring(0, name.indexOf('/'));
+                    n = name.substring(name.indexOf('/') + 1);
+                }
+                cli.client().delete("/v1/cluster/policies/" + (ns.isEmpty() ? "" : AgentClient.segment(ns) + "/")
+                        + AgentClient.segment(n));
+                cli.output().info("Deleted cluster policy " + (ns.isEmpty() ? n : ns + "/" + n) + "; every node drops it");
+                return 0;
+            }
             PolicyInfo p = cli.client().get(path(name, "-".equals(namespace) ? "" : namespace), PolicyInfo.class);
             cli.output().print(p, () -> Views.policy(p, hits(cli)));
             return 0;

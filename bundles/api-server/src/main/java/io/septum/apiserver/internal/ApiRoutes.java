@@ -189,6 +189,21 @@ public final class ApiRoutes implements AgentStatusService {
                         ? backend.clusterInfo().status() : io.septum.api.ClusterStatus.standalone());
                 if (n == 3 && s.get(2).equals("nodes")) return get(m, () -> backend.has(io.septum.api.ClusterInfo.class)
                         ? backend.clusterInfo().nodes() : List.<io.septum.api.ClusterNode>of());
+                if (n == 3 && s.get(2).equals("policies")) {
+                    if (m.equals("GET")) return ok(backend.clusterPolicies().list());
+                    if (m.equals("POST")) return ok(backend.clusterPolicies().importPolicies(req.bodyText()));
+                    throw notAllowed(m, "GET, POST");
+                }
+                if ((n == 4 || n == 5) && s.get(2).equals("policies")) {
+                    if (!m.equals("DELETE")) throw notAllowed(m, "DELETE");
+                    String ns = n == 5 ? s.get(3) : "";
+                    String name = s.get(n - 1);
+                    if (!backend.clusterPolicies().delete(ns, name)) {
+                        throw new HttpException(404, "no cluster policy \"" + (ns.isEmpty() ? name : ns + "/" + name)
+                                + "\" (see policy list --cluster)");
+                    }
+                    return HttpResponse.empty(204);
+                }
                 break;
             case "ipcache":
                 if (n == 2) return get(m, () -> backend.endpointManager().ipcache());

@@ -95,6 +95,9 @@ public final class ApiServerComponent implements DatapathEventListener, AgentSta
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile io.septum.api.ClusterInfo clusterInfo;
 
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile io.septum.api.policy.ClusterPolicies clusterPolicies;
+
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile List<HealthReporter> healthReporters;
 
@@ -197,6 +200,13 @@ public final class ApiServerComponent implements DatapathEventListener, AgentSta
         Datapath s = datapath;
         if (s == null) throw Backend.unavailable("the datapath");
         return s;
+    }
+
+    @Override
+    public io.septum.api.policy.ClusterPolicies clusterPolicies() {
+        io.septum.api.policy.ClusterPolicies c = clusterPolicies;
+        if (c == null) throw Backend.unavailable("cluster policies (standalone: no etcdEndpoints in etc/io.septum.cluster.cfg)");
+        return c;
     }
 
     @Override

@@ -46,6 +46,11 @@ public interface Backend {
         throw unavailable("cluster mode (standalone: no etcdEndpoints in etc/io.septum.cluster.cfg)");
     }
 
+    /** Cluster policies ({@code /v1/cluster/policies}); absent when standalone. */
+    default io.septum.api.policy.ClusterPolicies clusterPolicies() {
+        throw unavailable("cluster policies (standalone: no etcdEndpoints in etc/io.septum.cluster.cfg)");
+    }
+
     /** Whether each service is bound, without throwing: for {@code status}. */
     default boolean has(Class<?> service) {
         try {

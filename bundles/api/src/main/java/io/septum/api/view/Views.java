@@ -130,6 +130,18 @@ public final class Views {
         return t;
     }
 
+    /** {@code septum policy list --cluster}: each cluster policy with the revision every node has realised. */
+    public static Table clusterPolicies(List<io.septum.api.policy.ClusterPolicy> policies) {
+        Table t = new Table("NAME", "KIND", "REVISION", "REALISED BY (node@revision)");
+        for (io.septum.api.policy.ClusterPolicy p : policies) {
+            StringBuilder b = new StringBuilder();
+            p.realized().forEach((node, rev) -> b.append(b.length() == 0 ? "" : "\n").append(node).append('@').append(rev)
+                    .append(rev < p.revision() ? " (behind)" : ""));
+            t.row(p.qualifiedName(), p.kind(), p.revision(), b.length() == 0 ? "none yet" : b.toString());
+        }
+        return t;
+    }
+
     /** {@code septum node list}: one node a row; a heartbeat is the age of the node's last lease renewal. */
     public static Table nodes(List<io.septum.api.ClusterNode> nodes) {
         Table t = new Table("NAME", "STATE", "HEARTBEAT", "ADDRESSES", "ENDPOINT CIDRS", "ENDPOINTS", "VERSION", "STARTED");

@@ -129,9 +129,17 @@ public final class ClusterComponent {
 
     private volatile EndpointIndex index;
 
+    private final io.septum.api.policy.PolicyEngine policyEngine;
+    private final io.septum.api.policy.PolicyRepository policyRepository;
+    private volatile PolicySync policies;
+    private ServiceRegistration<?> policiesReg, realizationReg;
+
     @Activate
-    public ClusterComponent(BundleContext context, Config config) {
+    public ClusterComponent(BundleContext context, Config config, @Reference io.septum.api.policy.PolicyEngine policyEngine,
+                            @Reference io.septum.api.policy.PolicyRepository policyRepository) {
         this.context = context;
+        this.policyEngine = policyEngine;
+        this.policyRepository = policyRepository;
         this.clusterName = config.clusterName();
         List<URI> endpoints = endpoints(config.etcdEndpoints());
         this.configuredEndpoints = endpoints;
@@ -202,6 +210,16 @@ public final class ClusterComponent {
             s.start();
             sync = s;
             remoteReg = context.registerService(RemoteEndpoints.class, s, null);
+            PolicySync ps = new PolicySync(etcd, lease, node, () -> policyEngine, () -> policyRepository);
+            try {
+                ps.start();
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "cluster policies: the first listing failed; retried by resync", e);
+            }
+            policies = ps;
+            lease.onNewLease(l -> ps.resync());
+            policiesReg = context.registerService(io.septum.api.policy.ClusterPolicies.class, ps, null);
+            realizationReg = context.registerService(io.septum.api.policy.PolicyRealizationListener.class, ps, null);
             EndpointIndex idx = index;
             if (idx != null) idx.addListener(s);
             try {
@@ -229,6 +247,8 @@ public final class ClusterComponent {
         if (a != null) a.resync();
         IpcacheSync s = sync;
         if (s != null) s.resync();
+        PolicySync ps = policies;
+        if (ps != null) ps.resync();
     }
 
     static List<String> list(String text) {
@@ -254,6 +274,8 @@ public final class ClusterComponent {
         if (err != null) problems.add(err);
         IpcacheSync s = sync;
         if (s != null && s.problem() != null) problems.add(s.problem());
+        PolicySync ps = policies;
+        if (ps != null && ps.problem() != null) problems.add(ps.problem());
         String nodes = s == null ? "" : ", " + (s.nodes().size() + 1) + " node(s), " + s.list().size()
                 + " remote address(es), revision " + s.lastRevision();
         String gcText = lastGc == null ? "" : ", last GC: " + lastGc.masters() + " identities, " + lastGc.deleted() + " deleted";
@@ -329,7 +351,7 @@ public final class ClusterComponent {
     void deactivate() {
         if (timer == null) return;
         timer.shutdownNow();
-        for (ServiceRegistration<?> r : new ServiceRegistration<?>[] {remoteReg, identitiesReg, infoReg}) {
+        for (ServiceRegistration<?> r : new ServiceRegistration<?>[] {remoteReg, identitiesReg, infoReg, policiesReg, realizationReg}) {
             if (r == null) continue;
             try {
                 r.unregister();
@@ -337,6 +359,8 @@ public final class ClusterComponent {
                 // the bundle is stopping
             }
         }
+        PolicySync ps = policies;
+        if (ps != null) ps.close();
         IpcacheSync s = sync;
         EndpointIndex idx = index;
         if (s != null) {

@@ -1,0 +1,135 @@
+package io.septum.policy.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.septum.api.policy.ClusterPolicy;
+import io.septum.api.policy.EnforcementMode;
+import io.septum.api.policy.PolicyValidationException;
+import io.septum.kvstore.etcd.internal.EtcdClient;
+import io.septum.kvstore.etcd.internal.LeaseSession;
+import io.septum.kvstore.etcd.internal.PolicySync;
+import io.septum.kvstore.etcd.internal.TestEtcd;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Cluster policies through the real pieces: two nodes' repositories and engines, each with its PolicySync, one etcd. */
+class ClusterPoliciesTest {
+    static TestEtcd etcd;
+
+    @TempDir
+    Path dir;
+    final List<AutoCloseable> closing = new ArrayList<>();
+
+    static final String WEB = "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: web, namespace: prod}\n"
+            + "spec:\n  endpointSelector: {matchLabels: {app: web}}\n  ingress:\n"
+            + "  - fromEndpoints: [{matchLabels: {app: lb}}]\n    toPorts: [{ports: [{port: '443', protocol: TCP}]}]\n";
+    static final String CCNP = "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: cw}\n"
+            + "spec:\n  endpointSelector: {}\n  egress:\n  - toEntities: [cluster]\n";
+
+    @BeforeAll
+    static void startEtcd() throws Exception {
+        etcd = TestEtcd.start();
+    }
+
+    @AfterAll
+    static void stopEtcd() {
+        if (etcd != null) etcd.close();
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        for (AutoCloseable c : closing) c.close();
+        try (EtcdClient c = new EtcdClient(EtcdClient.Options.insecure(etcd.endpoint))) {
+            c.deletePrefix("septum/");
+        }
+    }
+
+    record Node(PolicyRepositoryImpl repo, PolicySync sync) {
+    }
+
+    Node node(String name) throws Exception {
+        EtcdClient client = new EtcdClient(EtcdClient.Options.insecure(etcd.endpoint));
+        LeaseSession lease = new LeaseSession(client, 30);
+        PolicyEngineImpl engine = new PolicyEngineImpl();
+        PolicyRepositoryImpl repo = new PolicyRepositoryImpl(dir.resolve(name), EnforcementMode.DEFAULT, engine);
+        PolicySync sync = new PolicySync(client, lease, name, () -> engine, () -> repo);
+        sync.start();
+        closing.add(0, client);
+        closing.add(0, lease);
+        closing.add(0, sync);
+        return new Node(repo, sync);
+    }
+
+    static void await(String what, BooleanSupplier c) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (System.nanoTime() < end) {
+            if (c.getAsBoolean()) return;
+            Thread.sleep(10); // poll interval
+        }
+        throw new AssertionError("timed out waiting for " + what);
+    }
+
+    @Test
+    void aPolicyImportedOnOneNodeIsEnforcedOnEveryNodeAndDeletedEverywhere() throws Exception {
+        Node a = node("node-a");
+        Node b = node("node-b");
+        List<ClusterPolicy> stored = a.sync().importPolicies(WEB + "---\n" + CCNP);
+        assertEquals(2, stored.size());
+        for (Node n : List.of(a, b)) {
+            await("both policies in the repository", () -> n.repo().get("prod", "web").isPresent() && n.repo().get("", "cw").isPresent());
+            assertEquals("cluster:septum/state/policies/v1/prod/web", n.repo().get("prod", "web").orElseThrow().origin());
+        }
+        // each node says which revision it has realised (the endpoint manager calls this after a pass)
+        a.sync().realized(a.repo().revision(), 0, 0);
+        b.sync().realized(b.repo().revision(), 0, 0);
+        await("both nodes realised both", () -> a.sync().list().stream().allMatch(p -> p.realized().keySet().containsAll(List.of("node-a", "node-b"))
+                && p.realized().values().stream().allMatch(r -> r == p.revision())));
+
+        assertTrue(a.sync().delete("prod", "web"));
+        for (Node n : List.of(a, b)) await("gone everywhere", () -> n.repo().get("prod", "web").isEmpty());
+        assertTrue(b.repo().get("", "cw").isPresent(), "the other one stays");
+    }
+
+    @Test
+    void aClusterPolicyAndALocalOneMayNotShareAName() throws Exception {
+        Node a = node("node-a");
+        Node b = node("node-b");
+        a.repo().importPolicies("web.yaml", WEB);
+        PolicyValidationException e = assertThrows(PolicyValidationException.class, () -> a.sync().importPolicies(WEB));
+        assertTrue(e.getMessage().contains("local policy of that name") && e.getMessage().contains("web.yaml"), e.getMessage());
+        assertTrue(a.sync().list().isEmpty(), "nothing was stored");
+
+        // a node with a local policy of the name another node stores: it keeps its own and says why it refused
+        b.sync().importPolicies(WEB);
+        await("node-a records the refusal", () -> a.repo().rejected().stream().anyMatch(r -> r.reason().contains("local policy of that name")));
+        assertEquals("web.yaml", a.repo().get("prod", "web").orElseThrow().origin(), "the local policy is untouched");
+        assertTrue(a.sync().problem() != null);
+        // invalid text is refused with the field, all or nothing
+        PolicyValidationException bad = assertThrows(PolicyValidationException.class,
+                () -> b.sync().importPolicies(CCNP + "---\n" + CCNP.replace("name: cw", "name: cw2").replace("cluster]", "clusters]")));
+        assertTrue(bad.getMessage().contains("clusters"), bad.getMessage());
+        assertTrue(b.sync().list().stream().noneMatch(p -> p.name().startsWith("cw")), "neither document stored");
+    }
+
+    @Test
+    void aNodeThatStartsLaterTakesStoredPoliciesAndDropsOnesDeletedMeanwhile() throws Exception {
+        Node a = node("node-a");
+        a.sync().importPolicies(WEB);
+        // node-b's repository remembers a cluster policy from before that the store no longer has
+        PolicyRepositoryImpl old = new PolicyRepositoryImpl(dir.resolve("node-b"), EnforcementMode.DEFAULT, new PolicyEngineImpl());
+        old.importPolicies("cluster:septum/state/policies/v1/_/cw", CCNP);
+        Node b = node("node-b");
+        assertTrue(b.repo().get("prod", "web").isPresent(), "listed at start");
+        assertTrue(b.repo().get("", "cw").isEmpty(), "deleted while the node was away");
+    }
+}
