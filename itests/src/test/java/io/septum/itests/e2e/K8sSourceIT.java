@@ -104,6 +104,19 @@ class K8sSourceIT {
         assertTrue(status().toString().contains("\"source-kubernetes\""), "status lists the component: " + status());
     }
 
+    /** A node's declared ports plus the probed ones, as "80" or "53/UDP". */
+    private static JsonNode ports(JsonNode node, Set<String> probed) {
+        com.fasterxml.jackson.databind.node.ArrayNode out = YAML.createArrayNode();
+        Set<String> all = new LinkedHashSet<>();
+        for (JsonNode p : node.path("ports")) all.add(p.asText());
+        for (String p : probed) {
+            boolean declared = all.stream().anyMatch(d -> d.equalsIgnoreCase(p) || d.equalsIgnoreCase(p + "/TCP"));
+            if (!declared) all.add(p);
+        }
+        all.forEach(out::add);
+        return out;
+    }
+
     @AfterAll
     void stop() {
         if (agent != null) agent.close();
@@ -141,13 +154,23 @@ class K8sSourceIT {
                         .endMetadata().build()).createOr(r -> r.update());
             }
             Map<String, Lab.Node> nodes = new LinkedHashMap<>();
+            // as the connectivity lab does: listen on every declared port and on every probed one, so that a
+            // refusal always means a verdict, not a lab without a listener
+            Map<String, Set<String>> probed = new HashMap<>();
+            for (JsonNode p : tc.path("probes")) {
+                String proto = p.path("protocol").asText("TCP").toUpperCase(Locale.ROOT);
+                if (p.has("port") && !proto.equals("ICMP")) {
+                    probed.computeIfAbsent(p.path("to").asText(), k -> new LinkedHashSet<>())
+                            .add(p.path("port").asInt() + (proto.equals("UDP") ? "/UDP" : ""));
+                }
+            }
             Map<String, Integer> names = new HashMap<>();
             for (JsonNode e : tc.path("endpoints")) names.merge(e.path("name").asText(), 1, Integer::sum);
             for (JsonNode e : tc.path("endpoints")) {
                 String ns = e.path("namespace").asText("default");
                 String name = e.path("name").asText();
                 Lab.Node n = lab.add(null);
-                lab.listen(n, e.path("ports"));
+                lab.listen(n, ports(e, probed.getOrDefault(ns + "/" + name, probed.getOrDefault(name, Set.of()))));
                 nodes.put(ns + "/" + name, n);
                 if (names.get(name) == 1) nodes.put(name, n);
                 Map<String, String> labels = new LinkedHashMap<>();
@@ -157,8 +180,9 @@ class K8sSourceIT {
                         .withNewStatus().withPhase("Running").withPodIP(n.ip()).endStatus().build()).create();
             }
             for (JsonNode x : tc.path("external")) {
+                if (x.path("ip").asText().contains(":")) continue; // this lab is IPv4 only: its probes are skipped below
                 Lab.Node n = lab.add(x.path("ip").asText());
-                lab.listen(n, x.path("ports"));
+                lab.listen(n, ports(x, probed.getOrDefault(x.path("name").asText(), Set.of())));
                 nodes.put(x.path("name").asText(), n);
             }
             int pods = tc.path("endpoints").size();
@@ -183,10 +207,17 @@ class K8sSourceIT {
 
             List<String> wrong = new ArrayList<>();
             int i = 0;
+            int skipped = 0;
             for (JsonNode p : tc.path("probes")) {
                 Lab.Node from = nodes.get(p.path("from").asText());
                 Lab.Node to = nodes.get(p.path("to").asText());
                 String proto = p.path("protocol").asText("TCP").toUpperCase(Locale.ROOT);
+                if (proto.equals("ICMP") || from == null || to == null) {
+                    // what the connectivity lab covers with real packets: ICMP, and IPv6 peers this lab lacks
+                    skipped++;
+                    i++;
+                    continue;
+                }
                 String expected = eval.path("results").get(i).path("verdict").asText();
                 boolean allowed = lab.probe(from, to.ip(), p.path("port").asInt(), proto, "allow".equals(expected));
                 String got = allowed ? "allow" : "deny";
@@ -195,6 +226,8 @@ class K8sSourceIT {
                 }
                 i++;
             }
+            if (skipped > 0) System.out.println("K8sSourceIT " + file.getFileName() + ": " + skipped
+                    + " probe(s) skipped (ICMP, or an IPv6 peer: this lab is IPv4 TCP/UDP)");
             assertEquals(List.of(), wrong, file.getFileName() + ": probes whose real verdict differs");
         } finally {
             for (GenericKubernetesResource r : policies) {
