@@ -79,87 +79,24 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
     private record Key(String source, String sourceId) {
     }
 
-    /** One endpoint, mutable, guarded by the manager's lock. */
-    private static final class Ep {
-        final long id;
-        final String source;
-        final String sourceId;
-        String name;
-        String namespace;
-        String interfaceName;
-        String netns;
-        /** The cgroup v2 directory a cgroup endpoint is enforced on (instead of an interface), else null. */
-        String cgroupPath;
-        List<String> addresses = List.of();
-        Map<String, String> externalIds = Map.of();
-        /** The source's raw labels, kept to rebuild the label set when the namespace's labels change. */
-        EndpointSpec spec;
-        Labels labels = Labels.EMPTY;
-        List<String> labelProblems = List.of();
-        String refusal;
-        Identity identity;
-        /** Whether this manager holds an allocator reference on {@link #identity}. */
-        boolean holdsRef;
-        boolean needsIdentity = true;
-        EndpointState state = EndpointState.WAITING_FOR_IDENTITY;
-        String error;
-        long revision;
-        int ifindex;
-        /** Restored from a previous agent and not yet reported by its source: its datapath state is left alone. */
-        boolean restoredPending;
-        /** When a disconnected endpoint's datapath state is removed; 0 when connected. */
-        long removeAt;
-        /** Bumped on every change, so a pass knows whether what it pushed is still what the endpoint is. */
-        long generation;
-        DatapathEndpoint pushedEndpoint;
-        List<PolicyEntry> pushedEntries;
-        /** Per-endpoint audit mode, set by the operator and persisted. */
-        boolean audit;
-
-        Ep(long id, String source, String sourceId) {
-            this.id = id;
-            this.source = source;
-            this.sourceId = sourceId;
-        }
-    }
-
-    /** A bound source and the sink it reports to. */
-    private final class SourceEntry implements EndpointSink {
-        final String name;
-        final EndpointSource source;
-        volatile boolean closed;
-        volatile long lastSync;
-        volatile SourceHealth health;
-
-        SourceEntry(String name, EndpointSource source) {
-            this.name = name;
-            this.source = source;
-        }
-
-        @Override
-        public void upsert(EndpointSpec spec) {
-            if (!closed) upsertFrom(this, spec);
-        }
-
-        @Override
-        public void remove(String sourceId) {
-            if (!closed) removeFrom(this, sourceId);
-        }
-
-        @Override
-        public void resync(Collection<String> liveSourceIds) {
-            if (closed) return;
-            lastSync = System.currentTimeMillis();
-            resyncFrom(this, Set.copyOf(liveSourceIds));
-        }
-
-        @Override
-        public void health(SourceHealth h) {
-            if (!closed) health = h;
-        }
-    }
-
     private final Object lock = new Object();
+    /** Where the bound sources' reports go (the manager's own methods, off the source's thread). */
+    private final SourceConnection.Reports reports = new SourceConnection.Reports() {
+        @Override
+        public void upsert(SourceConnection from, EndpointSpec spec) {
+            upsertFrom(from, spec);
+        }
+
+        @Override
+        public void remove(SourceConnection from, String sourceId) {
+            removeFrom(from, sourceId);
+        }
+
+        @Override
+        public void resync(SourceConnection from, Set<String> liveSourceIds) {
+            resyncFrom(from, liveSourceIds);
+        }
+    };
     private final IdentityAllocator identities;
     private final PolicyRepository policies;
     private final Datapath datapath;
@@ -168,21 +105,16 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
     private volatile Settings settings;
     private final LongConsumer onReady;
 
-    private final Map<Key, Ep> endpoints = new HashMap<>();
-    private final Map<Long, Ep> byId = new TreeMap<>();
+    private final Map<Key, ManagedEndpoint> endpoints = new HashMap<>();
+    private final Map<Long, ManagedEndpoint> byId = new TreeMap<>();
     /** Ids of pinned endpoints that no persisted endpoint claims, to remove once the grace period is over. */
     private final Map<Long, Long> orphans = new HashMap<>();
     private final Set<Long> toRemove = new LinkedHashSet<>();
     private final Map<String, Map<String, String>> namespaceLabels = new TreeMap<>();
-    private final Map<String, SourceEntry> sources = new LinkedHashMap<>();
+    private final Map<String, SourceConnection> sources = new LinkedHashMap<>();
     private final Map<String, Identity> cidrIdentities = new HashMap<>();
     /** Cluster mode: the other nodes' endpoints, merged into the ipcache and the identities policy resolves against. */
-    private volatile RemoteEndpoints remote;
-    private final Runnable onRemoteChange = this::schedule;
-    /** Labels of remote identities, by number (a number's labels never change); regeneration thread only. */
-    private final Map<Long, Identity> remoteIdentities = new HashMap<>();
-    /** A remote identity's labels could not be had in the last pass: the next one asks again. */
-    private boolean remoteLabelsMissing;
+    private final RemoteEndpointView remote = new RemoteEndpointView(this::schedule);
     private List<IpcacheEntry> ipcache = List.of();
     private List<IpcacheEntry> pushedIpcache;
     private String ipcacheError;
@@ -198,10 +130,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
     private final ExecutorService sourceCalls;
     private final AtomicBoolean passPending = new AtomicBoolean();
     private final SnapshotPublisher publisher = new SnapshotPublisher();
-    private final List<io.septum.api.policy.PolicyRealizationListener> realizationListeners =
-            new java.util.concurrent.CopyOnWriteArrayList<>();
-    /** Revision to the nano time the repository announced it, until a pass has realised it. Guarded by lock. */
-    private final TreeMap<Long, Long> unrealized = new TreeMap<>();
+    private final Realization realization = new Realization();
     private final java.util.concurrent.CountDownLatch restoreDone = new java.util.concurrent.CountDownLatch(1);
     /** Touched by the regeneration thread only. */
     private final Map<Long, Integer> removeAttempts = new HashMap<>();
@@ -275,28 +204,10 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
             state.namespaceLabels().forEach((ns, l) -> namespaceLabels.put(ns, Map.copyOf(l)));
             for (EndpointStore.Stored s : state.endpoints()) {
                 if (s.id() < 1 || s.id() > MAX_ID || s.source() == null || s.sourceId() == null) continue;
-                Ep ep = new Ep(s.id(), s.source(), s.sourceId());
-                ep.name = s.name();
-                ep.namespace = s.namespace();
-                ep.interfaceName = s.interfaceName();
-                ep.netns = s.netns();
-                ep.cgroupPath = s.cgroupPath();
-                ep.addresses = s.addresses() == null ? List.of() : List.copyOf(s.addresses());
-                ep.externalIds = s.externalIds() == null ? Map.of() : Map.copyOf(s.externalIds());
-                ep.audit = s.audit();
-                ep.labels = Labels.parse(s.labels() == null ? List.of() : s.labels(), Label.ANY);
-                ep.state = EndpointState.DISCONNECTED;
-                ep.removeAt = deadline;
                 BpfEndpoint b = enforcing.remove(s.id());
-                ep.restoredPending = b != null;
-                if (b != null) {
-                    // Its identity as the kernel still knows it; the pass checks the allocator agrees.
-                    ep.identity = identities.get(b.identity()).orElse(null);
-                    ep.ifindex = b.ifindex();
-                    ep.error = "restored from the previous agent; waiting for source " + s.source() + " to report it";
-                } else {
-                    ep.error = "persisted by the previous agent but not enforcing; waiting for source " + s.source();
-                }
+                // its identity as the kernel still knows it; the pass checks the allocator agrees
+                ManagedEndpoint ep = ManagedEndpoint.restored(s, deadline, b,
+                        b == null ? null : identities.get(b.identity()).orElse(null));
                 endpoints.put(new Key(s.source(), s.sourceId()), ep);
                 byId.put(ep.id, ep);
             }
@@ -332,7 +243,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
             LOG.warning("endpoint source " + source.getClass().getName() + " refused: " + bad);
             return;
         }
-        SourceEntry entry = new SourceEntry(name, source);
+        SourceConnection entry = new SourceConnection(name, source, reports);
         synchronized (lock) {
             if (closed) return;
             if (sources.containsKey(name)) {
@@ -354,7 +265,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
 
     /** A source service went away: its endpoints are disconnected and removed after the grace period. */
     public void removeSource(EndpointSource source) {
-        SourceEntry entry;
+        SourceConnection entry;
         long deadline = System.currentTimeMillis() + settings.disconnectGrace().toMillis();
         synchronized (lock) {
             entry = sources.values().stream().filter(e -> e.source == source).findFirst().orElse(null);
@@ -362,7 +273,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
             sources.remove(entry.name);
             entry.closed = true;
             if (!closed) {
-                for (Ep ep : endpoints.values()) {
+                for (ManagedEndpoint ep : endpoints.values()) {
                     if (!ep.source.equals(entry.name) || ep.state == EndpointState.DISCONNECTED) continue;
                     ep.state = EndpointState.DISCONNECTED;
                     ep.removeAt = deadline;
@@ -382,19 +293,19 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
         scheduleAt(deadline);
     }
 
-    private void upsertFrom(SourceEntry src, EndpointSpec spec) {
+    private void upsertFrom(SourceConnection src, EndpointSpec spec) {
         awaitRestore();
         synchronized (lock) {
             if (closed) return;
             Key key = new Key(src.name, spec.sourceId());
-            Ep ep = endpoints.get(key);
+            ManagedEndpoint ep = endpoints.get(key);
             if (ep == null) {
                 long id = allocateId();
                 if (id < 0) {
                     LOG.severe("no endpoint id left for " + src.name + "/" + spec.sourceId());
                     return;
                 }
-                ep = new Ep(id, src.name, spec.sourceId());
+                ep = new ManagedEndpoint(id, src.name, spec.sourceId());
                 endpoints.put(key, ep);
                 byId.put(id, ep);
             }
@@ -405,7 +316,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
     }
 
     /** Takes what the source says; the caller holds the lock. */
-    private void apply(Ep ep, EndpointSpec spec) {
+    private void apply(ManagedEndpoint ep, EndpointSpec spec) {
         String cluster = settings.clusterName();
         LabelRules.Result r = LabelRules.build(ep.source, spec, null, cluster);
         Map<String, String> nsLabels = r.refusal() == null ? namespaceLabels.get(r.namespace()) : null;
@@ -449,22 +360,22 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
         ep.generation++;
     }
 
-    private void removeFrom(SourceEntry src, String sourceId) {
+    private void removeFrom(SourceConnection src, String sourceId) {
         awaitRestore();
         synchronized (lock) {
-            Ep ep = endpoints.get(new Key(src.name, sourceId));
+            ManagedEndpoint ep = endpoints.get(new Key(src.name, sourceId));
             if (ep == null || closed) return;
             drop(ep);
         }
         schedule();
     }
 
-    private void resyncFrom(SourceEntry src, Set<String> live) {
+    private void resyncFrom(SourceConnection src, Set<String> live) {
         awaitRestore();
         boolean changed = false;
         synchronized (lock) {
             if (closed) return;
-            for (Ep ep : List.copyOf(endpoints.values())) {
+            for (ManagedEndpoint ep : List.copyOf(endpoints.values())) {
                 if (ep.source.equals(src.name) && !live.contains(ep.sourceId)) {
                     drop(ep);
                     changed = true;
@@ -475,7 +386,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
     }
 
     /** Forgets an endpoint now and removes its datapath state in the next pass; the caller holds the lock. */
-    private void drop(Ep ep) {
+    private void drop(ManagedEndpoint ep) {
         endpoints.remove(new Key(ep.source, ep.sourceId));
         byId.remove(ep.id);
         releaseIdentity(ep);
@@ -484,7 +395,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
         dirtyStore = true;
     }
 
-    private void releaseIdentity(Ep ep) {
+    private void releaseIdentity(ManagedEndpoint ep) {
         if (ep.holdsRef && ep.identity != null) identities.release(ep.identity.id());
         ep.holdsRef = false;
         ep.identity = null;
@@ -504,7 +415,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
 
     @Override
     public void add(String source, EndpointSpec spec) {
-        SourceEntry entry;
+        SourceConnection entry;
         synchronized (lock) {
             entry = sources.get(source);
         }
@@ -519,7 +430,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
     public void delete(String idOrName) {
         Endpoint ep = get(idOrName).orElseThrow(() -> new IllegalArgumentException(
                 "no endpoint \"" + idOrName + "\" (use an id, namespace/name, or a unique name; see endpoint list)"));
-        SourceEntry entry;
+        SourceConnection entry;
         synchronized (lock) {
             entry = sources.get(ep.source());
         }
@@ -527,7 +438,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
             throw new IllegalStateException("endpoint " + ep.qualifiedName() + " belongs to source " + ep.source()
                     + ", which is not running; start its bundle to delete it");
         }
-        Ep inner;
+        ManagedEndpoint inner;
         synchronized (lock) {
             inner = byId.get(ep.id());
         }
@@ -545,7 +456,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
     public List<Endpoint> list() {
         synchronized (lock) {
             List<Endpoint> out = new ArrayList<>(byId.size());
-            for (Ep ep : byId.values()) out.add(view(ep));
+            for (ManagedEndpoint ep : byId.values()) out.add(ep.view());
             return out;
         }
     }
@@ -567,40 +478,12 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
 
     /** Cluster mode's remote endpoints (null: standalone). Their changes schedule a pass. */
     public void setRemoteEndpoints(RemoteEndpoints r) {
-        RemoteEndpoints old = remote;
-        if (old == r) return;
-        if (old != null) old.removeListener(onRemoteChange);
-        remote = r;
-        if (r != null) r.addListener(onRemoteChange);
-        schedule();
+        if (remote.set(r)) schedule();
     }
 
     /** Drops {@code r} if it is the one in use (a greedy rebind may have replaced it already). */
     public void unsetRemoteEndpoints(RemoteEndpoints r) {
-        if (remote == r) setRemoteEndpoints(null);
-    }
-
-    /**
-     * The remote endpoints, with the labels of their identities looked up (outside the lock: in cluster mode that may
-     * ask the store) and kept; one whose labels cannot be had yet is still in the ipcache but no selector matches it
-     * (fail closed), and the next pass asks again.
-     */
-    private List<RemoteEndpoint> remoteEndpoints() {
-        remoteLabelsMissing = false;
-        RemoteEndpoints r = remote;
-        if (r == null) return List.of();
-        List<RemoteEndpoint> list = r.list();
-        for (RemoteEndpoint e : list) {
-            if (e.identity() < ReservedIdentity.FIRST_ALLOCATED || remoteIdentities.containsKey(e.identity())) continue;
-            try {
-                identities.get(e.identity()).ifPresent(i -> remoteIdentities.put(i.id(), i));
-            } catch (RuntimeException ex) {
-                LOG.log(Level.FINE, "labels of remote identity " + e.identity() + " not known yet", ex);
-            }
-            if (!remoteIdentities.containsKey(e.identity())) remoteLabelsMissing = true;
-        }
-        if (remoteIdentities.size() > 70_000) remoteIdentities.clear(); // more than the range holds: stale numbers
-        return list;
+        if (remote.unset(r)) schedule();
     }
 
     /** Publishes what the pass left (views and ipcache, taken together) when it differs from the last snapshot. */
@@ -609,7 +492,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
         List<IpcacheEntry> cache;
         synchronized (lock) {
             views = new ArrayList<>(byId.size());
-            for (Ep ep : byId.values()) views.add(view(ep));
+            for (ManagedEndpoint ep : byId.values()) views.add(ep.view());
             cache = ipcache;
         }
         publisher.offer(views, cache);
@@ -621,19 +504,19 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
         String q = idOrName.trim();
         synchronized (lock) {
             if (q.chars().allMatch(Character::isDigit) && q.length() <= 6) {
-                Ep ep = byId.get(Long.parseLong(q));
-                if (ep != null) return Optional.of(view(ep));
+                ManagedEndpoint ep = byId.get(Long.parseLong(q));
+                if (ep != null) return Optional.of(ep.view());
             }
             int slash = q.indexOf('/');
-            List<Ep> matches = new ArrayList<>();
-            for (Ep ep : byId.values()) {
+            List<ManagedEndpoint> matches = new ArrayList<>();
+            for (ManagedEndpoint ep : byId.values()) {
                 if (slash >= 0) {
                     if (q.equals(ep.namespace + "/" + ep.name)) matches.add(ep);
                 } else if (q.equals(ep.name)) {
                     matches.add(ep);
                 }
             }
-            return matches.size() == 1 ? Optional.of(view(matches.get(0))) : Optional.empty();
+            return matches.size() == 1 ? Optional.of(matches.get(0).view()) : Optional.empty();
         }
     }
 
@@ -642,7 +525,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
         Endpoint e = get(idOrName).orElseThrow(() -> new java.util.NoSuchElementException("no endpoint \"" + idOrName
                 + "\" (an id, namespace/name, or a name that is unique)"));
         synchronized (lock) {
-            Ep ep = byId.get(e.id());
+            ManagedEndpoint ep = byId.get(e.id());
             if (ep == null) throw new java.util.NoSuchElementException("endpoint " + e.id() + " is gone");
             if (ep.audit != audit) {
                 ep.audit = audit;
@@ -650,7 +533,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
                 if (ep.state == EndpointState.READY) ep.state = EndpointState.REGENERATING;
                 dirtyStore = true;
             }
-            e = view(ep);
+            e = ep.view();
         }
         schedule();
         return e;
@@ -658,31 +541,18 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
 
     /** Adds a realization-latency listener (the metrics bundle). */
     public void addRealizationListener(io.septum.api.policy.PolicyRealizationListener l) {
-        realizationListeners.add(l);
+        realization.addListener(l);
     }
 
     public void removeRealizationListener(io.septum.api.policy.PolicyRealizationListener l) {
-        realizationListeners.remove(l);
-    }
-
-    private Endpoint view(Ep ep) {
-        List<String> msgs = new ArrayList<>();
-        if (ep.refusal != null) msgs.add(ep.refusal);
-        if (ep.error != null) msgs.add(ep.error);
-        msgs.addAll(ep.labelProblems);
-        boolean ingress = ep.pushedEndpoint != null && ep.pushedEndpoint.ingressEnforced();
-        boolean egress = ep.pushedEndpoint != null && ep.pushedEndpoint.egressEnforced();
-        return new Endpoint(ep.id, ep.name, ep.namespace, ep.source, ep.labels.asStrings(),
-                ep.identity == null ? 0 : ep.identity.id(), ep.state,
-                ep.addresses, ep.interfaceName, ep.ifindex, ep.netns, ingress, egress, ep.externalIds, ep.revision,
-                msgs.isEmpty() ? null : String.join("; ", msgs), ep.audit);
+        realization.removeListener(l);
     }
 
     @Override
     public List<SourceHealth> sources() {
         synchronized (lock) {
             List<SourceHealth> out = new ArrayList<>();
-            for (SourceEntry e : sources.values()) {
+            for (SourceConnection e : sources.values()) {
                 SourceHealth h = e.health;
                 out.add(h != null ? new SourceHealth(e.name, h.connected(), Math.max(h.lastSync(), e.lastSync), h.error())
                         : new SourceHealth(e.name, true, e.lastSync, null));
@@ -706,7 +576,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
         synchronized (lock) {
             if (copy.isEmpty()) namespaceLabels.remove(namespace);
             else namespaceLabels.put(namespace, Map.copyOf(copy));
-            for (Ep ep : byId.values()) {
+            for (ManagedEndpoint ep : byId.values()) {
                 if (ep.spec != null && namespace.equals(ep.namespace)) apply(ep, ep.spec);
             }
             dirtyStore = true;
@@ -730,10 +600,9 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
 
     @Override
     public void policyChanged(long revision, PolicySet current, EnforcementMode mode) {
-        long now = System.nanoTime();
+        realization.announced(revision, System.nanoTime());
         synchronized (lock) {
-            unrealized.putIfAbsent(revision, now);
-            for (Ep ep : byId.values()) {
+            for (ManagedEndpoint ep : byId.values()) {
                 if (ep.state == EndpointState.READY) ep.state = EndpointState.REGENERATING;
             }
         }
@@ -782,7 +651,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
     }
 
     /** What one pass pushes for one endpoint. */
-    private record Work(Ep ep, long generation, Labels labels) {
+    private record Work(ManagedEndpoint ep, long generation, Labels labels) {
     }
 
     private void pass() {
@@ -804,7 +673,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
         EnforcementMode mode = policies.mode();
         List<String> prefixes = policySet.cidrPrefixes();
         List<String> hostAddresses = host.hostAddresses();
-        List<RemoteEndpoint> remoteEndpoints = remoteEndpoints();
+        List<RemoteEndpoint> remoteEndpoints = remote.list(identities);
         List<Long> removals = new ArrayList<>();
         List<Work> work = new ArrayList<>();
         List<IpcacheEntry> cache;
@@ -816,7 +685,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
         synchronized (lock) {
             if (closed) return;
             // 1. Expired disconnected endpoints and orphans go.
-            for (Ep ep : List.copyOf(byId.values())) {
+            for (ManagedEndpoint ep : List.copyOf(byId.values())) {
                 if (ep.state == EndpointState.DISCONNECTED && ep.removeAt > 0 && ep.removeAt <= now) {
                     LOG.info("endpoint " + ep.id + " (" + ep.source + "/" + ep.sourceId + ") removed: its source did"
                             + " not report it within the grace period");
@@ -830,7 +699,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
             });
             removals.addAll(toRemove);
             // 2. What needs an identity; allocation happens outside the lock, as an allocator may be slow.
-            for (Ep ep : byId.values()) {
+            for (ManagedEndpoint ep : byId.values()) {
                 if (ep.refusal != null || (ep.spec == null && !ep.restoredPending)) continue;
                 if (!ep.needsIdentity && ep.holdsRef) continue;
                 needIdentity.add(new Work(ep, ep.generation, ep.labels));
@@ -866,7 +735,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
             }
             allocationErrors.forEach((w, err) -> w.ep().error = err);
             for (var a : allocated.entrySet()) {
-                Ep ep = a.getKey().ep();
+                ManagedEndpoint ep = a.getKey().ep();
                 Identity fresh = a.getValue();
                 if (ep.generation != a.getKey().generation() || byId.get(ep.id) != ep) {
                     // Changed meanwhile: the next pass allocates for what it is now.
@@ -898,43 +767,25 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
                     it.remove();
                 }
             }
-            // 4. The ipcache: CIDRs, then the host, then endpoints, each overriding the one before for one prefix.
-            Map<String, IpcacheEntry> entries = new TreeMap<>();
-            for (var e : cidrIdentities.entrySet()) {
-                entries.put(e.getKey(), new IpcacheEntry(e.getKey(), e.getValue().id(), "policy-cidr"));
-            }
-            for (String a : hostAddresses) {
-                String ip = IpAddresses.parse(a);
-                if (ip != null && !IpAddresses.isLinkLocal(ip)) entries.put(IpAddresses.hostPrefix(ip),
-                        new IpcacheEntry(IpAddresses.hostPrefix(ip), ReservedIdentity.HOST.id(), "host"));
-            }
-            // Other nodes' endpoints: after the host, before this node's own endpoints, which win an address.
-            for (RemoteEndpoint r : remoteEndpoints) {
-                String ip = IpAddresses.parse(r.ip());
-                if (ip == null) continue;
-                String prefix = IpAddresses.hostPrefix(ip);
-                entries.put(prefix, new IpcacheEntry(prefix, r.identity(), r.source()));
-            }
+            // 4. The ipcache (IpcacheBuilder says the order), and the identities selectors resolve against.
+            IpcacheBuilder entries = new IpcacheBuilder().cidrs(cidrIdentities).host(hostAddresses).remote(remoteEndpoints);
             Map<Long, Identity> used = new TreeMap<>();
             for (RemoteEndpoint r : remoteEndpoints) {
-                Identity i = remoteIdentities.get(r.identity());
+                Identity i = remote.identity(r.identity());
                 if (i != null) used.put(i.id(), i);
             }
             for (ReservedIdentity r : ReservedIdentity.values()) used.put(r.id(), r.identity());
             for (Identity i : cidrIdentities.values()) used.put(i.id(), i);
-            for (Ep ep : byId.values()) {
+            for (ManagedEndpoint ep : byId.values()) {
                 if (ep.identity == null || ep.refusal != null || (ep.spec == null && !ep.restoredPending)) continue;
                 used.put(ep.identity.id(), ep.identity);
-                for (String ip : ep.addresses) {
-                    String prefix = IpAddresses.hostPrefix(ip);
-                    entries.put(prefix, new IpcacheEntry(prefix, ep.identity.id(), "endpoint:" + ep.id));
-                }
+                entries.endpoint(ep.id, ep.identity.id(), ep.addresses);
             }
-            cache = List.copyOf(entries.values());
+            cache = entries.build();
             ipcache = cache;
             universe = List.copyOf(used.values());
             // 5. What to push: every endpoint with an identity whose datapath state we own.
-            for (Ep ep : byId.values()) {
+            for (ManagedEndpoint ep : byId.values()) {
                 if (ep.restoredPending || ep.identity == null || ep.needsIdentity || ep.refusal != null) continue;
                 if (ep.spec == null) continue;
                 int ifindex = 0;
@@ -997,7 +848,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
                 retry |= r;
                 pushed += pushCount - before;
             }
-            if (!failed) realized(revision, pushed);
+            if (!failed) realization.realized(revision, pushed);
         }
         for (long id : removals) {
             try {
@@ -1022,36 +873,16 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
             }
         }
         publishSnapshot();
-        if (remoteLabelsMissing) retry = true;
+        if (remote.labelsMissing()) retry = true;
         if (retry) scheduleAt(System.currentTimeMillis() + settings.retryDelay().toMillis());
     }
 
     /** Datapath writes made by this manager; touched by the regeneration thread only. */
     private int pushCount;
 
-    /** Tells the listeners of every announced revision up to {@code revision}, now in the datapath. */
-    private void realized(long revision, int endpoints) {
-        long now = System.nanoTime();
-        List<Map.Entry<Long, Long>> done;
-        synchronized (lock) {
-            var head = unrealized.headMap(revision, true);
-            done = List.copyOf(head.entrySet());
-            head.clear();
-        }
-        for (var d : done) {
-            for (var l : realizationListeners) {
-                try {
-                    l.realized(d.getKey(), now - d.getValue(), endpoints);
-                } catch (RuntimeException e) {
-                    LOG.log(Level.WARNING, "a policy realization listener failed", e);
-                }
-            }
-        }
-    }
-
     /** Pushes one endpoint if its policy or attachment changed. Returns whether it must be retried. */
     private boolean regenerate(Work w, PolicySet policySet, EnforcementMode mode, long revision, List<Identity> universe) {
-        Ep ep = w.ep();
+        ManagedEndpoint ep = w.ep();
         DatapathEndpoint dpe;
         EndpointPolicy policy;
         synchronized (lock) {
@@ -1100,12 +931,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
 
     private EndpointStore.State storeState() {
         List<EndpointStore.Stored> out = new ArrayList<>();
-        for (Ep ep : byId.values()) {
-            long identity = ep.identity == null ? 0 : ep.identity.id();
-            out.add(new EndpointStore.Stored(ep.id, ep.source, ep.sourceId, ep.name, ep.namespace,
-                    ep.labels.asStrings(), ep.interfaceName, ep.netns, ep.addresses, identity, ep.externalIds,
-                    ep.cgroupPath, ep.audit));
-        }
+        for (ManagedEndpoint ep : byId.values()) out.add(ep.stored());
         out.sort(Comparator.comparingLong(EndpointStore.Stored::id));
         return new EndpointStore.State(1, nextId, out, new TreeMap<>(namespaceLabels));
     }
@@ -1126,13 +952,13 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
 
     /** Stops without touching the datapath: a stopping agent must leave enforcement in place. */
     public void close() {
-        List<SourceEntry> open;
+        List<SourceConnection> open;
         synchronized (lock) {
             closed = true;
             open = List.copyOf(sources.values());
             sources.clear();
         }
-        for (SourceEntry e : open) {
+        for (SourceConnection e : open) {
             e.closed = true;
             try {
                 e.source.close();

@@ -73,6 +73,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
     private final CgroupAttach cgroups;
     private final ProxyRouting routing = new ProxyRouting();
     private final LbMaps lb = new LbMaps();
+    private final MapCodec codec;
     private BpfObjects objects;
     private BpfMaps maps;
     private volatile boolean loaded;
@@ -102,6 +103,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
         this.ncpus = Math.max(1, lib.libbpf_num_possible_cpus());
         this.decoder = new EventDecoder(runtime);
         this.log = new LibbpfLog(lib, libc, runtime);
+        this.codec = new MapCodec(runtime);
         this.tc = new TcAttach(lib, runtime);
         this.cgroups = new CgroupAttach(lib, libc, runtime, pinDir);
     }
@@ -232,10 +234,10 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
 
     /** What a previous agent left: endpoints (for restored()) and each endpoint's policy entries (to diff). */
     private void readState() throws DatapathException {
-        List<BpfEndpoint> eps = readEndpoints();
+        List<BpfEndpoint> eps = codec.endpoints(maps, cgroupError == null ? cgroupPaths : null);
         restored = List.copyOf(eps);
         installed.clear();
-        for (Map.Entry<PolicyCodec.Key, PolicyCodec.Value> e : readPolicy().entrySet()) {
+        for (Map.Entry<PolicyCodec.Key, PolicyCodec.Value> e : codec.readPolicy(maps).entrySet()) {
             installed.computeIfAbsent(e.getKey().epId(), k -> new LinkedHashMap<>()).put(e.getKey(), e.getValue());
         }
     }
@@ -281,13 +283,13 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
                 Structs.EndpointValue ov = Structs.from(new Structs.EndpointValue(runtime), oldVal);
                 if (ov.ep_id.get() == ep.id()) oldFlags = (int) ov.flags.get();
             }
-            int newFlags = flags(ep);
+            int newFlags = MapCodec.flags(ep);
             // never more permissive than old and new: enforcement bits added first, audit (which lets drops pass)
             // and removed enforcement last
             int interim = oldFlags < 0 ? (newFlags & 3) : ((oldFlags | newFlags) & 3) | (oldFlags & newFlags & 4);
             MapTransaction undo = new MapTransaction();
             try {
-                undo.put(epMap, epKey, endpointValue(ep, interim), oldVal, "endpoint " + ep.id() + " entry");
+                undo.put(epMap, epKey, codec.endpointValue(ep, interim), oldVal, "endpoint " + ep.id() + " entry");
                 List<Map.Entry<PolicyCodec.Key, PolicyCodec.Value>> writes = new ArrayList<>();
                 for (Map.Entry<PolicyCodec.Key, PolicyCodec.Value> e : desired.entrySet()) {
                     if (!e.getValue().equals(current.get(e.getKey()))) writes.add(e);
@@ -295,13 +297,13 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
                 writes.sort(Comparator.comparingInt(e -> e.getValue().action() == PolicyCodec.ACTION_DENY ? 0 : 1));
                 for (Map.Entry<PolicyCodec.Key, PolicyCodec.Value> e : writes) {
                     PolicyCodec.Value old = current.get(e.getKey());
-                    undo.put(maps.policy, policyKey(e.getKey()), policyValue(e.getValue()),
-                            old == null ? null : policyValue(old), "policy entry of endpoint " + ep.id());
+                    undo.put(maps.policy, codec.policyKey(e.getKey()), codec.policyValue(e.getValue()),
+                            old == null ? null : codec.policyValue(old), "policy entry of endpoint " + ep.id());
                 }
                 for (PolicyCodec.Key k : current.keySet()) {
-                    if (!desired.containsKey(k)) undo.delete(maps.policy, policyKey(k), policyValue(current.get(k)), "stale policy entry of endpoint " + ep.id());
+                    if (!desired.containsKey(k)) undo.delete(maps.policy, codec.policyKey(k), codec.policyValue(current.get(k)), "stale policy entry of endpoint " + ep.id());
                 }
-                if (interim != newFlags) undo.put(epMap, epKey, endpointValue(ep, newFlags), endpointValue(ep, interim), "endpoint " + ep.id() + " entry");
+                if (interim != newFlags) undo.put(epMap, epKey, codec.endpointValue(ep, newFlags), codec.endpointValue(ep, interim), "endpoint " + ep.id() + " entry");
             } catch (DatapathException e) {
                 undo.rollback();
                 throw e;
@@ -318,7 +320,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
             }
             if (prev != null && prev.isCgroup()) detachCgroups(ep.id(), -1);
             if (prev != null && !prev.isCgroup() && prev.ifindex() != ep.ifindex()) detachInterface(prev);
-            syncLxc(ep);
+            LxcEntries.sync(maps, runtime, ep);
             tc.attachBridge(ep, objects.progProxy());
             tc.attach(ep, objects.progFrom(), objects.progTo());
             endpoints.put(ep.id(), ep);
@@ -332,7 +334,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
             DatapathEndpoint ep = endpoints.get(endpointId);
             List<Integer> ifindexes = new ArrayList<>();
             if (ep != null && !ep.isCgroup()) ifindexes.add(ep.ifindex());
-            for (BpfEndpoint b : readEndpoints()) {
+            for (BpfEndpoint b : codec.endpoints(maps, cgroupError == null ? cgroupPaths : null)) {
                 if (b.endpointId() == endpointId && b.ifindex() > 0 && !ifindexes.contains(b.ifindex())) ifindexes.add(b.ifindex());
             }
             for (int ifindex : ifindexes) {
@@ -343,7 +345,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
             detachCgroups(endpointId, -1);
             Map<PolicyCodec.Key, PolicyCodec.Value> current = installed.remove(endpointId);
             if (current != null) {
-                for (PolicyCodec.Key k : current.keySet()) maps.policy.delete(policyKey(k));
+                for (PolicyCodec.Key k : current.keySet()) maps.policy.delete(codec.policyKey(k));
             }
             for (byte[] k : maps.policyStats.keys()) {
                 if (Structs.from(new Structs.PolicyStatsKey(runtime), k).ep_id.get() == endpointId) maps.policyStats.delete(k);
@@ -361,59 +363,6 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
             }
             endpoints.remove(endpointId);
         }
-    }
-
-    /** Makes the endpoint's addresses (and only those) point to it in septum_lxc, and records its interface's MAC. */
-    private void syncLxc(DatapathEndpoint ep) throws DatapathException {
-        byte[] mac = interfaceMac(ep);
-        if (mac != null) {
-            Structs.IfMac v = Structs.zeroed(new Structs.IfMac(runtime));
-            for (int i = 0; i < 6; i++) v.mac[i].set(mac[i] & 0xff);
-            int rc = maps.ifmac.update(Bytes.u32(ep.ifindex()), v.bytes(), LibBpf.BPF_ANY);
-            if (rc < 0) throw new DatapathException("writing the interface address of endpoint " + ep.id() + " failed: " + errno(-rc));
-        }
-        Map<Bytes, byte[]> desired = new LinkedHashMap<>();
-        for (String a : ep.addresses()) {
-            Ips.Prefix p;
-            try {
-                p = Ips.parsePrefix(a.contains("/") ? a.substring(0, a.indexOf('/')) : a);
-            } catch (IllegalArgumentException ex) {
-                throw new DatapathException("endpoint " + ep.id() + ": address " + a + ": " + ex.getMessage(), ex);
-            }
-            Structs.LxcValue v = Structs.zeroed(new Structs.LxcValue(runtime));
-            v.ep_id.set(ep.id());
-            v.ifindex.set(ep.ifindex());
-            desired.put(new Bytes(p.addr().clone()), v.bytes());
-        }
-        for (Map.Entry<Bytes, byte[]> e : maps.lxc.readAll().entrySet()) {
-            boolean mine = Structs.from(new Structs.LxcValue(runtime), e.getValue()).ep_id.get() == ep.id();
-            if (mine && !desired.containsKey(e.getKey())) maps.lxc.delete(e.getKey().b());
-        }
-        for (Map.Entry<Bytes, byte[]> e : desired.entrySet()) {
-            int rc = maps.lxc.update(e.getKey().b(), e.getValue(), LibBpf.BPF_ANY);
-            if (rc < 0) throw new DatapathException("writing the address entry of endpoint " + ep.id() + " failed: " + errno(-rc));
-        }
-    }
-
-    /** The MAC that makes the host's stack take a frame from this interface (its bridge's, else its own); null when it cannot be read (redirection then fails closed). */
-    private static byte[] interfaceMac(DatapathEndpoint ep) {
-        for (String name : new String[] {ep.interfaceName(), TcAttach.ifname(ep.ifindex())}) {
-            if (name == null || name.isEmpty()) continue;
-            try {
-                // a bridge port: the bridge's own address, which the bridge hands to the host stack as PACKET_HOST
-                Path master = Path.of("/sys/class/net", name, "master");
-                Path dev = java.nio.file.Files.exists(master) ? master.toRealPath() : Path.of("/sys/class/net", name);
-                String text = java.nio.file.Files.readString(dev.resolve("address")).trim();
-                String[] parts = text.split(":");
-                if (parts.length != 6) continue;
-                byte[] mac = new byte[6];
-                for (int i = 0; i < 6; i++) mac[i] = (byte) Integer.parseInt(parts[i], 16);
-                return mac;
-            } catch (java.io.IOException | RuntimeException e) {
-                // try the next name
-            }
-        }
-        return null;
     }
 
     @Override
@@ -506,60 +455,28 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
     public List<BpfEndpoint> endpoints() {
         synchronized (lock) {
             if (!loaded) return List.of();
-            return readEndpoints();
+            return codec.endpoints(maps, cgroupError == null ? cgroupPaths : null);
         }
     }
 
     @Override
     public List<BpfPolicyEntry> policy(long endpointId) {
         synchronized (lock) {
-            if (!loaded) return List.of();
-            Map<String, Long> packets = readPolicyPackets(endpointId);
-            List<BpfPolicyEntry> out = new ArrayList<>();
-            List<Map.Entry<PolicyCodec.Key, PolicyCodec.Value>> mine = new ArrayList<>();
-            for (Map.Entry<PolicyCodec.Key, PolicyCodec.Value> e : readPolicy().entrySet()) {
-                if (e.getKey().epId() == endpointId) mine.add(e);
-            }
-            mine.sort(Comparator.comparingInt((Map.Entry<PolicyCodec.Key, PolicyCodec.Value> e) -> e.getKey().dir())
-                    .thenComparingLong(e -> e.getKey().identity())
-                    .thenComparingInt(e -> e.getKey().proto())
-                    .thenComparingInt(e -> e.getKey().port()));
-            for (Map.Entry<PolicyCodec.Key, PolicyCodec.Value> e : mine) {
-                PolicyCodec.Key k = e.getKey();
-                PolicyCodec.Value v = e.getValue();
-                String proto = k.prefixlen() == PolicyCodec.PREFIX_ANY_PROTO ? "ANY" : EventDecoder.protocolName(k.proto());
-                String ports;
-                if (k.prefixlen() <= PolicyCodec.PREFIX_PROTO) ports = "*";
-                else {
-                    int[] r = k.portRange();
-                    ports = r[0] == r[1] ? Integer.toString(r[0]) : r[0] + "-" + r[1];
-                }
-                String action = v.action() == PolicyCodec.ACTION_ALLOW ? "ALLOW"
-                        : v.action() == PolicyCodec.ACTION_DENY ? "DENY" : "REDIRECT";
-                if (v.audit()) action = v.action() == PolicyCodec.ACTION_ALLOW ? "AUDIT-DEFAULT" : action + " (audit)";
-                String dir = k.dir() == PolicyCodec.DIR_INGRESS ? "INGRESS" : "EGRESS";
-                out.add(new BpfPolicyEntry(dir, k.identity(), proto, ports, action, v.ruleId(),
-                        packets.getOrDefault(k.dir() + "/" + v.ruleId(), 0L)));
-            }
-            return out;
+            return loaded ? codec.policyOf(maps, endpointId) : List.of();
         }
     }
 
     @Override
     public List<IpcacheEntry> ipcache() {
         synchronized (lock) {
-            if (!loaded) return List.of();
-            List<IpcacheEntry> out = new ArrayList<>();
-            for (Map.Entry<Bytes, byte[]> e : maps.ipcache.readAll().entrySet()) {
-                Structs.IpcacheKey k = Structs.from(new Structs.IpcacheKey(runtime), e.getKey().b());
-                byte[] addr = new byte[16];
-                for (int i = 0; i < 16; i++) addr[i] = (byte) k.addr[i].get();
-                String prefix = Ips.formatPrefix(addr, (int) k.prefixlen.get());
-                long id = Structs.from(new Structs.IpcacheValue(runtime), e.getValue()).identity.get();
-                out.add(new IpcacheEntry(prefix, id, ipcacheSources.getOrDefault(prefix, "restored")));
-            }
-            out.sort(Comparator.comparing(IpcacheEntry::prefix));
-            return out;
+            return loaded ? codec.ipcache(maps, ipcacheSources) : List.of();
+        }
+    }
+
+    @Override
+    public List<RuleHits> ruleHits() {
+        synchronized (lock) {
+            return loaded ? codec.ruleHits(maps) : List.of();
         }
     }
 
@@ -634,108 +551,6 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
         if (v != null && Structs.from(new Structs.EndpointValue(runtime), v).ep_id.get() == prev.id()) {
             maps.endpoints.delete(k);
         }
-    }
-
-    // ------------------------------------------------------------------ map codec
-
-    private static int flags(DatapathEndpoint ep) {
-        return (ep.ingressEnforced() ? BpfEndpoint.FLAG_INGRESS_ENFORCED : 0)
-                | (ep.egressEnforced() ? BpfEndpoint.FLAG_EGRESS_ENFORCED : 0)
-                | (ep.audit() ? BpfEndpoint.FLAG_AUDIT : 0);
-    }
-
-    private byte[] endpointValue(DatapathEndpoint ep, int flags) {
-        Structs.EndpointValue v = Structs.zeroed(new Structs.EndpointValue(runtime));
-        v.ep_id.set(ep.id());
-        v.identity.set(ep.identity());
-        v.flags.set(flags);
-        return v.bytes();
-    }
-
-    byte[] policyKey(PolicyCodec.Key k) {
-        Structs.PolicyKey s = Structs.zeroed(new Structs.PolicyKey(runtime));
-        s.prefixlen.set(k.prefixlen());
-        s.ep_id.set(Integer.reverseBytes((int) k.epId()) & 0xffffffffL);
-        s.identity.set(Integer.reverseBytes((int) k.identity()) & 0xffffffffL);
-        s.dir.set(k.dir());
-        s.proto.set(k.proto());
-        s.dport.set(Short.reverseBytes((short) k.port()) & 0xffff);
-        return s.bytes();
-    }
-
-    PolicyCodec.Key decodePolicyKey(byte[] b) {
-        Structs.PolicyKey s = Structs.from(new Structs.PolicyKey(runtime), b);
-        return new PolicyCodec.Key(Integer.reverseBytes((int) s.ep_id.get()) & 0xffffffffL,
-                Integer.reverseBytes((int) s.identity.get()) & 0xffffffffL, s.dir.get(), s.proto.get(),
-                Short.reverseBytes((short) s.dport.get()) & 0xffff, (int) s.prefixlen.get());
-    }
-
-    private byte[] policyValue(PolicyCodec.Value v) {
-        Structs.PolicyValue s = Structs.zeroed(new Structs.PolicyValue(runtime));
-        s.action.set(v.action());
-        s.flags.set(v.flags());
-        s.proxy_port.set(v.proxyPort());
-        s.rule_id.set(v.ruleId() & 0xffffffffL);
-        return s.bytes();
-    }
-
-    private Map<PolicyCodec.Key, PolicyCodec.Value> readPolicy() {
-        Map<PolicyCodec.Key, PolicyCodec.Value> out = new LinkedHashMap<>();
-        for (Map.Entry<Bytes, byte[]> e : maps.policy.readAll().entrySet()) {
-            Structs.PolicyValue v = Structs.from(new Structs.PolicyValue(runtime), e.getValue());
-            out.put(decodePolicyKey(e.getKey().b()), new PolicyCodec.Value(v.action.get(), v.proxy_port.get(), (int) v.rule_id.get(),
-                    v.flags.get()));
-        }
-        return out;
-    }
-
-    @Override
-    public List<RuleHits> ruleHits() {
-        synchronized (lock) {
-            if (!loaded) return List.of();
-            List<RuleHits> out = new ArrayList<>();
-            for (byte[] k : maps.policyStats.keys()) {
-                Structs.PolicyStatsKey sk = Structs.from(new Structs.PolicyStatsKey(runtime), k);
-                long packets = maps.policyStats.percpuSum(k);
-                if (packets == 0) continue;
-                out.add(new RuleHits(sk.ep_id.get(), (int) sk.rule_id.get(),
-                        sk.dir.get() == PolicyCodec.DIR_INGRESS ? "INGRESS" : "EGRESS", packets));
-            }
-            out.sort(Comparator.comparingLong(RuleHits::endpointId).thenComparingInt(RuleHits::ruleId)
-                    .thenComparing(RuleHits::direction));
-            return out;
-        }
-    }
-
-    /** Packets per "dir/ruleId" for one endpoint, summed over CPUs. */
-    private Map<String, Long> readPolicyPackets(long epId) {
-        Map<String, Long> out = new HashMap<>();
-        for (byte[] k : maps.policyStats.keys()) {
-            Structs.PolicyStatsKey sk = Structs.from(new Structs.PolicyStatsKey(runtime), k);
-            if (sk.ep_id.get() != epId) continue;
-            out.merge(sk.dir.get() + "/" + (int) sk.rule_id.get(), maps.policyStats.percpuSum(k), Long::sum);
-        }
-        return out;
-    }
-
-    private List<BpfEndpoint> readEndpoints() {
-        List<BpfEndpoint> out = new ArrayList<>();
-        for (Map.Entry<Bytes, byte[]> e : maps.endpoints.readAll().entrySet()) {
-            int ifindex = (int) Bytes.u32(e.getKey().b());
-            Structs.EndpointValue v = Structs.from(new Structs.EndpointValue(runtime), e.getValue());
-            out.add(new BpfEndpoint(ifindex, v.ep_id.get(), v.identity.get(), (int) v.flags.get(), TcAttach.ifname(ifindex)));
-        }
-        if (cgroupError == null) {
-            for (Map.Entry<Bytes, byte[]> e : maps.cgroupEndpoints.readAll().entrySet()) {
-                long cgid = Bytes.u64(e.getKey().b());
-                Structs.EndpointValue v = Structs.from(new Structs.EndpointValue(runtime), e.getValue());
-                // no interface: ifindex 0, and the cgroup where the name would be
-                out.add(new BpfEndpoint(0, v.ep_id.get(), v.identity.get(), (int) v.flags.get(),
-                        cgroupPaths.getOrDefault(cgid, "cgroup id " + cgid)));
-            }
-        }
-        out.sort(Comparator.comparingLong(BpfEndpoint::endpointId).thenComparingInt(BpfEndpoint::ifindex));
-        return out;
     }
 
     private void requireLoaded() throws DatapathException {
