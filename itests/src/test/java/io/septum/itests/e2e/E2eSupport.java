@@ -118,6 +118,26 @@ final class E2eSupport {
         }
     }
 
+    /**
+     * Why the connectivity lab cannot run a case with real packets, or empty: a probe of another protocol than TCP
+     * or UDP (ICMP, SCTP), or an IPv6 address (the lab is IPv4). Such a case is still judged by {@code policy eval}
+     * (CorpusTest) and the datapath's own packet tests; the ITs say so instead of failing on the lab's refusal.
+     */
+    static Optional<String> labCannotProbe(Path c) throws IOException {
+        JsonNode tc = new ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory()).readTree(c.toFile());
+        for (JsonNode p : tc.path("probes")) {
+            String proto = p.path("protocol").asText("TCP").toUpperCase(java.util.Locale.ROOT);
+            if (!proto.equals("TCP") && !proto.equals("UDP") && !p.has("http")) return Optional.of(proto + " probes");
+        }
+        for (String section : List.of("endpoints", "external")) {
+            for (JsonNode n : tc.path(section)) {
+                for (String f : List.of("ip", "ipv6")) if (n.path(f).asText("").contains(":")) return Optional.of("IPv6 addresses");
+                for (JsonNode a : n.path("ips")) if (a.asText().contains(":")) return Optional.of("IPv6 addresses");
+            }
+        }
+        return Optional.empty();
+    }
+
     static String rand() {
         return String.format("%04x", RANDOM.nextInt(1 << 16));
     }
