@@ -9,7 +9,10 @@ import org.osgi.annotation.versioning.ProviderType;
  */
 @ProviderType
 public interface EndpointIndex {
-    /** The newest snapshot; never null. */
+    /**
+     * The newest snapshot; never null. Revision 0 ({@link EndpointSnapshot#EMPTY}) means the manager has not finished
+     * its first pass yet (restored endpoints are not in it): a consumer that would act on "no endpoints" waits.
+     */
     EndpointSnapshot snapshot();
 
     /**

@@ -41,7 +41,7 @@ public final class EndpointSnapshot {
             byBareName.put(e.name(), byBareName.containsKey(e.name()) ? null : e);
             for (String a : e.addresses()) {
                 IpPrefix p = hostOf(a);
-                if (p != null) byAddress.putIfAbsent(p, e);
+                if (p != null) byAddress.put(p, e); // a later endpoint wins an address, as in the ipcache
             }
         }
         List<TreeSet<Integer>> seen = List.of(new TreeSet<>(Collections.reverseOrder()), new TreeSet<>(Collections.reverseOrder()));

@@ -51,9 +51,15 @@ class DebPackageIT {
             if (required) fail("no distribution/deb/target/*.deb: build distribution/deb first (-Dseptum.e2e.required=true)");
             Assumptions.abort("no .deb built");
         }
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")) || !required, "dpkg -i needs root");
-        // never touch an operator's own installation
+        if (!"root".equals(System.getProperty("user.name"))) {
+            if (required) fail("dpkg -i needs root (-Dseptum.e2e.required=true)");
+            Assumptions.abort("dpkg -i needs root");
+        }
+        // never touch an operator's own installation, packaged or copied by hand
         Assumptions.assumeFalse(installed(), "a septum package is installed on this machine already: not touching it");
+        for (String p : List.of("/opt/septum", "/etc/septum", "/var/lib/septum")) {
+            Assumptions.assumeFalse(Files.exists(Path.of(p)), p + " exists (an install by hand?): not touching it");
+        }
         E2eSupport.Agent agent = null;
         try {
             E2eSupport.Run in = exec(DPKG, List.of("dpkg", "-i", deb.get().toString()));

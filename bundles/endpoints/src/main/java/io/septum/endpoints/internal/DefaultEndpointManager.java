@@ -768,7 +768,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
                 }
             }
             // 4. The ipcache (IpcacheBuilder says the order), and the identities selectors resolve against.
-            IpcacheBuilder entries = new IpcacheBuilder().cidrs(cidrIdentities).host(hostAddresses).remote(remoteEndpoints);
+            IpcacheBuilder entries = new IpcacheBuilder().cidrs(cidrIdentities).remote(remoteEndpoints).host(hostAddresses);
             Map<Long, Identity> used = new TreeMap<>();
             for (RemoteEndpoint r : remoteEndpoints) {
                 Identity i = remote.identity(r.identity());

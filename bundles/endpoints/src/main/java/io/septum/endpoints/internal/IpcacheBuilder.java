@@ -10,8 +10,8 @@ import java.util.TreeMap;
 
 /**
  * The ipcache the datapath gets, one entry per prefix, each source overriding the ones before it for the same
- * prefix: the CIDRs policies name, then the host's own addresses ({@code reserved:host}), then other nodes'
- * endpoints (cluster mode), then this node's endpoints, which win an address.
+ * prefix: the CIDRs policies name, then other nodes' endpoints (cluster mode), then the host's own addresses
+ * ({@code reserved:host}: no other node can claim them), then this node's endpoints, which win an address.
  */
 final class IpcacheBuilder {
     private final Map<String, IpcacheEntry> entries = new TreeMap<>();

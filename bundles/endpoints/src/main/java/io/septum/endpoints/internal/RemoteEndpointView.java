@@ -47,26 +47,40 @@ final class RemoteEndpointView {
     }
 
     /**
-     * The remote endpoints now, with their identities' labels looked up; one whose labels cannot be had yet is still
-     * listed (it goes into the ipcache) but is missing from {@link #identity} (no selector matches it: fail closed),
-     * and {@link #labelsMissing()} says the next pass should ask again.
+     * The remote endpoints now whose identities' labels are known (node addresses, {@code remote-node}, need none).
+     * One whose labels cannot be had yet is left out, so that its address stays {@code world} rather than carry a
+     * number that selectors cannot see (a wildcard allow would admit it while a deny by labels would miss it);
+     * {@link #labelsMissing()} then says the next pass should ask again. Labels of numbers no remote endpoint uses
+     * any more are forgotten: after GC a number may come back with other labels.
      */
     List<RemoteEndpoint> list(IdentityAllocator identities) {
         missing = false;
         RemoteEndpoints r = remote;
-        if (r == null) return List.of();
-        List<RemoteEndpoint> list = r.list();
-        for (RemoteEndpoint e : list) {
-            if (e.identity() < ReservedIdentity.FIRST_ALLOCATED || labels.containsKey(e.identity())) continue;
-            try {
-                identities.get(e.identity()).ifPresent(i -> labels.put(i.id(), i));
-            } catch (RuntimeException ex) {
-                LOG.log(Level.FINE, "labels of remote identity " + e.identity() + " not known yet", ex);
-            }
-            if (!labels.containsKey(e.identity())) missing = true;
+        if (r == null) {
+            labels.clear();
+            return List.of();
         }
+        List<RemoteEndpoint> known = new java.util.ArrayList<>();
+        java.util.Set<Long> used = new java.util.HashSet<>();
+        for (RemoteEndpoint e : r.list()) {
+            if (e.identity() < ReservedIdentity.FIRST_ALLOCATED) {
+                known.add(e);
+                continue;
+            }
+            used.add(e.identity());
+            if (!labels.containsKey(e.identity())) {
+                try {
+                    identities.get(e.identity()).ifPresent(i -> labels.put(i.id(), i));
+                } catch (RuntimeException ex) {
+                    LOG.log(Level.FINE, "labels of remote identity " + e.identity() + " not known yet", ex);
+                }
+            }
+            if (labels.containsKey(e.identity())) known.add(e);
+            else missing = true;
+        }
+        labels.keySet().retainAll(used);
         if (labels.size() > MAX_CACHED) labels.clear();
-        return list;
+        return known;
     }
 
     /** The labels of a remote number, when known. */

@@ -39,7 +39,8 @@ final class SnapshotPublisher {
     /** Publishes the state if it differs from the newest snapshot. */
     synchronized void offer(List<Endpoint> endpoints, List<IpcacheEntry> ipcache) {
         EndpointSnapshot cur = current;
-        if (endpoints.equals(cur.endpoints()) && ipcache.equals(cur.ipcache())) return;
+        // the first offer is always published (revision 1): "no endpoints yet" and "no endpoints" differ
+        if (cur.revision() > 0 && endpoints.equals(cur.endpoints()) && ipcache.equals(cur.ipcache())) return;
         current = new EndpointSnapshot(cur.revision() + 1, endpoints, ipcache);
         if (pending.compareAndSet(false, true)) submit(this::deliverAll);
     }

@@ -101,7 +101,7 @@ class ClusterEndpointsTest {
                 }
             });
             sync = new IpcacheSync(client, lease, new IpcacheSync.NodeInfo(name, List.of(address), List.of(cidr), "test",
-                    System.currentTimeMillis()));
+                    System.currentTimeMillis()), Runnable::run);
             sync.start();
             host.ifindexes.put("veth-" + name + "1", 11);
             host.ifindexes.put("veth-" + name + "2", 12);
@@ -193,6 +193,23 @@ class ClusterEndpointsTest {
         assertTrue(b.ipcache("10.201.1.7/32").isEmpty(), "value names another node: ignored");
         assertTrue(b.ipcache("10.201.1.8/32").isEmpty(), "reserved identity from a remote: ignored");
         assertEquals(b.manager.get("db").orElseThrow().identity(), b.ipcache("10.201.2.5/32").orElseThrow().identity());
+
+        // a compromised node-a re-registers with every address as its own: it still cannot take node-b's own
+        // addresses, its endpoint CIDR nor its node address, and an address two nodes claim goes to neither
+        a.client.put("septum/state/nodes/v1/node-a", "{\"name\":\"node-a\",\"addresses\":[\"192.0.2.12\",\"192.0.2.1\",\"192.0.2.11\"],"
+                + "\"cidrs\":[\"0.0.0.0/0\"],\"version\":\"x\",\"startTime\":0}", a.lease.id());
+        a.client.put("septum/state/ip/v1/node-a/10.201.2.77", json.replace("10.201.2.99", "10.201.2.77"), a.lease.id());
+        Node c = new Node("node-c", "10.201.3.0/24", "192.0.2.13", 30);
+        c.manager.addSource(new Fakes.Source("netns", spec("x", "shared", null, Map.of("app", "x"), "veth-node-c1", "10.201.3.5")));
+        c.ready("shared");
+        a.client.put("septum/state/ip/v1/node-a/10.201.3.5", json.replace("10.201.2.99", "10.201.3.5"), a.lease.id());
+        a.client.put("septum/state/ip/v1/node-a/10.201.1.10", json.replace("10.201.2.99", "10.201.1.10"), a.lease.id());
+        await("node-b takes node-a's latest valid key", () -> b.ipcache("10.201.1.10/32").isPresent());
+        assertTrue(b.ipcache("10.201.2.77/32").isEmpty(), "inside node-b's own CIDR: ignored");
+        assertTrue(b.ipcache("192.0.2.12/32").isEmpty(), "node-b's own node address is not node-a's");
+        assertEquals(ReservedIdentity.HOST.id(), b.ipcache("192.0.2.1/32").orElseThrow().identity(),
+                "a host address of node-b stays reserved:host whatever another node claims");
+        assertTrue(b.ipcache("10.201.3.5/32").isEmpty(), "claimed by node-a and node-c: neither gets it");
     }
 
     @Test

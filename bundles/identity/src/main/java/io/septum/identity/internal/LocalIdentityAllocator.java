@@ -71,8 +71,17 @@ public final class LocalIdentityAllocator implements IdentityAllocator, HealthRe
     private String loadError;
     private final boolean clusterMode;
 
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile ClusterIdentities cluster;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindCluster")
+    void bindCluster(ClusterIdentities c) {
+        setCluster(c);
+    }
+
+    void unbindCluster(ClusterIdentities c) {
+        if (cluster == c) cluster = null;
+    }
 
     @Activate
     public LocalIdentityAllocator(BundleContext ctx, Map<String, Object> clusterConfig) {
@@ -99,6 +108,39 @@ public final class LocalIdentityAllocator implements IdentityAllocator, HealthRe
     /** The cluster's store (the DS reference does the same); null unbinds it. */
     public void setCluster(ClusterIdentities cluster) {
         this.cluster = cluster;
+        if (cluster != null && clusterMode) rereference(cluster);
+    }
+
+    /**
+     * A store bound again (its bundle restarted, revoking its lease and with it this node's references) gets this
+     * node's references back, so that GC does not free numbers still in use; off the binding thread.
+     */
+    private void rereference(ClusterIdentities c) {
+        List<Map.Entry<Identity, Integer>> held = new ArrayList<>();
+        synchronized (this) {
+            for (Map.Entry<Long, Integer> e : refs.entrySet()) {
+                Identity i = byId.get(e.getKey());
+                if (i != null && e.getKey() < ReservedIdentity.FIRST_LOCAL) held.add(Map.entry(i, e.getValue()));
+            }
+        }
+        if (held.isEmpty()) return;
+        Thread t = new Thread(() -> {
+            for (Map.Entry<Identity, Integer> e : held) {
+                for (int n = 0; n < e.getValue(); n++) {
+                    try {
+                        long again = c.allocate(Labels.parse(e.getKey().labels(), Label.ANY));
+                        if (again != e.getKey().id()) {
+                            LOG.warning("the cluster store now numbers " + e.getKey().labels() + " " + again + ", not "
+                                    + e.getKey().id() + "; endpoints take it on their next regeneration");
+                        }
+                    } catch (RuntimeException ex) {
+                        LOG.log(Level.WARNING, "cannot re-reference identity " + e.getKey().id() + " in the cluster store", ex);
+                    }
+                }
+            }
+        }, "septum-identity-rereference");
+        t.setDaemon(true);
+        t.start();
     }
 
     private static String prop(BundleContext ctx, String key, String def) {
@@ -277,23 +319,43 @@ public final class LocalIdentityAllocator implements IdentityAllocator, HealthRe
         if (held && clusterMode && c != null && id < ReservedIdentity.FIRST_LOCAL) c.release(id);
     }
 
-    /** This node's numbers first; in cluster mode, a number another node allocated comes from the store. */
+    /**
+     * This node's numbers first. In cluster mode a number this node does not reference now comes from the store (a
+     * number freed by GC may come back with other labels, so an old local entry is not trusted), kept for
+     * {@value #REMOTE_TTL_MILLIS} ms so that enriching flows does not cost a round trip each; when the store cannot
+     * answer, what this node last knew.
+     */
     @Override
     public Optional<Identity> get(long id) {
         Optional<ReservedIdentity> r = ReservedIdentity.byId(id);
         if (r.isPresent()) return Optional.of(r.get().identity());
+        boolean clusterNumber = clusterMode && id < ReservedIdentity.FIRST_LOCAL;
+        Identity mine;
         synchronized (this) {
-            Identity mine = byId.get(id);
-            if (mine != null) return Optional.of(mine);
+            mine = byId.get(id);
+            if (mine != null && (!clusterNumber || refs.containsKey(id))) return Optional.of(mine);
         }
         ClusterIdentities c = cluster;
-        if (!clusterMode || c == null || id >= ReservedIdentity.FIRST_LOCAL) return Optional.empty();
+        if (!clusterNumber || c == null) return Optional.ofNullable(mine);
+        long now = System.currentTimeMillis();
+        Remote cached = remoteCache.get(id);
+        if (cached != null && now - cached.at() < REMOTE_TTL_MILLIS) return Optional.ofNullable(cached.identity());
         try {
-            return c.get(id);
+            Optional<Identity> fromStore = c.get(id);
+            if (remoteCache.size() > 70_000) remoteCache.clear();
+            remoteCache.put(id, new Remote(fromStore.orElse(null), now));
+            return fromStore;
         } catch (RuntimeException e) {
-            return Optional.empty();
+            return Optional.ofNullable(mine);
         }
     }
+
+    private static final long REMOTE_TTL_MILLIS = 60_000;
+
+    private record Remote(Identity identity, long at) {
+    }
+
+    private final java.util.concurrent.ConcurrentHashMap<Long, Remote> remoteCache = new java.util.concurrent.ConcurrentHashMap<>();
 
     @Override
     public synchronized Optional<Identity> lookup(Labels labels) {

@@ -96,6 +96,8 @@ public final class PolicyRepositoryImpl implements PolicyRepository, HealthRepor
     /** Reads the file a previous run left. A stored policy the engine now refuses is skipped and logged. */
     private void restore() {
         PolicyStore.State state = store.load();
+        // a damaged state file started empty: say so in status until restart (nothing silently starts empty)
+        if (store.problem() != null) restoreProblem = store.problem();
         PolicySet set = engine.empty();
         for (PolicyStore.Stored s : state.policies()) {
             try {

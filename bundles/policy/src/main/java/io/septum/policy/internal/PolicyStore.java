@@ -41,6 +41,13 @@ final class PolicyStore {
         return dir.resolve(FILE);
     }
 
+    /** Why the last {@link #load()} started empty although a file was there, or null. */
+    private volatile String problem;
+
+    String problem() {
+        return problem;
+    }
+
     State load() {
         Path f = file();
         if (!Files.exists(f)) return new State(0, List.of());
@@ -63,8 +70,9 @@ final class PolicyStore {
             } catch (IOException ignored) {
                 // best effort; the error below says what happened
             }
-            LOG.log(System.Logger.Level.ERROR, "policy state " + f + " is unreadable (" + e.getMessage()
-                    + "); moved to " + aside + " and starting with no policies");
+            problem = "policy state " + f + " is unreadable (" + e.getMessage() + "); moved to " + aside
+                    + " and starting with no policies: import them again";
+            LOG.log(System.Logger.Level.ERROR, problem);
             return new State(0, List.of());
         }
     }

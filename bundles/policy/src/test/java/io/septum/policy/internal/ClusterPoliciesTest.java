@@ -122,6 +122,21 @@ class ClusterPoliciesTest {
     }
 
     @Test
+    void aStoredDocumentMustBeTheOnePolicyItsKeyNames() throws Exception {
+        Node a = node("node-a");
+        a.repo().importPolicies("local.yaml", WEB.replace("name: web", "name: local"));
+        try (EtcdClient c = new EtcdClient(EtcdClient.Options.insecure(etcd.endpoint))) {
+            // a key for prod/web whose document is the local policy prod/local: it would replace it by name
+            String v = "{\"kind\":\"CiliumNetworkPolicy\",\"namespace\":\"prod\",\"name\":\"web\",\"document\":"
+                    + new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(WEB.replace("name: web", "name: local")) + "}";
+            c.put("septum/state/policies/v1/prod/web", v, 0);
+        }
+        await("refused", () -> a.repo().rejected().stream().anyMatch(r -> r.reason().contains("but its key names")));
+        assertEquals("local.yaml", a.repo().get("prod", "local").orElseThrow().origin(), "the local policy is untouched");
+        assertTrue(a.repo().get("prod", "web").isEmpty());
+    }
+
+    @Test
     void aNodeThatStartsLaterTakesStoredPoliciesAndDropsOnesDeletedMeanwhile() throws Exception {
         Node a = node("node-a");
         a.sync().importPolicies(WEB);

@@ -125,7 +125,10 @@ class PolicyRepositoryTest {
     void anEmptyStateFileIsSetAsideLikeACorruptOne() throws Exception {
         Files.createDirectories(state.resolve("policies"));
         Files.writeString(state.resolve("policies/state.json"), "");
-        assertTrue(repo(EnforcementMode.DEFAULT).list().isEmpty());
+        PolicyRepositoryImpl r = repo(EnforcementMode.DEFAULT);
+        assertTrue(r.list().isEmpty());
+        assertEquals("degraded", r.health().state(), "nothing silently starts empty");
+        assertTrue(r.health().message().contains("import them again"), r.health().message());
         try (var s = Files.list(state.resolve("policies"))) {
             assertTrue(s.anyMatch(f -> f.getFileName().toString().startsWith("state.json.corrupt-")),
                     "an empty file is damage, kept for the operator");

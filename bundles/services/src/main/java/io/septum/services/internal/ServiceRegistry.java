@@ -262,6 +262,7 @@ final class ServiceRegistry implements ServiceManager, AutoCloseable {
     }
 
     private void resolveAndPush() {
+        if (endpoints.snapshot().revision() == 0) return; // the first snapshot's push resolves (see below)
         try {
             resolveAndPushOrThrow();
         } catch (DatapathException e) {
@@ -271,7 +272,13 @@ final class ServiceRegistry implements ServiceManager, AutoCloseable {
     }
 
     private void resolveAndPushOrThrow() throws DatapathException {
-        List<Endpoint> eps = endpoints.snapshot().endpoints();
+        io.septum.api.EndpointSnapshot snap = endpoints.snapshot();
+        if (snap.revision() == 0) {
+            // before the endpoint manager's first pass: resolving now would push every endpoint backend as
+            // not-found over what the pinned maps hold from before a restart; the first snapshot's push resolves
+            throw new DatapathException("waiting for the endpoint manager's first pass");
+        }
+        List<Endpoint> eps = snap.endpoints();
         Map<String, Endpoint> byName = new HashMap<>();
         Map<String, Endpoint> byIp = new HashMap<>();
         for (Endpoint ep : eps) {

@@ -88,7 +88,8 @@ class ServiceRegistryTest {
 
     /** The endpoints as an index: each change is a new snapshot, and listeners are told as the agent's are. */
     final List<EndpointListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
-    final java.util.concurrent.atomic.AtomicLong revision = new java.util.concurrent.atomic.AtomicLong();
+    /** 1: the endpoint manager's first pass is done (revision 0 means not yet, and services wait for it). */
+    final java.util.concurrent.atomic.AtomicLong revision = new java.util.concurrent.atomic.AtomicLong(1);
     final EndpointIndex manager = new EndpointIndex() {
         @Override public EndpointSnapshot snapshot() {
             return new EndpointSnapshot(revision.get(), List.copyOf(endpoints), List.of());
@@ -121,6 +122,20 @@ class ServiceRegistryTest {
         return new ServiceRegistry(new ServiceRegistry.Settings(dir.resolve("state"), dir.resolve("etc/services.yaml"),
                 dir.resolve("netns"), interval, Duration.ofSeconds(2)), datapath, manager,
                 new MacResolver(Duration.ofSeconds(2)));
+    }
+
+    @Test
+    void nothingIsPushedBeforeTheEndpointManagersFirstPass() throws Exception {
+        Files.createDirectories(dir.resolve("etc"));
+        Files.writeString(dir.resolve("etc/services.yaml"), "services:\n- {name: deathstar, frontend: \"10.197.0.10:80\", backends: [deathstar-1]}\n");
+        revision.set(0);
+        ServiceRegistry r = registry();
+        r.tick();
+        assertTrue(synced.isEmpty(), "before the first snapshot the pinned load balancer is left as it is: " + synced);
+        endpoints.add(ep(1, "deathstar-1", "10.199.16.1", null));
+        revision.set(1);
+        r.tick();
+        assertEquals("10.199.16.1", synced.get(synced.size() - 1).get(0).backends().get(0).ip());
     }
 
     @Test

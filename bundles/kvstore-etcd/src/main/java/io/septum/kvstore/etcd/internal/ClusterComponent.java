@@ -196,7 +196,8 @@ public final class ClusterComponent {
 
                 @Override
                 public void release(long id) {
-                    ids.release(id);
+                    // the caller may hold its own lock: etcd's round trip (or its timeout) happens on the cluster thread
+                    timer.execute(() -> ids.release(id));
                 }
 
                 @Override
@@ -205,7 +206,7 @@ public final class ClusterComponent {
                 }
             }, null);
             IpcacheSync s = new IpcacheSync(etcd, lease, new IpcacheSync.NodeInfo(node, list(config.nodeAddresses()),
-                    list(config.endpointCidrs()), context.getBundle().getVersion().toString(), System.currentTimeMillis()));
+                    list(config.endpointCidrs()), context.getBundle().getVersion().toString(), System.currentTimeMillis()), timer);
             lease.onNewLease(l -> s.resync());
             s.start();
             sync = s;
@@ -351,6 +352,12 @@ public final class ClusterComponent {
     void deactivate() {
         if (timer == null) return;
         timer.shutdownNow();
+        try {
+            // start() may still be registering on the cluster thread: let it finish before unregistering
+            if (!timer.awaitTermination(10, TimeUnit.SECONDS)) LOG.warning("the cluster thread did not stop in 10 s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         for (ServiceRegistration<?> r : new ServiceRegistration<?>[] {remoteReg, identitiesReg, infoReg, policiesReg, realizationReg}) {
             if (r == null) continue;
             try {

@@ -58,6 +58,9 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     private final NodeInfo self;
     private final List<IpPrefix> ownCidrs = new ArrayList<>();
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    private final java.util.concurrent.Executor writer;
+    /** Serialises re-listing (the lease thread and the timer both resync). */
+    private final Object relistLock = new Object();
 
     private final Object lock = new Object();
     /** Key to value, as this node last wrote them (guarded by lock). */
@@ -78,10 +81,12 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     private volatile String watchError;
     private volatile boolean relist;
 
-    public IpcacheSync(EtcdClient etcd, LeaseSession lease, NodeInfo self) {
+    /** @param writer runs the etcd writes that follow endpoint changes (never the caller's notification thread) */
+    public IpcacheSync(EtcdClient etcd, LeaseSession lease, NodeInfo self, java.util.concurrent.Executor writer) {
         this.etcd = etcd;
         this.lease = lease;
         this.self = self;
+        this.writer = writer;
         for (String c : self.cidrs()) ownCidrs.add(IpPrefix.parse(c));
     }
 
@@ -212,21 +217,42 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         return e.ip() + " is outside the CIDRs node " + e.node() + " registered " + node.cidrs();
     }
 
+    /** Whether an address is this node's own (its endpoint CIDRs or its node addresses): no other node may claim it. */
+    private boolean mine(String ip) {
+        if (self.addresses().contains(ip)) return true;
+        try {
+            IpPrefix p = IpPrefix.parse(ip);
+            return ownCidrs.stream().anyMatch(c -> c.contains(p));
+        } catch (IllegalArgumentException e) {
+            return true; // not an address: nobody gets it
+        }
+    }
+
     private void recompute() {
-        List<RemoteEndpoint> out = new ArrayList<>();
         synchronized (lock) {
+            List<RemoteEndpoint> out = new ArrayList<>();
             for (Map.Entry<String, RemoteEndpoint> e : ipKeys.entrySet()) {
                 String why = refusal(e.getKey(), e.getValue(), nodes.get(e.getValue().node()));
+                if (why == null && mine(e.getValue().ip())) why = e.getValue().ip() + " is this node's own";
                 if (why == null) out.add(e.getValue());
-                else LOG.fine(() -> "kvstore: ignoring " + e.getKey() + ": " + why);
+                else {
+                    String reason = why;
+                    LOG.fine(() -> "kvstore: ignoring " + e.getKey() + ": " + reason);
+                }
             }
             for (NodeInfo n : nodes.values()) {
-                for (String a : n.addresses()) out.add(new RemoteEndpoint(a, ReservedIdentity.REMOTE_NODE.id(), n.name(), "", ""));
+                for (String a : n.addresses()) {
+                    if (!mine(a)) out.add(new RemoteEndpoint(a, ReservedIdentity.REMOTE_NODE.id(), n.name(), "", ""));
+                }
             }
+            // an address two nodes claim belongs to neither: it stays world until one of them lets go
+            Map<String, Long> claims = new HashMap<>();
+            for (RemoteEndpoint r : out) claims.merge(r.ip(), 1L, Long::sum);
+            out.removeIf(r -> claims.get(r.ip()) > 1);
+            out.sort(Comparator.comparing(RemoteEndpoint::ip).thenComparing(RemoteEndpoint::node));
+            if (out.equals(remote)) return;
+            remote = List.copyOf(out);
         }
-        out.sort(Comparator.comparing(RemoteEndpoint::ip).thenComparing(RemoteEndpoint::node));
-        if (out.equals(remote)) return;
-        remote = List.copyOf(out);
         for (Runnable l : listeners) {
             try {
                 l.run();
@@ -333,7 +359,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
             desired = want;
             outsideCidrs = outside;
         }
-        publish();
+        writer.execute(this::publish);
     }
 
     /** Writes what differs from what was published; with a new lease, everything again. */
@@ -371,7 +397,8 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     /** Re-writes this node's keys if the lease changed or a write failed, and re-lists if a watch ended. */
     public void resync() {
         publish();
-        if (relist) {
+        synchronized (relistLock) {
+            if (!relist) return;
             try {
                 listAndWatch();
             } catch (IOException e) {

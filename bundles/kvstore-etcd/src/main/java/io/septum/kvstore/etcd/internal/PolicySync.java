@@ -86,7 +86,14 @@ public final class PolicySync implements ClusterPolicies, PolicyRealizationListe
             }
         }
         for (EtcdClient.KeyValue kv : all.kvs()) apply(kv);
-        watch = etcd.watch(PREFIX, all.revision() + 1, this::onEvent, e -> problem = "policy watch: " + e.getMessage());
+        watch = etcd.watch(PREFIX, all.revision() + 1, this::onEvent, e -> {
+            problem = "policy watch: " + e.getMessage();
+            if (e instanceof EtcdClient.CompactedException) {
+                EtcdClient.Watch w = watch;
+                watch = null; // the watch ended: resync lists again
+                if (w != null) w.close();
+            }
+        });
     }
 
     private void onEvent(EtcdClient.WatchEvent e) {
@@ -134,6 +141,34 @@ public final class PolicySync implements ClusterPolicies, PolicyRealizationListe
             document = n.path("document").asText("");
         } catch (IOException e) {
             reject(repo, origin, kind, namespace, name, "not a stored policy: " + e.getMessage(), kv.value());
+            return;
+        }
+        // the document must be exactly the one policy its key names: a document that names another policy (or
+        // several) would replace local policies by name on every node
+        String rest = kv.key().substring(PREFIX.length());
+        int slash = rest.indexOf('/');
+        String keyNs = slash > 0 ? rest.substring(0, slash) : "";
+        String keyName = slash > 0 ? rest.substring(slash + 1) : rest;
+        if (keyNs.equals("_")) keyNs = "";
+        PolicyEngine parser = engine.get();
+        try {
+            PolicySet one = parser == null ? null : parser.parse(origin, document);
+            if (one == null || one.policies().size() != 1) {
+                reject(repo, origin, kind, namespace, name, "a stored cluster policy must hold exactly one policy, it holds "
+                        + (one == null ? "?" : one.policies().size()), document);
+                return;
+            }
+            PolicyInfo only = one.policies().get(0);
+            String onlyNs = only.namespace() == null ? "" : only.namespace();
+            if (!onlyNs.equals(keyNs) || !only.name().equals(keyName)) {
+                reject(repo, origin, kind, namespace, name, "its document is policy " + only.qualifiedName()
+                        + " but its key names " + (keyNs.isEmpty() ? keyName : keyNs + "/" + keyName), document);
+                return;
+            }
+            namespace = onlyNs;
+            name = only.name();
+        } catch (PolicyValidationException ex) {
+            reject(repo, origin, kind, namespace, name, ex.getMessage(), document);
             return;
         }
         Optional<PolicyInfo> existing = repo.get(namespace, name);
