@@ -10,6 +10,7 @@ import io.septum.api.service.ServiceSpec;
 import io.septum.api.view.Views;
 import io.septum.cli.AgentClient;
 import io.septum.cli.AgentException;
+import io.septum.cli.SeptumCommand;
 import io.septum.cli.connectivity.AgentSession;
 import io.septum.cli.connectivity.LabException;
 import io.septum.cli.connectivity.NetLab;
@@ -33,11 +34,12 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code septum demo starwars}: the seed's Star Wars demo (section 3: the deathstar service and the L7 rule) on
- * real network-namespace endpoints against the running agent. Register this class as a subcommand of the {@code septum} root command.
+ * real network-namespace endpoints against the running agent. It joins the {@code septum} root command as a
+ * {@link SeptumCommand} (ServiceLoader).
  */
 @Command(name = "demo", description = "Demos on real network-namespace endpoints.", mixinStandardHelpOptions = true,
         subcommands = DemoCommand.StarWars.class)
-public class DemoCommand {
+public class DemoCommand implements SeptumCommand {
     static final String POLICY_FILE = "sw_l3_l4_l7_policy.yaml";
     /** The origin the demo imports its policy under, so that a later run recognises a kept demo's policy. */
     static final String ORIGIN = "septum-demo:" + POLICY_FILE;

@@ -4,7 +4,10 @@ import io.septum.api.policy.ValidationError;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.ServiceLoader;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -38,11 +41,6 @@ import picocli.CommandLine.Spec;
                 ObserveCommand.class,
         })
 public final class SeptumCli implements Runnable {
-    /** Commands written in their own packages, added when present in the build. */
-    static final List<String> OPTIONAL_COMMANDS = List.of(
-            "io.septum.cli.connectivity.ConnectivityCommand",
-            "io.septum.cli.demo.DemoCommand");
-
     @Spec
     private CommandSpec spec;
 
@@ -70,20 +68,21 @@ public final class SeptumCli implements Runnable {
     /** The full command tree around {@code root}, printing to {@code out} and {@code err}. */
     public static CommandLine commandLine(SeptumCli root, PrintWriter out, PrintWriter err) {
         CommandLine cl = new CommandLine(root);
-        for (String name : OPTIONAL_COMMANDS) {
-            try {
-                Class<?> c = Class.forName(name);
-                cl.addSubcommand(cl.getFactory().create(c));
-            } catch (ClassNotFoundException e) {
-                // not in this build
-            } catch (Exception e) {
-                throw new IllegalStateException("cannot create the command " + name + ": " + e, e);
-            }
-        }
+        for (CommandLine c : contributed()) cl.addSubcommand(c);
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> report(ex, cmd.getErr()));
         return cl;
+    }
+
+    /** The {@link SeptumCommand}s of the other modules on the class path (the lab's), by name. */
+    static List<CommandLine> contributed() {
+        List<CommandLine> commands = new ArrayList<>();
+        for (SeptumCommand c : ServiceLoader.load(SeptumCommand.class, SeptumCli.class.getClassLoader())) {
+            commands.add(new CommandLine(c));
+        }
+        commands.sort(Comparator.comparing(CommandLine::getCommandName));
+        return commands;
     }
 
     /** The root of the command that {@code spec} belongs to. */

@@ -12,6 +12,7 @@ import io.septum.api.policy.TestCase;
 import io.septum.api.policy.ValidationError;
 import io.septum.api.view.Views;
 import io.septum.cli.AgentClient;
+import io.septum.cli.SeptumCommand;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -28,11 +29,11 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code septum connectivity test --case CASE.yaml}: a corpus case with real packets between network namespaces,
- * against the running agent. Register this class as a subcommand of the {@code septum} root command.
+ * against the running agent. It joins the {@code septum} root command as a {@link SeptumCommand} (ServiceLoader).
  */
 @Command(name = "connectivity", description = "Probe the agent's enforcement with real packets between network namespaces or Docker containers.",
         subcommands = ConnectivityCommand.Test.class, mixinStandardHelpOptions = true)
-public class ConnectivityCommand {
+public class ConnectivityCommand implements SeptumCommand {
 
     @Command(name = "test", mixinStandardHelpOptions = true,
             description = "Run a policy test case (corpus format) with real packets against the running agent: it creates a"
