@@ -70,7 +70,7 @@ final class LauncherOptions {
 
     /**
      * {@code --home}, else {@code SEPTUM_HOME}, else the parent of the directory holding the launcher jar
-     * ({@code <home>/lib/septum-runtime.jar}). A launcher run from a class directory has no install dir to guess.
+     * ({@code <home>/lib/septum-launcher.jar}). A launcher run from a class directory has no install dir to guess.
      */
     static Path resolveHome(Path option, Map<String, String> env, URL launcherLocation) {
         if (option != null) return option.toAbsolutePath().normalize();

@@ -77,7 +77,7 @@ class LauncherOptionsTest {
     @Test
     void homeIsTheParentOfTheLauncherJarsLibDirectory() throws Exception {
         Path lib = Files.createDirectories(tmp.resolve("septum/lib"));
-        Path jar = Files.createFile(lib.resolve("septum-runtime-0.1.0.jar"));
+        Path jar = Files.createFile(lib.resolve("septum-launcher-0.1.0.jar"));
         URL location = jar.toUri().toURL();
         assertEquals(tmp.resolve("septum"), LauncherOptions.resolveHome(null, Map.of(), location));
         assertEquals(tmp.resolve("septum"), LauncherOptions.resolveHome(null, Map.of("SEPTUM_HOME", " "), location));
