@@ -86,7 +86,7 @@ class PolicyJudgeTest {
     @Test
     void starWarsRuleAdmitsOnlyTheLandingRequestAndFollowsPolicyChanges() throws Exception {
         PolicyEngine engine = ServiceLoader.load(PolicyEngine.class).findFirst().orElseThrow();
-        Path yaml = Path.of("../../config/examples/sw_l3_l4_l7_policy.yaml");
+        Path yaml = Path.of("../../examples/starwars/sw_l3_l4_l7_policy.yaml");
         current.set(engine.parse(yaml.toString(), Files.readString(yaml)));
         PolicyJudge judge = new PolicyJudge(() -> em, () -> null, () -> repo);
         Judge.ConnectionJudge c = judge.connection(new InetSocketAddress(InetAddress.getByName("10.199.1.3"), 40000),

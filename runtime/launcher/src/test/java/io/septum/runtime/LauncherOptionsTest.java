@@ -1,0 +1,94 @@
+package io.septum.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URL;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class LauncherOptionsTest {
+    @TempDir
+    Path tmp;
+
+    private static LauncherOptions parse(String... args) {
+        LauncherOptions o = new LauncherOptions();
+        new CommandLine(o).parseArgs(args);
+        return o;
+    }
+
+    @Test
+    void defaultsAreTheFhsLocations() {
+        LauncherOptions o = parse("--home", "/opt/septum");
+        LauncherOptions.Paths p = o.resolve(Map.of(), null);
+        assertEquals(Path.of("/opt/septum"), p.home());
+        assertEquals(Path.of("/opt/septum/etc"), p.etcDir());
+        assertEquals(Path.of("/opt/septum/bundle"), p.bundleDir());
+        assertEquals(Path.of("/opt/septum/deploy"), p.deployDir());
+        assertEquals(Path.of("/var/lib/septum"), p.stateDir());
+        assertEquals(Path.of("/var/lib/septum/felix-cache"), p.frameworkStorage());
+        assertEquals(Path.of("/run/septum"), p.runDir());
+        assertEquals(Path.of("/run/septum/septum.pid"), p.pidFile());
+        assertEquals(Path.of("/sys/fs/bpf/septum"), p.bpfDir());
+        assertFalse(o.console);
+    }
+
+    @Test
+    void everyLocationCanBeMoved() {
+        LauncherOptions o = parse("--home", "/h", "--state-dir", "/s", "--run-dir", "/r", "--bpf-dir", "/sys/fs/bpf/x",
+                "--console");
+        LauncherOptions.Paths p = o.resolve(Map.of("SEPTUM_HOME", "/ignored"), null);
+        assertEquals(new LauncherOptions.Paths(Path.of("/h"), Path.of("/h/etc"), Path.of("/s"), Path.of("/r"),
+                Path.of("/sys/fs/bpf/x")), p);
+        assertTrue(o.console);
+    }
+
+    @Test
+    void relativeDirectoriesBecomeAbsolute() {
+        LauncherOptions.Paths p = parse("--home", "dist/../septum", "--state-dir", "state").resolve(Map.of(), null);
+        assertTrue(p.home().isAbsolute());
+        assertEquals(Path.of("septum").toAbsolutePath(), p.home());
+        assertEquals(Path.of("state").toAbsolutePath(), p.stateDir());
+    }
+
+    @Test
+    void unknownOptionIsRefused() {
+        assertThrows(CommandLine.UnmatchedArgumentException.class, () -> parse("--stat-dir", "/x"));
+    }
+
+    @Test
+    void helpIsRecognised() {
+        CommandLine cl = new CommandLine(new LauncherOptions());
+        cl.parseArgs("--help");
+        assertTrue(cl.isUsageHelpRequested());
+    }
+
+    @Test
+    void homeComesFromTheEnvironmentWhenNotGiven() {
+        assertEquals(Path.of("/opt/other"), LauncherOptions.resolveHome(null, Map.of("SEPTUM_HOME", "/opt/other"), null));
+    }
+
+    @Test
+    void homeIsTheParentOfTheLauncherJarsLibDirectory() throws Exception {
+        Path lib = Files.createDirectories(tmp.resolve("septum/lib"));
+        Path jar = Files.createFile(lib.resolve("septum-launcher-0.1.0.jar"));
+        URL location = jar.toUri().toURL();
+        assertEquals(tmp.resolve("septum"), LauncherOptions.resolveHome(null, Map.of(), location));
+        assertEquals(tmp.resolve("septum"), LauncherOptions.resolveHome(null, Map.of("SEPTUM_HOME", " "), location));
+    }
+
+    @Test
+    void aClassDirectoryIsNoInstallDirectory() throws Exception {
+        URL classes = Files.createDirectories(tmp.resolve("target/classes")).toUri().toURL();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> LauncherOptions.resolveHome(null, Map.of(), classes));
+        assertTrue(e.getMessage().contains("--home"), e.getMessage());
+        assertTrue(e.getMessage().contains("SEPTUM_HOME"), e.getMessage());
+    }
+}
