@@ -393,7 +393,10 @@ public final class NetLab implements AutoCloseable {
         long ms = Math.max(100, Math.min(timeout.toMillis(), 30_000));
         String secs = String.format(Locale.ROOT, "%.3f", ms / 1000.0);
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", from.netns(), "curl", "-s", "-S",
-                "--max-time", secs, "-o", "-", "-w", "\n%{http_code}", "-X", method));
+                "--max-time", secs, "-o", "-", "-w", "\n%{http_code}"));
+        // HEAD with -X would wait for the body its Content-Length announces (curl exit 18): --head does not
+        if ("HEAD".equalsIgnoreCase(method)) cmd.add("--head");
+        else cmd.addAll(List.of("-X", method));
         for (String h : headers) {
             cmd.add("-H");
             cmd.add(h);
