@@ -220,6 +220,8 @@ class ApiServerSocketTest {
         assertTrue(head.startsWith("HTTP/1.1 200 "), head);
         assertTrue(head.contains("application/x-ndjson"), head);
         assertFalse(head.toLowerCase().contains("content-length"), head);
+        assertTrue(head.contains("Transfer-Encoding: chunked"), head);
+        in = new ChunkedBody(in);
         await(() -> hub.subscribers() == 1, "the subscription");
         hub.publish(new DatapathEvent(1L, "drop", 7, "INGRESS", "DROPPED", 133, "10.199.0.2", 40000, 300,
                 "10.199.0.3", 80, 301, "TCP", 0, 2, false, 11));

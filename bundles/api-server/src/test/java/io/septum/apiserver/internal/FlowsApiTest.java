@@ -179,6 +179,8 @@ class FlowsApiTest {
             InputStream in = Channels.newInputStream(c);
             String head = readUntil(in, "\r\n\r\n");
             assertTrue(head.startsWith("HTTP/1.1 200 ") && head.contains("application/x-ndjson"), head);
+            assertTrue(head.contains("Transfer-Encoding: chunked"), head);
+            in = new ChunkedBody(in);
             Flow backlog = mapper.readValue(readUntil(in, "}\n"), Flow.class);
             assertEquals(3, backlog.timeNanos());
             observer.publish(flow(4, Flow.FORWARDED, "tiefighter", "deathstar-1", 80)); // filtered out
