@@ -18,6 +18,7 @@ import io.septum.api.datapath.Datapath;
 import io.septum.api.datapath.DatapathException;
 import io.septum.api.flow.FlowFilter;
 import io.septum.api.flow.FlowObserver;
+import io.septum.api.flow.FlowQuery;
 import io.septum.api.flow.FlowStats;
 import io.septum.api.policy.EnforcementMode;
 import io.septum.api.policy.HttpRequestInfo;
@@ -311,76 +312,28 @@ public final class ApiRoutes implements AgentStatusService {
         return backend.policySuggester().suggest(String.valueOf(e.id()), from);
     }
 
-    /** The query parameters of {@code /v1/flows}, as {@code septum observe} names its options. */
-    static final java.util.Set<String> FLOW_PARAMETERS = java.util.Set.of("from-endpoint", "to-endpoint", "from-label",
-            "to-label", "from-ip", "to-ip", "namespace", "verdict", "type", "protocol", "port", "http-method",
-            "http-path", "http-status", "since", "until", "last", "follow");
-
     private Object flows(HttpRequest req) {
-        Map<String, List<String>> q = req.query();
-        FlowFilter filter = flowFilter(q);
-        int last = 0;
-        String l = one(q, "last");
-        if (l != null && !l.isEmpty()) {
-            try {
-                last = Integer.parseInt(l);
-            } catch (NumberFormatException e) {
-                throw new HttpException(400, "last=" + l + " is not a number");
-            }
-            if (last < 0) throw new HttpException(400, "last must be 0 (every flow) or more, not " + last);
-        }
-        return backend.flowObserver().query(filter, last);
+        FlowQuery q = flowQuery(req.query());
+        return backend.flowObserver().query(q.filter(), q.last());
     }
 
-    /** The filter the query names; an unknown parameter or a bad value is a 400 that names it. */
-    public static FlowFilter flowFilter(Map<String, List<String>> q) {
-        for (String k : q.keySet()) {
-            if (!FLOW_PARAMETERS.contains(k)) {
-                throw new HttpException(400, "unknown flow filter \"" + k + "\" (expected one of "
-                        + new java.util.TreeSet<>(FLOW_PARAMETERS) + ")");
-            }
+    /**
+     * {@code /v1/flows}'s parameters, read by the API's one flow-query parser ({@code follow} is this server's own);
+     * an unknown parameter or a bad value is a 400 that names it.
+     */
+    static FlowQuery flowQuery(Map<String, List<String>> q) {
+        try {
+            return FlowQuery.parse(q, 0, java.util.Set.of("follow"));
+        } catch (IllegalArgumentException e) {
+            throw new HttpException(400, e.getMessage());
         }
-        long now = System.currentTimeMillis() * 1_000_000L;
-        FlowFilter.Builder b = FlowFilter.builder()
-                .fromEndpoint(one(q, "from-endpoint")).toEndpoint(one(q, "to-endpoint"))
-                .fromLabel(many(q, "from-label")).toLabel(many(q, "to-label"))
-                .fromIp(one(q, "from-ip")).toIp(one(q, "to-ip")).namespace(one(q, "namespace"))
-                .verdict(one(q, "verdict")).type(one(q, "type")).protocol(one(q, "protocol"))
-                .httpMethod(one(q, "http-method")).httpPath(one(q, "http-path")).httpStatus(one(q, "http-status"));
-        String port = one(q, "port");
-        if (port != null && !port.isEmpty()) {
-            try {
-                b.port(Integer.parseInt(port));
-            } catch (NumberFormatException e) {
-                throw new HttpException(400, "port=" + port + " is not a number");
-            }
-        }
-        String since = one(q, "since");
-        if (since != null && !since.isEmpty()) b.since(time(since, now));
-        String until = one(q, "until");
-        if (until != null && !until.isEmpty()) b.until(time(until, now));
-        return b.build();
-    }
-
-    /** Nanoseconds since the epoch as a number, or what {@link FlowFilter#parseTime} reads. */
-    private static long time(String s, long now) {
-        if (s.chars().allMatch(Character::isDigit)) return Long.parseLong(s);
-        return FlowFilter.parseTime(s, now);
     }
 
     private static String one(Map<String, List<String>> q, String k) {
         List<String> v = q.get(k);
         if (v == null || v.isEmpty()) return null;
-        if (v.size() > 1) throw new HttpException(400, "the flow filter " + k + " is given " + v.size() + " times; give it once");
+        if (v.size() > 1) throw new HttpException(400, "the parameter " + k + " is given " + v.size() + " times; give it once");
         return v.get(0);
-    }
-
-    private static List<String> many(Map<String, List<String>> q, String k) {
-        List<String> out = new ArrayList<>();
-        for (String v : q.getOrDefault(k, List.of())) {
-            for (String part : v.split(",")) if (!part.isBlank()) out.add(part.strip());
-        }
-        return out;
     }
 
     /** Whether {@code GET /v1/flows} asks for a stream ({@code follow=true}). */

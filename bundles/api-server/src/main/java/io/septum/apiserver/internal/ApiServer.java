@@ -411,9 +411,9 @@ public final class ApiServer implements AutoCloseable {
         FlowSubscription sub;
         List<Flow> backlog;
         try {
-            FlowFilter filter = ApiRoutes.flowFilter(req.query());
-            String l = req.query().getOrDefault("last", List.of("0")).get(0);
-            int last = l.isEmpty() ? 0 : Integer.parseInt(l);
+            io.septum.api.flow.FlowQuery q = ApiRoutes.flowQuery(req.query());
+            FlowFilter filter = q.filter();
+            int last = q.last();
             FlowObserver observer = routes.backend().flowObserver();
             // subscribe before reading the backlog: a flow between the two is shown twice rather than lost
             sub = observer.follow(filter);

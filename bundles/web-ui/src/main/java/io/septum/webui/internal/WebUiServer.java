@@ -36,6 +36,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.septum.api.flow.Flow;
+import io.septum.api.flow.FlowQuery;
 import io.septum.api.flow.FlowSubscription;
 import java.io.IOException;
 import java.io.InputStream;
@@ -281,7 +282,7 @@ final class WebUiServer implements AutoCloseable {
      */
     private void stream(Channel ch, String method, String rawQuery, boolean keepAlive) throws IOException {
         if (!method.equals("GET")) throw new UiException(405, "method " + method + " not allowed here (allowed: GET)");
-        FlowQuery q = FlowQuery.parse(query(rawQuery), UiApi.DEFAULT_LAST);
+        FlowQuery q = UiApi.flowQuery(query(rawQuery));
         if (streams.incrementAndGet() > maxStreams) {
             streams.decrementAndGet();
             throw new UiException(503, "too many live streams (" + maxStreams + "); close another UI tab or raise maxStreams");
