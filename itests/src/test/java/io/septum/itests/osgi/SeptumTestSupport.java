@@ -57,7 +57,7 @@ public abstract class SeptumTestSupport {
     /** The Septum bundles; their symbolic names are their artifact ids. */
     static final List<String> SEPTUM_BUNDLES = List.of("septum-api", "septum-identity", "septum-policy",
             "septum-endpoints", "septum-datapath-ebpf", "septum-observer", "septum-services", "septum-proxy-http", "septum-metrics",
-            "septum-api-server", "septum-shell", "septum-source-netns", "septum-web-ui", "septum-kvstore-etcd");
+            "septum-status", "septum-api-server", "septum-shell", "septum-source-netns", "septum-web-ui", "septum-kvstore-etcd");
 
     static final long TIMEOUT_MILLIS = 60_000;
 

@@ -44,7 +44,7 @@ import java.util.stream.Collectors;
  * Maps {@code /v1/...} requests to the agent's services and their model objects. Pure request-to-response: no
  * sockets here (see {@link ApiServer}), which keeps every route testable with fakes.
  */
-public final class ApiRoutes implements AgentStatusService {
+public final class ApiRoutes {
     private static final System.Logger LOG = System.getLogger(ApiRoutes.class.getName());
 
     /** Body of {@code POST /v1/endpoints}. */
@@ -60,13 +60,11 @@ public final class ApiRoutes implements AgentStatusService {
     }
 
     private final Backend backend;
-    private final Supplier<ComponentStatus> self;
     private final ObjectMapper mapper;
     private final ObjectMapper strict;
 
-    public ApiRoutes(Backend backend, Supplier<ComponentStatus> self) {
+    public ApiRoutes(Backend backend) {
         this.backend = backend;
-        this.self = self;
         this.mapper = new ObjectMapper();
         // Request bodies are parsed strictly: a misspelt field is an error, not a silently ignored value.
         this.strict = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true);
@@ -111,7 +109,7 @@ public final class ApiRoutes implements AgentStatusService {
         int n = s.size();
         switch (noun) {
             case "status":
-                if (n == 2) return get(m, this::status);
+                if (n == 2) return get(m, () -> backend.statusService().status());
                 break;
             case "endpoints":
                 if (n == 2 && m.equals("GET")) return ok(backend.endpointManager().list());
@@ -220,60 +218,6 @@ public final class ApiRoutes implements AgentStatusService {
                 break;
         }
         throw notFound(req);
-    }
-
-    // ---- status ------------------------------------------------------------------------------------------
-
-    /** The one assembly of the agent's status: {@code /v1/status} and the {@link AgentStatusService} both answer it. */
-    @Override
-    public AgentStatus status() {
-        OptionalLong ready = backend.readySince();
-        long now = System.currentTimeMillis();
-        String mode = "unknown";
-        long revision = -1;
-        int endpoints = 0;
-        int identities = 0;
-        List<ComponentStatus> components = new ArrayList<>();
-        List<SourceHealth> sources = List.of();
-        try {
-            PolicyRepository repo = backend.policyRepository();
-            mode = String.valueOf(repo.mode());
-            revision = repo.revision();
-        } catch (RuntimeException e) {
-            components.add(ComponentStatus.failed("policy", message(e)));
-        }
-        try {
-            EndpointManager em = backend.endpointManager();
-            endpoints = em.list().size();
-            sources = em.sources();
-        } catch (RuntimeException e) {
-            components.add(ComponentStatus.failed("endpoints", message(e)));
-        }
-        try {
-            identities = backend.identityAllocator().list().size();
-        } catch (RuntimeException e) {
-            components.add(ComponentStatus.failed("identity", message(e)));
-        }
-        if (!backend.has(Datapath.class)) components.add(ComponentStatus.failed("datapath", message(Backend.unavailable("the datapath"))));
-        components.addAll(backend.health());
-        components.add(self.get());
-        FlowStats flows = null;
-        if (backend.has(FlowObserver.class)) {
-            try {
-                flows = backend.flowObserver().stats();
-            } catch (RuntimeException e) {
-                components.add(ComponentStatus.failed("observer", message(e)));
-            }
-        }
-        return new AgentStatus(backend.version(), ready.isPresent(), now - backend.startedAt(),
-                ready.isPresent() ? Math.max(0, ready.getAsLong() - backend.startedAt()) : -1,
-                mode, revision, endpoints, identities, components, sources, flows);
-    }
-
-    /** A component's line in status: "not running" for an absent service (status itself is where to look). */
-    private static String message(RuntimeException e) {
-        if (e instanceof HttpException h && h.status() == 503) return "not running";
-        return e instanceof HttpException ? e.getMessage() : e.toString();
     }
 
     // ---- flows -------------------------------------------------------------------------------------------

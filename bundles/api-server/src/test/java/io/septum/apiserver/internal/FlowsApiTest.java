@@ -110,7 +110,7 @@ class FlowsApiTest {
             }
         };
         ApiServer[] holder = new ApiServer[1];
-        holder[0] = new ApiServer(socket, new ApiRoutes(backend, () -> holder[0].health()), new MonitorHub(4, 2),
+        holder[0] = new ApiServer(socket, new ApiRoutes(backend), new MonitorHub(4, 2),
                 new ApiServer.Settings(4, 2_000, null, 100));
         server = holder[0];
         server.start().get(5, TimeUnit.SECONDS);

@@ -30,7 +30,7 @@ class RequestGuardSocketTest {
     void start() throws Exception {
         socket = dir.resolve("septum.sock");
         ApiServer[] holder = new ApiServer[1];
-        holder[0] = new ApiServer(socket, new ApiRoutes(new ApiServerSocketTest.EmptyBackend(), () -> holder[0].health()),
+        holder[0] = new ApiServer(socket, new ApiRoutes(new ApiServerSocketTest.EmptyBackend()),
                 new MonitorHub(4, 2), new ApiServer.Settings(4, 2_000, null, 100));
         server = holder[0];
         server.start().get(5, TimeUnit.SECONDS);
