@@ -16,6 +16,7 @@ import io.netty.channel.epoll.EpollEventLoopGroup;
 import io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -161,6 +162,8 @@ public final class ApiServer implements AutoCloseable {
             loop = group;
             Channel ch = new ServerBootstrap().group(group).channel(EpollServerDomainSocketChannel.class)
                     .option(io.netty.channel.ChannelOption.SO_BACKLOG, 64)
+                    // a client may shut its side once its request is sent (socat, nc -N): it still gets the answer
+                    .childOption(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true)
                     .childHandler(new ChannelInitializer<Channel>() {
                         @Override
                         protected void initChannel(Channel c) {
@@ -285,6 +288,15 @@ public final class ApiServer implements AutoCloseable {
 
     /** Takes the complete request off the event loop: routes and streams run on the worker pool. */
     private final class Dispatch extends ChannelInboundHandlerAdapter {
+        private boolean received;
+
+        /** The client shut its side before its request was complete: there is nothing to answer. */
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof ChannelInputShutdownEvent && !received) ctx.close();
+            ReferenceCountUtil.release(evt);
+        }
+
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (!(msg instanceof FullHttpRequest full)) {
@@ -292,6 +304,7 @@ public final class ApiServer implements AutoCloseable {
                 return;
             }
             Channel ch = ctx.channel();
+            received = true;
             HttpRequest req;
             try {
                 ctx.pipeline().fireUserEventTriggered(REQUEST_DONE);
@@ -355,6 +368,10 @@ public final class ApiServer implements AutoCloseable {
                 f.channel().close();
                 return;
             }
+            if (d.isInputShutdown()) {
+                d.close(); // the client has sent all it will: nothing to drain
+                return;
+            }
             d.shutdownOutput();
             f.channel().eventLoop().schedule(() -> {
                 f.channel().close();
@@ -368,9 +385,15 @@ public final class ApiServer implements AutoCloseable {
         if (slot != null && slot.compareAndSet(true, false)) connections.decrementAndGet();
     }
 
-    /** Drops what a finished client still sends, up to a bound. */
+    /** Drops what a finished client still sends, up to a bound; closes once the client has shut its side. */
     private static final class Drain extends ChannelInboundHandlerAdapter {
         private long seen;
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof ChannelInputShutdownEvent) ctx.close();
+            else ctx.fireUserEventTriggered(evt);
+        }
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {

@@ -57,6 +57,17 @@ class RequestGuardSocketTest {
     }
 
     @Test
+    void aClientThatShutsItsSideAfterTheRequestStillGetsTheAnswer() throws IOException {
+        try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            c.connect(UnixDomainSocketAddress.of(socket));
+            c.write(ByteBuffer.wrap("GET /v1/status HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1)));
+            c.shutdownOutput(); // as socat or nc -N do
+            String r = new String(Channels.newInputStream(c).readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(r.startsWith("HTTP/1.1 200 OK\r\n"), r);
+        }
+    }
+
+    @Test
     void acceptsBareLfLeadingEmptyLineAndHttp10() throws IOException {
         assertEquals(200, status("\r\nGET /v1/status HTTP/1.0\nHost: x\n\n"));
     }
