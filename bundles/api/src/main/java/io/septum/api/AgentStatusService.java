@@ -3,7 +3,7 @@ package io.septum.api;
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
- * The agent's status, assembled in one place (the API server) from every service it can see, so that the REST
+ * The agent's status, assembled in one place (bundle septum-status) from every service it can see, so that the REST
  * {@code /v1/status}, the CLI and the console's {@code status} command print the same figures.
  */
 @ProviderType

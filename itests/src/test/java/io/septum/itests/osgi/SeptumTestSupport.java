@@ -46,10 +46,18 @@ public abstract class SeptumTestSupport {
             new String[] {"com.fasterxml.jackson.core", "jackson-databind"},
             new String[] {"com.fasterxml.jackson.dataformat", "jackson-dataformat-yaml"});
 
+    /**
+     * Netty's bundles, at the build's {@code netty.version} (a system property from the pom): the test classpath may
+     * hold another Netty (the Kubernetes mock server's), so versionAsInProject() could name the wrong one.
+     */
+    static final List<String> NETTY_BUNDLES = List.of("netty-common", "netty-buffer", "netty-resolver",
+            "netty-transport", "netty-codec", "netty-handler", "netty-codec-http", "netty-transport-native-unix-common",
+            "netty-transport-classes-epoll");
+
     /** The Septum bundles; their symbolic names are their artifact ids. */
     static final List<String> SEPTUM_BUNDLES = List.of("septum-api", "septum-identity", "septum-policy",
             "septum-endpoints", "septum-datapath-ebpf", "septum-observer", "septum-services", "septum-proxy-http", "septum-metrics",
-            "septum-api-server", "septum-shell", "septum-source-netns", "septum-web-ui", "septum-kvstore-etcd");
+            "septum-status", "septum-api-server", "septum-shell", "septum-source-netns", "septum-web-ui", "septum-kvstore-etcd");
 
     static final long TIMEOUT_MILLIS = 60_000;
 
@@ -70,9 +78,15 @@ public abstract class SeptumTestSupport {
             for (Path p : List.of(home, state, run, bpf)) deleteTree(p);
         }, "sept-itest-cleanup"));
 
-        Option[] bundles = Stream.concat(
+        String netty = System.getProperty("septum.itest.netty.version", "4.1.118.Final");
+        Option[] bundles = Stream.of(
                 SYSTEM_BUNDLES.stream().map(c -> mavenBundle(c[0], c[1]).versionAsInProject()),
+                NETTY_BUNDLES.stream().map(a -> mavenBundle("io.netty", a, netty)),
+                // the native epoll library: a fragment of netty-transport-classes-epoll, never started
+                Stream.of(mavenBundle().groupId("io.netty").artifactId("netty-transport-native-epoll")
+                        .classifier("linux-x86_64").version(netty).noStart()),
                 SEPTUM_BUNDLES.stream().map(a -> mavenBundle("io.septum", a).versionAsInProject()))
+                .flatMap(s -> s)
                 .toArray(Option[]::new);
         return new Option[] {
             junitBundles(),

@@ -6,36 +6,58 @@ import com.fasterxml.jackson.databind.JavaType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.netty.channel.epoll.EpollEventLoopGroup;
+import io.netty.channel.unix.DomainSocketAddress;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import io.septum.api.policy.ValidationError;
-import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URLEncoder;
-import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.net.StandardProtocolFamily;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 
 /**
- * A small HTTP/1.1 client for the agent's REST API on its unix domain socket. One connection per request
- * ({@code Connection: close}), JSON bodies through Jackson, YAML policy text sent as is.
+ * The HTTP/1.1 client for the agent's REST API on its unix domain socket, on Netty (the agent's own HTTP stack):
+ * {@code EpollDomainSocketChannel} + {@code HttpClientCodec}, with an aggregator for ordinary calls and a
+ * line-by-line handler for streams. One connection per request ({@code Connection: close}), JSON bodies through
+ * Jackson, YAML policy text sent as is.
  *
  * <p>Every method throws {@link AgentException}: with the HTTP status and the agent's {@code error} (and
  * validation {@code errors}) on a non-2xx answer, or with status {@link AgentException#UNREACHABLE} and the
@@ -51,6 +73,8 @@ public final class AgentClient {
     public static final String SOCKET_ENV = "SEPTUM_SOCKET";
 
     private static final int MAX_HEADER_BYTES = 64 * 1024;
+    /** The largest answer read whole (flows of a full ring, every policy): far above what the agent sends. */
+    private static final int MAX_ANSWER_BYTES = 512 * 1024 * 1024;
 
     /** How long one request may take unless the caller says otherwise. */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
@@ -58,7 +82,7 @@ public final class AgentClient {
     private final Path socket;
     private final ObjectMapper mapper;
     private final Duration timeout;
-    private ScheduledExecutorService timer;
+    private EventLoopGroup loop;
 
     public AgentClient(Path socket) {
         this(socket, DEFAULT_TIMEOUT);
@@ -69,17 +93,6 @@ public final class AgentClient {
         this.socket = socket;
         this.mapper = newMapper();
         this.timeout = timeout;
-    }
-
-    private synchronized ScheduledExecutorService timer() {
-        if (timer == null) {
-            timer = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "septum-cli-timeout");
-                t.setDaemon(true);
-                return t;
-            });
-        }
-        return timer;
     }
 
     /** The socket named by {@code SEPTUM_SOCKET}, else {@link #DEFAULT_SOCKET}. */
@@ -165,37 +178,88 @@ public final class AgentClient {
 
     /**
      * Reads a streaming answer line by line (e.g. {@code /v1/monitor}, one JSON event per line) and hands each
-     * non-empty line to {@code line} as it arrives. Returns when the agent closes the stream; interrupt the calling
-     * thread, or throw from {@code line}, to stop earlier.
+     * non-empty line to {@code line} as it arrives, on the calling thread. Returns when the agent ends the stream;
+     * interrupt the calling thread, or throw from {@code line}, to stop earlier.
      */
     public void stream(String path, Consumer<String> line) {
-        SocketChannel ch = connect();
-        Thread caller = Thread.currentThread();
-        // A thread blocked in a channel read is woken by interrupt (the channel closes): that is how callers stop.
-        try (ch) {
-            writeRequest(ch, "GET", path, null, null, null);
-            InputStream in = new BufferedInputStream(Channels.newInputStream(ch));
-            Response head = readHead(in);
-            if (head.status / 100 != 2) {
-                throw failure(head.status, readBody(in, head));
+        BlockingQueue<Object> pieces = new LinkedBlockingQueue<>();
+        Channel ch = connect(new ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel c) {
+                c.config().setAutoRead(false); // read as the caller takes: a slow consumer slows the socket, not memory
+                c.pipeline().addLast(new HttpClientCodec(MAX_HEADER_BYTES, MAX_HEADER_BYTES, 64 * 1024))
+                        .addLast(new Collector(pieces));
             }
-            InputStream body = head.chunked ? new ChunkedInputStream(in) : in;
+        });
+        try {
+            ch.writeAndFlush(request("GET", path, null, null, null));
+            ch.read();
             ByteArrayOutputStream buf = new ByteArrayOutputStream();
-            int c;
-            while ((c = body.read()) >= 0) {
-                if (c == '\n') {
-                    String s = buf.toString(StandardCharsets.UTF_8).strip();
-                    buf.reset();
-                    if (!s.isEmpty()) line.accept(s);
-                } else {
-                    buf.write(c);
+            int status = 0;
+            while (true) {
+                Object p = pieces.take();
+                if (pieces.isEmpty()) ch.read();
+                if (p instanceof Throwable t) {
+                    throw new AgentException(500, "the stream from the agent broke: " + t.getMessage(), t);
                 }
+                if (p instanceof io.netty.handler.codec.http.HttpResponse head) {
+                    status = head.status().code();
+                }
+                if (p instanceof HttpContent c) {
+                    try {
+                        ByteBuf b = c.content();
+                        while (b.isReadable()) {
+                            byte x = b.readByte();
+                            if (x == '\n' && status / 100 == 2) {
+                                String s = buf.toString(StandardCharsets.UTF_8).strip();
+                                buf.reset();
+                                if (!s.isEmpty()) line.accept(s);
+                            } else {
+                                buf.write(x);
+                            }
+                        }
+                    } finally {
+                        c.release();
+                    }
+                }
+                if (p == END || p instanceof LastHttpContent) break;
             }
+            if (status != 0 && status / 100 != 2) throw failure(status, buf.toByteArray());
+            if (status == 0) throw new AgentException(500, "the stream from the agent broke: the agent closed the connection without answering", List.of());
             String rest = buf.toString(StandardCharsets.UTF_8).strip();
             if (!rest.isEmpty()) line.accept(rest);
-        } catch (IOException e) {
-            if (caller.isInterrupted()) return;
-            throw new AgentException(500, "the stream from the agent broke: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // the caller stops the stream this way: not an error
+        } finally {
+            ch.close();
+            for (Object p; (p = pieces.poll()) != null; ) ReferenceCountUtil.release(p);
+        }
+    }
+
+    private static final Object END = new Object();
+
+    /** Hands what the stream's connection reads to the calling thread. */
+    private static final class Collector extends ChannelInboundHandlerAdapter {
+        private final BlockingQueue<Object> pieces;
+
+        Collector(BlockingQueue<Object> pieces) {
+            this.pieces = pieces;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            pieces.add(msg);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            pieces.add(END);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            pieces.add(cause);
+            ctx.close();
         }
     }
 
@@ -213,43 +277,55 @@ public final class AgentClient {
      * the connection breaks, or no answer comes within the timeout (status 504).
      */
     public Response exchange(String method, String path, byte[] body, String contentType, Map<String, String> headers) {
-        SocketChannel ch = connect();
-        AtomicBoolean timedOut = new AtomicBoolean();
-        ScheduledFuture<?> deadline = timer().schedule(() -> {
-            timedOut.set(true);
-            try {
-                ch.close();
-            } catch (IOException ignored) {
-                // closing is all the timeout does
+        CompletableFuture<Response> answer = new CompletableFuture<>();
+        Channel ch = connect(new ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel c) {
+                c.pipeline().addLast(new HttpClientCodec(MAX_HEADER_BYTES, MAX_HEADER_BYTES, 64 * 1024))
+                        .addLast(new HttpObjectAggregator(MAX_ANSWER_BYTES))
+                        .addLast(new SimpleChannelInboundHandler<FullHttpResponse>() {
+                            @Override
+                            protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse r) {
+                                Map<String, String> h = new LinkedHashMap<>();
+                                r.headers().forEach(e -> h.put(e.getKey().toLowerCase(Locale.ROOT), e.getValue()));
+                                byte[] b = new byte[r.content().readableBytes()];
+                                r.content().getBytes(r.content().readerIndex(), b);
+                                answer.complete(new Response(r.status().code(), h, b, false));
+                                ctx.close();
+                            }
+
+                            @Override
+                            public void channelInactive(ChannelHandlerContext ctx) {
+                                answer.completeExceptionally(new IOException("the agent closed the connection without answering"));
+                            }
+
+                            @Override
+                            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                                // a failed write (the agent refused the request before reading all of it) is not
+                                // the end: its answer may still be read; a broken read is
+                                if (!(cause instanceof IOException)) answer.completeExceptionally(cause);
+                                ctx.close();
+                            }
+                        });
             }
-        }, timeout.toMillis(), TimeUnit.MILLISECONDS);
-        try (ch) {
-            IOException writeFailure = null;
-            try {
-                writeRequest(ch, method, path, body, contentType, headers);
-            } catch (IOException e) {
-                // the agent may refuse a request before reading all of it (e.g. 413): its answer is still there
-                writeFailure = e;
-            }
-            InputStream in = new BufferedInputStream(Channels.newInputStream(ch));
-            Response head;
-            try {
-                head = readHead(in);
-            } catch (IOException e) {
-                if (writeFailure != null) e.addSuppressed(writeFailure);
-                throw e;
-            }
-            return new Response(head.status, head.headers, readBody(in, head), false);
-        } catch (IOException e) {
-            if (timedOut.get()) {
-                throw new AgentException(504, "the agent at " + socket + " did not answer " + method + " " + path
-                        + " within " + (timeout.toMillis() % 1000 == 0 ? timeout.toSeconds() + " s" : timeout.toMillis() + " ms")
-                        + " (is it overloaded or stuck? see its log)", e);
-            }
+        });
+        try {
+            // the agent may refuse a request before reading all of it (e.g. 413): its answer is still read
+            ch.writeAndFlush(request(method, path, body, contentType, headers));
+            return answer.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw new AgentException(504, "the agent at " + socket + " did not answer " + method + " " + path
+                    + " within " + (timeout.toMillis() % 1000 == 0 ? timeout.toSeconds() + " s" : timeout.toMillis() + " ms")
+                    + " (is it overloaded or stuck? see its log)", e);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
             throw new AgentException(AgentException.UNREACHABLE,
-                    "the connection to the agent at " + socket + " broke: " + e.getMessage(), e);
+                    "the connection to the agent at " + socket + " broke: " + cause.getMessage(), cause);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AgentException(AgentException.UNREACHABLE, "interrupted while waiting for the agent at " + socket, e);
         } finally {
-            deadline.cancel(false);
+            ch.close();
         }
     }
 
@@ -296,154 +372,45 @@ public final class AgentClient {
         return new AgentException(status, message, errors);
     }
 
-    private SocketChannel connect() {
-        SocketChannel ch = null;
+    /** One connection to the agent's socket over Netty's epoll transport (the agent's own HTTP stack). */
+    private Channel connect(ChannelInitializer<Channel> init) {
         try {
-            ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-            ch.connect(UnixDomainSocketAddress.of(socket));
-            return ch;
-        } catch (IOException | UnsupportedOperationException e) {
-            if (ch != null) {
-                try {
-                    ch.close();
-                } catch (IOException ignored) {
-                    // nothing more to release
-                }
-            }
+            if (!Epoll.isAvailable()) throw new IOException("Netty's epoll transport is not available: " + Epoll.unavailabilityCause());
+            return new Bootstrap().group(loop()).channel(EpollDomainSocketChannel.class).handler(init)
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()))
+                    .connect(new DomainSocketAddress(socket.toString())).sync().channel();
+        } catch (Exception e) {
+            if (e instanceof InterruptedException) Thread.currentThread().interrupt();
             throw new AgentException(AgentException.UNREACHABLE,
                     "cannot reach the agent at " + socket + " (is 'septum agent' running?)", e);
         }
     }
 
-    private static void writeRequest(SocketChannel ch, String method, String path, byte[] body, String contentType,
-                                     Map<String, String> headers) throws IOException {
-        StringBuilder h = new StringBuilder();
-        h.append(method).append(' ').append(path).append(" HTTP/1.1\r\n");
-        h.append("Host: septum\r\n");
-        h.append("User-Agent: septum-cli\r\n");
-        h.append("Accept: application/json\r\n");
-        h.append("Connection: close\r\n");
+    private synchronized EventLoopGroup loop() {
+        if (loop == null) loop = new EpollEventLoopGroup(1, new DefaultThreadFactory("septum-cli-io", true));
+        return loop;
+    }
+
+    private static FullHttpRequest request(String method, String path, byte[] body, String contentType,
+                                           Map<String, String> headers) {
+        FullHttpRequest r = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(method), path,
+                body == null ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
+        HttpHeaders h = r.headers();
+        h.set("Host", "septum");
+        h.set("User-Agent", "septum-cli");
+        h.set("Accept", "application/json");
+        h.set("Connection", "close");
         if (headers != null) {
-            for (Map.Entry<String, String> e : headers.entrySet()) {
-                // header values must not smuggle line breaks
-                h.append(e.getKey()).append(": ").append(e.getValue().replaceAll("[\\r\\n]", " ")).append("\r\n");
-            }
+            // header values must not smuggle line breaks
+            headers.forEach((k, v) -> h.set(k, v.replaceAll("[\\r\\n]", " ")));
         }
         if (body != null) {
-            if (contentType != null) h.append("Content-Type: ").append(contentType).append("\r\n");
-            h.append("Content-Length: ").append(body.length).append("\r\n");
+            if (contentType != null) h.set("Content-Type", contentType);
+            h.set("Content-Length", body.length);
         } else if (!"GET".equals(method) && !"DELETE".equals(method)) {
-            h.append("Content-Length: 0\r\n");
+            h.set("Content-Length", 0);
         }
-        h.append("\r\n");
-        writeFully(ch, ByteBuffer.wrap(h.toString().getBytes(StandardCharsets.UTF_8)));
-        if (body != null) writeFully(ch, ByteBuffer.wrap(body));
-    }
-
-    private static void writeFully(SocketChannel ch, ByteBuffer b) throws IOException {
-        while (b.hasRemaining()) ch.write(b);
-    }
-
-    private static Response readHead(InputStream in) throws IOException {
-        String statusLine = readLine(in);
-        if (statusLine == null) throw new IOException("the agent closed the connection without answering");
-        String[] parts = statusLine.split(" ", 3);
-        if (parts.length < 2 || !parts[0].startsWith("HTTP/1.")) {
-            throw new IOException("not an HTTP answer: " + statusLine);
-        }
-        int status;
-        try {
-            status = Integer.parseInt(parts[1]);
-        } catch (NumberFormatException e) {
-            throw new IOException("bad HTTP status line: " + statusLine);
-        }
-        Map<String, String> headers = new LinkedHashMap<>();
-        String line;
-        while ((line = readLine(in)) != null && !line.isEmpty()) {
-            int colon = line.indexOf(':');
-            if (colon > 0) headers.put(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), line.substring(colon + 1).trim());
-        }
-        boolean chunked = headers.getOrDefault("transfer-encoding", "").toLowerCase(Locale.ROOT).contains("chunked");
-        return new Response(status, headers, new byte[0], chunked);
-    }
-
-    private static byte[] readBody(InputStream in, Response head) throws IOException {
-        if (head.chunked) return new ChunkedInputStream(in).readAllBytes();
-        String length = head.headers.get("content-length");
-        if (length != null) {
-            int n;
-            try {
-                n = Integer.parseInt(length);
-            } catch (NumberFormatException e) {
-                throw new IOException("bad Content-Length from the agent: " + length);
-            }
-            return in.readNBytes(n);
-        }
-        return in.readAllBytes();
-    }
-
-    private static String readLine(InputStream in) throws IOException {
-        ByteArrayOutputStream b = new ByteArrayOutputStream();
-        int c;
-        int total = 0;
-        while ((c = in.read()) >= 0) {
-            if (c == '\n') break;
-            if (++total > MAX_HEADER_BYTES) throw new IOException("the agent's answer has too long a header line");
-            b.write(c);
-        }
-        if (c < 0 && b.size() == 0) return null;
-        String s = b.toString(StandardCharsets.ISO_8859_1);
-        return s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
-    }
-
-    /** Decodes {@code Transfer-Encoding: chunked}. */
-    private static final class ChunkedInputStream extends InputStream {
-        private final InputStream in;
-        private long left;
-        private boolean done;
-
-        ChunkedInputStream(InputStream in) {
-            this.in = in;
-        }
-
-        @Override
-        public int read() throws IOException {
-            if (!ensure()) return -1;
-            int c = in.read();
-            if (c >= 0) left--;
-            return c;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            if (len == 0) return 0;
-            if (!ensure()) return -1;
-            int n = in.read(b, off, (int) Math.min(len, left));
-            if (n > 0) left -= n;
-            return n;
-        }
-
-        private boolean ensure() throws IOException {
-            if (done) return false;
-            if (left > 0) return true;
-            String size = readLine(in);
-            if (size != null && size.isEmpty()) size = readLine(in); // CRLF after the previous chunk
-            if (size == null) {
-                done = true;
-                return false;
-            }
-            int semi = size.indexOf(';');
-            try {
-                left = Long.parseLong((semi >= 0 ? size.substring(0, semi) : size).trim(), 16);
-            } catch (NumberFormatException e) {
-                throw new IOException("bad chunk size from the agent: " + size);
-            }
-            if (left == 0) {
-                done = true;
-                return false;
-            }
-            return true;
-        }
+        return r;
     }
 
     @Override

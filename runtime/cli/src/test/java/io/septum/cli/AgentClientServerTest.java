@@ -51,9 +51,10 @@ class AgentClientServerTest {
         agent = new FakeAgent();
         hub = new MonitorHub(64, 4);
         ApiServer[] holder = new ApiServer[1];
-        server = new ApiServer(socket, new ApiRoutes(agent, () -> holder[0].health()), hub,
+        server = new ApiServer(socket, new ApiRoutes(agent), hub,
                 new ApiServer.Settings(8, 5_000, null, 100));
         holder[0] = server;
+        agent.serverHealth = server::health;
         server.start().get(5, TimeUnit.SECONDS);
         client = new AgentClient(socket);
     }

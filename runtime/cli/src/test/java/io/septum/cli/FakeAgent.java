@@ -142,24 +142,45 @@ final class FakeAgent implements Backend {
         return datapath;
     }
 
-    @Override
     public List<ComponentStatus> health() {
         return List.of(ComponentStatus.ok("datapath", "3 interfaces"));
     }
 
-    @Override
     public OptionalLong readySince() {
         return OptionalLong.of(readySince);
     }
 
-    @Override
     public long startedAt() {
         return startedAt;
     }
 
-    @Override
     public String version() {
         return "0.1.0-test";
+    }
+
+    /** The API server's line in status (the test sets it to its server's). */
+    volatile java.util.function.Supplier<ComponentStatus> serverHealth = () -> null;
+
+    /** The real assembly (septum-status) over this fake's services, as the agent's status component does it. */
+    @Override
+    public io.septum.api.AgentStatusService statusService() {
+        FakeAgent self = this;
+        return new io.septum.status.internal.StatusAssembler(new io.septum.status.internal.StatusAssembler.Sources() {
+            public PolicyRepository policyRepository() { return self.policyRepository(); }
+            public EndpointManager endpointManager() { return self.endpointManager(); }
+            public IdentityAllocator identityAllocator() { return self.identityAllocator(); }
+            public boolean datapathRunning() { return self.datapath() != null; }
+            public io.septum.api.flow.FlowObserver flowObserver() { return self.has(io.septum.api.flow.FlowObserver.class) ? self.flowObserver() : null; }
+            public List<io.septum.api.HealthReporter> healthReporters() {
+                List<io.septum.api.HealthReporter> out = new java.util.ArrayList<>();
+                self.health().forEach(c -> out.add(() -> c));
+                out.add(() -> serverHealth.get()); // the API server's own line, as its component reports it
+                return out;
+            }
+            public OptionalLong readySince() { return self.readySince(); }
+            public long startedAt() { return self.startedAt(); }
+            public String version() { return self.version(); }
+        });
     }
 
     // ---- services ----------------------------------------------------------------------------------------

@@ -83,9 +83,24 @@ class ObserveCommandTest {
             public OptionalLong readySince() { return OptionalLong.of(System.currentTimeMillis()); }
             public long startedAt() { return System.currentTimeMillis() - 1000; }
             public String version() { return "test"; }
+
+            @Override
+            public io.septum.api.AgentStatusService statusService() {
+                return new io.septum.status.internal.StatusAssembler(new io.septum.status.internal.StatusAssembler.Sources() {
+                    public PolicyRepository policyRepository() { return null; }
+                    public EndpointManager endpointManager() { return null; }
+                    public IdentityAllocator identityAllocator() { return null; }
+                    public boolean datapathRunning() { return false; }
+                    public FlowObserver flowObserver() { return observer; }
+                    public List<io.septum.api.HealthReporter> healthReporters() { return List.of(); }
+                    public OptionalLong readySince() { return OptionalLong.of(System.currentTimeMillis()); }
+                    public long startedAt() { return System.currentTimeMillis() - 1000; }
+                    public String version() { return "test"; }
+                });
+            }
         };
         ApiServer[] holder = new ApiServer[1];
-        server = new ApiServer(socket, new ApiRoutes(backend, () -> holder[0].health()), new MonitorHub(4, 1),
+        server = new ApiServer(socket, new ApiRoutes(backend), new MonitorHub(4, 1),
                 new ApiServer.Settings(4, 5_000, null, 100));
         holder[0] = server;
         server.start().get(5, TimeUnit.SECONDS);

@@ -18,6 +18,7 @@ import io.septum.api.datapath.Datapath;
 import io.septum.api.datapath.DatapathException;
 import io.septum.api.flow.FlowFilter;
 import io.septum.api.flow.FlowObserver;
+import io.septum.api.flow.FlowQuery;
 import io.septum.api.flow.FlowStats;
 import io.septum.api.policy.EnforcementMode;
 import io.septum.api.policy.HttpRequestInfo;
@@ -43,7 +44,7 @@ import java.util.stream.Collectors;
  * Maps {@code /v1/...} requests to the agent's services and their model objects. Pure request-to-response: no
  * sockets here (see {@link ApiServer}), which keeps every route testable with fakes.
  */
-public final class ApiRoutes implements AgentStatusService {
+public final class ApiRoutes {
     private static final System.Logger LOG = System.getLogger(ApiRoutes.class.getName());
 
     /** Body of {@code POST /v1/endpoints}. */
@@ -59,13 +60,11 @@ public final class ApiRoutes implements AgentStatusService {
     }
 
     private final Backend backend;
-    private final Supplier<ComponentStatus> self;
     private final ObjectMapper mapper;
     private final ObjectMapper strict;
 
-    public ApiRoutes(Backend backend, Supplier<ComponentStatus> self) {
+    public ApiRoutes(Backend backend) {
         this.backend = backend;
-        this.self = self;
         this.mapper = new ObjectMapper();
         // Request bodies are parsed strictly: a misspelt field is an error, not a silently ignored value.
         this.strict = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true);
@@ -110,7 +109,7 @@ public final class ApiRoutes implements AgentStatusService {
         int n = s.size();
         switch (noun) {
             case "status":
-                if (n == 2) return get(m, this::status);
+                if (n == 2) return get(m, () -> backend.statusService().status());
                 break;
             case "endpoints":
                 if (n == 2 && m.equals("GET")) return ok(backend.endpointManager().list());
@@ -221,60 +220,6 @@ public final class ApiRoutes implements AgentStatusService {
         throw notFound(req);
     }
 
-    // ---- status ------------------------------------------------------------------------------------------
-
-    /** The one assembly of the agent's status: {@code /v1/status} and the {@link AgentStatusService} both answer it. */
-    @Override
-    public AgentStatus status() {
-        OptionalLong ready = backend.readySince();
-        long now = System.currentTimeMillis();
-        String mode = "unknown";
-        long revision = -1;
-        int endpoints = 0;
-        int identities = 0;
-        List<ComponentStatus> components = new ArrayList<>();
-        List<SourceHealth> sources = List.of();
-        try {
-            PolicyRepository repo = backend.policyRepository();
-            mode = String.valueOf(repo.mode());
-            revision = repo.revision();
-        } catch (RuntimeException e) {
-            components.add(ComponentStatus.failed("policy", message(e)));
-        }
-        try {
-            EndpointManager em = backend.endpointManager();
-            endpoints = em.list().size();
-            sources = em.sources();
-        } catch (RuntimeException e) {
-            components.add(ComponentStatus.failed("endpoints", message(e)));
-        }
-        try {
-            identities = backend.identityAllocator().list().size();
-        } catch (RuntimeException e) {
-            components.add(ComponentStatus.failed("identity", message(e)));
-        }
-        if (!backend.has(Datapath.class)) components.add(ComponentStatus.failed("datapath", message(Backend.unavailable("the datapath"))));
-        components.addAll(backend.health());
-        components.add(self.get());
-        FlowStats flows = null;
-        if (backend.has(FlowObserver.class)) {
-            try {
-                flows = backend.flowObserver().stats();
-            } catch (RuntimeException e) {
-                components.add(ComponentStatus.failed("observer", message(e)));
-            }
-        }
-        return new AgentStatus(backend.version(), ready.isPresent(), now - backend.startedAt(),
-                ready.isPresent() ? Math.max(0, ready.getAsLong() - backend.startedAt()) : -1,
-                mode, revision, endpoints, identities, components, sources, flows);
-    }
-
-    /** A component's line in status: "not running" for an absent service (status itself is where to look). */
-    private static String message(RuntimeException e) {
-        if (e instanceof HttpException h && h.status() == 503) return "not running";
-        return e instanceof HttpException ? e.getMessage() : e.toString();
-    }
-
     // ---- flows -------------------------------------------------------------------------------------------
 
     /** Body of {@code PUT /v1/endpoints/{id}/config}. */
@@ -311,76 +256,28 @@ public final class ApiRoutes implements AgentStatusService {
         return backend.policySuggester().suggest(String.valueOf(e.id()), from);
     }
 
-    /** The query parameters of {@code /v1/flows}, as {@code septum observe} names its options. */
-    static final java.util.Set<String> FLOW_PARAMETERS = java.util.Set.of("from-endpoint", "to-endpoint", "from-label",
-            "to-label", "from-ip", "to-ip", "namespace", "verdict", "type", "protocol", "port", "http-method",
-            "http-path", "http-status", "since", "until", "last", "follow");
-
     private Object flows(HttpRequest req) {
-        Map<String, List<String>> q = req.query();
-        FlowFilter filter = flowFilter(q);
-        int last = 0;
-        String l = one(q, "last");
-        if (l != null && !l.isEmpty()) {
-            try {
-                last = Integer.parseInt(l);
-            } catch (NumberFormatException e) {
-                throw new HttpException(400, "last=" + l + " is not a number");
-            }
-            if (last < 0) throw new HttpException(400, "last must be 0 (every flow) or more, not " + last);
-        }
-        return backend.flowObserver().query(filter, last);
+        FlowQuery q = flowQuery(req.query());
+        return backend.flowObserver().query(q.filter(), q.last());
     }
 
-    /** The filter the query names; an unknown parameter or a bad value is a 400 that names it. */
-    public static FlowFilter flowFilter(Map<String, List<String>> q) {
-        for (String k : q.keySet()) {
-            if (!FLOW_PARAMETERS.contains(k)) {
-                throw new HttpException(400, "unknown flow filter \"" + k + "\" (expected one of "
-                        + new java.util.TreeSet<>(FLOW_PARAMETERS) + ")");
-            }
+    /**
+     * {@code /v1/flows}'s parameters, read by the API's one flow-query parser ({@code follow} is this server's own);
+     * an unknown parameter or a bad value is a 400 that names it.
+     */
+    static FlowQuery flowQuery(Map<String, List<String>> q) {
+        try {
+            return FlowQuery.parse(q, 0, java.util.Set.of("follow"));
+        } catch (IllegalArgumentException e) {
+            throw new HttpException(400, e.getMessage());
         }
-        long now = System.currentTimeMillis() * 1_000_000L;
-        FlowFilter.Builder b = FlowFilter.builder()
-                .fromEndpoint(one(q, "from-endpoint")).toEndpoint(one(q, "to-endpoint"))
-                .fromLabel(many(q, "from-label")).toLabel(many(q, "to-label"))
-                .fromIp(one(q, "from-ip")).toIp(one(q, "to-ip")).namespace(one(q, "namespace"))
-                .verdict(one(q, "verdict")).type(one(q, "type")).protocol(one(q, "protocol"))
-                .httpMethod(one(q, "http-method")).httpPath(one(q, "http-path")).httpStatus(one(q, "http-status"));
-        String port = one(q, "port");
-        if (port != null && !port.isEmpty()) {
-            try {
-                b.port(Integer.parseInt(port));
-            } catch (NumberFormatException e) {
-                throw new HttpException(400, "port=" + port + " is not a number");
-            }
-        }
-        String since = one(q, "since");
-        if (since != null && !since.isEmpty()) b.since(time(since, now));
-        String until = one(q, "until");
-        if (until != null && !until.isEmpty()) b.until(time(until, now));
-        return b.build();
-    }
-
-    /** Nanoseconds since the epoch as a number, or what {@link FlowFilter#parseTime} reads. */
-    private static long time(String s, long now) {
-        if (s.chars().allMatch(Character::isDigit)) return Long.parseLong(s);
-        return FlowFilter.parseTime(s, now);
     }
 
     private static String one(Map<String, List<String>> q, String k) {
         List<String> v = q.get(k);
         if (v == null || v.isEmpty()) return null;
-        if (v.size() > 1) throw new HttpException(400, "the flow filter " + k + " is given " + v.size() + " times; give it once");
+        if (v.size() > 1) throw new HttpException(400, "the parameter " + k + " is given " + v.size() + " times; give it once");
         return v.get(0);
-    }
-
-    private static List<String> many(Map<String, List<String>> q, String k) {
-        List<String> out = new ArrayList<>();
-        for (String v : q.getOrDefault(k, List.of())) {
-            for (String part : v.split(",")) if (!part.isBlank()) out.add(part.strip());
-        }
-        return out;
     }
 
     /** Whether {@code GET /v1/flows} asks for a stream ({@code follow=true}). */

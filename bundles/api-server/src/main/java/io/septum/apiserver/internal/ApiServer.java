@@ -1,24 +1,48 @@
 package io.septum.apiserver.internal;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollEventLoopGroup;
+import io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.channel.unix.DomainSocketAddress;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseEncoder;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.timeout.WriteTimeoutHandler;
+import io.netty.util.AttributeKey;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.netty.util.concurrent.ScheduledFuture;
 import io.septum.api.ComponentStatus;
-import io.septum.api.datapath.DatapathEvent;
 import io.septum.api.flow.Flow;
 import io.septum.api.flow.FlowFilter;
 import io.septum.api.flow.FlowObserver;
 import io.septum.api.flow.FlowSubscription;
-import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
-import java.nio.channels.ClosedChannelException;
-import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,28 +52,36 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The HTTP/1.1 server on the unix socket: one accept thread, one thread per connection from a bounded pool,
- * one request per connection. A watchdog closes connections whose request is not read, or whose answer is not
- * taken, within the deadline, so a stuck or hostile client holds a thread for a bounded time only.
+ * The REST API's HTTP/1.1 server on the unix socket, on Netty (the agent's one HTTP stack): an
+ * {@link EpollServerDomainSocketChannel}, a strict request decoder ({@link RequestGuard}), an aggregator bounded by
+ * the body limit, and {@link ApiRoutes} run on a bounded pool (routes call services that may block). One request
+ * per connection ({@code Connection: close}); {@code /v1/monitor} and {@code /v1/flows?follow=true} are chunked
+ * streams of JSON lines.
  *
- * <p>No TCP listener exists: access control is the socket file's mode (0660) and group.
+ * <p>Limits: at most {@code maxConnections} connections at once (more are answered 503); the whole request must
+ * arrive within {@code ioTimeoutMillis} of the connection (a client that trickles bytes is cut off as surely as an
+ * idle one), and each piece of an answer must be taken within it. No TCP listener exists: access control is the
+ * socket file's mode (0660) and group.
  */
 public final class ApiServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ApiServer.class.getName());
     private static final byte[] HEARTBEAT = "\n".getBytes(StandardCharsets.US_ASCII);
+    /** What a refused or answered client may still send before the connection closes anyway. */
+    private static final int DRAIN_BYTES = 1 << 20;
+    /** Fired through the pipeline once a request is complete or refused: its read deadline no longer applies. */
+    static final Object REQUEST_DONE = new Object();
+    /** Set while a connection counts against {@code maxConnections}. */
+    private static final AttributeKey<AtomicBoolean> SLOT = AttributeKey.valueOf("septum-api-slot");
 
     /**
      * @param maxConnections connections served at once; more get 503
@@ -67,18 +99,17 @@ public final class ApiServer implements AutoCloseable {
     private final ApiRoutes routes;
     private final MonitorHub hub;
     private final Settings settings;
-    private final HttpRequestReader reader = HttpRequestReader.defaults();
+    private final RequestGuard.Limits limits = RequestGuard.Limits.defaults();
     private final ObjectMapper mapper;
     private final ThreadPoolExecutor workers;
-    private final ScheduledExecutorService watchdog;
-    private final Map<SocketChannel, AtomicLong> deadlines = new ConcurrentHashMap<>();
-    private final Set<SocketChannel> open = ConcurrentHashMap.newKeySet();
     private final CompletableFuture<Path> bound = new CompletableFuture<>();
+    private final AtomicInteger connections = new AtomicInteger();
     private final AtomicLong served = new AtomicLong();
     private final AtomicLong refused = new AtomicLong();
-    private volatile ServerSocketChannel server;
     private volatile boolean closed;
-    private Thread acceptor;
+    private volatile EventLoopGroup loop;
+    private volatile Channel server;
+    private volatile ChannelGroup channels;
 
     public ApiServer(Path socket, ApiRoutes routes, MonitorHub hub, Settings settings) {
         this.socket = socket;
@@ -87,22 +118,20 @@ public final class ApiServer implements AutoCloseable {
         this.settings = settings;
         this.mapper = routes.mapper();
         AtomicInteger n = new AtomicInteger();
-        this.workers = new ThreadPoolExecutor(1, settings.maxConnections(), 30, TimeUnit.SECONDS,
-                new SynchronousQueue<>(), r -> daemon(r, "septum-api-" + n.incrementAndGet()));
-        this.watchdog = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "septum-api-watchdog"));
+        // one worker per connection at most: connections are capped, so the pool never refuses
+        this.workers = new ThreadPoolExecutor(0, settings.maxConnections(), 30, TimeUnit.SECONDS,
+                new SynchronousQueue<>(), r -> {
+                    Thread t = new Thread(r, "septum-api-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
     }
 
-    private static Thread daemon(Runnable r, String name) {
-        Thread t = new Thread(r, name);
-        t.setDaemon(true);
-        return t;
-    }
-
-    /** Binds and starts accepting on a thread of its own; the future completes once the socket is bound. */
+    /** Binds and serves; the future completes once the socket is bound. Never blocks the caller. */
     public CompletableFuture<Path> start() {
-        watchdog.scheduleWithFixedDelay(this::expire, 200, 200, TimeUnit.MILLISECONDS);
-        acceptor = daemon(this::run, "septum-api-accept");
-        acceptor.start();
+        Thread t = new Thread(this::bind, "septum-api-bind");
+        t.setDaemon(true);
+        t.start();
         return bound;
     }
 
@@ -120,55 +149,58 @@ public final class ApiServer implements AutoCloseable {
                 + " monitor client(s), " + hub.dropped() + " event(s) dropped for slow clients");
     }
 
-    private void run() {
+    private void bind() {
+        EventLoopGroup group = null;
         try {
-            server = bind();
+            if (!Epoll.isAvailable()) {
+                throw new IOException("Netty's epoll transport is not available: " + Epoll.unavailabilityCause());
+            }
+            prepare();
+            group = new EpollEventLoopGroup(1, new DefaultThreadFactory("septum-api-io", true));
+            ChannelGroup all = new DefaultChannelGroup("septum-api", GlobalEventExecutor.INSTANCE);
+            channels = all;
+            loop = group;
+            Channel ch = new ServerBootstrap().group(group).channel(EpollServerDomainSocketChannel.class)
+                    .option(io.netty.channel.ChannelOption.SO_BACKLOG, 64)
+                    // a client may shut its side once its request is sent (socat, nc -N): it still gets the answer
+                    .childOption(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true)
+                    .childHandler(new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(Channel c) {
+                            all.add(c);
+                            pipeline(c);
+                        }
+                    })
+                    .bind(new DomainSocketAddress(socket.toString())).syncUninterruptibly().channel();
+            server = ch;
+            if (closed) {
+                close();
+                return;
+            }
+            Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw----"));
+            if (settings.group() != null && !settings.group().isBlank()) {
+                GroupPrincipal g = socket.getFileSystem().getUserPrincipalLookupService()
+                        .lookupPrincipalByGroupName(settings.group());
+                Files.getFileAttributeView(socket, PosixFileAttributeView.class).setGroup(g);
+            }
             bound.complete(socket);
             LOG.log(System.Logger.Level.INFO, "REST API listening on " + socket);
-        } catch (IOException | RuntimeException e) {
+        } catch (Exception e) {
+            // syncUninterruptibly rethrows the bind failure as is (a checked IOException included)
             LOG.log(System.Logger.Level.ERROR, "cannot serve the REST API on " + socket + ": " + e.getMessage(), e);
+            Channel ch = server;
+            if (ch != null) ch.close();
+            if (group != null) group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             bound.completeExceptionally(new IOException("cannot listen on " + socket + ": " + e.getMessage(), e));
-            return;
-        }
-        while (!closed) {
-            SocketChannel ch;
-            try {
-                ch = server.accept();
-            } catch (ClosedChannelException e) {
-                break;
-            } catch (IOException e) {
-                if (closed) break;
-                LOG.log(System.Logger.Level.WARNING, "accept on " + socket + " failed: " + e.getMessage());
-                continue;
-            }
-            open.add(ch);
-            try {
-                workers.execute(() -> serve(ch));
-            } catch (RejectedExecutionException e) {
-                refused.incrementAndGet();
-                // answering from the accept thread is safe: a small answer fits the socket buffer
-                try {
-                    arm(ch);
-                    HttpResponse r = routes.error(503, "the agent is serving " + settings.maxConnections()
-                            + " connections already; retry", List.of());
-                    OutputStream out = Channels.newOutputStream(ch);
-                    r.write(out);
-                } catch (IOException x) {
-                    // the client left
-                } finally {
-                    disarm(ch);
-                    finish(ch);
-                }
-            }
         }
     }
 
-    private ServerSocketChannel bind() throws IOException {
+    /** Creates the run directory; replaces a stale socket file, never one that a running agent answers on. */
+    private void prepare() throws IOException {
         Path dir = socket.toAbsolutePath().getParent();
         if (dir != null) Files.createDirectories(dir);
         if (Files.exists(socket)) {
-            // A socket someone still answers on belongs to a running agent: never steal it.
-            try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            try (java.nio.channels.SocketChannel probe = java.nio.channels.SocketChannel.open(StandardProtocolFamily.UNIX)) {
                 probe.connect(UnixDomainSocketAddress.of(socket));
                 throw new IOException("another process is listening on " + socket
                         + " (is another 'septum agent' running?)");
@@ -177,102 +209,212 @@ public final class ApiServer implements AutoCloseable {
                 Files.deleteIfExists(socket);
             }
         }
-        ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        try {
-            ch.bind(UnixDomainSocketAddress.of(socket), 64);
-            Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw----"));
-            if (settings.group() != null && !settings.group().isBlank()) {
-                GroupPrincipal g = socket.getFileSystem().getUserPrincipalLookupService()
-                        .lookupPrincipalByGroupName(settings.group());
-                Files.getFileAttributeView(socket, PosixFileAttributeView.class).setGroup(g);
+    }
+
+    private void pipeline(Channel c) {
+        if (closed) {
+            c.close();
+            return;
+        }
+        if (connections.incrementAndGet() > settings.maxConnections()) {
+            // refused connections hold no slot: the answer goes out at once and the connection closes soon after
+            connections.decrementAndGet();
+            refused.incrementAndGet();
+            c.pipeline().addLast("encoder", new HttpResponseEncoder()).addLast("refuse", new ChannelInboundHandlerAdapter() {
+                @Override
+                public void channelActive(ChannelHandlerContext ctx) {
+                    // answered without reading the request: a small answer fits the socket buffer
+                    finish(ctx.channel(), response(routes.error(503, "the agent is serving "
+                            + settings.maxConnections() + " connections already; retry", List.of())),
+                            Math.min(1_000, settings.ioTimeoutMillis()));
+                }
+
+                @Override
+                public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                    ReferenceCountUtil.release(msg);
+                }
+            });
+            return;
+        }
+        AtomicBoolean slot = new AtomicBoolean(true);
+        c.attr(SLOT).set(slot);
+        c.closeFuture().addListener(f -> release(c));
+        c.pipeline()
+                .addLast("write-timeout", new WriteTimeoutHandler(settings.ioTimeoutMillis(), TimeUnit.MILLISECONDS))
+                .addLast("deadline", new RequestDeadline(settings.ioTimeoutMillis()))
+                .addLast("decoder", RequestGuard.decoder(limits))
+                .addLast("encoder", new HttpResponseEncoder())
+                .addLast("guard", new RequestGuard(limits, (ch, e) -> finish(ch, response(routes.error(e.status(), e.getMessage(), e.errors())))))
+                .addLast("aggregator", new HttpObjectAggregator((int) Math.min(Integer.MAX_VALUE, limits.maxBodyBytes())))
+                .addLast("api", new Dispatch());
+    }
+
+    /** Closes a connection whose request did not arrive in time, however slowly its bytes came. */
+    private static final class RequestDeadline extends ChannelInboundHandlerAdapter {
+        private final long millis;
+        private ScheduledFuture<?> timer;
+
+        RequestDeadline(long millis) {
+            this.millis = millis;
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            timer = ctx.executor().schedule(() -> {
+                ctx.close();
+            }, millis, TimeUnit.MILLISECONDS);
+            ctx.fireChannelActive();
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt == REQUEST_DONE) {
+                done();
+                return;
             }
-            return ch;
-        } catch (IOException | RuntimeException e) {
-            ch.close();
-            throw e;
+            ctx.fireUserEventTriggered(evt);
+        }
+
+        private void done() {
+            if (timer != null) timer.cancel(false);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            done();
+            ctx.fireChannelInactive();
         }
     }
 
-    private void serve(SocketChannel ch) {
-        try {
-            InputStream in = new BufferedInputStream(Channels.newInputStream(ch));
-            OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch));
-            arm(ch);
+    /** Takes the complete request off the event loop: routes and streams run on the worker pool. */
+    private final class Dispatch extends ChannelInboundHandlerAdapter {
+        private boolean received;
+
+        /** The client shut its side before its request was complete: there is nothing to answer. */
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof ChannelInputShutdownEvent && !received) ctx.close();
+            ReferenceCountUtil.release(evt);
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (!(msg instanceof FullHttpRequest full)) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            Channel ch = ctx.channel();
+            received = true;
             HttpRequest req;
             try {
-                req = reader.read(in);
-            } catch (HttpException e) {
-                routes.error(e.status(), e.getMessage(), e.errors()).write(out);
-                return;
+                ctx.pipeline().fireUserEventTriggered(REQUEST_DONE);
+                ch.config().setAutoRead(false); // one request per connection
+                req = RequestGuard.toRequest(full);
+            } finally {
+                full.release();
             }
-            if (req == null) return;
-            disarm(ch);
             served.incrementAndGet();
+            try {
+                workers.execute(() -> serve(ch, req));
+            } catch (RejectedExecutionException e) {
+                finish(ch, response(routes.error(503, "the agent is shutting down", List.of())));
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            // a write that timed out, or a client that left: nothing to answer
+            ctx.close();
+        }
+    }
+
+    private void serve(Channel ch, HttpRequest req) {
+        try {
             if (req.method().equals("GET") && req.rawPath().equals("/v1/monitor")) {
-                monitor(ch, out);
-                return;
+                monitor(ch);
+            } else if (req.method().equals("GET") && req.rawPath().equals("/v1/flows") && ApiRoutes.follow(req)) {
+                followFlows(ch, req);
+            } else {
+                finish(ch, response(routes.handle(req)));
             }
-            if (req.method().equals("GET") && req.rawPath().equals("/v1/flows") && ApiRoutes.follow(req)) {
-                followFlows(ch, out, req);
-                return;
-            }
-            HttpResponse r = routes.handle(req);
-            arm(ch);
-            r.write(out);
         } catch (IOException e) {
-            // the client left or the watchdog closed a stuck connection: nothing to answer
+            ch.close(); // the client left, or did not take the answer in time
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, "API connection failed", e);
-        } finally {
-            disarm(ch);
-            finish(ch);
+            ch.close();
         }
     }
 
     /**
-     * Closes after the answer without resetting it: a request the server did not read (refused early, or its
+     * Writes the answer, then closes without resetting it: a request the server did not read (refused early, or its
      * body too large) would otherwise make the kernel reset the connection, and the client would lose the answer.
+     * So the server shuts its side, reads and drops what the client still sends, and closes when the client does,
+     * or after the deadline.
      */
-    private void finish(SocketChannel ch) {
-        try {
-            if (ch.isOpen()) {
-                ch.shutdownOutput();
-                ch.configureBlocking(false);
-                ByteBuffer sink = ByteBuffer.allocate(8192);
-                int total = 0;
-                int n;
-                while (total < (1 << 20) && (n = ch.read(sink)) > 0) {
-                    total += n;
-                    sink.clear();
-                }
+    private void finish(Channel ch, FullHttpResponse r) {
+        finish(ch, r, settings.ioTimeoutMillis());
+    }
+
+    private void finish(Channel ch, FullHttpResponse r, long lingerMillis) {
+        release(ch); // answered: the connection no longer counts against maxConnections
+        if (!ch.isActive()) {
+            r.release();
+            return;
+        }
+        ch.pipeline().addFirst("drain", new Drain());
+        ch.config().setAutoRead(true);
+        ch.writeAndFlush(r).addListener((ChannelFutureListener) f -> {
+            if (!f.isSuccess() || !(f.channel() instanceof DuplexChannel d)) {
+                f.channel().close();
+                return;
             }
-        } catch (IOException | RuntimeException e) {
-            // the client is gone already
-        } finally {
-            closeQuietly(ch);
-            open.remove(ch);
+            if (d.isInputShutdown()) {
+                d.close(); // the client has sent all it will: nothing to drain
+                return;
+            }
+            d.shutdownOutput();
+            f.channel().eventLoop().schedule(() -> {
+                f.channel().close();
+            }, lingerMillis, TimeUnit.MILLISECONDS);
+        });
+    }
+
+    /** Gives back the connection's slot, once. */
+    private void release(Channel ch) {
+        AtomicBoolean slot = ch.attr(SLOT).get();
+        if (slot != null && slot.compareAndSet(true, false)) connections.decrementAndGet();
+    }
+
+    /** Drops what a finished client still sends, up to a bound; closes once the client has shut its side. */
+    private static final class Drain extends ChannelInboundHandlerAdapter {
+        private long seen;
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof ChannelInputShutdownEvent) ctx.close();
+            else ctx.fireUserEventTriggered(evt);
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof ByteBuf b) seen += b.readableBytes();
+            ReferenceCountUtil.release(msg);
+            if (seen > DRAIN_BYTES) ctx.close();
         }
     }
 
     /** Streams one JSON event per line until the client leaves or the server closes. */
-    private void monitor(SocketChannel ch, OutputStream out) throws IOException {
+    private void monitor(Channel ch) throws IOException {
         MonitorHub.Subscriber sub;
         try {
             sub = hub.subscribe();
         } catch (HttpException e) {
-            arm(ch);
-            routes.error(e.status(), e.getMessage(), List.of()).write(out);
+            finish(ch, response(routes.error(e.status(), e.getMessage(), List.of())));
             return;
         }
         try (sub) {
-            Map<String, String> headers = new LinkedHashMap<>();
-            headers.put("Content-Type", "application/x-ndjson");
-            headers.put("Cache-Control", "no-cache");
-            arm(ch);
-            HttpResponse.writeHead(out, 200, headers, -1);
-            out.flush();
-            disarm(ch);
-            while (!closed) {
+            head(ch);
+            while (!closed && ch.isActive()) {
                 Object e;
                 try {
                     e = sub.poll(settings.heartbeatMillis(), TimeUnit.MILLISECONDS);
@@ -280,55 +422,42 @@ public final class ApiServer implements AutoCloseable {
                     Thread.currentThread().interrupt();
                     return;
                 }
-                arm(ch);
-                if (e == null) {
-                    out.write(HEARTBEAT);
-                } else {
-                    out.write(mapper.writeValueAsBytes(e));
-                    out.write('\n');
-                }
-                out.flush();
-                disarm(ch);
+                chunk(ch, e == null ? HEARTBEAT : line(e));
             }
+        } finally {
+            end(ch);
         }
     }
 
     /** Streams one flow JSON per line: the last {@code last} matching ones first, then new ones as they come. */
-    private void followFlows(SocketChannel ch, OutputStream out, HttpRequest req) throws IOException {
+    private void followFlows(Channel ch, HttpRequest req) throws IOException {
         FlowSubscription sub;
         List<Flow> backlog;
         try {
-            FlowFilter filter = ApiRoutes.flowFilter(req.query());
-            String l = req.query().getOrDefault("last", List.of("0")).get(0);
-            int last = l.isEmpty() ? 0 : Integer.parseInt(l);
+            io.septum.api.flow.FlowQuery q = ApiRoutes.flowQuery(req.query());
+            FlowFilter filter = q.filter();
+            int last = q.last();
             FlowObserver observer = routes.backend().flowObserver();
             // subscribe before reading the backlog: a flow between the two is shown twice rather than lost
             sub = observer.follow(filter);
             backlog = last > 0 ? observer.query(filter, last) : List.of();
         } catch (HttpException e) {
-            arm(ch);
-            routes.error(e.status(), e.getMessage(), List.of()).write(out);
+            finish(ch, response(routes.error(e.status(), e.getMessage(), List.of())));
             return;
         } catch (IllegalArgumentException e) {
-            arm(ch);
-            routes.error(400, e.getMessage(), List.of()).write(out);
+            finish(ch, response(routes.error(400, e.getMessage(), List.of())));
             return;
         }
         try (sub) {
-            Map<String, String> headers = new LinkedHashMap<>();
-            headers.put("Content-Type", "application/x-ndjson");
-            headers.put("Cache-Control", "no-cache");
-            arm(ch);
-            HttpResponse.writeHead(out, 200, headers, -1);
+            head(ch);
             long newest = Long.MIN_VALUE;
+            java.io.ByteArrayOutputStream first = new java.io.ByteArrayOutputStream();
             for (Flow f : backlog) {
-                out.write(mapper.writeValueAsBytes(f));
-                out.write('\n');
+                first.write(line(f));
                 newest = Math.max(newest, f.timeNanos());
             }
-            out.flush();
-            disarm(ch);
-            while (!closed) {
+            if (first.size() > 0) chunk(ch, first.toByteArray());
+            while (!closed && ch.isActive()) {
                 Flow f;
                 try {
                     f = sub.poll(settings.heartbeatMillis(), TimeUnit.MILLISECONDS);
@@ -336,44 +465,67 @@ public final class ApiServer implements AutoCloseable {
                     Thread.currentThread().interrupt();
                     return;
                 }
-                arm(ch);
                 if (f == null) {
-                    out.write(HEARTBEAT);
+                    chunk(ch, HEARTBEAT);
                 } else if (f.timeNanos() > newest || backlog.isEmpty() || !backlog.contains(f)) {
-                    out.write(mapper.writeValueAsBytes(f));
-                    out.write('\n');
+                    chunk(ch, line(f));
                 }
-                out.flush();
-                disarm(ch);
             }
+        } finally {
+            end(ch);
         }
     }
 
-    private void arm(SocketChannel ch) {
-        deadlines.computeIfAbsent(ch, c -> new AtomicLong()).set(System.nanoTime()
-                + TimeUnit.MILLISECONDS.toNanos(settings.ioTimeoutMillis()));
+    private byte[] line(Object event) throws IOException {
+        byte[] json = mapper.writeValueAsBytes(event);
+        byte[] out = java.util.Arrays.copyOf(json, json.length + 1);
+        out[json.length] = '\n';
+        return out;
     }
 
-    private void disarm(SocketChannel ch) {
-        deadlines.remove(ch);
+    /** The head of a stream: chunked JSON lines, no length. */
+    private void head(Channel ch) throws IOException {
+        DefaultHttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+        r.headers().set("Content-Type", "application/x-ndjson").set("Cache-Control", "no-cache")
+                .set("Transfer-Encoding", "chunked").set("Connection", "close");
+        await(ch, ch.writeAndFlush(r));
     }
 
-    private void expire() {
-        long now = System.nanoTime();
-        deadlines.forEach((ch, deadline) -> {
-            if (now - deadline.get() > 0) {
-                deadlines.remove(ch);
-                closeQuietly(ch);
-            }
-        });
+    /** One piece of a stream; the client must take it within the deadline, or the connection closes. */
+    private void chunk(Channel ch, byte[] bytes) throws IOException {
+        await(ch, ch.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(bytes))));
     }
 
-    private static void closeQuietly(java.io.Closeable c) {
+    private void await(Channel ch, ChannelFuture f) throws IOException {
         try {
-            c.close();
-        } catch (IOException ignored) {
-            // closing is best effort
+            // the write-timeout handler fails the write after the deadline; this wait only backs it up
+            if (!f.await(settings.ioTimeoutMillis() + 1_000)) {
+                ch.close();
+                throw new IOException("the client did not take the answer within " + settings.ioTimeoutMillis() + " ms");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            ch.close();
+            throw new IOException("interrupted", e);
         }
+        if (!f.isSuccess()) throw new IOException("the client left: " + f.cause());
+    }
+
+    private static void end(Channel ch) {
+        if (ch.isActive()) ch.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    /** The routes' answer as Netty's, with the header names and reason phrases this API has always sent. */
+    static FullHttpResponse response(HttpResponse r) {
+        FullHttpResponse out = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                new HttpResponseStatus(r.status(), HttpResponse.reason(r.status())), Unpooled.wrappedBuffer(r.body()));
+        Map<String, String> h = new LinkedHashMap<>();
+        if (r.contentType() != null) h.put("Content-Type", r.contentType());
+        h.putAll(r.headers());
+        h.forEach(out.headers()::set);
+        if (r.status() != 204 && r.status() != 304) out.headers().set("Content-Length", r.body().length);
+        out.headers().set("Connection", "close");
+        return out;
     }
 
     public long served() {
@@ -388,18 +540,13 @@ public final class ApiServer implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        ServerSocketChannel s = server;
-        if (s != null) closeQuietly(s);
-        open.forEach(ApiServer::closeQuietly);
+        Channel s = server;
+        if (s != null) s.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+        ChannelGroup all = channels;
+        if (all != null) all.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         workers.shutdownNow();
-        watchdog.shutdownNow();
-        if (acceptor != null) {
-            try {
-                acceptor.join(2_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        EventLoopGroup g = loop;
+        if (g != null) g.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
         if (s != null) {
             try {
                 Files.deleteIfExists(socket);

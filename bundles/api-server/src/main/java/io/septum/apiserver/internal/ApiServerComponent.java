@@ -35,13 +35,14 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 /**
  * Serves the REST API for as long as the bundle runs. Every service reference is optional and dynamic: the API
  * (and {@code septum status} above all) must answer while a component is missing or restarting, and say which.
- * It is also the {@link DatapathEventListener} that feeds {@code /v1/monitor} streams, and the
- * {@link AgentStatusService} that the console's {@code status} asks, so that it and {@code /v1/status} agree.
+ * It is also the {@link DatapathEventListener} that feeds {@code /v1/monitor} streams, and the {@link HealthReporter}
+ * of the server's own line in status. {@code /v1/status} asks the {@link AgentStatusService} (bundle septum-status),
+ * which the console's {@code status} asks too, so that they agree.
  */
-@Component(service = {DatapathEventListener.class, AgentStatusService.class, FlowSink.class}, immediate = true,
+@Component(service = {DatapathEventListener.class, HealthReporter.class, FlowSink.class}, immediate = true,
         configurationPid = ApiServerComponent.PID)
 @Designate(ocd = ApiServerComponent.Config.class)
-public final class ApiServerComponent implements DatapathEventListener, AgentStatusService, Backend, FlowSink {
+public final class ApiServerComponent implements DatapathEventListener, HealthReporter, Backend, FlowSink {
     public static final String PID = "io.septum.apiserver";
 
     @ObjectClassDefinition(name = "Septum API server", description = "The REST API on a unix domain socket")
@@ -81,7 +82,7 @@ public final class ApiServerComponent implements DatapathEventListener, AgentSta
     private volatile Datapath datapath;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
-    private volatile AgentReady agentReady;
+    private volatile AgentStatusService statusService;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile FlowObserver flowObserver;
@@ -98,11 +99,6 @@ public final class ApiServerComponent implements DatapathEventListener, AgentSta
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile io.septum.api.policy.ClusterPolicies clusterPolicies;
 
-    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
-    private volatile List<HealthReporter> healthReporters;
-
-    private final String version;
-    private final long startedAt;
     private final MonitorHub hub;
     private final ApiRoutes routes;
     private final ApiServer server;
@@ -113,32 +109,13 @@ public final class ApiServerComponent implements DatapathEventListener, AgentSta
         Path socket = cfg.socketPath().isBlank() ? Path.of(runDir, "septum.sock") : Path.of(cfg.socketPath());
         if (cfg.maxConnections() < 1) throw new IllegalArgumentException(PID + ": maxConnections must be at least 1");
         if (cfg.ioTimeoutMillis() < 100) throw new IllegalArgumentException(PID + ": ioTimeoutMillis must be at least 100");
-        String v = ctx.getProperty("septum.version");
-        this.version = v != null ? v : ctx.getBundle().getVersion().toString();
-        this.startedAt = jvmStart(ctx);
         this.hub = new MonitorHub(Math.max(16, cfg.monitorQueueSize()), Math.max(1, cfg.maxMonitorClients()));
         ApiServer.Settings settings = new ApiServer.Settings(cfg.maxConnections(), cfg.ioTimeoutMillis(),
                 cfg.socketGroup().isBlank() ? null : cfg.socketGroup(), 5_000);
-        // holder breaks the cycle: the routes report the server's health, the server serves the routes
-        ApiServer[] holder = new ApiServer[1];
-        this.routes = new ApiRoutes(this, () -> holder[0].health());
+        this.routes = new ApiRoutes(this);
         this.server = new ApiServer(socket, routes, hub, settings);
-        holder[0] = server;
         // binding happens on the server's own thread: activation never waits on the file system
         server.start();
-    }
-
-    /** The launcher's measure of JVM start when it gives one, so that status agrees with its log. */
-    static long jvmStart(BundleContext ctx) {
-        String p = ctx.getProperty("septum.jvm.start.millis");
-        if (p != null) {
-            try {
-                return Long.parseLong(p.trim());
-            } catch (NumberFormatException ignored) {
-                // fall back to the JVM's own figure
-            }
-        }
-        return ManagementFactory.getRuntimeMXBean().getStartTime();
     }
 
     private static String property(BundleContext ctx, String key, String def) {
@@ -162,9 +139,17 @@ public final class ApiServerComponent implements DatapathEventListener, AgentSta
         hub.publish(flow);
     }
 
+    /** The server's line in status. */
     @Override
-    public AgentStatus status() {
-        return routes.status();
+    public ComponentStatus health() {
+        return server.health();
+    }
+
+    @Override
+    public AgentStatusService statusService() {
+        AgentStatusService s = statusService;
+        if (s == null) throw Backend.unavailable("the status service (bundle septum-status)");
+        return s;
     }
 
     @Override
@@ -237,35 +222,4 @@ public final class ApiServerComponent implements DatapathEventListener, AgentSta
         return s;
     }
 
-    @Override
-    public List<ComponentStatus> health() {
-        List<HealthReporter> reporters = healthReporters;
-        List<ComponentStatus> out = new ArrayList<>();
-        if (reporters == null) return out;
-        for (HealthReporter r : List.copyOf(reporters)) {
-            try {
-                ComponentStatus s = r.health();
-                if (s != null) out.add(s);
-            } catch (RuntimeException e) {
-                out.add(ComponentStatus.failed(r.getClass().getSimpleName(), "health check threw " + e));
-            }
-        }
-        return out;
-    }
-
-    @Override
-    public OptionalLong readySince() {
-        AgentReady r = agentReady;
-        return r == null ? OptionalLong.empty() : OptionalLong.of(r.readySince());
-    }
-
-    @Override
-    public long startedAt() {
-        return startedAt;
-    }
-
-    @Override
-    public String version() {
-        return version;
-    }
 }

@@ -1,14 +1,11 @@
 package io.septum.apiserver.internal;
 
-import io.septum.api.ComponentStatus;
 import io.septum.api.EndpointManager;
 import io.septum.api.IdentityAllocator;
 import io.septum.api.datapath.Datapath;
 import io.septum.api.flow.FlowObserver;
 import io.septum.api.policy.PolicyEngine;
 import io.septum.api.policy.PolicyRepository;
-import java.util.List;
-import java.util.OptionalLong;
 
 /**
  * The services the routes call. The DS component answers from its dynamic references; tests answer from fakes.
@@ -68,16 +65,10 @@ public interface Backend {
         }
     }
 
-    /** Every health reporter's line; a reporter that throws is reported as failed, not skipped. */
-    List<ComponentStatus> health();
-
-    /** Epoch millis at which the agent became ready, if it is. */
-    OptionalLong readySince();
-
-    /** Epoch millis at which the JVM started. */
-    long startedAt();
-
-    String version();
+    /** The agent's status, assembled by its own component (bundle septum-status); the API only asks it. */
+    default io.septum.api.AgentStatusService statusService() {
+        throw unavailable("the status service (bundle septum-status)");
+    }
 
     static HttpException unavailable(String what) {
         return new HttpException(503, what + " is not running in the agent (see 'septum status' and the agent's log)");

@@ -56,6 +56,17 @@ class ApiServerSocketTest {
         public OptionalLong readySince() { return OptionalLong.empty(); }
         public long startedAt() { return System.currentTimeMillis() - 1000; }
         public String version() { return "test"; }
+        /** The api-server's own line, as its component reports it to the status service. */
+        volatile java.util.function.Supplier<ComponentStatus> self = () -> null;
+
+        @Override
+        public io.septum.api.AgentStatusService statusService() {
+            return TestStatus.of(this, () -> {
+                List<ComponentStatus> all = new ArrayList<>(health());
+                all.add(self.get());
+                return all;
+            });
+        }
     }
 
     @BeforeEach
@@ -67,9 +78,10 @@ class ApiServerSocketTest {
 
     private ApiServer newServer(Path path, ApiServer.Settings settings) {
         hub = new MonitorHub(4, 2);
-        ApiServer[] holder = new ApiServer[1];
-        holder[0] = new ApiServer(path, new ApiRoutes(new EmptyBackend(), () -> holder[0].health()), hub, settings);
-        return holder[0];
+        EmptyBackend backend = new EmptyBackend();
+        ApiServer s = new ApiServer(path, new ApiRoutes(backend), hub, settings);
+        backend.self = s::health;
+        return s;
     }
 
     @AfterEach
@@ -220,6 +232,8 @@ class ApiServerSocketTest {
         assertTrue(head.startsWith("HTTP/1.1 200 "), head);
         assertTrue(head.contains("application/x-ndjson"), head);
         assertFalse(head.toLowerCase().contains("content-length"), head);
+        assertTrue(head.contains("Transfer-Encoding: chunked"), head);
+        in = new ChunkedBody(in);
         await(() -> hub.subscribers() == 1, "the subscription");
         hub.publish(new DatapathEvent(1L, "drop", 7, "INGRESS", "DROPPED", 133, "10.199.0.2", 40000, 300,
                 "10.199.0.3", 80, 301, "TCP", 0, 2, false, 11));

@@ -110,7 +110,7 @@ class FlowsApiTest {
             }
         };
         ApiServer[] holder = new ApiServer[1];
-        holder[0] = new ApiServer(socket, new ApiRoutes(backend, () -> holder[0].health()), new MonitorHub(4, 2),
+        holder[0] = new ApiServer(socket, new ApiRoutes(backend), new MonitorHub(4, 2),
                 new ApiServer.Settings(4, 2_000, null, 100));
         server = holder[0];
         server.start().get(5, TimeUnit.SECONDS);
@@ -179,6 +179,8 @@ class FlowsApiTest {
             InputStream in = Channels.newInputStream(c);
             String head = readUntil(in, "\r\n\r\n");
             assertTrue(head.startsWith("HTTP/1.1 200 ") && head.contains("application/x-ndjson"), head);
+            assertTrue(head.contains("Transfer-Encoding: chunked"), head);
+            in = new ChunkedBody(in);
             Flow backlog = mapper.readValue(readUntil(in, "}\n"), Flow.class);
             assertEquals(3, backlog.timeNanos());
             observer.publish(flow(4, Flow.FORWARDED, "tiefighter", "deathstar-1", 80)); // filtered out

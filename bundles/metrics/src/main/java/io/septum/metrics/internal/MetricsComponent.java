@@ -1,6 +1,5 @@
 package io.septum.metrics.internal;
 
-import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.septum.api.ComponentStatus;
 import io.septum.api.Endpoint;
 import io.septum.api.EndpointManager;
@@ -17,6 +16,7 @@ import io.septum.api.policy.PolicyRuleHits;
 import io.septum.api.view.Views;
 import java.io.IOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -77,7 +77,7 @@ public final class MetricsComponent implements HealthReporter {
     private final int port;
     private final boolean enabled;
     private volatile String problem;
-    private volatile HTTPServer server;
+    private volatile MetricsHttpServer server;
     private volatile ServiceRegistration<PolicyRealizationListener> realizationReg;
     private volatile Thread feeder;
     private volatile boolean stopped;
@@ -157,7 +157,7 @@ public final class MetricsComponent implements HealthReporter {
 
     private void run() {
         try {
-            server = HTTPServer.builder().inetAddress(address).port(port).registry(metrics.registry()).buildAndStart();
+            server = MetricsHttpServer.start(metrics.registry(), new InetSocketAddress(address, port));
             LOG.info("metrics served on http://" + hostPort() + "/metrics");
         } catch (IOException | RuntimeException e) {
             problem = "cannot listen on " + hostPort() + ": " + e.getMessage();
@@ -165,7 +165,7 @@ public final class MetricsComponent implements HealthReporter {
             return;
         }
         if (stopped) {
-            server.stop();
+            server.close();
             return;
         }
         realizationReg = context.registerService(PolicyRealizationListener.class,
@@ -229,7 +229,7 @@ public final class MetricsComponent implements HealthReporter {
                 // gone with the bundle
             }
         }
-        HTTPServer s = server;
-        if (s != null) s.stop();
+        MetricsHttpServer s = server;
+        if (s != null) s.close();
     }
 }

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.septum.api.Endpoint;
 import io.septum.api.EndpointState;
 import io.septum.api.flow.Flow;
@@ -16,6 +15,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.HttpURLConnection;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -51,10 +51,10 @@ class SeptumMetricsTest {
         m.record(flow("drop", "DROPPED", 133, "POLICY_DENIED", "INGRESS", "none"));
         m.record(flow("policy-verdict", "AUDIT", 133, null, "EGRESS", "none"));
         m.realized(42_000_000L);
-        HTTPServer server = HTTPServer.builder().inetAddress(InetAddress.getLoopbackAddress()).port(0)
-                .registry(m.registry()).buildAndStart();
+        MetricsHttpServer server = MetricsHttpServer.start(m.registry(),
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
         try {
-            HttpURLConnection c = (HttpURLConnection) new URL("http://127.0.0.1:" + server.getPort() + "/metrics").openConnection();
+            HttpURLConnection c = (HttpURLConnection) new URL("http://127.0.0.1:" + server.port() + "/metrics").openConnection();
             String body;
             try (InputStream in = c.getInputStream()) {
                 body = new String(in.readAllBytes(), StandardCharsets.UTF_8);
@@ -74,7 +74,7 @@ class SeptumMetricsTest {
             assertTrue(body.contains("septum_policy_realization_seconds_bucket{le=\"0.05\"} 1"), body);
             assertTrue(body.contains("septum_policy_realization_seconds_bucket{le=\"0.025\"} 0"), body);
         } finally {
-            server.stop();
+            server.close();
         }
     }
 

@@ -13,9 +13,9 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 /**
  * {@code status} (scope {@code septum}): the agent's health, as {@code septum status} prints it. The status is
- * assembled by the API server's {@link AgentStatusService}, the same code that answers {@code /v1/status}, so the
- * console and the CLI cannot disagree. The reference is optional so that the command stays registered (and says
- * what is wrong) while the API server is stopped or restarting.
+ * assembled by the {@link AgentStatusService} (bundle septum-status), the same service that answers
+ * {@code /v1/status}, so the console and the CLI cannot disagree. The reference is optional so that the command
+ * stays registered (and says what is wrong) while the status service is stopped or restarting.
  */
 @Component(service = StatusCommand.class)
 @GogoCommand(scope = "septum", function = "status")

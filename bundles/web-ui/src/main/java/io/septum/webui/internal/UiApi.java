@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.septum.api.flow.Flow;
+import io.septum.api.flow.FlowQuery;
+import io.septum.api.flow.FlowQuery;
 import io.septum.api.policy.PolicyInfo;
 import java.io.IOException;
 import java.util.Comparator;
@@ -25,6 +27,15 @@ import java.util.Map;
 final class UiApi {
     /** Flows a page asks for when it names no {@code last}: enough for a map, small enough for a table. */
     static final int DEFAULT_LAST = 500;
+
+    /** The UI's flow filters, read by the API's one flow-query parser (as {@code /v1/flows}'s); a bad one is a 400. */
+    static FlowQuery flowQuery(Map<String, List<String>> query) {
+        try {
+            return FlowQuery.parse(query, DEFAULT_LAST, java.util.Set.of());
+        } catch (IllegalArgumentException e) {
+            throw new UiException(400, e.getMessage());
+        }
+    }
 
     /** An answer: status, JSON body. */
     record Answer(int status, byte[] body) {
@@ -69,7 +80,7 @@ final class UiApi {
                 return policies();
             case "/api/flows": {
                 get(method);
-                FlowQuery q = FlowQuery.parse(query, DEFAULT_LAST);
+                FlowQuery q = flowQuery(query);
                 return backend.flowObserver().query(q.filter(), q.last());
             }
             case "/api/why":
