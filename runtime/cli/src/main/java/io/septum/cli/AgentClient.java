@@ -67,6 +67,8 @@ import java.util.function.Consumer;
  * (e.g. {@code default/deathstar}) into one path segment.
  */
 public final class AgentClient {
+    /** How long a stream may stay silent: the agent's heartbeats come far more often. */
+    static final long STREAM_SILENCE_SECONDS = 60;
     /** Where the agent listens unless {@code --socket} or {@code SEPTUM_SOCKET} says otherwise. */
     public static final String DEFAULT_SOCKET = "/run/septum/septum.sock";
     /** Environment variable naming the socket. */
@@ -197,7 +199,12 @@ public final class AgentClient {
             ByteArrayOutputStream buf = new ByteArrayOutputStream();
             int status = 0;
             while (true) {
-                Object p = pieces.take();
+                // the agent sends a heartbeat on an idle stream (every few seconds): a minute of nothing is a wedged agent
+                Object p = pieces.poll(STREAM_SILENCE_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+                if (p == null) {
+                    throw new AgentException(504, "the agent sent nothing for " + STREAM_SILENCE_SECONDS
+                            + " s (not even a heartbeat): is it stopped or stuck?", List.of());
+                }
                 if (pieces.isEmpty()) ch.read();
                 if (p instanceof Throwable t) {
                     throw new AgentException(500, "the stream from the agent broke: " + t.getMessage(), t);

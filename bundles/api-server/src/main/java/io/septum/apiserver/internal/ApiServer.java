@@ -96,6 +96,8 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private final Path socket;
+    /** Where the socket is bound before its mode and group are set and it is renamed to {@link #socket}. */
+    private final Path binding;
     private final ApiRoutes routes;
     private final MonitorHub hub;
     private final Settings settings;
@@ -113,6 +115,7 @@ public final class ApiServer implements AutoCloseable {
 
     public ApiServer(Path socket, ApiRoutes routes, MonitorHub hub, Settings settings) {
         this.socket = socket;
+        this.binding = socket.resolveSibling("." + socket.getFileName() + ".binding");
         this.routes = routes;
         this.hub = hub;
         this.settings = settings;
@@ -171,18 +174,21 @@ public final class ApiServer implements AutoCloseable {
                             pipeline(c);
                         }
                     })
-                    .bind(new DomainSocketAddress(socket.toString())).syncUninterruptibly().channel();
+                    // bound under a private name, its mode and group set, then renamed into place: no client can
+                    // connect to the public path before the socket is 0660 with its group
+                    .bind(new DomainSocketAddress(binding.toString())).syncUninterruptibly().channel();
             server = ch;
             if (closed) {
                 close();
                 return;
             }
-            Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw----"));
+            Files.setPosixFilePermissions(binding, PosixFilePermissions.fromString("rw-rw----"));
             if (settings.group() != null && !settings.group().isBlank()) {
-                GroupPrincipal g = socket.getFileSystem().getUserPrincipalLookupService()
+                GroupPrincipal g = binding.getFileSystem().getUserPrincipalLookupService()
                         .lookupPrincipalByGroupName(settings.group());
-                Files.getFileAttributeView(socket, PosixFileAttributeView.class).setGroup(g);
+                Files.getFileAttributeView(binding, PosixFileAttributeView.class).setGroup(g);
             }
+            Files.move(binding, socket, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             bound.complete(socket);
             LOG.log(System.Logger.Level.INFO, "REST API listening on " + socket);
         } catch (Exception e) {
@@ -191,6 +197,11 @@ public final class ApiServer implements AutoCloseable {
             Channel ch = server;
             if (ch != null) ch.close();
             if (group != null) group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            try {
+                Files.deleteIfExists(binding);
+            } catch (IOException ignored) {
+                // best effort: prepare() removes it on the next start
+            }
             bound.completeExceptionally(new IOException("cannot listen on " + socket + ": " + e.getMessage(), e));
         }
     }
@@ -199,6 +210,7 @@ public final class ApiServer implements AutoCloseable {
     private void prepare() throws IOException {
         Path dir = socket.toAbsolutePath().getParent();
         if (dir != null) Files.createDirectories(dir);
+        Files.deleteIfExists(binding); // left by an agent that died between bind and rename
         if (Files.exists(socket)) {
             try (java.nio.channels.SocketChannel probe = java.nio.channels.SocketChannel.open(StandardProtocolFamily.UNIX)) {
                 probe.connect(UnixDomainSocketAddress.of(socket));
@@ -356,14 +368,17 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private void finish(Channel ch, FullHttpResponse r, long lingerMillis) {
-        release(ch); // answered: the connection no longer counts against maxConnections
         if (!ch.isActive()) {
+            release(ch);
             r.release();
             return;
         }
         ch.pipeline().addFirst("drain", new Drain());
         ch.config().setAutoRead(true);
         ch.writeAndFlush(r).addListener((ChannelFutureListener) f -> {
+            // written (or failed): only now does the connection stop counting against maxConnections, so that
+            // clients that ask for large answers and do not read them cannot get past the cap
+            release(f.channel());
             if (!f.isSuccess() || !(f.channel() instanceof DuplexChannel d)) {
                 f.channel().close();
                 return;
@@ -440,7 +455,12 @@ public final class ApiServer implements AutoCloseable {
             FlowObserver observer = routes.backend().flowObserver();
             // subscribe before reading the backlog: a flow between the two is shown twice rather than lost
             sub = observer.follow(filter);
-            backlog = last > 0 ? observer.query(filter, last) : List.of();
+            try {
+                backlog = last > 0 ? observer.query(filter, last) : List.of();
+            } catch (RuntimeException e) {
+                sub.close(); // nobody would drain its queue
+                throw e;
+            }
         } catch (HttpException e) {
             finish(ch, response(routes.error(e.status(), e.getMessage(), List.of())));
             return;

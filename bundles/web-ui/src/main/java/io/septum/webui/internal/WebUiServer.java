@@ -92,6 +92,8 @@ final class WebUiServer implements AutoCloseable {
 
     /** Binds and serves; throws when the address cannot be bound (in use, not local). */
     synchronized void start() throws IOException {
+        // closed before it started (a quick reconfiguration): never bind afterwards, nobody would close it
+        if (closing) throw new IOException("the web UI server was closed before it started");
         AtomicInteger n = new AtomicInteger();
         // streams hold their thread; a few more serve pages and API calls while every stream is open
         ThreadPoolExecutor pool = new ThreadPoolExecutor(maxStreams + 4, maxStreams + 4, 30, TimeUnit.SECONDS,
