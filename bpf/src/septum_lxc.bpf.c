@@ -77,21 +77,29 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		goto track;
 	}
 
-	/* only septum_from_ep can redirect; a REDIRECT entry hit at septum_to_ep (host, world) fails closed */
-	ret = verdict_policy(ep, dir, &p, &vi, &pr, &ct_flags, dir == SEPTUM_DIR_INGRESS ? DROP_PROXY_UNAVAILABLE : 0);
+	ret = verdict_policy(ep, dir, &p, &vi, &pr, &ct_flags, 0);
 	if (ret < 0)
 		goto out;
 
-	if (dir == SEPTUM_DIR_EGRESS) {
+	if (dir == SEPTUM_DIR_EGRESS)
 		redirect = proxy_wanted(ep, &p, &pr, &vi.rule_id);
-		if (redirect)
-			vi.verdict = SEPTUM_VERDICT_REDIRECTED;
-	}
+	else
+		/* a source that no septum_from_ep here redirected (another node, the host, the world) */
+		redirect = pr.action == POLICY_REDIRECT;
+	if (redirect)
+		vi.verdict = SEPTUM_VERDICT_REDIRECTED;
 
 track:
 	verdict_track(ep, dir, &p, &vi, now, ct_flags, pr.rule_id);
-	if (redirect)
+	if (redirect && dir == SEPTUM_DIR_EGRESS)
 		ret = proxy_assign(skb, &p);
+	else if (redirect) {
+		ret = proxy_redirect_ingress(skb, &p);
+		if (ret == TC_ACT_REDIRECT)
+			return ret;
+		if (ret >= 0)
+			ret = DROP_PROXY_UNAVAILABLE;
+	}
 
 out:
 	if (ret < 0) {

@@ -295,10 +295,14 @@ struct lxc_value {
 	__u32 ifindex;
 };
 
-/* The MAC address of an endpoint's host-side interface (key: its ifindex). */
+/*
+ * The MAC address that makes the host take a frame from an endpoint's host-side interface (key: its ifindex): the
+ * bridge's when the interface is a bridge port, else its own; master is that bridge's ifindex, 0 without one.
+ */
 struct if_mac {
 	__u8 mac[6];
 	__u16 pad;
+	__u32 master;
 };
 
 struct {

@@ -12,8 +12,10 @@
  * destination MAC becomes the host interface's own, so that a bridge passes it up instead of forwarding it.
  *
  * In septum_to_ep, the proxy's upstream leg (SO_MARK PROXY_UPSTREAM_MARK; only root can set marks) is let in
- * without the ingress check, and a REDIRECT entry hit by anything else (the host, the world: sources that no
- * septum_from_ep redirected) is dropped.
+ * without the ingress check. A REDIRECT entry hit by anything else (a client on another node, the host, the world:
+ * sources that no septum_from_ep of this node redirected) is handed to the proxy there: the frame, addressed to the
+ * bridge and marked, is redirected to the bridge's ingress, where septum_to_proxy assigns the proxy's socket. An
+ * interface that is no bridge port has nowhere to send it: dropped (fail closed).
  */
 #ifndef SEPTUM_PROXY_H
 #define SEPTUM_PROXY_H
@@ -151,6 +153,26 @@ static __always_inline int proxy_assign(struct __sk_buff *skb, const struct pkt 
 	if (bpf_skb_change_type(skb, 0 /* PACKET_HOST */))
 		return DROP_PROXY_UNAVAILABLE;
 	return 0;
+}
+
+/*
+ * septum_to_ep's half of the redirection: TC_ACT_REDIRECT to the ingress of the bridge the interface is a port of,
+ * with the frame addressed to the bridge and marked for septum_to_proxy; or DROP_PROXY_UNAVAILABLE.
+ */
+static __always_inline int proxy_redirect_ingress(struct __sk_buff *skb, const struct pkt *p)
+{
+	struct if_mac *mac;
+	__u32 ifindex = skb->ifindex;
+
+	if (p->proto != IPPROTO_TCP || !proxy_port())
+		return DROP_PROXY_UNAVAILABLE;
+	mac = bpf_map_lookup_elem(&septum_ifmac, &ifindex);
+	if (!mac || !mac->master)
+		return DROP_PROXY_UNAVAILABLE;
+	if (bpf_skb_store_bytes(skb, 0, mac->mac, 6, 0))
+		return DROP_PROXY_UNAVAILABLE;
+	skb->mark = PROXY_REDIRECT_MARK;
+	return bpf_redirect(mac->master, BPF_F_INGRESS);
 }
 
 static __always_inline int proxy_upstream_leg(const struct __sk_buff *skb)

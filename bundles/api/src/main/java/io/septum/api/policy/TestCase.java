@@ -23,12 +23,20 @@ public record TestCase(String name, String description, Map<String, Map<String, 
 
     /**
      * @param ports listening ports: {@code "80"} (TCP) or {@code "53/UDP"}
+     * @param node  on which node (0-based) a multi-node lab places it, or null for round-robin; verdicts never
+     *              depend on it
      */
-    public record Endpoint(String name, String namespace, Map<String, String> labels, List<String> ports) {
+    public record Endpoint(String name, String namespace, Map<String, String> labels, List<String> ports, Integer node) {
         public Endpoint {
             namespace = namespace == null || namespace.isEmpty() ? "default" : namespace;
             labels = labels == null ? Map.of() : Map.copyOf(labels);
             ports = ports == null ? List.of() : List.copyOf(ports);
+            if (node != null && node < 0) throw new IllegalArgumentException("node " + node + " is negative");
+        }
+
+        /** An endpoint without a node placement. */
+        public Endpoint(String name, String namespace, Map<String, String> labels, List<String> ports) {
+            this(name, namespace, labels, ports, null);
         }
 
         public String qualifiedName() {

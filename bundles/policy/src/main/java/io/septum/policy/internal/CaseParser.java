@@ -78,7 +78,8 @@ final class CaseParser {
                     continue;
                 }
                 TestCase.Endpoint ep = new TestCase.Endpoint(en, str(e, "namespace", p + ".namespace"),
-                        stringMap(e.get("labels"), p + ".labels"), ports(e.get("ports"), p + ".ports"));
+                        stringMap(e.get("labels"), p + ".labels"), ports(e.get("ports"), p + ".ports"),
+                        node(e.get("node"), p + ".node"));
                 if (!qualified.add(ep.qualifiedName())) error(p + ".name", "duplicate endpoint \"" + ep.qualifiedName() + "\"");
                 endpoints.add(ep);
             }
@@ -211,6 +212,16 @@ final class CaseParser {
             }
         }
         return out;
+    }
+
+    /** {@code node: 1}: the 0-based node of a multi-node run; null when absent. */
+    private Integer node(JsonNode n, String path) {
+        if (n == null || n.isNull()) return null;
+        if (!n.isValueNode() || !n.asText().trim().matches("\\d{1,3}")) {
+            error(path, "invalid node \"" + n.asText() + "\": expected a node number from 0 (0-based)");
+            return null;
+        }
+        return Integer.parseInt(n.asText().trim());
     }
 
     private List<String> ports(JsonNode n, String path) {

@@ -24,6 +24,7 @@ class CaseParserTest {
         assertEquals("prod", tc.endpoints().get(0).namespace());
         assertEquals("default", tc.endpoints().get(1).namespace());
         assertEquals(List.of("80", "53/UDP"), tc.endpoints().get(0).ports());
+        assertEquals(null, tc.endpoints().get(0).node());
         assertEquals("prod", tc.namespaces().get("prod").get("team"));
         assertEquals("TCP", tc.probes().get(0).protocol());
         assertEquals("UDP", tc.probes().get(1).protocol());
@@ -45,6 +46,22 @@ class CaseParserTest {
         assertRefused("name: c\nexternal:\n  - {name: x, ip: 10.1.1}\n", "external[0].ip", "10.1.1");
         assertRefused("name: c\nendpoints: [{name: a, ports: [99999]}]\n", "endpoints[0].ports[0]", "99999");
         assertRefused("name: [c\n", "", "line");
+        assertRefused("name: c\nendpoints: [{name: a, node: -1}]\n", "endpoints[0].node", "-1");
+        assertRefused("name: c\nendpoints: [{name: a, node: first}]\n", "endpoints[0].node", "first");
+    }
+
+    @Test
+    void aNodePlacementIsKeptAndChangesNoVerdict() throws Exception {
+        String yaml = "name: c\nendpoints:\n  - {name: a, labels: {app: a}, node: 2}\n  - {name: b, labels: {app: b}}\n"
+                + "policies: |\n  apiVersion: cilium.io/v2\n  kind: CiliumNetworkPolicy\n  metadata: {name: p}\n"
+                + "  spec:\n    endpointSelector: {matchLabels: {app: b}}\n    ingress: [{fromEndpoints: [{matchLabels: {app: a}}]}]\n"
+                + "probes:\n  - {from: a, to: b, port: 80, expect: allow}\n  - {from: b, to: a, port: 80, expect: allow}\n";
+        TestCase placed = engine.parseCase("c.yaml", yaml);
+        TestCase unplaced = engine.parseCase("c.yaml", yaml.replace(", node: 2", ""));
+        assertEquals(2, placed.endpoints().get(0).node());
+        assertEquals(null, placed.endpoints().get(1).node());
+        assertEquals(engine.evaluate(unplaced, EnforcementMode.DEFAULT).results(),
+                engine.evaluate(placed, EnforcementMode.DEFAULT).results());
     }
 
     @Test

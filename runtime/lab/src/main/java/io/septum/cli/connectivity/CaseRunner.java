@@ -3,7 +3,6 @@ package io.septum.cli.connectivity;
 import io.septum.api.AgentStatus;
 import io.septum.api.policy.CaseResult;
 import io.septum.api.policy.EnforcementMode;
-import io.septum.api.policy.ImportResult;
 import io.septum.api.policy.PolicyEngine;
 import io.septum.api.policy.PolicyInfo;
 import io.septum.api.policy.PolicyValidationException;
@@ -20,7 +19,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -142,9 +140,10 @@ public final class CaseRunner {
 
     /** Runs a case that {@link #validate} accepted. */
     public Outcome run(String origin, TestCase tc) {
+        LabAgents agents = runtime.agents(client, progress::println);
         AgentStatus status;
         try {
-            status = client.get("/v1/status", AgentStatus.class);
+            status = agents.status();
         } catch (AgentException e) {
             return new Outcome(null, EXIT_ERROR, e.getMessage());
         }
@@ -167,11 +166,10 @@ public final class CaseRunner {
         }
         String missing = runtime.checkAgent(status);
         if (missing != null) return new Outcome(null, EXIT_ERROR, missing);
-        String conflict = conflicts(parsed);
-        if (conflict != null) return new Outcome(null, EXIT_ERROR, conflict);
-
         try {
-            for (String e : AgentSession.removeLeftovers(client, "c")) {
+            String conflict = agents.conflicts(parsed);
+            if (conflict != null) return new Outcome(null, EXIT_ERROR, conflict);
+            for (String e : agents.removeLeftovers()) {
                 progress.println("septum: removed endpoint " + e + " left by an earlier run");
             }
         } catch (AgentException e) {
@@ -184,9 +182,8 @@ public final class CaseRunner {
         } catch (LabException e) {
             return new Outcome(null, EXIT_ERROR, e.getMessage());
         }
-        AgentSession session = new AgentSession(client, progress::println);
         Thread hook = new Thread(() -> {
-            session.close();
+            agents.close();
             lab.close();
         }, "septum-connectivity-cleanup");
         if (!keep) {
@@ -195,7 +192,7 @@ public final class CaseRunner {
         }
         try {
             Map<String, Target> targets = build(tc, lab);
-            registerAll(origin, tc, lab, session, targets, parsed);
+            registerAll(origin, tc, lab, agents, targets, parsed);
             List<ProbeResult> results = probeAll(tc, lab, targets, offline);
             CaseResult result = CaseResult.of(tc.name(), results);
             boolean allowsDenied = results.stream().anyMatch(r -> "allow".equals(r.expect()) && !r.pass());
@@ -210,7 +207,7 @@ public final class CaseRunner {
                         + " the next 'septum connectivity test' removes the lab's namespaces and endpoints; delete the policies with septum policy delete");
             } else {
                 long t0 = System.nanoTime();
-                session.close();
+                agents.close();
                 lab.close();
                 try {
                     Runtime.getRuntime().removeShutdownHook(hook);
@@ -220,27 +217,6 @@ public final class CaseRunner {
                 progress.println("septum: cleaned up in " + millis(t0) + " ms");
             }
         }
-    }
-
-    /** A policy the case would replace, then delete, belongs to someone else: refuse rather than destroy it. */
-    private String conflicts(List<PolicyInfo> parsed) {
-        if (parsed.isEmpty()) return null;
-        List<PolicyInfo> existing = client.list("/v1/policies", PolicyInfo.class);
-        for (PolicyInfo p : parsed) {
-            for (PolicyInfo e : existing) {
-                if (Objects.equals(e.name(), p.name()) && Objects.equals(nz(e.namespace()), nz(p.namespace()))
-                        && Objects.equals(e.kind(), p.kind())) {
-                    return "the agent already holds policy " + p.qualifiedName() + " (" + p.kind() + "); the test would"
-                            + " replace it and then delete it. Delete it first (septum policy delete " + p.name()
-                            + (nz(p.namespace()).isEmpty() ? "" : " -n " + p.namespace()) + ") or rename it in the case";
-                }
-            }
-        }
-        if (!existing.isEmpty()) {
-            progress.println("septum: note: the agent holds " + existing.size() + " other policies; they apply to the"
-                    + " test endpoints too");
-        }
-        return null;
     }
 
     private Map<String, Target> build(TestCase tc, LabRuntime lab) {
@@ -305,32 +281,26 @@ public final class CaseRunner {
         }
     }
 
-    private void registerAll(String origin, TestCase tc, LabRuntime lab, AgentSession session, Map<String, Target> targets,
+    private void registerAll(String origin, TestCase tc, LabRuntime lab, LabAgents agents, Map<String, Target> targets,
                              List<PolicyInfo> parsed) {
         long t0 = System.nanoTime();
         for (Map.Entry<String, Map<String, String>> ns : tc.namespaces().entrySet()) {
-            session.setNamespaceLabels(ns.getKey(), ns.getValue());
+            agents.setNamespaceLabels(ns.getKey(), ns.getValue());
         }
         progress.print("septum: registering " + tc.endpoints().size() + " endpoints... ");
         progress.flush();
         for (TestCase.Endpoint e : tc.endpoints()) {
-            lab.register(session, targets.get(e.qualifiedName()).node(), e);
+            agents.register(lab, targets.get(e.qualifiedName()).node(), e);
         }
-        lab.checkEndpoints(tc, session.registered(), session.awaitReady(readyTimeout));
+        lab.checkEndpoints(tc, agents.registered(), agents.awaitReady(readyTimeout));
         progress.println("ready in " + millis(t0) + " ms");
-        long rev;
+        long t1 = System.nanoTime();
         if (!tc.policies().isBlank()) {
-            long t1 = System.nanoTime();
             progress.print("septum: importing " + parsed.size() + " policies... ");
             progress.flush();
-            ImportResult r = session.importPolicies(origin, tc.policies(), parsed);
-            rev = r.revision();
-            session.awaitRevision(rev, readyTimeout);
-            progress.println("revision " + rev + " enforced in " + millis(t1) + " ms");
-        } else {
-            rev = session.status().policyRevision();
-            session.awaitRevision(rev, readyTimeout);
         }
+        long rev = agents.enforce(origin, tc.policies(), parsed, readyTimeout);
+        if (!tc.policies().isBlank()) progress.println("revision " + rev + " enforced in " + millis(t1) + " ms");
     }
 
     private List<ProbeResult> probeAll(TestCase tc, LabRuntime lab, Map<String, Target> targets, CaseResult offline) {
@@ -429,10 +399,6 @@ public final class CaseRunner {
         String why = r.exit() != 0 ? "curl exit " + r.exit() + (r.error() == null || r.error().isEmpty() ? "" : ": " + r.error())
                 : "HTTP " + r.status() + " " + first;
         return new NetLab.Observation(NetLab.Verdict.ERROR, request + ": " + why, r.millis());
-    }
-
-    private static String nz(String s) {
-        return s == null ? "" : s;
     }
 
     private static long millis(long t0) {

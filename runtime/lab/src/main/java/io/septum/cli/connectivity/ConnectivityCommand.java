@@ -18,6 +18,10 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.ServiceLoader;
 import java.util.concurrent.Callable;
@@ -41,13 +45,30 @@ public class ConnectivityCommand implements SeptumCommand {
                     + " endpoints, imports the policies, probes every path and removes everything it made. Exit 0 when every"
                     + " probe matches, 1 when one does not, 2 on invalid input, 3 on an agent or lab error."
                     + " An http: probe is a real request made with curl in the client's namespace: an HTTP 2xx is allow;"
-                    + " 403 Access denied (the L7 proxy) or no answer within the timeout (an L3/L4 drop) is deny.")
+                    + " 403 Access denied (the L7 proxy) or no answer within the timeout (an L3/L4 drop) is deny."
+                    + " With --nodes N (2-8) it does not use the running agent: it starts a cluster on this machine, an etcd"
+                    + " and N nodes (network namespaces joined by an underlay with native routing, each with its own agent in"
+                    + " cluster mode), spreads the endpoints over the nodes and imports the policies as cluster policies, so"
+                    + " that every probe between endpoints of different nodes crosses nodes with real packets."
+                    + " Several --case options run one after the other on the same lab.")
     public static class Test implements Callable<Integer> {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--case", required = true, paramLabel = "CASE.yaml", description = "The test case file.")
-        Path caseFile;
+        @Option(names = "--case", required = true, paramLabel = "CASE.yaml",
+                description = "The test case file; repeat it to run several cases in turn (with -o json: a list of results).")
+        List<Path> caseFiles;
+
+        @Option(names = "--nodes", defaultValue = "1", paramLabel = "N",
+                description = "1: the running agent's host. 2-" + LabCluster.MAX_NODES + ": a multi-node cluster on this"
+                        + " machine, started for the run and removed after it (endpoints placed by the case's node: field,"
+                        + " else round-robin). Default: ${DEFAULT-VALUE}.")
+        int nodes;
+
+        @Option(names = "--etcd-endpoints", paramLabel = "URL",
+                description = "With --nodes: an http:// etcd for the nodes (e.g. from scripts/test-etcd.sh) instead of a"
+                        + " private one started from the etcd binary on the lab's own address.")
+        String etcdEndpoints;
 
         @Option(names = "--timeout", defaultValue = "1s", paramLabel = "DURATION",
                 description = "How long a probe waits for an answer before it counts as denied (e.g. 1s, 500ms). Default: ${DEFAULT-VALUE}.")
@@ -84,52 +105,126 @@ public class ConnectivityCommand implements SeptumCommand {
                 err.println("septum: --timeout: " + e.getMessage());
                 return CaseRunner.EXIT_INVALID;
             }
-            String text;
-            try {
-                text = Files.readString(caseFile);
-            } catch (IOException e) {
-                err.println("septum: cannot read " + caseFile + ": " + e.getMessage());
-                return CaseRunner.EXIT_INVALID;
-            }
             PolicyEngine engine = ServiceLoader.load(PolicyEngine.class).findFirst().orElse(null);
             if (engine == null) {
                 err.println("septum: the policy engine (septum-policy) is not on the classpath; reinstall the distribution");
                 return CaseRunner.EXIT_ERROR;
             }
-            String origin = caseFile.toString();
-            TestCase tc;
-            try {
-                tc = CaseRunner.validate(engine, origin, text);
-            } catch (PolicyValidationException e) {
-                for (ValidationError v : e.errors()) err.println(v.message());
+            // every case is read and checked before anything is made
+            Map<String, TestCase> cases = new LinkedHashMap<>();
+            for (Path caseFile : caseFiles) {
+                String text;
+                try {
+                    text = Files.readString(caseFile);
+                } catch (IOException e) {
+                    err.println("septum: cannot read " + caseFile + ": " + e.getMessage());
+                    return CaseRunner.EXIT_INVALID;
+                }
+                try {
+                    cases.put(caseFile.toString(), CaseRunner.validate(engine, caseFile.toString(), text));
+                } catch (PolicyValidationException e) {
+                    for (ValidationError v : e.errors()) err.println(v.message());
+                    return CaseRunner.EXIT_INVALID;
+                }
+            }
+            if (nodes < 1 || nodes > LabCluster.MAX_NODES) {
+                err.println("septum: --nodes: " + nodes + " is outside 1-" + LabCluster.MAX_NODES);
+                return CaseRunner.EXIT_INVALID;
+            }
+            if (nodes > 1 && !"netns".equals(runtime)) {
+                err.println("septum: --nodes: a multi-node lab is made of network namespaces; it does not take --runtime " + runtime);
+                return CaseRunner.EXIT_INVALID;
+            }
+            if (nodes == 1 && etcdEndpoints != null) {
+                err.println("septum: --etcd-endpoints needs --nodes 2 or more (one node runs against the running agent)");
                 return CaseRunner.EXIT_INVALID;
             }
             LabRuntime.Factory labs;
             if ("netns".equals(runtime)) {
                 labs = LabRuntime.netns();
             } else if ("docker".equals(runtime)) {
-                if (tc.probes().stream().anyMatch(p -> p.http() != null)) {
-                    // L7 is judged by the proxy, which is not on the docker path yet
-                    err.println("septum: connectivity test " + tc.name() + ": skipped: --runtime docker does not run"
-                            + " cases with http: probes yet (run it with --runtime netns)");
-                    return CaseRunner.EXIT_PASS;
-                }
                 labs = DockerLab.factory(dockerHost, image);
             } else {
                 err.println("septum: --runtime: \"" + runtime + "\" is not a runtime (netns or docker)");
                 return CaseRunner.EXIT_INVALID;
             }
             AgentClient client = CliOptions.client(spec);
-            CaseRunner.Outcome o;
             try (var progress = new java.io.PrintStream(new WriterOutputStream(err), true)) {
-                o = new CaseRunner(client, engine, progress, probeTimeout, keep, Duration.ofSeconds(30), labs).run(origin, tc);
+                if (nodes == 1) return runAll(cases, client, engine, progress, probeTimeout, labs, out, err, output);
+                String home = System.getenv("SEPTUM_HOME");
+                if (home == null || home.isBlank()) home = System.getProperty("septum.home");
+                if (home == null || home.isBlank()) {
+                    err.println("septum: --nodes starts agents from the installed distribution: run the septum command of an"
+                            + " install, or set SEPTUM_HOME to it");
+                    return CaseRunner.EXIT_ERROR;
+                }
+                LabCluster cluster;
+                try {
+                    cluster = LabCluster.start(nodes, etcdEndpoints, Path.of(home), Duration.ofSeconds(120), progress);
+                } catch (IllegalArgumentException e) {
+                    err.println("septum: " + e.getMessage());
+                    return CaseRunner.EXIT_INVALID;
+                } catch (LabException e) {
+                    err.println("septum: connectivity test: " + e.getMessage());
+                    return CaseRunner.EXIT_ERROR;
+                }
+                Thread hook = new Thread(cluster::close, "septum-cluster-cleanup");
+                if (!keep) {
+                    cluster.closeOnShutdownByCaller();
+                    Runtime.getRuntime().addShutdownHook(hook);
+                }
+                try {
+                    return runAll(cases, client, engine, progress, probeTimeout, cluster.runtime(), out, err, output);
+                } finally {
+                    if (keep) {
+                        cluster.keep();
+                        progress.println("septum: --keep: the nodes of lab " + cluster.runId() + " stay, with their agents"
+                                + " (sockets under " + NetLab.stateBase().resolve(cluster.runId()) + "/node-*/run) and etcd "
+                                + cluster.etcdUrl() + "; the next 'septum connectivity test' removes them");
+                    } else {
+                        long t0 = System.nanoTime();
+                        cluster.close();
+                        try {
+                            Runtime.getRuntime().removeShutdownHook(hook);
+                        } catch (IllegalStateException ignored) {
+                            // shutting down: the hook runs or has run
+                        }
+                        progress.println("septum: stopped the nodes in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+                    }
+                }
             }
-            if (o.result() == null) {
-                err.println("septum: connectivity test " + tc.name() + ": " + o.error());
-                return o.exit();
+        }
+
+        /** Runs the cases in turn; prints each result (JSON: one object, or a list for several); the worst exit wins. */
+        private int runAll(Map<String, TestCase> cases, AgentClient client, PolicyEngine engine, java.io.PrintStream progress,
+                           Duration probeTimeout, LabRuntime.Factory labs, PrintWriter out, PrintWriter err, String output) {
+            int exit = CaseRunner.EXIT_PASS;
+            List<CaseResult> results = new ArrayList<>();
+            for (Map.Entry<String, TestCase> c : cases.entrySet()) {
+                TestCase tc = c.getValue();
+                if (cases.size() > 1) progress.println("septum: case " + tc.name() + " (" + c.getKey() + ")");
+                if ("docker".equals(labs.name()) && tc.probes().stream().anyMatch(p -> p.http() != null)) {
+                    // L7 is judged by the proxy, which is not on the docker path yet
+                    err.println("septum: connectivity test " + tc.name() + ": skipped: --runtime docker does not run"
+                            + " cases with http: probes yet (run it with --runtime netns)");
+                    continue;
+                }
+                CaseRunner.Outcome o = new CaseRunner(client, engine, progress, probeTimeout, keep, Duration.ofSeconds(30), labs)
+                        .run(c.getKey(), tc);
+                if (o.result() == null) {
+                    err.println("septum: connectivity test " + tc.name() + ": " + o.error());
+                } else if ("json".equals(output)) {
+                    results.add(o.result());
+                } else {
+                    print(out, o.result(), output);
+                }
+                exit = Math.max(exit, o.exit());
             }
-            print(out, o.result(), output);
-            return o.exit();
+            if ("json".equals(output)) {
+                if (cases.size() == 1 && results.size() == 1) print(out, results.get(0), output);
+                else if (cases.size() > 1) printAll(out, results);
+            }
+            return exit;
         }
     }
 
@@ -137,25 +232,8 @@ public class ConnectivityCommand implements SeptumCommand {
     static void print(PrintWriter out, CaseResult r, String output) {
         if ("json".equals(output)) {
             ObjectMapper m = AgentClient.newMapper().enable(SerializationFeature.INDENT_OUTPUT);
-            ObjectNode root = m.createObjectNode();
-            root.put("case", r.name());
-            ArrayNode results = root.putArray("results");
-            for (ProbeResult p : r.results()) {
-                ObjectNode n = results.addObject();
-                n.put("from", p.from());
-                n.put("to", p.to());
-                n.put("port", p.port());
-                n.put("protocol", p.protocol());
-                n.put("expect", p.expect());
-                n.put("verdict", p.verdict());
-                n.put("rule", p.rule());
-                n.put("pass", p.pass());
-                if (p.note() != null && !p.note().isEmpty()) n.put("note", p.note());
-            }
-            root.put("passed", r.passed());
-            root.put("failed", r.failed());
             try {
-                out.println(m.writeValueAsString(root));
+                out.println(m.writeValueAsString(json(m, r)));
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
@@ -164,6 +242,40 @@ public class ConnectivityCommand implements SeptumCommand {
             out.println(r.passed() + " passed, " + r.failed() + " failed");
         }
         out.flush();
+    }
+
+    /** Several cases' results as one JSON list (a case that could not run has no entry; its error went to stderr). */
+    static void printAll(PrintWriter out, List<CaseResult> results) {
+        ObjectMapper m = AgentClient.newMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ArrayNode all = m.createArrayNode();
+        for (CaseResult r : results) all.add(json(m, r));
+        try {
+            out.println(m.writeValueAsString(all));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        out.flush();
+    }
+
+    private static ObjectNode json(ObjectMapper m, CaseResult r) {
+        ObjectNode root = m.createObjectNode();
+        root.put("case", r.name());
+        ArrayNode results = root.putArray("results");
+        for (ProbeResult p : r.results()) {
+            ObjectNode n = results.addObject();
+            n.put("from", p.from());
+            n.put("to", p.to());
+            n.put("port", p.port());
+            n.put("protocol", p.protocol());
+            n.put("expect", p.expect());
+            n.put("verdict", p.verdict());
+            n.put("rule", p.rule());
+            n.put("pass", p.pass());
+            if (p.note() != null && !p.note().isEmpty()) n.put("note", p.note());
+        }
+        root.put("passed", r.passed());
+        root.put("failed", r.failed());
+        return root;
     }
 
     /** The CLI's global options, read from whichever command declares them, so this command works under any root. */

@@ -31,6 +31,11 @@ public interface LabRuntime extends AutoCloseable {
     /** Adds a case endpoint; its labels matter only where the runtime carries them (container labels). */
     NetLab.Node addEndpoint(TestCase.Endpoint endpoint);
 
+    /** Which node of a multi-node lab hosts a case endpoint (0-based; always 0 with one node). */
+    default int host(NetLab.Node node) {
+        return 0;
+    }
+
     /** Adds an external host (world): never an endpoint of the agent. */
     NetLab.Node addExternal(String name, String ip);
 
@@ -84,6 +89,11 @@ public interface LabRuntime extends AutoCloseable {
 
         /** A new empty lab; throws {@link LabException} saying what is missing (tools, engine, image). */
         LabRuntime create(char kind);
+
+        /** The agents that manage this runtime's endpoints: by default the one {@code client} talks to. */
+        default LabAgents agents(io.septum.cli.AgentClient client, java.util.function.Consumer<String> notes) {
+            return new SingleAgent(client, notes);
+        }
     }
 
     /** The default runtime: network namespaces. */

@@ -59,14 +59,19 @@ public final class NetLab implements AutoCloseable {
     private static final Pattern RUN_ID = Pattern.compile("[a-z][0-9a-f]{4}");
     private static final long CMD_TIMEOUT_MS = 10_000;
     private static final SecureRandom RANDOM = new SecureRandom();
+    /** The file in a lab's directory that lists the processes it runs besides its listeners. */
+    private static final String PROCESSES = "processes";
 
     private final String runId;
+    /** The namespace that holds the bridge and the host ends (a multi-node lab's node), or null for the root. */
+    private final String parent;
     private final int subnet;
     private final Path dir;
     private final Path handler;
     private final String bridge;
     private final Map<String, Node> nodes = new LinkedHashMap<>();
     private final List<Listener> listeners = new ArrayList<>();
+    private final List<Process> tracked = new ArrayList<>();
     private final Thread shutdownHook;
     private boolean bridgeCreated;
     private boolean closed;
@@ -139,8 +144,9 @@ public final class NetLab implements AutoCloseable {
     private record Listener(Node node, Port port, Process process, Path log) {
     }
 
-    private NetLab(String runId, int subnet, Path dir) {
+    private NetLab(String runId, String parent, int subnet, Path dir) {
         this.runId = runId;
+        this.parent = parent;
         this.subnet = subnet;
         this.dir = dir;
         this.handler = dir.resolve("http-echo.sh");
@@ -153,13 +159,24 @@ public final class NetLab implements AutoCloseable {
      * ({@code c} connectivity test, {@code d} demo, {@code t} tests), so that cleanups can be scoped.
      */
     public static NetLab create(char kind) {
+        return create(kind, null, 0);
+    }
+
+    /**
+     * Makes an empty lab whose bridge and host ends live in network namespace {@code parent} (a node of a
+     * multi-node lab, where that node's agent enforces on them) instead of the root namespace, with endpoint
+     * addresses {@code 10.199.<subnet>.<n>} ({@code subnet} 0: a random one). Endpoints of such a lab route the lab
+     * range through the bridge's address, so that their node forwards what is not on their own segment.
+     */
+    public static NetLab create(char kind, String parent, int fixedSubnet) {
         if (kind < 'a' || kind > 'z') throw new IllegalArgumentException("lab kind must be a lower-case letter");
+        if (fixedSubnet < 0 || fixedSubnet > 254) throw new IllegalArgumentException("subnet " + fixedSubnet + " is outside 1-254");
         checkTools();
         Path base = stateBase();
         for (int attempt = 0; attempt < 20; attempt++) {
             String id = kind + String.format("%04x", RANDOM.nextInt(1 << 16));
             if (inUse(id)) continue;
-            int subnet = 1 + RANDOM.nextInt(254);
+            int subnet = fixedSubnet > 0 ? fixedSubnet : 1 + RANDOM.nextInt(254);
             Path dir = base.resolve(id);
             try {
                 Files.createDirectories(base);
@@ -169,7 +186,7 @@ public final class NetLab implements AutoCloseable {
             } catch (IOException e) {
                 throw new LabException("cannot create the lab's directory " + dir + ": " + e.getMessage(), e);
             }
-            NetLab lab = new NetLab(id, subnet, dir);
+            NetLab lab = new NetLab(id, parent, subnet, dir);
             lab.writeOwner();
             Runtime.getRuntime().addShutdownHook(lab.shutdownHook);
             return lab;
@@ -224,18 +241,68 @@ public final class NetLab implements AutoCloseable {
         // registered before it exists, so that close() removes a half-made node too
         nodes.put(name, node);
         ip("netns", "add", node.netns());
-        ip("link", "add", node.hostInterface(), "type", "veth", "peer", "name", "eth0", "netns", node.netns());
-        disableIpv6(node.hostInterface());
-        ip("link", "set", node.hostInterface(), "master", bridge, "up");
+        ipHere("link", "add", node.hostInterface(), "type", "veth", "peer", "name", "eth0", "netns", node.netns());
+        if (parent == null) disableIpv6(node.hostInterface());
+        ipHere("link", "set", node.hostInterface(), "master", bridge, "up");
+        // in the root every lab address is on the one segment; under a node, only this lab's subnet is, and the
+        // node routes the rest (other nodes' endpoints, external hosts) on
+        String routes = parent == null ? "route add " + LAB_ROUTE + " dev eth0"
+                : "route add 10.199." + subnet + ".0/24 dev eth0\nroute add " + LAB_ROUTE + " via " + hostIp() + " dev eth0 onlink";
         Cmd.run(CMD_TIMEOUT_MS, String.join("\n",
                         "link set lo up",
                         "addr add " + ip + "/32 dev eth0",
                         "link set eth0 up",
-                        "route add " + LAB_ROUTE + " dev eth0") + "\n",
+                        routes) + "\n",
                 List.of("ip", "-n", node.netns(), "-batch", "-")).check();
         Cmd.run(CMD_TIMEOUT_MS, "ip", "netns", "exec", node.netns(),
                 "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1").check();
+        if (parent == null && !ip.startsWith("10.199." + subnet + ".")) {
+            // an external host: the host's own answers to it (the L7 proxy's) go to the bridge, never to a default route
+            ipHere("route", "replace", ip + "/32", "dev", bridge);
+        }
         return node;
+    }
+
+    /** Removes one node: its listeners, namespace and link (an external host a finished case no longer needs). */
+    public synchronized void removeNode(Node node) {
+        if (nodes.get(node.name()) != node) return;
+        for (java.util.Iterator<Listener> it = listeners.iterator(); it.hasNext(); ) {
+            Listener l = it.next();
+            if (l.node().equals(node)) {
+                Cmd.kill(l.process());
+                it.remove();
+            }
+        }
+        removeNetns(node.netns());
+        Cmd.run(CMD_TIMEOUT_MS, null, ipCommand("link", "del", node.hostInterface()));
+        nodes.remove(node.name());
+    }
+
+    /** Adds a route inside {@code node}'s namespace: {@code prefix} through {@code via}, a neighbour on its segment. */
+    public void route(Node node, String prefix, String via) {
+        Cmd.run(CMD_TIMEOUT_MS, "ip", "-n", node.netns(), "route", "replace", prefix, "via", via, "dev", "eth0", "onlink").check();
+    }
+
+    /** This lab's directory (removed with the lab): a place for the files of what it runs. */
+    public Path dir() {
+        return dir;
+    }
+
+    /**
+     * Makes {@code p} the lab's to stop: {@link #close()} kills it before the namespaces go, and
+     * {@link #cleanupStale(String)} kills it when the lab's owner died (its pid and start time are kept in the lab's
+     * directory).
+     */
+    public synchronized void track(Process p) {
+        String start = p.info().startInstant().map(i -> Long.toString(i.toEpochMilli())).orElse("0");
+        try {
+            Files.writeString(dir.resolve(PROCESSES), p.pid() + " " + start + "\n", StandardCharsets.UTF_8,
+                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            Cmd.kill(p);
+            throw new LabException("cannot record process " + p.pid() + " in " + dir + ": " + e.getMessage(), e);
+        }
+        tracked.add(p);
     }
 
     /**
@@ -468,20 +535,24 @@ public final class NetLab implements AutoCloseable {
         closed = true;
         for (Listener l : listeners) Cmd.kill(l.process());
         listeners.clear();
+        for (Process p : tracked) Cmd.kill(p);
+        tracked.clear();
         List<Node> all = new ArrayList<>(nodes.values());
         Collections.reverse(all);
         for (Node n : all) removeNetns(n.netns());
+        // under a node, the node's namespace may be gone already, and its links with it
+        boolean parentGone = parent != null && !Files.exists(Path.of("/run/netns", parent));
         for (Node n : all) {
-            if (Files.exists(Path.of("/sys/class/net", n.hostInterface()))) {
-                Cmd.run(CMD_TIMEOUT_MS, "ip", "link", "del", n.hostInterface());
+            if (parent == null ? Files.exists(Path.of("/sys/class/net", n.hostInterface())) : !parentGone) {
+                Cmd.run(CMD_TIMEOUT_MS, null, ipCommand("link", "del", n.hostInterface()));
             }
         }
         if (bridgeCreated) {
-            Cmd.run(CMD_TIMEOUT_MS, "ip", "link", "del", bridge);
+            if (!parentGone) Cmd.run(CMD_TIMEOUT_MS, null, ipCommand("link", "del", bridge));
             bridgeCreated = false;
         }
         deleteTree(dir);
-        boolean leftovers = Files.exists(Path.of("/sys/class/net", bridge))
+        boolean leftovers = (parent == null && Files.exists(Path.of("/sys/class/net", bridge)))
                 || all.stream().anyMatch(n -> Files.exists(Path.of("/run/netns", n.netns())));
         nodes.clear();
         // the owner file is what lets cleanupStale find what a failed close left behind
@@ -531,6 +602,7 @@ public final class NetLab implements AutoCloseable {
                 if (!RUN_ID.matcher(id).matches() || !id.startsWith(prefix)) continue;
                 if (!stale.contains(id) && !isStale(id)) continue;
                 stale.add(id);
+                if (Files.isDirectory(p)) killRecorded(p.resolve(PROCESSES));
                 deleteTree(p);
                 removed.add("file " + p);
             }
@@ -576,11 +648,11 @@ public final class NetLab implements AutoCloseable {
     // ---- internals ---------------------------------------------------------------------------------------
 
     private void createBridge() {
-        ip("link", "add", bridge, "type", "bridge");
+        ipHere("link", "add", bridge, "type", "bridge");
         bridgeCreated = true;
-        disableIpv6(bridge);
-        ip("addr", "add", hostIp() + "/24", "dev", bridge);
-        ip("link", "set", bridge, "up");
+        if (parent == null) disableIpv6(bridge);
+        ipHere("addr", "add", hostIp() + "/24", "dev", bridge);
+        ipHere("link", "set", bridge, "up");
     }
 
     /** The host's address on the lab's segment (the bridge's). */
@@ -593,6 +665,22 @@ public final class NetLab implements AutoCloseable {
         cmd.add("ip");
         cmd.addAll(List.of(args));
         Cmd.run(CMD_TIMEOUT_MS, null, cmd).check();
+    }
+
+    /** {@code ip} in the namespace that holds the bridge: the root's, or the parent node's. */
+    private void ipHere(String... args) {
+        Cmd.run(CMD_TIMEOUT_MS, null, ipCommand(args)).check();
+    }
+
+    private List<String> ipCommand(String... args) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add("ip");
+        if (parent != null) {
+            cmd.add("-n");
+            cmd.add(parent);
+        }
+        cmd.addAll(List.of(args));
+        return cmd;
     }
 
     private static void disableIpv6(String ifname) {
@@ -755,8 +843,37 @@ public final class NetLab implements AutoCloseable {
         }
     }
 
+    /** Kills the processes a lab recorded ({@link #track}) that still run with the recorded start time. */
+    private static void killRecorded(Path file) {
+        for (String line : readQuietly(file).split("\n")) {
+            if (line.isBlank()) continue;
+            if (!ownerAlive(line)) continue;
+            try {
+                ProcessHandle.of(Long.parseLong(line.trim().split("\\s+")[0])).ifPresent(Cmd::kill);
+            } catch (NumberFormatException ignored) {
+                // not a pid line
+            }
+        }
+    }
+
+    /**
+     * Unmounts what is mounted under {@code p} (a multi-node lab mounts a bpffs per node there), deepest first, so
+     * that the tree can be removed.
+     */
+    private static void unmountUnder(Path p) {
+        String prefix = p.toAbsolutePath().normalize() + "/";
+        List<String> mounts = new ArrayList<>();
+        for (String line : readQuietly(Path.of("/proc/self/mounts")).split("\n")) {
+            String[] f = line.split(" ");
+            if (f.length > 1 && f[1].startsWith(prefix)) mounts.add(f[1]);
+        }
+        mounts.sort(Comparator.comparing(String::length).reversed());
+        for (String m : mounts) Cmd.run(CMD_TIMEOUT_MS, "umount", "-l", m);
+    }
+
     private static void deleteTree(Path p) {
         if (!Files.exists(p)) return;
+        unmountUnder(p);
         try (Stream<Path> s = Files.walk(p)) {
             for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(q);
         } catch (IOException ignored) {

@@ -17,10 +17,11 @@ final class LxcEntries {
 
     /** Makes the endpoint's addresses (and only those) point to it in septum_lxc, and records its interface's MAC. */
     static void sync(BpfMaps maps, Runtime runtime, DatapathEndpoint ep) throws DatapathException {
-        byte[] mac = interfaceMac(ep);
-        if (mac != null) {
+        HostSide host = hostSide(ep);
+        if (host != null) {
             Structs.IfMac v = Structs.zeroed(new Structs.IfMac(runtime));
-            for (int i = 0; i < 6; i++) v.mac[i].set(mac[i] & 0xff);
+            for (int i = 0; i < 6; i++) v.mac[i].set(host.mac()[i] & 0xff);
+            v.master.set(host.bridge());
             int rc = maps.ifmac.update(Bytes.u32(ep.ifindex()), v.bytes(), LibBpf.BPF_ANY);
             if (rc < 0) throw new DatapathException("writing the interface address of endpoint " + ep.id() + " failed: " + BpfErrors.errno(-rc));
         }
@@ -47,20 +48,26 @@ final class LxcEntries {
         }
     }
 
-    /** The MAC that makes the host's stack take a frame from this interface (its bridge's, else its own); null when it cannot be read (redirection then fails closed). */
-    private static byte[] interfaceMac(DatapathEndpoint ep) {
+    /** The MAC that makes the host take a frame from an interface, and the ifindex of its bridge (0: none). */
+    private record HostSide(byte[] mac, int bridge) {
+    }
+
+    /** The MAC that makes the host's stack take a frame from this interface (its bridge's, else its own) and the bridge; null when it cannot be read (redirection then fails closed). */
+    private static HostSide hostSide(DatapathEndpoint ep) {
         for (String name : new String[] {ep.interfaceName(), TcAttach.ifname(ep.ifindex())}) {
             if (name == null || name.isEmpty()) continue;
             try {
                 // a bridge port: the bridge's own address, which the bridge hands to the host stack as PACKET_HOST
                 Path master = Path.of("/sys/class/net", name, "master");
-                Path dev = java.nio.file.Files.exists(master) ? master.toRealPath() : Path.of("/sys/class/net", name);
+                boolean port = java.nio.file.Files.exists(master);
+                Path dev = port ? master.toRealPath() : Path.of("/sys/class/net", name);
                 String text = java.nio.file.Files.readString(dev.resolve("address")).trim();
                 String[] parts = text.split(":");
                 if (parts.length != 6) continue;
                 byte[] mac = new byte[6];
                 for (int i = 0; i < 6; i++) mac[i] = (byte) Integer.parseInt(parts[i], 16);
-                return mac;
+                int bridge = port ? Integer.parseInt(java.nio.file.Files.readString(dev.resolve("ifindex")).trim()) : 0;
+                return new HostSide(mac, bridge);
             } catch (java.io.IOException | RuntimeException e) {
                 // try the next name
             }

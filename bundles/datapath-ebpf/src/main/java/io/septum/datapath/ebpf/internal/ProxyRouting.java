@@ -15,6 +15,12 @@ import java.util.logging.Logger;
  * table, for IPv4 and IPv6. Mark, table and preference are fixed, so every agent on the host (tests run several)
  * installs the same rule: adding is idempotent, and the rule is never removed, since another agent may rely on it
  * and it only matches packets that a Septum program marked.
+ *
+ * <p>It also switches TCP early demux off ({@code net.ipv4.tcp_early_demux=0}, in the agent's network namespace):
+ * a client on another node reaches an endpoint routed, not bridged, and early demux would attach the proxy's
+ * transparent socket for that connection to its packets on the way in, before forwarding, which then drops every
+ * packet with a socket attached: the handshake never completes. Without early demux, a local connection's packet
+ * costs one more route lookup.
  */
 final class ProxyRouting {
     static final int TABLE = 0x5e97;
@@ -24,6 +30,7 @@ final class ProxyRouting {
 
     void ensure() throws DatapathException {
         if (done) return;
+        noEarlyDemux(java.nio.file.Path.of("/proc/sys/net/ipv4/tcp_early_demux"));
         String mark = "0x" + Integer.toHexString(EbpfDatapath.PROXY_REDIRECT_MARK);
         for (String family : List.of("-4", "-6")) {
             String any = family.equals("-4") ? "0.0.0.0/0" : "::/0";
@@ -48,6 +55,18 @@ final class ProxyRouting {
             }
         }
         done = true;
+    }
+
+    /** Writes 0 into the early-demux switch when it is on; a kernel without the switch has nothing to switch off. */
+    static void noEarlyDemux(java.nio.file.Path sysctl) throws DatapathException {
+        try {
+            if (!java.nio.file.Files.exists(sysctl) || java.nio.file.Files.readString(sysctl).trim().equals("0")) return;
+            java.nio.file.Files.writeString(sysctl, "0");
+            LOG.info("set " + sysctl + " to 0: early demux would drop forwarded packets of L7 connections from other nodes");
+        } catch (IOException e) {
+            throw new DatapathException("cannot switch TCP early demux off (" + sysctl + "), which L7 connections from other"
+                    + " nodes need: " + e.getMessage(), e);
+        }
     }
 
     private static void fail(String family, String what, Result r) throws DatapathException {

@@ -114,10 +114,11 @@ public final class Structs {
         }
     }
 
-    /** bpf/src/lib/proxy.h: the MAC of an endpoint's host interface (value of septum_ifmac). */
+    /** bpf/src/lib/maps.h: the MAC that takes a frame to the host from an endpoint's interface, and its bridge (value of septum_ifmac). */
     public static final class IfMac extends Mirror {
         public final Unsigned8[] mac = array(new Unsigned8[6]);
         public final Unsigned16 pad = new Unsigned16();
+        public final Unsigned32 master = new Unsigned32();
 
         public IfMac(Runtime r) {
             super(r);
@@ -128,7 +129,7 @@ public final class Structs {
         }
 
         @Override public Map<java.lang.String, Long> members() {
-            return map("mac", mac[0].offset(), "pad", pad.offset());
+            return map("mac", mac[0].offset(), "pad", pad.offset(), "master", master.offset());
         }
     }
 
