@@ -56,6 +56,8 @@ public final class PolicySync implements ClusterPolicies, PolicyRealizationListe
     private final Map<String, long[]> applied = new HashMap<>();
     /** Key to the store revision this node has realised (guarded by lock). */
     private final Map<String, Long> realizedKeys = new TreeMap<>();
+    /** The highest repository revision the endpoint manager has realised (guarded by lock). */
+    private long lastRealized;
     private volatile EtcdClient.Watch watch;
     private volatile String problem;
 
@@ -180,9 +182,16 @@ public final class PolicySync implements ClusterPolicies, PolicyRealizationListe
         try {
             long repoRevision = repo.importPolicies(origin, document).revision();
             repo.clearRejected(origin);
+            Map<String, Long> snapshot = null;
             synchronized (lock) {
                 applied.put(kv.key(), new long[] {kv.modRevision(), repoRevision});
+                // the endpoint manager may have realised this revision before the import returned here
+                if (repoRevision <= lastRealized) {
+                    Long had = realizedKeys.put(kv.key(), kv.modRevision());
+                    if (had == null || had != kv.modRevision()) snapshot = new TreeMap<>(realizedKeys);
+                }
             }
+            if (snapshot != null) publishStatus(snapshot);
             problem = null;
         } catch (PolicyValidationException e) {
             reject(repo, origin, kind, namespace, name, e.getMessage(), document);
@@ -203,6 +212,7 @@ public final class PolicySync implements ClusterPolicies, PolicyRealizationListe
     public void realized(long revision, long latencyNanos, int endpoints) {
         Map<String, Long> snapshot;
         synchronized (lock) {
+            lastRealized = Math.max(lastRealized, revision);
             boolean changed = false;
             for (Map.Entry<String, long[]> e : applied.entrySet()) {
                 if (e.getValue()[1] > revision) continue;
