@@ -96,6 +96,12 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
         public void resync(SourceConnection from, Set<String> liveSourceIds) {
             resyncFrom(from, liveSourceIds);
         }
+
+        @Override
+        public void namespaceLabels(SourceConnection from, String namespace, Map<String, String> labels) {
+            // A source's namespaces are the operator's namespaces: one setting, whoever sets it last.
+            setNamespaceLabels(namespace, labels);
+        }
     };
     private final IdentityAllocator identities;
     private final PolicyRepository policies;

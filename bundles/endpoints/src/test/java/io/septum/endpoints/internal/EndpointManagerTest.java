@@ -268,6 +268,33 @@ class EndpointManagerTest {
     }
 
     @Test
+    void aSourceSetsNamespaceLabelsThroughItsSinkForEveryEndpointOfTheNamespace() throws Exception {
+        var m = manager(Duration.ofSeconds(30));
+        var netns = new Fakes.Source("netns", spec("c", "client", "dev", Map.of("role", "client"), "veth-b", "10.199.0.2"));
+        var k8s = new Fakes.Source("k8s");
+        m.addSource(netns);
+        m.addSource(k8s);
+        Endpoint client = ready(m, "dev/client");
+        await("k8s opened", () -> k8s.sink != null);
+
+        k8s.sink.namespaceLabels("dev", Map.of("team", "a"));
+        assertEquals(Map.of("dev", Map.of("team", "a")), m.namespaceLabels(), "the same setting as namespace set");
+        await("another source's endpoint relabelled", () -> m.get("dev/client").map(e -> e.state() == EndpointState.READY
+                && e.labels().contains("k8s:io.cilium.k8s.namespace.labels.team=a")).orElse(false));
+        assertNotEquals(client.identity(), m.get("dev/client").orElseThrow().identity());
+
+        var bad = assertThrows(IllegalArgumentException.class, () -> k8s.sink.namespaceLabels("Bad NS", Map.of("a", "b")));
+        assertTrue(bad.getMessage().contains("Bad NS"), bad.getMessage());
+        assertEquals(Map.of("dev", Map.of("team", "a")), m.namespaceLabels(), "nothing applied");
+
+        // Labels outlive the source that set them (they are the namespace's, persisted), but a closed sink is deaf.
+        m.removeSource(k8s);
+        await("k8s closed", () -> k8s.closed);
+        k8s.sink.namespaceLabels("dev", Map.of());
+        assertEquals(Map.of("dev", Map.of("team", "a")), m.namespaceLabels());
+    }
+
+    @Test
     void unboundSourceDisconnectsThenRemovesAfterGrace() throws Exception {
         var m = manager(Duration.ofMillis(600));
         var src = new Fakes.Source("netns", spec("a", "deathstar", null, Map.of("org", "empire"), "veth-a", "10.199.0.1"));
