@@ -316,7 +316,7 @@ class EndpointManagerTest {
     @Test
     void sourceResyncAndRemoveDeleteEndpoints() throws Exception {
         var m = manager(Duration.ofSeconds(30));
-        var src = new Fakes.Source("netns",
+        var src = new Fakes.EditableSource("netns",
                 spec("a", "a", null, Map.of("x", "1"), "veth-a", "10.199.0.1"),
                 spec("b", "b", null, Map.of("x", "2"), "veth-b", "10.199.0.2"));
         m.addSource(src);
@@ -332,7 +332,7 @@ class EndpointManagerTest {
     @Test
     void addDeleteAndLookupGoThroughTheSource() throws Exception {
         var m = manager(Duration.ofSeconds(30));
-        var src = new Fakes.Source("netns");
+        var src = new Fakes.EditableSource("netns");
         m.addSource(src);
         await("source opened", () -> src.sink != null);
         m.add("netns", spec("web-1", "web", "prod", Map.of("app", "web"), "veth-a", "10.199.0.5"));
@@ -351,6 +351,28 @@ class EndpointManagerTest {
         assertEquals(1, m.sources().size());
         assertEquals("netns", m.sources().get(0).source());
         assertTrue(m.sources().get(0).lastSync() > 0);
+    }
+
+    @Test
+    void aReadOnlySourceIsNeverAskedToAddOrDeleteAndTheErrorSaysWhichSourcesDo() throws Exception {
+        var m = manager(Duration.ofSeconds(30));
+        var docker = new Fakes.Source("docker", spec("c1", "web", null, Map.of("app", "web"), "veth-a", "10.199.0.5"));
+        m.addSource(docker);
+        Endpoint web = ready(m, "web");
+        var add = assertThrows(IllegalArgumentException.class,
+                () -> m.add("docker", spec("x", "x", null, Map.of(), "veth-b", "10.199.0.6")));
+        assertEquals("endpoint source \"docker\" does not take endpoints from the operator: it reports what its backend"
+                + " runs (sources that do: none running)", add.getMessage());
+        var netns = new Fakes.EditableSource("netns");
+        m.addSource(netns);
+        await("netns opened", () -> netns.sink != null);
+        add = assertThrows(IllegalArgumentException.class,
+                () -> m.add("docker", spec("x", "x", null, Map.of(), "veth-b", "10.199.0.6")));
+        assertTrue(add.getMessage().endsWith("(sources that do: netns)"), add.getMessage());
+        var delete = assertThrows(IllegalArgumentException.class, () -> m.delete("web"));
+        assertEquals("endpoint default/web belongs to source docker, which does not delete endpoints on request: remove"
+                + " the workload from docker's backend and the source reports it gone", delete.getMessage());
+        assertEquals(EndpointState.READY, m.get(String.valueOf(web.id())).orElseThrow().state(), "nothing changed");
     }
 
     @Test
