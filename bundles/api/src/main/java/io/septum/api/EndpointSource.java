@@ -7,7 +7,9 @@ import org.osgi.annotation.versioning.ConsumerType;
  * as an OSGi service; the endpoint manager picks it up (whiteboard) and calls {@link #open(EndpointSink)}.
  * When the service goes away, its endpoints become {@code disconnected}.
  *
- * <p>A source knows nothing of policy or BPF. It emits only labels of its own source ({@link #name()}).
+ * <p>A source knows nothing of policy or BPF. It emits only labels of its own source ({@link #name()}). A source
+ * that also takes endpoints from the operator ({@code septum endpoint add/delete}) implements
+ * {@link EditableEndpointSource}; the others report only what their backend runs.
  */
 @ConsumerType
 public interface EndpointSource {
@@ -19,14 +21,4 @@ public interface EndpointSource {
 
     /** Stops reporting. */
     void close();
-
-    /** Adds an endpoint by operator request ({@code septum endpoint add}); sources that cannot refuse. */
-    default void add(EndpointSpec spec) {
-        throw new UnsupportedOperationException("source " + name() + " does not support endpoint add");
-    }
-
-    /** Deletes an endpoint added by operator request. */
-    default void delete(String sourceId) {
-        throw new UnsupportedOperationException("source " + name() + " does not support endpoint delete");
-    }
 }

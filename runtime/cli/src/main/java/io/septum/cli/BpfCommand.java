@@ -3,7 +3,7 @@ package io.septum.cli;
 import io.septum.api.IpcacheEntry;
 import io.septum.api.datapath.BpfEndpoint;
 import io.septum.api.datapath.BpfPolicyEntry;
-import io.septum.api.view.Views;
+import io.septum.view.Views;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

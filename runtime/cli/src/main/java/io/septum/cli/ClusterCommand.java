@@ -1,7 +1,7 @@
 package io.septum.cli;
 
 import io.septum.api.ClusterStatus;
-import io.septum.api.view.Views;
+import io.septum.view.Views;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;

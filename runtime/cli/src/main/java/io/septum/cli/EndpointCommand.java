@@ -2,7 +2,7 @@ package io.septum.cli;
 
 import io.septum.api.Endpoint;
 import io.septum.api.EndpointSpec;
-import io.septum.api.view.Views;
+import io.septum.view.Views;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

@@ -1,7 +1,7 @@
 package io.septum.cli;
 
 import io.septum.api.Identity;
-import io.septum.api.view.Views;
+import io.septum.view.Views;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

@@ -3,7 +3,7 @@ package io.septum.cli;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.septum.api.datapath.DatapathEvent;
 import io.septum.api.flow.Flow;
-import io.septum.api.view.Views;
+import io.septum.view.Views;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

@@ -1,7 +1,7 @@
 package io.septum.cli;
 
 import com.fasterxml.jackson.core.type.TypeReference;
-import io.septum.api.view.Views;
+import io.septum.view.Views;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

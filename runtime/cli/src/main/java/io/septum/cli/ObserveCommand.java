@@ -2,8 +2,8 @@ package io.septum.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.septum.api.flow.Flow;
-import io.septum.api.view.Table;
-import io.septum.api.view.Views;
+import io.septum.view.Table;
+import io.septum.view.Views;
 import java.io.PrintWriter;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;

@@ -3,7 +3,7 @@ package io.septum.cli;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.septum.api.view.Table;
+import io.septum.view.Table;
 import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.function.Supplier;

@@ -13,7 +13,7 @@ import io.septum.api.policy.ProbeResult;
 import io.septum.api.policy.TestCase;
 import io.septum.api.policy.TraceResult;
 import io.septum.api.policy.ValidationError;
-import io.septum.api.view.Views;
+import io.septum.view.Views;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;

@@ -2,7 +2,7 @@ package io.septum.cli;
 
 import io.septum.api.service.Service;
 import io.septum.api.service.ServiceSpec;
-import io.septum.api.view.Views;
+import io.septum.view.Views;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -234,7 +234,7 @@ public final class ApiRoutes {
         } catch (RuntimeException e) {
             counters = List.of(); // no datapath: every rule reads 0 rather than failing the listing
         }
-        return io.septum.api.view.Views.ruleHits(backend.policyRepository().list(), counters);
+        return io.septum.api.policy.PolicyRuleHits.of(backend.policyRepository().list(), counters);
     }
 
     private Object suggest(HttpRequest req) {

@@ -199,7 +199,7 @@ class FlowsApiTest {
         assertEquals(3, s.flows().currentFlows());
         assertEquals(8192, s.flows().maxFlows());
         assertEquals(3, s.flows().lostEvents());
-        String text = io.septum.api.view.Views.status(s);
+        String text = io.septum.view.Views.status(s);
         assertTrue(text.contains("Current/Max Flows:  3/8192 (0.04%)"), text);
         assertTrue(text.contains("Flows/s:            0.50"), text);
     }

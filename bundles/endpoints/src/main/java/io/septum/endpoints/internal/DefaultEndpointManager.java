@@ -2,6 +2,7 @@ package io.septum.endpoints.internal;
 
 import io.septum.api.ComponentStatus;
 import io.septum.api.Endpoint;
+import io.septum.api.EditableEndpointSource;
 import io.septum.api.EndpointIndex;
 import io.septum.api.EndpointListener;
 import io.septum.api.EndpointManager;
@@ -95,6 +96,12 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
         @Override
         public void resync(SourceConnection from, Set<String> liveSourceIds) {
             resyncFrom(from, liveSourceIds);
+        }
+
+        @Override
+        public void namespaceLabels(SourceConnection from, String namespace, Map<String, String> labels) {
+            // A source's namespaces are the operator's namespaces: one setting, whoever sets it last.
+            setNamespaceLabels(namespace, labels);
         }
     };
     private final IdentityAllocator identities;
@@ -423,7 +430,11 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
             throw new IllegalArgumentException("endpoint source \"" + source + "\" is not running (running: "
                     + String.join(", ", sourceNames()) + "); install or start its bundle first");
         }
-        entry.source.add(spec);
+        if (!(entry.source instanceof EditableEndpointSource editable)) {
+            throw new IllegalArgumentException("endpoint source \"" + source + "\" does not take endpoints from the"
+                    + " operator: it reports what its backend runs (sources that do: " + editableNames() + ")");
+        }
+        editable.add(spec);
     }
 
     @Override
@@ -443,12 +454,27 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
             inner = byId.get(ep.id());
         }
         if (inner == null) throw new IllegalArgumentException("endpoint " + idOrName + " went away meanwhile");
-        entry.source.delete(inner.sourceId);
+        if (!(entry.source instanceof EditableEndpointSource editable)) {
+            throw new IllegalArgumentException("endpoint " + ep.qualifiedName() + " belongs to source " + ep.source()
+                    + ", which does not delete endpoints on request: remove the workload from " + ep.source()
+                    + "'s backend and the source reports it gone");
+        }
+        editable.delete(inner.sourceId);
     }
 
     private List<String> sourceNames() {
         synchronized (lock) {
             return List.copyOf(sources.keySet());
+        }
+    }
+
+    private String editableNames() {
+        synchronized (lock) {
+            List<String> out = new ArrayList<>();
+            sources.forEach((n, c) -> {
+                if (c.source instanceof EditableEndpointSource) out.add(n);
+            });
+            return out.isEmpty() ? "none running" : String.join(", ", out);
         }
     }
 

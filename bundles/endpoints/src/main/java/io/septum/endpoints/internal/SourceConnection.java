@@ -5,6 +5,7 @@ import io.septum.api.EndpointSource;
 import io.septum.api.EndpointSpec;
 import io.septum.api.SourceHealth;
 import java.util.Collection;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -19,6 +20,8 @@ final class SourceConnection implements EndpointSink {
         void remove(SourceConnection from, String sourceId);
 
         void resync(SourceConnection from, Set<String> liveSourceIds);
+
+        void namespaceLabels(SourceConnection from, String namespace, Map<String, String> labels);
     }
 
     final String name;
@@ -49,6 +52,11 @@ final class SourceConnection implements EndpointSink {
         if (closed) return;
         lastSync = System.currentTimeMillis();
         reports.resync(this, Set.copyOf(liveSourceIds));
+    }
+
+    @Override
+    public void namespaceLabels(String namespace, Map<String, String> labels) {
+        if (!closed) reports.namespaceLabels(this, namespace, labels);
     }
 
     @Override

@@ -268,6 +268,33 @@ class EndpointManagerTest {
     }
 
     @Test
+    void aSourceSetsNamespaceLabelsThroughItsSinkForEveryEndpointOfTheNamespace() throws Exception {
+        var m = manager(Duration.ofSeconds(30));
+        var netns = new Fakes.Source("netns", spec("c", "client", "dev", Map.of("role", "client"), "veth-b", "10.199.0.2"));
+        var k8s = new Fakes.Source("k8s");
+        m.addSource(netns);
+        m.addSource(k8s);
+        Endpoint client = ready(m, "dev/client");
+        await("k8s opened", () -> k8s.sink != null);
+
+        k8s.sink.namespaceLabels("dev", Map.of("team", "a"));
+        assertEquals(Map.of("dev", Map.of("team", "a")), m.namespaceLabels(), "the same setting as namespace set");
+        await("another source's endpoint relabelled", () -> m.get("dev/client").map(e -> e.state() == EndpointState.READY
+                && e.labels().contains("k8s:io.cilium.k8s.namespace.labels.team=a")).orElse(false));
+        assertNotEquals(client.identity(), m.get("dev/client").orElseThrow().identity());
+
+        var bad = assertThrows(IllegalArgumentException.class, () -> k8s.sink.namespaceLabels("Bad NS", Map.of("a", "b")));
+        assertTrue(bad.getMessage().contains("Bad NS"), bad.getMessage());
+        assertEquals(Map.of("dev", Map.of("team", "a")), m.namespaceLabels(), "nothing applied");
+
+        // Labels outlive the source that set them (they are the namespace's, persisted), but a closed sink is deaf.
+        m.removeSource(k8s);
+        await("k8s closed", () -> k8s.closed);
+        k8s.sink.namespaceLabels("dev", Map.of());
+        assertEquals(Map.of("dev", Map.of("team", "a")), m.namespaceLabels());
+    }
+
+    @Test
     void unboundSourceDisconnectsThenRemovesAfterGrace() throws Exception {
         var m = manager(Duration.ofMillis(600));
         var src = new Fakes.Source("netns", spec("a", "deathstar", null, Map.of("org", "empire"), "veth-a", "10.199.0.1"));
@@ -289,7 +316,7 @@ class EndpointManagerTest {
     @Test
     void sourceResyncAndRemoveDeleteEndpoints() throws Exception {
         var m = manager(Duration.ofSeconds(30));
-        var src = new Fakes.Source("netns",
+        var src = new Fakes.EditableSource("netns",
                 spec("a", "a", null, Map.of("x", "1"), "veth-a", "10.199.0.1"),
                 spec("b", "b", null, Map.of("x", "2"), "veth-b", "10.199.0.2"));
         m.addSource(src);
@@ -305,7 +332,7 @@ class EndpointManagerTest {
     @Test
     void addDeleteAndLookupGoThroughTheSource() throws Exception {
         var m = manager(Duration.ofSeconds(30));
-        var src = new Fakes.Source("netns");
+        var src = new Fakes.EditableSource("netns");
         m.addSource(src);
         await("source opened", () -> src.sink != null);
         m.add("netns", spec("web-1", "web", "prod", Map.of("app", "web"), "veth-a", "10.199.0.5"));
@@ -324,6 +351,28 @@ class EndpointManagerTest {
         assertEquals(1, m.sources().size());
         assertEquals("netns", m.sources().get(0).source());
         assertTrue(m.sources().get(0).lastSync() > 0);
+    }
+
+    @Test
+    void aReadOnlySourceIsNeverAskedToAddOrDeleteAndTheErrorSaysWhichSourcesDo() throws Exception {
+        var m = manager(Duration.ofSeconds(30));
+        var docker = new Fakes.Source("docker", spec("c1", "web", null, Map.of("app", "web"), "veth-a", "10.199.0.5"));
+        m.addSource(docker);
+        Endpoint web = ready(m, "web");
+        var add = assertThrows(IllegalArgumentException.class,
+                () -> m.add("docker", spec("x", "x", null, Map.of(), "veth-b", "10.199.0.6")));
+        assertEquals("endpoint source \"docker\" does not take endpoints from the operator: it reports what its backend"
+                + " runs (sources that do: none running)", add.getMessage());
+        var netns = new Fakes.EditableSource("netns");
+        m.addSource(netns);
+        await("netns opened", () -> netns.sink != null);
+        add = assertThrows(IllegalArgumentException.class,
+                () -> m.add("docker", spec("x", "x", null, Map.of(), "veth-b", "10.199.0.6")));
+        assertTrue(add.getMessage().endsWith("(sources that do: netns)"), add.getMessage());
+        var delete = assertThrows(IllegalArgumentException.class, () -> m.delete("web"));
+        assertEquals("endpoint default/web belongs to source docker, which does not delete endpoints on request: remove"
+                + " the workload from docker's backend and the source reports it gone", delete.getMessage());
+        assertEquals(EndpointState.READY, m.get(String.valueOf(web.id())).orElseThrow().state(), "nothing changed");
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.septum.endpoints.internal;
 
+import io.septum.api.EditableEndpointSource;
 import io.septum.api.EndpointSink;
 import io.septum.api.EndpointSource;
 import io.septum.api.EndpointSpec;
@@ -311,7 +312,7 @@ final class Fakes {
         }
     }
 
-    static final class Source implements EndpointSource {
+    static class Source implements EndpointSource {
         final String name;
         volatile EndpointSink sink;
         volatile boolean closed;
@@ -340,6 +341,14 @@ final class Fakes {
         @Override
         public void close() {
             closed = true;
+        }
+
+    }
+
+    /** A source that also takes the operator's endpoints. */
+    static final class EditableSource extends Source implements EditableEndpointSource {
+        EditableSource(String name, EndpointSpec... initial) {
+            super(name, initial);
         }
 
         @Override

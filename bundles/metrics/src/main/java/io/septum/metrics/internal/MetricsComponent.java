@@ -13,7 +13,6 @@ import io.septum.api.flow.FlowSubscription;
 import io.septum.api.policy.PolicyRealizationListener;
 import io.septum.api.policy.PolicyRepository;
 import io.septum.api.policy.PolicyRuleHits;
-import io.septum.api.view.Views;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -91,7 +90,7 @@ public final class MetricsComponent implements HealthReporter {
                 PolicyRepository r = policyRepository;
                 Datapath d = datapath;
                 if (r == null) return List.of();
-                return Views.ruleHits(r.list(), d == null ? List.of() : d.ruleHits());
+                return PolicyRuleHits.of(r.list(), d == null ? List.of() : d.ruleHits());
             }
 
             @Override

@@ -7,7 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.septum.api.policy.PolicyEngine;
 import io.septum.api.policy.PolicyListener;
+import io.septum.api.policy.PolicyOffer;
 import io.septum.api.policy.PolicyRepository;
+import io.septum.api.policy.PolicySink;
+import io.septum.api.policy.PolicySource;
 import io.septum.api.policy.PolicyValidationException;
 import java.io.File;
 import java.io.IOException;
@@ -77,6 +80,25 @@ class OsgiBundleTest {
             assertEquals(1, repo.revision());
             assertEquals(List.of(1L), heard, "listeners are told synchronously, once per change");
             assertTrue(Files.exists(state.resolve("policies/state.json")));
+
+            // The policy-source whiteboard: a registered source is opened, offers into the repository, and is closed
+            // when it goes; what it offered stays.
+            List<PolicySink> opened = new CopyOnWriteArrayList<>();
+            java.util.concurrent.CountDownLatch open = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+            var registration = ctx.registerService(PolicySource.class, new PolicySource() {
+                public String name() { return "test"; }
+                public void open(PolicySink sink) { opened.add(sink); open.countDown(); }
+                public void close() { closed.countDown(); }
+            }, null);
+            assertTrue(open.await(10, java.util.concurrent.TimeUnit.SECONDS), "the source was opened");
+            assertTrue(opened.get(0).upsert(new PolicyOffer("test:r2", "CiliumNetworkPolicy", "default", "r2",
+                    "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: r2}\n"
+                            + "spec:\n  endpointSelector: {}\n  ingress:\n  - {}\n")));
+            assertEquals("test:r2", repo.get("default", "r2").orElseThrow().origin());
+            registration.unregister();
+            assertTrue(closed.await(10, java.util.concurrent.TimeUnit.SECONDS), "the source was closed when it went");
+            assertTrue(repo.get("default", "r2").isPresent(), "what it offered stays in force");
         } finally {
             fw.stop();
             fw.waitForStop(10_000);

@@ -6,7 +6,7 @@ import io.septum.api.IpcacheEntry;
 import io.septum.api.datapath.BpfEndpoint;
 import io.septum.api.datapath.BpfPolicyEntry;
 import io.septum.api.datapath.Datapath;
-import io.septum.api.view.Views;
+import io.septum.view.Views;
 import java.util.List;
 import java.util.Optional;
 import org.apache.felix.service.command.Descriptor;

@@ -3,7 +3,7 @@ package io.septum.shell.internal;
 import io.septum.api.Endpoint;
 import io.septum.api.EndpointManager;
 import io.septum.api.EndpointSpec;
-import io.septum.api.view.Views;
+import io.septum.view.Views;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

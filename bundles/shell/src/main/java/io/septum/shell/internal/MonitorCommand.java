@@ -2,7 +2,7 @@ package io.septum.shell.internal;
 
 import io.septum.api.datapath.DatapathEvent;
 import io.septum.api.datapath.DatapathEventListener;
-import io.septum.api.view.Views;
+import io.septum.view.Views;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;

@@ -1,7 +1,7 @@
 package io.septum.shell.internal;
 
 import io.septum.api.EndpointManager;
-import io.septum.api.view.Views;
+import io.septum.view.Views;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.felix.service.command.Descriptor;

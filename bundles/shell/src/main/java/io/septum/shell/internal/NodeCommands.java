@@ -2,7 +2,7 @@ package io.septum.shell.internal;
 
 import io.septum.api.ClusterInfo;
 import io.septum.api.ClusterNode;
-import io.septum.api.view.Views;
+import io.septum.view.Views;
 import java.util.List;
 import org.apache.felix.service.command.Descriptor;
 import org.apache.felix.service.command.Parameter;

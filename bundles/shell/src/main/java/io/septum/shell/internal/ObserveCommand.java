@@ -4,7 +4,7 @@ import io.septum.api.flow.Flow;
 import io.septum.api.flow.FlowFilter;
 import io.septum.api.flow.FlowObserver;
 import io.septum.api.flow.FlowSubscription;
-import io.septum.api.view.Views;
+import io.septum.view.Views;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;

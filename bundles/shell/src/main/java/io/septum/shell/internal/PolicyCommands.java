@@ -9,13 +9,14 @@ import io.septum.api.policy.ImportResult;
 import io.septum.api.policy.PolicyEngine;
 import io.septum.api.policy.PolicyInfo;
 import io.septum.api.policy.PolicyRepository;
+import io.septum.api.policy.PolicyRuleHits;
 import io.septum.api.policy.PolicySet;
 import io.septum.api.policy.PolicyValidationException;
 import io.septum.api.policy.ProbeResult;
 import io.septum.api.policy.Protocol;
 import io.septum.api.policy.TestCase;
 import io.septum.api.policy.TraceResult;
-import io.septum.api.view.Views;
+import io.septum.view.Views;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -96,9 +97,9 @@ public final class PolicyCommands extends ShellSupport {
     }
 
     /** Every rule with its hits; without a datapath every rule reads 0. */
-    private List<io.septum.api.policy.PolicyRuleHits> hits() {
+    private List<PolicyRuleHits> hits() {
         io.septum.api.datapath.Datapath d = datapath;
-        return Views.ruleHits(repo().list(), d == null ? List.of() : d.ruleHits());
+        return PolicyRuleHits.of(repo().list(), d == null ? List.of() : d.ruleHits());
     }
 
     private PolicyRepository repo() {

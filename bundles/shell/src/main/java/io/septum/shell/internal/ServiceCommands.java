@@ -4,7 +4,7 @@ import io.septum.api.service.Service;
 import io.septum.api.service.ServiceManager;
 import io.septum.api.service.ServiceSpec;
 import io.septum.api.service.ServiceValidationException;
-import io.septum.api.view.Views;
+import io.septum.view.Views;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.felix.service.command.Descriptor;

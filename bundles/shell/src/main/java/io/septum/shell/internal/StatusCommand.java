@@ -2,7 +2,7 @@ package io.septum.shell.internal;
 
 import io.septum.api.AgentStatus;
 import io.septum.api.AgentStatusService;
-import io.septum.api.view.Views;
+import io.septum.view.Views;
 import org.apache.felix.service.command.Descriptor;
 import org.apache.felix.service.command.Parameter;
 import org.osgi.service.component.annotations.Component;

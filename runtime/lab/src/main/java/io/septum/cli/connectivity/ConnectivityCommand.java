@@ -10,7 +10,7 @@ import io.septum.api.policy.PolicyValidationException;
 import io.septum.api.policy.ProbeResult;
 import io.septum.api.policy.TestCase;
 import io.septum.api.policy.ValidationError;
-import io.septum.api.view.Views;
+import io.septum.view.Views;
 import io.septum.cli.AgentClient;
 import io.septum.cli.SeptumCommand;
 import java.io.IOException;

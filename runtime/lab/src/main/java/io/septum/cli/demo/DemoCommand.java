@@ -10,7 +10,7 @@ import io.septum.api.policy.ImportResult;
 import io.septum.api.policy.PolicyInfo;
 import io.septum.api.service.Service;
 import io.septum.api.service.ServiceSpec;
-import io.septum.api.view.Views;
+import io.septum.view.Views;
 import io.septum.cli.AgentClient;
 import io.septum.cli.AgentException;
 import io.septum.cli.SeptumCommand;

@@ -53,6 +53,15 @@ class DockerSourceTest {
         }
 
         @Override
+
+        public void namespaceLabels(String namespace, Map<String, String> labels) {
+
+            throw new AssertionError("the docker source has no namespace objects, yet set labels of " + namespace);
+
+        }
+
+
+        @Override
         public void health(SourceHealth h) {
             health.add(h);
         }

@@ -11,18 +11,19 @@ import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory;
 import io.septum.api.ComponentStatus;
-import io.septum.api.EndpointManager;
 import io.septum.api.EndpointSink;
 import io.septum.api.EndpointSource;
 import io.septum.api.EndpointSpec;
 import io.septum.api.HealthReporter;
 import io.septum.api.SourceHealth;
-import io.septum.api.policy.PolicyRepository;
+import io.septum.api.policy.PolicySink;
+import io.septum.api.policy.PolicySource;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
-import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
@@ -52,10 +53,12 @@ import java.util.logging.Logger;
  *
  * <p>fabric8 informers list and watch the pods scheduled on this node, the namespaces, and the three policy kinds;
  * their callbacks only queue work on this source's one thread, which does everything else in order: pods become
- * endpoints, namespace labels go to the endpoint manager, policy objects go to the policy repository. Informers
+ * endpoints and namespace labels go to the endpoint sink, policy objects to the policy sink of {@link #policies()}
+ * (a second service object: a {@link PolicySource}, registered when {@code policies} is on). Informers
  * relist by themselves when a watch is lost (and report the objects that vanished meanwhile as deletions); a
  * periodic tick notices when the watches are back, resyncs the endpoint list with the informers' stores, and
- * retries pods whose host route did not exist yet.
+ * retries pods whose host route did not exist yet. The watches run while the endpoint side is open; the policy side
+ * offers what they hold whenever a policy sink is open.
  */
 @Component(configurationPid = KubernetesSource.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL,
         service = {EndpointSource.class, HealthReporter.class})
@@ -124,8 +127,9 @@ public final class KubernetesSource implements EndpointSource, HealthReporter {
     }
 
     private final Settings settings;
-    private final EndpointManager endpoints;
-    private final PolicyRepository repository;
+    private final PolicySource policies = new Policies();
+    private volatile PolicySink policySink;
+    private ServiceRegistration<PolicySource> policyRegistration;
     private final HostRoutes routes = new HostRoutes(Duration.ofSeconds(5));
     private final ClassLoader loader = KubernetesSource.class.getClassLoader();
 
@@ -152,16 +156,53 @@ public final class KubernetesSource implements EndpointSource, HealthReporter {
     private volatile int pendingCount;
 
     @Activate
-    public KubernetesSource(Config config, @Reference EndpointManager endpoints, @Reference PolicyRepository repository) {
+    public KubernetesSource(BundleContext context, Config config) {
         this(new Settings(config.kubeconfig(), config.nodeName(), Duration.ofSeconds(config.resyncSeconds()),
-                config.policies(), Duration.ofSeconds(config.tickSeconds()), config.nodeFieldSelector()),
-                endpoints, repository);
+                config.policies(), Duration.ofSeconds(config.tickSeconds()), config.nodeFieldSelector()));
+        // Not a DS service of this component: PolicySource.close() and EndpointSource.close() must stay apart.
+        if (settings.policies()) policyRegistration = context.registerService(PolicySource.class, policies, null);
     }
 
-    KubernetesSource(Settings settings, EndpointManager endpoints, PolicyRepository repository) {
+    KubernetesSource(Settings settings) {
         this.settings = settings;
-        this.endpoints = endpoints;
-        this.repository = repository;
+    }
+
+    /** The policy side: offers the policy objects this source watches. */
+    PolicySource policies() {
+        return policies;
+    }
+
+    private final class Policies implements PolicySource {
+        @Override
+        public String name() {
+            return NAME;
+        }
+
+        @Override
+        public void open(PolicySink sink) {
+            policySink = sink;
+            // The watches may have listed already: offer what they hold (else their first resync will).
+            submit(() -> {
+                if (watching) resyncPolicies();
+            });
+        }
+
+        @Override
+        public void close() {
+            policySink = null;
+        }
+    }
+
+    @Deactivate
+    void deactivate() {
+        if (policyRegistration != null) {
+            try {
+                policyRegistration.unregister();
+            } catch (IllegalStateException ignored) {
+                // already gone with the bundle
+            }
+        }
+        close();
     }
 
     @Override
@@ -186,7 +227,6 @@ public final class KubernetesSource implements EndpointSource, HealthReporter {
     }
 
     @Override
-    @Deactivate
     public void close() {
         ScheduledExecutorService ex;
         synchronized (lock) {
@@ -285,7 +325,7 @@ public final class KubernetesSource implements EndpointSource, HealthReporter {
             pods.start();
             if (settings.policies()) {
                 for (PolicyKind kind : PolicyKind.values()) {
-                    PolicyFeed feed = new PolicyFeed(kind, client, repository);
+                    PolicyFeed feed = new PolicyFeed(kind, client, () -> policySink);
                     SharedIndexInformer<GenericKubernetesResource> inf = client.genericKubernetesResources(kind.context())
                             .inAnyNamespace().runnableInformer(resync);
                     inf.addEventHandler(handler(feed::apply, feed::deleted));
@@ -375,10 +415,19 @@ public final class KubernetesSource implements EndpointSource, HealthReporter {
         reported.keySet().retainAll(live);
         endpointCount = reported.size();
         safely(() -> sink.resync(live));
-        for (PolicyFeed f : feeds) f.resync();
+        resyncPolicies();
         lastSync = System.currentTimeMillis();
         safely(() -> sink.health(new SourceHealth(NAME, true, lastSync, null)));
         LOG.info("source k8s: synced " + live.size() + " pods, " + namespaceLabels.size() + " namespaces with labels");
+    }
+
+    /** Offers every policy object again and lets the sink drop those whose objects are gone. */
+    private void resyncPolicies() {
+        PolicySink to = policySink;
+        if (to == null || !settings.policies()) return;
+        List<String> live = new ArrayList<>();
+        for (PolicyFeed f : feeds) live.addAll(f.applyAll());
+        safely(() -> to.resync(live));
     }
 
     private void onNamespace(Namespace n) {
@@ -387,7 +436,7 @@ public final class KubernetesSource implements EndpointSource, HealthReporter {
                 : new TreeMap<>(n.getMetadata().getLabels());
         if (labels.equals(namespaceLabels.getOrDefault(name, Map.of()))) return;
         try {
-            endpoints.setNamespaceLabels(name, labels);
+            sink.namespaceLabels(name, labels);
             if (labels.isEmpty()) namespaceLabels.remove(name);
             else namespaceLabels.put(name, labels);
         } catch (IllegalArgumentException e) {
@@ -399,7 +448,7 @@ public final class KubernetesSource implements EndpointSource, HealthReporter {
         String name = n.getMetadata().getName();
         if (namespaceLabels.remove(name) != null) {
             try {
-                endpoints.setNamespaceLabels(name, Map.of());
+                sink.namespaceLabels(name, Map.of());
             } catch (IllegalArgumentException e) {
                 LOG.warning("source k8s: namespace " + name + ": " + e.getMessage());
             }
@@ -505,7 +554,7 @@ public final class KubernetesSource implements EndpointSource, HealthReporter {
         try {
             r.run();
         } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "source k8s: the endpoint sink failed", e);
+            LOG.log(Level.WARNING, "source k8s: the endpoint or policy sink failed", e);
         }
     }
 

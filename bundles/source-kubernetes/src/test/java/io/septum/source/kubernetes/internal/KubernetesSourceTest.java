@@ -12,18 +12,13 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
-import io.septum.api.Endpoint;
-import io.septum.api.EndpointManager;
 import io.septum.api.EndpointSink;
 import io.septum.api.EndpointSpec;
-import io.septum.api.IpcacheEntry;
 import io.septum.api.SourceHealth;
-import io.septum.api.policy.EnforcementMode;
-import io.septum.api.policy.ImportResult;
-import io.septum.api.policy.PolicyInfo;
-import io.septum.api.policy.PolicyRepository;
-import io.septum.api.policy.PolicySet;
-import io.septum.api.policy.RejectedPolicy;
+import io.septum.api.policy.PolicyOffer;
+import io.septum.api.policy.PolicySink;
+import io.septum.api.policy.PolicyValidationException;
+import io.septum.api.policy.ValidationError;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -35,7 +30,6 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -59,6 +53,9 @@ class KubernetesSourceTest {
     private final List<SourceHealth> health = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Map<String, Map<String, String>> nsLabels = new ConcurrentHashMap<>();
     private final Map<String, String> policies = new ConcurrentHashMap<>();
+    private final Map<String, PolicyOffer> offers = new ConcurrentHashMap<>();
+    /** The name of a policy object the fake policy sink refuses, as the policy bundle refuses an invalid one. */
+    private static final String REFUSED = "refused";
 
     @BeforeEach
     void setUp() throws IOException {
@@ -98,12 +95,20 @@ class KubernetesSourceTest {
         api.pods().inNamespace("prod").resource(pod("web", "prod", ipA, NODE)).create();
         // Another node's pod is not ours, whatever its address.
         api.pods().inNamespace("prod").resource(pod("elsewhere", "prod", ipB, "other-node")).create();
+        api.genericKubernetesResources(PolicyKind.CNP.context()).inNamespace("prod").resource(cnp("early", "prod"))
+                .create();
 
         KubernetesSource source = new KubernetesSource(new KubernetesSource.Settings(kubeconfig(port).toString(), NODE,
-                Duration.ofSeconds(300), true, Duration.ofSeconds(1), false), new Namespaces(), new Policies());
+                Duration.ofSeconds(300), true, Duration.ofSeconds(1), false));
         source.open(new Sink());
         try {
             assertTrue(await(() -> endpoints.size() == 1 && connected()), "pod web reported: " + endpoints + health);
+            assertTrue(policies.isEmpty(), "no policy sink is open yet: " + policies);
+            // A policy sink that opens after the watches listed gets what they hold.
+            source.policies().open(new Policies());
+            assertTrue(await(() -> policies.containsKey("k8s:CiliumNetworkPolicy/prod/early")), "policy: " + policies);
+            assertEquals("CiliumNetworkPolicy", offers.get("k8s:CiliumNetworkPolicy/prod/early").kind());
+            assertEquals("prod", offers.get("k8s:CiliumNetworkPolicy/prod/early").namespace());
             EndpointSpec web = endpoints.values().iterator().next();
             assertEquals("web", web.name());
             assertEquals("prod", web.namespace());
@@ -128,7 +133,16 @@ class KubernetesSourceTest {
             assertTrue(doc.contains("endpointSelector") && doc.contains("namespace: \"prod\"") || doc.contains("namespace: prod"), doc);
             assertTrue(!doc.contains("resourceVersion") && !doc.contains("uid"), "only what a user writes: " + doc);
             api.genericKubernetesResources(PolicyKind.CNP.context()).inNamespace("prod").withName("allow").delete();
-            assertTrue(await(() -> policies.isEmpty()), "policy deleted: " + policies);
+            assertTrue(await(() -> !policies.containsKey("k8s:CiliumNetworkPolicy/prod/allow")), "policy deleted: " + policies);
+
+            // An object the policy bundle refuses is reported on the object as a Warning event.
+            api.genericKubernetesResources(PolicyKind.CNP.context()).inNamespace("prod").resource(cnp(REFUSED, "prod"))
+                    .create();
+            assertTrue(await(() -> api.v1().events().inNamespace("prod").list().getItems().stream()
+                    .anyMatch(e -> "PolicyRejected".equals(e.getReason()) && REFUSED.equals(e.getInvolvedObject().getName())
+                            && e.getMessage().contains("refused by the test"))),
+                    "a PolicyRejected event: " + api.v1().events().inNamespace("prod").list().getItems());
+            assertTrue(!policies.containsKey("k8s:CiliumNetworkPolicy/prod/" + REFUSED));
 
             // The API server goes away and comes back with another state: web is gone, "late" runs instead.
             KubernetesCrudDispatcher state2 = new KubernetesCrudDispatcher(List.of());
@@ -146,6 +160,7 @@ class KubernetesSourceTest {
                     "relisted after the watch came back: " + endpoints + health);
             assertEquals("stk" + id + "2", endpoints.values().iterator().next().interfaceName());
             assertTrue(await(() -> Map.of("team", "b").equals(nsLabels.get("prod"))), "namespace relabelled: " + nsLabels);
+            assertTrue(await(() -> policies.isEmpty()), "the relist drops policies whose objects are gone: " + policies);
             assertTrue(source.health().state().equals("ok"), source.health().toString());
         } finally {
             source.close();
@@ -236,48 +251,36 @@ class KubernetesSourceTest {
         }
 
         @Override
+        public void namespaceLabels(String namespace, Map<String, String> labels) {
+            nsLabels.put(namespace, labels);
+        }
+
+        @Override
         public void health(SourceHealth h) {
             health.add(h);
         }
     }
 
-    /** Only the part of the manager the source uses. */
-    private final class Namespaces implements EndpointManager {
-        public List<Endpoint> list() { return List.of(); }
-        public Optional<Endpoint> get(String idOrName) { return Optional.empty(); }
-        public void add(String source, EndpointSpec spec) { }
-        public void delete(String idOrName) { }
-        public List<SourceHealth> sources() { return List.of(); }
-        public void setNamespaceLabels(String namespace, Map<String, String> labels) { nsLabels.put(namespace, labels); }
-        public Map<String, Map<String, String>> namespaceLabels() { return nsLabels; }
-        public List<IpcacheEntry> ipcache() { return List.of(); }
-        public Endpoint setAudit(String idOrName, boolean audit) { throw new java.util.NoSuchElementException(idOrName); }
-    }
+    /** Records what the source offers, removes and resyncs (validation is the policy bundle's; see its tests). */
+    private final class Policies implements PolicySink {
+        @Override
+        public boolean upsert(PolicyOffer offer) throws PolicyValidationException {
+            if (offer.name().equals(REFUSED)) {
+                throw new PolicyValidationException(List.of(new ValidationError(offer.origin(), 1, offer.kind(),
+                        offer.name(), "spec", "refused by the test")));
+            }
+            offers.put(offer.origin(), offer);
+            return !offer.document().equals(policies.put(offer.origin(), offer.document()));
+        }
 
-    /** Records what the source imports and deletes (validation is the policy bundle's; see the e2e test). */
-    private final class Policies implements PolicyRepository {
-        public ImportResult importPolicies(String origin, String text) {
-            policies.put(origin, text);
-            return new ImportResult(1, List.of());
+        @Override
+        public void remove(String origin) {
+            policies.remove(origin);
         }
-        public List<PolicyInfo> list() {
-            List<PolicyInfo> l = new ArrayList<>();
-            policies.forEach((o, t) -> {
-                String[] p = o.split("/");
-                l.add(new PolicyInfo(p[2], p[1], "CiliumNetworkPolicy", 1, o, List.of(), List.of(), t));
-            });
-            return l;
+
+        @Override
+        public void resync(Collection<String> liveOrigins) {
+            policies.keySet().retainAll(liveOrigins);
         }
-        public Optional<PolicyInfo> get(String ns, String name) {
-            return list().stream().filter(p -> p.namespace().equals(ns) && p.name().equals(name)).findFirst();
-        }
-        public long delete(String ns, String name) {
-            policies.remove("k8s:CiliumNetworkPolicy/" + ns + "/" + name);
-            return 2;
-        }
-        public long revision() { return 1; }
-        public PolicySet current() { return null; }
-        public EnforcementMode mode() { return EnforcementMode.DEFAULT; }
-        public void reportRejected(RejectedPolicy r) { }
     }
 }

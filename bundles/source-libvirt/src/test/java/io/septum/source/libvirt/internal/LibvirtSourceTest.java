@@ -275,6 +275,15 @@ class LibvirtSourceTest {
         }
 
         @Override
+
+        public void namespaceLabels(String namespace, Map<String, String> labels) {
+
+            throw new AssertionError("the libvirt source has no namespace objects, yet set labels of " + namespace);
+
+        }
+
+
+        @Override
         public void health(SourceHealth h) {
             health.add(h);
         }

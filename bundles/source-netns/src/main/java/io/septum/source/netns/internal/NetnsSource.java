@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.septum.api.ComponentStatus;
+import io.septum.api.EditableEndpointSource;
 import io.septum.api.EndpointSink;
 import io.septum.api.EndpointSource;
 import io.septum.api.EndpointSpec;
@@ -55,7 +56,7 @@ import java.util.logging.Logger;
 @Component(configurationPid = NetnsSource.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL,
         service = {EndpointSource.class, HealthReporter.class})
 @Designate(ocd = NetnsSource.Config.class)
-public final class NetnsSource implements EndpointSource, HealthReporter {
+public final class NetnsSource implements EditableEndpointSource, HealthReporter {
     static final String PID = "io.septum.source.netns";
     static final String NAME = "netns";
     static final String STATE_FILE = "netns-endpoints.json";

@@ -64,6 +64,15 @@ class NetnsSourceTest {
         }
 
         @Override
+
+        public void namespaceLabels(String namespace, Map<String, String> labels) {
+
+            throw new AssertionError("the netns source has no namespace objects, yet set labels of " + namespace);
+
+        }
+
+
+        @Override
         public void health(SourceHealth h) {
             health = h;
         }

@@ -1,4 +1,4 @@
-package io.septum.api.view;
+package io.septum.view;
 
 import java.util.ArrayList;
 import java.util.Arrays;

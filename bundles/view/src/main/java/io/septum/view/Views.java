@@ -1,4 +1,4 @@
-package io.septum.api.view;
+package io.septum.view;
 
 import io.septum.api.AgentStatus;
 import io.septum.api.ComponentStatus;
@@ -87,21 +87,6 @@ public final class Views {
         hits.forEach(h -> t.row(h.rule().policy(), h.rule().id(), h.rule().section() + "[" + h.rule().index() + "]",
                 h.hits()));
         return t;
-    }
-
-    /**
-     * Joins the datapath's counters with the policies' rules: one row per rule, in policy then rule order, 0 for a
-     * rule that never matched. Counters of rules that no longer exist are left out.
-     */
-    public static List<io.septum.api.policy.PolicyRuleHits> ruleHits(List<PolicyInfo> policies,
-                                                                       List<io.septum.api.datapath.RuleHits> counters) {
-        java.util.Map<Integer, Long> byRule = new java.util.HashMap<>();
-        for (var c : counters) byRule.merge(c.ruleId(), c.packets(), Long::sum);
-        List<io.septum.api.policy.PolicyRuleHits> out = new java.util.ArrayList<>();
-        policies.stream().sorted(Comparator.comparing(PolicyInfo::qualifiedName)).forEach(p -> p.rules().stream()
-                .sorted(Comparator.comparingInt(RuleRef::id))
-                .forEach(r -> out.add(new io.septum.api.policy.PolicyRuleHits(r, byRule.getOrDefault(r.id(), 0L)))));
-        return out;
     }
 
     public static Table ipcache(List<IpcacheEntry> entries) {
