@@ -23,7 +23,7 @@ final class L7Regex {
     /**
      * Upper bound of compiled instructions ({@code (a{100}){9}} is about 920, {@code (a{100}){10}} too much). A match
      * costs time linear in the input, times the program's size: with 1000 instructions a 16 KiB path (the proxy's
-     * header limit) took 18-51 ms on a loaded 2-vCPU machine, with 10 000 about 3 s.
+     * header limit) took 18-141 ms on a loaded 2-vCPU machine, with 10 000 about 3 s.
      */
     static final long MAX_PROGRAM = 1000;
 
