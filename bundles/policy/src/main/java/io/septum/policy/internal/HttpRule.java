@@ -3,13 +3,13 @@ package io.septum.policy.internal;
 import io.septum.api.policy.HttpRequestInfo;
 import java.util.List;
 import java.util.Locale;
-import java.util.regex.Pattern;
 
 /**
  * One entry of {@code toPorts[].rules.http}, compiled at import so that judging a request costs a few regex
  * matches and map lookups. Cilium's semantics: every field that is present must match, {@code method},
- * {@code path} and {@code host} as regular expressions against the whole value, every header must be present
- * (with the given value when one is given); an entry with no field at all ({@code {}}) matches every request.
+ * {@code path} and {@code host} as RE2 regular expressions ({@link L7Regex}) against the whole value, every
+ * header must be present (with the given value when one is given); an entry with no field at all ({@code {}})
+ * matches every request.
  *
  * @param index   position in its {@code http} list, for the rule's name in verdicts
  * @param method  null when any method matches
@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
  * @param host    null when any (or no) Host matches
  * @param headers headers that must be present
  */
-record HttpRule(int index, Pattern method, Pattern path, Pattern host, List<HeaderReq> headers) {
+record HttpRule(int index, L7Regex method, L7Regex path, L7Regex host, List<HeaderReq> headers) {
     HttpRule {
         headers = List.copyOf(headers);
     }
@@ -76,9 +76,9 @@ record HttpRule(int index, Pattern method, Pattern path, Pattern host, List<Head
     }
 
     boolean matches(HttpRequestInfo request) {
-        if (method != null && (request.method() == null || !method.matcher(request.method()).matches())) return false;
-        if (path != null && (request.path() == null || !path.matcher(request.path()).matches())) return false;
-        if (host != null && (request.host() == null || !host.matcher(request.host()).matches())) return false;
+        if (method != null && (request.method() == null || !method.matchesWhole(request.method()))) return false;
+        if (path != null && (request.path() == null || !path.matchesWhole(request.path()))) return false;
+        if (host != null && (request.host() == null || !host.matchesWhole(request.host()))) return false;
         for (HeaderReq h : headers) if (!h.matches(request)) return false;
         return true;
     }
@@ -86,9 +86,9 @@ record HttpRule(int index, Pattern method, Pattern path, Pattern host, List<Head
     /** How {@code policy trace} and {@code policy get} show it: {@code method=POST path=/v1/x}. */
     String describe() {
         StringBuilder b = new StringBuilder();
-        if (method != null) b.append("method=").append(method.pattern()).append(' ');
-        if (path != null) b.append("path=").append(path.pattern()).append(' ');
-        if (host != null) b.append("host=").append(host.pattern()).append(' ');
+        if (method != null) b.append("method=").append(method.source()).append(' ');
+        if (path != null) b.append("path=").append(path.source()).append(' ');
+        if (host != null) b.append("host=").append(host.source()).append(' ');
         for (HeaderReq h : headers) b.append("header=\"").append(h).append("\" ");
         return b.isEmpty() ? "{} (any request)" : b.toString().strip();
     }

@@ -9,13 +9,13 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
  * Reads the L7 part of a Cilium {@code toPorts} entry, {@code rules}, of which only {@code http} is supported: each
- * entry's {@code method}, {@code path} and {@code host} regular expressions (compiled here, so a bad one is an error
- * with its position), {@code headers} ({@code "Name: value"} or {@code "Name"}) and {@code headerMatches}
- * ({@code {name, value}}; {@code secret} and {@code mismatch} are refused). For example:
+ * entry's {@code method}, {@code path} and {@code host} regular expressions (RE2 syntax, compiled here into
+ * {@link L7Regex}, so a bad one is an error with RE2's reason), {@code headers} ({@code "Name: value"} or
+ * {@code "Name"}) and {@code headerMatches} ({@code {name, value}}; {@code secret} and {@code mismatch} are
+ * refused). For example:
  * <pre>{@code
  * rules: {http: [{method: GET, path: "/public/.*", headers: ["X-Token: x"]}]}
  * }</pre>
@@ -72,9 +72,9 @@ final class HttpRuleReader {
         }
         int errs = diag.count();
         diag.unknownFields(h, p, HTTP_FIELDS);
-        Pattern method = regex(diag, h, p, "method");
-        Pattern path = regex(diag, h, p, "path");
-        Pattern host = regex(diag, h, p, "host");
+        L7Regex method = regex(diag, h, p, "method");
+        L7Regex path = regex(diag, h, p, "path");
+        L7Regex host = regex(diag, h, p, "host");
         List<HttpRule.HeaderReq> headers = new ArrayList<>();
         JsonNode hs = h.get("headers");
         if (hs != null && !hs.isNull() && diag.isList(hs, join(p, "headers"))) {
@@ -135,8 +135,12 @@ final class HttpRuleReader {
         return new HttpRule(index, method, path, host, headers);
     }
 
-    /** A regular expression field, compiled once; null when absent or empty (Cilium: any value). */
-    private static Pattern regex(Diagnostics diag, JsonNode h, String p, String f) {
+    /**
+     * A regular expression field, compiled once with RE2 syntax, as Cilium reads it; null when absent or empty
+     * (Cilium: any value). A pattern RE2 refuses (lookaround, backreferences, possessive quantifiers, ...) is an
+     * error naming the field and RE2's reason.
+     */
+    private static L7Regex regex(Diagnostics diag, JsonNode h, String p, String f) {
         JsonNode v = h.get(f);
         if (v == null || v.isNull()) return null;
         if (!v.isTextual()) {
@@ -145,10 +149,10 @@ final class HttpRuleReader {
         }
         if (v.asText().isEmpty()) return null;
         try {
-            return Pattern.compile(v.asText());
-        } catch (PatternSyntaxException e) {
-            diag.error(join(p, f), "invalid regular expression \"" + v.asText() + "\" in " + f + ": "
-                    + e.getDescription() + " near index " + e.getIndex());
+            return L7Regex.compile(v.asText());
+        } catch (L7Regex.Invalid e) {
+            diag.error(join(p, f), "invalid regular expression \"" + v.asText() + "\" in " + f + " (RE2 syntax): "
+                    + e.getMessage());
             return null;
         }
     }

@@ -1,6 +1,7 @@
 package io.septum.policy.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -78,7 +79,19 @@ class OsgiBundleTest {
                     + "spec:\n  endpointSelector: {}\n  ingress:\n  - {}\n");
             assertThrows(PolicyValidationException.class, () -> repo.importPolicies("bad.yaml", "kind: Nope\n"));
             assertEquals(1, repo.revision());
-            assertEquals(List.of(1L), heard, "listeners are told synchronously, once per change");
+            // L7 regexes compile with RE2/J, embedded in the bundle (not imported): an RE2-only pattern is accepted
+            // and a Java-only one refused inside the framework too
+            String l7 = "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: l7}\nspec:\n"
+                    + "  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: '80', protocol: TCP}], "
+                    + "rules: {http: [{path: '%s'}]}}]\n";
+            PolicyValidationException lookahead = assertThrows(PolicyValidationException.class,
+                    () -> repo.importPolicies("l7.yaml", String.format(l7, "/a(?=b)")));
+            assertTrue(lookahead.getMessage().contains("`(?=`"), lookahead.getMessage());
+            repo.importPolicies("l7.yaml", String.format(l7, "/v1/(?P<kind>items)/[[:digit:]]+"));
+            assertEquals(2, repo.revision());
+            String imports = bundles.get(bundles.size() - 1).getHeaders().get(Constants.IMPORT_PACKAGE);
+            assertFalse(imports.contains("com.google.re2j"), imports);
+            assertEquals(List.of(1L, 2L), heard, "listeners are told synchronously, once per change");
             assertTrue(Files.exists(state.resolve("policies/state.json")));
 
             // The policy-source whiteboard: a registered source is opened, offers into the repository, and is closed

@@ -29,7 +29,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -175,7 +174,7 @@ class ProxyRedirectPacketTest {
             return new ConnectionJudge() {
                 @Override
                 public Verdict decide(HttpRequestInfo r) {
-                    boolean ok = r.method().equals("POST") && Pattern.matches("/v1/request-landing", r.path());
+                    boolean ok = r.method().equals("POST") && "/v1/request-landing".equals(r.path());
                     return new Verdict(ok, ok ? "default/rule1 ingress[0]" : "no HTTP rule matches", "default/rule1");
                 }
 
