@@ -648,7 +648,12 @@ public final class NetLab implements AutoCloseable {
     // ---- internals ---------------------------------------------------------------------------------------
 
     private void createBridge() {
-        ipHere("link", "add", bridge, "type", "bridge");
+        // a fixed address: a bridge without one takes its lowest port's, and changes it as ports come and go (an
+        // external host of a finished case), which leaves its neighbours sending to a MAC nobody has for seconds
+        byte[] mac = new byte[4];
+        RANDOM.nextBytes(mac);
+        String address = String.format("02:53:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3]);
+        ipHere("link", "add", bridge, "address", address, "type", "bridge");
         bridgeCreated = true;
         if (parent == null) disableIpv6(bridge);
         ipHere("addr", "add", hostIp() + "/24", "dev", bridge);
