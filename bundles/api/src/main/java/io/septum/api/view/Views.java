@@ -250,6 +250,14 @@ public final class Views {
         return b.toString();
     }
 
+    /** One flow as {@link #flow(Flow)} prints it, with its node's name after the time ({@code observe --cluster}). */
+    public static String flow(Flow f, boolean node) {
+        String line = flow(f);
+        if (!node) return line;
+        int colon = line.indexOf(": ");
+        return line.substring(0, colon) + " [" + (f.nodeName() == null ? "-" : f.nodeName()) + "]" + line.substring(colon);
+    }
+
     private static String summary(Flow f) {
         StringBuilder b = new StringBuilder();
         String dir = f.trafficDirection() == null ? "" : f.trafficDirection() + " ";
