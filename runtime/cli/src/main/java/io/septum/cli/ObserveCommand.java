@@ -90,7 +90,7 @@ final class ObserveCommand implements Callable<Integer> {
             + " peer flow services (see docs/cluster.md), each with its node's name. Ordered by time: exactly without"
             + " --follow (the newest N of all nodes); with --follow within a bounded window (relayWindowMillis, 1 s by"
             + " default): a flow that reaches the agent later than that after newer ones were shown is shown late,"
-            + " out of order. A node that cannot be read is a line in the output ([node] node unreachable: why), and"
+            + " out of order. A node that cannot be read is a line in the output ([node]: node unreachable: why), and"
             + " the other nodes' flows go on. Standalone: this node's flows.")
     boolean cluster;
 

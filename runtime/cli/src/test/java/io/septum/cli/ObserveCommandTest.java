@@ -166,7 +166,7 @@ class ObserveCommandTest {
         String[] lines = r.out().split("\n");
         assertEquals(3, lines.length, r.toString());
         assertTrue(lines[0].matches("\\w{3} \\d{2} \\d{2}:\\d{2}:\\d{2}\\.\\d{3} \\[node-b\\]: default/tiefighter:43256 .*"), lines[0]);
-        assertTrue(lines[1].endsWith("[node-c] node unreachable: cannot connect to 10.0.0.3:4244: Connection refused"), lines[1]);
+        assertTrue(lines[1].endsWith(" [node-c]: node unreachable: cannot connect to 10.0.0.3:4244: Connection refused"), lines[1]);
         assertTrue(lines[2].contains(" [node-a]: default/xwing:43256 "), lines[2]);
         assertEquals(List.of("{last=[20], verdict=[DROPPED]} follow=false verdict=DROPPED"), relayQueries);
 

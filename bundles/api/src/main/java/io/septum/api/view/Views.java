@@ -339,8 +339,8 @@ public final class Views {
 
     /** {@code observe --cluster}'s compact line for a node that cannot be read (or is read again). */
     public static String nodeStatus(io.septum.api.flow.FlowNodeStatus s) {
-        String when = s.time() == null ? "" : EVENT_TIME.format(Instant.parse(s.time())) + ": ";
-        return when + "[" + s.nodeName() + "] node " + s.state() + (s.message() == null ? "" : ": " + s.message());
+        String when = s.time() == null ? "" : EVENT_TIME.format(Instant.parse(s.time())) + " ";
+        return when + "[" + s.nodeName() + "]: node " + s.state() + (s.message() == null ? "" : ": " + s.message());
     }
 
     /** {@code policy eval} and {@code connectivity test}: one row per probe. */
