@@ -144,12 +144,13 @@ public final class Views {
 
     /** {@code septum node list}: one node a row; a heartbeat is the age of the node's last lease renewal. */
     public static Table nodes(List<io.septum.api.ClusterNode> nodes) {
-        Table t = new Table("NAME", "STATE", "HEARTBEAT", "ADDRESSES", "ENDPOINT CIDRS", "ENDPOINTS", "VERSION", "STARTED");
+        Table t = new Table("NAME", "STATE", "HEARTBEAT", "ADDRESSES", "ENDPOINT CIDRS", "ENDPOINTS", "FLOWS", "VERSION",
+                "STARTED");
         for (io.septum.api.ClusterNode n : nodes) {
             t.row(n.name() + (n.self() ? " (this node)" : ""), n.state(),
                     n.heartbeatAgeMillis() < 0 ? "unknown" : (n.heartbeatAgeMillis() / 1000) + "s ago",
                     String.join("\n", n.addresses()), String.join("\n", n.cidrs()), n.self() ? "-" : n.endpoints(),
-                    n.version(), java.time.Instant.ofEpochMilli(n.startTime()).toString());
+                    n.peer() == null ? "-" : n.peer(), n.version(), java.time.Instant.ofEpochMilli(n.startTime()).toString());
         }
         return t;
     }
