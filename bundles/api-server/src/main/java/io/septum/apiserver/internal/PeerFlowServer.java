@@ -105,6 +105,7 @@ final class PeerFlowServer implements AutoCloseable {
         try {
             Channel ch = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                     .option(ChannelOption.SO_BACKLOG, 64)
+                    .option(ChannelOption.SO_REUSEADDR, true) // a restarted agent gets its port back at once
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel c) {

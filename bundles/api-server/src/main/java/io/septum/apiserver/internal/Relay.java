@@ -316,7 +316,8 @@ final class Relay implements FlowRelay {
             Map<String, List<String>> p = new LinkedHashMap<>(query);
             if (newest != Long.MIN_VALUE) {
                 p.put("since", List.of(Long.toString(newest + 1)));
-                p.put("last", List.of("0"));
+                // a followed backlog is the last N (0 = none there): ask for every one since, however many
+                p.put("last", List.of(Integer.toString(Integer.MAX_VALUE)));
             }
             StringBuilder b = new StringBuilder("/v1/flows?");
             p.forEach((k, vs) -> vs.forEach(v -> b.append(enc(k)).append('=').append(enc(v)).append('&')));

@@ -258,6 +258,68 @@ class FlowRelayTest {
     }
 
     @Test
+    void aFollowedNodeThatGoesAwayIsReportedTheOthersGoOnAndItComesBackFromWhereItWas() throws Exception {
+        FlowsApiTest.FakeObserver obsF = new FlowsApiTest.FakeObserver();
+        obsF.publish(FlowsApiTest.flow(100, Flow.FORWARDED, "client-f", "server", 80));
+        PeerTls tlsF = certs.node("cluster-ca", "node-f");
+        int port = closedPort();
+        PeerFlowServer first = new PeerFlowServer(new InetSocketAddress("127.0.0.1", port), tlsF.server(), () -> obsF, JSON,
+                new PeerFlowServer.Settings(8, 5_000, 200));
+        first.start().get(10, TimeUnit.SECONDS);
+        ClusterInfo two = new ClusterInfo() {
+            @Override
+            public ClusterStatus status() {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public List<ClusterNode> nodes() {
+                return List.of(new ClusterNode("node-a", List.of(), List.of(), "t", 0, true, "alive", 0, 0, null),
+                        new ClusterNode("node-f", List.of(), List.of(), "t", 0, false, "alive", 0, 0, "127.0.0.1:" + port));
+            }
+        };
+        Relay relay = new Relay(() -> obsA, () -> two, clientA, "no client", new Relay.Settings(300, 10_000, 5_000, 300, 200), pool);
+        Sink sink = new Sink();
+        CompletableFuture<Void> done = CompletableFuture.runAsync(() -> {
+            try {
+                relay.stream(Map.of("last", List.of("1")), ApiRoutes.flowQuery(Map.of("last", List.of("1"))), true, sink);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, pool);
+        PeerFlowServer second = null;
+        try {
+            assertEquals(List.of(7L, 100L), sink.times(2));
+            first.close();
+            await("node-f reported unreachable", () -> !sink.statuses.isEmpty());
+            assertEquals(FlowNodeStatus.UNREACHABLE, sink.statuses.get(0).state());
+            assertEquals("node-f", sink.statuses.get(0).nodeName());
+            // the others go on, and node-f's flows wait in its own store
+            obsA.publish(flow(30, "node-a"));
+            assertEquals(List.of(30L), sink.times(1));
+            obsF.publish(FlowsApiTest.flow(101, Flow.FORWARDED, "client-f", "server", 80));
+            obsF.publish(FlowsApiTest.flow(102, Flow.FORWARDED, "client-f", "server", 80));
+            second = new PeerFlowServer(new InetSocketAddress("127.0.0.1", port), tlsF.server(), () -> obsF, JSON,
+                    new PeerFlowServer.Settings(8, 5_000, 200));
+            second.start().get(10, TimeUnit.SECONDS);
+            List<Flow> back = sink.flows(2);
+            assertEquals(List.of(101L, 102L), back.stream().map(Flow::timeNanos).toList(), "from just after its last flow");
+            assertEquals(List.of("node-f", "node-f"), back.stream().map(Flow::nodeName).toList());
+            FlowNodeStatus last = sink.statuses.get(sink.statuses.size() - 1);
+            assertEquals(FlowNodeStatus.CONNECTED, last.state(), sink.statuses.toString());
+            assertTrue(sink.statuses.stream().filter(x -> x.state().equals(FlowNodeStatus.UNREACHABLE)).count() <= 2,
+                    "one failure is reported once (and again only when its reason changes): " + sink.statuses);
+        } finally {
+            sink.open = false;
+            done.get(10, TimeUnit.SECONDS);
+            obsA.flows.removeIf(f -> f.timeNanos() > 9);
+            first.close();
+            if (second != null) second.close();
+        }
+        assertTrue(sink.flows.isEmpty(), "nothing twice: " + sink.flows);
+    }
+
+    @Test
     void thePeerServiceRefusesClientsWithoutACertificateOfTheClusterCa() throws Exception {
         long before = serverB.refusedHandshakes();
         // the control: node-a's certificate gets node-b's flows (so the refusals below are the certificates' doing)
