@@ -490,6 +490,7 @@ public final class ApiServer implements AutoCloseable {
         raw.remove("cluster");
         try {
             relay = routes.backend().flowRelay();
+            routes.backend().flowObserver(); // a 503 naming the observer now, rather than a stream that breaks
             q = ApiRoutes.flowQuery(raw);
         } catch (HttpException e) {
             finish(ch, response(routes.error(e.status(), e.getMessage(), List.of())));

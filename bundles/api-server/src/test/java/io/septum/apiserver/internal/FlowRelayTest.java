@@ -190,6 +190,11 @@ class FlowRelayTest {
             public FlowRelay flowRelay() {
                 return relay;
             }
+
+            @Override
+            public io.septum.api.flow.FlowObserver flowObserver() {
+                return obsA;
+            }
         }), new MonitorHub(4, 2), new ApiServer.Settings(4, 5_000, null, 200));
         server.start().get(5, TimeUnit.SECONDS);
         try {
