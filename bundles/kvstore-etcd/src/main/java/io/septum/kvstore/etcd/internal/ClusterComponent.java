@@ -263,16 +263,17 @@ public final class ClusterComponent {
 
     /**
      * {@code host:port} this node registers for its peer flow service: {@code peerAddress}, else the first of
-     * {@code nodeAddresses}; null without {@code peerPort}.
+     * {@code nodeAddresses}; null without {@code peerPort}, or when it cannot be served (the peer flow component,
+     * which would listen there, reports why in status; cluster mode itself goes on).
      */
     static String peer(Config config) {
         if (config.peerPort() <= 0) return null;
-        if (config.peerPort() > 65535) throw new IllegalArgumentException(PID + ": peerPort " + config.peerPort() + " is out of range 1-65535");
         String host = config.peerAddress().isBlank() ? list(config.nodeAddresses()).stream().findFirst().orElse(null)
                 : config.peerAddress().strip();
-        if (host == null) {
-            throw new IllegalArgumentException(PID + ": peerPort " + config.peerPort() + " is set but neither peerAddress"
-                    + " nor nodeAddresses says where other nodes reach this node's peer flow service");
+        if (config.peerPort() > 65535 || host == null) {
+            LOG.warning(PID + ": peerPort " + config.peerPort() + " is not registered: "
+                    + (host == null ? "neither peerAddress nor nodeAddresses is set" : "out of range 1-65535"));
+            return null;
         }
         return (host.contains(":") ? "[" + host + "]" : host) + ":" + config.peerPort();
     }
