@@ -49,7 +49,7 @@ final class Relay implements FlowRelay {
 
     /**
      * @param windowMillis   how long a followed flow may wait for older ones from other nodes
-     * @param maxBuffered    flows held at most while waiting; also the per-stream queue from the nodes
+     * @param maxBuffered    flows held at most while waiting (the queue from the nodes holds at least 4096)
      * @param answerMillis   a finite answer from a node must be complete within this
      * @param retryMillis    a followed node that failed is dialled again after this; new nodes are looked for as often
      * @param heartbeatMillis an idle stream sends a heartbeat this often
@@ -138,12 +138,15 @@ final class Relay implements FlowRelay {
         private final Set<String> sources = ConcurrentHashMap.newKeySet();
         private final List<AutoCloseable> open = new java.util.concurrent.CopyOnWriteArrayList<>();
         private final CountDownLatch stopped = new CountDownLatch(1);
+        /** Flows lost per node, not yet reported. */
+        private final Map<String, java.util.concurrent.atomic.AtomicLong> lostByNode = new ConcurrentHashMap<>();
 
         Session(Map<String, List<String>> query, FlowQuery q, boolean follow) {
             this.query = query;
             this.q = q;
             this.follow = follow;
-            this.in = new LinkedBlockingQueue<>(Math.max(16, settings.maxBuffered()));
+            // the way in is not the hold buffer: a burst from several nodes must fit while the merge takes it
+            this.in = new LinkedBlockingQueue<>(Math.max(4096, settings.maxBuffered()));
         }
 
         boolean stopping() {
@@ -161,10 +164,14 @@ final class Relay implements FlowRelay {
             }
         }
 
-        /** From a source thread or Netty's: never blocks; a full queue loses the flow (counted). */
+        /** From a source thread or Netty's: never blocks; a full queue loses the flow (counted, and reported). */
         void offer(Item i) {
-            if (i instanceof Got) {
-                if (!in.offer(i)) lost.increment();
+            if (i instanceof Got g) {
+                if (!in.offer(i)) {
+                    lost.increment();
+                    lostByNode.computeIfAbsent(g.flow().nodeName() == null ? "?" : g.flow().nodeName(),
+                            k -> new java.util.concurrent.atomic.AtomicLong()).incrementAndGet();
+                }
                 return;
             }
             try {
@@ -351,6 +358,7 @@ final class Relay implements FlowRelay {
                     pending--;
                 }
             }
+            reportLosses(sink);
             all.sort(Comparator.comparingLong(Flow::timeNanos));
             int from = q.last() > 0 ? Math.max(0, all.size() - q.last()) : 0;
             for (Flow f : all.subList(from, all.size())) sink.flow(f);
@@ -386,6 +394,7 @@ final class Relay implements FlowRelay {
                     sink.status(st.status());
                     lastSent = now;
                 }
+                if (reportLosses(sink)) lastSent = now;
                 while (byTime.size() > settings.maxBuffered()) {
                     send(byTime.poll(), sink);
                     lastSent = now;
@@ -399,6 +408,19 @@ final class Relay implements FlowRelay {
                     lastSent = now;
                 }
             }
+        }
+
+        /** One line per node whose flows were dropped since the last report; whether any was sent. */
+        private boolean reportLosses(Sink sink) throws IOException {
+            boolean any = false;
+            for (Map.Entry<String, java.util.concurrent.atomic.AtomicLong> e : lostByNode.entrySet()) {
+                long n = e.getValue().getAndSet(0);
+                if (n == 0) continue;
+                any = true;
+                sink.status(new FlowNodeStatus(e.getKey(), FlowNodeStatus.FLOWS_LOST, n + " flow(s) of this node dropped by"
+                        + " the relay: this stream's reader did not keep up", Instant.now().toString()));
+            }
+            return any;
         }
 
         private Held oldestArrival(ArrayDeque<Held> byArrival) {

@@ -325,6 +325,107 @@ class FlowRelayTest {
     }
 
     @Test
+    void theWindowIsBoundedInTimeAndInSize() throws Exception {
+        FlowsApiTest.FakeObserver solo = new FlowsApiTest.FakeObserver();
+        // standalone (no registry): only this node's flows, through the same merge
+        Relay relay = new Relay(() -> solo, null, null, "no client", new Relay.Settings(1_000, 16, 5_000, 500, 200), pool);
+        Sink sink = new Sink();
+        CompletableFuture<Void> done = CompletableFuture.runAsync(() -> {
+            try {
+                relay.stream(Map.of(), ApiRoutes.flowQuery(Map.of()), true, sink);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, pool);
+        try {
+            await("the relay follows", () -> !solo.followers.isEmpty());
+            // within the window: ordered
+            solo.publish(flow(60, "node-a"));
+            solo.publish(flow(55, "node-a"));
+            assertEquals(List.of(55L, 60L), sink.times(2));
+            // later than the window after a newer one left: shown late, out of order, not held forever
+            solo.publish(flow(40, "node-a"));
+            assertEquals(List.of(40L), sink.times(1));
+            // more than 16 held: each arrival beyond 16 pushes the oldest held out at once (unordered with what
+            // comes later), then the window releases the other 16 in order
+            for (long t = 1000; t > 980; t--) solo.publish(flow(t, "node-a"));
+            assertEquals(List.of(984L, 983L, 982L, 981L), sink.times(4), "the buffer is bounded");
+            List<Long> rest = new ArrayList<>();
+            for (long t = 985; t <= 1000; t++) rest.add(t);
+            assertEquals(rest, sink.times(16));
+        } finally {
+            sink.open = false;
+            done.get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void flowsLostForASlowReaderAreReportedPerNode() throws Exception {
+        // an observer that never drops on its side, so that every loss is the relay's
+        BlockingQueue<Flow> feed = new LinkedBlockingQueue<>();
+        io.septum.api.flow.FlowObserver unbounded = new FlowsApiTest.FakeObserver() {
+            @Override
+            public io.septum.api.flow.FlowSubscription follow(io.septum.api.flow.FlowFilter filter) {
+                followers.add(feed);
+                return new io.septum.api.flow.FlowSubscription() {
+                    @Override
+                    public Flow poll(long timeout, TimeUnit unit) throws InterruptedException {
+                        return feed.poll(timeout, unit);
+                    }
+
+                    @Override
+                    public long dropped() {
+                        return 0;
+                    }
+
+                    @Override
+                    public void close() {
+                        followers.remove(feed);
+                    }
+                };
+            }
+        };
+        Relay relay = new Relay(() -> unbounded, null, null, "no client", new Relay.Settings(50, 16, 5_000, 500, 200), pool);
+        java.util.concurrent.CountDownLatch reading = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch resume = new java.util.concurrent.CountDownLatch(1);
+        Sink slow = new Sink() {
+            @Override
+            public void flow(Flow f) {
+                super.flow(f);
+                reading.countDown();
+                try {
+                    resume.await(); // a reader that stopped reading
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        CompletableFuture<Void> done = CompletableFuture.runAsync(() -> {
+            try {
+                relay.stream(Map.of(), ApiRoutes.flowQuery(Map.of()), true, slow);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, pool);
+        try {
+            feed.add(flow(1, "node-a"));
+            assertTrue(reading.await(10, TimeUnit.SECONDS));
+            for (long t = 2; t <= 5_001; t++) feed.add(flow(t, "node-a"));
+            await("the relay took every flow off its source", feed::isEmpty);
+            resume.countDown();
+            await("the loss reported", () -> !slow.statuses.isEmpty());
+            FlowNodeStatus s = slow.statuses.get(0);
+            assertEquals(FlowNodeStatus.FLOWS_LOST, s.state());
+            assertEquals("node-a", s.nodeName());
+            assertTrue(s.message().startsWith("904 flow(s) of this node dropped"), "5000 sent, 4096 queued: " + s.message());
+        } finally {
+            slow.open = false;
+            resume.countDown();
+            done.get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
     void thePeerServiceRefusesClientsWithoutACertificateOfTheClusterCa() throws Exception {
         long before = serverB.refusedHandshakes();
         // the control: node-a's certificate gets node-b's flows (so the refusals below are the certificates' doing)
@@ -447,7 +548,7 @@ class FlowRelayTest {
     }
 
     /** Collects a followed stream. */
-    private static final class Sink implements FlowRelay.Sink {
+    private static class Sink implements FlowRelay.Sink {
         final BlockingQueue<Flow> flows = new LinkedBlockingQueue<>();
         final List<FlowNodeStatus> statuses = new CopyOnWriteArrayList<>();
         volatile boolean open = true;
