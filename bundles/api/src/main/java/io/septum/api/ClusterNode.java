@@ -14,11 +14,20 @@ import java.util.List;
  * @param state              {@code alive} while its lease is renewed; {@code unknown} when the store cannot say
  * @param heartbeatAgeMillis how long ago its lease was last renewed, as the lease's remaining time tells; -1 unknown
  * @param endpoints          how many of its endpoint addresses this node accepted from the store
+ * @param peer               {@code host:port} of its peer flow service (TLS, client certificates), the address
+ *                           {@code observe --cluster} dials; null when it serves none (no {@code peerPort}, or an
+ *                           agent older than the field)
  */
 public record ClusterNode(String name, List<String> addresses, List<String> cidrs, String version, long startTime,
-                          boolean self, String state, long heartbeatAgeMillis, int endpoints) {
+                          boolean self, String state, long heartbeatAgeMillis, int endpoints, String peer) {
     public ClusterNode {
         addresses = addresses == null ? List.of() : List.copyOf(addresses);
         cidrs = cidrs == null ? List.of() : List.copyOf(cidrs);
+    }
+
+    /** A node that serves no peer flow service. */
+    public ClusterNode(String name, List<String> addresses, List<String> cidrs, String version, long startTime,
+                       boolean self, String state, long heartbeatAgeMillis, int endpoints) {
+        this(name, addresses, cidrs, version, startTime, self, state, heartbeatAgeMillis, endpoints, null);
     }
 }

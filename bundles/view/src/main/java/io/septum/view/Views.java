@@ -129,12 +129,13 @@ public final class Views {
 
     /** {@code septum node list}: one node a row; a heartbeat is the age of the node's last lease renewal. */
     public static Table nodes(List<io.septum.api.ClusterNode> nodes) {
-        Table t = new Table("NAME", "STATE", "HEARTBEAT", "ADDRESSES", "ENDPOINT CIDRS", "ENDPOINTS", "VERSION", "STARTED");
+        Table t = new Table("NAME", "STATE", "HEARTBEAT", "ADDRESSES", "ENDPOINT CIDRS", "ENDPOINTS", "FLOWS", "VERSION",
+                "STARTED");
         for (io.septum.api.ClusterNode n : nodes) {
             t.row(n.name() + (n.self() ? " (this node)" : ""), n.state(),
                     n.heartbeatAgeMillis() < 0 ? "unknown" : (n.heartbeatAgeMillis() / 1000) + "s ago",
                     String.join("\n", n.addresses()), String.join("\n", n.cidrs()), n.self() ? "-" : n.endpoints(),
-                    n.version(), java.time.Instant.ofEpochMilli(n.startTime()).toString());
+                    n.peer() == null ? "-" : n.peer(), n.version(), java.time.Instant.ofEpochMilli(n.startTime()).toString());
         }
         return t;
     }
@@ -235,6 +236,14 @@ public final class Views {
         return b.toString();
     }
 
+    /** One flow as {@link #flow(Flow)} prints it, with its node's name after the time ({@code observe --cluster}). */
+    public static String flow(Flow f, boolean node) {
+        String line = flow(f);
+        if (!node) return line;
+        int colon = line.indexOf(": ");
+        return line.substring(0, colon) + " [" + (f.nodeName() == null ? "-" : f.nodeName()) + "]" + line.substring(colon);
+    }
+
     private static String summary(Flow f) {
         StringBuilder b = new StringBuilder();
         String dir = f.trafficDirection() == null ? "" : f.trafficDirection() + " ";
@@ -287,7 +296,14 @@ public final class Views {
 
     /** {@code observe -o table}: one row per flow, with the rule that decided. */
     public static Table flows(List<Flow> flows) {
-        Table t = new Table("TIMESTAMP", "SOURCE", "DESTINATION", "TYPE", "VERDICT", "SUMMARY", "RULE");
+        return flows(flows, false);
+    }
+
+    /** {@code observe -o table}, with the observing node first when {@code nodes} ({@code observe --cluster}). */
+    public static Table flows(List<Flow> flows, boolean nodes) {
+        List<String> head = new java.util.ArrayList<>(List.of("TIMESTAMP", "SOURCE", "DESTINATION", "TYPE", "VERDICT", "SUMMARY", "RULE"));
+        if (nodes) head.add(0, "NODE");
+        Table t = new Table(head.toArray(new String[0]));
         for (Flow f : flows) {
             String src = side(f.source(), f.ip() == null ? null : f.ip().source(), f.l4() == null ? 0 : f.l4().sourcePort());
             String dst = side(f.destination(), f.ip() == null ? null : f.ip().destination(), f.l4() == null ? 0 : f.l4().destinationPort());
@@ -299,10 +315,18 @@ public final class Views {
                 sum.append(' ').append(f.l4().protocol());
                 if (!f.l4().flags().isEmpty()) sum.append(" Flags: ").append(String.join(", ", f.l4().flags()));
             }
-            t.row(EVENT_TIME.format(Instant.ofEpochSecond(0, f.timeNanos())), src, dst, type, f.verdict(),
-                    sum.toString().strip(), f.rule() == null ? "-" : f.rule());
+            List<String> row = new java.util.ArrayList<>(List.of(EVENT_TIME.format(Instant.ofEpochSecond(0, f.timeNanos())),
+                    src, dst, type, String.valueOf(f.verdict()), sum.toString().strip(), f.rule() == null ? "-" : f.rule()));
+            if (nodes) row.add(0, f.nodeName() == null ? "-" : f.nodeName());
+            t.row(row.toArray(new String[0]));
         }
         return t;
+    }
+
+    /** {@code observe --cluster}'s compact line for a node that cannot be read (or is read again). */
+    public static String nodeStatus(io.septum.api.flow.FlowNodeStatus s) {
+        String when = s.time() == null ? "" : EVENT_TIME.format(Instant.parse(s.time())) + " ";
+        return when + "[" + s.nodeName() + "]: node " + s.state() + (s.message() == null ? "" : ": " + s.message());
     }
 
     /** {@code policy eval} and {@code connectivity test}: one row per probe. */

@@ -2,6 +2,7 @@ package io.septum.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.septum.api.flow.Flow;
+import io.septum.api.flow.FlowNodeStatus;
 import io.septum.view.Table;
 import io.septum.view.Views;
 import java.io.PrintWriter;
@@ -21,7 +22,8 @@ import picocli.CommandLine.Spec;
         description = "Show flows: every verdict and drop the datapath reported, with both endpoints' names, "
                 + "identities and labels and the rule that decided, from the agent's flow store (which keeps "
                 + "history across restarts). Without --last, --since or --follow, the last 20 flows. Output "
-                + "-o compact (default, as Hubble prints), -o json (one flow per line) or -o table.")
+                + "-o compact (default, as Hubble prints), -o json (one flow per line) or -o table. With --cluster, "
+                + "every node's flows, merged by time within a bounded window (see --cluster).")
 final class ObserveCommand implements Callable<Integer> {
     /** Hubble's default when no range is given. */
     static final int DEFAULT_LAST = 20;
@@ -84,6 +86,14 @@ final class ObserveCommand implements Callable<Integer> {
     @Option(names = {"-f", "--follow"}, description = "Keep printing new flows as they come (Ctrl-C stops).")
     boolean follow;
 
+    @Option(names = "--cluster", description = "Every node's flows, merged by this node's agent from the other nodes'"
+            + " peer flow services (see docs/cluster.md), each with its node's name. Ordered by time: exactly without"
+            + " --follow (the newest N of all nodes); with --follow within a bounded window (relayWindowMillis, 1 s by"
+            + " default): a flow that reaches the agent later than that after newer ones were shown is shown late,"
+            + " out of order. A node that cannot be read is a line in the output ([node]: node unreachable: why), and"
+            + " the other nodes' flows go on. Standalone: this node's flows.")
+    boolean cluster;
+
     /** The three ways to print a flow. */
     enum Format { COMPACT, JSON, TABLE }
 
@@ -95,6 +105,7 @@ final class ObserveCommand implements Callable<Integer> {
         int n = last != null ? last : follow || since != null ? 0 : DEFAULT_LAST;
         String query = query(n);
         PrintWriter out = cli.out();
+        if (cluster) return cluster(cli, format, query, out);
         if (!follow) {
             List<Flow> flows = cli.client().list("/v1/flows" + query, Flow.class);
             if (format == Format.TABLE) {
@@ -127,6 +138,43 @@ final class ObserveCommand implements Callable<Integer> {
             out.flush();
         });
         if (Thread.currentThread().isInterrupted()) return 0;
+        cli.err().println("septum: the agent ended the flow stream (did it stop? see 'septum status')");
+        return 1;
+    }
+
+    /**
+     * {@code --cluster}: the agent's relay answers JSON lines, finite or followed alike, flows and node reports mixed;
+     * each is printed as it comes (the relay has ordered the flows already).
+     */
+    private int cluster(SeptumCli cli, Format format, String query, PrintWriter out) {
+        boolean[] header = {format == Format.TABLE};
+        cli.client().stream("/v1/flows" + query + "&cluster=true" + (follow ? "&follow=true" : ""), text -> {
+            com.fasterxml.jackson.databind.JsonNode node;
+            try {
+                node = cli.client().mapper().readTree(text);
+                if (node.has(FlowNodeStatus.KEY)) {
+                    FlowNodeStatus s = cli.client().mapper().treeToValue(node.get(FlowNodeStatus.KEY), FlowNodeStatus.class);
+                    out.println(format == Format.JSON ? text : Views.nodeStatus(s));
+                } else {
+                    Flow f = cli.client().mapper().treeToValue(node, Flow.class);
+                    if (format == Format.TABLE) {
+                        String[] lines = Views.flows(List.of(f), true).render().split("\n");
+                        if (header[0]) {
+                            out.println(lines[0]);
+                            header[0] = false;
+                        }
+                        for (int i = 1; i < lines.length; i++) out.println(lines[i]);
+                    } else {
+                        out.println(format == Format.JSON ? text : Views.flow(f, true));
+                    }
+                }
+            } catch (JsonProcessingException x) {
+                cli.err().println("septum: skipping a line the agent sent that is no flow: " + x.getOriginalMessage());
+                return;
+            }
+            out.flush();
+        });
+        if (!follow || Thread.currentThread().isInterrupted()) return 0;
         cli.err().println("septum: the agent ended the flow stream (did it stop? see 'septum status')");
         return 1;
     }

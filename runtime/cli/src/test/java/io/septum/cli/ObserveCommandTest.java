@@ -39,6 +39,7 @@ class ObserveCommandTest {
     private Path socket;
     private ApiServer server;
     private final List<Flow> flows = new ArrayList<>();
+    private final List<String> relayQueries = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     static Flow flow(long t, String verdict, String src, long srcId, String dst, String match) {
         boolean drop = Flow.DROPPED.equals(verdict);
@@ -79,6 +80,18 @@ class ObserveCommandTest {
             public PolicyEngine policyEngine() { throw Backend.unavailable("the policy engine"); }
             public Datapath datapath() { throw Backend.unavailable("the datapath"); }
             public FlowObserver flowObserver() { return observer; }
+
+            /** A relay's answer: node-b's flow, node-c unreachable, node-a's flow (the filters arrive parsed). */
+            @Override
+            public io.septum.apiserver.internal.FlowRelay flowRelay() {
+                return (query, q, follow, sink) -> {
+                    relayQueries.add(query.toString() + " follow=" + follow + " verdict=" + q.filter().verdict());
+                    sink.flow(flows.get(0).withNodeName("node-b"));
+                    sink.status(new io.septum.api.flow.FlowNodeStatus("node-c", "unreachable",
+                            "cannot connect to 10.0.0.3:4244: Connection refused", "2026-12-06T02:00:00Z"));
+                    sink.flow(flows.get(1).withNodeName("node-a"));
+                };
+            }
             public List<ComponentStatus> health() { return List.of(); }
             public OptionalLong readySince() { return OptionalLong.of(System.currentTimeMillis()); }
             public long startedAt() { return System.currentTimeMillis() - 1000; }
@@ -144,6 +157,28 @@ class ObserveCommandTest {
         Flow f = new ObjectMapper().readValue(lines[0], Flow.class);
         assertEquals("default/xwing", f.source().qualifiedName());
         assertEquals("POLICY_DENIED", f.dropReasonDesc());
+    }
+
+    @Test
+    void clusterPrintsEveryNodesFlowsWithTheirNodeAndTheNodesThatCannotBeRead() {
+        CliRun r = cli("observe", "--cluster", "--verdict", "DROPPED");
+        assertEquals(0, r.code(), r.toString());
+        String[] lines = r.out().split("\n");
+        assertEquals(3, lines.length, r.toString());
+        assertTrue(lines[0].matches("\\w{3} \\d{2} \\d{2}:\\d{2}:\\d{2}\\.\\d{3} \\[node-b\\]: default/tiefighter:43256 .*"), lines[0]);
+        assertTrue(lines[1].endsWith(" [node-c]: node unreachable: cannot connect to 10.0.0.3:4244: Connection refused"), lines[1]);
+        assertTrue(lines[2].contains(" [node-a]: default/xwing:43256 "), lines[2]);
+        assertEquals(List.of("{last=[20], verdict=[DROPPED]} follow=false verdict=DROPPED"), relayQueries);
+
+        r = cli("observe", "--cluster", "-o", "json");
+        assertEquals(0, r.code(), r.toString());
+        lines = r.out().split("\n");
+        assertTrue(lines[0].contains("\"node_name\":\"node-b\""), lines[0]);
+        assertTrue(lines[1].startsWith("{\"node_status\":{\"node_name\":\"node-c\",\"state\":\"unreachable\""), lines[1]);
+
+        r = cli("observe", "--cluster", "-o", "table");
+        assertTrue(r.out().startsWith("NODE "), r.toString());
+        assertTrue(r.out().contains("node-a "), r.toString());
     }
 
     @Test

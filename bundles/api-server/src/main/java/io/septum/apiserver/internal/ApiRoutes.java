@@ -267,7 +267,7 @@ public final class ApiRoutes {
      */
     static FlowQuery flowQuery(Map<String, List<String>> q) {
         try {
-            return FlowQuery.parse(q, 0, java.util.Set.of("follow"));
+            return FlowQuery.parse(q, 0, java.util.Set.of("follow", "cluster"));
         } catch (IllegalArgumentException e) {
             throw new HttpException(400, e.getMessage());
         }
@@ -282,7 +282,16 @@ public final class ApiRoutes {
 
     /** Whether {@code GET /v1/flows} asks for a stream ({@code follow=true}). */
     public static boolean follow(HttpRequest req) {
-        List<String> v = req.query().get("follow");
+        return flag(req, "follow");
+    }
+
+    /** Whether {@code GET /v1/flows} asks for every node's flows ({@code cluster=true}), merged by the relay. */
+    public static boolean cluster(HttpRequest req) {
+        return flag(req, "cluster");
+    }
+
+    private static boolean flag(HttpRequest req, String name) {
+        List<String> v = req.query().get(name);
         return v != null && !v.isEmpty() && (v.get(0).isEmpty() || v.get(0).equalsIgnoreCase("true") || v.get(0).equals("1"));
     }
 

@@ -5,7 +5,6 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -20,15 +19,12 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.DefaultHttpContent;
-import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.timeout.WriteTimeoutHandler;
 import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
@@ -37,13 +33,9 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.septum.api.ComponentStatus;
 import io.septum.api.flow.Flow;
-import io.septum.api.flow.FlowFilter;
-import io.septum.api.flow.FlowObserver;
-import io.septum.api.flow.FlowSubscription;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.GroupPrincipal;
@@ -75,7 +67,6 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class ApiServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ApiServer.class.getName());
-    private static final byte[] HEARTBEAT = "\n".getBytes(StandardCharsets.US_ASCII);
     /** What a refused or answered client may still send before the connection closes anyway. */
     private static final int DRAIN_BYTES = 1 << 20;
     /** Fired through the pipeline once a request is complete or refused: its read deadline no longer applies. */
@@ -262,7 +253,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     /** Closes a connection whose request did not arrive in time, however slowly its bytes came. */
-    private static final class RequestDeadline extends ChannelInboundHandlerAdapter {
+    static final class RequestDeadline extends ChannelInboundHandlerAdapter {
         private final long millis;
         private ScheduledFuture<?> timer;
 
@@ -344,6 +335,8 @@ public final class ApiServer implements AutoCloseable {
         try {
             if (req.method().equals("GET") && req.rawPath().equals("/v1/monitor")) {
                 monitor(ch);
+            } else if (req.method().equals("GET") && req.rawPath().equals("/v1/flows") && ApiRoutes.cluster(req)) {
+                clusterFlows(ch, req);
             } else if (req.method().equals("GET") && req.rawPath().equals("/v1/flows") && ApiRoutes.follow(req)) {
                 followFlows(ch, req);
             } else {
@@ -427,9 +420,10 @@ public final class ApiServer implements AutoCloseable {
             finish(ch, response(routes.error(e.status(), e.getMessage(), List.of())));
             return;
         }
+        NdjsonStream out = new NdjsonStream(ch, mapper, settings.ioTimeoutMillis());
         try (sub) {
-            head(ch);
-            while (!closed && ch.isActive()) {
+            out.head();
+            while (!closed && out.open()) {
                 Object e;
                 try {
                     e = sub.poll(settings.heartbeatMillis(), TimeUnit.MILLISECONDS);
@@ -437,30 +431,19 @@ public final class ApiServer implements AutoCloseable {
                     Thread.currentThread().interrupt();
                     return;
                 }
-                chunk(ch, e == null ? HEARTBEAT : line(e));
+                if (e == null) out.heartbeat();
+                else out.line(e);
             }
         } finally {
-            end(ch);
+            out.end();
         }
     }
 
     /** Streams one flow JSON per line: the last {@code last} matching ones first, then new ones as they come. */
     private void followFlows(Channel ch, HttpRequest req) throws IOException {
-        FlowSubscription sub;
-        List<Flow> backlog;
+        LocalFeed feed;
         try {
-            io.septum.api.flow.FlowQuery q = ApiRoutes.flowQuery(req.query());
-            FlowFilter filter = q.filter();
-            int last = q.last();
-            FlowObserver observer = routes.backend().flowObserver();
-            // subscribe before reading the backlog: a flow between the two is shown twice rather than lost
-            sub = observer.follow(filter);
-            try {
-                backlog = last > 0 ? observer.query(filter, last) : List.of();
-            } catch (RuntimeException e) {
-                sub.close(); // nobody would drain its queue
-                throw e;
-            }
+            feed = new LocalFeed(routes.backend().flowObserver(), ApiRoutes.flowQuery(req.query()));
         } catch (HttpException e) {
             finish(ch, response(routes.error(e.status(), e.getMessage(), List.of())));
             return;
@@ -468,71 +451,79 @@ public final class ApiServer implements AutoCloseable {
             finish(ch, response(routes.error(400, e.getMessage(), List.of())));
             return;
         }
-        try (sub) {
-            head(ch);
-            long newest = Long.MIN_VALUE;
-            java.io.ByteArrayOutputStream first = new java.io.ByteArrayOutputStream();
-            for (Flow f : backlog) {
-                first.write(line(f));
-                newest = Math.max(newest, f.timeNanos());
-            }
-            if (first.size() > 0) chunk(ch, first.toByteArray());
-            while (!closed && ch.isActive()) {
-                Flow f;
-                try {
-                    f = sub.poll(settings.heartbeatMillis(), TimeUnit.MILLISECONDS);
-                } catch (InterruptedException x) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
-                if (f == null) {
-                    chunk(ch, HEARTBEAT);
-                } else if (f.timeNanos() > newest || backlog.isEmpty() || !backlog.contains(f)) {
-                    chunk(ch, line(f));
-                }
-            }
+        NdjsonStream out = new NdjsonStream(ch, mapper, settings.ioTimeoutMillis());
+        try (feed) {
+            out.head();
+            streamFeed(feed, out, () -> closed, settings.heartbeatMillis());
         } finally {
-            end(ch);
+            out.end();
         }
     }
 
-    private byte[] line(Object event) throws IOException {
-        byte[] json = mapper.writeValueAsBytes(event);
-        byte[] out = java.util.Arrays.copyOf(json, json.length + 1);
-        out[json.length] = '\n';
-        return out;
-    }
-
-    /** The head of a stream: chunked JSON lines, no length. */
-    private void head(Channel ch) throws IOException {
-        DefaultHttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
-        r.headers().set("Content-Type", "application/x-ndjson").set("Cache-Control", "no-cache")
-                .set("Transfer-Encoding", "chunked").set("Connection", "close");
-        await(ch, ch.writeAndFlush(r));
-    }
-
-    /** One piece of a stream; the client must take it within the deadline, or the connection closes. */
-    private void chunk(Channel ch, byte[] bytes) throws IOException {
-        await(ch, ch.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(bytes))));
-    }
-
-    private void await(Channel ch, ChannelFuture f) throws IOException {
-        try {
-            // the write-timeout handler fails the write after the deadline; this wait only backs it up
-            if (!f.await(settings.ioTimeoutMillis() + 1_000)) {
-                ch.close();
-                throw new IOException("the client did not take the answer within " + settings.ioTimeoutMillis() + " ms");
+    /** A feed's backlog in one piece, then each new flow, a heartbeat when idle; until the client or server goes. */
+    static void streamFeed(LocalFeed feed, NdjsonStream out, java.util.function.BooleanSupplier closed,
+                           long heartbeatMillis) throws IOException {
+        java.io.ByteArrayOutputStream first = new java.io.ByteArrayOutputStream();
+        for (Flow f : feed.backlog()) first.write(out.bytes(f));
+        if (first.size() > 0) out.chunk(first.toByteArray());
+        while (!closed.getAsBoolean() && out.open()) {
+            Flow f;
+            try {
+                f = feed.next(heartbeatMillis);
+            } catch (InterruptedException x) {
+                Thread.currentThread().interrupt();
+                return;
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            ch.close();
-            throw new IOException("interrupted", e);
+            if (f == null) out.heartbeat();
+            else out.line(f);
         }
-        if (!f.isSuccess()) throw new IOException("the client left: " + f.cause());
     }
 
-    private static void end(Channel ch) {
-        if (ch.isActive()) ch.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(ChannelFutureListener.CLOSE);
+    /**
+     * {@code /v1/flows?cluster=true}: every node's flows merged by the relay, with node status lines, as JSON lines
+     * (the finite answer too, since status lines come between flows).
+     */
+    private void clusterFlows(Channel ch, HttpRequest req) throws IOException {
+        FlowRelay relay;
+        io.septum.api.flow.FlowQuery q;
+        Map<String, List<String>> raw = new LinkedHashMap<>(req.query());
+        raw.remove("cluster");
+        try {
+            relay = routes.backend().flowRelay();
+            routes.backend().flowObserver(); // a 503 naming the observer now, rather than a stream that breaks
+            q = ApiRoutes.flowQuery(raw);
+        } catch (HttpException e) {
+            finish(ch, response(routes.error(e.status(), e.getMessage(), List.of())));
+            return;
+        }
+        raw.remove("follow");
+        NdjsonStream out = new NdjsonStream(ch, mapper, settings.ioTimeoutMillis());
+        try {
+            out.head();
+            relay.stream(raw, q, ApiRoutes.follow(req), new FlowRelay.Sink() {
+                @Override
+                public void flow(Flow f) throws IOException {
+                    out.line(f);
+                }
+
+                @Override
+                public void status(io.septum.api.flow.FlowNodeStatus s) throws IOException {
+                    out.line(Map.of(io.septum.api.flow.FlowNodeStatus.KEY, s));
+                }
+
+                @Override
+                public void idle() throws IOException {
+                    out.heartbeat();
+                }
+
+                @Override
+                public boolean open() {
+                    return !closed && out.open();
+                }
+            });
+        } finally {
+            out.end();
+        }
     }
 
     /** The routes' answer as Netty's, with the header names and reason phrases this API has always sent. */

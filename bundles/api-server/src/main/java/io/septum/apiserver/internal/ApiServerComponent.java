@@ -99,6 +99,9 @@ public final class ApiServerComponent implements DatapathEventListener, HealthRe
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile io.septum.api.policy.ClusterPolicies clusterPolicies;
 
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile FlowRelay flowRelay;
+
     private final MonitorHub hub;
     private final ApiRoutes routes;
     private final ApiServer server;
@@ -213,6 +216,13 @@ public final class ApiServerComponent implements DatapathEventListener, HealthRe
         io.septum.api.flow.PolicySuggester s = policySuggester;
         if (s == null) throw Backend.unavailable("the policy suggester (bundle septum-observer)");
         return s;
+    }
+
+    @Override
+    public FlowRelay flowRelay() {
+        FlowRelay r = flowRelay;
+        if (r == null) throw Backend.unavailable("the flow relay (septum-api-server's peer flow component)");
+        return r;
     }
 
     @Override

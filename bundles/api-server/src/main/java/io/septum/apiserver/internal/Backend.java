@@ -48,6 +48,11 @@ public interface Backend {
         throw unavailable("cluster policies (standalone: no etcdEndpoints in etc/io.septum.cluster.cfg)");
     }
 
+    /** Every node's flows ({@code /v1/flows?cluster=true}); absent while the peer flow component is not running. */
+    default FlowRelay flowRelay() {
+        throw unavailable("the flow relay (septum-api-server's peer flow component)");
+    }
+
     /** Whether each service is bound, without throwing: for {@code status}. */
     default boolean has(Class<?> service) {
         try {

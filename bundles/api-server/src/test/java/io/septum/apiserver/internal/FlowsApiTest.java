@@ -53,7 +53,7 @@ class FlowsApiTest {
                 Flow.MATCH_NONE, 1, 0, null, "default deny: no rule allows", false, null);
     }
 
-    static final class FakeObserver implements FlowObserver {
+    static class FakeObserver implements FlowObserver {
         final List<Flow> flows = new CopyOnWriteArrayList<>();
         final List<BlockingQueue<Flow>> followers = new CopyOnWriteArrayList<>();
         final List<FlowFilter> filters = new CopyOnWriteArrayList<>();

@@ -1,5 +1,6 @@
 package io.septum.api.flow;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
@@ -27,11 +28,13 @@ import java.time.format.DateTimeFormatter;
  * @param rule             the deciding rule as verdicts name it ({@code default/rule1 ingress[0]}), or why none did
  * @param isReply          whether the packet is a reply of a tracked connection
  * @param l7               the proxy's HTTP details, null for L3/L4 flows
+ * @param nodeName         the node whose agent observed it (Hubble's {@code node_name}); null only in flows stored
+ *                         before agents recorded it
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonPropertyOrder({"time", "time_nanos", "verdict", "drop_reason", "drop_reason_desc", "IP", "l4", "source",
         "destination", "Type", "event_type", "traffic_direction", "trace_observation_point", "policy_match_type",
-        "endpoint_id", "rule_id", "policy", "rule", "is_reply", "l7"})
+        "endpoint_id", "rule_id", "policy", "rule", "is_reply", "l7", "node_name"})
 public record Flow(
         @JsonProperty("time") String time,
         @JsonProperty("time_nanos") long timeNanos,
@@ -52,7 +55,8 @@ public record Flow(
         @JsonProperty("policy") String policy,
         @JsonProperty("rule") String rule,
         @JsonProperty("is_reply") boolean isReply,
-        @JsonProperty("l7") FlowL7 l7) {
+        @JsonProperty("l7") FlowL7 l7,
+        @JsonProperty("node_name") String nodeName) {
     public static final String FORWARDED = "FORWARDED";
     public static final String DROPPED = "DROPPED";
     public static final String AUDIT = "AUDIT";
@@ -74,8 +78,25 @@ public record Flow(
     public static final String MATCH_ALL = "all";
     public static final String MATCH_L7 = "L7";
 
+    @JsonCreator
     public Flow {
         if (time == null) time = DateTimeFormatter.ISO_INSTANT.format(Instant.ofEpochSecond(0, timeNanos));
+    }
+
+    /** A flow without its node's name: the observer stamps the name when it stores the flow. */
+    public Flow(String time, long timeNanos, String verdict, int dropReason, String dropReasonDesc, FlowIp ip, FlowL4 l4,
+                FlowEndpoint source, FlowEndpoint destination, String layer, String eventType, String trafficDirection,
+                String observationPoint, String policyMatchType, long endpointId, int ruleId, String policy, String rule,
+                boolean isReply, FlowL7 l7) {
+        this(time, timeNanos, verdict, dropReason, dropReasonDesc, ip, l4, source, destination, layer, eventType,
+                trafficDirection, observationPoint, policyMatchType, endpointId, ruleId, policy, rule, isReply, l7, null);
+    }
+
+    /** This flow as observed on {@code node}. */
+    public Flow withNodeName(String node) {
+        return java.util.Objects.equals(node, nodeName) ? this : new Flow(time, timeNanos, verdict, dropReason,
+                dropReasonDesc, ip, l4, source, destination, layer, eventType, trafficDirection, observationPoint,
+                policyMatchType, endpointId, ruleId, policy, rule, isReply, l7, node);
     }
 
     /** The drop reason's text as Hubble's compact output prints it ({@code Policy denied}), null when none. */

@@ -36,7 +36,8 @@ class Observer implements DatapathEventListener, FlowObserver, FlowSink, AutoClo
     /**
      * @param logDir null when the flow log is off
      */
-    record Settings(int maxFlows, int queueSize, int followQueueSize, Path logDir, long logMaxBytes, long logSegmentBytes) {
+    record Settings(int maxFlows, int queueSize, int followQueueSize, Path logDir, long logMaxBytes, long logSegmentBytes,
+                    String nodeName) {
     }
 
     private final Settings settings;
@@ -93,7 +94,8 @@ class Observer implements DatapathEventListener, FlowObserver, FlowSink, AutoClo
             if (log != null) {
                 try {
                     List<Flow> old = log.loadTail(ring.capacity());
-                    old.forEach(ring::add);
+                    // flows logged before agents recorded their node were observed here all the same
+                    old.forEach(f -> ring.add(f.nodeName() == null ? f.withNodeName(settings.nodeName()) : f));
                     LOG.log(System.Logger.Level.INFO, "flow observer: " + old.size() + " flow(s) reloaded from " + log.dir());
                 } catch (IOException | RuntimeException e) {
                     LOG.log(System.Logger.Level.WARNING, "cannot reload flows from " + log.dir() + ": " + e.getMessage());
@@ -133,8 +135,9 @@ class Observer implements DatapathEventListener, FlowObserver, FlowSink, AutoClo
         record(f);
     }
 
-    /** Stores a flow: ring, log, followers, rate. */
-    final void record(Flow f) {
+    /** Stores a flow, with this node's name: ring, log, followers, rate. */
+    final void record(Flow flow) {
+        Flow f = flow.nodeName() == null ? flow.withNodeName(settings.nodeName()) : flow;
         ring.add(f);
         if (log != null) log.append(f);
         seen.increment();

@@ -24,7 +24,6 @@ import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
-import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 /**
@@ -34,10 +33,12 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  */
 @Component(service = {DatapathEventListener.class, FlowObserver.class, FlowSink.class, io.septum.api.flow.PolicySuggester.class},
         immediate = true,
-        configurationPid = ObserverComponent.PID)
-@Designate(ocd = ObserverComponent.Config.class)
+        configurationPid = {ObserverComponent.PID, ObserverComponent.CLUSTER_PID})
+// no @Designate: metatype describes one pid, and this component reads two (its own, and cluster mode's nodeName)
 public final class ObserverComponent extends Observer implements io.septum.api.flow.PolicySuggester {
     public static final String PID = "io.septum.observer";
+    /** Cluster mode's pid: its {@code nodeName} is the name every flow carries, in a cluster or not. */
+    static final String CLUSTER_PID = "io.septum.cluster";
 
     @ObjectClassDefinition(name = "Septum flow observer", description = "Flows from datapath events: ring and on-disk log")
     public @interface Config {
@@ -61,6 +62,9 @@ public final class ObserverComponent extends Observer implements io.septum.api.f
 
         @AttributeDefinition(description = "Size of one segment of the flow log in MiB")
         long logSegmentMiB() default 8;
+
+        @AttributeDefinition(description = "This node's name on its flows (read from io.septum.cluster); empty = the host name")
+        String nodeName() default "";
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
@@ -117,7 +121,18 @@ public final class ObserverComponent extends Observer implements io.septum.api.f
         if (cfg.maxFlows() < 1) throw new IllegalArgumentException(PID + ": maxFlows must be at least 1");
         if (cfg.logEnabled() && cfg.logMaxMiB() < 1) throw new IllegalArgumentException(PID + ": logMaxMiB must be at least 1");
         return new Settings(cfg.maxFlows(), Math.max(16, cfg.queueSize()), Math.max(16, cfg.followQueueSize()),
-                cfg.logEnabled() ? dir : null, cfg.logMaxMiB() << 20, Math.max(1, cfg.logSegmentMiB()) << 20);
+                cfg.logEnabled() ? dir : null, cfg.logMaxMiB() << 20, Math.max(1, cfg.logSegmentMiB()) << 20,
+                cfg.nodeName().isBlank() ? hostName() : cfg.nodeName().strip());
+    }
+
+    /** The default node name, as cluster mode's: the host name. */
+    static String hostName() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+            String h = System.getenv("HOSTNAME");
+            return h == null || h.isBlank() ? "localhost" : h;
+        }
     }
 
     @Override

@@ -108,7 +108,7 @@ class FlowStoreTest {
     }
 
     private static Observer observer(Path logDir, int maxFlows, int queue) {
-        Observer o = new Observer(new Observer.Settings(maxFlows, queue, 16, logDir, 1 << 20, 64 << 10));
+        Observer o = new Observer(new Observer.Settings(maxFlows, queue, 16, logDir, 1 << 20, 64 << 10, "node-t"));
         o.setLookup(new EnricherTest.Fake());
         o.setLostEvents(() -> 7);
         return o;
@@ -134,6 +134,7 @@ class FlowStoreTest {
             assertNotNull(first);
             assertEquals(1, first.timeNanos());
             assertEquals("default/deathstar-1", first.destination().qualifiedName());
+            assertEquals("node-t", first.nodeName(), "every flow carries the name of the node that observed it");
             assertEquals(16, 16 + 0, "queue size");
             assertTrue(sub.dropped() > 0, "a follower that does not read loses flows, counted");
         }
@@ -149,6 +150,7 @@ class FlowStoreTest {
         List<Flow> reloaded = again.query(FlowFilter.ALL, 0);
         assertEquals(100, reloaded.size(), "the ring is refilled from the log");
         assertEquals(150, reloaded.get(99).timeNanos());
+        assertEquals("node-t", reloaded.get(99).nodeName(), "the node's name is kept in the log");
         // the disk holds what the ring forgot: since before the ring's oldest reads the log
         List<Flow> older = again.query(FlowFilter.builder().since(1L).build(), 0);
         assertEquals(150, older.size());
@@ -180,8 +182,8 @@ class FlowStoreTest {
                             "http://deathstar/v1/exhaust-port", "HTTP/1.1")));
             o.accept(l7);
             Flow got = sub.poll(5, TimeUnit.SECONDS);
-            assertEquals(l7, got, "stored unchanged, not enriched");
-            assertEquals(List.of(l7), o.query(FlowFilter.builder().verdict("DROPPED").build(), 0));
+            assertEquals(l7.withNodeName("node-t"), got, "stored unchanged but for the node's name, not enriched");
+            assertEquals(List.of(l7.withNodeName("node-t")), o.query(FlowFilter.builder().verdict("DROPPED").build(), 0));
         }
         o.close();
     }

@@ -95,6 +95,14 @@ public final class ClusterComponent {
         @AttributeDefinition(description = "Comma-separated addresses of this node itself: other nodes give them the"
                 + " remote-node identity")
         String nodeAddresses() default "";
+
+        @AttributeDefinition(description = "TCP port of this node's peer flow service (TLS, client certificates"
+                + " required), registered for observe --cluster; 0 = none")
+        int peerPort() default 0;
+
+        @AttributeDefinition(description = "Address the peer flow service listens on and other nodes dial; empty ="
+                + " the first of nodeAddresses")
+        String peerAddress() default "";
     }
 
     private final BundleContext context;
@@ -206,7 +214,8 @@ public final class ClusterComponent {
                 }
             }, null);
             IpcacheSync s = new IpcacheSync(etcd, lease, new IpcacheSync.NodeInfo(node, list(config.nodeAddresses()),
-                    list(config.endpointCidrs()), context.getBundle().getVersion().toString(), System.currentTimeMillis()), timer);
+                    list(config.endpointCidrs()), context.getBundle().getVersion().toString(), System.currentTimeMillis(),
+                    peer(config)), timer);
             lease.onNewLease(l -> s.resync());
             s.start();
             sync = s;
@@ -250,6 +259,23 @@ public final class ClusterComponent {
         if (s != null) s.resync();
         PolicySync ps = policies;
         if (ps != null) ps.resync();
+    }
+
+    /**
+     * {@code host:port} this node registers for its peer flow service: {@code peerAddress}, else the first of
+     * {@code nodeAddresses}; null without {@code peerPort}, or when it cannot be served (the peer flow component,
+     * which would listen there, reports why in status; cluster mode itself goes on).
+     */
+    static String peer(Config config) {
+        if (config.peerPort() <= 0) return null;
+        String host = config.peerAddress().isBlank() ? list(config.nodeAddresses()).stream().findFirst().orElse(null)
+                : config.peerAddress().strip();
+        if (config.peerPort() > 65535 || host == null) {
+            LOG.warning(PID + ": peerPort " + config.peerPort() + " is not registered: "
+                    + (host == null ? "neither peerAddress nor nodeAddresses is set" : "out of range 1-65535"));
+            return null;
+        }
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + config.peerPort();
     }
 
     static List<String> list(String text) {
@@ -318,11 +344,12 @@ public final class ClusterComponent {
         List<ClusterNode> out = new ArrayList<>();
         IpcacheSync.NodeInfo me = s.self();
         out.add(new ClusterNode(me.name(), me.addresses(), me.cidrs(), me.version(), me.startTime(), true,
-                l != null && l.id() != 0 && !l.stale() ? "alive" : "no-lease", heartbeatAge(c, l == null ? 0 : l.id()), 0));
+                l != null && l.id() != 0 && !l.stale() ? "alive" : "no-lease", heartbeatAge(c, l == null ? 0 : l.id()), 0,
+                me.peer()));
         for (IpcacheSync.NodeInfo n : s.nodes()) {
             long age = heartbeatAge(c, s.nodeLease(n.name()));
             out.add(new ClusterNode(n.name(), n.addresses(), n.cidrs(), n.version(), n.startTime(), false,
-                    age < 0 ? "unknown" : "alive", age, s.accepted(n.name())));
+                    age < 0 ? "unknown" : "alive", age, s.accepted(n.name()), n.peer()));
         }
         out.sort(java.util.Comparator.comparing(ClusterNode::name));
         return out;

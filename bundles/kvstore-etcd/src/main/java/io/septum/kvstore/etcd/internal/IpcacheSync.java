@@ -44,11 +44,21 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     static final String NODE_PREFIX = "septum/state/nodes/v1/";
     private static final Logger LOG = Logger.getLogger(IpcacheSync.class.getName());
 
-    /** What a node registers about itself. */
-    public record NodeInfo(String name, List<String> addresses, List<String> cidrs, String version, long startTime) {
+    /**
+     * What a node registers about itself.
+     *
+     * @param peer {@code host:port} of its peer flow service (observe --cluster dials it), null when it serves none;
+     *             records written before the field existed read as null
+     */
+    public record NodeInfo(String name, List<String> addresses, List<String> cidrs, String version, long startTime,
+                           String peer) {
         public NodeInfo {
             addresses = List.copyOf(addresses);
             cidrs = List.copyOf(cidrs);
+        }
+
+        public NodeInfo(String name, List<String> addresses, List<String> cidrs, String version, long startTime) {
+            this(name, addresses, cidrs, version, startTime, null);
         }
     }
 
@@ -112,6 +122,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         n.set("cidrs", json.valueToTree(self.cidrs()));
         n.put("version", self.version());
         n.put("startTime", self.startTime());
+        if (self.peer() != null) n.put("peer", self.peer());
         etcd.put(NODE_PREFIX + self.name(), n.toString(), leaseId);
     }
 
@@ -165,7 +176,8 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
             n.path("addresses").forEach(a -> addresses.add(a.asText()));
             n.path("cidrs").forEach(c -> cidrs.add(c.asText()));
             if (!name.equals(n.path("name").asText())) throw new IOException("its name is \"" + n.path("name").asText() + "\"");
-            nodes.put(name, new NodeInfo(name, addresses, cidrs, n.path("version").asText(), n.path("startTime").asLong()));
+            String peer = n.hasNonNull("peer") && !n.get("peer").asText().isBlank() ? n.get("peer").asText() : null;
+            nodes.put(name, new NodeInfo(name, addresses, cidrs, n.path("version").asText(), n.path("startTime").asLong(), peer));
         } catch (IOException | RuntimeException ex) {
             LOG.warning("kvstore: ignoring node key " + kv.key() + ": " + ex.getMessage());
             nodes.remove(name);

@@ -1,0 +1,129 @@
+package io.septum.apiserver.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.septum.api.ComponentStatus;
+import io.septum.api.HealthReporter;
+import java.io.IOException;
+import java.lang.reflect.Proxy;
+import java.net.ConnectException;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
+
+/** The component's promise: the peer port never opens without TLS and client certificates, and says why. */
+class PeerFlowComponentTest {
+    @TempDir
+    Path dir;
+
+    private final List<HealthReporter> reporters = new CopyOnWriteArrayList<>();
+
+    @Test
+    void withoutTlsFilesThePortStaysClosedAndStatusSaysWhy() throws Exception {
+        int port = freePort();
+        PeerFlowComponent c = new PeerFlowComponent(context(), config(Map.of("etcdEndpoints", "https://127.0.0.1:2379",
+                "peerPort", port, "nodeAddresses", "127.0.0.1")));
+        try {
+            ComponentStatus s = reporters.get(0).health();
+            assertEquals("failed", s.state(), s.toString());
+            assertTrue(s.message().contains("not listening on port " + port) && s.message().contains("peerCertFile"), s.message());
+            assertThrows(ConnectException.class, () -> new Socket("127.0.0.1", port).close());
+        } finally {
+            c.deactivate();
+        }
+    }
+
+    @Test
+    void aMissingFileIsNamedWithItsKey() throws Exception {
+        PeerFlowComponent c = new PeerFlowComponent(context(), config(Map.of("etcdEndpoints", "https://127.0.0.1:2379",
+                "peerPort", freePort(), "peerAddress", "127.0.0.1", "caFile", dir.resolve("ca.pem").toString(),
+                "certFile", dir.resolve("node.pem").toString(), "keyFile", dir.resolve("node-key.pem").toString())));
+        try {
+            String m = reporters.get(0).health().message();
+            assertTrue(m.contains("peerCaFile " + dir.resolve("ca.pem") + " does not exist"), m);
+        } finally {
+            c.deactivate();
+        }
+    }
+
+    @Test
+    void withTlsFilesItServesAndRefusesClientsWithoutCertificates() throws Exception {
+        PeerCertificates certs = new PeerCertificates(dir);
+        certs.ca("ca");
+        PeerTls tls = certs.node("ca", "node-a");
+        int port = freePort();
+        PeerFlowComponent c = new PeerFlowComponent(context(), config(Map.of("etcdEndpoints", "https://127.0.0.1:2379",
+                "peerPort", port, "peerAddress", "127.0.0.1", "peerCaFile", tls.ca().toString(),
+                "peerCertFile", tls.cert().toString(), "peerKeyFile", tls.key().toString())));
+        try {
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!reporters.get(0).health().state().equals("ok") && System.nanoTime() < end) TimeUnit.MILLISECONDS.sleep(20);
+            String m = reporters.get(0).health().message();
+            assertTrue(m.contains("127.0.0.1:" + port) && m.contains("client certificates"), m);
+            try (Socket s = new Socket("127.0.0.1", port)) {
+                s.setSoTimeout(5_000);
+                s.getOutputStream().write("GET /v1/flows HTTP/1.1\r\n\r\n".getBytes());
+                byte[] got = s.getInputStream().readNBytes(5);
+                assertTrue(got.length == 0 || !new String(got).startsWith("HTTP"), new String(got));
+            } catch (IOException reset) {
+                // refused in the handshake: what is expected
+            }
+        } finally {
+            c.deactivate();
+        }
+    }
+
+    @Test
+    void standaloneOpensNothingAndSaysNothing() throws Exception {
+        int port = freePort();
+        PeerFlowComponent c = new PeerFlowComponent(context(), config(Map.of("peerPort", port, "nodeAddresses", "127.0.0.1")));
+        try {
+            assertTrue(reporters.isEmpty());
+            assertThrows(ConnectException.class, () -> new Socket("127.0.0.1", port).close());
+        } finally {
+            c.deactivate();
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** The configuration as DS hands it over: every key not given has its default. */
+    private static PeerFlowComponent.Config config(Map<String, Object> values) {
+        Map<String, Object> v = new HashMap<>(values);
+        return (PeerFlowComponent.Config) Proxy.newProxyInstance(PeerFlowComponent.Config.class.getClassLoader(),
+                new Class<?>[] {PeerFlowComponent.Config.class}, (p, m, a) -> v.containsKey(m.getName())
+                        ? v.get(m.getName()) : m.getDefaultValue());
+    }
+
+    /** Records the health reporter the component registers. */
+    private BundleContext context() {
+        ServiceRegistration<?> reg = (ServiceRegistration<?>) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {ServiceRegistration.class}, (p, m, a) -> {
+                    if (m.getName().equals("unregister")) reporters.clear();
+                    return null;
+                });
+        return (BundleContext) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {BundleContext.class},
+                (p, m, a) -> {
+                    if (m.getName().equals("registerService") && a[1] instanceof HealthReporter h) {
+                        reporters.add(h);
+                        return reg;
+                    }
+                    throw new UnsupportedOperationException(m.getName());
+                });
+    }
+}
