@@ -47,6 +47,7 @@ public final class LabCluster implements AutoCloseable {
     private final NetLab underlay;
     private final List<Member> members = new ArrayList<>();
     private final PrintStream progress;
+    private final int leaseTtlSeconds;
     private String etcdUrl;
     private Process etcd;
     private boolean closed;
@@ -72,9 +73,10 @@ public final class LabCluster implements AutoCloseable {
         }
     }
 
-    private LabCluster(NetLab underlay, PrintStream progress) {
+    private LabCluster(NetLab underlay, PrintStream progress, int leaseTtlSeconds) {
         this.underlay = underlay;
         this.progress = progress;
+        this.leaseTtlSeconds = leaseTtlSeconds;
     }
 
     /**
@@ -84,6 +86,12 @@ public final class LabCluster implements AutoCloseable {
      * removing what it made.
      */
     public static LabCluster start(int nodes, String etcdEndpoint, Path septumHome, Duration readyTimeout, PrintStream progress) {
+        return start(nodes, etcdEndpoint, septumHome, readyTimeout, progress, 30);
+    }
+
+    /** The same, with the nodes' lease TTL (how long a dead node's keys outlive it). */
+    public static LabCluster start(int nodes, String etcdEndpoint, Path septumHome, Duration readyTimeout, PrintStream progress,
+                                   int leaseTtlSeconds) {
         if (nodes < 2 || nodes > MAX_NODES) throw new IllegalArgumentException("--nodes " + nodes + " is outside 2-" + MAX_NODES);
         Path launcher = septumHome.resolve("bin/septum");
         if (!Files.isExecutable(launcher)) {
@@ -93,7 +101,7 @@ public final class LabCluster implements AutoCloseable {
         URI external = etcdEndpoint == null || etcdEndpoint.isBlank() ? null : parseEtcd(etcdEndpoint);
         if (external == null) requireTool("etcd", "the etcd binary is not installed (apt-get install etcd-server), or pass --etcd-endpoints");
         for (String line : NetLab.cleanupStale("c")) progress.println("septum: removed a leftover of an earlier run: " + line);
-        LabCluster c = new LabCluster(NetLab.create('c'), progress);
+        LabCluster c = new LabCluster(NetLab.create('c'), progress, leaseTtlSeconds);
         long t0 = System.nanoTime();
         progress.print("septum: starting " + nodes + " nodes (" + (external == null ? "a private etcd" : "etcd " + external)
                 + ", an agent per node)... ");
@@ -254,7 +262,7 @@ public final class LabCluster implements AutoCloseable {
                     "nodeName=" + m.name(),
                     "endpointCidrs=" + m.cidr(),
                     "nodeAddresses=" + m.host().ip() + "," + m.gateway(),
-                    "leaseTtlSeconds=30",
+                    "leaseTtlSeconds=" + leaseTtlSeconds,
                     ""));
         } catch (IOException e) {
             throw new LabException("cannot prepare node " + m.name() + " in " + m.dir() + ": " + e.getMessage(), e);

@@ -112,6 +112,12 @@ public final class EtcdClient implements AutoCloseable {
         /** The last revision delivered (or the one before the start revision). */
         long revision();
 
+        /**
+         * Whether the stream is open now: etcd has answered it (its "created" message, or an event) since the last
+         * break. A watch that recovered from a break is open again before any new event.
+         */
+        boolean open();
+
         @Override
         void close();
     }
@@ -307,6 +313,7 @@ public final class EtcdClient implements AutoCloseable {
         private final Consumer<Exception> onError;
         private volatile long revision;
         private volatile boolean closed;
+        private volatile boolean open;
         private volatile InputStream body;
         private Thread thread;
 
@@ -323,6 +330,11 @@ public final class EtcdClient implements AutoCloseable {
         }
 
         @Override
+        public boolean open() {
+            return open && !closed;
+        }
+
+        @Override
         public void run() {
             long backoff = 100;
             while (!closed) {
@@ -330,9 +342,11 @@ public final class EtcdClient implements AutoCloseable {
                     stream();
                     backoff = 100;
                 } catch (CompactedException e) {
+                    open = false;
                     onError.accept(e);
                     return;
                 } catch (IOException | RuntimeException e) {
+                    open = false;
                     if (closed) return;
                     onError.accept(e instanceof IOException io ? io : new IOException(e));
                 }
@@ -376,6 +390,7 @@ public final class EtcdClient implements AutoCloseable {
                     while (!closed && it.hasNextValue()) {
                         JsonNode msg = it.nextValue();
                         if (msg.has("error")) throw new EtcdException(msg.path("error").path("http_code").asInt(0), msg.toString());
+                        open = true;
                         JsonNode r = msg.path("result");
                         if (r.path("compact_revision").asLong(0) > 0 || r.path("canceled").asBoolean(false)) {
                             throw new CompactedException("watch on " + prefix + " canceled (compact_revision "

@@ -86,7 +86,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     private final Map<String, Long> nodeLeases = new HashMap<>();
     private final Map<String, RemoteEndpoint> ipKeys = new TreeMap<>();
     private volatile List<RemoteEndpoint> remote = List.of();
-    private EtcdClient.Watch nodeWatch, ipWatch;
+    private volatile EtcdClient.Watch nodeWatch, ipWatch;
     private volatile long lastRevision;
     private volatile String watchError;
     private volatile boolean relist;
@@ -334,6 +334,10 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
             if (outsideCidrs > 0) return outsideCidrs + " endpoint address(es) outside this node's CIDRs " + self.cidrs()
                     + " are not published";
         }
+        // a watch that broke and was re-opened is healthy again before any new event comes
+        EtcdClient.Watch n = nodeWatch;
+        EtcdClient.Watch i = ipWatch;
+        if (n != null && i != null && n.open() && i.open()) return null;
         return watchError == null ? null : "watch: " + watchError;
     }
 

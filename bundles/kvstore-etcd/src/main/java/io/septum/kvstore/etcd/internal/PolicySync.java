@@ -252,7 +252,11 @@ public final class PolicySync implements ClusterPolicies, PolicyRealizationListe
     }
 
     public String problem() {
-        return problem;
+        String p = problem;
+        EtcdClient.Watch w = watch;
+        // a watch that broke and was re-opened is healthy again before any new event comes
+        if (p != null && p.startsWith("policy watch: ") && w != null && w.open()) return null;
+        return p;
     }
 
     // ------------------------------------------------------------------ ClusterPolicies

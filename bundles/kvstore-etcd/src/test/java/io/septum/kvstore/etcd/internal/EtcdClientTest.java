@@ -114,4 +114,24 @@ class EtcdClientTest {
             assertEquals(del.kv().modRevision(), w.revision());
         }
     }
+
+    @Test
+    void aWatchIsOpenOnceEtcdAnswersItEvenWithoutEvents() throws Exception {
+        LinkedBlockingQueue<Exception> errors = new LinkedBlockingQueue<>();
+        try (EtcdClient.Watch w = client.watch("t/quiet/", 0, e -> { }, errors::add)) {
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (!w.open() && System.nanoTime() < end) Thread.sleep(20);
+            assertTrue(w.open(), "etcd's created message opens it");
+        }
+        // nothing listens on a fresh port: never open, and every attempt is reported
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        EtcdClient nowhere = new EtcdClient(EtcdClient.Options.insecure(java.net.URI.create("http://127.0.0.1:" + port)));
+        try (EtcdClient.Watch w = nowhere.watch("t/", 0, e -> { }, errors::add)) {
+            assertNotNull(errors.poll(5, TimeUnit.SECONDS));
+            assertFalse(w.open());
+        }
+    }
 }
