@@ -140,6 +140,17 @@ public final class Views {
         return t;
     }
 
+    /** {@code septum endpoint list --remote}: the other nodes' endpoints as this node's ipcache holds them. */
+    public static Table remoteEndpoints(List<io.septum.api.RemoteEndpoint> remote) {
+        Table t = new Table("ADDRESS", "IDENTITY", "NODE", "ENDPOINT", "SOURCE");
+        for (io.septum.api.RemoteEndpoint r : remote) {
+            String name = r.name() == null || r.name().isEmpty() ? "-"
+                    : (r.namespace() == null || r.namespace().isEmpty() ? "" : r.namespace() + "/") + r.name();
+            t.row(r.ip(), r.identity(), r.node(), name, r.source());
+        }
+        return t;
+    }
+
     /** {@code septum cluster status}, in the style of {@code status}: one "Key: value" line each. */
     public static String clusterStatus(io.septum.api.ClusterStatus c) {
         if ("standalone".equals(c.mode())) return "Mode:               standalone\n" + "Message:            " + c.message() + "\n";

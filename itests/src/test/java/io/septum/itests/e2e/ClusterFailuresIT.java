@@ -98,6 +98,21 @@ class ClusterFailuresIT {
         agents.enforce("it.yaml", POLICY, List.of(), Duration.ofSeconds(60));
         assertVerdicts(web, other, db);
 
+        // node 0 lists node 1's endpoint as remote, with node 1's identity for it (CLI and REST print one model)
+        Endpoint dbThere = endpoint(node1, "db");
+        E2eSupport.Run remote = E2eSupport.exec(Duration.ofSeconds(60), List.of(E2eSupport.septum().toString(), "--socket",
+                node0.socket().toString(), "endpoint", "list", "--remote", "-o", "json"));
+        assertEquals(0, remote.exit(), remote.toString());
+        boolean listed = false;
+        for (com.fasterxml.jackson.databind.JsonNode r : remote.json()) {
+            listed |= r.path("ip").asText().equals(db.ip()) && r.path("identity").asLong() == dbThere.identity()
+                    && r.path("node").asText().equals(cluster.members().get(1).name()) && r.path("name").asText().equals("db");
+        }
+        assertTrue(listed, "db in node 0's remote endpoints: " + remote.out());
+        E2eSupport.Run table = E2eSupport.exec(Duration.ofSeconds(60), List.of(E2eSupport.septum().toString(), "--socket",
+                node0.socket().toString(), "endpoint", "list", "--remote"));
+        assertTrue(table.out().contains("kvstore:" + cluster.members().get(1).name()), table.out());
+
         // a long-lived connection across nodes, echoing a line at a time
         stream = new ProcessBuilder("ip", "netns", "exec", web.netns(), "socat", "-", "TCP4:" + db.ip() + ":5432").start();
         BlockingQueue<String> echoes = new LinkedBlockingQueue<>();

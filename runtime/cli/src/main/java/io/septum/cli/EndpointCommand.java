@@ -28,9 +28,19 @@ final class EndpointCommand {
         @Spec
         CommandSpec spec;
 
+        @picocli.CommandLine.Option(names = "--remote", description = "In cluster mode: the other nodes' endpoints that this"
+                + " node knows (its ipcache entries with source kvstore:<node>): address, identity, node, name."
+                + " Empty when standalone.")
+        boolean remote;
+
         @Override
         public Integer call() {
             SeptumCli cli = SeptumCli.of(spec);
+            if (remote) {
+                List<io.septum.api.RemoteEndpoint> r = cli.client().list("/v1/cluster/endpoints", io.septum.api.RemoteEndpoint.class);
+                cli.output().print(r, () -> Views.remoteEndpoints(r));
+                return 0;
+            }
             List<Endpoint> list = cli.client().list("/v1/endpoints", Endpoint.class);
             cli.output().print(list, () -> Views.endpoints(list));
             return 0;

@@ -188,6 +188,8 @@ public final class ApiRoutes {
                         ? backend.clusterInfo().status() : io.septum.api.ClusterStatus.standalone());
                 if (n == 3 && s.get(2).equals("nodes")) return get(m, () -> backend.has(io.septum.api.ClusterInfo.class)
                         ? backend.clusterInfo().nodes() : List.<io.septum.api.ClusterNode>of());
+                if (n == 3 && s.get(2).equals("endpoints")) return get(m, () -> backend.has(io.septum.api.RemoteEndpoints.class)
+                        ? backend.remoteEndpoints().list() : List.<io.septum.api.RemoteEndpoint>of());
                 if (n == 3 && s.get(2).equals("policies")) {
                     if (m.equals("GET")) return ok(backend.clusterPolicies().list());
                     if (m.equals("POST")) return ok(backend.clusterPolicies().importPolicies(req.bodyText()));

@@ -100,6 +100,9 @@ public final class ApiServerComponent implements DatapathEventListener, HealthRe
     private volatile io.septum.api.policy.ClusterPolicies clusterPolicies;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile io.septum.api.RemoteEndpoints remoteEndpoints;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile FlowRelay flowRelay;
 
     private final MonitorHub hub;
@@ -195,6 +198,13 @@ public final class ApiServerComponent implements DatapathEventListener, HealthRe
         io.septum.api.policy.ClusterPolicies c = clusterPolicies;
         if (c == null) throw Backend.unavailable("cluster policies (standalone: no etcdEndpoints in etc/io.septum.cluster.cfg)");
         return c;
+    }
+
+    @Override
+    public io.septum.api.RemoteEndpoints remoteEndpoints() {
+        io.septum.api.RemoteEndpoints r = remoteEndpoints;
+        if (r == null) throw Backend.unavailable("cluster mode (standalone: no etcdEndpoints in etc/io.septum.cluster.cfg)");
+        return r;
     }
 
     @Override

@@ -43,6 +43,11 @@ public interface Backend {
         throw unavailable("cluster mode (standalone: no etcdEndpoints in etc/io.septum.cluster.cfg)");
     }
 
+    /** Other nodes' endpoints ({@code /v1/cluster/endpoints}); absent when standalone. */
+    default io.septum.api.RemoteEndpoints remoteEndpoints() {
+        throw unavailable("cluster mode (standalone: no etcdEndpoints in etc/io.septum.cluster.cfg)");
+    }
+
     /** Cluster policies ({@code /v1/cluster/policies}); absent when standalone. */
     default io.septum.api.policy.ClusterPolicies clusterPolicies() {
         throw unavailable("cluster policies (standalone: no etcdEndpoints in etc/io.septum.cluster.cfg)");
@@ -63,6 +68,7 @@ public interface Backend {
             else if (service == Datapath.class) datapath();
             else if (service == FlowObserver.class) flowObserver();
             else if (service == io.septum.api.ClusterInfo.class) clusterInfo();
+            else if (service == io.septum.api.RemoteEndpoints.class) remoteEndpoints();
             else return false;
             return true;
         } catch (HttpException e) {
