@@ -18,6 +18,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -80,6 +85,19 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     private volatile long lastRevision;
     private volatile String watchError;
     private volatile boolean relist;
+    /**
+     * Watch events only update the raw maps; the validated list is rebuilt on this thread, and requests that arrive
+     * while a rebuild is queued share it. A rebuild is O(entries): one per event made a burst of n events cost
+     * O(n^2) on the watch thread (10k entries published at once kept three agents busy for minutes), and the
+     * endpoint manager coalesces its passes anyway.
+     */
+    private final ExecutorService recomputer = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "septum-kvstore-remote-endpoints");
+        t.setDaemon(true);
+        return t;
+    });
+    private final AtomicBoolean recomputeQueued = new AtomicBoolean();
+    private final AtomicLong recomputes = new AtomicLong();
 
     /** @param writer runs the etcd writes that follow endpoint changes (never the caller's notification thread) */
     public IpcacheSync(EtcdClient etcd, LeaseSession lease, NodeInfo self, java.util.concurrent.Executor writer) {
@@ -141,7 +159,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         }
         lastRevision = Math.max(lastRevision, e.kv().modRevision());
         watchError = null;
-        recompute();
+        requestRecompute();
     }
 
     private void onWatchError(Exception e) {
@@ -228,7 +246,27 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         }
     }
 
+    /** Queues a rebuild of the remote list unless one is queued already (it will see this change too). */
+    private void requestRecompute() {
+        if (!recomputeQueued.compareAndSet(false, true)) return;
+        try {
+            recomputer.execute(() -> {
+                // cleared before the rebuild reads the maps: a change after this point queues another rebuild
+                recomputeQueued.set(false);
+                recompute();
+            });
+        } catch (RejectedExecutionException closed) {
+            recomputeQueued.set(false);
+        }
+    }
+
+    /** How many times the remote list was rebuilt (for tests). */
+    long recomputes() {
+        return recomputes.get();
+    }
+
     private void recompute() {
+        recomputes.incrementAndGet();
         synchronized (lock) {
             List<RemoteEndpoint> out = new ArrayList<>();
             for (Map.Entry<String, RemoteEndpoint> e : ipKeys.entrySet()) {
@@ -416,5 +454,6 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     @Override
     public void close() {
         closeWatches();
+        recomputer.shutdownNow();
     }
 }
