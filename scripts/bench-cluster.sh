@@ -226,7 +226,7 @@ log "setup: $NODES leased node registrations, $IDENTITIES identities and their r
 tool setup 600 setup
 log "setup took ${R[setup.setup_ms]} ms; bulk: publishing $((NODES * ENDPOINTS)) ip keys from $THREADS threads"
 tool bulk 1000 bulk "$THREADS" 900 "${MAPS[@]}"
-[ "${R[bulk.missing]}" = 0 ] || die "after the bulk load ${R[bulk.missing]} entry/agent pairs were still missing from the BPF ipcache"
+[ "${R[bulk.missing]}" = 0 ] || log "WARNING: at the deadline ${R[bulk.missing]} entry/agent pairs were still missing from the BPF ipcache (the figures below count them as not arrived)"
 for ((k = 1; k <= AGENTS; k++)); do CPU1[$k]=$(ticks "$k"); done
 log "bulk: all in every map after ${R[bulk.all_in_maps_s]} s; settling ${SETTLE}s"
 sleep "$SETTLE"

@@ -14,8 +14,10 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -23,6 +25,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -62,6 +65,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     private final LeaseSession lease;
     private final NodeInfo self;
     private final List<IpPrefix> ownCidrs = new ArrayList<>();
+    private final Set<IpPrefix> ownAddresses = new HashSet<>();
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
     private final java.util.concurrent.Executor writer;
     /** Serialises re-listing (the lease thread and the timer both resync). */
@@ -79,7 +83,10 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     private final Map<String, NodeInfo> nodes = new TreeMap<>();
     /** Node name to the lease its registration carries (its heartbeat), guarded by lock. */
     private final Map<String, Long> nodeLeases = new HashMap<>();
-    private final Map<String, RemoteEndpoint> ipKeys = new TreeMap<>();
+    /** Every ip key seen, with what can be checked once, when it arrives (guarded by lock). */
+    private final Map<String, Received> ipKeys = new TreeMap<>();
+    /** The CIDRs each registered node claims, parsed once per registration (guarded by lock). */
+    private final Map<String, List<IpPrefix>> nodeCidrs = new HashMap<>();
     private volatile List<RemoteEndpoint> remote = List.of();
     private EtcdClient.Watch nodeWatch, ipWatch;
     private volatile long lastRevision;
@@ -106,6 +113,13 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         this.self = self;
         this.writer = writer;
         for (String c : self.cidrs()) ownCidrs.add(IpPrefix.parse(c));
+        for (String a : self.addresses()) {
+            try {
+                ownAddresses.add(IpPrefix.parse(a));
+            } catch (IllegalArgumentException ignored) {
+                // matched by its text in mine(String)
+            }
+        }
     }
 
     /**
@@ -138,6 +152,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         EtcdClient.RangeResult ips = etcd.getPrefix(IP_PREFIX);
         synchronized (lock) {
             nodes.clear();
+            nodeCidrs.clear();
             ipKeys.clear();
             for (EtcdClient.KeyValue kv : ns.kvs()) nodeEvent(false, kv);
             for (EtcdClient.KeyValue kv : ips.kvs()) ipEvent(false, kv);
@@ -173,6 +188,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         if (name.equals(self.name())) return;
         if (delete) {
             nodes.remove(name);
+            nodeCidrs.remove(name);
             nodeLeases.remove(name);
             return;
         }
@@ -184,9 +200,19 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
             n.path("cidrs").forEach(c -> cidrs.add(c.asText()));
             if (!name.equals(n.path("name").asText())) throw new IOException("its name is \"" + n.path("name").asText() + "\"");
             nodes.put(name, new NodeInfo(name, addresses, cidrs, n.path("version").asText(), n.path("startTime").asLong()));
+            List<IpPrefix> parsed = new ArrayList<>();
+            for (String c : cidrs) {
+                try {
+                    parsed.add(IpPrefix.parse(c));
+                } catch (IllegalArgumentException ignored) {
+                    // a CIDR nobody can match
+                }
+            }
+            nodeCidrs.put(name, List.copyOf(parsed));
         } catch (IOException | RuntimeException ex) {
             LOG.warning("kvstore: ignoring node key " + kv.key() + ": " + ex.getMessage());
             nodes.remove(name);
+            nodeCidrs.remove(name);
         }
     }
 
@@ -202,36 +228,51 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         }
         try {
             JsonNode n = json.readTree(kv.value());
-            ipKeys.put(kv.key(), new RemoteEndpoint(n.path("ip").asText(), n.path("identity").asLong(), n.path("node").asText(),
-                    n.path("namespace").asText(""), n.path("name").asText("")));
+            RemoteEndpoint e = new RemoteEndpoint(n.path("ip").asText(), n.path("identity").asLong(), n.path("node").asText(),
+                    n.path("namespace").asText(""), n.path("name").asText(""));
+            ipKeys.put(kv.key(), Received.of(kv.key(), e, this::mine));
         } catch (IOException | RuntimeException ex) {
             LOG.warning("kvstore: ignoring ipcache key " + kv.key() + ": " + ex.getMessage());
             ipKeys.remove(kv.key());
         }
     }
 
-    /** Why an entry of another node is refused, or null when it is taken. */
-    static String refusal(String key, RemoteEndpoint e, NodeInfo node) {
-        String keyNode = key.substring(IP_PREFIX.length(), key.indexOf('/', IP_PREFIX.length()));
-        if (node == null) return "node " + keyNode + " is not registered";
-        if (!keyNode.equals(e.node())) return "the key is node " + keyNode + "'s but the value names " + e.node();
-        IpPrefix ip;
-        try {
-            ip = IpPrefix.parse(e.ip());
-        } catch (IllegalArgumentException ex) {
-            return ex.getMessage();
-        }
-        if (!key.endsWith("/" + e.ip())) return "the key does not name its address " + e.ip();
-        if (e.identity() < ReservedIdentity.FIRST_ALLOCATED || e.identity() > ReservedIdentity.LAST_ALLOCATED) {
-            return "identity " + e.identity() + " is not a cluster-wide one";
-        }
-        for (String c : node.cidrs()) {
+    /**
+     * An ip key as received, with the checks that depend on it alone done once: a rebuild of the remote list runs
+     * for every batch of changes over every entry, so it must not parse addresses again.
+     *
+     * @param ip the parsed address, null when the entry is refused whatever the registrations say
+     * @param refused why it is refused regardless of node registrations, or null
+     * @param own whether the address is this node's own (no other node may claim it)
+     */
+    record Received(RemoteEndpoint endpoint, IpPrefix ip, String refused, boolean own) {
+        static Received of(String key, RemoteEndpoint e, Predicate<IpPrefix> mine) {
+            String keyNode = key.substring(IP_PREFIX.length(), key.indexOf('/', IP_PREFIX.length()));
+            if (!keyNode.equals(e.node())) return refused(e, "the key is node " + keyNode + "'s but the value names " + e.node());
+            IpPrefix ip;
             try {
-                if (IpPrefix.parse(c).contains(ip)) return null;
-            } catch (IllegalArgumentException ignored) {
-                // a CIDR nobody can match
+                ip = IpPrefix.parse(e.ip());
+            } catch (IllegalArgumentException ex) {
+                return refused(e, ex.getMessage());
             }
+            if (!key.endsWith("/" + e.ip())) return refused(e, "the key does not name its address " + e.ip());
+            if (e.identity() < ReservedIdentity.FIRST_ALLOCATED || e.identity() > ReservedIdentity.LAST_ALLOCATED) {
+                return refused(e, "identity " + e.identity() + " is not a cluster-wide one");
+            }
+            return new Received(e, ip, null, mine.test(ip));
         }
+
+        private static Received refused(RemoteEndpoint e, String why) {
+            return new Received(e, null, why, false);
+        }
+    }
+
+    /** Why an entry of another node is refused, or null when it is taken. */
+    private static String refusal(Received r, NodeInfo node, List<IpPrefix> cidrs) {
+        RemoteEndpoint e = r.endpoint();
+        if (node == null) return "node " + e.node() + " is not registered";
+        if (r.refused() != null) return r.refused();
+        for (IpPrefix c : cidrs) if (c.contains(r.ip())) return null;
         return e.ip() + " is outside the CIDRs node " + e.node() + " registered " + node.cidrs();
     }
 
@@ -239,11 +280,16 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     private boolean mine(String ip) {
         if (self.addresses().contains(ip)) return true;
         try {
-            IpPrefix p = IpPrefix.parse(ip);
-            return ownCidrs.stream().anyMatch(c -> c.contains(p));
+            return mine(IpPrefix.parse(ip));
         } catch (IllegalArgumentException e) {
             return true; // not an address: nobody gets it
         }
+    }
+
+    private boolean mine(IpPrefix ip) {
+        if (ownAddresses.contains(ip)) return true;
+        for (IpPrefix c : ownCidrs) if (c.contains(ip)) return true;
+        return false;
     }
 
     /** Queues a rebuild of the remote list unless one is queued already (it will see this change too). */
@@ -269,10 +315,12 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         recomputes.incrementAndGet();
         synchronized (lock) {
             List<RemoteEndpoint> out = new ArrayList<>();
-            for (Map.Entry<String, RemoteEndpoint> e : ipKeys.entrySet()) {
-                String why = refusal(e.getKey(), e.getValue(), nodes.get(e.getValue().node()));
-                if (why == null && mine(e.getValue().ip())) why = e.getValue().ip() + " is this node's own";
-                if (why == null) out.add(e.getValue());
+            for (Map.Entry<String, Received> e : ipKeys.entrySet()) {
+                Received r = e.getValue();
+                String node = r.endpoint().node();
+                String why = refusal(r, nodes.get(node), nodeCidrs.getOrDefault(node, List.of()));
+                if (why == null && r.own()) why = r.endpoint().ip() + " is this node's own";
+                if (why == null) out.add(r.endpoint());
                 else {
                     String reason = why;
                     LOG.fine(() -> "kvstore: ignoring " + e.getKey() + ": " + reason);
