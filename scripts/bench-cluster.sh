@@ -6,7 +6,7 @@
 # agents' pinned BPF ipcache maps through libbpf).
 #
 #   sudo scripts/bench-cluster.sh [--nodes 100] [--endpoints 100] [--identities N] [--rate 10] [--steady 60]
-#                                 [--agents 3] [--threads 4] [--settle 15] [--tmpdir /tmp]
+#                                 [--agents 3] [--threads 4] [--settle 15] [--tmpdir /tmp] [--java-opts "-Xmx256m"]
 #   sudo scripts/bench-cluster.sh --nodes 10 --endpoints 10 --steady 10      # a quick run (about 2 minutes)
 #
 # Phases: (1) etcd and the agents start; after --settle s, RSS/heap/CPU of each agent = the baseline. (2) setup:
@@ -15,7 +15,8 @@
 # tool polls every agent's BPF ipcache map until all are in. (4) after --settle s: RSS/heap/CPU again. (5) steady:
 # --rate times a second one fake node replaces an endpoint (a put of a new address and a delete of the old one)
 # for --steady s; publish-to-BPF propagation per entry and agent, and etcd's request rate from its /metrics.
-# (6) a new agent starts: time until its BPF ipcache holds every entry.
+# (6) a new agent starts: time until its BPF ipcache holds every entry. --java-opts is passed to every agent's JVM
+# (SEPTUM_JAVA_OPTS); by default the agents run as shipped (the JVM picks its heap size from the machine's RAM).
 # Everything it makes (processes, temp dir, pins /sys/fs/bpf/septum-bclu-<id>-<n>) is removed on exit, also on
 # failure or Ctrl-C. Every wait has a deadline.
 set -euo pipefail
@@ -30,6 +31,7 @@ AGENTS=3
 THREADS=4
 SETTLE=15
 TMP_BASE=/tmp
+AGENT_JAVA_OPTS=
 while [ $# -gt 0 ]; do
   case $1 in
     --nodes) NODES=$2; shift 2 ;;
@@ -41,7 +43,8 @@ while [ $# -gt 0 ]; do
     --threads) THREADS=$2; shift 2 ;;
     --settle) SETTLE=$2; shift 2 ;;
     --tmpdir) TMP_BASE=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --java-opts) AGENT_JAVA_OPTS=$2; shift 2 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "bench-cluster: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -143,7 +146,7 @@ nodeName=bench-agent-$k
 endpointCidrs=10.99.$k.0/24
 nodeAddresses=10.98.0.$k
 EOF
-  "$TMP/septum/bin/septum" agent --home "$a/home" --state-dir "$a/state" --run-dir "$a/run" --bpf-dir "$(bpfdir "$k")" \
+  SEPTUM_JAVA_OPTS="$AGENT_JAVA_OPTS" "$TMP/septum/bin/septum" agent --home "$a/home" --state-dir "$a/state" --run-dir "$a/run" --bpf-dir "$(bpfdir "$k")" \
     >>"$a/agent.log" 2>&1 </dev/null &
   APID[$k]=$!
 }
@@ -294,7 +297,7 @@ cat <<EOF
 
 Septum cluster benchmark — $(date -u '+%Y-%m-%d %H:%M UTC')
 host: $(nproc) CPU(s), kernel $(uname -r); load average at the start: $LOAD_START, at the end: $LOAD_END; took $ELAPSED s
-agent $AGENT_VERSION (private copy of $DIST), etcd $ETCD_VERSION (one member, loopback, data on $TMP_BASE)
+agent $AGENT_VERSION (private copy of $DIST; JVM options: ${AGENT_JAVA_OPTS:-none, as shipped}), etcd $ETCD_VERSION (one member, loopback, data on $TMP_BASE)
 load: $NODES fake nodes x $ENDPOINTS endpoints = $ENTRIES ip keys, $IDENTITIES identities (${R[setup.references]} references),
       $AGENTS agents watching; setup ${R[setup.setup_ms]} ms
 
@@ -318,6 +321,6 @@ agents (1..$AGENTS)            before load        with $ENTRIES remote entries  
 
 new agent: ready (REST status) after $NEW_READY s; every entry in its BPF ipcache $NEW_SYNC s after it was started (RSS then $RSS_NEW KiB)
 
-SUMMARY_JSON {"nodes":$NODES,"endpoints_per_node":$ENDPOINTS,"entries":$ENTRIES,"identities":$IDENTITIES,"agents":$AGENTS,"steady_rate_per_s":${R[steady.achieved_rate_per_s]},"steady_s":${R[steady.steady_s]},"propagation_p50_ms":${R[steady.add_p50_ms]},"propagation_p99_ms":${R[steady.add_p99_ms]},"propagation_max_ms":${R[steady.add_max_ms]},"propagation_samples":${R[steady.add_samples]},"delete_propagation_p50_ms":${R[steady.delete_p50_ms]},"delete_propagation_p99_ms":${R[steady.delete_p99_ms]},"poll_period_ms":${R[steady.poll_period_mean_ms]},"bulk_all_in_maps_s":${R[bulk.all_in_maps_s]},"bulk_p50_ms":${R[bulk.bulk_p50_ms]},"bulk_p99_ms":${R[bulk.bulk_p99_ms]},"rss_before_kib":$(mean "${RSS0[@]}"),"rss_after_kib":$(mean "${RSS1[@]}"),"rss_per_remote_kib":$(mean "${drss[@]}"),"heap_per_remote_kib":$(mean "${dheap[@]}"),"cpu_bulk_s":$(mean "${cbulk[@]}"),"cpu_idle_pct":$(mean "${cidle[@]}"),"cpu_steady_pct":$(mean "${csteady[@]}"),"etcd_ops_per_s":$ETCD_OPS,"etcd_puts_per_s":$ETCD_PUTS,"etcd_deletes_per_s":$ETCD_DELETES,"new_node_ready_s":$NEW_READY,"new_node_sync_s":$NEW_SYNC,"load_start":"$LOAD_START","load_end":"$LOAD_END"}
+SUMMARY_JSON {"nodes":$NODES,"endpoints_per_node":$ENDPOINTS,"entries":$ENTRIES,"identities":$IDENTITIES,"agents":$AGENTS,"steady_rate_per_s":${R[steady.achieved_rate_per_s]},"steady_s":${R[steady.steady_s]},"propagation_p50_ms":${R[steady.add_p50_ms]},"propagation_p99_ms":${R[steady.add_p99_ms]},"propagation_max_ms":${R[steady.add_max_ms]},"propagation_samples":${R[steady.add_samples]},"delete_propagation_p50_ms":${R[steady.delete_p50_ms]},"delete_propagation_p99_ms":${R[steady.delete_p99_ms]},"poll_period_ms":${R[steady.poll_period_mean_ms]},"bulk_all_in_maps_s":${R[bulk.all_in_maps_s]},"bulk_p50_ms":${R[bulk.bulk_p50_ms]},"bulk_p99_ms":${R[bulk.bulk_p99_ms]},"rss_before_kib":$(mean "${RSS0[@]}"),"rss_after_kib":$(mean "${RSS1[@]}"),"rss_per_remote_kib":$(mean "${drss[@]}"),"heap_per_remote_kib":$(mean "${dheap[@]}"),"cpu_bulk_s":$(mean "${cbulk[@]}"),"cpu_idle_pct":$(mean "${cidle[@]}"),"cpu_steady_pct":$(mean "${csteady[@]}"),"etcd_ops_per_s":$ETCD_OPS,"etcd_puts_per_s":$ETCD_PUTS,"etcd_deletes_per_s":$ETCD_DELETES,"new_node_ready_s":$NEW_READY,"new_node_sync_s":$NEW_SYNC,"agent_java_opts":"$AGENT_JAVA_OPTS","load_start":"$LOAD_START","load_end":"$LOAD_END"}
 EOF
 FAILED=0
