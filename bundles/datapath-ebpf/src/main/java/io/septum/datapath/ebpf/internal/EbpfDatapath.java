@@ -88,6 +88,13 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
     /** What the policy map holds per endpoint id (read from the pins at open, then kept in step). */
     private final Map<Long, Map<PolicyCodec.Key, PolicyCodec.Value>> installed = new HashMap<>();
     private final Map<String, String> ipcacheSources = new HashMap<>();
+    /**
+     * The ipcache map's content as this datapath last wrote it (guarded by lock), or null when that is not known:
+     * before the first sync after a load (the pins may hold a previous run's entries) and after a failed sync. Only
+     * this agent writes its pinned ipcache, so a sync diffs against this instead of reading the map back: with
+     * 10,000 remote entries in cluster mode that read was 20,000 syscalls per sync (scripts/bench-cluster.sh).
+     */
+    private Map<Bytes, byte[]> ipcacheWritten;
     private List<BpfEndpoint> restored = List.of();
 
     private final AtomicLong received = new AtomicLong();
@@ -176,6 +183,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
         if (objects != null) objects.close();
         objects = null;
         maps = null;
+        ipcacheWritten = null;
         log.uninstall();
     }
 
@@ -408,7 +416,8 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
         }
         synchronized (lock) {
             requireLoaded();
-            Map<Bytes, byte[]> current = maps.ipcache.readAll();
+            Map<Bytes, byte[]> current = ipcacheWritten != null ? ipcacheWritten : maps.ipcache.readAll();
+            ipcacheWritten = null; // unknown until this sync has succeeded or been rolled back
             MapTransaction undo = new MapTransaction();
             try {
                 for (Map.Entry<Bytes, byte[]> e : desired.entrySet()) {
@@ -424,6 +433,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
                 undo.rollback();
                 throw e;
             }
+            ipcacheWritten = desired;
             ipcacheSources.clear();
             ipcacheSources.putAll(sources);
         }

@@ -14,10 +14,18 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -67,6 +75,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     private final LeaseSession lease;
     private final NodeInfo self;
     private final List<IpPrefix> ownCidrs = new ArrayList<>();
+    private final Set<IpPrefix> ownAddresses = new HashSet<>();
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
     private final java.util.concurrent.Executor writer;
     /** Serialises re-listing (the lease thread and the timer both resync). */
@@ -84,12 +93,28 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     private final Map<String, NodeInfo> nodes = new TreeMap<>();
     /** Node name to the lease its registration carries (its heartbeat), guarded by lock. */
     private final Map<String, Long> nodeLeases = new HashMap<>();
-    private final Map<String, RemoteEndpoint> ipKeys = new TreeMap<>();
+    /** Every ip key seen, with what can be checked once, when it arrives (guarded by lock). */
+    private final Map<String, Received> ipKeys = new TreeMap<>();
+    /** The CIDRs each registered node claims, parsed once per registration (guarded by lock). */
+    private final Map<String, List<IpPrefix>> nodeCidrs = new HashMap<>();
     private volatile List<RemoteEndpoint> remote = List.of();
     private volatile EtcdClient.Watch nodeWatch, ipWatch;
     private volatile long lastRevision;
     private volatile String watchError;
     private volatile boolean relist;
+    /**
+     * Watch events only update the raw maps; the validated list is rebuilt on this thread, and requests that arrive
+     * while a rebuild is queued share it. A rebuild is O(entries): one per event made a burst of n events cost
+     * O(n^2) on the watch thread (10k entries published at once kept three agents busy for minutes), and the
+     * endpoint manager coalesces its passes anyway.
+     */
+    private final ExecutorService recomputer = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "septum-kvstore-remote-endpoints");
+        t.setDaemon(true);
+        return t;
+    });
+    private final AtomicBoolean recomputeQueued = new AtomicBoolean();
+    private final AtomicLong recomputes = new AtomicLong();
 
     /** @param writer runs the etcd writes that follow endpoint changes (never the caller's notification thread) */
     public IpcacheSync(EtcdClient etcd, LeaseSession lease, NodeInfo self, java.util.concurrent.Executor writer) {
@@ -98,6 +123,13 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         this.self = self;
         this.writer = writer;
         for (String c : self.cidrs()) ownCidrs.add(IpPrefix.parse(c));
+        for (String a : self.addresses()) {
+            try {
+                ownAddresses.add(IpPrefix.parse(a));
+            } catch (IllegalArgumentException ignored) {
+                // matched by its text in mine(String)
+            }
+        }
     }
 
     /**
@@ -131,6 +163,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         EtcdClient.RangeResult ips = etcd.getPrefix(IP_PREFIX);
         synchronized (lock) {
             nodes.clear();
+            nodeCidrs.clear();
             ipKeys.clear();
             for (EtcdClient.KeyValue kv : ns.kvs()) nodeEvent(false, kv);
             for (EtcdClient.KeyValue kv : ips.kvs()) ipEvent(false, kv);
@@ -152,7 +185,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         }
         lastRevision = Math.max(lastRevision, e.kv().modRevision());
         watchError = null;
-        recompute();
+        requestRecompute();
     }
 
     private void onWatchError(Exception e) {
@@ -166,6 +199,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         if (name.equals(self.name())) return;
         if (delete) {
             nodes.remove(name);
+            nodeCidrs.remove(name);
             nodeLeases.remove(name);
             return;
         }
@@ -178,9 +212,19 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
             if (!name.equals(n.path("name").asText())) throw new IOException("its name is \"" + n.path("name").asText() + "\"");
             String peer = n.hasNonNull("peer") && !n.get("peer").asText().isBlank() ? n.get("peer").asText() : null;
             nodes.put(name, new NodeInfo(name, addresses, cidrs, n.path("version").asText(), n.path("startTime").asLong(), peer));
+            List<IpPrefix> parsed = new ArrayList<>();
+            for (String c : cidrs) {
+                try {
+                    parsed.add(IpPrefix.parse(c));
+                } catch (IllegalArgumentException ignored) {
+                    // a CIDR nobody can match
+                }
+            }
+            nodeCidrs.put(name, List.copyOf(parsed));
         } catch (IOException | RuntimeException ex) {
             LOG.warning("kvstore: ignoring node key " + kv.key() + ": " + ex.getMessage());
             nodes.remove(name);
+            nodeCidrs.remove(name);
         }
     }
 
@@ -196,36 +240,51 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         }
         try {
             JsonNode n = json.readTree(kv.value());
-            ipKeys.put(kv.key(), new RemoteEndpoint(n.path("ip").asText(), n.path("identity").asLong(), n.path("node").asText(),
-                    n.path("namespace").asText(""), n.path("name").asText("")));
+            RemoteEndpoint e = new RemoteEndpoint(n.path("ip").asText(), n.path("identity").asLong(), n.path("node").asText(),
+                    n.path("namespace").asText(""), n.path("name").asText(""));
+            ipKeys.put(kv.key(), Received.of(kv.key(), e, this::mine));
         } catch (IOException | RuntimeException ex) {
             LOG.warning("kvstore: ignoring ipcache key " + kv.key() + ": " + ex.getMessage());
             ipKeys.remove(kv.key());
         }
     }
 
-    /** Why an entry of another node is refused, or null when it is taken. */
-    static String refusal(String key, RemoteEndpoint e, NodeInfo node) {
-        String keyNode = key.substring(IP_PREFIX.length(), key.indexOf('/', IP_PREFIX.length()));
-        if (node == null) return "node " + keyNode + " is not registered";
-        if (!keyNode.equals(e.node())) return "the key is node " + keyNode + "'s but the value names " + e.node();
-        IpPrefix ip;
-        try {
-            ip = IpPrefix.parse(e.ip());
-        } catch (IllegalArgumentException ex) {
-            return ex.getMessage();
-        }
-        if (!key.endsWith("/" + e.ip())) return "the key does not name its address " + e.ip();
-        if (e.identity() < ReservedIdentity.FIRST_ALLOCATED || e.identity() > ReservedIdentity.LAST_ALLOCATED) {
-            return "identity " + e.identity() + " is not a cluster-wide one";
-        }
-        for (String c : node.cidrs()) {
+    /**
+     * An ip key as received, with the checks that depend on it alone done once: a rebuild of the remote list runs
+     * for every batch of changes over every entry, so it must not parse addresses again.
+     *
+     * @param ip the parsed address, null when the entry is refused whatever the registrations say
+     * @param refused why it is refused regardless of node registrations, or null
+     * @param own whether the address is this node's own (no other node may claim it)
+     */
+    record Received(RemoteEndpoint endpoint, IpPrefix ip, String refused, boolean own) {
+        static Received of(String key, RemoteEndpoint e, Predicate<IpPrefix> mine) {
+            String keyNode = key.substring(IP_PREFIX.length(), key.indexOf('/', IP_PREFIX.length()));
+            if (!keyNode.equals(e.node())) return refused(e, "the key is node " + keyNode + "'s but the value names " + e.node());
+            IpPrefix ip;
             try {
-                if (IpPrefix.parse(c).contains(ip)) return null;
-            } catch (IllegalArgumentException ignored) {
-                // a CIDR nobody can match
+                ip = IpPrefix.parse(e.ip());
+            } catch (IllegalArgumentException ex) {
+                return refused(e, ex.getMessage());
             }
+            if (!key.endsWith("/" + e.ip())) return refused(e, "the key does not name its address " + e.ip());
+            if (e.identity() < ReservedIdentity.FIRST_ALLOCATED || e.identity() > ReservedIdentity.LAST_ALLOCATED) {
+                return refused(e, "identity " + e.identity() + " is not a cluster-wide one");
+            }
+            return new Received(e, ip, null, mine.test(ip));
         }
+
+        private static Received refused(RemoteEndpoint e, String why) {
+            return new Received(e, null, why, false);
+        }
+    }
+
+    /** Why an entry of another node is refused, or null when it is taken. */
+    private static String refusal(Received r, NodeInfo node, List<IpPrefix> cidrs) {
+        RemoteEndpoint e = r.endpoint();
+        if (node == null) return "node " + e.node() + " is not registered";
+        if (r.refused() != null) return r.refused();
+        for (IpPrefix c : cidrs) if (c.contains(r.ip())) return null;
         return e.ip() + " is outside the CIDRs node " + e.node() + " registered " + node.cidrs();
     }
 
@@ -233,20 +292,47 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     private boolean mine(String ip) {
         if (self.addresses().contains(ip)) return true;
         try {
-            IpPrefix p = IpPrefix.parse(ip);
-            return ownCidrs.stream().anyMatch(c -> c.contains(p));
+            return mine(IpPrefix.parse(ip));
         } catch (IllegalArgumentException e) {
             return true; // not an address: nobody gets it
         }
     }
 
+    private boolean mine(IpPrefix ip) {
+        if (ownAddresses.contains(ip)) return true;
+        for (IpPrefix c : ownCidrs) if (c.contains(ip)) return true;
+        return false;
+    }
+
+    /** Queues a rebuild of the remote list unless one is queued already (it will see this change too). */
+    private void requestRecompute() {
+        if (!recomputeQueued.compareAndSet(false, true)) return;
+        try {
+            recomputer.execute(() -> {
+                // cleared before the rebuild reads the maps: a change after this point queues another rebuild
+                recomputeQueued.set(false);
+                recompute();
+            });
+        } catch (RejectedExecutionException closed) {
+            recomputeQueued.set(false);
+        }
+    }
+
+    /** How many times the remote list was rebuilt (for tests). */
+    long recomputes() {
+        return recomputes.get();
+    }
+
     private void recompute() {
+        recomputes.incrementAndGet();
         synchronized (lock) {
             List<RemoteEndpoint> out = new ArrayList<>();
-            for (Map.Entry<String, RemoteEndpoint> e : ipKeys.entrySet()) {
-                String why = refusal(e.getKey(), e.getValue(), nodes.get(e.getValue().node()));
-                if (why == null && mine(e.getValue().ip())) why = e.getValue().ip() + " is this node's own";
-                if (why == null) out.add(e.getValue());
+            for (Map.Entry<String, Received> e : ipKeys.entrySet()) {
+                Received r = e.getValue();
+                String node = r.endpoint().node();
+                String why = refusal(r, nodes.get(node), nodeCidrs.getOrDefault(node, List.of()));
+                if (why == null && r.own()) why = r.endpoint().ip() + " is this node's own";
+                if (why == null) out.add(r.endpoint());
                 else {
                     String reason = why;
                     LOG.fine(() -> "kvstore: ignoring " + e.getKey() + ": " + reason);
@@ -432,5 +518,6 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     @Override
     public void close() {
         closeWatches();
+        recomputer.shutdownNow();
     }
 }

@@ -1,0 +1,93 @@
+package io.septum.kvstore.etcd.internal;
+
+import io.septum.api.RemoteEndpoint;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.function.BooleanSupplier;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The receiving side of the ipcache sync against a real etcd, with another node's keys written by hand. */
+class IpcacheSyncTest {
+    private static TestEtcd etcd;
+
+    @BeforeAll
+    static void start() throws Exception {
+        etcd = TestEtcd.start();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (etcd != null) etcd.close();
+    }
+
+    /**
+     * A burst of watch events (another node publishing 2,000 addresses, 100 per transaction) ends with every address
+     * accepted, in far fewer rebuilds of the remote list than events: a rebuild is O(entries), so one per event made
+     * a burst quadratic (scripts/bench-cluster.sh: 10,000 published addresses kept the agents' watch threads busy
+     * for minutes).
+     */
+    @Test
+    void aBurstOfEventsIsAppliedInFewRebuilds() throws Exception {
+        int n = 2000;
+        EtcdClient writer = etcd.client();
+        EtcdClient reader = etcd.client();
+        LeaseSession lease = new LeaseSession(reader, 30);
+        Executor inline = Runnable::run;
+        IpcacheSync sync = new IpcacheSync(reader, lease, new IpcacheSync.NodeInfo("node-b", List.of("192.0.2.2"),
+                List.of("10.2.0.0/16"), "test", System.currentTimeMillis()), inline);
+        long nodeLease = writer.grant(600);
+        try {
+            sync.start();
+            long before = sync.recomputes();
+            writer.put(IpcacheSync.NODE_PREFIX + "node-a", "{\"name\":\"node-a\",\"addresses\":[\"192.0.2.1\"],"
+                    + "\"cidrs\":[\"10.1.0.0/16\"],\"version\":\"test\",\"startTime\":1}", nodeLease);
+            for (int i = 0; i < n; i += 100) {
+                List<EtcdClient.Op> puts = new ArrayList<>();
+                for (int j = i; j < i + 100; j++) {
+                    String ip = "10.1." + (j / 250) + "." + (j % 250 + 1);
+                    puts.add(new EtcdClient.Op.Put(IpcacheSync.IP_PREFIX + "node-a/" + ip, "{\"ip\":\"" + ip
+                            + "\",\"identity\":" + (256 + j % 50) + ",\"node\":\"node-a\",\"namespace\":\"ns\",\"name\":\"ep" + j + "\"}",
+                            nodeLease));
+                }
+                assertTrue(writer.txn(List.of(), puts, List.of()).succeeded());
+            }
+            // every address, and node-a's own address as remote-node
+            await("all " + n + " addresses accepted", () -> sync.list().size() == n + 1);
+            RemoteEndpoint e = sync.list().stream().filter(r -> r.ip().equals("10.1.0.1")).findFirst().orElseThrow();
+            assertEquals(256, e.identity());
+            assertEquals("node-a", e.node());
+            long rebuilds = sync.recomputes() - before;
+            assertTrue(rebuilds < n / 10, rebuilds + " rebuilds for " + (n + 1) + " events");
+
+            // a deletion after the burst is applied too (a rebuild is queued for it, not lost behind the last one)
+            writer.delete(IpcacheSync.IP_PREFIX + "node-a/10.1.0.1");
+            await("the deleted address gone", () -> sync.list().stream().noneMatch(r -> r.ip().equals("10.1.0.1")));
+            assertEquals(n, sync.list().size());
+        } finally {
+            sync.close();
+            lease.close();
+            try {
+                writer.revoke(nodeLease);
+            } catch (java.io.IOException ignored) {
+                // best effort: etcd is discarded after the class
+            }
+            writer.close();
+            reader.close();
+        }
+    }
+
+    private static void await(String what, BooleanSupplier cond) throws InterruptedException {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (!cond.getAsBoolean()) {
+            if (System.nanoTime() > deadline) throw new AssertionError("not within 30 s: " + what);
+            Thread.sleep(20);
+        }
+    }
+}
