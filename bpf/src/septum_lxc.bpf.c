@@ -68,6 +68,16 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		ret = 0;
 	}
 
+	if (dir == SEPTUM_DIR_INGRESS && proxy_owns(skb, ep, &p, now)) {
+		/* the answer to the proxy's transparent upstream leg: to the proxy's socket, through the bridge */
+		ret = proxy_redirect_ingress(skb, &p);
+		if (ret == TC_ACT_REDIRECT)
+			return ret;
+		if (ret >= 0)
+			ret = DROP_PROXY_UNAVAILABLE;
+		goto out;
+	}
+
 	if (dir == SEPTUM_DIR_INGRESS && proxy_upstream_leg(skb)) {
 		/* the L7 proxy's leg of a connection it judged: tracked, so that the endpoint's replies pass */
 		vi.src_identity = ipcache_identity(p.saddr);

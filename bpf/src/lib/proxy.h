@@ -27,6 +27,7 @@
 #include "maps.h"
 #include "parse.h"
 #include "policy.h"
+#include "conntrack.h"
 
 /* Mirrors io.septum.datapath.ebpf.internal.EbpfDatapath.PROXY_REDIRECT_MARK and Datapath.PROXY_UPSTREAM_MARK. */
 #define PROXY_REDIRECT_MARK 0x5e970001
@@ -68,27 +69,31 @@ static __always_inline int proxy_wanted(const struct endpoint_value *ep, const s
 	return own->action == POLICY_REDIRECT;
 }
 
+/* The packet's tuple as a socket lookup wants it; returns its length. */
+static __always_inline __u32 proxy_tuple(const struct pkt *p, struct bpf_sock_tuple *t)
+{
+	if (p->family == 4) {
+		__builtin_memcpy(&t->ipv4.saddr, p->saddr + 12, 4);
+		__builtin_memcpy(&t->ipv4.daddr, p->daddr + 12, 4);
+		t->ipv4.sport = bpf_htons(p->sport);
+		t->ipv4.dport = bpf_htons(p->dport);
+		return sizeof(t->ipv4);
+	}
+	__builtin_memcpy(t->ipv6.saddr, p->saddr, 16);
+	__builtin_memcpy(t->ipv6.daddr, p->daddr, 16);
+	t->ipv6.sport = bpf_htons(p->sport);
+	t->ipv6.dport = bpf_htons(p->dport);
+	return sizeof(t->ipv6);
+}
+
 /* Assigns the packet to the proxy's socket: the accepted one under the original tuple, else the listener. */
 static __always_inline int proxy_sk_assign(struct __sk_buff *skb, const struct pkt *p, __u16 port)
 {
 	struct bpf_sock_tuple t = {};
 	struct bpf_sock *sk;
-	__u32 len;
+	__u32 len = proxy_tuple(p, &t);
 	long ret;
 
-	if (p->family == 4) {
-		__builtin_memcpy(&t.ipv4.saddr, p->saddr + 12, 4);
-		__builtin_memcpy(&t.ipv4.daddr, p->daddr + 12, 4);
-		t.ipv4.sport = bpf_htons(p->sport);
-		t.ipv4.dport = bpf_htons(p->dport);
-		len = sizeof(t.ipv4);
-	} else {
-		__builtin_memcpy(t.ipv6.saddr, p->saddr, 16);
-		__builtin_memcpy(t.ipv6.daddr, p->daddr, 16);
-		t.ipv6.sport = bpf_htons(p->sport);
-		t.ipv6.dport = bpf_htons(p->dport);
-		len = sizeof(t.ipv6);
-	}
 	/* a connection the proxy accepted already (or is accepting) has its own socket under the original tuple */
 	sk = bpf_skc_lookup_tcp(skb, &t, len, BPF_F_CURRENT_NETNS, 0);
 	if (sk) {
@@ -173,6 +178,35 @@ static __always_inline int proxy_redirect_ingress(struct __sk_buff *skb, const s
 		return DROP_PROXY_UNAVAILABLE;
 	skb->mark = PROXY_REDIRECT_MARK;
 	return bpf_redirect(mac->master, BPF_F_INGRESS);
+}
+
+/*
+ * Whether a packet entering an endpoint belongs to a socket of this host instead: the proxy's upstream leg towards
+ * an endpoint of another node leaves from the client's own address (a transparent source, so that the other node
+ * sees the client's identity), and that leg's answers come back addressed to the client. Only TCP packets with ACK
+ * that no connection of the endpoint tracks are looked up, so the endpoint's own connections pay nothing.
+ */
+static __always_inline int proxy_owns(struct __sk_buff *skb, const struct endpoint_value *ep, const struct pkt *p,
+				      __u64 now)
+{
+	struct bpf_sock_tuple t = {};
+	struct ct_key ck = {};
+	struct bpf_sock *sk;
+	__u32 len;
+	int owned;
+
+	if (p->proto != IPPROTO_TCP || !(p->tcp_flags & 0x10 /* ACK */))
+		return 0;
+	ct_key_original(&ck, p, ep->ep_id, SEPTUM_DIR_INGRESS);
+	if (ct_lookup_live(&ck, now))
+		return 0;
+	len = proxy_tuple(p, &t);
+	sk = bpf_skc_lookup_tcp(skb, &t, len, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return 0;
+	owned = sk->state != BPF_TCP_LISTEN;
+	bpf_sk_release(sk);
+	return owned;
 }
 
 static __always_inline int proxy_upstream_leg(const struct __sk_buff *skb)

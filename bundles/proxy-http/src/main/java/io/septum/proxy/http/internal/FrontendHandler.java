@@ -289,7 +289,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         InetSocketAddress dst = server;
-        proxy.connectUpstream(ctx.channel().eventLoop(), dst, new BackendHandler(this)).addListener((ChannelFutureListener) f -> {
+        InetSocketAddress source = judge != null && judge.keepClientAddress() ? (InetSocketAddress) ctx.channel().remoteAddress() : null;
+        proxy.connectUpstream(ctx.channel().eventLoop(), dst, source, new BackendHandler(this)).addListener((ChannelFutureListener) f -> {
             if (!f.isSuccess()) {
                 out.release();
                 upstreamFailed("upstream connect error: " + f.cause().getMessage());

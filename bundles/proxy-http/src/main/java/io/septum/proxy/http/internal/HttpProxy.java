@@ -106,7 +106,11 @@ final class HttpProxy implements AutoCloseable {
         return (InetSocketAddress) server.localAddress();
     }
 
-    ChannelFuture connectUpstream(EventLoop loop, InetSocketAddress original, BackendHandler handler) {
+    /**
+     * The upstream leg to the original destination; from {@code source} (the client's address, with IP_TRANSPARENT)
+     * when not null, else from this host's own address.
+     */
+    ChannelFuture connectUpstream(EventLoop loop, InetSocketAddress original, InetSocketAddress source, BackendHandler handler) {
         Bootstrap b = new Bootstrap()
                 .group(loop)
                 .channel(EpollSocketChannel.class)
@@ -121,6 +125,10 @@ final class HttpProxy implements AutoCloseable {
                     }
                 });
         if (settings.upstreamMark() != 0) b.option(SO_MARK, settings.upstreamMark());
+        if (source != null) {
+            b.option(io.netty.channel.epoll.EpollChannelOption.IP_TRANSPARENT, true);
+            return b.connect(destination.apply(original), new InetSocketAddress(source.getAddress(), 0));
+        }
         return b.connect(destination.apply(original));
     }
 

@@ -26,5 +26,11 @@ interface Judge {
 
         /** The endpoint whose policy governs, 0 when none is known. */
         long endpointId();
+
+        /**
+         * Whether the upstream leg leaves from the client's own address (a transparent source): towards an endpoint
+         * of another node, whose node must see the client's identity, not this node's.
+         */
+        boolean keepClientAddress();
     }
 }

@@ -45,7 +45,12 @@ final class PolicyJudge implements Judge {
     public ConnectionJudge connection(InetSocketAddress client, InetSocketAddress server) {
         EndpointIndex index = endpoints.get();
         EndpointSnapshot snap = index == null ? EndpointSnapshot.EMPTY : index.snapshot();
-        return new Connection(side(client.getAddress(), snap), side(server.getAddress(), snap), server.getPort());
+        Side c = side(client.getAddress(), snap);
+        Side s = side(server.getAddress(), snap);
+        // an endpoint of another node: its address is in the ipcache from the cluster's store
+        boolean remote = s.endpoint() == null && snap.ipcacheEntryOf(server.getAddress())
+                .map(e -> e.source() != null && e.source().startsWith("kvstore:")).orElse(false);
+        return new Connection(c, s, server.getPort(), c.endpoint() != null && remote);
     }
 
     private Side side(InetAddress addr, EndpointSnapshot snap) {
@@ -67,14 +72,21 @@ final class PolicyJudge implements Judge {
         private final Side client;
         private final Side server;
         private final int port;
+        private final boolean keepClientAddress;
         private long revision = Long.MIN_VALUE;
         private Optional<HttpPolicy> ingress = Optional.empty();
         private Optional<HttpPolicy> egress = Optional.empty();
 
-        Connection(Side client, Side server, int port) {
+        Connection(Side client, Side server, int port, boolean keepClientAddress) {
             this.client = client;
             this.server = server;
             this.port = port;
+            this.keepClientAddress = keepClientAddress;
+        }
+
+        @Override
+        public boolean keepClientAddress() {
+            return keepClientAddress;
         }
 
         @Override

@@ -97,6 +97,11 @@ class HttpProxyTest {
         public ConnectionJudge connection(InetSocketAddress client, InetSocketAddress server) {
             return new ConnectionJudge() {
                 @Override
+                public boolean keepClientAddress() {
+                    return false;
+                }
+
+                @Override
                 public Verdict decide(HttpRequestInfo r) {
                     judged.add(r);
                     boolean ok = r.method().equals("POST") && "/v1/request-landing".equals(r.path());
@@ -350,6 +355,11 @@ class HttpProxyTest {
         Judge all = (c, srv) -> {
             Judge.ConnectionJudge inner = sw.connection(c, srv);
             return new Judge.ConnectionJudge() {
+                @Override
+                public boolean keepClientAddress() {
+                    return false;
+                }
+
                 public Judge.Verdict decide(HttpRequestInfo r) {
                     return decider.apply(r);
                 }
