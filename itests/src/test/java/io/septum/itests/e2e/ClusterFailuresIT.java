@@ -113,6 +113,21 @@ class ClusterFailuresIT {
                 node0.socket().toString(), "endpoint", "list", "--remote"));
         assertTrue(table.out().contains("kvstore:" + cluster.members().get(1).name()), table.out());
 
+        // every node's flows through node 0's relay, over the nodes' mutually authenticated peer service
+        E2eSupport.Run flows = E2eSupport.exec(Duration.ofSeconds(60), List.of(E2eSupport.septum().toString(), "--socket",
+                node0.socket().toString(), "observe", "--cluster", "--last", "500", "-o", "json"));
+        assertEquals(0, flows.exit(), flows.toString());
+        java.util.Set<String> nodesSeen = new java.util.TreeSet<>();
+        for (String line : flows.out().split("\n")) {
+            if (line.isBlank()) continue;
+            com.fasterxml.jackson.databind.JsonNode f = E2eSupport.JSON.readTree(line);
+            assertFalse(f.has("node_status") && !"connected".equals(f.path("node_status").path("state").asText()),
+                    "a node reported in the stream: " + line);
+            if (f.has("node_name")) nodesSeen.add(f.path("node_name").asText());
+        }
+        assertEquals(new java.util.TreeSet<>(List.of(cluster.members().get(0).name(), cluster.members().get(1).name())), nodesSeen,
+                "flows of both nodes in one stream:\n" + flows.out());
+
         // a long-lived connection across nodes, echoing a line at a time
         stream = new ProcessBuilder("ip", "netns", "exec", web.netns(), "socat", "-", "TCP4:" + db.ip() + ":5432").start();
         BlockingQueue<String> echoes = new LinkedBlockingQueue<>();

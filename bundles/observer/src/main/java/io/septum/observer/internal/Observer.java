@@ -41,6 +41,8 @@ class Observer implements DatapathEventListener, FlowObserver, FlowSink, AutoClo
     }
 
     private final Settings settings;
+    /** The name new flows carry: cluster mode's node name when there is one, else the configured or host name. */
+    private volatile String nodeName;
     /** DatapathEvents to enrich, and Flows that come complete (the L7 proxy's). */
     private final BlockingQueue<Object> queue;
     private final FlowRing ring;
@@ -128,6 +130,11 @@ class Observer implements DatapathEventListener, FlowObserver, FlowSink, AutoClo
         if (log != null) log.close();
     }
 
+    /** The name new flows carry from now on; null goes back to the settings' name. */
+    final void setNodeName(String name) {
+        nodeName = name;
+    }
+
     private void handle(DatapathEvent e) {
         Enricher en = enricher;
         if (en == null) return;
@@ -137,7 +144,8 @@ class Observer implements DatapathEventListener, FlowObserver, FlowSink, AutoClo
 
     /** Stores a flow, with this node's name: ring, log, followers, rate. */
     final void record(Flow flow) {
-        Flow f = flow.nodeName() == null ? flow.withNodeName(settings.nodeName()) : flow;
+        String name = nodeName;
+        Flow f = flow.nodeName() == null ? flow.withNodeName(name == null ? settings.nodeName() : name) : flow;
         ring.add(f);
         if (log != null) log.append(f);
         seen.increment();

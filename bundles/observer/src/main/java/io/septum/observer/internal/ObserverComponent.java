@@ -33,12 +33,11 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  */
 @Component(service = {DatapathEventListener.class, FlowObserver.class, FlowSink.class, io.septum.api.flow.PolicySuggester.class},
         immediate = true,
-        configurationPid = {ObserverComponent.PID, ObserverComponent.CLUSTER_PID})
-// no @Designate: metatype describes one pid, and this component reads two (its own, and cluster mode's nodeName)
+        configurationPid = ObserverComponent.PID)
 public final class ObserverComponent extends Observer implements io.septum.api.flow.PolicySuggester {
     public static final String PID = "io.septum.observer";
-    /** Cluster mode's pid: its {@code nodeName} is the name every flow carries, in a cluster or not. */
-    static final String CLUSTER_PID = "io.septum.cluster";
+    /** The service property of cluster mode's {@code ClusterInfo} that names this node. */
+    static final String NODE_NAME_PROPERTY = "septum.node.name";
 
     @ObjectClassDefinition(name = "Septum flow observer", description = "Flows from datapath events: ring and on-disk log")
     public @interface Config {
@@ -63,8 +62,24 @@ public final class ObserverComponent extends Observer implements io.septum.api.f
         @AttributeDefinition(description = "Size of one segment of the flow log in MiB")
         long logSegmentMiB() default 8;
 
-        @AttributeDefinition(description = "This node's name on its flows (read from io.septum.cluster); empty = the host name")
-        String nodeName() default "";
+        // nodeName (io.septum.observer) is read from the raw properties: an attribute here would put its empty
+        // default into the descriptor. In cluster mode the node's name comes from ClusterInfo (bindClusterInfo).
+    }
+
+    /**
+     * In cluster mode, flows carry the node name cluster mode registered under (ClusterInfo's service property), so
+     * that they match the node registry. Reading io.septum.cluster here as a second configuration pid did not work:
+     * the agent's SCR delivered that pid to the other bundles but never to this component.
+     */
+    @Reference(service = io.septum.api.ClusterInfo.class, cardinality = ReferenceCardinality.OPTIONAL,
+            policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindClusterInfo")
+    void bindClusterInfo(io.septum.api.ClusterInfo info, java.util.Map<String, Object> props) {
+        Object name = props.get(NODE_NAME_PROPERTY);
+        if (name != null && !name.toString().isBlank()) setNodeName(name.toString().strip());
+    }
+
+    void unbindClusterInfo(io.septum.api.ClusterInfo info) {
+        setNodeName(null);
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
@@ -80,8 +95,8 @@ public final class ObserverComponent extends Observer implements io.septum.api.f
     private volatile Datapath datapath;
 
     @Activate
-    public ObserverComponent(BundleContext ctx, Config cfg) {
-        super(settings(ctx, cfg));
+    public ObserverComponent(BundleContext ctx, Config cfg, java.util.Map<String, Object> properties) {
+        super(settings(ctx, cfg, properties == null ? null : properties.get("nodeName")));
         setLookup(new Enricher.Lookup() {
             @Override
             public EndpointSnapshot endpoints() {
@@ -114,7 +129,7 @@ public final class ObserverComponent extends Observer implements io.septum.api.f
         start();
     }
 
-    private static Settings settings(BundleContext ctx, Config cfg) {
+    private static Settings settings(BundleContext ctx, Config cfg, Object nodeName) {
         String state = ctx.getProperty("septum.state.dir");
         Path dir = cfg.logDir().isBlank() ? Path.of(state == null || state.isBlank() ? "/var/lib/septum" : state, "flows")
                 : Path.of(cfg.logDir());
@@ -122,7 +137,7 @@ public final class ObserverComponent extends Observer implements io.septum.api.f
         if (cfg.logEnabled() && cfg.logMaxMiB() < 1) throw new IllegalArgumentException(PID + ": logMaxMiB must be at least 1");
         return new Settings(cfg.maxFlows(), Math.max(16, cfg.queueSize()), Math.max(16, cfg.followQueueSize()),
                 cfg.logEnabled() ? dir : null, cfg.logMaxMiB() << 20, Math.max(1, cfg.logSegmentMiB()) << 20,
-                cfg.nodeName().isBlank() ? hostName() : cfg.nodeName().strip());
+                nodeName == null || nodeName.toString().isBlank() ? hostName() : nodeName.toString().strip());
     }
 
     /** The default node name, as cluster mode's: the host name. */

@@ -41,6 +41,8 @@ import java.util.stream.Stream;
  */
 public final class LabCluster implements AutoCloseable {
     public static final int MAX_NODES = 8;
+    /** The port of each node's peer flow service (inside its own namespace, on its underlay address). */
+    static final int PEER_PORT = 4244;
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final long CMD_TIMEOUT_MS = 10_000;
 
@@ -109,6 +111,7 @@ public final class LabCluster implements AutoCloseable {
         try {
             c.buildNodes(nodes);
             c.startEtcd(external);
+            c.makeCertificates();
             for (Member m : List.copyOf(c.members)) c.startAgent(m, septumHome);
             c.awaitAgents(readyTimeout);
         } catch (RuntimeException e) {
@@ -254,7 +257,14 @@ public final class LabCluster implements AutoCloseable {
                 }
             }
             copyTree(septumHome.resolve("etc"), home.resolve("etc"));
-            Files.writeString(home.resolve("etc/io.septum.cluster.cfg"), String.join("\n",
+            Path pki = underlay.dir().resolve("pki");
+            String peer = !Files.exists(pki.resolve("ca.pem")) ? "" : String.join("\n",
+                    "peerPort=" + PEER_PORT,
+                    "peerCaFile=" + pki.resolve("ca.pem"),
+                    "peerCertFile=" + pki.resolve(m.name() + ".pem"),
+                    "peerKeyFile=" + pki.resolve(m.name() + "-key.pem"),
+                    "");
+            Files.writeString(home.resolve("etc/io.septum.cluster.cfg"), peer + String.join("\n",
                     "# written by septum connectivity test --nodes for lab " + underlay.runId(),
                     "etcdEndpoints=" + etcdUrl,
                     "allowInsecure=true",
@@ -286,6 +296,42 @@ public final class LabCluster implements AutoCloseable {
         underlay.track(p);
         members.set(m.index(), new Member(m.index(), m.name(), m.host(), m.subnet(), m.dir(), p,
                 new AgentClient(run.resolve("septum.sock"), Duration.ofSeconds(30))));
+    }
+
+    /**
+     * A cluster CA and a certificate per node (DNS name = node name, its underlay address; server and client use) for
+     * the peer flow service, so that {@code observe --cluster} works across the lab's nodes. Without openssl the
+     * nodes run without that service (their flows stay their own) and the lab says so.
+     */
+    private void makeCertificates() {
+        boolean found = Stream.of(System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").split(":"))
+                .anyMatch(d -> Files.isExecutable(Path.of(d, "openssl")));
+        if (!found) {
+            progress.print("(no openssl: no peer flow service, observe --cluster shows each node alone) ");
+            return;
+        }
+        Path pki = underlay.dir().resolve("pki");
+        try {
+            Files.createDirectories(pki);
+        } catch (IOException e) {
+            throw new LabException("cannot create " + pki + ": " + e.getMessage(), e);
+        }
+        String ca = pki.resolve("ca").toString();
+        Cmd.run(CMD_TIMEOUT_MS, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-days", "2", "-subj", "/CN=septum-lab-" + underlay.runId(), "-keyout", ca + "-key.pem", "-out", ca + ".pem").check();
+        for (Member m : members) {
+            String base = pki.resolve(m.name()).toString();
+            Cmd.run(CMD_TIMEOUT_MS, "openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-subj", "/CN=" + m.name(), "-keyout", base + "-key.pem", "-out", base + ".csr").check();
+            try {
+                Files.writeString(Path.of(base + ".ext"), "subjectAltName=DNS:" + m.name() + ",IP:" + m.host().ip() + "\n"
+                        + "extendedKeyUsage=serverAuth,clientAuth\n");
+            } catch (IOException e) {
+                throw new LabException("cannot write " + base + ".ext: " + e.getMessage(), e);
+            }
+            Cmd.run(CMD_TIMEOUT_MS, "openssl", "x509", "-req", "-in", base + ".csr", "-CA", ca + ".pem", "-CAkey", ca + "-key.pem",
+                    "-CAcreateserial", "-days", "2", "-extfile", base + ".ext", "-out", base + ".pem").check();
+        }
     }
 
     /** Every agent ready, in cluster mode with state ok, and seeing every node registered. */

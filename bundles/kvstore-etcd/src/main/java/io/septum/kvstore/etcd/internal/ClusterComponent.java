@@ -142,6 +142,16 @@ public final class ClusterComponent {
     private volatile PolicySync policies;
     private ServiceRegistration<?> policiesReg, realizationReg;
 
+    /** This node's name in the store: {@code nodeName}, else the host name. */
+    static String nodeName(Config config) {
+        if (!config.nodeName().isBlank()) return config.nodeName().strip();
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+            return "localhost";
+        }
+    }
+
     @Activate
     public ClusterComponent(BundleContext context, Config config, @Reference io.septum.api.policy.PolicyEngine policyEngine,
                             @Reference io.septum.api.policy.PolicyRepository policyRepository) {
@@ -171,7 +181,7 @@ public final class ClusterComponent {
             public List<ClusterNode> nodes() {
                 return clusterNodes();
             }
-        }, null);
+        }, new java.util.Hashtable<>(java.util.Map.of("septum.node.name", nodeName(config))));
         timer.execute(() -> start(config, endpoints));
     }
 
@@ -189,7 +199,7 @@ public final class ClusterComponent {
                 ssl = Tls.context(path(config.caFile()), path(config.certFile()), path(config.keyFile()));
             }
             etcd = new EtcdClient(new EtcdClient.Options(endpoints, ssl, config.allowInsecure(), Duration.ofSeconds(5)));
-            String node = config.nodeName().isBlank() ? InetAddress.getLocalHost().getHostName() : config.nodeName();
+            String node = nodeName(config);
             nodeName = node;
             lease = new LeaseSession(etcd, config.leaseTtlSeconds());
             Path stateDir = Path.of(prop("septum.state.dir", "/var/lib/septum"));
