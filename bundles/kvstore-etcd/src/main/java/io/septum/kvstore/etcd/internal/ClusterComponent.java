@@ -96,6 +96,11 @@ public final class ClusterComponent {
                 + " remote-node identity")
         String nodeAddresses() default "";
 
+        @AttributeDefinition(description = "After a (re)start, how long the endpoint manager keeps the datapath as the"
+                + " previous agent left it while the first listing of the other nodes' endpoints is pending (Cilium's"
+                + " ListDone); then it goes on from local state (read by the endpoint manager)")
+        long initialSyncTimeoutSeconds() default 5;
+
         @AttributeDefinition(description = "TCP port of this node's peer flow service (TLS, client certificates"
                 + " required), registered for observe --cluster; 0 = none")
         int peerPort() default 0;

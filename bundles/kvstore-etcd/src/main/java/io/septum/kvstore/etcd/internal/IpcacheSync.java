@@ -90,6 +90,8 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     private volatile long lastRevision;
     private volatile String watchError;
     private volatile boolean relist;
+    /** The first listing is in (Cilium's ListDone); never false again (a re-list keeps serving the last state). */
+    private volatile boolean synced;
 
     /** @param writer runs the etcd writes that follow endpoint changes (never the caller's notification thread) */
     public IpcacheSync(EtcdClient etcd, LeaseSession lease, NodeInfo self, java.util.concurrent.Executor writer) {
@@ -142,7 +144,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         watchError = null;
         nodeWatch = etcd.watch(NODE_PREFIX, ns.revision() + 1, e -> onEvent(true, e), this::onWatchError);
         ipWatch = etcd.watch(IP_PREFIX, ips.revision() + 1, e -> onEvent(false, e), this::onWatchError);
-        recompute();
+        recompute(true);
     }
 
     private void onEvent(boolean node, EtcdClient.WatchEvent e) {
@@ -152,7 +154,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         }
         lastRevision = Math.max(lastRevision, e.kv().modRevision());
         watchError = null;
-        recompute();
+        recompute(false);
     }
 
     private void onWatchError(Exception e) {
@@ -240,7 +242,8 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         }
     }
 
-    private void recompute() {
+    /** @param listed a full listing was just taken: from now on {@link #synced()} (listeners hear of it once) */
+    private void recompute(boolean listed) {
         synchronized (lock) {
             List<RemoteEndpoint> out = new ArrayList<>();
             for (Map.Entry<String, RemoteEndpoint> e : ipKeys.entrySet()) {
@@ -262,8 +265,10 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
             for (RemoteEndpoint r : out) claims.merge(r.ip(), 1L, Long::sum);
             out.removeIf(r -> claims.get(r.ip()) > 1);
             out.sort(Comparator.comparing(RemoteEndpoint::ip).thenComparing(RemoteEndpoint::node));
-            if (out.equals(remote)) return;
+            boolean firstListing = listed && !synced;
+            if (out.equals(remote) && !firstListing) return;
             remote = List.copyOf(out);
+            if (firstListing) synced = true;
         }
         for (Runnable l : listeners) {
             try {
@@ -279,6 +284,11 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     @Override
     public List<RemoteEndpoint> list() {
         return remote;
+    }
+
+    @Override
+    public boolean synced() {
+        return synced;
     }
 
     @Override
