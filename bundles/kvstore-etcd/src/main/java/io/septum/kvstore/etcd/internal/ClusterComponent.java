@@ -76,6 +76,13 @@ public final class ClusterComponent {
         @AttributeDefinition(description = "PKCS#8 PEM key of certFile")
         String keyFile() default "";
 
+        @AttributeDefinition(description = "etcd user of this node (etcd authentication; scripts/etcd-roles.sh creates"
+                + " septum-node-<nodeName>); empty = none")
+        String etcdUser() default "";
+
+        @AttributeDefinition(description = "File holding etcdUser's password (its first line); required with etcdUser")
+        String etcdPasswordFile() default "";
+
         @AttributeDefinition(description = "Accept plaintext http:// endpoints (test clusters only)")
         boolean allowInsecure() default false;
 
@@ -193,7 +200,8 @@ public final class ClusterComponent {
             if (!config.caFile().isBlank() || !config.certFile().isBlank()) {
                 ssl = Tls.context(path(config.caFile()), path(config.certFile()), path(config.keyFile()));
             }
-            etcd = new EtcdClient(new EtcdClient.Options(endpoints, ssl, config.allowInsecure(), Duration.ofSeconds(5)));
+            etcd = new EtcdClient(new EtcdClient.Options(endpoints, ssl, config.allowInsecure(), Duration.ofSeconds(5),
+                    credentials(config.etcdUser(), config.etcdPasswordFile())));
             String node = config.nodeName().isBlank() ? InetAddress.getLocalHost().getHostName() : config.nodeName();
             nodeName = node;
             lease = new LeaseSession(etcd, config.leaseTtlSeconds());
@@ -281,6 +289,24 @@ public final class ClusterComponent {
             return null;
         }
         return (host.contains(":") ? "[" + host + "]" : host) + ":" + config.peerPort();
+    }
+
+    /** etcdUser with the first line of etcdPasswordFile; null when neither is set. */
+    static EtcdClient.Credentials credentials(String user, String passwordFile) throws IOException {
+        boolean u = user != null && !user.isBlank(), f = passwordFile != null && !passwordFile.isBlank();
+        if (!u && !f) return null;
+        if (!u) throw new IllegalArgumentException("etcdPasswordFile is set but etcdUser is not");
+        if (!f) throw new IllegalArgumentException("etcdUser " + user.strip() + " is set but etcdPasswordFile is not");
+        Path file = Path.of(passwordFile.strip());
+        String text;
+        try {
+            text = java.nio.file.Files.readString(file);
+        } catch (IOException e) {
+            throw new IOException("etcdPasswordFile " + file + " cannot be read: " + e, e);
+        }
+        String password = text.lines().findFirst().orElse("");
+        if (password.isEmpty()) throw new IllegalArgumentException("etcdPasswordFile " + file + " is empty (its first line is the password)");
+        return new EtcdClient.Credentials(user.strip(), password);
     }
 
     static List<String> list(String text) {

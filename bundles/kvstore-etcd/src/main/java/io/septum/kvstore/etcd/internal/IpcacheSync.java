@@ -32,7 +32,9 @@ import java.util.logging.Logger;
  *       what per-node etcd roles restrict (see docs/cluster.md).</li>
  *   <li>It lists and then watches both prefixes of every other node and serves the result as
  *       {@link RemoteEndpoints}: an entry counts only when its node is registered, its key and value name the same
- *       node, its address is inside a CIDR that node registered, and its identity is a cluster-wide one (256..65535).
+ *       node, its address is inside a CIDR that node registered (or, when the operator wrote
+ *       {@code septum/state/node-cidrs/v1/<node>}, inside those instead), and its identity is a cluster-wide one
+ *       (256..65535).
  *       Each node's own addresses are listed with identity {@code remote-node} (6).</li>
  * </ul>
  *
@@ -42,6 +44,12 @@ import java.util.logging.Logger;
 public final class IpcacheSync implements RemoteEndpoints, EndpointListener, AutoCloseable {
     static final String IP_PREFIX = "septum/state/ip/v1/";
     static final String NODE_PREFIX = "septum/state/nodes/v1/";
+    /**
+     * Operator-written CIDRs per node ({@code {"cidrs": [...]}}, written by scripts/etcd-roles.sh --cidr under a
+     * prefix no node's etcd role can write): when a node has one, receivers take its endpoint addresses only inside
+     * these, whatever it registered itself.
+     */
+    static final String NODE_CIDRS_PREFIX = "septum/state/node-cidrs/v1/";
     private static final Logger LOG = Logger.getLogger(IpcacheSync.class.getName());
 
     /**
@@ -85,8 +93,10 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     /** Node name to the lease its registration carries (its heartbeat), guarded by lock. */
     private final Map<String, Long> nodeLeases = new HashMap<>();
     private final Map<String, RemoteEndpoint> ipKeys = new TreeMap<>();
+    /** Node name to its operator-written CIDRs (guarded by lock); a malformed key is an empty list: nothing passes. */
+    private final Map<String, List<String>> operatorCidrs = new HashMap<>();
     private volatile List<RemoteEndpoint> remote = List.of();
-    private volatile EtcdClient.Watch nodeWatch, ipWatch;
+    private volatile EtcdClient.Watch nodeWatch, ipWatch, cidrWatch;
     private volatile long lastRevision;
     private volatile String watchError;
     private volatile boolean relist;
@@ -129,28 +139,36 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     }
 
     private void listAndWatch() throws IOException {
+        // operator CIDRs first: an ip key listed after them is never judged by a node's own wider claim
+        EtcdClient.RangeResult cidrs = etcd.getPrefix(NODE_CIDRS_PREFIX);
         EtcdClient.RangeResult ns = etcd.getPrefix(NODE_PREFIX);
         EtcdClient.RangeResult ips = etcd.getPrefix(IP_PREFIX);
         synchronized (lock) {
             nodes.clear();
             ipKeys.clear();
+            operatorCidrs.clear();
+            for (EtcdClient.KeyValue kv : cidrs.kvs()) cidrEvent(false, kv);
             for (EtcdClient.KeyValue kv : ns.kvs()) nodeEvent(false, kv);
             for (EtcdClient.KeyValue kv : ips.kvs()) ipEvent(false, kv);
         }
-        long from = Math.max(ns.revision(), ips.revision()) + 1;
+        long from = Math.max(cidrs.revision(), Math.max(ns.revision(), ips.revision())) + 1;
         lastRevision = from - 1;
         closeWatches();
         relist = false;
         watchError = null;
-        nodeWatch = etcd.watch(NODE_PREFIX, ns.revision() + 1, e -> onEvent(true, e), this::onWatchError);
-        ipWatch = etcd.watch(IP_PREFIX, ips.revision() + 1, e -> onEvent(false, e), this::onWatchError);
+        cidrWatch = etcd.watch(NODE_CIDRS_PREFIX, cidrs.revision() + 1, e -> onEvent(this::cidrEvent, e), this::onWatchError);
+        nodeWatch = etcd.watch(NODE_PREFIX, ns.revision() + 1, e -> onEvent(this::nodeEvent, e), this::onWatchError);
+        ipWatch = etcd.watch(IP_PREFIX, ips.revision() + 1, e -> onEvent(this::ipEvent, e), this::onWatchError);
         recompute(true);
     }
 
-    private void onEvent(boolean node, EtcdClient.WatchEvent e) {
+    private interface KeyHandler {
+        void apply(boolean delete, EtcdClient.KeyValue kv);
+    }
+
+    private void onEvent(KeyHandler handler, EtcdClient.WatchEvent e) {
         synchronized (lock) {
-            if (node) nodeEvent(e.delete(), e.kv());
-            else ipEvent(e.delete(), e.kv());
+            handler.apply(e.delete(), e.kv());
         }
         lastRevision = Math.max(lastRevision, e.kv().modRevision());
         watchError = null;
@@ -186,6 +204,26 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         }
     }
 
+    private void cidrEvent(boolean delete, EtcdClient.KeyValue kv) {
+        String name = kv.key().substring(NODE_CIDRS_PREFIX.length());
+        if (delete) {
+            operatorCidrs.remove(name);
+            return;
+        }
+        List<String> cidrs = new ArrayList<>();
+        try {
+            JsonNode n = json.readTree(kv.value());
+            if (!n.path("cidrs").isArray()) throw new IOException("no \"cidrs\" list");
+            for (JsonNode c : n.path("cidrs")) cidrs.add(IpPrefix.parse(c.asText()).toString());
+        } catch (IOException | RuntimeException ex) {
+            // written by the operator, but wrong: the node gets no address rather than the ones it claims
+            LOG.warning("kvstore: operator CIDRs " + kv.key() + " unreadable (" + ex.getMessage() + "): node " + name
+                    + " gets no endpoint address until it is fixed");
+            cidrs.clear();
+        }
+        operatorCidrs.put(name, List.copyOf(cidrs));
+    }
+
     private void ipEvent(boolean delete, EtcdClient.KeyValue kv) {
         String rest = kv.key().substring(IP_PREFIX.length());
         int slash = rest.indexOf('/');
@@ -206,8 +244,12 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         }
     }
 
-    /** Why an entry of another node is refused, or null when it is taken. */
-    static String refusal(String key, RemoteEndpoint e, NodeInfo node) {
+    /**
+     * Why an entry of another node is refused, or null when it is taken.
+     *
+     * @param operatorCidrs the CIDRs the operator wrote for the node, which replace those it registered; null: none
+     */
+    static String refusal(String key, RemoteEndpoint e, NodeInfo node, List<String> operatorCidrs) {
         String keyNode = key.substring(IP_PREFIX.length(), key.indexOf('/', IP_PREFIX.length()));
         if (node == null) return "node " + keyNode + " is not registered";
         if (!keyNode.equals(e.node())) return "the key is node " + keyNode + "'s but the value names " + e.node();
@@ -221,14 +263,16 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         if (e.identity() < ReservedIdentity.FIRST_ALLOCATED || e.identity() > ReservedIdentity.LAST_ALLOCATED) {
             return "identity " + e.identity() + " is not a cluster-wide one";
         }
-        for (String c : node.cidrs()) {
+        List<String> allowed = operatorCidrs != null ? operatorCidrs : node.cidrs();
+        for (String c : allowed) {
             try {
                 if (IpPrefix.parse(c).contains(ip)) return null;
             } catch (IllegalArgumentException ignored) {
                 // a CIDR nobody can match
             }
         }
-        return e.ip() + " is outside the CIDRs node " + e.node() + " registered " + node.cidrs();
+        return e.ip() + " is outside the CIDRs " + (operatorCidrs != null ? "the operator set for node " + e.node()
+                + " (" + NODE_CIDRS_PREFIX + e.node() + ") " + operatorCidrs : "node " + e.node() + " registered " + node.cidrs());
     }
 
     /** Whether an address is this node's own (its endpoint CIDRs or its node addresses): no other node may claim it. */
@@ -247,7 +291,8 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         synchronized (lock) {
             List<RemoteEndpoint> out = new ArrayList<>();
             for (Map.Entry<String, RemoteEndpoint> e : ipKeys.entrySet()) {
-                String why = refusal(e.getKey(), e.getValue(), nodes.get(e.getValue().node()));
+                String why = refusal(e.getKey(), e.getValue(), nodes.get(e.getValue().node()),
+                        operatorCidrs.get(e.getValue().node()));
                 if (why == null && mine(e.getValue().ip())) why = e.getValue().ip() + " is this node's own";
                 if (why == null) out.add(e.getValue());
                 else {
@@ -323,7 +368,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     /** The newest modification revision under the watched prefixes, for the sync lag (deletions do not show). */
     public long storeRevisionOfPrefixes() throws IOException {
         long max = 0;
-        for (String p : List.of(NODE_PREFIX, IP_PREFIX)) {
+        for (String p : List.of(NODE_CIDRS_PREFIX, NODE_PREFIX, IP_PREFIX)) {
             for (EtcdClient.KeyValue kv : etcd.getPrefix(p).kvs()) max = Math.max(max, kv.modRevision());
         }
         return max;
@@ -347,7 +392,8 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         // a watch that broke and was re-opened is healthy again before any new event comes
         EtcdClient.Watch n = nodeWatch;
         EtcdClient.Watch i = ipWatch;
-        if (n != null && i != null && n.open() && i.open()) return null;
+        EtcdClient.Watch c = cidrWatch;
+        if (n != null && i != null && c != null && n.open() && i.open() && c.open()) return null;
         return watchError == null ? null : "watch: " + watchError;
     }
 
@@ -436,7 +482,8 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     private void closeWatches() {
         if (nodeWatch != null) nodeWatch.close();
         if (ipWatch != null) ipWatch.close();
-        nodeWatch = ipWatch = null;
+        if (cidrWatch != null) cidrWatch.close();
+        nodeWatch = ipWatch = cidrWatch = null;
     }
 
     @Override
