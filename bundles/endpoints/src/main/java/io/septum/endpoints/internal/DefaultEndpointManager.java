@@ -250,6 +250,9 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
 
     private void firstPass() {
         pass();
+        // standalone: ready after the first pass, as before, even one that failed (it is retried); cluster mode: when
+        // the gate opens (doPass)
+        if (settings.clusterName() == null) signalReady();
     }
 
     /**
