@@ -13,7 +13,18 @@ public interface RemoteEndpoints {
     /** Every remote endpoint now known, sorted by address. */
     List<RemoteEndpoint> list();
 
-    /** Called after each change, on the cluster's thread; must not block. */
+    /**
+     * Whether the first listing of the other nodes' endpoints is in (Cilium's "ListDone"): before that, {@link #list()}
+     * may be empty or partial and a remote peer would count as {@code world}. Listeners are called when it becomes
+     * true. The default is for views that have nothing to wait for.
+     *
+     * @since 2.1
+     */
+    default boolean synced() {
+        return true;
+    }
+
+    /** Called after each change (and when {@link #synced()} becomes true), on the cluster's thread; must not block. */
     void addListener(Runnable onChange);
 
     void removeListener(Runnable onChange);

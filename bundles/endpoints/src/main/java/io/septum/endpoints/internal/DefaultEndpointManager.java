@@ -70,10 +70,26 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
     static final int MAX_ID = 65535;
 
     /** Tunables; in the agent they come from config pid {@code io.septum.endpoints}. */
-    /** @param clusterName cluster mode's name, which every endpoint carries as a label; null when standalone */
-    public record Settings(Path stateDir, Duration disconnectGrace, Duration retryDelay, String clusterName) {
+    /**
+     * @param clusterName        cluster mode's name, which every endpoint carries as a label; null when standalone
+     * @param initialSyncTimeout cluster mode: how long after start the datapath is left as the previous agent left it
+     *                           while the cluster's first listing of the other nodes' endpoints is pending
+     */
+    public record Settings(Path stateDir, Duration disconnectGrace, Duration retryDelay, String clusterName,
+                           Duration initialSyncTimeout) {
+        /** Cilium waits for its kvstore's first listing too; a few seconds cover a reachable etcd. */
+        public static final Duration DEFAULT_INITIAL_SYNC_TIMEOUT = Duration.ofSeconds(5);
+
+        public Settings {
+            initialSyncTimeout = initialSyncTimeout == null ? DEFAULT_INITIAL_SYNC_TIMEOUT : initialSyncTimeout;
+        }
+
+        public Settings(Path stateDir, Duration disconnectGrace, Duration retryDelay, String clusterName) {
+            this(stateDir, disconnectGrace, retryDelay, clusterName, null);
+        }
+
         public Settings(Path stateDir, Duration disconnectGrace, Duration retryDelay) {
-            this(stateDir, disconnectGrace, retryDelay, null);
+            this(stateDir, disconnectGrace, retryDelay, null, null);
         }
     }
 
@@ -139,6 +155,11 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
     private final SnapshotPublisher publisher = new SnapshotPublisher();
     private final Realization realization = new Realization();
     private final java.util.concurrent.CountDownLatch restoreDone = new java.util.concurrent.CountDownLatch(1);
+    /** Cluster mode's start gate (Cilium's ListDone): until then, nothing computed without remote endpoints is pushed. */
+    private final long startedAt = System.currentTimeMillis();
+    /** Touched by the regeneration thread only (volatile for status): the gate is open, and how it opened. */
+    private volatile boolean gateOpen;
+    private volatile String gateTimedOut;
     /** Touched by the regeneration thread only. */
     private final Map<Long, Integer> removeAttempts = new HashMap<>();
     private static final int MAX_REMOVE_ATTEMPTS = 5;
@@ -229,6 +250,41 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
 
     private void firstPass() {
         pass();
+        // standalone: ready after the first pass, as before, even one that failed (it is retried); cluster mode: when
+        // the gate opens (doPass)
+        if (settings.clusterName() == null) signalReady();
+    }
+
+    /**
+     * Whether a pass may push what it computed. Standalone always. In cluster mode, after a (re)start, only once the
+     * cluster's first listing of the other nodes' endpoints is in, or {@code initialSyncTimeout} has passed: before
+     * that a remote peer would be {@code world}, which a deny on its identity would miss, while the kernel still holds
+     * what the previous agent computed with it (maps are pinned). Complete means listed, with every remote identity's
+     * labels known. After the timeout the node goes on from local state.
+     */
+    private boolean gate(long now, boolean remoteComplete) {
+        if (gateOpen) return true;
+        Settings s = settings;
+        if (s.clusterName() == null || remoteComplete) {
+            gateOpen = true;
+            return true;
+        }
+        long deadline = startedAt + s.initialSyncTimeout().toMillis();
+        if (now < deadline) {
+            scheduleAt(deadline);
+            return false;
+        }
+        gateOpen = true;
+        gateTimedOut = "the cluster's first listing of the other nodes' endpoints was not in after "
+                + s.initialSyncTimeout().toSeconds() + " s (etcd unreachable?): regenerated from local state, remote peers"
+                + " are world until it is";
+        LOG.warning(gateTimedOut);
+        return true;
+    }
+
+    /** Readiness: restore is done and the first pass could push (standalone: the first pass). */
+    private void signalReady() {
+        if (readySince != 0) return;
         long now = System.currentTimeMillis();
         readySince = now;
         onReady.accept(now);
@@ -642,6 +698,13 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
             long ready = byId.values().stream().filter(e -> e.state == EndpointState.READY).count();
             String summary = byId.size() + " endpoints, " + ready + " ready";
             if (ipcacheError != null) return new ComponentStatus("endpoints", "degraded", ipcacheError);
+            if (gateTimedOut != null && !remote.synced()) {
+                return new ComponentStatus("endpoints", "degraded", summary + "; " + gateTimedOut);
+            }
+            if (!gateOpen && readySince == 0 && restoreDone.getCount() == 0 && settings.clusterName() != null) {
+                return ComponentStatus.ok("endpoints", summary + ", waiting for the cluster's first listing (up to "
+                        + settings.initialSyncTimeout().toSeconds() + " s)");
+            }
             if (restoreError != null) return new ComponentStatus("endpoints", "degraded", restoreError);
             if (loadError != null) return new ComponentStatus("endpoints", "degraded", loadError);
             if (failing > 0) return new ComponentStatus("endpoints", "degraded", summary + ", " + failing + " failing");
@@ -699,7 +762,10 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
         EnforcementMode mode = policies.mode();
         List<String> prefixes = policySet.cidrPrefixes();
         List<String> hostAddresses = host.hostAddresses();
+        // Read before the list: a listing that completes in between is then taken whole by the next pass.
+        boolean synced = remote.synced();
         List<RemoteEndpoint> remoteEndpoints = remote.list(identities);
+        boolean push = gate(now, synced && !remote.labelsMissing());
         List<Long> removals = new ArrayList<>();
         List<Work> work = new ArrayList<>();
         List<IpcacheEntry> cache;
@@ -847,8 +913,8 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
                 retry = true;
             }
         }
-        boolean ipcacheOk = true;
-        if (!cache.equals(pushedIpcache)) {
+        boolean ipcacheOk = push;
+        if (push && !cache.equals(pushedIpcache)) {
             try {
                 datapath.syncIpcache(cache);
                 pushedIpcache = cache;
@@ -899,6 +965,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
             }
         }
         publishSnapshot();
+        if (push) signalReady();
         if (remote.labelsMissing()) retry = true;
         if (retry) scheduleAt(System.currentTimeMillis() + settings.retryDelay().toMillis());
     }

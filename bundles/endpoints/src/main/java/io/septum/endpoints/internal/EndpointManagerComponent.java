@@ -45,6 +45,7 @@ public final class EndpointManagerComponent extends DefaultEndpointManager {
     private final BundleContext context;
     private final Path stateDir;
     private final String clusterName;
+    private final Duration initialSyncTimeout;
     private volatile ServiceRegistration<AgentReady> ready;
     private final ServiceRegistration<PolicyListener> listener;
     private volatile boolean deactivated;
@@ -54,14 +55,17 @@ public final class EndpointManagerComponent extends DefaultEndpointManager {
                                     @Reference(name = "identities") IdentityAllocator identities,
                                     @Reference(name = "policies") PolicyRepository policies,
                                     @Reference(name = "datapath") Datapath datapath) {
-        this(context, stateDir(context), config, clusterName(properties), identities, policies, datapath, new ReadyHolder());
+        this(context, stateDir(context), config, clusterName(properties), initialSyncTimeout(properties), identities,
+                policies, datapath, new ReadyHolder());
     }
 
     private EndpointManagerComponent(BundleContext context, Path stateDir, Config config, String clusterName,
-                                     IdentityAllocator identities, PolicyRepository policies, Datapath datapath,
-                                     ReadyHolder holder) {
-        super(settings(stateDir, config, clusterName), identities, policies, datapath, new SystemHostEnv(), holder);
+                                     Duration initialSyncTimeout, IdentityAllocator identities, PolicyRepository policies,
+                                     Datapath datapath, ReadyHolder holder) {
+        super(settings(stateDir, config, clusterName, initialSyncTimeout), identities, policies, datapath,
+                new SystemHostEnv(), holder);
         this.clusterName = clusterName;
+        this.initialSyncTimeout = initialSyncTimeout;
         this.context = context;
         this.stateDir = stateDir;
         // The listener is a plain service, not a DS-provided one: the repository references listeners and this
@@ -92,18 +96,18 @@ public final class EndpointManagerComponent extends DefaultEndpointManager {
         return Path.of(v == null || v.isBlank() ? "/var/lib/septum" : v);
     }
 
-    private static Settings settings(Path stateDir, Config c, String clusterName) {
+    private static Settings settings(Path stateDir, Config c, String clusterName, Duration initialSyncTimeout) {
         if (c.disconnectGraceSeconds() < 0 || c.retrySeconds() < 1) {
             throw new IllegalArgumentException("config " + PID + ": disconnectGraceSeconds must be >= 0 and"
                     + " retrySeconds >= 1 (got " + c.disconnectGraceSeconds() + ", " + c.retrySeconds() + ")");
         }
         return new Settings(stateDir, Duration.ofSeconds(c.disconnectGraceSeconds()), Duration.ofSeconds(c.retrySeconds()),
-                clusterName);
+                clusterName, initialSyncTimeout);
     }
 
     @Modified
     void modified(Config config) {
-        updateSettings(settings(stateDir, config, clusterName));
+        updateSettings(settings(stateDir, config, clusterName, initialSyncTimeout));
     }
 
     /** The cluster's name when {@value #CLUSTER_PID} names etcd endpoints (default "default"), else null. */
@@ -112,6 +116,26 @@ public final class EndpointManagerComponent extends DefaultEndpointManager {
         if (endpoints == null || endpoints.toString().isBlank()) return null;
         Object name = properties.get("clusterName");
         return name == null || name.toString().isBlank() ? "default" : name.toString().trim();
+    }
+
+    /**
+     * {@code initialSyncTimeoutSeconds} of {@value #CLUSTER_PID}: how long a (re)started node keeps the datapath as it
+     * was while the cluster's first listing of remote endpoints is pending (default 5).
+     */
+    static Duration initialSyncTimeout(Map<String, Object> properties) {
+        Object v = properties == null ? null : properties.get("initialSyncTimeoutSeconds");
+        if (v == null || v.toString().isBlank()) return Settings.DEFAULT_INITIAL_SYNC_TIMEOUT;
+        long seconds;
+        try {
+            seconds = Long.parseLong(v.toString().trim());
+        } catch (NumberFormatException e) {
+            seconds = -1;
+        }
+        if (seconds < 0 || seconds > 3600) {
+            throw new IllegalArgumentException("config " + CLUSTER_PID + ": initialSyncTimeoutSeconds must be a whole"
+                    + " number of seconds from 0 to 3600, not \"" + v + "\"");
+        }
+        return Duration.ofSeconds(seconds);
     }
 
     @Reference(name = "sources", service = EndpointSource.class, cardinality = ReferenceCardinality.MULTIPLE,

@@ -88,6 +88,12 @@ final class RemoteEndpointView {
         return labels.get(id);
     }
 
+    /** Whether a view is bound and its first listing is in (Cilium's ListDone); false when standalone. */
+    boolean synced() {
+        RemoteEndpoints r = remote;
+        return r != null && r.synced();
+    }
+
     boolean labelsMissing() {
         return missing;
     }

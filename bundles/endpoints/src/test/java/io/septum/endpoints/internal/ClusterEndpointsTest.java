@@ -71,16 +71,26 @@ class ClusterEndpointsTest {
         final KvstoreIdentityAllocator store;
         final LocalIdentityAllocator identities;
         final IpcacheSync sync;
-        final Fakes.FakeDatapath datapath = new Fakes.FakeDatapath();
+        final Fakes.FakeDatapath datapath;
         final Fakes.Policies policies = new Fakes.Policies();
         final Fakes.Host host = new Fakes.Host();
         final DefaultEndpointManager manager;
         boolean dead;
 
         Node(String name, String cidr, String address, long leaseTtl) throws Exception {
+            this(name, cidr, address, leaseTtl, etcd.endpoint, new Fakes.FakeDatapath(), Duration.ofSeconds(5), true);
+        }
+
+        /**
+         * @param connectNow false: the manager starts first and {@link #connect()} binds the cluster later, as the
+         *                   agent's cluster component does from its own thread
+         */
+        Node(String name, String cidr, String address, long leaseTtl, java.net.URI etcdUrl, Fakes.FakeDatapath datapath,
+             Duration initialSyncTimeout, boolean connectNow) throws Exception {
             this.name = name;
+            this.datapath = datapath;
             Path state = Files.createDirectories(dir.resolve(name));
-            client = new EtcdClient(EtcdClient.Options.insecure(etcd.endpoint));
+            client = new EtcdClient(EtcdClient.Options.insecure(etcdUrl));
             lease = new LeaseSession(client, leaseTtl);
             store = new KvstoreIdentityAllocator(client, lease, KvstoreIdentityAllocator.DEFAULT_PREFIX, name, state);
             identities = new LocalIdentityAllocator(state, true);
@@ -102,14 +112,19 @@ class ClusterEndpointsTest {
             });
             sync = new IpcacheSync(client, lease, new IpcacheSync.NodeInfo(name, List.of(address), List.of(cidr), "test",
                     System.currentTimeMillis()), Runnable::run);
-            sync.start();
             host.ifindexes.put("veth-" + name + "1", 11);
             host.ifindexes.put("veth-" + name + "2", 12);
             manager = new DefaultEndpointManager(new DefaultEndpointManager.Settings(state, Duration.ofSeconds(30),
-                    Duration.ofMillis(100), "test-cluster"), identities, policies, datapath, host, since -> { });
+                    Duration.ofMillis(100), "test-cluster", initialSyncTimeout), identities, policies, datapath, host,
+                    since -> { });
+            nodes.add(this);
+            if (connectNow) connect();
+        }
+
+        void connect() {
+            sync.start();
             manager.addListener(sync);
             manager.setRemoteEndpoints(sync);
-            nodes.add(this);
         }
 
         Endpoint ready(String ep) throws InterruptedException {
@@ -230,5 +245,81 @@ class ClusterEndpointsTest {
         System.out.printf("a dead node's entries left the other node's ipcache %d ms after it stopped renewing a 2 s lease%n",
                 (System.nanoTime() - died) / 1_000_000);
         assertTrue(b.sync.nodes().isEmpty(), "node-a's registration expired too");
+    }
+
+    /** A node-b that went through one life with a deny on node-a's web, and what its datapath pinned. */
+    private Fakes.FakeDatapath firstLifeOfNodeB(Node a, long webIdentity) throws Exception {
+        Node b = new Node("node-b", "10.201.2.0/24", "192.0.2.12", 30);
+        b.policies.denies.add(new Fakes.Rule("netns:app=db", Direction.INGRESS, "netns:app=web", 5432, 66));
+        b.manager.addSource(new Fakes.Source("netns", spec("d", "db", null, Map.of("app", "db"), "veth-node-b1", "10.201.2.5")));
+        Endpoint db = b.ready("db");
+        await("node-b denies web", () -> denies(b.datapath.policy.get(db.id()), webIdentity));
+        b.close();
+        nodes.remove(b);
+        Fakes.FakeDatapath pinned = new Fakes.FakeDatapath();
+        pinned.restored = b.datapath.pinned();
+        pinned.ipcache = b.datapath.ipcache; // pinned maps outlive the agent
+        return pinned;
+    }
+
+    private static boolean denies(List<PolicyEntry> entries, long identity) {
+        return entries != null && entries.stream().anyMatch(p -> p.identity() == identity
+                && p.action() == io.septum.api.policy.PolicyAction.DENY && p.port() == 5432);
+    }
+
+    @Test
+    void aDenyOnARemoteIdentityHoldsFromTheFirstRegenerationAfterARestart() throws Exception {
+        Node a = new Node("node-a", "10.201.1.0/24", "192.0.2.11", 30);
+        a.manager.addSource(new Fakes.Source("netns", spec("w", "web", null, Map.of("app", "web"), "veth-node-a1", "10.201.1.5")));
+        long web = a.ready("web").identity();
+        Fakes.FakeDatapath pinned = firstLifeOfNodeB(a, web);
+
+        // node-b restarts: its endpoint manager is up and its source reports db before the cluster's first listing
+        Node b = new Node("node-b", "10.201.2.0/24", "192.0.2.12", 30, etcd.endpoint, pinned, Duration.ofSeconds(20), false);
+        b.policies.denies.add(new Fakes.Rule("netns:app=db", Direction.INGRESS, "netns:app=web", 5432, 66));
+        Fakes.Source source = new Fakes.Source("netns", spec("d", "db", null, Map.of("app", "db"), "veth-node-b1", "10.201.2.5"));
+        b.manager.addSource(source);
+        await("db reported", () -> source.sink != null);
+        b.manager.awaitIdle(Duration.ofSeconds(5));
+        assertTrue(pinned.firstPolicy.isEmpty(), "nothing pushed before the first listing: " + pinned.firstPolicy);
+        assertTrue(pinned.ipcacheSyncs.isEmpty(), "the pinned ipcache (with node-a's web) is kept meanwhile");
+        assertTrue(b.manager.health().message().contains("waiting for the cluster's first listing"), b.manager.health().message());
+
+        long connected = System.nanoTime();
+        b.connect();
+        Endpoint db = b.ready("db");
+        assertTrue(denies(pinned.firstPolicy.get(db.id()), web),
+                "the first policy pushed after the restart denies node-a's web: " + pinned.firstPolicy.get(db.id()));
+        assertTrue(pinned.ipcacheSyncs.get(0).stream().anyMatch(e -> e.prefix().equals("10.201.1.5/32") && e.identity() == web),
+                "the first ipcache pushed after the restart has node-a's web: " + pinned.ipcacheSyncs.get(0));
+        System.out.printf("the gate opened %d ms after the cluster was bound%n",
+                (pinned.firstPushNanos.get(db.id()) - connected) / 1_000_000);
+        assertEquals("ok", b.manager.health().state(), b.manager.health().message());
+    }
+
+    @Test
+    void aNodeWhoseEtcdIsUnreachableAtStartRegeneratesAfterTheTimeout() throws Exception {
+        Node a = new Node("node-a", "10.201.1.0/24", "192.0.2.11", 30);
+        a.manager.addSource(new Fakes.Source("netns", spec("w", "web", null, Map.of("app", "web"), "veth-node-a1", "10.201.1.5")));
+        long web = a.ready("web").identity();
+        Fakes.FakeDatapath pinned = firstLifeOfNodeB(a, web);
+
+        // node-b restarts with etcd unreachable (nothing listens on port 1): it knows db's number from its cache
+        long started = System.nanoTime();
+        Node b = new Node("node-b", "10.201.2.0/24", "192.0.2.12", 30, java.net.URI.create("http://127.0.0.1:1"), pinned,
+                Duration.ofSeconds(2), true);
+        b.manager.addSource(new Fakes.Source("netns", spec("d", "db", null, Map.of("app", "db"), "veth-node-b1", "10.201.2.5")));
+        long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < end && pinned.firstPolicy.isEmpty()) Thread.sleep(20); // poll interval
+        assertEquals(1, pinned.firstPolicy.size(), "db regenerated after the timeout: " + pinned.calls);
+        long after = (pinned.firstPushNanos.values().iterator().next() - started) / 1_000_000;
+        assertTrue(after >= 2000, "not before the 2 s timeout: " + after + " ms");
+        System.out.printf("with etcd unreachable, the first regeneration came %d ms after start (timeout 2 s)%n", after);
+        Endpoint db = b.ready("db");
+        assertEquals(EndpointState.READY, db.state());
+        var health = b.manager.health();
+        assertEquals("degraded", health.state(), health.message());
+        assertTrue(health.message().contains("not in after 2 s") && health.message().contains("local state"), health.message());
+        assertTrue(b.ipcache("10.201.1.5/32").isEmpty(), "remote peers are world until etcd is back: " + pinned.ipcache);
     }
 }

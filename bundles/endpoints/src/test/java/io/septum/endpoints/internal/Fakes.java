@@ -120,6 +120,8 @@ final class Fakes {
 
     static final class Policies implements PolicyRepository, PolicySet {
         final List<Rule> rules = new CopyOnWriteArrayList<>();
+        /** Deny rules, same shape: {@code subject} refuses {@code direction} traffic with peers carrying {@code peer}. */
+        final List<Rule> denies = new CopyOnWriteArrayList<>();
         volatile List<String> cidrs = List.of();
         volatile long revision = 1;
 
@@ -135,6 +137,15 @@ final class Fakes {
                     if (i.labels().contains(r.peer())) {
                         entries.add(new PolicyEntry(r.direction(), i.id(), Protocol.TCP, r.port(), r.port(),
                                 PolicyAction.ALLOW, r.id()));
+                    }
+                }
+            }
+            for (Rule r : denies) {
+                if (!subject.asStrings().contains(r.subject())) continue;
+                for (Identity i : universe) {
+                    if (i.labels().contains(r.peer())) {
+                        entries.add(new PolicyEntry(r.direction(), i.id(), Protocol.TCP, r.port(), r.port(),
+                                PolicyAction.DENY, r.id()));
                     }
                 }
             }
@@ -219,6 +230,10 @@ final class Fakes {
         final Map<Long, List<PolicyEntry>> policy = new HashMap<>();
         final List<String> calls = new CopyOnWriteArrayList<>();
         List<IpcacheEntry> ipcache = List.of();
+        /** The first policy pushed for each endpoint, and every ipcache pushed, in order. */
+        final Map<Long, List<PolicyEntry>> firstPolicy = new HashMap<>();
+        final Map<Long, Long> firstPushNanos = new HashMap<>();
+        final List<List<IpcacheEntry>> ipcacheSyncs = new CopyOnWriteArrayList<>();
         volatile int failUpserts;
         List<BpfEndpoint> restored = List.of();
 
@@ -242,6 +257,8 @@ final class Fakes {
             calls.add("upsert " + endpoint.id());
             endpoints.put(endpoint.id(), endpoint);
             policy.put(endpoint.id(), List.copyOf(entries));
+            firstPolicy.putIfAbsent(endpoint.id(), List.copyOf(entries));
+            firstPushNanos.putIfAbsent(endpoint.id(), System.nanoTime());
         }
 
         @Override
@@ -255,6 +272,7 @@ final class Fakes {
         public synchronized void syncIpcache(List<IpcacheEntry> entries) {
             calls.add("ipcache");
             ipcache = List.copyOf(entries);
+            ipcacheSyncs.add(ipcache);
         }
 
         /** What a restarted agent would find pinned. */

@@ -54,6 +54,8 @@ import java.util.logging.Logger;
 @Designate(ocd = ClusterComponent.Config.class)
 public final class ClusterComponent {
     static final String PID = "io.septum.cluster";
+    /** How often a first listing that failed (etcd down at start) is tried again. */
+    static final long FIRST_LISTING_RETRY_SECONDS = 3;
     private static final Logger LOG = Logger.getLogger(ClusterComponent.class.getName());
 
     @ObjectClassDefinition(name = "Septum cluster mode", description = "etcd kvstore; empty etcdEndpoints = standalone")
@@ -76,6 +78,13 @@ public final class ClusterComponent {
         @AttributeDefinition(description = "PKCS#8 PEM key of certFile")
         String keyFile() default "";
 
+        @AttributeDefinition(description = "etcd user of this node (etcd authentication; scripts/etcd-roles.sh creates"
+                + " septum-node-<nodeName>); empty = none")
+        String etcdUser() default "";
+
+        @AttributeDefinition(description = "File holding etcdUser's password (its first line); required with etcdUser")
+        String etcdPasswordFile() default "";
+
         @AttributeDefinition(description = "Accept plaintext http:// endpoints (test clusters only)")
         boolean allowInsecure() default false;
 
@@ -95,6 +104,11 @@ public final class ClusterComponent {
         @AttributeDefinition(description = "Comma-separated addresses of this node itself: other nodes give them the"
                 + " remote-node identity")
         String nodeAddresses() default "";
+
+        @AttributeDefinition(description = "After a (re)start, how long the endpoint manager keeps the datapath as the"
+                + " previous agent left it while the first listing of the other nodes' endpoints is pending (Cilium's"
+                + " ListDone); then it goes on from local state (read by the endpoint manager)")
+        long initialSyncTimeoutSeconds() default 5;
 
         @AttributeDefinition(description = "TCP port of this node's peer flow service (TLS, client certificates"
                 + " required), registered for observe --cluster; 0 = none")
@@ -198,7 +212,8 @@ public final class ClusterComponent {
             if (!config.caFile().isBlank() || !config.certFile().isBlank()) {
                 ssl = Tls.context(path(config.caFile()), path(config.certFile()), path(config.keyFile()));
             }
-            etcd = new EtcdClient(new EtcdClient.Options(endpoints, ssl, config.allowInsecure(), Duration.ofSeconds(5)));
+            etcd = new EtcdClient(new EtcdClient.Options(endpoints, ssl, config.allowInsecure(), Duration.ofSeconds(5),
+                    credentials(config.etcdUser(), config.etcdPasswordFile())));
             String node = nodeName(config);
             nodeName = node;
             lease = new LeaseSession(etcd, config.leaseTtlSeconds());
@@ -253,6 +268,12 @@ public final class ClusterComponent {
             LOG.info("cluster mode: " + message);
             timer.scheduleWithFixedDelay(this::resync, config.resyncIntervalSeconds(), config.resyncIntervalSeconds(),
                     TimeUnit.SECONDS);
+            // until the first listing is in (etcd down at start), try it every few seconds, not at the next resync:
+            // the endpoint manager's gate and remote peers wait for it
+            timer.scheduleWithFixedDelay(() -> {
+                IpcacheSync x = sync;
+                if (x != null && !x.synced()) x.resync();
+            }, FIRST_LISTING_RETRY_SECONDS, FIRST_LISTING_RETRY_SECONDS, TimeUnit.SECONDS);
             timer.scheduleWithFixedDelay(this::collect, config.identityGcIntervalSeconds(),
                     config.identityGcIntervalSeconds(), TimeUnit.SECONDS);
         } catch (Exception e) {
@@ -286,6 +307,24 @@ public final class ClusterComponent {
             return null;
         }
         return (host.contains(":") ? "[" + host + "]" : host) + ":" + config.peerPort();
+    }
+
+    /** etcdUser with the first line of etcdPasswordFile; null when neither is set. */
+    static EtcdClient.Credentials credentials(String user, String passwordFile) throws IOException {
+        boolean u = user != null && !user.isBlank(), f = passwordFile != null && !passwordFile.isBlank();
+        if (!u && !f) return null;
+        if (!u) throw new IllegalArgumentException("etcdPasswordFile is set but etcdUser is not");
+        if (!f) throw new IllegalArgumentException("etcdUser " + user.strip() + " is set but etcdPasswordFile is not");
+        Path file = Path.of(passwordFile.strip());
+        String text;
+        try {
+            text = java.nio.file.Files.readString(file);
+        } catch (IOException e) {
+            throw new IOException("etcdPasswordFile " + file + " cannot be read: " + e, e);
+        }
+        String password = text.lines().findFirst().orElse("");
+        if (password.isEmpty()) throw new IllegalArgumentException("etcdPasswordFile " + file + " is empty (its first line is the password)");
+        return new EtcdClient.Credentials(user.strip(), password);
     }
 
     static List<String> list(String text) {

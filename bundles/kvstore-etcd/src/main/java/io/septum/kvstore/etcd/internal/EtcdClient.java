@@ -36,15 +36,42 @@ public final class EtcdClient implements AutoCloseable {
     private static final Base64.Encoder B64 = Base64.getEncoder();
     private static final Base64.Decoder B64D = Base64.getDecoder();
 
-    /** Connection settings. {@code ssl} may be null (the JVM's default trust store is used for https). */
-    public record Options(List<URI> endpoints, SSLContext ssl, boolean allowInsecure, Duration requestTimeout) {
+    /**
+     * Connection settings. {@code ssl} may be null (the JVM's default trust store is used for https);
+     * {@code credentials} null when etcd's authentication is off (or the client certificate's CN is the user).
+     */
+    public record Options(List<URI> endpoints, SSLContext ssl, boolean allowInsecure, Duration requestTimeout,
+                          Credentials credentials) {
         public Options {
             endpoints = List.copyOf(endpoints);
             requestTimeout = requestTimeout == null ? Duration.ofSeconds(5) : requestTimeout;
         }
 
+        public Options(List<URI> endpoints, SSLContext ssl, boolean allowInsecure, Duration requestTimeout) {
+            this(endpoints, ssl, allowInsecure, requestTimeout, null);
+        }
+
         public static Options insecure(URI endpoint) {
             return new Options(List.of(endpoint), null, true, null);
+        }
+
+        public Options withCredentials(Credentials c) {
+            return new Options(endpoints, ssl, allowInsecure, requestTimeout, c);
+        }
+    }
+
+    /** An etcd user (etcd's authentication: {@code /v3/auth/authenticate} gives a token sent with every request). */
+    public record Credentials(String user, String password) {
+        public Credentials {
+            Objects.requireNonNull(user, "user");
+            Objects.requireNonNull(password, "password");
+            if (user.isBlank()) throw new IllegalArgumentException("the etcd user name is empty");
+            if (password.isEmpty()) throw new IllegalArgumentException("the password of etcd user " + user + " is empty");
+        }
+
+        @Override
+        public String toString() {
+            return "Credentials[user=" + user + "]"; // never the password
         }
     }
 
@@ -126,6 +153,9 @@ public final class EtcdClient implements AutoCloseable {
     private final HttpClient http;
     private final List<URI> endpoints;
     private final Duration timeout;
+    private final Credentials credentials;
+    /** etcd's auth token for {@link #credentials}; null until authenticated and after etcd refused it. */
+    private String token;
     private volatile int preferred;
 
     public EtcdClient(Options options) {
@@ -148,6 +178,7 @@ public final class EtcdClient implements AutoCloseable {
         }
         this.endpoints = List.copyOf(eps);
         this.timeout = options.requestTimeout();
+        this.credentials = options.credentials();
         HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(timeout);
         if (options.ssl() != null) b.sslContext(options.ssl());
@@ -366,10 +397,12 @@ public final class EtcdClient implements AutoCloseable {
             cr.put("key", b64(prefix));
             cr.put("range_end", b64(prefixEnd(prefix)));
             if (revision > 0) cr.put("start_revision", Long.toString(revision + 1));
+            String auth = token();
             URI base = endpoints.get(preferred);
-            HttpRequest req = HttpRequest.newBuilder(URI.create(base + "/v3/watch"))
-                    .header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(create))).build();
+            HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create(base + "/v3/watch"))
+                    .header("Content-Type", "application/json");
+            if (auth != null) rb.header("Authorization", auth);
+            HttpRequest req = rb.POST(HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(create))).build();
             HttpResponse<InputStream> res;
             try {
                 res = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
@@ -392,6 +425,17 @@ public final class EtcdClient implements AutoCloseable {
                         if (msg.has("error")) throw new EtcdException(msg.path("error").path("http_code").asInt(0), msg.toString());
                         open = true;
                         JsonNode r = msg.path("result");
+                        String cancelled = r.path("cancel_reason").asText("");
+                        if (r.path("canceled").asBoolean(false) && AUTH_REFUSED.matcher(cancelled).find()) {
+                            // an expired token (or auth just enabled): authenticate again on the next attempt
+                            invalidate(auth);
+                            throw new EtcdException(401, "watch on " + prefix + " refused: " + cancelled + authHint(cancelled));
+                        }
+                        if (r.path("canceled").asBoolean(false) && cancelled.contains("permission denied")) {
+                            throw new EtcdException(403, "watch on " + prefix + " refused: " + cancelled
+                                    + " (the etcd role of " + (credentials == null ? "this client" : "user " + credentials.user())
+                                    + " cannot read it)");
+                        }
                         if (r.path("compact_revision").asLong(0) > 0 || r.path("canceled").asBoolean(false)) {
                             throw new CompactedException("watch on " + prefix + " canceled (compact_revision "
                                     + r.path("compact_revision").asLong(0) + "): re-list and watch again");
@@ -459,17 +503,67 @@ public final class EtcdClient implements AutoCloseable {
         return res.path("header").path("revision").asLong(0);
     }
 
-    /** POSTs a request to the first endpoint that answers; an HTTP error from etcd is not retried elsewhere. */
+    /** etcd's answers that mean the token (or its absence) was refused, not the request. */
+    private static final java.util.regex.Pattern AUTH_REFUSED =
+            java.util.regex.Pattern.compile("invalid auth token|user name is empty|auth: revision in header is old");
+
+    /**
+     * POSTs a request to the first endpoint that answers; an HTTP error from etcd is not retried elsewhere. With
+     * credentials, a refused token (expired: etcd's simple tokens live 5 minutes unused) is renewed once.
+     */
     private JsonNode call(String path, JsonNode body) throws IOException {
+        String auth = token();
+        try {
+            return send(path, body, auth);
+        } catch (EtcdException e) {
+            if (credentials == null || !AUTH_REFUSED.matcher(e.getMessage()).find()) throw e;
+            invalidate(auth);
+            return send(path, body, token());
+        }
+    }
+
+    /** The token to send, authenticating first if there is none; null without credentials. */
+    private synchronized String token() throws IOException {
+        if (credentials == null) return null;
+        if (token == null) {
+            JsonNode req = json.createObjectNode().put("name", credentials.user()).put("password", credentials.password());
+            try {
+                token = send("/v3/auth/authenticate", req, null).path("token").asText(null);
+            } catch (EtcdException e) {
+                throw new EtcdException(e.status(), "cannot authenticate to etcd as user " + credentials.user() + ": "
+                        + e.getMessage() + (e.getMessage().contains("authentication is not enabled")
+                        ? " (etcd has no authentication enabled: remove etcdUser/etcdPasswordFile, or enable it)"
+                        : " (check etcdUser and etcdPasswordFile)"));
+            }
+            if (token == null || token.isEmpty()) {
+                throw new EtcdException(0, "etcd answered no token for user " + credentials.user());
+            }
+        }
+        return token;
+    }
+
+    private synchronized void invalidate(String refused) {
+        if (refused != null && refused.equals(token)) token = null;
+    }
+
+    private String authHint(String message) {
+        if (credentials == null && message.contains("user name is empty")) {
+            return " (etcd has authentication enabled: set etcdUser and etcdPasswordFile in io.septum.cluster)";
+        }
+        return "";
+    }
+
+    private JsonNode send(String path, JsonNode body, String auth) throws IOException {
         byte[] bytes = json.writeValueAsBytes(body);
         IOException last = null;
         int start = preferred;
         for (int i = 0; i < endpoints.size(); i++) {
             int idx = (start + i) % endpoints.size();
             URI uri = URI.create(endpoints.get(idx) + path);
-            HttpRequest req = HttpRequest.newBuilder(uri).timeout(timeout)
-                    .header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofByteArray(bytes)).build();
+            HttpRequest.Builder rb = HttpRequest.newBuilder(uri).timeout(timeout)
+                    .header("Content-Type", "application/json");
+            if (auth != null) rb.header("Authorization", auth);
+            HttpRequest req = rb.POST(HttpRequest.BodyPublishers.ofByteArray(bytes)).build();
             HttpResponse<byte[]> res;
             try {
                 res = http.send(req, HttpResponse.BodyHandlers.ofByteArray());
@@ -491,7 +585,11 @@ public final class EtcdClient implements AutoCloseable {
                 } catch (IOException notJson) {
                     // keep the raw text
                 }
-                throw new EtcdException(res.statusCode(), "etcd " + path + " at " + endpoints.get(idx) + ": " + message);
+                if (res.statusCode() == 403 && credentials != null) {
+                    message += " (etcd user " + credentials.user() + "'s roles do not allow this request)";
+                }
+                throw new EtcdException(res.statusCode(), "etcd " + path + " at " + endpoints.get(idx) + ": " + message
+                        + authHint(message));
             }
             // Streaming RPCs (keepalive) answer with one JSON object per line; the first is the one we want.
             return json.readTree(firstLine(res.body()));

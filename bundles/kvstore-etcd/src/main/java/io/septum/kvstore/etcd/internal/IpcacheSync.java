@@ -40,7 +40,9 @@ import java.util.logging.Logger;
  *       what per-node etcd roles restrict (see docs/cluster.md).</li>
  *   <li>It lists and then watches both prefixes of every other node and serves the result as
  *       {@link RemoteEndpoints}: an entry counts only when its node is registered, its key and value name the same
- *       node, its address is inside a CIDR that node registered, and its identity is a cluster-wide one (256..65535).
+ *       node, its address is inside a CIDR that node registered (or, when the operator wrote
+ *       {@code septum/state/node-cidrs/v1/<node>}, inside those instead), and its identity is a cluster-wide one
+ *       (256..65535).
  *       Each node's own addresses are listed with identity {@code remote-node} (6).</li>
  * </ul>
  *
@@ -49,6 +51,12 @@ import java.util.logging.Logger;
  */
 public final class IpcacheSync implements RemoteEndpoints, EndpointListener, AutoCloseable {
     static final String IP_PREFIX = "septum/state/ip/v1/";
+    /**
+     * Operator-written CIDRs per node ({@code {"cidrs": [...]}}, written by scripts/etcd-roles.sh --cidr under a
+     * prefix no node's etcd role can write): when a node has one, receivers take its endpoint addresses only inside
+     * these, whatever it registered itself.
+     */
+    static final String NODE_CIDRS_PREFIX = "septum/state/node-cidrs/v1/";
     static final String NODE_PREFIX = "septum/state/nodes/v1/";
     private static final Logger LOG = Logger.getLogger(IpcacheSync.class.getName());
 
@@ -97,8 +105,12 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     private final Map<String, Received> ipKeys = new TreeMap<>();
     /** The CIDRs each registered node claims, parsed once per registration (guarded by lock). */
     private final Map<String, List<IpPrefix>> nodeCidrs = new HashMap<>();
+    /** Node name to its operator-written CIDRs (guarded by lock); a malformed key is an empty list: nothing passes. */
+    private final Map<String, List<IpPrefix>> operatorCidrs = new HashMap<>();
     private volatile List<RemoteEndpoint> remote = List.of();
-    private volatile EtcdClient.Watch nodeWatch, ipWatch;
+    private volatile EtcdClient.Watch nodeWatch, ipWatch, cidrWatch;
+    /** The first listing is in (Cilium's ListDone); never false again (a re-list keeps serving the last state). */
+    private volatile boolean synced;
     private volatile long lastRevision;
     private volatile String watchError;
     private volatile boolean relist;
@@ -159,29 +171,37 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     }
 
     private void listAndWatch() throws IOException {
+        // operator CIDRs first: an ip key listed after them is never judged by a node's own wider claim
+        EtcdClient.RangeResult cidrs = etcd.getPrefix(NODE_CIDRS_PREFIX);
         EtcdClient.RangeResult ns = etcd.getPrefix(NODE_PREFIX);
         EtcdClient.RangeResult ips = etcd.getPrefix(IP_PREFIX);
         synchronized (lock) {
             nodes.clear();
             nodeCidrs.clear();
             ipKeys.clear();
+            operatorCidrs.clear();
+            for (EtcdClient.KeyValue kv : cidrs.kvs()) cidrEvent(false, kv);
             for (EtcdClient.KeyValue kv : ns.kvs()) nodeEvent(false, kv);
             for (EtcdClient.KeyValue kv : ips.kvs()) ipEvent(false, kv);
         }
-        long from = Math.max(ns.revision(), ips.revision()) + 1;
+        long from = Math.max(cidrs.revision(), Math.max(ns.revision(), ips.revision())) + 1;
         lastRevision = from - 1;
         closeWatches();
         relist = false;
         watchError = null;
-        nodeWatch = etcd.watch(NODE_PREFIX, ns.revision() + 1, e -> onEvent(true, e), this::onWatchError);
-        ipWatch = etcd.watch(IP_PREFIX, ips.revision() + 1, e -> onEvent(false, e), this::onWatchError);
-        recompute();
+        cidrWatch = etcd.watch(NODE_CIDRS_PREFIX, cidrs.revision() + 1, e -> onEvent(this::cidrEvent, e), this::onWatchError);
+        nodeWatch = etcd.watch(NODE_PREFIX, ns.revision() + 1, e -> onEvent(this::nodeEvent, e), this::onWatchError);
+        ipWatch = etcd.watch(IP_PREFIX, ips.revision() + 1, e -> onEvent(this::ipEvent, e), this::onWatchError);
+        recompute(true);
     }
 
-    private void onEvent(boolean node, EtcdClient.WatchEvent e) {
+    private interface KeyHandler {
+        void apply(boolean delete, EtcdClient.KeyValue kv);
+    }
+
+    private void onEvent(KeyHandler handler, EtcdClient.WatchEvent e) {
         synchronized (lock) {
-            if (node) nodeEvent(e.delete(), e.kv());
-            else ipEvent(e.delete(), e.kv());
+            handler.apply(e.delete(), e.kv());
         }
         lastRevision = Math.max(lastRevision, e.kv().modRevision());
         watchError = null;
@@ -192,6 +212,26 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         watchError = e.getMessage();
         if (e instanceof EtcdClient.CompactedException) relist = true;
         LOG.log(Level.FINE, "kvstore watch: " + e.getMessage(), e);
+    }
+
+    private void cidrEvent(boolean delete, EtcdClient.KeyValue kv) {
+        String name = kv.key().substring(NODE_CIDRS_PREFIX.length());
+        if (delete) {
+            operatorCidrs.remove(name);
+            return;
+        }
+        List<IpPrefix> cidrs = new ArrayList<>();
+        try {
+            JsonNode n = json.readTree(kv.value());
+            if (!n.path("cidrs").isArray()) throw new IOException("no \"cidrs\" list");
+            for (JsonNode c : n.path("cidrs")) cidrs.add(IpPrefix.parse(c.asText()));
+        } catch (IOException | RuntimeException ex) {
+            // written by the operator, but wrong: the node gets no address rather than the ones it claims
+            LOG.warning("kvstore: operator CIDRs " + kv.key() + " unreadable (" + ex.getMessage() + "): node " + name
+                    + " gets no endpoint address until it is fixed");
+            cidrs.clear();
+        }
+        operatorCidrs.put(name, List.copyOf(cidrs));
     }
 
     private void nodeEvent(boolean delete, EtcdClient.KeyValue kv) {
@@ -279,13 +319,18 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         }
     }
 
-    /** Why an entry of another node is refused, or null when it is taken. */
-    private static String refusal(Received r, NodeInfo node, List<IpPrefix> cidrs) {
+    /**
+     * Why an entry of another node is refused, or null when it is taken.
+     *
+     * @param operator the CIDRs the operator wrote for the node, which replace those it registered; null: none
+     */
+    private static String refusal(Received r, NodeInfo node, List<IpPrefix> cidrs, List<IpPrefix> operator) {
         RemoteEndpoint e = r.endpoint();
         if (node == null) return "node " + e.node() + " is not registered";
         if (r.refused() != null) return r.refused();
-        for (IpPrefix c : cidrs) if (c.contains(r.ip())) return null;
-        return e.ip() + " is outside the CIDRs node " + e.node() + " registered " + node.cidrs();
+        for (IpPrefix c : operator != null ? operator : cidrs) if (c.contains(r.ip())) return null;
+        return e.ip() + " is outside the CIDRs " + (operator != null ? "the operator set for node " + e.node()
+                + " (" + NODE_CIDRS_PREFIX + e.node() + ") " + operator : "node " + e.node() + " registered " + node.cidrs());
     }
 
     /** Whether an address is this node's own (its endpoint CIDRs or its node addresses): no other node may claim it. */
@@ -311,7 +356,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
             recomputer.execute(() -> {
                 // cleared before the rebuild reads the maps: a change after this point queues another rebuild
                 recomputeQueued.set(false);
-                recompute();
+                recompute(false);
             });
         } catch (RejectedExecutionException closed) {
             recomputeQueued.set(false);
@@ -323,14 +368,15 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         return recomputes.get();
     }
 
-    private void recompute() {
+    /** @param listed a full listing was just taken: from now on {@link #synced()} (listeners hear of it once) */
+    private void recompute(boolean listed) {
         recomputes.incrementAndGet();
         synchronized (lock) {
             List<RemoteEndpoint> out = new ArrayList<>();
             for (Map.Entry<String, Received> e : ipKeys.entrySet()) {
                 Received r = e.getValue();
                 String node = r.endpoint().node();
-                String why = refusal(r, nodes.get(node), nodeCidrs.getOrDefault(node, List.of()));
+                String why = refusal(r, nodes.get(node), nodeCidrs.getOrDefault(node, List.of()), operatorCidrs.get(node));
                 if (why == null && r.own()) why = r.endpoint().ip() + " is this node's own";
                 if (why == null) out.add(r.endpoint());
                 else {
@@ -348,8 +394,10 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
             for (RemoteEndpoint r : out) claims.merge(r.ip(), 1L, Long::sum);
             out.removeIf(r -> claims.get(r.ip()) > 1);
             out.sort(Comparator.comparing(RemoteEndpoint::ip).thenComparing(RemoteEndpoint::node));
-            if (out.equals(remote)) return;
+            boolean firstListing = listed && !synced;
+            if (out.equals(remote) && !firstListing) return;
             remote = List.copyOf(out);
+            if (firstListing) synced = true;
         }
         for (Runnable l : listeners) {
             try {
@@ -365,6 +413,11 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     @Override
     public List<RemoteEndpoint> list() {
         return remote;
+    }
+
+    @Override
+    public boolean synced() {
+        return synced;
     }
 
     @Override
@@ -399,7 +452,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     /** The newest modification revision under the watched prefixes, for the sync lag (deletions do not show). */
     public long storeRevisionOfPrefixes() throws IOException {
         long max = 0;
-        for (String p : List.of(NODE_PREFIX, IP_PREFIX)) {
+        for (String p : List.of(NODE_CIDRS_PREFIX, NODE_PREFIX, IP_PREFIX)) {
             for (EtcdClient.KeyValue kv : etcd.getPrefix(p).kvs()) max = Math.max(max, kv.modRevision());
         }
         return max;
@@ -423,7 +476,8 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         // a watch that broke and was re-opened is healthy again before any new event comes
         EtcdClient.Watch n = nodeWatch;
         EtcdClient.Watch i = ipWatch;
-        if (n != null && i != null && n.open() && i.open()) return null;
+        EtcdClient.Watch c = cidrWatch;
+        if (n != null && i != null && c != null && n.open() && i.open() && c.open()) return null;
         return watchError == null ? null : "watch: " + watchError;
     }
 
@@ -512,7 +566,8 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     private void closeWatches() {
         if (nodeWatch != null) nodeWatch.close();
         if (ipWatch != null) ipWatch.close();
-        nodeWatch = ipWatch = null;
+        if (cidrWatch != null) cidrWatch.close();
+        nodeWatch = ipWatch = cidrWatch = null;
     }
 
     @Override
