@@ -98,18 +98,22 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		redirect = pr.action == POLICY_REDIRECT;
 	if (redirect)
 		vi.verdict = SEPTUM_VERDICT_REDIRECTED;
+	if (redirect && dir == SEPTUM_DIR_INGRESS) {
+		/* set up first: a connection that cannot reach the proxy is dropped, never recorded as redirected */
+		ret = proxy_redirect_ingress(skb, &p);
+		if (ret != TC_ACT_REDIRECT) {
+			if (ret >= 0)
+				ret = DROP_PROXY_UNAVAILABLE;
+			goto out;
+		}
+		verdict_track(ep, dir, &p, &vi, now, ct_flags, pr.rule_id);
+		return TC_ACT_REDIRECT;
+	}
 
 track:
 	verdict_track(ep, dir, &p, &vi, now, ct_flags, pr.rule_id);
-	if (redirect && dir == SEPTUM_DIR_EGRESS)
+	if (redirect)
 		ret = proxy_assign(skb, &p);
-	else if (redirect) {
-		ret = proxy_redirect_ingress(skb, &p);
-		if (ret == TC_ACT_REDIRECT)
-			return ret;
-		if (ret >= 0)
-			ret = DROP_PROXY_UNAVAILABLE;
-	}
 
 out:
 	if (ret < 0) {

@@ -183,8 +183,9 @@ static __always_inline int proxy_redirect_ingress(struct __sk_buff *skb, const s
 /*
  * Whether a packet entering an endpoint belongs to a socket of this host instead: the proxy's upstream leg towards
  * an endpoint of another node leaves from the client's own address (a transparent source, so that the other node
- * sees the client's identity), and that leg's answers come back addressed to the client. Only TCP packets with ACK
- * that no connection of the endpoint tracks are looked up, so the endpoint's own connections pay nothing.
+ * sees the client's identity), and that leg's answers come back addressed to the client. It costs every TCP packet
+ * with ACK that enters an endpoint one conntrack lookup; only those that no connection of the endpoint tracks (the
+ * first answer of such a leg, or an entry that expired) also cost a socket lookup.
  */
 static __always_inline int proxy_owns(struct __sk_buff *skb, const struct endpoint_value *ep, const struct pkt *p,
 				      __u64 now)

@@ -155,6 +155,11 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
     private final SnapshotPublisher publisher = new SnapshotPublisher();
     private final Realization realization = new Realization();
     private final java.util.concurrent.CountDownLatch restoreDone = new java.util.concurrent.CountDownLatch(1);
+    /**
+     * Endpoints the kernel still enforced for the previous agent (guarded by lock): while the start gate is closed
+     * they keep that state. Every other endpoint is pushed at once, so that none runs without a program meanwhile.
+     */
+    private final Set<Long> enforcedAtStart = new HashSet<>();
     /** Cluster mode's start gate (Cilium's ListDone): until then, nothing computed without remote endpoints is pushed. */
     private final long startedAt = System.currentTimeMillis();
     /** Touched by the regeneration thread only (volatile for status): the gate is open, and how it opened. */
@@ -233,6 +238,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
             for (EndpointStore.Stored s : state.endpoints()) {
                 if (s.id() < 1 || s.id() > MAX_ID || s.source() == null || s.sourceId() == null) continue;
                 BpfEndpoint b = enforcing.remove(s.id());
+                if (b != null) enforcedAtStart.add(s.id());
                 // its identity as the kernel still knows it; the pass checks the allocator agrees
                 ManagedEndpoint ep = ManagedEndpoint.restored(s, deadline, b,
                         b == null ? null : identities.get(b.identity()).orElse(null));
@@ -930,17 +936,25 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
                 LOG.log(Level.WARNING, "ipcache sync failed; endpoints keep their previous policy until it succeeds", e);
             }
         }
-        if (ipcacheOk) {
+        List<Work> toPush = work;
+        if (!push) {
+            // the gate holds back what the kernel already enforces; an endpoint it does not is pushed now, computed
+            // without remote endpoints (a remote peer is world: allow rules fail closed), never left without a program
+            synchronized (lock) {
+                toPush = work.stream().filter(w -> !enforcedAtStart.contains(w.ep().id)).toList();
+            }
+        }
+        if (ipcacheOk || !push) {
             boolean failed = false;
             int pushed = 0;
-            for (Work w : work) {
+            for (Work w : toPush) {
                 int before = pushCount;
                 boolean r = regenerate(w, policySet, mode, revision, universe);
                 failed |= r;
                 retry |= r;
                 pushed += pushCount - before;
             }
-            if (!failed) realization.realized(revision, pushed);
+            if (!failed && push) realization.realized(revision, pushed);
         }
         for (long id : removals) {
             try {

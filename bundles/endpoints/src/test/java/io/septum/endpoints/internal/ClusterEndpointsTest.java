@@ -322,4 +322,30 @@ class ClusterEndpointsTest {
         assertTrue(health.message().contains("not in after 2 s") && health.message().contains("local state"), health.message());
         assertTrue(b.ipcache("10.201.1.5/32").isEmpty(), "remote peers are world until etcd is back: " + pinned.ipcache);
     }
+
+    @Test
+    void anEndpointTheKernelDoesNotEnforceIsPushedAtOnceWhileTheGateIsClosed() throws Exception {
+        Node a = new Node("node-a", "10.201.1.0/24", "192.0.2.11", 30);
+        a.manager.addSource(new Fakes.Source("netns", spec("w", "web", null, Map.of("app", "web"), "veth-node-a1", "10.201.1.5")));
+        long web = a.ready("web").identity();
+        Fakes.FakeDatapath pinned = firstLifeOfNodeB(a, web);
+
+        // node-b restarts with etcd unreachable and a long gate: db keeps its pinned state, but a second db (a label
+        // set with a cached number) that the kernel never enforced must not run without a program for 30 s
+        long started = System.nanoTime();
+        Node b = new Node("node-b", "10.201.2.0/24", "192.0.2.12", 30, java.net.URI.create("http://127.0.0.1:1"), pinned,
+                Duration.ofSeconds(30), true);
+        b.manager.addSource(new Fakes.Source("netns",
+                spec("d", "db", null, Map.of("app", "db"), "veth-node-b1", "10.201.2.5"),
+                spec("d2", "db-2", null, Map.of("app", "db"), "veth-node-b2", "10.201.2.6")));
+        Endpoint db2 = b.ready("db-2");
+        long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < end && !pinned.firstPolicy.containsKey(db2.id())) Thread.sleep(20); // poll interval
+        assertTrue(pinned.firstPolicy.containsKey(db2.id()), "db-2 pushed while the gate is closed: " + pinned.calls);
+        long after = (pinned.firstPushNanos.get(db2.id()) - started) / 1_000_000;
+        assertTrue(after < 10_000, "long before the 30 s gate: " + after + " ms");
+        assertEquals(java.util.Set.of(db2.id()), pinned.firstPolicy.keySet(),
+                "db keeps what the kernel holds until the gate opens: " + pinned.calls);
+        System.out.printf("a new endpoint was pushed %d ms after a start with the gate closed (30 s)%n", after);
+    }
 }

@@ -135,6 +135,11 @@ public class ConnectivityCommand implements SeptumCommand {
                 err.println("septum: --nodes: a multi-node lab is made of network namespaces; it does not take --runtime " + runtime);
                 return CaseRunner.EXIT_INVALID;
             }
+            if (nodes > 1 && keep && cases.size() > 1) {
+                err.println("septum: --keep with --nodes takes one --case: a kept case's bridges keep their node's subnet,"
+                        + " which the next case needs");
+                return CaseRunner.EXIT_INVALID;
+            }
             if (nodes == 1 && etcdEndpoints != null) {
                 err.println("septum: --etcd-endpoints needs --nodes 2 or more (one node runs against the running agent)");
                 return CaseRunner.EXIT_INVALID;

@@ -241,7 +241,12 @@ public final class NetLab implements AutoCloseable {
         // registered before it exists, so that close() removes a half-made node too
         nodes.put(name, node);
         ip("netns", "add", node.netns());
-        ipHere("link", "add", node.hostInterface(), "type", "veth", "peer", "name", "eth0", "netns", node.netns());
+        // eth0's MAC follows from its address: a case that reuses an address (an external host of an earlier case)
+        // is then reachable at once through neighbours' cached entries, instead of after they go stale
+        String[] octets = ip.split("\\.");
+        String mac = String.format("02:ec:%02x:%02x:%02x:%02x", Integer.parseInt(octets[0]), Integer.parseInt(octets[1]),
+                Integer.parseInt(octets[2]), Integer.parseInt(octets[3]));
+        ipHere("link", "add", node.hostInterface(), "type", "veth", "peer", "name", "eth0", "address", mac, "netns", node.netns());
         if (parent == null) disableIpv6(node.hostInterface());
         ipHere("link", "set", node.hostInterface(), "master", bridge, "up");
         // in the root every lab address is on the one segment; under a node, only this lab's subnet is, and the
@@ -852,7 +857,12 @@ public final class NetLab implements AutoCloseable {
     private static void killRecorded(Path file) {
         for (String line : readQuietly(file).split("\n")) {
             if (line.isBlank()) continue;
-            if (!ownerAlive(line)) continue;
+            // a pid is killed only when its start time was recorded and still matches: never whatever reuses the pid
+            String[] f = line.trim().split("\\s+");
+            if (f.length < 2 || f[1].equals("0") || !ownerAlive(line)) continue;
+            long actual = ProcessHandle.of(Long.parseLong(f[0])).flatMap(h -> h.info().startInstant())
+                    .map(java.time.Instant::toEpochMilli).orElse(0L);
+            if (actual == 0) continue;
             try {
                 ProcessHandle.of(Long.parseLong(line.trim().split("\\s+")[0])).ifPresent(Cmd::kill);
             } catch (NumberFormatException ignored) {

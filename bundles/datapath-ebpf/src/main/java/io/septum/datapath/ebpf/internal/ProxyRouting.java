@@ -58,14 +58,15 @@ final class ProxyRouting {
     }
 
     /** Writes 0 into the early-demux switch when it is on; a kernel without the switch has nothing to switch off. */
-    static void noEarlyDemux(java.nio.file.Path sysctl) throws DatapathException {
+    static void noEarlyDemux(java.nio.file.Path sysctl) {
         try {
             if (!java.nio.file.Files.exists(sysctl) || java.nio.file.Files.readString(sysctl).trim().equals("0")) return;
             java.nio.file.Files.writeString(sysctl, "0");
             LOG.info("set " + sysctl + " to 0: early demux would drop forwarded packets of L7 connections from other nodes");
         } catch (IOException e) {
-            throw new DatapathException("cannot switch TCP early demux off (" + sysctl + "), which L7 connections from other"
-                    + " nodes need: " + e.getMessage(), e);
+            // same-node L7 does not need it: only connections from other nodes then fail (closed)
+            LOG.warning("cannot switch TCP early demux off (" + sysctl + "): " + e.getMessage() + "; L7 connections from"
+                    + " other nodes will fail closed");
         }
     }
 

@@ -50,7 +50,15 @@ final class PolicyJudge implements Judge {
         // an endpoint of another node: its address is in the ipcache from the cluster's store
         boolean remote = s.endpoint() == null && snap.ipcacheEntryOf(server.getAddress())
                 .map(e -> e.source() != null && e.source().startsWith("kvstore:")).orElse(false);
-        return new Connection(c, s, server.getPort(), c.endpoint() != null && remote);
+        // the answers are handed to the proxy through the client's bridge (septum_to_ep): a routed client keeps the
+        // host's address, as before
+        return new Connection(c, s, server.getPort(), c.endpoint() != null && remote && bridgePort(c.endpoint()));
+    }
+
+    private static boolean bridgePort(Endpoint ep) {
+        String ifname = ep.interfaceName();
+        return ifname != null && !ifname.isEmpty() && !ifname.contains("/")
+                && java.nio.file.Files.exists(java.nio.file.Path.of("/sys/class/net", ifname, "master"));
     }
 
     private Side side(InetAddress addr, EndpointSnapshot snap) {
