@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
 import io.septum.api.IpcacheEntry;
 import io.septum.api.datapath.BpfEndpoint;
 import io.septum.api.datapath.DatapathEndpoint;
@@ -14,6 +13,7 @@ import io.septum.api.policy.Direction;
 import io.septum.api.policy.PolicyAction;
 import io.septum.api.policy.PolicyEntry;
 import io.septum.api.policy.Protocol;
+import io.septum.testsupport.EventLog;
 import io.septum.testsupport.RequiresRoot;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -21,7 +21,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -49,7 +48,7 @@ class CgroupDatapathTest {
     static EbpfDatapath dp;
     static int listenPort;
     static final List<Process> processes = new ArrayList<>();
-    static final List<DatapathEvent> events = new CopyOnWriteArrayList<>();
+    static final EventLog<DatapathEvent> events = new EventLog<>(DatapathEvent::timestampNanos);
 
     @BeforeAll
     static void setUp() throws Exception {
@@ -71,7 +70,7 @@ class CgroupDatapathTest {
             Files.createDirectory(cgroup);
             // a listener that is a member of the cgroup from its first instruction on
             inCgroup("socat", "TCP4-LISTEN:" + listenPort + ",bind=" + hostIp + ",fork,reuseaddr", "EXEC:cat");
-            dp = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events::add);
+            dp = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events);
             dp.open();
             assertNull(dp.cgroupError());
             dp.syncIpcache(List.of(new IpcacheEntry(a.ip4() + "/32", ID_A, "test"),
@@ -174,12 +173,7 @@ class CgroupDatapathTest {
     }
 
     static DatapathEvent awaitEvent(String what, Predicate<DatapathEvent> p) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
-        while (System.nanoTime() < end) {
-            for (DatapathEvent e : events) if (p.test(e)) return e;
-            TimeUnit.MILLISECONDS.sleep(10); // poll interval
-        }
-        throw new AssertionError("no event: " + what + "; got " + new ArrayList<>(events));
+        return events.await(what, p);
     }
 
     @Test
@@ -193,7 +187,7 @@ class CgroupDatapathTest {
                 new PolicyEntry(Direction.INGRESS, ID_A, Protocol.TCP, listenPort, 0, PolicyAction.ALLOW, RULE + 1));
         dp.upsertEndpoint(cgEp(true, true), policy);
         assertTrue(dp.isCgroupAttached(EP_CG, cgroup.toString()), "links pinned");
-        events.clear();
+        events.forget();
 
         assertTrue(cgroupConnects(a.ip4(), 80), "egress allowed to a:80");
         DatapathEvent v = awaitEvent("egress verdict to a", e -> e.endpointId() == EP_CG && e.type().equals("policy-verdict")
@@ -225,7 +219,7 @@ class CgroupDatapathTest {
         dp.close();
         assertFalse(cgroupConnects(b.ip4(), 80), "still enforced while no agent runs");
         assertTrue(cgroupConnects(a.ip4(), 80));
-        dp = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events::add);
+        dp = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events);
         dp.open();
         assertTrue(dp.restored().stream().anyMatch((BpfEndpoint e) -> e.endpointId() == EP_CG && e.identity() == ID_CG),
                 "the new datapath finds the cgroup endpoint: " + dp.restored());
@@ -252,7 +246,7 @@ class CgroupDatapathTest {
                 new PolicyEntry(Direction.EGRESS, ID_B, Protocol.TCP, 80, 80, PolicyAction.DENY, RULE + 7, true),
                 PolicyEntry.auditDefault(Direction.EGRESS)));
         try {
-            events.clear();
+            events.forget();
             assertTrue(cgroupConnects(b.ip4(), 80), "an audit deny lets the connection through");
             DatapathEvent d = awaitEvent("audit of the deny", e -> e.endpointId() == EP_CG
                     && e.type().equals("policy-verdict") && e.dstIp().equals(b.ip4()) && e.dstPort() == 80);
@@ -264,7 +258,7 @@ class CgroupDatapathTest {
                     && e.type().equals("policy-verdict") && e.dstIp().equals(a.ip4()) && e.dstPort() == 80);
             assertEquals("AUDIT", n.verdict());
             assertEquals(133, n.dropReason());
-            assertTrue(events.stream().noneMatch(e -> e.endpointId() == EP_CG && e.type().equals("drop")),
+            assertTrue(events.current().stream().noneMatch(e -> e.endpointId() == EP_CG && e.type().equals("drop")),
                     "nothing dropped: " + events);
         } finally {
             dp.removeEndpoint(EP_CG);

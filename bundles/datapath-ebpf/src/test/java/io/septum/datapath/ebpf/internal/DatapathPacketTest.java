@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import io.septum.api.IpcacheEntry;
 import io.septum.api.datapath.BpfEndpoint;
 import io.septum.api.datapath.BpfPolicyEntry;
@@ -15,14 +14,13 @@ import io.septum.api.policy.Direction;
 import io.septum.api.policy.PolicyAction;
 import io.septum.api.policy.PolicyEntry;
 import io.septum.api.policy.Protocol;
+import io.septum.testsupport.EventLog;
 import io.septum.testsupport.RequiresRoot;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -43,7 +41,7 @@ class DatapathPacketTest {
     static NetLab.Ns a, b, c;
     static Path pinDir;
     static EbpfDatapath dp;
-    static final List<DatapathEvent> events = new CopyOnWriteArrayList<>();
+    static final EventLog<DatapathEvent> events = new EventLog<>(DatapathEvent::timestampNanos);
 
     @BeforeAll
     static void setUp() throws Exception {
@@ -55,7 +53,7 @@ class DatapathPacketTest {
             c = lab.add(3);
             for (int port : new int[] {80, 8050, 8100, 8101}) lab.listen(b, port);
             lab.listen(a, 80);
-            dp = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events::add);
+            dp = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events);
             dp.open();
             dp.syncIpcache(List.of(
                     new IpcacheEntry(a.ip4() + "/32", ID_A, "test"), new IpcacheEntry(a.ip6() + "/128", ID_A, "test"),
@@ -87,8 +85,9 @@ class DatapathPacketTest {
         dp.upsertEndpoint(ep(a, EP_A, ID_A, false, false), List.of());
         dp.upsertEndpoint(ep(b, EP_B, ID_B, false, false), List.of());
         dp.upsertEndpoint(ep(c, EP_C, ID_C, false, false), List.of());
-        events.clear();
+        events.forget();
     }
+
 
     static DatapathEndpoint ep(NetLab.Ns ns, long id, long identity, boolean ingress, boolean egress) {
         return new DatapathEndpoint(id, identity, ns.hostIf(), ns.ifindex(), List.of(ns.ip4(), ns.ip6()), ingress, egress, false);
@@ -103,13 +102,7 @@ class DatapathPacketTest {
     }
 
     static DatapathEvent awaitEvent(String what, Predicate<DatapathEvent> p) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
-        while (System.nanoTime() < end) {
-            for (DatapathEvent e : events) if (p.test(e)) return e;
-            Thread.onSpinWait();
-            TimeUnit.MILLISECONDS.sleep(10); // poll interval, not a wait for a condition
-        }
-        throw new AssertionError("no event: " + what + "; got " + new ArrayList<>(events));
+        return events.await(what, p);
     }
 
     @Test
@@ -229,7 +222,7 @@ class DatapathPacketTest {
                 allow(Direction.INGRESS, ID_A, Protocol.ICMPV6, 0, 0, 10)));
         assertTrue(lab.icmp(a, "echo", b.ip4()), "echo allowed, and its reply leaves B's enforced egress via conntrack");
         assertTrue(lab.icmp(a, "echo", b.ip6()), "the same over ICMPv6");
-        events.clear();
+        events.forget();
         assertTrue(lab.icmp(b, "reply", a.ip4()));
         awaitEvent("B's unsolicited echo reply dropped at its enforced egress",
                 ev -> ev.endpointId() == EP_B && ev.type().equals("drop") && ev.direction().equals("EGRESS")
@@ -246,7 +239,7 @@ class DatapathPacketTest {
             dp.close(); // the agent goes away: programs stay attached, maps stay pinned
             assertTrue(conn.echoes("while-down", 2000));
             assertThrows(DatapathException.class, () -> dp.upsertEndpoint(ep(b, EP_B, ID_B, true, false), allowA));
-            EbpfDatapath next = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events::add);
+            EbpfDatapath next = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events);
             next.open();
             dp = next;
             List<BpfEndpoint> restored = dp.restored();
@@ -357,7 +350,7 @@ class DatapathPacketTest {
         dp.upsertEndpoint(ep(b, EP_B, ID_B, true, false), List.of(
                 new PolicyEntry(Direction.INGRESS, ID_A, Protocol.TCP, 80, 80, PolicyAction.DENY, 7, true),
                 deny(Direction.INGRESS, 0, Protocol.TCP, 80, 80, 9)));
-        events.clear();
+        events.forget();
         assertFalse(lab.connects(a, b.ip4(), 80));
         DatapathEvent g = awaitEvent("drop by rule 9", ev -> ev.endpointId() == EP_B && ev.type().equals("drop")
                 && ev.srcIp().equals(a.ip4()) && ev.dstPort() == 80);

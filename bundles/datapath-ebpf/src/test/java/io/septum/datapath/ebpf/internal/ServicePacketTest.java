@@ -3,7 +3,6 @@ package io.septum.datapath.ebpf.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import io.septum.api.IpcacheEntry;
 import io.septum.api.datapath.DatapathEndpoint;
 import io.septum.api.datapath.DatapathEvent;
@@ -13,6 +12,7 @@ import io.septum.api.policy.PolicyEntry;
 import io.septum.api.policy.Protocol;
 import io.septum.api.service.Service;
 import io.septum.api.service.ServiceBackend;
+import io.septum.testsupport.EventLog;
 import io.septum.testsupport.RequiresRoot;
 import java.io.BufferedReader;
 import java.io.File;
@@ -26,7 +26,6 @@ import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
@@ -53,7 +52,7 @@ class ServicePacketTest {
     static String vip;
     static Path pinDir;
     static EbpfDatapath dp;
-    static final List<DatapathEvent> events = new CopyOnWriteArrayList<>();
+    static final EventLog<DatapathEvent> events = new EventLog<>(DatapathEvent::timestampNanos);
     static final List<Process> servers = new ArrayList<>();
 
     @BeforeAll
@@ -73,7 +72,7 @@ class ServicePacketTest {
                         "SYSTEM:echo " + name + "; while read l; do echo " + name + " $l; done")
                         .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
             }
-            dp = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events::add);
+            dp = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events);
             dp.open();
             dp.syncIpcache(List.of(new IpcacheEntry(a.ip4() + "/32", ID_A, "test"),
                     new IpcacheEntry(b.ip4() + "/32", ID_B, "test"), new IpcacheEntry(c.ip4() + "/32", ID_C, "test")));
@@ -105,7 +104,7 @@ class ServicePacketTest {
         dp.upsertEndpoint(ep(b, EP_B, ID_B, false), List.of());
         dp.upsertEndpoint(ep(c, EP_C, ID_C, false), List.of());
         dp.syncServices(List.of(service(b, c)));
-        events.clear();
+        events.forget();
     }
 
     static DatapathEndpoint ep(NetLab.Ns ns, long id, long identity, boolean ingress) {
@@ -138,12 +137,7 @@ class ServicePacketTest {
     }
 
     static DatapathEvent awaitEvent(String what, Predicate<DatapathEvent> p) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
-        while (System.nanoTime() < end) {
-            for (DatapathEvent e : events) if (p.test(e)) return e;
-            TimeUnit.MILLISECONDS.sleep(10); // poll interval
-        }
-        throw new AssertionError("no event: " + what + "; got " + new ArrayList<>(events));
+        return events.await(what, p);
     }
 
     @Test
@@ -193,7 +187,7 @@ class ServicePacketTest {
 
         dp.upsertEndpoint(ep(b, EP_B, ID_B, true), List.of(fromC));
         dp.upsertEndpoint(ep(c, EP_C, ID_C, true), List.of(fromC));
-        events.clear();
+        events.forget();
         for (int i = 0; i < 3; i++) assertFalse(fetch().startsWith("backend-"), "A must be denied by the backends' policy");
         DatapathEvent e = awaitEvent("backend drop of A", ev -> (ev.endpointId() == EP_B || ev.endpointId() == EP_C)
                 && ev.type().equals("drop") && ev.dropReason() == 133);

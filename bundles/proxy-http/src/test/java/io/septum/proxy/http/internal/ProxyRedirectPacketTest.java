@@ -3,7 +3,6 @@ package io.septum.proxy.http.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import io.septum.api.IpcacheEntry;
 import io.septum.api.datapath.Datapath;
 import io.septum.api.datapath.DatapathEndpoint;
@@ -16,6 +15,7 @@ import io.septum.api.policy.PolicyAction;
 import io.septum.api.policy.PolicyEntry;
 import io.septum.api.policy.Protocol;
 import io.septum.datapath.ebpf.internal.EbpfDatapath;
+import io.septum.testsupport.EventLog;
 import io.septum.testsupport.RequiresRoot;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -72,7 +72,7 @@ class ProxyRedirectPacketTest {
     static final List<String> namespaces = new ArrayList<>();
     static final List<String> hostIfs = new ArrayList<>();
     static final List<Process> processes = new ArrayList<>();
-    static final List<DatapathEvent> events = new CopyOnWriteArrayList<>();
+    static final EventLog<DatapathEvent> events = new EventLog<>(DatapathEvent::timestampNanos);
     static final List<Flow> flows = new CopyOnWriteArrayList<>();
     static Path pinDir;
     static EbpfDatapath dp;
@@ -98,7 +98,7 @@ class ProxyRedirectPacketTest {
             processes.add(new ProcessBuilder("ip", "netns", "exec", deathstarNode.ns(), "python3", "-c", SERVER)
                     .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
 
-            dp = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events::add);
+            dp = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events);
             dp.open();
             dp.syncIpcache(List.of(new IpcacheEntry(deathstarNode.ip() + "/32", ID_DEATHSTAR, "test"),
                     new IpcacheEntry(tiefighterNode.ip() + "/32", ID_TIEFIGHTER, "test"),
@@ -230,17 +230,12 @@ class ProxyRedirectPacketTest {
     }
 
     static DatapathEvent awaitEvent(String what, Predicate<DatapathEvent> p) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
-        while (System.nanoTime() < end) {
-            for (DatapathEvent e : events) if (p.test(e)) return e;
-            TimeUnit.MILLISECONDS.sleep(10); // poll interval
-        }
-        throw new AssertionError("no event: " + what + "; got " + new ArrayList<>(events));
+        return events.await(what, p);
     }
 
     @Test
     void tiefighterLandsButCannotExhaustAndXwingIsDroppedBeforeTheProxy() throws Exception {
-        events.clear();
+        events.forget();
         flows.clear();
         Curl post = curl(tiefighterNode, "POST", "/v1/request-landing");
         assertEquals(200, post.status(), post + " events " + events + " flows " + flows);
@@ -269,7 +264,7 @@ class ProxyRedirectPacketTest {
     void withoutAProxyRedirectedConnectionsFailClosed() throws Exception {
         try {
             dp.setProxyPort(0);
-            events.clear();
+            events.forget();
             Curl c = curl(tiefighterNode, "POST", "/v1/request-landing");
             assertEquals(0, c.status(), "no proxy port: no answer at all, " + c);
             awaitEvent("drop with reason 183", e -> e.endpointId() == EP_TIEFIGHTER && e.dropReason() == 183);
@@ -295,7 +290,7 @@ class ProxyRedirectPacketTest {
         dp.upsertEndpoint(deathstar, List.of(tiefighterL7,
                 new PolicyEntry(Direction.INGRESS, 2, Protocol.TCP, 80, 80, PolicyAction.REDIRECT, 2)));
         try {
-            events.clear();
+            events.forget();
             Process p = new ProcessBuilder("curl", "-s", "--connect-timeout", "2", "-m", "3", "-X", "POST", "-w", "%{http_code}",
                     "http://" + deathstarNode.ip() + "/v1/request-landing").redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
