@@ -38,11 +38,8 @@ import org.junit.jupiter.api.Test;
  * etcd this test owns (so that it can kill it): etcd killed and restarted under traffic (fail static: established
  * and new connections keep their verdicts, status says degraded, a new label set waits for its identity and gets
  * it when etcd is back), and a node that dies (its leased keys expire and the other node forgets its endpoints).
+ * Runs in a failsafe JVM of its own (itests/pom.xml, execution cluster-failures).
  */
-@org.junit.jupiter.api.condition.EnabledIfSystemProperty(named = "septum.e2e.clusterFailures", matches = "true",
-        disabledReason = "passes alone (mvn -pl itests -am verify -Dit.test=ClusterFailuresIT"
-                + " -Dseptum.e2e.clusterFailures=true); in the shared failsafe JVM after the other ITs its in-process agent"
-                + " client could not reach the lab's agents (not understood yet)")
 class ClusterFailuresIT {
     private static final String POLICY = String.join("\n",
             "apiVersion: cilium.io/v2",
