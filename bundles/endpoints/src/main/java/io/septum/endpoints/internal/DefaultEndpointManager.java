@@ -36,6 +36,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -152,6 +153,8 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
     private final ScheduledExecutorService regen;
     private final ExecutorService sourceCalls;
     private final AtomicBoolean passPending = new AtomicBoolean();
+    /** The identities the last pass resolved selectors against; guarded by lock. */
+    private List<Identity> lastUniverse = Arrays.stream(ReservedIdentity.values()).map(ReservedIdentity::identity).toList();
     private final SnapshotPublisher publisher = new SnapshotPublisher();
     private final Realization realization = new Realization();
     private final java.util.concurrent.CountDownLatch restoreDone = new java.util.concurrent.CountDownLatch(1);
@@ -747,7 +750,18 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
 
     /** What one pass pushes for one endpoint. */
     private record Work(ManagedEndpoint ep, long generation, Labels labels) {
+        /** The endpoint waits for its identity and gets the init identity's program meanwhile. */
+        boolean init() {
+            return labels.equals(INIT_LABELS);
+        }
     }
+
+    /**
+     * An endpoint whose identity is not allocated yet (a new label set while etcd is slow or unreachable) is never
+     * left without a program: as in Cilium, it carries the init identity, enforced in both directions, so only what
+     * policies selecting {@code reserved:init} allow gets through; peers see its addresses as init too.
+     */
+    static final Labels INIT_LABELS = Labels.of(Label.reserved(ReservedIdentity.INIT.labelName()));
 
     private void pass() {
         passPending.set(false);
@@ -778,6 +792,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
         List<Identity> universe;
         EndpointStore.State toSave = null;
         List<Work> needIdentity = new ArrayList<>();
+        List<Work> initWork = new ArrayList<>();
         Set<String> wantedCidrs = new HashSet<>();
         List<String> missingCidrs = new ArrayList<>();
         synchronized (lock) {
@@ -801,10 +816,20 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
                 if (ep.refusal != null || (ep.spec == null && !ep.restoredPending)) continue;
                 if (!ep.needsIdentity && ep.holdsRef) continue;
                 needIdentity.add(new Work(ep, ep.generation, ep.labels));
+                // never pushed and no identity yet: the init program goes in before the (maybe slow) allocation
+                if (ep.identity == null && ep.pushedEndpoint == null && ep.spec != null) {
+                    if (resolveIfindex(ep)) initWork.add(new Work(ep, ep.generation, INIT_LABELS));
+                    else retry = true;
+                }
             }
             for (String p : prefixes) wantedCidrs.add(IpAddresses.normalizePrefix(p));
             for (String p : wantedCidrs) if (!cidrIdentities.containsKey(p)) missingCidrs.add(p);
         }
+        List<Identity> knownUniverse;
+        synchronized (lock) {
+            knownUniverse = lastUniverse;
+        }
+        for (Work w : initWork) retry |= regenerate(w, policySet, mode, revision, knownUniverse);
         Map<Work, Identity> allocated = new HashMap<>();
         Map<Work, String> allocationErrors = new HashMap<>();
         for (Work w : needIdentity) {
@@ -875,28 +900,26 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
             for (ReservedIdentity r : ReservedIdentity.values()) used.put(r.id(), r.identity());
             for (Identity i : cidrIdentities.values()) used.put(i.id(), i);
             for (ManagedEndpoint ep : byId.values()) {
-                if (ep.identity == null || ep.refusal != null || (ep.spec == null && !ep.restoredPending)) continue;
+                if (ep.refusal != null || (ep.spec == null && !ep.restoredPending)) continue;
+                if (ep.identity == null) {
+                    if (ep.spec != null) entries.endpoint(ep.id, ReservedIdentity.INIT.id(), ep.addresses);
+                    continue;
+                }
                 used.put(ep.identity.id(), ep.identity);
                 entries.endpoint(ep.id, ep.identity.id(), ep.addresses);
             }
             cache = entries.build();
             ipcache = cache;
             universe = List.copyOf(used.values());
+            lastUniverse = universe;
             // 5. What to push: every endpoint with an identity whose datapath state we own.
             for (ManagedEndpoint ep : byId.values()) {
                 if (ep.restoredPending || ep.identity == null || ep.needsIdentity || ep.refusal != null) continue;
                 if (ep.spec == null) continue;
-                int ifindex = 0;
-                if (ep.interfaceName != null) {
-                    try {
-                        ifindex = host.ifindex(ep.interfaceName);
-                    } catch (IOException e) {
-                        ep.error = e.getMessage();
-                        retry = true;
-                        continue;
-                    }
+                if (!resolveIfindex(ep)) {
+                    retry = true;
+                    continue;
                 }
-                ep.ifindex = ifindex;
                 work.add(new Work(ep, ep.generation, ep.labels));
             }
             if (dirtyStore) {
@@ -988,6 +1011,21 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
     private int pushCount;
 
     /** Pushes one endpoint if its policy or attachment changed. Returns whether it must be retried. */
+    /** Looks up the endpoint's interface index (0 for a cgroup endpoint); false, with the error noted, if it cannot. */
+    private boolean resolveIfindex(ManagedEndpoint ep) {
+        if (ep.interfaceName == null) {
+            ep.ifindex = 0;
+            return true;
+        }
+        try {
+            ep.ifindex = host.ifindex(ep.interfaceName);
+            return true;
+        } catch (IOException e) {
+            ep.error = e.getMessage();
+            return false;
+        }
+    }
+
     private boolean regenerate(Work w, PolicySet policySet, EnforcementMode mode, long revision, List<Identity> universe) {
         ManagedEndpoint ep = w.ep();
         DatapathEndpoint dpe;
@@ -1006,9 +1044,12 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
         }
         synchronized (lock) {
             // Changed while the policy was resolved: the pass that change asked for pushes the new state.
-            if (ep.generation != w.generation() || ep.identity == null) return false;
-            dpe = new DatapathEndpoint(ep.id, ep.identity.id(), ep.interfaceName, ep.ifindex, ep.addresses,
-                    policy.ingressEnforced(), policy.egressEnforced(), ep.audit, ep.cgroupPath);
+            if (ep.generation != w.generation() || (ep.identity == null) != w.init()) return false;
+            dpe = w.init()
+                    ? new DatapathEndpoint(ep.id, ReservedIdentity.INIT.id(), ep.interfaceName, ep.ifindex, ep.addresses,
+                            true, true, ep.audit, ep.cgroupPath)
+                    : new DatapathEndpoint(ep.id, ep.identity.id(), ep.interfaceName, ep.ifindex, ep.addresses,
+                            policy.ingressEnforced(), policy.egressEnforced(), ep.audit, ep.cgroupPath);
         }
         boolean same = dpe.equals(ep.pushedEndpoint) && policy.entries().equals(ep.pushedEntries);
         if (!same) {
@@ -1027,6 +1068,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
         synchronized (lock) {
             ep.pushedEndpoint = dpe;
             ep.pushedEntries = policy.entries();
+            if (w.init()) return false; // still waiting for its identity
             if (ep.generation == w.generation() && ep.state != EndpointState.DISCONNECTED) {
                 ep.state = EndpointState.READY;
                 ep.error = null;

@@ -217,6 +217,8 @@ class ClusterEndpointsTest {
         Node c = new Node("node-c", "10.201.3.0/24", "192.0.2.13", 30);
         c.manager.addSource(new Fakes.Source("netns", spec("x", "shared", null, Map.of("app", "x"), "veth-node-c1", "10.201.3.5")));
         c.ready("shared");
+        // node-c's claim first (its publishing is asynchronous), then node-a's on top of it
+        await("node-b takes node-c's endpoint", () -> b.ipcache("10.201.3.5/32").isPresent());
         a.client.put("septum/state/ip/v1/node-a/10.201.3.5", json.replace("10.201.2.99", "10.201.3.5"), a.lease.id());
         a.client.put("septum/state/ip/v1/node-a/10.201.1.10", json.replace("10.201.2.99", "10.201.1.10"), a.lease.id());
         await("node-b takes node-a's latest valid key", () -> b.ipcache("10.201.1.10/32").isPresent());

@@ -3,6 +3,7 @@ package io.septum.endpoints.internal;
 import io.septum.api.Endpoint;
 import io.septum.api.EndpointState;
 import io.septum.api.ReservedIdentity;
+import io.septum.api.datapath.DatapathEndpoint;
 import io.septum.api.policy.Direction;
 import io.septum.api.policy.PolicyEntry;
 import org.junit.jupiter.api.AfterEach;
@@ -67,7 +68,10 @@ class EndpointManagerTest {
         Endpoint waiting = m.get("deathstar").orElseThrow();
         assertEquals(EndpointState.WAITING_FOR_IDENTITY, waiting.state());
         assertEquals(0, waiting.identity());
-        assertTrue(datapath.endpoints.isEmpty(), "nothing is pushed without an identity");
+        // while the allocator is slow, the endpoint already has a program: the init identity's, deny-all
+        await("init program", () -> datapath.endpoints.containsKey(waiting.id()));
+        assertInitProgram(waiting.id());
+        assertEquals(EndpointState.WAITING_FOR_IDENTITY, m.get("deathstar").orElseThrow().state());
         ids.gate.countDown();
 
         Endpoint e = ready(m, "deathstar");
@@ -86,8 +90,40 @@ class EndpointManagerTest {
         assertEquals(ReservedIdentity.HOST.id(), datapath.ipcacheIdentity("2001:db8::1/128").orElseThrow());
         assertTrue(datapath.ipcacheIdentity("fe80::1/128").isEmpty(), "link-local host addresses stay out");
         // Order: the ipcache knows the endpoint's address before its policy is pushed.
-        assertTrue(datapath.calls.indexOf("ipcache") < datapath.calls.indexOf("upsert " + e.id()));
+        assertTrue(datapath.calls.indexOf("ipcache") < datapath.calls.lastIndexOf("upsert " + e.id()));
         assertEquals(m.ipcache(), datapath.ipcache);
+    }
+
+    void assertInitProgram(long id) {
+        DatapathEndpoint init = datapath.endpoints.get(id);
+        assertEquals(ReservedIdentity.INIT.id(), init.identity());
+        assertTrue(init.ingressEnforced() && init.egressEnforced(), "init is enforced both ways: " + init);
+        assertEquals(List.of(), datapath.policy.get(id), "no policy selects reserved:init here");
+    }
+
+    @Test
+    void anEndpointWhoseIdentityCannotBeAllocatedKeepsTheInitProgramUntilItCan() throws Exception {
+        var m = manager(Duration.ofSeconds(30));
+        await("agent ready", () -> ready.get() > 0);
+        ids.unreachable = true;
+        m.addSource(new Fakes.Source("netns",
+                spec("a", "deathstar", null, Map.of("org", "empire"), "veth-a", "10.199.0.1")));
+        await("endpoint listed", () -> m.get("deathstar").isPresent());
+        long id = m.get("deathstar").orElseThrow().id();
+        await("init program", () -> datapath.endpoints.containsKey(id));
+        m.awaitIdle(Duration.ofSeconds(5));
+        assertInitProgram(id);
+        Endpoint waiting = m.get("deathstar").orElseThrow();
+        assertEquals(EndpointState.WAITING_FOR_IDENTITY, waiting.state());
+        assertTrue(waiting.message().contains("cannot allocate an identity"), waiting.message());
+        await("peers see the address as init",
+                () -> datapath.ipcacheIdentity("10.199.0.1/32").orElse(0L) == ReservedIdentity.INIT.id());
+
+        ids.unreachable = false;
+        Endpoint e = ready(m, "deathstar");
+        assertTrue(e.identity() >= ReservedIdentity.FIRST_ALLOCATED);
+        assertEquals(e.identity(), datapath.endpoints.get(id).identity());
+        await("ipcache follows", () -> datapath.ipcacheIdentity("10.199.0.1/32").orElse(0L) == e.identity());
     }
 
     @Test
@@ -211,6 +247,7 @@ class EndpointManagerTest {
         Endpoint server = ready(m, "server");
         Endpoint client = ready(m, "client");
         assertFalse(datapath.endpoints.get(server.id()).ingressEnforced());
+        long clientPushes = datapath.calls.stream().filter(c -> c.equals("upsert " + client.id())).count();
 
         policies.rules.add(new Fakes.Rule("netns:role=server", Direction.INGRESS, "netns:role=client", 80, 7));
         policies.cidrs = List.of("10.198.0.0/16");
@@ -229,7 +266,7 @@ class EndpointManagerTest {
 
         // A policy change that does not touch the client must not rewrite it, but it records the revision.
         await("client at revision 2", () -> m.get("client").orElseThrow().policyRevision() == 2);
-        assertEquals(1, datapath.calls.stream().filter(c -> c.equals("upsert " + client.id())).count());
+        assertEquals(clientPushes, datapath.calls.stream().filter(c -> c.equals("upsert " + client.id())).count());
 
         policies.cidrs = List.of();
         policies.revision = 3;

@@ -63,6 +63,8 @@ final class Fakes {
         long nextCluster = ReservedIdentity.FIRST_ALLOCATED;
         long nextLocal = ReservedIdentity.FIRST_LOCAL;
         volatile CountDownLatch gate;
+        /** Allocation of cluster-wide (non-CIDR, non-reserved) label sets fails, as with etcd unreachable. */
+        volatile boolean unreachable;
 
         @Override
         public Identity allocate(Labels labels) {
@@ -81,6 +83,7 @@ final class Fakes {
                 }
                 boolean local = labels.asList().stream().allMatch(l -> l.source().equals(Label.CIDR)
                         || l.toString().equals("reserved:world"));
+                if (unreachable && !local) throw new IllegalStateException("etcd unreachable (fake)");
                 Identity i = byLabels.computeIfAbsent(labels, l -> new Identity(local ? nextLocal++ : nextCluster++,
                         l.asStrings(), false));
                 refs.merge(i.id(), 1, Integer::sum);
