@@ -28,6 +28,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.ServiceLoader;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -365,13 +366,8 @@ final class PolicyCommand {
                 description = "Judge every TCP probe as an HTTP request with this method (e.g. PUT), at L7.")
         String httpMethod;
 
-        @Option(names = "--http-path", paramLabel = "P",
-                description = "The path of that request (default: /).")
-        String httpPath;
-
-        @Option(names = "--http-header", paramLabel = "'K: V'",
-                description = "A header of that request, repeatable (Host: sets the host that host rules match).")
-        List<String> httpHeaders;
+        @Mixin
+        HttpRequestOptions request;
 
         @Override
         public Integer call() {
@@ -382,7 +378,7 @@ final class PolicyCommand {
             } catch (IllegalArgumentException e) {
                 throw new CliException(CliException.INVALID_INPUT, e.getMessage());
             }
-            Map<String, String> http = httpProbe(httpMethod, httpPath, httpHeaders);
+            Map<String, String> http = httpProbe(httpMethod, request.path, request.headers);
             PolicyEngine engine = engine();
             Source s = read(cli, file);
             CaseResult r;
@@ -404,6 +400,16 @@ final class PolicyCommand {
             }
             return r.failed() == 0 ? 0 : 1;
         }
+    }
+
+    /** The rest of the HTTP request that {@code eval} and {@code trace} judge; each has its own {@code --http-method}. */
+    static final class HttpRequestOptions {
+        @Option(names = "--http-path", paramLabel = "P", description = "The path of that request (default: /).")
+        String path;
+
+        @Option(names = "--http-header", paramLabel = "'K: V'",
+                description = "A header of that request, repeatable (Host: sets the host that host rules match).")
+        List<String> headers;
     }
 
     /**
@@ -467,12 +473,8 @@ final class PolicyCommand {
                 description = "Trace one HTTP request with this method (e.g. PUT) at L7 as well (TCP).")
         String httpMethod;
 
-        @Option(names = "--http-path", paramLabel = "P", description = "The path of that request (default: /).")
-        String httpPath;
-
-        @Option(names = "--http-header", paramLabel = "'K: V'",
-                description = "A header of that request, repeatable (Host: sets the host that host rules match).")
-        List<String> httpHeaders;
+        @Mixin
+        HttpRequestOptions request;
 
         @Override
         public Integer call() {
@@ -491,7 +493,7 @@ final class PolicyCommand {
             body.put("dst", split(dst));
             body.put("port", port);
             body.put("protocol", protocol);
-            Map<String, String> http = httpProbe(httpMethod, httpPath, httpHeaders);
+            Map<String, String> http = httpProbe(httpMethod, request.path, request.headers);
             if (http != null) {
                 if (!protocol.equals("TCP") || port == 0) {
                     throw new CliException(CliException.INVALID_INPUT, "an HTTP trace needs --dport PORT/TCP");
@@ -499,7 +501,7 @@ final class PolicyCommand {
                 Map<String, Object> h = new LinkedHashMap<>();
                 h.put("method", http.get("method"));
                 h.put("path", http.get("path"));
-                if (httpHeaders != null && !httpHeaders.isEmpty()) h.put("headers", httpHeaders);
+                if (request.headers != null && !request.headers.isEmpty()) h.put("headers", request.headers);
                 body.put("http", h);
             }
             return print(cli, cli.client().post("/v1/policy/trace", body, TraceResult.class), Views::trace);

@@ -18,7 +18,6 @@ import io.septum.api.flow.FlowStats;
 import io.septum.api.flow.FlowSubscription;
 import io.septum.api.policy.PolicyEngine;
 import io.septum.api.policy.PolicyRepository;
-import io.septum.apiserver.internal.ApiRoutes;
 import io.septum.apiserver.internal.ApiServer;
 import io.septum.apiserver.internal.Backend;
 import io.septum.apiserver.internal.MonitorHub;
@@ -26,7 +25,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -112,11 +110,7 @@ class ObserveCommandTest {
                 });
             }
         };
-        ApiServer[] holder = new ApiServer[1];
-        server = new ApiServer(socket, new ApiRoutes(backend), new MonitorHub(4, 1),
-                new ApiServer.Settings(4, 5_000, null, 100));
-        holder[0] = server;
-        server.start().get(5, TimeUnit.SECONDS);
+        server = TestApi.start(socket, backend, new MonitorHub(4, 1), 4);
     }
 
     @AfterEach
@@ -125,11 +119,7 @@ class ObserveCommandTest {
     }
 
     private CliRun cli(String... args) {
-        String[] all = new String[args.length + 2];
-        all[0] = "--socket";
-        all[1] = socket.toString();
-        System.arraycopy(args, 0, all, 2, args.length);
-        return CliRun.run(all);
+        return CliRun.at(socket, args);
     }
 
     @Test
