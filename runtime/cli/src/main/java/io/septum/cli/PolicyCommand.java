@@ -469,12 +469,12 @@ final class PolicyCommand {
                 description = "Destination port and protocol, e.g. 80/TCP (default: any port).")
         String dport;
 
+        @Mixin
+        HttpRequestOptions request;
+
         @Option(names = "--http-method", paramLabel = "M",
                 description = "Trace one HTTP request with this method (e.g. PUT) at L7 as well (TCP).")
         String httpMethod;
-
-        @Mixin
-        HttpRequestOptions request;
 
         @Override
         public Integer call() {
