@@ -249,6 +249,22 @@ final class PolicyCommand {
         @Option(names = {"-n", "--namespace"}, description = "Its namespace; - for cluster-wide (default: the only policy of that name).")
         String namespace;
 
+        @Override
+        public Integer call() {
+            SeptumCli cli = cli();
+            PolicyInfo p = cli.client().get(path(name, "-".equals(namespace) ? "" : namespace), PolicyInfo.class);
+            return print(cli, p, x -> Views.policy(x, hits(cli)));
+        }
+    }
+
+    @Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete a policy from the agent.")
+    static final class DeleteCmd extends AgentCommand {
+        @Parameters(paramLabel = "NAME", description = "Policy name (or namespace/name).")
+        String name;
+
+        @Option(names = {"-n", "--namespace"}, description = "Its namespace; - for cluster-wide (default: the only policy of that name).")
+        String namespace;
+
         @Option(names = "--cluster", description = "Delete it from the cluster's store: every node drops it.")
         boolean cluster;
 
@@ -267,22 +283,6 @@ final class PolicyCommand {
                 cli.output().info("Deleted cluster policy " + (ns.isEmpty() ? n : ns + "/" + n) + "; every node drops it");
                 return 0;
             }
-            PolicyInfo p = cli.client().get(path(name, "-".equals(namespace) ? "" : namespace), PolicyInfo.class);
-            return print(cli, p, x -> Views.policy(x, hits(cli)));
-        }
-    }
-
-    @Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete a policy from the agent.")
-    static final class DeleteCmd extends AgentCommand {
-        @Parameters(paramLabel = "NAME", description = "Policy name (or namespace/name).")
-        String name;
-
-        @Option(names = {"-n", "--namespace"}, description = "Its namespace; - for cluster-wide (default: the only policy of that name).")
-        String namespace;
-
-        @Override
-        public Integer call() {
-            SeptumCli cli = cli();
             @SuppressWarnings("unchecked")
             Map<String, Object> r = cli.client().delete(path(name, "-".equals(namespace) ? "" : namespace), Map.class);
             cli.output().result(r, () -> "Deleted policy " + name + ", revision " + (r == null ? "?" : r.get("revision")));

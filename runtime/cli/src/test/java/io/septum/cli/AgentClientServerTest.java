@@ -312,6 +312,22 @@ class AgentClientServerTest {
     }
 
     @Test
+    void clusterPoliciesAreDeletedByDeleteNeverByGet() {
+        CliRun r = cli("policy", "get", "--cluster", "cw1");
+        assertEquals(2, r.code(), "get has no --cluster: " + r);
+        assertEquals(List.of(), agent.clusterDeletes);
+        r = cli("policy", "delete", "--cluster", "prod/cw1");
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.out().contains("Deleted cluster policy prod/cw1"), r.out());
+        r = cli("policy", "delete", "--cluster", "cw2", "-n", "-");
+        assertEquals(0, r.code(), r.toString());
+        assertEquals(List.of("prod/cw1", "/cw2"), agent.clusterDeletes);
+        r = cli("policy", "delete", "--cluster", "other");
+        assertEquals(1, r.code(), r.toString());
+        assertTrue(r.err().contains("no cluster policy \"other\""), r.err());
+    }
+
+    @Test
     void policyImportErrorsAreValidationErrorsWithExit2() {
         Path bad = dir.resolve("bad.yaml");
         CliRun r = CliRun.runWithInput("", "--socket", socket.toString(), "policy", "import", bad.toString());
