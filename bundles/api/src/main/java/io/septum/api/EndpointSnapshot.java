@@ -21,19 +21,39 @@ public final class EndpointSnapshot {
     private final long revision;
     private final List<Endpoint> endpoints;
     private final List<IpcacheEntry> ipcache;
-    private final Map<Long, Endpoint> byId = new HashMap<>();
-    private final Map<String, Endpoint> byQualifiedName = new HashMap<>();
+    private final Map<Long, Endpoint> byId;
+    private final Map<String, Endpoint> byQualifiedName;
     /** Bare name to its endpoint, or to null when two namespaces share it. */
-    private final Map<String, Endpoint> byBareName = new HashMap<>();
-    private final Map<IpPrefix, Endpoint> byAddress = new HashMap<>();
-    private final Map<IpPrefix, IpcacheEntry> prefixes = new HashMap<>();
+    private final Map<String, Endpoint> byBareName;
+    private final Map<IpPrefix, Endpoint> byAddress;
+    private final Map<IpPrefix, IpcacheEntry> prefixes;
+    /** Each ipcache prefix as written, parsed: what the next snapshot need not parse again. */
+    private final Map<String, IpPrefix> parsed;
     /** Prefix lengths present, longest first, per family (index 0: IPv4, 1: IPv6). */
     private final List<List<Integer>> lengths = List.of(new ArrayList<>(), new ArrayList<>());
 
     public EndpointSnapshot(long revision, List<Endpoint> endpoints, List<IpcacheEntry> ipcache) {
+        this(revision, endpoints, ipcache, null);
+    }
+
+    /**
+     * The next snapshot after {@code previous}: the prefixes both hold are parsed once, not again. In cluster mode
+     * the ipcache holds every remote endpoint and one change makes a new snapshot, so parsing them all each time
+     * was most of a regeneration pass.
+     *
+     * @since 2.2
+     */
+    public EndpointSnapshot(long revision, List<Endpoint> endpoints, List<IpcacheEntry> ipcache,
+                            EndpointSnapshot previous) {
         this.revision = revision;
         this.endpoints = List.copyOf(endpoints);
         this.ipcache = List.copyOf(ipcache);
+        // sized up front: a cluster's ipcache has ten thousand entries and more, and rehashing showed in profiles
+        byId = sized(this.endpoints.size());
+        byQualifiedName = sized(this.endpoints.size());
+        byBareName = sized(this.endpoints.size());
+        byAddress = sized(2 * this.endpoints.size());
+        prefixes = sized(this.ipcache.size());
         for (Endpoint e : this.endpoints) {
             byId.put(e.id(), e);
             byQualifiedName.put(e.qualifiedName(), e);
@@ -45,18 +65,28 @@ public final class EndpointSnapshot {
             }
         }
         List<TreeSet<Integer>> seen = List.of(new TreeSet<>(Collections.reverseOrder()), new TreeSet<>(Collections.reverseOrder()));
+        Map<String, IpPrefix> known = previous == null ? Map.of() : previous.parsed;
+        parsed = sized(this.ipcache.size());
         for (IpcacheEntry c : this.ipcache) {
-            IpPrefix p;
-            try {
-                p = IpPrefix.parse(c.prefix());
-            } catch (IllegalArgumentException e) {
-                continue; // a prefix nobody can match
+            IpPrefix p = known.get(c.prefix());
+            if (p == null) {
+                try {
+                    p = IpPrefix.parse(c.prefix());
+                } catch (IllegalArgumentException e) {
+                    continue; // a prefix nobody can match
+                }
             }
+            parsed.put(c.prefix(), p);
             prefixes.put(p, c);
             seen.get(p.isIpv4() ? 0 : 1).add(p.bits());
         }
         lengths.get(0).addAll(seen.get(0));
         lengths.get(1).addAll(seen.get(1));
+    }
+
+    /** A map for {@code n} entries without rehashing. */
+    private static <K, V> Map<K, V> sized(int n) {
+        return new HashMap<>((int) (n / 0.75f) + 1);
     }
 
     /** An endpoint address ({@code 10.0.0.1} or {@code 10.0.0.1/32}) as its host prefix, or null. */

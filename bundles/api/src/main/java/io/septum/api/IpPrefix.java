@@ -30,7 +30,7 @@ public final class IpPrefix {
         int bits = max;
         if (slash >= 0) {
             String len = t.substring(slash + 1);
-            if (len.isEmpty() || len.length() > 3 || !len.chars().allMatch(Character::isDigit)) {
+            if (len.isEmpty() || len.length() > 3 || !digits(len)) {
                 throw new IllegalArgumentException("\"" + text + "\": prefix length \"" + len + "\" is not a number");
             }
             bits = Integer.parseInt(len);
@@ -55,26 +55,49 @@ public final class IpPrefix {
     /** An IPv4 or IPv6 literal's bytes, or null; never a DNS query. */
     static byte[] literal(String s) {
         if (s.isEmpty()) return null;
-        if (s.indexOf(':') < 0) {
-            String[] parts = s.split("\\.", -1);
-            if (parts.length != 4) return null;
-            byte[] b = new byte[4];
-            for (int i = 0; i < 4; i++) {
-                String p = parts[i];
-                if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(c -> c >= '0' && c <= '9')) return null;
-                int v = Integer.parseInt(p);
-                if (v > 255) return null;
-                b[i] = (byte) v;
-            }
-            return b;
+        if (s.indexOf(':') < 0) return ipv4(s);
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.digit(c, 16) < 0 && c != ':' && c != '.') return null;
         }
-        if (!s.chars().allMatch(c -> Character.digit(c, 16) >= 0 || c == ':' || c == '.')) return null;
         try {
             // a bracketed literal is parsed, never resolved; ::ffff:a.b.c.d is IPv4, as InetAddress has it
             return InetAddress.getByName("[" + s + "]").getAddress();
         } catch (UnknownHostException e) {
             return null;
         }
+    }
+
+    /**
+     * Four dot-separated decimal parts of one to three digits, each at most 255; null otherwise. By hand, not with
+     * split and streams: the ipcache parses every entry of a snapshot, ten thousand and more in cluster mode.
+     */
+    private static byte[] ipv4(String s) {
+        byte[] b = new byte[4];
+        int part = 0, value = 0, digits = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '.') {
+                if (digits == 0 || part == 3) return null;
+                b[part++] = (byte) value;
+                value = 0;
+                digits = 0;
+            } else if (c >= '0' && c <= '9') {
+                if (++digits > 3) return null;
+                value = value * 10 + (c - '0');
+                if (value > 255) return null;
+            } else {
+                return null;
+            }
+        }
+        if (digits == 0 || part != 3) return null;
+        b[3] = (byte) value;
+        return b;
+    }
+
+    private static boolean digits(String s) {
+        for (int i = 0; i < s.length(); i++) if (s.charAt(i) < '0' || s.charAt(i) > '9') return false;
+        return true;
     }
 
     private static byte[] mask(byte[] raw, int bits) {

@@ -30,6 +30,34 @@ class IpPrefixTest {
     }
 
     @Test
+    void theHandWrittenV4ParserAgreesWithSplitting() {
+        java.util.Random r = new java.util.Random(11);
+        String alphabet = "0123456789.";
+        for (int i = 0; i < 20_000; i++) {
+            StringBuilder b = new StringBuilder();
+            for (int j = r.nextInt(16) + 1; j > 0; j--) b.append(alphabet.charAt(r.nextInt(alphabet.length())));
+            String s = b.toString();
+            assertEquals(java.util.Arrays.toString(bySplitting(s)), java.util.Arrays.toString(IpPrefix.literal(s)), s);
+        }
+        assertEquals("[10, 0, 0, 1]", java.util.Arrays.toString(IpPrefix.literal("010.000.0.1")));
+    }
+
+    /** What literal() did before it was written by hand (the reference). */
+    private static byte[] bySplitting(String s) {
+        String[] parts = s.split("\\.", -1);
+        if (parts.length != 4) return null;
+        byte[] b = new byte[4];
+        for (int i = 0; i < 4; i++) {
+            String p = parts[i];
+            if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(c -> c >= '0' && c <= '9')) return null;
+            int v = Integer.parseInt(p);
+            if (v > 255) return null;
+            b[i] = (byte) v;
+        }
+        return b;
+    }
+
+    @Test
     void containmentNeverCrossesFamilies() throws Exception {
         IpPrefix all4 = IpPrefix.parse("0.0.0.0/0");
         assertTrue(all4.contains(InetAddress.getByName("192.0.2.1")));

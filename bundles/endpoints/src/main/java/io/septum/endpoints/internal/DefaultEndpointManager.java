@@ -153,6 +153,8 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
     private final ScheduledExecutorService regen;
     private final ExecutorService sourceCalls;
     private final AtomicBoolean passPending = new AtomicBoolean();
+    /** The remote endpoints' ipcache entries of the last pass (regeneration thread). */
+    private final IpcacheBuilder.RemoteMemo remoteMemo = new IpcacheBuilder.RemoteMemo();
     /** The identities the last pass resolved selectors against; guarded by lock. */
     private List<Identity> lastUniverse = Arrays.stream(ReservedIdentity.values()).map(ReservedIdentity::identity).toList();
     private final SnapshotPublisher publisher = new SnapshotPublisher();
@@ -891,7 +893,8 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
                 }
             }
             // 4. The ipcache (IpcacheBuilder says the order), and the identities selectors resolve against.
-            IpcacheBuilder entries = new IpcacheBuilder().cidrs(cidrIdentities).remote(remoteEndpoints).host(hostAddresses);
+            IpcacheBuilder entries = new IpcacheBuilder().cidrs(cidrIdentities).remote(remoteEndpoints, remoteMemo)
+                    .host(hostAddresses);
             Map<Long, Identity> used = new TreeMap<>();
             for (RemoteEndpoint r : remoteEndpoints) {
                 Identity i = remote.identity(r.identity());

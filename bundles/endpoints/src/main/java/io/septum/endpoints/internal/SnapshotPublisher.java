@@ -41,7 +41,7 @@ final class SnapshotPublisher {
         EndpointSnapshot cur = current;
         // the first offer is always published (revision 1): "no endpoints yet" and "no endpoints" differ
         if (cur.revision() > 0 && endpoints.equals(cur.endpoints()) && ipcache.equals(cur.ipcache())) return;
-        current = new EndpointSnapshot(cur.revision() + 1, endpoints, ipcache);
+        current = new EndpointSnapshot(cur.revision() + 1, endpoints, ipcache, cur);
         if (pending.compareAndSet(false, true)) submit(this::deliverAll);
     }
 
