@@ -5,7 +5,7 @@ import io.septum.api.ClusterInfo;
 import io.septum.api.ComponentStatus;
 import io.septum.api.HealthReporter;
 import io.septum.api.flow.FlowObserver;
-import io.septum.api.flow.FlowQuery;
+import io.septum.api.flow.FlowRelay;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -168,9 +168,11 @@ public final class PeerFlowComponent implements FlowRelay {
     }
 
     @Override
-    public void stream(Map<String, List<String>> query, FlowQuery q, boolean follow, Sink sink) throws IOException {
-        if (observer == null) throw Backend.unavailable("the flow observer (bundle septum-observer)");
-        relay.stream(query, q, follow, sink);
+    public void stream(Map<String, List<String>> query, boolean follow, Sink sink) throws IOException {
+        if (observer == null) {
+            throw new IllegalStateException("the flow observer (bundle septum-observer) is not running in the agent");
+        }
+        relay.stream(query, follow, sink);
     }
 
     @Deactivate
