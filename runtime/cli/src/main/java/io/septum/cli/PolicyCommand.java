@@ -169,7 +169,9 @@ final class PolicyCommand {
                         new com.fasterxml.jackson.core.type.TypeReference<List<ClusterPolicy>>() { }));
             } catch (AgentException e) {
                 if (e.errors().isEmpty()) throw e;
-                printErrors(cli.err(), e.errors());
+                // the store only saw the text: the errors name the file it came from, as a local import's do
+                printErrors(cli.err(), e.errors().stream().map(v -> new ValidationError(s.origin(), v.document(), v.kind(),
+                        v.policy(), v.field(), v.reason())).toList());
                 if (!stored.isEmpty()) cli.err().println("septum: " + s.origin() + " was not stored; the files before it were");
                 return CliException.INVALID_INPUT;
             }
@@ -275,6 +277,28 @@ final class PolicyCommand {
         @Option(names = {"-n", "--namespace"}, description = "Its namespace; - for cluster-wide (default: the only policy of that name).")
         String namespace;
 
+        @Override
+        public Integer call() {
+            SeptumCli cli = SeptumCli.of(spec);
+            PolicyInfo p = cli.client().get(path(name, "-".equals(namespace) ? "" : namespace), PolicyInfo.class);
+            cli.output().print(p, () -> Views.policy(p, hits(cli)));
+            return 0;
+        }
+    }
+
+    @Command(name = "delete", mixinStandardHelpOptions = true,
+            description = {"Delete a policy from the agent.", "--cluster deletes a cluster policy from the cluster's store:"
+                    + " every node drops it."})
+    static final class DeleteCmd implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "NAME", description = "Policy name (or namespace/name).")
+        String name;
+
+        @Option(names = {"-n", "--namespace"}, description = "Its namespace; - for cluster-wide (default: the only policy of that name).")
+        String namespace;
+
         @Option(names = "--cluster", description = "Delete it from the cluster's store: every node drops it.")
         boolean cluster;
 
@@ -288,31 +312,14 @@ final class PolicyCommand {
                     ns = name.substring(0, name.indexOf('/'));
                     n = name.substring(name.indexOf('/') + 1);
                 }
+                String qualified = ns.isEmpty() ? n : ns + "/" + n;
                 cli.client().delete("/v1/cluster/policies/" + (ns.isEmpty() ? "" : AgentClient.segment(ns) + "/")
                         + AgentClient.segment(n));
-                cli.output().info("Deleted cluster policy " + (ns.isEmpty() ? n : ns + "/" + n) + "; every node drops it");
+                Output o = cli.output();
+                if (o.json()) o.printJson(Map.of("deleted", qualified));
+                else o.info("Deleted cluster policy " + qualified + "; every node drops it");
                 return 0;
             }
-            PolicyInfo p = cli.client().get(path(name, "-".equals(namespace) ? "" : namespace), PolicyInfo.class);
-            cli.output().print(p, () -> Views.policy(p, hits(cli)));
-            return 0;
-        }
-    }
-
-    @Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete a policy from the agent.")
-    static final class DeleteCmd implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
-        @Parameters(paramLabel = "NAME", description = "Policy name (or namespace/name).")
-        String name;
-
-        @Option(names = {"-n", "--namespace"}, description = "Its namespace; - for cluster-wide (default: the only policy of that name).")
-        String namespace;
-
-        @Override
-        public Integer call() {
-            SeptumCli cli = SeptumCli.of(spec);
             @SuppressWarnings("unchecked")
             Map<String, Object> r = cli.client().delete(path(name, "-".equals(namespace) ? "" : namespace), Map.class);
             Output o = cli.output();
