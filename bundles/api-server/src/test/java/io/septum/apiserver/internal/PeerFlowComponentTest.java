@@ -85,6 +85,37 @@ class PeerFlowComponentTest {
     }
 
     @Test
+    void refusedRotatedFilesKeepServingAndStatusNamesTheFile() throws Exception {
+        PeerCertificates certs = new PeerCertificates(dir);
+        certs.ca("ca");
+        PeerTls tls = certs.node("ca", "node-a");
+        int port = freePort();
+        PeerFlowComponent c = new PeerFlowComponent(context(), config(Map.of("etcdEndpoints", "https://127.0.0.1:2379",
+                "peerPort", port, "peerAddress", "127.0.0.1", "peerCaFile", tls.ca().toString(),
+                "peerCertFile", tls.cert().toString(), "peerKeyFile", tls.key().toString())));
+        try {
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!reporters.get(0).health().state().equals("ok") && System.nanoTime() < end) TimeUnit.MILLISECONDS.sleep(20);
+            java.nio.file.Files.writeString(tls.cert(), "not a certificate\n");
+            // each new connection may look at the files (at most every PeerFlowComponent.TLS_CHECK_MILLIS)
+            end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PeerFlowComponent.TLS_CHECK_MILLIS + 8_000);
+            ComponentStatus s = reporters.get(0).health();
+            while (!s.state().equals("degraded") && System.nanoTime() < end) {
+                new Socket("127.0.0.1", port).close();
+                TimeUnit.MILLISECONDS.sleep(200);
+                s = reporters.get(0).health();
+            }
+            assertEquals("degraded", s.state(), s.toString());
+            assertTrue(s.message().startsWith("serving flows to peers on /127.0.0.1:" + port), s.message());
+            assertTrue(s.message().contains("the TLS files on disk are refused, still using certificate CN=node-a")
+                    && s.message().endsWith("peerCertFile " + tls.cert() + " is not a PEM certificate: No certificate data found"),
+                    s.message());
+        } finally {
+            c.deactivate();
+        }
+    }
+
+    @Test
     void standaloneOpensNothingAndSaysNothing() throws Exception {
         int port = freePort();
         PeerFlowComponent c = new PeerFlowComponent(context(), config(Map.of("peerPort", port, "nodeAddresses", "127.0.0.1")));
