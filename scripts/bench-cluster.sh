@@ -48,25 +48,22 @@ while [ $# -gt 0 ]; do
     *) echo "bench-cluster: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-range() { [[ $2 =~ ^[0-9]+$ && $2 -ge $3 && $2 -le $4 ]] || { echo "bench-cluster: $1 takes $3..$4" >&2; exit 2; }; }
-range --nodes "$NODES" 1 1000
-range --endpoints "$ENDPOINTS" 1 2000
-[ -n "$IDENTITIES" ] || { IDENTITIES=$((NODES * ENDPOINTS / 10)); [ "$IDENTITIES" -ge 1 ] || IDENTITIES=1; [ "$IDENTITIES" -le 1000 ] || IDENTITIES=1000; }
-range --identities "$IDENTITIES" 1 60000
-range --rate "$RATE" 1 1000
-range --steady "$STEADY" 1 1800
-range --agents "$AGENTS" 1 8
-range --threads "$THREADS" 1 64
-range --settle "$SETTLE" 0 300
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DIST="${SEPTUM_DIST:-$ROOT/distribution/target/septum}"
+BENCH_TAG=bench-cluster
+# shellcheck source=lib/bench-common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/bench-common.sh" # ROOT, DIST
 LOAD_SRC="$ROOT/scripts/bench/ClusterLoad.java"
-log() { printf '%s bench-cluster: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { printf 'bench-cluster: %s\n' "$*" >&2; exit 1; }
-[ "$(id -u)" = 0 ] || die "run as root (BPF maps and pins)"
-for t in etcd curl java jcmd ss timeout; do command -v "$t" >/dev/null || die "$t is missing: run scripts/install-deps.sh"; done
-[ -x "$DIST/bin/septum" ] || die "no built distribution at $DIST (run scripts/build.sh, or set SEPTUM_DIST)"
+bench_range --nodes "$NODES" 1 1000
+bench_range --endpoints "$ENDPOINTS" 1 2000
+[ -n "$IDENTITIES" ] || { IDENTITIES=$((NODES * ENDPOINTS / 10)); [ "$IDENTITIES" -ge 1 ] || IDENTITIES=1; [ "$IDENTITIES" -le 1000 ] || IDENTITIES=1000; }
+bench_range --identities "$IDENTITIES" 1 60000
+bench_range --rate "$RATE" 1 1000
+bench_range --steady "$STEADY" 1 1800
+bench_range --agents "$AGENTS" 1 8
+bench_range --threads "$THREADS" 1 64
+bench_range --settle "$SETTLE" 0 300
+
+bench_require "BPF maps and pins" etcd curl java jcmd ss timeout
 LIBBPF=$(ldconfig -p | awk '/libbpf\.so\.1 .*x86-64|libbpf\.so\.1 \(libc6\)/ {print $NF; exit}')
 [ -n "$LIBBPF" ] || LIBBPF=$(ldconfig -p | awk '/libbpf\.so\.1/ {print $NF; exit}')
 [ -n "$LIBBPF" ] || die "libbpf.so.1 not found (apt-get install libbpf1)"
@@ -79,15 +76,6 @@ declare -a APID=()
 FAILED=1
 TOTAL_AGENTS=$((AGENTS + 1))
 bpfdir() { echo "/sys/fs/bpf/septum-bclu-$RID-$1"; }
-
-stop_pid() { # PID SECONDS: TERM, then KILL after SECONDS
-  local p=$1 i
-  [ -n "$p" ] && kill -0 "$p" 2>/dev/null || return 0
-  kill -TERM "$p" 2>/dev/null
-  for ((i = 0; i < $2 * 5; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
-  kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
-  wait "$p" 2>/dev/null || true
-}
 
 cleanup() {
   local rc=$? k left=0
@@ -113,16 +101,14 @@ cleanup() {
   [ "$left" = 0 ] || echo "bench-cluster: some pins could not be removed" >&2
   exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_traps
 
 free_port() {
   local p
   for _ in $(seq 1 200); do p=$((20000 + RANDOM % 40000)); [ -n "$(ss -Hltn "sport = :$p")" ] || { echo "$p"; return; }; done
   die "no free port found"
 }
-api() { # AGENT PATH: body of a 2xx answer from that agent's REST API
+api() { # AGENT PATH: body of a 2xx answer from that agent's REST API (several agents: not the common api)
   curl -sf --max-time 10 --unix-socket "$TMP/a$1/run/septum.sock" "http://septum$2"
 }
 ticks() { awk '{print $14 + $15}' "/proc/${APID[$1]}/stat"; }
@@ -183,7 +169,7 @@ etcd_requests() {
 metric_sum() { awk -v n="$2" '$1 ~ "^"n"({|$)" { s += $NF } END { printf "%d", s }' <<<"$1"; }
 
 # ---------------------------------------------------------------------------------------------------------------
-LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_START=$(loadavg)
 T_START=$SECONDS
 log "run $RID: $NODES nodes x $ENDPOINTS endpoints, $IDENTITIES identities, $AGENTS agents; load average $LOAD_START"
 cp -a "$DIST" "$TMP/septum"
@@ -263,7 +249,7 @@ for kv in ${line#RESULT }; do R[sync.${kv%%=*}]=${kv#*=}; done
 for _ in $(seq 1 300); do [ -n "$READY_MS" ] && break; [[ $(api "$NEW" /v1/status 2>/dev/null) == *'"ready":true'* ]] && READY_MS=$(now_ms); sleep 0.2; done
 RSS_NEW=$(rss_kib "$NEW")
 tool quit 60 quit
-LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_END=$(loadavg)
 
 # ---------------------------------------------------------------------------------------------------------------
 ENTRIES=$((NODES * ENDPOINTS))

@@ -52,28 +52,21 @@ while [ $# -gt 0 ]; do
     *) echo "bench: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
 done
-for v in DURATION REPS ENDPOINTS ITERATIONS; do
-  [[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -ge 1 ] || { echo "bench: --${v,,} must be a positive integer" >&2; exit 2; }
-done
+
+BENCH_TAG=bench
+# shellcheck source=lib/bench-common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/bench-common.sh" # ROOT, DIST
+PROBE_SRC="$ROOT/scripts/bench/LatencyProbe.java"
+bench_positive DURATION REPS ENDPOINTS ITERATIONS
 [ "$ENDPOINTS" -ge 2 ] && [ "$ENDPOINTS" -le 250 ] || { echo "bench: --endpoints must be 2..250" >&2; exit 2; }
 for n in $ENTRIES; do
   [[ $n =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le 30000 ] || { echo "bench: --entries takes counts 1..30000" >&2; exit 2; }
 done
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DIST="${SEPTUM_DIST:-$ROOT/distribution/target/septum}"
-PROBE_SRC="$ROOT/scripts/bench/LatencyProbe.java"
 START_S=$SECONDS
-LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_START=$(loadavg)
 
-log() { printf '%s bench: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
-
-[ "$(id -u)" = 0 ] || die "run as root (network namespaces, tc, iptables, BPF)"
-for t in ip tc ss iperf3 iptables iptables-restore socat curl java timeout; do
-  command -v "$t" >/dev/null || die "$t is missing: run scripts/install-deps.sh"
-done
-[ -x "$DIST/bin/septum" ] || die "no built distribution at $DIST (run scripts/build.sh, or set SEPTUM_DIST)"
+bench_require "network namespaces, tc, iptables, BPF" ip tc ss iperf3 iptables iptables-restore socat curl java timeout
 [ -f "$PROBE_SRC" ] || die "missing $PROBE_SRC"
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -121,150 +114,25 @@ cleanup() {
     kill "$PROBE_PID" 2>/dev/null
   fi
   ipt_unload
-  if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
-    # endpoints first, so that the agent detaches their programs before it goes
-    for name in "${REGISTERED[@]}"; do
-      curl -s -o /dev/null --max-time 5 --unix-socket "$SOCK" -X DELETE "http://septum/v1/endpoints/default%2F$name"
-    done
-    kill -TERM "$AGENT_PID" 2>/dev/null
-    for _ in $(seq 1 100); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.2; done
-    if kill -0 "$AGENT_PID" 2>/dev/null; then
-      log "agent $AGENT_PID did not stop within 20 s of SIGTERM: SIGKILL"
-      kill -KILL "$AGENT_PID" 2>/dev/null
-    fi
-    wait "$AGENT_PID" 2>/dev/null
-  fi
-  if [ "$FAILED" = 1 ] && [ -f "$TMP/agent.log" ]; then
-    echo "bench: last lines of the agent's log:" >&2
-    tail -n 25 "$TMP/agent.log" >&2
-  fi
+  bench_stop_agent
+  bench_agent_log_tail 25
+  local p
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  local ns p
-  for ns in "${NETNS_MADE[@]}"; do
-    # whatever still runs in our namespaces was started by this script (socat children, iperf3)
-    for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done
-  done
-  for ns in "${NETNS_MADE[@]}"; do ip netns del "$ns" 2>/dev/null; done
-  for l in "${LINKS_MADE[@]}"; do ip link del "$l" 2>/dev/null; done
-  ip link del "$BR" 2>/dev/null
-  case $BPF_DIR in /sys/fs/bpf/septum-bench-????) rm -rf "$BPF_DIR" ;; esac
-  case ${TMP##*/} in septum-bench.??????) rm -rf "$TMP" ;; esac
   local left=""
-  ip netns list 2>/dev/null | grep -q "^sbench-$RID-" && left+=" namespaces"
-  ip link show "$BR" >/dev/null 2>&1 && left+=" bridge $BR"
-  [ -e "$BPF_DIR" ] && left+=" $BPF_DIR"
-  iptables -w 5 -S "$CHAIN" >/dev/null 2>&1 && left+=" iptables chain $CHAIN"
-  [ -n "$left" ] && log "WARNING: could not remove:$left"
+  iptables -w 5 -S "$CHAIN" >/dev/null 2>&1 && left=" iptables chain $CHAIN"
+  # with what still runs in the namespaces (socat children, iperf3)
+  bench_remove_topology "sbench-$RID-" '/sys/fs/bpf/septum-bench-????' 'septum-bench.??????' "$left"
   exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'echo "bench: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
+bench_traps err
 
 # ---------------------------------------------------------------------------------------------------------------
-# Agent and API
-api() { # METHOD PATH [curl args...]: prints the body; fails (with the agent's error) unless 2xx
-  local method=$1 path=$2 out code
-  shift 2
-  out=$(curl -sS --max-time "${API_TIMEOUT:-60}" --unix-socket "$SOCK" -X "$method" -w '\n%{http_code}' "$@" \
-        "http://septum$path") || { echo "bench: $method $path: curl failed" >&2; return 1; }
-  code=${out##*$'\n'}
-  out=${out%$'\n'*}
-  case $code in
-    2??) printf '%s' "$out" ;;
-    *) echo "bench: $method $path: HTTP $code: $out" >&2; return 1 ;;
-  esac
-}
-
-start_agent() {
-  # A private copy, so that a rebuild of distribution/target during the run cannot swap jars under the agent.
-  cp -a "$DIST" "$TMP/septum"
-  mkdir -p "$TMP/state" "$TMP/run"
-  log "starting the agent (state $TMP/state, run $TMP/run, bpf $BPF_DIR)"
-  "$TMP/septum/bin/septum" agent --state-dir "$TMP/state" --run-dir "$TMP/run" --bpf-dir "$BPF_DIR" \
-    >"$TMP/agent.log" 2>&1 &
-  AGENT_PID=$!
-  local t0=$SECONDS st
-  while :; do
-    kill -0 "$AGENT_PID" 2>/dev/null || die "the agent exited during start-up"
-    if grep -q 'Unable to resolve' "$TMP/agent.log"; then
-      die "bundles of $DIST do not resolve (is the distribution being rebuilt right now? run again when the build is done)"
-    fi
-    if [ -S "$SOCK" ]; then
-      st=$(API_TIMEOUT=3 api GET /v1/status 2>/dev/null) || st=
-      [[ $st == *'"ready":true'* ]] && break
-    fi
-    [ $((SECONDS - t0)) -lt 120 ] || die "the agent was not ready after 120 s"
-    sleep 0.3
-  done
-  AGENT_VERSION=$(grep -o '"version":"[^"]*"' <<<"$st" | cut -d'"' -f4) || true
-  AGENT_READY_MS=$(grep -o '"startToReadyMillis":[0-9-]*' <<<"$st" | cut -d: -f2) || true
-  log "agent $AGENT_VERSION ready (pid $AGENT_PID, start to ready ${AGENT_READY_MS} ms)"
-}
-
-endpoints_json() { api GET /v1/endpoints | sed 's/},{"id"/}\n{"id"/g'; }
-
-register() { # NAME VETH NETNS IP
-  REGISTERED+=("$1")
-  api POST /v1/endpoints -H 'Content-Type: application/json' \
-    -d "{\"source\":\"netns\",\"spec\":{\"sourceId\":\"default/$1\",\"name\":\"$1\",\"namespace\":\"default\",\"labels\":{\"app\":\"$1\"},\"interfaceName\":\"$2\",\"netns\":\"$3\",\"addresses\":[\"$4\"]}}" \
-    >/dev/null
-}
-
+# Agent and API (the rest is in lib/bench-common.sh)
 unregister() { # NAME
   api DELETE "/v1/endpoints/default%2F$1" >/dev/null
   local keep=() n
   for n in "${REGISTERED[@]}"; do [ "$n" = "$1" ] || keep+=("$n"); done
   REGISTERED=("${keep[@]}")
-}
-
-wait_ready() { # PREFIX COUNT TIMEOUT_S: until COUNT endpoints whose name starts with PREFIX are ready
-  local t0=$SECONDS n
-  while :; do
-    n=$(endpoints_json | grep "\"name\":\"$1" | grep -c '"state":"ready"') || true
-    [ "$n" -ge "$2" ] && return 0
-    [ $((SECONDS - t0)) -lt "$3" ] || die "only $n of $2 endpoints '$1*' ready after $3 s: $(endpoints_json | grep -v '"state":"ready"' | head -3)"
-    sleep 0.2
-  done
-}
-
-attached() { # VETH: 0 when Septum's programs are on both hooks
-  tc filter show dev "$1" ingress 2>/dev/null | grep -q septum_ && tc filter show dev "$1" egress 2>/dev/null | grep -q septum_
-}
-
-wait_attached() { # VETH yes|no TIMEOUT_S
-  local t0=$SECONDS
-  while :; do
-    if attached "$1"; then [ "$2" = yes ] && return 0; else [ "$2" = no ] && return 0; fi
-    [ $((SECONDS - t0)) -lt "$3" ] || die "programs on $1: expected attached=$2 after $3 s"
-    sleep 0.1
-  done
-}
-
-min_revision() { # PREFIX: the lowest policyRevision among endpoints named PREFIX*
-  endpoints_json | grep "\"name\":\"$1" | grep -o '"policyRevision":[0-9]*' | cut -d: -f2 | sort -n | awk 'NR == 1' 
-}
-
-wait_revision() { # PREFIX REVISION TIMEOUT_S
-  local t0=$SECONDS r
-  while :; do
-    r=$(min_revision "$1") || true
-    [ -n "$r" ] && [ "$r" -ge "$2" ] && return 0
-    [ $((SECONDS - t0)) -lt "$3" ] || die "endpoints '$1*' not at policy revision $2 after $3 s (lowest: ${r:-none})"
-    sleep 0.05
-  done
-}
-
-import_policy() { # FILE: prints the new revision
-  local out
-  out=$(api POST /v1/policies -H "X-Septum-Origin: $(basename "$1")" -H 'Content-Type: application/yaml' \
-        --data-binary "@$1") || return 1
-  grep -o '"revision":[0-9]*' <<<"$out" | cut -d: -f2
-}
-
-delete_policy() { # NAME: prints the new revision
-  api DELETE "/v1/policies/default/$1" | grep -o '"revision":[0-9]*' | cut -d: -f2
 }
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -288,28 +156,8 @@ make_nodes() { # PREFIX FIRST LAST SUBNET: namespaces sbench-RID-PREFIXi, host v
   for ((i = first; i <= last; i++)); do
     # no IPv6 on the host end: neighbour discovery chatter is not what we measure
     echo 1 >"/proc/sys/net/ipv6/conf/sb$RID$prefix$i/disable_ipv6" 2>/dev/null || true
-    ip -n "sbench-$RID-$prefix$i" -batch - <<EOF
-link set lo up
-addr add 10.199.$subnet.$i/32 dev eth0
-link set eth0 up
-route add 10.192.0.0/10 dev eth0
-EOF
+    bench_netns_up "sbench-$RID-$prefix$i" "10.199.$subnet.$i"
   done
-}
-
-wait_listening() { # NETNS PORT TIMEOUT_S
-  local t0=$SECONDS
-  until ss -N "$1" -Hltn "sport = :$2" 2>/dev/null | grep -q .; do
-    [ $((SECONDS - t0)) -lt "$3" ] || die "nothing listens on TCP $2 in $1 after $3 s"
-    sleep 0.1
-  done
-}
-
-# Drop check without a listener: a dropped SYN times out (124), an admitted one is refused at once.
-port_dropped() { # NETNS IP PORT
-  local rc=0
-  ip netns exec "$1" timeout 1 bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null || rc=$?
-  [ "$rc" = 124 ]
 }
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -395,6 +243,16 @@ throughput() {
     awk '/receiver/ {for (i = 2; i <= NF; i++) if ($i == "Mbits/sec") v = $(i-1)} END {print (v == "" ? "NA" : v)}' <<<"$out"
   }
 
+  detach_tp() { # the throughput endpoints unregistered and their programs gone (their policy with them)
+    if attached "$SV" || attached "$CV"; then
+      api DELETE /v1/policies/default/bench-ingress >/dev/null || true
+      unregister tp-server
+      unregister tp-client
+      wait_attached "$SV" no 30
+      wait_attached "$CV" no 30
+    fi
+  }
+
   bpf_5201_packets() { api GET /v1/bpf/policy/tp-server | grep -o '"ports":"5201"[^}]*' | grep -o '"packets":[0-9]*' | cut -d: -f2; }
   ipt_5201_packets() { iptables -w 10 -L "$CHAIN" -v -x -n | awk '/dpt:5201/ {print $1}'; }
 
@@ -407,13 +265,7 @@ throughput() {
       n=${v#*|}
       case $kind in
         baseline)
-          if attached "$SV" || attached "$CV"; then
-            api DELETE /v1/policies/default/bench-ingress >/dev/null || true
-            unregister tp-server
-            unregister tp-client
-            wait_attached "$SV" no 30
-            wait_attached "$CV" no 30
-          fi
+          detach_tp
           ;;
         septum)
           if ! attached "$SV"; then
@@ -443,13 +295,7 @@ throughput() {
           before=$(bpf_5201_packets) || true
           ;;
         iptables)
-          if attached "$SV" || attached "$CV"; then
-            api DELETE /v1/policies/default/bench-ingress >/dev/null || true
-            unregister tp-server
-            unregister tp-client
-            wait_attached "$SV" no 30
-            wait_attached "$CV" no 30
-          fi
+          detach_tp
           write_ipt "$n" "$TMP/ipt-$n.rules"
           JUMP_SPEC=(-s "$CIP/32" -d "$SIP/32" -j "$CHAIN")
           iptables-restore -w 10 --noflush <"$TMP/ipt-$n.rules"
@@ -481,13 +327,7 @@ throughput() {
     done
   done
   # the latency test counts on exactly its own endpoints
-  if attached "$SV" || attached "$CV"; then
-    api DELETE /v1/policies/default/bench-ingress >/dev/null || true
-    unregister tp-server
-    unregister tp-client
-    wait_attached "$SV" no 30
-    wait_attached "$CV" no 30
-  fi
+  detach_tp
 }
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -512,11 +352,12 @@ latency() {
   LAT_ENDPOINTS=$(endpoints_json | grep -c '"state":"ready"')
   log "latency: $LAT_ENDPOINTS endpoints ready ($N registered in ${LAT_REGISTER_S} s)"
 
-  cat >"$TMP/isolate.yaml" <<'EOF'
+  from_app() { # NAME APP: a policy admitting to lt-server only what is labelled app=APP (the allow adds its port)
+    cat <<EOF
 apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata:
-  name: bench-isolate
+  name: $1
   namespace: default
 spec:
   endpointSelector:
@@ -525,27 +366,14 @@ spec:
   ingress:
   - fromEndpoints:
     - matchLabels:
-        app: nobody-has-this-label
+        app: $2
 EOF
-  cat >"$TMP/allow.yaml" <<'EOF'
-apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata:
-  name: bench-allow
-  namespace: default
-spec:
-  endpointSelector:
-    matchLabels:
-      app: lt-server
-  ingress:
-  - fromEndpoints:
-    - matchLabels:
-        app: lt-client
-    toPorts:
-    - ports:
-      - port: "80"
-        protocol: TCP
-EOF
+  }
+  from_app bench-isolate nobody-has-this-label >"$TMP/isolate.yaml"
+  {
+    from_app bench-allow lt-client
+    printf '    toPorts:\n    - ports:\n      - port: "80"\n        protocol: TCP\n'
+  } >"$TMP/allow.yaml"
   local rev
   rev=$(import_policy "$TMP/isolate.yaml")
   wait_revision lt- "$rev" 60
@@ -603,15 +431,13 @@ EOF
 
 # ===============================================================================================================
 make_bridge
-start_agent
+bench_copy_dist
+bench_start_agent
 [ "$DO_THROUGHPUT" = 0 ] || throughput
 [ "$DO_LATENCY" = 0 ] || latency
 
 # ---------------------------------------------------------------------------------------------------------------
-echo
-echo "Septum datapath benchmark — $(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "host: $(nproc) CPU(s), kernel $(uname -r), load average at the start: $LOAD_START, at the end: $(cut -d' ' -f1-3 /proc/loadavg); took $((SECONDS - START_S)) s"
-echo "agent: $AGENT_VERSION from $DIST (private copy; git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo ?)), start to ready ${AGENT_READY_MS} ms"
+bench_report_head datapath "$START_S" "$LOAD_START"
 echo "tools: $(iperf3 --version | head -1); $(iptables -V); $(java -version 2>&1 | head -1)"
 if [ "$DO_THROUGHPUT" = 1 ]; then
   echo
@@ -648,8 +474,6 @@ if [ "$DO_LATENCY" = 1 ]; then
   echo "  in the client netns); start stamp bash \$EPOCHREALTIME (us), so the figure includes curl's start-up."
   echo "  percentiles are nearest-rank: with fewer than 100 samples p99 is the maximum."
 fi
-warns=$(grep -cE '^(WARN|ERROR)|[[:space:]](WARN|WARNING|ERROR|SEVERE)[[:space:]]' "$TMP/agent.log" || true)
 echo
-echo "agent log: $warns WARN/ERROR line(s)"
-grep -E '^(WARN|ERROR)|[[:space:]](WARN|WARNING|ERROR|SEVERE)[[:space:]]' "$TMP/agent.log" | head -5 | cut -c1-300 | sed 's/^/  /' || true
+bench_report_agent_log
 FAILED=0

@@ -27,17 +27,15 @@ while [ $# -gt 0 ]; do
     *) echo "bench-flows: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-[[ $SECS =~ ^[0-9]+$ && $SECS -ge 1 && $SECS -le 600 ]] || { echo "bench-flows: --seconds takes 1..600" >&2; exit 2; }
-[[ $TARGET =~ ^[0-9]+$ && $TARGET -le 20000000 ]] || { echo "bench-flows: --flows takes 0..20000000" >&2; exit 2; }
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DIST="${SEPTUM_DIST:-$ROOT/distribution/target/septum}"
+BENCH_TAG=bench-flows
+# shellcheck source=lib/bench-common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/bench-common.sh" # ROOT, DIST
 LOAD_SRC="$ROOT/scripts/bench/FlowLoad.java"
-log() { printf '%s bench-flows: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { printf 'bench-flows: %s\n' "$*" >&2; exit 1; }
-[ "$(id -u)" = 0 ] || die "run as root (network namespaces, tc, BPF)"
-for t in ip curl java timeout; do command -v "$t" >/dev/null || die "$t is missing: run scripts/install-deps.sh"; done
-[ -x "$DIST/bin/septum" ] || die "no built distribution at $DIST (run scripts/build.sh, or set SEPTUM_DIST)"
+bench_range --seconds "$SECS" 1 600
+bench_range --flows "$TARGET" 0 20000000
+
+bench_require "network namespaces, tc, BPF" ip curl java timeout
 
 RID=$(printf '%04x' $((RANDOM % 65536)))
 TMP="$(mktemp -d "$TMP_BASE/septum-bflow.XXXXXX")"
@@ -47,6 +45,7 @@ SOCK="$TMP/run/septum.sock"
 SUBNET=$((1 + 16#$RID % 250))
 AGENT_PID=
 NETNS=("sbflow-$RID-1" "sbflow-$RID-2")
+REGISTERED=()
 FAILED=1
 
 cleanup() {
@@ -54,36 +53,19 @@ cleanup() {
   set +eu
   trap - EXIT INT TERM
   log "cleaning up (run $RID)"
+  # the load first: the sender stops before its endpoints go
   for ns in "${NETNS[@]}"; do for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done; done
-  if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
-    for n in server client; do
-      curl -s -o /dev/null --max-time 5 --unix-socket "$SOCK" -X DELETE "http://septum/v1/endpoints/default%2Fbf-$n"
-    done
-    kill -TERM "$AGENT_PID" 2>/dev/null
-    for _ in $(seq 1 100); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.2; done
-    kill -0 "$AGENT_PID" 2>/dev/null && kill -KILL "$AGENT_PID" 2>/dev/null
-    wait "$AGENT_PID" 2>/dev/null
-  fi
-  [ "$FAILED" = 1 ] && [ -f "$TMP/agent.log" ] && { echo "bench-flows: agent log tail:" >&2; tail -n 20 "$TMP/agent.log" >&2; }
-  for ns in "${NETNS[@]}"; do ip netns del "$ns" 2>/dev/null; done
+  bench_stop_agent
+  bench_agent_log_tail 20
+  bench_remove_netns "${NETNS[@]}"
   for i in 1 2; do ip link del "sbf$RID-$i" 2>/dev/null; done
   ip link del "$BR" 2>/dev/null
   case $BPF_DIR in /sys/fs/bpf/septum-bflow-????) rm -rf "$BPF_DIR" ;; esac
   case ${TMP##*/} in septum-bflow.??????) rm -rf "$TMP" ;; esac
   exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_traps
 
-api() { # METHOD PATH [curl args]: body of a 2xx answer
-  local out code
-  out=$(curl -sS --max-time "${API_TIMEOUT:-60}" --unix-socket "$SOCK" -X "$1" -w '\n%{http_code}' "${@:3}" "http://septum$2") \
-    || { echo "bench-flows: $1 $2: curl failed" >&2; return 1; }
-  code=${out##*$'\n'}; out=${out%$'\n'*}
-  [[ $code == 2?? ]] || { echo "bench-flows: $1 $2: HTTP $code: $out" >&2; return 1; }
-  printf '%s' "$out"
-}
 num() { # FIELD JSON: the first number of that field
   local v
   v=$(grep -o "\"$1\":[0-9.]*" <<<"$2" | head -1 | cut -d: -f2)
@@ -94,23 +76,6 @@ septum() { "$TMP/septum/bin/septum" --socket "$SOCK" "$@"; }
 ticks() { awk '{print $14 + $15}' "/proc/$AGENT_PID/stat"; }
 rss_mib() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$AGENT_PID/status"; }
 hz=$(getconf CLK_TCK)
-
-start_agent() {
-  mkdir -p "$TMP/state" "$TMP/run"
-  "$TMP/septum/bin/septum" agent --state-dir "$TMP/state" --run-dir "$TMP/run" --bpf-dir "$BPF_DIR" >>"$TMP/agent.log" 2>&1 &
-  AGENT_PID=$!
-  local t0=$SECONDS st
-  while :; do
-    kill -0 "$AGENT_PID" 2>/dev/null || die "the agent exited during start-up"
-    grep -q 'Unable to resolve' "$TMP/agent.log" && die "bundles of $DIST do not resolve (a rebuild in progress?)"
-    if [ -S "$SOCK" ]; then
-      st=$(api GET /v1/status 2>/dev/null) || st=
-      [[ $st == *'"ready":true'* ]] && break
-    fi
-    [ $((SECONDS - t0)) -lt 120 ] || die "the agent was not ready after 120 s"
-    sleep 0.3
-  done
-}
 
 # Waits until the observer has taken in everything (seenFlows still for 3 s); prints "flows epoch-seconds".
 drained() {
@@ -126,25 +91,19 @@ drained() {
 }
 
 # ---------------------------------------------------------------------------------------------------------------
-LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
+LOADAVG=$(loadavg)
 log "run $RID: private copy of $DIST in $TMP (load average $LOADAVG)"
-cp -a "$DIST" "$TMP/septum"
+bench_copy_dist
 # the flow log must hold 1M flows (about 0.5 KiB each): raise its retention for this run only
 printf 'logMaxMiB=4096\nlogSegmentMiB=64\n' >"$TMP/septum/etc/io.septum.observer.cfg"
-start_agent
-log "agent $AGENT_PID ready"
+bench_start_agent
 
 ip link add "$BR" type bridge && ip link set "$BR" up
 i=0
 for n in server client; do
   i=$((i + 1)); ns=${NETNS[$((i - 1))]}; veth="sbf$RID-$i"; ipa="10.197.$SUBNET.$i"
-  ip netns add "$ns"
-  ip link add "$veth" type veth peer name eth0 netns "$ns"
-  ip link set "$veth" master "$BR" up
-  ip -n "$ns" addr add "$ipa/32" dev eth0
-  ip -n "$ns" link set eth0 up
-  ip -n "$ns" link set lo up
-  ip -n "$ns" route add 10.192.0.0/10 dev eth0
+  bench_add_node "$ns" "$veth" "$ipa"
+  REGISTERED+=("bf-$n")
   septum endpoint add --name "bf-$n" --netns "$ns" --interface "$veth" --address "$ipa" --label "app=bf-$n" >/dev/null
 done
 SERVER_IP="10.197.$SUBNET.1"
@@ -207,10 +166,8 @@ if [ "$TARGET" -gt 0 ]; then
   printf 'agent RSS:           %s MiB with %d flows written (JVM default heap limit)\n' "$(rss_mib)" "$total"
   printf 'agent heap:          %s MiB in use after a full GC; RSS then %s MiB\n' "$(heap)" "$(rss_mib)"
   log "restarting the agent over its flow log"
-  kill -TERM "$AGENT_PID"; for _ in $(seq 1 100); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.2; done
-  kill -0 "$AGENT_PID" 2>/dev/null && kill -KILL "$AGENT_PID"
-  wait "$AGENT_PID" 2>/dev/null || true
-  t0=$EPOCHREALTIME; start_agent; t1=$EPOCHREALTIME
+  stop_pid "$AGENT_PID" 20 agent
+  t0=$EPOCHREALTIME; bench_start_agent; t1=$EPOCHREALTIME
   printf 'restart:             ready in %.1f s over %d MiB of flow log, RSS %s MiB' "$(awk -v a="$t1" -v b="$t0" 'BEGIN{print a-b}')" "$disk" "$(rss_mib)"
   printf ', heap after a full GC %s MiB\n' "$(heap)"
   t0=$EPOCHREALTIME

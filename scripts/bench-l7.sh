@@ -46,30 +46,23 @@ while [ $# -gt 0 ]; do
     *) echo "bench: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
 done
-for v in DURATION REPS SERVER_THREADS; do
-  [[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -ge 1 ] || { echo "bench: --${v,,} must be a positive integer" >&2; exit 2; }
-done
+
+BENCH_TAG=bench
+# shellcheck source=lib/bench-common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/bench-common.sh" # ROOT, DIST
+SERVER_SRC="$ROOT/scripts/bench/HttpServer.java"
+bench_positive DURATION REPS SERVER_THREADS
 [ "$SERVER_THREADS" -le 64 ] || { echo "bench: --server-threads must be 1..64" >&2; exit 2; }
 [ -n "${CONNS// /}" ] || { echo "bench: --conns needs at least one count" >&2; exit 2; }
 for n in $CONNS; do
   [[ $n =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le 1000 ] || { echo "bench: --conns takes counts 1..1000 (the proxy's maxConnections is 1024)" >&2; exit 2; }
 done
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DIST="${SEPTUM_DIST:-$ROOT/distribution/target/septum}"
-SERVER_SRC="$ROOT/scripts/bench/HttpServer.java"
 START_S=$SECONDS
-LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_START=$(loadavg)
 CLK_TCK=$(getconf CLK_TCK)
 
-log() { printf '%s bench: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
-
-[ "$(id -u)" = 0 ] || die "run as root (network namespaces, tc, BPF)"
-for t in ip tc ss wrk curl java timeout getconf; do
-  command -v "$t" >/dev/null || die "$t is missing: run scripts/install-deps.sh"
-done
-[ -x "$DIST/bin/septum" ] || die "no built distribution at $DIST (run scripts/build.sh, or set SEPTUM_DIST)"
+bench_require "network namespaces, tc, BPF" ip tc ss wrk curl java timeout getconf
 [ -f "$SERVER_SRC" ] || die "missing $SERVER_SRC"
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -105,88 +98,17 @@ cleanup() {
   set +eu
   trap - EXIT INT TERM ERR
   log "cleaning up (run $RID)"
-  if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
-    # endpoints first, so that the agent detaches their programs before it goes
-    for name in "${REGISTERED[@]}"; do
-      curl -s -o /dev/null --max-time 5 --unix-socket "$SOCK" -X DELETE "http://septum/v1/endpoints/default%2F$name"
-    done
-    kill -TERM "$AGENT_PID" 2>/dev/null
-    for _ in $(seq 1 100); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.2; done
-    if kill -0 "$AGENT_PID" 2>/dev/null; then
-      log "agent $AGENT_PID did not stop within 20 s of SIGTERM: SIGKILL"
-      kill -KILL "$AGENT_PID" 2>/dev/null
-    fi
-    wait "$AGENT_PID" 2>/dev/null
-  fi
-  if [ "$FAILED" = 1 ] && [ -f "$TMP/agent.log" ]; then
-    echo "bench: last lines of the agent's log:" >&2
-    tail -n 25 "$TMP/agent.log" >&2
-  fi
+  bench_stop_agent
+  bench_agent_log_tail 25
   [ -z "$SERVER_PID" ] || kill "$SERVER_PID" 2>/dev/null
-  local ns p
-  for ns in "${NETNS_MADE[@]}"; do
-    # whatever still runs in our namespaces was started by this script (the server, a wrk cut short)
-    for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done
-  done
-  for ns in "${NETNS_MADE[@]}"; do ip netns del "$ns" 2>/dev/null; done
-  for l in "${LINKS_MADE[@]}"; do ip link del "$l" 2>/dev/null; done
-  ip link del "$BR" 2>/dev/null
-  case $BPF_DIR in /sys/fs/bpf/septum-bench-l7-????) rm -rf "$BPF_DIR" ;; esac
-  case ${TMP##*/} in septum-bench-l7.??????) rm -rf "$TMP" ;; esac
-  local left=""
-  ip netns list 2>/dev/null | grep -q "^sl7-$RID-" && left+=" namespaces"
-  ip link show "$BR" >/dev/null 2>&1 && left+=" bridge $BR"
-  [ -e "$BPF_DIR" ] && left+=" $BPF_DIR"
-  [ -n "$left" ] && log "WARNING: could not remove:$left"
+  # with what still runs in the namespaces (the server, a wrk cut short)
+  bench_remove_topology "sl7-$RID-" '/sys/fs/bpf/septum-bench-l7-????' 'septum-bench-l7.??????'
   exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'echo "bench: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
+bench_traps err
 
 # ---------------------------------------------------------------------------------------------------------------
-# Agent and API
-api() { # METHOD PATH [curl args...]: prints the body; fails (with the agent's error) unless 2xx
-  local method=$1 path=$2 out code
-  shift 2
-  out=$(curl -sS --max-time "${API_TIMEOUT:-60}" --unix-socket "$SOCK" -X "$method" -w '\n%{http_code}' "$@" \
-        "http://septum$path") || { echo "bench: $method $path: curl failed" >&2; return 1; }
-  code=${out##*$'\n'}
-  out=${out%$'\n'*}
-  case $code in
-    2??) printf '%s' "$out" ;;
-    *) echo "bench: $method $path: HTTP $code: $out" >&2; return 1 ;;
-  esac
-}
-
-start_agent() {
-  # A private copy, so that a rebuild of distribution/target during the run cannot swap jars under the agent.
-  cp -a "$DIST" "$TMP/septum"
-  [ "$FLOW_LOG" = on ] || printf 'logEnabled=false\n' >"$TMP/septum/etc/io.septum.observer.cfg"
-  mkdir -p "$TMP/state" "$TMP/run"
-  log "starting the agent (state $TMP/state, run $TMP/run, bpf $BPF_DIR)"
-  "$TMP/septum/bin/septum" agent --state-dir "$TMP/state" --run-dir "$TMP/run" --bpf-dir "$BPF_DIR" \
-    >"$TMP/agent.log" 2>&1 &
-  AGENT_PID=$!
-  local t0=$SECONDS st
-  while :; do
-    kill -0 "$AGENT_PID" 2>/dev/null || die "the agent exited during start-up"
-    if grep -q 'Unable to resolve' "$TMP/agent.log"; then
-      die "bundles of $DIST do not resolve (is the distribution being rebuilt right now? run again when the build is done)"
-    fi
-    if [ -S "$SOCK" ]; then
-      st=$(API_TIMEOUT=3 api GET /v1/status 2>/dev/null) || st=
-      [[ $st == *'"ready":true'* ]] && break
-    fi
-    [ $((SECONDS - t0)) -lt 120 ] || die "the agent was not ready after 120 s"
-    sleep 0.3
-  done
-  AGENT_VERSION=$(grep -o '"version":"[^"]*"' <<<"$st" | cut -d'"' -f4) || true
-  AGENT_READY_MS=$(grep -o '"startToReadyMillis":[0-9-]*' <<<"$st" | cut -d: -f2) || true
-  log "agent $AGENT_VERSION ready (pid $AGENT_PID, start to ready ${AGENT_READY_MS} ms)"
-}
-
+# Agent and API (the rest is in lib/bench-common.sh)
 # The proxy starts on its own after ready; L7 figures mean nothing unless it runs.
 wait_proxy_ok() {
   local t0=$SECONDS st
@@ -198,46 +120,6 @@ wait_proxy_ok() {
   done
 }
 
-endpoints_json() { api GET /v1/endpoints | sed 's/},{"id"/}\n{"id"/g'; }
-
-register() { # NAME VETH NETNS IP
-  REGISTERED+=("$1")
-  api POST /v1/endpoints -H 'Content-Type: application/json' \
-    -d "{\"source\":\"netns\",\"spec\":{\"sourceId\":\"default/$1\",\"name\":\"$1\",\"namespace\":\"default\",\"labels\":{\"app\":\"$1\"},\"interfaceName\":\"$2\",\"netns\":\"$3\",\"addresses\":[\"$4\"]}}" \
-    >/dev/null
-}
-
-wait_ready() { # PREFIX COUNT TIMEOUT_S: until COUNT endpoints whose name starts with PREFIX are ready
-  local t0=$SECONDS n
-  while :; do
-    n=$(endpoints_json | grep "\"name\":\"$1" | grep -c '"state":"ready"') || true
-    [ "$n" -ge "$2" ] && return 0
-    [ $((SECONDS - t0)) -lt "$3" ] || die "only $n of $2 endpoints '$1*' ready after $3 s"
-    sleep 0.2
-  done
-}
-
-min_revision() { # PREFIX: the lowest policyRevision among endpoints named PREFIX*
-  endpoints_json | grep "\"name\":\"$1" | grep -o '"policyRevision":[0-9]*' | cut -d: -f2 | sort -n | awk 'NR == 1'
-}
-
-wait_revision() { # PREFIX REVISION TIMEOUT_S
-  local t0=$SECONDS r
-  while :; do
-    r=$(min_revision "$1") || true
-    [ -n "$r" ] && [ "$r" -ge "$2" ] && return 0
-    [ $((SECONDS - t0)) -lt "$3" ] || die "endpoints '$1*' not at policy revision $2 after $3 s (lowest: ${r:-none})"
-    sleep 0.05
-  done
-}
-
-import_policy() { # FILE: prints the new revision
-  local out
-  out=$(api POST /v1/policies -H "X-Septum-Origin: $(basename "$1")" -H 'Content-Type: application/yaml' \
-        --data-binary "@$1") || return 1
-  grep -o '"revision":[0-9]*' <<<"$out" | cut -d: -f2
-}
-
 # ---------------------------------------------------------------------------------------------------------------
 # Topology: a bridge with the host's address, and two namespaces whose eth0 is a veth peer on it (as NetLab)
 make_topology() {
@@ -246,38 +128,10 @@ make_topology() {
   echo 1 >"/proc/sys/net/ipv6/conf/$BR/disable_ipv6" 2>/dev/null || true
   ip addr add "$HOST_IP/24" dev "$BR"
   ip link set "$BR" up
-  local ns veth ip
-  for n in c s; do
-    ns="sl7-$RID-$n" veth="sl7$RID$n"
-    [ $n = c ] && ip=$CIP || ip=$SIP
-    NETNS_MADE+=("$ns")
-    LINKS_MADE+=("$veth")
-    ip netns add "$ns"
-    ip link add "$veth" type veth peer name eth0 netns "$ns"
-    echo 1 >"/proc/sys/net/ipv6/conf/$veth/disable_ipv6" 2>/dev/null || true
-    ip link set "$veth" master "$BR" up
-    ip -n "$ns" -batch - <<EOF
-link set lo up
-addr add $ip/32 dev eth0
-link set eth0 up
-route add 10.192.0.0/10 dev eth0
-EOF
-  done
-}
-
-wait_listening() { # NETNS PORT TIMEOUT_S
-  local t0=$SECONDS
-  until ss -N "$1" -Hltn "sport = :$2" 2>/dev/null | grep -q .; do
-    [ $((SECONDS - t0)) -lt "$3" ] || die "nothing listens on TCP $2 in $1 after $3 s"
-    sleep 0.1
-  done
-}
-
-# Drop check without a listener: a dropped SYN times out (124), an admitted one is refused at once.
-port_dropped() { # NETNS IP PORT
-  local rc=0
-  ip netns exec "$1" timeout 1 bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null || rc=$?
-  [ "$rc" = 124 ]
+  NETNS_MADE+=("$C" "$S")
+  LINKS_MADE+=("$CV" "$SV")
+  bench_add_node "$C" "$CV" "$CIP"
+  bench_add_node "$S" "$SV" "$SIP"
 }
 
 http_probe() { # PATH: "CODE BODY" of a GET from the client namespace (one line)
@@ -305,14 +159,15 @@ cpu_ticks() { # PID: utime+stime of the process and its threads (fields 14 and 1
 # ---------------------------------------------------------------------------------------------------------------
 # Policies: the seed's rule1 form (ingress from the client's label to TCP 80), with and without rules.http
 write_policies() {
-  cat >"$TMP/l3l4.yaml" <<'EOF'
+  rule() { # DESCRIPTION: the policy up to its port (the L7 form adds its rules after it)
+    cat <<EOF
 apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata:
   name: bench-l7-rule
   namespace: default
 spec:
-  description: "L3/L4 policy: the client may reach the server on TCP 80"
+  description: "$1"
   endpointSelector:
     matchLabels:
       app: l7-server
@@ -325,30 +180,17 @@ spec:
       - port: "80"
         protocol: TCP
 EOF
-  cat >"$TMP/l7.yaml" <<'EOF'
-apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata:
-  name: bench-l7-rule
-  namespace: default
-spec:
-  description: "L7 policy to restrict access to specific HTTP call"
-  endpointSelector:
-    matchLabels:
-      app: l7-server
-  ingress:
-  - fromEndpoints:
-    - matchLabels:
-        app: l7-client
-    toPorts:
-    - ports:
-      - port: "80"
-        protocol: TCP
+  }
+  rule "L3/L4 policy: the client may reach the server on TCP 80" >"$TMP/l3l4.yaml"
+  {
+    rule "L7 policy to restrict access to specific HTTP call"
+    cat <<'EOF'
       rules:
         http:
         - method: "GET"
           path: "/"
 EOF
+  } >"$TMP/l7.yaml"
 }
 
 CURRENT=
@@ -360,7 +202,7 @@ configure() { # none|l3l4|l7|loopback: the policy of that configuration, realise
   case $want in
     none)
       if [ -n "$CURRENT" ]; then
-        rev=$(api DELETE /v1/policies/default/bench-l7-rule | grep -o '"revision":[0-9]*' | cut -d: -f2)
+        rev=$(delete_policy bench-l7-rule)
         wait_revision l7- "$rev" 60
       fi
       # no proxy: the server answers 200 to every path
@@ -438,7 +280,9 @@ run_wrk() { # CONFIG CONNS: one measured run; appends to the figures of CONFIG|C
 
 # ===============================================================================================================
 make_topology
-start_agent
+bench_copy_dist
+[ "$FLOW_LOG" = on ] || printf 'logEnabled=false\n' >"$TMP/septum/etc/io.septum.observer.cfg"
+bench_start_agent
 write_policies
 
 log "starting the HTTP server in $S ($SERVER_THREADS threads, java source launcher)"
@@ -485,10 +329,7 @@ configure none
 # observer's queue drops under this load by design (see the flow benchmark), so its totals would not be exact.
 
 # ---------------------------------------------------------------------------------------------------------------
-echo
-echo "Septum L7 proxy benchmark — $(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "host: $(nproc) CPU(s), kernel $(uname -r), load average at the start: $LOAD_START, at the end: $(cut -d' ' -f1-3 /proc/loadavg); took $((SECONDS - START_S)) s"
-echo "agent: $AGENT_VERSION from $DIST (private copy; git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo ?)), start to ready ${AGENT_READY_MS} ms"
+bench_report_head "L7 proxy" "$START_S" "$LOAD_START"
 echo "tools: $( (wrk --version 2>&1 || true) | head -1 | cut -d' ' -f1-3); $(java -version 2>&1 | head -1)"
 echo "flow log: $FLOW_LOG (observer pid io.septum.observer, logEnabled)"
 echo "server: scripts/bench/HttpServer.java, $SERVER_THREADS threads, 200 OK with a 3-byte body, keep-alive"
@@ -522,7 +363,6 @@ echo "x base: requests/s relative to 'none' at the same connection count; x p99:
 echo "agent us: the agent's CPU time per request in microseconds (utime+stime / requests wrk completed)."
 echo "errs: non-2xx answers, socket errors and timeouts over all runs of the row (a run without figures counts 1)."
 echo "load: the 1-minute load average before the row's runs (lowest-highest)."
-warns=$(grep -cE '^(WARN|ERROR)|[[:space:]](WARN|WARNING|ERROR|SEVERE)[[:space:]]' "$TMP/agent.log" || true)
 echo
 st=$(api GET /v1/status) || st=
 proxy_msg=$(grep -o '"name":"proxy","state":"[a-z]*","message":"[^"]*"' <<<"$st" | sed 's/.*"message":"//; s/"$//') || true
@@ -532,6 +372,5 @@ echo "flows: ${flows_msg:-?} (each proxied request is two L7 flows; queueDropped
 kill "$SERVER_PID" 2>/dev/null || true
 for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
 echo "server: $(grep '^served' "$TMP/server.log" 2>/dev/null || echo 'no count (it did not exit in 5 s)') (warm-up, checks and proxy included)"
-echo "agent log: $warns WARN/ERROR line(s)"
-grep -E '^(WARN|ERROR)|[[:space:]](WARN|WARNING|ERROR|SEVERE)[[:space:]]' "$TMP/agent.log" | head -5 | cut -c1-300 | sed 's/^/  /' || true
+bench_report_agent_log
 FAILED=0

@@ -34,7 +34,7 @@ struct pkt {
 	 * reversed tuple of a reply is the tuple of its request. */
 	__u16 sport;
 	__u16 dport;
-	/* Port the policy looks at: the destination port, 0 for ICMP and for fragments without an L4 header. */
+	/* Port the policy looks at: the destination port, the type for ICMP, 0 for fragments without an L4 header. */
 	__u16 policy_port;
 	__u8 proto;
 	__u8 family;
@@ -79,6 +79,7 @@ static __always_inline int parse_l4(void *l4, void *data_end, struct pkt *p)
 			return DROP_INVALID;
 		type = ih[0];
 		id = ((__u16)ih[4] << 8) | ih[5];
+		p->policy_port = type; /* icmps rules: the policy key's port is the message type, as in Cilium */
 		if (p->proto == IPPROTO_ICMPV6 && type >= 133 && type <= 137)
 			return PARSE_ALWAYS_PASS; /* router/neighbour solicitation and advertisement, redirect */
 		if (p->proto == IPPROTO_ICMPV6 && (type == 130 || type == 131 || type == 132 || type == 143))

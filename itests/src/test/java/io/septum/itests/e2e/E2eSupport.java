@@ -119,8 +119,8 @@ final class E2eSupport {
     }
 
     /**
-     * Why the connectivity lab cannot run a case with real packets, or empty: a probe of another protocol than TCP
-     * or UDP (ICMP, SCTP), an IPv6 address (the lab is IPv4), or an HTTP probe to an external host (a known gap of
+     * Why the connectivity lab cannot run a case with real packets, or empty: a probe of another protocol than TCP,
+     * UDP or ICMP echo (ICMPv6, SCTP, other ICMP types), an IPv6 address (the lab is IPv4), or an HTTP probe to an external host (a known gap of
      * the L7 path in the lab, docs/l7.md). Such a case is still judged by {@code policy eval}
      * (CorpusTest) and the datapath's own packet tests; the ITs say so instead of failing on the lab's refusal.
      */
@@ -130,7 +130,11 @@ final class E2eSupport {
         for (JsonNode x : tc.path("external")) externals.add(x.path("name").asText());
         for (JsonNode p : tc.path("probes")) {
             String proto = p.path("protocol").asText("TCP").toUpperCase(java.util.Locale.ROOT);
-            if (!proto.equals("TCP") && !proto.equals("UDP") && !p.has("http")) return Optional.of(proto + " probes");
+            // ICMP: the lab sends echo requests (type 8) only
+            if (proto.equals("ICMP") && p.path("icmp").path("type").asInt(8) != 8) return Optional.of("ICMP types other than echo");
+            if (!proto.equals("TCP") && !proto.equals("UDP") && !proto.equals("ICMP") && !p.has("http")) {
+                return Optional.of(proto + " probes");
+            }
             // docs/l7.md, known gaps: HTTP through the proxy to a host outside the lab's endpoints
             if (p.has("http") && externals.contains(p.path("to").asText())) return Optional.of("HTTP probes to external hosts");
         }

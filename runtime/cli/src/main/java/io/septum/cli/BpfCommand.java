@@ -4,12 +4,8 @@ import io.septum.api.IpcacheEntry;
 import io.septum.api.datapath.BpfEndpoint;
 import io.septum.api.datapath.BpfPolicyEntry;
 import io.septum.view.Views;
-import java.util.List;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 @Command(name = "bpf", mixinStandardHelpOptions = true, synopsisSubcommandLabel = "COMMAND",
         description = "Show what the kernel enforces: the datapath's BPF maps.",
@@ -20,16 +16,9 @@ final class BpfCommand {
             description = "The endpoints map.", subcommands = EndpointCmd.ListCmd.class)
     static final class EndpointCmd {
         @Command(name = "list", mixinStandardHelpOptions = true, description = "List the endpoints map: interface, endpoint, identity, flags.")
-        static final class ListCmd implements Callable<Integer> {
-            @Spec
-            CommandSpec spec;
-
-            @Override
-            public Integer call() {
-                SeptumCli cli = SeptumCli.of(spec);
-                List<BpfEndpoint> list = cli.client().list("/v1/bpf/endpoints", BpfEndpoint.class);
-                cli.output().print(list, () -> Views.bpfEndpoints(list));
-                return 0;
+        static final class ListCmd extends AgentCommand.ListCommand<BpfEndpoint> {
+            ListCmd() {
+                super("/v1/bpf/endpoints", BpfEndpoint.class, Views::bpfEndpoints);
             }
         }
     }
@@ -38,20 +27,13 @@ final class BpfCommand {
             description = "The policy map.", subcommands = PolicyCmd.GetCmd.class)
     static final class PolicyCmd {
         @Command(name = "get", mixinStandardHelpOptions = true, description = "List an endpoint's policy map entries with their packet counts.")
-        static final class GetCmd implements Callable<Integer> {
-            @Spec
-            CommandSpec spec;
-
+        static final class GetCmd extends AgentCommand {
             @Parameters(paramLabel = "ENDPOINT", description = "Endpoint id, namespace/name, or a unique name.")
             String endpoint;
 
             @Override
             public Integer call() {
-                SeptumCli cli = SeptumCli.of(spec);
-                List<BpfPolicyEntry> list = cli.client().list("/v1/bpf/policy/" + AgentClient.segment(endpoint),
-                        BpfPolicyEntry.class);
-                cli.output().print(list, () -> Views.bpfPolicy(list));
-                return 0;
+                return list("/v1/bpf/policy/" + AgentClient.segment(endpoint), BpfPolicyEntry.class, Views::bpfPolicy);
             }
         }
     }
@@ -60,16 +42,9 @@ final class BpfCommand {
             description = "The ipcache map.", subcommands = IpcacheCmd.ListCmd.class)
     static final class IpcacheCmd {
         @Command(name = "list", mixinStandardHelpOptions = true, description = "List the ipcache map: IP prefix to identity.")
-        static final class ListCmd implements Callable<Integer> {
-            @Spec
-            CommandSpec spec;
-
-            @Override
-            public Integer call() {
-                SeptumCli cli = SeptumCli.of(spec);
-                List<IpcacheEntry> list = cli.client().list("/v1/bpf/ipcache", IpcacheEntry.class);
-                cli.output().print(list, () -> Views.ipcache(list));
-                return 0;
+        static final class ListCmd extends AgentCommand.ListCommand<IpcacheEntry> {
+            ListCmd() {
+                super("/v1/bpf/ipcache", IpcacheEntry.class, Views::ipcache);
             }
         }
     }

@@ -2,10 +2,7 @@ package io.septum.cli;
 
 import io.septum.api.ClusterStatus;
 import io.septum.view.Views;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Spec;
 
 @Command(name = "cluster", mixinStandardHelpOptions = true, synopsisSubcommandLabel = "COMMAND",
         description = "Cluster mode (etcd): see docs/cluster.md.",
@@ -16,16 +13,10 @@ final class ClusterCommand {
             description = {"This node's view of the cluster: mode, etcd reachability, version and leader, this node's lease,",
                     "the last revision its watches applied and how far the store is ahead (the sync lag), and the",
                     "other nodes' addresses in its ipcache. A standalone node says so."})
-    static final class StatusCmd implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
+    static final class StatusCmd extends AgentCommand {
         @Override
         public Integer call() {
-            SeptumCli cli = SeptumCli.of(spec);
-            ClusterStatus s = cli.client().get("/v1/cluster", ClusterStatus.class);
-            cli.output().print(s, () -> Views.clusterStatus(s));
-            return 0;
+            return show("/v1/cluster", ClusterStatus.class, Views::clusterStatus);
         }
     }
 }

@@ -2,16 +2,14 @@ package io.septum.cli;
 
 import io.septum.api.Endpoint;
 import io.septum.api.EndpointSpec;
+import io.septum.api.RemoteEndpoint;
 import io.septum.view.Views;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 @Command(name = "endpoint", mixinStandardHelpOptions = true, synopsisSubcommandLabel = "COMMAND",
         description = "List, show, add and delete endpoints.",
@@ -24,52 +22,33 @@ final class EndpointCommand {
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List every endpoint with its identity, labels and state.")
-    static final class ListCmd implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
-        @picocli.CommandLine.Option(names = "--remote", description = "In cluster mode: the other nodes' endpoints that this"
+    static final class ListCmd extends AgentCommand {
+        @Option(names = "--remote", description = "In cluster mode: the other nodes' endpoints that this"
                 + " node knows (its ipcache entries with source kvstore:<node>): address, identity, node, name."
                 + " Empty when standalone.")
         boolean remote;
 
         @Override
         public Integer call() {
-            SeptumCli cli = SeptumCli.of(spec);
-            if (remote) {
-                List<io.septum.api.RemoteEndpoint> r = cli.client().list("/v1/cluster/endpoints", io.septum.api.RemoteEndpoint.class);
-                cli.output().print(r, () -> Views.remoteEndpoints(r));
-                return 0;
-            }
-            List<Endpoint> list = cli.client().list("/v1/endpoints", Endpoint.class);
-            cli.output().print(list, () -> Views.endpoints(list));
-            return 0;
+            if (remote) return list("/v1/cluster/endpoints", RemoteEndpoint.class, Views::remoteEndpoints);
+            return list("/v1/endpoints", Endpoint.class, Views::endpoints);
         }
     }
 
     @Command(name = "get", mixinStandardHelpOptions = true, description = "Show one endpoint in full.")
-    static final class GetCmd implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
+    static final class GetCmd extends AgentCommand {
         @Parameters(paramLabel = "ENDPOINT", description = "Endpoint id, namespace/name, or a unique name.")
         String endpoint;
 
         @Override
         public Integer call() {
-            SeptumCli cli = SeptumCli.of(spec);
-            Endpoint e = cli.client().get(path(endpoint), Endpoint.class);
-            cli.output().print(e, () -> Views.endpoint(e));
-            return 0;
+            return show(path(endpoint), Endpoint.class, Views::endpoint);
         }
     }
 
     @Command(name = "add", mixinStandardHelpOptions = true,
             description = "Ask an endpoint source (netns by default) to manage a network namespace as an endpoint.")
-    static final class AddCmd implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
+    static final class AddCmd extends AgentCommand {
         @Option(names = "--name", required = true, description = "The endpoint's name.")
         String name;
 
@@ -96,7 +75,7 @@ final class EndpointCommand {
 
         @Override
         public Integer call() {
-            SeptumCli cli = SeptumCli.of(spec);
+            SeptumCli cli = cli();
             for (String k : labels.keySet()) {
                 if (k.contains(":")) {
                     throw new CliException(CliException.INVALID_INPUT, "label \"" + k + "\" names a source; give key=value"
@@ -112,44 +91,28 @@ final class EndpointCommand {
             body.put("spec", s);
             Endpoint e = cli.client().post("/v1/endpoints", body, Endpoint.class);
             String qn = (namespace == null ? "default" : namespace) + "/" + name;
-            Output o = cli.output();
-            if (o.json()) {
-                o.printJson(e != null ? e : s);
-            } else if (e != null) {
-                o.info("Endpoint " + e.qualifiedName() + " added (id " + e.id() + ", " + e.state() + ")");
-            } else {
-                o.info("Endpoint " + qn + " requested from source " + source + "; see 'septum endpoint get " + qn + "'");
-            }
+            cli.output().result(e != null ? e : s, () -> e != null
+                    ? "Endpoint " + e.qualifiedName() + " added (id " + e.id() + ", " + e.state() + ")"
+                    : "Endpoint " + qn + " requested from source " + source + "; see 'septum endpoint get " + qn + "'");
             return 0;
         }
     }
 
     @Command(name = "delete", mixinStandardHelpOptions = true, description = "Ask the endpoint's source to delete it.")
-    static final class DeleteCmd implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
+    static final class DeleteCmd extends AgentCommand {
         @Parameters(paramLabel = "ENDPOINT", description = "Endpoint id, namespace/name, or a unique name.")
         String endpoint;
 
         @Override
         public Integer call() {
-            SeptumCli cli = SeptumCli.of(spec);
-            cli.client().delete(path(endpoint));
-            Output o = cli.output();
-            if (o.json()) o.printJson(Map.of("deleted", endpoint));
-            else o.info("Endpoint " + endpoint + " deleted");
-            return 0;
+            return deleted(path(endpoint), "Endpoint", endpoint);
         }
     }
 
     @Command(name = "config", mixinStandardHelpOptions = true,
             description = {"Set an endpoint's options (persisted by the agent).",
                     "audit=on: would-be drops of this endpoint pass and are reported as AUDIT flows; audit=off: enforce."})
-    static final class ConfigCmd implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
+    static final class ConfigCmd extends AgentCommand {
         @Parameters(index = "0", paramLabel = "ENDPOINT", description = "Endpoint id, namespace/name, or a unique name.")
         String endpoint;
 
@@ -158,16 +121,14 @@ final class EndpointCommand {
 
         @Override
         public Integer call() {
-            SeptumCli cli = SeptumCli.of(spec);
+            SeptumCli cli = cli();
             String o = option.trim();
             boolean audit;
             if (o.equals("audit=on") || o.equals("audit=true")) audit = true;
             else if (o.equals("audit=off") || o.equals("audit=false")) audit = false;
             else throw new CliException(CliException.INVALID_INPUT, "unknown option \"" + option + "\" (expected audit=on or audit=off)");
             Endpoint e = cli.client().put(path(endpoint) + "/config", Map.of("audit", audit), Endpoint.class);
-            Output out = cli.output();
-            if (out.json()) out.printJson(e);
-            else out.info("Endpoint " + e.id() + " (" + e.qualifiedName() + "): audit " + (e.audit() ? "on" : "off"));
+            cli.output().result(e, () -> "Endpoint " + e.id() + " (" + e.qualifiedName() + "): audit " + (e.audit() ? "on" : "off"));
             return 0;
         }
     }

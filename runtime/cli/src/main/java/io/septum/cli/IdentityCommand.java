@@ -3,11 +3,8 @@ package io.septum.cli;
 import io.septum.api.Identity;
 import io.septum.view.Views;
 import java.util.List;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 @Command(name = "identity", mixinStandardHelpOptions = true, synopsisSubcommandLabel = "COMMAND",
         description = "List and show security identities (label sets and their numbers).",
@@ -15,33 +12,20 @@ import picocli.CommandLine.Spec;
 final class IdentityCommand {
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List every identity, reserved ones included.")
-    static final class ListCmd implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
-        @Override
-        public Integer call() {
-            SeptumCli cli = SeptumCli.of(spec);
-            List<Identity> list = cli.client().list("/v1/identities", Identity.class);
-            cli.output().print(list, () -> Views.identities(list));
-            return 0;
+    static final class ListCmd extends AgentCommand.ListCommand<Identity> {
+        ListCmd() {
+            super("/v1/identities", Identity.class, Views::identities);
         }
     }
 
     @Command(name = "get", mixinStandardHelpOptions = true, description = "Show one identity and its labels.")
-    static final class GetCmd implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
+    static final class GetCmd extends AgentCommand {
         @Parameters(paramLabel = "ID", description = "The identity's number.")
         long id;
 
         @Override
         public Integer call() {
-            SeptumCli cli = SeptumCli.of(spec);
-            Identity i = cli.client().get("/v1/identities/" + id, Identity.class);
-            cli.output().print(i, () -> Views.identities(List.of(i)));
-            return 0;
+            return show("/v1/identities/" + id, Identity.class, i -> Views.identities(List.of(i)));
         }
     }
 }

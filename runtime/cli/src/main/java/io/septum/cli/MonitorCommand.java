@@ -5,18 +5,12 @@ import io.septum.api.datapath.DatapathEvent;
 import io.septum.api.flow.Flow;
 import io.septum.view.Views;
 import java.io.PrintWriter;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 @Command(name = "monitor", mixinStandardHelpOptions = true,
         description = "Stream datapath verdict and drop events, and the L7 proxy's HTTP requests and responses, as they happen, one per line (Ctrl-C stops).")
-final class MonitorCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
+final class MonitorCommand extends AgentCommand {
     @Option(names = "--type", paramLabel = "TYPE", description = "Only events of this type: drop, policy-verdict or l7 (the L7 proxy's requests and responses).")
     String type;
 
@@ -41,7 +35,7 @@ final class MonitorCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        SeptumCli cli = SeptumCli.of(spec);
+        SeptumCli cli = cli();
         boolean json = cli.format() == Output.Format.JSON;
         PrintWriter out = cli.out();
         int[] seen = {0};
@@ -59,34 +53,36 @@ final class MonitorCommand implements Callable<Integer> {
     private void stream(SeptumCli cli, boolean json, PrintWriter out, int[] seen) {
         cli.client().stream("/v1/monitor", line -> {
             if (line.contains("\"event_type\":\"l7\"")) { // the L7 proxy's requests and responses
-                Flow f;
-                try {
-                    f = cli.client().mapper().readValue(line, Flow.class);
-                } catch (JsonProcessingException x) {
-                    cli.err().println("septum: skipping an L7 event the agent sent that cannot be read: " + x.getOriginalMessage());
-                    return;
-                }
-                if (type != null && !type.equalsIgnoreCase(Flow.TYPE_L7)) return;
-                if (endpoint != null && endpoint != f.endpointId()) return;
-                if (verdict != null && !verdict.equalsIgnoreCase(f.verdict())) return;
-                out.println(json ? line : Views.flow(f));
-                out.flush();
-                if (count > 0 && ++seen[0] >= count) throw new Enough();
+                Flow f = read(cli, line, Flow.class, "an L7 event the agent sent that cannot be read");
+                if (f != null && wanted(Flow.TYPE_L7, f.endpointId(), f.verdict())) emit(out, json ? line : Views.flow(f), seen);
                 return;
             }
-            DatapathEvent e;
-            try {
-                e = cli.client().mapper().readValue(line, DatapathEvent.class);
-            } catch (JsonProcessingException x) {
-                cli.err().println("septum: skipping an event the agent sent that is not a datapath event: " + x.getOriginalMessage());
-                return;
-            }
-            if (type != null && !type.equalsIgnoreCase(e.type())) return;
-            if (endpoint != null && endpoint != e.endpointId()) return;
-            if (verdict != null && !verdict.equalsIgnoreCase(e.verdict())) return;
-            out.println(json ? line : Views.event(e));
-            out.flush();
-            if (count > 0 && ++seen[0] >= count) throw new Enough();
+            DatapathEvent e = read(cli, line, DatapathEvent.class, "an event the agent sent that is not a datapath event");
+            if (e != null && wanted(e.type(), e.endpointId(), e.verdict())) emit(out, json ? line : Views.event(e), seen);
         });
+    }
+
+    /** The line as {@code type}, or null (said on stderr, naming {@code what}) when it is not one. */
+    private static <T> T read(SeptumCli cli, String line, Class<T> type, String what) {
+        try {
+            return cli.client().mapper().readValue(line, type);
+        } catch (JsonProcessingException x) {
+            cli.err().println("septum: skipping " + what + ": " + x.getOriginalMessage());
+            return null;
+        }
+    }
+
+    /** Whether an event passes {@code --type}, {@code --endpoint} and {@code --verdict}. */
+    private boolean wanted(String eventType, long endpointId, String eventVerdict) {
+        return (type == null || type.equalsIgnoreCase(eventType))
+                && (endpoint == null || endpoint == endpointId)
+                && (verdict == null || verdict.equalsIgnoreCase(eventVerdict));
+    }
+
+    /** Prints one event; ends the stream once {@code --count} events are out. */
+    private void emit(PrintWriter out, String text, int[] seen) {
+        out.println(text);
+        out.flush();
+        if (count > 0 && ++seen[0] >= count) throw new Enough();
     }
 }

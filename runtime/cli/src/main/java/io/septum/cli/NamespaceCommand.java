@@ -5,11 +5,8 @@ import io.septum.view.Views;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 @Command(name = "namespace", mixinStandardHelpOptions = true, synopsisSubcommandLabel = "COMMAND",
         description = "Show and set namespace labels (what namespaceSelector matches).",
@@ -17,27 +14,20 @@ import picocli.CommandLine.Spec;
 final class NamespaceCommand {
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List namespaces with their labels.")
-    static final class ListCmd implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
+    static final class ListCmd extends AgentCommand {
         @Override
         public Integer call() {
-            SeptumCli cli = SeptumCli.of(spec);
+            SeptumCli cli = cli();
             Map<String, Map<String, String>> all = cli.client().get("/v1/namespaces",
                     new TypeReference<Map<String, Map<String, String>>>() { });
             Map<String, Map<String, String>> ns = all == null ? Map.of() : all;
-            cli.output().print(ns, () -> Views.namespaces(ns));
-            return 0;
+            return print(cli, ns, Views::namespaces);
         }
     }
 
     @Command(name = "set", mixinStandardHelpOptions = true,
             description = "Set a namespace's labels (replacing its old ones; none removes them).")
-    static final class SetCmd implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
+    static final class SetCmd extends AgentCommand {
         @Parameters(index = "0", paramLabel = "NAMESPACE", description = "The namespace.")
         String namespace;
 
@@ -46,7 +36,7 @@ final class NamespaceCommand {
 
         @Override
         public Integer call() {
-            SeptumCli cli = SeptumCli.of(spec);
+            SeptumCli cli = cli();
             Map<String, String> map = new LinkedHashMap<>();
             for (String l : labels) {
                 int eq = l.indexOf('=');
@@ -54,9 +44,8 @@ final class NamespaceCommand {
                 map.put(l.substring(0, eq), l.substring(eq + 1));
             }
             cli.client().put("/v1/namespaces/" + AgentClient.segment(namespace), map);
-            Output o = cli.output();
-            if (o.json()) o.printJson(Map.of(namespace, map));
-            else o.info("Namespace " + namespace + (map.isEmpty() ? ": labels removed" : ": " + map.size() + " label(s) set"));
+            cli.output().result(Map.of(namespace, map),
+                    () -> "Namespace " + namespace + (map.isEmpty() ? ": labels removed" : ": " + map.size() + " label(s) set"));
             return 0;
         }
     }

@@ -11,12 +11,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 @Command(name = "observe", mixinStandardHelpOptions = true,
         description = "Show flows: every verdict and drop the datapath reported, with both endpoints' names, "
@@ -24,12 +21,9 @@ import picocli.CommandLine.Spec;
                 + "history across restarts). Without --last, --since or --follow, the last 20 flows. Output "
                 + "-o compact (default, as Hubble prints), -o json (one flow per line) or -o table. With --cluster, "
                 + "every node's flows, merged by time within a bounded window (see --cluster).")
-final class ObserveCommand implements Callable<Integer> {
+final class ObserveCommand extends AgentCommand {
     /** Hubble's default when no range is given. */
     static final int DEFAULT_LAST = 20;
-
-    @Spec
-    CommandSpec spec;
 
     @Option(names = "--from-endpoint", paramLabel = "EP", description = "Source endpoint: id, namespace/name or name.")
     String fromEndpoint;
@@ -99,7 +93,7 @@ final class ObserveCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        SeptumCli cli = SeptumCli.of(spec);
+        SeptumCli cli = cli();
         Format format = format(cli);
         if (last != null && last < 0) throw new CliException(CliException.INVALID_INPUT, "--last must be 0 or more, not " + last);
         int n = last != null ? last : follow || since != null ? 0 : DEFAULT_LAST;

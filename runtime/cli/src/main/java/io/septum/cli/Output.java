@@ -63,6 +63,15 @@ public final class Output {
         out.flush();
     }
 
+    /**
+     * What a command did: {@code model} as JSON with {@code -o json}, else the line {@code message} makes. The line
+     * is made only in table mode, so it may read fields the JSON model does not need.
+     */
+    public void result(Object model, Supplier<String> message) {
+        if (json()) printJson(model);
+        else info(message.get());
+    }
+
     /** A line of text in table mode; nothing in JSON mode (where only the model is printed). */
     public void info(String line) {
         if (!json()) {

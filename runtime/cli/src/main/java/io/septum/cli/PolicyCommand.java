@@ -27,12 +27,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.ServiceLoader;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 @Command(name = "policy", mixinStandardHelpOptions = true, synopsisSubcommandLabel = "COMMAND",
         description = "Import, list, show, delete, validate, evaluate and trace network policies.",
@@ -97,10 +95,7 @@ final class PolicyCommand {
 
     @Command(name = "import", mixinStandardHelpOptions = true,
             description = "Validate policy files and apply them in the agent (each file all or nothing).")
-    static final class ImportCmd implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
+    static final class ImportCmd extends AgentCommand {
         @Parameters(paramLabel = "FILE", arity = "1..*", description = "YAML files of policies; - reads standard input.")
         List<String> files;
 
@@ -110,7 +105,7 @@ final class PolicyCommand {
 
         @Override
         public Integer call() {
-            SeptumCli cli = SeptumCli.of(spec);
+            SeptumCli cli = cli();
             List<Source> sources = new ArrayList<>();
             for (String f : files) sources.add(read(cli, f));
             if (cluster) return importCluster(cli, sources);
@@ -153,9 +148,8 @@ final class PolicyCommand {
                     return CliException.INVALID_INPUT;
                 }
             }
-            Output o = cli.output();
-            if (o.json()) o.printJson(results.size() == 1 ? results.get(0) : results);
-            else o.info("Imported " + count + " policies, revision " + revision);
+            String done = "Imported " + count + " policies, revision " + revision;
+            cli.output().result(results.size() == 1 ? results.get(0) : results, () -> done);
             return 0;
         }
     }
@@ -176,9 +170,7 @@ final class PolicyCommand {
                 return CliException.INVALID_INPUT;
             }
         }
-        Output o = cli.output();
-        if (o.json()) o.printJson(stored);
-        else o.info("Stored " + stored.size() + " cluster policies; every node imports them (policy list --cluster)");
+        cli.output().result(stored, () -> "Stored " + stored.size() + " cluster policies; every node imports them (policy list --cluster)");
         return 0;
     }
 
@@ -189,10 +181,7 @@ final class PolicyCommand {
     @Command(name = "list", mixinStandardHelpOptions = true,
             description = {"List the agent's policies, with the packets their rules decided (HITS).",
                     "--rules lists every rule with its hits: 0 means it never matched."})
-    static final class ListCmd implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
+    static final class ListCmd extends AgentCommand {
         @Option(names = "--rules", description = "One row per rule, with its hits.")
         boolean rules;
 
@@ -201,20 +190,11 @@ final class PolicyCommand {
 
         @Override
         public Integer call() {
-            SeptumCli cli = SeptumCli.of(spec);
-            if (cluster) {
-                List<ClusterPolicy> list = cli.client().list("/v1/cluster/policies", ClusterPolicy.class);
-                cli.output().print(list, () -> Views.clusterPolicies(list));
-                return 0;
-            }
+            if (cluster) return list("/v1/cluster/policies", ClusterPolicy.class, Views::clusterPolicies);
+            SeptumCli cli = cli();
             List<PolicyRuleHits> hits = hits(cli);
-            if (rules) {
-                cli.output().print(hits, () -> Views.ruleHits(hits));
-                return 0;
-            }
-            List<PolicyInfo> list = cli.client().list("/v1/policies", PolicyInfo.class);
-            cli.output().print(list, () -> Views.policies(list, hits));
-            return 0;
+            if (rules) return print(cli, hits, Views::ruleHits);
+            return print(cli, cli.client().list("/v1/policies", PolicyInfo.class), list -> Views.policies(list, hits));
         }
     }
 
@@ -223,10 +203,7 @@ final class PolicyCommand {
                     + " endpoint (from the flow store), with label selectors, CIDRs for the world, ports and protocols.",
                     "Its output is valid input to 'policy import'; try it in audit mode first"
                     + " (metadata.annotations policy.septum.io/mode: audit)."})
-    static final class SuggestCmd implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
+    static final class SuggestCmd extends AgentCommand {
         @Option(names = "--endpoint", required = true, paramLabel = "ENDPOINT", description = "Endpoint id, namespace/name, or a unique name.")
         String endpoint;
 
@@ -235,7 +212,7 @@ final class PolicyCommand {
 
         @Override
         public Integer call() {
-            SeptumCli cli = SeptumCli.of(spec);
+            SeptumCli cli = cli();
             String format = cli.outputText() == null ? "yaml" : cli.outputText().trim().toLowerCase(java.util.Locale.ROOT);
             if (format.equals("table")) format = "yaml";
             if (!format.equals("yaml") && !format.equals("json")) {
@@ -267,10 +244,23 @@ final class PolicyCommand {
 
     @Command(name = "get", mixinStandardHelpOptions = true,
             description = "Show a policy: its rules with their ids, notes, the document.")
-    static final class GetCmd implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
+    static final class GetCmd extends AgentCommand {
+        @Parameters(paramLabel = "NAME", description = "Policy name (or namespace/name).")
+        String name;
 
+        @Option(names = {"-n", "--namespace"}, description = "Its namespace; - for cluster-wide (default: the only policy of that name).")
+        String namespace;
+
+        @Override
+        public Integer call() {
+            SeptumCli cli = cli();
+            PolicyInfo p = cli.client().get(path(name, "-".equals(namespace) ? "" : namespace), PolicyInfo.class);
+            return print(cli, p, x -> Views.policy(x, hits(cli)));
+        }
+    }
+
+    @Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete a policy from the agent.")
+    static final class DeleteCmd extends AgentCommand {
         @Parameters(paramLabel = "NAME", description = "Policy name (or namespace/name).")
         String name;
 
@@ -304,7 +294,7 @@ final class PolicyCommand {
 
         @Override
         public Integer call() {
-            SeptumCli cli = SeptumCli.of(spec);
+            SeptumCli cli = cli();
             if (cluster) {
                 String ns = namespace == null || "-".equals(namespace) ? "" : namespace;
                 String n = name;
@@ -322,25 +312,20 @@ final class PolicyCommand {
             }
             @SuppressWarnings("unchecked")
             Map<String, Object> r = cli.client().delete(path(name, "-".equals(namespace) ? "" : namespace), Map.class);
-            Output o = cli.output();
-            if (o.json()) o.printJson(r);
-            else o.info("Deleted policy " + name + ", revision " + (r == null ? "?" : r.get("revision")));
+            cli.output().result(r, () -> "Deleted policy " + name + ", revision " + (r == null ? "?" : r.get("revision")));
             return 0;
         }
     }
 
     @Command(name = "validate", mixinStandardHelpOptions = true,
             description = "Check policy files offline (no agent needed): exit 0 if every document is valid, else 2.")
-    static final class ValidateCmd implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
+    static final class ValidateCmd extends AgentCommand {
         @Parameters(paramLabel = "FILE", arity = "1..*", description = "YAML files of policies; - reads standard input.")
         List<String> files;
 
         @Override
         public Integer call() {
-            SeptumCli cli = SeptumCli.of(spec);
+            SeptumCli cli = cli();
             PolicyEngine engine = engine();
             List<Map<String, Object>> report = new ArrayList<>();
             boolean ok = true;
@@ -396,10 +381,7 @@ final class PolicyCommand {
                     "Probes with http: are judged at L7 with the HTTP rules (the verdict and the HTTP rule that "
                             + "matched, or \"no HTTP rule matches METHOD PATH\"); --http-method/--http-path judge every "
                             + "TCP probe as that request instead."})
-    static final class EvalCmd implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
+    static final class EvalCmd extends AgentCommand {
         @Parameters(paramLabel = "CASE", description = "A test case file (corpus format); - reads standard input.")
         String file;
 
@@ -411,24 +393,19 @@ final class PolicyCommand {
                 description = "Judge every TCP probe as an HTTP request with this method (e.g. PUT), at L7.")
         String httpMethod;
 
-        @Option(names = "--http-path", paramLabel = "P",
-                description = "The path of that request (default: /).")
-        String httpPath;
-
-        @Option(names = "--http-header", paramLabel = "'K: V'",
-                description = "A header of that request, repeatable (Host: sets the host that host rules match).")
-        List<String> httpHeaders;
+        @Mixin
+        HttpRequestOptions request;
 
         @Override
         public Integer call() {
-            SeptumCli cli = SeptumCli.of(spec);
+            SeptumCli cli = cli();
             EnforcementMode mode;
             try {
                 mode = EnforcementMode.parse(enforcement);
             } catch (IllegalArgumentException e) {
                 throw new CliException(CliException.INVALID_INPUT, e.getMessage());
             }
-            Map<String, String> http = httpProbe(httpMethod, httpPath, httpHeaders);
+            Map<String, String> http = httpProbe(httpMethod, request.path, request.headers);
             PolicyEngine engine = engine();
             Source s = read(cli, file);
             CaseResult r;
@@ -450,6 +427,16 @@ final class PolicyCommand {
             }
             return r.failed() == 0 ? 0 : 1;
         }
+    }
+
+    /** The rest of the HTTP request that {@code eval} and {@code trace} judge; each has its own {@code --http-method}. */
+    static final class HttpRequestOptions {
+        @Option(names = "--http-path", paramLabel = "P", description = "The path of that request (default: /).")
+        String path;
+
+        @Option(names = "--http-header", paramLabel = "'K: V'",
+                description = "A header of that request, repeatable (Host: sets the host that host rules match).")
+        List<String> headers;
     }
 
     /**
@@ -496,10 +483,7 @@ final class PolicyCommand {
     @Command(name = "trace", mixinStandardHelpOptions = true,
             description = {"Explain which rule decides traffic from source labels to destination labels, in both directions.",
                     "With --http-method/--http-path, also judge that HTTP request with the L7 rules."})
-    static final class TraceCmd implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
+    static final class TraceCmd extends AgentCommand {
         @Option(names = {"-s", "--src-labels"}, required = true, paramLabel = "LABELS",
                 description = "Source labels, comma-separated or repeated (k8s:org=empire; no source means any).")
         List<String> src;
@@ -512,20 +496,16 @@ final class PolicyCommand {
                 description = "Destination port and protocol, e.g. 80/TCP (default: any port).")
         String dport;
 
+        @Mixin
+        HttpRequestOptions request;
+
         @Option(names = "--http-method", paramLabel = "M",
                 description = "Trace one HTTP request with this method (e.g. PUT) at L7 as well (TCP).")
         String httpMethod;
 
-        @Option(names = "--http-path", paramLabel = "P", description = "The path of that request (default: /).")
-        String httpPath;
-
-        @Option(names = "--http-header", paramLabel = "'K: V'",
-                description = "A header of that request, repeatable (Host: sets the host that host rules match).")
-        List<String> httpHeaders;
-
         @Override
         public Integer call() {
-            SeptumCli cli = SeptumCli.of(spec);
+            SeptumCli cli = cli();
             String[] pp = dport.split("/", 2);
             int port;
             try {
@@ -540,7 +520,7 @@ final class PolicyCommand {
             body.put("dst", split(dst));
             body.put("port", port);
             body.put("protocol", protocol);
-            Map<String, String> http = httpProbe(httpMethod, httpPath, httpHeaders);
+            Map<String, String> http = httpProbe(httpMethod, request.path, request.headers);
             if (http != null) {
                 if (!protocol.equals("TCP") || port == 0) {
                     throw new CliException(CliException.INVALID_INPUT, "an HTTP trace needs --dport PORT/TCP");
@@ -548,12 +528,10 @@ final class PolicyCommand {
                 Map<String, Object> h = new LinkedHashMap<>();
                 h.put("method", http.get("method"));
                 h.put("path", http.get("path"));
-                if (httpHeaders != null && !httpHeaders.isEmpty()) h.put("headers", httpHeaders);
+                if (request.headers != null && !request.headers.isEmpty()) h.put("headers", request.headers);
                 body.put("http", h);
             }
-            TraceResult r = cli.client().post("/v1/policy/trace", body, TraceResult.class);
-            cli.output().print(r, () -> Views.trace(r));
-            return 0;
+            return print(cli, cli.client().post("/v1/policy/trace", body, TraceResult.class), Views::trace);
         }
 
         private static List<String> split(List<String> values) {

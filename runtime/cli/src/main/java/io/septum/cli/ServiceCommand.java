@@ -5,13 +5,9 @@ import io.septum.api.service.ServiceSpec;
 import io.septum.view.Views;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 @Command(name = "service", mixinStandardHelpOptions = true, synopsisSubcommandLabel = "COMMAND",
         description = "ClusterIP services: a virtual IP:port load-balanced in the datapath over endpoints or IPs.",
@@ -23,35 +19,27 @@ final class ServiceCommand {
         return "/v1/services/" + AgentClient.segment(idOrName);
     }
 
+    /** One service, in the table of {@code service list}. */
+    static Object view(Service s) {
+        return Views.services(List.of(s));
+    }
+
     @Command(name = "list", mixinStandardHelpOptions = true,
             description = "List services: ID, frontend, type and backends (one per line), as 'cilium service list'.")
-    static final class ListCmd implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
-        @Override
-        public Integer call() {
-            SeptumCli cli = SeptumCli.of(spec);
-            List<Service> list = cli.client().list("/v1/services", Service.class);
-            cli.output().print(list, () -> Views.services(list));
-            return 0;
+    static final class ListCmd extends AgentCommand.ListCommand<Service> {
+        ListCmd() {
+            super("/v1/services", Service.class, Views::services);
         }
     }
 
     @Command(name = "get", mixinStandardHelpOptions = true, description = "Show one service.")
-    static final class GetCmd implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
+    static final class GetCmd extends AgentCommand {
         @Parameters(paramLabel = "SERVICE", description = "Service id, namespace/name, or a name in namespace default.")
         String service;
 
         @Override
         public Integer call() {
-            SeptumCli cli = SeptumCli.of(spec);
-            Service s = cli.client().get(path(service), Service.class);
-            cli.output().print(s, () -> Views.services(List.of(s)));
-            return 0;
+            return show(path(service), Service.class, ServiceCommand::view);
         }
     }
 
@@ -60,10 +48,7 @@ final class ServiceCommand {
                     "Endpoints given as backends are followed: one that leaves is taken out, and comes back with its endpoint.",
                     "Network-namespace endpoints resolve NAME.NAMESPACE.svc.cluster.local (and NAME in the same namespace).",
                     "Example: septum service add deathstar --frontend 10.197.0.10:80 --backend deathstar-1 --backend deathstar-2"})
-    static final class AddCmd implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
+    static final class AddCmd extends AgentCommand {
         @Parameters(index = "0", paramLabel = "NAME", description = "The service's name (a DNS label).")
         String name;
 
@@ -80,31 +65,22 @@ final class ServiceCommand {
 
         @Override
         public Integer call() {
-            SeptumCli cli = SeptumCli.of(spec);
+            SeptumCli cli = cli();
             List<String> list = new ArrayList<>();
             for (String b : backends) for (String part : b.split(",")) if (!part.isBlank()) list.add(part.trim());
-            Service s = cli.client().post("/v1/services", new ServiceSpec(name, namespace, frontend, list), Service.class);
-            cli.output().print(s, () -> Views.services(List.of(s)));
-            return 0;
+            return print(cli, cli.client().post("/v1/services", new ServiceSpec(name, namespace, frontend, list), Service.class),
+                    ServiceCommand::view);
         }
     }
 
     @Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete a service.")
-    static final class DeleteCmd implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
+    static final class DeleteCmd extends AgentCommand {
         @Parameters(paramLabel = "SERVICE", description = "Service id, namespace/name, or a name in namespace default.")
         String service;
 
         @Override
         public Integer call() {
-            SeptumCli cli = SeptumCli.of(spec);
-            cli.client().delete(path(service));
-            Output o = cli.output();
-            if (o.json()) o.printJson(Map.of("deleted", service));
-            else o.info("Service " + service + " deleted");
-            return 0;
+            return deleted(path(service), "Service", service);
         }
     }
 }

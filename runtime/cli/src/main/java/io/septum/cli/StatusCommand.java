@@ -2,22 +2,16 @@ package io.septum.cli;
 
 import io.septum.api.AgentStatus;
 import io.septum.view.Views;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Spec;
 
 @Command(name = "status", mixinStandardHelpOptions = true,
         description = "Show the agent's health: readiness, start-to-ready time, components, endpoint sources.")
-final class StatusCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
+final class StatusCommand extends AgentCommand {
     @Override
     public Integer call() {
-        SeptumCli cli = SeptumCli.of(spec);
+        SeptumCli cli = cli();
         AgentStatus s = cli.client().get("/v1/status", AgentStatus.class);
-        cli.output().print(s, () -> Views.status(s));
+        print(cli, s, Views::status);
         return s.ready() ? 0 : 1;
     }
 }

@@ -14,7 +14,6 @@ import io.septum.api.Endpoint;
 import io.septum.api.Labels;
 import io.septum.api.datapath.DatapathEvent;
 import io.septum.api.policy.ImportResult;
-import io.septum.apiserver.internal.ApiRoutes;
 import io.septum.apiserver.internal.ApiServer;
 import io.septum.apiserver.internal.MonitorHub;
 import java.nio.file.Files;
@@ -50,12 +49,8 @@ class AgentClientServerTest {
         socket = dir.resolve("septum.sock");
         agent = new FakeAgent();
         hub = new MonitorHub(64, 4);
-        ApiServer[] holder = new ApiServer[1];
-        server = new ApiServer(socket, new ApiRoutes(agent), hub,
-                new ApiServer.Settings(8, 5_000, null, 100));
-        holder[0] = server;
-        agent.serverHealth = server::health;
-        server.start().get(5, TimeUnit.SECONDS);
+        agent.serverHealth = () -> server.health(); // the server's own, once it runs
+        server = TestApi.start(socket, agent, hub, 8);
         client = new AgentClient(socket);
     }
 
@@ -65,11 +60,7 @@ class AgentClientServerTest {
     }
 
     private CliRun cli(String... args) {
-        String[] all = new String[args.length + 2];
-        all[0] = "--socket";
-        all[1] = socket.toString();
-        System.arraycopy(args, 0, all, 2, args.length);
-        return CliRun.run(all);
+        return CliRun.at(socket, args);
     }
 
     // ---- the client --------------------------------------------------------------------------------------
@@ -318,6 +309,22 @@ class AgentClientServerTest {
         r = cli("policy", "delete", "rule2");
         assertEquals(1, r.code());
         assertTrue(r.err().contains("no policy named \"rule2\""), r.err());
+    }
+
+    @Test
+    void clusterPoliciesAreDeletedByDeleteNeverByGet() {
+        CliRun r = cli("policy", "get", "--cluster", "cw1");
+        assertEquals(2, r.code(), "get has no --cluster: " + r);
+        assertEquals(List.of(), agent.clusterDeletes);
+        r = cli("policy", "delete", "--cluster", "prod/cw1");
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.out().contains("Deleted cluster policy prod/cw1"), r.out());
+        r = cli("policy", "delete", "--cluster", "cw2", "-n", "-");
+        assertEquals(0, r.code(), r.toString());
+        assertEquals(List.of("prod/cw1", "/cw2"), agent.clusterDeletes);
+        r = cli("policy", "delete", "--cluster", "other");
+        assertEquals(1, r.code(), r.toString());
+        assertTrue(r.err().contains("no cluster policy \"other\""), r.err());
     }
 
     @Test

@@ -4,11 +4,21 @@ import java.io.ByteArrayInputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 
 /** One CLI run with captured output. */
 record CliRun(int code, String out, String err) {
     static CliRun run(String... args) {
         return runWithInput("", args);
+    }
+
+    /** One run with {@code --socket socket} before {@code args}: the CLI against a test's API server. */
+    static CliRun at(Path socket, String... args) {
+        String[] all = new String[args.length + 2];
+        all[0] = "--socket";
+        all[1] = socket.toString();
+        System.arraycopy(args, 0, all, 2, args.length);
+        return run(all);
     }
 
     static CliRun runWithInput(String stdin, String... args) {

@@ -53,6 +53,8 @@ final class FakeAgent implements Backend {
     final List<Labels> traced = new CopyOnWriteArrayList<>();
     final List<io.septum.api.policy.HttpRequestInfo> tracedHttp = new CopyOnWriteArrayList<>();
     final List<String> added = new CopyOnWriteArrayList<>();
+    /** "namespace/name" of each cluster policy deleted. */
+    final List<String> clusterDeletes = new CopyOnWriteArrayList<>();
     long revision = 1;
     long readySince = System.currentTimeMillis();
     final long startedAt = readySince - 1234;
@@ -73,6 +75,27 @@ final class FakeAgent implements Backend {
     }
 
     // ---- Backend -----------------------------------------------------------------------------------------
+
+    @Override
+    public io.septum.api.policy.ClusterPolicies clusterPolicies() {
+        return new io.septum.api.policy.ClusterPolicies() {
+            @Override
+            public List<io.septum.api.policy.ClusterPolicy> importPolicies(String text) {
+                throw new UnsupportedOperationException("not in this test");
+            }
+
+            @Override
+            public boolean delete(String namespace, String name) {
+                clusterDeletes.add(namespace + "/" + name);
+                return name.startsWith("cw");
+            }
+
+            @Override
+            public List<io.septum.api.policy.ClusterPolicy> list() {
+                return List.of();
+            }
+        };
+    }
 
     final List<io.septum.api.service.Service> services = new CopyOnWriteArrayList<>();
 

@@ -18,7 +18,6 @@ import io.septum.api.flow.FlowStats;
 import io.septum.api.flow.FlowSubscription;
 import io.septum.api.policy.PolicyEngine;
 import io.septum.api.policy.PolicyRepository;
-import io.septum.apiserver.internal.ApiRoutes;
 import io.septum.apiserver.internal.ApiServer;
 import io.septum.apiserver.internal.Backend;
 import io.septum.apiserver.internal.MonitorHub;
@@ -26,7 +25,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -113,11 +111,7 @@ class ObserveCommandTest {
                 });
             }
         };
-        ApiServer[] holder = new ApiServer[1];
-        server = new ApiServer(socket, new ApiRoutes(backend), new MonitorHub(4, 1),
-                new ApiServer.Settings(4, 5_000, null, 100));
-        holder[0] = server;
-        server.start().get(5, TimeUnit.SECONDS);
+        server = TestApi.start(socket, backend, new MonitorHub(4, 1), 4);
     }
 
     @AfterEach
@@ -125,17 +119,9 @@ class ObserveCommandTest {
         server.close();
     }
 
-    private CliRun cli(String... args) {
-        String[] all = new String[args.length + 2];
-        all[0] = "--socket";
-        all[1] = socket.toString();
-        System.arraycopy(args, 0, all, 2, args.length);
-        return CliRun.run(all);
-    }
-
     @Test
     void compactIsTheDefaultAndReadsAsHubble() {
-        CliRun r = cli("observe");
+        CliRun r = CliRun.at(socket, "observe");
         assertEquals(0, r.code(), r.toString());
         String[] lines = r.out().split("\n");
         assertEquals(2, lines.length, r.toString());
@@ -147,11 +133,11 @@ class ObserveCommandTest {
 
     @Test
     void jsonIsOneFlowPerLineAndFiltersReachTheAgent() throws Exception {
-        CliRun r = cli("observe", "--verdict", "DROPPED", "--from-endpoint", "xwing", "--to-label", "class=x,org=y",
-                "--since", "2026-01-01T00:00:00Z", "-o", "json");
+        CliRun r = CliRun.at(socket, "observe", "--verdict", "DROPPED", "--from-endpoint", "xwing",
+                "--to-label", "class=x,org=y", "--since", "2026-01-01T00:00:00Z", "-o", "json");
         assertEquals(0, r.code(), r.toString());
         assertEquals("", r.out(), "no flow since 2026");
-        r = cli("observe", "--verdict", "DROPPED", "--from-endpoint", "xwing", "--last", "5", "-o", "json");
+        r = CliRun.at(socket, "observe", "--verdict", "DROPPED", "--from-endpoint", "xwing", "--last", "5", "-o", "json");
         assertEquals(0, r.code(), r.toString());
         String[] lines = r.out().strip().split("\n");
         assertEquals(1, lines.length, r.toString());
@@ -162,7 +148,7 @@ class ObserveCommandTest {
 
     @Test
     void clusterPrintsEveryNodesFlowsWithTheirNodeAndTheNodesThatCannotBeRead() {
-        CliRun r = cli("observe", "--cluster", "--verdict", "DROPPED");
+        CliRun r = CliRun.at(socket, "observe", "--cluster", "--verdict", "DROPPED");
         assertEquals(0, r.code(), r.toString());
         String[] lines = r.out().split("\n");
         assertEquals(3, lines.length, r.toString());
@@ -171,20 +157,20 @@ class ObserveCommandTest {
         assertTrue(lines[2].contains(" [node-a]: default/xwing:43256 "), lines[2]);
         assertEquals(List.of("{last=[20], verdict=[DROPPED]} follow=false verdict=DROPPED"), relayQueries);
 
-        r = cli("observe", "--cluster", "-o", "json");
+        r = CliRun.at(socket, "observe", "--cluster", "-o", "json");
         assertEquals(0, r.code(), r.toString());
         lines = r.out().split("\n");
         assertTrue(lines[0].contains("\"node_name\":\"node-b\""), lines[0]);
         assertTrue(lines[1].startsWith("{\"node_status\":{\"node_name\":\"node-c\",\"state\":\"unreachable\""), lines[1]);
 
-        r = cli("observe", "--cluster", "-o", "table");
+        r = CliRun.at(socket, "observe", "--cluster", "-o", "table");
         assertTrue(r.out().startsWith("NODE "), r.toString());
         assertTrue(r.out().contains("node-a "), r.toString());
     }
 
     @Test
     void tableNamesTheRule() {
-        CliRun r = cli("observe", "-o", "table", "--last", "0");
+        CliRun r = CliRun.at(socket, "observe", "-o", "table", "--last", "0");
         assertEquals(0, r.code(), r.toString());
         assertTrue(r.out().startsWith("TIMESTAMP"), r.out());
         assertTrue(r.out().contains("default/rule1 ingress[0]"), r.out());
@@ -193,17 +179,17 @@ class ObserveCommandTest {
 
     @Test
     void badInputIsExit2WithTheChoices() {
-        CliRun r = cli("observe", "--type", "dropped");
+        CliRun r = CliRun.at(socket, "observe", "--type", "dropped");
         assertEquals(2, r.code(), r.toString());
         assertTrue(r.err().contains("policy-verdict"), r.toString());
-        r = cli("observe", "-o", "yaml");
+        r = CliRun.at(socket, "observe", "-o", "yaml");
         assertEquals(2, r.code(), r.toString());
         assertTrue(r.err().contains("compact, json or table"), r.toString());
     }
 
     @Test
     void statusShowsTheFlowFigures() {
-        CliRun r = cli("status");
+        CliRun r = CliRun.at(socket, "status");
         assertTrue(r.out().contains("Current/Max Flows:  2/8192 (0.02%)"), r.toString());
         assertTrue(r.out().contains("Flows/s:"), r.toString());
         assertTrue(r.out().contains("Lost events:"), r.toString());

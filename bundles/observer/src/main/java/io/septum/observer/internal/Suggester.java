@@ -26,8 +26,9 @@ import java.util.function.Function;
  * identity labels minus volatile ones; a peer outside (the world) by its address as a /32 or /128 CIDR; the host
  * and other reserved identities as entities. Ports are the destination ports with their protocol. Both directions
  * are always written, with an empty rule {@code {}} when nothing was observed, so that each is enforced (default
- * deny) and nothing unobserved passes. ICMP and other portless protocols cannot be written without allowing every
- * port of the peer: they are listed in an annotation instead.
+ * deny) and nothing unobserved passes. ICMP and ICMPv6 messages become {@code icmps} rules of their types (a rule of
+ * their own: Cilium does not mix them with {@code toPorts}); other portless protocols cannot be written without
+ * allowing every port of the peer: they are listed in an annotation instead.
  */
 final class Suggester {
     /** Labels that change per instance (pods of a Deployment, Jobs) or that the agent derives: never selected on. */
@@ -74,13 +75,16 @@ final class Suggester {
                 skipped.add((ingress ? "from " : "to ") + peerIp + ": peer not describable");
                 continue;
             }
-            if (proto == null || !(proto.equals("TCP") || proto.equals("UDP") || proto.equals("SCTP"))) {
+            boolean icmp = "ICMP".equals(proto) || "ICMPv6".equals(proto);
+            if (proto == null || !(icmp || proto.equals("TCP") || proto.equals("UDP") || proto.equals("SCTP"))) {
                 skipped.add((ingress ? "from " : "to ") + p.describe + " " + (proto == null ? "non-IP" : proto));
                 continue;
             }
             Peer held = rules.computeIfAbsent(ingress ? "ingress" : "egress", k -> new LinkedHashMap<>())
                     .computeIfAbsent(p.key, k -> p);
-            held.ports.add(f.l4().destinationPort() + "/" + proto);
+            // an ICMP flow's "port" is its type (the datapath's policy key), written as icmps
+            if (icmp) held.icmpTypes.add(f.l4().destinationPort() + "/" + (proto.equals("ICMP") ? "IPv4" : "IPv6"));
+            else held.ports.add(f.l4().destinationPort() + "/" + proto);
         }
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("apiVersion", "cilium.io/v2");
@@ -98,7 +102,7 @@ final class Suggester {
         spec.put("endpointSelector", Map.of("matchLabels", selectorLabels(ep.labels(), false)));
         for (String dir : List.of("ingress", "egress")) {
             List<Object> list = new ArrayList<>();
-            for (Peer p : rules.getOrDefault(dir, Map.of()).values()) list.add(p.rule(dir.equals("ingress")));
+            for (Peer p : rules.getOrDefault(dir, Map.of()).values()) list.addAll(p.rules(dir.equals("ingress")));
             if (list.isEmpty()) list.add(Map.of()); // enforce the direction: nothing was observed, nothing passes
             spec.put(dir, list);
         }
@@ -113,6 +117,8 @@ final class Suggester {
         final String field; // Endpoints, CIDR, Entities (after from/to)
         final Object value;
         final Set<String> ports = new TreeSet<>();
+        /** "type/family" of the ICMP messages seen. */
+        final Set<String> icmpTypes = new TreeSet<>();
 
         Peer(String key, String describe, String field, Object value) {
             this.key = key;
@@ -121,15 +127,32 @@ final class Suggester {
             this.value = value;
         }
 
-        Map<String, Object> rule(boolean ingress) {
+        /** One rule for the ports and one for the ICMP types: a rule cannot hold both (as in Cilium). */
+        List<Map<String, Object>> rules(boolean ingress) {
+            List<Map<String, Object>> out = new ArrayList<>();
+            if (!ports.isEmpty()) {
+                List<Object> ps = new ArrayList<>();
+                for (String pp : ports) {
+                    String[] a = pp.split("/");
+                    ps.add(Map.of("port", a[0], "protocol", a[1]));
+                }
+                out.add(rule(ingress, "toPorts", List.of(Map.of("ports", ps))));
+            }
+            if (!icmpTypes.isEmpty()) {
+                List<Object> fields = new ArrayList<>();
+                for (String t : icmpTypes) {
+                    String[] a = t.split("/");
+                    fields.add(Map.of("type", Integer.parseInt(a[0]), "family", a[1]));
+                }
+                out.add(rule(ingress, "icmps", List.of(Map.of("fields", fields))));
+            }
+            return out;
+        }
+
+        private Map<String, Object> rule(boolean ingress, String l4Field, Object l4) {
             Map<String, Object> r = new LinkedHashMap<>();
             r.put((ingress ? "from" : "to") + field, List.of(value));
-            List<Object> ps = new ArrayList<>();
-            for (String pp : ports) {
-                String[] a = pp.split("/");
-                ps.add(Map.of("port", a[0], "protocol", a[1]));
-            }
-            r.put("toPorts", List.of(Map.of("ports", ps)));
+            r.put(l4Field, l4);
             return r;
         }
     }

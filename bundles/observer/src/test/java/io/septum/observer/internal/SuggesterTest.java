@@ -63,7 +63,8 @@ class SuggesterTest {
                 flow("EGRESS", "AUDIT", web, db, "10.0.0.7", "10.0.0.8", "TCP", 5433, false),
                 flow("EGRESS", "DROPPED", web, db, "10.0.0.7", "10.0.0.8", "TCP", 22, false),
                 flow("INGRESS", "FORWARDED", world, web, "192.0.2.9", "10.0.0.7", "TCP", 443, false),
-                flow("INGRESS", "FORWARDED", world, web, "192.0.2.9", "10.0.0.7", "ICMPv4", 0, false));
+                flow("INGRESS", "FORWARDED", world, web, "192.0.2.9", "10.0.0.7", "ICMP", 8, false),
+                flow("INGRESS", "FORWARDED", world, web, "192.0.2.9", "10.0.0.7", "IGMP", 0, false));
         Map<String, Object> doc = new Suggester(store(flows), q -> Optional.of(EP)).suggest("web", null);
         assertEquals("suggested-web", ((Map<String, Object>) doc.get("metadata")).get("name"));
         Map<String, Object> spec = (Map<String, Object>) doc.get("spec");
@@ -76,9 +77,13 @@ class SuggesterTest {
         assertTrue(ports.contains("port=5432") && ports.contains("port=5433") && !ports.contains("port=22"), ports);
         List<Map<String, Object>> ingress = (List<Map<String, Object>>) spec.get("ingress");
         assertEquals(List.of("192.0.2.9/32"), ingress.get(0).get("fromCIDR"));
+        // ICMP gets a rule of its own (icmps cannot share a rule with toPorts) naming the type seen
+        assertEquals(2, ingress.size(), ingress.toString());
+        assertEquals(List.of("192.0.2.9/32"), ingress.get(1).get("fromCIDR"));
+        assertEquals(List.of(Map.of("fields", List.of(Map.of("type", 8, "family", "IPv4")))), ingress.get(1).get("icmps"));
         String skipped = ((Map<String, Map<String, String>>) doc.get("metadata")).get("annotations")
                 .get("policy.septum.io/suggest-skipped");
-        assertTrue(skipped.contains("ICMPv4"), skipped);
+        assertTrue(skipped.contains("IGMP") && !skipped.contains("ICMP"), skipped);
     }
 
     @SuppressWarnings("unchecked")

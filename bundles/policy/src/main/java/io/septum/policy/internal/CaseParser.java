@@ -151,13 +151,20 @@ final class CaseParser {
         boolean icmp = protocol.startsWith("ICMP");
         int port = 0;
         JsonNode pn = p.get("port");
-        if (pn == null || pn.isNull()) {
-            // ICMP has no ports: only rules without toPorts (or port 0, protocol ANY) can allow it
-            if (!icmp) error(path + ".port", "missing port");
+        if (icmp) {
+            // ICMP has no ports: the probe's "port" is the message type, as in the policy (icmps) and the datapath
+            if (pn != null && !pn.isNull() && !pn.asText().equals("0")) {
+                error(path + ".port", "an ICMP probe has no port; give its type as icmp: {type: N}");
+            }
+            port = icmpType(p.get("icmp"), path + ".icmp", protocol.equals("ICMP") ? 8 : 128);
+        } else if (p.has("icmp")) {
+            error(path + ".icmp", "icmp is for protocol ICMP or ICMPv6 probes, not " + protocol);
+        } else if (pn == null || pn.isNull()) {
+            error(path + ".port", "missing port");
         } else if (!pn.asText().matches("\\d{1,5}") || Integer.parseInt(pn.asText()) > 65535
-                || (Integer.parseInt(pn.asText()) < 1 && !icmp)) {
+                || Integer.parseInt(pn.asText()) < 1) {
             error(path + ".port", "invalid port \"" + pn.asText() + "\": must be 1-65535");
-        } else if (!icmp) {
+        } else {
             port = Integer.parseInt(pn.asText());
         }
         String expect = str(p, "expect", path + ".expect");
@@ -172,6 +179,25 @@ final class CaseParser {
     }
 
     private static final Set<String> HTTP_PROBE_FIELDS = Set.of("method", "path", "host", "headers");
+
+    /** An ICMP probe's {@code icmp: {type: N}} (0-255), {@code echoRequest} when absent. */
+    private int icmpType(JsonNode n, String path, int echoRequest) {
+        if (n == null || n.isNull()) return echoRequest;
+        if (!n.isObject()) {
+            error(path, "expected {type: N}, found " + n.getNodeType().toString().toLowerCase(java.util.Locale.ROOT));
+            return echoRequest;
+        }
+        n.fieldNames().forEachRemaining(f -> {
+            if (!f.equals("type")) error(path + "." + f, "unknown field \"" + f + "\" (expected type)");
+        });
+        JsonNode t = n.get("type");
+        if (t == null || t.isNull()) return echoRequest;
+        if (!t.asText().matches("\\d{1,3}") || Integer.parseInt(t.asText()) > 255) {
+            error(path + ".type", "invalid ICMP type \"" + t.asText() + "\": must be 0-255");
+            return echoRequest;
+        }
+        return Integer.parseInt(t.asText());
+    }
 
     /**
      * {@code http: {method, path, host, headers}}; headers as a list of {@code "Name: value"} strings (or one

@@ -138,7 +138,7 @@ final class CiliumPolicyReader {
     }
 
     private static final Set<String> UNSUPPORTED_PEERS = Set.of("fromNodes", "toNodes", "fromGroups", "toGroups",
-            "toServices", "toFQDNs", "icmps", "authentication");
+            "toServices", "toFQDNs", "authentication");
 
     private static CompiledRule peerRule(Diagnostics diag, JsonNode r, String path, String section, int index, Direction dir,
                                   boolean deny, Selector subject, String namespace, boolean enforces) {
@@ -152,7 +152,7 @@ final class CiliumPolicyReader {
         String entitiesF = fromTo + "Entities";
         String cidrF = fromTo + "CIDR";
         String cidrSetF = fromTo + "CIDRSet";
-        Set<String> known = Set.of(endpointsF, requiresF, entitiesF, cidrF, cidrSetF, "toPorts");
+        Set<String> known = Set.of(endpointsF, requiresF, entitiesF, cidrF, cidrSetF, "toPorts", "icmps");
         int errorsBefore = diag.count();
         Iterator<String> names = r.fieldNames();
         while (names.hasNext()) {
@@ -250,9 +250,20 @@ final class CiliumPolicyReader {
                 if (pr != null) ports.add(pr);
             }
         }
+        JsonNode icmps = r.get("icmps");
+        boolean hasIcmps = icmps != null && !icmps.isNull();
+        if (hasIcmps) {
+            if (hasPorts) {
+                // as Cilium: one rule holds either, so that a reader never wonders whether they add up or narrow
+                diag.error(join(path, "icmps"), "icmps and toPorts cannot be in one rule (as in Cilium): write a"
+                        + " separate rule for the ports");
+            }
+            PortRule icmp = IcmpReader.read(diag, icmps, join(path, "icmps"));
+            if (icmp != null) ports.add(icmp);
+        }
         if (diag.count() > errorsBefore) return null;
         // no L3 field at all: a rule with ports applies to every peer; an empty rule ({}) allows nothing
-        if (!l3 && hasPorts) peers.add(new Peer.Any());
+        if (!l3 && (hasPorts || hasIcmps)) peers.add(new Peer.Any());
         if (hasPorts && ports.isEmpty()) ports.add(PortRule.ALL);
         return new CompiledRule(section, index, dir, deny, subject, peers, requires, ports, enforces);
     }

@@ -422,7 +422,8 @@ final class PolicySetImpl implements PolicySet {
                 ? List.of(Protocol.TCP, Protocol.UDP, Protocol.SCTP) : List.of(s.protocol());
         List<PolicyEntry> out = new ArrayList<>();
         for (Protocol p : protos) {
-            out.add(new PolicyEntry(dir, peer, p, s.port(), s.port() == 0 ? 0 : s.endPort(), action, ruleId, audit));
+            int end = PortSpec.icmp(p) ? s.port() : s.port() == 0 ? 0 : s.endPort(); // an ICMP type is exact, 0 too
+            out.add(new PolicyEntry(dir, peer, p, s.port(), end, action, ruleId, audit));
         }
         return out;
     }

@@ -94,11 +94,16 @@ public final class CaseRunner {
                 if (problem != null) errors.add(new ValidationError(origin, 0, null, null, field, problem));
             }
             String proto = p.protocol().toUpperCase(Locale.ROOT);
-            if (!proto.equals("TCP") && !proto.equals("UDP")) {
+            if (proto.equals("ICMP")) {
+                // the port of an ICMP probe is its type; the lab (IPv4) sends echo requests
+                if (p.port() != NetLab.ICMP_ECHO_REQUEST) {
+                    errors.add(new ValidationError(origin, 0, null, null, field + ".icmp.type", "ICMP type " + p.port()
+                            + " cannot be probed with packets (the lab sends echo requests, type 8, only)"));
+                }
+            } else if (!proto.equals("TCP") && !proto.equals("UDP")) {
                 errors.add(new ValidationError(origin, 0, null, null, field + ".protocol",
-                        "protocol " + p.protocol() + " cannot be probed with packets (TCP or UDP)"));
-            }
-            if (p.port() < 1 || p.port() > 65535) {
+                        "protocol " + p.protocol() + " cannot be probed with packets (TCP, UDP or ICMP echo)"));
+            } else if (p.port() < 1 || p.port() > 65535) {
                 errors.add(new ValidationError(origin, 0, null, null, field + ".port", "port " + p.port() + " is outside 1-65535"));
             }
             if (!"allow".equals(p.expect()) && !"deny".equals(p.expect())) {
@@ -243,7 +248,8 @@ public final class CaseRunner {
         }
         for (TestCase.Probe p : tc.probes()) {
             String to = matches(tc, p.to()).get(0);
-            ports.computeIfAbsent(to, k -> new LinkedHashSet<>()).add(new NetLab.Port(p.port(), p.protocol()));
+            Set<NetLab.Port> s = ports.computeIfAbsent(to, k -> new LinkedHashSet<>());
+            if (!p.protocol().equalsIgnoreCase("ICMP")) s.add(new NetLab.Port(p.port(), p.protocol()));
         }
         for (Map.Entry<String, Set<NetLab.Port>> e : ports.entrySet()) {
             if (!e.getValue().isEmpty()) lab.listen(targets.get(e.getKey()).node(), List.copyOf(e.getValue()));

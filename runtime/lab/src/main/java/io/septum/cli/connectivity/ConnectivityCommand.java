@@ -46,6 +46,7 @@ public class ConnectivityCommand implements SeptumCommand {
                     + " probe matches, 1 when one does not, 2 on invalid input, 3 on an agent or lab error."
                     + " An http: probe is a real request made with curl in the client's namespace: an HTTP 2xx is allow;"
                     + " 403 Access denied (the L7 proxy) or no answer within the timeout (an L3/L4 drop) is deny."
+                    + " A protocol: ICMP probe is one IPv4 echo request (busybox ping): a reply is allow, none is deny."
                     + " With --nodes N (2-8) it does not use the running agent: it starts a cluster on this machine, an etcd"
                     + " and N nodes (network namespaces joined by an underlay with native routing, each with its own agent in"
                     + " cluster mode), spreads the endpoints over the nodes and imports the policies as cluster policies, so"

@@ -379,8 +379,9 @@ public final class DockerLab implements LabRuntime {
     @Override
     public NetLab.Observation probe(NetLab.Node from, String dstIp, int port, String protocol, Duration timeout) {
         String proto = protocol == null ? "TCP" : protocol.toUpperCase(Locale.ROOT);
+        if (proto.equals("ICMP")) return NetLab.ping(enter(from), dstIp, port, timeout);
         if (!proto.equals("TCP") && !proto.equals("UDP")) {
-            return new NetLab.Observation(NetLab.Verdict.ERROR, "protocol " + protocol + " cannot be probed (TCP or UDP)", 0);
+            return new NetLab.Observation(NetLab.Verdict.ERROR, "protocol " + protocol + " cannot be probed (TCP, UDP or ICMP)", 0);
         }
         String container;
         synchronized (this) {

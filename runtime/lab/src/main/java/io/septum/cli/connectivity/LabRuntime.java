@@ -44,7 +44,7 @@ public interface LabRuntime extends AutoCloseable {
 
     void awaitListening(Duration timeout);
 
-    /** One TCP or UDP probe from inside {@code from}: allowed when the echo comes back in time. */
+    /** One TCP or UDP probe (ICMP: one echo request; {@code port} is then the ICMP type) from inside {@code from}: allowed when the echo comes back in time. */
     NetLab.Observation probe(NetLab.Node from, String dstIp, int port, String protocol, Duration timeout);
 
     /** One HTTP request (with extra {@code "Name: value"} headers) from inside {@code from}, for runtimes that can make one. */

@@ -392,8 +392,9 @@ public final class NetLab implements AutoCloseable {
     public Observation probe(Node from, String dstIp, int port, String protocol, Duration timeout) {
         ensureOpen();
         String proto = protocol == null ? "TCP" : protocol.toUpperCase(Locale.ROOT);
+        if (proto.equals("ICMP")) return ping(List.of("ip", "netns", "exec", from.netns()), dstIp, port, timeout);
         if (!proto.equals("TCP") && !proto.equals("UDP")) {
-            return new Observation(Verdict.ERROR, "protocol " + protocol + " cannot be probed (TCP or UDP)", 0);
+            return new Observation(Verdict.ERROR, "protocol " + protocol + " cannot be probed (TCP, UDP or ICMP)", 0);
         }
         long ms = Math.max(100, Math.min(timeout.toMillis(), 30_000));
         String secs = String.format(Locale.ROOT, "%.3f", ms / 1000.0);
@@ -449,6 +450,32 @@ public final class NetLab implements AutoCloseable {
         } finally {
             if (p.isAlive()) Cmd.kill(p);
         }
+    }
+
+    /** The one ICMP message the lab sends: an IPv4 echo request (type 8). */
+    static final int ICMP_ECHO_REQUEST = 8;
+
+    /**
+     * One ICMP echo request with busybox's ping, run after {@code enter} (a command that enters the source's
+     * network namespace): allowed when the reply comes back within {@code timeout} (whole seconds, at least one),
+     * denied when none does. {@code type} is the probe's ICMP type; only echo requests can be sent.
+     */
+    static Observation ping(List<String> enter, String dstIp, int type, Duration timeout) {
+        if (type != ICMP_ECHO_REQUEST) {
+            return new Observation(Verdict.ERROR, "ICMP type " + type + " cannot be probed (the lab sends echo"
+                    + " requests, type 8, only)", 0);
+        }
+        long secs = Math.max(1, Math.min((timeout.toMillis() + 999) / 1000, 30));
+        List<String> cmd = new ArrayList<>(enter);
+        cmd.addAll(List.of("busybox", "ping", "-4", "-c", "1", "-W", Long.toString(secs), dstIp));
+        Cmd.Result r = Cmd.run(secs * 1000 + 1500, null, cmd);
+        if (r.ok()) return new Observation(Verdict.ALLOWED, "echo reply after " + r.millis() + " ms", r.millis());
+        // busybox ping: exit 1 when no reply came, and a message on stderr when it could not send at all
+        if (r.exit() == 1 && r.err().isBlank()) {
+            return new Observation(Verdict.DENIED, "no echo reply within " + secs + " s", r.millis());
+        }
+        return new Observation(Verdict.ERROR, "ping failed (exit " + r.exit() + "): " + lastLine(r.err() + r.out()),
+                r.millis());
     }
 
     /**

@@ -164,7 +164,10 @@ public final class PolicyCodec {
         }
         int[] protos = e.protocol() == Protocol.ANY ? ANY_L4 : new int[] {e.protocol().number()};
         for (int proto : protos) {
-            if (e.port() == 0) {
+            if (proto == Protocol.ICMP.number() || proto == Protocol.ICMPV6.number()) {
+                // the port is the ICMP type (parse.h puts the packet's type there), exact: type 0 is echo reply
+                keys.add(new Key(epId, id, dir, proto, e.port(), PREFIX_PROTO + 16));
+            } else if (e.port() == 0) {
                 keys.add(new Key(epId, id, dir, proto, 0, PREFIX_PROTO));
             } else {
                 int hi = e.endPort() == 0 ? e.port() : e.endPort();

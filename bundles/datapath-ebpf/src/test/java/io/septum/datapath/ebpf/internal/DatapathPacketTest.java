@@ -218,8 +218,17 @@ class DatapathPacketTest {
                         && ev.srcIp().equals(a.ip4()));
         assertEquals(133, e.dropReason());
         assertFalse(lab.icmp(a, "echo", b.ip4()), "echo not allowed yet");
-        dp.upsertEndpoint(ep(b, EP_B, ID_B, true, true), List.of(allow(Direction.INGRESS, ID_A, Protocol.ICMP, 0, 0, 10),
-                allow(Direction.INGRESS, ID_A, Protocol.ICMPV6, 0, 0, 10)));
+        // icmps: the policy key's port is the ICMP type, exact (0, echo reply, is one type, not every type)
+        dp.upsertEndpoint(ep(b, EP_B, ID_B, true, true), List.of(allow(Direction.INGRESS, ID_A, Protocol.ICMP, 13, 13, 12),
+                allow(Direction.INGRESS, ID_A, Protocol.ICMP, 0, 0, 12), allow(Direction.INGRESS, ID_A, Protocol.ICMPV6, 129, 129, 12)));
+        events.forget();
+        assertFalse(lab.icmp(a, "echo", b.ip4()), "only timestamp and echo reply are allowed, not echo request");
+        DatapathEvent typed = awaitEvent("echo request dropped by type", ev -> ev.endpointId() == EP_B
+                && ev.type().equals("drop") && ev.protocol().equals("ICMP") && ev.srcIp().equals(a.ip4()));
+        assertEquals(8, typed.dstPort(), "events carry the ICMP type where a port would be");
+        assertFalse(lab.icmp(a, "echo", b.ip6()), "ICMPv6 echo request (128) is not 129");
+        dp.upsertEndpoint(ep(b, EP_B, ID_B, true, true), List.of(allow(Direction.INGRESS, ID_A, Protocol.ICMP, 8, 8, 10),
+                allow(Direction.INGRESS, ID_A, Protocol.ICMPV6, 128, 128, 10)));
         assertTrue(lab.icmp(a, "echo", b.ip4()), "echo allowed, and its reply leaves B's enforced egress via conntrack");
         assertTrue(lab.icmp(a, "echo", b.ip6()), "the same over ICMPv6");
         events.forget();

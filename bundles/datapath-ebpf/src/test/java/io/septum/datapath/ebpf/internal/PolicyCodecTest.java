@@ -39,6 +39,15 @@ class PolicyCodecTest {
     }
 
     @Test
+    void anIcmpTypeIsAnExactPortEvenTypeZero() {
+        Map<PolicyCodec.Key, PolicyCodec.Value> m = PolicyCodec.compile(7, List.of(
+                new PolicyEntry(Direction.INGRESS, 300, Protocol.ICMP, 0, 0, PolicyAction.ALLOW, 1),
+                new PolicyEntry(Direction.INGRESS, 300, Protocol.ICMPV6, 128, 128, PolicyAction.ALLOW, 1)));
+        assertEquals(List.of("1:0/96", "58:128/96"), m.keySet().stream()
+                .map(k -> k.proto() + ":" + k.port() + "/" + k.prefixlen()).sorted().toList());
+    }
+
+    @Test
     void anyProtocolWithPortMeansTcpUdpSctp() {
         Map<PolicyCodec.Key, PolicyCodec.Value> m = PolicyCodec.compile(7, List.of(
                 new PolicyEntry(Direction.EGRESS, 0, Protocol.ANY, 53, 53, PolicyAction.ALLOW, 1)));
