@@ -267,28 +267,6 @@ final class PolicyCommand {
         @Option(names = {"-n", "--namespace"}, description = "Its namespace; - for cluster-wide (default: the only policy of that name).")
         String namespace;
 
-        @Override
-        public Integer call() {
-            SeptumCli cli = SeptumCli.of(spec);
-            PolicyInfo p = cli.client().get(path(name, "-".equals(namespace) ? "" : namespace), PolicyInfo.class);
-            cli.output().print(p, () -> Views.policy(p, hits(cli)));
-            return 0;
-        }
-    }
-
-    @Command(name = "delete", mixinStandardHelpOptions = true,
-            description = {"Delete a policy from the agent.", "--cluster deletes a cluster policy from the cluster's store:"
-                    + " every node drops it."})
-    static final class DeleteCmd implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
-        @Parameters(paramLabel = "NAME", description = "Policy name (or namespace/name).")
-        String name;
-
-        @Option(names = {"-n", "--namespace"}, description = "Its namespace; - for cluster-wide (default: the only policy of that name).")
-        String namespace;
-
         @Option(names = "--cluster", description = "Delete it from the cluster's store: every node drops it.")
         boolean cluster;
 
@@ -302,12 +280,9 @@ final class PolicyCommand {
                     ns = name.substring(0, name.indexOf('/'));
                     n = name.substring(name.indexOf('/') + 1);
                 }
-                String qualified = ns.isEmpty() ? n : ns + "/" + n;
                 cli.client().delete("/v1/cluster/policies/" + (ns.isEmpty() ? "" : AgentClient.segment(ns) + "/")
                         + AgentClient.segment(n));
-                Output o = cli.output();
-                if (o.json()) o.printJson(Map.of("deleted", qualified));
-                else o.info("Deleted cluster policy " + qualified + "; every node drops it");
+                cli.output().info("Deleted cluster policy " + (ns.isEmpty() ? n : ns + "/" + n) + "; every node drops it");
                 return 0;
             }
             @SuppressWarnings("unchecked")

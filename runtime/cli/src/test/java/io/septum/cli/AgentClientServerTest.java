@@ -328,6 +328,15 @@ class AgentClientServerTest {
     }
 
     @Test
+    void clusterImportErrorsNameTheFileNotTheStore() throws Exception {
+        Path bad = dir.resolve("bad.yaml");
+        java.nio.file.Files.writeString(bad, "bad");
+        CliRun r = cli("policy", "import", "--cluster", bad.toString());
+        assertEquals(2, r.code(), r.toString());
+        assertEquals(bad + ": document 1 (CiliumNetworkPolicy \"default/x\"): spec.ingress: bad rule\n", r.err());
+    }
+
+    @Test
     void policyImportErrorsAreValidationErrorsWithExit2() {
         Path bad = dir.resolve("bad.yaml");
         CliRun r = CliRun.runWithInput("", "--socket", socket.toString(), "policy", "import", bad.toString());
@@ -456,29 +465,5 @@ class AgentClientServerTest {
             if (System.nanoTime() > end) throw new AssertionError("timed out");
             TimeUnit.MILLISECONDS.sleep(10);
         }
-    }
-
-    @Test
-    void clusterPoliciesAreDeletedByPolicyDeleteAndNeverByPolicyGet() throws Exception {
-        int local = agent.policies.size();
-        CliRun r = cli("policy", "get", "--cluster", "default/web");
-        assertEquals(2, r.code(), r.toString());
-        assertTrue(r.err().contains("Unknown option: '--cluster'"), r.err());
-        assertEquals(List.of(), agent.clusterCalls, "showing a policy deletes nothing");
-
-        r = cli("policy", "delete", "--cluster", "default/web");
-        assertEquals(0, r.code(), r.toString());
-        assertEquals("Deleted cluster policy default/web; every node drops it\n", r.out());
-        r = cli("policy", "delete", "--cluster", "-n", "-", "cw");
-        assertEquals(1, r.code(), r.toString());
-        assertTrue(r.err().contains("no cluster policy \"cw\""), r.err());
-        assertEquals(List.of("delete default/web", "delete /cw"), agent.clusterCalls);
-        assertEquals(local, agent.policies.size(), "the local policies are untouched");
-
-        Path bad = dir.resolve("bad.yaml");
-        java.nio.file.Files.writeString(bad, "bad");
-        r = cli("policy", "import", "--cluster", bad.toString());
-        assertEquals(2, r.code(), r.toString());
-        assertEquals(bad + ": document 1 (CiliumNetworkPolicy \"default/x\"): spec.ingress: bad rule\n", r.err());
     }
 }

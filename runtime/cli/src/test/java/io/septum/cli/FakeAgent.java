@@ -80,8 +80,11 @@ final class FakeAgent implements Backend {
     public io.septum.api.policy.ClusterPolicies clusterPolicies() {
         return new io.septum.api.policy.ClusterPolicies() {
             @Override
-            public List<io.septum.api.policy.ClusterPolicy> importPolicies(String text) {
-                throw new UnsupportedOperationException("not in this test");
+            public List<io.septum.api.policy.ClusterPolicy> importPolicies(String text)
+                    throws io.septum.api.policy.PolicyValidationException {
+                // what the store answers for refused text: it never saw the file's name
+                throw new io.septum.api.policy.PolicyValidationException(List.of(new io.septum.api.policy.ValidationError(
+                        "cluster", 1, "CiliumNetworkPolicy", "default/x", "spec.ingress", "bad rule")));
             }
 
             @Override
@@ -153,38 +156,6 @@ final class FakeAgent implements Backend {
     @Override
     public PolicyRepository policyRepository() {
         return repository;
-    }
-
-    /** Cluster policies: what was asked of the store, and the one policy it holds. */
-    final List<String> clusterCalls = new CopyOnWriteArrayList<>();
-
-    @Override
-    public io.septum.api.policy.ClusterPolicies clusterPolicies() {
-        io.septum.api.policy.ClusterPolicy web = new io.septum.api.policy.ClusterPolicy("default", "web",
-                "CiliumNetworkPolicy", 12, Map.of("node-a", 12L));
-        return new io.septum.api.policy.ClusterPolicies() {
-            @Override
-            public List<io.septum.api.policy.ClusterPolicy> importPolicies(String text)
-                    throws io.septum.api.policy.PolicyValidationException {
-                clusterCalls.add("import");
-                if (text.contains("bad")) {
-                    throw new io.septum.api.policy.PolicyValidationException(List.of(new io.septum.api.policy.ValidationError(
-                            "cluster", 1, "CiliumNetworkPolicy", "default/x", "spec.ingress", "bad rule")));
-                }
-                return List.of(web);
-            }
-
-            @Override
-            public boolean delete(String namespace, String name) {
-                clusterCalls.add("delete " + namespace + "/" + name);
-                return name.equals("web");
-            }
-
-            @Override
-            public List<io.septum.api.policy.ClusterPolicy> list() {
-                return List.of(web);
-            }
-        };
     }
 
     @Override
