@@ -17,6 +17,7 @@ const state = {
   selected: null,
   layoutTimer: null,
   laidOut: 0,
+  nodes: new Map(),   // node name -> its last report in a cluster stream, while it is not 'connected'
 };
 
 const $ = (sel) => document.querySelector(sel);
@@ -63,8 +64,10 @@ function nsNode(ns) {
   return id;
 }
 
+// Endpoints are keyed by namespace/name, not by id: ids are each node's own, and a cluster stream brings flows
+// whose endpoints live on other nodes; the same endpoint seen from two nodes is one node of the map.
 function endpointNode(e) {
-  const id = `ep:${e.id}`;
+  const id = `ep:${e.namespace || 'default'}/${e.name}`;
   const label = e.name;
   const parent = nsNode(e.namespace || 'default');
   const n = cy.getElementById(id);
@@ -191,7 +194,8 @@ function addFlow(flow) {
     el('td', {}, flow.event_type + (flow.policy_match_type && flow.event_type === 'policy-verdict' ? `:${flow.policy_match_type}` : '')),
     el('td', {}, flow.traffic_direction || ''),
     el('td', { class: `verdict ${flow.verdict}` }, flow.verdict),
-    el('td', {}, flow.rule || ''));
+    el('td', {}, flow.rule || ''),
+    el('td', { class: 'node' }, flow.node_name || ''));
   tr.addEventListener('click', () => select(index));
   const body = $('#flows tbody');
   body.prepend(tr);
@@ -207,6 +211,19 @@ function resetFlows() {
   cy.nodes('[kind = "peer"]').remove();
   $('#flows tbody').replaceChildren();
   $('#flow-count').textContent = '';
+  state.nodes.clear();
+  showNodes();
+}
+
+/** A cluster stream's report on a node: unreachable (and why), flows lost, or connected again. */
+function nodeStatus(s) {
+  if (s.state === 'connected') state.nodes.delete(s.node_name); else state.nodes.set(s.node_name, s);
+  showNodes();
+}
+
+function showNodes() {
+  $('#node-status').textContent = [...state.nodes.values()]
+    .map((s) => `${s.node_name}: ${s.state}${s.message ? ` (${s.message})` : ''}`).join('; ');
 }
 
 function filterParams() {
@@ -230,6 +247,7 @@ async function openStream() {
   try {
     const check = new URLSearchParams(params);
     check.set('last', '1');
+    check.delete('cluster'); // the same filters everywhere: checking them here needs no other node
     await api(`/api/flows?${check}`);
   } catch (e) {
     $('#filter-error').textContent = e.message;
@@ -243,6 +261,7 @@ async function openStream() {
   es.onopen = () => { resetFlows(); setStatus('live', true); };
   es.onmessage = (m) => addFlow(JSON.parse(m.data));
   es.addEventListener('backlog-done', () => { document.body.dataset.backlog = 'done'; });
+  es.addEventListener('node-status', (m) => nodeStatus(JSON.parse(m.data)));
   es.onerror = () => setStatus('stream interrupted, reconnecting…', false);
 }
 
@@ -287,12 +306,18 @@ async function select(index) {
 
 function loadFiltersFromUrl() {
   const q = new URLSearchParams(location.search);
-  for (const input of $('#filters').elements) if (input.name && q.has(input.name)) input.value = q.get(input.name);
+  for (const input of $('#filters').elements) {
+    if (!input.name || !q.has(input.name)) continue;
+    if (input.type === 'checkbox') input.checked = q.get(input.name) === 'true'; else input.value = q.get(input.name);
+  }
 }
 
 $('#filters').addEventListener('submit', (e) => { e.preventDefault(); openStream(); });
 $('#clear').addEventListener('click', () => {
-  for (const input of $('#filters').elements) if (input.name) input.value = input.name === 'last' ? '500' : '';
+  for (const input of $('#filters').elements) {
+    if (input.type === 'checkbox') input.checked = false;
+    else if (input.name) input.value = input.name === 'last' ? '500' : '';
+  }
   openStream();
 });
 

@@ -163,7 +163,9 @@ final class PolicyCommand {
                         new com.fasterxml.jackson.core.type.TypeReference<List<ClusterPolicy>>() { }));
             } catch (AgentException e) {
                 if (e.errors().isEmpty()) throw e;
-                printErrors(cli.err(), e.errors());
+                // the store only saw the text: the errors name the file it came from, as a local import's do
+                printErrors(cli.err(), e.errors().stream().map(v -> new ValidationError(s.origin(), v.document(), v.kind(),
+                        v.policy(), v.field(), v.reason())).toList());
                 if (!stored.isEmpty()) cli.err().println("septum: " + s.origin() + " was not stored; the files before it were");
                 return CliException.INVALID_INPUT;
             }

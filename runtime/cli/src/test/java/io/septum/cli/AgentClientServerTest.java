@@ -328,6 +328,15 @@ class AgentClientServerTest {
     }
 
     @Test
+    void clusterImportErrorsNameTheFileNotTheStore() throws Exception {
+        Path bad = dir.resolve("bad.yaml");
+        java.nio.file.Files.writeString(bad, "bad");
+        CliRun r = cli("policy", "import", "--cluster", bad.toString());
+        assertEquals(2, r.code(), r.toString());
+        assertEquals(bad + ": document 1 (CiliumNetworkPolicy \"default/x\"): spec.ingress: bad rule\n", r.err());
+    }
+
+    @Test
     void policyImportErrorsAreValidationErrorsWithExit2() {
         Path bad = dir.resolve("bad.yaml");
         CliRun r = CliRun.runWithInput("", "--socket", socket.toString(), "policy", "import", bad.toString());

@@ -80,8 +80,11 @@ final class FakeAgent implements Backend {
     public io.septum.api.policy.ClusterPolicies clusterPolicies() {
         return new io.septum.api.policy.ClusterPolicies() {
             @Override
-            public List<io.septum.api.policy.ClusterPolicy> importPolicies(String text) {
-                throw new UnsupportedOperationException("not in this test");
+            public List<io.septum.api.policy.ClusterPolicy> importPolicies(String text)
+                    throws io.septum.api.policy.PolicyValidationException {
+                // what the store answers for refused text: it never saw the file's name
+                throw new io.septum.api.policy.PolicyValidationException(List.of(new io.septum.api.policy.ValidationError(
+                        "cluster", 1, "CiliumNetworkPolicy", "default/x", "spec.ingress", "bad rule")));
             }
 
             @Override

@@ -79,11 +79,12 @@ class ObserveCommandTest {
             public Datapath datapath() { throw Backend.unavailable("the datapath"); }
             public FlowObserver flowObserver() { return observer; }
 
-            /** A relay's answer: node-b's flow, node-c unreachable, node-a's flow (the filters arrive parsed). */
+            /** A relay's answer: node-b's flow, node-c unreachable, node-a's flow (the filters as the relay reads them). */
             @Override
-            public io.septum.apiserver.internal.FlowRelay flowRelay() {
-                return (query, q, follow, sink) -> {
-                    relayQueries.add(query.toString() + " follow=" + follow + " verdict=" + q.filter().verdict());
+            public io.septum.api.flow.FlowRelay flowRelay() {
+                return (query, follow, sink) -> {
+                    String verdict = io.septum.api.flow.FlowQuery.parse(query, 0, java.util.Set.of()).filter().verdict();
+                    relayQueries.add(query.toString() + " follow=" + follow + " verdict=" + verdict);
                     sink.flow(flows.get(0).withNodeName("node-b"));
                     sink.status(new io.septum.api.flow.FlowNodeStatus("node-c", "unreachable",
                             "cannot connect to 10.0.0.3:4244: Connection refused", "2026-12-06T02:00:00Z"));

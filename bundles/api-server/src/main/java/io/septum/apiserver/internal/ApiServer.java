@@ -33,6 +33,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.septum.api.ComponentStatus;
 import io.septum.api.flow.Flow;
+import io.septum.api.flow.FlowRelay;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -485,13 +486,12 @@ public final class ApiServer implements AutoCloseable {
      */
     private void clusterFlows(Channel ch, HttpRequest req) throws IOException {
         FlowRelay relay;
-        io.septum.api.flow.FlowQuery q;
         Map<String, List<String>> raw = new LinkedHashMap<>(req.query());
         raw.remove("cluster");
         try {
             relay = routes.backend().flowRelay();
             routes.backend().flowObserver(); // a 503 naming the observer now, rather than a stream that breaks
-            q = ApiRoutes.flowQuery(raw);
+            ApiRoutes.flowQuery(raw); // a bad parameter is a 400 before the stream starts
         } catch (HttpException e) {
             finish(ch, response(routes.error(e.status(), e.getMessage(), List.of())));
             return;
@@ -500,7 +500,7 @@ public final class ApiServer implements AutoCloseable {
         NdjsonStream out = new NdjsonStream(ch, mapper, settings.ioTimeoutMillis());
         try {
             out.head();
-            relay.stream(raw, q, ApiRoutes.follow(req), new FlowRelay.Sink() {
+            relay.stream(raw, ApiRoutes.follow(req), new FlowRelay.Sink() {
                 @Override
                 public void flow(Flow f) throws IOException {
                     out.line(f);

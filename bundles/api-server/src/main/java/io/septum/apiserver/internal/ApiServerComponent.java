@@ -13,6 +13,7 @@ import io.septum.api.datapath.DatapathEventListener;
 import io.septum.api.flow.Flow;
 import io.septum.api.flow.FlowSink;
 import io.septum.api.flow.FlowObserver;
+import io.septum.api.flow.FlowRelay;
 import io.septum.api.policy.PolicyEngine;
 import io.septum.api.policy.PolicyRepository;
 import java.lang.management.ManagementFactory;

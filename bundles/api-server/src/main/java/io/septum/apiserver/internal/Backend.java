@@ -4,6 +4,7 @@ import io.septum.api.EndpointManager;
 import io.septum.api.IdentityAllocator;
 import io.septum.api.datapath.Datapath;
 import io.septum.api.flow.FlowObserver;
+import io.septum.api.flow.FlowRelay;
 import io.septum.api.policy.PolicyEngine;
 import io.septum.api.policy.PolicyRepository;
 

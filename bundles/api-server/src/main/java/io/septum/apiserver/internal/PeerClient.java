@@ -58,7 +58,7 @@ final class PeerClient implements AutoCloseable {
     }
 
     private static final int MAX_LINE = 1 << 20;
-    private final SslContext tls;
+    private final java.util.function.Supplier<SslContext> tls;
     private final long dialTimeoutMillis;
     private final long readTimeoutMillis;
     private final EventLoopGroup group = new NioEventLoopGroup(1, new DefaultThreadFactory("septum-peer-client", true));
@@ -67,6 +67,11 @@ final class PeerClient implements AutoCloseable {
      * @param readTimeoutMillis a silent connection is given up after this (peers send a heartbeat every few seconds)
      */
     PeerClient(SslContext tls, long dialTimeoutMillis, long readTimeoutMillis) {
+        this(() -> tls, dialTimeoutMillis, readTimeoutMillis);
+    }
+
+    /** @param tls asked once per connection: a rotated certificate is used from the next one on ({@link PeerTlsFiles}) */
+    PeerClient(java.util.function.Supplier<SslContext> tls, long dialTimeoutMillis, long readTimeoutMillis) {
         this.tls = tls;
         this.dialTimeoutMillis = dialTimeoutMillis;
         this.readTimeoutMillis = readTimeoutMillis;
@@ -109,12 +114,13 @@ final class PeerClient implements AutoCloseable {
             once.failed("its registered peer address \"" + hostPort + "\" is not host:port");
             return () -> { };
         }
+        SslContext context = tls.get();
         ChannelFuture f = new Bootstrap().group(group).channel(NioSocketChannel.class)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) dialTimeoutMillis)
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel c) {
-                        SSLEngine engine = tls.newEngine(c.alloc(), node, port);
+                        SSLEngine engine = context.newEngine(c.alloc(), node, port);
                         SSLParameters p = engine.getSSLParameters();
                         // the certificate must name the node the registry says lives at this address
                         p.setEndpointIdentificationAlgorithm("HTTPS");

@@ -5,7 +5,7 @@ import io.septum.api.ClusterInfo;
 import io.septum.api.ComponentStatus;
 import io.septum.api.HealthReporter;
 import io.septum.api.flow.FlowObserver;
-import io.septum.api.flow.FlowQuery;
+import io.septum.api.flow.FlowRelay;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -29,13 +29,16 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
  * Flows cluster-wide, configured in cluster mode's pid ({@code io.septum.cluster}): the {@link FlowRelay} that
  * {@code /v1/flows?cluster=true} on the unix socket uses (the CLI needs no certificate: this agent holds them), and,
  * with {@code peerPort}, the {@link PeerFlowServer} that other nodes' relays read. Without TLS files the server is not
- * started at all (its status line says why): the port never opens without TLS and client certificates.
+ * started at all (its status line says why): the port never opens without TLS and client certificates. The TLS
+ * files are followed ({@link PeerTlsFiles}): a rotated certificate is used from the next connection on, both ways.
  */
 @Component(service = FlowRelay.class, immediate = true, configurationPid = PeerFlowComponent.PID,
         configurationPolicy = ConfigurationPolicy.OPTIONAL)
 public final class PeerFlowComponent implements FlowRelay {
     static final String PID = "io.septum.cluster";
     private static final System.Logger LOG = System.getLogger(PeerFlowComponent.class.getName());
+    /** How often, at most, a new connection looks whether the TLS files changed. */
+    static final long TLS_CHECK_MILLIS = 2_000;
 
     /** The keys of {@code etc/io.septum.cluster.cfg} this component reads (cluster mode's component reads the rest). */
     public @interface Config {
@@ -76,6 +79,7 @@ public final class PeerFlowComponent implements FlowRelay {
     private final Relay relay;
     private final PeerClient client;
     private final PeerFlowServer server;
+    private final PeerTlsFiles tlsFiles;
     private final ServiceRegistration<HealthReporter> health;
 
     @Activate
@@ -86,24 +90,20 @@ public final class PeerFlowComponent implements FlowRelay {
             t.setDaemon(true);
             return t;
         });
-        PeerTls tls = null;
+        PeerTlsFiles tls = null;
         String tlsProblem = null;
         try {
-            tls = tls(cfg);
+            PeerTls files = tls(cfg);
+            if (files != null) tls = new PeerTlsFiles(files, TLS_CHECK_MILLIS, System::nanoTime);
         } catch (IllegalArgumentException e) {
             tlsProblem = "io.septum.cluster: " + e.getMessage();
         }
+        tlsFiles = tls;
         PeerClient c = null;
         String noClient = tlsProblem != null ? "this node cannot dial peers: " + tlsProblem
                 : "this node has no peer certificate: set peerCaFile, peerCertFile and peerKeyFile (or caFile, certFile"
                 + " and keyFile) in etc/io.septum.cluster.cfg";
-        if (tls != null) {
-            try {
-                c = new PeerClient(tls.client(), 5_000, 30_000);
-            } catch (IllegalArgumentException e) {
-                noClient = "this node cannot dial peers: io.septum.cluster: " + e.getMessage();
-            }
-        }
+        if (tls != null) c = new PeerClient(tls::client, 5_000, 30_000);
         client = c;
         relay = new Relay(() -> observer, () -> clusterInfo, c, noClient, new Relay.Settings(
                 Math.max(0, cfg.relayWindowMillis()), Math.max(16, cfg.relayBufferFlows()), 10_000, 10_000, 5_000), pool);
@@ -123,7 +123,7 @@ public final class PeerFlowComponent implements FlowRelay {
                         : "set peerCaFile, peerCertFile and peerKeyFile (or caFile, certFile and keyFile) in etc/io.septum.cluster.cfg"));
             } else {
                 try {
-                    s = new PeerFlowServer(new InetSocketAddress(host, cfg.peerPort()), tls.server(), () -> observer,
+                    s = new PeerFlowServer(new InetSocketAddress(host, cfg.peerPort()), tls::server, () -> observer,
                             new ObjectMapper(), PeerFlowServer.Settings.defaults());
                     s.start();
                 } catch (IllegalArgumentException e) {
@@ -137,7 +137,15 @@ public final class PeerFlowComponent implements FlowRelay {
         PeerFlowServer srv = s;
         // standalone, or no peerPort: no status line, as cluster mode has none then
         health = fixed == null && srv == null ? null
-                : ctx.registerService(HealthReporter.class, () -> fixed != null ? fixed : srv.health(), null);
+                : ctx.registerService(HealthReporter.class, () -> fixed != null ? fixed : health(srv.health()), null);
+    }
+
+    /** The server's line, degraded while rotated TLS files are refused (the old ones still serve). */
+    private ComponentStatus health(ComponentStatus serving) {
+        String refused = tlsFiles == null ? null : tlsFiles.problem();
+        if (refused == null || !serving.state().equals("ok")) return serving;
+        return new ComponentStatus("peer-flows", "degraded", serving.message() + "; the TLS files on disk are refused,"
+                + " still using " + tlsFiles.describe() + ": " + refused);
     }
 
     /** The TLS files: the peer* keys, each defaulting to etcd's; null when none is set. */
@@ -160,9 +168,11 @@ public final class PeerFlowComponent implements FlowRelay {
     }
 
     @Override
-    public void stream(Map<String, List<String>> query, FlowQuery q, boolean follow, Sink sink) throws IOException {
-        if (observer == null) throw Backend.unavailable("the flow observer (bundle septum-observer)");
-        relay.stream(query, q, follow, sink);
+    public void stream(Map<String, List<String>> query, boolean follow, Sink sink) throws IOException {
+        if (observer == null) {
+            throw new IllegalStateException("the flow observer (bundle septum-observer) is not running in the agent");
+        }
+        relay.stream(query, follow, sink);
     }
 
     @Deactivate

@@ -62,7 +62,7 @@ final class PeerFlowServer implements AutoCloseable {
     }
 
     private final InetSocketAddress address;
-    private final SslContext tls;
+    private final Supplier<SslContext> tls;
     private final Supplier<FlowObserver> observer;
     private final ObjectMapper mapper;
     private final Settings settings;
@@ -78,6 +78,12 @@ final class PeerFlowServer implements AutoCloseable {
     private final ChannelGroup channels = new DefaultChannelGroup("septum-peer", GlobalEventExecutor.INSTANCE);
 
     PeerFlowServer(InetSocketAddress address, SslContext tls, Supplier<FlowObserver> observer, ObjectMapper mapper, Settings settings) {
+        this(address, () -> tls, observer, mapper, settings);
+    }
+
+    /** @param tls asked once per connection: a rotated certificate is served from the next one on ({@link PeerTlsFiles}) */
+    PeerFlowServer(InetSocketAddress address, Supplier<SslContext> tls, Supplier<FlowObserver> observer, ObjectMapper mapper,
+                   Settings settings) {
         this.address = address;
         this.tls = tls;
         this.observer = observer;
@@ -136,7 +142,7 @@ final class PeerFlowServer implements AutoCloseable {
         }
         channels.add(c);
         c.closeFuture().addListener(f -> connections.decrementAndGet());
-        SslHandler ssl = tls.newHandler(c.alloc());
+        SslHandler ssl = tls.get().newHandler(c.alloc());
         ssl.setHandshakeTimeoutMillis(settings.ioTimeoutMillis());
         ssl.handshakeFuture().addListener(f -> {
             if (!f.isSuccess()) {

@@ -7,6 +7,7 @@ import io.septum.api.flow.Flow;
 import io.septum.api.flow.FlowNodeStatus;
 import io.septum.api.flow.FlowObserver;
 import io.septum.api.flow.FlowQuery;
+import io.septum.api.flow.FlowRelay;
 import java.io.IOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -102,7 +103,12 @@ final class Relay implements FlowRelay {
     }
 
     @Override
-    public void stream(Map<String, List<String>> query, FlowQuery q, boolean follow, Sink sink) throws IOException {
+    public void stream(Map<String, List<String>> query, boolean follow, Sink sink) throws IOException {
+        stream(query, FlowQuery.parse(query, 0, Set.of()), follow, sink);
+    }
+
+    /** {@link #stream(Map, boolean, Sink)} with the query parsed already. */
+    void stream(Map<String, List<String>> query, FlowQuery q, boolean follow, Sink sink) throws IOException {
         FlowObserver observer = local.get();
         Session s = new Session(query, q, follow);
         try {

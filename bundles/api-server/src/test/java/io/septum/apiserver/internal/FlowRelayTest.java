@@ -15,6 +15,7 @@ import io.septum.api.ClusterStatus;
 import io.septum.api.flow.Flow;
 import io.septum.api.flow.FlowNodeStatus;
 import io.septum.api.flow.FlowQuery;
+import io.septum.api.flow.FlowRelay;
 import io.septum.kvstore.etcd.internal.EtcdClient;
 import io.septum.kvstore.etcd.internal.IpcacheSync;
 import io.septum.kvstore.etcd.internal.LeaseSession;

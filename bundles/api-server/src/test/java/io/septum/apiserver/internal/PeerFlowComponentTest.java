@@ -59,16 +59,10 @@ class PeerFlowComponentTest {
 
     @Test
     void withTlsFilesItServesAndRefusesClientsWithoutCertificates() throws Exception {
-        PeerCertificates certs = new PeerCertificates(dir);
-        certs.ca("ca");
-        PeerTls tls = certs.node("ca", "node-a");
+        PeerTls tls = nodeCertificate();
         int port = freePort();
-        PeerFlowComponent c = new PeerFlowComponent(context(), config(Map.of("etcdEndpoints", "https://127.0.0.1:2379",
-                "peerPort", port, "peerAddress", "127.0.0.1", "peerCaFile", tls.ca().toString(),
-                "peerCertFile", tls.cert().toString(), "peerKeyFile", tls.key().toString())));
+        PeerFlowComponent c = serving(tls, port);
         try {
-            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (!reporters.get(0).health().state().equals("ok") && System.nanoTime() < end) TimeUnit.MILLISECONDS.sleep(20);
             String m = reporters.get(0).health().message();
             assertTrue(m.contains("127.0.0.1:" + port) && m.contains("client certificates"), m);
             try (Socket s = new Socket("127.0.0.1", port)) {
@@ -85,6 +79,31 @@ class PeerFlowComponentTest {
     }
 
     @Test
+    void refusedRotatedFilesKeepServingAndStatusNamesTheFile() throws Exception {
+        PeerTls tls = nodeCertificate();
+        int port = freePort();
+        PeerFlowComponent c = serving(tls, port);
+        try {
+            java.nio.file.Files.writeString(tls.cert(), "not a certificate\n");
+            // each new connection may look at the files (at most every PeerFlowComponent.TLS_CHECK_MILLIS)
+            long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PeerFlowComponent.TLS_CHECK_MILLIS + 8_000);
+            ComponentStatus s = reporters.get(0).health();
+            while (!s.state().equals("degraded") && System.nanoTime() < end) {
+                new Socket("127.0.0.1", port).close();
+                TimeUnit.MILLISECONDS.sleep(200);
+                s = reporters.get(0).health();
+            }
+            assertEquals("degraded", s.state(), s.toString());
+            assertTrue(s.message().startsWith("serving flows to peers on /127.0.0.1:" + port), s.message());
+            assertTrue(s.message().contains("the TLS files on disk are refused, still using certificate CN=node-a")
+                    && s.message().endsWith("peerCertFile " + tls.cert() + " is not a PEM certificate: No certificate data found"),
+                    s.message());
+        } finally {
+            c.deactivate();
+        }
+    }
+
+    @Test
     void standaloneOpensNothingAndSaysNothing() throws Exception {
         int port = freePort();
         PeerFlowComponent c = new PeerFlowComponent(context(), config(Map.of("peerPort", port, "nodeAddresses", "127.0.0.1")));
@@ -94,6 +113,23 @@ class PeerFlowComponentTest {
         } finally {
             c.deactivate();
         }
+    }
+
+    /** A cluster CA and node-a's certificate, made by openssl. */
+    private PeerTls nodeCertificate() throws Exception {
+        PeerCertificates certs = new PeerCertificates(dir);
+        certs.ca("ca");
+        return certs.node("ca", "node-a");
+    }
+
+    /** The component with the peer service on {@code port} and these files, once its status line says ok. */
+    private PeerFlowComponent serving(PeerTls tls, int port) throws InterruptedException {
+        PeerFlowComponent c = new PeerFlowComponent(context(), config(Map.of("etcdEndpoints", "https://127.0.0.1:2379",
+                "peerPort", port, "peerAddress", "127.0.0.1", "peerCaFile", tls.ca().toString(),
+                "peerCertFile", tls.cert().toString(), "peerKeyFile", tls.key().toString())));
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!reporters.get(0).health().state().equals("ok") && System.nanoTime() < end) TimeUnit.MILLISECONDS.sleep(20);
+        return c;
     }
 
     private static int freePort() throws IOException {

@@ -2,12 +2,17 @@ package io.septum.shell.internal;
 
 import io.septum.api.flow.Flow;
 import io.septum.api.flow.FlowFilter;
+import io.septum.api.flow.FlowNodeStatus;
 import io.septum.api.flow.FlowObserver;
+import io.septum.api.flow.FlowRelay;
 import io.septum.api.flow.FlowSubscription;
 import io.septum.view.Views;
+import java.io.IOException;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.felix.service.command.Descriptor;
 import org.apache.felix.service.command.Parameter;
@@ -20,7 +25,9 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 /**
  * {@code observe} (scope {@code septum}): flows from the agent's flow store, with the CLI's filters and formats
  * ({@code -o compact}, the default, {@code json}, {@code table}). Labels are comma-separated, as Gogo takes
- * each option once.
+ * each option once. {@code --cluster} asks the agent's flow relay, as {@code septum observe --cluster} and
+ * {@code /v1/flows?cluster=true} do: every node's flows with their node's name, and a line for a node that cannot
+ * be read.
  */
 @Component(service = ObserveCommand.class)
 @GogoCommand(scope = "septum", function = "observe")
@@ -29,6 +36,9 @@ public final class ObserveCommand extends ShellSupport {
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     volatile FlowObserver observer;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    volatile FlowRelay relay;
 
     private final com.fasterxml.jackson.databind.ObjectMapper compact = new com.fasterxml.jackson.databind.ObjectMapper();
 
@@ -53,8 +63,11 @@ public final class ObserveCommand extends ShellSupport {
             @Descriptor("since: a duration back (5m) or RFC 3339") @Parameter(names = "--since", absentValue = NONE) String since,
             @Descriptor("until: a duration back or RFC 3339") @Parameter(names = "--until", absentValue = NONE) String until,
             @Descriptor("the last N flows (default 20; 0: all)") @Parameter(names = "--last", absentValue = "-1") int last,
-            @Descriptor("keep printing new flows until Ctrl-C") @Parameter(names = {"-f", "--follow"}, presentValue = "true", absentValue = "false") boolean follow)
-            throws InterruptedException {
+            @Descriptor("keep printing new flows until Ctrl-C") @Parameter(names = {"-f", "--follow"}, presentValue = "true", absentValue = "false") boolean follow,
+            @Descriptor("every node's flows, merged by time (exactly without -f, within relayWindowMillis with -f), each"
+                    + " with its node; a node that cannot be read is a line of its own (see docs/cluster.md)")
+            @Parameter(names = "--cluster", presentValue = "true", absentValue = "false") boolean cluster)
+            throws InterruptedException, IOException {
         String format = format(output);
         long now = System.currentTimeMillis() * 1_000_000L;
         FlowFilter filter;
@@ -68,8 +81,22 @@ public final class ObserveCommand extends ShellSupport {
         } catch (IllegalArgumentException e) {
             throw new ShellException(e.getMessage());
         }
-        FlowObserver o = need(observer, "the flow observer (bundle septum-observer)");
         int n = last >= 0 ? last : follow || !blank(since) ? 0 : 20;
+        if (cluster) {
+            // the relay takes /v1/flows's parameters, named as the options are, and passes them on to every node
+            String[] names = {"from-endpoint", "to-endpoint", "from-label", "to-label", "from-ip", "to-ip", "namespace",
+                    "verdict", "type", "protocol", "port", "http-method", "http-path", "http-status", "since", "until"};
+            String[] values = {fromEndpoint, toEndpoint, fromLabel, toLabel, fromIp, toIp, namespace, verdict, type,
+                    protocol, port < 0 ? null : Integer.toString(port), httpMethod, httpPath, httpStatus, since, until};
+            Map<String, List<String>> query = new LinkedHashMap<>();
+            query.put("last", List.of(Integer.toString(n)));
+            for (int i = 0; i < names.length; i++) {
+                if (!blank(values[i])) query.put(names[i], List.of(values[i].strip()));
+            }
+            cluster(format, query, follow);
+            return;
+        }
+        FlowObserver o = need(observer, "the flow observer (bundle septum-observer)");
         if (!follow) {
             print(format, o.query(filter, n));
             return;
@@ -80,6 +107,46 @@ public final class ObserveCommand extends ShellSupport {
                 Flow f = sub.poll(500, TimeUnit.MILLISECONDS);
                 if (f != null) print(format, List.of(f));
             }
+        }
+    }
+
+    /** {@code --cluster}: what the relay sends, printed as it comes (it has ordered the flows already). */
+    void cluster(String format, Map<String, List<String>> query, boolean follow) throws IOException {
+        FlowRelay r = need(relay, "the flow relay (septum-api-server's peer flow component)");
+        boolean[] header = {format.equals("table")};
+        try {
+            r.stream(query, follow, new FlowRelay.Sink() {
+                @Override
+                public void flow(Flow f) {
+                    if (format.equals("table")) {
+                        String[] lines = Views.flows(List.of(f), true).render().split("\n");
+                        if (header[0]) out().println(lines[0]);
+                        header[0] = false;
+                        for (int i = 1; i < lines.length; i++) out().println(lines[i]);
+                    } else {
+                        out().println(format.equals("json") ? line(f) : Views.flow(f, true));
+                    }
+                    out().flush();
+                }
+
+                @Override
+                public void status(FlowNodeStatus s) {
+                    out().println(format.equals("json") ? line(Map.of(FlowNodeStatus.KEY, s)) : Views.nodeStatus(s));
+                    out().flush();
+                }
+
+                @Override
+                public void idle() {
+                    // nothing to keep alive in a console
+                }
+
+                @Override
+                public boolean open() {
+                    return !Thread.currentThread().isInterrupted();
+                }
+            });
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw new ShellException(e.getMessage());
         }
     }
 
@@ -105,7 +172,7 @@ public final class ObserveCommand extends ShellSupport {
         return Arrays.stream(s.split(",")).map(String::strip).filter(x -> !x.isEmpty()).toList();
     }
 
-    private String line(Flow f) {
+    private String line(Object f) {
         try {
             return compact.writeValueAsString(f);
         } catch (com.fasterxml.jackson.core.JsonProcessingException x) {

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.septum.api.Labels;
 import io.septum.api.policy.CaseResult;
+import io.septum.api.policy.ClusterPolicies;
+import io.septum.api.policy.ClusterPolicy;
 import io.septum.api.policy.EnforcementMode;
 import io.septum.api.policy.ImportResult;
 import io.septum.api.policy.PolicyEngine;
@@ -36,7 +38,11 @@ import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 
-/** {@code policy:import|list|get|delete|validate|eval|trace|suggest}. */
+/**
+ * {@code policy:import|list|get|delete|validate|eval|trace|suggest}; {@code --cluster} on import, list and delete
+ * works on cluster mode's policies (in etcd, enforced by every node) through {@link ClusterPolicies}, as
+ * {@code septum policy ... --cluster} and {@code /v1/cluster/policies} do.
+ */
 @Component(service = PolicyCommands.class)
 @GogoCommand(scope = "policy", function = {"import", "list", "get", "delete", "validate", "eval", "trace", "suggest"})
 public final class PolicyCommands extends ShellSupport {
@@ -54,6 +60,9 @@ public final class PolicyCommands extends ShellSupport {
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     volatile io.septum.api.EndpointManager endpointManager;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    volatile ClusterPolicies clusterPolicies;
 
     @Descriptor("Write a CiliumNetworkPolicy allowing exactly the connections observed to and from an endpoint")
     public void suggest(
@@ -123,12 +132,18 @@ public final class PolicyCommands extends ShellSupport {
         }
     }
 
-    @Descriptor("Validate policy files and apply them (each file all or nothing)")
+    @Descriptor("Validate policy files and apply them (each file all or nothing); --cluster stores them in the cluster")
     public void _import(CommandSession session, @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
+            @Descriptor("store them in the cluster (cluster mode): every node enforces them; a name a local policy has is refused")
+            @Parameter(names = "--cluster", presentValue = "true", absentValue = "false") boolean cluster,
             @Descriptor("YAML files of policies") String... files) {
         if (files.length == 0) throw new ShellException("policy:import needs at least one file");
         List<String> texts = new ArrayList<>();
         for (String f : files) texts.add(read(session, f));
+        if (cluster) {
+            importCluster(output, files, texts);
+            return;
+        }
         int count = 0;
         long revision = -1;
         List<ImportResult> results = new ArrayList<>();
@@ -147,10 +162,45 @@ public final class PolicyCommands extends ShellSupport {
         print(output, results.size() == 1 ? results.get(0) : results, () -> line);
     }
 
-    @Descriptor("List the agent's policies with the packets their rules decided (HITS); --rules: one row per rule")
+    /** Each file all or nothing into the cluster's store, as a local import does into the repository. */
+    private void importCluster(String output, String[] files, List<String> texts) {
+        ClusterPolicies c = cluster();
+        json(output); // an unknown format is refused before anything is stored
+        List<ClusterPolicy> stored = new ArrayList<>();
+        for (int i = 0; i < files.length; i++) {
+            try {
+                stored.addAll(c.importPolicies(texts.get(i)));
+            } catch (PolicyValidationException e) {
+                throw new ShellException(inFile(e, files[i]) + (stored.isEmpty() ? "" : "\n" + files[i]
+                        + " was not stored; the files before it were"));
+            }
+        }
+        print(output, stored, () -> "Stored " + stored.size() + " cluster policies; every node imports them (policy:list --cluster)");
+    }
+
+    /** The errors, each naming {@code file} (the cluster's store only sees the text) rather than the store. */
+    static String inFile(PolicyValidationException e, String file) {
+        if (e.errors().isEmpty()) return file + ": " + e.getMessage();
+        return e.errors().stream().map(v -> new io.septum.api.policy.ValidationError(file, v.document(), v.kind(),
+                v.policy(), v.field(), v.reason()).message()).collect(Collectors.joining("\n"));
+    }
+
+    private ClusterPolicies cluster() {
+        return need(clusterPolicies, "cluster policies (standalone: no etcdEndpoints in etc/io.septum.cluster.cfg)");
+    }
+
+    @Descriptor("List the agent's policies with the packets their rules decided (HITS); --rules: one row per rule;"
+            + " --cluster: the cluster's policies with the revision each node has realised")
     public void list(
             @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
-            @Descriptor("one row per rule, with its hits (0: never matched)") @Parameter(names = "--rules", absentValue = "false", presentValue = "true") boolean rules) {
+            @Descriptor("one row per rule, with its hits (0: never matched)") @Parameter(names = "--rules", absentValue = "false", presentValue = "true") boolean rules,
+            @Descriptor("the cluster's policies, with the revision each node has realised")
+            @Parameter(names = "--cluster", absentValue = "false", presentValue = "true") boolean cluster) {
+        if (cluster) {
+            List<ClusterPolicy> list = cluster().list();
+            print(output, list, () -> Views.clusterPolicies(list));
+            return;
+        }
         List<io.septum.api.policy.PolicyRuleHits> hits = hits();
         if (rules) {
             print(output, hits, () -> Views.ruleHits(hits));
@@ -172,15 +222,37 @@ public final class PolicyCommands extends ShellSupport {
         print(output, p, () -> Views.policy(p, hits()));
     }
 
-    @Descriptor("Delete a policy")
+    @Descriptor("Delete a policy; --cluster deletes it from the cluster's store (every node drops it)")
     public void delete(
             @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
             @Descriptor("its namespace; - for cluster-wide (default: the only policy of that name)")
             @Parameter(names = {"-n", "--namespace"}, absentValue = "") String namespace,
+            @Descriptor("delete it from the cluster's store: every node drops it")
+            @Parameter(names = "--cluster", absentValue = "false", presentValue = "true") boolean cluster,
             @Descriptor("policy name (or namespace/name)") String name) {
+        if (cluster) {
+            deleteCluster(output, namespace, name);
+            return;
+        }
         PolicyInfo p = find(namespace, name);
         long revision = repo().delete(p.namespace(), p.name());
         print(output, java.util.Map.of("revision", revision), () -> "Deleted policy " + name + ", revision " + revision);
+    }
+
+    /** Without a namespace, {@code ns/name} names one; {@code -} or no namespace is a cluster-wide kind's. */
+    private void deleteCluster(String output, String namespace, String name) {
+        String ns = blank(namespace) || namespace.equals("-") ? "" : namespace.strip();
+        String n = name;
+        if (blank(namespace) && name.indexOf('/') > 0) {
+            ns = name.substring(0, name.indexOf('/'));
+            n = name.substring(name.indexOf('/') + 1);
+        }
+        String qualified = ns.isEmpty() ? n : ns + "/" + n;
+        json(output);
+        if (!cluster().delete(ns, n)) {
+            throw new ShellException("no cluster policy \"" + qualified + "\" (see policy:list --cluster)");
+        }
+        print(output, Map.of("deleted", qualified), () -> "Deleted cluster policy " + qualified + "; every node drops it");
     }
 
     private PolicyInfo find(String namespace, String name) {

@@ -81,6 +81,8 @@ class ShellCommandsTest {
     private final PolicyCommands policyCommands = new PolicyCommands();
     private final BpfCommands bpfCommands = new BpfCommands();
     private final StatusCommand statusCommand = new StatusCommand();
+    private final ObserveCommand observe = new ObserveCommand();
+    private final List<String> clusterCalls = new ArrayList<>();
     private final List<io.septum.api.flow.Flow> flows = List.of(new io.septum.api.flow.Flow(null, 5, "DROPPED", 133,
             "POLICY_DENIED", new io.septum.api.flow.FlowIp("10.199.0.8", "10.199.0.7", "IPv4"),
             new io.septum.api.flow.FlowL4("TCP", 4000, 80, List.of("SYN")),
@@ -207,7 +209,6 @@ class ShellCommandsTest {
         register(statusCommand, "septum", "status");
         register(ns, "namespace", "list", "set");
         register(ic, "identity", "list", "get");
-        ObserveCommand observe = new ObserveCommand();
         observe.observer = fake(io.septum.api.flow.FlowObserver.class, (m, a) -> switch (m) {
             case "query" -> {
                 observed.add((io.septum.api.flow.FlowFilter) a[0]);
@@ -528,6 +529,92 @@ class ShellCommandsTest {
         assertEquals("DROPPED", json.readTree(run("observe -o json")).get("verdict").asText());
         assertTrue(run("observe -o table").contains("default deny: no rule allows"));
         Exception e = assertThrows(Exception.class, () -> run("observe --type dropped"));
+        assertTrue(e.getMessage().contains("policy-verdict"), e.getMessage());
+    }
+
+    @Test
+    void clusterPoliciesImportListAndDeleteThroughTheClusterPoliciesService() throws Exception {
+        Files.writeString(dir.resolve("p.yaml"), "kind: CiliumNetworkPolicy\n");
+        Exception e = assertThrows(Exception.class, () -> run("policy:list --cluster"));
+        assertEquals("cluster policies (standalone: no etcdEndpoints in etc/io.septum.cluster.cfg) is not running in the"
+                + " agent (see 'status' and the agent's log)", e.getMessage());
+        List<io.septum.api.policy.ClusterPolicy> stored = List.of(
+                new io.septum.api.policy.ClusterPolicy("default", "web", "CiliumNetworkPolicy", 12, Map.of("node-a", 12L, "node-b", 11L)),
+                new io.septum.api.policy.ClusterPolicy("", "cw", "CiliumClusterwideNetworkPolicy", 13, Map.of()));
+        policyCommands.clusterPolicies = fake(io.septum.api.policy.ClusterPolicies.class, (m, a) -> switch (m) {
+            case "importPolicies" -> {
+                clusterCalls.add("import " + a[0]);
+                if (((String) a[0]).contains("bad")) {
+                    throw new PolicyValidationException(List.of(new ValidationError("cluster", 1, "CiliumNetworkPolicy",
+                            "default/x", "spec.ingress", "bad rule")));
+                }
+                yield List.of(stored.get(0));
+            }
+            case "list" -> stored;
+            case "delete" -> {
+                clusterCalls.add("delete " + a[0] + " " + a[1]);
+                yield a[1].equals("web") || a[1].equals("cw");
+            }
+            default -> throw new UnsupportedOperationException(m);
+        });
+
+        assertEquals("Stored 1 cluster policies; every node imports them (policy:list --cluster)\n",
+                run("policy:import --cluster p.yaml"));
+        assertEquals("import kind: CiliumNetworkPolicy\n", clusterCalls.get(0));
+        assertEquals("web", json.readTree(run("policy:import --cluster -o json p.yaml")).get(0).get("name").asText());
+        assertTrue(policies.size() == 2, "nothing went to the local repository");
+        Files.writeString(dir.resolve("bad.yaml"), "bad");
+        e = assertThrows(Exception.class, () -> run("policy:import --cluster p.yaml bad.yaml"));
+        assertEquals("bad.yaml: document 1 (CiliumNetworkPolicy \"default/x\"): spec.ingress: bad rule\n"
+                + "bad.yaml was not stored; the files before it were", e.getMessage());
+
+        assertEquals(io.septum.view.Views.clusterPolicies(stored).render(), run("policy:list --cluster"));
+        JsonNode listed = json.readTree(run("policy:list --cluster -o json"));
+        assertEquals(11, listed.get(0).get("realized").get("node-b").asInt());
+
+        clusterCalls.clear();
+        assertEquals("Deleted cluster policy default/web; every node drops it\n", run("policy:delete --cluster default/web"));
+        assertEquals("Deleted cluster policy cw; every node drops it\n", run("policy:delete --cluster -n - cw"));
+        assertEquals("default/web", json.readTree(run("policy:delete --cluster -o json -n default web")).get("deleted").asText());
+        assertEquals(List.of("delete default web", "delete  cw", "delete default web"), clusterCalls);
+        e = assertThrows(Exception.class, () -> run("policy:delete --cluster default/nope"));
+        assertEquals("no cluster policy \"default/nope\" (see policy:list --cluster)", e.getMessage());
+        assertEquals(2, policies.size(), "a cluster delete leaves the local policies alone");
+    }
+
+    @Test
+    void observeClusterPrintsWhatTheRelaySendsWithNodeNames() throws Exception {
+        Exception e = assertThrows(Exception.class, () -> run("observe --cluster"));
+        assertTrue(e.getMessage().startsWith("the flow relay (septum-api-server's peer flow component) is not running"), e.getMessage());
+        List<Map<String, List<String>>> asked = new ArrayList<>();
+        io.septum.api.flow.FlowNodeStatus down = new io.septum.api.flow.FlowNodeStatus("node-c", "unreachable",
+                "cannot connect to 192.0.2.13:4244: Connection refused", "2026-12-06T02:00:00Z");
+        observe.relay = (query, follow, sink) -> {
+            io.septum.api.flow.FlowQuery.parse(query, 0, java.util.Set.of()); // refuses what the relay would refuse
+            asked.add(query);
+            sink.flow(flows.get(0).withNodeName("node-b"));
+            sink.status(down);
+            sink.flow(flows.get(0).withNodeName("node-a"));
+        };
+        String s = run("observe --cluster --verdict DROPPED --from-label app=xwing,class=x --since 5m --last 3");
+        String[] lines = s.split("\n");
+        assertEquals(3, lines.length, s);
+        assertEquals(io.septum.view.Views.flow(flows.get(0).withNodeName("node-b"), true), lines[0]);
+        assertTrue(lines[0].contains(" [node-b]: default/xwing:4000 (ID:308) -> default/deathstar:80"), lines[0]);
+        assertEquals(io.septum.view.Views.nodeStatus(down), lines[1]);
+        assertTrue(lines[2].contains(" [node-a]: "), lines[2]);
+        assertEquals(Map.of("last", List.of("3"), "verdict", List.of("DROPPED"), "from-label", List.of("app=xwing,class=x"),
+                "since", List.of("5m")), asked.get(0));
+
+        String[] js = run("observe --cluster -o json").split("\n");
+        assertEquals("node-b", json.readTree(js[0]).get("node_name").asText());
+        assertEquals("unreachable", json.readTree(js[1]).get("node_status").get("state").asText());
+        assertEquals(List.of("20"), asked.get(1).get("last"), "the CLI's default: the last 20");
+
+        String table = run("observe --cluster -o table");
+        assertTrue(table.startsWith("NODE "), table);
+        assertEquals(1, table.lines().filter(l -> l.startsWith("NODE ")).count(), "one header: " + table);
+        e = assertThrows(Exception.class, () -> run("observe --cluster --type dropped"));
         assertTrue(e.getMessage().contains("policy-verdict"), e.getMessage());
     }
 }

@@ -4,8 +4,9 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.septum.api.flow.Flow;
+import io.septum.api.flow.FlowNodeStatus;
 import io.septum.api.flow.FlowQuery;
-import io.septum.api.flow.FlowQuery;
+import io.septum.api.flow.FlowRelay;
 import io.septum.api.policy.PolicyInfo;
 import java.io.IOException;
 import java.util.Comparator;
@@ -23,6 +24,10 @@ import java.util.Map;
  * POST /api/why                   body: a Flow as /api/flows lists it; answer: Why
  * GET  /api/stream?FILTERS&amp;last=N server-sent events (WebUiServer): the last N flows, then each new one
  * </pre>
+ *
+ * <p>With {@code cluster=true}, flows and the stream come from the flow relay, as {@code /v1/flows?cluster=true}'s
+ * do: every node's flows, each with its {@code node_name}; the stream also sends {@code node-status} events for a node
+ * that cannot be read (the JSON list has the flows only).
  */
 final class UiApi {
     /** Flows a page asks for when it names no {@code last}: enough for a map, small enough for a table. */
@@ -31,10 +36,31 @@ final class UiApi {
     /** The UI's flow filters, read by the API's one flow-query parser (as {@code /v1/flows}'s); a bad one is a 400. */
     static FlowQuery flowQuery(Map<String, List<String>> query) {
         try {
-            return FlowQuery.parse(query, DEFAULT_LAST, java.util.Set.of());
+            return FlowQuery.parse(query, DEFAULT_LAST, java.util.Set.of(CLUSTER));
         } catch (IllegalArgumentException e) {
             throw new UiException(400, e.getMessage());
         }
+    }
+
+    /** The parameter that asks for every node's flows. */
+    static final String CLUSTER = "cluster";
+
+    /** Whether the query asks for every node's flows: {@code cluster=true} (or {@code 1}); a bad value is a 400. */
+    static boolean cluster(Map<String, List<String>> query) {
+        List<String> v = query.get(CLUSTER);
+        if (v == null || v.isEmpty()) return false;
+        String s = v.get(v.size() - 1).strip();
+        if (s.equals("true") || s.equals("1")) return true;
+        if (s.equals("false") || s.equals("0") || s.isEmpty()) return false;
+        throw new UiException(400, "cluster=" + s + " is not true or false");
+    }
+
+    /** The relay's parameters: the query without {@code cluster}, with the UI's default {@code last}. */
+    static Map<String, List<String>> relayQuery(Map<String, List<String>> query) {
+        Map<String, List<String>> q = new java.util.LinkedHashMap<>(query);
+        q.remove(CLUSTER);
+        q.putIfAbsent("last", List.of(Integer.toString(DEFAULT_LAST)));
+        return q;
     }
 
     /** An answer: status, JSON body. */
@@ -81,6 +107,7 @@ final class UiApi {
             case "/api/flows": {
                 get(method);
                 FlowQuery q = flowQuery(query);
+                if (cluster(query)) return clusterFlows(query);
                 return backend.flowObserver().query(q.filter(), q.last());
             }
             case "/api/why":
@@ -89,6 +116,39 @@ final class UiApi {
             default:
                 throw new UiException(404, "no such API: " + method + " " + path);
         }
+    }
+
+    /** Every node's flows, as the relay ordered them; node reports are left to the stream. */
+    private List<Flow> clusterFlows(Map<String, List<String>> query) {
+        List<Flow> flows = new java.util.ArrayList<>();
+        try {
+            backend.flowRelay().stream(relayQuery(query), false, new FlowRelay.Sink() {
+                @Override
+                public void flow(Flow f) {
+                    flows.add(f);
+                }
+
+                @Override
+                public void status(FlowNodeStatus s) {
+                    // a list of flows has no place for them: the stream reports nodes
+                }
+
+                @Override
+                public void idle() {
+                    // a finite answer: nothing to keep alive
+                }
+
+                @Override
+                public boolean open() {
+                    return !Thread.currentThread().isInterrupted();
+                }
+            });
+        } catch (IOException e) {
+            throw new UiException(502, "the flow relay failed: " + e.getMessage());
+        } catch (IllegalStateException e) {
+            throw new UiException(503, e.getMessage());
+        }
+        return flows;
     }
 
     private List<PolicyView> policies() {

@@ -16,6 +16,11 @@ interface UiBackend {
 
     FlowObserver flowObserver();
 
+    /** Every node's flows ({@code cluster=true}); the relay answers this node's alone when standalone. */
+    default io.septum.api.flow.FlowRelay flowRelay() {
+        throw UiException.unavailable("the flow relay (septum-api-server's peer flow component)");
+    }
+
     /**
      * Packets each rule decided, by rule id, or null when no source of hit counts is running (the UI then shows
      * "-"). Today they are the datapath's per-entry counters summed by rule; a dedicated per-rule counter service

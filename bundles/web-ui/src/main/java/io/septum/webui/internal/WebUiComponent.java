@@ -63,6 +63,9 @@ public final class WebUiComponent implements HealthReporter, UiBackend {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile Datapath datapath;
 
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile io.septum.api.flow.FlowRelay flowRelay;
+
     private final boolean enabled;
     private final WebUiServer server;
     private volatile ComponentStatus health;
@@ -150,6 +153,13 @@ public final class WebUiComponent implements HealthReporter, UiBackend {
         FlowObserver s = flowObserver;
         if (s == null) throw UiException.unavailable("the flow observer (bundle septum-observer)");
         return s;
+    }
+
+    @Override
+    public io.septum.api.flow.FlowRelay flowRelay() {
+        io.septum.api.flow.FlowRelay r = flowRelay;
+        if (r == null) throw UiException.unavailable("the flow relay (septum-api-server's peer flow component)");
+        return r;
     }
 
     @Override

@@ -284,10 +284,17 @@ final class WebUiServer implements AutoCloseable {
      */
     private void stream(Channel ch, String method, String rawQuery, boolean keepAlive) throws IOException {
         if (!method.equals("GET")) throw new UiException(405, "method " + method + " not allowed here (allowed: GET)");
-        FlowQuery q = UiApi.flowQuery(query(rawQuery));
+        Map<String, List<String>> query = query(rawQuery);
+        FlowQuery q = UiApi.flowQuery(query);
+        boolean cluster = UiApi.cluster(query);
+        io.septum.api.flow.FlowRelay relay = cluster ? api.backend().flowRelay() : null; // a 503 before the stream
         if (streams.incrementAndGet() > maxStreams) {
             streams.decrementAndGet();
             throw new UiException(503, "too many live streams (" + maxStreams + "); close another UI tab or raise maxStreams");
+        }
+        if (relay != null) {
+            clusterStream(ch, relay, UiApi.relayQuery(query));
+            return;
         }
         FlowSubscription sub = null;
         try {
@@ -298,13 +305,7 @@ final class WebUiServer implements AutoCloseable {
             long newest = backlog.isEmpty() ? Long.MIN_VALUE : backlog.get(backlog.size() - 1).timeNanos();
             Set<Flow> atNewest = new HashSet<>();
             for (Flow f : backlog) if (f.timeNanos() == newest) atNewest.add(f);
-            HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
-            headers(head.headers());
-            head.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8")
-                    .set(HttpHeaderNames.CACHE_CONTROL, "no-store")
-                    .set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED)
-                    .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            ch.write(head);
+            ch.write(eventStreamHead());
             StringBuilder first = new StringBuilder(": septum flows\n\n");
             for (Flow f : backlog) first.append(event(f));
             first.append("event: backlog-done\ndata: {}\n\n");
@@ -325,6 +326,56 @@ final class WebUiServer implements AutoCloseable {
                 open.remove(sub);
                 sub.close();
             }
+            streams.decrementAndGet();
+            if (ch.isActive()) ch.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    private static HttpResponse eventStreamHead() {
+        HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+        headers(head.headers());
+        head.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8")
+                .set(HttpHeaderNames.CACHE_CONTROL, "no-store")
+                .set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED)
+                .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        return head;
+    }
+
+    /**
+     * {@code cluster=true}: the relay's followed stream, every node's flows merged within its window, as
+     * {@code data:} events, and each node report as an {@code event: node-status} (a node unreachable, back, or
+     * flows lost). The relay's idle heartbeats become comment lines, which notice a closed tab.
+     */
+    private void clusterStream(Channel ch, io.septum.api.flow.FlowRelay relay, Map<String, List<String>> query)
+            throws IOException {
+        try {
+            ch.write(eventStreamHead());
+            chunk(ch, ": septum flows of every node\n\n");
+            relay.stream(query, true, new io.septum.api.flow.FlowRelay.Sink() {
+                @Override
+                public void flow(Flow f) throws IOException {
+                    chunk(ch, event(f));
+                }
+
+                @Override
+                public void status(io.septum.api.flow.FlowNodeStatus s) throws IOException {
+                    chunk(ch, "event: node-status\ndata: " + api.mapper().writeValueAsString(s) + "\n\n");
+                }
+
+                @Override
+                public void idle() throws IOException {
+                    chunk(ch, ": keepalive\n\n");
+                }
+
+                @Override
+                public boolean open() {
+                    return !closing && ch.isActive();
+                }
+            });
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            // the head is out: the page sees the stream end and reconnects; the reason goes to the log
+            LOG.log(System.Logger.Level.WARNING, "web UI cluster flow stream ended: " + e.getMessage());
+        } finally {
             streams.decrementAndGet();
             if (ch.isActive()) ch.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(ChannelFutureListener.CLOSE);
         }

@@ -79,6 +79,7 @@ class WebUiServerTest {
     private final FakeObserver observer = new FakeObserver();
     private Repo repo;
     private Map<Integer, Long> hits;
+    private volatile io.septum.api.flow.FlowRelay relay;
     private WebUiServer server;
     private String base;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -106,6 +107,11 @@ class WebUiServerTest {
             @Override
             public Map<Integer, Long> ruleHits() {
                 return hits;
+            }
+
+            @Override
+            public io.septum.api.flow.FlowRelay flowRelay() {
+                return relay == null ? UiBackend.super.flowRelay() : relay;
             }
         };
         server = new WebUiServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), new UiApi(backend), 2);
@@ -503,6 +509,60 @@ class WebUiServerTest {
         @Override
         public FlowStats stats() {
             return new FlowStats(flows.size(), 8192, 0, flows.size(), 0, 0, 0, 0, null);
+        }
+    }
+
+    @Test
+    void theClusterToggleAsksTheRelayAndTheStreamCarriesNodesAndNodeReports() throws Exception {
+        HttpResponse<String> none = get("/api/stream?cluster=true");
+        assertEquals(503, none.statusCode(), none.body());
+        assertTrue(none.body().contains("the flow relay (septum-api-server's peer flow component) is not running"), none.body());
+        List<Map<String, List<String>>> asked = new CopyOnWriteArrayList<>();
+        List<Boolean> followed = new CopyOnWriteArrayList<>();
+        relay = (query, follow, sink) -> {
+            asked.add(query);
+            followed.add(follow);
+            sink.flow(flow(7, Flow.DROPPED, "xwing", "INGRESS", 0, "default deny: no rule allows").withNodeName("node-b"));
+            sink.status(new io.septum.api.flow.FlowNodeStatus("node-c", "unreachable", "cannot connect to 192.0.2.13:4244",
+                    "2026-12-06T02:00:00Z"));
+            sink.flow(flow(8, Flow.FORWARDED, "tiefighter", "INGRESS", repo.rule1(), "default/rule1 ingress[0]").withNodeName("node-a"));
+            // a followed stream lasts until the page leaves: heartbeats notice it
+            java.util.concurrent.CountDownLatch never = new java.util.concurrent.CountDownLatch(1);
+            try {
+                while (follow && sink.open() && !never.await(50, TimeUnit.MILLISECONDS)) sink.idle();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        };
+
+        HttpResponse<String> list = get("/api/flows?cluster=true&verdict=DROPPED");
+        assertEquals(200, list.statusCode(), list.body());
+        JsonNode flows = mapper.readTree(list.body());
+        assertEquals(List.of("node-b", "node-a"), List.of(flows.get(0).path("node_name").asText(), flows.get(1).path("node_name").asText()));
+        assertEquals(Map.of("verdict", List.of("DROPPED"), "last", List.of("500")), asked.get(0), "cluster is the UI's, not a filter");
+        assertEquals(false, followed.get(0));
+        HttpResponse<String> bad = get("/api/flows?cluster=maybe");
+        assertEquals(400, bad.statusCode(), bad.body());
+        assertTrue(bad.body().contains("cluster=maybe is not true or false"), bad.body());
+
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), server.boundAddress().getPort())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write("GET /api/stream?cluster=true&last=5 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
+            List<String> events = new ArrayList<>();
+            String line;
+            while (events.size() < 3 && (line = in.readLine()) != null) {
+                if (line.startsWith("event: ")) events.add(line);
+                if (line.startsWith("data: ")) {
+                    JsonNode d = mapper.readTree(line.substring(6));
+                    events.add(d.has("time_nanos") ? "flow " + d.path("node_name").asText()
+                            : "status " + d.path("node_name").asText() + " " + d.path("state").asText());
+                }
+            }
+            assertEquals(List.of("flow node-b", "event: node-status", "status node-c unreachable"), events);
+            assertEquals(Map.of("last", List.of("5")), asked.get(1));
+            assertEquals(true, followed.get(1));
         }
     }
 }
