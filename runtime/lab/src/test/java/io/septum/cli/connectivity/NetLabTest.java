@@ -51,6 +51,10 @@ class NetLabTest {
         assertEquals(Verdict.ALLOWED, lab.probe(a, ext.ip(), 443, "TCP", TIMEOUT).verdict());
         assertEquals(Verdict.ALLOWED, lab.probe(ext, b.ip(), 80, "TCP", TIMEOUT).verdict());
         assertEquals(Verdict.REFUSED, lab.probe(a, b.ip(), 81, "TCP", TIMEOUT).verdict());
+        NetLab.Observation ping = lab.probe(a, b.ip(), 8, "ICMP", TIMEOUT);
+        assertEquals(Verdict.ALLOWED, ping.verdict(), ping.detail());
+        NetLab.Observation stamp = lab.probe(a, b.ip(), 13, "ICMP", TIMEOUT);
+        assertEquals(Verdict.ERROR, stamp.verdict(), "the lab sends echo requests only: " + stamp.detail());
 
         NetLab.HttpReply landing = lab.http(a, "POST", "http://" + b.ip() + "/v1/request-landing", TIMEOUT);
         assertEquals(0, landing.exit(), landing.error());
@@ -68,6 +72,9 @@ class NetLabTest {
         assertEquals(Verdict.DENIED, tcp.verdict(), tcp.detail());
         assertTrue(tcp.millis() >= TIMEOUT.toMillis() - 50 && tcp.millis() < TIMEOUT.toMillis() + 1500, tcp.toString());
         assertEquals(Verdict.DENIED, lab.probe(a, b.ip(), 53, "UDP", TIMEOUT).verdict());
+        Cmd.run(5000, "ip", "netns", "exec", b.netns(), "iptables", "-A", "INPUT", "-p", "icmp", "-j", "DROP").check();
+        NetLab.Observation pingDropped = lab.probe(a, b.ip(), 8, "ICMP", TIMEOUT);
+        assertEquals(Verdict.DENIED, pingDropped.verdict(), pingDropped.detail());
         NetLab.HttpReply dropped = lab.http(a, "POST", "http://" + b.ip() + "/v1/request-landing", TIMEOUT);
         assertEquals(28, dropped.exit(), dropped.toString());
         NetLab.Observation o = CaseRunner.judgeHttp(dropped, "POST /v1/request-landing", TIMEOUT);
