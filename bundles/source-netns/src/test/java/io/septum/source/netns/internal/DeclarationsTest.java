@@ -1,5 +1,6 @@
 package io.septum.source.netns.internal;
 
+import io.septum.api.NamedPort;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -32,6 +33,29 @@ class DeclarationsTest {
         assertEquals(Map.of("org", "empire", "class", "deathstar", "tier", "1"), d.labels());
         assertEquals("xwing", ds.get(1).netns(), "netns defaults to the name");
         assertEquals(List.of(), Declarations.parse("f.yaml", ""));
+    }
+
+    @Test
+    void namedPortsAreDeclaredWithTheEndpoint() throws Exception {
+        var ds = Declarations.parse("f.yaml", """
+                endpoints:
+                  - name: web
+                    ports: [{name: http, port: 8080}, {name: dns, port: 53, protocol: udp}, {name: dns, port: 53}]
+                """);
+        assertEquals(List.of(new NamedPort("http", 8080, "TCP"), new NamedPort("dns", 53, "UDP"),
+                new NamedPort("dns", 53, "TCP")), ds.get(0).ports());
+        String e = error("endpoints:\n  - name: a\n    ports: [{name: Http, port: 80}]\n");
+        assertTrue(e.startsWith("etc/endpoints/x.yaml: endpoints[0].ports[0]: invalid port name \"Http\""), e);
+        e = error("endpoints:\n  - name: a\n    ports: [{name: http, port: 70000}]\n");
+        assertTrue(e.contains("endpoints[0].ports[0]") && e.contains("70000"), e);
+        e = error("endpoints:\n  - name: a\n    ports: [{name: http, port: 80}, {name: http, port: 81}]\n");
+        assertTrue(e.contains("endpoints[0].ports[1].name: \"http\" is already a TCP port"), e);
+        e = error("endpoints:\n  - name: a\n    ports: [{port: 80}]\n");
+        assertTrue(e.contains("endpoints[0].ports[0].name: is required"), e);
+        e = error("endpoints:\n  - name: a\n    ports: [{name: x, port: 80, proto: tcp}]\n");
+        assertTrue(e.contains("endpoints[0].ports[0]: unknown field \"proto\""), e);
+        e = error("endpoints:\n  - name: a\n    ports: {http: 80}\n");
+        assertTrue(e.contains("endpoints[0].ports: must be a list"), e);
     }
 
     @Test
