@@ -31,6 +31,23 @@ public record NamedPort(String name, int port, String protocol) {
     }
 
     /**
+     * The port {@code name} written as {@code 8080}, {@code 8080/tcp} or {@code 53/UDP}, as the Docker label
+     * and the libvirt metadata give it.
+     *
+     * @throws IllegalArgumentException saying what is wrong with the name or the value
+     */
+    public static NamedPort parse(String name, String value) {
+        String v = value == null ? "" : value.trim();
+        int slash = v.indexOf('/');
+        String number = slash < 0 ? v : v.substring(0, slash);
+        if (!number.matches("\\d{1,5}")) {
+            throw new IllegalArgumentException("named port \"" + name + "\": \"" + v
+                    + "\" is not PORT or PORT/PROTOCOL (such as 8080 or 53/udp)");
+        }
+        return new NamedPort(name, Integer.parseInt(number), slash < 0 ? null : v.substring(slash + 1));
+    }
+
+    /**
      * Why {@code name} is not a port name by Kubernetes' IANA_SVC_NAME rules, or null when it is one: at most 15
      * characters, lowercase letters, digits and '-', at least one letter, no '-' at either end and no "--".
      */
