@@ -101,14 +101,7 @@ final class Declarations {
         Map<String, Integer> seen = new LinkedHashMap<>();
         for (int i = 0; i < list.size(); i++) {
             String where = origin + ": endpoints[" + i + "]";
-            JsonNode n = list.get(i);
-            if (!n.isObject()) throw new InvalidException(where + ": expected a mapping");
-            for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
-                String f = it.next();
-                if (!FIELDS.contains(f)) {
-                    throw new InvalidException(where + ": unknown field \"" + f + "\" (known: " + FIELDS.stream().sorted().toList() + ")");
-                }
-            }
+            JsonNode n = item(list, i, where, "a mapping", FIELDS);
             String name = text(n, "name", where);
             String namespace = text(n, "namespace", where);
             String netns = text(n, "netns", where);
@@ -150,14 +143,7 @@ final class Declarations {
         List<NamedPort> out = new ArrayList<>();
         for (int i = 0; i < list.size(); i++) {
             String at = where + "[" + i + "]";
-            JsonNode n = list.get(i);
-            if (!n.isObject()) throw new InvalidException(at + ": expected {name, port, protocol}");
-            for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
-                String f = it.next();
-                if (!PORT_FIELDS.contains(f)) {
-                    throw new InvalidException(at + ": unknown field \"" + f + "\" (known: name, port, protocol)");
-                }
-            }
+            JsonNode n = item(list, i, at, "{name, port, protocol}", PORT_FIELDS);
             String name = text(n, "name", at);
             String port = text(n, "port", at);
             if (name == null) throw new InvalidException(at + ".name: is required");
@@ -176,6 +162,20 @@ final class Declarations {
             out.add(p);
         }
         return out;
+    }
+
+    /** Item {@code i} of a list, reported as {@code at}: a mapping of {@code known} fields only. */
+    private static JsonNode item(JsonNode list, int i, String at, String expected, Set<String> known)
+            throws InvalidException {
+        JsonNode n = list.get(i);
+        if (!n.isObject()) throw new InvalidException(at + ": expected " + expected);
+        for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!known.contains(f)) {
+                throw new InvalidException(at + ": unknown field \"" + f + "\" (known: " + known.stream().sorted().toList() + ")");
+            }
+        }
+        return n;
     }
 
     private static String text(JsonNode n, String field, String where) throws InvalidException {

@@ -44,18 +44,17 @@ class DeclarationsTest {
                 """);
         assertEquals(List.of(new NamedPort("http", 8080, "TCP"), new NamedPort("dns", 53, "UDP"),
                 new NamedPort("dns", 53, "TCP")), ds.get(0).ports());
-        String e = error("endpoints:\n  - name: a\n    ports: [{name: Http, port: 80}]\n");
-        assertTrue(e.startsWith("etc/endpoints/x.yaml: endpoints[0].ports[0]: invalid port name \"Http\""), e);
-        e = error("endpoints:\n  - name: a\n    ports: [{name: http, port: 70000}]\n");
-        assertTrue(e.contains("endpoints[0].ports[0]") && e.contains("70000"), e);
-        e = error("endpoints:\n  - name: a\n    ports: [{name: http, port: 80}, {name: http, port: 81}]\n");
-        assertTrue(e.contains("endpoints[0].ports[1].name: \"http\" is already a TCP port"), e);
-        e = error("endpoints:\n  - name: a\n    ports: [{port: 80}]\n");
-        assertTrue(e.contains("endpoints[0].ports[0].name: is required"), e);
-        e = error("endpoints:\n  - name: a\n    ports: [{name: x, port: 80, proto: tcp}]\n");
-        assertTrue(e.contains("endpoints[0].ports[0]: unknown field \"proto\""), e);
-        e = error("endpoints:\n  - name: a\n    ports: {http: 80}\n");
-        assertTrue(e.contains("endpoints[0].ports: must be a list"), e);
+        String[][] refused = {
+                {"[{name: Http, port: 80}]", "endpoints[0].ports[0]: invalid port name \"Http\""},
+                {"[{name: http, port: 70000}]", "endpoints[0].ports[0]: named port \"http\": port 70000 is not 1-65535"},
+                {"[{name: http, port: 80}, {name: http, port: 81}]", "endpoints[0].ports[1].name: \"http\" is already a TCP port"},
+                {"[{port: 80}]", "endpoints[0].ports[0].name: is required"},
+                {"[{name: x, port: 80, proto: tcp}]", "endpoints[0].ports[0]: unknown field \"proto\""},
+                {"{http: 80}", "endpoints[0].ports: must be a list"}};
+        for (String[] c : refused) {
+            String e = error("endpoints:\n  - name: a\n    ports: " + c[0] + "\n");
+            assertTrue(e.startsWith("etc/endpoints/x.yaml: " + c[1]), e);
+        }
     }
 
     @Test
