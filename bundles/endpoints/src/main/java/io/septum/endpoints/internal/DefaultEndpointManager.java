@@ -925,7 +925,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
             ipcache = cache;
             universe = List.copyOf(used.values());
             lastUniverse = universe;
-            peerPorts = NamedPorts.byIdentity(byId.values());
+            peerPorts = NamedPorts.byIdentity(byId.values(), remoteEndpoints);
             lastPeerPorts = peerPorts;
             // 5. What to push: every endpoint with an identity whose datapath state we own.
             for (ManagedEndpoint ep : byId.values()) {
