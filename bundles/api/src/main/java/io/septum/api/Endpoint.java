@@ -21,6 +21,7 @@ import java.util.Map;
  * @param externalIds the source's own identifiers (container id, netns name, ...)
  * @param message     why it is in its state, if not ready
  * @param audit       per-endpoint audit mode: would-be drops pass and are reported as {@code AUDIT} flows
+ * @param namedPorts  the ports it declares by name, which policies that name a port resolve (since 2.2)
  */
 public record Endpoint(
         long id,
@@ -39,7 +40,16 @@ public record Endpoint(
         Map<String, String> externalIds,
         long policyRevision,
         String message,
-        boolean audit) {
+        boolean audit,
+        List<NamedPort> namedPorts) {
+    public Endpoint(long id, String name, String namespace, String source, List<String> labels, long identity,
+                    EndpointState state, List<String> addresses, String interfaceName, int ifindex, String netns,
+                    boolean policyIngress, boolean policyEgress, Map<String, String> externalIds, long policyRevision,
+                    String message, boolean audit) {
+        this(id, name, namespace, source, labels, identity, state, addresses, interfaceName, ifindex, netns,
+                policyIngress, policyEgress, externalIds, policyRevision, message, audit, List.of());
+    }
+
     public Endpoint(long id, String name, String namespace, String source, List<String> labels, long identity,
                     EndpointState state, List<String> addresses, String interfaceName, int ifindex, String netns,
                     boolean policyIngress, boolean policyEgress, Map<String, String> externalIds, long policyRevision,
@@ -52,6 +62,7 @@ public record Endpoint(
         labels = labels == null ? List.of() : List.copyOf(labels);
         addresses = addresses == null ? List.of() : List.copyOf(addresses);
         externalIds = externalIds == null ? Map.of() : Map.copyOf(externalIds);
+        namedPorts = namedPorts == null ? List.of() : List.copyOf(namedPorts);
     }
 
     /** {@code namespace/name}, how probes and commands refer to it. */

@@ -17,6 +17,8 @@ import java.util.Map;
  * @param addresses     IP addresses; empty means "discover them in the namespace"
  * @param cgroupPath    cgroup v2 path for cgroup endpoints, else null
  * @param externalIds   the source's own identifiers
+ * @param ports         its named ports (Kubernetes {@code containerPort} names, a netns declaration...): policies
+ *                      that name a port resolve it here; a name declared twice for one protocol keeps the first
  */
 public record EndpointSpec(
         String sourceId,
@@ -27,11 +29,26 @@ public record EndpointSpec(
         String netns,
         List<String> addresses,
         String cgroupPath,
-        Map<String, String> externalIds) {
+        Map<String, String> externalIds,
+        List<NamedPort> ports) {
+    /** A spec without named ports. */
+    public EndpointSpec(String sourceId, String name, String namespace, Map<String, String> labels,
+                        String interfaceName, String netns, List<String> addresses, String cgroupPath,
+                        Map<String, String> externalIds) {
+        this(sourceId, name, namespace, labels, interfaceName, netns, addresses, cgroupPath, externalIds, List.of());
+    }
+
     public EndpointSpec {
         if (sourceId == null || sourceId.isBlank()) throw new IllegalArgumentException("sourceId is required");
         labels = labels == null ? Map.of() : Map.copyOf(labels);
         addresses = addresses == null ? List.of() : List.copyOf(addresses);
         externalIds = externalIds == null ? Map.of() : Map.copyOf(externalIds);
+        ports = ports == null ? List.of() : List.copyOf(ports);
+    }
+
+    /** This spec with {@code namedPorts} as its named ports. */
+    public EndpointSpec withPorts(List<NamedPort> namedPorts) {
+        return new EndpointSpec(sourceId, name, namespace, labels, interfaceName, netns, addresses, cgroupPath,
+                externalIds, namedPorts);
     }
 }

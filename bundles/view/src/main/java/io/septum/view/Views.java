@@ -366,6 +366,8 @@ public final class Views {
         field(b, "Netns:", e.netns() == null ? "-" : e.netns());
         lines(b, "Addresses:", e.addresses());
         lines(b, "Labels:", e.labels());
+        // named ports only where there are some: endpoints of sources without them print as before
+        if (!e.namedPorts().isEmpty()) lines(b, "Named ports:", e.namedPorts().stream().map(Object::toString).toList());
         lines(b, "External ids:", e.externalIds().entrySet().stream().sorted(java.util.Map.Entry.comparingByKey())
                 .map(x -> x.getKey() + "=" + x.getValue()).collect(Collectors.toList()));
         return b.toString();

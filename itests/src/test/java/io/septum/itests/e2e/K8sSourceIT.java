@@ -108,7 +108,11 @@ class K8sSourceIT {
     private static JsonNode ports(JsonNode node, Set<String> probed) {
         com.fasterxml.jackson.databind.node.ArrayNode out = YAML.createArrayNode();
         Set<String> all = new LinkedHashSet<>();
-        for (JsonNode p : node.path("ports")) all.add(p.asText());
+        for (JsonNode p : node.path("ports")) {
+            // a named port {name, port, protocol} listens on its number like any other
+            all.add(p.isObject() ? p.path("port").asText() + "/" + p.path("protocol").asText("TCP").toUpperCase(Locale.ROOT)
+                    : p.asText());
+        }
         for (String p : probed) {
             boolean declared = all.stream().anyMatch(d -> d.equalsIgnoreCase(p) || d.equalsIgnoreCase(p + "/TCP"));
             if (!declared) all.add(p);
@@ -157,11 +161,14 @@ class K8sSourceIT {
             // as the connectivity lab does: listen on every declared port and on every probed one, so that a
             // refusal always means a verdict, not a lab without a listener
             Map<String, Set<String>> probed = new HashMap<>();
+            int at = 0;
             for (JsonNode p : tc.path("probes")) {
                 String proto = p.path("protocol").asText("TCP").toUpperCase(Locale.ROOT);
+                // eval's port: a probe of a named port ("port: http") gets the number the destination declares
+                int port = eval.path("results").get(at++).path("port").asInt();
                 if (p.has("port") && !proto.equals("ICMP")) {
                     probed.computeIfAbsent(p.path("to").asText(), k -> new LinkedHashSet<>())
-                            .add(p.path("port").asInt() + (proto.equals("UDP") ? "/UDP" : ""));
+                            .add(port + (proto.equals("UDP") ? "/UDP" : ""));
                 }
             }
             Map<String, Integer> names = new HashMap<>();
@@ -175,8 +182,17 @@ class K8sSourceIT {
                 if (names.get(name) == 1) nodes.put(name, n);
                 Map<String, String> labels = new LinkedHashMap<>();
                 e.path("labels").fields().forEachRemaining(f -> labels.put(f.getKey(), f.getValue().asText()));
+                // the case's named ports as the pod's named containerPorts, which the source reads
+                List<io.fabric8.kubernetes.api.model.ContainerPort> named = new ArrayList<>();
+                for (JsonNode p : e.path("ports")) {
+                    if (!p.isObject()) continue;
+                    named.add(new io.fabric8.kubernetes.api.model.ContainerPortBuilder().withName(p.path("name").asText())
+                            .withContainerPort(p.path("port").asInt())
+                            .withProtocol(p.path("protocol").asText("TCP").toUpperCase(Locale.ROOT)).build());
+                }
                 api.pods().inNamespace(ns).resource(new PodBuilder().withNewMetadata().withName(name).withNamespace(ns)
-                        .withLabels(labels).endMetadata().withNewSpec().withNodeName(node).endSpec()
+                        .withLabels(labels).endMetadata().withNewSpec().withNodeName(node)
+                        .addNewContainer().withName("app").withPorts(named).endContainer().endSpec()
                         .withNewStatus().withPhase("Running").withPodIP(n.ip()).endStatus().build()).create();
             }
             for (JsonNode x : tc.path("external")) {
@@ -219,7 +235,8 @@ class K8sSourceIT {
                     continue;
                 }
                 String expected = eval.path("results").get(i).path("verdict").asText();
-                boolean allowed = lab.probe(from, to.ip(), p.path("port").asInt(), proto, "allow".equals(expected));
+                int port = eval.path("results").get(i).path("port").asInt(); // named probe ports resolved by eval
+                boolean allowed = lab.probe(from, to.ip(), port, proto, "allow".equals(expected));
                 String got = allowed ? "allow" : "deny";
                 if (!got.equals(expected) || !got.equals(p.path("expect").asText())) {
                     wrong.add(p + ": real packets " + got + ", policy eval " + expected);

@@ -2,6 +2,7 @@ package io.septum.cli;
 
 import io.septum.api.Endpoint;
 import io.septum.api.EndpointSpec;
+import io.septum.api.NamedPort;
 import io.septum.api.RemoteEndpoint;
 import io.septum.view.Views;
 import java.util.LinkedHashMap;
@@ -67,6 +68,10 @@ final class EndpointCommand {
         @Option(names = "--address", paramLabel = "IP", description = "An address of the endpoint (default: found in the namespace). Repeatable.")
         List<String> addresses = List.of();
 
+        @Option(names = "--port", paramLabel = "NAME=PORT[/PROTOCOL]",
+                description = "A named port, which policies may name (http=8080, dns=53/udp). Repeatable.")
+        List<String> ports = List.of();
+
         @Option(names = "--source", defaultValue = "netns", description = "The endpoint source to ask (default: ${DEFAULT-VALUE}).")
         String source;
 
@@ -84,8 +89,18 @@ final class EndpointCommand {
             }
             // namespace/name is how the netns source keys endpoints, whichever way they were declared
             String id = sourceId != null ? sourceId : (namespace == null ? "default" : namespace) + "/" + name;
+            List<NamedPort> named = new java.util.ArrayList<>();
+            for (String p : ports) {
+                int eq = p.indexOf('=');
+                try {
+                    if (eq <= 0) throw new IllegalArgumentException("expected NAME=PORT[/PROTOCOL], such as http=8080");
+                    named.add(NamedPort.parse(p.substring(0, eq), p.substring(eq + 1)));
+                } catch (IllegalArgumentException e) {
+                    throw new CliException(CliException.INVALID_INPUT, "--port " + p + ": " + e.getMessage());
+                }
+            }
             EndpointSpec s = new EndpointSpec(id, name, namespace, labels,
-                    interfaceName, netns, addresses, null, Map.of("netns", netns));
+                    interfaceName, netns, addresses, null, Map.of("netns", netns), named);
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("source", source);
             body.put("spec", s);

@@ -216,6 +216,14 @@ class AgentClientServerTest {
         assertTrue(r.out().startsWith("Endpoint prod/web added (id "), r.out());
         assertEquals(List.of("netns:prod/web:sept-tweb:{app=web}"), agent.added);
 
+        r = cli("endpoint", "add", "--name", "api", "--namespace", "prod", "--netns", "sept-tapi", "--label", "app=api",
+                "--port", "http=8080", "--port", "dns=53/udp");
+        assertEquals(0, r.code(), r.toString());
+        assertEquals("netns:prod/api:sept-tapi:{app=api}:[http=8080/TCP, dns=53/UDP]", agent.added.get(1));
+        r = cli("endpoint", "add", "--name", "w", "--netns", "n", "--port", "HTTP=80");
+        assertEquals(2, r.code(), r.toString());
+        assertTrue(r.err().contains("--port HTTP=80: invalid port name \"HTTP\""), r.err());
+
         r = cli("endpoint", "add", "--name", "w", "--netns", "n", "--label", "k8s:app=web");
         assertEquals(2, r.code(), r.toString());
         assertTrue(r.err().contains("names a source"), r.err());

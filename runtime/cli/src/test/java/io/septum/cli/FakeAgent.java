@@ -233,7 +233,8 @@ final class FakeAgent implements Backend {
         @Override
         public void add(String source, EndpointSpec spec) {
             if (!source.equals("netns")) throw new IllegalArgumentException("no endpoint source \"" + source + "\"");
-            added.add(source + ":" + spec.sourceId() + ":" + spec.netns() + ":" + new java.util.TreeMap<>(spec.labels()));
+            added.add(source + ":" + spec.sourceId() + ":" + spec.netns() + ":" + new java.util.TreeMap<>(spec.labels())
+                    + (spec.ports().isEmpty() ? "" : ":" + spec.ports()));
             String ns = spec.namespace() == null ? "default" : spec.namespace();
             endpoints.add(endpoint(20 + endpoints.size(), spec.name(), ns, 0, "10.199.1.1"));
         }

@@ -2,8 +2,10 @@ package io.septum.api.policy;
 
 import io.septum.api.Identity;
 import io.septum.api.Labels;
+import io.septum.api.NamedPort;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.osgi.annotation.versioning.ProviderType;
 
@@ -28,8 +30,33 @@ public interface PolicySet {
     /** The entries that enforce this set for an endpoint with {@code subject} labels. */
     EndpointPolicy resolve(Labels subject, Collection<Identity> universe, EnforcementMode mode);
 
+    /**
+     * {@link #resolve(Labels, Collection, EnforcementMode)} with named ports: a rule that names a port
+     * ({@code port: http}) resolves it on each destination, the subject's own {@code subjectPorts} for ingress
+     * and, for egress, the named ports of each peer identity ({@code peerPorts}, by identity number), so one name
+     * may give different numbers for different peers. A name a destination does not declare (for the rule's
+     * protocol) matches nothing there. Without this method, named-port rules match nothing.
+     *
+     * @since 1.5
+     */
+    default EndpointPolicy resolve(Labels subject, List<NamedPort> subjectPorts, Collection<Identity> universe,
+                                   Map<Long, List<NamedPort>> peerPorts, EnforcementMode mode) {
+        return resolve(subject, universe, mode);
+    }
+
     /** Would traffic in {@code direction} between {@code subject} and {@code peer} on port/protocol pass? */
     Decision decide(Direction direction, Labels subject, Labels peer, int port, Protocol protocol, EnforcementMode mode);
+
+    /**
+     * {@link #decide(Direction, Labels, Labels, int, Protocol, EnforcementMode)} where rules that name a port
+     * resolve it on the destination's {@code destinationPorts}: the subject's for ingress, the peer's for egress.
+     *
+     * @since 1.5
+     */
+    default Decision decide(Direction direction, Labels subject, Labels peer, List<NamedPort> destinationPorts,
+                            int port, Protocol protocol, EnforcementMode mode) {
+        return decide(direction, subject, peer, port, protocol, mode);
+    }
 
     /** Every CIDR prefix that policies name ({@code cidr} and {@code except}); the ipcache gives each an identity. */
     List<String> cidrPrefixes();

@@ -1,5 +1,6 @@
 package io.septum.api.policy;
 
+import io.septum.api.NamedPort;
 import java.util.List;
 import java.util.Map;
 
@@ -22,12 +23,20 @@ public record TestCase(String name, String description, Map<String, Map<String, 
     }
 
     /**
-     * @param ports listening ports: {@code "80"} (TCP) or {@code "53/UDP"}
-     * @param node  on which node (0-based) a multi-node lab places it, or null for round-robin; verdicts never
-     *              depend on it
+     * @param ports      listening ports: {@code "80"} (TCP) or {@code "53/UDP"}, named ones included
+     * @param node       on which node (0-based) a multi-node lab places it, or null for round-robin; verdicts never
+     *                   depend on it
+     * @param namedPorts the ports it declares by name ({@code {name: http, port: 8080}}), since 1.5
      */
-    public record Endpoint(String name, String namespace, Map<String, String> labels, List<String> ports, Integer node) {
+    public record Endpoint(String name, String namespace, Map<String, String> labels, List<String> ports, Integer node,
+                           List<NamedPort> namedPorts) {
+        /** An endpoint without named ports. */
+        public Endpoint(String name, String namespace, Map<String, String> labels, List<String> ports, Integer node) {
+            this(name, namespace, labels, ports, node, List.of());
+        }
+
         public Endpoint {
+            namedPorts = namedPorts == null ? List.of() : List.copyOf(namedPorts);
             namespace = namespace == null || namespace.isEmpty() ? "default" : namespace;
             labels = labels == null ? Map.of() : Map.copyOf(labels);
             ports = ports == null ? List.of() : List.copyOf(ports);
@@ -53,8 +62,16 @@ public record TestCase(String name, String description, Map<String, Map<String, 
     /**
      * @param http   {@code method} and {@code path} of an L7 probe, or null
      * @param expect {@code allow} or {@code deny}
+     * @param portName the destination's port name the probe gave ({@code port: http}), resolved to {@code port}
+     *                 when the case was read; null for a numbered port (since 1.5)
      */
-    public record Probe(String from, String to, int port, String protocol, Map<String, String> http, String expect) {
+    public record Probe(String from, String to, int port, String protocol, Map<String, String> http, String expect,
+                        String portName) {
+        /** A probe of a numbered port. */
+        public Probe(String from, String to, int port, String protocol, Map<String, String> http, String expect) {
+            this(from, to, port, protocol, http, expect, null);
+        }
+
         public Probe {
             protocol = protocol == null ? "TCP" : protocol;
             http = http == null ? null : Map.copyOf(http);

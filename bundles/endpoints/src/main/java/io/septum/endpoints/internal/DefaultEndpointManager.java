@@ -17,6 +17,7 @@ import io.septum.api.IdentityAllocator;
 import io.septum.api.IpcacheEntry;
 import io.septum.api.Label;
 import io.septum.api.Labels;
+import io.septum.api.NamedPort;
 import io.septum.api.RemoteEndpoint;
 import io.septum.api.RemoteEndpoints;
 import io.septum.api.ReservedIdentity;
@@ -157,6 +158,8 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
     private final IpcacheBuilder.RemoteMemo remoteMemo = new IpcacheBuilder.RemoteMemo();
     /** The identities the last pass resolved selectors against; guarded by lock. */
     private List<Identity> lastUniverse = Arrays.stream(ReservedIdentity.values()).map(ReservedIdentity::identity).toList();
+    /** The named ports by identity of the last pass, for the same programs; guarded by lock. */
+    private Map<Long, List<NamedPort>> lastPeerPorts = Map.of();
     private final SnapshotPublisher publisher = new SnapshotPublisher();
     private final Realization realization = new Realization();
     private final java.util.concurrent.CountDownLatch restoreDone = new java.util.concurrent.CountDownLatch(1);
@@ -750,8 +753,12 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
         }
     }
 
-    /** What one pass pushes for one endpoint. */
-    private record Work(ManagedEndpoint ep, long generation, Labels labels) {
+    /** What one pass pushes for one endpoint; {@code ports} are its named ports, which its ingress rules resolve. */
+    private record Work(ManagedEndpoint ep, long generation, Labels labels, List<NamedPort> ports) {
+        Work(ManagedEndpoint ep) {
+            this(ep, ep.generation, ep.labels, ep.namedPorts());
+        }
+
         /** The endpoint waits for its identity and gets the init identity's program meanwhile. */
         boolean init() {
             return labels.equals(INIT_LABELS);
@@ -792,6 +799,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
         List<Work> work = new ArrayList<>();
         List<IpcacheEntry> cache;
         List<Identity> universe;
+        Map<Long, List<NamedPort>> peerPorts;
         EndpointStore.State toSave = null;
         List<Work> needIdentity = new ArrayList<>();
         List<Work> initWork = new ArrayList<>();
@@ -817,10 +825,10 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
             for (ManagedEndpoint ep : byId.values()) {
                 if (ep.refusal != null || (ep.spec == null && !ep.restoredPending)) continue;
                 if (!ep.needsIdentity && ep.holdsRef) continue;
-                needIdentity.add(new Work(ep, ep.generation, ep.labels));
+                needIdentity.add(new Work(ep));
                 // never pushed and no identity yet: the init program goes in before the (maybe slow) allocation
                 if (ep.identity == null && ep.pushedEndpoint == null && ep.spec != null) {
-                    if (resolveIfindex(ep)) initWork.add(new Work(ep, ep.generation, INIT_LABELS));
+                    if (resolveIfindex(ep)) initWork.add(new Work(ep, ep.generation, INIT_LABELS, ep.namedPorts()));
                     else retry = true;
                 }
             }
@@ -828,10 +836,12 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
             for (String p : wantedCidrs) if (!cidrIdentities.containsKey(p)) missingCidrs.add(p);
         }
         List<Identity> knownUniverse;
+        Map<Long, List<NamedPort>> knownPorts;
         synchronized (lock) {
             knownUniverse = lastUniverse;
+            knownPorts = lastPeerPorts;
         }
-        for (Work w : initWork) retry |= regenerate(w, policySet, mode, revision, knownUniverse);
+        for (Work w : initWork) retry |= regenerate(w, policySet, mode, revision, knownUniverse, knownPorts);
         Map<Work, Identity> allocated = new HashMap<>();
         Map<Work, String> allocationErrors = new HashMap<>();
         for (Work w : needIdentity) {
@@ -915,6 +925,8 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
             ipcache = cache;
             universe = List.copyOf(used.values());
             lastUniverse = universe;
+            peerPorts = NamedPorts.byIdentity(byId.values(), remoteEndpoints);
+            lastPeerPorts = peerPorts;
             // 5. What to push: every endpoint with an identity whose datapath state we own.
             for (ManagedEndpoint ep : byId.values()) {
                 if (ep.restoredPending || ep.identity == null || ep.needsIdentity || ep.refusal != null) continue;
@@ -923,7 +935,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
                     retry = true;
                     continue;
                 }
-                work.add(new Work(ep, ep.generation, ep.labels));
+                work.add(new Work(ep));
             }
             if (dirtyStore) {
                 toSave = storeState();
@@ -975,7 +987,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
             int pushed = 0;
             for (Work w : toPush) {
                 int before = pushCount;
-                boolean r = regenerate(w, policySet, mode, revision, universe);
+                boolean r = regenerate(w, policySet, mode, revision, universe, peerPorts);
                 failed |= r;
                 retry |= r;
                 pushed += pushCount - before;
@@ -1029,7 +1041,8 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
         }
     }
 
-    private boolean regenerate(Work w, PolicySet policySet, EnforcementMode mode, long revision, List<Identity> universe) {
+    private boolean regenerate(Work w, PolicySet policySet, EnforcementMode mode, long revision, List<Identity> universe,
+                               Map<Long, List<NamedPort>> peerPorts) {
         ManagedEndpoint ep = w.ep();
         DatapathEndpoint dpe;
         EndpointPolicy policy;
@@ -1037,7 +1050,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
             if (ep.generation != w.generation() || !byId.containsKey(ep.id)) return false;
         }
         try {
-            policy = policySet.resolve(w.labels(), universe, mode);
+            policy = policySet.resolve(w.labels(), w.ports(), universe, peerPorts, mode);
         } catch (RuntimeException e) {
             synchronized (lock) {
                 ep.error = "cannot resolve policy: " + e.getMessage();

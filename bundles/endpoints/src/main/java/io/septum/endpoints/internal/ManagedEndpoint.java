@@ -6,6 +6,7 @@ import io.septum.api.EndpointState;
 import io.septum.api.Identity;
 import io.septum.api.Label;
 import io.septum.api.Labels;
+import io.septum.api.NamedPort;
 import io.septum.api.datapath.BpfEndpoint;
 import io.septum.api.datapath.DatapathEndpoint;
 import io.septum.api.policy.PolicyEntry;
@@ -91,6 +92,11 @@ final class ManagedEndpoint {
                 addresses, identity == null ? 0 : identity.id(), externalIds, cgroupPath, audit);
     }
 
+    /** The named ports its source declares; none before the source reports it. */
+    List<NamedPort> namedPorts() {
+        return spec == null ? List.of() : spec.ports();
+    }
+
     /** The model every front end prints. */
     Endpoint view() {
         List<String> msgs = new ArrayList<>();
@@ -101,6 +107,6 @@ final class ManagedEndpoint {
         boolean egress = pushedEndpoint != null && pushedEndpoint.egressEnforced();
         return new Endpoint(id, name, namespace, source, labels.asStrings(), identity == null ? 0 : identity.id(), state,
                 addresses, interfaceName, ifindex, netns, ingress, egress, externalIds, revision,
-                msgs.isEmpty() ? null : String.join("; ", msgs), audit);
+                msgs.isEmpty() ? null : String.join("; ", msgs), audit, namedPorts());
     }
 }

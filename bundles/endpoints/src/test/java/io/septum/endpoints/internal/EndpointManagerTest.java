@@ -2,6 +2,7 @@ package io.septum.endpoints.internal;
 
 import io.septum.api.Endpoint;
 import io.septum.api.EndpointState;
+import io.septum.api.NamedPort;
 import io.septum.api.ReservedIdentity;
 import io.septum.api.datapath.DatapathEndpoint;
 import io.septum.api.policy.Direction;
@@ -273,6 +274,25 @@ class EndpointManagerTest {
         m.policyChanged(3, policies, policies.mode());
         await("CIDR gone from ipcache", () -> datapath.ipcacheIdentity("10.198.0.0/16").isEmpty());
         assertEquals(0, ids.refs(cidr), "the CIDR identity is released");
+    }
+
+    @Test
+    void namedPortsReachTheEndpointModelAndPolicyResolution() throws Exception {
+        var m = manager(Duration.ofSeconds(30));
+        var http = new NamedPort("http", 8080, "TCP");
+        var dns = new NamedPort("dns", 53, "UDP");
+        m.addSource(new Fakes.Source("netns",
+                spec("s", "server", null, Map.of("role", "server"), "veth-a", "10.199.0.1").withPorts(List.of(http)),
+                spec("c", "client", null, Map.of("role", "client"), "veth-b", "10.199.0.2").withPorts(List.of(dns))));
+        Endpoint server = ready(m, "server");
+        Endpoint client = ready(m, "client");
+        assertEquals(List.of(http), server.namedPorts());
+        String serverLabels = io.septum.api.Labels.parse(server.labels(), io.septum.api.Label.ANY).toString();
+        await("server resolved", () -> policies.ownPorts.containsKey(serverLabels));
+        assertEquals(List.of(http), policies.ownPorts.get(serverLabels));
+        // egress rules resolve names on each peer identity: the client's, seen from the server
+        assertEquals(List.of(dns), policies.peerPorts.get(serverLabels).get(client.identity()));
+        assertEquals(List.of(http), policies.peerPorts.get(serverLabels).get(server.identity()));
     }
 
     @Test

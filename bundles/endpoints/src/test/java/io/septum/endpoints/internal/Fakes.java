@@ -9,6 +9,7 @@ import io.septum.api.IdentityAllocator;
 import io.septum.api.IpcacheEntry;
 import io.septum.api.Label;
 import io.septum.api.Labels;
+import io.septum.api.NamedPort;
 import io.septum.api.ReservedIdentity;
 import io.septum.api.datapath.BpfEndpoint;
 import io.septum.api.datapath.BpfPolicyEntry;
@@ -127,6 +128,18 @@ final class Fakes {
         final List<Rule> denies = new CopyOnWriteArrayList<>();
         volatile List<String> cidrs = List.of();
         volatile long revision = 1;
+
+        /** The named ports the last resolve of each subject was given: its own, and its peers' by identity. */
+        final Map<String, List<NamedPort>> ownPorts = new java.util.concurrent.ConcurrentHashMap<>();
+        final Map<String, Map<Long, List<NamedPort>>> peerPorts = new java.util.concurrent.ConcurrentHashMap<>();
+
+        @Override
+        public EndpointPolicy resolve(Labels subject, List<NamedPort> subjectPorts, Collection<Identity> universe,
+                                      Map<Long, List<NamedPort>> peers, EnforcementMode mode) {
+            ownPorts.put(subject.toString(), subjectPorts);
+            peerPorts.put(subject.toString(), peers);
+            return resolve(subject, universe, mode);
+        }
 
         @Override
         public EndpointPolicy resolve(Labels subject, Collection<Identity> universe, EnforcementMode mode) {

@@ -2,6 +2,7 @@ package io.septum.policy.internal;
 
 import io.septum.api.Label;
 import io.septum.api.Labels;
+import io.septum.api.NamedPort;
 import io.septum.api.policy.CaseResult;
 import io.septum.api.policy.Decision;
 import io.septum.api.policy.Direction;
@@ -21,8 +22,12 @@ import java.util.Optional;
 
 /** Judges a case's probes offline: egress at the source and ingress at the destination must both allow. */
 final class CaseEvaluator {
-    /** A probe's party: an endpoint (with policy of its own) or an external host (world, no policy). */
-    record Party(String name, Labels labels, boolean managed) {
+    /**
+     * A probe's party: an endpoint (with policy of its own) or an external host (world, no policy).
+     *
+     * @param ports its named ports, on which rules that name a port resolve when it is the destination
+     */
+    record Party(String name, Labels labels, boolean managed, List<NamedPort> ports) {
     }
 
     /** Resolves probe names: {@code ns/name}, or a bare name when it is unique. */
@@ -55,10 +60,10 @@ final class CaseEvaluator {
             if (found.size() != 1) throw new IllegalArgumentException(problem(ref));
             Object o = found.get(0);
             if (o instanceof TestCase.Endpoint e) {
-                return new Party(e.qualifiedName(), endpointLabels(e, tc.namespaces()), true);
+                return new Party(e.qualifiedName(), endpointLabels(e, tc.namespaces()), true, e.namedPorts());
             }
             TestCase.External x = (TestCase.External) o;
-            return new Party(x.name(), externalLabels(x.ip()), false);
+            return new Party(x.name(), externalLabels(x.ip()), false, List.of());
         }
     }
 
@@ -101,10 +106,10 @@ final class CaseEvaluator {
             Party to = names.party(p.to());
             Protocol proto = Protocol.parse(p.protocol());
             Decision egress = from.managed()
-                    ? set.decide(Direction.EGRESS, from.labels(), to.labels(), p.port(), proto, mode)
+                    ? set.decide(Direction.EGRESS, from.labels(), to.labels(), to.ports(), p.port(), proto, mode)
                     : new Decision(true, "external host (no policy)", 0, false);
             Decision ingress = to.managed()
-                    ? set.decide(Direction.INGRESS, to.labels(), from.labels(), p.port(), proto, mode)
+                    ? set.decide(Direction.INGRESS, to.labels(), from.labels(), to.ports(), p.port(), proto, mode)
                     : new Decision(true, "external host (no policy)", 0, false);
             boolean allowed = egress.allowed() && ingress.allowed();
             Decision deciding;
@@ -137,6 +142,8 @@ final class CaseEvaluator {
             } else if (request != null && !allowed) {
                 note = "dropped at L3/L4: the request is never sent";
             }
+            if (p.portName() != null) note = "port " + p.portName() + " of " + to.name() + " is " + p.port()
+                    + (note.isEmpty() ? "" : "; " + note);
             String verdict = allowed ? "allow" : "deny";
             results.add(new ProbeResult(p.from(), p.to(), p.port(), proto.toString(), p.expect(), verdict,
                     deciding.rule(), verdict.equals(p.expect()), note));

@@ -3,6 +3,7 @@ package io.septum.policy.internal;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import io.septum.api.NamedPort;
 import io.septum.api.policy.PolicyValidationException;
 import io.septum.api.policy.TestCase;
 import io.septum.api.policy.ValidationError;
@@ -77,9 +78,11 @@ final class CaseParser {
                     error(p + ".name", "missing endpoint name");
                     continue;
                 }
+                List<NamedPort> named = new ArrayList<>();
+                List<String> listening = ports(e.get("ports"), p + ".ports", named);
                 TestCase.Endpoint ep = new TestCase.Endpoint(en, str(e, "namespace", p + ".namespace"),
-                        stringMap(e.get("labels"), p + ".labels"), ports(e.get("ports"), p + ".ports"),
-                        node(e.get("node"), p + ".node"));
+                        stringMap(e.get("labels"), p + ".labels"), listening, node(e.get("node"), p + ".node"),
+                        named);
                 if (!qualified.add(ep.qualifiedName())) error(p + ".name", "duplicate endpoint \"" + ep.qualifiedName() + "\"");
                 endpoints.add(ep);
             }
@@ -102,7 +105,7 @@ final class CaseParser {
                     error(p + ".ip", "invalid IP address \"" + ip + "\"");
                 }
                 if (en != null && !qualified.add(en)) error(p + ".name", "duplicate name \"" + en + "\"");
-                external.add(new TestCase.External(en, ip, ports(e.get("ports"), p + ".ports")));
+                external.add(new TestCase.External(en, ip, ports(e.get("ports"), p + ".ports", null)));
             }
         }
         JsonNode pol = root.get("policies");
@@ -130,7 +133,27 @@ final class CaseParser {
             }
         }
         if (!errors.isEmpty()) throw new PolicyValidationException(errors);
-        return tc;
+        List<TestCase.Probe> numbered = new ArrayList<>();
+        for (int i = 0; i < probes.size(); i++) numbered.add(numbered(probes.get(i), names, "probes[" + i + "].port"));
+        if (!errors.isEmpty()) throw new PolicyValidationException(errors);
+        return new TestCase(name, description, namespaces, endpoints, external, policies, numbered);
+    }
+
+    /**
+     * A probe of a named port gets the number the destination endpoint declares for that name and protocol, so
+     * that every runner (offline, real packets) sends it to the same port; a name it does not declare is an error.
+     */
+    private TestCase.Probe numbered(TestCase.Probe p, CaseEvaluator.Names names, String path) {
+        if (p.portName() == null) return p;
+        List<NamedPort> declared = names.party(p.to()).ports();
+        List<NamedPort> found = NamedPort.lookup(declared, p.portName(), p.protocol());
+        if (found.isEmpty()) {
+            error(path, "\"" + p.to() + "\" declares no port named \"" + p.portName() + "\" for " + p.protocol()
+                    + (declared.isEmpty() ? "" : " (it declares " + declared + ")"));
+            return p;
+        }
+        return new TestCase.Probe(p.from(), p.to(), found.get(0).port(), p.protocol(), p.http(), p.expect(),
+                p.portName());
     }
 
     private TestCase.Probe probe(JsonNode p, String path) {
@@ -150,6 +173,7 @@ final class CaseParser {
         }
         boolean icmp = protocol.startsWith("ICMP");
         int port = 0;
+        String portName = null;
         JsonNode pn = p.get("port");
         if (icmp) {
             // ICMP has no ports: the probe's "port" is the message type, as in the policy (icmps) and the datapath
@@ -161,6 +185,11 @@ final class CaseParser {
             error(path + ".icmp", "icmp is for protocol ICMP or ICMPv6 probes, not " + protocol);
         } else if (pn == null || pn.isNull()) {
             error(path + ".port", "missing port");
+        } else if (pn.isTextual() && !pn.asText().trim().matches("[+-]?\\d*")) {
+            // the destination's port of that name, resolved once every endpoint is read (numbered)
+            portName = pn.asText().trim();
+            String problem = NamedPort.nameProblem(portName);
+            if (problem != null) error(path + ".port", problem);
         } else if (!pn.asText().matches("\\d{1,5}") || Integer.parseInt(pn.asText()) > 65535
                 || Integer.parseInt(pn.asText()) < 1) {
             error(path + ".port", "invalid port \"" + pn.asText() + "\": must be 1-65535");
@@ -175,7 +204,7 @@ final class CaseParser {
         JsonNode h = p.get("http");
         if (h != null && !h.isNull()) http = httpProbe(h, path + ".http", protocol);
         if (errors.size() > before) return null;
-        return new TestCase.Probe(from, to, port, protocol, http, expect);
+        return new TestCase.Probe(from, to, port, protocol, http, expect, portName);
     }
 
     private static final Set<String> HTTP_PROBE_FIELDS = Set.of("method", "path", "host", "headers");
@@ -250,14 +279,26 @@ final class CaseParser {
         return Integer.parseInt(n.asText().trim());
     }
 
-    private List<String> ports(JsonNode n, String path) {
+    /**
+     * Listening ports: {@code 80}, {@code "53/UDP"}, or, where {@code named} is given (endpoints), a named port
+     * {@code {name: http, port: 8080, protocol: TCP}}, which listens too and goes to {@code named}.
+     */
+    private List<String> ports(JsonNode n, String path, List<NamedPort> named) {
         List<String> out = new ArrayList<>();
         if (n == null || n.isNull()) return out;
         if (!n.isArray()) {
-            error(path, "expected a list of ports such as [80, \"53/UDP\"]");
+            error(path, "expected a list of ports such as [80, \"53/UDP\", {name: http, port: 8080}]");
             return out;
         }
         for (int i = 0; i < n.size(); i++) {
+            if (n.get(i).isObject() && named != null) {
+                NamedPort np = namedPort(n.get(i), path + "[" + i + "]", named);
+                if (np != null) {
+                    named.add(np);
+                    if (!out.contains(np.port() + "/" + np.protocol())) out.add(np.port() + "/" + np.protocol());
+                }
+                continue;
+            }
             String t = n.get(i).asText().trim();
             if (!t.matches("\\d{1,5}(/(?i:tcp|udp|sctp))?") || Integer.parseInt(t.split("/")[0]) < 1
                     || Integer.parseInt(t.split("/")[0]) > 65535) {
@@ -267,6 +308,36 @@ final class CaseParser {
             out.add(t.contains("/") ? t.toUpperCase(java.util.Locale.ROOT) : t);
         }
         return out;
+    }
+
+    private static final Set<String> NAMED_PORT_FIELDS = Set.of("name", "port", "protocol");
+
+    /** {@code {name, port, protocol}}: protocol TCP by default; a name twice for one protocol is an error. */
+    private NamedPort namedPort(JsonNode n, String path, List<NamedPort> before) {
+        int errs = errors.size();
+        for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!NAMED_PORT_FIELDS.contains(f)) error(path + "." + f, "unknown field \"" + f + "\" (expected name, port, protocol)");
+        }
+        String name = str(n, "name", path + ".name");
+        JsonNode pv = n.get("port");
+        String proto = str(n, "protocol", path + ".protocol");
+        if (name == null) error(path + ".name", "missing name (a port without a name is written 8080 or \"53/UDP\")");
+        if (pv == null || !pv.asText().trim().matches("\\d{1,5}")) {
+            error(path + ".port", "invalid port \"" + (pv == null ? "" : pv.asText()) + "\": expected 1-65535");
+        }
+        if (errors.size() > errs) return null;
+        try {
+            NamedPort np = new NamedPort(name, Integer.parseInt(pv.asText().trim()), proto);
+            if (!NamedPort.lookup(before, np.name(), np.protocol()).isEmpty()) {
+                error(path + ".name", "port name \"" + np.name() + "\" is declared twice for " + np.protocol());
+                return null;
+            }
+            return np;
+        } catch (IllegalArgumentException e) {
+            error(path, e.getMessage());
+            return null;
+        }
     }
 
     private Map<String, String> stringMap(JsonNode n, String path) {

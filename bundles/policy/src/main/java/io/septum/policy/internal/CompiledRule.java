@@ -1,6 +1,7 @@
 package io.septum.policy.internal;
 
 import io.septum.api.Labels;
+import io.septum.api.NamedPort;
 import io.septum.api.policy.Direction;
 import io.septum.api.policy.Protocol;
 import java.util.List;
@@ -40,12 +41,13 @@ record CompiledRule(String section, int index, Direction direction, boolean deny
     /**
      * The matching port rule, or null; an entry with L7 rules first, since it governs the port. Such an entry
      * matches TCP only, even when its protocol is ANY: the proxy speaks HTTP over TCP, so it allows nothing else.
+     * Port names resolve on {@code destinationPorts}, the destination's named ports.
      */
-    PortRule portMatch(int port, Protocol protocol) {
+    PortRule portMatch(int port, Protocol protocol, List<NamedPort> destinationPorts) {
         PortRule found = null;
         for (PortRule r : ports) {
             if (r.l7() && protocol != Protocol.TCP) continue;
-            if (r.matches(port, protocol)) {
+            if (r.matches(port, protocol, destinationPorts)) {
                 if (r.l7()) return r;
                 if (found == null) found = r;
             }

@@ -2,6 +2,7 @@ package io.septum.policy.internal;
 
 import io.septum.api.Identity;
 import io.septum.api.Labels;
+import io.septum.api.NamedPort;
 import io.septum.api.policy.Decision;
 import io.septum.api.policy.Direction;
 import io.septum.api.policy.EndpointPolicy;
@@ -209,6 +210,12 @@ final class PolicySetImpl implements PolicySet {
     @Override
     public Decision decide(Direction direction, Labels subject, Labels peer, int port, Protocol protocol,
                            EnforcementMode mode) {
+        return decide(direction, subject, peer, List.of(), port, protocol, mode);
+    }
+
+    @Override
+    public Decision decide(Direction direction, Labels subject, Labels peer, List<NamedPort> destinationPorts,
+                           int port, Protocol protocol, EnforcementMode mode) {
         if (mode == EnforcementMode.NEVER) {
             return new Decision(true, "policy enforcement disabled (mode never)", 0, false);
         }
@@ -216,7 +223,7 @@ final class PolicySetImpl implements PolicySet {
         List<Selector> requires = requirements(sel);
         Bound auditDeny = null;
         for (Bound b : sel) {
-            if (b.rule().deny() && peerMatches(b.rule(), peer, requires) && b.rule().portMatch(port, protocol) != null) {
+            if (b.rule().deny() && peerMatches(b.rule(), peer, requires) && b.rule().portMatch(port, protocol, destinationPorts) != null) {
                 if (!b.policy().audit()) return new Decision(false, b.display(), b.ref().id(), false);
                 if (auditDeny == null) auditDeny = b;
             }
@@ -228,7 +235,7 @@ final class PolicySetImpl implements PolicySet {
         boolean l7 = false;
         for (Bound b : sel) {
             if (b.rule().deny() || !peerMatches(b.rule(), peer, requires)) continue;
-            PortRule pr = b.rule().portMatch(port, protocol);
+            PortRule pr = b.rule().portMatch(port, protocol, destinationPorts);
             if (pr == null) continue;
             // an allow that carries L7 rules sends the connection to the proxy (CVE-2024-52529): report it over a
             // plain L3/L4 one; which rule admits each request is httpPolicy's answer (Cilium's union)
@@ -272,7 +279,7 @@ final class PolicySetImpl implements PolicySet {
         List<Selector> requires = requirements(sel);
         for (Bound b : sel) {
             if (b.rule().deny() && peerMatches(b.rule(), peer, requires)
-                    && b.rule().portMatch(port, Protocol.TCP) != null) {
+                    && b.rule().portMatch(port, Protocol.TCP, List.of()) != null) {
                 return null;
             }
         }
@@ -316,6 +323,17 @@ final class PolicySetImpl implements PolicySet {
 
     @Override
     public EndpointPolicy resolve(Labels subject, Collection<Identity> universe, EnforcementMode mode) {
+        return resolve(subject, List.of(), universe, Map.of(), mode);
+    }
+
+    /**
+     * A named port resolves on the destination ({@link PortSpec#resolve}): for ingress the subject's own ports,
+     * for egress each peer identity's. An egress rule whose peers are a wildcard (identity 0) cannot name a port
+     * for every peer at once, so there the name gives one entry per peer identity that declares it.
+     */
+    @Override
+    public EndpointPolicy resolve(Labels subject, List<NamedPort> subjectPorts, Collection<Identity> universe,
+                                  Map<Long, List<NamedPort>> peerPorts, EnforcementMode mode) {
         if (mode == EnforcementMode.NEVER) return new EndpointPolicy(false, false, List.of());
         Map<List<Object>, PolicyEntry> entries = new LinkedHashMap<>();
         List<Identity> ids = List.copyOf(universe);
@@ -341,16 +359,35 @@ final class PolicySetImpl implements PolicySet {
                 }
                 for (long peer : peers) {
                     for (PortRule pr : r.ports()) {
-                        for (PortSpec s : pr.ports()) {
-                            if (r.deny()) {
-                                denies.addAll(expand(dir, peer, s, PolicyAction.DENY, b.ref().id(), b.policy().audit()));
-                            } else if (pr.l7()) {
-                                // the proxy speaks HTTP over TCP: an L7 entry allows nothing else
-                                redirects.add(new PolicyEntry(dir, peer, Protocol.TCP, s.port(), s.endPort(),
-                                        PolicyAction.REDIRECT, b.ref().id()));
+                        for (PortSpec named : pr.ports()) {
+                            Map<Long, List<PortSpec>> resolved = new LinkedHashMap<>();
+                            if (!named.named()) {
+                                resolved.put(peer, List.of(named));
+                            } else if (dir == Direction.INGRESS) {
+                                resolved.put(peer, named.resolve(subjectPorts));
+                            } else if (peer != 0) {
+                                resolved.put(peer, named.resolve(peerPorts.getOrDefault(peer, List.of())));
                             } else {
-                                allows.addAll(expand(dir, peer, s, PolicyAction.ALLOW, b.ref().id(), false));
+                                for (int i = 0; i < ids.size(); i++) {
+                                    long id = ids.get(i).id();
+                                    if (!peerMatches(r, idLabels.get(i), requires)) continue;
+                                    resolved.put(id, named.resolve(peerPorts.getOrDefault(id, List.of())));
+                                }
                             }
+                            resolved.forEach((to, specs) -> {
+                                for (PortSpec s : specs) {
+                                    if (r.deny()) {
+                                        denies.addAll(expand(dir, to, s, PolicyAction.DENY, b.ref().id(),
+                                                b.policy().audit()));
+                                    } else if (pr.l7()) {
+                                        // the proxy speaks HTTP over TCP: an L7 entry allows nothing else
+                                        redirects.add(new PolicyEntry(dir, to, Protocol.TCP, s.port(), s.endPort(),
+                                                PolicyAction.REDIRECT, b.ref().id()));
+                                    } else {
+                                        allows.addAll(expand(dir, to, s, PolicyAction.ALLOW, b.ref().id(), false));
+                                    }
+                                }
+                            });
                         }
                     }
                 }
@@ -511,7 +548,7 @@ final class PolicySetImpl implements PolicySet {
             lines.add("      " + (r.deny() ? "Denies " : "Allows ") + other + " " + describePeers(r) + ": "
                     + (pm ? "matches" : "no match"));
             if (!pm) continue;
-            PortRule pr = r.portMatch(port, protocol);
+            PortRule pr = r.portMatch(port, protocol, List.of());
             lines.add("      Ports " + describePorts(r) + ": " + (pr == null ? "no match" : "matches "
                     + port + "/" + protocol + (pr.l7() ? " with L7 HTTP rules: the L7 proxy judges each request" : "")));
             if (pr != null) matched++;

@@ -4,6 +4,7 @@ import static io.septum.policy.internal.FieldPath.join;
 import static io.septum.policy.internal.YamlNodes.nodeType;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.septum.api.NamedPort;
 import io.septum.api.policy.Protocol;
 import java.util.Locale;
 import java.util.Set;
@@ -14,8 +15,9 @@ import java.util.Set;
  * <pre>{@code
  * {port: "8000", endPort: 8080, protocol: TCP}
  * }</pre>
- * A port is a number or a string of digits (named ports are refused), {@code endPort} makes it a range and needs a
- * port at or below it. What the schemas do differently is a {@link Schema}: {@link #CILIUM} or {@link #KUBERNETES}.
+ * A port is a number, a string of digits, or a port name ({@code port: http}, IANA_SVC_NAME rules) that each
+ * destination endpoint resolves ({@link PortSpec#resolve}); {@code endPort} makes a numbered port a range and needs
+ * a port at or below it, and is refused with a name. What the schemas do differently is a {@link Schema}: {@link #CILIUM} or {@link #KUBERNETES}.
  */
 final class PortReader {
     private static final Set<String> FIELDS = Set.of("port", "endPort", "protocol");
@@ -53,11 +55,33 @@ final class PortReader {
         diag.unknownFields(pn, path, FIELDS);
         int errs = diag.count();
         Protocol proto = schema.protocolFirst() ? protocol(diag, pn.get("protocol"), path, schema) : null;
-        int port = portNumber(diag, pn.get("port"), join(path, "port"), schema.zeroMeansAll());
+        String name = portName(diag, pn.get("port"), join(path, "port"), schema.zeroMeansAll());
+        int port = name != null ? 0 : portNumber(diag, pn.get("port"), join(path, "port"), schema.zeroMeansAll());
         if (!schema.protocolFirst()) proto = protocol(diag, pn.get("protocol"), path, schema);
-        int endPort = endPort(diag, pn.get("endPort"), path, port);
+        JsonNode end = pn.get("endPort");
+        int endPort = 0;
+        if (name != null && end != null && !end.isNull()) {
+            diag.error(join(path, "endPort"), "endPort " + end.asText().trim() + " cannot be used with named port \""
+                    + name + "\": a range needs a numbered port");
+        } else if (name == null) {
+            endPort = endPort(diag, end, path, port);
+        }
         if (diag.count() > errs || port < 0) return null;
+        if (name != null) return PortSpec.named(proto, name);
         return new PortSpec(proto, port, port == 0 ? 0 : Math.max(port, endPort));
+    }
+
+    /** The port's name when it is a string that is not a number (checked by IANA_SVC_NAME rules), else null. */
+    private static String portName(Diagnostics diag, JsonNode v, String path, boolean zeroMeansAll) {
+        if (v == null || !v.isTextual()) return null;
+        String t = v.asText().trim();
+        if (t.isEmpty() || t.matches("[+-]?\\d+")) return null;
+        String problem = NamedPort.nameProblem(t);
+        if (problem != null) {
+            diag.error(path, problem + "; a port is a number " + (zeroMeansAll ? "1-65535 (or 0 for all ports)"
+                    : "1-65535") + " or a port name such as \"http\"");
+        }
+        return t;
     }
 
     /** The protocol; the schema's default when absent or (after an error) unknown. */
@@ -87,17 +111,14 @@ final class PortReader {
     }
 
     /**
-     * A port: a number or a string of digits. Returns 0 for "all ports" (missing, or "0" when allowed), -1 on error.
+     * A port: a number or a string of digits (names are {@link #portName}'s). Returns 0 for "all ports" (missing,
+     * or "0" when allowed), -1 on error.
      */
     private static int portNumber(Diagnostics diag, JsonNode v, String path, boolean zeroMeansAll) {
         if (v == null || v.isNull()) return 0;
         String t = v.asText().trim();
         String range = zeroMeansAll ? "1-65535 (or 0 for all ports)" : "1-65535";
-        if (v.isTextual() && !t.matches("[+-]?\\d+")) {
-            if (t.isEmpty()) return 0;
-            diag.error(path, "named port \"" + t + "\" is not supported: use a port number " + range);
-            return -1;
-        }
+        if (v.isTextual() && t.isEmpty()) return 0;
         if (!v.isTextual() && !v.isIntegralNumber()) {
             diag.error(path, "invalid port \"" + t + "\": must be a number " + range);
             return -1;

@@ -1,5 +1,6 @@
 package io.septum.policy.internal;
 
+import io.septum.api.NamedPort;
 import io.septum.api.policy.Protocol;
 import java.util.List;
 
@@ -18,8 +19,9 @@ record PortRule(int index, List<PortSpec> ports, boolean l7, List<HttpRule> http
         http = List.copyOf(http);
     }
 
-    boolean matches(int port, Protocol protocol) {
-        for (PortSpec s : ports) if (s.matches(port, protocol)) return true;
+    /** Whether an entry covers the port on a destination that declares {@code destinationPorts}. */
+    boolean matches(int port, Protocol protocol, List<NamedPort> destinationPorts) {
+        for (PortSpec s : ports) if (s.matches(port, protocol, destinationPorts)) return true;
         return false;
     }
 

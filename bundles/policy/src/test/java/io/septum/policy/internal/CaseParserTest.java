@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.septum.api.NamedPort;
 import io.septum.api.policy.CaseResult;
 import io.septum.api.policy.EnforcementMode;
 import io.septum.api.policy.PolicyEngine;
@@ -48,6 +49,39 @@ class CaseParserTest {
         assertRefused("name: [c\n", "", "line");
         assertRefused("name: c\nendpoints: [{name: a, node: -1}]\n", "endpoints[0].node", "-1");
         assertRefused("name: c\nendpoints: [{name: a, node: first}]\n", "endpoints[0].node", "first");
+    }
+
+    @Test
+    void namedPortsListenAndProbesResolveThemOnTheDestination() throws Exception {
+        TestCase tc = engine.parseCase("c.yaml", "name: c\nendpoints:\n"
+                + "  - {name: a, ports: [80, {name: http-alt, port: 8080}, {name: dns, port: 53, protocol: udp}]}\n"
+                + "  - {name: b}\nprobes:\n  - {from: b, to: a, port: http-alt, expect: deny}\n"
+                + "  - {from: b, to: a, port: dns, protocol: UDP, expect: deny}\n");
+        TestCase.Endpoint a = tc.endpoints().get(0);
+        assertEquals(List.of("80", "8080/TCP", "53/UDP"), a.ports());
+        assertEquals(List.of(new NamedPort("http-alt", 8080, "TCP"), new NamedPort("dns", 53, "UDP")), a.namedPorts());
+        assertEquals(8080, tc.probes().get(0).port());
+        assertEquals("http-alt", tc.probes().get(0).portName());
+        assertEquals(53, tc.probes().get(1).port());
+        assertEquals(null, new TestCase.Probe("a", "b", 80, "TCP", null, "allow").portName());
+    }
+
+    @Test
+    void badNamedPortsAreRefusedWithTheField() {
+        String ep = "name: c\nendpoints:\n  - {name: a, ports: [{name: dns, port: 53, protocol: UDP}]}\n  - {name: b}\n";
+        assertRefused(ep + "probes:\n  - {from: b, to: a, port: dns, expect: allow}\n", "probes[0].port",
+                "\"a\" declares no port named \"dns\" for TCP");
+        assertRefused(ep + "probes:\n  - {from: b, to: a, port: DNS, protocol: UDP, expect: allow}\n", "probes[0].port",
+                "lowercase");
+        assertRefused("name: c\nendpoints: [{name: a, ports: [{name: web--x, port: 80}]}]\n", "endpoints[0].ports[0]", "\"--\"");
+        assertRefused("name: c\nendpoints: [{name: a, ports: [{name: web, port: 0}]}]\n", "endpoints[0].ports[0]", "port 0 is not 1-65535");
+        assertRefused("name: c\nendpoints: [{name: a, ports: [{port: 80}]}]\n", "endpoints[0].ports[0].name", "missing name");
+        assertRefused("name: c\nendpoints: [{name: a, ports: [{name: w, port: 80, proto: TCP}]}]\n",
+                "endpoints[0].ports[0].proto", "unknown field");
+        assertRefused("name: c\nendpoints: [{name: a, ports: [{name: w, port: 80}, {name: w, port: 81}]}]\n",
+                "endpoints[0].ports[1].name", "declared twice");
+        assertRefused("name: c\nendpoints: [{name: a, ports: [{name: w, port: 80, protocol: ICMP}]}]\n",
+                "endpoints[0].ports[0]", "ICMP");
     }
 
     @Test

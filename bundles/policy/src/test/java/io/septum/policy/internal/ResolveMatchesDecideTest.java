@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.septum.api.Identity;
 import io.septum.api.Label;
 import io.septum.api.Labels;
+import io.septum.api.NamedPort;
 import io.septum.api.ReservedIdentity;
 import io.septum.api.policy.Direction;
 import io.septum.api.policy.EndpointPolicy;
@@ -18,7 +19,9 @@ import io.septum.api.policy.Protocol;
 import io.septum.api.policy.TestCase;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
@@ -30,7 +33,8 @@ import org.junit.jupiter.api.TestFactory;
  * interesting port and protocol and every mode, a simulated datapath lookup over the entries (the BPF program's:
  * longest port prefix within the exact identity and within identity 0, deny from either wins, else the exact
  * identity's answer) must give decide's verdict, and must send to the proxy exactly the connections that an L7
- * rule governs (CVE-2024-52529: no allow may let one skip the proxy).
+ * rule governs (CVE-2024-52529: no allow may let one skip the proxy). Named ports resolve on the destination in
+ * both: the subject's own for ingress, the peer identity's for egress.
  */
 class ResolveMatchesDecideTest {
     private final PolicyEngine engine = new PolicyEngineImpl();
@@ -47,9 +51,13 @@ class ResolveMatchesDecideTest {
         for (ReservedIdentity r : ReservedIdentity.values()) universe.add(r.identity());
         long next = ReservedIdentity.FIRST_ALLOCATED;
         List<Labels> subjects = new ArrayList<>();
+        Map<Long, List<NamedPort>> named = new HashMap<>();
+        TreeSet<Integer> ports = new TreeSet<>(List.of(0, 1, 22, 65535));
         for (TestCase.Endpoint e : tc.endpoints()) {
             Labels l = CaseEvaluator.endpointLabels(e, tc.namespaces());
             subjects.add(l);
+            named.put(next, e.namedPorts());
+            for (NamedPort np : e.namedPorts()) ports.add(np.port());
             universe.add(new Identity(next++, l.asStrings(), false));
         }
         long local = ReservedIdentity.FIRST_LOCAL;
@@ -59,7 +67,6 @@ class ResolveMatchesDecideTest {
         for (String prefix : set.cidrPrefixes()) {
             universe.add(new Identity(local++, List.of("cidr:" + prefix, "reserved:world"), false));
         }
-        TreeSet<Integer> ports = new TreeSet<>(List.of(0, 1, 22, 65535));
         for (TestCase.Probe pr : tc.probes()) {
             ports.add(pr.port());
             ports.add(pr.port() + 1);
@@ -67,8 +74,10 @@ class ResolveMatchesDecideTest {
         }
         int checked = 0;
         for (EnforcementMode mode : EnforcementMode.values()) {
-            for (Labels subject : subjects) {
-                EndpointPolicy ep = set.resolve(subject, universe, mode);
+            for (int s = 0; s < subjects.size(); s++) {
+                Labels subject = subjects.get(s);
+                List<NamedPort> own = named.get(ReservedIdentity.FIRST_ALLOCATED + s);
+                EndpointPolicy ep = set.resolve(subject, own, universe, named, mode);
                 for (PolicyEntry e : ep.entries()) {
                     for (int port : new int[] {e.port() - 1, e.port(), e.endPort(), e.endPort() + 1}) {
                         if (port >= 0 && port <= 65535) ports.add(port);
@@ -78,7 +87,8 @@ class ResolveMatchesDecideTest {
                     for (Direction dir : Direction.values()) {
                         for (Protocol proto : List.of(Protocol.TCP, Protocol.UDP, Protocol.SCTP, Protocol.ICMP)) {
                             for (int port : proto == Protocol.ICMP ? new TreeSet<>(List.of(0)) : ports) {
-                                boolean want = set.decide(dir, subject, id.labelSet(), port, proto, mode).allowed();
+                                List<NamedPort> dest = dir == Direction.INGRESS ? own : named.getOrDefault(id.id(), List.of());
+                                boolean want = set.decide(dir, subject, id.labelSet(), dest, port, proto, mode).allowed();
                                 PolicyAction action = lookup(ep, dir, id.id(), port, proto);
                                 boolean enforced = dir == Direction.INGRESS ? ep.ingressEnforced() : ep.egressEnforced();
                                 boolean got = action == null ? !enforced : action != PolicyAction.DENY;

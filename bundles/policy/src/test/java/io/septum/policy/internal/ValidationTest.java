@@ -36,7 +36,10 @@ class ValidationTest {
     @Test
     void ciliumRuleErrors() {
         String[][] cases = {
-                {"  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: 'http'}]}]\n", "spec.ingress[0].toPorts[0].ports[0].port", "named port \"http\""},
+                {"  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: 'http', endPort: 90}]}]\n", "spec.ingress[0].toPorts[0].ports[0].endPort", "named port \"http\""},
+                {"  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: 'Http'}]}]\n", "spec.ingress[0].toPorts[0].ports[0].port", "invalid port name \"Http\""},
+                {"  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: 'a--b'}]}]\n", "spec.ingress[0].toPorts[0].ports[0].port", "\"--\""},
+                {"  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: 'http'}], rules: {http: [{}]}}]\n", "spec.ingress[0].toPorts[0].ports[0].port", "cannot carry L7 rules"},
                 {"  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: '80', protocol: ICMP}]}]\n", "spec.ingress[0].toPorts[0].ports[0].protocol", "ICMP"},
                 {"  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: '53', protocol: UDP}], rules: {http: [{}]}}]\n", "spec.ingress[0].toPorts[0].ports[0].protocol", "only apply to TCP"},
                 {"  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: '0', protocol: TCP}], rules: {http: [{}]}}]\n", "spec.ingress[0].toPorts[0].ports[0].port", "port 0"},
@@ -78,7 +81,9 @@ class ValidationTest {
         String[][] cases = {
                 {"  podSelector: {}\n  ingress:\n  - ports: [{port: 0}]\n", "spec.ingress[0].ports[0].port", "\"0\""},
                 {"  podSelector: {}\n  ingress:\n  - ports: [{port: 80, protocol: ANY}]\n", "spec.ingress[0].ports[0].protocol", "\"ANY\""},
-                {"  podSelector: {}\n  ingress:\n  - ports: [{port: http}]\n", "spec.ingress[0].ports[0].port", "named port"},
+                {"  podSelector: {}\n  ingress:\n  - ports: [{port: http, endPort: 90}]\n", "spec.ingress[0].ports[0].endPort", "cannot be used with named port \"http\""},
+                {"  podSelector: {}\n  ingress:\n  - ports: [{port: 123456789012345x}]\n", "spec.ingress[0].ports[0].port", "longer than 15"},
+                {"  podSelector: {}\n  ingress:\n  - ports: [{port: '8080'}]\n  - ports: [{port: -web}]\n", "spec.ingress[1].ports[0].port", "start or end with '-'"},
                 {"  podSelector: {}\n  ingress:\n  - ports: [{endPort: 90}]\n", "spec.ingress[0].ports[0].endPort", "needs a port"},
                 {"  podSelector: {}\n  ingress:\n  - ports: [{port: 90, endPort: 80}]\n", "spec.ingress[0].ports[0].endPort", "below port"},
                 {"  podSelector: {}\n  ingress:\n  - from: [{}]\n", "spec.ingress[0].from[0]", "a peer needs"},

@@ -381,7 +381,8 @@ public final class PolicyCommands extends ShellSupport {
         List<TestCase.Probe> probes = new java.util.ArrayList<>();
         for (TestCase.Probe p : c.probes()) {
             boolean tcp = "TCP".equalsIgnoreCase(p.protocol());
-            probes.add(new TestCase.Probe(p.from(), p.to(), p.port(), p.protocol(), tcp ? http : p.http(), p.expect()));
+            probes.add(new TestCase.Probe(p.from(), p.to(), p.port(), p.protocol(), tcp ? http : p.http(), p.expect(),
+                    p.portName()));
         }
         return new TestCase(c.name(), c.description(), c.namespaces(), c.endpoints(), c.external(), c.policies(), probes);
     }

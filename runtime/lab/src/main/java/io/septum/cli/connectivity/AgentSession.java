@@ -5,6 +5,7 @@ import io.septum.api.AgentStatus;
 import io.septum.api.Endpoint;
 import io.septum.api.EndpointSpec;
 import io.septum.api.EndpointState;
+import io.septum.api.NamedPort;
 import io.septum.api.policy.ImportResult;
 import io.septum.api.policy.PolicyInfo;
 import io.septum.cli.AgentClient;
@@ -69,11 +70,16 @@ public final class AgentSession implements AutoCloseable {
     }
 
     /** Registers a lab node as an endpoint of the {@code netns} source. */
+    public void register(NetLab.Node node, String name, String namespace, Map<String, String> labels, String runId) {
+        register(node, name, namespace, labels, List.of(), runId);
+    }
+
+    /** Registers a lab node as an endpoint of the {@code netns} source, with the named ports its case declares. */
     public synchronized void register(NetLab.Node node, String name, String namespace, Map<String, String> labels,
-                                      String runId) {
+                                      List<NamedPort> ports, String runId) {
         EndpointSpec spec = new EndpointSpec("lab-" + runId + "-" + node.index(), name, namespace, labels,
                 node.hostInterface(), node.netns(), List.of(node.ip()), null,
-                Map.of("netns", node.netns(), "septum-lab", runId));
+                Map.of("netns", node.netns(), "septum-lab", runId), ports);
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("source", "netns");
         body.put("spec", spec);

@@ -128,7 +128,8 @@ final class ClusterRuntime implements LabRuntime {
 
     @Override
     public void register(AgentSession session, NetLab.Node node, TestCase.Endpoint endpoint) {
-        session.register(node, endpoint.name(), endpoint.namespace(), endpoint.labels(), owner(node).runId());
+        session.register(node, endpoint.name(), endpoint.namespace(), endpoint.labels(), endpoint.namedPorts(),
+                owner(node).runId());
     }
 
     @Override

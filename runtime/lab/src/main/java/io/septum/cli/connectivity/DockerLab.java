@@ -235,6 +235,11 @@ public final class DockerLab implements LabRuntime {
         }
         cmd.add("--label");
         cmd.add(NAMESPACE_LABEL + "=" + e.namespace());
+        // named ports as source-docker reads them (docs/sources.md)
+        for (var p : e.namedPorts()) {
+            cmd.add("--label");
+            cmd.add("io.septum.port." + p.name() + "=" + p.port() + "/" + p.protocol().toLowerCase(java.util.Locale.ROOT));
+        }
         cmd.addAll(List.of(image, "sh", "-c", "printf '%s' \"$SEPTUM_ECHO\" > " + HANDLER_IN_CONTAINER
                 + " && exec sleep 1000000"));
         Cmd.run(CMD_TIMEOUT_MS, null, cmd).check();

@@ -81,7 +81,8 @@ final class NetnsRuntime implements LabRuntime {
 
     @Override
     public void register(AgentSession session, NetLab.Node node, TestCase.Endpoint endpoint) {
-        session.register(node, endpoint.name(), endpoint.namespace(), endpoint.labels(), lab.runId());
+        session.register(node, endpoint.name(), endpoint.namespace(), endpoint.labels(), endpoint.namedPorts(),
+                lab.runId());
     }
 
     @Override

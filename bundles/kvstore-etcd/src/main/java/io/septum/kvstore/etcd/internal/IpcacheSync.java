@@ -7,6 +7,7 @@ import io.septum.api.Endpoint;
 import io.septum.api.EndpointListener;
 import io.septum.api.EndpointSnapshot;
 import io.septum.api.IpPrefix;
+import io.septum.api.NamedPort;
 import io.septum.api.RemoteEndpoint;
 import io.septum.api.RemoteEndpoints;
 import io.septum.api.ReservedIdentity;
@@ -35,8 +36,8 @@ import java.util.logging.Logger;
  * <ul>
  *   <li>This node registers under {@code septum/state/nodes/v1/<node>} (name, addresses, the endpoint CIDRs it owns,
  *       agent version, start time) and publishes each of its endpoints' addresses under
- *       {@code septum/state/ip/v1/<node>/<ip>} (ip, identity, node, namespace, name), both with the node's lease, so
- *       that they disappear when the node stops renewing it. Every key a node writes is under its own name, which is
+ *       {@code septum/state/ip/v1/<node>/<ip>} (ip, identity, node, namespace, name, named ports), both with the
+ *       node's lease, so that they disappear when the node stops renewing it. Every key a node writes is under its own name, which is
  *       what per-node etcd roles restrict (see docs/cluster.md).</li>
  *   <li>It lists and then watches both prefixes of every other node and serves the result as
  *       {@link RemoteEndpoints}: an entry counts only when its node is registered, its key and value name the same
@@ -280,8 +281,15 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         }
         try {
             JsonNode n = json.readTree(kv.value());
+            List<NamedPort> ports = new ArrayList<>();
+            for (JsonNode p : n.path("ports")) {
+                String t = p.asText();
+                int eq = t.indexOf('=');
+                if (eq <= 0) throw new IllegalArgumentException("named port \"" + t + "\" is not NAME=PORT/PROTOCOL");
+                ports.add(NamedPort.parse(t.substring(0, eq), t.substring(eq + 1)));
+            }
             RemoteEndpoint e = new RemoteEndpoint(n.path("ip").asText(), n.path("identity").asLong(), n.path("node").asText(),
-                    n.path("namespace").asText(""), n.path("name").asText(""));
+                    n.path("namespace").asText(""), n.path("name").asText(""), ports);
             ipKeys.put(kv.key(), Received.of(kv.key(), e, this::mine));
         } catch (IOException | RuntimeException ex) {
             LOG.warning("kvstore: ignoring ipcache key " + kv.key() + ": " + ex.getMessage());
@@ -508,6 +516,11 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
                 v.put("node", self.name());
                 v.put("namespace", ep.namespace());
                 v.put("name", ep.name());
+                if (!ep.namedPorts().isEmpty()) {
+                    // "http=8080/TCP": what NamedPort.parse reads back on the other nodes
+                    var ports = v.putArray("ports");
+                    ep.namedPorts().forEach(np -> ports.add(np.toString()));
+                }
                 want.put(IP_PREFIX + self.name() + "/" + ip, v.toString());
             }
         }

@@ -1,5 +1,6 @@
 package io.septum.kvstore.etcd.internal;
 
+import io.septum.api.NamedPort;
 import io.septum.api.RemoteEndpoint;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -78,6 +79,50 @@ class IpcacheSyncTest {
             } catch (java.io.IOException ignored) {
                 // best effort: etcd is discarded after the class
             }
+            writer.close();
+            reader.close();
+        }
+    }
+
+    /**
+     * Named ports cross nodes with the address: node-b publishes its endpoint's names in the ip key, and a node that
+     * reads node-a's key gets them on the remote endpoint, so egress rules naming a port resolve on remote peers.
+     */
+    @Test
+    void namedPortsArePublishedAndReadWithTheAddress() throws Exception {
+        EtcdClient writer = etcd.client();
+        EtcdClient reader = etcd.client();
+        LeaseSession lease = new LeaseSession(reader, 30);
+        IpcacheSync sync = new IpcacheSync(reader, lease, new IpcacheSync.NodeInfo("node-b", List.of("192.0.2.2"),
+                List.of("10.2.0.0/16"), "test", System.currentTimeMillis()), Runnable::run);
+        long nodeLease = writer.grant(600);
+        List<NamedPort> ports = List.of(new NamedPort("http", 8080, "TCP"), new NamedPort("dns", 53, "UDP"));
+        try {
+            sync.start();
+            writer.put(IpcacheSync.NODE_PREFIX + "node-a", "{\"name\":\"node-a\",\"addresses\":[\"192.0.2.1\"],"
+                    + "\"cidrs\":[\"10.1.0.0/16\"],\"version\":\"test\",\"startTime\":1}", nodeLease);
+            writer.put(IpcacheSync.IP_PREFIX + "node-a/10.1.0.7", "{\"ip\":\"10.1.0.7\",\"identity\":300,"
+                    + "\"node\":\"node-a\",\"namespace\":\"ns\",\"name\":\"web\",\"ports\":[\"http=8080/TCP\",\"dns=53/UDP\"]}",
+                    nodeLease);
+            await("node-a's endpoint", () -> sync.list().stream().anyMatch(r -> r.ip().equals("10.1.0.7")));
+            RemoteEndpoint e = sync.list().stream().filter(r -> r.ip().equals("10.1.0.7")).findFirst().orElseThrow();
+            assertEquals(ports, e.namedPorts());
+
+            sync.endpointsChanged(new io.septum.api.EndpointSnapshot(1, List.of(new io.septum.api.Endpoint(1, "api", "ns",
+                    "netns", List.of(), 301, io.septum.api.EndpointState.READY, List.of("10.2.0.9"), "veth9", 9, null,
+                    false, false, java.util.Map.of(), 1, null, false, ports)), List.of()));
+            await("node-b's endpoint published", () -> {
+                try {
+                    return writer.get(IpcacheSync.IP_PREFIX + "node-b/10.2.0.9").kvs().size() == 1;
+                } catch (java.io.IOException x) {
+                    return false;
+                }
+            });
+            String v = writer.get(IpcacheSync.IP_PREFIX + "node-b/10.2.0.9").first().value();
+            assertTrue(v.contains("\"ports\":[\"http=8080/TCP\",\"dns=53/UDP\"]"), v);
+        } finally {
+            sync.close();
+            lease.close();
             writer.close();
             reader.close();
         }

@@ -15,6 +15,7 @@ import io.septum.api.ComponentStatus;
 import io.septum.api.EndpointSink;
 import io.septum.api.EndpointSource;
 import io.septum.api.EndpointSpec;
+import io.septum.api.NamedPort;
 import io.septum.api.HealthReporter;
 import io.septum.api.SourceHealth;
 import org.osgi.service.component.annotations.Activate;
@@ -63,6 +64,8 @@ public final class DockerSource implements EndpointSource, HealthReporter {
     static final String EXTERNAL_ID = "container-id";
     static final String EXTERNAL_NAME = "container-name";
     private static final Logger LOG = Logger.getLogger(DockerSource.class.getName());
+    /** The prefix of the labels that declare named ports: {@code io.septum.port.http=8080/tcp}. */
+    static final String PORT_LABEL = "io.septum.port.";
     private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
     private static final Set<String> GONE = Set.of("die", "stop", "kill", "destroy", "pause");
     private static final Set<String> STARTED = Set.of("start", "restart", "unpause");
@@ -367,14 +370,35 @@ public final class DockerSource implements EndpointSource, HealthReporter {
         }
         if (addresses.isEmpty()) return null;
         String name = c.getName() == null ? id.substring(0, Math.min(12, id.length())) : c.getName().replaceFirst("^/", "");
-        Map<String, String> labels = c.getConfig() == null || c.getConfig().getLabels() == null ? Map.of()
-                : new LinkedHashMap<>(c.getConfig().getLabels());
+        Map<String, String> labels = new LinkedHashMap<>();
+        if (c.getConfig() != null && c.getConfig().getLabels() != null) labels.putAll(c.getConfig().getLabels());
+        List<NamedPort> ports = namedPorts(labels, name);
+        labels.keySet().removeIf(k -> k.startsWith(PORT_LABEL));
         String veth = links.hostPeer(pid, "eth0");
         Map<String, String> external = new LinkedHashMap<>();
         external.put(EXTERNAL_ID, c.getId());
         external.put(EXTERNAL_NAME, name);
         return new EndpointSpec(c.getId(), name, namespaceOf(labels), labels, veth, "/proc/" + pid + "/ns/net",
-                addresses, null, external);
+                addresses, null, external, ports);
+    }
+
+    /**
+     * A container's named ports, from labels {@code io.septum.port.<name>=<port>[/<protocol>]} (for example
+     * {@code io.septum.port.http=8080/tcp}). They declare ports, they are not who the container is, so they are not
+     * identity labels. A label that is not a valid port is left out with a warning naming it.
+     */
+    static List<NamedPort> namedPorts(Map<String, String> labels, String container) {
+        List<NamedPort> out = new ArrayList<>();
+        for (Map.Entry<String, String> e : new java.util.TreeMap<>(labels).entrySet()) {
+            if (!e.getKey().startsWith(PORT_LABEL)) continue;
+            try {
+                out.add(NamedPort.parse(e.getKey().substring(PORT_LABEL.length()), e.getValue()));
+            } catch (IllegalArgumentException x) {
+                LOG.warning("container " + container + ": label " + e.getKey() + "=" + e.getValue() + " left out: "
+                        + x.getMessage());
+            }
+        }
+        return out;
     }
 
     /** The configured namespace, or the mapping label's value when that rule is on and the value is a DNS label. */

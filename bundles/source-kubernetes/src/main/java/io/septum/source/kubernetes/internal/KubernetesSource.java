@@ -3,6 +3,8 @@ package io.septum.source.kubernetes.internal;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodIP;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -14,6 +16,7 @@ import io.septum.api.ComponentStatus;
 import io.septum.api.EndpointSink;
 import io.septum.api.EndpointSource;
 import io.septum.api.EndpointSpec;
+import io.septum.api.NamedPort;
 import io.septum.api.HealthReporter;
 import io.septum.api.SourceHealth;
 import io.septum.api.policy.PolicySink;
@@ -542,7 +545,31 @@ public final class KubernetesSource implements EndpointSource, HealthReporter {
         external.put(EXTERNAL_POD_UID, p.getMetadata().getUid());
         return new EndpointSpec(p.getMetadata().getUid(), p.getMetadata().getName(),
                 Objects.requireNonNullElse(p.getMetadata().getNamespace(), "default"), labels, dev, null,
-                addresses(p), null, external);
+                addresses(p), null, external, namedPorts(p));
+    }
+
+    /**
+     * The pod's named container ports ({@code containers[].ports[].name}), which NetworkPolicy and CNP rules may
+     * name. The API server validates them already; one that is still not a valid name is left out with a warning,
+     * and of a name given twice for one protocol the first wins.
+     */
+    static List<NamedPort> namedPorts(Pod p) {
+        List<NamedPort> out = new ArrayList<>();
+        if (p.getSpec() == null || p.getSpec().getContainers() == null) return out;
+        for (Container c : p.getSpec().getContainers()) {
+            if (c.getPorts() == null) continue;
+            for (ContainerPort cp : c.getPorts()) {
+                if (cp.getName() == null || cp.getName().isEmpty() || cp.getContainerPort() == null) continue;
+                try {
+                    NamedPort np = new NamedPort(cp.getName(), cp.getContainerPort(), cp.getProtocol());
+                    if (NamedPort.lookup(out, np.name(), np.protocol()).isEmpty()) out.add(np);
+                } catch (IllegalArgumentException e) {
+                    LOG.warning("pod " + p.getMetadata().getNamespace() + "/" + p.getMetadata().getName()
+                            + ": container " + c.getName() + ": port left out: " + e.getMessage());
+                }
+            }
+        }
+        return out;
     }
 
     static String origin(HasMetadata o) {

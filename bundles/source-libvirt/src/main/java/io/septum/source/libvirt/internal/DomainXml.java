@@ -1,5 +1,6 @@
 package io.septum.source.libvirt.internal;
 
+import io.septum.api.NamedPort;
 import java.io.IOException;
 import java.io.StringReader;
 import java.util.ArrayList;
@@ -27,14 +28,17 @@ import org.xml.sax.SAXException;
  *   <septum:endpoint xmlns:septum="https://septum.io/libvirt/1">
  *     <septum:label key="app">web</septum:label>
  *     <septum:address>192.0.2.10</septum:address>
+ *     <septum:port name="http" protocol="tcp">8080</septum:port>
  *   </septum:endpoint>
  * </metadata>
  * }</pre>
  *
  * <p>libvirt keeps one metadata element per namespace, so everything Septum reads sits in that one element; its local
  * name is free ({@code labels} works as well) and its children are matched by local name whatever their prefix.
+ * A {@code <septum:port>} declares a named port (protocol TCP when absent), which policies may name.
  */
-record DomainXml(String name, String uuid, List<Nic> interfaces, Map<String, String> labels, List<String> addresses) {
+record DomainXml(String name, String uuid, List<Nic> interfaces, Map<String, String> labels, List<String> addresses,
+                 List<NamedPort> ports) {
     static final String NS = "https://septum.io/libvirt/1";
 
     /** One {@code <interface>}: host-side device ({@code <target dev>}, null until the domain runs), guest MAC. */
@@ -80,6 +84,7 @@ record DomainXml(String name, String uuid, List<Nic> interfaces, Map<String, Str
         }
         Map<String, String> labels = new LinkedHashMap<>();
         List<String> addresses = new ArrayList<>();
+        List<NamedPort> ports = new ArrayList<>();
         Element metadata = child(root, "metadata");
         if (metadata != null) {
             for (Node n = metadata.getFirstChild(); n != null; n = n.getNextSibling()) {
@@ -92,13 +97,35 @@ record DomainXml(String name, String uuid, List<Nic> interfaces, Map<String, Str
                             throw new IOException("domain " + name + ": metadata <label> without a key attribute");
                         }
                         labels.put(key, text(item) == null ? "" : text(item).trim());
+                    } else if ("port".equals(item.getLocalName())) {
+                        ports.add(port(name, item, ports));
                     } else if ("address".equals(item.getLocalName()) && text(item) != null && !text(item).isBlank()) {
                         addresses.add(text(item).trim());
                     }
                 }
             }
         }
-        return new DomainXml(name, uuid, List.copyOf(nics), Map.copyOf(labels), List.copyOf(addresses));
+        return new DomainXml(name, uuid, List.copyOf(nics), Map.copyOf(labels), List.copyOf(addresses),
+                List.copyOf(ports));
+    }
+
+    /** {@code <septum:port name="http" protocol="tcp">8080</septum:port>}; a bad one refuses the domain, saying why. */
+    private static NamedPort port(String domain, Element item, List<NamedPort> before) throws IOException {
+        String portName = item.getAttribute("name").trim();
+        String protocol = item.getAttribute("protocol").trim();
+        String where = "domain " + domain + ": metadata <port name=\"" + portName + "\">";
+        if (portName.isEmpty()) throw new IOException("domain " + domain + ": metadata <port> without a name attribute");
+        NamedPort p;
+        try {
+            p = NamedPort.parse(portName, (text(item) == null ? "" : text(item).trim())
+                    + (protocol.isEmpty() ? "" : "/" + protocol));
+        } catch (IllegalArgumentException e) {
+            throw new IOException(where + ": " + e.getMessage(), e);
+        }
+        if (!NamedPort.lookup(before, p.name(), p.protocol()).isEmpty()) {
+            throw new IOException(where + ": the name is already a " + p.protocol() + " port");
+        }
+        return p;
     }
 
     private static Element child(Element parent, String local) {

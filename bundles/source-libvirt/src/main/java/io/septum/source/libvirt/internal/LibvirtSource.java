@@ -549,7 +549,7 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
         external.put(EXTERNAL_NAME, d.name());
         if (d.uuid() != null) external.put(EXTERNAL_UUID, d.uuid());
         return new EndpointSpec(key, d.name(), settings.namespace(), labels, nic.dev(), null,
-                new ArrayList<>(ips), null, external);
+                new ArrayList<>(ips), null, external, d.ports());
     }
 
     private static void safely(Runnable r) {

@@ -20,6 +20,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
+import io.septum.api.NamedPort;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,6 +36,8 @@ class LibvirtSourceTest {
                   <septum:label key="app">web</septum:label>
                   <septum:label key="tier">front</septum:label>
                   <septum:address>10.199.77.9</septum:address>
+                  <septum:port name="http">8080</septum:port>
+                  <septum:port name="dns" protocol="udp">53</septum:port>
                 </septum:endpoint>
                 <other:thing xmlns:other="https://example.com/x"><label key="app">not-ours</label></other:thing>
               </metadata>
@@ -56,6 +59,7 @@ class LibvirtSourceTest {
         assertEquals("4dea22b3-1d52-d8f3-2516-782e98ab3fa0", d.uuid());
         assertEquals(Map.of("app", "web", "tier", "front"), d.labels(), "only the septum namespace counts");
         assertEquals(List.of("10.199.77.9"), d.addresses());
+        assertEquals(List.of(new NamedPort("http", 8080, "TCP"), new NamedPort("dns", 53, "UDP")), d.ports());
         assertEquals(List.of(new DomainXml.Nic("sttap1", "52:54:00:aa:bb:01", List.of())), d.interfaces());
     }
 
@@ -65,6 +69,13 @@ class LibvirtSourceTest {
                 + "<s:e xmlns:s='https://septum.io/libvirt/1'><s:label>v</s:label></s:e></metadata></domain>"));
         assertTrue(e.getMessage().contains("domain x: metadata <label> without a key"), e.getMessage());
         assertThrows(IOException.class, () -> DomainXml.parse("<network/>"));
+        e = assertThrows(IOException.class, () -> DomainXml.parse("<domain><name>x</name><metadata>"
+                + "<s:e xmlns:s='https://septum.io/libvirt/1'><s:port name='Web'>80</s:port></s:e></metadata></domain>"));
+        assertTrue(e.getMessage().contains("domain x: metadata <port name=\"Web\">: invalid port name"), e.getMessage());
+        e = assertThrows(IOException.class, () -> DomainXml.parse("<domain><name>x</name><metadata>"
+                + "<s:e xmlns:s='https://septum.io/libvirt/1'><s:port name='web' protocol='gre'>80</s:port></s:e>"
+                + "</metadata></domain>"));
+        assertTrue(e.getMessage().contains("unknown protocol \"GRE\""), e.getMessage());
         assertThrows(IOException.class, () -> DomainXml.parse("<!DOCTYPE x [<!ENTITY a 'b'>]><domain/>"));
     }
 
@@ -80,6 +91,7 @@ class LibvirtSourceTest {
         assertEquals("default", spec.namespace());
         assertEquals(Map.of("app", "web", "tier", "front", "domain", "sept-t-web"), spec.labels());
         assertEquals(List.of("10.199.77.9"), spec.addresses());
+        assertEquals(List.of(new NamedPort("http", 8080, "TCP"), new NamedPort("dns", 53, "UDP")), spec.ports());
         assertEquals(Map.of("domain-name", "sept-t-web", "domain-uuid", "4dea22b3-1d52-d8f3-2516-782e98ab3fa0"),
                 spec.externalIds());
     }

@@ -3,6 +3,7 @@ package io.septum.source.netns.internal;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.septum.api.NamedPort;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,20 +27,25 @@ import java.util.regex.Pattern;
  *     netns: deathstar         # a name under /var/run/netns or a path; defaults to name
  *     interface: sept-ds-h     # optional host-side veth; found from the namespace's veth when absent
  *     labels: {org: empire, class: deathstar}
+ *     ports:                   # optional named ports, which policies may name (port: http)
+ *       - {name: http, port: 8080, protocol: TCP}   # protocol TCP when absent; UDP, SCTP
  * </pre>
  */
 final class Declarations {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?");
     private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
-    private static final Set<String> FIELDS = Set.of("name", "namespace", "netns", "interface", "labels", "addresses");
+    private static final Set<String> FIELDS = Set.of("name", "namespace", "netns", "interface", "labels", "addresses",
+            "ports");
+    private static final Set<String> PORT_FIELDS = Set.of("name", "port", "protocol");
 
     private Declarations() {
     }
 
     /** One declared endpoint; {@code origin} is the file it came from, or {@code api}. */
     record Declared(String name, String namespace, String netns, String interfaceName, Map<String, String> labels,
-                    List<String> addresses, Map<String, String> externalIds, String origin) {
+                    List<String> addresses, Map<String, String> externalIds, String origin, List<NamedPort> ports) {
         Declared {
+            ports = ports == null ? List.of() : List.copyOf(ports);
             labels = labels == null ? Map.of() : Map.copyOf(new TreeMap<>(labels));
             addresses = addresses == null ? List.of() : List.copyOf(addresses);
             externalIds = externalIds == null ? Map.of() : Map.copyOf(externalIds);
@@ -95,14 +101,7 @@ final class Declarations {
         Map<String, Integer> seen = new LinkedHashMap<>();
         for (int i = 0; i < list.size(); i++) {
             String where = origin + ": endpoints[" + i + "]";
-            JsonNode n = list.get(i);
-            if (!n.isObject()) throw new InvalidException(where + ": expected a mapping");
-            for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
-                String f = it.next();
-                if (!FIELDS.contains(f)) {
-                    throw new InvalidException(where + ": unknown field \"" + f + "\" (known: " + FIELDS.stream().sorted().toList() + ")");
-                }
-            }
+            JsonNode n = item(list, i, where, "a mapping", FIELDS);
             String name = text(n, "name", where);
             String namespace = text(n, "namespace", where);
             String netns = text(n, "netns", where);
@@ -126,7 +125,7 @@ final class Declarations {
                 for (JsonNode x : a) addresses.add(x.asText());
             }
             Declared d = validate(new Declared(name, namespace, netns == null ? name : netns, iface, labels, addresses,
-                    null, origin), where);
+                    null, origin, ports(n.path("ports"), where + ".ports")), where);
             Integer dup = seen.put(d.sourceId(), i);
             if (dup != null) {
                 throw new InvalidException(where + ": endpoint " + d.sourceId() + " is already declared at endpoints["
@@ -135,6 +134,48 @@ final class Declarations {
             out.add(d);
         }
         return out;
+    }
+
+    /** {@code ports: [{name: http, port: 8080, protocol: TCP}]}; empty when absent. */
+    static List<NamedPort> ports(JsonNode list, String where) throws InvalidException {
+        if (list.isMissingNode() || list.isNull()) return List.of();
+        if (!list.isArray()) throw new InvalidException(where + ": must be a list of {name, port, protocol}");
+        List<NamedPort> out = new ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+            String at = where + "[" + i + "]";
+            JsonNode n = item(list, i, at, "{name, port, protocol}", PORT_FIELDS);
+            String name = text(n, "name", at);
+            String port = text(n, "port", at);
+            if (name == null) throw new InvalidException(at + ".name: is required");
+            if (port == null || !port.matches("\\d{1,5}")) {
+                throw new InvalidException(at + ".port: \"" + (port == null ? "" : port) + "\" is not a port 1-65535");
+            }
+            NamedPort p;
+            try {
+                p = new NamedPort(name, Integer.parseInt(port), text(n, "protocol", at));
+            } catch (IllegalArgumentException e) {
+                throw new InvalidException(at + ": " + e.getMessage());
+            }
+            if (!NamedPort.lookup(out, p.name(), p.protocol()).isEmpty()) {
+                throw new InvalidException(at + ".name: \"" + p.name() + "\" is already a " + p.protocol() + " port");
+            }
+            out.add(p);
+        }
+        return out;
+    }
+
+    /** Item {@code i} of a list, reported as {@code at}: a mapping of {@code known} fields only. */
+    private static JsonNode item(JsonNode list, int i, String at, String expected, Set<String> known)
+            throws InvalidException {
+        JsonNode n = list.get(i);
+        if (!n.isObject()) throw new InvalidException(at + ": expected " + expected);
+        for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!known.contains(f)) {
+                throw new InvalidException(at + ": unknown field \"" + f + "\" (known: " + known.stream().sorted().toList() + ")");
+            }
+        }
+        return n;
     }
 
     private static String text(JsonNode n, String field, String where) throws InvalidException {

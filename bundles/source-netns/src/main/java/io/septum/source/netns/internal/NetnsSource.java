@@ -189,7 +189,8 @@ public final class NetnsSource implements EditableEndpointSource, HealthReporter
         Declared d;
         try {
             d = Declarations.validate(new Declared(name, blankToNull(spec.namespace()), netns,
-                    blankToNull(spec.interfaceName()), spec.labels(), spec.addresses(), spec.externalIds(), "api"),
+                    blankToNull(spec.interfaceName()), spec.labels(), spec.addresses(), spec.externalIds(), "api",
+                    spec.ports()),
                     "endpoint");
         } catch (Declarations.InvalidException e) {
             throw new IllegalArgumentException(e.getMessage());
@@ -308,7 +309,7 @@ public final class NetnsSource implements EditableEndpointSource, HealthReporter
         // A veth re-created under the same name gets a new index; reporting it makes the manager re-attach.
         ids.put("hostIfindex", String.valueOf(found.hostIfindex()));
         return new EndpointSpec(d.sourceId(), d.name(), d.namespace(), d.labels(), found.hostInterface(), d.netns(),
-                addresses, null, ids);
+                addresses, null, ids, d.ports());
     }
 
     /** Reports one endpoint if it changed; runs on the scan thread. */
@@ -340,7 +341,8 @@ public final class NetnsSource implements EditableEndpointSource, HealthReporter
                 n.path("externalIds").fields().forEachRemaining(e -> externalIds.put(e.getKey(), e.getValue().asText()));
                 Declared d = Declarations.validate(new Declared(n.path("name").asText(null),
                         n.path("namespace").asText(null), n.path("netns").asText(null),
-                        n.path("interface").asText(null), labels, addresses, externalIds, "api"), file.toString());
+                        n.path("interface").asText(null), labels, addresses, externalIds, "api",
+                        Declarations.ports(n.path("ports"), file + ": ports")), file.toString());
                 fromApi.put(d.sourceId(), d);
             }
         } catch (IOException | Declarations.InvalidException | RuntimeException e) {
@@ -369,6 +371,11 @@ public final class NetnsSource implements EditableEndpointSource, HealthReporter
             if (!d.externalIds().isEmpty()) {
                 ObjectNode x = n.putObject("externalIds");
                 d.externalIds().forEach(x::put);
+            }
+            if (!d.ports().isEmpty()) {
+                ArrayNode ports = n.putArray("ports");
+                for (var p : d.ports()) ports.addObject().put("name", p.name()).put("port", p.port())
+                        .put("protocol", p.protocol());
             }
         }
         Path file = settings.stateDir().resolve(STATE_FILE);

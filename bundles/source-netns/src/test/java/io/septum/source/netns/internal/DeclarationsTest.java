@@ -1,5 +1,6 @@
 package io.septum.source.netns.internal;
 
+import io.septum.api.NamedPort;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -32,6 +33,28 @@ class DeclarationsTest {
         assertEquals(Map.of("org", "empire", "class", "deathstar", "tier", "1"), d.labels());
         assertEquals("xwing", ds.get(1).netns(), "netns defaults to the name");
         assertEquals(List.of(), Declarations.parse("f.yaml", ""));
+    }
+
+    @Test
+    void namedPortsAreDeclaredWithTheEndpoint() throws Exception {
+        var ds = Declarations.parse("f.yaml", """
+                endpoints:
+                  - name: web
+                    ports: [{name: http, port: 8080}, {name: dns, port: 53, protocol: udp}, {name: dns, port: 53}]
+                """);
+        assertEquals(List.of(new NamedPort("http", 8080, "TCP"), new NamedPort("dns", 53, "UDP"),
+                new NamedPort("dns", 53, "TCP")), ds.get(0).ports());
+        String[][] refused = {
+                {"[{name: Http, port: 80}]", "endpoints[0].ports[0]: invalid port name \"Http\""},
+                {"[{name: http, port: 70000}]", "endpoints[0].ports[0]: named port \"http\": port 70000 is not 1-65535"},
+                {"[{name: http, port: 80}, {name: http, port: 81}]", "endpoints[0].ports[1].name: \"http\" is already a TCP port"},
+                {"[{port: 80}]", "endpoints[0].ports[0].name: is required"},
+                {"[{name: x, port: 80, proto: tcp}]", "endpoints[0].ports[0]: unknown field \"proto\""},
+                {"{http: 80}", "endpoints[0].ports: must be a list"}};
+        for (String[] c : refused) {
+            String e = error("endpoints:\n  - name: a\n    ports: " + c[0] + "\n");
+            assertTrue(e.startsWith("etc/endpoints/x.yaml: " + c[1]), e);
+        }
     }
 
     @Test
