@@ -8,8 +8,6 @@ import io.septum.api.EndpointState;
 import io.septum.api.flow.Flow;
 import io.septum.api.flow.FlowFilter;
 import io.septum.api.flow.FlowObserver;
-import io.septum.api.flow.FlowStats;
-import io.septum.api.flow.FlowSubscription;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -43,22 +41,7 @@ class FlowLogFuzzTest {
             assertNotNull(f);
             for (FlowFilter filter : filters) filter.matches(f);
         }
-        FlowObserver store = new FlowObserver() {
-            @Override
-            public List<Flow> query(FlowFilter filter, int last) {
-                return flows.stream().filter(filter::matches).toList();
-            }
-
-            @Override
-            public FlowSubscription follow(FlowFilter filter) {
-                throw new UnsupportedOperationException();
-            }
-
-            @Override
-            public FlowStats stats() {
-                return null;
-            }
-        };
+        FlowObserver store = SuggesterTest.store(flows);
         for (Flow f : flows) {
             Endpoint ep = new Endpoint(f.endpointId(), "web", "default", "netns", List.of("k8s:app=web"), 300,
                     EndpointState.READY, List.of(), null, 0, null, false, false, null, 1, null);

@@ -27,8 +27,8 @@ import org.junit.jupiter.api.BeforeEach;
  * Fuzz target for the L7 HTTP request path: raw bytes from a client connection through the proxy's own pipeline
  * ({@link GuardedRequestDecoder}, {@link HeaderDeadline}, {@link FrontendHandler} with its {@link PathNormalizer})
  * and the agent's {@link PolicyJudge} on the Star Wars L7 policy (tiefighter to deathstar:80). The contract: each
- * complete request is answered (400, 403, 413, 414, 431 or, allowed ones, 503 since there is no upstream here),
- * every flow it reports has a verdict, and the connection is never closed without an answer: the handler's
+ * complete request is answered (400, 403, 413, 414, 431; the judge's verdict is checked, then every request is
+ * denied, so that nothing leaves for an upstream), every flow it reports has a verdict, and the connection is never closed without an answer: the handler's
  * {@code exceptionCaught} closes silently, so a close with nothing written is an exception, a finding.
  * Seeds ({@code L7RequestFuzzTestInputs/request/}): the requests of {@code HttpProxyTest} and the smuggling shapes.
  */
@@ -45,7 +45,51 @@ class L7RequestFuzzTest {
         Path yaml = Path.of("../../examples/starwars/sw_l3_l4_l7_policy.yaml");
         fixture.current.set(engine.parse(yaml.toString(), Files.readString(yaml)));
         proxy = new HttpProxy(new ProxySettings(0, 64, 8192, 1 << 20, 1_500, 30_000, 2_000, 0, false),
-                new PolicyJudge(() -> fixture.em, () -> null, () -> fixture.repo), flows::add, a -> a);
+                new Judged(new PolicyJudge(() -> fixture.em, () -> null, () -> fixture.repo)), flows::add, a -> a);
+    }
+
+    /**
+     * The agent's judge, whose verdict is checked and then answered with a 403 either way: an allowed request would
+     * open an upstream connection, and its failure would come back on another thread, outside this input.
+     */
+    private record Judged(Judge judge) implements Judge {
+        @Override
+        public ConnectionJudge connection(InetSocketAddress client, InetSocketAddress server) {
+            ConnectionJudge c = judge.connection(client, server);
+            return new ConnectionJudge() {
+                @Override
+                public Verdict decide(io.septum.api.policy.HttpRequestInfo request) {
+                    Verdict v = c.decide(request);
+                    assertNotNull(v.rule(), "a verdict names its rule or why none matched");
+                    return new Verdict(false, v.rule(), v.policy());
+                }
+
+                @Override
+                public io.septum.api.flow.FlowEndpoint client() {
+                    return c.client();
+                }
+
+                @Override
+                public io.septum.api.flow.FlowEndpoint server() {
+                    return c.server();
+                }
+
+                @Override
+                public String direction() {
+                    return c.direction();
+                }
+
+                @Override
+                public long endpointId() {
+                    return c.endpointId();
+                }
+
+                @Override
+                public boolean keepClientAddress() {
+                    return c.keepClientAddress();
+                }
+            };
+        }
     }
 
     @FuzzTest(maxDuration = "10m")
