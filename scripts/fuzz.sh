@@ -41,20 +41,21 @@ while [ $# -gt 0 ]; do
         --list) list; exit 0 ;;
         -h|--help) usage; exit 0 ;;
         --all) all=true ;;
-        --minutes) [ $# -ge 2 ] || { echo "fuzz.sh: --minutes needs a number" >&2; exit 2; }; seconds=$(( $2 * 60 )); shift ;;
-        --seconds) [ $# -ge 2 ] || { echo "fuzz.sh: --seconds needs a number" >&2; exit 2; }; seconds=$2; shift ;;
+        --minutes|--seconds)
+            [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz.sh: $1 needs a positive whole number" >&2; exit 2; }
+            if [ "$1" = --minutes ]; then seconds=$(( $2 * 60 )); else seconds=$2; fi
+            shift ;;
         -*) echo "fuzz.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
         *) [ -z "$target" ] || { echo "fuzz.sh: one target at a time, or --all" >&2; exit 2; }; target=$1 ;;
     esac
     shift
 done
-[[ "$seconds" =~ ^[0-9]+$ ]] && [ "$seconds" -gt 0 ] || { echo "fuzz.sh: the duration must be a positive whole number" >&2; exit 2; }
 if ! $all && [ -z "$target" ]; then usage >&2; exit 2; fi
 if $all && [ -n "$target" ]; then echo "fuzz.sh: either TARGET or --all" >&2; exit 2; fi
 
 # Runs one target; prints one summary line; returns non-zero on a finding or a failed run.
 run() {
-    local name=$1 line module class method log seeds before after execs status
+    local name=$1 line module class method log seeds before after execs corpus status
     line=$(grep "^$name|" <<<"$TARGETS") || { echo "fuzz.sh: no target '$name' (see --list)" >&2; return 2; }
     IFS='|' read -r _ module class method _ <<<"$line"
     seeds="$module/src/test/resources/$(dirname "${class//.//}")/$(basename "${class//.//}")Inputs/$method"
@@ -66,14 +67,16 @@ run() {
     # jazzer.internal.arg.N are libFuzzer arguments (arg.0 is argv[0]); given after the annotation's maxDuration,
     # they win: -max_total_time bounds the run, -timeout turns a slow input (a hang) into a finding.
     JAZZER_FUZZ=1 mvn -B -ntp -o -Dstyle.color=never -pl "$module" -am verify \
-        -Dtest="$class#$method" -Dsurefire.failIfNoSpecifiedTests=false -Dseptum.forkTimeout=0 \
+        -Dtest="$class#$method" -Dsurefire.failIfNoSpecifiedTests=false -Dseptum.forkTimeout=0 -Djazzer.hooks=true \
         -Djazzer.internal.arg.0=fuzz -Djazzer.internal.arg.1=-max_total_time="$seconds" \
         -Djazzer.internal.arg.2=-timeout=10 -Djazzer.internal.arg.3=-print_final_stats=1 \
         >"$log" 2>&1 || status=$?
     after=$(ls "$seeds" | grep -c '^crash-' || true)
     execs=$(grep -ao 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | awk '{print $2}')
     [ -n "$execs" ] || execs=$(grep -aoE '^#[0-9]+' "$log" | tail -1 | tr -d '#')
-    printf '%-14s executions=%s seconds=%s findings=%s exit=%s\n' "$name" "${execs:-?}" "$seconds" "$((after - before))" "$status"
+    corpus=$(grep -ao 'stat::new_units_added: *[0-9]*' "$log" | tail -1 | awk '{print $2}')
+    printf '%-14s executions=%s new-corpus=%s seconds=%s findings=%s exit=%s\n' "$name" "${execs:-?}" "${corpus:-?}" \
+        "$seconds" "$((after - before))" "$status"
     if [ "$((after - before))" -gt 0 ]; then
         ls -t "$seeds" | grep '^crash-' | head -n "$((after - before))" | sed "s|^|  new finding: $seeds/|"
         grep -a -m1 -A3 '== Java Exception' "$log" | sed 's/^/  /' || true
