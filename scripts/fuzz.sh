@@ -86,7 +86,8 @@ run() {
 
 if $all; then
     failed=0
-    while IFS='|' read -r name _; do run "$name" || failed=1; done <<<"$TARGETS"
+    # mvn reads stdin: without </dev/null the first run would swallow the rest of the list
+    while IFS='|' read -r name _; do run "$name" </dev/null || failed=1; done <<<"$TARGETS"
     exit $failed
 fi
 run "$target"

@@ -12,6 +12,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.septum.api.flow.Flow;
 import io.septum.api.policy.PolicyEngine;
 import java.net.InetAddress;
+import java.lang.reflect.Proxy;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.UnknownHostException;
@@ -56,39 +57,14 @@ class L7RequestFuzzTest {
         @Override
         public ConnectionJudge connection(InetSocketAddress client, InetSocketAddress server) {
             ConnectionJudge c = judge.connection(client, server);
-            return new ConnectionJudge() {
-                @Override
-                public Verdict decide(io.septum.api.policy.HttpRequestInfo request) {
-                    Verdict v = c.decide(request);
-                    assertNotNull(v.rule(), "a verdict names its rule or why none matched");
-                    return new Verdict(false, v.rule(), v.policy());
-                }
-
-                @Override
-                public io.septum.api.flow.FlowEndpoint client() {
-                    return c.client();
-                }
-
-                @Override
-                public io.septum.api.flow.FlowEndpoint server() {
-                    return c.server();
-                }
-
-                @Override
-                public String direction() {
-                    return c.direction();
-                }
-
-                @Override
-                public long endpointId() {
-                    return c.endpointId();
-                }
-
-                @Override
-                public boolean keepClientAddress() {
-                    return c.keepClientAddress();
-                }
-            };
+            // every other method answers as the real connection judge does
+            return (ConnectionJudge) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {ConnectionJudge.class},
+                    (self, method, args) -> {
+                        Object answer = method.invoke(c, args);
+                        if (!(answer instanceof Verdict v)) return answer;
+                        assertNotNull(v.rule(), "a verdict names its rule or why none matched");
+                        return new Verdict(false, v.rule(), v.policy());
+                    });
         }
     }
 
