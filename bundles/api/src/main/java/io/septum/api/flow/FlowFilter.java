@@ -1,6 +1,7 @@
 package io.septum.api.flow;
 
 import io.septum.api.Label;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
@@ -110,7 +111,14 @@ public record FlowFilter(
     private static boolean labels(List<String> want, FlowEndpoint e) {
         if (want.isEmpty()) return true;
         if (e == null) return false;
-        List<Label> have = e.labels().stream().map(Label::parse).toList();
+        List<Label> have = new ArrayList<>();
+        for (String l : e.labels()) {
+            try {
+                have.add(Label.parse(l));
+            } catch (IllegalArgumentException notALabel) {
+                // a damaged or foreign flow log line: its malformed label matches nothing, the query goes on
+            }
+        }
         for (String text : want) {
             Label w = Label.parse(text);
             boolean found = have.stream().anyMatch(h -> w.sourceMatches(h.source()) && w.key().equals(h.key())

@@ -6,7 +6,10 @@ import io.septum.api.flow.Flow;
 import io.septum.api.flow.FlowFilter;
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.OutputStream;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -102,19 +105,32 @@ final class FlowLog implements AutoCloseable {
     }
 
     private List<Flow> read(Path seg) throws IOException {
-        List<Flow> flows = new ArrayList<>();
-        try (BufferedReader r = Files.newBufferedReader(seg, StandardCharsets.UTF_8)) {
-            String line;
-            while ((line = r.readLine()) != null) {
-                if (line.isBlank()) continue;
-                try {
-                    flows.add(mapper.readValue(line, Flow.class));
-                } catch (IOException e) {
-                    // a line torn by a crash or an older format: the rest of the log is still good
-                }
-            }
+        try (InputStream in = Files.newInputStream(seg)) {
+            return read(in);
         } catch (java.nio.file.NoSuchFileException e) {
             // deleted by retention between listing and reading
+            return List.of();
+        }
+    }
+
+    /**
+     * The flows of one segment's bytes. Bytes that are not UTF-8 (a line cut inside a character by a crash) are
+     * replaced rather than refused, and lines that do not read as a flow ({@code null}, a torn object, an older
+     * format) are skipped: one bad line must not cost the other flows of the log.
+     */
+    List<Flow> read(InputStream in) throws IOException {
+        List<Flow> flows = new ArrayList<>();
+        BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPLACE).onUnmappableCharacter(CodingErrorAction.REPLACE)));
+        String line;
+        while ((line = r.readLine()) != null) {
+            if (line.isBlank()) continue;
+            try {
+                Flow f = mapper.readValue(line, Flow.class);
+                if (f != null) flows.add(f);
+            } catch (IOException e) {
+                // a line torn by a crash or an older format: the rest of the log is still good
+            }
         }
         return flows;
     }

@@ -33,7 +33,8 @@ class SuggesterTest {
                 src, dst, "L3_L4", Flow.TYPE_POLICY_VERDICT, dir, null, "none", 7, 0, null, null, reply, null);
     }
 
-    private static FlowObserver store(List<Flow> flows) {
+    /** An in-memory flow store that answers queries from {@code flows}. */
+    static FlowObserver store(List<Flow> flows) {
         return new FlowObserver() {
             @Override
             public List<Flow> query(FlowFilter filter, int last) {

@@ -56,7 +56,16 @@ public final class EventDecoder {
         monoToWallNanos = now.getEpochSecond() * 1_000_000_000L + now.getNano() - mono;
     }
 
+    /**
+     * One record; bytes past {@link #size()} (a newer program's longer struct) are ignored.
+     *
+     * @throws IllegalArgumentException when the record is shorter than {@code struct septum_event}
+     */
     public DatapathEvent decode(byte[] raw) {
+        if (raw.length < size) {
+            throw new IllegalArgumentException("an event record of " + raw.length + " bytes, shorter than struct septum_event ("
+                    + size + " bytes)");
+        }
         ByteBuffer b = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
         int type = b.get(oType) & 0xff;
         int dir = b.get(oDirection) & 0xff;
