@@ -1,5 +1,5 @@
 // Septum's web UI: the endpoint map (Cytoscape.js, fcose layout, one compound node per namespace), edges for
-// observed flows coloured by verdict, the live flow table, the policies with their hits, and why a flow got its
+// observed connections coloured by their outcome, the live flow table, the policies with their hits, and why a flow got its
 // verdict. Everything comes from the agent's /api (same services and filters as the REST API and `septum observe`).
 import cytoscape from 'cytoscape';
 import fcose from 'cytoscape-fcose';
@@ -12,7 +12,8 @@ const OUTSIDE = '(outside)';
 
 const state = {
   flows: [],          // every flow shown, oldest first; its index is its row's data-index
-  edges: new Map(),   // edge id -> { flows: [index...] }
+  edges: new Map(),   // edge id -> { conns: Set of connection keys }
+  conns: new Map(),   // connection key -> { src, dst, verdict, edge, flows: [index...] }
   stream: null,
   selected: null,
   layoutTimer: null,
@@ -96,20 +97,61 @@ function sideNode(side, ip) {
   return id;
 }
 
+// An edge counts connections, each with its outcome: the worst verdict any of its flows got, from the source's
+// egress to the destination's ingress. A connection the source let out (policy-verdict FORWARDED) but the
+// destination dropped is one dropped connection, not one forwarded and one dropped.
+const RANK = { FORWARDED: 1, REDIRECTED: 2, AUDIT: 3, DROPPED: 4 };
+
+// The L3/L4 flows of one connection share its 5-tuple (a reply's, reversed); an L7 flow is its own entry.
+function connectionKey(flow, index) {
+  const ip = flow.IP || {};
+  const l4 = flow.l4 || {};
+  if (flow.Type === 'L7' || !ip.source || !ip.destination || !l4.protocol) return `flow:${index}`;
+  const a = `${ip.source}:${l4.source_port}`;
+  const b = `${ip.destination}:${l4.destination_port}`;
+  return `${l4.protocol}:${flow.is_reply ? `${b}>${a}` : `${a}>${b}`}`;
+}
+
 function addEdge(flow, index) {
-  const src = sideNode(flow.source, flow.IP && flow.IP.source);
-  const dst = sideNode(flow.destination, flow.IP && flow.IP.destination);
+  const key = connectionKey(flow, index);
+  let conn = state.conns.get(key);
+  if (!conn) {
+    const reply = flow.is_reply && !key.startsWith('flow:');
+    const ip = flow.IP || {};
+    conn = {
+      src: reply ? sideNode(flow.destination, ip.destination) : sideNode(flow.source, ip.source),
+      dst: reply ? sideNode(flow.source, ip.source) : sideNode(flow.destination, ip.destination),
+      verdict: null, edge: null, flows: [],
+    };
+    state.conns.set(key, conn);
+  }
+  conn.flows.push(index);
   const verdict = flow.verdict || 'UNKNOWN';
-  const id = `edge:${src}->${dst}:${verdict}`;
-  let entry = state.edges.get(id);
+  if (conn.verdict !== null && (RANK[verdict] || 0) <= (RANK[conn.verdict] || 0)) return;
+  if (conn.edge) leaveEdge(conn.edge, key);
+  conn.verdict = verdict;
+  conn.edge = `edge:${conn.src}->${conn.dst}:${verdict}`;
+  let entry = state.edges.get(conn.edge);
   if (!entry) {
-    entry = { flows: [] };
-    state.edges.set(id, entry);
-    cy.add({ group: 'edges', data: { id, source: src, target: dst, verdict, count: 0 } });
+    entry = { conns: new Set() };
+    state.edges.set(conn.edge, entry);
+    cy.add({ group: 'edges', data: { id: conn.edge, source: conn.src, target: conn.dst, verdict, count: 0 } });
     scheduleLayout();
   }
-  entry.flows.push(index);
-  cy.getElementById(id).data('count', entry.flows.length);
+  entry.conns.add(key);
+  cy.getElementById(conn.edge).data('count', entry.conns.size);
+}
+
+function leaveEdge(id, key) {
+  const entry = state.edges.get(id);
+  if (!entry) return;
+  entry.conns.delete(key);
+  if (entry.conns.size === 0) {
+    state.edges.delete(id);
+    cy.getElementById(id).remove();
+  } else {
+    cy.getElementById(id).data('count', entry.conns.size);
+  }
 }
 
 function scheduleLayout() {
@@ -122,9 +164,13 @@ function scheduleLayout() {
   }, 150);
 }
 
+// Tapping an edge selects the newest flow of its connections (the flow table shows both directions' rows).
 cy.on('tap', 'edge', (evt) => {
   const entry = state.edges.get(evt.target.id());
-  if (entry && entry.flows.length) select(entry.flows[entry.flows.length - 1]);
+  if (!entry) return;
+  let newest = -1;
+  for (const key of entry.conns) newest = Math.max(newest, ...state.conns.get(key).flows);
+  if (newest >= 0) select(newest);
 });
 
 // ---- endpoints and policies ---------------------------------------------------------------------------------
@@ -206,6 +252,7 @@ function addFlow(flow) {
 function resetFlows() {
   state.flows = [];
   state.edges.clear();
+  state.conns.clear();
   state.selected = null;
   cy.edges().remove();
   cy.nodes('[kind = "peer"]').remove();
