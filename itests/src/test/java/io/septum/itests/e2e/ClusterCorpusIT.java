@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.septum.cli.connectivity.NetLab;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,9 +66,17 @@ class ClusterCorpusIT {
         assertEquals(before, labObjects(), "the lab removed everything it made");
     }
 
-    /** Namespaces, mounts and state files of connectivity labs ('c' run ids), and etcd or agent processes under them. */
+    /**
+     * Namespaces, links in this namespace (the underlay bridge, its veths), mounts and state files of connectivity
+     * labs ('c' run ids), and etcd or agent processes under them.
+     */
     private static List<String> labObjects() throws IOException {
         List<String> out = new ArrayList<>();
+        try (Stream<Path> s = Files.list(Path.of("/sys/class/net"))) {
+            s.map(p -> p.getFileName().toString())
+                    .filter(n -> n.startsWith(NetLab.BRIDGE_PREFIX + "c") || n.startsWith(NetLab.VETH_PREFIX + "c"))
+                    .sorted().forEach(n -> out.add("link " + n));
+        }
         Path netns = Path.of("/run/netns");
         if (Files.isDirectory(netns)) {
             try (Stream<Path> s = Files.list(netns)) {
