@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.jar.Attributes;
 import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
@@ -141,6 +142,13 @@ class LauncherTest {
         // A live agent: a process whose command line names the launcher's package.
         Process agent = new ProcessBuilder("bash", "-c", "exec -a io.septum.runtime.Main sleep 30").start();
         try {
+            // the child is the spawn helper, then bash, then (exec -a) the "agent": wait for that last command line,
+            // since /proc/PID/cmdline reads empty while an exec is under way
+            Path cmdline = Path.of("/proc", Long.toString(agent.pid()), "cmdline");
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!Files.readString(cmdline).startsWith("io.septum.runtime.Main") && System.nanoTime() < end) {
+                TimeUnit.MILLISECONDS.sleep(10); // poll interval
+            }
             Files.writeString(pidFile, agent.pid() + "\n");
             Launcher.LaunchException e = assertThrows(Launcher.LaunchException.class, () -> Launcher.refuseSecondAgent(pidFile));
             assertTrue(e.getMessage().contains("pid " + agent.pid()), e.getMessage());
