@@ -7,9 +7,9 @@ import static io.septum.policy.internal.YamlNodes.text;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.septum.api.policy.Protocol;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 
 /**
@@ -59,7 +59,7 @@ final class IcmpReader {
                 diag.error(ep, "expected {fields: [...]}, found " + nodeType(entry));
                 continue;
             }
-            unknownFields(diag, entry, ep, "fields");
+            diag.unknownFields(entry, ep, Set.of("fields"));
             JsonNode fields = entry.get("fields");
             String fp = join(ep, "fields");
             if (fields == null || fields.isNull() || (fields.isArray() && fields.isEmpty())) {
@@ -84,7 +84,7 @@ final class IcmpReader {
             diag.error(path, "expected {type, family}, found " + nodeType(f));
             return null;
         }
-        unknownFields(diag, f, path, "type", "family");
+        diag.unknownFields(f, path, Set.of("type", "family"));
         String family = text(f.get("family"));
         Protocol protocol;
         if (family == null || family.equals("IPv4")) {
@@ -119,16 +119,5 @@ final class IcmpReader {
             return null;
         }
         return new PortSpec(protocol, type, type);
-    }
-
-    private static void unknownFields(Diagnostics diag, JsonNode n, String path, String... known) {
-        List<String> k = List.of(known);
-        Iterator<String> names = n.fieldNames();
-        while (names.hasNext()) {
-            String f = names.next();
-            if (!k.contains(f)) {
-                diag.error(join(path, f), "unknown field \"" + f + "\" (expected " + String.join(", ", k) + ")");
-            }
-        }
     }
 }
