@@ -18,6 +18,10 @@ import io.septum.api.EndpointSpec;
 import io.septum.api.NamedPort;
 import io.septum.api.HealthReporter;
 import io.septum.api.SourceHealth;
+import io.septum.support.source.Backoff;
+import io.septum.support.source.ReconnectLoop;
+import io.septum.support.source.ReportedSet;
+import io.septum.support.source.WorkerThread;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -31,19 +35,16 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.regex.Pattern;
+
+import static io.septum.support.source.Failures.rootMessage;
 
 /**
  * The {@code docker} endpoint source.
@@ -115,18 +116,16 @@ public final class DockerSource implements EndpointSource, HealthReporter {
     private final Settings settings;
     private final HostLinks links;
     private final ClassLoader loader = DockerSource.class.getClassLoader();
+    private final WorkerThread worker = new WorkerThread("septum-source-docker");
+    private final ReconnectLoop loop;
 
-    // Touched only on the executor's thread.
-    private final Map<String, EndpointSpec> reported = new HashMap<>();
+    // Touched only on the worker thread.
+    private final ReportedSet<EndpointSpec> reported = new ReportedSet<>(EndpointSpec::sourceId);
     private DockerClient api;
     private DockerClient events;
     private ResultCallback.Adapter<Event> subscription;
-    private long generation;
-    private Duration backoff = Duration.ofSeconds(1);
 
-    private final Object lock = new Object();
     private EndpointSink sink;
-    private ScheduledExecutorService executor;
     private volatile boolean connected;
     private volatile String lastError;
     private volatile long lastSync;
@@ -141,6 +140,7 @@ public final class DockerSource implements EndpointSource, HealthReporter {
     DockerSource(Settings settings) {
         this.settings = settings;
         this.links = new HostLinks(Path.of("/sys/class/net"), Duration.ofSeconds(5));
+        this.loop = new ReconnectLoop(worker, new Backoff(Duration.ofSeconds(1), settings.maxBackoff()));
     }
 
     @Override
@@ -150,37 +150,20 @@ public final class DockerSource implements EndpointSource, HealthReporter {
 
     @Override
     public void open(EndpointSink sink) {
-        synchronized (lock) {
-            if (executor != null) throw new IllegalStateException("source docker is already open");
-            this.sink = sink;
-            executor = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "septum-source-docker");
-                t.setDaemon(true);
-                return t;
-            });
-            executor.execute(this::connect);
-        }
+        if (!worker.start()) throw new IllegalStateException("source docker is already open");
+        this.sink = sink;
+        worker.execute(this::connect);
     }
 
     @Override
     @Deactivate
     public void close() {
-        ScheduledExecutorService ex;
-        synchronized (lock) {
-            ex = executor;
-            executor = null;
-        }
-        if (ex == null) return;
-        try {
-            ex.submit(() -> {
-                generation++;
-                disconnectClients();
-                reported.clear();
-            }).get(10, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            LOG.log(Level.WARNING, "source docker: closing the engine connection failed", e);
-        }
-        ex.shutdownNow();
+        boolean wasOpen = worker.stop(() -> {
+            loop.invalidate();
+            disconnectClients();
+            reported.clear();
+        }, Duration.ofSeconds(10), e -> LOG.log(Level.WARNING, "source docker: closing the engine connection failed", e));
+        if (!wasOpen) return;
         connected = false;
     }
 
@@ -193,23 +176,8 @@ public final class DockerSource implements EndpointSource, HealthReporter {
         return ComponentStatus.ok("source-docker", endpointCount + " endpoints from " + settings.dockerHost());
     }
 
-    private void submit(long gen, Runnable r) {
-        ScheduledExecutorService ex;
-        synchronized (lock) {
-            ex = executor;
-        }
-        if (ex == null) return;
-        try {
-            ex.execute(() -> {
-                if (gen == generation) r.run();
-            });
-        } catch (RejectedExecutionException e) {
-            // Closing: nothing more to report.
-        }
-    }
-
     private void connect() {
-        long gen = ++generation;
+        long gen = loop.newAttempt();
         disconnectClients();
         ClassLoader previous = Thread.currentThread().getContextClassLoader();
         Thread.currentThread().setContextClassLoader(loader);
@@ -225,17 +193,17 @@ public final class DockerSource implements EndpointSource, HealthReporter {
                     .exec(new ResultCallback.Adapter<Event>() {
                         @Override
                         public void onNext(Event e) {
-                            submit(gen, () -> onEvent(e));
+                            loop.submit(gen, () -> onEvent(e));
                         }
 
                         @Override
                         public void onError(Throwable t) {
-                            submit(gen, () -> lost("event stream failed: " + message(t)));
+                            loop.submit(gen, () -> lost("event stream failed: " + rootMessage(t)));
                         }
 
                         @Override
                         public void onComplete() {
-                            submit(gen, () -> lost("event stream ended (engine stopped?)"));
+                            loop.submit(gen, () -> lost("event stream ended (engine stopped?)"));
                         }
                     });
             // exec() only queues the request: list once the engine has answered it, or a container that starts
@@ -258,17 +226,17 @@ public final class DockerSource implements EndpointSource, HealthReporter {
                     report(spec);
                 }
             }
-            reported.keySet().retainAll(live);
+            reported.retainAll(live);
             endpointCount = reported.size();
             sink.resync(live);
             lastSync = System.currentTimeMillis();
             connected = true;
             lastError = null;
-            backoff = Duration.ofSeconds(1);
+            loop.connected();
             sink.health(new SourceHealth(NAME, true, lastSync, null));
             LOG.info("source docker: connected to " + settings.dockerHost() + ", " + live.size() + " containers");
         } catch (RuntimeException | IOException e) {
-            lost("cannot reach the Docker engine at " + settings.dockerHost() + ": " + message(e));
+            lost("cannot reach the Docker engine at " + settings.dockerHost() + ": " + rootMessage(e));
         } finally {
             Thread.currentThread().setContextClassLoader(previous);
         }
@@ -293,7 +261,6 @@ public final class DockerSource implements EndpointSource, HealthReporter {
 
     /** The engine went away: keep the endpoints, say so, and try again later. */
     private void lost(String error) {
-        generation++;
         disconnectClients();
         boolean wasConnected = connected;
         connected = false;
@@ -301,17 +268,7 @@ public final class DockerSource implements EndpointSource, HealthReporter {
         if (wasConnected) LOG.warning("source docker: " + error + "; reconnecting");
         else LOG.fine("source docker: " + error);
         safely(() -> sink.health(new SourceHealth(NAME, false, lastSync, error)));
-        Duration wait = backoff;
-        backoff = backoff.multipliedBy(2).compareTo(settings.maxBackoff()) > 0 ? settings.maxBackoff()
-                : backoff.multipliedBy(2);
-        synchronized (lock) {
-            if (executor == null) return;
-            try {
-                executor.schedule(this::connect, wait.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (RejectedExecutionException e) {
-                // Closing.
-            }
-        }
+        loop.retryLater(this::connect);
     }
 
     private void onEvent(Event e) {
@@ -328,19 +285,17 @@ public final class DockerSource implements EndpointSource, HealthReporter {
             }
         } catch (RuntimeException | IOException ex) {
             // One container we cannot inspect is not the engine going away; the next resync corrects it.
-            LOG.log(Level.WARNING, "source docker: container " + id + " (" + action + "): " + message(ex), ex);
+            LOG.log(Level.WARNING, "source docker: container " + id + " (" + action + "): " + rootMessage(ex), ex);
         }
         endpointCount = reported.size();
     }
 
     private void report(EndpointSpec spec) {
-        if (spec.equals(reported.get(spec.sourceId()))) return;
-        reported.put(spec.sourceId(), spec);
-        safely(() -> sink.upsert(spec));
+        if (reported.update(spec)) safely(() -> sink.upsert(spec));
     }
 
     private void forget(String id) {
-        if (reported.remove(id) != null) safely(() -> sink.remove(id));
+        if (reported.remove(id)) safely(() -> sink.remove(id));
     }
 
     /** The endpoint a running container is, or null when it is not running or has no network namespace of its own. */
@@ -435,12 +390,5 @@ public final class DockerSource implements EndpointSource, HealthReporter {
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "source docker: the endpoint sink failed", e);
         }
-    }
-
-    private static String message(Throwable t) {
-        Throwable root = t;
-        while (root.getCause() != null && root.getCause() != root) root = root.getCause();
-        String m = root.getMessage();
-        return m == null ? root.getClass().getSimpleName() : m;
     }
 }
