@@ -6,12 +6,14 @@ import io.septum.api.EndpointSource;
 import io.septum.api.EndpointSpec;
 import io.septum.api.HealthReporter;
 import io.septum.api.SourceHealth;
+import io.septum.support.source.Backoff;
+import io.septum.support.source.ReportedSet;
+import io.septum.support.source.WorkerThread;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -19,9 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
@@ -37,6 +36,8 @@ import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+import static io.septum.support.source.Failures.rootMessage;
 
 /**
  * The {@code libvirt} endpoint source.
@@ -131,24 +132,23 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
     private final Settings settings;
     private final Addresses addresses;
     private final Path sysClassNet;
+    private final WorkerThread worker = new WorkerThread("septum-source-libvirt");
 
-    // Touched only on the executor's thread.
-    private final Map<String, EndpointSpec> reported = new HashMap<>();
+    // Touched only on the worker thread.
+    private final ReportedSet<EndpointSpec> reported = new ReportedSet<>(EndpointSpec::sourceId);
     private final Set<String> skipped = new HashSet<>();
     private Connect conn;
-    private Duration backoff = Duration.ofSeconds(1);
+    private final Backoff backoff;
     private ScheduledFuture<?> nextPoll;
     private EventStream events;
     private long eventsStartedAt;
-    private Duration eventBackoff = Duration.ofSeconds(1);
+    private final Backoff eventBackoff;
     private boolean eventRestartScheduled;
     /** Running domains without an endpoint yet, by name, until when (nanoTime) they are re-read every second. */
     private final Map<String, Long> pending = new LinkedHashMap<>();
     private boolean pendingScheduled;
 
-    private final Object lock = new Object();
     private EndpointSink sink;
-    private ScheduledExecutorService executor;
     private volatile boolean connected;
     private volatile String lastError;
     private volatile long lastSync;
@@ -168,6 +168,8 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
         this.settings = settings;
         this.sysClassNet = sysClassNet;
         this.addresses = new Addresses(settings.leaseDir(), arpTable);
+        this.backoff = new Backoff(Duration.ofSeconds(1), settings.maxBackoff());
+        this.eventBackoff = new Backoff(Duration.ofSeconds(1), settings.maxBackoff());
     }
 
     @Override
@@ -177,45 +179,29 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
 
     @Override
     public void open(EndpointSink sink) {
-        synchronized (lock) {
-            if (executor != null) throw new IllegalStateException("source libvirt is already open");
-            this.sink = sink;
-            // A source closed and opened again starts afresh: tasks of the old executor were dropped unrun.
-            nextPoll = null;
-            events = null;
-            eventRestartScheduled = false;
-            eventBackoff = Duration.ofSeconds(1);
-            pending.clear();
-            pendingScheduled = false;
-            executor = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "septum-source-libvirt");
-                t.setDaemon(true);
-                return t;
-            });
-            executor.execute(this::poll);
-        }
+        if (!worker.start()) throw new IllegalStateException("source libvirt is already open");
+        this.sink = sink;
+        // A source closed and opened again starts afresh: tasks of the old thread were dropped unrun.
+        nextPoll = null;
+        events = null;
+        eventRestartScheduled = false;
+        eventBackoff.reset();
+        pending.clear();
+        pendingScheduled = false;
+        worker.execute(this::poll);
     }
 
     @Override
     @Deactivate
     public void close() {
-        ScheduledExecutorService ex;
-        synchronized (lock) {
-            ex = executor;
-            executor = null;
-        }
-        if (ex == null) return;
-        try {
-            ex.submit(() -> {
-                stopEvents();
-                disconnect();
-                reported.clear();
-            }).get(10, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            LOG.log(Level.WARNING, "source libvirt: closing the connection to " + settings.uri() + " failed", e);
-        }
-        ex.shutdownNow();
-        // If the executor was stuck in libvirt, the child must still not outlive the bundle.
+        boolean wasOpen = worker.stop(() -> {
+            stopEvents();
+            disconnect();
+            reported.clear();
+        }, Duration.ofSeconds(10),
+                e -> LOG.log(Level.WARNING, "source libvirt: closing the connection to " + settings.uri() + " failed", e));
+        if (!wasOpen) return;
+        // If the worker thread was stuck in libvirt, the child must still not outlive the bundle.
         EventStream es = liveEvents;
         if (es != null) es.close();
         connected = false;
@@ -235,35 +221,13 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
         return ComponentStatus.ok("source-libvirt", endpointCount + " endpoints from " + settings.uri() + "; " + how);
     }
 
-    private ScheduledFuture<?> schedule(Runnable task, Duration wait) {
-        synchronized (lock) {
-            if (executor == null) return null;
-            try {
-                return executor.schedule(task, wait.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (RejectedExecutionException e) {
-                return null; // Closing.
-            }
-        }
-    }
-
-    private void submit(Runnable task) {
-        synchronized (lock) {
-            if (executor == null) return;
-            try {
-                executor.execute(task);
-            } catch (RejectedExecutionException e) {
-                // Closing.
-            }
-        }
-    }
-
     /** Makes sure a full listing runs within {@code wait}: an earlier one already scheduled is kept. */
     private void schedulePoll(Duration wait) {
         if (nextPoll != null && !nextPoll.isDone() && nextPoll.getDelay(TimeUnit.MILLISECONDS) <= wait.toMillis()) {
             return;
         }
         if (nextPoll != null) nextPoll.cancel(false);
-        nextPoll = schedule(this::poll, wait);
+        nextPoll = worker.schedule(this::poll, wait);
     }
 
     /** One listing: connect if needed, follow events, report every running domain, resync; then the next one. */
@@ -288,26 +252,23 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
                     }
                     spec = describe(xml);
                 } catch (LibvirtException | IOException e) {
-                    if (!alive()) throw new Lost("connection lost while reading domain id " + id + ": " + message(e));
+                    if (!alive()) throw new Lost("connection lost while reading domain id " + id + ": " + rootMessage(e));
                     // Stopped between the listing and the lookup, or an XML we cannot read: the next poll decides.
                     LOG.log(Level.FINE, "source libvirt: domain id " + id + ": " + e.getMessage());
                     continue;
                 }
                 if (spec == null) continue;
                 live.add(spec.sourceId());
-                if (!spec.equals(reported.get(spec.sourceId()))) {
-                    reported.put(spec.sourceId(), spec);
-                    safely(() -> sink.upsert(spec));
-                }
+                if (reported.update(spec)) safely(() -> sink.upsert(spec));
             }
-            reported.keySet().retainAll(live);
+            reported.retainAll(live);
             endpointCount = reported.size();
             safely(() -> sink.resync(live));
             lastSync = System.currentTimeMillis();
             if (!connected) {
                 connected = true;
                 lastError = null;
-                backoff = Duration.ofSeconds(1);
+                backoff.reset();
                 LOG.info("source libvirt: connected to " + settings.uri() + ", " + live.size() + " running domains");
             }
             safely(() -> sink.health(new SourceHealth(NAME, true, lastSync, null)));
@@ -315,11 +276,11 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
         } catch (Lost e) {
             lost(e.getMessage());
         } catch (LibvirtException | RuntimeException e) {
-            lost("cannot reach libvirt at " + settings.uri() + ": " + message(e));
+            lost("cannot reach libvirt at " + settings.uri() + ": " + rootMessage(e));
         } catch (Error e) {
             // JNA could not load libvirt.so.0 (UnsatisfiedLinkError): say so in status and keep trying, the
             // operator may install it.
-            lost("libvirt client library unusable: " + message(e));
+            lost("libvirt client library unusable: " + rootMessage(e));
         }
     }
 
@@ -332,10 +293,7 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
         if (wasConnected) LOG.warning("source libvirt: " + error + "; reconnecting");
         else LOG.fine("source libvirt: " + error);
         safely(() -> sink.health(new SourceHealth(NAME, false, lastSync, error)));
-        Duration wait = backoff;
-        backoff = backoff.multipliedBy(2).compareTo(settings.maxBackoff()) > 0 ? settings.maxBackoff()
-                : backoff.multipliedBy(2);
-        schedulePoll(wait);
+        schedulePoll(backoff.next());
     }
 
     /**
@@ -348,12 +306,12 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
         EventStream es = new EventStream(EventStream.virshCommand(settings.virsh(), settings.uri()), new EventStream.Listener() {
             @Override
             public void event(DomainEvent e) {
-                if (e.relevant()) submit(() -> onEvent(e));
+                if (e.relevant()) worker.execute(() -> onEvent(e));
             }
 
             @Override
             public void ended(String reason) {
-                submit(() -> onEventsEnded(reason));
+                worker.execute(() -> onEventsEnded(reason));
             }
         });
         // Set before start: a child that dies at once reports on the executor, after this method returns.
@@ -365,7 +323,7 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
         } catch (IOException | RuntimeException e) {
             events = null;
             liveEvents = null;
-            onEventsEnded("cannot start " + settings.virsh() + ": " + message(e));
+            onEventsEnded("cannot start " + settings.virsh() + ": " + rootMessage(e));
             return;
         }
         following = true;
@@ -391,15 +349,13 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
         following = false;
         eventsError = reason;
         if (Duration.ofNanos(System.nanoTime() - eventsStartedAt).compareTo(Duration.ofMinutes(1)) > 0) {
-            eventBackoff = Duration.ofSeconds(1);
+            eventBackoff.reset();
         }
-        Duration wait = eventBackoff;
-        eventBackoff = eventBackoff.multipliedBy(2).compareTo(settings.maxBackoff()) > 0 ? settings.maxBackoff()
-                : eventBackoff.multipliedBy(2);
+        Duration wait = eventBackoff.next();
         LOG.warning("source libvirt: " + reason + "; listing every " + settings.pollInterval().toSeconds()
                 + " s until it runs again, next try in " + wait.toMillis() + " ms");
         eventRestartScheduled = true;
-        schedule(() -> {
+        worker.schedule(() -> {
             eventRestartScheduled = false;
             // Disconnected: the listing that reconnects starts it.
             if (conn != null) startEvents();
@@ -443,7 +399,7 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
             }
         } catch (LibvirtException e) {
             if (!alive()) {
-                lost("connection lost while reading domain " + name + ": " + message(e));
+                lost("connection lost while reading domain " + name + ": " + rootMessage(e));
                 return 0;
             }
             // No such domain (a transient one destroyed, one undefined), or it stopped meanwhile.
@@ -459,17 +415,11 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
         }
         int changes = 0;
         String keep = spec == null ? null : spec.sourceId();
-        for (var it = reported.entrySet().iterator(); it.hasNext(); ) {
-            var en = it.next();
-            if (name.equals(en.getValue().name()) && !en.getKey().equals(keep)) {
-                it.remove();
-                String id = en.getKey();
-                safely(() -> sink.remove(id));
-                changes = -1;
-            }
+        for (String id : reported.removeIf((id, had) -> name.equals(had.name()) && !id.equals(keep))) {
+            safely(() -> sink.remove(id));
+            changes = -1;
         }
-        if (spec != null && !spec.equals(reported.get(spec.sourceId()))) {
-            reported.put(spec.sourceId(), spec);
+        if (spec != null && reported.update(spec)) {
             EndpointSpec s = spec;
             safely(() -> sink.upsert(s));
             changes = 1;
@@ -477,7 +427,7 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
         endpointCount = reported.size();
         if (!pending.isEmpty() && !pendingScheduled) {
             pendingScheduled = true;
-            schedule(this::retryPending, Duration.ofSeconds(1));
+            worker.schedule(this::retryPending, Duration.ofSeconds(1));
         }
         return changes;
     }
@@ -558,12 +508,5 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "source libvirt: the endpoint sink failed", e);
         }
-    }
-
-    private static String message(Throwable t) {
-        Throwable root = t;
-        while (root.getCause() != null && root.getCause() != root) root = root.getCause();
-        String m = root.getMessage();
-        return m == null ? root.getClass().getSimpleName() : m;
     }
 }
