@@ -21,6 +21,8 @@ import io.septum.api.HealthReporter;
 import io.septum.api.SourceHealth;
 import io.septum.api.policy.PolicySink;
 import io.septum.api.policy.PolicySource;
+import io.septum.support.source.ReportedSet;
+import io.septum.support.source.WorkerThread;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
@@ -43,13 +45,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
+
+import static io.septum.support.source.Failures.rootMessage;
 
 /**
  * The {@code k8s} endpoint source.
@@ -135,9 +135,10 @@ public final class KubernetesSource implements EndpointSource, HealthReporter {
     private ServiceRegistration<PolicySource> policyRegistration;
     private final HostRoutes routes = new HostRoutes(Duration.ofSeconds(5));
     private final ClassLoader loader = KubernetesSource.class.getClassLoader();
+    private final WorkerThread worker = new WorkerThread("septum-source-kubernetes");
 
-    // Touched only on the executor's thread.
-    private final Map<String, EndpointSpec> reported = new HashMap<>();
+    // Touched only on the worker thread.
+    private final ReportedSet<EndpointSpec> reported = new ReportedSet<>(EndpointSpec::sourceId);
     /** Running pods with an IP whose host route is missing yet (the CNI may add it after the pod shows up). */
     private final Map<String, Pod> pending = new HashMap<>();
     private final Map<String, Map<String, String>> namespaceLabels = new HashMap<>();
@@ -149,9 +150,7 @@ public final class KubernetesSource implements EndpointSource, HealthReporter {
     /** The watches were up and went down: when they are back, relist from scratch. */
     private boolean lost;
 
-    private final Object lock = new Object();
     private EndpointSink sink;
-    private ScheduledExecutorService executor;
     private volatile boolean connected;
     private volatile String lastError;
     private volatile long lastSync;
@@ -215,34 +214,17 @@ public final class KubernetesSource implements EndpointSource, HealthReporter {
 
     @Override
     public void open(EndpointSink sink) {
-        synchronized (lock) {
-            if (executor != null) throw new IllegalStateException("source k8s is already open");
-            this.sink = sink;
-            executor = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "septum-source-kubernetes");
-                t.setDaemon(true);
-                return t;
-            });
-            executor.execute(this::start);
-            executor.scheduleWithFixedDelay(this::tick, settings.tick().toMillis(), settings.tick().toMillis(),
-                    TimeUnit.MILLISECONDS);
-        }
+        if (!worker.start()) throw new IllegalStateException("source k8s is already open");
+        this.sink = sink;
+        worker.execute(this::start);
+        worker.scheduleWithFixedDelay(this::tick, settings.tick(), settings.tick());
     }
 
     @Override
     public void close() {
-        ScheduledExecutorService ex;
-        synchronized (lock) {
-            ex = executor;
-            executor = null;
-        }
-        if (ex == null) return;
-        try {
-            ex.submit(this::stopClient).get(10, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            LOG.log(Level.WARNING, "source k8s: closing the API connection failed", e);
-        }
-        ex.shutdownNow();
+        boolean wasOpen = worker.stop(this::stopClient, Duration.ofSeconds(10),
+                e -> LOG.log(Level.WARNING, "source k8s: closing the API connection failed", e));
+        if (!wasOpen) return;
         connected = false;
     }
 
@@ -261,22 +243,13 @@ public final class KubernetesSource implements EndpointSource, HealthReporter {
     }
 
     private void submit(Runnable r) {
-        ScheduledExecutorService ex;
-        synchronized (lock) {
-            ex = executor;
-        }
-        if (ex == null) return;
-        try {
-            ex.execute(() -> {
-                try {
-                    r.run();
-                } catch (RuntimeException e) {
-                    LOG.log(Level.WARNING, "source k8s: " + message(e), e);
-                }
-            });
-        } catch (RejectedExecutionException e) {
-            // Closing: nothing more to report.
-        }
+        worker.execute(() -> {
+            try {
+                r.run();
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "source k8s: " + rootMessage(e), e);
+            }
+        });
     }
 
     /** Queues informer callbacks on the source's thread. */
@@ -300,7 +273,7 @@ public final class KubernetesSource implements EndpointSource, HealthReporter {
     }
 
     private boolean retry(boolean started, Throwable t) {
-        lastError = message(t);
+        lastError = rootMessage(t);
         LOG.log(Level.FINE, "source k8s: watch failed, the informer retries", t);
         return true;
     }
@@ -340,13 +313,11 @@ public final class KubernetesSource implements EndpointSource, HealthReporter {
             }
             LOG.info("source k8s: following the pods of node " + settings.nodeName() + " at " + client.getMasterUrl());
         } catch (RuntimeException e) {
-            lastError = "cannot set up the Kubernetes client: " + message(e);
+            lastError = "cannot set up the Kubernetes client: " + rootMessage(e);
             LOG.log(Level.WARNING, "source k8s: " + lastError, e);
             stopClient();
             // Try again from the start: a kubeconfig can be fixed, an API server can come up.
-            synchronized (lock) {
-                if (executor != null) executor.schedule(this::start, 10, TimeUnit.SECONDS);
-            }
+            worker.schedule(this::start, Duration.ofSeconds(10));
         } finally {
             Thread.currentThread().setContextClassLoader(previous);
         }
@@ -388,7 +359,7 @@ public final class KubernetesSource implements EndpointSource, HealthReporter {
             setConnected(now);
             for (Pod p : List.copyOf(pending.values())) onPod(p);
         } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "source k8s: " + message(e), e);
+            LOG.log(Level.WARNING, "source k8s: " + rootMessage(e), e);
         }
     }
 
@@ -413,9 +384,9 @@ public final class KubernetesSource implements EndpointSource, HealthReporter {
         List<String> live = new ArrayList<>();
         for (Pod p : pods.getStore().list()) {
             onPod(p);
-            if (reported.containsKey(p.getMetadata().getUid())) live.add(p.getMetadata().getUid());
+            if (reported.contains(p.getMetadata().getUid())) live.add(p.getMetadata().getUid());
         }
-        reported.keySet().retainAll(live);
+        reported.retainAll(live);
         endpointCount = reported.size();
         safely(() -> sink.resync(live));
         resyncPolicies();
@@ -471,7 +442,7 @@ public final class KubernetesSource implements EndpointSource, HealthReporter {
             spec = describe(p);
         } catch (IOException e) {
             LOG.warning("source k8s: pod " + p.getMetadata().getNamespace() + "/" + p.getMetadata().getName() + ": "
-                    + message(e));
+                    + rootMessage(e));
             spec = null;
         }
         if (spec == null) {
@@ -480,8 +451,7 @@ public final class KubernetesSource implements EndpointSource, HealthReporter {
             forget(uid);
         } else {
             pending.remove(uid);
-            if (!spec.equals(reported.get(uid))) {
-                reported.put(uid, spec);
+            if (reported.update(spec)) {
                 EndpointSpec s = spec;
                 safely(() -> sink.upsert(s));
             }
@@ -500,7 +470,7 @@ public final class KubernetesSource implements EndpointSource, HealthReporter {
     }
 
     private void forget(String uid) {
-        if (reported.remove(uid) != null) safely(() -> sink.remove(uid));
+        if (reported.remove(uid)) safely(() -> sink.remove(uid));
     }
 
     /** A running pod with its own network namespace and an address: it should be an endpoint. */
@@ -583,12 +553,5 @@ public final class KubernetesSource implements EndpointSource, HealthReporter {
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "source k8s: the endpoint or policy sink failed", e);
         }
-    }
-
-    static String message(Throwable t) {
-        Throwable root = t;
-        while (root.getCause() != null && root.getCause() != root) root = root.getCause();
-        String m = root.getMessage();
-        return m == null ? root.getClass().getSimpleName() : m;
     }
 }

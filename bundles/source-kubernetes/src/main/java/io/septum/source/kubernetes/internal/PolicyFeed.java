@@ -18,6 +18,8 @@ import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
+import static io.septum.support.source.Failures.rootMessage;
+
 /**
  * One policy kind from the API to the policy sink. Each object is turned back into the YAML a user would have
  * written (apiVersion, kind, name, namespace and the rest but status) and offered with origin
@@ -67,7 +69,7 @@ final class PolicyFeed {
             event(o, e.getMessage());
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "source k8s: cannot apply " + KubernetesSource.origin(o) + ": "
-                    + KubernetesSource.message(e), e);
+                    + rootMessage(e), e);
         }
     }
 
@@ -78,7 +80,7 @@ final class PolicyFeed {
             to.remove(KubernetesSource.origin(o));
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "source k8s: cannot delete " + KubernetesSource.origin(o) + ": "
-                    + KubernetesSource.message(e), e);
+                    + rootMessage(e), e);
         }
     }
 
@@ -110,7 +112,7 @@ final class PolicyFeed {
                     .build()).create();
         } catch (RuntimeException e) {
             LOG.log(Level.FINE, "source k8s: no event for " + KubernetesSource.origin(o) + ": "
-                    + KubernetesSource.message(e), e);
+                    + rootMessage(e), e);
         }
     }
 }
