@@ -6,6 +6,8 @@ import io.septum.api.EndpointSource;
 import io.septum.api.EndpointSpec;
 import io.septum.api.HealthReporter;
 import io.septum.api.SourceHealth;
+import io.septum.support.source.ReportedSet;
+import io.septum.support.source.WorkerThread;
 import java.io.IOException;
 import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.FileSystems;
@@ -13,16 +15,12 @@ import java.nio.file.Path;
 import java.nio.file.StandardWatchEventKinds;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
-import java.util.ArrayList;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -58,13 +56,13 @@ public final class CgroupSource implements EndpointSource, HealthReporter {
 
     private final Object lock = new Object();
     private EndpointSink sink;
-    private ScheduledExecutorService executor;
+    private final WorkerThread worker = new WorkerThread("septum-source-cgroup");
     private ScheduledFuture<?> periodic;
     private WatchService watcher;
     private Thread watchThread;
     private final AtomicBoolean scanQueued = new AtomicBoolean();
-    // Touched only on the executor's thread.
-    private final Map<String, EndpointSpec> reported = new HashMap<>();
+    // Touched only on the worker thread.
+    private final ReportedSet<EndpointSpec> reported = new ReportedSet<>(EndpointSpec::sourceId);
     private final Map<Path, WatchKey> watched = new HashMap<>();
 
     @Activate
@@ -78,7 +76,7 @@ public final class CgroupSource implements EndpointSource, HealthReporter {
         configure(config);
         int interval = settings.scanIntervalSeconds();
         synchronized (lock) {
-            if (executor != null) {
+            if (worker.running()) {
                 schedulePeriodic(interval);
                 requestScan();
             }
@@ -104,13 +102,8 @@ public final class CgroupSource implements EndpointSource, HealthReporter {
     @Override
     public void open(EndpointSink sink) {
         synchronized (lock) {
-            if (executor != null) throw new IllegalStateException("source cgroup is already open");
+            if (!worker.start()) throw new IllegalStateException("source cgroup is already open");
             this.sink = sink;
-            executor = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "septum-source-cgroup");
-                t.setDaemon(true);
-                return t;
-            });
             try {
                 watcher = FileSystems.getDefault().newWatchService();
                 watchThread = new Thread(this::watchLoop, "septum-source-cgroup-watch");
@@ -126,20 +119,17 @@ public final class CgroupSource implements EndpointSource, HealthReporter {
 
     private void schedulePeriodic(int seconds) {
         if (periodic != null) periodic.cancel(false);
-        periodic = executor.scheduleWithFixedDelay(this::requestScan, seconds, seconds, TimeUnit.SECONDS);
+        periodic = worker.scheduleWithFixedDelay(this::requestScan, Duration.ofSeconds(seconds), Duration.ofSeconds(seconds));
     }
 
     @Override
     @Deactivate
     public void close() {
-        ScheduledExecutorService ex;
         WatchService w;
         Thread t;
         synchronized (lock) {
-            ex = executor;
             w = watcher;
             t = watchThread;
-            executor = null;
             watcher = null;
             watchThread = null;
         }
@@ -151,7 +141,7 @@ public final class CgroupSource implements EndpointSource, HealthReporter {
             }
         }
         if (t != null) t.interrupt();
-        if (ex != null) ex.shutdownNow();
+        worker.stopNow(Duration.ZERO);
     }
 
     @Override
@@ -165,20 +155,11 @@ public final class CgroupSource implements EndpointSource, HealthReporter {
     /** Asks for a scan; one already queued covers this request. */
     void requestScan() {
         if (!scanQueued.compareAndSet(false, true)) return;
-        synchronized (lock) {
-            if (executor == null) {
-                scanQueued.set(false);
-                return;
-            }
-            try {
-                executor.execute(() -> {
-                    scanQueued.set(false);
-                    scan();
-                });
-            } catch (RejectedExecutionException e) {
-                scanQueued.set(false);
-            }
-        }
+        boolean queued = worker.execute(() -> {
+            scanQueued.set(false);
+            scan();
+        });
+        if (!queued) scanQueued.set(false);
     }
 
     private void watchLoop() {
@@ -214,7 +195,7 @@ public final class CgroupSource implements EndpointSource, HealthReporter {
         EndpointSink out;
         synchronized (lock) {
             out = sink;
-            if (executor == null) return;
+            if (!worker.running()) return;
         }
         Path r = root();
         if (r == null) {
@@ -228,19 +209,14 @@ public final class CgroupSource implements EndpointSource, HealthReporter {
         for (String o : result.overlaps()) LOG.fine("source cgroup: " + o);
         Map<String, EndpointSpec> now = new LinkedHashMap<>();
         for (Scanner.Match m : result.matches().values()) now.put(m.relative(), spec(m));
-        for (String gone : new ArrayList<>(reported.keySet())) {
-            EndpointSpec had = reported.get(gone);
-            EndpointSpec is = now.get(gone);
-            // the same path with another cgroup id is a new cgroup: the old one's endpoint goes first
-            if (is == null || !had.externalIds().get(EXTERNAL_ID).equals(is.externalIds().get(EXTERNAL_ID))) {
-                reported.remove(gone);
-                safely(() -> out.remove(gone));
-            }
-        }
+        // the same path with another cgroup id is a new cgroup: the old one's endpoint goes first
+        List<String> gone = reported.removeIf((id, had) -> {
+            EndpointSpec is = now.get(id);
+            return is == null || !had.externalIds().get(EXTERNAL_ID).equals(is.externalIds().get(EXTERNAL_ID));
+        });
+        for (String id : gone) safely(() -> out.remove(id));
         for (EndpointSpec s : now.values()) {
-            if (s.equals(reported.get(s.sourceId()))) continue;
-            reported.put(s.sourceId(), s);
-            safely(() -> out.upsert(s));
+            if (reported.update(s)) safely(() -> out.upsert(s));
         }
         safely(() -> out.resync(List.copyOf(now.keySet())));
         endpointCount = now.size();
