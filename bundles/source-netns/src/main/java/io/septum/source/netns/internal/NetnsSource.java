@@ -14,6 +14,8 @@ import io.septum.api.HealthReporter;
 import io.septum.api.SourceHealth;
 import io.septum.source.netns.internal.Declarations.Declared;
 import io.septum.support.io.AtomicFiles;
+import io.septum.support.source.ReportedSet;
+import io.septum.support.source.WorkerThread;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -29,18 +31,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -90,10 +86,10 @@ public final class NetnsSource implements EditableEndpointSource, HealthReporter
     /** Operator additions, by source id. */
     private final Map<String, Declared> fromApi = new LinkedHashMap<>();
     /** What the sink was last told, by source id. */
-    private final Map<String, EndpointSpec> reported = new HashMap<>();
+    private final ReportedSet<EndpointSpec> reported = new ReportedSet<>(EndpointSpec::sourceId);
     private final Map<String, String> scanErrors = new TreeMap<>();
     private EndpointSink sink;
-    private ScheduledExecutorService executor;
+    private final WorkerThread worker = new WorkerThread("septum-source-netns");
     private volatile long lastScan;
     private volatile long lastFullScan;
 
@@ -143,36 +139,22 @@ public final class NetnsSource implements EditableEndpointSource, HealthReporter
     @Override
     public void open(EndpointSink sink) {
         synchronized (lock) {
-            if (executor != null) throw new IllegalStateException("source netns is already open");
+            if (!worker.start()) throw new IllegalStateException("source netns is already open");
             this.sink = sink;
             // Everything already reported belongs to the previous sink; report afresh.
             reported.clear();
             fingerprint = Map.of();
-            executor = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "septum-source-netns");
-                t.setDaemon(true);
-                return t;
-            });
-            executor.scheduleWithFixedDelay(this::tick, 0, settings.poll().toMillis(), TimeUnit.MILLISECONDS);
+            worker.scheduleWithFixedDelay(this::tick, Duration.ZERO, settings.poll());
         }
     }
 
     @Override
     public void close() {
-        ScheduledExecutorService ex;
         synchronized (lock) {
-            ex = executor;
-            executor = null;
             sink = null;
         }
-        if (ex != null) {
-            ex.shutdownNow();
-            try {
-                ex.awaitTermination(settings.commandTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        // Not under the lock: the scan being interrupted may need it to finish.
+        worker.stopNow(settings.commandTimeout().plusSeconds(1));
     }
 
     @Deactivate
@@ -292,14 +274,8 @@ public final class NetnsSource implements EditableEndpointSource, HealthReporter
     }
 
     private void onScanThread(Runnable task) {
-        synchronized (lock) {
-            if (executor == null) return;
-            try {
-                executor.execute(task);
-            } catch (RejectedExecutionException ignored) {
-                // closing: the next open() reports everything afresh
-            }
-        }
+        // Dropped when closed or closing: the next open() reports everything afresh.
+        worker.execute(task);
     }
 
     private EndpointSpec specOf(Declared d, NetnsInspector.Discovery found) {
@@ -319,8 +295,7 @@ public final class NetnsSource implements EditableEndpointSource, HealthReporter
         boolean changed;
         synchronized (lock) {
             s = sink;
-            changed = !Objects.equals(reported.get(spec.sourceId()), spec);
-            if (changed) reported.put(spec.sourceId(), spec);
+            changed = reported.update(spec);
         }
         if (changed && s != null) safely(() -> s.upsert(spec));
     }
@@ -511,13 +486,12 @@ public final class NetnsSource implements EditableEndpointSource, HealthReporter
             live.add(id);
             boolean changed;
             synchronized (lock) {
-                changed = !Objects.equals(reported.get(id), spec);
-                if (changed) reported.put(id, spec);
+                changed = reported.update(spec);
             }
             if (changed) safely(() -> s.upsert(spec));
         }
         synchronized (lock) {
-            reported.keySet().retainAll(live);
+            reported.retainAll(live);
             if (sink != s) return;
         }
         long now = System.currentTimeMillis();
