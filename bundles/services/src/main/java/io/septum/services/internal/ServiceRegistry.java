@@ -18,6 +18,7 @@ import io.septum.api.service.ServiceManager;
 import io.septum.api.service.ServiceSpec;
 import io.septum.api.service.ServiceValidationException;
 import io.septum.support.io.AtomicFiles;
+import io.septum.support.source.WorkerThread;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,9 +31,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -76,7 +74,7 @@ final class ServiceRegistry implements ServiceManager, AutoCloseable {
     private String hostsError;
     private List<Service> resolved = List.of();
     private List<Service> pushed;
-    private ScheduledExecutorService executor;
+    private final WorkerThread worker = new WorkerThread("septum-services");
 
     ServiceRegistry(Settings settings, Datapath datapath, EndpointIndex endpoints, MacResolver macs) {
         this.settings = settings;
@@ -89,46 +87,20 @@ final class ServiceRegistry implements ServiceManager, AutoCloseable {
 
     /** Starts the resolve-and-push thread; the first round runs at once, off the caller's thread. */
     void start() {
-        synchronized (lock) {
-            if (executor != null) return;
-            executor = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "septum-services");
-                t.setDaemon(true);
-                return t;
-            });
-            executor.scheduleWithFixedDelay(this::tick, 0, settings.interval().toMillis(), TimeUnit.MILLISECONDS);
-        }
+        if (!worker.start()) return;
+        worker.scheduleWithFixedDelay(this::tick, Duration.ZERO, settings.interval());
         endpoints.addListener(onEndpoints);
     }
 
     /** Runs a round now, on the registry's thread. */
     private void trigger() {
-        synchronized (lock) {
-            if (executor == null) return;
-            try {
-                executor.execute(this::tick);
-            } catch (java.util.concurrent.RejectedExecutionException e) {
-                // closing
-            }
-        }
+        worker.execute(this::tick); // dropped when closing
     }
 
     @Override
     public void close() {
         endpoints.removeListener(onEndpoints);
-        ScheduledExecutorService ex;
-        synchronized (lock) {
-            ex = executor;
-            executor = null;
-        }
-        if (ex != null) {
-            ex.shutdownNow();
-            try {
-                ex.awaitTermination(settings.commandTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        worker.stopNow(settings.commandTimeout().plusSeconds(1));
     }
 
     void tick() {
