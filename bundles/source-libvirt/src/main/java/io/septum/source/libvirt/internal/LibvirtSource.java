@@ -198,8 +198,8 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
             stopEvents();
             disconnect();
             reported.clear();
-        }, Duration.ofSeconds(10),
-                e -> LOG.log(Level.WARNING, "source libvirt: closing the connection to " + settings.uri() + " failed", e));
+        }, Duration.ofSeconds(10), e -> LOG.log(Level.WARNING,
+                "source libvirt: closing the connection to " + settings.uri() + " failed", e));
         if (!wasOpen) return;
         // If the worker thread was stuck in libvirt, the child must still not outlive the bundle.
         EventStream es = liveEvents;
