@@ -251,6 +251,8 @@ final class Fakes {
         final Map<Long, Long> firstPushNanos = new HashMap<>();
         final List<List<IpcacheEntry>> ipcacheSyncs = new CopyOnWriteArrayList<>();
         volatile int failUpserts;
+        /** How many of the next removals fail. */
+        volatile int failRemoves;
         List<BpfEndpoint> restored = List.of();
 
         @Override
@@ -278,7 +280,12 @@ final class Fakes {
         }
 
         @Override
-        public synchronized void removeEndpoint(long endpointId) {
+        public synchronized void removeEndpoint(long endpointId) throws DatapathException {
+            if (failRemoves > 0) {
+                failRemoves--;
+                calls.add("remove-failed " + endpointId);
+                throw new DatapathException("map busy (fake)");
+            }
             calls.add("remove " + endpointId);
             endpoints.remove(endpointId);
             policy.remove(endpointId);
