@@ -50,7 +50,11 @@ final class Fakes {
     }
 
     static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        await(what, java.time.Duration.ofSeconds(5), condition);
+    }
+
+    static void await(String what, java.time.Duration timeout, BooleanSupplier condition) throws InterruptedException {
+        long end = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < end) {
             if (condition.getAsBoolean()) return;
             Thread.sleep(10);
