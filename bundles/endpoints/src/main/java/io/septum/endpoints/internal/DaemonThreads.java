@@ -2,7 +2,10 @@ package io.septum.endpoints.internal;
 
 import java.util.concurrent.ThreadFactory;
 
-/** The endpoint manager's threads are daemons with a name that says what they do, so a stopping agent never waits on them. */
+/**
+ * Threads for the endpoint manager's executors: daemons, so that a stopping agent never waits on them, named for
+ * what they do, so that a thread dump says it.
+ */
 final class DaemonThreads {
     private DaemonThreads() {
     }

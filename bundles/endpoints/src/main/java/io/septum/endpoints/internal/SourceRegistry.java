@@ -24,7 +24,8 @@ final class SourceRegistry {
 
     private final Object lock;
     private final Map<String, SourceConnection> sources = new LinkedHashMap<>();
-    private final ExecutorService calls = Executors.newSingleThreadExecutor(DaemonThreads.named("septum-endpoints-sources"));
+    private final ExecutorService calls =
+            Executors.newSingleThreadExecutor(DaemonThreads.named("septum-endpoints-sources"));
 
     SourceRegistry(Object lock) {
         this.lock = lock;
