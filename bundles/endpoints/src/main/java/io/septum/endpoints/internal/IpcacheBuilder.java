@@ -2,9 +2,7 @@ package io.septum.endpoints.internal;
 
 import io.septum.api.Identity;
 import io.septum.api.IpcacheEntry;
-import io.septum.api.RemoteEndpoint;
 import io.septum.api.ReservedIdentity;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -34,27 +32,10 @@ final class IpcacheBuilder {
         return this;
     }
 
-    /** Other nodes' endpoints; those {@code memo} saw in the last pass keep their entries (one change among many). */
-    IpcacheBuilder remote(List<RemoteEndpoint> remote, RemoteMemo memo) {
-        Map<RemoteEndpoint, IpcacheEntry> next = new HashMap<>((int) (remote.size() / 0.75f) + 1);
-        for (RemoteEndpoint r : remote) {
-            IpcacheEntry e = memo.entries.get(r);
-            if (e == null) {
-                String ip = IpAddresses.parse(r.ip());
-                if (ip == null) continue;
-                String prefix = IpAddresses.hostPrefix(ip);
-                e = new IpcacheEntry(prefix, r.identity(), r.source());
-            }
-            next.put(r, e);
-            entries.put(e.prefix(), e);
-        }
-        memo.entries = next;
+    /** Other nodes' endpoints (cluster mode). */
+    IpcacheBuilder remote(RemoteIpcache remote) {
+        for (IpcacheEntry e : remote.entries()) entries.put(e.prefix(), e);
         return this;
-    }
-
-    /** The ipcache entries of the remote endpoints of the last pass; used by the regeneration thread only. */
-    static final class RemoteMemo {
-        private Map<RemoteEndpoint, IpcacheEntry> entries = Map.of();
     }
 
     IpcacheBuilder endpoint(long endpointId, long identity, List<String> addresses) {

@@ -26,11 +26,8 @@ final class SnapshotPublisher {
     /** Listener to the revision it was last given; touched on the notification thread only, after add. */
     private final Map<EndpointListener, Long> listeners = new ConcurrentHashMap<>();
     private final AtomicBoolean pending = new AtomicBoolean();
-    private final ExecutorService notifier = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "septum-endpoints-notify");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService notifier =
+            Executors.newSingleThreadExecutor(DaemonThreads.named("septum-endpoints-notify"));
 
     EndpointSnapshot current() {
         return current;

@@ -238,19 +238,23 @@ class ClusterEndpointsTest {
         await("node-b learns node-a's endpoint", () -> b.ipcache("10.201.1.5/32").isPresent());
         long died = System.nanoTime();
         a.die();
-        long end = System.nanoTime() + Duration.ofSeconds(20).toNanos(); // lease TTL plus etcd's expiry check
-        while (System.nanoTime() < end && (b.ipcache("10.201.1.5/32").isPresent() || b.ipcache("192.0.2.11/32").isPresent())) {
-            Thread.sleep(20); // poll interval
-        }
-        assertTrue(b.ipcache("10.201.1.5/32").isEmpty() && b.ipcache("192.0.2.11/32").isEmpty(),
-                "node-a's entries leave node-b's ipcache: " + b.datapath.ipcache);
+        // lease TTL plus etcd's expiry check
+        await("node-a's entries leave node-b's ipcache", Duration.ofSeconds(20),
+                () -> b.ipcache("10.201.1.5/32").isEmpty() && b.ipcache("192.0.2.11/32").isEmpty());
         System.out.printf("a dead node's entries left the other node's ipcache %d ms after it stopped renewing a 2 s lease%n",
                 (System.nanoTime() - died) / 1_000_000);
         assertTrue(b.sync.nodes().isEmpty(), "node-a's registration expired too");
     }
 
+    /** node-a with its web endpoint ready, as each restart of node-b starts; returns web's identity. */
+    private long webReadyOnNodeA() throws Exception {
+        Node a = new Node("node-a", "10.201.1.0/24", "192.0.2.11", 30);
+        a.manager.addSource(new Fakes.Source("netns", spec("w", "web", null, Map.of("app", "web"), "veth-node-a1", "10.201.1.5")));
+        return a.ready("web").identity();
+    }
+
     /** A node-b that went through one life with a deny on node-a's web, and what its datapath pinned. */
-    private Fakes.FakeDatapath firstLifeOfNodeB(Node a, long webIdentity) throws Exception {
+    private Fakes.FakeDatapath firstLifeOfNodeB(long webIdentity) throws Exception {
         Node b = new Node("node-b", "10.201.2.0/24", "192.0.2.12", 30);
         b.policies.denies.add(new Fakes.Rule("netns:app=db", Direction.INGRESS, "netns:app=web", 5432, 66));
         b.manager.addSource(new Fakes.Source("netns", spec("d", "db", null, Map.of("app", "db"), "veth-node-b1", "10.201.2.5")));
@@ -264,6 +268,12 @@ class ClusterEndpointsTest {
         return pinned;
     }
 
+    /** node-b restarted on what its first life pinned, with etcd unreachable (nothing listens on port 1). */
+    private Node nodeBRestartedWithoutEtcd(Fakes.FakeDatapath pinned, Duration initialSyncTimeout) throws Exception {
+        return new Node("node-b", "10.201.2.0/24", "192.0.2.12", 30, java.net.URI.create("http://127.0.0.1:1"), pinned,
+                initialSyncTimeout, true);
+    }
+
     private static boolean denies(List<PolicyEntry> entries, long identity) {
         return entries != null && entries.stream().anyMatch(p -> p.identity() == identity
                 && p.action() == io.septum.api.policy.PolicyAction.DENY && p.port() == 5432);
@@ -271,10 +281,8 @@ class ClusterEndpointsTest {
 
     @Test
     void aDenyOnARemoteIdentityHoldsFromTheFirstRegenerationAfterARestart() throws Exception {
-        Node a = new Node("node-a", "10.201.1.0/24", "192.0.2.11", 30);
-        a.manager.addSource(new Fakes.Source("netns", spec("w", "web", null, Map.of("app", "web"), "veth-node-a1", "10.201.1.5")));
-        long web = a.ready("web").identity();
-        Fakes.FakeDatapath pinned = firstLifeOfNodeB(a, web);
+        long web = webReadyOnNodeA();
+        Fakes.FakeDatapath pinned = firstLifeOfNodeB(web);
 
         // node-b restarts: its endpoint manager is up and its source reports db before the cluster's first listing
         Node b = new Node("node-b", "10.201.2.0/24", "192.0.2.12", 30, etcd.endpoint, pinned, Duration.ofSeconds(20), false);
@@ -301,18 +309,13 @@ class ClusterEndpointsTest {
 
     @Test
     void aNodeWhoseEtcdIsUnreachableAtStartRegeneratesAfterTheTimeout() throws Exception {
-        Node a = new Node("node-a", "10.201.1.0/24", "192.0.2.11", 30);
-        a.manager.addSource(new Fakes.Source("netns", spec("w", "web", null, Map.of("app", "web"), "veth-node-a1", "10.201.1.5")));
-        long web = a.ready("web").identity();
-        Fakes.FakeDatapath pinned = firstLifeOfNodeB(a, web);
+        Fakes.FakeDatapath pinned = firstLifeOfNodeB(webReadyOnNodeA());
 
-        // node-b restarts with etcd unreachable (nothing listens on port 1): it knows db's number from its cache
+        // node-b restarts with etcd unreachable: it knows db's number from its cache
         long started = System.nanoTime();
-        Node b = new Node("node-b", "10.201.2.0/24", "192.0.2.12", 30, java.net.URI.create("http://127.0.0.1:1"), pinned,
-                Duration.ofSeconds(2), true);
+        Node b = nodeBRestartedWithoutEtcd(pinned, Duration.ofSeconds(2));
         b.manager.addSource(new Fakes.Source("netns", spec("d", "db", null, Map.of("app", "db"), "veth-node-b1", "10.201.2.5")));
-        long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (System.nanoTime() < end && pinned.firstPolicy.isEmpty()) Thread.sleep(20); // poll interval
+        await("db regenerated", Duration.ofSeconds(10), () -> !pinned.firstPolicy.isEmpty());
         assertEquals(1, pinned.firstPolicy.size(), "db regenerated after the timeout: " + pinned.calls);
         long after = (pinned.firstPushNanos.values().iterator().next() - started) / 1_000_000;
         assertTrue(after >= 2000, "not before the 2 s timeout: " + after + " ms");
@@ -327,23 +330,17 @@ class ClusterEndpointsTest {
 
     @Test
     void anEndpointTheKernelDoesNotEnforceIsPushedAtOnceWhileTheGateIsClosed() throws Exception {
-        Node a = new Node("node-a", "10.201.1.0/24", "192.0.2.11", 30);
-        a.manager.addSource(new Fakes.Source("netns", spec("w", "web", null, Map.of("app", "web"), "veth-node-a1", "10.201.1.5")));
-        long web = a.ready("web").identity();
-        Fakes.FakeDatapath pinned = firstLifeOfNodeB(a, web);
+        Fakes.FakeDatapath pinned = firstLifeOfNodeB(webReadyOnNodeA());
 
         // node-b restarts with etcd unreachable and a long gate: db keeps its pinned state, but a second db (a label
         // set with a cached number) that the kernel never enforced must not run without a program for 30 s
         long started = System.nanoTime();
-        Node b = new Node("node-b", "10.201.2.0/24", "192.0.2.12", 30, java.net.URI.create("http://127.0.0.1:1"), pinned,
-                Duration.ofSeconds(30), true);
+        Node b = nodeBRestartedWithoutEtcd(pinned, Duration.ofSeconds(30));
         b.manager.addSource(new Fakes.Source("netns",
                 spec("d", "db", null, Map.of("app", "db"), "veth-node-b1", "10.201.2.5"),
                 spec("d2", "db-2", null, Map.of("app", "db"), "veth-node-b2", "10.201.2.6")));
         Endpoint db2 = b.ready("db-2");
-        long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (System.nanoTime() < end && !pinned.firstPolicy.containsKey(db2.id())) Thread.sleep(20); // poll interval
-        assertTrue(pinned.firstPolicy.containsKey(db2.id()), "db-2 pushed while the gate is closed: " + pinned.calls);
+        await("db-2 pushed while the gate is closed", Duration.ofSeconds(10), () -> pinned.firstPolicy.containsKey(db2.id()));
         long after = (pinned.firstPushNanos.get(db2.id()) - started) / 1_000_000;
         assertTrue(after < 10_000, "long before the 30 s gate: " + after + " ms");
         assertEquals(java.util.Set.of(db2.id()), pinned.firstPolicy.keySet(),

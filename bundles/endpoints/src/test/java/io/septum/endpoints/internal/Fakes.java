@@ -50,7 +50,11 @@ final class Fakes {
     }
 
     static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        await(what, java.time.Duration.ofSeconds(5), condition);
+    }
+
+    static void await(String what, java.time.Duration timeout, BooleanSupplier condition) throws InterruptedException {
+        long end = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < end) {
             if (condition.getAsBoolean()) return;
             Thread.sleep(10);
@@ -251,6 +255,8 @@ final class Fakes {
         final Map<Long, Long> firstPushNanos = new HashMap<>();
         final List<List<IpcacheEntry>> ipcacheSyncs = new CopyOnWriteArrayList<>();
         volatile int failUpserts;
+        /** How many of the next removals fail. */
+        volatile int failRemoves;
         List<BpfEndpoint> restored = List.of();
 
         @Override
@@ -278,7 +284,12 @@ final class Fakes {
         }
 
         @Override
-        public synchronized void removeEndpoint(long endpointId) {
+        public synchronized void removeEndpoint(long endpointId) throws DatapathException {
+            if (failRemoves > 0) {
+                failRemoves--;
+                calls.add("remove-failed " + endpointId);
+                throw new DatapathException("map busy (fake)");
+            }
             calls.add("remove " + endpointId);
             endpoints.remove(endpointId);
             policy.remove(endpointId);
