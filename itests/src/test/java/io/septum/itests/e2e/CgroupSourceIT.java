@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.septum.itests.osgi.SeptumTestSupport;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,7 +37,7 @@ class CgroupSourceIT {
         Path dist = septum.getParent().getParent();
         Path jar = dist.resolve("optional/septum-source-cgroup.jar");
         if (!Files.isRegularFile(jar)) fail("the distribution has no " + jar + "; rebuild distribution/");
-        Path mount = cgroup2Mount();
+        Path mount = SeptumTestSupport.cgroup2Mount();
         if (!Boolean.getBoolean("septum.e2e.required")) Assumptions.assumeTrue(mount != null, "no cgroup v2 mount");
         String tag = E2eSupport.rand();
         int port = 20000 + ThreadLocalRandom.current().nextInt(20000);
@@ -175,19 +176,6 @@ class CgroupSourceIT {
     /** The host as a probe target: E2eNet probes a node, so the host address is dressed as one. */
     private static E2eNet.Node hostNode(String ip) {
         return new E2eNet.Node("host", null, null, ip);
-    }
-
-    static Path cgroup2Mount() throws IOException {
-        Path found = null;
-        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-            String[] f = line.split(" ");
-            int dash = List.of(f).indexOf("-");
-            if (dash > 0 && dash + 1 < f.length && f[dash + 1].equals("cgroup2")) {
-                Path p = Path.of(f[4]);
-                if (found == null || p.equals(Path.of("/sys/fs/cgroup"))) found = p;
-            }
-        }
-        return found;
     }
 
     private static Process inCgroup(Path cgroup, String... cmd) throws IOException {
