@@ -66,14 +66,8 @@ class AuditSuggestMetricsIT {
         E2eNet.Node other = net.add("other");
         net.echo(server, 80);
         net.echo(server, 8050);
-        for (E2eNet.Node n : List.of(server, client, other)) add(agent, n, "app=" + n.name());
-        assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> {
-            int ready = 0;
-            for (JsonNode e : agent.cli("endpoint", "list", "-o", "json").json()) {
-                if ("ready".equals(e.path("state").asText())) ready++;
-            }
-            return ready >= 3;
-        }), "three endpoints ready");
+        for (E2eNet.Node n : List.of(server, client, other)) E2eNet.addEndpoint(agent, n, "app=" + n.name());
+        assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> agent.readyEndpoints() >= 3), "three endpoints ready");
 
         // 1. A policy in audit mode: what it would drop passes, as AUDIT.
         Path dir = agent.base;
@@ -179,11 +173,6 @@ class AuditSuggestMetricsIT {
 
     private static void check(E2eSupport.Run r) {
         assertEquals(0, r.exit(), r.toString());
-    }
-
-    private static void add(E2eSupport.Agent agent, E2eNet.Node n, String label) {
-        check(agent.cli("endpoint", "add", "--name", n.name(), "--netns", n.netns(), "--interface", n.veth(),
-                "--address", n.ip(), "--label", label));
     }
 
     private static JsonNode awaitFlow(E2eSupport.Agent agent, String... filters) {

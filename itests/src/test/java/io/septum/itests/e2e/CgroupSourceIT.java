@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.septum.itests.osgi.SeptumTestSupport;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,9 +34,8 @@ class CgroupSourceIT {
     void cgroupProcessesAreEnforcedBothWays() throws Exception {
         Path septum = E2eSupport.septum();
         Path dist = septum.getParent().getParent();
-        Path jar = dist.resolve("optional/septum-source-cgroup.jar");
-        if (!Files.isRegularFile(jar)) fail("the distribution has no " + jar + "; rebuild distribution/");
-        Path mount = cgroup2Mount();
+        Path jar = E2eSupport.optionalJar(dist, "septum-source-cgroup.jar");
+        Path mount = SeptumTestSupport.cgroup2Mount();
         if (!Boolean.getBoolean("septum.e2e.required")) Assumptions.assumeTrue(mount != null, "no cgroup v2 mount");
         String tag = E2eSupport.rand();
         int port = 20000 + ThreadLocalRandom.current().nextInt(20000);
@@ -45,13 +44,7 @@ class CgroupSourceIT {
         Path home = Files.createTempDirectory("septum-e2e-cgroup-home");
         List<Process> processes = new ArrayList<>();
         try {
-            Files.createDirectories(home.resolve("bin"));
-            Files.copy(dist.resolve("bin/septum"), home.resolve("bin/septum"), StandardCopyOption.COPY_ATTRIBUTES);
-            Files.createSymbolicLink(home.resolve("lib"), dist.resolve("lib"));
-            Files.createSymbolicLink(home.resolve("bundle"), dist.resolve("bundle"));
-            assertEquals(0, E2eSupport.sh(Duration.ofSeconds(10), "cp", "-r", dist.resolve("etc").toString(),
-                    home.resolve("etc").toString()).exit());
-            Files.createDirectories(home.resolve("deploy"));
+            E2eSupport.privateHome(home, dist);
             Files.createDirectory(parent);
             String rules = "rule.svc.path=sept-t" + tag + "/*\nrule.svc.labels=app=sept-cg,tier=back\nscanIntervalSeconds=2\n";
             Files.writeString(home.resolve("etc/io.septum.source.cgroup.cfg"), rules);
@@ -63,8 +56,8 @@ class CgroupSourceIT {
                     String hostIp = net.hostIp();
                     net.echo(ok, 80);
                     net.echo(bad, 80);
-                    addNetns(agent, ok, "role=cg-peer-ok");
-                    addNetns(agent, bad, "role=cg-peer-bad");
+                    E2eNet.addEndpoint(agent, ok, "role=cg-peer-ok");
+                    E2eNet.addEndpoint(agent, bad, "role=cg-peer-bad");
 
                     Files.copy(jar, home.resolve("deploy/septum-source-cgroup.jar"));
                     // the cgroup appears after the source: the watch on its parent sees it
@@ -79,8 +72,7 @@ class CgroupSourceIT {
                     assertEquals("svc", ep.path("name").asText());
                     assertEquals("default", ep.path("namespace").asText());
                     assertEquals("cgroup", ep.path("source").asText());
-                    List<String> labels = new ArrayList<>();
-                    ep.path("labels").forEach(l -> labels.add(l.asText()));
+                    List<String> labels = E2eSupport.labels(ep);
                     assertEquals(List.of("cgroup:app=sept-cg", "cgroup:tier=back", "k8s:io.kubernetes.pod.namespace=default"), labels);
                     long id = ep.path("id").asLong();
 
@@ -126,7 +118,7 @@ class CgroupSourceIT {
                             rules.replace("tier=back", "reserved:host"));
                     assertTrue(E2eSupport.await(Duration.ofSeconds(20), () -> agent.cli("status", "-o", "json").out()
                             .contains("rule.svc.labels: key")), "status names the bad key");
-                    assertEquals(labels, labelsOf(endpoint(agent, "sept-t" + tag + "/svc")));
+                    assertEquals(labels, E2eSupport.labels(endpoint(agent, "sept-t" + tag + "/svc")));
                     assertFalse(cgroupConnects(svc, bad.ip(), 80), "still enforced");
 
                     // the cgroup goes: its endpoint goes, and its programs with it
@@ -177,19 +169,6 @@ class CgroupSourceIT {
         return new E2eNet.Node("host", null, null, ip);
     }
 
-    static Path cgroup2Mount() throws IOException {
-        Path found = null;
-        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-            String[] f = line.split(" ");
-            int dash = List.of(f).indexOf("-");
-            if (dash > 0 && dash + 1 < f.length && f[dash + 1].equals("cgroup2")) {
-                Path p = Path.of(f[4]);
-                if (found == null || p.equals(Path.of("/sys/fs/cgroup"))) found = p;
-            }
-        }
-        return found;
-    }
-
     private static Process inCgroup(Path cgroup, String... cmd) throws IOException {
         List<String> full = new ArrayList<>(List.of("sh", "-c", "echo $$ > " + cgroup.resolve("cgroup.procs")
                 + " && exec \"$@\"", "sh"));
@@ -199,25 +178,9 @@ class CgroupSourceIT {
 
     /** A TCP echo through socat started inside the cgroup: true when the token came back. */
     private static boolean cgroupConnects(Path cgroup, String ip, int port) {
-        String token = "cg-" + E2eSupport.rand();
-        try {
-            List<String> full = new ArrayList<>(List.of("sh", "-c", "echo $$ > " + cgroup.resolve("cgroup.procs")
-                    + " && exec \"$@\"", "sh", "socat", "-t", "1.5", "-", "TCP4:" + ip + ":" + port + ",connect-timeout=1.5"));
-            Process p = new ProcessBuilder(full).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            try (var in = p.getOutputStream()) {
-                in.write((token + "\n").getBytes());
-            }
-            if (!p.waitFor(5, TimeUnit.SECONDS)) {
-                kill(p);
-                return false;
-            }
-            return new String(p.getInputStream().readAllBytes()).contains(token);
-        } catch (IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
+        List<String> full = new ArrayList<>(List.of("sh", "-c", "echo $$ > " + cgroup.resolve("cgroup.procs")
+                + " && exec \"$@\"", "sh", "socat", "-t", "1.5", "-", "TCP4:" + ip + ":" + port + ",connect-timeout=1.5"));
+        return E2eNet.echoes(new ProcessBuilder(full), "cg-" + E2eSupport.rand(), Duration.ofSeconds(5), CgroupSourceIT::kill);
     }
 
     private static void kill(Process p) {
@@ -247,27 +210,8 @@ class CgroupSourceIT {
         }
     }
 
-    private static void addNetns(E2eSupport.Agent agent, E2eNet.Node n, String label) {
-        E2eSupport.Run r = agent.cli("endpoint", "add", "--name", n.name(), "--netns", n.netns(),
-                "--interface", n.veth(), "--address", n.ip(), "--label", label);
-        assertEquals(0, r.exit(), r.toString());
-    }
-
     private static JsonNode endpoint(E2eSupport.Agent agent, String cgroupPath) {
-        try {
-            for (JsonNode e : agent.get("/v1/endpoints")) {
-                if (cgroupPath.equals(e.path("externalIds").path("cgroup-path").asText())) return e;
-            }
-        } catch (IOException e) {
-            // busy: the caller polls
-        }
-        return com.fasterxml.jackson.databind.node.MissingNode.getInstance();
-    }
-
-    private static List<String> labelsOf(JsonNode e) {
-        List<String> out = new ArrayList<>();
-        e.path("labels").forEach(l -> out.add(l.asText()));
-        return out;
+        return agent.endpoint(e -> cgroupPath.equals(e.path("externalIds").path("cgroup-path").asText()));
     }
 
     private static String flows(E2eSupport.Agent agent) {

@@ -1,5 +1,6 @@
 package io.septum.itests.e2e;
 
+import static io.septum.itests.e2e.E2eSupport.TestDocker.docker;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -10,7 +11,6 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
@@ -35,7 +34,7 @@ import org.junit.jupiter.api.TestInstance;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class DockerCorpusIT {
-    private static final String SOCK = "unix:///run/sept-test-docker.sock";
+    private static final String SOCK = E2eSupport.TestDocker.HOST;
     private E2eSupport.Agent agent;
     private Path home;
     private Path jar;
@@ -48,13 +47,9 @@ class DockerCorpusIT {
     void start() throws Exception {
         Path septum = E2eSupport.septum();
         Path dist = septum.getParent().getParent();
-        jar = dist.resolve("optional/septum-source-docker.jar");
-        if (!Files.isRegularFile(jar)) fail("the distribution has no " + jar + "; rebuild distribution/");
-        boolean dockerd = Files.isExecutable(Path.of("/usr/sbin/dockerd")) || Files.isExecutable(Path.of("/usr/bin/dockerd"));
-        if (!Boolean.getBoolean("septum.e2e.required")) {
-            Assumptions.assumeTrue(dockerd, "dockerd is not installed (scripts/install-deps.sh installs docker.io)");
-        }
-        script = repo().resolve("scripts/test-dockerd.sh");
+        jar = E2eSupport.optionalJar(dist, "septum-source-docker.jar");
+        E2eSupport.TestDocker.assumeInstalled();
+        script = E2eSupport.repoFile("scripts/test-dockerd.sh");
         // The engine is shared with DockerSourceIT and the source-docker unit tests, maybe in another build.
         lockChannel = FileChannel.open(Path.of("/run/sept-test-docker.lock"), StandardOpenOption.CREATE,
                 StandardOpenOption.WRITE);
@@ -63,13 +58,7 @@ class DockerCorpusIT {
         E2eSupport.Run up = E2eSupport.sh(Duration.ofSeconds(120), script.toString(), "start");
         assertEquals(0, up.exit(), up.toString());
         home = Files.createTempDirectory("septum-e2e-dockercorpus-home");
-        Files.createDirectories(home.resolve("bin"));
-        Files.copy(dist.resolve("bin/septum"), home.resolve("bin/septum"), StandardCopyOption.COPY_ATTRIBUTES);
-        Files.createSymbolicLink(home.resolve("lib"), dist.resolve("lib"));
-        Files.createSymbolicLink(home.resolve("bundle"), dist.resolve("bundle"));
-        assertEquals(0, E2eSupport.sh(Duration.ofSeconds(10), "cp", "-r", dist.resolve("etc").toString(),
-                home.resolve("etc").toString()).exit());
-        Files.createDirectories(home.resolve("deploy"));
+        E2eSupport.privateHome(home, dist);
         Files.writeString(home.resolve("etc/io.septum.source.docker.cfg"),
                 "dockerHost=" + SOCK + "\nnamespaceFromLabel=io.kubernetes.pod.namespace\n");
         agent = E2eSupport.Agent.start(home.resolve("bin/septum"));
@@ -98,14 +87,10 @@ class DockerCorpusIT {
             Path c = e.path();
             Optional<String> cannot = E2eSupport.labCannotProbe(c);
             if (cannot.isPresent()) {
-                tests.add(DynamicTest.dynamicTest(e.name() + " (" + cannot.get() + ": no real packets)", () -> {
-                    System.out.println(e.name() + ": the lab sends IPv4 TCP/UDP only; " + cannot.get()
-                            + " are judged by policy eval and the datapath's packet tests");
-                    assertEquals(0, agent.cli("policy", "eval", c.toString()).exit());
-                }));
+                tests.add(E2eSupport.evalOnly(agent, e, cannot.get()));
                 continue;
             }
-            if (hasL7Probes(c)) {
+            if (E2eSupport.hasL7Probes(c)) {
                 tests.add(DynamicTest.dynamicTest(e.name() + " (L7: skipped)", () -> skipped(c)));
             } else {
                 tests.add(DynamicTest.dynamicTest(e.name(), () -> check(c)));
@@ -141,13 +126,6 @@ class DockerCorpusIT {
         }
     }
 
-    private static boolean hasL7Probes(Path c) throws IOException {
-        JsonNode tc = new com.fasterxml.jackson.databind.ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
-                .readTree(c.toFile());
-        for (JsonNode p : tc.path("probes")) if (p.has("http")) return true;
-        return false;
-    }
-
     private void skipped(Path c) {
         E2eSupport.Run r = agent.cli(Duration.ofSeconds(60), "connectivity", "test", "--runtime", "docker",
                 "--docker-host", SOCK, "--case", c.toString());
@@ -161,22 +139,7 @@ class DockerCorpusIT {
                 "--docker-host", SOCK, "--case", c.toString(), "-o", "json");
         System.err.println("e2e: " + c.getFileName() + " with containers in " + (System.nanoTime() - t0) / 1_000_000
                 + " ms:\n" + real.err());
-        if (real.exit() != 0) agent.printLog();
-        assertEquals(0, real.exit(), real.toString());
-        JsonNode r = real.json();
-        assertEquals(0, r.path("failed").asInt(-1), real.toString());
-        assertEquals(r.path("results").size(), r.path("passed").asInt(), real.toString());
-
-        E2eSupport.Run eval = agent.cli("policy", "eval", c.toString(), "-o", "json");
-        assertEquals(0, eval.exit(), eval.toString());
-        JsonNode e = eval.json();
-        assertEquals(e.path("results").size(), r.path("results").size(), "same probes\n" + eval + real);
-        for (int i = 0; i < e.path("results").size(); i++) {
-            JsonNode a = e.path("results").get(i);
-            JsonNode b = r.path("results").get(i);
-            assertEquals(a.path("verdict").asText(), b.path("verdict").asText(), "probe " + i + " " + a + " vs containers " + b);
-            assertEquals(a.path("rule").asText(), b.path("rule").asText(), "probe " + i + " rule column");
-        }
+        E2eSupport.assertSameAsEval(agent, c, real, "containers");
         // the run removed what it made: containers and network at once, their endpoints as the source reports it
         assertEquals("", docker("ps", "-aq", "--filter", "name=sept-c"), "leftover containers");
         assertEquals("", docker("network", "ls", "-q", "--filter", "name=sept-c"), "leftover networks");
@@ -193,20 +156,5 @@ class DockerCorpusIT {
         assertTrue(gone, "the containers' endpoints left the agent: " + agent.cli("endpoint", "list").out());
         JsonNode policies = agent.get("/v1/policies");
         assertEquals(0, policies.size(), "leftover policies " + policies);
-    }
-
-    private static String docker(String... args) {
-        List<String> cmd = new ArrayList<>(List.of("docker", "-H", SOCK));
-        cmd.addAll(List.of(args));
-        E2eSupport.Run r = E2eSupport.exec(Duration.ofSeconds(60), cmd);
-        if (r.exit() != 0) throw new AssertionError(r.toString());
-        return r.out().trim();
-    }
-
-    private static Path repo() {
-        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-            if (Files.isExecutable(p.resolve("scripts/test-dockerd.sh"))) return p;
-        }
-        throw new AssertionError("scripts/test-dockerd.sh not found above " + Path.of("").toAbsolutePath());
     }
 }

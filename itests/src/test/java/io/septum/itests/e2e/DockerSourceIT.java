@@ -1,5 +1,6 @@
 package io.septum.itests.e2e;
 
+import static io.septum.itests.e2e.E2eSupport.TestDocker.docker;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -20,7 +21,6 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -37,51 +37,20 @@ import org.junit.jupiter.api.Test;
  * the jar dropped into deploy/ reaches no other test's agent.
  */
 class DockerSourceIT {
-    private static final String SOCK = "unix:///run/sept-test-docker.sock";
+    private static final String SOCK = E2eSupport.TestDocker.HOST;
     private static final String IMAGE = "septum-test/busybox";
-    private static final String POLICY = String.join("\n",
-            "apiVersion: \"cilium.io/v2\"",
-            "kind: CiliumNetworkPolicy",
-            "metadata:",
-            "  name: \"web-from-client\"",
-            "spec:",
-            "  endpointSelector:",
-            "    matchLabels: {app: sept-web}",
-            "  ingress:",
-            "  - fromEndpoints:",
-            "    - matchLabels: {app: sept-client}",
-            "    toPorts:",
-            "    - ports:",
-            "      - {port: \"80\", protocol: TCP}",
-            "");
+    private static final String POLICY = E2eSupport.allowIngress("web-from-client", "app: sept-web", "app: sept-client");
     /** For the two network-namespace endpoints that must not notice the docker source coming and going. */
-    private static final String NETNS_POLICY = String.join("\n",
-            "apiVersion: \"cilium.io/v2\"",
-            "kind: CiliumNetworkPolicy",
-            "metadata:",
-            "  name: \"ns-server-from-ns-client\"",
-            "spec:",
-            "  endpointSelector:",
-            "    matchLabels: {role: ns-server}",
-            "  ingress:",
-            "  - fromEndpoints:",
-            "    - matchLabels: {role: ns-client}",
-            "    toPorts:",
-            "    - ports:",
-            "      - {port: \"80\", protocol: TCP}",
-            "");
+    private static final String NETNS_POLICY =
+            E2eSupport.allowIngress("ns-server-from-ns-client", "role: ns-server", "role: ns-client");
 
     @Test
     void hotDeployedDockerSourceEnforcesAndCannotBeSpoofed() throws Exception {
         Path septum = E2eSupport.septum();
         Path dist = septum.getParent().getParent();
-        Path jar = dist.resolve("optional/septum-source-docker.jar");
-        if (!Files.isRegularFile(jar)) fail("the distribution has no " + jar + "; rebuild distribution/");
-        Path script = repo().resolve("scripts/test-dockerd.sh");
-        boolean dockerd = Files.isExecutable(Path.of("/usr/sbin/dockerd")) || Files.isExecutable(Path.of("/usr/bin/dockerd"));
-        if (!Boolean.getBoolean("septum.e2e.required")) {
-            Assumptions.assumeTrue(dockerd, "dockerd is not installed (scripts/install-deps.sh installs docker.io)");
-        }
+        Path jar = E2eSupport.optionalJar(dist, "septum-source-docker.jar");
+        Path script = E2eSupport.repoFile("scripts/test-dockerd.sh");
+        E2eSupport.TestDocker.assumeInstalled();
         // The engine is shared with the source-docker unit tests, which may run in another build at the same time.
         try (FileChannel lockChannel = FileChannel.open(Path.of("/run/sept-test-docker.lock"),
                 StandardOpenOption.CREATE, StandardOpenOption.WRITE); FileLock ignored = lockChannel.lock()) {
@@ -95,13 +64,7 @@ class DockerSourceIT {
         Path home = Files.createTempDirectory("septum-e2e-docker-home");
         String tag = E2eSupport.rand();
         try {
-            Files.createDirectories(home.resolve("bin"));
-            Files.copy(dist.resolve("bin/septum"), home.resolve("bin/septum"), StandardCopyOption.COPY_ATTRIBUTES);
-            Files.createSymbolicLink(home.resolve("lib"), dist.resolve("lib"));
-            Files.createSymbolicLink(home.resolve("bundle"), dist.resolve("bundle"));
-            assertEquals(0, E2eSupport.sh(Duration.ofSeconds(10), "cp", "-r", dist.resolve("etc").toString(),
-                    home.resolve("etc").toString()).exit());
-            Files.createDirectories(home.resolve("deploy"));
+            E2eSupport.privateHome(home, dist);
             Files.writeString(home.resolve("etc/io.septum.source.docker.cfg"), "dockerHost=" + SOCK + "\n");
             // Long enough for a redeploy under load to come back within it, short enough to wait out after undeploy.
             Path endpointsCfg = home.resolve("etc/io.septum.endpoints.cfg");
@@ -129,9 +92,9 @@ class DockerSourceIT {
                     E2eNet.Node nsClient = net.add("ns-client");
                     E2eNet.Node intruder = net.add("ns-intruder");
                     net.echo(server, 80);
-                    addNetns(agent, server, "role=ns-server");
-                    addNetns(agent, nsClient, "role=ns-client");
-                    addNetns(agent, intruder, "role=ns-intruder");
+                    E2eNet.addEndpoint(agent, server, "role=ns-server");
+                    E2eNet.addEndpoint(agent, nsClient, "role=ns-client");
+                    E2eNet.addEndpoint(agent, intruder, "role=ns-intruder");
                     Path nsPolicy = home.resolve("ns-policy.yaml");
                     Files.writeString(nsPolicy, NETNS_POLICY);
                     E2eSupport.Run nsImp = agent.cli("policy", "import", nsPolicy.toString());
@@ -175,13 +138,13 @@ class DockerSourceIT {
 
                         JsonNode w = endpoint(agent, web);
                         assertEquals("default", w.path("namespace").asText());
-                        assertTrue(labels(w).contains("container:app=sept-web"), w.toString());
+                        assertTrue(E2eSupport.labels(w).contains("container:app=sept-web"), w.toString());
                         assertEquals("sept-t-web-" + tag, w.path("externalIds").path("container-name").asText(), w.toString());
                         assertEquals(web, w.path("externalIds").path("container-id").asText(), w.toString());
                         assertEquals(webIp, w.path("addresses").path(0).asText(), w.toString());
 
                         JsonNode s = endpoint(agent, spoof);
-                        List<String> sl = labels(s);
+                        List<String> sl = E2eSupport.labels(s);
                         assertEquals("default", s.path("namespace").asText(), "the spoofing container's namespace: " + s);
                         assertTrue(sl.contains("k8s:io.kubernetes.pod.namespace=default"), s.toString());
                         assertFalse(sl.stream().anyMatch(l -> l.startsWith("reserved:")), "no reserved label: " + s);
@@ -404,12 +367,6 @@ class DockerSourceIT {
     }
     private static final Duration DENY_TIMEOUT = Duration.ofMillis(500);
 
-    private static void addNetns(E2eSupport.Agent agent, E2eNet.Node n, String label) {
-        E2eSupport.Run r = agent.cli("endpoint", "add", "--name", n.name(), "--netns", n.netns(),
-                "--interface", n.veth(), "--address", n.ip(), "--label", label);
-        assertEquals(0, r.exit(), r.toString());
-    }
-
     private static long connectedLines(E2eSupport.Agent agent) {
         try {
             return Files.readAllLines(agent.log).stream().filter(l -> l.contains("source docker: connected to")).count();
@@ -418,37 +375,9 @@ class DockerSourceIT {
         }
     }
 
-    private static Path repo() {
-        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-            if (Files.isExecutable(p.resolve("scripts/test-dockerd.sh"))) return p;
-        }
-        throw new AssertionError("scripts/test-dockerd.sh not found above " + Path.of("").toAbsolutePath());
-    }
-
-    private static String docker(String... args) {
-        List<String> cmd = new ArrayList<>(List.of("docker", "-H", SOCK));
-        cmd.addAll(List.of(args));
-        E2eSupport.Run r = E2eSupport.exec(Duration.ofSeconds(60), cmd);
-        if (r.exit() != 0) throw new AssertionError(r.toString());
-        return r.out().trim();
-    }
-
     /** The agent's endpoint with this container id among its external ids, or a missing node. */
     private static JsonNode endpoint(E2eSupport.Agent agent, String containerId) {
-        try {
-            for (JsonNode e : agent.get("/v1/endpoints")) {
-                if (containerId.equals(e.path("externalIds").path("container-id").asText())) return e;
-            }
-        } catch (IOException e) {
-            // the agent is busy: the caller polls
-        }
-        return com.fasterxml.jackson.databind.node.MissingNode.getInstance();
-    }
-
-    private static List<String> labels(JsonNode e) {
-        List<String> out = new ArrayList<>();
-        e.path("labels").forEach(l -> out.add(l.asText()));
-        return out;
+        return agent.endpoint(e -> containerId.equals(e.path("externalIds").path("container-id").asText()));
     }
 
     private static boolean connects(String from, String ip) {

@@ -1,6 +1,7 @@
 package io.septum.itests.e2e;
 
 import static io.septum.itests.e2e.E2eSupport.sh;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -8,10 +9,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * A few network namespaces on a bridge for tests that drive the agent with the plain CLI ({@code endpoint add})
@@ -23,23 +23,44 @@ final class E2eNet implements AutoCloseable {
     private static final Duration CMD = Duration.ofSeconds(10);
     final String id = E2eSupport.rand();
     final int subnet = 1 + Integer.parseInt(id, 16) % 250;
-    final String bridge = "stb" + id;
-    private final Map<String, Node> nodes = new LinkedHashMap<>();
+    final String bridge;
+    private final String vethPrefix;
+    private final String net;
+    private final List<Node> nodes = new ArrayList<>();
     private final List<Process> processes = new ArrayList<>();
     private boolean bridgeUp;
 
     record Node(String name, String netns, String veth, String ip) {
     }
 
+    E2eNet() {
+        this("st", "10.199.");
+    }
+
+    /**
+     * A lab of another test's own: host veths {@code <vethPrefix><rand><n>} on bridge {@code <vethPrefix>b<rand>},
+     * addresses {@code <net><x>.<n>} (e.g. {@code "10.197."}).
+     */
+    E2eNet(String vethPrefix, String net) {
+        this.vethPrefix = vethPrefix;
+        this.net = net;
+        this.bridge = vethPrefix + "b" + id;
+    }
+
     Node add(String name) {
+        return add(name, null);
+    }
+
+    /** A node with address {@code ip}, or the next of the lab's addresses when it is null. */
+    Node add(String name, String ip) {
         if (!bridgeUp) {
             check(sh(CMD, "ip", "link", "add", bridge, "type", "bridge"));
             bridgeUp = true;
             check(sh(CMD, "ip", "link", "set", bridge, "up"));
         }
         int n = nodes.size() + 1;
-        Node node = new Node(name, "sept-t" + id + "-" + n, "st" + id + n, "10.199." + subnet + "." + n);
-        nodes.put(name, node);
+        Node node = new Node(name, "sept-t" + id + "-" + n, vethPrefix + id + n, ip != null ? ip : net + subnet + "." + n);
+        nodes.add(node);
         check(sh(CMD, "ip", "netns", "add", node.netns()));
         check(sh(CMD, "ip", "link", "add", node.veth(), "type", "veth", "peer", "name", "eth0", "netns", node.netns()));
         check(sh(CMD, "ip", "link", "set", node.veth(), "master", bridge, "up"));
@@ -62,37 +83,48 @@ final class E2eNet implements AutoCloseable {
     }
 
     Node node(String name) {
-        return nodes.get(name);
+        return nodes.stream().filter(n -> n.name().equals(name)).findFirst().orElse(null);
     }
 
     /** A TCP echo server on {@code port} inside the node. */
     void echo(Node node, int port) {
         try {
-            Process p = new ProcessBuilder("ip", "netns", "exec", node.netns(), "socat",
-                    "TCP4-LISTEN:" + port + ",fork,reuseaddr", "PIPE")
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            processes.add(p);
+            listen(node, String.valueOf(port), false);
         } catch (IOException e) {
             throw new AssertionError("cannot start socat: " + e.getMessage(), e);
         }
+    }
+
+    /** A TCP or UDP echo server on {@code port} inside the node; an assertion error when it does not listen. */
+    void listen(Node node, String port, boolean udp) throws IOException {
+        String addr = (udp ? "UDP4-RECVFROM:" : "TCP4-LISTEN:") + port + ",fork,reuseaddr";
+        processes.add(new ProcessBuilder("ip", "netns", "exec", node.netns(), "socat", addr, "PIPE")
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
         boolean up = E2eSupport.await(Duration.ofSeconds(5), () ->
-                sh(CMD, "ss", "-N", node.netns(), "-H", "-l", "-n", "-t").out().contains(":" + port + " "));
-        if (!up) throw new AssertionError("echo server on " + node.name() + ":" + port + " did not start");
+                sh(CMD, "ss", "-N", node.netns(), "-H", "-l", "-n", udp ? "-u" : "-t").out().contains(":" + port + " "));
+        if (!up) throw new AssertionError("echo server on " + node.name() + ":" + port + (udp ? "/UDP" : "") + " did not start");
     }
 
     /** One TCP probe: true when the echo came back within {@code timeout}. */
     boolean tcp(Node from, Node to, int port, Duration timeout) {
         String secs = String.format(java.util.Locale.ROOT, "%.3f", timeout.toMillis() / 1000.0);
-        String token = "e2e-" + E2eSupport.rand();
+        return echoes(new ProcessBuilder("ip", "netns", "exec", from.netns(), "socat", "-t", secs, "-",
+                "TCP4:" + to.ip() + ":" + port + ",connect-timeout=" + secs), "e2e-" + E2eSupport.rand(),
+                timeout.plusMillis(2000), Process::destroyForcibly);
+    }
+
+    /**
+     * Writes a token line to {@code client} (a socat that connects to an echo server) and says whether the token
+     * came back; a client still running after {@code wait} is stopped with {@code stop} and counts as no echo.
+     */
+    static boolean echoes(ProcessBuilder client, String token, Duration wait, Consumer<Process> stop) {
         try {
-            Process p = new ProcessBuilder("ip", "netns", "exec", from.netns(), "socat", "-t", secs, "-",
-                    "TCP4:" + to.ip() + ":" + port + ",connect-timeout=" + secs)
-                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            Process p = client.redirectError(ProcessBuilder.Redirect.DISCARD).start();
             try (var in = p.getOutputStream()) {
                 in.write((token + "\n").getBytes());
             }
-            if (!p.waitFor(timeout.toMillis() + 2000, TimeUnit.MILLISECONDS)) {
-                p.destroyForcibly();
+            if (!p.waitFor(wait.toMillis(), TimeUnit.MILLISECONDS)) {
+                stop.accept(p);
                 return false;
             }
             return new String(p.getInputStream().readAllBytes()).contains(token);
@@ -102,6 +134,18 @@ final class E2eNet implements AutoCloseable {
             Thread.currentThread().interrupt();
             return false;
         }
+    }
+
+    /** {@code endpoint add} of the node (its namespace, host veth and address) with these labels; it must succeed. */
+    static void addEndpoint(E2eSupport.Agent agent, Node n, String... labels) {
+        List<String> args = new ArrayList<>(List.of("endpoint", "add", "--name", n.name(), "--netns", n.netns(),
+                "--interface", n.veth(), "--address", n.ip()));
+        for (String l : labels) {
+            args.add("--label");
+            args.add(l);
+        }
+        E2eSupport.Run r = agent.cli(args.toArray(String[]::new));
+        assertEquals(0, r.exit(), r.toString());
     }
 
     /**
@@ -128,7 +172,7 @@ final class E2eNet implements AutoCloseable {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
         }
-        List<Node> all = new ArrayList<>(nodes.values());
+        List<Node> all = new ArrayList<>(nodes);
         Collections.reverse(all);
         for (Node n : all) {
             String pids = sh(CMD, "ip", "netns", "pids", n.netns()).out().trim();

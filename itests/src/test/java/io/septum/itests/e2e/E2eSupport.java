@@ -1,10 +1,12 @@
 package io.septum.itests.e2e;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.MissingNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,6 +18,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,8 +28,10 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.DynamicTest;
 
 /**
  * Runs the real distribution ({@code distribution/target/septum/bin/septum}): the agent as a subprocess with its
@@ -64,6 +69,36 @@ final class E2eSupport {
             candidates.add(p.resolve("distribution/target/septum/bin/septum"));
         }
         return candidates.stream().filter(Files::isExecutable).findFirst();
+    }
+
+    /**
+     * Makes {@code home} an install of its own on the distribution {@code dist}: the launcher copied (it takes the
+     * install it lies in as its home), lib/ and bundle/ linked, etc/ copied (for the test's own .cfg files) and an
+     * empty deploy/ (for the jars the test hot-deploys), so that nothing the test writes reaches another test's agent.
+     */
+    static void privateHome(Path home, Path dist) throws IOException {
+        Files.createDirectories(home.resolve("bin"));
+        Files.copy(dist.resolve("bin/septum"), home.resolve("bin/septum"), StandardCopyOption.COPY_ATTRIBUTES);
+        Files.createSymbolicLink(home.resolve("lib"), dist.resolve("lib"));
+        Files.createSymbolicLink(home.resolve("bundle"), dist.resolve("bundle"));
+        assertEquals(0, sh(Duration.ofSeconds(10), "cp", "-r", dist.resolve("etc").toString(),
+                home.resolve("etc").toString()).exit());
+        Files.createDirectories(home.resolve("deploy"));
+    }
+
+    /** The jar {@code name} of the distribution's optional/ directory, or a failure: a distribution built without it. */
+    static Path optionalJar(Path dist, String name) {
+        Path jar = dist.resolve("optional/" + name);
+        if (!Files.isRegularFile(jar)) fail("the distribution has no " + jar + "; rebuild distribution/");
+        return jar;
+    }
+
+    /** An executable of the repository (a script: {@code scripts/test-dockerd.sh}), found walking up from the working directory. */
+    static Path repoFile(String relative) {
+        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+            if (Files.isExecutable(p.resolve(relative))) return p.resolve(relative);
+        }
+        throw new AssertionError(relative + " not found above " + Path.of("").toAbsolutePath());
     }
 
     /** One corpus file and its test name: {@code own/x.yaml} or {@code shared/x.yaml}. */
@@ -147,6 +182,81 @@ final class E2eSupport {
         return Optional.empty();
     }
 
+    /** Whether the case has {@code http:} probes, which go through the agent's L7 proxy. */
+    static boolean hasL7Probes(JsonNode tc) {
+        for (JsonNode p : tc.path("probes")) if (p.has("http")) return true;
+        return false;
+    }
+
+    static boolean hasL7Probes(Path c) throws IOException {
+        return hasL7Probes(new ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory()).readTree(c.toFile()));
+    }
+
+    /**
+     * The test of a case the lab cannot probe ({@code cannot}, from {@link #labCannotProbe}): it says so, and that
+     * {@code policy eval} judges the case.
+     */
+    static DynamicTest evalOnly(Agent agent, CorpusEntry e, String cannot) {
+        Path c = e.path();
+        return DynamicTest.dynamicTest(e.name() + " (" + cannot + ": no real packets)", () -> {
+            System.out.println(e.name() + ": the lab sends IPv4 TCP/UDP only; " + cannot
+                    + " are judged by policy eval and the datapath's packet tests");
+            assertEquals(0, agent.cli("policy", "eval", c.toString()).exit());
+        });
+    }
+
+    /**
+     * Checks {@code real}, a {@code connectivity test -o json} run of case {@code c}: every probe passed, and
+     * {@code policy eval} gives each probe the same verdict and rule. {@code what} names the real run in messages.
+     */
+    static void assertSameAsEval(Agent agent, Path c, Run real, String what) {
+        if (real.exit() != 0) agent.printLog();
+        assertEquals(0, real.exit(), real.toString());
+        JsonNode r = real.json();
+        assertEquals(0, r.path("failed").asInt(-1), real.toString());
+        assertEquals(r.path("results").size(), r.path("passed").asInt(), real.toString());
+
+        Run eval = agent.cli("policy", "eval", c.toString(), "-o", "json");
+        assertEquals(0, eval.exit(), eval.toString());
+        JsonNode e = eval.json();
+        assertEquals(e.path("results").size(), r.path("results").size(), "same probes\n" + eval + real);
+        for (int i = 0; i < e.path("results").size(); i++) {
+            JsonNode a = e.path("results").get(i);
+            JsonNode b = r.path("results").get(i);
+            assertEquals(a.path("verdict").asText(), b.path("verdict").asText(), "probe " + i + " " + a + " vs " + what + " " + b);
+            assertEquals(a.path("rule").asText(), b.path("rule").asText(), "probe " + i + " rule column");
+        }
+    }
+
+    /**
+     * A CiliumNetworkPolicy named {@code name} by which the endpoints with label {@code to} (as in
+     * {@code "app: sept-web"}) admit those with label {@code from} on TCP port 80.
+     */
+    static String allowIngress(String name, String to, String from) {
+        return String.join("\n",
+                "apiVersion: \"cilium.io/v2\"",
+                "kind: CiliumNetworkPolicy",
+                "metadata:",
+                "  name: \"" + name + "\"",
+                "spec:",
+                "  endpointSelector:",
+                "    matchLabels: {" + to + "}",
+                "  ingress:",
+                "  - fromEndpoints:",
+                "    - matchLabels: {" + from + "}",
+                "    toPorts:",
+                "    - ports:",
+                "      - {port: \"80\", protocol: TCP}",
+                "");
+    }
+
+    /** An endpoint's labels, as {@code source:key=value} texts. */
+    static List<String> labels(JsonNode endpoint) {
+        List<String> out = new ArrayList<>();
+        endpoint.path("labels").forEach(l -> out.add(l.asText()));
+        return out;
+    }
+
     static String rand() {
         return String.format("%04x", RANDOM.nextInt(1 << 16));
     }
@@ -213,6 +323,31 @@ final class E2eSupport {
             }
         }
         return condition.getAsBoolean();
+    }
+
+    /** The private Docker engine of scripts/test-dockerd.sh, which the docker tests share (one at a time, by its lock). */
+    static final class TestDocker {
+        static final String HOST = "unix:///run/sept-test-docker.sock";
+
+        private TestDocker() {
+        }
+
+        /** A skip when dockerd is not installed, unless e2e tests are required (then the test goes on, and fails). */
+        static void assumeInstalled() {
+            boolean dockerd = Files.isExecutable(Path.of("/usr/sbin/dockerd")) || Files.isExecutable(Path.of("/usr/bin/dockerd"));
+            if (!Boolean.getBoolean("septum.e2e.required")) {
+                Assumptions.assumeTrue(dockerd, "dockerd is not installed (scripts/install-deps.sh installs docker.io)");
+            }
+        }
+
+        /** {@code docker} against the test engine: its output, trimmed; an assertion error when it fails. */
+        static String docker(String... args) {
+            List<String> cmd = new ArrayList<>(List.of("docker", "-H", HOST));
+            cmd.addAll(List.of(args));
+            Run r = exec(Duration.ofSeconds(60), cmd);
+            if (r.exit() != 0) throw new AssertionError(r.toString());
+            return r.out().trim();
+        }
     }
 
     static void deleteTree(Path p) {
@@ -386,6 +521,27 @@ final class E2eSupport {
                 i = nl + 2 + n + 2;
             }
             return out.toString();
+        }
+
+        /** The first endpoint of {@code GET /v1/endpoints} that matches, or a missing node (also when the agent is busy). */
+        JsonNode endpoint(Predicate<JsonNode> match) {
+            try {
+                for (JsonNode e : get("/v1/endpoints")) {
+                    if (match.test(e)) return e;
+                }
+            } catch (IOException e) {
+                // the agent is busy: the caller polls
+            }
+            return MissingNode.getInstance();
+        }
+
+        /** How many endpoints {@code endpoint list} shows ready. */
+        int readyEndpoints() {
+            int ready = 0;
+            for (JsonNode e : cli("endpoint", "list", "-o", "json").json()) {
+                if ("ready".equals(e.path("state").asText())) ready++;
+            }
+            return ready;
         }
 
         /** Prints the log lines not printed yet (a class with many failing cases shows each line once). */

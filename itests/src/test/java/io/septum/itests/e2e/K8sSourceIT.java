@@ -3,7 +3,6 @@ package io.septum.itests.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -57,7 +56,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class K8sSourceIT {
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
-    private static final Duration CMD = Duration.ofSeconds(10);
     private static final Duration SETTLE = Duration.ofSeconds(60);
     private final String node = "sept-node-" + E2eSupport.rand();
     private KubernetesMockServer server;
@@ -70,20 +68,14 @@ class K8sSourceIT {
     void start() throws Exception {
         Path septum = E2eSupport.septum();
         Path dist = septum.getParent().getParent();
-        Path optional = dist.resolve("optional/septum-source-kubernetes.jar");
-        if (!Files.isRegularFile(optional)) fail("the distribution has no " + optional + "; rebuild distribution/");
+        Path optional = E2eSupport.optionalJar(dist, "septum-source-kubernetes.jar");
         server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
                 new KubernetesCrudDispatcher(List.of()), false);
         server.init(InetAddress.getLoopbackAddress(), 0);
         api = server.createClient();
 
         home = Files.createTempDirectory("septum-e2e-k8s-home");
-        Files.createDirectories(home.resolve("bin"));
-        Files.copy(dist.resolve("bin/septum"), home.resolve("bin/septum"), StandardCopyOption.COPY_ATTRIBUTES);
-        Files.createSymbolicLink(home.resolve("lib"), dist.resolve("lib"));
-        Files.createSymbolicLink(home.resolve("bundle"), dist.resolve("bundle"));
-        assertEquals(0, E2eSupport.sh(CMD, "cp", "-r", dist.resolve("etc").toString(), home.resolve("etc").toString()).exit());
-        Files.createDirectories(home.resolve("deploy"));
+        E2eSupport.privateHome(home, dist);
         Path kubeconfig = home.resolve("kubeconfig");
         Files.writeString(kubeconfig, "apiVersion: v1\nkind: Config\n"
                 + "clusters:\n- name: mock\n  cluster:\n    server: http://127.0.0.1:" + server.getPort() + "\n"
@@ -136,9 +128,7 @@ class K8sSourceIT {
         for (E2eSupport.CorpusEntry e : E2eSupport.corpusFiles("cases")) {
             Path c = e.path();
             JsonNode tc = YAML.readTree(c.toFile());
-            boolean l7 = false;
-            for (JsonNode p : tc.path("probes")) l7 |= p.has("http");
-            if (!l7) tests.add(DynamicTest.dynamicTest(e.name(), () -> runCase(c, tc)));
+            if (!E2eSupport.hasL7Probes(tc)) tests.add(DynamicTest.dynamicTest(e.name(), () -> runCase(c, tc)));
         }
         return tests.stream();
     }
@@ -147,7 +137,7 @@ class K8sSourceIT {
         JsonNode eval = agent.cli("policy", "eval", file.toString(), "-o", "json").json();
         List<GenericKubernetesResource> policies = new ArrayList<>();
         Set<String> namespaces = new LinkedHashSet<>();
-        try (Lab lab = new Lab()) {
+        try (E2eNet lab = lab()) {
             // Namespaces first, with the case's labels, as a cluster has them before its pods.
             tc.path("namespaces").fieldNames().forEachRemaining(namespaces::add);
             for (JsonNode e : tc.path("endpoints")) namespaces.add(e.path("namespace").asText("default"));
@@ -157,7 +147,7 @@ class K8sSourceIT {
                 api.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).withLabels(labels)
                         .endMetadata().build()).createOr(r -> r.update());
             }
-            Map<String, Lab.Node> nodes = new LinkedHashMap<>();
+            Map<String, E2eNet.Node> nodes = new LinkedHashMap<>();
             // as the connectivity lab does: listen on every declared port and on every probed one, so that a
             // refusal always means a verdict, not a lab without a listener
             Map<String, Set<String>> probed = new HashMap<>();
@@ -176,8 +166,8 @@ class K8sSourceIT {
             for (JsonNode e : tc.path("endpoints")) {
                 String ns = e.path("namespace").asText("default");
                 String name = e.path("name").asText();
-                Lab.Node n = lab.add(null);
-                lab.listen(n, ports(e, probed.getOrDefault(ns + "/" + name, probed.getOrDefault(name, Set.of()))));
+                E2eNet.Node n = lab.add(ns + "/" + name);
+                listen(lab, n, ports(e, probed.getOrDefault(ns + "/" + name, probed.getOrDefault(name, Set.of()))));
                 nodes.put(ns + "/" + name, n);
                 if (names.get(name) == 1) nodes.put(name, n);
                 Map<String, String> labels = new LinkedHashMap<>();
@@ -197,8 +187,8 @@ class K8sSourceIT {
             }
             for (JsonNode x : tc.path("external")) {
                 if (x.path("ip").asText().contains(":")) continue; // this lab is IPv4 only: its probes are skipped below
-                Lab.Node n = lab.add(x.path("ip").asText());
-                lab.listen(n, ports(x, probed.getOrDefault(x.path("name").asText(), Set.of())));
+                E2eNet.Node n = lab.add(x.path("name").asText(), x.path("ip").asText());
+                listen(lab, n, ports(x, probed.getOrDefault(x.path("name").asText(), Set.of())));
                 nodes.put(x.path("name").asText(), n);
             }
             int pods = tc.path("endpoints").size();
@@ -225,8 +215,8 @@ class K8sSourceIT {
             int i = 0;
             int skipped = 0;
             for (JsonNode p : tc.path("probes")) {
-                Lab.Node from = nodes.get(p.path("from").asText());
-                Lab.Node to = nodes.get(p.path("to").asText());
+                E2eNet.Node from = nodes.get(p.path("from").asText());
+                E2eNet.Node to = nodes.get(p.path("to").asText());
                 String proto = p.path("protocol").asText("TCP").toUpperCase(Locale.ROOT);
                 if (proto.startsWith("ICMP") || from == null || to == null) {
                     // what the connectivity lab covers with real packets: ICMP, and IPv6 peers this lab lacks
@@ -236,7 +226,7 @@ class K8sSourceIT {
                 }
                 String expected = eval.path("results").get(i).path("verdict").asText();
                 int port = eval.path("results").get(i).path("port").asInt(); // named probe ports resolved by eval
-                boolean allowed = lab.probe(from, to.ip(), port, proto, "allow".equals(expected));
+                boolean allowed = probe(from, to.ip(), port, proto, "allow".equals(expected));
                 String got = allowed ? "allow" : "deny";
                 if (!got.equals(expected) || !got.equals(p.path("expect").asText())) {
                     wrong.add(p + ": real packets " + got + ", policy eval " + expected);
@@ -297,11 +287,11 @@ class K8sSourceIT {
     @Order(3)
     void redeployUnderTrafficKeepsEnforcingAndUndeployDisconnects() throws Exception {
         ResourceDefinitionContext ctx = context("CiliumNetworkPolicy");
-        try (Lab lab = new Lab()) {
-            Lab.Node srv = lab.add(null);
-            Lab.Node cli = lab.add(null);
-            Lab.Node oth = lab.add(null);
-            lab.listen(srv, YAML.readTree("[80]"));
+        try (E2eNet lab = lab()) {
+            E2eNet.Node srv = lab.add("srv");
+            E2eNet.Node cli = lab.add("cli");
+            E2eNet.Node oth = lab.add("oth");
+            listen(lab, srv, YAML.readTree("[80]"));
             pod("sept-srv", "srv", srv);
             pod("sept-cli", "cli", cli);
             pod("sept-oth", "oth", oth);
@@ -319,8 +309,8 @@ class K8sSourceIT {
                         .findFirst().orElseThrow();
                 assertTrue(ep.toString().contains("k8s:io.cilium.k8s.policy.serviceaccount=default"), ep.toString());
                 assertTrue(ep.toString().contains("\"pod-name\":\"sept-cli\""), ep.toString());
-                assertTrue(lab.probe(cli, srv.ip(), 80, "TCP", true), "cli -> srv allowed before the redeploy");
-                assertFalse(lab.probe(oth, srv.ip(), 80, "TCP", false), "oth -> srv denied before the redeploy");
+                assertTrue(probe(cli, srv.ip(), 80, "TCP", true), "cli -> srv allowed before the redeploy");
+                assertFalse(probe(oth, srv.ip(), 80, "TCP", false), "oth -> srv denied before the redeploy");
 
                 // Redeploy (same bundle, new file) while probing: enforcement holds throughout.
                 Path deployed = home.resolve("deploy/septum-source-kubernetes.jar");
@@ -332,8 +322,8 @@ class K8sSourceIT {
                 long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
                 int rounds = 0;
                 while (System.nanoTime() < end) {
-                    if (!lab.probe(cli, srv.ip(), 80, "TCP", true)) wrong.add("round " + rounds + ": cli -> srv dropped");
-                    if (lab.probe(oth, srv.ip(), 80, "TCP", false)) wrong.add("round " + rounds + ": oth -> srv allowed");
+                    if (!probe(cli, srv.ip(), 80, "TCP", true)) wrong.add("round " + rounds + ": cli -> srv dropped");
+                    if (probe(oth, srv.ip(), 80, "TCP", false)) wrong.add("round " + rounds + ": oth -> srv allowed");
                     rounds++;
                 }
                 assertEquals(List.of(), wrong, "probes during the redeploy (" + rounds + " rounds)");
@@ -353,7 +343,7 @@ class K8sSourceIT {
         }
     }
 
-    private void pod(String name, String app, Lab.Node n) {
+    private void pod(String name, String app, E2eNet.Node n) {
         api.pods().inNamespace("default").resource(new PodBuilder().withNewMetadata().withName(name)
                 .addToLabels("app", app).endMetadata().withNewSpec().withNodeName(node).endSpec()
                 .withNewStatus().withPhase("Running").withPodIP(n.ip()).endStatus().build()).create();
@@ -452,108 +442,36 @@ class K8sSourceIT {
 
     /**
      * Pods and external hosts as network namespaces on one bridge ({@code sept-t<id>-<n>}, host veths
-     * {@code sk<id><n>}, bridge {@code skb<id>}), with socat echo listeners; everything goes in {@link #close()}.
+     * {@code sk<id><n>}, bridge {@code skb<id>}, pod IPs in 10.197.0.0/16), with socat echo listeners; everything
+     * goes when it is closed.
      */
-    static final class Lab implements AutoCloseable {
-        record Node(String netns, String veth, String ip) {
-        }
+    private static E2eNet lab() {
+        return new E2eNet("sk", "10.197.");
+    }
 
-        private final String id = E2eSupport.rand();
-        private final int subnet = 1 + Integer.parseInt(id, 16) % 250;
-        private final String bridge = "skb" + id;
-        private final List<Node> nodes = new ArrayList<>();
-        private final List<Process> processes = new ArrayList<>();
-        private boolean bridgeUp;
-
-        Node add(String ip) {
-            if (!bridgeUp) {
-                check(E2eSupport.sh(CMD, "ip", "link", "add", bridge, "type", "bridge"));
-                bridgeUp = true;
-                check(E2eSupport.sh(CMD, "ip", "link", "set", bridge, "up"));
-            }
-            int n = nodes.size() + 1;
-            Node node = new Node("sept-t" + id + "-" + n, "sk" + id + n, ip != null ? ip : "10.197." + subnet + "." + n);
-            nodes.add(node);
-            check(E2eSupport.sh(CMD, "ip", "netns", "add", node.netns()));
-            check(E2eSupport.sh(CMD, "ip", "link", "add", node.veth(), "type", "veth", "peer", "name", "eth0", "netns",
-                    node.netns()));
-            check(E2eSupport.sh(CMD, "ip", "link", "set", node.veth(), "master", bridge, "up"));
-            check(E2eSupport.sh(CMD, "ip", "-n", node.netns(), "addr", "add", node.ip() + "/32", "dev", "eth0"));
-            check(E2eSupport.sh(CMD, "ip", "-n", node.netns(), "link", "set", "eth0", "up"));
-            check(E2eSupport.sh(CMD, "ip", "-n", node.netns(), "link", "set", "lo", "up"));
-            check(E2eSupport.sh(CMD, "ip", "-n", node.netns(), "route", "add", "10.192.0.0/10", "dev", "eth0"));
-            E2eSupport.sh(CMD, "ip", "netns", "exec", node.netns(), "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1");
-            return node;
+    /** Echo listeners on the case's ports ("80" or "8050/UDP"). */
+    private static void listen(E2eNet lab, E2eNet.Node node, JsonNode ports) throws IOException {
+        for (JsonNode p : ports) {
+            String[] parts = p.asText().split("/");
+            lab.listen(node, parts[0], parts.length > 1 && parts[1].equalsIgnoreCase("UDP"));
         }
+    }
 
-        /** Echo listeners on the case's ports ("80" or "8050/UDP"). */
-        void listen(Node node, JsonNode ports) throws IOException {
-            for (JsonNode p : ports) {
-                String[] parts = p.asText().split("/");
-                boolean udp = parts.length > 1 && parts[1].equalsIgnoreCase("UDP");
-                String addr = (udp ? "UDP4-RECVFROM:" : "TCP4-LISTEN:") + parts[0] + ",fork,reuseaddr";
-                processes.add(new ProcessBuilder("ip", "netns", "exec", node.netns(), "socat", addr, "PIPE")
-                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
-                String flag = udp ? "-u" : "-t";
-                boolean up = E2eSupport.await(Duration.ofSeconds(5), () -> E2eSupport.sh(CMD, "ss", "-N", node.netns(),
-                        "-H", "-l", "-n", flag).out().contains(":" + parts[0] + " "));
-                if (!up) throw new AssertionError("echo on " + node + ":" + p.asText() + " did not start");
-            }
+    /**
+     * True when an echo comes back. A probe eval expects to pass gets three tries (the first packets of a new
+     * endpoint may race its neighbour entries); a denied one is tried once, for a second.
+     */
+    private static boolean probe(E2eNet.Node from, String ip, int port, String proto, boolean expectAllow) {
+        int tries = expectAllow ? 3 : 1;
+        for (int i = 0; i < tries; i++) {
+            if (once(from, ip, port, proto)) return true;
         }
+        return false;
+    }
 
-        /**
-         * True when an echo comes back. A probe eval expects to pass gets three tries (the first packets of a new
-         * endpoint may race its neighbour entries); a denied one is tried once, for a second.
-         */
-        boolean probe(Node from, String ip, int port, String proto, boolean expectAllow) {
-            int tries = expectAllow ? 3 : 1;
-            for (int i = 0; i < tries; i++) {
-                if (once(from, ip, port, proto)) return true;
-            }
-            return false;
-        }
-
-        private static boolean once(Node from, String ip, int port, String proto) {
-            String token = "k8s-" + E2eSupport.rand();
-            String target = proto.equals("UDP") ? "UDP4:" + ip + ":" + port : "TCP4:" + ip + ":" + port + ",connect-timeout=1";
-            try {
-                Process p = new ProcessBuilder("ip", "netns", "exec", from.netns(), "socat", "-t", "1", "-", target)
-                        .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-                try (var in = p.getOutputStream()) {
-                    in.write((token + "\n").getBytes());
-                }
-                if (!p.waitFor(4, TimeUnit.SECONDS)) {
-                    p.destroyForcibly();
-                    return false;
-                }
-                return new String(p.getInputStream().readAllBytes()).contains(token);
-            } catch (IOException e) {
-                return false;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
-            }
-        }
-
-        private static void check(E2eSupport.Run r) {
-            if (r.exit() != 0) throw new AssertionError("command failed: " + r);
-        }
-
-        @Override
-        public void close() {
-            for (Process p : processes) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly();
-            }
-            for (Node n : nodes) {
-                String pids = E2eSupport.sh(CMD, "ip", "netns", "pids", n.netns()).out().trim();
-                for (String pid : pids.split("\\s+")) {
-                    if (!pid.isBlank()) ProcessHandle.of(Long.parseLong(pid)).ifPresent(ProcessHandle::destroyForcibly);
-                }
-                E2eSupport.sh(CMD, "ip", "netns", "del", n.netns());
-                if (Files.exists(Path.of("/sys/class/net", n.veth()))) E2eSupport.sh(CMD, "ip", "link", "del", n.veth());
-            }
-            if (bridgeUp) E2eSupport.sh(CMD, "ip", "link", "del", bridge);
-        }
+    private static boolean once(E2eNet.Node from, String ip, int port, String proto) {
+        String target = proto.equals("UDP") ? "UDP4:" + ip + ":" + port : "TCP4:" + ip + ":" + port + ",connect-timeout=1";
+        return E2eNet.echoes(new ProcessBuilder("ip", "netns", "exec", from.netns(), "socat", "-t", "1", "-", target),
+                "k8s-" + E2eSupport.rand(), Duration.ofSeconds(4), Process::destroyForcibly);
     }
 }

@@ -41,9 +41,7 @@ class L7PolicyIT {
         try (E2eSupport.Agent agent = E2eSupport.Agent.start(septum); E2eNet net = new E2eNet()) {
             StarWarsFleet fleet = StarWarsFleet.deploy(septum, agent, net);
             E2eNet.Node ops = net.add("ops");
-            E2eSupport.Run add = agent.cli("endpoint", "add", "--name", ops.name(), "--netns", ops.netns(),
-                    "--interface", ops.veth(), "--address", ops.ip(), "--label", "class=ops");
-            assertEquals(0, add.exit(), add.toString());
+            E2eNet.addEndpoint(agent, ops, "class=ops");
             Path f = work.resolve("l7.yaml");
             Files.writeString(f, L7);
             E2eSupport.Run imp = agent.cli("policy", "import", f.toString());

@@ -18,7 +18,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
@@ -51,9 +50,8 @@ class LibvirtSourceIT {
     void hotDeployedLibvirtSourceEnforcesOnLxcDomains() throws Exception {
         Path septum = E2eSupport.septum();
         Path dist = septum.getParent().getParent();
-        Path jar = dist.resolve("optional/septum-source-libvirt.jar");
-        if (!Files.isRegularFile(jar)) fail("the distribution has no " + jar + "; rebuild distribution/");
-        Path script = repo().resolve("scripts/test-libvirtd.sh");
+        Path jar = E2eSupport.optionalJar(dist, "septum-source-libvirt.jar");
+        Path script = E2eSupport.repoFile("scripts/test-libvirtd.sh");
         boolean installed = Files.isExecutable(Path.of("/usr/sbin/libvirtd"))
                 && Files.exists(Path.of("/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_lxc.so"));
         if (!Boolean.getBoolean("septum.e2e.required")) {
@@ -76,13 +74,7 @@ class LibvirtSourceIT {
         Path home = Files.createTempDirectory("septum-e2e-libvirt-home");
         List<String> domains = new ArrayList<>();
         try (E2eNet net = new E2eNet()) {
-            Files.createDirectories(home.resolve("bin"));
-            Files.copy(dist.resolve("bin/septum"), home.resolve("bin/septum"), StandardCopyOption.COPY_ATTRIBUTES);
-            Files.createSymbolicLink(home.resolve("lib"), dist.resolve("lib"));
-            Files.createSymbolicLink(home.resolve("bundle"), dist.resolve("bundle"));
-            assertEquals(0, E2eSupport.sh(Duration.ofSeconds(10), "cp", "-r", dist.resolve("etc").toString(),
-                    home.resolve("etc").toString()).exit());
-            Files.createDirectories(home.resolve("deploy"));
+            E2eSupport.privateHome(home, dist);
             Files.writeString(home.resolve("etc/io.septum.source.libvirt.cfg"),
                     "uri=" + uri + "\npollIntervalSeconds=" + POLL.toSeconds() + "\nmaxBackoffSeconds=2\n");
 
@@ -104,9 +96,9 @@ class LibvirtSourceIT {
 
             try (E2eSupport.Agent agent = E2eSupport.Agent.start(home.resolve("bin/septum"))) {
                 try {
-                    addNetns(agent, nsServer, "app=sept-ns-server");
-                    addNetns(agent, nsClient, "app=sept-client");
-                    addNetns(agent, intruder, "app=sept-other");
+                    E2eNet.addEndpoint(agent, nsServer, "app=sept-ns-server");
+                    E2eNet.addEndpoint(agent, nsClient, "app=sept-client");
+                    E2eNet.addEndpoint(agent, intruder, "app=sept-other");
                     Files.copy(jar, home.resolve("deploy/septum-source-libvirt.jar"));
                     boolean ready = E2eSupport.await(Duration.ofSeconds(60), () -> domains.stream()
                             .allMatch(d -> "ready".equals(endpoint(agent, d).path("state").asText())));
@@ -115,14 +107,14 @@ class LibvirtSourceIT {
                     JsonNode w = endpoint(agent, domains.get(0));
                     assertEquals("libvirt", w.path("source").asText(), w.toString());
                     assertEquals("default", w.path("namespace").asText(), w.toString());
-                    assertTrue(labels(w).contains("libvirt:app=sept-web"), w.toString());
-                    assertTrue(labels(w).contains("libvirt:domain=" + domains.get(0)), w.toString());
+                    assertTrue(E2eSupport.labels(w).contains("libvirt:app=sept-web"), w.toString());
+                    assertTrue(E2eSupport.labels(w).contains("libvirt:domain=" + domains.get(0)), w.toString());
                     assertEquals(web.ip(), w.path("addresses").path(0).asText(), w.toString());
                     assertEquals(web.veth(), w.path("interfaceName").asText(w.path("interface").asText()), w.toString());
                     assertFalse(w.path("externalIds").path("domain-uuid").asText().isEmpty(), w.toString());
 
                     JsonNode s = endpoint(agent, domains.get(1));
-                    List<String> sl = labels(s);
+                    List<String> sl = E2eSupport.labels(s);
                     assertEquals("default", s.path("namespace").asText(), "the spoofing domain's namespace: " + s);
                     assertTrue(sl.contains("k8s:io.kubernetes.pod.namespace=default"), s.toString());
                     assertFalse(sl.contains("k8s:io.kubernetes.pod.namespace=kube-system"), s.toString());
@@ -206,7 +198,7 @@ class LibvirtSourceIT {
                     virsh(uri, "metadata", domains.get(0), "https://septum.io/libvirt/1", "--key", "septum", "--set",
                             "<endpoint><label key='app'>sept-web2</label></endpoint>", "--live");
                     assertTrue(E2eSupport.await(Duration.ofSeconds(20), () ->
-                            labels(endpoint(agent, domains.get(0))).contains("libvirt:app=sept-web2")),
+                            E2eSupport.labels(endpoint(agent, domains.get(0))).contains("libvirt:app=sept-web2")),
                             "relabelled from its metadata: " + endpoint(agent, domains.get(0)));
                     assertTrue(E2eSupport.await(Duration.ofSeconds(20), () -> net.tcp(intruder, web, 80, ALLOW)),
                             "no policy selects the relabelled domain: ns-intruder reaches it");
@@ -233,35 +225,8 @@ class LibvirtSourceIT {
         }
     }
 
-    private static final String POLICY = String.join("\n",
-            "apiVersion: \"cilium.io/v2\"",
-            "kind: CiliumNetworkPolicy",
-            "metadata:",
-            "  name: \"web-from-client\"",
-            "spec:",
-            "  endpointSelector:",
-            "    matchLabels: {app: sept-web}",
-            "  ingress:",
-            "  - fromEndpoints:",
-            "    - matchLabels: {app: sept-client}",
-            "    toPorts:",
-            "    - ports:",
-            "      - {port: \"80\", protocol: TCP}",
-            "---",
-            "apiVersion: \"cilium.io/v2\"",
-            "kind: CiliumNetworkPolicy",
-            "metadata:",
-            "  name: \"ns-server-from-client\"",
-            "spec:",
-            "  endpointSelector:",
-            "    matchLabels: {app: sept-ns-server}",
-            "  ingress:",
-            "  - fromEndpoints:",
-            "    - matchLabels: {app: sept-client}",
-            "    toPorts:",
-            "    - ports:",
-            "      - {port: \"80\", protocol: TCP}",
-            "");
+    private static final String POLICY = E2eSupport.allowIngress("web-from-client", "app: sept-web", "app: sept-client")
+            + "---\n" + E2eSupport.allowIngress("ns-server-from-client", "app: sept-ns-server", "app: sept-client");
 
     /** An LXC domain on the test's bridge: host veth {@code sv<id><n>}, address 10.199.<subnet>.<host>/16. */
     private static E2eNet.Node domain(String uri, E2eNet net, List<String> domains, String role, int host, String init,
@@ -299,25 +264,9 @@ class LibvirtSourceIT {
     /** A TCP echo round trip from inside a domain (its network namespace, via lxc-enter-namespace). */
     private static boolean fromDomain(String uri, String domain, E2eNet.Node to, Duration timeout) {
         String secs = String.format(Locale.ROOT, "%.3f", timeout.toMillis() / 1000.0);
-        String token = "e2e-" + E2eSupport.rand();
-        try {
-            Process p = new ProcessBuilder("virsh", "-q", "-c", uri, "lxc-enter-namespace", domain, "--noseclabel",
-                    "/usr/bin/socat", "-t", secs, "-", "TCP4:" + to.ip() + ":80,connect-timeout=" + secs)
-                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            try (var in = p.getOutputStream()) {
-                in.write((token + "\n").getBytes());
-            }
-            if (!p.waitFor(timeout.toMillis() + 5000, TimeUnit.MILLISECONDS)) {
-                p.destroyForcibly();
-                return false;
-            }
-            return new String(p.getInputStream().readAllBytes()).contains(token);
-        } catch (IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
+        return E2eNet.echoes(new ProcessBuilder("virsh", "-q", "-c", uri, "lxc-enter-namespace", domain, "--noseclabel",
+                "/usr/bin/socat", "-t", secs, "-", "TCP4:" + to.ip() + ":80,connect-timeout=" + secs),
+                "e2e-" + E2eSupport.rand(), timeout.plusMillis(5000), Process::destroyForcibly);
     }
 
     private static List<String> probe(E2eNet net, E2eNet.Node client, E2eNet.Node intruder, E2eNet.Node web,
@@ -329,12 +278,6 @@ class LibvirtSourceIT {
             if (net.tcp(intruder, web, 80, DENY)) wrong.add(phase + ": ns-intruder -> web:80 allowed");
         }
         return wrong;
-    }
-
-    private static void addNetns(E2eSupport.Agent agent, E2eNet.Node n, String label) {
-        E2eSupport.Run r = agent.cli("endpoint", "add", "--name", n.name(), "--netns", n.netns(),
-                "--interface", n.veth(), "--address", n.ip(), "--label", label);
-        assertEquals(0, r.exit(), r.toString());
     }
 
     private static JsonNode status(E2eSupport.Agent agent) {
@@ -368,28 +311,8 @@ class LibvirtSourceIT {
         throw new AssertionError("the agent did not log \"" + text + "\"");
     }
 
-    private static Path repo() {
-        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-            if (Files.isExecutable(p.resolve("scripts/test-libvirtd.sh"))) return p;
-        }
-        throw new AssertionError("scripts/test-libvirtd.sh not found above " + Path.of("").toAbsolutePath());
-    }
-
     /** The agent's endpoint with this domain name among its external ids, or a missing node. */
     private static JsonNode endpoint(E2eSupport.Agent agent, String domain) {
-        try {
-            for (JsonNode e : agent.get("/v1/endpoints")) {
-                if (domain.equals(e.path("externalIds").path("domain-name").asText())) return e;
-            }
-        } catch (IOException e) {
-            // the agent is busy: the caller polls
-        }
-        return com.fasterxml.jackson.databind.node.MissingNode.getInstance();
-    }
-
-    private static List<String> labels(JsonNode e) {
-        List<String> out = new ArrayList<>();
-        e.path("labels").forEach(l -> out.add(l.asText()));
-        return out;
+        return agent.endpoint(e -> domain.equals(e.path("externalIds").path("domain-name").asText()));
     }
 }

@@ -3,11 +3,8 @@ package io.septum.itests.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * The seed's ships as network-namespace endpoints of a running agent: a deathstar answering on TCP 80, a tiefighter
@@ -21,16 +18,10 @@ record StarWarsFleet(E2eNet.Node deathstar, E2eNet.Node tiefighter, E2eNet.Node 
     static StarWarsFleet deploy(Path septum, E2eSupport.Agent agent, E2eNet net) throws Exception {
         StarWarsFleet f = new StarWarsFleet(net.add("deathstar"), net.add("tiefighter"), net.add("xwing"));
         net.echo(f.deathstar, 80);
-        add(agent, f.deathstar, "org=empire", "class=deathstar");
-        add(agent, f.tiefighter, "org=empire", "class=tiefighter");
-        add(agent, f.xwing, "org=alliance", "class=xwing");
-        assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> {
-            int ready = 0;
-            for (JsonNode e : agent.cli("endpoint", "list", "-o", "json").json()) {
-                if ("ready".equals(e.path("state").asText())) ready++;
-            }
-            return ready >= 3;
-        }), "three endpoints ready");
+        E2eNet.addEndpoint(agent, f.deathstar, "org=empire", "class=deathstar");
+        E2eNet.addEndpoint(agent, f.tiefighter, "org=empire", "class=tiefighter");
+        E2eNet.addEndpoint(agent, f.xwing, "org=alliance", "class=xwing");
+        assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> agent.readyEndpoints() >= 3), "three endpoints ready");
         Path rule1 = septum.getParent().getParent().resolve("examples/sw_l3_l4_policy.yaml");
         E2eSupport.Run imp = agent.cli("policy", "import", rule1.toString());
         assertEquals(0, imp.exit(), imp.toString());
@@ -45,16 +36,5 @@ record StarWarsFleet(E2eNet.Node deathstar, E2eNet.Node tiefighter, E2eNet.Node 
 
     boolean xwingGetsThrough(E2eNet net) {
         return net.tcp(xwing, deathstar, 80, DENY_TIMEOUT);
-    }
-
-    private static void add(E2eSupport.Agent agent, E2eNet.Node n, String... labels) {
-        List<String> args = new ArrayList<>(List.of("endpoint", "add", "--name", n.name(), "--netns", n.netns(),
-                "--interface", n.veth(), "--address", n.ip()));
-        for (String l : labels) {
-            args.add("--label");
-            args.add(l);
-        }
-        E2eSupport.Run r = agent.cli(args.toArray(String[]::new));
-        assertEquals(0, r.exit(), r.toString());
     }
 }

@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,21 +21,7 @@ import org.junit.jupiter.api.Test;
  * changes nothing and shows in {@code septum status}, and removing the jar leaves the endpoints {@code disconnected}.
  */
 class StaticSourceIT {
-    private static final String POLICY = String.join("\n",
-            "apiVersion: \"cilium.io/v2\"",
-            "kind: CiliumNetworkPolicy",
-            "metadata:",
-            "  name: \"static-server-from-client\"",
-            "spec:",
-            "  endpointSelector:",
-            "    matchLabels: {role: server}",
-            "  ingress:",
-            "  - fromEndpoints:",
-            "    - matchLabels: {role: client}",
-            "    toPorts:",
-            "    - ports:",
-            "      - {port: \"80\", protocol: TCP}",
-            "");
+    private static final String POLICY = E2eSupport.allowIngress("static-server-from-client", "role: server", "role: client");
 
     @Test
     void deployedExampleSourceIsEnforced() throws Exception {
@@ -45,13 +30,7 @@ class StaticSourceIT {
         Path jar = exampleJar();
         Path home = Files.createTempDirectory("septum-e2e-static-home");
         try {
-            Files.createDirectories(home.resolve("bin"));
-            Files.copy(dist.resolve("bin/septum"), home.resolve("bin/septum"), StandardCopyOption.COPY_ATTRIBUTES);
-            Files.createSymbolicLink(home.resolve("lib"), dist.resolve("lib"));
-            Files.createSymbolicLink(home.resolve("bundle"), dist.resolve("bundle"));
-            assertEquals(0, E2eSupport.sh(Duration.ofSeconds(10), "cp", "-r", dist.resolve("etc").toString(),
-                    home.resolve("etc").toString()).exit());
-            Files.createDirectories(home.resolve("deploy"));
+            E2eSupport.privateHome(home, dist);
             Path file = home.resolve("etc/static-endpoints.txt");
             Files.writeString(home.resolve("etc/io.septum.example.source.static.cfg"), "pollSeconds=1\n");
             try (E2eSupport.Agent agent = E2eSupport.Agent.start(home.resolve("bin/septum")); E2eNet net = new E2eNet()) {
@@ -75,9 +54,9 @@ class StaticSourceIT {
                     if (!ready) fail("static endpoints not ready within 60 s: " + agent.cli("endpoint", "list").out());
                     JsonNode s = endpoint(agent, "server");
                     assertEquals("static", s.path("source").asText(), s.toString());
-                    assertTrue(labels(s).contains("static:role=server"), s.toString());
+                    assertTrue(E2eSupport.labels(s).contains("static:role=server"), s.toString());
                     assertEquals(server.veth(), s.path("interfaceName").asText(), s.toString());
-                    List<String> ol = labels(endpoint(agent, "other"));
+                    List<String> ol = E2eSupport.labels(endpoint(agent, "other"));
                     assertTrue(ol.contains("k8s:io.kubernetes.pod.namespace=default"), ol.toString());
                     assertFalse(ol.stream().anyMatch(l -> l.startsWith("reserved:") || l.equals("k8s:role=client")
                             || l.contains("kube-system")), "labels only the agent sets were dropped: " + ol);
@@ -141,19 +120,6 @@ class StaticSourceIT {
     }
 
     private static JsonNode endpoint(E2eSupport.Agent agent, String name) {
-        try {
-            for (JsonNode e : agent.get("/v1/endpoints")) {
-                if ("static".equals(e.path("source").asText()) && name.equals(e.path("name").asText())) return e;
-            }
-        } catch (IOException e) {
-            // busy: the caller polls
-        }
-        return com.fasterxml.jackson.databind.node.MissingNode.getInstance();
-    }
-
-    private static List<String> labels(JsonNode e) {
-        List<String> out = new ArrayList<>();
-        e.path("labels").forEach(l -> out.add(l.asText()));
-        return out;
+        return agent.endpoint(e -> "static".equals(e.path("source").asText()) && name.equals(e.path("name").asText()));
     }
 }

@@ -74,17 +74,4 @@ public class CgroupSourceBundleIT extends SeptumTestSupport {
     private Optional<Endpoint> find(String cgroupPath) {
         return endpoints.list().stream().filter(e -> cgroupPath.equals(e.externalIds().get("cgroup-path"))).findFirst();
     }
-
-    private static Path cgroup2Mount() throws java.io.IOException {
-        Path found = null;
-        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-            String[] f = line.split(" ");
-            int dash = List.of(f).indexOf("-");
-            if (dash > 0 && dash + 1 < f.length && f[dash + 1].equals("cgroup2")) {
-                Path p = Path.of(f[4]);
-                if (found == null || p.equals(Path.of("/sys/fs/cgroup"))) found = p;
-            }
-        }
-        return found;
-    }
 }

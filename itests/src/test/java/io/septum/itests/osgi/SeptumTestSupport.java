@@ -130,6 +130,23 @@ public abstract class SeptumTestSupport {
         }
     }
 
+    /**
+     * Where the cgroup v2 hierarchy is mounted ({@code /sys/fs/cgroup} when it is there among others), or null when it
+     * is not; the end-to-end cgroup test asks too.
+     */
+    public static Path cgroup2Mount() throws IOException {
+        Path found = null;
+        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+            String[] f = line.split(" ");
+            int dash = List.of(f).indexOf("-");
+            if (dash > 0 && dash + 1 < f.length && f[dash + 1].equals("cgroup2")) {
+                Path p = Path.of(f[4]);
+                if (found == null || p.equals(Path.of("/sys/fs/cgroup"))) found = p;
+            }
+        }
+        return found;
+    }
+
     private static void copyTree(Path from, Path to) throws IOException {
         if (!Files.isDirectory(from)) return;
         try (Stream<Path> s = Files.walk(from)) {
