@@ -55,4 +55,29 @@ public enum ReservedIdentity {
     public static Optional<ReservedIdentity> byName(String name) {
         return Arrays.stream(values()).filter(r -> r.label.equals(name)).findFirst();
     }
+
+    /**
+     * The reserved identity a label set stands for: exactly one known {@code reserved:<name>} label with no value.
+     * Allocators answer such a set with the reserved number instead of allocating one.
+     */
+    public static Optional<ReservedIdentity> of(Labels labels) {
+        if (labels.size() != 1) return Optional.empty();
+        Label l = labels.asList().get(0);
+        if (!Label.RESERVED.equals(l.source()) || !l.value().isEmpty()) return Optional.empty();
+        return byName(l.key());
+    }
+
+    /**
+     * Whether a label set gets a node-local number (from {@link #FIRST_LOCAL}), as Cilium gives CIDR identities:
+     * it has {@code cidr:} labels and nothing else but perhaps {@code reserved:world}. Such numbers are never shared
+     * with other nodes.
+     */
+    public static boolean isNodeLocal(Labels labels) {
+        boolean cidr = false;
+        for (Label l : labels) {
+            if (Label.CIDR.equals(l.source())) cidr = true;
+            else if (!(Label.RESERVED.equals(l.source()) && WORLD.label.equals(l.key()))) return false;
+        }
+        return cidr;
+    }
 }

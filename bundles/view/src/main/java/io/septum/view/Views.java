@@ -433,6 +433,47 @@ public final class Views {
         return b.toString();
     }
 
+    /**
+     * {@code policy impact}: the counts, then one row per distinct connection whose outcome changes (all of them
+     * with {@code all}), each with the rule that decides it before and after.
+     */
+    public static String impact(io.septum.api.flow.ImpactReport r, boolean all) {
+        StringBuilder b = new StringBuilder();
+        b.append("Flows read: ").append(r.flowsRead()).append(r.since() == null ? " (every flow held)" : " since " + r.since())
+                .append(r.limitReached() ? " (limit reached: only the newest were read)" : "").append('\n');
+        b.append("Distinct connections: ").append(r.flows().size()).append(": newly dropped ").append(r.newlyDropped())
+                .append(", newly allowed ").append(r.newlyAllowed()).append(", unchanged ").append(r.unchanged()).append('\n');
+        b.append("Endpoints the draft selects: ").append(r.endpoints().isEmpty() ? "none" : String.join(", ", r.endpoints()))
+                .append('\n');
+        Table t = new Table("CHANGE", "SOURCE", "DESTINATION", "PORT", "HTTP", "FLOWS", "BEFORE", "AFTER", "DECIDED BY (after)");
+        for (io.septum.api.flow.ImpactReport.ImpactFlow f : r.flows()) {
+            if (!all && f.change().equals(io.septum.api.flow.ImpactReport.UNCHANGED)) continue;
+            t.row(f.change(), f.source(), f.destination(), f.port() + "/" + f.protocol(),
+                    f.method() == null ? "" : f.method() + " " + f.path(), f.count(), f.before(), f.after(),
+                    f.afterRule() == null ? "" : f.afterRule());
+        }
+        if (t.size() > 0) b.append('\n').append(t.render());
+        return b.toString();
+    }
+
+    /** {@code policy diff}: each policy of the draft, the changed documents' lines, the endpoints that change. */
+    public static String policyDiff(io.septum.api.flow.PolicyDiff d) {
+        StringBuilder b = new StringBuilder();
+        for (io.septum.api.flow.PolicyDiff.PolicyChange c : d.policies()) {
+            b.append(c.change()).append(": ").append(c.kind()).append(' ').append(c.policy()).append('\n');
+            for (String line : c.diff()) b.append("  ").append(line).append('\n');
+        }
+        if (d.endpoints().isEmpty()) {
+            b.append("No live endpoint's policy changes.\n");
+            return b.toString();
+        }
+        Table t = new Table("ENDPOINT", "INGRESS ENFORCED", "EGRESS ENFORCED", "ENTRIES ADDED", "ENTRIES REMOVED");
+        for (io.septum.api.flow.PolicyDiff.EndpointChange e : d.endpoints()) {
+            t.row(e.endpoint(), e.ingressEnforced(), e.egressEnforced(), e.entriesAdded(), e.entriesRemoved());
+        }
+        return b.append('\n').append(t.render()).toString();
+    }
+
     /** One line per event, shaped like {@code cilium monitor} / Hubble compact output. */
     public static String event(DatapathEvent e) {
         String src = e.srcIp() + (e.srcPort() > 0 ? ":" + e.srcPort() : "");

@@ -56,6 +56,33 @@ class StarWarsDemoIT {
 
             // and it cleaned up after itself
             assertEquals(0, agent.cli("policy", "list", "-o", "json").json().size());
+
+            // the demo's recorded traffic, judged against its own L7 policy while nothing is in force: the xwing's
+            // connection and the tiefighter's PUT would be newly dropped, the POST landing stays allowed
+            String draft = E2eSupport.septum().getParent().getParent().resolve("examples/sw_l3_l4_l7_policy.yaml").toString();
+            E2eSupport.Run impact = agent.cli("policy", "impact", draft, "--since", "30m", "-o", "json");
+            assertEquals(0, impact.exit(), impact.toString());
+            var report = impact.json();
+            assertEquals(0, report.path("newly_allowed").asInt(), impact.toString());
+            boolean xwingDropped = false;
+            boolean putDropped = false;
+            boolean postAllowed = false;
+            for (var f : report.path("flows")) {
+                String change = f.path("change").asText();
+                if (f.path("source").asText().contains("xwing") && f.path("method").isMissingNode()) {
+                    xwingDropped |= change.equals("newly-dropped");
+                }
+                if (f.path("path").asText().equals("/v1/exhaust-port")) putDropped |= change.equals("newly-dropped");
+                if (f.path("path").asText().equals("/v1/request-landing") && f.path("source").asText().contains("tiefighter")) {
+                    postAllowed |= f.path("after").asText().equals("ALLOWED") && change.equals("unchanged");
+                }
+            }
+            assertTrue(xwingDropped && putDropped && postAllowed, impact.toString());
+            assertTrue(report.path("newly_dropped").asInt() >= 2, impact.toString());
+            E2eSupport.Run diff = agent.cli("policy", "diff", draft, "-o", "json");
+            assertEquals(0, diff.exit(), diff.toString());
+            assertEquals("added", diff.json().path("policies").path(0).path("change").asText(), diff.toString());
+            assertEquals(0, agent.cli("policy", "list", "-o", "json").json().size(), "impact and diff apply nothing");
             assertEquals(0, agent.cli("service", "list", "-o", "json").json().size());
             for (var ep : agent.cli("endpoint", "list", "-o", "json").json()) {
                 assertTrue(!ep.path("netns").asText().contains("sept-d"), "leftover endpoint " + ep);

@@ -33,10 +33,12 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "policy", mixinStandardHelpOptions = true, synopsisSubcommandLabel = "COMMAND",
-        description = "Import, list, show, delete, validate, evaluate and trace network policies.",
+        description = "Import, list, show, delete, validate, evaluate and trace network policies; preview a draft's"
+                + " impact and diff.",
         subcommands = {PolicyCommand.ImportCmd.class, PolicyCommand.ListCmd.class, PolicyCommand.GetCmd.class,
                 PolicyCommand.DeleteCmd.class, PolicyCommand.ValidateCmd.class, PolicyCommand.EvalCmd.class,
-                PolicyCommand.TraceCmd.class, PolicyCommand.SuggestCmd.class})
+                PolicyCommand.TraceCmd.class, PolicyCommand.SuggestCmd.class, PolicyDraftCommands.ImpactCmd.class,
+                PolicyDraftCommands.DiffCmd.class})
 final class PolicyCommand {
 
     /** A file's text and the name errors give it. */

@@ -158,9 +158,20 @@ final class FakeAgent implements Backend {
         return repository;
     }
 
+    /** The policy engine, when a test sets one (the real one, found with ServiceLoader). */
+    volatile PolicyEngine engine;
+    /** policy impact / diff, when a test sets them. */
+    volatile io.septum.api.flow.PolicyImpact impact;
+
     @Override
     public PolicyEngine policyEngine() {
+        if (engine != null) return engine;
         throw Backend.unavailable("the policy engine");
+    }
+
+    @Override
+    public io.septum.api.flow.PolicyImpact policyImpact() {
+        return impact != null ? impact : Backend.super.policyImpact();
     }
 
     @Override

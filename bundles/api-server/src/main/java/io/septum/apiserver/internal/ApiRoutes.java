@@ -167,6 +167,8 @@ public final class ApiRoutes {
                 if (n == 3 && s.get(2).equals("validate")) return post(m, () -> validate(req));
                 if (n == 3 && s.get(2).equals("hits")) return get(m, this::ruleHits);
                 if (n == 3 && s.get(2).equals("suggest")) return get(m, () -> suggest(req));
+                if (n == 3 && s.get(2).equals("impact")) return post(m, () -> impact(req));
+                if (n == 3 && s.get(2).equals("diff")) return post(m, () -> backend.policyImpact().diff(draft(req)));
                 break;
             case "flows":
                 if (n == 2) return get(m, () -> flows(req));
@@ -237,6 +239,25 @@ public final class ApiRoutes {
             counters = List.of(); // no datapath: every rule reads 0 rather than failing the listing
         }
         return io.septum.api.policy.PolicyRuleHits.of(backend.policyRepository().list(), counters);
+    }
+
+    /** {@code POST /v1/policy/impact?since=1h}: the body is the draft, as {@code POST /v1/policies} takes it. */
+    private Object impact(HttpRequest req) throws PolicyValidationException {
+        Map<String, List<String>> q = req.query();
+        for (String k : q.keySet()) {
+            if (!k.equals("since")) throw new HttpException(400, "unknown parameter " + k + " (since)");
+        }
+        String since = one(q, "since");
+        java.time.Instant from = null;
+        if (since != null && !since.isBlank()) {
+            from = java.time.Instant.ofEpochSecond(0, FlowFilter.parseTime(since, System.currentTimeMillis() * 1_000_000L));
+        }
+        return backend.policyImpact().impact(draft(req), from);
+    }
+
+    /** A draft policy from a request body: parsed and validated, never stored. */
+    private io.septum.api.policy.PolicySet draft(HttpRequest req) throws PolicyValidationException {
+        return backend.policyEngine().parse(origin(req.header("x-septum-origin")), req.bodyText());
     }
 
     private Object suggest(HttpRequest req) {

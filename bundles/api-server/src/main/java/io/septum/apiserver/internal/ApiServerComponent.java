@@ -95,6 +95,9 @@ public final class ApiServerComponent implements DatapathEventListener, HealthRe
     private volatile io.septum.api.flow.PolicySuggester policySuggester;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile io.septum.api.flow.PolicyImpact policyImpact;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile io.septum.api.ClusterInfo clusterInfo;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
@@ -227,6 +230,12 @@ public final class ApiServerComponent implements DatapathEventListener, HealthRe
         io.septum.api.flow.PolicySuggester s = policySuggester;
         if (s == null) throw Backend.unavailable("the policy suggester (bundle septum-observer)");
         return s;
+    }
+
+    @Override
+    public io.septum.api.flow.PolicyImpact policyImpact() {
+        io.septum.api.flow.PolicyImpact p = policyImpact;
+        return p != null ? p : Backend.super.policyImpact();
     }
 
     @Override

@@ -39,6 +39,11 @@ public interface Backend {
         throw unavailable("the policy suggester (bundle septum-observer)");
     }
 
+    /** A draft policy judged against recorded flows and what is in force ({@code /v1/policy/impact}, {@code /diff}). */
+    default io.septum.api.flow.PolicyImpact policyImpact() {
+        throw unavailable("policy impact (bundle septum-observer, with the policy, endpoint and identity bundles)");
+    }
+
     /** Cluster mode ({@code /v1/cluster}); absent when standalone (no etcdEndpoints, or no septum-kvstore-etcd). */
     default io.septum.api.ClusterInfo clusterInfo() {
         throw unavailable("cluster mode (standalone: no etcdEndpoints in etc/io.septum.cluster.cfg)");

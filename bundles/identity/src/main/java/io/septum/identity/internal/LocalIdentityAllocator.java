@@ -211,30 +211,13 @@ public final class LocalIdentityAllocator implements IdentityAllocator, HealthRe
         }
     }
 
-    /** The reserved identity a label set is, if it is exactly one known {@code reserved:<name>} label. */
-    static Optional<ReservedIdentity> reservedOf(Labels labels) {
-        if (labels.size() != 1) return Optional.empty();
-        Label l = labels.asList().get(0);
-        if (!Label.RESERVED.equals(l.source()) || !l.value().isEmpty()) return Optional.empty();
-        return ReservedIdentity.byName(l.key());
-    }
 
-    /** CIDR label sets (Cilium's node-local identities): only {@code cidr:} labels, plus maybe {@code reserved:world}. */
-    static boolean isLocal(Labels labels) {
-        boolean cidr = false;
-        for (Label l : labels) {
-            if (Label.CIDR.equals(l.source())) cidr = true;
-            else if (!(Label.RESERVED.equals(l.source()) && ReservedIdentity.WORLD.labelName().equals(l.key())))
-                return false;
-        }
-        return cidr;
-    }
 
     @Override
     public Identity allocate(Labels labels) {
-        Optional<ReservedIdentity> reserved = reservedOf(labels);
+        Optional<ReservedIdentity> reserved = ReservedIdentity.of(labels);
         if (reserved.isPresent()) return reserved.get().identity();
-        if (clusterMode && !isLocal(labels)) return allocateInCluster(labels);
+        if (clusterMode && !ReservedIdentity.isNodeLocal(labels)) return allocateInCluster(labels);
         return allocateHere(labels);
     }
 
@@ -255,20 +238,13 @@ public final class LocalIdentityAllocator implements IdentityAllocator, HealthRe
                 // the store's answer wins: this label set's old local number, and other labels on this number, go
                 if (previous != null) byId.remove(previous.id());
                 byLabels.values().removeIf(i -> i.id() == id);
-                byLabels.put(key, identity);
-                byId.put(id, identity);
-                try {
-                    persist();
-                } catch (UncheckedIOException e) {
-                    byLabels.remove(key);
-                    byId.remove(id);
+                recordPersisted(key, identity, () -> {
                     if (previous != null) {
                         byLabels.put(key, previous);
                         byId.put(previous.id(), previous);
                     }
                     c.release(id);
-                    throw e;
-                }
+                });
             }
             refs.merge(id, 1, Integer::sum);
             return identity;
@@ -280,7 +256,7 @@ public final class LocalIdentityAllocator implements IdentityAllocator, HealthRe
         Identity identity = byLabels.get(key);
         if (identity == null) {
             long id;
-            if (isLocal(labels)) {
+            if (ReservedIdentity.isNodeLocal(labels)) {
                 id = nextLocal++;
             } else {
                 if (nextCluster > ReservedIdentity.LAST_ALLOCATED) {
@@ -290,21 +266,31 @@ public final class LocalIdentityAllocator implements IdentityAllocator, HealthRe
                 id = nextCluster++;
             }
             identity = new Identity(id, labels.asStrings(), false);
-            byLabels.put(key, identity);
-            byId.put(id, identity);
-            try {
-                persist();
-            } catch (UncheckedIOException e) {
-                // Handing out a number that is not on disk could give it to another label set after a restart.
-                byLabels.remove(key);
-                byId.remove(id);
+            recordPersisted(key, identity, () -> {
                 if (id >= ReservedIdentity.FIRST_LOCAL) nextLocal--;
                 else nextCluster--;
-                throw e;
-            }
+            });
         }
         refs.merge(identity.id(), 1, Integer::sum);
         return identity;
+    }
+
+    /**
+     * Records a label set's number and writes the table; if the write fails, takes the record out again, runs
+     * {@code undo} for what the caller changed before, and rethrows. Handing out a number that is not on disk could
+     * give it to another label set after a restart. Caller holds this object's lock.
+     */
+    private void recordPersisted(String key, Identity identity, Runnable undo) {
+        byLabels.put(key, identity);
+        byId.put(identity.id(), identity);
+        try {
+            persist();
+        } catch (UncheckedIOException e) {
+            byLabels.remove(key);
+            byId.remove(identity.id());
+            undo.run();
+            throw e;
+        }
     }
 
     @Override
@@ -359,7 +345,7 @@ public final class LocalIdentityAllocator implements IdentityAllocator, HealthRe
 
     @Override
     public synchronized Optional<Identity> lookup(Labels labels) {
-        Optional<ReservedIdentity> reserved = reservedOf(labels);
+        Optional<ReservedIdentity> reserved = ReservedIdentity.of(labels);
         if (reserved.isPresent()) return Optional.of(reserved.get().identity());
         return Optional.ofNullable(byLabels.get(labels.toString()));
     }

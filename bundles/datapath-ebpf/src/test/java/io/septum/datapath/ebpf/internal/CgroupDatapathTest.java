@@ -15,11 +15,11 @@ import io.septum.api.policy.PolicyEntry;
 import io.septum.api.policy.Protocol;
 import io.septum.testsupport.EventLog;
 import io.septum.testsupport.RequiresRoot;
+import io.septum.testsupport.TestFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -104,13 +104,7 @@ class CgroupDatapathTest {
             }
         }
         if (lab != null) lab.close();
-        if (pinDir != null) {
-            try (Stream<Path> s = Files.walk(pinDir)) {
-                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            } catch (Exception ignored) {
-                // nothing pinned
-            }
-        }
+        TestFiles.deleteTree(pinDir);
     }
 
     private static void killMembers() {

@@ -16,13 +16,11 @@ import io.septum.api.policy.PolicyEntry;
 import io.septum.api.policy.Protocol;
 import io.septum.testsupport.EventLog;
 import io.septum.testsupport.RequiresRoot;
-import java.nio.file.Files;
+import io.septum.testsupport.TestFiles;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.function.Predicate;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -71,13 +69,7 @@ class DatapathPacketTest {
     static void tearDown() {
         if (dp != null) dp.close();
         if (lab != null) lab.close();
-        if (pinDir != null) {
-            try (Stream<Path> s = Files.walk(pinDir)) {
-                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            } catch (Exception ignored) {
-                // nothing pinned
-            }
-        }
+        TestFiles.deleteTree(pinDir);
     }
 
     @BeforeEach

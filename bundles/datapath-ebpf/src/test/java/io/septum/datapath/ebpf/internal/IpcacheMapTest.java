@@ -4,15 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.septum.api.IpcacheEntry;
 import io.septum.testsupport.RequiresRoot;
-import java.nio.file.Files;
+import io.septum.testsupport.TestFiles;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -35,11 +33,7 @@ class IpcacheMapTest {
     @AfterEach
     void tearDown() throws Exception {
         opened.forEach(EbpfDatapath::close);
-        if (Files.exists(pinDir)) {
-            try (Stream<Path> s = Files.walk(pinDir)) {
-                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
+        TestFiles.deleteTree(pinDir);
     }
 
     private static IpcacheEntry entry(String prefix, long identity) {

@@ -7,13 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.septum.api.HealthReporter;
 import io.septum.api.datapath.Datapath;
 import io.septum.testsupport.RequiresRoot;
+import io.septum.testsupport.TestFiles;
 import java.io.File;
 import java.io.FileInputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,7 +22,6 @@ import java.util.TreeSet;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.Manifest;
-import java.util.stream.Stream;
 import org.apache.felix.framework.FrameworkFactory;
 import org.junit.jupiter.api.Test;
 import org.osgi.framework.Bundle;
@@ -104,14 +103,8 @@ class OsgiBundleTest {
         } finally {
             fw.stop();
             fw.waitForStop(10_000);
-            try (Stream<Path> s = Files.walk(pins)) {
-                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            } catch (Exception ignored) {
-                // not created
-            }
-            try (Stream<Path> s = Files.walk(storage)) {
-                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            TestFiles.deleteTree(pins);
+            TestFiles.deleteTree(storage);
         }
     }
 

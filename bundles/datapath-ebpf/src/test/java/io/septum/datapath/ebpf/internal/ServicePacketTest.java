@@ -14,15 +14,14 @@ import io.septum.api.service.Service;
 import io.septum.api.service.ServiceBackend;
 import io.septum.testsupport.EventLog;
 import io.septum.testsupport.RequiresRoot;
+import io.septum.testsupport.TestFiles;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -30,7 +29,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -89,13 +87,7 @@ class ServicePacketTest {
         for (Process p : servers) p.destroyForcibly();
         if (dp != null) dp.close();
         if (lab != null) lab.close();
-        if (pinDir != null) {
-            try (Stream<Path> s = Files.walk(pinDir)) {
-                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            } catch (Exception ignored) {
-                // nothing pinned
-            }
-        }
+        TestFiles.deleteTree(pinDir);
     }
 
     @BeforeEach

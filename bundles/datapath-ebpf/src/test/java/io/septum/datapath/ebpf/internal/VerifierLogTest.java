@@ -5,12 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.septum.api.datapath.DatapathException;
 import io.septum.testsupport.RequiresRoot;
+import io.septum.testsupport.TestFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /** A program the verifier rejects: the exception carries the verifier's explanation, not just "-EACCES". */
@@ -50,11 +49,7 @@ class VerifierLogTest {
             dp.close();
         } finally {
             for (Path root : new Path[] {dir, pins}) {
-                try (Stream<Path> s = Files.walk(root)) {
-                    s.sorted(Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
-                } catch (Exception ignored) {
-                    // not created
-                }
+                TestFiles.deleteTree(root);
             }
         }
     }

@@ -1,7 +1,6 @@
 package io.septum.kvstore.etcd.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -149,7 +148,7 @@ public final class EtcdClient implements AutoCloseable {
         void close();
     }
 
-    private final ObjectMapper json = new ObjectMapper();
+    final ObjectMapper json = new ObjectMapper();
     private final HttpClient http;
     private final List<URI> endpoints;
     private final Duration timeout;
@@ -330,140 +329,7 @@ public final class EtcdClient implements AutoCloseable {
      * back-off; {@code onError} hears about each break (and about compaction, which ends the watch: re-list then).
      */
     public Watch watch(String prefix, long fromRevision, Consumer<WatchEvent> onEvent, Consumer<Exception> onError) {
-        PrefixWatch w = new PrefixWatch(prefix, fromRevision, onEvent, onError);
-        Thread t = new Thread(w, "etcd-watch " + prefix);
-        t.setDaemon(true);
-        w.thread = t;
-        t.start();
-        return w;
-    }
-
-    private final class PrefixWatch implements Watch, Runnable {
-        private final String prefix;
-        private final Consumer<WatchEvent> onEvent;
-        private final Consumer<Exception> onError;
-        private volatile long revision;
-        private volatile boolean closed;
-        private volatile boolean open;
-        private volatile InputStream body;
-        private Thread thread;
-
-        PrefixWatch(String prefix, long from, Consumer<WatchEvent> onEvent, Consumer<Exception> onError) {
-            this.prefix = prefix;
-            this.revision = from <= 0 ? 0 : from - 1;
-            this.onEvent = onEvent;
-            this.onError = onError;
-        }
-
-        @Override
-        public long revision() {
-            return revision;
-        }
-
-        @Override
-        public boolean open() {
-            return open && !closed;
-        }
-
-        @Override
-        public void run() {
-            long backoff = 100;
-            while (!closed) {
-                try {
-                    stream();
-                    backoff = 100;
-                } catch (CompactedException e) {
-                    open = false;
-                    onError.accept(e);
-                    return;
-                } catch (IOException | RuntimeException e) {
-                    open = false;
-                    if (closed) return;
-                    onError.accept(e instanceof IOException io ? io : new IOException(e));
-                }
-                if (closed) return;
-                try {
-                    Thread.sleep(backoff);
-                } catch (InterruptedException e) {
-                    return;
-                }
-                backoff = Math.min(backoff * 2, 5000);
-            }
-        }
-
-        private void stream() throws IOException {
-            ObjectNode create = json.createObjectNode();
-            ObjectNode cr = create.putObject("create_request");
-            cr.put("key", b64(prefix));
-            cr.put("range_end", b64(prefixEnd(prefix)));
-            if (revision > 0) cr.put("start_revision", Long.toString(revision + 1));
-            String auth = token();
-            URI base = endpoints.get(preferred);
-            HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create(base + "/v3/watch"))
-                    .header("Content-Type", "application/json");
-            if (auth != null) rb.header("Authorization", auth);
-            HttpRequest req = rb.POST(HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(create))).build();
-            HttpResponse<InputStream> res;
-            try {
-                res = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new InterruptedIOException("interrupted");
-            } catch (IOException e) {
-                preferred = (preferred + 1) % endpoints.size();
-                throw e;
-            }
-            try (InputStream in = res.body()) {
-                body = in;
-                if (closed) return;
-                if (res.statusCode() != 200) {
-                    throw new EtcdException(res.statusCode(), new String(in.readAllBytes(), StandardCharsets.UTF_8));
-                }
-                try (MappingIterator<JsonNode> it = json.readerFor(JsonNode.class).readValues(in)) {
-                    while (!closed && it.hasNextValue()) {
-                        JsonNode msg = it.nextValue();
-                        if (msg.has("error")) throw new EtcdException(msg.path("error").path("http_code").asInt(0), msg.toString());
-                        open = true;
-                        JsonNode r = msg.path("result");
-                        String cancelled = r.path("cancel_reason").asText("");
-                        if (r.path("canceled").asBoolean(false) && AUTH_REFUSED.matcher(cancelled).find()) {
-                            // an expired token (or auth just enabled): authenticate again on the next attempt
-                            invalidate(auth);
-                            throw new EtcdException(401, "watch on " + prefix + " refused: " + cancelled + authHint(cancelled));
-                        }
-                        if (r.path("canceled").asBoolean(false) && cancelled.contains("permission denied")) {
-                            throw new EtcdException(403, "watch on " + prefix + " refused: " + cancelled
-                                    + " (the etcd role of " + (credentials == null ? "this client" : "user " + credentials.user())
-                                    + " cannot read it)");
-                        }
-                        if (r.path("compact_revision").asLong(0) > 0 || r.path("canceled").asBoolean(false)) {
-                            throw new CompactedException("watch on " + prefix + " canceled (compact_revision "
-                                    + r.path("compact_revision").asLong(0) + "): re-list and watch again");
-                        }
-                        for (JsonNode e : r.path("events")) {
-                            KeyValue kv = parseKv(e.path("kv"));
-                            onEvent.accept(new WatchEvent("DELETE".equals(e.path("type").asText()), kv));
-                            revision = Math.max(revision, kv.modRevision());
-                        }
-                    }
-                }
-            }
-            if (!closed) throw new IOException("watch stream on " + prefix + " ended");
-        }
-
-        @Override
-        public void close() {
-            closed = true;
-            InputStream in = body;
-            if (in != null) {
-                try {
-                    in.close();
-                } catch (IOException ignored) {
-                    // closing is best effort
-                }
-            }
-            if (thread != null) thread.interrupt();
-        }
+        return PrefixWatch.start(this, prefix, fromRevision, onEvent, onError);
     }
 
     /** The watch's start revision has been compacted away. */
@@ -493,7 +359,7 @@ public final class EtcdClient implements AutoCloseable {
         return new RangeResult(revision(res), List.copyOf(kvs));
     }
 
-    private static KeyValue parseKv(JsonNode kv) {
+    static KeyValue parseKv(JsonNode kv) {
         return new KeyValue(unb64(kv.path("key").asText("")), unb64(kv.path("value").asText("")),
                 kv.path("create_revision").asLong(0), kv.path("mod_revision").asLong(0),
                 kv.path("version").asLong(0), kv.path("lease").asLong(0));
@@ -504,8 +370,34 @@ public final class EtcdClient implements AutoCloseable {
     }
 
     /** etcd's answers that mean the token (or its absence) was refused, not the request. */
-    private static final java.util.regex.Pattern AUTH_REFUSED =
+    static final java.util.regex.Pattern AUTH_REFUSED =
             java.util.regex.Pattern.compile("invalid auth token|user name is empty|auth: revision in header is old");
+
+    /**
+     * Opens a streaming POST (the watch) on the member that answered last; a member that cannot be reached is
+     * passed over on the next attempt. The caller reads and closes the body.
+     */
+    HttpResponse<InputStream> openStream(String path, JsonNode body, String auth) throws IOException {
+        URI base = endpoints.get(preferred);
+        HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create(base + path))
+                .header("Content-Type", "application/json");
+        if (auth != null) rb.header("Authorization", auth);
+        HttpRequest req = rb.POST(HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(body))).build();
+        try {
+            return http.send(req, HttpResponse.BodyHandlers.ofInputStream());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted");
+        } catch (IOException e) {
+            preferred = (preferred + 1) % endpoints.size();
+            throw e;
+        }
+    }
+
+    /** The etcd user this client authenticates as, or null. */
+    Credentials credentials() {
+        return credentials;
+    }
 
     /**
      * POSTs a request to the first endpoint that answers; an HTTP error from etcd is not retried elsewhere. With
@@ -523,7 +415,7 @@ public final class EtcdClient implements AutoCloseable {
     }
 
     /** The token to send, authenticating first if there is none; null without credentials. */
-    private synchronized String token() throws IOException {
+    synchronized String token() throws IOException {
         if (credentials == null) return null;
         if (token == null) {
             JsonNode req = json.createObjectNode().put("name", credentials.user()).put("password", credentials.password());
@@ -542,11 +434,11 @@ public final class EtcdClient implements AutoCloseable {
         return token;
     }
 
-    private synchronized void invalidate(String refused) {
+    synchronized void invalidate(String refused) {
         if (refused != null && refused.equals(token)) token = null;
     }
 
-    private String authHint(String message) {
+    String authHint(String message) {
         if (credentials == null && message.contains("user name is empty")) {
             return " (etcd has authentication enabled: set etcdUser and etcdPasswordFile in io.septum.cluster)";
         }

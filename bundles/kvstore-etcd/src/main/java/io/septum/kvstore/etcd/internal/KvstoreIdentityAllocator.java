@@ -149,9 +149,9 @@ public final class KvstoreIdentityAllocator {
      * set this node has held before gets its cached number; any other fails with {@link IllegalStateException}.
      */
     public synchronized Identity allocate(Labels labels) {
-        Optional<ReservedIdentity> reserved = reservedOf(labels);
+        Optional<ReservedIdentity> reserved = ReservedIdentity.of(labels);
         if (reserved.isPresent()) return reserved.get().identity();
-        if (isLocal(labels)) {
+        if (ReservedIdentity.isNodeLocal(labels)) {
             throw new IllegalArgumentException("cidr label sets are node-local identities, not cluster-wide: " + labels);
         }
         String value = encode(labels);
@@ -293,7 +293,7 @@ public final class KvstoreIdentityAllocator {
     }
 
     public synchronized Optional<Identity> lookup(Labels labels) throws IOException {
-        Optional<ReservedIdentity> reserved = reservedOf(labels);
+        Optional<ReservedIdentity> reserved = ReservedIdentity.of(labels);
         if (reserved.isPresent()) return Optional.of(reserved.get().identity());
         String value = encode(labels);
         KeyValue kv = etcd.getPrefix(valuePrefix(value)).first();
@@ -376,22 +376,7 @@ public final class KvstoreIdentityAllocator {
         return new Identity(id, labels.asStrings(), false);
     }
 
-    static Optional<ReservedIdentity> reservedOf(Labels labels) {
-        if (labels.size() != 1) return Optional.empty();
-        Label l = labels.asList().get(0);
-        if (!Label.RESERVED.equals(l.source()) || !l.value().isEmpty()) return Optional.empty();
-        return ReservedIdentity.byName(l.key());
-    }
 
-    static boolean isLocal(Labels labels) {
-        boolean cidr = false;
-        for (Label l : labels) {
-            if (Label.CIDR.equals(l.source())) cidr = true;
-            else if (!(Label.RESERVED.equals(l.source()) && ReservedIdentity.WORLD.labelName().equals(l.key())))
-                return false;
-        }
-        return cidr;
-    }
 
     private void loadCache() {
         if (!Files.exists(cacheFile)) return;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.septum.api.Labels;
 import io.septum.api.RemoteEndpoint;
+import io.septum.testsupport.TestFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,11 +45,7 @@ class EtcdRolesTest {
     @AfterAll
     static void tearDown() throws Exception {
         if (etcd != null) etcd.close();
-        if (dir != null) {
-            try (var s = Files.walk(dir)) {
-                s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-            }
-        }
+        TestFiles.deleteTree(dir);
     }
 
     @AfterEach

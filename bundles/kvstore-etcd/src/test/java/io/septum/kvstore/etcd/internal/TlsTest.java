@@ -1,5 +1,6 @@
 package io.septum.kvstore.etcd.internal;
 
+import io.septum.testsupport.TestFiles;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -29,9 +30,7 @@ class TlsTest {
     @AfterAll
     static void stop() throws IOException {
         if (etcd != null) etcd.close();
-        try (var s = Files.walk(certs)) {
-            s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-        }
+        TestFiles.deleteTree(certs);
     }
 
     @Test

@@ -17,19 +17,18 @@ import io.septum.api.policy.Protocol;
 import io.septum.datapath.ebpf.internal.EbpfDatapath;
 import io.septum.testsupport.EventLog;
 import io.septum.testsupport.RequiresRoot;
+import io.septum.testsupport.TestFiles;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -142,13 +141,7 @@ class ProxyRedirectPacketTest {
         }
         for (String h : hostIfs) quiet("ip", "link", "del", h);
         quiet("ip", "link", "del", bridge);
-        if (pinDir != null) {
-            try (Stream<Path> s = Files.walk(pinDir)) {
-                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            } catch (Exception ignored) {
-                // nothing pinned
-            }
-        }
+        TestFiles.deleteTree(pinDir);
     }
 
     static Node node(int n) throws Exception {
