@@ -13,7 +13,6 @@ import io.septum.api.flow.FlowL4;
 import io.septum.api.flow.FlowObserver;
 import io.septum.api.flow.FlowStats;
 import io.septum.api.flow.FlowSubscription;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.StandardProtocolFamily;
@@ -177,15 +176,15 @@ class FlowsApiTest {
         SocketChannel c = connect("GET /v1/flows?follow=true&verdict=DROPPED&last=1 HTTP/1.1\r\n\r\n");
         try (c) {
             InputStream in = Channels.newInputStream(c);
-            String head = readUntil(in, "\r\n\r\n");
+            String head = ChunkedBody.readUntil(in, "\r\n\r\n");
             assertTrue(head.startsWith("HTTP/1.1 200 ") && head.contains("application/x-ndjson"), head);
             assertTrue(head.contains("Transfer-Encoding: chunked"), head);
             in = new ChunkedBody(in);
-            Flow backlog = mapper.readValue(readUntil(in, "}\n"), Flow.class);
+            Flow backlog = mapper.readValue(ChunkedBody.readUntil(in, "}\n"), Flow.class);
             assertEquals(3, backlog.timeNanos());
             observer.publish(flow(4, Flow.FORWARDED, "tiefighter", "deathstar-1", 80)); // filtered out
             observer.publish(flow(5, Flow.DROPPED, "xwing", "deathstar-1", 80));
-            Flow next = mapper.readValue(readUntil(in, "}\n").strip(), Flow.class);
+            Flow next = mapper.readValue(ChunkedBody.readUntil(in, "}\n").strip(), Flow.class);
             assertEquals(5, next.timeNanos());
         }
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -202,15 +201,5 @@ class FlowsApiTest {
         String text = io.septum.view.Views.status(s);
         assertTrue(text.contains("Current/Max Flows:  3/8192 (0.04%)"), text);
         assertTrue(text.contains("Flows/s:            0.50"), text);
-    }
-
-    private static String readUntil(InputStream in, String end) throws IOException {
-        ByteArrayOutputStream b = new ByteArrayOutputStream();
-        while (!b.toString(StandardCharsets.UTF_8).endsWith(end)) {
-            int c = in.read();
-            if (c < 0) throw new IOException("stream ended after: " + b);
-            b.write(c);
-        }
-        return b.toString(StandardCharsets.UTF_8).strip();
     }
 }
