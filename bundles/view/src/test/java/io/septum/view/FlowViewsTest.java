@@ -50,4 +50,26 @@ class FlowViewsTest {
                         + "http-response FORWARDED (HTTP/1.1 503 2ms (POST http://deathstar/v1/request-landing?x=1))",
                 Views.flow(f).replaceFirst("^\\w+ \\d+ \\d\\d:\\d\\d", "Jan 01 00:00"));
     }
+
+    @Test
+    void aStreamedTableShowsItsHeaderOnceAndEachFlowAsItsOwnTableRow() {
+        Flow first = new Flow(null, 0, Flow.DROPPED, 133, "POLICY_DENIED", IP, SYN, XWING, DEATHSTAR, "L3_L4",
+                Flow.TYPE_DROP, "INGRESS", Flow.TO_ENDPOINT, Flow.MATCH_NONE, 1, 0, null, "default deny: no rule allows",
+                false, null);
+        Flow second = new Flow(null, 0, Flow.FORWARDED, 0, null, IP, SYN, XWING, DEATHSTAR, "L3_L4",
+                Flow.TYPE_POLICY_VERDICT, "INGRESS", Flow.TO_ENDPOINT, Flow.MATCH_L3_L4, 1, 9, "default/rule1",
+                "default/rule1 ingress[0]", false, null);
+        for (boolean nodes : new boolean[] {false, true}) {
+            FlowTableStream stream = new FlowTableStream(nodes);
+            List<String> a = stream.lines(first);
+            List<String> b = stream.lines(second);
+            List<String> c = stream.lines(first);
+            assertEquals(List.of(Views.flows(List.of(first), nodes).render().split("\n")), a);
+            assertEquals(2, a.size(), a.toString());
+            assertTrue(a.get(0).startsWith(nodes ? "NODE   TIMESTAMP" : "TIMESTAMP"), a.get(0));
+            assertEquals(List.of(Views.flows(List.of(second), nodes).render().split("\n")[1]), b);
+            assertTrue(b.get(0).endsWith("default/rule1 ingress[0]"), b.get(0));
+            assertEquals(a.subList(1, 2), c, "later rows come without the header");
+        }
+    }
 }

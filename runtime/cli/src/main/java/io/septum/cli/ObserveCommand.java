@@ -3,7 +3,7 @@ package io.septum.cli;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.septum.api.flow.Flow;
 import io.septum.api.flow.FlowNodeStatus;
-import io.septum.view.Table;
+import io.septum.view.FlowTableStream;
 import io.septum.view.Views;
 import java.io.PrintWriter;
 import java.net.URLEncoder;
@@ -110,7 +110,7 @@ final class ObserveCommand extends AgentCommand {
             out.flush();
             return 0;
         }
-        boolean[] header = {format == Format.TABLE};
+        FlowTableStream table = new FlowTableStream(false);
         cli.client().stream("/v1/flows" + query + "&follow=true", text -> {
             Flow f;
             try {
@@ -120,12 +120,7 @@ final class ObserveCommand extends AgentCommand {
                 return;
             }
             if (format == Format.TABLE) {
-                String[] lines = Views.flows(List.of(f)).render().split("\n");
-                if (header[0]) {
-                    out.println(lines[0]);
-                    header[0] = false;
-                }
-                for (int i = 1; i < lines.length; i++) out.println(lines[i]);
+                table.lines(f).forEach(out::println);
             } else {
                 out.println(format == Format.JSON ? text : Views.flow(f));
             }
@@ -141,7 +136,7 @@ final class ObserveCommand extends AgentCommand {
      * each is printed as it comes (the relay has ordered the flows already).
      */
     private int cluster(SeptumCli cli, Format format, String query, PrintWriter out) {
-        boolean[] header = {format == Format.TABLE};
+        FlowTableStream table = new FlowTableStream(true);
         cli.client().stream("/v1/flows" + query + "&cluster=true" + (follow ? "&follow=true" : ""), text -> {
             com.fasterxml.jackson.databind.JsonNode node;
             try {
@@ -152,12 +147,7 @@ final class ObserveCommand extends AgentCommand {
                 } else {
                     Flow f = cli.client().mapper().treeToValue(node, Flow.class);
                     if (format == Format.TABLE) {
-                        String[] lines = Views.flows(List.of(f), true).render().split("\n");
-                        if (header[0]) {
-                            out.println(lines[0]);
-                            header[0] = false;
-                        }
-                        for (int i = 1; i < lines.length; i++) out.println(lines[i]);
+                        table.lines(f).forEach(out::println);
                     } else {
                         out.println(format == Format.JSON ? text : Views.flow(f, true));
                     }

@@ -164,8 +164,12 @@ class ObserveCommandTest {
         assertTrue(lines[1].startsWith("{\"node_status\":{\"node_name\":\"node-c\",\"state\":\"unreachable\""), lines[1]);
 
         r = CliRun.at(socket, "observe", "--cluster", "-o", "table");
-        assertTrue(r.out().startsWith("NODE "), r.toString());
-        assertTrue(r.out().contains("node-a "), r.toString());
+        lines = r.out().split("\n");
+        assertEquals(4, lines.length, r.toString());
+        assertTrue(lines[0].startsWith("NODE "), r.toString());
+        assertTrue(lines[1].startsWith("node-b ") && lines[1].endsWith(" default/rule1 ingress[0]"), lines[1]);
+        assertTrue(lines[2].endsWith(" [node-c]: node unreachable: cannot connect to 10.0.0.3:4244: Connection refused"), lines[2]);
+        assertTrue(lines[3].startsWith("node-a ") && lines[3].endsWith(" default deny: no rule allows"), lines[3]);
     }
 
     @Test

@@ -157,79 +157,57 @@ public final class ApiServerComponent implements DatapathEventListener, HealthRe
 
     @Override
     public AgentStatusService statusService() {
-        AgentStatusService s = statusService;
-        if (s == null) throw Backend.unavailable("the status service (bundle septum-status)");
-        return s;
+        return running(statusService, "the status service (bundle septum-status)");
     }
 
     @Override
     public EndpointManager endpointManager() {
-        EndpointManager s = endpointManager;
-        if (s == null) throw Backend.unavailable("the endpoint manager");
-        return s;
+        return running(endpointManager, "the endpoint manager");
     }
 
     @Override
     public IdentityAllocator identityAllocator() {
-        IdentityAllocator s = identityAllocator;
-        if (s == null) throw Backend.unavailable("the identity allocator");
-        return s;
+        return running(identityAllocator, "the identity allocator");
     }
 
     @Override
     public PolicyRepository policyRepository() {
-        PolicyRepository s = policyRepository;
-        if (s == null) throw Backend.unavailable("the policy repository");
-        return s;
+        return running(policyRepository, "the policy repository");
     }
 
     @Override
     public PolicyEngine policyEngine() {
-        PolicyEngine s = policyEngine;
-        if (s == null) throw Backend.unavailable("the policy engine");
-        return s;
+        return running(policyEngine, "the policy engine");
     }
 
     @Override
     public Datapath datapath() {
-        Datapath s = datapath;
-        if (s == null) throw Backend.unavailable("the datapath");
-        return s;
+        return running(datapath, "the datapath");
     }
 
     @Override
     public io.septum.api.policy.ClusterPolicies clusterPolicies() {
-        io.septum.api.policy.ClusterPolicies c = clusterPolicies;
-        if (c == null) throw Backend.unavailable("cluster policies (standalone: no etcdEndpoints in etc/io.septum.cluster.cfg)");
-        return c;
+        return running(clusterPolicies, "cluster policies (standalone: no etcdEndpoints in etc/io.septum.cluster.cfg)");
     }
 
     @Override
     public io.septum.api.RemoteEndpoints remoteEndpoints() {
-        io.septum.api.RemoteEndpoints r = remoteEndpoints;
-        if (r == null) throw Backend.unavailable("cluster mode (standalone: no etcdEndpoints in etc/io.septum.cluster.cfg)");
-        return r;
+        return running(remoteEndpoints, "cluster mode (standalone: no etcdEndpoints in etc/io.septum.cluster.cfg)");
     }
 
     @Override
     public io.septum.api.ClusterInfo clusterInfo() {
-        io.septum.api.ClusterInfo c = clusterInfo;
-        if (c == null) throw Backend.unavailable("cluster mode (standalone: no etcdEndpoints in etc/io.septum.cluster.cfg)");
-        return c;
+        return running(clusterInfo, "cluster mode (standalone: no etcdEndpoints in etc/io.septum.cluster.cfg)");
     }
 
     @Override
     public io.septum.api.service.ServiceManager serviceManager() {
-        io.septum.api.service.ServiceManager s = serviceManager;
-        if (s == null) throw Backend.unavailable("the service manager (bundle septum-services)");
-        return s;
+        return running(serviceManager, "the service manager (bundle septum-services)");
     }
 
     @Override
     public io.septum.api.flow.PolicySuggester policySuggester() {
-        io.septum.api.flow.PolicySuggester s = policySuggester;
-        if (s == null) throw Backend.unavailable("the policy suggester (bundle septum-observer)");
-        return s;
+        return running(policySuggester, "the policy suggester (bundle septum-observer)");
     }
 
     @Override
@@ -240,16 +218,17 @@ public final class ApiServerComponent implements DatapathEventListener, HealthRe
 
     @Override
     public FlowRelay flowRelay() {
-        FlowRelay r = flowRelay;
-        if (r == null) throw Backend.unavailable("the flow relay (septum-api-server's peer flow component)");
-        return r;
+        return running(flowRelay, "the flow relay (septum-api-server's peer flow component)");
     }
 
     @Override
     public FlowObserver flowObserver() {
-        FlowObserver s = flowObserver;
-        if (s == null) throw Backend.unavailable("the flow observer (bundle septum-observer)");
-        return s;
+        return running(flowObserver, "the flow observer (bundle septum-observer)");
     }
 
+    /** The service, or the 503 that names it: the routes stay up while a component restarts. */
+    private static <T> T running(T service, String what) {
+        if (service == null) throw Backend.unavailable(what);
+        return service;
+    }
 }

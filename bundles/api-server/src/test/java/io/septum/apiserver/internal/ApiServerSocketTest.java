@@ -12,7 +12,6 @@ import io.septum.api.datapath.Datapath;
 import io.septum.api.datapath.DatapathEvent;
 import io.septum.api.policy.PolicyEngine;
 import io.septum.api.policy.PolicyRepository;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.StandardProtocolFamily;
@@ -228,7 +227,7 @@ class ApiServerSocketTest {
         SocketChannel c = connect();
         send(c, "GET /v1/monitor HTTP/1.1\r\n\r\n");
         InputStream in = Channels.newInputStream(c);
-        String head = readUntil(in, "\r\n\r\n");
+        String head = ChunkedBody.readUntil(in, "\r\n\r\n");
         assertTrue(head.startsWith("HTTP/1.1 200 "), head);
         assertTrue(head.contains("application/x-ndjson"), head);
         assertFalse(head.toLowerCase().contains("content-length"), head);
@@ -237,7 +236,7 @@ class ApiServerSocketTest {
         await(() -> hub.subscribers() == 1, "the subscription");
         hub.publish(new DatapathEvent(1L, "drop", 7, "INGRESS", "DROPPED", 133, "10.199.0.2", 40000, 300,
                 "10.199.0.3", 80, 301, "TCP", 0, 2, false, 11));
-        String line = readUntil(in, "}\n").strip();
+        String line = ChunkedBody.readUntil(in, "}\n").strip();
         assertTrue(line.startsWith("{\"timestampNanos\":1,\"type\":\"drop\""), line);
         assertTrue(line.contains("\"dropReason\":133"), line);
         c.close();
@@ -282,15 +281,5 @@ class ApiServerSocketTest {
     void closeRemovesTheSocket() {
         server.close();
         assertFalse(Files.exists(socket));
-    }
-
-    private static String readUntil(InputStream in, String end) throws IOException {
-        ByteArrayOutputStream b = new ByteArrayOutputStream();
-        while (!b.toString(StandardCharsets.UTF_8).endsWith(end)) {
-            int c = in.read();
-            if (c < 0) throw new IOException("stream ended after: " + b);
-            b.write(c);
-        }
-        return b.toString(StandardCharsets.UTF_8);
     }
 }

@@ -42,4 +42,15 @@ final class ChunkedBody extends InputStream {
         }
         return b.toString(StandardCharsets.US_ASCII);
     }
+
+    /** What {@code in} gives up to and including {@code end}: a response's head, or one line of a stream. */
+    static String readUntil(InputStream in, String end) throws IOException {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        while (!b.toString(StandardCharsets.UTF_8).endsWith(end)) {
+            int c = in.read();
+            if (c < 0) throw new IOException("stream ended after: " + b);
+            b.write(c);
+        }
+        return b.toString(StandardCharsets.UTF_8);
+    }
 }

@@ -16,6 +16,7 @@ import io.septum.api.flow.Flow;
 import io.septum.api.flow.FlowNodeStatus;
 import io.septum.api.flow.FlowQuery;
 import io.septum.api.flow.FlowRelay;
+import io.septum.apiserver.testing.FakeFlowObserver;
 import io.septum.kvstore.etcd.internal.EtcdClient;
 import io.septum.kvstore.etcd.internal.IpcacheSync;
 import io.septum.kvstore.etcd.internal.LeaseSession;
@@ -62,9 +63,9 @@ class FlowRelayTest {
     private static Path dir;
     private static PeerCertificates certs;
     private static PeerTls tlsA, tlsB, tlsC, impostorB;
-    private static final FlowsApiTest.FakeObserver obsA = new FlowsApiTest.FakeObserver();
-    private static final FlowsApiTest.FakeObserver obsB = new FlowsApiTest.FakeObserver();
-    private static final FlowsApiTest.FakeObserver obsC = new FlowsApiTest.FakeObserver();
+    private static final FakeFlowObserver obsA = new FakeFlowObserver();
+    private static final FakeFlowObserver obsB = new FakeFlowObserver();
+    private static final FakeFlowObserver obsC = new FakeFlowObserver();
     private static PeerFlowServer serverB, serverC;
     private static PeerClient clientA;
     private static final List<IpcacheSync> syncs = new CopyOnWriteArrayList<>();
@@ -265,7 +266,7 @@ class FlowRelayTest {
 
     @Test
     void aFollowedNodeThatGoesAwayIsReportedTheOthersGoOnAndItComesBackFromWhereItWas() throws Exception {
-        FlowsApiTest.FakeObserver obsF = new FlowsApiTest.FakeObserver();
+        FakeFlowObserver obsF = new FakeFlowObserver();
         obsF.publish(FlowsApiTest.flow(100, Flow.FORWARDED, "client-f", "server", 80));
         PeerTls tlsF = certs.node("cluster-ca", "node-f");
         int port = closedPort();
@@ -327,7 +328,7 @@ class FlowRelayTest {
 
     @Test
     void theWindowIsBoundedInTimeAndInSize() throws Exception {
-        FlowsApiTest.FakeObserver solo = new FlowsApiTest.FakeObserver();
+        FakeFlowObserver solo = new FakeFlowObserver();
         // standalone (no registry): only this node's flows, through the same merge
         Relay relay = new Relay(() -> solo, null, null, "no client", new Relay.Settings(1_000, 16, 5_000, 500, 200), pool);
         Sink sink = new Sink();
@@ -364,7 +365,7 @@ class FlowRelayTest {
     void flowsLostForASlowReaderAreReportedPerNode() throws Exception {
         // an observer that never drops on its side, so that every loss is the relay's
         BlockingQueue<Flow> feed = new LinkedBlockingQueue<>();
-        io.septum.api.flow.FlowObserver unbounded = new FlowsApiTest.FakeObserver() {
+        io.septum.api.flow.FlowObserver unbounded = new FakeFlowObserver() {
             @Override
             public io.septum.api.flow.FlowSubscription follow(io.septum.api.flow.FlowFilter filter) {
                 followers.add(feed);

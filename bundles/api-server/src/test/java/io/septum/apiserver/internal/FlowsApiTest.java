@@ -11,9 +11,7 @@ import io.septum.api.flow.FlowFilter;
 import io.septum.api.flow.FlowIp;
 import io.septum.api.flow.FlowL4;
 import io.septum.api.flow.FlowObserver;
-import io.septum.api.flow.FlowStats;
-import io.septum.api.flow.FlowSubscription;
-import java.io.ByteArrayOutputStream;
+import io.septum.apiserver.testing.FakeFlowObserver;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.StandardProtocolFamily;
@@ -23,11 +21,7 @@ import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -40,7 +34,7 @@ class FlowsApiTest {
     Path dir;
     private Path socket;
     private ApiServer server;
-    private final FakeObserver observer = new FakeObserver();
+    private final FakeFlowObserver observer = new FakeFlowObserver();
     private final ObjectMapper mapper = new ObjectMapper();
 
     static Flow flow(long t, String verdict, String src, String dst, int dport) {
@@ -51,53 +45,6 @@ class FlowsApiTest {
                 new FlowEndpoint(1, 256, "default", dst, List.of("netns:class=deathstar")), "L3_L4",
                 Flow.DROPPED.equals(verdict) ? Flow.TYPE_DROP : Flow.TYPE_POLICY_VERDICT, "INGRESS", Flow.TO_ENDPOINT,
                 Flow.MATCH_NONE, 1, 0, null, "default deny: no rule allows", false, null);
-    }
-
-    static class FakeObserver implements FlowObserver {
-        final List<Flow> flows = new CopyOnWriteArrayList<>();
-        final List<BlockingQueue<Flow>> followers = new CopyOnWriteArrayList<>();
-        final List<FlowFilter> filters = new CopyOnWriteArrayList<>();
-
-        @Override
-        public List<Flow> query(FlowFilter filter, int last) {
-            filters.add(filter);
-            List<Flow> out = new ArrayList<>(flows.stream().filter(filter::matches).toList());
-            return last > 0 && out.size() > last ? out.subList(out.size() - last, out.size()) : out;
-        }
-
-        @Override
-        public FlowSubscription follow(FlowFilter filter) {
-            BlockingQueue<Flow> q = new ArrayBlockingQueue<>(100);
-            followers.add(q);
-            return new FlowSubscription() {
-                @Override
-                public Flow poll(long timeout, TimeUnit unit) throws InterruptedException {
-                    Flow f;
-                    while ((f = q.poll(timeout, unit)) != null) if (filter.matches(f)) return f;
-                    return null;
-                }
-
-                @Override
-                public long dropped() {
-                    return 0;
-                }
-
-                @Override
-                public void close() {
-                    followers.remove(q);
-                }
-            };
-        }
-
-        void publish(Flow f) {
-            flows.add(f);
-            followers.forEach(q -> q.offer(f));
-        }
-
-        @Override
-        public FlowStats stats() {
-            return new FlowStats(flows.size(), 8192, 0.5, flows.size(), 3, 1, 1024, 64 << 20, null);
-        }
     }
 
     @BeforeEach
@@ -177,15 +124,15 @@ class FlowsApiTest {
         SocketChannel c = connect("GET /v1/flows?follow=true&verdict=DROPPED&last=1 HTTP/1.1\r\n\r\n");
         try (c) {
             InputStream in = Channels.newInputStream(c);
-            String head = readUntil(in, "\r\n\r\n");
+            String head = ChunkedBody.readUntil(in, "\r\n\r\n");
             assertTrue(head.startsWith("HTTP/1.1 200 ") && head.contains("application/x-ndjson"), head);
             assertTrue(head.contains("Transfer-Encoding: chunked"), head);
             in = new ChunkedBody(in);
-            Flow backlog = mapper.readValue(readUntil(in, "}\n"), Flow.class);
+            Flow backlog = mapper.readValue(ChunkedBody.readUntil(in, "}\n"), Flow.class);
             assertEquals(3, backlog.timeNanos());
             observer.publish(flow(4, Flow.FORWARDED, "tiefighter", "deathstar-1", 80)); // filtered out
             observer.publish(flow(5, Flow.DROPPED, "xwing", "deathstar-1", 80));
-            Flow next = mapper.readValue(readUntil(in, "}\n").strip(), Flow.class);
+            Flow next = mapper.readValue(ChunkedBody.readUntil(in, "}\n").strip(), Flow.class);
             assertEquals(5, next.timeNanos());
         }
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -202,15 +149,5 @@ class FlowsApiTest {
         String text = io.septum.view.Views.status(s);
         assertTrue(text.contains("Current/Max Flows:  3/8192 (0.04%)"), text);
         assertTrue(text.contains("Flows/s:            0.50"), text);
-    }
-
-    private static String readUntil(InputStream in, String end) throws IOException {
-        ByteArrayOutputStream b = new ByteArrayOutputStream();
-        while (!b.toString(StandardCharsets.UTF_8).endsWith(end)) {
-            int c = in.read();
-            if (c < 0) throw new IOException("stream ended after: " + b);
-            b.write(c);
-        }
-        return b.toString(StandardCharsets.UTF_8).strip();
     }
 }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.netty.handler.ssl.JdkSslContext;
 import io.netty.handler.ssl.SslContext;
+import io.septum.apiserver.testing.FakeFlowObserver;
 import java.io.ByteArrayInputStream;
 import java.math.BigInteger;
 import java.net.InetSocketAddress;
@@ -57,7 +58,7 @@ class PeerTlsRotationTest {
         PeerTlsFiles files = new PeerTlsFiles(live, CHECK_MILLIS, nanos::get);
         PeerTls client = certs.node("ca", "node-b");
         PeerFlowServer server = new PeerFlowServer(new InetSocketAddress("127.0.0.1", 0), files::server,
-                FlowsApiTest.FakeObserver::new, new ObjectMapper(), new PeerFlowServer.Settings(4, 5_000, 200));
+                FakeFlowObserver::new, new ObjectMapper(), new PeerFlowServer.Settings(4, 5_000, 200));
         int port = server.start().get(10, TimeUnit.SECONDS).getPort();
         try {
             assertEquals(first, served(port, client));

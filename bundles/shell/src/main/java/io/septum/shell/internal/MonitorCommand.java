@@ -22,7 +22,6 @@ import org.osgi.service.component.annotations.Component;
 @GogoCommand(scope = "septum", function = "monitor")
 public final class MonitorCommand extends ShellSupport {
     private final BundleContext ctx;
-    private final com.fasterxml.jackson.databind.ObjectMapper compact = new com.fasterxml.jackson.databind.ObjectMapper();
 
     @Activate
     public MonitorCommand(BundleContext ctx) {
@@ -64,17 +63,9 @@ public final class MonitorCommand extends ShellSupport {
             }
             if (e == null) continue;
             if (!blank(type) && !type.equalsIgnoreCase(e.type())) continue;
-            out().println(json ? line(e) : Views.event(e));
+            out().println(json ? jsonLine(e, "event") : Views.event(e));
             out().flush();
             seen++;
-        }
-    }
-
-    private String line(DatapathEvent e) {
-        try {
-            return compact.writeValueAsString(e);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException x) {
-            throw new IllegalStateException("cannot print the event as JSON: " + x.getOriginalMessage(), x);
         }
     }
 }

@@ -6,6 +6,7 @@ import io.septum.api.flow.FlowNodeStatus;
 import io.septum.api.flow.FlowObserver;
 import io.septum.api.flow.FlowRelay;
 import io.septum.api.flow.FlowSubscription;
+import io.septum.view.FlowTableStream;
 import io.septum.view.Views;
 import java.io.IOException;
 import java.util.Arrays;
@@ -39,8 +40,6 @@ public final class ObserveCommand extends ShellSupport {
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     volatile FlowRelay relay;
-
-    private final com.fasterxml.jackson.databind.ObjectMapper compact = new com.fasterxml.jackson.databind.ObjectMapper();
 
     @Descriptor("Show flows (verdicts and drops with endpoint names and the deciding rule); -f follows until Ctrl-C")
     public void observe(
@@ -113,25 +112,22 @@ public final class ObserveCommand extends ShellSupport {
     /** {@code --cluster}: what the relay sends, printed as it comes (it has ordered the flows already). */
     void cluster(String format, Map<String, List<String>> query, boolean follow) throws IOException {
         FlowRelay r = need(relay, "the flow relay (septum-api-server's peer flow component)");
-        boolean[] header = {format.equals("table")};
+        FlowTableStream table = new FlowTableStream(true);
         try {
             r.stream(query, follow, new FlowRelay.Sink() {
                 @Override
                 public void flow(Flow f) {
                     if (format.equals("table")) {
-                        String[] lines = Views.flows(List.of(f), true).render().split("\n");
-                        if (header[0]) out().println(lines[0]);
-                        header[0] = false;
-                        for (int i = 1; i < lines.length; i++) out().println(lines[i]);
+                        table.lines(f).forEach(out()::println);
                     } else {
-                        out().println(format.equals("json") ? line(f) : Views.flow(f, true));
+                        out().println(format.equals("json") ? jsonLine(f, "flow") : Views.flow(f, true));
                     }
                     out().flush();
                 }
 
                 @Override
                 public void status(FlowNodeStatus s) {
-                    out().println(format.equals("json") ? line(Map.of(FlowNodeStatus.KEY, s)) : Views.nodeStatus(s));
+                    out().println(format.equals("json") ? jsonLine(Map.of(FlowNodeStatus.KEY, s), "flow") : Views.nodeStatus(s));
                     out().flush();
                 }
 
@@ -154,7 +150,7 @@ public final class ObserveCommand extends ShellSupport {
         if (format.equals("table")) {
             if (!flows.isEmpty()) out().print(Views.flows(flows).render());
         } else {
-            for (Flow f : flows) out().println(format.equals("json") ? line(f) : Views.flow(f));
+            for (Flow f : flows) out().println(format.equals("json") ? jsonLine(f, "flow") : Views.flow(f));
         }
         out().flush();
     }
@@ -170,13 +166,5 @@ public final class ObserveCommand extends ShellSupport {
     private static List<String> split(String s) {
         if (blank(s)) return List.of();
         return Arrays.stream(s.split(",")).map(String::strip).filter(x -> !x.isEmpty()).toList();
-    }
-
-    private String line(Object f) {
-        try {
-            return compact.writeValueAsString(f);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException x) {
-            throw new IllegalStateException("cannot print the flow as JSON: " + x.getOriginalMessage(), x);
-        }
     }
 }

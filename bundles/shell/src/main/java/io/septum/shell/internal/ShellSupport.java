@@ -50,6 +50,15 @@ abstract class ShellSupport {
         }
     }
 
+    /** {@code model} as JSON on one line, as streams print each flow or event; {@code what} names it in an error. */
+    String jsonLine(Object model, String what) {
+        try {
+            return json.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsString(model);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot print the " + what + " as JSON: " + e.getOriginalMessage(), e);
+        }
+    }
+
     ObjectMapper mapper() {
         return json;
     }

@@ -514,7 +514,9 @@ class ShellCommandsTest {
         assertTrue(s.contains("10.199.0.8:4000 (ID:308) -> 10.199.0.7:80 (ID:307) drop INGRESS DROPPED (Policy denied)"), s);
         buf.reset();
         m.stream(q, lost, true, "", 1);
-        assertEquals("FORWARDED", json.readTree(buf.toString(StandardCharsets.UTF_8)).get("verdict").asText());
+        String line = buf.toString(StandardCharsets.UTF_8);
+        assertEquals(1, line.lines().count(), "one event, one line: " + line);
+        assertEquals("FORWARDED", json.readTree(line).get("verdict").asText());
     }
 
     @Test
@@ -526,7 +528,9 @@ class ShellCommandsTest {
         assertEquals(List.of("app=xwing"), f.fromLabel());
         assertEquals(80, f.port());
         assertEquals("", run("observe --verdict FORWARDED"));
-        assertEquals("DROPPED", json.readTree(run("observe -o json")).get("verdict").asText());
+        String line = run("observe -o json");
+        assertEquals(1, line.lines().count(), "one flow, one line: " + line);
+        assertEquals("DROPPED", json.readTree(line).get("verdict").asText());
         assertTrue(run("observe -o table").contains("default deny: no rule allows"));
         Exception e = assertThrows(Exception.class, () -> run("observe --type dropped"));
         assertTrue(e.getMessage().contains("policy-verdict"), e.getMessage());

@@ -136,30 +136,22 @@ public final class WebUiComponent implements HealthReporter, UiBackend {
 
     @Override
     public EndpointManager endpointManager() {
-        EndpointManager s = endpointManager;
-        if (s == null) throw UiException.unavailable("the endpoint manager");
-        return s;
+        return running(endpointManager, "the endpoint manager");
     }
 
     @Override
     public PolicyRepository policyRepository() {
-        PolicyRepository s = policyRepository;
-        if (s == null) throw UiException.unavailable("the policy repository");
-        return s;
+        return running(policyRepository, "the policy repository");
     }
 
     @Override
     public FlowObserver flowObserver() {
-        FlowObserver s = flowObserver;
-        if (s == null) throw UiException.unavailable("the flow observer (bundle septum-observer)");
-        return s;
+        return running(flowObserver, "the flow observer (bundle septum-observer)");
     }
 
     @Override
     public io.septum.api.flow.FlowRelay flowRelay() {
-        io.septum.api.flow.FlowRelay r = flowRelay;
-        if (r == null) throw UiException.unavailable("the flow relay (septum-api-server's peer flow component)");
-        return r;
+        return running(flowRelay, "the flow relay (septum-api-server's peer flow component)");
     }
 
     @Override
@@ -178,5 +170,11 @@ public final class WebUiComponent implements HealthReporter, UiBackend {
             return null;
         }
         return hits;
+    }
+
+    /** The service, or the 503 that names it: the routes stay up while a component restarts. */
+    private static <T> T running(T service, String what) {
+        if (service == null) throw UiException.unavailable(what);
+        return service;
     }
 }

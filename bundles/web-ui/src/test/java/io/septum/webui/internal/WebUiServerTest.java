@@ -15,12 +15,9 @@ import io.septum.api.IpcacheEntry;
 import io.septum.api.SourceHealth;
 import io.septum.api.flow.Flow;
 import io.septum.api.flow.FlowEndpoint;
-import io.septum.api.flow.FlowFilter;
 import io.septum.api.flow.FlowIp;
 import io.septum.api.flow.FlowL4;
 import io.septum.api.flow.FlowObserver;
-import io.septum.api.flow.FlowStats;
-import io.septum.api.flow.FlowSubscription;
 import io.septum.api.policy.EnforcementMode;
 import io.septum.api.policy.ImportResult;
 import io.septum.api.policy.PolicyEngine;
@@ -28,6 +25,7 @@ import io.septum.api.policy.PolicyInfo;
 import io.septum.api.policy.PolicyRepository;
 import io.septum.api.policy.PolicySet;
 import io.septum.api.policy.RuleRef;
+import io.septum.apiserver.testing.FakeFlowObserver;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -46,8 +44,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.ServiceLoader;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -76,7 +72,7 @@ class WebUiServerTest {
             """;
 
     private final ObjectMapper mapper = new ObjectMapper();
-    private final FakeObserver observer = new FakeObserver();
+    private final FakeFlowObserver observer = new FakeFlowObserver();
     private Repo repo;
     private Map<Integer, Long> hits;
     private volatile io.septum.api.flow.FlowRelay relay;
@@ -464,51 +460,6 @@ class WebUiServerTest {
 
         public List<IpcacheEntry> ipcache() {
             return List.of();
-        }
-    }
-
-    static final class FakeObserver implements FlowObserver {
-        final List<Flow> flows = new CopyOnWriteArrayList<>();
-        final List<BlockingQueue<Flow>> followers = new CopyOnWriteArrayList<>();
-
-        @Override
-        public List<Flow> query(FlowFilter filter, int last) {
-            List<Flow> out = new ArrayList<>(flows.stream().filter(filter::matches).toList());
-            return last > 0 && out.size() > last ? out.subList(out.size() - last, out.size()) : out;
-        }
-
-        @Override
-        public FlowSubscription follow(FlowFilter filter) {
-            BlockingQueue<Flow> q = new ArrayBlockingQueue<>(100);
-            followers.add(q);
-            return new FlowSubscription() {
-                @Override
-                public Flow poll(long timeout, TimeUnit unit) throws InterruptedException {
-                    Flow f;
-                    while ((f = q.poll(timeout, unit)) != null) if (filter.matches(f)) return f;
-                    return null;
-                }
-
-                @Override
-                public long dropped() {
-                    return 0;
-                }
-
-                @Override
-                public void close() {
-                    followers.remove(q);
-                }
-            };
-        }
-
-        void publish(Flow f) {
-            flows.add(f);
-            followers.forEach(q -> q.offer(f));
-        }
-
-        @Override
-        public FlowStats stats() {
-            return new FlowStats(flows.size(), 8192, 0, flows.size(), 0, 0, 0, 0, null);
         }
     }
 
