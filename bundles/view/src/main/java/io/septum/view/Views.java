@@ -456,6 +456,26 @@ public final class Views {
         return b.toString();
     }
 
+    /** {@code policy history}: one row per change, newest first; with {@code diff}, each change's lines below it. */
+    public static String policyHistory(List<io.septum.api.policy.PolicyRevision> revisions, boolean diff) {
+        if (!diff) {
+            Table t = new Table("REVISION", "TIME", "AUTHOR", "ACTION", "CHANGE", "POLICY", "KIND", "NOTE");
+            for (io.septum.api.policy.PolicyRevision r : revisions) {
+                t.row(r.revision(), r.time(), r.author(), r.action(), r.change(), r.policy(), r.kind(),
+                        r.note() == null ? "" : r.note());
+            }
+            return t.render();
+        }
+        StringBuilder b = new StringBuilder();
+        for (io.septum.api.policy.PolicyRevision r : revisions) {
+            b.append("revision ").append(r.revision()).append("  ").append(r.time()).append("  ").append(r.author())
+                    .append("  ").append(r.action()).append(' ').append(r.change()).append("  ").append(r.kind())
+                    .append(' ').append(r.policy()).append(r.note() == null ? "" : "  (" + r.note() + ")").append('\n');
+            for (String line : r.diff()) b.append("  ").append(line).append('\n');
+        }
+        return b.toString();
+    }
+
     /** {@code policy diff}: each policy of the draft, the changed documents' lines, the endpoints that change. */
     public static String policyDiff(io.septum.api.flow.PolicyDiff d) {
         StringBuilder b = new StringBuilder();

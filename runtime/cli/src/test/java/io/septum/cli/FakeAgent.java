@@ -307,7 +307,29 @@ final class FakeAgent implements Backend {
     private static final Pattern NAME = Pattern.compile("(?m)^\\s+name:\\s*\"?([\\w.-]+)\"?");
     private static final Pattern NAMESPACE = Pattern.compile("(?m)^\\s+namespace:\\s*\"?([\\w.-]+)\"?");
 
+    /** The author the API server passed with each import and delete (from the socket's peer credentials). */
+    final List<String> authors = new CopyOnWriteArrayList<>();
+    /** policy history / rollback, when a test sets them. */
+    volatile io.septum.api.policy.PolicyHistory history;
+
+    @Override
+    public io.septum.api.policy.PolicyHistory policyHistory() {
+        return history != null ? history : Backend.super.policyHistory();
+    }
+
     final PolicyRepository repository = new PolicyRepository() {
+        @Override
+        public ImportResult importPolicies(String origin, String text, String author) throws PolicyValidationException {
+            authors.add(String.valueOf(author));
+            return importPolicies(origin, text);
+        }
+
+        @Override
+        public long delete(String namespace, String name, String author) {
+            authors.add(String.valueOf(author));
+            return delete(namespace, name);
+        }
+
         @Override
         public synchronized ImportResult importPolicies(String origin, String text) throws PolicyValidationException {
             imports.add(origin);

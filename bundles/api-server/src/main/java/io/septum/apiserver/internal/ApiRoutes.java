@@ -156,7 +156,7 @@ public final class ApiRoutes {
                     PolicyInfo p = n == 3 ? policyByName(s.get(2)) : policy(s.get(2), s.get(3));
                     if (m.equals("GET")) return ok(p);
                     if (m.equals("DELETE")) {
-                        long revision = backend.policyRepository().delete(p.namespace(), p.name());
+                        long revision = backend.policyRepository().delete(p.namespace(), p.name(), req.caller());
                         return ok(Map.of("revision", revision));
                     }
                     throw notAllowed(m, "GET, DELETE");
@@ -168,6 +168,8 @@ public final class ApiRoutes {
                 if (n == 3 && s.get(2).equals("hits")) return get(m, this::ruleHits);
                 if (n == 3 && s.get(2).equals("suggest")) return get(m, () -> suggest(req));
                 if (n == 3 && s.get(2).equals("impact")) return post(m, () -> impact(req));
+                if (n == 3 && s.get(2).equals("history")) return get(m, () -> history(req));
+                if (n == 3 && s.get(2).equals("rollback")) return post(m, () -> rollback(req));
                 if (n == 3 && s.get(2).equals("diff")) return post(m, () -> backend.policyImpact().diff(draft(req)));
                 break;
             case "flows":
@@ -253,6 +255,44 @@ public final class ApiRoutes {
             from = java.time.Instant.ofEpochSecond(0, FlowFilter.parseTime(since, System.currentTimeMillis() * 1_000_000L));
         }
         return backend.policyImpact().impact(draft(req), from);
+    }
+
+    /** {@code GET /v1/policy/history[?namespace=NS&name=NAME][&limit=N]}: newest first. */
+    private Object history(HttpRequest req) {
+        Map<String, List<String>> q = req.query();
+        for (String k : q.keySet()) {
+            if (!k.equals("namespace") && !k.equals("name") && !k.equals("limit")) {
+                throw new HttpException(400, "unknown parameter " + k + " (namespace, name, limit)");
+            }
+        }
+        String name = one(q, "name");
+        String ns = one(q, "namespace");
+        int limit = 0;
+        String l = one(q, "limit");
+        if (l != null && !l.isBlank()) {
+            try {
+                limit = Integer.parseInt(l.strip());
+            } catch (NumberFormatException e) {
+                throw new HttpException(400, "limit: \"" + l + "\" is not a number");
+            }
+        }
+        return backend.policyHistory().history(ns == null ? "" : ns, name == null || name.isBlank() ? null : name, limit);
+    }
+
+    /** Body of {@code POST /v1/policy/rollback}. */
+    public record RollbackRequest(String namespace, String name, Long revision) {
+    }
+
+    /** {@code POST /v1/policy/rollback}: one policy back to what it was after a revision, as one new change. */
+    private Object rollback(HttpRequest req) throws PolicyValidationException {
+        RollbackRequest r = read(req, RollbackRequest.class);
+        if (r == null || r.name() == null || r.name().isBlank() || r.revision() == null) {
+            throw new HttpException(400, "rollback needs name and revision, e.g. {\"namespace\": \"default\", "
+                    + "\"name\": \"rule1\", \"revision\": 3}");
+        }
+        long revision = backend.policyHistory().rollback(r.namespace() == null ? "" : r.namespace(), r.name(),
+                r.revision(), req.caller());
+        return Map.of("revision", revision);
     }
 
     /** A draft policy from a request body: parsed and validated, never stored. */
@@ -394,7 +434,7 @@ public final class ApiRoutes {
         }
         String origin = origin(req.header("x-septum-origin"));
         String text = new String(req.body(), StandardCharsets.UTF_8);
-        return ok(backend.policyRepository().importPolicies(origin, text));
+        return ok(backend.policyRepository().importPolicies(origin, text, req.caller()));
     }
 
     private HttpResponse validate(HttpRequest req) throws PolicyValidationException {

@@ -313,7 +313,7 @@ public final class ApiServer implements AutoCloseable {
             try {
                 ctx.pipeline().fireUserEventTriggered(REQUEST_DONE);
                 ch.config().setAutoRead(false); // one request per connection
-                req = RequestGuard.toRequest(full);
+                req = RequestGuard.toRequest(full).withCaller(UnixCaller.of(ch));
             } finally {
                 full.release();
             }

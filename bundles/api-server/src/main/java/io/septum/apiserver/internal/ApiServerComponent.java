@@ -98,6 +98,9 @@ public final class ApiServerComponent implements DatapathEventListener, HealthRe
     private volatile io.septum.api.flow.PolicyImpact policyImpact;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile io.septum.api.policy.PolicyHistory policyHistory;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile io.septum.api.ClusterInfo clusterInfo;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
@@ -212,8 +215,12 @@ public final class ApiServerComponent implements DatapathEventListener, HealthRe
 
     @Override
     public io.septum.api.flow.PolicyImpact policyImpact() {
-        io.septum.api.flow.PolicyImpact p = policyImpact;
-        return p != null ? p : Backend.super.policyImpact();
+        return running(policyImpact, "policy impact (bundle septum-observer, with the policy, endpoint and identity bundles)");
+    }
+
+    @Override
+    public io.septum.api.policy.PolicyHistory policyHistory() {
+        return running(policyHistory, "the policy history (bundle septum-policy)");
     }
 
     @Override

@@ -44,6 +44,11 @@ public interface Backend {
         throw unavailable("policy impact (bundle septum-observer, with the policy, endpoint and identity bundles)");
     }
 
+    /** The policy history ({@code /v1/policy/history}, {@code /rollback}); part of the policy bundle. */
+    default io.septum.api.policy.PolicyHistory policyHistory() {
+        throw unavailable("the policy history (bundle septum-policy)");
+    }
+
     /** Cluster mode ({@code /v1/cluster}); absent when standalone (no etcdEndpoints, or no septum-kvstore-etcd). */
     default io.septum.api.ClusterInfo clusterInfo() {
         throw unavailable("cluster mode (standalone: no etcdEndpoints in etc/io.septum.cluster.cfg)");

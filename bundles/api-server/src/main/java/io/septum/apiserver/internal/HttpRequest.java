@@ -12,11 +12,22 @@ import java.util.Map;
  *
  * @param target  the request target as sent ({@code /v1/endpoints/default%2Fdb?x=1})
  * @param headers lower-case header names to values (repeated headers joined by {@code ", "})
+ * @param caller  who sent it, as the kernel says ({@link UnixCaller}: {@code uid 0 (root)}), null when unknown
  */
-public record HttpRequest(String method, String target, String version, Map<String, String> headers, byte[] body) {
+public record HttpRequest(String method, String target, String version, Map<String, String> headers, byte[] body,
+                          String caller) {
     public HttpRequest {
         headers = Map.copyOf(headers);
         body = body == null ? new byte[0] : body;
+    }
+
+    public HttpRequest(String method, String target, String version, Map<String, String> headers, byte[] body) {
+        this(method, target, version, headers, body, null);
+    }
+
+    /** This request as sent by {@code caller}. */
+    public HttpRequest withCaller(String caller) {
+        return new HttpRequest(method, target, version, headers, body, caller);
     }
 
     public String header(String name) {

@@ -17,6 +17,25 @@ public interface PolicyRepository {
     /** Deletes by name; {@code namespace} null or empty for cluster-wide ones. Returns the new revision. */
     long delete(String namespace, String name);
 
+    /**
+     * {@link #importPolicies(String, String)} on behalf of {@code author} (a unix user, a policy source), which the
+     * history records ({@link PolicyHistory}). Without a history, the author is not kept.
+     *
+     * @since 1.6
+     */
+    default ImportResult importPolicies(String origin, String text, String author) throws PolicyValidationException {
+        return importPolicies(origin, text);
+    }
+
+    /**
+     * {@link #delete(String, String)} on behalf of {@code author}.
+     *
+     * @since 1.6
+     */
+    default long delete(String namespace, String name, String author) {
+        return delete(namespace, name);
+    }
+
     long revision();
 
     PolicySet current();

@@ -22,6 +22,7 @@ import io.septum.api.policy.PolicyInfo;
 import io.septum.api.policy.PolicySet;
 import io.septum.api.policy.Protocol;
 import io.septum.api.policy.TraceResult;
+import io.septum.support.text.LineDiff;
 import java.net.URI;
 import java.time.Instant;
 import java.util.ArrayList;

@@ -1,7 +1,6 @@
 package io.septum.observer.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.septum.api.Endpoint;
@@ -201,13 +200,5 @@ class ImpactAnalyzerTest {
         assertEquals(PolicyDiff.UNCHANGED, same.policies().get(0).change());
         assertTrue(same.policies().get(0).diff().isEmpty());
         assertTrue(same.endpoints().isEmpty(), "no endpoint's policy changes");
-    }
-
-    @Test
-    void lineDiffKeepsCommonLinesInOrder() {
-        assertEquals(List.of(" a", "-b", "+x", " c", "+d"), LineDiff.unified(List.of("a", "b", "c"), List.of("a", "x", "c", "d")));
-        assertEquals(List.of(" a"), LineDiff.unified(List.of("a"), List.of("a")));
-        assertEquals(List.of("+a"), LineDiff.unified(List.of(), List.of("a")));
-        assertFalse(LineDiff.unified(List.of("a"), List.of()).isEmpty());
     }
 }

@@ -5,13 +5,16 @@ import io.septum.api.HealthReporter;
 import io.septum.api.policy.EnforcementMode;
 import io.septum.api.policy.ImportResult;
 import io.septum.api.policy.PolicyEngine;
+import io.septum.api.policy.PolicyHistory;
 import io.septum.api.policy.PolicyInfo;
 import io.septum.api.policy.PolicyListener;
 import io.septum.api.policy.PolicyRepository;
+import io.septum.api.policy.PolicyRevision;
 import io.septum.api.policy.PolicySet;
 import io.septum.api.policy.RejectedPolicy;
 import io.septum.api.policy.PolicyValidationException;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.NoSuchElementException;
@@ -32,12 +35,15 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 /**
  * The agent's policy repository: validated, persisted, revisioned. Every change validates the whole input first
- * and applies all of it or none; listeners hear of it afterwards, outside the state lock.
+ * and applies all of it or none; listeners hear of it afterwards, outside the state lock. Every change is also
+ * recorded in the history ({@link PolicyHistoryLog}): the state file is written first, then the history, so a
+ * crash between the two loses a history entry, never a change; at the next start, policies newer than the history's
+ * last revision are recorded with the author "unknown".
  */
-@Component(service = {PolicyRepository.class, HealthReporter.class}, name = PolicyRepositoryImpl.PID,
+@Component(service = {PolicyRepository.class, PolicyHistory.class, HealthReporter.class}, name = PolicyRepositoryImpl.PID,
         configurationPolicy = ConfigurationPolicy.OPTIONAL)
 @Designate(ocd = PolicyRepositoryImpl.Config.class)
-public final class PolicyRepositoryImpl implements PolicyRepository, HealthReporter {
+public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHistory, HealthReporter {
     static final String PID = "io.septum.policy";
     private static final System.Logger LOG = System.getLogger(PolicyRepositoryImpl.class.getName());
 
@@ -50,6 +56,7 @@ public final class PolicyRepositoryImpl implements PolicyRepository, HealthRepor
 
     private final PolicyEngine engine;
     private final PolicyStore store;
+    private final PolicyHistoryLog history;
     /** Guards state changes and the file; never held while listeners run. */
     private final ReentrantLock lock = new ReentrantLock();
     /** Serializes notifications so listeners see revisions in order; separate from {@link #lock}. */
@@ -74,8 +81,34 @@ public final class PolicyRepositoryImpl implements PolicyRepository, HealthRepor
     PolicyRepositoryImpl(Path dir, EnforcementMode mode, PolicyEngine engine) {
         this.engine = engine;
         this.store = new PolicyStore(dir);
+        this.history = new PolicyHistoryLog(dir, PolicyHistoryLog.DEFAULT_KEEP);
         this.mode = mode;
         restore();
+        recordUnrecorded();
+    }
+
+    /** Policies changed after the history's last entry (a crash between the two writes) get an entry now. */
+    private void recordUnrecorded() {
+        long last = history.lastRevision();
+        List<PolicyHistoryLog.Entry> missing = new ArrayList<>();
+        for (PolicyInfo p : current.policies()) {
+            if (p.revision() <= last) continue;
+            String before = history.lastDocument(p.kind(), p.namespace(), p.name());
+            missing.add(entry(p.revision(), "unknown (recorded at start)", "import", before == null ? "added" : "changed",
+                    p, null, p.document()));
+        }
+        missing.sort(java.util.Comparator.comparingLong(PolicyHistoryLog.Entry::revision));
+        history.append(missing);
+    }
+
+    private static PolicyHistoryLog.Entry entry(long rev, String author, String action, String change, PolicyInfo p,
+                                                String note, String document) {
+        return new PolicyHistoryLog.Entry(rev, Instant.now().toString(), author, action, change, p.kind(),
+                p.namespace(), p.name(), p.origin(), note, document);
+    }
+
+    private static String author(String author) {
+        return author == null || author.isBlank() ? "agent" : author;
     }
 
     private static Path stateDir(BundleContext ctx) {
@@ -127,6 +160,11 @@ public final class PolicyRepositoryImpl implements PolicyRepository, HealthRepor
 
     @Override
     public ImportResult importPolicies(String origin, String text) throws PolicyValidationException {
+        return importPolicies(origin, text, null);
+    }
+
+    @Override
+    public ImportResult importPolicies(String origin, String text, String author) throws PolicyValidationException {
         PolicySet parsed = engine.parse(origin, text);
         List<String> names = new ArrayList<>();
         for (PolicyInfo p : parsed.policies()) names.add(p.qualifiedName());
@@ -137,8 +175,16 @@ public final class PolicyRepositoryImpl implements PolicyRepository, HealthRepor
             rev = revision + 1;
             PolicySet next = current.merge(parsed, rev);
             persist(next, rev);
+            List<PolicyHistoryLog.Entry> changes = new ArrayList<>();
+            for (PolicyInfo p : parsed.policies()) {
+                String before = current.policies().stream().filter(c -> same(c, p)).map(PolicyInfo::document)
+                        .findFirst().orElse(null);
+                String change = before == null ? "added" : before.equals(p.document()) ? "unchanged" : "changed";
+                changes.add(entry(rev, author(author), "import", change, p, null, p.document()));
+            }
             current = next;
             revision = rev;
+            history.append(changes);
         } finally {
             lock.unlock();
         }
@@ -148,6 +194,11 @@ public final class PolicyRepositoryImpl implements PolicyRepository, HealthRepor
 
     @Override
     public long delete(String namespace, String name) {
+        return delete(namespace, name, null);
+    }
+
+    @Override
+    public long delete(String namespace, String name, String author) {
         long rev;
         lock.lock();
         try {
@@ -159,8 +210,15 @@ public final class PolicyRepositoryImpl implements PolicyRepository, HealthRepor
             }
             rev = revision + 1;
             persist(next.get(), rev);
+            List<PolicyHistoryLog.Entry> changes = new ArrayList<>();
+            for (PolicyInfo p : current.policies()) {
+                if (p.namespace().equals(ns) && p.name().equals(name)) {
+                    changes.add(entry(rev, author(author), "delete", "deleted", p, null, null));
+                }
+            }
             current = next.get();
             revision = rev;
+            history.append(changes);
         } finally {
             lock.unlock();
         }
@@ -197,10 +255,84 @@ public final class PolicyRepositoryImpl implements PolicyRepository, HealthRepor
         }
     }
 
+    private static boolean same(PolicyInfo a, PolicyInfo b) {
+        return a.kind().equals(b.kind()) && a.namespace().equals(b.namespace()) && a.name().equals(b.name());
+    }
+
+    @Override
+    public List<PolicyRevision> history(String namespace, String name, int limit) {
+        lock.lock();
+        try {
+            return history.revisions(namespace == null ? "" : namespace, name, limit);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public long rollback(String namespace, String name, long to, String author) throws PolicyValidationException {
+        String ns = namespace == null ? "" : namespace;
+        String shown = ns.isEmpty() ? name : ns + "/" + name;
+        long rev;
+        lock.lock();
+        try {
+            if (to < 0 || to > revision) {
+                throw new IllegalArgumentException("revision " + to + " is not one this repository has had (0 to "
+                        + revision + ")");
+            }
+            List<PolicyHistoryLog.Entry> all = history.entries().stream().filter(e -> e.samePolicy(ns, name)).toList();
+            if (all.isEmpty()) {
+                throw new NoSuchElementException("the policy history has no policy \"" + shown + "\" (see policy history)");
+            }
+            if (all.stream().map(PolicyHistoryLog.Entry::kind).distinct().count() > 1) {
+                throw new IllegalStateException("policies of several kinds were named \"" + shown
+                        + "\"; roll back by importing the document you want from policy history -o json");
+            }
+            long first = history.entries().get(0).revision();
+            if (to < first) {
+                // before the first entry kept, the history cannot say what the policy was
+                throw new IllegalArgumentException("revision " + to + " is older than the history kept (it starts at "
+                        + "revision " + first + ")");
+            }
+            PolicyHistoryLog.Entry then = null;
+            for (PolicyHistoryLog.Entry e : all) if (e.revision() <= to) then = e;
+            String target = then == null ? null : then.document();
+            Optional<PolicyInfo> now = current.policies().stream()
+                    .filter(p -> p.namespace().equals(ns) && p.name().equals(name)).findFirst();
+            if (java.util.Objects.equals(target, now.map(PolicyInfo::document).orElse(null))) {
+                throw new IllegalStateException("policy " + shown + " already is as it was at revision " + to
+                        + (target == null ? " (absent)" : ""));
+            }
+            rev = revision + 1;
+            PolicySet base = current.without(ns, name).orElse(current);
+            PolicySet next;
+            PolicyHistoryLog.Entry record;
+            String note = "to revision " + to;
+            if (target == null) {
+                next = base;
+                record = entry(rev, author(author), "rollback", "deleted", now.get(), note, null);
+            } else {
+                PolicySet restored = engine.parse(then.origin() == null ? "rollback" : then.origin(), target);
+                next = base.merge(restored, rev);
+                PolicyInfo p = restored.policies().get(0);
+                record = new PolicyHistoryLog.Entry(rev, Instant.now().toString(), author(author), "rollback",
+                        now.isEmpty() ? "added" : "changed", p.kind(), p.namespace(), p.name(), then.origin(), note, target);
+            }
+            persist(next, rev);
+            current = next;
+            revision = rev;
+            history.append(List.of(record));
+        } finally {
+            lock.unlock();
+        }
+        notifyListeners();
+        return rev;
+    }
+
     @Override
     public ComponentStatus health() {
         String summary = current.policies().size() + " policies, revision " + revision + ", mode " + mode;
-        String problem = restoreProblem;
+        String problem = restoreProblem != null ? restoreProblem : history.problem();
         return problem == null ? ComponentStatus.ok("policy", summary)
                 : new ComponentStatus("policy", "degraded", summary + "; " + problem);
     }

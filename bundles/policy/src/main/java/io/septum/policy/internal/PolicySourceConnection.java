@@ -43,7 +43,7 @@ final class PolicySourceConnection implements PolicySink {
             return false;
         }
         try {
-            repository.importPolicies(origin, offer.document());
+            repository.importPolicies(origin, offer.document(), "policy source " + name);
         } catch (PolicyValidationException e) {
             LOG.log(System.Logger.Level.WARNING, "source " + name + ": rejected " + origin + ": " + e.getMessage()
                     + (current.isPresent() ? "; its previous version stays in force" : "; nothing applied"));
@@ -80,7 +80,7 @@ final class PolicySourceConnection implements PolicySink {
 
     private void delete(PolicyInfo p, String why) {
         try {
-            repository.delete(p.namespace(), p.name());
+            repository.delete(p.namespace(), p.name(), "policy source " + name);
             LOG.log(System.Logger.Level.INFO, "source " + name + ": deleted " + p.origin() + why);
         } catch (NoSuchElementException e) {
             // Deleted meanwhile (policy delete): the outcome wanted.

@@ -121,7 +121,7 @@ public final class PolicySync implements ClusterPolicies, PolicyRealizationListe
         repo.clearRejected(ORIGIN_PREFIX + key);
         if (p.isEmpty() || !(ORIGIN_PREFIX + key).equals(p.get().origin())) return; // a local policy: never ours to drop
         try {
-            repo.delete(namespace, name);
+            repo.delete(namespace, name, "cluster (etcd)");
         } catch (RuntimeException ex) {
             LOG.log(Level.WARNING, "cluster policy " + key + ": cannot remove it here", ex);
         }
@@ -180,7 +180,7 @@ public final class PolicySync implements ClusterPolicies, PolicyRealizationListe
             return;
         }
         try {
-            long repoRevision = repo.importPolicies(origin, document).revision();
+            long repoRevision = repo.importPolicies(origin, document, "cluster (etcd)").revision();
             repo.clearRejected(origin);
             Map<String, Long> snapshot = null;
             synchronized (lock) {

@@ -1,4 +1,4 @@
-package io.septum.observer.internal;
+package io.septum.support.text;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -9,13 +9,13 @@ import java.util.List;
  * document order. Quadratic in the line counts, which is fine at that size; inputs over {@link #MAX_LINES} lines
  * are shown as a whole removal and addition.
  */
-final class LineDiff {
-    static final int MAX_LINES = 2000;
+public final class LineDiff {
+    public static final int MAX_LINES = 2000;
 
     private LineDiff() {
     }
 
-    static List<String> unified(List<String> old, List<String> now) {
+    public static List<String> unified(List<String> old, List<String> now) {
         List<String> out = new ArrayList<>();
         if (old.size() > MAX_LINES || now.size() > MAX_LINES) {
             old.forEach(l -> out.add("-" + l));

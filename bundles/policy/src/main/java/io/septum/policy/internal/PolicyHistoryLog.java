@@ -1,0 +1,191 @@
+package io.septum.policy.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.septum.api.policy.PolicyRevision;
+import io.septum.support.io.AtomicFiles;
+import io.septum.support.text.LineDiff;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The policy history on disk: {@code <state>/policies/history.jsonl}, one JSON object per line per policy change
+ * (revision, time, author, action, change, kind, namespace, name, origin, note and the document after the change,
+ * null for a delete). Appends are forced to disk before they return. A line torn by a crash (the last one) is skipped
+ * when the file is read. When the file holds twice {@link #keep} entries it is rewritten with the newest {@code keep}
+ * through {@link AtomicFiles}, so it never grows without bound; older changes are then gone from the history.
+ *
+ * <p>Not thread-safe: the repository calls it under its lock.
+ */
+final class PolicyHistoryLog {
+    static final String FILE = "history.jsonl";
+    static final int DEFAULT_KEEP = 2000;
+    private static final System.Logger LOG = System.getLogger(PolicyHistoryLog.class.getName());
+
+    /** One recorded change; {@code document} is the policy after it, null when the change deleted it. */
+    record Entry(long revision, String time, String author, String action, String change, String kind,
+                 String namespace, String name, String origin, String note, String document) {
+        boolean samePolicy(String ns, String n) {
+            return namespace.equals(ns) && name.equals(n);
+        }
+
+        String qualifiedName() {
+            return namespace.isEmpty() ? name : namespace + "/" + name;
+        }
+    }
+
+    private final Path dir;
+    private final int keep;
+    private final ObjectMapper json = new ObjectMapper();
+    private final List<Entry> entries = new ArrayList<>();
+    private String problem;
+
+    PolicyHistoryLog(Path dir, int keep) {
+        this.dir = dir;
+        this.keep = keep;
+        load();
+    }
+
+    Path file() {
+        return dir.resolve(FILE);
+    }
+
+    /** Why the last load or append could not do its whole job, or null. */
+    String problem() {
+        return problem;
+    }
+
+    List<Entry> entries() {
+        return List.copyOf(entries);
+    }
+
+    long lastRevision() {
+        return entries.isEmpty() ? 0 : entries.get(entries.size() - 1).revision();
+    }
+
+    /** The policy's last recorded document (null: deleted, or never recorded). */
+    String lastDocument(String kind, String namespace, String name) {
+        for (int i = entries.size() - 1; i >= 0; i--) {
+            Entry e = entries.get(i);
+            if (e.kind().equals(kind) && e.samePolicy(namespace, name)) return e.document();
+        }
+        return null;
+    }
+
+    private void load() {
+        Path f = file();
+        if (!Files.exists(f)) return;
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(f, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            problem = "policy history " + f + " is unreadable (" + e.getMessage() + "); history starts empty";
+            LOG.log(System.Logger.Level.ERROR, problem);
+            return;
+        }
+        int skipped = 0;
+        for (String line : lines) {
+            if (line.isBlank()) continue;
+            try {
+                JsonNode n = json.readTree(line);
+                entries.add(new Entry(n.path("revision").asLong(), n.path("time").asText(), n.path("author").asText(),
+                        n.path("action").asText(), n.path("change").asText(), n.path("kind").asText(),
+                        n.path("namespace").asText(""), n.path("name").asText(), n.path("origin").asText(null),
+                        n.path("note").asText(null), n.hasNonNull("document") ? n.get("document").asText() : null));
+            } catch (IOException e) {
+                skipped++; // a torn last line after a crash; anything else is reported below
+            }
+        }
+        if (skipped > 0) {
+            problem = "policy history " + f + ": " + skipped + " unreadable line(s) skipped";
+            LOG.log(System.Logger.Level.WARNING, problem);
+        }
+    }
+
+    /** Appends the entries of one change and forces them to disk; on failure they are kept in memory only. */
+    void append(List<Entry> change) {
+        if (change.isEmpty()) return;
+        entries.addAll(change);
+        StringBuilder b = new StringBuilder();
+        for (Entry e : change) b.append(line(e)).append('\n');
+        try {
+            Files.createDirectories(dir);
+            if (entries.size() >= 2 * keep) {
+                entries.subList(0, entries.size() - keep).clear();
+                StringBuilder all = new StringBuilder();
+                for (Entry e : entries) all.append(line(e)).append('\n');
+                AtomicFiles.write(file(), all.toString().getBytes(StandardCharsets.UTF_8), AtomicFiles.WORLD_READABLE);
+                return;
+            }
+            try (FileChannel ch = FileChannel.open(file(), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.APPEND)) {
+                ByteBuffer buf = ByteBuffer.wrap(b.toString().getBytes(StandardCharsets.UTF_8));
+                while (buf.hasRemaining()) ch.write(buf);
+                ch.force(true);
+            }
+        } catch (IOException | UncheckedIOException e) {
+            problem = "cannot write the policy history " + file() + ": " + e.getMessage()
+                    + " (changes are applied; their history is in memory until restart)";
+            LOG.log(System.Logger.Level.ERROR, problem);
+        }
+    }
+
+    private String line(Entry e) {
+        ObjectNode n = json.createObjectNode();
+        n.put("revision", e.revision());
+        n.put("time", e.time());
+        n.put("author", e.author());
+        n.put("action", e.action());
+        n.put("change", e.change());
+        n.put("kind", e.kind());
+        n.put("namespace", e.namespace());
+        n.put("name", e.name());
+        n.put("origin", e.origin());
+        n.put("note", e.note());
+        n.put("document", e.document());
+        try {
+            return json.writeValueAsString(n);
+        } catch (IOException impossible) {
+            throw new UncheckedIOException(impossible);
+        }
+    }
+
+    /**
+     * The changes of one policy ({@code name} null: of all), newest first, each with its diff against the same
+     * policy's previous entry.
+     */
+    List<PolicyRevision> revisions(String namespace, String name, int limit) {
+        List<PolicyRevision> out = new ArrayList<>();
+        for (int i = entries.size() - 1; i >= 0 && (limit <= 0 || out.size() < limit); i--) {
+            Entry e = entries.get(i);
+            if (name != null && !e.samePolicy(namespace, name)) continue;
+            String before = null;
+            for (int j = i - 1; j >= 0; j--) {
+                Entry p = entries.get(j);
+                if (p.kind().equals(e.kind()) && p.samePolicy(e.namespace(), e.name())) {
+                    before = p.document();
+                    break;
+                }
+            }
+            List<String> diff = Objects.equals(before, e.document()) ? List.of()
+                    : LineDiff.unified(lines(before), lines(e.document()));
+            out.add(new PolicyRevision(e.revision(), e.time(), e.author(), e.action(), e.change(), e.kind(),
+                    e.qualifiedName(), e.origin(), e.note(), diff));
+        }
+        return out;
+    }
+
+    private static List<String> lines(String document) {
+        return document == null ? List.of() : List.of(document.strip().split("\n", -1));
+    }
+}

@@ -1,0 +1,162 @@
+package io.septum.policy.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.septum.api.policy.EnforcementMode;
+import io.septum.api.policy.PolicyRevision;
+import io.septum.api.policy.PolicyValidationException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.NoSuchElementException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The policy history: every change recorded with its author and diff, kept across restarts; rollback. */
+class PolicyHistoryTest {
+    private static final String V1 = """
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: rule1, namespace: default}
+            spec:
+              endpointSelector: {matchLabels: {class: deathstar}}
+              ingress:
+              - fromEndpoints: [{matchLabels: {org: empire}}]
+            """;
+    private static final String V2 = V1.replace("org: empire", "org: alliance");
+    private static final String OTHER = V1.replace("rule1", "rule2");
+
+    @TempDir
+    Path dir;
+
+    private PolicyRepositoryImpl repo() {
+        return new PolicyRepositoryImpl(dir, EnforcementMode.DEFAULT, new PolicyEngineImpl());
+    }
+
+    @Test
+    void everyChangeIsRecordedWithAuthorAndDiffAndSurvivesARestart() throws Exception {
+        PolicyRepositoryImpl r = repo();
+        r.importPolicies("a.yaml", V1, "uid 0 (root)");
+        r.importPolicies("b.yaml", V2 + "---\n" + OTHER, "uid 1000 (alice)");
+        r.importPolicies("b.yaml", V2, null);
+        r.delete("default", "rule2", "uid 0 (root)");
+
+        for (PolicyRepositoryImpl x : List.of(r, repo())) { // and again after a restart
+            List<PolicyRevision> all = x.history(null, null, 0);
+            assertEquals(5, all.size(), all.toString());
+            PolicyRevision del = all.get(0);
+            assertEquals(4, del.revision());
+            assertEquals("delete", del.action());
+            assertEquals("deleted", del.change());
+            assertEquals("default/rule2", del.policy());
+            assertEquals("uid 0 (root)", del.author());
+            assertTrue(del.diff().stream().allMatch(l -> l.startsWith("-")), del.diff().toString());
+
+            List<PolicyRevision> rule1 = x.history("default", "rule1", 0);
+            assertEquals(List.of(3L, 2L, 1L), rule1.stream().map(PolicyRevision::revision).toList());
+            assertEquals("unchanged", rule1.get(0).change());
+            assertEquals("agent", rule1.get(0).author(), "an import without an author");
+            assertTrue(rule1.get(0).diff().isEmpty());
+            assertEquals("changed", rule1.get(1).change());
+            assertEquals("uid 1000 (alice)", rule1.get(1).author());
+            assertTrue(rule1.get(1).diff().contains("-  - fromEndpoints: [{matchLabels: {org: empire}}]"), rule1.get(1).diff().toString());
+            assertTrue(rule1.get(1).diff().contains("+  - fromEndpoints: [{matchLabels: {org: alliance}}]"), rule1.get(1).diff().toString());
+            assertEquals("added", rule1.get(2).change());
+            assertEquals("a.yaml", rule1.get(2).origin());
+            assertEquals(1, x.history("default", "rule1", 1).size(), "limit");
+        }
+    }
+
+    @Test
+    void rollbackRestoresADocumentAsOneNewRevision() throws Exception {
+        PolicyRepositoryImpl r = repo();
+        r.importPolicies("a.yaml", V1, "root");
+        r.importPolicies("a.yaml", V2, "root");
+        long rev = r.rollback("default", "rule1", 1, "alice");
+        assertEquals(3, rev);
+        assertEquals(3, r.revision());
+        assertEquals(V1.strip(), r.get("default", "rule1").orElseThrow().document().strip());
+        PolicyRevision last = r.history("default", "rule1", 1).get(0);
+        assertEquals("rollback", last.action());
+        assertEquals("to revision 1", last.note());
+        assertEquals("alice", last.author());
+        // the restored policy is what a restart loads
+        assertEquals(V1.strip(), repo().get("default", "rule1").orElseThrow().document().strip());
+    }
+
+    @Test
+    void rollbackToBeforeAPolicyExistedDeletesItAndBackAgainRestoresIt() throws Exception {
+        PolicyRepositoryImpl r = repo();
+        r.importPolicies("o.yaml", OTHER, "root");  // 1
+        r.importPolicies("a.yaml", V1, "root");     // 2
+        r.rollback("default", "rule1", 1, "root");  // 3: rule1 did not exist at 1
+        assertTrue(r.get("default", "rule1").isEmpty());
+        assertTrue(r.get("default", "rule2").isPresent(), "only the named policy changes");
+        assertEquals("deleted", r.history("default", "rule1", 1).get(0).change());
+        r.rollback("default", "rule1", 2, "root");  // 4
+        assertEquals(V1.strip(), r.get("default", "rule1").orElseThrow().document().strip());
+        r.delete("default", "rule1", "root");       // 5
+        r.rollback("default", "rule1", 2, "root");  // 6: a deleted policy comes back
+        assertTrue(r.get("default", "rule1").isPresent());
+        assertEquals(6, r.revision());
+    }
+
+    @Test
+    void aRollbackThatCannotBeDoneChangesNothing() throws Exception {
+        PolicyRepositoryImpl r = repo();
+        r.importPolicies("a.yaml", V1, "root");
+        r.importPolicies("a.yaml", V2, "root");
+        assertThrows(NoSuchElementException.class, () -> r.rollback("default", "nope", 1, "root"));
+        assertThrows(IllegalArgumentException.class, () -> r.rollback("default", "rule1", 9, "root"));
+        assertThrows(IllegalStateException.class, () -> r.rollback("default", "rule1", 2, "root"), "already so");
+        assertEquals(2, r.revision());
+        assertEquals(2, r.history(null, null, 0).size());
+    }
+
+    @Test
+    void aDocumentThatNoLongerValidatesIsNotRestored() throws Exception {
+        PolicyRepositoryImpl r = repo();
+        r.importPolicies("a.yaml", V1, "root");
+        r.importPolicies("a.yaml", V2, "root");
+        // an older agent accepted what this one refuses: simulated by editing the recorded document
+        Path h = dir.resolve(PolicyHistoryLog.FILE);
+        String text = Files.readString(h, StandardCharsets.UTF_8);
+        Files.writeString(h, text.replaceFirst("endpointSelector", "endpointSelectr"));
+        PolicyRepositoryImpl again = repo();
+        assertThrows(PolicyValidationException.class, () -> again.rollback("default", "rule1", 1, "root"));
+        assertEquals(2, again.revision());
+        assertEquals(V2.strip(), again.get("default", "rule1").orElseThrow().document().strip());
+    }
+
+    @Test
+    void aTornLastLineIsSkippedAndAChangeMissingFromTheHistoryIsRecordedAtStart() throws Exception {
+        PolicyRepositoryImpl r = repo();
+        r.importPolicies("a.yaml", V1, "root");
+        r.importPolicies("a.yaml", V2, "root");
+        // a crash after the state file was written and while the history line was: the line is torn
+        Path h = dir.resolve(PolicyHistoryLog.FILE);
+        List<String> lines = Files.readAllLines(h);
+        Files.writeString(h, lines.get(0) + "\n" + lines.get(1).substring(0, 40));
+        PolicyRepositoryImpl again = repo();
+        List<PolicyRevision> all = again.history(null, null, 0);
+        assertEquals(2, all.size(), all.toString());
+        assertEquals(2, all.get(0).revision());
+        assertEquals("unknown (recorded at start)", all.get(0).author());
+        assertEquals("changed", all.get(0).change());
+        assertTrue(again.health().message().contains("unreadable line"), again.health().toString());
+    }
+
+    @Test
+    void theFileIsCompactedToTheNewestEntries() {
+        PolicyHistoryLog log = new PolicyHistoryLog(dir, 3);
+        for (int i = 1; i <= 6; i++) {
+            log.append(List.of(new PolicyHistoryLog.Entry(i, "t", "a", "import", "changed", "CiliumNetworkPolicy",
+                    "default", "p", "o", null, "doc " + i)));
+        }
+        assertEquals(List.of(4L, 5L, 6L), new PolicyHistoryLog(dir, 3).entries().stream()
+                .map(PolicyHistoryLog.Entry::revision).toList());
+    }
+}

@@ -1,0 +1,118 @@
+package io.septum.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.septum.api.policy.PolicyHistory;
+import io.septum.api.policy.PolicyRevision;
+import io.septum.apiserver.internal.ApiServer;
+import io.septum.apiserver.internal.MonitorHub;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code policy history} and {@code policy rollback} through the real API server; and the author of a change is who
+ * the kernel says is on the other end of the socket, not anything the client sends.
+ */
+class PolicyHistoryCommandsTest {
+    @TempDir
+    Path dir;
+    private Path socket;
+    private FakeAgent agent;
+    private ApiServer server;
+    private final List<String> asked = new CopyOnWriteArrayList<>();
+
+    @BeforeEach
+    void start() throws Exception {
+        socket = dir.resolve("septum.sock");
+        agent = new FakeAgent();
+        agent.history = new PolicyHistory() {
+            @Override
+            public List<PolicyRevision> history(String namespace, String name, int limit) {
+                asked.add(namespace + "|" + name + "|" + limit);
+                List<PolicyRevision> all = new ArrayList<>(List.of(
+                        new PolicyRevision(2, "2026-12-06T08:00:00Z", "uid 1000 (alice)", "import", "changed",
+                                "CiliumNetworkPolicy", "default/rule1", "a.yaml", null, List.of(" spec:", "-  a", "+  b")),
+                        new PolicyRevision(1, "2026-12-06T07:00:00Z", "uid 0 (root)", "import", "added",
+                                "CiliumNetworkPolicy", "default/rule1", "a.yaml", null, List.of("+spec:"))));
+                return limit > 0 ? all.subList(0, limit) : all;
+            }
+
+            @Override
+            public long rollback(String namespace, String name, long revision, String author) {
+                asked.add("rollback " + namespace + "|" + name + "|" + revision + "|" + author);
+                if (name.equals("nope")) throw new NoSuchElementException("the policy history has no policy \"nope\"");
+                return 3;
+            }
+        };
+        server = TestApi.start(socket, agent, new MonitorHub(64, 4), 8);
+    }
+
+    @AfterEach
+    void stop() {
+        server.close();
+    }
+
+    /** The user this test runs as, asked of id(1): an oracle independent of how the agent reads it. */
+    private static String me() throws Exception {
+        int uid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        Process p = new ProcessBuilder("id", "-un").redirectErrorStream(true).start();
+        String name = new String(p.getInputStream().readAllBytes()).strip();
+        assertEquals(0, p.waitFor());
+        return "uid " + uid + " (" + name + ")";
+    }
+
+    @Test
+    void historyListsChangesAndNarrowsToOnePolicy() throws Exception {
+        CliRun r = CliRun.at(socket, "policy", "history");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("REVISION") && r.out().contains("uid 1000 (alice)") && r.out().contains("changed"), r.out());
+        assertEquals("|null|0", asked.get(0), "no name: every policy");
+
+        r = CliRun.at(socket, "policy", "history", "prod/rule1", "--limit", "1", "--diff");
+        assertTrue(r.out().contains("revision 2") && r.out().contains("  -  a") && r.out().contains("  +  b"), r.out());
+        assertTrue(!r.out().contains("revision 1"), r.out());
+        assertEquals("prod|rule1|1", asked.get(1));
+
+        CliRun.at(socket, "policy", "history", "cw", "-n", "-");
+        assertEquals("|cw|0", asked.get(2), "- is cluster-wide");
+
+        JsonNode j = new ObjectMapper().readTree(CliRun.at(socket, "policy", "history", "rule1", "-o", "json").out());
+        assertEquals("default|rule1|0", asked.get(3), "the default namespace");
+        assertEquals(2, j.path(0).path("revision").asLong());
+        assertEquals("-  a", j.path(0).path("diff").path(1).asText());
+    }
+
+    @Test
+    void rollbackSendsTheRevisionAndTheCallerAsAuthor() throws Exception {
+        CliRun r = CliRun.at(socket, "policy", "rollback", "rule1", "--to", "1");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("Rolled back policy default/rule1 to revision 1; new revision 3"), r.out());
+        assertEquals("rollback default|rule1|1|" + me(), asked.get(0));
+
+        r = CliRun.at(socket, "policy", "rollback", "nope", "--to", "1");
+        assertTrue(r.code() != 0);
+        assertTrue(r.err().contains("no policy \"nope\""), r.err());
+        r = CliRun.at(socket, "policy", "rollback", "rule1");
+        assertTrue(r.code() != 0 && r.err().contains("--to"), r.err());
+    }
+
+    @Test
+    void importAndDeleteCarryTheSocketPeerAsAuthor() throws Exception {
+        Path f = dir.resolve("p.yaml");
+        Files.writeString(f, "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: rule9\n  namespace: default\n");
+        assertEquals(0, CliRun.at(socket, "policy", "import", f.toString()).code());
+        assertEquals(0, CliRun.at(socket, "policy", "delete", "rule9").code());
+        assertEquals(List.of(me(), me()), agent.authors);
+    }
+}
