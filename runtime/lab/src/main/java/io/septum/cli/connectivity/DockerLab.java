@@ -62,9 +62,8 @@ public final class DockerLab implements LabRuntime {
     private final Map<String, NetLab.Node> nodes = new LinkedHashMap<>();
     private final Map<NetLab.Node, String> containers = new LinkedHashMap<>();
     private final EchoListeners listeners;
-    private final CleanupHook shutdownHook;
+    private final LabLifecycle lifecycle;
     private boolean networkCreated;
-    private boolean closed;
     private int nextIndex = 1;
 
     /** Makes docker labs talking to {@code host}, with containers from {@code image}. */
@@ -103,7 +102,7 @@ public final class DockerLab implements LabRuntime {
         this.network = NetLab.NETNS_PREFIX + runId;
         this.bridge = BRIDGE_PREFIX + runId;
         this.listeners = new EchoListeners(dir);
-        this.shutdownHook = new CleanupHook("septum-docker-lab-cleanup-" + runId, this::closeQuietly);
+        this.lifecycle = new LabLifecycle(runId, "septum-docker-lab-cleanup-" + runId, this::closeQuietly);
     }
 
     /**
@@ -129,7 +128,7 @@ public final class DockerLab implements LabRuntime {
                 || Files.exists(Path.of("/sys/class/net", BRIDGE_PREFIX + id)), "remove leftovers under " + LabRuns.stateBase());
         DockerLab lab = new DockerLab(host, image, run.id(), 1 + LabRuns.RANDOM.nextInt(254), run.dir());
         LabRuns.writeOwner(run.id(), lab.subnet + " docker " + host);
-        lab.shutdownHook.install();
+        lab.lifecycle.installHook();
         try {
             lab.createNetwork();
         } catch (RuntimeException e) {
@@ -193,7 +192,7 @@ public final class DockerLab implements LabRuntime {
         String name;
         NetLab.Node pending;
         synchronized (this) {
-            ensureOpen();
+            lifecycle.ensureOpen();
             if (nextIndex > 250) throw new LabException("too many nodes in one lab (at most 250)");
             index = nextIndex++;
             ip = "10.197." + subnet + "." + (index + 1);
@@ -235,14 +234,14 @@ public final class DockerLab implements LabRuntime {
             containers.remove(pending);
             containers.put(node, name);
             nodes.put(node.name(), node);
-            if (closed) throw new LabException("lab " + runId + " is closed (the command is shutting down)");
+            lifecycle.ensureOpen();
         }
         return node;
     }
 
     @Override
     public synchronized NetLab.Node addExternal(String name, String ip) {
-        ensureOpen();
+        lifecycle.ensureOpen();
         if (nextIndex > 250) throw new LabException("too many nodes in one lab (at most 250)");
         for (NetLab.Node n : nodes.values()) {
             if (n.ip().equals(ip)) throw new IllegalArgumentException("node " + name + ": address " + ip
@@ -258,7 +257,7 @@ public final class DockerLab implements LabRuntime {
 
     @Override
     public synchronized void listen(NetLab.Node node, List<NetLab.Port> ports) {
-        ensureOpen();
+        lifecycle.ensureOpen();
         String container = containers.get(node);
         StringBuilder script = new StringBuilder();
         for (NetLab.Port port : ports) {
@@ -280,11 +279,7 @@ public final class DockerLab implements LabRuntime {
 
     @Override
     public void awaitListening(Duration timeout) {
-        listeners.awaitBound(timeout, 100, () -> {
-            synchronized (this) {
-                ensureOpen();
-            }
-        }, n -> {
+        listeners.awaitBound(timeout, 100, lifecycle::ensureOpen, n -> {
             List<String> ss = new ArrayList<>(enter(n));
             ss.addAll(List.of("ss", "-H", "-l", "-n", "-t", "-u"));
             return EchoListeners.boundPorts(CMD_TIMEOUT_MS, ss);
@@ -300,7 +295,7 @@ public final class DockerLab implements LabRuntime {
         }
         String container;
         synchronized (this) {
-            ensureOpen();
+            lifecycle.ensureOpen();
             container = containers.get(from);
         }
         long ms = LabProbes.boundedMillis(timeout);
@@ -356,28 +351,22 @@ public final class DockerLab implements LabRuntime {
     }
 
     @Override
-    public synchronized void keep() {
-        closed = true;
-        shutdownHook.remove();
+    public void keep() {
+        lifecycle.keep();
     }
 
     @Override
     public void closeOnShutdownByCaller() {
-        shutdownHook.remove();
+        lifecycle.handOverHook();
     }
 
     @Override
     public void close() {
-        synchronized (this) {
-            if (closed) return;
-            closed = true;
-        }
-        closeQuietly();
-        shutdownHook.remove();
+        lifecycle.close(this::closeQuietly);
     }
 
     private synchronized void closeQuietly() {
-        closed = true;
+        lifecycle.markClosed();
         listeners.stopAll();
         boolean leftovers = false;
         if (!containers.isEmpty()) {
@@ -473,10 +462,6 @@ public final class DockerLab implements LabRuntime {
         String h = name.replaceAll("[^A-Za-z0-9-]", "-");
         h = h.length() > 63 ? h.substring(0, 63) : h;
         return h.isEmpty() || h.startsWith("-") ? "lab" + h : h;
-    }
-
-    private void ensureOpen() {
-        if (closed) throw new LabException("lab " + runId + " is closed (the command is shutting down)");
     }
 
     @Override

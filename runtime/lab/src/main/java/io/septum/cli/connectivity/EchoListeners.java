@@ -108,7 +108,7 @@ final class EchoListeners {
 
     /**
      * Waits until every listener is bound, or throws naming the ones that are not (with socat's complaint).
-     * {@code beforeEachRound} throws when the lab closed; {@code bound} lists a node's bound ports
+     * {@code beforeEachRound} throws once the lab is closed; {@code bound} lists a node's bound ports
      * ({@link #boundPorts}); {@code describe} names a node in the error ("in a (sept-…)").
      */
     void awaitBound(Duration timeout, long pollMillis, Runnable beforeEachRound,

@@ -56,9 +56,8 @@ public final class NetLab implements AutoCloseable {
     private final Map<String, Node> nodes = new LinkedHashMap<>();
     private final EchoListeners listeners;
     private final List<Process> tracked = new ArrayList<>();
-    private final CleanupHook shutdownHook;
+    private final LabLifecycle lifecycle;
     private boolean bridgeCreated;
-    private boolean closed;
     private int nextEndpoint = 1;
 
     /** One namespace of the lab. {@code index} is the number in its names. */
@@ -132,7 +131,7 @@ public final class NetLab implements AutoCloseable {
         this.dir = dir;
         this.bridge = BRIDGE_PREFIX + runId;
         this.listeners = new EchoListeners(dir);
-        this.shutdownHook = new CleanupHook("septum-lab-cleanup-" + runId, this::closeQuietly);
+        this.lifecycle = new LabLifecycle(runId, "septum-lab-cleanup-" + runId, this::closeQuietly);
     }
 
     /**
@@ -159,7 +158,7 @@ public final class NetLab implements AutoCloseable {
         int subnet = fixedSubnet > 0 ? fixedSubnet : 1 + LabRuns.RANDOM.nextInt(254);
         NetLab lab = new NetLab(run.id(), parent, subnet, run.dir());
         LabRuns.writeOwner(run.id(), Integer.toString(subnet));
-        lab.shutdownHook.install();
+        lab.lifecycle.installHook();
         return lab;
     }
 
@@ -192,7 +191,7 @@ public final class NetLab implements AutoCloseable {
 
     /** Adds a node with a given IPv4 address (external hosts keep the address their case gives them). */
     public synchronized Node addNode(String name, String ip) {
-        ensureOpen();
+        lifecycle.ensureOpen();
         if (nodes.containsKey(name)) throw new IllegalArgumentException("the lab already has a node named " + name);
         if (nodes.size() >= MAX_NODES) throw new LabException("too many nodes in one lab (at most " + MAX_NODES + ")");
         if (!ip.matches("10\\.(19[2-9]|2[0-4][0-9]|25[0-5])\\.\\d{1,3}\\.\\d{1,3}")) {
@@ -259,7 +258,7 @@ public final class NetLab implements AutoCloseable {
      * echo. Call {@link #awaitListening(Duration)} before probing.
      */
     public synchronized void listen(Node node, List<Port> ports) {
-        ensureOpen();
+        lifecycle.ensureOpen();
         if (listeners.count(node) + ports.size() > MAX_PORTS_PER_NODE) {
             throw new LabException("too many listening ports on " + node.name() + " (at most " + MAX_PORTS_PER_NODE + ")");
         }
@@ -271,11 +270,8 @@ public final class NetLab implements AutoCloseable {
 
     /** Waits until every listener is bound, or throws naming the ones that are not (with socat's complaint). */
     public void awaitListening(Duration timeout) {
-        listeners.awaitBound(timeout, 50, () -> {
-            synchronized (this) {
-                ensureOpen();
-            }
-        }, n -> EchoListeners.boundPorts(CMD_TIMEOUT_MS, List.of("ss", "-N", n.netns(), "-H", "-l", "-n", "-t", "-u")),
+        listeners.awaitBound(timeout, 50, lifecycle::ensureOpen,
+                n -> EchoListeners.boundPorts(CMD_TIMEOUT_MS, List.of("ss", "-N", n.netns(), "-H", "-l", "-n", "-t", "-u")),
                 n -> "in " + n.name() + " (" + n.netns() + ")");
     }
 
@@ -284,7 +280,7 @@ public final class NetLab implements AutoCloseable {
      * datagram and expects it back. Denied means nothing came back within {@code timeout}.
      */
     public Observation probe(Node from, String dstIp, int port, String protocol, Duration timeout) {
-        ensureOpen();
+        lifecycle.ensureOpen();
         String proto = protocol == null ? "TCP" : protocol.toUpperCase(Locale.ROOT);
         if (proto.equals("ICMP")) return LabProbes.ping(enter(from), dstIp, port, timeout);
         if (!proto.equals("TCP") && !proto.equals("UDP")) {
@@ -306,13 +302,13 @@ public final class NetLab implements AutoCloseable {
 
     /** The same, with request headers ({@code "Name: value"}). */
     public HttpReply http(Node from, String method, String url, List<String> headers, Duration timeout) {
-        ensureOpen();
+        lifecycle.ensureOpen();
         return LabProbes.http(enter(from), method, url, headers, timeout);
     }
 
     /** Whether {@code name} resolves inside {@code from}'s namespace (its hosts file, as {@code ip netns exec} mounts it). */
     public boolean resolves(Node from, String name) {
-        ensureOpen();
+        lifecycle.ensureOpen();
         return Cmd.run(CMD_TIMEOUT_MS, null, List.of("ip", "netns", "exec", from.netns(), "getent", "hosts", name)).exit() == 0;
     }
 
@@ -326,31 +322,25 @@ public final class NetLab implements AutoCloseable {
      * delete its endpoints before their namespaces go, and JVM shutdown hooks run in no particular order.
      */
     public void closeOnShutdownByCaller() {
-        shutdownHook.remove();
+        lifecycle.handOverHook();
     }
 
     /**
      * Leaves the lab in place when this process exits ({@code --keep}): no cleanup at shutdown. Its owner file
      * stays, so the next {@link #cleanupStale(String)} of its kind removes it once this process is gone.
      */
-    public synchronized void keep() {
-        closed = true;
-        shutdownHook.remove();
+    public void keep() {
+        lifecycle.keep();
     }
 
     /** Removes everything the lab made. Safe to call more than once; never throws. */
     @Override
     public void close() {
-        synchronized (this) {
-            if (closed) return;
-            closed = true;
-        }
-        closeQuietly();
-        shutdownHook.remove();
+        lifecycle.close(this::closeQuietly);
     }
 
     private synchronized void closeQuietly() {
-        closed = true;
+        lifecycle.markClosed();
         listeners.stopAll();
         for (Process p : tracked) Cmd.kill(p);
         tracked.clear();
@@ -459,10 +449,6 @@ public final class NetLab implements AutoCloseable {
     /** Where labs keep their owner files and listener scripts (see {@link LabRuns#stateBase()}). */
     static Path stateBase() {
         return LabRuns.stateBase();
-    }
-
-    private void ensureOpen() {
-        if (closed) throw new LabException("lab " + runId + " is closed (the command is shutting down)");
     }
 
     @Override
