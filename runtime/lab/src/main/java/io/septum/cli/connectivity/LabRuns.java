@@ -195,10 +195,13 @@ final class LabRuns {
     /** Throws naming the first of {@code tools} not on the PATH, with {@code why} (what needs which packages). */
     static void requireTools(List<String> tools, String why) {
         for (String tool : tools) {
-            boolean found = Stream.of(System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").split(":"))
-                    .anyMatch(d -> Files.isExecutable(Path.of(d, tool)));
-            if (!found) throw new LabException(tool + " is not installed; " + why);
+            if (!onPath(tool)) throw new LabException(tool + " is not installed; " + why);
         }
+    }
+
+    static boolean onPath(String tool) {
+        return Stream.of(System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").split(":"))
+                .anyMatch(d -> Files.isExecutable(Path.of(d, tool)));
     }
 
     /** Sleeps between polls of a lab's state. */
