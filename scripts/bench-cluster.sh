@@ -68,8 +68,7 @@ LIBBPF=$(ldconfig -p | awk '/libbpf\.so\.1 .*x86-64|libbpf\.so\.1 \(libc6\)/ {pr
 [ -n "$LIBBPF" ] || LIBBPF=$(ldconfig -p | awk '/libbpf\.so\.1/ {print $NF; exit}')
 [ -n "$LIBBPF" ] || die "libbpf.so.1 not found (apt-get install libbpf1)"
 
-RID=$(printf '%04x' $((RANDOM % 65536)))
-TMP="$(mktemp -d "$TMP_BASE/septum-bclu.XXXXXX")"
+bench_run_dir septum-bclu # RID, TMP
 ETCD_PID=
 LOAD_PID=
 declare -a APID=()
@@ -78,10 +77,7 @@ TOTAL_AGENTS=$((AGENTS + 1))
 bpfdir() { echo "/sys/fs/bpf/septum-bclu-$RID-$1"; }
 
 cleanup() {
-  local rc=$? k left=0
-  set +eu
-  trap - EXIT INT TERM
-  log "cleaning up (run $RID)"
+  local k left=0
   stop_pid "$LOAD_PID" 5
   for k in "${!APID[@]}"; do stop_pid "${APID[$k]}" 20; done
   stop_pid "$ETCD_PID" 10
@@ -99,7 +95,6 @@ cleanup() {
   done
   case ${TMP##*/} in septum-bclu.??????) rm -rf "$TMP" ;; esac
   [ "$left" = 0 ] || echo "bench-cluster: some pins could not be removed" >&2
-  exit "$rc"
 }
 bench_traps
 

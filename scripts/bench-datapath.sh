@@ -71,17 +71,11 @@ bench_require "network namespaces, tc, iptables, BPF" ip tc ss iperf3 iptables i
 
 # ---------------------------------------------------------------------------------------------------------------
 # Names and cleanup
-RID=
-for _ in $(seq 1 20); do
-  r=$(printf '%04x' $((RANDOM % 65536)))
-  if ! ip netns list 2>/dev/null | grep -q "^sbench-$r-" && ! ip link show "sbb$r" >/dev/null 2>&1 \
-      && [ ! -e "/sys/fs/bpf/septum-bench-$r" ]; then
-    RID=$r; break
-  fi
-done
-[ -n "$RID" ] || die "no free run id after 20 attempts"
-[ -d "$TMP_BASE" ] || die "--tmpdir $TMP_BASE is not a directory"
-TMP="$(mktemp -d "$TMP_BASE/septum-bench.XXXXXX")"
+unused() { # RID: no namespace, bridge or pins of that name
+  ! ip netns list 2>/dev/null | grep -q "^sbench-$1-" && ! ip link show "sbb$1" >/dev/null 2>&1 \
+    && [ ! -e "/sys/fs/bpf/septum-bench-$1" ]
+}
+bench_run_dir septum-bench unused # RID, TMP
 BPF_DIR="/sys/fs/bpf/septum-bench-$RID"
 BR="sbb$RID"
 CHAIN="SEPTBENCH-$RID"
@@ -104,10 +98,6 @@ ipt_unload() {
 }
 
 cleanup() {
-  local rc=$?
-  set +eu
-  trap - EXIT INT TERM ERR
-  log "cleaning up (run $RID)"
   if [ -n "${PROBE_PID:-}" ] && kill -0 "$PROBE_PID" 2>/dev/null; then
     [ -z "${PROBE[1]:-}" ] || echo quit >&"${PROBE[1]}" 2>/dev/null
     for _ in $(seq 1 20); do kill -0 "$PROBE_PID" 2>/dev/null || break; sleep 0.1; done
@@ -122,7 +112,6 @@ cleanup() {
   iptables -w 5 -S "$CHAIN" >/dev/null 2>&1 && left=" iptables chain $CHAIN"
   # with what still runs in the namespaces (socat children, iperf3)
   bench_remove_topology "sbench-$RID-" '/sys/fs/bpf/septum-bench-????' 'septum-bench.??????' "$left"
-  exit "$rc"
 }
 bench_traps err
 

@@ -37,8 +37,7 @@ bench_range --flows "$TARGET" 0 20000000
 
 bench_require "network namespaces, tc, BPF" ip curl java timeout
 
-RID=$(printf '%04x' $((RANDOM % 65536)))
-TMP="$(mktemp -d "$TMP_BASE/septum-bflow.XXXXXX")"
+bench_run_dir septum-bflow # RID, TMP
 BPF_DIR="/sys/fs/bpf/septum-bflow-$RID"
 BR="sbf$RID"
 SOCK="$TMP/run/septum.sock"
@@ -49,10 +48,6 @@ REGISTERED=()
 FAILED=1
 
 cleanup() {
-  local rc=$?
-  set +eu
-  trap - EXIT INT TERM
-  log "cleaning up (run $RID)"
   # the load first: the sender stops before its endpoints go
   for ns in "${NETNS[@]}"; do for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done; done
   bench_stop_agent
@@ -62,7 +57,6 @@ cleanup() {
   ip link del "$BR" 2>/dev/null
   case $BPF_DIR in /sys/fs/bpf/septum-bflow-????) rm -rf "$BPF_DIR" ;; esac
   case ${TMP##*/} in septum-bflow.??????) rm -rf "$TMP" ;; esac
-  exit "$rc"
 }
 bench_traps
 

@@ -68,19 +68,13 @@ bench_require "network namespaces, tc, BPF" ip tc ss wrk curl java timeout getco
 # ---------------------------------------------------------------------------------------------------------------
 # Names and cleanup. The subnet is random and must not be routed already (NetLab labs and tests pick theirs at
 # random in 10.199/16 and 10.197/16; some tests use 10.198.0-9.x): a second route for it would steal our traffic.
-RID=
 SUB=
-for _ in $(seq 1 20); do
-  r=$(printf '%04x' $((RANDOM % 65536)))
-  s=$((100 + RANDOM % 150))
-  if ! ip netns list 2>/dev/null | grep -q "^sl7-$r-" && ! ip link show "sl7b$r" >/dev/null 2>&1 \
-      && [ ! -e "/sys/fs/bpf/septum-bench-l7-$r" ] && ! ip -4 route show | grep -q "^10\.198\.$s\."; then
-    RID=$r; SUB=$s; break
-  fi
-done
-[ -n "$RID" ] || die "no free run id after 20 attempts"
-[ -d "$TMP_BASE" ] || die "--tmpdir $TMP_BASE is not a directory"
-TMP="$(mktemp -d "$TMP_BASE/septum-bench-l7.XXXXXX")"
+unused() { # RID: no namespace, bridge or pins of that name; and SUB, a random subnet nothing routes yet
+  SUB=$((100 + RANDOM % 150))
+  ! ip netns list 2>/dev/null | grep -q "^sl7-$1-" && ! ip link show "sl7b$1" >/dev/null 2>&1 \
+    && [ ! -e "/sys/fs/bpf/septum-bench-l7-$1" ] && ! ip -4 route show | grep -q "^10\.198\.$SUB\."
+}
+bench_run_dir septum-bench-l7 unused # RID, TMP
 BPF_DIR="/sys/fs/bpf/septum-bench-l7-$RID"
 BR="sl7b$RID"
 SOCK="$TMP/run/septum.sock"
@@ -94,16 +88,11 @@ SERVER_PID=
 FAILED=1
 
 cleanup() {
-  local rc=$?
-  set +eu
-  trap - EXIT INT TERM ERR
-  log "cleaning up (run $RID)"
   bench_stop_agent
   bench_agent_log_tail 25
   [ -z "$SERVER_PID" ] || kill "$SERVER_PID" 2>/dev/null
   # with what still runs in the namespaces (the server, a wrk cut short)
   bench_remove_topology "sl7-$RID-" '/sys/fs/bpf/septum-bench-l7-????' 'septum-bench-l7.??????'
-  exit "$rc"
 }
 bench_traps err
 

@@ -2,8 +2,9 @@
 # What the benchmark scripts (scripts/bench-*.sh) share: messages, the checks before a run, the agent's start and
 # stop, its REST API, endpoints and policies through it, the namespaces on a bridge, and the report's common lines.
 # Sourced, never run: it sets ROOT (the checkout) and DIST (the built distribution, or $SEPTUM_DIST). A script sets
-# BENCH_TAG (the prefix of its messages) before it calls these; the ones that use the agent set TMP, SOCK and
-# BPF_DIR, and keep AGENT_PID and REGISTERED (the endpoints it registered). Every wait has a deadline.
+# BENCH_TAG (the prefix of its messages) and TMP_BASE (--tmpdir) before it calls these, and defines cleanup (what
+# bench_traps runs on exit); the ones that use the agent set SOCK and BPF_DIR, and keep AGENT_PID and REGISTERED (the
+# endpoints it registered). Every wait has a deadline.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DIST="${SEPTUM_DIST:-$ROOT/distribution/target/septum}"
@@ -35,12 +36,34 @@ bench_range() { # OPTION VALUE MIN MAX: VALUE a whole number from MIN to MAX
   [[ $2 =~ ^[0-9]+$ && $2 -ge $3 && $2 -le $4 ]] || { echo "$BENCH_TAG: $1 takes $3..$4" >&2; exit 2; }
 }
 
-# cleanup runs on every exit; INT and TERM exit with the shell's usual status, so that cleanup still runs
+# The script's cleanup runs on every exit; INT and TERM exit with the shell's usual status, so that it still runs
 bench_traps() { # [err]: with err, a failing command also names its line
-  trap cleanup EXIT
+  trap bench_exit EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
   [ "${1:-}" != err ] || trap 'echo "$BENCH_TAG: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
+}
+
+bench_exit() { # the EXIT trap: the script's cleanup (without -e, -u and the traps), then exit with the script's status
+  local rc=$?
+  set +eu
+  trap - EXIT INT TERM ERR
+  log "cleaning up (run $RID)"
+  cleanup
+  exit "$rc"
+}
+
+bench_run_dir() { # NAME [FREE]: RID, four random hex digits (with FREE, one for which `FREE RID` succeeds, in 20
+                  # tries), and TMP, a new directory NAME.XXXXXX under $TMP_BASE (--tmpdir)
+  local r
+  RID=
+  for _ in $(seq 1 20); do
+    r=$(printf '%04x' $((RANDOM % 65536)))
+    if [ -z "${2:-}" ] || "$2" "$r"; then RID=$r; break; fi
+  done
+  [ -n "$RID" ] || die "no free run id after 20 attempts"
+  [ -d "$TMP_BASE" ] || die "--tmpdir $TMP_BASE is not a directory"
+  TMP="$(mktemp -d "$TMP_BASE/$1.XXXXXX")"
 }
 
 # ---- processes ---------------------------------------------------------------------------------------------------

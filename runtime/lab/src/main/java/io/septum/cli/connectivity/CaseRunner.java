@@ -96,7 +96,7 @@ public final class CaseRunner {
             String proto = p.protocol().toUpperCase(Locale.ROOT);
             if (proto.equals("ICMP")) {
                 // the port of an ICMP probe is its type; the lab (IPv4) sends echo requests
-                if (p.port() != NetLab.ICMP_ECHO_REQUEST) {
+                if (p.port() != LabProbes.ICMP_ECHO_REQUEST) {
                     errors.add(new ValidationError(origin, 0, null, null, field + ".icmp.type", "ICMP type " + p.port()
                             + " cannot be probed with packets (the lab sends echo requests, type 8, only)"));
                 }

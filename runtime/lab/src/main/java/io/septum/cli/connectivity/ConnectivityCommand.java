@@ -284,8 +284,11 @@ public class ConnectivityCommand implements SeptumCommand {
         return root;
     }
 
-    /** The CLI's global options, read from whichever command declares them, so this command works under any root. */
-    static final class CliOptions {
+    /**
+     * The CLI's global options, read from whichever command declares them, so this command (and {@code demo}) works
+     * under any root.
+     */
+    public static final class CliOptions {
         private CliOptions() {
         }
 
@@ -298,7 +301,8 @@ public class ConnectivityCommand implements SeptumCommand {
             return "table";
         }
 
-        static AgentClient client(CommandSpec spec) {
+        /** The agent client for {@code --socket}, else the environment's. */
+        public static AgentClient client(CommandSpec spec) {
             for (CommandSpec s = spec; s != null; s = s.parent()) {
                 OptionSpec o = s.findOption("--socket");
                 if (o != null && o.<Object>getValue() != null && !String.valueOf(o.<Object>getValue()).isBlank()) {

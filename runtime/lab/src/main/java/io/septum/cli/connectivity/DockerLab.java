@@ -6,21 +6,15 @@ import io.septum.api.Endpoint;
 import io.septum.api.SourceHealth;
 import io.septum.api.policy.TestCase;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -39,8 +33,9 @@ import java.util.stream.Stream;
  * the lab network's bridge, so they share the containers' L2 segment without being containers (which the docker
  * source would turn into endpoints); every container gets an on-link route to {@value NetLab#LAB_ROUTE}.
  *
- * <p>Names and cleanup follow {@link NetLab}: run ids, owner files under {@link NetLab#stateBase()}, a shutdown
- * hook, and {@link #cleanupStale(String, String)} for runs whose process is gone.
+ * <p>Names and cleanup follow {@link NetLab}: run ids and owner files ({@link LabRuns}), a shutdown hook, and
+ * {@link #cleanupStale(String, String)} for runs whose process is gone. Listeners and probes are the labs' shared
+ * {@link EchoListeners} and {@link LabProbes}; external hosts are made by {@link NodeNamespaces}.
  */
 public final class DockerLab implements LabRuntime {
     /** The container label that carries the case's namespace. */
@@ -55,7 +50,6 @@ public final class DockerLab implements LabRuntime {
     /** docker exec costs a few hundred ms before the probe itself starts, more on a loaded host. */
     private static final long EXEC_MARGIN_MS = 4000;
     private static final String HANDLER_IN_CONTAINER = "/tmp/septum-echo.sh";
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     private final String host;
     private final String image;
@@ -67,15 +61,10 @@ public final class DockerLab implements LabRuntime {
     private final String bridge;
     private final Map<String, NetLab.Node> nodes = new LinkedHashMap<>();
     private final Map<NetLab.Node, String> containers = new LinkedHashMap<>();
-    private final List<Listener> listeners = new ArrayList<>();
-    private final Thread shutdownHook;
+    private final EchoListeners listeners;
+    private final LabLifecycle lifecycle;
     private boolean networkCreated;
-    private boolean closed;
     private int nextIndex = 1;
-
-    /** A listener: {@code process} is a host process (socat), null for one started with {@code docker exec -d}. */
-    private record Listener(NetLab.Node node, NetLab.Port port, Process process, Path log) {
-    }
 
     /** Makes docker labs talking to {@code host}, with containers from {@code image}. */
     public static Factory factory(String host, String image) {
@@ -112,7 +101,8 @@ public final class DockerLab implements LabRuntime {
         this.dir = dir;
         this.network = NetLab.NETNS_PREFIX + runId;
         this.bridge = BRIDGE_PREFIX + runId;
-        this.shutdownHook = new Thread(this::closeQuietly, "septum-docker-lab-cleanup-" + runId);
+        this.listeners = new EchoListeners(dir);
+        this.lifecycle = new LabLifecycle(runId, "septum-docker-lab-cleanup-" + runId, this::closeQuietly);
     }
 
     /**
@@ -120,11 +110,12 @@ public final class DockerLab implements LabRuntime {
      * {@link NetLab#create(char)}.
      */
     public static DockerLab create(char kind, String host, String image) {
-        if (kind < 'a' || kind > 'z') throw new IllegalArgumentException("lab kind must be a lower-case letter");
-        checkTools();
+        LabRuns.checkKind(kind);
+        LabRuns.requireTools(List.of("docker", "ip", "socat", "ss", "nsenter"), "--runtime docker needs the docker CLI"
+                + " (docker.io), iproute2, socat and util-linux (scripts/install-deps.sh installs them)");
         Cmd.Result v = Cmd.run(CMD_TIMEOUT_MS, "docker", "-H", host, "version", "--format", "{{.Server.Version}}");
         if (!v.ok()) {
-            throw new LabException("cannot reach the Docker engine at " + host + ": " + lastLine(v.err() + v.out())
+            throw new LabException("cannot reach the Docker engine at " + host + ": " + LabProbes.lastLine(v.err() + v.out())
                     + " (start one, e.g. scripts/test-dockerd.sh start, or pass --docker-host)");
         }
         Cmd.Result img = Cmd.run(CMD_TIMEOUT_MS, "docker", "-H", host, "image", "inspect", "--format", "{{.Id}}", image);
@@ -133,33 +124,18 @@ public final class DockerLab implements LabRuntime {
                     + " import one with busybox in it (scripts/test-dockerd.sh start imports " + DEFAULT_IMAGE
                     + " from busybox-static) or pass --image");
         }
-        Path base = NetLab.stateBase();
-        for (int attempt = 0; attempt < 20; attempt++) {
-            String id = kind + String.format("%04x", RANDOM.nextInt(1 << 16));
-            Path dir = base.resolve(id);
-            if (Files.exists(base.resolve(id + ".owner")) || Files.exists(Path.of("/sys/class/net", BRIDGE_PREFIX + id))) {
-                continue;
-            }
-            try {
-                Files.createDirectories(base);
-                Files.createDirectory(dir);
-            } catch (java.nio.file.FileAlreadyExistsException e) {
-                continue;
-            } catch (IOException e) {
-                throw new LabException("cannot create the lab's directory " + dir + ": " + e.getMessage(), e);
-            }
-            DockerLab lab = new DockerLab(host, image, id, 1 + RANDOM.nextInt(254), dir);
-            lab.writeOwner();
-            Runtime.getRuntime().addShutdownHook(lab.shutdownHook);
-            try {
-                lab.createNetwork();
-            } catch (RuntimeException e) {
-                lab.close();
-                throw e;
-            }
-            return lab;
+        LabRuns.Run run = LabRuns.allocate(kind, id -> Files.exists(LabRuns.ownerFile(id))
+                || Files.exists(Path.of("/sys/class/net", BRIDGE_PREFIX + id)), "remove leftovers under " + LabRuns.stateBase());
+        DockerLab lab = new DockerLab(host, image, run.id(), 1 + LabRuns.RANDOM.nextInt(254), run.dir());
+        LabRuns.writeOwner(run.id(), lab.subnet + " docker " + host);
+        lab.lifecycle.installHook();
+        try {
+            lab.createNetwork();
+        } catch (RuntimeException e) {
+            lab.close();
+            throw e;
         }
-        throw new LabException("no free lab run id found after 20 attempts; remove leftovers under " + base);
+        return lab;
     }
 
     /** What the agent must have for docker endpoints: its docker source, connected to this engine. Null if fine. */
@@ -216,7 +192,7 @@ public final class DockerLab implements LabRuntime {
         String name;
         NetLab.Node pending;
         synchronized (this) {
-            ensureOpen();
+            lifecycle.ensureOpen();
             if (nextIndex > 250) throw new LabException("too many nodes in one lab (at most 250)");
             index = nextIndex++;
             ip = "10.197." + subnet + "." + (index + 1);
@@ -227,7 +203,7 @@ public final class DockerLab implements LabRuntime {
         }
         // the responder is written by the container's own first command: one docker exec less per container
         List<String> cmd = new ArrayList<>(List.of("docker", "-H", host, "run", "-d", "--name", name,
-                "--network", network, "--ip", ip, "--hostname", hostname(e.name()), "-e", "SEPTUM_ECHO=" + handlerScript(),
+                "--network", network, "--ip", ip, "--hostname", hostname(e.name()), "-e", "SEPTUM_ECHO=" + EchoListeners.handlerScript(),
                 "-e", "SEPTUM_LAB_NAME=" + e.qualifiedName()));
         for (Map.Entry<String, String> l : e.labels().entrySet()) {
             cmd.add("--label");
@@ -258,14 +234,14 @@ public final class DockerLab implements LabRuntime {
             containers.remove(pending);
             containers.put(node, name);
             nodes.put(node.name(), node);
-            if (closed) throw new LabException("lab " + runId + " is closed (the command is shutting down)");
+            lifecycle.ensureOpen();
         }
         return node;
     }
 
     @Override
     public synchronized NetLab.Node addExternal(String name, String ip) {
-        ensureOpen();
+        lifecycle.ensureOpen();
         if (nextIndex > 250) throw new LabException("too many nodes in one lab (at most 250)");
         for (NetLab.Node n : nodes.values()) {
             if (n.ip().equals(ip)) throw new IllegalArgumentException("node " + name + ": address " + ip
@@ -275,31 +251,24 @@ public final class DockerLab implements LabRuntime {
         NetLab.Node node = new NetLab.Node("external:" + name, index, NetLab.NETNS_PREFIX + runId + "-" + index,
                 NetLab.VETH_PREFIX + runId + index, ip);
         nodes.put(node.name(), node);
-        ip("netns", "add", node.netns());
-        ip("link", "add", node.hostInterface(), "type", "veth", "peer", "name", "eth0", "netns", node.netns());
-        ip("link", "set", node.hostInterface(), "master", bridge, "up");
-        Cmd.run(CMD_TIMEOUT_MS, String.join("\n",
-                        "link set lo up",
-                        "addr add " + ip + "/32 dev eth0",
-                        "link set eth0 up",
-                        "route add " + NetLab.LAB_ROUTE + " dev eth0") + "\n",
-                List.of("ip", "-n", node.netns(), "-batch", "-")).check();
+        NodeNamespaces.create(node, null, bridge, null, "route add " + NetLab.LAB_ROUTE + " dev eth0", false);
         return node;
     }
 
     @Override
     public synchronized void listen(NetLab.Node node, List<NetLab.Port> ports) {
-        ensureOpen();
+        lifecycle.ensureOpen();
         String container = containers.get(node);
         StringBuilder script = new StringBuilder();
         for (NetLab.Port port : ports) {
-            if (listeners.stream().anyMatch(l -> l.node().equals(node) && l.port().equals(port))) continue;
+            if (listeners.has(node, port)) continue;
             if (container != null && port.protocol().equals("TCP")) {
                 script.append("nc -ll -p ").append(port.port()).append(" -e /bin/sh ").append(HANDLER_IN_CONTAINER)
                         .append(" & ");
-                listeners.add(new Listener(node, port, null, null));
+                listeners.addInContainer(node, port);
             } else {
-                listeners.add(hostListener(node, port));
+                // socat on the host, inside the node's network namespace: UDP in containers, everything in external hosts
+                listeners.start(enter(node), node, port, "for " + node.name());
             }
         }
         if (script.length() > 0) {
@@ -308,93 +277,29 @@ public final class DockerLab implements LabRuntime {
         }
     }
 
-    /** socat on the host, inside the node's network namespace: UDP in containers, everything in external hosts. */
-    private Listener hostListener(NetLab.Node node, NetLab.Port port) {
-        String address = port.protocol().equals("TCP")
-                ? "TCP4-LISTEN:" + port.port() + ",fork,reuseaddr"
-                : "UDP4-RECVFROM:" + port.port() + ",fork";
-        String target;
-        if (port.protocol().equals("TCP")) {
-            Path handler = dir.resolve("http-echo.sh");
-            try {
-                if (!Files.exists(handler)) Files.writeString(handler, handlerScript());
-            } catch (IOException e) {
-                throw new LabException("cannot write the listener script " + handler + ": " + e.getMessage(), e);
-            }
-            target = "EXEC:/bin/sh " + handler;
-        } else {
-            target = "PIPE";
-        }
-        Path log = dir.resolve("listener-" + node.index() + "-" + port.port() + "-" + port.protocol() + ".log");
-        List<String> cmd = new ArrayList<>(enter(node));
-        cmd.addAll(List.of("socat", "-T", "10", address, target));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
-        pb.environment().put("SEPTUM_LAB_NAME", node.name());
-        try {
-            return new Listener(node, port, pb.start(), log);
-        } catch (IOException e) {
-            throw new LabException("cannot start socat for " + node.name() + ": " + e.getMessage()
-                    + " (install socat: scripts/install-deps.sh)", e);
-        }
-    }
-
     @Override
     public void awaitListening(Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
-            List<Listener> all;
-            synchronized (this) {
-                ensureOpen();
-                all = List.copyOf(listeners);
-            }
-            Map<NetLab.Node, Set<String>> bound = new LinkedHashMap<>();
-            List<Listener> pending = new ArrayList<>();
-            for (Listener l : all) {
-                if (l.process() != null && !l.process().isAlive()) {
-                    throw new LabException("the " + l.port() + " listener of " + l.node().name() + " exited: "
-                            + read(l.log()).strip());
-                }
-                if (!bound.computeIfAbsent(l.node(), this::boundPorts).contains(l.port().toString())) pending.add(l);
-            }
-            if (pending.isEmpty()) return;
-            if (System.nanoTime() > deadline) {
-                throw new LabException("listeners not bound after " + timeout.toMillis() + " ms: " + pending.stream()
-                        .map(l -> l.node().name() + ":" + l.port()).toList());
-            }
-            pause(100);
-        }
-    }
-
-    private Set<String> boundPorts(NetLab.Node node) {
-        List<String> cmd = new ArrayList<>(enter(node));
-        cmd.addAll(List.of("ss", "-H", "-l", "-n", "-t", "-u"));
-        Cmd.Result r = Cmd.run(CMD_TIMEOUT_MS, null, cmd);
-        Set<String> out = new HashSet<>();
-        if (!r.ok()) return out;
-        for (String line : r.out().split("\n")) {
-            String[] f = line.trim().split("\\s+");
-            if (f.length < 5) continue;
-            int colon = f[4].lastIndexOf(':');
-            if (colon >= 0) out.add(f[4].substring(colon + 1) + "/" + f[0].toUpperCase(Locale.ROOT));
-        }
-        return out;
+        listeners.awaitBound(timeout, 100, lifecycle::ensureOpen, n -> {
+            List<String> ss = new ArrayList<>(enter(n));
+            ss.addAll(List.of("ss", "-H", "-l", "-n", "-t", "-u"));
+            return EchoListeners.boundPorts(CMD_TIMEOUT_MS, ss);
+        }, n -> "of " + n.name());
     }
 
     @Override
     public NetLab.Observation probe(NetLab.Node from, String dstIp, int port, String protocol, Duration timeout) {
         String proto = protocol == null ? "TCP" : protocol.toUpperCase(Locale.ROOT);
-        if (proto.equals("ICMP")) return NetLab.ping(enter(from), dstIp, port, timeout);
+        if (proto.equals("ICMP")) return LabProbes.ping(enter(from), dstIp, port, timeout);
         if (!proto.equals("TCP") && !proto.equals("UDP")) {
             return new NetLab.Observation(NetLab.Verdict.ERROR, "protocol " + protocol + " cannot be probed (TCP, UDP or ICMP)", 0);
         }
         String container;
         synchronized (this) {
-            ensureOpen();
+            lifecycle.ensureOpen();
             container = containers.get(from);
         }
-        long ms = Math.max(100, Math.min(timeout.toMillis(), 30_000));
-        String token = "septum-probe-" + Long.toHexString(RANDOM.nextLong());
+        long ms = LabProbes.boundedMillis(timeout);
+        String token = LabProbes.token();
         List<String> cmd;
         long margin;
         if (container != null && proto.equals("TCP")) {
@@ -403,74 +308,20 @@ public final class DockerLab implements LabRuntime {
                     Long.toString(Math.max(1, (ms + 999) / 1000)), dstIp, Integer.toString(port));
             margin = EXEC_MARGIN_MS + 1000;
         } else {
-            String secs = String.format(Locale.ROOT, "%.3f", ms / 1000.0);
-            cmd = new ArrayList<>(enter(from));
-            cmd.addAll(List.of("socat", "-t", secs, "-", proto.equals("TCP")
-                    ? "TCP4:" + dstIp + ":" + port + ",connect-timeout=" + secs : "UDP4:" + dstIp + ":" + port));
+            cmd = LabProbes.socat(enter(from), dstIp, port, proto, ms);
             margin = 1500;
         }
-        return exchange(cmd, token, dstIp + ":" + port + "/" + proto, ms, margin);
-    }
-
-    /** Sends {@code token} through {@code cmd} and waits for it to come back: the verdict of one probe. */
-    private static NetLab.Observation exchange(List<String> cmd, String token, String target, long ms, long margin) {
-        long start = System.nanoTime();
-        Process p;
-        try {
-            p = new ProcessBuilder(cmd).start();
-        } catch (IOException e) {
-            return new NetLab.Observation(NetLab.Verdict.ERROR, "cannot run " + cmd.get(0) + ": " + e.getMessage(), 0);
-        }
-        Cmd.Drain out = new Cmd.Drain(p.getInputStream());
-        Cmd.Drain err = new Cmd.Drain(p.getErrorStream());
-        out.start();
-        err.start();
-        var in = p.getOutputStream();
-        try {
-            // stdin stays open until the echo is back: busybox nc may stop reading once its input ends
-            in.write((token + "\n").getBytes(StandardCharsets.UTF_8));
-            in.flush();
-        } catch (IOException ignored) {
-            // the tool already failed; its stderr says why
-        }
-        try {
-            long deadline = start + TimeUnit.MILLISECONDS.toNanos(ms + margin);
-            boolean exited = false;
-            while (System.nanoTime() < deadline) {
-                if (out.text().contains(token)) return allowed(start);
-                if (p.waitFor(5, TimeUnit.MILLISECONDS)) {
-                    out.join(500);
-                    err.join(500);
-                    if (out.text().contains(token)) return allowed(start);
-                    exited = true;
-                    break;
-                }
-            }
-            long took = elapsed(start);
-            String e = err.text();
+        // stdin stays open until the echo is back: busybox nc may stop reading once its input ends
+        return LabProbes.echo(cmd, cmd.get(0), token, ms, margin, true, (e, exited, took) -> {
             if (e.contains("refused")) {
-                return new NetLab.Observation(NetLab.Verdict.REFUSED, "connection refused by " + target
-                        + " (nothing listens there)", took);
+                return new NetLab.Observation(NetLab.Verdict.REFUSED, "connection refused by " + dstIp + ":" + port + "/"
+                        + proto + " (nothing listens there)", took);
             }
             if (e.contains("timed out") || !exited || e.isBlank()) {
                 return new NetLab.Observation(NetLab.Verdict.DENIED, "no answer within " + ms + " ms", took);
             }
-            return new NetLab.Observation(NetLab.Verdict.ERROR, lastLine(e), took);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return new NetLab.Observation(NetLab.Verdict.ERROR, "interrupted", elapsed(start));
-        } finally {
-            try {
-                in.close();
-            } catch (IOException ignored) {
-                // gone already
-            }
-            if (p.isAlive()) Cmd.kill(p);
-        }
-    }
-
-    private static NetLab.Observation allowed(long start) {
-        return new NetLab.Observation(NetLab.Verdict.ALLOWED, "echo after " + elapsed(start) + " ms", elapsed(start));
+            return new NetLab.Observation(NetLab.Verdict.ERROR, LabProbes.lastLine(e), took);
+        });
     }
 
     @Override
@@ -500,42 +351,23 @@ public final class DockerLab implements LabRuntime {
     }
 
     @Override
-    public synchronized void keep() {
-        closed = true;
-        try {
-            Runtime.getRuntime().removeShutdownHook(shutdownHook);
-        } catch (IllegalStateException ignored) {
-            // already shutting down
-        }
+    public void keep() {
+        lifecycle.keep();
     }
 
     @Override
     public void closeOnShutdownByCaller() {
-        try {
-            Runtime.getRuntime().removeShutdownHook(shutdownHook);
-        } catch (IllegalStateException ignored) {
-            // already shutting down
-        }
+        lifecycle.handOverHook();
     }
 
     @Override
     public void close() {
-        synchronized (this) {
-            if (closed) return;
-            closed = true;
-        }
-        closeQuietly();
-        try {
-            Runtime.getRuntime().removeShutdownHook(shutdownHook);
-        } catch (IllegalStateException ignored) {
-            // the JVM is shutting down: the hook is what called us
-        }
+        lifecycle.close(this::closeQuietly);
     }
 
     private synchronized void closeQuietly() {
-        closed = true;
-        for (Listener l : listeners) if (l.process() != null) Cmd.kill(l.process());
-        listeners.clear();
+        lifecycle.markClosed();
+        listeners.stopAll();
         boolean leftovers = false;
         if (!containers.isEmpty()) {
             List<String> cmd = new ArrayList<>(List.of("docker", "-H", host, "rm", "-f"));
@@ -546,10 +378,8 @@ public final class DockerLab implements LabRuntime {
         }
         for (NetLab.Node n : nodes.values()) {
             if (!n.netns().startsWith(NetLab.NETNS_PREFIX)) continue;
-            Cmd.run(CMD_TIMEOUT_MS, "ip", "netns", "del", n.netns());
-            if (Files.exists(Path.of("/sys/class/net", n.hostInterface()))) {
-                Cmd.run(CMD_TIMEOUT_MS, "ip", "link", "del", n.hostInterface());
-            }
+            NodeNamespaces.remove(n.netns());
+            if (Files.exists(Path.of("/sys/class/net", n.hostInterface()))) NodeNamespaces.deleteLink(null, n.hostInterface());
         }
         nodes.clear();
         if (networkCreated) {
@@ -557,13 +387,8 @@ public final class DockerLab implements LabRuntime {
             leftovers |= !r.ok();
             networkCreated = false;
         }
-        deleteTree(dir);
-        if (leftovers) return;
-        try {
-            Files.deleteIfExists(NetLab.stateBase().resolve(runId + ".owner"));
-        } catch (IOException ignored) {
-            // harmless: cleanupStale removes it
-        }
+        LabRuns.deleteTree(dir);
+        if (!leftovers) LabRuns.deleteOwner(runId);
     }
 
     /**
@@ -577,14 +402,14 @@ public final class DockerLab implements LabRuntime {
         if (!ps.ok()) return removed;
         for (String name : ps.out().split("\\s+")) {
             var m = CONTAINER.matcher(name);
-            if (!m.matches() || !m.group(1).startsWith(kind) || !NetLab.isStaleRun(m.group(1))) continue;
+            if (!m.matches() || !m.group(1).startsWith(kind) || !LabRuns.isStaleRun(m.group(1))) continue;
             if (Cmd.run(CMD_TIMEOUT_MS, "docker", "-H", host, "rm", "-f", name).ok()) removed.add("container " + name);
         }
         Cmd.Result nets = Cmd.run(CMD_TIMEOUT_MS, "docker", "-H", host, "network", "ls", "--filter",
                 "name=" + NetLab.NETNS_PREFIX + kind, "--format", "{{.Name}}");
         for (String name : nets.out().split("\\s+")) {
             var m = NETWORK.matcher(name);
-            if (!m.matches() || !m.group(1).startsWith(kind) || !NetLab.isStaleRun(m.group(1))) continue;
+            if (!m.matches() || !m.group(1).startsWith(kind) || !LabRuns.isStaleRun(m.group(1))) continue;
             if (Cmd.run(CMD_TIMEOUT_MS, "docker", "-H", host, "network", "rm", name).ok()) removed.add("network " + name);
         }
         return removed;
@@ -596,7 +421,7 @@ public final class DockerLab implements LabRuntime {
         // another network may hold the subnet: try a few others
         String last = "";
         for (int attempt = 0; attempt < 10; attempt++) {
-            int s = attempt == 0 ? subnet : 1 + RANDOM.nextInt(254);
+            int s = attempt == 0 ? subnet : 1 + LabRuns.RANDOM.nextInt(254);
             Cmd.Result r = Cmd.run(CMD_TIMEOUT_MS, "docker", "-H", host, "network", "create", "--driver", "bridge",
                     "--subnet", "10.197." + s + ".0/24", "--gateway", "10.197." + s + ".1",
                     "-o", "com.docker.network.bridge.name=" + bridge, network);
@@ -625,7 +450,7 @@ public final class DockerLab implements LabRuntime {
 
     private static Optional<String> hostLink(String ifindex) {
         try (Stream<Path> s = Files.list(Path.of("/sys/class/net"))) {
-            return s.filter(p -> ifindex.equals(read(p.resolve("ifindex")).strip()))
+            return s.filter(p -> ifindex.equals(LabRuns.readQuietly(p.resolve("ifindex")).strip()))
                     .map(p -> p.getFileName().toString()).findFirst();
         } catch (IOException e) {
             return Optional.empty();
@@ -637,96 +462,6 @@ public final class DockerLab implements LabRuntime {
         String h = name.replaceAll("[^A-Za-z0-9-]", "-");
         h = h.length() > 63 ? h.substring(0, 63) : h;
         return h.isEmpty() || h.startsWith("-") ? "lab" + h : h;
-    }
-
-    /** The lab's responder, as {@link NetLab}'s: an HTTP answer when the first line is a request, else an echo. */
-    private static String handlerScript() {
-        return String.join("\n",
-                "cr=$(printf '\\r')",
-                "IFS= read -r line || exit 0",
-                "case \"$line\" in",
-                "  [A-Z]*\" HTTP/1.\"*)",
-                "    while IFS= read -r h; do case \"$h\" in \"\"|\"$cr\") break;; esac; done",
-                "    set -- $line",
-                "    case \"$1 $2\" in",
-                "      \"POST /v1/request-landing\") body=\"Ship landed\";;",
-                "      \"PUT /v1/exhaust-port\") body=\"Panic: deathstar exploded\";;",
-                "      *) body=\"$1 $2 answered by $SEPTUM_LAB_NAME\";;",
-                "    esac",
-                "    printf 'HTTP/1.0 200 OK\\r\\nContent-Type: text/plain\\r\\nContent-Length: %d\\r\\n"
-                        + "Connection: close\\r\\n\\r\\n%s\\n' $((${#body}+1)) \"$body\"",
-                "    ;;",
-                "  *) printf '%s\\n' \"$line\"; exec cat;;",
-                "esac",
-                "");
-    }
-
-    private void writeOwner() {
-        ProcessHandle self = ProcessHandle.current();
-        String start = self.info().startInstant().map(i -> Long.toString(i.toEpochMilli())).orElse("0");
-        try {
-            Files.writeString(NetLab.stateBase().resolve(runId + ".owner"),
-                    self.pid() + " " + start + " " + subnet + " docker " + host + "\n");
-        } catch (IOException e) {
-            throw new LabException("cannot write the lab's owner file in " + NetLab.stateBase() + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static void checkTools() {
-        for (String tool : List.of("docker", "ip", "socat", "ss", "nsenter")) {
-            boolean found = Stream.of(System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").split(":"))
-                    .anyMatch(d -> Files.isExecutable(Path.of(d, tool)));
-            if (!found) {
-                throw new LabException(tool + " is not installed; --runtime docker needs the docker CLI (docker.io),"
-                        + " iproute2, socat and util-linux (scripts/install-deps.sh installs them)");
-            }
-        }
-    }
-
-    private static void ip(String... args) {
-        List<String> cmd = new ArrayList<>();
-        cmd.add("ip");
-        cmd.addAll(List.of(args));
-        Cmd.run(CMD_TIMEOUT_MS, null, cmd).check();
-    }
-
-    private void ensureOpen() {
-        if (closed) throw new LabException("lab " + runId + " is closed (the command is shutting down)");
-    }
-
-    private static long elapsed(long startNanos) {
-        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
-    }
-
-    private static String lastLine(String s) {
-        String[] lines = s.strip().split("\n");
-        return lines[lines.length - 1];
-    }
-
-    private static String read(Path p) {
-        try {
-            return p == null ? "" : Files.readString(p);
-        } catch (IOException e) {
-            return "";
-        }
-    }
-
-    private static void pause(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new LabException("interrupted while waiting for the lab", e);
-        }
-    }
-
-    private static void deleteTree(Path p) {
-        if (!Files.exists(p)) return;
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(q);
-        } catch (IOException ignored) {
-            // leftovers are removed by cleanupStale
-        }
     }
 
     @Override

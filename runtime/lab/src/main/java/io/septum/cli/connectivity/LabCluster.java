@@ -304,7 +304,7 @@ public final class LabCluster implements AutoCloseable {
      * nodes run without that service (their flows stay their own) and the lab says so.
      */
     private void makeCertificates() {
-        if (!onPath("openssl")) {
+        if (!LabRuns.onPath("openssl")) {
             progress.print("(no openssl: no peer flow service, observe --cluster shows each node alone) ");
             return;
         }
@@ -435,12 +435,7 @@ public final class LabCluster implements AutoCloseable {
     }
 
     private static void requireTool(String tool, String message) {
-        if (!onPath(tool)) throw new LabException(message);
-    }
-
-    private static boolean onPath(String tool) {
-        return Stream.of(System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").split(":"))
-                .anyMatch(d -> Files.isExecutable(Path.of(d, tool)));
+        if (!LabRuns.onPath(tool)) throw new LabException(message);
     }
 
     static String tail(Path log, int lines) {

@@ -15,6 +15,7 @@ import io.septum.cli.AgentClient;
 import io.septum.cli.AgentException;
 import io.septum.cli.SeptumCommand;
 import io.septum.cli.connectivity.AgentSession;
+import io.septum.cli.connectivity.ConnectivityCommand;
 import io.septum.cli.connectivity.LabException;
 import io.septum.cli.connectivity.NetLab;
 import java.io.IOException;
@@ -31,7 +32,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Predicate;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -95,17 +95,7 @@ public class DemoCommand implements SeptumCommand {
             err.println("septum: " + e.getMessage());
             return 2;
         }
-        return new Demo(s, command, client(spec), out, err, keep).run();
-    }
-
-    static AgentClient client(CommandSpec spec) {
-        for (CommandSpec s = spec; s != null; s = s.parent()) {
-            OptionSpec o = s.findOption("--socket");
-            if (o != null && o.<Object>getValue() != null && !String.valueOf(o.<Object>getValue()).isBlank()) {
-                return new AgentClient(Path.of(String.valueOf(o.<Object>getValue())));
-            }
-        }
-        return AgentClient.fromEnvironment();
+        return new Demo(s, command, ConnectivityCommand.CliOptions.client(spec), out, err, keep).run();
     }
 
     /** One run of a demo: its steps, in order, printed as a person would type them, each checked. */
