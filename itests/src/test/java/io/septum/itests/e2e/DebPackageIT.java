@@ -69,6 +69,8 @@ class DebPackageIT {
             assertEquals(Path.of("/etc/septum"), Files.readSymbolicLink(Path.of("/opt/septum/etc")));
             assertTrue(Files.exists(Path.of("/lib/systemd/system/septum.service")));
             assertEquals(0, exec(Duration.ofSeconds(10), List.of("getent", "group", "septum")).exit(), "the septum group exists");
+            assertEquals(0, exec(Duration.ofSeconds(10), List.of("getent", "group", "septum-admin")).exit(),
+                    "the septum-admin group (writes through the API) exists");
             String conffiles = exec(Duration.ofSeconds(10), List.of("dpkg-query", "-W", "-f=${Conffiles}", "septum")).out();
             assertTrue(conffiles.contains("/etc/septum/io.septum.cluster.cfg") && conffiles.contains("/etc/septum/io.septum.apiserver.cfg"),
                     "configuration is conffiles: " + conffiles);
@@ -98,6 +100,8 @@ class DebPackageIT {
                 assertFalse(Files.exists(Path.of(p), java.nio.file.LinkOption.NOFOLLOW_LINKS), p + " is gone");
             }
             assertTrue(exec(Duration.ofSeconds(10), List.of("getent", "group", "septum")).exit() != 0, "the group is gone");
+            assertTrue(exec(Duration.ofSeconds(10), List.of("getent", "group", "septum-admin")).exit() != 0,
+                    "the admin group is gone");
         } finally {
             if (agent != null) agent.close();
             if (installed()) exec(DPKG, List.of("dpkg", "--purge", "septum"));

@@ -156,7 +156,7 @@ public final class ApiRoutes {
                     PolicyInfo p = n == 3 ? policyByName(s.get(2)) : policy(s.get(2), s.get(3));
                     if (m.equals("GET")) return ok(p);
                     if (m.equals("DELETE")) {
-                        long revision = backend.policyRepository().delete(p.namespace(), p.name(), req.caller());
+                        long revision = backend.policyRepository().delete(p.namespace(), p.name(), req.author());
                         return ok(Map.of("revision", revision));
                     }
                     throw notAllowed(m, "GET, DELETE");
@@ -291,7 +291,7 @@ public final class ApiRoutes {
                     + "\"name\": \"rule1\", \"revision\": 3}");
         }
         long revision = backend.policyHistory().rollback(r.namespace() == null ? "" : r.namespace(), r.name(),
-                r.revision(), req.caller());
+                r.revision(), req.author());
         return Map.of("revision", revision);
     }
 
@@ -434,7 +434,7 @@ public final class ApiRoutes {
         }
         String origin = origin(req.header("x-septum-origin"));
         String text = new String(req.body(), StandardCharsets.UTF_8);
-        return ok(backend.policyRepository().importPolicies(origin, text, req.caller()));
+        return ok(backend.policyRepository().importPolicies(origin, text, req.author()));
     }
 
     private HttpResponse validate(HttpRequest req) throws PolicyValidationException {

@@ -81,7 +81,13 @@ public final class ApiServer implements AutoCloseable {
      * @param group          group to give the socket file, or null to keep the process's
      * @param heartbeatMillis how often an idle monitor stream sends an empty line (to notice clients that left)
      */
-    public record Settings(int maxConnections, long ioTimeoutMillis, String group, long heartbeatMillis) {
+    /** @param adminGroup the group whose members may change the agent besides root ({@link WriteAccess}) */
+    public record Settings(int maxConnections, long ioTimeoutMillis, String group, long heartbeatMillis,
+                           String adminGroup) {
+        public Settings(int maxConnections, long ioTimeoutMillis, String group, long heartbeatMillis) {
+            this(maxConnections, ioTimeoutMillis, group, heartbeatMillis, WriteAccess.DEFAULT_ADMIN_GROUP);
+        }
+
         public static Settings defaults() {
             return new Settings(16, 10_000, null, 5_000);
         }
@@ -94,6 +100,7 @@ public final class ApiServer implements AutoCloseable {
     private final MonitorHub hub;
     private final Settings settings;
     private final RequestGuard.Limits limits = RequestGuard.Limits.defaults();
+    private final WriteAccess access;
     private final ObjectMapper mapper;
     private final ThreadPoolExecutor workers;
     private final CompletableFuture<Path> bound = new CompletableFuture<>();
@@ -111,6 +118,7 @@ public final class ApiServer implements AutoCloseable {
         this.routes = routes;
         this.hub = hub;
         this.settings = settings;
+        this.access = new WriteAccess(settings.adminGroup());
         this.mapper = routes.mapper();
         AtomicInteger n = new AtomicInteger();
         // one worker per connection at most: connections are capped, so the pool never refuses
@@ -341,7 +349,8 @@ public final class ApiServer implements AutoCloseable {
             } else if (req.method().equals("GET") && req.rawPath().equals("/v1/flows") && ApiRoutes.follow(req)) {
                 followFlows(ch, req);
             } else {
-                finish(ch, response(routes.handle(req)));
+                String refused = access.refusal(req);
+                finish(ch, response(refused != null ? routes.error(403, refused, List.of()) : routes.handle(req)));
             }
         } catch (IOException e) {
             ch.close(); // the client left, or did not take the answer in time

@@ -54,6 +54,10 @@ public final class ApiServerComponent implements DatapathEventListener, HealthRe
         @AttributeDefinition(description = "Group that may use the socket (mode 0660); empty keeps the agent's group")
         String socketGroup() default "";
 
+        @AttributeDefinition(description = "Group whose members may change the agent (besides root); reading needs only"
+                + " the socket's group; empty: root only")
+        String adminGroup() default WriteAccess.DEFAULT_ADMIN_GROUP;
+
         @AttributeDefinition(description = "Connections served at once; more are answered 503")
         int maxConnections() default 16;
 
@@ -124,7 +128,7 @@ public final class ApiServerComponent implements DatapathEventListener, HealthRe
         if (cfg.ioTimeoutMillis() < 100) throw new IllegalArgumentException(PID + ": ioTimeoutMillis must be at least 100");
         this.hub = new MonitorHub(Math.max(16, cfg.monitorQueueSize()), Math.max(1, cfg.maxMonitorClients()));
         ApiServer.Settings settings = new ApiServer.Settings(cfg.maxConnections(), cfg.ioTimeoutMillis(),
-                cfg.socketGroup().isBlank() ? null : cfg.socketGroup(), 5_000);
+                cfg.socketGroup().isBlank() ? null : cfg.socketGroup(), 5_000, cfg.adminGroup());
         this.routes = new ApiRoutes(this);
         this.server = new ApiServer(socket, routes, hub, settings);
         // binding happens on the server's own thread: activation never waits on the file system

@@ -12,10 +12,10 @@ import java.util.Map;
  *
  * @param target  the request target as sent ({@code /v1/endpoints/default%2Fdb?x=1})
  * @param headers lower-case header names to values (repeated headers joined by {@code ", "})
- * @param caller  who sent it, as the kernel says ({@link UnixCaller}: {@code uid 0 (root)}), null when unknown
+ * @param caller  who sent it, as the kernel says ({@link UnixCaller}), null when unknown
  */
 public record HttpRequest(String method, String target, String version, Map<String, String> headers, byte[] body,
-                          String caller) {
+                          UnixCaller.Peer caller) {
     public HttpRequest {
         headers = Map.copyOf(headers);
         body = body == null ? new byte[0] : body;
@@ -26,8 +26,13 @@ public record HttpRequest(String method, String target, String version, Map<Stri
     }
 
     /** This request as sent by {@code caller}. */
-    public HttpRequest withCaller(String caller) {
+    public HttpRequest withCaller(UnixCaller.Peer caller) {
         return new HttpRequest(method, target, version, headers, body, caller);
+    }
+
+    /** Who sent it, as the policy history records an author ({@code uid 0 (root)}); null when unknown. */
+    public String author() {
+        return caller == null ? null : caller.name();
     }
 
     public String header(String name) {

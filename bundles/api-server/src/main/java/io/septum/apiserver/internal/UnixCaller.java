@@ -10,7 +10,8 @@ import java.nio.file.Path;
 
 /**
  * Who is on the other end of the API socket, from the kernel ({@code SO_PEERCRED}), not from anything the client
- * says: {@code uid 0 (root)}. The policy history records it as a change's author.
+ * says. The policy history records it as a change's author ({@code uid 0 (root)}); {@link WriteAccess} decides
+ * from it whether the caller may change anything.
  */
 final class UnixCaller {
     private static final Path PASSWD = Path.of("/etc/passwd");
@@ -18,12 +19,24 @@ final class UnixCaller {
     private UnixCaller() {
     }
 
+    /**
+     * A connected process: user, primary group and process id as the kernel gave them when it connected.
+     *
+     * @param name {@code uid N (user)}, as histories show it
+     */
+    record Peer(int uid, int gid, int pid, String name) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
     /** The caller of a unix-socket connection, or null when the channel is not one or the kernel would not say. */
-    static String of(Channel ch) {
+    static Peer of(Channel ch) {
         if (!(ch instanceof EpollDomainSocketChannel unix)) return null;
         try {
             PeerCredentials c = unix.peerCredentials();
-            return describe(c.uid(), PASSWD);
+            return new Peer(c.uid(), c.gids().length > 0 ? c.gids()[0] : -1, c.pid(), describe(c.uid(), PASSWD));
         } catch (IOException | RuntimeException e) {
             return null;
         }
