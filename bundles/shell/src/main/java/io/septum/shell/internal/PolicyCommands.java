@@ -74,15 +74,7 @@ public final class PolicyCommands extends ShellSupport {
         if (!f.equals("yaml") && !f.equals("json")) throw new ShellException("unknown output format \"" + output + "\" (expected yaml or json)");
         io.septum.api.Endpoint e = need(endpointManager, "the endpoint manager").get(endpoint)
                 .orElseThrow(() -> new ShellException("no endpoint \"" + endpoint + "\" (see endpoint:list)"));
-        java.time.Instant from = null;
-        if (!blank(since)) {
-            try {
-                from = java.time.Instant.ofEpochSecond(0, io.septum.api.flow.FlowFilter.parseTime(since,
-                        System.currentTimeMillis() * 1_000_000L));
-            } catch (IllegalArgumentException ex) {
-                throw new ShellException("--since: " + ex.getMessage());
-            }
-        }
+        java.time.Instant from = since(since);
         java.util.Map<String, Object> doc;
         try {
             doc = need(suggester, "the policy suggester (septum-observer)").suggest(String.valueOf(e.id()), from);
@@ -120,7 +112,10 @@ public final class PolicyCommands extends ShellSupport {
     }
 
     /** A file's text; relative paths are relative to the session's directory. */
-    private static String read(CommandSession session, String file) {
+    /** The author the policy history records for the console's changes: the agent's own user. */
+    static final String CONSOLE = "console (" + System.getProperty("user.name") + ")";
+
+    static String read(CommandSession session, String file) {
         Path p = Path.of(file);
         if (!p.isAbsolute() && session != null && session.currentDir() != null) p = session.currentDir().resolve(p);
         try {
@@ -149,7 +144,7 @@ public final class PolicyCommands extends ShellSupport {
         List<ImportResult> results = new ArrayList<>();
         for (int i = 0; i < files.length; i++) {
             try {
-                ImportResult r = repo().importPolicies(files[i], texts.get(i));
+                ImportResult r = repo().importPolicies(files[i], texts.get(i), CONSOLE);
                 results.add(r);
                 count += r.policies().size();
                 revision = r.revision();
@@ -235,7 +230,7 @@ public final class PolicyCommands extends ShellSupport {
             return;
         }
         PolicyInfo p = find(namespace, name);
-        long revision = repo().delete(p.namespace(), p.name());
+        long revision = repo().delete(p.namespace(), p.name(), CONSOLE);
         print(output, java.util.Map.of("revision", revision), () -> "Deleted policy " + name + ", revision " + revision);
     }
 

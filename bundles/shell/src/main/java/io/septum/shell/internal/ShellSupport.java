@@ -74,4 +74,15 @@ abstract class ShellSupport {
     static boolean blank(String s) {
         return s == null || s.isBlank();
     }
+
+    /** A {@code --since} value (30s, 5m, 1h, 1d or RFC 3339) as an instant; blank: null. */
+    static java.time.Instant since(String since) {
+        if (blank(since)) return null;
+        try {
+            return java.time.Instant.ofEpochSecond(0, io.septum.api.flow.FlowFilter.parseTime(since,
+                    System.currentTimeMillis() * 1_000_000L));
+        } catch (IllegalArgumentException ex) {
+            throw new ShellException("--since: " + ex.getMessage());
+        }
+    }
 }

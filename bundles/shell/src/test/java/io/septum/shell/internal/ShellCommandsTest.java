@@ -366,6 +366,63 @@ class ShellCommandsTest {
     }
 
     @Test
+    void policyImpactDiffHistoryRollback() throws Exception {
+        PolicyChangeCommands pc = new PolicyChangeCommands();
+        pc.out = () -> new java.io.PrintStream(out, true, StandardCharsets.UTF_8);
+        pc.engine = policyCommands.engine;
+        List<String> asked = new java.util.ArrayList<>();
+        pc.impact = new io.septum.api.flow.PolicyImpact() {
+            @Override
+            public io.septum.api.flow.ImpactReport impact(PolicySet draft, java.time.Instant since) {
+                asked.add("impact " + (System.currentTimeMillis() - since.toEpochMilli() + 30_000) / 60_000 + "m");
+                return new io.septum.api.flow.ImpactReport(since.toString(), 3, false, 1, 0, 0, List.of(
+                        new io.septum.api.flow.ImpactReport.ImpactFlow("default/xwing", "default/deathstar", "TCP", 80,
+                                null, null, 2, "FORWARDED", "ALLOWED", "DROPPED", null, "ingress: default deny", "newly-dropped")),
+                        List.of("default/deathstar"));
+            }
+
+            @Override
+            public io.septum.api.flow.PolicyDiff diff(PolicySet draft) {
+                return new io.septum.api.flow.PolicyDiff(List.of(new io.septum.api.flow.PolicyDiff.PolicyChange(
+                        "default/rule1", "CiliumNetworkPolicy", "added", List.of())), List.of());
+            }
+        };
+        pc.history = new io.septum.api.policy.PolicyHistory() {
+            @Override
+            public List<io.septum.api.policy.PolicyRevision> history(String namespace, String name, int limit) {
+                asked.add("history " + namespace + "|" + name + "|" + limit);
+                return List.of(new io.septum.api.policy.PolicyRevision(4, "2026-12-06T08:00:00Z", "uid 0 (root)",
+                        "import", "changed", "CiliumNetworkPolicy", "default/rule1", "a.yaml", null, List.of("-a", "+b")));
+            }
+
+            @Override
+            public long rollback(String namespace, String name, long revision, String author) {
+                asked.add("rollback " + namespace + "|" + name + "|" + revision + "|" + author);
+                return 5;
+            }
+        };
+        register(pc, "policy", "impact", "diff", "history", "rollback");
+        Files.writeString(dir.resolve("d.yaml"), "kind: CiliumNetworkPolicy\n");
+
+        String impact = run("policy:impact --since 2h d.yaml");
+        assertTrue(impact.contains("newly dropped 1") && impact.contains("default/xwing"), impact);
+        assertEquals("impact 120m", asked.get(0));
+        assertTrue(run("policy:diff d.yaml").contains("added: CiliumNetworkPolicy default/rule1"));
+        assertEquals(1, json.readTree(run("policy:impact -o json d.yaml")).get("newly_dropped").asInt());
+        Exception e = assertThrows(Exception.class, () -> run("policy:impact bad.yaml"));
+        assertTrue(e.getMessage().contains("cannot read bad.yaml"), e.getMessage());
+
+        assertTrue(run("policy:history --diff prod/rule1").contains("  -a"));
+        assertEquals("history prod|rule1|0", asked.get(asked.size() - 1));
+        run("policy:history");
+        assertEquals("history |null|0", asked.get(asked.size() - 1));
+        assertEquals("Rolled back policy default/rule1 to revision 2; new revision 5\n", run("policy:rollback --to 2 rule1"));
+        assertEquals("rollback default|rule1|2|" + PolicyCommands.CONSOLE, asked.get(asked.size() - 1));
+        e = assertThrows(Exception.class, () -> run("policy:rollback rule1"));
+        assertTrue(e.getMessage().contains("--to"), e.getMessage());
+    }
+
+    @Test
     void policyImportFromTheSessionDirectory() throws Exception {
         Files.writeString(dir.resolve("p.yaml"), "kind: CiliumNetworkPolicy\n");
         assertEquals("Imported 2 policies, revision 5\n", run("policy:import p.yaml"));
