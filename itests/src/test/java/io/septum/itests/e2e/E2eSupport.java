@@ -1,5 +1,7 @@
 package io.septum.itests.e2e;
 
+import io.septum.testsupport.TestCorpus;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -109,48 +111,19 @@ final class E2eSupport {
         }
     }
 
-    private static boolean sharedCorpusMissingSaid;
-
-    /**
-     * The project's corpus {@code examples/corpus}: {@code -Dseptum.corpus.dir}, else found walking up from the
-     * working directory. Missing is a failure.
-     */
+    /** The project's corpus {@code examples/corpus} (see {@link TestCorpus#own()}); missing is a failure. */
     static Path corpus() {
-        String dir = System.getProperty("septum.corpus.dir");
-        if (dir != null && !dir.isBlank() && Files.isDirectory(Path.of(dir, "cases"))) return Path.of(dir).toAbsolutePath().normalize();
-        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-            if (Files.isDirectory(p.resolve("examples/corpus/cases"))) return p.resolve("examples/corpus");
-        }
-        throw new AssertionError("the project corpus examples/corpus is not found (septum.corpus.dir=" + dir + ")");
+        return TestCorpus.own();
     }
 
-    /** The shared corpus ({@code -Dseptum.shared.corpus.dir}, else {@code ../shared/corpus} next to the repository), if present. */
-    static synchronized Optional<Path> sharedCorpus() {
-        String dir = System.getProperty("septum.shared.corpus.dir");
-        Path p = (dir != null && !dir.isBlank() ? Path.of(dir) : corpus().getParent().getParent().resolveSibling("shared/corpus"))
-                .toAbsolutePath().normalize();
-        if (Files.isDirectory(p.resolve("cases"))) return Optional.of(p);
-        if (!sharedCorpusMissingSaid) System.out.println("shared corpus not found at " + p + ": only the project corpus runs");
-        sharedCorpusMissingSaid = true;
-        return Optional.empty();
+    /** The shared corpus next to the repository, if present ({@link TestCorpus#shared()}). */
+    static Optional<Path> sharedCorpus() {
+        return TestCorpus.shared();
     }
 
     /** The files of {@code sub} ("cases" or "invalid"): the project corpus's, then the shared corpus's. */
     static List<CorpusEntry> corpusFiles(String sub) {
-        List<CorpusEntry> out = new ArrayList<>();
-        for (Path f : yamlFiles(corpus().resolve(sub))) out.add(new CorpusEntry("own/" + f.getFileName(), f));
-        if (out.isEmpty()) throw new AssertionError("no files in " + corpus().resolve(sub));
-        sharedCorpus().ifPresent(d -> yamlFiles(d.resolve(sub)).forEach(f -> out.add(new CorpusEntry("shared/" + f.getFileName(), f))));
-        return out;
-    }
-
-    private static List<Path> yamlFiles(Path dir) {
-        if (!Files.isDirectory(dir)) return List.of();
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(f -> f.toString().endsWith(".yaml")).sorted().toList();
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        return TestCorpus.entries(sub).stream().map(e -> new CorpusEntry(e.name(), e.path())).toList();
     }
 
     /**

@@ -1,5 +1,7 @@
 package io.septum.cli;
 
+import io.septum.testsupport.TestCorpus;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,5 +1,7 @@
 package io.septum.policy.internal;
 
+import io.septum.testsupport.TestCorpus;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -34,11 +36,11 @@ class CorpusTest {
 
     @TestFactory
     Stream<DynamicTest> everyCasePasses() {
-        return Corpus.cases().stream().map(e -> DynamicTest.dynamicTest(e.name(), () -> assertCasePasses(e.path())));
+        return TestCorpus.cases().stream().map(e -> DynamicTest.dynamicTest(e.name(), () -> assertCasePasses(e.path())));
     }
 
     private void assertCasePasses(Path p) throws PolicyValidationException {
-        TestCase tc = engine.parseCase(p.toString(), Corpus.read(p));
+        TestCase tc = engine.parseCase(p.toString(), TestCorpus.read(p));
         assertFalse(tc.probes().isEmpty(), "case has no probes");
         CaseResult r = engine.evaluate(tc, EnforcementMode.DEFAULT);
         assertEquals(0, r.failed(), () -> p + "\n" + table(r));
@@ -47,8 +49,8 @@ class CorpusTest {
 
     @Test
     void starwarsL7IsJudgedAtL7() throws Exception {
-        Path p = Corpus.own().resolve("cases/starwars-l7.yaml");
-        CaseResult r = engine.evaluate(engine.parseCase(p.toString(), Corpus.read(p)), EnforcementMode.DEFAULT);
+        Path p = TestCorpus.own().resolve("cases/starwars-l7.yaml");
+        CaseResult r = engine.evaluate(engine.parseCase(p.toString(), TestCorpus.read(p)), EnforcementMode.DEFAULT);
         assertEquals(0, r.failed(), () -> table(r));
         List<String> rules = r.results().stream().map(ProbeResult::rule).toList();
         assertEquals(List.of("default/rule1 ingress[0] http[0]", "default/rule1 ingress[0] http[0]",
@@ -57,16 +59,16 @@ class CorpusTest {
         assertEquals("L7 POST /v1/request-landing: allowed", r.results().get(0).note());
         assertEquals("L7 PUT /v1/exhaust-port: HTTP 403 Access denied", r.results().get(2).note());
         assertEquals("dropped at L3/L4: the request is never sent", r.results().get(5).note());
-        assertTrue(engine.parse("x", engine.parseCase("c", Corpus.read(p)).policies()).policies().get(0).notes()
+        assertTrue(engine.parse("x", engine.parseCase("c", TestCorpus.read(p)).policies()).policies().get(0).notes()
                 .isEmpty(), "no \"not enforced\" note any more: the proxy enforces L7");
     }
 
     @TestFactory
     Stream<DynamicTest> everyInvalidFileIsRefusedWithItsSubstrings() {
         YAMLMapper m = new YAMLMapper();
-        return Corpus.invalid().stream().map(f -> DynamicTest.dynamicTest(f.name(), () -> {
+        return TestCorpus.invalid().stream().map(f -> DynamicTest.dynamicTest(f.name(), () -> {
             Path p = f.path();
-            JsonNode root = m.readTree(Corpus.read(p));
+            JsonNode root = m.readTree(TestCorpus.read(p));
             String policies = root.get("policies").asText();
             List<String> expected = new ArrayList<>();
             root.get("error_contains").forEach(n -> expected.add(n.asText()));

@@ -1,5 +1,7 @@
 package io.septum.policy.internal;
 
+import io.septum.testsupport.TestCorpus;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -65,9 +67,9 @@ class PolicyRepositoryTest {
         r.setListenersForTest(List.of((rev, set, mode) -> seen.add((int) rev)));
         byte[] fileBefore = Files.readAllBytes(state.resolve("policies/state.json"));
         List<PolicyInfo> before = r.list();
-        for (Corpus.Entry e : Corpus.invalid()) {
+        for (TestCorpus.Entry e : TestCorpus.invalid()) {
             Path bad = e.path();
-            String text = new com.fasterxml.jackson.dataformat.yaml.YAMLMapper().readTree(Corpus.read(bad)).get("policies").asText();
+            String text = new com.fasterxml.jackson.dataformat.yaml.YAMLMapper().readTree(TestCorpus.read(bad)).get("policies").asText();
             assertThrows(PolicyValidationException.class, () -> r.importPolicies(bad.toString(), text));
         }
         // a good document followed by a bad one: neither applies

@@ -1,5 +1,7 @@
 package io.septum.policy.internal;
 
+import io.septum.testsupport.TestCorpus;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -41,11 +43,11 @@ class ResolveMatchesDecideTest {
 
     @TestFactory
     Stream<DynamicTest> entriesReproduceDecide() {
-        return Corpus.cases().stream().map(e -> DynamicTest.dynamicTest(e.name(), () -> check(e.path())));
+        return TestCorpus.cases().stream().map(e -> DynamicTest.dynamicTest(e.name(), () -> check(e.path())));
     }
 
     private void check(Path p) throws Exception {
-        TestCase tc = engine.parseCase(p.toString(), Corpus.read(p));
+        TestCase tc = engine.parseCase(p.toString(), TestCorpus.read(p));
         PolicySet set = engine.parse(p.toString(), tc.policies());
         List<Identity> universe = new ArrayList<>();
         for (ReservedIdentity r : ReservedIdentity.values()) universe.add(r.identity());

@@ -1,5 +1,7 @@
 package io.septum.policy.internal;
 
+import io.septum.testsupport.TestCorpus;
+
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -37,9 +39,9 @@ class RobustnessTest {
     @Test
     void mutatedPoliciesNeverCrashTheParser() throws Exception {
         List<JsonNode> seeds = new ArrayList<>();
-        for (Corpus.Entry e : Corpus.cases()) {
+        for (TestCorpus.Entry e : TestCorpus.cases()) {
             Path p = e.path();
-            TestCase tc = engine.parseCase(p.toString(), Corpus.read(p));
+            TestCase tc = engine.parseCase(p.toString(), TestCorpus.read(p));
             for (String doc : tc.policies().split("(?m)^---\\s*$")) {
                 JsonNode n = yaml.readTree(doc);
                 if (n != null && n.isObject()) seeds.add(n);

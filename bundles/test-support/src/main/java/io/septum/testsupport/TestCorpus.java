@@ -1,4 +1,4 @@
-package io.septum.policy.internal;
+package io.septum.testsupport;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -12,12 +12,13 @@ import java.util.stream.Stream;
 /**
  * The policy corpora the tests read: the project's own {@code examples/corpus} (required: {@code septum.corpus.dir},
  * else found walking up from the working directory) and, when present, the shared {@code ../shared/corpus} next to
- * the repository ({@code septum.shared.corpus.dir} overrides it; absent = skipped, said once on stderr). Test names
- * say where a file came from: {@code own/deny-wins.yaml}, {@code shared/deny-wins.yaml}.
+ * the repository ({@code septum.shared.corpus.dir} overrides it; absent: skipped, said once on stdout). Test names
+ * say where a file came from: {@code own/deny-wins.yaml}, {@code shared/deny-wins.yaml}. A clone with no
+ * {@code ../shared} beside it tests alone.
  */
-final class Corpus {
+public final class TestCorpus {
     /** One corpus file and its test name. */
-    record Entry(String name, Path path) {
+    public record Entry(String name, Path path) {
         @Override
         public String toString() {
             return name;
@@ -26,11 +27,11 @@ final class Corpus {
 
     private static boolean sharedMissingSaid;
 
-    private Corpus() {
+    private TestCorpus() {
     }
 
     /** The project's corpus; missing is a failure. */
-    static Path own() {
+    public static Path own() {
         String p = System.getProperty("septum.corpus.dir");
         if (p != null && !p.isBlank() && Files.isDirectory(Path.of(p, "cases"))) return Path.of(p).toAbsolutePath().normalize();
         for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
@@ -41,7 +42,7 @@ final class Corpus {
     }
 
     /** The shared corpus, if it is there. */
-    static synchronized Optional<Path> shared() {
+    public static synchronized Optional<Path> shared() {
         String p = System.getProperty("septum.shared.corpus.dir");
         Path dir = p != null && !p.isBlank() ? Path.of(p) : own().getParent().getParent().resolveSibling("shared/corpus");
         dir = dir.toAbsolutePath().normalize();
@@ -52,16 +53,17 @@ final class Corpus {
     }
 
     /** Every case: the project's, then the shared corpus's. */
-    static List<Entry> cases() {
+    public static List<Entry> cases() {
         return entries("cases");
     }
 
     /** Every invalid file: the project's, then the shared corpus's. */
-    static List<Entry> invalid() {
+    public static List<Entry> invalid() {
         return entries("invalid");
     }
 
-    private static List<Entry> entries(String sub) {
+    /** The files of {@code sub} ("cases" or "invalid"): the project's (at least one), then the shared corpus's. */
+    public static List<Entry> entries(String sub) {
         List<Entry> out = new ArrayList<>();
         List<Path> own = files(own().resolve(sub));
         if (own.isEmpty()) throw new IllegalStateException("no files in " + own().resolve(sub));
@@ -70,7 +72,8 @@ final class Corpus {
         return out;
     }
 
-    static List<Path> files(Path dir) {
+    /** The {@code .yaml} files of a directory, sorted; none when it does not exist. */
+    public static List<Path> files(Path dir) {
         if (!Files.isDirectory(dir)) return List.of();
         try (Stream<Path> s = Files.list(dir)) {
             return s.filter(f -> f.toString().endsWith(".yaml")).sorted().toList();
@@ -79,7 +82,7 @@ final class Corpus {
         }
     }
 
-    static String read(Path p) {
+    public static String read(Path p) {
         try {
             return Files.readString(p);
         } catch (IOException e) {
