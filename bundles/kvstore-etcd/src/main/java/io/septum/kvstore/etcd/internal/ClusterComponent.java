@@ -125,6 +125,8 @@ public final class ClusterComponent {
     private volatile String state = "connecting";
     private volatile String message = "";
     private volatile EtcdClient etcd;
+    /** The etcd client's TLS files, followed for rotation; null without TLS files. */
+    private volatile io.septum.support.tls.FollowedTlsFiles<SSLContext> tlsFiles;
     private volatile LeaseSession lease;
     private volatile KvstoreIdentityAllocator identities;
     private volatile IdentityGc gc;
@@ -208,12 +210,14 @@ public final class ClusterComponent {
 
     private void start(Config config, List<URI> endpoints) {
         try {
-            SSLContext ssl = null;
+            io.septum.support.tls.FollowedTlsFiles<SSLContext> files = null;
             if (!config.caFile().isBlank() || !config.certFile().isBlank()) {
-                ssl = Tls.context(path(config.caFile()), path(config.certFile()), path(config.keyFile()));
+                files = Tls.follow(path(config.caFile()), path(config.certFile()), path(config.keyFile()),
+                        Tls.CHECK_MILLIS, System::nanoTime);
             }
-            etcd = new EtcdClient(new EtcdClient.Options(endpoints, ssl, config.allowInsecure(), Duration.ofSeconds(5),
-                    credentials(config.etcdUser(), config.etcdPasswordFile())));
+            tlsFiles = files;
+            etcd = new EtcdClient(new EtcdClient.Options(endpoints, files == null ? null : files::current,
+                    config.allowInsecure(), Duration.ofSeconds(5), credentials(config.etcdUser(), config.etcdPasswordFile())));
             String node = nodeName(config);
             nodeName = node;
             lease = new LeaseSession(etcd, config.leaseTtlSeconds());
@@ -352,6 +356,12 @@ public final class ClusterComponent {
         if (s != null && s.problem() != null) problems.add(s.problem());
         PolicySync ps = policies;
         if (ps != null && ps.problem() != null) problems.add(ps.problem());
+        io.septum.support.tls.FollowedTlsFiles<SSLContext> tf = tlsFiles;
+        if (tf != null) {
+            tf.check(); // a rotation is seen even while no new connection is made
+            if (tf.problem() != null) problems.add("etcd client TLS files not reloaded, still using " + tf.describe()
+                    + ": " + tf.problem());
+        }
         String nodes = s == null ? "" : ", " + (s.nodes().size() + 1) + " node(s), " + s.list().size()
                 + " remote address(es), revision " + s.lastRevision();
         String gcText = lastGc == null ? "" : ", last GC: " + lastGc.masters() + " identities, " + lastGc.deleted() + " deleted";

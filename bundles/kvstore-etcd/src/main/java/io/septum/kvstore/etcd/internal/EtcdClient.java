@@ -21,6 +21,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -36,14 +37,21 @@ public final class EtcdClient implements AutoCloseable {
     private static final Base64.Decoder B64D = Base64.getDecoder();
 
     /**
-     * Connection settings. {@code ssl} may be null (the JVM's default trust store is used for https);
+     * Connection settings. {@code tls} gives the TLS context for each new connection (followed files: a rotated
+     * certificate is used from the next connection on); null: the JVM's default trust store is used for https.
      * {@code credentials} null when etcd's authentication is off (or the client certificate's CN is the user).
      */
-    public record Options(List<URI> endpoints, SSLContext ssl, boolean allowInsecure, Duration requestTimeout,
+    public record Options(List<URI> endpoints, Supplier<SSLContext> tls, boolean allowInsecure, Duration requestTimeout,
                           Credentials credentials) {
         public Options {
             endpoints = List.copyOf(endpoints);
             requestTimeout = requestTimeout == null ? Duration.ofSeconds(5) : requestTimeout;
+        }
+
+        /** With one fixed context ({@code ssl} may be null). */
+        public Options(List<URI> endpoints, SSLContext ssl, boolean allowInsecure, Duration requestTimeout,
+                       Credentials credentials) {
+            this(endpoints, ssl == null ? null : () -> ssl, allowInsecure, requestTimeout, credentials);
         }
 
         public Options(List<URI> endpoints, SSLContext ssl, boolean allowInsecure, Duration requestTimeout) {
@@ -55,7 +63,7 @@ public final class EtcdClient implements AutoCloseable {
         }
 
         public Options withCredentials(Credentials c) {
-            return new Options(endpoints, ssl, allowInsecure, requestTimeout, c);
+            return new Options(endpoints, tls, allowInsecure, requestTimeout, c);
         }
     }
 
@@ -149,7 +157,9 @@ public final class EtcdClient implements AutoCloseable {
     }
 
     final ObjectMapper json = new ObjectMapper();
-    private final HttpClient http;
+    private final Supplier<SSLContext> tls;
+    /** The HTTP client and the TLS context it was built with; built again when the context changes. */
+    private volatile Http http;
     private final List<URI> endpoints;
     private final Duration timeout;
     private final Credentials credentials;
@@ -178,10 +188,29 @@ public final class EtcdClient implements AutoCloseable {
         this.endpoints = List.copyOf(eps);
         this.timeout = options.requestTimeout();
         this.credentials = options.credentials();
-        HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(timeout);
-        if (options.ssl() != null) b.sslContext(options.ssl());
-        this.http = b.build();
+        this.tls = options.tls();
+        http();
+    }
+
+    private record Http(HttpClient client, SSLContext ssl) {
+    }
+
+    /**
+     * The HTTP client for a new request: built again when the TLS context changed (rotated files), so new
+     * connections use the new certificate; requests and watches already running keep theirs.
+     */
+    HttpClient http() {
+        SSLContext ssl = tls == null ? null : tls.get();
+        Http h = http;
+        if (h != null && h.ssl() == ssl) return h.client();
+        synchronized (this) {
+            h = http;
+            if (h != null && h.ssl() == ssl) return h.client();
+            HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(timeout);
+            if (ssl != null) b.sslContext(ssl);
+            http = new Http(b.build(), ssl);
+            return http.client();
+        }
     }
 
     public List<URI> endpoints() {
@@ -384,7 +413,7 @@ public final class EtcdClient implements AutoCloseable {
         if (auth != null) rb.header("Authorization", auth);
         HttpRequest req = rb.POST(HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(body))).build();
         try {
-            return http.send(req, HttpResponse.BodyHandlers.ofInputStream());
+            return http().send(req, HttpResponse.BodyHandlers.ofInputStream());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted");
@@ -458,7 +487,7 @@ public final class EtcdClient implements AutoCloseable {
             HttpRequest req = rb.POST(HttpRequest.BodyPublishers.ofByteArray(bytes)).build();
             HttpResponse<byte[]> res;
             try {
-                res = http.send(req, HttpResponse.BodyHandlers.ofByteArray());
+                res = http().send(req, HttpResponse.BodyHandlers.ofByteArray());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new InterruptedIOException("interrupted while calling etcd " + uri);
