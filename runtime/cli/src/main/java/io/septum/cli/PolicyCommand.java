@@ -34,12 +34,13 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "policy", mixinStandardHelpOptions = true, synopsisSubcommandLabel = "COMMAND",
         description = "Import, list, show, delete, validate, evaluate and trace network policies; preview a draft's"
-                + " impact and diff; history and rollback.",
+                + " impact and diff; stage (audit) and promote; history and rollback.",
         subcommands = {PolicyCommand.ImportCmd.class, PolicyCommand.ListCmd.class, PolicyCommand.GetCmd.class,
                 PolicyCommand.DeleteCmd.class, PolicyCommand.ValidateCmd.class, PolicyCommand.EvalCmd.class,
                 PolicyCommand.TraceCmd.class, PolicyCommand.SuggestCmd.class, PolicyDraftCommands.ImpactCmd.class,
                 PolicyDraftCommands.DiffCmd.class, PolicyHistoryCommands.HistoryCmd.class,
-                PolicyHistoryCommands.RollbackCmd.class})
+                PolicyHistoryCommands.RollbackCmd.class, PolicyHistoryCommands.StageCmd.class,
+                PolicyHistoryCommands.PromoteCmd.class})
 final class PolicyCommand {
 
     /** A file's text and the name errors give it. */

@@ -18,6 +18,54 @@ final class PolicyHistoryCommands {
     private PolicyHistoryCommands() {
     }
 
+    /** {@code policy stage} and {@code policy promote}: one policy's mode, as one change. */
+    abstract static class ModeCmd extends AgentCommand {
+        @Parameters(paramLabel = "NAME", description = "Policy name (or namespace/name).")
+        String name;
+
+        @Option(names = {"-n", "--namespace"}, description = "Its namespace (default: default); - for cluster-wide.")
+        String namespace;
+
+        private final String mode;
+        private final String done;
+
+        ModeCmd(String mode, String done) {
+            this.mode = mode;
+            this.done = done;
+        }
+
+        @Override
+        public Integer call() {
+            SeptumCli cli = cli();
+            String[] p = policyName(name, namespace);
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("namespace", p[0]);
+            body.put("name", p[1]);
+            body.put("mode", mode);
+            Map<String, Object> r = cli.client().post("/v1/policy/mode", body, new TypeReference<Map<String, Object>>() { });
+            String shown = p[0].isEmpty() ? p[1] : p[0] + "/" + p[1];
+            cli.output().result(r, () -> done + " policy " + shown + " (" + mode + " mode), revision " + r.get("revision"));
+            return 0;
+        }
+    }
+
+    @Command(name = "stage", mixinStandardHelpOptions = true,
+            description = {"Put one policy in audit mode (annotation policy.septum.io/mode: audit), as one change: its"
+                    + " would-be drops pass and show as AUDIT flows (observe --verdict AUDIT) until it is promoted."})
+    static final class StageCmd extends ModeCmd {
+        StageCmd() {
+            super("audit", "Staged");
+        }
+    }
+
+    @Command(name = "promote", mixinStandardHelpOptions = true,
+            description = {"Make a staged (audit-mode) policy enforce, as one change: its denies drop from now on."})
+    static final class PromoteCmd extends ModeCmd {
+        PromoteCmd() {
+            super("enforce", "Promoted");
+        }
+    }
+
     /** {@code ns/name} or {@code name} with {@code -n}: the namespace ("" for cluster-wide ones) and the name. */
     static String[] policyName(String name, String namespace) {
         if (namespace == null && name.indexOf('/') > 0) {

@@ -49,6 +49,12 @@ class PolicyHistoryCommandsTest {
             }
 
             @Override
+            public long setMode(String namespace, String name, String mode, String author) {
+                asked.add("mode " + namespace + "|" + name + "|" + mode + "|" + author);
+                return 7;
+            }
+
+            @Override
             public long rollback(String namespace, String name, long revision, String author) {
                 asked.add("rollback " + namespace + "|" + name + "|" + revision + "|" + author);
                 if (name.equals("nope")) throw new NoSuchElementException("the policy history has no policy \"nope\"");
@@ -105,6 +111,17 @@ class PolicyHistoryCommandsTest {
         assertTrue(r.err().contains("no policy \"nope\""), r.err());
         r = CliRun.at(socket, "policy", "rollback", "rule1");
         assertTrue(r.code() != 0 && r.err().contains("--to"), r.err());
+    }
+
+    @Test
+    void stageAndPromoteSetTheMode() throws Exception {
+        CliRun r = CliRun.at(socket, "policy", "stage", "prod/rule1");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("Staged policy prod/rule1 (audit mode), revision 7"), r.out());
+        assertEquals("mode prod|rule1|audit|" + me(), asked.get(0));
+        r = CliRun.at(socket, "policy", "promote", "rule1", "-o", "json");
+        assertEquals(7, new ObjectMapper().readTree(r.out()).path("revision").asInt(), r.out());
+        assertEquals("mode default|rule1|enforce|" + me(), asked.get(1));
     }
 
     @Test

@@ -170,6 +170,7 @@ public final class ApiRoutes {
                 if (n == 3 && s.get(2).equals("impact")) return post(m, () -> impact(req));
                 if (n == 3 && s.get(2).equals("history")) return get(m, () -> history(req));
                 if (n == 3 && s.get(2).equals("rollback")) return post(m, () -> rollback(req));
+                if (n == 3 && s.get(2).equals("mode")) return post(m, () -> mode(req));
                 if (n == 3 && s.get(2).equals("diff")) return post(m, () -> backend.policyImpact().diff(draft(req)));
                 break;
             case "flows":
@@ -292,6 +293,22 @@ public final class ApiRoutes {
         }
         long revision = backend.policyHistory().rollback(r.namespace() == null ? "" : r.namespace(), r.name(),
                 r.revision(), req.author());
+        return Map.of("revision", revision);
+    }
+
+    /** Body of {@code POST /v1/policy/mode}. */
+    public record ModeRequest(String namespace, String name, String mode) {
+    }
+
+    /** {@code POST /v1/policy/mode}: stage ({@code audit}) or promote ({@code enforce}) one policy, as one change. */
+    private Object mode(HttpRequest req) throws PolicyValidationException {
+        ModeRequest r = read(req, ModeRequest.class);
+        if (r == null || r.name() == null || r.name().isBlank() || r.mode() == null) {
+            throw new HttpException(400, "mode needs name and mode, e.g. {\"namespace\": \"default\", \"name\": "
+                    + "\"rule1\", \"mode\": \"audit\"} (audit or enforce)");
+        }
+        long revision = backend.policyHistory().setMode(r.namespace() == null ? "" : r.namespace(), r.name(), r.mode(),
+                req.author());
         return Map.of("revision", revision);
     }
 

@@ -28,4 +28,16 @@ public interface PolicyHistory {
      * @throws PolicyValidationException         when the old document no longer validates
      */
     long rollback(String namespace, String name, long revision, String author) throws PolicyValidationException;
+
+    /**
+     * Stages or promotes one policy: sets its {@value PolicyModes#ANNOTATION} annotation to {@code mode}
+     * ({@value PolicyModes#AUDIT}: its would-be drops pass and show as {@code AUDIT} flows; {@value PolicyModes#ENFORCE}:
+     * it drops), as one new change recorded with the action {@code stage} or {@code promote}. The stored document is
+     * rewritten from its parsed form (its comments and layout are not kept). Returns the new repository revision.
+     *
+     * @throws java.util.NoSuchElementException when no such policy is in force
+     * @throws IllegalArgumentException          when {@code mode} is neither
+     * @throws IllegalStateException             when the policy already is in that mode
+     */
+    long setMode(String namespace, String name, String mode, String author) throws PolicyValidationException;
 }

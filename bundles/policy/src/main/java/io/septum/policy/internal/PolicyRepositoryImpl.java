@@ -330,6 +330,40 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
     }
 
     @Override
+    public long setMode(String namespace, String name, String mode, String author) throws PolicyValidationException {
+        if (!io.septum.api.policy.PolicyModes.AUDIT.equals(mode) && !io.septum.api.policy.PolicyModes.ENFORCE.equals(mode)) {
+            throw new IllegalArgumentException("mode \"" + mode + "\": expected " + io.septum.api.policy.PolicyModes.AUDIT
+                    + " or " + io.septum.api.policy.PolicyModes.ENFORCE);
+        }
+        String ns = namespace == null ? "" : namespace;
+        String shown = ns.isEmpty() ? name : ns + "/" + name;
+        long rev;
+        lock.lock();
+        try {
+            PolicyInfo p = current.policies().stream().filter(x -> x.namespace().equals(ns) && x.name().equals(name))
+                    .findFirst().orElseThrow(() -> new NoSuchElementException("no policy named \"" + shown
+                            + "\" (see policy list)"));
+            String document = PolicyDocuments.withMode(p.document(), mode);
+            if (document == null) {
+                throw new IllegalStateException("policy " + shown + " already is in " + mode + " mode");
+            }
+            rev = revision + 1;
+            PolicySet parsed = engine.parse(p.origin(), document);
+            PolicySet next = current.merge(parsed, rev);
+            persist(next, rev);
+            PolicyInfo after = parsed.policies().get(0);
+            String action = io.septum.api.policy.PolicyModes.AUDIT.equals(mode) ? "stage" : "promote";
+            current = next;
+            revision = rev;
+            history.append(List.of(entry(rev, author(author), action, "changed", after, "mode " + mode, after.document())));
+        } finally {
+            lock.unlock();
+        }
+        notifyListeners();
+        return rev;
+    }
+
+    @Override
     public ComponentStatus health() {
         String summary = current.policies().size() + " policies, revision " + revision + ", mode " + mode;
         String problem = restoreProblem != null ? restoreProblem : history.problem();

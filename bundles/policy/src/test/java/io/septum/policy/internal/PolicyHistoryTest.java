@@ -105,6 +105,28 @@ class PolicyHistoryTest {
     }
 
     @Test
+    void stageAndPromoteSetTheModeAsRecordedChanges() throws Exception {
+        PolicyRepositoryImpl r = repo();
+        r.importPolicies("a.yaml", V1, "root");
+        assertEquals(2, r.setMode("default", "rule1", "audit", "alice"));
+        io.septum.api.policy.PolicyInfo staged = r.get("default", "rule1").orElseThrow();
+        assertTrue(staged.notes().stream().anyMatch(n -> n.startsWith("audit mode")), staged.notes().toString());
+        assertTrue(staged.document().contains("policy.septum.io/mode: audit"), staged.document());
+        assertThrows(IllegalStateException.class, () -> r.setMode("default", "rule1", "audit", "alice"), "already");
+        assertEquals(3, r.setMode("default", "rule1", "enforce", "bob"));
+        io.septum.api.policy.PolicyInfo promoted = r.get("default", "rule1").orElseThrow();
+        assertTrue(promoted.notes().stream().noneMatch(n -> n.startsWith("audit mode")), promoted.notes().toString());
+        assertTrue(!promoted.document().contains("annotations"), "enforcing is the default: " + promoted.document());
+        List<PolicyRevision> h = r.history("default", "rule1", 0);
+        assertEquals(List.of("promote", "stage", "import"), h.stream().map(PolicyRevision::action).toList());
+        assertEquals("bob", h.get(0).author());
+        assertTrue(h.get(1).diff().contains("+  annotations:"), h.get(1).diff().toString());
+        assertThrows(NoSuchElementException.class, () -> r.setMode("default", "nope", "audit", "x"));
+        assertThrows(IllegalArgumentException.class, () -> r.setMode("default", "rule1", "dry-run", "x"));
+        assertEquals(3, r.revision());
+    }
+
+    @Test
     void aRollbackThatCannotBeDoneChangesNothing() throws Exception {
         PolicyRepositoryImpl r = repo();
         r.importPolicies("a.yaml", V1, "root");

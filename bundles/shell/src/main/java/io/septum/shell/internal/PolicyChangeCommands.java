@@ -21,11 +21,12 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 /**
- * {@code policy:impact|diff|history|rollback}: a draft judged before it is applied, and the history of what was
- * applied, as {@code septum policy impact|diff|history|rollback} and their REST routes print them.
+ * {@code policy:impact|diff|stage|promote|history|rollback}: a draft judged before it is applied, a policy staged in
+ * audit mode and promoted, and the history of what was applied, as the {@code septum policy} commands and their REST
+ * routes print them.
  */
 @Component(service = PolicyChangeCommands.class)
-@GogoCommand(scope = "policy", function = {"impact", "diff", "history", "rollback"})
+@GogoCommand(scope = "policy", function = {"impact", "diff", "history", "rollback", "stage", "promote"})
 public final class PolicyChangeCommands extends ShellSupport {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     volatile PolicyEngine engine;
@@ -99,6 +100,36 @@ public final class PolicyChangeCommands extends ShellSupport {
         String shown = p[0].isEmpty() ? p[1] : p[0] + "/" + p[1];
         print(output, Map.of("revision", revision), () -> "Rolled back policy " + shown + " to revision " + to
                 + "; new revision " + revision);
+    }
+
+    @Descriptor("Put one policy in audit mode (its would-be drops pass, as AUDIT flows), as one change")
+    public void stage(
+            @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
+            @Descriptor("its namespace (default: default); - for cluster-wide") @Parameter(names = {"-n", "--namespace"}, absentValue = "") String namespace,
+            @Descriptor("policy name (or namespace/name)") String name) {
+        setMode(output, namespace, name, io.septum.api.policy.PolicyModes.AUDIT, "Staged");
+    }
+
+    @Descriptor("Make a staged (audit-mode) policy enforce, as one change")
+    public void promote(
+            @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
+            @Descriptor("its namespace (default: default); - for cluster-wide") @Parameter(names = {"-n", "--namespace"}, absentValue = "") String namespace,
+            @Descriptor("policy name (or namespace/name)") String name) {
+        setMode(output, namespace, name, io.septum.api.policy.PolicyModes.ENFORCE, "Promoted");
+    }
+
+    private void setMode(String output, String namespace, String name, String mode, String done) {
+        String[] p = policyName(name, namespace);
+        long revision;
+        try {
+            revision = need(history, "the policy history").setMode(p[0], p[1], mode, PolicyCommands.CONSOLE);
+        } catch (PolicyValidationException e) {
+            throw new ShellException(e.getMessage());
+        } catch (java.util.NoSuchElementException | IllegalArgumentException | IllegalStateException e) {
+            throw new ShellException(e.getMessage());
+        }
+        String shown = p[0].isEmpty() ? p[1] : p[0] + "/" + p[1];
+        print(output, Map.of("revision", revision), () -> done + " policy " + shown + " (" + mode + " mode), revision " + revision);
     }
 
     /** {@code ns/name}, or a name with {@code -n} (default {@code default}; {@code -}: cluster-wide). */

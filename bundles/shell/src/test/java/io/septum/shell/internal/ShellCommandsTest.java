@@ -400,8 +400,14 @@ class ShellCommandsTest {
                 asked.add("rollback " + namespace + "|" + name + "|" + revision + "|" + author);
                 return 5;
             }
+
+            @Override
+            public long setMode(String namespace, String name, String mode, String author) {
+                asked.add("mode " + namespace + "|" + name + "|" + mode);
+                return 6;
+            }
         };
-        register(pc, "policy", "impact", "diff", "history", "rollback");
+        register(pc, "policy", "impact", "diff", "history", "rollback", "stage", "promote");
         Files.writeString(dir.resolve("d.yaml"), "kind: CiliumNetworkPolicy\n");
 
         String impact = run("policy:impact --since 2h d.yaml");
@@ -420,6 +426,10 @@ class ShellCommandsTest {
         assertEquals("rollback default|rule1|2|" + PolicyCommands.CONSOLE, asked.get(asked.size() - 1));
         e = assertThrows(Exception.class, () -> run("policy:rollback rule1"));
         assertTrue(e.getMessage().contains("--to"), e.getMessage());
+        assertEquals("Staged policy prod/rule1 (audit mode), revision 6\n", run("policy:stage prod/rule1"));
+        assertEquals("mode prod|rule1|audit", asked.get(asked.size() - 1));
+        run("policy:promote rule1");
+        assertEquals("mode default|rule1|enforce", asked.get(asked.size() - 1));
     }
 
     @Test
