@@ -200,7 +200,8 @@ final class FlowLog implements AutoCloseable {
             if (c < '0' || c > '9') break;
             t = t * 10 + (c - '0');
         }
-        if (digits == 0 || i >= line.length() || line.charAt(i) != ',') return false;
+        // t < 0: 19 digits past Long.MAX_VALUE, which Jackson refuses; let it
+        if (digits == 0 || t < 0 || i >= line.length() || line.charAt(i) != ',') return false;
         return (filter.since() != null && t < filter.since()) || (filter.until() != null && t > filter.until());
     }
 

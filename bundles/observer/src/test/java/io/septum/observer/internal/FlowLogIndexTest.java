@@ -260,6 +260,9 @@ class FlowLogIndexTest {
         assertFalse(FlowLog.outside(since, "{\"time_nanos\":99,\"time\":\"x\"}"), "another order is parsed");
         assertFalse(FlowLog.outside(since, "{\"time\":\"x\",\"time_nanos\":99"), "a torn line is parsed (and skipped then)");
         assertFalse(FlowLog.outside(since, "{\"time\":\"x\",\"time_nanos\":-5,"), "a negative time is parsed");
+        assertFalse(FlowLog.outside(since, "{\"time\":\"x\",\"time_nanos\":9999999999999999999,"), "past a long: parsed");
+        assertTrue(FlowLog.outside(FlowFilter.builder().since(1795755278278340550L).build(),
+                "{\"time\":\"2026-11-27T04:54:38.278340549Z\",\"time_nanos\":1795755278278340549,\"verdict\":\"X\"}"));
         assertFalse(FlowLog.outside(FlowFilter.ALL, "{\"time\":\"x\",\"time_nanos\":99,"));
         assertTrue(FlowLog.outside(FlowFilter.builder().until(98L).build(), "{\"time\":\"x\",\"time_nanos\":99,"));
     }
