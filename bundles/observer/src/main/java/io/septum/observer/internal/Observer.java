@@ -184,7 +184,8 @@ class Observer implements DatapathEventListener, FlowObserver, FlowSink, AutoClo
         awaitLoaded(5_000);
         if (log != null && f.since() != null && f.since() < ring.oldestNanos() && ring.size() >= ring.capacity()) {
             // the ring is full and starts after 'since': older flows are only on disk
-            int cap = settings.logQueryMaxFlows();
+            // never fewer than the ring would have answered
+            int cap = Math.max(settings.logQueryMaxFlows(), ring.capacity());
             try {
                 List<Flow> flows = log.query(f, last > 0 ? last : cap);
                 if (last <= 0 && flows.size() >= cap) {
