@@ -253,6 +253,22 @@ class FlowLogIndexTest {
     }
 
     @Test
+    void pastTheirLimitTheEndpointsAreNoLongerListedNorUsedToRuleASegmentOut() {
+        SegmentIndex.Builder b = new SegmentIndex.Builder();
+        for (long i = 0; i < SegmentIndex.MAX_ENDPOINTS; i++) b.add(flow(i * 500));
+        SegmentIndex listed = b.build(1);
+        assertEquals(SegmentIndex.MAX_ENDPOINTS, listed.sources().size());
+        assertFalse(listed.mayMatch(FlowFilter.builder().fromEndpoint("99").build()));
+        assertTrue(listed.mayMatch(FlowFilter.builder().fromEndpoint("default/src-100").build()));
+        b.add(flow(SegmentIndex.MAX_ENDPOINTS * 500L));
+        SegmentIndex many = b.build(1);
+        assertNull(many.sources(), "too many to list");
+        assertTrue(many.mayMatch(FlowFilter.builder().fromEndpoint("99").build()), "then any source may be there");
+        assertFalse(many.mayMatch(FlowFilter.builder().toEndpoint("99").build()), "the destinations are still listed");
+        assertFalse(new SegmentIndex.Builder().build(0).mayMatch(FlowFilter.ALL), "an empty segment matches nothing");
+    }
+
+    @Test
     void onlyLinesOutsideTheWindowAsThisLogWritesThemAreSkippedUnparsed() {
         FlowFilter since = FlowFilter.builder().since(100L).build();
         assertTrue(FlowLog.outside(since, "{\"time\":\"1970-01-01T00:00:00.000000099Z\",\"time_nanos\":99,\"verdict\":\"X\"}"));
