@@ -37,12 +37,13 @@ import java.util.stream.Stream;
 final class FlowLog implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(FlowLog.class.getName());
     private static final Pattern SEGMENT = Pattern.compile("flows-(\\d{12})\\.jsonl");
+    /** How this log's lines begin: the time, then its nanoseconds (what a query can check without parsing). */
+    private static final String TIME_PREFIX = "{\"time\":\"";
+    private static final String NANOS_KEY = "\",\"time_nanos\":";
 
     private final Path dir;
     private final long maxBytes;
     private final long segmentBytes;
-    private static final String TIME_PREFIX = "{\"time\":\"";
-    private static final String NANOS_KEY = "\",\"time_nanos\":";
     private final ObjectMapper mapper = new ObjectMapper()
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
     private final ObjectReader reader = mapper.readerFor(Flow.class);
