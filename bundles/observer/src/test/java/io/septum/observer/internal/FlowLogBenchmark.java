@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A benchmark, not a test (it judges nothing and runs only on request): queries over a flow log of
- * {@code septum.bench.flowLog.mib} MiB (300 by default) in 8 MiB segments, flows spread over the last 6 hours. Each
+ * {@code septum.bench.flowLog.mib} MiB (300 by default) in 8 MiB segments, flows spread over the last 6 hours, from 50
+ * clients in turn (client-99 alone in the oldest twentieth: an endpoint only old segments hold). Each
  * query runs three ways: as the code before the index did ({@code old}: every segment read whole into a list, then
  * filtered), with the index ignored ({@code no index}: every segment streamed), and with the index. Prints wall
  * time, the segments read, the peak heap during the query and the heap after a GC with the answer still held.
@@ -35,8 +36,9 @@ class FlowLogBenchmark {
     @TempDir
     Path dir;
 
-    private static Flow flow(long n, long time) {
-        int src = (int) (n % 50);
+    /** Flow {@code n}: from one of 50 clients in turn, or, for the oldest twentieth, from client 99 alone. */
+    private static Flow flow(long n, long time, boolean old) {
+        int src = old ? 99 : (int) (n % 50);
         return new Flow(null, time, n % 3 == 0 ? Flow.DROPPED : Flow.FORWARDED, n % 3 == 0 ? 133 : 0, null,
                 new FlowIp("10.199.1." + src, "10.199.2." + (n % 7), "IPv4"),
                 new FlowL4("TCP", 30000 + (int) (n % 30000), 80, List.of("SYN")),
@@ -57,9 +59,9 @@ class FlowLogBenchmark {
         long span = 360 * MIN;
         FlowLog log = new FlowLog(dir, (mib + 64) << 20, 8L << 20);
         long t0 = System.nanoTime();
-        long perFlow = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(flow(1, now)).length + 1;
+        long perFlow = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(flow(1, now, false)).length + 1;
         long flows = (mib << 20) / perFlow;
-        for (long i = 0; i < flows; i++) log.append(flow(i, now - span + span * i / flows));
+        for (long i = 0; i < flows; i++) log.append(flow(i, now - span + span * i / flows, i < flows / 20));
         log.flush();
         long segments;
         try (Stream<Path> s = Files.list(dir)) {
@@ -73,11 +75,13 @@ class FlowLogBenchmark {
         FlowFilter since5m = FlowFilter.builder().since(now - 5 * MIN).build();
         FlowFilter since1d = FlowFilter.builder().since(now - 1440 * MIN).build();
         FlowFilter endpoint = FlowFilter.builder().since(now - 1440 * MIN).fromEndpoint("client-7").build();
+        FlowFilter oldEndpoint = FlowFilter.builder().since(now - 1440 * MIN).fromEndpoint("client-99").build();
         for (int round = 0; round < 2; round++) {
             System.out.println("round " + round + (round == 0 ? " (JIT warming up)" : ""));
             run(log, "--since 5m", since5m, cap, true);
             run(log, "--since 1d --last 5", since1d, 5, true);
             run(log, "--since 1d --from-endpoint client-7 --last 100", endpoint, 100, true);
+            run(log, "--since 1d --from-endpoint client-99 --last 100", oldEndpoint, 100, true);
             // the old code held every match of a query for every flow: 256 MiB of heap cannot, so it is left out
             run(log, "--since 1d (every flow: the newest " + cap + ")", since1d, cap, false);
         }
