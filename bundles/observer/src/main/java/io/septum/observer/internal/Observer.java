@@ -33,11 +33,20 @@ class Observer implements DatapathEventListener, FlowObserver, FlowSink, AutoClo
     private static final System.Logger LOG = System.getLogger(Observer.class.getName());
     private static final int RATE_WINDOW = 60;
 
+    /** A query over the log without {@code last} answers at most this many flows (the newest), by default. */
+    static final int LOG_QUERY_MAX_FLOWS = 20_000;
+
     /**
-     * @param logDir null when the flow log is off
+     * @param logDir           null when the flow log is off
+     * @param logQueryMaxFlows the most flows a query over the log answers when it asks for every one ({@code last
+     *                         <= 0}): the newest, so that one query cannot fill the heap
      */
     record Settings(int maxFlows, int queueSize, int followQueueSize, Path logDir, long logMaxBytes, long logSegmentBytes,
-                    String nodeName) {
+                    String nodeName, int logQueryMaxFlows) {
+        Settings(int maxFlows, int queueSize, int followQueueSize, Path logDir, long logMaxBytes, long logSegmentBytes,
+                 String nodeName) {
+            this(maxFlows, queueSize, followQueueSize, logDir, logMaxBytes, logSegmentBytes, nodeName, LOG_QUERY_MAX_FLOWS);
+        }
     }
 
     private final Settings settings;
@@ -175,8 +184,15 @@ class Observer implements DatapathEventListener, FlowObserver, FlowSink, AutoClo
         awaitLoaded(5_000);
         if (log != null && f.since() != null && f.since() < ring.oldestNanos() && ring.size() >= ring.capacity()) {
             // the ring is full and starts after 'since': older flows are only on disk
+            // never fewer than the ring would have answered
+            int cap = Math.max(settings.logQueryMaxFlows(), ring.capacity());
             try {
-                return log.query(f, last);
+                List<Flow> flows = log.query(f, last > 0 ? last : cap);
+                if (last <= 0 && flows.size() >= cap) {
+                    LOG.log(System.Logger.Level.INFO, "flow query over the log: answered the newest " + cap
+                            + " matching flows only (logQueryMaxFlows); older ones may match too");
+                }
+                return flows;
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read the flow log in " + log.dir() + ": " + e.getMessage(), e);
             }

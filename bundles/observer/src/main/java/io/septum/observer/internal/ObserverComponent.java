@@ -62,6 +62,10 @@ public final class ObserverComponent extends Observer implements io.septum.api.f
         @AttributeDefinition(description = "Size of one segment of the flow log in MiB")
         long logSegmentMiB() default 8;
 
+        @AttributeDefinition(description = "The most flows a query over the flow log answers when it asks for every "
+                + "one (no last N): the newest")
+        int logQueryMaxFlows() default Observer.LOG_QUERY_MAX_FLOWS;
+
         // nodeName (io.septum.observer) is read from the raw properties: an attribute here would put its empty
         // default into the descriptor. In cluster mode the node's name comes from ClusterInfo (bindClusterInfo).
     }
@@ -135,9 +139,11 @@ public final class ObserverComponent extends Observer implements io.septum.api.f
                 : Path.of(cfg.logDir());
         if (cfg.maxFlows() < 1) throw new IllegalArgumentException(PID + ": maxFlows must be at least 1");
         if (cfg.logEnabled() && cfg.logMaxMiB() < 1) throw new IllegalArgumentException(PID + ": logMaxMiB must be at least 1");
+        if (cfg.logQueryMaxFlows() < 1) throw new IllegalArgumentException(PID + ": logQueryMaxFlows must be at least 1");
         return new Settings(cfg.maxFlows(), Math.max(16, cfg.queueSize()), Math.max(16, cfg.followQueueSize()),
                 cfg.logEnabled() ? dir : null, cfg.logMaxMiB() << 20, Math.max(1, cfg.logSegmentMiB()) << 20,
-                nodeName == null || nodeName.toString().isBlank() ? hostName() : nodeName.toString().strip());
+                nodeName == null || nodeName.toString().isBlank() ? hostName() : nodeName.toString().strip(),
+                cfg.logQueryMaxFlows());
     }
 
     /** The default node name, as cluster mode's: the host name. */

@@ -159,6 +159,22 @@ class FlowStoreTest {
     }
 
     @Test
+    void aQueryOverTheLogForEveryFlowAnswersTheNewestUpToTheCap() throws Exception {
+        Path dir = tmp.resolve("cap");
+        Observer o = new Observer(new Observer.Settings(10, 1000, 16, dir, 1 << 20, 16 << 10, "node-t", 30));
+        o.setLookup(new EnricherTest.Fake());
+        o.start();
+        for (long i = 1; i <= 200; i++) o.onEvent(event(i));
+        await(() -> o.stats().seenFlows() == 200, "200 flows");
+        List<Long> every = o.query(FlowFilter.builder().since(1L).build(), 0).stream().map(Flow::timeNanos).toList();
+        assertEquals(30, every.size(), "at most logQueryMaxFlows");
+        assertEquals(171, every.get(0), "the newest, oldest first");
+        assertEquals(200, every.get(29));
+        assertEquals(50, o.query(FlowFilter.builder().since(1L).build(), 50).size(), "an explicit last is answered in full");
+        o.close();
+    }
+
+    @Test
     void aFullQueueDropsAndCountsWithoutBlockingTheDatapathThread() {
         Observer o = observer(null, 10, 16); // not started: nothing drains the queue
         long t0 = System.nanoTime();
