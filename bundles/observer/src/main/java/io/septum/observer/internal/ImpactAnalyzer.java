@@ -48,8 +48,9 @@ import java.util.function.Supplier;
  * the destination of one connection share a key, so each connection is judged once.
  */
 final class ImpactAnalyzer {
-    /** The most flows one impact query reads (the newest of the window): the flow store answers with a list. */
-    static final int MAX_FLOWS = 50_000;
+    /** The most flows one impact query reads (the newest of the window): the flow store answers with a list, held in
+     *  the heap (about 1.7 KiB a flow), and the agent runs with a 256 MiB heap. */
+    static final int MAX_FLOWS = 20_000;
 
     /** What the analyzer reads: each supplier is called once per question, for a consistent view. */
     record Inputs(FlowObserver flows, Supplier<PolicySet> inForce, Supplier<EnforcementMode> mode,
