@@ -36,16 +36,8 @@ final class PolicyHistoryCommands {
 
         @Override
         public Integer call() {
-            SeptumCli cli = cli();
-            String[] p = policyName(name, namespace);
-            Map<String, Object> body = new LinkedHashMap<>();
-            body.put("namespace", p[0]);
-            body.put("name", p[1]);
-            body.put("mode", mode);
-            Map<String, Object> r = cli.client().post("/v1/policy/mode", body, new TypeReference<Map<String, Object>>() { });
-            String shown = p[0].isEmpty() ? p[1] : p[0] + "/" + p[1];
-            cli.output().result(r, () -> done + " policy " + shown + " (" + mode + " mode), revision " + r.get("revision"));
-            return 0;
+            return change(cli(), "/v1/policy/mode", name, namespace, "mode", mode,
+                    (shown, rev) -> done + " policy " + shown + " (" + mode + " mode), revision " + rev);
         }
     }
 
@@ -64,6 +56,23 @@ final class PolicyHistoryCommands {
         PromoteCmd() {
             super("enforce", "Promoted");
         }
+    }
+
+    /**
+     * One change of one policy: posts {@code {namespace, name, field: value}} to {@code path} and prints the answer
+     * ({@code {"revision": N}}) as JSON or as {@code message(policy, revision)}.
+     */
+    static int change(SeptumCli cli, String path, String name, String namespace, String field, Object value,
+                      java.util.function.BiFunction<String, Object, String> message) {
+        String[] p = policyName(name, namespace);
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("namespace", p[0]);
+        body.put("name", p[1]);
+        body.put(field, value);
+        Map<String, Object> r = cli.client().post(path, body, new TypeReference<Map<String, Object>>() { });
+        String shown = p[0].isEmpty() ? p[1] : p[0] + "/" + p[1];
+        cli.output().result(r, () -> message.apply(shown, r.get("revision")));
+        return 0;
     }
 
     /** {@code ns/name} or {@code name} with {@code -n}: the namespace ("" for cluster-wide ones) and the name. */
@@ -121,17 +130,8 @@ final class PolicyHistoryCommands {
 
         @Override
         public Integer call() {
-            SeptumCli cli = cli();
-            String[] p = policyName(name, namespace);
-            Map<String, Object> body = new LinkedHashMap<>();
-            body.put("namespace", p[0]);
-            body.put("name", p[1]);
-            body.put("revision", to);
-            Map<String, Object> r = cli.client().post("/v1/policy/rollback", body, new TypeReference<Map<String, Object>>() { });
-            String shown = p[0].isEmpty() ? p[1] : p[0] + "/" + p[1];
-            cli.output().result(r, () -> "Rolled back policy " + shown + " to revision " + to + "; new revision "
-                    + r.get("revision"));
-            return 0;
+            return change(cli(), "/v1/policy/rollback", name, namespace, "revision", to,
+                    (shown, rev) -> "Rolled back policy " + shown + " to revision " + to + "; new revision " + rev);
         }
     }
 }
