@@ -8,8 +8,10 @@ import io.septum.api.RemoteEndpoints;
 import io.septum.api.ReservedIdentity;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -80,12 +82,29 @@ final class RemoteEndpointView {
             return;
         }
         RemoteEndpointChanges changes = r.changesSince(version);
+        List<RemoteEndpoint> known = new ArrayList<>();
         if (changes.full()) {
             held.clear();
             uses.clear();
             waiting.clear();
+            boolean twice = false, unknown = false;
+            for (RemoteEndpoint e : changes.upserted()) {
+                twice |= held.put(e.ip(), e) != null;
+                if (e.identity() >= ReservedIdentity.FIRST_ALLOCATED) uses.merge(e.identity(), 1, Integer::sum);
+                if (labelsKnown(e, identities)) {
+                    known.add(e);
+                } else {
+                    waiting.put(e.ip(), e);
+                    unknown = true;
+                }
+            }
+            forgetUnusedLabels();
+            target.replaceAll(known, this::identity);
+            missing = unknown;
+            // a list that names an address twice cannot be followed by address: ask for the whole list again
+            version = twice ? 0 : changes.version();
+            return;
         }
-        List<RemoteEndpoint> known = new ArrayList<>();
         List<String> gone = new ArrayList<>();
         for (String ip : changes.removed()) {
             RemoteEndpoint was = held.remove(ip);
@@ -94,19 +113,19 @@ final class RemoteEndpointView {
             waiting.remove(ip);
             gone.add(ip);
         }
-        // those that waited for their labels are asked again before the new ones (which are asked once)
+        // those that waited for their labels are asked again, unless replaced now (the new ones are asked below)
+        Set<String> replaced = new HashSet<>();
+        for (RemoteEndpoint e : changes.upserted()) replaced.add(e.ip());
         for (var it = waiting.values().iterator(); it.hasNext(); ) {
             RemoteEndpoint e = it.next();
-            if (labelsKnown(e, identities)) {
+            if (!replaced.contains(e.ip()) && labelsKnown(e, identities)) {
                 known.add(e);
                 it.remove();
             }
         }
-        boolean twice = false;
         for (RemoteEndpoint e : changes.upserted()) {
             RemoteEndpoint was = held.put(e.ip(), e);
             if (was != null) {
-                twice |= changes.full();
                 unuse(was);
                 waiting.remove(e.ip());
             }
@@ -115,16 +134,18 @@ final class RemoteEndpointView {
                 known.add(e);
             } else {
                 waiting.put(e.ip(), e);
-                if (!changes.full()) gone.add(e.ip());
+                gone.add(e.ip());
             }
         }
+        forgetUnusedLabels();
+        target.apply(known, gone, this::identity);
+        missing = !waiting.isEmpty();
+        version = changes.version();
+    }
+
+    private void forgetUnusedLabels() {
         labels.keySet().retainAll(uses.keySet());
         if (labels.size() > MAX_CACHED) labels.clear();
-        if (changes.full()) target.replaceAll(known, this::identity);
-        else target.apply(known, gone, this::identity);
-        missing = !waiting.isEmpty();
-        // a whole list that names an address twice cannot be followed by address: ask for the whole list again
-        version = twice ? 0 : changes.version();
     }
 
     private boolean labelsKnown(RemoteEndpoint e, IdentityAllocator identities) {

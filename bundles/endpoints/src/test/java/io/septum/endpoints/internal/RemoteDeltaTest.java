@@ -1,6 +1,7 @@
 package io.septum.endpoints.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.septum.api.Identity;
@@ -23,8 +24,8 @@ import org.junit.jupiter.api.Test;
  * The delta path (a view that serves {@link RemoteEndpoints#changesSince}, followed by {@link RemoteEndpointView}
  * into {@link RemoteIpcache} and merged by {@link IpcacheBuilder}) against the full path (the same view's whole list
  * every pass) and against the ipcache as the passes built it before deltas (one map, each layer put over the one
- * before): after every step of random publishes, deletes, duplicate claims, re-lists and labels that are not known
- * yet, the ipcaches, the identities and the named ports are the same.
+ * before): after every pass over one to three random events (publishes, deletes, duplicate claims, re-lists, and
+ * labels that become known or not), the ipcaches, the identities and the named ports are the same.
  */
 class RemoteDeltaTest {
     static final long NODE_ID = ReservedIdentity.REMOTE_NODE.id();
@@ -54,17 +55,20 @@ class RemoteDeltaTest {
                     "10.1.0.3/32", new Identity(16777218, List.of("cidr:10.1.0.3/32"), false));
             List<String> host = List.of("10.1.0.4");
             for (int step = 0; step < 300; step++) {
-                int op = rnd.nextInt(20);
-                String key = "node-" + rnd.nextInt(3) + "/" + rnd.nextInt(12);
-                if (op == 0) {
-                    published.relist(rnd);
-                } else if (op == 1) {
-                    allocator.hidden.clear();
-                    for (int i = 0; i < 2; i++) allocator.hidden.add(256L + rnd.nextInt(6));
-                } else if (op < 9) {
-                    published.delete(key);
-                } else {
-                    published.publish(key, endpoint(rnd, key.substring(0, key.indexOf('/'))));
+                // one to three events per pass, as passes coalesce them
+                for (int events = 1 + rnd.nextInt(3); events > 0; events--) {
+                    int op = rnd.nextInt(20);
+                    String key = "node-" + rnd.nextInt(3) + "/" + rnd.nextInt(12);
+                    if (op == 0) {
+                        published.relist(rnd);
+                    } else if (op == 1) {
+                        allocator.hidden.clear();
+                        for (int i = 0; i < 2; i++) allocator.hidden.add(256L + rnd.nextInt(6));
+                    } else if (op < 9) {
+                        published.delete(key);
+                    } else {
+                        published.publish(key, endpoint(rnd, key.substring(0, key.indexOf('/'))));
+                    }
                 }
                 deltaView.update(allocator, byDeltas);
                 fullView.update(allocator, byLists);
@@ -81,6 +85,32 @@ class RemoteDeltaTest {
             }
         }
         assertTrue(deltas > steps / 2, deltas + " of " + steps + " passes went by changes");
+    }
+
+    /**
+     * An endpoint waiting for its labels, replaced in the same pass as its labels become known by one whose labels are
+     * not known: the replacement counts, so the address stays out of the ipcache (the old one must not come back).
+     */
+    @Test
+    void aWaitingEndpointReplacedAsItsLabelsArriveDoesNotComeBack() {
+        Publisher published = new Publisher();
+        Fakes.Allocator allocator = new Fakes.Allocator();
+        for (int i = 0; i < 2; i++) allocator.allocate(Labels.of(new io.septum.api.Label("k8s", "app", "a" + i)));
+        RemoteEndpointView view = new RemoteEndpointView(() -> { });
+        view.set(published);
+        RemoteIpcache cache = new RemoteIpcache();
+        published.publish("node-1/a", new RemoteEndpoint("10.2.0.1", 300, "node-1", "ns", "other"));
+        view.update(allocator, cache);
+        allocator.hidden.addAll(List.of(256L, 257L));
+        published.publish("node-1/x", new RemoteEndpoint("10.2.0.9", 256, "node-1", "ns", "x"));
+        view.update(allocator, cache);
+        assertTrue(view.labelsMissing());
+        allocator.hidden.remove(256L);
+        published.publish("node-1/x", new RemoteEndpoint("10.2.0.9", 257, "node-1", "ns", "x"));
+        view.update(allocator, cache);
+        assertFalse(published.lastWasFull);
+        assertEquals(List.of(), cache.entries().stream().filter(e -> e.prefix().equals("10.2.0.9/32")).toList());
+        assertTrue(view.labelsMissing());
     }
 
     private static List<IpcacheEntry> build(Map<String, Identity> cidrs, RemoteIpcache remote, List<String> host) {

@@ -87,7 +87,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
     /** What the policy map holds per endpoint id (read from the pins at open, then kept in step). */
     private final Map<Long, Map<PolicyCodec.Key, PolicyCodec.Value>> installed = new HashMap<>();
     /** What this datapath last wrote to the ipcache map (guarded by lock). */
-    private final IpcacheWriter ipcache;
+    private final IpcacheWriter ipcacheWriter;
     private List<BpfEndpoint> restored = List.of();
 
     private final AtomicLong received = new AtomicLong();
@@ -100,7 +100,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
         this.lib = loadLibrary(LibBpf.class, "bpf", "libbpf.so.1");
         this.libc = loadLibrary(LibC.class, "c", "libc.so.6");
         this.runtime = Runtime.getRuntime(lib);
-        this.ipcache = new IpcacheWriter(runtime);
+        this.ipcacheWriter = new IpcacheWriter(runtime);
         this.ncpus = Math.max(1, lib.libbpf_num_possible_cpus());
         this.decoder = new EventDecoder(runtime);
         this.log = new LibbpfLog(lib, libc, runtime);
@@ -177,7 +177,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
         if (objects != null) objects.close();
         objects = null;
         maps = null;
-        ipcache.forget();
+        ipcacheWriter.forget();
         log.uninstall();
     }
 
@@ -393,7 +393,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
     public void syncIpcache(List<IpcacheEntry> entries) throws DatapathException {
         synchronized (lock) {
             requireLoaded();
-            ipcache.sync(maps.ipcache, entries);
+            ipcacheWriter.sync(maps.ipcache, entries);
         }
     }
 
@@ -402,7 +402,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
             throws DatapathException {
         synchronized (lock) {
             requireLoaded();
-            ipcache.apply(maps.ipcache, entries, upserted, removed);
+            ipcacheWriter.apply(maps.ipcache, entries, upserted, removed);
         }
     }
 
@@ -446,7 +446,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
     @Override
     public List<IpcacheEntry> ipcache() {
         synchronized (lock) {
-            return loaded ? codec.ipcache(maps, ipcache.sources()) : List.of();
+            return loaded ? codec.ipcache(maps, ipcacheWriter.sources()) : List.of();
         }
     }
 

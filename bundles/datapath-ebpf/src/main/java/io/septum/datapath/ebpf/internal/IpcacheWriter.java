@@ -52,10 +52,7 @@ final class IpcacheWriter {
         written = null; // unknown until this sync has succeeded or been rolled back
         MapTransaction undo = new MapTransaction();
         try {
-            for (Map.Entry<Bytes, byte[]> e : desired.entrySet()) {
-                byte[] cur = current.get(e.getKey());
-                if (cur == null || !Arrays.equals(cur, e.getValue())) undo.put(map, e.getKey().b(), e.getValue(), cur, "ipcache entry");
-            }
+            putChanged(undo, map, desired, current);
             for (Bytes k : current.keySet()) {
                 if (!desired.containsKey(k)) undo.delete(map, k.b(), current.get(k), "stale ipcache entry");
             }
@@ -94,10 +91,7 @@ final class IpcacheWriter {
         }
         MapTransaction undo = new MapTransaction();
         try {
-            for (Map.Entry<Bytes, byte[]> e : puts.entrySet()) {
-                byte[] cur = written.get(e.getKey());
-                if (cur == null || !Arrays.equals(cur, e.getValue())) undo.put(map, e.getKey().b(), e.getValue(), cur, "ipcache entry");
-            }
+            putChanged(undo, map, puts, written);
             for (Bytes k : deletes.keySet()) {
                 byte[] cur = written.get(k);
                 if (cur != null && !puts.containsKey(k)) undo.delete(map, k.b(), cur, "stale ipcache entry");
@@ -116,6 +110,15 @@ final class IpcacheWriter {
             written.put(e.getKey(), e.getValue());
             IpcacheEntry n = putNames.get(e.getKey());
             sources.put(n.prefix(), n.source());
+        }
+    }
+
+    /** Writes each of {@code puts} whose value differs from what {@code current} says the map holds. */
+    private static void putChanged(MapTransaction undo, BpfMap map, Map<Bytes, byte[]> puts, Map<Bytes, byte[]> current)
+            throws DatapathException {
+        for (Map.Entry<Bytes, byte[]> e : puts.entrySet()) {
+            byte[] cur = current.get(e.getKey());
+            if (cur == null || !Arrays.equals(cur, e.getValue())) undo.put(map, e.getKey().b(), e.getValue(), cur, "ipcache entry");
         }
     }
 

@@ -119,7 +119,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     private volatile String watchError;
     private volatile boolean relist;
     /**
-     * Watch events update the accepted entries in place (an ip key costs O(1), a node's registration O(its keys));
+     * Watch events update the accepted entries in place (an ip key costs O(log n), a node's registration O(its keys));
      * listeners are called on this thread, and changes that arrive while a call is queued share it, as the
      * endpoint manager coalesces its passes anyway. (Rebuilding the whole list per event made a burst of n events
      * cost O(n^2) on the watch thread; rebuilding it per batch still cost O(entries) per change.)
