@@ -14,6 +14,18 @@ public interface RemoteEndpoints {
     List<RemoteEndpoint> list();
 
     /**
+     * What changed since {@code version}, a version an earlier call returned; 0 (or any version this view did not
+     * give, or one it no longer keeps the changes since) gets everything ({@link RemoteEndpointChanges#full}).
+     * Applying the changes to what the earlier calls gave yields exactly {@link #list()} as of the returned version.
+     * The default, for views that keep no history, always gives everything.
+     *
+     * @since 2.4
+     */
+    default RemoteEndpointChanges changesSince(long version) {
+        return RemoteEndpointChanges.everything(0, list());
+    }
+
+    /**
      * Whether the first listing of the other nodes' endpoints is in (Cilium's "ListDone"): before that, {@link #list()}
      * may be empty or partial and a remote peer would count as {@code world}. Listeners are called when it becomes
      * true. The default is for views that have nothing to wait for.

@@ -25,6 +25,20 @@ public interface Datapath {
     /** Makes the ipcache exactly {@code entries} (adds and changes first, removals last). */
     void syncIpcache(List<IpcacheEntry> entries) throws DatapathException;
 
+    /**
+     * Makes the ipcache exactly {@code entries}, which differ from those of the last successful sync by
+     * {@code upserted} (added or changed entries) and {@code removed} (prefixes no longer present): a datapath that
+     * knows what it last wrote writes only those (adds and changes first, removals last) instead of going over every
+     * entry. The caller gives the changes against what it last synced successfully; after a failed sync it may give
+     * the same changes again. The default syncs {@code entries}.
+     *
+     * @since 1.3
+     */
+    default void syncIpcacheChanges(List<IpcacheEntry> entries, List<IpcacheEntry> upserted, List<String> removed)
+            throws DatapathException {
+        syncIpcache(entries);
+    }
+
     /** Endpoints found in the pinned maps at start: what a previous agent left enforcing. */
     List<BpfEndpoint> restored();
 

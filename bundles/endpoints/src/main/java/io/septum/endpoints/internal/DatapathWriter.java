@@ -34,6 +34,20 @@ final class DatapathWriter {
                         Map<Long, List<NamedPort>> peerPorts) {
     }
 
+    /**
+     * An endpoint's policy as resolved from its labels, its named ports and a pass's inputs. Resolving is a function
+     * of these alone, so a pass whose inputs are those of the last push (the common case when only other nodes'
+     * entries changed: the identities and the peers' ports stay the same) reuses it instead of resolving every
+     * endpoint's policy again.
+     */
+    record Resolved(io.septum.api.Labels labels, List<NamedPort> ports, PolicyInputs in, EndpointPolicy policy) {
+        boolean matches(EndpointWork w, PolicyInputs next) {
+            return in.policySet() == next.policySet() && in.revision() == next.revision() && in.mode() == next.mode()
+                    && labels.equals(w.labels()) && ports.equals(w.ports()) && in.universe().equals(next.universe())
+                    && in.peerPorts().equals(next.peerPorts());
+        }
+    }
+
     /** Of a batch of pushes: whether one failed, and how many endpoints were written. */
     record Pushed(boolean failed, int count) {
     }
@@ -72,11 +86,18 @@ final class DatapathWriter {
         }
     }
 
-    /** Pushes the ipcache if it changed; false if the datapath refused it (the error is kept for the status). */
+    /**
+     * Pushes the ipcache if it changed, as the changes from the last one pushed when both are sorted (as passes build
+     * them); false if the datapath refused it (the error is kept for the status, and the next pass gives the changes
+     * from the last ipcache pushed again).
+     */
     boolean syncIpcache(List<IpcacheEntry> cache) {
-        if (cache.equals(pushedIpcache)) return true;
+        if (cache == pushedIpcache) return true;
+        IpcacheDiff diff = pushedIpcache == null ? null : IpcacheDiff.of(pushedIpcache, cache);
+        if (diff != null ? diff.isEmpty() : cache.equals(pushedIpcache)) return true;
         try {
-            datapath.syncIpcache(cache);
+            if (diff == null) datapath.syncIpcache(cache);
+            else datapath.syncIpcacheChanges(cache, diff.upserted(), diff.removed());
             pushedIpcache = cache;
             synchronized (lock) {
                 ipcacheError = null;
@@ -116,11 +137,14 @@ final class DatapathWriter {
         ManagedEndpoint ep = w.ep();
         DatapathEndpoint dpe;
         EndpointPolicy policy;
+        Resolved last;
         synchronized (lock) {
             if (ep.generation != w.generation() || !table.containsId(ep.id)) return Outcome.UNCHANGED;
+            last = ep.resolved;
         }
         try {
-            policy = in.policySet().resolve(w.labels(), w.ports(), in.universe(), in.peerPorts(), in.mode());
+            policy = last != null && last.matches(w, in) ? last.policy()
+                    : in.policySet().resolve(w.labels(), w.ports(), in.universe(), in.peerPorts(), in.mode());
         } catch (RuntimeException e) {
             synchronized (lock) {
                 ep.error = "cannot resolve policy: " + e.getMessage();
@@ -154,6 +178,7 @@ final class DatapathWriter {
         synchronized (lock) {
             ep.pushedEndpoint = dpe;
             ep.pushedEntries = policy.entries();
+            ep.resolved = new Resolved(w.labels(), w.ports(), in, policy);
             if (w.init()) return written; // still waiting for its identity
             if (ep.generation == w.generation() && ep.state != EndpointState.DISCONNECTED) {
                 ep.state = EndpointState.READY;

@@ -49,6 +49,8 @@ final class ManagedEndpoint {
     long generation;
     DatapathEndpoint pushedEndpoint;
     List<PolicyEntry> pushedEntries;
+    /** The policy last resolved for what was pushed, and from what (a pass with the same inputs reuses it). */
+    DatapathWriter.Resolved resolved;
     /** Per-endpoint audit mode, set by the operator and persisted. */
     boolean audit;
 

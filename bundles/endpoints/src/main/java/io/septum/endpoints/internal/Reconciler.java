@@ -93,10 +93,9 @@ final class Reconciler {
         List<String> hostAddresses = host.hostAddresses();
         // Read before the list: a listing that completes in between is then taken whole by the next pass.
         boolean synced = remote.synced();
-        List<RemoteEndpoint> remoteEndpoints = remote.list(identities);
+        remote.update(identities, remoteIpcache);
         DefaultEndpointManager.Settings s = settings.get();
         boolean push = gate.passes(now, s.clusterName(), s.initialSyncTimeout(), synced && !remote.labelsMissing());
-        remoteIpcache.replaceAll(remoteEndpoints, remote::identity);
         List<Long> removals;
         IdentityAssigner.Round round;
         List<Identity> knownUniverse;
@@ -146,7 +145,7 @@ final class Reconciler {
             ipcache = cache;
             universe = List.copyOf(used.values());
             lastUniverse = universe;
-            peerPorts = NamedPorts.byIdentity(table.all(), remoteIpcache.endpoints());
+            peerPorts = NamedPorts.byIdentity(table.all(), remoteIpcache.withNamedPorts());
             lastPeerPorts = peerPorts;
             // 5. What to push: every endpoint with an identity whose datapath state we own.
             for (ManagedEndpoint ep : table.all()) {

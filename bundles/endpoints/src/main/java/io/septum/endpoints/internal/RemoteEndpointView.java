@@ -3,11 +3,15 @@ package io.septum.endpoints.internal;
 import io.septum.api.Identity;
 import io.septum.api.IdentityAllocator;
 import io.septum.api.RemoteEndpoint;
+import io.septum.api.RemoteEndpointChanges;
 import io.septum.api.RemoteEndpoints;
 import io.septum.api.ReservedIdentity;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -23,9 +27,16 @@ final class RemoteEndpointView {
 
     private final Runnable onChange;
     private volatile RemoteEndpoints remote;
-    /** Touched by the regeneration thread only. */
+    /** This and the fields below are touched by the regeneration thread only. */
     private final Map<Long, Identity> labels = new HashMap<>();
     private boolean missing;
+    /** The view the fields below follow, and the version of it they are at (0: take the whole list next). */
+    private RemoteEndpoints following;
+    private long version;
+    /** Every remote endpoint the view gave, by address; those whose labels are not known yet; numbers in use. */
+    private final Map<String, RemoteEndpoint> held = new HashMap<>();
+    private final Map<String, RemoteEndpoint> waiting = new HashMap<>();
+    private final Map<Long, Integer> uses = new HashMap<>();
 
     RemoteEndpointView(Runnable onChange) {
         this.onChange = onChange;
@@ -47,40 +58,110 @@ final class RemoteEndpointView {
     }
 
     /**
-     * The remote endpoints now whose identities' labels are known (node addresses, {@code remote-node}, need none).
-     * One whose labels cannot be had yet is left out, so that its address stays {@code world} rather than carry a
-     * number that selectors cannot see (a wildcard allow would admit it while a deny by labels would miss it);
-     * {@link #labelsMissing()} then says the next pass should ask again. Labels of numbers no remote endpoint uses
-     * any more are forgotten: after GC a number may come back with other labels.
+     * Brings {@code target} up to the remote endpoints now whose identities' labels are known (node addresses,
+     * {@code remote-node}, need none): only what changed since the last call when the bound view keeps a history
+     * ({@code RemoteEndpoints.changesSince}), else the whole list. One whose labels cannot be had yet is left out,
+     * so that its address stays {@code world} rather than carry a number that selectors cannot see (a wildcard
+     * allow would admit it while a deny by labels would miss it); {@link #labelsMissing()} then says the next pass
+     * should ask again. Labels of numbers no remote endpoint uses any more are forgotten: after GC a number may come
+     * back with other labels.
      */
-    List<RemoteEndpoint> list(IdentityAllocator identities) {
+    void update(IdentityAllocator identities, RemoteIpcache target) {
         missing = false;
         RemoteEndpoints r = remote;
+        if (r != following) {
+            following = r;
+            version = 0;
+        }
         if (r == null) {
             labels.clear();
-            return List.of();
+            held.clear();
+            uses.clear();
+            waiting.clear();
+            target.replaceAll(List.of(), this::identity);
+            return;
         }
-        List<RemoteEndpoint> known = new java.util.ArrayList<>();
-        java.util.Set<Long> used = new java.util.HashSet<>();
-        for (RemoteEndpoint e : r.list()) {
-            if (e.identity() < ReservedIdentity.FIRST_ALLOCATED) {
-                known.add(e);
-                continue;
-            }
-            used.add(e.identity());
-            if (!labels.containsKey(e.identity())) {
-                try {
-                    identities.get(e.identity()).ifPresent(i -> labels.put(i.id(), i));
-                } catch (RuntimeException ex) {
-                    LOG.log(Level.FINE, "labels of remote identity " + e.identity() + " not known yet", ex);
+        RemoteEndpointChanges changes = r.changesSince(version);
+        List<RemoteEndpoint> known = new ArrayList<>();
+        if (changes.full()) {
+            held.clear();
+            uses.clear();
+            waiting.clear();
+            boolean twice = false, unknown = false;
+            for (RemoteEndpoint e : changes.upserted()) {
+                twice |= held.put(e.ip(), e) != null;
+                if (e.identity() >= ReservedIdentity.FIRST_ALLOCATED) uses.merge(e.identity(), 1, Integer::sum);
+                if (labelsKnown(e, identities)) {
+                    known.add(e);
+                } else {
+                    waiting.put(e.ip(), e);
+                    unknown = true;
                 }
             }
-            if (labels.containsKey(e.identity())) known.add(e);
-            else missing = true;
+            forgetUnusedLabels();
+            target.replaceAll(known, this::identity);
+            missing = unknown;
+            // a list that names an address twice cannot be followed by address: ask for the whole list again
+            version = twice ? 0 : changes.version();
+            return;
         }
-        labels.keySet().retainAll(used);
+        List<String> gone = new ArrayList<>();
+        for (String ip : changes.removed()) {
+            RemoteEndpoint was = held.remove(ip);
+            if (was == null) continue;
+            unuse(was);
+            waiting.remove(ip);
+            gone.add(ip);
+        }
+        // those that waited for their labels are asked again, unless replaced now (the new ones are asked below)
+        Set<String> replaced = new HashSet<>();
+        for (RemoteEndpoint e : changes.upserted()) replaced.add(e.ip());
+        for (var it = waiting.values().iterator(); it.hasNext(); ) {
+            RemoteEndpoint e = it.next();
+            if (!replaced.contains(e.ip()) && labelsKnown(e, identities)) {
+                known.add(e);
+                it.remove();
+            }
+        }
+        for (RemoteEndpoint e : changes.upserted()) {
+            RemoteEndpoint was = held.put(e.ip(), e);
+            if (was != null) {
+                unuse(was);
+                waiting.remove(e.ip());
+            }
+            if (e.identity() >= ReservedIdentity.FIRST_ALLOCATED) uses.merge(e.identity(), 1, Integer::sum);
+            if (labelsKnown(e, identities)) {
+                known.add(e);
+            } else {
+                waiting.put(e.ip(), e);
+                gone.add(e.ip());
+            }
+        }
+        forgetUnusedLabels();
+        target.apply(known, gone, this::identity);
+        missing = !waiting.isEmpty();
+        version = changes.version();
+    }
+
+    private void forgetUnusedLabels() {
+        labels.keySet().retainAll(uses.keySet());
         if (labels.size() > MAX_CACHED) labels.clear();
-        return known;
+    }
+
+    private boolean labelsKnown(RemoteEndpoint e, IdentityAllocator identities) {
+        if (e.identity() < ReservedIdentity.FIRST_ALLOCATED) return true;
+        if (!labels.containsKey(e.identity())) {
+            try {
+                identities.get(e.identity()).ifPresent(i -> labels.put(i.id(), i));
+            } catch (RuntimeException ex) {
+                LOG.log(Level.FINE, "labels of remote identity " + e.identity() + " not known yet", ex);
+            }
+        }
+        return labels.containsKey(e.identity());
+    }
+
+    private void unuse(RemoteEndpoint e) {
+        if (e.identity() >= ReservedIdentity.FIRST_ALLOCATED) uses.computeIfPresent(e.identity(), (k, n) -> n == 1 ? null : n - 1);
     }
 
     /** The labels of a remote number, when known. */

@@ -55,6 +55,28 @@ class DatapathWriterTest {
         assertEquals(List.of("upsert " + web.id, "upsert " + web.id), datapath.calls);
     }
 
+    /**
+     * A pass whose inputs are those of the last push (only other nodes' ipcache entries changed) does not resolve the
+     * endpoint's policy again; a new universe, new peers' ports or a new revision does.
+     */
+    @Test
+    void thePolicyIsResolvedAgainOnlyWhenWhatItIsResolvedFromChanged() {
+        assertTrue(writer.attachable(web));
+        writer.push(List.of(new EndpointWork(web)), inputs(3));
+        assertEquals(1, policies.resolves.get());
+        writer.push(List.of(new EndpointWork(web)), inputs(3));
+        assertEquals(1, policies.resolves.get(), "same inputs: the last resolution is reused");
+        writer.push(List.of(new EndpointWork(web)), new DatapathWriter.PolicyInputs(policies, EnforcementMode.DEFAULT, 3,
+                List.of(ReservedIdentity.WORLD.identity(), ReservedIdentity.HOST.identity()), Map.of()));
+        assertEquals(2, policies.resolves.get(), "another universe");
+        writer.push(List.of(new EndpointWork(web)), new DatapathWriter.PolicyInputs(policies, EnforcementMode.DEFAULT, 3,
+                List.of(ReservedIdentity.WORLD.identity(), ReservedIdentity.HOST.identity()),
+                Map.of(300L, List.of(new io.septum.api.NamedPort("http", 80, "TCP")))));
+        assertEquals(3, policies.resolves.get(), "other peers' ports");
+        writer.push(List.of(new EndpointWork(web)), inputs(4));
+        assertEquals(4, policies.resolves.get(), "a new revision");
+    }
+
     @Test
     void theInitProgramEnforcesBothWaysWithTheInitIdentityAndLeavesTheEndpointWaiting() {
         web.identity = null;

@@ -38,6 +38,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -70,6 +71,8 @@ final class Fakes {
         volatile CountDownLatch gate;
         /** Allocation of cluster-wide (non-CIDR, non-reserved) label sets fails, as with etcd unreachable. */
         volatile boolean unreachable;
+        /** Numbers whose labels {@link #get} does not give (yet), as before the cluster's store answers. */
+        final Set<Long> hidden = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
         @Override
         public Identity allocate(Labels labels) {
@@ -107,6 +110,7 @@ final class Fakes {
 
         @Override
         public synchronized Optional<Identity> get(long id) {
+            if (hidden.contains(id)) return Optional.empty();
             return byLabels.values().stream().filter(i -> i.id() == id).findFirst()
                     .or(() -> ReservedIdentity.byId(id).map(ReservedIdentity::identity));
         }
@@ -136,12 +140,15 @@ final class Fakes {
         /** The named ports the last resolve of each subject was given: its own, and its peers' by identity. */
         final Map<String, List<NamedPort>> ownPorts = new java.util.concurrent.ConcurrentHashMap<>();
         final Map<String, Map<Long, List<NamedPort>>> peerPorts = new java.util.concurrent.ConcurrentHashMap<>();
+        /** How many times an endpoint's policy was resolved (with its named ports, as passes do). */
+        final java.util.concurrent.atomic.AtomicInteger resolves = new java.util.concurrent.atomic.AtomicInteger();
 
         @Override
         public EndpointPolicy resolve(Labels subject, List<NamedPort> subjectPorts, Collection<Identity> universe,
                                       Map<Long, List<NamedPort>> peers, EnforcementMode mode) {
             ownPorts.put(subject.toString(), subjectPorts);
             peerPorts.put(subject.toString(), peers);
+            resolves.incrementAndGet();
             return resolve(subject, universe, mode);
         }
 

@@ -29,8 +29,8 @@ class RemoteIpcacheTest {
         var node = new RemoteEndpoint("192.0.2.12", ReservedIdentity.REMOTE_NODE.id(), "node-b", "", "node-b");
         cache.replaceAll(List.of(web, v6, bad, node), RemoteIpcacheTest::labels);
         assertEquals(List.of(new IpcacheEntry("10.1.0.5/32", WEB, "kvstore:node-a"),
-                new IpcacheEntry("fd00::5/128", WEB, "kvstore:node-a"),
-                new IpcacheEntry("192.0.2.12/32", ReservedIdentity.REMOTE_NODE.id(), "kvstore:node-b")), cache.entries());
+                new IpcacheEntry("192.0.2.12/32", ReservedIdentity.REMOTE_NODE.id(), "kvstore:node-b"),
+                new IpcacheEntry("fd00::5/128", WEB, "kvstore:node-a")), cache.entries(), "one per prefix, by prefix");
         assertEquals(Map.of(WEB, WEB_ID, DB, DB_ID), cache.identities(),
                 "an endpoint without an entry still names its identity for selectors");
         assertEquals(List.of(web, v6, bad, node), cache.endpoints());

@@ -16,7 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -87,14 +86,8 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
     private final Map<Long, DatapathEndpoint> endpoints = new HashMap<>();
     /** What the policy map holds per endpoint id (read from the pins at open, then kept in step). */
     private final Map<Long, Map<PolicyCodec.Key, PolicyCodec.Value>> installed = new HashMap<>();
-    private final Map<String, String> ipcacheSources = new HashMap<>();
-    /**
-     * The ipcache map's content as this datapath last wrote it (guarded by lock), or null when that is not known:
-     * before the first sync after a load (the pins may hold a previous run's entries) and after a failed sync. Only
-     * this agent writes its pinned ipcache, so a sync diffs against this instead of reading the map back: with
-     * 10,000 remote entries in cluster mode that read was 20,000 syscalls per sync (scripts/bench-cluster.sh).
-     */
-    private Map<Bytes, byte[]> ipcacheWritten;
+    /** What this datapath last wrote to the ipcache map (guarded by lock). */
+    private final IpcacheWriter ipcacheWriter;
     private List<BpfEndpoint> restored = List.of();
 
     private final AtomicLong received = new AtomicLong();
@@ -107,6 +100,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
         this.lib = loadLibrary(LibBpf.class, "bpf", "libbpf.so.1");
         this.libc = loadLibrary(LibC.class, "c", "libc.so.6");
         this.runtime = Runtime.getRuntime(lib);
+        this.ipcacheWriter = new IpcacheWriter(runtime);
         this.ncpus = Math.max(1, lib.libbpf_num_possible_cpus());
         this.decoder = new EventDecoder(runtime);
         this.log = new LibbpfLog(lib, libc, runtime);
@@ -183,7 +177,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
         if (objects != null) objects.close();
         objects = null;
         maps = null;
-        ipcacheWritten = null;
+        ipcacheWriter.forget();
         log.uninstall();
     }
 
@@ -397,45 +391,18 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
 
     @Override
     public void syncIpcache(List<IpcacheEntry> entries) throws DatapathException {
-        Map<Bytes, byte[]> desired = new LinkedHashMap<>();
-        Map<String, String> sources = new HashMap<>();
-        for (IpcacheEntry e : entries) {
-            Ips.Prefix p;
-            try {
-                p = Ips.parsePrefix(e.prefix());
-            } catch (IllegalArgumentException ex) {
-                throw new DatapathException("ipcache entry " + e + ": " + ex.getMessage(), ex);
-            }
-            Structs.IpcacheKey k = Structs.zeroed(new Structs.IpcacheKey(runtime));
-            k.prefixlen.set(p.prefixlen());
-            for (int i = 0; i < 16; i++) k.addr[i].set(p.addr()[i] & 0xff);
-            Structs.IpcacheValue v = Structs.zeroed(new Structs.IpcacheValue(runtime));
-            v.identity.set(e.identity());
-            desired.put(new Bytes(k.bytes()), v.bytes());
-            sources.put(Ips.formatPrefix(p.addr(), p.prefixlen()), e.source());
-        }
         synchronized (lock) {
             requireLoaded();
-            Map<Bytes, byte[]> current = ipcacheWritten != null ? ipcacheWritten : maps.ipcache.readAll();
-            ipcacheWritten = null; // unknown until this sync has succeeded or been rolled back
-            MapTransaction undo = new MapTransaction();
-            try {
-                for (Map.Entry<Bytes, byte[]> e : desired.entrySet()) {
-                    byte[] cur = current.get(e.getKey());
-                    if (cur == null || !Arrays.equals(cur, e.getValue())) {
-                        undo.put(maps.ipcache, e.getKey().b(), e.getValue(), cur, "ipcache entry");
-                    }
-                }
-                for (Bytes k : current.keySet()) {
-                    if (!desired.containsKey(k)) undo.delete(maps.ipcache, k.b(), current.get(k), "stale ipcache entry");
-                }
-            } catch (DatapathException e) {
-                undo.rollback();
-                throw e;
-            }
-            ipcacheWritten = desired;
-            ipcacheSources.clear();
-            ipcacheSources.putAll(sources);
+            ipcacheWriter.sync(maps.ipcache, entries);
+        }
+    }
+
+    @Override
+    public void syncIpcacheChanges(List<IpcacheEntry> entries, List<IpcacheEntry> upserted, List<String> removed)
+            throws DatapathException {
+        synchronized (lock) {
+            requireLoaded();
+            ipcacheWriter.apply(maps.ipcache, entries, upserted, removed);
         }
     }
 
@@ -479,7 +446,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
     @Override
     public List<IpcacheEntry> ipcache() {
         synchronized (lock) {
-            return loaded ? codec.ipcache(maps, ipcacheSources) : List.of();
+            return loaded ? codec.ipcache(maps, ipcacheWriter.sources()) : List.of();
         }
     }
 

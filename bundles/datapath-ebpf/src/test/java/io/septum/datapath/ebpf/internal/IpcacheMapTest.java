@@ -70,4 +70,38 @@ class IpcacheMapTest {
         second.syncIpcache(List.of(entry("10.1.0.2/32", 301), entry("10.1.0.4/32", 304)));
         assertEquals(Map.of("10.1.0.2/32", 301L, "10.1.0.4/32", 304L), inMap(second));
     }
+
+    /**
+     * Random changes written as changes (what the endpoint manager gives once it has synced) leave the map exactly as
+     * a whole sync would, after every step, across a failed-looking start (the first call after open, when what the
+     * map holds is not known, syncs the whole list) and a reload of the pins.
+     */
+    @Test
+    void changesLeaveTheMapAsAWholeSyncWould() throws Exception {
+        java.util.Random rnd = new java.util.Random(11);
+        EbpfDatapath dp = open();
+        Map<String, IpcacheEntry> state = new TreeMap<>();
+        state.put("10.9.0.0/16", entry("10.9.0.0/16", 299));
+        // the first call knows nothing of the map: it syncs the whole list, whatever the changes say
+        dp.syncIpcacheChanges(List.copyOf(state.values()), List.of(), List.of());
+        assertEquals(Map.of("10.9.0.0/16", 299L), inMap(dp));
+        for (int step = 0; step < 200; step++) {
+            if (step == 100) {
+                dp.close();
+                dp = open(); // a new process on the same pins
+            }
+            Map<String, IpcacheEntry> before = new TreeMap<>(state);
+            String prefix = "10.1.0." + rnd.nextInt(30) + "/32";
+            if (rnd.nextInt(3) == 0) state.remove(prefix);
+            else state.put(prefix, entry(prefix, 300 + rnd.nextInt(3)));
+            List<IpcacheEntry> upserted = new ArrayList<>();
+            List<String> removed = new ArrayList<>();
+            for (IpcacheEntry e : state.values()) if (!e.equals(before.get(e.prefix()))) upserted.add(e);
+            for (String p : before.keySet()) if (!state.containsKey(p)) removed.add(p);
+            dp.syncIpcacheChanges(List.copyOf(state.values()), upserted, removed);
+            Map<String, Long> want = new TreeMap<>();
+            state.values().forEach(e -> want.put(e.prefix(), e.identity()));
+            assertEquals(want, inMap(dp), "step " + step);
+        }
+    }
 }

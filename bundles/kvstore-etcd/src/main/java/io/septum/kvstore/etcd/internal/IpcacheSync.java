@@ -9,11 +9,11 @@ import io.septum.api.EndpointSnapshot;
 import io.septum.api.IpPrefix;
 import io.septum.api.NamedPort;
 import io.septum.api.RemoteEndpoint;
+import io.septum.api.RemoteEndpointChanges;
 import io.septum.api.RemoteEndpoints;
 import io.septum.api.ReservedIdentity;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -25,8 +25,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Predicate;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -103,12 +101,17 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     /** Node name to the lease its registration carries (its heartbeat), guarded by lock. */
     private final Map<String, Long> nodeLeases = new HashMap<>();
     /** Every ip key seen, with what can be checked once, when it arrives (guarded by lock). */
-    private final Map<String, Received> ipKeys = new TreeMap<>();
+    private final TreeMap<String, ReceivedIpKey> ipKeys = new TreeMap<>();
     /** The CIDRs each registered node claims, parsed once per registration (guarded by lock). */
     private final Map<String, List<IpPrefix>> nodeCidrs = new HashMap<>();
+    /** Node name to how many address claims its registration made (guarded by lock). */
+    private final Map<String, Integer> nodeAddressClaims = new HashMap<>();
     /** Node name to its operator-written CIDRs (guarded by lock); a malformed key is an empty list: nothing passes. */
     private final Map<String, List<IpPrefix>> operatorCidrs = new HashMap<>();
-    private volatile List<RemoteEndpoint> remote = List.of();
+    /** The accepted entries and the duplicate claims, updated per event (guarded by lock). */
+    private final AcceptedEndpoints accepted = new AcceptedEndpoints(4096);
+    /** The version of the accepted entries the listeners last heard of (guarded by lock). */
+    private long notifiedVersion;
     private volatile EtcdClient.Watch nodeWatch, ipWatch, cidrWatch;
     /** The first listing is in (Cilium's ListDone); never false again (a re-list keeps serving the last state). */
     private volatile boolean synced;
@@ -116,18 +119,17 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     private volatile String watchError;
     private volatile boolean relist;
     /**
-     * Watch events only update the raw maps; the validated list is rebuilt on this thread, and requests that arrive
-     * while a rebuild is queued share it. A rebuild is O(entries): one per event made a burst of n events cost
-     * O(n^2) on the watch thread (10k entries published at once kept three agents busy for minutes), and the
-     * endpoint manager coalesces its passes anyway.
+     * Watch events update the accepted entries in place (an ip key costs O(log n), a node's registration O(its keys));
+     * listeners are called on this thread, and changes that arrive while a call is queued share it, as the
+     * endpoint manager coalesces its passes anyway. (Rebuilding the whole list per event made a burst of n events
+     * cost O(n^2) on the watch thread; rebuilding it per batch still cost O(entries) per change.)
      */
-    private final ExecutorService recomputer = Executors.newSingleThreadExecutor(r -> {
+    private final ExecutorService notifier = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "septum-kvstore-remote-endpoints");
         t.setDaemon(true);
         return t;
     });
-    private final AtomicBoolean recomputeQueued = new AtomicBoolean();
-    private final AtomicLong recomputes = new AtomicLong();
+    private final AtomicBoolean notifyQueued = new AtomicBoolean();
 
     /** @param writer runs the etcd writes that follow endpoint changes (never the caller's notification thread) */
     public IpcacheSync(EtcdClient etcd, LeaseSession lease, NodeInfo self, java.util.concurrent.Executor writer) {
@@ -177,6 +179,8 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         EtcdClient.RangeResult ns = etcd.getPrefix(NODE_PREFIX);
         EtcdClient.RangeResult ips = etcd.getPrefix(IP_PREFIX);
         synchronized (lock) {
+            // every claim again, settled once at the end: consumers see what differs from before, never a gap
+            accepted.beginRebuild();
             nodes.clear();
             nodeCidrs.clear();
             ipKeys.clear();
@@ -184,6 +188,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
             for (EtcdClient.KeyValue kv : cidrs.kvs()) cidrEvent(false, kv);
             for (EtcdClient.KeyValue kv : ns.kvs()) nodeEvent(false, kv);
             for (EtcdClient.KeyValue kv : ips.kvs()) ipEvent(false, kv);
+            accepted.endRebuild();
         }
         long from = Math.max(cidrs.revision(), Math.max(ns.revision(), ips.revision())) + 1;
         lastRevision = from - 1;
@@ -193,7 +198,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         cidrWatch = etcd.watch(NODE_CIDRS_PREFIX, cidrs.revision() + 1, e -> onEvent(this::cidrEvent, e), this::onWatchError);
         nodeWatch = etcd.watch(NODE_PREFIX, ns.revision() + 1, e -> onEvent(this::nodeEvent, e), this::onWatchError);
         ipWatch = etcd.watch(IP_PREFIX, ips.revision() + 1, e -> onEvent(this::ipEvent, e), this::onWatchError);
-        recompute(true);
+        notifyListeners(true);
     }
 
     private interface KeyHandler {
@@ -206,7 +211,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         }
         lastRevision = Math.max(lastRevision, e.kv().modRevision());
         watchError = null;
-        requestRecompute();
+        requestNotify();
     }
 
     private void onWatchError(Exception e) {
@@ -219,6 +224,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         String name = kv.key().substring(NODE_CIDRS_PREFIX.length());
         if (delete) {
             operatorCidrs.remove(name);
+            reclaim(name);
             return;
         }
         List<IpPrefix> cidrs = new ArrayList<>();
@@ -233,6 +239,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
             cidrs.clear();
         }
         operatorCidrs.put(name, List.copyOf(cidrs));
+        reclaim(name);
     }
 
     private void nodeEvent(boolean delete, EtcdClient.KeyValue kv) {
@@ -242,6 +249,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
             nodes.remove(name);
             nodeCidrs.remove(name);
             nodeLeases.remove(name);
+            reclaim(name);
             return;
         }
         nodeLeases.put(name, kv.lease());
@@ -267,6 +275,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
             nodes.remove(name);
             nodeCidrs.remove(name);
         }
+        reclaim(name);
     }
 
     private void ipEvent(boolean delete, EtcdClient.KeyValue kv) {
@@ -277,6 +286,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         if (node.equals(self.name())) return;
         if (delete) {
             ipKeys.remove(kv.key());
+            claim(kv.key());
             return;
         }
         try {
@@ -290,55 +300,12 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
             }
             RemoteEndpoint e = new RemoteEndpoint(n.path("ip").asText(), n.path("identity").asLong(), n.path("node").asText(),
                     n.path("namespace").asText(""), n.path("name").asText(""), ports);
-            ipKeys.put(kv.key(), Received.of(kv.key(), e, this::mine));
+            ipKeys.put(kv.key(), ReceivedIpKey.of(kv.key(), e, this::mine));
         } catch (IOException | RuntimeException ex) {
             LOG.warning("kvstore: ignoring ipcache key " + kv.key() + ": " + ex.getMessage());
             ipKeys.remove(kv.key());
         }
-    }
-
-    /**
-     * An ip key as received, with the checks that depend on it alone done once: a rebuild of the remote list runs
-     * for every batch of changes over every entry, so it must not parse addresses again.
-     *
-     * @param ip the parsed address, null when the entry is refused whatever the registrations say
-     * @param refused why it is refused regardless of node registrations, or null
-     * @param own whether the address is this node's own (no other node may claim it)
-     */
-    record Received(RemoteEndpoint endpoint, IpPrefix ip, String refused, boolean own) {
-        static Received of(String key, RemoteEndpoint e, Predicate<IpPrefix> mine) {
-            String keyNode = key.substring(IP_PREFIX.length(), key.indexOf('/', IP_PREFIX.length()));
-            if (!keyNode.equals(e.node())) return refused(e, "the key is node " + keyNode + "'s but the value names " + e.node());
-            IpPrefix ip;
-            try {
-                ip = IpPrefix.parse(e.ip());
-            } catch (IllegalArgumentException ex) {
-                return refused(e, ex.getMessage());
-            }
-            if (!key.endsWith("/" + e.ip())) return refused(e, "the key does not name its address " + e.ip());
-            if (e.identity() < ReservedIdentity.FIRST_ALLOCATED || e.identity() > ReservedIdentity.LAST_ALLOCATED) {
-                return refused(e, "identity " + e.identity() + " is not a cluster-wide one");
-            }
-            return new Received(e, ip, null, mine.test(ip));
-        }
-
-        private static Received refused(RemoteEndpoint e, String why) {
-            return new Received(e, null, why, false);
-        }
-    }
-
-    /**
-     * Why an entry of another node is refused, or null when it is taken.
-     *
-     * @param operator the CIDRs the operator wrote for the node, which replace those it registered; null: none
-     */
-    private static String refusal(Received r, NodeInfo node, List<IpPrefix> cidrs, List<IpPrefix> operator) {
-        RemoteEndpoint e = r.endpoint();
-        if (node == null) return "node " + e.node() + " is not registered";
-        if (r.refused() != null) return r.refused();
-        for (IpPrefix c : operator != null ? operator : cidrs) if (c.contains(r.ip())) return null;
-        return e.ip() + " is outside the CIDRs " + (operator != null ? "the operator set for node " + e.node()
-                + " (" + NODE_CIDRS_PREFIX + e.node() + ") " + operator : "node " + e.node() + " registered " + node.cidrs());
+        claim(kv.key());
     }
 
     /** Whether an address is this node's own (its endpoint CIDRs or its node addresses): no other node may claim it. */
@@ -357,54 +324,63 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
         return false;
     }
 
-    /** Queues a rebuild of the remote list unless one is queued already (it will see this change too). */
-    private void requestRecompute() {
-        if (!recomputeQueued.compareAndSet(false, true)) return;
+    /**
+     * Makes the ip key's claim what the registrations allow now: its endpoint, or none. The caller holds the lock.
+     */
+    private void claim(String key) {
+        ReceivedIpKey r = ipKeys.get(key);
+        String why = null;
+        if (r != null) {
+            String node = r.endpoint().node();
+            why = r.refusal(nodes.get(node), nodeCidrs.getOrDefault(node, List.of()), operatorCidrs.get(node));
+            if (why == null && r.own()) why = r.endpoint().ip() + " is this node's own";
+            if (why != null) {
+                String reason = why;
+                LOG.fine(() -> "kvstore: ignoring " + key + ": " + reason);
+            }
+        }
+        accepted.claim(key, why == null && r != null ? r.endpoint() : null);
+    }
+
+    /**
+     * A node's registration or operator CIDRs changed: its ip keys are judged again, and its own addresses (each a
+     * claim of {@code remote-node}, one per position so that an address it lists twice is a duplicate, as before)
+     * replace the ones it registered before. The caller holds the lock.
+     */
+    private void reclaim(String name) {
+        for (String key : ipKeys.subMap(IP_PREFIX + name + "/", IP_PREFIX + name + "0").keySet()) claim(key);
+        NodeInfo n = nodes.get(name);
+        List<String> addresses = n == null ? List.of() : n.addresses();
+        int before = nodeAddressClaims.getOrDefault(name, 0);
+        for (int i = 0; i < Math.max(before, addresses.size()); i++) {
+            String a = i < addresses.size() ? addresses.get(i) : null;
+            accepted.claim("node-address/" + name + "/" + i, a == null || mine(a) ? null
+                    : new RemoteEndpoint(a, ReservedIdentity.REMOTE_NODE.id(), name, "", ""));
+        }
+        if (addresses.isEmpty()) nodeAddressClaims.remove(name);
+        else nodeAddressClaims.put(name, addresses.size());
+    }
+
+    /** Queues a call of the listeners unless one is queued already (it will see this change too). */
+    private void requestNotify() {
+        if (!notifyQueued.compareAndSet(false, true)) return;
         try {
-            recomputer.execute(() -> {
-                // cleared before the rebuild reads the maps: a change after this point queues another rebuild
-                recomputeQueued.set(false);
-                recompute(false);
+            notifier.execute(() -> {
+                // cleared before the version is read: a change after this point queues another call
+                notifyQueued.set(false);
+                notifyListeners(false);
             });
         } catch (RejectedExecutionException closed) {
-            recomputeQueued.set(false);
+            notifyQueued.set(false);
         }
     }
 
-    /** How many times the remote list was rebuilt (for tests). */
-    long recomputes() {
-        return recomputes.get();
-    }
-
     /** @param listed a full listing was just taken: from now on {@link #synced()} (listeners hear of it once) */
-    private void recompute(boolean listed) {
-        recomputes.incrementAndGet();
+    private void notifyListeners(boolean listed) {
         synchronized (lock) {
-            List<RemoteEndpoint> out = new ArrayList<>();
-            for (Map.Entry<String, Received> e : ipKeys.entrySet()) {
-                Received r = e.getValue();
-                String node = r.endpoint().node();
-                String why = refusal(r, nodes.get(node), nodeCidrs.getOrDefault(node, List.of()), operatorCidrs.get(node));
-                if (why == null && r.own()) why = r.endpoint().ip() + " is this node's own";
-                if (why == null) out.add(r.endpoint());
-                else {
-                    String reason = why;
-                    LOG.fine(() -> "kvstore: ignoring " + e.getKey() + ": " + reason);
-                }
-            }
-            for (NodeInfo n : nodes.values()) {
-                for (String a : n.addresses()) {
-                    if (!mine(a)) out.add(new RemoteEndpoint(a, ReservedIdentity.REMOTE_NODE.id(), n.name(), "", ""));
-                }
-            }
-            // an address two nodes claim belongs to neither: it stays world until one of them lets go
-            Map<String, Long> claims = new HashMap<>();
-            for (RemoteEndpoint r : out) claims.merge(r.ip(), 1L, Long::sum);
-            out.removeIf(r -> claims.get(r.ip()) > 1);
-            out.sort(Comparator.comparing(RemoteEndpoint::ip).thenComparing(RemoteEndpoint::node));
             boolean firstListing = listed && !synced;
-            if (out.equals(remote) && !firstListing) return;
-            remote = List.copyOf(out);
+            if (accepted.version() == notifiedVersion && !firstListing) return;
+            notifiedVersion = accepted.version();
             if (firstListing) synced = true;
         }
         for (Runnable l : listeners) {
@@ -420,7 +396,16 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
 
     @Override
     public List<RemoteEndpoint> list() {
-        return remote;
+        synchronized (lock) {
+            return accepted.list();
+        }
+    }
+
+    @Override
+    public RemoteEndpointChanges changesSince(long version) {
+        synchronized (lock) {
+            return accepted.changesSince(version);
+        }
     }
 
     @Override
@@ -454,7 +439,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
 
     /** How many of a node's addresses are accepted now (its endpoints and its own addresses). */
     public int accepted(String node) {
-        return (int) remote.stream().filter(r -> r.node().equals(node)).count();
+        return (int) list().stream().filter(r -> r.node().equals(node)).count();
     }
 
     /** The newest modification revision under the watched prefixes, for the sync lag (deletions do not show). */
@@ -586,6 +571,6 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     @Override
     public void close() {
         closeWatches();
-        recomputer.shutdownNow();
+        notifier.shutdownNow();
     }
 }
