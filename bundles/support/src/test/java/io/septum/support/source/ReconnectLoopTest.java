@@ -72,7 +72,12 @@ class ReconnectLoopTest {
                 if (attempts.getCount() > 0) waits.add(loop.retryLater(this));
             }
         };
-        waits.add(onWorker(() -> loop.retryLater(attempt)));
+        // recorded on the worker, before the retry it schedules can run there: the order of the waits is theirs
+        onWorker(() -> {
+            Duration first = loop.retryLater(attempt);
+            waits.add(first);
+            return first;
+        });
         assertTrue(attempts.await(5, TimeUnit.SECONDS));
         assertTrue(System.nanoTime() - t0 >= TimeUnit.MILLISECONDS.toNanos(20 + 40), "each retry waits its backoff");
         assertEquals(List.of(Duration.ofMillis(20), Duration.ofMillis(40)), waits);
