@@ -352,7 +352,8 @@ sc_kill() {
   local before="$TMP/snap-before" after="$TMP/snap-after"
   snapshot "$before"
   start_probe "$TMP/probe-kill" 240
-  (storm "$IMPORTS" "$STORM_SECONDS"; echo "$STORM_DONE $STORM_FAILED" >"$TMP/kill-storm") &
+  # a short storm: the kill comes 3 s into it, and its failing imports after that must not hold up the restart
+  (storm "$IMPORTS" 6; echo "$STORM_DONE $STORM_FAILED" >"$TMP/kill-storm") &
   local storm_pid=$!
   sleep 3
   local down0 up_ms
@@ -374,7 +375,7 @@ sc_kill() {
   local same=0
   echo "  compared: $(jq -s 'map(length) | "\(.[0]) endpoints, \(.[1]) identities"' -r "$after")"
   cmp -s "$before" "$after" && same=1
-  echo "  agent down to ready again with both endpoints ready: $up_ms ms"
+  echo "  agent down to ready again with both endpoints ready: $up_ms ms (of which JVM start to ready $AGENT_READY_MS ms)"
   [ $same = 1 ] || diff "$before" "$after" | head -20 | sed 's/^/    /'
   FIG[kill_down_to_ready_ms]=$up_ms
   check kill_ids_unchanged "$same" "endpoint ids, their identities and the identity list before the kill and after the restart"
@@ -393,11 +394,18 @@ sc_corrupt() {
   start_probe "$TMP/probe-corrupt" 240
   bench_start_agent
   st=$(status_json)
-  echo "  status: $(jq -r '.components[]? | select(.name == "policy") | "\(.state): \(.message)"' <<<"$st" | head -c 400)"
+  echo "  status: mode $(jq -r .enforcementMode <<<"$st"); policy $(jq -r '.components[]? | select(.name == "policy") | "\(.state): \(.message)"' <<<"$st")"
   r=$(jq -r '.components[]? | select(.name == "policy") | .state' <<<"$st")
   check corrupt_degraded "$([ "$r" = degraded ] && echo 1 || echo 0)" "policy component state '$r'"
   wait_ready rel- 2 60
-  sleep 2
+  # fail-closed: the lost policies' endpoints closed until the operator imports again, the allowed port too
+  local deadline=$((SECONDS + 15)) closed=0
+  while [ $SECONDS -lt $deadline ]; do
+    port_dropped "$NS_C" "$SIP" 8080 && { closed=1; break; }
+    sleep 0.2
+  done
+  check corrupt_allowed_closed_until_reimport "$closed" "8080 dropped after the restart (fail-closed, nothing known to allow it)"
+  sleep 3
   probe_figures corrupt
   find "$TMP/state/policies" -mindepth 1 -maxdepth 1 -printf '  policies dir: %f\n' | sort
   # the operator's repair: import again

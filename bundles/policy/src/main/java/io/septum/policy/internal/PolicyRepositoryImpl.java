@@ -137,7 +137,7 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
         PolicyStore.State state = store.load();
         // a damaged state file started empty: say so in status until restart (nothing silently starts empty)
         if (store.problem() != null) {
-            restoreProblem = store.problem() + "; until then mode default acts as always (closed unless allowed)";
+            restoreProblem = store.problem();
             failClosed = true;
         }
         PolicySet set = engine.empty();
@@ -344,6 +344,7 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
     public ComponentStatus health() {
         String summary = current.policies().size() + " policies, revision " + revision + ", mode " + mode;
         String problem = restoreProblem != null ? restoreProblem : history.problem();
+        if (problem != null && mode() != mode) problem += "; until then mode " + mode + " acts as " + mode();
         return problem == null ? ComponentStatus.ok("policy", summary)
                 : new ComponentStatus("policy", "degraded", summary + "; " + problem);
     }

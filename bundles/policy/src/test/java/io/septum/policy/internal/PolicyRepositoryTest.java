@@ -169,6 +169,7 @@ class PolicyRepositoryTest {
 
         assertEquals(3, r.importPolicies("a", RULE1).revision());
         assertEquals(EnforcementMode.DEFAULT, r.mode(), "the operator's import ends it");
+        assertFalse(r.health().message().contains("acts as always"), r.health().message());
         assertEquals(List.of(EnforcementMode.DEFAULT), delivered);
         assertEquals(EnforcementMode.NEVER, modeAfterCorruptStart(EnforcementMode.NEVER));
         assertEquals(EnforcementMode.ALWAYS, modeAfterCorruptStart(EnforcementMode.ALWAYS));
