@@ -65,6 +65,12 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
     private volatile long revision;
     private volatile EnforcementMode mode;
     private volatile String restoreProblem;
+    /**
+     * Set when the state file could not be read at start: the policies it held are unknown, so the repository
+     * enforces {@code always} (closed unless allowed) instead of {@code default}, rather than open every
+     * endpoint those policies isolated. The operator's next change (the status says to import again) ends it.
+     */
+    private volatile boolean failClosed;
     /** Objects a source offered and validation refused, by origin; in memory only, sources report them again. */
     private final java.util.Map<String, RejectedPolicy> rejected = new java.util.concurrent.ConcurrentHashMap<>();
     private long deliveredRevision = -1;
@@ -130,7 +136,10 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
     private void restore() {
         PolicyStore.State state = store.load();
         // a damaged state file started empty: say so in status until restart (nothing silently starts empty)
-        if (store.problem() != null) restoreProblem = store.problem();
+        if (store.problem() != null) {
+            restoreProblem = store.problem();
+            failClosed = true;
+        }
         PolicySet set = engine.empty();
         for (PolicyStore.Stored s : state.policies()) {
             try {
@@ -142,7 +151,8 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
             }
         }
         current = set;
-        revision = state.revision();
+        // the history outlives a damaged state file: new revisions go on from it instead of repeating its numbers
+        revision = Math.max(state.revision(), history.lastRevision());
     }
 
     @Modified
@@ -232,6 +242,7 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
             stored.add(new PolicyStore.Stored(p.kind(), p.namespace(), p.name(), p.origin(), p.revision(), p.document()));
         }
         store.save(new PolicyStore.State(rev, stored));
+        failClosed = false;
     }
 
     private void notifyListeners() {
@@ -239,7 +250,7 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
         try {
             long rev = revision;
             PolicySet set = current;
-            EnforcementMode m = mode;
+            EnforcementMode m = mode();
             if (rev == deliveredRevision && m == deliveredMode) return;
             deliveredRevision = rev;
             deliveredMode = m;
@@ -367,6 +378,7 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
     public ComponentStatus health() {
         String summary = current.policies().size() + " policies, revision " + revision + ", mode " + mode;
         String problem = restoreProblem != null ? restoreProblem : history.problem();
+        if (problem != null && mode() != mode) problem += "; until then mode " + mode + " acts as " + mode();
         return problem == null ? ComponentStatus.ok("policy", summary)
                 : new ComponentStatus("policy", "degraded", summary + "; " + problem);
     }
@@ -394,7 +406,8 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
 
     @Override
     public EnforcementMode mode() {
-        return mode;
+        // only 'default' opens an endpoint no policy selects; 'never' enforces nothing and 'always' is closed anyway
+        return failClosed && mode == EnforcementMode.DEFAULT ? EnforcementMode.ALWAYS : mode;
     }
 
     @Override

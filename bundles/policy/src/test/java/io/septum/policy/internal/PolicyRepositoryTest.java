@@ -151,6 +151,36 @@ class PolicyRepositoryTest {
     }
 
     @Test
+    void aCorruptStateFileFailsClosedUntilTheNextImport() throws Exception {
+        PolicyRepositoryImpl before = repo(EnforcementMode.DEFAULT);
+        before.importPolicies("a", RULE1);
+        before.importPolicies("b", CCNP);
+        Path f = state.resolve("policies/state.json");
+        byte[] bytes = Files.readAllBytes(f);
+        Files.write(f, java.util.Arrays.copyOf(bytes, bytes.length / 2)); // a crash in the middle of a write
+
+        PolicyRepositoryImpl r = repo(EnforcementMode.DEFAULT);
+        List<EnforcementMode> delivered = new CopyOnWriteArrayList<>();
+        r.setListenersForTest(List.of((rev, set, mode) -> delivered.add(mode)));
+        assertTrue(r.list().isEmpty());
+        assertEquals(EnforcementMode.ALWAYS, r.mode(), "the lost policies' endpoints must not open");
+        assertTrue(r.health().message().contains("acts as always"), r.health().message());
+        assertEquals(2, r.revision(), "revisions go on from the history, not from 0");
+
+        assertEquals(3, r.importPolicies("a", RULE1).revision());
+        assertEquals(EnforcementMode.DEFAULT, r.mode(), "the operator's import ends it");
+        assertFalse(r.health().message().contains("acts as always"), r.health().message());
+        assertEquals(List.of(EnforcementMode.DEFAULT), delivered);
+        assertEquals(EnforcementMode.NEVER, modeAfterCorruptStart(EnforcementMode.NEVER));
+        assertEquals(EnforcementMode.ALWAYS, modeAfterCorruptStart(EnforcementMode.ALWAYS));
+    }
+
+    private EnforcementMode modeAfterCorruptStart(EnforcementMode configured) throws Exception {
+        Files.writeString(state.resolve("policies/state.json"), "{\"revision\": 4, \"poli");
+        return repo(configured).mode();
+    }
+
+    @Test
     void healthSaysWhatIsLoadedAndWhatWasNot() throws Exception {
         PolicyRepositoryImpl r = repo(EnforcementMode.DEFAULT);
         r.importPolicies("a", RULE1 + "---\n" + CCNP);
