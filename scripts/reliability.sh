@@ -17,8 +17,8 @@
 #            imports work again once space is freed.
 #   kill     kill -9 of the agent during a storm, then a restart: 9090 stays closed while it is down and after,
 #            endpoints (ids, identities) and identities unchanged.
-#   corrupt  the agent stopped, policies/state.json truncated, restarted: it must start, say degraded, and 9090 must
-#            not open.
+#   corrupt  the agent stopped, policies/state.json truncated, restarted: it must start, say degraded, rebuild the
+#            policies from the policy history, and 9090 must never open (8080 open again without an import).
 #   pin      the agent's policy map pin removed while it runs: enforcement and imports go on.
 # Everything it makes (agent, namespaces, veths, bridge, pins under /sys/fs/bpf/septum-rel-*, tmpfs mounts, temp
 # dirs) is removed on exit, also on failure or Ctrl-C. The last line is SUMMARY_JSON {...}.
@@ -398,23 +398,17 @@ sc_corrupt() {
   r=$(jq -r '.components[]? | select(.name == "policy") | .state' <<<"$st")
   check corrupt_degraded "$([ "$r" = degraded ] && echo 1 || echo 0)" "policy component state '$r'"
   wait_ready rel- 2 60
-  # fail-closed: the lost policies' endpoints closed until the operator imports again, the allowed port too
-  local deadline=$((SECONDS + 15)) closed=0
-  while [ $SECONDS -lt $deadline ]; do
-    port_dropped "$NS_C" "$SIP" 8080 && { closed=1; break; }
-    sleep 0.2
-  done
-  check corrupt_allowed_closed_until_reimport "$closed" "8080 dropped after the restart (fail-closed, nothing known to allow it)"
+  # the policies are rebuilt from the policy history (policies/history.jsonl): the status says so, the denied port
+  # stays closed and the allowed one open, with no import by the operator
+  r=$(jq -r '.components[]? | select(.name == "policy") | .message' <<<"$st" | grep -c 'rebuilt .* from the policy history' || true)
+  check corrupt_rebuilt_from_history "$([ "$r" -ge 1 ] && echo 1 || echo 0)" "status says the policies were rebuilt from the history"
   sleep 3
   probe_figures corrupt
   find "$TMP/state/policies" -mindepth 1 -maxdepth 1 -printf '  policies dir: %f\n' | sort
-  # the operator's repair: import again
-  r=$(import_policy "$TMP/docs/a.yaml")
-  wait_revision rel- "$r" 30
   port_dropped "$NS_C" "$SIP" 9090 && r=1 || r=0
-  check corrupt_denied_after_reimport "$r" "9090 dropped once the policy is imported again"
+  check corrupt_denied_after_rebuild "$r" "9090 dropped with the rebuilt policies"
   ip netns exec "$NS_C" timeout 1 bash -c "exec 3<>/dev/tcp/$SIP/8080" 2>/dev/null && r=1 || r=0
-  check corrupt_allowed_after_reimport "$r" "8080 reachable once the policy is imported again"
+  check corrupt_allowed_after_rebuild "$r" "8080 reachable with the rebuilt policies"
 }
 
 sc_pin() {

@@ -22,8 +22,9 @@ import java.util.Objects;
  * The policy history on disk: {@code <state>/policies/history.jsonl}, one JSON object per line per policy change
  * (revision, time, author, action, change, kind, namespace, name, origin, note and the document after the change,
  * null for a delete). Appends are forced to disk before they return. A line torn by a crash (the last one) is skipped
- * when the file is read. When the file holds twice {@link #keep} entries it is rewritten with the newest {@code keep}
- * through {@link AtomicFiles}, so it never grows without bound; older changes are then gone from the history.
+ * when the file is read. When the file holds twice {@link #keep} entries it is rewritten with the newest {@code keep},
+ * plus the last entry of every policy in force, through {@link AtomicFiles}, so it grows with the number of policies
+ * and not with time; older changes are then gone from the history, but it can always rebuild the state.
  *
  * <p>Not thread-safe: the repository calls it under its lock.
  */
@@ -71,6 +72,22 @@ final class PolicyHistoryLog {
 
     long lastRevision() {
         return entries.isEmpty() ? 0 : entries.get(entries.size() - 1).revision();
+    }
+
+    /**
+     * The last entry of every policy the history says is in force (its last entry is not a delete), in revision
+     * order: enough to rebuild the repository's state at {@link #lastRevision()}.
+     */
+    List<Entry> inForce() {
+        java.util.Map<String, Entry> last = new java.util.LinkedHashMap<>();
+        for (Entry e : entries) {
+            String key = e.kind() + " " + e.namespace() + "/" + e.name();
+            last.remove(key);
+            if (e.document() != null) last.put(key, e);
+        }
+        List<Entry> out = new ArrayList<>(last.values());
+        out.sort(java.util.Comparator.comparingLong(Entry::revision));
+        return out;
     }
 
     /** The policy's last recorded document (null: deleted, or never recorded). */
@@ -121,7 +138,11 @@ final class PolicyHistoryLog {
         try {
             Files.createDirectories(dir);
             if (entries.size() >= 2 * keep) {
-                entries.subList(0, entries.size() - keep).clear();
+                // the newest entries, and the last one of every policy in force however old: the history can
+                // always rebuild the state
+                java.util.Set<Entry> kept = new java.util.HashSet<>(entries.subList(entries.size() - keep, entries.size()));
+                kept.addAll(inForce());
+                entries.removeIf(e -> !kept.contains(e));
                 StringBuilder all = new StringBuilder();
                 for (Entry e : entries) all.append(line(e)).append('\n');
                 AtomicFiles.write(file(), all.toString().getBytes(StandardCharsets.UTF_8), AtomicFiles.WORLD_READABLE);

@@ -132,13 +132,22 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
         }
     }
 
-    /** Reads the file a previous run left. A stored policy the engine now refuses is skipped and logged. */
+    /**
+     * Reads the file a previous run left. A stored policy the engine now refuses is skipped and logged. A damaged
+     * file is rebuilt from the history, which holds the last document of every policy in force
+     * ({@link PolicyHistoryLog#inForce()}); only when that cannot be done either does the repository start empty,
+     * and then closed ({@link #failClosed}).
+     */
     private void restore() {
         PolicyStore.State state = store.load();
-        // a damaged state file started empty: say so in status until restart (nothing silently starts empty)
         if (store.problem() != null) {
-            restoreProblem = store.problem();
-            failClosed = true;
+            state = fromHistory(store.problem());
+            if (state == null) {
+                // nothing to rebuild from: start empty, say so in status until restart, and closed
+                restoreProblem = store.problem();
+                failClosed = true;
+                state = new PolicyStore.State(0, List.of());
+            }
         }
         PolicySet set = engine.empty();
         for (PolicyStore.Stored s : state.policies()) {
@@ -153,6 +162,38 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
         current = set;
         // the history outlives a damaged state file: new revisions go on from it instead of repeating its numbers
         revision = Math.max(state.revision(), history.lastRevision());
+    }
+
+    /**
+     * The state as the history last recorded it, or null when the history has nothing (or a policy of it no longer
+     * parses, so the rebuilt set would not be what was enforced). The rebuilt state is written at once.
+     */
+    private PolicyStore.State fromHistory(String problem) {
+        List<PolicyHistoryLog.Entry> last = history.inForce();
+        if (history.lastRevision() == 0) return null;
+        List<PolicyStore.Stored> stored = new ArrayList<>();
+        for (PolicyHistoryLog.Entry e : last) {
+            try {
+                engine.parse(e.origin() == null ? "history" : e.origin(), e.document());
+            } catch (PolicyValidationException ex) {
+                LOG.log(System.Logger.Level.ERROR, "cannot rebuild the policies from the history: " + e.kind() + " "
+                        + e.qualifiedName() + " no longer validates: " + PolicyStore.describe(ex));
+                return null;
+            }
+            stored.add(new PolicyStore.Stored(e.kind(), e.namespace(), e.name(), e.origin(), e.revision(), e.document()));
+        }
+        PolicyStore.State rebuilt = new PolicyStore.State(history.lastRevision(), stored);
+        try {
+            store.save(rebuilt);
+        } catch (java.io.UncheckedIOException ex) {
+            LOG.log(System.Logger.Level.ERROR, "cannot write the policies rebuilt from the history", ex);
+        }
+        String moved = problem.endsWith(PolicyStore.STARTING_EMPTY)
+                ? problem.substring(0, problem.length() - PolicyStore.STARTING_EMPTY.length()) : problem;
+        restoreProblem = moved + "; rebuilt " + stored.size() + " policies from the policy history (revision "
+                + history.lastRevision() + ")";
+        LOG.log(System.Logger.Level.WARNING, restoreProblem);
+        return rebuilt;
     }
 
     @Modified

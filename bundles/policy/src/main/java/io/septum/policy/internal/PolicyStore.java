@@ -21,6 +21,8 @@ import java.util.List;
  */
 final class PolicyStore {
     static final String FILE = "state.json";
+    /** The end of {@link #problem()} when nothing could be restored; the repository replaces it when it rebuilds. */
+    static final String STARTING_EMPTY = " and starting with no policies: import them again";
     private static final System.Logger LOG = System.getLogger(PolicyStore.class.getName());
 
     /** One stored policy. */
@@ -71,7 +73,7 @@ final class PolicyStore {
                 // best effort; the error below says what happened
             }
             problem = "policy state " + f + " is unreadable (" + e.getMessage() + "); moved to " + aside
-                    + " and starting with no policies: import them again";
+                    + STARTING_EMPTY;
             LOG.log(System.Logger.Level.ERROR, problem);
             return new State(0, List.of());
         }

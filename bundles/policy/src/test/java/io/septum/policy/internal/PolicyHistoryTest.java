@@ -172,13 +172,22 @@ class PolicyHistoryTest {
     }
 
     @Test
-    void theFileIsCompactedToTheNewestEntries() {
+    void theFileIsCompactedToTheNewestEntriesAndWhatIsInForce() {
         PolicyHistoryLog log = new PolicyHistoryLog(dir, 3);
-        for (int i = 1; i <= 6; i++) {
+        log.append(List.of(new PolicyHistoryLog.Entry(1, "t", "a", "import", "added", "CiliumNetworkPolicy",
+                "default", "old", "o", null, "old doc")));
+        log.append(List.of(new PolicyHistoryLog.Entry(2, "t", "a", "import", "added", "CiliumNetworkPolicy",
+                "default", "gone", "o", null, "gone doc")));
+        log.append(List.of(new PolicyHistoryLog.Entry(3, "t", "a", "delete", "deleted", "CiliumNetworkPolicy",
+                "default", "gone", "o", null, null)));
+        for (int i = 4; i <= 6; i++) {
             log.append(List.of(new PolicyHistoryLog.Entry(i, "t", "a", "import", "changed", "CiliumNetworkPolicy",
                     "default", "p", "o", null, "doc " + i)));
         }
-        assertEquals(List.of(4L, 5L, 6L), new PolicyHistoryLog(dir, 3).entries().stream()
+        // 6 entries = twice keep: the newest 3, and "old", which is in force however old its entry is
+        assertEquals(List.of(1L, 4L, 5L, 6L), new PolicyHistoryLog(dir, 3).entries().stream()
                 .map(PolicyHistoryLog.Entry::revision).toList());
+        assertEquals(List.of("old", "p"), new PolicyHistoryLog(dir, 3).inForce().stream()
+                .map(PolicyHistoryLog.Entry::name).toList());
     }
 }

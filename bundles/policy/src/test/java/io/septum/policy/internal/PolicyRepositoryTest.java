@@ -151,13 +151,38 @@ class PolicyRepositoryTest {
     }
 
     @Test
-    void aCorruptStateFileFailsClosedUntilTheNextImport() throws Exception {
+    void aCorruptStateFileIsRebuiltFromTheHistory() throws Exception {
+        PolicyRepositoryImpl before = repo(EnforcementMode.DEFAULT);
+        before.importPolicies("a", RULE1);
+        before.importPolicies("b", CCNP);
+        before.importPolicies("a", RULE1.replace("rule1", "rule9"));
+        before.delete("default", "rule9");
+        List<String> was = before.list().stream().map(p -> p.kind() + " " + p.qualifiedName() + " " + p.revision()).sorted().toList();
+        Path f = state.resolve("policies/state.json");
+        byte[] bytes = Files.readAllBytes(f);
+        Files.write(f, java.util.Arrays.copyOf(bytes, bytes.length / 2)); // a crash in the middle of a write
+
+        PolicyRepositoryImpl r = repo(EnforcementMode.DEFAULT);
+        assertEquals(was, r.list().stream().map(p -> p.kind() + " " + p.qualifiedName() + " " + p.revision()).sorted().toList());
+        assertEquals(EnforcementMode.DEFAULT, r.mode(), "the policies are back: nothing needs closing");
+        assertEquals(4, r.revision());
+        assertTrue(r.health().message().contains("rebuilt 2 policies from the policy history (revision 4)"), r.health().message());
+        assertFalse(r.health().message().contains("import them again"), r.health().message());
+        // and the rebuilt state is on disk: the next start reads it as usual
+        PolicyRepositoryImpl again = repo(EnforcementMode.DEFAULT);
+        assertEquals(was, again.list().stream().map(p -> p.kind() + " " + p.qualifiedName() + " " + p.revision()).sorted().toList());
+        assertEquals("ok", again.health().state());
+    }
+
+    @Test
+    void aCorruptStateFileWithoutHistoryFailsClosedUntilTheNextImport() throws Exception {
         PolicyRepositoryImpl before = repo(EnforcementMode.DEFAULT);
         before.importPolicies("a", RULE1);
         before.importPolicies("b", CCNP);
         Path f = state.resolve("policies/state.json");
         byte[] bytes = Files.readAllBytes(f);
         Files.write(f, java.util.Arrays.copyOf(bytes, bytes.length / 2)); // a crash in the middle of a write
+        Files.delete(state.resolve("policies/" + PolicyHistoryLog.FILE)); // and no history to rebuild from
 
         PolicyRepositoryImpl r = repo(EnforcementMode.DEFAULT);
         List<EnforcementMode> delivered = new CopyOnWriteArrayList<>();
@@ -165,9 +190,9 @@ class PolicyRepositoryTest {
         assertTrue(r.list().isEmpty());
         assertEquals(EnforcementMode.ALWAYS, r.mode(), "the lost policies' endpoints must not open");
         assertTrue(r.health().message().contains("acts as always"), r.health().message());
-        assertEquals(2, r.revision(), "revisions go on from the history, not from 0");
+        assertEquals(0, r.revision(), "nothing is known of the revisions");
 
-        assertEquals(3, r.importPolicies("a", RULE1).revision());
+        assertEquals(1, r.importPolicies("a", RULE1).revision());
         assertEquals(EnforcementMode.DEFAULT, r.mode(), "the operator's import ends it");
         assertFalse(r.health().message().contains("acts as always"), r.health().message());
         assertEquals(List.of(EnforcementMode.DEFAULT), delivered);
@@ -177,6 +202,7 @@ class PolicyRepositoryTest {
 
     private EnforcementMode modeAfterCorruptStart(EnforcementMode configured) throws Exception {
         Files.writeString(state.resolve("policies/state.json"), "{\"revision\": 4, \"poli");
+        Files.deleteIfExists(state.resolve("policies/" + PolicyHistoryLog.FILE));
         return repo(configured).mode();
     }
 
