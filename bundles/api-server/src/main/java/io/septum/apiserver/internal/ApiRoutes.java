@@ -88,6 +88,12 @@ public final class ApiRoutes {
             return error(400, e.getMessage(), List.of());
         } catch (DatapathException e) {
             return error(500, "the datapath refused the change: " + e.getMessage(), List.of());
+        } catch (java.io.UncheckedIOException e) {
+            // the agent could not write its state: nothing changed (state files are written before a change applies)
+            String why = e.getMessage();
+            boolean full = why != null && why.contains("No space left on device");
+            return error(full ? 507 : 500, (full ? "the agent's state disk is full, nothing changed: "
+                    : "the agent could not write its state, nothing changed: ") + why, List.of());
         } catch (Exception e) {
             LOG.log(System.Logger.Level.ERROR, "API request " + req.method() + " " + req.rawPath() + " failed", e);
             return error(500, "internal error in the agent: " + e, List.of());

@@ -53,6 +53,7 @@ public record HttpResponse(int status, String contentType, byte[] body, Map<Stri
             case 404 -> "Not Found";
             case 405 -> "Method Not Allowed";
             case 408 -> "Request Timeout";
+            case 403 -> "Forbidden";
             case 409 -> "Conflict";
             case 413 -> "Content Too Large";
             case 415 -> "Unsupported Media Type";
@@ -61,6 +62,7 @@ public record HttpResponse(int status, String contentType, byte[] body, Map<Stri
             case 501 -> "Not Implemented";
             case 503 -> "Service Unavailable";
             case 505 -> "HTTP Version Not Supported";
+            case 507 -> "Insufficient Storage";
             default -> "Status";
         };
     }
