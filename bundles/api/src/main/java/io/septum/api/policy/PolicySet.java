@@ -79,6 +79,18 @@ public interface PolicySet {
     }
 
     /**
+     * {@link #trace(Labels, Labels, int, Protocol, EnforcementMode, HttpRequestInfo)} where rules that name a port
+     * ({@code port: http}) resolve it on the destination's {@code destinationPorts}, as the datapath does for that
+     * destination (both directions' rules name the destination's ports). Without it, named-port rules match nothing.
+     *
+     * @since 1.6
+     */
+    default TraceResult trace(Labels source, Labels destination, List<NamedPort> destinationPorts, int port,
+                              Protocol protocol, EnforcementMode mode, HttpRequestInfo request) {
+        return trace(source, destination, port, protocol, mode, request);
+    }
+
+    /**
      * The HTTP rules that govern traffic in {@code direction} between {@code subject} (the endpoint whose policy
      * applies) and {@code peer} on TCP {@code port}; empty when no L7 rule governs that path, in which case L3/L4
      * policy alone decides ({@link #decide}).

@@ -4,6 +4,7 @@ import io.septum.api.Endpoint;
 import io.septum.api.Identity;
 import io.septum.api.Label;
 import io.septum.api.Labels;
+import io.septum.api.NamedPort;
 import io.septum.api.ReservedIdentity;
 import io.septum.api.flow.Flow;
 import io.septum.api.flow.FlowEndpoint;
@@ -70,13 +71,16 @@ final class ImpactAnalyzer {
         EnforcementMode mode = in.mode().get();
         Map<Long, Identity> identities = new HashMap<>();
         for (Identity i : in.identities().get()) identities.put(i.id(), i);
+        // a rule that names a port resolves it on the destination, as the datapath does there
+        Map<Long, List<NamedPort>> ports = new HashMap<>();
+        for (Endpoint ep : in.endpoints().get()) ports.put(ep.id(), ep.namedPorts());
 
         FlowFilter.Builder fb = FlowFilter.builder();
         if (since != null) fb.since(since.getEpochSecond() * 1_000_000_000L + since.getNano());
         List<Flow> recorded = in.flows().query(fb.build(), MAX_FLOWS);
         Map<Key, Seen> seen = new LinkedHashMap<>();
         for (Flow f : recorded) {
-            Key k = key(f, identities);
+            Key k = key(f, identities, ports);
             if (k == null) continue;
             seen.computeIfAbsent(k, x -> new Seen()).add(f);
         }
@@ -199,13 +203,13 @@ final class ImpactAnalyzer {
 
     // ---- connection keys ----------------------------------------------------------------------------------
 
-    private record Key(List<String> source, List<String> destination, Protocol protocol, int port, String method,
-                       String path) {
+    private record Key(List<String> source, List<String> destination, List<NamedPort> destinationPorts,
+                       Protocol protocol, int port, String method, String path) {
         TraceResult judge(PolicySet set, EnforcementMode mode) {
             Labels src = Labels.parse(source, Label.ANY);
             Labels dst = Labels.parse(destination, Label.ANY);
             HttpRequestInfo request = method == null ? null : HttpRequestInfo.of(method, path);
-            return set.trace(src, dst, port, protocol, mode, request);
+            return set.trace(src, dst, destinationPorts, port, protocol, mode, request);
         }
     }
 
@@ -232,7 +236,7 @@ final class ImpactAnalyzer {
     }
 
     /** The connection a flow belongs to, or null when it is not one (a reply, a response, a trace, non-IP). */
-    static Key key(Flow f, Map<Long, Identity> identities) {
+    static Key key(Flow f, Map<Long, Identity> identities, Map<Long, List<NamedPort>> ports) {
         if (f.isReply() || f.l4() == null || f.ip() == null) return null;
         boolean l7 = Flow.TYPE_L7.equals(f.eventType());
         if (!l7 && !Flow.TYPE_POLICY_VERDICT.equals(f.eventType()) && !Flow.TYPE_DROP.equals(f.eventType())) return null;
@@ -249,7 +253,9 @@ final class ImpactAnalyzer {
         List<String> src = peerLabels(f.source(), f.ip().source(), identities);
         List<String> dst = peerLabels(f.destination(), f.ip().destination(), identities);
         if (src == null || dst == null) return null;
-        return new Key(src, dst, protocol, f.l4().destinationPort(), method, path);
+        List<NamedPort> dstPorts = f.destination() == null ? List.of()
+                : ports.getOrDefault(f.destination().id(), List.of());
+        return new Key(src, dst, dstPorts, protocol, f.l4().destinationPort(), method, path);
     }
 
     private static Protocol protocol(String name) {

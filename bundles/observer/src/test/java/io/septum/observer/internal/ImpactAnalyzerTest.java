@@ -68,7 +68,7 @@ class ImpactAnalyzerTest {
     private ImpactAnalyzer analyzer() {
         Endpoint deathstar = new Endpoint(3, "deathstar", "default", "netns", List.of("k8s:org=empire",
                 "k8s:class=deathstar"), 258, EndpointState.READY, List.of("10.0.0.3"), null, 0, null, false, false,
-                null, 1, null);
+                null, 1, null, false, List.of(new io.septum.api.NamedPort("http", 80, "TCP")));
         Endpoint xwing = new Endpoint(2, "xwing", "default", "netns", List.of("k8s:org=alliance", "k8s:class=xwing"),
                 257, EndpointState.READY, List.of("10.0.0.2"), null, 0, null, false, false, null, 1, null);
         return new ImpactAnalyzer(new ImpactAnalyzer.Inputs(SuggesterTest.store(recorded), () -> inForce,
@@ -159,6 +159,17 @@ class ImpactAnalyzerTest {
         assertEquals(ImpactReport.DROPPED, f.before());
         assertEquals(ImpactReport.ALLOWED, f.after());
         assertEquals(ImpactReport.NEWLY_ALLOWED, f.change());
+    }
+
+    /** A rule naming the port resolves it on the destination (deathstar declares http = 80), as the datapath does. */
+    @Test
+    void namedPortsResolveOnTheDestination() throws Exception {
+        recordDemoTraffic();
+        ImpactReport r = analyzer().impact(ENGINE.parse("draft.yaml", L3L4.replace("port: \"80\"", "port: http")), null);
+        ImpactFlow tie = find(r, "default/tiefighter", null);
+        assertEquals(ImpactReport.ALLOWED, tie.after(), tie.toString());
+        assertEquals(ImpactReport.UNCHANGED, tie.change());
+        assertEquals(ImpactReport.NEWLY_DROPPED, find(r, "default/xwing", null).change());
     }
 
     @Test

@@ -473,14 +473,19 @@ final class PolicySetImpl implements PolicySet {
 
     @Override
     public TraceResult trace(Labels source, Labels destination, int port, Protocol protocol, EnforcementMode mode) {
+        return trace(source, destination, List.of(), port, protocol, mode);
+    }
+
+    private TraceResult trace(Labels source, Labels destination, List<NamedPort> destinationPorts, int port,
+                              Protocol protocol, EnforcementMode mode) {
         List<String> lines = new ArrayList<>();
         lines.add("----------------------------------------------------------------");
         lines.add("Tracing From: [" + source + "] => To: [" + destination + "] Ports: [" + port + "/" + protocol + "]");
         lines.add("Enforcement mode: " + mode);
         lines.add("");
-        Decision egress = explain(Direction.EGRESS, source, destination, port, protocol, mode, lines);
+        Decision egress = explain(Direction.EGRESS, source, destination, destinationPorts, port, protocol, mode, lines);
         lines.add("");
-        Decision ingress = explain(Direction.INGRESS, destination, source, port, protocol, mode, lines);
+        Decision ingress = explain(Direction.INGRESS, destination, source, destinationPorts, port, protocol, mode, lines);
         lines.add("");
         return new TraceResult(source.asStrings(), destination.asStrings(), port, protocol.toString(), egress, ingress,
                 egress.allowed() && ingress.allowed(), lines);
@@ -489,7 +494,14 @@ final class PolicySetImpl implements PolicySet {
     @Override
     public TraceResult trace(Labels source, Labels destination, int port, Protocol protocol, EnforcementMode mode,
                              HttpRequestInfo request) {
-        TraceResult t = trace(source, destination, port, protocol, mode);
+        return trace(source, destination, List.of(), port, protocol, mode, request);
+    }
+
+    @Override
+    public TraceResult trace(Labels source, Labels destination, List<NamedPort> destinationPorts, int port,
+                             Protocol protocol, EnforcementMode mode, HttpRequestInfo request) {
+        TraceResult t = trace(source, destination, destinationPorts == null ? List.of() : destinationPorts, port,
+                protocol, mode);
         if (request == null || protocol != Protocol.TCP || !t.allowed()) {
             if (request != null && !t.allowed()) {
                 List<String> lines = new ArrayList<>(t.explanation());
@@ -519,8 +531,8 @@ final class PolicySetImpl implements PolicySet {
         return new TraceResult(t.source(), t.destination(), port, t.protocol(), egress, ingress, allowed, lines);
     }
 
-    private Decision explain(Direction dir, Labels subject, Labels peer, int port, Protocol protocol,
-                             EnforcementMode mode, List<String> lines) {
+    private Decision explain(Direction dir, Labels subject, Labels peer, List<NamedPort> destinationPorts, int port,
+                             Protocol protocol, EnforcementMode mode, List<String> lines) {
         String side = dir == Direction.EGRESS ? "source" : "destination";
         String other = dir == Direction.EGRESS ? "to" : "from";
         lines.add("Resolving " + dirName(dir) + " policy for [" + subject + "] (the " + side + ")");
@@ -548,13 +560,13 @@ final class PolicySetImpl implements PolicySet {
             lines.add("      " + (r.deny() ? "Denies " : "Allows ") + other + " " + describePeers(r) + ": "
                     + (pm ? "matches" : "no match"));
             if (!pm) continue;
-            PortRule pr = r.portMatch(port, protocol, List.of());
+            PortRule pr = r.portMatch(port, protocol, destinationPorts);
             lines.add("      Ports " + describePorts(r) + ": " + (pr == null ? "no match" : "matches "
                     + port + "/" + protocol + (pr.l7() ? " with L7 HTTP rules: the L7 proxy judges each request" : "")));
             if (pr != null) matched++;
         }
         if (!sel.isEmpty()) lines.add(matched + "/" + sel.size() + " rules matched");
-        Decision d = decide(dir, subject, peer, port, protocol, mode);
+        Decision d = decide(dir, subject, peer, destinationPorts, port, protocol, mode);
         boolean enforced = enforced(dir, subject, mode);
         lines.add(capitalize(dirName(dir)) + " " + (enforced ? "enforced" : "not enforced")
                 + (auditDefault(dir, subject, mode) ? " (audit mode: its default deny passes as AUDIT)" : "")
