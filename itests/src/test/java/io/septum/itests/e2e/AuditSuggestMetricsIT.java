@@ -114,6 +114,18 @@ class AuditSuggestMetricsIT {
         assertTrue(net.tcp(client, server, 80, ALLOW), "observed: client -> server:80 still passes\n" + yaml);
         assertTrue(net.tcp(client, server, 8050, ALLOW), "observed: client -> server:8050 still passes\n" + yaml);
         assertFalse(net.tcp(other, server, 8050, DENY), "unobserved: other -> server:8050 is denied");
+        // septum probe: one real attempt from an endpoint's namespace, with the verdict the agent recorded for it
+        E2eSupport.Run denied = agent.cli("probe", other.name(), server.name(), "80", "-o", "json");
+        assertEquals(1, denied.exit(), "a dropped attempt exits 1\n" + denied);
+        JsonNode dj = denied.json();
+        assertEquals("timed-out", dj.path("result").asText(), denied.toString());
+        assertTrue(java.util.stream.StreamSupport.stream(dj.path("flows").spliterator(), false)
+                .anyMatch(f -> f.path("verdict").asText().equals("DROPPED")), "the drop is shown\n" + denied);
+        E2eSupport.Run allowed = agent.cli("probe", client.name(), server.name(), "80/TCP");
+        assertEquals(0, allowed.exit(), allowed.toString());
+        assertTrue(allowed.out().contains(": connected") && allowed.out().contains("FORWARDED"), allowed.toString());
+        E2eSupport.Run bad = agent.cli("probe", client.name(), server.name(), "http");
+        assertEquals(2, bad.exit(), bad.toString());
         JsonNode json = agent.cli("policy", "suggest", "--endpoint", server.name(), "--since", since.toString(), "-o", "json").json();
         assertEquals("cilium.io/v2", json.path("apiVersion").asText(), json.toString());
 

@@ -1,0 +1,194 @@
+package io.septum.cli.connectivity;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import com.fasterxml.jackson.core.type.TypeReference;
+import io.septum.api.Endpoint;
+import io.septum.api.flow.Flow;
+import io.septum.cli.AgentClient;
+import io.septum.cli.SeptumCommand;
+import io.septum.view.Views;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code septum probe FROM TO PORT[/PROTO]}: one real connection attempt from a managed endpoint's network namespace
+ * to another endpoint (or an address), then the verdicts the agent recorded for it. The connection's outcome says
+ * what the network did; the flows say which rule decided.
+ */
+@Command(name = "probe", mixinStandardHelpOptions = true,
+        description = {"Send one real connection attempt from endpoint FROM (inside its network namespace) to endpoint"
+                + " TO (or an IPv4 address) on PORT, then show the verdicts the agent recorded for it.",
+                "PORT is a number with /TCP (the default) or ICMP for one echo request (ping). A TCP attempt is"
+                        + " connected (allowed, something listens), refused (allowed, nothing listens: the reset came"
+                        + " back) or timed out (dropped, or nothing answers). Needs root (it enters FROM's namespace)."
+                        + " Exit 0 when the attempt got through, 1 when it timed out, 2 on bad input, 3 on an agent error."})
+public class ProbeCommand implements SeptumCommand, Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "FROM", description = "The source endpoint: id, namespace/name or a unique name.")
+    String from;
+
+    @Parameters(index = "1", paramLabel = "TO", description = "The destination endpoint (id, namespace/name, name) or an IPv4 address.")
+    String to;
+
+    @Parameters(index = "2", paramLabel = "PORT[/PROTO]", description = "80, 80/TCP, or ICMP.")
+    String port;
+
+    @Option(names = "--timeout", defaultValue = "1s", paramLabel = "DURATION",
+            description = "How long the attempt waits (e.g. 1s, 500ms). Default: ${DEFAULT-VALUE}.")
+    String timeout;
+
+    /** What {@code -o json} prints. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @JsonPropertyOrder({"from", "to", "address", "port", "protocol", "result", "passed", "detail", "flows"})
+    public record Result(String from, String to, String address, int port, String protocol, String result,
+                         boolean passed, String detail, List<Flow> flows) {
+    }
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        String proto;
+        int p;
+        String[] parts = port.trim().split("/", 2);
+        if (parts[0].equalsIgnoreCase("ICMP")) {
+            proto = "ICMP";
+            p = LabProbes.ICMP_ECHO_REQUEST;
+        } else {
+            proto = parts.length > 1 ? parts[1].toUpperCase(Locale.ROOT) : "TCP";
+            try {
+                p = Integer.parseInt(parts[0]);
+            } catch (NumberFormatException e) {
+                p = -1;
+            }
+            if (p < 1 || p > 65535 || !proto.equals("TCP")) {
+                err.println("septum: PORT must be 1-65535 with /TCP, or ICMP (got \"" + port + "\")");
+                return 2;
+            }
+        }
+        Duration wait;
+        try {
+            wait = ConnectivityCommand.CliOptions.duration(timeout);
+        } catch (IllegalArgumentException e) {
+            err.println("septum: --timeout: " + e.getMessage());
+            return 2;
+        }
+        AgentClient client = ConnectivityCommand.CliOptions.client(spec);
+        Endpoint source;
+        String address;
+        String target;
+        try {
+            source = client.get("/v1/endpoints/" + AgentClient.segment(from), Endpoint.class);
+            if (to.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+                address = to;
+                target = to;
+            } else {
+                Endpoint dst = client.get("/v1/endpoints/" + AgentClient.segment(to), Endpoint.class);
+                address = dst.addresses().stream().filter(a -> !a.contains(":")).findFirst().orElse(null);
+                target = dst.qualifiedName();
+                if (address == null) {
+                    err.println("septum: endpoint " + target + " has no IPv4 address to probe");
+                    return 2;
+                }
+            }
+        } catch (RuntimeException e) {
+            err.println("septum: " + e.getMessage());
+            return 3;
+        }
+        if (source.netns() == null || source.netns().isBlank()) {
+            err.println("septum: endpoint " + source.qualifiedName() + " has no network namespace of its own to probe"
+                    + " from (source " + source.source() + ")");
+            return 2;
+        }
+        // a named namespace (the netns source's) lives in /run/netns; other sources give a path (/proc/PID/ns/net)
+        String netns = source.netns().startsWith("/") ? source.netns() : "/run/netns/" + source.netns();
+        List<String> enter = List.of("nsenter", "--net=" + netns, "--");
+        Instant start = Instant.now();
+        String result;
+        String detail;
+        boolean passed;
+        if (proto.equals("ICMP")) {
+            NetLab.Observation o = LabProbes.ping(enter, address, LabProbes.ICMP_ECHO_REQUEST, wait);
+            passed = o.verdict() == NetLab.Verdict.ALLOWED;
+            result = passed ? "replied" : "timed-out";
+            detail = o.detail();
+        } else {
+            String[] r = connect(enter, address, p, wait);
+            result = r[0];
+            detail = r[1];
+            passed = !result.equals("timed-out") && !result.equals("error");
+        }
+        List<Flow> flows;
+        try {
+            // the verdicts the datapath reported for this attempt, at the source's egress and the target's ingress
+            flows = client.get("/v1/flows?since=" + AgentClient.segment(start.minusMillis(50).toString())
+                    + "&from-endpoint=" + AgentClient.segment(String.valueOf(source.id())) + "&to-ip="
+                    + AgentClient.segment(address) + (proto.equals("TCP") ? "&port=" + p : "") + "&last=20",
+                    new TypeReference<List<Flow>>() { });
+        } catch (RuntimeException e) {
+            flows = List.of();
+            detail = detail + "; the flows could not be read: " + e.getMessage();
+        }
+        Result res = new Result(source.qualifiedName(), target, address, p, proto, result, passed, detail, flows);
+        if ("json".equals(ConnectivityCommand.CliOptions.output(spec))) {
+            try {
+                out.println(AgentClient.newMapper().writerWithDefaultPrettyPrinter().writeValueAsString(res));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        } else {
+            out.println(res.from() + " -> " + res.to() + " (" + address + ") " + (proto.equals("ICMP") ? "ICMP echo"
+                    : p + "/" + proto) + ": " + result + (detail == null || detail.isBlank() ? "" : " (" + detail + ")"));
+            if (flows.isEmpty()) {
+                out.println("No verdict recorded for it (the observer may be off, or the path is not an endpoint's).");
+            } else {
+                out.print(Views.flows(flows).render());
+            }
+        }
+        out.flush();
+        return passed ? 0 : 1;
+    }
+
+    /** One TCP connect inside the namespace: connected, refused (a reset came back), timed-out, or error. */
+    private static String[] connect(List<String> enter, String address, int port, Duration wait) {
+        long millis = LabProbes.boundedMillis(wait);
+        List<String> cmd = new ArrayList<>(enter);
+        cmd.addAll(List.of("timeout", LabProbes.seconds(millis), "bash", "-c", "exec 3<>/dev/tcp/" + address + "/" + port));
+        try {
+            Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String text;
+            try (var in = proc.getInputStream()) {
+                text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            }
+            if (!proc.waitFor(millis + 5_000, TimeUnit.MILLISECONDS)) {
+                proc.destroyForcibly();
+                return new String[] {"timed-out", "no answer within " + millis + " ms"};
+            }
+            int rc = proc.exitValue();
+            if (rc == 0) return new String[] {"connected", ""};
+            if (rc == 124) return new String[] {"timed-out", "no answer within " + millis + " ms"};
+            if (text.contains("Connection refused")) return new String[] {"refused", "the destination reset it: nothing listens there"};
+            return new String[] {"error", LabProbes.lastLine(text)};
+        } catch (IOException e) {
+            return new String[] {"error", "cannot run nsenter: " + e.getMessage()};
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new String[] {"error", "interrupted"};
+        }
+    }
+}
