@@ -49,6 +49,11 @@ final class PolicyHistoryLog {
     private final int keep;
     private final ObjectMapper json = new ObjectMapper();
     private final List<Entry> entries = new ArrayList<>();
+    /**
+     * The revision from which the history holds every change; before it only the last entry of the policies that
+     * were in force at the last compaction survives. 0: complete from the start. Kept in the file's first line.
+     */
+    private long completeFrom;
     private String problem;
 
     PolicyHistoryLog(Path dir, int keep) {
@@ -68,6 +73,11 @@ final class PolicyHistoryLog {
 
     List<Entry> entries() {
         return List.copyOf(entries);
+    }
+
+    /** The revision from which every change is recorded (older ones were compacted away; 0: none were). */
+    long completeFrom() {
+        return completeFrom;
     }
 
     long lastRevision() {
@@ -115,6 +125,10 @@ final class PolicyHistoryLog {
             if (line.isBlank()) continue;
             try {
                 JsonNode n = json.readTree(line);
+                if (n.has("completeFrom")) {
+                    completeFrom = n.path("completeFrom").asLong(0);
+                    continue;
+                }
                 entries.add(new Entry(n.path("revision").asLong(), n.path("time").asText(), n.path("author").asText(),
                         n.path("action").asText(), n.path("change").asText(), n.path("kind").asText(),
                         n.path("namespace").asText(""), n.path("name").asText(), n.path("origin").asText(null),
@@ -140,10 +154,12 @@ final class PolicyHistoryLog {
             if (entries.size() >= 2 * keep) {
                 // the newest entries, and the last one of every policy in force however old: the history can
                 // always rebuild the state
-                java.util.Set<Entry> kept = new java.util.HashSet<>(entries.subList(entries.size() - keep, entries.size()));
+                List<Entry> newest = entries.subList(entries.size() - keep, entries.size());
+                completeFrom = newest.get(0).revision();
+                java.util.Set<Entry> kept = new java.util.HashSet<>(newest);
                 kept.addAll(inForce());
                 entries.removeIf(e -> !kept.contains(e));
-                StringBuilder all = new StringBuilder();
+                StringBuilder all = new StringBuilder("{\"completeFrom\":" + completeFrom + "}\n");
                 for (Entry e : entries) all.append(line(e)).append('\n');
                 AtomicFiles.write(file(), all.toString().getBytes(StandardCharsets.UTF_8), AtomicFiles.WORLD_READABLE);
                 return;

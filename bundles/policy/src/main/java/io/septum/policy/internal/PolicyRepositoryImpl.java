@@ -340,10 +340,10 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
                 throw new IllegalStateException("policies of several kinds were named \"" + shown
                         + "\"; roll back by importing the document you want from policy history -o json");
             }
-            long first = history.entries().get(0).revision();
+            long first = Math.max(history.entries().get(0).revision(), history.completeFrom());
             if (to < first) {
-                // before the first entry kept, the history cannot say what the policy was
-                throw new IllegalArgumentException("revision " + to + " is older than the history kept (it starts at "
+                // before the history is complete it cannot say what the policy was (a change then may be gone)
+                throw new IllegalArgumentException("revision " + to + " is older than the history kept (complete from "
                         + "revision " + first + ")");
             }
             PolicyHistoryLog.Entry then = null;

@@ -189,5 +189,27 @@ class PolicyHistoryTest {
                 .map(PolicyHistoryLog.Entry::revision).toList());
         assertEquals(List.of("old", "p"), new PolicyHistoryLog(dir, 3).inForce().stream()
                 .map(PolicyHistoryLog.Entry::name).toList());
+        assertEquals(4, new PolicyHistoryLog(dir, 3).completeFrom(), "complete from the oldest of the newest 3");
+    }
+
+    /** After compaction, a rollback into the part of the history that is gone is refused, not guessed. */
+    @Test
+    void aRollbackBeforeTheCompleteHistoryIsRefused() throws Exception {
+        Path h = dir.resolve(PolicyHistoryLog.FILE);
+        PolicyRepositoryImpl r = repo();
+        r.importPolicies("o.yaml", OTHER, "root"); // 1: rule2, in force ever since
+        r.importPolicies("a.yaml", V1, "root");    // 2
+        r.importPolicies("a.yaml", V2, "root");    // 3
+        r.importPolicies("a.yaml", V1, "root");    // 4
+        // as a compaction that kept the newest entry (4) and rule2's entry (1, in force) leaves it
+        List<String> lines = java.nio.file.Files.readAllLines(h);
+        java.nio.file.Files.writeString(h, "{\"completeFrom\":4}\n" + lines.get(0) + "\n" + lines.get(3) + "\n");
+        PolicyRepositoryImpl again = repo();
+        // rule1 had a document at 3, but the history no longer holds it: refused, not "absent then" (a delete)
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> again.rollback("default", "rule1", 3, "root"));
+        assertTrue(e.getMessage().contains("complete from revision 4"), e.getMessage());
+        assertEquals(4, again.revision());
+        assertTrue(again.get("default", "rule1").isPresent());
     }
 }
