@@ -89,11 +89,11 @@ public final class ApiRoutes {
         } catch (DatapathException e) {
             return error(500, "the datapath refused the change: " + e.getMessage(), List.of());
         } catch (java.io.UncheckedIOException e) {
-            // the agent could not write its state: nothing changed (state files are written before a change applies)
+            // a file the agent could not read or write (its state is written before a change applies: nothing changed)
             String why = e.getMessage();
             boolean full = why != null && why.contains("No space left on device");
             return error(full ? 507 : 500, (full ? "the agent's state disk is full, nothing changed: "
-                    : "the agent could not write its state, nothing changed: ") + why, List.of());
+                    : "the agent could not read or write its files, nothing changed: ") + why, List.of());
         } catch (Exception e) {
             LOG.log(System.Logger.Level.ERROR, "API request " + req.method() + " " + req.rawPath() + " failed", e);
             return error(500, "internal error in the agent: " + e, List.of());

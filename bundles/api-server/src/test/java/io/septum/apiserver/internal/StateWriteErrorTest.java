@@ -74,7 +74,7 @@ class StateWriteErrorTest {
         HttpResponse other = importWith(new IOException("Read-only file system"));
         assertEquals(500, other.status());
         String text = new String(other.body(), StandardCharsets.UTF_8);
-        assertTrue(text.contains("could not write its state, nothing changed") && text.contains("Read-only"), text);
+        assertTrue(text.contains("could not read or write its files, nothing changed") && text.contains("Read-only"), text);
         assertTrue(!text.contains("internal error"), text);
     }
 }

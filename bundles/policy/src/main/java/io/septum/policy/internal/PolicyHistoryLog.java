@@ -126,7 +126,7 @@ final class PolicyHistoryLog {
             try {
                 JsonNode n = json.readTree(line);
                 if (n.has("completeFrom")) {
-                    completeFrom = n.path("completeFrom").asLong(0);
+                    completeFrom = Math.max(completeFrom, n.path("completeFrom").asLong(0));
                     continue;
                 }
                 entries.add(new Entry(n.path("revision").asLong(), n.path("time").asText(), n.path("author").asText(),
@@ -144,6 +144,26 @@ final class PolicyHistoryLog {
     }
 
     /** Appends the entries of one change and forces them to disk; on failure they are kept in memory only. */
+    /**
+     * Records that the history is complete only from {@code revision} on (the policies it holds older entries for
+     * were recorded at start, not when they changed): a rollback before it is refused.
+     */
+    void markCompleteFrom(long revision) {
+        if (revision <= completeFrom) return;
+        completeFrom = revision;
+        try {
+            Files.createDirectories(dir);
+            try (FileChannel ch = FileChannel.open(file(), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.APPEND)) {
+                ch.write(ByteBuffer.wrap(("{\"completeFrom\":" + revision + "}\n").getBytes(StandardCharsets.UTF_8)));
+                ch.force(true);
+            }
+        } catch (IOException e) {
+            problem = "cannot write the policy history " + file() + ": " + e.getMessage();
+            LOG.log(System.Logger.Level.ERROR, problem);
+        }
+    }
+
     void append(List<Entry> change) {
         if (change.isEmpty()) return;
         entries.addAll(change);
@@ -152,25 +172,38 @@ final class PolicyHistoryLog {
         try {
             Files.createDirectories(dir);
             if (entries.size() >= 2 * keep) {
-                // the newest entries, and the last one of every policy in force however old: the history can
-                // always rebuild the state
-                List<Entry> newest = entries.subList(entries.size() - keep, entries.size());
-                completeFrom = newest.get(0).revision();
-                java.util.Set<Entry> kept = new java.util.HashSet<>(newest);
+                // the newest entries (from a revision boundary: an import's entries share one), the last one of
+                // every policy in force however old (the history can always rebuild the state), and each policy's
+                // last entry before the cut, deletes too (so the state at any revision from the cut on is known)
+                int cut = entries.size() - keep;
+                while (cut > 0 && entries.get(cut - 1).revision() == entries.get(cut).revision()) cut--;
+                completeFrom = entries.get(cut).revision();
+                java.util.Set<Entry> kept = new java.util.HashSet<>(entries.subList(cut, entries.size()));
                 kept.addAll(inForce());
+                java.util.Map<String, Entry> lastBeforeCut = new java.util.HashMap<>();
+                for (Entry e : entries.subList(0, cut)) lastBeforeCut.put(e.kind() + " " + e.qualifiedName(), e);
+                kept.addAll(lastBeforeCut.values());
                 entries.removeIf(e -> !kept.contains(e));
                 StringBuilder all = new StringBuilder("{\"completeFrom\":" + completeFrom + "}\n");
                 for (Entry e : entries) all.append(line(e)).append('\n');
                 AtomicFiles.write(file(), all.toString().getBytes(StandardCharsets.UTF_8), AtomicFiles.WORLD_READABLE);
                 return;
             }
-            try (FileChannel ch = FileChannel.open(file(), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.APPEND)) {
+            try (FileChannel ch = FileChannel.open(file(), StandardOpenOption.CREATE, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE)) {
+                long end = ch.size();
+                // a line a failed append left unfinished must not swallow this one: start on a line of its own
+                if (end > 0) {
+                    ByteBuffer lastByte = ByteBuffer.allocate(1);
+                    ch.read(lastByte, end - 1);
+                    if (lastByte.get(0) != '\n') b.insert(0, '\n');
+                }
                 ByteBuffer buf = ByteBuffer.wrap(b.toString().getBytes(StandardCharsets.UTF_8));
-                while (buf.hasRemaining()) ch.write(buf);
+                while (buf.hasRemaining()) end += ch.write(buf, end);
                 ch.force(true);
             }
-        } catch (IOException | UncheckedIOException e) {
+        } catch (IOException | RuntimeException e) {
+            // never fails the change: it is applied already (the state file is written first)
             problem = "cannot write the policy history " + file() + ": " + e.getMessage()
                     + " (changes are applied; their history is in memory until restart)";
             LOG.log(System.Logger.Level.ERROR, problem);
@@ -205,7 +238,7 @@ final class PolicyHistoryLog {
         List<PolicyRevision> out = new ArrayList<>();
         for (int i = entries.size() - 1; i >= 0 && (limit <= 0 || out.size() < limit); i--) {
             Entry e = entries.get(i);
-            if (name != null && !e.samePolicy(namespace, name)) continue;
+            if (name != null ? !e.samePolicy(namespace, name) : !namespace.isEmpty() && !e.namespace().equals(namespace)) continue;
             String before = null;
             for (int j = i - 1; j >= 0; j--) {
                 Entry p = entries.get(j);

@@ -105,6 +105,8 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
         }
         missing.sort(java.util.Comparator.comparingLong(PolicyHistoryLog.Entry::revision));
         history.append(missing);
+        // what those policies were before these entries is not known: no rollback to before them
+        if (!missing.isEmpty()) history.markCompleteFrom(revision);
     }
 
     private static PolicyHistoryLog.Entry entry(long rev, String author, String action, String change, PolicyInfo p,
@@ -115,6 +117,17 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
 
     private static String author(String author) {
         return author == null || author.isBlank() ? "agent" : author;
+    }
+
+    /**
+     * A change by an operator (the API's caller, the console, a direct caller) ends the fail-closed start: it is
+     * someone's answer to "import them again". A policy source's or the cluster's automatic re-import is not: it
+     * brings back only its own policies, not the lost ones that isolated other endpoints.
+     */
+    private void operatorChanged(String author) {
+        if (author == null || !(author.startsWith("policy source ") || author.equals("cluster (etcd)"))) {
+            failClosed = false;
+        }
     }
 
     private static Path stateDir(BundleContext ctx) {
@@ -192,6 +205,12 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
                 ? problem.substring(0, problem.length() - PolicyStore.STARTING_EMPTY.length()) : problem;
         restoreProblem = moved + "; rebuilt " + stored.size() + " policies from the policy history (revision "
                 + history.lastRevision() + ")";
+        if (history.problem() != null) {
+            // lines of the history could not be read: a policy may be missing from the rebuild, so stay closed
+            failClosed = true;
+            restoreProblem += ", which had unreadable lines (" + history.problem() + "): until the next change mode"
+                    + " default acts as always";
+        }
         LOG.log(System.Logger.Level.WARNING, restoreProblem);
         return rebuilt;
     }
@@ -236,6 +255,7 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
             current = next;
             revision = rev;
             history.append(changes);
+            operatorChanged(author);
         } finally {
             lock.unlock();
         }
@@ -270,6 +290,7 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
             current = next.get();
             revision = rev;
             history.append(changes);
+            operatorChanged(author);
         } finally {
             lock.unlock();
         }
@@ -283,7 +304,6 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
             stored.add(new PolicyStore.Stored(p.kind(), p.namespace(), p.name(), p.origin(), p.revision(), p.document()));
         }
         store.save(new PolicyStore.State(rev, stored));
-        failClosed = false;
     }
 
     private void notifyListeners() {
@@ -374,6 +394,7 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
             current = next;
             revision = rev;
             history.append(List.of(record));
+            operatorChanged(author);
         } finally {
             lock.unlock();
         }
@@ -408,6 +429,7 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
             current = next;
             revision = rev;
             history.append(List.of(entry(rev, author(author), action, "changed", after, "mode " + mode, after.document())));
+            operatorChanged(author);
         } finally {
             lock.unlock();
         }

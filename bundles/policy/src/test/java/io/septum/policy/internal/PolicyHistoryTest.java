@@ -184,8 +184,9 @@ class PolicyHistoryTest {
             log.append(List.of(new PolicyHistoryLog.Entry(i, "t", "a", "import", "changed", "CiliumNetworkPolicy",
                     "default", "p", "o", null, "doc " + i)));
         }
-        // 6 entries = twice keep: the newest 3, and "old", which is in force however old its entry is
-        assertEquals(List.of(1L, 4L, 5L, 6L), new PolicyHistoryLog(dir, 3).entries().stream()
+        // 6 entries = twice keep: the newest 3, "old" (in force however old its entry is), and "gone"'s delete (its
+        // last entry before the cut: what it was from then on)
+        assertEquals(List.of(1L, 3L, 4L, 5L, 6L), new PolicyHistoryLog(dir, 3).entries().stream()
                 .map(PolicyHistoryLog.Entry::revision).toList());
         assertEquals(List.of("old", "p"), new PolicyHistoryLog(dir, 3).inForce().stream()
                 .map(PolicyHistoryLog.Entry::name).toList());
@@ -211,5 +212,61 @@ class PolicyHistoryTest {
         assertTrue(e.getMessage().contains("complete from revision 4"), e.getMessage());
         assertEquals(4, again.revision());
         assertTrue(again.get("default", "rule1").isPresent());
+    }
+
+    private static PolicyHistoryLog.Entry e(long rev, String name, String doc) {
+        return new PolicyHistoryLog.Entry(rev, "t", "a", doc == null ? "delete" : "import", doc == null ? "deleted" : "changed",
+                "CiliumNetworkPolicy", "default", name, "o", null, doc);
+    }
+
+    /** Compaction keeps each policy's last entry before the cut: its state at any revision from the cut on is known. */
+    @Test
+    void compactionKeepsWhatEachPolicyWasAtTheCut() {
+        PolicyHistoryLog log = new PolicyHistoryLog(dir, 3);
+        log.append(List.of(e(1, "y", "y1")));
+        for (long r = 2; r <= 5; r++) log.append(List.of(e(r, "x", "x" + r)));
+        log.append(List.of(e(6, "y", "y6")));
+        PolicyHistoryLog again = new PolicyHistoryLog(dir, 3);
+        assertEquals(4, again.completeFrom());
+        // y at revision 5 was y1: its entry from before the cut is still there
+        PolicyHistoryLog.Entry yAt5 = again.entries().stream().filter(x -> x.name().equals("y") && x.revision() <= 5)
+                .reduce((a, b) -> b).orElseThrow();
+        assertEquals("y1", yAt5.document());
+    }
+
+    /** A history first made at start for policies stored before it knows nothing older: no rollback to before it. */
+    @Test
+    void aHistoryStartedOverExistingPoliciesIsCompleteOnlyFromThen() throws Exception {
+        PolicyRepositoryImpl r = repo();
+        r.importPolicies("a.yaml", V1, "root");                      // 1
+        r.importPolicies("a.yaml", V2, "root");                      // 2
+        java.nio.file.Files.delete(dir.resolve(PolicyHistoryLog.FILE)); // as an agent from before the history left it
+        PolicyRepositoryImpl again = repo();
+        assertEquals("unknown (recorded at start)", again.history("default", "rule1", 1).get(0).author());
+        IllegalArgumentException ex = assertThrows(IllegalArgumentException.class,
+                () -> again.rollback("default", "rule1", 1, "root"));
+        assertTrue(ex.getMessage().contains("complete from revision 2"), ex.getMessage());
+        assertTrue(again.get("default", "rule1").isPresent());
+    }
+
+    /** An append after a line left unfinished starts on a line of its own, so it is read back. */
+    @Test
+    void anAppendAfterATornLineIsNotLost() throws Exception {
+        PolicyRepositoryImpl r = repo();
+        r.importPolicies("a.yaml", V1, "root");
+        Path h = dir.resolve(PolicyHistoryLog.FILE);
+        java.nio.file.Files.writeString(h, "{\"revision\": 9, \"tim", java.nio.file.StandardOpenOption.APPEND);
+        repo().importPolicies("a.yaml", V2, "root");
+        List<PolicyRevision> all = repo().history(null, null, 0);
+        assertEquals(List.of(2L, 1L), all.stream().map(PolicyRevision::revision).toList());
+    }
+
+    @Test
+    void historyOfANamespace() throws Exception {
+        PolicyRepositoryImpl r = repo();
+        r.importPolicies("a.yaml", V1, "root");
+        r.importPolicies("b.yaml", V1.replace("namespace: default", "namespace: prod"), "root");
+        assertEquals(List.of("prod/rule1"), r.history("prod", null, 0).stream().map(PolicyRevision::policy).toList());
+        assertEquals(2, r.history("", null, 0).size(), "no namespace: every policy");
     }
 }

@@ -192,10 +192,13 @@ class PolicyRepositoryTest {
         assertTrue(r.health().message().contains("acts as always"), r.health().message());
         assertEquals(0, r.revision(), "nothing is known of the revisions");
 
-        assertEquals(1, r.importPolicies("a", RULE1).revision());
+        // a policy source's automatic re-import brings back its own policies, not the lost ones: still closed
+        r.importPolicies("k8s:default/x", RULE1.replace("rule1", "from-source"), "policy source kubernetes");
+        assertEquals(EnforcementMode.ALWAYS, r.mode(), "a source's re-import does not end it");
+        assertEquals(2, r.importPolicies("a", RULE1).revision());
         assertEquals(EnforcementMode.DEFAULT, r.mode(), "the operator's import ends it");
         assertFalse(r.health().message().contains("acts as always"), r.health().message());
-        assertEquals(List.of(EnforcementMode.DEFAULT), delivered);
+        assertEquals(List.of(EnforcementMode.ALWAYS, EnforcementMode.DEFAULT), delivered);
         assertEquals(EnforcementMode.NEVER, modeAfterCorruptStart(EnforcementMode.NEVER));
         assertEquals(EnforcementMode.ALWAYS, modeAfterCorruptStart(EnforcementMode.ALWAYS));
     }

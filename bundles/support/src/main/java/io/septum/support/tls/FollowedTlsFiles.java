@@ -71,6 +71,13 @@ public final class FollowedTlsFiles<C> {
     private record Loaded<C>(C built, List<Object> stamp, String describe) {
     }
 
+    /** Files that are right but not valid yet (a rotation staged ahead, or clock skew): tried again at each look. */
+    private static final class NotYetValid extends IllegalArgumentException {
+        NotYetValid(String message) {
+            super(message);
+        }
+    }
+
     private final System.Logger log;
     private final String what;
     private final Paths files;
@@ -145,6 +152,8 @@ public final class FollowedTlsFiles<C> {
             log.log(System.Logger.Level.INFO, what + " reloaded: " + l.describe() + " from " + files.certKey() + " "
                     + files.cert() + ", " + files.keyKey() + " " + files.key() + ", " + files.caKey() + " " + files.ca()
                     + "; new connections use it");
+        } catch (NotYetValid e) {
+            refuse(null, e.getMessage()); // not remembered as tried: the same files load once they are valid
         } catch (IllegalArgumentException e) {
             refuse(stamp, e.getMessage());
         }
@@ -195,7 +204,7 @@ public final class FollowedTlsFiles<C> {
                 throw new IllegalArgumentException(files.certKey() + " " + files.cert() + ": the certificate expired on "
                         + cert.getNotAfter().toInstant());
             } catch (CertificateNotYetValidException e) {
-                throw new IllegalArgumentException(files.certKey() + " " + files.cert() + ": the certificate is not valid"
+                throw new NotYetValid(files.certKey() + " " + files.cert() + ": the certificate is not valid"
                         + " before " + cert.getNotBefore().toInstant());
             }
             key = keyOf(cert);

@@ -34,7 +34,8 @@ import picocli.CommandLine.Spec;
                 "PORT is a number with /TCP (the default) or ICMP for one echo request (ping). A TCP attempt is"
                         + " connected (allowed, something listens), refused (allowed, nothing listens: the reset came"
                         + " back) or timed out (dropped, or nothing answers). Needs root (it enters FROM's namespace)."
-                        + " Exit 0 when the attempt got through, 1 when it timed out, 2 on bad input, 3 on an agent error."})
+                        + " Exit 0 when the attempt got through, 1 when it timed out, 2 on bad input, 3 when the agent"
+                        + " cannot be asked or the attempt cannot be made (no nsenter, not root)."})
 public class ProbeCommand implements SeptumCommand, Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -125,7 +126,7 @@ public class ProbeCommand implements SeptumCommand, Callable<Integer> {
         if (proto.equals("ICMP")) {
             NetLab.Observation o = LabProbes.ping(enter, address, LabProbes.ICMP_ECHO_REQUEST, wait);
             passed = o.verdict() == NetLab.Verdict.ALLOWED;
-            result = passed ? "replied" : "timed-out";
+            result = passed ? "replied" : o.verdict() == NetLab.Verdict.ERROR ? "error" : "timed-out";
             detail = o.detail();
         } else {
             String[] r = connect(enter, address, p, wait);
@@ -133,16 +134,23 @@ public class ProbeCommand implements SeptumCommand, Callable<Integer> {
             detail = r[1];
             passed = !result.equals("timed-out") && !result.equals("error");
         }
-        List<Flow> flows;
+        List<Flow> flows = List.of();
+        String query = "/v1/flows?since=" + AgentClient.segment(start.minusMillis(50).toString())
+                + "&from-endpoint=" + AgentClient.segment(String.valueOf(source.id())) + "&to-ip="
+                + AgentClient.segment(address) + (proto.equals("TCP") ? "&port=" + p : "") + "&last=20";
+        // the verdicts the datapath reported for this attempt (the source's egress, the target's ingress); the
+        // observer enriches events on its own thread, so they may take a moment to be there
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500);
         try {
-            // the verdicts the datapath reported for this attempt, at the source's egress and the target's ingress
-            flows = client.get("/v1/flows?since=" + AgentClient.segment(start.minusMillis(50).toString())
-                    + "&from-endpoint=" + AgentClient.segment(String.valueOf(source.id())) + "&to-ip="
-                    + AgentClient.segment(address) + (proto.equals("TCP") ? "&port=" + p : "") + "&last=20",
-                    new TypeReference<List<Flow>>() { });
+            while (true) {
+                flows = client.get(query, new TypeReference<List<Flow>>() { });
+                if (!flows.isEmpty() || System.nanoTime() > until) break;
+                Thread.sleep(100);
+            }
         } catch (RuntimeException e) {
-            flows = List.of();
             detail = detail + "; the flows could not be read: " + e.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
         Result res = new Result(source.qualifiedName(), target, address, p, proto, result, passed, detail, flows);
         if ("json".equals(ConnectivityCommand.CliOptions.output(spec))) {
@@ -161,7 +169,7 @@ public class ProbeCommand implements SeptumCommand, Callable<Integer> {
             }
         }
         out.flush();
-        return passed ? 0 : 1;
+        return passed ? 0 : result.equals("error") ? 3 : 1;
     }
 
     /** One TCP connect inside the namespace: connected, refused (a reset came back), timed-out, or error. */
