@@ -60,7 +60,7 @@ class DemoScriptTest {
     void theLabsCommandsJoinTheCliThroughServiceLoader() {
         CommandLine cl = SeptumCli.commandLine(new SeptumCli(), new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()));
         List<String> names = List.copyOf(cl.getSubcommands().keySet());
-        assertEquals(List.of("connectivity", "demo"), names.subList(names.size() - 2, names.size()), names.toString());
+        assertEquals(List.of("connectivity", "demo", "probe"), names.subList(names.size() - 3, names.size()), names.toString());
         assertTrue(cl.getSubcommands().get("demo").getSubcommands().containsKey("starwars"));
     }
 }
