@@ -107,6 +107,9 @@ public class ProbeCommand implements SeptumCommand, Callable<Integer> {
                     return 2;
                 }
             }
+        } catch (io.septum.cli.AgentException e) {
+            err.println("septum: " + e.getMessage());
+            return e.status() == 404 || e.status() == 400 ? 2 : 3; // an unknown endpoint is bad input
         } catch (RuntimeException e) {
             err.println("septum: " + e.getMessage());
             return 3;
