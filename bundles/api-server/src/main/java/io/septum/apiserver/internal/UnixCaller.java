@@ -25,9 +25,15 @@ final class UnixCaller {
      * @param name {@code uid N (user)}, as histories show it
      */
     record Peer(int uid, int gid, int pid, String name) {
+        /** {@code uid N (user)}: given, or looked up when first asked (never on the event loop that reads requests). */
+        @Override
+        public String name() {
+            return name != null ? name : describe(uid, PASSWD);
+        }
+
         @Override
         public String toString() {
-            return name;
+            return name();
         }
     }
 
@@ -36,7 +42,7 @@ final class UnixCaller {
         if (!(ch instanceof EpollDomainSocketChannel unix)) return null;
         try {
             PeerCredentials c = unix.peerCredentials();
-            return new Peer(c.uid(), c.gids().length > 0 ? c.gids()[0] : -1, c.pid(), describe(c.uid(), PASSWD));
+            return new Peer(c.uid(), c.gids().length > 0 ? c.gids()[0] : -1, c.pid(), null);
         } catch (IOException | RuntimeException e) {
             return null;
         }

@@ -69,8 +69,7 @@ final class ImpactAnalyzer {
         PolicySet before = in.inForce().get();
         PolicySet after = before.merge(draft, before.policies().size() + 1L);
         EnforcementMode mode = in.mode().get();
-        Map<Long, Identity> identities = new HashMap<>();
-        for (Identity i : in.identities().get()) identities.put(i.id(), i);
+        Map<Long, Identity> identities = byId(in.identities().get());
         // a rule that names a port resolves it on the destination, as the datapath does there
         Map<Long, List<NamedPort>> ports = new HashMap<>();
         for (Endpoint ep : in.endpoints().get()) ports.put(ep.id(), ep.namedPorts());
@@ -134,9 +133,10 @@ final class ImpactAnalyzer {
             }
         }
         Collection<Identity> universe = in.identities().get();
+        Map<Long, Identity> ids = byId(universe);
         List<EndpointChange> endpoints = new ArrayList<>();
         for (Endpoint ep : in.endpoints().get()) {
-            Labels subject = subject(ep, universe);
+            Labels subject = subject(ep, ids);
             if (subject == null) continue;
             EndpointPolicy b = before.resolve(subject, ep.namedPorts(), universe, Map.of(), mode);
             EndpointPolicy a = after.resolve(subject, ep.namedPorts(), universe, Map.of(), mode);
@@ -156,11 +156,12 @@ final class ImpactAnalyzer {
     /** The live endpoints the draft's policies select: those it gives any enforcement or entry. */
     private List<String> selected(PolicySet draft) {
         Collection<Identity> universe = in.identities().get();
+        Map<Long, Identity> ids = byId(universe);
         List<String> names = new ArrayList<>();
         // in "default" mode a direction is enforced only where a rule selects the endpoint: what "selects" means
         EnforcementMode selecting = EnforcementMode.DEFAULT;
         for (Endpoint ep : in.endpoints().get()) {
-            Labels subject = subject(ep, universe);
+            Labels subject = subject(ep, ids);
             if (subject == null) continue;
             EndpointPolicy p = draft.resolve(subject, ep.namedPorts(), universe, Map.of(), selecting);
             if (p.ingressEnforced() || p.egressEnforced() || !p.entries().isEmpty()) names.add(ep.qualifiedName());
@@ -170,11 +171,15 @@ final class ImpactAnalyzer {
     }
 
     /** An endpoint's identity labels (what policies select), null while it has no identity. */
-    private static Labels subject(Endpoint ep, Collection<Identity> universe) {
-        for (Identity i : universe) {
-            if (i.id() == ep.identity()) return Labels.parse(i.labels(), Label.ANY);
-        }
-        return null;
+    private static Labels subject(Endpoint ep, Map<Long, Identity> byId) {
+        Identity i = byId.get(ep.identity());
+        return i == null ? null : Labels.parse(i.labels(), Label.ANY);
+    }
+
+    private static Map<Long, Identity> byId(Collection<Identity> universe) {
+        Map<Long, Identity> out = new HashMap<>();
+        for (Identity i : universe) out.put(i.id(), i);
+        return out;
     }
 
     private static String yesNo(boolean before, boolean after) {
