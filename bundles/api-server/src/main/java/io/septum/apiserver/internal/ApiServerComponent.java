@@ -105,6 +105,9 @@ public final class ApiServerComponent implements DatapathEventListener, HealthRe
     private volatile io.septum.api.policy.PolicyHistory policyHistory;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile io.septum.api.ui.UiLogin uiLogin;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile io.septum.api.ClusterInfo clusterInfo;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
@@ -225,6 +228,11 @@ public final class ApiServerComponent implements DatapathEventListener, HealthRe
     @Override
     public io.septum.api.policy.PolicyHistory policyHistory() {
         return running(policyHistory, "the policy history (bundle septum-policy)");
+    }
+
+    @Override
+    public io.septum.api.ui.UiLogin uiLogin() {
+        return running(uiLogin, "the web UI (bundle septum-web-ui)");
     }
 
     @Override

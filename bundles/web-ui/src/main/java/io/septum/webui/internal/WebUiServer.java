@@ -67,6 +67,8 @@ final class WebUiServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(WebUiServer.class.getName());
     private static final int MAX_BODY = 1 << 20;
     private static final long KEEPALIVE_MILLIS = 5_000;
+    /** Where a login link points: {@code /login?token=...}. */
+    static final String LOGIN = "/login";
     /** How long one piece of an answer may wait for a client that does not read. */
     private static final long WRITE_TIMEOUT_MILLIS = 10_000;
     private static final Map<String, String> TYPES = Map.of(
@@ -198,7 +200,13 @@ final class WebUiServer implements AutoCloseable {
                         if (path.equals("/api/stream")) {
                             stream(ch, method, rawQuery, keepAlive);
                         } else if (path.startsWith("/api/")) {
-                            send(ch, answer(api.handle(method, path, query(rawQuery), body)), keepAlive);
+                            HttpHeaders h = req.headers();
+                            UiCall call = new UiCall(method, path, query(rawQuery), body, host,
+                                    h.get(HttpHeaderNames.COOKIE), h.get("X-CSRF-Token"), h.get(HttpHeaderNames.ORIGIN),
+                                    h.get("Sec-Fetch-Site"));
+                            send(ch, answer(api.handle(call)), keepAlive);
+                        } else if (path.equals(LOGIN)) {
+                            send(ch, login(method, query(rawQuery)), keepAlive);
                         } else {
                             send(ch, file(method, path), keepAlive);
                         }
@@ -252,6 +260,32 @@ final class WebUiServer implements AutoCloseable {
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json")
                 .set(HttpHeaderNames.CACHE_CONTROL, "no-store")
                 .setInt(HttpHeaderNames.CONTENT_LENGTH, a.body().length);
+        return r;
+    }
+
+    /**
+     * {@code GET /login?token=T}: trades a one-time token from {@code septum ui login} for a session cookie
+     * (HttpOnly, SameSite=Strict: scripts and other sites never see or send it) and goes to the UI. A used, expired or
+     * unknown token is a 403 page saying what to do.
+     */
+    private FullHttpResponse login(String method, Map<String, List<String>> query) {
+        if (!method.equals("GET")) return answer(api.error(405, "method " + method + " not allowed here (allowed: GET)"));
+        List<String> t = query.get("token");
+        var session = api.sessions().redeem(t == null || t.isEmpty() ? null : t.get(0));
+        if (session.isEmpty()) {
+            byte[] page = ("<!doctype html><title>Septum</title><p>This login link was used already, has expired (after "
+                    + UiSessions.LINK_TTL.toMinutes() + " minutes) or is not one of this agent's. Run "
+                    + "<code>septum ui login</code> again.</p>").getBytes(StandardCharsets.UTF_8);
+            FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.FORBIDDEN,
+                    Unpooled.wrappedBuffer(page));
+            r.headers().set(HttpHeaderNames.CONTENT_TYPE, TYPES.get("html")).setInt(HttpHeaderNames.CONTENT_LENGTH, page.length);
+            return r;
+        }
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.SEE_OTHER, Unpooled.EMPTY_BUFFER);
+        r.headers().set(HttpHeaderNames.LOCATION, "/")
+                .set(HttpHeaderNames.SET_COOKIE, UiCall.COOKIE + "=" + session.get().id() + "; Path=/; HttpOnly; SameSite=Strict")
+                .set(HttpHeaderNames.CACHE_CONTROL, "no-store")
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
         return r;
     }
 
