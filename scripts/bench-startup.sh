@@ -39,8 +39,7 @@ if [ "$AGENT" = 1 ] && [ "$(id -u)" != 0 ]; then
   AGENT=0
 fi
 
-RID=$(printf '%04x' $((RANDOM % 65536)))
-TMP="$(mktemp -d "$TMP_BASE/septum-bstart.XXXXXX")"
+bench_run_dir septum-bstart # RID, TMP
 BPF_DIR="/sys/fs/bpf/septum-bstart-$RID"
 SOCK="$TMP/run/septum.sock"
 AGENT_PID=
@@ -48,14 +47,10 @@ REGISTERED=()
 FAILED=1
 
 cleanup() {
-  local rc=$?
-  set +eu
-  trap - EXIT INT TERM ERR
   bench_stop_agent
   bench_agent_log_tail 20
   case $BPF_DIR in /sys/fs/bpf/septum-bstart-????) rm -rf "$BPF_DIR" ;; esac
   case ${TMP##*/} in septum-bstart.??????) rm -rf "$TMP" ;; esac
-  exit "$rc"
 }
 bench_traps err
 
