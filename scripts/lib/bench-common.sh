@@ -53,6 +53,11 @@ bench_exit() { # the EXIT trap: the script's cleanup (without -e, -u and the tra
   exit "$rc"
 }
 
+bench_names_free() { # NETNS_PREFIX BRIDGE PIN_DIR: no namespace NETNS_PREFIX*, no link BRIDGE and no PIN_DIR (a FREE test
+                     # for bench_run_dir)
+  ! ip netns list 2>/dev/null | grep -q "^$1" && ! ip link show "$2" >/dev/null 2>&1 && [ ! -e "$3" ]
+}
+
 bench_run_dir() { # NAME [FREE]: RID, four random hex digits (with FREE, one for which `FREE RID` succeeds, in 20
                   # tries), and TMP, a new directory NAME.XXXXXX under $TMP_BASE (--tmpdir)
   local r
