@@ -33,7 +33,7 @@ BENCH_TAG=bench-startup
 . "$(dirname "${BASH_SOURCE[0]}")/lib/bench-common.sh" # ROOT, DIST
 bench_range --runs "$RUNS" 1 1000
 bench_range --agent-starts "$AGENT_STARTS" 1 100
-[ -x "$DIST/bin/septum" ] || die "no built distribution at $DIST (run scripts/build.sh, or set SEPTUM_DIST)"
+bench_require_dist
 if [ "$AGENT" = 1 ] && [ "$(id -u)" != 0 ]; then
   log "not root: the agent's part is skipped (it needs BPF)"
   AGENT=0

@@ -21,6 +21,10 @@ bench_require() { # WHY TOOL...: root (WHY says what for), the tools, and the bu
   for t in "$@"; do
     command -v "$t" >/dev/null || die "$t is missing: run scripts/install-deps.sh"
   done
+  bench_require_dist
+}
+
+bench_require_dist() { # the built distribution at $DIST
   [ -x "$DIST/bin/septum" ] || die "no built distribution at $DIST (run scripts/build.sh, or set SEPTUM_DIST)"
 }
 
