@@ -433,12 +433,7 @@ public class DemoCommand implements SeptumCommand {
         }
 
         private static void pause(long ms) {
-            try {
-                Thread.sleep(ms);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new LabException("interrupted", e);
-            }
+            LabException.pause(ms, "interrupted");
         }
 
         private static String explain(int exit) {
