@@ -18,6 +18,7 @@ import io.septum.cli.connectivity.AgentSession;
 import io.septum.cli.connectivity.ConnectivityCommand;
 import io.septum.cli.connectivity.LabException;
 import io.septum.cli.connectivity.NetLab;
+import io.septum.cli.connectivity.ShutdownCleanup;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -146,14 +147,10 @@ public class DemoCommand implements SeptumCommand {
                 err.println(line);
                 err.flush();
             });
-            Thread hook = new Thread(() -> {
+            ShutdownCleanup hook = ShutdownCleanup.install("septum-demo-cleanup", () -> {
                 session.close();
                 lab.close();
-            }, "septum-demo-cleanup");
-            if (!keep) {
-                lab.closeOnShutdownByCaller();
-                Runtime.getRuntime().addShutdownHook(hook);
-            }
+            }, keep, lab::closeOnShutdownByCaller);
             try {
                 build(lab, session);
                 monitor = startMonitor();
@@ -171,11 +168,7 @@ public class DemoCommand implements SeptumCommand {
                     if (serviceAdded) deleteService();
                     session.close();
                     lab.close();
-                    try {
-                        Runtime.getRuntime().removeShutdownHook(hook);
-                    } catch (IllegalStateException ignored) {
-                        // shutting down: the hook runs anyway
-                    }
+                    hook.remove();
                 }
             }
             out.println();
