@@ -10,7 +10,6 @@ import io.septum.api.datapath.DatapathEvent;
 import io.septum.api.flow.Flow;
 import io.septum.api.flow.FlowEndpoint;
 import io.septum.api.policy.Direction;
-import io.septum.api.policy.HttpRequestInfo;
 import io.septum.api.policy.PolicyAction;
 import io.septum.api.policy.PolicyEntry;
 import io.septum.api.policy.Protocol;
@@ -115,7 +114,7 @@ class ProxyRedirectPacketTest {
             dp.upsertEndpoint(xwing, List.of());
 
             proxy = new HttpProxy(new ProxySettings(0, 64, 8192, 1 << 20, 5_000, 30_000, 2_000,
-                    Datapath.PROXY_UPSTREAM_MARK, true), new StarWarsJudge(), flows::add, a -> a);
+                    Datapath.PROXY_UPSTREAM_MARK, true), starWars(), flows::add, a -> a);
             proxyPort = proxy.start().getPort();
             dp.setProxyPort(proxyPort);
             awaitListening(deathstarNode, 80);
@@ -160,43 +159,14 @@ class ProxyRedirectPacketTest {
         return new Node(ns, host, ifindex, ip);
     }
 
-    /** Admits POST /v1/request-landing, as rule1's HTTP part. */
-    static final class StarWarsJudge implements Judge {
-        @Override
-        public ConnectionJudge connection(InetSocketAddress client, InetSocketAddress server) {
-            return new ConnectionJudge() {
-                @Override
-                public boolean keepClientAddress() {
-                    return false;
-                }
+    /** Admits POST /v1/request-landing, as rule1's HTTP part; flows name the sides by their addresses. */
+    static StarWarsJudge starWars() {
+        return new StarWarsJudge(EP_DEATHSTAR, ProxyRedirectPacketTest::byAddress, ProxyRedirectPacketTest::byAddress, r -> {
+        });
+    }
 
-                @Override
-                public Verdict decide(HttpRequestInfo r) {
-                    boolean ok = r.method().equals("POST") && "/v1/request-landing".equals(r.path());
-                    return new Verdict(ok, ok ? "default/rule1 ingress[0]" : "no HTTP rule matches", "default/rule1");
-                }
-
-                @Override
-                public FlowEndpoint client() {
-                    return new FlowEndpoint(0, 0, null, client.getAddress().getHostAddress(), List.of());
-                }
-
-                @Override
-                public FlowEndpoint server() {
-                    return new FlowEndpoint(0, 0, null, server.getAddress().getHostAddress(), List.of());
-                }
-
-                @Override
-                public String direction() {
-                    return "INGRESS";
-                }
-
-                @Override
-                public long endpointId() {
-                    return EP_DEATHSTAR;
-                }
-            };
-        }
+    static FlowEndpoint byAddress(InetSocketAddress a) {
+        return new FlowEndpoint(0, 0, null, a.getAddress().getHostAddress(), List.of());
     }
 
     record Curl(int exit, int status, String body) {
