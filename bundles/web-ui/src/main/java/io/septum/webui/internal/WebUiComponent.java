@@ -8,6 +8,7 @@ import io.septum.api.datapath.BpfPolicyEntry;
 import io.septum.api.datapath.Datapath;
 import io.septum.api.flow.FlowObserver;
 import io.septum.api.policy.PolicyRepository;
+import io.septum.support.thread.DaemonThreads;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -93,9 +94,7 @@ public final class WebUiComponent implements HealthReporter, UiBackend {
         server = s;
         if (server != null) {
             // binding is quick, but activation never waits on the network stack
-            Thread t = new Thread(this::bind, "septum-webui-bind");
-            t.setDaemon(true);
-            t.start();
+            DaemonThreads.start("septum-webui-bind", this::bind);
         }
     }
 
