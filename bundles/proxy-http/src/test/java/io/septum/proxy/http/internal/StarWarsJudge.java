@@ -27,40 +27,27 @@ final class StarWarsJudge implements Judge {
 
     @Override
     public ConnectionJudge connection(InetSocketAddress from, InetSocketAddress to) {
-        FlowEndpoint c = client.apply(from);
-        FlowEndpoint s = server.apply(to);
-        return new ConnectionJudge() {
-            @Override
-            public boolean keepClientAddress() {
-                return false;
-            }
+        return new Connection(client.apply(from), server.apply(to), endpointId, seen);
+    }
 
-            @Override
-            public Verdict decide(HttpRequestInfo r) {
-                seen.accept(r);
-                boolean ok = r.method().equals("POST") && "/v1/request-landing".equals(r.path());
-                return new Verdict(ok, ok ? "default/rule1 ingress[0]" : "no HTTP rule matches", ok ? "default/rule1" : null);
-            }
+    /** One connection: the record's components answer for its sides and its endpoint. */
+    private record Connection(FlowEndpoint client, FlowEndpoint server, long endpointId, Consumer<HttpRequestInfo> seen)
+            implements ConnectionJudge {
+        @Override
+        public Verdict decide(HttpRequestInfo r) {
+            seen.accept(r);
+            boolean ok = r.method().equals("POST") && "/v1/request-landing".equals(r.path());
+            return new Verdict(ok, ok ? "default/rule1 ingress[0]" : "no HTTP rule matches", ok ? "default/rule1" : null);
+        }
 
-            @Override
-            public FlowEndpoint client() {
-                return c;
-            }
+        @Override
+        public String direction() {
+            return "INGRESS";
+        }
 
-            @Override
-            public FlowEndpoint server() {
-                return s;
-            }
-
-            @Override
-            public String direction() {
-                return "INGRESS";
-            }
-
-            @Override
-            public long endpointId() {
-                return endpointId;
-            }
-        };
+        @Override
+        public boolean keepClientAddress() {
+            return false;
+        }
     }
 }
