@@ -14,6 +14,7 @@ import io.septum.api.policy.PolicyHistory;
 import io.septum.api.policy.PolicyRepository;
 import io.septum.api.ui.UiLogin;
 import io.septum.api.ui.UiLoginLink;
+import io.septum.support.thread.DaemonThreads;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -114,9 +115,7 @@ public final class WebUiComponent implements HealthReporter, UiBackend, UiLogin 
         server = s;
         if (server != null) {
             // binding is quick, but activation never waits on the network stack
-            Thread t = new Thread(this::bind, "septum-webui-bind");
-            t.setDaemon(true);
-            t.start();
+            DaemonThreads.start("septum-webui-bind", this::bind);
         }
     }
 

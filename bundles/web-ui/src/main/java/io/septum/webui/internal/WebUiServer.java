@@ -38,6 +38,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.septum.api.flow.Flow;
 import io.septum.api.flow.FlowQuery;
 import io.septum.api.flow.FlowSubscription;
+import io.septum.support.thread.DaemonThreads;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -96,14 +97,9 @@ final class WebUiServer implements AutoCloseable {
     synchronized void start() throws IOException {
         // closed before it started (a quick reconfiguration): never bind afterwards, nobody would close it
         if (closing) throw new IOException("the web UI server was closed before it started");
-        AtomicInteger n = new AtomicInteger();
         // streams hold their thread; a few more serve pages and API calls while every stream is open
         ThreadPoolExecutor pool = new ThreadPoolExecutor(maxStreams + 4, maxStreams + 4, 30, TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(256), r -> {
-                    Thread t = new Thread(r, "septum-webui-" + n.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                });
+                new LinkedBlockingQueue<>(256), DaemonThreads.numbered("septum-webui"));
         pool.allowCoreThreadTimeOut(true);
         boolean epoll = Epoll.isAvailable();
         DefaultThreadFactory threads = new DefaultThreadFactory("septum-webui-io", true);
