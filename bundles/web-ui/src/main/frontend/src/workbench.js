@@ -52,11 +52,40 @@ export function createWorkbench({ $, el }) {
   }
 
   function setEndpoints(endpoints) {
-    const sel = $('#wb-endpoint');
-    const current = sel.value;
     const names = endpoints.map((e) => `${e.namespace || 'default'}/${e.name}`).sort();
-    sel.replaceChildren(...names.map((n) => el('option', { value: n }, n)));
-    if (current && names.includes(current)) sel.value = current;
+    for (const id of ['#wb-endpoint', '#wb-probe-from', '#wb-probe-to']) {
+      const sel = $(id);
+      const current = sel.value;
+      sel.replaceChildren(...names.map((n) => el('option', { value: n }, n)));
+      if (current && names.includes(current)) sel.value = current;
+    }
+  }
+
+  // ---- probe ---------------------------------------------------------------------------------------------------
+
+  /** One real TCP attempt from inside the source endpoint, and the verdicts the agent recorded for it. */
+  async function probe() {
+    const from = $('#wb-probe-from').value;
+    const to = $('#wb-probe-to').value;
+    const port = Number($('#wb-probe-port').value);
+    const out = $('#wb-probe');
+    out.replaceChildren(el('p', { class: 'hint' }, `probing ${to}:${port} from inside ${from}…`));
+    try {
+      const r = await call('/api/probe', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ from, to, port }) });
+      const rows = r.flows.map((f) => el('tr', {},
+        el('td', {}, f.traffic_direction || ''), el('td', {}, f.event_type || ''),
+        el('td', { class: `verdict ${f.verdict}` }, f.verdict), el('td', { class: 'rule' }, f.rule || '')));
+      out.replaceChildren(
+        el('p', { class: `probe-result ${r.passed ? 'ok' : 'error'}`, 'data-result': r.result },
+          `${r.from} → ${r.to} (${r.address}) ${r.port}/${r.protocol}: ${r.result}${r.detail ? ` (${r.detail})` : ''}`),
+        rows.length
+          ? el('table', { id: 'wb-probe-flows' }, el('thead', {}, el('tr', {}, ...['direction', 'type', 'verdict', 'rule'].map((h) => el('th', {}, h)))),
+            el('tbody', {}, ...rows))
+          : el('p', { class: 'hint' }, 'no verdict recorded for it (the observer may be off)'));
+    } catch (e) {
+      out.replaceChildren(el('p', { class: 'error' }, `probe: ${e.message}`));
+    }
   }
 
   async function draft() {
@@ -214,6 +243,7 @@ export function createWorkbench({ $, el }) {
   }
 
   $('#wb-draft').addEventListener('click', draft);
+  $('#wb-probe-run').addEventListener('click', probe);
   $('#wb-preview').addEventListener('click', preview);
   $('#wb-apply-audit').addEventListener('click', () => apply('audit'));
   $('#wb-apply-enforce').addEventListener('click', () => apply('enforce'));

@@ -221,6 +221,9 @@ class WebUiIT {
         assertTrue(E2eSupport.await(Duration.ofSeconds(15), () -> net.tcp(fleet.xwing(), fleet.deathstar(), 80, StarWarsFleet.ALLOW_TIMEOUT)),
                 "the xwing's real connection passes under the promoted draft");
         assertTrue(fleet.tiefighterLands(net), "the tiefighter still lands");
+        String passed = uiProbe(browser, xwing, ds, "connected");
+        assertTrue(passed.contains("INGRESS") && passed.contains("FORWARDED") && passed.contains("default/rule1 ingress[0]"),
+                "the probe's verdicts name the promoted rule\n" + passed);
         awaitPage(browser, "the history with the session's author",
                 "Array.from(document.querySelectorAll('#wb-history tbody tr')).map(r => r.innerText).join('\\n')",
                 n -> n.asText().contains("web UI (uid 0 (root))") && n.asText().contains("promote"));
@@ -235,9 +238,23 @@ class WebUiIT {
                 n -> n.asText().contains("rolled default/rule1 back to revision " + clicked.asLong()));
         assertTrue(E2eSupport.await(Duration.ofSeconds(15), () -> !fleet.xwingGetsThrough(net)), "dropped again after the rollback");
         assertTrue(fleet.tiefighterLands(net));
+        String dropped = uiProbe(browser, xwing, ds, "timed-out");
+        assertTrue(dropped.contains("DROPPED"), "the probe's verdicts show the drop\n" + dropped);
         E2eSupport.Run history = agent.cli("policy", "history", "rule1");
         assertTrue(history.out().contains("rollback") && history.out().contains("web UI (uid 0 (root))"), history.toString());
         browser.screenshot(SHOTS.resolve("webui-workbench-rolled-back.png"));
+    }
+
+    /** Runs the workbench's probe from {@code from} to {@code to}:80 and answers its result and verdict table. */
+    private static String uiProbe(Chromium browser, String from, String to, String result) {
+        browser.eval("(() => { document.querySelector('#wb-probe-from').value = 'default/" + from + "';"
+                + " document.querySelector('#wb-probe-to').value = 'default/" + to + "';"
+                + " document.querySelector('#wb-probe-port').value = '80'; document.querySelector('#wb-probe').replaceChildren();"
+                + " document.querySelector('#wb-probe-run').click(); return true; })()");
+        awaitPage(browser, "the probe's result " + result, "document.querySelector('#wb-probe .probe-result').dataset.result",
+                n -> n.asText().equals(result));
+        return awaitPage(browser, "the probe's verdicts", "document.querySelector('#wb-probe-flows').innerText",
+                n -> !n.asText().isBlank()).asText();
     }
 
     private static String policyRow() {

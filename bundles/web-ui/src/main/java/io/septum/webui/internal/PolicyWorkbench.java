@@ -40,6 +40,7 @@ import java.util.Set;
  * POST /api/policy/apply?mode=audit|enforce  body: YAML; imports it (audit: every policy annotated as staged)   *
  * POST /api/policy/mode                     {namespace, name, mode}: stage (audit) or promote (enforce)        *
  * POST /api/policy/rollback                 {namespace, name, revision}                                      *
+ * POST /api/probe                           {from, to, port}: one real TCP attempt from inside FROM (UiProbe) *
  * </pre>
  *
  * <p>Routes marked * change the agent: they need a session and its CSRF token ({@link UiCall#writer}); each change is
@@ -52,6 +53,7 @@ final class PolicyWorkbench {
 
     private final UiBackend backend;
     private final UiSessions sessions;
+    private final UiProbe probe;
     private final ObjectMapper json;
     private final YAMLMapper yaml = new YAMLMapper(new YAMLFactory()
             .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
@@ -60,12 +62,14 @@ final class PolicyWorkbench {
     PolicyWorkbench(UiBackend backend, UiSessions sessions, ObjectMapper json) {
         this.backend = backend;
         this.sessions = sessions;
+        this.probe = new UiProbe(backend);
         this.json = json;
     }
 
     /** Whether this class answers {@code path}. */
     static boolean owns(String path) {
-        return path.startsWith("/api/policy/") || path.equals("/api/session") || path.equals("/api/session/logout");
+        return path.startsWith("/api/policy/") || path.equals("/api/session") || path.equals("/api/session/logout")
+                || path.equals("/api/probe");
     }
 
     Object route(UiCall call) throws PolicyValidationException {
@@ -120,6 +124,13 @@ final class PolicyWorkbench {
                 long revision = backend.policyHistory().rollback(text(r, "namespace", ""), text(r, "name", null),
                         r.path("revision").asLong(), s.changeAuthor());
                 return Map.of("revision", revision);
+            }
+            case "/api/probe": {
+                call.only("POST");
+                call.writer(sessions);
+                JsonNode r = call.jsonBody(json);
+                if (!r.path("port").canConvertToInt()) throw new UiException(400, "the probe needs a numeric \"port\"");
+                return probe.probe(text(r, "from", null), text(r, "to", null), r.path("port").asInt());
             }
             default:
                 throw new UiException(404, "no such API: " + call.method() + " " + call.path());

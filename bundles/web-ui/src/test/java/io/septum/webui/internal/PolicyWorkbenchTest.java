@@ -243,4 +243,26 @@ class PolicyWorkbenchTest {
         assertEquals(200, r.statusCode(), r.body());
         return mapper.readTree(r.body());
     }
+
+    @Test
+    void aProbeSendsPacketsFromAnEndpointSoItNeedsASession() throws Exception {
+        String probe = "{\"from\":\"deathstar\",\"to\":\"10.199.16.1\",\"port\":80}";
+        HttpResponse<String> anonymous = send(HttpRequest.newBuilder(URI.create(base + "/api/probe"))
+                .POST(HttpRequest.BodyPublishers.ofString(probe)));
+        assertEquals(401, anonymous.statusCode(), anonymous.body());
+        String cookie = signIn();
+        String csrf = json(send(withCookie("/api/session", cookie).GET())).path("csrf").asText();
+        HttpResponse<String> unknown = send(withCookie("/api/probe", cookie).header("X-CSRF-Token", csrf)
+                .POST(HttpRequest.BodyPublishers.ofString(probe.replace("deathstar", "nosuch"))));
+        assertEquals(404, unknown.statusCode(), unknown.body());
+        HttpResponse<String> port = send(withCookie("/api/probe", cookie).header("X-CSRF-Token", csrf)
+                .POST(HttpRequest.BodyPublishers.ofString(probe.replace("80", "70000"))));
+        assertEquals(400, port.statusCode(), port.body());
+        // the fake endpoint's namespace does not exist: the attempt is made and fails as an error, not a pass
+        JsonNode r = json(send(withCookie("/api/probe", cookie).header("X-CSRF-Token", csrf)
+                .POST(HttpRequest.BodyPublishers.ofString(probe))));
+        assertEquals("default/deathstar", r.path("from").asText(), r.toString());
+        assertEquals("error", r.path("result").asText(), r.toString());
+        assertFalse(r.path("passed").asBoolean(), r.toString());
+    }
 }

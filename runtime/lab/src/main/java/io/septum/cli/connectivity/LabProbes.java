@@ -3,13 +3,13 @@ package io.septum.cli.connectivity;
 import io.septum.cli.connectivity.NetLab.HttpReply;
 import io.septum.cli.connectivity.NetLab.Observation;
 import io.septum.cli.connectivity.NetLab.Verdict;
+import io.septum.support.probe.NetnsProbe;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -34,11 +34,11 @@ final class LabProbes {
 
     /** A probe's network timeout in milliseconds: at least 100, at most 30 s. */
     static long boundedMillis(Duration timeout) {
-        return Math.max(100, Math.min(timeout.toMillis(), 30_000));
+        return NetnsProbe.boundedMillis(timeout);
     }
 
     static String seconds(long millis) {
-        return String.format(Locale.ROOT, "%.3f", millis / 1000.0);
+        return NetnsProbe.seconds(millis);
     }
 
     /** A token no listener could have made up, to recognise the probe's own echo. */
@@ -188,8 +188,7 @@ final class LabProbes {
     }
 
     static String lastLine(String s) {
-        String[] lines = s.strip().split("\n");
-        return lines[lines.length - 1];
+        return NetnsProbe.lastLine(s);
     }
 
     /** The last line of a tool's stderr, without socat's timestamp and pid when it is socat's. */

@@ -1,18 +1,17 @@
 package io.septum.cli.connectivity;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.core.type.TypeReference;
 import io.septum.api.Endpoint;
 import io.septum.api.flow.Flow;
+import io.septum.api.flow.ProbeResult;
 import io.septum.cli.AgentClient;
 import io.septum.cli.SeptumCommand;
+import io.septum.support.probe.NetnsProbe;
 import io.septum.view.Views;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -52,13 +51,6 @@ public class ProbeCommand implements SeptumCommand, Callable<Integer> {
     @Option(names = "--timeout", defaultValue = "1s", paramLabel = "DURATION",
             description = "How long the attempt waits (e.g. 1s, 500ms). Default: ${DEFAULT-VALUE}.")
     String timeout;
-
-    /** What {@code -o json} prints. */
-    @JsonInclude(JsonInclude.Include.NON_NULL)
-    @JsonPropertyOrder({"from", "to", "address", "port", "protocol", "result", "passed", "detail", "flows"})
-    public record Result(String from, String to, String address, int port, String protocol, String result,
-                         boolean passed, String detail, List<Flow> flows) {
-    }
 
     @Override
     public Integer call() {
@@ -119,8 +111,7 @@ public class ProbeCommand implements SeptumCommand, Callable<Integer> {
                     + " from (source " + source.source() + ")");
             return 2;
         }
-        // a named namespace (the netns source's) lives in /run/netns; other sources give a path (/proc/PID/ns/net)
-        String netns = source.netns().startsWith("/") ? source.netns() : "/run/netns/" + source.netns();
+        String netns = NetnsProbe.path(source.netns());
         List<String> enter = List.of("nsenter", "--net=" + netns, "--");
         Instant start = Instant.now();
         String result;
@@ -132,10 +123,10 @@ public class ProbeCommand implements SeptumCommand, Callable<Integer> {
             result = passed ? "replied" : o.verdict() == NetLab.Verdict.ERROR ? "error" : "timed-out";
             detail = o.detail();
         } else {
-            String[] r = connect(enter, address, p, wait);
-            result = r[0];
-            detail = r[1];
-            passed = !result.equals("timed-out") && !result.equals("error");
+            NetnsProbe.Outcome r = NetnsProbe.tcp(netns, address, p, wait);
+            result = r.result();
+            detail = r.detail();
+            passed = r.passed();
         }
         List<Flow> flows = List.of();
         String query = "/v1/flows?since=" + AgentClient.segment(start.minusMillis(50).toString())
@@ -155,7 +146,7 @@ public class ProbeCommand implements SeptumCommand, Callable<Integer> {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        Result res = new Result(source.qualifiedName(), target, address, p, proto, result, passed, detail, flows);
+        ProbeResult res = new ProbeResult(source.qualifiedName(), target, address, p, proto, result, passed, detail, flows);
         if ("json".equals(ConnectivityCommand.CliOptions.output(spec))) {
             try {
                 out.println(AgentClient.newMapper().writerWithDefaultPrettyPrinter().writeValueAsString(res));
@@ -173,33 +164,5 @@ public class ProbeCommand implements SeptumCommand, Callable<Integer> {
         }
         out.flush();
         return passed ? 0 : result.equals("error") ? 3 : 1;
-    }
-
-    /** One TCP connect inside the namespace: connected, refused (a reset came back), timed-out, or error. */
-    private static String[] connect(List<String> enter, String address, int port, Duration wait) {
-        long millis = LabProbes.boundedMillis(wait);
-        List<String> cmd = new ArrayList<>(enter);
-        cmd.addAll(List.of("timeout", LabProbes.seconds(millis), "bash", "-c", "exec 3<>/dev/tcp/" + address + "/" + port));
-        try {
-            Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String text;
-            try (var in = proc.getInputStream()) {
-                text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-            }
-            if (!proc.waitFor(millis + 5_000, TimeUnit.MILLISECONDS)) {
-                proc.destroyForcibly();
-                return new String[] {"timed-out", "no answer within " + millis + " ms"};
-            }
-            int rc = proc.exitValue();
-            if (rc == 0) return new String[] {"connected", ""};
-            if (rc == 124) return new String[] {"timed-out", "no answer within " + millis + " ms"};
-            if (text.contains("Connection refused")) return new String[] {"refused", "the destination reset it: nothing listens there"};
-            return new String[] {"error", LabProbes.lastLine(text)};
-        } catch (IOException e) {
-            return new String[] {"error", "cannot run nsenter: " + e.getMessage()};
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return new String[] {"error", "interrupted"};
-        }
     }
 }

@@ -1,0 +1,80 @@
+package io.septum.webui.internal;
+
+import io.septum.api.Endpoint;
+import io.septum.api.flow.Flow;
+import io.septum.api.flow.FlowQuery;
+import io.septum.api.flow.ProbeResult;
+import io.septum.support.probe.NetnsProbe;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The UI's probe, as {@code septum probe FROM TO PORT}: one real TCP connection attempt from inside the source
+ * endpoint's network namespace (the agent runs as root) to the destination, then the flows the agent recorded for it.
+ * It sends packets from inside an endpoint, so the workbench treats it as a change: it needs a session.
+ */
+final class UiProbe {
+    /** How long the attempt waits for an answer. */
+    static final Duration WAIT = Duration.ofSeconds(1);
+    /** How long the verdicts may take to reach the observer after the attempt. */
+    private static final long FLOWS_WAIT_MILLIS = 1_500;
+
+    private final UiBackend backend;
+
+    UiProbe(UiBackend backend) {
+        this.backend = backend;
+    }
+
+    ProbeResult probe(String from, String to, int port) {
+        if (port < 1 || port > 65535) throw new UiException(400, "port " + port + " is out of range 1-65535");
+        Endpoint src = endpoint(from, "from");
+        if (src.netns() == null || src.netns().isBlank()) {
+            throw new UiException(400, "endpoint " + src.qualifiedName() + " has no network namespace of its own to probe"
+                    + " from (source " + src.source() + ")");
+        }
+        String address;
+        String target;
+        if (to != null && to.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+            address = to;
+            target = to;
+        } else {
+            Endpoint dst = endpoint(to, "to");
+            address = dst.addresses().stream().filter(a -> !a.contains(":")).findFirst()
+                    .orElseThrow(() -> new UiException(400, "endpoint " + dst.qualifiedName() + " has no IPv4 address to probe"));
+            target = dst.qualifiedName();
+        }
+        Instant start = Instant.now();
+        NetnsProbe.Outcome o = NetnsProbe.tcp(NetnsProbe.path(src.netns()), address, port, WAIT);
+        return new ProbeResult(src.qualifiedName(), target, address, port, "TCP", o.result(), o.passed(), o.detail(),
+                flows(src, address, port, start));
+    }
+
+    private Endpoint endpoint(String name, String field) {
+        if (name == null || name.isBlank()) throw new UiException(400, "the probe needs \"" + field + "\"");
+        return backend.endpointManager().get(name.strip())
+                .orElseThrow(() -> new UiException(404, "no endpoint " + name.strip()));
+    }
+
+    /** The source's egress and the destination's ingress verdicts of this attempt; the observer may lag a moment. */
+    private List<Flow> flows(Endpoint src, String address, int port, Instant start) {
+        FlowQuery q = FlowQuery.parse(Map.of("since", List.of(start.minusMillis(50).toString()),
+                "from-endpoint", List.of(String.valueOf(src.id())), "to-ip", List.of(address),
+                "port", List.of(String.valueOf(port)), "last", List.of("20")), 20, Set.of());
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(FLOWS_WAIT_MILLIS);
+        List<Flow> flows = backend.flowObserver().query(q.filter(), q.last());
+        while (flows.isEmpty() && System.nanoTime() < until) {
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            flows = backend.flowObserver().query(q.filter(), q.last());
+        }
+        return flows;
+    }
+}
