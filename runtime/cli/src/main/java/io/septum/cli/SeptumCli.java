@@ -40,6 +40,7 @@ import picocli.CommandLine.Spec;
                 MonitorCommand.class,
                 ObserveCommand.class,
                 UiCommand.class,
+                ShellCommand.class,
         })
 public final class SeptumCli implements Runnable {
     @Spec

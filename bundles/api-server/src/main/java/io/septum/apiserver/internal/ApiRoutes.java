@@ -193,6 +193,24 @@ public final class ApiRoutes {
                 }
                 if (n == 3) throw notAllowed(m, "GET, DELETE");
                 break;
+            case "shell":
+                // opening and using a session are writes (WriteAccess): the shell can change anything
+                if (n == 3 && s.get(2).equals("commands")) return get(m, () -> backend.remoteShell().commands());
+                if (n == 3 && s.get(2).equals("sessions")) {
+                    return post(m, () -> Map.of("id", backend.remoteShell().open("shell (" + req.author() + ")")));
+                }
+                if (n == 4 && s.get(2).equals("sessions")) {
+                    if (m.equals("DELETE")) {
+                        backend.remoteShell().close(s.get(3));
+                        return HttpResponse.empty(204);
+                    }
+                    return post(m, () -> {
+                        ShellLine l = read(req, ShellLine.class);
+                        if (l == null || l.line() == null) throw new HttpException(400, "the body needs {\"line\": \"...\"}");
+                        return backend.remoteShell().execute(s.get(3), l.line());
+                    });
+                }
+                break;
             case "ui":
                 // a write: WriteAccess lets only root and the admin group get a link that can change policy
                 if (n == 3 && s.get(2).equals("login")) return post(m, () -> uiLogin(req));
@@ -320,6 +338,10 @@ public final class ApiRoutes {
         long revision = backend.policyHistory().setMode(r.namespace() == null ? "" : r.namespace(), r.name(), r.mode(),
                 req.author());
         return Map.of("revision", revision);
+    }
+
+    /** Body of {@code POST /v1/shell/sessions/ID}: one command line. */
+    public record ShellLine(String line) {
     }
 
     /** {@code POST /v1/ui/login}: a one-time link that signs a browser in to the web UI for this caller. */

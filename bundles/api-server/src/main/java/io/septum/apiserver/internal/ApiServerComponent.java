@@ -109,6 +109,9 @@ public final class ApiServerComponent implements DatapathEventListener, HealthRe
     private volatile io.septum.api.ui.UiLogin uiLogin;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile io.septum.api.shell.RemoteShell remoteShell;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile io.septum.api.ClusterInfo clusterInfo;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
@@ -224,6 +227,11 @@ public final class ApiServerComponent implements DatapathEventListener, HealthRe
     @Override
     public io.septum.api.policy.PolicyHistory policyHistory() {
         return running(policyHistory, "the policy history (bundle septum-policy)");
+    }
+
+    @Override
+    public io.septum.api.shell.RemoteShell remoteShell() {
+        return running(remoteShell, "the remote shell (bundle septum-shell, with Gogo)");
     }
 
     @Override

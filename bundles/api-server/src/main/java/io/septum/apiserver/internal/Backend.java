@@ -49,6 +49,11 @@ public interface Backend {
         throw unavailable("the policy history (bundle septum-policy)");
     }
 
+    /** The agent's shell for {@code septum shell} ({@code /v1/shell}); part of the shell bundle. */
+    default io.septum.api.shell.RemoteShell remoteShell() {
+        throw unavailable("the remote shell (bundle septum-shell, with Gogo)");
+    }
+
     /** Web UI sessions ({@code /v1/ui/login}); part of the web UI bundle. */
     default io.septum.api.ui.UiLogin uiLogin() {
         throw unavailable("the web UI (bundle septum-web-ui)");

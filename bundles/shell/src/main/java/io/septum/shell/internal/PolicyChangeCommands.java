@@ -28,6 +28,10 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 @Component(service = PolicyChangeCommands.class)
 @GogoCommand(scope = "policy", function = {"impact", "diff", "history", "rollback", "stage", "promote"})
 public final class PolicyChangeCommands extends ShellSupport {
+    /** Who the remote shell's sessions act for; absent, every session is the console's. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    volatile SessionAuthors authors;
+
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     volatile PolicyEngine engine;
 
@@ -82,7 +86,7 @@ public final class PolicyChangeCommands extends ShellSupport {
     }
 
     @Descriptor("Put one policy back as it was right after revision REV, as one new change")
-    public void rollback(
+    public void rollback(CommandSession session,
             @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
             @Descriptor("its namespace (default: default); - for cluster-wide") @Parameter(names = {"-n", "--namespace"}, absentValue = "") String namespace,
             @Descriptor("the revision to go back to") @Parameter(names = "--to", absentValue = "-1") long to,
@@ -91,7 +95,7 @@ public final class PolicyChangeCommands extends ShellSupport {
         String[] p = policyName(name, namespace);
         long revision;
         try {
-            revision = need(history, "the policy history").rollback(p[0], p[1], to, PolicyCommands.CONSOLE);
+            revision = need(history, "the policy history").rollback(p[0], p[1], to, SessionAuthors.of(authors, session));
         } catch (PolicyValidationException e) {
             throw new ShellException(e.getMessage());
         } catch (java.util.NoSuchElementException | IllegalArgumentException | IllegalStateException e) {
@@ -103,26 +107,26 @@ public final class PolicyChangeCommands extends ShellSupport {
     }
 
     @Descriptor("Put one policy in audit mode (its would-be drops pass, as AUDIT flows), as one change")
-    public void stage(
+    public void stage(CommandSession session,
             @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
             @Descriptor("its namespace (default: default); - for cluster-wide") @Parameter(names = {"-n", "--namespace"}, absentValue = "") String namespace,
             @Descriptor("policy name (or namespace/name)") String name) {
-        setMode(output, namespace, name, io.septum.api.policy.PolicyModes.AUDIT, "Staged");
+        setMode(session, output, namespace, name, io.septum.api.policy.PolicyModes.AUDIT, "Staged");
     }
 
     @Descriptor("Make a staged (audit-mode) policy enforce, as one change")
-    public void promote(
+    public void promote(CommandSession session,
             @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
             @Descriptor("its namespace (default: default); - for cluster-wide") @Parameter(names = {"-n", "--namespace"}, absentValue = "") String namespace,
             @Descriptor("policy name (or namespace/name)") String name) {
-        setMode(output, namespace, name, io.septum.api.policy.PolicyModes.ENFORCE, "Promoted");
+        setMode(session, output, namespace, name, io.septum.api.policy.PolicyModes.ENFORCE, "Promoted");
     }
 
-    private void setMode(String output, String namespace, String name, String mode, String done) {
+    private void setMode(CommandSession session, String output, String namespace, String name, String mode, String done) {
         String[] p = policyName(name, namespace);
         long revision;
         try {
-            revision = need(history, "the policy history").setMode(p[0], p[1], mode, PolicyCommands.CONSOLE);
+            revision = need(history, "the policy history").setMode(p[0], p[1], mode, SessionAuthors.of(authors, session));
         } catch (PolicyValidationException e) {
             throw new ShellException(e.getMessage());
         } catch (java.util.NoSuchElementException | IllegalArgumentException | IllegalStateException e) {

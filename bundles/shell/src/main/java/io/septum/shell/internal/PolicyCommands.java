@@ -111,10 +111,11 @@ public final class PolicyCommands extends ShellSupport {
         return need(engine, "the policy engine");
     }
 
-    /** A file's text; relative paths are relative to the session's directory. */
-    /** The author the policy history records for the console's changes: the agent's own user. */
-    static final String CONSOLE = "console (" + System.getProperty("user.name") + ")";
+    /** Who the remote shell's sessions act for; absent, every session is the console's. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    volatile SessionAuthors authors;
 
+    /** A file's text; relative paths are relative to the session's directory. */
     static String read(CommandSession session, String file) {
         Path p = Path.of(file);
         if (!p.isAbsolute() && session != null && session.currentDir() != null) p = session.currentDir().resolve(p);
@@ -144,7 +145,7 @@ public final class PolicyCommands extends ShellSupport {
         List<ImportResult> results = new ArrayList<>();
         for (int i = 0; i < files.length; i++) {
             try {
-                ImportResult r = repo().importPolicies(files[i], texts.get(i), CONSOLE);
+                ImportResult r = repo().importPolicies(files[i], texts.get(i), SessionAuthors.of(authors, session));
                 results.add(r);
                 count += r.policies().size();
                 revision = r.revision();
@@ -218,7 +219,7 @@ public final class PolicyCommands extends ShellSupport {
     }
 
     @Descriptor("Delete a policy; --cluster deletes it from the cluster's store (every node drops it)")
-    public void delete(
+    public void delete(CommandSession session,
             @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
             @Descriptor("its namespace; - for cluster-wide (default: the only policy of that name)")
             @Parameter(names = {"-n", "--namespace"}, absentValue = "") String namespace,
@@ -230,7 +231,7 @@ public final class PolicyCommands extends ShellSupport {
             return;
         }
         PolicyInfo p = find(namespace, name);
-        long revision = repo().delete(p.namespace(), p.name(), CONSOLE);
+        long revision = repo().delete(p.namespace(), p.name(), SessionAuthors.of(authors, session));
         print(output, java.util.Map.of("revision", revision), () -> "Deleted policy " + name + ", revision " + revision);
     }
 

@@ -423,7 +423,7 @@ class ShellCommandsTest {
         run("policy:history");
         assertEquals("history |null|0", asked.get(asked.size() - 1));
         assertEquals("Rolled back policy default/rule1 to revision 2; new revision 5\n", run("policy:rollback --to 2 rule1"));
-        assertEquals("rollback default|rule1|2|" + PolicyCommands.CONSOLE, asked.get(asked.size() - 1));
+        assertEquals("rollback default|rule1|2|" + SessionAuthors.CONSOLE, asked.get(asked.size() - 1));
         e = assertThrows(Exception.class, () -> run("policy:rollback rule1"));
         assertTrue(e.getMessage().contains("--to"), e.getMessage());
         assertEquals("Staged policy prod/rule1 (audit mode), revision 6\n", run("policy:stage prod/rule1"));
