@@ -2,9 +2,8 @@ package io.septum.kvstore.etcd.internal;
 
 import io.septum.api.NamedPort;
 import io.septum.api.RemoteEndpoint;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -16,17 +15,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The receiving side of the ipcache sync against a real etcd, with another node's keys written by hand. */
 class IpcacheSyncTest {
-    private static TestEtcd etcd;
-
-    @BeforeAll
-    static void start() throws Exception {
-        etcd = TestEtcd.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (etcd != null) etcd.close();
-    }
+    @RegisterExtension
+    static final TestEtcd.PerClass etcd = new TestEtcd.PerClass();
 
     /**
      * A burst of watch events (another node publishing 2,000 addresses, 100 per transaction) ends with every address
