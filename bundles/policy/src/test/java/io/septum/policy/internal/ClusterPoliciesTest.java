@@ -11,10 +11,11 @@ import io.septum.kvstore.etcd.internal.EtcdClient;
 import io.septum.kvstore.etcd.internal.LeaseSession;
 import io.septum.kvstore.etcd.internal.PolicySync;
 import io.septum.kvstore.etcd.internal.TestEtcd;
+import io.septum.testsupport.Await;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -59,12 +60,7 @@ class ClusterPoliciesTest {
     }
 
     static void await(String what, BooleanSupplier c) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (System.nanoTime() < end) {
-            if (c.getAsBoolean()) return;
-            Thread.sleep(10); // poll interval
-        }
-        throw new AssertionError("timed out waiting for " + what);
+        Await.until(what, Duration.ofSeconds(5), c);
     }
 
     @Test

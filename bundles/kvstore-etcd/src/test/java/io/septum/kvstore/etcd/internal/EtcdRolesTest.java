@@ -7,10 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.septum.api.Labels;
 import io.septum.api.RemoteEndpoint;
+import io.septum.testsupport.Await;
 import io.septum.testsupport.TestFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -230,11 +232,6 @@ class EtcdRolesTest {
     }
 
     static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < end) {
-            if (condition.getAsBoolean()) return;
-            Thread.sleep(20); // poll interval
-        }
-        throw new AssertionError("timed out waiting for: " + what);
+        Await.until(what, Duration.ofSeconds(10), condition);
     }
 }

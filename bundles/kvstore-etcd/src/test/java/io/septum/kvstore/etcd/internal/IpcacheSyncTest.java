@@ -2,9 +2,11 @@ package io.septum.kvstore.etcd.internal;
 
 import io.septum.api.NamedPort;
 import io.septum.api.RemoteEndpoint;
+import io.septum.testsupport.Await;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executor;
@@ -121,10 +123,6 @@ class IpcacheSyncTest {
     }
 
     private static void await(String what, BooleanSupplier cond) throws InterruptedException {
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (!cond.getAsBoolean()) {
-            if (System.nanoTime() > deadline) throw new AssertionError("not within 30 s: " + what);
-            Thread.sleep(20);
-        }
+        Await.until(what, Duration.ofSeconds(30), cond);
     }
 }

@@ -5,9 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.septum.testsupport.Await;
 import io.septum.testsupport.RecordingSink;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
@@ -83,10 +85,6 @@ class CgroupSourceTest {
     }
 
     private static void await(String what, BooleanSupplier done) throws InterruptedException {
-        long end = System.nanoTime() + 10_000_000_000L;
-        while (!done.getAsBoolean()) {
-            if (System.nanoTime() > end) throw new AssertionError("timed out: " + what);
-            Thread.sleep(10);
-        }
+        Await.until(what, Duration.ofSeconds(10), done);
     }
 }

@@ -18,6 +18,7 @@ import io.septum.api.policy.PolicyOffer;
 import io.septum.api.policy.PolicySink;
 import io.septum.api.policy.PolicyValidationException;
 import io.septum.api.policy.ValidationError;
+import io.septum.testsupport.Await;
 import io.septum.testsupport.RecordingSink;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -227,12 +228,7 @@ class KubernetesSourceTest {
     }
 
     private static boolean await(BooleanSupplier c) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < end) {
-            if (c.getAsBoolean()) return true;
-            Thread.sleep(100);
-        }
-        return c.getAsBoolean();
+        return Await.within(Duration.ofSeconds(30), c);
     }
 
     /** Records what the source offers, removes and resyncs (validation is the policy bundle's; see its tests). */

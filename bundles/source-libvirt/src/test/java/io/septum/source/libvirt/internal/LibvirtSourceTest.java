@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.septum.api.EndpointSpec;
 import io.septum.api.SourceHealth;
+import io.septum.testsupport.Await;
 import io.septum.testsupport.RecordingSink;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -270,11 +271,6 @@ class LibvirtSourceTest {
     }
 
     private static boolean await(BooleanSupplier c) throws InterruptedException {
-        long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (System.nanoTime() < end) {
-            if (c.getAsBoolean()) return true;
-            Thread.sleep(50);
-        }
-        return c.getAsBoolean();
+        return Await.within(Duration.ofSeconds(20), c);
     }
 }

@@ -1,6 +1,7 @@
 package io.septum.source.netns.internal;
 
 import io.septum.api.EndpointSpec;
+import io.septum.testsupport.Await;
 import io.septum.testsupport.RecordingSink;
 import io.septum.testsupport.RequiresRoot;
 import org.junit.jupiter.api.AfterEach;
@@ -17,7 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.logging.Handler;
 import java.util.logging.LogRecord;
@@ -40,12 +40,7 @@ class NetnsSourceTest {
 
     /** Records what the source reports. */
     static void await(String what, BooleanSupplier c) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < end) {
-            if (c.getAsBoolean()) return;
-            Thread.sleep(20);
-        }
-        throw new AssertionError("timed out waiting for: " + what);
+        Await.until(what, Duration.ofSeconds(10), c);
     }
 
     void ip(String... args) throws IOException {
