@@ -1,5 +1,6 @@
 package io.septum.kvstore.etcd.internal;
 
+import io.septum.testsupport.TestFiles;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.extension.AfterAllCallback;
@@ -12,9 +13,7 @@ import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * A private etcd for one test class: loopback ports picked free, its own data directory, killed on close (JUnit's
@@ -136,11 +135,7 @@ public final class TestEtcd implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        try (Stream<Path> s = Files.walk(dir)) {
-            s.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-        } catch (IOException ignored) {
-            // temp dir cleanup is best effort
-        }
+        TestFiles.deleteTree(dir);
     }
 
     @Override

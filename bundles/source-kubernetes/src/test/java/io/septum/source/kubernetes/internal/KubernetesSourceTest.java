@@ -20,6 +20,7 @@ import io.septum.api.policy.PolicyValidationException;
 import io.septum.api.policy.ValidationError;
 import io.septum.testsupport.Await;
 import io.septum.testsupport.RecordingSink;
+import io.septum.testsupport.TestFiles;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -79,9 +80,7 @@ class KubernetesSourceTest {
                 }
             }
         }
-        try (var s = Files.walk(dir)) {
-            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
+        TestFiles.deleteTree(dir);
     }
 
     @Test
