@@ -71,10 +71,7 @@ bench_require "network namespaces, tc, iptables, BPF" ip tc ss iperf3 iptables i
 
 # ---------------------------------------------------------------------------------------------------------------
 # Names and cleanup
-unused() { # RID: no namespace, bridge or pins of that name
-  ! ip netns list 2>/dev/null | grep -q "^sbench-$1-" && ! ip link show "sbb$1" >/dev/null 2>&1 \
-    && [ ! -e "/sys/fs/bpf/septum-bench-$1" ]
-}
+unused() { bench_names_free "sbench-$1-" "sbb$1" "/sys/fs/bpf/septum-bench-$1"; } # RID
 bench_run_dir septum-bench unused # RID, TMP
 BPF_DIR="/sys/fs/bpf/septum-bench-$RID"
 BR="sbb$RID"

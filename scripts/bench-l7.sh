@@ -71,8 +71,7 @@ bench_require "network namespaces, tc, BPF" ip tc ss wrk curl java timeout getco
 SUB=
 unused() { # RID: no namespace, bridge or pins of that name; and SUB, a random subnet nothing routes yet
   SUB=$((100 + RANDOM % 150))
-  ! ip netns list 2>/dev/null | grep -q "^sl7-$1-" && ! ip link show "sl7b$1" >/dev/null 2>&1 \
-    && [ ! -e "/sys/fs/bpf/septum-bench-l7-$1" ] && ! ip -4 route show | grep -q "^10\.198\.$SUB\."
+  bench_names_free "sl7-$1-" "sl7b$1" "/sys/fs/bpf/septum-bench-l7-$1" && ! ip -4 route show | grep -q "^10\.198\.$SUB\."
 }
 bench_run_dir septum-bench-l7 unused # RID, TMP
 BPF_DIR="/sys/fs/bpf/septum-bench-l7-$RID"

@@ -33,14 +33,13 @@ BENCH_TAG=bench-startup
 . "$(dirname "${BASH_SOURCE[0]}")/lib/bench-common.sh" # ROOT, DIST
 bench_range --runs "$RUNS" 1 1000
 bench_range --agent-starts "$AGENT_STARTS" 1 100
-[ -x "$DIST/bin/septum" ] || die "no built distribution at $DIST (run scripts/build.sh, or set SEPTUM_DIST)"
+bench_require_dist
 if [ "$AGENT" = 1 ] && [ "$(id -u)" != 0 ]; then
   log "not root: the agent's part is skipped (it needs BPF)"
   AGENT=0
 fi
 
-RID=$(printf '%04x' $((RANDOM % 65536)))
-TMP="$(mktemp -d "$TMP_BASE/septum-bstart.XXXXXX")"
+bench_run_dir septum-bstart # RID, TMP
 BPF_DIR="/sys/fs/bpf/septum-bstart-$RID"
 SOCK="$TMP/run/septum.sock"
 AGENT_PID=
@@ -48,14 +47,10 @@ REGISTERED=()
 FAILED=1
 
 cleanup() {
-  local rc=$?
-  set +eu
-  trap - EXIT INT TERM ERR
   bench_stop_agent
   bench_agent_log_tail 20
   case $BPF_DIR in /sys/fs/bpf/septum-bstart-????) rm -rf "$BPF_DIR" ;; esac
   case ${TMP##*/} in septum-bstart.??????) rm -rf "$TMP" ;; esac
-  exit "$rc"
 }
 bench_traps err
 

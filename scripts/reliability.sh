@@ -56,10 +56,7 @@ START_S=$SECONDS
 LOAD_START=$(loadavg)
 bench_require "network namespaces, BPF, tmpfs mounts" ip ss socat curl jq timeout mount umount
 
-unused() { # RID: no namespace, bridge or pins of that name
-  ! ip netns list 2>/dev/null | grep -q "^srel-$1-" && ! ip link show "srb$1" >/dev/null 2>&1 \
-    && [ ! -e "/sys/fs/bpf/septum-rel-$1" ]
-}
+unused() { bench_names_free "srel-$1-" "srb$1" "/sys/fs/bpf/septum-rel-$1"; } # RID
 bench_run_dir septum-rel unused # RID, TMP
 BPF_DIR="/sys/fs/bpf/septum-rel-$RID"
 BR="srb$RID"

@@ -11,6 +11,13 @@ EXEC=/run/sept-test-docker-exec
 LOG=/tmp/sept-test-dockerd.log
 IMAGE=septum-test/busybox
 d() { docker -H "unix://$SOCK" "$@"; }
+stop_engine() { # TERM to dockerd, then up to 30 s for it to go
+  local pid
+  [ -f "$PIDFILE" ] || return 0
+  pid=$(cat "$PIDFILE")
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+}
 
 case "${1:-}" in
   start)
@@ -34,22 +41,14 @@ case "${1:-}" in
     ;;
   kill)
     # The engine goes away with its containers still defined (a crash or an upgrade): restart-policy ones come back.
-    if [ -f "$PIDFILE" ]; then
-      pid=$(cat "$PIDFILE")
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    fi
+    stop_engine
     ;;
   stop)
     if d version >/dev/null 2>&1; then
       ids=$(d ps -aq)
       [ -z "$ids" ] || d rm -f $ids >/dev/null
     fi
-    if [ -f "$PIDFILE" ]; then
-      pid=$(cat "$PIDFILE")
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    fi
+    stop_engine
     # dockerd leaves its bridge (and the route to its subnet) behind.
     if ! pgrep -F "$PIDFILE" >/dev/null 2>&1 && ip link show docker0 >/dev/null 2>&1; then ip link del docker0; fi
     ;;

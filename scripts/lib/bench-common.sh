@@ -21,6 +21,10 @@ bench_require() { # WHY TOOL...: root (WHY says what for), the tools, and the bu
   for t in "$@"; do
     command -v "$t" >/dev/null || die "$t is missing: run scripts/install-deps.sh"
   done
+  bench_require_dist
+}
+
+bench_require_dist() { # the built distribution at $DIST
   [ -x "$DIST/bin/septum" ] || die "no built distribution at $DIST (run scripts/build.sh, or set SEPTUM_DIST)"
 }
 
@@ -51,6 +55,11 @@ bench_exit() { # the EXIT trap: the script's cleanup (without -e, -u and the tra
   log "cleaning up (run $RID)"
   cleanup
   exit "$rc"
+}
+
+bench_names_free() { # NETNS_PREFIX BRIDGE PIN_DIR: no namespace NETNS_PREFIX*, no link BRIDGE and no PIN_DIR (a FREE test
+                     # for bench_run_dir)
+  ! ip netns list 2>/dev/null | grep -q "^$1" && ! ip link show "$2" >/dev/null 2>&1 && [ ! -e "$3" ]
 }
 
 bench_run_dir() { # NAME [FREE]: RID, four random hex digits (with FREE, one for which `FREE RID` succeeds, in 20

@@ -19,29 +19,30 @@ static __always_inline __u64 ct_timeout(__u8 proto)
 	return proto == IPPROTO_TCP ? CT_TIMEOUT_TCP_NS : CT_TIMEOUT_OTHER_NS;
 }
 
-static __always_inline void ct_key_original(struct ct_key *k, const struct pkt *p, __u32 ep_id, __u8 dir)
+/* Every field is written, padding included: the map compares the key's bytes. */
+static __always_inline void ct_key_set(struct ct_key *k, const __u8 *saddr, const __u8 *daddr, __u16 sport,
+				       __u16 dport, __u8 proto, __u8 dir, __u32 ep_id)
 {
-	__builtin_memcpy(k->saddr, p->saddr, 16);
-	__builtin_memcpy(k->daddr, p->daddr, 16);
-	k->sport = p->sport;
-	k->dport = p->dport;
-	k->proto = p->proto;
+	__builtin_memcpy(k->saddr, saddr, 16);
+	__builtin_memcpy(k->daddr, daddr, 16);
+	k->sport = sport;
+	k->dport = dport;
+	k->proto = proto;
 	k->dir = dir;
 	k->pad = 0;
 	k->ep_id = ep_id;
 }
 
+static __always_inline void ct_key_original(struct ct_key *k, const struct pkt *p, __u32 ep_id, __u8 dir)
+{
+	ct_key_set(k, p->saddr, p->daddr, p->sport, p->dport, p->proto, dir, ep_id);
+}
+
 /* The key of the connection this packet would answer: reversed tuple, opposite direction. */
 static __always_inline void ct_key_reverse(struct ct_key *k, const struct pkt *p, __u32 ep_id, __u8 dir)
 {
-	__builtin_memcpy(k->saddr, p->daddr, 16);
-	__builtin_memcpy(k->daddr, p->saddr, 16);
-	k->sport = p->dport;
-	k->dport = p->sport;
-	k->proto = p->proto;
-	k->dir = dir == SEPTUM_DIR_INGRESS ? SEPTUM_DIR_EGRESS : SEPTUM_DIR_INGRESS;
-	k->pad = 0;
-	k->ep_id = ep_id;
+	ct_key_set(k, p->daddr, p->saddr, p->dport, p->sport, p->proto,
+		   dir == SEPTUM_DIR_INGRESS ? SEPTUM_DIR_EGRESS : SEPTUM_DIR_INGRESS, ep_id);
 }
 
 /* Returns the live entry for k (refreshing its time), or NULL when missing or expired. */

@@ -3,6 +3,7 @@
 // verdict. Everything comes from the agent's /api (same services and filters as the REST API and `septum observe`).
 import cytoscape from 'cytoscape';
 import fcose from 'cytoscape-fcose';
+import { createWorkbench } from './workbench.js';
 
 cytoscape.use(fcose);
 
@@ -173,6 +174,9 @@ cy.on('tap', 'edge', (evt) => {
   if (newest >= 0) select(newest);
 });
 
+// Tapping an endpoint makes it the workbench's draft subject.
+cy.on('tap', 'node[kind = "endpoint"]', (evt) => workbench.selectEndpoint(evt.target.data('name')));
+
 // ---- endpoints and policies ---------------------------------------------------------------------------------
 
 async function api(path, init) {
@@ -186,6 +190,7 @@ async function refreshEndpoints() {
   try {
     const eps = await api('/api/endpoints');
     for (const e of eps) endpointNode(e);
+    workbench.setEndpoints(eps);
   } catch (e) {
     setStatus(`endpoints: ${e.message}`, false);
   }
@@ -196,7 +201,7 @@ async function refreshPolicies() {
   try {
     policies = await api('/api/policies');
   } catch (e) {
-    $('#policies tbody').replaceChildren(el('tr', {}, el('td', { colSpan: 6, class: 'error' }, e.message)));
+    $('#policies tbody').replaceChildren(el('tr', {}, el('td', { colSpan: 7, class: 'error' }, e.message)));
     return;
   }
   const rows = [];
@@ -207,11 +212,12 @@ async function refreshPolicies() {
       const hits = r && r.hits != null ? String(r.hits) : '-';
       rows.push(el('tr', { 'data-policy': name, 'data-rule-id': r ? r.id : '' },
         el('td', {}, i === 0 ? name : ''), el('td', {}, i === 0 ? p.kind : ''), el('td', {}, i === 0 ? p.revision : ''),
+        el('td', { class: 'mode' }, ...(i === 0 ? [`${p.mode} `, workbench.modeButton(name, p.mode)] : [])),
         el('td', {}, r ? r.rule : '(no rules)'), el('td', {}, r ? r.id : ''),
         el('td', { class: hits === '-' ? 'hits none' : 'hits' }, hits)));
     });
   }
-  if (!rows.length) rows.push(el('tr', {}, el('td', { colSpan: 6, class: 'hint' }, 'no policies')));
+  if (!rows.length) rows.push(el('tr', {}, el('td', { colSpan: 7, class: 'hint' }, 'no policies')));
   $('#policies tbody').replaceChildren(...rows);
 }
 
@@ -318,6 +324,9 @@ async function select(index) {
   const flow = state.flows[index];
   if (!flow) return;
   state.selected = index;
+  // the workbench drafts for the side whose policy decided: the destination at ingress, the source at egress
+  const subject = flow.traffic_direction === 'EGRESS' ? flow.source : flow.destination;
+  if (subject && subject.pod_name) workbench.selectEndpoint(`${subject.namespace || 'default'}/${subject.pod_name}`);
   for (const tr of document.querySelectorAll('#flows tbody tr.selected')) tr.classList.remove('selected');
   const row = document.querySelector(`#flows tbody tr[data-index="${index}"]`);
   if (row) row.classList.add('selected');
@@ -369,8 +378,10 @@ $('#clear').addEventListener('click', () => {
 });
 
 loadFiltersFromUrl();
+const workbench = createWorkbench({ $, el });
+workbench.onChange = refreshPolicies;
 refreshEndpoints().then(openStream);
-refreshPolicies();
+workbench.refreshSession().then(() => Promise.all([refreshPolicies(), workbench.refreshHistory()]));
 setInterval(refreshEndpoints, 5000);
 setInterval(refreshPolicies, 5000);
 

@@ -109,6 +109,8 @@ class WebUiIT {
                     browser.screenshot(SHOTS.resolve("webui-filtered.png"));
                     assertTrue(whyEgress.contains("egress"), whyEgress);
                     assertTrue(policy.size() > 0);
+
+                    workbench(browser, agent, fleet, net, url);
                 } catch (AssertionError | RuntimeException e) {
                     browser.screenshot(SHOTS.resolve("webui-failure.png"));
                     System.err.println("page console: " + browser.console());
@@ -119,6 +121,134 @@ class WebUiIT {
         } finally {
             TestFiles.deleteTree(home);
         }
+    }
+
+    /** rule1 as an operator edits the draft: the deathstar also admits the alliance on port 80. */
+    private static final String RULE1_WITH_ALLIANCE = """
+            apiVersion: "cilium.io/v2"
+            kind: CiliumNetworkPolicy
+            metadata:
+              name: "rule1"
+            spec:
+              endpointSelector:
+                matchLabels: {org: empire, class: deathstar}
+              ingress:
+              - fromEndpoints:
+                - matchLabels: {org: empire}
+                - matchLabels: {org: alliance}
+                toPorts:
+                - ports:
+                  - {port: "80", protocol: TCP}
+            """;
+
+    /**
+     * The policy workbench in the browser: refused without a session; signed in with the link of {@code septum ui
+     * login}; a draft from the deathstar's flows; the operator's edit validated as typed (a bad port named by
+     * document and field); the impact preview, whose counts are what {@code septum policy impact} says of the same
+     * draft; applied in audit mode, promoted, the xwing's real connection now passes; rolled back from the history,
+     * it is dropped again. The history names the session's author.
+     */
+    private static void workbench(Chromium browser, E2eSupport.Agent agent, StarWarsFleet fleet, E2eNet net, String url)
+            throws Exception {
+        String ds = fleet.deathstar().name();
+        String xwing = fleet.xwing().name();
+        java.net.http.HttpResponse<String> anonymous = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create(url + "api/policy/apply?mode=enforce"))
+                        .timeout(Duration.ofSeconds(10)).POST(java.net.http.HttpRequest.BodyPublishers.ofString(RULE1_WITH_ALLIANCE)).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(401, anonymous.statusCode(), anonymous.body());
+        assertTrue(!fleet.xwingGetsThrough(net), "a refused change changed nothing");
+        awaitPage(browser, "view only before login", "document.body.dataset.session", n -> n.asText().equals("no"));
+        assertTrue(browser.eval("document.querySelector('#wb-apply-enforce').disabled").asBoolean(), "no session: no apply button");
+
+        E2eSupport.Run login = agent.cli("ui", "login", "-o", "json");
+        assertEquals(0, login.exit(), login.toString());
+        String link = E2eSupport.JSON.readTree(login.out()).path("url").asText();
+        assertTrue(link.startsWith(url + "login?token="), link);
+        browser.navigate(link);
+        awaitPage(browser, "the signed-in session", "document.querySelector('#session').innerText",
+                n -> n.asText().contains("signed in as uid 0 (root)"));
+        java.net.http.HttpResponse<String> used = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create(link)).timeout(Duration.ofSeconds(10)).GET().build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(403, used.statusCode(), "the link worked once");
+
+        // select the drop: the workbench's subject is the deathstar, whose ingress decided; draft from its flows
+        click(browser, "DROPPED", xwing, ds, "INGRESS");
+        awaitPage(browser, "the deathstar as the draft's subject", "document.querySelector('#wb-endpoint').value",
+                n -> n.asText().equals("default/" + ds));
+        browser.eval("document.querySelector('#wb-draft').click()");
+        awaitPage(browser, "a draft from the deathstar's flows", "document.querySelector('#wb-yaml').value",
+                n -> n.asText().contains("CiliumNetworkPolicy") && n.asText().contains("tiefighter") && !n.asText().contains("alliance"));
+
+        // the operator's edit, validated as typed: first with a port out of range, then right
+        type(browser, RULE1_WITH_ALLIANCE.replace("port: \"80\"", "port: \"99999\""));
+        String bad = awaitPage(browser, "the validation error", "document.querySelector('#wb-validation').innerText",
+                n -> n.asText().contains("document 1")).asText();
+        assertTrue(bad.contains("spec.ingress[0].toPorts[0].ports[0].port"), bad);
+        type(browser, RULE1_WITH_ALLIANCE);
+        awaitPage(browser, "the draft valid", "document.querySelector('#wb-validation').innerText",
+                n -> n.asText().contains("valid: default/rule1"));
+
+        // the preview: the xwing's dropped connections become allowed; the same counts as the CLI's
+        browser.eval("document.querySelector('#wb-preview').click()");
+        JsonNode counts = awaitPage(browser, "the impact counts", "(() => { const c = (k) => document.querySelector('#wb-impact .' + k);"
+                + " return c('newly-allowed') ? {dropped: +c('newly-dropped').dataset.count, allowed: +c('newly-allowed').dataset.count,"
+                + " unchanged: +c('unchanged').dataset.count} : null; })()", n -> n.has("allowed"));
+        Path draft = Files.createTempFile("sept-t-webui-draft-", ".yaml");
+        try {
+            Files.writeString(draft, RULE1_WITH_ALLIANCE);
+            E2eSupport.Run cli = agent.cli("policy", "impact", draft.toString(), "--since", "1h", "-o", "json");
+            JsonNode impact = E2eSupport.JSON.readTree(cli.out());
+            assertEquals(impact.path("newly_allowed").asInt(), counts.path("allowed").asInt(), "UI and CLI agree\n" + cli + counts);
+            assertEquals(impact.path("newly_dropped").asInt(), counts.path("dropped").asInt(), cli + "\n" + counts);
+            assertEquals(impact.path("unchanged").asInt(), counts.path("unchanged").asInt(), cli + "\n" + counts);
+        } finally {
+            Files.deleteIfExists(draft);
+        }
+        assertTrue(counts.path("allowed").asInt() >= 1, "the xwing's connections are newly allowed: " + counts);
+        assertEquals(0, counts.path("dropped").asInt(), counts.toString());
+        String flowsShown = browser.eval("document.querySelector('#wb-impact-flows').innerText").asText();
+        assertTrue(flowsShown.lines().anyMatch(l -> l.contains(xwing) && l.contains("newly-allowed")), flowsShown);
+        browser.screenshot(SHOTS.resolve("webui-workbench-preview.png"));
+
+        // apply in audit mode, then promote from the policy table
+        browser.eval("document.querySelector('#wb-apply-audit').click()");
+        awaitPage(browser, "applied in audit mode", "document.querySelector('#wb-result').innerText",
+                n -> n.asText().contains("in audit mode"));
+        awaitPage(browser, "rule1 staged", policyRow(), n -> n.asText().contains("audit") && n.asText().contains("promote"));
+        browser.eval("document.querySelector('#policies tbody tr[data-policy=\"default/rule1\"] button[data-action=\"promote\"]').click()");
+        awaitPage(browser, "rule1 promoted", policyRow(), n -> n.asText().contains("enforce") && n.asText().contains("stage"));
+        assertTrue(E2eSupport.await(Duration.ofSeconds(15), () -> net.tcp(fleet.xwing(), fleet.deathstar(), 80, StarWarsFleet.ALLOW_TIMEOUT)),
+                "the xwing's real connection passes under the promoted draft");
+        assertTrue(fleet.tiefighterLands(net), "the tiefighter still lands");
+        awaitPage(browser, "the history with the session's author",
+                "Array.from(document.querySelectorAll('#wb-history tbody tr')).map(r => r.innerText).join('\\n')",
+                n -> n.asText().contains("web UI (uid 0 (root))") && n.asText().contains("promote"));
+        browser.screenshot(SHOTS.resolve("webui-workbench-promoted.png"));
+
+        // roll back to rule1's first revision: the xwing is dropped again
+        JsonNode clicked = browser.eval("(() => { const rows = Array.from(document.querySelectorAll('#wb-history tbody tr[data-policy=\"default/rule1\"]'));"
+                + " const first = rows.reduce((a, r) => (!a || +r.dataset.revision < +a.dataset.revision) ? r : a, null);"
+                + " if (!first) return null; first.querySelector('button').click(); return +first.dataset.revision; })()");
+        assertTrue(clicked.isNumber(), "a history row for rule1: " + clicked);
+        awaitPage(browser, "rolled back", "document.querySelector('#wb-result').innerText",
+                n -> n.asText().contains("rolled default/rule1 back to revision " + clicked.asLong()));
+        assertTrue(E2eSupport.await(Duration.ofSeconds(15), () -> !fleet.xwingGetsThrough(net)), "dropped again after the rollback");
+        assertTrue(fleet.tiefighterLands(net));
+        E2eSupport.Run history = agent.cli("policy", "history", "rule1");
+        assertTrue(history.out().contains("rollback") && history.out().contains("web UI (uid 0 (root))"), history.toString());
+        browser.screenshot(SHOTS.resolve("webui-workbench-rolled-back.png"));
+    }
+
+    private static String policyRow() {
+        return "document.querySelector('#policies tbody tr[data-policy=\"default/rule1\"]').innerText";
+    }
+
+    /** Replaces the draft as typing would (an input event), so the page validates it. */
+    private static void type(Chromium browser, String text) throws IOException {
+        browser.eval("(() => { const t = document.querySelector('#wb-yaml'); t.value = " + E2eSupport.JSON.writeValueAsString(text)
+                + "; t.dispatchEvent(new Event('input')); return true; })()");
     }
 
     /** An install tree of its own: the distribution's bundles, its etc/ plus the UI enabled on {@code port}. */

@@ -246,31 +246,33 @@ final class PolicyCommand {
         }
     }
 
-    @Command(name = "get", mixinStandardHelpOptions = true,
-            description = "Show a policy: its rules with their ids, notes, the document.")
-    static final class GetCmd extends AgentCommand {
+    /** The base of {@code policy get} and {@code policy delete}: one policy of the agent, named by NAME and {@code -n}. */
+    abstract static class OnePolicyCmd extends AgentCommand {
         @Parameters(paramLabel = "NAME", description = "Policy name (or namespace/name).")
         String name;
 
         @Option(names = {"-n", "--namespace"}, description = "Its namespace; - for cluster-wide (default: the only policy of that name).")
         String namespace;
 
+        /** The policy's REST path; {@code -n -} names a cluster-wide policy. */
+        final String policyPath() {
+            return path(name, "-".equals(namespace) ? "" : namespace);
+        }
+    }
+
+    @Command(name = "get", mixinStandardHelpOptions = true,
+            description = "Show a policy: its rules with their ids, notes, the document.")
+    static final class GetCmd extends OnePolicyCmd {
         @Override
         public Integer call() {
             SeptumCli cli = cli();
-            PolicyInfo p = cli.client().get(path(name, "-".equals(namespace) ? "" : namespace), PolicyInfo.class);
+            PolicyInfo p = cli.client().get(policyPath(), PolicyInfo.class);
             return print(cli, p, x -> Views.policy(x, hits(cli)));
         }
     }
 
     @Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete a policy from the agent.")
-    static final class DeleteCmd extends AgentCommand {
-        @Parameters(paramLabel = "NAME", description = "Policy name (or namespace/name).")
-        String name;
-
-        @Option(names = {"-n", "--namespace"}, description = "Its namespace; - for cluster-wide (default: the only policy of that name).")
-        String namespace;
-
+    static final class DeleteCmd extends OnePolicyCmd {
         @Option(names = "--cluster", description = "Delete it from the cluster's store: every node drops it.")
         boolean cluster;
 
@@ -290,7 +292,7 @@ final class PolicyCommand {
                 return 0;
             }
             @SuppressWarnings("unchecked")
-            Map<String, Object> r = cli.client().delete(path(name, "-".equals(namespace) ? "" : namespace), Map.class);
+            Map<String, Object> r = cli.client().delete(policyPath(), Map.class);
             cli.output().result(r, () -> "Deleted policy " + name + ", revision " + (r == null ? "?" : r.get("revision")));
             return 0;
         }

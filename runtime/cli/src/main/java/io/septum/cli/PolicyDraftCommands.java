@@ -15,16 +15,25 @@ final class PolicyDraftCommands {
     private PolicyDraftCommands() {
     }
 
+    /** What both commands share: the draft file, read and posted to the agent, which answers with a report. */
+    abstract static class DraftCmd extends AgentCommand {
+        @Parameters(paramLabel = "FILE", description = "YAML file of the draft policies; - reads standard input.")
+        String file;
+
+        /** Posts the draft to {@code path} and reads the agent's answer as {@code type}. */
+        final <T> T postDraft(SeptumCli cli, String path, Class<T> type) {
+            PolicyCommand.Source s = PolicyCommand.read(cli, file);
+            return cli.client().post(path, s.text(), s.origin(), type);
+        }
+    }
+
     @Command(name = "impact", mixinStandardHelpOptions = true,
             description = {"Judge a draft policy against the recorded flows: which distinct connections it would newly"
                     + " drop, newly allow, or leave as they are, each with the rule that decides it; and which live"
                     + " endpoints it selects. Nothing is applied.",
                     "Before is what the policies in force decide now; after, the same with the draft merged in (a"
                     + " policy of the same kind, namespace and name is replaced, as by 'policy import')."})
-    static final class ImpactCmd extends AgentCommand {
-        @Parameters(paramLabel = "FILE", description = "YAML file of the draft policies; - reads standard input.")
-        String file;
-
+    static final class ImpactCmd extends DraftCmd {
         @Option(names = "--since", paramLabel = "TIME", defaultValue = "1h",
                 description = "The window of recorded flows: 30s, 5m, 1h, 24h, 7d or RFC 3339 (default: ${DEFAULT-VALUE}).")
         String since;
@@ -35,9 +44,7 @@ final class PolicyDraftCommands {
         @Override
         public Integer call() {
             SeptumCli cli = cli();
-            PolicyCommand.Source s = PolicyCommand.read(cli, file);
-            ImpactReport r = cli.client().post("/v1/policy/impact?since=" + AgentClient.segment(since), s.text(),
-                    s.origin(), ImpactReport.class);
+            ImpactReport r = postDraft(cli, "/v1/policy/impact?since=" + AgentClient.segment(since), ImpactReport.class);
             return print(cli, r, x -> Views.impact(x, all));
         }
     }
@@ -46,16 +53,11 @@ final class PolicyDraftCommands {
             description = {"Compare a draft policy with what is in force: each of its policies added, changed (with the"
                     + " changed lines) or unchanged, and each live endpoint whose resolved policy would change."
                     + " Nothing is applied."})
-    static final class DiffCmd extends AgentCommand {
-        @Parameters(paramLabel = "FILE", description = "YAML file of the draft policies; - reads standard input.")
-        String file;
-
+    static final class DiffCmd extends DraftCmd {
         @Override
         public Integer call() {
             SeptumCli cli = cli();
-            PolicyCommand.Source s = PolicyCommand.read(cli, file);
-            PolicyDiff d = cli.client().post("/v1/policy/diff", s.text(), s.origin(), PolicyDiff.class);
-            return print(cli, d, Views::policyDiff);
+            return print(cli, postDraft(cli, "/v1/policy/diff", PolicyDiff.class), Views::policyDiff);
         }
     }
 }

@@ -18,14 +18,38 @@ final class PolicyHistoryCommands {
     private PolicyHistoryCommands() {
     }
 
-    /** {@code policy stage} and {@code policy promote}: one policy's mode, as one change. */
-    abstract static class ModeCmd extends AgentCommand {
+    /**
+     * The base of {@code policy stage}, {@code promote} and {@code rollback}: one policy, named by NAME and
+     * {@code -n}, changed as one new revision.
+     */
+    abstract static class OnePolicyChangeCmd extends AgentCommand {
         @Parameters(paramLabel = "NAME", description = "Policy name (or namespace/name).")
         String name;
 
         @Option(names = {"-n", "--namespace"}, description = "Its namespace (default: default); - for cluster-wide.")
         String namespace;
 
+        /**
+         * Posts {@code {namespace, name, field: value}} to {@code path} and prints the answer
+         * ({@code {"revision": N}}) as JSON or as {@code message(policy, revision)}.
+         */
+        final int change(String path, String field, Object value,
+                         java.util.function.BiFunction<String, Object, String> message) {
+            SeptumCli cli = cli();
+            String[] p = policyName(name, namespace);
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("namespace", p[0]);
+            body.put("name", p[1]);
+            body.put(field, value);
+            Map<String, Object> r = cli.client().post(path, body, new TypeReference<Map<String, Object>>() { });
+            String shown = p[0].isEmpty() ? p[1] : p[0] + "/" + p[1];
+            cli.output().result(r, () -> message.apply(shown, r.get("revision")));
+            return 0;
+        }
+    }
+
+    /** {@code policy stage} and {@code policy promote}: one policy's mode, as one change. */
+    abstract static class ModeCmd extends OnePolicyChangeCmd {
         private final String mode;
         private final String done;
 
@@ -36,7 +60,7 @@ final class PolicyHistoryCommands {
 
         @Override
         public Integer call() {
-            return change(cli(), "/v1/policy/mode", name, namespace, "mode", mode,
+            return change("/v1/policy/mode", "mode", mode,
                     (shown, rev) -> done + " policy " + shown + " (" + mode + " mode), revision " + rev);
         }
     }
@@ -56,23 +80,6 @@ final class PolicyHistoryCommands {
         PromoteCmd() {
             super("enforce", "Promoted");
         }
-    }
-
-    /**
-     * One change of one policy: posts {@code {namespace, name, field: value}} to {@code path} and prints the answer
-     * ({@code {"revision": N}}) as JSON or as {@code message(policy, revision)}.
-     */
-    static int change(SeptumCli cli, String path, String name, String namespace, String field, Object value,
-                      java.util.function.BiFunction<String, Object, String> message) {
-        String[] p = policyName(name, namespace);
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("namespace", p[0]);
-        body.put("name", p[1]);
-        body.put(field, value);
-        Map<String, Object> r = cli.client().post(path, body, new TypeReference<Map<String, Object>>() { });
-        String shown = p[0].isEmpty() ? p[1] : p[0] + "/" + p[1];
-        cli.output().result(r, () -> message.apply(shown, r.get("revision")));
-        return 0;
     }
 
     /** {@code ns/name} or {@code name} with {@code -n}: the namespace ("" for cluster-wide ones) and the name. */
@@ -118,19 +125,13 @@ final class PolicyHistoryCommands {
             description = {"Put one policy back as it was right after revision REV (see policy history), as one new"
                     + " change: its document then, or no policy if it did not exist then. The old document is"
                     + " validated again first; if it no longer is valid, nothing changes."})
-    static final class RollbackCmd extends AgentCommand {
-        @Parameters(paramLabel = "NAME", description = "Policy name (or namespace/name).")
-        String name;
-
-        @Option(names = {"-n", "--namespace"}, description = "Its namespace (default: default); - for cluster-wide.")
-        String namespace;
-
+    static final class RollbackCmd extends OnePolicyChangeCmd {
         @Option(names = "--to", required = true, paramLabel = "REV", description = "The revision to go back to.")
         long to;
 
         @Override
         public Integer call() {
-            return change(cli(), "/v1/policy/rollback", name, namespace, "revision", to,
+            return change("/v1/policy/rollback", "revision", to,
                     (shown, rev) -> "Rolled back policy " + shown + " to revision " + to + "; new revision " + rev);
         }
     }

@@ -39,6 +39,7 @@ import picocli.CommandLine.Spec;
                 BpfCommand.class,
                 MonitorCommand.class,
                 ObserveCommand.class,
+                UiCommand.class,
         })
 public final class SeptumCli implements Runnable {
     @Spec

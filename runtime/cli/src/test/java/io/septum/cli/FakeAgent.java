@@ -309,6 +309,14 @@ final class FakeAgent implements Backend {
 
     /** The author the API server passed with each import and delete (from the socket's peer credentials). */
     final List<String> authors = new CopyOnWriteArrayList<>();
+    /** ui login, when a test sets it. */
+    volatile io.septum.api.ui.UiLogin uiLogin;
+
+    @Override
+    public io.septum.api.ui.UiLogin uiLogin() {
+        return uiLogin != null ? uiLogin : Backend.super.uiLogin();
+    }
+
     /** policy history / rollback, when a test sets them. */
     volatile io.septum.api.policy.PolicyHistory history;
 

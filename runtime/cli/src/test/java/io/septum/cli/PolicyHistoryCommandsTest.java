@@ -132,4 +132,25 @@ class PolicyHistoryCommandsTest {
         assertEquals(0, CliRun.at(socket, "policy", "delete", "rule9").code());
         assertEquals(List.of(me(), me()), agent.authors);
     }
+
+    @Test
+    void uiLoginPrintsTheLinkTheUiMadeForTheCaller() throws Exception {
+        CliRun none = CliRun.at(socket, "ui", "login");
+        assertTrue(none.code() != 0 && none.err().contains("the web UI (bundle septum-web-ui)"), none.err());
+        agent.uiLogin = author -> {
+            asked.add("login " + author);
+            return new io.septum.api.ui.UiLoginLink("http://127.0.0.1:12000/login?token=t0k", "2026-12-06T10:05:00Z");
+        };
+        CliRun r = CliRun.at(socket, "ui", "login");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("http://127.0.0.1:12000/login?token=t0k") && r.out().contains("2026-12-06T10:05:00Z"), r.out());
+        assertEquals("login " + me(), asked.get(0), "the link acts for whoever the kernel says asked");
+        JsonNode j = new ObjectMapper().readTree(CliRun.at(socket, "ui", "login", "-o", "json").out());
+        assertEquals("http://127.0.0.1:12000/login?token=t0k", j.path("url").asText());
+        agent.uiLogin = author -> {
+            throw new IllegalStateException("the web UI is not served (disabled)");
+        };
+        CliRun off = CliRun.at(socket, "ui", "login");
+        assertTrue(off.code() != 0 && off.err().contains("enabled=true in etc/io.septum.webui.cfg"), off.err());
+    }
 }

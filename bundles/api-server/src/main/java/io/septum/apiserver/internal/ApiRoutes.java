@@ -193,6 +193,10 @@ public final class ApiRoutes {
                 }
                 if (n == 3) throw notAllowed(m, "GET, DELETE");
                 break;
+            case "ui":
+                // a write: WriteAccess lets only root and the admin group get a link that can change policy
+                if (n == 3 && s.get(2).equals("login")) return post(m, () -> uiLogin(req));
+                break;
             case "cluster":
                 // a standalone node answers with its mode, not an error: "septum cluster status" says standalone
                 if (n == 2) return get(m, () -> backend.has(io.septum.api.ClusterInfo.class)
@@ -316,6 +320,15 @@ public final class ApiRoutes {
         long revision = backend.policyHistory().setMode(r.namespace() == null ? "" : r.namespace(), r.name(), r.mode(),
                 req.author());
         return Map.of("revision", revision);
+    }
+
+    /** {@code POST /v1/ui/login}: a one-time link that signs a browser in to the web UI for this caller. */
+    private Object uiLogin(HttpRequest req) {
+        try {
+            return backend.uiLogin().login(req.author());
+        } catch (IllegalStateException e) {
+            throw new HttpException(503, e.getMessage() + "; enable it with enabled=true in etc/io.septum.webui.cfg");
+        }
     }
 
     /** A draft policy from a request body: parsed and validated, never stored. */

@@ -34,6 +34,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.septum.api.ComponentStatus;
 import io.septum.api.flow.Flow;
 import io.septum.api.flow.FlowRelay;
+import io.septum.support.thread.DaemonThreads;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -120,21 +121,14 @@ public final class ApiServer implements AutoCloseable {
         this.settings = settings;
         this.access = new WriteAccess(settings.adminGroup());
         this.mapper = routes.mapper();
-        AtomicInteger n = new AtomicInteger();
         // one worker per connection at most: connections are capped, so the pool never refuses
         this.workers = new ThreadPoolExecutor(0, settings.maxConnections(), 30, TimeUnit.SECONDS,
-                new SynchronousQueue<>(), r -> {
-                    Thread t = new Thread(r, "septum-api-" + n.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                });
+                new SynchronousQueue<>(), DaemonThreads.numbered("septum-api"));
     }
 
     /** Binds and serves; the future completes once the socket is bound. Never blocks the caller. */
     public CompletableFuture<Path> start() {
-        Thread t = new Thread(this::bind, "septum-api-bind");
-        t.setDaemon(true);
-        t.start();
+        DaemonThreads.start("septum-api-bind", this::bind);
         return bound;
     }
 

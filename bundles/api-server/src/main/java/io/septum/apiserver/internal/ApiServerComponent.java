@@ -16,6 +16,7 @@ import io.septum.api.flow.FlowObserver;
 import io.septum.api.flow.FlowRelay;
 import io.septum.api.policy.PolicyEngine;
 import io.septum.api.policy.PolicyRepository;
+import io.septum.support.config.AgentDirs;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -105,6 +106,9 @@ public final class ApiServerComponent implements DatapathEventListener, HealthRe
     private volatile io.septum.api.policy.PolicyHistory policyHistory;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile io.septum.api.ui.UiLogin uiLogin;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile io.septum.api.ClusterInfo clusterInfo;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
@@ -122,8 +126,8 @@ public final class ApiServerComponent implements DatapathEventListener, HealthRe
 
     @Activate
     public ApiServerComponent(BundleContext ctx, Config cfg) {
-        String runDir = property(ctx, "septum.run.dir", "/run/septum");
-        Path socket = cfg.socketPath().isBlank() ? Path.of(runDir, "septum.sock") : Path.of(cfg.socketPath());
+        Path socket = cfg.socketPath().isBlank() ? AgentDirs.runDir(ctx::getProperty).resolve("septum.sock")
+                : Path.of(cfg.socketPath());
         if (cfg.maxConnections() < 1) throw new IllegalArgumentException(PID + ": maxConnections must be at least 1");
         if (cfg.ioTimeoutMillis() < 100) throw new IllegalArgumentException(PID + ": ioTimeoutMillis must be at least 100");
         this.hub = new MonitorHub(Math.max(16, cfg.monitorQueueSize()), Math.max(1, cfg.maxMonitorClients()));
@@ -133,11 +137,6 @@ public final class ApiServerComponent implements DatapathEventListener, HealthRe
         this.server = new ApiServer(socket, routes, hub, settings);
         // binding happens on the server's own thread: activation never waits on the file system
         server.start();
-    }
-
-    private static String property(BundleContext ctx, String key, String def) {
-        String v = ctx.getProperty(key);
-        return v == null || v.isBlank() ? def : v;
     }
 
     @Deactivate
@@ -225,6 +224,11 @@ public final class ApiServerComponent implements DatapathEventListener, HealthRe
     @Override
     public io.septum.api.policy.PolicyHistory policyHistory() {
         return running(policyHistory, "the policy history (bundle septum-policy)");
+    }
+
+    @Override
+    public io.septum.api.ui.UiLogin uiLogin() {
+        return running(uiLogin, "the web UI (bundle septum-web-ui)");
     }
 
     @Override

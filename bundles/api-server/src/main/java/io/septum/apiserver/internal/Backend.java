@@ -49,6 +49,11 @@ public interface Backend {
         throw unavailable("the policy history (bundle septum-policy)");
     }
 
+    /** Web UI sessions ({@code /v1/ui/login}); part of the web UI bundle. */
+    default io.septum.api.ui.UiLogin uiLogin() {
+        throw unavailable("the web UI (bundle septum-web-ui)");
+    }
+
     /** Cluster mode ({@code /v1/cluster}); absent when standalone (no etcdEndpoints, or no septum-kvstore-etcd). */
     default io.septum.api.ClusterInfo clusterInfo() {
         throw unavailable("cluster mode (standalone: no etcdEndpoints in etc/io.septum.cluster.cfg)");

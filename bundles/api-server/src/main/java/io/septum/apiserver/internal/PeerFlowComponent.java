@@ -6,6 +6,7 @@ import io.septum.api.ComponentStatus;
 import io.septum.api.HealthReporter;
 import io.septum.api.flow.FlowObserver;
 import io.septum.api.flow.FlowRelay;
+import io.septum.support.thread.DaemonThreads;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -13,7 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
@@ -84,12 +84,7 @@ public final class PeerFlowComponent implements FlowRelay {
 
     @Activate
     public PeerFlowComponent(BundleContext ctx, Config cfg) {
-        AtomicInteger n = new AtomicInteger();
-        pool = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "septum-relay-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        pool = Executors.newCachedThreadPool(DaemonThreads.numbered("septum-relay"));
         PeerTlsFiles tls = null;
         String tlsProblem = null;
         try {

@@ -31,6 +31,7 @@ import io.septum.api.ComponentStatus;
 import io.septum.api.flow.Flow;
 import io.septum.api.flow.FlowObserver;
 import io.septum.api.flow.FlowQuery;
+import io.septum.support.thread.DaemonThreads;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.Map;
@@ -89,19 +90,13 @@ final class PeerFlowServer implements AutoCloseable {
         this.observer = observer;
         this.mapper = mapper;
         this.settings = settings;
-        AtomicInteger n = new AtomicInteger();
-        this.workers = new ThreadPoolExecutor(0, settings.maxConnections(), 30, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
-            Thread t = new Thread(r, "septum-peer-flows-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        this.workers = new ThreadPoolExecutor(0, settings.maxConnections(), 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
+                DaemonThreads.numbered("septum-peer-flows"));
     }
 
     /** Binds on a thread of its own; the future completes with the bound address (port 0 picks one). */
     CompletableFuture<InetSocketAddress> start() {
-        Thread t = new Thread(this::bind, "septum-peer-bind");
-        t.setDaemon(true);
-        t.start();
+        DaemonThreads.start("septum-peer-bind", this::bind);
         return bound;
     }
 

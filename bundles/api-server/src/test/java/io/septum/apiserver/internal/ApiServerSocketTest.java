@@ -14,12 +14,9 @@ import io.septum.api.policy.PolicyEngine;
 import io.septum.api.policy.PolicyRepository;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -95,22 +92,15 @@ class ApiServerSocketTest {
         server.close();
     }
 
+    /** A connection the test may leave open: closed after the test. */
     private SocketChannel connect() throws IOException {
-        SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
-        c.connect(UnixDomainSocketAddress.of(socket));
+        SocketChannel c = UnixClient.connect(socket);
         clients.add(c);
         return c;
     }
 
-    private static void send(SocketChannel c, String raw) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap(raw.getBytes(StandardCharsets.ISO_8859_1));
-        while (b.hasRemaining()) c.write(b);
-    }
-
     private String exchange(String raw) throws IOException {
-        SocketChannel c = connect();
-        send(c, raw);
-        return new String(Channels.newInputStream(c).readAllBytes(), StandardCharsets.UTF_8);
+        return UnixClient.exchange(socket, raw);
     }
 
     private static void await(BooleanSupplier condition, String what) throws InterruptedException {
@@ -189,7 +179,7 @@ class ApiServerSocketTest {
     @Test
     void slowClientIsDisconnectedAfterTheDeadline() throws Exception {
         SocketChannel c = connect();
-        send(c, "GET /v1/sta");
+        UnixClient.send(c, "GET /v1/sta");
         long start = System.nanoTime();
         // the server closes the connection: reading sees end of stream
         int n = c.read(ByteBuffer.allocate(16));
@@ -206,7 +196,7 @@ class ApiServerSocketTest {
         List<SocketChannel> idle = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
             SocketChannel c = connect();
-            send(c, "GET /v1/st");
+            UnixClient.send(c, "GET /v1/st");
             idle.add(c);
         }
         String r = exchange("GET /v1/status HTTP/1.1\r\n\r\n");
@@ -225,7 +215,7 @@ class ApiServerSocketTest {
     @Test
     void monitorStreamsEventsAsLinesAndHeartbeats() throws Exception {
         SocketChannel c = connect();
-        send(c, "GET /v1/monitor HTTP/1.1\r\n\r\n");
+        UnixClient.send(c, "GET /v1/monitor HTTP/1.1\r\n\r\n");
         InputStream in = Channels.newInputStream(c);
         String head = ChunkedBody.readUntil(in, "\r\n\r\n");
         assertTrue(head.startsWith("HTTP/1.1 200 "), head);
@@ -247,7 +237,7 @@ class ApiServerSocketTest {
     @Test
     void slowMonitorClientLosesEventsWithoutBlockingThePublisher() throws Exception {
         SocketChannel c = connect();
-        send(c, "GET /v1/monitor HTTP/1.1\r\n\r\n");
+        UnixClient.send(c, "GET /v1/monitor HTTP/1.1\r\n\r\n");
         await(() -> hub.subscribers() == 1, "the subscription");
         long start = System.nanoTime();
         for (int i = 0; i < 200_000; i++) {

@@ -27,11 +27,6 @@ import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -200,16 +195,16 @@ class FlowRelayTest {
         }), new MonitorHub(4, 2), new ApiServer.Settings(4, 5_000, null, 200));
         server.start().get(5, TimeUnit.SECONDS);
         try {
-            Answer all = Answer.read(get(socket, "/v1/flows?cluster=true&last=0"));
+            Answer all = Answer.read(UnixClient.get(socket, "/v1/flows?cluster=true&last=0"));
             assertEquals(List.of(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L), all.times(), "every node's flows, by time");
             for (Flow f : all.flows) assertEquals(nodeOf(f.timeNanos()), f.nodeName(), "flow " + f.timeNanos());
             checkReports(all.statuses);
 
-            Answer newest = Answer.read(get(socket, "/v1/flows?cluster=true&last=4"));
+            Answer newest = Answer.read(UnixClient.get(socket, "/v1/flows?cluster=true&last=4"));
             assertEquals(List.of(6L, 7L, 8L, 9L), newest.times(), "the newest 4 of all nodes together");
-            Answer dropped = Answer.read(get(socket, "/v1/flows?cluster=true&last=0&verdict=DROPPED"));
+            Answer dropped = Answer.read(UnixClient.get(socket, "/v1/flows?cluster=true&last=0&verdict=DROPPED"));
             assertEquals(List.of(2L, 4L, 6L, 8L), dropped.times(), "the filter applies on every node");
-            String bad = get(socket, "/v1/flows?cluster=true&verdikt=DROPPED");
+            String bad = UnixClient.get(socket, "/v1/flows?cluster=true&verdikt=DROPPED");
             assertTrue(bad.startsWith("HTTP/1.1 400 ") && bad.contains("verdikt"), bad);
         } finally {
             server.close();
@@ -521,7 +516,7 @@ class FlowRelayTest {
             assertTrue(response.startsWith("HTTP/1.1 200 "), response);
             List<Flow> flows = new ArrayList<>();
             List<FlowNodeStatus> statuses = new ArrayList<>();
-            for (String line : dechunk(response.substring(response.indexOf("\r\n\r\n") + 4)).split("\n")) {
+            for (String line : dechunk(UnixClient.body(response)).split("\n")) {
                 if (line.isBlank()) continue;
                 JsonNode n = JSON.readTree(line);
                 if (n.has(FlowNodeStatus.KEY)) statuses.add(JSON.treeToValue(n.get(FlowNodeStatus.KEY), FlowNodeStatus.class));
@@ -538,15 +533,6 @@ class FlowRelayTest {
     private static String dechunk(String body) throws IOException {
         return new String(new ChunkedBody(new java.io.ByteArrayInputStream(body.getBytes(StandardCharsets.UTF_8)))
                 .readAllBytes(), StandardCharsets.UTF_8);
-    }
-
-    private static String get(Path socket, String path) throws IOException {
-        try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            c.connect(UnixDomainSocketAddress.of(socket));
-            ByteBuffer b = ByteBuffer.wrap(("GET " + path + " HTTP/1.1\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
-            while (b.hasRemaining()) c.write(b);
-            return new String(Channels.newInputStream(c).readAllBytes(), StandardCharsets.UTF_8);
-        }
     }
 
     /** Collects a followed stream. */

@@ -14,12 +14,8 @@ import io.septum.api.flow.FlowObserver;
 import io.septum.apiserver.testing.FakeFlowObserver;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -56,10 +52,8 @@ class FlowsApiTest {
                 return observer;
             }
         };
-        ApiServer[] holder = new ApiServer[1];
-        holder[0] = new ApiServer(socket, new ApiRoutes(backend), new MonitorHub(4, 2),
+        server = new ApiServer(socket, new ApiRoutes(backend), new MonitorHub(4, 2),
                 new ApiServer.Settings(4, 2_000, null, 100));
-        server = holder[0];
         server.start().get(5, TimeUnit.SECONDS);
         observer.publish(flow(1, Flow.FORWARDED, "tiefighter", "deathstar-1", 80));
         observer.publish(flow(2, Flow.DROPPED, "xwing", "deathstar-1", 80));
@@ -71,22 +65,12 @@ class FlowsApiTest {
         server.close();
     }
 
-    private SocketChannel connect(String request) throws IOException {
-        SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
-        c.connect(UnixDomainSocketAddress.of(socket));
-        ByteBuffer b = ByteBuffer.wrap(request.getBytes(StandardCharsets.ISO_8859_1));
-        while (b.hasRemaining()) c.write(b);
-        return c;
-    }
-
     private String get(String path) throws IOException {
-        try (SocketChannel c = connect("GET " + path + " HTTP/1.1\r\n\r\n")) {
-            return new String(Channels.newInputStream(c).readAllBytes(), StandardCharsets.UTF_8);
-        }
+        return UnixClient.get(socket, path);
     }
 
     private static String body(String response) {
-        return response.substring(response.indexOf("\r\n\r\n") + 4);
+        return UnixClient.body(response);
     }
 
     @Test
@@ -121,8 +105,8 @@ class FlowsApiTest {
 
     @Test
     void followSendsTheBacklogThenNewFlowsAsLines() throws Exception {
-        SocketChannel c = connect("GET /v1/flows?follow=true&verdict=DROPPED&last=1 HTTP/1.1\r\n\r\n");
-        try (c) {
+        try (SocketChannel c = UnixClient.connect(socket)) {
+            UnixClient.send(c, "GET /v1/flows?follow=true&verdict=DROPPED&last=1 HTTP/1.1\r\n\r\n");
             InputStream in = Channels.newInputStream(c);
             String head = ChunkedBody.readUntil(in, "\r\n\r\n");
             assertTrue(head.startsWith("HTTP/1.1 200 ") && head.contains("application/x-ndjson"), head);

@@ -4,12 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -29,10 +24,8 @@ class RequestGuardSocketTest {
     @BeforeEach
     void start() throws Exception {
         socket = dir.resolve("septum.sock");
-        ApiServer[] holder = new ApiServer[1];
-        holder[0] = new ApiServer(socket, new ApiRoutes(new ApiServerSocketTest.EmptyBackend()),
+        server = new ApiServer(socket, new ApiRoutes(new ApiServerSocketTest.EmptyBackend()),
                 new MonitorHub(4, 2), new ApiServer.Settings(4, 2_000, null, 100));
-        server = holder[0];
         server.start().get(5, TimeUnit.SECONDS);
     }
 
@@ -41,28 +34,18 @@ class RequestGuardSocketTest {
         server.close();
     }
 
-    private String exchange(String raw) throws IOException {
-        try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            c.connect(UnixDomainSocketAddress.of(socket));
-            ByteBuffer b = ByteBuffer.wrap(raw.getBytes(StandardCharsets.ISO_8859_1));
-            while (b.hasRemaining()) c.write(b);
-            return new String(Channels.newInputStream(c).readAllBytes(), StandardCharsets.UTF_8);
-        }
-    }
-
     private int status(String raw) throws IOException {
-        String r = exchange(raw);
+        String r = UnixClient.exchange(socket, raw);
         assertTrue(r.startsWith("HTTP/1.1 "), r);
         return Integer.parseInt(r.substring(9, 12));
     }
 
     @Test
     void aClientThatShutsItsSideAfterTheRequestStillGetsTheAnswer() throws IOException {
-        try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            c.connect(UnixDomainSocketAddress.of(socket));
-            c.write(ByteBuffer.wrap("GET /v1/status HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1)));
+        try (SocketChannel c = UnixClient.connect(socket)) {
+            UnixClient.send(c, "GET /v1/status HTTP/1.1\r\n\r\n");
             c.shutdownOutput(); // as socat or nc -N do
-            String r = new String(Channels.newInputStream(c).readAllBytes(), StandardCharsets.UTF_8);
+            String r = UnixClient.readAll(c);
             assertTrue(r.startsWith("HTTP/1.1 200 OK\r\n"), r);
         }
     }
@@ -127,7 +110,7 @@ class RequestGuardSocketTest {
 
     @Test
     void encodedSlashStaysInsideOneSegmentAndGarbageIs400() throws IOException {
-        String r = exchange("GET /v1/endpoints/%zz HTTP/1.1\r\n\r\n");
+        String r = UnixClient.exchange(socket, "GET /v1/endpoints/%zz HTTP/1.1\r\n\r\n");
         assertTrue(r.startsWith("HTTP/1.1 400 ") && r.contains("%zz"), r);
     }
 }

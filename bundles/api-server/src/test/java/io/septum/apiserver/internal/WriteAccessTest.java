@@ -55,6 +55,8 @@ class WriteAccessTest {
         assertNotNull(access.refusal(req("POST", "/v1/policy/rollback", reused)),
                 "a pid now used by another user's process lends no groups");
         assertNotNull(access.refusal(req("DELETE", "/v1/policies/default/x", null)), "an unknown caller writes nothing");
+        assertNotNull(access.refusal(req("POST", "/v1/ui/login", bob)), "a UI session can change policy: a write");
+        assertNull(access.refusal(req("POST", "/v1/ui/login", alice)));
         assertNotNull(new WriteAccess("", group, dir.resolve("proc")).refusal(req("POST", "/v1/policies", alice)),
                 "no admin group: root only");
         assertNotNull(new WriteAccess("missing", group, dir.resolve("proc")).refusal(req("POST", "/v1/policies", alice)));
@@ -88,6 +90,8 @@ class WriteAccessTest {
             assertTrue(read != 403 && read != 0, "a read by a member of the socket's group: " + read);
             int validate = asNobody(socket, "", "POST", "/v1/policy/validate");
             assertTrue(validate != 403, "validate changes nothing: " + validate);
+            assertEquals(403, asNobody(socket, "", "POST", "/v1/ui/login"), "no UI session for a reader");
+            assertEquals(503, asNobody(socket, "4", "POST", "/v1/ui/login"), "an admin gets past the check; no UI runs here");
             int admin = asNobody(socket, "4", "DELETE", "/v1/policies/default/rule1");
             assertTrue(admin != 403 && admin != 0, "nobody in group adm may write: " + admin);
         } finally {

@@ -13,6 +13,7 @@ import io.septum.api.flow.FlowSubscription;
 import io.septum.api.policy.PolicyRealizationListener;
 import io.septum.api.policy.PolicyRepository;
 import io.septum.api.policy.PolicyRuleHits;
+import io.septum.support.thread.DaemonThreads;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -124,10 +125,7 @@ public final class MetricsComponent implements HealthReporter {
         }
         this.address = a;
         if (enabled && problem == null) {
-            Thread t = new Thread(this::run, "septum-metrics");
-            t.setDaemon(true);
-            feeder = t;
-            t.start();
+            feeder = DaemonThreads.start("septum-metrics", this::run);
         }
     }
 

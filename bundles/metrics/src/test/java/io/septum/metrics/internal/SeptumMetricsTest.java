@@ -61,18 +61,21 @@ class SeptumMetricsTest {
             }
             assertEquals(200, c.getResponseCode());
             assertTrue(c.getContentType().startsWith("text/plain"), c.getContentType());
-            assertTrue(body.contains("septum_policy_verdicts_total{action=\"allowed\",direction=\"ingress\",match=\"L3-L4\"} 1.0"), body);
-            assertTrue(body.contains("septum_policy_verdicts_total{action=\"denied\",direction=\"ingress\",match=\"none\"} 1.0"), body);
-            assertTrue(body.contains("septum_policy_verdicts_total{action=\"audit\",direction=\"egress\",match=\"none\"} 1.0"), body);
-            assertTrue(body.contains("septum_drops_total{reason=\"POLICY_DENIED\"} 1.0"), body);
-            assertTrue(body.contains("septum_flows_processed_total{type=\"drop\",verdict=\"DROPPED\"} 1.0"), body);
-            assertTrue(body.contains("septum_policy_rule_hits_total{namespace=\"default\",policy=\"rule1\",rule=\"ingress[0]\",rule_id=\"77\"} 5.0"), body);
-            assertTrue(body.contains("septum_policy_rule_hits_total{namespace=\"default\",policy=\"rule1\",rule=\"ingress[1]\",rule_id=\"78\"} 0.0"), body);
-            assertTrue(body.contains("septum_endpoints{source=\"netns\",state=\"ready\"} 1"), body);
-            assertTrue(body.contains("septum_endpoints{source=\"netns\",state=\"disconnected\"} 0"), body);
-            assertTrue(body.contains("septum_lost_events_total{where=\"datapath\"} 3.0"), body);
-            assertTrue(body.contains("septum_policy_realization_seconds_bucket{le=\"0.05\"} 1"), body);
-            assertTrue(body.contains("septum_policy_realization_seconds_bucket{le=\"0.025\"} 0"), body);
+            for (String sample : List.of(
+                    "septum_policy_verdicts_total{action=\"allowed\",direction=\"ingress\",match=\"L3-L4\"} 1.0",
+                    "septum_policy_verdicts_total{action=\"denied\",direction=\"ingress\",match=\"none\"} 1.0",
+                    "septum_policy_verdicts_total{action=\"audit\",direction=\"egress\",match=\"none\"} 1.0",
+                    "septum_drops_total{reason=\"POLICY_DENIED\"} 1.0",
+                    "septum_flows_processed_total{type=\"drop\",verdict=\"DROPPED\"} 1.0",
+                    "septum_policy_rule_hits_total{namespace=\"default\",policy=\"rule1\",rule=\"ingress[0]\",rule_id=\"77\"} 5.0",
+                    "septum_policy_rule_hits_total{namespace=\"default\",policy=\"rule1\",rule=\"ingress[1]\",rule_id=\"78\"} 0.0",
+                    "septum_endpoints{source=\"netns\",state=\"ready\"} 1",
+                    "septum_endpoints{source=\"netns\",state=\"disconnected\"} 0",
+                    "septum_lost_events_total{where=\"datapath\"} 3.0",
+                    "septum_policy_realization_seconds_bucket{le=\"0.05\"} 1",
+                    "septum_policy_realization_seconds_bucket{le=\"0.025\"} 0")) {
+                assertTrue(body.contains(sample), sample + " in\n" + body);
+            }
         } finally {
             server.close();
         }

@@ -12,6 +12,7 @@ import io.septum.api.flow.FlowObserver;
 import io.septum.api.flow.FlowSink;
 import io.septum.api.policy.PolicyRepository;
 import io.septum.api.policy.RuleRef;
+import io.septum.support.config.AgentDirs;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -134,9 +135,7 @@ public final class ObserverComponent extends Observer implements io.septum.api.f
     }
 
     private static Settings settings(BundleContext ctx, Config cfg, Object nodeName) {
-        String state = ctx.getProperty("septum.state.dir");
-        Path dir = cfg.logDir().isBlank() ? Path.of(state == null || state.isBlank() ? "/var/lib/septum" : state, "flows")
-                : Path.of(cfg.logDir());
+        Path dir = cfg.logDir().isBlank() ? AgentDirs.stateDir(ctx::getProperty).resolve("flows") : Path.of(cfg.logDir());
         if (cfg.maxFlows() < 1) throw new IllegalArgumentException(PID + ": maxFlows must be at least 1");
         if (cfg.logEnabled() && cfg.logMaxMiB() < 1) throw new IllegalArgumentException(PID + ": logMaxMiB must be at least 1");
         if (cfg.logQueryMaxFlows() < 1) throw new IllegalArgumentException(PID + ": logQueryMaxFlows must be at least 1");

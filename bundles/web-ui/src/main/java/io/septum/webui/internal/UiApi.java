@@ -15,7 +15,8 @@ import java.util.Map;
 
 /**
  * The UI's JSON API, request to response, without sockets (see {@link WebUiServer}) so that tests drive it with
- * fakes. Read-only: the UI shows, the CLI changes.
+ * fakes. The routes below read; {@link PolicyWorkbench} adds {@code /api/session} and {@code /api/policy/*}, where a
+ * signed-in browser changes policy.
  *
  * <pre>
  * GET  /api/endpoints             [Endpoint]
@@ -71,8 +72,21 @@ final class UiApi {
     private final ObjectMapper mapper = new ObjectMapper();
     private final ObjectMapper lenient = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
+    private final UiSessions sessions;
+    private final PolicyWorkbench workbench;
+
     UiApi(UiBackend backend) {
+        this(backend, new UiSessions(java.time.Clock.systemUTC()));
+    }
+
+    UiApi(UiBackend backend, UiSessions sessions) {
         this.backend = backend;
+        this.sessions = sessions;
+        this.workbench = new PolicyWorkbench(backend, sessions, mapper);
+    }
+
+    UiSessions sessions() {
+        return sessions;
     }
 
     ObjectMapper mapper() {
@@ -83,12 +97,23 @@ final class UiApi {
         return backend;
     }
 
-    /** Answers one request under {@code /api/}; never throws. */
+    /** Answers one request under {@code /api/} without session headers (a reader); never throws. */
     Answer handle(String method, String path, Map<String, List<String>> query, byte[] body) {
+        return handle(UiCall.of(method, path, query, body));
+    }
+
+    /** Answers one request under {@code /api/}; never throws. */
+    Answer handle(UiCall call) {
         try {
-            return json(200, route(method, path, query, body));
+            if (PolicyWorkbench.owns(call.path())) return json(200, workbench.route(call));
+            return json(200, route(call.method(), call.path(), call.query(), call.body()));
         } catch (UiException e) {
             return error(e.status(), e.getMessage());
+        } catch (io.septum.api.policy.PolicyValidationException e) {
+            return error(400, e.errors().stream().map(io.septum.api.policy.ValidationError::message)
+                    .collect(java.util.stream.Collectors.joining("\n")));
+        } catch (java.util.NoSuchElementException e) {
+            return error(404, e.getMessage());
         } catch (IllegalArgumentException | IllegalStateException e) {
             return error(400, e.getMessage());
         } catch (RuntimeException e) {

@@ -6,7 +6,7 @@ import io.septum.api.policy.PolicyRepository;
 import java.util.Map;
 
 /**
- * The services the UI reads. The DS component answers from its dynamic references and throws a 503
+ * The services the UI reads and, through the workbench, changes. The DS component answers from its dynamic references and throws a 503
  * {@link UiException} naming a missing one; tests answer from fakes.
  */
 interface UiBackend {
@@ -19,6 +19,26 @@ interface UiBackend {
     /** Every node's flows ({@code cluster=true}); the relay answers this node's alone when standalone. */
     default io.septum.api.flow.FlowRelay flowRelay() {
         throw UiException.unavailable("the flow relay (septum-api-server's peer flow component)");
+    }
+
+    /** Parses and validates drafts ({@code /api/policy/validate} and every route that takes a draft). */
+    default io.septum.api.policy.PolicyEngine policyEngine() {
+        throw UiException.unavailable("the policy engine (bundle septum-policy)");
+    }
+
+    /** Judges drafts against recorded flows and what is in force. */
+    default io.septum.api.flow.PolicyImpact policyImpact() {
+        throw UiException.unavailable("policy impact (bundle septum-observer)");
+    }
+
+    /** The policy history: revisions, stage/promote, rollback. */
+    default io.septum.api.policy.PolicyHistory policyHistory() {
+        throw UiException.unavailable("the policy history (bundle septum-policy)");
+    }
+
+    /** Drafts from observed flows. */
+    default io.septum.api.flow.PolicySuggester policySuggester() {
+        throw UiException.unavailable("the policy suggester (bundle septum-observer)");
     }
 
     /**

@@ -7,10 +7,19 @@ import io.septum.api.datapath.BpfEndpoint;
 import io.septum.api.datapath.BpfPolicyEntry;
 import io.septum.api.datapath.Datapath;
 import io.septum.api.flow.FlowObserver;
+import io.septum.api.flow.PolicyImpact;
+import io.septum.api.flow.PolicySuggester;
+import io.septum.api.policy.PolicyEngine;
+import io.septum.api.policy.PolicyHistory;
 import io.septum.api.policy.PolicyRepository;
+import io.septum.api.ui.UiLogin;
+import io.septum.api.ui.UiLoginLink;
+import io.septum.support.thread.DaemonThreads;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
 import org.osgi.service.component.annotations.Activate;
@@ -29,9 +38,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * restarts it (DS reactivates the component). Services are optional and dynamic, like the REST API's: the UI
  * answers 503 naming a missing one. Its line in {@code septum status} says where it listens, or why it does not.
  */
-@Component(service = HealthReporter.class, immediate = true, configurationPid = WebUiComponent.PID)
+@Component(service = {HealthReporter.class, UiLogin.class}, immediate = true, configurationPid = WebUiComponent.PID)
 @Designate(ocd = WebUiComponent.Config.class)
-public final class WebUiComponent implements HealthReporter, UiBackend {
+public final class WebUiComponent implements HealthReporter, UiBackend, UiLogin {
     public static final String PID = "io.septum.webui";
     private static final System.Logger LOG = System.getLogger(WebUiComponent.class.getName());
     private static final String NAME = "web-ui";
@@ -66,8 +75,21 @@ public final class WebUiComponent implements HealthReporter, UiBackend {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile io.septum.api.flow.FlowRelay flowRelay;
 
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile PolicyEngine policyEngine;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile PolicyImpact policyImpact;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile PolicyHistory policyHistory;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile PolicySuggester policySuggester;
+
     private final boolean enabled;
     private final WebUiServer server;
+    private final UiSessions sessions = new UiSessions(Clock.systemUTC());
     private volatile ComponentStatus health;
 
     @Activate
@@ -83,7 +105,7 @@ public final class WebUiComponent implements HealthReporter, UiBackend {
             if (cfg.port() < 0 || cfg.port() > 65535) throw new IllegalArgumentException("port " + cfg.port() + " is out of range 0-65535");
             if (cfg.maxStreams() < 1) throw new IllegalArgumentException("maxStreams must be at least 1");
             InetAddress addr = LoopbackAddress.parse(cfg.address());
-            s = new WebUiServer(new InetSocketAddress(addr, cfg.port()), new UiApi(this), cfg.maxStreams());
+            s = new WebUiServer(new InetSocketAddress(addr, cfg.port()), new UiApi(this, sessions), cfg.maxStreams());
             health = ComponentStatus.ok(NAME, "starting");
         } catch (IllegalArgumentException e) {
             String m = PID + ": " + e.getMessage() + "; the web UI is not served";
@@ -93,9 +115,7 @@ public final class WebUiComponent implements HealthReporter, UiBackend {
         server = s;
         if (server != null) {
             // binding is quick, but activation never waits on the network stack
-            Thread t = new Thread(this::bind, "septum-webui-bind");
-            t.setDaemon(true);
-            t.start();
+            DaemonThreads.start("septum-webui-bind", this::bind);
         }
     }
 
@@ -152,6 +172,37 @@ public final class WebUiComponent implements HealthReporter, UiBackend {
     @Override
     public io.septum.api.flow.FlowRelay flowRelay() {
         return running(flowRelay, "the flow relay (septum-api-server's peer flow component)");
+    }
+
+    @Override
+    public PolicyEngine policyEngine() {
+        return running(policyEngine, "the policy engine (bundle septum-policy)");
+    }
+
+    @Override
+    public PolicyImpact policyImpact() {
+        return running(policyImpact, "policy impact (bundle septum-observer)");
+    }
+
+    @Override
+    public PolicyHistory policyHistory() {
+        return running(policyHistory, "the policy history (bundle septum-policy)");
+    }
+
+    @Override
+    public PolicySuggester policySuggester() {
+        return running(policySuggester, "the policy suggester (bundle septum-observer)");
+    }
+
+    /** A link to this UI that signs the browser in for {@code author}; the REST API has checked who asks. */
+    @Override
+    public UiLoginLink login(String author) {
+        InetSocketAddress a = server == null ? null : server.boundAddress();
+        if (a == null) {
+            throw new IllegalStateException("the web UI is not served (" + health.message() + ")");
+        }
+        Map.Entry<String, Instant> link = sessions.issue(author);
+        return new UiLoginLink(url(a) + WebUiServer.LOGIN.substring(1) + "?token=" + link.getKey(), link.getValue().toString());
     }
 
     @Override

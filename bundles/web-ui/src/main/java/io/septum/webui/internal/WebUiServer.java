@@ -38,6 +38,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.septum.api.flow.Flow;
 import io.septum.api.flow.FlowQuery;
 import io.septum.api.flow.FlowSubscription;
+import io.septum.support.thread.DaemonThreads;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -67,6 +68,8 @@ final class WebUiServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(WebUiServer.class.getName());
     private static final int MAX_BODY = 1 << 20;
     private static final long KEEPALIVE_MILLIS = 5_000;
+    /** Where a login link points: {@code /login?token=...}. */
+    static final String LOGIN = "/login";
     /** How long one piece of an answer may wait for a client that does not read. */
     private static final long WRITE_TIMEOUT_MILLIS = 10_000;
     private static final Map<String, String> TYPES = Map.of(
@@ -94,14 +97,9 @@ final class WebUiServer implements AutoCloseable {
     synchronized void start() throws IOException {
         // closed before it started (a quick reconfiguration): never bind afterwards, nobody would close it
         if (closing) throw new IOException("the web UI server was closed before it started");
-        AtomicInteger n = new AtomicInteger();
         // streams hold their thread; a few more serve pages and API calls while every stream is open
         ThreadPoolExecutor pool = new ThreadPoolExecutor(maxStreams + 4, maxStreams + 4, 30, TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(256), r -> {
-                    Thread t = new Thread(r, "septum-webui-" + n.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                });
+                new LinkedBlockingQueue<>(256), DaemonThreads.numbered("septum-webui"));
         pool.allowCoreThreadTimeOut(true);
         boolean epoll = Epoll.isAvailable();
         DefaultThreadFactory threads = new DefaultThreadFactory("septum-webui-io", true);
@@ -198,7 +196,13 @@ final class WebUiServer implements AutoCloseable {
                         if (path.equals("/api/stream")) {
                             stream(ch, method, rawQuery, keepAlive);
                         } else if (path.startsWith("/api/")) {
-                            send(ch, answer(api.handle(method, path, query(rawQuery), body)), keepAlive);
+                            HttpHeaders h = req.headers();
+                            UiCall call = new UiCall(method, path, query(rawQuery), body, host,
+                                    h.get(HttpHeaderNames.COOKIE), h.get("X-CSRF-Token"), h.get(HttpHeaderNames.ORIGIN),
+                                    h.get("Sec-Fetch-Site"));
+                            send(ch, answer(api.handle(call)), keepAlive);
+                        } else if (path.equals(LOGIN)) {
+                            send(ch, login(method, query(rawQuery)), keepAlive);
                         } else {
                             send(ch, file(method, path), keepAlive);
                         }
@@ -252,6 +256,32 @@ final class WebUiServer implements AutoCloseable {
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json")
                 .set(HttpHeaderNames.CACHE_CONTROL, "no-store")
                 .setInt(HttpHeaderNames.CONTENT_LENGTH, a.body().length);
+        return r;
+    }
+
+    /**
+     * {@code GET /login?token=T}: trades a one-time token from {@code septum ui login} for a session cookie
+     * (HttpOnly, SameSite=Strict: scripts and other sites never see or send it) and goes to the UI. A used, expired or
+     * unknown token is a 403 page saying what to do.
+     */
+    private FullHttpResponse login(String method, Map<String, List<String>> query) {
+        if (!method.equals("GET")) return answer(api.error(405, "method " + method + " not allowed here (allowed: GET)"));
+        List<String> t = query.get("token");
+        var session = api.sessions().redeem(t == null || t.isEmpty() ? null : t.get(0));
+        if (session.isEmpty()) {
+            byte[] page = ("<!doctype html><title>Septum</title><p>This login link was used already, has expired (after "
+                    + UiSessions.LINK_TTL.toMinutes() + " minutes) or is not one of this agent's. Run "
+                    + "<code>septum ui login</code> again.</p>").getBytes(StandardCharsets.UTF_8);
+            FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.FORBIDDEN,
+                    Unpooled.wrappedBuffer(page));
+            r.headers().set(HttpHeaderNames.CONTENT_TYPE, TYPES.get("html")).setInt(HttpHeaderNames.CONTENT_LENGTH, page.length);
+            return r;
+        }
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.SEE_OTHER, Unpooled.EMPTY_BUFFER);
+        r.headers().set(HttpHeaderNames.LOCATION, "/")
+                .set(HttpHeaderNames.SET_COOKIE, UiCall.COOKIE + "=" + session.get().id() + "; Path=/; HttpOnly; SameSite=Strict")
+                .set(HttpHeaderNames.CACHE_CONTROL, "no-store")
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
         return r;
     }
 

@@ -369,7 +369,7 @@ class WebUiServerTest {
     }
 
     /** The repository over one parsed set; {@link #rule1()} is its one rule's id. */
-    static final class Repo implements PolicyRepository {
+    static class Repo implements PolicyRepository {
         private final PolicySet set;
 
         Repo(PolicySet set) {

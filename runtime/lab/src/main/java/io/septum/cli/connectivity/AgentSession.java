@@ -252,11 +252,6 @@ public final class AgentSession implements AutoCloseable {
     }
 
     private static void pause(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new LabException("interrupted while waiting for the agent", e);
-        }
+        LabException.pause(millis, "interrupted while waiting for the agent");
     }
 }

@@ -187,14 +187,10 @@ public final class CaseRunner {
         } catch (LabException e) {
             return new Outcome(null, EXIT_ERROR, e.getMessage());
         }
-        Thread hook = new Thread(() -> {
+        ShutdownCleanup hook = ShutdownCleanup.install("septum-connectivity-cleanup", () -> {
             agents.close();
             lab.close();
-        }, "septum-connectivity-cleanup");
-        if (!keep) {
-            lab.closeOnShutdownByCaller();
-            Runtime.getRuntime().addShutdownHook(hook);
-        }
+        }, keep, lab::closeOnShutdownByCaller);
         try {
             Map<String, Target> targets = build(tc, lab);
             registerAll(origin, tc, lab, agents, targets, parsed);
@@ -214,11 +210,7 @@ public final class CaseRunner {
                 long t0 = System.nanoTime();
                 agents.close();
                 lab.close();
-                try {
-                    Runtime.getRuntime().removeShutdownHook(hook);
-                } catch (IllegalStateException ignored) {
-                    // shutting down: the hook is running or will find nothing to do
-                }
+                hook.remove();
                 progress.println("septum: cleaned up in " + millis(t0) + " ms");
             }
         }

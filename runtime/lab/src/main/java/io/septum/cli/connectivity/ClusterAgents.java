@@ -216,12 +216,7 @@ final class ClusterAgents implements LabAgents {
     }
 
     private static void pause() {
-        try {
-            Thread.sleep(100);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new LabException("interrupted while waiting for the nodes", e);
-        }
+        LabException.pause(100, "interrupted while waiting for the nodes");
     }
 
     @Override

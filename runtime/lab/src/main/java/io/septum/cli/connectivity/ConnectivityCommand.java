@@ -174,11 +174,8 @@ public class ConnectivityCommand implements SeptumCommand {
                     err.println("septum: connectivity test: " + e.getMessage());
                     return CaseRunner.EXIT_ERROR;
                 }
-                Thread hook = new Thread(cluster::close, "septum-cluster-cleanup");
-                if (!keep) {
-                    cluster.closeOnShutdownByCaller();
-                    Runtime.getRuntime().addShutdownHook(hook);
-                }
+                ShutdownCleanup hook = ShutdownCleanup.install("septum-cluster-cleanup", cluster::close, keep,
+                        cluster::closeOnShutdownByCaller);
                 try {
                     return runAll(cases, client, engine, progress, probeTimeout, cluster.runtime(), out, err, output);
                 } finally {
@@ -190,11 +187,7 @@ public class ConnectivityCommand implements SeptumCommand {
                     } else {
                         long t0 = System.nanoTime();
                         cluster.close();
-                        try {
-                            Runtime.getRuntime().removeShutdownHook(hook);
-                        } catch (IllegalStateException ignored) {
-                            // shutting down: the hook runs or has run
-                        }
+                        hook.remove();
                         progress.println("septum: stopped the nodes in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
                     }
                 }

@@ -448,11 +448,6 @@ public final class LabCluster implements AutoCloseable {
     }
 
     private static void pause(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new LabException("interrupted while waiting for the lab's nodes", e);
-        }
+        LabException.pause(millis, "interrupted while waiting for the lab's nodes");
     }
 }

@@ -11,4 +11,17 @@ public class LabException extends RuntimeException {
     public LabException(String message, Throwable cause) {
         super(message, cause);
     }
+
+    /**
+     * Sleeps {@code millis} between the polls of a wait; an interrupt (the command is being stopped) ends the wait
+     * with a LabException that says {@code message}, the thread's interrupt status kept.
+     */
+    public static void pause(long millis, String message) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LabException(message, e);
+        }
+    }
 }

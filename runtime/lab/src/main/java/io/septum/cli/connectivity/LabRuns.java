@@ -206,11 +206,6 @@ final class LabRuns {
 
     /** Sleeps between polls of a lab's state. */
     static void pause(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new LabException("interrupted while waiting for the lab", e);
-        }
+        LabException.pause(millis, "interrupted while waiting for the lab");
     }
 }

@@ -18,6 +18,7 @@ import io.septum.cli.connectivity.AgentSession;
 import io.septum.cli.connectivity.ConnectivityCommand;
 import io.septum.cli.connectivity.LabException;
 import io.septum.cli.connectivity.NetLab;
+import io.septum.cli.connectivity.ShutdownCleanup;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -53,49 +54,47 @@ public class DemoCommand implements SeptumCommand {
                     + " land and the tiefighter's PUT explodes the deathstar; with sw_l3_l4_l7_policy.yaml the PUT gets"
                     + " 'Access denied', the POST lands and the xwing is dropped. Exit 0 when every expected outcome was"
                     + " seen. Cleans up on exit unless --keep. Its steps are examples/starwars/demo.yaml.")
-    public static class StarWars implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
-        @Option(names = "--keep", description = "Leave the endpoints, the policy and the namespaces in place (the next run replaces them).")
-        boolean keep;
-
+    public static class StarWars extends PlayCommand {
         @Override
         public Integer call() {
-            return play(spec, () -> DemoScript.load("starwars"), "septum demo starwars", keep);
+            return play(() -> DemoScript.load("starwars"), "septum demo starwars");
         }
     }
 
     @Command(name = "run", mixinStandardHelpOptions = true,
             description = "Play the demo in DIR (a demo.yaml and its policy file, shaped like examples/starwars/) against"
                     + " the running agent. Exit 0 when every expected outcome was seen. Cleans up on exit unless --keep.")
-    public static class Run implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
+    public static class Run extends PlayCommand {
         @Parameters(paramLabel = "DIR", description = "The demo's folder.")
         Path dir;
+
+        @Override
+        public Integer call() {
+            return play(() -> DemoScript.load(dir, dir.toString()), "septum demo run " + dir);
+        }
+    }
+
+    /** What both demo commands share: {@code --keep}, and playing a demo script against the agent. */
+    abstract static class PlayCommand implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
 
         @Option(names = "--keep", description = "Leave the endpoints, the policy and the namespaces in place (the next run replaces them).")
         boolean keep;
 
-        @Override
-        public Integer call() {
-            return play(spec, () -> DemoScript.load(dir, dir.toString()), "septum demo run " + dir, keep);
+        /** Loads the script (a bad one is exit 2) and plays it; {@code command} is how the output names the run. */
+        final int play(java.util.function.Supplier<DemoScript> script, String command) {
+            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter err = spec.commandLine().getErr();
+            DemoScript s;
+            try {
+                s = script.get();
+            } catch (LabException e) {
+                err.println("septum: " + e.getMessage());
+                return 2;
+            }
+            return new Demo(s, command, ConnectivityCommand.CliOptions.client(spec), out, err, keep).run();
         }
-    }
-
-    private static int play(CommandSpec spec, java.util.function.Supplier<DemoScript> script, String command, boolean keep) {
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
-        DemoScript s;
-        try {
-            s = script.get();
-        } catch (LabException e) {
-            err.println("septum: " + e.getMessage());
-            return 2;
-        }
-        return new Demo(s, command, ConnectivityCommand.CliOptions.client(spec), out, err, keep).run();
     }
 
     /** One run of a demo: its steps, in order, printed as a person would type them, each checked. */
@@ -148,14 +147,10 @@ public class DemoCommand implements SeptumCommand {
                 err.println(line);
                 err.flush();
             });
-            Thread hook = new Thread(() -> {
+            ShutdownCleanup hook = ShutdownCleanup.install("septum-demo-cleanup", () -> {
                 session.close();
                 lab.close();
-            }, "septum-demo-cleanup");
-            if (!keep) {
-                lab.closeOnShutdownByCaller();
-                Runtime.getRuntime().addShutdownHook(hook);
-            }
+            }, keep, lab::closeOnShutdownByCaller);
             try {
                 build(lab, session);
                 monitor = startMonitor();
@@ -173,11 +168,7 @@ public class DemoCommand implements SeptumCommand {
                     if (serviceAdded) deleteService();
                     session.close();
                     lab.close();
-                    try {
-                        Runtime.getRuntime().removeShutdownHook(hook);
-                    } catch (IllegalStateException ignored) {
-                        // shutting down: the hook runs anyway
-                    }
+                    hook.remove();
                 }
             }
             out.println();
@@ -435,12 +426,7 @@ public class DemoCommand implements SeptumCommand {
         }
 
         private static void pause(long ms) {
-            try {
-                Thread.sleep(ms);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new LabException("interrupted", e);
-            }
+            LabException.pause(ms, "interrupted");
         }
 
         private static String explain(int exit) {

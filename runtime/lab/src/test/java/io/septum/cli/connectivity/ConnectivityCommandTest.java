@@ -2,18 +2,12 @@ package io.septum.cli.connectivity;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.septum.api.policy.PolicyEngine;
-import io.septum.cli.SeptumCli;
 import io.septum.testsupport.RequiresRoot;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.ServiceLoader;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,47 +20,33 @@ class ConnectivityCommandTest {
     @TempDir
     Path dir;
 
-    private record Result(int exit, String out, String err) {
-    }
-
-    private static Result run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = SeptumCli.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Result(exit, out.toString(), err.toString());
-    }
-
-    private static void needEngine() {
-        assumeTrue(ServiceLoader.load(PolicyEngine.class).findFirst().isPresent(),
-                "septum-policy is not on the test classpath (built with -Dseptum.runtime.nopolicy)");
-    }
-
-    private Path write(String name, String text) throws IOException {
+    /** A case file of these lines. */
+    private Path write(String name, String... lines) throws IOException {
         Path p = dir.resolve(name);
-        Files.writeString(p, text);
+        Files.writeString(p, String.join("\n", lines));
         return p;
     }
 
     @Test
     void aProbeToAnUnknownEndpointIsInvalidInput() throws IOException {
-        needEngine();
-        Path c = write("bad.yaml", String.join("\n",
+        LabCliRun.needEngine();
+        Path c = write("bad.yaml",
                 "name: bad",
                 "endpoints:",
                 "  - {name: a, labels: {app: a}, ports: [80]}",
                 "policies: \"\"",
                 "probes:",
                 "  - {from: a, to: nobody, port: 80, protocol: TCP, expect: allow}",
-                ""));
-        Result r = run("--socket", dir.resolve("none.sock").toString(), "connectivity", "test", "--case", c.toString());
+                "");
+        LabCliRun r = LabCliRun.testWithoutAgent(dir, c);
         assertEquals(2, r.exit(), r.toString());
         assertTrue(r.err().contains("probes[0]") && r.err().contains("nobody"), r.err());
     }
 
     @Test
     void aProtocolThatPacketsCannotProbeIsInvalidInput() throws IOException {
-        needEngine();
-        Path c = write("icmp.yaml", String.join("\n",
+        LabCliRun.needEngine();
+        Path c = write("icmp.yaml",
                 "name: icmp",
                 "endpoints:",
                 "  - {name: a, labels: {app: a}, ports: [80]}",
@@ -74,16 +54,16 @@ class ConnectivityCommandTest {
                 "policies: \"\"",
                 "probes:",
                 "  - {from: b, to: a, port: 80, protocol: SCTP, expect: allow}",
-                ""));
-        Result r = run("--socket", dir.resolve("none.sock").toString(), "connectivity", "test", "--case", c.toString());
+                "");
+        LabCliRun r = LabCliRun.testWithoutAgent(dir, c);
         assertEquals(2, r.exit(), r.toString());
         assertTrue(r.err().contains("probes[0].protocol"), r.err());
     }
 
     @Test
     void anInvalidPolicyIsInvalidInput() throws IOException {
-        needEngine();
-        Path c = write("badpolicy.yaml", String.join("\n",
+        LabCliRun.needEngine();
+        Path c = write("badpolicy.yaml",
                 "name: badpolicy",
                 "endpoints:",
                 "  - {name: a, labels: {app: a}, ports: [80]}",
@@ -98,16 +78,16 @@ class ConnectivityCommandTest {
                 "      - ports: [{port: \"70000\", protocol: TCP}]",
                 "probes:",
                 "  - {from: a, to: a, port: 80, protocol: TCP, expect: allow}",
-                ""));
-        Result r = run("--socket", dir.resolve("none.sock").toString(), "connectivity", "test", "--case", c.toString());
+                "");
+        LabCliRun r = LabCliRun.testWithoutAgent(dir, c);
         assertEquals(2, r.exit(), r.toString());
         assertTrue(r.err().contains("70000"), r.err());
     }
 
     @Test
     void aBadTimeoutIsInvalidInput() throws IOException {
-        Path c = write("c.yaml", "name: c\n");
-        Result r = run("connectivity", "test", "--case", c.toString(), "--timeout", "5m");
+        Path c = write("c.yaml", "name: c", "");
+        LabCliRun r = LabCliRun.run("connectivity", "test", "--case", c.toString(), "--timeout", "5m");
         assertEquals(2, r.exit(), r.toString());
         assertTrue(r.err().contains("--timeout"), r.err());
     }
@@ -115,8 +95,8 @@ class ConnectivityCommandTest {
     @Test
     @RequiresRoot("netns")
     void anUnreachableAgentIsAnErrorAndCreatesNothing() throws IOException {
-        needEngine();
-        Path c = write("ok.yaml", String.join("\n",
+        LabCliRun.needEngine();
+        Path c = write("ok.yaml",
                 "name: ok",
                 "endpoints:",
                 "  - {name: a, labels: {app: a}, ports: [80]}",
@@ -124,14 +104,14 @@ class ConnectivityCommandTest {
                 "policies: \"\"",
                 "probes:",
                 "  - {from: b, to: a, port: 80, protocol: TCP, expect: allow}",
-                ""));
+                "");
         List<String> before = labNamespaces();
-        Result r = run("--socket", dir.resolve("none.sock").toString(), "connectivity", "test", "--case", c.toString());
+        LabCliRun r = LabCliRun.testWithoutAgent(dir, c);
         assertEquals(3, r.exit(), r.toString());
         assertTrue(r.err().contains("cannot reach the agent"), r.err());
         assertEquals(before, labNamespaces(), "no namespace was created");
 
-        Result demo = run("--socket", dir.resolve("none.sock").toString(), "demo", "starwars");
+        LabCliRun demo = LabCliRun.run("--socket", dir.resolve("none.sock").toString(), "demo", "starwars");
         assertEquals(3, demo.exit(), demo.toString());
         assertTrue(demo.err().contains("cannot reach the agent"), demo.err());
         assertEquals(before, labNamespaces(), "no namespace was created");

@@ -3,20 +3,14 @@ package io.septum.cli.connectivity;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.septum.api.AgentStatus;
 import io.septum.api.ComponentStatus;
 import io.septum.api.SourceHealth;
-import io.septum.api.policy.PolicyEngine;
-import io.septum.cli.SeptumCli;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.ServiceLoader;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -56,28 +50,21 @@ class DockerLabTest {
 
     @Test
     void anUnknownRuntimeIsInvalidInput() throws IOException {
-        needEngine();
+        LabCliRun.needEngine();
         Path c = write("ok.yaml", "  - {from: a, to: b, port: 80, protocol: TCP, expect: allow}\n");
-        String[] r = run("--socket", dir.resolve("none.sock").toString(), "connectivity", "test", "--runtime", "vm",
-                "--case", c.toString());
-        assertEquals("2", r[0], r[2]);
-        assertTrue(r[2].contains("--runtime") && r[2].contains("netns or docker"), r[2]);
+        LabCliRun r = LabCliRun.testWithoutAgent(dir, c, "--runtime", "vm");
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().contains("--runtime") && r.err().contains("netns or docker"), r.err());
     }
 
     @Test
     void casesWithHttpProbesAreSkippedWithTheReason() throws IOException {
-        needEngine();
+        LabCliRun.needEngine();
         Path c = write("l7.yaml", "  - {from: a, to: b, port: 80, protocol: TCP, http: {method: GET, path: /}, expect: allow}\n");
         // no agent behind the socket: a skip must not need one
-        String[] r = run("--socket", dir.resolve("none.sock").toString(), "connectivity", "test", "--runtime", "docker",
-                "--case", c.toString());
-        assertEquals("0", r[0], r[2]);
-        assertTrue(r[2].contains("skipped") && r[2].contains("http:"), r[2]);
-    }
-
-    private static void needEngine() {
-        assumeTrue(ServiceLoader.load(PolicyEngine.class).findFirst().isPresent(),
-                "septum-policy is not on the test classpath (built with -Dseptum.runtime.nopolicy)");
+        LabCliRun r = LabCliRun.testWithoutAgent(dir, c, "--runtime", "docker");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.err().contains("skipped") && r.err().contains("http:"), r.err());
     }
 
     private Path write(String name, String probe) throws IOException {
@@ -93,10 +80,4 @@ class DockerLabTest {
         return p;
     }
 
-    private static String[] run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = SeptumCli.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new String[] {Integer.toString(exit), out.toString(), err.toString()};
-    }
 }

@@ -12,6 +12,8 @@ import io.septum.api.datapath.DatapathEventListener;
 import io.septum.api.datapath.DatapathException;
 import io.septum.api.datapath.DatapathStats;
 import io.septum.api.policy.PolicyEntry;
+import io.septum.support.config.AgentDirs;
+import io.septum.support.thread.DaemonThreads;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -51,13 +53,8 @@ public final class DatapathComponent implements Datapath, HealthReporter {
 
     @Activate
     public DatapathComponent(BundleContext ctx) {
-        String dir = ctx.getProperty("septum.bpf.dir");
-        pinDir = Path.of(dir == null || dir.isBlank() ? "/sys/fs/bpf/septum" : dir);
-        executor = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "septum-datapath-load");
-            t.setDaemon(true);
-            return t;
-        });
+        pinDir = AgentDirs.bpfDir(ctx::getProperty);
+        executor = Executors.newSingleThreadExecutor(DaemonThreads.named("septum-datapath-load"));
         executor.execute(this::load);
     }
 

@@ -17,24 +17,25 @@ import java.util.concurrent.TimeUnit;
 /**
  * Test network: a bridge in the root namespace and network namespaces attached to it by veth pairs, all named
  * {@code sept-t<random>...}, with addresses 10.199.x.n/16 and fd00:199:x::n/64 inside the namespaces only.
- * {@link #close()} removes everything it made, and kills what runs inside.
+ * {@link #close()} removes everything it made, and kills what runs inside. Public, with the datapath-ebpf test jar,
+ * for other bundles' real-packet tests (the L7 proxy's).
  */
-final class NetLab implements AutoCloseable {
-    final String id = String.format("%04x", ThreadLocalRandom.current().nextInt(0x10000));
+public final class NetLab implements AutoCloseable {
+    public final String id = String.format("%04x", ThreadLocalRandom.current().nextInt(0x10000));
     final int subnet = 1 + ThreadLocalRandom.current().nextInt(250);
     final String bridge = "sept-t" + id + "b";
     final List<Ns> namespaces = new ArrayList<>();
     private final List<Process> processes = new ArrayList<>();
 
-    record Ns(String name, String hostIf, int ifindex, String ip4, String ip6) {
+    public record Ns(String name, String hostIf, int ifindex, String ip4, String ip6) {
     }
 
-    NetLab() throws IOException {
+    public NetLab() throws IOException {
         sh("ip", "link", "add", bridge, "type", "bridge", "nf_call_iptables", "0", "nf_call_ip6tables", "0");
         sh("ip", "link", "set", bridge, "up");
     }
 
-    Ns add(int n) throws IOException {
+    public Ns add(int n) throws IOException {
         String ns = "sept-t" + id + "-" + n;
         String host = "sept-t" + id + "h" + n;
         String peer = "sept-t" + id + "n" + n;
@@ -60,7 +61,7 @@ final class NetLab implements AutoCloseable {
      * Gives the bridge the address 10.199.x.254/24, so that host processes (cgroup endpoints) reach the namespaces
      * and are reached by them, and returns it.
      */
-    String hostIp() throws IOException {
+    public String hostIp() throws IOException {
         String ip = "10.199." + subnet + ".254";
         sh("ip", "addr", "add", ip + "/24", "dev", bridge);
         return ip;
@@ -68,9 +69,15 @@ final class NetLab implements AutoCloseable {
 
     /** A TCP echo server (IPv4 and IPv6) on {@code port} inside {@code ns}. */
     void listen(Ns ns, int port) throws IOException {
-        processes.add(new ProcessBuilder("ip", "netns", "exec", ns.name(), "socat",
-                "TCP6-LISTEN:" + port + ",fork,reuseaddr,ipv6only=0", "EXEC:cat")
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
+        start(ns, "socat", "TCP6-LISTEN:" + port + ",fork,reuseaddr,ipv6only=0", "EXEC:cat");
+    }
+
+    /** Runs {@code cmd} inside {@code ns} in the background, its output discarded, until {@link #close()}. */
+    public void start(Ns ns, String... cmd) throws IOException {
+        List<String> all = new ArrayList<>(List.of("ip", "netns", "exec", ns.name()));
+        all.addAll(List.of(cmd));
+        processes.add(new ProcessBuilder(all).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start());
     }
 
     /** Whether a TCP connection from {@code from} to ip:port completes within about a second. */
@@ -86,8 +93,8 @@ final class NetLab implements AutoCloseable {
     }
 
     /** Waits until something listens on the port (servers start asynchronously). */
-    void awaitListening(Ns ns, int port) throws Exception {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    public void awaitListening(Ns ns, int port) throws Exception {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (System.nanoTime() < end) {
             Process p = new ProcessBuilder("ip", "netns", "exec", ns.name(), "ss", "-Hltn", "sport = :" + port)
                     .redirectErrorStream(true).start();

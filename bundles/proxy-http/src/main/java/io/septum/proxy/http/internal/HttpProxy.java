@@ -19,8 +19,8 @@ import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.septum.api.flow.Flow;
+import io.septum.support.thread.DaemonThreads;
 import java.net.InetSocketAddress;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
@@ -66,8 +66,8 @@ final class HttpProxy implements AutoCloseable {
             Throwable why = Epoll.unavailabilityCause();
             throw new IllegalStateException("Netty native epoll is not available: " + (why == null ? "unknown" : why.getMessage()), why);
         }
-        boss = new EpollEventLoopGroup(1, threads("septum-proxy-accept"));
-        workers = new EpollEventLoopGroup(2, threads("septum-proxy-io"));
+        boss = new EpollEventLoopGroup(1, DaemonThreads.numbered("septum-proxy-accept"));
+        workers = new EpollEventLoopGroup(2, DaemonThreads.numbered("septum-proxy-io"));
         ServerBootstrap b = new ServerBootstrap()
                 .group(boss, workers)
                 .channel(EpollServerSocketChannel.class)
@@ -171,14 +171,5 @@ final class HttpProxy implements AutoCloseable {
         if (workers != null) workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
         boss = null;
         workers = null;
-    }
-
-    private static ThreadFactory threads(String prefix) {
-        AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
     }
 }

@@ -8,6 +8,7 @@ import io.septum.api.datapath.Datapath;
 import io.septum.api.flow.Flow;
 import io.septum.api.flow.FlowSink;
 import io.septum.api.policy.PolicyRepository;
+import io.septum.support.thread.DaemonThreads;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -63,11 +64,7 @@ public final class ProxyComponent implements HealthReporter {
         long connectTimeoutMillis() default 5000;
     }
 
-    private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "septum-proxy-start");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService executor = Executors.newSingleThreadExecutor(DaemonThreads.named("septum-proxy-start"));
     private final List<FlowSink> sinks = new CopyOnWriteArrayList<>();
     private final HttpProxy proxy;
     private final ProxySettings settings;
@@ -170,15 +167,13 @@ public final class ProxyComponent implements HealthReporter {
         Datapath dp = datapath;
         if (dp != null && bound != null) {
             // a stopped proxy must not leave redirected connections waiting on a port someone else could take
-            Thread t = new Thread(() -> {
+            DaemonThreads.start("septum-proxy-stop", () -> {
                 try {
                     dp.setProxyPort(0);
                 } catch (Exception e) {
                     LOG.log(Level.FINE, "cannot clear the proxy port", e);
                 }
-            }, "septum-proxy-stop");
-            t.setDaemon(true);
-            t.start();
+            });
         }
         proxy.close();
     }

@@ -81,7 +81,7 @@ class HttpProxyTest {
     private void start(ProxySettings s) throws Exception {
         if (proxy != null) proxy.close();
         InetSocketAddress target = backend.getAddress();
-        proxy = new HttpProxy(s, new StarWarsJudge(), flows::add, a -> target);
+        proxy = new HttpProxy(s, starWars(), flows::add, a -> target);
         port = proxy.start().getPort();
     }
 
@@ -92,43 +92,9 @@ class HttpProxyTest {
     }
 
     /** Admits POST /v1/request-landing, as rule1's L7 part; remembers what it was asked. */
-    private final class StarWarsJudge implements Judge {
-        @Override
-        public ConnectionJudge connection(InetSocketAddress client, InetSocketAddress server) {
-            return new ConnectionJudge() {
-                @Override
-                public boolean keepClientAddress() {
-                    return false;
-                }
-
-                @Override
-                public Verdict decide(HttpRequestInfo r) {
-                    judged.add(r);
-                    boolean ok = r.method().equals("POST") && "/v1/request-landing".equals(r.path());
-                    return new Verdict(ok, ok ? "default/rule1 ingress[0]" : "no HTTP rule matches", ok ? "default/rule1" : null);
-                }
-
-                @Override
-                public FlowEndpoint client() {
-                    return new FlowEndpoint(3, 257, "default", "tiefighter", List.of());
-                }
-
-                @Override
-                public FlowEndpoint server() {
-                    return new FlowEndpoint(1, 256, "default", "deathstar", List.of());
-                }
-
-                @Override
-                public String direction() {
-                    return "INGRESS";
-                }
-
-                @Override
-                public long endpointId() {
-                    return 1;
-                }
-            };
-        }
+    private StarWarsJudge starWars() {
+        return new StarWarsJudge(1, c -> new FlowEndpoint(3, 257, "default", "tiefighter", List.of()),
+                srv -> new FlowEndpoint(1, 256, "default", "deathstar", List.of()), judged::add);
     }
 
     // ---- a raw HTTP/1.1 client: the tests need to send what real clients refuse to
@@ -166,26 +132,40 @@ class HttpProxyTest {
         InputStream in = s.getInputStream();
         String status = line(in);
         if (status == null) return null;
+        Map<String, String> h = headers(in);
+        byte[] body;
+        if ("chunked".equalsIgnoreCase(h.get("transfer-encoding"))) {
+            body = chunks(in);
+        } else if (h.containsKey("content-length")) {
+            body = in.readNBytes(Integer.parseInt(h.get("content-length")));
+        } else {
+            body = new byte[0];
+        }
+        return new Response(Integer.parseInt(status.split(" ")[1]), h, body);
+    }
+
+    /** The header fields up to the blank line, names in lower case. */
+    private static Map<String, String> headers(InputStream in) throws IOException {
         Map<String, String> h = new LinkedHashMap<>();
         for (String l = line(in); l != null && !l.isEmpty(); l = line(in)) {
             int c = l.indexOf(':');
             h.put(l.substring(0, c).trim().toLowerCase(Locale.ROOT), l.substring(c + 1).trim());
         }
+        return h;
+    }
+
+    /** A chunked body up to its last chunk, the chunks joined. */
+    private static byte[] chunks(InputStream in) throws IOException {
         ByteArrayOutputStream body = new ByteArrayOutputStream();
-        if ("chunked".equalsIgnoreCase(h.get("transfer-encoding"))) {
-            while (true) {
-                int n = Integer.parseInt(line(in).trim(), 16);
-                if (n == 0) {
-                    line(in);
-                    break;
-                }
-                body.write(in.readNBytes(n));
+        while (true) {
+            int n = Integer.parseInt(line(in).trim(), 16);
+            if (n == 0) {
                 line(in);
+                return body.toByteArray();
             }
-        } else if (h.containsKey("content-length")) {
-            body.write(in.readNBytes(Integer.parseInt(h.get("content-length"))));
+            body.write(in.readNBytes(n));
+            line(in);
         }
-        return new Response(Integer.parseInt(status.split(" ")[1]), h, body.toByteArray());
     }
 
     private Response exchange(String raw) throws IOException {
@@ -351,7 +331,7 @@ class HttpProxyTest {
 
     /** A proxy whose every request is decided by {@code decider}; the sides are the Star Wars judge's. */
     private HttpProxy judgedBy(Function<HttpRequestInfo, Judge.Verdict> decider, InetSocketAddress target) {
-        StarWarsJudge sw = new StarWarsJudge();
+        StarWarsJudge sw = starWars();
         Judge all = (c, srv) -> {
             Judge.ConnectionJudge inner = sw.connection(c, srv);
             return new Judge.ConnectionJudge() {
@@ -387,23 +367,9 @@ class HttpProxyTest {
     /** The rest of a response whose status line was read already. */
     private static Response readRest(Socket s) throws IOException {
         InputStream in = s.getInputStream();
-        Map<String, String> h = new LinkedHashMap<>();
-        for (String l = line(in); l != null && !l.isEmpty(); l = line(in)) {
-            int c = l.indexOf(':');
-            h.put(l.substring(0, c).trim().toLowerCase(Locale.ROOT), l.substring(c + 1).trim());
-        }
-        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        Map<String, String> h = headers(in);
         assertEquals("chunked", h.get("transfer-encoding"), "streamed as it came, not aggregated");
-        while (true) {
-            int n = Integer.parseInt(line(in).trim(), 16);
-            if (n == 0) {
-                line(in);
-                break;
-            }
-            body.write(in.readNBytes(n));
-            line(in);
-        }
-        return new Response(200, h, body.toByteArray());
+        return new Response(200, h, chunks(in));
     }
 
     @Test
@@ -494,7 +460,7 @@ class HttpProxyTest {
         }
         InetSocketAddress target = dead;
         proxy = new HttpProxy(new ProxySettings(0, 64, 8192, 1 << 20, 1_500, 30_000, 2_000, 0, false),
-                new StarWarsJudge(), flows::add, a -> target);
+                starWars(), flows::add, a -> target);
         port = proxy.start().getPort();
         Response r = exchange("POST /v1/request-landing HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\n\r\n");
         assertEquals(503, r.status());

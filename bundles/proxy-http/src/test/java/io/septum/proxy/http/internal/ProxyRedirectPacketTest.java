@@ -10,23 +10,19 @@ import io.septum.api.datapath.DatapathEvent;
 import io.septum.api.flow.Flow;
 import io.septum.api.flow.FlowEndpoint;
 import io.septum.api.policy.Direction;
-import io.septum.api.policy.HttpRequestInfo;
 import io.septum.api.policy.PolicyAction;
 import io.septum.api.policy.PolicyEntry;
 import io.septum.api.policy.Protocol;
 import io.septum.datapath.ebpf.internal.EbpfDatapath;
+import io.septum.datapath.ebpf.internal.NetLab;
 import io.septum.testsupport.EventLog;
 import io.septum.testsupport.RequiresRoot;
 import io.septum.testsupport.TestFiles;
-import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterAll;
@@ -65,12 +61,6 @@ class ProxyRedirectPacketTest {
             http.server.ThreadingHTTPServer(('0.0.0.0', 80), H).serve_forever()
             """;
 
-    static final String id = String.format("%04x", ThreadLocalRandom.current().nextInt(0x10000));
-    static final int subnet = 1 + ThreadLocalRandom.current().nextInt(250);
-    static final String bridge = "sept-t" + id + "p";
-    static final List<String> namespaces = new ArrayList<>();
-    static final List<String> hostIfs = new ArrayList<>();
-    static final List<Process> processes = new ArrayList<>();
     static final EventLog<DatapathEvent> events = new EventLog<>(DatapathEvent::timestampNanos);
     static final List<Flow> flows = new CopyOnWriteArrayList<>();
     static Path pinDir;
@@ -79,35 +69,31 @@ class ProxyRedirectPacketTest {
     static int proxyPort;
     static DatapathEndpoint deathstar, tiefighter, xwing;
 
-    record Node(String ns, String hostIf, int ifindex, String ip) {
-    }
-
-    static Node deathstarNode, tiefighterNode, xwingNode;
+    static NetLab lab;
+    static NetLab.Ns deathstarNode, tiefighterNode, xwingNode;
 
     @BeforeAll
     static void setUp() throws Exception {
-        pinDir = Path.of("/sys/fs/bpf/sept-t" + id + "p");
+        lab = new NetLab();
+        pinDir = Path.of("/sys/fs/bpf/sept-t" + lab.id + "p");
         try {
-            run("ip", "link", "add", bridge, "type", "bridge");
-            run("ip", "addr", "add", "10.197." + subnet + ".254/24", "dev", bridge);
-            run("ip", "link", "set", bridge, "up");
-            deathstarNode = node(1);
-            tiefighterNode = node(2);
-            xwingNode = node(3);
-            processes.add(new ProcessBuilder("ip", "netns", "exec", deathstarNode.ns(), "python3", "-c", SERVER)
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
+            lab.hostIp();
+            deathstarNode = lab.add(1);
+            tiefighterNode = lab.add(2);
+            xwingNode = lab.add(3);
+            lab.start(deathstarNode, "python3", "-c", SERVER);
 
             dp = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events);
             dp.open();
-            dp.syncIpcache(List.of(new IpcacheEntry(deathstarNode.ip() + "/32", ID_DEATHSTAR, "test"),
-                    new IpcacheEntry(tiefighterNode.ip() + "/32", ID_TIEFIGHTER, "test"),
-                    new IpcacheEntry(xwingNode.ip() + "/32", ID_XWING, "test")));
+            dp.syncIpcache(List.of(new IpcacheEntry(deathstarNode.ip4() + "/32", ID_DEATHSTAR, "test"),
+                    new IpcacheEntry(tiefighterNode.ip4() + "/32", ID_TIEFIGHTER, "test"),
+                    new IpcacheEntry(xwingNode.ip4() + "/32", ID_XWING, "test")));
             deathstar = new DatapathEndpoint(EP_DEATHSTAR, ID_DEATHSTAR, deathstarNode.hostIf(), deathstarNode.ifindex(),
-                    List.of(deathstarNode.ip()), true, false, false);
+                    List.of(deathstarNode.ip4()), true, false, false);
             tiefighter = new DatapathEndpoint(EP_TIEFIGHTER, ID_TIEFIGHTER, tiefighterNode.hostIf(), tiefighterNode.ifindex(),
-                    List.of(tiefighterNode.ip()), false, false, false);
+                    List.of(tiefighterNode.ip4()), false, false, false);
             xwing = new DatapathEndpoint(EP_XWING, ID_XWING, xwingNode.hostIf(), xwingNode.ifindex(),
-                    List.of(xwingNode.ip()), false, false, false);
+                    List.of(xwingNode.ip4()), false, false, false);
             // rule1: org=empire may reach the deathstar on 80/TCP, through the L7 proxy
             dp.upsertEndpoint(deathstar, List.of(new PolicyEntry(Direction.INGRESS, ID_TIEFIGHTER, Protocol.TCP, 80, 80,
                     PolicyAction.REDIRECT, 1)));
@@ -115,11 +101,10 @@ class ProxyRedirectPacketTest {
             dp.upsertEndpoint(xwing, List.of());
 
             proxy = new HttpProxy(new ProxySettings(0, 64, 8192, 1 << 20, 5_000, 30_000, 2_000,
-                    Datapath.PROXY_UPSTREAM_MARK, true), new StarWarsJudge(), flows::add, a -> a);
+                    Datapath.PROXY_UPSTREAM_MARK, true), starWars(), flows::add, a -> a);
             proxyPort = proxy.start().getPort();
             dp.setProxyPort(proxyPort);
-            awaitListening(deathstarNode, 80);
-
+            lab.awaitListening(deathstarNode, 80);
         } catch (Exception | Error e) {
             tearDown();
             throw e;
@@ -130,82 +115,27 @@ class ProxyRedirectPacketTest {
     static void tearDown() {
         if (proxy != null) proxy.close();
         if (dp != null) dp.close();
-        for (Process p : processes) p.destroyForcibly();
-        for (String ns : namespaces) {
-            try {
-                for (String pid : run("ip", "netns", "pids", ns).split("\\s+")) if (!pid.isBlank()) quiet("kill", "-9", pid.trim());
-            } catch (Exception ignored) {
-                // gone already
-            }
-            quiet("ip", "netns", "del", ns);
-        }
-        for (String h : hostIfs) quiet("ip", "link", "del", h);
-        quiet("ip", "link", "del", bridge);
+        if (lab != null) lab.close();
         TestFiles.deleteTree(pinDir);
     }
 
-    static Node node(int n) throws Exception {
-        String ns = "sept-t" + id + "-p" + n;
-        String host = "sept-t" + id + "q" + n;
-        String ip = "10.197." + subnet + "." + n;
-        namespaces.add(ns);
-        hostIfs.add(host);
-        run("ip", "netns", "add", ns);
-        run("ip", "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", ns);
-        run("ip", "-n", ns, "addr", "add", ip + "/24", "dev", "eth0");
-        run("ip", "-n", ns, "link", "set", "lo", "up");
-        run("ip", "-n", ns, "link", "set", "eth0", "up");
-        run("ip", "link", "set", host, "master", bridge, "up");
-        int ifindex = Integer.parseInt(Files.readString(Path.of("/sys/class/net/" + host + "/ifindex")).trim());
-        return new Node(ns, host, ifindex, ip);
+    /** Admits POST /v1/request-landing, as rule1's HTTP part; flows name the sides by their addresses. */
+    static StarWarsJudge starWars() {
+        return new StarWarsJudge(EP_DEATHSTAR, ProxyRedirectPacketTest::byAddress, ProxyRedirectPacketTest::byAddress, r -> {
+        });
     }
 
-    /** Admits POST /v1/request-landing, as rule1's HTTP part. */
-    static final class StarWarsJudge implements Judge {
-        @Override
-        public ConnectionJudge connection(InetSocketAddress client, InetSocketAddress server) {
-            return new ConnectionJudge() {
-                @Override
-                public boolean keepClientAddress() {
-                    return false;
-                }
-
-                @Override
-                public Verdict decide(HttpRequestInfo r) {
-                    boolean ok = r.method().equals("POST") && "/v1/request-landing".equals(r.path());
-                    return new Verdict(ok, ok ? "default/rule1 ingress[0]" : "no HTTP rule matches", "default/rule1");
-                }
-
-                @Override
-                public FlowEndpoint client() {
-                    return new FlowEndpoint(0, 0, null, client.getAddress().getHostAddress(), List.of());
-                }
-
-                @Override
-                public FlowEndpoint server() {
-                    return new FlowEndpoint(0, 0, null, server.getAddress().getHostAddress(), List.of());
-                }
-
-                @Override
-                public String direction() {
-                    return "INGRESS";
-                }
-
-                @Override
-                public long endpointId() {
-                    return EP_DEATHSTAR;
-                }
-            };
-        }
+    static FlowEndpoint byAddress(InetSocketAddress a) {
+        return new FlowEndpoint(0, 0, null, a.getAddress().getHostAddress(), List.of());
     }
 
     record Curl(int exit, int status, String body) {
     }
 
     /** curl inside {@code from}: exit code, HTTP status and body. */
-    static Curl curl(Node from, String method, String path) throws Exception {
-        Process p = new ProcessBuilder("ip", "netns", "exec", from.ns(), "curl", "-s", "--connect-timeout", "2", "-m", "4",
-                "-X", method, "-w", "\n%{http_code}", "http://" + deathstarNode.ip() + path)
+    static Curl curl(NetLab.Ns from, String method, String path) throws Exception {
+        Process p = new ProcessBuilder("ip", "netns", "exec", from.name(), "curl", "-s", "--connect-timeout", "2", "-m", "4",
+                "-X", method, "-w", "\n%{http_code}", "http://" + deathstarNode.ip4() + path)
                 .redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(10, TimeUnit.SECONDS)) {
@@ -249,7 +179,7 @@ class ProxyRedirectPacketTest {
         assertEquals(0, x.status());
         awaitEvent("the xwing's SYN dropped by the deathstar's L3/L4 policy",
                 e -> e.endpointId() == EP_DEATHSTAR && "DROPPED".equals(e.verdict()) && e.dropReason() == 133
-                        && e.srcIp().equals(xwingNode.ip()));
+                        && e.srcIp().equals(xwingNode.ip4()));
         assertEquals(before, flows.size(), "the proxy never saw the xwing");
     }
 
@@ -285,7 +215,7 @@ class ProxyRedirectPacketTest {
         try {
             events.forget();
             Process p = new ProcessBuilder("curl", "-s", "--connect-timeout", "2", "-m", "3", "-X", "POST", "-w", "%{http_code}",
-                    "http://" + deathstarNode.ip() + "/v1/request-landing").redirectErrorStream(true).start();
+                    "http://" + deathstarNode.ip4() + "/v1/request-landing").redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             p.waitFor(10, TimeUnit.SECONDS);
             // septum_to_ep hands it to the proxy as it does a client of another node's (REDIRECTED), but a packet whose
@@ -296,35 +226,6 @@ class ProxyRedirectPacketTest {
                     && "REDIRECTED".equals(e.verdict()) && e.ruleId() == 2);
         } finally {
             dp.upsertEndpoint(deathstar, List.of(tiefighterL7));
-        }
-    }
-
-    static void awaitListening(Node n, int port) throws Exception {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < end) {
-            String out = run("ip", "netns", "exec", n.ns(), "ss", "-Hltn", "sport = :" + port);
-            if (!out.isBlank()) return;
-            TimeUnit.MILLISECONDS.sleep(20); // poll interval
-        }
-        throw new IllegalStateException("nothing listens on port " + port + " in " + n.ns());
-    }
-
-    static String run(String... cmd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(10, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new IOException("timeout: " + String.join(" ", cmd));
-        }
-        if (p.exitValue() != 0) throw new IOException(String.join(" ", cmd) + " failed: " + out.trim());
-        return out;
-    }
-
-    static void quiet(String... cmd) {
-        try {
-            run(cmd);
-        } catch (Exception ignored) {
-            // cleanup is best effort
         }
     }
 }
