@@ -13,6 +13,7 @@ import io.septum.api.policy.PolicyRevision;
 import io.septum.api.policy.PolicySet;
 import io.septum.api.policy.RejectedPolicy;
 import io.septum.api.policy.PolicyValidationException;
+import io.septum.support.config.AgentDirs;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -81,7 +82,7 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
 
     @Activate
     public PolicyRepositoryImpl(BundleContext ctx, Config config) {
-        this(stateDir(ctx).resolve("policies"), parseMode(config), new PolicyEngineImpl());
+        this(AgentDirs.stateDir(ctx::getProperty).resolve("policies"), parseMode(config), new PolicyEngineImpl());
     }
 
     PolicyRepositoryImpl(Path dir, EnforcementMode mode, PolicyEngine engine) {
@@ -128,11 +129,6 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
         if (author == null || !(author.startsWith("policy source ") || author.equals("cluster (etcd)"))) {
             failClosed = false;
         }
-    }
-
-    private static Path stateDir(BundleContext ctx) {
-        String d = ctx.getProperty("septum.state.dir");
-        return Path.of(d == null || d.isBlank() ? "/var/lib/septum" : d);
     }
 
     static EnforcementMode parseMode(Config config) {
