@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.septum.testsupport.TestFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.HttpURLConnection;
@@ -56,7 +57,7 @@ class AuditSuggestMetricsIT {
                 run(agent, net, port);
             }
         } finally {
-            E2eSupport.deleteTree(home);
+            TestFiles.deleteTree(home);
         }
     }
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.septum.testsupport.TestFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -87,7 +88,7 @@ class BadInputIT {
             assertEquals(bpfPolicy, agent.cli("bpf", "policy", "get", "default/bad-input-target", "-o", "json").json(),
                     "BPF policy of the endpoint unchanged");
         } finally {
-            E2eSupport.deleteTree(work);
+            TestFiles.deleteTree(work);
         }
     }
 }

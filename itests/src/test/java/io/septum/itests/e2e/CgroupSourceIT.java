@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.septum.itests.osgi.SeptumTestSupport;
+import io.septum.testsupport.TestFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -136,7 +137,7 @@ class CgroupSourceIT {
             for (Process p : processes) kill(p);
             E2eSupport.await(Duration.ofSeconds(10), () -> deleted(svc));
             E2eSupport.await(Duration.ofSeconds(10), () -> deleted(parent));
-            E2eSupport.deleteTree(home);
+            TestFiles.deleteTree(home);
         }
     }
 

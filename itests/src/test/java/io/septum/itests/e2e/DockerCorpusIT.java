@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.septum.testsupport.TestFiles;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -69,7 +70,7 @@ class DockerCorpusIT {
         try {
             if (agent != null) agent.close();
             if (script != null) E2eSupport.sh(Duration.ofSeconds(60), script.toString(), "stop");
-            E2eSupport.deleteTree(home);
+            TestFiles.deleteTree(home);
             System.err.println("e2e: docker corpus run took " + (System.nanoTime() - started) / 1_000_000 + " ms in all");
         } finally {
             if (lock != null) lock.release();

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.septum.testsupport.TestFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -280,7 +281,7 @@ class DockerSourceIT {
                 if (!c.isBlank()) docker("rm", "-f", c);
             }
             E2eSupport.sh(Duration.ofSeconds(60), script.toString(), "stop");
-            E2eSupport.deleteTree(home);
+            TestFiles.deleteTree(home);
         }
     }
 

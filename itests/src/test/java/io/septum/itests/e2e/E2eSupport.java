@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.MissingNode;
+import io.septum.testsupport.TestFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,13 +26,11 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicTest;
 
@@ -323,15 +322,6 @@ final class E2eSupport {
         }
     }
 
-    static void deleteTree(Path p) {
-        if (p == null || !Files.exists(p)) return;
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(q);
-        } catch (IOException ignored) {
-            // best effort
-        }
-    }
-
     /**
      * The agent as a subprocess of the test, with fresh directories: state and run dirs under a temp dir, BPF pins
      * under {@code /sys/fs/bpf/sept-e2e-<rand>}. {@link #restart()} keeps the dirs; {@link #close()} kills it and
@@ -545,7 +535,7 @@ final class E2eSupport {
                 }
             }
             sh(Duration.ofSeconds(10), "rm", "-rf", bpfDir.toString());
-            deleteTree(base);
+            TestFiles.deleteTree(base);
         }
     }
 }

@@ -17,6 +17,7 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
+import io.septum.testsupport.TestFiles;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -118,7 +119,7 @@ class K8sSourceIT {
         if (agent != null) agent.close();
         if (api != null) api.close();
         if (server != null) server.destroy();
-        if (home != null) E2eSupport.deleteTree(home);
+        if (home != null) TestFiles.deleteTree(home);
     }
 
     @TestFactory

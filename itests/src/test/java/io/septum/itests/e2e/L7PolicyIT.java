@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.septum.testsupport.TestFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -85,7 +86,7 @@ class L7PolicyIT {
             assertTrue(tie.path("ingress").path("rule").asText().startsWith("default/rule1 ingress[0] (L3/L4 allow of 80/TCP"),
                     tie.toString());
         } finally {
-            E2eSupport.deleteTree(work);
+            TestFiles.deleteTree(work);
         }
     }
 

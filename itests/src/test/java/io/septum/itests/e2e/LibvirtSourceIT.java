@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.septum.testsupport.TestFiles;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -221,7 +222,7 @@ class LibvirtSourceIT {
             for (String d : domains) {
                 E2eSupport.exec(Duration.ofSeconds(30), List.of("virsh", "-q", "-c", uri, "destroy", d));
             }
-            E2eSupport.deleteTree(home);
+            TestFiles.deleteTree(home);
         }
     }
 

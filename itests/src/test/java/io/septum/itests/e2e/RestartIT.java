@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.septum.testsupport.TestFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -89,7 +90,7 @@ class RestartIT {
             }
             stream.destroyForcibly();
         } finally {
-            E2eSupport.deleteTree(work);
+            TestFiles.deleteTree(work);
         }
     }
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.septum.testsupport.TestFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -115,8 +116,8 @@ class ServicesIT {
             assertFalse(Files.exists(Path.of("/etc/netns", client.netns(), "hosts")), "the hosts file is removed with the last service");
         } finally {
             for (Process p : servers) p.destroyForcibly();
-            for (Path d : hostsDirs) E2eSupport.deleteTree(d);
-            E2eSupport.deleteTree(www);
+            for (Path d : hostsDirs) TestFiles.deleteTree(d);
+            TestFiles.deleteTree(www);
         }
     }
 }

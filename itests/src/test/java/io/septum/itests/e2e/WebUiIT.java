@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.septum.testsupport.TestFiles;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -118,7 +119,7 @@ class WebUiIT {
                 }
             }
         } finally {
-            E2eSupport.deleteTree(home);
+            TestFiles.deleteTree(home);
         }
     }
 

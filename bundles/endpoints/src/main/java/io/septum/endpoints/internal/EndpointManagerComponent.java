@@ -9,6 +9,7 @@ import io.septum.api.IdentityAllocator;
 import io.septum.api.datapath.Datapath;
 import io.septum.api.policy.PolicyListener;
 import io.septum.api.policy.PolicyRepository;
+import io.septum.support.config.AgentDirs;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
@@ -55,7 +56,7 @@ public final class EndpointManagerComponent extends DefaultEndpointManager {
                                     @Reference(name = "identities") IdentityAllocator identities,
                                     @Reference(name = "policies") PolicyRepository policies,
                                     @Reference(name = "datapath") Datapath datapath) {
-        this(context, stateDir(context), config, clusterName(properties), initialSyncTimeout(properties), identities,
+        this(context, AgentDirs.stateDir(context::getProperty), config, clusterName(properties), initialSyncTimeout(properties), identities,
                 policies, datapath, new ReadyHolder());
     }
 
@@ -89,11 +90,6 @@ public final class EndpointManagerComponent extends DefaultEndpointManager {
         synchronized void release() {
             if (pending != 0) owner.registerReady(pending);
         }
-    }
-
-    private static Path stateDir(BundleContext ctx) {
-        String v = ctx.getProperty("septum.state.dir");
-        return Path.of(v == null || v.isBlank() ? "/var/lib/septum" : v);
     }
 
     private static Settings settings(Path stateDir, Config c, String clusterName, Duration initialSyncTimeout) {

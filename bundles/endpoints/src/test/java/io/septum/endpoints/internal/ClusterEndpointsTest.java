@@ -27,10 +27,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -39,28 +38,17 @@ import org.junit.jupiter.api.io.TempDir;
  * datapath's own tests send real packets); what is checked is what each node would write into its BPF maps.
  */
 class ClusterEndpointsTest {
-    static TestEtcd etcd;
+    /** One etcd for the class; each test starts on an empty cluster (its nodes closed first, then septum/ deleted). */
+    @RegisterExtension
+    static final TestEtcd.PerClass etcd = TestEtcd.PerClass.emptiedAfterEach("septum/");
 
     @TempDir
     Path dir;
     final List<Node> nodes = new ArrayList<>();
 
-    @BeforeAll
-    static void startEtcd() throws Exception {
-        etcd = TestEtcd.start();
-    }
-
-    @AfterAll
-    static void stopEtcd() {
-        if (etcd != null) etcd.close();
-    }
-
     @AfterEach
     void stopNodes() throws Exception {
         for (Node n : nodes) n.close();
-        try (EtcdClient c = new EtcdClient(EtcdClient.Options.insecure(etcd.endpoint))) {
-            c.deletePrefix("septum/");
-        }
     }
 
     /** One node: the same classes the agent wires together in cluster mode. */
@@ -78,7 +66,7 @@ class ClusterEndpointsTest {
         boolean dead;
 
         Node(String name, String cidr, String address, long leaseTtl) throws Exception {
-            this(name, cidr, address, leaseTtl, etcd.endpoint, new Fakes.FakeDatapath(), Duration.ofSeconds(5), true);
+            this(name, cidr, address, leaseTtl, etcd.endpoint(), new Fakes.FakeDatapath(), Duration.ofSeconds(5), true);
         }
 
         /**
@@ -285,7 +273,7 @@ class ClusterEndpointsTest {
         Fakes.FakeDatapath pinned = firstLifeOfNodeB(web);
 
         // node-b restarts: its endpoint manager is up and its source reports db before the cluster's first listing
-        Node b = new Node("node-b", "10.201.2.0/24", "192.0.2.12", 30, etcd.endpoint, pinned, Duration.ofSeconds(20), false);
+        Node b = new Node("node-b", "10.201.2.0/24", "192.0.2.12", 30, etcd.endpoint(), pinned, Duration.ofSeconds(20), false);
         b.policies.denies.add(new Fakes.Rule("netns:app=db", Direction.INGRESS, "netns:app=web", 5432, 66));
         Fakes.Source source = new Fakes.Source("netns", spec("d", "db", null, Map.of("app", "db"), "veth-node-b1", "10.201.2.5"));
         b.manager.addSource(source);

@@ -30,6 +30,7 @@ import io.septum.api.policy.PolicySet;
 import io.septum.api.policy.Protocol;
 import io.septum.api.policy.RuleRef;
 import io.septum.api.policy.TraceResult;
+import io.septum.testsupport.Await;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -55,12 +56,7 @@ final class Fakes {
     }
 
     static void await(String what, java.time.Duration timeout, BooleanSupplier condition) throws InterruptedException {
-        long end = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < end) {
-            if (condition.getAsBoolean()) return;
-            Thread.sleep(10);
-        }
-        throw new AssertionError("timed out waiting for: " + what);
+        Await.until(what, timeout, condition);
     }
 
     static final class Allocator implements IdentityAllocator {

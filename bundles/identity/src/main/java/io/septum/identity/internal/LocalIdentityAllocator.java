@@ -13,6 +13,7 @@ import io.septum.api.IdentityAllocator;
 import io.septum.api.Label;
 import io.septum.api.Labels;
 import io.septum.api.ReservedIdentity;
+import io.septum.support.config.AgentDirs;
 import io.septum.support.io.AtomicFiles;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
@@ -85,7 +86,7 @@ public final class LocalIdentityAllocator implements IdentityAllocator, HealthRe
 
     @Activate
     public LocalIdentityAllocator(BundleContext ctx, Map<String, Object> clusterConfig) {
-        this(Path.of(prop(ctx, "septum.state.dir", "/var/lib/septum")), clusterConfigured(clusterConfig));
+        this(AgentDirs.stateDir(ctx::getProperty), clusterConfigured(clusterConfig));
     }
 
     /** For tests and offline tools: a standalone table in {@code stateDir}. */
@@ -141,11 +142,6 @@ public final class LocalIdentityAllocator implements IdentityAllocator, HealthRe
         }, "septum-identity-rereference");
         t.setDaemon(true);
         t.start();
-    }
-
-    private static String prop(BundleContext ctx, String key, String def) {
-        String v = ctx.getProperty(key);
-        return v == null || v.isBlank() ? def : v;
     }
 
     private void load() {

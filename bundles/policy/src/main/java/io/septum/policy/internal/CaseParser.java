@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.BiConsumer;
 
 /** Reads the corpus case format ({@code examples/corpus/README.md}); the policies stay text. */
 final class CaseParser {
@@ -28,6 +29,24 @@ final class CaseParser {
 
     private void error(String field, String reason) {
         errors.add(new ValidationError(origin, 0, "case", null, field, reason));
+    }
+
+    /**
+     * Hands each mapping in list {@code key} to {@code each} with its path ({@code endpoints[0]}); an absent or null
+     * list is empty, and anything but a list of mappings is an error naming what was expected.
+     */
+    private void eachItem(JsonNode root, String key, String items, String fields, BiConsumer<String, JsonNode> each) {
+        JsonNode list = root.get(key);
+        if (list == null || list.isNull()) return;
+        if (!list.isArray()) {
+            error(key, "expected a list of " + items);
+            return;
+        }
+        for (int i = 0; i < list.size(); i++) {
+            String path = key + "[" + i + "]";
+            if (list.get(i).isObject()) each.accept(path, list.get(i));
+            else error(path, "expected " + fields);
+        }
     }
 
     TestCase parse(String origin, String text) throws PolicyValidationException {
@@ -63,51 +82,31 @@ final class CaseParser {
         }
         List<TestCase.Endpoint> endpoints = new ArrayList<>();
         Set<String> qualified = new HashSet<>();
-        JsonNode eps = root.get("endpoints");
-        if (eps != null && !eps.isNull()) {
-            if (!eps.isArray()) error("endpoints", "expected a list of endpoints");
-            else for (int i = 0; i < eps.size(); i++) {
-                String p = "endpoints[" + i + "]";
-                JsonNode e = eps.get(i);
-                if (!e.isObject()) {
-                    error(p, "expected {name, namespace, labels, ports}");
-                    continue;
-                }
-                String en = str(e, "name", p + ".name");
-                if (en == null || en.isBlank()) {
-                    error(p + ".name", "missing endpoint name");
-                    continue;
-                }
-                List<NamedPort> named = new ArrayList<>();
-                List<String> listening = ports(e.get("ports"), p + ".ports", named);
-                TestCase.Endpoint ep = new TestCase.Endpoint(en, str(e, "namespace", p + ".namespace"),
-                        stringMap(e.get("labels"), p + ".labels"), listening, node(e.get("node"), p + ".node"),
-                        named);
-                if (!qualified.add(ep.qualifiedName())) error(p + ".name", "duplicate endpoint \"" + ep.qualifiedName() + "\"");
-                endpoints.add(ep);
+        eachItem(root, "endpoints", "endpoints", "{name, namespace, labels, ports}", (p, e) -> {
+            String en = str(e, "name", p + ".name");
+            if (en == null || en.isBlank()) {
+                error(p + ".name", "missing endpoint name");
+                return;
             }
-        }
+            List<NamedPort> named = new ArrayList<>();
+            List<String> listening = ports(e.get("ports"), p + ".ports", named);
+            TestCase.Endpoint ep = new TestCase.Endpoint(en, str(e, "namespace", p + ".namespace"),
+                    stringMap(e.get("labels"), p + ".labels"), listening, node(e.get("node"), p + ".node"),
+                    named);
+            if (!qualified.add(ep.qualifiedName())) error(p + ".name", "duplicate endpoint \"" + ep.qualifiedName() + "\"");
+            endpoints.add(ep);
+        });
         List<TestCase.External> external = new ArrayList<>();
-        JsonNode ext = root.get("external");
-        if (ext != null && !ext.isNull()) {
-            if (!ext.isArray()) error("external", "expected a list of external hosts");
-            else for (int i = 0; i < ext.size(); i++) {
-                String p = "external[" + i + "]";
-                JsonNode e = ext.get(i);
-                if (!e.isObject()) {
-                    error(p, "expected {name, ip, ports}");
-                    continue;
-                }
-                String en = str(e, "name", p + ".name");
-                String ip = str(e, "ip", p + ".ip");
-                if (en == null || en.isBlank()) error(p + ".name", "missing name");
-                if (ip == null || ip.contains("/") || Cidr.tryParse(ip).isEmpty()) {
-                    error(p + ".ip", "invalid IP address \"" + ip + "\"");
-                }
-                if (en != null && !qualified.add(en)) error(p + ".name", "duplicate name \"" + en + "\"");
-                external.add(new TestCase.External(en, ip, ports(e.get("ports"), p + ".ports", null)));
+        eachItem(root, "external", "external hosts", "{name, ip, ports}", (p, e) -> {
+            String en = str(e, "name", p + ".name");
+            String ip = str(e, "ip", p + ".ip");
+            if (en == null || en.isBlank()) error(p + ".name", "missing name");
+            if (ip == null || ip.contains("/") || Cidr.tryParse(ip).isEmpty()) {
+                error(p + ".ip", "invalid IP address \"" + ip + "\"");
             }
-        }
+            if (en != null && !qualified.add(en)) error(p + ".name", "duplicate name \"" + en + "\"");
+            external.add(new TestCase.External(en, ip, ports(e.get("ports"), p + ".ports", null)));
+        });
         JsonNode pol = root.get("policies");
         String policies = "";
         if (pol != null && !pol.isNull()) {
@@ -115,14 +114,10 @@ final class CaseParser {
             else policies = pol.asText();
         }
         List<TestCase.Probe> probes = new ArrayList<>();
-        JsonNode pr = root.get("probes");
-        if (pr != null && !pr.isNull()) {
-            if (!pr.isArray()) error("probes", "expected a list of probes");
-            else for (int i = 0; i < pr.size(); i++) {
-                TestCase.Probe probe = probe(pr.get(i), "probes[" + i + "]");
-                if (probe != null) probes.add(probe);
-            }
-        }
+        eachItem(root, "probes", "probes", "{from, to, port, protocol, expect}", (p, e) -> {
+            TestCase.Probe probe = probe(e, p);
+            if (probe != null) probes.add(probe);
+        });
         TestCase tc = new TestCase(name, description, namespaces, endpoints, external, policies, probes);
         CaseEvaluator.Names names = new CaseEvaluator.Names(tc);
         for (int i = 0; i < probes.size(); i++) {
@@ -157,10 +152,6 @@ final class CaseParser {
     }
 
     private TestCase.Probe probe(JsonNode p, String path) {
-        if (!p.isObject()) {
-            error(path, "expected {from, to, port, protocol, expect}");
-            return null;
-        }
         int before = errors.size();
         String from = str(p, "from", path + ".from");
         String to = str(p, "to", path + ".to");

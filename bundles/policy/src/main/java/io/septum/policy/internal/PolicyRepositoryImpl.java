@@ -13,6 +13,7 @@ import io.septum.api.policy.PolicyRevision;
 import io.septum.api.policy.PolicySet;
 import io.septum.api.policy.RejectedPolicy;
 import io.septum.api.policy.PolicyValidationException;
+import io.septum.support.config.AgentDirs;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -81,7 +82,7 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
 
     @Activate
     public PolicyRepositoryImpl(BundleContext ctx, Config config) {
-        this(stateDir(ctx).resolve("policies"), parseMode(config), new PolicyEngineImpl());
+        this(AgentDirs.stateDir(ctx::getProperty).resolve("policies"), parseMode(config), new PolicyEngineImpl());
     }
 
     PolicyRepositoryImpl(Path dir, EnforcementMode mode, PolicyEngine engine) {
@@ -128,11 +129,6 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
         if (author == null || !(author.startsWith("policy source ") || author.equals("cluster (etcd)"))) {
             failClosed = false;
         }
-    }
-
-    private static Path stateDir(BundleContext ctx) {
-        String d = ctx.getProperty("septum.state.dir");
-        return Path.of(d == null || d.isBlank() ? "/var/lib/septum" : d);
     }
 
     static EnforcementMode parseMode(Config config) {
@@ -243,8 +239,6 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
         try {
             if (parsed.policies().isEmpty()) return new ImportResult(revision, List.of());
             rev = revision + 1;
-            PolicySet next = current.merge(parsed, rev);
-            persist(next, rev);
             List<PolicyHistoryLog.Entry> changes = new ArrayList<>();
             for (PolicyInfo p : parsed.policies()) {
                 String before = current.policies().stream().filter(c -> same(c, p)).map(PolicyInfo::document)
@@ -252,10 +246,7 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
                 String change = before == null ? "added" : before.equals(p.document()) ? "unchanged" : "changed";
                 changes.add(entry(rev, author(author), "import", change, p, null, p.document()));
             }
-            current = next;
-            revision = rev;
-            history.append(changes);
-            operatorChanged(author);
+            commit(current.merge(parsed, rev), rev, changes, author);
         } finally {
             lock.unlock();
         }
@@ -280,22 +271,30 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
                         + "\" (cluster-wide policies have no namespace; see policy list)");
             }
             rev = revision + 1;
-            persist(next.get(), rev);
             List<PolicyHistoryLog.Entry> changes = new ArrayList<>();
             for (PolicyInfo p : current.policies()) {
                 if (p.namespace().equals(ns) && p.name().equals(name)) {
                     changes.add(entry(rev, author(author), "delete", "deleted", p, null, null));
                 }
             }
-            current = next.get();
-            revision = rev;
-            history.append(changes);
-            operatorChanged(author);
+            commit(next.get(), rev, changes, author);
         } finally {
             lock.unlock();
         }
         notifyListeners();
         return rev;
+    }
+
+    /**
+     * An operator's change takes effect, under the lock: stored first, so that a failed save leaves the repository as
+     * it was; then current, its revision and its history entries.
+     */
+    private void commit(PolicySet next, long rev, List<PolicyHistoryLog.Entry> changes, String author) {
+        persist(next, rev);
+        current = next;
+        revision = rev;
+        history.append(changes);
+        operatorChanged(author);
     }
 
     private void persist(PolicySet set, long rev) {
@@ -390,11 +389,7 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
                 record = new PolicyHistoryLog.Entry(rev, Instant.now().toString(), author(author), "rollback",
                         now.isEmpty() ? "added" : "changed", p.kind(), p.namespace(), p.name(), then.origin(), note, target);
             }
-            persist(next, rev);
-            current = next;
-            revision = rev;
-            history.append(List.of(record));
-            operatorChanged(author);
+            commit(next, rev, List.of(record), author);
         } finally {
             lock.unlock();
         }
@@ -422,14 +417,10 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
             }
             rev = revision + 1;
             PolicySet parsed = engine.parse(p.origin(), document);
-            PolicySet next = current.merge(parsed, rev);
-            persist(next, rev);
             PolicyInfo after = parsed.policies().get(0);
             String action = io.septum.api.policy.PolicyModes.AUDIT.equals(mode) ? "stage" : "promote";
-            current = next;
-            revision = rev;
-            history.append(List.of(entry(rev, author(author), action, "changed", after, "mode " + mode, after.document())));
-            operatorChanged(author);
+            commit(current.merge(parsed, rev), rev,
+                    List.of(entry(rev, author(author), action, "changed", after, "mode " + mode, after.document())), author);
         } finally {
             lock.unlock();
         }

@@ -106,6 +106,18 @@ class CaseParserTest {
         assertTrue(e.getMessage().contains("Nope"), e.getMessage());
     }
 
+    /** The endpoints, external hosts and probes are each a list of mappings; anything else names what was expected. */
+    @Test
+    void listsThatAreNotListsOfMappingsAreRefusedWithTheField() {
+        assertRefused("name: c\nendpoints: {a: 1}\n", "endpoints", "expected a list of endpoints");
+        assertRefused("name: c\nendpoints: [a]\n", "endpoints[0]", "expected {name, namespace, labels, ports}");
+        assertRefused("name: c\nexternal: x\n", "external", "expected a list of external hosts");
+        assertRefused("name: c\nexternal: [x]\n", "external[0]", "expected {name, ip, ports}");
+        assertRefused("name: c\nprobes: 1\n", "probes", "expected a list of probes");
+        assertRefused("name: c\nendpoints: [{name: a}]\nprobes: [{from: a, to: a, port: 80, expect: allow}, 2]\n",
+                "probes[1]", "expected {from, to, port, protocol, expect}");
+    }
+
     private void assertRefused(String yaml, String field, String reason) {
         PolicyValidationException e = assertThrows(PolicyValidationException.class, () -> engine.parseCase("c.yaml", yaml));
         assertTrue(e.errors().stream().anyMatch(er -> er.field().equals(field)), () -> field + " not in " + e.getMessage());

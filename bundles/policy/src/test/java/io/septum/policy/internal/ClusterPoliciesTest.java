@@ -11,20 +11,22 @@ import io.septum.kvstore.etcd.internal.EtcdClient;
 import io.septum.kvstore.etcd.internal.LeaseSession;
 import io.septum.kvstore.etcd.internal.PolicySync;
 import io.septum.kvstore.etcd.internal.TestEtcd;
+import io.septum.testsupport.Await;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Cluster policies through the real pieces: two nodes' repositories and engines, each with its PolicySync, one etcd. */
 class ClusterPoliciesTest {
-    static TestEtcd etcd;
+    /** One etcd for the class; each test starts on an empty cluster (its nodes closed first, then septum/ deleted). */
+    @RegisterExtension
+    static final TestEtcd.PerClass etcd = TestEtcd.PerClass.emptiedAfterEach("septum/");
 
     @TempDir
     Path dir;
@@ -36,29 +38,16 @@ class ClusterPoliciesTest {
     static final String CCNP = "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: cw}\n"
             + "spec:\n  endpointSelector: {}\n  egress:\n  - toEntities: [cluster]\n";
 
-    @BeforeAll
-    static void startEtcd() throws Exception {
-        etcd = TestEtcd.start();
-    }
-
-    @AfterAll
-    static void stopEtcd() {
-        if (etcd != null) etcd.close();
-    }
-
     @AfterEach
     void close() throws Exception {
         for (AutoCloseable c : closing) c.close();
-        try (EtcdClient c = new EtcdClient(EtcdClient.Options.insecure(etcd.endpoint))) {
-            c.deletePrefix("septum/");
-        }
     }
 
     record Node(PolicyRepositoryImpl repo, PolicySync sync) {
     }
 
     Node node(String name) throws Exception {
-        EtcdClient client = new EtcdClient(EtcdClient.Options.insecure(etcd.endpoint));
+        EtcdClient client = etcd.client();
         LeaseSession lease = new LeaseSession(client, 30);
         PolicyEngineImpl engine = new PolicyEngineImpl();
         PolicyRepositoryImpl repo = new PolicyRepositoryImpl(dir.resolve(name), EnforcementMode.DEFAULT, engine);
@@ -71,12 +60,7 @@ class ClusterPoliciesTest {
     }
 
     static void await(String what, BooleanSupplier c) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (System.nanoTime() < end) {
-            if (c.getAsBoolean()) return;
-            Thread.sleep(10); // poll interval
-        }
-        throw new AssertionError("timed out waiting for " + what);
+        Await.until(what, Duration.ofSeconds(5), c);
     }
 
     @Test
@@ -138,7 +122,7 @@ class ClusterPoliciesTest {
     void aStoredDocumentMustBeTheOnePolicyItsKeyNames() throws Exception {
         Node a = node("node-a");
         a.repo().importPolicies("local.yaml", WEB.replace("name: web", "name: local"));
-        try (EtcdClient c = new EtcdClient(EtcdClient.Options.insecure(etcd.endpoint))) {
+        try (EtcdClient c = etcd.client()) {
             // a key for prod/web whose document is the local policy prod/local: it would replace it by name
             String v = "{\"kind\":\"CiliumNetworkPolicy\",\"namespace\":\"prod\",\"name\":\"web\",\"document\":"
                     + new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(WEB.replace("name: web", "name: local")) + "}";

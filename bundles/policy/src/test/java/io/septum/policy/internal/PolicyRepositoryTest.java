@@ -21,6 +21,8 @@ import java.util.NoSuchElementException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class PolicyRepositoryTest {
     @TempDir
@@ -123,28 +125,19 @@ class PolicyRepositoryTest {
         assertEquals(EnforcementMode.NEVER, PolicyRepositoryImpl.parseMode(config("never")));
     }
 
-    @Test
-    void anEmptyStateFileIsSetAsideLikeACorruptOne() throws Exception {
+    /** An empty state file is damage just as unreadable JSON is: set aside for the operator, said in status, not fatal. */
+    @ParameterizedTest
+    @ValueSource(strings = {"", "{not json"})
+    void aDamagedStateFileIsSetAsideNotFatal(String damaged) throws Exception {
         Files.createDirectories(state.resolve("policies"));
-        Files.writeString(state.resolve("policies/state.json"), "");
+        Files.writeString(state.resolve("policies/state.json"), damaged);
         PolicyRepositoryImpl r = repo(EnforcementMode.DEFAULT);
         assertTrue(r.list().isEmpty());
         assertEquals("degraded", r.health().state(), "nothing silently starts empty");
         assertTrue(r.health().message().contains("import them again"), r.health().message());
         try (var s = Files.list(state.resolve("policies"))) {
             assertTrue(s.anyMatch(f -> f.getFileName().toString().startsWith("state.json.corrupt-")),
-                    "an empty file is damage, kept for the operator");
-        }
-    }
-
-    @Test
-    void corruptStateIsSetAsideNotFatal() throws Exception {
-        Files.createDirectories(state.resolve("policies"));
-        Files.writeString(state.resolve("policies/state.json"), "{not json");
-        PolicyRepositoryImpl r = repo(EnforcementMode.DEFAULT);
-        assertTrue(r.list().isEmpty());
-        try (var s = Files.list(state.resolve("policies"))) {
-            assertTrue(s.anyMatch(f -> f.getFileName().toString().startsWith("state.json.corrupt-")));
+                    "the damaged file is kept for the operator");
         }
         r.importPolicies("a", RULE1);
         assertEquals(1, repo(EnforcementMode.DEFAULT).list().size());

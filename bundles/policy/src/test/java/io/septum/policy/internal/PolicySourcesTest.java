@@ -13,9 +13,10 @@ import io.septum.api.policy.PolicySink;
 import io.septum.api.policy.PolicySource;
 import io.septum.api.policy.PolicyValidationException;
 import io.septum.api.policy.RejectedPolicy;
+import io.septum.testsupport.Await;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -160,11 +161,7 @@ class PolicySourcesTest {
     }
 
     private static void await(BooleanSupplier c) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!c.getAsBoolean()) {
-            if (System.nanoTime() > end) throw new AssertionError("condition not met within 10 s");
-            Thread.sleep(10);
-        }
+        Await.until("the condition", Duration.ofSeconds(10), c);
     }
 
     private static final class Source implements PolicySource {

@@ -8,6 +8,7 @@ import io.septum.api.service.Service;
 import io.septum.api.service.ServiceManager;
 import io.septum.api.service.ServiceSpec;
 import io.septum.api.service.ServiceValidationException;
+import io.septum.support.config.AgentDirs;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -51,7 +52,7 @@ public final class ServicesComponent implements ServiceManager, HealthReporter {
         }
         Duration timeout = Duration.ofSeconds(Math.max(1, config.commandTimeoutSeconds()));
         ServiceRegistry.Settings s = new ServiceRegistry.Settings(
-                Path.of(prop(ctx, "septum.state.dir", "/var/lib/septum")), etcDir(ctx).resolve("services.yaml"),
+                AgentDirs.stateDir(ctx::getProperty), etcDir(ctx).resolve("services.yaml"),
                 Path.of(prop(ctx, "septum.netns.etc.dir", "/etc/netns")),
                 Duration.ofMillis(config.resolveIntervalMillis()), timeout);
         registry = new ServiceRegistry(s, datapath, endpoints, new MacResolver(timeout));

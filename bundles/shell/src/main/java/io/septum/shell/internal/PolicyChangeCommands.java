@@ -93,16 +93,8 @@ public final class PolicyChangeCommands extends ShellSupport {
             @Descriptor("policy name (or namespace/name)") String name) {
         if (to < 0) throw new ShellException("policy:rollback needs --to REV (see policy:history)");
         String[] p = policyName(name, namespace);
-        long revision;
-        try {
-            revision = need(history, "the policy history").rollback(p[0], p[1], to, SessionAuthors.of(authors, session));
-        } catch (PolicyValidationException e) {
-            throw new ShellException(e.getMessage());
-        } catch (java.util.NoSuchElementException | IllegalArgumentException | IllegalStateException e) {
-            throw new ShellException(e.getMessage());
-        }
-        String shown = p[0].isEmpty() ? p[1] : p[0] + "/" + p[1];
-        print(output, Map.of("revision", revision), () -> "Rolled back policy " + shown + " to revision " + to
+        long revision = change(() -> need(history, "the policy history").rollback(p[0], p[1], to, SessionAuthors.of(authors, session)));
+        print(output, Map.of("revision", revision), () -> "Rolled back policy " + shown(p) + " to revision " + to
                 + "; new revision " + revision);
     }
 
@@ -124,16 +116,28 @@ public final class PolicyChangeCommands extends ShellSupport {
 
     private void setMode(CommandSession session, String output, String namespace, String name, String mode, String done) {
         String[] p = policyName(name, namespace);
-        long revision;
+        long revision = change(() -> need(history, "the policy history").setMode(p[0], p[1], mode, SessionAuthors.of(authors, session)));
+        print(output, Map.of("revision", revision), () -> done + " policy " + shown(p) + " (" + mode + " mode), revision " + revision);
+    }
+
+    /** A change through the policy history, returning its new revision. */
+    private interface HistoryChange {
+        long apply() throws PolicyValidationException;
+    }
+
+    /** Makes the change; what the history refuses (unknown policy, revision or mode; invalid document) is the error. */
+    private static long change(HistoryChange c) {
         try {
-            revision = need(history, "the policy history").setMode(p[0], p[1], mode, SessionAuthors.of(authors, session));
-        } catch (PolicyValidationException e) {
-            throw new ShellException(e.getMessage());
-        } catch (java.util.NoSuchElementException | IllegalArgumentException | IllegalStateException e) {
+            return c.apply();
+        } catch (PolicyValidationException | java.util.NoSuchElementException | IllegalArgumentException
+                | IllegalStateException e) {
             throw new ShellException(e.getMessage());
         }
-        String shown = p[0].isEmpty() ? p[1] : p[0] + "/" + p[1];
-        print(output, Map.of("revision", revision), () -> done + " policy " + shown + " (" + mode + " mode), revision " + revision);
+    }
+
+    /** {@code ns/name} as {@link #policyName} split it, or the bare name of a cluster-wide policy. */
+    private static String shown(String[] p) {
+        return p[0].isEmpty() ? p[1] : p[0] + "/" + p[1];
     }
 
     /** {@code ns/name}, or a name with {@code -n} (default {@code default}; {@code -}: cluster-wide). */

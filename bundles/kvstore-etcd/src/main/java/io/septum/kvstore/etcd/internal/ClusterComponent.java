@@ -10,6 +10,7 @@ import io.septum.api.HealthReporter;
 import io.septum.api.Identity;
 import io.septum.api.Labels;
 import io.septum.api.RemoteEndpoints;
+import io.septum.support.config.AgentDirs;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
@@ -221,7 +222,7 @@ public final class ClusterComponent {
             String node = nodeName(config);
             nodeName = node;
             lease = new LeaseSession(etcd, config.leaseTtlSeconds());
-            Path stateDir = Path.of(prop("septum.state.dir", "/var/lib/septum"));
+            Path stateDir = AgentDirs.stateDir(context::getProperty);
             identities = new KvstoreIdentityAllocator(etcd, lease, KvstoreIdentityAllocator.DEFAULT_PREFIX, node, stateDir);
             gc = new IdentityGc(etcd, KvstoreIdentityAllocator.DEFAULT_PREFIX);
             KvstoreIdentityAllocator ids = identities;
@@ -423,11 +424,6 @@ public final class ClusterComponent {
         } catch (IOException e) {
             return -1;
         }
-    }
-
-    private String prop(String key, String def) {
-        String v = context.getProperty(key);
-        return v == null || v.isBlank() ? def : v;
     }
 
     private static Path path(String s) {

@@ -3,9 +3,9 @@ package io.septum.kvstore.etcd.internal;
 import io.septum.kvstore.etcd.internal.EtcdClient.Compare;
 import io.septum.kvstore.etcd.internal.EtcdClient.Op;
 import io.septum.kvstore.etcd.internal.EtcdClient.WatchEvent;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.net.URI;
 import java.util.List;
@@ -21,24 +21,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The gateway client against a real etcd. */
 class EtcdClientTest {
-    private static TestEtcd etcd;
+    @RegisterExtension
+    static final TestEtcd.PerClass etcd = new TestEtcd.PerClass();
     private static EtcdClient client;
 
     @BeforeAll
-    static void start() throws Exception {
-        etcd = TestEtcd.start();
+    static void openClient() {
         client = etcd.client();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (etcd != null) etcd.close();
     }
 
     @Test
     void plaintextIsRefusedWithoutAllowInsecure() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new EtcdClient(new EtcdClient.Options(List.of(etcd.endpoint), null, false, null)));
+                () -> new EtcdClient(new EtcdClient.Options(List.of(etcd.endpoint()), null, false, null)));
         assertTrue(e.getMessage().contains("allowInsecure=true"), e.getMessage());
         assertThrows(IllegalArgumentException.class,
                 () -> new EtcdClient(new EtcdClient.Options(List.of(URI.create("tcp://127.0.0.1:1")), null, true, null)));

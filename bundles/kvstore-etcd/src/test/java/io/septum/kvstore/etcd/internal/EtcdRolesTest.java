@@ -7,10 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.septum.api.Labels;
 import io.septum.api.RemoteEndpoint;
+import io.septum.testsupport.Await;
 import io.septum.testsupport.TestFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -19,6 +21,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * etcd with authentication on, set up by scripts/etcd-roles.sh exactly as an operator runs it, against a real etcd:
@@ -27,14 +30,14 @@ import org.junit.jupiter.api.Test;
  * can claim whatever it registers.
  */
 class EtcdRolesTest {
-    static TestEtcd etcd;
+    @RegisterExtension
+    static final TestEtcd.PerClass etcd = new TestEtcd.PerClass();
     static Path dir;
     static Path rootPassword;
     static final List<AutoCloseable> open = new ArrayList<>();
 
     @BeforeAll
     static void setUp() throws Exception {
-        etcd = TestEtcd.start();
         dir = Files.createTempDirectory("septum-etcd-roles");
         rootPassword = dir.resolve("root.password");
         Files.writeString(rootPassword, "root-secret\n");
@@ -44,7 +47,6 @@ class EtcdRolesTest {
 
     @AfterAll
     static void tearDown() throws Exception {
-        if (etcd != null) etcd.close();
         TestFiles.deleteTree(dir);
     }
 
@@ -58,7 +60,7 @@ class EtcdRolesTest {
     static String script(String... args) throws Exception {
         Path script = Path.of("../../scripts/etcd-roles.sh").toAbsolutePath().normalize();
         assertTrue(Files.isExecutable(script), "missing " + script);
-        List<String> cmd = new ArrayList<>(List.of(script.toString(), "--endpoints", etcd.endpoint.toString(),
+        List<String> cmd = new ArrayList<>(List.of(script.toString(), "--endpoints", etcd.endpoint().toString(),
                 "--password-file", rootPassword.toString(), "--credentials-dir", dir.resolve("creds").toString()));
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
@@ -73,7 +75,7 @@ class EtcdRolesTest {
     }
 
     static EtcdClient client(EtcdClient.Credentials credentials) {
-        return new EtcdClient(EtcdClient.Options.insecure(etcd.endpoint).withCredentials(credentials));
+        return new EtcdClient(EtcdClient.Options.insecure(etcd.endpoint()).withCredentials(credentials));
     }
 
     static EtcdClient node(String name) throws IOException {
@@ -116,7 +118,7 @@ class EtcdRolesTest {
 
     @Test
     void withoutOrWithWrongCredentialsTheErrorSaysWhatToSet() throws Exception {
-        EtcdClient anonymous = new EtcdClient(EtcdClient.Options.insecure(etcd.endpoint));
+        EtcdClient anonymous = new EtcdClient(EtcdClient.Options.insecure(etcd.endpoint()));
         IOException e = assertThrows(IOException.class, () -> anonymous.get("septum/x"));
         assertTrue(e.getMessage().contains("set etcdUser and etcdPasswordFile"), e.getMessage());
         EtcdClient wrong = client(new EtcdClient.Credentials("septum-node-node-a", "not-it"));
@@ -218,7 +220,7 @@ class EtcdRolesTest {
     }
 
     private static void sh(boolean asRoot, String... etcdctlArgs) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("etcdctl", "--endpoints", etcd.endpoint.toString()));
+        List<String> cmd = new ArrayList<>(List.of("etcdctl", "--endpoints", etcd.endpoint().toString()));
         cmd.addAll(List.of(etcdctlArgs));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().put("ETCDCTL_API", "3");
@@ -230,11 +232,6 @@ class EtcdRolesTest {
     }
 
     static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < end) {
-            if (condition.getAsBoolean()) return;
-            Thread.sleep(20); // poll interval
-        }
-        throw new AssertionError("timed out waiting for: " + what);
+        Await.until(what, Duration.ofSeconds(10), condition);
     }
 }

@@ -2,10 +2,11 @@ package io.septum.kvstore.etcd.internal;
 
 import io.septum.api.NamedPort;
 import io.septum.api.RemoteEndpoint;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.septum.testsupport.Await;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executor;
@@ -16,17 +17,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The receiving side of the ipcache sync against a real etcd, with another node's keys written by hand. */
 class IpcacheSyncTest {
-    private static TestEtcd etcd;
-
-    @BeforeAll
-    static void start() throws Exception {
-        etcd = TestEtcd.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (etcd != null) etcd.close();
-    }
+    @RegisterExtension
+    static final TestEtcd.PerClass etcd = new TestEtcd.PerClass();
 
     /**
      * A burst of watch events (another node publishing 2,000 addresses, 100 per transaction) ends with every address
@@ -131,10 +123,6 @@ class IpcacheSyncTest {
     }
 
     private static void await(String what, BooleanSupplier cond) throws InterruptedException {
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (!cond.getAsBoolean()) {
-            if (System.nanoTime() > deadline) throw new AssertionError("not within 30 s: " + what);
-            Thread.sleep(20);
-        }
+        Await.until(what, Duration.ofSeconds(30), cond);
     }
 }

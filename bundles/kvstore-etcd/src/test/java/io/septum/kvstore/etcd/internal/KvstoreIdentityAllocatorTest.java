@@ -4,10 +4,9 @@ import io.septum.api.Identity;
 import io.septum.api.Label;
 import io.septum.api.Labels;
 import io.septum.api.ReservedIdentity;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.net.URI;
@@ -32,22 +31,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Cluster-wide identities against a real etcd: several "nodes" are allocators with their own client and lease. */
 class KvstoreIdentityAllocatorTest {
-    private static TestEtcd etcd;
+    @RegisterExtension
+    static final TestEtcd.PerClass etcd = new TestEtcd.PerClass();
     private static int run;
     private final List<LeaseSession> leases = new ArrayList<>();
     private String prefix;
     @TempDir
     Path tmp;
-
-    @BeforeAll
-    static void start() throws Exception {
-        etcd = TestEtcd.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (etcd != null) etcd.close();
-    }
 
     @AfterEach
     void revokeLeases() {

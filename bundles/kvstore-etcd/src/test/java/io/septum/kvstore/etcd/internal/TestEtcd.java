@@ -1,16 +1,19 @@
 package io.septum.kvstore.etcd.internal;
 
+import io.septum.testsupport.TestFiles;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * A private etcd for one test class: loopback ports picked free, its own data directory, killed on close (JUnit's
@@ -132,11 +135,7 @@ public final class TestEtcd implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        try (Stream<Path> s = Files.walk(dir)) {
-            s.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-        } catch (IOException ignored) {
-            // temp dir cleanup is best effort
-        }
+        TestFiles.deleteTree(dir);
     }
 
     @Override
@@ -146,6 +145,61 @@ public final class TestEtcd implements AutoCloseable {
             Runtime.getRuntime().removeShutdownHook(hook);
         } catch (IllegalStateException shuttingDown) {
             // the hook runs anyway
+        }
+    }
+
+    /**
+     * One {@link TestEtcd} for a whole test class, as a JUnit extension:
+     * {@code @RegisterExtension static final TestEtcd.PerClass etcd = new TestEtcd.PerClass();} starts it before the
+     * class's {@code @BeforeAll} methods (or skips the class, as {@link #start()} does) and kills it after its last
+     * test.
+     */
+    public static final class PerClass implements BeforeAllCallback, AfterAllCallback, AfterEachCallback {
+        private final String emptiedAfterEach;
+        private TestEtcd etcd;
+
+        public PerClass() {
+            this(null);
+        }
+
+        private PerClass(String emptiedAfterEach) {
+            this.emptiedAfterEach = emptiedAfterEach;
+        }
+
+        /**
+         * Deletes the keys under {@code prefix} after each test, once the test's own {@code @AfterEach} methods (which
+         * close its nodes) have run, so that the next test starts on an empty cluster.
+         */
+        public static PerClass emptiedAfterEach(String prefix) {
+            return new PerClass(prefix);
+        }
+
+        @Override
+        public void beforeAll(ExtensionContext context) throws Exception {
+            etcd = start();
+        }
+
+        @Override
+        public void afterEach(ExtensionContext context) throws Exception {
+            if (emptiedAfterEach == null || etcd == null) return;
+            try (EtcdClient c = etcd.client()) {
+                c.deletePrefix(emptiedAfterEach);
+            }
+        }
+
+        @Override
+        public void afterAll(ExtensionContext context) {
+            if (etcd != null) etcd.close();
+            etcd = null;
+        }
+
+        public URI endpoint() {
+            return etcd.endpoint;
+        }
+
+        /** A new client of this etcd, without TLS or credentials; the caller closes it. */
+        public EtcdClient client() {
+            return etcd.client();
         }
     }
 }

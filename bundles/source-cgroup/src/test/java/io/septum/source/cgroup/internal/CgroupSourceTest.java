@@ -5,13 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.septum.api.EndpointSink;
-import io.septum.api.EndpointSpec;
-import io.septum.api.SourceHealth;
+import io.septum.testsupport.Await;
+import io.septum.testsupport.RecordingSink;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Collection;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
@@ -25,7 +23,7 @@ class CgroupSourceTest {
     Path root;
 
     private CgroupSource source;
-    private final RecordingSink sink = new RecordingSink();
+    private final RecordingSink sink = RecordingSink.withoutNamespaces("cgroup");
 
     @AfterEach
     void close() {
@@ -49,8 +47,8 @@ class CgroupSourceTest {
         Files.createDirectories(root.resolve("sept/b"));
         await("b reported", () -> sink.upserted("sept/b") == 1
                 && sink.lastResync().stream().sorted().toList().equals(List.of("sept/a", "sept/b")));
-        int resyncs = sink.resyncs();
-        await("another scan", () -> sink.resyncs() > resyncs + 1);
+        int resyncs = sink.resyncs().size();
+        await("another scan", () -> sink.resyncs().size() > resyncs + 1);
         assertEquals(1, sink.upserted("sept/a"), "an unchanged cgroup is not reported again");
 
         // The same path with a new directory is a new cgroup: the old endpoint goes before the new one comes.
@@ -61,80 +59,32 @@ class CgroupSourceTest {
         long after = (Long) Files.getAttribute(root.resolve("sept/a"), "unix:ino");
         if (after != before) { // else it is the same cgroup as far as ids tell, and rightly nothing is reported
             await("a replaced", () -> sink.upserted("sept/a") == 2);
-            assertTrue(sink.events().indexOf("remove sept/a") < sink.events().lastIndexOf("upsert sept/a"),
-                    sink.events().toString());
+            assertTrue(sink.calls().indexOf("remove sept/a") < sink.calls().lastIndexOf("upsert sept/a"),
+                    sink.calls().toString());
         }
 
         Files.delete(root.resolve("sept/b"));
-        await("b removed", () -> sink.events().contains("remove sept/b") && !sink.lastResync().contains("sept/b"));
+        await("b removed", () -> sink.calls().contains("remove sept/b") && !sink.lastResync().contains("sept/b"));
     }
 
     @Test
     void nothingIsReportedAfterClose() throws Exception {
         open();
-        await("first scan", () -> sink.resyncs() > 0);
+        await("first scan", () -> sink.resyncs().size() > 0);
         source.close();
-        int events = sink.events().size();
+        int events = sink.calls().size();
         Files.createDirectories(root.resolve("sept/late"));
         source.close(); // twice is harmless
         // Open, a scan would have come within a second (inotify, or the periodic one): give it two.
         long end = System.nanoTime() + 2_000_000_000L;
         while (System.nanoTime() < end) {
-            assertEquals(events, sink.events().size(), "reported after close: " + sink.events());
+            assertEquals(events, sink.calls().size(), "reported after close: " + sink.calls());
             Thread.sleep(50);
         }
-        assertFalse(sink.events().contains("upsert sept/late"));
+        assertFalse(sink.calls().contains("upsert sept/late"));
     }
 
     private static void await(String what, BooleanSupplier done) throws InterruptedException {
-        long end = System.nanoTime() + 10_000_000_000L;
-        while (!done.getAsBoolean()) {
-            if (System.nanoTime() > end) throw new AssertionError("timed out: " + what);
-            Thread.sleep(10);
-        }
-    }
-
-    private static final class RecordingSink implements EndpointSink {
-        private final List<String> events = new ArrayList<>();
-        private final List<List<String>> resyncs = new ArrayList<>();
-
-        @Override
-        public synchronized void upsert(EndpointSpec spec) {
-            events.add("upsert " + spec.sourceId());
-        }
-
-        @Override
-        public synchronized void remove(String sourceId) {
-            events.add("remove " + sourceId);
-        }
-
-        @Override
-        public synchronized void resync(Collection<String> live) {
-            resyncs.add(List.copyOf(live));
-        }
-
-        @Override
-        public void namespaceLabels(String namespace, Map<String, String> labels) {
-        }
-
-        @Override
-        public void health(SourceHealth health) {
-        }
-
-        synchronized List<String> events() {
-            return List.copyOf(events);
-        }
-
-        synchronized long upserted(String id) {
-            return events.stream().filter(("upsert " + id)::equals).count();
-        }
-
-        synchronized int resyncs() {
-            return resyncs.size();
-        }
-
-        synchronized List<String> lastResync() {
-            return resyncs.isEmpty() ? List.of() : resyncs.get(resyncs.size() - 1);
-        }
+        Await.until(what, Duration.ofSeconds(10), done);
     }
 }

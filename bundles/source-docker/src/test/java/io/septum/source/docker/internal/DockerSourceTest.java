@@ -1,8 +1,7 @@
 package io.septum.source.docker.internal;
 
-import io.septum.api.EndpointSink;
 import io.septum.api.EndpointSpec;
-import io.septum.api.SourceHealth;
+import io.septum.testsupport.RecordingSink;
 import io.septum.testsupport.RequiresRoot;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -11,11 +10,8 @@ import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.time.Duration;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
@@ -31,45 +27,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 @RequiresRoot("a Docker engine")
 class DockerSourceTest {
     private DockerSource source;
-
-    /** The sink as the endpoint manager sees it: the current specs, and every health report. */
-    static final class RecordingSink implements EndpointSink {
-        final Map<String, EndpointSpec> specs = new ConcurrentHashMap<>();
-        final List<SourceHealth> health = new CopyOnWriteArrayList<>();
-
-        @Override
-        public void upsert(EndpointSpec spec) {
-            specs.put(spec.sourceId(), spec);
-        }
-
-        @Override
-        public void remove(String sourceId) {
-            specs.remove(sourceId);
-        }
-
-        @Override
-        public void resync(Collection<String> live) {
-            specs.keySet().retainAll(live);
-        }
-
-        @Override
-
-        public void namespaceLabels(String namespace, Map<String, String> labels) {
-
-            throw new AssertionError("the docker source has no namespace objects, yet set labels of " + namespace);
-
-        }
-
-
-        @Override
-        public void health(SourceHealth h) {
-            health.add(h);
-        }
-
-        SourceHealth lastHealth() {
-            return health.isEmpty() ? null : health.get(health.size() - 1);
-        }
-    }
 
     @BeforeAll
     static void engine() throws IOException {
@@ -138,12 +95,12 @@ class DockerSourceTest {
     @Test
     void runningAndStartedContainersAreEndpointsWithAddressVethLabelsAndIds() throws IOException {
         String before = run("sept-t-before", "-l", "app=web", "-l", "tier=front");
-        RecordingSink sink = new RecordingSink();
+        RecordingSink sink = RecordingSink.withoutNamespaces("docker");
         open(sink, "");
-        EndpointSpec a = await("the container running before open", () -> sink.specs.get(before));
+        EndpointSpec a = await("the container running before open", () -> sink.specs().get(before));
         String after = run("sept-t-after", "-l", "app=db", "-l", "io.kubernetes.pod.namespace=kube-system",
                 "-l", "reserved:host=");
-        EndpointSpec b = await("the container started after open", () -> sink.specs.get(after));
+        EndpointSpec b = await("the container started after open", () -> sink.specs().get(after));
 
         assertEquals("sept-t-before", a.name());
         assertEquals("team-a", a.namespace());
@@ -165,36 +122,36 @@ class DockerSourceTest {
 
     @Test
     void stoppedContainerIsRemoved() throws IOException {
-        RecordingSink sink = new RecordingSink();
+        RecordingSink sink = RecordingSink.withoutNamespaces("docker");
         open(sink, "");
         String id = run("sept-t-stop", "-l", "app=x");
-        await("the container", () -> sink.specs.get(id));
+        await("the container", () -> sink.specs().get(id));
         TestEngine.docker("stop", "-t", "1", id);
-        awaitTrue("the stopped container to be removed", () -> !sink.specs.containsKey(id));
+        awaitTrue("the stopped container to be removed", () -> !sink.specs().containsKey(id));
         TestEngine.docker("start", id);
-        await("the restarted container", () -> sink.specs.get(id));
+        await("the restarted container", () -> sink.specs().get(id));
         TestEngine.docker("rm", "-f", id);
-        awaitTrue("the removed container to be removed", () -> !sink.specs.containsKey(id));
+        awaitTrue("the removed container to be removed", () -> !sink.specs().containsKey(id));
     }
 
     @Test
     void namespaceFromLabelTakesDnsLabelsOnly() throws IOException {
-        RecordingSink sink = new RecordingSink();
+        RecordingSink sink = RecordingSink.withoutNamespaces("docker");
         open(sink, "septum.namespace");
         String good = run("sept-t-nsgood", "-l", "septum.namespace=shop");
         String bad = run("sept-t-nsbad", "-l", "septum.namespace=Not_A_Label");
-        assertEquals("shop", await("mapped container", () -> sink.specs.get(good)).namespace());
-        assertEquals("team-a", await("unmapped container", () -> sink.specs.get(bad)).namespace());
+        assertEquals("shop", await("mapped container", () -> sink.specs().get(good)).namespace());
+        assertEquals("team-a", await("unmapped container", () -> sink.specs().get(bad)).namespace());
     }
 
     @Test
     void engineRestartIsSurvivedWithReconnectAndResync() throws IOException {
         String keeps = run("sept-t-always", "--restart", "always", "-l", "app=keep");
         String dies = run("sept-t-once", "-l", "app=once");
-        RecordingSink sink = new RecordingSink();
+        RecordingSink sink = RecordingSink.withoutNamespaces("docker");
         open(sink, "");
-        EndpointSpec first = await("the restart-always container", () -> sink.specs.get(keeps));
-        await("the one-shot container", () -> sink.specs.get(dies));
+        EndpointSpec first = await("the restart-always container", () -> sink.specs().get(keeps));
+        await("the one-shot container", () -> sink.specs().get(dies));
         try {
             TestEngine.kill();
             awaitTrue("health disconnected", () -> sink.lastHealth() != null && !sink.lastHealth().connected());
@@ -205,11 +162,11 @@ class DockerSourceTest {
         }
         awaitTrue("health connected again", () -> sink.lastHealth().connected());
         EndpointSpec again = await("the restart-always container in its new namespace", () -> {
-            EndpointSpec s = sink.specs.get(keeps);
+            EndpointSpec s = sink.specs().get(keeps);
             return s != null && !s.netns().equals(first.netns()) ? s : null;
         });
         assertEquals(hostVeth(keeps), again.interfaceName());
-        awaitTrue("the one-shot container gone", () -> !sink.specs.containsKey(dies));
+        awaitTrue("the one-shot container gone", () -> !sink.specs().containsKey(dies));
         assertEquals("ok", source.health().state());
     }
 }

@@ -12,13 +12,15 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
-import io.septum.api.EndpointSink;
 import io.septum.api.EndpointSpec;
 import io.septum.api.SourceHealth;
 import io.septum.api.policy.PolicyOffer;
 import io.septum.api.policy.PolicySink;
 import io.septum.api.policy.PolicyValidationException;
 import io.septum.api.policy.ValidationError;
+import io.septum.testsupport.Await;
+import io.septum.testsupport.RecordingSink;
+import io.septum.testsupport.TestFiles;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -49,9 +51,10 @@ class KubernetesSourceTest {
     private final List<KubernetesMockServer> servers = new ArrayList<>();
     private Path dir;
 
-    private final Map<String, EndpointSpec> endpoints = new ConcurrentHashMap<>();
-    private final List<SourceHealth> health = new java.util.concurrent.CopyOnWriteArrayList<>();
-    private final Map<String, Map<String, String>> nsLabels = new ConcurrentHashMap<>();
+    private final RecordingSink sink = RecordingSink.withNamespaces();
+    private final Map<String, EndpointSpec> endpoints = sink.specs();
+    private final List<SourceHealth> health = sink.health();
+    private final Map<String, Map<String, String>> nsLabels = sink.namespaceLabels();
     private final Map<String, String> policies = new ConcurrentHashMap<>();
     private final Map<String, PolicyOffer> offers = new ConcurrentHashMap<>();
     /** The name of a policy object the fake policy sink refuses, as the policy bundle refuses an invalid one. */
@@ -77,9 +80,7 @@ class KubernetesSourceTest {
                 }
             }
         }
-        try (var s = Files.walk(dir)) {
-            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
+        TestFiles.deleteTree(dir);
     }
 
     @Test
@@ -100,7 +101,7 @@ class KubernetesSourceTest {
 
         KubernetesSource source = new KubernetesSource(new KubernetesSource.Settings(kubeconfig(port).toString(), NODE,
                 Duration.ofSeconds(300), true, Duration.ofSeconds(1), false));
-        source.open(new Sink());
+        source.open(sink);
         try {
             assertTrue(await(() -> endpoints.size() == 1 && connected()), "pod web reported: " + endpoints + health);
             assertTrue(policies.isEmpty(), "no policy sink is open yet: " + policies);
@@ -226,39 +227,7 @@ class KubernetesSourceTest {
     }
 
     private static boolean await(BooleanSupplier c) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < end) {
-            if (c.getAsBoolean()) return true;
-            Thread.sleep(100);
-        }
-        return c.getAsBoolean();
-    }
-
-    private final class Sink implements EndpointSink {
-        @Override
-        public void upsert(EndpointSpec spec) {
-            endpoints.put(spec.sourceId(), spec);
-        }
-
-        @Override
-        public void remove(String sourceId) {
-            endpoints.remove(sourceId);
-        }
-
-        @Override
-        public void resync(Collection<String> live) {
-            endpoints.keySet().retainAll(live);
-        }
-
-        @Override
-        public void namespaceLabels(String namespace, Map<String, String> labels) {
-            nsLabels.put(namespace, labels);
-        }
-
-        @Override
-        public void health(SourceHealth h) {
-            health.add(h);
-        }
+        return Await.within(Duration.ofSeconds(30), c);
     }
 
     /** Records what the source offers, removes and resyncs (validation is the policy bundle's; see its tests). */

@@ -12,6 +12,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import io.septum.testsupport.Await;
 
 /** The child process side, with a shell script in place of virsh. */
 class EventStreamTest {
@@ -75,11 +76,6 @@ class EventStreamTest {
     }
 
     static boolean await(BooleanSupplier c) throws InterruptedException {
-        long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (System.nanoTime() < end) {
-            if (c.getAsBoolean()) return true;
-            Thread.sleep(20);
-        }
-        return c.getAsBoolean();
+        return Await.within(Duration.ofSeconds(10), c);
     }
 }

@@ -6,19 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.septum.api.EndpointSink;
 import io.septum.api.EndpointSpec;
 import io.septum.api.SourceHealth;
+import io.septum.testsupport.Await;
+import io.septum.testsupport.RecordingSink;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
 import io.septum.api.NamedPort;
 import org.junit.jupiter.api.Assumptions;
@@ -26,6 +24,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class LibvirtSourceTest {
+    /** The uuid of domain WEB, the id of its endpoint. */
+    private static final String WEB_UUID = "4dea22b3-1d52-d8f3-2516-782e98ab3fa0";
     private static final String WEB = """
             <domain type='test'>
               <name>sept-t-web</name>
@@ -56,7 +56,7 @@ class LibvirtSourceTest {
     void parsesInterfacesMetadataAndIdentifiers() throws IOException {
         DomainXml d = DomainXml.parse(WEB);
         assertEquals("sept-t-web", d.name());
-        assertEquals("4dea22b3-1d52-d8f3-2516-782e98ab3fa0", d.uuid());
+        assertEquals(WEB_UUID, d.uuid());
         assertEquals(Map.of("app", "web", "tier", "front"), d.labels(), "only the septum namespace counts");
         assertEquals(List.of("10.199.77.9"), d.addresses());
         assertEquals(List.of(new NamedPort("http", 8080, "TCP"), new NamedPort("dns", 53, "UDP")), d.ports());
@@ -86,13 +86,13 @@ class LibvirtSourceTest {
         assertNull(s.describe(WEB), "no host-side device: not an endpoint");
         Files.createDirectories(net.resolve("sttap1"));
         EndpointSpec spec = s.describe(WEB);
-        assertEquals("4dea22b3-1d52-d8f3-2516-782e98ab3fa0", spec.sourceId());
+        assertEquals(WEB_UUID, spec.sourceId());
         assertEquals("sttap1", spec.interfaceName());
         assertEquals("default", spec.namespace());
         assertEquals(Map.of("app", "web", "tier", "front", "domain", "sept-t-web"), spec.labels());
         assertEquals(List.of("10.199.77.9"), spec.addresses());
         assertEquals(List.of(new NamedPort("http", 8080, "TCP"), new NamedPort("dns", 53, "UDP")), spec.ports());
-        assertEquals(Map.of("domain-name", "sept-t-web", "domain-uuid", "4dea22b3-1d52-d8f3-2516-782e98ab3fa0"),
+        assertEquals(Map.of("domain-name", "sept-t-web", "domain-uuid", WEB_UUID),
                 spec.externalIds());
     }
 
@@ -125,20 +125,17 @@ class LibvirtSourceTest {
     /** The real libvirt client library and its test driver: a node file with one running domain. */
     @Test
     void reportsRunningDomainsOfARealConnection(@TempDir Path tmp) throws Exception {
-        Assumptions.assumeTrue(Files.exists(Path.of("/usr/lib/x86_64-linux-gnu/libvirt.so.0"))
-                || Boolean.getBoolean("septum.e2e.required"), "libvirt0 is not installed");
-        Path node = tmp.resolve("node.xml");
-        Files.writeString(node, "<node>" + WEB + "</node>");
-        Path net = Files.createDirectories(tmp.resolve("net"));
-        Files.createDirectories(net.resolve("sttap1"));
-        Recorder sink = new Recorder();
+        assumeLibvirtClient();
+        Path node = nodeFile(tmp, WEB);
+        Path net = netWithTap(tmp);
+        RecordingSink sink = RecordingSink.withoutNamespaces("libvirt");
         LibvirtSource s = new LibvirtSource(settings("test://" + node, tmp.resolve("leases")), net, tmp.resolve("arp"));
         s.open(sink);
         try {
-            assertTrue(await(() -> sink.specs.containsKey("4dea22b3-1d52-d8f3-2516-782e98ab3fa0")), "upserted");
-            assertTrue(await(() -> !sink.health.isEmpty() && sink.health.get(sink.health.size() - 1).connected()));
-            assertEquals("sttap1", sink.specs.get("4dea22b3-1d52-d8f3-2516-782e98ab3fa0").interfaceName());
-            assertTrue(await(() -> sink.resyncs.stream().anyMatch(r -> r.contains("4dea22b3-1d52-d8f3-2516-782e98ab3fa0"))));
+            assertTrue(await(() -> sink.specs().containsKey(WEB_UUID)), "upserted");
+            assertTrue(await(() -> sink.lastHealth() != null && sink.lastHealth().connected()));
+            assertEquals("sttap1", sink.specs().get(WEB_UUID).interfaceName());
+            assertTrue(await(() -> sink.resyncs().stream().anyMatch(r -> r.contains(WEB_UUID))));
             assertTrue(s.health().state().equals("ok"), s.health().toString());
         } finally {
             s.close();
@@ -147,19 +144,18 @@ class LibvirtSourceTest {
 
     @Test
     void anAbsentDaemonIsReportedAndRetried(@TempDir Path tmp) throws Exception {
-        Assumptions.assumeTrue(Files.exists(Path.of("/usr/lib/x86_64-linux-gnu/libvirt.so.0"))
-                || Boolean.getBoolean("septum.e2e.required"), "libvirt0 is not installed");
-        Recorder sink = new Recorder();
+        assumeLibvirtClient();
+        RecordingSink sink = RecordingSink.withoutNamespaces("libvirt");
         LibvirtSource s = new LibvirtSource(settings("lxc:///system?socket=" + tmp.resolve("none.sock"),
                 tmp.resolve("leases")), tmp, tmp.resolve("arp"));
         s.open(sink);
         try {
-            assertTrue(await(() -> sink.health.size() >= 2), "retried: " + sink.health);
-            SourceHealth h = sink.health.get(0);
+            assertTrue(await(() -> sink.health().size() >= 2), "retried: " + sink.health());
+            SourceHealth h = sink.health().get(0);
             assertFalse(h.connected());
             assertTrue(h.error().contains("none.sock"), h.error());
             assertEquals("degraded", s.health().state());
-            assertTrue(sink.specs.isEmpty());
+            assertTrue(sink.specs().isEmpty());
         } finally {
             s.close();
         }
@@ -168,29 +164,24 @@ class LibvirtSourceTest {
     /** A virsh that dies at once: restarted with backoff, said in status, and the listings go on meanwhile. */
     @Test
     void aDyingEventChildIsRestartedWithBackoff(@TempDir Path tmp) throws Exception {
-        Assumptions.assumeTrue(Files.exists(Path.of("/usr/lib/x86_64-linux-gnu/libvirt.so.0"))
-                || Boolean.getBoolean("septum.e2e.required"), "libvirt0 is not installed");
-        Path node = tmp.resolve("node.xml");
-        Files.writeString(node, "<node>" + WEB + "</node>");
-        Path net = Files.createDirectories(tmp.resolve("net"));
-        Files.createDirectories(net.resolve("sttap1"));
+        assumeLibvirtClient();
+        Path node = nodeFile(tmp, WEB);
+        Path net = netWithTap(tmp);
         Path starts = tmp.resolve("starts");
-        Path virsh = tmp.resolve("fake-virsh");
-        Files.writeString(virsh, "#!/bin/sh\necho \"$*\" >> " + starts + "\necho 'error: no daemon here' >&2\nexit 1\n");
-        assertTrue(virsh.toFile().setExecutable(true));
-        Recorder sink = new Recorder();
+        Path virsh = fakeVirsh(tmp, "echo \"$*\" >> " + starts + "\necho 'error: no daemon here' >&2\nexit 1\n");
+        RecordingSink sink = RecordingSink.withoutNamespaces("libvirt");
         LibvirtSource s = new LibvirtSource(new LibvirtSource.Settings("test://" + node, "default",
                 Duration.ofSeconds(60), Duration.ofSeconds(2), tmp.resolve("leases"), virsh.toString()), net,
                 tmp.resolve("arp"));
         s.open(sink);
         try {
-            assertTrue(await(() -> sink.specs.containsKey("4dea22b3-1d52-d8f3-2516-782e98ab3fa0")), "upserted");
+            assertTrue(await(() -> sink.specs().containsKey(WEB_UUID)), "upserted");
             assertTrue(await(() -> lines(starts) >= 3), "restarted: " + lines(starts));
             assertTrue(Files.readString(starts).contains("-r -c test://" + node + " event --all --loop --timestamp"),
                     Files.readString(starts));
             assertTrue(await(() -> s.health().message().contains("no daemon here")), s.health().toString());
             assertEquals("ok", s.health().state(), "listing still works: " + s.health());
-            assertTrue(sink.resyncs.size() >= 2, "a listing after each death: " + sink.resyncs.size());
+            assertTrue(sink.resyncs().size() >= 2, "a listing after each death: " + sink.resyncs().size());
         } finally {
             s.close();
         }
@@ -198,11 +189,11 @@ class LibvirtSourceTest {
         Thread.sleep(2500); // longer than the largest backoff: a closed source starts nothing any more
         assertEquals(after, lines(starts), "no restart after close");
         // Closed while a restart was pending, opened again: it starts afresh.
-        Recorder again = new Recorder();
+        RecordingSink again = RecordingSink.withoutNamespaces("libvirt");
         s.open(again);
         try {
             assertTrue(await(() -> lines(starts) > after), "started again after reopening");
-            assertTrue(await(() -> again.specs.containsKey("4dea22b3-1d52-d8f3-2516-782e98ab3fa0")), "listed again");
+            assertTrue(await(() -> again.specs().containsKey(WEB_UUID)), "listed again");
         } finally {
             s.close();
         }
@@ -215,37 +206,60 @@ class LibvirtSourceTest {
      */
     @Test
     void aStartedDomainWithoutAddressYetIsReReadAfterItsEvent(@TempDir Path tmp) throws Exception {
-        Assumptions.assumeTrue(Files.exists(Path.of("/usr/lib/x86_64-linux-gnu/libvirt.so.0"))
-                || Boolean.getBoolean("septum.e2e.required"), "libvirt0 is not installed");
-        Path node = tmp.resolve("node.xml");
-        Files.writeString(node, "<node>" + WEB.replace("<septum:address>10.199.77.9</septum:address>", "") + "</node>");
-        Path net = Files.createDirectories(tmp.resolve("net"));
-        Files.createDirectories(net.resolve("sttap1"));
+        assumeLibvirtClient();
+        Path node = nodeFile(tmp, WEB.replace("<septum:address>10.199.77.9</septum:address>", ""));
+        Path net = netWithTap(tmp);
         Path leases = Files.createDirectories(tmp.resolve("leases"));
-        Path virsh = tmp.resolve("fake-virsh");
-        Files.writeString(virsh, "#!/bin/sh\necho \"2026-11-27 08:48:01.256+0000: event 'lifecycle' for domain"
+        Path virsh = fakeVirsh(tmp, "echo \"2026-11-27 08:48:01.256+0000: event 'lifecycle' for domain"
                 + " 'sept-t-web': Started Booted\"\nexec sleep 600\n");
-        assertTrue(virsh.toFile().setExecutable(true));
-        Recorder sink = new Recorder();
+        RecordingSink sink = RecordingSink.withoutNamespaces("libvirt");
         LibvirtSource s = new LibvirtSource(new LibvirtSource.Settings("test://" + node, "default",
                 Duration.ofSeconds(60), Duration.ofSeconds(2), leases, virsh.toString()), net, tmp.resolve("arp"));
         s.open(sink);
         try {
             // The first listing and the one 2 s after virsh started: both without an address.
-            assertTrue(await(() -> sink.resyncs.size() >= 2), "listed twice: " + sink.resyncs);
+            assertTrue(await(() -> sink.resyncs().size() >= 2), "listed twice: " + sink.resyncs());
             assertTrue(s.health().message().contains("following domain events"), s.health().toString());
-            assertTrue(sink.specs.isEmpty(), "no address yet: " + sink.specs);
+            assertTrue(sink.specs().isEmpty(), "no address yet: " + sink.specs());
             Files.writeString(leases.resolve("virbr0.status"),
                     "[{\"ip-address\": \"192.168.122.50\", \"mac-address\": \"52:54:00:aa:bb:01\", \"expiry-time\": 1}]");
             long t0 = System.nanoTime();
-            assertTrue(await(() -> sink.specs.containsKey("4dea22b3-1d52-d8f3-2516-782e98ab3fa0")), "upserted");
+            assertTrue(await(() -> sink.specs().containsKey(WEB_UUID)), "upserted");
             long ms = (System.nanoTime() - t0) / 1_000_000;
             assertTrue(ms < 5000, "re-read after its event, not at the next listing: " + ms + " ms");
-            assertEquals(List.of("192.168.122.50"), sink.specs.get("4dea22b3-1d52-d8f3-2516-782e98ab3fa0").addresses());
-            assertEquals(2, sink.resyncs.size(), "no full listing did it");
+            assertEquals(List.of("192.168.122.50"), sink.specs().get(WEB_UUID).addresses());
+            assertEquals(2, sink.resyncs().size(), "no full listing did it");
         } finally {
             s.close();
         }
+    }
+
+    /** The tests that read domains go through the real client library, which may be missing on a developer's machine. */
+    private static void assumeLibvirtClient() {
+        Assumptions.assumeTrue(Files.exists(Path.of("/usr/lib/x86_64-linux-gnu/libvirt.so.0"))
+                || Boolean.getBoolean("septum.e2e.required"), "libvirt0 is not installed");
+    }
+
+    /** A node file of libvirt's test driver (test://PATH) holding {@code domains}. */
+    private static Path nodeFile(Path tmp, String domains) throws IOException {
+        Path node = tmp.resolve("node.xml");
+        Files.writeString(node, "<node>" + domains + "</node>");
+        return node;
+    }
+
+    /** A stand-in for /sys/class/net holding the tap device of domain WEB (sttap1). */
+    private static Path netWithTap(Path tmp) throws IOException {
+        Path net = Files.createDirectories(tmp.resolve("net"));
+        Files.createDirectories(net.resolve("sttap1"));
+        return net;
+    }
+
+    /** A stand-in for virsh: a shell script with {@code body}. */
+    private static Path fakeVirsh(Path tmp, String body) throws IOException {
+        Path virsh = tmp.resolve("fake-virsh");
+        Files.writeString(virsh, "#!/bin/sh\n" + body);
+        assertTrue(virsh.toFile().setExecutable(true));
+        return virsh;
     }
 
     private static long lines(Path p) {
@@ -257,47 +271,6 @@ class LibvirtSourceTest {
     }
 
     private static boolean await(BooleanSupplier c) throws InterruptedException {
-        long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (System.nanoTime() < end) {
-            if (c.getAsBoolean()) return true;
-            Thread.sleep(50);
-        }
-        return c.getAsBoolean();
-    }
-
-    static final class Recorder implements EndpointSink {
-        final Map<String, EndpointSpec> specs = new ConcurrentHashMap<>();
-        final List<Collection<String>> resyncs = new CopyOnWriteArrayList<>();
-        final List<SourceHealth> health = new CopyOnWriteArrayList<>();
-
-        @Override
-        public void upsert(EndpointSpec spec) {
-            specs.put(spec.sourceId(), spec);
-        }
-
-        @Override
-        public void remove(String sourceId) {
-            specs.remove(sourceId);
-        }
-
-        @Override
-        public void resync(Collection<String> live) {
-            resyncs.add(List.copyOf(live));
-            specs.keySet().retainAll(live);
-        }
-
-        @Override
-
-        public void namespaceLabels(String namespace, Map<String, String> labels) {
-
-            throw new AssertionError("the libvirt source has no namespace objects, yet set labels of " + namespace);
-
-        }
-
-
-        @Override
-        public void health(SourceHealth h) {
-            health.add(h);
-        }
+        return Await.within(Duration.ofSeconds(20), c);
     }
 }

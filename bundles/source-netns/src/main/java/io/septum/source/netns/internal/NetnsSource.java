@@ -13,6 +13,7 @@ import io.septum.api.EndpointSpec;
 import io.septum.api.HealthReporter;
 import io.septum.api.SourceHealth;
 import io.septum.source.netns.internal.Declarations.Declared;
+import io.septum.support.config.AgentDirs;
 import io.septum.support.io.AtomicFiles;
 import io.septum.support.source.ReportedSet;
 import io.septum.support.source.WorkerThread;
@@ -95,7 +96,7 @@ public final class NetnsSource implements EditableEndpointSource, HealthReporter
 
     @Activate
     public NetnsSource(BundleContext ctx, Config config) {
-        this(new Settings(endpointsDir(ctx), Path.of(prop(ctx, "septum.state.dir", "/var/lib/septum")),
+        this(new Settings(endpointsDir(ctx), AgentDirs.stateDir(ctx::getProperty),
                 seconds(config.pollIntervalSeconds(), "pollIntervalSeconds"),
                 seconds(config.scanIntervalSeconds(), "scanIntervalSeconds"),
                 seconds(config.commandTimeoutSeconds(), "commandTimeoutSeconds")));

@@ -1,8 +1,8 @@
 package io.septum.source.netns.internal;
 
-import io.septum.api.EndpointSink;
 import io.septum.api.EndpointSpec;
-import io.septum.api.SourceHealth;
+import io.septum.testsupport.Await;
+import io.septum.testsupport.RecordingSink;
 import io.septum.testsupport.RequiresRoot;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -14,13 +14,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.logging.Handler;
 import java.util.logging.LogRecord;
@@ -42,54 +39,8 @@ class NetnsSourceTest {
     final CommandRunner sh = new CommandRunner(Duration.ofSeconds(10));
 
     /** Records what the source reports. */
-    static final class Sink implements EndpointSink {
-        final List<EndpointSpec> upserts = new CopyOnWriteArrayList<>();
-        final List<String> removes = new CopyOnWriteArrayList<>();
-        volatile Set<String> live;
-        volatile SourceHealth health;
-
-        @Override
-        public void upsert(EndpointSpec spec) {
-            upserts.add(spec);
-        }
-
-        @Override
-        public void remove(String sourceId) {
-            removes.add(sourceId);
-        }
-
-        @Override
-        public void resync(Collection<String> liveSourceIds) {
-            live = Set.copyOf(liveSourceIds);
-        }
-
-        @Override
-
-        public void namespaceLabels(String namespace, Map<String, String> labels) {
-
-            throw new AssertionError("the netns source has no namespace objects, yet set labels of " + namespace);
-
-        }
-
-
-        @Override
-        public void health(SourceHealth h) {
-            health = h;
-        }
-
-        EndpointSpec last(String id) {
-            for (int i = upserts.size() - 1; i >= 0; i--) if (upserts.get(i).sourceId().equals(id)) return upserts.get(i);
-            return null;
-        }
-    }
-
     static void await(String what, BooleanSupplier c) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < end) {
-            if (c.getAsBoolean()) return;
-            Thread.sleep(20);
-        }
-        throw new AssertionError("timed out waiting for: " + what);
+        Await.until(what, Duration.ofSeconds(10), c);
     }
 
     void ip(String... args) throws IOException {
@@ -230,11 +181,11 @@ class NetnsSourceTest {
                     netns: %s
                     labels: {org: empire, class: deathstar}
                 """.formatted(ns));
-        var sink = new Sink();
+        var sink = RecordingSink.withoutNamespaces("netns");
         source().open(sink);
         String id = "empire/deathstar";
-        await("endpoint reported", () -> sink.last(id) != null);
-        EndpointSpec spec = sink.last(id);
+        await("endpoint reported", () -> sink.lastUpsert(id) != null);
+        EndpointSpec spec = sink.lastUpsert(id);
         assertEquals(hostIf, spec.interfaceName(), "the host side of the namespace's veth");
         assertEquals("deathstar", spec.name());
         assertEquals("empire", spec.namespace());
@@ -247,57 +198,57 @@ class NetnsSourceTest {
         assertTrue(spec.addresses().contains("fd00:199:" + Integer.toHexString(subnet) + "::2"), spec.addresses().toString());
         assertTrue(spec.addresses().stream().noneMatch(a -> a.startsWith("fe80") || a.startsWith("127.")),
                 "no link-local or loopback: " + spec.addresses());
-        await("resync lists it", () -> sink.live != null && sink.live.contains(id));
+        await("resync lists it", () -> sink.lastResync().contains(id));
 
         ip("-n", ns, "addr", "add", "10.199." + subnet + ".3/24", "dev", "eth0");
-        await("new address reported", () -> sink.last(id).addresses().contains("10.199." + subnet + ".3"));
+        await("new address reported", () -> sink.lastUpsert(id).addresses().contains("10.199." + subnet + ".3"));
 
         // A broken file is ignored and changes nothing else.
-        int before = sink.upserts.size();
+        int before = sink.upserts().size();
         declare("b.yaml", "endpoints:\n  - name: x\n    colour: red\n");
-        await("bad file reported", () -> sink.health != null && sink.health.error() != null
-                && sink.health.error().contains("b.yaml") && sink.health.error().contains("colour"));
+        await("bad file reported", () -> sink.lastHealth() != null && sink.lastHealth().error() != null
+                && sink.lastHealth().error().contains("b.yaml") && sink.lastHealth().error().contains("colour"));
         // A typo in the good file keeps its endpoints too.
         declare("a.yaml", "endpoints:\n  - name: deathstar\n    netns: [oops\n");
-        await("a.yaml error reported", () -> sink.health.error().contains("a.yaml"));
+        await("a.yaml error reported", () -> sink.lastHealth().error().contains("a.yaml"));
         long t = System.currentTimeMillis();
-        await("another scan", () -> sink.health.lastSync() > t);
-        assertTrue(sink.live.contains(id), "a broken file must not remove its endpoints");
-        assertTrue(sink.removes.isEmpty());
-        assertEquals(before, sink.upserts.size(), "nothing changed, nothing reported");
+        await("another scan", () -> sink.lastHealth().lastSync() > t);
+        assertTrue(sink.lastResync().contains(id), "a broken file must not remove its endpoints");
+        assertTrue(sink.removes().isEmpty());
+        assertEquals(before, sink.upserts().size(), "nothing changed, nothing reported");
 
         Files.delete(etc.resolve("a.yaml"));
-        await("endpoint gone with its file", () -> !sink.live.contains(id));
+        await("endpoint gone with its file", () -> !sink.lastResync().contains(id));
     }
 
     @Test
     void recreatedVethIsReportedWithItsNewIndex() throws Exception {
         declare("a.yaml", "endpoints:\n  - name: xwing\n    netns: " + ns + "\n");
-        var sink = new Sink();
+        var sink = RecordingSink.withoutNamespaces("netns");
         source().open(sink);
-        await("reported", () -> sink.last("default/xwing") != null);
-        String first = sink.last("default/xwing").externalIds().get("hostIfindex");
+        await("reported", () -> sink.lastUpsert("default/xwing") != null);
+        String first = sink.lastUpsert("default/xwing").externalIds().get("hostIfindex");
         ip("link", "del", hostIf);
         ip("link", "add", hostIf, "type", "veth", "peer", "name", "eth0", "netns", ns);
         ip("-n", ns, "addr", "add", "10.199." + subnet + ".2/24", "dev", "eth0");
         ip("-n", ns, "link", "set", "eth0", "up");
         ip("link", "set", hostIf, "up");
-        await("new index reported", () -> sink.last("default/xwing") != null
-                && !first.equals(sink.last("default/xwing").externalIds().get("hostIfindex"))
-                && sink.last("default/xwing").addresses().contains("10.199." + subnet + ".2"));
-        assertEquals(hostIf, sink.last("default/xwing").interfaceName());
+        await("new index reported", () -> sink.lastUpsert("default/xwing") != null
+                && !first.equals(sink.lastUpsert("default/xwing").externalIds().get("hostIfindex"))
+                && sink.lastUpsert("default/xwing").addresses().contains("10.199." + subnet + ".2"));
+        assertEquals(hostIf, sink.lastUpsert("default/xwing").interfaceName());
     }
 
     @Test
     void vanishedNamespaceRemovesTheEndpoint() throws Exception {
         declare("a.yaml", "endpoints:\n  - name: xwing\n    netns: " + ns + "\n    labels: {org: alliance}\n");
-        var sink = new Sink();
+        var sink = RecordingSink.withoutNamespaces("netns");
         source().open(sink);
-        await("reported", () -> sink.live != null && sink.live.contains("default/xwing"));
-        assertNull(sink.last("default/xwing").namespace(), "no namespace declared: the manager picks the default");
+        await("reported", () -> sink.lastResync().contains("default/xwing"));
+        assertNull(sink.lastUpsert("default/xwing").namespace(), "no namespace declared: the manager picks the default");
         ip("netns", "del", ns);
-        await("removed", () -> !sink.live.contains("default/xwing"));
-        assertTrue(sink.health.error().contains("does not exist"), sink.health.error());
+        await("removed", () -> !sink.lastResync().contains("default/xwing"));
+        assertTrue(sink.lastHealth().error().contains("does not exist"), sink.lastHealth().error());
     }
 
     @Test
@@ -310,25 +261,25 @@ class NetnsSourceTest {
                     netns: %s
                     interface: %s
                 """.formatted(ns, ns, hostIf));
-        var sink = new Sink();
+        var sink = RecordingSink.withoutNamespaces("netns");
         source().open(sink);
-        await("both reported", () -> sink.last("default/tiefighter") != null && sink.last("default/tiefighter2") != null);
-        assertEquals(hostIf, sink.last("default/tiefighter").interfaceName());
-        assertEquals(hostIf, sink.last("default/tiefighter2").interfaceName());
-        assertTrue(sink.last("default/tiefighter").addresses().contains("10.199." + subnet + ".2"));
+        await("both reported", () -> sink.lastUpsert("default/tiefighter") != null && sink.lastUpsert("default/tiefighter2") != null);
+        assertEquals(hostIf, sink.lastUpsert("default/tiefighter").interfaceName());
+        assertEquals(hostIf, sink.lastUpsert("default/tiefighter2").interfaceName());
+        assertTrue(sink.lastUpsert("default/tiefighter").addresses().contains("10.199." + subnet + ".2"));
     }
 
     @Test
     void operatorAddAndDeleteArePersisted() throws Exception {
-        var sink = new Sink();
+        var sink = RecordingSink.withoutNamespaces("netns");
         var s1 = source();
         s1.open(sink);
         s1.add(new EndpointSpec("ignored", "probe", "dev", Map.of("role", "probe"), null, ns, List.of(), null,
                 Map.of("septum-lab", "run1")));
-        await("added endpoint reported", () -> sink.last("dev/probe") != null);
-        assertEquals(hostIf, sink.last("dev/probe").interfaceName());
+        await("added endpoint reported", () -> sink.lastUpsert("dev/probe") != null);
+        assertEquals(hostIf, sink.lastUpsert("dev/probe").interfaceName());
         assertEquals(Map.of("netns", ns, "septum-lab", "run1", "hostIfindex",
-                Files.readString(Path.of("/sys/class/net", hostIf, "ifindex")).trim()), sink.last("dev/probe").externalIds(),
+                Files.readString(Path.of("/sys/class/net", hostIf, "ifindex")).trim()), sink.lastUpsert("dev/probe").externalIds(),
                 "the operator's external ids are kept, so tools can find what they added");
         assertTrue(Files.readString(state.resolve(NetnsSource.STATE_FILE)).contains("probe"));
         var err = assertThrows(IllegalArgumentException.class, () -> s1.add(new EndpointSpec("x", "ghost", null,
@@ -338,43 +289,43 @@ class NetnsSourceTest {
                 null, ns, List.of(), null, Map.of())), "duplicate");
         s1.close();
 
-        var sink2 = new Sink();
+        var sink2 = RecordingSink.withoutNamespaces("netns");
         var s2 = source();
         assertEquals(List.of("dev/probe"), s2.declared().stream().map(Declarations.Declared::sourceId).toList());
         s2.open(sink2);
-        await("restored endpoint reported", () -> sink2.last("dev/probe") != null);
-        assertEquals(Map.of("role", "probe"), sink2.last("dev/probe").labels());
-        assertEquals("run1", sink2.last("dev/probe").externalIds().get("septum-lab"));
+        await("restored endpoint reported", () -> sink2.lastUpsert("dev/probe") != null);
+        assertEquals(Map.of("role", "probe"), sink2.lastUpsert("dev/probe").labels());
+        assertEquals("run1", sink2.lastUpsert("dev/probe").externalIds().get("septum-lab"));
         s2.delete("dev/probe");
-        await("removed", () -> sink2.removes.equals(List.of("dev/probe")));
+        await("removed", () -> sink2.removes().equals(List.of("dev/probe")));
         assertFalse(Files.readString(state.resolve(NetnsSource.STATE_FILE)).contains("probe"));
         assertThrows(IllegalArgumentException.class, () -> s2.delete("dev/probe"));
-        await("resync without it", () -> sink2.live != null && !sink2.live.contains("dev/probe"));
+        await("resync without it", () -> !sink2.resyncs().isEmpty() && !sink2.lastResync().contains("dev/probe"));
     }
 
     @Test
     void fileDeclaredEndpointsCannotBeDeletedThroughTheApi() throws Exception {
         declare("a.yaml", "endpoints:\n  - name: xwing\n    netns: " + ns + "\n");
-        var sink = new Sink();
+        var sink = RecordingSink.withoutNamespaces("netns");
         var s = source();
         s.open(sink);
-        await("reported", () -> sink.last("default/xwing") != null);
+        await("reported", () -> sink.lastUpsert("default/xwing") != null);
         var err = assertThrows(IllegalArgumentException.class, () -> s.delete("default/xwing"));
         assertTrue(err.getMessage().contains("a.yaml"), err.getMessage());
     }
 
     @Test
     void operatorEndpointIsForgottenWithItsNamespaceAndItsNameCanBeAddedAgain() throws Exception {
-        var sink = new Sink();
+        var sink = RecordingSink.withoutNamespaces("netns");
         var s = source();
         s.open(sink);
         s.add(probe(ns));
-        await("added endpoint live", () -> sink.live != null && sink.live.contains("dev/probe"));
+        await("added endpoint live", () -> sink.lastResync().contains("dev/probe"));
         assertEquals(List.of("dev/probe@" + ns), persistedRecords());
 
         try (var log = new Logged()) {
             ip("netns", "del", ns);
-            await("removed from the agent", () -> !sink.live.contains("dev/probe"));
+            await("removed from the agent", () -> !sink.lastResync().contains("dev/probe"));
             await("dropped from " + NetnsSource.STATE_FILE, () -> persistedRecords().isEmpty());
             assertEquals(List.of(), s.declared(), "the source forgot it");
             assertTrue(log.messages.stream().anyMatch(m -> m.contains("dev/probe") && m.contains(ns)
@@ -383,14 +334,14 @@ class NetnsSourceTest {
         var err = assertThrows(IllegalArgumentException.class, () -> s.delete("dev/probe"), "nothing left to delete");
         assertTrue(err.getMessage().contains("no endpoint dev/probe"), err.getMessage());
         long t = System.currentTimeMillis();
-        await("a scan after forgetting", () -> sink.health.lastSync() > t);
-        assertNull(sink.health.error(), "a forgotten endpoint is not an error");
+        await("a scan after forgetting", () -> sink.lastHealth().lastSync() > t);
+        assertNull(sink.lastHealth().error(), "a forgotten endpoint is not an error");
 
         // The workload comes back under the same names: the endpoint can be created again.
         makeNamespace(ns, hostIf, subnet);
         s.add(probe(ns));
-        await("re-added endpoint live", () -> sink.live.contains("dev/probe"));
-        assertEquals(hostIf, sink.last("dev/probe").interfaceName());
+        await("re-added endpoint live", () -> sink.lastResync().contains("dev/probe"));
+        assertEquals(hostIf, sink.lastUpsert("dev/probe").interfaceName());
         assertEquals(List.of("dev/probe@" + ns), persistedRecords());
         assertEquals(List.of("dev/probe"), source().declared().stream().map(Declarations.Declared::sourceId).toList(),
                 "a restart restores it");
@@ -421,27 +372,27 @@ class NetnsSourceTest {
     @Test
     void failingIpKeepsTheOperatorsEndpoint() throws Exception {
         var runner = new FlakyRunner();
-        var sink = new Sink();
+        var sink = RecordingSink.withoutNamespaces("netns");
         var s = source(runner);
         s.open(sink);
         s.add(probe(ns));
-        await("added endpoint live", () -> sink.live != null && sink.live.contains("dev/probe"));
+        await("added endpoint live", () -> sink.lastResync().contains("dev/probe"));
 
         runner.failing = true;
         long t = System.currentTimeMillis();
-        await("a scan with ip failing", () -> sink.health.lastSync() > t && sink.health.error() != null
-                && sink.health.error().contains("did not finish"));
+        await("a scan with ip failing", () -> sink.lastHealth().lastSync() > t && sink.lastHealth().error() != null
+                && sink.lastHealth().error().contains("did not finish"));
         long t2 = System.currentTimeMillis();
-        await("another scan with ip failing", () -> sink.health.lastSync() > t2);
-        assertTrue(sink.live.contains("dev/probe"), "a failing ip is not a vanished namespace");
-        assertTrue(sink.removes.isEmpty());
+        await("another scan with ip failing", () -> sink.lastHealth().lastSync() > t2);
+        assertTrue(sink.lastResync().contains("dev/probe"), "a failing ip is not a vanished namespace");
+        assertTrue(sink.removes().isEmpty());
         assertEquals(List.of("dev/probe"), s.declared().stream().map(Declarations.Declared::sourceId).toList());
         assertEquals(List.of("dev/probe@" + ns), persistedRecords());
         assertThrows(IllegalArgumentException.class, () -> s.add(probe(ns)), "still exists, ip or not");
 
         runner.failing = false;
         long t3 = System.currentTimeMillis();
-        await("healthy again", () -> sink.health.lastSync() > t3 && sink.health.error() == null);
-        assertTrue(sink.live.contains("dev/probe"));
+        await("healthy again", () -> sink.lastHealth().lastSync() > t3 && sink.lastHealth().error() == null);
+        assertTrue(sink.lastResync().contains("dev/probe"));
     }
 }
