@@ -233,9 +233,12 @@ start_agent "$NEW"
 echo "sync 600 $(bpfdir "$NEW")/septum_ipcache" >&"${LOAD[1]}"
 READY_MS=
 line=
+partial=
 for _ in $(seq 1 3000); do
   if [ -z "$READY_MS" ] && [[ $(api "$NEW" /v1/status 2>/dev/null) == *'"ready":true'* ]]; then READY_MS=$(now_ms); fi
-  if IFS= read -r -t 0.2 line <&"${LOAD[0]}"; then break; fi
+  # a read that times out keeps what it got of the line (bash saves it): keep it, or the line loses its start
+  if IFS= read -r -t 0.2 part <&"${LOAD[0]}"; then line=$partial$part; break; fi
+  partial+=$part
   kill -0 "${APID[$NEW]}" 2>/dev/null || die "agent $NEW exited"
 done
 [[ $line == RESULT* && $line != *error=* ]] || die "the load tool did not report agent $NEW's sync: $line"

@@ -2,15 +2,21 @@
 // preview its impact on recorded traffic, apply it in audit mode or enforcing, promote or stage policies, and roll
 // one back from its history. Reading and previewing need nothing; changes need a session from `septum ui login`
 // and carry its CSRF token. The agent checks everything again: these buttons only save a round trip.
+//
+// The login link carries its one-time token after '#', so it never reaches a server in a URL; this page trades it
+// for the session cookie and the CSRF token, which it keeps in this origin's localStorage (other ports of
+// 127.0.0.1 cannot read it, though browsers send them the cookie).
 
 const VALIDATE_DELAY_MS = 400;
+const CSRF_KEY = 'septum.csrf';
 
 export function createWorkbench({ $, el }) {
   const wb = { session: null, validateTimer: null, validated: null, endpoint: null };
 
   async function call(path, init = {}) {
     const headers = { ...(init.headers || {}) };
-    if (init.method && init.method !== 'GET' && wb.session) headers['X-CSRF-Token'] = wb.session.csrf;
+    const csrf = localStorage.getItem(CSRF_KEY);
+    if (init.method && init.method !== 'GET' && csrf) headers['X-CSRF-Token'] = csrf;
     const r = await fetch(path, { ...init, headers, credentials: 'same-origin' });
     const body = await r.json().catch(() => ({ error: `HTTP ${r.status}` }));
     if (!r.ok) throw new Error(body.error || `HTTP ${r.status}`);
@@ -23,17 +29,46 @@ export function createWorkbench({ $, el }) {
     r.className = ok ? 'ok' : 'error';
   }
 
+  /** A login link opened this page: trade its token for the session, then take it out of the address. */
+  async function redeemLink() {
+    const m = location.hash.match(/^#login=([A-Za-z0-9_-]+)$/);
+    if (!m) return;
+    history.replaceState(null, '', location.pathname + location.search);
+    try {
+      const s = await call('/api/session/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ token: m[1] }) });
+      localStorage.setItem(CSRF_KEY, s.csrf);
+    } catch (e) {
+      result(`login: ${e.message}`, false);
+    }
+  }
+
   async function refreshSession() {
+    await redeemLink();
     try {
       wb.session = await call('/api/session');
-      $('#session').textContent = `signed in as ${wb.session.user}`;
+      if (!localStorage.getItem(CSRF_KEY)) throw new Error('no CSRF token in this browser');
+      $('#session').textContent = `signed in as ${wb.session.user} `;
+      $('#session').append(el('button', { type: 'button', id: 'sign-out' }, 'sign out'));
+      $('#sign-out').addEventListener('click', signOut);
       document.body.dataset.session = 'yes';
     } catch (e) {
       wb.session = null;
-      $('#session').textContent = 'view only: run `septum ui login` on this host to change policy';
+      $('#session').textContent = 'view only: run `septum ui login` on this host and open its link to change policy';
       document.body.dataset.session = 'no';
     }
     for (const b of document.querySelectorAll('button.write')) b.disabled = !wb.session;
+  }
+
+  async function signOut() {
+    try {
+      await call('/api/session/logout', { method: 'POST' });
+    } catch (e) {
+      // signed out either way below
+    }
+    localStorage.removeItem(CSRF_KEY);
+    await refreshSession();
+    await Promise.all([refreshHistory(), onChange()]);
   }
 
   function draftText() {
@@ -171,7 +206,7 @@ export function createWorkbench({ $, el }) {
   async function apply(mode) {
     try {
       const r = await call(`/api/policy/apply?mode=${mode}`, { method: 'POST', headers: { 'Content-Type': 'application/yaml' }, body: draftText() });
-      result(`applied ${r.policies.join(', ')} ${mode === 'audit' ? 'in audit mode (would-be drops show as AUDIT flows)' : 'enforcing'}; revision ${r.revision}`, true);
+      result(`applied ${r.policies.join(', ')} ${r.mode === 'audit' ? 'in audit mode (would-be drops show as AUDIT flows)' : 'enforcing'}; revision ${r.revision}`, true);
       await afterChange();
     } catch (e) {
       result(`apply: ${e.message}`, false);
@@ -242,6 +277,10 @@ export function createWorkbench({ $, el }) {
     return b;
   }
 
+  // a login link opened in a tab already showing the UI changes only the fragment: no reload, so listen
+  window.addEventListener('hashchange', () => {
+    if (location.hash.startsWith('#login=')) refreshSession().then(refreshHistory);
+  });
   $('#wb-draft').addEventListener('click', draft);
   $('#wb-probe-run').addEventListener('click', probe);
   $('#wb-preview').addEventListener('click', preview);

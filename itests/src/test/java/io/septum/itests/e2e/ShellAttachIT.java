@@ -39,7 +39,7 @@ class ShellAttachIT {
                     "-x", "160", "-y", "50", "env", "HOME=" + policy.getParent(), septum.toString(), "--socket",
                     agent.socket().toString(), "shell"));
             assertEquals(0, started.exit(), started.toString());
-            screen(tmux, "the prompt", s -> s.contains("septum> "));
+            screen(tmux, "the prompt", s -> s.contains("septum>"));
 
             keys(tmux, "endpoint:li", "Tab");
             screen(tmux, "TAB completing endpoint:list", s -> s.contains("septum> endpoint:list"));
@@ -54,7 +54,7 @@ class ShellAttachIT {
             screen(tmux, "the error, and the shell going on", s -> s.contains("Error:") && s.endsWith("septum>"));
 
             keys(tmux, "policy:import " + policy, "Enter");
-            screen(tmux, "the import", s -> s.contains("rule1"));
+            screen(tmux, "the import", s -> s.contains("Imported 1 policies"));
             E2eSupport.Run history = agent.cli("policy", "history", "rule1");
             assertTrue(history.out().contains("shell (uid 0 (root))"), "the shell's caller is the author\n" + history);
 

@@ -164,12 +164,15 @@ class WebUiIT {
         E2eSupport.Run login = agent.cli("ui", "login", "-o", "json");
         assertEquals(0, login.exit(), login.toString());
         String link = E2eSupport.JSON.readTree(login.out()).path("url").asText();
-        assertTrue(link.startsWith(url + "login?token="), link);
+        assertTrue(link.startsWith(url + "#login="), link);
         browser.navigate(link);
         awaitPage(browser, "the signed-in session", "document.querySelector('#session').innerText",
                 n -> n.asText().contains("signed in as uid 0 (root)"));
+        assertEquals("", browser.eval("location.hash").asText(), "the page took the token out of its address");
         java.net.http.HttpResponse<String> used = java.net.http.HttpClient.newHttpClient().send(
-                java.net.http.HttpRequest.newBuilder(java.net.URI.create(link)).timeout(Duration.ofSeconds(10)).GET().build(),
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create(url + "api/session/login")).timeout(Duration.ofSeconds(10))
+                        .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"token\": \""
+                                + link.substring(link.indexOf("#login=") + "#login=".length()) + "\"}")).build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString());
         assertEquals(403, used.statusCode(), "the link worked once");
 

@@ -25,6 +25,12 @@ import picocli.CommandLine.Command;
 final class ShellCommand extends AgentCommand {
     private static final List<String> EXIT = List.of("exit", "quit", "logout");
 
+    /** ~/.septum_shell_history, with ~ as $HOME says (as shells do; Java's user.home is the passwd entry's). */
+    static Path historyFile() {
+        String home = System.getenv("HOME");
+        return Path.of(home == null || home.isBlank() ? System.getProperty("user.home") : home, ".septum_shell_history");
+    }
+
     @Override
     public Integer call() throws IOException {
         SeptumCli cli = cli();
@@ -38,10 +44,10 @@ final class ShellCommand extends AgentCommand {
             int colon = s.indexOf(':');
             if (colon > 0) names.add(s.substring(colon + 1));
         }
-        try (Terminal terminal = TerminalBuilder.builder().name("septum").system(true).build()) {
+        try (Terminal terminal = TerminalBuilder.builder().name("septum").system(true).dumb(true).build()) {
             LineReader reader = LineReaderBuilder.builder().terminal(terminal).appName("septum")
                     .completer(new StringsCompleter(names))
-                    .variable(LineReader.HISTORY_FILE, Path.of(System.getProperty("user.home"), ".septum_shell_history"))
+                    .variable(LineReader.HISTORY_FILE, historyFile())
                     .build();
             PrintWriter out = terminal.writer();
             out.println("Connected to the agent's shell (" + client.socket() + "). TAB completes commands; exit ends.");
@@ -64,6 +70,7 @@ final class ShellCommand extends AgentCommand {
                 if (reply.error() != null) out.println("Error: " + reply.error());
                 out.flush();
             }
+            reader.getHistory().save();
         } finally {
             try {
                 client.delete(session);

@@ -11,9 +11,10 @@ final class UiCommand {
 
     @Command(name = "login", mixinStandardHelpOptions = true,
             description = {"Print a one-time link that signs a browser on this host in to the web UI, as you: with it",
-                    "the UI can draft, stage, promote and roll back policy, and the policy history names you",
-                    "(\"web UI (uid N (USER))\"). The link works once, within 5 minutes. Needs root or the admin group,",
-                    "like every change. Viewing the UI needs no login."})
+                    "the UI can apply drafts (in audit mode or enforcing), stage, promote and roll back policy, and",
+                    "probe from inside an endpoint; the policy history names you (\"web UI (uid N (USER))\"). The link",
+                    "works once, within 5 minutes. Needs root or the admin group, like every change. Viewing the UI",
+                    "needs no login."})
     static final class Login extends AgentCommand {
         @Override
         public Integer call() {

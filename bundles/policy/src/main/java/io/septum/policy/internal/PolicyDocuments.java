@@ -16,6 +16,10 @@ final class PolicyDocuments {
             // a port stays a string ("80"), as Cilium writes it
             .enable(YAMLGenerator.Feature.ALWAYS_QUOTE_NUMBERS_AS_STRINGS)
             .build();
+    /** Every string quoted: for a document whose minimal quoting would not read back the same. */
+    private static final YAMLMapper QUOTED = YAMLMapper.builder()
+            .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+            .build();
 
     private PolicyDocuments() {
     }
@@ -41,9 +45,19 @@ final class PolicyDocuments {
                 ((ObjectNode) ann).remove(PolicyModes.ANNOTATION);
                 if (ann.isEmpty()) md.remove("annotations");
             }
-            return YAML.writeValueAsString(root);
+            // minimal quoting reads "1e3", "0x1F" or ".inf" back as numbers: keep it only when it reads back the same
+            String minimal = YAML.writeValueAsString(root);
+            return readsBack(minimal, root) ? minimal : QUOTED.writeValueAsString(root);
         } catch (IOException e) {
             throw new UncheckedIOException("the stored document cannot be read back: " + e.getMessage(), e);
+        }
+    }
+
+    private static boolean readsBack(String text, JsonNode tree) {
+        try {
+            return YAML.readTree(text).equals(tree);
+        } catch (IOException e) {
+            return false; // ".inf" unquoted is no number Jackson reads
         }
     }
 }

@@ -105,6 +105,21 @@ class PolicyHistoryTest {
     }
 
     @Test
+    void stagingKeepsLabelValuesThatLookLikeNumbersAsStrings() throws Exception {
+        PolicyRepositoryImpl r = repo();
+        for (String v : new String[] {"1.10", "1e3", "0x1F", "1_000", ".inf"}) {
+            String doc = V1.replace("class: deathstar", "class: deathstar, version: \"" + v + "\"");
+            r.importPolicies("a.yaml", doc, "root");
+            r.setMode("default", "rule1", "audit", "alice");
+            String staged = r.get("default", "rule1").orElseThrow().document();
+            com.fasterxml.jackson.databind.JsonNode label = new com.fasterxml.jackson.dataformat.yaml.YAMLMapper().readTree(staged)
+                    .path("spec").path("endpointSelector").path("matchLabels").path("version");
+            assertTrue(label.isTextual() && label.asText().equals(v), v + " read back as " + label + "\n" + staged);
+            r.setMode("default", "rule1", "enforce", "alice");
+        }
+    }
+
+    @Test
     void stageAndPromoteSetTheModeAsRecordedChanges() throws Exception {
         PolicyRepositoryImpl r = repo();
         r.importPolicies("a.yaml", V1, "root");

@@ -39,11 +39,29 @@ public final class NetnsProbe {
         return String.format(java.util.Locale.ROOT, "%.3f", millis / 1000.0);
     }
 
-    /** One TCP connect from inside {@code netnsPath} to {@code address:port}. */
+    /** Whether {@code s} is a dotted-quad IPv4 address as it is written canonically: 0-255, no leading zeros. */
+    public static boolean isCanonicalIpv4(String s) {
+        String[] parts = s.split("\\.", -1);
+        if (parts.length != 4) return false;
+        for (String p : parts) {
+            if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(Character::isDigit)) return false;
+            if (p.length() > 1 && p.charAt(0) == '0') return false;
+            if (Integer.parseInt(p) > 255) return false;
+        }
+        return true;
+    }
+
+    /**
+     * One TCP connect from inside {@code netnsPath} to {@code address:port}; the address must be a canonical IPv4
+     * address (bash would read {@code 010.0.0.1} as octal, and look up anything else as a host name).
+     */
     public static Outcome tcp(String netnsPath, String address, int port, Duration wait) {
+        if (!isCanonicalIpv4(address)) throw new IllegalArgumentException("not an IPv4 address: " + address);
+        if (port < 1 || port > 65535) throw new IllegalArgumentException("port " + port + " is out of range 1-65535");
         long millis = boundedMillis(wait);
+        // the address and port are bash's arguments, never part of its script
         List<String> cmd = List.of("nsenter", "--net=" + netnsPath, "--", "timeout", seconds(millis), "bash", "-c",
-                "exec 3<>/dev/tcp/" + address + "/" + port);
+                "exec 3<>\"/dev/tcp/$1/$2\"", "septum-probe", address, Integer.toString(port));
         try {
             Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             String text;

@@ -30,8 +30,9 @@ import java.util.Set;
  * as {@code septum policy suggest|validate|impact|diff|history|stage|promote|rollback}, so the UI and the CLI agree.
  *
  * <pre>
- * GET  /api/session                         {user, csrf} of the signed-in browser; 401 when signed out
- * POST /api/session/logout                  ends the session
+ * POST /api/session/login  {token}          trades a link's one-time token: the cookie, and {user, csrf} once
+ * GET  /api/session                         {user} of the signed-in browser; 401 when signed out
+ * POST /api/session/logout                  ends the session                                               *
  * GET  /api/policy/suggest?endpoint=ID[&amp;since=1h]  {yaml}: a draft from the endpoint's observed flows
  * POST /api/policy/validate                 body: YAML; {valid, policies} or {valid: false, errors: [...]}
  * POST /api/policy/impact[?since=24h]       body: YAML; the ImpactReport (as septum policy impact -o json)
@@ -44,9 +45,11 @@ import java.util.Set;
  * </pre>
  *
  * <p>Routes marked * change the agent: they need a session and its CSRF token ({@link UiCall#writer}); each change is
- * recorded in the policy history with the session's author. The others only read or compute.
+ * recorded in the policy history with the session's author. The others only read or compute. Every POST is refused
+ * when the browser says it comes from another page ({@link UiCall#sameOrigin}).
  */
 final class PolicyWorkbench {
+    private static final System.Logger LOG = System.getLogger(PolicyWorkbench.class.getName());
     /** Where drafts come from, as errors and the history name them. */
     static final String ORIGIN = "web UI draft";
     private static final Set<String> KINDS = Set.of("CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy", "NetworkPolicy");
@@ -55,9 +58,8 @@ final class PolicyWorkbench {
     private final UiSessions sessions;
     private final UiProbe probe;
     private final ObjectMapper json;
-    private final YAMLMapper yaml = new YAMLMapper(new YAMLFactory()
-            .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
-            .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES));
+    // every string is written quoted: "1.10" must not come back as the number 1.1
+    private final YAMLMapper yaml = new YAMLMapper(new YAMLFactory().disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER));
 
     PolicyWorkbench(UiBackend backend, UiSessions sessions, ObjectMapper json) {
         this.backend = backend;
@@ -68,8 +70,7 @@ final class PolicyWorkbench {
 
     /** Whether this class answers {@code path}. */
     static boolean owns(String path) {
-        return path.startsWith("/api/policy/") || path.equals("/api/session") || path.equals("/api/session/logout")
-                || path.equals("/api/probe");
+        return path.startsWith("/api/policy/") || path.startsWith("/api/session") || path.equals("/api/probe");
     }
 
     Object route(UiCall call) throws PolicyValidationException {
@@ -78,12 +79,23 @@ final class PolicyWorkbench {
                 call.only("GET");
                 UiSessions.Session s = call.session(sessions)
                         .orElseThrow(() -> new UiException(401, "not signed in: run 'septum ui login' on this host"));
-                return Map.of("user", s.author(), "csrf", s.csrf());
+                return Map.of("user", s.author());
+            }
+            case "/api/session/login": {
+                call.only("POST");
+                String token = call.jsonBody(json).path("token").asText("");
+                UiSessions.Session s = sessions.redeem(token).orElseThrow(() -> new UiException(403, "this login link was"
+                        + " used already, has expired (after " + UiSessions.LINK_TTL.toMinutes() + " minutes) or is not"
+                        + " one of this agent's: run 'septum ui login' again"));
+                LOG.log(System.Logger.Level.INFO, "web UI session opened for " + s.author());
+                // the CSRF token travels once, to the page that had the link; the cookie alone changes nothing
+                return new UiApi.WithCookie(Map.of("user", s.author(), "csrf", s.csrf()),
+                        UiCall.COOKIE + "=" + s.id() + "; Path=/; HttpOnly; SameSite=Strict");
             }
             case "/api/session/logout": {
                 call.only("POST");
                 sessions.end(call.writer(sessions).id());
-                return Map.of("signed_out", true);
+                return new UiApi.WithCookie(Map.of("signed_out", true), UiCall.COOKIE + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
             }
             case "/api/policy/suggest":
                 call.only("GET");
@@ -127,10 +139,14 @@ final class PolicyWorkbench {
             }
             case "/api/probe": {
                 call.only("POST");
-                call.writer(sessions);
+                UiSessions.Session s = call.writer(sessions);
                 JsonNode r = call.jsonBody(json);
                 if (!r.path("port").canConvertToInt()) throw new UiException(400, "the probe needs a numeric \"port\"");
-                return probe.probe(text(r, "from", null), text(r, "to", null), r.path("port").asInt());
+                io.septum.api.flow.ProbeResult p = probe.probe(text(r, "from", null), text(r, "to", null), r.path("port").asInt());
+                // packets sent as root from inside a workload: the log says who asked
+                LOG.log(System.Logger.Level.INFO, s.changeAuthor() + " probed " + p.from() + " -> " + p.to() + " ("
+                        + p.address() + ") " + p.port() + "/TCP: " + p.result());
+                return p;
             }
             default:
                 throw new UiException(404, "no such API: " + call.method() + " " + call.path());
@@ -176,38 +192,87 @@ final class PolicyWorkbench {
         return backend.policyEngine().parse(ORIGIN, text);
     }
 
-    /** Imports the draft; in audit mode every policy of it carries the audit annotation first (one change, no window). */
-    private ImportResult apply(UiCall call, UiSessions.Session s) throws PolicyValidationException {
+    /**
+     * Imports the draft. In audit mode every policy of it carries the audit annotation first, in the one import (no
+     * window in which it enforces); the rewritten text is checked before anything is applied: the same documents
+     * but for the annotation, and every policy of it in audit mode. Anything else is a 400 with nothing changed.
+     */
+    private Map<String, Object> apply(UiCall call, UiSessions.Session s) throws PolicyValidationException {
         String mode = call.param("mode");
         if (!PolicyModes.AUDIT.equals(mode) && !PolicyModes.ENFORCE.equals(mode)) {
             throw new UiException(400, "mode must be " + PolicyModes.AUDIT + " or " + PolicyModes.ENFORCE);
         }
         String text = call.bodyText();
-        draft(text); // the errors of the text as typed, before any rewriting
-        if (mode.equals(PolicyModes.AUDIT)) text = annotated(text, PolicyModes.AUDIT);
-        return backend.policyRepository().importPolicies(ORIGIN, text, s.changeAuthor());
+        PolicySet typed = draft(text); // the errors of the text as typed, before any rewriting
+        if (mode.equals(PolicyModes.AUDIT)) {
+            text = annotated(text, PolicyModes.AUDIT);
+            PolicySet staged = draft(text);
+            List<String> names = typed.policies().stream().map(p -> p.qualifiedName()).toList();
+            List<String> audited = staged.policies().stream().filter(p -> PolicyModes.AUDIT.equals(PolicyView.mode(p)))
+                    .map(p -> p.qualifiedName()).toList();
+            if (!audited.equals(names)) {
+                throw new UiException(400, "cannot stage this draft in audit mode (policies " + names + ", in audit mode"
+                        + " after annotating: " + audited + "); nothing changed: add the annotation "
+                        + PolicyModes.ANNOTATION + ": audit yourself, or apply it enforcing");
+            }
+        }
+        ImportResult r = backend.policyRepository().importPolicies(ORIGIN, text, s.changeAuthor());
+        Map<String, Object> answer = new LinkedHashMap<>();
+        answer.put("revision", r.revision());
+        answer.put("policies", r.policies());
+        answer.put("mode", mode);
+        return answer;
     }
 
-    /** The documents with {@code metadata.annotations[policy.septum.io/mode] = mode} on every policy kind. */
+    /**
+     * The documents with {@code metadata.annotations[policy.septum.io/mode] = mode} on every policy, those of list
+     * documents ({@code kind: List}, {@code ...List} with {@code items}) included. Each rewritten document must read
+     * back as the typed one but for that annotation; a 400 otherwise.
+     */
     String annotated(String text, String mode) {
         List<String> docs = new ArrayList<>();
         try (var it = yaml.readerFor(JsonNode.class).<JsonNode>readValues(text)) {
             while (it.hasNextValue()) {
                 JsonNode doc = it.nextValue();
-                if (doc instanceof ObjectNode o && KINDS.contains(o.path("kind").asText())) {
-                    JsonNode meta = o.path("metadata");
-                    if (meta instanceof ObjectNode m) {
-                        JsonNode ann = m.path("annotations");
-                        ObjectNode a = ann instanceof ObjectNode an ? an : m.putObject("annotations");
-                        a.put(PolicyModes.ANNOTATION, mode);
-                    }
+                if (doc == null || doc.isMissingNode() || doc.isNull()) continue;
+                JsonNode typed = doc.deepCopy();
+                annotate(doc, mode);
+                if (doc instanceof ObjectNode o && o.path("items").isArray()) {
+                    for (JsonNode item : o.path("items")) annotate(item, mode);
                 }
-                if (doc != null && !doc.isMissingNode() && !doc.isNull()) docs.add(yaml.writeValueAsString(doc));
+                String written = yaml.writeValueAsString(doc);
+                JsonNode back = yaml.readTree(written);
+                removeAnnotation(back);
+                if (back.path("items").isArray()) for (JsonNode item : back.path("items")) removeAnnotation(item);
+                removeAnnotation(typed);
+                if (typed.path("items").isArray()) for (JsonNode item : typed.path("items")) removeAnnotation(item);
+                if (!back.equals(typed)) {
+                    throw new UiException(400, "the draft does not survive being rewritten with the audit annotation;"
+                            + " nothing changed: add " + PolicyModes.ANNOTATION + ": audit yourself");
+                }
+                docs.add(written);
             }
         } catch (IOException e) {
             throw new UiException(400, "the draft is not YAML: " + e.getMessage());
         }
         return String.join("---\n", docs);
+    }
+
+    private static void annotate(JsonNode doc, String mode) {
+        if (!(doc instanceof ObjectNode o) || !KINDS.contains(o.path("kind").asText())) return;
+        if (o.path("metadata") instanceof ObjectNode m) {
+            JsonNode ann = m.path("annotations");
+            ObjectNode a = ann instanceof ObjectNode an ? an : m.putObject("annotations");
+            a.put(PolicyModes.ANNOTATION, mode);
+        }
+    }
+
+    /** The typed document's own annotation, or the one added, taken out for the comparison. */
+    private static void removeAnnotation(JsonNode doc) {
+        if (doc.path("metadata").path("annotations") instanceof ObjectNode a) {
+            a.remove(PolicyModes.ANNOTATION);
+            if (a.isEmpty() && doc.path("metadata") instanceof ObjectNode m) m.remove("annotations");
+        }
     }
 
     private static Instant since(UiCall call, String name) {

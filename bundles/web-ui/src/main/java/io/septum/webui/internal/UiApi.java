@@ -64,8 +64,15 @@ final class UiApi {
         return q;
     }
 
-    /** An answer: status, JSON body. */
-    record Answer(int status, byte[] body) {
+    /** An answer: status, JSON body, and a {@code Set-Cookie} value or null. */
+    record Answer(int status, byte[] body, String setCookie) {
+        Answer(int status, byte[] body) {
+            this(status, body, null);
+        }
+    }
+
+    /** A route's answer that also sets (or clears) the session cookie. */
+    record WithCookie(Object body, String setCookie) {
     }
 
     private final UiBackend backend;
@@ -105,7 +112,15 @@ final class UiApi {
     /** Answers one request under {@code /api/}; never throws. */
     Answer handle(UiCall call) {
         try {
-            if (PolicyWorkbench.owns(call.path())) return json(200, workbench.route(call));
+            if (!call.method().equals("GET") && !call.method().equals("HEAD")) call.sameOrigin();
+            if (PolicyWorkbench.owns(call.path())) {
+                Object body = workbench.route(call);
+                if (body instanceof WithCookie c) {
+                    Answer a = json(200, c.body());
+                    return new Answer(a.status(), a.body(), c.setCookie());
+                }
+                return json(200, body);
+            }
             return json(200, route(call.method(), call.path(), call.query(), call.body()));
         } catch (UiException e) {
             return error(e.status(), e.getMessage());

@@ -20,7 +20,7 @@ record UiCall(String method, String path, Map<String, List<String>> query, byte[
         String csrf, String origin, String fetchSite) {
     static final String COOKIE = "septum_session";
 
-    /** A call without headers: a reader, never a writer. */
+    /** A call without headers: it can read and compute, never write. */
     static UiCall of(String method, String path, Map<String, List<String>> query, byte[] body) {
         return new UiCall(method, path, query, body, null, null, null, null, null);
     }
@@ -49,9 +49,31 @@ record UiCall(String method, String path, Map<String, List<String>> query, byte[
         }
     }
 
-    /** The session of this browser's cookie, if it has a live one. */
+    /**
+     * The session of this browser's cookie, if it has a live one. Every {@code septum_session} value counts: another
+     * server on a loopback port can set one of its own (cookies do not keep ports apart), which must not hide the
+     * real one.
+     */
     Optional<UiSessions.Session> session(UiSessions sessions) {
-        return sessions.find(cookieValue());
+        for (String v : cookieValues()) {
+            Optional<UiSessions.Session> s = sessions.find(v);
+            if (s.isPresent()) return s;
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Refuses a request that a browser says comes from another page: an {@code Origin} that is not this UI (a
+     * {@code null} origin included), or a {@code Sec-Fetch-Site} other than {@code same-origin}. Programs that send
+     * neither header (curl, tests) pass; browsers send them on every POST.
+     */
+    void sameOrigin() {
+        if (fetchSite != null && !fetchSite.equals("same-origin")) {
+            throw new UiException(403, "cross-site request refused (Sec-Fetch-Site: " + fetchSite + ")");
+        }
+        if (origin != null && !origin.equals("http://" + host)) {
+            throw new UiException(403, "cross-site request refused (Origin " + origin + " is not this UI)");
+        }
     }
 
     /**
@@ -60,25 +82,23 @@ record UiCall(String method, String path, Map<String, List<String>> query, byte[
      * withholds) and the session's CSRF token in {@code X-CSRF-Token}.
      */
     UiSessions.Session writer(UiSessions sessions) {
-        if (fetchSite != null && !fetchSite.equals("same-origin") && !fetchSite.equals("none")) {
-            throw new UiException(403, "cross-site request refused (Sec-Fetch-Site: " + fetchSite + ")");
-        }
-        if (origin != null && !origin.equals("http://" + host)) {
-            throw new UiException(403, "cross-site request refused (Origin " + origin + " is not this UI)");
-        }
+        sameOrigin();
         UiSessions.Session s = session(sessions).orElseThrow(() -> new UiException(401,
                 "changing policy needs a session: run 'septum ui login' on this host and open the link it prints"));
-        if (!UiSessions.matches(s.csrf(), csrf)) throw new UiException(403, "missing or wrong X-CSRF-Token: reload the page");
+        if (!UiSessions.matches(s.csrf(), csrf)) {
+            throw new UiException(403, "missing or wrong X-CSRF-Token: open a new link of 'septum ui login'");
+        }
         return s;
     }
 
-    /** The value of this UI's session cookie in the {@code Cookie} header, or null. */
-    String cookieValue() {
-        if (cookie == null) return null;
+    /** The values of this UI's session cookie in the {@code Cookie} header. */
+    List<String> cookieValues() {
+        if (cookie == null) return List.of();
+        List<String> values = new java.util.ArrayList<>();
         for (String part : cookie.split(";")) {
             String p = part.strip();
-            if (p.startsWith(COOKIE + "=")) return p.substring(COOKIE.length() + 1);
+            if (p.startsWith(COOKIE + "=")) values.add(p.substring(COOKIE.length() + 1));
         }
-        return null;
+        return values;
     }
 }

@@ -38,7 +38,10 @@ final class UiProbe {
         }
         String address;
         String target;
-        if (to != null && to.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+        if (to != null && to.matches("[0-9.]+")) {
+            if (!NetnsProbe.isCanonicalIpv4(to)) {
+                throw new UiException(400, "\"" + to + "\" is not an IPv4 address as 10.0.0.1 writes one (no leading zeros)");
+            }
             address = to;
             target = to;
         } else {

@@ -13,15 +13,19 @@ import java.util.Optional;
 
 /**
  * Who may change policy from the UI. {@code septum ui login} asks the REST API, which checks the caller's unix
- * credentials, for a one-time link token; opening the link trades the token for a session (an HttpOnly,
- * SameSite=Strict cookie) with its own CSRF token, which every write must echo in a header. Tokens and sessions live
- * in memory only: a restarted agent forgets them, and users log in again. Both are bounded in number and time.
+ * credentials, for a one-time link token; the page that opens the link trades the token for a session: an HttpOnly,
+ * SameSite=Strict cookie, and a CSRF token that only that answer carries (the page keeps it in its origin's storage).
+ * Every write must send both. The cookie alone is not enough: browsers send cookies to every port of 127.0.0.1, so
+ * another local server could receive it, but the CSRF token never travels unasked. Tokens and sessions live in memory
+ * only: a restarted agent, or a changed UI configuration, forgets them. Both are bounded in number and time.
  */
 final class UiSessions {
     /** How long a login link works if nobody opens it. */
     static final Duration LINK_TTL = Duration.ofMinutes(5);
     /** A session unused for this long ends. */
     static final Duration IDLE = Duration.ofHours(8);
+    /** A session ends this long after it began, used or not. */
+    static final Duration MAX_AGE = Duration.ofHours(24);
     private static final int MAX_LINKS = 32;
     private static final int MAX_SESSIONS = 64;
 
@@ -42,7 +46,7 @@ final class UiSessions {
     private record Link(String author, Instant expires) {
     }
 
-    private record Entry(Session session, Instant lastUsed) {
+    private record Entry(Session session, Instant created, Instant lastUsed) {
     }
 
     private final Clock clock;
@@ -73,16 +77,17 @@ final class UiSessions {
         if (link == null) return Optional.empty();
         while (sessions.size() >= MAX_SESSIONS) drop(sessions);
         Session s = new Session(secret(), secret(), link.author());
-        sessions.put(s.id(), new Entry(s, clock.instant()));
+        sessions.put(s.id(), new Entry(s, clock.instant(), clock.instant()));
         return Optional.of(s);
     }
 
     /** The live session with this cookie value, which counts as a use; empty otherwise. */
     synchronized Optional<Session> find(String id) {
         expire();
-        Entry e = id == null ? null : sessions.get(id);
+        Entry e = id == null ? null : sessions.remove(id);
         if (e == null) return Optional.empty();
-        sessions.put(id, new Entry(e.session(), clock.instant()));
+        // re-inserted: the map's order is the order of use, so a bound drops the least recently used
+        sessions.put(id, new Entry(e.session(), e.created(), clock.instant()));
         return Optional.of(e.session());
     }
 
@@ -101,7 +106,7 @@ final class UiSessions {
     private void expire() {
         Instant now = clock.instant();
         links.values().removeIf(l -> !now.isBefore(l.expires()));
-        sessions.values().removeIf(e -> !now.isBefore(e.lastUsed().plus(IDLE)));
+        sessions.values().removeIf(e -> !now.isBefore(e.lastUsed().plus(IDLE)) || !now.isBefore(e.created().plus(MAX_AGE)));
     }
 
     private static void drop(Map<String, ?> oldestFirst) {

@@ -202,7 +202,7 @@ public final class WebUiComponent implements HealthReporter, UiBackend, UiLogin 
             throw new IllegalStateException("the web UI is not served (" + health.message() + ")");
         }
         Map.Entry<String, Instant> link = sessions.issue(author);
-        return new UiLoginLink(url(a) + WebUiServer.LOGIN.substring(1) + "?token=" + link.getKey(), link.getValue().toString());
+        return new UiLoginLink(url(a) + "#" + WebUiServer.LOGIN_FRAGMENT + link.getKey(), link.getValue().toString());
     }
 
     @Override

@@ -68,8 +68,8 @@ final class WebUiServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(WebUiServer.class.getName());
     private static final int MAX_BODY = 1 << 20;
     private static final long KEEPALIVE_MILLIS = 5_000;
-    /** Where a login link points: {@code /login?token=...}. */
-    static final String LOGIN = "/login";
+    /** What a login link carries after {@code #}: the page reads it, the server never sees it in a URL. */
+    static final String LOGIN_FRAGMENT = "login=";
     /** How long one piece of an answer may wait for a client that does not read. */
     private static final long WRITE_TIMEOUT_MILLIS = 10_000;
     private static final Map<String, String> TYPES = Map.of(
@@ -201,8 +201,6 @@ final class WebUiServer implements AutoCloseable {
                                     h.get(HttpHeaderNames.COOKIE), h.get("X-CSRF-Token"), h.get(HttpHeaderNames.ORIGIN),
                                     h.get("Sec-Fetch-Site"));
                             send(ch, answer(api.handle(call)), keepAlive);
-                        } else if (path.equals(LOGIN)) {
-                            send(ch, login(method, query(rawQuery)), keepAlive);
                         } else {
                             send(ch, file(method, path), keepAlive);
                         }
@@ -256,32 +254,7 @@ final class WebUiServer implements AutoCloseable {
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json")
                 .set(HttpHeaderNames.CACHE_CONTROL, "no-store")
                 .setInt(HttpHeaderNames.CONTENT_LENGTH, a.body().length);
-        return r;
-    }
-
-    /**
-     * {@code GET /login?token=T}: trades a one-time token from {@code septum ui login} for a session cookie
-     * (HttpOnly, SameSite=Strict: scripts and other sites never see or send it) and goes to the UI. A used, expired or
-     * unknown token is a 403 page saying what to do.
-     */
-    private FullHttpResponse login(String method, Map<String, List<String>> query) {
-        if (!method.equals("GET")) return answer(api.error(405, "method " + method + " not allowed here (allowed: GET)"));
-        List<String> t = query.get("token");
-        var session = api.sessions().redeem(t == null || t.isEmpty() ? null : t.get(0));
-        if (session.isEmpty()) {
-            byte[] page = ("<!doctype html><title>Septum</title><p>This login link was used already, has expired (after "
-                    + UiSessions.LINK_TTL.toMinutes() + " minutes) or is not one of this agent's. Run "
-                    + "<code>septum ui login</code> again.</p>").getBytes(StandardCharsets.UTF_8);
-            FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.FORBIDDEN,
-                    Unpooled.wrappedBuffer(page));
-            r.headers().set(HttpHeaderNames.CONTENT_TYPE, TYPES.get("html")).setInt(HttpHeaderNames.CONTENT_LENGTH, page.length);
-            return r;
-        }
-        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.SEE_OTHER, Unpooled.EMPTY_BUFFER);
-        r.headers().set(HttpHeaderNames.LOCATION, "/")
-                .set(HttpHeaderNames.SET_COOKIE, UiCall.COOKIE + "=" + session.get().id() + "; Path=/; HttpOnly; SameSite=Strict")
-                .set(HttpHeaderNames.CACHE_CONTROL, "no-store")
-                .setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
+        if (a.setCookie() != null) r.headers().set(HttpHeaderNames.SET_COOKIE, a.setCookie());
         return r;
     }
 
@@ -431,8 +404,16 @@ final class WebUiServer implements AutoCloseable {
         return "data: " + api.mapper().writeValueAsString(f) + "\n\n";
     }
 
-    /** {@code a=1&b=2&b=3}, URL-decoded; a key without {@code =} has an empty value. */
+    /** {@code a=1&b=2&b=3}, URL-decoded; a key without {@code =} has an empty value; a bad escape is a 400. */
     static Map<String, List<String>> query(String raw) {
+        try {
+            return decode(raw);
+        } catch (IllegalArgumentException e) {
+            throw new UiException(400, "malformed query string: " + e.getMessage());
+        }
+    }
+
+    private static Map<String, List<String>> decode(String raw) {
         Map<String, List<String>> q = new LinkedHashMap<>();
         if (raw == null || raw.isEmpty()) return q;
         for (String part : raw.split("&")) {

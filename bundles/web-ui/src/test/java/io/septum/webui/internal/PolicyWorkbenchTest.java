@@ -42,12 +42,13 @@ class PolicyWorkbenchTest {
     /** Every change a service was asked for: "import AUTHOR TEXT", "mode ...", "rollback ...". */
     private final List<String> changes = new CopyOnWriteArrayList<>();
     private WebUiServer server;
+    private PolicyEngine engine;
     private UiApi api;
     private String base;
 
     @BeforeEach
     void start() throws Exception {
-        PolicyEngine engine = ServiceLoader.load(PolicyEngine.class).findFirst().orElseThrow();
+        engine = ServiceLoader.load(PolicyEngine.class).findFirst().orElseThrow();
         WebUiServerTest.Repo repo = new WebUiServerTest.Repo(engine.parse("rule1.yaml", DRAFT)) {
             @Override
             public ImportResult importPolicies(String origin, String text, String author) {
@@ -75,37 +76,11 @@ class PolicyWorkbenchTest {
             }
         };
         FakeFlowObserver observer = new FakeFlowObserver();
-        UiBackend backend = new UiBackend() {
-            @Override
-            public EndpointManager endpointManager() {
-                return new WebUiServerTest.Endpoints();
-            }
-
-            @Override
-            public PolicyRepository policyRepository() {
-                return repo;
-            }
-
-            @Override
-            public FlowObserver flowObserver() {
-                return observer;
-            }
-
-            @Override
-            public Map<Integer, Long> ruleHits() {
-                return Map.of();
-            }
-
-            @Override
-            public PolicyEngine policyEngine() {
-                return engine;
-            }
-
-            @Override
-            public PolicyHistory policyHistory() {
-                return history;
-            }
-        };
+        FakeBackend backend = new FakeBackend();
+        backend.repository = repo;
+        backend.observer = observer;
+        backend.engine = engine;
+        backend.history = history;
         api = new UiApi(backend);
         server = new WebUiServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), api, 2);
         server.start();
@@ -118,30 +93,78 @@ class PolicyWorkbenchTest {
     }
 
     @Test
-    void aLoginLinkWorksOnceAndSetsAStrictHttpOnlyCookie() throws Exception {
+    void aLoginTokenWorksOnceAndGivesAStrictHttpOnlyCookieAndTheCsrfTokenOnlyThen() throws Exception {
         String token = api.sessions().issue("uid 0 (root)").getKey();
-        HttpResponse<String> first = send(HttpRequest.newBuilder(URI.create(base + "/login?token=" + token)).GET());
-        assertEquals(303, first.statusCode(), first.body());
-        assertEquals("/", first.headers().firstValue("Location").orElse(""));
+        HttpResponse<String> first = login(token);
+        assertEquals(200, first.statusCode(), first.body());
         String cookie = first.headers().firstValue("Set-Cookie").orElse("");
         assertTrue(cookie.startsWith(UiCall.COOKIE + "=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), cookie);
+        JsonNode body = mapper.readTree(first.body());
+        assertEquals("uid 0 (root)", body.path("user").asText());
+        assertTrue(body.path("csrf").asText().length() >= 43, body.toString());
 
-        HttpResponse<String> again = send(HttpRequest.newBuilder(URI.create(base + "/login?token=" + token)).GET());
+        HttpResponse<String> again = login(token);
         assertEquals(403, again.statusCode(), "a link works once");
         assertTrue(again.body().contains("septum ui login"), again.body());
-        assertEquals(403, send(HttpRequest.newBuilder(URI.create(base + "/login?token=forged")).GET()).statusCode());
+        assertEquals(403, login("forged").statusCode());
+        assertEquals(404, send(HttpRequest.newBuilder(URI.create(base + "/login?token=" + token)).GET()).statusCode(),
+                "the token never travels in a URL the server answers");
 
-        JsonNode session = json(send(withCookie("/api/session", cookie(first)).GET()));
+        JsonNode session = json(send(withCookie("/api/session", cookie.split(";")[0]).GET()));
         assertEquals("uid 0 (root)", session.path("user").asText());
-        assertFalse(session.path("csrf").asText().isEmpty());
+        assertTrue(session.path("csrf").isMissingNode(), "the cookie alone never gets the CSRF token: " + session);
         assertEquals(401, send(HttpRequest.newBuilder(URI.create(base + "/api/session")).GET()).statusCode(),
                 "no cookie, no session");
+        HttpResponse<String> tossed = send(withCookie("/api/session", UiCall.COOKIE + "=junk; " + cookie.split(";")[0]).GET());
+        assertEquals(200, tossed.statusCode(), "a cookie another port set does not hide the real one");
+        UiException bad = org.junit.jupiter.api.Assertions.assertThrows(UiException.class, () -> WebUiServer.query("a=%zz"));
+        assertEquals(400, bad.status(), "a bad escape is a 400, not a dropped connection");
+    }
+
+    /** Every route that changes something, with a body it would accept. */
+    private static final List<String[]> WRITES = List.of(
+            new String[] {"/api/policy/apply?mode=enforce", DRAFT},
+            new String[] {"/api/policy/apply?mode=audit", DRAFT},
+            new String[] {"/api/policy/mode", "{\"namespace\":\"default\",\"name\":\"rule1\",\"mode\":\"audit\"}"},
+            new String[] {"/api/policy/rollback", "{\"namespace\":\"default\",\"name\":\"rule1\",\"revision\":1}"},
+            new String[] {"/api/probe", "{\"from\":\"deathstar\",\"to\":\"10.199.16.1\",\"port\":80}"},
+            new String[] {"/api/session/logout", ""});
+
+    @Test
+    void everyChangeIsRefusedWithoutTheSessionItsCsrfTokenOrFromAnotherPage() throws Exception {
+        String[] s = signIn();
+        String cookie = s[0];
+        String csrf = s[1];
+        for (String[] w : WRITES) {
+            HttpRequest.BodyPublisher body = HttpRequest.BodyPublishers.ofString(w[1]);
+            assertRefused(401, w[0], HttpRequest.newBuilder(URI.create(base + w[0])).header("X-CSRF-Token", csrf).POST(body));
+            assertRefused(403, w[0], withCookie(w[0], cookie).POST(body));
+            assertRefused(403, w[0], withCookie(w[0], cookie).header("X-CSRF-Token", csrf + "x").POST(body));
+            for (String origin : new String[] {"null", "http://evil.example", "http://127.0.0.1:1"}) {
+                assertRefused(403, w[0] + " from " + origin, withCookie(w[0], cookie).header("X-CSRF-Token", csrf)
+                        .header("Origin", origin).POST(body));
+            }
+            for (String site : new String[] {"cross-site", "same-site", "none"}) {
+                assertRefused(403, w[0] + " " + site, withCookie(w[0], cookie).header("X-CSRF-Token", csrf)
+                        .header("Sec-Fetch-Site", site).POST(body));
+            }
+        }
+        assertEquals(List.of(), changes, "a refused change reaches no service");
+        HttpResponse<String> compute = send(HttpRequest.newBuilder(URI.create(base + "/api/policy/validate"))
+                .header("Origin", "http://evil.example").POST(HttpRequest.BodyPublishers.ofString(DRAFT)));
+        assertEquals(403, compute.statusCode(), "another page cannot make the agent compute either");
+    }
+
+    private void assertRefused(int status, String what, HttpRequest.Builder b) throws Exception {
+        HttpResponse<String> r = send(b);
+        assertEquals(status, r.statusCode(), what + ": " + r.body());
     }
 
     @Test
     void changesNeedTheSessionItsCsrfTokenAndTheUisOwnOrigin() throws Exception {
-        String cookie = signIn();
-        String csrf = json(send(withCookie("/api/session", cookie).GET())).path("csrf").asText();
+        String[] signedIn = signIn();
+        String cookie = signedIn[0];
+        String csrf = signedIn[1];
         HttpRequest.BodyPublisher body = HttpRequest.BodyPublishers.ofString(DRAFT);
 
         HttpResponse<String> anonymous = send(HttpRequest.newBuilder(URI.create(base + "/api/policy/apply?mode=enforce"))
@@ -178,16 +201,34 @@ class PolicyWorkbenchTest {
 
     @Test
     void stagingAnnotatesEveryPolicyOfTheDraftInOneImport() throws Exception {
-        String cookie = signIn();
-        String csrf = json(send(withCookie("/api/session", cookie).GET())).path("csrf").asText();
-        String two = DRAFT + "---\n" + DRAFT.replace("name: \"rule1\"", "name: \"rule2\"\n  annotations: {team: x}");
+        String[] signedIn = signIn();
+        String cookie = signedIn[0];
+        String csrf = signedIn[1];
+        // a plain document with other annotations, a label value that looks like a number, and a List of one more
+        String two = DRAFT.replace("class: deathstar}", "class: deathstar, version: \"1.10\"}") + "---\n"
+                + DRAFT.replace("name: \"rule1\"", "name: \"rule2\"\n  annotations: {team: x}") + "---\n"
+                + "apiVersion: v1\nkind: List\nitems:\n" + DRAFT.replace("name: \"rule1\"", "name: \"rule3\"").indent(2)
+                        .replaceFirst("  apiVersion", "- apiVersion");
         HttpResponse<String> r = send(withCookie("/api/policy/apply?mode=audit", cookie).header("X-CSRF-Token", csrf)
                 .POST(HttpRequest.BodyPublishers.ofString(two)));
         assertEquals(200, r.statusCode(), r.body());
+        assertEquals("audit", mapper.readTree(r.body()).path("mode").asText());
         assertEquals(1, changes.size(), "one change, so the draft never enforces in between");
-        String imported = changes.get(0);
-        assertEquals(2, imported.split("policy.septum.io/mode: audit", -1).length - 1, imported);
-        assertTrue(imported.contains("team: x"), "other annotations stay\n" + imported);
+        String imported = changes.get(0).substring(changes.get(0).indexOf('\n') + 1);
+        io.septum.api.policy.PolicySet set = engine.parse("imported", imported);
+        assertEquals(List.of("default/rule1", "default/rule2", "default/rule3"),
+                set.policies().stream().map(p -> p.qualifiedName()).sorted().toList(), imported);
+        for (io.septum.api.policy.PolicyInfo p : set.policies()) {
+            assertEquals("audit", PolicyView.mode(p), p.qualifiedName() + " staged\n" + imported);
+        }
+        assertTrue(imported.contains("\"1.10\""), "a label value stays a string\n" + imported);
+        assertTrue(imported.contains("team"), "other annotations stay\n" + imported);
+
+        // YAML's special words stay strings too
+        HttpResponse<String> inf = send(withCookie("/api/policy/apply?mode=audit", cookie).header("X-CSRF-Token", csrf)
+                .POST(HttpRequest.BodyPublishers.ofString(DRAFT.replace("class: deathstar}", "class: deathstar, v: \".inf\"}"))));
+        assertEquals(200, inf.statusCode(), inf.body());
+        assertTrue(changes.remove(1).contains("\".inf\""), "quoted as typed");
 
         assertEquals(200, send(withCookie("/api/policy/mode", cookie).header("X-CSRF-Token", csrf).POST(
                 HttpRequest.BodyPublishers.ofString("{\"namespace\":\"default\",\"name\":\"rule1\",\"mode\":\"enforce\"}"))).statusCode());
@@ -222,13 +263,17 @@ class PolicyWorkbenchTest {
         assertEquals(List.of(), changes);
     }
 
-    private String signIn() throws Exception {
-        String token = api.sessions().issue("uid 0 (root)").getKey();
-        return cookie(send(HttpRequest.newBuilder(URI.create(base + "/login?token=" + token)).GET()));
+    /** Signs in as root: the cookie ({@code name=value}) and the CSRF token. */
+    private String[] signIn() throws Exception {
+        HttpResponse<String> r = login(api.sessions().issue("uid 0 (root)").getKey());
+        assertEquals(200, r.statusCode(), r.body());
+        return new String[] {r.headers().firstValue("Set-Cookie").orElseThrow().split(";")[0],
+                mapper.readTree(r.body()).path("csrf").asText()};
     }
 
-    private static String cookie(HttpResponse<String> login) {
-        return login.headers().firstValue("Set-Cookie").orElseThrow().split(";")[0];
+    private HttpResponse<String> login(String token) throws Exception {
+        return send(HttpRequest.newBuilder(URI.create(base + "/api/session/login"))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"token\":\"" + token + "\"}")));
     }
 
     private HttpRequest.Builder withCookie(String path, String cookie) {
@@ -250,8 +295,9 @@ class PolicyWorkbenchTest {
         HttpResponse<String> anonymous = send(HttpRequest.newBuilder(URI.create(base + "/api/probe"))
                 .POST(HttpRequest.BodyPublishers.ofString(probe)));
         assertEquals(401, anonymous.statusCode(), anonymous.body());
-        String cookie = signIn();
-        String csrf = json(send(withCookie("/api/session", cookie).GET())).path("csrf").asText();
+        String[] signedIn = signIn();
+        String cookie = signedIn[0];
+        String csrf = signedIn[1];
         HttpResponse<String> unknown = send(withCookie("/api/probe", cookie).header("X-CSRF-Token", csrf)
                 .POST(HttpRequest.BodyPublishers.ofString(probe.replace("deathstar", "nosuch"))));
         assertEquals(404, unknown.statusCode(), unknown.body());

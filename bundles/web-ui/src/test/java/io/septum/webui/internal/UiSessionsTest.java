@@ -75,4 +75,23 @@ class UiSessionsTest {
         assertFalse(UiSessions.matches(a.csrf(), a.csrf() + "x"));
         assertFalse(UiSessions.matches(a.csrf(), null));
     }
+
+    @Test
+    void aBoundDropsTheLeastRecentlyUsedSessionAndEverySessionEndsAfterItsMaximumAge() {
+        Hands clock = new Hands();
+        UiSessions s = new UiSessions(clock);
+        UiSessions.Session first = s.redeem(s.issue("a").getKey()).orElseThrow();
+        UiSessions.Session second = s.redeem(s.issue("b").getKey()).orElseThrow();
+        for (int i = 0; i < 62; i++) s.redeem(s.issue("c").getKey()).orElseThrow();
+        assertTrue(s.find(first.id()).isPresent(), "the oldest, used just now");
+        s.redeem(s.issue("d").getKey()).orElseThrow();
+        assertTrue(s.find(first.id()).isPresent(), "in use: kept");
+        assertTrue(s.find(second.id()).isEmpty(), "the least recently used went");
+
+        for (int i = 0; i < 5; i++) {
+            clock.now = clock.now.plus(UiSessions.IDLE.minus(Duration.ofMinutes(1)));
+            s.find(first.id());
+        }
+        assertTrue(s.find(first.id()).isEmpty(), "used all along, but older than " + UiSessions.MAX_AGE);
+    }
 }

@@ -74,8 +74,7 @@ class WebUiServerTest {
     private final ObjectMapper mapper = new ObjectMapper();
     private final FakeFlowObserver observer = new FakeFlowObserver();
     private Repo repo;
-    private Map<Integer, Long> hits;
-    private volatile io.septum.api.flow.FlowRelay relay;
+    private FakeBackend backend;
     private WebUiServer server;
     private String base;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -84,32 +83,10 @@ class WebUiServerTest {
     void start() throws Exception {
         PolicyEngine engine = ServiceLoader.load(PolicyEngine.class).findFirst().orElseThrow();
         repo = new Repo(engine.parse("rule1.yaml", RULE1));
-        UiBackend backend = new UiBackend() {
-            @Override
-            public EndpointManager endpointManager() {
-                return new Endpoints();
-            }
-
-            @Override
-            public PolicyRepository policyRepository() {
-                return repo;
-            }
-
-            @Override
-            public FlowObserver flowObserver() {
-                return observer;
-            }
-
-            @Override
-            public Map<Integer, Long> ruleHits() {
-                return hits;
-            }
-
-            @Override
-            public io.septum.api.flow.FlowRelay flowRelay() {
-                return relay == null ? UiBackend.super.flowRelay() : relay;
-            }
-        };
+        backend = new FakeBackend();
+        backend.repository = repo;
+        backend.observer = observer;
+        backend.hits = null; // no source of hit counts until a test sets one
         server = new WebUiServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), new UiApi(backend), 2);
         server.start();
         base = "http://127.0.0.1:" + server.boundAddress().getPort();
@@ -205,7 +182,7 @@ class WebUiServerTest {
         JsonNode none = mapper.readTree(get("/api/policies").body());
         assertEquals("default/rule1 ingress[0]", none.get(0).path("rules").get(0).path("rule").asText(), none.toString());
         assertTrue(none.get(0).path("rules").get(0).path("hits").isNull(), "no hit source: null, shown as -");
-        hits = Map.of(repo.rule1(), 42L);
+        backend.hits = Map.of(repo.rule1(), 42L);
         JsonNode some = mapper.readTree(get("/api/policies").body());
         assertEquals(42, some.get(0).path("rules").get(0).path("hits").asLong(), some.toString());
     }
@@ -470,7 +447,7 @@ class WebUiServerTest {
         assertTrue(none.body().contains("the flow relay (septum-api-server's peer flow component) is not running"), none.body());
         List<Map<String, List<String>>> asked = new CopyOnWriteArrayList<>();
         List<Boolean> followed = new CopyOnWriteArrayList<>();
-        relay = (query, follow, sink) -> {
+        backend.relay = (query, follow, sink) -> {
             asked.add(query);
             followed.add(follow);
             sink.flow(flow(7, Flow.DROPPED, "xwing", "INGRESS", 0, "default deny: no rule allows").withNodeName("node-b"));
