@@ -16,7 +16,7 @@
 # --rate times a second one fake node replaces an endpoint (a put of a new address and a delete of the old one)
 # for --steady s; publish-to-BPF propagation per entry and agent, and etcd's request rate from its /metrics.
 # (6) a new agent starts: time until its BPF ipcache holds every entry. --java-opts is passed to every agent's JVM
-# (SEPTUM_JAVA_OPTS); by default the agents run as shipped (the JVM picks its heap size from the machine's RAM).
+# (SEPTUM_JAVA_OPTS); by default the agents run as shipped (bin/septum: -Xmx256m and the serial collector).
 # Everything it makes (processes, temp dir, pins /sys/fs/bpf/septum-bclu-<id>-<n>) is removed on exit, also on
 # failure or Ctrl-C. Every wait has a deadline.
 set -euo pipefail
