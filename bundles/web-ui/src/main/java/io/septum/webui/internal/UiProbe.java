@@ -38,7 +38,7 @@ final class UiProbe {
         }
         String address;
         String target;
-        if (to != null && to.matches("[0-9.]+")) {
+        if (to != null && to.matches("[0-9]+(\\.[0-9]*)+")) {
             if (!NetnsProbe.isCanonicalIpv4(to)) {
                 throw new UiException(400, "\"" + to + "\" is not an IPv4 address as 10.0.0.1 writes one (no leading zeros)");
             }

@@ -301,6 +301,12 @@ class PolicyWorkbenchTest {
         HttpResponse<String> unknown = send(withCookie("/api/probe", cookie).header("X-CSRF-Token", csrf)
                 .POST(HttpRequest.BodyPublishers.ofString(probe.replace("deathstar", "nosuch"))));
         assertEquals(404, unknown.statusCode(), unknown.body());
+        HttpResponse<String> octal = send(withCookie("/api/probe", cookie).header("X-CSRF-Token", csrf)
+                .POST(HttpRequest.BodyPublishers.ofString(probe.replace("10.199.16.1", "010.199.16.1"))));
+        assertEquals(400, octal.statusCode(), "bash would read 010 as octal: " + octal.body());
+        HttpResponse<String> byId = send(withCookie("/api/probe", cookie).header("X-CSRF-Token", csrf)
+                .POST(HttpRequest.BodyPublishers.ofString(probe.replace("10.199.16.1", "7"))));
+        assertEquals(404, byId.statusCode(), "a number without dots is an endpoint id, not an address: " + byId.body());
         HttpResponse<String> port = send(withCookie("/api/probe", cookie).header("X-CSRF-Token", csrf)
                 .POST(HttpRequest.BodyPublishers.ofString(probe.replace("80", "70000"))));
         assertEquals(400, port.statusCode(), port.body());

@@ -87,7 +87,7 @@ public class ProbeCommand implements SeptumCommand, Callable<Integer> {
         String target;
         try {
             source = client.get("/v1/endpoints/" + AgentClient.segment(from), Endpoint.class);
-            if (to.matches("[0-9.]+")) {
+            if (to.matches("[0-9]+(\\.[0-9]*)+")) {
                 if (!NetnsProbe.isCanonicalIpv4(to)) {
                     err.println("septum: \"" + to + "\" is not an IPv4 address as 10.0.0.1 writes one (no leading zeros)");
                     return 2;
