@@ -29,6 +29,11 @@ import java.util.function.Function;
  * deny) and nothing unobserved passes. ICMP and ICMPv6 messages become {@code icmps} rules of their types (a rule of
  * their own: Cilium does not mix them with {@code toPorts}); other portless protocols cannot be written without
  * allowing every port of the peer: they are listed in an annotation instead.
+ *
+ * <p>Where the L7 proxy judged HTTP requests of a connection (it was {@code REDIRECTED}), the port gets HTTP rules:
+ * each method and path the proxy forwarded, the path as an anchored RE2 pattern matching exactly that path (the
+ * query left out, as Cilium matches paths). Requests it refused stay out. A redirected port without a forwarded
+ * request keeps its L3/L4 rule.
  */
 final class Suggester {
     /** Labels that change per instance (pods of a Deployment, Jobs) or that the agent derives: never selected on. */
@@ -53,9 +58,15 @@ final class Suggester {
         FlowFilter.Builder fb = FlowFilter.builder();
         if (since != null) fb.since(since.getEpochSecond() * 1_000_000_000L + since.getNano());
         List<Flow> seen = new ArrayList<>();
+        List<Flow> requests = new ArrayList<>();
         for (Flow f : flows.query(fb.build(), 0)) {
-            if (f.endpointId() != ep.id() || f.isReply() || !Flow.TYPE_POLICY_VERDICT.equals(f.eventType())) continue;
-            if (!Flow.FORWARDED.equals(f.verdict()) && !Flow.AUDIT.equals(f.verdict())) continue;
+            if (f.endpointId() != ep.id() || f.isReply()) continue;
+            if (Flow.TYPE_L7.equals(f.eventType())) {
+                if (Flow.FORWARDED.equals(f.verdict()) && f.l7() != null && f.l7().http() != null) requests.add(f);
+                continue;
+            }
+            if (!Flow.TYPE_POLICY_VERDICT.equals(f.eventType())) continue;
+            if (!Flow.FORWARDED.equals(f.verdict()) && !Flow.AUDIT.equals(f.verdict()) && !Flow.REDIRECTED.equals(f.verdict())) continue;
             seen.add(f);
         }
         if (seen.isEmpty()) {
@@ -85,6 +96,15 @@ final class Suggester {
             // an ICMP flow's "port" is its type (the datapath's policy key), written as icmps
             if (icmp) held.icmpTypes.add(f.l4().destinationPort() + "/" + (proto.equals("ICMP") ? "IPv4" : "IPv6"));
             else held.ports.add(f.l4().destinationPort() + "/" + proto);
+        }
+        for (Flow f : requests) {
+            boolean ingress = "INGRESS".equals(f.trafficDirection());
+            Peer p = peer(ingress ? f.source() : f.destination(), f.ip() == null ? null : ingress ? f.ip().source() : f.ip().destination(), ingress);
+            Peer held = p == null ? null : rules.getOrDefault(ingress ? "ingress" : "egress", Map.of()).get(p.key);
+            String port = f.l4() == null ? null : f.l4().destinationPort() + "/TCP";
+            // only on a port whose connections were seen passing to the proxy: an L7 rule narrows, it never opens
+            if (held == null || !held.ports.contains(port)) continue;
+            held.http.computeIfAbsent(port, k -> new TreeSet<>()).add(f.l7().http().method() + " " + path(f.l7().http().url()));
         }
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("apiVersion", "cilium.io/v2");
@@ -119,6 +139,8 @@ final class Suggester {
         final Set<String> ports = new TreeSet<>();
         /** "type/family" of the ICMP messages seen. */
         final Set<String> icmpTypes = new TreeSet<>();
+        /** "port/TCP" -> "METHOD /path" of the HTTP requests the proxy forwarded there. */
+        final Map<String, Set<String>> http = new TreeMap<>();
 
         Peer(String key, String describe, String field, Object value) {
             this.key = key;
@@ -130,14 +152,25 @@ final class Suggester {
         /** One rule for the ports and one for the ICMP types: a rule cannot hold both (as in Cilium). */
         List<Map<String, Object>> rules(boolean ingress) {
             List<Map<String, Object>> out = new ArrayList<>();
-            if (!ports.isEmpty()) {
-                List<Object> ps = new ArrayList<>();
-                for (String pp : ports) {
-                    String[] a = pp.split("/");
-                    ps.add(Map.of("port", a[0], "protocol", a[1]));
+            List<Object> plain = new ArrayList<>();
+            List<Object> withHttp = new ArrayList<>();
+            for (String pp : ports) {
+                String[] a = pp.split("/");
+                Map<String, Object> port = Map.of("port", a[0], "protocol", a[1]);
+                Set<String> requests = http.get(pp);
+                if (requests == null) {
+                    plain.add(port);
+                    continue;
                 }
-                out.add(rule(ingress, "toPorts", List.of(Map.of("ports", ps))));
+                List<Object> rs = new ArrayList<>();
+                for (String r : requests) {
+                    int sp = r.indexOf(' ');
+                    rs.add(Map.of("method", r.substring(0, sp), "path", "^" + re2Literal(r.substring(sp + 1)) + "$"));
+                }
+                withHttp.add(Map.of("ports", List.of(port), "rules", Map.of("http", rs)));
             }
+            if (!plain.isEmpty()) withHttp.add(0, Map.of("ports", plain));
+            if (!withHttp.isEmpty()) out.add(rule(ingress, "toPorts", withHttp));
             if (!icmpTypes.isEmpty()) {
                 List<Object> fields = new ArrayList<>();
                 for (String t : icmpTypes) {
@@ -155,6 +188,29 @@ final class Suggester {
             r.put(l4Field, l4);
             return r;
         }
+    }
+
+    /** The path of a URL as the proxy records it ({@code http://host/path?query}): {@code /path}. */
+    static String path(String url) {
+        String u = url == null ? "" : url;
+        int scheme = u.indexOf("://");
+        if (scheme >= 0) {
+            int slash = u.indexOf('/', scheme + 3);
+            u = slash < 0 ? "/" : u.substring(slash);
+        }
+        int q = u.indexOf('?');
+        if (q >= 0) u = u.substring(0, q);
+        return u.isEmpty() ? "/" : u;
+    }
+
+    /** {@code s} as an RE2 pattern that matches exactly it. */
+    static String re2Literal(String s) {
+        StringBuilder b = new StringBuilder();
+        for (char c : s.toCharArray()) {
+            if ("\\.+*?()|[]{}^$".indexOf(c) >= 0) b.append('\\');
+            b.append(c);
+        }
+        return b.toString();
     }
 
     private static Peer peer(FlowEndpoint peer, String ip, boolean ingress) {

@@ -106,4 +106,47 @@ class SuggesterTest {
         assertThrows(java.util.NoSuchElementException.class,
                 () -> new Suggester(store(List.of()), q -> Optional.empty()).suggest("nope", null));
     }
+
+    private static Flow request(String verdict, FlowEndpoint src, FlowEndpoint dst, String method, String url) {
+        return new Flow(null, 0, verdict, 0, null, new FlowIp("10.0.0.9", "10.0.0.7", "IPv4"), new FlowL4("TCP", 40000, 80, List.of()),
+                src, dst, "L7", Flow.TYPE_L7, "INGRESS", Flow.TO_PROXY, Flow.MATCH_L7, 7, 0, null, null, false,
+                new io.septum.api.flow.FlowL7("REQUEST", 0, new io.septum.api.flow.FlowHttp(0, method, url, "HTTP/1.1")));
+    }
+
+    @SuppressWarnings("unchecked")
+    @Test
+    void httpRequestsTheProxyForwardedBecomeHttpRulesOnTheirPortOnly() throws Exception {
+        FlowEndpoint web = new FlowEndpoint(7, 300, "shop", "web", WEB);
+        FlowEndpoint crawler = new FlowEndpoint(9, 302, "shop", "crawler", List.of("k8s:io.kubernetes.pod.namespace=shop", "k8s:app=crawler"));
+        List<Flow> flows = List.of(
+                flow("INGRESS", "REDIRECTED", crawler, web, "10.0.0.9", "10.0.0.7", "TCP", 80, false),
+                flow("INGRESS", "FORWARDED", crawler, web, "10.0.0.9", "10.0.0.7", "TCP", 443, false),
+                request("FORWARDED", crawler, web, "GET", "http://10.0.0.7/v1/items?page=2"),
+                request("FORWARDED", crawler, web, "GET", "http://10.0.0.7/v1/items"),
+                request("FORWARDED", crawler, web, "POST", "http://web.shop/v1/a.b(c)"),
+                request("DROPPED", crawler, web, "DELETE", "http://10.0.0.7/v1/items"));
+        Map<String, Object> doc = new Suggester(store(flows), q -> Optional.of(EP)).suggest("web", null);
+        List<Map<String, Object>> ingress = (List<Map<String, Object>>) ((Map<String, Object>) doc.get("spec")).get("ingress");
+        assertEquals(1, ingress.size(), ingress.toString());
+        List<Map<String, Object>> toPorts = (List<Map<String, Object>>) ingress.get(0).get("toPorts");
+        assertEquals(List.of(Map.of("port", "443", "protocol", "TCP")), toPorts.get(0).get("ports"), toPorts.toString());
+        assertEquals(List.of(Map.of("port", "80", "protocol", "TCP")), toPorts.get(1).get("ports"), toPorts.toString());
+        assertEquals(Map.of("http", List.of(Map.of("method", "GET", "path", "^/v1/items$"),
+                Map.of("method", "POST", "path", "^/v1/a\\.b\\(c\\)$"))), toPorts.get(1).get("rules"),
+                "forwarded requests only, the query left out, the path quoted");
+
+        // the draft is a policy the engine takes, and it admits exactly those requests
+        String json = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(doc);
+        io.septum.api.policy.PolicySet set = java.util.ServiceLoader.load(io.septum.api.policy.PolicyEngine.class)
+                .findFirst().orElseThrow().parse("suggested", json);
+        io.septum.api.Labels from = io.septum.api.Labels.forTrace(List.of("k8s:app=crawler", "k8s:io.kubernetes.pod.namespace=shop"));
+        io.septum.api.Labels to = io.septum.api.Labels.forTrace(List.of("k8s:app=web", "k8s:io.kubernetes.pod.namespace=shop"));
+        io.septum.api.policy.EnforcementMode mode = io.septum.api.policy.EnforcementMode.DEFAULT;
+        assertTrue(set.trace(from, to, 80, io.septum.api.policy.Protocol.TCP, mode,
+                io.septum.api.policy.HttpRequestInfo.of("POST", "/v1/a.b(c)")).allowed());
+        assertTrue(!set.trace(from, to, 80, io.septum.api.policy.Protocol.TCP, mode,
+                io.septum.api.policy.HttpRequestInfo.of("POST", "/v1/aXb(c)")).allowed(), "the dot is literal");
+        assertTrue(!set.trace(from, to, 80, io.septum.api.policy.Protocol.TCP, mode,
+                io.septum.api.policy.HttpRequestInfo.of("DELETE", "/v1/items")).allowed(), "refused requests stay out");
+    }
 }
