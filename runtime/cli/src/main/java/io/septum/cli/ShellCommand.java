@@ -19,7 +19,7 @@ import picocli.CommandLine.Command;
 @Command(name = "shell", mixinStandardHelpOptions = true,
         description = {"Attach to the running agent's Gogo shell over the API socket, as Karaf's bin/client does:",
                 "the console's commands (endpoint:list, policy:import, observe, ...) with line editing, TAB completion",
-                "of command names and a history in ~/.septum_shell_history. Each line runs in the agent (at most 60 s);",
+                "of command names and a history in ~/.septum_shell_history. Each line runs in the agent (at most 50 s);",
                 "variables live as long as the session. Needs root or the admin group, like every change: policy",
                 "changes made here are recorded as \"shell (uid N (USER))\". exit, quit or Ctrl-D ends it."})
 final class ShellCommand extends AgentCommand {

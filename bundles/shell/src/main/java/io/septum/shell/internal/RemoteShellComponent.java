@@ -41,7 +41,7 @@ public final class RemoteShellComponent implements RemoteShell, SessionAuthors {
     /** A session unused this long ends. */
     static final long IDLE_MILLIS = TimeUnit.MINUTES.toMillis(30);
     /** How long one line may run. */
-    static final long LINE_MILLIS = TimeUnit.SECONDS.toMillis(60);
+    static final long LINE_MILLIS = TimeUnit.SECONDS.toMillis(50); // under the CLI's 60 s request timeout
     private static final int MAX_SESSIONS = 16;
     /** What one line may print before the rest is cut. */
     private static final int MAX_OUTPUT = 4 << 20;
