@@ -11,7 +11,7 @@ const VALIDATE_DELAY_MS = 400;
 const CSRF_KEY = 'septum.csrf';
 
 export function createWorkbench({ $, el }) {
-  const wb = { session: null, validateTimer: null, validated: null, endpoint: null };
+  const wb = { session: null, validateTimer: null };
 
   async function call(path, init = {}) {
     const headers = { ...(init.headers || {}) };
@@ -83,7 +83,6 @@ export function createWorkbench({ $, el }) {
     const sel = $('#wb-endpoint');
     if (![...sel.options].some((o) => o.value === name)) sel.append(el('option', { value: name }, name));
     sel.value = name;
-    wb.endpoint = name;
   }
 
   function setEndpoints(endpoints) {
@@ -143,13 +142,11 @@ export function createWorkbench({ $, el }) {
     const out = $('#wb-validation');
     if (!text.trim()) {
       out.replaceChildren();
-      wb.validated = null;
       return;
     }
     try {
       const v = await call('/api/policy/validate', { method: 'POST', headers: { 'Content-Type': 'application/yaml' }, body: text });
       if (text !== draftText()) return; // typed on meanwhile: the next check answers
-      wb.validated = v;
       out.dataset.valid = String(v.valid);
       out.replaceChildren(v.valid
         ? el('span', { class: 'ok' }, `valid: ${v.policies.join(', ')}`)
