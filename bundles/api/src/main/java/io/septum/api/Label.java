@@ -11,6 +11,11 @@ public record Label(String source, String key, String value) implements Comparab
     public static final String RESERVED = "reserved";
     public static final String K8S = "k8s";
     public static final String CIDR = "cidr";
+    /**
+     * A name an allowed DNS lookup returned the address for ({@code fqdn:api.example.com}), on the address's CIDR
+     * identity; {@code toFQDNs} selectors match it. Since 2.5.
+     */
+    public static final String FQDN = "fqdn";
 
     public Label {
         Objects.requireNonNull(source, "source");

@@ -93,13 +93,18 @@ class PolicyOfflineCommandsTest {
         assertEquals(probes, j.get("results").size());
         for (int i = 0; i < probes; i++) {
             JsonNode p = j.get("results").get(i);
-            // a probe of a named port gets a note with the number it resolved to; others have none
-            boolean named = !YAML.readTree(file.toFile()).get("probes").get(i).path("port").asText().matches("\\d*");
+            // a probe of a named port gets a note with the number it resolved to, one with a lookup a note on
+            // the lookup; others have none
+            JsonNode probe = YAML.readTree(file.toFile()).get("probes").get(i);
+            boolean named = !probe.path("port").asText().matches("\\d*");
+            boolean lookup = probe.has("dns");
             Set<String> fields = new java.util.HashSet<>(Set.of("from", "to", "port", "protocol", "expect", "verdict",
                     "rule", "pass"));
-            if (named) fields.add("note");
+            if (named || lookup) fields.add("note");
             assertEquals(fields, names(p), p.toString());
             if (named) assertTrue(p.get("note").asText().startsWith("port "), p.toString());
+            if (lookup) assertTrue(p.get("note").asText().startsWith("DNS lookup of " + probe.get("dns").asText()),
+                    p.toString());
             assertTrue(p.get("port").isInt() && p.get("pass").isBoolean(), p.toString());
             assertTrue(p.get("pass").asBoolean(), p.toString());
         }

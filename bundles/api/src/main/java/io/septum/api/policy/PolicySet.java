@@ -99,4 +99,14 @@ public interface PolicySet {
                                             EnforcementMode mode) {
         return Optional.empty();
     }
+
+    /**
+     * The DNS rules that govern queries in {@code direction} from {@code subject} to {@code peer} on UDP
+     * {@code port}; empty when no DNS rule governs that path (the query is then not proxied, L3/L4 alone decides,
+     * and its answers teach {@code toFQDNs} nothing). A set without DNS rules has none. Since 1.7.
+     */
+    default Optional<DnsPolicy> dnsPolicy(Direction direction, Labels subject, Labels peer, int port,
+                                          EnforcementMode mode) {
+        return Optional.empty();
+    }
 }

@@ -27,12 +27,19 @@ public record TestCase(String name, String description, Map<String, Map<String, 
      * @param node       on which node (0-based) a multi-node lab places it, or null for round-robin; verdicts never
      *                   depend on it
      * @param namedPorts the ports it declares by name ({@code {name: http, port: 8080}}), since 1.5
+     * @param dns        whether it answers DNS queries (UDP 53) for every external host's {@code fqdn}, since 1.7
      */
     public record Endpoint(String name, String namespace, Map<String, String> labels, List<String> ports, Integer node,
-                           List<NamedPort> namedPorts) {
+                           List<NamedPort> namedPorts, boolean dns) {
         /** An endpoint without named ports. */
         public Endpoint(String name, String namespace, Map<String, String> labels, List<String> ports, Integer node) {
             this(name, namespace, labels, ports, node, List.of());
+        }
+
+        /** An endpoint that serves no DNS. */
+        public Endpoint(String name, String namespace, Map<String, String> labels, List<String> ports, Integer node,
+                        List<NamedPort> namedPorts) {
+            this(name, namespace, labels, ports, node, namedPorts, false);
         }
 
         public Endpoint {
@@ -53,7 +60,13 @@ public record TestCase(String name, String description, Map<String, Map<String, 
         }
     }
 
-    public record External(String name, String ip, List<String> ports) {
+    /** @param fqdn the DNS name the case's {@code dns: true} endpoints answer with its address, or null (since 1.7) */
+    public record External(String name, String ip, List<String> ports, String fqdn) {
+        /** A host without a DNS name. */
+        public External(String name, String ip, List<String> ports) {
+            this(name, ip, ports, null);
+        }
+
         public External {
             ports = ports == null ? List.of() : List.copyOf(ports);
         }
@@ -64,12 +77,20 @@ public record TestCase(String name, String description, Map<String, Map<String, 
      * @param expect {@code allow} or {@code deny}
      * @param portName the destination's port name the probe gave ({@code port: http}), resolved to {@code port}
      *                 when the case was read; null for a numbered port (since 1.5)
+     * @param dns      a name the source resolves first through the case's {@code dns: true} endpoint; the probe is
+     *                 denied when that lookup is; null for none (since 1.7)
      */
     public record Probe(String from, String to, int port, String protocol, Map<String, String> http, String expect,
-                        String portName) {
+                        String portName, String dns) {
         /** A probe of a numbered port. */
         public Probe(String from, String to, int port, String protocol, Map<String, String> http, String expect) {
             this(from, to, port, protocol, http, expect, null);
+        }
+
+        /** A probe without a DNS lookup. */
+        public Probe(String from, String to, int port, String protocol, Map<String, String> http, String expect,
+                     String portName) {
+            this(from, to, port, protocol, http, expect, portName, null);
         }
 
         public Probe {

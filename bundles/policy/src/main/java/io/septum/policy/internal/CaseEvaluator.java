@@ -14,13 +14,22 @@ import io.septum.api.policy.ProbeResult;
 import io.septum.api.policy.Protocol;
 import io.septum.api.policy.TestCase;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
-/** Judges a case's probes offline: egress at the source and ingress at the destination must both allow. */
+/**
+ * Judges a case's probes offline: egress at the source and ingress at the destination must both allow. A probe with
+ * {@code dns: NAME} first looks the name up at the case's first {@code dns: true} endpoint (UDP 53); the probe is
+ * denied when that lookup is. As in the agent, a lookup that DNS rules govern goes through the DNS proxy, and the
+ * addresses it returns then carry {@code fqdn:NAME} for the later probes of the case, which {@code toFQDNs} rules
+ * match; a lookup no DNS rule governs is not proxied and teaches {@code toFQDNs} nothing (Cilium's semantics).
+ */
 final class CaseEvaluator {
     /**
      * A probe's party: an endpoint (with policy of its own) or an external host (world, no policy).
@@ -88,6 +97,9 @@ final class CaseEvaluator {
         return Labels.of(new Label(Label.CIDR, host.toString(), ""), Label.reserved("world"));
     }
 
+    /** Where a case's DNS endpoint answers. */
+    static final int DNS_PORT = 53;
+
     private final TestCase tc;
     private final PolicySet set;
     private final EnforcementMode mode;
@@ -98,13 +110,30 @@ final class CaseEvaluator {
         this.mode = mode;
     }
 
+    /** A lookup's outcome: allowed, or the decision that refused it and why. */
+    private record Lookup(boolean allowed, Decision decision, String note) {
+    }
+
+    /** Addresses to the names proxied lookups returned them for, over the probes of one run. */
+    private final Map<String, Set<String>> learned = new HashMap<>();
+
     CaseResult run() {
         Names names = new Names(tc);
         List<ProbeResult> results = new ArrayList<>();
         for (TestCase.Probe p : tc.probes()) {
             Party from = names.party(p.from());
-            Party to = names.party(p.to());
             Protocol proto = Protocol.parse(p.protocol());
+            String dnsNote = "";
+            if (p.dns() != null) {
+                Lookup l = lookup(names, from, p.dns());
+                if (!l.allowed()) {
+                    results.add(new ProbeResult(p.from(), p.to(), p.port(), proto.toString(), p.expect(), "deny",
+                            l.decision().rule(), "deny".equals(p.expect()), l.note()));
+                    continue;
+                }
+                dnsNote = l.note();
+            }
+            Party to = learnedNames(names.party(p.to()));
             Decision egress = from.managed()
                     ? set.decide(Direction.EGRESS, from.labels(), to.labels(), to.ports(), p.port(), proto, mode)
                     : new Decision(true, "external host (no policy)", 0, false);
@@ -144,11 +173,60 @@ final class CaseEvaluator {
             }
             if (p.portName() != null) note = "port " + p.portName() + " of " + to.name() + " is " + p.port()
                     + (note.isEmpty() ? "" : "; " + note);
+            if (!dnsNote.isEmpty()) note = dnsNote + (note.isEmpty() ? "" : "; " + note);
             String verdict = allowed ? "allow" : "deny";
             results.add(new ProbeResult(p.from(), p.to(), p.port(), proto.toString(), p.expect(), verdict,
                     deciding.rule(), verdict.equals(p.expect()), note));
         }
         return CaseResult.of(tc.name(), results);
+    }
+
+    /**
+     * The lookup of {@code name} by {@code from} at the case's DNS endpoint: UDP 53 allowed by the source's egress
+     * and the server's ingress, the name admitted by the DNS rules that govern the path (if any), and an external
+     * host that has that name.
+     */
+    private Lookup lookup(Names names, Party from, String name) {
+        TestCase.Endpoint server = tc.endpoints().stream().filter(TestCase.Endpoint::dns).findFirst().orElse(null);
+        if (server == null) {
+            return new Lookup(false, new Decision(false, "no DNS server", 0, false),
+                    "the case has no dns: true endpoint to look up " + name + " at");
+        }
+        Party srv = names.party(server.qualifiedName());
+        String what = "DNS lookup of " + name + " at " + srv.name();
+        Decision egress = from.managed()
+                ? set.decide(Direction.EGRESS, from.labels(), srv.labels(), srv.ports(), DNS_PORT, Protocol.UDP, mode)
+                : new Decision(true, "external host (no policy)", 0, false);
+        if (!egress.allowed()) return new Lookup(false, egress, what + ": dropped at the source's egress (UDP 53)");
+        Decision ingress = set.decide(Direction.INGRESS, srv.labels(), from.labels(), List.of(), DNS_PORT,
+                Protocol.UDP, mode);
+        if (!ingress.allowed()) return new Lookup(false, ingress, what + ": dropped at the server's ingress (UDP 53)");
+        DnsPolicyImpl rules = from.managed() && set instanceof PolicySetImpl impl
+                ? impl.dns(Direction.EGRESS, from.labels(), srv.labels(), DNS_PORT, mode) : null;
+        if (rules != null) {
+            Decision d = rules.decide(name);
+            if (!d.allowed()) return new Lookup(false, d, what + ": REFUSED by the DNS proxy (" + d.rule() + ")");
+        }
+        List<String> addresses = tc.external().stream().filter(x -> name.equals(x.fqdn())).map(TestCase.External::ip)
+                .toList();
+        if (addresses.isEmpty()) {
+            return new Lookup(false, new Decision(false, "NXDOMAIN", 0, false), what + ": NXDOMAIN (no external host"
+                    + " has that fqdn)");
+        }
+        if (rules != null) addresses.forEach(a -> learned.computeIfAbsent(a, k -> new HashSet<>()).add(name));
+        return new Lookup(true, null, what + ": " + String.join(", ", addresses)
+                + (rules == null ? " (not proxied: no DNS rule governs it)" : " (via the DNS proxy)"));
+    }
+
+    /** An external host's party with the names proxied lookups returned its address for. */
+    private Party learnedNames(Party p) {
+        if (p.managed()) return p;
+        TestCase.External x = tc.external().stream().filter(e -> e.name().equals(p.name())).findFirst().orElse(null);
+        Set<String> learnedFor = x == null ? Set.of() : learned.getOrDefault(x.ip(), Set.of());
+        if (learnedFor.isEmpty()) return p;
+        List<Label> labels = new ArrayList<>(p.labels().asList());
+        for (String n : learnedFor) labels.add(new Label(Label.FQDN, n, ""));
+        return new Party(p.name(), Labels.of(labels), false, p.ports());
     }
 
     private static Decision judge(Optional<HttpPolicy> policy, HttpRequestInfo request) {

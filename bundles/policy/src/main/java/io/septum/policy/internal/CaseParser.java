@@ -90,9 +90,10 @@ final class CaseParser {
             }
             List<NamedPort> named = new ArrayList<>();
             List<String> listening = ports(e.get("ports"), p + ".ports", named);
+            boolean dns = dnsServer(e.get("dns"), p + ".dns");
             TestCase.Endpoint ep = new TestCase.Endpoint(en, str(e, "namespace", p + ".namespace"),
                     stringMap(e.get("labels"), p + ".labels"), listening, node(e.get("node"), p + ".node"),
-                    named);
+                    named, dns);
             if (!qualified.add(ep.qualifiedName())) error(p + ".name", "duplicate endpoint \"" + ep.qualifiedName() + "\"");
             endpoints.add(ep);
         });
@@ -105,7 +106,8 @@ final class CaseParser {
                 error(p + ".ip", "invalid IP address \"" + ip + "\"");
             }
             if (en != null && !qualified.add(en)) error(p + ".name", "duplicate name \"" + en + "\"");
-            external.add(new TestCase.External(en, ip, ports(e.get("ports"), p + ".ports", null)));
+            String fqdn = dnsName(e, "fqdn", p + ".fqdn");
+            external.add(new TestCase.External(en, ip, ports(e.get("ports"), p + ".ports", null), fqdn));
         });
         JsonNode pol = root.get("policies");
         String policies = "";
@@ -148,7 +150,7 @@ final class CaseParser {
             return p;
         }
         return new TestCase.Probe(p.from(), p.to(), found.get(0).port(), p.protocol(), p.http(), p.expect(),
-                p.portName());
+                p.portName(), p.dns());
     }
 
     private TestCase.Probe probe(JsonNode p, String path) {
@@ -194,8 +196,9 @@ final class CaseParser {
         Map<String, String> http = null;
         JsonNode h = p.get("http");
         if (h != null && !h.isNull()) http = httpProbe(h, path + ".http", protocol);
+        String dns = dnsName(p, "dns", path + ".dns");
         if (errors.size() > before) return null;
-        return new TestCase.Probe(from, to, port, protocol, http, expect, portName);
+        return new TestCase.Probe(from, to, port, protocol, http, expect, portName, dns);
     }
 
     private static final Set<String> HTTP_PROBE_FIELDS = Set.of("method", "path", "host", "headers");
@@ -261,6 +264,28 @@ final class CaseParser {
     }
 
     /** {@code node: 1}: the 0-based node of a multi-node run; null when absent. */
+    /** An endpoint's {@code dns: true|false}. */
+    private boolean dnsServer(JsonNode n, String path) {
+        if (n == null || n.isNull()) return false;
+        if (!n.isBoolean()) {
+            error(path, "expected true or false, found \"" + n.asText() + "\"");
+            return false;
+        }
+        return n.asBoolean();
+    }
+
+    /** A DNS name field (an external's {@code fqdn}, a probe's {@code dns}), or null when absent. */
+    private String dnsName(JsonNode parent, String field, String path) {
+        String v = str(parent, field, path);
+        if (v == null) return null;
+        String problem = FqdnMatcher.problem(v, false);
+        if (problem != null) {
+            error(path, field + " " + problem);
+            return null;
+        }
+        return FqdnMatcher.normalize(v);
+    }
+
     private Integer node(JsonNode n, String path) {
         if (n == null || n.isNull()) return null;
         if (!n.isValueNode() || !n.asText().trim().matches("\\d{1,3}")) {

@@ -27,7 +27,8 @@ import java.util.TreeSet;
  * <pre>{@code
  * spec: {endpointSelector: {matchLabels: {app: web}}, ingress: [{fromEntities: [world], toPorts: [{ports: [{port: "80"}]}]}]}
  * }</pre>
- * Host policies ({@code nodeSelector}) and the peers Septum does not enforce yet ({@code toFQDNs}, {@code toServices},
+ * {@code toFQDNs} ({@link DnsRuleReader}) selects the addresses that proxied lookups of matching names returned.
+ * Host policies ({@code nodeSelector}) and the peers Septum does not enforce yet ({@code toServices},
  * ...) are errors, never silently ignored.
  */
 final class CiliumPolicyReader {
@@ -138,7 +139,7 @@ final class CiliumPolicyReader {
     }
 
     private static final Set<String> UNSUPPORTED_PEERS = Set.of("fromNodes", "toNodes", "fromGroups", "toGroups",
-            "toServices", "toFQDNs", "authentication");
+            "toServices", "authentication");
 
     private static CompiledRule peerRule(Diagnostics diag, JsonNode r, String path, String section, int index, Direction dir,
                                   boolean deny, Selector subject, String namespace, boolean enforces) {
@@ -152,13 +153,22 @@ final class CiliumPolicyReader {
         String entitiesF = fromTo + "Entities";
         String cidrF = fromTo + "CIDR";
         String cidrSetF = fromTo + "CIDRSet";
-        Set<String> known = Set.of(endpointsF, requiresF, entitiesF, cidrF, cidrSetF, "toPorts", "icmps");
+        String fqdnsF = dir == Direction.EGRESS ? "toFQDNs" : null;
+        Set<String> known = fqdnsF == null ? Set.of(endpointsF, requiresF, entitiesF, cidrF, cidrSetF, "toPorts", "icmps")
+                : Set.of(endpointsF, requiresF, entitiesF, cidrF, cidrSetF, fqdnsF, "toPorts", "icmps");
         int errorsBefore = diag.count();
         Iterator<String> names = r.fieldNames();
         while (names.hasNext()) {
             String f = names.next();
-            if (known.contains(f)) continue;
-            if (UNSUPPORTED_PEERS.contains(f)) {
+            if (known.contains(f) && !(f.equals("toFQDNs") && deny)) continue;
+            if (f.equals("toFQDNs") && deny) {
+                // Cilium refuses it too: a deny of names would only hold for addresses already looked up
+                diag.error(join(path, f), "toFQDNs is not allowed in egressDeny (as in Cilium): deny the addresses with"
+                        + " toCIDR or toCIDRSet, or leave the names out of the allow rules");
+            } else if (f.equals("fromFQDNs") || f.equals("toFQDNs")) {
+                diag.error(join(path, f), f + " is not allowed in " + section.substring(section.lastIndexOf('.') + 1)
+                        + ": DNS names select destinations, in egress rules");
+            } else if (UNSUPPORTED_PEERS.contains(f)) {
                 diag.error(join(path, f), f + " is not supported yet");
             } else {
                 diag.error(join(path, f), "unknown field \"" + f + "\" (expected " + String.join(", ",
@@ -168,7 +178,7 @@ final class CiliumPolicyReader {
         // Cilium refuses several kinds of L3 peer in one rule; accepting them would let one file mean different
         // things here and there
         List<String> l3Kinds = new ArrayList<>();
-        for (String f : List.of(endpointsF, entitiesF, cidrF, cidrSetF)) {
+        for (String f : List.of(endpointsF, entitiesF, cidrF, cidrSetF, "toFQDNs")) {
             JsonNode v = r.get(f);
             if (v != null && v.isArray() && v.size() > 0) l3Kinds.add(f);
         }
@@ -241,6 +251,12 @@ final class CiliumPolicyReader {
                 }
             }
         }
+        JsonNode fqdns = fqdnsF == null || deny ? null : r.get(fqdnsF);
+        if (fqdns != null && !fqdns.isNull()) {
+            l3 = true;
+            List<FqdnMatcher> matchers = new ArrayList<>();
+            if (DnsRuleReader.read(diag, fqdns, join(path, fqdnsF), matchers)) peers.add(new Peer.Fqdns(matchers));
+        }
         List<PortRule> ports = new ArrayList<>();
         JsonNode tp = r.get("toPorts");
         boolean hasPorts = tp != null && !tp.isNull();
@@ -298,6 +314,8 @@ final class CiliumPolicyReader {
         }
         boolean l7 = false;
         List<HttpRule> http = new ArrayList<>();
+        List<FqdnMatcher> dns = new ArrayList<>();
+        boolean dnsRules = false;
         JsonNode rules = pr.get("rules");
         if (rules != null && !rules.isNull()) {
             String rp = join(path, "rules");
@@ -306,10 +324,20 @@ final class CiliumPolicyReader {
                         + ": a deny rule can only match at L3/L4; remove rules or move them to an allow section");
                 return null;
             }
+            JsonNode dnsNode = rules.isObject() ? rules.get("dns") : null;
+            dnsRules = dnsNode != null && !dnsNode.isNull();
+            if (dnsRules && !section.endsWith("egress")) {
+                diag.error(join(rp, "dns"), "DNS rules apply to egress only (the DNS proxy judges an endpoint's own"
+                        + " queries): move them to an egress rule");
+            }
             l7 = HttpRuleReader.read(diag, rules, rp, http);
+            if (dnsRules) l7 = DnsRuleReader.read(diag, dnsNode, join(rp, "dns"), dns);
             if (l7) {
+                String kind = dnsRules ? "DNS" : "HTTP";
+                Protocol proxied = dnsRules ? Protocol.UDP : Protocol.TCP;
                 if (specs.isEmpty()) {
-                    diag.error(rp, "L7 rules need a port: add ports with a TCP port (port 0/all ports is not allowed)");
+                    diag.error(rp, "L7 rules need a port: add ports with a " + proxied + " port (port 0/all ports is"
+                            + " not allowed)");
                 }
                 for (int i = 0; i < specs.size(); i++) {
                     PortSpec s = specs.get(i);
@@ -318,16 +346,18 @@ final class CiliumPolicyReader {
                         diag.error(join(f, "port"), "named port \"" + s.name() + "\" cannot carry L7 rules yet:"
                                 + " use the port's number");
                     } else if (s.port() == 0) {
-                        diag.error(join(f, "port"), "L7 rules cannot apply to port 0 (all ports): name a TCP port");
+                        diag.error(join(f, "port"), "L7 rules cannot apply to port 0 (all ports): name a " + proxied
+                                + " port");
                     }
-                    if (s.protocol() == Protocol.UDP || s.protocol() == Protocol.SCTP) {
-                        diag.error(join(f, "protocol"), "L7 rules can only apply to TCP, not \"" + s.protocol() + "\"");
+                    if (s.protocol() != Protocol.ANY && s.protocol() != proxied) {
+                        diag.error(join(f, "protocol"), kind + " rules can only apply to " + proxied + " (the "
+                                + kind + " proxy's protocol), not \"" + s.protocol() + "\"");
                     }
                 }
             }
         }
         if (specs.isEmpty()) specs.add(PortSpec.ALL);
-        return new PortRule(index, specs, l7, http);
+        return new PortRule(index, specs, l7, http, dnsRules, dns);
     }
 
 }

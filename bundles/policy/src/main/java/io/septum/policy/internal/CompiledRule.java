@@ -40,13 +40,14 @@ record CompiledRule(String section, int index, Direction direction, boolean deny
 
     /**
      * The matching port rule, or null; an entry with L7 rules first, since it governs the port. Such an entry
-     * matches TCP only, even when its protocol is ANY: the proxy speaks HTTP over TCP, so it allows nothing else.
+     * matches its proxy's protocol only ({@link PortRule#proxied()}), even when its protocol is ANY: the HTTP proxy
+     * speaks HTTP over TCP and the DNS proxy DNS over UDP, so it allows nothing else.
      * Port names resolve on {@code destinationPorts}, the destination's named ports.
      */
     PortRule portMatch(int port, Protocol protocol, List<NamedPort> destinationPorts) {
         PortRule found = null;
         for (PortRule r : ports) {
-            if (r.l7() && protocol != Protocol.TCP) continue;
+            if (r.l7() && protocol != r.proxied()) continue;
             if (r.matches(port, protocol, destinationPorts)) {
                 if (r.l7()) return r;
                 if (found == null) found = r;

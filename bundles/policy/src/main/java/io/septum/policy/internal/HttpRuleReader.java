@@ -11,7 +11,8 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * Reads the L7 part of a Cilium {@code toPorts} entry, {@code rules}, of which only {@code http} is supported: each
+ * Reads the L7 part of a Cilium {@code toPorts} entry, {@code rules}: its type ({@code http}, or {@code dns}, which
+ * {@link DnsRuleReader} reads), and of {@code http} each
  * entry's {@code method}, {@code path} and {@code host} regular expressions (RE2 syntax, compiled here into
  * {@link L7Regex}, so a bad one is an error with RE2's reason), {@code headers} ({@code "Name: value"} or
  * {@code "Name"}) and {@code headerMatches} ({@code {name, value}}; {@code secret} and {@code mismatch} are
@@ -26,7 +27,7 @@ final class HttpRuleReader {
     private HttpRuleReader() {
     }
 
-    private static final Set<String> UNSUPPORTED_L7 = Set.of("dns", "kafka", "l7proto", "l7");
+    private static final Set<String> UNSUPPORTED_L7 = Set.of("kafka", "l7proto", "l7");
     private static final Set<String> HTTP_FIELDS = Set.of("method", "path", "host", "headers", "headerMatches");
 
     /** Validates {@code rules} and compiles its HTTP rules into {@code out}; returns whether it holds HTTP rules. */
@@ -43,9 +44,9 @@ final class HttpRuleReader {
             if (v == null || v.isNull()) continue;
             types++;
             if (UNSUPPORTED_L7.contains(f)) {
-                diag.error(join(path, f), "L7 rules of type " + f + " are not supported (only http)");
-            } else if (!f.equals("http")) {
-                diag.error(join(path, f), "unknown L7 rule type \"" + f + "\" (expected http)");
+                diag.error(join(path, f), "L7 rules of type " + f + " are not supported (only http and dns)");
+            } else if (!f.equals("http") && !f.equals("dns")) {
+                diag.error(join(path, f), "unknown L7 rule type \"" + f + "\" (expected http or dns)");
             }
         }
         if (types > 1) diag.error(path, "a rule may hold only one type of L7 rules, found " + types);

@@ -8,7 +8,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 
-/** The remote side a rule allows or denies: a selector, an entity, a CIDR set, or every identity. */
+/** The remote side a rule allows or denies: a selector, an entity, a CIDR set, DNS names, or every identity. */
 sealed interface Peer {
     boolean matches(Labels labels);
 
@@ -115,6 +115,30 @@ sealed interface Peer {
         public String toString() {
             return "cidr " + cidr + (except.isEmpty() ? ""
                     : " except " + except.stream().map(Cidr::toString).collect(Collectors.joining(",")));
+        }
+    }
+
+    /**
+     * {@code toFQDNs}: the addresses that allowed, proxied DNS lookups of a matching name returned. Each such address
+     * has a CIDR identity that carries an {@code fqdn:NAME} label for every name it was returned for.
+     */
+    record Fqdns(List<FqdnMatcher> names) implements Peer {
+        public Fqdns {
+            names = List.copyOf(names);
+        }
+
+        @Override
+        public boolean matches(Labels labels) {
+            for (Label l : labels.asList()) {
+                if (!Label.FQDN.equals(l.source())) continue;
+                for (FqdnMatcher m : names) if (m.matches(l.key())) return true;
+            }
+            return false;
+        }
+
+        @Override
+        public String toString() {
+            return "fqdns " + names.stream().map(FqdnMatcher::toString).collect(Collectors.joining(", "));
         }
     }
 

@@ -5,6 +5,7 @@ import io.septum.api.Labels;
 import io.septum.api.NamedPort;
 import io.septum.api.policy.Decision;
 import io.septum.api.policy.Direction;
+import io.septum.api.policy.DnsPolicy;
 import io.septum.api.policy.EndpointPolicy;
 import io.septum.api.policy.EnforcementMode;
 import io.septum.api.policy.HttpPolicy;
@@ -273,23 +274,33 @@ final class PolicySetImpl implements PolicySet {
         return Optional.ofNullable(http(direction, subject, peer, port, mode));
     }
 
-    HttpPolicyImpl http(Direction direction, Labels subject, Labels peer, int port, EnforcementMode mode) {
+    /**
+     * The allow rules selecting {@code subject} whose peers include {@code peer}, in order: what a proxy's union
+     * is made of; null when nothing reaches a proxy there (mode never, no such port, or a deny covers the path).
+     */
+    private List<Bound> allowsOfPeer(Direction direction, Labels subject, Labels peer, int port, Protocol protocol,
+                                     EnforcementMode mode) {
         if (mode == EnforcementMode.NEVER || port <= 0 || port > 65535) return null;
         List<Bound> sel = selecting(direction, subject);
         List<Selector> requires = requirements(sel);
+        List<Bound> out = new ArrayList<>();
         for (Bound b : sel) {
-            if (b.rule().deny() && peerMatches(b.rule(), peer, requires)
-                    && b.rule().portMatch(port, Protocol.TCP, List.of()) != null) {
-                return null;
-            }
+            if (!peerMatches(b.rule(), peer, requires)) continue;
+            if (!b.rule().deny()) out.add(b);
+            else if (b.rule().portMatch(port, protocol, List.of()) != null) return null;
         }
+        return out;
+    }
+
+    HttpPolicyImpl http(Direction direction, Labels subject, Labels peer, int port, EnforcementMode mode) {
+        List<Bound> allows = allowsOfPeer(direction, subject, peer, port, Protocol.TCP, mode);
+        if (allows == null) return null;
         List<HttpPolicyImpl.Entry> anyRequest = new ArrayList<>();
         List<HttpPolicyImpl.Entry> entries = new ArrayList<>();
-        for (Bound b : sel) {
-            if (b.rule().deny() || !peerMatches(b.rule(), peer, requires)) continue;
+        for (Bound b : allows) {
             HttpPolicyImpl.Entry plain = null;
             for (PortRule pr : b.rule().ports()) {
-                PortSpec spec = pr.specFor(port, Protocol.TCP);
+                PortSpec spec = pr.dnsRules() ? null : pr.specFor(port, Protocol.TCP);
                 if (spec == null) continue;
                 if (!pr.l7()) {
                     // one allow-all entry per rule: the first of its port entries that covers the port names it
@@ -313,6 +324,44 @@ final class PolicySetImpl implements PolicySet {
         List<HttpPolicyImpl.Entry> all = new ArrayList<>(anyRequest);
         all.addAll(entries);
         return new HttpPolicyImpl(all, entries.get(0).ruleId());
+    }
+
+    @Override
+    public Optional<DnsPolicy> dnsPolicy(Direction direction, Labels subject, Labels peer, int port,
+                                         EnforcementMode mode) {
+        return Optional.ofNullable(dns(direction, subject, peer, port, mode));
+    }
+
+    /**
+     * The DNS rules' union, as {@link #http} for HTTP: a query goes to the DNS proxy when an allow with DNS rules
+     * covers this peer and UDP port, and there a name passes when any allow covering peer and port admits it; one
+     * without DNS rules admits every name. A matching deny gives empty: the query is dropped before any proxy.
+     */
+    DnsPolicyImpl dns(Direction direction, Labels subject, Labels peer, int port, EnforcementMode mode) {
+        List<Bound> allows = allowsOfPeer(direction, subject, peer, port, Protocol.UDP, mode);
+        if (allows == null) return null;
+        List<DnsPolicyImpl.Entry> anyName = new ArrayList<>();
+        List<DnsPolicyImpl.Entry> entries = new ArrayList<>();
+        for (Bound b : allows) {
+            for (PortRule pr : b.rule().ports()) {
+                PortSpec spec = pr.specFor(port, Protocol.UDP);
+                if (spec == null) continue;
+                if (!pr.dnsRules()) {
+                    if (!pr.l7()) anyName.add(new DnsPolicyImpl.Entry(b.display() + " (" + plainAllow(spec)
+                            + " without DNS rules: any name)", b.ref().id(), null));
+                    continue;
+                }
+                String base = b.display() + (b.rule().ports().size() > 1 ? " toPorts[" + pr.index() + "]." : " ");
+                for (int i = 0; i < pr.dns().size(); i++) {
+                    entries.add(new DnsPolicyImpl.Entry(base + "dns[" + i + "] " + pr.dns().get(i), b.ref().id(),
+                            pr.dns().get(i)));
+                }
+            }
+        }
+        if (entries.isEmpty()) return null;
+        List<DnsPolicyImpl.Entry> all = new ArrayList<>(anyName);
+        all.addAll(entries);
+        return new DnsPolicyImpl(all);
     }
 
     /** How an allow-all entry names the port entry that admits every request. */
@@ -377,14 +426,14 @@ final class PolicySetImpl implements PolicySet {
                             resolved.forEach((to, specs) -> {
                                 for (PortSpec s : specs) {
                                     if (r.deny()) {
-                                        denies.addAll(expand(dir, to, s, PolicyAction.DENY, b.ref().id(),
+                                        denies.addAll(PolicyEntries.expand(dir, to, s, PolicyAction.DENY, b.ref().id(),
                                                 b.policy().audit()));
                                     } else if (pr.l7()) {
-                                        // the proxy speaks HTTP over TCP: an L7 entry allows nothing else
-                                        redirects.add(new PolicyEntry(dir, to, Protocol.TCP, s.port(), s.endPort(),
+                                        // a proxy speaks one protocol: an L7 entry allows nothing else
+                                        redirects.add(new PolicyEntry(dir, to, pr.proxied(), s.port(), s.endPort(),
                                                 PolicyAction.REDIRECT, b.ref().id()));
                                     } else {
-                                        allows.addAll(expand(dir, to, s, PolicyAction.ALLOW, b.ref().id(), false));
+                                        allows.addAll(PolicyEntries.expand(dir, to, s, PolicyAction.ALLOW, b.ref().id(), false));
                                     }
                                 }
                             });
@@ -392,7 +441,7 @@ final class PolicySetImpl implements PolicySet {
                     }
                 }
             }
-            redirects.addAll(unshadow(redirects, allows));
+            redirects.addAll(PolicyEntries.unshadow(redirects, allows));
             // denies first: a reader of the map sees them before the allows they override; redirects before
             // allows for the same reason (an allow must never be in force where the proxy should judge)
             for (List<PolicyEntry> group : List.of(denies, redirects, allows)) {
@@ -413,56 +462,6 @@ final class PolicySetImpl implements PolicySet {
         }
         return new EndpointPolicy(enforced(Direction.INGRESS, subject, mode), enforced(Direction.EGRESS, subject, mode),
                 new ArrayList<>(entries.values()));
-    }
-
-    /**
-     * The datapath looks up the exact remote identity before identity 0 and takes the longest port prefix
-     * within each, so an ALLOW could answer where a REDIRECT governs: an L3-only or port-range allow of an
-     * identity beside a wildcard L7 rule, or a narrower allow inside an L7 range (CVE-2024-52529). For every
-     * such overlap this adds a REDIRECT of the allow's identity over the overlapping ports: it is never a
-     * shorter prefix than the allow's (a range's aligned blocks are maximal), and at an equal prefix REDIRECT
-     * beats ALLOW in the datapath's merge, so the proxy sees every connection an L7 rule governs; there
-     * {@link #http} admits every request of the identities that the allow admits (Cilium's union).
-     *
-     * <p>Cilium redirects the same connections but writes fewer entries: its lookup ({@code bpf/lib/policy.h})
-     * prefers a wildcard-identity entry with a proxy port over an identity-specific allow whatever the prefix,
-     * so it needs no identity-specific copy of a wildcard L7 entry; only a narrower allow of the same identity
-     * inside an L7 range takes the proxy port in its map state. docs/policy.md lists each kind of entry.
-     */
-    static List<PolicyEntry> unshadow(List<PolicyEntry> redirects, List<PolicyEntry> allows) {
-        List<PolicyEntry> out = new ArrayList<>();
-        for (PolicyEntry r : redirects) {
-            for (PolicyEntry a : allows) {
-                if (a.direction() != r.direction()) continue;
-                if (r.identity() != 0 && a.identity() != r.identity()) continue;
-                if (a.protocol() != Protocol.TCP && a.protocol() != Protocol.ANY) continue;
-                int lo = r.port();
-                int hi = r.endPort();
-                if (a.port() != 0) {
-                    lo = Math.max(lo, a.port());
-                    hi = Math.min(hi, a.endPort());
-                }
-                if (lo > hi) continue;
-                out.add(new PolicyEntry(r.direction(), a.identity(), Protocol.TCP, lo, hi, PolicyAction.REDIRECT,
-                        r.ruleId()));
-            }
-        }
-        return out;
-    }
-
-    private static List<PolicyEntry> expand(Direction dir, long peer, PortSpec s, PolicyAction action, int ruleId,
-                                            boolean audit) {
-        if (s.protocol() == Protocol.ANY && s.port() == 0) {
-            return List.of(new PolicyEntry(dir, peer, Protocol.ANY, 0, 0, action, ruleId, audit));
-        }
-        List<Protocol> protos = s.protocol() == Protocol.ANY
-                ? List.of(Protocol.TCP, Protocol.UDP, Protocol.SCTP) : List.of(s.protocol());
-        List<PolicyEntry> out = new ArrayList<>();
-        for (Protocol p : protos) {
-            int end = PortSpec.icmp(p) ? s.port() : s.port() == 0 ? 0 : s.endPort(); // an ICMP type is exact, 0 too
-            out.add(new PolicyEntry(dir, peer, p, s.port(), end, action, ruleId, audit));
-        }
-        return out;
     }
 
     private static String dirName(Direction d) {
@@ -562,7 +561,9 @@ final class PolicySetImpl implements PolicySet {
             if (!pm) continue;
             PortRule pr = r.portMatch(port, protocol, destinationPorts);
             lines.add("      Ports " + describePorts(r) + ": " + (pr == null ? "no match" : "matches "
-                    + port + "/" + protocol + (pr.l7() ? " with L7 HTTP rules: the L7 proxy judges each request" : "")));
+                    + port + "/" + protocol + (!pr.l7() ? "" : pr.dnsRules()
+                    ? " with L7 DNS rules: the DNS proxy judges each query"
+                    : " with L7 HTTP rules: the L7 proxy judges each request")));
             if (pr != null) matched++;
         }
         if (!sel.isEmpty()) lines.add(matched + "/" + sel.size() + " rules matched");
@@ -578,6 +579,13 @@ final class PolicySetImpl implements PolicySet {
             if (h != null) {
                 lines.add("L7: the proxy admits a request that one of these HTTP rules matches:");
                 for (String l : h.describe()) lines.add("    " + l);
+            }
+        }
+        if (d.allowed() && protocol == Protocol.UDP) {
+            DnsPolicyImpl dns = dns(dir, subject, peer, port, mode);
+            if (dns != null) {
+                lines.add("DNS: the proxy answers a query whose name one of these rules matches (others get REFUSED):");
+                for (String l : dns.describe()) lines.add("    " + l);
             }
         }
         return d;

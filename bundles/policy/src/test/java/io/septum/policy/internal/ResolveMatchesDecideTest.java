@@ -98,9 +98,11 @@ class ResolveMatchesDecideTest {
                                 assertEquals(want, got, () -> p.getFileName() + " mode " + mode + " " + dir + " subject ["
                                         + subject + "] peer " + id.id() + " [" + id.labelSet() + "] " + fport + "/" + proto
                                         + "\nentries: " + ep);
-                                // httpPolicy is about TCP: the proxy never sees anything else
-                                boolean l7 = proto == Protocol.TCP
-                                        && set.httpPolicy(dir, subject, id.labelSet(), port, mode).isPresent();
+                                // httpPolicy is about TCP and dnsPolicy about UDP: the proxies see nothing else
+                                boolean l7 = (proto == Protocol.TCP
+                                        && set.httpPolicy(dir, subject, id.labelSet(), port, mode).isPresent())
+                                        || (proto == Protocol.UDP
+                                        && set.dnsPolicy(dir, subject, id.labelSet(), port, mode).isPresent());
                                 assertEquals(l7, action == PolicyAction.REDIRECT, () -> p.getFileName() + " mode " + mode
                                         + " " + dir + " subject [" + subject + "] peer " + id.id() + " " + fport + "/"
                                         + proto + ": L7 governs = " + l7 + " but the datapath says " + action
