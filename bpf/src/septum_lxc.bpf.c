@@ -147,14 +147,12 @@ SEC("tc")
 int septum_to_proxy(struct __sk_buff *skb)
 {
 	struct pkt p = {};
-	__u16 port;
 
 	if (skb->mark != PROXY_REDIRECT_MARK)
 		return TC_ACT_OK;
-	if (parse_packet(skb, &p) != PARSE_IP || p.proto != IPPROTO_TCP)
+	if (parse_packet(skb, &p) != PARSE_IP)
 		return TC_ACT_SHOT;
-	port = proxy_port();
-	if (!port || proxy_sk_assign(skb, &p, port))
+	if (proxy_sk_assign_any(skb, &p))
 		return TC_ACT_SHOT; /* fail closed: the proxy is gone */
 	return TC_ACT_OK;
 }

@@ -277,10 +277,10 @@ struct {
 
 /* ---- L7 proxy redirection (lib/proxy.h) ---- */
 
-/* The only entry (key 0) of septum_proxy: port 0 = no proxy. */
+/* The only entry (key 0) of septum_proxy: the HTTP proxy's TCP port and the DNS proxy's UDP port, 0 = none. */
 struct proxy_config {
 	__u16 port;
-	__u16 pad;
+	__u16 dns_port;
 	__u32 pad2;
 };
 

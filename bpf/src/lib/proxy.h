@@ -11,6 +11,10 @@
  * closed). The destination's own ingress verdict is taken first: the proxy's upstream leg skips it. The frame's
  * destination MAC becomes the host interface's own, so that a bridge passes it up instead of forwarding it.
  *
+ * DNS rules redirect UDP queries the same way to the DNS proxy's transparent UDP socket (bpf_sk_lookup_udp on its
+ * port, then bpf_sk_assign); it answers from the original destination's address, so the answer is the reply the
+ * client's connection tracking expects.
+ *
  * In septum_to_ep, the proxy's upstream leg (SO_MARK PROXY_UPSTREAM_MARK; only root can set marks) is let in
  * without the ingress check. A REDIRECT entry hit by anything else (a client on another node, the host, the world:
  * sources that no septum_from_ep of this node redirected) is handed to the proxy there: the frame, addressed to the
@@ -126,6 +130,50 @@ static __always_inline __u16 proxy_port(void)
 	return cfg ? cfg->port : 0;
 }
 
+static __always_inline __u16 proxy_dns_port(void)
+{
+	__u32 zero = 0;
+	struct proxy_config *cfg = bpf_map_lookup_elem(&septum_proxy, &zero);
+
+	return cfg ? cfg->dns_port : 0;
+}
+
+/* Assigns a UDP query to the DNS proxy's socket (bound to the wildcard address on its port). */
+static __always_inline int proxy_sk_assign_udp(struct __sk_buff *skb, const struct pkt *p, __u16 port)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *sk;
+	__u32 len = proxy_tuple(p, &t);
+	long ret;
+
+	if (p->family == 4)
+		t.ipv4.dport = bpf_htons(port);
+	else
+		t.ipv6.dport = bpf_htons(port);
+	sk = bpf_sk_lookup_udp(skb, &t, len, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return DROP_PROXY_UNAVAILABLE;
+	ret = bpf_sk_assign(skb, sk, 0);
+	bpf_sk_release(sk);
+	return ret ? DROP_PROXY_UNAVAILABLE : 0;
+}
+
+/* The socket of the proxy that speaks the packet's protocol: HTTP over TCP, DNS over UDP; else fail closed. */
+static __always_inline int proxy_sk_assign_any(struct __sk_buff *skb, const struct pkt *p)
+{
+	__u16 port;
+
+	if (p->proto == IPPROTO_TCP) {
+		port = proxy_port();
+		return port ? proxy_sk_assign(skb, p, port) : DROP_PROXY_UNAVAILABLE;
+	}
+	if (p->proto == IPPROTO_UDP) {
+		port = proxy_dns_port();
+		return port ? proxy_sk_assign_udp(skb, p, port) : DROP_PROXY_UNAVAILABLE;
+	}
+	return DROP_PROXY_UNAVAILABLE;
+}
+
 /*
  * Hands the packet to the proxy; 0 or DROP_PROXY_UNAVAILABLE. The socket assigned here reaches TCP when the veth is
  * routed; a bridge drops it on the way up, so the bridge's own ingress (septum_to_proxy) assigns it again.
@@ -134,15 +182,10 @@ static __always_inline int proxy_assign(struct __sk_buff *skb, const struct pkt 
 {
 	struct if_mac *mac;
 	__u32 ifindex;
-	__u16 port;
 	int ret;
 
-	if (p->proto != IPPROTO_TCP)
-		return DROP_PROXY_UNAVAILABLE; /* HTTP rules govern TCP only: anything else fails closed */
-	port = proxy_port();
-	if (!port)
-		return DROP_PROXY_UNAVAILABLE;
-	ret = proxy_sk_assign(skb, p, port);
+	/* HTTP rules govern TCP, DNS rules UDP: anything else fails closed */
+	ret = proxy_sk_assign_any(skb, p);
 	if (ret)
 		return ret;
 	skb->mark = PROXY_REDIRECT_MARK;

@@ -68,7 +68,7 @@ public record Label(String source, String key, String value) implements Comparab
 
     @Override
     public String toString() {
-        return value.isEmpty() && (RESERVED.equals(source) || CIDR.equals(source))
+        return value.isEmpty() && (RESERVED.equals(source) || CIDR.equals(source) || FQDN.equals(source))
                 ? source + ":" + key
                 : source + ":" + key + "=" + value;
     }

@@ -75,6 +75,15 @@ public interface Datapath {
         throw new DatapathException("this datapath cannot redirect to an L7 proxy");
     }
 
+    /**
+     * Where {@code septum_from_ep} hands the UDP queries that DNS rules govern: the UDP port of the DNS proxy's
+     * transparent socket in the host network namespace, 0 when there is none (those queries are then dropped, fail
+     * closed). Also installs the policy routing that delivers redirected packets locally. Since 1.4.
+     */
+    default void setDnsProxyPort(int port) throws DatapathException {
+        throw new DatapathException("this datapath cannot redirect to a DNS proxy");
+    }
+
     /** Every non-zero rule counter of every endpoint, summed over CPUs. */
     default List<RuleHits> ruleHits() {
         return List.of();

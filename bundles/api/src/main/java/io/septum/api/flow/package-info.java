@@ -6,7 +6,7 @@
  * {@code septum observe} and {@code /v1/flows} select, and {@link io.septum.api.flow.FlowQuery} the one reading of
  * their query parameters.
  */
-@Version("1.6.0")
+@Version("1.7.0")
 @Export
 package io.septum.api.flow;
 

@@ -17,6 +17,8 @@ import io.septum.api.RemoteEndpoints;
 import io.septum.api.SourceHealth;
 import io.septum.api.datapath.BpfEndpoint;
 import io.septum.api.datapath.Datapath;
+import io.septum.api.fqdn.FqdnCache;
+import io.septum.api.fqdn.FqdnEntry;
 import io.septum.api.policy.EnforcementMode;
 import io.septum.api.policy.PolicyListener;
 import io.septum.api.policy.PolicyRealizationListener;
@@ -129,6 +131,9 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
     private final SnapshotPublisher publisher = new SnapshotPublisher();
     private final Realization realization = new Realization();
     private final CountDownLatch restoreDone = new CountDownLatch(1);
+    private final java.util.concurrent.atomic.AtomicReference<FqdnCache> fqdnCache =
+            new java.util.concurrent.atomic.AtomicReference<>();
+    private final Runnable fqdnChanged = this::schedule;
 
     public DefaultEndpointManager(Settings settings, IdentityAllocator identities, PolicyRepository policies,
                                   Datapath datapath, HostEnv host, LongConsumer onReady) {
@@ -139,7 +144,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
         this.table = new EndpointTable(identities);
         this.writer = new DatapathWriter(lock, table, datapath, host);
         this.reconciler = new Reconciler(lock, table, identities, remote, gate, writer, policies, host, store,
-                realization, () -> this.settings);
+                realization, () -> this.settings, this::fqdnNames);
         // Restoring asks the datapath, which may still be loading: never on the activating thread. Sources are opened
         // only once it is done, so that a re-reported endpoint finds its old id.
         regen.execute(() -> {
@@ -321,6 +326,31 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
     @Override
     public void removeListener(EndpointListener listener) {
         publisher.remove(listener);
+    }
+
+    /** The DNS proxy's cache (null: none). Its changes schedule a pass: toFQDNs allows follow the names. */
+    public void setFqdnCache(FqdnCache c) {
+        FqdnCache old = fqdnCache.getAndSet(c);
+        if (old != null) old.removeListener(fqdnChanged);
+        c.addListener(fqdnChanged);
+        schedule();
+    }
+
+    /** Drops {@code c} if it is the one in use. */
+    public void unsetFqdnCache(FqdnCache c) {
+        if (fqdnCache.compareAndSet(c, null)) {
+            c.removeListener(fqdnChanged);
+            schedule();
+        }
+    }
+
+    /** Address to the names the FQDN cache holds for it. */
+    private Map<String, Set<String>> fqdnNames() {
+        FqdnCache c = fqdnCache.get();
+        if (c == null) return Map.of();
+        Map<String, Set<String>> out = new HashMap<>();
+        for (FqdnEntry e : c.entries()) out.computeIfAbsent(e.ip(), k -> new java.util.TreeSet<>()).add(e.name());
+        return out;
     }
 
     /** Cluster mode's remote endpoints (null: standalone). Their changes schedule a pass. */

@@ -145,6 +145,16 @@ public final class EndpointManagerComponent extends DefaultEndpointManager {
         if (!deactivated) removeSource(source);
     }
 
+    @Reference(name = "fqdn", service = io.septum.api.fqdn.FqdnCache.class, cardinality = ReferenceCardinality.OPTIONAL,
+            policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindFqdn")
+    void bindFqdn(io.septum.api.fqdn.FqdnCache c) {
+        setFqdnCache(c);
+    }
+
+    void unbindFqdn(io.septum.api.fqdn.FqdnCache c) {
+        unsetFqdnCache(c);
+    }
+
     @Reference(name = "remote", service = io.septum.api.RemoteEndpoints.class, cardinality = ReferenceCardinality.OPTIONAL,
             policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindRemote")
     void bindRemote(io.septum.api.RemoteEndpoints r) {

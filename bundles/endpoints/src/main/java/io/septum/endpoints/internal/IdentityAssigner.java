@@ -8,7 +8,6 @@ import io.septum.api.Labels;
 import io.septum.api.ReservedIdentity;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -18,7 +17,9 @@ import java.util.logging.Logger;
 
 /**
  * Gets the identities a pass needs from the allocator: one per endpoint label set, and one per CIDR prefix that
- * policies name (kept here, and released when no policy names the prefix any more). An allocator may be slow (etcd),
+ * policies name or that the FQDN cache holds an address of (kept here, and released when neither does any more).
+ * An address the DNS proxy learned carries an {@code fqdn:NAME} label for each name it was returned for, so its
+ * identity changes when its names do. An allocator may be slow (etcd),
  * so each pass works in a {@link Round}: what is needed is gathered under the manager's lock, allocated outside it,
  * and taken back under it, where an endpoint that changed meanwhile gives its fresh identity back. An endpoint that
  * was never pushed meanwhile gets the init identity's program first ({@link EndpointWork#INIT_LABELS}), so that it
@@ -45,6 +46,12 @@ final class IdentityAssigner {
      * {@code attachable} resolves an endpoint's attachment point, false (with the error noted) when it cannot.
      */
     Round gather(EndpointTable table, List<String> prefixes, Predicate<ManagedEndpoint> attachable) {
+        return gather(table, prefixes, Map.of(), attachable);
+    }
+
+    /** The same, with the names the FQDN cache holds by address. */
+    Round gather(EndpointTable table, List<String> prefixes, Map<String, Set<String>> fqdnNames,
+                 Predicate<ManagedEndpoint> attachable) {
         Round round = new Round();
         for (ManagedEndpoint ep : table.all()) {
             if (ep.refusal != null || (ep.spec == null && !ep.restoredPending)) continue;
@@ -56,16 +63,39 @@ final class IdentityAssigner {
                 else round.retry = true;
             }
         }
-        for (String p : prefixes) round.wantedCidrs.add(IpAddresses.normalizePrefix(p));
-        for (String p : round.wantedCidrs) if (!cidrIdentities.containsKey(p)) round.missingCidrs.add(p);
+        Map<String, Set<String>> names = new HashMap<>();
+        for (String p : prefixes) names.put(IpAddresses.normalizePrefix(p), Set.of());
+        fqdnNames.forEach((ip, n) -> {
+            String ipn = IpAddresses.parse(ip);
+            if (ipn != null) names.merge(IpAddresses.hostPrefix(ipn), n, (a, b) -> {
+                Set<String> u = new java.util.TreeSet<>(a);
+                u.addAll(b);
+                return u;
+            });
+        });
+        names.forEach((p, n) -> {
+            Labels want = cidrLabels(p, n);
+            round.wantedCidrs.put(p, want);
+            Identity have = cidrIdentities.get(p);
+            if (have == null || !have.labelSet().equals(want)) round.missingCidrs.add(p);
+        });
         return round;
+    }
+
+    /** A prefix's identity labels: its CIDR, the world, and the names the FQDN cache holds for it. */
+    static Labels cidrLabels(String prefix, Set<String> fqdnNames) {
+        List<Label> labels = new ArrayList<>();
+        labels.add(new Label(Label.CIDR, prefix, ""));
+        labels.add(Label.reserved(ReservedIdentity.WORLD.labelName()));
+        for (String n : fqdnNames) labels.add(new Label(Label.FQDN, n, ""));
+        return Labels.of(labels);
     }
 
     /** One pass's allocations, from gather to commit. */
     final class Round {
         private final List<EndpointWork> needIdentity = new ArrayList<>();
         private final List<EndpointWork> initWork = new ArrayList<>();
-        private final Set<String> wantedCidrs = new HashSet<>();
+        private final Map<String, Labels> wantedCidrs = new HashMap<>();
         private final List<String> missingCidrs = new ArrayList<>();
         private final Map<EndpointWork, Identity> allocated = new HashMap<>();
         private final Map<EndpointWork, String> allocationErrors = new HashMap<>();
@@ -92,8 +122,7 @@ final class IdentityAssigner {
             }
             for (String p : missingCidrs) {
                 try {
-                    newCidrs.put(p, identities.allocate(Labels.of(new Label(Label.CIDR, p, ""),
-                            Label.reserved(ReservedIdentity.WORLD.labelName()))));
+                    newCidrs.put(p, identities.allocate(wantedCidrs.get(p)));
                 } catch (RuntimeException e) {
                     LOG.log(Level.WARNING, "cannot allocate an identity for CIDR " + p, e);
                     retry = true;
@@ -131,14 +160,19 @@ final class IdentityAssigner {
                 if (ep.state == EndpointState.WAITING_FOR_IDENTITY) ep.state = EndpointState.REGENERATING;
                 table.markDirty();
             }
-            // CIDR identities for every prefix policies name.
+            // CIDR identities for every prefix policies name and every address the FQDN cache holds.
             for (var e : newCidrs.entrySet()) {
-                Identity had = cidrIdentities.putIfAbsent(e.getKey(), e.getValue());
-                if (had != null) identities.release(e.getValue().id());
+                Identity had = cidrIdentities.get(e.getKey());
+                if (had != null && had.labelSet().equals(e.getValue().labelSet())) {
+                    identities.release(e.getValue().id());
+                    continue;
+                }
+                if (had != null) identities.release(had.id()); // its names changed
+                cidrIdentities.put(e.getKey(), e.getValue());
             }
             for (var it = cidrIdentities.entrySet().iterator(); it.hasNext(); ) {
                 var e = it.next();
-                if (!wantedCidrs.contains(e.getKey())) {
+                if (!wantedCidrs.containsKey(e.getKey())) {
                     identities.release(e.getValue().id());
                     it.remove();
                 }

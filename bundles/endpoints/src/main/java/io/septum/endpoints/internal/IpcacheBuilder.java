@@ -2,6 +2,7 @@ package io.septum.endpoints.internal;
 
 import io.septum.api.Identity;
 import io.septum.api.IpcacheEntry;
+import io.septum.api.Label;
 import io.septum.api.ReservedIdentity;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -36,7 +37,8 @@ final class IpcacheBuilder {
 
     IpcacheBuilder cidrs(Map<String, Identity> cidrIdentities) {
         for (var e : cidrIdentities.entrySet()) {
-            put(e.getKey(), new IpcacheEntry(e.getKey(), e.getValue().id(), "policy-cidr"));
+            boolean learned = e.getValue().labelSet().asList().stream().anyMatch(l -> Label.FQDN.equals(l.source()));
+            put(e.getKey(), new IpcacheEntry(e.getKey(), e.getValue().id(), learned ? "fqdn" : "policy-cidr"));
         }
         return this;
     }

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Supplier;
 
@@ -45,6 +46,7 @@ final class Reconciler {
     private final EndpointStore store;
     private final Realization realization;
     private final Supplier<DefaultEndpointManager.Settings> settings;
+    private final Supplier<Map<String, Set<String>>> fqdnNames;
 
     /** Guarded by the lock. */
     private List<IpcacheEntry> ipcache = List.of();
@@ -57,7 +59,9 @@ final class Reconciler {
 
     Reconciler(Object lock, EndpointTable table, IdentityAllocator identities, RemoteEndpointView remote, StartGate gate,
                DatapathWriter writer, PolicyRepository policies, HostEnv host, EndpointStore store,
-               Realization realization, Supplier<DefaultEndpointManager.Settings> settings) {
+               Realization realization, Supplier<DefaultEndpointManager.Settings> settings,
+               Supplier<Map<String, Set<String>>> fqdnNames) {
+        this.fqdnNames = fqdnNames;
         this.lock = lock;
         this.table = table;
         this.identities = identities;
@@ -90,6 +94,7 @@ final class Reconciler {
         PolicySet policySet = policies.current();
         EnforcementMode mode = policies.mode();
         List<String> prefixes = policySet.cidrPrefixes();
+        Map<String, Set<String>> learned = fqdnNames.get();
         List<String> hostAddresses = host.hostAddresses();
         // Read before the list: a listing that completes in between is then taken whole by the next pass.
         boolean synced = remote.synced();
@@ -106,7 +111,7 @@ final class Reconciler {
             table.expire(now);
             removals = table.toRemove();
             // 2. What needs an identity; allocation happens outside the lock, as an allocator may be slow.
-            round = assigner.gather(table, prefixes, writer::attachable);
+            round = assigner.gather(table, prefixes, learned, writer::attachable);
             knownUniverse = lastUniverse;
             knownPorts = lastPeerPorts;
         }
@@ -123,7 +128,8 @@ final class Reconciler {
                 round.releaseAll();
                 return null;
             }
-            // 3. The endpoints take their identities; CIDR identities for every prefix policies name.
+            // 3. The endpoints take their identities; CIDR identities for every prefix policies name and every
+            //    address the DNS proxy learned.
             round.commit(table);
             retry |= round.retry();
             // 4. The ipcache (IpcacheBuilder says the order), and the identities selectors resolve against.

@@ -94,6 +94,35 @@ class IdentityAssignerTest {
     }
 
     @Test
+    void aLearnedAddressCarriesItsNamesAndChangesIdentityWithThem() {
+        IdentityAssigner.Round round = assigner.gather(table, List.of("192.0.2.0/24"),
+                Map.of("192.0.2.7", java.util.Set.of("api.example.com")), e -> true);
+        round.allocate();
+        round.commit(table);
+        Identity api = assigner.cidrs().get("192.0.2.7/32");
+        assertEquals(List.of("cidr:192.0.2.7/32", "fqdn:api.example.com", "reserved:world"), api.labels());
+        assertEquals(List.of("cidr:192.0.2.0/24", "reserved:world"), assigner.cidrs().get("192.0.2.0/24").labels());
+
+        // a second name for the same address: a new identity with both names, the old one given back
+        round = assigner.gather(table, List.of("192.0.2.0/24"),
+                Map.of("192.0.2.7", java.util.Set.of("api.example.com", "www.example.com")), e -> true);
+        round.allocate();
+        round.commit(table);
+        Identity both = assigner.cidrs().get("192.0.2.7/32");
+        assertNotEquals(api.id(), both.id());
+        assertTrue(both.labels().contains("fqdn:www.example.com"), both.labels().toString());
+        assertEquals(0, ids.refs(api.id()));
+        assertEquals(1, ids.refs(both.id()));
+
+        // the cache forgot it: the identity goes
+        round = assigner.gather(table, List.of("192.0.2.0/24"), Map.of(), e -> true);
+        round.allocate();
+        round.commit(table);
+        assertEquals(java.util.Set.of("192.0.2.0/24"), assigner.cidrs().keySet());
+        assertEquals(0, ids.refs(both.id()));
+    }
+
+    @Test
     void whatARoundAllocatedIsGivenBackWhenTheManagerClosedMeanwhile() {
         reported("a", "web");
         IdentityAssigner.Round round = assigner.gather(table, List.of("10.0.0.0/8"), e -> true);

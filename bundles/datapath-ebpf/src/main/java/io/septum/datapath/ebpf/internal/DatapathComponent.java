@@ -164,6 +164,11 @@ public final class DatapathComponent implements Datapath, HealthReporter {
     }
 
     @Override
+    public void setDnsProxyPort(int port) throws DatapathException {
+        datapath().setDnsProxyPort(port);
+    }
+
+    @Override
     public List<BpfEndpoint> restored() {
         try {
             return datapath().restored();

@@ -369,14 +369,27 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
 
     @Override
     public void setProxyPort(int port) throws DatapathException {
-        if (port < 0 || port > 65535) throw new DatapathException("proxy port " + port + " out of range");
+        writeProxyConfig("proxy", port, c -> c.port.set(port));
+    }
+
+    @Override
+    public void setDnsProxyPort(int port) throws DatapathException {
+        writeProxyConfig("DNS proxy", port, c -> c.dns_port.set(port));
+    }
+
+    /** Changes one proxy's port in septum_proxy, keeping the other's. */
+    private void writeProxyConfig(String which, int port, java.util.function.Consumer<Structs.ProxyConfig> set)
+            throws DatapathException {
+        if (port < 0 || port > 65535) throw new DatapathException(which + " port " + port + " out of range");
         synchronized (lock) {
             requireLoaded();
             if (port != 0) routing.ensure(); // routing first: a redirected packet must never be forwarded instead
-            Structs.ProxyConfig c = Structs.zeroed(new Structs.ProxyConfig(runtime));
-            c.port.set(port);
+            byte[] old = maps.proxy.lookup(Bytes.u32(0));
+            Structs.ProxyConfig c = old == null ? Structs.zeroed(new Structs.ProxyConfig(runtime))
+                    : Structs.from(new Structs.ProxyConfig(runtime), old);
+            set.accept(c);
             int rc = maps.proxy.update(Bytes.u32(0), c.bytes(), LibBpf.BPF_ANY);
-            if (rc < 0) throw new DatapathException("writing the proxy port failed: " + errno(-rc));
+            if (rc < 0) throw new DatapathException("writing the " + which + " port failed: " + errno(-rc));
         }
     }
 

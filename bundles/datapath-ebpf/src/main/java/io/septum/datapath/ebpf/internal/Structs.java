@@ -95,10 +95,10 @@ public final class Structs {
         }
     }
 
-    /** bpf/src/lib/proxy.h: the proxy's port (key 0 of septum_proxy). */
+    /** bpf/src/lib/proxy.h: the proxies' ports (key 0 of septum_proxy). */
     public static final class ProxyConfig extends Mirror {
         public final Unsigned16 port = new Unsigned16();
-        public final Unsigned16 pad = new Unsigned16();
+        public final Unsigned16 dns_port = new Unsigned16();
         public final Unsigned32 pad2 = new Unsigned32();
 
         public ProxyConfig(Runtime r) {
@@ -110,7 +110,7 @@ public final class Structs {
         }
 
         @Override public Map<java.lang.String, Long> members() {
-            return map("port", port.offset(), "pad", pad.offset(), "pad2", pad2.offset());
+            return map("port", port.offset(), "dns_port", dns_port.offset(), "pad2", pad2.offset());
         }
     }
 

@@ -14,11 +14,11 @@ import io.netty.channel.epoll.EpollEventLoopGroup;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.unix.IntegerUnixChannelOption;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.septum.api.flow.Flow;
+import io.septum.proxy.common.ProxySockets;
 import io.septum.support.thread.DaemonThreads;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
@@ -32,8 +32,6 @@ import java.util.function.UnaryOperator;
  * upstream connection lives on its client connection's event loop, so one connection's work never crosses threads.
  */
 final class HttpProxy implements AutoCloseable {
-    /** setsockopt(SOL_SOCKET, SO_MARK): Netty's epoll transport has no named option for it. */
-    private static final IntegerUnixChannelOption SO_MARK = new IntegerUnixChannelOption("SO_MARK", 1, 36);
     private final ProxySettings settings;
     private final Judge judge;
     private final Consumer<Flow> flows;
@@ -124,7 +122,7 @@ final class HttpProxy implements AutoCloseable {
                                 .addLast("back", handler);
                     }
                 });
-        if (settings.upstreamMark() != 0) b.option(SO_MARK, settings.upstreamMark());
+        if (settings.upstreamMark() != 0) b.option(ProxySockets.SO_MARK, settings.upstreamMark());
         if (source != null) {
             b.option(io.netty.channel.epoll.EpollChannelOption.IP_TRANSPARENT, true);
             return b.connect(destination.apply(original), new InetSocketAddress(source.getAddress(), 0));

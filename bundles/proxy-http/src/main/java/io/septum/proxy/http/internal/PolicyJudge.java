@@ -3,9 +3,7 @@ package io.septum.proxy.http.internal;
 import io.septum.api.Endpoint;
 import io.septum.api.EndpointIndex;
 import io.septum.api.EndpointSnapshot;
-import io.septum.api.Identity;
 import io.septum.api.IdentityAllocator;
-import io.septum.api.Labels;
 import io.septum.api.flow.FlowEndpoint;
 import io.septum.api.policy.Decision;
 import io.septum.api.policy.Direction;
@@ -13,6 +11,7 @@ import io.septum.api.policy.HttpPolicy;
 import io.septum.api.policy.HttpRequestInfo;
 import io.septum.api.policy.PolicyRepository;
 import io.septum.api.policy.PolicySet;
+import io.septum.proxy.common.ProxyPeer;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.List;
@@ -38,15 +37,12 @@ final class PolicyJudge implements Judge {
         this.policies = policies;
     }
 
-    private record Side(Endpoint endpoint, long identity, Labels labels, FlowEndpoint flow) {
-    }
-
     @Override
     public ConnectionJudge connection(InetSocketAddress client, InetSocketAddress server) {
         EndpointIndex index = endpoints.get();
         EndpointSnapshot snap = index == null ? EndpointSnapshot.EMPTY : index.snapshot();
-        Side c = side(client.getAddress(), snap);
-        Side s = side(server.getAddress(), snap);
+        ProxyPeer c = side(client.getAddress(), snap);
+        ProxyPeer s = side(server.getAddress(), snap);
         // an endpoint of another node: its address is in the ipcache from the cluster's store
         boolean remote = s.endpoint() == null && snap.ipcacheEntryOf(server.getAddress())
                 .map(e -> e.source() != null && e.source().startsWith("kvstore:")).orElse(false);
@@ -61,31 +57,20 @@ final class PolicyJudge implements Judge {
                 && java.nio.file.Files.exists(java.nio.file.Path.of("/sys/class/net", ifname, "master"));
     }
 
-    private Side side(InetAddress addr, EndpointSnapshot snap) {
-        Optional<Endpoint> found = snap.byIp(addr);
-        if (found.isPresent()) {
-            Endpoint ep = found.get();
-            return new Side(ep, ep.identity(), Labels.parse(ep.labels(), "any"),
-                    new FlowEndpoint(ep.id(), ep.identity(), ep.namespace(), ep.name(), ep.labels()));
-        }
-        long id = snap.identityOf(addr);
-        IdentityAllocator ids = identities.get();
-        Optional<Identity> identity = id == 0 || ids == null ? Optional.empty() : ids.get(id);
-        List<String> texts = identity.map(Identity::labels).orElse(List.of(
-                "cidr:" + addr.getHostAddress() + (addr.getAddress().length == 4 ? "/32" : "/128"), "reserved:world"));
-        return new Side(null, id == 0 ? 2 : id, Labels.parse(texts, "any"), new FlowEndpoint(0, id == 0 ? 2 : id, null, null, texts));
+    private ProxyPeer side(InetAddress addr, EndpointSnapshot snap) {
+        return ProxyPeer.of(addr, snap, identities.get());
     }
 
     private final class Connection implements ConnectionJudge {
-        private final Side client;
-        private final Side server;
+        private final ProxyPeer client;
+        private final ProxyPeer server;
         private final int port;
         private final boolean keepClientAddress;
         private long revision = Long.MIN_VALUE;
         private Optional<HttpPolicy> ingress = Optional.empty();
         private Optional<HttpPolicy> egress = Optional.empty();
 
-        Connection(Side client, Side server, int port, boolean keepClientAddress) {
+        Connection(ProxyPeer client, ProxyPeer server, int port, boolean keepClientAddress) {
             this.client = client;
             this.server = server;
             this.port = port;

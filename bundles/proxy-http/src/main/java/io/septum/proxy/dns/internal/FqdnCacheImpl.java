@@ -1,0 +1,208 @@
+package io.septum.proxy.dns.internal;
+
+import io.septum.api.fqdn.FqdnCache;
+import io.septum.api.fqdn.FqdnEntry;
+import io.septum.support.io.AtomicFiles;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The names the DNS proxy saw answered, with their addresses, each until its TTL (raised to a minimum, as Cilium's
+ * {@code tofqdns-min-ttl}) runs out. Kept in a file of the state directory, one entry per line
+ * ({@code name ip ttl expires endpoint}), written whenever an address comes or goes, so that after a restart the
+ * same addresses keep their {@code toFQDNs} allows and the connections to them stay up. A line that does not
+ * read is skipped and logged; the rest still loads.
+ */
+final class FqdnCacheImpl implements FqdnCache {
+    private static final Logger LOG = Logger.getLogger(FqdnCacheImpl.class.getName());
+
+    private final Path file;
+    private final LongSupplier nowMillis;
+    private final long minTtlSeconds;
+    private final int maxEntries;
+    /** name -> ip -> entry; guarded by this. */
+    private final Map<String, Map<String, FqdnEntry>> byName = new TreeMap<>();
+    private final AtomicLong revision = new AtomicLong();
+    private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+
+    /** @param file null keeps nothing across restarts */
+    FqdnCacheImpl(Path file, LongSupplier nowMillis, long minTtlSeconds, int maxEntries) {
+        this.file = file;
+        this.nowMillis = nowMillis;
+        this.minTtlSeconds = Math.max(0, minTtlSeconds);
+        this.maxEntries = Math.max(1, maxEntries);
+        load();
+    }
+
+    @Override
+    public synchronized List<FqdnEntry> entries() {
+        long now = nowMillis.getAsLong();
+        List<FqdnEntry> out = new ArrayList<>();
+        for (Map<String, FqdnEntry> ips : byName.values()) {
+            for (FqdnEntry e : ips.values()) if (e.expires() > now) out.add(e);
+        }
+        return out;
+    }
+
+    /**
+     * Records the addresses an allowed answer for {@code name} returned. A new address (or name) changes the
+     * cache and is written at once; a refreshed TTL only moves the expiry. Beyond {@code maxEntries} the entries
+     * that expire first make room.
+     */
+    void learn(String name, List<DnsMessage.Answer> answers, long endpointId) {
+        if (answers.isEmpty()) return;
+        String n = normalize(name);
+        long now = nowMillis.getAsLong();
+        boolean changed = false;
+        synchronized (this) {
+            Map<String, FqdnEntry> ips = byName.computeIfAbsent(n, k -> new TreeMap<>());
+            for (DnsMessage.Answer a : answers) {
+                long ttl = Math.max(a.ttl(), minTtlSeconds);
+                FqdnEntry had = ips.put(a.ip(), new FqdnEntry(n, a.ip(), ttl, now + ttl * 1000, endpointId));
+                if (had == null || had.expires() <= now) changed = true;
+            }
+            changed |= trim();
+            if (changed) save();
+        }
+        if (changed) changed();
+    }
+
+    @Override
+    public int clean(String name) {
+        int removed = 0;
+        synchronized (this) {
+            if (name == null) {
+                for (Map<String, FqdnEntry> ips : byName.values()) removed += ips.size();
+                byName.clear();
+            } else {
+                Map<String, FqdnEntry> ips = byName.remove(normalize(name));
+                removed = ips == null ? 0 : ips.size();
+            }
+            if (removed > 0) save();
+        }
+        if (removed > 0) changed();
+        return removed;
+    }
+
+    /** Drops expired entries; true when any went. */
+    boolean expire() {
+        boolean removed;
+        synchronized (this) {
+            long now = nowMillis.getAsLong();
+            removed = byName.values().removeIf(ips -> ips.values().removeIf(e -> e.expires() <= now) && ips.isEmpty());
+            removed |= byName.values().removeIf(Map::isEmpty);
+            if (removed) save();
+        }
+        if (removed) changed();
+        return removed;
+    }
+
+    @Override
+    public long revision() {
+        return revision.get();
+    }
+
+    @Override
+    public void addListener(Runnable listener) {
+        listeners.add(listener);
+    }
+
+    @Override
+    public void removeListener(Runnable listener) {
+        listeners.remove(listener);
+    }
+
+    private void changed() {
+        revision.incrementAndGet();
+        for (Runnable l : listeners) {
+            try {
+                l.run();
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "an FQDN cache listener failed", e);
+            }
+        }
+    }
+
+    /** Over the limit: the entries that expire first go. Caller holds the lock. */
+    private boolean trim() {
+        int size = byName.values().stream().mapToInt(Map::size).sum();
+        if (size <= maxEntries) return false;
+        List<FqdnEntry> all = new ArrayList<>();
+        byName.values().forEach(ips -> all.addAll(ips.values()));
+        all.sort(java.util.Comparator.comparingLong(FqdnEntry::expires));
+        for (FqdnEntry e : all.subList(0, size - maxEntries)) {
+            Map<String, FqdnEntry> ips = byName.get(e.name());
+            ips.remove(e.ip());
+            if (ips.isEmpty()) byName.remove(e.name());
+        }
+        return true;
+    }
+
+    static String normalize(String name) {
+        String n = name.toLowerCase(Locale.ROOT);
+        return n.endsWith(".") ? n.substring(0, n.length() - 1) : n;
+    }
+
+    /** Caller holds the lock. A failed write is logged: the entries still hold in memory. */
+    private void save() {
+        if (file == null) return;
+        StringBuilder b = new StringBuilder();
+        for (Map<String, FqdnEntry> ips : byName.values()) {
+            for (FqdnEntry e : ips.values()) {
+                b.append(e.name()).append(' ').append(e.ip()).append(' ').append(e.ttl()).append(' ')
+                        .append(e.expires()).append(' ').append(e.endpointId()).append('\n');
+            }
+        }
+        try {
+            Files.createDirectories(file.getParent());
+            AtomicFiles.write(file, b.toString().getBytes(StandardCharsets.UTF_8), AtomicFiles.OWNER_ONLY);
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot write the FQDN cache " + file + ": " + e.getMessage()
+                    + "; its entries hold until the agent stops", e);
+        }
+    }
+
+    private void load() {
+        if (file == null) return;
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            return;
+        } catch (IOException e) {
+            LOG.log(Level.SEVERE, "cannot read the FQDN cache " + file + ": " + e.getMessage() + "; toFQDNs allows"
+                    + " nothing until the names are looked up again", e);
+            return;
+        }
+        long now = nowMillis.getAsLong();
+        int bad = 0;
+        for (String line : lines) {
+            String[] f = line.strip().split(" ");
+            try {
+                if (f.length != 5 || f[0].isEmpty()) throw new IllegalArgumentException("expected 5 fields");
+                // a literal only: getByName must never resolve a name here
+                if (!f[1].matches("[0-9a-fA-F:.]+")) throw new IllegalArgumentException("not an address");
+                FqdnEntry e = new FqdnEntry(f[0], java.net.InetAddress.getByName(f[1]).getHostAddress(),
+                        Long.parseLong(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]));
+                if (e.expires() > now) byName.computeIfAbsent(e.name(), k -> new TreeMap<>()).put(e.ip(), e);
+            } catch (RuntimeException | java.net.UnknownHostException e) {
+                if (line.isBlank()) continue;
+                bad++;
+            }
+        }
+        if (bad > 0) LOG.warning("the FQDN cache " + file + " has " + bad + " unreadable line(s), skipped");
+    }
+}
