@@ -12,6 +12,7 @@ import io.septum.api.policy.PolicyValidationException;
 import io.septum.api.policy.TestCase;
 import io.septum.api.policy.TraceResult;
 import io.septum.api.policy.ValidationError;
+import io.septum.view.EvalJson;
 import io.septum.view.Views;
 import java.io.IOException;
 import java.io.PrintWriter;

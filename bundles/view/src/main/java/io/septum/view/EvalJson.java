@@ -1,4 +1,4 @@
-package io.septum.cli;
+package io.septum.view;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
@@ -9,8 +9,8 @@ import java.util.List;
 
 /**
  * The {@code -o json} shape of a test case's results: exactly case, results, passed, failed. {@code policy eval}
- * prints it, and {@code connectivity test} prints its real-packet results in it, so that the two can be compared
- * line by line.
+ * prints it in the CLI and in the shell, and {@code connectivity test} prints its real-packet results in it, so that
+ * the three can be compared line by line.
  */
 @JsonPropertyOrder({"case", "results", "passed", "failed"})
 public record EvalJson(@JsonProperty("case") String caseName, List<Probe> results, int passed, int failed) {
