@@ -9,10 +9,10 @@ import io.septum.api.policy.PolicyInfo;
 import io.septum.api.policy.PolicyRuleHits;
 import io.septum.api.policy.PolicySet;
 import io.septum.api.policy.PolicyValidationException;
-import io.septum.api.policy.ProbeResult;
 import io.septum.api.policy.TestCase;
 import io.septum.api.policy.TraceResult;
 import io.septum.api.policy.ValidationError;
+import io.septum.view.EvalJson;
 import io.septum.view.Views;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -342,21 +342,6 @@ final class PolicyCommand {
         }
     }
 
-    /** The {@code -o json} shape of {@code policy eval}: exactly case, results, passed, failed. */
-    @com.fasterxml.jackson.annotation.JsonPropertyOrder({"case", "results", "passed", "failed"})
-    record EvalJson(@com.fasterxml.jackson.annotation.JsonProperty("case") String caseName, List<ProbeJson> results,
-                    int passed, int failed) {
-    }
-
-    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
-    record ProbeJson(String from, String to, int port, String protocol, String expect, String verdict, String rule,
-                     boolean pass, String note) {
-        static ProbeJson of(ProbeResult p) {
-            return new ProbeJson(p.from(), p.to(), p.port(), p.protocol(), p.expect(), p.verdict(), p.rule(),
-                    p.pass(), p.note() == null || p.note().isEmpty() ? null : p.note());
-        }
-    }
-
     @Command(name = "eval", mixinStandardHelpOptions = true,
             description = {"Judge a test case's probes offline: exit 0 all pass, 1 some fail, 2 invalid input.",
                     "Probes with http: are judged at L7 with the HTTP rules (the verdict and the HTTP rule that "
@@ -400,7 +385,7 @@ final class PolicyCommand {
             }
             Output o = cli.output();
             if (o.json()) {
-                o.printJson(new EvalJson(r.name(), r.results().stream().map(ProbeJson::of).toList(), r.passed(), r.failed()));
+                o.printJson(EvalJson.of(r));
             } else {
                 o.out().print(Views.probes(r).render());
                 o.out().println(r.passed() + " passed, " + r.failed() + " failed");

@@ -16,8 +16,6 @@ import io.septum.api.datapath.Datapath;
 import io.septum.api.datapath.DatapathEndpoint;
 import io.septum.api.datapath.DatapathStats;
 import io.septum.api.policy.Decision;
-import io.septum.api.policy.Direction;
-import io.septum.api.policy.EndpointPolicy;
 import io.septum.api.policy.EnforcementMode;
 import io.septum.api.policy.ImportResult;
 import io.septum.api.policy.PolicyEngine;
@@ -31,8 +29,8 @@ import io.septum.api.policy.RuleRef;
 import io.septum.api.policy.TraceResult;
 import io.septum.api.policy.ValidationError;
 import io.septum.apiserver.internal.Backend;
+import io.septum.testsupport.StubPolicySet;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -393,41 +391,10 @@ final class FakeAgent implements Backend {
         }
     };
 
-    final PolicySet set = new PolicySet() {
+    final PolicySet set = new StubPolicySet() {
         @Override
         public List<PolicyInfo> policies() {
             return List.copyOf(policies);
-        }
-
-        @Override
-        public PolicySet merge(PolicySet newer, long revision) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public Optional<PolicySet> without(String namespace, String name) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public EndpointPolicy resolve(Labels subject, Collection<Identity> universe, EnforcementMode mode) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public Decision decide(Direction direction, Labels subject, Labels peer, int port, Protocol protocol,
-                               EnforcementMode mode) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public List<String> cidrPrefixes() {
-            return List.of();
-        }
-
-        @Override
-        public Optional<RuleRef> rule(int id) {
-            return Optional.empty();
         }
 
         @Override

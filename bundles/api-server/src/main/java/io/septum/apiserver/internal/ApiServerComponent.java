@@ -166,7 +166,7 @@ public final class ApiServerComponent implements DatapathEventListener, HealthRe
 
     @Override
     public AgentStatusService statusService() {
-        return running(statusService, "the status service (bundle septum-status)");
+        return running(statusService, Backend.super::statusService);
     }
 
     @Override
@@ -196,62 +196,67 @@ public final class ApiServerComponent implements DatapathEventListener, HealthRe
 
     @Override
     public io.septum.api.policy.ClusterPolicies clusterPolicies() {
-        return running(clusterPolicies, "cluster policies (standalone: no etcdEndpoints in etc/io.septum.cluster.cfg)");
+        return running(clusterPolicies, Backend.super::clusterPolicies);
     }
 
     @Override
     public io.septum.api.RemoteEndpoints remoteEndpoints() {
-        return running(remoteEndpoints, "cluster mode (standalone: no etcdEndpoints in etc/io.septum.cluster.cfg)");
+        return running(remoteEndpoints, Backend.super::remoteEndpoints);
     }
 
     @Override
     public io.septum.api.ClusterInfo clusterInfo() {
-        return running(clusterInfo, "cluster mode (standalone: no etcdEndpoints in etc/io.septum.cluster.cfg)");
+        return running(clusterInfo, Backend.super::clusterInfo);
     }
 
     @Override
     public io.septum.api.service.ServiceManager serviceManager() {
-        return running(serviceManager, "the service manager (bundle septum-services)");
+        return running(serviceManager, Backend.super::serviceManager);
     }
 
     @Override
     public io.septum.api.flow.PolicySuggester policySuggester() {
-        return running(policySuggester, "the policy suggester (bundle septum-observer)");
+        return running(policySuggester, Backend.super::policySuggester);
     }
 
     @Override
     public io.septum.api.flow.PolicyImpact policyImpact() {
-        return running(policyImpact, "policy impact (bundle septum-observer, with the policy, endpoint and identity bundles)");
+        return running(policyImpact, Backend.super::policyImpact);
     }
 
     @Override
     public io.septum.api.policy.PolicyHistory policyHistory() {
-        return running(policyHistory, "the policy history (bundle septum-policy)");
+        return running(policyHistory, Backend.super::policyHistory);
     }
 
     @Override
     public io.septum.api.shell.RemoteShell remoteShell() {
-        return running(remoteShell, "the remote shell (bundle septum-shell, with Gogo)");
+        return running(remoteShell, Backend.super::remoteShell);
     }
 
     @Override
     public io.septum.api.ui.UiLogin uiLogin() {
-        return running(uiLogin, "the web UI (bundle septum-web-ui)");
+        return running(uiLogin, Backend.super::uiLogin);
     }
 
     @Override
     public FlowRelay flowRelay() {
-        return running(flowRelay, "the flow relay (septum-api-server's peer flow component)");
+        return running(flowRelay, Backend.super::flowRelay);
     }
 
     @Override
     public FlowObserver flowObserver() {
-        return running(flowObserver, "the flow observer (bundle septum-observer)");
+        return running(flowObserver, Backend.super::flowObserver);
     }
 
     /** The service, or the 503 that names it: the routes stay up while a component restarts. */
     private static <T> T running(T service, String what) {
         if (service == null) throw Backend.unavailable(what);
         return service;
+    }
+
+    /** The service, or Backend's answer without it (the 503 that names it): one message per service, in Backend. */
+    private static <T> T running(T service, java.util.function.Supplier<T> absent) {
+        return service != null ? service : absent.get();
     }
 }

@@ -103,6 +103,17 @@ class ApiServerSocketTest {
         return UnixClient.exchange(socket, raw);
     }
 
+    /** POSTs {@code body} (ASCII) to {@code path}; the raw response. */
+    private String post(String path, String body) throws IOException {
+        return exchange("POST " + path + " HTTP/1.1\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
+    }
+
+    /** Asserts that a raw response has {@code status} and contains each of {@code parts}. */
+    private static void assertResponse(String r, int status, String... parts) {
+        assertTrue(r.startsWith("HTTP/1.1 " + status + " "), r);
+        for (String p : parts) assertTrue(r.contains(p), r);
+    }
+
     private static void await(BooleanSupplier condition, String what) throws InterruptedException {
         long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (!condition.getAsBoolean()) {
@@ -131,30 +142,22 @@ class ApiServerSocketTest {
     @Test
     void traceReadsLabelsAsTheConsoleDoesAndRefusesNoneBeforeAskingTheRepository() throws IOException {
         String body = "{\"src\": [\" , \"], \"dst\": [\"class=deathstar\"], \"port\": 80}";
-        String r = exchange("POST /v1/policy/trace HTTP/1.1\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
-        assertTrue(r.startsWith("HTTP/1.1 400 "), r);
-        assertTrue(r.contains("no labels given (e.g. k8s:org=empire,class=tiefighter)"), r);
+        assertResponse(post("/v1/policy/trace", body), 400, "no labels given (e.g. k8s:org=empire,class=tiefighter)");
     }
 
     @Test
     void anHttpTraceWithABadRequestIs400() throws IOException {
         String body = "{\"src\": [\"org=empire\"], \"dst\": [\"class=deathstar\"], \"port\": 80, "
                 + "\"http\": {\"method\": \"PUT\", \"path\": \"v1\"}}";
-        String r = exchange("POST /v1/policy/trace HTTP/1.1\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
-        assertTrue(r.startsWith("HTTP/1.1 400 "), r);
-        assertTrue(r.contains("http.path \\\"v1\\\" must start with /"), r);
+        assertResponse(post("/v1/policy/trace", body), 400, "http.path \\\"v1\\\" must start with /");
         body = "{\"src\": [\"org=empire\"], \"dst\": [\"class=deathstar\"], \"port\": 53, \"protocol\": \"UDP\", "
                 + "\"http\": {\"method\": \"GET\"}}";
-        r = exchange("POST /v1/policy/trace HTTP/1.1\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
-        assertTrue(r.startsWith("HTTP/1.1 400 "), r);
-        assertTrue(r.contains("an HTTP trace needs protocol TCP"), r);
+        assertResponse(post("/v1/policy/trace", body), 400, "an HTTP trace needs protocol TCP");
     }
 
     @Test
     void missingServiceIs503WithItsName() throws IOException {
-        String r = exchange("GET /v1/endpoints HTTP/1.1\r\n\r\n");
-        assertTrue(r.startsWith("HTTP/1.1 503 "), r);
-        assertTrue(r.contains("{\"error\":\"the endpoint manager is not running"), r);
+        assertResponse(exchange("GET /v1/endpoints HTTP/1.1\r\n\r\n"), 503, "{\"error\":\"the endpoint manager is not running");
     }
 
     @Test
@@ -165,15 +168,12 @@ class ApiServerSocketTest {
 
     @Test
     void malformedRequestGets400AsJson() throws IOException {
-        String r = exchange("GET /v1/status HTTP/1.1\r\nBad Header\r\n\r\n");
-        assertTrue(r.startsWith("HTTP/1.1 400 "), r);
-        assertTrue(r.contains("\"error\":\"malformed header field"), r);
+        assertResponse(exchange("GET /v1/status HTTP/1.1\r\nBad Header\r\n\r\n"), 400, "\"error\":\"malformed header field");
     }
 
     @Test
     void oversizedBodyGets413() throws IOException {
-        String r = exchange("POST /v1/policies HTTP/1.1\r\nContent-Length: 999999999\r\n\r\n");
-        assertTrue(r.startsWith("HTTP/1.1 413 "), r);
+        assertResponse(exchange("POST /v1/policies HTTP/1.1\r\nContent-Length: 999999999\r\n\r\n"), 413);
     }
 
     @Test

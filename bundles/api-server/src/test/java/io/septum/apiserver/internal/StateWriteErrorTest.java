@@ -4,41 +4,23 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.septum.api.policy.ImportResult;
-import io.septum.api.policy.PolicyInfo;
 import io.septum.api.policy.PolicyRepository;
 import io.septum.api.policy.PolicySet;
-import io.septum.api.policy.EnforcementMode;
+import io.septum.testsupport.StubPolicyRepository;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** A change the agent cannot write to disk is refused with what to do, not called an internal error. */
 class StateWriteErrorTest {
     private static HttpResponse importWith(IOException cause) {
-        PolicyRepository repo = new PolicyRepository() {
+        PolicyRepository repo = new StubPolicyRepository() {
             @Override
             public ImportResult importPolicies(String origin, String text) {
                 throw new UncheckedIOException("cannot write policy state to /var/lib/septum/policies/state.json: "
                         + cause.getMessage(), cause);
-            }
-
-            @Override
-            public List<PolicyInfo> list() {
-                return List.of();
-            }
-
-            @Override
-            public Optional<PolicyInfo> get(String namespace, String name) {
-                return Optional.empty();
-            }
-
-            @Override
-            public long delete(String namespace, String name) {
-                return 0;
             }
 
             @Override
@@ -49,11 +31,6 @@ class StateWriteErrorTest {
             @Override
             public PolicySet current() {
                 return null;
-            }
-
-            @Override
-            public EnforcementMode mode() {
-                return EnforcementMode.DEFAULT;
             }
         };
         ApiRoutes routes = new ApiRoutes(new ApiServerSocketTest.EmptyBackend() {

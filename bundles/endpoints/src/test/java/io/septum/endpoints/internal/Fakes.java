@@ -17,20 +17,16 @@ import io.septum.api.datapath.Datapath;
 import io.septum.api.datapath.DatapathEndpoint;
 import io.septum.api.datapath.DatapathException;
 import io.septum.api.datapath.DatapathStats;
-import io.septum.api.policy.Decision;
 import io.septum.api.policy.Direction;
 import io.septum.api.policy.EndpointPolicy;
 import io.septum.api.policy.EnforcementMode;
-import io.septum.api.policy.ImportResult;
 import io.septum.api.policy.PolicyAction;
 import io.septum.api.policy.PolicyEntry;
-import io.septum.api.policy.PolicyInfo;
-import io.septum.api.policy.PolicyRepository;
 import io.septum.api.policy.PolicySet;
 import io.septum.api.policy.Protocol;
-import io.septum.api.policy.RuleRef;
-import io.septum.api.policy.TraceResult;
 import io.septum.testsupport.Await;
+import io.septum.testsupport.StubPolicyRepository;
+import io.septum.testsupport.StubPolicySet;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -126,7 +122,7 @@ final class Fakes {
     record Rule(String subject, Direction direction, String peer, int port, int id) {
     }
 
-    static final class Policies implements PolicyRepository, PolicySet {
+    static final class Policies implements StubPolicyRepository, StubPolicySet {
         final List<Rule> rules = new CopyOnWriteArrayList<>();
         /** Deny rules, same shape: {@code subject} refuses {@code direction} traffic with peers carrying {@code peer}. */
         final List<Rule> denies = new CopyOnWriteArrayList<>();
@@ -188,62 +184,6 @@ final class Fakes {
         @Override
         public PolicySet current() {
             return this;
-        }
-
-        @Override
-        public EnforcementMode mode() {
-            return EnforcementMode.DEFAULT;
-        }
-
-        @Override
-        public ImportResult importPolicies(String origin, String text) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public List<PolicyInfo> list() {
-            return List.of();
-        }
-
-        @Override
-        public Optional<PolicyInfo> get(String namespace, String name) {
-            return Optional.empty();
-        }
-
-        @Override
-        public long delete(String namespace, String name) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public List<PolicyInfo> policies() {
-            return List.of();
-        }
-
-        @Override
-        public PolicySet merge(PolicySet newer, long revision) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public Optional<PolicySet> without(String namespace, String name) {
-            return Optional.empty();
-        }
-
-        @Override
-        public Decision decide(Direction direction, Labels subject, Labels peer, int port, Protocol protocol,
-                               EnforcementMode mode) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public Optional<RuleRef> rule(int id) {
-            return Optional.empty();
-        }
-
-        @Override
-        public TraceResult trace(Labels source, Labels destination, int port, Protocol protocol, EnforcementMode mode) {
-            throw new UnsupportedOperationException();
         }
     }
 

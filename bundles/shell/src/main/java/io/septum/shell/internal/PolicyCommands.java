@@ -1,7 +1,5 @@
 package io.septum.shell.internal;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.annotation.JsonProperty;
 import io.septum.api.Labels;
 import io.septum.api.policy.CaseResult;
 import io.septum.api.policy.ClusterPolicies;
@@ -14,10 +12,10 @@ import io.septum.api.policy.PolicyRepository;
 import io.septum.api.policy.PolicyRuleHits;
 import io.septum.api.policy.PolicySet;
 import io.septum.api.policy.PolicyValidationException;
-import io.septum.api.policy.ProbeResult;
 import io.septum.api.policy.Protocol;
 import io.septum.api.policy.TestCase;
 import io.septum.api.policy.TraceResult;
+import io.septum.view.EvalJson;
 import io.septum.view.Views;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -291,20 +289,6 @@ public final class PolicyCommands extends ShellSupport {
         if (!errors.isEmpty()) throw new ShellException(String.join("\n", errors));
     }
 
-    /** The {@code -o json} shape of {@code policy eval}, the same as the CLI's. */
-    @com.fasterxml.jackson.annotation.JsonPropertyOrder({"case", "results", "passed", "failed"})
-    record EvalJson(@JsonProperty("case") String caseName, List<ProbeJson> results, int passed, int failed) {
-    }
-
-    @JsonInclude(JsonInclude.Include.NON_NULL)
-    record ProbeJson(String from, String to, int port, String protocol, String expect, String verdict, String rule,
-                     boolean pass, String note) {
-        static ProbeJson of(ProbeResult p) {
-            return new ProbeJson(p.from(), p.to(), p.port(), p.protocol(), p.expect(), p.verdict(), p.rule(), p.pass(),
-                    p.note() == null || p.note().isEmpty() ? null : p.note());
-        }
-    }
-
     @Descriptor("Judge a test case's probes offline (corpus format); http: probes are judged at L7")
     public void eval(CommandSession session,
             @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
@@ -334,7 +318,7 @@ public final class PolicyCommands extends ShellSupport {
         }
         CaseResult result = r;
         if (json(output)) {
-            out().println(toJson(new EvalJson(r.name(), r.results().stream().map(ProbeJson::of).toList(), r.passed(), r.failed())));
+            out().println(toJson(EvalJson.of(r)));
         } else {
             out().print(Views.probes(result).render());
             out().println(r.passed() + " passed, " + r.failed() + " failed");

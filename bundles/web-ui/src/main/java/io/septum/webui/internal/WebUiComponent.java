@@ -171,27 +171,27 @@ public final class WebUiComponent implements HealthReporter, UiBackend, UiLogin 
 
     @Override
     public io.septum.api.flow.FlowRelay flowRelay() {
-        return running(flowRelay, "the flow relay (septum-api-server's peer flow component)");
+        return running(flowRelay, UiBackend.super::flowRelay);
     }
 
     @Override
     public PolicyEngine policyEngine() {
-        return running(policyEngine, "the policy engine (bundle septum-policy)");
+        return running(policyEngine, UiBackend.super::policyEngine);
     }
 
     @Override
     public PolicyImpact policyImpact() {
-        return running(policyImpact, "policy impact (bundle septum-observer)");
+        return running(policyImpact, UiBackend.super::policyImpact);
     }
 
     @Override
     public PolicyHistory policyHistory() {
-        return running(policyHistory, "the policy history (bundle septum-policy)");
+        return running(policyHistory, UiBackend.super::policyHistory);
     }
 
     @Override
     public PolicySuggester policySuggester() {
-        return running(policySuggester, "the policy suggester (bundle septum-observer)");
+        return running(policySuggester, UiBackend.super::policySuggester);
     }
 
     /** A link to this UI that signs the browser in for {@code author}; the REST API has checked who asks. */
@@ -227,5 +227,10 @@ public final class WebUiComponent implements HealthReporter, UiBackend, UiLogin 
     private static <T> T running(T service, String what) {
         if (service == null) throw UiException.unavailable(what);
         return service;
+    }
+
+    /** The service, or UiBackend's answer without it (the 503 that names it): one message per service, there. */
+    private static <T> T running(T service, java.util.function.Supplier<T> absent) {
+        return service != null ? service : absent.get();
     }
 }

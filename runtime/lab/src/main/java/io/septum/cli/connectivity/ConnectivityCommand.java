@@ -2,14 +2,12 @@ package io.septum.cli.connectivity;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.septum.api.policy.CaseResult;
 import io.septum.api.policy.PolicyEngine;
 import io.septum.api.policy.PolicyValidationException;
-import io.septum.api.policy.ProbeResult;
 import io.septum.api.policy.TestCase;
 import io.septum.api.policy.ValidationError;
+import io.septum.view.EvalJson;
 import io.septum.view.Views;
 import io.septum.cli.AgentClient;
 import io.septum.cli.SeptumCommand;
@@ -238,7 +236,7 @@ public class ConnectivityCommand implements SeptumCommand {
         if ("json".equals(output)) {
             ObjectMapper m = AgentClient.newMapper().enable(SerializationFeature.INDENT_OUTPUT);
             try {
-                out.println(m.writeValueAsString(json(m, r)));
+                out.println(m.writeValueAsString(EvalJson.of(r)));
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
@@ -252,35 +250,12 @@ public class ConnectivityCommand implements SeptumCommand {
     /** Several cases' results as one JSON list (a case that could not run has no entry; its error went to stderr). */
     static void printAll(PrintWriter out, List<CaseResult> results) {
         ObjectMapper m = AgentClient.newMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        ArrayNode all = m.createArrayNode();
-        for (CaseResult r : results) all.add(json(m, r));
         try {
-            out.println(m.writeValueAsString(all));
+            out.println(m.writeValueAsString(results.stream().map(EvalJson::of).toList()));
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
         out.flush();
-    }
-
-    private static ObjectNode json(ObjectMapper m, CaseResult r) {
-        ObjectNode root = m.createObjectNode();
-        root.put("case", r.name());
-        ArrayNode results = root.putArray("results");
-        for (ProbeResult p : r.results()) {
-            ObjectNode n = results.addObject();
-            n.put("from", p.from());
-            n.put("to", p.to());
-            n.put("port", p.port());
-            n.put("protocol", p.protocol());
-            n.put("expect", p.expect());
-            n.put("verdict", p.verdict());
-            n.put("rule", p.rule());
-            n.put("pass", p.pass());
-            if (p.note() != null && !p.note().isEmpty()) n.put("note", p.note());
-        }
-        root.put("passed", r.passed());
-        root.put("failed", r.failed());
-        return root;
     }
 
     /**

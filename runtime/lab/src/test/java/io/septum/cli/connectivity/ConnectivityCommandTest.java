@@ -38,9 +38,7 @@ class ConnectivityCommandTest {
                 "probes:",
                 "  - {from: a, to: nobody, port: 80, protocol: TCP, expect: allow}",
                 "");
-        LabCliRun r = LabCliRun.testWithoutAgent(dir, c);
-        assertEquals(2, r.exit(), r.toString());
-        assertTrue(r.err().contains("probes[0]") && r.err().contains("nobody"), r.err());
+        LabCliRun.testWithoutAgent(dir, c).assertInvalidInput("probes[0]", "nobody");
     }
 
     @Test
@@ -55,9 +53,7 @@ class ConnectivityCommandTest {
                 "probes:",
                 "  - {from: b, to: a, port: 80, protocol: SCTP, expect: allow}",
                 "");
-        LabCliRun r = LabCliRun.testWithoutAgent(dir, c);
-        assertEquals(2, r.exit(), r.toString());
-        assertTrue(r.err().contains("probes[0].protocol"), r.err());
+        LabCliRun.testWithoutAgent(dir, c).assertInvalidInput("probes[0].protocol");
     }
 
     @Test
@@ -79,17 +75,13 @@ class ConnectivityCommandTest {
                 "probes:",
                 "  - {from: a, to: a, port: 80, protocol: TCP, expect: allow}",
                 "");
-        LabCliRun r = LabCliRun.testWithoutAgent(dir, c);
-        assertEquals(2, r.exit(), r.toString());
-        assertTrue(r.err().contains("70000"), r.err());
+        LabCliRun.testWithoutAgent(dir, c).assertInvalidInput("70000");
     }
 
     @Test
     void aBadTimeoutIsInvalidInput() throws IOException {
         Path c = write("c.yaml", "name: c", "");
-        LabCliRun r = LabCliRun.run("connectivity", "test", "--case", c.toString(), "--timeout", "5m");
-        assertEquals(2, r.exit(), r.toString());
-        assertTrue(r.err().contains("--timeout"), r.err());
+        LabCliRun.run("connectivity", "test", "--case", c.toString(), "--timeout", "5m").assertInvalidInput("--timeout");
     }
 
     @Test

@@ -52,9 +52,7 @@ class DockerLabTest {
     void anUnknownRuntimeIsInvalidInput() throws IOException {
         LabCliRun.needEngine();
         Path c = write("ok.yaml", "  - {from: a, to: b, port: 80, protocol: TCP, expect: allow}\n");
-        LabCliRun r = LabCliRun.testWithoutAgent(dir, c, "--runtime", "vm");
-        assertEquals(2, r.exit(), r.err());
-        assertTrue(r.err().contains("--runtime") && r.err().contains("netns or docker"), r.err());
+        LabCliRun.testWithoutAgent(dir, c, "--runtime", "vm").assertInvalidInput("--runtime", "netns or docker");
     }
 
     @Test

@@ -1,5 +1,7 @@
 package io.septum.cli.connectivity;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.septum.api.policy.PolicyEngine;
@@ -30,6 +32,12 @@ record LabCliRun(int exit, String out, String err) {
         args.add("--case");
         args.add(caseFile.toString());
         return run(args.toArray(String[]::new));
+    }
+
+    /** Asserts that the command refused its input (exit 2) with a message that names each of {@code named}. */
+    void assertInvalidInput(String... named) {
+        assertEquals(2, exit, toString());
+        for (String n : named) assertTrue(err.contains(n), "\"" + n + "\" not named in: " + err);
     }
 
     /** Skips the test when the offline policy engine, which checks the cases, is not on the class path. */

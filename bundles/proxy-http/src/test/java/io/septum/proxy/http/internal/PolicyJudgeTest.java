@@ -9,20 +9,17 @@ import io.septum.api.EndpointSpec;
 import io.septum.api.EndpointState;
 import io.septum.api.IpcacheEntry;
 import io.septum.api.SourceHealth;
-import io.septum.api.policy.EnforcementMode;
 import io.septum.api.policy.HttpRequestInfo;
-import io.septum.api.policy.ImportResult;
 import io.septum.api.policy.PolicyEngine;
-import io.septum.api.policy.PolicyInfo;
 import io.septum.api.policy.PolicyRepository;
 import io.septum.api.policy.PolicySet;
+import io.septum.testsupport.StubPolicyRepository;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.ServiceLoader;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -53,33 +50,13 @@ class PolicyJudgeTest {
 
     final AtomicReference<PolicySet> current = new AtomicReference<>();
     final AtomicLong revision = new AtomicLong(1);
-    final PolicyRepository repo = new PolicyRepository() {
-        public ImportResult importPolicies(String origin, String text) {
-            throw new UnsupportedOperationException();
-        }
-
-        public List<PolicyInfo> list() {
-            return List.of();
-        }
-
-        public Optional<PolicyInfo> get(String namespace, String name) {
-            return Optional.empty();
-        }
-
-        public long delete(String namespace, String name) {
-            throw new UnsupportedOperationException();
-        }
-
+    final PolicyRepository repo = new StubPolicyRepository() {
         public long revision() {
             return revision.get();
         }
 
         public PolicySet current() {
             return current.get();
-        }
-
-        public EnforcementMode mode() {
-            return EnforcementMode.DEFAULT;
         }
     };
 
