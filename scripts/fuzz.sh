@@ -20,7 +20,8 @@ case-parser|bundles/policy|io.septum.policy.internal.CaseParserFuzzTest|parse|co
 rest-request|bundles/api-server|io.septum.apiserver.internal.ApiRequestFuzzTest|decode|REST API request decoding (Netty decoder, RequestGuard, routes)
 l7-request|bundles/proxy-http|io.septum.proxy.http.internal.L7RequestFuzzTest|request|L7 proxy request path (decoder, path normalizer, policy judge)
 flow-log|bundles/observer|io.septum.observer.internal.FlowLogFuzzTest|read|flow log segment reader, flow filters, policy suggester
-bpf-event|bundles/datapath-ebpf|io.septum.datapath.ebpf.internal.EventDecoderFuzzTest|decode|BPF event decoder (ring-buffer records)"
+bpf-event|bundles/datapath-ebpf|io.septum.datapath.ebpf.internal.EventDecoderFuzzTest|decode|BPF event decoder (ring-buffer records)
+dns-message|bundles/proxy-http|io.septum.proxy.dns.internal.DnsMessageFuzzTest|parse|DNS proxy's message parser (queries, answers, REFUSED replies)"
 
 usage() {
     sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'

@@ -89,6 +89,16 @@ public final class Views {
         return t;
     }
 
+    /** {@code fqdn cache list}: each name's addresses, with the TTL the cache holds them for and when they expire. */
+    public static Table fqdnCache(List<io.septum.api.fqdn.FqdnEntry> entries) {
+        Table t = new Table("ENDPOINT", "FQDN", "TTL", "EXPIRATION TIME", "IPS");
+        entries.stream().sorted(Comparator.comparing(io.septum.api.fqdn.FqdnEntry::name)
+                        .thenComparing(io.septum.api.fqdn.FqdnEntry::ip))
+                .forEach(e -> t.row(e.endpointId(), e.name() + ".", e.ttl(),
+                        DateTimeFormatter.ISO_INSTANT.format(Instant.ofEpochMilli(e.expires())), e.ip()));
+        return t;
+    }
+
     public static Table ipcache(List<IpcacheEntry> entries) {
         Table t = new Table("IP PREFIX/ADDRESS", "IDENTITY", "SOURCE");
         entries.stream().sorted(Comparator.comparing(IpcacheEntry::prefix))
@@ -265,6 +275,7 @@ public final class Views {
             case Flow.TYPE_DROP -> b.append("drop (").append(f.dropReasonText() == null ? "Policy denied" : f.dropReasonText())
                     .append(") ").append(dir).append(f.verdict());
             case Flow.TYPE_L7 -> {
+                if (f.l7() != null && f.l7().dns() != null) return dnsSummary(f);
                 FlowHttp h = f.l7() == null ? null : f.l7().http();
                 boolean response = f.l7() != null && "RESPONSE".equals(f.l7().type());
                 b.append(response ? "http-response " : "http-request ").append(f.verdict());
@@ -287,6 +298,31 @@ public final class Views {
             b.append(" (").append(f.l4().protocol()).append(')');
         }
         return b.toString();
+    }
+
+    /**
+     * A DNS flow as Hubble prints it: {@code dns-request proxy FORWARDED (DNS Query api.example.com. A)} and
+     * {@code dns-response proxy FORWARDED (DNS Answer "10.0.0.1" TTL: 300 (Proxy api.example.com. A))}; a refused
+     * query's answer says {@code RCode: Refused}.
+     */
+    private static String dnsSummary(Flow f) {
+        io.septum.api.flow.FlowDns d = f.l7().dns();
+        boolean response = "RESPONSE".equals(f.l7().type());
+        String q = d.query() + " " + String.join(",", d.qtypes());
+        if (!response) return "dns-request proxy " + f.verdict() + " (DNS Query " + q + ")";
+        String answer = d.rcode() != 0 ? "RCode: " + rcodeName(d.rcode())
+                : "\"" + String.join(",", d.ips()) + "\" TTL: " + d.ttl();
+        return "dns-response proxy " + f.verdict() + " (DNS Answer " + answer + " (Proxy " + q + "))";
+    }
+
+    private static String rcodeName(int rcode) {
+        return switch (rcode) {
+            case 1 -> "Format Error";
+            case 2 -> "Server Failure";
+            case 3 -> "Non-Existent Domain";
+            case 5 -> "Refused";
+            default -> String.valueOf(rcode);
+        };
     }
 
     private static String policyVerdict(String verdict) {

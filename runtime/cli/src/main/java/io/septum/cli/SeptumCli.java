@@ -33,6 +33,7 @@ import picocli.CommandLine.Spec;
                 NamespaceCommand.class,
                 ServiceCommand.class,
                 IdentityCommand.class,
+                FqdnCommand.class,
                 ClusterCommand.class,
                 NodeCommand.class,
                 PolicyCommand.class,

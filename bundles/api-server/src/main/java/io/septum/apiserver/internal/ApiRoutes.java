@@ -150,6 +150,14 @@ public final class ApiRoutes {
                 }
                 if (n == 3) throw notAllowed(m, "GET, PUT");
                 break;
+            case "fqdn":
+                if (n == 3 && s.get(2).equals("cache") && m.equals("GET")) return ok(fqdnEntries(req));
+                if (n == 3 && s.get(2).equals("cache") && m.equals("DELETE")) {
+                    String name = fqdnName(req);
+                    return ok(Map.of("removed", backend.fqdnCache().clean(name)));
+                }
+                if (n == 3 && s.get(2).equals("cache")) throw notAllowed(m, "GET, DELETE");
+                break;
             case "identities":
                 if (n == 2) return get(m, () -> backend.identityAllocator().list());
                 if (n == 3) return get(m, () -> identity(s.get(2)));
@@ -438,6 +446,27 @@ public final class ApiRoutes {
         String ns = body.spec().namespace() == null ? "default" : body.spec().namespace();
         Optional<Endpoint> added = body.spec().name() == null ? Optional.empty() : em.get(ns + "/" + body.spec().name());
         return added.map(e -> json(201, e)).orElseGet(() -> HttpResponse.empty(201));
+    }
+
+    // ---- FQDN cache --------------------------------------------------------------------------------------
+
+    /** The cache's entries; {@code ?name=} keeps one name's (case-insensitive, trailing dot ignored). */
+    private List<io.septum.api.fqdn.FqdnEntry> fqdnEntries(HttpRequest req) {
+        String name = fqdnName(req);
+        List<io.septum.api.fqdn.FqdnEntry> all = backend.fqdnCache().entries();
+        if (name == null) return all;
+        String n = name.toLowerCase(java.util.Locale.ROOT).replaceAll("\\.$", "");
+        return all.stream().filter(e -> e.name().equals(n)).toList();
+    }
+
+    /** {@code ?name=NAME}, the only parameter of {@code /v1/fqdn/cache}; null when absent. */
+    private static String fqdnName(HttpRequest req) {
+        Map<String, List<String>> q = req.query();
+        for (String k : q.keySet()) {
+            if (!k.equals("name")) throw new HttpException(400, "unknown parameter " + k + " (name)");
+        }
+        String name = one(q, "name");
+        return name == null || name.isBlank() ? null : name;
     }
 
     // ---- identities --------------------------------------------------------------------------------------

@@ -115,6 +115,9 @@ public final class ApiServerComponent implements DatapathEventListener, HealthRe
     private volatile io.septum.api.ClusterInfo clusterInfo;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile io.septum.api.fqdn.FqdnCache fqdnCache;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile io.septum.api.policy.ClusterPolicies clusterPolicies;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
@@ -207,6 +210,11 @@ public final class ApiServerComponent implements DatapathEventListener, HealthRe
     @Override
     public io.septum.api.ClusterInfo clusterInfo() {
         return running(clusterInfo, Backend.super::clusterInfo);
+    }
+
+    @Override
+    public io.septum.api.fqdn.FqdnCache fqdnCache() {
+        return running(fqdnCache, Backend.super::fqdnCache);
     }
 
     @Override

@@ -79,6 +79,11 @@ public interface Backend {
         throw unavailable("the flow relay (septum-api-server's peer flow component)");
     }
 
+    /** The DNS proxy's FQDN cache ({@code /v1/fqdn/cache}); part of the proxy bundle. */
+    default io.septum.api.fqdn.FqdnCache fqdnCache() {
+        throw unavailable("the FQDN cache (bundle septum-proxy-http's DNS proxy)");
+    }
+
     /** Whether each service is bound, without throwing: for {@code status}. */
     default boolean has(Class<?> service) {
         try {

@@ -7,18 +7,13 @@ import io.septum.api.IdentityAllocator;
 import io.septum.api.datapath.Datapath;
 import io.septum.api.fqdn.FqdnCache;
 import io.septum.api.fqdn.FqdnEntry;
-import io.septum.api.flow.Flow;
 import io.septum.api.flow.FlowSink;
 import io.septum.api.policy.PolicyRepository;
+import io.septum.proxy.common.ProxyRunner;
 import io.septum.support.config.AgentDirs;
-import io.septum.support.thread.DaemonThreads;
 import java.net.InetSocketAddress;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
@@ -66,14 +61,9 @@ public final class DnsProxyComponent implements FqdnCache, HealthReporter {
         int maxPending() default 1024;
     }
 
-    private final ScheduledExecutorService executor =
-            Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("septum-dns-proxy-start"));
-    private final List<FlowSink> sinks = new CopyOnWriteArrayList<>();
     private final FqdnCacheImpl cache;
     private final DnsProxy proxy;
-    private volatile String failure = "starting";
-    private volatile String datapathFailure;
-    private volatile InetSocketAddress bound;
+    private final ProxyRunner runner;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile EndpointIndex endpointIndex;
@@ -84,8 +74,6 @@ public final class DnsProxyComponent implements FqdnCache, HealthReporter {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile PolicyRepository policyRepository;
 
-    private volatile Datapath datapath;
-
     @Activate
     public DnsProxyComponent(BundleContext ctx, Config cfg) {
         cache = new FqdnCacheImpl(AgentDirs.stateDir(ctx::getProperty).resolve("fqdn").resolve("cache"),
@@ -93,65 +81,31 @@ public final class DnsProxyComponent implements FqdnCache, HealthReporter {
         proxy = new DnsProxy(new DnsProxy.Settings(cfg.port(), Datapath.PROXY_UPSTREAM_MARK,
                 Math.max(100, cfg.upstreamTimeoutMillis()), Math.max(1, cfg.maxPending())),
                 new DnsPolicyJudge(() -> endpointIndex, () -> identityAllocator, () -> policyRepository), cache,
-                this::publish);
-        executor.execute(this::start);
-        executor.scheduleWithFixedDelay(cache::expire, 10, 10, TimeUnit.SECONDS);
+                f -> runner().publish(f));
+        runner = new ProxyRunner("DNS proxy", "septum-dns-proxy", LOG, proxy::start, Datapath::setDnsProxyPort);
+        runner.executor().scheduleWithFixedDelay(cache::expire, 10, 10, TimeUnit.SECONDS);
     }
 
-    private void start() {
-        try {
-            bound = proxy.start();
-            failure = null;
-            LOG.info(() -> "DNS proxy listening on UDP port " + bound.getPort() + " (transparent)");
-            tellDatapath();
-        } catch (Exception | LinkageError e) {
-            failure = e.getMessage();
-            LOG.log(Level.SEVERE, "the DNS proxy cannot start; queries that DNS rules govern are dropped: "
-                    + e.getMessage(), e);
-        }
+    private ProxyRunner runner() {
+        return runner;
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     void bindDatapath(Datapath dp) {
-        datapath = dp;
-        if (!executor.isShutdown()) executor.execute(this::tellDatapath);
+        runner.bindDatapath(dp);
     }
 
     void unbindDatapath(Datapath dp) {
-        if (datapath == dp) datapath = null;
-    }
-
-    /** On the executor: setDnsProxyPort may wait for the datapath to load. */
-    private void tellDatapath() {
-        Datapath dp = datapath;
-        InetSocketAddress b = bound;
-        if (dp == null || b == null) return;
-        try {
-            dp.setDnsProxyPort(b.getPort());
-            datapathFailure = null;
-        } catch (Exception e) {
-            datapathFailure = e.getMessage();
-            LOG.log(Level.WARNING, "cannot tell the datapath the DNS proxy port: " + e.getMessage(), e);
-        }
+        runner.unbindDatapath(dp);
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
     void addSink(FlowSink s) {
-        sinks.add(s);
+        runner.addSink(s);
     }
 
     void removeSink(FlowSink s) {
-        sinks.remove(s);
-    }
-
-    private void publish(Flow f) {
-        for (FlowSink s : sinks) {
-            try {
-                s.accept(f);
-            } catch (RuntimeException e) {
-                LOG.log(Level.FINE, "flow sink failed", e);
-            }
-        }
+        runner.removeSink(s);
     }
 
     @Override
@@ -181,8 +135,9 @@ public final class DnsProxyComponent implements FqdnCache, HealthReporter {
 
     @Override
     public ComponentStatus health() {
-        String f = failure;
-        String d = datapathFailure;
+        String f = runner.failure();
+        String d = runner.datapathFailure();
+        InetSocketAddress bound = runner.bound();
         String figures = proxy.queries.sum() + " queries, " + proxy.refused.sum() + " refused, "
                 + proxy.malformed.sum() + " malformed, " + proxy.timeouts.sum() + " upstream timeouts, "
                 + cache.entries().size() + " cached addresses";
@@ -197,18 +152,7 @@ public final class DnsProxyComponent implements FqdnCache, HealthReporter {
 
     @Deactivate
     void deactivate() {
-        executor.shutdownNow();
-        Datapath dp = datapath;
-        if (dp != null && bound != null) {
-            // as the HTTP proxy: off the deactivating thread, which may hold what the datapath waits for
-            DaemonThreads.start("septum-dns-proxy-stop", () -> {
-                try {
-                    dp.setDnsProxyPort(0);
-                } catch (Exception e) {
-                    LOG.log(Level.FINE, "cannot clear the DNS proxy port", e);
-                }
-            });
-        }
+        runner.close();
         proxy.close();
     }
 }

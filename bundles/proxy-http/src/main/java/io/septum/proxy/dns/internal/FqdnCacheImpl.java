@@ -70,8 +70,10 @@ final class FqdnCacheImpl implements FqdnCache {
         synchronized (this) {
             Map<String, FqdnEntry> ips = byName.computeIfAbsent(n, k -> new TreeMap<>());
             for (DnsMessage.Answer a : answers) {
+                String ip = literal(a.ip());
+                if (ip == null) continue;
                 long ttl = Math.max(a.ttl(), minTtlSeconds);
-                FqdnEntry had = ips.put(a.ip(), new FqdnEntry(n, a.ip(), ttl, now + ttl * 1000, endpointId));
+                FqdnEntry had = ips.put(ip, new FqdnEntry(n, ip, ttl, now + ttl * 1000, endpointId));
                 if (had == null || had.expires() <= now) changed = true;
             }
             changed |= trim();
@@ -151,6 +153,16 @@ final class FqdnCacheImpl implements FqdnCache {
         return true;
     }
 
+    /** An address literal in one spelling (Java's), or null; never resolves a name. */
+    static String literal(String ip) {
+        if (ip == null || !ip.matches("[0-9a-fA-F:.]+")) return null;
+        try {
+            return java.net.InetAddress.getByName(ip).getHostAddress();
+        } catch (java.net.UnknownHostException e) {
+            return null;
+        }
+    }
+
     static String normalize(String name) {
         String n = name.toLowerCase(Locale.ROOT);
         return n.endsWith(".") ? n.substring(0, n.length() - 1) : n;
@@ -193,12 +205,12 @@ final class FqdnCacheImpl implements FqdnCache {
             String[] f = line.strip().split(" ");
             try {
                 if (f.length != 5 || f[0].isEmpty()) throw new IllegalArgumentException("expected 5 fields");
-                // a literal only: getByName must never resolve a name here
-                if (!f[1].matches("[0-9a-fA-F:.]+")) throw new IllegalArgumentException("not an address");
-                FqdnEntry e = new FqdnEntry(f[0], java.net.InetAddress.getByName(f[1]).getHostAddress(),
+                String ip = literal(f[1]);
+                if (ip == null) throw new IllegalArgumentException("not an address");
+                FqdnEntry e = new FqdnEntry(f[0], ip,
                         Long.parseLong(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]));
                 if (e.expires() > now) byName.computeIfAbsent(e.name(), k -> new TreeMap<>()).put(e.ip(), e);
-            } catch (RuntimeException | java.net.UnknownHostException e) {
+            } catch (RuntimeException e) {
                 if (line.isBlank()) continue;
                 bad++;
             }

@@ -5,16 +5,10 @@ import io.septum.api.EndpointIndex;
 import io.septum.api.HealthReporter;
 import io.septum.api.IdentityAllocator;
 import io.septum.api.datapath.Datapath;
-import io.septum.api.flow.Flow;
 import io.septum.api.flow.FlowSink;
 import io.septum.api.policy.PolicyRepository;
-import io.septum.support.thread.DaemonThreads;
+import io.septum.proxy.common.ProxyRunner;
 import java.net.InetSocketAddress;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -64,13 +58,9 @@ public final class ProxyComponent implements HealthReporter {
         long connectTimeoutMillis() default 5000;
     }
 
-    private final ExecutorService executor = Executors.newSingleThreadExecutor(DaemonThreads.named("septum-proxy-start"));
-    private final List<FlowSink> sinks = new CopyOnWriteArrayList<>();
     private final HttpProxy proxy;
     private final ProxySettings settings;
-    private volatile String failure = "starting";
-    private volatile String datapathFailure;
-    private volatile InetSocketAddress bound;
+    private final ProxyRunner runner;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile EndpointIndex endpointIndex;
@@ -81,79 +71,45 @@ public final class ProxyComponent implements HealthReporter {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile PolicyRepository policyRepository;
 
-    private volatile Datapath datapath;
-
     @Activate
     public ProxyComponent(Config cfg) {
         settings = new ProxySettings(cfg.port(), Math.max(1, cfg.maxConnections()), Math.max(1024, cfg.maxHeaderBytes()),
                 Math.max(0, cfg.maxBodyBytes()), Math.max(100, cfg.headerTimeoutMillis()), Math.max(100, cfg.idleTimeoutMillis()),
                 Math.max(100, cfg.connectTimeoutMillis()), Datapath.PROXY_UPSTREAM_MARK, true);
         proxy = new HttpProxy(settings, new PolicyJudge(() -> endpointIndex, () -> identityAllocator, () -> policyRepository),
-                this::publish, a -> a);
-        executor.execute(this::start);
+                f -> runner().publish(f), a -> a);
+        runner = new ProxyRunner("L7 proxy", "septum-proxy", LOG, proxy::start, Datapath::setProxyPort);
     }
 
-    private void start() {
-        try {
-            bound = proxy.start();
-            failure = null;
-            LOG.info(() -> "L7 proxy listening on port " + bound.getPort() + " (transparent)");
-            tellDatapath();
-        } catch (Exception | LinkageError e) {
-            failure = e.getMessage();
-            LOG.log(Level.SEVERE, "the L7 proxy cannot start; L7-governed ports stay closed: " + e.getMessage(), e);
-        }
+    private ProxyRunner runner() {
+        return runner;
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     void bindDatapath(Datapath dp) {
-        datapath = dp;
-        if (!executor.isShutdown()) executor.execute(this::tellDatapath);
+        runner.bindDatapath(dp);
     }
 
     void unbindDatapath(Datapath dp) {
-        if (datapath == dp) datapath = null;
-    }
-
-    /** On the executor: setProxyPort may wait for the datapath to load. */
-    private void tellDatapath() {
-        Datapath dp = datapath;
-        InetSocketAddress b = bound;
-        if (dp == null || b == null) return;
-        try {
-            dp.setProxyPort(b.getPort());
-            datapathFailure = null;
-        } catch (Exception e) {
-            datapathFailure = e.getMessage();
-            LOG.log(Level.WARNING, "cannot tell the datapath the proxy port: " + e.getMessage(), e);
-        }
+        runner.unbindDatapath(dp);
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
     void addSink(FlowSink s) {
-        sinks.add(s);
+        runner.addSink(s);
     }
 
     void removeSink(FlowSink s) {
-        sinks.remove(s);
-    }
-
-    private void publish(Flow f) {
-        for (FlowSink s : sinks) {
-            try {
-                s.accept(f);
-            } catch (RuntimeException e) {
-                LOG.log(Level.FINE, "flow sink failed", e);
-            }
-        }
+        runner.removeSink(s);
     }
 
     @Override
     public ComponentStatus health() {
-        String f = failure;
+        String f = runner.failure();
+        InetSocketAddress bound = runner.bound();
         if ("starting".equals(f)) return new ComponentStatus("proxy", "degraded", "starting; L7-governed ports are closed meanwhile");
         if (f != null) return ComponentStatus.failed("proxy", "cannot listen: " + f + "; L7-governed ports are closed (fail closed)");
-        String d = datapathFailure;
+        String d = runner.datapathFailure();
         if (d != null) return ComponentStatus.failed("proxy", "listening on port " + bound.getPort()
                 + " but the datapath does not redirect to it: " + d + "; L7-governed ports are closed");
         return ComponentStatus.ok("proxy", "listening on port " + bound.getPort() + " (transparent), "
@@ -163,18 +119,7 @@ public final class ProxyComponent implements HealthReporter {
 
     @Deactivate
     void deactivate() {
-        executor.shutdownNow();
-        Datapath dp = datapath;
-        if (dp != null && bound != null) {
-            // a stopped proxy must not leave redirected connections waiting on a port someone else could take
-            DaemonThreads.start("septum-proxy-stop", () -> {
-                try {
-                    dp.setProxyPort(0);
-                } catch (Exception e) {
-                    LOG.log(Level.FINE, "cannot clear the proxy port", e);
-                }
-            });
-        }
+        runner.close();
         proxy.close();
     }
 }

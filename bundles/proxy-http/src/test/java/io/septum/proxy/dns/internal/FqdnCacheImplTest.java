@@ -1,0 +1,73 @@
+package io.septum.proxy.dns.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.septum.api.fqdn.FqdnEntry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class FqdnCacheImplTest {
+    @TempDir
+    Path dir;
+    final AtomicLong now = new AtomicLong(1_000_000);
+
+    FqdnCacheImpl cache(long minTtl, int max) {
+        return new FqdnCacheImpl(dir.resolve("fqdn/cache"), now::get, minTtl, max);
+    }
+
+    @Test
+    void learnsWithTheMinimumTtlAndTellsListenersOfNewAddressesOnly() {
+        FqdnCacheImpl c = cache(3600, 100);
+        AtomicInteger changes = new AtomicInteger();
+        c.addListener(changes::incrementAndGet);
+        c.learn("API.example.com.", List.of(new DnsMessage.Answer("10.0.0.1", 30)), 7);
+        assertEquals(List.of(new FqdnEntry("api.example.com", "10.0.0.1", 3600, 1_000_000 + 3_600_000, 7)), c.entries());
+        assertEquals(1, changes.get());
+        now.addAndGet(1000);
+        c.learn("api.example.com", List.of(new DnsMessage.Answer("10.0.0.1", 7200)), 7);
+        assertEquals(1, changes.get(), "a refreshed TTL changes no allow");
+        assertEquals(7200, c.entries().get(0).ttl());
+        c.learn("api.example.com", List.of(new DnsMessage.Answer("10.0.0.2", 7200)), 8);
+        assertEquals(2, changes.get());
+        assertEquals(2, c.entries().size());
+    }
+
+    @Test
+    void expiredEntriesGoAndCleanForgetsNames() {
+        FqdnCacheImpl c = cache(0, 100);
+        c.learn("a.example", List.of(new DnsMessage.Answer("10.0.0.1", 10)), 1);
+        c.learn("b.example", List.of(new DnsMessage.Answer("10.0.0.2", 100)), 1);
+        now.addAndGet(11_000);
+        assertEquals(1, c.entries().size(), "an expired entry is no longer listed");
+        assertTrue(c.expire());
+        assertEquals(1, c.clean("B.example."));
+        assertEquals(List.of(), c.entries());
+        assertEquals(0, c.clean(null));
+    }
+
+    @Test
+    void keptAcrossRestartsAndABadLineIsSkipped() throws Exception {
+        FqdnCacheImpl c = cache(3600, 100);
+        c.learn("api.example.com", List.of(new DnsMessage.Answer("10.0.0.1", 60), new DnsMessage.Answer("2001:db8::1", 60)), 3);
+        Path f = dir.resolve("fqdn/cache");
+        Files.writeString(f, Files.readString(f) + "garbage line\nx.example host.evil 60 99999999999 1\n");
+        FqdnCacheImpl again = cache(3600, 100);
+        assertEquals(c.entries(), again.entries());
+        assertEquals(2, again.entries().size(), "the bad lines are skipped, the rest loads");
+    }
+
+    @Test
+    void beyondTheLimitTheEntriesExpiringFirstMakeRoom() {
+        FqdnCacheImpl c = cache(0, 2);
+        c.learn("a.example", List.of(new DnsMessage.Answer("10.0.0.1", 10)), 1);
+        c.learn("b.example", List.of(new DnsMessage.Answer("10.0.0.2", 300)), 1);
+        c.learn("c.example", List.of(new DnsMessage.Answer("10.0.0.3", 200)), 1);
+        assertEquals(List.of("b.example", "c.example"), c.entries().stream().map(FqdnEntry::name).toList());
+    }
+}
