@@ -144,8 +144,6 @@ final class E2eSupport {
             }
             // docs/l7.md, known gaps: HTTP through the proxy to a host outside the lab's endpoints
             if (p.has("http") && externals.contains(p.path("to").asText())) return Optional.of("HTTP probes to external hosts");
-            // docs/policy.md, known gaps: the lab has no DNS server and the agent no DNS proxy yet
-            if (p.has("dns")) return Optional.of("DNS lookups");
         }
         for (String section : List.of("endpoints", "external")) {
             for (JsonNode n : tc.path(section)) {

@@ -44,6 +44,13 @@ public final class CaseRunner {
     public record Outcome(CaseResult result, int exit, String error) {
     }
 
+    private static List<String> fqdns(TestCase tc) {
+        return tc.external().stream().map(TestCase.External::fqdn).filter(java.util.Objects::nonNull).toList();
+    }
+
+    /** Where a case's DNS endpoint answers. */
+    private static final int DNS_PORT = 53;
+
     /** A case endpoint or external host, resolved to its lab node. */
     private record Target(String name, NetLab.Node node, boolean external) {
     }
@@ -194,6 +201,7 @@ public final class CaseRunner {
         try {
             Map<String, Target> targets = build(tc, lab);
             registerAll(origin, tc, lab, agents, targets, parsed);
+            agents.forgetNames(fqdns(tc));
             List<ProbeResult> results = probeAll(tc, lab, targets, offline);
             CaseResult result = CaseResult.of(tc.name(), results);
             boolean allowsDenied = results.stream().anyMatch(r -> "allow".equals(r.expect()) && !r.pass());
@@ -208,6 +216,11 @@ public final class CaseRunner {
                         + " the next 'septum connectivity test' removes the lab's namespaces and endpoints; delete the policies with septum policy delete");
             } else {
                 long t0 = System.nanoTime();
+                try {
+                    agents.forgetNames(fqdns(tc));
+                } catch (AgentException e) {
+                    progress.println("septum: could not clean the FQDN cache: " + e.getMessage());
+                }
                 agents.close();
                 lab.close();
                 hook.remove();
@@ -242,6 +255,14 @@ public final class CaseRunner {
             String to = matches(tc, p.to()).get(0);
             Set<NetLab.Port> s = ports.computeIfAbsent(to, k -> new LinkedHashSet<>());
             if (!p.protocol().equalsIgnoreCase("ICMP")) s.add(new NetLab.Port(p.port(), p.protocol()));
+        }
+        // a dns: true endpoint's 53/UDP is its DNS server's, which answers every external host's fqdn
+        Map<String, String> records = new LinkedHashMap<>();
+        for (TestCase.External x : tc.external()) if (x.fqdn() != null) records.put(x.fqdn(), x.ip());
+        for (TestCase.Endpoint e : tc.endpoints()) {
+            if (!e.dns()) continue;
+            ports.getOrDefault(e.qualifiedName(), new LinkedHashSet<>()).remove(new NetLab.Port(DNS_PORT, "UDP"));
+            lab.serveDns(targets.get(e.qualifiedName()).node(), records);
         }
         for (Map.Entry<String, Set<NetLab.Port>> e : ports.entrySet()) {
             if (!e.getValue().isEmpty()) lab.listen(targets.get(e.getKey()).node(), List.copyOf(e.getValue()));
@@ -303,6 +324,8 @@ public final class CaseRunner {
 
     private List<ProbeResult> probeAll(TestCase tc, LabRuntime lab, Map<String, Target> targets, CaseResult offline) {
         long t0 = System.nanoTime();
+        NetLab.Node dnsServer = tc.endpoints().stream().filter(TestCase.Endpoint::dns).findFirst()
+                .map(e -> targets.get(e.qualifiedName()).node()).orElse(null);
         progress.print("septum: sending " + tc.probes().size() + " probes... ");
         progress.flush();
         // a few probes at a time: a denied probe waits out its timeout, and probes do not share connections
@@ -318,7 +341,7 @@ public final class CaseRunner {
                 ProbeResult judged = i < offline.results().size() ? offline.results().get(i) : null;
                 Target from = targets.get(matches(tc, p.from()).get(0));
                 Target to = targets.get(matches(tc, p.to()).get(0));
-                futures.add(pool.submit(() -> probe(lab, p, from, to, judged)));
+                futures.add(pool.submit(() -> probe(lab, p, from, to, judged, dnsServer)));
             }
             List<ProbeResult> out = new ArrayList<>();
             for (java.util.concurrent.Future<ProbeResult> f : futures) {
@@ -340,10 +363,14 @@ public final class CaseRunner {
         }
     }
 
-    private ProbeResult probe(LabRuntime lab, TestCase.Probe p, Target from, Target to, ProbeResult judged) {
+    private ProbeResult probe(LabRuntime lab, TestCase.Probe p, Target from, Target to, ProbeResult judged,
+                              NetLab.Node dnsServer) {
         String proto = p.protocol().toUpperCase(Locale.ROOT);
         boolean http = p.http() != null && proto.equals("TCP");
-        NetLab.Observation o = http ? httpProbe(lab, p, from, to) : lab.probe(from.node(), to.node().ip(), p.port(), proto, timeout);
+        NetLab.Observation o = p.dns() == null ? null : resolve(lab, p, from, dnsServer);
+        if (o == null) {
+            o = http ? httpProbe(lab, p, from, to) : lab.probe(from.node(), to.node().ip(), p.port(), proto, timeout);
+        }
         String rule = judged == null ? "-" : judged.rule();
         List<String> notes = new ArrayList<>();
         if (http || o.verdict() != NetLab.Verdict.ALLOWED) notes.add(o.detail());
@@ -353,6 +380,21 @@ public final class CaseRunner {
         String verdict = o.verdict().text();
         return new ProbeResult(p.from(), p.to(), p.port(), proto, p.expect(), verdict, rule,
                 verdict.equals(p.expect()), String.join("; ", notes));
+    }
+
+    /**
+     * A {@code dns:} probe's lookup at the case's DNS endpoint, through the agent's DNS proxy where DNS rules govern
+     * it: null when it answered with the destination's address (the probe goes on), else the denial.
+     */
+    private NetLab.Observation resolve(LabRuntime lab, TestCase.Probe p, Target from, NetLab.Node server) {
+        if (server == null) {
+            return new NetLab.Observation(NetLab.Verdict.DENIED, "no dns: true endpoint to look " + p.dns() + " up at", 0);
+        }
+        NetLab.Lookup l = lab.lookup(from.node(), p.dns(), server.ip(), timeout);
+        if (l.addresses().isEmpty()) {
+            return new NetLab.Observation(NetLab.Verdict.DENIED, "DNS lookup of " + p.dns() + ": " + l.detail(), 0);
+        }
+        return null;
     }
 
     /** An {@code http:} probe: a real request with curl from the client's namespace, judged by its answer. */

@@ -127,6 +127,16 @@ final class ClusterRuntime implements LabRuntime {
     }
 
     @Override
+    public void serveDns(NetLab.Node node, Map<String, String> records) {
+        owner(node).serveDns(node, records);
+    }
+
+    @Override
+    public NetLab.Lookup lookup(NetLab.Node from, String name, String serverIp, Duration timeout) {
+        return owner(from).lookup(from, name, serverIp, timeout);
+    }
+
+    @Override
     public void register(AgentSession session, NetLab.Node node, TestCase.Endpoint endpoint) {
         session.register(node, endpoint.name(), endpoint.namespace(), endpoint.labels(), endpoint.namedPorts(),
                 owner(node).runId());

@@ -95,6 +95,29 @@ final class EchoListeners {
         }
     }
 
+    /**
+     * Starts dnsmasq after {@code enter} on {@code ip}:53 (UDP and TCP), answering each name of {@code records} with
+     * its address (exact names only, TTL 300 s) and refusing to forward anything else: the DNS server of a case's
+     * {@code dns: true} endpoint. Tracked as its 53/UDP listener.
+     */
+    synchronized void startDns(List<String> enter, NetLab.Node node, String ip, Map<String, String> records,
+                               String where) {
+        Path log = dir.resolve("dns-" + node.index() + ".log");
+        List<String> cmd = new ArrayList<>(enter);
+        cmd.addAll(List.of("dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--bind-interfaces",
+                "--listen-address=" + ip, "--port=53", "--user=root", "--local-ttl=300",
+                "--pid-file=" + dir.resolve("dns-" + node.index() + ".pid"), "--log-facility=" + log, "--log-queries"));
+        records.forEach((name, address) -> cmd.add("--host-record=" + name + "," + address));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
+        try {
+            listeners.add(new Listener(node, new NetLab.Port(53, "UDP"), pb.start(), log));
+        } catch (IOException e) {
+            throw new LabException("cannot start dnsmasq " + where + ": " + e.getMessage()
+                    + " (install dnsmasq-base: scripts/install-deps.sh)", e);
+        }
+    }
+
     private Path writeHandler() {
         Path handler = dir.resolve("http-echo.sh");
         if (Files.exists(handler)) return handler;

@@ -23,6 +23,14 @@ public interface LabAgents extends AutoCloseable {
     /** Removes endpoints that earlier runs left in the agents; returns their names. */
     List<String> removeLeftovers();
 
+    /**
+     * Makes the agents forget what their DNS proxies learned for these names (the case's external hosts), so that a
+     * case's {@code toFQDNs} verdicts never depend on an earlier run. Agents without a DNS proxy have nothing to
+     * forget.
+     */
+    default void forgetNames(List<String> names) {
+    }
+
     void setNamespaceLabels(String namespace, Map<String, String> labels);
 
     /** Makes the agent of {@code node}'s host manage it as {@code endpoint}. */

@@ -32,6 +32,29 @@ final class LabProbes {
         Observation judge(String stderr, boolean exited, long millis);
     }
 
+    private static final Pattern ANSWER = Pattern.compile("(?m)^Address:\\s*([0-9.]+)\\s*$");
+
+    /**
+     * A type-A lookup with busybox's nslookup after {@code enter}: the addresses of the answer, or an empty list with
+     * what nslookup said instead (the server's REFUSED or NXDOMAIN, or no answer within the timeout).
+     */
+    static NetLab.Lookup lookup(List<String> enter, String name, String serverIp, Duration timeout) {
+        long ms = boundedMillis(timeout);
+        List<String> cmd = new ArrayList<>(List.of("timeout", seconds(ms)));
+        cmd.addAll(enter);
+        cmd.addAll(List.of("busybox", "nslookup", "-type=a", name, serverIp));
+        Cmd.Result r = Cmd.run(ms + 2000, null, cmd);
+        String out = r.out() + r.err();
+        List<String> addresses = new ArrayList<>();
+        Matcher m = ANSWER.matcher(out);
+        while (m.find()) addresses.add(m.group(1));
+        if (!addresses.isEmpty()) return new NetLab.Lookup(addresses, "");
+        String why = out.contains("REFUSED") ? "REFUSED" : out.contains("NXDOMAIN") ? "NXDOMAIN"
+                : r.exit() == 124 || out.contains("timed out") ? "no answer within " + ms + " ms"
+                : out.strip().replace('\n', ' ');
+        return new NetLab.Lookup(List.of(), why);
+    }
+
     /** A probe's network timeout in milliseconds: at least 100, at most 30 s. */
     static long boundedMillis(Duration timeout) {
         return NetnsProbe.boundedMillis(timeout);

@@ -5,6 +5,7 @@ import io.septum.api.Endpoint;
 import io.septum.api.policy.TestCase;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What a connectivity test's endpoints are made of: network namespaces ({@link NetnsRuntime}, over {@link NetLab})
@@ -50,6 +51,16 @@ public interface LabRuntime extends AutoCloseable {
     /** One HTTP request (with extra {@code "Name: value"} headers) from inside {@code from}, for runtimes that can make one. */
     default NetLab.HttpReply http(NetLab.Node from, String method, String url, List<String> headers, Duration timeout) {
         throw new LabException("--runtime " + name() + " does not make HTTP requests");
+    }
+
+    /** Runs a DNS server in {@code node} answering the names of {@code records}, for runtimes that can run one. */
+    default void serveDns(NetLab.Node node, Map<String, String> records) {
+        throw new LabException("--runtime " + name() + " does not run DNS servers");
+    }
+
+    /** Looks {@code name} up at {@code serverIp} from inside {@code from}, for runtimes that can. */
+    default NetLab.Lookup lookup(NetLab.Node from, String name, String serverIp, Duration timeout) {
+        throw new LabException("--runtime " + name() + " does not make DNS lookups");
     }
 
     /**

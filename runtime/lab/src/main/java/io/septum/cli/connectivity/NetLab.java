@@ -306,6 +306,22 @@ public final class NetLab implements AutoCloseable {
         return LabProbes.http(enter(from), method, url, headers, timeout);
     }
 
+    /** Runs a DNS server in {@code node} answering the names of {@code records} (name to address); see {@link EchoListeners#startDns}. */
+    public synchronized void serveDns(Node node, Map<String, String> records) {
+        lifecycle.ensureOpen();
+        listeners.startDns(enter(node), node, node.ip(), records, "in " + node.netns());
+    }
+
+    /** Looks {@code name} up (type A) at {@code serverIp} from inside {@code from}'s namespace. */
+    public Lookup lookup(Node from, String name, String serverIp, Duration timeout) {
+        lifecycle.ensureOpen();
+        return LabProbes.lookup(enter(from), name, serverIp, timeout);
+    }
+
+    /** A lookup's answer: the addresses, or why there are none ({@code REFUSED}, {@code NXDOMAIN}, no answer). */
+    public record Lookup(List<String> addresses, String detail) {
+    }
+
     /** Whether {@code name} resolves inside {@code from}'s namespace (its hosts file, as {@code ip netns exec} mounts it). */
     public boolean resolves(Node from, String name) {
         lifecycle.ensureOpen();

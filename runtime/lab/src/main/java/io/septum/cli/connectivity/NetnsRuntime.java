@@ -3,6 +3,7 @@ package io.septum.cli.connectivity;
 import io.septum.api.policy.TestCase;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 /** The {@code netns} runtime: {@link NetLab} as it is, endpoints registered through the agent's netns source. */
 final class NetnsRuntime implements LabRuntime {
@@ -77,6 +78,16 @@ final class NetnsRuntime implements LabRuntime {
     @Override
     public NetLab.HttpReply http(NetLab.Node from, String method, String url, List<String> headers, Duration timeout) {
         return lab.http(from, method, url, headers, timeout);
+    }
+
+    @Override
+    public void serveDns(NetLab.Node node, Map<String, String> records) {
+        lab.serveDns(node, records);
+    }
+
+    @Override
+    public NetLab.Lookup lookup(NetLab.Node from, String name, String serverIp, Duration timeout) {
+        return lab.lookup(from, name, serverIp, timeout);
     }
 
     @Override

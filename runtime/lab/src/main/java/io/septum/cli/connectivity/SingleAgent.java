@@ -53,6 +53,17 @@ final class SingleAgent implements LabAgents {
     }
 
     @Override
+    public void forgetNames(List<String> names) {
+        for (String n : names) {
+            try {
+                client.delete("/v1/fqdn/cache?name=" + AgentClient.segment(n), java.util.Map.class);
+            } catch (io.septum.cli.AgentException e) {
+                if (e.status() != 503 && e.status() != 404) throw e; // no DNS proxy: nothing learned
+            }
+        }
+    }
+
+    @Override
     public List<String> removeLeftovers() {
         return AgentSession.removeLeftovers(client, "c");
     }
