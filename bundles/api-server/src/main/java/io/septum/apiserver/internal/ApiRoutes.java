@@ -286,12 +286,7 @@ public final class ApiRoutes {
         for (String k : q.keySet()) {
             if (!k.equals("since")) throw new HttpException(400, "unknown parameter " + k + " (since)");
         }
-        String since = one(q, "since");
-        java.time.Instant from = null;
-        if (since != null && !since.isBlank()) {
-            from = java.time.Instant.ofEpochSecond(0, FlowFilter.parseTime(since, System.currentTimeMillis() * 1_000_000L));
-        }
-        return backend.policyImpact().impact(draft(req), from);
+        return backend.policyImpact().impact(draft(req), FlowFilter.since(one(q, "since")));
     }
 
     /** {@code GET /v1/policy/history[?namespace=NS&name=NAME][&limit=N]}: newest first. */
@@ -375,12 +370,7 @@ public final class ApiRoutes {
         }
         String ep = one(q, "endpoint");
         if (ep == null || ep.isBlank()) throw new HttpException(400, "endpoint=ID|NAME is required");
-        String since = one(q, "since");
-        java.time.Instant from = null;
-        if (since != null && !since.isBlank()) {
-            long nanos = FlowFilter.parseTime(since, System.currentTimeMillis() * 1_000_000L);
-            from = java.time.Instant.ofEpochSecond(0, nanos);
-        }
+        java.time.Instant from = FlowFilter.since(one(q, "since"));
         Endpoint e = endpoint(ep);
         return backend.policySuggester().suggest(String.valueOf(e.id()), from);
     }

@@ -209,6 +209,19 @@ public record FlowFilter(
      * {@code 2h}, {@code 1d}) or an RFC 3339 time ({@code 2026-11-27T04:31:37Z}). Returns nanoseconds since the epoch.
      */
     public static long parseTime(String text, long nowNanos) {
+        return parseTimeAt(text, nowNanos);
+    }
+
+    /**
+     * A {@code since} parameter ({@link #parseTime} from now) as an instant, or null when {@code text} is null or
+     * blank: how {@code policy suggest} and {@code policy impact} read their window. Since 1.7.
+     */
+    public static java.time.Instant since(String text) {
+        if (text == null || text.isBlank()) return null;
+        return java.time.Instant.ofEpochSecond(0, parseTimeAt(text, System.currentTimeMillis() * 1_000_000L));
+    }
+
+    private static long parseTimeAt(String text, long nowNanos) {
         String s = text == null ? "" : text.strip();
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)(ms|s|m|h|d)").matcher(s);
         if (m.matches()) {

@@ -276,9 +276,7 @@ final class PolicyWorkbench {
     }
 
     private static Instant since(UiCall call, String name) {
-        String since = call.param(name);
-        if (since == null || since.isBlank()) return null;
-        return Instant.ofEpochSecond(0, FlowFilter.parseTime(since.strip(), System.currentTimeMillis() * 1_000_000L));
+        return FlowFilter.since(call.param(name));
     }
 
     private static String text(JsonNode r, String field, String fallback) {
