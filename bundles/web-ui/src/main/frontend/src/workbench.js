@@ -97,22 +97,29 @@ export function createWorkbench({ $, el }) {
 
   // ---- probe ---------------------------------------------------------------------------------------------------
 
-  /** One real TCP attempt from inside the source endpoint, and the verdicts the agent recorded for it. */
+  /**
+   * One real attempt from inside the source endpoint (a TCP connection, an HTTP request or a ping), and the
+   * verdicts the agent recorded for it.
+   */
   async function probe() {
     const from = $('#wb-probe-from').value;
     const to = $('#wb-probe-to').value;
-    const port = Number($('#wb-probe-port').value);
+    const protocol = $('#wb-probe-proto').value;
+    const port = protocol === 'ICMP' ? 0 : Number($('#wb-probe-port').value);
+    const method = $('#wb-probe-method').value.trim().toUpperCase();
+    const path = $('#wb-probe-path').value.trim();
     const out = $('#wb-probe');
-    out.replaceChildren(el('p', { class: 'hint' }, `probing ${to}:${port} from inside ${from}…`));
+    out.replaceChildren(el('p', { class: 'hint' }, protocol === 'ICMP' ? `pinging ${to} from inside ${from}…`
+      : `probing ${to}:${port} from inside ${from}…`));
     try {
       const r = await call('/api/probe', { method: 'POST', headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ from, to, port }) });
+        body: JSON.stringify(protocol === 'HTTP' ? { from, to, port, protocol, method, path } : { from, to, port, protocol }) });
       const rows = r.flows.map((f) => el('tr', {},
         el('td', {}, f.traffic_direction || ''), el('td', {}, f.event_type || ''),
         el('td', { class: `verdict ${f.verdict}` }, f.verdict), el('td', { class: 'rule' }, f.rule || '')));
       out.replaceChildren(
         el('p', { class: `probe-result ${r.passed ? 'ok' : 'error'}`, 'data-result': r.result },
-          `${r.from} → ${r.to} (${r.address}) ${r.port}/${r.protocol}: ${r.result}${r.detail ? ` (${r.detail})` : ''}`),
+          `${r.from} → ${r.to} (${r.address}) ${r.protocol === 'ICMP' ? 'ping' : `${r.port}/${r.protocol}`}: ${r.result}${r.detail ? ` (${r.detail})` : ''}`),
         rows.length
           ? el('table', { id: 'wb-probe-flows' }, el('thead', {}, el('tr', {}, ...['direction', 'type', 'verdict', 'rule'].map((h) => el('th', {}, h)))),
             el('tbody', {}, ...rows))
@@ -280,6 +287,13 @@ export function createWorkbench({ $, el }) {
   });
   $('#wb-draft').addEventListener('click', draft);
   $('#wb-probe-run').addEventListener('click', probe);
+  const probeFields = () => {
+    const p = $('#wb-probe-proto').value;
+    $('#wb-probe-port').disabled = p === 'ICMP';
+    for (const l of document.querySelectorAll('.wb-http')) l.hidden = p !== 'HTTP';
+  };
+  $('#wb-probe-proto').addEventListener('change', probeFields);
+  probeFields();
   $('#wb-preview').addEventListener('click', preview);
   $('#wb-apply-audit').addEventListener('click', () => apply('audit'));
   $('#wb-apply-enforce').addEventListener('click', () => apply('enforce'));

@@ -125,6 +125,16 @@ class AuditSuggestMetricsIT {
         E2eSupport.Run allowed = agent.cli("probe", client.name(), server.name(), "80/TCP");
         assertEquals(0, allowed.exit(), allowed.toString());
         assertTrue(allowed.out().contains(": connected") && allowed.out().contains("FORWARDED"), allowed.toString());
+        E2eSupport.Run request = agent.cli("probe", client.name(), server.name(), "80/HTTP", "--method", "POST",
+                "--path", "/v1/request-landing", "-o", "json");
+        assertEquals(0, request.exit(), request.toString());
+        assertEquals("answered", request.json().path("result").asText(), request.toString());
+        assertEquals("HTTP 200", request.json().path("detail").asText(), request.toString());
+        E2eSupport.Run droppedRequest = agent.cli("probe", other.name(), server.name(), "80/HTTP");
+        assertEquals(1, droppedRequest.exit(), droppedRequest.toString());
+        E2eSupport.Run ping = agent.cli("probe", client.name(), server.name(), "ICMP", "-o", "json");
+        assertEquals(1, ping.exit(), "the suggested policy opens TCP only: the ping is dropped\n" + ping);
+        assertEquals("timed-out", ping.json().path("result").asText(), ping.toString());
         E2eSupport.Run bad = agent.cli("probe", client.name(), server.name(), "http");
         assertEquals(2, bad.exit(), bad.toString());
         JsonNode json = agent.cli("policy", "suggest", "--endpoint", server.name(), "--since", since.toString(), "-o", "json").json();

@@ -228,6 +228,11 @@ class WebUiIT {
         String passed = uiProbe(browser, xwing, ds, "connected");
         assertTrue(passed.contains("INGRESS") && passed.contains("FORWARDED") && passed.contains("default/rule1 ingress[0]"),
                 "the probe's verdicts name the promoted rule\n" + passed);
+        // an HTTP request and a ping from the same panel: rule1 opens TCP 80 only
+        String landed = uiProbe(browser, fleet.tiefighter().name(), ds, "answered", "HTTP", "POST", "/v1/request-landing");
+        assertTrue(landed.contains("FORWARDED"), "the HTTP probe's verdicts\n" + landed);
+        String pinged = uiProbe(browser, xwing, ds, "timed-out", "ICMP", "GET", "/");
+        assertTrue(pinged.contains("DROPPED"), "the ping's verdicts show its drop\n" + pinged);
         awaitPage(browser, "the history with the session's author",
                 "Array.from(document.querySelectorAll('#wb-history tbody tr')).map(r => r.innerText).join('\\n')",
                 n -> n.asText().contains("web UI (uid 0 (root))") && n.asText().contains("promote"));
@@ -251,8 +256,18 @@ class WebUiIT {
 
     /** Runs the workbench's probe from {@code from} to {@code to}:80 and answers its result and verdict table. */
     private static String uiProbe(Chromium browser, String from, String to, String result) {
+        return uiProbe(browser, from, to, result, "TCP", "GET", "/");
+    }
+
+    /** The same as {@code protocol} (TCP, HTTP with {@code method} and {@code path}, or ICMP). */
+    private static String uiProbe(Chromium browser, String from, String to, String result, String protocol,
+                                  String method, String path) {
         browser.eval("(() => { document.querySelector('#wb-probe-from').value = 'default/" + from + "';"
                 + " document.querySelector('#wb-probe-to').value = 'default/" + to + "';"
+                + " const p = document.querySelector('#wb-probe-proto'); p.value = '" + protocol + "';"
+                + " p.dispatchEvent(new Event('change'));"
+                + " document.querySelector('#wb-probe-method').value = '" + method + "';"
+                + " document.querySelector('#wb-probe-path').value = '" + path + "';"
                 + " document.querySelector('#wb-probe-port').value = '80'; document.querySelector('#wb-probe').replaceChildren();"
                 + " document.querySelector('#wb-probe-run').click(); return true; })()");
         awaitPage(browser, "the probe's result " + result, "document.querySelector('#wb-probe .probe-result').dataset.result",

@@ -8,18 +8,25 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One real TCP connection attempt from inside a network namespace ({@code nsenter --net}, then bash's
- * {@code /dev/tcp}), for {@code septum probe} and the web UI's probe. Needs root. The attempt is bounded by its wait
- * and the process by a margin above it.
+ * One real attempt from inside a network namespace ({@code nsenter --net}), for {@code septum probe} and the web UI's
+ * probe: a TCP connection (bash's {@code /dev/tcp}), an ICMP echo request (busybox {@code ping}) or an HTTP request
+ * (curl). Needs root. The attempt is bounded by its wait and the process by a margin above it.
  */
 public final class NetnsProbe {
-    /** What an attempt did: {@code connected}, {@code refused}, {@code timed-out} or {@code error}, and why. */
+    /**
+     * What an attempt did: {@code connected}, {@code refused}, {@code replied} (ping), {@code answered} (HTTP),
+     * {@code denied} (HTTP 403 from the L7 proxy), {@code timed-out} or {@code error}, and why.
+     */
     public record Outcome(String result, String detail) {
-        /** Whether the attempt got through: something answered (a connection, or a reset from the destination). */
+        /** Whether the attempt got through: something answered (a connection, a reset from the destination, a reply). */
         public boolean passed() {
-            return result.equals("connected") || result.equals("refused");
+            return result.equals("connected") || result.equals("refused") || result.equals("replied")
+                    || result.equals("answered");
         }
     }
+
+    /** The body the L7 proxy answers a denied request with (403), as Cilium's. */
+    private static final String ACCESS_DENIED = "Access denied";
 
     private NetnsProbe() {
     }
@@ -62,6 +69,54 @@ public final class NetnsProbe {
         // the address and port are bash's arguments, never part of its script
         List<String> cmd = List.of("nsenter", "--net=" + netnsPath, "--", "timeout", seconds(millis), "bash", "-c",
                 "exec 3<>\"/dev/tcp/$1/$2\"", "septum-probe", address, Integer.toString(port));
+        Run r = run(cmd, millis);
+        if (r.rc() == 0) return new Outcome("connected", "");
+        if (r.rc() == 124 || r.rc() < 0) return new Outcome("timed-out", "no answer within " + millis + " ms");
+        if (r.text().contains("Connection refused")) return new Outcome("refused", "the destination reset it: nothing listens there");
+        return new Outcome("error", lastLine(r.text()));
+    }
+
+    /** One ICMP echo request (busybox ping) from inside {@code netnsPath} to the canonical IPv4 {@code address}. */
+    public static Outcome ping(String netnsPath, String address, Duration wait) {
+        if (!isCanonicalIpv4(address)) throw new IllegalArgumentException("not an IPv4 address: " + address);
+        long secs = Math.max(1, Math.min((wait.toMillis() + 999) / 1000, 30));
+        Run r = run(List.of("nsenter", "--net=" + netnsPath, "--", "busybox", "ping", "-4", "-c", "1", "-W",
+                Long.toString(secs), address), secs * 1000);
+        if (r.rc() == 0) return new Outcome("replied", "");
+        // busybox ping: exit 1 and nothing said when no reply came; a message when it could not send at all
+        if (r.rc() == 1 && !r.text().contains("ping:")) return new Outcome("timed-out", "no echo reply within " + secs + " s");
+        if (r.rc() < 0) return new Outcome("timed-out", "no echo reply within " + secs + " s");
+        return new Outcome("error", lastLine(r.text()));
+    }
+
+    /**
+     * One HTTP/1.1 request (curl) from inside {@code netnsPath} to {@code http://address:port/path}: {@code answered}
+     * with the status, or {@code denied} when the L7 proxy answered 403 "Access denied".
+     */
+    public static Outcome http(String netnsPath, String method, String address, int port, String path, Duration wait) {
+        if (!isCanonicalIpv4(address)) throw new IllegalArgumentException("not an IPv4 address: " + address);
+        if (port < 1 || port > 65535) throw new IllegalArgumentException("port " + port + " is out of range 1-65535");
+        if (method == null || !method.matches("[A-Z]{1,16}")) throw new IllegalArgumentException("bad HTTP method " + method);
+        if (path == null || !path.startsWith("/") || path.chars().anyMatch(c -> c <= ' ' || c >= 0x7f)) {
+            throw new IllegalArgumentException("the path must start with / and hold no spaces or control characters");
+        }
+        long millis = boundedMillis(wait);
+        Run r = run(List.of("nsenter", "--net=" + netnsPath, "--", "curl", "-s", "-S", "--max-time", seconds(millis),
+                "-X", method, "-o", "-", "-w", "\n%{http_code}", "--", "http://" + address + ":" + port + path), millis);
+        if (r.rc() == 28 || r.rc() < 0) return new Outcome("timed-out", "no answer within " + millis + " ms");
+        int nl = r.text().lastIndexOf('\n');
+        String code = nl < 0 ? "" : r.text().substring(nl + 1).strip();
+        if (r.rc() != 0 || !code.matches("\\d{3}") || code.equals("000")) return new Outcome("error", lastLine(r.text()));
+        String body = r.text().substring(0, nl);
+        if (code.equals("403") && body.contains(ACCESS_DENIED)) return new Outcome("denied", "HTTP 403 " + ACCESS_DENIED);
+        return new Outcome("answered", "HTTP " + code);
+    }
+
+    /** A tool's exit code (-1 when it outlived its margin) and its output. */
+    private record Run(int rc, String text) {
+    }
+
+    private static Run run(List<String> cmd, long millis) {
         try {
             Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             String text;
@@ -70,18 +125,14 @@ public final class NetnsProbe {
             }
             if (!proc.waitFor(millis + 5_000, TimeUnit.MILLISECONDS)) {
                 proc.destroyForcibly();
-                return new Outcome("timed-out", "no answer within " + millis + " ms");
+                return new Run(-1, text);
             }
-            int rc = proc.exitValue();
-            if (rc == 0) return new Outcome("connected", "");
-            if (rc == 124) return new Outcome("timed-out", "no answer within " + millis + " ms");
-            if (text.contains("Connection refused")) return new Outcome("refused", "the destination reset it: nothing listens there");
-            return new Outcome("error", lastLine(text));
+            return new Run(proc.exitValue(), text);
         } catch (IOException e) {
-            return new Outcome("error", "cannot run nsenter: " + e.getMessage());
+            return new Run(127, "cannot run " + cmd.get(0) + ": " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return new Outcome("error", "interrupted");
+            return new Run(130, "interrupted");
         }
     }
 

@@ -41,7 +41,7 @@ import java.util.Set;
  * POST /api/policy/apply?mode=audit|enforce  body: YAML; imports it (audit: every policy annotated as staged)   *
  * POST /api/policy/mode                     {namespace, name, mode}: stage (audit) or promote (enforce)        *
  * POST /api/policy/rollback                 {namespace, name, revision}                                      *
- * POST /api/probe                           {from, to, port}: one real TCP attempt from inside FROM (UiProbe) *
+ * POST /api/probe                           {from, to, port, protocol: TCP|HTTP|ICMP, method, path}: one real attempt from inside FROM (UiProbe) *
  * </pre>
  *
  * <p>Routes marked * change the agent: they need a session and its CSRF token ({@link UiCall#writer}); each change is
@@ -141,11 +141,15 @@ final class PolicyWorkbench {
                 call.only("POST");
                 UiSessions.Session s = call.writer(sessions);
                 JsonNode r = call.jsonBody(json);
-                if (!r.path("port").canConvertToInt()) throw new UiException(400, "the probe needs a numeric \"port\"");
-                io.septum.api.flow.ProbeResult p = probe.probe(text(r, "from", null), text(r, "to", null), r.path("port").asInt());
+                String protocol = text(r, "protocol", "TCP").toUpperCase(java.util.Locale.ROOT);
+                if (!protocol.equals("ICMP") && !r.path("port").canConvertToInt()) {
+                    throw new UiException(400, "the probe needs a numeric \"port\"");
+                }
+                io.septum.api.flow.ProbeResult p = probe.probe(text(r, "from", null), text(r, "to", null),
+                        r.path("port").asInt(), protocol, text(r, "method", "GET"), text(r, "path", "/"));
                 // packets sent as root from inside a workload: the log says who asked
                 LOG.log(System.Logger.Level.INFO, s.changeAuthor() + " probed " + p.from() + " -> " + p.to() + " ("
-                        + p.address() + ") " + p.port() + "/TCP: " + p.result());
+                        + p.address() + ") " + p.port() + "/" + p.protocol() + ": " + p.result());
                 return p;
             }
             default:

@@ -13,9 +13,10 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The UI's probe, as {@code septum probe FROM TO PORT}: one real TCP connection attempt from inside the source
- * endpoint's network namespace (the agent runs as root) to the destination, then the flows the agent recorded for it.
- * It sends packets from inside an endpoint, so the workbench treats it as a change: it needs a session.
+ * The UI's probe, as {@code septum probe FROM TO PORT[/TCP|/HTTP]|ICMP}: one real attempt from inside the source
+ * endpoint's network namespace (the agent runs as root) to the destination (a TCP connection, an HTTP request that
+ * the L7 proxy judges where HTTP rules apply, or a ping), then the flows the agent recorded for it. It sends packets
+ * from inside an endpoint, so the workbench treats it as a change: it needs a session.
  */
 final class UiProbe {
     /** How long the attempt waits for an answer. */
@@ -30,7 +31,16 @@ final class UiProbe {
     }
 
     ProbeResult probe(String from, String to, int port) {
-        if (port < 1 || port > 65535) throw new UiException(400, "port " + port + " is out of range 1-65535");
+        return probe(from, to, port, "TCP", "GET", "/");
+    }
+
+    /** @param protocol TCP, HTTP ({@code method} and {@code path} then make the request) or ICMP (no port) */
+    ProbeResult probe(String from, String to, int port, String protocol, String method, String path) {
+        if (!protocol.equals("TCP") && !protocol.equals("HTTP") && !protocol.equals("ICMP")) {
+            throw new UiException(400, "protocol \"" + protocol + "\" cannot be probed (TCP, HTTP or ICMP)");
+        }
+        if (protocol.equals("ICMP")) port = 0;
+        else if (port < 1 || port > 65535) throw new UiException(400, "port " + port + " is out of range 1-65535");
         Endpoint src = endpoint(from, "from");
         if (src.netns() == null || src.netns().isBlank()) {
             throw new UiException(400, "endpoint " + src.qualifiedName() + " has no network namespace of its own to probe"
@@ -51,8 +61,18 @@ final class UiProbe {
             target = dst.qualifiedName();
         }
         Instant start = Instant.now();
-        NetnsProbe.Outcome o = NetnsProbe.tcp(NetnsProbe.path(src.netns()), address, port, WAIT);
-        return new ProbeResult(src.qualifiedName(), target, address, port, "TCP", o.result(), o.passed(), o.detail(),
+        String netns = NetnsProbe.path(src.netns());
+        NetnsProbe.Outcome o;
+        try {
+            o = switch (protocol) {
+                case "ICMP" -> NetnsProbe.ping(netns, address, WAIT);
+                case "HTTP" -> NetnsProbe.http(netns, method.toUpperCase(java.util.Locale.ROOT), address, port, path, WAIT);
+                default -> NetnsProbe.tcp(netns, address, port, WAIT);
+            };
+        } catch (IllegalArgumentException e) {
+            throw new UiException(400, e.getMessage());
+        }
+        return new ProbeResult(src.qualifiedName(), target, address, port, protocol, o.result(), o.passed(), o.detail(),
                 flows(src, address, port, start));
     }
 
@@ -64,9 +84,10 @@ final class UiProbe {
 
     /** The source's egress and the destination's ingress verdicts of this attempt; the observer may lag a moment. */
     private List<Flow> flows(Endpoint src, String address, int port, Instant start) {
-        FlowQuery q = FlowQuery.parse(Map.of("since", List.of(start.minusMillis(50).toString()),
-                "from-endpoint", List.of(String.valueOf(src.id())), "to-ip", List.of(address),
-                "port", List.of(String.valueOf(port)), "last", List.of("20")), 20, Set.of());
+        Map<String, List<String>> params = new java.util.HashMap<>(Map.of("since", List.of(start.minusMillis(50).toString()),
+                "from-endpoint", List.of(String.valueOf(src.id())), "to-ip", List.of(address), "last", List.of("20")));
+        if (port > 0) params.put("port", List.of(String.valueOf(port))); // a ping has none
+        FlowQuery q = FlowQuery.parse(params, 20, Set.of());
         long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(FLOWS_WAIT_MILLIS);
         List<Flow> flows = backend.flowObserver().query(q.filter(), q.last());
         while (flows.isEmpty() && System.nanoTime() < until) {

@@ -30,9 +30,12 @@ import picocli.CommandLine.Spec;
 @Command(name = "probe", mixinStandardHelpOptions = true,
         description = {"Send one real connection attempt from endpoint FROM (inside its network namespace) to endpoint"
                 + " TO (or an IPv4 address) on PORT, then show the verdicts the agent recorded for it.",
-                "PORT is a number with /TCP (the default) or ICMP for one echo request (ping). A TCP attempt is"
-                        + " connected (allowed, something listens), refused (allowed, nothing listens: the reset came"
-                        + " back) or timed out (dropped, or nothing answers). Needs root (it enters FROM's namespace)."
+                "PORT is a number with /TCP (the default), a number with /HTTP for one HTTP request (--method,"
+                        + " --path: judged by the L7 proxy where HTTP rules apply), or ICMP for one echo request (ping)."
+                        + " A TCP attempt is connected (allowed, something listens), refused (allowed, nothing listens:"
+                        + " the reset came back) or timed out (dropped, or nothing answers); an HTTP request is answered"
+                        + " (with its status), denied (the L7 proxy's 403 Access denied) or timed out. Needs root (it"
+                        + " enters FROM's namespace)."
                         + " Exit 0 when the attempt got through, 1 when it timed out, 2 on bad input, 3 when the agent"
                         + " cannot be asked or the attempt cannot be made (no nsenter, not root)."})
 public class ProbeCommand implements SeptumCommand, Callable<Integer> {
@@ -45,8 +48,16 @@ public class ProbeCommand implements SeptumCommand, Callable<Integer> {
     @Parameters(index = "1", paramLabel = "TO", description = "The destination endpoint (id, namespace/name, name) or an IPv4 address.")
     String to;
 
-    @Parameters(index = "2", paramLabel = "PORT[/PROTO]", description = "80, 80/TCP, or ICMP.")
+    @Parameters(index = "2", paramLabel = "PORT[/PROTO]", description = "80, 80/TCP, 80/HTTP, or ICMP.")
     String port;
+
+    @Option(names = "--method", defaultValue = "GET", paramLabel = "METHOD",
+            description = "The HTTP request's method (PORT/HTTP). Default: ${DEFAULT-VALUE}.")
+    String method;
+
+    @Option(names = "--path", defaultValue = "/", paramLabel = "PATH",
+            description = "The HTTP request's path (PORT/HTTP). Default: ${DEFAULT-VALUE}.")
+    String path;
 
     @Option(names = "--timeout", defaultValue = "1s", paramLabel = "DURATION",
             description = "How long the attempt waits (e.g. 1s, 500ms). Default: ${DEFAULT-VALUE}.")
@@ -69,8 +80,13 @@ public class ProbeCommand implements SeptumCommand, Callable<Integer> {
             } catch (NumberFormatException e) {
                 p = -1;
             }
-            if (p < 1 || p > 65535 || !proto.equals("TCP")) {
-                err.println("septum: PORT must be 1-65535 with /TCP, or ICMP (got \"" + port + "\")");
+            if (p < 1 || p > 65535 || !(proto.equals("TCP") || proto.equals("HTTP"))) {
+                err.println("septum: PORT must be 1-65535 with /TCP or /HTTP, or ICMP (got \"" + port + "\")");
+                return 2;
+            }
+            if (proto.equals("HTTP") && (!method.matches("[A-Z]{1,16}") || !path.startsWith("/")
+                    || path.chars().anyMatch(c -> c <= ' ' || c >= 0x7f))) {
+                err.println("septum: --method must be an upper-case HTTP method and --path start with / (no spaces)");
                 return 2;
             }
         }
@@ -116,26 +132,19 @@ public class ProbeCommand implements SeptumCommand, Callable<Integer> {
             return 2;
         }
         String netns = NetnsProbe.path(source.netns());
-        List<String> enter = List.of("nsenter", "--net=" + netns, "--");
         Instant start = Instant.now();
-        String result;
-        String detail;
-        boolean passed;
-        if (proto.equals("ICMP")) {
-            NetLab.Observation o = LabProbes.ping(enter, address, LabProbes.ICMP_ECHO_REQUEST, wait);
-            passed = o.verdict() == NetLab.Verdict.ALLOWED;
-            result = passed ? "replied" : o.verdict() == NetLab.Verdict.ERROR ? "error" : "timed-out";
-            detail = o.detail();
-        } else {
-            NetnsProbe.Outcome r = NetnsProbe.tcp(netns, address, p, wait);
-            result = r.result();
-            detail = r.detail();
-            passed = r.passed();
-        }
+        NetnsProbe.Outcome r = switch (proto) {
+            case "ICMP" -> NetnsProbe.ping(netns, address, wait);
+            case "HTTP" -> NetnsProbe.http(netns, method, address, p, path, wait);
+            default -> NetnsProbe.tcp(netns, address, p, wait);
+        };
+        String result = r.result();
+        String detail = r.detail();
+        boolean passed = r.passed();
         List<Flow> flows = List.of();
         String query = "/v1/flows?since=" + AgentClient.segment(start.minusMillis(50).toString())
                 + "&from-endpoint=" + AgentClient.segment(String.valueOf(source.id())) + "&to-ip="
-                + AgentClient.segment(address) + (proto.equals("TCP") ? "&port=" + p : "") + "&last=20";
+                + AgentClient.segment(address) + (proto.equals("ICMP") ? "" : "&port=" + p) + "&last=20";
         // the verdicts the datapath reported for this attempt (the source's egress, the target's ingress); the
         // observer enriches events on its own thread, so they may take a moment to be there
         long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500);
@@ -159,7 +168,7 @@ public class ProbeCommand implements SeptumCommand, Callable<Integer> {
             }
         } else {
             out.println(res.from() + " -> " + res.to() + " (" + address + ") " + (proto.equals("ICMP") ? "ICMP echo"
-                    : p + "/" + proto) + ": " + result + (detail == null || detail.isBlank() ? "" : " (" + detail + ")"));
+                    : proto.equals("HTTP") ? method + " " + path + " on " + p + "/TCP" : p + "/" + proto) + ": " + result + (detail == null || detail.isBlank() ? "" : " (" + detail + ")"));
             if (flows.isEmpty()) {
                 out.println("No verdict recorded for it (the observer may be off, or the path is not an endpoint's).");
             } else {
