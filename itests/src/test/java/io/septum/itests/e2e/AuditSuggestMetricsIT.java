@@ -65,7 +65,7 @@ class AuditSuggestMetricsIT {
         E2eNet.Node server = net.add("server");
         E2eNet.Node client = net.add("client");
         E2eNet.Node other = net.add("other");
-        net.echo(server, 80);
+        net.httpEcho(server, 80);
         net.echo(server, 8050);
         for (E2eNet.Node n : List.of(server, client, other)) E2eNet.addEndpoint(agent, n, "app=" + n.name());
         assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> agent.readyEndpoints() >= 3), "three endpoints ready");
@@ -130,6 +130,8 @@ class AuditSuggestMetricsIT {
         assertEquals(0, request.exit(), request.toString());
         assertEquals("answered", request.json().path("result").asText(), request.toString());
         assertEquals("HTTP 200", request.json().path("detail").asText(), request.toString());
+        E2eSupport.Run echo = agent.cli("probe", client.name(), server.name(), "8050/HTTP", "-o", "json");
+        assertEquals("error", echo.json().path("result").asText(), "a plain echo is no HTTP server\n" + echo);
         E2eSupport.Run droppedRequest = agent.cli("probe", other.name(), server.name(), "80/HTTP");
         assertEquals(1, droppedRequest.exit(), droppedRequest.toString());
         E2eSupport.Run ping = agent.cli("probe", client.name(), server.name(), "ICMP", "-o", "json");

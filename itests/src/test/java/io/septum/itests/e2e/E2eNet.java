@@ -28,6 +28,8 @@ final class E2eNet implements AutoCloseable {
     private final String net;
     private final List<Node> nodes = new ArrayList<>();
     private final List<Process> processes = new ArrayList<>();
+    /** {@link #httpEcho}'s per-connection script, removed on close. */
+    private Path httpHandler;
     private boolean bridgeUp;
 
     record Node(String name, String netns, String veth, String ip) {
@@ -95,10 +97,38 @@ final class E2eNet implements AutoCloseable {
         }
     }
 
+    /**
+     * A TCP echo server on {@code port} inside the node that also answers an HTTP request (200, "answered"), as a
+     * web server would: what {@code septum probe PORT/HTTP} and the workbench's HTTP probe need. A line that is no
+     * request line is echoed, as by {@link #echo}.
+     */
+    void httpEcho(Node node, int port) {
+        try {
+            if (httpHandler == null) {
+                httpHandler = Files.createTempFile("septum-e2e-http-", ".sh");
+                Files.writeString(httpHandler, String.join("\n",
+                        "IFS= read -r l || exit 0",
+                        "case \"$l\" in",
+                        "  *' HTTP/1.'*)",
+                        "    while IFS= read -r h; do case \"$h\" in ''|\"$(printf '\\r')\") break;; esac; done",
+                        "    printf 'HTTP/1.0 200 OK\\r\\nContent-Length: 9\\r\\nConnection: close\\r\\n\\r\\nanswered\\n';;",
+                        "  *) printf '%s\\n' \"$l\"; exec cat;;",
+                        "esac", ""));
+            }
+            start(node, String.valueOf(port), false, "EXEC:/bin/sh " + httpHandler);
+        } catch (IOException e) {
+            throw new AssertionError("cannot start socat: " + e.getMessage(), e);
+        }
+    }
+
     /** A TCP or UDP echo server on {@code port} inside the node; an assertion error when it does not listen. */
     void listen(Node node, String port, boolean udp) throws IOException {
+        start(node, port, udp, "PIPE");
+    }
+
+    private void start(Node node, String port, boolean udp, String target) throws IOException {
         String addr = (udp ? "UDP4-RECVFROM:" : "TCP4-LISTEN:") + port + ",fork,reuseaddr";
-        processes.add(new ProcessBuilder("ip", "netns", "exec", node.netns(), "socat", addr, "PIPE")
+        processes.add(new ProcessBuilder("ip", "netns", "exec", node.netns(), "socat", addr, target)
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
         boolean up = E2eSupport.await(Duration.ofSeconds(5), () ->
                 sh(CMD, "ss", "-N", node.netns(), "-H", "-l", "-n", udp ? "-u" : "-t").out().contains(":" + port + " "));
@@ -185,5 +215,12 @@ final class E2eNet implements AutoCloseable {
             if (Files.exists(Path.of("/sys/class/net", n.veth()))) sh(CMD, "ip", "link", "del", n.veth());
         }
         if (bridgeUp) sh(CMD, "ip", "link", "del", bridge);
+        if (httpHandler != null) {
+            try {
+                Files.deleteIfExists(httpHandler);
+            } catch (IOException e) {
+                // a temporary file: the system's tmp cleaning takes it
+            }
+        }
     }
 }

@@ -17,7 +17,7 @@ record StarWarsFleet(E2eNet.Node deathstar, E2eNet.Node tiefighter, E2eNet.Node 
 
     static StarWarsFleet deploy(Path septum, E2eSupport.Agent agent, E2eNet net) throws Exception {
         StarWarsFleet f = new StarWarsFleet(net.add("deathstar"), net.add("tiefighter"), net.add("xwing"));
-        net.echo(f.deathstar, 80);
+        net.httpEcho(f.deathstar, 80);
         E2eNet.addEndpoint(agent, f.deathstar, "org=empire", "class=deathstar");
         E2eNet.addEndpoint(agent, f.tiefighter, "org=empire", "class=tiefighter");
         E2eNet.addEndpoint(agent, f.xwing, "org=alliance", "class=xwing");

@@ -109,4 +109,19 @@ public interface PolicySet {
                                           EnforcementMode mode) {
         return Optional.empty();
     }
+
+    /**
+     * {@link #httpPolicy} on a destination that declares {@code destinationPorts}: a rule that names a port covers
+     * {@code port} when the name resolves to it there (Kubernetes' meaning). Since 1.7.
+     */
+    default Optional<HttpPolicy> httpPolicy(Direction direction, Labels subject, Labels peer,
+                                            List<NamedPort> destinationPorts, int port, EnforcementMode mode) {
+        return httpPolicy(direction, subject, peer, port, mode);
+    }
+
+    /** {@link #dnsPolicy} on a destination that declares {@code destinationPorts}. Since 1.7. */
+    default Optional<DnsPolicy> dnsPolicy(Direction direction, Labels subject, Labels peer,
+                                          List<NamedPort> destinationPorts, int port, EnforcementMode mode) {
+        return dnsPolicy(direction, subject, peer, port, mode);
+    }
 }

@@ -153,11 +153,12 @@ final class CaseEvaluator {
                 // the same order as on the wire: the client's egress proxy first, then the server's ingress one
                 Decision l7 = null;
                 if (from.managed()) {
-                    l7 = judge(set.httpPolicy(Direction.EGRESS, from.labels(), to.labels(), p.port(), mode), request);
+                    l7 = judge(set.httpPolicy(Direction.EGRESS, from.labels(), to.labels(), to.ports(), p.port(), mode),
+                            request);
                 }
                 if (to.managed() && (l7 == null || l7.allowed())) {
-                    Decision in = judge(set.httpPolicy(Direction.INGRESS, to.labels(), from.labels(), p.port(), mode),
-                            request);
+                    Decision in = judge(set.httpPolicy(Direction.INGRESS, to.labels(), from.labels(), to.ports(),
+                            p.port(), mode), request);
                     if (in != null) l7 = in;
                 }
                 if (l7 == null) {
@@ -202,7 +203,7 @@ final class CaseEvaluator {
                 Protocol.UDP, mode);
         if (!ingress.allowed()) return new Lookup(false, ingress, what + ": dropped at the server's ingress (UDP 53)");
         DnsPolicyImpl rules = from.managed() && set instanceof PolicySetImpl impl
-                ? impl.dns(Direction.EGRESS, from.labels(), srv.labels(), DNS_PORT, mode) : null;
+                ? impl.dns(Direction.EGRESS, from.labels(), srv.labels(), srv.ports(), DNS_PORT, mode) : null;
         if (rules != null) {
             Decision d = rules.decide(name);
             if (!d.allowed()) return new Lookup(false, d, what + ": REFUSED by the DNS proxy (" + d.rule() + ")");

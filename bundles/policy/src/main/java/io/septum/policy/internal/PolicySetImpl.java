@@ -271,15 +271,21 @@ final class PolicySetImpl implements PolicySet {
     @Override
     public Optional<HttpPolicy> httpPolicy(Direction direction, Labels subject, Labels peer, int port,
                                            EnforcementMode mode) {
-        return Optional.ofNullable(http(direction, subject, peer, port, mode));
+        return Optional.ofNullable(http(direction, subject, peer, List.of(), port, mode));
+    }
+
+    @Override
+    public Optional<HttpPolicy> httpPolicy(Direction direction, Labels subject, Labels peer,
+                                           List<NamedPort> destinationPorts, int port, EnforcementMode mode) {
+        return Optional.ofNullable(http(direction, subject, peer, destinationPorts, port, mode));
     }
 
     /**
      * The allow rules selecting {@code subject} whose peers include {@code peer}, in order: what a proxy's union
      * is made of; null when nothing reaches a proxy there (mode never, no such port, or a deny covers the path).
      */
-    private List<Bound> allowsOfPeer(Direction direction, Labels subject, Labels peer, int port, Protocol protocol,
-                                     EnforcementMode mode) {
+    private List<Bound> allowsOfPeer(Direction direction, Labels subject, Labels peer, List<NamedPort> destinationPorts,
+                                     int port, Protocol protocol, EnforcementMode mode) {
         if (mode == EnforcementMode.NEVER || port <= 0 || port > 65535) return null;
         List<Bound> sel = selecting(direction, subject);
         List<Selector> requires = requirements(sel);
@@ -287,20 +293,22 @@ final class PolicySetImpl implements PolicySet {
         for (Bound b : sel) {
             if (!peerMatches(b.rule(), peer, requires)) continue;
             if (!b.rule().deny()) out.add(b);
-            else if (b.rule().portMatch(port, protocol, List.of()) != null) return null;
+            else if (b.rule().portMatch(port, protocol, destinationPorts) != null) return null;
         }
         return out;
     }
 
-    HttpPolicyImpl http(Direction direction, Labels subject, Labels peer, int port, EnforcementMode mode) {
-        List<Bound> allows = allowsOfPeer(direction, subject, peer, port, Protocol.TCP, mode);
+    /** @param destinationPorts the destination's named ports, on which rules that name a port resolve */
+    HttpPolicyImpl http(Direction direction, Labels subject, Labels peer, List<NamedPort> destinationPorts, int port,
+                        EnforcementMode mode) {
+        List<Bound> allows = allowsOfPeer(direction, subject, peer, destinationPorts, port, Protocol.TCP, mode);
         if (allows == null) return null;
         List<HttpPolicyImpl.Entry> anyRequest = new ArrayList<>();
         List<HttpPolicyImpl.Entry> entries = new ArrayList<>();
         for (Bound b : allows) {
             HttpPolicyImpl.Entry plain = null;
             for (PortRule pr : b.rule().ports()) {
-                PortSpec spec = pr.dnsRules() ? null : pr.specFor(port, Protocol.TCP);
+                PortSpec spec = pr.dnsRules() ? null : pr.specFor(port, Protocol.TCP, destinationPorts);
                 if (spec == null) continue;
                 if (!pr.l7()) {
                     // one allow-all entry per rule: the first of its port entries that covers the port names it
@@ -329,7 +337,13 @@ final class PolicySetImpl implements PolicySet {
     @Override
     public Optional<DnsPolicy> dnsPolicy(Direction direction, Labels subject, Labels peer, int port,
                                          EnforcementMode mode) {
-        return Optional.ofNullable(dns(direction, subject, peer, port, mode));
+        return Optional.ofNullable(dns(direction, subject, peer, List.of(), port, mode));
+    }
+
+    @Override
+    public Optional<DnsPolicy> dnsPolicy(Direction direction, Labels subject, Labels peer,
+                                         List<NamedPort> destinationPorts, int port, EnforcementMode mode) {
+        return Optional.ofNullable(dns(direction, subject, peer, destinationPorts, port, mode));
     }
 
     /**
@@ -337,14 +351,15 @@ final class PolicySetImpl implements PolicySet {
      * covers this peer and UDP port, and there a name passes when any allow covering peer and port admits it; one
      * without DNS rules admits every name. A matching deny gives empty: the query is dropped before any proxy.
      */
-    DnsPolicyImpl dns(Direction direction, Labels subject, Labels peer, int port, EnforcementMode mode) {
-        List<Bound> allows = allowsOfPeer(direction, subject, peer, port, Protocol.UDP, mode);
+    DnsPolicyImpl dns(Direction direction, Labels subject, Labels peer, List<NamedPort> destinationPorts, int port,
+                      EnforcementMode mode) {
+        List<Bound> allows = allowsOfPeer(direction, subject, peer, destinationPorts, port, Protocol.UDP, mode);
         if (allows == null) return null;
         List<DnsPolicyImpl.Entry> anyName = new ArrayList<>();
         List<DnsPolicyImpl.Entry> entries = new ArrayList<>();
         for (Bound b : allows) {
             for (PortRule pr : b.rule().ports()) {
-                PortSpec spec = pr.specFor(port, Protocol.UDP);
+                PortSpec spec = pr.specFor(port, Protocol.UDP, destinationPorts);
                 if (spec == null) continue;
                 if (!pr.dnsRules()) {
                     if (!pr.l7()) anyName.add(new DnsPolicyImpl.Entry(b.display() + " (" + plainAllow(spec)
@@ -514,12 +529,13 @@ final class PolicySetImpl implements PolicySet {
         // on the wire the client's egress proxy judges first; a request it denies never reaches the server
         Decision egress = t.egress();
         Decision ingress = t.ingress();
-        HttpPolicyImpl out = http(Direction.EGRESS, source, destination, port, mode);
+        List<NamedPort> dest = destinationPorts == null ? List.of() : destinationPorts;
+        HttpPolicyImpl out = http(Direction.EGRESS, source, destination, dest, port, mode);
         if (out != null) {
             egress = out.decide(request);
             lines.add("L7 egress " + what + ": " + (egress.allowed() ? "allowed by " : "denied: ") + egress.rule());
         }
-        HttpPolicyImpl in = egress.allowed() ? http(Direction.INGRESS, destination, source, port, mode) : null;
+        HttpPolicyImpl in = egress.allowed() ? http(Direction.INGRESS, destination, source, dest, port, mode) : null;
         if (in != null) {
             ingress = in.decide(request);
             lines.add("L7 ingress " + what + ": " + (ingress.allowed() ? "allowed by " : "denied: ") + ingress.rule());
@@ -575,14 +591,14 @@ final class PolicySetImpl implements PolicySet {
         lines.add(capitalize(dirName(dir)) + " verdict: " + (d.allowed() ? "allowed" : "denied")
                 + (d.l7() ? " at L3/L4, then L7" : ""));
         if (d.allowed() && protocol == Protocol.TCP) {
-            HttpPolicyImpl h = http(dir, subject, peer, port, mode);
+            HttpPolicyImpl h = http(dir, subject, peer, destinationPorts, port, mode);
             if (h != null) {
                 lines.add("L7: the proxy admits a request that one of these HTTP rules matches:");
                 for (String l : h.describe()) lines.add("    " + l);
             }
         }
         if (d.allowed() && protocol == Protocol.UDP) {
-            DnsPolicyImpl dns = dns(dir, subject, peer, port, mode);
+            DnsPolicyImpl dns = dns(dir, subject, peer, destinationPorts, port, mode);
             if (dns != null) {
                 lines.add("DNS: the proxy answers a query whose name one of these rules matches (others get REFUSED):");
                 for (String l : dns.describe()) lines.add("    " + l);

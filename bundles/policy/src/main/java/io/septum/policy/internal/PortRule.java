@@ -41,7 +41,17 @@ record PortRule(int index, List<PortSpec> ports, boolean l7, List<HttpRule> http
 
     /** The spec of this entry that covers {@code port}/{@code protocol}, or null. */
     PortSpec specFor(int port, Protocol protocol) {
-        for (PortSpec s : ports) if (s.matches(port, protocol)) return s;
+        return specFor(port, protocol, List.of());
+    }
+
+    /**
+     * The same on a destination that declares {@code destinationPorts}: a named entry covers the port as the
+     * numbered entry its name resolves to there.
+     */
+    PortSpec specFor(int port, Protocol protocol, List<NamedPort> destinationPorts) {
+        for (PortSpec s : ports) {
+            for (PortSpec r : s.resolve(destinationPorts)) if (r.matches(port, protocol)) return r;
+        }
         return null;
     }
 }

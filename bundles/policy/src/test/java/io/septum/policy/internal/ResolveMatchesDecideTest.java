@@ -100,9 +100,9 @@ class ResolveMatchesDecideTest {
                                         + "\nentries: " + ep);
                                 // httpPolicy is about TCP and dnsPolicy about UDP: the proxies see nothing else
                                 boolean l7 = (proto == Protocol.TCP
-                                        && set.httpPolicy(dir, subject, id.labelSet(), port, mode).isPresent())
+                                        && set.httpPolicy(dir, subject, id.labelSet(), dest, port, mode).isPresent())
                                         || (proto == Protocol.UDP
-                                        && set.dnsPolicy(dir, subject, id.labelSet(), port, mode).isPresent());
+                                        && set.dnsPolicy(dir, subject, id.labelSet(), dest, port, mode).isPresent());
                                 assertEquals(l7, action == PolicyAction.REDIRECT, () -> p.getFileName() + " mode " + mode
                                         + " " + dir + " subject [" + subject + "] peer " + id.id() + " " + fport + "/"
                                         + proto + ": L7 governs = " + l7 + " but the datapath says " + action

@@ -42,8 +42,8 @@ final class DnsPolicyJudge implements DnsProxy.Judge {
         if (c.endpoint() == null) return refuse("the client " + client.getAddress().getHostAddress()
                 + " is no endpoint of this node (fail closed)", c, s, epId);
         PolicySet set = repo.current();
-        Optional<DnsPolicy> rules = set.dnsPolicy(Direction.EGRESS, c.labels(), s.labels(), server.getPort(),
-                repo.mode());
+        Optional<DnsPolicy> rules = set.dnsPolicy(Direction.EGRESS, c.labels(), s.labels(),
+                s.endpoint() == null ? java.util.List.of() : s.endpoint().namedPorts(), server.getPort(), repo.mode());
         if (rules.isEmpty()) return refuse("no DNS rule governs this path (fail closed)", c, s, epId);
         Decision d = rules.get().decide(name);
         String policy = d.ruleId() == 0 ? null : set.rule(d.ruleId()).map(r -> r.policy()).orElse(null);

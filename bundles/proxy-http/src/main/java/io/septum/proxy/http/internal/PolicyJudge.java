@@ -90,9 +90,11 @@ final class PolicyJudge implements Judge {
             if (rev != revision) {
                 PolicySet set = repo.current();
                 ingress = server.endpoint() == null ? Optional.empty()
-                        : set.httpPolicy(Direction.INGRESS, server.labels(), client.labels(), port, repo.mode());
+                        : set.httpPolicy(Direction.INGRESS, server.labels(), client.labels(), serverPorts(), port,
+                        repo.mode());
                 egress = client.endpoint() == null ? Optional.empty()
-                        : set.httpPolicy(Direction.EGRESS, client.labels(), server.labels(), port, repo.mode());
+                        : set.httpPolicy(Direction.EGRESS, client.labels(), server.labels(), serverPorts(), port,
+                        repo.mode());
                 revision = rev;
             }
             Decision last = null;
@@ -104,6 +106,11 @@ final class PolicyJudge implements Judge {
             }
             if (last == null) return new Verdict(true, "no L7 rule governs this path (allowed at L3/L4)", null);
             return new Verdict(true, last.rule(), policyOf(repo, last));
+        }
+
+        /** The server's named ports, on which rules that name a port resolve; a non-endpoint declares none. */
+        private List<io.septum.api.NamedPort> serverPorts() {
+            return server.endpoint() == null ? List.of() : server.endpoint().namedPorts();
         }
 
         private String policyOf(PolicyRepository repo, Decision d) {
