@@ -1,21 +1,18 @@
 package io.septum.proxy.dns.internal;
 
 import io.septum.api.ComponentStatus;
-import io.septum.api.EndpointIndex;
 import io.septum.api.HealthReporter;
-import io.septum.api.IdentityAllocator;
 import io.septum.api.datapath.Datapath;
 import io.septum.api.fqdn.FqdnCache;
-import io.septum.api.fqdn.FqdnEntry;
 import io.septum.api.flow.FlowSink;
-import io.septum.api.policy.PolicyRepository;
+import io.septum.proxy.common.ProxyInputs;
 import io.septum.proxy.common.ProxyRunner;
 import io.septum.support.config.AgentDirs;
 import java.net.InetSocketAddress;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -34,10 +31,10 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * The cache loads from the state directory first, so that the addresses learned before a restart keep their
  * {@code toFQDNs} allows from the first regeneration on.
  */
-@Component(name = DnsProxyComponent.PID, service = {FqdnCache.class, HealthReporter.class}, immediate = true,
+@Component(name = DnsProxyComponent.PID, service = HealthReporter.class, immediate = true,
         configurationPid = DnsProxyComponent.PID)
 @Designate(ocd = DnsProxyComponent.Config.class)
-public final class DnsProxyComponent implements FqdnCache, HealthReporter {
+public final class DnsProxyComponent implements HealthReporter {
     public static final String PID = "io.septum.dnsproxy";
     private static final Logger LOG = Logger.getLogger(DnsProxyComponent.class.getName());
 
@@ -64,26 +61,20 @@ public final class DnsProxyComponent implements FqdnCache, HealthReporter {
     private final FqdnCacheImpl cache;
     private final DnsProxy proxy;
     private final ProxyRunner runner;
-
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
-    private volatile EndpointIndex endpointIndex;
-
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
-    private volatile IdentityAllocator identityAllocator;
-
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
-    private volatile PolicyRepository policyRepository;
+    /** The cache as the {@link FqdnCache} service, for the endpoint manager, the REST API and the shell. */
+    private final ServiceRegistration<FqdnCache> registration;
 
     @Activate
-    public DnsProxyComponent(BundleContext ctx, Config cfg) {
+    public DnsProxyComponent(BundleContext ctx, Config cfg, @Reference ProxyInputs inputs) {
         cache = new FqdnCacheImpl(AgentDirs.stateDir(ctx::getProperty).resolve("fqdn").resolve("cache"),
                 System::currentTimeMillis, cfg.minTtlSeconds(), cfg.maxEntries());
         proxy = new DnsProxy(new DnsProxy.Settings(cfg.port(), Datapath.PROXY_UPSTREAM_MARK,
                 Math.max(100, cfg.upstreamTimeoutMillis()), Math.max(1, cfg.maxPending())),
-                new DnsPolicyJudge(() -> endpointIndex, () -> identityAllocator, () -> policyRepository), cache,
+                new DnsPolicyJudge(inputs::endpoints, inputs::identities, inputs::policies), cache,
                 f -> runner().publish(f));
         runner = new ProxyRunner("DNS proxy", "septum-dns-proxy", LOG, proxy::start, Datapath::setDnsProxyPort);
         runner.executor().scheduleWithFixedDelay(cache::expire, 10, 10, TimeUnit.SECONDS);
+        registration = ctx.registerService(FqdnCache.class, cache, null);
     }
 
     private ProxyRunner runner() {
@@ -109,31 +100,6 @@ public final class DnsProxyComponent implements FqdnCache, HealthReporter {
     }
 
     @Override
-    public List<FqdnEntry> entries() {
-        return cache.entries();
-    }
-
-    @Override
-    public int clean(String name) {
-        return cache.clean(name);
-    }
-
-    @Override
-    public long revision() {
-        return cache.revision();
-    }
-
-    @Override
-    public void addListener(Runnable listener) {
-        cache.addListener(listener);
-    }
-
-    @Override
-    public void removeListener(Runnable listener) {
-        cache.removeListener(listener);
-    }
-
-    @Override
     public ComponentStatus health() {
         String f = runner.failure();
         String d = runner.datapathFailure();
@@ -152,6 +118,11 @@ public final class DnsProxyComponent implements FqdnCache, HealthReporter {
 
     @Deactivate
     void deactivate() {
+        try {
+            registration.unregister();
+        } catch (IllegalStateException e) {
+            // the framework took it already
+        }
         runner.close();
         proxy.close();
     }

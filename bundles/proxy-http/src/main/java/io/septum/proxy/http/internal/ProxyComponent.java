@@ -1,12 +1,10 @@
 package io.septum.proxy.http.internal;
 
 import io.septum.api.ComponentStatus;
-import io.septum.api.EndpointIndex;
 import io.septum.api.HealthReporter;
-import io.septum.api.IdentityAllocator;
 import io.septum.api.datapath.Datapath;
 import io.septum.api.flow.FlowSink;
-import io.septum.api.policy.PolicyRepository;
+import io.septum.proxy.common.ProxyInputs;
 import io.septum.proxy.common.ProxyRunner;
 import java.net.InetSocketAddress;
 import java.util.logging.Logger;
@@ -62,21 +60,12 @@ public final class ProxyComponent implements HealthReporter {
     private final ProxySettings settings;
     private final ProxyRunner runner;
 
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
-    private volatile EndpointIndex endpointIndex;
-
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
-    private volatile IdentityAllocator identityAllocator;
-
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
-    private volatile PolicyRepository policyRepository;
-
     @Activate
-    public ProxyComponent(Config cfg) {
+    public ProxyComponent(Config cfg, @Reference ProxyInputs inputs) {
         settings = new ProxySettings(cfg.port(), Math.max(1, cfg.maxConnections()), Math.max(1024, cfg.maxHeaderBytes()),
                 Math.max(0, cfg.maxBodyBytes()), Math.max(100, cfg.headerTimeoutMillis()), Math.max(100, cfg.idleTimeoutMillis()),
                 Math.max(100, cfg.connectTimeoutMillis()), Datapath.PROXY_UPSTREAM_MARK, true);
-        proxy = new HttpProxy(settings, new PolicyJudge(() -> endpointIndex, () -> identityAllocator, () -> policyRepository),
+        proxy = new HttpProxy(settings, new PolicyJudge(inputs::endpoints, inputs::identities, inputs::policies),
                 f -> runner().publish(f), a -> a);
         runner = new ProxyRunner("L7 proxy", "septum-proxy", LOG, proxy::start, Datapath::setProxyPort);
     }
