@@ -27,7 +27,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	__u32 ifindex = skb->ifindex;
 	__u32 ct_flags = 0;
 	int redirect = 0;
-	__u64 now;
+	__u64 now = 0;
 	int ret;
 
 	ep = bpf_map_lookup_elem(&septum_endpoints, &ifindex);
@@ -65,6 +65,8 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		}
 		if (ret < 0)
 			goto out;
+		if (ret == LB_TRANSLATED)
+			ct_flags = CT_F_LB; /* its replies get the VIP back (lb_rev_nat) */
 		ret = 0;
 	}
 
@@ -121,7 +123,7 @@ out:
 		return TC_ACT_SHOT;
 	}
 	/* services: replies of load-balanced connections come back from the VIP */
-	if (dir == SEPTUM_DIR_INGRESS && lb_rev_nat(skb, &p) < 0)
+	if (dir == SEPTUM_DIR_INGRESS && lb_rev_nat(skb, &p, ep->ep_id, now) < 0)
 		return TC_ACT_SHOT;
 	return TC_ACT_OK;
 }

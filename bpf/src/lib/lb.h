@@ -5,7 +5,10 @@
  *   - a packet to a service frontend (vip, port, proto) gets a backend, picked at random among the service's
  *     slots on the first packet and then kept for the connection by the LB conntrack (septum_lb_ct), and is
  *     DNATed to it (address, port and destination MAC); from then on policy sees the backend and its identity;
- *   - septum_to_ep on the client's veth reverse-NATs the replies (septum_lb_rnat) so that they come from the VIP;
+ *   - septum_to_ep on the client's veth reverse-NATs the replies (septum_lb_rnat) so that they come from the VIP,
+ *     but only those of a connection that went through the VIP: its conntrack entry carries CT_F_LB (set or cleared
+ *     by each forward packet), since a later direct connection from the same client port to the same backend has
+ *     the same tuple and must keep the backend's address;
  *   - a service without backends rejects at once: a TCP SYN gets a RST, anything else is dropped with reason 158
  *     ("Service backend not found");
  *   - ARP requests for a VIP are answered (the VIP lives on no interface), so that on-link clients can send to it.
@@ -27,6 +30,7 @@
 #include "drop.h"
 #include "parse.h"
 #include "maps.h"
+#include "conntrack.h"
 
 #define LB_NOT_SERVICE 0
 #define LB_TRANSLATED 1
@@ -173,15 +177,24 @@ static __always_inline int lb_from_ep(struct __sk_buff *skb, struct pkt *p)
 	return LB_TRANSLATED;
 }
 
-/* Septum_to_ep, on a packet that passes: a reply from a backend to its client gets the VIP back as source. */
-static __always_inline int lb_rev_nat(struct __sk_buff *skb, const struct pkt *p)
+/*
+ * Septum_to_ep, on a packet that passes: a reply from a backend to its client (endpoint ep_id) gets the VIP back as
+ * source, when the client's connection went through the VIP (CT_F_LB on its entry).
+ */
+static __always_inline int lb_rev_nat(struct __sk_buff *skb, const struct pkt *p, __u32 ep_id, __u64 now)
 {
 	struct lb_rnat_key rk = {};
 	struct lb_rnat_value *rv;
+	struct ct_key ck = {};
+	struct ct_value *cv;
 	__be32 vip;
 	__u16 vport;
 
 	if (p->family != 4 || (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP) || !p->policy_port)
+		return 0;
+	ct_key_reverse(&ck, p, ep_id, SEPTUM_DIR_INGRESS);
+	cv = ct_lookup_live(&ck, now);
+	if (!cv || !(cv->flags & CT_F_LB))
 		return 0;
 	__builtin_memcpy(rk.baddr, p->saddr, 16);
 	__builtin_memcpy(rk.caddr, p->daddr, 16);

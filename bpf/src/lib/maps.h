@@ -88,6 +88,8 @@ struct ct_key {
 };
 
 #define CT_F_AUDIT 1
+/* The connection went through a service frontend (lb_from_ep DNATed it): its replies get the VIP back. */
+#define CT_F_LB 2
 
 struct ct_value {
 	__u64 last_seen;

@@ -85,7 +85,7 @@ static __always_inline int verdict_policy(const struct endpoint_value *ep, __u8 
 	if (ret < 0 && ((ep->flags & EP_F_AUDIT) || pr->audit)) {
 		vi->verdict = SEPTUM_VERDICT_AUDIT;
 		vi->drop_reason = -ret;
-		*ct_flags = CT_F_AUDIT;
+		*ct_flags |= CT_F_AUDIT;
 		ret = 0;
 	}
 	return ret;

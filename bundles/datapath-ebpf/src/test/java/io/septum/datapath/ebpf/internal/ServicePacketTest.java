@@ -120,8 +120,12 @@ class ServicePacketTest {
      * once, socat's default half-close wait (0.5 s) could end the connection before a loaded backend greets.
      */
     static String fetch() throws Exception {
-        Process p = new ProcessBuilder("ip", "netns", "exec", a.name(), "socat", "-T", "2", "-t", "3", "-",
-                "TCP4:" + vip + ":" + VPORT + ",connect-timeout=2")
+        return fetch("TCP4:" + vip + ":" + VPORT + ",connect-timeout=2");
+    }
+
+    /** The same to a socat {@code address} (a backend, a fixed source port). */
+    static String fetch(String address) throws Exception {
+        Process p = new ProcessBuilder("ip", "netns", "exec", a.name(), "socat", "-T", "2", "-t", "3", "-", address)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
         if (!p.waitFor(5, TimeUnit.SECONDS)) p.destroyForcibly();
@@ -142,6 +146,24 @@ class ServicePacketTest {
                 && ev.type().equals("policy-verdict") && ev.dstPort() == BPORT);
         assertTrue(e.dstIp().equals(b.ip4()) || e.dstIp().equals(c.ip4()), e.toString());
         assertTrue(e.dstIdentity() == ID_B || e.dstIdentity() == ID_C, e.toString());
+    }
+
+    /**
+     * The reverse NAT is the connection's, not the tuple's: after a connection through the VIP from client port S
+     * to backend X, a direct connection from the same port S to X keeps X's address in its replies (a rewrite to
+     * the VIP would make the client reset it: found by scripts/soak.sh).
+     */
+    @Test
+    void aDirectConnectionFromAPortOnceUsedForTheVipIsNotReverseNated() throws Exception {
+        int port = 40000 + (int) (Math.random() * 20000);
+        String via = fetch("TCP4:" + vip + ":" + VPORT + ",connect-timeout=2,sourceport=" + port + ",reuseaddr");
+        assertTrue(via.equals("backend-b") || via.equals("backend-c"), "through the VIP: " + via);
+        String backend = via.equals("backend-b") ? b.ip4() : c.ip4();
+        String direct = fetch("TCP4:" + backend + ":" + BPORT + ",connect-timeout=2,sourceport=" + port + ",reuseaddr");
+        assertEquals(via, direct, "the same backend, directly from the same client port");
+        // and the VIP still works from that port afterwards
+        String again = fetch("TCP4:" + vip + ":" + VPORT + ",connect-timeout=2,sourceport=" + port + ",reuseaddr");
+        assertTrue(again.equals("backend-b") || again.equals("backend-c"), "through the VIP again: " + again);
     }
 
     @Test
