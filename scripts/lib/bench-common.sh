@@ -108,7 +108,9 @@ bench_copy_dist() { cp -a "$DIST" "$TMP/septum"; }
 bench_start_agent() { # the private copy's agent, until GET /v1/status says ready: AGENT_PID, AGENT_VERSION, AGENT_READY_MS
   mkdir -p "$TMP/state" "$TMP/run"
   log "starting the agent (state $TMP/state, run $TMP/run, bpf $BPF_DIR)"
-  # appended: a restarted agent (bench-flows) keeps the first one's log
+  # appended: a restarted agent (bench-flows) keeps the first one's log; created first, so that the start-up check
+  # below never greps a file the background start has not opened yet
+  : >>"$TMP/agent.log"
   "$TMP/septum/bin/septum" agent --state-dir "$TMP/state" --run-dir "$TMP/run" --bpf-dir "$BPF_DIR" \
     >>"$TMP/agent.log" 2>&1 &
   AGENT_PID=$!
