@@ -125,12 +125,7 @@ until_ok() { # TIMEOUT_S CMD...: runs CMD until it succeeds (true) or TIMEOUT_S 
 
 # ---- topology, server, policies, services ------------------------------------------------------------------------
 make_topology() {
-  ip link add "$BR" type bridge
-  LINKS_MADE+=("$BR")
-  echo 1 >"/proc/sys/net/ipv6/conf/$BR/disable_ipv6" 2>/dev/null || true
-  # the L7 proxy's upstream leg leaves from the host: it needs an address on the bridge
-  ip addr add "$HOST_IP/24" dev "$BR"
-  ip link set "$BR" up
+  bench_bridge "$HOST_IP/24"
   NETNS_MADE+=("$NS_C" "$NS_S" "$NS_T")
   LINKS_MADE+=("ssk${RID}c" "ssk${RID}s" "ssk${RID}t")
   bench_add_node "$NS_C" "ssk${RID}c" "$CIP"
@@ -141,13 +136,8 @@ make_topology() {
 start_servers() { # HTTP on 80 (the L7 rule's port), plain TCP sinks on 8080 (allowed) and 9090 (denied)
   ip netns exec "$NS_S" java -XX:+UseSerialGC -Xmx64m "$SERVER_SRC" 0.0.0.0 80 1 >"$TMP/server.log" 2>&1 &
   SERVER_PID=$!
-  local p
-  for p in 8080 9090; do
-    ip netns exec "$NS_S" socat -u "TCP-LISTEN:$p,bind=$SIP,fork,reuseaddr" OPEN:/dev/null >/dev/null 2>&1 &
-  done
   wait_listening "$NS_S" 80 60
-  wait_listening "$NS_S" 8080 10
-  wait_listening "$NS_S" 9090 10
+  bench_tcp_sinks "$NS_S" "$SIP" 8080 9090
 }
 
 policy_doc() { # VARIANT FILE: soak-client may reach soak-server on 8080, and on 80 with GET "/" only (through the
@@ -197,8 +187,6 @@ http_code() { # PATH: the HTTP status of a GET from soak-client to the server (0
 
 http_is() { [ "$(http_code "$1")" = "$2" ]; } # PATH CODE
 
-proxy_ok() { api GET /v1/status 2>/dev/null | jq -e '.components[]? | select(.name == "proxy" and .state == "ok")' >/dev/null; }
-
 setup() {
   make_topology
   start_servers
@@ -213,7 +201,7 @@ setup() {
   register soak-client "ssk${RID}c" "$NS_C" "$CIP"
   register soak-server "ssk${RID}s" "$NS_S" "$SIP"
   wait_ready soak- 2 60
-  until_ok 60 proxy_ok || die "the proxy component is not ok after 60 s"
+  bench_wait_proxy_ok
   local r
   r=$(import_policy "$TMP/docs/a.yaml")
   wait_revision soak- "$r" 60
