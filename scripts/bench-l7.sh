@@ -96,26 +96,9 @@ cleanup() {
 bench_traps err
 
 # ---------------------------------------------------------------------------------------------------------------
-# Agent and API (the rest is in lib/bench-common.sh)
-# The proxy starts on its own after ready; L7 figures mean nothing unless it runs.
-wait_proxy_ok() {
-  local t0=$SECONDS st
-  while :; do
-    st=$(api GET /v1/status) || st=
-    grep -Eq '"name":"proxy"[^}]*"state":"ok"|"state":"ok"[^}]*"name":"proxy"' <<<"$st" && return 0
-    [ $((SECONDS - t0)) -lt 60 ] || die "the proxy component is not ok after 60 s: $(grep -o '"name":"proxy"[^}]*' <<<"$st")"
-    sleep 0.3
-  done
-}
-
-# ---------------------------------------------------------------------------------------------------------------
 # Topology: a bridge with the host's address, and two namespaces whose eth0 is a veth peer on it (as NetLab)
 make_topology() {
-  ip link add "$BR" type bridge
-  LINKS_MADE+=("$BR")
-  echo 1 >"/proc/sys/net/ipv6/conf/$BR/disable_ipv6" 2>/dev/null || true
-  ip addr add "$HOST_IP/24" dev "$BR"
-  ip link set "$BR" up
+  bench_bridge "$HOST_IP/24"
   NETNS_MADE+=("$C" "$S")
   LINKS_MADE+=("$CV" "$SV")
   bench_add_node "$C" "$CV" "$CIP"
@@ -282,7 +265,7 @@ wait_listening "$S" 80 60
 register l7-server "$SV" "$S" "$SIP"
 register l7-client "$CV" "$C" "$CIP"
 wait_ready l7- 2 60
-wait_proxy_ok
+bench_wait_proxy_ok
 
 CONFIGS=(none l3l4 l7)
 [ "$DO_LOOPBACK" = 0 ] || CONFIGS+=(loopback)

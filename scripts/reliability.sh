@@ -229,12 +229,7 @@ setup() {
   bench_add_node "$NS_C" "sr${RID}c" "$CIP"
   bench_add_node "$NS_S" "sr${RID}s" "$SIP"
   bench_add_node "$NS_T" "sr${RID}t" "$TIP"
-  local p
-  for p in 8080 9090; do
-    ip netns exec "$NS_S" socat -u "TCP-LISTEN:$p,bind=$SIP,fork,reuseaddr" OPEN:/dev/null >/dev/null 2>&1 &
-  done
-  wait_listening "$NS_S" 8080 10
-  wait_listening "$NS_S" 9090 10
+  bench_tcp_sinks "$NS_S" "$SIP" 8080 9090
   bench_copy_dist
   write_docs
   bench_start_agent

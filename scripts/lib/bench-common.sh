@@ -108,7 +108,9 @@ bench_copy_dist() { cp -a "$DIST" "$TMP/septum"; }
 bench_start_agent() { # the private copy's agent, until GET /v1/status says ready: AGENT_PID, AGENT_VERSION, AGENT_READY_MS
   mkdir -p "$TMP/state" "$TMP/run"
   log "starting the agent (state $TMP/state, run $TMP/run, bpf $BPF_DIR)"
-  # appended: a restarted agent (bench-flows) keeps the first one's log
+  # appended: a restarted agent (bench-flows) keeps the first one's log; created first, so that the start-up check
+  # below never greps a file the background start has not opened yet
+  : >>"$TMP/agent.log"
   "$TMP/septum/bin/septum" agent --state-dir "$TMP/state" --run-dir "$TMP/run" --bpf-dir "$BPF_DIR" \
     >>"$TMP/agent.log" 2>&1 &
   AGENT_PID=$!
@@ -200,6 +202,15 @@ route add 10.192.0.0/10 dev eth0
 EOF
 }
 
+bench_bridge() { # [HOST_CIDR]: the bridge $BR, up, without IPv6; with HOST_CIDR, the host's address on it (the L7
+                 # proxy's upstream leg leaves from the host)
+  ip link add "$BR" type bridge
+  LINKS_MADE+=("$BR")
+  echo 1 >"/proc/sys/net/ipv6/conf/$BR/disable_ipv6" 2>/dev/null || true
+  [ -z "${1:-}" ] || ip addr add "$1" dev "$BR"
+  ip link set "$BR" up
+}
+
 bench_add_node() { # NETNS VETH IP: a namespace whose eth0 is the peer of VETH, on the bridge $BR (as NetLab builds them)
   ip netns add "$1"
   ip link add "$2" type veth peer name eth0 netns "$1"
@@ -242,11 +253,31 @@ wait_listening() { # NETNS PORT TIMEOUT_S
   done
 }
 
+bench_tcp_sinks() { # NETNS IP PORT...: in NETNS a TCP listener on each IP:PORT that takes connections and discards
+                    # what they send (socat, a process per connection); returns once all listen (10 s each)
+  local ns=$1 ip=$2 p
+  shift 2
+  for p in "$@"; do
+    ip netns exec "$ns" socat -u "TCP-LISTEN:$p,bind=$ip,fork,reuseaddr" OPEN:/dev/null >/dev/null 2>&1 &
+  done
+  for p in "$@"; do wait_listening "$ns" "$p" 10; done
+}
+
 # Drop check without a listener: a dropped SYN times out (124), an admitted one is refused at once.
 port_dropped() { # NETNS IP PORT
   local rc=0
   ip netns exec "$1" timeout 1 bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null || rc=$?
   [ "$rc" = 124 ]
+}
+
+bench_wait_proxy_ok() { # the L7 proxy starts on its own after ready; L7 figures mean nothing unless it runs
+  local t0=$SECONDS st
+  while :; do
+    st=$(api GET /v1/status) || st=
+    grep -Eq '"name":"proxy"[^}]*"state":"ok"|"state":"ok"[^}]*"name":"proxy"' <<<"$st" && return 0
+    [ $((SECONDS - t0)) -lt 60 ] || die "the proxy component is not ok after 60 s: $(grep -o '"name":"proxy"[^}]*' <<<"$st")"
+    sleep 0.3
+  done
 }
 
 # ---- the report ----------------------------------------------------------------------------------------------------
