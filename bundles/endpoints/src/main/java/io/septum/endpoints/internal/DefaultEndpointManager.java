@@ -329,7 +329,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
     }
 
     /** The DNS proxy's cache (null: none). Its changes schedule a pass: toFQDNs allows follow the names. */
-    public void setFqdnCache(FqdnCache c) {
+    public synchronized void setFqdnCache(FqdnCache c) {
         FqdnCache old = fqdnCache.getAndSet(c);
         if (old != null) old.removeListener(fqdnChanged);
         c.addListener(fqdnChanged);
@@ -337,7 +337,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
     }
 
     /** Drops {@code c} if it is the one in use. */
-    public void unsetFqdnCache(FqdnCache c) {
+    public synchronized void unsetFqdnCache(FqdnCache c) {
         if (fqdnCache.compareAndSet(c, null)) {
             c.removeListener(fqdnChanged);
             schedule();

@@ -16,8 +16,9 @@ import java.util.regex.Pattern;
 record FqdnMatcher(String text, boolean pattern, Pattern regex) {
     /** Characters a DNS label may hold, as Cilium's validation allows them. */
     private static final String LABEL_CHAR = "[-a-z0-9_]";
-    private static final Pattern NAME = Pattern.compile("([-a-zA-Z0-9_]+\\.?)+");
-    private static final Pattern PATTERN = Pattern.compile("([-a-zA-Z0-9_*]+\\.?)+");
+    // one way to match each input (labels joined by single dots): no backtracking on a long bad name
+    private static final Pattern NAME = Pattern.compile("[-a-zA-Z0-9_]+(\\.[-a-zA-Z0-9_]+)*\\.?");
+    private static final Pattern PATTERN = Pattern.compile("[-a-zA-Z0-9_*]+(\\.[-a-zA-Z0-9_*]+)*\\.?");
     /** The longest name DNS carries. */
     static final int MAX_LENGTH = 253;
 

@@ -69,14 +69,14 @@ record DnsMessage(int id, int flags, String name, int qtype, int questionEnd, Li
         int an = u16(m, 6);
         if (qd != 1) throw new Malformed("holds " + qd + " questions, not 1");
         int[] pos = {HEADER};
-        String name = name(m, length, pos);
+        String name = name(m, length, pos, true);
         if (pos[0] + 4 > length) throw new Malformed("the question ends early");
         int qtype = u16(m, pos[0]);
         pos[0] += 4;
         int questionEnd = pos[0];
         List<Answer> answers = new ArrayList<>();
         for (int i = 0; i < an; i++) {
-            name(m, length, pos);
+            name(m, length, pos, false);
             if (pos[0] + 10 > length) throw new Malformed("answer " + i + " ends early");
             int type = u16(m, pos[0]);
             long ttl = ((long) u16(m, pos[0] + 4) << 16 | u16(m, pos[0] + 6)) & 0x7fffffffL; // RFC 2181 8: top bit 0
@@ -97,8 +97,13 @@ record DnsMessage(int id, int flags, String name, int qtype, int questionEnd, Li
         return new DnsMessage(id, flags, name, qtype, questionEnd, answers);
     }
 
-    /** Reads a possibly compressed name at pos[0], advancing pos[0] past it (not past a pointer's target). */
-    private static String name(byte[] m, int length, int[] pos) throws Malformed {
+    /**
+     * Reads a name at pos[0], advancing pos[0] past it (not past a pointer's target). The question's name
+     * ({@code question}) must be uncompressed (nothing precedes it that a pointer could name) and hold only bytes a
+     * hostname holds; the answer section's names may be compressed and hold other bytes (DNS-SD), since they are
+     * only skipped.
+     */
+    private static String name(byte[] m, int length, int[] pos, boolean question) throws Malformed {
         StringBuilder b = new StringBuilder();
         int p = pos[0];
         int jumps = 0;
@@ -111,6 +116,7 @@ record DnsMessage(int id, int flags, String name, int qtype, int questionEnd, Li
                 break;
             }
             if ((len & 0xc0) == 0xc0) {
+                if (question) throw new Malformed("the question's name is compressed");
                 if (p + 1 >= length) throw new Malformed("a name pointer runs past the message");
                 if (++jumps > 16) throw new Malformed("name pointers loop");
                 if (!jumped) pos[0] = p + 2;
@@ -124,7 +130,7 @@ record DnsMessage(int id, int flags, String name, int qtype, int questionEnd, Li
             for (int i = 1; i <= len; i++) {
                 int c = m[p + i] & 0xff;
                 // a dot inside a label, or a byte no hostname holds, would let one name pass for another
-                if (c <= 0x20 || c >= 0x7f || c == '.') throw new Malformed("a label holds byte " + c);
+                if (question && (c <= 0x20 || c >= 0x7f || c == '.')) throw new Malformed("a label holds byte " + c);
                 b.append((char) c);
             }
             if (b.length() > MAX_NAME) throw new Malformed("a name is longer than " + MAX_NAME + " characters");

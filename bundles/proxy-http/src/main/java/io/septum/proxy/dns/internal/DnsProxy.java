@@ -89,7 +89,7 @@ final class DnsProxy implements AutoCloseable {
         Bootstrap b = new Bootstrap().group(group).channelFactory(IPV4)
                 .option(EpollChannelOption.IP_TRANSPARENT, true)
                 .option(EpollChannelOption.IP_RECVORIGDSTADDR, true)
-                .option(ChannelOption.SO_REUSEADDR, true)
+                // no SO_REUSEADDR: another user's socket could then bind the same port and be handed the queries
                 .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
                     @Override
                     protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket p) {
@@ -128,6 +128,12 @@ final class DnsProxy implements AutoCloseable {
             LOG.log(Level.WARNING, "DNS proxy: judging " + q.name() + " failed; refused", e);
             v = new Verdict(false, "the DNS proxy could not judge the query (fail closed)", null, 0, null, null, 0);
         }
+        if (!v.allowed() && v.endpointId() == 0) {
+            // not an endpoint of this node (the datapath redirects only endpoints' queries): no answer to reflect
+            refused.increment();
+            LOG.fine(() -> "DNS proxy: a query from " + client + ", no endpoint here: dropped");
+            return;
+        }
         flows.accept(flow(v, client, server, q, false, 0, List.of(), 0, 0));
         if (!v.allowed()) {
             refused.increment();
@@ -160,6 +166,8 @@ final class DnsProxy implements AutoCloseable {
                             return; // not the answer: wait on for it
                         }
                         if (!p.sender().equals(server) || !a.response() || a.id() != q.id()) return;
+                        // the answer must be to this question: its addresses are learned under the query's name
+                        if (!a.name().equals(q.name()) || a.qtype() != q.qtype()) return;
                         ctx.close();
                         cache.learn(q.name(), a.answers(), v.endpointId());
                         answer(server, client, bytes);

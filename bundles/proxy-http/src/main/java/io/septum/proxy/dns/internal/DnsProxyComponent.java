@@ -48,6 +48,10 @@ public final class DnsProxyComponent implements HealthReporter {
                 + "whatever its TTL (Cilium's tofqdns-min-ttl)")
         long minTtlSeconds() default 3600;
 
+        @AttributeDefinition(description = "Longest time, seconds, an answered address stays in the FQDN cache, "
+                + "whatever its TTL says (a server cannot pin an address for years)")
+        long maxTtlSeconds() default 86400;
+
         @AttributeDefinition(description = "Addresses the FQDN cache holds at most; the ones expiring first make room")
         int maxEntries() default 50000;
 
@@ -67,13 +71,15 @@ public final class DnsProxyComponent implements HealthReporter {
     @Activate
     public DnsProxyComponent(BundleContext ctx, Config cfg, @Reference ProxyInputs inputs) {
         cache = new FqdnCacheImpl(AgentDirs.stateDir(ctx::getProperty).resolve("fqdn").resolve("cache"),
-                System::currentTimeMillis, cfg.minTtlSeconds(), cfg.maxEntries());
+                System::currentTimeMillis, cfg.minTtlSeconds(), cfg.maxTtlSeconds(), cfg.maxEntries());
         proxy = new DnsProxy(new DnsProxy.Settings(cfg.port(), Datapath.PROXY_UPSTREAM_MARK,
                 Math.max(100, cfg.upstreamTimeoutMillis()), Math.max(1, cfg.maxPending())),
                 new DnsPolicyJudge(inputs::endpoints, inputs::identities, inputs::policies), cache,
                 f -> runner().publish(f));
         runner = new ProxyRunner("DNS proxy", "septum-dns-proxy", LOG, proxy::start, Datapath::setDnsProxyPort);
         runner.executor().scheduleWithFixedDelay(cache::expire, 10, 10, TimeUnit.SECONDS);
+        // the file follows the entries within 2 s, off the proxy's event loop
+        runner.executor().scheduleWithFixedDelay(cache::flush, 2, 2, TimeUnit.SECONDS);
         registration = ctx.registerService(FqdnCache.class, cache, null);
     }
 
@@ -125,5 +131,6 @@ public final class DnsProxyComponent implements HealthReporter {
         }
         runner.close();
         proxy.close();
+        cache.flush();
     }
 }

@@ -32,17 +32,24 @@ final class FqdnCacheImpl implements FqdnCache {
     private final Path file;
     private final LongSupplier nowMillis;
     private final long minTtlSeconds;
+    private final long maxTtlSeconds;
     private final int maxEntries;
+    /** Whether the file is behind the entries; guarded by this. */
+    private boolean dirty;
     /** name -> ip -> entry; guarded by this. */
     private final Map<String, Map<String, FqdnEntry>> byName = new TreeMap<>();
     private final AtomicLong revision = new AtomicLong();
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
 
-    /** @param file null keeps nothing across restarts */
-    FqdnCacheImpl(Path file, LongSupplier nowMillis, long minTtlSeconds, int maxEntries) {
+    /**
+     * @param file          null keeps nothing across restarts
+     * @param maxTtlSeconds the longest an answer is kept, whatever its TTL says
+     */
+    FqdnCacheImpl(Path file, LongSupplier nowMillis, long minTtlSeconds, long maxTtlSeconds, int maxEntries) {
         this.file = file;
         this.nowMillis = nowMillis;
         this.minTtlSeconds = Math.max(0, minTtlSeconds);
+        this.maxTtlSeconds = Math.max(this.minTtlSeconds, maxTtlSeconds);
         this.maxEntries = Math.max(1, maxEntries);
         load();
     }
@@ -59,7 +66,9 @@ final class FqdnCacheImpl implements FqdnCache {
 
     /**
      * Records the addresses an allowed answer for {@code name} returned. A new address (or name) changes the
-     * cache and is written at once; a refreshed TTL only moves the expiry. Beyond {@code maxEntries} the entries
+     * cache, and its listeners are told; a refreshed TTL only moves the expiry. The file follows on the next
+     * {@link #flush} (the caller is the proxy's event loop, which must not wait on a disk). Loopback, link-local and
+     * unspecified addresses are never learned (no name should open those). Beyond {@code maxEntries} the entries
      * that expire first make room.
      */
     void learn(String name, List<DnsMessage.Answer> answers, long endpointId) {
@@ -71,15 +80,33 @@ final class FqdnCacheImpl implements FqdnCache {
             Map<String, FqdnEntry> ips = byName.computeIfAbsent(n, k -> new TreeMap<>());
             for (DnsMessage.Answer a : answers) {
                 String ip = literal(a.ip());
-                if (ip == null) continue;
-                long ttl = Math.max(a.ttl(), minTtlSeconds);
+                if (ip == null || local(ip)) continue;
+                long ttl = Math.min(Math.max(a.ttl(), minTtlSeconds), maxTtlSeconds);
                 FqdnEntry had = ips.put(ip, new FqdnEntry(n, ip, ttl, now + ttl * 1000, endpointId));
                 if (had == null || had.expires() <= now) changed = true;
             }
             changed |= trim();
-            if (changed) save();
+            dirty = true;
         }
         if (changed) changed();
+    }
+
+    /** Writes the file when the entries changed since the last write; on the caller's thread (not the proxy's). */
+    void flush() {
+        synchronized (this) {
+            if (!dirty) return;
+            dirty = false;
+            save();
+        }
+    }
+
+    private static boolean local(String ip) {
+        try {
+            java.net.InetAddress a = java.net.InetAddress.getByName(ip);
+            return a.isLoopbackAddress() || a.isLinkLocalAddress() || a.isAnyLocalAddress();
+        } catch (java.net.UnknownHostException e) {
+            return true;
+        }
     }
 
     @Override
@@ -101,12 +128,12 @@ final class FqdnCacheImpl implements FqdnCache {
 
     /** Drops expired entries; true when any went. */
     boolean expire() {
-        boolean removed;
+        boolean removed = false;
         synchronized (this) {
             long now = nowMillis.getAsLong();
-            removed = byName.values().removeIf(ips -> ips.values().removeIf(e -> e.expires() <= now) && ips.isEmpty());
-            removed |= byName.values().removeIf(Map::isEmpty);
-            if (removed) save();
+            for (Map<String, FqdnEntry> ips : byName.values()) removed |= ips.values().removeIf(e -> e.expires() <= now);
+            byName.values().removeIf(Map::isEmpty);
+            if (removed) dirty = true;
         }
         if (removed) changed();
         return removed;

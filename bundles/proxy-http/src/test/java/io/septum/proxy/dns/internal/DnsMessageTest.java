@@ -51,9 +51,14 @@ class DnsMessageTest {
             int len = cut;
             assertThrows(DnsMessage.Malformed.class, () -> DnsMessage.parse(q, len), "cut at " + cut);
         }
-        byte[] loop = q.clone();
-        loop[12] = (byte) 0xc0; // the question's name points at itself
-        loop[13] = 12;
+        byte[] compressed = q.clone();
+        compressed[12] = (byte) 0xc0; // the question's name points at itself
+        compressed[13] = 12;
+        assertTrue(assertThrows(DnsMessage.Malformed.class, () -> DnsMessage.parse(compressed, compressed.length))
+                .getMessage().contains("compressed"));
+        byte[] loop = DnsWire.answer(q, 60, new byte[] {10, 0, 0, 1});
+        loop[q.length] = (byte) 0xc0; // the answer's owner name points at itself
+        loop[q.length + 1] = (byte) q.length;
         assertTrue(assertThrows(DnsMessage.Malformed.class, () -> DnsMessage.parse(loop, loop.length))
                 .getMessage().contains("loop"));
         byte[] two = q.clone();

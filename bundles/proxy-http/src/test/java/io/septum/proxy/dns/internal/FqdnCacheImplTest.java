@@ -18,7 +18,7 @@ class FqdnCacheImplTest {
     final AtomicLong now = new AtomicLong(1_000_000);
 
     FqdnCacheImpl cache(long minTtl, int max) {
-        return new FqdnCacheImpl(dir.resolve("fqdn/cache"), now::get, minTtl, max);
+        return new FqdnCacheImpl(dir.resolve("fqdn/cache"), now::get, minTtl, 86_400, max);
     }
 
     @Test
@@ -55,11 +55,34 @@ class FqdnCacheImplTest {
     void keptAcrossRestartsAndABadLineIsSkipped() throws Exception {
         FqdnCacheImpl c = cache(3600, 100);
         c.learn("api.example.com", List.of(new DnsMessage.Answer("10.0.0.1", 60), new DnsMessage.Answer("2001:db8::1", 60)), 3);
+        assertTrue(Files.notExists(dir.resolve("fqdn/cache")), "written by flush, off the proxy's event loop");
+        c.flush();
         Path f = dir.resolve("fqdn/cache");
         Files.writeString(f, Files.readString(f) + "garbage line\nx.example host.evil 60 99999999999 1\n");
         FqdnCacheImpl again = cache(3600, 100);
         assertEquals(c.entries(), again.entries());
         assertEquals(2, again.entries().size(), "the bad lines are skipped, the rest loads");
+    }
+
+    @Test
+    void oneOfANamesAddressesExpiringIsForgottenAndToldAtOnce() {
+        FqdnCacheImpl c = cache(0, 100);
+        AtomicInteger changes = new AtomicInteger();
+        c.learn("a.example", List.of(new DnsMessage.Answer("10.0.0.1", 10), new DnsMessage.Answer("10.0.0.2", 100)), 1);
+        c.addListener(changes::incrementAndGet);
+        now.addAndGet(11_000);
+        assertTrue(c.expire(), "one address of a name that keeps another went");
+        assertEquals(1, changes.get());
+        assertEquals(List.of("10.0.0.2"), c.entries().stream().map(FqdnEntry::ip).toList());
+    }
+
+    @Test
+    void ttlsAreCappedAndLocalAddressesNeverLearned() {
+        FqdnCacheImpl c = new FqdnCacheImpl(null, now::get, 60, 3600, 100);
+        c.learn("a.example", List.of(new DnsMessage.Answer("10.0.0.1", Integer.MAX_VALUE),
+                new DnsMessage.Answer("127.0.0.1", 60), new DnsMessage.Answer("169.254.169.254", 60),
+                new DnsMessage.Answer("0.0.0.0", 60), new DnsMessage.Answer("fe80::1", 60)), 1);
+        assertEquals(List.of(new FqdnEntry("a.example", "10.0.0.1", 3600, 1_000_000 + 3_600_000, 1)), c.entries());
     }
 
     @Test
