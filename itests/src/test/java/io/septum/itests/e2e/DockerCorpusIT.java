@@ -93,7 +93,8 @@ class DockerCorpusIT {
             }
             if (E2eSupport.hasL7Probes(c)) {
                 tests.add(DynamicTest.dynamicTest(e.name() + " (L7: skipped)", () -> skipped(c, "http:")));
-            } else if (hasDns(c)) {
+            } else if (E2eSupport.hasDnsLookups(new com.fasterxml.jackson.databind.ObjectMapper(
+                    new com.fasterxml.jackson.dataformat.yaml.YAMLFactory()).readTree(c.toFile()))) {
                 tests.add(DynamicTest.dynamicTest(e.name() + " (DNS: skipped)", () -> skipped(c, "dns:")));
             } else {
                 tests.add(DynamicTest.dynamicTest(e.name(), () -> check(c)));
@@ -134,15 +135,6 @@ class DockerCorpusIT {
                 "--docker-host", SOCK, "--case", c.toString());
         assertEquals(0, r.exit(), r.toString());
         assertTrue(r.err().contains("skipped") && r.err().contains(what), r.toString());
-    }
-
-    /** Whether the case has a DNS server endpoint or {@code dns:} probes: the docker lab runs no DNS server. */
-    private static boolean hasDns(Path c) throws IOException {
-        JsonNode tc = new com.fasterxml.jackson.databind.ObjectMapper(
-                new com.fasterxml.jackson.dataformat.yaml.YAMLFactory()).readTree(c.toFile());
-        for (JsonNode p : tc.path("probes")) if (p.has("dns")) return true;
-        for (JsonNode e : tc.path("endpoints")) if (e.path("dns").asBoolean(false)) return true;
-        return false;
     }
 
     private void check(Path c) throws IOException {

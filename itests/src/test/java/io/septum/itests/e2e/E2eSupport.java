@@ -154,6 +154,16 @@ final class E2eSupport {
         return Optional.empty();
     }
 
+    /**
+     * Whether the case looks names up ({@code dns:} probes, or a {@code dns: true} endpoint): only the netns lab of
+     * {@code connectivity test} runs a DNS server for it (ConnectivityCorpusIT); FqdnPolicyIT checks the proxy too.
+     */
+    static boolean hasDnsLookups(JsonNode tc) {
+        for (JsonNode p : tc.path("probes")) if (p.has("dns")) return true;
+        for (JsonNode e : tc.path("endpoints")) if (e.path("dns").asBoolean(false)) return true;
+        return false;
+    }
+
     /** Whether the case has {@code http:} probes, which go through the agent's L7 proxy. */
     static boolean hasL7Probes(JsonNode tc) {
         for (JsonNode p : tc.path("probes")) if (p.has("http")) return true;
