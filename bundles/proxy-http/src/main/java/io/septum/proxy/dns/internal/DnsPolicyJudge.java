@@ -50,6 +50,29 @@ final class DnsPolicyJudge implements DnsProxy.Judge {
         return new DnsProxy.Verdict(d.allowed(), d.rule(), policy, d.ruleId(), c.flow(), s.flow(), epId);
     }
 
+    /**
+     * An address is opened once the endpoint manager's published ipcache has an entry for it that is its own (an
+     * FQDN address, or an endpoint's or the host's), not only a broader policy CIDR: the snapshot is published after
+     * the pass that wrote the datapath, so the allows are in force by then.
+     */
+    @Override
+    public boolean opened(java.util.List<String> addresses) {
+        EndpointIndex index = endpoints.get();
+        if (index == null) return true; // no endpoint manager: nothing will open them, do not hold the answer
+        EndpointSnapshot snap = index.snapshot();
+        for (String a : addresses) {
+            java.net.InetAddress ip;
+            try {
+                ip = java.net.InetAddress.getByName(a); // a literal: the cache keeps literals only
+            } catch (java.net.UnknownHostException e) {
+                continue;
+            }
+            boolean own = snap.ipcacheEntryOf(ip).map(e -> !"policy-cidr".equals(e.source())).orElse(false);
+            if (!own) return false;
+        }
+        return true;
+    }
+
     private static DnsProxy.Verdict refuse(String why, ProxyPeer c, ProxyPeer s, long epId) {
         return new DnsProxy.Verdict(false, why, null, 0, c.flow(), s.flow(), epId);
     }

@@ -48,7 +48,13 @@ final class DnsProxy implements AutoCloseable {
     /** What the proxy needs to judge a query. */
     interface Judge {
         Verdict judge(InetSocketAddress client, InetSocketAddress server, String name);
+
+        /** Whether the agent has put these newly learned addresses in its ipcache (their allows are then in force). */
+        boolean opened(List<String> addresses);
     }
+
+    /** How long an answer with new addresses waits for the allows they open (Cilium holds answers the same way). */
+    static final long OPEN_WAIT_MILLIS = 1000;
 
     /** A query's verdict and the flow names of its two sides. */
     record Verdict(boolean allowed, String rule, String policy, int ruleId, FlowEndpoint client, FlowEndpoint server,
@@ -169,11 +175,15 @@ final class DnsProxy implements AutoCloseable {
                         // the answer must be to this question: its addresses are learned under the query's name
                         if (!a.name().equals(q.name()) || a.qtype() != q.qtype()) return;
                         ctx.close();
-                        cache.learn(q.name(), a.answers(), v.endpointId());
-                        answer(server, client, bytes);
+                        List<String> fresh = cache.learn(q.name(), a.answers(), v.endpointId());
                         long ttl = a.answers().stream().mapToLong(DnsMessage.Answer::ttl).min().orElse(0);
-                        flows.accept(flow(v, client, server, q, true, a.rcode(),
-                                a.answers().stream().map(DnsMessage.Answer::ip).toList(), ttl, System.nanoTime() - start));
+                        // the client connects as soon as it has the answer: relay it once the allow is in place
+                        whenOpened(fresh, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(OPEN_WAIT_MILLIS), () -> {
+                            answer(server, client, bytes);
+                            flows.accept(flow(v, client, server, q, true, a.rcode(),
+                                    a.answers().stream().map(DnsMessage.Answer::ip).toList(), ttl,
+                                    System.nanoTime() - start));
+                        });
                     }
                 });
         if (settings.upstreamMark() != 0) b.option(ProxySockets.SO_MARK, settings.upstreamMark());
@@ -193,6 +203,21 @@ final class DnsProxy implements AutoCloseable {
                 }
             }, settings.timeoutMillis(), TimeUnit.MILLISECONDS);
         });
+    }
+
+    /** Runs {@code then} on the event loop once the judge sees {@code fresh} opened, or at {@code deadlineNanos}. */
+    private void whenOpened(List<String> fresh, long deadlineNanos, Runnable then) {
+        boolean opened;
+        try {
+            opened = fresh.isEmpty() || judge.opened(fresh);
+        } catch (RuntimeException e) {
+            opened = true; // cannot tell: answer now rather than hold the client
+        }
+        if (opened || System.nanoTime() >= deadlineNanos) {
+            then.run();
+            return;
+        }
+        group.schedule(() -> whenOpened(fresh, deadlineNanos, then), 10, TimeUnit.MILLISECONDS);
     }
 
     /** Sends {@code bytes} to the client from the original server's address and port. */
