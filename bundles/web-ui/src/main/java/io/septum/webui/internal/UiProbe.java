@@ -30,10 +30,6 @@ final class UiProbe {
         this.backend = backend;
     }
 
-    ProbeResult probe(String from, String to, int port) {
-        return probe(from, to, port, "TCP", "GET", "/");
-    }
-
     /** @param protocol TCP, HTTP ({@code method} and {@code path} then make the request) or ICMP (no port) */
     ProbeResult probe(String from, String to, int port, String protocol, String method, String path) {
         if (!protocol.equals("TCP") && !protocol.equals("HTTP") && !protocol.equals("ICMP")) {
