@@ -4,30 +4,17 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.septum.api.AgentStatus;
-import io.septum.api.AgentStatusService;
-import io.septum.api.ComponentStatus;
 import io.septum.api.Endpoint;
 import io.septum.api.EndpointManager;
 import io.septum.api.EndpointSpec;
 import io.septum.api.Identity;
 import io.septum.api.IdentityAllocator;
-import io.septum.api.Labels;
-import io.septum.api.SourceHealth;
 import io.septum.api.datapath.Datapath;
 import io.septum.api.datapath.DatapathException;
-import io.septum.api.flow.FlowFilter;
-import io.septum.api.flow.FlowObserver;
 import io.septum.api.flow.FlowQuery;
-import io.septum.api.flow.FlowStats;
-import io.septum.api.policy.EnforcementMode;
-import io.septum.api.policy.HttpRequestInfo;
-import io.septum.api.policy.PolicyEngine;
 import io.septum.api.policy.PolicyInfo;
 import io.septum.api.policy.PolicyRepository;
 import io.septum.api.policy.PolicyValidationException;
-import io.septum.api.policy.Protocol;
-import io.septum.api.policy.TraceResult;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -36,8 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Optional;
-import java.util.OptionalLong;
-import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 /**
@@ -51,23 +36,17 @@ public final class ApiRoutes {
     public record AddEndpoint(String source, EndpointSpec spec) {
     }
 
-    /** Body of {@code POST /v1/policy/trace}; {@code http} (optional) traces one HTTP request at L7. */
-    public record TraceRequest(List<String> src, List<String> dst, int port, String protocol, TraceHttp http) {
-    }
-
-    /** An HTTP request to trace: {@code headers} as {@code "Name: value"} strings. */
-    public record TraceHttp(String method, String path, String host, List<String> headers) {
-    }
-
     private final Backend backend;
     private final ObjectMapper mapper;
     private final ObjectMapper strict;
+    private final PolicyToolRoutes policyTools;
 
     public ApiRoutes(Backend backend) {
         this.backend = backend;
         this.mapper = new ObjectMapper();
         // Request bodies are parsed strictly: a misspelt field is an error, not a silently ignored value.
         this.strict = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true);
+        this.policyTools = new PolicyToolRoutes(backend, this);
     }
 
     public ObjectMapper mapper() {
@@ -177,15 +156,15 @@ public final class ApiRoutes {
                 }
                 break;
             case "policy":
-                if (n == 3 && s.get(2).equals("trace")) return post(m, () -> trace(req));
-                if (n == 3 && s.get(2).equals("validate")) return post(m, () -> validate(req));
-                if (n == 3 && s.get(2).equals("hits")) return get(m, this::ruleHits);
-                if (n == 3 && s.get(2).equals("suggest")) return get(m, () -> suggest(req));
-                if (n == 3 && s.get(2).equals("impact")) return post(m, () -> impact(req));
-                if (n == 3 && s.get(2).equals("history")) return get(m, () -> history(req));
-                if (n == 3 && s.get(2).equals("rollback")) return post(m, () -> rollback(req));
-                if (n == 3 && s.get(2).equals("mode")) return post(m, () -> mode(req));
-                if (n == 3 && s.get(2).equals("diff")) return post(m, () -> backend.policyImpact().diff(draft(req)));
+                if (n == 3 && s.get(2).equals("trace")) return post(m, () -> policyTools.trace(req));
+                if (n == 3 && s.get(2).equals("validate")) return post(m, () -> policyTools.validate(req));
+                if (n == 3 && s.get(2).equals("hits")) return get(m, policyTools::ruleHits);
+                if (n == 3 && s.get(2).equals("suggest")) return get(m, () -> policyTools.suggest(req));
+                if (n == 3 && s.get(2).equals("impact")) return post(m, () -> policyTools.impact(req));
+                if (n == 3 && s.get(2).equals("history")) return get(m, () -> policyTools.history(req));
+                if (n == 3 && s.get(2).equals("rollback")) return post(m, () -> policyTools.rollback(req));
+                if (n == 3 && s.get(2).equals("mode")) return post(m, () -> policyTools.mode(req));
+                if (n == 3 && s.get(2).equals("diff")) return post(m, () -> policyTools.diff(req));
                 break;
             case "flows":
                 if (n == 2) return get(m, () -> flows(req));
@@ -269,80 +248,6 @@ public final class ApiRoutes {
     public record EndpointConfig(Boolean audit) {
     }
 
-    /** Every rule of every policy with the packets the datapath counted for it. */
-    private Object ruleHits() {
-        List<io.septum.api.datapath.RuleHits> counters;
-        try {
-            counters = backend.datapath().ruleHits();
-        } catch (RuntimeException e) {
-            counters = List.of(); // no datapath: every rule reads 0 rather than failing the listing
-        }
-        return io.septum.api.policy.PolicyRuleHits.of(backend.policyRepository().list(), counters);
-    }
-
-    /** {@code POST /v1/policy/impact?since=1h}: the body is the draft, as {@code POST /v1/policies} takes it. */
-    private Object impact(HttpRequest req) throws PolicyValidationException {
-        Map<String, List<String>> q = req.query();
-        for (String k : q.keySet()) {
-            if (!k.equals("since")) throw new HttpException(400, "unknown parameter " + k + " (since)");
-        }
-        return backend.policyImpact().impact(draft(req), FlowFilter.since(one(q, "since")));
-    }
-
-    /** {@code GET /v1/policy/history[?namespace=NS&name=NAME][&limit=N]}: newest first. */
-    private Object history(HttpRequest req) {
-        Map<String, List<String>> q = req.query();
-        for (String k : q.keySet()) {
-            if (!k.equals("namespace") && !k.equals("name") && !k.equals("limit")) {
-                throw new HttpException(400, "unknown parameter " + k + " (namespace, name, limit)");
-            }
-        }
-        String name = one(q, "name");
-        String ns = one(q, "namespace");
-        int limit = 0;
-        String l = one(q, "limit");
-        if (l != null && !l.isBlank()) {
-            try {
-                limit = Integer.parseInt(l.strip());
-            } catch (NumberFormatException e) {
-                throw new HttpException(400, "limit: \"" + l + "\" is not a number");
-            }
-        }
-        return backend.policyHistory().history(ns == null ? "" : ns, name == null || name.isBlank() ? null : name, limit);
-    }
-
-    /** Body of {@code POST /v1/policy/rollback}. */
-    public record RollbackRequest(String namespace, String name, Long revision) {
-    }
-
-    /** {@code POST /v1/policy/rollback}: one policy back to what it was after a revision, as one new change. */
-    private Object rollback(HttpRequest req) throws PolicyValidationException {
-        RollbackRequest r = read(req, RollbackRequest.class);
-        if (r == null || r.name() == null || r.name().isBlank() || r.revision() == null) {
-            throw new HttpException(400, "rollback needs name and revision, e.g. {\"namespace\": \"default\", "
-                    + "\"name\": \"rule1\", \"revision\": 3}");
-        }
-        long revision = backend.policyHistory().rollback(r.namespace() == null ? "" : r.namespace(), r.name(),
-                r.revision(), req.author());
-        return Map.of("revision", revision);
-    }
-
-    /** Body of {@code POST /v1/policy/mode}. */
-    public record ModeRequest(String namespace, String name, String mode) {
-    }
-
-    /** {@code POST /v1/policy/mode}: stage ({@code audit}) or promote ({@code enforce}) one policy, as one change. */
-    private Object mode(HttpRequest req) throws PolicyValidationException {
-        ModeRequest r = read(req, ModeRequest.class);
-        if (r == null || r.name() == null || r.name().isBlank() || r.mode() == null) {
-            throw new HttpException(400, "mode needs name and mode, e.g. {\"namespace\": \"default\", \"name\": "
-                    + "\"rule1\", \"mode\": \"audit\"} (audit or enforce)");
-        }
-        long revision = backend.policyHistory().setMode(r.namespace() == null ? "" : r.namespace(), r.name(), r.mode(),
-                req.author());
-        return Map.of("revision", revision);
-    }
-
     /** Body of {@code POST /v1/shell/sessions/ID}: one command line. */
     public record ShellLine(String line) {
     }
@@ -354,25 +259,6 @@ public final class ApiRoutes {
         } catch (IllegalStateException e) {
             throw new HttpException(503, e.getMessage() + "; enable it with enabled=true in etc/io.septum.webui.cfg");
         }
-    }
-
-    /** A draft policy from a request body: parsed and validated, never stored. */
-    private io.septum.api.policy.PolicySet draft(HttpRequest req) throws PolicyValidationException {
-        return backend.policyEngine().parse(origin(req.header("x-septum-origin")), req.bodyText());
-    }
-
-    private Object suggest(HttpRequest req) {
-        Map<String, List<String>> q = req.query();
-        for (String k : q.keySet()) {
-            if (!k.equals("endpoint") && !k.equals("since")) {
-                throw new HttpException(400, "unknown parameter " + k + " (endpoint, since)");
-            }
-        }
-        String ep = one(q, "endpoint");
-        if (ep == null || ep.isBlank()) throw new HttpException(400, "endpoint=ID|NAME is required");
-        java.time.Instant from = FlowFilter.since(one(q, "since"));
-        Endpoint e = endpoint(ep);
-        return backend.policySuggester().suggest(String.valueOf(e.id()), from);
     }
 
     private Object flows(HttpRequest req) {
@@ -392,7 +278,7 @@ public final class ApiRoutes {
         }
     }
 
-    private static String one(Map<String, List<String>> q, String k) {
+    static String one(Map<String, List<String>> q, String k) {
         List<String> v = q.get(k);
         if (v == null || v.isEmpty()) return null;
         if (v.size() > 1) throw new HttpException(400, "the parameter " + k + " is given " + v.size() + " times; give it once");
@@ -420,7 +306,7 @@ public final class ApiRoutes {
 
     // ---- endpoints ---------------------------------------------------------------------------------------
 
-    private Endpoint endpoint(String idOrName) {
+    Endpoint endpoint(String idOrName) {
         return backend.endpointManager().get(idOrName).orElseThrow(() -> new HttpException(404,
                 "no endpoint \"" + idOrName + "\" (see 'septum endpoint list'; use an id, namespace/name or a unique name)"));
     }
@@ -514,54 +400,11 @@ public final class ApiRoutes {
         return ok(backend.policyRepository().importPolicies(origin, text, req.author()));
     }
 
-    private HttpResponse validate(HttpRequest req) throws PolicyValidationException {
-        PolicyEngine engine = backend.policyEngine();
-        engine.parse(origin(req.header("x-septum-origin")), req.bodyText());
-        return ok(Map.of("valid", true));
-    }
-
     /** The origin as shown in errors and listings: printable, short. */
     static String origin(String header) {
         if (header == null || header.isBlank()) return "api";
         String s = header.strip().replaceAll("[\\p{Cntrl}]", "?");
         return s.length() > 256 ? s.substring(0, 256) : s;
-    }
-
-    private TraceResult trace(HttpRequest req) {
-        TraceRequest t = read(req, TraceRequest.class);
-        if (t == null || t.src() == null || t.src().isEmpty() || t.dst() == null || t.dst().isEmpty()) {
-            throw new HttpException(400, "trace needs src and dst labels, e.g. {\"src\": [\"k8s:org=empire\"], "
-                    + "\"dst\": [\"k8s:class=deathstar\"], \"port\": 80, \"protocol\": \"TCP\"}");
-        }
-        if (t.port() < 0 || t.port() > 65535) throw new HttpException(400, "port " + t.port() + " is out of range 0-65535");
-        Protocol protocol = Protocol.parse(t.protocol() == null ? "TCP" : t.protocol());
-        // the request's own mistakes first: a bad label is a 400 even while the policy repository restarts
-        Labels src = Labels.forTrace(t.src());
-        Labels dst = Labels.forTrace(t.dst());
-        HttpRequestInfo http = httpRequest(t.http());
-        if (http != null && protocol != Protocol.TCP) throw new HttpException(400, "an HTTP trace needs protocol TCP");
-        PolicyRepository repo = backend.policyRepository();
-        EnforcementMode mode = repo.mode();
-        return http == null ? repo.current().trace(src, dst, t.port(), protocol, mode)
-                : repo.current().trace(src, dst, t.port(), protocol, mode, http);
-    }
-
-    private static HttpRequestInfo httpRequest(TraceHttp h) {
-        if (h == null) return null;
-        String method = h.method() == null || h.method().isBlank() ? "GET" : h.method().strip();
-        if (!method.matches("[A-Za-z]+")) throw new HttpException(400, "http.method \"" + h.method() + "\" is not an HTTP method");
-        String path = h.path() == null || h.path().isBlank() ? "/" : h.path().strip();
-        if (!path.startsWith("/")) throw new HttpException(400, "http.path \"" + h.path() + "\" must start with /");
-        java.util.Map<String, List<String>> headers = new java.util.LinkedHashMap<>();
-        for (String line : h.headers() == null ? List.<String>of() : h.headers()) {
-            int c = line == null ? -1 : line.indexOf(':');
-            if (c <= 0) throw new HttpException(400, "http.headers: \"" + line + "\" is not \"Name: value\"");
-            headers.computeIfAbsent(line.substring(0, c).strip().toLowerCase(java.util.Locale.ROOT), k -> new java.util.ArrayList<>())
-                    .add(line.substring(c + 1).strip());
-        }
-        String host = h.host() != null && !h.host().isBlank() ? h.host().strip()
-                : headers.containsKey("host") ? headers.get("host").get(0) : null;
-        return new HttpRequestInfo(method, path, host, headers);
     }
 
     // ---- bpf ---------------------------------------------------------------------------------------------
@@ -611,7 +454,7 @@ public final class ApiRoutes {
         }
     }
 
-    private <T> T read(HttpRequest req, Class<T> type) {
+    <T> T read(HttpRequest req, Class<T> type) {
         if (req.body().length == 0) return null;
         try {
             return strict.readValue(req.body(), type);

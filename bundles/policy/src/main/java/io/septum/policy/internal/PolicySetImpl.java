@@ -158,7 +158,7 @@ final class PolicySetImpl implements PolicySet {
 
     // ---------------------------------------------------------------- semantics
 
-    private List<Bound> selecting(Direction dir, Labels subject) {
+    List<Bound> selecting(Direction dir, Labels subject) {
         List<Bound> out = new ArrayList<>();
         for (Bound b : rules) if (b.rule().direction() == dir && b.rule().selects(subject)) out.add(b);
         return out;
@@ -193,13 +193,13 @@ final class PolicySetImpl implements PolicySet {
     }
 
     /** fromRequires/toRequires of every allow rule selecting the subject apply to every endpoint peer. */
-    private static List<Selector> requirements(List<Bound> selecting) {
+    static List<Selector> requirements(List<Bound> selecting) {
         List<Selector> out = new ArrayList<>();
         for (Bound b : selecting) if (!b.rule().deny()) out.addAll(b.rule().requires());
         return out;
     }
 
-    private static boolean peerMatches(CompiledRule r, Labels peer, List<Selector> requires) {
+    static boolean peerMatches(CompiledRule r, Labels peer, List<Selector> requires) {
         for (Peer p : r.peers()) {
             if (!p.matches(peer)) continue;
             if (!r.deny() && p instanceof Peer.Endpoints && !requires.stream().allMatch(s -> s.matches(peer))) continue;
@@ -479,7 +479,7 @@ final class PolicySetImpl implements PolicySet {
                 new ArrayList<>(entries.values()));
     }
 
-    private static String dirName(Direction d) {
+    static String dirName(Direction d) {
         return d.name().toLowerCase(Locale.ROOT);
     }
 
@@ -487,22 +487,7 @@ final class PolicySetImpl implements PolicySet {
 
     @Override
     public TraceResult trace(Labels source, Labels destination, int port, Protocol protocol, EnforcementMode mode) {
-        return trace(source, destination, List.of(), port, protocol, mode);
-    }
-
-    private TraceResult trace(Labels source, Labels destination, List<NamedPort> destinationPorts, int port,
-                              Protocol protocol, EnforcementMode mode) {
-        List<String> lines = new ArrayList<>();
-        lines.add("----------------------------------------------------------------");
-        lines.add("Tracing From: [" + source + "] => To: [" + destination + "] Ports: [" + port + "/" + protocol + "]");
-        lines.add("Enforcement mode: " + mode);
-        lines.add("");
-        Decision egress = explain(Direction.EGRESS, source, destination, destinationPorts, port, protocol, mode, lines);
-        lines.add("");
-        Decision ingress = explain(Direction.INGRESS, destination, source, destinationPorts, port, protocol, mode, lines);
-        lines.add("");
-        return new TraceResult(source.asStrings(), destination.asStrings(), port, protocol.toString(), egress, ingress,
-                egress.allowed() && ingress.allowed(), lines);
+        return new PolicyTracer(this).trace(source, destination, List.of(), port, protocol, mode);
     }
 
     @Override
@@ -514,114 +499,16 @@ final class PolicySetImpl implements PolicySet {
     @Override
     public TraceResult trace(Labels source, Labels destination, List<NamedPort> destinationPorts, int port,
                              Protocol protocol, EnforcementMode mode, HttpRequestInfo request) {
-        TraceResult t = trace(source, destination, destinationPorts == null ? List.of() : destinationPorts, port,
-                protocol, mode);
-        if (request == null || protocol != Protocol.TCP || !t.allowed()) {
-            if (request != null && !t.allowed()) {
-                List<String> lines = new ArrayList<>(t.explanation());
-                lines.add("L7 " + request.method() + " " + request.path() + ": never sent, the connection is dropped at L3/L4");
-                return new TraceResult(t.source(), t.destination(), port, t.protocol(), t.egress(), t.ingress(), false, lines);
-            }
-            return t;
-        }
-        List<String> lines = new ArrayList<>(t.explanation());
-        String what = request.method() + " " + request.path() + (request.host() == null ? "" : " (Host " + request.host() + ")");
-        // on the wire the client's egress proxy judges first; a request it denies never reaches the server
-        Decision egress = t.egress();
-        Decision ingress = t.ingress();
-        List<NamedPort> dest = destinationPorts == null ? List.of() : destinationPorts;
-        HttpPolicyImpl out = http(Direction.EGRESS, source, destination, dest, port, mode);
-        if (out != null) {
-            egress = out.decide(request);
-            lines.add("L7 egress " + what + ": " + (egress.allowed() ? "allowed by " : "denied: ") + egress.rule());
-        }
-        HttpPolicyImpl in = egress.allowed() ? http(Direction.INGRESS, destination, source, dest, port, mode) : null;
-        if (in != null) {
-            ingress = in.decide(request);
-            lines.add("L7 ingress " + what + ": " + (ingress.allowed() ? "allowed by " : "denied: ") + ingress.rule());
-        }
-        if (out == null && in == null) lines.add("L7 " + what + ": no L7 rule governs port " + port + ", L3/L4 decides");
-        boolean allowed = egress.allowed() && ingress.allowed();
-        lines.add("Final verdict for " + what + ": " + (allowed ? "allowed" : "denied (HTTP 403 Access denied)"));
-        return new TraceResult(t.source(), t.destination(), port, t.protocol(), egress, ingress, allowed, lines);
+        return new PolicyTracer(this).trace(source, destination, destinationPorts == null ? List.of() : destinationPorts,
+                port, protocol, mode, request);
     }
 
-    private Decision explain(Direction dir, Labels subject, Labels peer, List<NamedPort> destinationPorts, int port,
-                             Protocol protocol, EnforcementMode mode, List<String> lines) {
-        String side = dir == Direction.EGRESS ? "source" : "destination";
-        String other = dir == Direction.EGRESS ? "to" : "from";
-        lines.add("Resolving " + dirName(dir) + " policy for [" + subject + "] (the " + side + ")");
-        List<Bound> sel = selecting(dir, subject);
-        Set<String> names = new java.util.LinkedHashSet<>();
-        for (Bound b : sel) names.add(b.policy().kind() + " " + b.policy().qualifiedName());
+    /** The isolating (rule-less) entries of the policies that select {@code subject} in {@code dir}, for a trace. */
+    List<Bound> isolating(Direction dir, Labels subject) {
+        List<Bound> out = new ArrayList<>();
         for (Bound b : isolations) {
-            if (b.rule().direction() == dir && b.rule().selects(subject)) {
-                names.add(b.policy().kind() + " " + b.policy().qualifiedName() + " (isolates " + dirName(dir)
-                        + ", no rules)");
-            }
+            if (b.rule().direction() == dir && b.rule().selects(subject)) out.add(b);
         }
-        if (names.isEmpty()) {
-            lines.add("* No policy selects the " + side + " for " + dirName(dir));
-        } else {
-            for (String n : names) lines.add("* Policy " + n + " selects the " + side);
-        }
-        List<Selector> requires = requirements(sel);
-        int matched = 0;
-        for (Bound b : sel) {
-            CompiledRule r = b.rule();
-            lines.add("    Rule " + b.display() + (r.deny() ? " (deny)" : "") + " [id " + b.ref().id() + "]: "
-                    + r.subject());
-            boolean pm = peerMatches(r, peer, requires);
-            lines.add("      " + (r.deny() ? "Denies " : "Allows ") + other + " " + describePeers(r) + ": "
-                    + (pm ? "matches" : "no match"));
-            if (!pm) continue;
-            PortRule pr = r.portMatch(port, protocol, destinationPorts);
-            lines.add("      Ports " + describePorts(r) + ": " + (pr == null ? "no match" : "matches "
-                    + port + "/" + protocol + (!pr.l7() ? "" : pr.dnsRules()
-                    ? " with L7 DNS rules: the DNS proxy judges each query"
-                    : " with L7 HTTP rules: the L7 proxy judges each request")));
-            if (pr != null) matched++;
-        }
-        if (!sel.isEmpty()) lines.add(matched + "/" + sel.size() + " rules matched");
-        Decision d = decide(dir, subject, peer, destinationPorts, port, protocol, mode);
-        boolean enforced = enforced(dir, subject, mode);
-        lines.add(capitalize(dirName(dir)) + " " + (enforced ? "enforced" : "not enforced")
-                + (auditDefault(dir, subject, mode) ? " (audit mode: its default deny passes as AUDIT)" : "")
-                + "; deciding: " + d.rule());
-        lines.add(capitalize(dirName(dir)) + " verdict: " + (d.allowed() ? "allowed" : "denied")
-                + (d.l7() ? " at L3/L4, then L7" : ""));
-        if (d.allowed() && protocol == Protocol.TCP) {
-            HttpPolicyImpl h = http(dir, subject, peer, destinationPorts, port, mode);
-            if (h != null) {
-                lines.add("L7: the proxy admits a request that one of these HTTP rules matches:");
-                for (String l : h.describe()) lines.add("    " + l);
-            }
-        }
-        if (d.allowed() && protocol == Protocol.UDP) {
-            DnsPolicyImpl dns = dns(dir, subject, peer, destinationPorts, port, mode);
-            if (dns != null) {
-                lines.add("DNS: the proxy answers a query whose name one of these rules matches (others get REFUSED):");
-                for (String l : dns.describe()) lines.add("    " + l);
-            }
-        }
-        return d;
-    }
-
-    private static String describePeers(CompiledRule r) {
-        if (r.peers().isEmpty()) return "[] (nothing)";
-        List<String> out = new ArrayList<>();
-        for (Peer p : r.peers()) out.add(p.toString());
-        if (!r.requires().isEmpty()) out.add("requires " + r.requires());
-        return "[" + String.join("; ", out) + "]";
-    }
-
-    private static String describePorts(CompiledRule r) {
-        List<String> out = new ArrayList<>();
-        for (PortRule pr : r.ports()) for (PortSpec s : pr.ports()) out.add(s.toString());
-        return "[" + String.join(", ", out) + "]";
-    }
-
-    private static String capitalize(String s) {
-        return Character.toUpperCase(s.charAt(0)) + s.substring(1);
+        return out;
     }
 }
