@@ -214,7 +214,8 @@ class K8sSourceIT {
                     + agent.cli("policy", "list").out());
             awaitPods(pods, revision());
 
-            List<String> wrong = new ArrayList<>();
+            // the probes at once, a few at a time as the connectivity lab sends them: a denied one waits out its timeout
+            List<java.util.concurrent.Callable<String>> checks = new ArrayList<>();
             int i = 0;
             int skipped = 0;
             for (JsonNode p : tc.path("probes")) {
@@ -229,12 +230,22 @@ class K8sSourceIT {
                 }
                 String expected = eval.path("results").get(i).path("verdict").asText();
                 int port = eval.path("results").get(i).path("port").asInt(); // named probe ports resolved by eval
-                boolean allowed = probe(from, to.ip(), port, proto, "allow".equals(expected));
-                String got = allowed ? "allow" : "deny";
-                if (!got.equals(expected) || !got.equals(p.path("expect").asText())) {
-                    wrong.add(p + ": real packets " + got + ", policy eval " + expected);
-                }
+                checks.add(() -> {
+                    String got = probe(from, to.ip(), port, proto, "allow".equals(expected)) ? "allow" : "deny";
+                    return got.equals(expected) && got.equals(p.path("expect").asText()) ? null
+                            : p + ": real packets " + got + ", policy eval " + expected;
+                });
                 i++;
+            }
+            List<String> wrong = new ArrayList<>();
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(PARALLEL_PROBES);
+            try {
+                for (java.util.concurrent.Future<String> f : pool.invokeAll(checks, 2, TimeUnit.MINUTES)) {
+                    String w = f.isCancelled() ? "a probe did not end within 2 minutes" : f.get();
+                    if (w != null) wrong.add(w);
+                }
+            } finally {
+                pool.shutdownNow();
             }
             if (skipped > 0) System.out.println("K8sSourceIT " + file.getFileName() + ": " + skipped
                     + " probe(s) skipped (ICMP, or an IPv6 peer: this lab is IPv4 TCP/UDP)");
@@ -464,6 +475,9 @@ class K8sSourceIT {
      * True when an echo comes back. A probe eval expects to pass gets three tries (the first packets of a new
      * endpoint may race its neighbour entries); a denied one is tried once, for a second.
      */
+    /** Probes sent at once: as many as the connectivity lab sends. */
+    private static final int PARALLEL_PROBES = 8;
+
     private static boolean probe(E2eNet.Node from, String ip, int port, String proto, boolean expectAllow) {
         int tries = expectAllow ? 3 : 1;
         for (int i = 0; i < tries; i++) {
