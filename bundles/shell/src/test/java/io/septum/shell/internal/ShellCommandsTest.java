@@ -36,6 +36,7 @@ import io.septum.api.policy.PolicyValidationException;
 import io.septum.api.policy.ProbeResult;
 import io.septum.api.policy.TestCase;
 import io.septum.api.policy.ValidationError;
+import io.septum.testsupport.RecordingPolicyHistory;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -387,26 +388,10 @@ class ShellCommandsTest {
                         "default/rule1", "CiliumNetworkPolicy", "added", List.of())), List.of());
             }
         };
-        pc.history = new io.septum.api.policy.PolicyHistory() {
-            @Override
-            public List<io.septum.api.policy.PolicyRevision> history(String namespace, String name, int limit) {
-                asked.add("history " + namespace + "|" + name + "|" + limit);
-                return List.of(new io.septum.api.policy.PolicyRevision(4, "2026-12-06T08:00:00Z", "uid 0 (root)",
-                        "import", "changed", "CiliumNetworkPolicy", "default/rule1", "a.yaml", null, List.of("-a", "+b")));
-            }
-
-            @Override
-            public long rollback(String namespace, String name, long revision, String author) {
-                asked.add("rollback " + namespace + "|" + name + "|" + revision + "|" + author);
-                return 5;
-            }
-
-            @Override
-            public long setMode(String namespace, String name, String mode, String author) {
-                asked.add("mode " + namespace + "|" + name + "|" + mode);
-                return 6;
-            }
-        };
+        RecordingPolicyHistory history = new RecordingPolicyHistory(5, 6, new io.septum.api.policy.PolicyRevision(4,
+                "2026-12-06T08:00:00Z", "uid 0 (root)", "import", "changed", "CiliumNetworkPolicy", "default/rule1",
+                "a.yaml", null, List.of("-a", "+b")));
+        pc.history = history;
         register(pc, "policy", "impact", "diff", "history", "rollback", "stage", "promote");
         Files.writeString(dir.resolve("d.yaml"), "kind: CiliumNetworkPolicy\n");
 
@@ -419,17 +404,17 @@ class ShellCommandsTest {
         assertTrue(e.getMessage().contains("cannot read bad.yaml"), e.getMessage());
 
         assertTrue(run("policy:history --diff prod/rule1").contains("  -a"));
-        assertEquals("history prod|rule1|0", asked.get(asked.size() - 1));
+        assertEquals("history prod|rule1|0", history.lastCall());
         run("policy:history");
-        assertEquals("history |null|0", asked.get(asked.size() - 1));
+        assertEquals("history |null|0", history.lastCall());
         assertEquals("Rolled back policy default/rule1 to revision 2; new revision 5\n", run("policy:rollback --to 2 rule1"));
-        assertEquals("rollback default|rule1|2|" + SessionAuthors.CONSOLE, asked.get(asked.size() - 1));
+        assertEquals("rollback default|rule1|2|" + SessionAuthors.CONSOLE, history.lastCall());
         e = assertThrows(Exception.class, () -> run("policy:rollback rule1"));
         assertTrue(e.getMessage().contains("--to"), e.getMessage());
         assertEquals("Staged policy prod/rule1 (audit mode), revision 6\n", run("policy:stage prod/rule1"));
-        assertEquals("mode prod|rule1|audit", asked.get(asked.size() - 1));
+        assertEquals("mode prod|rule1|audit|" + SessionAuthors.CONSOLE, history.lastCall());
         run("policy:promote rule1");
-        assertEquals("mode default|rule1|enforce", asked.get(asked.size() - 1));
+        assertEquals("mode default|rule1|enforce|" + SessionAuthors.CONSOLE, history.lastCall());
     }
 
     @Test
