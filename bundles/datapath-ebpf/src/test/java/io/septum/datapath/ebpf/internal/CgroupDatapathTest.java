@@ -13,6 +13,7 @@ import io.septum.api.policy.Direction;
 import io.septum.api.policy.PolicyAction;
 import io.septum.api.policy.PolicyEntry;
 import io.septum.api.policy.Protocol;
+import io.septum.support.cgroup.CgroupMount;
 import io.septum.testsupport.EventLog;
 import io.septum.testsupport.RequiresRoot;
 import io.septum.testsupport.TestFiles;
@@ -52,7 +53,7 @@ class CgroupDatapathTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        Path mount = cgroup2Mount();
+        Path mount = CgroupMount.find();
         if (mount == null && Boolean.getBoolean("septum.e2e.required")) {
             throw new IllegalStateException("no cgroup v2 mount, and septum.e2e.required=true");
         }
@@ -115,19 +116,6 @@ class CgroupDatapathTest {
         } catch (IOException | RuntimeException ignored) {
             // gone already
         }
-    }
-
-    static Path cgroup2Mount() throws IOException {
-        Path found = null;
-        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-            String[] f = line.split(" ");
-            int dash = List.of(f).indexOf("-");
-            if (dash > 0 && dash + 1 < f.length && f[dash + 1].equals("cgroup2")) {
-                Path p = Path.of(f[4]);
-                if (found == null || p.equals(Path.of("/sys/fs/cgroup"))) found = p;
-            }
-        }
-        return found;
     }
 
     /** Starts a command as a member of the test cgroup. */

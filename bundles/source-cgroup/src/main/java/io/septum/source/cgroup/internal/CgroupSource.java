@@ -6,6 +6,7 @@ import io.septum.api.EndpointSource;
 import io.septum.api.EndpointSpec;
 import io.septum.api.HealthReporter;
 import io.septum.api.SourceHealth;
+import io.septum.support.cgroup.CgroupMount;
 import io.septum.support.source.ReportedSet;
 import io.septum.support.source.SinkCalls;
 import io.septum.support.source.WorkerThread;
