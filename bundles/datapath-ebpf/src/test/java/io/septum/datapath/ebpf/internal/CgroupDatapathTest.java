@@ -62,29 +62,25 @@ class CgroupDatapathTest {
         pinDir = Path.of("/sys/fs/bpf/sept-t" + lab.id + "cg");
         cgroup = mount.resolve("sept-t" + lab.id + "cg");
         listenPort = 20000 + ThreadLocalRandom.current().nextInt(20000);
-        try {
-            a = lab.add(1);
-            b = lab.add(2);
-            hostIp = lab.hostIp();
-            lab.listen(a, 80);
-            lab.listen(b, 80);
-            Files.createDirectory(cgroup);
-            // a listener that is a member of the cgroup from its first instruction on
-            inCgroup("socat", "TCP4-LISTEN:" + listenPort + ",bind=" + hostIp + ",fork,reuseaddr", "EXEC:cat");
-            dp = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events);
-            dp.open();
-            assertNull(dp.cgroupError());
-            dp.syncIpcache(List.of(new IpcacheEntry(a.ip4() + "/32", ID_A, "test"),
-                    new IpcacheEntry(b.ip4() + "/32", ID_B, "test")));
-            lab.awaitListening(a, 80);
-            lab.awaitListening(b, 80);
-            awaitHostListening();
-        } catch (Exception | Error e) {
-            tearDown();
-            throw e;
-        }
+        a = lab.add(1);
+        b = lab.add(2);
+        hostIp = lab.hostIp();
+        lab.listen(a, 80);
+        lab.listen(b, 80);
+        Files.createDirectory(cgroup);
+        // a listener that is a member of the cgroup from its first instruction on
+        inCgroup("socat", "TCP4-LISTEN:" + listenPort + ",bind=" + hostIp + ",fork,reuseaddr", "EXEC:cat");
+        dp = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events);
+        dp.open();
+        assertNull(dp.cgroupError());
+        dp.syncIpcache(List.of(new IpcacheEntry(a.ip4() + "/32", ID_A, "test"),
+                new IpcacheEntry(b.ip4() + "/32", ID_B, "test")));
+        lab.awaitListening(a, 80);
+        lab.awaitListening(b, 80);
+        awaitHostListening();
     }
 
+    /** Also after a failed {@code @BeforeAll} (JUnit runs it then too): it tears down whatever was made. */
     @AfterAll
     static void tearDown() {
         if (dp != null) dp.close();
