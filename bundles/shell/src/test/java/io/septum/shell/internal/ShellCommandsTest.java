@@ -496,6 +496,8 @@ class ShellCommandsTest {
         assertEquals(1, json.readTree(run("bpf:ipcache -o json list")).size());
         Exception e = assertThrows(Exception.class, () -> run("bpf:policy get nope"));
         assertTrue(e.getMessage().contains("no endpoint \"nope\""), e.getMessage());
+        e = assertThrows(Exception.class, () -> run("bpf:ipcache get"));
+        assertTrue(e.getMessage().contains("unknown verb \"get\" (usage: bpf:ipcache list)"), e.getMessage());
     }
 
     @Test
