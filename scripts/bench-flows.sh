@@ -44,6 +44,8 @@ SOCK="$TMP/run/septum.sock"
 SUBNET=$((1 + 16#$RID % 250))
 AGENT_PID=
 NETNS=("sbflow-$RID-1" "sbflow-$RID-2")
+NETNS_MADE=()
+LINKS_MADE=()
 REGISTERED=()
 FAILED=1
 
@@ -52,11 +54,7 @@ cleanup() {
   for ns in "${NETNS[@]}"; do for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done; done
   bench_stop_agent
   bench_agent_log_tail 20
-  bench_remove_netns "${NETNS[@]}"
-  for i in 1 2; do ip link del "sbf$RID-$i" 2>/dev/null; done
-  ip link del "$BR" 2>/dev/null
-  case $BPF_DIR in /sys/fs/bpf/septum-bflow-????) rm -rf "$BPF_DIR" ;; esac
-  case ${TMP##*/} in septum-bflow.??????) rm -rf "$TMP" ;; esac
+  bench_remove_topology "sbflow-$RID-" '/sys/fs/bpf/septum-bflow-????' 'septum-bflow.??????'
 }
 bench_traps
 
@@ -96,6 +94,8 @@ ip link add "$BR" type bridge && ip link set "$BR" up
 i=0
 for n in server client; do
   i=$((i + 1)); ns=${NETNS[$((i - 1))]}; veth="sbf$RID-$i"; ipa="10.197.$SUBNET.$i"
+  NETNS_MADE+=("$ns")
+  LINKS_MADE+=("$veth")
   bench_add_node "$ns" "$veth" "$ipa"
   REGISTERED+=("bf-$n")
   septum endpoint add --name "bf-$n" --netns "$ns" --interface "$veth" --address "$ipa" --label "app=bf-$n" >/dev/null

@@ -5,15 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.septum.api.policy.PolicyHistory;
 import io.septum.api.policy.PolicyRevision;
 import io.septum.apiserver.internal.ApiServer;
 import io.septum.apiserver.internal.MonitorHub;
+import io.septum.testsupport.RecordingPolicyHistory;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.NoSuchElementException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -30,37 +28,19 @@ class PolicyHistoryCommandsTest {
     private Path socket;
     private FakeAgent agent;
     private ApiServer server;
+    private RecordingPolicyHistory history;
     private final List<String> asked = new CopyOnWriteArrayList<>();
 
     @BeforeEach
     void start() throws Exception {
         socket = dir.resolve("septum.sock");
         agent = new FakeAgent();
-        agent.history = new PolicyHistory() {
-            @Override
-            public List<PolicyRevision> history(String namespace, String name, int limit) {
-                asked.add(namespace + "|" + name + "|" + limit);
-                List<PolicyRevision> all = new ArrayList<>(List.of(
-                        new PolicyRevision(2, "2026-12-06T08:00:00Z", "uid 1000 (alice)", "import", "changed",
-                                "CiliumNetworkPolicy", "default/rule1", "a.yaml", null, List.of(" spec:", "-  a", "+  b")),
-                        new PolicyRevision(1, "2026-12-06T07:00:00Z", "uid 0 (root)", "import", "added",
-                                "CiliumNetworkPolicy", "default/rule1", "a.yaml", null, List.of("+spec:"))));
-                return limit > 0 ? all.subList(0, limit) : all;
-            }
-
-            @Override
-            public long setMode(String namespace, String name, String mode, String author) {
-                asked.add("mode " + namespace + "|" + name + "|" + mode + "|" + author);
-                return 7;
-            }
-
-            @Override
-            public long rollback(String namespace, String name, long revision, String author) {
-                asked.add("rollback " + namespace + "|" + name + "|" + revision + "|" + author);
-                if (name.equals("nope")) throw new NoSuchElementException("the policy history has no policy \"nope\"");
-                return 3;
-            }
-        };
+        history = new RecordingPolicyHistory(3, 7,
+                new PolicyRevision(2, "2026-12-06T08:00:00Z", "uid 1000 (alice)", "import", "changed",
+                        "CiliumNetworkPolicy", "default/rule1", "a.yaml", null, List.of(" spec:", "-  a", "+  b")),
+                new PolicyRevision(1, "2026-12-06T07:00:00Z", "uid 0 (root)", "import", "added",
+                        "CiliumNetworkPolicy", "default/rule1", "a.yaml", null, List.of("+spec:")));
+        agent.history = history;
         server = TestApi.start(socket, agent, new MonitorHub(64, 4), 8);
     }
 
@@ -83,18 +63,18 @@ class PolicyHistoryCommandsTest {
         CliRun r = CliRun.at(socket, "policy", "history");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("REVISION") && r.out().contains("uid 1000 (alice)") && r.out().contains("changed"), r.out());
-        assertEquals("|null|0", asked.get(0), "no name: every policy");
+        assertEquals("history |null|0", history.calls.get(0), "no name: every policy");
 
         r = CliRun.at(socket, "policy", "history", "prod/rule1", "--limit", "1", "--diff");
         assertTrue(r.out().contains("revision 2") && r.out().contains("  -  a") && r.out().contains("  +  b"), r.out());
         assertTrue(!r.out().contains("revision 1"), r.out());
-        assertEquals("prod|rule1|1", asked.get(1));
+        assertEquals("history prod|rule1|1", history.calls.get(1));
 
         CliRun.at(socket, "policy", "history", "cw", "-n", "-");
-        assertEquals("|cw|0", asked.get(2), "- is cluster-wide");
+        assertEquals("history |cw|0", history.calls.get(2), "- is cluster-wide");
 
         JsonNode j = new ObjectMapper().readTree(CliRun.at(socket, "policy", "history", "rule1", "-o", "json").out());
-        assertEquals("default|rule1|0", asked.get(3), "the default namespace");
+        assertEquals("history default|rule1|0", history.calls.get(3), "the default namespace");
         assertEquals(2, j.path(0).path("revision").asLong());
         assertEquals("-  a", j.path(0).path("diff").path(1).asText());
     }
@@ -104,7 +84,7 @@ class PolicyHistoryCommandsTest {
         CliRun r = CliRun.at(socket, "policy", "rollback", "rule1", "--to", "1");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("Rolled back policy default/rule1 to revision 1; new revision 3"), r.out());
-        assertEquals("rollback default|rule1|1|" + me(), asked.get(0));
+        assertEquals("rollback default|rule1|1|" + me(), history.calls.get(0));
 
         r = CliRun.at(socket, "policy", "rollback", "nope", "--to", "1");
         assertTrue(r.code() != 0);
@@ -118,10 +98,10 @@ class PolicyHistoryCommandsTest {
         CliRun r = CliRun.at(socket, "policy", "stage", "prod/rule1");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("Staged policy prod/rule1 (audit mode), revision 7"), r.out());
-        assertEquals("mode prod|rule1|audit|" + me(), asked.get(0));
+        assertEquals("mode prod|rule1|audit|" + me(), history.calls.get(0));
         r = CliRun.at(socket, "policy", "promote", "rule1", "-o", "json");
         assertEquals(7, new ObjectMapper().readTree(r.out()).path("revision").asInt(), r.out());
-        assertEquals("mode default|rule1|enforce|" + me(), asked.get(1));
+        assertEquals("mode default|rule1|enforce|" + me(), history.calls.get(1));
     }
 
     @Test

@@ -38,7 +38,8 @@ class ImpactAnalyzerTest {
     private static final FlowEndpoint DS = new FlowEndpoint(3, 258, "default", "deathstar", DEATHSTAR.labels());
     private static final FlowEndpoint WORLD = new FlowEndpoint(0, 2, null, null, List.of("reserved:world"));
 
-    private static final String L3L4 = """
+    /** The demo's rule1 up to its ports: the empire may reach the deathstar. */
+    private static final String FROM_EMPIRE = """
             apiVersion: cilium.io/v2
             kind: CiliumNetworkPolicy
             metadata: {name: rule1, namespace: default}
@@ -46,16 +47,11 @@ class ImpactAnalyzerTest {
               endpointSelector: {matchLabels: {org: empire, class: deathstar}}
               ingress:
               - fromEndpoints: [{matchLabels: {org: empire}}]
+            """;
+    private static final String L3L4 = FROM_EMPIRE + """
                 toPorts: [{ports: [{port: "80", protocol: TCP}]}]
             """;
-    private static final String L7 = """
-            apiVersion: cilium.io/v2
-            kind: CiliumNetworkPolicy
-            metadata: {name: rule1, namespace: default}
-            spec:
-              endpointSelector: {matchLabels: {org: empire, class: deathstar}}
-              ingress:
-              - fromEndpoints: [{matchLabels: {org: empire}}]
+    private static final String L7 = FROM_EMPIRE + """
                 toPorts:
                 - ports: [{port: "80", protocol: TCP}]
                   rules:

@@ -1,44 +1,41 @@
 package io.septum.policy.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class FqdnMatcherTest {
-    @Test
-    void matchNameIsExactButForCaseAndTheTrailingDot() {
-        FqdnMatcher m = FqdnMatcher.name("API.example.com.");
-        assertTrue(m.matches("api.example.com"));
-        assertTrue(m.matches("api.EXAMPLE.com."));
-        assertFalse(m.matches("xapi.example.com"));
-        assertFalse(m.matches("api.example.com.evil"));
-        assertFalse(m.matches(""));
-    }
-
-    @Test
-    void aWildcardStandsForCharactersOfOneLabel() {
-        FqdnMatcher m = FqdnMatcher.pattern("*.example.com");
-        assertTrue(m.matches("api.example.com"));
-        assertTrue(m.matches("a-b_c.example.com."));
-        assertFalse(m.matches("example.com"), "needs a label before the dot");
-        assertFalse(m.matches("a.b.example.com"), "one label only");
-        assertFalse(m.matches("api.example.com.evil.net"));
-        assertFalse(m.matches("apiXexample.com"), "the dot is literal");
-        FqdnMatcher infix = FqdnMatcher.pattern("api-*.svc.example");
-        assertTrue(infix.matches("api-.svc.example"), "* may be empty, as in Cilium");
-        assertTrue(infix.matches("api-eu1.svc.example"));
-        assertFalse(infix.matches("web-eu1.svc.example"));
-    }
-
-    @Test
-    void aLoneWildcardMatchesEveryName() {
-        FqdnMatcher m = FqdnMatcher.pattern("*");
-        assertTrue(m.matches("a.b.c.example"));
-        assertTrue(m.matches("localhost"));
-        assertFalse(m.matches(""));
+    /**
+     * A matchName is exact but for case and the trailing dot; in a matchPattern a wildcard stands for the characters
+     * of one label (none included, as in Cilium), and a lone wildcard for every name.
+     */
+    @ParameterizedTest(name = "{0} {1} ~ \"{2}\": {3}")
+    @CsvSource(delimiter = '|', textBlock = """
+            name    | API.example.com.  | api.example.com          | true  |
+            name    | API.example.com.  | api.EXAMPLE.com.         | true  |
+            name    | API.example.com.  | xapi.example.com         | false |
+            name    | API.example.com.  | api.example.com.evil     | false |
+            name    | API.example.com.  | ''                       | false |
+            pattern | *.example.com     | api.example.com          | true  |
+            pattern | *.example.com     | a-b_c.example.com.       | true  |
+            pattern | *.example.com     | example.com              | false | needs a label before the dot
+            pattern | *.example.com     | a.b.example.com          | false | one label only
+            pattern | *.example.com     | api.example.com.evil.net | false |
+            pattern | *.example.com     | apiXexample.com          | false | the dot is literal
+            pattern | api-*.svc.example | api-.svc.example         | true  | * may be empty, as in Cilium
+            pattern | api-*.svc.example | api-eu1.svc.example      | true  |
+            pattern | api-*.svc.example | web-eu1.svc.example      | false |
+            pattern | *                 | a.b.c.example            | true  |
+            pattern | *                 | localhost                | true  |
+            pattern | *                 | ''                       | false |
+            """)
+    void matches(String kind, String selector, String name, boolean matches, String why) {
+        FqdnMatcher m = kind.equals("name") ? FqdnMatcher.name(selector) : FqdnMatcher.pattern(selector);
+        assertEquals(matches, m.matches(name), why);
     }
 
     @Test

@@ -36,6 +36,14 @@ class PolicyHistoryTest {
         return new PolicyRepositoryImpl(dir, EnforcementMode.DEFAULT, new PolicyEngineImpl());
     }
 
+    /** A repository in which root imported rule1 as {@link #V1} (revision 1), then changed it to {@link #V2} (2). */
+    private PolicyRepositoryImpl repoAtV2() throws Exception {
+        PolicyRepositoryImpl r = repo();
+        r.importPolicies("a.yaml", V1, "root");
+        r.importPolicies("a.yaml", V2, "root");
+        return r;
+    }
+
     @Test
     void everyChangeIsRecordedWithAuthorAndDiffAndSurvivesARestart() throws Exception {
         PolicyRepositoryImpl r = repo();
@@ -72,9 +80,7 @@ class PolicyHistoryTest {
 
     @Test
     void rollbackRestoresADocumentAsOneNewRevision() throws Exception {
-        PolicyRepositoryImpl r = repo();
-        r.importPolicies("a.yaml", V1, "root");
-        r.importPolicies("a.yaml", V2, "root");
+        PolicyRepositoryImpl r = repoAtV2();
         long rev = r.rollback("default", "rule1", 1, "alice");
         assertEquals(3, rev);
         assertEquals(3, r.revision());
@@ -143,9 +149,7 @@ class PolicyHistoryTest {
 
     @Test
     void aRollbackThatCannotBeDoneChangesNothing() throws Exception {
-        PolicyRepositoryImpl r = repo();
-        r.importPolicies("a.yaml", V1, "root");
-        r.importPolicies("a.yaml", V2, "root");
+        PolicyRepositoryImpl r = repoAtV2();
         assertThrows(NoSuchElementException.class, () -> r.rollback("default", "nope", 1, "root"));
         assertThrows(IllegalArgumentException.class, () -> r.rollback("default", "rule1", 9, "root"));
         assertThrows(IllegalStateException.class, () -> r.rollback("default", "rule1", 2, "root"), "already so");
@@ -155,9 +159,7 @@ class PolicyHistoryTest {
 
     @Test
     void aDocumentThatNoLongerValidatesIsNotRestored() throws Exception {
-        PolicyRepositoryImpl r = repo();
-        r.importPolicies("a.yaml", V1, "root");
-        r.importPolicies("a.yaml", V2, "root");
+        PolicyRepositoryImpl r = repoAtV2();
         // an older agent accepted what this one refuses: simulated by editing the recorded document
         Path h = dir.resolve(PolicyHistoryLog.FILE);
         String text = Files.readString(h, StandardCharsets.UTF_8);
@@ -170,9 +172,7 @@ class PolicyHistoryTest {
 
     @Test
     void aTornLastLineIsSkippedAndAChangeMissingFromTheHistoryIsRecordedAtStart() throws Exception {
-        PolicyRepositoryImpl r = repo();
-        r.importPolicies("a.yaml", V1, "root");
-        r.importPolicies("a.yaml", V2, "root");
+        PolicyRepositoryImpl r = repoAtV2();
         // a crash after the state file was written and while the history line was: the line is torn
         Path h = dir.resolve(PolicyHistoryLog.FILE);
         List<String> lines = Files.readAllLines(h);
@@ -252,9 +252,7 @@ class PolicyHistoryTest {
     /** A history first made at start for policies stored before it knows nothing older: no rollback to before it. */
     @Test
     void aHistoryStartedOverExistingPoliciesIsCompleteOnlyFromThen() throws Exception {
-        PolicyRepositoryImpl r = repo();
-        r.importPolicies("a.yaml", V1, "root");                      // 1
-        r.importPolicies("a.yaml", V2, "root");                      // 2
+        repoAtV2();
         java.nio.file.Files.delete(dir.resolve(PolicyHistoryLog.FILE)); // as an agent from before the history left it
         PolicyRepositoryImpl again = repo();
         assertEquals("unknown (recorded at start)", again.history("default", "rule1", 1).get(0).author());

@@ -2,13 +2,14 @@ package io.septum.shell.internal;
 
 import io.septum.api.Endpoint;
 import io.septum.api.EndpointManager;
-import io.septum.api.IpcacheEntry;
-import io.septum.api.datapath.BpfEndpoint;
 import io.septum.api.datapath.BpfPolicyEntry;
 import io.septum.api.datapath.Datapath;
+import io.septum.view.Table;
 import io.septum.view.Views;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Function;
+import java.util.function.Supplier;
 import org.apache.felix.service.command.Descriptor;
 import org.apache.felix.service.command.Parameter;
 import org.osgi.service.component.annotations.Component;
@@ -35,9 +36,7 @@ public final class BpfCommands extends ShellSupport {
     public void endpoint(
             @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
             @Descriptor("list") String verb) {
-        verb(verb, "list", "bpf:endpoint list");
-        List<BpfEndpoint> list = dp().endpoints();
-        print(output, list, () -> Views.bpfEndpoints(list));
+        list(output, verb, "endpoint", () -> dp().endpoints(), Views::bpfEndpoints);
     }
 
     @Descriptor("An endpoint's policy map entries with their packet counts: bpf:policy get ENDPOINT")
@@ -65,9 +64,14 @@ public final class BpfCommands extends ShellSupport {
     public void ipcache(
             @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
             @Descriptor("list") String verb) {
-        verb(verb, "list", "bpf:ipcache list");
-        List<IpcacheEntry> list = dp().ipcache();
-        print(output, list, () -> Views.ipcache(list));
+        list(output, verb, "ipcache", () -> dp().ipcache(), Views::ipcache);
+    }
+
+    /** {@code bpf:MAP list}: the map read once, printed as its table or as JSON. */
+    private <T> void list(String output, String verb, String map, Supplier<List<T>> read, Function<List<T>, Table> view) {
+        verb(verb, "list", "bpf:" + map + " list");
+        List<T> list = read.get();
+        print(output, list, () -> view.apply(list));
     }
 
     private static void verb(String given, String expected, String usage) {

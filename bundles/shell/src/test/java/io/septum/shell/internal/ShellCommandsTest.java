@@ -36,6 +36,7 @@ import io.septum.api.policy.PolicyValidationException;
 import io.septum.api.policy.ProbeResult;
 import io.septum.api.policy.TestCase;
 import io.septum.api.policy.ValidationError;
+import io.septum.testsupport.RecordingPolicyHistory;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -275,6 +276,12 @@ class ShellCommandsTest {
         return out.toString(StandardCharsets.UTF_8);
     }
 
+    /** Runs {@code command}, which must fail with an error whose message contains {@code expected}. */
+    private void assertFailsWith(String command, String expected) {
+        String message = assertThrows(Exception.class, () -> run(command)).getMessage();
+        assertTrue(message.contains(expected), command + ": " + message);
+    }
+
     @Test
     void serviceAddListGetDelete() throws Exception {
         String r = run("service:add --frontend 10.197.0.10:80 deathstar deathstar-1,deathstar-2");
@@ -283,11 +290,10 @@ class ShellCommandsTest {
                 + "                                     2 => 10.199.0.7:80 (active)\n", r);
         assertEquals(r, run("service:list"));
         assertEquals(2, json.readTree(run("service:get -o json deathstar")).get("backends").size());
-        Exception e = assertThrows(Exception.class, () -> run("service:add --frontend 10.197.0.11 other"));
-        assertTrue(e.getMessage().contains("field frontend"), e.getMessage());
+        assertFailsWith("service:add --frontend 10.197.0.11 other", "field frontend");
         assertEquals(1, json.readTree(run("service:list -o json")).size());
         assertEquals("Deleted service deathstar\n", run("service:delete deathstar"));
-        e = assertThrows(Exception.class, () -> run("service:delete deathstar"));
+        Exception e = assertThrows(Exception.class, () -> run("service:delete deathstar"));
         assertTrue(e.getMessage().startsWith("no service \"deathstar\""), e.getMessage());
     }
 
@@ -361,8 +367,7 @@ class ShellCommandsTest {
         assertEquals("prod/web", json.readTree(run("endpoint:delete -o json prod/web")).get("deleted").asText());
         Exception e = assertThrows(Exception.class, () -> run("endpoint:get nope"));
         assertTrue(e.getMessage().startsWith("no endpoint \"nope\""), e.getMessage());
-        e = assertThrows(Exception.class, () -> run("endpoint:add --name web"));
-        assertTrue(e.getMessage().contains("--netns"), e.getMessage());
+        assertFailsWith("endpoint:add --name web", "--netns");
     }
 
     @Test
@@ -387,26 +392,10 @@ class ShellCommandsTest {
                         "default/rule1", "CiliumNetworkPolicy", "added", List.of())), List.of());
             }
         };
-        pc.history = new io.septum.api.policy.PolicyHistory() {
-            @Override
-            public List<io.septum.api.policy.PolicyRevision> history(String namespace, String name, int limit) {
-                asked.add("history " + namespace + "|" + name + "|" + limit);
-                return List.of(new io.septum.api.policy.PolicyRevision(4, "2026-12-06T08:00:00Z", "uid 0 (root)",
-                        "import", "changed", "CiliumNetworkPolicy", "default/rule1", "a.yaml", null, List.of("-a", "+b")));
-            }
-
-            @Override
-            public long rollback(String namespace, String name, long revision, String author) {
-                asked.add("rollback " + namespace + "|" + name + "|" + revision + "|" + author);
-                return 5;
-            }
-
-            @Override
-            public long setMode(String namespace, String name, String mode, String author) {
-                asked.add("mode " + namespace + "|" + name + "|" + mode);
-                return 6;
-            }
-        };
+        RecordingPolicyHistory history = new RecordingPolicyHistory(5, 6, new io.septum.api.policy.PolicyRevision(4,
+                "2026-12-06T08:00:00Z", "uid 0 (root)", "import", "changed", "CiliumNetworkPolicy", "default/rule1",
+                "a.yaml", null, List.of("-a", "+b")));
+        pc.history = history;
         register(pc, "policy", "impact", "diff", "history", "rollback", "stage", "promote");
         Files.writeString(dir.resolve("d.yaml"), "kind: CiliumNetworkPolicy\n");
 
@@ -415,21 +404,19 @@ class ShellCommandsTest {
         assertEquals("impact 120m", asked.get(0));
         assertTrue(run("policy:diff d.yaml").contains("added: CiliumNetworkPolicy default/rule1"));
         assertEquals(1, json.readTree(run("policy:impact -o json d.yaml")).get("newly_dropped").asInt());
-        Exception e = assertThrows(Exception.class, () -> run("policy:impact bad.yaml"));
-        assertTrue(e.getMessage().contains("cannot read bad.yaml"), e.getMessage());
+        assertFailsWith("policy:impact bad.yaml", "cannot read bad.yaml");
 
         assertTrue(run("policy:history --diff prod/rule1").contains("  -a"));
-        assertEquals("history prod|rule1|0", asked.get(asked.size() - 1));
+        assertEquals("history prod|rule1|0", history.lastCall());
         run("policy:history");
-        assertEquals("history |null|0", asked.get(asked.size() - 1));
+        assertEquals("history |null|0", history.lastCall());
         assertEquals("Rolled back policy default/rule1 to revision 2; new revision 5\n", run("policy:rollback --to 2 rule1"));
-        assertEquals("rollback default|rule1|2|" + SessionAuthors.CONSOLE, asked.get(asked.size() - 1));
-        e = assertThrows(Exception.class, () -> run("policy:rollback rule1"));
-        assertTrue(e.getMessage().contains("--to"), e.getMessage());
+        assertEquals("rollback default|rule1|2|" + SessionAuthors.CONSOLE, history.lastCall());
+        assertFailsWith("policy:rollback rule1", "--to");
         assertEquals("Staged policy prod/rule1 (audit mode), revision 6\n", run("policy:stage prod/rule1"));
-        assertEquals("mode prod|rule1|audit", asked.get(asked.size() - 1));
+        assertEquals("mode prod|rule1|audit|" + SessionAuthors.CONSOLE, history.lastCall());
         run("policy:promote rule1");
-        assertEquals("mode default|rule1|enforce", asked.get(asked.size() - 1));
+        assertEquals("mode default|rule1|enforce|" + SessionAuthors.CONSOLE, history.lastCall());
     }
 
     @Test
@@ -446,8 +433,7 @@ class ShellCommandsTest {
 
     @Test
     void policyGetNeedsANamespaceWhenTheNameIsAmbiguous() throws Exception {
-        Exception e = assertThrows(Exception.class, () -> run("policy:get rule1"));
-        assertTrue(e.getMessage().contains("several policies are named \"rule1\": default/rule1, prod/rule1"), e.getMessage());
+        assertFailsWith("policy:get rule1", "several policies are named \"rule1\": default/rule1, prod/rule1");
         assertEquals("prod", json.readTree(run("policy:get -n prod -o json rule1")).get("namespace").asText());
         assertTrue(run("policy:get default/rule1").contains("Namespace:          default"));
         assertEquals("Deleted policy rule1, revision 9\n", run("policy:delete -n prod rule1"));
@@ -459,8 +445,7 @@ class ShellCommandsTest {
         Files.writeString(dir.resolve("case.yaml"), "name: c1");
         assertTrue(run("policy:eval --http-method PUT --http-path /v1/exhaust-port --http-header 'X-Has-Force: true' case.yaml")
                 .endsWith("2 passed, 0 failed\n"));
-        Exception e = assertThrows(Exception.class, () -> run("policy:eval --http-path nope case.yaml"));
-        assertTrue(e.getMessage().contains("--http-path \"nope\" must start with /"), e.getMessage());
+        assertFailsWith("policy:eval --http-path nope case.yaml", "--http-path \"nope\" must start with /");
         java.util.Map<String, String> http = PolicyCommands.httpProbe("PUT", "/x", "Host: deathstar");
         assertEquals(java.util.Map.of("method", "PUT", "path", "/x", "host", "deathstar", "headers", "Host: deathstar"), http);
         TestCase c = new TestCase("c", null, null, null, null, null, List.of(
@@ -498,9 +483,8 @@ class ShellCommandsTest {
         assertEquals(Labels.parse(List.of("any:org=empire", "k8s:class=tiefighter", "k8s:io.kubernetes.pod.namespace=default"),
                 "any"), traced.get(0));
         assertTrue(r.contains(" 80/TCP"), r);
-        Exception e = assertThrows(Exception.class, () -> run("policy:trace -s a=b"));
-        assertTrue(e.getMessage().contains("--dst-labels"), e.getMessage());
-        e = assertThrows(Exception.class, () -> run("policy:trace -s , -d class=deathstar"));
+        assertFailsWith("policy:trace -s a=b", "--dst-labels");
+        Exception e = assertThrows(Exception.class, () -> run("policy:trace -s , -d class=deathstar"));
         assertEquals("no labels given (e.g. k8s:org=empire,class=tiefighter)", e.toString());
     }
 
@@ -509,8 +493,8 @@ class ShellCommandsTest {
         assertTrue(run("bpf:endpoint list").contains("0x0003 ingress egress"));
         assertTrue(run("bpf:policy get default/deathstar").contains("INGRESS     ANY        TCP        80"));
         assertEquals(1, json.readTree(run("bpf:ipcache -o json list")).size());
-        Exception e = assertThrows(Exception.class, () -> run("bpf:policy get nope"));
-        assertTrue(e.getMessage().contains("no endpoint \"nope\""), e.getMessage());
+        assertFailsWith("bpf:policy get nope", "no endpoint \"nope\"");
+        assertFailsWith("bpf:ipcache get", "unknown verb \"get\" (usage: bpf:ipcache list)");
     }
 
     @Test
@@ -532,8 +516,7 @@ class ShellCommandsTest {
         Exception e = assertThrows(Exception.class, () -> run("status"));
         assertEquals("the agent's status comes from the API server (bundle septum-api-server), which is not running "
                 + "(see 'lb septum' and the agent's log)", e.toString());
-        e = assertThrows(Exception.class, () -> run("status -o yaml"));
-        assertTrue(e.getMessage().contains("expected table or json"), e.getMessage());
+        assertFailsWith("status -o yaml", "expected table or json");
     }
 
     @Test
@@ -542,8 +525,7 @@ class ShellCommandsTest {
         assertEquals("prod", json.readTree(run("namespace:set -o json prod team=prod")).path("prod").path("team").asText());
         assertTrue(run("namespace:list").contains("prod        team=prod"));
         assertTrue(run("identity:list").contains("reserved:host"));
-        Exception e = assertThrows(Exception.class, () -> run("identity:get 5"));
-        assertTrue(e.getMessage().contains("no identity 5"), e.getMessage());
+        assertFailsWith("identity:get 5", "no identity 5");
     }
 
     @Test
@@ -558,8 +540,7 @@ class ShellCommandsTest {
 
     @Test
     void unknownOutputFormatIsAnError() {
-        Exception e = assertThrows(Exception.class, () -> run("endpoint:list -o yaml"));
-        assertTrue(e.getMessage().contains("expected table or json"), e.getMessage());
+        assertFailsWith("endpoint:list -o yaml", "expected table or json");
     }
 
     @Test
@@ -599,8 +580,7 @@ class ShellCommandsTest {
         assertEquals(1, line.lines().count(), "one flow, one line: " + line);
         assertEquals("DROPPED", json.readTree(line).get("verdict").asText());
         assertTrue(run("observe -o table").contains("default deny: no rule allows"));
-        Exception e = assertThrows(Exception.class, () -> run("observe --type dropped"));
-        assertTrue(e.getMessage().contains("policy-verdict"), e.getMessage());
+        assertFailsWith("observe --type dropped", "policy-verdict");
     }
 
     @Test
@@ -685,7 +665,6 @@ class ShellCommandsTest {
         String table = run("observe --cluster -o table");
         assertTrue(table.startsWith("NODE "), table);
         assertEquals(1, table.lines().filter(l -> l.startsWith("NODE ")).count(), "one header: " + table);
-        e = assertThrows(Exception.class, () -> run("observe --cluster --type dropped"));
-        assertTrue(e.getMessage().contains("policy-verdict"), e.getMessage());
+        assertFailsWith("observe --cluster --type dropped", "policy-verdict");
     }
 }

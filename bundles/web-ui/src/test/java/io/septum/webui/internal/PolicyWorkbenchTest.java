@@ -10,10 +10,10 @@ import io.septum.api.EndpointManager;
 import io.septum.api.flow.FlowObserver;
 import io.septum.api.policy.ImportResult;
 import io.septum.api.policy.PolicyEngine;
-import io.septum.api.policy.PolicyHistory;
 import io.septum.api.policy.PolicyRepository;
 import io.septum.api.policy.PolicyRevision;
 import io.septum.apiserver.testing.FakeFlowObserver;
+import io.septum.testsupport.RecordingPolicyHistory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -39,8 +39,10 @@ class PolicyWorkbenchTest {
 
     private final ObjectMapper mapper = new ObjectMapper();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    /** Every change a service was asked for: "import AUTHOR TEXT", "mode ...", "rollback ...". */
+    /** Every import the repository was asked for: "import AUTHOR ORIGIN", a line break, the text. */
     private final List<String> changes = new CopyOnWriteArrayList<>();
+    /** The policy history; its calls are the mode changes and rollbacks asked for (and the reads). */
+    private RecordingPolicyHistory history;
     private WebUiServer server;
     private PolicyEngine engine;
     private UiApi api;
@@ -56,25 +58,8 @@ class PolicyWorkbenchTest {
                 return new ImportResult(2, List.of("default/rule1"));
             }
         };
-        PolicyHistory history = new PolicyHistory() {
-            @Override
-            public List<PolicyRevision> history(String namespace, String name, int limit) {
-                return List.of(new PolicyRevision(1, "2026-12-06T10:00:00Z", "uid 0 (root)", "import", "added",
-                        "CiliumNetworkPolicy", "default/rule1", "rule1.yaml", null, List.of("+kind: CiliumNetworkPolicy")));
-            }
-
-            @Override
-            public long rollback(String namespace, String name, long revision, String author) {
-                changes.add("rollback " + namespace + "/" + name + " " + revision + " " + author);
-                return 3;
-            }
-
-            @Override
-            public long setMode(String namespace, String name, String mode, String author) {
-                changes.add("mode " + namespace + "/" + name + " " + mode + " " + author);
-                return 4;
-            }
-        };
+        history = new RecordingPolicyHistory(3, 4, new PolicyRevision(1, "2026-12-06T10:00:00Z", "uid 0 (root)", "import",
+                "added", "CiliumNetworkPolicy", "default/rule1", "rule1.yaml", null, List.of("+kind: CiliumNetworkPolicy")));
         FakeFlowObserver observer = new FakeFlowObserver();
         FakeBackend backend = new FakeBackend();
         backend.repository = repo;
@@ -150,6 +135,7 @@ class PolicyWorkbenchTest {
             }
         }
         assertEquals(List.of(), changes, "a refused change reaches no service");
+        assertEquals(List.of(), history.calls, "a refused change reaches no service");
         HttpResponse<String> compute = send(HttpRequest.newBuilder(URI.create(base + "/api/policy/validate"))
                 .header("Origin", "http://evil.example").POST(HttpRequest.BodyPublishers.ofString(DRAFT)));
         assertEquals(403, compute.statusCode(), "another page cannot make the agent compute either");
@@ -185,6 +171,7 @@ class PolicyWorkbenchTest {
                 .POST(HttpRequest.BodyPublishers.ofString("{\"namespace\":\"default\",\"name\":\"rule1\",\"revision\":1}")));
         assertEquals(403, fetchSite.statusCode(), fetchSite.body());
         assertEquals(List.of(), changes, "a refused change reaches no service");
+        assertEquals(List.of(), history.calls, "a refused change reaches no service");
 
         HttpResponse<String> ok = send(withCookie("/api/policy/apply?mode=enforce", cookie).header("X-CSRF-Token", csrf)
                 .header("Origin", base).header("Sec-Fetch-Site", "same-origin").POST(body));
@@ -234,8 +221,8 @@ class PolicyWorkbenchTest {
                 HttpRequest.BodyPublishers.ofString("{\"namespace\":\"default\",\"name\":\"rule1\",\"mode\":\"enforce\"}"))).statusCode());
         assertEquals(200, send(withCookie("/api/policy/rollback", cookie).header("X-CSRF-Token", csrf).POST(
                 HttpRequest.BodyPublishers.ofString("{\"namespace\":\"default\",\"name\":\"rule1\",\"revision\":1}"))).statusCode());
-        assertEquals(List.of("mode default/rule1 enforce web UI (uid 0 (root))", "rollback default/rule1 1 web UI (uid 0 (root))"),
-                changes.subList(1, 3));
+        assertEquals(List.of("mode default|rule1|enforce|web UI (uid 0 (root))", "rollback default|rule1|1|web UI (uid 0 (root))"),
+                history.calls);
         HttpResponse<String> bad = send(withCookie("/api/policy/rollback", cookie).header("X-CSRF-Token", csrf).POST(
                 HttpRequest.BodyPublishers.ofString("{\"name\":\"rule1\",\"revision\":\"yesterday\"}")));
         assertEquals(400, bad.statusCode(), bad.body());

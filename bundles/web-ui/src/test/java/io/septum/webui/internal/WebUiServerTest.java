@@ -18,14 +18,12 @@ import io.septum.api.flow.FlowEndpoint;
 import io.septum.api.flow.FlowIp;
 import io.septum.api.flow.FlowL4;
 import io.septum.api.flow.FlowObserver;
-import io.septum.api.policy.EnforcementMode;
-import io.septum.api.policy.ImportResult;
 import io.septum.api.policy.PolicyEngine;
 import io.septum.api.policy.PolicyInfo;
-import io.septum.api.policy.PolicyRepository;
 import io.septum.api.policy.PolicySet;
 import io.septum.api.policy.RuleRef;
 import io.septum.apiserver.testing.FakeFlowObserver;
+import io.septum.testsupport.StubPolicyRepository;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -345,8 +343,8 @@ class WebUiServerTest {
         };
     }
 
-    /** The repository over one parsed set; {@link #rule1()} is its one rule's id. */
-    static class Repo implements PolicyRepository {
+    /** The repository over one parsed set; {@link #rule1()} is its one rule's id. Changes are refused. */
+    static class Repo implements StubPolicyRepository {
         private final PolicySet set;
 
         Repo(PolicySet set) {
@@ -355,11 +353,6 @@ class WebUiServerTest {
 
         int rule1() {
             return set.policies().get(0).rules().get(0).id();
-        }
-
-        @Override
-        public ImportResult importPolicies(String origin, String text) {
-            throw new UnsupportedOperationException();
         }
 
         @Override
@@ -373,11 +366,6 @@ class WebUiServerTest {
         }
 
         @Override
-        public long delete(String namespace, String name) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
         public long revision() {
             return 1;
         }
@@ -385,11 +373,6 @@ class WebUiServerTest {
         @Override
         public PolicySet current() {
             return set;
-        }
-
-        @Override
-        public EnforcementMode mode() {
-            return EnforcementMode.DEFAULT;
         }
     }
 

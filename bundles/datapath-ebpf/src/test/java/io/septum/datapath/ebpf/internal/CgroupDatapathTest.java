@@ -13,6 +13,7 @@ import io.septum.api.policy.Direction;
 import io.septum.api.policy.PolicyAction;
 import io.septum.api.policy.PolicyEntry;
 import io.septum.api.policy.Protocol;
+import io.septum.support.cgroup.CgroupMount;
 import io.septum.testsupport.EventLog;
 import io.septum.testsupport.RequiresRoot;
 import io.septum.testsupport.TestFiles;
@@ -52,7 +53,7 @@ class CgroupDatapathTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        Path mount = cgroup2Mount();
+        Path mount = CgroupMount.find();
         if (mount == null && Boolean.getBoolean("septum.e2e.required")) {
             throw new IllegalStateException("no cgroup v2 mount, and septum.e2e.required=true");
         }
@@ -61,29 +62,25 @@ class CgroupDatapathTest {
         pinDir = Path.of("/sys/fs/bpf/sept-t" + lab.id + "cg");
         cgroup = mount.resolve("sept-t" + lab.id + "cg");
         listenPort = 20000 + ThreadLocalRandom.current().nextInt(20000);
-        try {
-            a = lab.add(1);
-            b = lab.add(2);
-            hostIp = lab.hostIp();
-            lab.listen(a, 80);
-            lab.listen(b, 80);
-            Files.createDirectory(cgroup);
-            // a listener that is a member of the cgroup from its first instruction on
-            inCgroup("socat", "TCP4-LISTEN:" + listenPort + ",bind=" + hostIp + ",fork,reuseaddr", "EXEC:cat");
-            dp = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events);
-            dp.open();
-            assertNull(dp.cgroupError());
-            dp.syncIpcache(List.of(new IpcacheEntry(a.ip4() + "/32", ID_A, "test"),
-                    new IpcacheEntry(b.ip4() + "/32", ID_B, "test")));
-            lab.awaitListening(a, 80);
-            lab.awaitListening(b, 80);
-            awaitHostListening();
-        } catch (Exception | Error e) {
-            tearDown();
-            throw e;
-        }
+        a = lab.add(1);
+        b = lab.add(2);
+        hostIp = lab.hostIp();
+        lab.listen(a, 80);
+        lab.listen(b, 80);
+        Files.createDirectory(cgroup);
+        // a listener that is a member of the cgroup from its first instruction on
+        inCgroup("socat", "TCP4-LISTEN:" + listenPort + ",bind=" + hostIp + ",fork,reuseaddr", "EXEC:cat");
+        dp = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events);
+        dp.open();
+        assertNull(dp.cgroupError());
+        dp.syncIpcache(List.of(new IpcacheEntry(a.ip4() + "/32", ID_A, "test"),
+                new IpcacheEntry(b.ip4() + "/32", ID_B, "test")));
+        lab.awaitListening(a, 80);
+        lab.awaitListening(b, 80);
+        awaitHostListening();
     }
 
+    /** Also after a failed {@code @BeforeAll} (JUnit runs it then too): it tears down whatever was made. */
     @AfterAll
     static void tearDown() {
         if (dp != null) dp.close();
@@ -115,19 +112,6 @@ class CgroupDatapathTest {
         } catch (IOException | RuntimeException ignored) {
             // gone already
         }
-    }
-
-    static Path cgroup2Mount() throws IOException {
-        Path found = null;
-        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-            String[] f = line.split(" ");
-            int dash = List.of(f).indexOf("-");
-            if (dash > 0 && dash + 1 < f.length && f[dash + 1].equals("cgroup2")) {
-                Path p = Path.of(f[4]);
-                if (found == null || p.equals(Path.of("/sys/fs/cgroup"))) found = p;
-            }
-        }
-        return found;
     }
 
     /** Starts a command as a member of the test cgroup. */

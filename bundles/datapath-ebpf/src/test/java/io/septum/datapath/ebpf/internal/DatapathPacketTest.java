@@ -45,26 +45,22 @@ class DatapathPacketTest {
     static void setUp() throws Exception {
         lab = new NetLab();
         pinDir = Path.of("/sys/fs/bpf/sept-t" + lab.id);
-        try {
-            a = lab.add(1);
-            b = lab.add(2);
-            c = lab.add(3);
-            for (int port : new int[] {80, 8050, 8100, 8101}) lab.listen(b, port);
-            lab.listen(a, 80);
-            dp = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events);
-            dp.open();
-            dp.syncIpcache(List.of(
-                    new IpcacheEntry(a.ip4() + "/32", ID_A, "test"), new IpcacheEntry(a.ip6() + "/128", ID_A, "test"),
-                    new IpcacheEntry(b.ip4() + "/32", ID_B, "test"), new IpcacheEntry(b.ip6() + "/128", ID_B, "test"),
-                    new IpcacheEntry(c.ip4() + "/32", ID_C, "test"), new IpcacheEntry(c.ip6() + "/128", ID_C, "test")));
-            for (int port : new int[] {80, 8050, 8100, 8101}) lab.awaitListening(b, port);
-            lab.awaitListening(a, 80);
-        } catch (Exception | Error e) {
-            tearDown();
-            throw e;
-        }
+        a = lab.add(1);
+        b = lab.add(2);
+        c = lab.add(3);
+        for (int port : new int[] {80, 8050, 8100, 8101}) lab.listen(b, port);
+        lab.listen(a, 80);
+        dp = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events);
+        dp.open();
+        dp.syncIpcache(List.of(
+                new IpcacheEntry(a.ip4() + "/32", ID_A, "test"), new IpcacheEntry(a.ip6() + "/128", ID_A, "test"),
+                new IpcacheEntry(b.ip4() + "/32", ID_B, "test"), new IpcacheEntry(b.ip6() + "/128", ID_B, "test"),
+                new IpcacheEntry(c.ip4() + "/32", ID_C, "test"), new IpcacheEntry(c.ip6() + "/128", ID_C, "test")));
+        for (int port : new int[] {80, 8050, 8100, 8101}) lab.awaitListening(b, port);
+        lab.awaitListening(a, 80);
     }
 
+    /** Also after a failed {@code @BeforeAll} (JUnit runs it then too): it tears down whatever was made. */
     @AfterAll
     static void tearDown() {
         if (dp != null) dp.close();

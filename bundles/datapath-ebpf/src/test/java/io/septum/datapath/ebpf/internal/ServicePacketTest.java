@@ -58,30 +58,26 @@ class ServicePacketTest {
         lab = new NetLab();
         pinDir = Path.of("/sys/fs/bpf/sept-t" + lab.id + "lb");
         vip = "10.199." + lab.subnet + ".200";
-        try {
-            a = lab.add(1);
-            b = lab.add(2);
-            c = lab.add(3);
-            // each backend names itself on every line, so that a client sees which one it got
-            for (NetLab.Ns ns : List.of(b, c)) {
-                String name = ns == b ? "backend-b" : "backend-c";
-                servers.add(new ProcessBuilder("ip", "netns", "exec", ns.name(), "socat", "-T", "5",
-                        "TCP4-LISTEN:" + BPORT + ",fork,reuseaddr",
-                        "SYSTEM:echo " + name + "; while read l; do echo " + name + " $l; done")
-                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
-            }
-            dp = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events);
-            dp.open();
-            dp.syncIpcache(List.of(new IpcacheEntry(a.ip4() + "/32", ID_A, "test"),
-                    new IpcacheEntry(b.ip4() + "/32", ID_B, "test"), new IpcacheEntry(c.ip4() + "/32", ID_C, "test")));
-            lab.awaitListening(b, BPORT);
-            lab.awaitListening(c, BPORT);
-        } catch (Exception | Error e) {
-            tearDown();
-            throw e;
+        a = lab.add(1);
+        b = lab.add(2);
+        c = lab.add(3);
+        // each backend names itself on every line, so that a client sees which one it got
+        for (NetLab.Ns ns : List.of(b, c)) {
+            String name = ns == b ? "backend-b" : "backend-c";
+            servers.add(new ProcessBuilder("ip", "netns", "exec", ns.name(), "socat", "-T", "5",
+                    "TCP4-LISTEN:" + BPORT + ",fork,reuseaddr",
+                    "SYSTEM:echo " + name + "; while read l; do echo " + name + " $l; done")
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
         }
+        dp = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events);
+        dp.open();
+        dp.syncIpcache(List.of(new IpcacheEntry(a.ip4() + "/32", ID_A, "test"),
+                new IpcacheEntry(b.ip4() + "/32", ID_B, "test"), new IpcacheEntry(c.ip4() + "/32", ID_C, "test")));
+        lab.awaitListening(b, BPORT);
+        lab.awaitListening(c, BPORT);
     }
 
+    /** Also after a failed {@code @BeforeAll} (JUnit runs it then too): it tears down whatever was made. */
     @AfterAll
     static void tearDown() {
         for (Process p : servers) p.destroyForcibly();

@@ -76,41 +76,37 @@ class ProxyRedirectPacketTest {
     static void setUp() throws Exception {
         lab = new NetLab();
         pinDir = Path.of("/sys/fs/bpf/sept-t" + lab.id + "p");
-        try {
-            lab.hostIp();
-            deathstarNode = lab.add(1);
-            tiefighterNode = lab.add(2);
-            xwingNode = lab.add(3);
-            lab.start(deathstarNode, "python3", "-c", SERVER);
+        lab.hostIp();
+        deathstarNode = lab.add(1);
+        tiefighterNode = lab.add(2);
+        xwingNode = lab.add(3);
+        lab.start(deathstarNode, "python3", "-c", SERVER);
 
-            dp = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events);
-            dp.open();
-            dp.syncIpcache(List.of(new IpcacheEntry(deathstarNode.ip4() + "/32", ID_DEATHSTAR, "test"),
-                    new IpcacheEntry(tiefighterNode.ip4() + "/32", ID_TIEFIGHTER, "test"),
-                    new IpcacheEntry(xwingNode.ip4() + "/32", ID_XWING, "test")));
-            deathstar = new DatapathEndpoint(EP_DEATHSTAR, ID_DEATHSTAR, deathstarNode.hostIf(), deathstarNode.ifindex(),
-                    List.of(deathstarNode.ip4()), true, false, false);
-            tiefighter = new DatapathEndpoint(EP_TIEFIGHTER, ID_TIEFIGHTER, tiefighterNode.hostIf(), tiefighterNode.ifindex(),
-                    List.of(tiefighterNode.ip4()), false, false, false);
-            xwing = new DatapathEndpoint(EP_XWING, ID_XWING, xwingNode.hostIf(), xwingNode.ifindex(),
-                    List.of(xwingNode.ip4()), false, false, false);
-            // rule1: org=empire may reach the deathstar on 80/TCP, through the L7 proxy
-            dp.upsertEndpoint(deathstar, List.of(new PolicyEntry(Direction.INGRESS, ID_TIEFIGHTER, Protocol.TCP, 80, 80,
-                    PolicyAction.REDIRECT, 1)));
-            dp.upsertEndpoint(tiefighter, List.of());
-            dp.upsertEndpoint(xwing, List.of());
+        dp = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events);
+        dp.open();
+        dp.syncIpcache(List.of(new IpcacheEntry(deathstarNode.ip4() + "/32", ID_DEATHSTAR, "test"),
+                new IpcacheEntry(tiefighterNode.ip4() + "/32", ID_TIEFIGHTER, "test"),
+                new IpcacheEntry(xwingNode.ip4() + "/32", ID_XWING, "test")));
+        deathstar = new DatapathEndpoint(EP_DEATHSTAR, ID_DEATHSTAR, deathstarNode.hostIf(), deathstarNode.ifindex(),
+                List.of(deathstarNode.ip4()), true, false, false);
+        tiefighter = new DatapathEndpoint(EP_TIEFIGHTER, ID_TIEFIGHTER, tiefighterNode.hostIf(), tiefighterNode.ifindex(),
+                List.of(tiefighterNode.ip4()), false, false, false);
+        xwing = new DatapathEndpoint(EP_XWING, ID_XWING, xwingNode.hostIf(), xwingNode.ifindex(),
+                List.of(xwingNode.ip4()), false, false, false);
+        // rule1: org=empire may reach the deathstar on 80/TCP, through the L7 proxy
+        dp.upsertEndpoint(deathstar, List.of(new PolicyEntry(Direction.INGRESS, ID_TIEFIGHTER, Protocol.TCP, 80, 80,
+                PolicyAction.REDIRECT, 1)));
+        dp.upsertEndpoint(tiefighter, List.of());
+        dp.upsertEndpoint(xwing, List.of());
 
-            proxy = new HttpProxy(new ProxySettings(0, 64, 8192, 1 << 20, 5_000, 30_000, 2_000,
-                    Datapath.PROXY_UPSTREAM_MARK, true), starWars(), flows::add, a -> a);
-            proxyPort = proxy.start().getPort();
-            dp.setProxyPort(proxyPort);
-            lab.awaitListening(deathstarNode, 80);
-        } catch (Exception | Error e) {
-            tearDown();
-            throw e;
-        }
+        proxy = new HttpProxy(new ProxySettings(0, 64, 8192, 1 << 20, 5_000, 30_000, 2_000,
+                Datapath.PROXY_UPSTREAM_MARK, true), starWars(), flows::add, a -> a);
+        proxyPort = proxy.start().getPort();
+        dp.setProxyPort(proxyPort);
+        lab.awaitListening(deathstarNode, 80);
     }
 
+    /** Also after a failed {@code @BeforeAll} (JUnit runs it then too): it tears down whatever was made. */
     @AfterAll
     static void tearDown() {
         if (proxy != null) proxy.close();

@@ -6,7 +6,9 @@ import io.septum.api.EndpointSource;
 import io.septum.api.EndpointSpec;
 import io.septum.api.HealthReporter;
 import io.septum.api.SourceHealth;
+import io.septum.support.cgroup.CgroupMount;
 import io.septum.support.source.ReportedSet;
+import io.septum.support.source.SinkCalls;
 import io.septum.support.source.WorkerThread;
 import java.io.IOException;
 import java.nio.file.ClosedWatchServiceException;
@@ -255,10 +257,6 @@ public final class CgroupSource implements EndpointSource, HealthReporter {
     }
 
     private static void safely(Runnable r) {
-        try {
-            r.run();
-        } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "source cgroup: the endpoint sink failed", e);
-        }
+        SinkCalls.guarded(LOG, "source cgroup: the endpoint sink failed", r);
     }
 }

@@ -21,6 +21,7 @@ import io.septum.api.SourceHealth;
 import io.septum.support.source.Backoff;
 import io.septum.support.source.ReconnectLoop;
 import io.septum.support.source.ReportedSet;
+import io.septum.support.source.SinkCalls;
 import io.septum.support.source.WorkerThread;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -385,10 +386,6 @@ public final class DockerSource implements EndpointSource, HealthReporter {
     }
 
     private static void safely(Runnable r) {
-        try {
-            r.run();
-        } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "source docker: the endpoint sink failed", e);
-        }
+        SinkCalls.guarded(LOG, "source docker: the endpoint sink failed", r);
     }
 }

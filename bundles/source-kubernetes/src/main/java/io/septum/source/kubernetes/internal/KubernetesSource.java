@@ -22,6 +22,7 @@ import io.septum.api.SourceHealth;
 import io.septum.api.policy.PolicySink;
 import io.septum.api.policy.PolicySource;
 import io.septum.support.source.ReportedSet;
+import io.septum.support.source.SinkCalls;
 import io.septum.support.source.WorkerThread;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
@@ -548,10 +549,6 @@ public final class KubernetesSource implements EndpointSource, HealthReporter {
     }
 
     private static void safely(Runnable r) {
-        try {
-            r.run();
-        } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "source k8s: the endpoint or policy sink failed", e);
-        }
+        SinkCalls.guarded(LOG, "source k8s: the endpoint or policy sink failed", r);
     }
 }

@@ -8,6 +8,7 @@ import io.septum.api.HealthReporter;
 import io.septum.api.SourceHealth;
 import io.septum.support.source.Backoff;
 import io.septum.support.source.ReportedSet;
+import io.septum.support.source.SinkCalls;
 import io.septum.support.source.WorkerThread;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -503,10 +504,6 @@ public final class LibvirtSource implements EndpointSource, HealthReporter {
     }
 
     private static void safely(Runnable r) {
-        try {
-            r.run();
-        } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "source libvirt: the endpoint sink failed", e);
-        }
+        SinkCalls.guarded(LOG, "source libvirt: the endpoint sink failed", r);
     }
 }

@@ -16,6 +16,7 @@ import io.septum.source.netns.internal.Declarations.Declared;
 import io.septum.support.config.AgentDirs;
 import io.septum.support.io.AtomicFiles;
 import io.septum.support.source.ReportedSet;
+import io.septum.support.source.SinkCalls;
 import io.septum.support.source.WorkerThread;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
@@ -504,11 +505,7 @@ public final class NetnsSource implements EditableEndpointSource, HealthReporter
     }
 
     private static void safely(Runnable r) {
-        try {
-            r.run();
-        } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "the endpoint manager refused a report", e);
-        }
+        SinkCalls.guarded(LOG, "the endpoint manager refused a report", r);
     }
 
     private String healthError() {

@@ -1,4 +1,4 @@
-package io.septum.source.cgroup.internal;
+package io.septum.support.cgroup;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -9,17 +9,18 @@ import java.util.List;
 /**
  * Where the cgroup v2 hierarchy is mounted: {@code /sys/fs/cgroup} on a unified host, {@code /sys/fs/cgroup/unified}
  * on a hybrid one (systemd's legacy layout), anywhere an operator put it otherwise. Read from mountinfo, because the
- * path alone says nothing: on a hybrid host {@code /sys/fs/cgroup} is a tmpfs holding v1 hierarchies.
+ * path alone says nothing: on a hybrid host {@code /sys/fs/cgroup} is a tmpfs holding v1 hierarchies. The cgroup
+ * source watches it, and the tests that put processes in a cgroup of their own make that cgroup under it.
  */
-final class CgroupMount {
-    static final Path MOUNTINFO = Path.of("/proc/self/mountinfo");
+public final class CgroupMount {
+    public static final Path MOUNTINFO = Path.of("/proc/self/mountinfo");
     private static final Path UNIFIED = Path.of("/sys/fs/cgroup");
 
     private CgroupMount() {
     }
 
     /** The cgroup2 mount point in {@code mountinfo}; {@code /sys/fs/cgroup} first, else the first one listed; null if none. */
-    static Path find(List<String> mountinfo) {
+    public static Path find(List<String> mountinfo) {
         List<Path> found = new ArrayList<>();
         for (String line : mountinfo) {
             // id parent major:minor root mountpoint options [optional fields...] - fstype source super-options
@@ -38,7 +39,8 @@ final class CgroupMount {
         return found.isEmpty() ? null : found.get(0);
     }
 
-    static Path find() throws IOException {
+    /** The cgroup2 mount point of this host, as {@link #find(List)} finds it in {@link #MOUNTINFO}. */
+    public static Path find() throws IOException {
         return find(Files.readAllLines(MOUNTINFO));
     }
 
