@@ -15,13 +15,18 @@
 #                        client->server with N-1 filler ACCEPTs, the 5201 ACCEPT, then DROP (no conntrack
 #                        shortcut: every packet walks the chain). Needs br_netfilter with
 #                        net.bridge.bridge-nf-call-iptables=1; skipped (and said so) otherwise.
+#      nft-set N         endpoints unregistered, an nftables table of its own (hook forward): client->server TCP
+#                        to a port in a hash set of N ports (5201 and the N-1 fillers) is accepted, the rest of
+#                        client->server dropped: what a user who knows nftables would write. Same needs as
+#                        iptables, and the nft command (package nftables); skipped (and said so) otherwise.
 # 2. Policy import -> enforcement latency with ENDPOINTS endpoints registered: a server listening on TCP 80 isolated by
 #    a base policy; per iteration an allow policy for the client is POSTed and a Java probe in the client namespace
 #    (scripts/bench/LatencyProbe.java, driven over a coproc) reports when a connect first succeeds; then the policy is
 #    deleted and the probe waits until connects fail again (the revoke time is printed too).
 #
 # Everything it makes (agent process, namespaces, veths, bridge, iptables chain, BPF pins, temp dirs) is removed on
-# exit, also on failure or Ctrl-C. Traffic flows only between its own namespaces (10.199.250.0/24, 10.199.251.0/24).
+# exit, also on failure or Ctrl-C. Traffic flows only between its own namespaces (10.199.250.0/24 for throughput,
+# 10.199.251.0/24 for latency and, past 250 endpoints, the next /24s up to 10.199.254.0/24).
 set -Eeuo pipefail
 export LC_ALL=C
 
@@ -58,7 +63,7 @@ BENCH_TAG=bench
 . "$(dirname "${BASH_SOURCE[0]}")/lib/bench-common.sh" # ROOT, DIST
 PROBE_SRC="$ROOT/scripts/bench/LatencyProbe.java"
 bench_positive DURATION REPS ENDPOINTS ITERATIONS
-[ "$ENDPOINTS" -ge 2 ] && [ "$ENDPOINTS" -le 250 ] || { echo "bench: --endpoints must be 2..250" >&2; exit 2; }
+[ "$ENDPOINTS" -ge 2 ] && [ "$ENDPOINTS" -le 1000 ] || { echo "bench: --endpoints must be 2..1000" >&2; exit 2; }
 for n in $ENTRIES; do
   [[ $n =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le 30000 ] || { echo "bench: --entries takes counts 1..30000" >&2; exit 2; }
 done
@@ -66,7 +71,7 @@ done
 START_S=$SECONDS
 LOAD_START=$(loadavg)
 
-bench_require "network namespaces, tc, iptables, BPF" ip tc ss iperf3 iptables iptables-restore socat curl java timeout
+bench_require "network namespaces, tc, iptables, BPF" ip tc ss iperf3 iptables iptables-restore socat curl java timeout jq
 [ -f "$PROBE_SRC" ] || die "missing $PROBE_SRC"
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -85,6 +90,15 @@ AGENT_PID=
 JUMP_SPEC=()
 FAILED=1
 
+NFT_TABLE="septum_bench_$RID"
+NFT_LOADED=0
+nft_unload() {
+  [ "$NFT_LOADED" = 1 ] || return 0
+  nft delete table ip "$NFT_TABLE" 2>/dev/null
+  NFT_LOADED=0
+  return 0
+}
+
 ipt_unload() {
   [ ${#JUMP_SPEC[@]} -gt 0 ] || return 0
   for _ in 1 2 3 4 5; do iptables -w 10 -D FORWARD "${JUMP_SPEC[@]}" 2>/dev/null || break; done
@@ -101,12 +115,14 @@ cleanup() {
     kill "$PROBE_PID" 2>/dev/null
   fi
   ipt_unload
+  nft_unload
   bench_stop_agent
   bench_agent_log_tail 25
   local p
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
   local left=""
   iptables -w 5 -S "$CHAIN" >/dev/null 2>&1 && left=" iptables chain $CHAIN"
+  command -v nft >/dev/null && nft list table ip "$NFT_TABLE" >/dev/null 2>&1 && left+=" nftables table $NFT_TABLE"
   # with what still runs in the namespaces (socat children, iperf3)
   bench_remove_topology "sbench-$RID-" '/sys/fs/bpf/septum-bench-????' 'septum-bench.??????' "$left"
 }
@@ -114,6 +130,19 @@ bench_traps err
 
 # ---------------------------------------------------------------------------------------------------------------
 # Agent and API (the rest is in lib/bench-common.sh)
+attached() { # VETH: 0 when Septum's programs are on both hooks
+  tc filter show dev "$1" ingress 2>/dev/null | grep -q septum_ && tc filter show dev "$1" egress 2>/dev/null | grep -q septum_
+}
+
+wait_attached() { # VETH yes|no TIMEOUT_S
+  local t0=$SECONDS
+  while :; do
+    if attached "$1"; then [ "$2" = yes ] && return 0; else [ "$2" = no ] && return 0; fi
+    [ $((SECONDS - t0)) -lt "$3" ] || die "programs on $1: expected attached=$2 after $3 s"
+    sleep 0.1
+  done
+}
+
 unregister() { # NAME
   api DELETE "/v1/endpoints/default%2F$1" >/dev/null
   local keep=() n
@@ -129,7 +158,11 @@ make_bridge() {
   ip link set "$BR" up
 }
 
-make_nodes() { # PREFIX FIRST LAST SUBNET: namespaces sbench-RID-PREFIXi, host veths sbRIDPREFIXi, 10.199.SUBNET.i
+node_ip() { # SUBNET I: the I-th node's address, 250 to a /24 from 10.199.SUBNET.1 on
+  echo "10.199.$(($1 + ($2 - 1) / 250)).$((($2 - 1) % 250 + 1))"
+}
+
+make_nodes() { # PREFIX FIRST LAST SUBNET: namespaces sbench-RID-PREFIXi, host veths sbRIDPREFIXi, node_ip SUBNET i
   local prefix=$1 first=$2 last=$3 subnet=$4 i batch=""
   for ((i = first; i <= last; i++)); do
     NETNS_MADE+=("sbench-$RID-$prefix$i")
@@ -142,7 +175,7 @@ make_nodes() { # PREFIX FIRST LAST SUBNET: namespaces sbench-RID-PREFIXi, host v
   for ((i = first; i <= last; i++)); do
     # no IPv6 on the host end: neighbour discovery chatter is not what we measure
     echo 1 >"/proc/sys/net/ipv6/conf/sb$RID$prefix$i/disable_ipv6" 2>/dev/null || true
-    bench_netns_up "sbench-$RID-$prefix$i" "10.199.$subnet.$i"
+    bench_netns_up "sbench-$RID-$prefix$i" "$(node_ip "$subnet" "$i")"
   done
 }
 
@@ -186,6 +219,9 @@ throughput() {
   VARIANTS=("baseline|-")
   for n in $ENTRIES; do VARIANTS+=("septum|$n"); done
   [ -n "$IPT_SKIP" ] || for n in $ENTRIES; do VARIANTS+=("iptables|$n"); done
+  NFT_SKIP=$IPT_SKIP
+  [ -n "$NFT_SKIP" ] || command -v nft >/dev/null || NFT_SKIP="the nft command is missing (apt-get install nftables)"
+  [ -n "$NFT_SKIP" ] || for n in $ENTRIES; do VARIANTS+=("nft-set|$n"); done
 
   write_policy() { # N FILE: one CNP whose ingress lets the client reach 5201 and N-1 filler ports (40 per rule)
     local n=$1 ports=(5201) p=10000 i=0
@@ -217,6 +253,22 @@ throughput() {
       echo 'COMMIT'
     } >"$2"
   }
+
+  write_nft() { # N FILE: a table of its own; client->server TCP to one of N ports (a hash set) accepted, else dropped
+    local n=$1 p=10000 k ports=(5201)
+    for ((k = 1; k < n; k++)); do ports+=($p); p=$((p + 2)); done
+    {
+      echo "table ip $NFT_TABLE {"
+      echo "  set allowed { type inet_service; size $((n + 16)); elements = { $(IFS=,; echo "${ports[*]}") } }"
+      echo "  chain forward {"
+      echo "    type filter hook forward priority filter - 1; policy accept;"
+      echo "    ip saddr $CIP ip daddr $SIP tcp dport @allowed counter accept"
+      echo "    ip saddr $CIP ip daddr $SIP drop"
+      echo "  }"
+      echo "}"
+    } >"$2"
+  }
+  nft_packets() { nft list chain ip "$NFT_TABLE" forward | awk '/@allowed counter/ {for (i = 1; i < NF; i++) if ($i == "packets") print $(i+1)}'; }
 
   run_iperf() { # prints Mbit/s received, or NA
     local out
@@ -290,6 +342,16 @@ throughput() {
           log "iptables: $entries ACCEPT rules + DROP in chain $CHAIN"
           before=$(ipt_5201_packets)
           ;;
+        nft-set)
+          detach_tp
+          write_nft "$n" "$TMP/nft-$n.rules"
+          NFT_LOADED=1
+          nft -f "$TMP/nft-$n.rules"
+          entries=$(nft -j list set ip "$NFT_TABLE" allowed | jq '[.nftables[] | select(.set) | .set.elem | length] | add') || true
+          TP_NOTE["$v"]="$entries ports in the set of table $NFT_TABLE"
+          log "nft-set: $entries ports in the set, table $NFT_TABLE"
+          before=$(nft_packets)
+          ;;
       esac
       mbit=$(run_iperf)
       case $kind in
@@ -306,6 +368,16 @@ throughput() {
             mbit=NA
           fi
           ipt_unload
+          ;;
+        nft-set)
+          after=$(nft_packets)
+          if [ "${after:-0}" -gt "${before:-0}" ]; then
+            log "nft-set $n: the set rule counted $((after - before)) packets: traffic went through the table"
+          else
+            log "nft-set $n: the set rule's counter did not grow: traffic bypassed the table, figure discarded"
+            mbit=NA
+          fi
+          nft_unload
           ;;
       esac
       log "rep $rep/$REPS: $kind $n: $mbit Mbit/s"
@@ -331,7 +403,7 @@ latency() {
   local t0=$SECONDS name
   for ((i = 1; i <= N; i++)); do
     case $i in 1) name=lt-server ;; 2) name=lt-client ;; *) name=lt-filler-$i ;; esac
-    register "$name" "sb${RID}n$i" "sbench-$RID-n$i" "10.199.251.$i"
+    register "$name" "sb${RID}n$i" "sbench-$RID-n$i" "$(node_ip 251 "$i")"
   done
   wait_ready lt- "$N" 180
   LAT_REGISTER_S=$((SECONDS - t0))
@@ -442,17 +514,26 @@ if [ "$DO_THROUGHPUT" = 1 ]; then
   done
   for v in "${VARIANTS[@]}"; do [ -z "${TP_NOTE[$v]:-}" ] || echo "  ${v%%|*} ${v#*|}: ${TP_NOTE[$v]}"; done
   [ -z "$IPT_SKIP" ] || echo "iptables figures skipped: $IPT_SKIP"
+  [ -n "$IPT_SKIP" ] || [ -z "$NFT_SKIP" ] || echo "nft-set figures skipped: $NFT_SKIP"
+  ratio_of() { # VARIANT: its median over the baseline's, or NA
+    awk -v m="$(median <<<"${TP[$1]:-}")" -v b="$base" 'BEGIN {if (m == "NA" || b == "NA" || b == 0) print "NA"; else printf "%.3f", m / b}'
+  }
+  bench_figure throughput_10k_ratio "$(ratio_of "septum|10000")"
+  bench_figure iptables_10k_ratio "$(ratio_of "iptables|10000")"
+  bench_figure nft_set_10k_ratio "$(ratio_of "nft-set|10000")"
 fi
 if [ "$DO_LATENCY" = 1 ]; then
   echo
   echo "Policy import -> enforcement, $LAT_ENDPOINTS endpoints registered (registered in ${LAT_REGISTER_S} s):"
   echo "from just before POST /v1/policies until the first TCP connect from the client namespace succeeds"
   read -r n mn p50 p99 mx mean <<<"$(printf '%s\n' "${LAT_OPEN[@]}" | percentiles)"
+  if [ "$LAT_ENDPOINTS" -ge 1000 ]; then bench_figure import_enforce_1k_endpoints_p99_ms "$p99"; else bench_figure import_enforce_p99_ms "$p99"; fi
   per=$(awk -v t="$LAT_PROBE_NS_TOTAL" -v a="$LAT_ATTEMPTS_TOTAL" 'BEGIN {if (a) printf "%.2f", t / a / 1e6; else print "NA"}')
   printf '  allow:  samples %d  p50 %s ms  p99 %s ms  max %s ms  (min %s, mean %s)\n' "$n" "$p50" "$p99" "$mx" "$mn" "$mean"
   read -r n mn p50 p99 mx mean <<<"$(printf '%s\n' "${LAT_POST[@]}" | percentiles)"
   printf '  (the POST itself answered after: p50 %s ms, p99 %s ms, max %s ms)\n' "$p50" "$p99" "$mx"
   read -r n mn p50 p99 mx mean <<<"$(printf '%s\n' "${LAT_CLOSE[@]}" | percentiles)"
+  [ "$LAT_ENDPOINTS" -ge 1000 ] || bench_figure revoke_p99_ms "$p99"
   printf '  revoke: samples %d  p50 %s ms  p99 %s ms  max %s ms  (DELETE until the first of 5 connects in a row that time out;\n          connects %s ms apart while they still succeed, so this one is within ~%s ms)\n' "$n" "$p50" "$p99" "$mx" "$REVOKE_PACE_MS" "$((REVOKE_PACE_MS + 2))"
   read -r n mn p50 p99 mx mean <<<"$(printf '%s\n' "${LAT_DEL[@]}" | percentiles)"
   printf '  (the DELETE itself answered after: p50 %s ms, p99 %s ms, max %s ms)\n' "$p50" "$p99" "$mx"

@@ -139,6 +139,12 @@ awk -v sent="$sent" -v s0="$s0" -v s1="$s1" -v t0="$t0" -v t1="$t1" -v tl="$tloa
   printf "observer queue:      %d events dropped (enrichment behind): %.2f%% of the events received\n", q1 - q0, rec ? 100 * (q1 - q0) / rec : 0
   printf "agent CPU:           %.0f%% of one core during the load (%.0f%% of the machine, %d cores)\n", 100 * (c1 - c0) / hz / load, 100 * (c1 - c0) / hz / load / cpus, cpus
 }'
+read -r fps dropr < <(awk -v s0="$s0" -v s1="$s1" -v t0="$t0" -v t1="$t1" -v r0="$r0" -v r1="$r1" -v l0="$l0" \
+    -v l1="$l1" -v q0="$q0" -v q1="$q1" 'BEGIN {
+  ev = (r1 - r0) + (l1 - l0) # what the datapath made: received, or lost in the ring
+  printf "%.0f %.4f\n", (s1 - s0) / (t1 - t0), ev ? ((l1 - l0) + (q1 - q0)) / ev : 0 }')
+bench_figure flow_events_per_s "$fps"
+bench_figure flow_drop_ratio_at_max "$dropr"
 log "agent RSS after the rate run: $(rss_mib) MiB"
 heap() { # heap in use after a full GC, when the JDK's jcmd is there
   command -v jcmd >/dev/null || { echo "?"; return; }

@@ -119,12 +119,12 @@ wait_http() { # PATH EXPECTED_CODE TIMEOUT_S: polls until GET PATH from the clie
   done
 }
 
-cpu_ticks() { # PID: utime+stime of the process and its threads (fields 14 and 15 of /proc/PID/stat)
+cpu_ticks() { # PID [sys]: utime+stime of the process and its threads (fields 14 and 15 of /proc/PID/stat); stime alone with "sys"
   # the comm field may hold spaces: cut after its closing parenthesis
   local s
   s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
   s=${s##*) }
-  awk '{print $12 + $13}' <<<"$s"
+  if [ "${2:-}" = sys ]; then awk '{print $13}' <<<"$s"; else awk '{print $12 + $13}' <<<"$s"; fi
 }
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -214,19 +214,19 @@ to_ms() { # wrk's "629.00us" / "3.46ms" / "1.20s" / "2.00m" -> ms
     else print "NA" }'
 }
 
-declare -A RPS P50 P99 AG_CPU AG_US SV_CPU ERRS LOADS
+declare -A RPS P50 P99 AG_CPU AG_US AG_SYS SV_CPU ERRS LOADS
 
 run_wrk() { # CONFIG CONNS: one measured run; appends to the figures of CONFIG|CONNS
-  local cfg=$1 c=$2 key="$1|$2" t=2 ns=$C url="http://$SIP/" out a0 a1 s0 s1 w0 w1 rps p50 p99 nreq bad
+  local cfg=$1 c=$2 key="$1|$2" t=2 ns=$C url="http://$SIP/" out a0 a1 k0 k1 s0 s1 w0 w1 rps p50 p99 nreq bad
   [ "$c" -ge 2 ] || t=1
   if [ "$cfg" = loopback ]; then ns=$S; url="http://127.0.0.1/"; fi
   LOADS[$key]+="$(cut -d' ' -f1 /proc/loadavg) "
-  a0=$(cpu_ticks "$AGENT_PID"); s0=$(cpu_ticks "$SERVER_PID"); w0=$(date +%s%N)
+  a0=$(cpu_ticks "$AGENT_PID"); k0=$(cpu_ticks "$AGENT_PID" sys); s0=$(cpu_ticks "$SERVER_PID"); w0=$(date +%s%N)
   if ! out=$(timeout $((DURATION + 30)) ip netns exec "$ns" wrk -t "$t" -c "$c" -d "${DURATION}s" --timeout 5s --latency "$url" 2>&1); then
     log "wrk failed ($cfg, $c connections): $(tail -n 2 <<<"$out" | tr '\n' ' ')"
     out=
   fi
-  w1=$(date +%s%N); a1=$(cpu_ticks "$AGENT_PID"); s1=$(cpu_ticks "$SERVER_PID")
+  w1=$(date +%s%N); a1=$(cpu_ticks "$AGENT_PID"); k1=$(cpu_ticks "$AGENT_PID" sys); s1=$(cpu_ticks "$SERVER_PID")
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
   p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
@@ -243,6 +243,8 @@ run_wrk() { # CONFIG CONNS: one measured run; appends to the figures of CONFIG|C
   AG_CPU[$key]+="$(awk -v d=$((a1 - a0)) -v w=$((w1 - w0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.0f", 100 * d / hz / (w / 1e9)}') "
   # the agent's CPU per request, in microseconds: what one proxied request costs it
   AG_US[$key]+="$(awk -v d=$((a1 - a0)) -v n="${nreq:-0}" -v hz="$CLK_TCK" 'BEGIN {if (n > 0) printf "%.0f", 1e6 * d / hz / n; else print "NA"}') "
+  # of which in the kernel (sockets, TCP, the veths and the redirect): what no change to the proxy's Java can save
+  AG_SYS[$key]+="$(awk -v d=$((k1 - k0)) -v n="${nreq:-0}" -v hz="$CLK_TCK" 'BEGIN {if (n > 0) printf "%.0f", 1e6 * d / hz / n; else print "NA"}') "
   SV_CPU[$key]+="$(awk -v d=$((s1 - s0)) -v w=$((w1 - w0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.0f", 100 * d / hz / (w / 1e9)}') "
   ERRS[$key]=$(( ${ERRS[$key]:-0} + bad ))
   [ "$bad" = 0 ] || log "$cfg $c: $bad non-2xx answers or socket errors: $(grep -E 'Non-2xx|Socket errors' <<<"$out" | tr '\n' ' ')"
@@ -313,7 +315,7 @@ echo "  l3l4      CNP: the client may reach the server on TCP 80 (datapath only)
 echo "  l7        the same with rules.http GET \"/\": through the agent's transparent proxy"
 [ "$DO_LOOPBACK" = 0 ] || echo "  loopback  wrk in the server netns to 127.0.0.1: the server alone, no datapath"
 echo
-printf '%-6s %-9s %9s %7s %9s %9s %7s %7s %8s %7s %5s %6s  %s\n' conns config "req/s" "x base" "p50 ms" "p99 ms" "x p99" "agent%" "agent us" "server%" errs load "runs (req/s)"
+printf '%-6s %-9s %9s %7s %9s %9s %7s %7s %8s %6s %7s %5s %6s  %s\n' conns config "req/s" "x base" "p50 ms" "p99 ms" "x p99" "agent%" "agent us" "sys us" "server%" errs load "runs (req/s)"
 for c in "${CONN_LIST[@]}"; do
   base=$(median <<<"${RPS["none|$c"]}")
   basep99=$(median <<<"${P99["none|$c"]}")
@@ -325,13 +327,25 @@ for c in "${CONN_LIST[@]}"; do
     ratio=$(awk -v a="$r" -v b="$base" 'BEGIN {if (a == "NA" || b == "NA" || b == 0) print "NA"; else printf "%.2f", a / b}')
     rp99=$(awk -v a="$p99" -v b="$basep99" 'BEGIN {if (a == "NA" || b == "NA" || b == 0) print "NA"; else printf "%.1f", a / b}')
     loads=$(tr ' ' '\n' <<<"${LOADS[$k]}" | grep -v '^$' | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.0f-%.0f", lo, hi}')
-    printf '%-6s %-9s %9.0f %7s %9s %9s %7s %7s %8s %7s %5s %6s  [%s]\n' "$c" "$cfg" "$( [ "$r" = NA ] && echo 0 || echo "$r")" \
-      "$ratio" "$p50" "$p99" "$rp99" "$(median <<<"${AG_CPU[$k]}")" "$(median <<<"${AG_US[$k]}")" "$(median <<<"${SV_CPU[$k]}")" "${ERRS[$k]:-0}" \
+    printf '%-6s %-9s %9.0f %7s %9s %9s %7s %7s %8s %6s %7s %5s %6s  [%s]\n' "$c" "$cfg" "$( [ "$r" = NA ] && echo 0 || echo "$r")" \
+      "$ratio" "$p50" "$p99" "$rp99" "$(median <<<"${AG_CPU[$k]}")" "$(median <<<"${AG_US[$k]}")" "$(median <<<"${AG_SYS[$k]}")" \
+      "$(median <<<"${SV_CPU[$k]}")" "${ERRS[$k]:-0}" \
       "$loads" "$(echo ${RPS[$k]})"
   done
 done
+for c in 16 64; do
+  [ -n "${RPS["none|$c"]:-}" ] && [ -n "${RPS["l7|$c"]:-}" ] || continue
+  bench_figure "l7_rps_ratio_$c" "$(awk -v a="$(median <<<"${RPS["l7|$c"]}")" -v b="$(median <<<"${RPS["none|$c"]}")" \
+    'BEGIN {if (a == "NA" || b == "NA" || b == 0) print "NA"; else printf "%.3f", a / b}')"
+  if [ "$c" = 16 ]; then
+    bench_figure l7_agent_us_per_request "$(median <<<"${AG_US["l7|16"]}")"
+    bench_figure l7_p99_added_ms "$(awk -v a="$(median <<<"${P99["l7|16"]}")" -v b="$(median <<<"${P99["none|16"]}")" \
+      'BEGIN {if (a == "NA" || b == "NA") print "NA"; else printf "%.2f", a - b}')"
+  fi
+done
 echo "x base: requests/s relative to 'none' at the same connection count; x p99: p99 relative to 'none'."
-echo "agent us: the agent's CPU time per request in microseconds (utime+stime / requests wrk completed)."
+echo "agent us: the agent's CPU time per request in microseconds (utime+stime / requests wrk completed);"
+echo "sys us: the part of it spent in the kernel (stime: sockets, TCP, the veths, the redirect)."
 echo "errs: non-2xx answers, socket errors and timeouts over all runs of the row (a run without figures counts 1)."
 echo "load: the 1-minute load average before the row's runs (lowest-highest)."
 echo

@@ -14,6 +14,12 @@ log() { printf '%s %s: %s\n' "$(date -u +%H:%M:%S)" "$BENCH_TAG" "$*" >&2; }
 die() { printf '%s: %s\n' "$BENCH_TAG" "$*" >&2; exit 1; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
+# scripts/bench.sh sets BENCH_FIGURES to a file: each script adds its figures there as "key value" lines (the keys of
+# bench.sh's --json), NA for one it could not measure. Unset, this does nothing.
+bench_figure() { # KEY VALUE
+  [ -z "${BENCH_FIGURES:-}" ] || printf '%s %s\n' "$1" "${2:-NA}" >>"$BENCH_FIGURES"
+}
+
 bench_require() { # WHY TOOL...: root (WHY says what for), the tools, and the built distribution at $DIST
   [ "$(id -u)" = 0 ] || die "run as root ($1)"
   shift

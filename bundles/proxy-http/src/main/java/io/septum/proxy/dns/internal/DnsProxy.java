@@ -13,6 +13,7 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollEventLoopGroup;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.channel.socket.DatagramPacket;
 import io.septum.api.flow.Flow;
 import io.septum.api.flow.FlowDns;
@@ -21,7 +22,6 @@ import io.septum.api.flow.FlowIp;
 import io.septum.api.flow.FlowL4;
 import io.septum.api.flow.FlowL7;
 import io.septum.proxy.common.ProxySockets;
-import io.septum.support.thread.DaemonThreads;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -91,7 +91,7 @@ final class DnsProxy implements AutoCloseable {
 
     /** Binds the listener; returns its address. */
     InetSocketAddress start() {
-        group = new EpollEventLoopGroup(1, DaemonThreads.numbered("septum-dns-proxy"));
+        group = new EpollEventLoopGroup(1, new DefaultThreadFactory("septum-dns-proxy", true));
         Bootstrap b = new Bootstrap().group(group).channelFactory(IPV4)
                 .option(EpollChannelOption.IP_TRANSPARENT, true)
                 .option(EpollChannelOption.IP_RECVORIGDSTADDR, true)

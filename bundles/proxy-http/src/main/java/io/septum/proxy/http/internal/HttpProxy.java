@@ -11,6 +11,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollEventLoopGroup;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.socket.SocketChannel;
@@ -19,7 +20,6 @@ import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.septum.api.flow.Flow;
 import io.septum.proxy.common.ProxySockets;
-import io.septum.support.thread.DaemonThreads;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -64,8 +64,8 @@ final class HttpProxy implements AutoCloseable {
             Throwable why = Epoll.unavailabilityCause();
             throw new IllegalStateException("Netty native epoll is not available: " + (why == null ? "unknown" : why.getMessage()), why);
         }
-        boss = new EpollEventLoopGroup(1, DaemonThreads.numbered("septum-proxy-accept"));
-        workers = new EpollEventLoopGroup(2, DaemonThreads.numbered("septum-proxy-io"));
+        boss = new EpollEventLoopGroup(1, new DefaultThreadFactory("septum-proxy-accept", true));
+        workers = new EpollEventLoopGroup(2, new DefaultThreadFactory("septum-proxy-io", true));
         ServerBootstrap b = new ServerBootstrap()
                 .group(boss, workers)
                 .channel(EpollServerSocketChannel.class)
