@@ -181,7 +181,7 @@ make_nodes() { # PREFIX FIRST LAST SUBNET: namespaces sbench-RID-PREFIXi, host v
 
 # ---------------------------------------------------------------------------------------------------------------
 # Figures
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR==0) print "NA"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+median() { tr ' ' '\n' | grep -v '^$' | grep -v NA | sort -g | awk '{a[NR]=$1} END {if (NR==0) print "NA"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
 percentiles() { # reads ms values, prints "n min p50 p99 max mean" (nearest-rank percentiles)
   sort -g | awk '{a[NR]=$1; s+=$1} END {
@@ -527,13 +527,14 @@ if [ "$DO_LATENCY" = 1 ]; then
   echo "Policy import -> enforcement, $LAT_ENDPOINTS endpoints registered (registered in ${LAT_REGISTER_S} s):"
   echo "from just before POST /v1/policies until the first TCP connect from the client namespace succeeds"
   read -r n mn p50 p99 mx mean <<<"$(printf '%s\n' "${LAT_OPEN[@]}" | percentiles)"
-  if [ "$LAT_ENDPOINTS" -ge 1000 ]; then bench_figure import_enforce_1k_endpoints_p99_ms "$p99"; else bench_figure import_enforce_p99_ms "$p99"; fi
+  # the key by what was asked for: a count of ready endpoints one short must not pass for the 100-endpoint figure
+  if [ "$ENDPOINTS" -ge 1000 ]; then bench_figure import_enforce_1k_endpoints_p99_ms "$p99"; else bench_figure import_enforce_p99_ms "$p99"; fi
   per=$(awk -v t="$LAT_PROBE_NS_TOTAL" -v a="$LAT_ATTEMPTS_TOTAL" 'BEGIN {if (a) printf "%.2f", t / a / 1e6; else print "NA"}')
   printf '  allow:  samples %d  p50 %s ms  p99 %s ms  max %s ms  (min %s, mean %s)\n' "$n" "$p50" "$p99" "$mx" "$mn" "$mean"
   read -r n mn p50 p99 mx mean <<<"$(printf '%s\n' "${LAT_POST[@]}" | percentiles)"
   printf '  (the POST itself answered after: p50 %s ms, p99 %s ms, max %s ms)\n' "$p50" "$p99" "$mx"
   read -r n mn p50 p99 mx mean <<<"$(printf '%s\n' "${LAT_CLOSE[@]}" | percentiles)"
-  [ "$LAT_ENDPOINTS" -ge 1000 ] || bench_figure revoke_p99_ms "$p99"
+  [ "$ENDPOINTS" -ge 1000 ] || bench_figure revoke_p99_ms "$p99"
   printf '  revoke: samples %d  p50 %s ms  p99 %s ms  max %s ms  (DELETE until the first of 5 connects in a row that time out;\n          connects %s ms apart while they still succeed, so this one is within ~%s ms)\n' "$n" "$p50" "$p99" "$mx" "$REVOKE_PACE_MS" "$((REVOKE_PACE_MS + 2))"
   read -r n mn p50 p99 mx mean <<<"$(printf '%s\n' "${LAT_DEL[@]}" | percentiles)"
   printf '  (the DELETE itself answered after: p50 %s ms, p99 %s ms, max %s ms)\n' "$p50" "$p99" "$mx"

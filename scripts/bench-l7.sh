@@ -335,6 +335,12 @@ for c in "${CONN_LIST[@]}"; do
 done
 for c in 16 64; do
   [ -n "${RPS["none|$c"]:-}" ] && [ -n "${RPS["l7|$c"]:-}" ] || continue
+  # a row with errors is not a figure: quick 403s or 5xx would pass for requests served
+  if [ "${ERRS["l7|$c"]:-0}" != 0 ] || [ "${ERRS["none|$c"]:-0}" != 0 ]; then
+    bench_figure "l7_rps_ratio_$c" NA
+    [ "$c" != 16 ] || { bench_figure l7_agent_us_per_request NA; bench_figure l7_p99_added_ms NA; }
+    continue
+  fi
   bench_figure "l7_rps_ratio_$c" "$(awk -v a="$(median <<<"${RPS["l7|$c"]}")" -v b="$(median <<<"${RPS["none|$c"]}")" \
     'BEGIN {if (a == "NA" || b == "NA" || b == 0) print "NA"; else printf "%.3f", a / b}')"
   if [ "$c" = 16 ]; then

@@ -43,8 +43,8 @@ BENCH_TAG=bench
 bench_require "every benchmark needs network namespaces and BPF" ip jq
 [ -d "$TMP_BASE" ] || die "--tmpdir $TMP_BASE is not a directory"
 OUT=$(mktemp -d "$TMP_BASE/septum-bench-all.XXXXXX")
-export BENCH_FIGURES="$OUT/figures"
-: >"$BENCH_FIGURES"
+FIGURES="$OUT/figures" # what the steps that succeeded measured; each step writes its own file first
+: >"$FIGURES"
 
 if [ "$QUICK" = 1 ]; then
   STEPS=(
@@ -73,7 +73,9 @@ for step in "${STEPS[@]}"; do
   eval "args=($cmd)" # the commands above are this file's own words: quoting only, nothing from outside
   log "[$i/${#STEPS[@]}] $name ($took; load average $(loadavg)): scripts/${args[*]}"
   t0=$SECONDS
-  if "$ROOT/scripts/${args[0]}" "${args[@]:1}" --tmpdir "$TMP_BASE" >"$OUT/$name.log" 2>&1; then
+  : >"$OUT/$name.figures"
+  if BENCH_FIGURES="$OUT/$name.figures" "$ROOT/scripts/${args[0]}" "${args[@]:1}" --tmpdir "$TMP_BASE" >"$OUT/$name.log" 2>&1; then
+    cat "$OUT/$name.figures" >>"$FIGURES"
     log "[$i/${#STEPS[@]}] $name done in $((SECONDS - t0)) s"
   else
     log "[$i/${#STEPS[@]}] $name FAILED after $((SECONDS - t0)) s (its figures are missing): tail of $OUT/$name.log:"
@@ -102,7 +104,9 @@ ROWS=(
   "rss_mib_1k_endpoints|<= 256|agent RSS, 1,000 endpoints and full flow load"
   "cli_status_ms|<= 250|septum status, wall time, median"
 )
-figure() { awk -v k="$1" '$1 == k {v = $2} END {print (v == "" ? "NA" : v)}' "$BENCH_FIGURES"; }
+figure() { # KEY: its value, or NA when no step measured it or the value is not a number
+  awk -v k="$1" '$1 == k {v = $2} END {print (v ~ /^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$/ ? v : "NA")}' "$FIGURES"
+}
 
 echo
 echo "Septum benchmarks$( [ "$QUICK" = 1 ] && echo " (--quick)") — $(date -u '+%Y-%m-%d %H:%M UTC'), git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo ?)"

@@ -148,8 +148,13 @@ final class E2eNet implements AutoCloseable {
      * came back; a client still running after {@code wait} is stopped with {@code stop} and counts as no echo.
      */
     static boolean echoes(ProcessBuilder client, String token, Duration wait, Consumer<Process> stop) {
+        Process p;
         try {
-            Process p = client.redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            p = client.redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        } catch (IOException e) {
+            return false;
+        }
+        try {
             try (var in = p.getOutputStream()) {
                 in.write((token + "\n").getBytes());
             }
@@ -159,8 +164,11 @@ final class E2eNet implements AutoCloseable {
             }
             return new String(p.getInputStream().readAllBytes()).contains(token);
         } catch (IOException e) {
+            stop.accept(p);
             return false;
         } catch (InterruptedException e) {
+            // a probe given up on (its test timed out) must not leave its client running
+            stop.accept(p);
             Thread.currentThread().interrupt();
             return false;
         }

@@ -214,7 +214,7 @@ class K8sSourceIT {
                     + agent.cli("policy", "list").out());
             awaitPods(pods, revision());
 
-            // the probes at once, a few at a time as the connectivity lab sends them: a denied one waits out its timeout
+            // the probes side by side (a denied one waits out its timeout), each judged on its own
             List<java.util.concurrent.Callable<String>> checks = new ArrayList<>();
             int i = 0;
             int skipped = 0;
@@ -472,12 +472,15 @@ class K8sSourceIT {
     }
 
     /**
+     * Probes sent at once: a denied one waits out its second, and an allowed one has three tries (below), so that
+     * the load of its neighbours cannot turn it into a false deny.
+     */
+    private static final int PARALLEL_PROBES = 8;
+
+    /**
      * True when an echo comes back. A probe eval expects to pass gets three tries (the first packets of a new
      * endpoint may race its neighbour entries); a denied one is tried once, for a second.
      */
-    /** Probes sent at once: as many as the connectivity lab sends. */
-    private static final int PARALLEL_PROBES = 8;
-
     private static boolean probe(E2eNet.Node from, String ip, int port, String proto, boolean expectAllow) {
         int tries = expectAllow ? 3 : 1;
         for (int i = 0; i < tries; i++) {

@@ -30,7 +30,7 @@ public final class CaseRunner {
     public static final int EXIT_FAIL = 1;
     public static final int EXIT_INVALID = 2;
     public static final int EXIT_ERROR = 3;
-    static final int PARALLEL_PROBES = 8;
+    static final int PARALLEL_PROBES = 4;
 
     private final AgentClient client;
     private final PolicyEngine engine;

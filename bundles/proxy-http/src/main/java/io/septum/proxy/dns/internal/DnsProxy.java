@@ -49,11 +49,11 @@ final class DnsProxy implements AutoCloseable {
     interface Judge {
         Verdict judge(InetSocketAddress client, InetSocketAddress server, String name);
 
-        /** Whether the agent has put these newly learned addresses in its ipcache (their allows are then in force). */
+        /** Whether the agent has put these learned addresses in its ipcache (their allows are then in force). */
         boolean opened(List<String> addresses);
     }
 
-    /** How long an answer with new addresses waits for the allows they open (Cilium holds answers the same way). */
+    /** How long an answer waits for the allows its addresses open (Cilium holds answers the same way). */
     static final long OPEN_WAIT_MILLIS = 1000;
 
     /** A query's verdict and the flow names of its two sides. */
@@ -175,10 +175,11 @@ final class DnsProxy implements AutoCloseable {
                         // the answer must be to this question: its addresses are learned under the query's name
                         if (!a.name().equals(q.name()) || a.qtype() != q.qtype()) return;
                         ctx.close();
-                        List<String> fresh = cache.learn(q.name(), a.answers(), v.endpointId());
+                        List<String> held = cache.learn(q.name(), a.answers(), v.endpointId());
                         long ttl = a.answers().stream().mapToLong(DnsMessage.Answer::ttl).min().orElse(0);
-                        // the client connects as soon as it has the answer: relay it once the allow is in place
-                        whenOpened(fresh, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(OPEN_WAIT_MILLIS), () -> {
+                        // the client connects as soon as it has the answer: relay it once the allows are in place,
+                        // also for addresses another lookup of the same name learned a moment ago
+                        whenOpened(held, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(OPEN_WAIT_MILLIS), () -> {
                             answer(server, client, bytes);
                             flows.accept(flow(v, client, server, q, true, a.rcode(),
                                     a.answers().stream().map(DnsMessage.Answer::ip).toList(), ttl,
@@ -205,11 +206,11 @@ final class DnsProxy implements AutoCloseable {
         });
     }
 
-    /** Runs {@code then} on the event loop once the judge sees {@code fresh} opened, or at {@code deadlineNanos}. */
-    private void whenOpened(List<String> fresh, long deadlineNanos, Runnable then) {
+    /** Runs {@code then} on the event loop once the judge sees {@code addresses} opened, or at {@code deadlineNanos}. */
+    private void whenOpened(List<String> addresses, long deadlineNanos, Runnable then) {
         boolean opened;
         try {
-            opened = fresh.isEmpty() || judge.opened(fresh);
+            opened = addresses.isEmpty() || judge.opened(addresses);
         } catch (RuntimeException e) {
             opened = true; // cannot tell: answer now rather than hold the client
         }
@@ -217,7 +218,7 @@ final class DnsProxy implements AutoCloseable {
             then.run();
             return;
         }
-        group.schedule(() -> whenOpened(fresh, deadlineNanos, then), 10, TimeUnit.MILLISECONDS);
+        group.schedule(() -> whenOpened(addresses, deadlineNanos, then), 10, TimeUnit.MILLISECONDS);
     }
 
     /** Sends {@code bytes} to the client from the original server's address and port. */

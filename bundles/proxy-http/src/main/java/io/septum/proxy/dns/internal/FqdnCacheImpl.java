@@ -69,14 +69,16 @@ final class FqdnCacheImpl implements FqdnCache {
      * cache, and its listeners are told; a refreshed TTL only moves the expiry. The file follows on the next
      * {@link #flush} (the caller is the proxy's event loop, which must not wait on a disk). Loopback, link-local and
      * unspecified addresses are never learned (no name should open those). Beyond {@code maxEntries} the entries
-     * that expire first make room. Returns the addresses this answer added (new to the name, or expired).
+     * that expire first make room. Returns the addresses of the answer the cache now holds for the name, known
+     * before or not: the ones whose allows the client's next connection needs (a concurrent lookup of the same name
+     * may have added them a moment ago, and their allows may not be in force yet).
      */
     List<String> learn(String name, List<DnsMessage.Answer> answers, long endpointId) {
         if (answers.isEmpty()) return List.of();
         String n = normalize(name);
         long now = nowMillis.getAsLong();
         boolean changed = false;
-        List<String> fresh = new ArrayList<>();
+        List<String> held = new ArrayList<>();
         synchronized (this) {
             Map<String, FqdnEntry> ips = byName.computeIfAbsent(n, k -> new TreeMap<>());
             for (DnsMessage.Answer a : answers) {
@@ -84,16 +86,14 @@ final class FqdnCacheImpl implements FqdnCache {
                 if (ip == null || local(ip)) continue;
                 long ttl = Math.min(Math.max(a.ttl(), minTtlSeconds), maxTtlSeconds);
                 FqdnEntry had = ips.put(ip, new FqdnEntry(n, ip, ttl, now + ttl * 1000, endpointId));
-                if (had == null || had.expires() <= now) {
-                    changed = true;
-                    fresh.add(ip);
-                }
+                held.add(ip);
+                if (had == null || had.expires() <= now) changed = true;
             }
             changed |= trim();
             dirty = true;
         }
         if (changed) changed();
-        return fresh;
+        return held;
     }
 
     /** Writes the file when the entries changed since the last write; on the caller's thread (not the proxy's). */

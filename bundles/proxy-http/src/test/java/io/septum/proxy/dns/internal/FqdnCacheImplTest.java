@@ -39,6 +39,18 @@ class FqdnCacheImplTest {
     }
 
     @Test
+    void anAnswerNamesEveryAddressItsClientNeedsOpenedAlsoOnesAnotherLookupLearned() {
+        // two clients look up the same name at once: the second answer must wait for the allows as the first does
+        FqdnCacheImpl c = cache(3600, 100);
+        assertEquals(List.of("10.0.0.1"), c.learn("api.example.com", List.of(new DnsMessage.Answer("10.0.0.1", 30)), 7));
+        assertEquals(List.of("10.0.0.1", "10.0.0.2"), c.learn("api.example.com",
+                List.of(new DnsMessage.Answer("10.0.0.1", 30), new DnsMessage.Answer("10.0.0.2", 30)), 8));
+        assertEquals(List.of("10.0.0.3"), c.learn("api.example.com",
+                List.of(new DnsMessage.Answer("127.0.0.1", 30), new DnsMessage.Answer("10.0.0.3", 30)), 8),
+                "never a loopback address: nothing would ever open it, and the answer would wait its full second");
+    }
+
+    @Test
     void expiredEntriesGoAndCleanForgetsNames() {
         FqdnCacheImpl c = cache(0, 100);
         c.learn("a.example", List.of(new DnsMessage.Answer("10.0.0.1", 10)), 1);
