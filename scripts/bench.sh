@@ -84,7 +84,7 @@ for step in "${STEPS[@]}"; do
   fi
 done
 
-# KEY|GOAL|WHAT: the issue's keys in its order; GOAL is "<= N", ">= N" or "-" (a comparison, no goal of its own)
+# KEY|GOAL|WHAT: the goals' keys, in the order of docs/benchmarks.md; GOAL is "<= N", ">= N" or "-" (a comparison, no goal of its own)
 ROWS=(
   "throughput_10k_ratio|>= 0.95|iperf3, 10,000 policy entries / no program"
   "iptables_10k_ratio|-|iperf3, 10,000-rule iptables chain / no program"
