@@ -14,7 +14,8 @@
 #             the agent's transparent HTTP proxy (checked: GET /other gets 403 "Access denied")
 #   loopback  (unless --skip-loopback) wrk inside the server namespace to 127.0.0.1: what the server alone does
 # The server is scripts/bench/HttpServer.java (NIO, keep-alive, SERVER_THREADS threads). Besides requests/s and
-# p50/p99 it prints the agent's and the server's CPU time during the runs (utime+stime from /proc) and the load
+# p50/p99 it prints the agent's and the server's CPU time during the runs (utime+stime from /proc; the agent's
+# kernel part, stime, on its own as "sys us" per request) and the load
 # average before each run: the machine may be shared. --no-flow-log starts the agent with the observer's flow log
 # off (logEnabled=false): the proxy's L7 flows are still enriched and kept in the in-memory ring, not written.
 #
