@@ -31,6 +31,8 @@ public final class EndpointSnapshot {
     private final Map<String, IpPrefix> parsed;
     /** Prefix lengths present, longest first, per family (index 0: IPv4, 1: IPv6). */
     private final List<List<Integer>> lengths = List.of(new ArrayList<>(), new ArrayList<>());
+    /** Identity number to the named ports its endpoints declare, local and remote (see {@link #namedPortsOf}). */
+    private final Map<Long, List<NamedPort>> portsByIdentity;
 
     public EndpointSnapshot(long revision, List<Endpoint> endpoints, List<IpcacheEntry> ipcache) {
         this(revision, endpoints, ipcache, null);
@@ -45,7 +47,20 @@ public final class EndpointSnapshot {
      */
     public EndpointSnapshot(long revision, List<Endpoint> endpoints, List<IpcacheEntry> ipcache,
                             EndpointSnapshot previous) {
+        this(revision, endpoints, ipcache, Map.of(), previous);
+    }
+
+    /**
+     * As above, with the named ports of each identity ({@link #namedPortsOf}).
+     *
+     * @since 2.6
+     */
+    public EndpointSnapshot(long revision, List<Endpoint> endpoints, List<IpcacheEntry> ipcache,
+                            Map<Long, List<NamedPort>> portsByIdentity, EndpointSnapshot previous) {
         this.revision = revision;
+        Map<Long, List<NamedPort>> ports = new HashMap<>();
+        if (portsByIdentity != null) portsByIdentity.forEach((k, v) -> ports.put(k, List.copyOf(v)));
+        this.portsByIdentity = Map.copyOf(ports);
         this.endpoints = List.copyOf(endpoints);
         this.ipcache = List.copyOf(ipcache);
         // sized up front: a cluster's ipcache has ten thousand entries and more, and rehashing showed in profiles
@@ -105,6 +120,23 @@ public final class EndpointSnapshot {
 
     public List<Endpoint> endpoints() {
         return endpoints;
+    }
+
+    /**
+     * The named ports that the endpoints of an identity declare, on this node and (in cluster mode) on others: what
+     * an egress rule naming a port resolves against for a peer of that identity, in the datapath and in the proxies
+     * alike. The datapath keys policy on identities, so endpoints that share one share their names (a name two of
+     * them give different numbers lists both). Empty for an identity whose endpoints declare none.
+     *
+     * @since 2.6
+     */
+    public List<NamedPort> namedPortsOf(long identity) {
+        return portsByIdentity.getOrDefault(identity, List.of());
+    }
+
+    /** Every identity's named ports, as {@link #namedPortsOf} gives them. @since 2.6 */
+    public Map<Long, List<NamedPort>> namedPorts() {
+        return portsByIdentity;
     }
 
     /** IP prefix to identity, as pushed to the datapath. */

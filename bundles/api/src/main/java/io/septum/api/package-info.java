@@ -2,7 +2,7 @@
  * The shared contract of Septum: endpoints, labels, identities and the endpoint-source SPI.
  * Every other bundle depends on this package and on nothing else of each other.
  */
-@Version("2.5.0")
+@Version("2.6.0")
 @Export
 package io.septum.api;
 

@@ -13,6 +13,7 @@ import io.septum.api.EndpointState;
 import io.septum.api.HealthReporter;
 import io.septum.api.IdentityAllocator;
 import io.septum.api.IpcacheEntry;
+import io.septum.api.NamedPort;
 import io.septum.api.RemoteEndpoints;
 import io.septum.api.SourceHealth;
 import io.septum.api.datapath.BpfEndpoint;
@@ -367,11 +368,13 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
     private void publishSnapshot() {
         List<Endpoint> views;
         List<IpcacheEntry> cache;
+        Map<Long, List<NamedPort>> ports;
         synchronized (lock) {
             views = table.views();
             cache = reconciler.ipcache();
+            ports = reconciler.peerPorts();
         }
-        publisher.offer(views, cache);
+        publisher.offer(views, cache, ports);
     }
 
     @Override

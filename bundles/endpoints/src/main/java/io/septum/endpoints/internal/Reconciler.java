@@ -81,6 +81,11 @@ final class Reconciler {
         return ipcache;
     }
 
+    /** The named ports of each identity as the last pass resolved egress rules with; the caller holds the lock. */
+    Map<Long, List<NamedPort>> peerPorts() {
+        return lastPeerPorts;
+    }
+
     /** The caller holds the lock. */
     String saveError() {
         return saveError;

@@ -4,6 +4,7 @@ import io.septum.api.Endpoint;
 import io.septum.api.EndpointListener;
 import io.septum.api.EndpointSnapshot;
 import io.septum.api.IpcacheEntry;
+import io.septum.api.NamedPort;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -33,12 +34,13 @@ final class SnapshotPublisher {
         return current;
     }
 
-    /** Publishes the state if it differs from the newest snapshot. */
-    synchronized void offer(List<Endpoint> endpoints, List<IpcacheEntry> ipcache) {
+    /** Publishes the state (endpoints, ipcache, each identity's named ports) if it differs from the newest snapshot. */
+    synchronized void offer(List<Endpoint> endpoints, List<IpcacheEntry> ipcache, Map<Long, List<NamedPort>> ports) {
         EndpointSnapshot cur = current;
         // the first offer is always published (revision 1): "no endpoints yet" and "no endpoints" differ
-        if (cur.revision() > 0 && endpoints.equals(cur.endpoints()) && ipcache.equals(cur.ipcache())) return;
-        current = new EndpointSnapshot(cur.revision() + 1, endpoints, ipcache, cur);
+        if (cur.revision() > 0 && endpoints.equals(cur.endpoints()) && ipcache.equals(cur.ipcache())
+                && ports.equals(cur.namedPorts())) return;
+        current = new EndpointSnapshot(cur.revision() + 1, endpoints, ipcache, ports, cur);
         if (pending.compareAndSet(false, true)) submit(this::deliverAll);
     }
 

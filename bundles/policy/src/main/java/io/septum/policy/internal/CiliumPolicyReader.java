@@ -342,12 +342,9 @@ final class CiliumPolicyReader {
                 for (int i = 0; i < specs.size(); i++) {
                     PortSpec s = specs.get(i);
                     String f = join(path, "ports") + "[" + i + "]";
-                    if (s.named()) {
-                        // a name resolves per destination, and the proxy does not know the names of another node's
-                        // endpoints: it would let every request through there
-                        diag.error(join(f, "port"), "named port \"" + s.name() + "\" cannot carry L7 rules yet:"
-                                + " use the port's number");
-                    } else if (s.port() == 0) {
+                    // a named port carries L7 rules too: it resolves on each destination, in the proxies as in the
+                    // datapath (EndpointSnapshot.namedPortsOf gives them the names of other nodes' endpoints)
+                    if (!s.named() && s.port() == 0) {
                         diag.error(join(f, "port"), "L7 rules cannot apply to port 0 (all ports): name a " + proxied
                                 + " port");
                     }

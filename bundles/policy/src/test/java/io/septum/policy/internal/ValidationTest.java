@@ -40,7 +40,6 @@ class ValidationTest {
                 {"  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: 'Http'}]}]\n", "spec.ingress[0].toPorts[0].ports[0].port", "invalid port name \"Http\""},
                 {"  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: 'a--b'}]}]\n", "spec.ingress[0].toPorts[0].ports[0].port", "\"--\""},
                 {"  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: '80', protocol: ICMP}]}]\n", "spec.ingress[0].toPorts[0].ports[0].protocol", "ICMP"},
-                {"  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: 'http'}], rules: {http: [{}]}}]\n", "spec.ingress[0].toPorts[0].ports[0].port", "cannot carry L7 rules"},
                 {"  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: '53', protocol: UDP}], rules: {http: [{}]}}]\n", "spec.ingress[0].toPorts[0].ports[0].protocol", "only apply to TCP"},
                 {"  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: '0', protocol: TCP}], rules: {http: [{}]}}]\n", "spec.ingress[0].toPorts[0].ports[0].port", "port 0"},
                 {"  endpointSelector: {}\n  egressDeny:\n  - toPorts: [{ports: [{port: '80'}], rules: {http: [{}]}}]\n", "spec.egressDeny[0].toPorts[0].rules", "egressDeny"},

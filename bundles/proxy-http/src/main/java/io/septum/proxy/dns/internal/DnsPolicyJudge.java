@@ -42,8 +42,9 @@ final class DnsPolicyJudge implements DnsProxy.Judge {
         if (c.endpoint() == null) return refuse("the client " + client.getAddress().getHostAddress()
                 + " is no endpoint of this node (fail closed)", c, s, epId);
         PolicySet set = repo.current();
+        // a rule naming a port resolves on the server's identity, local or on another node, as the datapath's does
         Optional<DnsPolicy> rules = set.dnsPolicy(Direction.EGRESS, c.labels(), s.labels(),
-                s.endpoint() == null ? java.util.List.of() : s.endpoint().namedPorts(), server.getPort(), repo.mode());
+                snap.namedPortsOf(s.identity()), server.getPort(), repo.mode());
         if (rules.isEmpty()) return refuse("no DNS rule governs this path (fail closed)", c, s, epId);
         Decision d = rules.get().decide(name);
         String policy = d.ruleId() == 0 ? null : set.rule(d.ruleId()).map(r -> r.policy()).orElse(null);

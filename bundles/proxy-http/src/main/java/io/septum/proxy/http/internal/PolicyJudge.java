@@ -4,6 +4,7 @@ import io.septum.api.Endpoint;
 import io.septum.api.EndpointIndex;
 import io.septum.api.EndpointSnapshot;
 import io.septum.api.IdentityAllocator;
+import io.septum.api.NamedPort;
 import io.septum.api.flow.FlowEndpoint;
 import io.septum.api.policy.Decision;
 import io.septum.api.policy.Direction;
@@ -48,7 +49,8 @@ final class PolicyJudge implements Judge {
                 .map(e -> e.source() != null && e.source().startsWith("kvstore:")).orElse(false);
         // the answers are handed to the proxy through the client's bridge (septum_to_ep): a routed client keeps the
         // host's address, as before
-        return new Connection(c, s, server.getPort(), c.endpoint() != null && remote && bridgePort(c.endpoint()));
+        return new Connection(c, s, server.getPort(), c.endpoint() != null && remote && bridgePort(c.endpoint()),
+                snap.namedPortsOf(s.identity()));
     }
 
     private static boolean bridgePort(Endpoint ep) {
@@ -66,15 +68,19 @@ final class PolicyJudge implements Judge {
         private final ProxyPeer server;
         private final int port;
         private final boolean keepClientAddress;
+        /** The named ports of the server's identity, local or on another node: what the client's egress rules resolve on. */
+        private final List<NamedPort> serverIdentityPorts;
         private long revision = Long.MIN_VALUE;
         private Optional<HttpPolicy> ingress = Optional.empty();
         private Optional<HttpPolicy> egress = Optional.empty();
 
-        Connection(ProxyPeer client, ProxyPeer server, int port, boolean keepClientAddress) {
+        Connection(ProxyPeer client, ProxyPeer server, int port, boolean keepClientAddress,
+                   List<NamedPort> serverIdentityPorts) {
             this.client = client;
             this.server = server;
             this.port = port;
             this.keepClientAddress = keepClientAddress;
+            this.serverIdentityPorts = serverIdentityPorts;
         }
 
         @Override
@@ -89,11 +95,13 @@ final class PolicyJudge implements Judge {
             long rev = repo.revision();
             if (rev != revision) {
                 PolicySet set = repo.current();
+                // as the datapath resolves names: ingress rules on the server endpoint's own ports, egress rules on
+                // the ports of the server's identity (every endpoint of it, on any node)
                 ingress = server.endpoint() == null ? Optional.empty()
-                        : set.httpPolicy(Direction.INGRESS, server.labels(), client.labels(), serverPorts(), port,
-                        repo.mode());
+                        : set.httpPolicy(Direction.INGRESS, server.labels(), client.labels(),
+                        server.endpoint().namedPorts(), port, repo.mode());
                 egress = client.endpoint() == null ? Optional.empty()
-                        : set.httpPolicy(Direction.EGRESS, client.labels(), server.labels(), serverPorts(), port,
+                        : set.httpPolicy(Direction.EGRESS, client.labels(), server.labels(), serverIdentityPorts, port,
                         repo.mode());
                 revision = rev;
             }
@@ -106,11 +114,6 @@ final class PolicyJudge implements Judge {
             }
             if (last == null) return new Verdict(true, "no L7 rule governs this path (allowed at L3/L4)", null);
             return new Verdict(true, last.rule(), policyOf(repo, last));
-        }
-
-        /** The server's named ports, on which rules that name a port resolve; a non-endpoint declares none. */
-        private List<io.septum.api.NamedPort> serverPorts() {
-            return server.endpoint() == null ? List.of() : server.endpoint().namedPorts();
         }
 
         private String policyOf(PolicyRepository repo, Decision d) {

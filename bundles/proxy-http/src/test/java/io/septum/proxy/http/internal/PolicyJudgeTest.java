@@ -82,6 +82,81 @@ class PolicyJudgeTest {
         assertTrue(c.decide(HttpRequestInfo.of("PUT", "/v1/exhaust-port")).allowed());
     }
 
+    /**
+     * An egress HTTP rule on a named port towards a server of another node: the name resolves on the server's
+     * identity's ports (the cluster's store brings them), so the rule governs that connection. Without them the proxy
+     * found no HTTP rule for the path and let every request through.
+     */
+    @Test
+    void egressRuleOnANamedPortGovernsAServerOfAnotherNode() throws Exception {
+        PolicyEngine engine = ServiceLoader.load(PolicyEngine.class).findFirst().orElseThrow();
+        current.set(engine.parse("np.yaml", """
+                apiVersion: cilium.io/v2
+                kind: CiliumNetworkPolicy
+                metadata: {name: client-to-web}
+                spec:
+                  endpointSelector: {matchLabels: {class: tiefighter}}
+                  egress:
+                  - toEndpoints: [{matchLabels: {app: web}}]
+                    toPorts:
+                    - ports: [{port: http, protocol: TCP}]
+                      rules:
+                        http: [{method: GET, path: "/public/.*"}]
+                """));
+        io.septum.api.Identity web = new io.septum.api.Identity(300, List.of("k8s:app=web",
+                "k8s:io.kubernetes.pod.namespace=default"), false);
+        io.septum.api.IdentityAllocator ids = new io.septum.api.IdentityAllocator() {
+            public io.septum.api.Identity allocate(io.septum.api.Labels labels) {
+                throw new UnsupportedOperationException();
+            }
+
+            public void release(long id) {
+            }
+
+            public java.util.Optional<io.septum.api.Identity> get(long id) {
+                return id == web.id() ? java.util.Optional.of(web) : java.util.Optional.empty();
+            }
+
+            public java.util.Optional<io.septum.api.Identity> lookup(io.septum.api.Labels labels) {
+                return java.util.Optional.empty();
+            }
+
+            public List<io.septum.api.Identity> list() {
+                return List.of(web);
+            }
+        };
+        List<IpcacheEntry> ipcache = List.of(new IpcacheEntry("10.199.2.5/32", 300, "kvstore:node-2"));
+        Map<Long, List<io.septum.api.NamedPort>> ports = Map.of(300L, List.of(new io.septum.api.NamedPort("http", 8080, "TCP")));
+        InetSocketAddress client = new InetSocketAddress(InetAddress.getByName("10.199.1.3"), 40000);
+        InetSocketAddress server = new InetSocketAddress(InetAddress.getByName("10.199.2.5"), 8080);
+
+        io.septum.api.EndpointSnapshot withPorts = new io.septum.api.EndpointSnapshot(1, endpoints, ipcache, ports, null);
+        Judge.ConnectionJudge c = new PolicyJudge(() -> index(withPorts), () -> ids, () -> repo).connection(client, server);
+        assertTrue(c.decide(HttpRequestInfo.of("GET", "/public/a")).allowed());
+        Judge.Verdict denied = c.decide(HttpRequestInfo.of("GET", "/private"));
+        assertFalse(denied.allowed(), denied.toString());
+        assertEquals("default/client-to-web", c.decide(HttpRequestInfo.of("GET", "/public/b")).policy());
+
+        // another number of that server is not its "http": no HTTP rule governs it (nor does the datapath open it)
+        Judge.ConnectionJudge other = new PolicyJudge(() -> index(withPorts), () -> ids, () -> repo).connection(client,
+                new InetSocketAddress(server.getAddress(), 9090));
+        assertTrue(other.decide(HttpRequestInfo.of("GET", "/private")).allowed());
+    }
+
+    private static io.septum.api.EndpointIndex index(io.septum.api.EndpointSnapshot snap) {
+        return new io.septum.api.EndpointIndex() {
+            public io.septum.api.EndpointSnapshot snapshot() {
+                return snap;
+            }
+
+            public void addListener(io.septum.api.EndpointListener l) {
+            }
+
+            public void removeListener(io.septum.api.EndpointListener l) {
+            }
+        };
+    }
+
     @Test
     void withoutAPolicyRepositoryEveryRequestIsDenied() throws Exception {
         PolicyJudge judge = new PolicyJudge(() -> em, () -> null, () -> null);
