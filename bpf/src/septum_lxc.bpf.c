@@ -141,6 +141,92 @@ int septum_to_ep(struct __sk_buff *skb)
 }
 
 /*
+ * The host firewall: tc programs on the host's own interfaces (the agent's hostInterfaces), each in
+ * septum_endpoints with EP_F_HOST and the host endpoint's id and identity (host).
+ *
+ *   septum_host_in:  the interface's ingress hook = packets to the host (host INGRESS)
+ *   septum_host_out: its egress hook = packets the host sends (host EGRESS)
+ *
+ * Only the host's own traffic is judged, a packet whose destination (ingress) or source (egress) the ipcache gives
+ * the host identity; what the host forwards to or from endpoints passes here and meets their own programs. Non-IP
+ * frames (ARP) and neighbour discovery pass; failsafe ports (septum_failsafe) pass whatever policy says. There is no
+ * load balancing and no L7 redirection on the host (the policy compiler refuses L7 rules in host policies).
+ */
+static __always_inline int host_failsafe(__u8 dir, const struct pkt *p)
+{
+	struct failsafe_key k = {.dir = dir, .proto = p->proto, .port = p->dport};
+
+	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
+		return 0;
+	return bpf_map_lookup_elem(&septum_failsafe, &k) != NULL;
+}
+
+static __always_inline int host_handle(struct __sk_buff *skb, __u8 dir)
+{
+	struct verdict_info vi = {};
+	struct policy_result pr = {};
+	struct endpoint_value *ep;
+	struct pkt p = {};
+	__u32 ifindex = skb->ifindex;
+	__u32 ct_flags = 0;
+	__u64 now;
+	int ret;
+
+	ep = bpf_map_lookup_elem(&septum_endpoints, &ifindex);
+	if (!ep || !(ep->flags & EP_F_HOST))
+		return TC_ACT_OK; /* not (or no longer) a host interface */
+
+	ret = parse_packet(skb, &p);
+	if (ret == PARSE_ALWAYS_PASS || ret == PARSE_NOT_IP)
+		return TC_ACT_OK; /* ARP, neighbour discovery, other protocols: the host's network must keep working */
+	if (ret == PARSE_IP && ipcache_identity(dir == SEPTUM_DIR_INGRESS ? p.daddr : p.saddr) != HOST_IDENTITY)
+		return TC_ACT_OK; /* forwarded traffic: the endpoints' programs judge it */
+
+	vi.ep_id = ep->ep_id;
+	vi.ifindex = ifindex;
+	vi.direction = dir;
+	if (ret != PARSE_IP) {
+		ret = verdict_unparsed(ep, dir, ret);
+		goto out;
+	}
+
+	now = bpf_ktime_get_ns();
+	if (verdict_is_reply(ep, dir, &p, now))
+		return TC_ACT_OK;
+
+	if (host_failsafe(dir, &p)) {
+		vi.src_identity = dir == SEPTUM_DIR_INGRESS ? ipcache_identity(p.saddr) : ep->identity;
+		vi.dst_identity = dir == SEPTUM_DIR_INGRESS ? ep->identity : ipcache_identity(p.daddr);
+		vi.verdict = SEPTUM_VERDICT_FORWARDED;
+		ret = 0;
+	} else {
+		ret = verdict_policy(ep, dir, &p, &vi, &pr, &ct_flags, 0);
+		if (ret < 0)
+			goto out;
+	}
+	verdict_track(ep, dir, &p, &vi, now, ct_flags, pr.rule_id);
+
+out:
+	if (ret < 0) {
+		verdict_drop(&p, &vi, ret);
+		return TC_ACT_SHOT;
+	}
+	return TC_ACT_OK;
+}
+
+SEC("tc")
+int septum_host_in(struct __sk_buff *skb)
+{
+	return host_handle(skb, SEPTUM_DIR_INGRESS);
+}
+
+SEC("tc")
+int septum_host_out(struct __sk_buff *skb)
+{
+	return host_handle(skb, SEPTUM_DIR_EGRESS);
+}
+
+/*
  * tc ingress of the bridge whose ports are endpoint interfaces: a frame septum_from_ep marked for the proxy comes
  * up here without the socket it was assigned (the bridge drops it), so it is assigned again before IP sees it.
  * Everything else passes untouched.

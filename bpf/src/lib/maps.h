@@ -15,6 +15,8 @@
 #define EP_F_INGRESS_ENFORCED 1
 #define EP_F_EGRESS_ENFORCED 2
 #define EP_F_AUDIT 4
+/* The host itself, on one of its own interfaces (septum_host_in/out): the host firewall. */
+#define EP_F_HOST 8
 
 /* Policy actions. */
 #define POLICY_ALLOW 1
@@ -29,6 +31,7 @@
 #define STAT_EVENTS_LOST 1
 #define STAT_MAX 4
 
+#define HOST_IDENTITY 1
 #define WORLD_IDENTITY 2
 
 /* IPv4 is stored IPv4-mapped (::ffff:a.b.c.d, prefixlen 96 + len), so one trie serves both families. */
@@ -330,6 +333,24 @@ struct {
 	__type(value, struct lxc_value);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } septum_lxc SEC(".maps");
+
+/*
+ * The host firewall's failsafe ports (key: direction, protocol, destination port in host order): a packet of the
+ * host's own traffic that matches one passes whatever policy says, so that no host policy locks the operator out.
+ */
+struct failsafe_key {
+	__u8 dir;
+	__u8 proto;
+	__u16 port;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct failsafe_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} septum_failsafe SEC(".maps");
 
 /* ---- cgroup endpoints (septum_cgroup.bpf.c): cgroup id (the cgroup directory's inode number) -> endpoint ---- */
 

@@ -5,4 +5,6 @@ public record BpfEndpoint(int ifindex, long endpointId, long identity, int flags
     public static final int FLAG_INGRESS_ENFORCED = 1;
     public static final int FLAG_EGRESS_ENFORCED = 2;
     public static final int FLAG_AUDIT = 4;
+    /** The host itself on one of its interfaces (the host firewall). Since 1.5. */
+    public static final int FLAG_HOST = 8;
 }

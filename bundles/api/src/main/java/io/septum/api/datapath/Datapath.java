@@ -84,6 +84,14 @@ public interface Datapath {
         throw new DatapathException("this datapath cannot redirect to a DNS proxy");
     }
 
+    /**
+     * Makes the host firewall's failsafe ports exactly {@code ports}: the host's own traffic to one of them (in the
+     * given direction) passes on the host's interfaces whatever host policy says. Since 1.5.
+     */
+    default void setFailsafePorts(List<FailsafePort> ports) throws DatapathException {
+        if (!ports.isEmpty()) throw new DatapathException("this datapath has no host firewall");
+    }
+
     /** Every non-zero rule counter of every endpoint, summed over CPUs. */
     default List<RuleHits> ruleHits() {
         return List.of();

@@ -16,12 +16,23 @@ import java.util.List;
  * @param audit           report would-be drops as AUDIT and let them pass
  * @param cgroupPath      absolute path of the cgroup v2 directory to attach to (e.g.
  *                        {@code /sys/fs/cgroup/system.slice/web.service}), or null for an interface endpoint
+ * @param host            the host itself on one of its own interfaces (the host firewall): {@code interfaceName}
+ *                        is that interface, whose ingress carries the host's ingress (the reverse of an endpoint's
+ *                        host-side veth), and only the host's own traffic is judged there (since 1.5)
  * @since 1.1
  */
 public record DatapathEndpoint(long id, long identity, String interfaceName, int ifindex, List<String> addresses,
-                               boolean ingressEnforced, boolean egressEnforced, boolean audit, String cgroupPath) {
+                               boolean ingressEnforced, boolean egressEnforced, boolean audit, String cgroupPath,
+                               boolean host) {
     public DatapathEndpoint {
         addresses = addresses == null ? List.of() : List.copyOf(addresses);
+        if (host && cgroupPath != null) throw new IllegalArgumentException("a host endpoint is an interface, not a cgroup");
+    }
+
+    /** An interface or cgroup endpoint (the 1.1 constructor). */
+    public DatapathEndpoint(long id, long identity, String interfaceName, int ifindex, List<String> addresses,
+                            boolean ingressEnforced, boolean egressEnforced, boolean audit, String cgroupPath) {
+        this(id, identity, interfaceName, ifindex, addresses, ingressEnforced, egressEnforced, audit, cgroupPath, false);
     }
 
     /** An interface endpoint (the 1.0 constructor). */

@@ -19,9 +19,10 @@ final class BpfMaps {
             POLICY_STATS = "septum_policy_stats", CT = "septum_ct", EVENTS = "septum_events", STATS = "septum_stats",
             LB_SERVICES = "septum_lb_services", LB_SLOTS = "septum_lb_slots", LB_BACKENDS = "septum_lb_backends",
             LB_CT = "septum_lb_ct", LB_RNAT = "septum_lb_rnat", LB_VIPS = "septum_lb_vips", PROXY = "septum_proxy",
-            LXC = "septum_lxc", IFMAC = "septum_ifmac", CGROUP_ENDPOINTS = "septum_cgroup_endpoints";
+            LXC = "septum_lxc", IFMAC = "septum_ifmac", FAILSAFE = "septum_failsafe",
+            CGROUP_ENDPOINTS = "septum_cgroup_endpoints";
 
-    private static final int U32 = 4, U64 = 8;
+    private static final int U8 = 1, U32 = 4, U64 = 8;
 
     /** Every pinned map, in maps.h's order. A ring buffer has no key or value. */
     static List<Spec> specs(Runtime r) {
@@ -43,6 +44,7 @@ final class BpfMaps {
                 new Spec(PROXY, U32, new Structs.ProxyConfig(r).size()),
                 new Spec(LXC, new Structs.LxcKey(r).size(), new Structs.LxcValue(r).size()),
                 new Spec(IFMAC, U32, new Structs.IfMac(r).size()),
+                new Spec(FAILSAFE, new Structs.FailsafeKey(r).size(), U8),
                 new Spec(CGROUP_ENDPOINTS, U64, epValue));
     }
 
@@ -51,7 +53,7 @@ final class BpfMaps {
     }
 
     final BpfMap ipcache, endpoints, policy, policyStats, ct, events, stats, lbServices, lbSlots, lbBackends, lbVips,
-            proxy, lxc, ifmac, cgroupEndpoints;
+            proxy, lxc, ifmac, failsafe, cgroupEndpoints;
     private final Map<String, BpfMap> byName;
 
     BpfMaps(Map<String, BpfMap> byName) {
@@ -70,6 +72,7 @@ final class BpfMaps {
         proxy = get(PROXY);
         lxc = get(LXC);
         ifmac = get(IFMAC);
+        failsafe = get(FAILSAFE);
         cgroupEndpoints = get(CGROUP_ENDPOINTS);
     }
 

@@ -27,7 +27,8 @@ final class BpfObjects implements AutoCloseable {
 
     private Pointer objMem, obj, cgObjMem, cgObj;
     private BpfMaps maps;
-    private int progFrom = -1, progTo = -1, progProxy = -1, progCgIngress = -1, progCgEgress = -1;
+    private int progFrom = -1, progTo = -1, progProxy = -1, progHostIn = -1, progHostOut = -1, progCgIngress = -1,
+            progCgEgress = -1;
     private String cgroupError;
 
     BpfObjects(LibBpf lib, Runtime runtime, LibbpfLog log, Path pinDir, int ncpus) {
@@ -52,6 +53,8 @@ final class BpfObjects implements AutoCloseable {
         progFrom = progFd(obj, EbpfDatapath.PROG_FROM_EP);
         progTo = progFd(obj, EbpfDatapath.PROG_TO_EP);
         progProxy = progFd(obj, EbpfDatapath.PROG_TO_PROXY);
+        progHostIn = progFd(obj, EbpfDatapath.PROG_HOST_IN);
+        progHostOut = progFd(obj, EbpfDatapath.PROG_HOST_OUT);
         if (cgroupObject == null) {
             cgroupError = cgroupMissing;
             return;
@@ -134,6 +137,14 @@ final class BpfObjects implements AutoCloseable {
 
     int progProxy() {
         return progProxy;
+    }
+
+    int progHostIn() {
+        return progHostIn;
+    }
+
+    int progHostOut() {
+        return progHostOut;
     }
 
     int progCgIngress() {

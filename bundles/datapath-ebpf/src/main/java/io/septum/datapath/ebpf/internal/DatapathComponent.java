@@ -169,6 +169,11 @@ public final class DatapathComponent implements Datapath, HealthReporter {
     }
 
     @Override
+    public void setFailsafePorts(List<io.septum.api.datapath.FailsafePort> ports) throws DatapathException {
+        datapath().setFailsafePorts(ports);
+    }
+
+    @Override
     public List<BpfEndpoint> restored() {
         try {
             return datapath().restored();

@@ -42,6 +42,9 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
     public static final String PROG_FROM_EP = "septum_from_ep";
     public static final String PROG_TO_EP = "septum_to_ep";
     public static final String PROG_TO_PROXY = "septum_to_proxy";
+    /** The host firewall's programs, on the host's own interfaces (ingress hook: host ingress). */
+    public static final String PROG_HOST_IN = "septum_host_in";
+    public static final String PROG_HOST_OUT = "septum_host_out";
     /** skb mark of packets handed to the L7 proxy (bpf/src/lib/proxy.h); the routing rule delivers them locally. */
     public static final int PROXY_REDIRECT_MARK = 0x5e970001;
     /** Our tc filters' identity on every clsact hook; other tools' filters keep theirs. */
@@ -288,7 +291,8 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
             int newFlags = MapCodec.flags(ep);
             // never more permissive than old and new: enforcement bits added first, audit (which lets drops pass)
             // and removed enforcement last
-            int interim = oldFlags < 0 ? (newFlags & 3) : ((oldFlags | newFlags) & 3) | (oldFlags & newFlags & 4);
+            int interim = (oldFlags < 0 ? (newFlags & 3) : ((oldFlags | newFlags) & 3) | (oldFlags & newFlags & 4))
+                    | (newFlags & BpfEndpoint.FLAG_HOST);
             MapTransaction undo = new MapTransaction();
             try {
                 undo.put(epMap, epKey, codec.endpointValue(ep, interim), oldVal, "endpoint " + ep.id() + " entry");
@@ -322,9 +326,14 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
             }
             if (prev != null && prev.isCgroup()) detachCgroups(ep.id(), -1);
             if (prev != null && !prev.isCgroup() && prev.ifindex() != ep.ifindex()) detachInterface(prev);
-            LxcEntries.sync(maps, runtime, ep);
-            tc.attachBridge(ep, objects.progProxy());
-            tc.attach(ep, objects.progFrom(), objects.progTo());
+            if (ep.host()) {
+                // the host's own interface: no L7 redirection towards it, no bridge; its ingress is the host's
+                tc.attachHost(ep, objects.progHostIn(), objects.progHostOut());
+            } else {
+                LxcEntries.sync(maps, runtime, ep);
+                tc.attachBridge(ep, objects.progProxy());
+                tc.attach(ep, objects.progFrom(), objects.progTo());
+            }
             endpoints.put(ep.id(), ep);
         }
     }
@@ -375,6 +384,29 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
     @Override
     public void setDnsProxyPort(int port) throws DatapathException {
         writeProxyConfig("DNS proxy", port, c -> c.dns_port.set(port));
+    }
+
+    /** Writes the new failsafe ports first, then removes the old ones: never fewer open than either set. */
+    @Override
+    public void setFailsafePorts(List<io.septum.api.datapath.FailsafePort> ports) throws DatapathException {
+        Map<Bytes, byte[]> desired = new LinkedHashMap<>();
+        for (io.septum.api.datapath.FailsafePort f : ports) {
+            Structs.FailsafeKey k = Structs.zeroed(new Structs.FailsafeKey(runtime));
+            k.dir.set(f.direction() == io.septum.api.policy.Direction.INGRESS ? 1 : 2); // SEPTUM_DIR_INGRESS, _EGRESS
+            k.proto.set(f.protocol().number());
+            k.port.set(f.port());
+            desired.put(new Bytes(k.bytes()), new byte[] {1});
+        }
+        synchronized (lock) {
+            requireLoaded();
+            for (Map.Entry<Bytes, byte[]> e : desired.entrySet()) {
+                int rc = maps.failsafe.update(e.getKey().b(), e.getValue(), LibBpf.BPF_ANY);
+                if (rc < 0) throw new DatapathException("writing a failsafe port failed: " + errno(-rc));
+            }
+            for (byte[] k : maps.failsafe.keys()) {
+                if (!desired.containsKey(new Bytes(k))) maps.failsafe.delete(k);
+            }
+        }
     }
 
     /** Changes one proxy's port in septum_proxy, keeping the other's. */

@@ -28,7 +28,8 @@ final class MapCodec {
     static int flags(DatapathEndpoint ep) {
         return (ep.ingressEnforced() ? BpfEndpoint.FLAG_INGRESS_ENFORCED : 0)
                 | (ep.egressEnforced() ? BpfEndpoint.FLAG_EGRESS_ENFORCED : 0)
-                | (ep.audit() ? BpfEndpoint.FLAG_AUDIT : 0);
+                | (ep.audit() ? BpfEndpoint.FLAG_AUDIT : 0)
+                | (ep.host() ? BpfEndpoint.FLAG_HOST : 0);
     }
 
     byte[] endpointValue(DatapathEndpoint ep, int flags) {

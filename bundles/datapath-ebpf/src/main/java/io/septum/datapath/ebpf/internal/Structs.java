@@ -114,6 +114,25 @@ public final class Structs {
         }
     }
 
+    /** bpf/src/lib/maps.h: a failsafe port of the host firewall (key of septum_failsafe; port in host order). */
+    public static final class FailsafeKey extends Mirror {
+        public final Unsigned8 dir = new Unsigned8();
+        public final Unsigned8 proto = new Unsigned8();
+        public final Unsigned16 port = new Unsigned16();
+
+        public FailsafeKey(Runtime r) {
+            super(r);
+        }
+
+        @Override public java.lang.String cName() {
+            return "failsafe_key";
+        }
+
+        @Override public Map<java.lang.String, Long> members() {
+            return map("dir", dir.offset(), "proto", proto.offset(), "port", port.offset());
+        }
+    }
+
     /** bpf/src/lib/maps.h: the MAC that takes a frame to the host from an endpoint's interface, and its bridge (value of septum_ifmac). */
     public static final class IfMac extends Mirror {
         public final Unsigned8[] mac = array(new Unsigned8[6]);

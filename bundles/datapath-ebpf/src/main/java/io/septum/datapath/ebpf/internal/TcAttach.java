@@ -36,6 +36,13 @@ final class TcAttach {
         attached.add(ep.ifindex());
     }
 
+    /** The host firewall on one of the host's interfaces: its ingress carries the host's ingress. */
+    void attachHost(DatapathEndpoint ep, int progIn, int progOut) throws DatapathException {
+        attachOne(ep.ifindex(), LibBpf.BPF_TC_INGRESS, progIn, EbpfDatapath.PROG_HOST_IN, ep);
+        attachOne(ep.ifindex(), LibBpf.BPF_TC_EGRESS, progOut, EbpfDatapath.PROG_HOST_OUT, ep);
+        attached.add(ep.ifindex());
+    }
+
     private void attachOne(int ifindex, int point, int progFd, String progName, DatapathEndpoint ep) throws DatapathException {
         Structs.TcHook hook = hook(ifindex, point);
         int rc = lib.bpf_tc_hook_create(Struct.getMemory(hook));

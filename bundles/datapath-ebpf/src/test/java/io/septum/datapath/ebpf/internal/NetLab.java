@@ -58,6 +58,58 @@ public final class NetLab implements AutoCloseable {
     }
 
     /**
+     * A namespace on a plain veth pair, no bridge: the host side gets 10.198.x.1/24 and fd00:198:x::1/64, the
+     * namespace 10.198.x.2 and fd00:198:x::2 (x: this lab's subnet). For the host firewall, whose interface is such a
+     * host-side veth and whose own addresses are the host side's. One per lab.
+     */
+    public Ns addPeerOfHost() throws IOException {
+        String ns = "sept-t" + id + "-u";
+        String host = "sept-t" + id + "u";
+        String hostIp4 = "10.198." + subnet + ".1", ip4 = "10.198." + subnet + ".2";
+        String prefix6 = "fd00:198:" + Integer.toHexString(subnet) + "::";
+        sh("ip", "netns", "add", ns);
+        Ns result = new Ns(ns, host, 0, ip4, prefix6 + "2");
+        namespaces.add(result); // removed by close() even if a step below fails
+        sh("ip", "link", "add", host, "type", "veth", "peer", "name", "sept-t" + id + "v");
+        sh("ip", "link", "set", "sept-t" + id + "v", "netns", ns);
+        sh("ip", "-n", ns, "link", "set", "sept-t" + id + "v", "name", "eth0");
+        sh("ip", "addr", "add", hostIp4 + "/24", "dev", host);
+        sh("ip", "addr", "add", prefix6 + "1/64", "dev", host, "nodad");
+        sh("ip", "-n", ns, "addr", "add", ip4 + "/24", "dev", "eth0");
+        sh("ip", "-n", ns, "addr", "add", prefix6 + "2/64", "dev", "eth0", "nodad");
+        sh("ip", "-n", ns, "link", "set", "lo", "up");
+        sh("ip", "-n", ns, "link", "set", "eth0", "up");
+        sh("ip", "link", "set", host, "up");
+        int ifindex = Integer.parseInt(Files.readString(Path.of("/sys/class/net/" + host + "/ifindex")).trim());
+        namespaces.remove(result);
+        result = new Ns(ns, host, ifindex, ip4, prefix6 + "2");
+        namespaces.add(result);
+        return result;
+    }
+
+    /** The host side's IPv4 address of {@link #addPeerOfHost}. */
+    public String hostSideIp4() {
+        return "10.198." + subnet + ".1";
+    }
+
+    /** Runs {@code cmd} in the host's network namespace in the background until {@link #close()}. */
+    public void startOnHost(String... cmd) throws IOException {
+        processes.add(new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start());
+    }
+
+    /** Whether a TCP connection from the host's network namespace to ip:port completes within about a second. */
+    boolean connectsFromHost(String ip, int port) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("nc", ip.contains(":") ? "-6" : "-4", "-z", "-w", "1", ip,
+                Integer.toString(port)).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        if (!p.waitFor(5, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            return false;
+        }
+        return p.exitValue() == 0;
+    }
+
+    /**
      * Gives the bridge the address 10.199.x.254/24, so that host processes (cgroup endpoints) reach the namespaces
      * and are reached by them, and returns it.
      */

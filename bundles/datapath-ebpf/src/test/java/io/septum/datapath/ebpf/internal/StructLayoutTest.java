@@ -70,7 +70,8 @@ class StructLayoutTest {
                 new Structs.LbSvcKey(r), new Structs.LbSvcValue(r), new Structs.LbSlotKey(r), new Structs.LbBackend(r),
                 new Structs.LbCtKey(r), new Structs.LbCtValue(r), new Structs.LbRnatKey(r), new Structs.LbRnatValue(r),
                 new Structs.LbVipValue(r),
-                new Structs.ProxyConfig(r), new Structs.LxcKey(r), new Structs.LxcValue(r), new Structs.IfMac(r));
+                new Structs.ProxyConfig(r), new Structs.LxcKey(r), new Structs.LxcValue(r), new Structs.IfMac(r),
+                new Structs.FailsafeKey(r));
     }
 
     @Test
