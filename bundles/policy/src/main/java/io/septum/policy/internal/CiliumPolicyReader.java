@@ -28,8 +28,8 @@ import java.util.TreeSet;
  * spec: {endpointSelector: {matchLabels: {app: web}}, ingress: [{fromEntities: [world], toPorts: [{ports: [{port: "80"}]}]}]}
  * }</pre>
  * {@code toFQDNs} ({@link DnsRuleReader}) selects the addresses that proxied lookups of matching names returned.
- * Host policies ({@code nodeSelector}) and the peers Septum does not enforce yet ({@code toServices},
- * ...) are errors, never silently ignored.
+ * A CCNP rule may select the host instead, with a {@code nodeSelector} (a host policy, without L7 rules or DNS
+ * names). The peers Septum does not enforce yet ({@code toServices}, ...) are errors, never silently ignored.
  */
 final class CiliumPolicyReader {
     /** The most ports one {@code toPorts} entry may list. */
@@ -87,18 +87,27 @@ final class CiliumPolicyReader {
         diag.unknownFields(spec, path, RULE_FIELDS);
         boolean hasEs = present(spec, "endpointSelector");
         boolean hasNs = present(spec, "nodeSelector");
-        if (hasNs) {
-            diag.error(join(path, "nodeSelector"), "nodeSelector (host policies) is not supported; select endpoints with "
-                    + "endpointSelector" + (hasEs ? " (and a rule may not have both)" : ""));
+        if (hasNs && hasEs) {
+            diag.error(path, "a rule has either an endpointSelector (endpoints) or a nodeSelector (the host), not both");
             return;
         }
-        if (!hasEs) {
+        if (hasNs && !namespace.isEmpty()) {
+            diag.error(join(path, "nodeSelector"), "nodeSelector (a host policy) is only allowed in a"
+                    + " CiliumClusterwideNetworkPolicy, as in Cilium: a node belongs to no namespace");
+            return;
+        }
+        if (!hasEs && !hasNs) {
             diag.error(join(path, "endpointSelector"), "a rule needs an endpointSelector ({} selects every endpoint"
-                    + (namespace.isEmpty() ? "" : " of the namespace") + ")");
+                    + (namespace.isEmpty() ? "" : " of the namespace") + ")"
+                    + (namespace.isEmpty() ? " or a nodeSelector (the host)" : ""));
             return;
         }
-        Selector subject = SelectorReader.read(diag, spec.get("endpointSelector"), join(path, "endpointSelector"), false);
+        String selectorField = hasNs ? "nodeSelector" : "endpointSelector";
+        Selector subject = SelectorReader.read(diag, spec.get(selectorField), join(path, selectorField), false);
         if (subject == null) return;
+        // a host policy selects the host endpoint (reserved:host plus the node's labels) and nothing else; an
+        // endpointSelector never selects it, as reserved identities are never selected by what does not name them
+        if (hasNs) subject = subject.and(Selector.isHost());
         if (!namespace.isEmpty()) subject = subject.and(Selector.namespaceIs(namespace));
         boolean ingressDefaultDeny = true;
         boolean egressDefaultDeny = true;
@@ -116,10 +125,30 @@ final class CiliumPolicyReader {
         if (desc != null && !desc.isNull() && !desc.isTextual()) {
             diag.error(join(path, "description"), "expected a string, found " + nodeType(desc));
         }
+        int first = out.size();
         section(diag, spec, path, sectionPrefix, "ingress", Direction.INGRESS, false, subject, namespace, ingressDefaultDeny, out);
         section(diag, spec, path, sectionPrefix, "egress", Direction.EGRESS, false, subject, namespace, egressDefaultDeny, out);
         section(diag, spec, path, sectionPrefix, "ingressDeny", Direction.INGRESS, true, subject, namespace, ingressDefaultDeny, out);
         section(diag, spec, path, sectionPrefix, "egressDeny", Direction.EGRESS, true, subject, namespace, egressDefaultDeny, out);
+        if (hasNs) hostRuleLimits(diag, path, sectionPrefix, out.subList(first, out.size()));
+    }
+
+    /**
+     * What a host policy cannot do, as in Cilium's host firewall: L7 rules (no proxy redirection on the host's
+     * interfaces) and DNS names (the DNS proxy judges endpoints' queries, not the host's).
+     */
+    private static void hostRuleLimits(Diagnostics diag, String path, String sectionPrefix, List<CompiledRule> rules) {
+        for (CompiledRule r : rules) {
+            String rp = join(path, r.section().substring(sectionPrefix.length())) + "[" + r.index() + "]";
+            if (r.hasL7()) {
+                diag.error(join(rp, "toPorts"), "L7 rules (http, dns) are not supported in host policies (nodeSelector),"
+                        + " as in Cilium: the host's traffic is not redirected to a proxy");
+            }
+            if (r.peers().stream().anyMatch(p -> p instanceof Peer.Fqdns)) {
+                diag.error(join(rp, "toFQDNs"), "toFQDNs is not supported in host policies (nodeSelector): the DNS"
+                        + " proxy sees endpoints' lookups, not the host's");
+            }
+        }
     }
 
     private static void section(Diagnostics diag, JsonNode spec, String path, String sectionPrefix, String name, Direction dir,

@@ -2,6 +2,7 @@ package io.septum.policy.internal;
 
 import io.septum.api.Label;
 import io.septum.api.Labels;
+import io.septum.api.ReservedIdentity;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -94,6 +95,11 @@ final class Selector {
 
     static Requirement namespaceIs(String namespace) {
         return new Requirement(Label.K8S, Labels.NAMESPACE_KEY, Op.IN, new TreeSet<>(Set.of(namespace)));
+    }
+
+    /** The host endpoint: what a host policy's nodeSelector is narrowed to. */
+    static Requirement isHost() {
+        return new Requirement(Label.RESERVED, ReservedIdentity.HOST.labelName(), Op.EXISTS, Set.of());
     }
 
     static Requirement namespaceExists() {

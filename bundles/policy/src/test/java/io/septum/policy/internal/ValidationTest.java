@@ -56,7 +56,7 @@ class ValidationTest {
                 {"  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: '80'}], rules: {http: [{method: '(GET'}]}}]\n", "spec.ingress[0].toPorts[0].rules.http[0].method", "\"(GET\""},
                 {"  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: '80', endPort: 70000}]}]\n", "spec.ingress[0].toPorts[0].ports[0].endPort", "70000"},
                 {"  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{endPort: 90}]}]\n", "spec.ingress[0].toPorts[0].ports[0].endPort", "needs a port"},
-                {"  nodeSelector: {}\n  ingress:\n  - {}\n", "spec.nodeSelector", "not supported"},
+                {"  nodeSelector: {}\n  ingress:\n  - {}\n", "spec.nodeSelector", "only allowed in a CiliumClusterwideNetworkPolicy"},
                 {"  ingress:\n  - {}\n", "spec.endpointSelector", "needs an endpointSelector"},
                 {"  endpointSelector: {matchExpressions: [{key: a, operator: Has}]}\n", "spec.endpointSelector.matchExpressions[0].operator", "\"Has\""},
                 {"  endpointSelector: {matchExpressions: [{key: a, operator: In}]}\n", "spec.endpointSelector.matchExpressions[0].values", "at least one value"},
@@ -82,6 +82,28 @@ class ValidationTest {
             String spec = c[0], field = c[1], reason = c[2];
             refused(cnp(spec), field, reason, "ns/p", "f.yaml", "document 1");
         }
+    }
+
+    private static String ccnp(String spec) {
+        return "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: h}\nspec:\n" + spec;
+    }
+
+    @Test
+    void hostPolicyErrors() {
+        String[][] cases = {
+                {"  nodeSelector: {}\n  endpointSelector: {}\n", "spec", "not both"},
+                {"  ingress:\n  - {}\n", "spec.endpointSelector", "or a nodeSelector"},
+                {"  nodeSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: '80'}], rules: {http: [{}]}}]\n", "spec.ingress[0].toPorts", "not supported in host policies"},
+                {"  nodeSelector: {}\n  egress:\n  - toPorts: [{ports: [{port: '53', protocol: UDP}], rules: {dns: [{matchName: a.b}]}}]\n", "spec.egress[0].toPorts", "not supported in host policies"},
+                {"  nodeSelector: {}\n  egress:\n  - toFQDNs: [{matchName: a.example}]\n", "spec.egress[0].toFQDNs", "not supported in host policies"},
+        };
+        for (String[] c : cases) {
+            String spec = c[0], field = c[1], reason = c[2];
+            refused(ccnp(spec), field, reason, "f.yaml", "document 1");
+        }
+        // specs[]: the field names the rule in the list
+        refused(ccnp("").replace("spec:\n", "specs:\n- nodeSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: '80'}], rules: {http: [{}]}}]\n"),
+                "specs[0].ingress[0].toPorts", "not supported in host policies");
     }
 
     @Test

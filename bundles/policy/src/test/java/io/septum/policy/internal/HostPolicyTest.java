@@ -1,0 +1,113 @@
+package io.septum.policy.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.septum.api.Labels;
+import io.septum.api.policy.Decision;
+import io.septum.api.policy.Direction;
+import io.septum.api.policy.EnforcementMode;
+import io.septum.api.policy.PolicySet;
+import io.septum.api.policy.Protocol;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Host policies (a CCNP rule with a nodeSelector), as Cilium's host firewall reads them: they select the host
+ * endpoint (reserved:host plus the node's labels) and nothing else, and no endpointSelector selects the host.
+ */
+class HostPolicyTest {
+    private final PolicyEngineImpl engine = new PolicyEngineImpl();
+
+    static final Labels HOST_SSH = Labels.parse(List.of("reserved:host", "k8s:node-access=ssh"), "any");
+    static final Labels HOST_OTHER = Labels.parse(List.of("reserved:host", "k8s:node-access=none"), "any");
+    static final Labels WORLD = Labels.parse(List.of("reserved:world"), "any");
+    static final Labels WEB = Labels.parse(List.of("k8s:app=web", "k8s:io.kubernetes.pod.namespace=default"), "any");
+
+    private PolicySet parse(String yaml) throws io.septum.api.policy.PolicyValidationException {
+        return engine.parse("host.yaml", yaml);
+    }
+
+    private static final String SSH_AND_HTTP = """
+            apiVersion: cilium.io/v2
+            kind: CiliumClusterwideNetworkPolicy
+            metadata: {name: host-ssh-http}
+            spec:
+              nodeSelector: {matchLabels: {node-access: ssh}}
+              ingress:
+              - fromEntities: [world, cluster]
+                toPorts: [{ports: [{port: "22", protocol: TCP}, {port: "80", protocol: TCP}]}]
+            """;
+
+    @Test
+    void aNodeSelectorSelectsTheHostWithThoseLabelsOnly() throws Exception {
+        PolicySet set = parse(SSH_AND_HTTP);
+        Decision ssh = set.decide(Direction.INGRESS, HOST_SSH, WORLD, 22, Protocol.TCP, EnforcementMode.DEFAULT);
+        assertTrue(ssh.allowed(), ssh.toString());
+        assertTrue(ssh.rule().contains("host-ssh-http"), ssh.rule());
+        assertTrue(set.decide(Direction.INGRESS, HOST_SSH, WORLD, 80, Protocol.TCP, EnforcementMode.DEFAULT).allowed());
+        Decision other = set.decide(Direction.INGRESS, HOST_SSH, WORLD, 8080, Protocol.TCP, EnforcementMode.DEFAULT);
+        assertFalse(other.allowed(), "the host is isolated once a host policy selects it: " + other);
+        assertTrue(set.decide(Direction.INGRESS, HOST_SSH, WEB, 22, Protocol.TCP, EnforcementMode.DEFAULT).allowed(),
+                "cluster includes the endpoints");
+
+        // a host without the label is not selected; neither is any endpoint
+        assertTrue(set.decide(Direction.INGRESS, HOST_OTHER, WORLD, 8080, Protocol.TCP, EnforcementMode.DEFAULT).allowed());
+        assertTrue(set.decide(Direction.INGRESS, WEB, WORLD, 8080, Protocol.TCP, EnforcementMode.DEFAULT).allowed());
+        // egress of the host is not touched by an ingress-only policy
+        assertTrue(set.decide(Direction.EGRESS, HOST_SSH, WORLD, 443, Protocol.TCP, EnforcementMode.DEFAULT).allowed());
+    }
+
+    @Test
+    void anEndpointSelectorNeverSelectsTheHost() throws Exception {
+        PolicySet set = parse("""
+                apiVersion: cilium.io/v2
+                kind: CiliumClusterwideNetworkPolicy
+                metadata: {name: every-endpoint}
+                spec:
+                  endpointSelector: {}
+                  ingress:
+                  - fromEntities: [cluster]
+                """);
+        assertFalse(set.decide(Direction.INGRESS, WEB, WORLD, 80, Protocol.TCP, EnforcementMode.DEFAULT).allowed());
+        assertTrue(set.decide(Direction.INGRESS, HOST_SSH, WORLD, 80, Protocol.TCP, EnforcementMode.DEFAULT).allowed(),
+                "endpointSelector {} does not reach the host");
+    }
+
+    @Test
+    void anEmptyNodeSelectorSelectsEveryHostAndEgressRulesApply() throws Exception {
+        PolicySet set = parse("""
+                apiVersion: cilium.io/v2
+                kind: CiliumClusterwideNetworkPolicy
+                metadata: {name: host-egress}
+                spec:
+                  nodeSelector: {}
+                  egress:
+                  - toEndpoints: [{matchLabels: {app: web}}]
+                    toPorts: [{ports: [{port: "8080"}]}]
+                  egressDeny:
+                  - toCIDR: [192.0.2.0/24]
+                """);
+        assertTrue(set.decide(Direction.EGRESS, HOST_OTHER, WEB, 8080, Protocol.TCP, EnforcementMode.DEFAULT).allowed());
+        assertFalse(set.decide(Direction.EGRESS, HOST_OTHER, WEB, 9090, Protocol.TCP, EnforcementMode.DEFAULT).allowed());
+        assertFalse(set.decide(Direction.EGRESS, HOST_OTHER, WORLD, 443, Protocol.TCP, EnforcementMode.DEFAULT).allowed());
+        assertTrue(set.decide(Direction.EGRESS, WEB, WORLD, 443, Protocol.TCP, EnforcementMode.DEFAULT).allowed(),
+                "endpoints are not selected by a host policy");
+    }
+
+    @Test
+    void theHostsEntriesComeFromItsPoliciesOnly() throws Exception {
+        PolicySet set = parse(SSH_AND_HTTP);
+        List<io.septum.api.Identity> universe = java.util.Arrays.stream(io.septum.api.ReservedIdentity.values())
+                .map(io.septum.api.ReservedIdentity::identity).toList();
+        var host = set.resolve(HOST_SSH, List.of(), universe, java.util.Map.of(), EnforcementMode.DEFAULT);
+        assertTrue(host.ingressEnforced());
+        assertFalse(host.egressEnforced());
+        assertEquals(List.of(22, 80), host.entries().stream().filter(e -> e.direction() == Direction.INGRESS)
+                .map(e -> e.port()).distinct().sorted().toList());
+        var web = set.resolve(WEB, List.of(), universe, java.util.Map.of(), EnforcementMode.DEFAULT);
+        assertFalse(web.ingressEnforced());
+        assertTrue(web.entries().isEmpty());
+    }
+}
