@@ -70,12 +70,18 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
      *                           while the cluster's first listing of the other nodes' endpoints is pending
      */
     public record Settings(Path stateDir, Duration disconnectGrace, Duration retryDelay, String clusterName,
-                           Duration initialSyncTimeout) {
+                           Duration initialSyncTimeout, HostFirewall.Settings hostFirewall) {
         /** Cilium waits for its kvstore's first listing too; a few seconds cover a reachable etcd. */
         public static final Duration DEFAULT_INITIAL_SYNC_TIMEOUT = Duration.ofSeconds(5);
 
         public Settings {
             initialSyncTimeout = initialSyncTimeout == null ? DEFAULT_INITIAL_SYNC_TIMEOUT : initialSyncTimeout;
+            hostFirewall = hostFirewall == null ? HostFirewall.Settings.OFF : hostFirewall;
+        }
+
+        public Settings(Path stateDir, Duration disconnectGrace, Duration retryDelay, String clusterName,
+                        Duration initialSyncTimeout) {
+            this(stateDir, disconnectGrace, retryDelay, clusterName, initialSyncTimeout, null);
         }
 
         public Settings(Path stateDir, Duration disconnectGrace, Duration retryDelay, String clusterName) {
@@ -144,8 +150,8 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
         this.store = new EndpointStore(settings.stateDir());
         this.table = new EndpointTable(identities);
         this.writer = new DatapathWriter(lock, table, datapath, host);
-        this.reconciler = new Reconciler(lock, table, identities, remote, gate, writer, policies, host, store,
-                realization, () -> this.settings, this::fqdnNames);
+        this.reconciler = new Reconciler(lock, table, identities, remote, gate, writer, new HostFirewall(datapath, host),
+                policies, host, store, realization, () -> this.settings, this::fqdnNames);
         // Restoring asks the datapath, which may still be loading: never on the activating thread. Sources are opened
         // only once it is done, so that a re-reported endpoint finds its old id.
         regen.execute(() -> {
@@ -187,7 +193,11 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
         }
         Map<Long, BpfEndpoint> enforcing = new HashMap<>();
         try {
-            for (BpfEndpoint b : datapath.restored()) enforcing.put(b.endpointId(), b);
+            List<BpfEndpoint> restored = datapath.restored();
+            reconciler.hostFirewall().restored(restored);
+            for (BpfEndpoint b : restored) {
+                if (!HostFirewall.isHostId(b.endpointId())) enforcing.put(b.endpointId(), b);
+            }
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "the datapath cannot list what a previous agent left; nothing is restored", e);
         }
@@ -467,7 +477,10 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
             var all = table.all();
             long failing = all.stream().filter(e -> e.error != null && e.state != EndpointState.DISCONNECTED).count();
             long ready = all.stream().filter(e -> e.state == EndpointState.READY).count();
-            String summary = all.size() + " endpoints, " + ready + " ready";
+            String host = reconciler.hostFirewall().summary();
+            String summary = all.size() + " endpoints, " + ready + " ready" + (host == null ? "" : ", " + host);
+            String hostError = reconciler.hostFirewall().error();
+            if (hostError != null) return new ComponentStatus("endpoints", "degraded", summary + "; " + hostError);
             String ipcacheError = writer.ipcacheError();
             if (ipcacheError != null) return new ComponentStatus("endpoints", "degraded", ipcacheError);
             if (gate.timedOut() != null && !remote.synced()) {

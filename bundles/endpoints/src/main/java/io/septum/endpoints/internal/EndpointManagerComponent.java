@@ -7,6 +7,8 @@ import io.septum.api.EndpointSource;
 import io.septum.api.HealthReporter;
 import io.septum.api.IdentityAllocator;
 import io.septum.api.datapath.Datapath;
+import io.septum.api.datapath.FailsafePort;
+import io.septum.api.policy.Direction;
 import io.septum.api.policy.PolicyListener;
 import io.septum.api.policy.PolicyRepository;
 import io.septum.support.config.AgentDirs;
@@ -24,6 +26,8 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.time.Duration;
 import java.util.Hashtable;
@@ -98,7 +102,51 @@ public final class EndpointManagerComponent extends DefaultEndpointManager {
                     + " retrySeconds >= 1 (got " + c.disconnectGraceSeconds() + ", " + c.retrySeconds() + ")");
         }
         return new Settings(stateDir, Duration.ofSeconds(c.disconnectGraceSeconds()), Duration.ofSeconds(c.retrySeconds()),
-                clusterName, initialSyncTimeout);
+                clusterName, initialSyncTimeout, hostFirewall(c));
+    }
+
+    /** The host firewall's settings; a bad value is refused with the key and the reason (nothing is applied). */
+    static HostFirewall.Settings hostFirewall(Config c) {
+        List<String> interfaces = new ArrayList<>();
+        for (String name : items(c.hostInterfaces())) {
+            if (!name.matches("[A-Za-z0-9][A-Za-z0-9_.:@-]{0,14}")) {
+                throw new IllegalArgumentException("config " + PID + ": hostInterfaces: \"" + name
+                        + "\" is not an interface name");
+            }
+            if (!interfaces.contains(name)) interfaces.add(name);
+        }
+        if (interfaces.size() > HostFirewall.LAST_ID - HostFirewall.FIRST_ID + 1) {
+            throw new IllegalArgumentException("config " + PID + ": hostInterfaces: at most "
+                    + (HostFirewall.LAST_ID - HostFirewall.FIRST_ID + 1) + " interfaces");
+        }
+        Map<String, String> labels = new java.util.TreeMap<>();
+        for (String l : items(c.nodeLabels())) {
+            int eq = l.indexOf('=');
+            String key = eq < 0 ? l : l.substring(0, eq);
+            String value = eq < 0 ? "" : l.substring(eq + 1);
+            String bad = LabelRules.checkLabel(key, value);
+            if (bad != null) throw new IllegalArgumentException("config " + PID + ": nodeLabels: " + bad);
+            labels.put(key, value);
+        }
+        List<FailsafePort> failsafe = new ArrayList<>();
+        try {
+            for (String p : items(c.failsafeInboundHostPorts())) failsafe.add(FailsafePort.parse(Direction.INGRESS, p));
+            for (String p : items(c.failsafeOutboundHostPorts())) failsafe.add(FailsafePort.parse(Direction.EGRESS, p));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("config " + PID + ": " + e.getMessage(), e);
+        }
+        return new HostFirewall.Settings(interfaces, labels, failsafe.stream().distinct().toList());
+    }
+
+    /** A list as FileInstall gives it: an array, whose elements may themselves be comma-separated. */
+    private static List<String> items(String[] values) {
+        List<String> out = new ArrayList<>();
+        if (values == null) return out;
+        for (String v : values) {
+            if (v == null) continue;
+            for (String part : v.split(",")) if (!part.isBlank()) out.add(part.trim());
+        }
+        return out;
     }
 
     @Modified

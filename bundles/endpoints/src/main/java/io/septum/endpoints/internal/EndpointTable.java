@@ -28,7 +28,8 @@ import java.util.logging.Logger;
  */
 final class EndpointTable {
     private static final Logger LOG = Logger.getLogger(EndpointTable.class.getName());
-    static final int MAX_ID = 65535;
+    /** Endpoints get ids 1 to this; the 256 above are the host firewall's interfaces ({@link HostFirewall}). */
+    static final int MAX_ID = 65279;
 
     private record Key(String source, String sourceId) {
     }

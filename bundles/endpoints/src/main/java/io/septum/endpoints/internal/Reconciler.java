@@ -41,6 +41,7 @@ final class Reconciler {
     private final RemoteIpcache remoteIpcache = new RemoteIpcache();
     private final StartGate gate;
     private final DatapathWriter writer;
+    private final HostFirewall hostFirewall;
     private final PolicyRepository policies;
     private final HostEnv host;
     private final EndpointStore store;
@@ -58,7 +59,7 @@ final class Reconciler {
     private String saveError;
 
     Reconciler(Object lock, EndpointTable table, IdentityAllocator identities, RemoteEndpointView remote, StartGate gate,
-               DatapathWriter writer, PolicyRepository policies, HostEnv host, EndpointStore store,
+               DatapathWriter writer, HostFirewall hostFirewall, PolicyRepository policies, HostEnv host, EndpointStore store,
                Realization realization, Supplier<DefaultEndpointManager.Settings> settings,
                Supplier<Map<String, Set<String>>> fqdnNames) {
         this.fqdnNames = fqdnNames;
@@ -69,6 +70,7 @@ final class Reconciler {
         this.remote = remote;
         this.gate = gate;
         this.writer = writer;
+        this.hostFirewall = hostFirewall;
         this.policies = policies;
         this.host = host;
         this.store = store;
@@ -84,6 +86,11 @@ final class Reconciler {
     /** The named ports of each identity as the last pass resolved egress rules with; the caller holds the lock. */
     Map<Long, List<NamedPort>> peerPorts() {
         return lastPeerPorts;
+    }
+
+    /** The host endpoint (the host firewall). */
+    HostFirewall hostFirewall() {
+        return hostFirewall;
     }
 
     /** The caller holds the lock. */
@@ -186,6 +193,9 @@ final class Reconciler {
             DatapathWriter.Pushed pushed = writer.push(toPush,
                     new DatapathWriter.PolicyInputs(policySet, mode, revision, universe, peerPorts));
             retry |= pushed.failed();
+            // the host after the ipcache that gives its addresses the host identity, and only once the gate opens:
+            // until then the host keeps what a previous agent left
+            if (push) retry |= hostFirewall.push(s.hostFirewall(), policySet, mode, universe, peerPorts, hostAddresses);
             if (!pushed.failed() && push) realization.realized(revision, pushed.count());
         }
         retry |= writer.remove(removals);

@@ -201,6 +201,14 @@ final class Fakes {
         /** How many of the next removals fail. */
         volatile int failRemoves;
         List<BpfEndpoint> restored = List.of();
+        /** The failsafe ports last set; null before any. */
+        volatile List<io.septum.api.datapath.FailsafePort> failsafe;
+
+        @Override
+        public synchronized void setFailsafePorts(List<io.septum.api.datapath.FailsafePort> ports) {
+            calls.add("failsafe " + ports.size());
+            failsafe = List.copyOf(ports);
+        }
 
         @Override
         public void syncServices(List<io.septum.api.service.Service> services) {
