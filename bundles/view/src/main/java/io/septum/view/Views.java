@@ -189,6 +189,7 @@ public final class Views {
         if ((f & BpfEndpoint.FLAG_INGRESS_ENFORCED) != 0) b.append(" ingress");
         if ((f & BpfEndpoint.FLAG_EGRESS_ENFORCED) != 0) b.append(" egress");
         if ((f & BpfEndpoint.FLAG_AUDIT) != 0) b.append(" audit");
+        if ((f & BpfEndpoint.FLAG_HOST) != 0) b.append(" host");
         return b.toString();
     }
 
