@@ -17,16 +17,30 @@ final class BpfMap {
     final int fd;
     final int keySize;
     final int valueSize;
+    /** The most entries the map takes (a hash or trie refuses more with E2BIG/ENOSPC); 0 when unknown. */
+    final long maxEntries;
     private final LibBpf lib;
     private final int ncpus;
 
-    BpfMap(LibBpf lib, String name, int fd, int keySize, int valueSize, int ncpus) {
+    BpfMap(LibBpf lib, String name, int fd, int keySize, int valueSize, long maxEntries, int ncpus) {
         this.lib = lib;
         this.name = name;
         this.fd = fd;
         this.keySize = keySize;
         this.valueSize = valueSize;
+        this.maxEntries = maxEntries;
         this.ncpus = ncpus;
+    }
+
+    /**
+     * Refuses, before anything is written, a change that would need more than the map holds at its peak:
+     * {@code present} entries now, {@code added} new ones written before any removal.
+     */
+    void checkRoom(long present, long added, String what) throws io.septum.api.datapath.DatapathException {
+        if (maxEntries > 0 && present + added > maxEntries) {
+            throw new io.septum.api.datapath.DatapathException(what + " needs " + added + " more entries in " + name
+                    + ", which holds " + present + " of " + maxEntries + " (map full); the previous state was kept");
+        }
     }
 
     byte[] lookup(byte[] key) {

@@ -47,7 +47,8 @@ final class BpfObjects implements AutoCloseable {
         for (BpfMaps.Spec s : BpfMaps.specs(runtime)) {
             int fd = lib.bpf_map__fd(lib.bpf_object__find_map_by_name(obj, s.name()));
             if (fd < 0) throw new DatapathException("map " + s.name() + " has no fd after load: " + BpfErrors.errno(-fd));
-            byName.put(s.name(), new BpfMap(lib, s.name(), fd, s.keySize(), s.valueSize(), ncpus));
+            long max = Integer.toUnsignedLong(lib.bpf_map__max_entries(lib.bpf_object__find_map_by_name(obj, s.name())));
+            byName.put(s.name(), new BpfMap(lib, s.name(), fd, s.keySize(), s.valueSize(), max, ncpus));
         }
         maps = new BpfMaps(byName);
         progFrom = progFd(obj, EbpfDatapath.PROG_FROM_EP);

@@ -293,6 +293,9 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
             // and removed enforcement last
             int interim = (oldFlags < 0 ? (newFlags & 3) : ((oldFlags | newFlags) & 3) | (oldFlags & newFlags & 4))
                     | (newFlags & BpfEndpoint.FLAG_HOST);
+            long added = desired.keySet().stream().filter(k -> !current.containsKey(k)).count();
+            maps.policy.checkRoom(installed.values().stream().mapToLong(Map::size).sum(), added,
+                    "the policy of endpoint " + ep.id());
             MapTransaction undo = new MapTransaction();
             try {
                 undo.put(epMap, epKey, codec.endpointValue(ep, interim), oldVal, "endpoint " + ep.id() + " entry");

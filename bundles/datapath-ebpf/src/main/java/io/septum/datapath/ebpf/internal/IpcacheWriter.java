@@ -49,6 +49,7 @@ final class IpcacheWriter {
             names.put(Ips.formatPrefix(p.addr(), p.prefixlen()), e.source());
         }
         Map<Bytes, byte[]> current = written != null ? written : map.readAll();
+        map.checkRoom(current.size(), desired.keySet().stream().filter(k -> !current.containsKey(k)).count(), "the ipcache");
         written = null; // unknown until this sync has succeeded or been rolled back
         MapTransaction undo = new MapTransaction();
         try {
@@ -89,6 +90,7 @@ final class IpcacheWriter {
             Ips.Prefix p = parse(prefix, prefix);
             deletes.put(key(p), Ips.formatPrefix(p.addr(), p.prefixlen()));
         }
+        map.checkRoom(written.size(), puts.keySet().stream().filter(k -> !written.containsKey(k)).count(), "the ipcache");
         MapTransaction undo = new MapTransaction();
         try {
             putChanged(undo, map, puts, written);

@@ -30,6 +30,9 @@ public interface LibBpf {
 
     int bpf_map__fd(Pointer map);
 
+    /** The number of entries the map holds at most, as the object defines it. */
+    int bpf_map__max_entries(Pointer map);
+
     /** The key size the object defines for the map (0 for a ring buffer). */
     int bpf_map__key_size(Pointer map);
 

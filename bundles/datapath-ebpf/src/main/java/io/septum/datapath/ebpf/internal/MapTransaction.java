@@ -19,7 +19,8 @@ final class MapTransaction {
     void put(BpfMap map, byte[] key, byte[] value, byte[] old, String what) throws DatapathException {
         int rc = map.update(key, value, LibBpf.BPF_ANY);
         if (rc < 0) {
-            throw new DatapathException("writing " + what + " failed: " + BpfErrors.errno(-rc) + "; the previous state was kept");
+            throw new DatapathException("writing " + what + " to " + map.name + " failed: " + BpfErrors.errno(-rc)
+                    + "; the previous state was kept");
         }
         log.push(new Write(map, key, old));
     }
@@ -27,7 +28,8 @@ final class MapTransaction {
     void delete(BpfMap map, byte[] key, byte[] old, String what) throws DatapathException {
         int rc = map.delete(key);
         if (rc < 0 && rc != -ENOENT) {
-            throw new DatapathException("deleting " + what + " failed: " + BpfErrors.errno(-rc) + "; the previous state was kept");
+            throw new DatapathException("deleting " + what + " from " + map.name + " failed: " + BpfErrors.errno(-rc)
+                    + "; the previous state was kept");
         }
         if (old != null) log.push(new Write(map, key, old));
     }
