@@ -23,11 +23,8 @@
 static __always_inline int cg_handle(struct __sk_buff *skb, __u8 dir)
 {
 	struct verdict_info vi = {};
-	struct policy_result pr = {};
 	struct endpoint_value *ep;
 	struct pkt p = {};
-	__u32 ct_flags = 0;
-	__u64 now;
 	int ret;
 
 	ep = cgroup_endpoint(skb);
@@ -41,24 +38,8 @@ static __always_inline int cg_handle(struct __sk_buff *skb, __u8 dir)
 	ret = parse_l3(skb, &p);
 	if (ret == PARSE_ALWAYS_PASS)
 		return CG_PASS;
-	if (ret != PARSE_IP) {
-		ret = verdict_unparsed(ep, dir, ret);
-		goto out;
-	}
-
-	now = bpf_ktime_get_ns();
-	if (verdict_is_reply(ep, dir, &p, now)) {
-		ret = 0;
-		goto out;
-	}
-
 	/* no proxy redirection at the socket layer: a REDIRECT entry (L7 rules) allows at L3/L4 */
-	ret = verdict_policy(ep, dir, &p, &vi, &pr, &ct_flags, 0);
-	if (ret < 0)
-		goto out;
-	verdict_track(ep, dir, &p, &vi, now, ct_flags, pr.rule_id);
-
-out:
+	ret = ret == PARSE_IP ? verdict_plain(ep, dir, &p, &vi, 0, 0) : verdict_unparsed(ep, dir, ret);
 	if (ret < 0) {
 		verdict_drop(&p, &vi, ret);
 		return CG_DROP;

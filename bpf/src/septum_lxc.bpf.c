@@ -147,11 +147,31 @@ int septum_to_ep(struct __sk_buff *skb)
  *   septum_host_in:  the interface's ingress hook = packets to the host (host INGRESS)
  *   septum_host_out: its egress hook = packets the host sends (host EGRESS)
  *
- * Only the host's own traffic is judged, a packet whose destination (ingress) or source (egress) the ipcache gives
- * the host identity; what the host forwards to or from endpoints passes here and meets their own programs. Non-IP
- * frames (ARP) and neighbour discovery pass; failsafe ports (septum_failsafe) pass whatever policy says. There is no
- * load balancing and no L7 redirection on the host (the policy compiler refuses L7 rules in host policies).
+ * Only the host's own traffic is judged: a packet whose destination (ingress) or source (egress) the ipcache gives
+ * the host identity, or is link-local, multicast or broadcast (which only the host takes from, or sends on, its
+ * own link); what the host forwards to or from endpoints passes here and meets their own programs. Non-IP frames
+ * (ARP) and neighbour discovery pass; failsafe ports (septum_failsafe) pass whatever policy says. There is no load
+ * balancing and no L7 redirection on the host: a REDIRECT entry (L7 rules, which the policy compiler refuses in
+ * host policies) drops, fail closed.
  */
+static __always_inline int host_link_scope(const __u8 *a)
+{
+	/* IPv4, stored IPv4-mapped (::ffff:a.b.c.d): 169.254/16, 224/4, 255.255.255.255 */
+	if (a[0] == 0 && a[1] == 0 && a[2] == 0 && a[3] == 0 && a[4] == 0 && a[5] == 0 && a[6] == 0 && a[7] == 0 &&
+	    a[8] == 0 && a[9] == 0 && a[10] == 0xff && a[11] == 0xff)
+		return (a[12] == 169 && a[13] == 254) || (a[12] & 0xf0) == 224 ||
+		       (a[12] == 255 && a[13] == 255 && a[14] == 255 && a[15] == 255);
+	/* IPv6: fe80::/10, ff00::/8 */
+	return (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || a[0] == 0xff;
+}
+
+static __always_inline int host_own(__u8 dir, const struct pkt *p)
+{
+	const __u8 *local = dir == SEPTUM_DIR_INGRESS ? p->daddr : p->saddr;
+
+	return ipcache_identity(local) == HOST_IDENTITY || host_link_scope(local);
+}
+
 static __always_inline int host_failsafe(__u8 dir, const struct pkt *p)
 {
 	struct failsafe_key k = {.dir = dir, .proto = p->proto, .port = p->dport};
@@ -164,12 +184,9 @@ static __always_inline int host_failsafe(__u8 dir, const struct pkt *p)
 static __always_inline int host_handle(struct __sk_buff *skb, __u8 dir)
 {
 	struct verdict_info vi = {};
-	struct policy_result pr = {};
 	struct endpoint_value *ep;
 	struct pkt p = {};
 	__u32 ifindex = skb->ifindex;
-	__u32 ct_flags = 0;
-	__u64 now;
 	int ret;
 
 	ep = bpf_map_lookup_elem(&septum_endpoints, &ifindex);
@@ -179,34 +196,14 @@ static __always_inline int host_handle(struct __sk_buff *skb, __u8 dir)
 	ret = parse_packet(skb, &p);
 	if (ret == PARSE_ALWAYS_PASS || ret == PARSE_NOT_IP)
 		return TC_ACT_OK; /* ARP, neighbour discovery, other protocols: the host's network must keep working */
-	if (ret == PARSE_IP && ipcache_identity(dir == SEPTUM_DIR_INGRESS ? p.daddr : p.saddr) != HOST_IDENTITY)
+	if (ret == PARSE_IP && !host_own(dir, &p))
 		return TC_ACT_OK; /* forwarded traffic: the endpoints' programs judge it */
 
 	vi.ep_id = ep->ep_id;
 	vi.ifindex = ifindex;
 	vi.direction = dir;
-	if (ret != PARSE_IP) {
-		ret = verdict_unparsed(ep, dir, ret);
-		goto out;
-	}
-
-	now = bpf_ktime_get_ns();
-	if (verdict_is_reply(ep, dir, &p, now))
-		return TC_ACT_OK;
-
-	if (host_failsafe(dir, &p)) {
-		vi.src_identity = dir == SEPTUM_DIR_INGRESS ? ipcache_identity(p.saddr) : ep->identity;
-		vi.dst_identity = dir == SEPTUM_DIR_INGRESS ? ep->identity : ipcache_identity(p.daddr);
-		vi.verdict = SEPTUM_VERDICT_FORWARDED;
-		ret = 0;
-	} else {
-		ret = verdict_policy(ep, dir, &p, &vi, &pr, &ct_flags, 0);
-		if (ret < 0)
-			goto out;
-	}
-	verdict_track(ep, dir, &p, &vi, now, ct_flags, pr.rule_id);
-
-out:
+	ret = ret == PARSE_IP ? verdict_plain(ep, dir, &p, &vi, host_failsafe(dir, &p), DROP_PROXY_UNAVAILABLE)
+			      : verdict_unparsed(ep, dir, ret);
 	if (ret < 0) {
 		verdict_drop(&p, &vi, ret);
 		return TC_ACT_SHOT;

@@ -7,6 +7,8 @@
  *   verdict_policy    remote identity from the ipcache, the policy map, the default of an enforced direction and
  *                     audit (the endpoint's flag or the entry's POLICY_F_AUDIT)
  *   verdict_track     the conntrack entry; the first packet of a connection reports the verdict
+ *   verdict_plain     all of the above in order, for the programs with nothing in between (no load balancing,
+ *                     no proxy): the cgroup_skb programs and the host firewall's
  *   verdict_drop      the single exit of a drop, reported with its reason
  *
  * What differs stays in the entry files: how the endpoint is found (ifindex or cgroup id), load balancing and
@@ -104,6 +106,35 @@ static __always_inline void verdict_track(const struct endpoint_value *ep, __u8 
 		vi->type = SEPTUM_EVENT_POLICY_VERDICT;
 		emit_event(p, vi);
 	}
+}
+
+/*
+ * The verdict of a parsed IP packet where nothing happens between the checks: a reply of a tracked connection
+ * passes; else the policy decides (a REDIRECT entry means redirect_ret, as for verdict_policy: no redirection
+ * happens here), or, with bypass, the packet passes without it (the host's failsafe ports); a passing packet is
+ * tracked. Returns 0 to pass or a negative DROP_* code, which the caller reports with verdict_drop.
+ */
+static __always_inline int verdict_plain(const struct endpoint_value *ep, __u8 dir, const struct pkt *p,
+					 struct verdict_info *vi, int bypass, int redirect_ret)
+{
+	struct policy_result pr = {};
+	__u32 ct_flags = 0;
+	__u64 now = bpf_ktime_get_ns();
+	int ret;
+
+	if (verdict_is_reply(ep, dir, p, now))
+		return 0;
+	if (bypass) {
+		vi->src_identity = dir == SEPTUM_DIR_INGRESS ? ipcache_identity(p->saddr) : ep->identity;
+		vi->dst_identity = dir == SEPTUM_DIR_INGRESS ? ep->identity : ipcache_identity(p->daddr);
+		vi->verdict = SEPTUM_VERDICT_FORWARDED;
+	} else {
+		ret = verdict_policy(ep, dir, p, vi, &pr, &ct_flags, redirect_ret);
+		if (ret < 0)
+			return ret;
+	}
+	verdict_track(ep, dir, p, vi, now, ct_flags, pr.rule_id);
+	return 0;
 }
 
 /* Reports a drop (ret < 0) with its reason; the caller then drops the packet. */

@@ -61,9 +61,9 @@ class HostFirewallIT {
                     if (b.path("identity").asLong() == 1 && (b.path("flags").asInt() & 8) != 0) hostEntry = true;
                 }
                 assertTrue(hostEntry, "bpf endpoint list shows the host interface: " + bpf);
-                E2eSupport.Run trace = agent.cli("policy", "trace", "-s", "reserved:world", "-d",
-                        "reserved:host,node-access=lab", "--dport", "8080/TCP");
-                assertTrue(trace.out().contains("DENIED") || trace.out().toLowerCase().contains("denied"), trace.toString());
+                JsonNode denied = agent.cli("policy", "trace", "-s", "reserved:world", "-d", "reserved:host,node-access=lab",
+                        "--dport", "8080/TCP", "-o", "json").json();
+                assertTrue(denied.has("allowed") && !denied.path("allowed").asBoolean(), "host ingress on 8080: " + denied);
                 E2eSupport.Run traceOk = agent.cli("policy", "trace", "-s", "reserved:world", "-d",
                         "reserved:host,node-access=lab", "--dport", "80/TCP");
                 assertTrue(traceOk.out().contains("host-http-only"), traceOk.toString());

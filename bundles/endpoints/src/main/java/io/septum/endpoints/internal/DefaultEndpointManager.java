@@ -151,7 +151,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
         this.table = new EndpointTable(identities);
         this.writer = new DatapathWriter(lock, table, datapath, host);
         this.reconciler = new Reconciler(lock, table, identities, remote, gate, writer, new HostFirewall(datapath, host),
-                policies, host, store, realization, () -> this.settings, this::fqdnNames);
+                policies, host, store, realization, () -> this.settings, this::fqdnNames, publisher::offerPorts);
         // Restoring asks the datapath, which may still be loading: never on the activating thread. Sources are opened
         // only once it is done, so that a re-reported endpoint finds its old id.
         regen.execute(() -> {
@@ -174,8 +174,10 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
         }
     }
 
+    /** New settings take effect at once: a pass runs (the host firewall's interfaces and ports come from them). */
     void updateSettings(Settings s) {
         this.settings = s;
+        schedule();
     }
 
     // ---------------------------------------------------------------- restore
@@ -196,7 +198,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
             List<BpfEndpoint> restored = datapath.restored();
             reconciler.hostFirewall().restored(restored);
             for (BpfEndpoint b : restored) {
-                if (!HostFirewall.isHostId(b.endpointId())) enforcing.put(b.endpointId(), b);
+                if (!HostFirewall.isHost(b)) enforcing.put(b.endpointId(), b);
             }
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "the datapath cannot list what a previous agent left; nothing is restored", e);

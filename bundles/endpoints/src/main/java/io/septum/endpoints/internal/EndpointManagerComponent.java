@@ -109,7 +109,7 @@ public final class EndpointManagerComponent extends DefaultEndpointManager {
     static HostFirewall.Settings hostFirewall(Config c) {
         List<String> interfaces = new ArrayList<>();
         for (String name : items(c.hostInterfaces())) {
-            if (!name.matches("[A-Za-z0-9][A-Za-z0-9_.:@-]{0,14}")) {
+            if (!name.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,14}")) {
                 throw new IllegalArgumentException("config " + PID + ": hostInterfaces: \"" + name
                         + "\" is not an interface name");
             }

@@ -64,7 +64,8 @@ final class EndpointTable {
         nextId = Math.max(1, Math.min(state.nextId(), MAX_ID));
         state.namespaceLabels().forEach((ns, l) -> namespaceLabels.put(ns, Map.copyOf(l)));
         for (EndpointStore.Stored s : state.endpoints()) {
-            if (s.id() < 1 || s.id() > MAX_ID || s.source() == null || s.sourceId() == null) continue;
+            // ids above MAX_ID are an older agent's (it handed out up to 65535): kept, the host firewall skips them
+            if (s.id() < 1 || s.id() > HostFirewall.LAST_ID || s.source() == null || s.sourceId() == null) continue;
             BpfEndpoint b = enforcing.remove(s.id());
             if (b != null) enforcedAtStart.add(s.id());
             // its identity as the kernel still knows it; the pass checks the allocator agrees
@@ -104,6 +105,15 @@ final class EndpointTable {
 
     boolean containsId(long id) {
         return byId.containsKey(id);
+    }
+
+    /** The ids from {@code first} up that endpoints, orphans or pending removals hold. */
+    Set<Long> idsFrom(long first) {
+        Set<Long> out = new HashSet<>();
+        for (long id : byId.keySet()) if (id >= first) out.add(id);
+        for (long id : orphans.keySet()) if (id >= first) out.add(id);
+        for (long id : toRemove) if (id >= first) out.add(id);
+        return out;
     }
 
     /** Every endpoint, by id. */

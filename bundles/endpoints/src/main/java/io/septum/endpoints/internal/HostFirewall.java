@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -79,15 +80,15 @@ final class HostFirewall {
         this.host = host;
     }
 
-    /** Whether {@code id} is a host interface's: the endpoint table must not take it for an orphan. */
-    static boolean isHostId(long id) {
-        return id >= FIRST_ID && id <= LAST_ID;
+    /** Whether a pinned entry is a host interface's (the endpoint table must not take it for an orphan). */
+    static boolean isHost(BpfEndpoint b) {
+        return (b.flags() & BpfEndpoint.FLAG_HOST) != 0;
     }
 
     /** Takes the host interfaces a previous agent left enforcing: kept until a pass says whether they stay. */
     void restored(List<BpfEndpoint> restored) {
         for (BpfEndpoint b : restored) {
-            if (!isHostId(b.endpointId())) continue;
+            if (!isHost(b)) continue;
             String name = b.interfaceName() == null || b.interfaceName().isEmpty() ? "ifindex " + b.ifindex()
                     : b.interfaceName();
             ids.put(name, b.endpointId());
@@ -105,12 +106,18 @@ final class HostFirewall {
      * configured. Returns true when something failed and a later pass must try again.
      */
     boolean push(Settings s, PolicySet set, EnforcementMode mode, List<Identity> universe,
-                 Map<Long, List<NamedPort>> peerPorts, List<String> hostAddresses) {
+                 Map<Long, List<NamedPort>> peerPorts, List<String> hostAddresses, Set<Long> endpointIds) {
         List<String> problems = new ArrayList<>();
         if (s.interfaces().isEmpty() && ids.isEmpty()) {
             error = null;
             summary = null;
             return false; // no host firewall, now or left by a previous agent
+        }
+        if (!s.interfaces().isEmpty() && hostAddresses.isEmpty()) {
+            // the programs judge what the ipcache gives the host identity: without addresses they would judge nothing
+            error = "host firewall: cannot list the host's addresses; the host interfaces keep their last state";
+            LOG.warning(error);
+            return true;
         }
         if (!s.failsafe().equals(pushedFailsafe)) {
             try {
@@ -136,7 +143,7 @@ final class HostFirewall {
         }
         List<Long> keep = new ArrayList<>();
         for (String name : s.interfaces()) {
-            long id = idOf(name);
+            long id = idOf(name, endpointIds);
             if (id < 0) {
                 problems.add(name + ": no endpoint id left for another host interface");
                 continue;
@@ -182,12 +189,15 @@ final class HostFirewall {
         return summary;
     }
 
-    /** The interface's id: the one it has, else the lowest free one of the range; -1 when the range is full. */
-    private long idOf(String name) {
+    /**
+     * The interface's id: the one it has, else the lowest free one of the range that no endpoint has (an endpoint
+     * persisted by an older agent, which handed out ids up to 65535, keeps its id); -1 when the range is full.
+     */
+    private long idOf(String name, Set<Long> endpointIds) {
         Long had = ids.get(name);
         if (had != null) return had;
         for (long id = FIRST_ID; id <= LAST_ID; id++) {
-            if (!ids.containsValue(id)) {
+            if (!ids.containsValue(id) && !endpointIds.contains(id)) {
                 ids.put(name, id);
                 return id;
             }

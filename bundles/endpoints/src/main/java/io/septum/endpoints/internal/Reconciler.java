@@ -48,6 +48,8 @@ final class Reconciler {
     private final Realization realization;
     private final Supplier<DefaultEndpointManager.Settings> settings;
     private final Supplier<Map<String, Set<String>>> fqdnNames;
+    /** Told the named ports of a pass before the datapath gets them (the endpoint index publishes them first). */
+    private final java.util.function.Consumer<Map<Long, List<NamedPort>>> portsAhead;
 
     /** Guarded by the lock. */
     private List<IpcacheEntry> ipcache = List.of();
@@ -61,8 +63,10 @@ final class Reconciler {
     Reconciler(Object lock, EndpointTable table, IdentityAllocator identities, RemoteEndpointView remote, StartGate gate,
                DatapathWriter writer, HostFirewall hostFirewall, PolicyRepository policies, HostEnv host, EndpointStore store,
                Realization realization, Supplier<DefaultEndpointManager.Settings> settings,
-               Supplier<Map<String, Set<String>>> fqdnNames) {
+               Supplier<Map<String, Set<String>>> fqdnNames,
+               java.util.function.Consumer<Map<Long, List<NamedPort>>> portsAhead) {
         this.fqdnNames = fqdnNames;
+        this.portsAhead = portsAhead;
         this.lock = lock;
         this.table = table;
         this.identities = identities;
@@ -134,6 +138,7 @@ final class Reconciler {
         List<Identity> universe;
         Map<Long, List<NamedPort>> peerPorts;
         List<EndpointWork> work = new ArrayList<>();
+        Set<Long> endpointIds = new java.util.HashSet<>();
         EndpointStore.State toSave;
         synchronized (lock) {
             if (table.closed()) {
@@ -165,6 +170,8 @@ final class Reconciler {
             lastUniverse = universe;
             peerPorts = NamedPorts.byIdentity(table.all(), remoteIpcache.withNamedPorts());
             lastPeerPorts = peerPorts;
+            // ids in the host firewall's range that endpoints (or orphans) of an older agent kept
+            endpointIds.addAll(table.idsFrom(HostFirewall.FIRST_ID));
             // 5. What to push: every endpoint with an identity whose datapath state we own.
             for (ManagedEndpoint ep : table.all()) {
                 if (ep.restoredPending || ep.identity == null || ep.needsIdentity || ep.refusal != null) continue;
@@ -177,6 +184,8 @@ final class Reconciler {
             }
             toSave = table.takeDirtyState();
         }
+        // The proxies resolve port names with the published ports: they must have them before any redirection.
+        if (push) portsAhead.accept(peerPorts);
         // Persist before the datapath learns of an id, so that a crash cannot leave an id no file explains.
         if (toSave != null) retry |= !save(toSave);
         boolean ipcacheOk = push && writer.syncIpcache(cache);
@@ -195,8 +204,10 @@ final class Reconciler {
             retry |= pushed.failed();
             // the host after the ipcache that gives its addresses the host identity, and only once the gate opens:
             // until then the host keeps what a previous agent left
-            if (push) retry |= hostFirewall.push(s.hostFirewall(), policySet, mode, universe, peerPorts, hostAddresses);
-            if (!pushed.failed() && push) realization.realized(revision, pushed.count());
+            boolean hostFailed = push && hostFirewall.push(s.hostFirewall(), policySet, mode, universe, peerPorts,
+                    hostAddresses, endpointIds);
+            retry |= hostFailed;
+            if (!pushed.failed() && !hostFailed && push) realization.realized(revision, pushed.count());
         }
         retry |= writer.remove(removals);
         return new Result(push, retry || remote.labelsMissing());

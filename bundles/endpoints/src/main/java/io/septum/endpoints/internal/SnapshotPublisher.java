@@ -44,6 +44,16 @@ final class SnapshotPublisher {
         if (pending.compareAndSet(false, true)) submit(this::deliverAll);
     }
 
+    /**
+     * Publishes new named ports ahead of the pass that writes them to the datapath, with the endpoints and ipcache of
+     * the newest snapshot: a proxy must know a port's name before the datapath redirects connections to it.
+     */
+    synchronized void offerPorts(Map<Long, List<NamedPort>> ports) {
+        EndpointSnapshot cur = current;
+        if (cur.revision() == 0) return; // the pass's own snapshot is the first: "no endpoints yet" stays unsaid
+        offer(cur.endpoints(), cur.ipcache(), ports);
+    }
+
     void add(EndpointListener l) {
         listeners.putIfAbsent(l, -1L);
         submit(this::deliverAll);

@@ -18,6 +18,7 @@ import io.septum.api.policy.Protocol;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /** The host endpoint as the regeneration pass pushes it (the fake datapath stands for the kernel here). */
@@ -30,7 +31,7 @@ class HostFirewallTest {
     static final List<FailsafePort> SSH = List.of(new FailsafePort(Direction.INGRESS, Protocol.TCP, 22));
 
     boolean push(HostFirewall.Settings s) {
-        return firewall.push(s, policies, EnforcementMode.DEFAULT, universe, Map.of(), host.hostAddresses());
+        return firewall.push(s, policies, EnforcementMode.DEFAULT, universe, Map.of(), host.hostAddresses(), Set.of());
     }
 
     @Test
@@ -85,15 +86,31 @@ class HostFirewallTest {
 
     @Test
     void whatAPreviousAgentLeftIsKeptWhileConfiguredAndRemovedOtherwise() {
+        BpfEndpoint olderAgentsEndpoint = new BpfEndpoint(8, HostFirewall.FIRST_ID, 300, 1, "lxc-old");
         firewall.restored(List.of(new BpfEndpoint(2, HostFirewall.FIRST_ID + 4, 1, BpfEndpoint.FLAG_HOST, "eth0"),
                 new BpfEndpoint(3, HostFirewall.FIRST_ID + 5, 1, BpfEndpoint.FLAG_HOST, "eth1"),
-                new BpfEndpoint(7, 12, 300, 0, "lxc12")));
+                new BpfEndpoint(7, 12, 300, 0, "lxc12"), olderAgentsEndpoint));
         host.ifindexes.put("eth0", 2);
-        assertFalse(push(new HostFirewall.Settings(List.of("eth0"), Map.of(), SSH)));
+        host.ifindexes.put("eth2", 4);
+        // an older agent handed out ids up to 65535: its endpoint keeps FIRST_ID, which the new eth2 must not take
+        assertFalse(firewall.push(new HostFirewall.Settings(List.of("eth0", "eth2"), Map.of(), SSH), policies,
+                EnforcementMode.DEFAULT, universe, Map.of(), host.hostAddresses(), Set.of(HostFirewall.FIRST_ID)));
         assertTrue(datapath.calls.contains("upsert " + (HostFirewall.FIRST_ID + 4)), "eth0 keeps its id: " + datapath.calls);
         assertTrue(datapath.calls.contains("remove " + (HostFirewall.FIRST_ID + 5)), datapath.calls.toString());
         assertFalse(datapath.calls.contains("remove 12"), "an endpoint's id is not the host firewall's");
-        assertTrue(HostFirewall.isHostId(HostFirewall.FIRST_ID) && !HostFirewall.isHostId(EndpointTable.MAX_ID));
+        assertFalse(datapath.calls.contains("remove " + HostFirewall.FIRST_ID), "nor is an older agent's endpoint in the range");
+        assertTrue(datapath.calls.contains("upsert " + (HostFirewall.FIRST_ID + 1)), "eth2 takes the next free id: " + datapath.calls);
+        assertTrue(HostFirewall.isHost(new BpfEndpoint(2, 1, 1, BpfEndpoint.FLAG_HOST, "eth0")));
+        assertFalse(HostFirewall.isHost(olderAgentsEndpoint));
+    }
+
+    @Test
+    void withoutTheHostsAddressesNothingIsPushed() {
+        host.ifindexes.put("eth0", 2);
+        assertTrue(firewall.push(new HostFirewall.Settings(List.of("eth0"), Map.of(), SSH), policies,
+                EnforcementMode.DEFAULT, universe, Map.of(), List.of(), Set.of()), "retried");
+        assertTrue(datapath.calls.isEmpty(), datapath.calls.toString());
+        assertTrue(firewall.error().contains("addresses"), firewall.error());
     }
 
     @Test

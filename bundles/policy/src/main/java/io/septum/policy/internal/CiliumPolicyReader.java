@@ -106,8 +106,9 @@ final class CiliumPolicyReader {
         Selector subject = SelectorReader.read(diag, spec.get(selectorField), join(path, selectorField), false);
         if (subject == null) return;
         // a host policy selects the host endpoint (reserved:host plus the node's labels) and nothing else; an
-        // endpointSelector never selects it, as reserved identities are never selected by what does not name them
-        if (hasNs) subject = subject.and(Selector.isHost());
+        // endpointSelector never selects it, not even one that names reserved:host (as in Cilium: host policies have
+        // their own checks, such as no L7 rules)
+        subject = subject.and(hasNs ? Selector.isHost() : Selector.notHost());
         if (!namespace.isEmpty()) subject = subject.and(Selector.namespaceIs(namespace));
         boolean ingressDefaultDeny = true;
         boolean egressDefaultDeny = true;

@@ -102,13 +102,21 @@ final class Selector {
         return new Requirement(Label.RESERVED, ReservedIdentity.HOST.labelName(), Op.EXISTS, Set.of());
     }
 
+    /** Anything but the host endpoint: what every endpointSelector is narrowed to. */
+    static Requirement notHost() {
+        return new Requirement(Label.RESERVED, ReservedIdentity.HOST.labelName(), Op.DOES_NOT_EXIST, Set.of());
+    }
+
     static Requirement namespaceExists() {
         return new Requirement(Label.K8S, Labels.NAMESPACE_KEY, Op.EXISTS, Set.of());
     }
 
+    /** As written: without the requirement every endpointSelector gets ({@link #notHost}), which nobody wrote. */
     @Override
     public String toString() {
-        return requirements.isEmpty() ? "{}" : "{" + requirements.stream().map(Requirement::toString)
+        Requirement implied = notHost();
+        List<Requirement> shown = requirements.stream().filter(r -> !r.equals(implied)).toList();
+        return shown.isEmpty() ? "{}" : "{" + shown.stream().map(Requirement::toString)
                 .collect(Collectors.joining(", ")) + "}";
     }
 }

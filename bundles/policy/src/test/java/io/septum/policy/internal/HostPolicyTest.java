@@ -73,6 +73,25 @@ class HostPolicyTest {
         assertFalse(set.decide(Direction.INGRESS, WEB, WORLD, 80, Protocol.TCP, EnforcementMode.DEFAULT).allowed());
         assertTrue(set.decide(Direction.INGRESS, HOST_SSH, WORLD, 80, Protocol.TCP, EnforcementMode.DEFAULT).allowed(),
                 "endpointSelector {} does not reach the host");
+
+        // not even one that names reserved:host: its L7 rules would bypass the host policies' checks
+        PolicySet named = parse("""
+                apiVersion: cilium.io/v2
+                kind: CiliumClusterwideNetworkPolicy
+                metadata: {name: names-the-host}
+                spec:
+                  endpointSelector: {matchLabels: {'reserved:host': ''}}
+                  ingress:
+                  - toPorts:
+                    - ports: [{port: "80", protocol: TCP}]
+                      rules: {http: [{method: GET}]}
+                """);
+        assertTrue(named.decide(Direction.INGRESS, HOST_SSH, WORLD, 8080, Protocol.TCP, EnforcementMode.DEFAULT).allowed(),
+                "the host is not selected, so not isolated");
+        var host = named.resolve(HOST_SSH, List.of(), List.of(io.septum.api.ReservedIdentity.WORLD.identity()),
+                java.util.Map.of(), EnforcementMode.DEFAULT);
+        assertFalse(host.ingressEnforced());
+        assertTrue(host.entries().isEmpty(), host.entries().toString());
     }
 
     @Test

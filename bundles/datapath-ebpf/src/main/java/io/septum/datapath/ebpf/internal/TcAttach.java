@@ -23,6 +23,8 @@ final class TcAttach {
     private final LibBpf lib;
     private final Runtime runtime;
     private final Set<Integer> attached = new HashSet<>();
+    /** Host interfaces (the host firewall's programs) and bridges with septum_to_proxy: the same hook, never both. */
+    private final Set<Integer> hostInterfaces = new HashSet<>(), proxyBridges = new HashSet<>();
 
     TcAttach(LibBpf lib, Runtime runtime) {
         this.lib = lib;
@@ -38,6 +40,11 @@ final class TcAttach {
 
     /** The host firewall on one of the host's interfaces: its ingress carries the host's ingress. */
     void attachHost(DatapathEndpoint ep, int progIn, int progOut) throws DatapathException {
+        if (proxyBridges.contains(ep.ifindex())) {
+            throw new DatapathException("host interface " + ep.interfaceName() + " is the bridge of endpoints, whose"
+                    + " ingress carries the L7 proxy's program: name the host's uplink instead");
+        }
+        hostInterfaces.add(ep.ifindex());
         attachOne(ep.ifindex(), LibBpf.BPF_TC_INGRESS, progIn, EbpfDatapath.PROG_HOST_IN, ep);
         attachOne(ep.ifindex(), LibBpf.BPF_TC_EGRESS, progOut, EbpfDatapath.PROG_HOST_OUT, ep);
         attached.add(ep.ifindex());
@@ -73,6 +80,11 @@ final class TcAttach {
         } catch (IOException | NumberFormatException e) {
             throw new DatapathException("endpoint " + ep.id() + ": cannot read the bridge of " + name + ": " + e.getMessage(), e);
         }
+        if (hostInterfaces.contains(ifindex)) {
+            throw new DatapathException("endpoint " + ep.id() + ": the bridge of " + name + " is a host interface of the"
+                    + " host firewall, whose programs would be replaced: name the host's uplink in hostInterfaces");
+        }
+        proxyBridges.add(ifindex);
         Structs.TcHook hook = hook(ifindex, LibBpf.BPF_TC_INGRESS);
         int rc = lib.bpf_tc_hook_create(Struct.getMemory(hook));
         if (rc < 0 && rc != -EEXIST) {
@@ -94,6 +106,7 @@ final class TcAttach {
             }
         }
         attached.remove(ifindex);
+        hostInterfaces.remove(ifindex);
     }
 
     /** Whether our filter is attached at that hook. */

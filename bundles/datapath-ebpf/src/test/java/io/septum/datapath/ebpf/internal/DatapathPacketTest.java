@@ -16,8 +16,6 @@ import io.septum.api.policy.PolicyEntry;
 import io.septum.api.policy.Protocol;
 import io.septum.testsupport.EventLog;
 import io.septum.testsupport.RequiresRoot;
-import io.septum.testsupport.TestFiles;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
@@ -37,21 +35,18 @@ class DatapathPacketTest {
 
     static NetLab lab;
     static NetLab.Ns a, b, c;
-    static Path pinDir;
     static EbpfDatapath dp;
     static final EventLog<DatapathEvent> events = new EventLog<>(DatapathEvent::timestampNanos);
 
     @BeforeAll
     static void setUp() throws Exception {
         lab = new NetLab();
-        pinDir = Path.of("/sys/fs/bpf/sept-t" + lab.id);
         a = lab.add(1);
         b = lab.add(2);
         c = lab.add(3);
         for (int port : new int[] {80, 8050, 8100, 8101}) lab.listen(b, port);
         lab.listen(a, 80);
-        dp = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events);
-        dp.open();
+        dp = lab.openDatapath(events);
         dp.syncIpcache(List.of(
                 new IpcacheEntry(a.ip4() + "/32", ID_A, "test"), new IpcacheEntry(a.ip6() + "/128", ID_A, "test"),
                 new IpcacheEntry(b.ip4() + "/32", ID_B, "test"), new IpcacheEntry(b.ip6() + "/128", ID_B, "test"),
@@ -63,9 +58,8 @@ class DatapathPacketTest {
     /** Also after a failed {@code @BeforeAll} (JUnit runs it then too): it tears down whatever was made. */
     @AfterAll
     static void tearDown() {
-        if (dp != null) dp.close();
-        if (lab != null) lab.close();
-        TestFiles.deleteTree(pinDir);
+        if (dp != null) dp.close(); // a test may have replaced the lab's datapath with a restarted one
+        if (lab != null) lab.close(); // the lab's datapath and the pins too
     }
 
     @BeforeEach
@@ -236,7 +230,7 @@ class DatapathPacketTest {
             dp.close(); // the agent goes away: programs stay attached, maps stay pinned
             assertTrue(conn.echoes("while-down", 2000));
             assertThrows(DatapathException.class, () -> dp.upsertEndpoint(ep(b, EP_B, ID_B, true, false), allowA));
-            EbpfDatapath next = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events);
+            EbpfDatapath next = new EbpfDatapath(lab.pinDir(), EbpfDatapath.bundledObject(), events);
             next.open();
             dp = next;
             List<BpfEndpoint> restored = dp.restored();

@@ -15,8 +15,6 @@ import io.septum.api.policy.PolicyEntry;
 import io.septum.api.policy.Protocol;
 import io.septum.testsupport.EventLog;
 import io.septum.testsupport.RequiresRoot;
-import io.septum.testsupport.TestFiles;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -36,7 +34,6 @@ class FullMapsPacketTest {
 
     static NetLab lab;
     static NetLab.Ns a, b;
-    static Path pinDir;
     static EbpfDatapath dp;
     static List<IpcacheEntry> baseIpcache;
     static final EventLog<DatapathEvent> events = new EventLog<>(DatapathEvent::timestampNanos);
@@ -44,13 +41,11 @@ class FullMapsPacketTest {
     @BeforeAll
     static void setUp() throws Exception {
         lab = new NetLab();
-        pinDir = Path.of("/sys/fs/bpf/sept-t" + lab.id);
         a = lab.add(1);
         b = lab.add(2);
         lab.listen(b, 80);
         lab.listen(b, 81);
-        dp = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events);
-        dp.open();
+        dp = lab.openDatapath(events);
         baseIpcache = List.of(new IpcacheEntry(a.ip4() + "/32", ID_A, "test"), new IpcacheEntry(b.ip4() + "/32", ID_B, "test"));
         dp.syncIpcache(baseIpcache);
         dp.upsertEndpoint(ep(a, EP_A, ID_A, false), List.of());
@@ -60,9 +55,7 @@ class FullMapsPacketTest {
 
     @AfterAll
     static void tearDown() {
-        if (dp != null) dp.close();
-        if (lab != null) lab.close();
-        TestFiles.deleteTree(pinDir);
+        if (lab != null) lab.close(); // the datapath and its pins too
     }
 
     static DatapathEndpoint ep(NetLab.Ns ns, long id, long identity, boolean ingress) {

@@ -15,8 +15,6 @@ import io.septum.api.policy.PolicyEntry;
 import io.septum.api.policy.Protocol;
 import io.septum.testsupport.EventLog;
 import io.septum.testsupport.RequiresRoot;
-import io.septum.testsupport.TestFiles;
-import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -36,37 +34,34 @@ class HostFirewallPacketTest {
     static NetLab lab;
     static NetLab.Ns peer;
     static String hostIp;
-    static Path pinDir;
     static EbpfDatapath dp;
     static final EventLog<DatapathEvent> events = new EventLog<>(DatapathEvent::timestampNanos);
 
     @BeforeAll
     static void setUp() throws Exception {
         lab = new NetLab();
-        pinDir = Path.of("/sys/fs/bpf/sept-t" + lab.id);
         peer = lab.addPeerOfHost();
         hostIp = lab.hostSideIp4();
         for (int port : new int[] {ALLOWED, CLOSED, FAILSAFE}) {
             lab.startOnHost("socat", "TCP4-LISTEN:" + port + ",bind=" + hostIp + ",fork,reuseaddr", "EXEC:cat");
         }
+        lab.startOnHost("socat", "TCP4-LISTEN:" + CLOSED + ",bind=" + lab.hostSideLinkLocal() + ",fork,reuseaddr", "EXEC:cat");
         lab.listen(peer, PEER_PORT);
-        dp = new EbpfDatapath(pinDir, EbpfDatapath.bundledObject(), events);
-        dp.open();
+        dp = lab.openDatapath(events);
         dp.syncIpcache(List.of(new IpcacheEntry(hostIp + "/32", HOST, "host")));
         lab.awaitListening(peer, PEER_PORT);
         // the host's listeners: up once a connection completes before any policy
-        for (int port : new int[] {ALLOWED, CLOSED, FAILSAFE}) {
+        for (String[] at : new String[][] {{hostIp, "" + ALLOWED}, {hostIp, "" + CLOSED}, {hostIp, "" + FAILSAFE},
+                {lab.hostSideLinkLocal(), "" + CLOSED}}) {
             boolean up = false;
-            for (int i = 0; i < 20 && !up; i++) up = lab.connects(peer, hostIp, port); // at most 20 tries of 1 s
-            if (!up) throw new IllegalStateException("nothing listens on " + hostIp + ":" + port);
+            for (int i = 0; i < 20 && !up; i++) up = lab.connects(peer, at[0], Integer.parseInt(at[1])); // <= 20 x 1 s
+            if (!up) throw new IllegalStateException("nothing listens on " + at[0] + ":" + at[1]);
         }
     }
 
     @AfterAll
     static void tearDown() {
-        if (dp != null) dp.close();
-        if (lab != null) lab.close();
-        TestFiles.deleteTree(pinDir);
+        if (lab != null) lab.close(); // the datapath and its pins too
     }
 
     @BeforeEach
@@ -139,6 +134,13 @@ class HostFirewallPacketTest {
             dp.syncIpcache(List.of(new IpcacheEntry(hostIp + "/32", HOST, "host")));
         }
         assertFalse(lab.connects(peer, hostIp, CLOSED), "a host address again: judged");
+    }
+
+    @Test
+    void theHostsLinkLocalAddressIsTheHostsWithoutAnIpcacheEntry() throws Exception {
+        assertTrue(lab.connects(peer, lab.hostSideLinkLocal(), CLOSED), "open before any policy");
+        dp.upsertEndpoint(host(true, false), List.of(entry(Direction.INGRESS, WORLD, ALLOWED, PolicyAction.ALLOW, 7)));
+        assertFalse(lab.connects(peer, lab.hostSideLinkLocal(), CLOSED), "link-local: only the host takes it, judged");
     }
 
     @Test

@@ -26,6 +26,8 @@ public final class NetLab implements AutoCloseable {
     final String bridge = "sept-t" + id + "b";
     final List<Ns> namespaces = new ArrayList<>();
     private final List<Process> processes = new ArrayList<>();
+    /** The datapath {@link #openDatapath} opened, closed (and its pins removed) by {@link #close()}. */
+    private EbpfDatapath datapath;
 
     public record Ns(String name, String hostIf, int ifindex, String ip4, String ip6) {
     }
@@ -74,6 +76,8 @@ public final class NetLab implements AutoCloseable {
         sh("ip", "link", "set", "sept-t" + id + "v", "netns", ns);
         sh("ip", "-n", ns, "link", "set", "sept-t" + id + "v", "name", "eth0");
         sh("ip", "addr", "add", hostIp4 + "/24", "dev", host);
+        sh("ip", "addr", "add", hostSideLinkLocal() + "/24", "dev", host);
+        sh("ip", "-n", ns, "addr", "add", "169.254." + subnet + ".2/24", "dev", "eth0");
         sh("ip", "addr", "add", prefix6 + "1/64", "dev", host, "nodad");
         sh("ip", "-n", ns, "addr", "add", ip4 + "/24", "dev", "eth0");
         sh("ip", "-n", ns, "addr", "add", prefix6 + "2/64", "dev", "eth0", "nodad");
@@ -85,6 +89,11 @@ public final class NetLab implements AutoCloseable {
         result = new Ns(ns, host, ifindex, ip4, prefix6 + "2");
         namespaces.add(result);
         return result;
+    }
+
+    /** The host side's IPv4 link-local address of {@link #addPeerOfHost} (169.254.x.1; the namespace has .2). */
+    public String hostSideLinkLocal() {
+        return "169.254." + subnet + ".1";
     }
 
     /** The host side's IPv4 address of {@link #addPeerOfHost}. */
@@ -255,8 +264,28 @@ public final class NetLab implements AutoCloseable {
         return p.exitValue() == 0;
     }
 
+    /**
+     * The bundled datapath, opened on pins of this lab's own ({@link #pinDir()}); {@link #close()} closes it and
+     * removes the pins, also when the opening failed half-way.
+     */
+    EbpfDatapath openDatapath(java.util.function.Consumer<io.septum.api.datapath.DatapathEvent> events)
+            throws io.septum.api.datapath.DatapathException, IOException {
+        datapath = new EbpfDatapath(pinDir(), EbpfDatapath.bundledObject(), events);
+        datapath.open();
+        return datapath;
+    }
+
+    /** Where {@link #openDatapath} pins the maps. */
+    Path pinDir() {
+        return Path.of("/sys/fs/bpf/sept-t" + id);
+    }
+
     @Override
     public void close() {
+        if (datapath != null) {
+            datapath.close();
+            io.septum.testsupport.TestFiles.deleteTree(pinDir());
+        }
         for (Process p : processes) p.destroyForcibly();
         for (Ns ns : namespaces) {
             try {

@@ -24,7 +24,8 @@ import java.util.function.Supplier;
  * address; other peers by the ipcache's longest prefix, else as {@code cidr:<ip>/32} plus {@code reserved:world}),
  * two hash lookups per connection whatever the number of endpoints, and applies the HTTP rules of
  * the server's ingress and the client's egress policy, both of which must admit a request. The rules are looked up
- * again whenever the policy revision changes, so a policy change applies to the next request of an open connection.
+ * again whenever the policy revision or the endpoint index's revision changes, so a policy change (or a port name
+ * the index learned) applies to the next request of an open connection.
  * No service, no policy: every request is denied (fail closed).
  */
 final class PolicyJudge implements Judge {
@@ -49,8 +50,7 @@ final class PolicyJudge implements Judge {
                 .map(e -> e.source() != null && e.source().startsWith("kvstore:")).orElse(false);
         // the answers are handed to the proxy through the client's bridge (septum_to_ep): a routed client keeps the
         // host's address, as before
-        return new Connection(c, s, server.getPort(), c.endpoint() != null && remote && bridgePort(c.endpoint()),
-                snap.namedPortsOf(s.identity()));
+        return new Connection(c, s, server.getPort(), c.endpoint() != null && remote && bridgePort(c.endpoint()));
     }
 
     private static boolean bridgePort(Endpoint ep) {
@@ -68,19 +68,17 @@ final class PolicyJudge implements Judge {
         private final ProxyPeer server;
         private final int port;
         private final boolean keepClientAddress;
-        /** The named ports of the server's identity, local or on another node: what the client's egress rules resolve on. */
-        private final List<NamedPort> serverIdentityPorts;
+        /** The endpoint index's revision the rules were looked up at (its named ports may change under a connection). */
+        private long snapshotRevision = Long.MIN_VALUE;
         private long revision = Long.MIN_VALUE;
         private Optional<HttpPolicy> ingress = Optional.empty();
         private Optional<HttpPolicy> egress = Optional.empty();
 
-        Connection(ProxyPeer client, ProxyPeer server, int port, boolean keepClientAddress,
-                   List<NamedPort> serverIdentityPorts) {
+        Connection(ProxyPeer client, ProxyPeer server, int port, boolean keepClientAddress) {
             this.client = client;
             this.server = server;
             this.port = port;
             this.keepClientAddress = keepClientAddress;
-            this.serverIdentityPorts = serverIdentityPorts;
         }
 
         @Override
@@ -93,8 +91,12 @@ final class PolicyJudge implements Judge {
             PolicyRepository repo = policies.get();
             if (repo == null) return new Verdict(false, "proxy: no policy repository (fail closed)", null);
             long rev = repo.revision();
-            if (rev != revision) {
+            EndpointIndex index = endpoints.get();
+            EndpointSnapshot snap = index == null ? EndpointSnapshot.EMPTY : index.snapshot();
+            if (rev != revision || snap.revision() != snapshotRevision) {
                 PolicySet set = repo.current();
+                // the named ports of the server's identity, local or on another node: what egress rules resolve on
+                List<NamedPort> serverIdentityPorts = snap.namedPortsOf(server.identity());
                 // as the datapath resolves names: ingress rules on the server endpoint's own ports, egress rules on
                 // the ports of the server's identity (every endpoint of it, on any node)
                 ingress = server.endpoint() == null ? Optional.empty()
@@ -104,6 +106,7 @@ final class PolicyJudge implements Judge {
                         : set.httpPolicy(Direction.EGRESS, client.labels(), server.labels(), serverIdentityPorts, port,
                         repo.mode());
                 revision = rev;
+                snapshotRevision = snap.revision();
             }
             Decision last = null;
             for (Optional<HttpPolicy> p : List.of(egress, ingress)) {

@@ -137,6 +137,26 @@ class PolicyJudgeTest {
         assertFalse(denied.allowed(), denied.toString());
         assertEquals("default/client-to-web", c.decide(HttpRequestInfo.of("GET", "/public/b")).policy());
 
+        // the ports reach the index after the connection opened (a pass publishes them): the connection's next
+        // request is judged with them
+        AtomicReference<io.septum.api.EndpointSnapshot> published = new AtomicReference<>(
+                new io.septum.api.EndpointSnapshot(1, endpoints, ipcache, Map.of(), null));
+        io.septum.api.EndpointIndex moving = new io.septum.api.EndpointIndex() {
+            public io.septum.api.EndpointSnapshot snapshot() {
+                return published.get();
+            }
+
+            public void addListener(io.septum.api.EndpointListener l) {
+            }
+
+            public void removeListener(io.septum.api.EndpointListener l) {
+            }
+        };
+        Judge.ConnectionJudge early = new PolicyJudge(() -> moving, () -> ids, () -> repo).connection(client, server);
+        assertTrue(early.decide(HttpRequestInfo.of("GET", "/private")).allowed(), "no name known yet: no HTTP rule");
+        published.set(new io.septum.api.EndpointSnapshot(2, endpoints, ipcache, ports, published.get()));
+        assertFalse(early.decide(HttpRequestInfo.of("GET", "/private")).allowed(), "the same connection, now judged");
+
         // another number of that server is not its "http": no HTTP rule governs it (nor does the datapath open it)
         Judge.ConnectionJudge other = new PolicyJudge(() -> index(withPorts), () -> ids, () -> repo).connection(client,
                 new InetSocketAddress(server.getAddress(), 9090));
