@@ -208,9 +208,12 @@ export function createWorkbench({ $, el }) {
   // ---- changes -----------------------------------------------------------------------------------------------
 
   async function apply(mode) {
+    const cluster = $('#wb-cluster').checked;
     try {
-      const r = await call(`/api/policy/apply?mode=${mode}`, { method: 'POST', headers: { 'Content-Type': 'application/yaml' }, body: draftText() });
-      result(`applied ${r.policies.join(', ')} ${r.mode === 'audit' ? 'in audit mode (would-be drops show as AUDIT flows)' : 'enforcing'}; revision ${r.revision}`, true);
+      const r = await call(`/api/policy/apply?mode=${mode}${cluster ? '&scope=cluster' : ''}`, { method: 'POST', headers: { 'Content-Type': 'application/yaml' }, body: draftText() });
+      const how = r.mode === 'audit' ? 'in audit mode (would-be drops show as AUDIT flows)' : 'enforcing';
+      result(cluster ? `stored ${r.policies.join(', ')} in the cluster's store ${how}; every node imports it`
+        : `applied ${r.policies.join(', ')} ${how}; revision ${r.revision}`, true);
       await afterChange();
     } catch (e) {
       result(`apply: ${e.message}`, false);
@@ -250,6 +253,17 @@ export function createWorkbench({ $, el }) {
 
   async function afterChange() {
     await Promise.all([refreshHistory(), onChange()]);
+  }
+
+  /** In cluster mode, drafts may go to the cluster's store: the choice shows only where that answers. */
+  async function refreshClusterScope() {
+    try {
+      await call('/api/policy/cluster');
+      $('#wb-cluster-scope').hidden = false;
+    } catch (e) {
+      $('#wb-cluster-scope').hidden = true;
+      $('#wb-cluster').checked = false;
+    }
   }
 
   async function refreshHistory() {
@@ -297,6 +311,7 @@ export function createWorkbench({ $, el }) {
   $('#wb-preview').addEventListener('click', preview);
   $('#wb-apply-audit').addEventListener('click', () => apply('audit'));
   $('#wb-apply-enforce').addEventListener('click', () => apply('enforce'));
+  refreshClusterScope();
   $('#wb-yaml').addEventListener('input', () => {
     clearTimeout(wb.validateTimer);
     wb.validateTimer = setTimeout(validate, VALIDATE_DELAY_MS);

@@ -38,7 +38,10 @@ import java.util.Set;
  * POST /api/policy/impact[?since=24h]       body: YAML; the ImpactReport (as septum policy impact -o json)
  * POST /api/policy/diff                     body: YAML; the PolicyDiff (the endpoints whose policy changes)
  * GET  /api/policy/history[?namespace=&amp;name=]  [PolicyRevision], newest first
- * POST /api/policy/apply?mode=audit|enforce  body: YAML; imports it (audit: every policy annotated as staged)   *
+ * POST /api/policy/apply?mode=audit|enforce[&amp;scope=cluster]  body: YAML; imports it (audit: every policy
+ *                                           annotated as staged); scope=cluster: into the cluster's store       *
+ * GET  /api/policy/cluster                  [ClusterPolicy]: cluster mode's policies; 503 when standalone
+ * POST /api/policy/cluster/delete           {namespace, name}: removes a cluster policy (every node drops it)  *
  * POST /api/policy/mode                     {namespace, name, mode}: stage (audit) or promote (enforce)        *
  * POST /api/policy/rollback                 {namespace, name, revision}                                      *
  * POST /api/probe                           {from, to, port, protocol: TCP|HTTP|ICMP, method, path}: one real attempt from inside FROM (UiProbe) *
@@ -119,6 +122,21 @@ final class PolicyWorkbench {
                 call.only("POST");
                 UiSessions.Session s = call.writer(sessions);
                 return apply(call, s);
+            }
+            case "/api/policy/cluster":
+                call.only("GET");
+                return backend.clusterPolicies().list();
+            case "/api/policy/cluster/delete": {
+                call.only("POST");
+                UiSessions.Session s = call.writer(sessions);
+                JsonNode r = call.jsonBody(json);
+                String ns = text(r, "namespace", ""), name = text(r, "name", null);
+                if (!backend.clusterPolicies().delete(ns, name)) {
+                    throw new UiException(404, "no cluster policy " + (ns.isEmpty() ? name : ns + "/" + name));
+                }
+                LOG.log(System.Logger.Level.INFO, s.changeAuthor() + " deleted cluster policy "
+                        + (ns.isEmpty() ? name : ns + "/" + name));
+                return Map.of("deleted", ns.isEmpty() ? name : ns + "/" + name);
             }
             case "/api/policy/mode": {
                 call.only("POST");
@@ -206,6 +224,11 @@ final class PolicyWorkbench {
         if (!PolicyModes.AUDIT.equals(mode) && !PolicyModes.ENFORCE.equals(mode)) {
             throw new UiException(400, "mode must be " + PolicyModes.AUDIT + " or " + PolicyModes.ENFORCE);
         }
+        String scope = call.param("scope");
+        boolean cluster = "cluster".equals(scope);
+        if (scope != null && !cluster && !"node".equals(scope)) {
+            throw new UiException(400, "scope must be node (this agent's policies, the default) or cluster (the cluster's store)");
+        }
         String text = call.bodyText();
         PolicySet typed = draft(text); // the errors of the text as typed, before any rewriting
         if (mode.equals(PolicyModes.AUDIT)) {
@@ -220,8 +243,20 @@ final class PolicyWorkbench {
                         + PolicyModes.ANNOTATION + ": audit yourself, or apply it enforcing");
             }
         }
-        ImportResult r = backend.policyRepository().importPolicies(ORIGIN, text, s.changeAuthor());
         Map<String, Object> answer = new LinkedHashMap<>();
+        if (cluster) {
+            // every node imports it as it sees it, with the author "cluster (etcd)": the UI's author is logged here
+            List<io.septum.api.policy.ClusterPolicy> stored = backend.clusterPolicies().importPolicies(text);
+            LOG.log(System.Logger.Level.INFO, s.changeAuthor() + " stored cluster policies "
+                    + stored.stream().map(p -> p.namespace().isEmpty() ? p.name() : p.namespace() + "/" + p.name()).toList()
+                    + " (" + mode + ")");
+            answer.put("policies", stored.stream().map(p -> p.namespace().isEmpty() ? p.name()
+                    : p.namespace() + "/" + p.name()).toList());
+            answer.put("mode", mode);
+            answer.put("scope", "cluster");
+            return answer;
+        }
+        ImportResult r = backend.policyRepository().importPolicies(ORIGIN, text, s.changeAuthor());
         answer.put("revision", r.revision());
         answer.put("policies", r.policies());
         answer.put("mode", mode);

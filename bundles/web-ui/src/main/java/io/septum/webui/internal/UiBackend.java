@@ -36,6 +36,11 @@ interface UiBackend {
         throw UiException.unavailable("the policy history (bundle septum-policy)");
     }
 
+    /** Cluster mode's policies (in etcd, enforced by every node); a 503 when the node runs standalone. */
+    default io.septum.api.policy.ClusterPolicies clusterPolicies() {
+        throw UiException.unavailable("cluster policies (cluster mode is off: no etcdEndpoints in etc/io.septum.cluster.cfg)");
+    }
+
     /** Drafts from observed flows. */
     default io.septum.api.flow.PolicySuggester policySuggester() {
         throw UiException.unavailable("the policy suggester (bundle septum-observer)");

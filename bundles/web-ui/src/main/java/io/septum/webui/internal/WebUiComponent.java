@@ -87,6 +87,9 @@ public final class WebUiComponent implements HealthReporter, UiBackend, UiLogin 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     private volatile PolicySuggester policySuggester;
 
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    private volatile io.septum.api.policy.ClusterPolicies clusterPolicies;
+
     private final boolean enabled;
     private final WebUiServer server;
     private final UiSessions sessions = new UiSessions(Clock.systemUTC());
@@ -192,6 +195,11 @@ public final class WebUiComponent implements HealthReporter, UiBackend, UiLogin 
     @Override
     public PolicySuggester policySuggester() {
         return running(policySuggester, UiBackend.super::policySuggester);
+    }
+
+    @Override
+    public io.septum.api.policy.ClusterPolicies clusterPolicies() {
+        return running(clusterPolicies, UiBackend.super::clusterPolicies);
     }
 
     /** A link to this UI that signs the browser in for {@code author}; the REST API has checked who asks. */

@@ -52,4 +52,12 @@ final class FakeBackend implements UiBackend {
     public PolicyHistory policyHistory() {
         return history == null ? UiBackend.super.policyHistory() : history;
     }
+
+    /** Cluster mode's store; null: standalone. */
+    volatile io.septum.api.policy.ClusterPolicies cluster;
+
+    @Override
+    public io.septum.api.policy.ClusterPolicies clusterPolicies() {
+        return cluster == null ? UiBackend.super.clusterPolicies() : cluster;
+    }
 }

@@ -45,6 +45,7 @@ class PolicyWorkbenchTest {
     private RecordingPolicyHistory history;
     private WebUiServer server;
     private PolicyEngine engine;
+    private FakeBackend backend;
     private UiApi api;
     private String base;
 
@@ -61,7 +62,7 @@ class PolicyWorkbenchTest {
         history = new RecordingPolicyHistory(3, 4, new PolicyRevision(1, "2026-12-06T10:00:00Z", "uid 0 (root)", "import",
                 "added", "CiliumNetworkPolicy", "default/rule1", "rule1.yaml", null, List.of("+kind: CiliumNetworkPolicy")));
         FakeFlowObserver observer = new FakeFlowObserver();
-        FakeBackend backend = new FakeBackend();
+        backend = new FakeBackend();
         backend.repository = repo;
         backend.observer = observer;
         backend.engine = engine;
@@ -226,6 +227,58 @@ class PolicyWorkbenchTest {
         HttpResponse<String> bad = send(withCookie("/api/policy/rollback", cookie).header("X-CSRF-Token", csrf).POST(
                 HttpRequest.BodyPublishers.ofString("{\"name\":\"rule1\",\"revision\":\"yesterday\"}")));
         assertEquals(400, bad.statusCode(), bad.body());
+    }
+
+    @Test
+    void inClusterModeADraftGoesToTheClusterStoreStagedOrEnforcing() throws Exception {
+        String[] signedIn = signIn();
+        String cookie = signedIn[0];
+        String csrf = signedIn[1];
+        // standalone: no cluster store, nothing changes
+        HttpResponse<String> standalone = send(withCookie("/api/policy/apply?mode=enforce&scope=cluster", cookie)
+                .header("X-CSRF-Token", csrf).POST(HttpRequest.BodyPublishers.ofString(DRAFT)));
+        assertEquals(503, standalone.statusCode(), standalone.body());
+        assertTrue(standalone.body().contains("cluster mode is off"), standalone.body());
+        assertEquals(503, send(withCookie("/api/policy/cluster", cookie).GET()).statusCode());
+        assertEquals(List.of(), changes);
+
+        List<String> stored = new CopyOnWriteArrayList<>();
+        backend.cluster = new io.septum.api.policy.ClusterPolicies() {
+            public List<io.septum.api.policy.ClusterPolicy> importPolicies(String text) {
+                stored.add("import\n" + text);
+                return List.of(new io.septum.api.policy.ClusterPolicy("default", "rule1", "CiliumNetworkPolicy", 7, Map.of()));
+            }
+
+            public boolean delete(String namespace, String name) {
+                stored.add("delete " + namespace + "/" + name);
+                return name.equals("rule1");
+            }
+
+            public List<io.septum.api.policy.ClusterPolicy> list() {
+                return List.of(new io.septum.api.policy.ClusterPolicy("default", "rule1", "CiliumNetworkPolicy", 7,
+                        Map.of("node-1", 7L)));
+            }
+        };
+        assertEquals("rule1", json(send(withCookie("/api/policy/cluster", cookie).GET())).path(0).path("name").asText());
+        HttpResponse<String> staged = send(withCookie("/api/policy/apply?mode=audit&scope=cluster", cookie)
+                .header("X-CSRF-Token", csrf).POST(HttpRequest.BodyPublishers.ofString(DRAFT)));
+        assertEquals(200, staged.statusCode(), staged.body());
+        assertEquals("cluster", mapper.readTree(staged.body()).path("scope").asText());
+        assertEquals(List.of(), changes, "nothing went to this node's own policies");
+        assertEquals(1, stored.size());
+        io.septum.api.policy.PolicySet set = engine.parse("stored", stored.get(0).substring("import\n".length()));
+        assertEquals("audit", PolicyView.mode(set.policies().get(0)), "staged in the cluster: " + stored.get(0));
+
+        assertEquals(400, send(withCookie("/api/policy/apply?mode=enforce&scope=galaxy", cookie).header("X-CSRF-Token", csrf)
+                .POST(HttpRequest.BodyPublishers.ofString(DRAFT))).statusCode());
+        HttpResponse<String> noSession = send(HttpRequest.newBuilder(URI.create(base + "/api/policy/cluster/delete"))
+                .header("X-CSRF-Token", csrf).POST(HttpRequest.BodyPublishers.ofString("{\"namespace\":\"default\",\"name\":\"rule1\"}")));
+        assertEquals(401, noSession.statusCode(), "a delete needs the session");
+        assertEquals(200, send(withCookie("/api/policy/cluster/delete", cookie).header("X-CSRF-Token", csrf).POST(
+                HttpRequest.BodyPublishers.ofString("{\"namespace\":\"default\",\"name\":\"rule1\"}"))).statusCode());
+        assertEquals(404, send(withCookie("/api/policy/cluster/delete", cookie).header("X-CSRF-Token", csrf).POST(
+                HttpRequest.BodyPublishers.ofString("{\"namespace\":\"default\",\"name\":\"nope\"}"))).statusCode());
+        assertEquals(List.of("delete default/rule1", "delete default/nope"), stored.subList(1, 3));
     }
 
     @Test
