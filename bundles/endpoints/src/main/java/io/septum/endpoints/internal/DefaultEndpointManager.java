@@ -122,7 +122,7 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
     private volatile Settings settings;
     private final LongConsumer onReady;
     private final EndpointTable table;
-    private final SourceRegistry sources = new SourceRegistry(lock);
+    private final SourceRegistry sources = new SourceRegistry(lock, this::awaitRestore, SourceRegistry.STUCK_AFTER);
     /** Cluster mode: the other nodes' endpoints, merged into the ipcache and the identities policy resolves against. */
     private final RemoteEndpointView remote = new RemoteEndpointView(this::schedule);
     private final StartGate gate = new StartGate(System.currentTimeMillis(), this::scheduleAt);
@@ -162,7 +162,6 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
             }
             firstPass();
         });
-        sources.execute(this::awaitRestore);
     }
 
     /** Holds back source calls until the previous agent's state is restored. */

@@ -30,6 +30,8 @@ final class SourceConnection implements EndpointSink {
     volatile boolean closed;
     volatile long lastSync;
     volatile SourceHealth health;
+    /** System.nanoTime() when its open() was called, while it has not returned; 0 otherwise. */
+    volatile long openingSince;
 
     SourceConnection(String name, EndpointSource source, Reports reports) {
         this.name = name;

@@ -8,27 +8,43 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The bound endpoint sources by name, and the one thread ({@code septum-endpoints-sources}) that opens and closes
- * them, so that a source's own calls never run inside the caller's lock (DS binds under SCR's). The map is guarded by
- * the endpoint manager's lock: the queries take it, while {@link #add}, {@link #remove} and {@link #removeAll} are
- * called with it held, as one step with what the manager does to the source's endpoints.
+ * The bound endpoint sources by name, and a thread of each source's own ({@code septum-source-<name>}) that opens and
+ * closes it, so that a source's own calls never run inside the caller's lock (DS binds under SCR's), and a source
+ * that blocks in {@code open} or {@code close} (the SPI forbids it; a faulty bundle may) holds up only itself: its
+ * health then says so. The map is guarded by the endpoint manager's lock: the queries take it, while {@link #add},
+ * {@link #remove} and {@link #removeAll} are called with it held, as one step with what the manager does to the
+ * source's endpoints.
  */
 final class SourceRegistry {
     private static final Logger LOG = Logger.getLogger(SourceRegistry.class.getName());
+    /** How long {@code open} may take before the source's health says it is stuck there. */
+    static final Duration STUCK_AFTER = Duration.ofSeconds(10);
 
     private final Object lock;
     private final Map<String, SourceConnection> sources = new LinkedHashMap<>();
-    private final ExecutorService calls =
-            Executors.newSingleThreadExecutor(DaemonThreads.named("septum-endpoints-sources"));
+    /** Each connection's own thread, in order its open, then its close. */
+    private final Map<SourceConnection, ExecutorService> threads = new ConcurrentHashMap<>();
+    /** Run on a source's thread before it is opened (the manager's restore must be done). */
+    private final Runnable beforeOpen;
+    private final Duration stuckAfter;
+    private volatile boolean shut;
 
     SourceRegistry(Object lock) {
+        this(lock, () -> { }, STUCK_AFTER);
+    }
+
+    SourceRegistry(Object lock, Runnable beforeOpen, Duration stuckAfter) {
         this.lock = lock;
+        this.beforeOpen = beforeOpen;
+        this.stuckAfter = stuckAfter;
     }
 
     /** A connection for {@code source} reporting to {@code reports}; null (logged) when its name is refused. */
@@ -75,26 +91,41 @@ final class SourceRegistry {
         return all;
     }
 
-    /** Runs {@code task} on the sources' thread, in order with the opens and closes. */
-    void execute(Runnable task) {
-        calls.execute(task);
-    }
-
-    /** Opens the source on the sources' thread; a failure is its health. */
+    /** Opens the source on a thread of its own; a failure is its health. */
     void open(SourceConnection c) {
-        calls.execute(() -> {
+        ExecutorService t = threads.computeIfAbsent(c, k ->
+                Executors.newSingleThreadExecutor(DaemonThreads.named("septum-source-" + c.name)));
+        submit(c, t, () -> {
+            beforeOpen.run();
+            c.openingSince = System.nanoTime();
             try {
                 c.source.open(c);
             } catch (RuntimeException e) {
                 c.health = new SourceHealth(c.name, false, 0, "open failed: " + e.getMessage());
                 LOG.log(Level.WARNING, "endpoint source " + c.name + " failed to open", e);
+            } finally {
+                c.openingSince = 0;
             }
         });
     }
 
-    /** Closes the source on the sources' thread. */
+    /** Closes the source on its thread (after its open), then lets the thread end. */
     void close(SourceConnection c) {
-        calls.execute(() -> closeNow(c));
+        ExecutorService t = threads.remove(c);
+        if (t == null) {
+            closeNow(c);
+            return;
+        }
+        submit(c, t, () -> closeNow(c));
+        t.shutdown();
+    }
+
+    private void submit(SourceConnection c, ExecutorService t, Runnable task) {
+        try {
+            t.execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            if (!shut) LOG.warning("endpoint source " + c.name + ": its thread is gone; call dropped");
+        }
     }
 
     /** Closes the source on this thread; it is deaf from now on. */
@@ -147,6 +178,13 @@ final class SourceRegistry {
         synchronized (lock) {
             List<SourceHealth> out = new ArrayList<>();
             for (SourceConnection e : sources.values()) {
+                long opening = e.openingSince;
+                if (opening != 0 && System.nanoTime() - opening > stuckAfter.toNanos()) {
+                    out.add(new SourceHealth(e.name, false, e.lastSync, "open has not returned for "
+                            + Duration.ofNanos(System.nanoTime() - opening).toSeconds() + " s: the source blocks in"
+                            + " open() (a source must watch on threads of its own); other sources are not held up"));
+                    continue;
+                }
                 SourceHealth h = e.health;
                 out.add(h != null ? new SourceHealth(e.name, h.connected(), Math.max(h.lastSync(), e.lastSync), h.error())
                         : new SourceHealth(e.name, true, e.lastSync, null));
@@ -156,6 +194,8 @@ final class SourceRegistry {
     }
 
     void shutdown() {
-        calls.shutdownNow();
+        shut = true;
+        for (ExecutorService t : threads.values()) t.shutdownNow();
+        threads.clear();
     }
 }

@@ -102,6 +102,41 @@ class SourceRegistryTest {
     }
 
     @Test
+    void aSourceThatBlocksInOpenHoldsUpOnlyItselfAndItsHealthSaysSo() throws Exception {
+        SourceRegistry quick = new SourceRegistry(lock, () -> { }, java.time.Duration.ofMillis(200));
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        var stuck = new Fakes.Source("stuck") {
+            @Override
+            public void open(EndpointSink sink) {
+                try {
+                    release.await(); // a faulty source: it watches on the caller's thread
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        var fine = new Fakes.Source("netns", spec("a", "a", null, Map.of(), "veth-a"));
+        try {
+            SourceConnection s = SourceRegistry.connection(stuck, reports);
+            SourceConnection f = SourceRegistry.connection(fine, reports);
+            synchronized (lock) {
+                assertTrue(quick.add(s) && quick.add(f));
+            }
+            quick.open(s);
+            quick.open(f);
+            await("the other source opened and reported", () -> reported.contains("netns upsert a"));
+            await("the stuck source is named", () -> quick.health().stream().anyMatch(h -> h.source().equals("stuck")
+                    && !h.connected() && h.error() != null && h.error().contains("blocks in open()")));
+            assertTrue(quick.health().stream().anyMatch(h -> h.source().equals("netns") && h.connected()));
+            release.countDown();
+            await("healthy once open returns", () -> quick.health().stream().allMatch(SourceHealth::connected));
+        } finally {
+            release.countDown();
+            quick.shutdown();
+        }
+    }
+
+    @Test
     void theOperatorsEndpointsGoOnlyToARunningSourceThatTakesThem() {
         var editable = new Fakes.EditableSource("netns");
         SourceConnection c = SourceRegistry.connection(editable, reports);
