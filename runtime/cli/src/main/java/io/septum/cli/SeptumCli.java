@@ -25,25 +25,30 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "septum", mixinStandardHelpOptions = true, versionProvider = SeptumCli.Version.class,
         description = "Septum micro-segmentation agent: endpoints, identities, policies and the eBPF datapath.",
-        synopsisSubcommandLabel = "COMMAND",
-        subcommands = {
-                CommandLine.HelpCommand.class,
-                StatusCommand.class,
-                EndpointCommand.class,
-                NamespaceCommand.class,
-                ServiceCommand.class,
-                IdentityCommand.class,
-                FqdnCommand.class,
-                ClusterCommand.class,
-                NodeCommand.class,
-                PolicyCommand.class,
-                BpfCommand.class,
-                MonitorCommand.class,
-                ObserveCommand.class,
-                UiCommand.class,
-                ShellCommand.class,
-        })
+        synopsisSubcommandLabel = "COMMAND")
 public final class SeptumCli implements Runnable {
+    /**
+     * This module's commands, in the order help lists them. They are added to the tree by {@link #commandLine}, not
+     * declared on the annotation, so that a run builds the model of the one command it runs: picocli builds a
+     * command's model by reflection, and the whole tree costs a quarter of a second of a CLI command's start.
+     */
+    private static final List<Class<?>> COMMANDS = List.of(
+            CommandLine.HelpCommand.class,
+            StatusCommand.class,
+            EndpointCommand.class,
+            NamespaceCommand.class,
+            ServiceCommand.class,
+            IdentityCommand.class,
+            FqdnCommand.class,
+            ClusterCommand.class,
+            NodeCommand.class,
+            PolicyCommand.class,
+            BpfCommand.class,
+            MonitorCommand.class,
+            ObserveCommand.class,
+            UiCommand.class,
+            ShellCommand.class);
+
     @Spec
     private CommandSpec spec;
 
@@ -65,27 +70,69 @@ public final class SeptumCli implements Runnable {
 
     /** Runs one command line with these streams and returns its exit status. */
     public static int execute(String[] args, PrintWriter out, PrintWriter err) {
-        return commandLine(new SeptumCli(), out, err).execute(args);
+        SeptumCli root = new SeptumCli();
+        try {
+            return commandLine(root, out, err, commandName(args)).execute(args);
+        } finally {
+            root.close();
+        }
     }
 
     /** The full command tree around {@code root}, printing to {@code out} and {@code err}. */
     public static CommandLine commandLine(SeptumCli root, PrintWriter out, PrintWriter err) {
+        return commandLine(root, out, err, null);
+    }
+
+    /**
+     * The tree around {@code root} with only the top-level command named {@code only} when that names one (and is
+     * not {@code help}, which needs them all); with every command otherwise, so that help lists them all and an
+     * unknown name gets picocli's suggestions.
+     */
+    static CommandLine commandLine(SeptumCli root, PrintWriter out, PrintWriter err, String only) {
         CommandLine cl = new CommandLine(root);
-        for (CommandLine c : contributed()) cl.addSubcommand(c);
+        List<Object> commands = new ArrayList<>(COMMANDS);
+        List<SeptumCommand> contributed = new ArrayList<>();
+        ServiceLoader.load(SeptumCommand.class, SeptumCli.class.getClassLoader()).forEach(contributed::add);
+        contributed.sort(Comparator.comparing(c -> names(c.getClass()).get(0)));
+        commands.addAll(contributed);
+        boolean one = only != null && !"help".equals(only)
+                && commands.stream().anyMatch(c -> names(type(c)).contains(only));
+        for (Object c : commands) {
+            if (!one || names(type(c)).contains(only)) cl.addSubcommand(c);
+        }
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> report(ex, cmd.getErr()));
         return cl;
     }
 
-    /** The {@link SeptumCommand}s of the other modules on the class path (the lab's), by name. */
-    static List<CommandLine> contributed() {
-        List<CommandLine> commands = new ArrayList<>();
-        for (SeptumCommand c : ServiceLoader.load(SeptumCommand.class, SeptumCli.class.getClassLoader())) {
-            commands.add(new CommandLine(c));
+    /**
+     * The first word of {@code args} that is not one of the root's options or their values: the top-level command
+     * the line runs; null when there is none or an option the root does not know comes first (help, version).
+     */
+    static String commandName(String[] args) {
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("--socket") || a.equals("-o") || a.equals("--output")) {
+                i++;
+            } else if (!(a.startsWith("--socket=") || a.startsWith("--output=") || (a.startsWith("-o") && !a.startsWith("--")))) {
+                return a.startsWith("-") ? null : a;
+            }
         }
-        commands.sort(Comparator.comparing(CommandLine::getCommandName));
-        return commands;
+        return null;
+    }
+
+    private static Class<?> type(Object command) {
+        return command instanceof Class<?> c ? c : command.getClass();
+    }
+
+    /** A command class's name and aliases, from its annotation. */
+    private static List<String> names(Class<?> type) {
+        Command c = type.getAnnotation(Command.class);
+        if (c == null) throw new IllegalStateException(type.getName() + " has no @Command");
+        List<String> names = new ArrayList<>(List.of(c.name()));
+        names.addAll(List.of(c.aliases()));
+        return names;
     }
 
     /** The root of the command that {@code spec} belongs to. */
@@ -105,6 +152,11 @@ public final class SeptumCli implements Runnable {
     public synchronized AgentClient client() {
         if (client == null) client = new AgentClient(socket);
         return client;
+    }
+
+    /** Closes the client, if this run made one. */
+    public synchronized void close() {
+        if (client != null) client.close();
     }
 
     public Path socket() {

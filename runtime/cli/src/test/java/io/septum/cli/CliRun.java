@@ -25,7 +25,9 @@ record CliRun(int code, String out, String err) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         SeptumCli root = new SeptumCli().withInput(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
-        int code = SeptumCli.commandLine(root, new PrintWriter(out, true), new PrintWriter(err, true)).execute(args);
+        // the tree main() builds: the one command the line names
+        int code = SeptumCli.commandLine(root, new PrintWriter(out, true), new PrintWriter(err, true),
+                SeptumCli.commandName(args)).execute(args);
         return new CliRun(code, out.toString(), err.toString());
     }
 
