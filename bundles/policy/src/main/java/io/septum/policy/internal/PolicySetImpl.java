@@ -29,6 +29,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -54,6 +55,14 @@ final class PolicySetImpl implements PolicySet {
     private final List<Bound> isolations = new ArrayList<>();
     private final Map<Integer, RuleRef> byId = new HashMap<>();
     private final List<PolicyInfo> infos = new ArrayList<>();
+
+    /**
+     * The identities' label sets, parsed once per policy set: a pass resolves every endpoint against the same
+     * identities, and parsing them again for each endpoint was 40% of the pass's CPU after an import at 100
+     * endpoints (JFR; docs/benchmarks.md). Emptied when it holds more identities than there can be.
+     */
+    private final Map<Identity, Labels> parsedLabels = new ConcurrentHashMap<>();
+    private static final int MAX_PARSED_LABELS = 1 << 17;
 
     PolicySetImpl(Collection<CompiledPolicy> input) {
         List<CompiledPolicy> sorted = new ArrayList<>(input);
@@ -390,6 +399,16 @@ final class PolicySetImpl implements PolicySet {
         return resolve(subject, List.of(), universe, Map.of(), mode);
     }
 
+    private Labels labelsOf(Identity identity) {
+        Labels parsed = parsedLabels.get(identity);
+        if (parsed == null) {
+            if (parsedLabels.size() >= MAX_PARSED_LABELS) parsedLabels.clear();
+            parsed = identity.labelSet();
+            parsedLabels.put(identity, parsed);
+        }
+        return parsed;
+    }
+
     /**
      * A named port resolves on the destination ({@link PortSpec#resolve}): for ingress the subject's own ports,
      * for egress each peer identity's. An egress rule whose peers are a wildcard (identity 0) cannot name a port
@@ -401,7 +420,7 @@ final class PolicySetImpl implements PolicySet {
         if (mode == EnforcementMode.NEVER) return new EndpointPolicy(false, false, List.of());
         Map<List<Object>, PolicyEntry> entries = new LinkedHashMap<>();
         List<Identity> ids = List.copyOf(universe);
-        List<Labels> idLabels = ids.stream().map(Identity::labelSet).toList();
+        List<Labels> idLabels = ids.stream().map(this::labelsOf).toList();
         for (Direction dir : Direction.values()) {
             List<Bound> sel = new ArrayList<>(selecting(dir, subject));
             List<Selector> requires = requirements(sel);

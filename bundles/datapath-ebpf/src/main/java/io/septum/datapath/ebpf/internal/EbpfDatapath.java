@@ -348,8 +348,8 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
             DatapathEndpoint ep = endpoints.get(endpointId);
             List<Integer> ifindexes = new ArrayList<>();
             if (ep != null && !ep.isCgroup()) ifindexes.add(ep.ifindex());
-            for (BpfEndpoint b : codec.endpoints(maps, cgroupError == null ? cgroupPaths : null)) {
-                if (b.endpointId() == endpointId && b.ifindex() > 0 && !ifindexes.contains(b.ifindex())) ifindexes.add(b.ifindex());
+            for (int ifindex : codec.ifindexesOf(maps, endpointId)) {
+                if (ifindex > 0 && !ifindexes.contains(ifindex)) ifindexes.add(ifindex);
             }
             for (int ifindex : ifindexes) {
                 if (ifindex <= 0) continue;

@@ -54,7 +54,9 @@ final class LxcEntries {
 
     /** The MAC that makes the host's stack take a frame from this interface (its bridge's, else its own) and the bridge; null when it cannot be read (redirection then fails closed). */
     private static HostSide hostSide(DatapathEndpoint ep) {
-        for (String name : new String[] {ep.interfaceName(), TcAttach.ifname(ep.ifindex())}) {
+        // the interface's own name first; the walk of every link in sysfs only when that one fails
+        for (int attempt = 0; attempt < 2; attempt++) {
+            String name = attempt == 0 ? ep.interfaceName() : TcAttach.ifname(ep.ifindex());
             if (name == null || name.isEmpty()) continue;
             try {
                 // a bridge port: the bridge's own address, which the bridge hands to the host stack as PACKET_HOST

@@ -154,16 +154,29 @@ final class MapCodec {
         return out;
     }
 
+    /** The interfaces the endpoints map holds for this endpoint (without reading their names). */
+    List<Integer> ifindexesOf(BpfMaps maps, long endpointId) {
+        List<Integer> out = new ArrayList<>();
+        for (Map.Entry<Bytes, byte[]> e : maps.endpoints.readAll().entrySet()) {
+            if (Structs.from(new Structs.EndpointValue(runtime), e.getValue()).ep_id.get() == endpointId) {
+                out.add((int) Bytes.u32(e.getKey().b()));
+            }
+        }
+        return out;
+    }
+
     /**
      * Interface and cgroup endpoints as the maps hold them; {@code cgroupPaths} names cgroup ids (null: the cgroup
      * object is not loaded, so there are none).
      */
     List<BpfEndpoint> endpoints(BpfMaps maps, Map<Long, String> cgroupPaths) {
         List<BpfEndpoint> out = new ArrayList<>();
-        for (Map.Entry<Bytes, byte[]> e : maps.endpoints.readAll().entrySet()) {
+        Map<Bytes, byte[]> entries = maps.endpoints.readAll();
+        Map<Integer, String> names = entries.isEmpty() ? Map.of() : TcAttach.ifnames();
+        for (Map.Entry<Bytes, byte[]> e : entries.entrySet()) {
             int ifindex = (int) Bytes.u32(e.getKey().b());
             Structs.EndpointValue v = Structs.from(new Structs.EndpointValue(runtime), e.getValue());
-            out.add(new BpfEndpoint(ifindex, v.ep_id.get(), v.identity.get(), (int) v.flags.get(), TcAttach.ifname(ifindex)));
+            out.add(new BpfEndpoint(ifindex, v.ep_id.get(), v.identity.get(), (int) v.flags.get(), names.getOrDefault(ifindex, "")));
         }
         if (cgroupPaths != null) {
             for (Map.Entry<Bytes, byte[]> e : maps.cgroupEndpoints.readAll().entrySet()) {

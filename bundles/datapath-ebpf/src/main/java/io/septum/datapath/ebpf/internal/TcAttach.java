@@ -5,7 +5,9 @@ import io.septum.api.datapath.DatapathException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
 import java.util.logging.Logger;
 import jnr.ffi.Runtime;
@@ -143,23 +145,28 @@ final class TcAttach {
     }
 
     /**
-     * The interface's name in the agent's namespace. Read from sysfs: {@code NetworkInterface} lists only
-     * interfaces that carry an address, and host-side veths carry none.
+     * The interface's name in the agent's namespace, or "". Read from sysfs: {@code NetworkInterface} lists only
+     * interfaces that carry an address, and host-side veths carry none. One call reads every link's ifindex: for
+     * many interfaces at once use {@link #ifnames()}.
      */
     static String ifname(int ifindex) {
+        return ifnames().getOrDefault(ifindex, "");
+    }
+
+    /** Every interface of the agent's namespace by ifindex, from one walk of sysfs (empty without sysfs). */
+    static Map<Integer, String> ifnames() {
+        Map<Integer, String> names = new HashMap<>();
         try (var links = Files.list(Path.of("/sys/class/net"))) {
             for (Path link : (Iterable<Path>) links::iterator) {
                 try {
-                    if (Integer.parseInt(Files.readString(link.resolve("ifindex")).trim()) == ifindex) {
-                        return link.getFileName().toString();
-                    }
+                    names.put(Integer.parseInt(Files.readString(link.resolve("ifindex")).trim()), link.getFileName().toString());
                 } catch (IOException | NumberFormatException ignored) {
                     // a link that went away while listing
                 }
             }
         } catch (IOException ignored) {
-            // no sysfs: leave the name empty
+            // no sysfs: no names
         }
-        return "";
+        return names;
     }
 }
