@@ -341,6 +341,13 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
         }
     }
 
+    /** The loaded maps (null before {@code load}): for the tests that fill them. */
+    BpfMaps maps() {
+        synchronized (lock) {
+            return maps;
+        }
+    }
+
     @Override
     public void removeEndpoint(long endpointId) throws DatapathException {
         synchronized (lock) {

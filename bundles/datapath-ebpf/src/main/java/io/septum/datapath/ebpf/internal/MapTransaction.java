@@ -9,6 +9,8 @@ import java.util.logging.Logger;
 final class MapTransaction {
     private static final Logger LOG = Logger.getLogger(MapTransaction.class.getName());
     private static final int ENOENT = 2;
+    /** What the kernel answers when a new key does not fit a full hash map. */
+    static final int E2BIG = 7;
 
     private record Write(BpfMap map, byte[] key, byte[] old) {
     }
@@ -18,6 +20,10 @@ final class MapTransaction {
     /** {@code old}: the exact entry's current value, null when absent (callers know it from their diff). */
     void put(BpfMap map, byte[] key, byte[] value, byte[] old, String what) throws DatapathException {
         int rc = map.update(key, value, LibBpf.BPF_ANY);
+        if (rc == -E2BIG) {
+            throw new DatapathException("writing " + what + " to " + map.name + " failed: " + map.name + " holds "
+                    + map.maxEntries + " entries and is full (map full); the previous state was kept");
+        }
         if (rc < 0) {
             throw new DatapathException("writing " + what + " to " + map.name + " failed: " + BpfErrors.errno(-rc)
                     + "; the previous state was kept");

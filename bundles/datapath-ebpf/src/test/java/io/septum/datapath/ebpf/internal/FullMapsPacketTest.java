@@ -25,15 +25,16 @@ import org.junit.jupiter.api.Test;
  * Maps filled to capacity, with real packets: a change that does not fit is refused before anything is written,
  * with the map named, so the kernel keeps the last good state (nothing of the change is enforced, not even for a
  * moment, and nothing of the old state is lost), and the next change that fits applies. The policy map (262,144
- * entries) and the ipcache (65,536) are overflowed by one change each. Needs root.
+ * entries) and the ipcache (65,536) are overflowed by one change each, and the endpoints map (4,096) by one endpoint
+ * too many. Needs root.
  */
 @RequiresRoot("netns, tc, bpffs")
 class FullMapsPacketTest {
-    static final long ID_A = 1001, ID_B = 1002, EP_A = 31, EP_B = 32;
-    static final int POLICY_CAPACITY = 262_144, IPCACHE_CAPACITY = 65_536;
+    static final long ID_A = 1001, ID_B = 1002, ID_C = 1003, EP_A = 31, EP_B = 32, EP_C = 33;
+    static final int POLICY_CAPACITY = 262_144, IPCACHE_CAPACITY = 65_536, ENDPOINTS_CAPACITY = 4_096;
 
     static NetLab lab;
-    static NetLab.Ns a, b;
+    static NetLab.Ns a, b, c;
     static EbpfDatapath dp;
     static List<IpcacheEntry> baseIpcache;
     static final EventLog<DatapathEvent> events = new EventLog<>(DatapathEvent::timestampNanos);
@@ -43,7 +44,9 @@ class FullMapsPacketTest {
         lab = new NetLab();
         a = lab.add(1);
         b = lab.add(2);
+        c = lab.add(3);
         lab.listen(b, 80);
+        lab.listen(c, 80);
         lab.listen(b, 81);
         dp = lab.openDatapath(events);
         baseIpcache = List.of(new IpcacheEntry(a.ip4() + "/32", ID_A, "test"), new IpcacheEntry(b.ip4() + "/32", ID_B, "test"));
@@ -51,6 +54,7 @@ class FullMapsPacketTest {
         dp.upsertEndpoint(ep(a, EP_A, ID_A, false), List.of());
         lab.awaitListening(b, 80);
         lab.awaitListening(b, 81);
+        lab.awaitListening(c, 80);
     }
 
     @AfterAll
@@ -111,5 +115,43 @@ class FullMapsPacketTest {
         assertTrue(lab.connects(a, b.ip4(), 80), "A keeps its identity: its allow still holds");
         dp.syncIpcache(baseIpcache);
         assertTrue(lab.connects(a, b.ip4(), 80));
+    }
+
+    @Test
+    void anEndpointThatDoesNotFitTheEndpointsMapIsRefusedAndTheOthersKeepTheirs() throws Exception {
+        dp.upsertEndpoint(ep(b, EP_B, ID_B, true), List.of(allow(ID_A, 80, 1)));
+        assertTrue(lab.connects(a, b.ip4(), 80));
+        // the map filled up by entries for interfaces that do not exist (no packet ever looks them up)
+        BpfMap map = dp.maps().endpoints;
+        assertEquals(ENDPOINTS_CAPACITY, map.maxEntries);
+        byte[] value = map.lookup(Bytes.u32(b.ifindex()));
+        List<byte[]> fillers = new ArrayList<>();
+        try {
+            int present = map.keys().size();
+            for (int i = 0; present + i < ENDPOINTS_CAPACITY; i++) {
+                byte[] key = Bytes.u32(2_000_000 + i);
+                assertEquals(0, map.update(key, value, LibBpf.BPF_NOEXIST), "filler " + i);
+                fillers.add(key);
+            }
+            // C is new: its entry does not fit, and nothing of it is written
+            DatapathException e = assertThrows(DatapathException.class,
+                    () -> dp.upsertEndpoint(ep(c, EP_C, ID_C, true), List.of(allow(ID_A, 80, 2))));
+            assertTrue(e.getMessage().contains("septum_endpoints") && e.getMessage().contains("map full")
+                    && e.getMessage().contains("previous state was kept"), e.getMessage());
+            assertTrue(dp.policy(EP_C).isEmpty(), "nothing of C's policy: " + dp.policy(EP_C));
+            assertTrue(dp.endpoints().stream().noneMatch(x -> x.endpointId() == EP_C), "no entry for C");
+            // B's entry exists: a change of its policy needs no new entry there and applies
+            dp.upsertEndpoint(ep(b, EP_B, ID_B, true), List.of(allow(ID_A, 81, 3)));
+            assertTrue(lab.connects(a, b.ip4(), 81));
+            assertFalse(lab.connects(a, b.ip4(), 80));
+        } finally {
+            for (byte[] key : fillers) map.delete(key);
+        }
+        // room again: C is enforced (ingress from A on 80 only)
+        dp.upsertEndpoint(ep(c, EP_C, ID_C, true), List.of(allow(ID_A, 81, 4)));
+        assertFalse(lab.connects(a, c.ip4(), 80));
+        dp.upsertEndpoint(ep(c, EP_C, ID_C, true), List.of(allow(ID_A, 80, 5)));
+        assertTrue(lab.connects(a, c.ip4(), 80));
+        dp.removeEndpoint(EP_C);
     }
 }
