@@ -93,7 +93,7 @@ public final class SeptumCli implements Runnable {
         List<Object> commands = new ArrayList<>(COMMANDS);
         List<SeptumCommand> contributed = new ArrayList<>();
         ServiceLoader.load(SeptumCommand.class, SeptumCli.class.getClassLoader()).forEach(contributed::add);
-        contributed.sort(Comparator.comparing(c -> names(c.getClass()).get(0)));
+        contributed.sort(Comparator.comparing(c -> names(c.getClass()).stream().findFirst().orElse(c.getClass().getName())));
         commands.addAll(contributed);
         boolean one = only != null && !"help".equals(only)
                 && commands.stream().anyMatch(c -> names(type(c)).contains(only));
@@ -126,10 +126,10 @@ public final class SeptumCli implements Runnable {
         return command instanceof Class<?> c ? c : command.getClass();
     }
 
-    /** A command class's name and aliases, from its annotation. */
+    /** A command class's name and aliases, from its annotation; none when the class itself has none (then only the whole tree holds it). */
     private static List<String> names(Class<?> type) {
         Command c = type.getAnnotation(Command.class);
-        if (c == null) throw new IllegalStateException(type.getName() + " has no @Command");
+        if (c == null) return List.of();
         List<String> names = new ArrayList<>(List.of(c.name()));
         names.addAll(List.of(c.aliases()));
         return names;

@@ -26,8 +26,13 @@ record CliRun(int code, String out, String err) {
         StringWriter err = new StringWriter();
         SeptumCli root = new SeptumCli().withInput(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
         // the tree main() builds: the one command the line names
-        int code = SeptumCli.commandLine(root, new PrintWriter(out, true), new PrintWriter(err, true),
-                SeptumCli.commandName(args)).execute(args);
+        int code;
+        try {
+            code = SeptumCli.commandLine(root, new PrintWriter(out, true), new PrintWriter(err, true),
+                    SeptumCli.commandName(args)).execute(args);
+        } finally {
+            root.close();
+        }
         return new CliRun(code, out.toString(), err.toString());
     }
 

@@ -78,7 +78,7 @@ final class FakeAgent implements Backend {
     public io.septum.api.policy.ClusterPolicies clusterPolicies() {
         return new io.septum.api.policy.ClusterPolicies() {
             @Override
-            public List<io.septum.api.policy.ClusterPolicy> importPolicies(String text)
+            public List<io.septum.api.policy.ClusterPolicy> importPolicies(String text, String author)
                     throws io.septum.api.policy.PolicyValidationException {
                 // what the store answers for refused text: it never saw the file's name
                 throw new io.septum.api.policy.PolicyValidationException(List.of(new io.septum.api.policy.ValidationError(

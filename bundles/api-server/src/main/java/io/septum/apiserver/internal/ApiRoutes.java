@@ -212,7 +212,7 @@ public final class ApiRoutes {
                         ? backend.remoteEndpoints().list() : List.<io.septum.api.RemoteEndpoint>of());
                 if (n == 3 && s.get(2).equals("policies")) {
                     if (m.equals("GET")) return ok(backend.clusterPolicies().list());
-                    if (m.equals("POST")) return ok(backend.clusterPolicies().importPolicies(req.bodyText()));
+                    if (m.equals("POST")) return ok(backend.clusterPolicies().importPolicies(req.bodyText(), req.author()));
                     throw notAllowed(m, "GET, POST");
                 }
                 if ((n == 4 || n == 5) && s.get(2).equals("policies")) {

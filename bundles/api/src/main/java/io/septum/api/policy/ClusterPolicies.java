@@ -14,7 +14,16 @@ public interface ClusterPolicies {
      * Validates {@code text} (every document, all or nothing, as a local import), refuses a name a local policy of
      * this node has, and stores every policy in one transaction. Each node imports them as it sees them.
      */
-    List<ClusterPolicy> importPolicies(String text) throws PolicyValidationException;
+    default List<ClusterPolicy> importPolicies(String text) throws PolicyValidationException {
+        return importPolicies(text, null);
+    }
+
+    /**
+     * As {@link #importPolicies(String)}, with who asked (the API caller's unix user, a UI session): stored with the
+     * policies, so that every node's policy history names them ({@code AUTHOR via cluster (etcd)}); null or blank
+     * when unknown.
+     */
+    List<ClusterPolicy> importPolicies(String text, String author) throws PolicyValidationException;
 
     /** Removes a cluster policy from the store (every node drops it); false when there is none of that name. */
     boolean delete(String namespace, String name);

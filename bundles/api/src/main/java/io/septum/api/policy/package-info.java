@@ -2,7 +2,7 @@
  * The policy model: parsed policy sets, per-endpoint policy entries for the datapath, decisions for
  * eval and trace, validation errors, and the repository and engine services.
  */
-@Version("1.7.0")
+@Version("1.8.0")
 @Export
 package io.septum.api.policy;
 

@@ -126,7 +126,9 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
      * brings back only its own policies, not the lost ones that isolated other endpoints.
      */
     private void operatorChanged(String author) {
-        if (author == null || !(author.startsWith("policy source ") || author.equals("cluster (etcd)"))) {
+        // the cluster's re-import names who stored the policy first ("alice via cluster (etcd)")
+        if (author == null || !(author.startsWith("policy source ") || author.equals("cluster (etcd)")
+                || author.endsWith(" via cluster (etcd)"))) {
             failClosed = false;
         }
     }

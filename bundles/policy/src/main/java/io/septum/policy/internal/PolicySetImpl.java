@@ -59,7 +59,8 @@ final class PolicySetImpl implements PolicySet {
     /**
      * The identities' label sets, parsed once per policy set: a pass resolves every endpoint against the same
      * identities, and parsing them again for each endpoint was 40% of the pass's CPU after an import at 100
-     * endpoints (JFR; docs/benchmarks.md). Emptied when it holds more identities than there can be.
+     * endpoints (JFR; docs/benchmarks.md). Emptied when it holds far more identities than a pass resolves against
+     * (released ones), and when it holds more than there can be.
      */
     private final Map<Identity, Labels> parsedLabels = new ConcurrentHashMap<>();
     private static final int MAX_PARSED_LABELS = 1 << 17;
@@ -420,6 +421,8 @@ final class PolicySetImpl implements PolicySet {
         if (mode == EnforcementMode.NEVER) return new EndpointPolicy(false, false, List.of());
         Map<List<Object>, PolicyEntry> entries = new LinkedHashMap<>();
         List<Identity> ids = List.copyOf(universe);
+        // identities come and go while a policy set lives: what the cache holds beyond twice those of now is gone
+        if (parsedLabels.size() > 2 * ids.size() + 1024) parsedLabels.clear();
         List<Labels> idLabels = ids.stream().map(this::labelsOf).toList();
         for (Direction dir : Direction.values()) {
             List<Bound> sel = new ArrayList<>(selecting(dir, subject));

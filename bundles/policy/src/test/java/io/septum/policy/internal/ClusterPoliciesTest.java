@@ -85,6 +85,24 @@ class ClusterPoliciesTest {
     }
 
     @Test
+    void everyNodesHistoryNamesWhoStoredAClusterPolicy() throws Exception {
+        Node a = node("node-a");
+        Node b = node("node-b");
+        // control characters from whoever writes the store do not reach a terminal that shows the history
+        a.sync().importPolicies(WEB, "web UI (alice)\u001b[2J");
+        a.sync().importPolicies(CCNP);
+        for (Node n : List.of(a, b)) {
+            await("both policies in the repository", () -> n.repo().get("prod", "web").isPresent() && n.repo().get("", "cw").isPresent());
+            assertEquals("web UI (alice) [2J via cluster (etcd)", n.repo().history("prod", "web", 10).get(0).author());
+            assertEquals("cluster (etcd)", n.repo().history("", "cw", 10).get(0).author(), "no author given");
+        }
+        String longName = "x".repeat(500);
+        a.sync().importPolicies(WEB.replace("443", "8443"), longName);
+        await("the change on node b", () -> b.repo().history("prod", "web", 10).size() == 2);
+        assertEquals("x".repeat(200) + " via cluster (etcd)", b.repo().history("prod", "web", 10).get(0).author());
+    }
+
+    @Test
     void aRevisionRealisedBeforeItsImportWasRecordedStillCounts() throws Exception {
         Node a = node("node-a");
         Node b = node("node-b");

@@ -135,7 +135,7 @@ public final class PolicyCommands extends ShellSupport {
         List<String> texts = new ArrayList<>();
         for (String f : files) texts.add(read(session, f));
         if (cluster) {
-            importCluster(output, files, texts);
+            importCluster(output, files, texts, SessionAuthors.of(authors, session));
             return;
         }
         int count = 0;
@@ -157,13 +157,13 @@ public final class PolicyCommands extends ShellSupport {
     }
 
     /** Each file all or nothing into the cluster's store, as a local import does into the repository. */
-    private void importCluster(String output, String[] files, List<String> texts) {
+    private void importCluster(String output, String[] files, List<String> texts, String author) {
         ClusterPolicies c = cluster();
         json(output); // an unknown format is refused before anything is stored
         List<ClusterPolicy> stored = new ArrayList<>();
         for (int i = 0; i < files.length; i++) {
             try {
-                stored.addAll(c.importPolicies(texts.get(i)));
+                stored.addAll(c.importPolicies(texts.get(i), author));
             } catch (PolicyValidationException e) {
                 throw new ShellException(inFile(e, files[i]) + (stored.isEmpty() ? "" : "\n" + files[i]
                         + " was not stored; the files before it were"));

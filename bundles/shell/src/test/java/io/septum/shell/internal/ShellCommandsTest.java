@@ -594,7 +594,7 @@ class ShellCommandsTest {
                 new io.septum.api.policy.ClusterPolicy("", "cw", "CiliumClusterwideNetworkPolicy", 13, Map.of()));
         policyCommands.clusterPolicies = fake(io.septum.api.policy.ClusterPolicies.class, (m, a) -> switch (m) {
             case "importPolicies" -> {
-                clusterCalls.add("import " + a[0]);
+                clusterCalls.add("import " + a[0] + " by " + a[1]);
                 if (((String) a[0]).contains("bad")) {
                     throw new PolicyValidationException(List.of(new ValidationError("cluster", 1, "CiliumNetworkPolicy",
                             "default/x", "spec.ingress", "bad rule")));
@@ -611,7 +611,8 @@ class ShellCommandsTest {
 
         assertEquals("Stored 1 cluster policies; every node imports them (policy:list --cluster)\n",
                 run("policy:import --cluster p.yaml"));
-        assertEquals("import kind: CiliumNetworkPolicy\n", clusterCalls.get(0));
+        assertTrue(clusterCalls.get(0).startsWith("import kind: CiliumNetworkPolicy\n by ")
+                && !clusterCalls.get(0).endsWith(" by null"), "the session's author goes to the store: " + clusterCalls.get(0));
         assertEquals("web", json.readTree(run("policy:import --cluster -o json p.yaml")).get(0).get("name").asText());
         assertTrue(policies.size() == 2, "nothing went to the local repository");
         Files.writeString(dir.resolve("bad.yaml"), "bad");

@@ -245,8 +245,8 @@ final class PolicyWorkbench {
         }
         Map<String, Object> answer = new LinkedHashMap<>();
         if (cluster) {
-            // every node imports it as it sees it, with the author "cluster (etcd)": the UI's author is logged here
-            List<io.septum.api.policy.ClusterPolicy> stored = backend.clusterPolicies().importPolicies(text);
+            // every node imports it as it sees it; its history names the session's author "via cluster (etcd)"
+            List<io.septum.api.policy.ClusterPolicy> stored = backend.clusterPolicies().importPolicies(text, s.changeAuthor());
             LOG.log(System.Logger.Level.INFO, s.changeAuthor() + " stored cluster policies "
                     + stored.stream().map(p -> p.namespace().isEmpty() ? p.name() : p.namespace() + "/" + p.name()).toList()
                     + " (" + mode + ")");

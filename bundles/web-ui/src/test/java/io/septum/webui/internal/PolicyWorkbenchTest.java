@@ -243,9 +243,11 @@ class PolicyWorkbenchTest {
         assertEquals(List.of(), changes);
 
         List<String> stored = new CopyOnWriteArrayList<>();
+        List<String> authors = new CopyOnWriteArrayList<>();
         backend.cluster = new io.septum.api.policy.ClusterPolicies() {
-            public List<io.septum.api.policy.ClusterPolicy> importPolicies(String text) {
+            public List<io.septum.api.policy.ClusterPolicy> importPolicies(String text, String author) {
                 stored.add("import\n" + text);
+                authors.add(author);
                 return List.of(new io.septum.api.policy.ClusterPolicy("default", "rule1", "CiliumNetworkPolicy", 7, Map.of()));
             }
 
@@ -268,6 +270,7 @@ class PolicyWorkbenchTest {
         assertEquals(1, stored.size());
         io.septum.api.policy.PolicySet set = engine.parse("stored", stored.get(0).substring("import\n".length()));
         assertEquals("audit", PolicyView.mode(set.policies().get(0)), "staged in the cluster: " + stored.get(0));
+        assertTrue(authors.get(0).startsWith("web UI ("), "the session's author goes to the store: " + authors);
 
         assertEquals(400, send(withCookie("/api/policy/apply?mode=enforce&scope=galaxy", cookie).header("X-CSRF-Token", csrf)
                 .POST(HttpRequest.BodyPublishers.ofString(DRAFT))).statusCode());

@@ -152,8 +152,9 @@ public class ConnectivityCommand implements SeptumCommand {
                 err.println("septum: --runtime: \"" + runtime + "\" is not a runtime (netns or docker)");
                 return CaseRunner.EXIT_INVALID;
             }
-            AgentClient client = CliOptions.client(spec);
-            try (var progress = new java.io.PrintStream(new WriterOutputStream(err), true)) {
+            // closed before the JVM exits, which otherwise waits 300 ms for its I/O thread (AgentClient.close)
+            try (AgentClient client = CliOptions.client(spec);
+                 var progress = new java.io.PrintStream(new WriterOutputStream(err), true)) {
                 if (nodes == 1) return runAll(cases, client, engine, progress, probeTimeout, labs, out, err, output);
                 String home = System.getenv("SEPTUM_HOME");
                 if (home == null || home.isBlank()) home = System.getProperty("septum.home");

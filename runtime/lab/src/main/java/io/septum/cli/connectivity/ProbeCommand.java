@@ -97,7 +97,13 @@ public class ProbeCommand implements SeptumCommand, Callable<Integer> {
             err.println("septum: --timeout: " + e.getMessage());
             return 2;
         }
-        AgentClient client = ConnectivityCommand.CliOptions.client(spec);
+        // closed before the JVM exits, which otherwise waits 300 ms for its I/O thread (AgentClient.close)
+        try (AgentClient client = ConnectivityCommand.CliOptions.client(spec)) {
+            return probe(client, out, err, proto, p, wait);
+        }
+    }
+
+    private int probe(AgentClient client, PrintWriter out, PrintWriter err, String proto, int p, Duration wait) {
         Endpoint source;
         String address;
         String target;

@@ -93,7 +93,9 @@ public class DemoCommand implements SeptumCommand {
                 err.println("septum: " + e.getMessage());
                 return 2;
             }
-            return new Demo(s, command, ConnectivityCommand.CliOptions.client(spec), out, err, keep).run();
+            try (AgentClient client = ConnectivityCommand.CliOptions.client(spec)) {
+                return new Demo(s, command, client, out, err, keep).run();
+            }
         }
     }
 

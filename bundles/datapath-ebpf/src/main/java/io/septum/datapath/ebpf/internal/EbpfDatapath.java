@@ -333,9 +333,11 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
                 // the host's own interface: no L7 redirection towards it, no bridge; its ingress is the host's
                 tc.attachHost(ep, objects.progHostIn(), objects.progHostOut());
             } else {
-                LxcEntries.sync(maps, runtime, ep);
+                // the programs first: an address entry that cannot be written (a full septum_lxc) must not leave a
+                // new endpoint's policy written but unenforced; without it only redirection towards it is missing
                 tc.attachBridge(ep, objects.progProxy());
                 tc.attach(ep, objects.progFrom(), objects.progTo());
+                LxcEntries.sync(maps, runtime, ep);
             }
             endpoints.put(ep.id(), ep);
         }

@@ -136,7 +136,7 @@ class FullMapsPacketTest {
             // C is new: its entry does not fit, and nothing of it is written
             DatapathException e = assertThrows(DatapathException.class,
                     () -> dp.upsertEndpoint(ep(c, EP_C, ID_C, true), List.of(allow(ID_A, 80, 2))));
-            assertTrue(e.getMessage().contains("septum_endpoints") && e.getMessage().contains("map full")
+            assertTrue(e.getMessage().contains("septum_endpoints holds 4096 entries and is full (map full)")
                     && e.getMessage().contains("previous state was kept"), e.getMessage());
             assertTrue(dp.policy(EP_C).isEmpty(), "nothing of C's policy: " + dp.policy(EP_C));
             assertTrue(dp.endpoints().stream().noneMatch(x -> x.endpointId() == EP_C), "no entry for C");

@@ -39,6 +39,9 @@ import java.util.logging.Logger;
  * </ul>
  */
 public final class PolicySync implements ClusterPolicies, PolicyRealizationListener, AutoCloseable {
+    /** The author of a node's changes that come from the cluster's store. */
+    static final String CLUSTER_AUTHOR = "cluster (etcd)";
+    static final int MAX_AUTHOR = 200;
     static final String PREFIX = "septum/state/policies/v1/";
     static final String STATUS_PREFIX = "septum/state/policy-status/v1/";
     static final String ORIGIN_PREFIX = "cluster:";
@@ -121,7 +124,7 @@ public final class PolicySync implements ClusterPolicies, PolicyRealizationListe
         repo.clearRejected(ORIGIN_PREFIX + key);
         if (p.isEmpty() || !(ORIGIN_PREFIX + key).equals(p.get().origin())) return; // a local policy: never ours to drop
         try {
-            repo.delete(namespace, name, "cluster (etcd)");
+            repo.delete(namespace, name, CLUSTER_AUTHOR);
         } catch (RuntimeException ex) {
             LOG.log(Level.WARNING, "cluster policy " + key + ": cannot remove it here", ex);
         }
@@ -134,9 +137,10 @@ public final class PolicySync implements ClusterPolicies, PolicyRealizationListe
             return;
         }
         String origin = ORIGIN_PREFIX + kv.key();
-        String kind = "", namespace = "", name = "", document;
+        String kind = "", namespace = "", name = "", document, author;
         try {
             JsonNode n = json.readTree(kv.value());
+            author = repositoryAuthor(n);
             kind = n.path("kind").asText("");
             namespace = n.path("namespace").asText("");
             name = n.path("name").asText("");
@@ -180,7 +184,7 @@ public final class PolicySync implements ClusterPolicies, PolicyRealizationListe
             return;
         }
         try {
-            long repoRevision = repo.importPolicies(origin, document, "cluster (etcd)").revision();
+            long repoRevision = repo.importPolicies(origin, document, author).revision();
             repo.clearRejected(origin);
             Map<String, Long> snapshot = null;
             synchronized (lock) {
@@ -261,8 +265,25 @@ public final class PolicySync implements ClusterPolicies, PolicyRealizationListe
 
     // ------------------------------------------------------------------ ClusterPolicies
 
+    /** What a node's history says of a stored policy's author: who stored it, and that it came through etcd. */
+    static String repositoryAuthor(JsonNode stored) {
+        String who = storedAuthor(stored.path("author").asText(""));
+        return who == null ? CLUSTER_AUTHOR : who + " via " + CLUSTER_AUTHOR;
+    }
+
+    /**
+     * An author as it is stored and shown: one line of at most {@value #MAX_AUTHOR} characters without control
+     * characters (the store is written by other nodes, and the history is read on terminals); null when blank.
+     */
+    static String storedAuthor(String author) {
+        if (author == null) return null;
+        String clean = author.replaceAll("\\p{Cntrl}", " ").strip();
+        if (clean.isEmpty()) return null;
+        return clean.length() > MAX_AUTHOR ? clean.substring(0, MAX_AUTHOR) : clean;
+    }
+
     @Override
-    public List<ClusterPolicy> importPolicies(String text) throws PolicyValidationException {
+    public List<ClusterPolicy> importPolicies(String text, String author) throws PolicyValidationException {
         PolicyEngine e = engine.get();
         PolicyRepository repo = repository.get();
         if (e == null || repo == null) throw new IllegalStateException("the policy engine is not running");
@@ -283,6 +304,8 @@ public final class PolicySync implements ClusterPolicies, PolicyRealizationListe
             v.put("namespace", p.namespace() == null ? "" : p.namespace());
             v.put("name", p.name());
             v.put("document", p.document());
+            String who = storedAuthor(author);
+            if (who != null) v.put("author", who);
             puts.add(new EtcdClient.Op.Put(key, v.toString(), 0));
         }
         if (!clashes.isEmpty()) throw new PolicyValidationException(clashes);
