@@ -116,6 +116,17 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
                 p.namespace(), p.name(), p.origin(), note, document);
     }
 
+    /**
+     * A cluster policy (origin {@code cluster:KEY}) is the cluster store's: a node that staged, promoted or rolled back
+     * its own copy would enforce something no other node does, until the store's next change undid it.
+     */
+    private static void refuseClusterPolicy(String origin, String shown, String instead) {
+        if (origin != null && origin.startsWith("cluster:")) {
+            throw new IllegalStateException("policy " + shown + " is a cluster policy (" + origin + "): a change on this"
+                    + " node alone would differ from every other node until the store undid it; " + instead);
+        }
+    }
+
     private static String author(String author) {
         return author == null || author.isBlank() ? "agent" : author;
     }
@@ -372,6 +383,10 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
             String target = then == null ? null : then.document();
             Optional<PolicyInfo> now = current.policies().stream()
                     .filter(p -> p.namespace().equals(ns) && p.name().equals(name)).findFirst();
+            String rollBackThere = "roll it back there: septum policy import --cluster with the document of revision " + to
+                    + " (septum policy history " + shown + " -o json)";
+            if (now.isPresent()) refuseClusterPolicy(now.get().origin(), shown, rollBackThere);
+            if (then != null) refuseClusterPolicy(then.origin(), shown, rollBackThere);
             if (java.util.Objects.equals(target, now.map(PolicyInfo::document).orElse(null))) {
                 throw new IllegalStateException("policy " + shown + " already is as it was at revision " + to
                         + (target == null ? " (absent)" : ""));
@@ -413,6 +428,8 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
             PolicyInfo p = current.policies().stream().filter(x -> x.namespace().equals(ns) && x.name().equals(name))
                     .findFirst().orElseThrow(() -> new NoSuchElementException("no policy named \"" + shown
                             + "\" (see policy list)"));
+            refuseClusterPolicy(p.origin(), shown, "stage or promote it there: septum policy import --cluster with"
+                    + " the annotation " + io.septum.api.policy.PolicyModes.ANNOTATION + ": " + mode);
             String document = PolicyDocuments.withMode(p.document(), mode);
             if (document == null) {
                 throw new IllegalStateException("policy " + shown + " already is in " + mode + " mode");

@@ -103,6 +103,30 @@ class ClusterPoliciesTest {
     }
 
     @Test
+    void aNodeCannotStagePromoteOrRollBackItsCopyOfAClusterPolicy() throws Exception {
+        Node a = node("node-a");
+        a.sync().importPolicies(WEB);
+        await("imported", () -> a.repo().get("prod", "web").isPresent());
+        long before = a.repo().revision();
+        IllegalStateException stage = assertThrows(IllegalStateException.class,
+                () -> a.repo().setMode("prod", "web", "audit", "alice"));
+        assertTrue(stage.getMessage().contains("is a cluster policy (cluster:septum/state/policies/v1/prod/web)")
+                && stage.getMessage().contains("septum policy import --cluster"), stage.getMessage());
+        a.sync().importPolicies(WEB.replace("443", "8443"));
+        await("changed", () -> a.repo().get("prod", "web").orElseThrow().document().contains("8443"));
+        IllegalStateException back = assertThrows(IllegalStateException.class,
+                () -> a.repo().rollback("prod", "web", before, "alice"));
+        assertTrue(back.getMessage().contains("is a cluster policy") && back.getMessage().contains("roll it back there"),
+                back.getMessage());
+        assertTrue(a.repo().get("prod", "web").orElseThrow().document().contains("8443"), "nothing changed here");
+        // once the store drops it, the name is free for a local policy again, which stages as usual
+        assertTrue(a.sync().delete("prod", "web"));
+        await("dropped", () -> a.repo().get("prod", "web").isEmpty());
+        a.repo().importPolicies("local.yaml", WEB, "alice");
+        a.repo().setMode("prod", "web", "audit", "alice");
+    }
+
+    @Test
     void aRevisionRealisedBeforeItsImportWasRecordedStillCounts() throws Exception {
         Node a = node("node-a");
         Node b = node("node-b");
