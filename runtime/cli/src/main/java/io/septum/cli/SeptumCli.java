@@ -72,7 +72,7 @@ public final class SeptumCli implements Runnable {
     public static int execute(String[] args, PrintWriter out, PrintWriter err) {
         SeptumCli root = new SeptumCli();
         try {
-            return commandLine(root, out, err, commandName(args)).execute(args);
+            return commandLine(root, out, err, versionOnly(args) ? NO_COMMAND : commandName(args)).execute(args);
         } finally {
             root.close();
         }
@@ -90,6 +90,7 @@ public final class SeptumCli implements Runnable {
      */
     static CommandLine commandLine(SeptumCli root, PrintWriter out, PrintWriter err, String only) {
         CommandLine cl = new CommandLine(root);
+        if (NO_COMMAND.equals(only)) return configured(cl, out, err);
         List<Object> commands = new ArrayList<>(COMMANDS);
         List<SeptumCommand> contributed = new ArrayList<>();
         ServiceLoader.load(SeptumCommand.class, SeptumCli.class.getClassLoader()).forEach(contributed::add);
@@ -100,10 +101,23 @@ public final class SeptumCli implements Runnable {
         for (Object c : commands) {
             if (!one || names(type(c)).contains(only)) cl.addSubcommand(c);
         }
+        return configured(cl, out, err);
+    }
+
+    private static CommandLine configured(CommandLine cl, PrintWriter out, PrintWriter err) {
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> report(ex, cmd.getErr()));
         return cl;
+    }
+
+    /** {@link #commandLine} with this builds the root alone (for {@code --version}). */
+    static final String NO_COMMAND = "";
+
+    /** Whether the line asks for the version before naming any command: the root alone answers it. */
+    static boolean versionOnly(String[] args) {
+        String w = firstWord(args);
+        return "-V".equals(w) || "--version".equals(w);
     }
 
     /**
@@ -111,12 +125,18 @@ public final class SeptumCli implements Runnable {
      * the line runs; null when there is none or an option the root does not know comes first (help, version).
      */
     static String commandName(String[] args) {
+        String w = firstWord(args);
+        return w == null || w.startsWith("-") ? null : w;
+    }
+
+    /** The first word that is not {@code --socket}, {@code -o}/{@code --output} or their value; null when none. */
+    private static String firstWord(String[] args) {
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("--socket") || a.equals("-o") || a.equals("--output")) {
                 i++;
             } else if (!(a.startsWith("--socket=") || a.startsWith("--output=") || (a.startsWith("-o") && !a.startsWith("--")))) {
-                return a.startsWith("-") ? null : a;
+                return a;
             }
         }
         return null;

@@ -1,6 +1,7 @@
 package io.septum.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -27,6 +28,19 @@ class SeptumCliTest {
         assertNull(SeptumCli.commandName(new String[] {"--help"}));
         assertNull(SeptumCli.commandName(new String[] {"-V", "status"}));
         assertNull(SeptumCli.commandName(new String[] {"--socket"}));
+        assertTrue(SeptumCli.versionOnly(new String[] {"--version"}));
+        assertTrue(SeptumCli.versionOnly(new String[] {"-o", "json", "-V"}));
+        assertFalse(SeptumCli.versionOnly(new String[] {"status", "--version"}));
+        assertFalse(SeptumCli.versionOnly(new String[] {"--help"}));
+    }
+
+    @Test
+    void theVersionComesFromTheRootAlone() {
+        assertEquals(Set.of(), tree(SeptumCli.NO_COMMAND).getSubcommands().keySet());
+        StringWriter out = new StringWriter();
+        assertEquals(0, SeptumCli.execute(new String[] {"--version"}, new PrintWriter(out, true),
+                new PrintWriter(new StringWriter(), true)));
+        assertTrue(out.toString().startsWith("septum "), out.toString());
     }
 
     @Test
