@@ -72,7 +72,7 @@ public final class SeptumCli implements Runnable {
     public static int execute(String[] args, PrintWriter out, PrintWriter err) {
         SeptumCli root = new SeptumCli();
         try {
-            return commandLine(root, out, err, versionOnly(args) ? NO_COMMAND : commandName(args)).execute(args);
+            return commandLine(root, out, err, only(args)).execute(args);
         } finally {
             root.close();
         }
@@ -113,6 +113,11 @@ public final class SeptumCli implements Runnable {
 
     /** {@link #commandLine} with this builds the root alone (for {@code --version}). */
     static final String NO_COMMAND = "";
+
+    /** What {@link #commandLine} builds for this line: the root alone for the version, else {@link #commandName}. */
+    static String only(String[] args) {
+        return versionOnly(args) ? NO_COMMAND : commandName(args);
+    }
 
     /** Whether the line asks for the version before naming any command: the root alone answers it. */
     static boolean versionOnly(String[] args) {

@@ -29,7 +29,7 @@ record CliRun(int code, String out, String err) {
         int code;
         try {
             code = SeptumCli.commandLine(root, new PrintWriter(out, true), new PrintWriter(err, true),
-                    SeptumCli.commandName(args)).execute(args);
+                    SeptumCli.only(args)).execute(args);
         } finally {
             root.close();
         }

@@ -149,6 +149,8 @@ public final class ApiRoutes {
                     PolicyInfo p = n == 3 ? policyByName(s.get(2)) : policy(s.get(2), s.get(3));
                     if (m.equals("GET")) return ok(p);
                     if (m.equals("DELETE")) {
+                        io.septum.api.policy.ClusterPolicies.refuseLocalChange(p.origin(), p.qualifiedName(),
+                                "delete it from the store: septum policy delete --cluster");
                         long revision = backend.policyRepository().delete(p.namespace(), p.name(), req.author());
                         return ok(Map.of("revision", revision));
                     }
@@ -404,7 +406,8 @@ public final class ApiRoutes {
     static String origin(String header) {
         if (header == null || header.isBlank()) return "api";
         String s = header.strip().replaceAll("[\\p{Cntrl}]", "?");
-        return s.length() > 256 ? s.substring(0, 256) : s;
+        // only the cluster's copies carry cluster:
+        return io.septum.api.policy.ClusterPolicies.localOrigin(s.length() > 256 ? s.substring(0, 256) : s);
     }
 
     // ---- bpf ---------------------------------------------------------------------------------------------

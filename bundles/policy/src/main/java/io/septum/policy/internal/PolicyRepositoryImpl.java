@@ -116,17 +116,6 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
                 p.namespace(), p.name(), p.origin(), note, document);
     }
 
-    /**
-     * A cluster policy (origin {@code cluster:KEY}) is the cluster store's: a node that staged, promoted or rolled back
-     * its own copy would enforce something no other node does, until the store's next change undid it.
-     */
-    private static void refuseClusterPolicy(String origin, String shown, String instead) {
-        if (origin != null && origin.startsWith("cluster:")) {
-            throw new IllegalStateException("policy " + shown + " is a cluster policy (" + origin + "): a change on this"
-                    + " node alone would differ from every other node until the store undid it; " + instead);
-        }
-    }
-
     private static String author(String author) {
         return author == null || author.isBlank() ? "agent" : author;
     }
@@ -383,10 +372,14 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
             String target = then == null ? null : then.document();
             Optional<PolicyInfo> now = current.policies().stream()
                     .filter(p -> p.namespace().equals(ns) && p.name().equals(name)).findFirst();
-            String rollBackThere = "roll it back there: septum policy import --cluster with the document of revision " + to
-                    + " (septum policy history " + shown + " -o json)";
-            if (now.isPresent()) refuseClusterPolicy(now.get().origin(), shown, rollBackThere);
-            if (then != null) refuseClusterPolicy(then.origin(), shown, rollBackThere);
+            // a cluster policy now, or the document wanted is a cluster policy's: the store's to change. (A revision
+            // where the store had deleted it holds no document: restoring "absent" to a local policy is local.)
+            String rollBackThere = target == null
+                    ? "remove it there: septum policy delete --cluster"
+                    : "roll it back there: septum policy import --cluster with its document of revision " + to
+                            + " (septum policy history -o json)";
+            if (now.isPresent()) io.septum.api.policy.ClusterPolicies.refuseLocalChange(now.get().origin(), shown, rollBackThere);
+            if (target != null) io.septum.api.policy.ClusterPolicies.refuseLocalChange(then.origin(), shown + " at revision " + to, rollBackThere);
             if (java.util.Objects.equals(target, now.map(PolicyInfo::document).orElse(null))) {
                 throw new IllegalStateException("policy " + shown + " already is as it was at revision " + to
                         + (target == null ? " (absent)" : ""));
@@ -428,8 +421,9 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
             PolicyInfo p = current.policies().stream().filter(x -> x.namespace().equals(ns) && x.name().equals(name))
                     .findFirst().orElseThrow(() -> new NoSuchElementException("no policy named \"" + shown
                             + "\" (see policy list)"));
-            refuseClusterPolicy(p.origin(), shown, "stage or promote it there: septum policy import --cluster with"
-                    + " the annotation " + io.septum.api.policy.PolicyModes.ANNOTATION + ": " + mode);
+            io.septum.api.policy.ClusterPolicies.refuseLocalChange(p.origin(), shown, "stage or promote it there:"
+                    + " septum policy import --cluster with the annotation " + io.septum.api.policy.PolicyModes.ANNOTATION
+                    + ": " + mode);
             String document = PolicyDocuments.withMode(p.document(), mode);
             if (document == null) {
                 throw new IllegalStateException("policy " + shown + " already is in " + mode + " mode");

@@ -122,8 +122,16 @@ class ClusterPoliciesTest {
         // once the store drops it, the name is free for a local policy again, which stages as usual
         assertTrue(a.sync().delete("prod", "web"));
         await("dropped", () -> a.repo().get("prod", "web").isEmpty());
+        long dropped = a.repo().revision();
         a.repo().importPolicies("local.yaml", WEB, "alice");
         a.repo().setMode("prod", "web", "audit", "alice");
+        // back to where the store had dropped it (absent): a local change, allowed; to where the store had it: refused
+        a.repo().rollback("prod", "web", dropped, "alice");
+        assertTrue(a.repo().get("prod", "web").isEmpty());
+        IllegalStateException toCluster = assertThrows(IllegalStateException.class,
+                () -> a.repo().rollback("prod", "web", before, "alice"));
+        assertTrue(toCluster.getMessage().contains("prod/web at revision " + before + " is a cluster policy"),
+                toCluster.getMessage());
     }
 
     @Test

@@ -143,7 +143,8 @@ public final class PolicyCommands extends ShellSupport {
         List<ImportResult> results = new ArrayList<>();
         for (int i = 0; i < files.length; i++) {
             try {
-                ImportResult r = repo().importPolicies(files[i], texts.get(i), SessionAuthors.of(authors, session));
+                ImportResult r = repo().importPolicies(ClusterPolicies.localOrigin(files[i]), texts.get(i),
+                        SessionAuthors.of(authors, session));
                 results.add(r);
                 count += r.policies().size();
                 revision = r.revision();
@@ -229,6 +230,11 @@ public final class PolicyCommands extends ShellSupport {
             return;
         }
         PolicyInfo p = find(namespace, name);
+        try {
+            ClusterPolicies.refuseLocalChange(p.origin(), p.qualifiedName(), "delete it from the store: policy:delete --cluster");
+        } catch (IllegalStateException e) {
+            throw new ShellException(e.getMessage());
+        }
         long revision = repo().delete(p.namespace(), p.name(), SessionAuthors.of(authors, session));
         print(output, java.util.Map.of("revision", revision), () -> "Deleted policy " + name + ", revision " + revision);
     }

@@ -272,14 +272,16 @@ public final class PolicySync implements ClusterPolicies, PolicyRealizationListe
     }
 
     /**
-     * An author as it is stored and shown: one line of at most {@value #MAX_AUTHOR} characters without control
-     * characters (the store is written by other nodes, and the history is read on terminals); null when blank.
+     * An author as it is stored and shown: one line of at most {@value #MAX_AUTHOR} characters (code points) without
+     * control or format characters and line or paragraph separators (the store is written by other nodes, and the
+     * history is read on terminals); null when blank.
      */
     static String storedAuthor(String author) {
         if (author == null) return null;
-        String clean = author.replaceAll("\\p{Cntrl}", " ").strip();
+        String clean = author.replaceAll("[\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}]", " ").strip();
         if (clean.isEmpty()) return null;
-        return clean.length() > MAX_AUTHOR ? clean.substring(0, MAX_AUTHOR) : clean;
+        int points = clean.codePointCount(0, clean.length());
+        return points > MAX_AUTHOR ? clean.substring(0, clean.offsetByCodePoints(0, MAX_AUTHOR)) : clean;
     }
 
     @Override
