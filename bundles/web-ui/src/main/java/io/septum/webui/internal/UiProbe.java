@@ -86,7 +86,11 @@ final class UiProbe {
         FlowQuery q = FlowQuery.parse(params, 20, Set.of());
         long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(FLOWS_WAIT_MILLIS);
         List<Flow> flows = backend.flowObserver().query(q.filter(), q.last());
-        while (flows.isEmpty() && System.nanoTime() < until) {
+        // until some are there and a query 100 ms later finds no more: the destination's ingress verdict may come a
+        // moment after the source's egress one
+        int seen = -1;
+        while ((flows.isEmpty() || flows.size() != seen) && System.nanoTime() < until) {
+            seen = flows.size();
             try {
                 Thread.sleep(100);
             } catch (InterruptedException e) {

@@ -155,9 +155,13 @@ public class ProbeCommand implements SeptumCommand, Callable<Integer> {
         // observer enriches events on its own thread, so they may take a moment to be there
         long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500);
         try {
+            // until some are there and a query 100 ms later finds no more: the destination's ingress verdict may come
+            // a moment after the source's egress one
+            int seen = -1;
             while (true) {
                 flows = client.get(query, new TypeReference<List<Flow>>() { });
-                if (!flows.isEmpty() || System.nanoTime() > until) break;
+                if ((!flows.isEmpty() && flows.size() == seen) || System.nanoTime() > until) break;
+                seen = flows.size();
                 Thread.sleep(100);
             }
         } catch (RuntimeException e) {
