@@ -440,8 +440,25 @@ final class E2eSupport {
             }
         }
 
+        /**
+         * Starts the agent again on the same directories; one still running is stopped first (SIGTERM, as systemd
+         * would, then SIGKILL after 15 s): a second agent would be refused by the pid file, and the first one would
+         * go on answering (and outlive the test).
+         */
         void restart() {
+            stop();
             launch();
+        }
+
+        private void stop() {
+            if (process == null || !process.isAlive()) return;
+            process.destroy();
+            try {
+                if (!process.waitFor(15, TimeUnit.SECONDS)) process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                process.destroyForcibly();
+            }
         }
 
         boolean alive() {
@@ -535,15 +552,7 @@ final class E2eSupport {
 
         @Override
         public void close() {
-            if (process != null && process.isAlive()) {
-                process.destroy();
-                try {
-                    if (!process.waitFor(15, TimeUnit.SECONDS)) process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    process.destroyForcibly();
-                }
-            }
+            stop();
             sh(Duration.ofSeconds(10), "rm", "-rf", bpfDir.toString());
             TestFiles.deleteTree(base);
         }
