@@ -167,104 +167,28 @@ public final class ApiServerComponent implements DatapathEventListener, HealthRe
         return server.health();
     }
 
+    /** The bound service of each type the routes ask for ({@link Backend} names the absent ones). */
     @Override
-    public AgentStatusService statusService() {
-        return running(statusService, Backend.super::statusService);
-    }
-
-    @Override
-    public EndpointManager endpointManager() {
-        return running(endpointManager, "the endpoint manager");
-    }
-
-    @Override
-    public IdentityAllocator identityAllocator() {
-        return running(identityAllocator, "the identity allocator");
-    }
-
-    @Override
-    public PolicyRepository policyRepository() {
-        return running(policyRepository, "the policy repository");
-    }
-
-    @Override
-    public PolicyEngine policyEngine() {
-        return running(policyEngine, "the policy engine");
-    }
-
-    @Override
-    public Datapath datapath() {
-        return running(datapath, "the datapath");
-    }
-
-    @Override
-    public io.septum.api.policy.ClusterPolicies clusterPolicies() {
-        return running(clusterPolicies, Backend.super::clusterPolicies);
-    }
-
-    @Override
-    public io.septum.api.RemoteEndpoints remoteEndpoints() {
-        return running(remoteEndpoints, Backend.super::remoteEndpoints);
-    }
-
-    @Override
-    public io.septum.api.ClusterInfo clusterInfo() {
-        return running(clusterInfo, Backend.super::clusterInfo);
-    }
-
-    @Override
-    public io.septum.api.fqdn.FqdnCache fqdnCache() {
-        return running(fqdnCache, Backend.super::fqdnCache);
-    }
-
-    @Override
-    public io.septum.api.service.ServiceManager serviceManager() {
-        return running(serviceManager, Backend.super::serviceManager);
-    }
-
-    @Override
-    public io.septum.api.flow.PolicySuggester policySuggester() {
-        return running(policySuggester, Backend.super::policySuggester);
-    }
-
-    @Override
-    public io.septum.api.flow.PolicyImpact policyImpact() {
-        return running(policyImpact, Backend.super::policyImpact);
-    }
-
-    @Override
-    public io.septum.api.policy.PolicyHistory policyHistory() {
-        return running(policyHistory, Backend.super::policyHistory);
-    }
-
-    @Override
-    public io.septum.api.shell.RemoteShell remoteShell() {
-        return running(remoteShell, Backend.super::remoteShell);
-    }
-
-    @Override
-    public io.septum.api.ui.UiLogin uiLogin() {
-        return running(uiLogin, Backend.super::uiLogin);
-    }
-
-    @Override
-    public FlowRelay flowRelay() {
-        return running(flowRelay, Backend.super::flowRelay);
-    }
-
-    @Override
-    public FlowObserver flowObserver() {
-        return running(flowObserver, Backend.super::flowObserver);
-    }
-
-    /** The service, or the 503 that names it: the routes stay up while a component restarts. */
-    private static <T> T running(T service, String what) {
-        if (service == null) throw Backend.unavailable(what);
-        return service;
-    }
-
-    /** The service, or Backend's answer without it (the 503 that names it): one message per service, in Backend. */
-    private static <T> T running(T service, java.util.function.Supplier<T> absent) {
-        return service != null ? service : absent.get();
+    public <T> T find(Class<T> type) {
+        Object service = type == EndpointManager.class ? endpointManager
+                : type == IdentityAllocator.class ? identityAllocator
+                : type == PolicyRepository.class ? policyRepository
+                : type == PolicyEngine.class ? policyEngine
+                : type == Datapath.class ? datapath
+                : type == AgentStatusService.class ? statusService
+                : type == FlowObserver.class ? flowObserver
+                : type == io.septum.api.service.ServiceManager.class ? serviceManager
+                : type == io.septum.api.flow.PolicySuggester.class ? policySuggester
+                : type == io.septum.api.flow.PolicyImpact.class ? policyImpact
+                : type == io.septum.api.policy.PolicyHistory.class ? policyHistory
+                : type == io.septum.api.ui.UiLogin.class ? uiLogin
+                : type == io.septum.api.shell.RemoteShell.class ? remoteShell
+                : type == io.septum.api.ClusterInfo.class ? clusterInfo
+                : type == io.septum.api.fqdn.FqdnCache.class ? fqdnCache
+                : type == io.septum.api.policy.ClusterPolicies.class ? clusterPolicies
+                : type == io.septum.api.RemoteEndpoints.class ? remoteEndpoints
+                : type == FlowRelay.class ? flowRelay
+                : null;
+        return type.cast(service);
     }
 }

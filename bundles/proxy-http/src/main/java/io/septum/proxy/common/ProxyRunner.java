@@ -2,14 +2,13 @@ package io.septum.proxy.common;
 
 import io.septum.api.datapath.Datapath;
 import io.septum.api.datapath.DatapathException;
-import io.septum.api.flow.Flow;
-import io.septum.api.flow.FlowSink;
+import io.septum.api.ComponentStatus;
 import io.septum.support.thread.DaemonThreads;
 import java.net.InetSocketAddress;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.Consumer;
+import java.util.function.IntFunction;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -17,8 +16,9 @@ import java.util.logging.Logger;
  * What a proxy component does around its listener, the same for the HTTP and the DNS proxy: the listener starts
  * on an executor (never in activate); once it listens, the datapath is told its port, and only then does the
  * datapath redirect to it. Until then, and whenever it cannot listen, the datapath's port for it is 0 and what it
- * would judge is dropped: fail closed. Flows go to every bound {@link FlowSink}. On close the port is set back to 0
- * off the deactivating thread, which may hold what the datapath waits for.
+ * would judge is dropped: fail closed. The datapath comes from {@link ProxyInputs}, which also hands the proxy's
+ * flows to the flow sinks. On close the port is set back to 0 off the deactivating thread, which may hold what the
+ * datapath waits for.
  */
 public final class ProxyRunner implements AutoCloseable {
     /** The proxy's own start: binds and returns the listener's address. */
@@ -35,20 +35,23 @@ public final class ProxyRunner implements AutoCloseable {
     private final Logger log;
     private final Listener listener;
     private final PortSetter portSetter;
+    private final ProxyInputs inputs;
+    private final Consumer<Datapath> onDatapath = dp -> bindDatapath();
     private final ScheduledExecutorService executor;
-    private final List<FlowSink> sinks = new CopyOnWriteArrayList<>();
     private volatile String failure = "starting";
     private volatile String datapathFailure;
     private volatile InetSocketAddress bound;
-    private volatile Datapath datapath;
 
     /** @param name what log lines call it ({@code L7 proxy}, {@code DNS proxy}); threads are {@code thread-start} */
-    public ProxyRunner(String name, String thread, Logger log, Listener listener, PortSetter portSetter) {
+    public ProxyRunner(String name, String thread, Logger log, Listener listener, PortSetter portSetter,
+            ProxyInputs inputs) {
         this.name = name;
         this.log = log;
         this.listener = listener;
         this.portSetter = portSetter;
+        this.inputs = inputs;
         this.executor = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named(thread + "-start"));
+        inputs.addDatapathListener(onDatapath);
         executor.execute(this::start);
     }
 
@@ -69,18 +72,13 @@ public final class ProxyRunner implements AutoCloseable {
         }
     }
 
-    public void bindDatapath(Datapath dp) {
-        datapath = dp;
+    private void bindDatapath() {
         if (!executor.isShutdown()) executor.execute(this::tellDatapath);
-    }
-
-    public void unbindDatapath(Datapath dp) {
-        if (datapath == dp) datapath = null;
     }
 
     /** On the executor: setting the port may wait for the datapath to load. */
     private void tellDatapath() {
-        Datapath dp = datapath;
+        Datapath dp = inputs.datapath();
         InetSocketAddress b = bound;
         if (dp == null || b == null) return;
         try {
@@ -92,43 +90,29 @@ public final class ProxyRunner implements AutoCloseable {
         }
     }
 
-    public void addSink(FlowSink s) {
-        sinks.add(s);
-    }
-
-    public void removeSink(FlowSink s) {
-        sinks.remove(s);
-    }
-
-    public void publish(Flow f) {
-        for (FlowSink s : sinks) {
-            try {
-                s.accept(f);
-            } catch (RuntimeException e) {
-                log.log(Level.FINE, "flow sink failed", e);
-            }
-        }
-    }
-
-    /** Why it does not listen ({@code "starting"} before it tried), or null when it does. */
-    public String failure() {
-        return failure;
-    }
-
-    /** Why the datapath does not know its port, or null. */
-    public String datapathFailure() {
-        return datapathFailure;
-    }
-
-    /** Where it listens, or null. */
-    public InetSocketAddress bound() {
-        return bound;
+    /**
+     * The proxy's line in status: starting, cannot listen, listening but not redirected to, or {@code ok} with the
+     * port it listens on.
+     *
+     * @param closed what is refused meanwhile ({@code L7-governed ports are closed})
+     * @param listeningOn the words before the port when the datapath does not redirect ({@code listening on port })
+     */
+    public ComponentStatus health(String component, String closed, String listeningOn, IntFunction<String> ok) {
+        String f = failure;
+        if ("starting".equals(f)) return new ComponentStatus(component, "degraded", "starting; " + closed + " meanwhile");
+        if (f != null) return ComponentStatus.failed(component, "cannot listen: " + f + "; " + closed + " (fail closed)");
+        int port = bound.getPort();
+        String d = datapathFailure;
+        if (d != null) return ComponentStatus.failed(component, listeningOn + port
+                + " but the datapath does not redirect to it: " + d + "; " + closed);
+        return ComponentStatus.ok(component, ok.apply(port));
     }
 
     @Override
     public void close() {
+        inputs.removeDatapathListener(onDatapath);
         executor.shutdownNow();
-        Datapath dp = datapath;
+        Datapath dp = inputs.datapath();
         if (dp != null && bound != null) {
             // a stopped proxy must not leave redirected traffic waiting on a port someone else could take
             DaemonThreads.start(name.replace(' ', '-') + "-stop", () -> {

@@ -4,11 +4,9 @@ import io.septum.api.ComponentStatus;
 import io.septum.api.HealthReporter;
 import io.septum.api.datapath.Datapath;
 import io.septum.api.fqdn.FqdnCache;
-import io.septum.api.flow.FlowSink;
 import io.septum.proxy.common.ProxyInputs;
 import io.septum.proxy.common.ProxyRunner;
 import io.septum.support.config.AgentDirs;
-import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 import org.osgi.framework.BundleContext;
@@ -17,9 +15,6 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
-import org.osgi.service.component.annotations.ReferenceCardinality;
-import org.osgi.service.component.annotations.ReferencePolicy;
-import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
@@ -75,51 +70,21 @@ public final class DnsProxyComponent implements HealthReporter {
         proxy = new DnsProxy(new DnsProxy.Settings(cfg.port(), Datapath.PROXY_UPSTREAM_MARK,
                 Math.max(100, cfg.upstreamTimeoutMillis()), Math.max(1, cfg.maxPending())),
                 new DnsPolicyJudge(inputs::endpoints, inputs::identities, inputs::policies), cache,
-                f -> runner().publish(f));
-        runner = new ProxyRunner("DNS proxy", "septum-dns-proxy", LOG, proxy::start, Datapath::setDnsProxyPort);
+                inputs::publish);
+        runner = new ProxyRunner("DNS proxy", "septum-dns-proxy", LOG, proxy::start, Datapath::setDnsProxyPort,
+                inputs);
         runner.executor().scheduleWithFixedDelay(cache::expire, 10, 10, TimeUnit.SECONDS);
         // the file follows the entries within 2 s, off the proxy's event loop
         runner.executor().scheduleWithFixedDelay(cache::flush, 2, 2, TimeUnit.SECONDS);
         registration = ctx.registerService(FqdnCache.class, cache, null);
     }
 
-    private ProxyRunner runner() {
-        return runner;
-    }
-
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
-    void bindDatapath(Datapath dp) {
-        runner.bindDatapath(dp);
-    }
-
-    void unbindDatapath(Datapath dp) {
-        runner.unbindDatapath(dp);
-    }
-
-    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
-    void addSink(FlowSink s) {
-        runner.addSink(s);
-    }
-
-    void removeSink(FlowSink s) {
-        runner.removeSink(s);
-    }
-
     @Override
     public ComponentStatus health() {
-        String f = runner.failure();
-        String d = runner.datapathFailure();
-        InetSocketAddress bound = runner.bound();
-        String figures = proxy.queries.sum() + " queries, " + proxy.refused.sum() + " refused, "
-                + proxy.malformed.sum() + " malformed, " + proxy.timeouts.sum() + " upstream timeouts, "
-                + cache.entries().size() + " cached addresses";
-        if ("starting".equals(f)) return new ComponentStatus("dns-proxy", "degraded", "starting; queries that DNS"
-                + " rules govern are dropped meanwhile");
-        if (f != null) return ComponentStatus.failed("dns-proxy", "cannot listen: " + f + "; queries that DNS rules"
-                + " govern are dropped (fail closed)");
-        if (d != null) return ComponentStatus.failed("dns-proxy", "listening on UDP " + bound.getPort()
-                + " but the datapath does not redirect to it: " + d + "; queries that DNS rules govern are dropped");
-        return ComponentStatus.ok("dns-proxy", "UDP " + bound.getPort() + " (transparent); " + figures);
+        return runner.health("dns-proxy", "queries that DNS rules govern are dropped", "listening on UDP ",
+                port -> "UDP " + port + " (transparent); " + proxy.queries.sum() + " queries, " + proxy.refused.sum()
+                        + " refused, " + proxy.malformed.sum() + " malformed, " + proxy.timeouts.sum()
+                        + " upstream timeouts, " + cache.entries().size() + " cached addresses");
     }
 
     @Deactivate

@@ -3,18 +3,13 @@ package io.septum.proxy.http.internal;
 import io.septum.api.ComponentStatus;
 import io.septum.api.HealthReporter;
 import io.septum.api.datapath.Datapath;
-import io.septum.api.flow.FlowSink;
 import io.septum.proxy.common.ProxyInputs;
 import io.septum.proxy.common.ProxyRunner;
-import java.net.InetSocketAddress;
 import java.util.logging.Logger;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
-import org.osgi.service.component.annotations.ReferenceCardinality;
-import org.osgi.service.component.annotations.ReferencePolicy;
-import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
@@ -66,44 +61,15 @@ public final class ProxyComponent implements HealthReporter {
                 Math.max(0, cfg.maxBodyBytes()), Math.max(100, cfg.headerTimeoutMillis()), Math.max(100, cfg.idleTimeoutMillis()),
                 Math.max(100, cfg.connectTimeoutMillis()), Datapath.PROXY_UPSTREAM_MARK, true);
         proxy = new HttpProxy(settings, new PolicyJudge(inputs::endpoints, inputs::identities, inputs::policies),
-                f -> runner().publish(f), a -> a);
-        runner = new ProxyRunner("L7 proxy", "septum-proxy", LOG, proxy::start, Datapath::setProxyPort);
-    }
-
-    private ProxyRunner runner() {
-        return runner;
-    }
-
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
-    void bindDatapath(Datapath dp) {
-        runner.bindDatapath(dp);
-    }
-
-    void unbindDatapath(Datapath dp) {
-        runner.unbindDatapath(dp);
-    }
-
-    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
-    void addSink(FlowSink s) {
-        runner.addSink(s);
-    }
-
-    void removeSink(FlowSink s) {
-        runner.removeSink(s);
+                inputs::publish, a -> a);
+        runner = new ProxyRunner("L7 proxy", "septum-proxy", LOG, proxy::start, Datapath::setProxyPort, inputs);
     }
 
     @Override
     public ComponentStatus health() {
-        String f = runner.failure();
-        InetSocketAddress bound = runner.bound();
-        if ("starting".equals(f)) return new ComponentStatus("proxy", "degraded", "starting; L7-governed ports are closed meanwhile");
-        if (f != null) return ComponentStatus.failed("proxy", "cannot listen: " + f + "; L7-governed ports are closed (fail closed)");
-        String d = runner.datapathFailure();
-        if (d != null) return ComponentStatus.failed("proxy", "listening on port " + bound.getPort()
-                + " but the datapath does not redirect to it: " + d + "; L7-governed ports are closed");
-        return ComponentStatus.ok("proxy", "listening on port " + bound.getPort() + " (transparent), "
-                + proxy.openConnections() + " connection(s) open, " + proxy.requests.sum() + " request(s), "
-                + proxy.denied.sum() + " denied, " + proxy.rejected.sum() + " rejected");
+        return runner.health("proxy", "L7-governed ports are closed", "listening on port ", port -> "listening on port "
+                + port + " (transparent), " + proxy.openConnections() + " connection(s) open, " + proxy.requests.sum()
+                + " request(s), " + proxy.denied.sum() + " denied, " + proxy.rejected.sum() + " rejected");
     }
 
     @Deactivate
