@@ -29,6 +29,7 @@ import io.septum.api.policy.PolicySet;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -476,7 +477,9 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
     public ComponentStatus health() {
         synchronized (lock) {
             var all = table.all();
-            long failing = all.stream().filter(e -> e.error != null && e.state != EndpointState.DISCONNECTED).count();
+            List<ManagedEndpoint> failing = all.stream()
+                    .filter(e -> e.error != null && e.state != EndpointState.DISCONNECTED)
+                    .sorted(Comparator.comparingLong(e -> e.id)).toList();
             long ready = all.stream().filter(e -> e.state == EndpointState.READY).count();
             String host = reconciler.hostFirewall().summary();
             String summary = all.size() + " endpoints, " + ready + " ready" + (host == null ? "" : ", " + host);
@@ -494,9 +497,20 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
             String saveError = reconciler.saveError();
             if (saveError != null) return new ComponentStatus("endpoints", "degraded", saveError);
             if (loadError != null) return new ComponentStatus("endpoints", "degraded", loadError);
-            if (failing > 0) return new ComponentStatus("endpoints", "degraded", summary + ", " + failing + " failing");
+            if (!failing.isEmpty()) return new ComponentStatus("endpoints", "degraded", summary + ", " + failing(failing));
             return ComponentStatus.ok("endpoints", summary + (readySince == 0 ? ", restoring" : ""));
         }
+    }
+
+    /**
+     * {@code N failing}, then the first one's error (lowest id), so that status names what refused it (a full map,
+     * a missing interface) without {@code endpoint get}.
+     */
+    private static String failing(List<ManagedEndpoint> failing) {
+        ManagedEndpoint first = failing.get(0);
+        return failing.size() + " failing; endpoint " + first.id + (first.name == null ? "" : " (" + first.name + ")")
+                + ": " + first.error
+                + (failing.size() > 1 ? "; and " + (failing.size() - 1) + " more (septum endpoint list)" : "");
     }
 
     /** Epoch millis of readiness, 0 before. */

@@ -32,6 +32,8 @@ final class SourceConnection implements EndpointSink {
     volatile SourceHealth health;
     /** System.nanoTime() when its open() was called, while it has not returned; 0 otherwise. */
     volatile long openingSince;
+    /** Its reports, to name it in status when it floods. */
+    final ReportRate rate = new ReportRate();
 
     SourceConnection(String name, EndpointSource source, Reports reports) {
         this.name = name;
@@ -41,12 +43,16 @@ final class SourceConnection implements EndpointSink {
 
     @Override
     public void upsert(EndpointSpec spec) {
-        if (!closed) reports.upsert(this, spec);
+        if (closed) return;
+        rate.record(spec.sourceId());
+        reports.upsert(this, spec);
     }
 
     @Override
     public void remove(String sourceId) {
-        if (!closed) reports.remove(this, sourceId);
+        if (closed) return;
+        rate.record(sourceId);
+        reports.remove(this, sourceId);
     }
 
     @Override

@@ -186,8 +186,11 @@ final class SourceRegistry {
                     continue;
                 }
                 SourceHealth h = e.health;
-                out.add(h != null ? new SourceHealth(e.name, h.connected(), Math.max(h.lastSync(), e.lastSync), h.error())
-                        : new SourceHealth(e.name, true, e.lastSync, null));
+                String error = h == null ? null : h.error();
+                String flooding = e.rate.flooding();
+                if (flooding != null) error = error == null ? flooding : error + "; " + flooding;
+                out.add(h != null ? new SourceHealth(e.name, h.connected(), Math.max(h.lastSync(), e.lastSync), error)
+                        : new SourceHealth(e.name, true, e.lastSync, error));
             }
             return out;
         }
