@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.regex.Pattern;
 
 /**
  * Reads CIDR peers: one CIDR string ({@code toCIDR: [10.0.0.0/8]}) and a CIDR with exceptions, which Cilium calls
@@ -15,8 +16,9 @@ import java.util.List;
  * <pre>{@code
  * {cidr: 10.0.0.0/8, except: [10.96.0.0/12]}
  * }</pre>
- * Every {@code except} must lie inside its {@code cidr}; {@code cidrGroupRef} and {@code cidrGroupSelector} are
- * refused as not supported yet.
+ * Every {@code except} must lie inside its {@code cidr}. Cilium's sets may name a {@code CiliumCIDRGroup} instead of
+ * a {@code cidr}, {@code {cidrGroupRef: NAME}} (without {@code except}, which Cilium does not support with it either);
+ * {@code cidrGroupSelector} is refused as not supported yet.
  */
 final class CidrReader {
     private CidrReader() {
@@ -35,7 +37,8 @@ final class CidrReader {
         }
     }
 
-    static Peer cidrSet(Diagnostics diag, JsonNode s, String path, String cidrField) {
+    /** @param groups whether {@code cidrGroupRef} may stand for the {@code cidr} (Cilium's sets; not {@code ipBlock}) */
+    static Peer cidrSet(Diagnostics diag, JsonNode s, String path, String cidrField, boolean groups) {
         if (!s.isObject()) {
             diag.error(path, "expected {" + cidrField + ": ..., except: [...]}, found " + nodeType(s));
             return null;
@@ -43,12 +46,14 @@ final class CidrReader {
         Iterator<String> names = s.fieldNames();
         while (names.hasNext()) {
             String f = names.next();
-            if (f.equals(cidrField) || f.equals("except")) continue;
-            diag.error(join(path, f), f.startsWith("cidrGroup") ? f + " is not supported yet"
-                    : "unknown field \"" + f + "\" (expected " + cidrField + ", except)");
+            if (f.equals(cidrField) || f.equals("except") || (groups && f.equals(GROUP_REF))) continue;
+            diag.error(join(path, f), f.startsWith("cidrGroup") ? f + " is not supported" + (groups ? " yet" : " in"
+                    + " a NetworkPolicy's ipBlock") : "unknown field \"" + f + "\" (expected " + cidrField
+                    + (groups ? ", " + GROUP_REF : "") + ", except)");
         }
+        if (groups && present(s, GROUP_REF)) return groupRef(diag, s, path, cidrField);
         if (!present(s, cidrField)) {
-            diag.error(join(path, cidrField), "missing " + cidrField);
+            diag.error(join(path, cidrField), "missing " + cidrField + (groups ? " (or " + GROUP_REF + ")" : ""));
             return null;
         }
         Cidr c = cidr(diag, s.get(cidrField), join(path, cidrField));
@@ -68,5 +73,29 @@ final class CidrReader {
             }
         }
         return c == null ? null : new Peer.CidrSet(c, except);
+    }
+
+    static final String GROUP_REF = "cidrGroupRef";
+    /** A Kubernetes object name (an RFC 1123 subdomain), as a CiliumCIDRGroup's must be. */
+    static final Pattern OBJECT_NAME = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+
+    private static Peer groupRef(Diagnostics diag, JsonNode s, String path, String cidrField) {
+        if (present(s, cidrField)) {
+            diag.error(join(path, GROUP_REF), "a CIDR set has either " + cidrField + " or " + GROUP_REF + ", not both");
+            return null;
+        }
+        if (present(s, "except")) {
+            diag.error(join(path, "except"), "except cannot be used with " + GROUP_REF + " (Cilium does not support it"
+                    + " either): list the ranges to leave out in the group, or use cidr with except");
+            return null;
+        }
+        JsonNode ref = s.get(GROUP_REF);
+        String name = ref.isTextual() ? ref.asText() : null;
+        if (name == null || name.length() > 253 || !OBJECT_NAME.matcher(name).matches()) {
+            diag.error(join(path, GROUP_REF), "expected the name of a CiliumCIDRGroup (lower case letters, digits, '-'"
+                    + " and '.', at most 253 characters), found " + (name == null ? nodeType(ref) : "\"" + name + "\""));
+            return null;
+        }
+        return new Peer.CidrGroup(name, List.of());
     }
 }

@@ -276,7 +276,7 @@ final class CiliumPolicyReader {
             l3 = true;
             if (diag.isList(sets, join(path, cidrSetF))) {
                 for (int i = 0; i < sets.size(); i++) {
-                    Peer p = CidrReader.cidrSet(diag, sets.get(i), join(path, cidrSetF) + "[" + i + "]", "cidr");
+                    Peer p = CidrReader.cidrSet(diag, sets.get(i), join(path, cidrSetF) + "[" + i + "]", "cidr", true);
                     if (p != null) peers.add(p);
                 }
             }

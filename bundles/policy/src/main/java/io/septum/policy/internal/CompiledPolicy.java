@@ -12,18 +12,28 @@ import java.util.List;
  * @param document   the text as the user wrote it
  * @param audit      annotation {@code policy.septum.io/mode: audit}: its denies, and the default deny of directions
  *                   that only audit-mode policies select, let traffic pass as AUDIT
+ * @param cidrs      a {@code CiliumCIDRGroup}'s {@code externalCIDRs}, which {@code cidrGroupRef} peers name; empty
+ *                   for policies
  */
 record CompiledPolicy(String kind, String namespace, String name, String origin, long revision,
                       List<CompiledRule> rules, List<CompiledRule> isolations, List<String> notes, String document,
-                      boolean audit) {
+                      boolean audit, List<Cidr> cidrs) {
     static final String CNP = "CiliumNetworkPolicy";
     static final String CCNP = "CiliumClusterwideNetworkPolicy";
     static final String KNP = "NetworkPolicy";
+    static final String CIDR_GROUP = "CiliumCIDRGroup";
 
     CompiledPolicy {
         rules = List.copyOf(rules);
         isolations = List.copyOf(isolations);
         notes = List.copyOf(notes);
+        cidrs = List.copyOf(cidrs);
+    }
+
+    /** A policy (with no CIDRs of its own). */
+    CompiledPolicy(String kind, String namespace, String name, String origin, long revision, List<CompiledRule> rules,
+                   List<CompiledRule> isolations, List<String> notes, String document, boolean audit) {
+        this(kind, namespace, name, origin, revision, rules, isolations, notes, document, audit, List.of());
     }
 
     String qualifiedName() {
@@ -36,6 +46,13 @@ record CompiledPolicy(String kind, String namespace, String name, String origin,
     }
 
     CompiledPolicy withRevision(long rev) {
-        return new CompiledPolicy(kind, namespace, name, origin, rev, rules, isolations, notes, document, audit);
+        return new CompiledPolicy(kind, namespace, name, origin, rev, rules, isolations, notes, document, audit, cidrs);
+    }
+
+    /** The same policy with its rules' {@code cidrGroupRef} peers resolved against these groups. */
+    CompiledPolicy withGroups(java.util.Map<String, List<Cidr>> groups) {
+        if (rules.stream().noneMatch(CompiledRule::hasGroupRef)) return this;
+        return new CompiledPolicy(kind, namespace, name, origin, revision,
+                rules.stream().map(r -> r.withGroups(groups)).toList(), isolations, notes, document, audit, cidrs);
     }
 }

@@ -24,6 +24,17 @@ record CompiledRule(String section, int index, Direction direction, boolean deny
         ports = ports.isEmpty() ? List.of(PortRule.ALL) : List.copyOf(ports);
     }
 
+    boolean hasGroupRef() {
+        return peers.stream().anyMatch(p -> p instanceof Peer.CidrGroup);
+    }
+
+    /** This rule with each {@code cidrGroupRef} peer holding the CIDRs its group has now (none if it has none). */
+    CompiledRule withGroups(java.util.Map<String, List<Cidr>> groups) {
+        List<Peer> resolved = peers.stream().map(p -> p instanceof Peer.CidrGroup g
+                ? g.resolved(groups.get(g.name())) : p).toList();
+        return new CompiledRule(section, index, direction, deny, subject, resolved, requires, ports, enforces);
+    }
+
     boolean hasL7() {
         return ports.stream().anyMatch(PortRule::l7);
     }

@@ -152,7 +152,7 @@ final class K8sPolicyReader {
                     + "make them separate peers");
             return null;
         }
-        if (ip) return CidrReader.cidrSet(diag, p.get("ipBlock"), join(path, "ipBlock"), "cidr");
+        if (ip) return CidrReader.cidrSet(diag, p.get("ipBlock"), join(path, "ipBlock"), "cidr", false);
         List<Selector.Requirement> reqs = new ArrayList<>();
         if (pod) {
             Selector s = SelectorReader.read(diag, p.get("podSelector"), join(path, "podSelector"), true);

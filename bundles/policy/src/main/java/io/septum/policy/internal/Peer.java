@@ -119,6 +119,33 @@ sealed interface Peer {
     }
 
     /**
+     * {@code cidrGroupRef}: the {@code externalCIDRs} of the {@code CiliumCIDRGroup} of that name, as they are in the
+     * policy set ({@code members}, resolved when the set is built; empty while no such group exists, so that it
+     * matches nothing, as in Cilium).
+     */
+    record CidrGroup(String name, List<Cidr> members) implements Peer {
+        public CidrGroup {
+            members = List.copyOf(members);
+        }
+
+        CidrGroup resolved(List<Cidr> cidrs) {
+            return new CidrGroup(name, cidrs == null ? List.of() : cidrs);
+        }
+
+        @Override
+        public boolean matches(Labels labels) {
+            for (Cidr m : members) if (new CidrSet(m, List.of()).matches(labels)) return true;
+            return false;
+        }
+
+        @Override
+        public String toString() {
+            return "cidr group " + name + (members.isEmpty() ? " (no such CiliumCIDRGroup, or it is empty)"
+                    : " (" + members.stream().map(Cidr::toString).collect(Collectors.joining(",")) + ")");
+        }
+    }
+
+    /**
      * {@code toFQDNs}: the addresses that allowed, proxied DNS lookups of a matching name returned. Each such address
      * has a CIDR identity that carries an {@code fqdn:NAME} label for every name it was returned for.
      */

@@ -31,6 +31,9 @@ import org.yaml.snakeyaml.error.MarkedYAMLException;
  * ---
  * apiVersion: networking.k8s.io/v1
  * kind: NetworkPolicy         # -> K8sPolicyReader
+ * ---
+ * apiVersion: cilium.io/v2alpha1
+ * kind: CiliumCIDRGroup       # -> CidrGroupReader
  * }</pre>
  * The readers share {@link MetadataReader}, {@link SelectorReader}, {@link CidrReader}, {@link PortReader} and
  * ({@link CiliumPolicyReader} only) {@link HttpRuleReader}; every error goes to the document's {@link Diagnostics}.
@@ -161,7 +164,7 @@ final class PolicyParser {
         diag.policy = policyName(doc.get("metadata"), kind);
         if (kind == null || kind.isEmpty()) {
             diag.error(join(prefix, "kind"), "missing kind (expected CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, "
-                    + "NetworkPolicy or a List of them)");
+                    + "NetworkPolicy, CiliumCIDRGroup or a List of them)");
             return;
         }
         if (kind.endsWith("List") && doc.has("items")) {
@@ -189,9 +192,18 @@ final class PolicyParser {
                 }
                 K8sPolicyReader.read(diag, (ObjectNode) doc, prefix, text, out);
             }
+            case CompiledPolicy.CIDR_GROUP -> {
+                if (!CILIUM_API.equals(apiVersion) && !CidrGroupReader.V2ALPHA1.equals(apiVersion)) {
+                    diag.error(join(prefix, "apiVersion"), "unsupported apiVersion \"" + apiVersion + "\" for " + kind
+                            + " (expected " + CidrGroupReader.V2ALPHA1 + " or " + CILIUM_API + ")");
+                    return;
+                }
+                CidrGroupReader.read(diag, (ObjectNode) doc, prefix, text, out);
+            }
             default -> diag.error(join(prefix, "kind"), "unknown kind \"" + kind + "\" with apiVersion \"" + apiVersion
                     + "\" (expected " + CompiledPolicy.CNP + " or " + CompiledPolicy.CCNP + " (" + CILIUM_API + "), "
-                    + CompiledPolicy.KNP + " (" + K8S_API + "), or a List of them)");
+                    + CompiledPolicy.KNP + " (" + K8S_API + "), " + CompiledPolicy.CIDR_GROUP + " ("
+                    + CidrGroupReader.V2ALPHA1 + "), or a List of them)");
         }
     }
 
@@ -227,7 +239,7 @@ final class PolicyParser {
         if (md == null || !md.isObject()) return null;
         String name = text(md.get("name"));
         if (name == null) return null;
-        if (CompiledPolicy.CCNP.equals(kind)) return name;
+        if (CompiledPolicy.CCNP.equals(kind) || CompiledPolicy.CIDR_GROUP.equals(kind)) return name;
         String ns = text(md.get("namespace"));
         return (ns == null || ns.isEmpty() ? "default" : ns) + "/" + name;
     }

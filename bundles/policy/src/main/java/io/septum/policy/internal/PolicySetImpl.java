@@ -70,7 +70,14 @@ final class PolicySetImpl implements PolicySet {
         sorted.sort(ORDER);
         this.policies = List.copyOf(sorted);
         Map<String, Integer> ids = assignIds(policies);
+        // cidrGroupRef peers take the CIDRs their group has in this set: a group imported, changed or deleted
+        // later changes every policy that names it at the next set
+        Map<String, List<Cidr>> groups = new HashMap<>();
         for (CompiledPolicy p : policies) {
+            if (p.kind().equals(CompiledPolicy.CIDR_GROUP)) groups.put(p.name(), p.cidrs());
+        }
+        for (CompiledPolicy original : policies) {
+            CompiledPolicy p = original.withGroups(groups);
             List<RuleRef> refs = new ArrayList<>();
             for (CompiledRule r : p.rules()) {
                 RuleRef ref = new RuleRef(ids.get(ruleKey(p, r)), p.qualifiedName(), r.section(), r.index(), r.hasL7());
@@ -155,6 +162,8 @@ final class PolicySetImpl implements PolicySet {
                 if (p instanceof Peer.CidrSet c) {
                     all.add(c.cidr());
                     all.addAll(c.except());
+                } else if (p instanceof Peer.CidrGroup g) {
+                    all.addAll(g.members());
                 }
             }
         }

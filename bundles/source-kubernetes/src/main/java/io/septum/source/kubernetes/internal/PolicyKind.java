@@ -9,7 +9,9 @@ import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 enum PolicyKind {
     CNP("cilium.io", "v2", "CiliumNetworkPolicy", "ciliumnetworkpolicies", true),
     CCNP("cilium.io", "v2", "CiliumClusterwideNetworkPolicy", "ciliumclusterwidenetworkpolicies", false),
-    KNP("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true);
+    KNP("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true),
+    /** Not a policy: the named CIDR lists that policies' {@code cidrGroupRef} names (Cilium 1.14 and later). */
+    CCG("cilium.io", "v2alpha1", "CiliumCIDRGroup", "ciliumcidrgroups", false);
 
     final String group;
     final String version;

@@ -1,0 +1,188 @@
+package io.septum.policy.internal;
+
+import static io.septum.policy.internal.ResolveMatchesDecideTest.labels;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.septum.api.Labels;
+import io.septum.api.policy.Direction;
+import io.septum.api.policy.EnforcementMode;
+import io.septum.api.policy.PolicyInfo;
+import io.septum.api.policy.PolicySet;
+import io.septum.api.policy.PolicyValidationException;
+import io.septum.api.policy.Protocol;
+import io.septum.api.policy.ValidationError;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** {@code CiliumCIDRGroup} and the {@code cidrGroupRef} of Cilium's CIDR sets. */
+class CidrGroupTest {
+    private final PolicyEngineImpl engine = new PolicyEngineImpl();
+    private static final Labels WEB = labels("k8s:app=web", "k8s:io.kubernetes.pod.namespace=default");
+    private static final Labels VPN_HOST = labels("cidr:10.48.0.7/32", "reserved:world");
+    private static final Labels OFFICE_HOST = labels("cidr:10.16.3.1/32", "reserved:world");
+    private static final Labels OTHER_HOST = labels("cidr:10.99.0.1/32", "reserved:world");
+
+    static String group(String name, String... cidrs) {
+        return "apiVersion: cilium.io/v2alpha1\nkind: CiliumCIDRGroup\nmetadata: {name: " + name + "}\n"
+                + "spec:\n  externalCIDRs: [" + String.join(", ", cidrs) + "]\n";
+    }
+
+    static final String FROM_VPN = """
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: from-vpn}
+            spec:
+              endpointSelector: {matchLabels: {app: web}}
+              ingress:
+              - fromCIDRSet: [{cidrGroupRef: vpn}]
+                toPorts: [{ports: [{port: '443'}]}]
+            """;
+
+    private static boolean in(PolicySet s, Labels peer, int port) {
+        return s.decide(Direction.INGRESS, WEB, peer, port, Protocol.TCP, EnforcementMode.DEFAULT).allowed();
+    }
+
+    @Test
+    void aGroupsCidrsAreWhatItsReferenceAllows() throws Exception {
+        PolicySet s = engine.parse("f.yaml", group("vpn", "10.48.0.0/24", "10.16.0.0/16") + "---\n" + FROM_VPN);
+        assertTrue(in(s, VPN_HOST, 443));
+        assertTrue(in(s, OFFICE_HOST, 443));
+        assertFalse(in(s, OTHER_HOST, 443), "outside the group");
+        assertFalse(in(s, VPN_HOST, 80), "another port");
+        // the group's CIDRs get CIDR identities, as toCIDR's do
+        assertEquals(List.of("10.16.0.0/16", "10.48.0.0/24"), s.cidrPrefixes());
+        PolicyInfo g = s.policies().stream().filter(p -> p.kind().equals("CiliumCIDRGroup")).findFirst().orElseThrow();
+        assertEquals("vpn", g.name());
+        assertEquals("", g.namespace(), "cluster-wide");
+        assertTrue(g.rules().isEmpty(), "a group allows nothing by itself");
+        assertEquals(List.of("CIDR group: 2 CIDR(s): 10.48.0.0/24, 10.16.0.0/16; policies name it with cidrGroupRef"),
+                g.notes());
+    }
+
+    @Test
+    void aReferenceToNoGroupAllowsNothingUntilTheGroupComes() throws Exception {
+        PolicySet alone = engine.parse("p.yaml", FROM_VPN);
+        assertFalse(in(alone, VPN_HOST, 443), "no such group: nothing allowed");
+        assertTrue(alone.cidrPrefixes().isEmpty());
+        // the group imported later (a merge, as the repository does) is what the reference takes from then on
+        PolicySet both = alone.merge(engine.parse("g.yaml", group("vpn", "10.48.0.0/24")), 2);
+        assertTrue(in(both, VPN_HOST, 443));
+        assertFalse(in(both, OFFICE_HOST, 443));
+        // changed: the old CIDR no longer allowed, the new one is
+        PolicySet changed = both.merge(engine.parse("g.yaml", group("vpn", "10.16.0.0/16")), 3);
+        assertFalse(in(changed, VPN_HOST, 443));
+        assertTrue(in(changed, OFFICE_HOST, 443));
+        // deleted: nothing again
+        PolicySet deleted = changed.without("", "vpn").orElseThrow();
+        assertFalse(in(deleted, OFFICE_HOST, 443));
+    }
+
+    @Test
+    void aGroupInADenySectionDenies() throws Exception {
+        PolicySet s = engine.parse("f.yaml", group("bad", "10.99.0.0/16") + """
+                ---
+                apiVersion: cilium.io/v2
+                kind: CiliumNetworkPolicy
+                metadata: {name: all-but-bad}
+                spec:
+                  endpointSelector: {matchLabels: {app: web}}
+                  ingress:
+                  - fromCIDRSet: [{cidr: 10.0.0.0/8}]
+                  ingressDeny:
+                  - fromCIDRSet: [{cidrGroupRef: bad}]
+                """);
+        assertTrue(in(s, VPN_HOST, 443));
+        assertFalse(in(s, OTHER_HOST, 443), "the group's CIDR is denied");
+    }
+
+    @Test
+    void anEmptyGroupIsValidAndAllowsNothing() throws Exception {
+        PolicySet s = engine.parse("f.yaml", group("vpn") + "---\n" + FROM_VPN);
+        assertFalse(in(s, VPN_HOST, 443));
+    }
+
+    @Test
+    void theTraceNamesTheGroupAndItsCidrs() throws Exception {
+        PolicySet s = engine.parse("f.yaml", group("vpn", "10.48.0.0/24") + "---\n" + FROM_VPN);
+        String trace = String.join("\n", s.trace(VPN_HOST, WEB, 443, Protocol.TCP, EnforcementMode.DEFAULT)
+                .explanation());
+        assertTrue(trace.contains("cidr group vpn (10.48.0.0/24)"), trace);
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "spec.ingress[0].fromCIDRSet[0].cidrGroupRef|{cidrGroupRef: vpn, cidr: 10.0.0.0/8}|either cidr or cidrGroupRef",
+            "spec.ingress[0].fromCIDRSet[0].except|{cidrGroupRef: vpn, except: [10.48.0.0/28]}|except cannot be used with cidrGroupRef",
+            "spec.ingress[0].fromCIDRSet[0].cidrGroupRef|{cidrGroupRef: VPN}|expected the name of a CiliumCIDRGroup",
+            "spec.ingress[0].fromCIDRSet[0].cidrGroupRef|{cidrGroupRef: [vpn]}|found a list",
+            "spec.ingress[0].fromCIDRSet[0].cidrGroupSelector|{cidrGroupSelector: {matchLabels: {a: b}}}|cidrGroupSelector is not supported yet",
+            "spec.ingress[0].fromCIDRSet[0].cidr|{}|missing cidr (or cidrGroupRef)",
+    })
+    void badReferencesAreRefusedWithTheField(String field, String set, String reason) {
+        assertError(FROM_VPN.replace("{cidrGroupRef: vpn}", set), field, reason);
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "spec.externalCIDRs[1]|spec: {externalCIDRs: [10.0.0.0/8, 10.0.0.300/32]}|invalid CIDR",
+            "spec.externalCIDRs|spec: {}|missing externalCIDRs",
+            "spec.externalCIDRs|spec: {externalCIDRs: 10.0.0.0/8}|expected a list",
+            "spec.other|spec: {externalCIDRs: [], other: 1}|unknown field",
+            "spec|spec: 3|needs spec with externalCIDRs",
+            "metadata.name|spec: {externalCIDRs: []}\\nmetadata: {name: Not_A_Name}|invalid name",
+    })
+    void badGroupsAreRefusedWithTheField(String field, String spec, String reason) {
+        String doc = "apiVersion: cilium.io/v2alpha1\nkind: CiliumCIDRGroup\n" + (spec.contains("metadata") ? ""
+                : "metadata: {name: g}\n") + spec.replace("\\n", "\n") + "\n";
+        assertError(doc, field, reason);
+    }
+
+    @Test
+    void aNetworkPolicysIpBlockHasNoGroups() {
+        assertError("""
+                apiVersion: networking.k8s.io/v1
+                kind: NetworkPolicy
+                metadata: {name: k}
+                spec:
+                  podSelector: {}
+                  ingress:
+                  - from: [{ipBlock: {cidrGroupRef: vpn}}]
+                """, "spec.ingress[0].from[0].ipBlock.cidrGroupRef", "not supported in a NetworkPolicy's ipBlock");
+    }
+
+    @Test
+    void theGroupsApiVersionsAreV2alpha1AndV2() throws Exception {
+        engine.parse("f.yaml", group("vpn", "10.0.0.0/8").replace("v2alpha1", "v2"));
+        assertError(group("vpn", "10.0.0.0/8").replace("v2alpha1", "v1"), "apiVersion", "cilium.io/v2alpha1 or cilium.io/v2");
+    }
+
+    @Test
+    void theRepositoryKeepsAGroupAndItsPoliciesFollowIt(@TempDir Path dir) throws Exception {
+        PolicyRepositoryImpl repo = new PolicyRepositoryImpl(dir, EnforcementMode.DEFAULT, engine);
+        repo.importPolicies("p.yaml", FROM_VPN);
+        assertFalse(in(repo.current(), VPN_HOST, 443));
+        repo.importPolicies("g.yaml", group("vpn", "10.48.0.0/24"));
+        assertTrue(in(repo.current(), VPN_HOST, 443));
+        // it survives a restart of the repository (the store keeps its document)
+        PolicyRepositoryImpl again = new PolicyRepositoryImpl(dir, EnforcementMode.DEFAULT, engine);
+        assertTrue(in(again.current(), VPN_HOST, 443));
+        again.delete("", "vpn", "test");
+        assertFalse(in(again.current(), VPN_HOST, 443));
+    }
+
+    private void assertError(String yaml, String field, String reason) {
+        List<ValidationError> errs = assertThrows(PolicyValidationException.class, () -> engine.parse("f.yaml", yaml))
+                .errors();
+        String all = errs.stream().map(e -> e.field() + ": " + e.reason()).collect(Collectors.joining("\n"));
+        assertTrue(errs.stream().anyMatch(e -> e.field().equals(field) && e.reason().contains(reason)),
+                () -> "no error on " + field + " with \"" + reason + "\" in:\n" + all);
+    }
+}
