@@ -5,7 +5,6 @@ import io.septum.api.datapath.BpfEndpoint;
 import io.septum.api.datapath.BpfPolicyEntry;
 import io.septum.view.Views;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Parameters;
 
 @Command(name = "bpf", mixinStandardHelpOptions = true, synopsisSubcommandLabel = "COMMAND",
         description = "Show what the kernel enforces: the datapath's BPF maps.",
@@ -27,10 +26,7 @@ final class BpfCommand {
             description = "The policy map.", subcommands = PolicyCmd.GetCmd.class)
     static final class PolicyCmd {
         @Command(name = "get", mixinStandardHelpOptions = true, description = "List an endpoint's policy map entries with their packet counts.")
-        static final class GetCmd extends AgentCommand {
-            @Parameters(paramLabel = "ENDPOINT", description = "Endpoint id, namespace/name, or a unique name.")
-            String endpoint;
-
+        static final class GetCmd extends EndpointCommand.OneEndpointCmd {
             @Override
             public Integer call() {
                 return list("/v1/bpf/policy/" + AgentClient.segment(endpoint), BpfPolicyEntry.class, Views::bpfPolicy);

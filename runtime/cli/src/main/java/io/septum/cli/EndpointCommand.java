@@ -22,6 +22,15 @@ final class EndpointCommand {
         return "/v1/endpoints/" + AgentClient.segment(idOrName);
     }
 
+    /**
+     * The base of the commands on one endpoint ({@code endpoint get}, {@code delete}, {@code config} and
+     * {@code bpf policy get}): its ENDPOINT argument, the first one.
+     */
+    abstract static class OneEndpointCmd extends AgentCommand {
+        @Parameters(index = "0", paramLabel = "ENDPOINT", description = "Endpoint id, namespace/name, or a unique name.")
+        String endpoint;
+    }
+
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List every endpoint with its identity, labels and state.")
     static final class ListCmd extends AgentCommand {
         @Option(names = "--remote", description = "In cluster mode: the other nodes' endpoints that this"
@@ -37,10 +46,7 @@ final class EndpointCommand {
     }
 
     @Command(name = "get", mixinStandardHelpOptions = true, description = "Show one endpoint in full.")
-    static final class GetCmd extends AgentCommand {
-        @Parameters(paramLabel = "ENDPOINT", description = "Endpoint id, namespace/name, or a unique name.")
-        String endpoint;
-
+    static final class GetCmd extends OneEndpointCmd {
         @Override
         public Integer call() {
             return show(path(endpoint), Endpoint.class, Views::endpoint);
@@ -114,10 +120,7 @@ final class EndpointCommand {
     }
 
     @Command(name = "delete", mixinStandardHelpOptions = true, description = "Ask the endpoint's source to delete it.")
-    static final class DeleteCmd extends AgentCommand {
-        @Parameters(paramLabel = "ENDPOINT", description = "Endpoint id, namespace/name, or a unique name.")
-        String endpoint;
-
+    static final class DeleteCmd extends OneEndpointCmd {
         @Override
         public Integer call() {
             return deleted(path(endpoint), "Endpoint", endpoint);
@@ -127,10 +130,7 @@ final class EndpointCommand {
     @Command(name = "config", mixinStandardHelpOptions = true,
             description = {"Set an endpoint's options (persisted by the agent).",
                     "audit=on: would-be drops of this endpoint pass and are reported as AUDIT flows; audit=off: enforce."})
-    static final class ConfigCmd extends AgentCommand {
-        @Parameters(index = "0", paramLabel = "ENDPOINT", description = "Endpoint id, namespace/name, or a unique name.")
-        String endpoint;
-
+    static final class ConfigCmd extends OneEndpointCmd {
         @Parameters(index = "1", paramLabel = "OPTION=VALUE", description = "audit=on|off")
         String option;
 

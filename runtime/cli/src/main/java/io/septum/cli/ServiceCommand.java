@@ -24,6 +24,12 @@ final class ServiceCommand {
         return Views.services(List.of(s));
     }
 
+    /** The base of {@code service get} and {@code service delete}: one service, named by the SERVICE argument. */
+    abstract static class OneServiceCmd extends AgentCommand {
+        @Parameters(paramLabel = "SERVICE", description = "Service id, namespace/name, or a name in namespace default.")
+        String service;
+    }
+
     @Command(name = "list", mixinStandardHelpOptions = true,
             description = "List services: ID, frontend, type and backends (one per line), as 'cilium service list'.")
     static final class ListCmd extends AgentCommand.ListCommand<Service> {
@@ -33,10 +39,7 @@ final class ServiceCommand {
     }
 
     @Command(name = "get", mixinStandardHelpOptions = true, description = "Show one service.")
-    static final class GetCmd extends AgentCommand {
-        @Parameters(paramLabel = "SERVICE", description = "Service id, namespace/name, or a name in namespace default.")
-        String service;
-
+    static final class GetCmd extends OneServiceCmd {
         @Override
         public Integer call() {
             return show(path(service), Service.class, ServiceCommand::view);
@@ -74,10 +77,7 @@ final class ServiceCommand {
     }
 
     @Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete a service.")
-    static final class DeleteCmd extends AgentCommand {
-        @Parameters(paramLabel = "SERVICE", description = "Service id, namespace/name, or a name in namespace default.")
-        String service;
-
+    static final class DeleteCmd extends OneServiceCmd {
         @Override
         public Integer call() {
             return deleted(path(service), "Service", service);

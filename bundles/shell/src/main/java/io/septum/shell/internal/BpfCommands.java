@@ -2,7 +2,6 @@ package io.septum.shell.internal;
 
 import io.septum.api.Endpoint;
 import io.septum.api.EndpointManager;
-import io.septum.api.datapath.BpfPolicyEntry;
 import io.septum.api.datapath.Datapath;
 import io.septum.view.Table;
 import io.septum.view.Views;
@@ -56,8 +55,7 @@ public final class BpfCommands extends ShellSupport {
                 throw new ShellException("no endpoint \"" + endpoint + "\" (see endpoint:list)");
             }
         }
-        List<BpfPolicyEntry> list = dp().policy(id);
-        print(output, list, () -> Views.bpfPolicy(list));
+        print(output, dp().policy(id), Views::bpfPolicy);
     }
 
     @Descriptor("The ipcache map, IP prefix to identity: bpf:ipcache list")
@@ -70,8 +68,7 @@ public final class BpfCommands extends ShellSupport {
     /** {@code bpf:MAP list}: the map read once, printed as its table or as JSON. */
     private <T> void list(String output, String verb, String map, Supplier<List<T>> read, Function<List<T>, Table> view) {
         verb(verb, "list", "bpf:" + map + " list");
-        List<T> list = read.get();
-        print(output, list, () -> view.apply(list));
+        print(output, read.get(), view);
     }
 
     private static void verb(String given, String expected, String usage) {

@@ -21,7 +21,6 @@ public final class ClusterCommands extends ShellSupport {
     @Descriptor("Cluster mode: etcd reachability and leader, this node's lease, sync revision and lag")
     public void status(@Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output) {
         ClusterInfo c = cluster;
-        ClusterStatus s = c == null ? ClusterStatus.standalone() : c.status();
-        print(output, s, () -> Views.clusterStatus(s));
+        print(output, c == null ? ClusterStatus.standalone() : c.status(), Views::clusterStatus);
     }
 }

@@ -29,16 +29,14 @@ public final class EndpointCommands extends ShellSupport {
     @Descriptor("List every endpoint with its identity, labels and state")
     public void list(
             @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output) {
-        List<Endpoint> list = manager().list();
-        print(output, list, () -> Views.endpoints(list));
+        print(output, manager().list(), Views::endpoints);
     }
 
     @Descriptor("Show one endpoint in full")
     public void get(
             @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
             @Descriptor("endpoint id, namespace/name, or a unique name") String endpoint) {
-        Endpoint e = find(endpoint);
-        print(output, e, () -> Views.endpoint(e));
+        print(output, find(endpoint), Views::endpoint);
     }
 
     @Descriptor("Set an endpoint's options (persisted): audit=on lets would-be drops pass as AUDIT flows, audit=off enforces")

@@ -1,7 +1,6 @@
 package io.septum.shell.internal;
 
 import io.septum.api.fqdn.FqdnCache;
-import io.septum.api.fqdn.FqdnEntry;
 import io.septum.view.Views;
 import java.util.List;
 import java.util.Map;
@@ -23,8 +22,7 @@ public final class FqdnCommands extends ShellSupport {
     @Descriptor("List the names the DNS proxy saw answered, with their addresses")
     public void list(
             @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output) {
-        List<FqdnEntry> entries = need(cache, "the FQDN cache (the DNS proxy)").entries();
-        print(output, entries, () -> Views.fqdnCache(entries));
+        print(output, need(cache, "the FQDN cache (the DNS proxy)").entries(), Views::fqdnCache);
     }
 
     @Descriptor("Forget every name, or one name's addresses")

@@ -22,8 +22,7 @@ public final class IdentityCommands extends ShellSupport {
     @Descriptor("List every identity, reserved ones included")
     public void list(
             @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output) {
-        List<Identity> list = need(identities, "the identity allocator").list();
-        print(output, list, () -> Views.identities(list));
+        print(output, need(identities, "the identity allocator").list(), Views::identities);
     }
 
     @Descriptor("Show one identity and its labels")

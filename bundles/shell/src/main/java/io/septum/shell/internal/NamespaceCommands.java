@@ -22,8 +22,7 @@ public final class NamespaceCommands extends ShellSupport {
     @Descriptor("List namespaces with their labels")
     public void list(
             @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output) {
-        Map<String, Map<String, String>> ns = need(endpoints, "the endpoint manager").namespaceLabels();
-        print(output, ns, () -> Views.namespaces(ns));
+        print(output, need(endpoints, "the endpoint manager").namespaceLabels(), Views::namespaces);
     }
 
     @Descriptor("Set a namespace's labels, replacing its old ones (none removes them)")

@@ -22,7 +22,6 @@ public final class NodeCommands extends ShellSupport {
     @Descriptor("The cluster's nodes: state, last heartbeat, addresses, endpoint CIDRs, accepted endpoints, version")
     public void list(@Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output) {
         ClusterInfo c = cluster;
-        List<ClusterNode> nodes = c == null ? List.of() : c.nodes();
-        print(output, nodes, () -> Views.nodes(nodes));
+        print(output, c == null ? List.<ClusterNode>of() : c.nodes(), Views::nodes);
     }
 }

@@ -1,15 +1,11 @@
 package io.septum.shell.internal;
 
-import io.septum.api.flow.ImpactReport;
-import io.septum.api.flow.PolicyDiff;
 import io.septum.api.flow.PolicyImpact;
 import io.septum.api.policy.PolicyEngine;
 import io.septum.api.policy.PolicyHistory;
-import io.septum.api.policy.PolicyRevision;
 import io.septum.api.policy.PolicySet;
 import io.septum.api.policy.PolicyValidationException;
 import io.septum.view.Views;
-import java.util.List;
 import java.util.Map;
 import org.apache.felix.service.command.CommandSession;
 import org.apache.felix.service.command.Descriptor;
@@ -60,16 +56,14 @@ public final class PolicyChangeCommands extends ShellSupport {
             @Descriptor("list unchanged connections too") @Parameter(names = "--all", absentValue = "false", presentValue = "true") boolean all,
             @Descriptor("YAML file of the draft policies") String file) {
         java.time.Instant from = since(since);
-        ImpactReport r = impact().impact(draft(session, file), from);
-        print(output, r, () -> Views.impact(r, all));
+        print(output, impact().impact(draft(session, file), from), r -> Views.impact(r, all));
     }
 
     @Descriptor("Compare a draft policy with what is in force: policies added/changed/unchanged, endpoints whose policy changes")
     public void diff(CommandSession session,
             @Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
             @Descriptor("YAML file of the draft policies") String file) {
-        PolicyDiff d = impact().diff(draft(session, file));
-        print(output, d, () -> Views.policyDiff(d));
+        print(output, impact().diff(draft(session, file)), Views::policyDiff);
     }
 
     @Descriptor("Every change of the agent's policies, newest first, with its author; NAME narrows it to one policy")
@@ -81,8 +75,7 @@ public final class PolicyChangeCommands extends ShellSupport {
             @Descriptor("policy name (or namespace/name); none: every policy") String... name) {
         if (name.length > 1) throw new ShellException("policy:history takes at most one policy name");
         String[] p = name.length == 0 ? new String[] {"", null} : policyName(name[0], namespace);
-        List<PolicyRevision> revisions = need(history, "the policy history").history(p[0], p[1], limit);
-        print(output, revisions, () -> Views.policyHistory(revisions, diff));
+        print(output, need(history, "the policy history").history(p[0], p[1], limit), r -> Views.policyHistory(r, diff));
     }
 
     @Descriptor("Put one policy back as it was right after revision REV, as one new change")

@@ -192,19 +192,18 @@ public final class PolicyCommands extends ShellSupport {
             @Descriptor("the cluster's policies, with the revision each node has realised")
             @Parameter(names = "--cluster", absentValue = "false", presentValue = "true") boolean cluster) {
         if (cluster) {
-            List<ClusterPolicy> list = cluster().list();
-            print(output, list, () -> Views.clusterPolicies(list));
+            print(output, cluster().list(), Views::clusterPolicies);
             return;
         }
         List<io.septum.api.policy.PolicyRuleHits> hits = hits();
         if (rules) {
-            print(output, hits, () -> Views.ruleHits(hits));
+            print(output, hits, Views::ruleHits);
             return;
         }
         // Rejected API objects are listed too, as rows whose note gives the reason (RejectedPolicy.asPolicyInfo).
         List<PolicyInfo> list = new java.util.ArrayList<>(repo().list());
         repo().rejected().forEach(r -> list.add(r.asPolicyInfo()));
-        print(output, list, () -> Views.policies(list, hits));
+        print(output, list, l -> Views.policies(l, hits));
     }
 
     @Descriptor("Show a policy: its rules with their ids, notes, the document")
@@ -213,8 +212,7 @@ public final class PolicyCommands extends ShellSupport {
             @Descriptor("its namespace; - for cluster-wide (default: the only policy of that name)")
             @Parameter(names = {"-n", "--namespace"}, absentValue = "") String namespace,
             @Descriptor("policy name (or namespace/name)") String name) {
-        PolicyInfo p = find(namespace, name);
-        print(output, p, () -> Views.policy(p, hits()));
+        print(output, find(namespace, name), p -> Views.policy(p, hits()));
     }
 
     @Descriptor("Delete a policy; --cluster deletes it from the cluster's store (every node drops it)")
@@ -415,6 +413,6 @@ public final class PolicyCommands extends ShellSupport {
         PolicyRepository repo = repo();
         TraceResult r = http == null ? repo.current().trace(source, destination, port, protocol, repo.mode())
                 : repo.current().trace(source, destination, port, protocol, repo.mode(), request(http));
-        print(output, r, () -> Views.trace(r));
+        print(output, r, Views::trace);
     }
 }

@@ -26,17 +26,21 @@ public final class ServiceCommands extends ShellSupport {
         return need(services, "the service manager (bundle septum-services)");
     }
 
+    /** One service, in the table of {@code service:list}. */
+    private static Object view(Service s) {
+        return Views.services(List.of(s));
+    }
+
     @Descriptor("List services: ID, frontend, type and backends")
     public void list(@Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output) {
-        List<Service> all = manager().list();
-        print(output, all, () -> Views.services(all));
+        print(output, manager().list(), Views::services);
     }
 
     @Descriptor("Show one service")
     public void get(@Descriptor(OUTPUT_DESCRIPTION) @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
             @Descriptor("id, namespace/name or a name in default") String idOrName) {
-        Service s = manager().get(idOrName).orElseThrow(() -> new ShellException("no service \"" + idOrName + "\" (see 'service:list')"));
-        print(output, s, () -> Views.services(List.of(s)));
+        print(output, manager().get(idOrName).orElseThrow(() -> new ShellException("no service \"" + idOrName + "\" (see 'service:list')")),
+                ServiceCommands::view);
     }
 
     @Descriptor("Add a service, or replace the one of that name: service:add --frontend IP:PORT[/tcp] NAME BACKEND...")
@@ -48,8 +52,8 @@ public final class ServiceCommands extends ShellSupport {
         List<String> list = new ArrayList<>();
         for (String b : backends) for (String part : b.split(",")) if (!part.isBlank()) list.add(part.trim());
         try {
-            Service s = manager().upsert(new ServiceSpec(name, blank(namespace) ? null : namespace, frontend, list));
-            print(output, s, () -> Views.services(List.of(s)));
+            print(output, manager().upsert(new ServiceSpec(name, blank(namespace) ? null : namespace, frontend, list)),
+                    ServiceCommands::view);
         } catch (ServiceValidationException e) {
             throw new ShellException(e.getMessage());
         }

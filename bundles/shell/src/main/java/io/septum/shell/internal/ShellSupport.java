@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.septum.view.Table;
 import java.io.PrintStream;
 import java.util.Locale;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -33,6 +34,11 @@ abstract class ShellSupport {
             out().print(text.endsWith("\n") ? text : text + "\n");
         }
         out().flush();
+    }
+
+    /** Prints {@code model} as JSON or as {@code view} of it, as {@link #print(String, Object, Supplier)} does. */
+    <T> void print(String format, T model, Function<? super T, ?> view) {
+        print(format, model, () -> view.apply(model));
     }
 
     static boolean json(String format) {

@@ -1,6 +1,5 @@
 package io.septum.shell.internal;
 
-import io.septum.api.AgentStatus;
 import io.septum.api.AgentStatusService;
 import io.septum.view.Views;
 import org.apache.felix.service.command.Descriptor;
@@ -32,7 +31,6 @@ public final class StatusCommand extends ShellSupport {
             throw new ShellException("the agent's status comes from the API server (bundle septum-api-server), which is "
                     + "not running (see 'lb septum' and the agent's log)");
         }
-        AgentStatus s = service.status();
-        print(output, s, () -> Views.status(s));
+        print(output, service.status(), Views::status);
     }
 }
