@@ -151,7 +151,7 @@ static __always_inline void verdict_drop(const struct pkt *p, struct verdict_inf
 /*
  * The whole verdict of the programs with nothing in between (verdict_plain's), for the packet the endpoint ep sees
  * on ifindex (0 when it has no interface: flows then name it by its id). parse_ret is what the parser returned,
- * PARSE_IP or what verdict_unparsed takes; bypass (read only for PARSE_IP) and redirect_ret as for verdict_plain.
+ * PARSE_IP or what verdict_unparsed takes; bypass (used only for PARSE_IP) and redirect_ret as for verdict_plain.
  * Returns 0 to pass or a negative DROP_* code, already reported: the caller drops the packet.
  */
 static __always_inline int verdict_parsed(const struct endpoint_value *ep, __u8 dir, const struct pkt *p,
