@@ -113,6 +113,7 @@ final class BpfObjects implements AutoCloseable {
         return "map " + s.name() + " has key/value sizes " + k + "/" + v + " in C but " + s.keySize() + "/" + s.valueSize() + " in Java";
     }
 
+    /** Records the fds of the loaded object's programs {@code names}; throws when one is missing. */
     private void loadProgs(Pointer o, String... names) throws DatapathException {
         for (String name : names) {
             Pointer p = lib.bpf_object__find_program_by_name(o, name);
