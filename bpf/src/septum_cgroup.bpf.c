@@ -22,7 +22,6 @@
 
 static __always_inline int cg_handle(struct __sk_buff *skb, __u8 dir)
 {
-	struct verdict_info vi = {};
 	struct endpoint_value *ep;
 	struct pkt p = {};
 	int ret;
@@ -31,20 +30,12 @@ static __always_inline int cg_handle(struct __sk_buff *skb, __u8 dir)
 	if (!ep)
 		return CG_PASS; /* a socket of no endpoint cgroup (or one being removed) */
 
-	vi.ep_id = ep->ep_id;
-	vi.ifindex = 0; /* no interface: flows name the endpoint by its id */
-	vi.direction = dir;
-
 	ret = parse_l3(skb, &p);
 	if (ret == PARSE_ALWAYS_PASS)
 		return CG_PASS;
-	/* no proxy redirection at the socket layer: a REDIRECT entry (L7 rules) allows at L3/L4 */
-	ret = ret == PARSE_IP ? verdict_plain(ep, dir, &p, &vi, 0, 0) : verdict_unparsed(ep, dir, ret);
-	if (ret < 0) {
-		verdict_drop(&p, &vi, ret);
-		return CG_DROP;
-	}
-	return CG_PASS;
+	/* no interface (ifindex 0): flows name the endpoint by its id. No proxy redirection at the socket layer: a
+	 * REDIRECT entry (L7 rules) allows at L3/L4 */
+	return verdict_parsed(ep, dir, &p, 0, ret, 0, 0) < 0 ? CG_DROP : CG_PASS;
 }
 
 SEC("cgroup_skb/egress")

@@ -183,7 +183,6 @@ static __always_inline int host_failsafe(__u8 dir, const struct pkt *p)
 
 static __always_inline int host_handle(struct __sk_buff *skb, __u8 dir)
 {
-	struct verdict_info vi = {};
 	struct endpoint_value *ep;
 	struct pkt p = {};
 	__u32 ifindex = skb->ifindex;
@@ -199,16 +198,9 @@ static __always_inline int host_handle(struct __sk_buff *skb, __u8 dir)
 	if (ret == PARSE_IP && !host_own(dir, &p))
 		return TC_ACT_OK; /* forwarded traffic: the endpoints' programs judge it */
 
-	vi.ep_id = ep->ep_id;
-	vi.ifindex = ifindex;
-	vi.direction = dir;
-	ret = ret == PARSE_IP ? verdict_plain(ep, dir, &p, &vi, host_failsafe(dir, &p), DROP_PROXY_UNAVAILABLE)
-			      : verdict_unparsed(ep, dir, ret);
-	if (ret < 0) {
-		verdict_drop(&p, &vi, ret);
-		return TC_ACT_SHOT;
-	}
-	return TC_ACT_OK;
+	ret = verdict_parsed(ep, dir, &p, ifindex, ret, ret == PARSE_IP && host_failsafe(dir, &p),
+			     DROP_PROXY_UNAVAILABLE);
+	return ret < 0 ? TC_ACT_SHOT : TC_ACT_OK;
 }
 
 SEC("tc")

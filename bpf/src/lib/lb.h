@@ -95,6 +95,17 @@ static __always_inline int lb_mac_set(const __u8 *mac)
 	return mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5];
 }
 
+/* The reverse-NAT key of a connection between backend baddr:bport and client caddr:cport (addresses as in pkt). */
+static __always_inline void lb_rnat_key_set(struct lb_rnat_key *rk, const __u8 *baddr, const __u8 *caddr,
+					    __u16 bport, __u16 cport, __u8 proto)
+{
+	__builtin_memcpy(rk->baddr, baddr, 16);
+	__builtin_memcpy(rk->caddr, caddr, 16);
+	rk->bport = bport;
+	rk->cport = cport;
+	rk->proto = proto;
+}
+
 /*
  * Septum_from_ep, after the conntrack reply check: DNAT to the connection's backend. Returns LB_NOT_SERVICE,
  * LB_TRANSLATED (p now describes the packet as rewritten) or a negative DROP_* code.
@@ -152,11 +163,7 @@ static __always_inline int lb_from_ep(struct __sk_buff *skb, struct pkt *p)
 		bpf_map_update_elem(&septum_lb_ct, &ck, &nv, BPF_ANY);
 	}
 
-	__builtin_memcpy(rk.baddr, be->addr, 16);
-	__builtin_memcpy(rk.caddr, p->saddr, 16);
-	rk.bport = be->port;
-	rk.cport = p->sport;
-	rk.proto = p->proto;
+	lb_rnat_key_set(&rk, be->addr, p->saddr, be->port, p->sport, p->proto);
 	if (!bpf_map_lookup_elem(&septum_lb_rnat, &rk)) {
 		__builtin_memcpy(rv.vaddr, p->daddr, 16);
 		rv.vport = p->dport;
@@ -196,11 +203,7 @@ static __always_inline int lb_rev_nat(struct __sk_buff *skb, const struct pkt *p
 	cv = ct_lookup_live(&ck, now);
 	if (!cv || !(cv->flags & CT_F_LB))
 		return 0;
-	__builtin_memcpy(rk.baddr, p->saddr, 16);
-	__builtin_memcpy(rk.caddr, p->daddr, 16);
-	rk.bport = p->sport;
-	rk.cport = p->dport;
-	rk.proto = p->proto;
+	lb_rnat_key_set(&rk, p->saddr, p->daddr, p->sport, p->dport, p->proto);
 	rv = bpf_map_lookup_elem(&septum_lb_rnat, &rk);
 	if (!rv)
 		return 0;

@@ -90,25 +90,39 @@ static __always_inline __u32 proxy_tuple(const struct pkt *p, struct bpf_sock_tu
 	return sizeof(t->ipv6);
 }
 
+/* The tuple t (proxy_tuple) with its destination port replaced by port: the proxy's listener or socket. */
+static __always_inline void proxy_tuple_dport(const struct pkt *p, struct bpf_sock_tuple *t, __u16 port)
+{
+	if (p->family == 4)
+		t->ipv4.dport = bpf_htons(port);
+	else
+		t->ipv6.dport = bpf_htons(port);
+}
+
+/* Assigns the packet to sk and releases sk; 0, or DROP_PROXY_UNAVAILABLE when the kernel refuses. */
+static __always_inline int proxy_sk_assign_release(struct __sk_buff *skb, struct bpf_sock *sk)
+{
+	long ret = bpf_sk_assign(skb, sk, 0);
+
+	bpf_sk_release(sk);
+	return ret ? DROP_PROXY_UNAVAILABLE : 0;
+}
+
 /* Assigns the packet to the proxy's socket: the accepted one under the original tuple, else the listener. */
 static __always_inline int proxy_sk_assign(struct __sk_buff *skb, const struct pkt *p, __u16 port)
 {
 	struct bpf_sock_tuple t = {};
 	struct bpf_sock *sk;
 	__u32 len = proxy_tuple(p, &t);
-	long ret;
 
 	/* a connection the proxy accepted already (or is accepting) has its own socket under the original tuple */
 	sk = bpf_skc_lookup_tcp(skb, &t, len, BPF_F_CURRENT_NETNS, 0);
 	if (sk) {
 		if (sk->state != BPF_TCP_LISTEN)
-			goto assign;
+			return proxy_sk_assign_release(skb, sk);
 		bpf_sk_release(sk); /* a host listener on the original port is not the proxy */
 	}
-	if (p->family == 4)
-		t.ipv4.dport = bpf_htons(port);
-	else
-		t.ipv6.dport = bpf_htons(port);
+	proxy_tuple_dport(p, &t, port);
 	sk = bpf_skc_lookup_tcp(skb, &t, len, BPF_F_CURRENT_NETNS, 0);
 	if (!sk)
 		return DROP_PROXY_UNAVAILABLE;
@@ -116,10 +130,7 @@ static __always_inline int proxy_sk_assign(struct __sk_buff *skb, const struct p
 		bpf_sk_release(sk);
 		return DROP_PROXY_UNAVAILABLE;
 	}
-assign:
-	ret = bpf_sk_assign(skb, sk, 0);
-	bpf_sk_release(sk);
-	return ret ? DROP_PROXY_UNAVAILABLE : 0;
+	return proxy_sk_assign_release(skb, sk);
 }
 
 static __always_inline __u16 proxy_port(void)
@@ -144,18 +155,12 @@ static __always_inline int proxy_sk_assign_udp(struct __sk_buff *skb, const stru
 	struct bpf_sock_tuple t = {};
 	struct bpf_sock *sk;
 	__u32 len = proxy_tuple(p, &t);
-	long ret;
 
-	if (p->family == 4)
-		t.ipv4.dport = bpf_htons(port);
-	else
-		t.ipv6.dport = bpf_htons(port);
+	proxy_tuple_dport(p, &t, port);
 	sk = bpf_sk_lookup_udp(skb, &t, len, BPF_F_CURRENT_NETNS, 0);
 	if (!sk)
 		return DROP_PROXY_UNAVAILABLE;
-	ret = bpf_sk_assign(skb, sk, 0);
-	bpf_sk_release(sk);
-	return ret ? DROP_PROXY_UNAVAILABLE : 0;
+	return proxy_sk_assign_release(skb, sk);
 }
 
 /* The socket of the proxy that speaks the packet's protocol: HTTP over TCP, DNS over UDP; else fail closed. */

@@ -10,6 +10,8 @@
  *   verdict_plain     all of the above in order, for the programs with nothing in between (no load balancing,
  *                     no proxy): the cgroup_skb programs and the host firewall's
  *   verdict_drop      the single exit of a drop, reported with its reason
+ *   verdict_parsed    the whole verdict of those programs once parsed: verdict_plain or verdict_unparsed, and
+ *                     verdict_drop
  *
  * What differs stays in the entry files: how the endpoint is found (ifindex or cgroup id), load balancing and
  * proxy redirection (tc only), and what a REDIRECT entry means where no redirection can happen.
@@ -144,6 +146,28 @@ static __always_inline void verdict_drop(const struct pkt *p, struct verdict_inf
 	vi->verdict = SEPTUM_VERDICT_DROPPED;
 	vi->drop_reason = -ret;
 	emit_event(p, vi);
+}
+
+/*
+ * The whole verdict of the programs with nothing in between (verdict_plain's), for the packet the endpoint ep sees
+ * on ifindex (0 when it has no interface: flows then name it by its id). parse_ret is what the parser returned,
+ * PARSE_IP or what verdict_unparsed takes; bypass (used only for PARSE_IP) and redirect_ret as for verdict_plain.
+ * Returns 0 to pass or a negative DROP_* code, already reported: the caller drops the packet.
+ */
+static __always_inline int verdict_parsed(const struct endpoint_value *ep, __u8 dir, const struct pkt *p,
+					  __u32 ifindex, int parse_ret, int bypass, int redirect_ret)
+{
+	struct verdict_info vi = {};
+	int ret;
+
+	vi.ep_id = ep->ep_id;
+	vi.ifindex = ifindex;
+	vi.direction = dir;
+	ret = parse_ret == PARSE_IP ? verdict_plain(ep, dir, p, &vi, bypass, redirect_ret)
+				    : verdict_unparsed(ep, dir, parse_ret);
+	if (ret < 0)
+		verdict_drop(p, &vi, ret);
+	return ret;
 }
 
 #endif

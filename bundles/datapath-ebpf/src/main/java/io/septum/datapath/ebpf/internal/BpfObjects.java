@@ -2,6 +2,7 @@ package io.septum.datapath.ebpf.internal;
 
 import io.septum.api.datapath.DatapathException;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.logging.Logger;
@@ -27,8 +28,8 @@ final class BpfObjects implements AutoCloseable {
 
     private Pointer objMem, obj, cgObjMem, cgObj;
     private BpfMaps maps;
-    private int progFrom = -1, progTo = -1, progProxy = -1, progHostIn = -1, progHostOut = -1, progCgIngress = -1,
-            progCgEgress = -1;
+    /** The loaded programs' fds by name ({@code EbpfDatapath.PROG_*}). */
+    private final Map<String, Integer> progs = new HashMap<>();
     private String cgroupError;
 
     BpfObjects(LibBpf lib, Runtime runtime, LibbpfLog log, Path pinDir, int ncpus) {
@@ -51,11 +52,8 @@ final class BpfObjects implements AutoCloseable {
             byName.put(s.name(), new BpfMap(lib, s.name(), fd, s.keySize(), s.valueSize(), max, ncpus));
         }
         maps = new BpfMaps(byName);
-        progFrom = progFd(obj, EbpfDatapath.PROG_FROM_EP);
-        progTo = progFd(obj, EbpfDatapath.PROG_TO_EP);
-        progProxy = progFd(obj, EbpfDatapath.PROG_TO_PROXY);
-        progHostIn = progFd(obj, EbpfDatapath.PROG_HOST_IN);
-        progHostOut = progFd(obj, EbpfDatapath.PROG_HOST_OUT);
+        loadProgs(obj, EbpfDatapath.PROG_FROM_EP, EbpfDatapath.PROG_TO_EP, EbpfDatapath.PROG_TO_PROXY,
+                EbpfDatapath.PROG_HOST_IN, EbpfDatapath.PROG_HOST_OUT);
         if (cgroupObject == null) {
             cgroupError = cgroupMissing;
             return;
@@ -63,8 +61,7 @@ final class BpfObjects implements AutoCloseable {
         try {
             cgObjMem = copy(cgroupObject);
             cgObj = openAndLoad(cgObjMem, cgroupObject.length, "the cgroup BPF object");
-            progCgIngress = progFd(cgObj, EbpfDatapath.PROG_CG_INGRESS);
-            progCgEgress = progFd(cgObj, EbpfDatapath.PROG_CG_EGRESS);
+            loadProgs(cgObj, EbpfDatapath.PROG_CG_INGRESS, EbpfDatapath.PROG_CG_EGRESS);
             cgroupError = null;
         } catch (DatapathException e) {
             cgroupError = e.getMessage();
@@ -116,44 +113,24 @@ final class BpfObjects implements AutoCloseable {
         return "map " + s.name() + " has key/value sizes " + k + "/" + v + " in C but " + s.keySize() + "/" + s.valueSize() + " in Java";
     }
 
-    private int progFd(Pointer o, String name) throws DatapathException {
-        Pointer p = lib.bpf_object__find_program_by_name(o, name);
-        if (p == null) throw new DatapathException("BPF object has no program " + name);
-        int fd = lib.bpf_program__fd(p);
-        if (fd < 0) throw new DatapathException("program " + name + " has no fd after load: " + BpfErrors.errno(-fd));
-        return fd;
+    /** Records the fds of the loaded object's programs {@code names}; throws when one is missing. */
+    private void loadProgs(Pointer o, String... names) throws DatapathException {
+        for (String name : names) {
+            Pointer p = lib.bpf_object__find_program_by_name(o, name);
+            if (p == null) throw new DatapathException("BPF object has no program " + name);
+            int fd = lib.bpf_program__fd(p);
+            if (fd < 0) throw new DatapathException("program " + name + " has no fd after load: " + BpfErrors.errno(-fd));
+            progs.put(name, fd);
+        }
     }
 
     BpfMaps maps() {
         return maps;
     }
 
-    int progFrom() {
-        return progFrom;
-    }
-
-    int progTo() {
-        return progTo;
-    }
-
-    int progProxy() {
-        return progProxy;
-    }
-
-    int progHostIn() {
-        return progHostIn;
-    }
-
-    int progHostOut() {
-        return progHostOut;
-    }
-
-    int progCgIngress() {
-        return progCgIngress;
-    }
-
-    int progCgEgress() {
-        return progCgEgress;
+    /** The fd of the loaded program {@code name} ({@code EbpfDatapath.PROG_*}), -1 when it is not loaded. */
+    int prog(String name) {
+        return progs.getOrDefault(name, -1);
     }
 
     /** Why cgroup endpoints cannot be enforced (the cgroup object did not load), or null when they can. */
@@ -165,7 +142,8 @@ final class BpfObjects implements AutoCloseable {
         if (cgObj != null) lib.bpf_object__close(cgObj);
         cgObj = null;
         cgObjMem = null;
-        progCgIngress = progCgEgress = -1;
+        progs.remove(EbpfDatapath.PROG_CG_INGRESS);
+        progs.remove(EbpfDatapath.PROG_CG_EGRESS);
     }
 
     /** Closes both objects: programs stay attached and maps stay pinned. */

@@ -320,7 +320,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
             installed.put(ep.id(), new LinkedHashMap<>(desired));
             if (ep.isCgroup()) {
                 if (prev != null && !prev.isCgroup()) detachInterface(prev);
-                cgroups.attach(ep, cgid, objects.progCgIngress(), objects.progCgEgress());
+                cgroups.attach(ep, cgid, objects.prog(PROG_CG_INGRESS), objects.prog(PROG_CG_EGRESS));
                 cgroupPaths.put(cgid, ep.cgroupPath());
                 // the same endpoint on an earlier cgroup (the directory was re-created): its links and entry go last
                 detachCgroups(ep.id(), cgid);
@@ -331,12 +331,12 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
             if (prev != null && !prev.isCgroup() && prev.ifindex() != ep.ifindex()) detachInterface(prev);
             if (ep.host()) {
                 // the host's own interface: no L7 redirection towards it, no bridge; its ingress is the host's
-                tc.attachHost(ep, objects.progHostIn(), objects.progHostOut());
+                tc.attachHost(ep, objects.prog(PROG_HOST_IN), objects.prog(PROG_HOST_OUT));
             } else {
                 // the programs first: an address entry that cannot be written (a full septum_lxc) must not leave a
                 // new endpoint's policy written but unenforced; without it only redirection towards it is missing
-                tc.attachBridge(ep, objects.progProxy());
-                tc.attach(ep, objects.progFrom(), objects.progTo());
+                tc.attachBridge(ep, objects.prog(PROG_TO_PROXY));
+                tc.attach(ep, objects.prog(PROG_FROM_EP), objects.prog(PROG_TO_EP));
                 LxcEntries.sync(maps, runtime, ep);
             }
             endpoints.put(ep.id(), ep);

@@ -21,6 +21,12 @@ public final class Structs {
         return s;
     }
 
+    /** Backs {@code s} with fresh zeroed direct memory: for a struct that a native call takes by pointer. */
+    public static <T extends Mirror> T direct(T s) {
+        s.useMemory(s.getRuntime().getMemoryManager().allocateDirect(s.size(), true));
+        return s;
+    }
+
     /** Backs {@code s} with a copy of {@code bytes}. */
     public static <T extends Mirror> T from(T s, byte[] bytes) {
         jnr.ffi.Pointer p = s.getRuntime().getMemoryManager().allocate(s.size());
@@ -31,12 +37,18 @@ public final class Structs {
 
     /** Base with helpers to move a struct to and from the byte arrays that the map calls take. */
     public abstract static class Mirror extends Struct {
-        protected Mirror(Runtime runtime) {
+        private final java.lang.String cName;
+
+        /** {@code cName}: the C struct's name in BTF. */
+        protected Mirror(Runtime runtime, java.lang.String cName) {
             super(runtime);
+            this.cName = cName;
         }
 
         /** The C struct name in BTF. */
-        public abstract java.lang.String cName();
+        public final java.lang.String cName() {
+            return cName;
+        }
 
         /** Field name → byte offset, in declaration order, for the layout check. */
         public abstract Map<java.lang.String, Long> members();
@@ -66,11 +78,7 @@ public final class Structs {
         public final Unsigned8[] addr = array(new Unsigned8[16]);
 
         public IpcacheKey(Runtime r) {
-            super(r);
-        }
-
-        @Override public java.lang.String cName() {
-            return "ipcache_key";
+            super(r, "ipcache_key");
         }
 
         @Override public Map<java.lang.String, Long> members() {
@@ -83,11 +91,7 @@ public final class Structs {
         public final Unsigned32 flags = new Unsigned32();
 
         public IpcacheValue(Runtime r) {
-            super(r);
-        }
-
-        @Override public java.lang.String cName() {
-            return "ipcache_value";
+            super(r, "ipcache_value");
         }
 
         @Override public Map<java.lang.String, Long> members() {
@@ -102,11 +106,7 @@ public final class Structs {
         public final Unsigned32 pad2 = new Unsigned32();
 
         public ProxyConfig(Runtime r) {
-            super(r);
-        }
-
-        @Override public java.lang.String cName() {
-            return "proxy_config";
+            super(r, "proxy_config");
         }
 
         @Override public Map<java.lang.String, Long> members() {
@@ -121,11 +121,7 @@ public final class Structs {
         public final Unsigned16 port = new Unsigned16();
 
         public FailsafeKey(Runtime r) {
-            super(r);
-        }
-
-        @Override public java.lang.String cName() {
-            return "failsafe_key";
+            super(r, "failsafe_key");
         }
 
         @Override public Map<java.lang.String, Long> members() {
@@ -140,11 +136,7 @@ public final class Structs {
         public final Unsigned32 master = new Unsigned32();
 
         public IfMac(Runtime r) {
-            super(r);
-        }
-
-        @Override public java.lang.String cName() {
-            return "if_mac";
+            super(r, "if_mac");
         }
 
         @Override public Map<java.lang.String, Long> members() {
@@ -157,11 +149,7 @@ public final class Structs {
         public final Unsigned8[] addr = array(new Unsigned8[16]);
 
         public LxcKey(Runtime r) {
-            super(r);
-        }
-
-        @Override public java.lang.String cName() {
-            return "lxc_key";
+            super(r, "lxc_key");
         }
 
         @Override public Map<java.lang.String, Long> members() {
@@ -174,11 +162,7 @@ public final class Structs {
         public final Unsigned32 ifindex = new Unsigned32();
 
         public LxcValue(Runtime r) {
-            super(r);
-        }
-
-        @Override public java.lang.String cName() {
-            return "lxc_value";
+            super(r, "lxc_value");
         }
 
         @Override public Map<java.lang.String, Long> members() {
@@ -192,11 +176,7 @@ public final class Structs {
         public final Unsigned32 flags = new Unsigned32();
 
         public EndpointValue(Runtime r) {
-            super(r);
-        }
-
-        @Override public java.lang.String cName() {
-            return "endpoint_value";
+            super(r, "endpoint_value");
         }
 
         @Override public Map<java.lang.String, Long> members() {
@@ -214,11 +194,7 @@ public final class Structs {
         public final Unsigned16 dport = new Unsigned16();
 
         public PolicyKey(Runtime r) {
-            super(r);
-        }
-
-        @Override public java.lang.String cName() {
-            return "policy_key";
+            super(r, "policy_key");
         }
 
         @Override public Map<java.lang.String, Long> members() {
@@ -234,11 +210,7 @@ public final class Structs {
         public final Unsigned32 rule_id = new Unsigned32();
 
         public PolicyValue(Runtime r) {
-            super(r);
-        }
-
-        @Override public java.lang.String cName() {
-            return "policy_value";
+            super(r, "policy_value");
         }
 
         @Override public Map<java.lang.String, Long> members() {
@@ -253,11 +225,7 @@ public final class Structs {
         public final Unsigned8[] pad = array(new Unsigned8[3]);
 
         public PolicyStatsKey(Runtime r) {
-            super(r);
-        }
-
-        @Override public java.lang.String cName() {
-            return "policy_stats_key";
+            super(r, "policy_stats_key");
         }
 
         @Override public Map<java.lang.String, Long> members() {
@@ -276,11 +244,7 @@ public final class Structs {
         public final Unsigned32 ep_id = new Unsigned32();
 
         public CtKey(Runtime r) {
-            super(r);
-        }
-
-        @Override public java.lang.String cName() {
-            return "ct_key";
+            super(r, "ct_key");
         }
 
         @Override public Map<java.lang.String, Long> members() {
@@ -295,11 +259,7 @@ public final class Structs {
         public final Unsigned32 rule_id = new Unsigned32();
 
         public CtValue(Runtime r) {
-            super(r);
-        }
-
-        @Override public java.lang.String cName() {
-            return "ct_value";
+            super(r, "ct_value");
         }
 
         @Override public Map<java.lang.String, Long> members() {
@@ -331,11 +291,7 @@ public final class Structs {
         public final Unsigned8[] daddr = array(new Unsigned8[16]);
 
         public Event(Runtime r) {
-            super(r);
-        }
-
-        @Override public java.lang.String cName() {
-            return "septum_event";
+            super(r, "septum_event");
         }
 
         @Override public Map<java.lang.String, Long> members() {
@@ -357,11 +313,7 @@ public final class Structs {
         public final Unsigned8 pad = new Unsigned8();
 
         public LbSvcKey(Runtime r) {
-            super(r);
-        }
-
-        @Override public java.lang.String cName() {
-            return "lb_svc_key";
+            super(r, "lb_svc_key");
         }
 
         @Override public Map<java.lang.String, Long> members() {
@@ -375,11 +327,7 @@ public final class Structs {
         public final Unsigned16 flags = new Unsigned16();
 
         public LbSvcValue(Runtime r) {
-            super(r);
-        }
-
-        @Override public java.lang.String cName() {
-            return "lb_svc_value";
+            super(r, "lb_svc_value");
         }
 
         @Override public Map<java.lang.String, Long> members() {
@@ -392,11 +340,7 @@ public final class Structs {
         public final Unsigned32 slot = new Unsigned32();
 
         public LbSlotKey(Runtime r) {
-            super(r);
-        }
-
-        @Override public java.lang.String cName() {
-            return "lb_slot_key";
+            super(r, "lb_slot_key");
         }
 
         @Override public Map<java.lang.String, Long> members() {
@@ -410,11 +354,7 @@ public final class Structs {
         public final Unsigned8[] mac = array(new Unsigned8[6]);
 
         public LbBackend(Runtime r) {
-            super(r);
-        }
-
-        @Override public java.lang.String cName() {
-            return "lb_backend";
+            super(r, "lb_backend");
         }
 
         @Override public Map<java.lang.String, Long> members() {
@@ -431,11 +371,7 @@ public final class Structs {
         public final Unsigned8[] pad = array(new Unsigned8[3]);
 
         public LbCtKey(Runtime r) {
-            super(r);
-        }
-
-        @Override public java.lang.String cName() {
-            return "lb_ct_key";
+            super(r, "lb_ct_key");
         }
 
         @Override public Map<java.lang.String, Long> members() {
@@ -449,11 +385,7 @@ public final class Structs {
         public final Unsigned32 svc_id = new Unsigned32();
 
         public LbCtValue(Runtime r) {
-            super(r);
-        }
-
-        @Override public java.lang.String cName() {
-            return "lb_ct_value";
+            super(r, "lb_ct_value");
         }
 
         @Override public Map<java.lang.String, Long> members() {
@@ -470,11 +402,7 @@ public final class Structs {
         public final Unsigned8[] pad = array(new Unsigned8[3]);
 
         public LbRnatKey(Runtime r) {
-            super(r);
-        }
-
-        @Override public java.lang.String cName() {
-            return "lb_rnat_key";
+            super(r, "lb_rnat_key");
         }
 
         @Override public Map<java.lang.String, Long> members() {
@@ -489,11 +417,7 @@ public final class Structs {
         public final Unsigned16 pad = new Unsigned16();
 
         public LbRnatValue(Runtime r) {
-            super(r);
-        }
-
-        @Override public java.lang.String cName() {
-            return "lb_rnat_value";
+            super(r, "lb_rnat_value");
         }
 
         @Override public Map<java.lang.String, Long> members() {
@@ -505,11 +429,7 @@ public final class Structs {
         public final Unsigned32 services = new Unsigned32();
 
         public LbVipValue(Runtime r) {
-            super(r);
-        }
-
-        @Override public java.lang.String cName() {
-            return "lb_vip_value";
+            super(r, "lb_vip_value");
         }
 
         @Override public Map<java.lang.String, Long> members() {
@@ -524,11 +444,7 @@ public final class Structs {
         public final Unsigned32 parent = new Unsigned32();
 
         public TcHook(Runtime r) {
-            super(r);
-        }
-
-        @Override public java.lang.String cName() {
-            return "bpf_tc_hook";
+            super(r, "bpf_tc_hook");
         }
 
         @Override public Map<java.lang.String, Long> members() {
@@ -550,11 +466,7 @@ public final class Structs {
         public final Unsigned32 priority = new Unsigned32();
 
         public TcOpts(Runtime r) {
-            super(r);
-        }
-
-        @Override public java.lang.String cName() {
-            return "bpf_tc_opts";
+            super(r, "bpf_tc_opts");
         }
 
         @Override public Map<java.lang.String, Long> members() {

@@ -125,8 +125,7 @@ final class TcAttach {
     }
 
     private Structs.TcHook hook(int ifindex, int point) {
-        Structs.TcHook h = new Structs.TcHook(runtime);
-        h.useMemory(runtime.getMemoryManager().allocateDirect(h.size(), true));
+        Structs.TcHook h = Structs.direct(new Structs.TcHook(runtime));
         h.sz.set(h.size());
         h.ifindex.set(ifindex);
         h.attach_point.set(point);
@@ -134,8 +133,7 @@ final class TcAttach {
     }
 
     private Structs.TcOpts opts(int progFd, int flags) {
-        Structs.TcOpts o = new Structs.TcOpts(runtime);
-        o.useMemory(runtime.getMemoryManager().allocateDirect(o.size(), true));
+        Structs.TcOpts o = Structs.direct(new Structs.TcOpts(runtime));
         o.sz.set(o.size());
         o.prog_fd.set(progFd);
         o.flags.set(flags);
