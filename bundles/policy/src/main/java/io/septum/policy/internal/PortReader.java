@@ -102,7 +102,8 @@ final class PortReader {
         if (schema.anyProtocol() && upper.equals("ANY")) return Protocol.ANY;
         if (schema.icmpHint() && (upper.equals("ICMP") || upper.equals("ICMPV6"))) {
             diag.error(join(path, "protocol"), "protocol \"" + t
-                    + "\" is not supported in toPorts (ICMP rules, icmps, are not supported yet)");
+                    + "\" is not a toPorts protocol: ICMP rules go in icmps, as in Cilium"
+                    + " (icmps: [{fields: [{type: 8, family: IPv4}]}])");
         } else {
             diag.error(join(path, "protocol"), "unknown protocol \"" + t + "\" (expected "
                     + (schema.anyProtocol() ? "TCP, UDP, SCTP or ANY" : "TCP, UDP or SCTP") + ")");
