@@ -4,7 +4,7 @@
 #
 #   sudo scripts/reliability.sh [--storm-seconds N] [--imports N] [--churn N] [--scenario NAME] [--tmpdir DIR]
 #
-# Scenarios (default: all, in this order): storm, churn, disk, kill, corrupt, pin.
+# Scenarios (default: all, in this order): storm, churn, disk, kill, term, crashloop, corrupt, pin.
 # Two netns endpoints, rel-client and rel-server (a third, rel-third, for churn), on a bridge. rel-server listens on
 # TCP 8080 and 9090; the policy lets rel-client reach 8080 only. A prober in rel-client connects to both ports in turn
 # for as long as a scenario runs (each connect bounded by 1 s) and the figures of every scenario are: probes to 9090
@@ -17,6 +17,10 @@
 #            imports work again once space is freed.
 #   kill     kill -9 of the agent during a storm, then a restart: 9090 stays closed while it is down and after,
 #            endpoints (ids, identities) and identities unchanged.
+#   term     the same with SIGTERM (a stop in the middle of the storm's regenerations): it must stop within 20 s.
+#   crashloop  the agent killed (SIGKILL) during its own start-up 5 times in a row, each time in a later phase
+#            (found by its log: framework, configuration, REST API, datapath restore, proxies and first
+#            regeneration), then started: the same checks as kill, over all six starts.
 #   corrupt  the agent stopped, policies/state.json truncated, restarted: it must start, say degraded, rebuild the
 #            policies from the policy history, and 9090 must never open (8080 open again without an import).
 #   pin      the agent's policy map pin removed while it runs: enforcement and imports go on.
@@ -28,7 +32,7 @@ export LC_ALL=C
 STORM_SECONDS=60
 IMPORTS=400
 CHURN=10
-SCENARIOS="storm churn disk kill corrupt pin"
+SCENARIOS="storm churn disk kill term crashloop corrupt pin"
 TMP_BASE=/tmp
 
 usage() { sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -49,7 +53,7 @@ BENCH_TAG=reliability
 . "$(dirname "${BASH_SOURCE[0]}")/lib/bench-common.sh" # ROOT, DIST
 bench_positive STORM_SECONDS IMPORTS CHURN
 for s in $SCENARIOS; do
-  case $s in storm|churn|disk|kill|corrupt|pin) ;; *) echo "reliability: unknown scenario $s" >&2; exit 2 ;; esac
+  case $s in storm|churn|disk|kill|term|crashloop|corrupt|pin) ;; *) echo "reliability: unknown scenario $s" >&2; exit 2 ;; esac
 done
 
 START_S=$SECONDS
@@ -339,40 +343,97 @@ sc_disk() {
   cp -a "$keep/." "$d/"
 }
 
-sc_kill() {
-  echo "== kill: kill -9 of the agent during a storm, then a restart"
-  local before="$TMP/snap-before" after="$TMP/snap-after"
-  snapshot "$before"
-  start_probe "$TMP/probe-kill" 240
-  # a short storm: the kill comes 3 s into it, and its failing imports after that must not hold up the restart
-  (storm "$IMPORTS" 6; echo "$STORM_DONE $STORM_FAILED" >"$TMP/kill-storm") &
+restarted() { # NAME: after the agent came back: probe figures, the snapshot against "$TMP/snap-before", 9090 closed
+  local same=0 r
+  probe_figures "$1"
+  snapshot "$TMP/snap-after"
+  echo "  compared: $(jq -s 'map(length) | "\(.[0]) endpoints, \(.[1]) identities"' -r "$TMP/snap-after")"
+  cmp -s "$TMP/snap-before" "$TMP/snap-after" && same=1
+  [ $same = 1 ] || diff "$TMP/snap-before" "$TMP/snap-after" | head -20 | sed 's/^/    /'
+  check "$1_ids_unchanged" "$same" "endpoint ids, their identities and the identity list before and after"
+  port_dropped "$NS_C" "$SIP" 9090 && r=1 || r=0
+  check "$1_denied_after_restart" "$r" "9090 dropped after the restart"
+}
+
+stop_during_storm() { # NAME SIGNAL: the agent stopped by SIGNAL 3 s into a storm, down 3 s, then started again
+  local name=$1 signal=$2 down0 up_ms stop_ms t0 r
+  snapshot "$TMP/snap-before"
+  start_probe "$TMP/probe-$name" 240
+  # a short storm: the signal comes 3 s into it, and its failing imports after that must not hold up the restart
+  (storm "$IMPORTS" 6; echo "$STORM_DONE $STORM_FAILED" >"$TMP/$name-storm") &
   local storm_pid=$!
   sleep 3
-  local down0 up_ms
-  kill -KILL "$AGENT_PID"
+  t0=$(date +%s%N)
+  kill "-$signal" "$AGENT_PID"
+  if [ "$signal" = TERM ]; then
+    local i
+    for ((i = 0; i < 100; i++)); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.2; done
+    kill -0 "$AGENT_PID" 2>/dev/null && r=0 || r=1
+    stop_ms=$((($(date +%s%N) - t0) / 1000000))
+    check "${name}_stopped_in_time" "$r" "stopped ${stop_ms} ms after SIGTERM (at most 20 s)"
+    FIG[${name}_stop_ms]=$stop_ms
+    [ $r = 1 ] || kill -KILL "$AGENT_PID" 2>/dev/null || true
+  fi
   wait "$AGENT_PID" 2>/dev/null || true
   down0=$(date +%s%N)
-  log "agent $AGENT_PID killed (SIGKILL); the storm's imports now fail"
+  log "agent $AGENT_PID stopped (SIG$signal); the storm's imports now fail"
   wait "$storm_pid" 2>/dev/null || true
-  read -r ok failed <"$TMP/kill-storm" || true
-  echo "  storm around the kill: ${ok:-?} import(s) accepted, ${failed:-?} failed (the agent was gone)"
+  read -r ok failed <"$TMP/$name-storm" || true
+  echo "  storm around the stop: ${ok:-?} import(s) accepted, ${failed:-?} failed (the agent was gone)"
   # a few seconds with no agent at all: the datapath alone
   sleep 3
   bench_start_agent
   wait_ready rel- 2 60
   up_ms=$((($(date +%s%N) - down0) / 1000000))
-  sleep 2
-  probe_figures kill
-  snapshot "$after"
-  local same=0
-  echo "  compared: $(jq -s 'map(length) | "\(.[0]) endpoints, \(.[1]) identities"' -r "$after")"
-  cmp -s "$before" "$after" && same=1
   echo "  agent down to ready again with both endpoints ready: $up_ms ms (of which JVM start to ready $AGENT_READY_MS ms)"
-  [ $same = 1 ] || diff "$before" "$after" | head -20 | sed 's/^/    /'
-  FIG[kill_down_to_ready_ms]=$up_ms
-  check kill_ids_unchanged "$same" "endpoint ids, their identities and the identity list before the kill and after the restart"
-  port_dropped "$NS_C" "$SIP" 9090 && r=1 || r=0
-  check kill_denied_after_restart "$r" "9090 dropped after the restart"
+  FIG[${name}_down_to_ready_ms]=$up_ms
+  sleep 2
+  restarted "$name"
+}
+
+sc_kill() {
+  echo "== kill: kill -9 of the agent during a storm, then a restart"
+  stop_during_storm kill KILL
+}
+
+sc_term() {
+  echo "== term: SIGTERM of the agent during a storm (in the middle of its regenerations), then a restart"
+  stop_during_storm term TERM
+}
+
+sc_crashloop() {
+  echo "== crashloop: the agent killed (SIGKILL) during its start-up 5 times in a row, then started"
+  local i from at t0 waited
+  # each kill lands in another phase of the start-up, found by the line the agent logs when it gets there
+  local phases=("" "Creating configuration" "REST API listening" "datapath loaded" "DNS proxy listening")
+  local names=("0.3 s after launch" "configuration delivered" "REST API up" "datapath loaded, restoring"
+    "proxies starting, first regeneration")
+  snapshot "$TMP/snap-before"
+  start_probe "$TMP/probe-crashloop" 300
+  kill -KILL "$AGENT_PID"
+  wait "$AGENT_PID" 2>/dev/null || true
+  for i in 0 1 2 3 4; do
+    from=$(($(wc -l <"$TMP/agent.log") + 1))
+    t0=$(date +%s%N)
+    bench_launch_agent
+    if [ -z "${phases[$i]}" ]; then
+      sleep 0.3
+    else
+      for ((waited = 0; waited < 600; waited++)); do
+        tail -n "+$from" "$TMP/agent.log" | grep -q "${phases[$i]}" && break
+        kill -0 "$AGENT_PID" 2>/dev/null || die "the agent exited by itself during start-up (crash $((i + 1)))"
+        sleep 0.05
+      done
+    fi
+    kill -KILL "$AGENT_PID" 2>/dev/null || true
+    wait "$AGENT_PID" 2>/dev/null || true
+    at=$((($(date +%s%N) - t0) / 1000000))
+    echo "  crash $((i + 1)): killed $at ms after launch (${names[$i]})"
+  done
+  bench_start_agent
+  wait_ready rel- 2 60
+  sleep 2
+  restarted crashloop
 }
 
 sc_corrupt() {

@@ -111,15 +111,19 @@ api() { # METHOD PATH [curl args...]: prints the body; fails (with the agent's e
 # A private copy, so that a rebuild of distribution/target during the run cannot swap jars under the agent.
 bench_copy_dist() { cp -a "$DIST" "$TMP/septum"; }
 
-bench_start_agent() { # the private copy's agent, until GET /v1/status says ready: AGENT_PID, AGENT_VERSION, AGENT_READY_MS
+bench_launch_agent() { # the private copy's agent, started and not waited for: AGENT_PID
   mkdir -p "$TMP/state" "$TMP/run"
   log "starting the agent (state $TMP/state, run $TMP/run, bpf $BPF_DIR)"
   # appended: a restarted agent (bench-flows) keeps the first one's log; created first, so that the start-up check
-  # below never greps a file the background start has not opened yet
+  # of bench_start_agent never greps a file the background start has not opened yet
   : >>"$TMP/agent.log"
   "$TMP/septum/bin/septum" agent --state-dir "$TMP/state" --run-dir "$TMP/run" --bpf-dir "$BPF_DIR" \
     >>"$TMP/agent.log" 2>&1 &
   AGENT_PID=$!
+}
+
+bench_start_agent() { # the private copy's agent, until GET /v1/status says ready: AGENT_PID, AGENT_VERSION, AGENT_READY_MS
+  bench_launch_agent
   local t0=$SECONDS st
   while :; do
     kill -0 "$AGENT_PID" 2>/dev/null || die "the agent exited during start-up"
