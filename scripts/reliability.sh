@@ -11,7 +11,8 @@
 # that got through (must be 0) and probes to 8080 that failed (transient denies).
 #   storm    up to --imports imports (default 400) within --storm-seconds (default 60): documents alternating between
 #            two versions of the probed policy (same allow for the probed pair, other rules changed) and unrelated
-#            policies; imports/s and the import -> enforced latency (endpoints' policyRevision reaching it).
+#            policies; imports/s and the import -> enforced latency (endpoints' policyRevision reaching it); an
+#            iperf3 stream (100 Mbit/s) between the pair and rel-third added and deleted throughout.
 #   churn    rel-third added and deleted --churn times (default 10), each time until ready / gone.
 #   disk     the policy state directory on a 1 MiB tmpfs, filled up: imports are refused, enforcement unchanged,
 #            imports work again once space is freed.
@@ -139,7 +140,8 @@ probe_figures() { # SCENARIO: stops the prober, prints the safety figures, check
 }
 
 # ---- policies --------------------------------------------------------------------------------------------------
-policy_doc() { # VARIANT FILE: the probed policy (allow rel-client -> rel-server 8080) plus one rule that changes
+policy_doc() { # VARIANT FILE: the probed policy (allow rel-client -> rel-server 8080, and 5201 for the storm's
+               # iperf3 stream) plus one rule that changes
   cat >"$2" <<EOF
 apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
@@ -157,6 +159,8 @@ spec:
     toPorts:
     - ports:
       - port: "8080"
+        protocol: TCP
+      - port: "5201"
         protocol: TCP
   - fromEndpoints:
     - matchLabels:
@@ -287,9 +291,44 @@ sc_storm() {
     r=$(import_policy "$TMP/docs/$([ $((i % 2)) = 1 ] && echo b || echo a).yaml")
     lat+=("$(enforced_ms "$r")")
   done
+  # during the storm: a steady iperf3 stream between the probed pair (5201, which both versions allow), and the
+  # third endpoint added and deleted again and again
+  ip netns exec "$NS_S" iperf3 -s -1 -B "$SIP" -p 5201 >"$TMP/iperf3-server.log" 2>&1 &
+  local iperf_s=$! iperf_c iperf_rc=0 churn_pid cycles=0 bad=0
+  wait_listening "$NS_S" 5201 10
+  ip netns exec "$NS_C" timeout $((STORM_SECONDS + 30)) iperf3 -c "$SIP" -p 5201 -b 100M -t "$STORM_SECONDS" -i 1 -J \
+    >"$TMP/iperf3-storm.json" 2>&1 &
+  iperf_c=$!
+  rm -f "$TMP/stop-churn"
+  (
+    n=0 failed=0
+    while [ ! -e "$TMP/stop-churn" ]; do
+      if (third_up && third_down) >/dev/null 2>>"$TMP/storm-churn-errors.log"; then n=$((n + 1)); else failed=$((failed + 1)); fi
+    done
+    echo "$n $failed" >"$TMP/storm-churn"
+  ) &
+  churn_pid=$!
   storm "$IMPORTS" "$STORM_SECONDS"
+  touch "$TMP/stop-churn"
+  wait "$churn_pid" 2>/dev/null || true
+  read -r cycles bad <"$TMP/storm-churn" || true
+  wait "$iperf_c" || iperf_rc=$?
+  kill "$iperf_s" 2>/dev/null || true
+  wait "$iperf_s" 2>/dev/null || true
   ms=$(enforced_ms "$STORM_REV")
   probe_figures storm
+  local stream
+  stream=$(jq -r '[.intervals[].sum.bits_per_second] | if length == 0 then "0 0 0" else "\(length) \(min / 1e6 | floor) \(add / length / 1e6 | floor)" end' \
+    "$TMP/iperf3-storm.json" 2>/dev/null) || stream="0 0 0"
+  read -r secs min_mbit mean_mbit <<<"$stream"
+  echo "  iperf3 stream during the storm: exit $iperf_rc, $secs one-second intervals, min $min_mbit Mbit/s, mean $mean_mbit Mbit/s (100 Mbit/s asked)"
+  FIG[storm_stream_intervals]=$secs FIG[storm_stream_min_mbit]=$min_mbit FIG[storm_stream_mean_mbit]=$mean_mbit
+  check storm_stream_unbroken "$([ "$iperf_rc" = 0 ] && [ "$secs" -gt 0 ] && [ "$min_mbit" -gt 0 ] && echo 1 || echo 0)" \
+    "the stream ran through (exit $iperf_rc) with no second without data (min $min_mbit Mbit/s)"
+  echo "  endpoint churn during the storm: ${cycles:-0} cycle(s), ${bad:-?} failed"
+  FIG[storm_churn_cycles]=${cycles:-0} FIG[storm_churn_failed]=${bad:-0}
+  check storm_churn_ok "$([ "${cycles:-0}" -gt 0 ] && [ "${bad:-1}" = 0 ] && echo 1 || echo 0)" \
+    "${cycles:-0} add/delete cycle(s) of rel-third during the storm, ${bad:-?} failed"
   local rate
   rate=$(awk -v n="$STORM_DONE" -v ms="$STORM_MS" 'BEGIN {printf "%.1f", ms ? n * 1000 / ms : 0}')
   echo "  imports: $STORM_DONE done, $STORM_FAILED failed, in $STORM_MS ms: $rate imports/s; last revision $STORM_REV"
