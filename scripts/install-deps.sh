@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Septum needs on a fresh Debian 12 machine (idempotent). Run as root.
 set -euo pipefail
-pkgs=(default-jdk-headless maven clang llvm libbpf-dev libbpf1 bpftool iproute2 socat curl iperf3 wrk iptables netcat-openbsd procps docker.io busybox-static chromium libvirt-daemon libvirt-daemon-driver-lxc libvirt-clients etcd-server etcd-client openssl adduser python3 jq tmux dnsmasq-base nftables)
+pkgs=(default-jdk-headless maven clang llvm libbpf-dev libbpf1 bpftool iproute2 socat curl iperf3 wrk iptables netcat-openbsd procps docker.io busybox-static chromium libvirt-daemon libvirt-daemon-driver-lxc libvirt-clients etcd-server etcd-client openssl adduser python3 jq tmux dnsmasq-base nftables libseccomp-dev systemd)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
