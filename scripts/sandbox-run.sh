@@ -144,6 +144,8 @@ yes() { [ "$(v "$1")" = yes ] && echo 1 || echo 0; }
 
 PLAN_DIR=$(mktemp -d /var/lib/sept-sandbox.XXXXXX)
 trap 'rm -rf "$PLAN_DIR"' EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 clang -O2 -Wall -o "$PLAN_DIR/seccomp-exec" "$ROOT/scripts/sandbox/seccomp-exec.c" -lseccomp
 : >"$PLAN_DIR/inaccessible"
 chmod 000 "$PLAN_DIR/inaccessible"
