@@ -30,6 +30,7 @@ import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
@@ -79,6 +80,27 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
     private volatile List<PolicyListener> listeners = new CopyOnWriteArrayList<>();
+
+    /** Cluster mode's store, where a cluster policy's stage, promote and rollback go; null when standalone. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    private volatile io.septum.api.policy.ClusterPolicies clusterPolicies;
+    private final ClusterChanges cluster = new ClusterChanges(() -> clusterPolicies, new ClusterChanges.Local() {
+        @Override
+        public Optional<PolicyInfo> get(String namespace, String name) {
+            return PolicyRepositoryImpl.this.get(namespace, name);
+        }
+
+        @Override
+        public long revision() {
+            return revision;
+        }
+    });
+
+    /** Tests without DS: the cluster's store. */
+    void clusterPolicies(io.septum.api.policy.ClusterPolicies store) {
+        this.clusterPolicies = store;
+    }
 
     @Activate
     public PolicyRepositoryImpl(BundleContext ctx, Config config) {
@@ -347,6 +369,8 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
         String ns = namespace == null ? "" : namespace;
         String shown = ns.isEmpty() ? name : ns + "/" + name;
         long rev;
+        // set when the rollback is the cluster store's to do: the document (empty: remove it), and for a refusal
+        String clusterTarget = null, clusterOrigin = null, clusterShown = null, clusterInstead = null;
         lock.lock();
         try {
             if (to < 0 || to > revision) {
@@ -372,38 +396,64 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
             String target = then == null ? null : then.document();
             Optional<PolicyInfo> now = current.policies().stream()
                     .filter(p -> p.namespace().equals(ns) && p.name().equals(name)).findFirst();
-            // a cluster policy now, or the document wanted is a cluster policy's: the store's to change. (A revision
-            // where the store had deleted it holds no document: restoring "absent" to a local policy is local.)
-            String rollBackThere = target == null
-                    ? "remove it there: septum policy delete --cluster"
-                    : "roll it back there: septum policy import --cluster with its document of revision " + to
-                            + " (septum policy history -o json)";
-            if (now.isPresent()) io.septum.api.policy.ClusterPolicies.refuseLocalChange(now.get().origin(), shown, rollBackThere);
-            if (target != null) io.septum.api.policy.ClusterPolicies.refuseLocalChange(then.origin(), shown + " at revision " + to, rollBackThere);
             if (java.util.Objects.equals(target, now.map(PolicyInfo::document).orElse(null))) {
                 throw new IllegalStateException("policy " + shown + " already is as it was at revision " + to
                         + (target == null ? " (absent)" : ""));
             }
-            rev = revision + 1;
-            PolicySet base = current.without(ns, name).orElse(current);
-            PolicySet next;
-            PolicyHistoryLog.Entry record;
-            String note = "to revision " + to;
-            if (target == null) {
-                next = base;
-                record = entry(rev, author(author), "rollback", "deleted", now.get(), note, null);
+            // a cluster policy now and then (or absent then), or a cluster policy then and absent now: rolled back in
+            // the store, for every node. A local policy now whose document then was a cluster policy's, or the other
+            // way round, would move between the two; that is refused (a revision where the store had deleted it holds
+            // no document: restoring "absent" to a local policy is local).
+            String rollBackThere = target == null
+                    ? "remove it there: septum policy delete --cluster"
+                    : "roll it back there: septum policy import --cluster with its document of revision " + to
+                            + " (septum policy history -o json)";
+            boolean clusterNow = now.isPresent() && ClusterChanges.isClusterCopy(now.get().origin());
+            boolean clusterThen = target != null && ClusterChanges.isClusterCopy(then.origin());
+            if ((clusterNow && (target == null || clusterThen)) || (now.isEmpty() && clusterThen)) {
+                clusterTarget = target == null ? "" : target;
+                clusterOrigin = clusterNow ? now.get().origin() : then.origin();
+                clusterShown = clusterNow ? shown : shown + " at revision " + to;
+                clusterInstead = rollBackThere;
             } else {
-                PolicySet restored = engine.parse(then.origin() == null ? "rollback" : then.origin(), target);
-                next = base.merge(restored, rev);
-                PolicyInfo p = restored.policies().get(0);
-                record = new PolicyHistoryLog.Entry(rev, Instant.now().toString(), author(author), "rollback",
-                        now.isEmpty() ? "added" : "changed", p.kind(), p.namespace(), p.name(), then.origin(), note, target);
+                if (now.isPresent()) io.septum.api.policy.ClusterPolicies.refuseLocalChange(now.get().origin(), shown, rollBackThere);
+                if (target != null) io.septum.api.policy.ClusterPolicies.refuseLocalChange(then.origin(), shown + " at revision " + to, rollBackThere);
             }
-            commit(next, rev, List.of(record), author);
+            if (clusterTarget != null) {
+                rev = -1;
+            } else {
+                rev = rollbackHere(ns, name, to, author, now, then, target);
+            }
         } finally {
             lock.unlock();
         }
+        if (clusterTarget != null) {
+            return clusterTarget.isEmpty() ? cluster.remove(ns, name, clusterOrigin, clusterShown, clusterInstead)
+                    : cluster.put(ns, name, clusterTarget, author, clusterOrigin, clusterShown, clusterInstead);
+        }
         notifyListeners();
+        return rev;
+    }
+
+    /** The rollback of a local policy, under the lock: its document at revision {@code to}, or none. */
+    private long rollbackHere(String ns, String name, long to, String author, Optional<PolicyInfo> now,
+                              PolicyHistoryLog.Entry then, String target) throws PolicyValidationException {
+        long rev = revision + 1;
+        PolicySet base = current.without(ns, name).orElse(current);
+        PolicySet next;
+        PolicyHistoryLog.Entry record;
+        String note = "to revision " + to;
+        if (target == null) {
+            next = base;
+            record = entry(rev, author(author), "rollback", "deleted", now.get(), note, null);
+        } else {
+            PolicySet restored = engine.parse(then.origin() == null ? "rollback" : then.origin(), target);
+            next = base.merge(restored, rev);
+            PolicyInfo p = restored.policies().get(0);
+            record = new PolicyHistoryLog.Entry(rev, Instant.now().toString(), author(author), "rollback",
+                    now.isEmpty() ? "added" : "changed", p.kind(), p.namespace(), p.name(), then.origin(), note, target);
+        }
+        commit(next, rev, List.of(record), author);
         return rev;
     }
 
@@ -416,26 +466,36 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
         String ns = namespace == null ? "" : namespace;
         String shown = ns.isEmpty() ? name : ns + "/" + name;
         long rev;
+        String clusterDocument = null, clusterOrigin = null;
         lock.lock();
         try {
             PolicyInfo p = current.policies().stream().filter(x -> x.namespace().equals(ns) && x.name().equals(name))
                     .findFirst().orElseThrow(() -> new NoSuchElementException("no policy named \"" + shown
                             + "\" (see policy list)"));
-            io.septum.api.policy.ClusterPolicies.refuseLocalChange(p.origin(), shown, "stage or promote it there:"
-                    + " septum policy import --cluster with the annotation " + io.septum.api.policy.PolicyModes.ANNOTATION
-                    + ": " + mode);
             String document = PolicyDocuments.withMode(p.document(), mode);
             if (document == null) {
                 throw new IllegalStateException("policy " + shown + " already is in " + mode + " mode");
             }
-            rev = revision + 1;
-            PolicySet parsed = engine.parse(p.origin(), document);
-            PolicyInfo after = parsed.policies().get(0);
-            String action = io.septum.api.policy.PolicyModes.AUDIT.equals(mode) ? "stage" : "promote";
-            commit(current.merge(parsed, rev), rev,
-                    List.of(entry(rev, author(author), action, "changed", after, "mode " + mode, after.document())), author);
+            if (ClusterChanges.isClusterCopy(p.origin())) {
+                // a cluster policy's mode is changed in the store, for every node
+                clusterDocument = document;
+                clusterOrigin = p.origin();
+                rev = -1;
+            } else {
+                rev = revision + 1;
+                PolicySet parsed = engine.parse(p.origin(), document);
+                PolicyInfo after = parsed.policies().get(0);
+                String action = io.septum.api.policy.PolicyModes.AUDIT.equals(mode) ? "stage" : "promote";
+                commit(current.merge(parsed, rev), rev,
+                        List.of(entry(rev, author(author), action, "changed", after, "mode " + mode, after.document())), author);
+            }
         } finally {
             lock.unlock();
+        }
+        if (clusterDocument != null) {
+            return cluster.put(ns, name, clusterDocument, author, clusterOrigin, shown, "stage or promote it there:"
+                    + " septum policy import --cluster with the annotation " + io.septum.api.policy.PolicyModes.ANNOTATION
+                    + ": " + mode);
         }
         notifyListeners();
         return rev;
