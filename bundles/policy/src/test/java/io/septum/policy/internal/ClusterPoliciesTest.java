@@ -135,6 +135,53 @@ class ClusterPoliciesTest {
     }
 
     @Test
+    void stagePromoteAndRollbackOfAClusterPolicyActOnTheStoreForEveryNode() throws Exception {
+        Node a = node("node-a");
+        Node b = node("node-b");
+        a.repo().clusterPolicies(a.sync());
+        b.repo().clusterPolicies(b.sync());
+        // node a's history starts before the cluster policy (a local policy first), so it can roll back to "absent"
+        a.repo().importPolicies("other.yaml", CCNP.replace("name: cw", "name: other"), "alice");
+        long beforeWeb = a.repo().revision();
+        a.sync().importPolicies(WEB, "alice");
+        for (Node n : List.of(a, b)) await("imported", () -> n.repo().get("prod", "web").isPresent());
+        long importedOnB = b.repo().revision();
+        // staged on node a: the store holds the audit-mode document, and every node enforces it so
+        long staged = a.repo().setMode("prod", "web", "audit", "alice");
+        assertTrue(a.repo().get("prod", "web").orElseThrow().document().contains("policy.septum.io/mode: audit"),
+                "node a has it when the call returns");
+        assertEquals(staged, a.repo().revision());
+        await("node b in audit mode", () -> b.repo().get("prod", "web").orElseThrow().document()
+                .contains("policy.septum.io/mode: audit"));
+        assertEquals("alice via cluster (etcd)", b.repo().history("prod", "web", 10).get(0).author());
+        // promoted from node b
+        b.repo().setMode("prod", "web", "enforce", "bob");
+        for (Node n : List.of(a, b)) {
+            await("enforced again (no mode annotation)", () -> !n.repo().get("prod", "web").orElseThrow().document()
+                    .contains("policy.septum.io/mode"));
+        }
+        // node a rolls back to where it was staged: the store gets that document again
+        a.repo().rollback("prod", "web", staged, "alice");
+        for (Node n : List.of(a, b)) {
+            await("audit again", () -> n.repo().get("prod", "web").orElseThrow().document()
+                    .contains("policy.septum.io/mode: audit"));
+        }
+        // to before it was imported (absent): removed from the store, so from every node
+        a.repo().rollback("prod", "web", beforeWeb, "alice");
+        assertTrue(a.sync().list().isEmpty(), "the store no longer has it");
+        await("gone from node b", () -> b.repo().get("prod", "web").isEmpty());
+        // and back, from node b, whose history has it as a cluster policy: restored in the store
+        b.repo().rollback("prod", "web", importedOnB, "bob");
+        for (Node n : List.of(a, b)) await("restored", () -> n.repo().get("prod", "web").isPresent());
+        assertEquals(1, a.sync().list().size());
+        // a node with no store (out of cluster mode) still refuses, naming the store
+        a.repo().clusterPolicies(null);
+        IllegalStateException refused = assertThrows(IllegalStateException.class,
+                () -> a.repo().setMode("prod", "web", "audit", "alice"));
+        assertTrue(refused.getMessage().contains("cluster mode is not running on this node"), refused.getMessage());
+    }
+
+    @Test
     void aRevisionRealisedBeforeItsImportWasRecordedStillCounts() throws Exception {
         Node a = node("node-a");
         Node b = node("node-b");
