@@ -33,8 +33,7 @@ class CgroupSourceIT {
 
     @Test
     void cgroupProcessesAreEnforcedBothWays() throws Exception {
-        Path septum = E2eSupport.septum();
-        Path dist = septum.getParent().getParent();
+        Path dist = E2eSupport.distribution();
         Path jar = E2eSupport.optionalJar(dist, "septum-source-cgroup.jar");
         Path mount = SeptumTestSupport.cgroup2Mount();
         if (!Boolean.getBoolean("septum.e2e.required")) Assumptions.assumeTrue(mount != null, "no cgroup v2 mount");
@@ -82,9 +81,7 @@ class CgroupSourceIT {
                             "without a policy the cgroup reaches both peers and both reach it");
 
                     Path policy = home.resolve("cg-policy.yaml");
-                    Files.writeString(policy, policy(port));
-                    E2eSupport.Run imp = agent.cli("policy", "import", policy.toString());
-                    assertEquals(0, imp.exit(), imp.toString());
+                    agent.importPolicy(policy, policy(port));
                     assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> !cgroupConnects(svc, bad.ip(), 80)),
                             "egress from the cgroup to cg-peer-bad:80 is denied");
                     assertTrue(cgroupConnects(svc, ok.ip(), 80), "egress to cg-peer-ok:80 is allowed");
