@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.params.provider.Arguments.arguments;
 
 import io.septum.api.Identity;
 import io.septum.api.Labels;
@@ -26,7 +27,11 @@ import io.septum.api.policy.TraceResult;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 class SemanticsTest {
     private final PolicyEngine engine = new PolicyEngineImpl();
@@ -54,24 +59,20 @@ class SemanticsTest {
         return ingress(s, subject, peer, port, Protocol.TCP, EnforcementMode.DEFAULT);
     }
 
-    @Test
-    void hostEntityMatchesOnlyTheHost() throws Exception {
-        PolicySet s = parse(cnp("h", "  endpointSelector: {matchLabels: {app: db}}\n  ingress:\n  - fromEntities: [host]\n"));
-        assertTrue(ingress(s, DB, HOST, 80));
-        assertFalse(ingress(s, DB, API, 80));
-        assertFalse(ingress(s, DB, WORLD, 80));
-        assertFalse(ingress(s, DB, REMOTE, 80));
+    /** An entity, the peers it matches and those it does not. */
+    static Stream<Arguments> entities() {
+        Labels otherNamespace = labels("netns:app=x", "k8s:io.kubernetes.pod.namespace=elsewhere");
+        return Stream.of(
+                arguments("host", List.of(HOST), List.of(API, WORLD, REMOTE)), // the host only
+                arguments("cluster", List.of(otherNamespace, HOST, REMOTE), List.of(WORLD, EXT))); // endpoints and nodes, not the world
     }
 
-    @Test
-    void clusterEntityHasEndpointsAndNodesButNotTheWorld() throws Exception {
-        PolicySet s = parse(cnp("c", "  endpointSelector: {matchLabels: {app: db}}\n  ingress:\n  - fromEntities: [cluster]\n"));
-        Labels other = labels("netns:app=x", "k8s:io.kubernetes.pod.namespace=elsewhere");
-        assertTrue(ingress(s, DB, other, 80));
-        assertTrue(ingress(s, DB, HOST, 80));
-        assertTrue(ingress(s, DB, REMOTE, 80));
-        assertFalse(ingress(s, DB, WORLD, 80));
-        assertFalse(ingress(s, DB, EXT, 80));
+    @ParameterizedTest
+    @MethodSource("entities")
+    void anEntityMatchesItsPeersOnly(String entity, List<Labels> matched, List<Labels> unmatched) throws Exception {
+        PolicySet s = parse(cnp(entity, "  endpointSelector: {matchLabels: {app: db}}\n  ingress:\n  - fromEntities: [" + entity + "]\n"));
+        for (Labels peer : matched) assertTrue(ingress(s, DB, peer, 80), peer.toString());
+        for (Labels peer : unmatched) assertFalse(ingress(s, DB, peer, 80), peer.toString());
     }
 
     @Test
