@@ -15,7 +15,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
@@ -120,7 +119,7 @@ class CgroupSourceIT {
                     assertFalse(cgroupConnects(svc, bad.ip(), 80), "still enforced");
 
                     // the cgroup goes: its endpoint goes, and its programs with it
-                    for (Process p : processes) kill(p);
+                    for (Process p : processes) E2eNet.kill(p, Duration.ofSeconds(5));
                     processes.clear();
                     assertTrue(E2eSupport.await(Duration.ofSeconds(10), () -> deleted(svc)), "cgroup removed");
                     assertTrue(E2eSupport.await(Duration.ofSeconds(20), () -> endpoint(agent, "sept-t" + tag + "/svc").isMissingNode()),
@@ -131,7 +130,7 @@ class CgroupSourceIT {
                 }
             }
         } finally {
-            for (Process p : processes) kill(p);
+            for (Process p : processes) E2eNet.kill(p, Duration.ofSeconds(5));
             E2eSupport.await(Duration.ofSeconds(10), () -> deleted(svc));
             E2eSupport.await(Duration.ofSeconds(10), () -> deleted(parent));
             TestFiles.deleteTree(home);
@@ -178,17 +177,8 @@ class CgroupSourceIT {
     private static boolean cgroupConnects(Path cgroup, String ip, int port) {
         List<String> full = new ArrayList<>(List.of("sh", "-c", "echo $$ > " + cgroup.resolve("cgroup.procs")
                 + " && exec \"$@\"", "sh", "socat", "-t", "1.5", "-", "TCP4:" + ip + ":" + port + ",connect-timeout=1.5"));
-        return E2eNet.echoes(new ProcessBuilder(full), "cg-" + E2eSupport.rand(), Duration.ofSeconds(5), CgroupSourceIT::kill);
-    }
-
-    private static void kill(Process p) {
-        p.descendants().forEach(ProcessHandle::destroyForcibly);
-        p.destroyForcibly();
-        try {
-            p.waitFor(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        return E2eNet.echoes(new ProcessBuilder(full), "cg-" + E2eSupport.rand(), Duration.ofSeconds(5),
+                p -> E2eNet.kill(p, Duration.ofSeconds(5)));
     }
 
     /** rmdir; a cgroup with members left is killed empty first. */
