@@ -81,7 +81,7 @@ class RequestGuardSocketTest {
     static Stream<Arguments> answers() {
         return Stream.of(
                 arguments(200, "\r\nGET /v1/status HTTP/1.0\nHost: x\n\n"), // bare LF, leading empty line, HTTP/1.0
-                arguments(404, "POST /v2/x HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok"), // repeated identical lengths: one length
+                arguments(404, "POST /v2/x HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok"), // one length, repeated
                 arguments(501, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"), // chunked bodies
                 arguments(505, "GET / HTTP/2.0\r\n\r\n"), // other versions
                 arguments(413, "POST / HTTP/1.1\r\nContent-Length: 16777217\r\n\r\n"), // too large a body, before reading it

@@ -70,7 +70,8 @@ class SemanticsTest {
     @ParameterizedTest
     @MethodSource("entities")
     void anEntityMatchesItsPeersOnly(String entity, List<Labels> matched, List<Labels> unmatched) throws Exception {
-        PolicySet s = parse(cnp(entity, "  endpointSelector: {matchLabels: {app: db}}\n  ingress:\n  - fromEntities: [" + entity + "]\n"));
+        PolicySet s = parse(cnp(entity, "  endpointSelector: {matchLabels: {app: db}}\n  ingress:\n"
+                + "  - fromEntities: [" + entity + "]\n"));
         for (Labels peer : matched) assertTrue(ingress(s, DB, peer, 80), peer.toString());
         for (Labels peer : unmatched) assertFalse(ingress(s, DB, peer, 80), peer.toString());
     }
