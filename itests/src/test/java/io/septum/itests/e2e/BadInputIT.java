@@ -53,9 +53,7 @@ class BadInputIT {
                     agent.cli("endpoint", "get", "default/bad-input-target", "-o", "json").json().path("state").asText())),
                     "endpoint ready");
             Path good = work.resolve("good.yaml");
-            Files.writeString(good, GOOD);
-            E2eSupport.Run imp = agent.cli("policy", "import", good.toString());
-            assertEquals(0, imp.exit(), imp.toString());
+            agent.importPolicy(good, GOOD);
             assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> agent.cli("bpf", "policy", "get",
                     "default/bad-input-target", "-o", "json").json().size() > 0), "the good policy reached the datapath");
 

@@ -15,7 +15,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
@@ -33,8 +32,7 @@ class CgroupSourceIT {
 
     @Test
     void cgroupProcessesAreEnforcedBothWays() throws Exception {
-        Path septum = E2eSupport.septum();
-        Path dist = septum.getParent().getParent();
+        Path dist = E2eSupport.distribution();
         Path jar = E2eSupport.optionalJar(dist, "septum-source-cgroup.jar");
         Path mount = SeptumTestSupport.cgroup2Mount();
         if (!Boolean.getBoolean("septum.e2e.required")) Assumptions.assumeTrue(mount != null, "no cgroup v2 mount");
@@ -82,9 +80,7 @@ class CgroupSourceIT {
                             "without a policy the cgroup reaches both peers and both reach it");
 
                     Path policy = home.resolve("cg-policy.yaml");
-                    Files.writeString(policy, policy(port));
-                    E2eSupport.Run imp = agent.cli("policy", "import", policy.toString());
-                    assertEquals(0, imp.exit(), imp.toString());
+                    agent.importPolicy(policy, policy(port));
                     assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> !cgroupConnects(svc, bad.ip(), 80)),
                             "egress from the cgroup to cg-peer-bad:80 is denied");
                     assertTrue(cgroupConnects(svc, ok.ip(), 80), "egress to cg-peer-ok:80 is allowed");
@@ -123,7 +119,7 @@ class CgroupSourceIT {
                     assertFalse(cgroupConnects(svc, bad.ip(), 80), "still enforced");
 
                     // the cgroup goes: its endpoint goes, and its programs with it
-                    for (Process p : processes) kill(p);
+                    for (Process p : processes) E2eNet.kill(p, Duration.ofSeconds(5));
                     processes.clear();
                     assertTrue(E2eSupport.await(Duration.ofSeconds(10), () -> deleted(svc)), "cgroup removed");
                     assertTrue(E2eSupport.await(Duration.ofSeconds(20), () -> endpoint(agent, "sept-t" + tag + "/svc").isMissingNode()),
@@ -134,7 +130,7 @@ class CgroupSourceIT {
                 }
             }
         } finally {
-            for (Process p : processes) kill(p);
+            for (Process p : processes) E2eNet.kill(p, Duration.ofSeconds(5));
             E2eSupport.await(Duration.ofSeconds(10), () -> deleted(svc));
             E2eSupport.await(Duration.ofSeconds(10), () -> deleted(parent));
             TestFiles.deleteTree(home);
@@ -181,17 +177,8 @@ class CgroupSourceIT {
     private static boolean cgroupConnects(Path cgroup, String ip, int port) {
         List<String> full = new ArrayList<>(List.of("sh", "-c", "echo $$ > " + cgroup.resolve("cgroup.procs")
                 + " && exec \"$@\"", "sh", "socat", "-t", "1.5", "-", "TCP4:" + ip + ":" + port + ",connect-timeout=1.5"));
-        return E2eNet.echoes(new ProcessBuilder(full), "cg-" + E2eSupport.rand(), Duration.ofSeconds(5), CgroupSourceIT::kill);
-    }
-
-    private static void kill(Process p) {
-        p.descendants().forEach(ProcessHandle::destroyForcibly);
-        p.destroyForcibly();
-        try {
-            p.waitFor(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        return E2eNet.echoes(new ProcessBuilder(full), "cg-" + E2eSupport.rand(), Duration.ofSeconds(5),
+                p -> E2eNet.kill(p, Duration.ofSeconds(5)));
     }
 
     /** rmdir; a cgroup with members left is killed empty first. */

@@ -197,13 +197,7 @@ final class Chromium implements AutoCloseable {
     @Override
     public void close() {
         if (ws != null) ws.abort();
-        process.descendants().forEach(ProcessHandle::destroyForcibly);
-        process.destroyForcibly();
-        try {
-            process.waitFor(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        E2eNet.kill(process, Duration.ofSeconds(10));
         TestFiles.deleteTree(profile);
     }
 

@@ -72,7 +72,7 @@ class ClusterFailuresIT {
 
     @Test
     void etcdKilledUnderTrafficChangesNoVerdictAndANodeThatDiesIsForgotten() throws Exception {
-        Path home = E2eSupport.septum().getParent().getParent();
+        Path home = E2eSupport.distribution();
         int client = freePort();
         int peer = freePort();
         etcdData = Files.createTempDirectory("septum-it-etcd");

@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -36,18 +33,10 @@ class ConnectivityCorpusIT {
 
     @TestFactory
     Stream<DynamicTest> corpus() throws IOException {
-        List<DynamicTest> tests = new ArrayList<>();
-        for (E2eSupport.CorpusEntry e : E2eSupport.corpusFiles("cases")) {
-            Path c = e.path();
-            Optional<String> cannot = E2eSupport.labCannotProbe(c);
-            if (cannot.isPresent()) {
-                tests.add(E2eSupport.evalOnly(agent, e, cannot.get()));
-                continue;
-            }
-            if (E2eSupport.hasL7Probes(c) && !Boolean.getBoolean("septum.e2e.l7")) continue;
-            tests.add(DynamicTest.dynamicTest(e.name(), () -> check(c)));
-        }
-        return tests.stream();
+        return E2eSupport.labCases(agent, e -> {
+            if (E2eSupport.hasL7Probes(e.path()) && !Boolean.getBoolean("septum.e2e.l7")) return null;
+            return DynamicTest.dynamicTest(e.name(), () -> check(e.path()));
+        }).stream();
     }
 
     private void check(Path c) throws IOException {

@@ -16,7 +16,6 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -46,8 +45,7 @@ class DockerCorpusIT {
 
     @BeforeAll
     void start() throws Exception {
-        Path septum = E2eSupport.septum();
-        Path dist = septum.getParent().getParent();
+        Path dist = E2eSupport.distribution();
         jar = E2eSupport.optionalJar(dist, "septum-source-docker.jar");
         E2eSupport.TestDocker.assumeInstalled();
         script = E2eSupport.repoFile("scripts/test-dockerd.sh");
@@ -84,22 +82,16 @@ class DockerCorpusIT {
         // first, before the source is deployed: the command must say what is missing
         tests.add(DynamicTest.dynamicTest("without the docker source", this::withoutSource));
         tests.add(DynamicTest.dynamicTest("deploy the docker source", this::deploy));
-        for (E2eSupport.CorpusEntry e : E2eSupport.corpusFiles("cases")) {
+        tests.addAll(E2eSupport.labCases(agent, e -> {
             Path c = e.path();
-            Optional<String> cannot = E2eSupport.labCannotProbe(c);
-            if (cannot.isPresent()) {
-                tests.add(E2eSupport.evalOnly(agent, e, cannot.get()));
-                continue;
-            }
             if (E2eSupport.hasL7Probes(c)) {
-                tests.add(DynamicTest.dynamicTest(e.name() + " (L7: skipped)", () -> skipped(c, "http:")));
+                return DynamicTest.dynamicTest(e.name() + " (L7: skipped)", () -> skipped(c, "http:"));
             } else if (E2eSupport.hasDnsLookups(new com.fasterxml.jackson.databind.ObjectMapper(
                     new com.fasterxml.jackson.dataformat.yaml.YAMLFactory()).readTree(c.toFile()))) {
-                tests.add(DynamicTest.dynamicTest(e.name() + " (DNS: skipped)", () -> skipped(c, "dns:")));
-            } else {
-                tests.add(DynamicTest.dynamicTest(e.name(), () -> check(c)));
+                return DynamicTest.dynamicTest(e.name() + " (DNS: skipped)", () -> skipped(c, "dns:"));
             }
-        }
+            return DynamicTest.dynamicTest(e.name(), () -> check(c));
+        }));
         return tests.stream();
     }
 

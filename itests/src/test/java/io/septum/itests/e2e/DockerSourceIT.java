@@ -19,9 +19,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -47,8 +44,7 @@ class DockerSourceIT {
 
     @Test
     void hotDeployedDockerSourceEnforcesAndCannotBeSpoofed() throws Exception {
-        Path septum = E2eSupport.septum();
-        Path dist = septum.getParent().getParent();
+        Path dist = E2eSupport.distribution();
         Path jar = E2eSupport.optionalJar(dist, "septum-source-docker.jar");
         Path script = E2eSupport.repoFile("scripts/test-dockerd.sh");
         E2eSupport.TestDocker.assumeInstalled();
@@ -57,11 +53,11 @@ class DockerSourceIT {
                 StandardOpenOption.CREATE, StandardOpenOption.WRITE); FileLock ignored = lockChannel.lock()) {
             E2eSupport.Run started = E2eSupport.sh(Duration.ofSeconds(120), script.toString(), "start");
             assertEquals(0, started.exit(), started.toString());
-            withEngine(septum, dist, jar, script);
+            withEngine(dist, jar, script);
         }
     }
 
-    private static void withEngine(Path septum, Path dist, Path jar, Path script) throws Exception {
+    private static void withEngine(Path dist, Path jar, Path script) throws Exception {
         Path home = Files.createTempDirectory("septum-e2e-docker-home");
         String tag = E2eSupport.rand();
         try {
@@ -97,28 +93,13 @@ class DockerSourceIT {
                     E2eNet.addEndpoint(agent, nsClient, "role=ns-client");
                     E2eNet.addEndpoint(agent, intruder, "role=ns-intruder");
                     Path nsPolicy = home.resolve("ns-policy.yaml");
-                    Files.writeString(nsPolicy, NETNS_POLICY);
-                    E2eSupport.Run nsImp = agent.cli("policy", "import", nsPolicy.toString());
-                    assertEquals(0, nsImp.exit(), nsImp.toString());
+                    agent.importPolicy(nsPolicy, NETNS_POLICY);
                     assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> net.tcp(nsClient, server, 80, ALLOW_TIMEOUT)
                             && !net.tcp(intruder, server, 80, DENY_TIMEOUT)), "netns policy enforced before the deploy");
-                    List<String> wrong = Collections.synchronizedList(new ArrayList<>());
-                    AtomicReference<String> phase = new AtomicReference<>("deploy");
-                    AtomicBoolean probing = new AtomicBoolean(true);
-                    AtomicInteger rounds = new AtomicInteger();
-                    Thread prober = new Thread(() -> {
-                        while (probing.get()) {
-                            String p = phase.get();
-                            if (!net.tcp(nsClient, server, 80, ALLOW_TIMEOUT)) {
-                                wrong.add(p + ": ns-client -> ns-server:80 dropped");
-                            }
-                            if (net.tcp(intruder, server, 80, DENY_TIMEOUT)) {
-                                wrong.add(p + ": ns-intruder -> ns-server:80 allowed");
-                            }
-                            rounds.incrementAndGet();
-                        }
-                    }, "e2e-docker-prober");
-                    prober.start();
+                    Prober prober = new Prober("e2e-docker-prober", "deploy")
+                            .allows("ns-client -> ns-server:80", () -> net.tcp(nsClient, server, 80, ALLOW_TIMEOUT))
+                            .denies("ns-intruder -> ns-server:80", () -> net.tcp(intruder, server, 80, DENY_TIMEOUT))
+                            .start();
                     try {
                         Files.copy(jar, home.resolve("deploy/septum-source-docker.jar"));
                         List<String> ids = List.of(web, client, other, spoof);
@@ -158,9 +139,7 @@ class DockerSourceIT {
                         assertTrue(E2eSupport.await(Duration.ofSeconds(20), () -> connects(client, webIp)
                                 && connects(other, webIp)), "no policy yet: every container reaches web:80");
                         Path policy = home.resolve("web-from-client.yaml");
-                        Files.writeString(policy, POLICY);
-                        E2eSupport.Run imp = agent.cli("policy", "import", policy.toString());
-                        assertEquals(0, imp.exit(), imp.toString());
+                        agent.importPolicy(policy, POLICY);
                         assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> !connects(other, webIp)),
                                 "the policy denies other -> web:80");
                         assertTrue(connects(client, webIp), "the policy allows client -> web:80");
@@ -171,7 +150,7 @@ class DockerSourceIT {
 
                         // Redeploy a rebuilt jar (same bundle, a newer Bundle-Version, new file): the containers stay
                         // enforced throughout.
-                        phase.set("redeploy");
+                        prober.phase("redeploy");
                         Path rebuilt = home.resolve("septum-source-docker.jar.tmp");
                         String version = rebuild(jar, rebuilt, tag);
                         Files.move(rebuilt, home.resolve("deploy/septum-source-docker.jar"), StandardCopyOption.REPLACE_EXISTING,
@@ -219,7 +198,7 @@ class DockerSourceIT {
                         for (String v : dockerVeths) assertTrue(tcAttached(v), "programs attached to " + v);
                         String nsBefore = netnsDatapath(agent, nsIds, nsIps);
 
-                        phase.set("undeploy");
+                        prober.phase("undeploy");
                         long undeployed = System.nanoTime();
                         Files.delete(home.resolve("deploy/septum-source-docker.jar"));
                         boolean gone = E2eSupport.await(Duration.ofSeconds(30), () -> ids.stream()
@@ -260,17 +239,14 @@ class DockerSourceIT {
                                 "the containers' endpoints are gone: " + agent.cli("endpoint", "list").out());
                         assertEquals(nsBefore, netnsDatapath(agent, nsIds, nsIps),
                                 "the netns endpoints' datapath state is untouched");
-                        phase.set("after undeploy");
-                        int now = rounds.get();
-                        assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> rounds.get() >= now + 3),
-                                "probe rounds progress");
+                        prober.phase("after undeploy");
+                        prober.awaitRounds(3);
                     } finally {
-                        probing.set(false);
-                        prober.join(10_000);
+                        prober.stop();
                     }
-                    assertTrue(rounds.get() > 3, "the netns prober ran");
-                    assertTrue(wrong.isEmpty(), "netns probes went wrong while the docker source came and went:\n"
-                            + String.join("\n", wrong));
+                    assertTrue(prober.rounds() > 3, "the netns prober ran");
+                    assertTrue(prober.wrong().isEmpty(), "netns probes went wrong while the docker source came and went:\n"
+                            + String.join("\n", prober.wrong()));
                 } catch (RuntimeException | Error e) {
                     agent.printLog();
                     throw e;

@@ -174,6 +174,17 @@ final class E2eNet implements AutoCloseable {
         }
     }
 
+    /** Kills {@code p} and its descendants, then waits for it at most {@code wait}. */
+    static void kill(Process p, Duration wait) {
+        p.descendants().forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
+        try {
+            p.waitFor(wait.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** {@code endpoint add} of the node (its namespace, host veth and address) with these labels; it must succeed. */
     static void addEndpoint(E2eSupport.Agent agent, Node n, String... labels) {
         List<String> args = new ArrayList<>(List.of("endpoint", "add", "--name", n.name(), "--netns", n.netns(),

@@ -61,6 +61,11 @@ final class E2eSupport {
         return bin.get();
     }
 
+    /** The distribution whose launcher {@link #septum()} is: the directory above its bin/. */
+    static Path distribution() {
+        return septum().getParent().getParent();
+    }
+
     static Optional<Path> findSeptum() {
         List<Path> candidates = new ArrayList<>();
         String dist = System.getProperty("septum.distribution");
@@ -185,6 +190,22 @@ final class E2eSupport {
                     + " are judged by policy eval and the datapath's packet tests");
             assertEquals(0, agent.cli("policy", "eval", c.toString()).exit());
         });
+    }
+
+    /** What a corpus case the lab can probe becomes: its test, or null to leave the case out. */
+    interface LabCase {
+        DynamicTest test(CorpusEntry e) throws IOException;
+    }
+
+    /** The corpus's cases as tests: those the lab cannot probe as {@link #evalOnly}, the others as {@code probed} makes them. */
+    static List<DynamicTest> labCases(Agent agent, LabCase probed) throws IOException {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (CorpusEntry e : corpusFiles("cases")) {
+            Optional<String> cannot = labCannotProbe(e.path());
+            DynamicTest t = cannot.isPresent() ? evalOnly(agent, e, cannot.get()) : probed.test(e);
+            if (t != null) tests.add(t);
+        }
+        return tests;
     }
 
     /**
@@ -477,6 +498,13 @@ final class E2eSupport {
             cmd.add(socket().toString());
             cmd.addAll(List.of(args));
             return exec(timeout, cmd);
+        }
+
+        /** Writes {@code yaml} to {@code file} and imports it ({@code septum policy import}), which must succeed. */
+        void importPolicy(Path file, String yaml) throws IOException {
+            Files.writeString(file, yaml);
+            Run imp = cli("policy", "import", file.toString());
+            assertEquals(0, imp.exit(), imp.toString());
         }
 
         /** A GET on the API socket, without a CLI process (fast enough to poll). */

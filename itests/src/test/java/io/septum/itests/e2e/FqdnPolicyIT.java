@@ -1,7 +1,6 @@
 package io.septum.itests.e2e;
 
 import static io.septum.itests.e2e.E2eSupport.sh;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -47,7 +46,7 @@ class FqdnPolicyIT {
                 E2eNet.addEndpoint(agent, client, "app=client");
                 E2eNet.addEndpoint(agent, dns, "k8s-app=kube-dns");
                 Path policy = work.resolve("fqdn.yaml");
-                Files.writeString(policy, """
+                agent.importPolicy(policy, """
                         apiVersion: cilium.io/v2
                         kind: CiliumNetworkPolicy
                         metadata: {name: client-fqdn}
@@ -62,8 +61,6 @@ class FqdnPolicyIT {
                           - toFQDNs: [{matchName: api.example.com}]
                             toPorts: [{ports: [{port: "8443", protocol: TCP}]}]
                         """);
-                E2eSupport.Run imp = agent.cli("policy", "import", policy.toString());
-                assertEquals(0, imp.exit(), imp.toString());
                 assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> dnsProxyUp(agent)),
                         () -> "dns-proxy ready: " + agent.cli("status", "-o", "json").out());
                 // wait until the client's egress is enforced: the world is closed

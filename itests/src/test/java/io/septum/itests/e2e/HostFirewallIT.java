@@ -32,8 +32,7 @@ class HostFirewallIT {
 
     @Test
     void aHostPolicyAllowsOnlyItsPortsAndTheFailsafeOnes() throws Exception {
-        Path septum = E2eSupport.septum();
-        Path dist = septum.getParent().getParent();
+        Path dist = E2eSupport.distribution();
         Path home = Files.createTempDirectory("septum-e2e-hostfw-home");
         try (E2eNet net = new E2eNet()) {
             E2eNet.Node peer = net.add("hostfw-peer");
@@ -47,9 +46,7 @@ class HostFirewallIT {
                 assertTrue(reaches(peer, hostIp, 8080), "no host policy: the host is open");
 
                 Path policy = home.resolve("host-policy.yaml");
-                Files.writeString(policy, POLICY);
-                E2eSupport.Run imp = agent.cli("policy", "import", policy.toString());
-                assertEquals(0, imp.exit(), imp.toString());
+                agent.importPolicy(policy, POLICY);
                 assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> !reaches(peer, hostIp, 8080)),
                         "8080 is dropped once the host policy is in force");
                 assertTrue(reaches(peer, hostIp, 80), "80 is allowed");

@@ -67,8 +67,7 @@ class K8sSourceIT {
 
     @BeforeAll
     void start() throws Exception {
-        Path septum = E2eSupport.septum();
-        Path dist = septum.getParent().getParent();
+        Path dist = E2eSupport.distribution();
         Path optional = E2eSupport.optionalJar(dist, "septum-source-kubernetes.jar");
         server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
                 new KubernetesCrudDispatcher(List.of()), false);

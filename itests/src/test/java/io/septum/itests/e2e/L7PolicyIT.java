@@ -44,9 +44,7 @@ class L7PolicyIT {
             E2eNet.Node ops = net.add("ops");
             E2eNet.addEndpoint(agent, ops, "class=ops");
             Path f = work.resolve("l7.yaml");
-            Files.writeString(f, L7);
-            E2eSupport.Run imp = agent.cli("policy", "import", f.toString());
-            assertEquals(0, imp.exit(), imp.toString());
+            agent.importPolicy(f, L7);
 
             String ds = "default/" + fleet.deathstar().name();
             assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> identity(agent, "default/" + ops.name()) > 0),

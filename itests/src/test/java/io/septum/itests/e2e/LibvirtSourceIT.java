@@ -49,8 +49,7 @@ class LibvirtSourceIT {
 
     @Test
     void hotDeployedLibvirtSourceEnforcesOnLxcDomains() throws Exception {
-        Path septum = E2eSupport.septum();
-        Path dist = septum.getParent().getParent();
+        Path dist = E2eSupport.distribution();
         Path jar = E2eSupport.optionalJar(dist, "septum-source-libvirt.jar");
         Path script = E2eSupport.repoFile("scripts/test-libvirtd.sh");
         boolean installed = Files.isExecutable(Path.of("/usr/sbin/libvirtd"))
@@ -64,14 +63,14 @@ class LibvirtSourceIT {
             assertEquals(0, started.exit(), started.toString());
             String uri = E2eSupport.sh(Duration.ofSeconds(5), script.toString(), "uri").out().trim();
             try {
-                withDaemon(septum, dist, jar, script, uri);
+                withDaemon(dist, jar, script, uri);
             } finally {
                 E2eSupport.sh(Duration.ofSeconds(60), script.toString(), "stop");
             }
         }
     }
 
-    private static void withDaemon(Path septum, Path dist, Path jar, Path script, String uri) throws Exception {
+    private static void withDaemon(Path dist, Path jar, Path script, String uri) throws Exception {
         Path home = Files.createTempDirectory("septum-e2e-libvirt-home");
         List<String> domains = new ArrayList<>();
         try (E2eNet net = new E2eNet()) {
@@ -131,9 +130,7 @@ class LibvirtSourceIT {
                     assertTrue(list.out().contains("libvirt"), list.toString());
 
                     Path policy = home.resolve("policy.yaml");
-                    Files.writeString(policy, POLICY);
-                    E2eSupport.Run imp = agent.cli("policy", "import", policy.toString());
-                    assertEquals(0, imp.exit(), imp.toString());
+                    agent.importPolicy(policy, POLICY);
                     assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> net.tcp(nsClient, web, 80, ALLOW)
                             && !net.tcp(intruder, web, 80, DENY)), "netns -> domain enforced");
                     assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> fromDomain(uri, domains.get(1), nsServer, ALLOW)

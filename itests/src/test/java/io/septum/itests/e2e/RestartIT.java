@@ -9,14 +9,9 @@ import io.septum.testsupport.TestFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -42,38 +37,28 @@ class RestartIT {
             Process stream = net.stream(tie, ds, 80, 900, 100, echoed);
             assertTrue(E2eSupport.await(Duration.ofSeconds(5), () -> lines(echoed) >= 3), "the stream flows");
 
-            List<String> wrong = Collections.synchronizedList(new ArrayList<>());
-            AtomicReference<String> phase = new AtomicReference<>("before kill");
-            AtomicBoolean probing = new AtomicBoolean(true);
-            AtomicInteger rounds = new AtomicInteger();
-            Thread prober = new Thread(() -> {
-                while (probing.get()) {
-                    String p = phase.get();
-                    if (!fleet.tiefighterLands(net)) wrong.add(p + ": tiefighter -> deathstar:80 dropped");
-                    if (fleet.xwingGetsThrough(net)) wrong.add(p + ": xwing -> deathstar:80 allowed");
-                    rounds.incrementAndGet();
-                }
-            }, "e2e-prober");
-            prober.start();
+            Prober prober = new Prober("e2e-prober", "before kill")
+                    .allows("tiefighter -> deathstar:80", () -> fleet.tiefighterLands(net))
+                    .denies("xwing -> deathstar:80", () -> fleet.xwingGetsThrough(net))
+                    .start();
             try {
-                awaitRounds(rounds, 2);
-                phase.set("agent killed");
+                prober.awaitRounds(2);
+                prober.phase("agent killed");
                 agent.kill9();
                 assertFalse(agent.alive());
                 int atKill = lines(echoed);
-                awaitRounds(rounds, 3);
+                prober.awaitRounds(3);
                 assertTrue(E2eSupport.await(Duration.ofSeconds(5), () -> lines(echoed) > atKill + 5),
                         "the established connection flows while the agent is down");
 
-                phase.set("agent restarting");
+                prober.phase("agent restarting");
                 agent.restart();
-                phase.set("agent resynced");
-                awaitRounds(rounds, 4);
+                prober.phase("agent resynced");
+                prober.awaitRounds(4);
             } finally {
-                probing.set(false);
-                prober.join(10_000);
+                prober.stop();
             }
-            assertTrue(wrong.isEmpty(), "wrong probe outcomes:\n" + String.join("\n", wrong));
+            assertTrue(prober.wrong().isEmpty(), "wrong probe outcomes:\n" + String.join("\n", prober.wrong()));
             int atReady = lines(echoed);
             assertTrue(E2eSupport.await(Duration.ofSeconds(5), () -> lines(echoed) > atReady + 5),
                     "the established connection still flows after the restart");
@@ -111,10 +96,5 @@ class RestartIT {
         } catch (java.io.IOException e) {
             return 0;
         }
-    }
-
-    private static void awaitRounds(AtomicInteger rounds, int more) {
-        int target = rounds.get() + more;
-        assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> rounds.get() >= target), "probe rounds progress");
     }
 }

@@ -59,7 +59,7 @@ class StarWarsDemoIT {
 
             // the demo's recorded traffic, judged against its own L7 policy while nothing is in force: the xwing's
             // connection and the tiefighter's PUT would be newly dropped, the POST landing stays allowed
-            String draft = E2eSupport.septum().getParent().getParent().resolve("examples/sw_l3_l4_l7_policy.yaml").toString();
+            String draft = E2eSupport.distribution().resolve("examples/sw_l3_l4_l7_policy.yaml").toString();
             E2eSupport.Run impact = agent.cli("policy", "impact", draft, "--since", "30m", "-o", "json");
             assertEquals(0, impact.exit(), impact.toString());
             var report = impact.json();

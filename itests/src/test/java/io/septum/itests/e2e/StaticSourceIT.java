@@ -26,8 +26,7 @@ class StaticSourceIT {
 
     @Test
     void deployedExampleSourceIsEnforced() throws Exception {
-        Path septum = E2eSupport.septum();
-        Path dist = septum.getParent().getParent();
+        Path dist = E2eSupport.distribution();
         Path jar = exampleJar();
         Path home = Files.createTempDirectory("septum-e2e-static-home");
         try {
@@ -65,9 +64,7 @@ class StaticSourceIT {
                     assertTrue(E2eSupport.await(Duration.ofSeconds(20), () -> net.tcp(other, server, 80, ALLOW)),
                             "no policy yet: other reaches server:80");
                     Path policy = home.resolve("policy.yaml");
-                    Files.writeString(policy, POLICY);
-                    E2eSupport.Run imp = agent.cli("policy", "import", policy.toString());
-                    assertEquals(0, imp.exit(), imp.toString());
+                    agent.importPolicy(policy, POLICY);
                     assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> !net.tcp(other, server, 80, DENY)),
                             "the policy denies other -> server:80");
                     assertTrue(net.tcp(client, server, 80, ALLOW), "the policy allows client -> server:80");

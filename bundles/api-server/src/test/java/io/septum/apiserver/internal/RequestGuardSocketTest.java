@@ -2,16 +2,20 @@ package io.septum.apiserver.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.params.provider.Arguments.arguments;
 
 import java.io.IOException;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** The request rules of the API (what RequestGuard and Netty's decoder refuse), sent as raw bytes over the socket. */
@@ -50,16 +54,6 @@ class RequestGuardSocketTest {
         }
     }
 
-    @Test
-    void acceptsBareLfLeadingEmptyLineAndHttp10() throws IOException {
-        assertEquals(200, status("\r\nGET /v1/status HTTP/1.0\nHost: x\n\n"));
-    }
-
-    @Test
-    void identicalRepeatedContentLengthIsOneLength() throws IOException {
-        assertEquals(404, status("POST /v2/x HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok"));
-    }
-
     @ParameterizedTest
     @ValueSource(strings = {
             "GET /v1/status\r\n\r\n",                       // no version
@@ -83,20 +77,21 @@ class RequestGuardSocketTest {
         assertEquals(400, status(raw));
     }
 
-    @Test
-    void refusesChunkedBodiesWith501() throws IOException {
-        assertEquals(501, status("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"));
+    /** Answers other than 400: the status and a request that gets it. */
+    static Stream<Arguments> answers() {
+        return Stream.of(
+                arguments(200, "\r\nGET /v1/status HTTP/1.0\nHost: x\n\n"), // bare LF, leading empty line, HTTP/1.0
+                arguments(404, "POST /v2/x HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok"), // one length, repeated
+                arguments(501, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"), // chunked bodies
+                arguments(505, "GET / HTTP/2.0\r\n\r\n"), // other versions
+                arguments(413, "POST / HTTP/1.1\r\nContent-Length: 16777217\r\n\r\n"), // too large a body, before reading it
+                arguments(413, "POST / HTTP/1.1\r\nContent-Length: 99999999999999999\r\n\r\n"));
     }
 
-    @Test
-    void refusesOtherVersionsWith505() throws IOException {
-        assertEquals(505, status("GET / HTTP/2.0\r\n\r\n"));
-    }
-
-    @Test
-    void refusesTooLargeBodyWith413BeforeReadingIt() throws IOException {
-        assertEquals(413, status("POST / HTTP/1.1\r\nContent-Length: 16777217\r\n\r\n"));
-        assertEquals(413, status("POST / HTTP/1.1\r\nContent-Length: 99999999999999999\r\n\r\n"));
+    @ParameterizedTest
+    @MethodSource("answers")
+    void answersWithTheStatusOfItsRule(int expected, String raw) throws IOException {
+        assertEquals(expected, status(raw));
     }
 
     @Test

@@ -29,64 +29,62 @@ class HostPolicyTest {
         return engine.parse("host.yaml", yaml);
     }
 
-    private static final String SSH_AND_HTTP = """
-            apiVersion: cilium.io/v2
-            kind: CiliumClusterwideNetworkPolicy
-            metadata: {name: host-ssh-http}
-            spec:
+    /** A CiliumClusterwideNetworkPolicy named {@code name} with {@code spec} (its lines indented by two). */
+    private static String ccnp(String name, String spec) {
+        return "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: " + name + "}\nspec:\n" + spec;
+    }
+
+    /** The decision over TCP in the default mode. */
+    private static Decision decide(PolicySet set, Direction direction, Labels subject, Labels peer, int port) {
+        return set.decide(direction, subject, peer, port, Protocol.TCP, EnforcementMode.DEFAULT);
+    }
+
+    private static final String SSH_AND_HTTP = ccnp("host-ssh-http", """
               nodeSelector: {matchLabels: {node-access: ssh}}
               ingress:
               - fromEntities: [world, cluster]
                 toPorts: [{ports: [{port: "22", protocol: TCP}, {port: "80", protocol: TCP}]}]
-            """;
+            """);
 
     @Test
     void aNodeSelectorSelectsTheHostWithThoseLabelsOnly() throws Exception {
         PolicySet set = parse(SSH_AND_HTTP);
-        Decision ssh = set.decide(Direction.INGRESS, HOST_SSH, WORLD, 22, Protocol.TCP, EnforcementMode.DEFAULT);
+        Decision ssh = decide(set, Direction.INGRESS, HOST_SSH, WORLD, 22);
         assertTrue(ssh.allowed(), ssh.toString());
         assertTrue(ssh.rule().contains("host-ssh-http"), ssh.rule());
-        assertTrue(set.decide(Direction.INGRESS, HOST_SSH, WORLD, 80, Protocol.TCP, EnforcementMode.DEFAULT).allowed());
-        Decision other = set.decide(Direction.INGRESS, HOST_SSH, WORLD, 8080, Protocol.TCP, EnforcementMode.DEFAULT);
+        assertTrue(decide(set, Direction.INGRESS, HOST_SSH, WORLD, 80).allowed());
+        Decision other = decide(set, Direction.INGRESS, HOST_SSH, WORLD, 8080);
         assertFalse(other.allowed(), "the host is isolated once a host policy selects it: " + other);
-        assertTrue(set.decide(Direction.INGRESS, HOST_SSH, WEB, 22, Protocol.TCP, EnforcementMode.DEFAULT).allowed(),
+        assertTrue(decide(set, Direction.INGRESS, HOST_SSH, WEB, 22).allowed(),
                 "cluster includes the endpoints");
 
         // a host without the label is not selected; neither is any endpoint
-        assertTrue(set.decide(Direction.INGRESS, HOST_OTHER, WORLD, 8080, Protocol.TCP, EnforcementMode.DEFAULT).allowed());
-        assertTrue(set.decide(Direction.INGRESS, WEB, WORLD, 8080, Protocol.TCP, EnforcementMode.DEFAULT).allowed());
+        assertTrue(decide(set, Direction.INGRESS, HOST_OTHER, WORLD, 8080).allowed());
+        assertTrue(decide(set, Direction.INGRESS, WEB, WORLD, 8080).allowed());
         // egress of the host is not touched by an ingress-only policy
-        assertTrue(set.decide(Direction.EGRESS, HOST_SSH, WORLD, 443, Protocol.TCP, EnforcementMode.DEFAULT).allowed());
+        assertTrue(decide(set, Direction.EGRESS, HOST_SSH, WORLD, 443).allowed());
     }
 
     @Test
     void anEndpointSelectorNeverSelectsTheHost() throws Exception {
-        PolicySet set = parse("""
-                apiVersion: cilium.io/v2
-                kind: CiliumClusterwideNetworkPolicy
-                metadata: {name: every-endpoint}
-                spec:
+        PolicySet set = parse(ccnp("every-endpoint", """
                   endpointSelector: {}
                   ingress:
                   - fromEntities: [cluster]
-                """);
-        assertFalse(set.decide(Direction.INGRESS, WEB, WORLD, 80, Protocol.TCP, EnforcementMode.DEFAULT).allowed());
-        assertTrue(set.decide(Direction.INGRESS, HOST_SSH, WORLD, 80, Protocol.TCP, EnforcementMode.DEFAULT).allowed(),
+                """));
+        assertFalse(decide(set, Direction.INGRESS, WEB, WORLD, 80).allowed());
+        assertTrue(decide(set, Direction.INGRESS, HOST_SSH, WORLD, 80).allowed(),
                 "endpointSelector {} does not reach the host");
 
         // not even one that names reserved:host: its L7 rules would bypass the host policies' checks
-        PolicySet named = parse("""
-                apiVersion: cilium.io/v2
-                kind: CiliumClusterwideNetworkPolicy
-                metadata: {name: names-the-host}
-                spec:
+        PolicySet named = parse(ccnp("names-the-host", """
                   endpointSelector: {matchLabels: {'reserved:host': ''}}
                   ingress:
                   - toPorts:
                     - ports: [{port: "80", protocol: TCP}]
                       rules: {http: [{method: GET}]}
-                """);
-        assertTrue(named.decide(Direction.INGRESS, HOST_SSH, WORLD, 8080, Protocol.TCP, EnforcementMode.DEFAULT).allowed(),
+                """));
+        assertTrue(decide(named, Direction.INGRESS, HOST_SSH, WORLD, 8080).allowed(),
                 "the host is not selected, so not isolated");
         var host = named.resolve(HOST_SSH, List.of(), List.of(io.septum.api.ReservedIdentity.WORLD.identity()),
                 java.util.Map.of(), EnforcementMode.DEFAULT);
@@ -96,22 +94,18 @@ class HostPolicyTest {
 
     @Test
     void anEmptyNodeSelectorSelectsEveryHostAndEgressRulesApply() throws Exception {
-        PolicySet set = parse("""
-                apiVersion: cilium.io/v2
-                kind: CiliumClusterwideNetworkPolicy
-                metadata: {name: host-egress}
-                spec:
+        PolicySet set = parse(ccnp("host-egress", """
                   nodeSelector: {}
                   egress:
                   - toEndpoints: [{matchLabels: {app: web}}]
                     toPorts: [{ports: [{port: "8080"}]}]
                   egressDeny:
                   - toCIDR: [192.0.2.0/24]
-                """);
-        assertTrue(set.decide(Direction.EGRESS, HOST_OTHER, WEB, 8080, Protocol.TCP, EnforcementMode.DEFAULT).allowed());
-        assertFalse(set.decide(Direction.EGRESS, HOST_OTHER, WEB, 9090, Protocol.TCP, EnforcementMode.DEFAULT).allowed());
-        assertFalse(set.decide(Direction.EGRESS, HOST_OTHER, WORLD, 443, Protocol.TCP, EnforcementMode.DEFAULT).allowed());
-        assertTrue(set.decide(Direction.EGRESS, WEB, WORLD, 443, Protocol.TCP, EnforcementMode.DEFAULT).allowed(),
+                """));
+        assertTrue(decide(set, Direction.EGRESS, HOST_OTHER, WEB, 8080).allowed());
+        assertFalse(decide(set, Direction.EGRESS, HOST_OTHER, WEB, 9090).allowed());
+        assertFalse(decide(set, Direction.EGRESS, HOST_OTHER, WORLD, 443).allowed());
+        assertTrue(decide(set, Direction.EGRESS, WEB, WORLD, 443).allowed(),
                 "endpoints are not selected by a host policy");
     }
 

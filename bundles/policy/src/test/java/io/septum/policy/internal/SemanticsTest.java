@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.params.provider.Arguments.arguments;
 
 import io.septum.api.Identity;
 import io.septum.api.Labels;
@@ -26,7 +27,11 @@ import io.septum.api.policy.TraceResult;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 class SemanticsTest {
     private final PolicyEngine engine = new PolicyEngineImpl();
@@ -49,24 +54,26 @@ class SemanticsTest {
         return s.decide(Direction.INGRESS, subject, peer, port, proto, mode).allowed();
     }
 
-    @Test
-    void hostEntityMatchesOnlyTheHost() throws Exception {
-        PolicySet s = parse(cnp("h", "  endpointSelector: {matchLabels: {app: db}}\n  ingress:\n  - fromEntities: [host]\n"));
-        assertTrue(ingress(s, DB, HOST, 80, Protocol.TCP, EnforcementMode.DEFAULT));
-        assertFalse(ingress(s, DB, API, 80, Protocol.TCP, EnforcementMode.DEFAULT));
-        assertFalse(ingress(s, DB, WORLD, 80, Protocol.TCP, EnforcementMode.DEFAULT));
-        assertFalse(ingress(s, DB, REMOTE, 80, Protocol.TCP, EnforcementMode.DEFAULT));
+    /** Over TCP, in the default mode. */
+    private boolean ingress(PolicySet s, Labels subject, Labels peer, int port) {
+        return ingress(s, subject, peer, port, Protocol.TCP, EnforcementMode.DEFAULT);
     }
 
-    @Test
-    void clusterEntityHasEndpointsAndNodesButNotTheWorld() throws Exception {
-        PolicySet s = parse(cnp("c", "  endpointSelector: {matchLabels: {app: db}}\n  ingress:\n  - fromEntities: [cluster]\n"));
-        Labels other = labels("netns:app=x", "k8s:io.kubernetes.pod.namespace=elsewhere");
-        assertTrue(ingress(s, DB, other, 80, Protocol.TCP, EnforcementMode.DEFAULT));
-        assertTrue(ingress(s, DB, HOST, 80, Protocol.TCP, EnforcementMode.DEFAULT));
-        assertTrue(ingress(s, DB, REMOTE, 80, Protocol.TCP, EnforcementMode.DEFAULT));
-        assertFalse(ingress(s, DB, WORLD, 80, Protocol.TCP, EnforcementMode.DEFAULT));
-        assertFalse(ingress(s, DB, EXT, 80, Protocol.TCP, EnforcementMode.DEFAULT));
+    /** An entity, the peers it matches and those it does not. */
+    static Stream<Arguments> entities() {
+        Labels otherNamespace = labels("netns:app=x", "k8s:io.kubernetes.pod.namespace=elsewhere");
+        return Stream.of(
+                arguments("host", List.of(HOST), List.of(API, WORLD, REMOTE)), // the host only
+                arguments("cluster", List.of(otherNamespace, HOST, REMOTE), List.of(WORLD, EXT))); // endpoints and nodes, not the world
+    }
+
+    @ParameterizedTest
+    @MethodSource("entities")
+    void anEntityMatchesItsPeersOnly(String entity, List<Labels> matched, List<Labels> unmatched) throws Exception {
+        PolicySet s = parse(cnp(entity, "  endpointSelector: {matchLabels: {app: db}}\n  ingress:\n"
+                + "  - fromEntities: [" + entity + "]\n"));
+        for (Labels peer : matched) assertTrue(ingress(s, DB, peer, 80), peer.toString());
+        for (Labels peer : unmatched) assertFalse(ingress(s, DB, peer, 80), peer.toString());
     }
 
     @Test
@@ -75,30 +82,30 @@ class SemanticsTest {
                 + "  endpointSelector: {}\n  ingress:\n  - fromEndpoints:\n    - matchExpressions: [{key: app, operator: DoesNotExist}]\n"
                 + "  - fromEndpoints: [{}]\n    toPorts: [{ports: [{port: '81'}]}]\n"
                 + "  - fromEndpoints: [{matchLabels: {'reserved:host': ''}}]\n    toPorts: [{ports: [{port: '82'}]}]\n");
-        assertFalse(ingress(s, DB, HOST, 80, Protocol.TCP, EnforcementMode.DEFAULT));
-        assertFalse(ingress(s, DB, WORLD, 80, Protocol.TCP, EnforcementMode.DEFAULT));
-        assertFalse(ingress(s, DB, EXT, 81, Protocol.TCP, EnforcementMode.DEFAULT));
-        assertTrue(ingress(s, DB, API, 81, Protocol.TCP, EnforcementMode.DEFAULT));
-        assertTrue(ingress(s, DB, HOST, 82, Protocol.TCP, EnforcementMode.DEFAULT));
-        assertTrue(ingress(s, DB, labels("k8s:io.kubernetes.pod.namespace=x"), 80, Protocol.TCP, EnforcementMode.DEFAULT));
+        assertFalse(ingress(s, DB, HOST, 80));
+        assertFalse(ingress(s, DB, WORLD, 80));
+        assertFalse(ingress(s, DB, EXT, 81));
+        assertTrue(ingress(s, DB, API, 81));
+        assertTrue(ingress(s, DB, HOST, 82));
+        assertTrue(ingress(s, DB, labels("k8s:io.kubernetes.pod.namespace=x"), 80));
     }
 
     @Test
     void sourceQualifiedKeysMatchOnlyThatSource() throws Exception {
         PolicySet s = parse(cnp("k", "  endpointSelector: {matchLabels: {app: db}}\n  ingress:\n"
                 + "  - fromEndpoints: [{matchLabels: {'k8s:app': api}}]\n"));
-        assertTrue(ingress(s, DB, API, 80, Protocol.TCP, EnforcementMode.DEFAULT));
+        assertTrue(ingress(s, DB, API, 80));
         Labels netnsApi = labels("netns:app=api", "k8s:io.kubernetes.pod.namespace=default");
-        assertFalse(ingress(s, DB, netnsApi, 80, Protocol.TCP, EnforcementMode.DEFAULT));
+        assertFalse(ingress(s, DB, netnsApi, 80));
         // the subject selector has no source: a netns endpoint is selected too
         Labels netnsDb = labels("netns:app=db", "k8s:io.kubernetes.pod.namespace=default");
-        assertFalse(ingress(s, netnsDb, netnsApi, 80, Protocol.TCP, EnforcementMode.DEFAULT));
+        assertFalse(ingress(s, netnsDb, netnsApi, 80));
     }
 
     @Test
     void modes() throws Exception {
         PolicySet none = engine.empty();
-        assertTrue(ingress(none, DB, API, 80, Protocol.TCP, EnforcementMode.DEFAULT));
+        assertTrue(ingress(none, DB, API, 80));
         Decision d = none.decide(Direction.INGRESS, DB, API, 80, Protocol.TCP, EnforcementMode.DEFAULT);
         assertEquals("no rule selects endpoint for ingress (default allow)", d.rule());
         Decision always = none.decide(Direction.EGRESS, DB, API, 80, Protocol.TCP, EnforcementMode.ALWAYS);
@@ -107,7 +114,7 @@ class SemanticsTest {
         EndpointPolicy ep = none.resolve(DB, List.of(), EnforcementMode.ALWAYS);
         assertTrue(ep.ingressEnforced() && ep.egressEnforced() && ep.entries().isEmpty());
         PolicySet deny = parse(cnp("d", "  endpointSelector: {}\n  ingressDeny:\n  - fromEntities: [all]\n"));
-        assertFalse(ingress(deny, DB, API, 80, Protocol.TCP, EnforcementMode.DEFAULT));
+        assertFalse(ingress(deny, DB, API, 80));
         assertTrue(ingress(deny, DB, API, 80, Protocol.TCP, EnforcementMode.NEVER));
         assertEquals(EndpointPolicy.OPEN, deny.resolve(DB, List.of(), EnforcementMode.NEVER));
     }
@@ -116,12 +123,12 @@ class SemanticsTest {
     void denyOnlyRuleIsolatesAndDefaultDenyCanBeTurnedOff() throws Exception {
         PolicySet s = parse(cnp("d", "  endpointSelector: {matchLabels: {app: db}}\n  ingressDeny:\n"
                 + "  - fromEndpoints: [{matchLabels: {app: bad}}]\n"));
-        assertFalse(ingress(s, DB, API, 80, Protocol.TCP, EnforcementMode.DEFAULT));
+        assertFalse(ingress(s, DB, API, 80));
         PolicySet soft = parse(cnp("d", "  endpointSelector: {matchLabels: {app: db}}\n"
                 + "  enableDefaultDeny: {ingress: false}\n  ingressDeny:\n  - fromEndpoints: [{matchLabels: {app: bad}}]\n"));
-        assertTrue(ingress(soft, DB, API, 80, Protocol.TCP, EnforcementMode.DEFAULT));
+        assertTrue(ingress(soft, DB, API, 80));
         Labels bad = labels("k8s:app=bad", "k8s:io.kubernetes.pod.namespace=default");
-        assertFalse(ingress(soft, DB, bad, 80, Protocol.TCP, EnforcementMode.DEFAULT));
+        assertFalse(ingress(soft, DB, bad, 80));
         EndpointPolicy ep = soft.resolve(DB, List.of(new Identity(300, bad.asStrings(), false)), EnforcementMode.DEFAULT);
         assertFalse(ep.ingressEnforced());
         assertEquals(List.of(PolicyAction.DENY), ep.entries().stream().map(PolicyEntry::action).toList());
@@ -131,9 +138,9 @@ class SemanticsTest {
     void fromRequiresConstrainsEndpointPeers() throws Exception {
         PolicySet s = parse(cnp("r", "  endpointSelector: {matchLabels: {app: db}}\n  ingress:\n"
                 + "  - fromRequires: [{matchLabels: {env: prod}}]\n  - fromEndpoints: [{matchLabels: {app: api}}]\n"));
-        assertFalse(ingress(s, DB, API, 80, Protocol.TCP, EnforcementMode.DEFAULT));
+        assertFalse(ingress(s, DB, API, 80));
         Labels prodApi = labels("k8s:app=api", "k8s:env=prod", "k8s:io.kubernetes.pod.namespace=default");
-        assertTrue(ingress(s, DB, prodApi, 80, Protocol.TCP, EnforcementMode.DEFAULT));
+        assertTrue(ingress(s, DB, prodApi, 80));
     }
 
     @Test
@@ -203,13 +210,13 @@ class SemanticsTest {
     void networkPolicyIsolatesTheDirectionsItNames() throws Exception {
         PolicySet s = parse("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: n}\nspec:\n"
                 + "  podSelector: {matchLabels: {app: db}}\n  policyTypes: [Ingress, Egress]\n  ingress:\n  - {}\n");
-        assertTrue(ingress(s, DB, EXT, 80, Protocol.TCP, EnforcementMode.DEFAULT), "an ingress rule without from allows all");
+        assertTrue(ingress(s, DB, EXT, 80), "an ingress rule without from allows all");
         assertFalse(s.decide(Direction.EGRESS, DB, API, 80, Protocol.TCP, EnforcementMode.DEFAULT).allowed());
         assertTrue(s.decide(Direction.EGRESS, API, DB, 80, Protocol.TCP, EnforcementMode.DEFAULT).allowed());
         PolicySet udp = parse("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: n}\nspec:\n"
                 + "  podSelector: {}\n  ingress:\n  - ports: [{protocol: UDP}]\n");
         assertTrue(ingress(udp, DB, API, 5353, Protocol.UDP, EnforcementMode.DEFAULT));
-        assertFalse(ingress(udp, DB, API, 5353, Protocol.TCP, EnforcementMode.DEFAULT));
+        assertFalse(ingress(udp, DB, API, 5353));
     }
 
     @Test

@@ -170,9 +170,14 @@ class HttpProxyTest {
 
     private Response exchange(String raw) throws IOException {
         try (Socket s = connect()) {
-            send(s, raw);
-            return read(s);
+            return exchange(s, raw);
         }
+    }
+
+    /** Sends {@code raw} on {@code s} and reads the response. */
+    private static Response exchange(Socket s, String raw) throws IOException {
+        send(s, raw);
+        return read(s);
     }
 
     /** True when the peer closed the connection (EOF or reset) within the socket's timeout. */
@@ -194,19 +199,17 @@ class HttpProxyTest {
     @Test
     void allowedThenDeniedOnOneKeepAliveConnection() throws Exception {
         try (Socket s = connect()) {
-            send(s, "POST /v1/request-landing HTTP/1.1\r\nHost: deathstar\r\nContent-Length: 0\r\n\r\n");
-            Response ok = read(s);
+            Response ok = exchange(s, "POST /v1/request-landing HTTP/1.1\r\nHost: deathstar\r\nContent-Length: 0\r\n\r\n");
             assertEquals(200, ok.status());
             assertEquals("Ship landed\n", ok.text());
 
-            send(s, "PUT /v1/exhaust-port HTTP/1.1\r\nHost: deathstar\r\nContent-Length: 0\r\n\r\n");
-            Response denied = read(s);
+            Response denied = exchange(s, "PUT /v1/exhaust-port HTTP/1.1\r\nHost: deathstar\r\nContent-Length: 0\r\n\r\n");
             assertEquals(403, denied.status());
             assertEquals("Access denied", denied.text());
             assertEquals("text/plain", denied.headers().get("content-type"));
 
-            send(s, "POST /v1/request-landing HTTP/1.1\r\nHost: deathstar\r\nContent-Length: 0\r\n\r\n");
-            assertEquals("Ship landed\n", read(s).text(), "the connection stays usable after a denial");
+            assertEquals("Ship landed\n", exchange(s, "POST /v1/request-landing HTTP/1.1\r\nHost: deathstar\r\nContent-Length: 0\r\n\r\n").text(),
+                    "the connection stays usable after a denial");
         }
         assertEquals(List.of("POST /v1/request-landing", "POST /v1/request-landing"), backendSaw,
                 "the denied PUT never reached the server");
@@ -246,8 +249,7 @@ class HttpProxyTest {
         };
         for (String a : attacks) {
             try (Socket s = connect()) {
-                send(s, a);
-                Response r = read(s);
+                Response r = exchange(s, a);
                 assertNotNull(r, a);
                 assertEquals(400, r.status(), a);
                 assertTrue(closedByPeer(s), "the connection is closed after " + a);
@@ -375,10 +377,8 @@ class HttpProxyTest {
     @Test
     void everyRequestAndResponseIsAnL7Flow() throws Exception {
         try (Socket s = connect()) {
-            send(s, "POST /v1/request-landing HTTP/1.1\r\nHost: deathstar\r\nContent-Length: 0\r\n\r\n");
-            read(s);
-            send(s, "PUT /v1/exhaust-port HTTP/1.1\r\nHost: deathstar\r\nContent-Length: 0\r\n\r\n");
-            read(s);
+            exchange(s, "POST /v1/request-landing HTTP/1.1\r\nHost: deathstar\r\nContent-Length: 0\r\n\r\n");
+            exchange(s, "PUT /v1/exhaust-port HTTP/1.1\r\nHost: deathstar\r\nContent-Length: 0\r\n\r\n");
         }
         assertEquals(4, flows.size(), flows.toString());
         Flow req = flows.get(0);

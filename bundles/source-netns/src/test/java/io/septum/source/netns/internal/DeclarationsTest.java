@@ -61,22 +61,19 @@ class DeclarationsTest {
     void errorsNameFileEntryAndField() {
         String e = error("endpoints:\n  - name: a\n  - name: b\n    colour: red\n");
         assertTrue(e.startsWith("etc/endpoints/x.yaml: endpoints[1]: unknown field \"colour\""), e);
-        e = error("endpoints:\n  - netns: a\n");
-        assertTrue(e.contains("endpoints[0].name: is required"), e);
-        e = error("endpoints:\n  - name: a\n    namespace: Kube_System\n");
-        assertTrue(e.contains("endpoints[0].namespace") && e.contains("DNS label"), e);
-        e = error("endpoints:\n  - name: a\n    netns: -n\n");
-        assertTrue(e.contains("endpoints[0].netns"), e);
-        e = error("endpoints:\n  - name: a\n    netns: /var/run/netns/../../etc\n");
-        assertTrue(e.contains("not normalized"), e);
-        e = error("endpoints:\n  - name: a\n    interface: averyveryverylongname\n");
-        assertTrue(e.contains("endpoints[0].interface"), e);
-        e = error("endpoints:\n  - name: a\n  - name: a\n");
-        assertTrue(e.contains("already declared at endpoints[0]"), e);
-        e = error("endpoints:\n  - name: a\n    labels: [x]\n");
-        assertTrue(e.contains("endpoints[0].labels"), e);
-        e = error("endpoint:\n  - name: a\n");
-        assertTrue(e.contains("unknown top-level field \"endpoint\""), e);
+        String[][] refused = { // the YAML, then what the message names
+                {"endpoints:\n  - netns: a\n", "endpoints[0].name: is required"},
+                {"endpoints:\n  - name: a\n    namespace: Kube_System\n", "endpoints[0].namespace", "DNS label"},
+                {"endpoints:\n  - name: a\n    netns: -n\n", "endpoints[0].netns"},
+                {"endpoints:\n  - name: a\n    netns: /var/run/netns/../../etc\n", "not normalized"},
+                {"endpoints:\n  - name: a\n    interface: averyveryverylongname\n", "endpoints[0].interface"},
+                {"endpoints:\n  - name: a\n  - name: a\n", "already declared at endpoints[0]"},
+                {"endpoints:\n  - name: a\n    labels: [x]\n", "endpoints[0].labels"},
+                {"endpoint:\n  - name: a\n", "unknown top-level field \"endpoint\""}};
+        for (String[] c : refused) {
+            e = error(c[0]);
+            for (int i = 1; i < c.length; i++) assertTrue(e.contains(c[i]), e);
+        }
         e = error("endpoints: [\n");
         assertTrue(e.startsWith("etc/endpoints/x.yaml:") && e.contains("not valid YAML"), e);
     }
