@@ -210,7 +210,14 @@ for cmd in "${PRE[@]}"; do
   cmd=${cmd#+}
   bash -c "$cmd" || die "ExecStartPre $cmd failed"
 done
-# the sandbox's own mount namespace; the command's exit status is ours
+# the sandbox's own mount namespace; the command's exit status is ours, and SIGTERM or SIGINT sent to this script
+# goes to the command (as systemd's stop signal goes to the service), which this script then waits for
+unshare --mount --propagation slave -- "$0" --inner "$PLAN_DIR/plan" -- "$@" &
+child=$!
+trap 'kill -TERM "$child" 2>/dev/null' TERM
+trap 'kill -INT "$child" 2>/dev/null' INT
 rc=0
-unshare --mount --propagation slave -- "$0" --inner "$PLAN_DIR/plan" -- "$@" || rc=$?
+wait "$child" || rc=$?
+# a trapped signal ends the first wait early: wait for the command itself
+while kill -0 "$child" 2>/dev/null; do rc=0; wait "$child" || rc=$?; done
 exit "$rc"

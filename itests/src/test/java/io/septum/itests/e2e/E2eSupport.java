@@ -99,10 +99,10 @@ final class E2eSupport {
         return jar;
     }
 
-    /** An executable of the repository (a script: {@code scripts/test-dockerd.sh}), found walking up from the working directory. */
+    /** A file of the repository (a script: {@code scripts/test-dockerd.sh}), found walking up from the working directory. */
     static Path repoFile(String relative) {
         for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-            if (Files.isExecutable(p.resolve(relative))) return p.resolve(relative);
+            if (Files.exists(p.resolve(relative))) return p.resolve(relative);
         }
         throw new AssertionError(relative + " not found above " + Path.of("").toAbsolutePath());
     }
@@ -372,20 +372,39 @@ final class E2eSupport {
         private int printed;
 
         Agent(Path septum) {
+            this(septum, tempBase());
+        }
+
+        /** With its state, run directory and log under {@code base} (removed on close). */
+        Agent(Path septum, Path base) {
             this.septum = septum;
-            try {
-                this.base = Files.createTempDirectory("septum-e2e-");
-            } catch (IOException e) {
-                throw new AssertionError(e);
-            }
+            this.base = base;
             this.stateDir = base.resolve("state");
             this.runDir = base.resolve("run");
             this.bpfDir = Path.of("/sys/fs/bpf", "sept-e2e-" + rand());
             this.log = base.resolve("agent.log");
         }
 
+        private static Path tempBase() {
+            try {
+                return Files.createTempDirectory("septum-e2e-");
+            } catch (IOException e) {
+                throw new AssertionError(e);
+            }
+        }
+
         static Agent start(Path septum) {
             return start(septum, (Path) null);
+        }
+
+        /** Words before {@code septum agent}: a wrapper the agent runs under ({@code scripts/sandbox-run.sh}). */
+        final List<String> prefix = new ArrayList<>();
+
+        /** Started under {@code prefix}, with its directories under {@code base} (outside /tmp for a sandbox). */
+        static Agent startUnder(Path septum, Path base, List<String> prefix) {
+            Agent a = new Agent(septum, base);
+            a.prefix.addAll(prefix);
+            return launched(a);
         }
 
         /** With {@code --home home} when not null: a test's own etc/ (e.g. a component enabled) and deploy/. */
@@ -400,6 +419,10 @@ final class E2eSupport {
             Agent a = new Agent(septum);
             a.extraArgs.addAll(List.of(extraArgs));
             for (int i = 0; i + 1 < extraArgs.length; i++) if (extraArgs[i].equals("--home")) a.home = Path.of(extraArgs[i + 1]);
+            return launched(a);
+        }
+
+        private static Agent launched(Agent a) {
             try {
                 a.launch();
             } catch (RuntimeException | Error e) {
@@ -419,7 +442,8 @@ final class E2eSupport {
             try {
                 Files.writeString(log, "==== start " + starts + "\n", StandardCharsets.UTF_8,
                         java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
-                List<String> cmd = new ArrayList<>(List.of(septum.toString(), "agent", "--state-dir", stateDir.toString(),
+                List<String> cmd = new ArrayList<>(prefix);
+                cmd.addAll(List.of(septum.toString(), "agent", "--state-dir", stateDir.toString(),
                         "--run-dir", runDir.toString(), "--bpf-dir", bpfDir.toString()));
                 cmd.addAll(extraArgs);
                 process = new ProcessBuilder(cmd)
@@ -475,7 +499,11 @@ final class E2eSupport {
             if (process == null || !process.isAlive()) return;
             process.destroy();
             try {
-                if (!process.waitFor(15, TimeUnit.SECONDS)) process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+                if (!process.waitFor(15, TimeUnit.SECONDS)) {
+                    // a wrapper's child (the agent under a sandbox) must not outlive it
+                    process.descendants().forEach(ProcessHandle::destroyForcibly);
+                    process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 process.destroyForcibly();

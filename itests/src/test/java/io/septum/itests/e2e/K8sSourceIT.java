@@ -384,6 +384,8 @@ class K8sSourceIT {
                     .build();
             case "NetworkPolicy" -> new ResourceDefinitionContext.Builder().withGroup("networking.k8s.io")
                     .withVersion("v1").withKind(kind).withPlural("networkpolicies").withNamespaced(true).build();
+            case "CiliumCIDRGroup" -> new ResourceDefinitionContext.Builder().withGroup("cilium.io")
+                    .withVersion("v2alpha1").withKind(kind).withPlural("ciliumcidrgroups").withNamespaced(false).build();
             default -> throw new AssertionError("no API resource for kind " + kind);
         };
     }

@@ -1,0 +1,100 @@
+package io.septum.itests.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.septum.testsupport.TestFiles;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The systemd unit's sandbox: {@code systemd-analyze security} rates {@code septum.service} 4.5 or lower, and the
+ * agent started under the same restrictions ({@code scripts/sandbox-run.sh}: this machine has no systemd as PID 1)
+ * becomes ready and enforces a policy between two network-namespace endpoints with real packets. The agent is
+ * installed outside /tmp and /root, as the unit's {@code PrivateTmp} and {@code ProtectHome} hide both.
+ */
+class SandboxIT {
+    private static final double GOAL = 4.5;
+    private static final Pattern SCORE = Pattern.compile("Overall exposure level for septum\\.service: (\\d+\\.\\d+)");
+
+    @Test
+    void theUnitScoresOkAndTheAgentEnforcesUnderItsSandbox() throws Exception {
+        Path unit = E2eSupport.repoFile("distribution/src/main/dist/systemd/septum.service");
+        Path script = E2eSupport.repoFile("scripts/sandbox-run.sh");
+        E2eSupport.Run score = E2eSupport.sh(Duration.ofSeconds(60), "systemd-analyze", "security", "--offline=true",
+                unit.toString());
+        Matcher m = SCORE.matcher(score.out() + score.err());
+        assertTrue(m.find(), "systemd-analyze gave no score: " + score);
+        double exposure = Double.parseDouble(m.group(1));
+        System.err.println("e2e: systemd-analyze security rates septum.service " + exposure);
+        assertTrue(exposure <= GOAL, "septum.service is rated " + exposure + ", above " + GOAL + ":\n" + score.out());
+
+        String tag = E2eSupport.rand();
+        Path install = Path.of("/opt/septum-e2e-sandbox-" + tag);
+        Path base = Path.of("/var/lib/septum-e2e-sandbox-" + tag);
+        Files.createDirectories(base.resolve("state"));
+        Files.createDirectories(base.resolve("run"));
+        try {
+            E2eSupport.Run copied = E2eSupport.sh(Duration.ofSeconds(60), "cp", "-a",
+                    E2eSupport.distribution().toString(), install.toString());
+            assertEquals(0, copied.exit(), copied.toString());
+            List<String> sandbox = List.of(script.toString(), "--unit", unit.toString(),
+                    "--state", base.resolve("state").toString(), "--run", base.resolve("run").toString(), "--");
+
+            // the sandbox itself, tried with a shell: what it refuses and what it leaves writable
+            String writable = base.resolve("state/written").toString();
+            E2eSupport.Run tried = E2eSupport.exec(Duration.ofSeconds(120), concat(sandbox, "/bin/sh", "-c",
+                    "touch /usr/septum-e2e 2>&1; echo root=$(ls -A /root | wc -l); unshare -U true 2>&1;"
+                            + " date -s 2001-01-01 2>&1; hostname septum-e2e 2>&1; echo umask=$(umask);"
+                            + " touch " + writable + " && echo state-writable"));
+            String out = tried.out() + tried.err();
+            assertTrue(out.contains("/usr/septum-e2e': Read-only file system"), "/usr is read-only: " + out);
+            assertTrue(out.contains("root=0"), "/root is hidden: " + out);
+            assertTrue(out.contains("unshare failed: Operation not permitted"), "no user namespace: " + out);
+            assertTrue(out.contains("cannot set date"), "no clock change: " + out);
+            assertTrue(out.contains("umask=0077"), "UMask=0077: " + out);
+            assertTrue(out.contains("state-writable"), "the state directory stays writable: " + out);
+            assertTrue(Files.notExists(Path.of("/usr/septum-e2e")));
+
+            // the agent under it: ready, and enforcing with real packets
+            try (E2eSupport.Agent agent = E2eSupport.Agent.startUnder(install.resolve("bin/septum"), base, sandbox);
+                 E2eNet net = new E2eNet()) {
+                try {
+                    E2eNet.Node server = net.add("sbx-server");
+                    E2eNet.Node client = net.add("sbx-client");
+                    E2eNet.Node intruder = net.add("sbx-intruder");
+                    net.echo(server, 80);
+                    E2eNet.addEndpoint(agent, server, "role=sbx-server");
+                    E2eNet.addEndpoint(agent, client, "role=sbx-client");
+                    E2eNet.addEndpoint(agent, intruder, "role=sbx-intruder");
+                    agent.importPolicy(base.resolve("policy.yaml"),
+                            E2eSupport.allowIngress("sbx-server-from-client", "role: sbx-server", "role: sbx-client"));
+                    boolean enforced = E2eSupport.await(Duration.ofSeconds(30), () ->
+                            net.tcp(client, server, 80, Duration.ofMillis(1500))
+                                    && !net.tcp(intruder, server, 80, Duration.ofMillis(500)));
+                    assertTrue(enforced, "the policy is enforced by the sandboxed agent: "
+                            + agent.cli("endpoint", "list").out());
+                    String log = Files.readString(agent.log);
+                    assertTrue(!log.contains("SEVERE"), "no SEVERE line in the sandboxed agent's log");
+                } catch (RuntimeException | Error e) {
+                    agent.printLog();
+                    throw e;
+                }
+            }
+        } finally {
+            TestFiles.deleteTree(install);
+            TestFiles.deleteTree(base);
+        }
+    }
+
+    private static List<String> concat(List<String> head, String... tail) {
+        List<String> all = new java.util.ArrayList<>(head);
+        all.addAll(List.of(tail));
+        return all;
+    }
+}
