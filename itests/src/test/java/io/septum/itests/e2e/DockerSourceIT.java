@@ -25,7 +25,9 @@ import org.junit.jupiter.api.Test;
  * Hot deployment of the docker source into a running agent, against a real Docker engine (scripts/test-dockerd.sh):
  * containers become {@code ready} endpoints with {@code container:} labels, a container cannot label itself into
  * another namespace or a reserved identity, a policy is enforced between containers with real connections, and
- * replacing the jar with a rebuilt one (a newer Bundle-Version) keeps them enforced, removing it leaves its endpoints
+ * replacing the jar with a rebuilt one (a newer Bundle-Version) keeps them enforced, the engine stopped and started
+ * again under the running agent (status says disconnected meanwhile; the containers, restarted by their restart
+ * policy in new namespaces, are ready and enforced again), removing the jar leaves its endpoints
  * {@code disconnected} and still enforced for the grace period ({@code disconnectGraceSeconds}, 20 s here), after
  * which their tc programs, endpoint-map, policy-map and ipcache entries are gone while the network-namespace
  * endpoints' entries are exactly as before; those endpoints, under their own policy, see no wrong probe outcome
@@ -69,14 +71,14 @@ class DockerSourceIT {
             Files.writeString(endpointsCfg, cfg.replaceAll("(?m)^disconnectGraceSeconds=.*$", "")
                     + "\ndisconnectGraceSeconds=" + GRACE.toSeconds() + "\n");
 
-            String web = docker("run", "-d", "--name", "sept-t-web-" + tag, "-l", "app=sept-web", IMAGE,
+            String web = docker("run", "-d", "--restart", "always", "--name", "sept-t-web-" + tag, "-l", "app=sept-web", IMAGE,
                     "sh", "-c", "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 80 -h /www");
-            String client = docker("run", "-d", "--name", "sept-t-client-" + tag, "-l", "app=sept-client", IMAGE,
+            String client = docker("run", "-d", "--restart", "always", "--name", "sept-t-client-" + tag, "-l", "app=sept-client", IMAGE,
                     "sleep", "100000");
-            String other = docker("run", "-d", "--name", "sept-t-other-" + tag, "-l", "app=sept-other", IMAGE,
+            String other = docker("run", "-d", "--restart", "always", "--name", "sept-t-other-" + tag, "-l", "app=sept-other", IMAGE,
                     "sleep", "100000");
             // Labels that try to pick the namespace, a reserved identity and another source's label.
-            String spoof = docker("run", "-d", "--name", "sept-t-spoof-" + tag, "-l", "app=sept-client",
+            String spoof = docker("run", "-d", "--restart", "always", "--name", "sept-t-spoof-" + tag, "-l", "app=sept-client",
                     "-l", "io.kubernetes.pod.namespace=kube-system", "-l", "reserved:host=",
                     "-l", "reserved:world=", "-l", "k8s:app=sept-web", "-l", "netns:role=admin", IMAGE,
                     "sleep", "100000");
@@ -111,12 +113,7 @@ class DockerSourceIT {
 
                         JsonNode status = agent.get("/v1/status");
                         assertTrue(status.toString().contains("\"source-docker\""), "status shows source-docker: " + status);
-                        boolean sourceConnected = false;
-                        for (JsonNode src : status.path("sources")) {
-                            sourceConnected |= "container".equals(src.path("source").asText())
-                                    && src.path("connected").asBoolean(false);
-                        }
-                        assertTrue(sourceConnected, "status shows the container source connected: " + status);
+                        assertTrue(containerSourceConnected(agent), "status shows the container source connected: " + status);
 
                         JsonNode w = endpoint(agent, web);
                         assertEquals("default", w.path("namespace").asText());
@@ -175,6 +172,35 @@ class DockerSourceIT {
                         assertTrue(E2eSupport.await(Duration.ofSeconds(20), () -> connectedLines(agent) >= 2),
                                 "the redeployed source connected to the engine again");
 
+                        // The engine goes away under the running agent (a crash or an upgrade: dockerd stopped, its
+                        // containers with it) and comes back: status says the source is disconnected meanwhile, the
+                        // netns endpoints never notice (the prober), and the containers, restarted by their policy in
+                        // new namespaces, are ready and enforced again.
+                        prober.phase("engine restart");
+                        long connectedBefore = connectedLines(agent);
+                        E2eSupport.Run killed = E2eSupport.sh(Duration.ofSeconds(90), script.toString(), "kill");
+                        assertEquals(0, killed.exit(), killed.toString());
+                        assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> !containerSourceConnected(agent)),
+                                "status says the container source is disconnected while the engine is down: "
+                                        + agent.cli("status").out());
+                        long engineDown = System.nanoTime();
+                        E2eSupport.Run restarted = E2eSupport.sh(Duration.ofSeconds(120), script.toString(), "start");
+                        assertEquals(0, restarted.exit(), restarted.toString());
+                        assertTrue(E2eSupport.await(Duration.ofSeconds(60), () -> connectedLines(agent) > connectedBefore
+                                && containerSourceConnected(agent)), "the source connected to the engine again");
+                        boolean back = E2eSupport.await(Duration.ofSeconds(90), () -> ids.stream().allMatch(id -> {
+                            JsonNode e = endpoint(agent, id);
+                            return "ready".equals(e.path("state").asText())
+                                    && e.path("addresses").path(0).asText().equals(containerIp(id));
+                        }));
+                        if (!back) fail("containers not ready in their new namespaces after the engine restart: "
+                                + agent.cli("endpoint", "list").out());
+                        String webIpAfter = containerIp(web);
+                        assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> connects(client, webIpAfter)
+                                && !connects(other, webIpAfter)), "the policy is enforced on the restarted containers");
+                        System.err.println("e2e: engine restarted; containers ready and enforced again "
+                                + (System.nanoTime() - engineDown) / 1_000_000 + " ms after the engine went down");
+
                         // What the kernel holds for the containers and for the netns endpoints, before the undeploy.
                         List<Long> dockerIds = ids.stream().map(id -> endpoint(agent, id).path("id").asLong()).toList();
                         List<String> dockerIps = new ArrayList<>();
@@ -211,7 +237,7 @@ class DockerSourceIT {
                         if (System.nanoTime() - undeployed < GRACE.minusSeconds(5).toNanos()) {
                             assertTrue(bpfEndpointIds(agent).containsAll(dockerIds), "still in the endpoint map during the grace");
                             for (String v : dockerVeths) assertTrue(tcAttached(v), "still attached to " + v + " during the grace");
-                            assertFalse(connects(other, webIp), "still enforced during the grace: other -> web:80 denied");
+                            assertFalse(connects(other, webIpAfter), "still enforced during the grace: other -> web:80 denied");
                         }
                         // After it, everything of theirs is gone from the kernel, and nothing else changed.
                         boolean removed = E2eSupport.await(GRACE.plusSeconds(30), () -> {
@@ -343,6 +369,27 @@ class DockerSourceIT {
         }
     }
     private static final Duration DENY_TIMEOUT = Duration.ofMillis(500);
+
+    /** Whether {@code status} shows the container source connected to its engine. */
+    private static boolean containerSourceConnected(E2eSupport.Agent agent) {
+        try {
+            for (JsonNode src : agent.get("/v1/status").path("sources")) {
+                if ("container".equals(src.path("source").asText())) return src.path("connected").asBoolean(false);
+            }
+        } catch (IOException e) {
+            // the agent is busy: not known
+        }
+        return false;
+    }
+
+    /** The container's address as the engine says now (empty while it is not running). */
+    private static String containerIp(String id) {
+        try {
+            return docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", id);
+        } catch (RuntimeException | AssertionError e) {
+            return "";
+        }
+    }
 
     private static long connectedLines(E2eSupport.Agent agent) {
         try {
