@@ -40,9 +40,6 @@ class DockerSourceIT {
     private static final String SOCK = E2eSupport.TestDocker.HOST;
     private static final String IMAGE = "septum-test/busybox";
     private static final String POLICY = E2eSupport.allowIngress("web-from-client", "app: sept-web", "app: sept-client");
-    /** For the two network-namespace endpoints that must not notice the docker source coming and going. */
-    private static final String NETNS_POLICY =
-            E2eSupport.allowIngress("ns-server-from-ns-client", "role: ns-server", "role: ns-client");
 
     @Test
     void hotDeployedDockerSourceEnforcesAndCannotBeSpoofed() throws Exception {
@@ -87,17 +84,13 @@ class DockerSourceIT {
             try (E2eSupport.Agent agent = E2eSupport.Agent.start(home.resolve("bin/septum")); E2eNet net = new E2eNet()) {
                 try {
                     // Network-namespace endpoints under a policy, probed throughout deploy, redeploy and undeploy.
-                    E2eNet.Node server = net.add("ns-server");
-                    E2eNet.Node nsClient = net.add("ns-client");
-                    E2eNet.Node intruder = net.add("ns-intruder");
-                    net.echo(server, 80);
-                    E2eNet.addEndpoint(agent, server, "role=ns-server");
-                    E2eNet.addEndpoint(agent, nsClient, "role=ns-client");
-                    E2eNet.addEndpoint(agent, intruder, "role=ns-intruder");
-                    Path nsPolicy = home.resolve("ns-policy.yaml");
-                    agent.importPolicy(nsPolicy, NETNS_POLICY);
-                    assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> net.tcp(nsClient, server, 80, ALLOW_TIMEOUT)
-                            && !net.tcp(intruder, server, 80, DENY_TIMEOUT)), "netns policy enforced before the deploy");
+                    E2eNet.Trio ns = E2eNet.Trio.registered(agent, net, "ns", 80);
+                    E2eNet.Node server = ns.server();
+                    E2eNet.Node nsClient = ns.client();
+                    E2eNet.Node intruder = ns.intruder();
+                    agent.importPolicy(home.resolve("ns-policy.yaml"), ns.policy("ns-server-from-ns-client"));
+                    assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> ns.enforced(net, ALLOW_TIMEOUT, DENY_TIMEOUT)),
+                            "netns policy enforced before the deploy");
                     Prober prober = new Prober("e2e-docker-prober", "deploy")
                             .allows("ns-client -> ns-server:80", () -> net.tcp(nsClient, server, 80, ALLOW_TIMEOUT))
                             .denies("ns-intruder -> ns-server:80", () -> net.tcp(intruder, server, 80, DENY_TIMEOUT))

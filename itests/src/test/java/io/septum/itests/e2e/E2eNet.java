@@ -185,6 +185,30 @@ final class E2eNet implements AutoCloseable {
         }
     }
 
+    /**
+     * Three network-namespace endpoints for a policy to hold apart: {@code P-server} (an echo on {@code port}),
+     * {@code P-client} and {@code P-intruder}, registered with the labels {@code role=P-server} and so on.
+     */
+    record Trio(Node server, Node client, Node intruder, String prefix, int port) {
+        static Trio registered(E2eSupport.Agent agent, E2eNet net, String prefix, int port) {
+            Trio t = new Trio(net.add(prefix + "-server"), net.add(prefix + "-client"), net.add(prefix + "-intruder"),
+                    prefix, port);
+            net.echo(t.server, port);
+            for (Node n : List.of(t.server, t.client, t.intruder)) addEndpoint(agent, n, "role=" + n.name());
+            return t;
+        }
+
+        /** The policy that lets the client, and no one else, reach the server. */
+        String policy(String name) {
+            return E2eSupport.allowIngress(name, "role: " + prefix + "-server", "role: " + prefix + "-client");
+        }
+
+        /** Whether the client reaches the server within {@code allow} and the intruder does not within {@code deny}. */
+        boolean enforced(E2eNet net, Duration allow, Duration deny) {
+            return net.tcp(client, server, port, allow) && !net.tcp(intruder, server, port, deny);
+        }
+    }
+
     /** {@code endpoint add} of the node (its namespace, host veth and address) with these labels; it must succeed. */
     static void addEndpoint(E2eSupport.Agent agent, Node n, String... labels) {
         List<String> args = new ArrayList<>(List.of("endpoint", "add", "--name", n.name(), "--netns", n.netns(),

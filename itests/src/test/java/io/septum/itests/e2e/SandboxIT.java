@@ -65,18 +65,10 @@ class SandboxIT {
             try (E2eSupport.Agent agent = E2eSupport.Agent.startUnder(install.resolve("bin/septum"), base, sandbox);
                  E2eNet net = new E2eNet()) {
                 try {
-                    E2eNet.Node server = net.add("sbx-server");
-                    E2eNet.Node client = net.add("sbx-client");
-                    E2eNet.Node intruder = net.add("sbx-intruder");
-                    net.echo(server, 80);
-                    E2eNet.addEndpoint(agent, server, "role=sbx-server");
-                    E2eNet.addEndpoint(agent, client, "role=sbx-client");
-                    E2eNet.addEndpoint(agent, intruder, "role=sbx-intruder");
-                    agent.importPolicy(base.resolve("policy.yaml"),
-                            E2eSupport.allowIngress("sbx-server-from-client", "role: sbx-server", "role: sbx-client"));
+                    E2eNet.Trio trio = E2eNet.Trio.registered(agent, net, "sbx", 80);
+                    agent.importPolicy(base.resolve("policy.yaml"), trio.policy("sbx-server-from-client"));
                     boolean enforced = E2eSupport.await(Duration.ofSeconds(30), () ->
-                            net.tcp(client, server, 80, Duration.ofMillis(1500))
-                                    && !net.tcp(intruder, server, 80, Duration.ofMillis(500)));
+                            trio.enforced(net, Duration.ofMillis(1500), Duration.ofMillis(500)));
                     assertTrue(enforced, "the policy is enforced by the sandboxed agent: "
                             + agent.cli("endpoint", "list").out());
                     String log = Files.readString(agent.log);

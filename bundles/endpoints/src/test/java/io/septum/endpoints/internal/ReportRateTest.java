@@ -15,6 +15,11 @@ class ReportRateTest {
         for (int i = 0; i < times; i++) rate.record("e" + i % endpoints);
     }
 
+    private static String flood(int reports, int endpoints) {
+        return "floods the endpoint manager: " + reports + " reports for " + endpoints + " endpoint(s) within 10 s"
+                + " (they are coalesced; other sources are not held up)";
+    }
+
     private void advance(long seconds) {
         now.addAndGet(Duration.ofSeconds(seconds).toNanos());
     }
@@ -24,11 +29,9 @@ class ReportRateTest {
         report(99, 1);
         assertNull(rate.flooding(), "under the least count");
         report(1, 1);
-        assertEquals("floods the endpoint manager: 100 reports for 1 endpoint(s) within 10 s (they are coalesced;"
-                + " other sources are not held up)", rate.flooding());
+        assertEquals(flood(100, 1), rate.flooding());
         advance(10);
-        assertEquals("floods the endpoint manager: 100 reports for 1 endpoint(s) within 10 s (they are coalesced;"
-                + " other sources are not held up)", rate.flooding(), "the window after still shows it");
+        assertEquals(flood(100, 1), rate.flooding(), "the window after still shows it");
         advance(10);
         assertNull(rate.flooding(), "two quiet windows later it is gone");
     }
@@ -45,7 +48,6 @@ class ReportRateTest {
         report(5_000, 1_000);
         assertNull(rate.flooding(), "5 reports per endpoint: under 10");
         report(5_000, 1_000);
-        assertEquals("floods the endpoint manager: 10000 reports for 1000 endpoint(s) within 10 s (they are"
-                + " coalesced; other sources are not held up)", rate.flooding());
+        assertEquals(flood(10_000, 1_000), rate.flooding());
     }
 }
