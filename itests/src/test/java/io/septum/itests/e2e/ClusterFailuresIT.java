@@ -19,9 +19,7 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -53,8 +51,7 @@ class ClusterFailuresIT {
             "");
     private static final Duration PROBE = Duration.ofMillis(800);
 
-    private Process etcd;
-    private Path etcdData;
+    private E2eEtcd etcd;
     private LabCluster cluster;
     private LabRuntime lab;
     private LabAgents agents;
@@ -66,18 +63,14 @@ class ClusterFailuresIT {
         if (agents != null) agents.close();
         if (lab != null) lab.close();
         if (cluster != null) cluster.close();
-        if (etcd != null) etcd.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-        if (etcdData != null) E2eSupport.sh(Duration.ofSeconds(10), "rm", "-rf", etcdData.toString());
+        if (etcd != null) etcd.close();
     }
 
     @Test
     void etcdKilledUnderTrafficChangesNoVerdictAndANodeThatDiesIsForgotten() throws Exception {
         Path home = E2eSupport.distribution();
-        int client = freePort();
-        int peer = freePort();
-        etcdData = Files.createTempDirectory("septum-it-etcd");
-        startEtcd(client, peer);
-        cluster = LabCluster.start(2, "http://127.0.0.1:" + client, home, Duration.ofSeconds(120), System.err, 6);
+        etcd = E2eEtcd.started();
+        cluster = LabCluster.start(2, etcd.url(), home, Duration.ofSeconds(120), System.err, 6);
         LabRuntime.Factory factory = cluster.runtime();
         lab = factory.create('c');
         agents = factory.agents(null, System.err::println);
@@ -145,7 +138,7 @@ class ClusterFailuresIT {
         assertEcho(toDb, echoes, "before");
 
         // etcd dies: enforcement goes on unchanged, status says so
-        etcd.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        etcd.kill();
         await("both nodes report etcd unreachable", Duration.ofSeconds(30), () -> !"ok".equals(node0.get("/v1/cluster", ClusterStatus.class).state())
                 && !"ok".equals(node1.get("/v1/cluster", ClusterStatus.class).state()));
         System.err.println("etcd down: node 0 says " + node0.get("/v1/cluster", ClusterStatus.class));
@@ -159,7 +152,7 @@ class ClusterFailuresIT {
         assertEcho(toDb, echoes, "newcomer waiting");
 
         // etcd is back (same data, same port): the nodes recover, the newcomer gets its identity on both
-        startEtcd(client, peer);
+        etcd.start();
         await("both nodes ok again", Duration.ofSeconds(60), () -> "ok".equals(node0.get("/v1/cluster", ClusterStatus.class).state())
                 && "ok".equals(node1.get("/v1/cluster", ClusterStatus.class).state()));
         await("the newcomer ready", Duration.ofSeconds(60), () -> state(node0, "newcomer") == EndpointState.READY);
@@ -202,22 +195,6 @@ class ClusterFailuresIT {
 
     private static Endpoint endpoint(AgentClient c, String name) {
         return c.list("/v1/endpoints", Endpoint.class).stream().filter(e -> e.name().equals(name)).findFirst().orElse(null);
-    }
-
-    private void startEtcd(int client, int peer) throws IOException {
-        String c = "http://127.0.0.1:" + client;
-        String p = "http://127.0.0.1:" + peer;
-        etcd = new ProcessBuilder("etcd", "--name", "septum-it", "--data-dir", etcdData.resolve("data").toString(),
-                "--listen-client-urls", c, "--advertise-client-urls", c, "--listen-peer-urls", p,
-                "--initial-advertise-peer-urls", p, "--initial-cluster", "septum-it=" + p)
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(etcdData.resolve("etcd.log").toFile()))
-                .start();
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 
     private static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {

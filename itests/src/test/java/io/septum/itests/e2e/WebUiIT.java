@@ -123,6 +123,103 @@ class WebUiIT {
         }
     }
 
+    /**
+     * In cluster mode the workbench changes cluster policies where they live: rule1 applied to the cluster in audit
+     * mode from the page, then promoted and rolled back with the same buttons as a local policy; each change is the
+     * store's (the node's copy keeps its cluster origin, the history names the session "via cluster (etcd)"), and the
+     * xwing's real connection follows it: through in audit mode, dropped once promoted, through again after the
+     * rollback to the audit revision.
+     */
+    @Test
+    void inClusterModeTheWorkbenchStagesPromotesAndRollsBackAClusterPolicy() throws Exception {
+        Path septum = E2eSupport.septum();
+        Path chromium = Chromium.require();
+        int port = freePort();
+        Path home = home(septum, port);
+        try (E2eEtcd etcd = E2eEtcd.started()) {
+            Files.writeString(home.resolve("etc/io.septum.cluster.cfg"), "etcdEndpoints=" + etcd.url()
+                    + "\nallowInsecure=true\nclusterName=default\nnodeName=ui-node\nendpointCidrs=10.199.0.0/16\n");
+            try (E2eSupport.Agent agent = E2eSupport.Agent.start(septum, home); E2eNet net = new E2eNet()) {
+                assertTrue(E2eSupport.await(Duration.ofSeconds(60), () -> "ok".equals(clusterState(agent))),
+                        "the agent joined the cluster: " + agent.cli("status").out());
+                StarWarsFleet fleet = StarWarsFleet.deploy(septum, agent, net);
+                String rule1 = Files.readString(septum.getParent().getParent().resolve("examples/sw_l3_l4_policy.yaml"));
+                // rule1 leaves this node (a cluster policy cannot share its name with a local one)
+                assertEquals(0, agent.cli("policy", "delete", "rule1").exit());
+                assertTrue(E2eSupport.await(Duration.ofSeconds(15), () -> fleet.xwingGetsThrough(net)), "no rule1: open");
+                try (Chromium browser = new Chromium(chromium, 1400, 1300)) {
+                    String url = "http://127.0.0.1:" + port + "/";
+                    try {
+                        E2eSupport.Run login = agent.cli("ui", "login", "-o", "json");
+                        browser.navigate(E2eSupport.JSON.readTree(login.out()).path("url").asText());
+                        awaitPage(browser, "the signed-in session", "document.querySelector('#session').innerText",
+                                n -> n.asText().contains("signed in as uid 0 (root)"));
+                        awaitPage(browser, "the cluster scope offered", "!document.querySelector('#wb-cluster-scope').hidden",
+                                JsonNode::asBoolean);
+                        type(browser, rule1);
+                        awaitPage(browser, "the draft valid", "document.querySelector('#wb-validation').innerText",
+                                n -> n.asText().contains("valid: default/rule1"));
+                        browser.eval("(() => { document.querySelector('#wb-cluster').checked = true;"
+                                + " document.querySelector('#wb-apply-audit').click(); return true; })()");
+                        awaitPage(browser, "stored in the cluster in audit mode", "document.querySelector('#wb-result').innerText",
+                                n -> n.asText().contains("stored default/rule1 in the cluster's store in audit mode"));
+                        assertTrue(E2eSupport.await(Duration.ofSeconds(15), () -> clusterCopy(agent).equals("audit")),
+                                "this node imported the store's rule1 in audit mode");
+                        long audited = agent.get("/v1/status").path("policyRevision").asLong();
+                        assertTrue(fleet.xwingGetsThrough(net), "audit mode drops nothing");
+
+                        awaitPage(browser, "rule1 staged", policyRow(), n -> n.asText().contains("audit") && n.asText().contains("promote"));
+                        browser.eval("document.querySelector('#policies tbody tr[data-policy=\"default/rule1\"] button[data-action=\"promote\"]').click()");
+                        awaitPage(browser, "promoted", "document.querySelector('#wb-result').innerText",
+                                n -> n.asText().contains("promoted default/rule1"));
+                        assertEquals("enforce", clusterCopy(agent), "the store's rule1 enforces");
+                        assertTrue(E2eSupport.await(Duration.ofSeconds(15), () -> !fleet.xwingGetsThrough(net)),
+                                "the promoted cluster policy drops the xwing");
+                        assertTrue(fleet.tiefighterLands(net));
+                        awaitPage(browser, "the history names the session via the cluster",
+                                "Array.from(document.querySelectorAll('#wb-history tbody tr')).map(r => r.innerText).join('\\n')",
+                                n -> n.asText().contains("web UI (uid 0 (root)) via cluster (etcd)"));
+
+                        browser.eval("document.querySelector('#wb-history tbody tr[data-policy=\"default/rule1\"][data-revision=\""
+                                + audited + "\"] button').click()");
+                        awaitPage(browser, "rolled back", "document.querySelector('#wb-result').innerText",
+                                n -> n.asText().contains("rolled default/rule1 back to revision " + audited));
+                        assertEquals("audit", clusterCopy(agent), "the store has the audit revision again");
+                        assertTrue(E2eSupport.await(Duration.ofSeconds(15), () -> fleet.xwingGetsThrough(net)),
+                                "through again after the rollback to audit mode");
+                        browser.screenshot(SHOTS.resolve("webui-cluster-rolled-back.png"));
+                    } catch (AssertionError | RuntimeException e) {
+                        browser.screenshot(SHOTS.resolve("webui-cluster-failure.png"));
+                        System.err.println("page console: " + browser.console());
+                        agent.printLog();
+                        throw e;
+                    }
+                }
+            }
+        } finally {
+            TestFiles.deleteTree(home);
+        }
+    }
+
+    private static String clusterState(E2eSupport.Agent agent) {
+        try {
+            return agent.get("/v1/cluster").path("state").asText();
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    /** The mode of this node's rule1 ("audit" or "enforce") when it is the cluster's copy (origin cluster:...), else "". */
+    private static String clusterCopy(E2eSupport.Agent agent) {
+        try {
+            JsonNode p = agent.get("/v1/policies/default/rule1");
+            if (!p.path("origin").asText().startsWith("cluster:")) return "";
+            return p.path("notes").toString().contains("audit mode (policy.septum.io/mode)") ? "audit" : "enforce";
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
     /** rule1 as an operator edits the draft: the deathstar also admits the alliance on port 80. */
     private static final String RULE1_WITH_ALLIANCE = """
             apiVersion: "cilium.io/v2"
