@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -135,6 +136,22 @@ class KubernetesSourceTest {
             assertTrue(!doc.contains("resourceVersion") && !doc.contains("uid"), "only what a user writes: " + doc);
             api.genericKubernetesResources(PolicyKind.CNP.context()).inNamespace("prod").withName("allow").delete();
             assertTrue(await(() -> !policies.containsKey("k8s:CiliumNetworkPolicy/prod/allow")), "policy deleted: " + policies);
+
+            // A CiliumCIDRGroup (cluster-wide, cilium.io/v2alpha1) is offered as the document cidrGroupRef names.
+            GenericKubernetesResource group = new GenericKubernetesResource();
+            group.setApiVersion("cilium.io/v2alpha1");
+            group.setKind("CiliumCIDRGroup");
+            group.setMetadata(new ObjectMetaBuilder().withName("vpn").build());
+            group.setAdditionalProperty("spec", Map.of("externalCIDRs", List.of("10.48.0.0/24")));
+            api.genericKubernetesResources(PolicyKind.CCG.context()).resource(group).create();
+            assertTrue(await(() -> policies.containsKey("k8s:CiliumCIDRGroup/vpn")), "group: " + policies);
+            assertEquals("CiliumCIDRGroup", offers.get("k8s:CiliumCIDRGroup/vpn").kind());
+            assertEquals("", offers.get("k8s:CiliumCIDRGroup/vpn").namespace(), "cluster-wide");
+            String groupDoc = policies.get("k8s:CiliumCIDRGroup/vpn");
+            assertTrue(groupDoc.contains("cilium.io/v2alpha1") && groupDoc.contains("10.48.0.0/24")
+                    && !groupDoc.contains("namespace"), groupDoc);
+            api.genericKubernetesResources(PolicyKind.CCG.context()).withName("vpn").delete();
+            assertTrue(await(() -> !policies.containsKey("k8s:CiliumCIDRGroup/vpn")), "group deleted: " + policies);
 
             // An object the policy bundle refuses is reported on the object as a Warning event.
             api.genericKubernetesResources(PolicyKind.CNP.context()).inNamespace("prod").resource(cnp(REFUSED, "prod"))
