@@ -18,8 +18,11 @@
 #   process     CapabilityBoundingSet=, NoNewPrivileges=yes (setpriv), UMask=, LimitMEMLOCK=, LimitNOFILE=
 #   seccomp     SystemCallFilter=, SystemCallErrorNumber=EPERM, SystemCallArchitectures=native,
 #               RestrictAddressFamilies=, RestrictNamespaces=, LockPersonality=yes, RestrictRealtime=yes,
-#               RestrictSUIDSGID=yes, ProtectClock=yes, ProtectHostname=yes (their syscalls refused):
-#               scripts/sandbox/seccomp-exec.c, built here with clang and libseccomp
+#               RestrictSUIDSGID=yes, and the system calls ProtectClock, ProtectHostname, ProtectKernelLogs,
+#               ProtectKernelModules and PrivateDevices refuse: scripts/sandbox/seccomp-exec.c, built here with clang
+#               and libseccomp
+# A ReadWritePaths= entry naming the very path a protection makes read-only stays read-only (systemd's rule); a
+# mount it cannot make read-only is named on stderr.
 #   before      ExecStartPre= commands run first, outside the sandbox, as systemd runs a "+" command
 # Not emulated (nothing to check at run time): RemoveIPC=, ProtectHostname's UTS namespace, the unit's lifecycle.
 set -Eeuo pipefail
@@ -44,20 +47,27 @@ if [ "${1:-}" = --inner ]; then
     [ -e "$1" ] || return 0
     if [ -d "$1" ]; then mount -t tmpfs -o ro,mode=000,size=4k tmpfs "$1"; else mount --bind "$PLAN_DIR/inaccessible" "$1"; fi
   }
+  failed=()
   if [ "$P_STRICT" = 1 ]; then
     while read -r mp; do
-      case $mp in /proc|/proc/*|/sys|/sys/*|/dev|/dev/*) continue ;; *\\*) continue ;; esac
-      mount -o remount,bind,ro "$mp" 2>/dev/null || true
+      case $mp in /proc|/proc/*|/sys|/sys/*|/dev|/dev/*) continue ;; esac
+      [[ $mp == *\\* ]] && { failed+=("$mp (escaped name)"); continue; }
+      mount -o remount,bind,ro "$mp" 2>/dev/null || failed+=("$mp")
     done < <(awk '{print $5}' /proc/self/mountinfo | sort -u)
   fi
+  # the paths a protection makes read-only (or hides): a ReadWritePaths= entry of the very same path loses to it in
+  # systemd, a deeper one wins; the same here
+  protected=()
   if [ "$P_TUNABLES" = 1 ]; then
-    for p in /proc/sys /proc/sysrq-trigger /proc/latency_stats /proc/acpi /proc/timer_stats /proc/asound /proc/bus \
-      /proc/fs /proc/irq; do ro "$p"; done
+    for p in /proc/sys /proc/sysrq-trigger /proc/latency_stats /proc/acpi /proc/apm /proc/timer_list /proc/asound \
+      /proc/bus /proc/fs /proc/irq /proc/mtrr /proc/scsi; do ro "$p"; protected+=("$p"); done
+    for p in /proc/kallsyms /proc/kcore; do hide "$p"; protected+=("$p"); done
     while read -r mp; do
-      case $mp in /sys|/sys/*) mount -o remount,bind,ro "$mp" 2>/dev/null || true ;; esac
+      case $mp in /sys|/sys/*) mount -o remount,bind,ro "$mp" 2>/dev/null || failed+=("$mp") ;; esac
     done < <(awk '{print $5}' /proc/self/mountinfo | sort -u)
+    protected+=(/sys /sys/fs/bpf /sys/kernel/debug /sys/kernel/tracing)
   fi
-  [ "$P_CGROUPS" = 1 ] && ro /sys/fs/cgroup
+  [ "$P_CGROUPS" = 1 ] && { ro /sys/fs/cgroup; protected+=(/sys/fs/cgroup); }
   if [ "$P_MODULES" = 1 ]; then hide /lib/modules; hide /usr/lib/modules; fi
   if [ "$P_HOME" = 1 ]; then hide /home; hide /root; hide /run/user; fi
   if [ "$P_TMP" = 1 ]; then
@@ -66,7 +76,7 @@ if [ "${1:-}" = --inner ]; then
   fi
   if [ "$P_DEVICES" = 1 ]; then
     # a /dev of its own with the pseudo-devices only, as PrivateDevices=yes gives
-    mount -t tmpfs -o mode=755,nosuid tmpfs /dev
+    mount -t tmpfs -o mode=755,nosuid,noexec tmpfs /dev
     for d in "null 1 3" "zero 1 5" "full 1 7" "random 1 8" "urandom 1 9" "tty 5 0"; do
       read -r name major minor <<<"$d"
       mknod -m 666 "/dev/$name" c "$major" "$minor"
@@ -78,8 +88,16 @@ if [ "${1:-}" = --inner ]; then
     ln -s /proc/self/fd /dev/fd; ln -s /proc/self/fd/0 /dev/stdin; ln -s /proc/self/fd/1 /dev/stdout
     ln -s /proc/self/fd/2 /dev/stderr
   fi
-  [ "$P_LOGS" = 1 ] && hide /proc/kmsg
-  for p in "${P_RW[@]}"; do rw "$p"; done
+  [ "$P_LOGS" = 1 ] && { hide /proc/kmsg; protected+=(/proc/kmsg); }
+  for p in "${P_RW[@]}"; do
+    if [[ " ${protected[*]} " == *" $p "* ]]; then
+      echo "sandbox-run: ReadWritePaths=$p stays read-only: a protection names that very path (systemd's rule)" >&2
+      continue
+    fi
+    rw "$p"
+  done
+  # a mount left writable would make the check prove less than it says: name them
+  [ ${#failed[@]} -eq 0 ] || echo "sandbox-run: left as they were (could not be made read-only): ${failed[*]}" >&2
   umask "$P_UMASK"
   # a limit above the hard limit this process was given (a container's) stays at that hard limit, said once
   [ -z "$P_MEMLOCK" ] || ulimit -l "$P_MEMLOCK" 2>/dev/null || { ulimit -l "$(ulimit -Hl)"
@@ -136,11 +154,18 @@ while IFS= read -r line || [ -n "$line" ]; do
 done <"$UNIT"
 v() { printf '%s' "${ONE[$1]:-}"; }
 case "$(v ProtectSystem)" in strict|"") ;; *) die "ProtectSystem=$(v ProtectSystem): only strict is emulated" ;; esac
+case "$(v ProtectHome)" in read-only|tmpfs) die "ProtectHome=$(v ProtectHome): only yes or no is emulated" ;; esac
 case "$(v SystemCallErrorNumber)" in EPERM) ;; *) die "SystemCallErrorNumber=$(v SystemCallErrorNumber): only EPERM is emulated" ;; esac
 case "$(v SystemCallArchitectures)" in native|"") ;; *) die "SystemCallArchitectures=$(v SystemCallArchitectures): only native is emulated" ;; esac
 [ -z "$(v StateDirectory)" ] || [ -n "$STATE" ] || die "the unit has StateDirectory=: say which directory stands for it (--state)"
 [ -z "$(v RuntimeDirectory)" ] || [ -n "$RUN" ] || die "the unit has RuntimeDirectory=: say which directory stands for it (--run)"
-yes() { [ "$(v "$1")" = yes ] && echo 1 || echo 0; }
+yes() { # systemd's booleans; anything else for these settings is not emulated
+  case "$(v "$1")" in
+    yes|true|on|1) echo 1 ;;
+    ""|no|false|off|0) echo 0 ;;
+    *) die "$1=$(v "$1"): only a boolean is emulated" ;;
+  esac
+}
 
 PLAN_DIR=$(mktemp -d /var/lib/sept-sandbox.XXXXXX)
 trap 'rm -rf "$PLAN_DIR"' EXIT
@@ -168,8 +193,12 @@ expand() { # syscall groups and names -> names, one a line (groups nest)
 seccomp=()
 if [ ${#ALLOW_GROUPS[@]} -gt 0 ]; then
   denied=("${DENY_GROUPS[@]}")
+  # the system calls the protections refuse (systemd adds these filters for them)
   [ "$(yes ProtectClock)" = 1 ] && denied+=(@clock)
   [ "$(yes ProtectHostname)" = 1 ] && denied+=(sethostname setdomainname)
+  [ "$(yes ProtectKernelLogs)" = 1 ] && denied+=(syslog)
+  [ "$(yes ProtectKernelModules)" = 1 ] && denied+=(@module)
+  [ "$(yes PrivateDevices)" = 1 ] && denied+=(@raw-io)
   comm -23 <(expand "${ALLOW_GROUPS[@]}") <(expand "${denied[@]}" | sort -u) >"$PLAN_DIR/allow"
   seccomp+=(--allow "$PLAN_DIR/allow")
 else
@@ -207,17 +236,22 @@ memlock=$(v LimitMEMLOCK); [ "$memlock" != infinity ] || memlock=unlimited
 [ -n "$(v UMask)" ] || sed -i 's/^P_UMASK=.*/P_UMASK=0022/' "$PLAN_DIR/plan"
 
 for cmd in "${PRE[@]}"; do
-  cmd=${cmd#+}
-  bash -c "$cmd" || die "ExecStartPre $cmd failed"
+  # "+": outside the sandbox, with full privileges; a command systemd would run inside it is not emulated
+  [[ $cmd == +* ]] || die "ExecStartPre=$cmd: only '+' commands (run outside the sandbox) are emulated"
+  bash -c "${cmd#+}" || die "ExecStartPre $cmd failed"
 done
 # the sandbox's own mount namespace; the command's exit status is ours, and SIGTERM or SIGINT sent to this script
 # goes to the command (as systemd's stop signal goes to the service), which this script then waits for
+# (SIGINT too goes on as SIGTERM: a background job of this script starts with SIGINT ignored, and so would the JVM)
+child=
+stopping=0
+forward() { stopping=1; [ -z "$child" ] || kill -TERM "$child" 2>/dev/null || true; }
+trap forward TERM INT
 unshare --mount --propagation slave -- "$0" --inner "$PLAN_DIR/plan" -- "$@" &
 child=$!
-trap 'kill -TERM "$child" 2>/dev/null' TERM
-trap 'kill -INT "$child" 2>/dev/null' INT
+[ "$stopping" = 0 ] || kill -TERM "$child" 2>/dev/null || true
 rc=0
 wait "$child" || rc=$?
-# a trapped signal ends the first wait early: wait for the command itself
-while kill -0 "$child" 2>/dev/null; do rc=0; wait "$child" || rc=$?; done
+# a trapped signal ends the wait early (status above 128): wait again until the command itself has ended
+while [ "$rc" -gt 128 ] && kill -0 "$child" 2>/dev/null; do rc=0; wait "$child" || rc=$?; done
 exit "$rc"

@@ -9,7 +9,8 @@
  *                                                       clone3 fails with ENOSYS so that libc falls back to clone
  *   LockPersonality=yes                                --lock-personality: personality() only reads or keeps Linux
  *   RestrictRealtime=yes                               --restrict-realtime: no SCHED_FIFO, SCHED_RR, SCHED_DEADLINE
- *   RestrictSUIDSGID=yes                               --restrict-suid-sgid: chmod family cannot set S_ISUID/S_ISGID
+ *   RestrictSUIDSGID=yes                               --restrict-suid-sgid: chmod, creating opens, creat, mkdir
+ *                                                       and mknod cannot set S_ISUID/S_ISGID (openat2: ENOSYS)
  *   SystemCallArchitectures=native                     always: the filter admits the native ABI only
  * Usage: seccomp-exec [options] -- COMMAND [ARG...]
  */
@@ -67,11 +68,41 @@ static unsigned long nstype(const char *name) {
 }
 
 /* Syscalls whose arguments the options below judge: never allowed outright from the list. */
+static const char *JUDGED[] = {"socket", "socketpair", "unshare", "clone", "clone3", "setns", "personality",
+                               "sched_setscheduler", "chmod", "fchmod", "fchmodat", "fchmodat2", "open", "openat",
+                               "openat2", "creat", "mkdir", "mkdirat", "mknod", "mknodat", NULL};
+
 static int judged(const char *name) {
-    static const char *names[] = {"socket", "socketpair", "unshare", "clone", "clone3", "setns", "personality",
-                                  "sched_setscheduler", "chmod", "fchmod", "fchmodat", "fchmodat2", NULL};
-    for (int i = 0; names[i]; i++) if (strcmp(names[i], name) == 0) return 1;
+    for (int i = 0; JUDGED[i]; i++) if (strcmp(JUDGED[i], name) == 0) return 1;
     return 0;
+}
+
+/* The judged syscalls the allow list names: a bit per entry of JUDGED. */
+static unsigned long listed;
+
+static int is_listed(const char *name) {
+    for (int i = 0; JUDGED[i]; i++) if (strcmp(JUDGED[i], name) == 0) return (listed >> i) & 1;
+    return 0;
+}
+
+/* Allowed when the mode argument {@code arg} has no set-user-ID or set-group-ID bit (RestrictSUIDSGID). */
+static void no_suid(scmp_filter_ctx ctx, const char *name, unsigned arg, int restrict_suid) {
+    if (!is_listed(name)) return;
+    struct scmp_arg_cmp c = {arg, SCMP_CMP_MASKED_EQ, S_ISUID | S_ISGID, 0};
+    rule(ctx, SCMP_ACT_ALLOW, name, restrict_suid ? 1 : 0, &c);
+}
+
+/* open/openat: allowed when they create nothing, or create without set-user-ID or set-group-ID bits. */
+static void no_suid_create(scmp_filter_ctx ctx, const char *name, unsigned flags_arg, int restrict_suid) {
+    if (!is_listed(name)) return;
+    if (!restrict_suid) {
+        rule(ctx, SCMP_ACT_ALLOW, name, 0, NULL);
+        return;
+    }
+    struct scmp_arg_cmp plain = {flags_arg, SCMP_CMP_MASKED_EQ, O_CREAT | __O_TMPFILE, 0};
+    struct scmp_arg_cmp mode = {flags_arg + 1, SCMP_CMP_MASKED_EQ, S_ISUID | S_ISGID, 0};
+    rule(ctx, SCMP_ACT_ALLOW, name, 1, &plain);
+    rule(ctx, SCMP_ACT_ALLOW, name, 1, &mode);
 }
 
 int main(int argc, char **argv) {
@@ -99,21 +130,16 @@ int main(int argc, char **argv) {
     FILE *f = fopen(allow, "r");
     if (!f) die(allow, errno);
     char line[128];
-    int listed_socket = 0, listed_clone = 0, listed_unshare = 0, listed_setns = 0, listed_personality = 0,
-        listed_sched = 0, listed_chmod = 0;
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, " \t\r\n")] = 0;
         if (!line[0] || line[0] == '#') continue;
         if (!judged(line)) { rule(ctx, SCMP_ACT_ALLOW, line, 0, NULL); continue; }
-        if (!strcmp(line, "socket") || !strcmp(line, "socketpair")) listed_socket = 1;
-        else if (!strcmp(line, "clone") || !strcmp(line, "clone3")) listed_clone = 1;
-        else if (!strcmp(line, "unshare")) listed_unshare = 1;
-        else if (!strcmp(line, "setns")) listed_setns = 1;
-        else if (!strcmp(line, "personality")) listed_personality = 1;
-        else if (!strcmp(line, "sched_setscheduler")) listed_sched = 1;
-        else listed_chmod = 1;
+        for (int k = 0; JUDGED[k]; k++) if (strcmp(JUDGED[k], line) == 0) listed |= 1UL << k;
     }
     fclose(f);
+    int listed_socket = is_listed("socket"), listed_clone = is_listed("clone") || is_listed("clone3"),
+        listed_unshare = is_listed("unshare"), listed_setns = is_listed("setns"),
+        listed_personality = is_listed("personality"), listed_sched = is_listed("sched_setscheduler");
 
     if (listed_socket) {
         if (!families) {
@@ -182,14 +208,20 @@ int main(int argc, char **argv) {
             }
         }
     }
-    if (listed_chmod) {
-        struct scmp_arg_cmp a1 = SCMP_A1(SCMP_CMP_MASKED_EQ, S_ISUID | S_ISGID, 0);
-        struct scmp_arg_cmp a2 = SCMP_A2(SCMP_CMP_MASKED_EQ, S_ISUID | S_ISGID, 0);
-        rule(ctx, SCMP_ACT_ALLOW, "chmod", restrict_suid ? 1 : 0, &a1);
-        rule(ctx, SCMP_ACT_ALLOW, "fchmod", restrict_suid ? 1 : 0, &a1);
-        rule(ctx, SCMP_ACT_ALLOW, "fchmodat", restrict_suid ? 1 : 0, &a2);
-        rule(ctx, SCMP_ACT_ALLOW, "fchmodat2", restrict_suid ? 1 : 0, &a2);
-    }
+    /* RestrictSUIDSGID: no mode with S_ISUID/S_ISGID through chmod, creating opens, mkdir or mknod */
+    no_suid(ctx, "chmod", 1, restrict_suid);
+    no_suid(ctx, "fchmod", 1, restrict_suid);
+    no_suid(ctx, "fchmodat", 2, restrict_suid);
+    no_suid(ctx, "fchmodat2", 2, restrict_suid);
+    no_suid(ctx, "creat", 1, restrict_suid);
+    no_suid(ctx, "mkdir", 1, restrict_suid);
+    no_suid(ctx, "mkdirat", 2, restrict_suid);
+    no_suid(ctx, "mknod", 1, restrict_suid);
+    no_suid(ctx, "mknodat", 2, restrict_suid);
+    no_suid_create(ctx, "open", 1, restrict_suid);
+    no_suid_create(ctx, "openat", 2, restrict_suid);
+    /* openat2 takes its mode in a struct: refused with ENOSYS, libc falls back to openat (as systemd does) */
+    if (is_listed("openat2")) rule(ctx, restrict_suid ? SCMP_ACT_ERRNO(ENOSYS) : SCMP_ACT_ALLOW, "openat2", 0, NULL);
     int rc = seccomp_load(ctx);
     if (rc < 0) die("seccomp_load", rc);
     seccomp_release(ctx);

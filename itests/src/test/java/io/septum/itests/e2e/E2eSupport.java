@@ -28,6 +28,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.Stream;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
@@ -377,11 +378,16 @@ final class E2eSupport {
 
         /** With its state, run directory and log under {@code base} (removed on close). */
         Agent(Path septum, Path base) {
+            this(septum, base, Path.of("/sys/fs/bpf", "sept-e2e-" + rand()));
+        }
+
+        /** ... and its pins in {@code bpfDir} (removed on close). */
+        Agent(Path septum, Path base, Path bpfDir) {
             this.septum = septum;
             this.base = base;
             this.stateDir = base.resolve("state");
             this.runDir = base.resolve("run");
-            this.bpfDir = Path.of("/sys/fs/bpf", "sept-e2e-" + rand());
+            this.bpfDir = bpfDir;
             this.log = base.resolve("agent.log");
         }
 
@@ -400,11 +406,21 @@ final class E2eSupport {
         /** Words before {@code septum agent}: a wrapper the agent runs under ({@code scripts/sandbox-run.sh}). */
         final List<String> prefix = new ArrayList<>();
 
-        /** Started under {@code prefix}, with its directories under {@code base} (outside /tmp for a sandbox). */
-        static Agent startUnder(Path septum, Path base, List<String> prefix) {
-            Agent a = new Agent(septum, base);
+        /**
+         * Started under {@code prefix}, with its directories under {@code base} (outside /tmp for a sandbox) and its
+         * pins in {@code bpfDir}.
+         */
+        static Agent startUnder(Path septum, Path base, Path bpfDir, List<String> prefix) {
+            Agent a = new Agent(septum, base, bpfDir);
             a.prefix.addAll(prefix);
             return launched(a);
+        }
+
+        /** The agent's JVM: the process itself, or under a wrapper ({@link #prefix}) the descendant running Java. */
+        Optional<ProcessHandle> jvm() {
+            if (process == null || !process.isAlive()) return Optional.empty();
+            return Stream.concat(Stream.of(process.toHandle()), process.descendants())
+                    .filter(h -> h.info().command().map(c -> c.endsWith("/java")).orElse(false)).findFirst();
         }
 
         /** With {@code --home home} when not null: a test's own etc/ (e.g. a component enabled) and deploy/. */
@@ -477,6 +493,7 @@ final class E2eSupport {
 
         /** SIGKILL, as an OOM killer or {@code kill -9} would: no deactivation runs. */
         void kill9() {
+            process.descendants().forEach(ProcessHandle::destroyForcibly);
             process.destroyForcibly();
             try {
                 process.waitFor(10, TimeUnit.SECONDS);

@@ -20,6 +20,8 @@ import org.junit.jupiter.api.Test;
  */
 class SandboxIT {
     private static final double GOAL = 4.5;
+    /** CapabilityBoundingSet= of septum.service: CHOWN 0, NET_ADMIN 12, SYS_ADMIN 21, SYS_RESOURCE 24, PERFMON 38, BPF 39. */
+    private static final long UNIT_CAPS = 1L | 1L << 12 | 1L << 21 | 1L << 24 | 1L << 38 | 1L << 39;
     private static final Pattern SCORE = Pattern.compile("Overall exposure level for septum\\.service: (\\d+\\.\\d+)");
 
     @Test
@@ -46,25 +48,43 @@ class SandboxIT {
             List<String> sandbox = List.of(script.toString(), "--unit", unit.toString(),
                     "--state", base.resolve("state").toString(), "--run", base.resolve("run").toString(), "--");
 
-            // the sandbox itself, tried with a shell: what it refuses and what it leaves writable
+            // the sandbox itself, tried with a shell: what it refuses and what it leaves writable (the clock and the
+            // host name are set to what they are, so a sandbox that let them through would change nothing)
             String writable = base.resolve("state/written").toString();
             E2eSupport.Run tried = E2eSupport.exec(Duration.ofSeconds(120), concat(sandbox, "/bin/sh", "-c",
-                    "touch /usr/septum-e2e 2>&1; echo root=$(ls -A /root | wc -l); unshare -U true 2>&1;"
-                            + " date -s 2001-01-01 2>&1; hostname septum-e2e 2>&1; echo umask=$(umask);"
+                    "touch /usr/septum-e2e 2>&1; ls -A /root; echo root-listed=$?; unshare -U true 2>&1;"
+                            + " date -s @$(date +%s) >/dev/null 2>&1; echo date=$?; hostname \"$(hostname)\" 2>&1;"
+                            + " echo hostname=$?; mkdir /sys/fs/bpf/septum-e2e 2>&1; echo umask=$(umask);"
                             + " touch " + writable + " && echo state-writable"));
             String out = tried.out() + tried.err();
             assertTrue(out.contains("/usr/septum-e2e': Read-only file system"), "/usr is read-only: " + out);
-            assertTrue(out.contains("root=0"), "/root is hidden: " + out);
+            assertTrue((out.contains("root-listed=0") || out.contains("cannot open directory '/root': Permission denied"))
+                    && !out.contains(".bashrc"), "/root is hidden: " + out);
             assertTrue(out.contains("unshare failed: Operation not permitted"), "no user namespace: " + out);
-            assertTrue(out.contains("cannot set date"), "no clock change: " + out);
+            assertTrue(out.contains("date=1"), "no clock change: " + out);
+            assertTrue(out.contains("hostname=1"), "no host name change: " + out);
+            assertTrue(out.contains("'/sys/fs/bpf/septum-e2e': Read-only file system"),
+                    "bpffs is read-only outside the pin directory: " + out);
             assertTrue(out.contains("umask=0077"), "UMask=0077: " + out);
             assertTrue(out.contains("state-writable"), "the state directory stays writable: " + out);
             assertTrue(Files.notExists(Path.of("/usr/septum-e2e")));
+            // the API socket's group, as the Debian package sets it: changing a file's group needs CAP_CHOWN
+            Files.writeString(install.resolve("etc/io.septum.apiserver.cfg"), "socketGroup=nogroup\n");
 
             // the agent under it: ready, and enforcing with real packets
-            try (E2eSupport.Agent agent = E2eSupport.Agent.startUnder(install.resolve("bin/septum"), base, sandbox);
+            // pins where the unit's ReadWritePaths= opens bpffs: under /sys/fs/bpf/septum (ExecStartPre makes it)
+            Path pins = Path.of("/sys/fs/bpf/septum/e2e-sandbox-" + tag);
+            try (E2eSupport.Agent agent = E2eSupport.Agent.startUnder(install.resolve("bin/septum"), base, pins, sandbox);
                  E2eNet net = new E2eNet()) {
                 try {
+                    // the agent itself is confined: seccomp filter, no new privileges, no capability beyond the unit's
+                    ProcessHandle jvm = agent.jvm().orElseThrow(() -> new AssertionError("no agent JVM under the sandbox"));
+                    String status = Files.readString(Path.of("/proc", Long.toString(jvm.pid()), "status"));
+                    assertTrue(status.contains("Seccomp:\t2") && status.contains("NoNewPrivs:\t1"), status);
+                    long bounding = Long.parseLong(status.replaceAll("(?s).*CapBnd:\\s*([0-9a-f]+).*", "$1"), 16);
+                    assertEquals(0, bounding & ~UNIT_CAPS, "capabilities beyond the unit's: " + Long.toHexString(bounding));
+                    assertEquals("nogroup", Files.getAttribute(agent.socket(), "posix:group").toString(),
+                            "the API socket's group was set (CAP_CHOWN)");
                     E2eNet.Trio trio = E2eNet.Trio.registered(agent, net, "sbx", 80);
                     agent.importPolicy(base.resolve("policy.yaml"), trio.policy("sbx-server-from-client"));
                     boolean enforced = E2eSupport.await(Duration.ofSeconds(30), () ->
@@ -81,6 +101,8 @@ class SandboxIT {
         } finally {
             TestFiles.deleteTree(install);
             TestFiles.deleteTree(base);
+            // the pin directory the unit's ExecStartPre made, when this test made it and left it empty
+            E2eSupport.sh(Duration.ofSeconds(10), "rmdir", "--ignore-fail-on-non-empty", "/sys/fs/bpf/septum");
         }
     }
 
