@@ -25,6 +25,18 @@ final class CidrGroupReader {
     private CidrGroupReader() {
     }
 
+    /**
+     * Why an object of {@code kind} may not take a cluster-wide name that one of {@code other} kind has (null when it
+     * may): a CIDR group and a clusterwide policy of one name would be one object to {@code policy delete}, {@code
+     * stage} and the cluster's store.
+     */
+    static String nameClash(String kind, String other) {
+        if (other == null || other.equals(kind)) return null;
+        if (!kind.equals(CompiledPolicy.CIDR_GROUP) && !other.equals(CompiledPolicy.CIDR_GROUP)) return null;
+        return "a " + other + " has this name: a " + kind + " may not share it (policy delete, stage and the"
+                + " cluster's store name one cluster-wide object per name)";
+    }
+
     static void read(Diagnostics diag, ObjectNode doc, String prefix, String text, List<CompiledPolicy> out) {
         String name = MetadataReader.name(diag, doc, prefix);
         if (name == null) return;
@@ -41,6 +53,10 @@ final class CidrGroupReader {
             return;
         }
         int before = diag.count();
+        if (!doc.path("metadata").path("annotations").path(io.septum.api.policy.PolicyModes.ANNOTATION).isMissingNode()) {
+            diag.error(join(prefix, "metadata.annotations[" + io.septum.api.policy.PolicyModes.ANNOTATION + "]"),
+                    "a CiliumCIDRGroup has no mode: it allows nothing by itself; stage the policies that name it");
+        }
         diag.unknownFields(spec, path, Set.of("externalCIDRs"));
         JsonNode list = spec.get("externalCIDRs");
         List<Cidr> cidrs = new ArrayList<>();

@@ -33,10 +33,16 @@ public final class PolicyEngineImpl implements PolicyEngine {
         List<ValidationError> errors = new ArrayList<>();
         List<CompiledPolicy> policies = parser.parse(origin, text, errors);
         Set<String> seen = new HashSet<>();
+        java.util.Map<String, String> clusterWide = new java.util.HashMap<>();
         for (CompiledPolicy p : policies) {
             if (!seen.add(p.key())) {
                 errors.add(new ValidationError(origin, 0, p.kind(), p.qualifiedName(), "metadata.name",
                         "the same policy appears twice in this input: give each document its own name"));
+            }
+            if (p.namespace().isEmpty()) {
+                String other = clusterWide.putIfAbsent(p.name(), p.kind());
+                String clash = CidrGroupReader.nameClash(p.kind(), other);
+                if (clash != null) errors.add(new ValidationError(origin, 0, p.kind(), p.qualifiedName(), "metadata.name", clash));
             }
         }
         if (!errors.isEmpty()) throw new PolicyValidationException(errors);

@@ -262,6 +262,19 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
         lock.lock();
         try {
             if (parsed.policies().isEmpty()) return new ImportResult(revision, List.of());
+            List<io.septum.api.policy.ValidationError> clashes = new ArrayList<>();
+            for (PolicyInfo p : parsed.policies()) {
+                if (!p.namespace().isEmpty()) continue;
+                for (PolicyInfo c : current.policies()) {
+                    String clash = c.namespace().isEmpty() && c.name().equals(p.name())
+                            ? CidrGroupReader.nameClash(p.kind(), c.kind()) : null;
+                    if (clash != null) {
+                        clashes.add(new io.septum.api.policy.ValidationError(origin, 0, p.kind(), p.name(),
+                                "metadata.name", clash));
+                    }
+                }
+            }
+            if (!clashes.isEmpty()) throw new PolicyValidationException(clashes);
             rev = revision + 1;
             List<PolicyHistoryLog.Entry> changes = new ArrayList<>();
             for (PolicyInfo p : parsed.policies()) {
@@ -472,6 +485,10 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
             PolicyInfo p = current.policies().stream().filter(x -> x.namespace().equals(ns) && x.name().equals(name))
                     .findFirst().orElseThrow(() -> new NoSuchElementException("no policy named \"" + shown
                             + "\" (see policy list)"));
+            if (p.kind().equals(CompiledPolicy.CIDR_GROUP)) {
+                throw new IllegalArgumentException(shown + " is a CiliumCIDRGroup: it has no mode (it allows nothing by"
+                        + " itself); stage or promote the policies that name it");
+            }
             String document = PolicyDocuments.withMode(p.document(), mode);
             if (document == null) {
                 throw new IllegalStateException("policy " + shown + " already is in " + mode + " mode");

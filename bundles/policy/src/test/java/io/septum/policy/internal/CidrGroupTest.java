@@ -178,6 +178,42 @@ class CidrGroupTest {
         assertFalse(in(again.current(), VPN_HOST, 443));
     }
 
+    static final String CCNP_VPN = """
+            apiVersion: cilium.io/v2
+            kind: CiliumClusterwideNetworkPolicy
+            metadata: {name: vpn}
+            spec:
+              endpointSelector: {}
+              egress:
+              - toEntities: [cluster]
+            """;
+
+    @Test
+    void aGroupAndAClusterwidePolicyCannotShareAName(@TempDir Path dir) throws Exception {
+        assertError(group("vpn", "10.0.0.0/8") + "---\n" + CCNP_VPN, "metadata.name", "may not share it");
+        PolicyRepositoryImpl repo = new PolicyRepositoryImpl(dir, EnforcementMode.DEFAULT, engine);
+        repo.importPolicies("cw.yaml", CCNP_VPN);
+        long before = repo.revision();
+        PolicyValidationException e = assertThrows(PolicyValidationException.class,
+                () -> repo.importPolicies("g.yaml", group("vpn", "10.0.0.0/8")));
+        assertTrue(e.errors().get(0).reason().contains("a CiliumClusterwideNetworkPolicy has this name"), e.getMessage());
+        assertEquals(before, repo.revision(), "nothing changed");
+        // a namespaced policy of that name is another object: no clash
+        repo.importPolicies("p.yaml", FROM_VPN.replace("name: from-vpn", "name: vpn"));
+    }
+
+    @Test
+    void aGroupHasNoMode(@TempDir Path dir) throws Exception {
+        assertError(group("vpn", "10.0.0.0/8").replace("metadata: {name: vpn}",
+                        "metadata: {name: vpn, annotations: {policy.septum.io/mode: audit}}"),
+                "metadata.annotations[policy.septum.io/mode]", "a CiliumCIDRGroup has no mode");
+        PolicyRepositoryImpl repo = new PolicyRepositoryImpl(dir, EnforcementMode.DEFAULT, engine);
+        repo.importPolicies("g.yaml", group("vpn", "10.0.0.0/8"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> repo.setMode("", "vpn", "audit", "alice"));
+        assertTrue(e.getMessage().contains("is a CiliumCIDRGroup: it has no mode"), e.getMessage());
+    }
+
     private void assertError(String yaml, String field, String reason) {
         List<ValidationError> errs = assertThrows(PolicyValidationException.class, () -> engine.parse("f.yaml", yaml))
                 .errors();

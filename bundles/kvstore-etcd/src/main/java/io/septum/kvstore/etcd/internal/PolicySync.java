@@ -301,6 +301,13 @@ public final class PolicySync implements ClusterPolicies, PolicyRealizationListe
                                 + "): a cluster policy and a local one may not share a name"));
                 continue;
             }
+            if (local.isPresent() && !local.get().kind().equals(p.kind())) {
+                // the store keeps one object per namespace and name: this one would replace the other kind's
+                clashes.add(new ValidationError("cluster", 0, p.kind(), p.qualifiedName(), "metadata.name",
+                        "the cluster has a " + local.get().kind() + " of that name: a " + p.kind() + " may not take"
+                                + " it (the store keeps one object per name); delete that one first"));
+                continue;
+            }
             ObjectNode v = json.createObjectNode();
             v.put("kind", p.kind());
             v.put("namespace", p.namespace() == null ? "" : p.namespace());
