@@ -61,7 +61,8 @@ final class ClusterChanges {
     /** Removes the policy from the cluster's store; returns the revision at which this node no longer has it. */
     long remove(String namespace, String name, String origin, String shown, String instead) {
         if (!store(origin, shown, instead).delete(namespace, name)) {
-            throw new IllegalStateException("cluster policy " + shown + " is no longer in the store");
+            throw new IllegalStateException("cluster policy " + shown + " is no longer in the store; this node drops"
+                    + " its copy when it next reads the store (septum status says when it cannot)");
         }
         return await(shown, () -> local.get(namespace, name).isEmpty());
     }
@@ -71,8 +72,8 @@ final class ClusterChanges {
         while (!applied.get()) {
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("cluster policy " + shown + " was changed in the store, but this node"
-                        + " has not imported the change within " + WAIT.toSeconds() + " s (see septum status and"
-                        + " septum policy list --cluster)");
+                        + " has not imported that change within " + WAIT.toSeconds() + " s, or another change has"
+                        + " replaced it since (see septum status and septum policy list --cluster)");
             }
             try {
                 Thread.sleep(20);

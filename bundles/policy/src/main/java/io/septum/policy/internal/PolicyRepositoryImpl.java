@@ -417,12 +417,20 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
             // the store, for every node. A local policy now whose document then was a cluster policy's, or the other
             // way round, would move between the two; that is refused (a revision where the store had deleted it holds
             // no document: restoring "absent" to a local policy is local).
-            String rollBackThere = target == null
-                    ? "remove it there: septum policy delete --cluster"
-                    : "roll it back there: septum policy import --cluster with its document of revision " + to
-                            + " (septum policy history -o json)";
             boolean clusterNow = now.isPresent() && ClusterChanges.isClusterCopy(now.get().origin());
             boolean clusterThen = target != null && ClusterChanges.isClusterCopy(then.origin());
+            String rollBackThere = target == null
+                    ? "remove it there: septum policy delete --cluster"
+                    : (now.isPresent() && !clusterNow ? "delete the local policy first (septum policy delete "
+                            + shown + "), then " : "") + "roll it back there: septum policy import --cluster with its"
+                            + " document of revision " + to + " (septum policy history -o json)";
+            if (clusterNow && then == null) {
+                // revisions are this node's: no record before "to" may mean the node had not joined yet, not that
+                // the cluster had no such policy; removing it everywhere on that guess is refused
+                throw new IllegalStateException("this node's history has no record of " + shown + " at or before"
+                        + " revision " + to + " (it may have been in the cluster before this node had it); to remove"
+                        + " the cluster policy: septum policy delete --cluster " + shown);
+            }
             if ((clusterNow && (target == null || clusterThen)) || (now.isEmpty() && clusterThen)) {
                 clusterTarget = target == null ? "" : target;
                 clusterOrigin = clusterNow ? now.get().origin() : then.origin();

@@ -166,14 +166,26 @@ class ClusterPoliciesTest {
             await("audit again", () -> n.repo().get("prod", "web").orElseThrow().document()
                     .contains("policy.septum.io/mode: audit"));
         }
-        // to before it was imported (absent): removed from the store, so from every node
-        a.repo().rollback("prod", "web", beforeWeb, "alice");
-        assertTrue(a.sync().list().isEmpty(), "the store no longer has it");
-        await("gone from node b", () -> b.repo().get("prod", "web").isEmpty());
-        // and back, from node b, whose history has it as a cluster policy: restored in the store
+        // to before this node had it: no record says the cluster had no such policy then (the node may have joined
+        // later), so removing it everywhere is refused
+        IllegalStateException unknown = assertThrows(IllegalStateException.class,
+                () -> a.repo().rollback("prod", "web", beforeWeb, "alice"));
+        assertTrue(unknown.getMessage().contains("no record of prod/web at or before revision " + beforeWeb),
+                unknown.getMessage());
+        assertEquals(1, a.sync().list().size(), "the store still has it");
+        // removed from the store, then brought back by node b, whose history has it as a cluster policy
+        assertTrue(a.sync().delete("prod", "web"));
+        for (Node n : List.of(a, b)) await("gone", () -> n.repo().get("prod", "web").isEmpty());
+        long deletedOnA = a.repo().revision();
         b.repo().rollback("prod", "web", importedOnB, "bob");
         for (Node n : List.of(a, b)) await("restored", () -> n.repo().get("prod", "web").isPresent());
         assertEquals(1, a.sync().list().size());
+        // and to where node a's history records it deleted: removed from the store again, for every node
+        a.repo().rollback("prod", "web", deletedOnA, "alice");
+        assertTrue(a.sync().list().isEmpty(), "the store no longer has it");
+        await("gone from node b again", () -> b.repo().get("prod", "web").isEmpty());
+        b.repo().rollback("prod", "web", importedOnB, "bob");
+        for (Node n : List.of(a, b)) await("restored again", () -> n.repo().get("prod", "web").isPresent());
         // a node with no store (out of cluster mode) still refuses, naming the store
         a.repo().clusterPolicies(null);
         IllegalStateException refused = assertThrows(IllegalStateException.class,
