@@ -73,12 +73,14 @@ LINKS_MADE=()
 REGISTERED=()
 MOUNTS=()
 AGENT_PID=
+CHURN_PID=
 PROBE_PID=
 FAILED=1
 FAILURES=0
 declare -A FIG # the SUMMARY_JSON figures, key -> JSON value
 
 cleanup() {
+  [ -z "$CHURN_PID" ] || { kill "$CHURN_PID" 2>/dev/null; wait "$CHURN_PID" 2>/dev/null; }
   stop_probe
   bench_stop_agent
   stop_pid "$AGENT_PID" 5
@@ -296,13 +298,14 @@ sc_storm() {
   iperf_c=$!
   rm -f "$TMP/stop-churn"
   (
-    n=0 failed=0
-    while [ ! -e "$TMP/stop-churn" ]; do
+    n=0 failed=0 until=$((SECONDS + STORM_SECONDS + 60))
+    while [ ! -e "$TMP/stop-churn" ] && [ -d "$TMP" ] && [ $SECONDS -lt $until ]; do
       if (third_up && third_down) >/dev/null 2>>"$TMP/storm-churn-errors.log"; then n=$((n + 1)); else failed=$((failed + 1)); fi
     done
     echo "$n $failed" >"$TMP/storm-churn"
   ) &
   churn_pid=$!
+  CHURN_PID=$churn_pid
   storm "$IMPORTS" "$STORM_SECONDS"
   touch "$TMP/stop-churn"
   wait "$churn_pid" 2>/dev/null || true
@@ -453,9 +456,10 @@ sc_crashloop() {
     if [ -z "${phases[$i]}" ]; then
       sleep 0.3
     else
-      for ((waited = 0; waited < 600; waited++)); do
-        tail -n "+$from" "$TMP/agent.log" | grep -q "${phases[$i]}" && break
+      for ((waited = 0; ; waited++)); do
+        tail -n "+$from" "$TMP/agent.log" | grep -c "${phases[$i]}" >/dev/null && break
         kill -0 "$AGENT_PID" 2>/dev/null || die "the agent exited by itself during start-up (crash $((i + 1)))"
+        [ "$waited" -lt 600 ] || die "the agent's log never showed '${phases[$i]}' within 30 s (crash $((i + 1)))"
         sleep 0.05
       done
     fi

@@ -173,7 +173,7 @@ class DockerSourceIT {
                         long connectedBefore = connectedLines(agent);
                         E2eSupport.Run killed = E2eSupport.sh(Duration.ofSeconds(90), script.toString(), "kill");
                         assertEquals(0, killed.exit(), killed.toString());
-                        assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> !containerSourceConnected(agent)),
+                        assertTrue(E2eSupport.await(Duration.ofSeconds(30), () -> Boolean.FALSE.equals(containerSource(agent))),
                                 "status says the container source is disconnected while the engine is down: "
                                         + agent.cli("status").out());
                         long engineDown = System.nanoTime();
@@ -363,16 +363,22 @@ class DockerSourceIT {
     }
     private static final Duration DENY_TIMEOUT = Duration.ofMillis(500);
 
-    /** Whether {@code status} shows the container source connected to its engine. */
-    private static boolean containerSourceConnected(E2eSupport.Agent agent) {
+    /** Whether {@code status} shows the container source connected to its engine; null when status does not say. */
+    private static Boolean containerSource(E2eSupport.Agent agent) {
         try {
             for (JsonNode src : agent.get("/v1/status").path("sources")) {
-                if ("container".equals(src.path("source").asText())) return src.path("connected").asBoolean(false);
+                if ("container".equals(src.path("source").asText()) && src.has("connected")) {
+                    return src.path("connected").asBoolean();
+                }
             }
         } catch (IOException e) {
             // the agent is busy: not known
         }
-        return false;
+        return null;
+    }
+
+    private static boolean containerSourceConnected(E2eSupport.Agent agent) {
+        return Boolean.TRUE.equals(containerSource(agent));
     }
 
     /** The container's address as the engine says now (empty while it is not running). */

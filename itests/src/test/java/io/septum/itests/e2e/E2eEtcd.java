@@ -29,7 +29,16 @@ final class E2eEtcd implements AutoCloseable {
     /** A new etcd, started and answering on its client port. */
     static E2eEtcd started() throws IOException {
         E2eEtcd e = new E2eEtcd(Files.createTempDirectory("septum-it-etcd"), freePort(), freePort());
-        e.start();
+        try {
+            e.start();
+        } catch (IOException | RuntimeException | Error ex) {
+            try {
+                e.close();
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+            }
+            throw ex;
+        }
         return e;
     }
 
