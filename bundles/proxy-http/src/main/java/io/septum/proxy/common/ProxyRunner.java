@@ -41,6 +41,7 @@ public final class ProxyRunner implements AutoCloseable {
     private volatile String failure = "starting";
     private volatile String datapathFailure;
     private volatile InetSocketAddress bound;
+    private volatile boolean closed;
 
     /** @param name what log lines call it ({@code L7 proxy}, {@code DNS proxy}); threads are {@code thread-start} */
     public ProxyRunner(String name, String thread, Logger log, Listener listener, PortSetter portSetter,
@@ -80,7 +81,7 @@ public final class ProxyRunner implements AutoCloseable {
     private void tellDatapath() {
         Datapath dp = inputs.datapath();
         InetSocketAddress b = bound;
-        if (dp == null || b == null) return;
+        if (dp == null || b == null || closed) return;
         try {
             portSetter.set(dp, b.getPort());
             datapathFailure = null;
@@ -110,13 +111,16 @@ public final class ProxyRunner implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         inputs.removeDatapathListener(onDatapath);
         executor.shutdownNow();
         Datapath dp = inputs.datapath();
         if (dp != null && bound != null) {
-            // a stopped proxy must not leave redirected traffic waiting on a port someone else could take
+            // a stopped proxy must not leave redirected traffic waiting on a port someone else could take; after
+            // a port setting still under way on the executor, so that it cannot set the port again afterwards
             DaemonThreads.start(name.replace(' ', '-') + "-stop", () -> {
                 try {
+                    executor.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
                     portSetter.set(dp, 0);
                 } catch (Exception e) {
                     log.log(Level.FINE, "cannot clear the " + name + " port", e);
