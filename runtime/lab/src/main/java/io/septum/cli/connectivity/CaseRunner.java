@@ -36,6 +36,12 @@ public final class CaseRunner {
     private final PolicyEngine engine;
     private final PrintStream progress;
     private final Duration timeout;
+    /**
+     * What a {@code dns:} lookup waits beyond the probe timeout: the agent's DNS proxy holds an allowed answer up to
+     * 1 s until the allows its addresses open are in place (as Cilium holds them), and a resolver waits seconds for
+     * an answer (glibc: 5 s a try), so a lookup given only the probe timeout could count a held answer as none.
+     */
+    static final Duration DNS_ANSWER_HOLD = Duration.ofSeconds(2);
     private final boolean keep;
     private final Duration readyTimeout;
     private final LabRuntime.Factory runtime;
@@ -390,7 +396,7 @@ public final class CaseRunner {
         if (server == null) {
             return new NetLab.Observation(NetLab.Verdict.DENIED, "no dns: true endpoint to look " + p.dns() + " up at", 0);
         }
-        NetLab.Lookup l = lab.lookup(from.node(), p.dns(), server.ip(), timeout);
+        NetLab.Lookup l = lab.lookup(from.node(), p.dns(), server.ip(), timeout.plus(DNS_ANSWER_HOLD));
         if (l.addresses().isEmpty()) {
             return new NetLab.Observation(NetLab.Verdict.DENIED, "DNS lookup of " + p.dns() + ": " + l.detail(), 0);
         }

@@ -70,7 +70,9 @@ public class ConnectivityCommand implements SeptumCommand {
         String etcdEndpoints;
 
         @Option(names = "--timeout", defaultValue = "1s", paramLabel = "DURATION",
-                description = "How long a probe waits for an answer before it counts as denied (e.g. 1s, 500ms). Default: ${DEFAULT-VALUE}.")
+                description = "How long a probe waits for an answer before it counts as denied (e.g. 1s, 500ms; a dns: lookup"
+                        + " waits 2 s more, as the DNS proxy may hold an answer until its allows are in place)."
+                        + " Default: ${DEFAULT-VALUE}.")
         String timeout;
 
         @Option(names = "--keep", description = "Leave the namespaces, endpoints and policies in place after the test (the next run removes"
