@@ -68,6 +68,34 @@ public final class ProxyInputs {
         datapathListeners.remove(listener);
     }
 
+    /** The running instance of each proxy (by name): a restarted proxy's old instance must not clear its port. */
+    private final java.util.Map<String, Object> live = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Held across a port change (which may wait for the datapath to load), never by an activation. */
+    private final Object portLock = new Object();
+
+    /** {@code runner} is now the instance of {@code proxy}. */
+    void started(String proxy, Object runner) {
+        live.put(proxy, runner);
+    }
+
+    /**
+     * Runs {@code portChange} if {@code runner} is the instance of {@code proxy}, or ({@code closing}: it has
+     * stopped) if no other instance has started since; serialised with every other port change, so that an old
+     * instance's clearing cannot land after a new one's setting.
+     */
+    void changePort(String proxy, Object runner, boolean closing, Runnable portChange) {
+        synchronized (portLock) {
+            Object now = live.get(proxy);
+            if (closing) {
+                if (now != null && now != runner) return; // a newer instance owns the port now
+                live.remove(proxy, runner);
+            } else if (now != runner) {
+                return;
+            }
+            portChange.run();
+        }
+    }
+
     /** Hands a proxy's flow to every flow sink; a failing sink is logged and passed over. */
     public void publish(Flow f) {
         for (FlowSink s : sinks) {

@@ -52,6 +52,7 @@ public final class ProxyRunner implements AutoCloseable {
         this.portSetter = portSetter;
         this.inputs = inputs;
         this.executor = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named(thread + "-start"));
+        inputs.started(name, this);
         inputs.addDatapathListener(onDatapath);
         executor.execute(this::start);
     }
@@ -82,13 +83,15 @@ public final class ProxyRunner implements AutoCloseable {
         Datapath dp = inputs.datapath();
         InetSocketAddress b = bound;
         if (dp == null || b == null || closed) return;
-        try {
-            portSetter.set(dp, b.getPort());
-            datapathFailure = null;
-        } catch (Exception e) {
-            datapathFailure = e.getMessage();
-            log.log(Level.WARNING, "cannot tell the datapath the " + name + " port: " + e.getMessage(), e);
-        }
+        inputs.changePort(name, this, false, () -> {
+            try {
+                portSetter.set(dp, b.getPort());
+                datapathFailure = null;
+            } catch (Exception e) {
+                datapathFailure = e.getMessage();
+                log.log(Level.WARNING, "cannot tell the datapath the " + name + " port: " + e.getMessage(), e);
+            }
+        });
     }
 
     /**
@@ -121,10 +124,17 @@ public final class ProxyRunner implements AutoCloseable {
             DaemonThreads.start(name.replace(' ', '-') + "-stop", () -> {
                 try {
                     executor.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
-                    portSetter.set(dp, 0);
-                } catch (Exception e) {
-                    log.log(Level.FINE, "cannot clear the " + name + " port", e);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
                 }
+                // unless a restarted instance of this proxy has its own port in place by now
+                inputs.changePort(name, this, true, () -> {
+                    try {
+                        portSetter.set(dp, 0);
+                    } catch (Exception e) {
+                        log.log(Level.FINE, "cannot clear the " + name + " port", e);
+                    }
+                });
             });
         }
     }
