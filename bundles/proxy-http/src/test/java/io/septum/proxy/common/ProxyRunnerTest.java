@@ -65,7 +65,9 @@ class ProxyRunnerTest {
         ProxyRunner fresh = runner(2000);
         await("the new instance's port", () -> ports.contains(2000));
         old.close();
-        Thread.sleep(300); // the old instance's stop thread has had its turn
+        // the old instance's stop thread (started by close) has had its turn
+        await("the old instance's stop done", () -> Thread.getAllStackTraces().keySet().stream()
+                .noneMatch(t -> t.getName().equals("L7-proxy-stop") && t.isAlive()));
         assertEquals(2000, ports.get(ports.size() - 1), "the new port stays: " + ports);
         fresh.close();
         await("cleared when the last instance stops", () -> ports.get(ports.size() - 1) == 0);
