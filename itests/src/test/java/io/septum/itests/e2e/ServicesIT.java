@@ -18,8 +18,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Services against the real distribution: {@code service add} with two network-namespace endpoints as backends,
- * and curl from a third endpoint by VIP and by name ({@code /etc/netns/NETNS/hosts}), then a backend leaving and
- * the service going away.
+ * and curl from a third endpoint by VIP and by name ({@code /etc/netns/NETNS/hosts}), then a {@code toServices} policy
+ * that lets the client reach the backends and not a fourth endpoint, a backend leaving and the service going away (and
+ * with it what the policy allows).
  */
 class ServicesIT {
     private static final Duration CMD = Duration.ofSeconds(10);
@@ -28,6 +29,12 @@ class ServicesIT {
     static String curl(E2eNet.Node from, String url) {
         E2eSupport.Run r = E2eSupport.sh(CMD, "ip", "netns", "exec", from.netns(), "curl", "-s", "--max-time", "3", url);
         return r.exit() == 0 ? r.out().trim() : "";
+    }
+
+    static List<String> labelsOf(E2eSupport.Agent agent, String endpoint) {
+        List<String> out = new ArrayList<>();
+        agent.cli("endpoint", "get", endpoint, "-o", "json").json().path("labels").forEach(l -> out.add(l.asText()));
+        return out;
     }
 
     @Test
@@ -40,15 +47,16 @@ class ServicesIT {
             String vip = "10.197." + net.subnet + ".10";
             List<E2eNet.Node> backends = List.of(net.add("deathstar-1"), net.add("deathstar-2"));
             E2eNet.Node client = net.add("tiefighter");
-            for (E2eNet.Node n : List.of(backends.get(0), backends.get(1), client)) hostsDirs.add(Path.of("/etc/netns", n.netns()));
-            for (E2eNet.Node b : backends) {
+            E2eNet.Node other = net.add("other"); // serves too, but is no backend
+            for (E2eNet.Node n : List.of(backends.get(0), backends.get(1), client, other)) hostsDirs.add(Path.of("/etc/netns", n.netns()));
+            for (E2eNet.Node b : List.of(backends.get(0), backends.get(1), other)) {
                 Path dir = Files.createDirectories(www.resolve(b.name()));
                 Files.writeString(dir.resolve("index.html"), b.name() + "\n");
                 servers.add(new ProcessBuilder("ip", "netns", "exec", b.netns(), "python3", "-m", "http.server", "80",
                         "--bind", "0.0.0.0", "--directory", dir.toString())
                         .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
             }
-            for (E2eNet.Node n : List.of(backends.get(0), backends.get(1), client)) {
+            for (E2eNet.Node n : List.of(backends.get(0), backends.get(1), client, other)) {
                 E2eSupport.Run add = agent.cli("endpoint", "add", "--name", n.name(), "--netns", n.netns(),
                         "--interface", n.veth(), "--address", n.ip(), "--label", "app=" + n.name().replace("-1", "").replace("-2", ""));
                 assertEquals(0, add.exit(), add.toString());
@@ -57,9 +65,9 @@ class ServicesIT {
                 JsonNode eps = agent.cli("endpoint", "list", "-o", "json").json();
                 int ready = 0;
                 for (JsonNode e : eps) if ("ready".equals(e.path("state").asText())) ready++;
-                return ready == 3;
-            }), "three endpoints ready");
-            for (E2eNet.Node b : backends) {
+                return ready == 4;
+            }), "four endpoints ready");
+            for (E2eNet.Node b : List.of(backends.get(0), backends.get(1), other)) {
                 assertTrue(E2eSupport.await(Duration.ofSeconds(10), () -> curl(client, "http://" + b.ip() + "/").equals(b.name())),
                         "the web server in " + b.name() + " answers directly");
             }
@@ -104,15 +112,43 @@ class ServicesIT {
             for (int i = 0; i < 40 && seen.size() < 2; i++) seen.add(curl(client, "http://" + vip + "/"));
             assertEquals(Set.of("deathstar-1", "deathstar-2"), seen, "both backends serve after the restart");
 
+            // toServices: the client may reach the service's backends (through the VIP or directly), nothing else;
+            // the policy follows the service as it changes (below)
+            agent.importPolicy(www.resolve("to-deathstar.yaml"), """
+                    apiVersion: cilium.io/v2
+                    kind: CiliumNetworkPolicy
+                    metadata: {name: to-deathstar}
+                    spec:
+                      endpointSelector: {matchLabels: {app: tiefighter}}
+                      egress:
+                      - toServices: [{k8sService: {serviceName: deathstar}}]
+                        toPorts: [{ports: [{port: '80', protocol: TCP}]}]
+                    """);
+            assertTrue(E2eSupport.await(Duration.ofSeconds(10), () -> curl(client, "http://" + other.ip() + "/").isEmpty()),
+                    "an endpoint that is no backend of the service is dropped");
+            seen.clear();
+            for (int i = 0; i < 40 && seen.size() < 2; i++) seen.add(curl(client, "http://" + vip + "/"));
+            assertEquals(Set.of("deathstar-1", "deathstar-2"), seen, "the service's backends stay allowed");
+            assertEquals("deathstar-2", curl(client, "http://" + backends.get(1).ip() + "/"), "directly too");
+            // the trace, with the endpoints' own labels, names the service and its backends
+            String src = String.join(",", labelsOf(agent, "default/tiefighter"));
+            String dst = String.join(",", labelsOf(agent, "default/deathstar-1"));
+            E2eSupport.Run trace = agent.cli("policy", "trace", "-s", src, "-d", dst, "--dport", "80/TCP");
+            assertTrue(trace.out().contains("service default/deathstar (default/deathstar-1, default/deathstar-2)"),
+                    trace.toString());
+
             // a backend that leaves is taken out
             assertEquals(0, agent.cli("endpoint", "delete", "default/deathstar-2").exit());
             assertTrue(E2eSupport.await(Duration.ofSeconds(20), () -> agent.cli("service", "get", "deathstar", "-o", "json")
                     .json().path("backends").path(1).path("state").asText().equals("not-found")), "deathstar-2 is not-found");
             for (int i = 0; i < 8; i++) assertEquals("deathstar-1", curl(client, "http://" + vip + "/"));
+            assertEquals("deathstar-1", curl(client, "http://" + backends.get(0).ip() + "/"));
 
             E2eSupport.Run del = agent.cli("service", "delete", "deathstar");
             assertEquals(0, del.exit(), del.toString());
             assertEquals("", curl(client, "http://" + vip + "/"));
+            assertTrue(E2eSupport.await(Duration.ofSeconds(10), () -> curl(client, "http://" + backends.get(0).ip() + "/")
+                    .isEmpty()), "the service gone, its former backend is no longer allowed");
             assertFalse(Files.exists(Path.of("/etc/netns", client.netns(), "hosts")), "the hosts file is removed with the last service");
         } finally {
             for (Process p : servers) p.destroyForcibly();

@@ -5,6 +5,8 @@ import static io.septum.policy.internal.YamlNodes.nodeType;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.septum.api.Label;
+import io.septum.api.Labels;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -13,7 +15,8 @@ import java.util.stream.Collectors;
 /**
  * Reads a {@code CiliumCIDRGroup} ({@code cilium.io/v2alpha1}, or {@code cilium.io/v2}) once {@link PolicyParser} has
  * found its kind: a cluster-wide, named list of CIDRs that the CIDR sets of policies name with
- * {@code cidrGroupRef}. It allows nothing by itself. For example:
+ * {@code cidrGroupRef}, or select by its {@code metadata.labels} with {@code cidrGroupSelector}. It allows nothing
+ * by itself. For example:
  * <pre>{@code
  * metadata: {name: vpn}
  * spec: {externalCIDRs: [10.48.0.0/24, 10.16.0.0/24]}
@@ -57,6 +60,7 @@ final class CidrGroupReader {
             diag.error(join(prefix, "metadata.annotations[" + io.septum.api.policy.PolicyModes.ANNOTATION + "]"),
                     "a CiliumCIDRGroup has no mode: it allows nothing by itself; stage the policies that name it");
         }
+        Labels labels = labels(diag, doc.path("metadata").get("labels"), join(prefix, "metadata.labels"));
         diag.unknownFields(spec, path, Set.of("externalCIDRs"));
         JsonNode list = spec.get("externalCIDRs");
         List<Cidr> cidrs = new ArrayList<>();
@@ -73,6 +77,24 @@ final class CidrGroupReader {
         String note = "CIDR group: " + cidrs.size() + " CIDR(s)" + (cidrs.isEmpty() ? "" : ": " + shown
                 + (cidrs.size() > 8 ? ", ..." : "")) + "; policies name it with cidrGroupRef";
         out.add(new CompiledPolicy(CompiledPolicy.CIDR_GROUP, "", name, diag.origin(), 0, List.of(), List.of(),
-                List.of(note), text, false, cidrs));
+                List.of(note), text, false, cidrs, labels));
+    }
+
+    /** {@code metadata.labels}, which {@code cidrGroupSelector} selects, as {@code k8s:} labels. */
+    private static Labels labels(Diagnostics diag, JsonNode map, String path) {
+        if (map == null || map.isNull()) return Labels.EMPTY;
+        if (!map.isObject()) {
+            diag.error(path, "expected a map of label key to value, found " + nodeType(map));
+            return Labels.EMPTY;
+        }
+        List<Label> out = new ArrayList<>();
+        map.fields().forEachRemaining(e -> {
+            if (!e.getValue().isValueNode() || e.getValue().isNull()) {
+                diag.error(path + "." + e.getKey(), "expected a label value string, found " + nodeType(e.getValue()));
+            } else {
+                out.add(new Label(Label.K8S, e.getKey(), e.getValue().asText()));
+            }
+        });
+        return Labels.of(out);
     }
 }

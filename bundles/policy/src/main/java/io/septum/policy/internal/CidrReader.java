@@ -17,8 +17,8 @@ import java.util.regex.Pattern;
  * {cidr: 10.0.0.0/8, except: [10.96.0.0/12]}
  * }</pre>
  * Every {@code except} must lie inside its {@code cidr}. Cilium's sets may name a {@code CiliumCIDRGroup} instead of
- * a {@code cidr}, {@code {cidrGroupRef: NAME}} (without {@code except}, which Cilium does not support with it either);
- * {@code cidrGroupSelector} is refused as not supported yet.
+ * a {@code cidr}, {@code {cidrGroupRef: NAME}}, or select groups by their labels, {@code {cidrGroupSelector:
+ * {matchLabels: {...}}}} (either without {@code except}, which Cilium does not support with them either).
  */
 final class CidrReader {
     private CidrReader() {
@@ -46,14 +46,17 @@ final class CidrReader {
         Iterator<String> names = s.fieldNames();
         while (names.hasNext()) {
             String f = names.next();
-            if (f.equals(cidrField) || f.equals("except") || (groups && f.equals(GROUP_REF))) continue;
-            diag.error(join(path, f), f.startsWith("cidrGroup") ? f + " is not supported" + (groups ? " yet" : " in"
-                    + " a NetworkPolicy's ipBlock") : "unknown field \"" + f + "\" (expected " + cidrField
-                    + (groups ? ", " + GROUP_REF : "") + ", except)");
+            if (f.equals(cidrField) || f.equals("except") || (groups && (f.equals(GROUP_REF) || f.equals(GROUP_SELECTOR)))) {
+                continue;
+            }
+            diag.error(join(path, f), f.startsWith("cidrGroup") ? f + " is not supported in a NetworkPolicy's ipBlock"
+                    : "unknown field \"" + f + "\" (expected " + cidrField + (groups ? ", " + GROUP_REF + ", "
+                    + GROUP_SELECTOR : "") + ", except)");
         }
-        if (groups && present(s, GROUP_REF)) return groupRef(diag, s, path, cidrField);
+        if (groups && (present(s, GROUP_REF) || present(s, GROUP_SELECTOR))) return groupRef(diag, s, path, cidrField);
         if (!present(s, cidrField)) {
-            diag.error(join(path, cidrField), "missing " + cidrField + (groups ? " (or " + GROUP_REF + ")" : ""));
+            diag.error(join(path, cidrField), "missing " + cidrField + (groups ? " (or " + GROUP_REF + " or "
+                    + GROUP_SELECTOR + ")" : ""));
             return null;
         }
         Cidr c = cidr(diag, s.get(cidrField), join(path, cidrField));
@@ -79,15 +82,24 @@ final class CidrReader {
     /** A Kubernetes object name (an RFC 1123 subdomain), as a CiliumCIDRGroup's must be. */
     static final Pattern OBJECT_NAME = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
 
+    static final String GROUP_SELECTOR = "cidrGroupSelector";
+
+    /** {@code cidrGroupRef} or {@code cidrGroupSelector}: exactly one of them, and neither cidr nor except. */
     private static Peer groupRef(Diagnostics diag, JsonNode s, String path, String cidrField) {
-        if (present(s, cidrField)) {
-            diag.error(join(path, GROUP_REF), "a CIDR set has either " + cidrField + " or " + GROUP_REF + ", not both");
+        String field = present(s, GROUP_REF) ? GROUP_REF : GROUP_SELECTOR;
+        if (present(s, cidrField) || (present(s, GROUP_REF) && present(s, GROUP_SELECTOR))) {
+            diag.error(join(path, field), "a CIDR set has one of " + cidrField + ", " + GROUP_REF + " and "
+                    + GROUP_SELECTOR + ", not several");
             return null;
         }
         if (present(s, "except")) {
-            diag.error(join(path, "except"), "except cannot be used with " + GROUP_REF + " (Cilium does not support it"
+            diag.error(join(path, "except"), "except cannot be used with " + field + " (Cilium does not support it"
                     + " either): list the ranges to leave out in the group, or use cidr with except");
             return null;
+        }
+        if (field.equals(GROUP_SELECTOR)) {
+            Selector sel = SelectorReader.read(diag, s.get(GROUP_SELECTOR), join(path, GROUP_SELECTOR), false);
+            return sel == null ? null : new Peer.CidrGroup(null, sel, List.of());
         }
         JsonNode ref = s.get(GROUP_REF);
         String name = ref.isTextual() ? ref.asText() : null;
@@ -96,6 +108,6 @@ final class CidrReader {
                     + " and '.', at most 253 characters), found " + (name == null ? nodeType(ref) : "\"" + name + "\""));
             return null;
         }
-        return new Peer.CidrGroup(name, List.of());
+        return new Peer.CidrGroup(name, null, List.of());
     }
 }

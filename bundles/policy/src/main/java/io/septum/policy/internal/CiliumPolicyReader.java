@@ -27,9 +27,10 @@ import java.util.TreeSet;
  * <pre>{@code
  * spec: {endpointSelector: {matchLabels: {app: web}}, ingress: [{fromEntities: [world], toPorts: [{ports: [{port: "80"}]}]}]}
  * }</pre>
- * {@code toFQDNs} ({@link DnsRuleReader}) selects the addresses that proxied lookups of matching names returned.
+ * {@code toFQDNs} ({@link DnsRuleReader}) selects the addresses that proxied lookups of matching names returned, and
+ * {@code toServices} ({@link ServicePeerReader}) the backends of the agent's services.
  * A CCNP rule may select the host instead, with a {@code nodeSelector} (a host policy, without L7 rules or DNS
- * names). The peers Septum does not enforce yet ({@code toServices}, ...) are errors, never silently ignored.
+ * names). The peers Septum does not enforce yet ({@code toNodes}, ...) are errors, never silently ignored.
  */
 final class CiliumPolicyReader {
     /** The most ports one {@code toPorts} entry may list. */
@@ -169,7 +170,7 @@ final class CiliumPolicyReader {
     }
 
     private static final Set<String> UNSUPPORTED_PEERS = Set.of("fromNodes", "toNodes", "fromGroups", "toGroups",
-            "toServices", "authentication");
+            "authentication");
 
     private static CompiledRule peerRule(Diagnostics diag, JsonNode r, String path, String section, int index, Direction dir,
                                   boolean deny, Selector subject, String namespace, boolean enforces) {
@@ -185,7 +186,8 @@ final class CiliumPolicyReader {
         String cidrSetF = fromTo + "CIDRSet";
         String fqdnsF = dir == Direction.EGRESS ? "toFQDNs" : null;
         Set<String> known = fqdnsF == null ? Set.of(endpointsF, requiresF, entitiesF, cidrF, cidrSetF, "toPorts", "icmps")
-                : Set.of(endpointsF, requiresF, entitiesF, cidrF, cidrSetF, fqdnsF, "toPorts", "icmps");
+                : Set.of(endpointsF, requiresF, entitiesF, cidrF, cidrSetF, fqdnsF, ServicePeerReader.FIELD, "toPorts",
+                "icmps");
         int errorsBefore = diag.count();
         Iterator<String> names = r.fieldNames();
         while (names.hasNext()) {
@@ -198,6 +200,9 @@ final class CiliumPolicyReader {
             } else if (f.equals("fromFQDNs") || f.equals("toFQDNs")) {
                 diag.error(join(path, f), f + " is not allowed in " + section.substring(section.lastIndexOf('.') + 1)
                         + ": DNS names select destinations, in egress rules");
+            } else if (f.equals(ServicePeerReader.FIELD)) {
+                diag.error(join(path, f), f + " is not allowed in " + section.substring(section.lastIndexOf('.') + 1)
+                        + ": services select destinations, in egress rules");
             } else if (UNSUPPORTED_PEERS.contains(f)) {
                 diag.error(join(path, f), f + " is not supported yet");
             } else {
@@ -208,7 +213,7 @@ final class CiliumPolicyReader {
         // Cilium refuses several kinds of L3 peer in one rule; accepting them would let one file mean different
         // things here and there
         List<String> l3Kinds = new ArrayList<>();
-        for (String f : List.of(endpointsF, entitiesF, cidrF, cidrSetF, "toFQDNs")) {
+        for (String f : List.of(endpointsF, entitiesF, cidrF, cidrSetF, "toFQDNs", ServicePeerReader.FIELD)) {
             JsonNode v = r.get(f);
             if (v != null && v.isArray() && v.size() > 0) l3Kinds.add(f);
         }
@@ -286,6 +291,11 @@ final class CiliumPolicyReader {
             l3 = true;
             List<FqdnMatcher> matchers = new ArrayList<>();
             if (DnsRuleReader.read(diag, fqdns, join(path, fqdnsF), matchers)) peers.add(new Peer.Fqdns(matchers));
+        }
+        JsonNode services = fqdnsF == null ? null : r.get(ServicePeerReader.FIELD);
+        if (services != null && !services.isNull()) {
+            l3 = true;
+            ServicePeerReader.read(diag, services, join(path, ServicePeerReader.FIELD), namespace, peers);
         }
         List<PortRule> ports = new ArrayList<>();
         JsonNode tp = r.get("toPorts");

@@ -1,5 +1,6 @@
 package io.septum.policy.internal;
 
+import io.septum.api.Labels;
 import java.util.List;
 
 /**
@@ -14,10 +15,12 @@ import java.util.List;
  *                   that only audit-mode policies select, let traffic pass as AUDIT
  * @param cidrs      a {@code CiliumCIDRGroup}'s {@code externalCIDRs}, which {@code cidrGroupRef} peers name; empty
  *                   for policies
+ * @param labels     a {@code CiliumCIDRGroup}'s {@code metadata.labels}, which {@code cidrGroupSelector} peers select;
+ *                   empty for policies
  */
 record CompiledPolicy(String kind, String namespace, String name, String origin, long revision,
                       List<CompiledRule> rules, List<CompiledRule> isolations, List<String> notes, String document,
-                      boolean audit, List<Cidr> cidrs) {
+                      boolean audit, List<Cidr> cidrs, Labels labels) {
     static final String CNP = "CiliumNetworkPolicy";
     static final String CCNP = "CiliumClusterwideNetworkPolicy";
     static final String KNP = "NetworkPolicy";
@@ -33,7 +36,7 @@ record CompiledPolicy(String kind, String namespace, String name, String origin,
     /** A policy (with no CIDRs of its own). */
     CompiledPolicy(String kind, String namespace, String name, String origin, long revision, List<CompiledRule> rules,
                    List<CompiledRule> isolations, List<String> notes, String document, boolean audit) {
-        this(kind, namespace, name, origin, revision, rules, isolations, notes, document, audit, List.of());
+        this(kind, namespace, name, origin, revision, rules, isolations, notes, document, audit, List.of(), Labels.EMPTY);
     }
 
     String qualifiedName() {
@@ -46,13 +49,14 @@ record CompiledPolicy(String kind, String namespace, String name, String origin,
     }
 
     CompiledPolicy withRevision(long rev) {
-        return new CompiledPolicy(kind, namespace, name, origin, rev, rules, isolations, notes, document, audit, cidrs);
+        return new CompiledPolicy(kind, namespace, name, origin, rev, rules, isolations, notes, document, audit, cidrs,
+                labels);
     }
 
-    /** The same policy with its rules' {@code cidrGroupRef} peers resolved against these groups. */
-    CompiledPolicy withGroups(java.util.Map<String, List<Cidr>> groups) {
-        if (rules.stream().noneMatch(CompiledRule::hasGroupRef)) return this;
+    /** The same policy with the CIDR groups and services its rules' peers name as they are in {@code refs}. */
+    CompiledPolicy resolved(References refs) {
+        if (rules.stream().noneMatch(CompiledRule::namesObjects)) return this;
         return new CompiledPolicy(kind, namespace, name, origin, revision,
-                rules.stream().map(r -> r.withGroups(groups)).toList(), isolations, notes, document, audit, cidrs);
+                rules.stream().map(r -> r.resolved(refs)).toList(), isolations, notes, document, audit, cidrs, labels);
     }
 }

@@ -24,14 +24,14 @@ record CompiledRule(String section, int index, Direction direction, boolean deny
         ports = ports.isEmpty() ? List.of(PortRule.ALL) : List.copyOf(ports);
     }
 
-    boolean hasGroupRef() {
-        return peers.stream().anyMatch(p -> p instanceof Peer.CidrGroup);
+    /** True when a peer names CIDR groups or a service ({@link Peer#namesObjects()}). */
+    boolean namesObjects() {
+        return peers.stream().anyMatch(Peer::namesObjects);
     }
 
-    /** This rule with each {@code cidrGroupRef} peer holding the CIDRs its group has now (none if it has none). */
-    CompiledRule withGroups(java.util.Map<String, List<Cidr>> groups) {
-        List<Peer> resolved = peers.stream().map(p -> p instanceof Peer.CidrGroup g
-                ? g.resolved(groups.get(g.name())) : p).toList();
+    /** This rule with each peer that names objects holding what they are in {@code refs} (nothing if none). */
+    CompiledRule resolved(References refs) {
+        List<Peer> resolved = peers.stream().map(p -> p.resolved(refs)).toList();
         return new CompiledRule(section, index, direction, deny, subject, resolved, requires, ports, enforces);
     }
 

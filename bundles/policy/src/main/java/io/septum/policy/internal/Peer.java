@@ -8,12 +8,25 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 
-/** The remote side a rule allows or denies: a selector, an entity, a CIDR set, DNS names, or every identity. */
+/**
+ * The remote side a rule allows or denies: a selector, an entity, a CIDR set or group, DNS names, a service, or every
+ * identity.
+ */
 sealed interface Peer {
     boolean matches(Labels labels);
 
     /** True when it stands for every identity (datapath identity 0). */
     default boolean wildcard() {
+        return false;
+    }
+
+    /** This peer with the objects it names (CIDR groups, services) as they are in {@code refs}. */
+    default Peer resolved(References refs) {
+        return this;
+    }
+
+    /** True when it names other objects, which {@link #resolved} looks up. */
+    default boolean namesObjects() {
         return false;
     }
 
@@ -119,17 +132,23 @@ sealed interface Peer {
     }
 
     /**
-     * {@code cidrGroupRef}: the {@code externalCIDRs} of the {@code CiliumCIDRGroup} of that name, as they are in the
-     * policy set ({@code members}, resolved when the set is built; empty while no such group exists, so that it
-     * matches nothing, as in Cilium).
+     * {@code cidrGroupRef} ({@code name}) or {@code cidrGroupSelector} ({@code selector}, over the groups' labels): the
+     * {@code externalCIDRs} of the {@code CiliumCIDRGroup}s it names, as they are in the policy set ({@code members},
+     * resolved when the set is built; empty while no such group exists, so that it matches nothing, as in Cilium).
      */
-    record CidrGroup(String name, List<Cidr> members) implements Peer {
+    record CidrGroup(String name, Selector selector, List<Cidr> members) implements Peer {
         public CidrGroup {
             members = List.copyOf(members);
         }
 
-        CidrGroup resolved(List<Cidr> cidrs) {
-            return new CidrGroup(name, cidrs == null ? List.of() : cidrs);
+        @Override
+        public Peer resolved(References refs) {
+            return new CidrGroup(name, selector, name != null ? refs.group(name) : refs.groups(selector));
+        }
+
+        @Override
+        public boolean namesObjects() {
+            return true;
         }
 
         @Override
@@ -140,8 +159,39 @@ sealed interface Peer {
 
         @Override
         public String toString() {
-            return "cidr group " + name + (members.isEmpty() ? " (no such CiliumCIDRGroup, or it is empty)"
+            String what = name != null ? "cidr group " + name : "cidr groups " + selector;
+            return what + (members.isEmpty() ? " (no such CiliumCIDRGroup, or it is empty)"
                     : " (" + members.stream().map(Cidr::toString).collect(Collectors.joining(",")) + ")");
+        }
+    }
+
+    /**
+     * {@code toServices} with {@code k8sService}: the backends of the agent's service {@code namespace/name} as they
+     * are when the policy set is built ({@link ServiceTargets}): the identities of its endpoint backends and the
+     * addresses of its IP backends. A missing service, or one without active backends, matches nothing.
+     */
+    record Service(String namespace, String name, ServiceTargets.Target target) implements Peer {
+        @Override
+        public Peer resolved(References refs) {
+            return new Service(namespace, name, refs.services().get(namespace, name));
+        }
+
+        @Override
+        public boolean namesObjects() {
+            return true;
+        }
+
+        @Override
+        public boolean matches(Labels labels) {
+            if (target.endpoints().contains(labels)) return true;
+            for (Cidr a : target.addresses()) if (new CidrSet(a, List.of()).matches(labels)) return true;
+            return false;
+        }
+
+        @Override
+        public String toString() {
+            return "service " + namespace + "/" + name + (target.shown().isEmpty()
+                    ? " (no such service, or no active backends)" : " (" + String.join(", ", target.shown()) + ")");
         }
     }
 

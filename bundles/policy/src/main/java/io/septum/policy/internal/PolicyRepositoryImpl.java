@@ -13,6 +13,7 @@ import io.septum.api.policy.PolicyRevision;
 import io.septum.api.policy.PolicySet;
 import io.septum.api.policy.RejectedPolicy;
 import io.septum.api.policy.PolicyValidationException;
+import io.septum.api.service.ServiceListener;
 import io.septum.support.config.AgentDirs;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -42,10 +43,10 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * crash between the two loses a history entry, never a change; at the next start, policies newer than the history's
  * last revision are recorded with the author "unknown".
  */
-@Component(service = {PolicyRepository.class, PolicyHistory.class, HealthReporter.class}, name = PolicyRepositoryImpl.PID,
-        configurationPolicy = ConfigurationPolicy.OPTIONAL)
+@Component(service = {PolicyRepository.class, PolicyHistory.class, HealthReporter.class, ServiceListener.class},
+        name = PolicyRepositoryImpl.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL)
 @Designate(ocd = PolicyRepositoryImpl.Config.class)
-public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHistory, HealthReporter {
+public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHistory, HealthReporter, ServiceListener {
     static final String PID = "io.septum.policy";
     private static final System.Logger LOG = System.getLogger(PolicyRepositoryImpl.class.getName());
 
@@ -63,7 +64,12 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
     private final ReentrantLock lock = new ReentrantLock();
     /** Serializes notifications so listeners see revisions in order; separate from {@link #lock}. */
     private final ReentrantLock notifyLock = new ReentrantLock();
+    /** The policies as stored; {@link #current()} is {@link #effective}, their toServices resolved. */
     private volatile PolicySet current;
+    private volatile PolicySet effective;
+    /** The services' backends, which toServices peers resolve against; changed by {@link #servicesChanged}. */
+    private volatile ServiceTargets services = ServiceTargets.NONE;
+    private volatile long servicesGeneration;
     private volatile long revision;
     private volatile EnforcementMode mode;
     private volatile String restoreProblem;
@@ -77,6 +83,7 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
     private final java.util.Map<String, RejectedPolicy> rejected = new java.util.concurrent.ConcurrentHashMap<>();
     private long deliveredRevision = -1;
     private EnforcementMode deliveredMode;
+    private long deliveredServices;
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
     private volatile List<PolicyListener> listeners = new CopyOnWriteArrayList<>();
@@ -192,7 +199,7 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
                 LOG.log(System.Logger.Level.ERROR, restoreProblem);
             }
         }
-        current = set;
+        setCurrent(set);
         // the history outlives a damaged state file: new revisions go on from it instead of repeating its numbers
         revision = Math.max(state.revision(), history.lastRevision());
     }
@@ -202,20 +209,9 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
      * parses, so the rebuilt set would not be what was enforced). The rebuilt state is written at once.
      */
     private PolicyStore.State fromHistory(String problem) {
-        List<PolicyHistoryLog.Entry> last = history.inForce();
-        if (history.lastRevision() == 0) return null;
-        List<PolicyStore.Stored> stored = new ArrayList<>();
-        for (PolicyHistoryLog.Entry e : last) {
-            try {
-                engine.parse(e.origin() == null ? "history" : e.origin(), e.document());
-            } catch (PolicyValidationException ex) {
-                LOG.log(System.Logger.Level.ERROR, "cannot rebuild the policies from the history: " + e.kind() + " "
-                        + e.qualifiedName() + " no longer validates: " + PolicyStore.describe(ex));
-                return null;
-            }
-            stored.add(new PolicyStore.Stored(e.kind(), e.namespace(), e.name(), e.origin(), e.revision(), e.document()));
-        }
-        PolicyStore.State rebuilt = new PolicyStore.State(history.lastRevision(), stored);
+        PolicyStore.State rebuilt = PolicyStore.rebuild(history, engine);
+        if (rebuilt == null) return null;
+        List<PolicyStore.Stored> stored = rebuilt.policies();
         try {
             store.save(rebuilt);
         } catch (java.io.UncheckedIOException ex) {
@@ -328,10 +324,32 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
      */
     private void commit(PolicySet next, long rev, List<PolicyHistoryLog.Entry> changes, String author) {
         persist(next, rev);
-        current = next;
+        setCurrent(next);
         revision = rev;
         history.append(changes);
         operatorChanged(author);
+    }
+
+    /** Under the lock (or at start): the stored set and the one consumers see, with toServices resolved. */
+    private void setCurrent(PolicySet set) {
+        current = set;
+        effective = set instanceof PolicySetImpl i ? i.withServices(services) : set;
+    }
+
+    /** The services or their endpoints changed: policies that name a service are resolved again and told. */
+    @Override
+    public void servicesChanged(List<io.septum.api.service.Service> list, io.septum.api.EndpointSnapshot endpoints) {
+        ServiceTargets next = ServiceTargets.of(list, endpoints);
+        lock.lock();
+        try {
+            if (next.equals(services)) return;
+            services = next;
+            setCurrent(current);
+            servicesGeneration++;
+        } finally {
+            lock.unlock();
+        }
+        notifyListeners();
     }
 
     private void persist(PolicySet set, long rev) {
@@ -346,11 +364,13 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
         notifyLock.lock();
         try {
             long rev = revision;
-            PolicySet set = current;
+            PolicySet set = effective;
             EnforcementMode m = mode();
-            if (rev == deliveredRevision && m == deliveredMode) return;
+            long generation = servicesGeneration;
+            if (rev == deliveredRevision && m == deliveredMode && generation == deliveredServices) return;
             deliveredRevision = rev;
             deliveredMode = m;
+            deliveredServices = generation;
             for (PolicyListener l : List.copyOf(listeners)) {
                 try {
                     l.policyChanged(rev, set, m);
@@ -553,7 +573,7 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
 
     @Override
     public PolicySet current() {
-        return current;
+        return effective;
     }
 
     @Override

@@ -66,18 +66,24 @@ final class PolicySetImpl implements PolicySet {
     private static final int MAX_PARSED_LABELS = 1 << 17;
 
     PolicySetImpl(Collection<CompiledPolicy> input) {
+        this(input, ServiceTargets.NONE);
+    }
+
+    /** @param services what {@code toServices} peers resolve against (the repository's, from the services) */
+    private PolicySetImpl(Collection<CompiledPolicy> input, ServiceTargets services) {
         List<CompiledPolicy> sorted = new ArrayList<>(input);
         sorted.sort(ORDER);
         this.policies = List.copyOf(sorted);
         Map<String, Integer> ids = assignIds(policies);
-        // cidrGroupRef peers take the CIDRs their group has in this set: a group imported, changed or deleted
-        // later changes every policy that names it at the next set
-        Map<String, List<Cidr>> groups = new HashMap<>();
+        // cidrGroupRef/cidrGroupSelector peers take the CIDRs their groups have in this set, toServices peers the
+        // given services: a group or service changed later changes every policy that names it at the next set
+        Map<String, CompiledPolicy> groups = new HashMap<>();
         for (CompiledPolicy p : policies) {
-            if (p.kind().equals(CompiledPolicy.CIDR_GROUP)) groups.put(p.name(), p.cidrs());
+            if (p.kind().equals(CompiledPolicy.CIDR_GROUP)) groups.put(p.name(), p);
         }
+        References named = new References(groups, services);
         for (CompiledPolicy original : policies) {
-            CompiledPolicy p = original.withGroups(groups);
+            CompiledPolicy p = original.resolved(named);
             List<RuleRef> refs = new ArrayList<>();
             for (CompiledRule r : p.rules()) {
                 RuleRef ref = new RuleRef(ids.get(ruleKey(p, r)), p.qualifiedName(), r.section(), r.index(), r.hasL7());
@@ -128,6 +134,16 @@ final class PolicySetImpl implements PolicySet {
         return policies;
     }
 
+    /**
+     * This set with its {@code toServices} peers resolved against {@code services}; itself when no rule names a
+     * service. Merging and removing start again from the policies as written (services unresolved).
+     */
+    PolicySetImpl withServices(ServiceTargets services) {
+        boolean names = policies.stream().flatMap(p -> p.rules().stream())
+                .anyMatch(r -> r.peers().stream().anyMatch(p -> p instanceof Peer.Service));
+        return names ? new PolicySetImpl(policies, services) : this;
+    }
+
     @Override
     public List<PolicyInfo> policies() {
         return List.copyOf(infos);
@@ -164,6 +180,8 @@ final class PolicySetImpl implements PolicySet {
                     all.addAll(c.except());
                 } else if (p instanceof Peer.CidrGroup g) {
                     all.addAll(g.members());
+                } else if (p instanceof Peer.Service svc) {
+                    all.addAll(svc.target().addresses());
                 }
             }
         }

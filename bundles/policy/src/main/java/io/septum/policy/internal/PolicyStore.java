@@ -105,4 +105,24 @@ final class PolicyStore {
     static String describe(PolicyValidationException e) {
         return e.getMessage().replace('\n', ';');
     }
+
+    /**
+     * The state as the history last recorded it, or null when the history has nothing (or a policy of it no longer
+     * parses, so the rebuilt set would not be what was enforced).
+     */
+    static State rebuild(PolicyHistoryLog history, io.septum.api.policy.PolicyEngine engine) {
+        if (history.lastRevision() == 0) return null;
+        List<Stored> stored = new java.util.ArrayList<>();
+        for (PolicyHistoryLog.Entry e : history.inForce()) {
+            try {
+                engine.parse(e.origin() == null ? "history" : e.origin(), e.document());
+            } catch (io.septum.api.policy.PolicyValidationException ex) {
+                LOG.log(System.Logger.Level.ERROR, "cannot rebuild the policies from the history: " + e.kind() + " "
+                        + e.qualifiedName() + " no longer validates: " + describe(ex));
+                return null;
+            }
+            stored.add(new Stored(e.kind(), e.namespace(), e.name(), e.origin(), e.revision(), e.document()));
+        }
+        return new State(history.lastRevision(), stored);
+    }
 }

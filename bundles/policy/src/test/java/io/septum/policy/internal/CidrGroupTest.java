@@ -109,6 +109,55 @@ class CidrGroupTest {
         assertFalse(in(s, VPN_HOST, 443));
     }
 
+    static String labelled(String name, String labels, String... cidrs) {
+        return group(name, cidrs).replace("metadata: {name: " + name + "}", "metadata: {name: " + name + ", labels: "
+                + labels + "}");
+    }
+
+    private static String fromSelected(String selector) {
+        return FROM_VPN.replace("{cidrGroupRef: vpn}", "{cidrGroupSelector: " + selector + "}");
+    }
+
+    @Test
+    void aSelectorTakesTheCidrsOfEveryGroupWhoseLabelsItSelects() throws Exception {
+        String groups = labelled("vpn", "{team: net}", "10.48.0.0/24") + "---\n"
+                + labelled("office", "{team: net, site: hq}", "10.16.0.0/16") + "---\n"
+                + labelled("other", "{team: x}", "10.99.0.0/16") + "---\n";
+        PolicySet s = engine.parse("f.yaml", groups + fromSelected("{matchLabels: {team: net}}"));
+        assertTrue(in(s, VPN_HOST, 443));
+        assertTrue(in(s, OFFICE_HOST, 443));
+        assertFalse(in(s, OTHER_HOST, 443), "a group the selector does not select");
+        assertEquals(List.of("10.16.0.0/16", "10.48.0.0/24"), s.cidrPrefixes());
+        String trace = String.join("\n", s.trace(OFFICE_HOST, WEB, 443, Protocol.TCP, EnforcementMode.DEFAULT)
+                .explanation());
+        assertTrue(trace.contains("cidr groups {team=net} (10.16.0.0/16,10.48.0.0/24)"), trace);
+        // expressions and a source-qualified key, as in endpoint selectors
+        PolicySet notNet = engine.parse("f.yaml", groups
+                + fromSelected("{matchExpressions: [{key: 'k8s:team', operator: NotIn, values: [net]}]}"));
+        assertTrue(in(notNet, OTHER_HOST, 443));
+        assertFalse(in(notNet, VPN_HOST, 443));
+        // {} selects every group
+        PolicySet all = engine.parse("f.yaml", groups + fromSelected("{}"));
+        assertTrue(in(all, VPN_HOST, 443) && in(all, OFFICE_HOST, 443) && in(all, OTHER_HOST, 443));
+    }
+
+    @Test
+    void aGroupsLabelsChangedLaterChangeWhatTheSelectorTakes() throws Exception {
+        PolicySet s = engine.parse("p.yaml", fromSelected("{matchLabels: {team: net}}"));
+        assertFalse(in(s, VPN_HOST, 443), "no group yet");
+        PolicySet with = s.merge(engine.parse("g.yaml", labelled("vpn", "{team: net}", "10.48.0.0/24")), 2);
+        assertTrue(in(with, VPN_HOST, 443));
+        PolicySet relabelled = with.merge(engine.parse("g.yaml", labelled("vpn", "{team: ops}", "10.48.0.0/24")), 3);
+        assertFalse(in(relabelled, VPN_HOST, 443), "the group no longer carries the selected label");
+        assertTrue(relabelled.cidrPrefixes().isEmpty());
+    }
+
+    @Test
+    void aGroupsLabelsMustBeAMapOfStrings() {
+        assertError(labelled("vpn", "{team: [net]}", "10.48.0.0/24"), "metadata.labels.team", "expected a label value");
+        assertError(labelled("vpn", "[team]", "10.48.0.0/24"), "metadata.labels", "expected a map");
+    }
+
     @Test
     void theTraceNamesTheGroupAndItsCidrs() throws Exception {
         PolicySet s = engine.parse("f.yaml", group("vpn", "10.48.0.0/24") + "---\n" + FROM_VPN);
@@ -119,12 +168,15 @@ class CidrGroupTest {
 
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
-            "spec.ingress[0].fromCIDRSet[0].cidrGroupRef|{cidrGroupRef: vpn, cidr: 10.0.0.0/8}|either cidr or cidrGroupRef",
+            "spec.ingress[0].fromCIDRSet[0].cidrGroupRef|{cidrGroupRef: vpn, cidr: 10.0.0.0/8}|one of cidr, cidrGroupRef and cidrGroupSelector, not several",
+            "spec.ingress[0].fromCIDRSet[0].cidrGroupRef|{cidrGroupRef: vpn, cidrGroupSelector: {}}|not several",
             "spec.ingress[0].fromCIDRSet[0].except|{cidrGroupRef: vpn, except: [10.48.0.0/28]}|except cannot be used with cidrGroupRef",
             "spec.ingress[0].fromCIDRSet[0].cidrGroupRef|{cidrGroupRef: VPN}|expected the name of a CiliumCIDRGroup",
             "spec.ingress[0].fromCIDRSet[0].cidrGroupRef|{cidrGroupRef: [vpn]}|found a list",
-            "spec.ingress[0].fromCIDRSet[0].cidrGroupSelector|{cidrGroupSelector: {matchLabels: {a: b}}}|cidrGroupSelector is not supported yet",
-            "spec.ingress[0].fromCIDRSet[0].cidr|{}|missing cidr (or cidrGroupRef)",
+            "spec.ingress[0].fromCIDRSet[0].except|{cidrGroupSelector: {}, except: [10.48.0.0/28]}|except cannot be used with cidrGroupSelector",
+            "spec.ingress[0].fromCIDRSet[0].cidrGroupSelector.matchLabels|{cidrGroupSelector: {matchLabels: [a]}}|expected a map",
+            "spec.ingress[0].fromCIDRSet[0].cidrGroupSelector|{cidrGroupSelector: 3}|expected a label selector",
+            "spec.ingress[0].fromCIDRSet[0].cidr|{}|missing cidr (or cidrGroupRef or cidrGroupSelector)",
     })
     void badReferencesAreRefusedWithTheField(String field, String set, String reason) {
         assertError(FROM_VPN.replace("{cidrGroupRef: vpn}", set), field, reason);

@@ -62,7 +62,7 @@ class ValidationTest {
                 {"  endpointSelector: {matchExpressions: [{key: a, operator: In}]}\n", "spec.endpointSelector.matchExpressions[0].values", "at least one value"},
                 {"  endpointSelector: {matchExpressions: [{key: a, operator: Exists, values: [x]}]}\n", "spec.endpointSelector.matchExpressions[0].values", "takes no values"},
                 {"  endpointSelector: {}\n  ingress:\n  - fromEndpoint: [{}]\n", "spec.ingress[0].fromEndpoint", "unknown field"},
-                {"  endpointSelector: {}\n  egress:\n  - toServices: [{k8sService: {serviceName: x}}]\n", "spec.egress[0].toServices", "not supported"},
+                {"  endpointSelector: {}\n  egress:\n  - toServices: [{k8sServiceSelector: {selector: {}}}]\n", "spec.egress[0].toServices[0].k8sServiceSelector", "not supported"},
                 {"  endpointSelector: {}\n  egress:\n  - icmps: [{fields: [{type: 256}]}]\n", "spec.egress[0].icmps[0].fields[0].type", "0-255"},
                 {"  endpointSelector: {}\n  egress:\n  - icmps: [{fields: [{type: Echo, family: IPv6}]}]\n", "spec.egress[0].icmps[0].fields[0].type", "unknown ICMPv6 type \"Echo\""},
                 {"  endpointSelector: {}\n  egress:\n  - icmps: [{fields: [{type: 8, family: ipv4}]}]\n", "spec.egress[0].icmps[0].fields[0].family", "IPv4 or IPv6"},

@@ -14,6 +14,7 @@ import io.septum.api.datapath.Datapath;
 import io.septum.api.datapath.DatapathException;
 import io.septum.api.service.Service;
 import io.septum.api.service.ServiceBackend;
+import io.septum.api.service.ServiceListener;
 import io.septum.api.service.ServiceManager;
 import io.septum.api.service.ServiceSpec;
 import io.septum.api.service.ServiceValidationException;
@@ -31,6 +32,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -74,6 +76,18 @@ final class ServiceRegistry implements ServiceManager, AutoCloseable {
     private String hostsError;
     private List<Service> resolved = List.of();
     private List<Service> pushed;
+    /** The services with the endpoint snapshot they were resolved against; what listeners are told. */
+    private record Resolution(List<Service> services, io.septum.api.EndpointSnapshot endpoints) {
+        boolean sameAs(Resolution o) {
+            return o != null && services.equals(o.services) && endpoints.revision() == o.endpoints.revision();
+        }
+    }
+
+    /** Before a listener was told anything (no resolution has revision 0: it waits for the first snapshot). */
+    private static final Resolution UNTOLD = new Resolution(List.of(), io.septum.api.EndpointSnapshot.EMPTY);
+    /** Each listener with what it was last told. */
+    private final Map<ServiceListener, Resolution> listeners = new ConcurrentHashMap<>();
+    private volatile Resolution latest;
     private final WorkerThread worker = new WorkerThread("septum-services");
 
     ServiceRegistry(Settings settings, Datapath datapath, EndpointIndex endpoints, MacResolver macs) {
@@ -95,6 +109,30 @@ final class ServiceRegistry implements ServiceManager, AutoCloseable {
     /** Runs a round now, on the registry's thread. */
     private void trigger() {
         worker.execute(this::tick); // dropped when closing
+    }
+
+    /** Tells the listener the newest resolution soon, on the registry's thread, and then every change. */
+    void addListener(ServiceListener l) {
+        listeners.put(l, UNTOLD);
+        worker.execute(this::tellListeners);
+    }
+
+    void removeListener(ServiceListener l) {
+        listeners.remove(l);
+    }
+
+    /** On the registry's thread, outside the lock, so that a listener may call back. */
+    private void tellListeners() {
+        Resolution now = latest;
+        if (now == null) return;
+        for (Map.Entry<ServiceListener, Resolution> e : listeners.entrySet()) {
+            if (now.sameAs(e.getValue()) || !listeners.replace(e.getKey(), e.getValue(), now)) continue;
+            try {
+                e.getKey().servicesChanged(now.services(), now.endpoints());
+            } catch (RuntimeException failed) {
+                LOG.log(Level.WARNING, "services: listener " + e.getKey() + " failed", failed);
+            }
+        }
     }
 
     @Override
@@ -286,6 +324,8 @@ final class ServiceRegistry implements ServiceManager, AutoCloseable {
                     Service.CLUSTER_IP, backends, e.origin()));
         }
         resolved = List.copyOf(out);
+        latest = new Resolution(resolved, snap);
+        worker.execute(this::tellListeners);
         if (!resolved.equals(pushed)) {
             datapath.syncServices(resolved);
             pushed = resolved;

@@ -5,6 +5,7 @@ import io.septum.api.EndpointIndex;
 import io.septum.api.HealthReporter;
 import io.septum.api.datapath.Datapath;
 import io.septum.api.service.Service;
+import io.septum.api.service.ServiceListener;
 import io.septum.api.service.ServiceManager;
 import io.septum.api.service.ServiceSpec;
 import io.septum.api.service.ServiceValidationException;
@@ -18,6 +19,8 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
@@ -70,6 +73,15 @@ public final class ServicesComponent implements ServiceManager, HealthReporter {
             etc = Path.of(prop(ctx, "septum.home", Path.of("").toAbsolutePath().toString()), "etc").toString();
         }
         return Path.of(etc);
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void addListener(ServiceListener l) {
+        registry.addListener(l);
+    }
+
+    void removeListener(ServiceListener l) {
+        registry.removeListener(l);
     }
 
     @Deactivate

@@ -148,15 +148,41 @@ class ServiceRegistryTest {
             assertEquals("not-found", r.get("deathstar").orElseThrow().backends().get(0).state());
             endpoints.add(ep(1, "deathstar-1", "10.199.16.1", null));
             endpointsChanged();
-            long end = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
-            while (!"active".equals(r.get("deathstar").orElseThrow().backends().get(0).state()) && System.nanoTime() < end) {
-                Thread.sleep(10); // poll interval of this assertion only
-            }
+            io.septum.testsupport.Await.within(Duration.ofSeconds(5),
+                    () -> "active".equals(r.get("deathstar").orElseThrow().backends().get(0).state()));
             assertEquals("10.199.16.1", r.get("deathstar").orElseThrow().backends().get(0).ip());
         } finally {
             r.close();
         }
         assertEquals(0, listeners.size(), "close stops listening");
+    }
+
+    @Test
+    void listenersHearTheResolvedServicesAndTheirSnapshotOnceEachChange() throws Exception {
+        ServiceRegistry r = registry(Duration.ofHours(1));
+        List<String> heard = new CopyOnWriteArrayList<>();
+        io.septum.api.service.ServiceListener l = (services, snapshot) -> heard.add(snapshot.revision() + ":"
+                + services.stream().map(s -> s.name() + "=" + s.backends().get(0).state()).toList());
+        try {
+            r.start();
+            r.addListener(l);
+            io.septum.testsupport.Await.until("the first state", Duration.ofSeconds(5), () -> heard.size() == 1);
+            assertEquals("1:[]", heard.get(0));
+            r.upsert(new ServiceSpec("deathstar", null, "10.197.0.10:80", List.of("deathstar-1")));
+            io.septum.testsupport.Await.until("the new service", Duration.ofSeconds(5), () -> heard.size() == 2);
+            assertEquals("1:[deathstar=not-found]", heard.get(1));
+            r.tick(); // the same services and snapshot: nothing to tell
+            endpoints.add(ep(1, "deathstar-1", "10.199.16.1", null));
+            endpointsChanged();
+            io.septum.testsupport.Await.until("the backend found", Duration.ofSeconds(5), () -> heard.size() == 3);
+            assertEquals("2:[deathstar=active]", heard.get(2));
+            r.removeListener(l);
+            r.delete("deathstar");
+            r.tick();
+            assertEquals(3, heard.size(), "a removed listener hears nothing: " + heard);
+        } finally {
+            r.close();
+        }
     }
 
     @Test

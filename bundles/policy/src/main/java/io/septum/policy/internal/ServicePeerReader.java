@@ -1,0 +1,71 @@
+package io.septum.policy.internal;
+
+import static io.septum.policy.internal.FieldPath.join;
+import static io.septum.policy.internal.YamlNodes.nodeType;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Reads {@code toServices} (egress and egressDeny of Cilium's schema): each item names one of the agent's services,
+ * {@code {k8sService: {serviceName: deathstar, namespace: empire}}}, and stands for its backends ({@link
+ * Peer.Service}). The namespace defaults to the policy's own; a cluster-wide policy must give it. Septum's services
+ * carry no labels, so {@code k8sServiceSelector} is refused rather than selecting nothing.
+ */
+final class ServicePeerReader {
+    static final String FIELD = "toServices";
+    /** A DNS label, as Septum's service names and namespaces are. */
+    private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+
+    private ServicePeerReader() {
+    }
+
+    /** @param namespace the policy's namespace, empty for a cluster-wide policy */
+    static void read(Diagnostics diag, JsonNode list, String path, String namespace, List<Peer> out) {
+        if (!diag.isList(list, path)) return;
+        for (int i = 0; i < list.size(); i++) {
+            String p = path + "[" + i + "]";
+            JsonNode item = list.get(i);
+            if (!item.isObject()) {
+                diag.error(p, "expected {k8sService: {serviceName: ..., namespace: ...}}, found " + nodeType(item));
+                continue;
+            }
+            diag.unknownFields(item, p, Set.of("k8sService", "k8sServiceSelector"));
+            if (item.has("k8sServiceSelector")) {
+                diag.error(join(p, "k8sServiceSelector"), "k8sServiceSelector is not supported: Septum's services carry"
+                        + " no labels to select; name each service with k8sService");
+                continue;
+            }
+            JsonNode svc = item.get("k8sService");
+            if (svc == null || !svc.isObject()) {
+                diag.error(join(p, "k8sService"), "expected {serviceName: ..., namespace: ...}, found "
+                        + nodeType(svc));
+                continue;
+            }
+            String sp = join(p, "k8sService");
+            diag.unknownFields(svc, sp, Set.of("serviceName", "namespace"));
+            String name = label(diag, svc.get("serviceName"), join(sp, "serviceName"), null);
+            String ns = label(diag, svc.get("namespace"), join(sp, "namespace"), namespace.isEmpty() ? null : namespace);
+            if (name != null && ns != null) out.add(new Peer.Service(ns, name, ServiceTargets.Target.NOTHING));
+        }
+    }
+
+    /** The field's DNS label, or {@code fallback} when it is absent; null (with the error noted) when invalid. */
+    private static String label(Diagnostics diag, JsonNode v, String path, String fallback) {
+        if (v == null || v.isNull() || (v.isTextual() && v.asText().isEmpty())) {
+            if (fallback == null) {
+                diag.error(path, path.endsWith("namespace") ? "missing namespace: a cluster-wide policy must name the"
+                        + " service's namespace" : "missing serviceName");
+            }
+            return fallback;
+        }
+        if (!v.isTextual() || !DNS_LABEL.matcher(v.asText()).matches()) {
+            diag.error(path, "expected a name of lower-case letters, digits and '-' (at most 63), found "
+                    + (v.isTextual() ? "\"" + v.asText() + "\"" : nodeType(v)));
+            return null;
+        }
+        return v.asText();
+    }
+}

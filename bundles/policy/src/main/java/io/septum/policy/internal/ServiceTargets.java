@@ -1,0 +1,71 @@
+package io.septum.policy.internal;
+
+import io.septum.api.Endpoint;
+import io.septum.api.EndpointSnapshot;
+import io.septum.api.Label;
+import io.septum.api.Labels;
+import io.septum.api.service.Service;
+import io.septum.api.service.ServiceBackend;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * What {@code toServices} peers resolve against: for each service ({@code namespace/name}), the label sets of its
+ * endpoint backends and the addresses of its IP backends. An endpoint backend stands for its endpoint's identity, as a
+ * Kubernetes service's selector stands for its pods in Cilium; an IP backend is a {@code /32} (or {@code /128}) CIDR,
+ * as Cilium treats the addresses of a service without a selector, so it matches only peers that get a CIDR identity
+ * (not a managed endpoint). A backend whose endpoint is not there stands for nothing.
+ */
+record ServiceTargets(Map<String, Target> byName) {
+    static final ServiceTargets NONE = new ServiceTargets(Map.of());
+
+    /** @param shown the backends as {@code policy trace} prints them */
+    record Target(List<Labels> endpoints, List<Cidr> addresses, List<String> shown) {
+        static final Target NOTHING = new Target(List.of(), List.of(), List.of());
+
+        Target {
+            endpoints = List.copyOf(endpoints);
+            addresses = List.copyOf(addresses);
+            shown = List.copyOf(shown);
+        }
+    }
+
+    ServiceTargets {
+        byName = Map.copyOf(byName);
+    }
+
+    /** The service's backends; {@link Target#NOTHING} when there is no such service. */
+    Target get(String namespace, String name) {
+        return byName.getOrDefault(namespace + "/" + name, Target.NOTHING);
+    }
+
+    static ServiceTargets of(List<Service> services, EndpointSnapshot endpoints) {
+        Map<String, Target> out = new TreeMap<>();
+        for (Service s : services) {
+            List<Labels> eps = new ArrayList<>();
+            List<Cidr> ips = new ArrayList<>();
+            List<String> shown = new ArrayList<>();
+            for (ServiceBackend b : s.backends()) {
+                if (!b.active()) continue;
+                // an endpoint backend is named namespace/name; an IP backend is its address (and port)
+                if (b.target().contains("/")) {
+                    Optional<Endpoint> ep = endpoints.byIp(b.ip());
+                    if (ep.isEmpty()) continue;
+                    Labels l = Labels.parse(ep.get().labels(), Label.ANY);
+                    if (!eps.contains(l)) eps.add(l);
+                    shown.add(ep.get().qualifiedName());
+                } else {
+                    Optional<Cidr> c = Cidr.tryParse(b.ip());
+                    if (c.isEmpty() || ips.contains(c.get())) continue;
+                    ips.add(c.get());
+                    shown.add(c.get().toString());
+                }
+            }
+            out.put(s.qualifiedName(), new Target(eps, ips, shown));
+        }
+        return new ServiceTargets(out);
+    }
+}

@@ -1,0 +1,202 @@
+package io.septum.policy.internal;
+
+import static io.septum.policy.internal.ResolveMatchesDecideTest.labels;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.septum.api.Endpoint;
+import io.septum.api.EndpointSnapshot;
+import io.septum.api.EndpointState;
+import io.septum.api.Labels;
+import io.septum.api.policy.Direction;
+import io.septum.api.policy.EnforcementMode;
+import io.septum.api.policy.PolicyListener;
+import io.septum.api.policy.PolicySet;
+import io.septum.api.policy.PolicyValidationException;
+import io.septum.api.policy.Protocol;
+import io.septum.api.policy.ValidationError;
+import io.septum.api.service.Service;
+import io.septum.api.service.ServiceBackend;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** {@code toServices}: a service's backends as egress peers, resolved against the agent's services. */
+class ToServicesTest {
+    private final PolicyEngineImpl engine = new PolicyEngineImpl();
+    private static final Labels XWING = labels("k8s:app=xwing", "k8s:io.kubernetes.pod.namespace=empire");
+    private static final Labels DEATHSTAR = labels("k8s:app=deathstar", "k8s:io.kubernetes.pod.namespace=empire");
+    private static final Labels OTHER = labels("k8s:app=other", "k8s:io.kubernetes.pod.namespace=empire");
+    private static final Labels OLD_BACKEND = labels("cidr:192.0.2.7/32", "reserved:world");
+    private static final Labels STRANGER = labels("cidr:192.0.2.8/32", "reserved:world");
+
+    static final String TO_DEATHSTAR = """
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: to-deathstar, namespace: empire}
+            spec:
+              endpointSelector: {matchLabels: {app: xwing}}
+              egress:
+              - toServices: [{k8sService: {serviceName: deathstar}}]
+                toPorts: [{ports: [{port: '80', protocol: TCP}]}]
+            """;
+
+    private static Endpoint endpoint(String name, String ip, Labels labels) {
+        return new Endpoint(7, name, "empire", "netns", labels.asStrings(), 300, EndpointState.READY,
+                List.of(ip + "/24"), "veth0", 7, null, true, true, Map.of(), 1, null);
+    }
+
+    /** Service empire/deathstar: backend endpoint deathstar-1, an IP backend, and a backend that is not there. */
+    static ServiceTargets targets() {
+        EndpointSnapshot snap = new EndpointSnapshot(3, List.of(endpoint("deathstar-1", "10.0.0.5", DEATHSTAR),
+                endpoint("other", "10.0.0.6", OTHER)), List.of());
+        Service s = new Service(1, "deathstar", "empire", "10.96.0.10", 80, "TCP", Service.CLUSTER_IP, List.of(
+                new ServiceBackend("empire/deathstar-1", 80, "10.0.0.5", ServiceBackend.ACTIVE, null),
+                new ServiceBackend("192.0.2.7", 80, "192.0.2.7", ServiceBackend.ACTIVE, null),
+                new ServiceBackend("empire/gone", 80, null, ServiceBackend.NOT_FOUND, null)), "api");
+        return ServiceTargets.of(List.of(s), snap);
+    }
+
+    private static boolean out(PolicySet s, Labels peer, int port) {
+        return s.decide(Direction.EGRESS, XWING, peer, port, Protocol.TCP, EnforcementMode.DEFAULT).allowed();
+    }
+
+    @Test
+    void theServicesBackendsAreThePeers() throws Exception {
+        PolicySet s = ((PolicySetImpl) engine.parse("p.yaml", TO_DEATHSTAR)).withServices(targets());
+        assertTrue(out(s, DEATHSTAR, 80), "the endpoint backend's identity");
+        assertTrue(out(s, OLD_BACKEND, 80), "the IP backend, as a CIDR");
+        assertFalse(out(s, OTHER, 80), "an endpoint that is no backend");
+        assertFalse(out(s, STRANGER, 80), "an address that is no backend");
+        assertFalse(out(s, DEATHSTAR, 443), "toPorts still applies");
+        // the IP backend gets a CIDR identity, as a toCIDR would
+        assertEquals(List.of("192.0.2.7/32"), s.cidrPrefixes());
+        String trace = String.join("\n", s.trace(XWING, DEATHSTAR, 80, Protocol.TCP, EnforcementMode.DEFAULT)
+                .explanation());
+        assertTrue(trace.contains("service empire/deathstar (empire/deathstar-1, 192.0.2.7/32)"), trace);
+    }
+
+    @Test
+    void unresolvedOrMissingServicesAllowNothing() throws Exception {
+        PolicySet alone = engine.parse("p.yaml", TO_DEATHSTAR);
+        assertFalse(out(alone, DEATHSTAR, 80), "no services known (offline)");
+        assertFalse(out(alone, OTHER, 80), "the rule still selects xwing for egress: default deny");
+        PolicySet elsewhere = ((PolicySetImpl) engine.parse("p.yaml", TO_DEATHSTAR.replace(
+                "serviceName: deathstar}", "serviceName: deathstar, namespace: rebels}"))).withServices(targets());
+        assertFalse(out(elsewhere, DEATHSTAR, 80), "rebels/deathstar does not exist");
+        String trace = String.join("\n", elsewhere.trace(XWING, DEATHSTAR, 80, Protocol.TCP, EnforcementMode.DEFAULT)
+                .explanation());
+        assertTrue(trace.contains("service rebels/deathstar (no such service, or no active backends)"), trace);
+    }
+
+    @Test
+    void aDenyOfAServiceDeniesItsBackends() throws Exception {
+        PolicySet s = ((PolicySetImpl) engine.parse("p.yaml", """
+                apiVersion: cilium.io/v2
+                kind: CiliumClusterwideNetworkPolicy
+                metadata: {name: not-deathstar}
+                spec:
+                  endpointSelector: {}
+                  egress:
+                  - toEntities: [all]
+                  egressDeny:
+                  - toServices: [{k8sService: {serviceName: deathstar, namespace: empire}}]
+                """)).withServices(targets());
+        assertFalse(out(s, DEATHSTAR, 80));
+        assertFalse(out(s, OLD_BACKEND, 80));
+        assertTrue(out(s, OTHER, 80));
+    }
+
+    @Test
+    void mergingStartsFromThePoliciesAsWritten() throws Exception {
+        PolicySetImpl resolved = ((PolicySetImpl) engine.parse("p.yaml", TO_DEATHSTAR)).withServices(targets());
+        PolicySet merged = resolved.merge(engine.parse("q.yaml", CidrGroupTest.group("vpn", "10.0.0.0/8")), 2);
+        assertFalse(out(merged, DEATHSTAR, 80), "the repository resolves every new set again");
+        assertTrue(out(((PolicySetImpl) merged).withServices(targets()), DEATHSTAR, 80));
+        PolicySetImpl none = (PolicySetImpl) engine.parse("q.yaml", CidrGroupTest.group("vpn", "10.0.0.0/8"));
+        assertTrue(none == none.withServices(targets()), "a set that names no service is kept as it is");
+    }
+
+    @Test
+    void theRepositoryResolvesAgainWhenServicesChangeAndTellsListeners(@TempDir Path dir) throws Exception {
+        PolicyRepositoryImpl r = new PolicyRepositoryImpl(dir, EnforcementMode.DEFAULT, engine);
+        List<String> heard = new ArrayList<>();
+        List<PolicySet> sets = new ArrayList<>();
+        PolicyListener l = (rev, set, mode) -> {
+            heard.add(Long.toString(rev));
+            sets.add(set);
+        };
+        r.setListenersForTest(List.of(l));
+        r.importPolicies("p.yaml", TO_DEATHSTAR);
+        assertFalse(out(r.current(), DEATHSTAR, 80), "no services yet");
+        EndpointSnapshot snap = new EndpointSnapshot(3, List.of(endpoint("deathstar-1", "10.0.0.5", DEATHSTAR)),
+                List.of());
+        Service s = new Service(1, "deathstar", "empire", "10.96.0.10", 80, "TCP", Service.CLUSTER_IP, List.of(
+                new ServiceBackend("empire/deathstar-1", 80, "10.0.0.5", ServiceBackend.ACTIVE, null)), "api");
+        r.servicesChanged(List.of(s), snap);
+        assertTrue(out(r.current(), DEATHSTAR, 80));
+        assertEquals(List.of("1", "1"), heard, "the same revision, told again with the services resolved");
+        assertTrue(out(sets.get(1), DEATHSTAR, 80));
+        r.servicesChanged(List.of(s), new EndpointSnapshot(4, snap.endpoints(), List.of()));
+        assertEquals(2, heard.size(), "the same backends: nothing to tell");
+        r.servicesChanged(List.of(), snap);
+        assertFalse(out(r.current(), DEATHSTAR, 80), "the service deleted");
+        assertEquals(3, heard.size());
+        // a later import keeps resolving against the services as they are now
+        r.servicesChanged(List.of(s), snap);
+        r.importPolicies("q.yaml", CidrGroupTest.group("vpn", "10.0.0.0/8"));
+        assertTrue(out(r.current(), DEATHSTAR, 80));
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "spec.egress[0].toServices[0].k8sServiceSelector|[{k8sServiceSelector: {selector: {matchLabels: {a: b}}}}]|carry no labels",
+            "spec.egress[0].toServices[0].k8sService.serviceName|[{k8sService: {namespace: empire}}]|missing serviceName",
+            "spec.egress[0].toServices[0].k8sService.serviceName|[{k8sService: {serviceName: Death_Star}}]|lower-case letters",
+            "spec.egress[0].toServices[0].k8sService.namespace|[{k8sService: {serviceName: a, namespace: [x]}}]|found a list",
+            "spec.egress[0].toServices[0].k8sService.port|[{k8sService: {serviceName: a, port: 80}}]|unknown field",
+            "spec.egress[0].toServices[0].k8sService|[{k8sService: deathstar}]|expected {serviceName",
+            "spec.egress[0].toServices[0]|[deathstar]|expected {k8sService",
+            "spec.egress[0].toServices|{k8sService: {serviceName: a}}|expected a list",
+    })
+    void badReferencesAreRefusedWithTheField(String field, String services, String reason) {
+        assertError(TO_DEATHSTAR.replace("[{k8sService: {serviceName: deathstar}}]", services), field, reason);
+    }
+
+    @Test
+    void aClusterwidePolicyMustNameTheNamespace() {
+        assertError("""
+                apiVersion: cilium.io/v2
+                kind: CiliumClusterwideNetworkPolicy
+                metadata: {name: cw}
+                spec:
+                  endpointSelector: {}
+                  egress:
+                  - toServices: [{k8sService: {serviceName: deathstar}}]
+                """, "spec.egress[0].toServices[0].k8sService.namespace", "must name the service's namespace");
+    }
+
+    @Test
+    void toServicesIsAnEgressPeerOfItsOwnKind() {
+        assertError(TO_DEATHSTAR.replace("egress:", "ingress:"), "spec.ingress[0].toServices",
+                "services select destinations, in egress rules");
+        assertError(TO_DEATHSTAR.replace("  - toServices:", "  - toEndpoints: [{}]\n    toServices:"),
+                "spec.egress[0]", "combining toEndpoints and toServices");
+    }
+
+    private void assertError(String yaml, String field, String reason) {
+        List<ValidationError> errs = assertThrows(PolicyValidationException.class, () -> engine.parse("f.yaml", yaml))
+                .errors();
+        String all = errs.stream().map(e -> e.field() + ": " + e.reason()).collect(Collectors.joining("\n"));
+        assertTrue(errs.stream().anyMatch(e -> e.field().equals(field) && e.reason().contains(reason)),
+                () -> "no error on " + field + " with \"" + reason + "\" in:\n" + all);
+    }
+}
