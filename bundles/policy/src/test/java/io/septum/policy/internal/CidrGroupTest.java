@@ -266,9 +266,10 @@ class CidrGroupTest {
         assertTrue(e.getMessage().contains("is a CiliumCIDRGroup: it has no mode"), e.getMessage());
     }
 
-    private void assertError(String yaml, String field, String reason) {
-        List<ValidationError> errs = assertThrows(PolicyValidationException.class, () -> engine.parse("f.yaml", yaml))
-                .errors();
+    /** The document is refused with an error on {@code field} whose reason contains {@code reason}. */
+    static void assertError(String yaml, String field, String reason) {
+        List<ValidationError> errs = assertThrows(PolicyValidationException.class,
+                () -> new PolicyEngineImpl().parse("f.yaml", yaml)).errors();
         String all = errs.stream().map(e -> e.field() + ": " + e.reason()).collect(Collectors.joining("\n"));
         assertTrue(errs.stream().anyMatch(e -> e.field().equals(field) && e.reason().contains(reason)),
                 () -> "no error on " + field + " with \"" + reason + "\" in:\n" + all);

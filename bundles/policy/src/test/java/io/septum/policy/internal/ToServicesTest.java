@@ -1,9 +1,9 @@
 package io.septum.policy.internal;
 
+import static io.septum.policy.internal.CidrGroupTest.assertError;
 import static io.septum.policy.internal.ResolveMatchesDecideTest.labels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.septum.api.Endpoint;
@@ -14,16 +14,13 @@ import io.septum.api.policy.Direction;
 import io.septum.api.policy.EnforcementMode;
 import io.septum.api.policy.PolicyListener;
 import io.septum.api.policy.PolicySet;
-import io.septum.api.policy.PolicyValidationException;
 import io.septum.api.policy.Protocol;
-import io.septum.api.policy.ValidationError;
 import io.septum.api.service.Service;
 import io.septum.api.service.ServiceBackend;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -190,13 +187,5 @@ class ToServicesTest {
                 "services select destinations, in egress rules");
         assertError(TO_DEATHSTAR.replace("  - toServices:", "  - toEndpoints: [{}]\n    toServices:"),
                 "spec.egress[0]", "combining toEndpoints and toServices");
-    }
-
-    private void assertError(String yaml, String field, String reason) {
-        List<ValidationError> errs = assertThrows(PolicyValidationException.class, () -> engine.parse("f.yaml", yaml))
-                .errors();
-        String all = errs.stream().map(e -> e.field() + ": " + e.reason()).collect(Collectors.joining("\n"));
-        assertTrue(errs.stream().anyMatch(e -> e.field().equals(field) && e.reason().contains(reason)),
-                () -> "no error on " + field + " with \"" + reason + "\" in:\n" + all);
     }
 }
