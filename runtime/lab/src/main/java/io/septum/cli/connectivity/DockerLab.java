@@ -362,11 +362,10 @@ public final class DockerLab implements LabRuntime {
 
     @Override
     public void close() {
-        lifecycle.close(this::closeQuietly);
+        lifecycle.close();
     }
 
     private synchronized void closeQuietly() {
-        lifecycle.markClosed();
         listeners.stopAll();
         boolean leftovers = false;
         if (!containers.isEmpty()) {

@@ -7,13 +7,21 @@ package io.septum.cli.connectivity;
  */
 final class LabLifecycle {
     private final String runId;
+    private final Runnable cleanup;
     private final Thread hook;
     private volatile boolean closed;
 
-    /** {@code cleanup} removes everything the lab made; the hook runs it, and so does {@link #close}. */
+    /**
+     * {@code cleanup} removes everything the lab made; the hook runs it (the lab is closed from then on), and so
+     * does {@link #close}.
+     */
     LabLifecycle(String runId, String hookName, Runnable cleanup) {
         this.runId = runId;
-        this.hook = new Thread(cleanup, hookName);
+        this.cleanup = cleanup;
+        this.hook = new Thread(() -> {
+            closed = true;
+            cleanup.run();
+        }, hookName);
     }
 
     void installHook() {
@@ -31,19 +39,14 @@ final class LabLifecycle {
         removeHook();
     }
 
-    /** Runs {@code cleanup} unless the lab was closed or kept already, then drops the hook. */
-    void close(Runnable cleanup) {
+    /** Runs the cleanup unless the lab was closed or kept already, then drops the hook. */
+    void close() {
         synchronized (this) {
             if (closed) return;
             closed = true;
         }
         cleanup.run();
         removeHook();
-    }
-
-    /** Marks the lab closed, for the cleanup itself when the hook runs it. */
-    void markClosed() {
-        closed = true;
     }
 
     boolean isClosed() {

@@ -352,11 +352,10 @@ public final class NetLab implements AutoCloseable {
     /** Removes everything the lab made. Safe to call more than once; never throws. */
     @Override
     public void close() {
-        lifecycle.close(this::closeQuietly);
+        lifecycle.close();
     }
 
     private synchronized void closeQuietly() {
-        lifecycle.markClosed();
         listeners.stopAll();
         for (Process p : tracked) Cmd.kill(p);
         tracked.clear();
