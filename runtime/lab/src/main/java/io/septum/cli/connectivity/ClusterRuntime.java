@@ -51,6 +51,7 @@ final class ClusterRuntime extends NetLabRuntime {
     private int next;
 
     private ClusterRuntime(LabCluster cluster, char kind) {
+        super(cluster.runId());
         this.cluster = cluster;
         try {
             for (LabCluster.Member m : cluster.members()) labs.add(NetLab.create(kind, m.host().netns(), m.subnet()));
@@ -58,11 +59,6 @@ final class ClusterRuntime extends NetLabRuntime {
             labs.forEach(NetLab::close);
             throw e;
         }
-    }
-
-    @Override
-    public String runId() {
-        return cluster.runId();
     }
 
     @Override

@@ -362,7 +362,7 @@ public final class DockerLab implements LabRuntime {
 
     @Override
     public void close() {
-        lifecycle.close();
+        lifecycle.close(this::closeQuietly);
     }
 
     private synchronized void closeQuietly() {

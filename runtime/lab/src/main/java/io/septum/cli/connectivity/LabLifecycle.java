@@ -7,7 +7,6 @@ package io.septum.cli.connectivity;
  */
 final class LabLifecycle {
     private final String runId;
-    private final Runnable cleanup;
     private final Thread hook;
     private volatile boolean closed;
 
@@ -17,7 +16,6 @@ final class LabLifecycle {
      */
     LabLifecycle(String runId, String hookName, Runnable cleanup) {
         this.runId = runId;
-        this.cleanup = cleanup;
         this.hook = new Thread(() -> {
             closed = true;
             cleanup.run();
@@ -39,8 +37,8 @@ final class LabLifecycle {
         removeHook();
     }
 
-    /** Runs the cleanup unless the lab was closed or kept already, then drops the hook. */
-    void close() {
+    /** Runs {@code cleanup} unless the lab was closed or kept already, then drops the hook. */
+    void close(Runnable cleanup) {
         synchronized (this) {
             if (closed) return;
             closed = true;

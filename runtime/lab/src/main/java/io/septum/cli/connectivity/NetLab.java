@@ -352,7 +352,7 @@ public final class NetLab implements AutoCloseable {
     /** Removes everything the lab made. Safe to call more than once; never throws. */
     @Override
     public void close() {
-        lifecycle.close();
+        lifecycle.close(this::closeQuietly);
     }
 
     private synchronized void closeQuietly() {

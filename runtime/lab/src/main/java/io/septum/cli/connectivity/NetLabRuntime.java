@@ -11,12 +11,23 @@ import java.util.Map;
  * netns source under that lab's run id.
  */
 abstract class NetLabRuntime implements LabRuntime {
+    private final String runId;
+
+    NetLabRuntime(String runId) {
+        this.runId = runId;
+    }
+
     /** The lab that made {@code node}. */
     abstract NetLab owner(NetLab.Node node);
 
     @Override
     public String name() {
         return "netns";
+    }
+
+    @Override
+    public String runId() {
+        return runId;
     }
 
     @Override

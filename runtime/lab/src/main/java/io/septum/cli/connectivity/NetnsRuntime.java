@@ -26,22 +26,13 @@ final class NetnsRuntime extends NetLabRuntime {
     private final NetLab lab;
 
     NetnsRuntime(NetLab lab) {
+        super(lab.runId());
         this.lab = lab;
-    }
-
-    /** The lab underneath, for callers that need more than the runtime offers. */
-    NetLab lab() {
-        return lab;
     }
 
     @Override
     NetLab owner(NetLab.Node node) {
         return lab;
-    }
-
-    @Override
-    public String runId() {
-        return lab.runId();
     }
 
     @Override
