@@ -47,10 +47,6 @@ final class LabLifecycle {
         removeHook();
     }
 
-    boolean isClosed() {
-        return closed;
-    }
-
     /** Throws once the lab is closed: nothing may be added to a lab that is being removed. */
     void ensureOpen() {
         if (closed) throw new LabException("lab " + runId + " is closed (the command is shutting down)");
