@@ -14,7 +14,7 @@ import java.util.function.Consumer;
  * that the node's agent enforces on its endpoints; external hosts on the underlay. Endpoints go to the node their
  * case names ({@code node:}, modulo the node count) or round-robin in the order the case declares them.
  */
-final class ClusterRuntime implements LabRuntime {
+final class ClusterRuntime extends NetLabRuntime {
     /** Case labs on one cluster, with its agents; the cluster's own start removed stale labs. */
     static final class Factory implements LabRuntime.Factory {
         private final LabCluster cluster;
@@ -51,6 +51,7 @@ final class ClusterRuntime implements LabRuntime {
     private int next;
 
     private ClusterRuntime(LabCluster cluster, char kind) {
+        super(cluster.runId());
         this.cluster = cluster;
         try {
             for (LabCluster.Member m : cluster.members()) labs.add(NetLab.create(kind, m.host().netns(), m.subnet()));
@@ -58,16 +59,6 @@ final class ClusterRuntime implements LabRuntime {
             labs.forEach(NetLab::close);
             throw e;
         }
-    }
-
-    @Override
-    public String name() {
-        return "netns";
-    }
-
-    @Override
-    public String runId() {
-        return cluster.runId();
     }
 
     @Override
@@ -100,46 +91,17 @@ final class ClusterRuntime implements LabRuntime {
         return k;
     }
 
-    private NetLab owner(NetLab.Node node) {
+    /** The node's lab; an external host's is the underlay. */
+    @Override
+    NetLab owner(NetLab.Node node) {
         Integer k = hostOf.get(node);
         return k == null ? cluster.underlay() : labs.get(k);
-    }
-
-    @Override
-    public void listen(NetLab.Node node, List<NetLab.Port> ports) {
-        owner(node).listen(node, ports);
     }
 
     @Override
     public void awaitListening(Duration timeout) {
         for (NetLab l : labs) l.awaitListening(timeout);
         cluster.underlay().awaitListening(timeout);
-    }
-
-    @Override
-    public NetLab.Observation probe(NetLab.Node from, String dstIp, int port, String protocol, Duration timeout) {
-        return owner(from).probe(from, dstIp, port, protocol, timeout);
-    }
-
-    @Override
-    public NetLab.HttpReply http(NetLab.Node from, String method, String url, List<String> headers, Duration timeout) {
-        return owner(from).http(from, method, url, headers, timeout);
-    }
-
-    @Override
-    public void serveDns(NetLab.Node node, Map<String, String> records) {
-        owner(node).serveDns(node, records);
-    }
-
-    @Override
-    public NetLab.Lookup lookup(NetLab.Node from, String name, String serverIp, Duration timeout) {
-        return owner(from).lookup(from, name, serverIp, timeout);
-    }
-
-    @Override
-    public void register(AgentSession session, NetLab.Node node, TestCase.Endpoint endpoint) {
-        session.register(node, endpoint.name(), endpoint.namespace(), endpoint.labels(), endpoint.namedPorts(),
-                owner(node).runId());
     }
 
     @Override

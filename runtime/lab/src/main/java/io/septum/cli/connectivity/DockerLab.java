@@ -366,7 +366,6 @@ public final class DockerLab implements LabRuntime {
     }
 
     private synchronized void closeQuietly() {
-        lifecycle.markClosed();
         listeners.stopAll();
         boolean leftovers = false;
         if (!containers.isEmpty()) {

@@ -10,10 +10,16 @@ final class LabLifecycle {
     private final Thread hook;
     private volatile boolean closed;
 
-    /** {@code cleanup} removes everything the lab made; the hook runs it, and so does {@link #close}. */
+    /**
+     * {@code cleanup} removes everything the lab made; the hook runs it (the lab is closed from then on), and so
+     * does {@link #close}.
+     */
     LabLifecycle(String runId, String hookName, Runnable cleanup) {
         this.runId = runId;
-        this.hook = new Thread(cleanup, hookName);
+        this.hook = new Thread(() -> {
+            closed = true;
+            cleanup.run();
+        }, hookName);
     }
 
     void installHook() {
@@ -39,15 +45,6 @@ final class LabLifecycle {
         }
         cleanup.run();
         removeHook();
-    }
-
-    /** Marks the lab closed, for the cleanup itself when the hook runs it. */
-    void markClosed() {
-        closed = true;
-    }
-
-    boolean isClosed() {
-        return closed;
     }
 
     /** Throws once the lab is closed: nothing may be added to a lab that is being removed. */

@@ -356,7 +356,6 @@ public final class NetLab implements AutoCloseable {
     }
 
     private synchronized void closeQuietly() {
-        lifecycle.markClosed();
         listeners.stopAll();
         for (Process p : tracked) Cmd.kill(p);
         tracked.clear();

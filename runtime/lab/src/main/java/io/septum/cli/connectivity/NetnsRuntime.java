@@ -3,10 +3,9 @@ package io.septum.cli.connectivity;
 import io.septum.api.policy.TestCase;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 
 /** The {@code netns} runtime: {@link NetLab} as it is, endpoints registered through the agent's netns source. */
-final class NetnsRuntime implements LabRuntime {
+final class NetnsRuntime extends NetLabRuntime {
     static final Factory FACTORY = new Factory() {
         @Override
         public String name() {
@@ -27,22 +26,13 @@ final class NetnsRuntime implements LabRuntime {
     private final NetLab lab;
 
     NetnsRuntime(NetLab lab) {
+        super(lab.runId());
         this.lab = lab;
     }
 
-    /** The lab underneath, for callers that need more than the runtime offers. */
-    NetLab lab() {
+    @Override
+    NetLab owner(NetLab.Node node) {
         return lab;
-    }
-
-    @Override
-    public String name() {
-        return "netns";
-    }
-
-    @Override
-    public String runId() {
-        return lab.runId();
     }
 
     @Override
@@ -61,39 +51,8 @@ final class NetnsRuntime implements LabRuntime {
     }
 
     @Override
-    public void listen(NetLab.Node node, List<NetLab.Port> ports) {
-        lab.listen(node, ports);
-    }
-
-    @Override
     public void awaitListening(Duration timeout) {
         lab.awaitListening(timeout);
-    }
-
-    @Override
-    public NetLab.Observation probe(NetLab.Node from, String dstIp, int port, String protocol, Duration timeout) {
-        return lab.probe(from, dstIp, port, protocol, timeout);
-    }
-
-    @Override
-    public NetLab.HttpReply http(NetLab.Node from, String method, String url, List<String> headers, Duration timeout) {
-        return lab.http(from, method, url, headers, timeout);
-    }
-
-    @Override
-    public void serveDns(NetLab.Node node, Map<String, String> records) {
-        lab.serveDns(node, records);
-    }
-
-    @Override
-    public NetLab.Lookup lookup(NetLab.Node from, String name, String serverIp, Duration timeout) {
-        return lab.lookup(from, name, serverIp, timeout);
-    }
-
-    @Override
-    public void register(AgentSession session, NetLab.Node node, TestCase.Endpoint endpoint) {
-        session.register(node, endpoint.name(), endpoint.namespace(), endpoint.labels(), endpoint.namedPorts(),
-                lab.runId());
     }
 
     @Override

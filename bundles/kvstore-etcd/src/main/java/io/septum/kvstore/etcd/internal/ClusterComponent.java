@@ -441,12 +441,7 @@ public final class ClusterComponent {
             Thread.currentThread().interrupt();
         }
         for (ServiceRegistration<?> r : new ServiceRegistration<?>[] {remoteReg, identitiesReg, infoReg, policiesReg, realizationReg}) {
-            if (r == null) continue;
-            try {
-                r.unregister();
-            } catch (IllegalStateException alreadyGone) {
-                // the bundle is stopping
-            }
+            unregister(r);
         }
         PolicySync ps = policies;
         if (ps != null) ps.close();
@@ -456,15 +451,19 @@ public final class ClusterComponent {
             if (idx != null) idx.removeListener(s);
             s.close();
         }
-        if (health != null) {
-            try {
-                health.unregister();
-            } catch (IllegalStateException alreadyGone) {
-                // the bundle is stopping
-            }
-        }
+        unregister(health);
         // Revoking the lease removes this node's references at once; the identities stay (masters have no lease).
         LeaseSession l = lease;
         if (l != null) l.close();
+    }
+
+    /** Unregisters {@code r}, if there is one; one the stopping bundle took away already is fine. */
+    private static void unregister(ServiceRegistration<?> r) {
+        if (r == null) return;
+        try {
+            r.unregister();
+        } catch (IllegalStateException alreadyGone) {
+            // the bundle is stopping
+        }
     }
 }

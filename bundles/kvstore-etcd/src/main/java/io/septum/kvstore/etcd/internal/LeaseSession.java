@@ -57,10 +57,6 @@ public final class LeaseSession implements AutoCloseable {
         return id;
     }
 
-    public long ttlSeconds() {
-        return ttlSeconds;
-    }
-
     /** How many times the lease was found gone and replaced. */
     public int lostCount() {
         return lost;
