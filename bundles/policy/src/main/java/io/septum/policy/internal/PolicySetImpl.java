@@ -229,17 +229,28 @@ final class PolicySetImpl implements PolicySet {
         return false;
     }
 
-    /** fromRequires/toRequires of every allow rule selecting the subject apply to every endpoint peer. */
-    static List<Selector> requirements(List<Bound> selecting) {
-        List<Selector> out = new ArrayList<>();
-        for (Bound b : selecting) if (!b.rule().deny()) out.addAll(b.rule().requires());
-        return out;
+    /**
+     * fromRequires/toRequires, as Cilium applies them: those of every allow rule selecting the subject constrain every
+     * endpoint peer of the allow rules, those of every deny rule the endpoint peers of the deny rules (a deny whose
+     * requirements a peer lacks does not deny it). Entities and CIDRs are never constrained.
+     */
+    record Requirements(List<Selector> allow, List<Selector> deny) {
+        List<Selector> of(CompiledRule r) {
+            return r.deny() ? deny : allow;
+        }
     }
 
-    static boolean peerMatches(CompiledRule r, Labels peer, List<Selector> requires) {
+    static Requirements requirements(List<Bound> selecting) {
+        List<Selector> allow = new ArrayList<>();
+        List<Selector> deny = new ArrayList<>();
+        for (Bound b : selecting) (b.rule().deny() ? deny : allow).addAll(b.rule().requires());
+        return new Requirements(allow, deny);
+    }
+
+    static boolean peerMatches(CompiledRule r, Labels peer, Requirements requires) {
         for (Peer p : r.peers()) {
             if (!p.matches(peer)) continue;
-            if (!r.deny() && p instanceof Peer.Endpoints && !requires.stream().allMatch(s -> s.matches(peer))) continue;
+            if (p instanceof Peer.Endpoints && !requires.of(r).stream().allMatch(s -> s.matches(peer))) continue;
             return true;
         }
         return false;
@@ -258,7 +269,7 @@ final class PolicySetImpl implements PolicySet {
             return new Decision(true, "policy enforcement disabled (mode never)", 0, false);
         }
         List<Bound> sel = selecting(direction, subject);
-        List<Selector> requires = requirements(sel);
+        Requirements requires = requirements(sel);
         Bound auditDeny = null;
         for (Bound b : sel) {
             if (b.rule().deny() && peerMatches(b.rule(), peer, requires) && b.rule().portMatch(port, protocol, destinationPorts) != null) {
@@ -325,7 +336,7 @@ final class PolicySetImpl implements PolicySet {
                                      int port, Protocol protocol, EnforcementMode mode) {
         if (mode == EnforcementMode.NEVER || port <= 0 || port > 65535) return null;
         List<Bound> sel = selecting(direction, subject);
-        List<Selector> requires = requirements(sel);
+        Requirements requires = requirements(sel);
         List<Bound> out = new ArrayList<>();
         for (Bound b : sel) {
             if (!peerMatches(b.rule(), peer, requires)) continue;
@@ -453,7 +464,7 @@ final class PolicySetImpl implements PolicySet {
         List<Labels> idLabels = ids.stream().map(this::labelsOf).toList();
         for (Direction dir : Direction.values()) {
             List<Bound> sel = new ArrayList<>(selecting(dir, subject));
-            List<Selector> requires = requirements(sel);
+            Requirements requires = requirements(sel);
             // enforcing policies first, so that of two equal entries the enforced one is kept
             sel.sort(Comparator.comparing((Bound b) -> b.policy().audit()));
             List<PolicyEntry> denies = new ArrayList<>();

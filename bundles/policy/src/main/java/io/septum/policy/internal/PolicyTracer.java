@@ -90,7 +90,7 @@ final class PolicyTracer {
         } else {
             for (String n : names) lines.add("* Policy " + n + " selects the " + side);
         }
-        List<Selector> requires = PolicySetImpl.requirements(sel);
+        PolicySetImpl.Requirements requires = PolicySetImpl.requirements(sel);
         int matched = 0;
         for (PolicySetImpl.Bound b : sel) {
             CompiledRule r = b.rule();

@@ -144,6 +144,25 @@ class SemanticsTest {
     }
 
     @Test
+    void fromRequiresOfDenyRulesConstrainTheDenyRulesOnly() throws Exception {
+        // Cilium's requirementsDeny: a deny rule's fromRequires narrow the endpoint peers of the deny rules selecting
+        // the same endpoint, and the allow rules' requirements never narrow a deny
+        PolicySet s = parse(cnp("r", "  endpointSelector: {matchLabels: {app: db}}\n  ingress:\n"
+                + "  - fromEndpoints: [{matchLabels: {app: api}}]\n    fromRequires: [{matchLabels: {tier: back}}]\n"
+                + "  ingressDeny:\n  - fromEndpoints: [{matchLabels: {app: api}}]\n"
+                + "  - fromRequires: [{matchLabels: {env: test}}]\n"));
+        Labels testApi = labels("k8s:app=api", "k8s:env=test", "k8s:tier=back", "k8s:io.kubernetes.pod.namespace=default");
+        Labels prodApi = labels("k8s:app=api", "k8s:env=prod", "k8s:tier=back", "k8s:io.kubernetes.pod.namespace=default");
+        Labels frontApi = labels("k8s:app=api", "k8s:env=prod", "k8s:io.kubernetes.pod.namespace=default");
+        assertFalse(ingress(s, DB, testApi, 80), "the deny's requirement holds: denied");
+        assertTrue(ingress(s, DB, prodApi, 80), "the deny requires env=test: not denied, and the allow admits it");
+        assertFalse(ingress(s, DB, frontApi, 80), "the allow requires tier=back (not the deny's concern)");
+        String trace = String.join("\n", s.trace(prodApi, DB, 80, io.septum.api.policy.Protocol.TCP,
+                io.septum.api.policy.EnforcementMode.DEFAULT).explanation());
+        assertTrue(trace.contains("Denies from") && trace.contains("no match"), trace);
+    }
+
+    @Test
     void resolveExpandsPortsAndUsesWildcardIdentity() throws Exception {
         PolicySet s = parse(cnp("p", "  endpointSelector: {matchLabels: {app: db}}\n  ingress:\n"
                 + "  - toPorts: [{ports: [{port: '53'}, {port: '8000', endPort: 8010, protocol: TCP}]}]\n"
