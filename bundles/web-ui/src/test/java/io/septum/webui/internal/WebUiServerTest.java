@@ -18,8 +18,10 @@ import io.septum.api.flow.FlowEndpoint;
 import io.septum.api.flow.FlowIp;
 import io.septum.api.flow.FlowL4;
 import io.septum.api.flow.FlowObserver;
+import io.septum.api.flow.FlowRelay;
 import io.septum.api.policy.PolicyEngine;
 import io.septum.api.policy.PolicyInfo;
+import io.septum.api.policy.PolicyRepository;
 import io.septum.api.policy.PolicySet;
 import io.septum.api.policy.RuleRef;
 import io.septum.apiserver.testing.FakeFlowObserver;
@@ -82,8 +84,8 @@ class WebUiServerTest {
         PolicyEngine engine = ServiceLoader.load(PolicyEngine.class).findFirst().orElseThrow();
         repo = new Repo(engine.parse("rule1.yaml", RULE1));
         backend = new FakeBackend();
-        backend.repository = repo;
-        backend.observer = observer;
+        backend.set(PolicyRepository.class, repo);
+        backend.set(FlowObserver.class, observer);
         backend.hits = null; // no source of hit counts until a test sets one
         server = new WebUiServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), new UiApi(backend), 2);
         server.start();
@@ -430,7 +432,7 @@ class WebUiServerTest {
         assertTrue(none.body().contains("the flow relay (septum-api-server's peer flow component) is not running"), none.body());
         List<Map<String, List<String>>> asked = new CopyOnWriteArrayList<>();
         List<Boolean> followed = new CopyOnWriteArrayList<>();
-        backend.relay = (query, follow, sink) -> {
+        backend.set(FlowRelay.class, (query, follow, sink) -> {
             asked.add(query);
             followed.add(follow);
             sink.flow(flow(7, Flow.DROPPED, "xwing", "INGRESS", 0, "default deny: no rule allows").withNodeName("node-b"));
@@ -444,7 +446,7 @@ class WebUiServerTest {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-        };
+        });
 
         HttpResponse<String> list = get("/api/flows?cluster=true&verdict=DROPPED");
         assertEquals(200, list.statusCode(), list.body());
