@@ -29,7 +29,7 @@ import io.septum.testsupport.StubPolicyRepository;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.lang.annotation.Annotation;
+import java.lang.reflect.Proxy;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -316,33 +316,11 @@ class WebUiServerTest {
         }
     }
 
+    /** The configuration as DS hands it over, with at most 2 live streams. */
     private static WebUiComponent.Config config(boolean enabled, int port, String address) {
-        return new WebUiComponent.Config() {
-            @Override
-            public Class<? extends Annotation> annotationType() {
-                return WebUiComponent.Config.class;
-            }
-
-            @Override
-            public boolean enabled() {
-                return enabled;
-            }
-
-            @Override
-            public int port() {
-                return port;
-            }
-
-            @Override
-            public String address() {
-                return address;
-            }
-
-            @Override
-            public int maxStreams() {
-                return 2;
-            }
-        };
+        Map<String, Object> v = Map.of("enabled", enabled, "port", port, "address", address, "maxStreams", 2);
+        return (WebUiComponent.Config) Proxy.newProxyInstance(WebUiComponent.Config.class.getClassLoader(),
+                new Class<?>[] {WebUiComponent.Config.class}, (p, m, a) -> v.get(m.getName()));
     }
 
     /** The repository over one parsed set; {@link #rule1()} is its one rule's id. Changes are refused. */
