@@ -32,6 +32,24 @@ const el = (tag, attrs = {}, ...children) => {
   return e;
 };
 
+/**
+ * Fills a table body (7 columns) with the rows `toRows` makes of what `load` answers: one `hint` row saying `empty`
+ * when there are none, the error across the table when loading fails.
+ */
+const fillTable = async (tbody, load, toRows, empty) => {
+  const across = (cls, text) => el('tr', {}, el('td', { colSpan: 7, class: cls }, text));
+  let items;
+  try {
+    items = await load();
+  } catch (e) {
+    tbody.replaceChildren(across('error', e.message));
+    return;
+  }
+  const rows = toRows(items);
+  if (!rows.length) rows.push(across('hint', empty));
+  tbody.replaceChildren(...rows);
+};
+
 const cy = cytoscape({
   container: $('#graph'),
   wheelSensitivity: 0.3,
@@ -196,29 +214,23 @@ async function refreshEndpoints() {
   }
 }
 
-async function refreshPolicies() {
-  let policies;
-  try {
-    policies = await api('/api/policies');
-  } catch (e) {
-    $('#policies tbody').replaceChildren(el('tr', {}, el('td', { colSpan: 7, class: 'error' }, e.message)));
-    return;
-  }
-  const rows = [];
-  for (const p of policies) {
-    const name = p.namespace ? `${p.namespace}/${p.name}` : p.name;
-    const rules = p.rules.length ? p.rules : [null];
-    rules.forEach((r, i) => {
-      const hits = r && r.hits != null ? String(r.hits) : '-';
-      rows.push(el('tr', { 'data-policy': name, 'data-rule-id': r ? r.id : '' },
-        el('td', {}, i === 0 ? name : ''), el('td', {}, i === 0 ? p.kind : ''), el('td', {}, i === 0 ? p.revision : ''),
-        el('td', { class: 'mode' }, ...(i === 0 ? [`${p.mode} `, workbench.modeButton(name, p.mode)] : [])),
-        el('td', {}, r ? r.rule : '(no rules)'), el('td', {}, r ? r.id : ''),
-        el('td', { class: hits === '-' ? 'hits none' : 'hits' }, hits)));
-    });
-  }
-  if (!rows.length) rows.push(el('tr', {}, el('td', { colSpan: 7, class: 'hint' }, 'no policies')));
-  $('#policies tbody').replaceChildren(...rows);
+function refreshPolicies() {
+  return fillTable($('#policies tbody'), () => api('/api/policies'), (policies) => {
+    const rows = [];
+    for (const p of policies) {
+      const name = p.namespace ? `${p.namespace}/${p.name}` : p.name;
+      const rules = p.rules.length ? p.rules : [null];
+      rules.forEach((r, i) => {
+        const hits = r && r.hits != null ? String(r.hits) : '-';
+        rows.push(el('tr', { 'data-policy': name, 'data-rule-id': r ? r.id : '' },
+          el('td', {}, i === 0 ? name : ''), el('td', {}, i === 0 ? p.kind : ''), el('td', {}, i === 0 ? p.revision : ''),
+          el('td', { class: 'mode' }, ...(i === 0 ? [`${p.mode} `, workbench.modeButton(name, p.mode)] : [])),
+          el('td', {}, r ? r.rule : '(no rules)'), el('td', {}, r ? r.id : ''),
+          el('td', { class: hits === '-' ? 'hits none' : 'hits' }, hits)));
+      });
+    }
+    return rows;
+  }, 'no policies');
 }
 
 // ---- flows --------------------------------------------------------------------------------------------------
@@ -378,7 +390,7 @@ $('#clear').addEventListener('click', () => {
 });
 
 loadFiltersFromUrl();
-const workbench = createWorkbench({ $, el });
+const workbench = createWorkbench({ $, el, fillTable });
 workbench.onChange = refreshPolicies;
 refreshEndpoints().then(openStream);
 workbench.refreshSession().then(() => Promise.all([refreshPolicies(), workbench.refreshHistory()]));

@@ -10,7 +10,7 @@
 const VALIDATE_DELAY_MS = 400;
 const CSRF_KEY = 'septum.csrf';
 
-export function createWorkbench({ $, el }) {
+export function createWorkbench({ $, el, fillTable }) {
   const wb = { session: null, validateTimer: null };
 
   async function call(path, init = {}) {
@@ -266,24 +266,15 @@ export function createWorkbench({ $, el }) {
     }
   }
 
-  async function refreshHistory() {
-    let revisions;
-    try {
-      revisions = await call('/api/policy/history');
-    } catch (e) {
-      $('#wb-history tbody').replaceChildren(el('tr', {}, el('td', { colSpan: 7, class: 'error' }, e.message)));
-      return;
-    }
-    const rows = revisions.slice(0, 50).map((h) => {
+  function refreshHistory() {
+    return fillTable($('#wb-history tbody'), () => call('/api/policy/history'), (revisions) => revisions.slice(0, 50).map((h) => {
       const back = el('button', { type: 'button', class: 'write', disabled: !wb.session, title: `put ${h.policy} back as it was after revision ${h.revision}` },
         'roll back to this');
       back.addEventListener('click', () => rollback(h.policy, h.revision));
       return el('tr', { 'data-policy': h.policy, 'data-revision': h.revision },
         el('td', {}, String(h.revision)), el('td', {}, h.time), el('td', {}, h.author), el('td', {}, h.action),
         el('td', {}, h.policy), el('td', {}, h.change), el('td', {}, back));
-    });
-    if (!rows.length) rows.push(el('tr', {}, el('td', { colSpan: 7, class: 'hint' }, 'no changes recorded')));
-    $('#wb-history tbody').replaceChildren(...rows);
+    }), 'no changes recorded');
   }
 
   /** The stage/promote button of a policy row in the policy table. */

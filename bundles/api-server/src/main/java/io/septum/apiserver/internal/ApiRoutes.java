@@ -280,6 +280,16 @@ public final class ApiRoutes {
         }
     }
 
+    /** The query {@code q}, once it is known to give none but the {@code known} parameters (else a 400 naming them). */
+    static Map<String, List<String>> only(Map<String, List<String>> q, String... known) {
+        for (String k : q.keySet()) {
+            if (!List.of(known).contains(k)) {
+                throw new HttpException(400, "unknown parameter " + k + " (" + String.join(", ", known) + ")");
+            }
+        }
+        return q;
+    }
+
     static String one(Map<String, List<String>> q, String k) {
         List<String> v = q.get(k);
         if (v == null || v.isEmpty()) return null;
@@ -339,11 +349,7 @@ public final class ApiRoutes {
 
     /** {@code ?name=NAME}, the only parameter of {@code /v1/fqdn/cache}; null when absent. */
     private static String fqdnName(HttpRequest req) {
-        Map<String, List<String>> q = req.query();
-        for (String k : q.keySet()) {
-            if (!k.equals("name")) throw new HttpException(400, "unknown parameter " + k + " (name)");
-        }
-        String name = one(q, "name");
+        String name = one(only(req.query(), "name"), "name");
         return name == null || name.isBlank() ? null : name;
     }
 

@@ -13,8 +13,6 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollEventLoopGroup;
 import io.netty.channel.epoll.EpollServerDomainSocketChannel;
-import io.netty.channel.group.ChannelGroup;
-import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.unix.DomainSocketAddress;
@@ -29,12 +27,10 @@ import io.netty.handler.timeout.WriteTimeoutHandler;
 import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.DefaultThreadFactory;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.septum.api.ComponentStatus;
 import io.septum.api.flow.Flow;
 import io.septum.api.flow.FlowRelay;
-import io.septum.support.thread.DaemonThreads;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -48,11 +44,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -67,7 +60,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * idle one), and each piece of an answer must be taken within it. No TCP listener exists: access control is the
  * socket file's mode (0660) and group.
  */
-public final class ApiServer implements AutoCloseable {
+public final class ApiServer extends NettyServer<Path> implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ApiServer.class.getName());
     /** What a refused or answered client may still send before the connection closes anyway. */
     private static final int DRAIN_BYTES = 1 << 20;
@@ -103,17 +96,10 @@ public final class ApiServer implements AutoCloseable {
     private final RequestGuard.Limits limits = RequestGuard.Limits.defaults();
     private final WriteAccess access;
     private final ObjectMapper mapper;
-    private final ThreadPoolExecutor workers;
-    private final CompletableFuture<Path> bound = new CompletableFuture<>();
-    private final AtomicInteger connections = new AtomicInteger();
-    private final AtomicLong served = new AtomicLong();
     private final AtomicLong refused = new AtomicLong();
-    private volatile boolean closed;
-    private volatile EventLoopGroup loop;
-    private volatile Channel server;
-    private volatile ChannelGroup channels;
 
     public ApiServer(Path socket, ApiRoutes routes, MonitorHub hub, Settings settings) {
+        super(settings.maxConnections(), "septum-api", "septum-api");
         this.socket = socket;
         this.binding = socket.resolveSibling("." + socket.getFileName() + ".binding");
         this.routes = routes;
@@ -121,15 +107,11 @@ public final class ApiServer implements AutoCloseable {
         this.settings = settings;
         this.access = new WriteAccess(settings.adminGroup());
         this.mapper = routes.mapper();
-        // one worker per connection at most: connections are capped, so the pool never refuses
-        this.workers = new ThreadPoolExecutor(0, settings.maxConnections(), 30, TimeUnit.SECONDS,
-                new SynchronousQueue<>(), DaemonThreads.numbered("septum-api"));
     }
 
     /** Binds and serves; the future completes once the socket is bound. Never blocks the caller. */
     public CompletableFuture<Path> start() {
-        DaemonThreads.start("septum-api-bind", this::bind);
-        return bound;
+        return startOn("septum-api-bind");
     }
 
     public Path socket() {
@@ -138,15 +120,12 @@ public final class ApiServer implements AutoCloseable {
 
     /** This server's line in {@code septum status}. */
     public ComponentStatus health() {
-        if (!bound.isDone()) return new ComponentStatus("api-server", "degraded", "binding " + socket);
-        if (bound.isCompletedExceptionally()) {
-            return ComponentStatus.failed("api-server", bound.handle((p, e) -> e.getMessage()).join());
-        }
-        return ComponentStatus.ok("api-server", "listening on " + socket + ", " + hub.subscribers()
+        return health("api-server", socket, () -> "listening on " + socket + ", " + hub.subscribers()
                 + " monitor client(s), " + hub.dropped() + " event(s) dropped for slow clients");
     }
 
-    private void bind() {
+    @Override
+    void bind() {
         EventLoopGroup group = null;
         try {
             if (!Epoll.isAvailable()) {
@@ -154,8 +133,6 @@ public final class ApiServer implements AutoCloseable {
             }
             prepare();
             group = new EpollEventLoopGroup(1, new DefaultThreadFactory("septum-api-io", true));
-            ChannelGroup all = new DefaultChannelGroup("septum-api", GlobalEventExecutor.INSTANCE);
-            channels = all;
             loop = group;
             Channel ch = new ServerBootstrap().group(group).channel(EpollServerDomainSocketChannel.class)
                     .option(io.netty.channel.ChannelOption.SO_BACKLOG, 64)
@@ -164,7 +141,7 @@ public final class ApiServer implements AutoCloseable {
                     .childHandler(new ChannelInitializer<Channel>() {
                         @Override
                         protected void initChannel(Channel c) {
-                            all.add(c);
+                            channels.add(c);
                             pipeline(c);
                         }
                     })
@@ -542,10 +519,6 @@ public final class ApiServer implements AutoCloseable {
         return out;
     }
 
-    public long served() {
-        return served.get();
-    }
-
     public long refused() {
         return refused.get();
     }
@@ -553,15 +526,7 @@ public final class ApiServer implements AutoCloseable {
     /** Stops accepting, closes every connection (monitor streams end) and removes the socket file. */
     @Override
     public void close() {
-        closed = true;
-        Channel s = server;
-        if (s != null) s.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
-        ChannelGroup all = channels;
-        if (all != null) all.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
-        workers.shutdownNow();
-        EventLoopGroup g = loop;
-        if (g != null) g.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
-        if (s != null) {
+        if (shutdown() != null) {
             try {
                 Files.deleteIfExists(socket);
             } catch (IOException e) {

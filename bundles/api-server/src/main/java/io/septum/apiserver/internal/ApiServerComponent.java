@@ -1,7 +1,5 @@
 package io.septum.apiserver.internal;
 
-import io.septum.api.AgentReady;
-import io.septum.api.AgentStatus;
 import io.septum.api.AgentStatusService;
 import io.septum.api.ComponentStatus;
 import io.septum.api.EndpointManager;
@@ -17,11 +15,7 @@ import io.septum.api.flow.FlowRelay;
 import io.septum.api.policy.PolicyEngine;
 import io.septum.api.policy.PolicyRepository;
 import io.septum.support.config.AgentDirs;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.OptionalLong;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;

@@ -10,8 +10,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.group.ChannelGroup;
-import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
@@ -26,21 +24,16 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.WriteTimeoutHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.DefaultThreadFactory;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import io.septum.api.ComponentStatus;
 import io.septum.api.flow.Flow;
 import io.septum.api.flow.FlowObserver;
 import io.septum.api.flow.FlowQuery;
-import io.septum.support.thread.DaemonThreads;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
@@ -53,7 +46,7 @@ import java.util.function.Supplier;
  * <p>The same Netty pipeline as the unix socket's API ({@link RequestGuard}'s strict decoder, the request deadline,
  * the write deadline, a cap on connections), with {@link SslHandler} in front.
  */
-final class PeerFlowServer implements AutoCloseable {
+final class PeerFlowServer extends NettyServer<InetSocketAddress> implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(PeerFlowServer.class.getName());
 
     record Settings(int maxConnections, long ioTimeoutMillis, long heartbeatMillis) {
@@ -68,15 +61,7 @@ final class PeerFlowServer implements AutoCloseable {
     private final ObjectMapper mapper;
     private final Settings settings;
     private final RequestGuard.Limits limits = RequestGuard.Limits.defaults();
-    private final CompletableFuture<InetSocketAddress> bound = new CompletableFuture<>();
-    private final AtomicInteger connections = new AtomicInteger();
     private final AtomicLong refusedHandshakes = new AtomicLong();
-    private final AtomicLong served = new AtomicLong();
-    private final ThreadPoolExecutor workers;
-    private volatile boolean closed;
-    private volatile EventLoopGroup loop;
-    private volatile Channel server;
-    private final ChannelGroup channels = new DefaultChannelGroup("septum-peer", GlobalEventExecutor.INSTANCE);
 
     PeerFlowServer(InetSocketAddress address, SslContext tls, Supplier<FlowObserver> observer, ObjectMapper mapper, Settings settings) {
         this(address, () -> tls, observer, mapper, settings);
@@ -85,22 +70,21 @@ final class PeerFlowServer implements AutoCloseable {
     /** @param tls asked once per connection: a rotated certificate is served from the next one on ({@link PeerTlsFiles}) */
     PeerFlowServer(InetSocketAddress address, Supplier<SslContext> tls, Supplier<FlowObserver> observer, ObjectMapper mapper,
                    Settings settings) {
+        super(settings.maxConnections(), "septum-peer-flows", "septum-peer");
         this.address = address;
         this.tls = tls;
         this.observer = observer;
         this.mapper = mapper;
         this.settings = settings;
-        this.workers = new ThreadPoolExecutor(0, settings.maxConnections(), 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
-                DaemonThreads.numbered("septum-peer-flows"));
     }
 
     /** Binds on a thread of its own; the future completes with the bound address (port 0 picks one). */
     CompletableFuture<InetSocketAddress> start() {
-        DaemonThreads.start("septum-peer-bind", this::bind);
-        return bound;
+        return startOn("septum-peer-bind");
     }
 
-    private void bind() {
+    @Override
+    void bind() {
         EventLoopGroup group = new NioEventLoopGroup(1, new DefaultThreadFactory("septum-peer-io", true));
         loop = group;
         try {
@@ -242,28 +226,14 @@ final class PeerFlowServer implements AutoCloseable {
         return refusedHandshakes.get();
     }
 
-    long served() {
-        return served.get();
-    }
-
     ComponentStatus health() {
-        if (!bound.isDone()) return new ComponentStatus("peer-flows", "degraded", "binding " + address);
-        if (bound.isCompletedExceptionally()) {
-            return ComponentStatus.failed("peer-flows", bound.handle((a, e) -> e.getMessage()).join());
-        }
-        return ComponentStatus.ok("peer-flows", "serving flows to peers on " + bound.join() + " (TLS, client certificates"
-                + " of the cluster CA required), " + served.get() + " request(s), " + refusedHandshakes.get()
+        return health("peer-flows", address, () -> "serving flows to peers on " + bound.join() + " (TLS, client"
+                + " certificates of the cluster CA required), " + served.get() + " request(s), " + refusedHandshakes.get()
                 + " connection(s) refused in the handshake");
     }
 
     @Override
     public void close() {
-        closed = true;
-        Channel s = server;
-        if (s != null) s.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
-        channels.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
-        workers.shutdownNow();
-        EventLoopGroup g = loop;
-        if (g != null) g.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
+        shutdown();
     }
 }

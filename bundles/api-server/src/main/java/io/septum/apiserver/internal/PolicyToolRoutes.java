@@ -48,21 +48,13 @@ final class PolicyToolRoutes {
 
     /** {@code POST /v1/policy/impact?since=1h}: the body is the draft, as {@code POST /v1/policies} takes it. */
     Object impact(HttpRequest req) throws PolicyValidationException {
-        Map<String, List<String>> q = req.query();
-        for (String k : q.keySet()) {
-            if (!k.equals("since")) throw new HttpException(400, "unknown parameter " + k + " (since)");
-        }
+        Map<String, List<String>> q = ApiRoutes.only(req.query(), "since");
         return backend.policyImpact().impact(draft(req), FlowFilter.since(ApiRoutes.one(q, "since")));
     }
 
     /** {@code GET /v1/policy/history[?namespace=NS&name=NAME][&limit=N]}: newest first. */
     Object history(HttpRequest req) {
-        Map<String, List<String>> q = req.query();
-        for (String k : q.keySet()) {
-            if (!k.equals("namespace") && !k.equals("name") && !k.equals("limit")) {
-                throw new HttpException(400, "unknown parameter " + k + " (namespace, name, limit)");
-            }
-        }
+        Map<String, List<String>> q = ApiRoutes.only(req.query(), "namespace", "name", "limit");
         String name = ApiRoutes.one(q, "name");
         String ns = ApiRoutes.one(q, "namespace");
         int limit = 0;
@@ -120,12 +112,7 @@ final class PolicyToolRoutes {
     }
 
     Object suggest(HttpRequest req) {
-        Map<String, List<String>> q = req.query();
-        for (String k : q.keySet()) {
-            if (!k.equals("endpoint") && !k.equals("since")) {
-                throw new HttpException(400, "unknown parameter " + k + " (endpoint, since)");
-            }
-        }
+        Map<String, List<String>> q = ApiRoutes.only(req.query(), "endpoint", "since");
         String ep = ApiRoutes.one(q, "endpoint");
         if (ep == null || ep.isBlank()) throw new HttpException(400, "endpoint=ID|NAME is required");
         java.time.Instant from = FlowFilter.since(ApiRoutes.one(q, "since"));

@@ -8,9 +8,16 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.septum.api.Endpoint;
+import io.septum.api.EndpointManager;
 import io.septum.api.flow.FlowFilter;
+import io.septum.api.flow.PolicyImpact;
+import io.septum.api.flow.PolicySuggester;
+import io.septum.api.policy.ClusterPolicies;
 import io.septum.api.policy.ImportResult;
+import io.septum.api.policy.PolicyEngine;
+import io.septum.api.policy.PolicyHistory;
 import io.septum.api.policy.PolicyModes;
+import io.septum.api.policy.PolicyRepository;
 import io.septum.api.policy.PolicySet;
 import io.septum.api.policy.PolicyValidationException;
 import io.septum.api.policy.ValidationError;
@@ -108,15 +115,15 @@ final class PolicyWorkbench {
                 return validate(call.bodyText());
             case "/api/policy/impact":
                 call.only("POST");
-                return backend.policyImpact().impact(draft(call.bodyText()), since(call, "since"));
+                return backend.need(PolicyImpact.class).impact(draft(call.bodyText()), since(call, "since"));
             case "/api/policy/diff":
                 call.only("POST");
-                return backend.policyImpact().diff(draft(call.bodyText()));
+                return backend.need(PolicyImpact.class).diff(draft(call.bodyText()));
             case "/api/policy/history": {
                 call.only("GET");
                 String name = call.param("name");
                 String ns = call.param("namespace");
-                return backend.policyHistory().history(ns == null ? "" : ns, name == null || name.isBlank() ? null : name, 200);
+                return backend.need(PolicyHistory.class).history(ns == null ? "" : ns, name == null || name.isBlank() ? null : name, 200);
             }
             case "/api/policy/apply": {
                 call.only("POST");
@@ -125,13 +132,13 @@ final class PolicyWorkbench {
             }
             case "/api/policy/cluster":
                 call.only("GET");
-                return backend.clusterPolicies().list();
+                return backend.need(ClusterPolicies.class).list();
             case "/api/policy/cluster/delete": {
                 call.only("POST");
                 UiSessions.Session s = call.writer(sessions);
                 JsonNode r = call.jsonBody(json);
                 String ns = text(r, "namespace", ""), name = text(r, "name", null);
-                if (!backend.clusterPolicies().delete(ns, name)) {
+                if (!backend.need(ClusterPolicies.class).delete(ns, name)) {
                     throw new UiException(404, "no cluster policy " + (ns.isEmpty() ? name : ns + "/" + name));
                 }
                 LOG.log(System.Logger.Level.INFO, s.changeAuthor() + " deleted cluster policy "
@@ -142,7 +149,7 @@ final class PolicyWorkbench {
                 call.only("POST");
                 UiSessions.Session s = call.writer(sessions);
                 JsonNode r = call.jsonBody(json);
-                long revision = backend.policyHistory().setMode(text(r, "namespace", ""), text(r, "name", null),
+                long revision = backend.need(PolicyHistory.class).setMode(text(r, "namespace", ""), text(r, "name", null),
                         text(r, "mode", null), s.changeAuthor());
                 return Map.of("revision", revision);
             }
@@ -151,7 +158,7 @@ final class PolicyWorkbench {
                 UiSessions.Session s = call.writer(sessions);
                 JsonNode r = call.jsonBody(json);
                 if (!r.path("revision").canConvertToLong()) throw new UiException(400, "rollback needs a numeric revision");
-                long revision = backend.policyHistory().rollback(text(r, "namespace", ""), text(r, "name", null),
+                long revision = backend.need(PolicyHistory.class).rollback(text(r, "namespace", ""), text(r, "name", null),
                         r.path("revision").asLong(), s.changeAuthor());
                 return Map.of("revision", revision);
             }
@@ -178,11 +185,11 @@ final class PolicyWorkbench {
     private Object suggest(UiCall call) {
         String ep = call.param("endpoint");
         if (ep == null || ep.isBlank()) throw new UiException(400, "endpoint=ID|NAMESPACE/NAME is required");
-        Endpoint e = backend.endpointManager().get(ep.strip())
+        Endpoint e = backend.need(EndpointManager.class).get(ep.strip())
                 .orElseThrow(() -> new UiException(404, "no endpoint " + ep.strip()));
         Map<String, Object> policy;
         try {
-            policy = backend.policySuggester().suggest(String.valueOf(e.id()), since(call, "since"));
+            policy = backend.need(PolicySuggester.class).suggest(String.valueOf(e.id()), since(call, "since"));
         } catch (NoSuchElementException | IllegalStateException x) {
             throw new UiException(404, x.getMessage());
         }
@@ -211,7 +218,7 @@ final class PolicyWorkbench {
         if (text.isBlank()) {
             throw new PolicyValidationException(List.of(new ValidationError(ORIGIN, 0, null, null, "", "the draft is empty")));
         }
-        return backend.policyEngine().parse(ORIGIN, text);
+        return backend.need(PolicyEngine.class).parse(ORIGIN, text);
     }
 
     /**
@@ -246,7 +253,7 @@ final class PolicyWorkbench {
         Map<String, Object> answer = new LinkedHashMap<>();
         if (cluster) {
             // every node imports it as it sees it; its history names the session's author "via cluster (etcd)"
-            List<io.septum.api.policy.ClusterPolicy> stored = backend.clusterPolicies().importPolicies(text, s.changeAuthor());
+            List<io.septum.api.policy.ClusterPolicy> stored = backend.need(ClusterPolicies.class).importPolicies(text, s.changeAuthor());
             LOG.log(System.Logger.Level.INFO, s.changeAuthor() + " stored cluster policies "
                     + stored.stream().map(p -> p.namespace().isEmpty() ? p.name() : p.namespace() + "/" + p.name()).toList()
                     + " (" + mode + ")");
@@ -256,7 +263,7 @@ final class PolicyWorkbench {
             answer.put("scope", "cluster");
             return answer;
         }
-        ImportResult r = backend.policyRepository().importPolicies(ORIGIN, text, s.changeAuthor());
+        ImportResult r = backend.need(PolicyRepository.class).importPolicies(ORIGIN, text, s.changeAuthor());
         answer.put("revision", r.revision());
         answer.put("policies", r.policies());
         answer.put("mode", mode);

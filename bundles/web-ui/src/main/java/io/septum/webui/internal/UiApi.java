@@ -3,11 +3,14 @@ package io.septum.webui.internal;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.septum.api.EndpointManager;
 import io.septum.api.flow.Flow;
 import io.septum.api.flow.FlowNodeStatus;
+import io.septum.api.flow.FlowObserver;
 import io.septum.api.flow.FlowQuery;
 import io.septum.api.flow.FlowRelay;
 import io.septum.api.policy.PolicyInfo;
+import io.septum.api.policy.PolicyRepository;
 import java.io.IOException;
 import java.util.Comparator;
 import java.util.List;
@@ -140,7 +143,7 @@ final class UiApi {
         switch (path) {
             case "/api/endpoints":
                 get(method);
-                return backend.endpointManager().list();
+                return backend.need(EndpointManager.class).list();
             case "/api/policies":
                 get(method);
                 return policies();
@@ -148,11 +151,11 @@ final class UiApi {
                 get(method);
                 FlowQuery q = flowQuery(query);
                 if (cluster(query)) return clusterFlows(query);
-                return backend.flowObserver().query(q.filter(), q.last());
+                return backend.need(FlowObserver.class).query(q.filter(), q.last());
             }
             case "/api/why":
                 if (!method.equals("POST")) throw new UiException(405, "method " + method + " not allowed here (allowed: POST)");
-                return WhyExplainer.explain(readFlow(body), backend.policyRepository());
+                return WhyExplainer.explain(readFlow(body), backend.need(PolicyRepository.class));
             default:
                 throw new UiException(404, "no such API: " + method + " " + path);
         }
@@ -162,7 +165,7 @@ final class UiApi {
     private List<Flow> clusterFlows(Map<String, List<String>> query) {
         List<Flow> flows = new java.util.ArrayList<>();
         try {
-            backend.flowRelay().stream(relayQuery(query), false, new FlowRelay.Sink() {
+            backend.need(FlowRelay.class).stream(relayQuery(query), false, new FlowRelay.Sink() {
                 @Override
                 public void flow(Flow f) {
                     flows.add(f);
@@ -192,7 +195,7 @@ final class UiApi {
     }
 
     private List<PolicyView> policies() {
-        List<PolicyInfo> list = backend.policyRepository().list();
+        List<PolicyInfo> list = backend.need(PolicyRepository.class).list();
         Map<Integer, Long> hits = backend.ruleHits();
         return list.stream().sorted(Comparator.comparing(PolicyInfo::qualifiedName))
                 .map(p -> PolicyView.of(p, hits)).toList();

@@ -2,48 +2,47 @@ package io.septum.webui.internal;
 
 import io.septum.api.EndpointManager;
 import io.septum.api.flow.FlowObserver;
+import io.septum.api.flow.FlowRelay;
+import io.septum.api.flow.PolicyImpact;
+import io.septum.api.flow.PolicySuggester;
+import io.septum.api.policy.ClusterPolicies;
+import io.septum.api.policy.PolicyEngine;
+import io.septum.api.policy.PolicyHistory;
 import io.septum.api.policy.PolicyRepository;
 import java.util.Map;
 
 /**
- * The services the UI reads and, through the workbench, changes. The DS component answers from its dynamic references and throws a 503
- * {@link UiException} naming a missing one; tests answer from fakes.
+ * The services the UI reads and, through the workbench, changes. The DS component answers {@link #find} from its
+ * dynamic references; tests answer from fakes the same way. {@link #need} throws a 503 {@link UiException} naming an
+ * absent service, so that the routes stay up while a component restarts.
  */
 interface UiBackend {
-    EndpointManager endpointManager();
+    /** What the 503 names for each service the UI asks for: one message per service, here. */
+    Map<Class<?>, String> SERVICES = Map.of(
+            EndpointManager.class, "the endpoint manager",
+            PolicyRepository.class, "the policy repository",
+            FlowObserver.class, "the flow observer (bundle septum-observer)",
+            // every node's flows (cluster=true); the relay answers this node's alone when standalone
+            FlowRelay.class, "the flow relay (septum-api-server's peer flow component)",
+            // parses and validates drafts (/api/policy/validate and every route that takes a draft)
+            PolicyEngine.class, "the policy engine (bundle septum-policy)",
+            // judges drafts against recorded flows and what is in force
+            PolicyImpact.class, "policy impact (bundle septum-observer)",
+            // revisions, stage/promote, rollback
+            PolicyHistory.class, "the policy history (bundle septum-policy)",
+            // cluster mode's policies (in etcd, enforced by every node): a 503 when the node runs standalone
+            ClusterPolicies.class, "cluster policies (cluster mode is off: no etcdEndpoints in etc/io.septum.cluster.cfg)",
+            // drafts from observed flows
+            PolicySuggester.class, "the policy suggester (bundle septum-observer)");
 
-    PolicyRepository policyRepository();
+    /** The bound service of this type, or null while there is none. */
+    <T> T find(Class<T> type);
 
-    FlowObserver flowObserver();
-
-    /** Every node's flows ({@code cluster=true}); the relay answers this node's alone when standalone. */
-    default io.septum.api.flow.FlowRelay flowRelay() {
-        throw UiException.unavailable("the flow relay (septum-api-server's peer flow component)");
-    }
-
-    /** Parses and validates drafts ({@code /api/policy/validate} and every route that takes a draft). */
-    default io.septum.api.policy.PolicyEngine policyEngine() {
-        throw UiException.unavailable("the policy engine (bundle septum-policy)");
-    }
-
-    /** Judges drafts against recorded flows and what is in force. */
-    default io.septum.api.flow.PolicyImpact policyImpact() {
-        throw UiException.unavailable("policy impact (bundle septum-observer)");
-    }
-
-    /** The policy history: revisions, stage/promote, rollback. */
-    default io.septum.api.policy.PolicyHistory policyHistory() {
-        throw UiException.unavailable("the policy history (bundle septum-policy)");
-    }
-
-    /** Cluster mode's policies (in etcd, enforced by every node); a 503 when the node runs standalone. */
-    default io.septum.api.policy.ClusterPolicies clusterPolicies() {
-        throw UiException.unavailable("cluster policies (cluster mode is off: no etcdEndpoints in etc/io.septum.cluster.cfg)");
-    }
-
-    /** Drafts from observed flows. */
-    default io.septum.api.flow.PolicySuggester policySuggester() {
-        throw UiException.unavailable("the policy suggester (bundle septum-observer)");
+    /** The bound service of this type (one of {@link #SERVICES}), or the 503 that names it. */
+    default <T> T need(Class<T> type) {
+        T service = find(type);
+        if (service == null) throw UiException.unavailable(SERVICES.get(type));
+        return service;
     }
 
     /**

@@ -1,7 +1,9 @@
 package io.septum.webui.internal;
 
 import io.septum.api.Endpoint;
+import io.septum.api.EndpointManager;
 import io.septum.api.flow.Flow;
+import io.septum.api.flow.FlowObserver;
 import io.septum.api.flow.FlowQuery;
 import io.septum.api.flow.ProbeResult;
 import io.septum.support.probe.NetnsProbe;
@@ -74,7 +76,7 @@ final class UiProbe {
 
     private Endpoint endpoint(String name, String field) {
         if (name == null || name.isBlank()) throw new UiException(400, "the probe needs \"" + field + "\"");
-        return backend.endpointManager().get(name.strip())
+        return backend.need(EndpointManager.class).get(name.strip())
                 .orElseThrow(() -> new UiException(404, "no endpoint " + name.strip()));
     }
 
@@ -85,7 +87,7 @@ final class UiProbe {
         if (port > 0) params.put("port", List.of(String.valueOf(port))); // a ping has none
         FlowQuery q = FlowQuery.parse(params, 20, Set.of());
         long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(FLOWS_WAIT_MILLIS);
-        List<Flow> flows = backend.flowObserver().query(q.filter(), q.last());
+        List<Flow> flows = backend.need(FlowObserver.class).query(q.filter(), q.last());
         // until some are there and a query 100 ms later finds no more: the destination's ingress verdict may come a
         // moment after the source's egress one
         int seen = -1;
@@ -97,7 +99,7 @@ final class UiProbe {
                 Thread.currentThread().interrupt();
                 break;
             }
-            flows = backend.flowObserver().query(q.filter(), q.last());
+            flows = backend.need(FlowObserver.class).query(q.filter(), q.last());
         }
         return flows;
     }

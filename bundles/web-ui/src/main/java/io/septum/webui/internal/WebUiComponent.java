@@ -157,49 +157,20 @@ public final class WebUiComponent implements HealthReporter, UiBackend, UiLogin 
         return h;
     }
 
+    /** The bound service of each type the routes ask for ({@link UiBackend} names the absent ones). */
     @Override
-    public EndpointManager endpointManager() {
-        return running(endpointManager, "the endpoint manager");
-    }
-
-    @Override
-    public PolicyRepository policyRepository() {
-        return running(policyRepository, "the policy repository");
-    }
-
-    @Override
-    public FlowObserver flowObserver() {
-        return running(flowObserver, "the flow observer (bundle septum-observer)");
-    }
-
-    @Override
-    public io.septum.api.flow.FlowRelay flowRelay() {
-        return running(flowRelay, UiBackend.super::flowRelay);
-    }
-
-    @Override
-    public PolicyEngine policyEngine() {
-        return running(policyEngine, UiBackend.super::policyEngine);
-    }
-
-    @Override
-    public PolicyImpact policyImpact() {
-        return running(policyImpact, UiBackend.super::policyImpact);
-    }
-
-    @Override
-    public PolicyHistory policyHistory() {
-        return running(policyHistory, UiBackend.super::policyHistory);
-    }
-
-    @Override
-    public PolicySuggester policySuggester() {
-        return running(policySuggester, UiBackend.super::policySuggester);
-    }
-
-    @Override
-    public io.septum.api.policy.ClusterPolicies clusterPolicies() {
-        return running(clusterPolicies, UiBackend.super::clusterPolicies);
+    public <T> T find(Class<T> type) {
+        Object service = type == EndpointManager.class ? endpointManager
+                : type == PolicyRepository.class ? policyRepository
+                : type == FlowObserver.class ? flowObserver
+                : type == io.septum.api.flow.FlowRelay.class ? flowRelay
+                : type == PolicyEngine.class ? policyEngine
+                : type == PolicyImpact.class ? policyImpact
+                : type == PolicyHistory.class ? policyHistory
+                : type == PolicySuggester.class ? policySuggester
+                : type == io.septum.api.policy.ClusterPolicies.class ? clusterPolicies
+                : null;
+        return type.cast(service);
     }
 
     /** A link to this UI that signs the browser in for {@code author}; the REST API has checked who asks. */
@@ -229,16 +200,5 @@ public final class WebUiComponent implements HealthReporter, UiBackend, UiLogin 
             return null;
         }
         return hits;
-    }
-
-    /** The service, or the 503 that names it: the routes stay up while a component restarts. */
-    private static <T> T running(T service, String what) {
-        if (service == null) throw UiException.unavailable(what);
-        return service;
-    }
-
-    /** The service, or UiBackend's answer without it (the 503 that names it): one message per service, there. */
-    private static <T> T running(T service, java.util.function.Supplier<T> absent) {
-        return service != null ? service : absent.get();
     }
 }

@@ -36,7 +36,9 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.septum.api.flow.Flow;
+import io.septum.api.flow.FlowObserver;
 import io.septum.api.flow.FlowQuery;
+import io.septum.api.flow.FlowRelay;
 import io.septum.api.flow.FlowSubscription;
 import io.septum.support.thread.DaemonThreads;
 import java.io.IOException;
@@ -290,7 +292,7 @@ final class WebUiServer implements AutoCloseable {
         Map<String, List<String>> query = query(rawQuery);
         FlowQuery q = UiApi.flowQuery(query);
         boolean cluster = UiApi.cluster(query);
-        io.septum.api.flow.FlowRelay relay = cluster ? api.backend().flowRelay() : null; // a 503 before the stream
+        FlowRelay relay = cluster ? api.backend().need(FlowRelay.class) : null; // a 503 before the stream
         if (streams.incrementAndGet() > maxStreams) {
             streams.decrementAndGet();
             throw new UiException(503, "too many live streams (" + maxStreams + "); close another UI tab or raise maxStreams");
@@ -301,10 +303,10 @@ final class WebUiServer implements AutoCloseable {
         }
         FlowSubscription sub = null;
         try {
-            sub = api.backend().flowObserver().follow(q.filter());
+            sub = api.backend().need(FlowObserver.class).follow(q.filter());
             open.add(sub);
             if (closing) return;
-            List<Flow> backlog = api.backend().flowObserver().query(q.filter(), q.last());
+            List<Flow> backlog = api.backend().need(FlowObserver.class).query(q.filter(), q.last());
             long newest = backlog.isEmpty() ? Long.MIN_VALUE : backlog.get(backlog.size() - 1).timeNanos();
             Set<Flow> atNewest = new HashSet<>();
             for (Flow f : backlog) if (f.timeNanos() == newest) atNewest.add(f);

@@ -10,6 +10,7 @@ import io.septum.api.EndpointManager;
 import io.septum.api.flow.FlowObserver;
 import io.septum.api.policy.ImportResult;
 import io.septum.api.policy.PolicyEngine;
+import io.septum.api.policy.PolicyHistory;
 import io.septum.api.policy.PolicyRepository;
 import io.septum.api.policy.PolicyRevision;
 import io.septum.apiserver.testing.FakeFlowObserver;
@@ -63,10 +64,10 @@ class PolicyWorkbenchTest {
                 "added", "CiliumNetworkPolicy", "default/rule1", "rule1.yaml", null, List.of("+kind: CiliumNetworkPolicy")));
         FakeFlowObserver observer = new FakeFlowObserver();
         backend = new FakeBackend();
-        backend.repository = repo;
-        backend.observer = observer;
-        backend.engine = engine;
-        backend.history = history;
+        backend.set(PolicyRepository.class, repo);
+        backend.set(FlowObserver.class, observer);
+        backend.set(PolicyEngine.class, engine);
+        backend.set(PolicyHistory.class, history);
         api = new UiApi(backend);
         server = new WebUiServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), api, 2);
         server.start();
@@ -244,7 +245,7 @@ class PolicyWorkbenchTest {
 
         List<String> stored = new CopyOnWriteArrayList<>();
         List<String> authors = new CopyOnWriteArrayList<>();
-        backend.cluster = new io.septum.api.policy.ClusterPolicies() {
+        backend.set(io.septum.api.policy.ClusterPolicies.class, new io.septum.api.policy.ClusterPolicies() {
             public List<io.septum.api.policy.ClusterPolicy> importPolicies(String text, String author) {
                 stored.add("import\n" + text);
                 authors.add(author);
@@ -260,7 +261,7 @@ class PolicyWorkbenchTest {
                 return List.of(new io.septum.api.policy.ClusterPolicy("default", "rule1", "CiliumNetworkPolicy", 7,
                         Map.of("node-1", 7L)));
             }
-        };
+        });
         assertEquals("rule1", json(send(withCookie("/api/policy/cluster", cookie).GET())).path(0).path("name").asText());
         HttpResponse<String> staged = send(withCookie("/api/policy/apply?mode=audit&scope=cluster", cookie)
                 .header("X-CSRF-Token", csrf).POST(HttpRequest.BodyPublishers.ofString(DRAFT)));

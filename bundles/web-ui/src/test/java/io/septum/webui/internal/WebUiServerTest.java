@@ -18,8 +18,10 @@ import io.septum.api.flow.FlowEndpoint;
 import io.septum.api.flow.FlowIp;
 import io.septum.api.flow.FlowL4;
 import io.septum.api.flow.FlowObserver;
+import io.septum.api.flow.FlowRelay;
 import io.septum.api.policy.PolicyEngine;
 import io.septum.api.policy.PolicyInfo;
+import io.septum.api.policy.PolicyRepository;
 import io.septum.api.policy.PolicySet;
 import io.septum.api.policy.RuleRef;
 import io.septum.apiserver.testing.FakeFlowObserver;
@@ -27,7 +29,7 @@ import io.septum.testsupport.StubPolicyRepository;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.lang.annotation.Annotation;
+import java.lang.reflect.Proxy;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -82,8 +84,8 @@ class WebUiServerTest {
         PolicyEngine engine = ServiceLoader.load(PolicyEngine.class).findFirst().orElseThrow();
         repo = new Repo(engine.parse("rule1.yaml", RULE1));
         backend = new FakeBackend();
-        backend.repository = repo;
-        backend.observer = observer;
+        backend.set(PolicyRepository.class, repo);
+        backend.set(FlowObserver.class, observer);
         backend.hits = null; // no source of hit counts until a test sets one
         server = new WebUiServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), new UiApi(backend), 2);
         server.start();
@@ -314,33 +316,11 @@ class WebUiServerTest {
         }
     }
 
+    /** The configuration as DS hands it over, with at most 2 live streams. */
     private static WebUiComponent.Config config(boolean enabled, int port, String address) {
-        return new WebUiComponent.Config() {
-            @Override
-            public Class<? extends Annotation> annotationType() {
-                return WebUiComponent.Config.class;
-            }
-
-            @Override
-            public boolean enabled() {
-                return enabled;
-            }
-
-            @Override
-            public int port() {
-                return port;
-            }
-
-            @Override
-            public String address() {
-                return address;
-            }
-
-            @Override
-            public int maxStreams() {
-                return 2;
-            }
-        };
+        Map<String, Object> v = Map.of("enabled", enabled, "port", port, "address", address, "maxStreams", 2);
+        return (WebUiComponent.Config) Proxy.newProxyInstance(WebUiComponent.Config.class.getClassLoader(),
+                new Class<?>[] {WebUiComponent.Config.class}, (p, m, a) -> v.get(m.getName()));
     }
 
     /** The repository over one parsed set; {@link #rule1()} is its one rule's id. Changes are refused. */
@@ -430,7 +410,7 @@ class WebUiServerTest {
         assertTrue(none.body().contains("the flow relay (septum-api-server's peer flow component) is not running"), none.body());
         List<Map<String, List<String>>> asked = new CopyOnWriteArrayList<>();
         List<Boolean> followed = new CopyOnWriteArrayList<>();
-        backend.relay = (query, follow, sink) -> {
+        backend.set(FlowRelay.class, (query, follow, sink) -> {
             asked.add(query);
             followed.add(follow);
             sink.flow(flow(7, Flow.DROPPED, "xwing", "INGRESS", 0, "default deny: no rule allows").withNodeName("node-b"));
@@ -444,7 +424,7 @@ class WebUiServerTest {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-        };
+        });
 
         HttpResponse<String> list = get("/api/flows?cluster=true&verdict=DROPPED");
         assertEquals(200, list.statusCode(), list.body());
