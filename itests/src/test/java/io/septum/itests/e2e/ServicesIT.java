@@ -134,7 +134,7 @@ class ServicesIT {
             String src = String.join(",", labelsOf(agent, "default/tiefighter"));
             String dst = String.join(",", labelsOf(agent, "default/deathstar-1"));
             E2eSupport.Run trace = agent.cli("policy", "trace", "-s", src, "-d", dst, "--dport", "80/TCP");
-            assertTrue(trace.out().contains("service default/deathstar (default/deathstar-1, default/deathstar-2)"),
+            assertTrue(trace.out().contains("service deathstar (any namespace) (default/deathstar-1, default/deathstar-2)"),
                     trace.toString());
 
             // a backend that leaves is taken out

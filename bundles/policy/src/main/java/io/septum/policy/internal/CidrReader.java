@@ -49,7 +49,8 @@ final class CidrReader {
             if (f.equals(cidrField) || f.equals("except") || (groups && (f.equals(GROUP_REF) || f.equals(GROUP_SELECTOR)))) {
                 continue;
             }
-            diag.error(join(path, f), f.startsWith("cidrGroup") ? f + " is not supported in a NetworkPolicy's ipBlock"
+            boolean ipBlockGroup = !groups && f.startsWith("cidrGroup");
+            diag.error(join(path, f), ipBlockGroup ? f + " is not supported in a NetworkPolicy's ipBlock"
                     : "unknown field \"" + f + "\" (expected " + cidrField + (groups ? ", " + GROUP_REF + ", "
                     + GROUP_SELECTOR : "") + ", except)");
         }

@@ -192,11 +192,15 @@ final class CiliumPolicyReader {
         Iterator<String> names = r.fieldNames();
         while (names.hasNext()) {
             String f = names.next();
-            if (known.contains(f) && !(f.equals("toFQDNs") && deny)) continue;
+            if (known.contains(f) && !((f.equals("toFQDNs") || f.equals(ServicePeerReader.FIELD)) && deny)) continue;
             if (f.equals("toFQDNs") && deny) {
                 // Cilium refuses it too: a deny of names would only hold for addresses already looked up
                 diag.error(join(path, f), "toFQDNs is not allowed in egressDeny (as in Cilium): deny the addresses with"
                         + " toCIDR or toCIDRSet, or leave the names out of the allow rules");
+            } else if (f.equals(ServicePeerReader.FIELD) && deny) {
+                // Cilium resolves toServices in egress rules only: there it would deny nothing
+                diag.error(join(path, f), "toServices is not supported in egressDeny (Cilium resolves it in egress"
+                        + " rules only): deny the backends with toEndpoints or toCIDR");
             } else if (f.equals("fromFQDNs") || f.equals("toFQDNs")) {
                 diag.error(join(path, f), f + " is not allowed in " + section.substring(section.lastIndexOf('.') + 1)
                         + ": DNS names select destinations, in egress rules");
@@ -292,10 +296,10 @@ final class CiliumPolicyReader {
             List<FqdnMatcher> matchers = new ArrayList<>();
             if (DnsRuleReader.read(diag, fqdns, join(path, fqdnsF), matchers)) peers.add(new Peer.Fqdns(matchers));
         }
-        JsonNode services = fqdnsF == null ? null : r.get(ServicePeerReader.FIELD);
+        JsonNode services = fqdnsF == null || deny ? null : r.get(ServicePeerReader.FIELD);
         if (services != null && !services.isNull()) {
             l3 = true;
-            ServicePeerReader.read(diag, services, join(path, ServicePeerReader.FIELD), namespace, peers);
+            ServicePeerReader.read(diag, services, join(path, ServicePeerReader.FIELD), peers);
         }
         List<PortRule> ports = new ArrayList<>();
         JsonNode tp = r.get("toPorts");

@@ -166,9 +166,10 @@ sealed interface Peer {
     }
 
     /**
-     * {@code toServices} with {@code k8sService}: the backends of the agent's service {@code namespace/name} as they
-     * are when the policy set is built ({@link ServiceTargets}): the identities of its endpoint backends and the
-     * addresses of its IP backends. A missing service, or one without active backends, matches nothing.
+     * {@code toServices} with {@code k8sService}: the backends of the agent's service {@code namespace/name} (of every
+     * service of that name when {@code namespace} is null) as they are when the policy set is built
+     * ({@link ServiceTargets}): the identities of its endpoint backends and the addresses of its IP backends. A
+     * missing service, or one without active backends, matches nothing.
      */
     record Service(String namespace, String name, ServiceTargets.Target target) implements Peer {
         @Override
@@ -188,9 +189,15 @@ sealed interface Peer {
             return false;
         }
 
+        /** True when {@code labels} are an endpoint backend's, which {@code toRequires} constrain as in Cilium. */
+        boolean endpointBackend(Labels labels) {
+            return target.endpoints().contains(labels);
+        }
+
         @Override
         public String toString() {
-            return "service " + namespace + "/" + name + (target.shown().isEmpty()
+            return "service " + (namespace == null ? name + " (any namespace)" : namespace + "/" + name)
+                    + (target.shown().isEmpty()
                     ? " (no such service, or no active backends)" : " (" + String.join(", ", target.shown()) + ")");
         }
     }

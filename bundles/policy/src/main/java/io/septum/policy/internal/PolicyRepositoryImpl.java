@@ -340,16 +340,19 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
     @Override
     public void servicesChanged(List<io.septum.api.service.Service> list, io.septum.api.EndpointSnapshot endpoints) {
         ServiceTargets next = ServiceTargets.of(list, endpoints);
+        boolean named;
         lock.lock();
         try {
             if (next.equals(services)) return;
             services = next;
             setCurrent(current);
-            servicesGeneration++;
+            // no policy names a service: nothing to regenerate (the set keeps them for the next import)
+            named = current instanceof PolicySetImpl i && i.namesServices();
+            if (named) servicesGeneration++;
         } finally {
             lock.unlock();
         }
-        notifyListeners();
+        if (named) notifyListeners();
     }
 
     private void persist(PolicySet set, long rev) {
@@ -363,10 +366,11 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
     private void notifyListeners() {
         notifyLock.lock();
         try {
+            // the generation and revision before the set: a set newer than them is told again by its own change
+            long generation = servicesGeneration;
             long rev = revision;
             PolicySet set = effective;
             EnforcementMode m = mode();
-            long generation = servicesGeneration;
             if (rev == deliveredRevision && m == deliveredMode && generation == deliveredServices) return;
             deliveredRevision = rev;
             deliveredMode = m;

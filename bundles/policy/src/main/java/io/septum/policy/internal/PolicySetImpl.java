@@ -51,6 +51,8 @@ final class PolicySetImpl implements PolicySet {
             .thenComparing(CompiledPolicy::name).thenComparing(CompiledPolicy::kind);
 
     private final List<CompiledPolicy> policies;
+    /** What its {@code toServices} peers were resolved against; kept by {@link #merge} and {@link #without}. */
+    private final ServiceTargets services;
     private final List<Bound> rules = new ArrayList<>();
     private final List<Bound> isolations = new ArrayList<>();
     private final Map<Integer, RuleRef> byId = new HashMap<>();
@@ -74,6 +76,7 @@ final class PolicySetImpl implements PolicySet {
         List<CompiledPolicy> sorted = new ArrayList<>(input);
         sorted.sort(ORDER);
         this.policies = List.copyOf(sorted);
+        this.services = services;
         Map<String, Integer> ids = assignIds(policies);
         // cidrGroupRef/cidrGroupSelector peers take the CIDRs their groups have in this set, toServices peers the
         // given services: a group or service changed later changes every policy that names it at the next set
@@ -134,14 +137,29 @@ final class PolicySetImpl implements PolicySet {
         return policies;
     }
 
+    /** The same rules, carrying other services (which no rule of {@code same} names). */
+    private PolicySetImpl(PolicySetImpl same, ServiceTargets services) {
+        this.policies = same.policies;
+        this.services = services;
+        rules.addAll(same.rules);
+        isolations.addAll(same.isolations);
+        byId.putAll(same.byId);
+        infos.addAll(same.infos);
+    }
+
+    /** True when a rule names a service ({@code toServices}). */
+    boolean namesServices() {
+        return policies.stream().flatMap(p -> p.rules().stream())
+                .anyMatch(r -> r.peers().stream().anyMatch(p -> p instanceof Peer.Service));
+    }
+
     /**
-     * This set with its {@code toServices} peers resolved against {@code services}; itself when no rule names a
-     * service. Merging and removing start again from the policies as written (services unresolved).
+     * This set with its {@code toServices} peers resolved against {@code services}, which the sets that {@link #merge}
+     * and {@link #without} make keep. Cheap when no rule names a service.
      */
     PolicySetImpl withServices(ServiceTargets services) {
-        boolean names = policies.stream().flatMap(p -> p.rules().stream())
-                .anyMatch(r -> r.peers().stream().anyMatch(p -> p instanceof Peer.Service));
-        return names ? new PolicySetImpl(policies, services) : this;
+        if (services.equals(this.services)) return this;
+        return namesServices() ? new PolicySetImpl(policies, services) : new PolicySetImpl(this, services);
     }
 
     @Override
@@ -157,7 +175,7 @@ final class PolicySetImpl implements PolicySet {
         Map<String, CompiledPolicy> byKey = new LinkedHashMap<>();
         for (CompiledPolicy p : policies) byKey.put(p.key(), p);
         for (CompiledPolicy p : n.policies) byKey.put(p.key(), p.withRevision(revision));
-        return new PolicySetImpl(byKey.values());
+        return new PolicySetImpl(byKey.values(), services);
     }
 
     @Override
@@ -167,7 +185,7 @@ final class PolicySetImpl implements PolicySet {
         for (CompiledPolicy p : policies) {
             if (!(p.namespace().equals(ns) && p.name().equals(name))) kept.add(p);
         }
-        return kept.size() == policies.size() ? Optional.empty() : Optional.of(new PolicySetImpl(kept));
+        return kept.size() == policies.size() ? Optional.empty() : Optional.of(new PolicySetImpl(kept, services));
     }
 
     @Override
@@ -232,7 +250,8 @@ final class PolicySetImpl implements PolicySet {
     /**
      * fromRequires/toRequires, as Cilium applies them: those of every allow rule selecting the subject constrain every
      * endpoint peer of the allow rules, those of every deny rule the endpoint peers of the deny rules (a deny whose
-     * requirements a peer lacks does not deny it). Entities and CIDRs are never constrained.
+     * requirements a peer lacks does not deny it). A service's endpoint backends count as endpoint peers (Cilium makes
+     * a service's selector a toEndpoints selector); entities, CIDRs and IP backends are never constrained.
      */
     record Requirements(List<Selector> allow, List<Selector> deny) {
         List<Selector> of(CompiledRule r) {
@@ -250,7 +269,8 @@ final class PolicySetImpl implements PolicySet {
     static boolean peerMatches(CompiledRule r, Labels peer, Requirements requires) {
         for (Peer p : r.peers()) {
             if (!p.matches(peer)) continue;
-            if (p instanceof Peer.Endpoints && !requires.of(r).stream().allMatch(s -> s.matches(peer))) continue;
+            boolean endpoint = p instanceof Peer.Endpoints || (p instanceof Peer.Service svc && svc.endpointBackend(peer));
+            if (endpoint && !requires.of(r).stream().allMatch(s -> s.matches(peer))) continue;
             return true;
         }
         return false;

@@ -9,10 +9,10 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * Reads {@code toServices} (egress and egressDeny of Cilium's schema): each item names one of the agent's services,
+ * Reads {@code toServices} (egress rules of Cilium's schema): each item names one of the agent's services,
  * {@code {k8sService: {serviceName: deathstar, namespace: empire}}}, and stands for its backends ({@link
- * Peer.Service}). The namespace defaults to the policy's own; a cluster-wide policy must give it. Septum's services
- * carry no labels, so {@code k8sServiceSelector} is refused rather than selecting nothing.
+ * Peer.Service}). Without a namespace it names the services of that name in every namespace, as Cilium matches it.
+ * Septum's services carry no labels, so {@code k8sServiceSelector} is refused rather than selecting nothing.
  */
 final class ServicePeerReader {
     static final String FIELD = "toServices";
@@ -22,8 +22,7 @@ final class ServicePeerReader {
     private ServicePeerReader() {
     }
 
-    /** @param namespace the policy's namespace, empty for a cluster-wide policy */
-    static void read(Diagnostics diag, JsonNode list, String path, String namespace, List<Peer> out) {
+    static void read(Diagnostics diag, JsonNode list, String path, List<Peer> out) {
         if (!diag.isList(list, path)) return;
         for (int i = 0; i < list.size(); i++) {
             String p = path + "[" + i + "]";
@@ -46,20 +45,18 @@ final class ServicePeerReader {
             }
             String sp = join(p, "k8sService");
             diag.unknownFields(svc, sp, Set.of("serviceName", "namespace"));
-            String name = label(diag, svc.get("serviceName"), join(sp, "serviceName"), null);
-            String ns = label(diag, svc.get("namespace"), join(sp, "namespace"), namespace.isEmpty() ? null : namespace);
-            if (name != null && ns != null) out.add(new Peer.Service(ns, name, ServiceTargets.Target.NOTHING));
+            int before = diag.count();
+            String name = label(diag, svc.get("serviceName"), join(sp, "serviceName"), true);
+            String ns = label(diag, svc.get("namespace"), join(sp, "namespace"), false);
+            if (diag.count() == before) out.add(new Peer.Service(ns, name, ServiceTargets.Target.NOTHING));
         }
     }
 
-    /** The field's DNS label, or {@code fallback} when it is absent; null (with the error noted) when invalid. */
-    private static String label(Diagnostics diag, JsonNode v, String path, String fallback) {
+    /** The field's DNS label; null when it is absent (an error when {@code required}) or invalid (an error). */
+    private static String label(Diagnostics diag, JsonNode v, String path, boolean required) {
         if (v == null || v.isNull() || (v.isTextual() && v.asText().isEmpty())) {
-            if (fallback == null) {
-                diag.error(path, path.endsWith("namespace") ? "missing namespace: a cluster-wide policy must name the"
-                        + " service's namespace" : "missing serviceName");
-            }
-            return fallback;
+            if (required) diag.error(path, "missing serviceName");
+            return null;
         }
         if (!v.isTextual() || !DNS_LABEL.matcher(v.asText()).matches()) {
             diag.error(path, "expected a name of lower-case letters, digits and '-' (at most 63), found "

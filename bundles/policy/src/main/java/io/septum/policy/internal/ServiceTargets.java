@@ -37,9 +37,22 @@ record ServiceTargets(Map<String, Target> byName) {
         byName = Map.copyOf(byName);
     }
 
-    /** The service's backends; {@link Target#NOTHING} when there is no such service. */
+    /**
+     * The service's backends; {@link Target#NOTHING} when there is no such service. A null namespace takes every
+     * service of that name, in namespace order.
+     */
     Target get(String namespace, String name) {
-        return byName.getOrDefault(namespace + "/" + name, Target.NOTHING);
+        if (namespace != null) return byName.getOrDefault(namespace + "/" + name, Target.NOTHING);
+        List<Labels> eps = new ArrayList<>();
+        List<Cidr> ips = new ArrayList<>();
+        List<String> shown = new ArrayList<>();
+        new TreeMap<>(byName).forEach((q, t) -> {
+            if (!q.substring(q.indexOf('/') + 1).equals(name)) return;
+            eps.addAll(t.endpoints());
+            ips.addAll(t.addresses());
+            shown.addAll(t.shown());
+        });
+        return new Target(eps, ips, shown);
     }
 
     static ServiceTargets of(List<Service> services, EndpointSnapshot endpoints) {

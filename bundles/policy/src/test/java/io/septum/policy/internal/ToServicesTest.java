@@ -78,7 +78,7 @@ class ToServicesTest {
         assertEquals(List.of("192.0.2.7/32"), s.cidrPrefixes());
         String trace = String.join("\n", s.trace(XWING, DEATHSTAR, 80, Protocol.TCP, EnforcementMode.DEFAULT)
                 .explanation());
-        assertTrue(trace.contains("service empire/deathstar (empire/deathstar-1, 192.0.2.7/32)"), trace);
+        assertTrue(trace.contains("service deathstar (any namespace) (empire/deathstar-1, 192.0.2.7/32)"), trace);
     }
 
     @Test
@@ -95,31 +95,57 @@ class ToServicesTest {
     }
 
     @Test
-    void aDenyOfAServiceDeniesItsBackends() throws Exception {
-        PolicySet s = ((PolicySetImpl) engine.parse("p.yaml", """
+    void withoutANamespaceItNamesTheServicesOfThatNameInEveryNamespace() throws Exception {
+        ServiceTargets two = ServiceTargets.of(List.of(
+                new Service(1, "db", "empire", "10.96.0.10", 80, "TCP", Service.CLUSTER_IP, List.of(
+                        new ServiceBackend("192.0.2.7", 80, "192.0.2.7", ServiceBackend.ACTIVE, null)), "api"),
+                new Service(2, "db", "rebels", "10.96.0.11", 80, "TCP", Service.CLUSTER_IP, List.of(
+                        new ServiceBackend("192.0.2.8", 80, "192.0.2.8", ServiceBackend.ACTIVE, null)), "api"),
+                new Service(3, "web", "rebels", "10.96.0.12", 80, "TCP", Service.CLUSTER_IP, List.of(
+                        new ServiceBackend("192.0.2.9", 80, "192.0.2.9", ServiceBackend.ACTIVE, null)), "api")),
+                EndpointSnapshot.EMPTY);
+        String cw = """
                 apiVersion: cilium.io/v2
                 kind: CiliumClusterwideNetworkPolicy
-                metadata: {name: not-deathstar}
+                metadata: {name: to-db}
                 spec:
                   endpointSelector: {}
                   egress:
-                  - toEntities: [all]
-                  egressDeny:
-                  - toServices: [{k8sService: {serviceName: deathstar, namespace: empire}}]
-                """)).withServices(targets());
-        assertFalse(out(s, DEATHSTAR, 80));
-        assertFalse(out(s, OLD_BACKEND, 80));
-        assertTrue(out(s, OTHER, 80));
+                  - toServices: [{k8sService: {serviceName: db}}]
+                """;
+        PolicySet s = ((PolicySetImpl) engine.parse("p.yaml", cw)).withServices(two);
+        assertTrue(out(s, OLD_BACKEND, 80), "empire/db");
+        assertTrue(out(s, STRANGER, 80), "rebels/db");
+        assertFalse(out(s, labels("cidr:192.0.2.9/32", "reserved:world"), 80), "rebels/web");
+        String trace = String.join("\n", s.trace(XWING, OLD_BACKEND, 80, Protocol.TCP, EnforcementMode.DEFAULT)
+                .explanation());
+        assertTrue(trace.contains("service db (any namespace) (192.0.2.7/32, 192.0.2.8/32)"), trace);
+        // in a namespaced policy too (Cilium matches an empty namespace as any)
+        PolicySet cnp = ((PolicySetImpl) engine.parse("p.yaml", TO_DEATHSTAR.replace("deathstar}", "db}")))
+                .withServices(two);
+        assertTrue(out(cnp, STRANGER, 80), "rebels/db, from a policy of namespace empire");
     }
 
     @Test
-    void mergingStartsFromThePoliciesAsWritten() throws Exception {
+    void toRequiresConstrainTheEndpointBackendsNotTheAddresses() throws Exception {
+        PolicySet s = ((PolicySetImpl) engine.parse("p.yaml", TO_DEATHSTAR.replace("  - toServices:",
+                "  - toRequires: [{matchLabels: {tier: back}}]\n  - toServices:"))).withServices(targets());
+        assertFalse(out(s, DEATHSTAR, 80), "the endpoint backend lacks tier=back");
+        assertTrue(out(s, OLD_BACKEND, 80), "an IP backend is a CIDR: never constrained");
+    }
+
+    @Test
+    void mergingAndRemovingKeepTheServices() throws Exception {
         PolicySetImpl resolved = ((PolicySetImpl) engine.parse("p.yaml", TO_DEATHSTAR)).withServices(targets());
         PolicySet merged = resolved.merge(engine.parse("q.yaml", CidrGroupTest.group("vpn", "10.0.0.0/8")), 2);
-        assertFalse(out(merged, DEATHSTAR, 80), "the repository resolves every new set again");
-        assertTrue(out(((PolicySetImpl) merged).withServices(targets()), DEATHSTAR, 80));
-        PolicySetImpl none = (PolicySetImpl) engine.parse("q.yaml", CidrGroupTest.group("vpn", "10.0.0.0/8"));
-        assertTrue(none == none.withServices(targets()), "a set that names no service is kept as it is");
+        assertTrue(out(merged, DEATHSTAR, 80), "what policy impact compares: the draft merged into the agent's set");
+        PolicySet without = merged.without("", "vpn").orElseThrow();
+        assertTrue(out(without, DEATHSTAR, 80));
+        // a set that names no service carries them all the same, for the policies merged into it later
+        PolicySetImpl none = ((PolicySetImpl) engine.parse("q.yaml", CidrGroupTest.group("vpn", "10.0.0.0/8")))
+                .withServices(targets());
+        assertTrue(out(none.merge(engine.parse("p.yaml", TO_DEATHSTAR), 3), DEATHSTAR, 80));
+        assertTrue(none == none.withServices(targets()), "the same services: the same set");
     }
 
     @Test
@@ -144,11 +170,16 @@ class ToServicesTest {
         assertTrue(out(sets.get(1), DEATHSTAR, 80));
         r.servicesChanged(List.of(s), new EndpointSnapshot(4, snap.endpoints(), List.of()));
         assertEquals(2, heard.size(), "the same backends: nothing to tell");
-        r.servicesChanged(List.of(), snap);
-        assertFalse(out(r.current(), DEATHSTAR, 80), "the service deleted");
+        r.delete("empire", "to-deathstar");
         assertEquals(3, heard.size());
+        r.servicesChanged(List.of(), snap);
+        assertEquals(3, heard.size(), "no policy names a service: nothing to regenerate");
+        r.importPolicies("p.yaml", TO_DEATHSTAR);
+        assertFalse(out(r.current(), DEATHSTAR, 80), "imported after the service went");
+        assertEquals(4, heard.size());
         // a later import keeps resolving against the services as they are now
         r.servicesChanged(List.of(s), snap);
+        assertEquals(5, heard.size());
         r.importPolicies("q.yaml", CidrGroupTest.group("vpn", "10.0.0.0/8"));
         assertTrue(out(r.current(), DEATHSTAR, 80));
     }
@@ -169,22 +200,12 @@ class ToServicesTest {
     }
 
     @Test
-    void aClusterwidePolicyMustNameTheNamespace() {
-        assertError("""
-                apiVersion: cilium.io/v2
-                kind: CiliumClusterwideNetworkPolicy
-                metadata: {name: cw}
-                spec:
-                  endpointSelector: {}
-                  egress:
-                  - toServices: [{k8sService: {serviceName: deathstar}}]
-                """, "spec.egress[0].toServices[0].k8sService.namespace", "must name the service's namespace");
-    }
-
-    @Test
     void toServicesIsAnEgressPeerOfItsOwnKind() {
         assertError(TO_DEATHSTAR.replace("egress:", "ingress:"), "spec.ingress[0].toServices",
                 "services select destinations, in egress rules");
+        // Cilium resolves toServices in egress rules only: in egressDeny it would deny nothing there
+        assertError(TO_DEATHSTAR.replace("egress:", "egressDeny:").replace("    toPorts: [{ports: [{port: '80', protocol: TCP}]}]\n", ""),
+                "spec.egressDeny[0].toServices", "not supported in egressDeny");
         assertError(TO_DEATHSTAR.replace("  - toServices:", "  - toEndpoints: [{}]\n    toServices:"),
                 "spec.egress[0]", "combining toEndpoints and toServices");
     }

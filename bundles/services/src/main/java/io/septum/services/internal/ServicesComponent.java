@@ -2,6 +2,7 @@ package io.septum.services.internal;
 
 import io.septum.api.ComponentStatus;
 import io.septum.api.EndpointIndex;
+import io.septum.api.EndpointSnapshot;
 import io.septum.api.HealthReporter;
 import io.septum.api.datapath.Datapath;
 import io.septum.api.service.Service;
@@ -80,8 +81,15 @@ public final class ServicesComponent implements ServiceManager, HealthReporter {
         registry.addListener(l);
     }
 
+    /** Also when this component goes: the listener is told there are no services, not left with the last ones. */
     void removeListener(ServiceListener l) {
         registry.removeListener(l);
+        try {
+            l.servicesChanged(List.of(), EndpointSnapshot.EMPTY);
+        } catch (RuntimeException e) {
+            java.util.logging.Logger.getLogger(ServicesComponent.class.getName())
+                    .log(java.util.logging.Level.WARNING, "services: listener " + l + " failed", e);
+        }
     }
 
     @Deactivate

@@ -177,8 +177,11 @@ class ServiceRegistryTest {
             io.septum.testsupport.Await.until("the backend found", Duration.ofSeconds(5), () -> heard.size() == 3);
             assertEquals("2:[deathstar=active]", heard.get(2));
             r.removeListener(l);
+            List<String> other = new CopyOnWriteArrayList<>();
+            r.addListener((services, snapshot) -> other.add(services.size() + ""));
             r.delete("deathstar");
-            r.tick();
+            io.septum.testsupport.Await.until("the deletion, told to a listener still there", Duration.ofSeconds(5),
+                    () -> other.contains("0"));
             assertEquals(3, heard.size(), "a removed listener hears nothing: " + heard);
         } finally {
             r.close();
