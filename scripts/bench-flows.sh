@@ -3,11 +3,14 @@
 # to the flow store, with the lost-event ratio, the agent's CPU share at that rate, and its memory with 1M flows on
 # disk. Prints figures; judges nothing; not part of the test suite. Needs root and the built distribution.
 #
-#   sudo scripts/bench-flows.sh [--seconds 20] [--flows 1000000] [--sockets 64] [--tmpdir DIR]
+#   sudo scripts/bench-flows.sh [--seconds 20] [--flows 1000000] [--sockets 64] [--threads 2] [--at-rate 100000]
+#                               [--tmpdir DIR]
 #
-# Load: a client namespace sends UDP datagrams (scripts/bench/FlowLoad.java, one thread, SOCKETS source ports in
-# turn) to a server namespace whose policy admits nothing from it: every datagram is one drop event, the cheapest
-# event the datapath makes (no conntrack entry), so this is its highest rate here.
+# Load: a client namespace sends UDP datagrams (scripts/bench/FlowLoad.java, THREADS sender threads, SOCKETS source
+# ports shared among them) to a server namespace whose policy admits nothing from it: every datagram is one drop
+# event, the cheapest event the datapath makes (no conntrack entry), so this is its highest rate here. Then the same
+# at a fixed AT_RATE datagrams a second (0: not measured), for the share dropped at that rate. A 3 s unmeasured run
+# comes first, so that neither measurement includes the agent's JIT warming up.
 # Everything it makes (agent, namespaces sbflow-<id>-N, veths, bridge sbf<id>, pins under
 # /sys/fs/bpf/septum-bflow-<id>, temp dir) is removed on exit, also on failure or Ctrl-C. Traffic stays in
 # 10.197.<x>.0/24 between its own namespaces. Every wait has a deadline.
@@ -16,14 +19,18 @@ set -euo pipefail
 SECS=20
 TARGET=1000000
 SOCKETS=64
+THREADS=2
+AT_RATE=100000
 TMP_BASE=/tmp
 while [ $# -gt 0 ]; do
   case $1 in
     --seconds) SECS=$2; shift 2 ;;
     --flows) TARGET=$2; shift 2 ;;
     --sockets) SOCKETS=$2; shift 2 ;;
+    --threads) THREADS=$2; shift 2 ;;
+    --at-rate) AT_RATE=$2; shift 2 ;;
     --tmpdir) TMP_BASE=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "bench-flows: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -34,6 +41,9 @@ BENCH_TAG=bench-flows
 LOAD_SRC="$ROOT/scripts/bench/FlowLoad.java"
 bench_range --seconds "$SECS" 1 600
 bench_range --flows "$TARGET" 0 20000000
+bench_range --threads "$THREADS" 1 64
+bench_range --sockets "$SOCKETS" "$THREADS" 65536
+bench_range --at-rate "$AT_RATE" 0 10000000
 
 bench_require "network namespaces, tc, BPF" ip curl java timeout
 
@@ -115,36 +125,54 @@ until septum endpoint get bf-server -o json | grep -Eq '"policyIngress" *: *true
   [ $SECONDS -lt $deadline ] || die "the server's ingress policy was not realised within 60 s"
   sleep 0.3
 done
-log "server $SERVER_IP isolated; load: $SOCKETS UDP source ports, one sender thread, ${SECS}s"
+log "server $SERVER_IP isolated; load: $SOCKETS UDP source ports, $THREADS sender threads, ${SECS}s"
 
 # ---- rate --------------------------------------------------------------------------------------------------------
-coproc LOAD { exec timeout $((SECS + 120)) ip netns exec "${NETNS[1]}" java "$LOAD_SRC" "$SERVER_IP" 9 "$SECS" "$SOCKETS" --wait-go; }
-load_pid=$LOAD_PID # bash unsets LOAD_PID once the coprocess has exited, which a quiet machine reaches first
-read -r -t 90 ready <&"${LOAD[0]}" || die "the load generator did not start"
-dp0=$(api GET /v1/bpf/stats); st0=$(api GET /v1/status); s0=$(num seenFlows "$st0"); c0=$(ticks); t0=$EPOCHREALTIME
-echo go >&"${LOAD[1]}"
-read -r -t $((SECS + 60)) sent secs <&"${LOAD[0]}" || die "the load generator did not finish"
-tload=$EPOCHREALTIME; c1=$(ticks)
-wait "$load_pid" 2>/dev/null || true
-read -r s1 t1 < <(drained)
-dp1=$(api GET /v1/bpf/stats); st1=$(api GET /v1/status)
-q0=$(num queueDropped "$st0"); q1=$(num queueDropped "$st1")
-r0=$(num eventsReceived "$dp0"); r1=$(num eventsReceived "$dp1"); l0=$(num eventsLost "$dp0"); l1=$(num eventsLost "$dp1")
-awk -v sent="$sent" -v s0="$s0" -v s1="$s1" -v t0="$t0" -v t1="$t1" -v tl="$tload" -v r0="$r0" -v r1="$r1" \
-    -v l0="$l0" -v l1="$l1" -v c0="$c0" -v c1="$c1" -v hz="$hz" -v cpus="$(nproc)" -v la="$LOADAVG" -v q0="$q0" -v q1="$q1" 'BEGIN {
-  load = tl - t0; all = t1 - t0; rec = r1 - r0; lost = l1 - l0; flows = s1 - s0
-  printf "load:                %d datagrams in %.1f s (%.0f/s), each a drop event; load average at start %s\n", sent, load, sent / load, la
-  printf "datapath events:     %d received, %d lost (ring buffer full): lost-event ratio %.2f%%\n", rec, lost, (rec + lost) ? 100 * lost / (rec + lost) : 0
-  printf "flows stored:        %d in %.1f s (until the observer had drained): %.0f flows/s end to end\n", flows, all, flows / all
-  printf "observer queue:      %d events dropped (enrichment behind): %.2f%% of the events received\n", q1 - q0, rec ? 100 * (q1 - q0) / rec : 0
-  printf "agent CPU:           %.0f%% of one core during the load (%.0f%% of the machine, %d cores)\n", 100 * (c1 - c0) / hz / load, 100 * (c1 - c0) / hz / load / cpus, cpus
-}'
-read -r fps dropr < <(awk -v s0="$s0" -v s1="$s1" -v t0="$t0" -v t1="$t1" -v r0="$r0" -v r1="$r1" -v l0="$l0" \
-    -v l1="$l1" -v q0="$q0" -v q1="$q1" 'BEGIN {
-  ev = (r1 - r0) + (l1 - l0) # what the datapath made: received, or lost in the ring
-  printf "%.0f %.4f\n", (s1 - s0) / (t1 - t0), ev ? ((l1 - l0) + (q1 - q0)) / ev : 0 }')
+# One load run (FlowLoad's extra arguments), measured from "ready" until the observer has drained; prints the
+# figures and leaves "flows-per-second drop-ratio" in RATE_RESULT.
+load_run() {
+  local load_pid ready sent secs dp0 st0 s0 c0 t0 tload c1 s1 t1 dp1 st1 q0 q1 r0 r1 l0 l1
+  coproc LOAD { exec timeout $((SECS + 120)) ip netns exec "${NETNS[1]}" java "$LOAD_SRC" "$SERVER_IP" 9 "$SECS" "$SOCKETS" "$@" --wait-go; }
+  load_pid=$LOAD_PID # bash unsets LOAD_PID once the coprocess has exited, which a quiet machine reaches first
+  read -r -t 90 ready <&"${LOAD[0]}" || die "the load generator did not start"
+  dp0=$(api GET /v1/bpf/stats); st0=$(api GET /v1/status); s0=$(num seenFlows "$st0"); c0=$(ticks); t0=$EPOCHREALTIME
+  echo go >&"${LOAD[1]}"
+  read -r -t $((SECS + 60)) sent secs <&"${LOAD[0]}" || die "the load generator did not finish"
+  tload=$EPOCHREALTIME; c1=$(ticks)
+  wait "$load_pid" 2>/dev/null || true
+  read -r s1 t1 < <(drained)
+  dp1=$(api GET /v1/bpf/stats); st1=$(api GET /v1/status)
+  q0=$(num queueDropped "$st0"); q1=$(num queueDropped "$st1")
+  r0=$(num eventsReceived "$dp0"); r1=$(num eventsReceived "$dp1"); l0=$(num eventsLost "$dp0"); l1=$(num eventsLost "$dp1")
+  awk -v sent="$sent" -v s0="$s0" -v s1="$s1" -v t0="$t0" -v t1="$t1" -v tl="$tload" -v r0="$r0" -v r1="$r1" \
+      -v l0="$l0" -v l1="$l1" -v c0="$c0" -v c1="$c1" -v hz="$hz" -v cpus="$(nproc)" -v la="$(loadavg)" -v q0="$q0" -v q1="$q1" 'BEGIN {
+    load = tl - t0; all = t1 - t0; rec = r1 - r0; lost = l1 - l0; flows = s1 - s0
+    printf "load:                %d datagrams in %.1f s (%.0f/s), each a drop event; load average at start %s\n", sent, load, sent / load, la
+    printf "datapath events:     %d received, %d lost (ring buffer full): lost-event ratio %.2f%%\n", rec, lost, (rec + lost) ? 100 * lost / (rec + lost) : 0
+    printf "flows stored:        %d in %.1f s (until the observer had drained): %.0f flows/s end to end\n", flows, all, flows / all
+    printf "observer queue:      %d events dropped (enrichment behind): %.2f%% of the events received\n", q1 - q0, rec ? 100 * (q1 - q0) / rec : 0
+    printf "agent CPU:           %.0f%% of one core during the load (%.0f%% of the machine, %d cores)\n", 100 * (c1 - c0) / hz / load, 100 * (c1 - c0) / hz / load / cpus, cpus
+  }'
+  RATE_RESULT=$(awk -v s0="$s0" -v s1="$s1" -v t0="$t0" -v t1="$t1" -v r0="$r0" -v r1="$r1" -v l0="$l0" \
+      -v l1="$l1" -v q0="$q0" -v q1="$q1" 'BEGIN {
+    ev = (r1 - r0) + (l1 - l0) # what the datapath made: received, or lost in the ring
+    printf "%.0f %.4f\n", (s1 - s0) / (t1 - t0), ev ? ((l1 - l0) + (q1 - q0)) / ev : 0 }')
+}
+# a short unmeasured run first: the agent's JIT compiles the event path before either measurement, not during the first
+log "warm-up: 3 s of load, not measured"
+timeout 120 ip netns exec "${NETNS[1]}" java "$LOAD_SRC" "$SERVER_IP" 9 3 "$SOCKETS" --threads "$THREADS" >/dev/null
+drained >/dev/null
+log "as fast as $THREADS threads send"
+load_run --threads "$THREADS"
+read -r fps dropr <<<"$RATE_RESULT"
 bench_figure flow_events_per_s "$fps"
 bench_figure flow_drop_ratio_at_max "$dropr"
+if [ "$AT_RATE" -gt 0 ]; then
+  log "at a fixed $AT_RATE datagrams/s ($THREADS threads)"
+  load_run --threads "$THREADS" --rate "$AT_RATE"
+  read -r _ dropr_at <<<"$RATE_RESULT"
+  bench_figure flow_drop_ratio_at_100k "$( [ "$AT_RATE" = 100000 ] && echo "$dropr_at" || echo NA)"
+fi
 log "agent RSS after the rate run: $(rss_mib) MiB"
 heap() { # heap in use after a full GC, when the JDK's jcmd is there
   command -v jcmd >/dev/null || { echo "?"; return; }

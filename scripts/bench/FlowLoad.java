@@ -1,46 +1,89 @@
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The flow benchmark's load: UDP datagrams to IP:PORT as fast as one thread sends them, for SECONDS, from SOCKETS
- * source ports in turn (each a different 5-tuple). Run inside the client namespace; the server's policy drops them,
- * so that every datagram is one drop event of the datapath. Prints the datagrams sent.
+ * The flow benchmark's load: UDP datagrams to IP:PORT for SECONDS, from SOCKETS source ports in turn (each a
+ * different 5-tuple), as fast as THREADS sender threads send them or at RATE datagrams a second in all. Run inside
+ * the client namespace; the server's policy drops them, so that every datagram is one drop event of the datapath.
  *
- * <p>java FlowLoad.java IP PORT SECONDS [SOCKETS [--wait-go]]: with --wait-go it prints "ready", waits for a line on
- * standard input, then sends. Prints "datagrams seconds".
+ * <p>java FlowLoad.java IP PORT SECONDS [SOCKETS] [--threads N] [--rate R] [--wait-go]: the sockets are shared out
+ * over the threads (each thread has its own); with --rate each thread sends its share in 1 ms steps; with --wait-go
+ * it prints "ready", waits for a line on standard input, then sends. Prints "datagrams seconds".
  */
 public class FlowLoad {
     public static void main(String[] args) throws Exception {
         InetSocketAddress to = new InetSocketAddress(args[0], Integer.parseInt(args[1]));
-        long end = System.nanoTime() + (long) (Double.parseDouble(args[2]) * 1e9);
-        int n = args.length > 3 ? Integer.parseInt(args[3]) : 64;
-        DatagramChannel[] socks = new DatagramChannel[n];
-        for (int i = 0; i < n; i++) {
-            socks[i] = DatagramChannel.open();
-            socks[i].configureBlocking(false);
-            socks[i].connect(to);
+        double seconds = Double.parseDouble(args[2]);
+        int sockets = 64;
+        int threads = 1;
+        long rate = 0;
+        boolean waitGo = false;
+        for (int a = 3; a < args.length; a++) {
+            switch (args[a]) {
+                case "--threads" -> threads = Integer.parseInt(args[++a]);
+                case "--rate" -> rate = Long.parseLong(args[++a]);
+                case "--wait-go" -> waitGo = true;
+                default -> sockets = Integer.parseInt(args[a]);
+            }
         }
-        ByteBuffer payload = ByteBuffer.allocate(16);
-        if (args.length > 4 && args[4].equals("--wait-go")) {
+        if (threads < 1 || threads > 64 || sockets < threads || rate < 0) {
+            throw new IllegalArgumentException("need 1-64 threads, at least one socket a thread, a rate >= 0");
+        }
+        DatagramChannel[][] socks = new DatagramChannel[threads][];
+        for (int t = 0; t < threads; t++) {
+            socks[t] = new DatagramChannel[sockets / threads + (t < sockets % threads ? 1 : 0)];
+            for (int i = 0; i < socks[t].length; i++) {
+                socks[t][i] = DatagramChannel.open();
+                socks[t][i].configureBlocking(false);
+                socks[t][i].connect(to);
+            }
+        }
+        if (waitGo) {
             // the caller samples its counters between "ready" and "go", so that JVM start-up is not measured
             System.out.println("ready");
             System.out.flush();
             new java.io.BufferedReader(new java.io.InputStreamReader(System.in)).readLine();
-            end = System.nanoTime() + (long) (Double.parseDouble(args[2]) * 1e9);
         }
         long start = System.nanoTime();
+        long end = start + (long) (seconds * 1e9);
+        AtomicLong sent = new AtomicLong();
+        CountDownLatch done = new CountDownLatch(threads);
+        double perThreadPerNano = rate / 1e9 / threads;
+        for (int t = 0; t < threads; t++) {
+            DatagramChannel[] mine = socks[t];
+            Thread th = new Thread(() -> {
+                sent.addAndGet(send(mine, start, end, perThreadPerNano));
+                done.countDown();
+            }, "flowload-" + t);
+            th.setDaemon(true);
+            th.start();
+        }
+        done.await();
+        System.out.println(sent.get() + " " + (System.nanoTime() - start) / 1e9);
+    }
+
+    /** Sends until {@code end}; with a rate (datagrams per nanosecond, 0 for none) no faster than it, in 1 ms steps. */
+    static long send(DatagramChannel[] socks, long start, long end, double perNano) {
+        ByteBuffer payload = ByteBuffer.allocate(16);
         long sent = 0;
         int i = 0;
-        while (System.nanoTime() < end) {
+        long now;
+        while ((now = System.nanoTime()) < end) {
+            if (perNano > 0 && sent >= (long) ((now - start) * perNano)) {
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+                continue;
+            }
             payload.rewind();
             try {
                 if (socks[i].write(payload) > 0) sent++;
             } catch (java.io.IOException e) {
                 // ECONNREFUSED from an earlier datagram, or a full queue: go on with the next socket
             }
-            i = (i + 1) % n;
+            i = (i + 1) % socks.length;
         }
-        System.out.println(sent + " " + (System.nanoTime() - start) / 1e9);
+        return sent;
     }
 }
