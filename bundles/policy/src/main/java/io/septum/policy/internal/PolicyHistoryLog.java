@@ -36,6 +36,13 @@ final class PolicyHistoryLog {
     /** One recorded change; {@code document} is the policy after it, null when the change deleted it. */
     record Entry(long revision, String time, String author, String action, String change, String kind,
                  String namespace, String name, String origin, String note, String document) {
+        /** An entry for policy {@code p} at revision {@code rev}, now. */
+        static Entry of(long rev, String author, String action, String change, io.septum.api.policy.PolicyInfo p,
+                        String note, String document) {
+            return new Entry(rev, java.time.Instant.now().toString(), author, action, change, p.kind(), p.namespace(),
+                    p.name(), p.origin(), note, document);
+        }
+
         boolean samePolicy(String ns, String n) {
             return namespace.equals(ns) && name.equals(n);
         }

@@ -15,6 +15,7 @@ import io.septum.api.policy.RejectedPolicy;
 import io.septum.api.policy.PolicyValidationException;
 import io.septum.api.service.ServiceListener;
 import io.septum.support.config.AgentDirs;
+import io.septum.policy.internal.PolicyHistoryLog.Entry;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -68,7 +69,8 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
     private volatile PolicySet current;
     private volatile PolicySet effective;
     /** The services' backends, which toServices peers resolve against; changed by {@link #servicesChanged}. */
-    private volatile ServiceTargets services = ServiceTargets.NONE;
+    private volatile ServiceTargets services;
+    private final Path servicesFile;
     private volatile long servicesGeneration;
     private volatile long revision;
     private volatile EnforcementMode mode;
@@ -119,6 +121,8 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
         this.store = new PolicyStore(dir);
         this.history = new PolicyHistoryLog(dir, PolicyHistoryLog.DEFAULT_KEEP);
         this.mode = mode;
+        this.servicesFile = dir.resolve(ServiceTargets.FILE);
+        this.services = ServiceTargets.load(servicesFile);
         restore();
         recordUnrecorded();
     }
@@ -130,19 +134,13 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
         for (PolicyInfo p : current.policies()) {
             if (p.revision() <= last) continue;
             String before = history.lastDocument(p.kind(), p.namespace(), p.name());
-            missing.add(entry(p.revision(), "unknown (recorded at start)", "import", before == null ? "added" : "changed",
-                    p, null, p.document()));
+            missing.add(Entry.of(p.revision(), "unknown (recorded at start)", "import",
+                    before == null ? "added" : "changed", p, null, p.document()));
         }
         missing.sort(java.util.Comparator.comparingLong(PolicyHistoryLog.Entry::revision));
         history.append(missing);
         // what those policies were before these entries is not known: no rollback to before them
         if (!missing.isEmpty()) history.markCompleteFrom(revision);
-    }
-
-    private static PolicyHistoryLog.Entry entry(long rev, String author, String action, String change, PolicyInfo p,
-                                                String note, String document) {
-        return new PolicyHistoryLog.Entry(rev, Instant.now().toString(), author, action, change, p.kind(),
-                p.namespace(), p.name(), p.origin(), note, document);
     }
 
     private static String author(String author) {
@@ -277,7 +275,7 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
                 String before = current.policies().stream().filter(c -> same(c, p)).map(PolicyInfo::document)
                         .findFirst().orElse(null);
                 String change = before == null ? "added" : before.equals(p.document()) ? "unchanged" : "changed";
-                changes.add(entry(rev, author(author), "import", change, p, null, p.document()));
+                changes.add(Entry.of(rev, author(author), "import", change, p, null, p.document()));
             }
             commit(current.merge(parsed, rev), rev, changes, author);
         } finally {
@@ -307,7 +305,7 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
             List<PolicyHistoryLog.Entry> changes = new ArrayList<>();
             for (PolicyInfo p : current.policies()) {
                 if (p.namespace().equals(ns) && p.name().equals(name)) {
-                    changes.add(entry(rev, author(author), "delete", "deleted", p, null, null));
+                    changes.add(Entry.of(rev, author(author), "delete", "deleted", p, null, null));
                 }
             }
             commit(next.get(), rev, changes, author);
@@ -345,6 +343,7 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
         try {
             if (next.equals(services)) return;
             services = next;
+            next.save(servicesFile);
             setCurrent(current);
             // no policy names a service: nothing to regenerate (the set keeps them for the next import)
             named = current instanceof PolicySetImpl i && i.namesServices();
@@ -490,7 +489,7 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
         String note = "to revision " + to;
         if (target == null) {
             next = base;
-            record = entry(rev, author(author), "rollback", "deleted", now.get(), note, null);
+            record = Entry.of(rev, author(author), "rollback", "deleted", now.get(), note, null);
         } else {
             PolicySet restored = engine.parse(then.origin() == null ? "rollback" : then.origin(), target);
             next = base.merge(restored, rev);
@@ -536,7 +535,8 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
                 PolicyInfo after = parsed.policies().get(0);
                 String action = io.septum.api.policy.PolicyModes.AUDIT.equals(mode) ? "stage" : "promote";
                 commit(current.merge(parsed, rev), rev,
-                        List.of(entry(rev, author(author), action, "changed", after, "mode " + mode, after.document())), author);
+                        List.of(Entry.of(rev, author(author), action, "changed", after, "mode " + mode,
+                                after.document())), author);
             }
         } finally {
             lock.unlock();

@@ -55,6 +55,59 @@ record ServiceTargets(Map<String, Target> byName) {
         return new Target(eps, ips, shown);
     }
 
+    static final String FILE = "service-targets.json";
+    private static final System.Logger LOG = System.getLogger(ServiceTargets.class.getName());
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    /**
+     * Written when they change ({@code <state>/policies/service-targets.json}) and read at start, so that the first
+     * regeneration after a restart resolves {@code toServices} as before it, not to nothing: the services bundle
+     * resolves its backends only after that first pass. A failed write is logged, not fatal.
+     */
+    void save(java.nio.file.Path file) {
+        com.fasterxml.jackson.databind.node.ObjectNode root = JSON.createObjectNode();
+        byName.forEach((q, t) -> {
+            com.fasterxml.jackson.databind.node.ObjectNode n = root.putObject(q);
+            com.fasterxml.jackson.databind.node.ArrayNode eps = n.putArray("endpoints");
+            t.endpoints().forEach(l -> l.asStrings().forEach(eps.addArray()::add));
+            t.addresses().forEach(a -> n.withArray("addresses").add(a.toString()));
+            t.shown().forEach(x -> n.withArray("shown").add(x));
+        });
+        try {
+            io.septum.support.io.AtomicFiles.write(file, JSON.writeValueAsBytes(root),
+                    io.septum.support.io.AtomicFiles.WORLD_READABLE);
+        } catch (java.io.IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "cannot write " + file + " (toServices after a restart resolve"
+                    + " once the services are known again): " + e);
+        }
+    }
+
+    /** What {@link #save} wrote, or {@link #NONE} when there is no file or it cannot be read (logged). */
+    static ServiceTargets load(java.nio.file.Path file) {
+        if (!java.nio.file.Files.exists(file)) return NONE;
+        try {
+            Map<String, Target> out = new TreeMap<>();
+            JSON.readTree(file.toFile()).fields().forEachRemaining(e -> {
+                List<Labels> eps = new ArrayList<>();
+                e.getValue().path("endpoints").forEach(set -> {
+                    List<String> l = new ArrayList<>();
+                    set.forEach(x -> l.add(x.asText()));
+                    eps.add(Labels.parse(l, Label.ANY));
+                });
+                List<Cidr> ips = new ArrayList<>();
+                e.getValue().path("addresses").forEach(a -> ips.add(Cidr.parse(a.asText())));
+                List<String> shown = new ArrayList<>();
+                e.getValue().path("shown").forEach(x -> shown.add(x.asText()));
+                out.put(e.getKey(), new Target(eps, ips, shown));
+            });
+            return new ServiceTargets(out);
+        } catch (java.io.IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "ignoring " + file + ": " + e + " (toServices resolve once the services"
+                    + " are known)");
+            return NONE;
+        }
+    }
+
     static ServiceTargets of(List<Service> services, EndpointSnapshot endpoints) {
         Map<String, Target> out = new TreeMap<>();
         for (Service s : services) {

@@ -182,6 +182,28 @@ class ToServicesTest {
         assertEquals(5, heard.size());
         r.importPolicies("q.yaml", CidrGroupTest.group("vpn", "10.0.0.0/8"));
         assertTrue(out(r.current(), DEATHSTAR, 80));
+        // a restart resolves as before it, before the services bundle has told the new repository anything
+        PolicyRepositoryImpl again = new PolicyRepositoryImpl(dir, EnforcementMode.DEFAULT, engine);
+        assertTrue(out(again.current(), DEATHSTAR, 80));
+        assertFalse(out(again.current(), OTHER, 80));
+        String trace = String.join("\n", again.current().trace(XWING, DEATHSTAR, 80, Protocol.TCP,
+                EnforcementMode.DEFAULT).explanation());
+        assertTrue(trace.contains("service deathstar (any namespace) (empire/deathstar-1)"), trace);
+    }
+
+    @Test
+    void anUnreadableFileOfServicesIsIgnored(@TempDir Path dir) throws Exception {
+        java.nio.file.Files.createDirectories(dir);
+        java.nio.file.Files.writeString(dir.resolve(ServiceTargets.FILE), "{\"empire/deathstar\": {\"addresses\": [\"x\"]}}");
+        PolicyRepositoryImpl r = new PolicyRepositoryImpl(dir, EnforcementMode.DEFAULT, engine);
+        r.importPolicies("p.yaml", TO_DEATHSTAR);
+        assertFalse(out(r.current(), OLD_BACKEND, 80), "nothing resolved from a damaged file");
+        r.servicesChanged(List.of(new Service(1, "deathstar", "empire", "10.96.0.10", 80, "TCP", Service.CLUSTER_IP,
+                List.of(new ServiceBackend("192.0.2.7", 80, "192.0.2.7", ServiceBackend.ACTIVE, null)), "api")),
+                EndpointSnapshot.EMPTY);
+        assertTrue(out(r.current(), OLD_BACKEND, 80));
+        assertTrue(java.nio.file.Files.readString(dir.resolve(ServiceTargets.FILE)).contains("192.0.2.7/32"),
+                "written anew");
     }
 
     @ParameterizedTest
