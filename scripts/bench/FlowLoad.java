@@ -55,8 +55,11 @@ public class FlowLoad {
         for (int t = 0; t < threads; t++) {
             DatagramChannel[] mine = socks[t];
             Thread th = new Thread(() -> {
-                sent.addAndGet(send(mine, start, end, perThreadPerNano));
-                done.countDown();
+                try {
+                    sent.addAndGet(send(mine, start, end, perThreadPerNano));
+                } finally {
+                    done.countDown(); // a failed sender must not leave main waiting
+                }
             }, "flowload-" + t);
             th.setDaemon(true);
             th.start();

@@ -343,8 +343,10 @@ public final class PolicyRepositoryImpl implements PolicyRepository, PolicyHisto
         try {
             if (next.equals(services)) return;
             services = next;
-            next.save(servicesFile);
             setCurrent(current);
+            // kept for the next start, but not the "no services" the services bundle says when it or this component
+            // stops (no endpoint snapshot): a normal stop would otherwise leave nothing for the restart
+            if (endpoints.revision() != 0) next.save(servicesFile);
             // no policy names a service: nothing to regenerate (the set keeps them for the next import)
             named = current instanceof PolicySetImpl i && i.namesServices();
             if (named) servicesGeneration++;

@@ -65,15 +65,16 @@ record ServiceTargets(Map<String, Target> byName) {
      * resolves its backends only after that first pass. A failed write is logged, not fatal.
      */
     void save(java.nio.file.Path file) {
-        com.fasterxml.jackson.databind.node.ObjectNode root = JSON.createObjectNode();
-        byName.forEach((q, t) -> {
-            com.fasterxml.jackson.databind.node.ObjectNode n = root.putObject(q);
-            com.fasterxml.jackson.databind.node.ArrayNode eps = n.putArray("endpoints");
-            t.endpoints().forEach(l -> l.asStrings().forEach(eps.addArray()::add));
-            t.addresses().forEach(a -> n.withArray("addresses").add(a.toString()));
-            t.shown().forEach(x -> n.withArray("shown").add(x));
-        });
         try {
+            com.fasterxml.jackson.databind.node.ObjectNode root = JSON.createObjectNode();
+            byName.forEach((q, t) -> {
+                com.fasterxml.jackson.databind.node.ObjectNode n = root.putObject(q);
+                com.fasterxml.jackson.databind.node.ArrayNode eps = n.putArray("endpoints");
+                t.endpoints().forEach(l -> l.asStrings().forEach(eps.addArray()::add));
+                t.addresses().forEach(a -> n.withArray("addresses").add(a.toString()));
+                t.shown().forEach(x -> n.withArray("shown").add(x));
+            });
+            java.nio.file.Files.createDirectories(file.getParent());
             io.septum.support.io.AtomicFiles.write(file, JSON.writeValueAsBytes(root),
                     io.septum.support.io.AtomicFiles.WORLD_READABLE);
         } catch (java.io.IOException | RuntimeException e) {

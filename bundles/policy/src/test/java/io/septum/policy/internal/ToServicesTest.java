@@ -182,6 +182,9 @@ class ToServicesTest {
         assertEquals(5, heard.size());
         r.importPolicies("q.yaml", CidrGroupTest.group("vpn", "10.0.0.0/8"));
         assertTrue(out(r.current(), DEATHSTAR, 80));
+        // a normal stop: the services bundle's unbind says there are none (no endpoint snapshot); in memory only
+        r.servicesChanged(List.of(), EndpointSnapshot.EMPTY);
+        assertFalse(out(r.current(), DEATHSTAR, 80));
         // a restart resolves as before it, before the services bundle has told the new repository anything
         PolicyRepositoryImpl again = new PolicyRepositoryImpl(dir, EnforcementMode.DEFAULT, engine);
         assertTrue(out(again.current(), DEATHSTAR, 80));
@@ -189,6 +192,18 @@ class ToServicesTest {
         String trace = String.join("\n", again.current().trace(XWING, DEATHSTAR, 80, Protocol.TCP,
                 EnforcementMode.DEFAULT).explanation());
         assertTrue(trace.contains("service deathstar (any namespace) (empire/deathstar-1)"), trace);
+    }
+
+    @Test
+    void theFileIsWrittenBeforeAnyPolicyMadeTheDirectory(@TempDir Path state) throws Exception {
+        Path dir = state.resolve("policies");
+        PolicyRepositoryImpl r = new PolicyRepositoryImpl(dir, EnforcementMode.DEFAULT, engine);
+        r.servicesChanged(List.of(new Service(1, "deathstar", "empire", "10.96.0.10", 80, "TCP", Service.CLUSTER_IP,
+                List.of(new ServiceBackend("192.0.2.7", 80, "192.0.2.7", ServiceBackend.ACTIVE, null)), "api")),
+                new EndpointSnapshot(1, List.of(), List.of()));
+        PolicyRepositoryImpl again = new PolicyRepositoryImpl(dir, EnforcementMode.DEFAULT, engine);
+        again.importPolicies("p.yaml", TO_DEATHSTAR);
+        assertTrue(out(again.current(), OLD_BACKEND, 80));
     }
 
     @Test
@@ -200,7 +215,7 @@ class ToServicesTest {
         assertFalse(out(r.current(), OLD_BACKEND, 80), "nothing resolved from a damaged file");
         r.servicesChanged(List.of(new Service(1, "deathstar", "empire", "10.96.0.10", 80, "TCP", Service.CLUSTER_IP,
                 List.of(new ServiceBackend("192.0.2.7", 80, "192.0.2.7", ServiceBackend.ACTIVE, null)), "api")),
-                EndpointSnapshot.EMPTY);
+                new EndpointSnapshot(1, List.of(), List.of()));
         assertTrue(out(r.current(), OLD_BACKEND, 80));
         assertTrue(java.nio.file.Files.readString(dir.resolve(ServiceTargets.FILE)).contains("192.0.2.7/32"),
                 "written anew");
