@@ -1,11 +1,18 @@
 package io.septum.policy.internal;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.septum.api.Endpoint;
 import io.septum.api.EndpointSnapshot;
 import io.septum.api.Label;
 import io.septum.api.Labels;
 import io.septum.api.service.Service;
 import io.septum.api.service.ServiceBackend;
+import io.septum.support.io.AtomicFiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -57,35 +64,35 @@ record ServiceTargets(Map<String, Target> byName) {
 
     static final String FILE = "service-targets.json";
     private static final System.Logger LOG = System.getLogger(ServiceTargets.class.getName());
-    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
      * Written when they change ({@code <state>/policies/service-targets.json}) and read at start, so that the first
      * regeneration after a restart resolves {@code toServices} as before it, not to nothing: the services bundle
      * resolves its backends only after that first pass. A failed write is logged, not fatal.
      */
-    void save(java.nio.file.Path file) {
+    void save(Path file) {
         try {
-            com.fasterxml.jackson.databind.node.ObjectNode root = JSON.createObjectNode();
+            ObjectNode root = JSON.createObjectNode();
             byName.forEach((q, t) -> {
-                com.fasterxml.jackson.databind.node.ObjectNode n = root.putObject(q);
-                com.fasterxml.jackson.databind.node.ArrayNode eps = n.putArray("endpoints");
+                ObjectNode n = root.putObject(q);
+                ArrayNode eps = n.putArray("endpoints");
                 t.endpoints().forEach(l -> l.asStrings().forEach(eps.addArray()::add));
                 t.addresses().forEach(a -> n.withArray("addresses").add(a.toString()));
                 t.shown().forEach(x -> n.withArray("shown").add(x));
             });
-            java.nio.file.Files.createDirectories(file.getParent());
-            io.septum.support.io.AtomicFiles.write(file, JSON.writeValueAsBytes(root),
-                    io.septum.support.io.AtomicFiles.WORLD_READABLE);
-        } catch (java.io.IOException | RuntimeException e) {
+            Files.createDirectories(file.getParent());
+            AtomicFiles.write(file, JSON.writeValueAsBytes(root),
+                    AtomicFiles.WORLD_READABLE);
+        } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "cannot write " + file + " (toServices after a restart resolve"
                     + " once the services are known again): " + e);
         }
     }
 
     /** What {@link #save} wrote, or {@link #NONE} when there is no file or it cannot be read (logged). */
-    static ServiceTargets load(java.nio.file.Path file) {
-        if (!java.nio.file.Files.exists(file)) return NONE;
+    static ServiceTargets load(Path file) {
+        if (!Files.exists(file)) return NONE;
         try {
             Map<String, Target> out = new TreeMap<>();
             JSON.readTree(file.toFile()).fields().forEachRemaining(e -> {
@@ -102,7 +109,7 @@ record ServiceTargets(Map<String, Target> byName) {
                 out.put(e.getKey(), new Target(eps, ips, shown));
             });
             return new ServiceTargets(out);
-        } catch (java.io.IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "ignoring " + file + ": " + e + " (toServices resolve once the services"
                     + " are known)");
             return NONE;
