@@ -6,8 +6,6 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import io.septum.api.datapath.DropReason;
-import java.time.Instant;
-import java.time.format.DateTimeFormatter;
 
 /**
  * One observed flow, with Hubble's field names and vocabulary so that Hubble users read it unchanged.
@@ -80,7 +78,7 @@ public record Flow(
 
     @JsonCreator
     public Flow {
-        if (time == null) time = DateTimeFormatter.ISO_INSTANT.format(Instant.ofEpochSecond(0, timeNanos));
+        if (time == null) time = FlowTime.format(timeNanos);
     }
 
     /** A flow without its node's name: the observer stamps the name when it stores the flow. */

@@ -21,6 +21,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongSupplier;
 
 /**
@@ -32,6 +33,13 @@ import java.util.function.LongSupplier;
 class Observer implements DatapathEventListener, FlowObserver, FlowSink, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Observer.class.getName());
     private static final int RATE_WINDOW = 60;
+    /**
+     * While events keep coming (within {@link #BUSY_NANOS} of the last), the worker sleeps this long when the queue
+     * is empty instead of waiting on it: a flow waits at most this much longer, and a producer's offer wakes no
+     * thread (otherwise one wake-up a flow whenever the worker has caught up).
+     */
+    private static final long BATCH_PAUSE_NANOS = 1_000_000L;
+    private static final long BUSY_NANOS = 100_000_000L;
 
     /** A query over the log without {@code last} answers at most this many flows (the newest), by default. */
     static final int LOG_QUERY_MAX_FLOWS = 20_000;
@@ -116,10 +124,22 @@ class Observer implements DatapathEventListener, FlowObserver, FlowSink, AutoClo
             loaded.countDown();
         }
         List<Object> batch = new ArrayList<>(256);
+        long busyUntil = System.nanoTime();
         while (!closed) {
             try {
-                Object first = queue.poll(500, TimeUnit.MILLISECONDS);
-                if (first == null) continue;
+                Object first = queue.poll();
+                if (first == null) {
+                    if (System.nanoTime() - busyUntil < 0) {
+                        // busy: collect for a moment instead of waiting on the queue, so that the producers (the
+                        // ring buffer's reader, the proxies' I/O threads) need not wake this thread for each event
+                        LockSupport.parkNanos(BATCH_PAUSE_NANOS);
+                        if (Thread.interrupted()) break;
+                        continue;
+                    }
+                    first = queue.poll(500, TimeUnit.MILLISECONDS);
+                    if (first == null) continue;
+                }
+                busyUntil = System.nanoTime() + BUSY_NANOS;
                 batch.add(first);
                 queue.drainTo(batch, 255);
                 for (Object e : batch) {

@@ -66,6 +66,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private Exchange current;
     private boolean closing;
     private FullHttpResponse pendingError;
+    /** The same for every flow of this connection: made once. */
+    private FlowIp flowIp;
+    private FlowL4 flowL4;
 
     /** One request and what became of it. */
     static final class Exchange {
@@ -78,6 +81,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         boolean hadBody;
         long startNanos;
         Judge.Verdict verdict;
+        /** The request's URL as flows show it: the same in its request and its response flow. */
+        String url;
         int status;
         boolean responseStarted;
         boolean skipInformational;
@@ -462,13 +467,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         long now = System.currentTimeMillis() * 1_000_000L + System.nanoTime() % 1_000_000L;
         Judge.Verdict v = e.verdict;
         boolean allowed = v != null && v.allowed();
-        String url = "http://" + (e.info.host() == null ? hostOf(server) : e.info.host()) + e.path
-                + (e.query == null ? "" : "?" + e.query);
-        FlowHttp http = new FlowHttp(response ? e.status : 0, e.head.method().name(), url, "HTTP/1.1");
+        if (e.url == null) {
+            e.url = "http://" + (e.info.host() == null ? hostOf(server) : e.info.host()) + e.path
+                    + (e.query == null ? "" : "?" + e.query);
+        }
+        FlowHttp http = new FlowHttp(response ? e.status : 0, e.head.method().name(), e.url, "HTTP/1.1");
         FlowL7 l7 = new FlowL7(response ? "RESPONSE" : "REQUEST", response ? System.nanoTime() - e.startNanos : 0, http);
         return new Flow(null, now, allowed ? Flow.FORWARDED : Flow.DROPPED, 0, null,
-                ip(), new FlowL4("TCP", client.getPort(), server.getPort(), List.of()),
-                judge == null ? null : judge.client(), judge == null ? null : judge.server(),
+                ip(), l4(), judge == null ? null : judge.client(), judge == null ? null : judge.server(),
                 "L7", Flow.TYPE_L7, judge == null ? "INGRESS" : judge.direction(), Flow.TO_PROXY, Flow.MATCH_L7,
                 judge == null ? 0 : judge.endpointId(), 0, v == null ? null : v.policy(), v == null ? null : v.rule(),
                 response, l7);
@@ -477,16 +483,23 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private Flow rejectedFlow(int code, String why) {
         long now = System.currentTimeMillis() * 1_000_000L + System.nanoTime() % 1_000_000L;
         FlowL7 l7 = new FlowL7("RESPONSE", 0, new FlowHttp(code, "", "", "HTTP/1.1"));
-        return new Flow(null, now, Flow.DROPPED, 0, null, ip(), new FlowL4("TCP", client.getPort(), server.getPort(), List.of()),
-                judge == null ? null : judge.client(), judge == null ? null : judge.server(),
+        return new Flow(null, now, Flow.DROPPED, 0, null, ip(), l4(), judge == null ? null : judge.client(), judge == null ? null : judge.server(),
                 "L7", Flow.TYPE_L7, judge == null ? "INGRESS" : judge.direction(), Flow.TO_PROXY, Flow.MATCH_L7,
                 judge == null ? 0 : judge.endpointId(), 0, null, "rejected by the proxy: " + why, true, l7);
     }
 
     private FlowIp ip() {
-        String s = client.getAddress().getHostAddress();
-        String d = server.getAddress().getHostAddress();
-        return new FlowIp(s, d, s.contains(":") ? "IPv6" : "IPv4");
+        if (flowIp == null) {
+            String s = client.getAddress().getHostAddress();
+            String d = server.getAddress().getHostAddress();
+            flowIp = new FlowIp(s, d, s.contains(":") ? "IPv6" : "IPv4");
+        }
+        return flowIp;
+    }
+
+    private FlowL4 l4() {
+        if (flowL4 == null) flowL4 = new FlowL4("TCP", client.getPort(), server.getPort(), List.of());
+        return flowL4;
     }
 
     private static String hostOf(InetSocketAddress a) {
