@@ -32,26 +32,13 @@ THREADS=4
 SETTLE=15
 TMP_BASE=/tmp
 AGENT_JAVA_OPTS=
-while [ $# -gt 0 ]; do
-  case $1 in
-    --nodes) NODES=$2; shift 2 ;;
-    --endpoints) ENDPOINTS=$2; shift 2 ;;
-    --identities) IDENTITIES=$2; shift 2 ;;
-    --rate) RATE=$2; shift 2 ;;
-    --steady) STEADY=$2; shift 2 ;;
-    --agents) AGENTS=$2; shift 2 ;;
-    --threads) THREADS=$2; shift 2 ;;
-    --settle) SETTLE=$2; shift 2 ;;
-    --tmpdir) TMP_BASE=$2; shift 2 ;;
-    --java-opts) AGENT_JAVA_OPTS=$2; shift 2 ;;
-    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
-    *) echo "bench-cluster: unknown option $1 (see --help)" >&2; exit 2 ;;
-  esac
-done
 
 BENCH_TAG=bench-cluster
 # shellcheck source=lib/bench-common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/bench-common.sh" # ROOT, DIST
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
+bench_options see-help --nodes=NODES --endpoints=ENDPOINTS --identities=IDENTITIES --rate=RATE --steady=STEADY \
+  --agents=AGENTS --threads=THREADS --settle=SETTLE --tmpdir=TMP_BASE --java-opts=AGENT_JAVA_OPTS -- "$@"
 LOAD_SRC="$ROOT/scripts/bench/ClusterLoad.java"
 bench_range --nodes "$NODES" 1 1000
 bench_range --endpoints "$ENDPOINTS" 1 2000

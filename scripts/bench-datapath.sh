@@ -42,25 +42,12 @@ DO_THROUGHPUT=1
 DO_LATENCY=1
 TMP_BASE=/tmp
 
-usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; }
-while [ $# -gt 0 ]; do
-  case $1 in
-    --duration) DURATION=$2; shift 2 ;;
-    --reps) REPS=$2; shift 2 ;;
-    --entries) ENTRIES=$2; shift 2 ;;
-    --endpoints) ENDPOINTS=$2; shift 2 ;;
-    --iterations) ITERATIONS=$2; shift 2 ;;
-    --skip-throughput) DO_THROUGHPUT=0; shift ;;
-    --skip-latency) DO_LATENCY=0; shift ;;
-    --tmpdir) TMP_BASE=$2; shift 2 ;;
-    -h|--help) usage; exit 0 ;;
-    *) echo "bench: unknown argument $1" >&2; usage >&2; exit 2 ;;
-  esac
-done
-
 BENCH_TAG=bench
 # shellcheck source=lib/bench-common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/bench-common.sh" # ROOT, DIST
+usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; }
+bench_options usage --duration=DURATION --reps=REPS --entries=ENTRIES --endpoints=ENDPOINTS --iterations=ITERATIONS \
+  --skip-throughput:DO_THROUGHPUT=0 --skip-latency:DO_LATENCY=0 --tmpdir=TMP_BASE -- "$@"
 PROBE_SRC="$ROOT/scripts/bench/LatencyProbe.java"
 bench_positive DURATION REPS ENDPOINTS ITERATIONS
 [ "$ENDPOINTS" -ge 2 ] && [ "$ENDPOINTS" -le 1000 ] || { echo "bench: --endpoints must be 2..1000" >&2; exit 2; }

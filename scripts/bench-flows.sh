@@ -22,22 +22,12 @@ SOCKETS=64
 THREADS=2
 AT_RATE=100000
 TMP_BASE=/tmp
-while [ $# -gt 0 ]; do
-  case $1 in
-    --seconds) SECS=$2; shift 2 ;;
-    --flows) TARGET=$2; shift 2 ;;
-    --sockets) SOCKETS=$2; shift 2 ;;
-    --threads) THREADS=$2; shift 2 ;;
-    --at-rate) AT_RATE=$2; shift 2 ;;
-    --tmpdir) TMP_BASE=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
-    *) echo "bench-flows: unknown option $1 (see --help)" >&2; exit 2 ;;
-  esac
-done
 
 BENCH_TAG=bench-flows
 # shellcheck source=lib/bench-common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/bench-common.sh" # ROOT, DIST
+usage() { sed -n '2,15p' "$0"; }
+bench_options see-help --seconds=SECS --flows=TARGET --sockets=SOCKETS --threads=THREADS --at-rate=AT_RATE --tmpdir=TMP_BASE -- "$@"
 LOAD_SRC="$ROOT/scripts/bench/FlowLoad.java"
 bench_range --seconds "$SECS" 1 600
 bench_range --flows "$TARGET" 0 20000000

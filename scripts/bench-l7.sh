@@ -33,24 +33,12 @@ FLOW_LOG=on
 TMP_BASE=/tmp
 WARMUP_S=3
 
-usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; }
-while [ $# -gt 0 ]; do
-  case $1 in
-    --duration) DURATION=$2; shift 2 ;;
-    --reps) REPS=$2; shift 2 ;;
-    --conns) CONNS=$2; shift 2 ;;
-    --server-threads) SERVER_THREADS=$2; shift 2 ;;
-    --skip-loopback) DO_LOOPBACK=0; shift ;;
-    --no-flow-log) FLOW_LOG=off; shift ;;
-    --tmpdir) TMP_BASE=$2; shift 2 ;;
-    -h|--help) usage; exit 0 ;;
-    *) echo "bench: unknown argument $1" >&2; usage >&2; exit 2 ;;
-  esac
-done
-
 BENCH_TAG=bench
 # shellcheck source=lib/bench-common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/bench-common.sh" # ROOT, DIST
+usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; }
+bench_options usage --duration=DURATION --reps=REPS --conns=CONNS --server-threads=SERVER_THREADS \
+  --skip-loopback:DO_LOOPBACK=0 --no-flow-log:FLOW_LOG=off --tmpdir=TMP_BASE -- "$@"
 SERVER_SRC="$ROOT/scripts/bench/HttpServer.java"
 bench_positive DURATION REPS SERVER_THREADS
 [ "$SERVER_THREADS" -le 64 ] || { echo "bench: --server-threads must be 1..64" >&2; exit 2; }

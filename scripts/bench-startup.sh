@@ -17,20 +17,12 @@ RUNS=15
 AGENT_STARTS=3
 AGENT=1
 TMP_BASE=/tmp
-while [ $# -gt 0 ]; do
-  case $1 in
-    --runs) RUNS=$2; shift 2 ;;
-    --agent-starts) AGENT_STARTS=$2; shift 2 ;;
-    --no-agent) AGENT=0; shift ;;
-    --tmpdir) TMP_BASE=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
-    *) echo "bench-startup: unknown option $1 (see --help)" >&2; exit 2 ;;
-  esac
-done
 
 BENCH_TAG=bench-startup
 # shellcheck source=lib/bench-common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/bench-common.sh" # ROOT, DIST
+usage() { sed -n '2,13p' "$0"; }
+bench_options see-help --runs=RUNS --agent-starts=AGENT_STARTS --no-agent:AGENT=0 --tmpdir=TMP_BASE -- "$@"
 bench_range --runs "$RUNS" 1 1000
 bench_range --agent-starts "$AGENT_STARTS" 1 100
 bench_require_dist

@@ -36,22 +36,11 @@ CHURN=10
 SCENARIOS="storm churn disk kill term crashloop corrupt pin"
 TMP_BASE=/tmp
 
-usage() { sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; }
-while [ $# -gt 0 ]; do
-  case $1 in
-    --storm-seconds) STORM_SECONDS=$2; shift 2 ;;
-    --imports) IMPORTS=$2; shift 2 ;;
-    --churn) CHURN=$2; shift 2 ;;
-    --scenario) SCENARIOS=$2; shift 2 ;;
-    --tmpdir) TMP_BASE=$2; shift 2 ;;
-    -h|--help) usage; exit 0 ;;
-    *) echo "reliability: unknown argument $1" >&2; usage >&2; exit 2 ;;
-  esac
-done
-
 BENCH_TAG=reliability
 # shellcheck source=lib/bench-common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/bench-common.sh" # ROOT, DIST
+usage() { sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; }
+bench_options usage --storm-seconds=STORM_SECONDS --imports=IMPORTS --churn=CHURN --scenario=SCENARIOS --tmpdir=TMP_BASE -- "$@"
 bench_positive STORM_SECONDS IMPORTS CHURN
 for s in $SCENARIOS; do
   case $s in storm|churn|disk|kill|term|crashloop|corrupt|pin) ;; *) echo "reliability: unknown scenario $s" >&2; exit 2 ;; esac

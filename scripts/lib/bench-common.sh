@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# What the benchmark scripts (scripts/bench-*.sh) share: messages, the checks before a run, the agent's start and
+# What the benchmark scripts (scripts/bench-*.sh) share: their options, messages, the checks before a run, the agent's start and
 # stop, its REST API, endpoints and policies through it, the namespaces on a bridge, and the report's common lines.
 # Sourced, never run: it sets ROOT (the checkout) and DIST (the built distribution, or $SEPTUM_DIST). A script sets
 # BENCH_TAG (the prefix of its messages) and TMP_BASE (--tmpdir) before it calls these, and defines cleanup (what
@@ -8,6 +8,45 @@
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DIST="${SEPTUM_DIST:-$ROOT/distribution/target/septum}"
+
+# ---- options -------------------------------------------------------------------------------------------------------
+# A script's options as a table, one row each: --NAME=VAR takes a value (VAR is set to the next argument), --NAME:VAR=V
+# is a flag (VAR is set to V). -h and --help print the script's usage and exit 0; anything else is a usage error (exit
+# 2), said as ERRORS asks: "usage" says "unknown argument ARG" and prints the usage (on stderr), "see-help" says
+# "unknown option ARG (see --help)". A script defines usage() and sets BENCH_TAG before it calls this.
+bench_options() { # ERRORS ROW... -- ARG...
+  local errors=$1 row
+  local -A takes=() flags=()
+  shift
+  while [ "$1" != -- ]; do
+    row=$1
+    case $row in
+      *:*) flags[${row%%:*}]=${row#*:} ;;
+      *) takes[${row%%=*}]=${row#*=} ;;
+    esac
+    shift
+  done
+  shift
+  while [ $# -gt 0 ]; do
+    if [ -n "$1" ] && [ -n "${takes[$1]:-}" ]; then
+      printf -v "${takes[$1]}" '%s' "$2"
+      shift 2
+    elif [ -n "$1" ] && [ -n "${flags[$1]:-}" ]; then
+      printf -v "${flags[$1]%%=*}" '%s' "${flags[$1]#*=}"
+      shift
+    elif [ "$1" = -h ] || [ "$1" = --help ]; then
+      usage
+      exit 0
+    elif [ "$errors" = usage ]; then
+      echo "$BENCH_TAG: unknown argument $1" >&2
+      usage >&2
+      exit 2
+    else
+      echo "$BENCH_TAG: unknown option $1 (see --help)" >&2
+      exit 2
+    fi
+  done
+}
 
 # ---- messages and checks ---------------------------------------------------------------------------------------
 log() { printf '%s %s: %s\n' "$(date -u +%H:%M:%S)" "$BENCH_TAG" "$*" >&2; }

@@ -17,37 +17,38 @@ final class FqdnCommand {
     static final class Cache {
     }
 
-    @Command(name = "list", mixinStandardHelpOptions = true,
-            description = "List each name's addresses, the TTL they are held for and when they expire.")
-    static final class ListCmd extends AgentCommand {
+    /** What both commands share: {@code --name}, and the cache's path with it. */
+    abstract static class CacheCmd extends AgentCommand {
         @Option(names = "--name", paramLabel = "NAME", description = "Only this name (trailing dot optional).")
         String name;
 
+        /** The FQDN cache, narrowed to {@code --name} when given. */
+        final String path() {
+            return "/v1/fqdn/cache" + (name == null || name.isBlank() ? "" : "?name=" + AgentClient.segment(name));
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true,
+            description = "List each name's addresses, the TTL they are held for and when they expire.")
+    static final class ListCmd extends CacheCmd {
         @Override
         public Integer call() {
-            return list("/v1/fqdn/cache" + query(name), FqdnEntry.class, Views::fqdnCache);
+            return list(path(), FqdnEntry.class, Views::fqdnCache);
         }
     }
 
     @Command(name = "clean", mixinStandardHelpOptions = true,
             description = "Forget names and their addresses: every one, or --name's. toFQDNs rules stop allowing those"
                     + " addresses at once, until a lookup teaches them again.")
-    static final class CleanCmd extends AgentCommand {
-        @Option(names = "--name", paramLabel = "NAME", description = "Only this name (trailing dot optional).")
-        String name;
-
+    static final class CleanCmd extends CacheCmd {
         @Override
         public Integer call() {
             SeptumCli cli = cli();
-            Map<?, ?> r = cli.client().delete("/v1/fqdn/cache" + query(name), Map.class);
+            Map<?, ?> r = cli.client().delete(path(), Map.class);
             Object removed = r == null ? 0 : r.get("removed");
             cli.output().result(r == null ? Map.of("removed", 0) : r, () -> "removed " + removed + " address(es)"
                     + (name == null ? "" : " of " + name));
             return 0;
         }
-    }
-
-    private static String query(String name) {
-        return name == null || name.isBlank() ? "" : "?name=" + AgentClient.segment(name);
     }
 }
