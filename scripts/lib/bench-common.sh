@@ -29,6 +29,7 @@ bench_options() { # ERRORS ROW... -- ARG...
   shift
   while [ $# -gt 0 ]; do
     if [ -n "$1" ] && [ -n "${takes[$1]:-}" ]; then
+      [ $# -ge 2 ] || { echo "$BENCH_TAG: $1 needs a value" >&2; exit 2; }
       printf -v "${takes[$1]}" '%s' "$2"
       shift 2
     elif [ -n "$1" ] && [ -n "${flags[$1]:-}" ]; then
