@@ -4,7 +4,7 @@
 #
 #   sudo scripts/bench-datapath.sh [--duration S] [--reps N] [--entries "10 1000 10000"]
 #                                  [--endpoints N] [--iterations N] [--skip-throughput] [--skip-latency]
-#                                  [--tmpdir DIR]   (where its temp dir, with the agent's state, goes; default /tmp)
+#                                  [--skip-program-cost] [--tmpdir DIR]   (where the temp dir and agent state go)
 #
 # 1. Throughput: iperf3 TCP, client namespace -> server namespace over a bridge, DURATION seconds per run, every
 #    variant once per repetition (interleaved), the median over REPS repetitions:
@@ -19,6 +19,9 @@
 #                        to a port in a hash set of N ports (5201 and the N-1 fillers) is accepted, the rest of
 #                        client->server dropped: what a user who knows nftables would write. Same needs as
 #                        iptables, and the nft command (package nftables); skipped (and said so) otherwise.
+#    Then (unless --skip-program-cost) one more run, not counted, with the largest policy and kernel.bpf_stats_enabled
+#    set to 1 (restored after): each of Septum's programs on the two veths, its CPU time per run (per packet), from
+#    bpftool's run_time_ns and run_cnt.
 # 2. Policy import -> enforcement latency with ENDPOINTS endpoints registered: a server listening on TCP 80 isolated by
 #    a base policy; per iteration an allow policy for the client is POSTed and a Java probe in the client namespace
 #    (scripts/bench/LatencyProbe.java, driven over a coproc) reports when a connect first succeeds; then the policy is
@@ -40,6 +43,7 @@ REVOKE_PACE_MS=10
 LATENCY_BUDGET_S=120
 DO_THROUGHPUT=1
 DO_LATENCY=1
+DO_PROG_COST=1
 TMP_BASE=/tmp
 
 BENCH_TAG=bench
@@ -47,7 +51,8 @@ BENCH_TAG=bench
 . "$(dirname "${BASH_SOURCE[0]}")/lib/bench-common.sh" # ROOT, DIST
 usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; }
 bench_options usage --duration=DURATION --reps=REPS --entries=ENTRIES --endpoints=ENDPOINTS --iterations=ITERATIONS \
-  --skip-throughput:DO_THROUGHPUT=0 --skip-latency:DO_LATENCY=0 --tmpdir=TMP_BASE -- "$@"
+  --skip-throughput:DO_THROUGHPUT=0 --skip-latency:DO_LATENCY=0 --skip-program-cost:DO_PROG_COST=0 \
+  --tmpdir=TMP_BASE -- "$@"
 PROBE_SRC="$ROOT/scripts/bench/LatencyProbe.java"
 bench_positive DURATION REPS ENDPOINTS ITERATIONS
 [ "$ENDPOINTS" -ge 2 ] && [ "$ENDPOINTS" -le 1000 ] || { echo "bench: --endpoints must be 2..1000" >&2; exit 2; }
@@ -58,7 +63,7 @@ done
 START_S=$SECONDS
 LOAD_START=$(loadavg)
 
-bench_require "network namespaces, tc, iptables, BPF" ip tc ss iperf3 iptables iptables-restore socat curl java timeout jq
+bench_require "network namespaces, tc, iptables, BPF" ip tc ss iperf3 iptables iptables-restore socat curl java timeout jq bpftool
 [ -f "$PROBE_SRC" ] || die "missing $PROBE_SRC"
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -96,6 +101,7 @@ ipt_unload() {
 }
 
 cleanup() {
+  bpf_stats_restore
   if [ -n "${PROBE_PID:-}" ] && kill -0 "$PROBE_PID" 2>/dev/null; then
     [ -z "${PROBE[1]:-}" ] || echo quit >&"${PROBE[1]}" 2>/dev/null
     for _ in $(seq 1 20); do kill -0 "$PROBE_PID" 2>/dev/null || break; sleep 0.1; done
@@ -168,7 +174,7 @@ make_nodes() { # PREFIX FIRST LAST SUBNET: namespaces sbench-RID-PREFIXi, host v
 
 # ---------------------------------------------------------------------------------------------------------------
 # Figures
-median() { tr ' ' '\n' | grep -v '^$' | grep -v NA | sort -g | awk '{a[NR]=$1} END {if (NR==0) print "NA"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+median() { { tr ' ' '\n' | grep -v -e '^$' -e NA || true; } | sort -g | awk '{a[NR]=$1} END {if (NR==0) print "NA"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
 percentiles() { # reads ms values, prints "n min p50 p99 max mean" (nearest-rank percentiles)
   sort -g | awk '{a[NR]=$1; s+=$1} END {
@@ -278,6 +284,28 @@ throughput() {
     fi
   }
 
+  septum_with() { # N: both endpoints registered, their programs attached, and a policy of N entries enforced
+    local n=$1 t0
+    if ! attached "$SV"; then
+      register tp-server "$SV" "$S" "$SIP"
+      register tp-client "$CV" "$C" "$CIP"
+      wait_ready tp- 2 60
+      wait_attached "$SV" yes 30
+      wait_attached "$CV" yes 30
+    fi
+    write_policy "$n" "$TMP/policy-$n.yaml"
+    rev=$(import_policy "$TMP/policy-$n.yaml")
+    wait_revision tp- "$rev" 60
+    t0=$SECONDS
+    while :; do
+      entries=$(api GET /v1/bpf/policy/tp-server | grep -o '"direction":' | wc -l) || true
+      [ "$entries" -eq "$n" ] && break
+      [ $((SECONDS - t0)) -lt 60 ] || die "the server's BPF policy holds $entries entries, expected $n"
+      sleep 0.2
+    done
+    log "septum: $entries entries in GET /v1/bpf/policy/tp-server"
+  }
+
   bpf_5201_packets() { api GET /v1/bpf/policy/tp-server | grep -o '"ports":"5201"[^}]*' | grep -o '"packets":[0-9]*' | cut -d: -f2; }
   ipt_5201_packets() { iptables -w 10 -L "$CHAIN" -v -x -n | awk '/dpt:5201/ {print $1}'; }
 
@@ -293,24 +321,7 @@ throughput() {
           detach_tp
           ;;
         septum)
-          if ! attached "$SV"; then
-            register tp-server "$SV" "$S" "$SIP"
-            register tp-client "$CV" "$C" "$CIP"
-            wait_ready tp- 2 60
-            wait_attached "$SV" yes 30
-            wait_attached "$CV" yes 30
-          fi
-          write_policy "$n" "$TMP/policy-$n.yaml"
-          rev=$(import_policy "$TMP/policy-$n.yaml")
-          wait_revision tp- "$rev" 60
-          local t0=$SECONDS
-          while :; do
-            entries=$(api GET /v1/bpf/policy/tp-server | grep -o '"direction":' | wc -l) || true
-            [ "$entries" -eq "$n" ] && break
-            [ $((SECONDS - t0)) -lt 60 ] || die "the server's BPF policy holds $entries entries, expected $n"
-            sleep 0.2
-          done
-          log "septum: $entries entries in GET /v1/bpf/policy/tp-server"
+          septum_with "$n"
           TP_NOTE["$v"]="$entries entries in the BPF policy map"
           if [ -z "${DROP_CHECKED:-}" ]; then
             DROP_CHECKED=1
@@ -371,8 +382,55 @@ throughput() {
       TP["$v"]+="$mbit "
     done
   done
+  [ "$DO_PROG_COST" = 0 ] || program_cost
   # the latency test counts on exactly its own endpoints
   detach_tp
+}
+
+# One more iperf3 run, not counted above, with the largest policy and kernel.bpf_stats_enabled=1 (the kernel then
+# times every program run, which costs a little itself: that is why the measured runs go without it): the CPU time
+# per run of each program on the two veths, from bpftool's run_time_ns and run_cnt before and after.
+declare -a PROG_COST=()
+program_cost() {
+  local n=${ENTRIES##* } dev hook id name before after
+  septum_with "$n"
+  declare -A progs=() where=()
+  for dev in "$CV" "$SV"; do
+    for hook in ingress egress; do
+      while read -r id name; do
+        progs[$id]=$name
+        where[$id]+="${where[$id]:+, }$dev $hook"
+      done < <(tc filter show dev "$dev" "$hook" | sed -n 's/.* id \([0-9]*\) name \(septum_[a-z_0-9]*\) .*/\1 \2/p')
+    done
+  done
+  [ ${#progs[@]} -gt 0 ] || { log "program cost: no septum_ program found on $CV or $SV"; return; }
+  BPF_STATS_WAS=$(cat /proc/sys/kernel/bpf_stats_enabled)
+  echo 1 >/proc/sys/kernel/bpf_stats_enabled
+  before=$(prog_runs "${!progs[@]}")
+  PROG_COST_MBIT=$(run_iperf)
+  after=$(prog_runs "${!progs[@]}")
+  bpf_stats_restore
+  for id in "${!progs[@]}"; do
+    PROG_COST+=("$(awk -v id="$id" -v name="${progs[$id]}" -v where="${where[$id]}" '
+      FNR == 1 { f++ } $1 == id { c[f] = $2; t[f] = $3 }
+      END { runs = c[2] - c[1]; if (runs > 0) printf "%-22s %8.0f ns per run  %10d runs  (id %s on %s)", name, (t[2] - t[1]) / runs, runs, id, where
+            else printf "%-22s       no runs  (id %s on %s)", name, id, where }' <(echo "$before") <(echo "$after"))")
+    # the program that judges packets to an endpoint against its policy map: the figure the key carries
+    [ "${progs[$id]}" != septum_to_ep ] ||
+      PROG_COST_TO_EP=$(awk -v id="$id" 'FNR == 1 { f++ } $1 == id { c[f] = $2; t[f] = $3 }
+        END { if (c[2] > c[1]) printf "%.0f", (t[2] - t[1]) / (c[2] - c[1]) }' <(echo "$before") <(echo "$after"))
+  done
+  log "program cost: ${#progs[@]} program(s) timed over one run with $n entries ($PROG_COST_MBIT Mbit/s with stats on)"
+}
+prog_runs() { # ID...: "id run_cnt run_time_ns", one line a program
+  local id
+  for id in "$@"; do
+    bpftool prog show id "$id" --json | jq -r '"\(.id) \(.run_cnt // 0) \(.run_time_ns // 0)"'
+  done
+}
+bpf_stats_restore() { # kernel.bpf_stats_enabled as it was before program_cost
+  [ -z "${BPF_STATS_WAS:-}" ] || echo "$BPF_STATS_WAS" >/proc/sys/kernel/bpf_stats_enabled
+  BPF_STATS_WAS=
 }
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -508,6 +566,13 @@ if [ "$DO_THROUGHPUT" = 1 ]; then
   bench_figure throughput_10k_ratio "$(ratio_of "septum|10000")"
   bench_figure iptables_10k_ratio "$(ratio_of "iptables|10000")"
   bench_figure nft_set_10k_ratio "$(ratio_of "nft-set|10000")"
+  if [ ${#PROG_COST[@]} -gt 0 ]; then
+    echo
+    echo "BPF programs: CPU time per run (kernel.bpf_stats_enabled=1) over one more ${DURATION} s iperf3 run with"
+    echo "${ENTRIES##* } policy entries, not counted above (${PROG_COST_MBIT:-NA} Mbit/s with the kernel timing each run):"
+    printf '  %s\n' "${PROG_COST[@]}"
+    [ "${ENTRIES##* }" != 10000 ] || bench_figure bpf_to_ep_ns_per_packet_10k "${PROG_COST_TO_EP:-NA}"
+  fi
 fi
 if [ "$DO_LATENCY" = 1 ]; then
   echo
