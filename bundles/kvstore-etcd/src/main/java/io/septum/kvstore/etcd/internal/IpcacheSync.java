@@ -12,6 +12,7 @@ import io.septum.api.RemoteEndpoint;
 import io.septum.api.RemoteEndpointChanges;
 import io.septum.api.RemoteEndpoints;
 import io.septum.api.ReservedIdentity;
+import io.septum.support.thread.Listeners;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -20,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -83,7 +83,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     private final NodeInfo self;
     private final List<IpPrefix> ownCidrs = new ArrayList<>();
     private final Set<IpPrefix> ownAddresses = new HashSet<>();
-    private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    private final Listeners<Runnable> listeners = new Listeners<>(LOG, "a remote endpoints listener failed");
     private final java.util.concurrent.Executor writer;
     /** Serialises re-listing (the lease thread and the timer both resync). */
     private final Object relistLock = new Object();
@@ -383,13 +383,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
             notifiedVersion = accepted.version();
             if (firstListing) synced = true;
         }
-        for (Runnable l : listeners) {
-            try {
-                l.run();
-            } catch (RuntimeException ex) {
-                LOG.log(Level.WARNING, "a remote endpoints listener failed", ex);
-            }
-        }
+        listeners.tell(Runnable::run);
     }
 
     // ------------------------------------------------------------------ RemoteEndpoints
