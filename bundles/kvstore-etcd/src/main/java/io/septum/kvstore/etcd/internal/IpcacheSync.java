@@ -12,6 +12,7 @@ import io.septum.api.RemoteEndpoint;
 import io.septum.api.RemoteEndpointChanges;
 import io.septum.api.RemoteEndpoints;
 import io.septum.api.ReservedIdentity;
+import io.septum.support.thread.DaemonThreads;
 import io.septum.support.thread.Listeners;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -124,11 +125,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
      * endpoint manager coalesces its passes anyway. (Rebuilding the whole list per event made a burst of n events
      * cost O(n^2) on the watch thread; rebuilding it per batch still cost O(entries) per change.)
      */
-    private final ExecutorService notifier = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "septum-kvstore-remote-endpoints");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService notifier = Executors.newSingleThreadExecutor(DaemonThreads.named("septum-kvstore-remote-endpoints"));
     private final AtomicBoolean notifyQueued = new AtomicBoolean();
 
     /** @param writer runs the etcd writes that follow endpoint changes (never the caller's notification thread) */

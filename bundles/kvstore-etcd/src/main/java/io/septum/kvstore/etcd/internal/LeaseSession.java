@@ -1,5 +1,6 @@
 package io.septum.kvstore.etcd.internal;
 
+import io.septum.support.thread.DaemonThreads;
 import io.septum.support.thread.Listeners;
 import java.io.IOException;
 import java.util.concurrent.Executors;
@@ -42,11 +43,7 @@ public final class LeaseSession implements AutoCloseable {
             LOG.warning(() -> "cannot grant an etcd lease (" + e.getMessage() + "); retrying every TTL/3");
         }
         this.lastRenewed = System.nanoTime();
-        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "etcd-lease-keepalive");
-            t.setDaemon(true);
-            return t;
-        });
+        this.timer = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("etcd-lease-keepalive"));
         long period = Math.max(300, ttlSeconds * 1000 / 3);
         timer.scheduleWithFixedDelay(this::renew, period, period, TimeUnit.MILLISECONDS);
     }
