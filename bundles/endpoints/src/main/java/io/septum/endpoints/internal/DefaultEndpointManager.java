@@ -25,6 +25,7 @@ import io.septum.api.policy.PolicyListener;
 import io.septum.api.policy.PolicyRealizationListener;
 import io.septum.api.policy.PolicyRepository;
 import io.septum.api.policy.PolicySet;
+import io.septum.support.thread.DaemonThreads;
 
 import java.io.IOException;
 import java.nio.file.Path;

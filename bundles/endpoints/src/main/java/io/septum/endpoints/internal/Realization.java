@@ -1,11 +1,10 @@
 package io.septum.endpoints.internal;
 
 import io.septum.api.policy.PolicyRealizationListener;
+import io.septum.support.thread.Listeners;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
@@ -15,7 +14,8 @@ import java.util.logging.Logger;
 final class Realization {
     private static final Logger LOG = Logger.getLogger(Realization.class.getName());
 
-    private final List<PolicyRealizationListener> listeners = new CopyOnWriteArrayList<>();
+    private final Listeners<PolicyRealizationListener> listeners =
+            new Listeners<>(LOG, "a policy realization listener failed");
     /** Revision to the nano time it was announced, until a pass has realised it. */
     private final TreeMap<Long, Long> unrealized = new TreeMap<>();
 
@@ -41,13 +41,7 @@ final class Realization {
             head.clear();
         }
         for (var d : done) {
-            for (var l : listeners) {
-                try {
-                    l.realized(d.getKey(), now - d.getValue(), endpoints);
-                } catch (RuntimeException e) {
-                    LOG.log(Level.WARNING, "a policy realization listener failed", e);
-                }
-            }
+            listeners.tell(l -> l.realized(d.getKey(), now - d.getValue(), endpoints));
         }
     }
 }

@@ -5,6 +5,7 @@ import io.septum.api.EndpointListener;
 import io.septum.api.EndpointSnapshot;
 import io.septum.api.IpcacheEntry;
 import io.septum.api.NamedPort;
+import io.septum.support.thread.DaemonThreads;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;

@@ -4,6 +4,7 @@ import io.septum.api.EditableEndpointSource;
 import io.septum.api.EndpointSource;
 import io.septum.api.EndpointSpec;
 import io.septum.api.SourceHealth;
+import io.septum.support.thread.DaemonThreads;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -8,6 +8,7 @@ import io.septum.api.flow.FlowObserver;
 import io.septum.api.flow.FlowSink;
 import io.septum.api.flow.FlowStats;
 import io.septum.api.flow.FlowSubscription;
+import io.septum.support.thread.DaemonThreads;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -91,9 +92,7 @@ class Observer implements DatapathEventListener, FlowObserver, FlowSink, AutoClo
     }
 
     final void start() {
-        worker = new Thread(this::run, "septum-observer");
-        worker.setDaemon(true);
-        worker.start();
+        worker = DaemonThreads.start("septum-observer", this::run);
     }
 
     /** On the datapath's reader thread: never waits. */

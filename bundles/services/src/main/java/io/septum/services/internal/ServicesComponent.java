@@ -11,7 +11,6 @@ import io.septum.api.service.ServiceManager;
 import io.septum.api.service.ServiceSpec;
 import io.septum.api.service.ServiceValidationException;
 import io.septum.support.config.AgentDirs;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -56,24 +55,11 @@ public final class ServicesComponent implements ServiceManager, HealthReporter {
         }
         Duration timeout = Duration.ofSeconds(Math.max(1, config.commandTimeoutSeconds()));
         ServiceRegistry.Settings s = new ServiceRegistry.Settings(
-                AgentDirs.stateDir(ctx::getProperty), etcDir(ctx).resolve("services.yaml"),
-                Path.of(prop(ctx, "septum.netns.etc.dir", "/etc/netns")),
+                AgentDirs.stateDir(ctx::getProperty), AgentDirs.etcDir(ctx::getProperty).resolve("services.yaml"),
+                AgentDirs.dir(ctx::getProperty, "septum.netns.etc.dir", "/etc/netns"),
                 Duration.ofMillis(config.resolveIntervalMillis()), timeout);
         registry = new ServiceRegistry(s, datapath, endpoints, new MacResolver(timeout));
         registry.start(); // the first resolution runs on the registry's thread: activation never waits for the datapath
-    }
-
-    private static String prop(BundleContext ctx, String key, String def) {
-        String v = ctx.getProperty(key);
-        return v == null || v.isBlank() ? def : v;
-    }
-
-    private static Path etcDir(BundleContext ctx) {
-        String etc = ctx.getProperty("septum.etc.dir");
-        if (etc == null || etc.isBlank()) {
-            etc = Path.of(prop(ctx, "septum.home", Path.of("").toAbsolutePath().toString()), "etc").toString();
-        }
-        return Path.of(etc);
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)

@@ -22,4 +22,17 @@ class AgentDirsTest {
         assertEquals(Path.of("/run/septum"), AgentDirs.runDir(blank::get));
         assertEquals(Path.of("/sys/fs/bpf/septum"), AgentDirs.bpfDir(blank::get));
     }
+
+    @Test
+    void theEtcDirIsGivenElseTheHomesElseTheWorkingDirectorys() {
+        assertEquals(Path.of("/tmp/e"), AgentDirs.etcDir(Map.of("septum.etc.dir", "/tmp/e", "septum.home", "/h")::get));
+        assertEquals(Path.of("/h/etc"), AgentDirs.etcDir(Map.of("septum.etc.dir", " ", "septum.home", "/h")::get));
+        assertEquals(Path.of("").toAbsolutePath().resolve("etc"), AgentDirs.etcDir(Map.<String, String>of()::get));
+    }
+
+    @Test
+    void anyDirectoryPropertyFallsBackToItsDefault() {
+        assertEquals(Path.of("/x"), AgentDirs.dir(Map.of("k", "/x")::get, "k", "/d"));
+        assertEquals(Path.of("/d"), AgentDirs.dir(Map.of("k", "")::get, "k", "/d"));
+    }
 }

@@ -3,39 +3,23 @@ package io.septum.support.source;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
+import io.septum.support.LogRecords;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 
 class SinkCallsTest {
     @Test
     void aThrowingCallIsLoggedInTheSourcesWordsAndGoesNoFurther() {
-        Logger log = Logger.getAnonymousLogger();
-        log.setUseParentHandlers(false);
-        List<LogRecord> records = new CopyOnWriteArrayList<>();
-        log.addHandler(new Handler() {
-            @Override
-            public void publish(LogRecord r) {
-                records.add(r);
-            }
-
-            @Override
-            public void flush() {
-            }
-
-            @Override
-            public void close() {
-            }
-        });
+        LogRecords logged = new LogRecords();
+        List<LogRecord> records = logged.records;
         IllegalStateException refused = new IllegalStateException("refused");
         List<String> ran = new CopyOnWriteArrayList<>();
 
-        SinkCalls.guarded(log, "source x: the endpoint sink failed", () -> ran.add("upsert"));
-        SinkCalls.guarded(log, "source x: the endpoint sink failed", () -> {
+        SinkCalls.guarded(logged.log, "source x: the endpoint sink failed", () -> ran.add("upsert"));
+        SinkCalls.guarded(logged.log, "source x: the endpoint sink failed", () -> {
             throw refused;
         });
 

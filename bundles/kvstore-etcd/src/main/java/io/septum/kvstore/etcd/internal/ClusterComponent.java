@@ -11,6 +11,7 @@ import io.septum.api.Identity;
 import io.septum.api.Labels;
 import io.septum.api.RemoteEndpoints;
 import io.septum.support.config.AgentDirs;
+import io.septum.support.thread.DaemonThreads;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
@@ -182,11 +183,7 @@ public final class ClusterComponent {
             LOG.fine("no etcdEndpoints in " + PID + ": standalone");
             return;
         }
-        timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "septum-cluster");
-            t.setDaemon(true);
-            return t;
-        });
+        timer = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("septum-cluster"));
         health = context.registerService(HealthReporter.class, this::health, null);
         infoReg = context.registerService(ClusterInfo.class, new ClusterInfo() {
             @Override

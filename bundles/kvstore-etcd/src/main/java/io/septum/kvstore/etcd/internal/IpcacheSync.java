@@ -12,6 +12,8 @@ import io.septum.api.RemoteEndpoint;
 import io.septum.api.RemoteEndpointChanges;
 import io.septum.api.RemoteEndpoints;
 import io.septum.api.ReservedIdentity;
+import io.septum.support.thread.DaemonThreads;
+import io.septum.support.thread.Listeners;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -20,7 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -83,7 +84,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
     private final NodeInfo self;
     private final List<IpPrefix> ownCidrs = new ArrayList<>();
     private final Set<IpPrefix> ownAddresses = new HashSet<>();
-    private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    private final Listeners<Runnable> listeners = new Listeners<>(LOG, "a remote endpoints listener failed");
     private final java.util.concurrent.Executor writer;
     /** Serialises re-listing (the lease thread and the timer both resync). */
     private final Object relistLock = new Object();
@@ -124,11 +125,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
      * endpoint manager coalesces its passes anyway. (Rebuilding the whole list per event made a burst of n events
      * cost O(n^2) on the watch thread; rebuilding it per batch still cost O(entries) per change.)
      */
-    private final ExecutorService notifier = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "septum-kvstore-remote-endpoints");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService notifier = Executors.newSingleThreadExecutor(DaemonThreads.named("septum-kvstore-remote-endpoints"));
     private final AtomicBoolean notifyQueued = new AtomicBoolean();
 
     /** @param writer runs the etcd writes that follow endpoint changes (never the caller's notification thread) */
@@ -383,13 +380,7 @@ public final class IpcacheSync implements RemoteEndpoints, EndpointListener, Aut
             notifiedVersion = accepted.version();
             if (firstListing) synced = true;
         }
-        for (Runnable l : listeners) {
-            try {
-                l.run();
-            } catch (RuntimeException ex) {
-                LOG.log(Level.WARNING, "a remote endpoints listener failed", ex);
-            }
-        }
+        listeners.tell(Runnable::run);
     }
 
     // ------------------------------------------------------------------ RemoteEndpoints

@@ -1,8 +1,8 @@
 package io.septum.kvstore.etcd.internal;
 
+import io.septum.support.thread.DaemonThreads;
+import io.septum.support.thread.Listeners;
 import java.io.IOException;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -21,7 +21,7 @@ public final class LeaseSession implements AutoCloseable {
     private final EtcdClient etcd;
     private final long ttlSeconds;
     private final ScheduledExecutorService timer;
-    private final List<LongConsumer> onNewLease = new CopyOnWriteArrayList<>();
+    private final Listeners<LongConsumer> onNewLease = new Listeners<>(LOG, "a lease listener failed");
     private volatile long id;
     private volatile long lastRenewed;
     private volatile int lost;
@@ -43,11 +43,7 @@ public final class LeaseSession implements AutoCloseable {
             LOG.warning(() -> "cannot grant an etcd lease (" + e.getMessage() + "); retrying every TTL/3");
         }
         this.lastRenewed = System.nanoTime();
-        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "etcd-lease-keepalive");
-            t.setDaemon(true);
-            return t;
-        });
+        this.timer = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("etcd-lease-keepalive"));
         long period = Math.max(300, ttlSeconds * 1000 / 3);
         timer.scheduleWithFixedDelay(this::renew, period, period, TimeUnit.MILLISECONDS);
     }
@@ -95,13 +91,8 @@ public final class LeaseSession implements AutoCloseable {
             id = etcd.grant(ttlSeconds);
             lastRenewed = System.nanoTime();
             lastError = null;
-            for (LongConsumer l : onNewLease) {
-                try {
-                    l.accept(id);
-                } catch (RuntimeException e) {
-                    LOG.log(Level.WARNING, "a lease listener failed", e);
-                }
-            }
+            long granted = id;
+            onNewLease.tell(l -> l.accept(granted));
         } catch (IOException e) {
             lastError = "lease renewal failed: " + e.getMessage();
             LOG.log(stale() ? Level.WARNING : Level.FINE, lastError, e);

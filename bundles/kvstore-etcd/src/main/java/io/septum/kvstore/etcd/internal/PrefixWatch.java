@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.septum.kvstore.etcd.internal.EtcdClient.KeyValue;
 import io.septum.kvstore.etcd.internal.EtcdClient.WatchEvent;
+import io.septum.support.thread.DaemonThreads;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -31,10 +32,7 @@ final class PrefixWatch implements EtcdClient.Watch, Runnable {
     static PrefixWatch start(EtcdClient client, String prefix, long from, Consumer<WatchEvent> onEvent,
             Consumer<Exception> onError) {
         PrefixWatch w = new PrefixWatch(client, prefix, from, onEvent, onError);
-        Thread t = new Thread(w, "etcd-watch " + prefix);
-        t.setDaemon(true);
-        w.thread = t;
-        t.start();
+        w.thread = DaemonThreads.start("etcd-watch " + prefix, w);
         return w;
     }
 

@@ -3,6 +3,7 @@ package io.septum.proxy.dns.internal;
 import io.septum.api.fqdn.FqdnCache;
 import io.septum.api.fqdn.FqdnEntry;
 import io.septum.support.io.AtomicFiles;
+import io.septum.support.thread.Listeners;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -13,7 +14,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import java.util.logging.Level;
@@ -39,7 +39,7 @@ final class FqdnCacheImpl implements FqdnCache {
     /** name -> ip -> entry; guarded by this. */
     private final Map<String, Map<String, FqdnEntry>> byName = new TreeMap<>();
     private final AtomicLong revision = new AtomicLong();
-    private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    private final Listeners<Runnable> listeners = new Listeners<>(LOG, "an FQDN cache listener failed");
 
     /**
      * @param file          null keeps nothing across restarts
@@ -161,13 +161,7 @@ final class FqdnCacheImpl implements FqdnCache {
 
     private void changed() {
         revision.incrementAndGet();
-        for (Runnable l : listeners) {
-            try {
-                l.run();
-            } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "an FQDN cache listener failed", e);
-            }
-        }
+        listeners.tell(Runnable::run);
     }
 
     /** Over the limit: the entries that expire first go. Caller holds the lock. */

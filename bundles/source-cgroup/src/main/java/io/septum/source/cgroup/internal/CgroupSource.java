@@ -10,6 +10,7 @@ import io.septum.support.cgroup.CgroupMount;
 import io.septum.support.source.ReportedSet;
 import io.septum.support.source.SinkCalls;
 import io.septum.support.source.WorkerThread;
+import io.septum.support.thread.DaemonThreads;
 import java.io.IOException;
 import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.FileSystems;
@@ -108,9 +109,7 @@ public final class CgroupSource implements EndpointSource, HealthReporter {
             this.sink = sink;
             try {
                 watcher = FileSystems.getDefault().newWatchService();
-                watchThread = new Thread(this::watchLoop, "septum-source-cgroup-watch");
-                watchThread.setDaemon(true);
-                watchThread.start();
+                watchThread = DaemonThreads.start("septum-source-cgroup-watch", this::watchLoop);
             } catch (IOException e) {
                 LOG.warning("source cgroup: no inotify watch (" + e.getMessage() + "); relying on the periodic scan");
             }

@@ -1,5 +1,6 @@
 package io.septum.source.libvirt.internal;
 
+import io.septum.support.thread.DaemonThreads;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -65,9 +66,7 @@ final class EventStream implements AutoCloseable {
         pb.environment().remove("LANGUAGE");
         Process p = pb.start();
         process = p;
-        Thread reader = new Thread(() -> read(p), "septum-source-libvirt-events");
-        reader.setDaemon(true);
-        reader.start();
+        DaemonThreads.start("septum-source-libvirt-events", () -> read(p));
     }
 
     long pid() {

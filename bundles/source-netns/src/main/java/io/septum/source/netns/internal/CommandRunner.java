@@ -1,5 +1,6 @@
 package io.septum.source.netns.internal;
 
+import io.septum.support.thread.DaemonThreads;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -48,15 +49,13 @@ class CommandRunner {
 
     private static CompletableFuture<String> drainAsync(InputStream in, String what) {
         CompletableFuture<String> f = new CompletableFuture<>();
-        Thread t = new Thread(() -> {
+        DaemonThreads.start("septum-netns-" + what, () -> {
             try {
                 f.complete(drain(in));
             } catch (RuntimeException e) {
                 f.completeExceptionally(e);
             }
-        }, "septum-netns-" + what);
-        t.setDaemon(true);
-        t.start();
+        });
         return f;
     }
 

@@ -97,7 +97,7 @@ public final class NetnsSource implements EditableEndpointSource, HealthReporter
 
     @Activate
     public NetnsSource(BundleContext ctx, Config config) {
-        this(new Settings(endpointsDir(ctx), AgentDirs.stateDir(ctx::getProperty),
+        this(new Settings(AgentDirs.etcDir(ctx::getProperty).resolve("endpoints"), AgentDirs.stateDir(ctx::getProperty),
                 seconds(config.pollIntervalSeconds(), "pollIntervalSeconds"),
                 seconds(config.scanIntervalSeconds(), "scanIntervalSeconds"),
                 seconds(config.commandTimeoutSeconds(), "commandTimeoutSeconds")));
@@ -117,20 +117,6 @@ public final class NetnsSource implements EditableEndpointSource, HealthReporter
     private static Duration seconds(int n, String name) {
         if (n < 1) throw new IllegalArgumentException("config " + PID + ": " + name + " must be at least 1, got " + n);
         return Duration.ofSeconds(n);
-    }
-
-    private static String prop(BundleContext ctx, String key, String def) {
-        String v = ctx.getProperty(key);
-        return v == null || v.isBlank() ? def : v;
-    }
-
-    private static Path endpointsDir(BundleContext ctx) {
-        String etc = ctx.getProperty("septum.etc.dir");
-        if (etc == null || etc.isBlank()) {
-            String home = prop(ctx, "septum.home", Path.of("").toAbsolutePath().toString());
-            etc = Path.of(home, "etc").toString();
-        }
-        return Path.of(etc, "endpoints");
     }
 
     @Override
