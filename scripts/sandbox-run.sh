@@ -24,6 +24,8 @@
 # A ReadWritePaths= entry naming the very path a protection makes read-only stays read-only (systemd's rule); a
 # mount it cannot make read-only is named on stderr.
 #   before      ExecStartPre= commands run first, outside the sandbox, as systemd runs a "+" command
+#   memory      MemoryMax= and MemoryHigh=: the command runs in a memory cgroup of its own (cgroup v2: memory.max and
+#               memory.high; v1: memory.limit_in_bytes and memory.soft_limit_in_bytes), removed after
 # Not emulated (nothing to check at run time): RemoveIPC=, ProtectHostname's UTS namespace, the unit's lifecycle.
 set -Eeuo pipefail
 export LC_ALL=C
@@ -145,7 +147,8 @@ while IFS= read -r line || [ -n "$line" ]; do
     ProtectSystem|ReadWritePaths|ProtectHome|PrivateTmp|PrivateDevices|ProtectKernelTunables|ProtectKernelModules| \
     ProtectKernelLogs|ProtectControlGroups|CapabilityBoundingSet|NoNewPrivileges|UMask|LimitMEMLOCK|LimitNOFILE| \
     SystemCallErrorNumber|SystemCallArchitectures|RestrictAddressFamilies|RestrictNamespaces|LockPersonality| \
-    RestrictRealtime|RestrictSUIDSGID|ProtectClock|ProtectHostname|RemoveIPC|StateDirectory|RuntimeDirectory)
+    RestrictRealtime|RestrictSUIDSGID|ProtectClock|ProtectHostname|RemoveIPC|StateDirectory|RuntimeDirectory| \
+    MemoryMax|MemoryHigh)
       ONE[$key]=$value ;;
     Type|NotifyAccess|ExecStart|Restart|RestartSec|TimeoutStartSec|TimeoutStopSec|KillMode|SuccessExitStatus| \
     RuntimeDirectoryMode|StateDirectoryMode) ;;
@@ -168,7 +171,14 @@ yes() { # systemd's booleans; anything else for these settings is not emulated
 }
 
 PLAN_DIR=$(mktemp -d /var/lib/sept-sandbox.XXXXXX)
-trap 'rm -rf "$PLAN_DIR"' EXIT
+CGROUP= # the memory cgroup for MemoryMax= and MemoryHigh=, below
+memory_cgroup_remove() {
+  [ -n "$CGROUP" ] || return 0
+  local i
+  for i in 1 2 3 4 5 6 7 8 9 10; do rmdir "$CGROUP" 2>/dev/null && return 0; sleep 0.2; done
+  echo "sandbox-run: could not remove the memory cgroup $CGROUP (processes left in it?)" >&2
+}
+trap 'rm -rf "$PLAN_DIR"; memory_cgroup_remove' EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
 clang -O2 -Wall -o "$PLAN_DIR/seccomp-exec" "$ROOT/scripts/sandbox/seccomp-exec.c" -lseccomp
@@ -235,6 +245,37 @@ memlock=$(v LimitMEMLOCK); [ "$memlock" != infinity ] || memlock=unlimited
 } >"$PLAN_DIR/plan"
 [ -n "$(v UMask)" ] || sed -i 's/^P_UMASK=.*/P_UMASK=0022/' "$PLAN_DIR/plan"
 
+# ---- MemoryMax= and MemoryHigh=: a memory cgroup below the one this script runs in ----------------------------
+bytes() { # systemd's sizes (K, M, G, T: powers of 1024) or infinity -> bytes, or "max"
+  case $1 in
+    infinity) echo max ;;
+    *[0-9]K) echo $(( ${1%K} * 1024 )) ;;
+    *[0-9]M) echo $(( ${1%M} * 1024 * 1024 )) ;;
+    *[0-9]G) echo $(( ${1%G} * 1024 * 1024 * 1024 )) ;;
+    *[0-9]T) echo $(( ${1%T} * 1024 * 1024 * 1024 * 1024 )) ;;
+    *[0-9]) echo "$1" ;;
+    *) die "$2=$1: only a size (K, M, G, T) or infinity is emulated" ;;
+  esac
+}
+MEM_MAX= MEM_HIGH=
+[ -z "$(v MemoryMax)" ] || MEM_MAX=$(bytes "$(v MemoryMax)" MemoryMax)
+[ -z "$(v MemoryHigh)" ] || MEM_HIGH=$(bytes "$(v MemoryHigh)" MemoryHigh)
+if [ -n "$MEM_MAX$MEM_HIGH" ]; then
+  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then # v2
+    CGROUP=/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)/sept-sandbox.$$
+    mkdir "$CGROUP" || die "cannot make the memory cgroup $CGROUP (is the memory controller enabled below it?)"
+    [ -z "$MEM_MAX" ] || echo "$MEM_MAX" >"$CGROUP/memory.max"
+    [ -z "$MEM_HIGH" ] || echo "$MEM_HIGH" >"$CGROUP/memory.high"
+  elif [ -d /sys/fs/cgroup/memory ]; then # v1: no memory.high; the soft limit is what reclaim aims for
+    CGROUP=/sys/fs/cgroup/memory$(sed -n 's/^[0-9]*:memory://p' /proc/self/cgroup)/sept-sandbox.$$
+    mkdir "$CGROUP" || die "cannot make the memory cgroup $CGROUP"
+    [ -z "$MEM_MAX" ] || [ "$MEM_MAX" = max ] || echo "$MEM_MAX" >"$CGROUP/memory.limit_in_bytes"
+    [ -z "$MEM_HIGH" ] || [ "$MEM_HIGH" = max ] || echo "$MEM_HIGH" >"$CGROUP/memory.soft_limit_in_bytes"
+  else
+    die "the unit sets MemoryMax= or MemoryHigh=, and this machine has no memory cgroup to emulate them"
+  fi
+fi
+
 for cmd in "${PRE[@]}"; do
   # "+": outside the sandbox, with full privileges; a command systemd would run inside it is not emulated
   [[ $cmd == +* ]] || die "ExecStartPre=$cmd: only '+' commands (run outside the sandbox) are emulated"
@@ -247,7 +288,10 @@ child=
 stopping=0
 forward() { stopping=1; [ -z "$child" ] || kill -TERM "$child" 2>/dev/null || true; }
 trap forward TERM INT
-unshare --mount --propagation slave -- "$0" --inner "$PLAN_DIR/plan" -- "$@" &
+# the command starts in the memory cgroup (a shell that moves itself there, then execs): what it forks stays in it
+in_cgroup=()
+[ -z "$CGROUP" ] || in_cgroup=(sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$CGROUP")
+"${in_cgroup[@]}" unshare --mount --propagation slave -- "$0" --inner "$PLAN_DIR/plan" -- "$@" &
 child=$!
 [ "$stopping" = 0 ] || kill -TERM "$child" 2>/dev/null || true
 rc=0
