@@ -4,7 +4,8 @@
 #
 #   sudo scripts/bench-datapath.sh [--duration S] [--reps N] [--entries "10 1000 10000"]
 #                                  [--endpoints N] [--iterations N] [--skip-throughput] [--skip-latency]
-#                                  [--skip-program-cost] [--tmpdir DIR]   (where the temp dir and agent state go)
+#                                  [--skip-program-cost] [--skip-memory]
+#                                  [--tmpdir DIR]   (where the temp dir and agent state go; default /tmp)
 #
 # 1. Throughput: iperf3 TCP, client namespace -> server namespace over a bridge, DURATION seconds per run, every
 #    variant once per repetition (interleaved), the median over REPS repetitions:
@@ -26,6 +27,9 @@
 #    a base policy; per iteration an allow policy for the client is POSTed and a Java probe in the client namespace
 #    (scripts/bench/LatencyProbe.java, driven over a coproc) reports when a connect first succeeds; then the policy is
 #    deleted and the probe waits until connects fail again (the revoke time is printed too).
+#    Then (unless --skip-memory) the agent's RSS with those endpoints, its highest RSS during 20 s of UDP from the
+#    client to the isolated server as fast as scripts/bench/FlowLoad.java sends (every datagram a drop event), and
+#    its heap in use after a full collection.
 #
 # Everything it makes (agent process, namespaces, veths, bridge, iptables chain, BPF pins, temp dirs) is removed on
 # exit, also on failure or Ctrl-C. Traffic flows only between its own namespaces (10.199.250.0/24 for throughput,
@@ -44,16 +48,19 @@ LATENCY_BUDGET_S=120
 DO_THROUGHPUT=1
 DO_LATENCY=1
 DO_PROG_COST=1
+DO_RSS=1
+RSS_LOAD_S=20
 TMP_BASE=/tmp
 
 BENCH_TAG=bench
 # shellcheck source=lib/bench-common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/bench-common.sh" # ROOT, DIST
-usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
 bench_options usage --duration=DURATION --reps=REPS --entries=ENTRIES --endpoints=ENDPOINTS --iterations=ITERATIONS \
   --skip-throughput:DO_THROUGHPUT=0 --skip-latency:DO_LATENCY=0 --skip-program-cost:DO_PROG_COST=0 \
-  --tmpdir=TMP_BASE -- "$@"
+  --skip-memory:DO_RSS=0 --tmpdir=TMP_BASE -- "$@"
 PROBE_SRC="$ROOT/scripts/bench/LatencyProbe.java"
+LOAD_SRC="$ROOT/scripts/bench/FlowLoad.java"
 bench_positive DURATION REPS ENDPOINTS ITERATIONS
 [ "$ENDPOINTS" -ge 2 ] && [ "$ENDPOINTS" -le 1000 ] || { echo "bench: --endpoints must be 2..1000" >&2; exit 2; }
 for n in $ENTRIES; do
@@ -530,6 +537,33 @@ EOF
     wait_revision lt- "$rev" 30
   done
   echo quit >&"${PROBE[1]}"
+  [ "$DO_RSS" = 0 ] || memory_under_load "$CNS" "$SIP"
+}
+
+# The agent's memory with the latency run's endpoints: its RSS as they stand, then the highest RSS while the client
+# sends UDP datagrams to the isolated server as fast as two sender threads can (scripts/bench/FlowLoad.java: every
+# datagram is one drop event, so the flow path runs at its maximum), then the heap in use after a full collection.
+RSS_IDLE= RSS_PEAK= RSS_HEAP= RSS_SENT=
+memory_under_load() { # CLIENT_NS SERVER_IP
+  local load_out peak=0 r t0=$SECONDS
+  rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$AGENT_PID/status"; }
+  RSS_IDLE=$(( $(rss_kib) / 1024 ))
+  log "memory: agent RSS ${RSS_IDLE} MiB with $LAT_ENDPOINTS endpoints; ${RSS_LOAD_S} s of flow load next"
+  ip netns exec "$1" java -XX:+UseSerialGC -Xmx64m "$LOAD_SRC" "$2" 9 "$RSS_LOAD_S" 64 --threads 2 \
+    >"$TMP/load.out" 2>"$TMP/load.err" &
+  local load_pid=$!
+  PIDS+=("$load_pid")
+  while kill -0 "$load_pid" 2>/dev/null; do
+    r=$(rss_kib)
+    [ "${r:-0}" -le "$peak" ] || peak=$r
+    [ $((SECONDS - t0)) -lt $((RSS_LOAD_S + 60)) ] || { kill "$load_pid"; die "the flow load did not end"; }
+    sleep 0.5
+  done
+  wait "$load_pid" || die "the flow load failed: $(cat "$TMP/load.err")"
+  RSS_PEAK=$((peak / 1024))
+  read -r RSS_SENT _ <"$TMP/load.out" || true
+  RSS_HEAP=$(bench_heap_after_gc "$AGENT_PID")
+  log "memory: peak RSS ${RSS_PEAK} MiB under load (${RSS_SENT:-?} datagrams sent), heap after a full GC ${RSS_HEAP} MiB"
 }
 
 # ===============================================================================================================
@@ -593,6 +627,15 @@ if [ "$DO_LATENCY" = 1 ]; then
   echo "  granularity: one connect attempt per ${per} ms on average (connect timeout ${CONNECT_TIMEOUT_MS} ms, Java probe"
   echo "  in the client netns); start stamp bash \$EPOCHREALTIME (us), so the figure includes curl's start-up."
   echo "  percentiles are nearest-rank: with fewer than 100 samples p99 is the maximum."
+  if [ -n "$RSS_PEAK" ]; then
+    echo
+    echo "Agent memory with $LAT_ENDPOINTS endpoints (heap limit as bin/septum sets it):"
+    printf '  RSS %s MiB; highest RSS during %s s of flow load %s MiB (%s datagrams sent, each a drop event);
+' \
+      "$RSS_IDLE" "$RSS_LOAD_S" "$RSS_PEAK" "${RSS_SENT:-?}"
+    printf '  heap in use after a full GC then %s MiB\n' "$RSS_HEAP"
+    [ "$ENDPOINTS" -lt 1000 ] || bench_figure rss_mib_1k_endpoints "$RSS_PEAK"
+  fi
 fi
 echo
 bench_report_agent_log

@@ -169,11 +169,6 @@ if [ "$AT_RATE" -gt 0 ]; then
   fi
 fi
 log "agent RSS after the rate run: $(rss_mib) MiB"
-heap() { # heap in use after a full GC, when the JDK's jcmd is there
-  command -v jcmd >/dev/null || { echo "?"; return; }
-  timeout 60 jcmd "$AGENT_PID" GC.run >/dev/null 2>&1
-  timeout 60 jcmd "$AGENT_PID" GC.heap_info 2>/dev/null | awk '/used/ {for (i = 1; i <= NF; i++) if ($i == "used") {v = $(i + 1); sub(/K,?/, "", v); printf "%.0f", v / 1024; exit}}'
-}
 
 # ---- 1M flows on disk ------------------------------------------------------------------------------------------
 if [ "$TARGET" -gt 0 ]; then
@@ -187,17 +182,17 @@ if [ "$TARGET" -gt 0 ]; then
   disk=$(du -sm "$TMP/state/flows" | cut -f1)
   printf 'flows observed:      %d, flow log %d MiB on disk (%s)\n' "$total" "$disk" "$TMP/state/flows"
   printf 'agent RSS:           %s MiB with %d flows written (JVM default heap limit)\n' "$(rss_mib)" "$total"
-  printf 'agent heap:          %s MiB in use after a full GC; RSS then %s MiB\n' "$(heap)" "$(rss_mib)"
+  printf 'agent heap:          %s MiB in use after a full GC; RSS then %s MiB\n' "$(bench_heap_after_gc "$AGENT_PID")" "$(rss_mib)"
   log "restarting the agent over its flow log"
   stop_pid "$AGENT_PID" 20 agent
   t0=$EPOCHREALTIME; bench_start_agent; t1=$EPOCHREALTIME
   printf 'restart:             ready in %.1f s over %d MiB of flow log, RSS %s MiB' "$(awk -v a="$t1" -v b="$t0" 'BEGIN{print a-b}')" "$disk" "$(rss_mib)"
-  printf ', heap after a full GC %s MiB\n' "$(heap)"
+  printf ', heap after a full GC %s MiB\n' "$(bench_heap_after_gc "$AGENT_PID")"
   t0=$EPOCHREALTIME
   n=$(API_TIMEOUT=900 api GET '/v1/flows?since=1d&last=5' | grep -o '"time_nanos"' | wc -l) || n=0
   t1=$EPOCHREALTIME
   printf 'query over the log:  observe --since 1d --last 5 read the whole log in %.1f s (%d flows back), RSS after %s MiB\n' \
     "$(awk -v a="$t1" -v b="$t0" 'BEGIN{print a-b}')" "$n" "$(rss_mib)"
-  printf 'agent heap:          %s MiB in use after a full GC following that query\n' "$(heap)"
+  printf 'agent heap:          %s MiB in use after a full GC following that query\n' "$(bench_heap_after_gc "$AGENT_PID")"
 fi
 FAILED=0
