@@ -112,9 +112,7 @@ class WebUiIT {
 
                     workbench(browser, agent, fleet, net, url);
                 } catch (AssertionError | RuntimeException e) {
-                    browser.screenshot(SHOTS.resolve("webui-failure.png"));
-                    System.err.println("page console: " + browser.console());
-                    agent.printLog();
+                    reportFailure(browser, agent, "webui-failure.png");
                     throw e;
                 }
             }
@@ -189,9 +187,7 @@ class WebUiIT {
                                 "through again after the rollback to audit mode");
                         browser.screenshot(SHOTS.resolve("webui-cluster-rolled-back.png"));
                     } catch (AssertionError | RuntimeException e) {
-                        browser.screenshot(SHOTS.resolve("webui-cluster-failure.png"));
-                        System.err.println("page console: " + browser.console());
-                        agent.printLog();
+                        reportFailure(browser, agent, "webui-cluster-failure.png");
                         throw e;
                     }
                 }
@@ -199,6 +195,13 @@ class WebUiIT {
         } finally {
             TestFiles.deleteTree(home);
         }
+    }
+
+    /** What a failed step leaves for its reader: a screenshot named {@code shot}, the page's console and the agent's log. */
+    private static void reportFailure(Chromium browser, E2eSupport.Agent agent, String shot) throws IOException {
+        browser.screenshot(SHOTS.resolve(shot));
+        System.err.println("page console: " + browser.console());
+        agent.printLog();
     }
 
     private static String clusterState(E2eSupport.Agent agent) {

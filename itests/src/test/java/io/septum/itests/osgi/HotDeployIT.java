@@ -5,7 +5,6 @@ import static org.junit.Assert.assertEquals;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.Optional;
 import java.util.jar.Attributes;
 import java.util.jar.JarOutputStream;
@@ -32,16 +31,12 @@ public class HotDeployIT extends SeptumTestSupport {
         // Appear at once, as an operator's mv would, so that FileInstall never sees half a jar.
         Files.move(tmp, jar, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         try {
-            await(BSN + " ACTIVE after dropping it in " + deploy, () -> find().map(Bundle::getState).orElse(0) == Bundle.ACTIVE);
+            await(BSN + " ACTIVE after dropping it in " + deploy, () -> bundle(BSN).map(Bundle::getState).orElse(0) == Bundle.ACTIVE);
         } finally {
             Files.deleteIfExists(jar);
         }
-        await(BSN + " uninstalled after removing its file", () -> find().isEmpty());
-        assertEquals(Optional.empty(), find());
-    }
-
-    private Optional<Bundle> find() {
-        return Arrays.stream(bundleContext.getBundles()).filter(b -> BSN.equals(b.getSymbolicName())).findFirst();
+        await(BSN + " uninstalled after removing its file", () -> bundle(BSN).isEmpty());
+        assertEquals(Optional.empty(), bundle(BSN));
     }
 
     private static void writeBundle(Path path) throws Exception {

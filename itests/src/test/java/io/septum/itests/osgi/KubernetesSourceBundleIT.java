@@ -7,8 +7,8 @@ import io.septum.api.HealthReporter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Arrays;
 import java.util.Optional;
+import java.util.function.Predicate;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.junit.PaxExam;
@@ -46,7 +46,7 @@ public class KubernetesSourceBundleIT extends SeptumTestSupport {
         Files.copy(jar, tmp, StandardCopyOption.REPLACE_EXISTING);
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
         try {
-            await(BSN + " ACTIVE after dropping it in " + deploy, () -> find().map(Bundle::getState).orElse(0) == Bundle.ACTIVE);
+            await(BSN + " ACTIVE after dropping it in " + deploy, () -> bundle(BSN).map(Bundle::getState).orElse(0) == Bundle.ACTIVE);
             await("the k8s endpoint source registered", () -> source().isPresent());
             await("source-kubernetes in health, degraded without an API server", () -> health()
                     .map(h -> h.health().name().equals("source-kubernetes") && h.health().state().equals("degraded"))
@@ -56,31 +56,24 @@ public class KubernetesSourceBundleIT extends SeptumTestSupport {
             Files.deleteIfExists(cfg);
             Files.deleteIfExists(kubeconfig);
         }
-        await(BSN + " uninstalled after removing its file", () -> find().isEmpty());
+        await(BSN + " uninstalled after removing its file", () -> bundle(BSN).isEmpty());
         await("the k8s endpoint source gone", () -> source().isEmpty());
     }
 
-    private Optional<Bundle> find() {
-        return Arrays.stream(bundleContext.getBundles()).filter(b -> BSN.equals(b.getSymbolicName())).findFirst();
-    }
-
     private Optional<EndpointSource> source() {
-        try {
-            for (ServiceReference<EndpointSource> r : bundleContext.getServiceReferences(EndpointSource.class, null)) {
-                EndpointSource s = bundleContext.getService(r);
-                if (s != null && "k8s".equals(s.name())) return Optional.of(s);
-            }
-        } catch (org.osgi.framework.InvalidSyntaxException e) {
-            throw new AssertionError(e);
-        }
-        return Optional.empty();
+        return service(EndpointSource.class, s -> "k8s".equals(s.name()));
     }
 
     private Optional<HealthReporter> health() {
+        return service(HealthReporter.class, h -> h.health().name().equals("source-kubernetes"));
+    }
+
+    /** The first registered service of {@code type} that {@code which} accepts, if there is one. */
+    private <T> Optional<T> service(Class<T> type, Predicate<T> which) {
         try {
-            for (ServiceReference<HealthReporter> r : bundleContext.getServiceReferences(HealthReporter.class, null)) {
-                HealthReporter h = bundleContext.getService(r);
-                if (h != null && h.health().name().equals("source-kubernetes")) return Optional.of(h);
+            for (ServiceReference<T> r : bundleContext.getServiceReferences(type, null)) {
+                T s = bundleContext.getService(r);
+                if (s != null && which.test(s)) return Optional.of(s);
             }
         } catch (org.osgi.framework.InvalidSyntaxException e) {
             throw new AssertionError(e);

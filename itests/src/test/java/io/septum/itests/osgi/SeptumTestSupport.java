@@ -13,14 +13,17 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import javax.inject.Inject;
 import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
+import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 
 /**
@@ -128,6 +131,11 @@ public abstract class SeptumTestSupport {
             if (System.nanoTime() > deadline) fail("timed out after " + TIMEOUT_MILLIS + " ms waiting for " + what);
             Thread.sleep(50);
         }
+    }
+
+    /** The installed bundle whose symbolic name is {@code symbolicName}, if there is one. */
+    protected Optional<Bundle> bundle(String symbolicName) {
+        return Arrays.stream(bundleContext.getBundles()).filter(b -> symbolicName.equals(b.getSymbolicName())).findFirst();
     }
 
     /**

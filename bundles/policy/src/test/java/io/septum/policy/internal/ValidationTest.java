@@ -8,7 +8,10 @@ import io.septum.api.policy.PolicyEngine;
 import io.septum.api.policy.PolicySet;
 import io.septum.api.policy.PolicyValidationException;
 import io.septum.api.policy.ValidationError;
+import java.util.Arrays;
 import java.util.List;
+import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 class ValidationTest {
@@ -31,6 +34,14 @@ class ValidationTest {
         String all = errs.stream().map(ValidationError::message).reduce("", (a, b) -> a + "\n" + b);
         assertTrue(errs.stream().anyMatch(e -> e.field().equals(field)), () -> "no error on " + field + ":" + all);
         for (String r : reasonParts) assertTrue(all.contains(r), () -> "missing \"" + r + "\" in:" + all);
+    }
+
+    /** Each case {spec, field, reason}, made a document by {@code document}, is {@link #refused} with its reason and {@code context}. */
+    private void refusedEach(String[][] cases, UnaryOperator<String> document, String... context) {
+        for (String[] c : cases) {
+            String[] reasonParts = Stream.concat(Stream.of(c[2]), Arrays.stream(context)).toArray(String[]::new);
+            refused(document.apply(c[0]), c[1], reasonParts);
+        }
     }
 
     @Test
@@ -78,10 +89,7 @@ class ValidationTest {
                 {"  endpointSelector: {}\n  ingress:\n  - fromEndpoints: [{}]\n    fromEntities: [world]\n", "spec.ingress[0]", "combining fromEndpoints and fromEntities"},
                 {"  endpointSelector: {}\n  egress:\n  - toCIDR: [10.0.0.0/8]\n    toCIDRSet: [{cidr: 11.0.0.0/8}]\n", "spec.egress[0]", "combining toCIDR and toCIDRSet"}
         };
-        for (String[] c : cases) {
-            String spec = c[0], field = c[1], reason = c[2];
-            refused(cnp(spec), field, reason, "ns/p", "f.yaml", "document 1");
-        }
+        refusedEach(cases, ValidationTest::cnp, "ns/p", "f.yaml", "document 1");
     }
 
     private static String ccnp(String spec) {
@@ -97,10 +105,7 @@ class ValidationTest {
                 {"  nodeSelector: {}\n  egress:\n  - toPorts: [{ports: [{port: '53', protocol: UDP}], rules: {dns: [{matchName: a.b}]}}]\n", "spec.egress[0].toPorts", "not supported in host policies"},
                 {"  nodeSelector: {}\n  egress:\n  - toFQDNs: [{matchName: a.example}]\n", "spec.egress[0].toFQDNs", "not supported in host policies"},
         };
-        for (String[] c : cases) {
-            String spec = c[0], field = c[1], reason = c[2];
-            refused(ccnp(spec), field, reason, "f.yaml", "document 1");
-        }
+        refusedEach(cases, ValidationTest::ccnp, "f.yaml", "document 1");
         // specs[]: the field names the rule in the list
         refused(ccnp("").replace("spec:\n", "specs:\n- nodeSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: '80'}], rules: {http: [{}]}}]\n"),
                 "specs[0].ingress[0].toPorts", "not supported in host policies");
@@ -121,10 +126,7 @@ class ValidationTest {
                 {"  podSelector: {}\n  egress:\n  - to: [{ipBlock: {cidr: 10.0.0.0/8, except: [11.0.0.0/16]}}]\n", "spec.egress[0].to[0].ipBlock.except[0]", "11.0.0.0/16"},
                 {"  podSelector: {matchLabels: {'k8s:app': x}}\n", "spec.podSelector.matchLabels.k8s:app", "cannot contain"}
         };
-        for (String[] c : cases) {
-            String spec = c[0], field = c[1], reason = c[2];
-            refused(knp(spec), field, reason, "default/k", "NetworkPolicy");
-        }
+        refusedEach(cases, ValidationTest::knp, "default/k", "NetworkPolicy");
     }
 
     @Test

@@ -87,12 +87,17 @@ class DatapathPacketTest {
         return events.await(what, p);
     }
 
+    /** The event of {@code type} at B's endpoint for a connection from {@code from}'s IPv4 address to {@code port}. */
+    static DatapathEvent awaitAtB(String what, String type, NetLab.Ns from, int port) throws InterruptedException {
+        return awaitEvent(what, ev -> ev.endpointId() == EP_B && ev.type().equals(type)
+                && ev.srcIp().equals(from.ip4()) && ev.dstPort() == port);
+    }
+
     @Test
     void withoutPolicyTrafficFlowsAndProgramsAreAttached() throws Exception {
         assertTrue(dp.isAttached(b.ifindex(), true) && dp.isAttached(b.ifindex(), false));
         assertTrue(lab.connects(a, b.ip4(), 80));
-        DatapathEvent e = awaitEvent("policy-verdict for B", ev -> ev.endpointId() == EP_B && ev.type().equals("policy-verdict")
-                && ev.srcIp().equals(a.ip4()) && ev.dstPort() == 80);
+        DatapathEvent e = awaitAtB("policy-verdict for B", "policy-verdict", a, 80);
         assertEquals("INGRESS", e.direction());
         assertEquals("FORWARDED", e.verdict());
         assertEquals(a.ip4(), e.srcIp());
@@ -109,8 +114,7 @@ class DatapathPacketTest {
     void ingressEnforcedWithoutAllowDropsWithReason133() throws Exception {
         dp.upsertEndpoint(ep(b, EP_B, ID_B, true, false), List.of());
         assertFalse(lab.connects(a, b.ip4(), 80));
-        DatapathEvent e = awaitEvent("drop 133 at B", ev -> ev.endpointId() == EP_B && ev.type().equals("drop")
-                && ev.srcIp().equals(a.ip4()) && ev.dstPort() == 80);
+        DatapathEvent e = awaitAtB("drop 133 at B", "drop", a, 80);
         assertEquals(133, e.dropReason());
         assertEquals("DROPPED", e.verdict());
         assertEquals("INGRESS", e.direction());
@@ -122,8 +126,7 @@ class DatapathPacketTest {
     void anAllowForTheClientIdentityAndPortLetsItThroughOnly() throws Exception {
         dp.upsertEndpoint(ep(b, EP_B, ID_B, true, false), List.of(allow(Direction.INGRESS, ID_A, Protocol.TCP, 80, 80, 42)));
         assertTrue(lab.connects(a, b.ip4(), 80));
-        DatapathEvent e = awaitEvent("verdict with rule 42", ev -> ev.endpointId() == EP_B && ev.type().equals("policy-verdict")
-                && ev.srcIp().equals(a.ip4()) && ev.dstPort() == 80);
+        DatapathEvent e = awaitAtB("verdict with rule 42", "policy-verdict", a, 80);
         assertEquals(42, e.ruleId());
         assertFalse(lab.connects(c, b.ip4(), 80), "another identity stays out");
         List<BpfPolicyEntry> entries = dp.policy(EP_B);
@@ -141,8 +144,7 @@ class DatapathPacketTest {
                 allow(Direction.INGRESS, ID_A, Protocol.ANY, 0, 0, 1),
                 deny(Direction.INGRESS, 0, Protocol.TCP, 80, 80, 2)));
         assertFalse(lab.connects(a, b.ip4(), 80));
-        DatapathEvent e = awaitEvent("drop 181", ev -> ev.endpointId() == EP_B && ev.type().equals("drop")
-                && ev.srcIp().equals(a.ip4()) && ev.dstPort() == 80);
+        DatapathEvent e = awaitAtB("drop 181", "drop", a, 80);
         assertEquals(181, e.dropReason());
         assertEquals(2, e.ruleId());
         assertTrue(lab.connects(a, b.ip4(), 8050), "the allow still covers other ports");
@@ -302,8 +304,7 @@ class DatapathPacketTest {
         dp.upsertEndpoint(new DatapathEndpoint(EP_B, ID_B, b.hostIf(), b.ifindex(), List.of(b.ip4()), true, false, true),
                 List.of());
         assertTrue(lab.connects(a, b.ip4(), 80));
-        DatapathEvent e = awaitEvent("audit verdict", ev -> ev.endpointId() == EP_B && ev.type().equals("policy-verdict")
-                && ev.srcIp().equals(a.ip4()) && ev.dstPort() == 80);
+        DatapathEvent e = awaitAtB("audit verdict", "policy-verdict", a, 80);
         assertEquals("AUDIT", e.verdict());
         assertEquals(133, e.dropReason());
         assertTrue(dp.endpoints().stream().anyMatch(x -> x.endpointId() == EP_B
@@ -319,19 +320,16 @@ class DatapathPacketTest {
                 allow(Direction.INGRESS, ID_C, Protocol.TCP, 80, 80, 8),
                 PolicyEntry.auditDefault(Direction.INGRESS)));
         assertTrue(lab.connects(a, b.ip4(), 80), "an audit deny lets the connection through");
-        DatapathEvent e = awaitEvent("audit of rule 7", ev -> ev.endpointId() == EP_B && ev.type().equals("policy-verdict")
-                && ev.srcIp().equals(a.ip4()) && ev.dstPort() == 80);
+        DatapathEvent e = awaitAtB("audit of rule 7", "policy-verdict", a, 80);
         assertEquals("AUDIT", e.verdict());
         assertEquals(181, e.dropReason());
         assertEquals(7, e.ruleId());
         assertTrue(lab.connects(a, b.ip4(), 8050), "the audit default lets what no entry decides through");
-        DatapathEvent d = awaitEvent("audit default", ev -> ev.endpointId() == EP_B && ev.type().equals("policy-verdict")
-                && ev.srcIp().equals(a.ip4()) && ev.dstPort() == 8050);
+        DatapathEvent d = awaitAtB("audit default", "policy-verdict", a, 8050);
         assertEquals("AUDIT", d.verdict());
         assertEquals(133, d.dropReason());
         assertTrue(lab.connects(c, b.ip4(), 80));
-        DatapathEvent f = awaitEvent("allowed by rule 8", ev -> ev.endpointId() == EP_B && ev.type().equals("policy-verdict")
-                && ev.srcIp().equals(c.ip4()) && ev.dstPort() == 80);
+        DatapathEvent f = awaitAtB("allowed by rule 8", "policy-verdict", c, 80);
         assertEquals("FORWARDED", f.verdict(), "a real allow beats the audit default");
         assertTrue(dp.policy(EP_B).stream().anyMatch(x -> x.action().equals("DENY (audit)") && x.ruleId() == 7));
         assertTrue(dp.ruleHits().stream().anyMatch(h -> h.endpointId() == EP_B && h.ruleId() == 7
@@ -343,8 +341,7 @@ class DatapathPacketTest {
                 deny(Direction.INGRESS, 0, Protocol.TCP, 80, 80, 9)));
         events.forget();
         assertFalse(lab.connects(a, b.ip4(), 80));
-        DatapathEvent g = awaitEvent("drop by rule 9", ev -> ev.endpointId() == EP_B && ev.type().equals("drop")
-                && ev.srcIp().equals(a.ip4()) && ev.dstPort() == 80);
+        DatapathEvent g = awaitAtB("drop by rule 9", "drop", a, 80);
         assertEquals(9, g.ruleId());
         // Without the audit default an enforced direction drops what no entry allows.
         dp.upsertEndpoint(ep(b, EP_B, ID_B, true, false), List.of(allow(Direction.INGRESS, ID_C, Protocol.TCP, 80, 80, 8)));
