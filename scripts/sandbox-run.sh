@@ -172,11 +172,15 @@ yes() { # systemd's booleans; anything else for these settings is not emulated
 
 PLAN_DIR=$(mktemp -d /var/lib/sept-sandbox.XXXXXX)
 CGROUP= # the memory cgroup for MemoryMax= and MemoryHigh=, below
-memory_cgroup_remove() {
+memory_cgroup_remove() { # what the command left running in it is killed (systemd's KillMode=mixed would), then it goes
   [ -n "$CGROUP" ] || return 0
-  local i
-  for i in 1 2 3 4 5 6 7 8 9 10; do rmdir "$CGROUP" 2>/dev/null && return 0; sleep 0.2; done
-  echo "sandbox-run: could not remove the memory cgroup $CGROUP (processes left in it?)" >&2
+  local i p
+  for i in 1 2 3 4 5 6 7 8 9 10; do
+    rmdir "$CGROUP" 2>/dev/null && return 0
+    while read -r p; do kill -KILL "$p" 2>/dev/null || true; done <"$CGROUP/cgroup.procs"
+    sleep 0.2
+  done
+  echo "sandbox-run: could not remove the memory cgroup $CGROUP" >&2
 }
 trap 'rm -rf "$PLAN_DIR"; memory_cgroup_remove' EXIT
 trap 'exit 143' TERM
@@ -246,29 +250,34 @@ memlock=$(v LimitMEMLOCK); [ "$memlock" != infinity ] || memlock=unlimited
 [ -n "$(v UMask)" ] || sed -i 's/^P_UMASK=.*/P_UMASK=0022/' "$PLAN_DIR/plan"
 
 # ---- MemoryMax= and MemoryHigh=: a memory cgroup below the one this script runs in ----------------------------
-bytes() { # systemd's sizes (K, M, G, T: powers of 1024) or infinity -> bytes, or "max"
-  case $1 in
-    infinity) echo max ;;
-    *[0-9]K) echo $(( ${1%K} * 1024 )) ;;
-    *[0-9]M) echo $(( ${1%M} * 1024 * 1024 )) ;;
-    *[0-9]G) echo $(( ${1%G} * 1024 * 1024 * 1024 )) ;;
-    *[0-9]T) echo $(( ${1%T} * 1024 * 1024 * 1024 * 1024 )) ;;
-    *[0-9]) echo "$1" ;;
-    *) die "$2=$1: only a size (K, M, G, T) or infinity is emulated" ;;
-  esac
+bytes() { # SIZE DIRECTIVE: systemd's sizes (decimal, with K, M, G or T: powers of 1024) or infinity -> bytes, or "max"
+  local n=${1%[KMGT]} shift=0
+  [ "$1" != infinity ] || { echo max; return; }
+  [[ $n =~ ^[0-9]+$ ]] || die "$2=$1: only a size (digits, then K, M, G or T) or infinity is emulated"
+  case $1 in *K) shift=10 ;; *M) shift=20 ;; *G) shift=30 ;; *T) shift=40 ;; esac
+  echo $(( 10#$n << shift ))
 }
 MEM_MAX= MEM_HIGH=
 [ -z "$(v MemoryMax)" ] || MEM_MAX=$(bytes "$(v MemoryMax)" MemoryMax)
 [ -z "$(v MemoryHigh)" ] || MEM_HIGH=$(bytes "$(v MemoryHigh)" MemoryHigh)
 if [ -n "$MEM_MAX$MEM_HIGH" ]; then
-  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then # v2
-    CGROUP=/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)/sept-sandbox.$$
-    mkdir "$CGROUP" || die "cannot make the memory cgroup $CGROUP (is the memory controller enabled below it?)"
+  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+    # v2: below the nearest cgroup up from this script's own whose children get the memory controller (a cgroup
+    # with processes of its own cannot hand it down; the root usually does)
+    parent=/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)
+    while [ "$parent" != /sys/fs/cgroup ] && ! grep -qw memory "$parent/cgroup.subtree_control" 2>/dev/null; do
+      parent=$(dirname "$parent")
+    done
+    grep -qw memory "$parent/cgroup.subtree_control" ||
+      die "MemoryMax=/MemoryHigh=: no cgroup up from this one hands the memory controller down (cgroup.subtree_control)"
+    mkdir "$parent/sept-sandbox.$$" || die "cannot make the memory cgroup $parent/sept-sandbox.$$"
+    CGROUP=$parent/sept-sandbox.$$
     [ -z "$MEM_MAX" ] || echo "$MEM_MAX" >"$CGROUP/memory.max"
     [ -z "$MEM_HIGH" ] || echo "$MEM_HIGH" >"$CGROUP/memory.high"
   elif [ -d /sys/fs/cgroup/memory ]; then # v1: no memory.high; the soft limit is what reclaim aims for
-    CGROUP=/sys/fs/cgroup/memory$(sed -n 's/^[0-9]*:memory://p' /proc/self/cgroup)/sept-sandbox.$$
-    mkdir "$CGROUP" || die "cannot make the memory cgroup $CGROUP"
+    parent=/sys/fs/cgroup/memory$(sed -n 's/^[0-9]*:memory://p' /proc/self/cgroup)
+    mkdir "$parent/sept-sandbox.$$" || die "cannot make the memory cgroup $parent/sept-sandbox.$$"
+    CGROUP=$parent/sept-sandbox.$$
     [ -z "$MEM_MAX" ] || [ "$MEM_MAX" = max ] || echo "$MEM_MAX" >"$CGROUP/memory.limit_in_bytes"
     [ -z "$MEM_HIGH" ] || [ "$MEM_HIGH" = max ] || echo "$MEM_HIGH" >"$CGROUP/memory.soft_limit_in_bytes"
   else

@@ -54,17 +54,17 @@ log() { printf '%s %s: %s\n' "$(date -u +%H:%M:%S)" "$BENCH_TAG" "$*" >&2; }
 die() { printf '%s: %s\n' "$BENCH_TAG" "$*" >&2; exit 1; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
-# scripts/bench.sh sets BENCH_FIGURES to a file: each script adds its figures there as "key value" lines (the keys of
-# bench.sh's --json), NA for one it could not measure. Unset, this does nothing.
 # PID: the JVM's heap in use after a full GC in MiB, "?" without the JDK's jcmd. The sum over GC.heap_info's lines
 # with a total (G1's one heap line; the serial collector's young and tenured generations), not Metaspace.
 bench_heap_after_gc() {
   command -v jcmd >/dev/null || { echo "?"; return; }
-  timeout 60 jcmd "$1" GC.run >/dev/null 2>&1
-  timeout 60 jcmd "$1" GC.heap_info 2>/dev/null | awk '/ total / {for (i = 1; i < NF; i++) if ($i == "used") {v = $(i + 1); sub(/K,?/, "", v); kib += v}}
+  timeout 60 jcmd "$1" GC.run >/dev/null 2>&1 || true
+  { timeout 60 jcmd "$1" GC.heap_info 2>/dev/null || true; } | awk '/ total / {for (i = 1; i < NF; i++) if ($i == "used") {v = $(i + 1); sub(/K,?/, "", v); kib += v}}
     END {if (kib == "") print "?"; else printf "%.0f\n", kib / 1024}'
 }
 
+# scripts/bench.sh sets BENCH_FIGURES to a file: each script adds its figures there as "key value" lines (the keys of
+# bench.sh's --json), NA for one it could not measure. Unset, this does nothing.
 bench_figure() { # KEY VALUE
   [ -z "${BENCH_FIGURES:-}" ] || printf '%s %s\n' "$1" "${2:-NA}" >>"$BENCH_FIGURES"
 }

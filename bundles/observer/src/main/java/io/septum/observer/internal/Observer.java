@@ -35,12 +35,14 @@ class Observer implements DatapathEventListener, FlowObserver, FlowSink, AutoClo
     private static final System.Logger LOG = System.getLogger(Observer.class.getName());
     private static final int RATE_WINDOW = 60;
     /**
-     * While events keep coming (within {@link #BUSY_NANOS} of the last), the worker sleeps this long when the queue
-     * is empty instead of waiting on it: a flow waits at most this much longer, and a producer's offer wakes no
-     * thread (otherwise one wake-up a flow whenever the worker has caught up).
+     * While events come at {@link #BUSY_EVENTS_PER_SECOND} or more (over the last {@link #BUSY_WINDOW_NANOS}), the
+     * worker sleeps {@link #BATCH_PAUSE_NANOS} when the queue is empty instead of waiting on it: a flow waits at most
+     * that much longer, and a producer's offer wakes no thread. Below that rate (a trickle, or nothing) it waits on
+     * the queue as before, and is woken by the next event: fewer wake-ups either way.
      */
     private static final long BATCH_PAUSE_NANOS = 1_000_000L;
-    private static final long BUSY_NANOS = 100_000_000L;
+    private static final long BUSY_WINDOW_NANOS = 100_000_000L;
+    private static final long BUSY_EVENTS_PER_SECOND = 2_000;
 
     /** A query over the log without {@code last} answers at most this many flows (the newest), by default. */
     static final int LOG_QUERY_MAX_FLOWS = 20_000;
@@ -123,14 +125,22 @@ class Observer implements DatapathEventListener, FlowObserver, FlowSink, AutoClo
             loaded.countDown();
         }
         List<Object> batch = new ArrayList<>(256);
-        long busyUntil = System.nanoTime();
+        long windowStart = System.nanoTime();
+        long windowEvents = 0;
+        boolean busy = false;
         while (!closed) {
             try {
                 Object first = queue.poll();
                 if (first == null) {
-                    if (System.nanoTime() - busyUntil < 0) {
-                        // busy: collect for a moment instead of waiting on the queue, so that the producers (the
-                        // ring buffer's reader, the proxies' I/O threads) need not wake this thread for each event
+                    long now = System.nanoTime();
+                    if (now - windowStart >= BUSY_WINDOW_NANOS) {
+                        busy = windowEvents * 1_000_000_000L >= BUSY_EVENTS_PER_SECOND * (now - windowStart);
+                        windowStart = now;
+                        windowEvents = 0;
+                    }
+                    if (busy) {
+                        // collect for a moment instead of waiting on the queue, so that the producers (the ring
+                        // buffer's reader, the proxies' I/O threads) need not wake this thread for each event
                         LockSupport.parkNanos(BATCH_PAUSE_NANOS);
                         if (Thread.interrupted()) break;
                         continue;
@@ -138,9 +148,9 @@ class Observer implements DatapathEventListener, FlowObserver, FlowSink, AutoClo
                     first = queue.poll(500, TimeUnit.MILLISECONDS);
                     if (first == null) continue;
                 }
-                busyUntil = System.nanoTime() + BUSY_NANOS;
                 batch.add(first);
                 queue.drainTo(batch, 255);
+                windowEvents += batch.size();
                 for (Object e : batch) {
                     if (e instanceof Flow f) record(f);
                     else handle((DatapathEvent) e);
