@@ -30,6 +30,18 @@ class LauncherTest {
                 tmp.resolve("bpf"));
     }
 
+    /**
+     * The test JVM is started directly (no script before it), so its process started with the JVM: the two must
+     * agree to within the resolution of {@code /proc/uptime} and the JVM's own start-up, not within whole seconds.
+     */
+    @Test
+    void jvmStartIsTheProcessStartToTheHundredthOfASecond() {
+        long jvm = java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime();
+        long process = Launcher.jvmStartMillis();
+        assertTrue(process <= jvm + 50 && process >= jvm - 250,
+                "process start " + process + " vs the JVM's start " + jvm + " (difference " + (jvm - process) + " ms)");
+    }
+
     @Test
     void frameworkPropertiesTellBundlesWhereEverythingIs() {
         Map<String, String> m = Launcher.frameworkProperties(paths(), false);
