@@ -134,7 +134,7 @@ class Observer implements DatapathEventListener, FlowObserver, FlowSink, AutoClo
                 if (first == null) {
                     long now = System.nanoTime();
                     if (now - windowStart >= BUSY_WINDOW_NANOS) {
-                        busy = windowEvents * 1_000_000_000L >= BUSY_EVENTS_PER_SECOND * (now - windowStart);
+                        busy = windowEvents >= BUSY_EVENTS_PER_SECOND * ((now - windowStart) / 1e9);
                         windowStart = now;
                         windowEvents = 0;
                     }

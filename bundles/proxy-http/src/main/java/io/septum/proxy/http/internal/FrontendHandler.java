@@ -483,7 +483,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private Flow rejectedFlow(int code, String why) {
         long now = System.currentTimeMillis() * 1_000_000L + System.nanoTime() % 1_000_000L;
         FlowL7 l7 = new FlowL7("RESPONSE", 0, new FlowHttp(code, "", "", "HTTP/1.1"));
-        return new Flow(null, now, Flow.DROPPED, 0, null, ip(), l4(), judge == null ? null : judge.client(), judge == null ? null : judge.server(),
+        return new Flow(null, now, Flow.DROPPED, 0, null, ip(), l4(),
+                judge == null ? null : judge.client(), judge == null ? null : judge.server(),
                 "L7", Flow.TYPE_L7, judge == null ? "INGRESS" : judge.direction(), Flow.TO_PROXY, Flow.MATCH_L7,
                 judge == null ? 0 : judge.endpointId(), 0, null, "rejected by the proxy: " + why, true, l7);
     }
