@@ -466,22 +466,33 @@ public final class Launcher {
     /**
      * When this process started ({@code bin/septum} execs the JVM, so its own start counts too), in epoch
      * milliseconds: now less the process's age from {@code /proc/self/stat} (start time in clock ticks since boot,
-     * 100 a second on Linux) and {@code /proc/uptime} (10 ms resolution). Not {@link ProcessHandle.Info#startInstant}:
-     * it adds the boot time in whole seconds ({@code btime}), so it is up to a second early, and every start-to-ready
-     * figure up to a second long (0.6 s on the machine this was found on). The JVM's own start time where
-     * {@code /proc} cannot be read.
+     * 100 a second on Linux) and {@code /proc/uptime} (10 ms resolution). Not {@link ProcessHandle.Info#startInstant}
+     * alone: it adds the boot time in whole seconds ({@code btime}), so it is up to a second early, and every
+     * start-to-ready figure up to a second long (0.6 s on the machine this was found on). The {@code /proc} figure is
+     * used only when it is plausible: not after the JVM's own start and within that second of {@code startInstant}
+     * (where {@code /proc/uptime} is virtualised, as LXCFS does in containers, it is not); otherwise the JVM's own
+     * start time, which comes after the exec and the JVM's initialisation (tens of milliseconds late).
      */
     static long jvmStartMillis() {
+        long jvm = java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime();
+        long coarse = ProcessHandle.current().info().startInstant().map(java.time.Instant::toEpochMilli).orElse(-1L);
+        long fromProc = processStartFromProc();
+        boolean plausible = fromProc > 0 && fromProc <= jvm + 20
+                && (coarse < 0 || (fromProc >= coarse - 20 && fromProc <= coarse + 1_020));
+        return plausible ? fromProc : jvm;
+    }
+
+    /** The process's start from {@code /proc} as {@link #jvmStartMillis} says, or -1 when it cannot be read. */
+    static long processStartFromProc() {
         try {
             String stat = Files.readString(Path.of("/proc/self/stat"));
             // the fields after the command name (which may hold spaces and parentheses): state is field 3, starttime 22
             String[] fields = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
             long startTicks = Long.parseLong(fields[22 - 3]);
             double uptimeSeconds = Double.parseDouble(Files.readString(Path.of("/proc/uptime")).trim().split(" ")[0]);
-            long ageMillis = Math.round(uptimeSeconds * 1000) - startTicks * 10;
-            return System.currentTimeMillis() - Math.max(0, ageMillis);
+            return System.currentTimeMillis() - (Math.round(uptimeSeconds * 1000) - startTicks * 10);
         } catch (IOException | RuntimeException e) {
-            return java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime();
+            return -1;
         }
     }
 
