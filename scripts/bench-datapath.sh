@@ -27,9 +27,9 @@
 #    a base policy; per iteration an allow policy for the client is POSTed and a Java probe in the client namespace
 #    (scripts/bench/LatencyProbe.java, driven over a coproc) reports when a connect first succeeds; then the policy is
 #    deleted and the probe waits until connects fail again (the revoke time is printed too).
-#    Then (unless --skip-memory) the agent's RSS with those endpoints, its highest RSS (VmHWM) during 20 s of UDP from the
-#    client to the isolated server as fast as scripts/bench/FlowLoad.java sends (every datagram a drop event), and
-#    its heap in use after a full collection.
+#    Then (unless --skip-memory) the agent's RSS with those endpoints, its highest RSS (VmHWM) during 20 s of UDP
+#    from the client to the isolated server as fast as scripts/bench/FlowLoad.java sends (every datagram a drop
+#    event), and its heap in use after a full collection.
 #
 # Everything it makes (agent process, namespaces, veths, bridge, iptables chain, BPF pins, temp dirs) is removed on
 # exit, also on failure or Ctrl-C. Traffic flows only between its own namespaces (10.199.250.0/24 for throughput,
