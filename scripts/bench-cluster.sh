@@ -94,7 +94,7 @@ api() { # AGENT PATH: body of a 2xx answer from that agent's REST API (several a
   curl -sf --max-time 10 --unix-socket "$TMP/a$1/run/septum.sock" "http://septum$2"
 }
 ticks() { awk '{print $14 + $15}' "/proc/${APID[$1]}/stat"; }
-rss_kib() { awk '/VmRSS/ {print $2}' "/proc/${APID[$1]}/status"; }
+rss_kib() { bench_rss_kib "${APID[$1]}"; }
 heap_kib() { # forces a full GC, then prints the heap in use (KiB)
   jcmd "${APID[$1]}" GC.run >/dev/null 2>&1 || true
   jcmd "${APID[$1]}" GC.heap_info 2>/dev/null | grep -o 'used [0-9]*K' | head -1 | tr -dc 0-9

@@ -426,16 +426,20 @@ program_cost() {
   after=$(prog_runs "${!progs[@]}") || after=
   bpf_stats_restore
   [ -n "$before" ] && [ -n "$after" ] || { log "program cost: bpftool could not read the programs' counters"; return; }
+  local ns runs
   for id in "${!progs[@]}"; do
-    PROG_COST+=("$(awk -v id="$id" -v name="${progs[$id]}" -v where="${where[$id]}" '
-      FNR == 1 { f++ } $1 == id { c[f] = $2; t[f] = $3 }
-      END { runs = c[2] - c[1]; if (runs > 0) printf "%-22s %8.0f ns per run  %10d runs  (id %s on %s)", name, (t[2] - t[1]) / runs, runs, id, where
-            else printf "%-22s       no runs  (id %s on %s)", name, id, where }' <(echo "$before") <(echo "$after"))")
+    # this program's run time and run count, before and after: "ns-per-run runs", or "- 0" without a run
+    read -r ns runs < <(awk -v id="$id" 'FNR == 1 { f++ } $1 == id { c[f] = $2; t[f] = $3 }
+      END { runs = c[2] - c[1]; if (runs > 0) printf "%.0f %d\n", (t[2] - t[1]) / runs, runs; else print "- 0" }' \
+      <(echo "$before") <(echo "$after"))
+    if [ "$runs" -gt 0 ]; then
+      PROG_COST+=("$(printf '%-22s %8s ns per run  %10d runs  (id %s on %s)' "${progs[$id]}" "$ns" "$runs" "$id" "${where[$id]}")")
+    else
+      PROG_COST+=("$(printf '%-22s       no runs  (id %s on %s)' "${progs[$id]}" "$id" "${where[$id]}")")
+    fi
     # the figure the key carries: septum_to_ep, one program on both veths, so the server's packets (judged against
     # the policy of MAX_ENTRIES entries) and the client's (the ACKs, against none) averaged
-    [ "${progs[$id]}" != septum_to_ep ] ||
-      PROG_COST_TO_EP=$(awk -v id="$id" 'FNR == 1 { f++ } $1 == id { c[f] = $2; t[f] = $3 }
-        END { if (c[2] > c[1]) printf "%.0f", (t[2] - t[1]) / (c[2] - c[1]) }' <(echo "$before") <(echo "$after"))
+    [ "${progs[$id]}" != septum_to_ep ] || [ "$runs" = 0 ] || PROG_COST_TO_EP=$ns
   done
   log "program cost: ${#progs[@]} program(s) timed over one run with $n entries ($PROG_COST_MBIT Mbit/s with stats on)"
 }
@@ -556,8 +560,7 @@ EOF
 RSS_IDLE= RSS_PEAK= RSS_HEAP= RSS_SENT=
 memory_under_load() { # CLIENT_NS SERVER_IP
   local load_out peak=0 r t0=$SECONDS
-  rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$AGENT_PID/status"; }
-  RSS_IDLE=$(( $(rss_kib) / 1024 ))
+  RSS_IDLE=$(( $(bench_rss_kib "$AGENT_PID") / 1024 ))
   log "memory: agent RSS ${RSS_IDLE} MiB with $LAT_ENDPOINTS endpoints; ${RSS_LOAD_S} s of flow load next"
   # the kernel's own peak (VmHWM) from here on, beside the samples below: a sample every 0.5 s can miss a peak
   local hwm=0
@@ -567,7 +570,7 @@ memory_under_load() { # CLIENT_NS SERVER_IP
   local load_pid=$!
   PIDS+=("$load_pid")
   while kill -0 "$load_pid" 2>/dev/null; do
-    r=$(rss_kib)
+    r=$(bench_rss_kib "$AGENT_PID")
     [ "${r:-0}" -le "$peak" ] || peak=$r
     [ $((SECONDS - t0)) -lt $((RSS_LOAD_S + 60)) ] || { kill "$load_pid"; die "the flow load did not end"; }
     sleep 0.5

@@ -66,7 +66,7 @@ num() { # FIELD JSON: the first number of that field
 seen() { num seenFlows "$(api GET /v1/status)"; }
 septum() { "$TMP/septum/bin/septum" --socket "$SOCK" "$@"; }
 ticks() { awk '{print $14 + $15}' "/proc/$AGENT_PID/stat"; }
-rss_mib() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$AGENT_PID/status"; }
+rss_mib() { bench_rss_kib "$AGENT_PID" | awk '{printf "%.0f", $1 / 1024}'; }
 hz=$(getconf CLK_TCK)
 
 # Waits until the observer has taken in everything (seenFlows still for 3 s); prints "flows epoch-seconds".

@@ -54,6 +54,8 @@ log() { printf '%s %s: %s\n' "$(date -u +%H:%M:%S)" "$BENCH_TAG" "$*" >&2; }
 die() { printf '%s: %s\n' "$BENCH_TAG" "$*" >&2; exit 1; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
+bench_rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; } # PID: its resident set in KiB
+
 # PID: the JVM's heap in use after a full GC in MiB, "?" without the JDK's jcmd. The sum over GC.heap_info's lines
 # with a total (G1's one heap line; the serial collector's young and tenured generations), not Metaspace.
 bench_heap_after_gc() {
