@@ -24,12 +24,14 @@
 #    set to 1 (restored after): each of Septum's programs on the two veths, its CPU time per run (per packet), from
 #    bpftool's run_time_ns and run_cnt.
 # 2. Policy import -> enforcement latency with ENDPOINTS endpoints registered: a server listening on TCP 80 isolated by
-#    a base policy; per iteration an allow policy for the client is POSTed and a Java probe in the client namespace
-#    (scripts/bench/LatencyProbe.java, driven over a coproc) reports when a connect first succeeds; then the policy is
-#    deleted and the probe waits until connects fail again (the revoke time is printed too).
-#    Then (unless --skip-memory) the agent's RSS with those endpoints, its highest RSS (VmHWM) during 20 s of UDP
-#    from the client to the isolated server as fast as scripts/bench/FlowLoad.java sends (every datagram a drop
-#    event), and its heap in use after a full collection.
+#    a base policy; per iteration an allow policy for the client is POSTed (by scripts/bench/ApiCall.java, which
+#    stamps the request as it writes it) and a Java probe in the client namespace (scripts/bench/LatencyProbe.java,
+#    driven over a coproc) reports when a connect first succeeds; then the policy is deleted and the probe waits
+#    until connects fail again (the revoke time is printed too).
+#    Then (unless --skip-memory) a policy of 10,000 entries on a third endpoint (checked in GET /v1/bpf/policy),
+#    the agent's RSS with those endpoints and entries, its highest RSS (VmHWM) during 20 s of UDP from the client to
+#    the isolated server as fast as scripts/bench/FlowLoad.java sends (every datagram a drop event), and its heap in
+#    use after a full collection.
 #
 # Everything it makes (agent process, namespaces, veths, bridge, iptables chain, BPF pins, temp dirs) is removed on
 # exit, also on failure or Ctrl-C. Traffic flows only between its own namespaces (10.199.250.0/24 for throughput,
@@ -50,6 +52,7 @@ DO_LATENCY=1
 DO_PROG_COST=1
 DO_RSS=1
 RSS_LOAD_S=20
+RSS_ENTRIES=10000
 TMP_BASE=/tmp
 
 BENCH_TAG=bench
@@ -202,6 +205,33 @@ percentiles() { # reads ms values, prints "n min p50 p99 max mean" (nearest-rank
 declare -A TP TP_NOTE
 VARIANTS=()
 
+# N FILE NAME TO FROM: one CNP named NAME whose ingress lets app=FROM reach app=TO on TCP 5201 and N-1 filler ports
+# (40 per rule): N entries in TO's policy map
+write_policy() {
+  local n=$1 ports=(5201) p=10000 i=0
+  # fillers 2 apart, so that no two share an aligned port prefix and each stays one map entry
+  while [ ${#ports[@]} -lt "$n" ]; do ports+=($p); p=$((p + 2)); done
+  {
+    printf 'apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: %s\n  namespace: default\n' "$3"
+    printf 'spec:\n  endpointSelector:\n    matchLabels:\n      app: %s\n  ingress:\n' "$4"
+    while [ $i -lt ${#ports[@]} ]; do
+      printf '  - fromEndpoints:\n    - matchLabels:\n        app: %s\n    toPorts:\n    - ports:\n' "$5"
+      for p in "${ports[@]:i:40}"; do printf '      - port: "%s"\n        protocol: TCP\n' "$p"; done
+      i=$((i + 40))
+    done
+  } >"$2"
+}
+
+wait_entries() { # ENDPOINT N TIMEOUT_S: until GET /v1/bpf/policy/ENDPOINT lists N entries
+  local t0=$SECONDS entries
+  while :; do
+    entries=$(api GET "/v1/bpf/policy/$1" | grep -o '"direction":' | wc -l) || true
+    [ "$entries" -eq "$2" ] && break
+    [ $((SECONDS - t0)) -lt "$3" ] || die "the BPF policy of $1 holds $entries entries, expected $2"
+    sleep 0.2
+  done
+}
+
 throughput() {
   local C="sbench-$RID-c1" S="sbench-$RID-s2" CV="sb${RID}c1" SV="sb${RID}s2" CIP=10.199.250.1 SIP=10.199.250.2
   make_nodes c 1 1 250
@@ -227,21 +257,6 @@ throughput() {
   NFT_SKIP=$IPT_SKIP
   [ -n "$NFT_SKIP" ] || command -v nft >/dev/null || NFT_SKIP="the nft command is missing (apt-get install nftables)"
   [ -n "$NFT_SKIP" ] || for n in $ENTRIES; do VARIANTS+=("nft-set|$n"); done
-
-  write_policy() { # N FILE: one CNP whose ingress lets the client reach 5201 and N-1 filler ports (40 per rule)
-    local n=$1 ports=(5201) p=10000 i=0
-    # fillers 2 apart, so that no two share an aligned port prefix and each stays one map entry
-    while [ ${#ports[@]} -lt "$n" ]; do ports+=($p); p=$((p + 2)); done
-    {
-      printf 'apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: bench-ingress\n  namespace: default\n'
-      printf 'spec:\n  endpointSelector:\n    matchLabels:\n      app: tp-server\n  ingress:\n'
-      while [ $i -lt ${#ports[@]} ]; do
-        printf '  - fromEndpoints:\n    - matchLabels:\n        app: tp-client\n    toPorts:\n    - ports:\n'
-        for p in "${ports[@]:i:40}"; do printf '      - port: "%s"\n        protocol: TCP\n' "$p"; done
-        i=$((i + 40))
-      done
-    } >"$2"
-  }
 
   write_ipt() { # N FILE: N-1 filler ACCEPTs, the 5201 ACCEPT, DROP; jumped from FORWARD for client->server
     local n=$1 p=10000 k
@@ -305,17 +320,11 @@ throughput() {
       wait_attached "$SV" yes 30
       wait_attached "$CV" yes 30
     fi
-    write_policy "$n" "$TMP/policy-$n.yaml"
+    write_policy "$n" "$TMP/policy-$n.yaml" bench-ingress tp-server tp-client
     rev=$(import_policy "$TMP/policy-$n.yaml")
     wait_revision tp- "$rev" 60
-    t0=$SECONDS
-    while :; do
-      entries=$(api GET /v1/bpf/policy/tp-server | grep -o '"direction":' | wc -l) || true
-      [ "$entries" -eq "$n" ] && break
-      [ $((SECONDS - t0)) -lt 60 ] || die "the server's BPF policy holds $entries entries, expected $n"
-      sleep 0.2
-    done
-    log "septum: $entries entries in GET /v1/bpf/policy/tp-server"
+    wait_entries tp-server "$n" 60
+    log "septum: $n entries in GET /v1/bpf/policy/tp-server"
   }
 
   bpf_5201_packets() { api GET /v1/bpf/policy/tp-server | grep -o '"ports":"5201"[^}]*' | grep -o '"packets":[0-9]*' | cut -d: -f2; }
@@ -579,11 +588,20 @@ EOF
 # The agent's memory with the latency run's endpoints: its RSS as they stand, then the highest RSS while the client
 # sends UDP datagrams to the isolated server as fast as two sender threads can (scripts/bench/FlowLoad.java: every
 # datagram is one drop event, so the flow path runs at its maximum), then the heap in use after a full collection.
-RSS_IDLE= RSS_PEAK= RSS_HEAP= RSS_SENT=
+RSS_IDLE= RSS_PEAK= RSS_HEAP= RSS_SENT= RSS_HELD=0
 memory_under_load() { # CLIENT_NS SERVER_IP
-  local load_out peak=0 r t0=$SECONDS
+  local load_out peak=0 r t0=$SECONDS rev
+  if [ "$LAT_ENDPOINTS" -ge 3 ]; then
+    log "memory: a policy of $RSS_ENTRIES entries on lt-filler-3"
+    write_policy "$RSS_ENTRIES" "$TMP/memory.yaml" bench-memory lt-filler-3 lt-client
+    rev=$(import_policy "$TMP/memory.yaml")
+    wait_revision lt- "$rev" 120
+    wait_entries lt-filler-3 "$RSS_ENTRIES" 120
+    RSS_HELD=$RSS_ENTRIES
+  fi
+  t0=$SECONDS
   RSS_IDLE=$(( $(bench_rss_kib "$AGENT_PID") / 1024 ))
-  log "memory: agent RSS ${RSS_IDLE} MiB with $LAT_ENDPOINTS endpoints; ${RSS_LOAD_S} s of flow load next"
+  log "memory: agent RSS ${RSS_IDLE} MiB with $LAT_ENDPOINTS endpoints and $RSS_HELD more policy entries; ${RSS_LOAD_S} s of flow load next"
   # the kernel's own peak (VmHWM) from here on, beside the samples below: a sample every 0.5 s can miss a peak
   local hwm=0
   echo 5 2>/dev/null >"/proc/$AGENT_PID/clear_refs" && hwm=1
@@ -673,12 +691,12 @@ if [ "$DO_LATENCY" = 1 ]; then
   echo "  percentiles are nearest-rank: with fewer than 100 samples p99 is the maximum."
   if [ -n "$RSS_PEAK" ]; then
     echo
-    echo "Agent memory with $LAT_ENDPOINTS endpoints (heap limit as bin/septum sets it):"
+    echo "Agent memory with $LAT_ENDPOINTS endpoints and a policy of $RSS_HELD entries on one of them (heap limit as bin/septum sets it):"
     printf '  RSS %s MiB; highest RSS during %s s of flow load %s MiB (%s datagrams sent, each a drop event);
 ' \
       "$RSS_IDLE" "$RSS_LOAD_S" "$RSS_PEAK" "${RSS_SENT:-?}"
     printf '  heap in use after a full GC then %s MiB\n' "$RSS_HEAP"
-    [ "$ENDPOINTS" -lt 1000 ] || bench_figure rss_mib_1k_endpoints "$RSS_PEAK"
+    [ "$ENDPOINTS" -lt 1000 ] || [ "$RSS_HELD" -lt 10000 ] || bench_figure rss_mib_1k_endpoints "$RSS_PEAK"
   fi
 fi
 echo

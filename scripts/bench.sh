@@ -103,7 +103,7 @@ ROWS=(
   "flow_drop_ratio_at_100k|<= 0|events dropped at 100k/s"
   "flow_drop_ratio_at_max|<= 0.01|events dropped (ring and observer queue) at the maximum"
   "observe_since_5m_ms|<= 200|observe --since 5m over 1 GiB of flow log"
-  "rss_mib_1k_endpoints|<= 256|agent peak RSS, 1,000 endpoints under flow load (not yet with 10k entries)"
+  "rss_mib_1k_endpoints|<= 256|agent peak RSS, 1,000 endpoints and 10,000 policy entries under flow load"
   "cli_status_ms|<= 250|septum status, wall time, median"
 )
 figure() { # KEY: its value, or NA when no step measured it or the value is not a number
