@@ -343,7 +343,7 @@ throughput() {
           ;;
         septum)
           septum_with "$n"
-          TP_NOTE["$v"]="$entries entries in the BPF policy map"
+          TP_NOTE["$v"]="$n entries in the BPF policy map"
           if [ -z "${DROP_CHECKED:-}" ]; then
             DROP_CHECKED=1
             port_dropped "$C" "$SIP" 5202 || die "Septum does not drop client->server TCP 5202 (not in the policy)"
