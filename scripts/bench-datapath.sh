@@ -691,7 +691,8 @@ if [ "$DO_LATENCY" = 1 ]; then
   echo "  percentiles are nearest-rank: with fewer than 100 samples p99 is the maximum."
   if [ -n "$RSS_PEAK" ]; then
     echo
-    echo "Agent memory with $LAT_ENDPOINTS endpoints and a policy of $RSS_HELD entries on one of them (heap limit as bin/septum sets it):"
+    if [ "$RSS_HELD" -gt 0 ]; then held=" and a policy of $RSS_HELD entries on one of them"; else held=" (fewer than 3: no policy of $RSS_ENTRIES entries)"; fi
+    echo "Agent memory with $LAT_ENDPOINTS endpoints$held (heap limit as bin/septum sets it):"
     printf '  RSS %s MiB; highest RSS during %s s of flow load %s MiB (%s datagrams sent, each a drop event);
 ' \
       "$RSS_IDLE" "$RSS_LOAD_S" "$RSS_PEAK" "${RSS_SENT:-?}"
