@@ -28,7 +28,8 @@
 #    stamps the request as it writes it) and a Java probe in the client namespace (scripts/bench/LatencyProbe.java,
 #    driven over a coproc) reports when a connect first succeeds; then the policy is deleted and the probe waits
 #    until connects fail again (the revoke time is printed too).
-#    Then (unless --skip-memory) a policy of 10,000 entries on a third endpoint (checked in GET /v1/bpf/policy),
+#    Then (unless --skip-memory) a policy of 10,000 entries on a third endpoint (checked in GET /v1/bpf/policy;
+#    none with --endpoints 2),
 #    the agent's RSS with those endpoints and entries, its highest RSS (VmHWM) during 20 s of UDP from the client to
 #    the isolated server as fast as scripts/bench/FlowLoad.java sends (every datagram a drop event), and its heap in
 #    use after a full collection.
@@ -68,10 +69,11 @@ LOAD_SRC="$ROOT/scripts/bench/FlowLoad.java"
 bench_positive DURATION REPS ENDPOINTS ITERATIONS
 [ "$ENDPOINTS" -ge 2 ] && [ "$ENDPOINTS" -le 1000 ] || { echo "bench: --endpoints must be 2..1000" >&2; exit 2; }
 for n in $ENTRIES; do
-  [[ $n =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le 30000 ] || { echo "bench: --entries takes counts 1..30000" >&2; exit 2; }
+  # write_policy's filler ports are 10000, 10002, ...: 27,769 entries reach port 65534
+  [[ $n =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le 27769 ] || { echo "bench: --entries takes counts 1..27769" >&2; exit 2; }
 done
 MAX_ENTRIES=$(tr ' ' '\n' <<<"$ENTRIES" | grep . | sort -n | tail -n 1)
-[ -n "$MAX_ENTRIES" ] || { echo "bench: --entries takes counts 1..30000" >&2; exit 2; }
+[ -n "$MAX_ENTRIES" ] || { echo "bench: --entries takes counts 1..27769" >&2; exit 2; }
 
 START_S=$SECONDS
 LOAD_START=$(loadavg)
@@ -468,23 +470,33 @@ bpf_stats_restore() { # kernel.bpf_stats_enabled as it was before program_cost
 declare -a LAT_OPEN LAT_CLOSE LAT_POST LAT_DEL
 # The latency run's API client (scripts/bench/ApiCall.java), one JVM for the whole run behind two FIFOs: it stamps
 # each request as it writes it, so the figures start when the agent can first see a request.
+API_PID=
 api_client_start() {
   local reply
   mkfifo "$TMP/api.in" "$TMP/api.out"
   java -XX:+UseSerialGC -Xmx64m "$API_SRC" "$SOCK" <"$TMP/api.in" >"$TMP/api.out" 2>"$TMP/api.err" &
-  PIDS+=("$!")
+  API_PID=$!
+  PIDS+=("$API_PID")
   exec {API_IN}>"$TMP/api.in" {API_OUT}<"$TMP/api.out"
   read -r -t 90 -u "$API_OUT" reply || die "the API client did not start within 90 s: $(cat "$TMP/api.err")"
   [ "$reply" = ready ] || die "API client: $reply $(cat "$TMP/api.err")"
 }
 
 CALL_SENT= CALL_ANSWERED= CALL_REV=
-api_call() { # post PATH FILE ORIGIN | delete PATH: sets CALL_SENT, CALL_ANSWERED (ns since the epoch), CALL_REV
+api_call() { # post PATH ORIGIN FILE | delete PATH: sets CALL_SENT, CALL_ANSWERED (ns since the epoch), CALL_REV
   local r tok
+  # a write to a FIFO nobody reads would end the script with SIGPIPE and no word of why
+  kill -0 "$API_PID" 2>/dev/null || die "the API client exited: $(cat "$TMP/api.err")"
   echo "$*" >&"$API_IN"
-  read -r -t 60 -u "$API_OUT" r || die "the API client did not answer \"$*\" within 60 s"
+  read -r -t 60 -u "$API_OUT" r || die "the API client did not answer \"$*\" within 60 s: $(cat "$TMP/api.err")"
   read -r tok CALL_SENT CALL_ANSWERED CALL_REV <<<"$r"
   [ "$tok" = ok ] || die "$1 $2: $r"
+  [[ $CALL_REV =~ ^[0-9]+$ ]] || die "$1 $2: the answer carries no revision ($r)"
+}
+
+api_client_stop() {
+  echo quit >&"$API_IN"
+  exec {API_IN}>&- {API_OUT}<&-
 }
 
 latency() {
@@ -554,7 +566,7 @@ EOF
     fi
     # the probe is connecting (and failing) before the clock starts
     echo "open 30000" >&"${PROBE[1]}"
-    api_call post /v1/policies "$TMP/allow.yaml" allow.yaml
+    api_call post /v1/policies allow.yaml "$TMP/allow.yaml"
     rev=$CALL_REV t0ns=$CALL_SENT tpost=$CALL_ANSWERED
     read -r -t 40 -u "${PROBE[0]}" r || die "the probe did not answer within 40 s"
     read -r tok tns attempts <<<"$r"
@@ -581,7 +593,7 @@ EOF
     wait_revision lt- "$rev" 30
   done
   echo quit >&"${PROBE[1]}"
-  echo quit >&"$API_IN"
+  api_client_stop
   [ "$DO_RSS" = 0 ] || memory_under_load "$CNS" "$SIP"
 }
 
@@ -591,7 +603,7 @@ EOF
 RSS_IDLE= RSS_PEAK= RSS_HEAP= RSS_SENT= RSS_HELD=0
 memory_under_load() { # CLIENT_NS SERVER_IP
   local load_out peak=0 r t0=$SECONDS rev
-  if [ "$LAT_ENDPOINTS" -ge 3 ]; then
+  if [ "$ENDPOINTS" -ge 3 ]; then
     log "memory: a policy of $RSS_ENTRIES entries on lt-filler-3"
     write_policy "$RSS_ENTRIES" "$TMP/memory.yaml" bench-memory lt-filler-3 lt-client
     rev=$(import_policy "$TMP/memory.yaml")

@@ -15,7 +15,7 @@
 #   scripts/bench-datapath.sh  iperf3 with 10,000 policy entries against no program, a 10,000-rule iptables chain
 #                              and a 10,000-port nftables set, and the BPF programs' CPU time per packet; policy import
 #                              and revoke to enforcement, 100 endpoints (and, without --quick, import with 1,000
-#                              endpoints, then the agent's RSS with them under flow load)
+#                              endpoints, then the agent's RSS with them and a 10,000-entry policy under flow load)
 #   scripts/bench-l7.sh        wrk through the L7 proxy at 16 and 64 connections against no policy
 #   scripts/bench-flows.sh     the flow rate end to end from the BPF ring buffer, and what was dropped, as fast as two
 #                              sender threads go and at a fixed 100k events/s

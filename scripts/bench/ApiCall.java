@@ -22,7 +22,7 @@ import java.util.regex.Pattern;
  * (curl's start-up alone was about 20 ms idle and 45 ms beside the probe on 2 vCPUs).
  *
  * <pre>
- * post PATH FILE ORIGIN   POST the YAML file to PATH (X-Septum-Origin: ORIGIN)
+ * post PATH ORIGIN FILE   POST the YAML file to PATH (X-Septum-Origin: ORIGIN); FILE is the rest of the line
  * delete PATH             DELETE PATH
  * quit                    exit
  * </pre>
@@ -89,10 +89,10 @@ public final class ApiCall {
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         String line;
         while ((line = in.readLine()) != null) {
-            String[] f = line.trim().split("\\s+");
+            String[] f = line.trim().split("\\s+", 4);
             try {
                 if (f[0].equals("post") && f.length == 4) {
-                    out.println(api.call("POST", f[1], Files.readAllBytes(Path.of(f[2])), f[3]));
+                    out.println(api.call("POST", f[1], Files.readAllBytes(Path.of(f[3])), f[2]));
                 } else if (f[0].equals("delete") && f.length == 2) {
                     out.println(api.call("DELETE", f[1], new byte[0], null));
                 } else if (f[0].equals("quit")) {

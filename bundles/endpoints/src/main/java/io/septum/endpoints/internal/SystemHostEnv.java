@@ -8,6 +8,7 @@ import java.net.InetAddress;
 import java.net.NetworkInterface;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -22,12 +23,14 @@ final class SystemHostEnv implements HostEnv {
         }
         Path p = Path.of("/sys/class/net", interfaceName, "ifindex");
         // read with one open, one read and one close: every regeneration pass reads this for every endpoint, and
-        // Files.readString took twice as long (about 27 against 12 us a read here, docs/benchmarks.md)
+        // Files.readString took about twice as long (docs/benchmarks.md)
         byte[] buf = new byte[16];
         int n;
         try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "r")) {
             n = f.read(buf);
         } catch (FileNotFoundException e) {
+            // the JDK reports any failed open so; only a missing file means a missing interface
+            if (Files.exists(p)) throw new IOException("cannot read " + p + ": " + e.getMessage(), e);
             throw new IOException("interface " + interfaceName + " does not exist in the host network namespace ("
                     + p + " is missing); check the endpoint's interface name or that its veth is up");
         }
