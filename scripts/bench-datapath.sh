@@ -202,7 +202,6 @@ percentiles() { # reads ms values, prints "n min p50 p99 max mean" (nearest-rank
     printf "%d %.1f %.1f %.1f %.1f %.1f\n", NR, a[1], a[p50], a[p99], a[NR], s / NR }'
 }
 
-
 # ---------------------------------------------------------------------------------------------------------------
 declare -A TP TP_NOTE
 VARIANTS=()
@@ -597,7 +596,8 @@ EOF
   [ "$DO_RSS" = 0 ] || memory_under_load "$CNS" "$SIP"
 }
 
-# The agent's memory with the latency run's endpoints: its RSS as they stand, then the highest RSS while the client
+# The agent's memory with the latency run's endpoints and a policy of RSS_ENTRIES entries on a third one (the
+# goal's condition; none with fewer than 3 endpoints): its RSS as they stand, then the highest RSS while the client
 # sends UDP datagrams to the isolated server as fast as two sender threads can (scripts/bench/FlowLoad.java: every
 # datagram is one drop event, so the flow path runs at its maximum), then the heap in use after a full collection.
 RSS_IDLE= RSS_PEAK= RSS_HEAP= RSS_SENT= RSS_HELD=0
