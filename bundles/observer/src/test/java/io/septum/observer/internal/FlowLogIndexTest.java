@@ -198,16 +198,19 @@ class FlowLogIndexTest {
         FlowLog log = log(dir, 1000);
         AtomicBoolean stop = new AtomicBoolean();
         AtomicReference<Throwable> failed = new AtomicReference<>();
+        CountDownLatch started = new CountDownLatch(1);
         CountDownLatch written = new CountDownLatch(1);
         Thread writer = new Thread(() -> {
             for (long i = 1001; !stop.get(); i++) {
                 log.append(flow(i));
                 if (i % 7 == 0) log.flush();
+                if (i == 1106) started.countDown(); // flushed past the newest 'since' asked below: never an empty answer
                 if (i == 3000) written.countDown();
             }
         });
         writer.start();
         try {
+            assertTrue(started.await(30, java.util.concurrent.TimeUnit.SECONDS), "the writer did not start");
             Random random = new Random(7);
             long newest = 0;
             while (written.getCount() > 0 || newest < 3000) {
