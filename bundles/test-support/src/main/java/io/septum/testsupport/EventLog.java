@@ -43,9 +43,9 @@ public final class EventLog<E> implements Consumer<E> {
         return out;
     }
 
-    /** The first current event that matches, waiting up to three seconds for it; fails the test with what did come. */
+    /** The first current event that matches, waiting up to ten seconds for it; fails the test with what did come. */
     public E await(String what, Predicate<E> p) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (System.nanoTime() < end) {
             for (E e : current()) if (p.test(e)) return e;
             TimeUnit.MILLISECONDS.sleep(10); // poll interval, not a wait for a condition

@@ -130,7 +130,7 @@ final class E2eNet implements AutoCloseable {
         String addr = (udp ? "UDP4-RECVFROM:" : "TCP4-LISTEN:") + port + ",fork,reuseaddr";
         processes.add(new ProcessBuilder("ip", "netns", "exec", node.netns(), "socat", addr, target)
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
-        boolean up = E2eSupport.await(Duration.ofSeconds(5), () ->
+        boolean up = E2eSupport.await(Duration.ofSeconds(15), () ->
                 sh(CMD, "ss", "-N", node.netns(), "-H", "-l", "-n", udp ? "-u" : "-t").out().contains(":" + port + " "));
         if (!up) throw new AssertionError("echo server on " + node.name() + ":" + port + (udp ? "/UDP" : "") + " did not start");
     }

@@ -174,8 +174,9 @@ class LibvirtSourceIT {
                                     + " the domain %d ms after it returned, REST showed it after %d ms; virsh destroy:"
                                     + " removed by the source after %d ms, gone from REST after %d ms%n",
                             POLL.toSeconds(), createMs, reportedMs, seenMs, removedMs, goneMs);
-                    // The event precedes virsh's own return (hence possibly negative figures); 1 s is a loaded CI.
-                    assertTrue(reportedMs < 1000 && removedMs < 1000, "the source acted on the events within 1 s: "
+                    // The event precedes virsh's own return (hence possibly negative figures). 5 s leaves room for a
+                    // loaded CI machine and is still far from a listing (the next one is a minute away).
+                    assertTrue(reportedMs < 5000 && removedMs < 5000, "the source acted on the events within 5 s: "
                             + reportedMs + " ms, " + removedMs + " ms");
 
                     // libvirtd goes away (the LXC domains keep running): status says so, enforcement is untouched.

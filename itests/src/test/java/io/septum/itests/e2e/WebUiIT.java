@@ -164,7 +164,9 @@ class WebUiIT {
                         assertTrue(E2eSupport.await(Duration.ofSeconds(15), () -> clusterCopy(agent).equals("audit")),
                                 "this node imported the store's rule1 in audit mode");
                         long audited = agent.get("/v1/status").path("policyRevision").asLong();
-                        assertTrue(fleet.xwingGetsThrough(net), "audit mode drops nothing");
+                        // a connection that must pass: the allow timeout, and time for the audit copy to be in force
+                        assertTrue(E2eSupport.await(Duration.ofSeconds(15), () -> net.tcp(fleet.xwing(), fleet.deathstar(), 80,
+                                StarWarsFleet.ALLOW_TIMEOUT)), "audit mode drops nothing");
 
                         awaitPage(browser, "rule1 staged", policyRow(), n -> n.asText().contains("audit") && n.asText().contains("promote"));
                         browser.eval("document.querySelector('#policies tbody tr[data-policy=\"default/rule1\"] button[data-action=\"promote\"]').click()");

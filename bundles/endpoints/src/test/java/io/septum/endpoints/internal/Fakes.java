@@ -48,7 +48,8 @@ final class Fakes {
     }
 
     static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        await(what, java.time.Duration.ofSeconds(5), condition);
+        // etcd fsyncs every write, and the cluster tests wait on leases and watches through it: slow machines too
+        await(what, java.time.Duration.ofSeconds(30), condition);
     }
 
     static void await(String what, java.time.Duration timeout, BooleanSupplier condition) throws InterruptedException {

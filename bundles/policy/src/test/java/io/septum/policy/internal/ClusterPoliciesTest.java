@@ -60,7 +60,7 @@ class ClusterPoliciesTest {
     }
 
     static void await(String what, BooleanSupplier c) throws InterruptedException {
-        Await.until(what, Duration.ofSeconds(5), c);
+        Await.until(what, Duration.ofSeconds(30), c); // through etcd, which fsyncs every write
     }
 
     @Test

@@ -228,7 +228,7 @@ class DatapathPacketTest {
         dp.upsertEndpoint(ep(b, EP_B, ID_B, true, false), allowA);
         NetLab.Conn conn = lab.open(a, b.ip4(), 80);
         try {
-            assertTrue(conn.echoes("before", 2000));
+            assertTrue(conn.echoes("before", 10_000)); // the first answer waits for socat to start and connect
             dp.close(); // the agent goes away: programs stay attached, maps stay pinned
             assertTrue(conn.echoes("while-down", 2000));
             assertThrows(DatapathException.class, () -> dp.upsertEndpoint(ep(b, EP_B, ID_B, true, false), allowA));

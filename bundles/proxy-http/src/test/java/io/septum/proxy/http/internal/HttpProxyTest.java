@@ -300,7 +300,8 @@ class HttpProxyTest {
             }
             long ms = (System.nanoTime() - start) / 1_000_000;
             assertTrue(cut, "a client trickling headers is cut");
-            assertTrue(ms >= 1_000 && ms < 5_000, "cut after the 1.5 s header timeout, not before and not much later: " + ms + " ms");
+            // the upper bound leaves a loaded machine's scheduling room; a missing timeout never cuts at all
+            assertTrue(ms >= 1_000 && ms < 10_000, "cut after the 1.5 s header timeout, not before and not much later: " + ms + " ms");
         }
         assertEquals(List.of(), backendSaw);
     }
