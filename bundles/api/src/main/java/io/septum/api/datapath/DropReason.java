@@ -23,12 +23,15 @@ public enum DropReason {
         return code;
     }
 
+    /** values() copies the array on every call: once per flow, on the flow path. */
+    private static final DropReason[] ALL = values();
+
     public String description() {
         return description;
     }
 
     public static DropReason byCode(int code) {
-        for (DropReason r : values()) if (r.code == code) return r;
+        for (DropReason r : ALL) if (r.code == code) return r;
         return NONE;
     }
 }

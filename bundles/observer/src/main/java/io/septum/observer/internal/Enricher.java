@@ -24,6 +24,8 @@ import java.util.Optional;
  * give the match type are cached for {@code cacheNanos}.
  */
 final class Enricher {
+    /** Addresses remembered at most: flows from many outside peers must not grow it without bound. */
+    private static final int MAX_REMEMBERED_IPS = 4096;
     /** What the enricher asks the agent; the component answers from its services, tests from maps. */
     interface Lookup {
         /** The endpoint index's newest snapshot. */
@@ -40,6 +42,9 @@ final class Enricher {
     private final Lookup lookup;
     private final long cacheNanos;
     private final Map<Long, CachedPolicy> policies = new HashMap<>();
+    /** Addresses looked up in {@link #byIpOf}, and what it answered (empty: no endpoint has the address). */
+    private final Map<String, Optional<Endpoint>> byIp = new HashMap<>();
+    private EndpointSnapshot byIpOf;
 
     private record CachedPolicy(long at, List<BpfPolicyEntry> entries) {
     }
@@ -50,9 +55,18 @@ final class Enricher {
     }
 
     Flow enrich(DatapathEvent e) {
+        return enrich(e, null);
+    }
+
+    /** The event as a flow observed on {@code nodeName} (null: none yet; the observer stamps it when it stores). */
+    Flow enrich(DatapathEvent e, String nodeName) {
         long now = System.nanoTime();
         EndpointSnapshot snap = safe(lookup::endpoints);
         if (snap == null) snap = EndpointSnapshot.EMPTY;
+        if (snap != byIpOf) {
+            byIpOf = snap;
+            byIp.clear();
+        }
         boolean ingress = "INGRESS".equalsIgnoreCase(e.direction());
         Endpoint self = snap.byId(e.endpointId()).orElse(null);
         Endpoint src = ingress ? byIp(snap, e.srcIp()) : self;
@@ -79,7 +93,7 @@ final class Enricher {
                 new FlowIp(e.srcIp(), e.dstIp(), ipVersion),
                 new FlowL4(proto, e.srcPort(), e.dstPort(), flags),
                 source, destination, "L3_L4", type, ingress ? "INGRESS" : "EGRESS", point, match,
-                e.endpointId(), e.ruleId(), rule.map(RuleRef::policy).orElse(null), ruleText, e.reply(), null);
+                e.endpointId(), e.ruleId(), rule.map(RuleRef::policy).orElse(null), ruleText, e.reply(), null, nodeName);
     }
 
     /** Why no rule decided: the datapath's default for the direction. */
@@ -133,8 +147,19 @@ final class Enricher {
         return new FlowEndpoint(observingId, identity, ns, null, labels);
     }
 
-    private static Endpoint byIp(EndpointSnapshot snap, String ip) {
-        return ip == null ? null : snap.byIp(ip).orElse(null);
+    /**
+     * The snapshot's endpoint with this address, remembered until the snapshot changes: a flow's addresses repeat,
+     * and the snapshot parses each one it is asked for.
+     */
+    private Endpoint byIp(EndpointSnapshot snap, String ip) {
+        if (ip == null) return null;
+        Optional<Endpoint> ep = byIp.get(ip);
+        if (ep == null) {
+            ep = snap.byIp(ip);
+            if (byIp.size() >= MAX_REMEMBERED_IPS) byIp.clear();
+            byIp.put(ip, ep);
+        }
+        return ep.orElse(null);
     }
 
     /** A lookup whose service is gone or failing leaves the field empty: a flow is never lost for a name. */

@@ -176,8 +176,9 @@ class Observer implements DatapathEventListener, FlowObserver, FlowSink, AutoClo
     private void handle(DatapathEvent e) {
         Enricher en = enricher;
         if (en == null) return;
-        Flow f = en.enrich(e);
-        record(f);
+        String name = nodeName;
+        // named as it is made: record() need not copy it to add the name
+        record(en.enrich(e, name == null ? settings.nodeName() : name));
     }
 
     /** Stores a flow, with this node's name: ring, log, followers, rate. */

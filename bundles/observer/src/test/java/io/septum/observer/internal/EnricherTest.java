@@ -33,10 +33,13 @@ class EnricherTest {
                 new BpfPolicyEntry("INGRESS", 257, "TCP", "80", "ALLOW", 468487873, 3),
                 new BpfPolicyEntry("INGRESS", 0, "ANY", "*", "ALLOW", 77, 1));
         int endpointCalls;
+        /** When set, the snapshot every call answers (as the endpoint index does until something changes). */
+        io.septum.api.EndpointSnapshot current;
 
         @Override
         public io.septum.api.EndpointSnapshot endpoints() {
             endpointCalls++;
+            if (current != null) return current;
             return new io.septum.api.EndpointSnapshot(endpointCalls, endpoints, List.of());
         }
 
@@ -82,6 +85,32 @@ class EnricherTest {
         assertEquals("IPv4", f.ip().ipVersion());
         assertNull(f.dropReasonDesc());
         assertEquals("2023-11-14T22:13:20.123Z", f.time());
+    }
+
+    @Test
+    void anAddressIsResolvedAgainWhenTheSnapshotChangesAndTheFlowCarriesTheNodeName() {
+        Endpoint xwing = ep(4, "xwing", 258, "10.199.16.3", "k8s:io.kubernetes.pod.namespace=default", "netns:class=xwing");
+        Endpoint outpost = ep(5, "outpost", 259, "10.199.16.9", "k8s:io.kubernetes.pod.namespace=default");
+        Fake fake = new Fake();
+        fake.current = new io.septum.api.EndpointSnapshot(1, List.of(DEATHSTAR, TIEFIGHTER), List.of());
+        Enricher en = new Enricher(fake, 1_000_000_000L);
+        DatapathEvent fromTiefighterAddress = event("policy-verdict", "FORWARDED", 0, "10.199.16.3", 257, 1, "10.199.16.1",
+                256, 80, 468487873, 1, "INGRESS");
+        DatapathEvent fromOutpostAddress = event("drop", "DROPPED", 133, "10.199.16.9", 2, 1, "10.199.16.1", 256, 80, 0, 1,
+                "INGRESS");
+        for (int i = 0; i < 2; i++) {
+            assertEquals("default/tiefighter", en.enrich(fromTiefighterAddress).source().qualifiedName());
+            assertNull(en.enrich(fromOutpostAddress).source().name(), "no endpoint has the address yet");
+        }
+        // the address moves to another endpoint, and an unknown one becomes an endpoint's: the next snapshot says so
+        fake.current = new io.septum.api.EndpointSnapshot(2, List.of(DEATHSTAR, xwing, outpost), List.of());
+        assertEquals("default/xwing", en.enrich(fromTiefighterAddress).source().qualifiedName());
+        assertEquals("default/outpost", en.enrich(fromOutpostAddress).source().qualifiedName());
+
+        assertNull(en.enrich(fromOutpostAddress).nodeName());
+        Flow named = en.enrich(fromOutpostAddress, "node-1");
+        assertEquals("node-1", named.nodeName());
+        assertEquals(en.enrich(fromOutpostAddress).withNodeName("node-1"), named);
     }
 
     @Test
