@@ -49,8 +49,7 @@ final class FlowLog implements AutoCloseable {
     private final ObjectMapper mapper = new ObjectMapper()
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
     private final ObjectReader reader = mapper.readerFor(Flow.class);
-    private final ObjectWriter writer = mapper.writerFor(Flow.class)
-            .without(com.fasterxml.jackson.databind.SerializationFeature.FLUSH_AFTER_WRITE_VALUE);
+    private final ObjectWriter writer = mapper.writerFor(Flow.class);
     /** The flows of the segment being written, for its index. */
     private SegmentIndex.Builder currentIndex = new SegmentIndex.Builder();
     /** Off only to measure what the index saves (the benchmark): every segment is then read. */
@@ -259,7 +258,8 @@ final class FlowLog implements AutoCloseable {
             totalBytes = closedBytes + currentBytes;
             if (currentBytes >= segmentBytes) rotate();
             error = null;
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
+            // also a flow Jackson could not write: the generator may hold part of it, so it goes with the segment
             if (error == null) LOG.log(System.Logger.Level.WARNING, "cannot write the flow log in " + dir + ": " + e.getMessage());
             error = "cannot write " + dir + ": " + e.getMessage();
             closeQuietly();
@@ -332,6 +332,7 @@ final class FlowLog implements AutoCloseable {
     }
 
     private void rotate() throws IOException {
+        json.close(); // between flows: nothing open, nothing written; its buffers go back to Jackson's pool
         out.close();
         indexCurrent();
         closedBytes += currentBytes;
