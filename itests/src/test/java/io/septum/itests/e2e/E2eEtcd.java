@@ -3,7 +3,6 @@ package io.septum.itests.e2e;
 import io.septum.testsupport.TestFiles;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +27,8 @@ final class E2eEtcd implements AutoCloseable {
 
     /** A new etcd, started and answering on its client port. */
     static E2eEtcd started() throws IOException {
-        E2eEtcd e = new E2eEtcd(Files.createTempDirectory("septum-it-etcd"), freePort(), freePort());
+        int[] ports = io.septum.testsupport.TestPorts.free(2);
+        E2eEtcd e = new E2eEtcd(Files.createTempDirectory("septum-it-etcd"), ports[0], ports[1]);
         try {
             e.start();
         } catch (IOException | RuntimeException | Error ex) {
@@ -75,11 +75,5 @@ final class E2eEtcd implements AutoCloseable {
     public void close() throws InterruptedException {
         kill();
         TestFiles.deleteTree(dir);
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
     }
 }

@@ -9,7 +9,6 @@ import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -58,8 +57,9 @@ public final class TestEtcd implements AutoCloseable {
             Assumptions.abort(reason);
         }
         Path dir = Files.createTempDirectory("septum-test-etcd");
-        int client = freePort();
-        int peer = freePort();
+        int[] ports = io.septum.testsupport.TestPorts.free(2);
+        int client = ports[0];
+        int peer = ports[1];
         String c = (tls == null ? "http" : "https") + "://127.0.0.1:" + client;
         String p = "http://127.0.0.1:" + peer;
         ProcessBuilder pb = new ProcessBuilder(bin.toString(), "--name", "test", "--data-dir", dir.resolve("data").toString(),
@@ -116,12 +116,6 @@ public final class TestEtcd implements AutoCloseable {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
         if (p.waitFor() != 0) throw new IOException(String.join(" ", cmd) + " failed: " + out);
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
     }
 
     EtcdClient client() {
