@@ -154,9 +154,7 @@ class FlowRelayTest {
     }
 
     private static int closedPort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+        return io.septum.testsupport.TestPorts.free(1)[0];
     }
 
     /** A flow as its node's observer stores it; peers' flows are sent without the name to show the relay sets it. */

@@ -9,7 +9,6 @@ import io.septum.api.HealthReporter;
 import java.io.IOException;
 import java.lang.reflect.Proxy;
 import java.net.ConnectException;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -122,9 +121,7 @@ class PeerFlowComponentTest {
     }
 
     private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+        return io.septum.testsupport.TestPorts.free(1)[0];
     }
 
     /** The configuration as DS hands it over: every key not given has its default. */
