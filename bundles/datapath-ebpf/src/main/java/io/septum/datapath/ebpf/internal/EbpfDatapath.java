@@ -50,6 +50,8 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
     /** Our tc filters' identity on every clsact hook; other tools' filters keep theirs. */
     public static final int TC_HANDLE = 0x5e97;
     public static final int TC_PRIORITY = 7;
+    /** How long one tc rtnetlink request waits for the kernel's answer (it is sent twice at most). */
+    static final long TC_TIMEOUT_MILLIS = 3000;
     /** The cgroup_skb programs of cgroup endpoints: a second object sharing the pinned maps (BpfMaps). */
     public static final String CGROUP_OBJECT_RESOURCE = "/io/septum/bpf/septum_cgroup.bpf.o";
     public static final String PROG_CG_INGRESS = "septum_cg_ingress";
@@ -108,7 +110,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
         this.decoder = new EventDecoder(runtime);
         this.log = new LibbpfLog(lib, libc, runtime);
         this.codec = new MapCodec(runtime);
-        this.tc = new TcAttach(lib, runtime);
+        this.tc = new TcAttach(new TcNetlink(libc, runtime, TC_TIMEOUT_MILLIS));
         this.cgroups = new CgroupAttach(lib, libc, runtime, pinDir);
     }
 

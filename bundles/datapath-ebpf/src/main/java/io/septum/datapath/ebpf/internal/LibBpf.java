@@ -11,9 +11,6 @@ import jnr.ffi.types.size_t;
  * {@code -errno}; pointer functions return NULL and set errno (read it with {@code LastError}).
  */
 public interface LibBpf {
-    int BPF_TC_INGRESS = 1;
-    int BPF_TC_EGRESS = 2;
-    int BPF_TC_F_REPLACE = 1;
     long BPF_ANY = 0;
     long BPF_NOEXIST = 1;
     long BPF_EXIST = 2;
@@ -42,14 +39,6 @@ public interface LibBpf {
     Pointer bpf_object__find_program_by_name(Pointer obj, String name);
 
     int bpf_program__fd(Pointer prog);
-
-    int bpf_tc_hook_create(Pointer hook);
-
-    int bpf_tc_attach(Pointer hook, Pointer opts);
-
-    int bpf_tc_detach(Pointer hook, Pointer opts);
-
-    int bpf_tc_query(Pointer hook, Pointer opts);
 
     int bpf_map_update_elem(int fd, @In byte[] key, @In byte[] value, long flags);
 

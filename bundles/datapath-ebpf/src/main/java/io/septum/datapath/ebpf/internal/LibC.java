@@ -1,9 +1,15 @@
 package io.septum.datapath.ebpf.internal;
 
 import jnr.ffi.Pointer;
+import jnr.ffi.annotations.In;
+import jnr.ffi.annotations.Out;
 import jnr.ffi.types.size_t;
+import jnr.ffi.types.ssize_t;
 
-/** The few libc calls the datapath needs: mounting bpffs, opening cgroup directories, and formatting libbpf's printf-style log lines. */
+/**
+ * The few libc calls the datapath needs: mounting bpffs, opening cgroup directories, formatting libbpf's printf-style
+ * log lines, and tc's rtnetlink requests ({@link TcNetlink}).
+ */
 public interface LibC {
     int open(String path, int flags);
 
@@ -13,4 +19,12 @@ public interface LibC {
 
     /** On x86-64 (and aarch64) a {@code va_list} argument is passed as a pointer, so it can be handed on as is. */
     int vsnprintf(Pointer buf, @size_t long size, Pointer fmt, Pointer vaList);
+
+    int socket(int domain, int type, int protocol);
+
+    int setsockopt(int fd, int level, int name, @In byte[] value, int length);
+
+    @ssize_t long send(int fd, @In byte[] buf, @size_t long length, int flags);
+
+    @ssize_t long recv(int fd, @Out byte[] buf, @size_t long length, int flags);
 }

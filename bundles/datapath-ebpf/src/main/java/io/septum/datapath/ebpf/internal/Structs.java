@@ -303,7 +303,6 @@ public final class Structs {
         }
     }
 
-    /** libbpf 1.1 {@code struct bpf_tc_hook}: 24 bytes. */
     // ---- load balancer (bpf/src/lib/lb.h)
 
     public static final class LbSvcKey extends Mirror {
@@ -434,48 +433,6 @@ public final class Structs {
 
         @Override public Map<java.lang.String, Long> members() {
             return map("services", services.offset());
-        }
-    }
-
-    public static final class TcHook extends Mirror {
-        public final size_t sz = new size_t();
-        public final Signed32 ifindex = new Signed32();
-        public final Signed32 attach_point = new Signed32();
-        public final Unsigned32 parent = new Unsigned32();
-
-        public TcHook(Runtime r) {
-            super(r, "bpf_tc_hook");
-        }
-
-        @Override public Map<java.lang.String, Long> members() {
-            return map("sz", sz.offset(), "ifindex", ifindex.offset(), "attach_point", attach_point.offset(), "parent", parent.offset());
-        }
-
-        @Override public int size() {
-            return 24; /* trailing "size_t :0" pads to 8 */
-        }
-    }
-
-    /** libbpf 1.1 {@code struct bpf_tc_opts}: 32 bytes. */
-    public static final class TcOpts extends Mirror {
-        public final size_t sz = new size_t();
-        public final Signed32 prog_fd = new Signed32();
-        public final Unsigned32 flags = new Unsigned32();
-        public final Unsigned32 prog_id = new Unsigned32();
-        public final Unsigned32 handle = new Unsigned32();
-        public final Unsigned32 priority = new Unsigned32();
-
-        public TcOpts(Runtime r) {
-            super(r, "bpf_tc_opts");
-        }
-
-        @Override public Map<java.lang.String, Long> members() {
-            return map("sz", sz.offset(), "prog_fd", prog_fd.offset(), "flags", flags.offset(), "prog_id", prog_id.offset(), "handle", handle.offset(),
-                    "priority", priority.offset());
-        }
-
-        @Override public int size() {
-            return 32;
         }
     }
 }

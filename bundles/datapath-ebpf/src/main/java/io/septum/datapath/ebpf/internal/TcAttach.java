@@ -10,8 +10,6 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.logging.Logger;
-import jnr.ffi.Runtime;
-import jnr.ffi.Struct;
 
 /**
  * The tc side of interface endpoints: our filters (handle {@link EbpfDatapath#TC_HANDLE}, priority
@@ -22,21 +20,19 @@ final class TcAttach {
     private static final Logger LOG = Logger.getLogger(EbpfDatapath.class.getName());
     private static final int ENOENT = 2, EEXIST = 17, ENODEV = 19, EINVAL = 22;
 
-    private final LibBpf lib;
-    private final Runtime runtime;
+    private final TcNetlink netlink;
     private final Set<Integer> attached = new HashSet<>();
     /** Host interfaces (the host firewall's programs) and bridges with septum_to_proxy: the same hook, never both. */
     private final Set<Integer> hostInterfaces = new HashSet<>(), proxyBridges = new HashSet<>();
 
-    TcAttach(LibBpf lib, Runtime runtime) {
-        this.lib = lib;
-        this.runtime = runtime;
+    TcAttach(TcNetlink netlink) {
+        this.netlink = netlink;
     }
 
     /** Both programs on the interface: its ingress carries what the endpoint sends (its egress), and vice versa. */
     void attach(DatapathEndpoint ep, int progFrom, int progTo) throws DatapathException {
-        attachOne(ep.ifindex(), LibBpf.BPF_TC_INGRESS, progFrom, EbpfDatapath.PROG_FROM_EP, ep);
-        attachOne(ep.ifindex(), LibBpf.BPF_TC_EGRESS, progTo, EbpfDatapath.PROG_TO_EP, ep);
+        attachOne(ep.ifindex(), true, progFrom, EbpfDatapath.PROG_FROM_EP, ep);
+        attachOne(ep.ifindex(), false, progTo, EbpfDatapath.PROG_TO_EP, ep);
         attached.add(ep.ifindex());
     }
 
@@ -47,23 +43,22 @@ final class TcAttach {
                     + " ingress carries the L7 proxy's program: name the host's uplink instead");
         }
         hostInterfaces.add(ep.ifindex());
-        attachOne(ep.ifindex(), LibBpf.BPF_TC_INGRESS, progIn, EbpfDatapath.PROG_HOST_IN, ep);
-        attachOne(ep.ifindex(), LibBpf.BPF_TC_EGRESS, progOut, EbpfDatapath.PROG_HOST_OUT, ep);
+        attachOne(ep.ifindex(), true, progIn, EbpfDatapath.PROG_HOST_IN, ep);
+        attachOne(ep.ifindex(), false, progOut, EbpfDatapath.PROG_HOST_OUT, ep);
         attached.add(ep.ifindex());
     }
 
-    private void attachOne(int ifindex, int point, int progFd, String progName, DatapathEndpoint ep) throws DatapathException {
-        Structs.TcHook hook = hook(ifindex, point);
-        int rc = lib.bpf_tc_hook_create(Struct.getMemory(hook));
-        if (rc < 0 && rc != -EEXIST) {
+    private void attachOne(int ifindex, boolean ingress, int progFd, String progName, DatapathEndpoint ep) throws DatapathException {
+        TcNetlink.Result r = netlink.createClsact(ifindex);
+        if (!r.ok() && r.errno() != EEXIST) {
             throw new DatapathException("cannot create the clsact qdisc on " + ep.interfaceName() + " (ifindex "
-                    + ifindex + ") for endpoint " + ep.id() + ": " + BpfErrors.errno(-rc)
-                    + (rc == -ENODEV ? " (the interface does not exist in the agent's network namespace)" : ""));
+                    + ifindex + ") for endpoint " + ep.id() + ": " + r.describe()
+                    + (r.errno() == ENODEV ? " (the interface does not exist in the agent's network namespace)" : ""));
         }
-        rc = lib.bpf_tc_attach(Struct.getMemory(hook), Struct.getMemory(opts(progFd, LibBpf.BPF_TC_F_REPLACE)));
-        if (rc < 0) {
+        r = netlink.attach(ifindex, ingress, EbpfDatapath.TC_HANDLE, EbpfDatapath.TC_PRIORITY, progFd, progName);
+        if (!r.ok()) {
             throw new DatapathException("cannot attach " + progName + " to " + ep.interfaceName() + " (ifindex " + ifindex
-                    + ") for endpoint " + ep.id() + ": " + BpfErrors.errno(-rc));
+                    + ") for endpoint " + ep.id() + ": " + r.describe());
         }
     }
 
@@ -87,24 +82,24 @@ final class TcAttach {
                     + " host firewall, whose programs would be replaced: name the host's uplink in hostInterfaces");
         }
         proxyBridges.add(ifindex);
-        Structs.TcHook hook = hook(ifindex, LibBpf.BPF_TC_INGRESS);
-        int rc = lib.bpf_tc_hook_create(Struct.getMemory(hook));
-        if (rc < 0 && rc != -EEXIST) {
-            throw new DatapathException("cannot create the clsact qdisc on the bridge of " + name + ": " + BpfErrors.errno(-rc));
+        TcNetlink.Result r = netlink.createClsact(ifindex);
+        if (!r.ok() && r.errno() != EEXIST) {
+            throw new DatapathException("cannot create the clsact qdisc on the bridge of " + name + ": " + r.describe());
         }
-        rc = lib.bpf_tc_attach(Struct.getMemory(hook), Struct.getMemory(opts(progProxy, LibBpf.BPF_TC_F_REPLACE)));
-        if (rc < 0) {
+        r = netlink.attach(ifindex, true, EbpfDatapath.TC_HANDLE, EbpfDatapath.TC_PRIORITY, progProxy, EbpfDatapath.PROG_TO_PROXY);
+        if (!r.ok()) {
             throw new DatapathException("cannot attach " + EbpfDatapath.PROG_TO_PROXY + " to the bridge of " + name + ": "
-                    + BpfErrors.errno(-rc));
+                    + r.describe());
         }
     }
 
     /** Removes only our filters (handle and priority): destroying the hook would kill other tools' filters. */
     void detach(int ifindex) {
-        for (int point : new int[] {LibBpf.BPF_TC_INGRESS, LibBpf.BPF_TC_EGRESS}) {
-            int rc = lib.bpf_tc_detach(Struct.getMemory(hook(ifindex, point)), Struct.getMemory(opts(0, 0)));
-            if (rc < 0 && rc != -ENOENT && rc != -ENODEV && rc != -EINVAL) {
-                LOG.warning("detaching from ifindex " + ifindex + ": " + BpfErrors.errno(-rc));
+        for (boolean ingress : new boolean[] {true, false}) {
+            TcNetlink.Result r = netlink.detach(ifindex, ingress, EbpfDatapath.TC_HANDLE, EbpfDatapath.TC_PRIORITY);
+            int e = r.errno();
+            if (e != 0 && e != ENOENT && e != ENODEV && e != EINVAL) {
+                LOG.warning("detaching from ifindex " + ifindex + ": " + r.describe());
             }
         }
         attached.remove(ifindex);
@@ -113,33 +108,13 @@ final class TcAttach {
 
     /** Whether our filter is attached at that hook. */
     boolean isAttached(int ifindex, boolean ingress) {
-        Structs.TcOpts opts = opts(0, 0);
-        int rc = lib.bpf_tc_query(Struct.getMemory(hook(ifindex, ingress ? LibBpf.BPF_TC_INGRESS : LibBpf.BPF_TC_EGRESS)),
-                Struct.getMemory(opts));
-        return rc == 0 && opts.prog_id.get() != 0;
+        TcNetlink.Result r = netlink.query(ifindex, ingress, EbpfDatapath.TC_HANDLE, EbpfDatapath.TC_PRIORITY);
+        return r.ok() && r.progId() != 0;
     }
 
     /** Interfaces this agent attached to since it started. */
     int count() {
         return attached.size();
-    }
-
-    private Structs.TcHook hook(int ifindex, int point) {
-        Structs.TcHook h = Structs.direct(new Structs.TcHook(runtime));
-        h.sz.set(h.size());
-        h.ifindex.set(ifindex);
-        h.attach_point.set(point);
-        return h;
-    }
-
-    private Structs.TcOpts opts(int progFd, int flags) {
-        Structs.TcOpts o = Structs.direct(new Structs.TcOpts(runtime));
-        o.sz.set(o.size());
-        o.prog_fd.set(progFd);
-        o.flags.set(flags);
-        o.handle.set(EbpfDatapath.TC_HANDLE);
-        o.priority.set(EbpfDatapath.TC_PRIORITY);
-        return o;
     }
 
     /**

@@ -131,21 +131,4 @@ class StructLayoutTest {
         Structs.IpcacheValue v = new Structs.IpcacheValue(Runtime.getSystemRuntime());
         assertTrue(fake.offsets().get("identity") / 8 != v.identity.offset());
     }
-
-    @Test
-    void libbpfTcStructsHaveTheMeasuredLayout() {
-        Runtime r = Runtime.getSystemRuntime();
-        Structs.TcHook h = new Structs.TcHook(r);
-        assertEquals(24, h.size());
-        assertEquals(8, h.ifindex.offset());
-        assertEquals(12, h.attach_point.offset());
-        assertEquals(16, h.parent.offset());
-        Structs.TcOpts o = new Structs.TcOpts(r);
-        assertEquals(32, o.size());
-        assertEquals(8, o.prog_fd.offset());
-        assertEquals(12, o.flags.offset());
-        assertEquals(16, o.prog_id.offset());
-        assertEquals(20, o.handle.offset());
-        assertEquals(24, o.priority.offset());
-    }
 }
