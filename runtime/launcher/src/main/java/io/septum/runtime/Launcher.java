@@ -45,15 +45,28 @@ public final class Launcher {
 
     private static final Logger LOG = Logger.getLogger(Launcher.class.getName());
     private static final long READY_WARNING_MILLIS = 60_000;
+    /** How long a stop may take before the agent gives up on it (below the unit's TimeoutStopSec=60). */
+    static final long STOP_TIMEOUT_MILLIS = 30_000;
 
     private final LauncherOptions.Paths paths;
     private final boolean console;
     private final long jvmStart;
     private final String notifySocket;
     private final AtomicBoolean ready = new AtomicBoolean();
+    private final AtomicBoolean stopWatched = new AtomicBoolean();
+    private final long stopTimeoutMillis;
+    private final java.util.function.IntConsumer halt;
     private volatile Framework framework;
 
     Launcher(LauncherOptions.Paths paths, boolean console, long jvmStart, Map<String, String> env) {
+        this(paths, console, jvmStart, env, STOP_TIMEOUT_MILLIS, code -> Runtime.getRuntime().halt(code));
+    }
+
+    /** {@code halt} ends the process when a stop does not finish within {@code stopTimeoutMillis}. */
+    Launcher(LauncherOptions.Paths paths, boolean console, long jvmStart, Map<String, String> env,
+             long stopTimeoutMillis, java.util.function.IntConsumer halt) {
+        this.stopTimeoutMillis = stopTimeoutMillis;
+        this.halt = halt;
         this.paths = paths;
         this.console = console;
         this.jvmStart = jvmStart;
@@ -426,6 +439,44 @@ public final class Launcher {
         } catch (BundleException e) {
             LOG.log(Level.SEVERE, "cannot stop the framework: " + e.getMessage(), e);
         }
+        watchStop(fw);
+    }
+
+    /**
+     * A stop that hangs (a component whose deactivation waits on something that never comes) would keep the agent
+     * running after SIGTERM for good: after {@code stopTimeoutMillis} the agent logs the threads of the agent and of
+     * Felix, with where they are, and ends the process. Like kill -9, this leaves programs attached and maps pinned.
+     */
+    private void watchStop(Framework fw) {
+        if (!stopWatched.compareAndSet(false, true)) return;
+        Thread watch = new Thread(() -> {
+            try {
+                fw.waitForStop(stopTimeoutMillis);
+            } catch (InterruptedException e) {
+                return;
+            }
+            if ((fw.getState() & (Bundle.STARTING | Bundle.ACTIVE | Bundle.STOPPING)) == 0) return;
+            LOG.severe("Septum did not stop within " + stopTimeoutMillis / 1000.0 + " s; ending the process (BPF programs"
+                    + " stay attached and maps stay pinned). Threads of the agent and of Felix:" + stuckThreads());
+            deletePidFile();
+            halt.accept(1);
+        }, "septum-stop-watch");
+        watch.setDaemon(true);
+        watch.start();
+    }
+
+    /** Each live thread with a frame of the agent or of Felix: its name, state and top frames. */
+    static String stuckThreads() {
+        StringBuilder out = new StringBuilder();
+        for (Map.Entry<Thread, StackTraceElement[]> e : Thread.getAllStackTraces().entrySet()) {
+            StackTraceElement[] stack = e.getValue();
+            boolean ours = java.util.Arrays.stream(stack).anyMatch(f -> f.getClassName().startsWith("io.septum.")
+                    || f.getClassName().startsWith("org.apache.felix."));
+            if (!ours || e.getKey() == Thread.currentThread()) continue;
+            out.append("\n  \"").append(e.getKey().getName()).append("\" ").append(e.getKey().getState());
+            for (int i = 0; i < Math.min(12, stack.length); i++) out.append("\n      at ").append(stack[i]);
+        }
+        return out.length() == 0 ? " none" : out.toString();
     }
 
     /** Last resort when the JVM exits for another reason (System.exit elsewhere, SIGHUP). */

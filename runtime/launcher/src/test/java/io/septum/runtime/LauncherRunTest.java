@@ -153,6 +153,63 @@ class LauncherRunTest {
         }
     }
 
+    /** A stop that hangs ends the process after the stop timeout, naming the stuck thread; a clean one does not. */
+    @Test
+    void aStopThatHangsEndsTheProcessAfterTheTimeoutNamingTheStuckThread() throws Exception {
+        LauncherOptions.Paths p = tree();
+        java.util.concurrent.CompletableFuture<Integer> halted = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler capture = new java.util.logging.Handler() {
+            @Override public void publish(java.util.logging.LogRecord r) {
+                logged.add(r.getMessage());
+            }
+
+            @Override public void flush() {
+            }
+
+            @Override public void close() {
+            }
+        };
+        java.util.logging.Logger log = java.util.logging.Logger.getLogger(Launcher.class.getName());
+        log.addHandler(capture);
+        launcher = new Launcher(p, false, System.currentTimeMillis(), Map.of(), 500, halted::complete);
+        Framework fw = launcher.start();
+        try {
+            // a synchronous listener runs on the thread that stops the framework: it stands for a deactivation
+            // that waits on something that never comes
+            fw.getBundleContext().addBundleListener((org.osgi.framework.SynchronousBundleListener) ev -> {
+                if (ev.getType() == org.osgi.framework.BundleEvent.STOPPING) {
+                    try {
+                        release.await(60, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            });
+            launcher.requestStop("test");
+            assertEquals(1, halted.get(20, TimeUnit.SECONDS));
+            String severe = logged.stream().filter(m -> m.startsWith("Septum did not stop within 0.5 s")).findFirst()
+                    .orElseThrow(() -> new AssertionError("no stop-timeout message in " + logged));
+            assertTrue(severe.contains("LauncherRunTest"), "the stuck frame is named: " + severe);
+            assertFalse(Files.exists(p.pidFile()), "pid file removed before the process ends");
+        } finally {
+            release.countDown();
+            log.removeHandler(capture);
+        }
+        assertEquals(0, launcher.awaitStop());
+        launcher = null;
+
+        // a stop that finishes in time leaves the process alone
+        java.util.concurrent.CompletableFuture<Integer> notHalted = new java.util.concurrent.CompletableFuture<>();
+        Launcher clean = new Launcher(p, false, System.currentTimeMillis(), Map.of(), 300, notHalted::complete);
+        clean.start();
+        clean.requestStop("test");
+        assertEquals(0, clean.awaitStop());
+        Thread.sleep(900);
+        assertFalse(notHalted.isDone(), "a clean stop ended the process");
+    }
+
     private static String read(Path f) {
         try {
             return Files.exists(f) ? Files.readString(f) : "";
