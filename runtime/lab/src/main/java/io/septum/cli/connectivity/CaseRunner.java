@@ -208,7 +208,7 @@ public final class CaseRunner {
             Map<String, Target> targets = build(tc, lab);
             registerAll(origin, tc, lab, agents, targets, parsed);
             agents.forgetNames(fqdns(tc));
-            List<ProbeResult> results = probeAll(tc, lab, targets, offline);
+            List<ProbeResult> results = probeAll(tc, lab, targets, offline, () -> dnsProxyState(agents));
             CaseResult result = CaseResult.of(tc.name(), results);
             boolean allowsDenied = results.stream().anyMatch(r -> "allow".equals(r.expect()) && !r.pass());
             if (allowsDenied) NetLab.bridgeNetfilterWarning().ifPresent(w -> progress.println("septum: warning: " + w));
@@ -328,7 +328,8 @@ public final class CaseRunner {
         if (!tc.policies().isBlank()) progress.println("revision " + rev + " enforced in " + millis(t1) + " ms");
     }
 
-    private List<ProbeResult> probeAll(TestCase tc, LabRuntime lab, Map<String, Target> targets, CaseResult offline) {
+    private List<ProbeResult> probeAll(TestCase tc, LabRuntime lab, Map<String, Target> targets, CaseResult offline,
+                                       java.util.function.Supplier<String> dnsProxy) {
         long t0 = System.nanoTime();
         NetLab.Node dnsServer = tc.endpoints().stream().filter(TestCase.Endpoint::dns).findFirst()
                 .map(e -> targets.get(e.qualifiedName()).node()).orElse(null);
@@ -347,7 +348,7 @@ public final class CaseRunner {
                 ProbeResult judged = i < offline.results().size() ? offline.results().get(i) : null;
                 Target from = targets.get(matches(tc, p.from()).get(0));
                 Target to = targets.get(matches(tc, p.to()).get(0));
-                futures.add(pool.submit(() -> probe(lab, p, from, to, judged, dnsServer)));
+                futures.add(pool.submit(() -> probe(lab, p, from, to, judged, dnsServer, dnsProxy)));
             }
             List<ProbeResult> out = new ArrayList<>();
             for (java.util.concurrent.Future<ProbeResult> f : futures) {
@@ -370,10 +371,10 @@ public final class CaseRunner {
     }
 
     private ProbeResult probe(LabRuntime lab, TestCase.Probe p, Target from, Target to, ProbeResult judged,
-                              NetLab.Node dnsServer) {
+                              NetLab.Node dnsServer, java.util.function.Supplier<String> dnsProxy) {
         String proto = p.protocol().toUpperCase(Locale.ROOT);
         boolean http = p.http() != null && proto.equals("TCP");
-        NetLab.Observation o = p.dns() == null ? null : resolve(lab, p, from, dnsServer);
+        NetLab.Observation o = p.dns() == null ? null : resolve(lab, p, from, dnsServer, dnsProxy);
         if (o == null) {
             o = http ? httpProbe(lab, p, from, to) : lab.probe(from.node(), to.node().ip(), p.port(), proto, timeout);
         }
@@ -392,15 +393,28 @@ public final class CaseRunner {
      * A {@code dns:} probe's lookup at the case's DNS endpoint, through the agent's DNS proxy where DNS rules govern
      * it: null when it answered with the destination's address (the probe goes on), else the denial.
      */
-    private NetLab.Observation resolve(LabRuntime lab, TestCase.Probe p, Target from, NetLab.Node server) {
+    private NetLab.Observation resolve(LabRuntime lab, TestCase.Probe p, Target from, NetLab.Node server,
+                                       java.util.function.Supplier<String> dnsProxy) {
         if (server == null) {
             return new NetLab.Observation(NetLab.Verdict.DENIED, "no dns: true endpoint to look " + p.dns() + " up at", 0);
         }
         NetLab.Lookup l = lab.lookup(from.node(), p.dns(), server.ip(), timeout.plus(DNS_ANSWER_HOLD));
         if (l.addresses().isEmpty()) {
-            return new NetLab.Observation(NetLab.Verdict.DENIED, "DNS lookup of " + p.dns() + ": " + l.detail(), 0);
+            // an unanswered lookup: the agent's DNS proxy counters tell a dropped query from a lost upstream answer
+            String why = l.detail().startsWith("no answer") ? l.detail() + " (agent's dns-proxy: " + dnsProxy.get() + ")" : l.detail();
+            return new NetLab.Observation(NetLab.Verdict.DENIED, "DNS lookup of " + p.dns() + ": " + why, 0);
         }
         return null;
+    }
+
+    /** The agent's dns-proxy line of {@code septum status} (its counters), or why it cannot be had. */
+    private static String dnsProxyState(LabAgents agents) {
+        try {
+            return agents.status().components().stream().filter(c -> c.name().equals("dns-proxy"))
+                    .map(c -> c.state() + ", " + c.message()).findFirst().orElse("none in status");
+        } catch (RuntimeException e) {
+            return "status failed: " + e.getMessage();
+        }
     }
 
     /** An {@code http:} probe: a real request with curl from the client's namespace, judged by its answer. */
