@@ -21,6 +21,7 @@ import io.septum.api.flow.FlowEndpoint;
 import io.septum.api.flow.FlowIp;
 import io.septum.api.flow.FlowL4;
 import io.septum.api.flow.FlowL7;
+import io.septum.proxy.common.EventLoopWatch;
 import io.septum.proxy.common.ProxySockets;
 import java.net.InetSocketAddress;
 import java.util.List;
@@ -80,6 +81,7 @@ final class DnsProxy implements AutoCloseable {
     final LongAdder malformed = new LongAdder();
     final LongAdder timeouts = new LongAdder();
     private EventLoopGroup group;
+    private final EventLoopWatch watch = new EventLoopWatch();
     private Channel listener;
 
     DnsProxy(Settings settings, Judge judge, FqdnCacheImpl cache, Consumer<Flow> flows) {
@@ -92,6 +94,8 @@ final class DnsProxy implements AutoCloseable {
     /** Binds the listener; returns its address. */
     InetSocketAddress start() {
         group = new EpollEventLoopGroup(1, new DefaultThreadFactory("septum-dns-proxy", true));
+        watch.clear();
+        watch.watch(group);
         Bootstrap b = new Bootstrap().group(group).channelFactory(IPV4)
                 .option(EpollChannelOption.IP_TRANSPARENT, true)
                 .option(EpollChannelOption.IP_RECVORIGDSTADDR, true)
@@ -160,33 +164,30 @@ final class DnsProxy implements AutoCloseable {
             return;
         }
         Bootstrap b = new Bootstrap().group(group).channelFactory(IPV4)
-                .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
-                    @Override
-                    protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket p) {
-                        byte[] bytes = ByteBufUtil.getBytes(p.content());
-                        DnsMessage a;
-                        try {
-                            a = DnsMessage.parse(bytes, bytes.length);
-                        } catch (DnsMessage.Malformed e) {
-                            malformed.increment();
-                            return; // not the answer: wait on for it
-                        }
-                        if (!p.sender().equals(server) || !a.response() || a.id() != q.id()) return;
-                        // the answer must be to this question: its addresses are learned under the query's name
-                        if (!a.name().equals(q.name()) || a.qtype() != q.qtype()) return;
-                        ctx.close();
-                        List<String> held = cache.learn(q.name(), a.answers(), v.endpointId());
-                        long ttl = a.answers().stream().mapToLong(DnsMessage.Answer::ttl).min().orElse(0);
-                        // the client connects as soon as it has the answer: relay it once the allows are in place,
-                        // also for addresses another lookup of the same name learned a moment ago
-                        whenOpened(held, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(OPEN_WAIT_MILLIS), () -> {
-                            answer(server, client, bytes);
-                            flows.accept(flow(v, client, server, q, true, a.rcode(),
-                                    a.answers().stream().map(DnsMessage.Answer::ip).toList(), ttl,
-                                    System.nanoTime() - start));
-                        });
+                .handler(new UpstreamHandler(p -> {
+                    byte[] bytes = ByteBufUtil.getBytes(p.content());
+                    DnsMessage a;
+                    try {
+                        a = DnsMessage.parse(bytes, bytes.length);
+                    } catch (DnsMessage.Malformed e) {
+                        malformed.increment();
+                        return false; // not the answer: wait on for it
                     }
-                });
+                    if (!p.sender().equals(server) || !a.response() || a.id() != q.id()) return false;
+                    // the answer must be to this question: its addresses are learned under the query's name
+                    if (!a.name().equals(q.name()) || a.qtype() != q.qtype()) return false;
+                    List<String> held = cache.learn(q.name(), a.answers(), v.endpointId());
+                    long ttl = a.answers().stream().mapToLong(DnsMessage.Answer::ttl).min().orElse(0);
+                    // the client connects as soon as it has the answer: relay it once the allows are in place,
+                    // also for addresses another lookup of the same name learned a moment ago
+                    whenOpened(held, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(OPEN_WAIT_MILLIS), () -> {
+                        answer(server, client, bytes);
+                        flows.accept(flow(v, client, server, q, true, a.rcode(),
+                                a.answers().stream().map(DnsMessage.Answer::ip).toList(), ttl,
+                                System.nanoTime() - start));
+                    });
+                    return true;
+                }, e -> LOG.log(Level.FINE, "DNS proxy: upstream socket error", e)));
         if (settings.upstreamMark() != 0) b.option(ProxySockets.SO_MARK, settings.upstreamMark());
         b.bind(new InetSocketAddress("0.0.0.0", 0)).addListener((ChannelFutureListener) bound -> {
             if (!bound.isSuccess()) {
@@ -252,6 +253,11 @@ final class DnsProxy implements AutoCloseable {
                 new FlowL4("UDP", client.getPort(), server.getPort(), List.of()), v.client(), v.server(), "L7",
                 Flow.TYPE_L7, "EGRESS", Flow.TO_PROXY, Flow.MATCH_L7, v.endpointId(), v.ruleId(), v.policy(), v.rule(),
                 response, new FlowL7(response ? "RESPONSE" : "REQUEST", latencyNs, null, dns));
+    }
+
+    /** Why the proxy's event loop is stuck, or null ({@link EventLoopWatch}). */
+    String stuck() {
+        return watch.stuck(EventLoopWatch.STUCK_MILLIS);
     }
 
     @Override

@@ -81,6 +81,8 @@ public final class DnsProxyComponent implements HealthReporter {
 
     @Override
     public ComponentStatus health() {
+        String stuck = proxy.stuck();
+        if (stuck != null) return ComponentStatus.failed("dns-proxy", stuck + ": queries that DNS rules govern go unanswered");
         return runner.health("dns-proxy", "queries that DNS rules govern are dropped", "listening on UDP ",
                 port -> "UDP " + port + " (transparent); " + proxy.queries.sum() + " queries, " + proxy.refused.sum()
                         + " refused, " + proxy.malformed.sum() + " malformed, " + proxy.timeouts.sum()

@@ -44,6 +44,7 @@ final class HttpProxy implements AutoCloseable {
     final LongAdder rejected = new LongAdder();
     private EventLoopGroup boss;
     private EventLoopGroup workers;
+    private final io.septum.proxy.common.EventLoopWatch watch = new io.septum.proxy.common.EventLoopWatch();
     private Channel server;
 
     /**
@@ -66,6 +67,9 @@ final class HttpProxy implements AutoCloseable {
         }
         boss = new EpollEventLoopGroup(1, new DefaultThreadFactory("septum-proxy-accept", true));
         workers = new EpollEventLoopGroup(2, new DefaultThreadFactory("septum-proxy-io", true));
+        watch.clear();
+        watch.watch(boss);
+        watch.watch(workers);
         ServerBootstrap b = new ServerBootstrap()
                 .group(boss, workers)
                 .channel(EpollServerSocketChannel.class)
@@ -159,6 +163,11 @@ final class HttpProxy implements AutoCloseable {
     boolean listening() {
         Channel s = server;
         return s != null && s.isActive();
+    }
+
+    /** Why one of the proxy's event loops is stuck, or null. */
+    String stuck() {
+        return watch.stuck(io.septum.proxy.common.EventLoopWatch.STUCK_MILLIS);
     }
 
     @Override

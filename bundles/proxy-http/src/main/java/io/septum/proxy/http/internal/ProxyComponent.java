@@ -67,6 +67,8 @@ public final class ProxyComponent implements HealthReporter {
 
     @Override
     public ComponentStatus health() {
+        String stuck = proxy.stuck();
+        if (stuck != null) return ComponentStatus.failed("proxy", stuck + ": L7-governed connections go unanswered");
         return runner.health("proxy", "L7-governed ports are closed", "listening on port ", port -> "listening on port "
                 + port + " (transparent), " + proxy.openConnections() + " connection(s) open, " + proxy.requests.sum()
                 + " request(s), " + proxy.denied.sum() + " denied, " + proxy.rejected.sum() + " rejected");
