@@ -129,6 +129,10 @@ public final class Launcher {
             fw.init();
             BundleContext ctx = fw.getBundleContext();
             watchReady(ctx);
+            // every stop is watched, also one started inside the framework (Gogo's exit, a bundle stopping it)
+            ctx.addBundleListener((org.osgi.framework.SynchronousBundleListener) ev -> {
+                if (ev.getType() == org.osgi.framework.BundleEvent.STOPPING && ev.getBundle().getBundleId() == 0) watchStop(fw);
+            });
             List<Bundle> installed = install(ctx, jars);
             // Marking bundles started before the framework starts lets the resolver see all of them at once.
             for (Bundle b : installed) {
@@ -455,7 +459,10 @@ public final class Launcher {
             } catch (InterruptedException e) {
                 return;
             }
-            if ((fw.getState() & (Bundle.STARTING | Bundle.ACTIVE | Bundle.STOPPING)) == 0) return;
+            if ((fw.getState() & (Bundle.STARTING | Bundle.ACTIVE | Bundle.STOPPING)) == 0) {
+                stopWatched.set(false); // stopped, or never started: a later stop is watched afresh
+                return;
+            }
             LOG.severe("Septum did not stop within " + stopTimeoutMillis / 1000.0 + " s; ending the process (BPF programs"
                     + " stay attached and maps stay pinned). Threads of the agent and of Felix:" + stuckThreads());
             deletePidFile();

@@ -401,7 +401,7 @@ public final class CaseRunner {
         NetLab.Lookup l = lab.lookup(from.node(), p.dns(), server.ip(), timeout.plus(DNS_ANSWER_HOLD));
         if (l.addresses().isEmpty()) {
             // an unanswered lookup: the agent's DNS proxy counters tell a dropped query from a lost upstream answer
-            String why = l.detail().startsWith("no answer") ? l.detail() + " (agent's dns-proxy: " + dnsProxy.get() + ")" : l.detail();
+            String why = l.detail().startsWith("no answer") ? l.detail() + " (dns-proxy of the agent that speaks for the lab: " + dnsProxy.get() + ")" : l.detail();
             return new NetLab.Observation(NetLab.Verdict.DENIED, "DNS lookup of " + p.dns() + ": " + why, 0);
         }
         return null;

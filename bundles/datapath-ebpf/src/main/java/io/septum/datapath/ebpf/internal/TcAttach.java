@@ -101,6 +101,7 @@ final class TcAttach {
             if (e != 0 && e != ENOENT && e != ENODEV && e != EINVAL) {
                 LOG.warning("detaching from ifindex " + ifindex + ": " + r.describe());
             }
+            if (e == TcNetlink.ETIMEDOUT) break; // a kernel that does not answer: the lock is not held for the other hook too
         }
         attached.remove(ifindex);
         hostInterfaces.remove(ifindex);

@@ -28,8 +28,8 @@ final class TcNetlink {
     private static final int TCA_KIND = 1, TCA_OPTIONS = 2, NLA_F_NESTED = 0x8000;
     private static final int TCA_BPF_FD = 6, TCA_BPF_NAME = 7, TCA_BPF_FLAGS = 8, TCA_BPF_ID = 11, TCA_BPF_FLAG_ACT_DIRECT = 1;
     private static final int TC_H_CLSACT = 0xFFFFFFF1, TC_H_MIN_INGRESS = 0xFFF2, TC_H_MIN_EGRESS = 0xFFF3;
-    /** ETH_P_ALL in network byte order, as tc's filters carry it in tcm_info's low half. */
-    private static final int ETH_P_ALL_BE = 0x0300;
+    /** ETH_P_ALL (3) in network byte order, as tc's filters carry it in tcm_info's low half (a host-order u32). */
+    private static final int ETH_P_ALL_BE = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN ? 0x0300 : 0x0003;
     private static final int EINTR = 4, EAGAIN = 11, EPROTO = 71;
     private static final int HEADER = 16, TCMSG = 20;
 
@@ -129,7 +129,9 @@ final class TcNetlink {
         while (true) {
             long left = deadline - System.nanoTime();
             if (left <= 0) return new Result(ETIMEDOUT, "", 0);
-            libc.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, timeval(left), 16);
+            if (libc.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, timeval(left), 16) < 0) {
+                return new Result(LastError.getLastError(runtime), "cannot set the receive timeout", 0); // else no bound
+            }
             long n = libc.recv(fd, buf, buf.length, 0);
             if (n < 0) {
                 int e = LastError.getLastError(runtime);

@@ -262,6 +262,7 @@ final class DnsProxy implements AutoCloseable {
 
     @Override
     public void close() {
+        watch.clear(); // a proxy that failed to start or was stopped has no loop to be stuck
         if (listener != null) listener.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         if (group != null) group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
     }

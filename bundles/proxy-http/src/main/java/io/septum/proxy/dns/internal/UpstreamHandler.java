@@ -38,7 +38,6 @@ final class UpstreamHandler extends SimpleChannelInboundHandler<DatagramPacket> 
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        errors.accept(cause);
-        ctx.close();
+        errors.accept(cause); // the socket stays until its answer or its timeout, which counts it
     }
 }

@@ -172,6 +172,7 @@ final class HttpProxy implements AutoCloseable {
 
     @Override
     public synchronized void close() {
+        watch.clear(); // a proxy that failed to start or was stopped has no loop to be stuck
         if (server != null) server.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         server = null;
         if (boss != null) boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
