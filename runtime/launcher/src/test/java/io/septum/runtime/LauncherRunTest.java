@@ -162,15 +162,7 @@ class LauncherRunTest {
         launcher = new Launcher(p, false, System.currentTimeMillis(), Map.of(), 500, halted::complete);
         Framework fw = launcher.start();
         try {
-            fw.getBundleContext().addBundleListener((org.osgi.framework.SynchronousBundleListener) ev -> {
-                if (ev.getType() == org.osgi.framework.BundleEvent.STOPPING) {
-                    try {
-                        release.await(60, TimeUnit.SECONDS);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
-            });
+            blockStopping(fw, release);
             fw.stop(); // not through the launcher
             assertEquals(1, halted.get(20, TimeUnit.SECONDS));
         } finally {
@@ -203,17 +195,7 @@ class LauncherRunTest {
         launcher = new Launcher(p, false, System.currentTimeMillis(), Map.of(), 500, halted::complete);
         Framework fw = launcher.start();
         try {
-            // a synchronous listener runs on the thread that stops the framework: it stands for a deactivation
-            // that waits on something that never comes
-            fw.getBundleContext().addBundleListener((org.osgi.framework.SynchronousBundleListener) ev -> {
-                if (ev.getType() == org.osgi.framework.BundleEvent.STOPPING) {
-                    try {
-                        release.await(60, TimeUnit.SECONDS);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
-            });
+            blockStopping(fw, release);
             launcher.requestStop("test");
             assertEquals(1, halted.get(20, TimeUnit.SECONDS));
             String severe = logged.stream().filter(m -> m.startsWith("Septum did not stop within 0.5 s")).findFirst()
@@ -236,6 +218,22 @@ class LauncherRunTest {
         assertEquals(0, clean.awaitStop());
         Thread.sleep(2_500); // past the timeout: a watch that halted regardless would have by now
         assertFalse(notHalted.isDone(), "a clean stop ended the process");
+    }
+
+    /**
+     * A synchronous listener runs on the thread that stops the framework: blocked until {@code release}, it stands
+     * for a deactivation that waits on something that never comes.
+     */
+    private static void blockStopping(Framework fw, java.util.concurrent.CountDownLatch release) {
+        fw.getBundleContext().addBundleListener((org.osgi.framework.SynchronousBundleListener) ev -> {
+            if (ev.getType() == org.osgi.framework.BundleEvent.STOPPING) {
+                try {
+                    release.await(60, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        });
     }
 
     private static String read(Path f) {
