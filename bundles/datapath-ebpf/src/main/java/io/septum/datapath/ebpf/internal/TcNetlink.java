@@ -11,7 +11,8 @@ import jnr.ffi.Runtime;
 
 /**
  * tc's rtnetlink requests (the clsact qdisc, bpf filters) with a deadline. libbpf's {@code bpf_tc_*} wait for the
- * kernel's answer without one, and once an answer that never came held an agent's datapath lock for good. Each
+ * kernel's answer without one, and once an answer that never came (most likely read by another thread through a
+ * stale descriptor number, see the DNS proxy's UpstreamHandler) held an agent's datapath lock for good. Each
  * request has a socket of its own; one unanswered by the deadline is sent once more on a new socket (every request
  * here may be repeated: creation tolerates EEXIST, attachment replaces, removal tolerates ENOENT), then reported
  * as {@link #ETIMEDOUT}. Sending itself is not bounded: the kernel handles a request while it is sent.
@@ -87,7 +88,10 @@ final class TcNetlink {
         });
     }
 
-    /** The program id of the filter with that handle and priority ({@link Result#progId}), ENOENT when there is none. */
+    /**
+     * The program id of the filter with that handle and priority ({@link Result#progId}); an error when there is none
+     * (ENOENT, or EINVAL with "Cannot find specified filter chain" when the hook holds no filter at all).
+     */
     Result query(int ifindex, boolean ingress, int handle, int priority) {
         return transact(s -> {
             ByteBuffer b = filter(s, RTM_GETTFILTER, NLM_F_REQUEST | NLM_F_ACK, ifindex, ingress, handle, priority);
