@@ -8,9 +8,9 @@ import java.util.function.Consumer;
 /**
  * The forwarding socket's handler: offers each datagram to {@code answer} until it takes one, then closes the socket
  * once Netty's read loop is over. Closing inside the loop is not safe: {@code EpollDatagramChannel} goes on reading
- * its batch from the socket's file descriptor number after the close, and once another thread had reused the number
- * for a blocking socket (a netlink socket of the datapath), the DNS proxy's event loop read that socket's reply and
- * then blocked in it for good: no DNS answer after that, and the datapath waited for the reply it lost.
+ * its batch from the socket's file descriptor number after the close. Once another thread had reused the number for
+ * a blocking socket, and the DNS proxy's event loop blocked in it for good: no DNS answer after that. Had it been a
+ * netlink socket of the datapath, the proxy would also have taken the reply the datapath waited for.
  */
 final class UpstreamHandler extends SimpleChannelInboundHandler<DatagramPacket> {
     /** Takes a datagram that is the answer (true), or leaves it (false: the socket waits on). */
