@@ -8,7 +8,7 @@ import java.util.function.Consumer;
 /**
  * The forwarding socket's handler: offers each datagram to {@code answer} until it takes one, then closes the socket
  * once Netty's read loop is over. Closing inside the loop is not safe: {@code EpollDatagramChannel} goes on reading
- * its batch from the socket's file descriptor number after the close. Once another thread had reused the number for
+ * its batch from the socket's file descriptor number after the close. Once, another thread had reused the number for
  * a blocking socket, and the DNS proxy's event loop blocked in it for good: no DNS answer after that. Had it been a
  * netlink socket of the datapath, the proxy would also have taken the reply the datapath waited for.
  */
