@@ -29,7 +29,6 @@ import org.osgi.framework.FrameworkEvent;
 import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceEvent;
 import org.osgi.framework.launch.Framework;
-import picocli.CommandLine;
 
 /**
  * {@code septum agent}: runs Felix in the foreground with every bundle of {@code <home>/bundle}, reports the time
@@ -76,17 +75,16 @@ public final class Launcher {
 
     /** Parses the options and runs the agent until the framework stops; returns the process exit code. */
     public static int run(String[] args) {
-        LauncherOptions options = new LauncherOptions();
-        CommandLine cl = new CommandLine(options);
+        LauncherOptions options;
         try {
-            cl.parseArgs(args);
-        } catch (CommandLine.ParameterException e) {
+            options = LauncherOptions.parse(args);
+        } catch (IllegalArgumentException e) {
             System.err.println("septum agent: " + e.getMessage());
-            cl.usage(System.err);
+            System.err.print(LauncherOptions.usage());
             return 2;
         }
-        if (cl.isUsageHelpRequested()) {
-            cl.usage(System.out);
+        if (options.help) {
+            System.out.print(LauncherOptions.usage());
             return 0;
         }
         LauncherOptions.Paths paths;

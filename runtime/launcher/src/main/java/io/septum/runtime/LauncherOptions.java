@@ -3,45 +3,101 @@ package io.septum.runtime;
 import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.Map;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 
 /**
  * The options of {@code septum agent}. Defaults may also come from system properties (e.g. through
  * {@code SEPTUM_JAVA_OPTS=-Dseptum.state.dir=...}), so that tests and packagers can move every location
- * without editing the unit.
+ * without editing the unit. Parsed by hand: six options do not need a parser library, and picocli's model of
+ * them cost 120-200 ms of every agent start (docs/benchmarks.md); the CLI keeps picocli.
  */
-@Command(name = "septum agent", description = "Runs the Septum agent (an Apache Felix container) in the foreground.",
-        sortOptions = false)
 final class LauncherOptions {
     static final String DEFAULT_STATE_DIR = "/var/lib/septum";
     static final String DEFAULT_RUN_DIR = "/run/septum";
     static final String DEFAULT_BPF_DIR = "/sys/fs/bpf/septum";
 
-    @Option(names = "--home", paramLabel = "DIR",
-            description = "Install directory (bin/, lib/, bundle/, etc/, deploy/). Default: $SEPTUM_HOME, "
-                    + "else the directory above the launcher jar's lib/.")
+    /** Install directory; null: {@code SEPTUM_HOME}, else above the launcher jar ({@link #resolveHome}). */
     Path home;
-
-    @Option(names = "--state-dir", paramLabel = "DIR", defaultValue = "${sys:septum.state.dir:-" + DEFAULT_STATE_DIR + "}",
-            description = "Persistent state (identities, policies, endpoints, the Felix cache). Default: ${DEFAULT-VALUE}.")
-    Path stateDir;
-
-    @Option(names = "--run-dir", paramLabel = "DIR", defaultValue = "${sys:septum.run.dir:-" + DEFAULT_RUN_DIR + "}",
-            description = "Runtime files (API socket, pid file). Default: ${DEFAULT-VALUE}.")
-    Path runDir;
-
-    @Option(names = "--bpf-dir", paramLabel = "DIR", defaultValue = "${sys:septum.bpf.dir:-" + DEFAULT_BPF_DIR + "}",
-            description = "Where BPF maps and programs are pinned (on bpffs). Default: ${DEFAULT-VALUE}.")
-    Path bpfDir;
-
-    @Option(names = "--console", description = "Run the Gogo shell on this terminal (type help; Ctrl-D stops the agent).")
+    Path stateDir = Path.of(System.getProperty("septum.state.dir", DEFAULT_STATE_DIR));
+    Path runDir = Path.of(System.getProperty("septum.run.dir", DEFAULT_RUN_DIR));
+    Path bpfDir = Path.of(System.getProperty("septum.bpf.dir", DEFAULT_BPF_DIR));
     boolean console;
-
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
+
+    /**
+     * The options of {@code args}: {@code --name DIR} or {@code --name=DIR} for the directories, {@code --console},
+     * {@code -h}/{@code --help}. Throws IllegalArgumentException naming the word that is wrong, and why.
+     */
+    static LauncherOptions parse(String... args) {
+        LauncherOptions o = new LauncherOptions();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            String name = a.startsWith("--") && a.contains("=") ? a.substring(0, a.indexOf('=')) : a;
+            switch (name) {
+                case "--console" -> o.console = flag(a);
+                case "-h", "--help" -> o.help = flag(a);
+                case "--home", "--state-dir", "--run-dir", "--bpf-dir" -> {
+                    String value;
+                    if (!name.equals(a)) {
+                        value = a.substring(name.length() + 1);
+                    } else if (i + 1 < args.length && !args[i + 1].startsWith("-")) {
+                        value = args[++i];
+                    } else {
+                        throw new IllegalArgumentException("Missing required parameter for option '" + name + "' (DIR)");
+                    }
+                    Path dir = dir(name, value);
+                    switch (name) {
+                        case "--home" -> o.home = dir;
+                        case "--state-dir" -> o.stateDir = dir;
+                        case "--run-dir" -> o.runDir = dir;
+                        default -> o.bpfDir = dir;
+                    }
+                }
+                default -> throw new IllegalArgumentException(a.startsWith("-") ? "Unknown option: '" + a + "'"
+                        : "Unexpected argument: '" + a + "' (the agent takes options only)");
+            }
+        }
+        return o;
+    }
+
+    private static boolean flag(String word) {
+        if (word.contains("=")) throw new IllegalArgumentException("Option '" + word.substring(0, word.indexOf('='))
+                + "' takes no value: '" + word + "'");
+        return true;
+    }
+
+    private static Path dir(String option, String value) {
+        if (value.isBlank()) throw new IllegalArgumentException("Option '" + option + "' needs a directory, not an empty value");
+        try {
+            return Path.of(value);
+        } catch (InvalidPathException e) {
+            throw new IllegalArgumentException("Option '" + option + "': '" + value + "' is no path: " + e.getReason());
+        }
+    }
+
+    /** What {@code septum agent --help} prints, with the defaults in force (system properties included). */
+    static String usage() {
+        LauncherOptions d = new LauncherOptions();
+        return String.join("\n",
+                "Usage: septum agent [-h] [--console] [--bpf-dir=DIR] [--home=DIR]",
+                "                    [--run-dir=DIR] [--state-dir=DIR]",
+                "Runs the Septum agent (an Apache Felix container) in the foreground.",
+                "      --home=DIR        Install directory (bin/, lib/, bundle/, etc/, deploy/).",
+                "                          Default: $SEPTUM_HOME, else the directory above the",
+                "                          launcher jar's lib/.",
+                "      --state-dir=DIR   Persistent state (identities, policies, endpoints, the",
+                "                          Felix cache). Default: " + d.stateDir + ".",
+                "      --run-dir=DIR     Runtime files (API socket, pid file). Default:",
+                "                          " + d.runDir + ".",
+                "      --bpf-dir=DIR     Where BPF maps and programs are pinned (on bpffs).",
+                "                          Default: " + d.bpfDir + ".",
+                "      --console         Run the Gogo shell on this terminal (type help; Ctrl-D",
+                "                          stops the agent).",
+                "  -h, --help            Show this help and exit.",
+                "");
+    }
 
     /** Every location the agent uses, absolute. */
     record Paths(Path home, Path etcDir, Path stateDir, Path runDir, Path bpfDir) {

@@ -11,16 +11,13 @@ import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 class LauncherOptionsTest {
     @TempDir
     Path tmp;
 
     private static LauncherOptions parse(String... args) {
-        LauncherOptions o = new LauncherOptions();
-        new CommandLine(o).parseArgs(args);
-        return o;
+        return LauncherOptions.parse(args);
     }
 
     @Test
@@ -58,15 +55,37 @@ class LauncherOptionsTest {
     }
 
     @Test
-    void unknownOptionIsRefused() {
-        assertThrows(CommandLine.UnmatchedArgumentException.class, () -> parse("--stat-dir", "/x"));
+    void bothFormsOfAValueAreTaken() {
+        LauncherOptions o = parse("--state-dir=/s", "--run-dir", "/r", "--bpf-dir=/sys/fs/bpf/y", "--home=/h");
+        assertEquals(new LauncherOptions.Paths(Path.of("/h"), Path.of("/h/etc"), Path.of("/s"), Path.of("/r"),
+                Path.of("/sys/fs/bpf/y")), o.resolve(Map.of(), null));
     }
 
     @Test
-    void helpIsRecognised() {
-        CommandLine cl = new CommandLine(new LauncherOptions());
-        cl.parseArgs("--help");
-        assertTrue(cl.isUsageHelpRequested());
+    void badLinesAreRefusedNamingTheWord() {
+        assertEquals("Unknown option: '--stat-dir'", refused("--stat-dir", "/x"));
+        assertEquals("Missing required parameter for option '--run-dir' (DIR)", refused("--run-dir"));
+        assertEquals("Missing required parameter for option '--home' (DIR)", refused("--home", "--console"));
+        assertEquals("Option '--state-dir' needs a directory, not an empty value", refused("--state-dir="));
+        assertEquals("Option '--console' takes no value: '--console=yes'", refused("--console=yes"));
+        assertEquals("Unexpected argument: 'start' (the agent takes options only)", refused("start"));
+    }
+
+    private static String refused(String... args) {
+        return assertThrows(IllegalArgumentException.class, () -> parse(args)).getMessage();
+    }
+
+    @Test
+    void helpIsRecognisedAndListsEveryOptionWithItsDefault() {
+        assertTrue(parse("--help").help);
+        assertTrue(parse("-h").help);
+        assertFalse(parse().help);
+        String usage = LauncherOptions.usage();
+        for (String option : new String[] {"--home=DIR", "--state-dir=DIR", "--run-dir=DIR", "--bpf-dir=DIR", "--console", "--help"}) {
+            assertTrue(usage.contains(option), option + " missing from\n" + usage);
+        }
+        assertTrue(usage.contains("Default: /var/lib/septum."), usage);
+        assertTrue(usage.contains("Default: /sys/fs/bpf/septum."), usage);
     }
 
     @Test
