@@ -25,7 +25,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	struct endpoint_value *ep;
 	struct pkt p = {};
 	__u32 ifindex = skb->ifindex;
-	__u32 ct_flags = 0;
+	__u32 ct_flags = 0, epoch = 0;
 	int redirect = 0;
 	__u64 now = 0;
 	int ret;
@@ -89,6 +89,13 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		goto track;
 	}
 
+	/* a connection the policy as it stands let through (no redirection, no audit): no lookups, no proxy check */
+	epoch = policy_epoch();
+	if (verdict_established(ep, dir, &p, now, ct_flags, epoch)) {
+		ret = 0;
+		goto out;
+	}
+
 	ret = verdict_policy(ep, dir, &p, &vi, &pr, &ct_flags, 0);
 	if (ret < 0)
 		goto out;
@@ -108,12 +115,13 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 				ret = DROP_PROXY_UNAVAILABLE;
 			goto out;
 		}
-		verdict_track(ep, dir, &p, &vi, now, ct_flags, pr.rule_id);
+		verdict_track(ep, dir, &p, &vi, now, ct_flags, pr.rule_id, 0);
 		return TC_ACT_REDIRECT;
 	}
 
 track:
-	verdict_track(ep, dir, &p, &vi, now, ct_flags, pr.rule_id);
+	/* a redirected connection's packets each go to the proxy; the proxy's own leg had no policy verdict (epoch 0) */
+	verdict_track(ep, dir, &p, &vi, now, ct_flags, pr.rule_id, redirect ? 0 : epoch);
 	if (redirect)
 		ret = proxy_assign(skb, &p);
 

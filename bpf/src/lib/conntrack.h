@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Connection tracking. It only answers "is this a reply of a connection we let through?" and "is this the first
- * packet of a connection?": policy itself is checked on every non-reply packet, so revoking an allow cuts flows.
+ * Connection tracking. It answers "is this a reply of a connection we let through?", "is this the first packet of a
+ * connection?" and "did the policy, as it stands, already let this connection through?" (the entry's epoch, which
+ * lib/verdict.h compares with septum_epoch). Any policy change moves the epoch on, so the next packet of every
+ * connection is judged again and revoking an allow still cuts flows.
  */
 #ifndef SEPTUM_CONNTRACK_H
 #define SEPTUM_CONNTRACK_H
@@ -74,17 +76,26 @@ static __always_inline int ct_may_be_reply(const struct pkt *p)
 	return 1;
 }
 
-/* Records the connection; returns 1 when it is new (so that a policy-verdict event is due). */
-static __always_inline int ct_create_or_refresh(struct ct_key *k, __u64 now, __u32 flags, __u32 rule_id)
+/*
+ * Records the connection; returns 1 when it is new (so that a policy-verdict event is due). epoch is what the entry
+ * stands for from now on (0: nothing, each packet is judged).
+ */
+static __always_inline int ct_create_or_refresh(struct ct_key *k, __u64 now, __u32 flags, __u32 rule_id, __u32 epoch)
 {
 	struct ct_value *v = ct_lookup_live(k, now);
 	struct ct_value nv = {};
 
-	if (v && v->flags == flags)
+	if (v && v->flags == flags) {
+		if (v->epoch != epoch)
+			v->epoch = epoch;
+		if (v->rule_id != rule_id)
+			v->rule_id = rule_id;
 		return 0;
+	}
 	nv.last_seen = now;
 	nv.flags = flags;
 	nv.rule_id = rule_id;
+	nv.epoch = epoch;
 	bpf_map_update_elem(&septum_ct, k, &nv, BPF_ANY);
 	return v ? 0 : 1;
 }

@@ -29,6 +29,8 @@
 /* Index of septum_stats. */
 #define STAT_EVENTS_EMITTED 0
 #define STAT_EVENTS_LOST 1
+/* Packets that passed on their connection's conntrack entry alone (lib/verdict.h, verdict_established). */
+#define STAT_CT_FAST 2
 #define STAT_MAX 4
 
 #define HOST_IDENTITY 1
@@ -94,10 +96,17 @@ struct ct_key {
 /* The connection went through a service frontend (lb_from_ep DNATed it): its replies get the VIP back. */
 #define CT_F_LB 2
 
+/*
+ * epoch: the policy epoch (septum_epoch) under which a policy verdict last let the connection pass as plain
+ * FORWARDED, or 0 for a connection whose packets must each be judged (audit, L7 redirection, the proxy's own leg,
+ * failsafe ports).
+ */
 struct ct_value {
 	__u64 last_seen;
 	__u32 flags;
 	__u32 rule_id;
+	__u32 epoch;
+	__u32 pad;
 };
 
 struct {
@@ -141,6 +150,18 @@ struct {
 	__type(value, struct ct_value);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } septum_ct SEC(".maps");
+
+/*
+ * The policy epoch, one value: the agent moves it on (never to 0) after every change to a map that a policy verdict
+ * reads, so that a conntrack entry made under an earlier one no longer stands for a verdict (lib/verdict.h).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} septum_epoch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

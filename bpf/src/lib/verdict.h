@@ -4,6 +4,8 @@
  *
  *   verdict_unparsed  what a packet that is not IP, or not parseable, gets
  *   verdict_is_reply  the reply of a tracked connection passes before any policy
+ *   verdict_established  a packet of a connection that the policy, as it stands, already let through passes on its
+ *                     conntrack entry alone (policy_epoch)
  *   verdict_policy    remote identity from the ipcache, the policy map, the default of an enforced direction and
  *                     audit (the endpoint's flag or the entry's POLICY_F_AUDIT)
  *   verdict_track     the conntrack entry; the first packet of a connection reports the verdict
@@ -53,6 +55,39 @@ static __always_inline int verdict_is_reply(const struct endpoint_value *ep, __u
 	return ct_lookup_live(&ck, now) != NULL;
 }
 
+/* The current policy epoch (septum_epoch); 0 (never current) when it cannot be read. */
+static __always_inline __u32 policy_epoch(void)
+{
+	__u32 zero = 0;
+	__u32 *e = bpf_map_lookup_elem(&septum_epoch, &zero);
+
+	return e ? *e : 0;
+}
+
+/*
+ * The fast path of an established connection: when its entry says that a policy verdict under the current epoch
+ * let it through as plain FORWARDED, with the flags this packet gives it, the policy would say the same again (every
+ * change to what the verdict reads moves the epoch on). The packet is counted under the entry's rule, as
+ * verdict_policy would count it, and passes without the ipcache and policy lookups. Returns 1 when it passed.
+ * epoch must be read before any lookup that a verdict made under it would rely on.
+ */
+static __always_inline int verdict_established(const struct endpoint_value *ep, __u8 dir, const struct pkt *p,
+					       __u64 now, __u32 ct_flags, __u32 epoch)
+{
+	struct ct_key ck = {};
+	struct ct_value *v;
+
+	if (!epoch || !ct_trackable(p))
+		return 0;
+	ct_key_original(&ck, p, ep->ep_id, dir);
+	v = ct_lookup_live(&ck, now);
+	if (!v || v->epoch != epoch || v->flags != ct_flags)
+		return 0;
+	policy_count(ep->ep_id, v->rule_id, dir);
+	stat_inc(STAT_CT_FAST);
+	return 1;
+}
+
 /*
  * The policy verdict of a new packet. Fills vi (identities, rule, FORWARDED or AUDIT) and *pr, sets *ct_flags
  * for an audited connection, and returns 0 to pass or a negative DROP_* code. redirect_ret is what a REDIRECT
@@ -95,16 +130,20 @@ static __always_inline int verdict_policy(const struct endpoint_value *ep, __u8 
 	return ret;
 }
 
-/* Creates or refreshes the connection's entry; its first packet reports the verdict in vi. */
+/*
+ * Creates or refreshes the connection's entry; its first packet reports the verdict in vi. epoch: the policy epoch
+ * read before the verdict, when the verdict was a plain FORWARDED that verdict_established may stand for; else 0.
+ */
 static __always_inline void verdict_track(const struct endpoint_value *ep, __u8 dir, const struct pkt *p,
-					  struct verdict_info *vi, __u64 now, __u32 ct_flags, __u32 rule_id)
+					  struct verdict_info *vi, __u64 now, __u32 ct_flags, __u32 rule_id,
+					  __u32 epoch)
 {
 	struct ct_key ck = {};
 
 	if (!ct_trackable(p))
 		return;
 	ct_key_original(&ck, p, ep->ep_id, dir);
-	if (ct_create_or_refresh(&ck, now, ct_flags, rule_id)) {
+	if (ct_create_or_refresh(&ck, now, ct_flags, rule_id, vi->verdict == SEPTUM_VERDICT_FORWARDED ? epoch : 0)) {
 		vi->type = SEPTUM_EVENT_POLICY_VERDICT;
 		emit_event(p, vi);
 	}
@@ -112,7 +151,8 @@ static __always_inline void verdict_track(const struct endpoint_value *ep, __u8 
 
 /*
  * The verdict of a parsed IP packet where nothing happens between the checks: a reply of a tracked connection
- * passes; else the policy decides (a REDIRECT entry means redirect_ret, as for verdict_policy: no redirection
+ * passes, so does a packet of a connection the policy as it stands let through (verdict_established); else the
+ * policy decides (a REDIRECT entry means redirect_ret, as for verdict_policy: no redirection
  * happens here), or, with bypass, the packet passes without it (the host's failsafe ports); a passing packet is
  * tracked. Returns 0 to pass or a negative DROP_* code, which the caller reports with verdict_drop.
  */
@@ -120,22 +160,26 @@ static __always_inline int verdict_plain(const struct endpoint_value *ep, __u8 d
 					 struct verdict_info *vi, int bypass, int redirect_ret)
 {
 	struct policy_result pr = {};
-	__u32 ct_flags = 0;
+	__u32 ct_flags = 0, epoch = 0;
 	__u64 now = bpf_ktime_get_ns();
 	int ret;
 
 	if (verdict_is_reply(ep, dir, p, now))
 		return 0;
 	if (bypass) {
+		/* no policy verdict: the entry stands for none (epoch 0) */
 		vi->src_identity = dir == SEPTUM_DIR_INGRESS ? ipcache_identity(p->saddr) : ep->identity;
 		vi->dst_identity = dir == SEPTUM_DIR_INGRESS ? ep->identity : ipcache_identity(p->daddr);
 		vi->verdict = SEPTUM_VERDICT_FORWARDED;
 	} else {
+		epoch = policy_epoch();
+		if (verdict_established(ep, dir, p, now, ct_flags, epoch))
+			return 0;
 		ret = verdict_policy(ep, dir, p, vi, &pr, &ct_flags, redirect_ret);
 		if (ret < 0)
 			return ret;
 	}
-	verdict_track(ep, dir, p, vi, now, ct_flags, pr.rule_id);
+	verdict_track(ep, dir, p, vi, now, ct_flags, pr.rule_id, epoch);
 	return 0;
 }
 

@@ -16,7 +16,7 @@ final class BpfMaps {
     }
 
     static final String IPCACHE = "septum_ipcache", ENDPOINTS = "septum_endpoints", POLICY = "septum_policy",
-            POLICY_STATS = "septum_policy_stats", CT = "septum_ct", EVENTS = "septum_events", STATS = "septum_stats",
+            POLICY_STATS = "septum_policy_stats", CT = "septum_ct", EPOCH = "septum_epoch", EVENTS = "septum_events", STATS = "septum_stats",
             LB_SERVICES = "septum_lb_services", LB_SLOTS = "septum_lb_slots", LB_BACKENDS = "septum_lb_backends",
             LB_CT = "septum_lb_ct", LB_RNAT = "septum_lb_rnat", LB_VIPS = "septum_lb_vips", PROXY = "septum_proxy",
             LXC = "septum_lxc", IFMAC = "septum_ifmac", FAILSAFE = "septum_failsafe",
@@ -33,6 +33,7 @@ final class BpfMaps {
                 new Spec(POLICY, new Structs.PolicyKey(r).size(), new Structs.PolicyValue(r).size()),
                 new Spec(POLICY_STATS, new Structs.PolicyStatsKey(r).size(), U64),
                 new Spec(CT, new Structs.CtKey(r).size(), new Structs.CtValue(r).size()),
+                new Spec(EPOCH, U32, U32),
                 new Spec(EVENTS, 0, 0),
                 new Spec(STATS, U32, U64),
                 new Spec(LB_SERVICES, new Structs.LbSvcKey(r).size(), new Structs.LbSvcValue(r).size()),
@@ -52,7 +53,7 @@ final class BpfMaps {
         return specs(r).stream().map(Spec::name).toList();
     }
 
-    final BpfMap ipcache, endpoints, policy, policyStats, ct, events, stats, lbServices, lbSlots, lbBackends, lbVips,
+    final BpfMap ipcache, endpoints, policy, policyStats, ct, epoch, events, stats, lbServices, lbSlots, lbBackends, lbVips,
             proxy, lxc, ifmac, failsafe, cgroupEndpoints;
     private final Map<String, BpfMap> byName;
 
@@ -63,6 +64,7 @@ final class BpfMaps {
         policy = get(POLICY);
         policyStats = get(POLICY_STATS);
         ct = get(CT);
+        epoch = get(EPOCH);
         events = get(EVENTS);
         stats = get(STATS);
         lbServices = get(LB_SERVICES);

@@ -53,6 +53,9 @@ public interface LibBpf {
 
     int bpf_obj_pin(int fd, String path);
 
+    /** {@code info} receives the first {@code infoLen[0]} bytes of struct bpf_map_info (type, id, key and value size...). */
+    int bpf_obj_get_info_by_fd(int fd, @Out byte[] info, @In @Out int[] infoLen);
+
     /** BPF_CGROUP_INET_INGRESS / EGRESS of enum bpf_attach_type. */
     int BPF_CGROUP_INET_INGRESS = 0;
     int BPF_CGROUP_INET_EGRESS = 1;

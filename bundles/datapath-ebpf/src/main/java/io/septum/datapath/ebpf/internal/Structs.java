@@ -257,13 +257,16 @@ public final class Structs {
         public final Unsigned64 last_seen = new Unsigned64();
         public final Unsigned32 flags = new Unsigned32();
         public final Unsigned32 rule_id = new Unsigned32();
+        public final Unsigned32 epoch = new Unsigned32();
+        public final Unsigned32 pad = new Unsigned32();
 
         public CtValue(Runtime r) {
             super(r, "ct_value");
         }
 
         @Override public Map<java.lang.String, Long> members() {
-            return map("last_seen", last_seen.offset(), "flags", flags.offset(), "rule_id", rule_id.offset());
+            return map("last_seen", last_seen.offset(), "flags", flags.offset(), "rule_id", rule_id.offset(),
+                    "epoch", epoch.offset(), "pad", pad.offset());
         }
     }
 

@@ -10,6 +10,7 @@ import io.septum.api.datapath.BpfPolicyEntry;
 import io.septum.api.datapath.DatapathEndpoint;
 import io.septum.api.datapath.DatapathEvent;
 import io.septum.api.datapath.DatapathException;
+import io.septum.api.datapath.RuleHits;
 import io.septum.api.policy.Direction;
 import io.septum.api.policy.PolicyAction;
 import io.septum.api.policy.PolicyEntry;
@@ -47,15 +48,20 @@ class DatapathPacketTest {
         for (int port : new int[] {80, 8050, 8100, 8101}) lab.listen(b, port);
         lab.listen(a, 80);
         dp = lab.openDatapath(events);
-        dp.syncIpcache(List.of(
-                new IpcacheEntry(a.ip4() + "/32", ID_A, "test"), new IpcacheEntry(a.ip6() + "/128", ID_A, "test"),
-                new IpcacheEntry(b.ip4() + "/32", ID_B, "test"), new IpcacheEntry(b.ip6() + "/128", ID_B, "test"),
-                new IpcacheEntry(c.ip4() + "/32", ID_C, "test"), new IpcacheEntry(c.ip6() + "/128", ID_C, "test")));
+        dp.syncIpcache(ipcache(ID_A));
         for (int port : new int[] {80, 8050, 8100, 8101}) lab.awaitListening(b, port);
         lab.awaitListening(a, 80);
     }
 
     /** Also after a failed {@code @BeforeAll} (JUnit runs it then too): it tears down whatever was made. */
+    /** The three namespaces' addresses with their identities, A's being {@code identityOfA}. */
+    static List<IpcacheEntry> ipcache(long identityOfA) {
+        return List.of(
+                new IpcacheEntry(a.ip4() + "/32", identityOfA, "test"), new IpcacheEntry(a.ip6() + "/128", identityOfA, "test"),
+                new IpcacheEntry(b.ip4() + "/32", ID_B, "test"), new IpcacheEntry(b.ip6() + "/128", ID_B, "test"),
+                new IpcacheEntry(c.ip4() + "/32", ID_C, "test"), new IpcacheEntry(c.ip6() + "/128", ID_C, "test"));
+    }
+
     @AfterAll
     static void tearDown() {
         if (dp != null) dp.close(); // a test may have replaced the lab's datapath with a restarted one
@@ -81,6 +87,12 @@ class DatapathPacketTest {
 
     static PolicyEntry deny(Direction d, long identity, Protocol p, int port, int endPort, int rule) {
         return new PolicyEntry(d, identity, p, port, endPort, PolicyAction.DENY, rule);
+    }
+
+    /** Packets counted under the rule at the endpoint (all directions). */
+    static long hits(long endpointId, int rule) {
+        return dp.ruleHits().stream().filter(h -> h.endpointId() == endpointId && h.ruleId() == rule)
+                .mapToLong(RuleHits::packets).sum();
     }
 
     static DatapathEvent awaitEvent(String what, Predicate<DatapathEvent> p) throws InterruptedException {
@@ -249,6 +261,43 @@ class DatapathPacketTest {
     }
 
     @Test
+    void anEstablishedConnectionPassesOnItsEntryIsCountedAndIsJudgedAgainAfterAnIpcacheChange() throws Exception {
+        dp.upsertEndpoint(ep(b, EP_B, ID_B, true, false), List.of(allow(Direction.INGRESS, ID_A, Protocol.TCP, 80, 80, 14)));
+        NetLab.Conn conn = lab.open(a, b.ip4(), 80);
+        try {
+            assertTrue(conn.echoes("first", 10_000));
+            long fast = dp.fastPathPackets(), hits = hits(EP_B, 14);
+            for (int i = 0; i < 5; i++) assertTrue(conn.echoes("again-" + i, 2000));
+            assertTrue(dp.fastPathPackets() >= fast + 5, "established packets pass on their entry: " + fast + " -> "
+                    + dp.fastPathPackets());
+            assertTrue(hits(EP_B, 14) >= hits + 5, "and are still counted under their rule");
+            // A's address now belongs to C's identity, which B does not allow: the open connection is cut
+            dp.syncIpcache(ipcache(ID_C));
+            assertFalse(conn.echoes("after-move", 1000), "an ipcache change re-judges established connections");
+        } finally {
+            conn.close();
+            dp.syncIpcache(ipcache(ID_A));
+        }
+    }
+
+    @Test
+    void aConntrackPinOfAnEarlierLayoutIsReplacedAtOpen() throws Exception {
+        dp.close();
+        java.nio.file.Path ct = lab.pinDir().resolve(BpfMaps.CT);
+        java.nio.file.Files.delete(ct);
+        int keySize = new Structs.CtKey(jnr.ffi.Runtime.getSystemRuntime()).size();
+        NetLab.run("bpftool", "map", "create", ct.toString(), "type", "lru_hash", "key", String.valueOf(keySize),
+                "value", "16", "entries", "64", "name", BpfMaps.CT);
+        EbpfDatapath next = new EbpfDatapath(lab.pinDir(), EbpfDatapath.bundledObject(), events);
+        next.open();
+        dp = next;
+        String info = NetLab.run("bpftool", "map", "show", "pinned", ct.toString());
+        assertTrue(info.contains("value 24B"), info);
+        openAll();
+        assertTrue(lab.connects(a, b.ip4(), 80));
+    }
+
+        @Test
     void removeEndpointDetachesOurFiltersAndForgetsIt() throws Exception {
         dp.upsertEndpoint(ep(c, EP_C, ID_C, true, true), List.of(allow(Direction.EGRESS, 0, Protocol.ANY, 0, 0, 12)));
         dp.removeEndpoint(EP_C);

@@ -1,0 +1,108 @@
+package io.septum.datapath.ebpf.internal;
+
+import io.septum.api.datapath.DatapathException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.logging.Logger;
+import jnr.ffi.LastError;
+import jnr.ffi.Runtime;
+
+/**
+ * The pin directory before the objects load against it: bpffs mounted, the directory made (owner only), and a pin
+ * of a map whose content the datapath rebuilds by itself (the conntrack tables) removed when its layout is no longer
+ * the agent's, as after an upgrade that changed it. Any other pin that no longer matches makes the load fail with
+ * the kernel's reason: policy, endpoints and the ipcache are not thrown away behind the user's back.
+ */
+final class PinDirectory {
+    private static final Logger LOG = Logger.getLogger(PinDirectory.class.getName());
+    /**
+     * Maps whose entries the datapath makes again from traffic. Dropping the conntrack table costs each connection
+     * one packet judged by policy from scratch (a reply then meets the other side's policy until its own side sends
+     * again). Not the load balancer's: its entries hold each connection's backend.
+     */
+    static final Set<String> REBUILT = Set.of(BpfMaps.CT);
+    /** struct bpf_map_info: __u32 type, id, key_size, value_size, ... */
+    private static final int INFO_KEY_SIZE = 8, INFO_VALUE_SIZE = 12, INFO_READ = 16;
+
+    private final Path pinDir;
+    private final LibBpf lib;
+    private final LibC libc;
+    private final Runtime runtime;
+
+    PinDirectory(Path pinDir, LibBpf lib, LibC libc, Runtime runtime) {
+        this.pinDir = pinDir;
+        this.lib = lib;
+        this.libc = libc;
+        this.runtime = runtime;
+    }
+
+    void prepare(List<BpfMaps.Spec> specs) throws DatapathException {
+        ensureBpffs();
+        create();
+        for (BpfMaps.Spec s : specs) {
+            if (REBUILT.contains(s.name())) dropIfChanged(s);
+        }
+    }
+
+    private void ensureBpffs() throws DatapathException {
+        Path bpffs = Path.of("/sys/fs/bpf");
+        if (!pinDir.startsWith(bpffs)) return;
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/mounts"))) {
+                String[] f = line.split(" ");
+                if (f.length > 2 && f[1].equals("/sys/fs/bpf") && f[2].equals("bpf")) return;
+            }
+        } catch (IOException e) {
+            throw new DatapathException("cannot read /proc/self/mounts to check for bpffs: " + e.getMessage(), e);
+        }
+        int rc = libc.mount("bpf", "/sys/fs/bpf", "bpf", 0, null);
+        if (rc != 0) {
+            throw new DatapathException("bpffs is not mounted at /sys/fs/bpf and mounting it failed ("
+                    + BpfErrors.errno(LastError.getLastError(runtime)) + "): run 'mount -t bpf bpf /sys/fs/bpf' as root");
+        }
+        LOG.info("mounted bpffs at /sys/fs/bpf");
+    }
+
+    private void create() throws DatapathException {
+        try {
+            Files.createDirectories(pinDir);
+            // pins are protected only by their directory: anyone who can open them can rewrite policy
+            Files.setPosixFilePermissions(pinDir, PosixFilePermissions.fromString("rwx------"));
+        } catch (IOException | UnsupportedOperationException e) {
+            throw new DatapathException("cannot create the BPF pin directory " + pinDir + ": " + e
+                    + " (is bpffs mounted at /sys/fs/bpf, and are we root?)", e);
+        }
+    }
+
+    /** Removes the pin of {@code s} when the pinned map's key or value size differs from the spec's. */
+    private void dropIfChanged(BpfMaps.Spec s) throws DatapathException {
+        Path pin = pinDir.resolve(s.name());
+        if (!Files.exists(pin)) return;
+        int fd = lib.bpf_obj_get(pin.toString());
+        if (fd < 0) throw new DatapathException("cannot open the pinned map " + pin + ": " + BpfErrors.errno(-fd));
+        byte[] info = new byte[INFO_READ];
+        int rc;
+        try {
+            rc = lib.bpf_obj_get_info_by_fd(fd, info, new int[] {INFO_READ});
+        } finally {
+            libc.close(fd);
+        }
+        if (rc < 0) throw new DatapathException("cannot read what the pinned map " + pin + " is: " + BpfErrors.errno(-rc));
+        long key = Bytes.u32(Arrays.copyOfRange(info, INFO_KEY_SIZE, INFO_KEY_SIZE + 4));
+        long value = Bytes.u32(Arrays.copyOfRange(info, INFO_VALUE_SIZE, INFO_VALUE_SIZE + 4));
+        if (key == s.keySize() && value == s.valueSize()) return;
+        try {
+            Files.delete(pin);
+        } catch (IOException e) {
+            throw new DatapathException("cannot remove the pinned map " + pin + " of an earlier layout: " + e, e);
+        }
+        LOG.warning("the pinned map " + pin + " had key/value sizes " + key + "/" + value + ", this agent's are "
+                + s.keySize() + "/" + s.valueSize() + ": it was removed and starts empty; each connection's next packet "
+                + "is judged by policy again");
+    }
+}
