@@ -11,6 +11,7 @@ import io.septum.api.datapath.FailsafePort;
 import io.septum.api.policy.Direction;
 import io.septum.api.policy.PolicyListener;
 import io.septum.api.policy.PolicyRepository;
+import io.septum.support.config.JvmStart;
 import io.septum.support.config.AgentDirs;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
@@ -24,7 +25,6 @@ import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 
-import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -226,24 +226,11 @@ public final class EndpointManagerComponent extends DefaultEndpointManager {
 
     private synchronized void registerReady(long since) {
         if (deactivated || ready != null) return;
-        long startToReady = since - jvmStart();
+        long startToReady = since - JvmStart.millis(context::getProperty);
         Hashtable<String, Object> props = new Hashtable<>();
         props.put("startToReadyMillis", startToReady);
         ready = context.registerService(AgentReady.class, () -> since, props);
         LOG.info("agent ready " + startToReady + " ms after JVM start");
-    }
-
-    /** The launcher's measure of JVM start when it gives one, so that its figure and ours agree. */
-    private long jvmStart() {
-        String p = context.getProperty("septum.jvm.start.millis");
-        if (p != null) {
-            try {
-                return Long.parseLong(p.trim());
-            } catch (NumberFormatException ignored) {
-                // fall back to the JVM's own figure
-            }
-        }
-        return ManagementFactory.getRuntimeMXBean().getStartTime();
     }
 
     @Deactivate

@@ -9,6 +9,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.BiConsumer;
 
 /**
  * Where an error is, and the list it goes to: the file ({@code origin}), the document's number in the file (1-based),
@@ -76,6 +77,24 @@ final class Diagnostics {
             return dflt;
         }
         return v.booleanValue();
+    }
+
+    /**
+     * Hands each item of {@code list} (at {@code path}) that is a mapping to {@code each}, with its path
+     * ({@code path[0]}), after reporting its fields outside {@code known}; any other item is an error naming
+     * {@code expected}.
+     */
+    void eachObject(JsonNode list, String path, String expected, Set<String> known, BiConsumer<String, JsonNode> each) {
+        for (int i = 0; i < list.size(); i++) {
+            String p = path + "[" + i + "]";
+            JsonNode item = list.get(i);
+            if (!item.isObject()) {
+                error(p, "expected " + expected + ", found " + nodeType(item));
+                continue;
+            }
+            unknownFields(item, p, known);
+            each.accept(p, item);
+        }
     }
 
     /** Whether {@code v} is a list; reports it when not. */

@@ -22,35 +22,28 @@ final class DnsRuleReader {
     static boolean read(Diagnostics diag, JsonNode list, String path, List<FqdnMatcher> out) {
         if (!diag.isList(list, path)) return false;
         int errs = diag.count();
-        for (int i = 0; i < list.size(); i++) {
-            String p = path + "[" + i + "]";
-            JsonNode e = list.get(i);
-            if (!e.isObject()) {
-                diag.error(p, "expected {matchName: NAME} or {matchPattern: PATTERN}, found " + nodeType(e));
-                continue;
-            }
-            diag.unknownFields(e, p, FIELDS);
+        diag.eachObject(list, path, "{matchName: NAME} or {matchPattern: PATTERN}", FIELDS, (p, e) -> {
             JsonNode name = e.get("matchName");
             JsonNode pattern = e.get("matchPattern");
             boolean hasName = name != null && !name.isNull();
             boolean hasPattern = pattern != null && !pattern.isNull();
             if (hasName == hasPattern) {
                 diag.error(p, hasName ? "give matchName or matchPattern, not both" : "needs matchName or matchPattern");
-                continue;
+                return;
             }
             String f = hasName ? "matchName" : "matchPattern";
             JsonNode v = hasName ? name : pattern;
             if (!v.isTextual()) {
                 diag.error(join(p, f), "expected a string, found " + nodeType(v));
-                continue;
+                return;
             }
             String problem = FqdnMatcher.problem(v.asText(), hasPattern);
             if (problem != null) {
                 diag.error(join(p, f), f + " " + problem);
-                continue;
+                return;
             }
             out.add(hasName ? FqdnMatcher.name(v.asText()) : FqdnMatcher.pattern(v.asText()));
-        }
+        });
         return diag.count() == errs;
     }
 }

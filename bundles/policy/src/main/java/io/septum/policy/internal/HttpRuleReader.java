@@ -96,41 +96,34 @@ final class HttpRuleReader {
         }
         JsonNode hm = h.get("headerMatches");
         if (hm != null && !hm.isNull() && diag.isList(hm, join(p, "headerMatches"))) {
-            for (int j = 0; j < hm.size(); j++) {
-                String f = join(p, "headerMatches") + "[" + j + "]";
-                JsonNode m = hm.get(j);
-                if (!m.isObject()) {
-                    diag.error(f, "expected {name, value}, found " + nodeType(m));
-                    continue;
-                }
-                diag.unknownFields(m, f, HEADER_MATCH_FIELDS);
+            diag.eachObject(hm, join(p, "headerMatches"), "{name, value}", HEADER_MATCH_FIELDS, (f, m) -> {
                 JsonNode name = m.get("name");
                 if (name == null || name.isNull() || !name.isTextual() || name.asText().isBlank()) {
                     diag.error(join(f, "name"), "a header match needs a name");
-                    continue;
+                    return;
                 }
                 if (!HEADER_NAME.matcher(name.asText().strip()).matches()) {
                     diag.error(join(f, "name"), "invalid header name \"" + name.asText() + "\"");
-                    continue;
+                    return;
                 }
                 if (m.hasNonNull("secret")) {
                     diag.error(join(f, "secret"), "header values from secrets are not supported: give value");
-                    continue;
+                    return;
                 }
                 if (m.hasNonNull("mismatch")) {
                     // every mismatch action makes the rule match anyway and edits or logs the header instead
                     diag.error(join(f, "mismatch"), "mismatch actions (LOG, ADD, DELETE, REPLACE) are not supported: "
                             + "remove mismatch so that a missing or different header fails the rule");
-                    continue;
+                    return;
                 }
                 JsonNode value = m.get("value");
                 if (value != null && !value.isNull() && !value.isValueNode()) {
                     diag.error(join(f, "value"), "expected a string, found " + nodeType(value));
-                    continue;
+                    return;
                 }
                 String v = value == null || value.isNull() ? null : value.asText();
                 headers.add(new HttpRule.HeaderReq(name.asText().strip(), v == null || v.isEmpty() ? null : v));
-            }
+            });
         }
         if (diag.count() > errs) return null;
         return new HttpRule(index, method, path, host, headers);

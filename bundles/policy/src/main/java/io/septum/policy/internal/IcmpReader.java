@@ -52,21 +52,14 @@ final class IcmpReader {
         if (!diag.isList(icmps, path)) return null;
         int before = diag.count();
         List<PortSpec> specs = new ArrayList<>();
-        for (int i = 0; i < icmps.size(); i++) {
-            JsonNode entry = icmps.get(i);
-            String ep = path + "[" + i + "]";
-            if (!entry.isObject()) {
-                diag.error(ep, "expected {fields: [...]}, found " + nodeType(entry));
-                continue;
-            }
-            diag.unknownFields(entry, ep, Set.of("fields"));
+        diag.eachObject(icmps, path, "{fields: [...]}", Set.of("fields"), (ep, entry) -> {
             JsonNode fields = entry.get("fields");
             String fp = join(ep, "fields");
             if (fields == null || fields.isNull() || (fields.isArray() && fields.isEmpty())) {
                 diag.error(fp, "missing fields: list at least one {type, family}");
-                continue;
+                return;
             }
-            if (!diag.isList(fields, fp)) continue;
+            if (!diag.isList(fields, fp)) return;
             if (fields.size() > MAX_FIELDS) {
                 diag.error(fp, "too many fields (" + fields.size() + "): at most " + MAX_FIELDS + " per entry");
             }
@@ -74,7 +67,7 @@ final class IcmpReader {
                 PortSpec s = field(diag, fields.get(j), fp + "[" + j + "]");
                 if (s != null && !specs.contains(s)) specs.add(s);
             }
-        }
+        });
         if (diag.count() > before || specs.isEmpty()) return null;
         return new PortRule(0, specs, false, List.of());
     }

@@ -24,24 +24,18 @@ final class ServicePeerReader {
 
     static void read(Diagnostics diag, JsonNode list, String path, List<Peer> out) {
         if (!diag.isList(list, path)) return;
-        for (int i = 0; i < list.size(); i++) {
-            String p = path + "[" + i + "]";
-            JsonNode item = list.get(i);
-            if (!item.isObject()) {
-                diag.error(p, "expected {k8sService: {serviceName: ..., namespace: ...}}, found " + nodeType(item));
-                continue;
-            }
-            diag.unknownFields(item, p, Set.of("k8sService", "k8sServiceSelector"));
+        diag.eachObject(list, path, "{k8sService: {serviceName: ..., namespace: ...}}",
+                Set.of("k8sService", "k8sServiceSelector"), (p, item) -> {
             if (item.has("k8sServiceSelector")) {
                 diag.error(join(p, "k8sServiceSelector"), "k8sServiceSelector is not supported: Septum's services carry"
                         + " no labels to select; name each service with k8sService");
-                continue;
+                return;
             }
             JsonNode svc = item.get("k8sService");
             if (svc == null || !svc.isObject()) {
                 diag.error(join(p, "k8sService"), "expected {serviceName: ..., namespace: ...}, found "
                         + nodeType(svc));
-                continue;
+                return;
             }
             String sp = join(p, "k8sService");
             diag.unknownFields(svc, sp, Set.of("serviceName", "namespace"));
@@ -49,7 +43,7 @@ final class ServicePeerReader {
             String name = label(diag, svc.get("serviceName"), join(sp, "serviceName"), true);
             String ns = label(diag, svc.get("namespace"), join(sp, "namespace"), false);
             if (diag.count() == before) out.add(new Peer.Service(ns, name, ServiceTargets.Target.NOTHING));
-        }
+        });
     }
 
     /** The field's DNS label; null when it is absent (an error when {@code required}) or invalid (an error). */

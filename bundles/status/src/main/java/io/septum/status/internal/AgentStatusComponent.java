@@ -9,7 +9,7 @@ import io.septum.api.IdentityAllocator;
 import io.septum.api.datapath.Datapath;
 import io.septum.api.flow.FlowObserver;
 import io.septum.api.policy.PolicyRepository;
-import java.lang.management.ManagementFactory;
+import io.septum.support.config.JvmStart;
 import java.util.List;
 import java.util.OptionalLong;
 import org.osgi.framework.BundleContext;
@@ -57,20 +57,7 @@ public final class AgentStatusComponent implements AgentStatusService, StatusAss
     public AgentStatusComponent(BundleContext ctx) {
         String v = ctx.getProperty("septum.version");
         this.version = v != null ? v : ctx.getBundle().getVersion().toString();
-        this.startedAt = jvmStart(ctx);
-    }
-
-    /** The launcher's measure of JVM start when it gives one, so that status agrees with its log. */
-    static long jvmStart(BundleContext ctx) {
-        String p = ctx.getProperty("septum.jvm.start.millis");
-        if (p != null) {
-            try {
-                return Long.parseLong(p.trim());
-            } catch (NumberFormatException ignored) {
-                // fall back to the JVM's own figure
-            }
-        }
-        return ManagementFactory.getRuntimeMXBean().getStartTime();
+        this.startedAt = JvmStart.millis(ctx::getProperty);
     }
 
     @Override
