@@ -23,6 +23,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	struct verdict_info vi = {};
 	struct policy_result pr = {};
 	struct endpoint_value *ep;
+	struct ct_value *tracked;
 	struct pkt p = {};
 	__u32 ifindex = skb->ifindex;
 	__u32 ct_flags = 0, epoch = 0;
@@ -70,7 +71,11 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		ret = 0;
 	}
 
-	if (dir == SEPTUM_DIR_INGRESS && proxy_owns(skb, ep, &p, now)) {
+	/* the connection's own entry, once: after the DNAT above (egress), before the proxy's check (ingress) */
+	epoch = policy_epoch();
+	tracked = verdict_tracked(ep, dir, &p, now);
+
+	if (dir == SEPTUM_DIR_INGRESS && proxy_owns(skb, &p, tracked != NULL)) {
 		/* the answer to the proxy's transparent upstream leg: to the proxy's socket, through the bridge */
 		ret = proxy_redirect_ingress(skb, &p);
 		if (ret == TC_ACT_REDIRECT)
@@ -85,13 +90,13 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		vi.src_identity = ipcache_identity(p.saddr);
 		vi.dst_identity = ep->identity;
 		vi.verdict = SEPTUM_VERDICT_FORWARDED;
+		epoch = 0; /* no policy verdict: the entry stands for none */
 		ret = 0;
 		goto track;
 	}
 
 	/* a connection the policy as it stands let through (no redirection, no audit): no lookups, no proxy check */
-	epoch = policy_epoch();
-	if (verdict_established(ep, dir, &p, now, ct_flags, epoch)) {
+	if (verdict_established(ep, dir, tracked, ct_flags, epoch)) {
 		ret = 0;
 		goto out;
 	}
@@ -120,7 +125,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	}
 
 track:
-	/* a redirected connection's packets each go to the proxy; the proxy's own leg had no policy verdict (epoch 0) */
+	/* a redirected connection's packets each go to the proxy */
 	verdict_track(ep, dir, &p, &vi, now, ct_flags, pr.rule_id, redirect ? 0 : epoch);
 	if (redirect)
 		ret = proxy_assign(skb, &p);

@@ -231,23 +231,19 @@ static __always_inline int proxy_redirect_ingress(struct __sk_buff *skb, const s
 /*
  * Whether a packet entering an endpoint belongs to a socket of this host instead: the proxy's upstream leg towards
  * an endpoint of another node leaves from the client's own address (a transparent source, so that the other node
- * sees the client's identity), and that leg's answers come back addressed to the client. It costs every TCP packet
- * with ACK that enters an endpoint one conntrack lookup; only those that no connection of the endpoint tracks (the
- * first answer of such a leg, or an entry that expired) also cost a socket lookup.
+ * sees the client's identity), and that leg's answers come back addressed to the client. tracked: the packet's
+ * connection has a live entry of the endpoint's (the caller looked it up: a tracked packet is the endpoint's own).
+ * Only a TCP packet with ACK that no connection of the endpoint tracks (the first answer of such a leg, or an entry
+ * that expired) costs a socket lookup.
  */
-static __always_inline int proxy_owns(struct __sk_buff *skb, const struct endpoint_value *ep, const struct pkt *p,
-				      __u64 now)
+static __always_inline int proxy_owns(struct __sk_buff *skb, const struct pkt *p, int tracked)
 {
 	struct bpf_sock_tuple t = {};
-	struct ct_key ck = {};
 	struct bpf_sock *sk;
 	__u32 len;
 	int owned;
 
-	if (p->proto != IPPROTO_TCP || !(p->tcp_flags & 0x10 /* ACK */))
-		return 0;
-	ct_key_original(&ck, p, ep->ep_id, SEPTUM_DIR_INGRESS);
-	if (ct_lookup_live(&ck, now))
+	if (tracked || p->proto != IPPROTO_TCP || !(p->tcp_flags & 0x10 /* ACK */))
 		return 0;
 	len = proxy_tuple(p, &t);
 	sk = bpf_skc_lookup_tcp(skb, &t, len, BPF_F_CURRENT_NETNS, 0);

@@ -64,24 +64,29 @@ static __always_inline __u32 policy_epoch(void)
 	return e ? *e : 0;
 }
 
-/*
- * The fast path of an established connection: when its entry says that a policy verdict under the current epoch
- * let it through as plain FORWARDED, with the flags this packet gives it, the policy would say the same again (every
- * change to what the verdict reads moves the epoch on). The packet is counted under the entry's rule, as
- * verdict_policy would count it, and passes without the ipcache and policy lookups. Returns 1 when it passed.
- * epoch must be read before any lookup that a verdict made under it would rely on.
- */
-static __always_inline int verdict_established(const struct endpoint_value *ep, __u8 dir, const struct pkt *p,
-					       __u64 now, __u32 ct_flags, __u32 epoch)
+/* The live entry of the connection this packet belongs to (as its sender opened it), or NULL. */
+static __always_inline struct ct_value *verdict_tracked(const struct endpoint_value *ep, __u8 dir, const struct pkt *p,
+							__u64 now)
 {
 	struct ct_key ck = {};
-	struct ct_value *v;
 
-	if (!epoch || !ct_trackable(p))
-		return 0;
+	if (!ct_trackable(p))
+		return NULL;
 	ct_key_original(&ck, p, ep->ep_id, dir);
-	v = ct_lookup_live(&ck, now);
-	if (!v || v->epoch != epoch || v->flags != ct_flags)
+	return ct_lookup_live(&ck, now);
+}
+
+/*
+ * The fast path of an established connection, given its entry v (verdict_tracked's): when the entry says that a
+ * policy verdict under the current epoch let it through as plain FORWARDED, with the flags this packet gives it,
+ * the policy would say the same again (every change to what the verdict reads moves the epoch on). The packet is
+ * counted under the entry's rule, as verdict_policy would count it, and passes without the ipcache and policy
+ * lookups. Returns 1 when it passed. epoch must be read before any lookup that a verdict made under it relies on.
+ */
+static __always_inline int verdict_established(const struct endpoint_value *ep, __u8 dir, const struct ct_value *v,
+					       __u32 ct_flags, __u32 epoch)
+{
+	if (!v || !epoch || v->epoch != epoch || v->flags != ct_flags)
 		return 0;
 	policy_count(ep->ep_id, v->rule_id, dir);
 	stat_inc(STAT_CT_FAST);
@@ -173,7 +178,7 @@ static __always_inline int verdict_plain(const struct endpoint_value *ep, __u8 d
 		vi->verdict = SEPTUM_VERDICT_FORWARDED;
 	} else {
 		epoch = policy_epoch();
-		if (verdict_established(ep, dir, p, now, ct_flags, epoch))
+		if (verdict_established(ep, dir, verdict_tracked(ep, dir, p, now), ct_flags, epoch))
 			return 0;
 		ret = verdict_policy(ep, dir, p, vi, &pr, &ct_flags, redirect_ret);
 		if (ret < 0)
