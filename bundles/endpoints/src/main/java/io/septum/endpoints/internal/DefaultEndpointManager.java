@@ -158,11 +158,18 @@ public class DefaultEndpointManager implements EndpointManager, EndpointIndex, P
         // only once it is done, so that a re-reported endpoint finds its old id.
         regen.execute(() -> {
             try {
-                restore();
-            } finally {
-                restoreDone.countDown();
+                try {
+                    restore();
+                } finally {
+                    restoreDone.countDown();
+                }
+                firstPass();
+            } catch (RuntimeException | Error e) {
+                // a scheduled executor keeps what a task threw in a future nobody reads: the agent would never be
+                // ready and never say why
+                LOG.log(Level.SEVERE, "the endpoint manager could not start: " + e, e);
+                throw e;
             }
-            firstPass();
         });
     }
 

@@ -2,9 +2,13 @@ package io.septum.datapath.ebpf.internal;
 
 import io.septum.api.datapath.DatapathException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.logging.Logger;
 import jnr.ffi.LastError;
 import jnr.ffi.Pointer;
@@ -20,7 +24,13 @@ import jnr.ffi.Runtime;
 final class BpfObjects implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(EbpfDatapath.class.getName());
 
+    /** Every program of both objects: a start reuses pinned programs only when all are pinned. */
+    private static final List<String> ALL_PROGS = List.of(EbpfDatapath.PROG_FROM_EP, EbpfDatapath.PROG_TO_EP,
+            EbpfDatapath.PROG_TO_PROXY, EbpfDatapath.PROG_HOST_IN, EbpfDatapath.PROG_HOST_OUT,
+            EbpfDatapath.PROG_CG_INGRESS, EbpfDatapath.PROG_CG_EGRESS);
+
     private final LibBpf lib;
+    private final LibC libc;
     private final Runtime runtime;
     private final LibbpfLog log;
     private final Path pinDir;
@@ -31,17 +41,27 @@ final class BpfObjects implements AutoCloseable {
     /** The loaded programs' fds by name ({@code EbpfDatapath.PROG_*}). */
     private final Map<String, Integer> progs = new HashMap<>();
     private String cgroupError;
+    /** The fds this start opened from pins (maps and programs) instead of loading: closed by {@link #close()}. */
+    private final List<Integer> pinnedFds = new ArrayList<>();
+    private boolean reused;
 
-    BpfObjects(LibBpf lib, Runtime runtime, LibbpfLog log, Path pinDir, int ncpus) {
+    BpfObjects(LibBpf lib, LibC libc, Runtime runtime, LibbpfLog log, Path pinDir, int ncpus) {
         this.lib = lib;
+        this.libc = libc;
         this.runtime = runtime;
         this.log = log;
         this.pinDir = pinDir;
         this.ncpus = ncpus;
     }
 
-    /** Loads the tc object (throws when it cannot) and then the cgroup object ({@code null}: says why not). */
-    void load(byte[] object, byte[] cgroupObject, String cgroupMissing) throws DatapathException {
+    /**
+     * Takes the programs an earlier start pinned for the same objects when {@code mapsIntact} (every map was pinned
+     * and kept: {@link PinDirectory#prepare}) and they use exactly those maps ({@link PinnedPrograms}); else loads the
+     * tc object (throws when it cannot) and then the cgroup object ({@code null}: says why not), and pins them.
+     */
+    void load(byte[] object, byte[] cgroupObject, String cgroupMissing, boolean mapsIntact) throws DatapathException {
+        PinnedPrograms pinned = new PinnedPrograms(lib, libc, runtime, pinDir, object, cgroupObject);
+        if (mapsIntact && cgroupObject != null && reuse(pinned)) return;
         objMem = copy(object);
         obj = openAndLoad(objMem, object.length, "the BPF object");
         Map<String, BpfMap> byName = new LinkedHashMap<>();
@@ -63,11 +83,59 @@ final class BpfObjects implements AutoCloseable {
             cgObj = openAndLoad(cgObjMem, cgroupObject.length, "the cgroup BPF object");
             loadProgs(cgObj, EbpfDatapath.PROG_CG_INGRESS, EbpfDatapath.PROG_CG_EGRESS);
             cgroupError = null;
+            pinned.pin(progs); // only a whole set: a start reuses both objects' programs or none
         } catch (DatapathException e) {
             cgroupError = e.getMessage();
             LOG.warning("cgroup endpoints are disabled: " + e.getMessage());
             closeCgroup();
         }
+    }
+
+    /** Opens every map from its pin and the pinned programs; false, with nothing left open, when any is not as loaded. */
+    private boolean reuse(PinnedPrograms pinned) {
+        Map<String, BpfMap> byName = new LinkedHashMap<>();
+        Set<Long> ids = new HashSet<>();
+        StringBuilder why = new StringBuilder();
+        try {
+            for (BpfMaps.Spec s : BpfMaps.specs(runtime)) {
+                Path pin = pinDir.resolve(s.name());
+                int fd = lib.bpf_obj_get(pin.toString());
+                if (fd < 0) throw new DatapathException(s.name() + " is not pinned");
+                pinnedFds.add(fd);
+                ObjInfo.Map info = ObjInfo.map(lib, runtime, fd, "the pinned map " + pin);
+                if (info.keySize() != s.keySize() || info.valueSize() != s.valueSize()) {
+                    throw new DatapathException(s.name() + " is pinned with other key/value sizes");
+                }
+                ids.add(info.id());
+                byName.put(s.name(), new BpfMap(lib, s.name(), fd, s.keySize(), s.valueSize(), info.maxEntries(), ncpus));
+            }
+            Map<String, Integer> fds = pinned.open(ALL_PROGS, ids, why);
+            if (fds != null) {
+                pinnedFds.addAll(fds.values());
+                progs.putAll(fds);
+                maps = new BpfMaps(byName);
+                cgroupError = null;
+                reused = true;
+                LOG.info("reused the programs pinned under " + pinned.dir + " (the same objects on the same maps)");
+                return true;
+            }
+        } catch (DatapathException e) {
+            why.append(e.getMessage());
+        }
+        closePinnedFds();
+        LOG.info("loading the BPF objects: " + why);
+        return false;
+    }
+
+    /** Whether this start took pinned programs instead of loading the objects. */
+    boolean reused() {
+        return reused;
+    }
+
+    private void closePinnedFds() {
+        for (int fd : pinnedFds) libc.close(fd);
+        pinnedFds.clear();
+        progs.clear();
     }
 
     private Pointer copy(byte[] bytes) {
@@ -149,6 +217,7 @@ final class BpfObjects implements AutoCloseable {
     /** Closes both objects: programs stay attached and maps stay pinned. */
     @Override
     public void close() {
+        closePinnedFds();
         closeCgroup();
         if (obj != null) lib.bpf_object__close(obj);
         obj = null;

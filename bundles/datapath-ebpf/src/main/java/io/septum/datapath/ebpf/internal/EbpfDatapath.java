@@ -142,9 +142,9 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
         synchronized (lock) {
             if (loaded) return;
             try {
-                new PinDirectory(pinDir, lib, libc, runtime).prepare(BpfMaps.specs(runtime));
+                boolean mapsIntact = new PinDirectory(pinDir, lib, libc, runtime).prepare(BpfMaps.specs(runtime));
                 log.install();
-                load();
+                load(mapsIntact);
                 readState();
                 epoch = new PolicyEpoch(maps.epoch);
                 epoch.advance(); // nothing a previous agent's programs recorded stands for a verdict of this one
@@ -186,7 +186,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
     }
 
     /** Loads both objects against the pins; a cgroup object that cannot load disables cgroup endpoints only. */
-    private void load() throws DatapathException {
+    private void load(boolean mapsIntact) throws DatapathException {
         byte[] cgObject = null;
         String cgMissing = null;
         try (var in = EbpfDatapath.class.getResourceAsStream(CGROUP_OBJECT_RESOURCE)) {
@@ -195,8 +195,8 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
         } catch (IOException e) {
             cgMissing = "cannot read " + CGROUP_OBJECT_RESOURCE + ": " + e.getMessage();
         }
-        objects = new BpfObjects(lib, runtime, log, pinDir, ncpus);
-        objects.load(object, cgObject, cgMissing);
+        objects = new BpfObjects(lib, libc, runtime, log, pinDir, ncpus);
+        objects.load(object, cgObject, cgMissing, mapsIntact);
         maps = objects.maps();
         cgroupError = objects.cgroupError();
         if (cgroupError == null) {
@@ -371,20 +371,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
         if (current != null) {
             for (PolicyCodec.Key k : current.keySet()) maps.policy.delete(codec.policyKey(k));
         }
-        for (byte[] k : maps.policyStats.keys()) {
-            if (Structs.from(new Structs.PolicyStatsKey(runtime), k).ep_id.get() == endpointId) maps.policyStats.delete(k);
-        }
-        int epOff = (int) new Structs.CtKey(runtime).ep_id.offset();
-        for (byte[] k : maps.ct.keys()) {
-            long id = (k[epOff] & 0xffL) | (k[epOff + 1] & 0xffL) << 8 | (k[epOff + 2] & 0xffL) << 16 | (k[epOff + 3] & 0xffL) << 24;
-            if (id == endpointId) maps.ct.delete(k);
-        }
-        for (int ifindex : ifindexes) maps.ifmac.delete(Bytes.u32(ifindex));
-        for (Map.Entry<Bytes, byte[]> e : maps.lxc.readAll().entrySet()) {
-            if (Structs.from(new Structs.LxcValue(runtime), e.getValue()).ep_id.get() == endpointId) {
-                maps.lxc.delete(e.getKey().b());
-            }
-        }
+        codec.deleteEntriesOf(maps, endpointId, ifindexes);
         endpoints.remove(endpointId);
     }
 
@@ -520,6 +507,13 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
         synchronized (lock) {
             if (loaded) lost = maps.stats.percpuSum(Bytes.u32(1));
             return new DatapathStats(loaded, tc.count(), received.get(), lost, pinDir.toString(), error);
+        }
+    }
+
+    /** Whether this open took the programs an earlier one pinned instead of loading the objects (for tests). */
+    boolean reusedPrograms() {
+        synchronized (lock) {
+            return objects != null && objects.reused();
         }
     }
 

@@ -53,8 +53,11 @@ public interface LibBpf {
 
     int bpf_obj_pin(int fd, String path);
 
-    /** {@code info} receives the first {@code infoLen[0]} bytes of struct bpf_map_info (type, id, key and value size...). */
-    int bpf_obj_get_info_by_fd(int fd, @Out byte[] info, @In @Out int[] infoLen);
+    /** An fd of the map with this id (a program's map ids, {@link ObjInfo#progMapIds}). */
+    int bpf_map_get_fd_by_id(int id);
+
+    /** Fills the first {@code *infoLen} bytes of struct bpf_map_info or bpf_prog_info at {@code info} ({@link ObjInfo}). */
+    int bpf_obj_get_info_by_fd(int fd, Pointer info, Pointer infoLen);
 
     /** BPF_CGROUP_INET_INGRESS / EGRESS of enum bpf_attach_type. */
     int BPF_CGROUP_INET_INGRESS = 0;

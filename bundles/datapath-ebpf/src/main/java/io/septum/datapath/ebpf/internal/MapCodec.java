@@ -154,6 +154,23 @@ final class MapCodec {
         return out;
     }
 
+    /** Deletes the endpoint's rule counters, conntrack entries, addresses, and the MACs of its interfaces. */
+    void deleteEntriesOf(BpfMaps maps, long endpointId, List<Integer> ifindexes) {
+        for (byte[] k : maps.policyStats.keys()) {
+            if (Structs.from(new Structs.PolicyStatsKey(runtime), k).ep_id.get() == endpointId) maps.policyStats.delete(k);
+        }
+        int epOff = (int) new Structs.CtKey(runtime).ep_id.offset();
+        for (byte[] k : maps.ct.keys()) {
+            if (Bytes.u32(java.util.Arrays.copyOfRange(k, epOff, epOff + 4)) == endpointId) maps.ct.delete(k);
+        }
+        for (int ifindex : ifindexes) maps.ifmac.delete(Bytes.u32(ifindex));
+        for (Map.Entry<Bytes, byte[]> e : maps.lxc.readAll().entrySet()) {
+            if (Structs.from(new Structs.LxcValue(runtime), e.getValue()).ep_id.get() == endpointId) {
+                maps.lxc.delete(e.getKey().b());
+            }
+        }
+    }
+
     /** The interfaces the endpoints map holds for this endpoint (without reading their names). */
     List<Integer> ifindexesOf(BpfMaps maps, long endpointId) {
         List<Integer> out = new ArrayList<>();

@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.logging.Logger;
@@ -26,8 +25,6 @@ final class PinDirectory {
      * again). Not the load balancer's: its entries hold each connection's backend.
      */
     static final Set<String> REBUILT = Set.of(BpfMaps.CT);
-    /** struct bpf_map_info: __u32 type, id, key_size, value_size, ... */
-    private static final int INFO_KEY_SIZE = 8, INFO_VALUE_SIZE = 12, INFO_READ = 16;
 
     private final Path pinDir;
     private final LibBpf lib;
@@ -41,12 +38,19 @@ final class PinDirectory {
         this.runtime = runtime;
     }
 
-    void prepare(List<BpfMaps.Spec> specs) throws DatapathException {
+    /**
+     * Makes the directory ready for a load; returns whether every map of {@code specs} was pinned there already and
+     * kept (so that programs pinned by an earlier start still use exactly these maps: {@link PinnedPrograms}).
+     */
+    boolean prepare(List<BpfMaps.Spec> specs) throws DatapathException {
         ensureBpffs();
         create();
+        boolean intact = true;
         for (BpfMaps.Spec s : specs) {
-            if (REBUILT.contains(s.name())) dropIfChanged(s);
+            if (!Files.exists(pinDir.resolve(s.name()))) intact = false;
+            else if (REBUILT.contains(s.name()) && dropIfChanged(s)) intact = false;
         }
+        return intact;
     }
 
     private void ensureBpffs() throws DatapathException {
@@ -79,23 +83,19 @@ final class PinDirectory {
         }
     }
 
-    /** Removes the pin of {@code s} when the pinned map's key or value size differs from the spec's. */
-    private void dropIfChanged(BpfMaps.Spec s) throws DatapathException {
+    /** Removes the pin of {@code s} when the pinned map's key or value size differs from the spec's; true if it did. */
+    private boolean dropIfChanged(BpfMaps.Spec s) throws DatapathException {
         Path pin = pinDir.resolve(s.name());
-        if (!Files.exists(pin)) return;
         int fd = lib.bpf_obj_get(pin.toString());
         if (fd < 0) throw new DatapathException("cannot open the pinned map " + pin + ": " + BpfErrors.errno(-fd));
-        byte[] info = new byte[INFO_READ];
-        int rc;
+        ObjInfo.Map info;
         try {
-            rc = lib.bpf_obj_get_info_by_fd(fd, info, new int[] {INFO_READ});
+            info = ObjInfo.map(lib, runtime, fd, "the pinned map " + pin);
         } finally {
             libc.close(fd);
         }
-        if (rc < 0) throw new DatapathException("cannot read what the pinned map " + pin + " is: " + BpfErrors.errno(-rc));
-        long key = Bytes.u32(Arrays.copyOfRange(info, INFO_KEY_SIZE, INFO_KEY_SIZE + 4));
-        long value = Bytes.u32(Arrays.copyOfRange(info, INFO_VALUE_SIZE, INFO_VALUE_SIZE + 4));
-        if (key == s.keySize() && value == s.valueSize()) return;
+        long key = info.keySize(), value = info.valueSize();
+        if (key == s.keySize() && value == s.valueSize()) return false;
         try {
             Files.delete(pin);
         } catch (IOException e) {
@@ -104,5 +104,6 @@ final class PinDirectory {
         LOG.warning("the pinned map " + pin + " had key/value sizes " + key + "/" + value + ", this agent's are "
                 + s.keySize() + "/" + s.valueSize() + ": it was removed and starts empty; each connection's next packet "
                 + "is judged by policy again");
+        return true;
     }
 }

@@ -247,6 +247,7 @@ class DatapathPacketTest {
             EbpfDatapath next = new EbpfDatapath(lab.pinDir(), EbpfDatapath.bundledObject(), events);
             next.open();
             dp = next;
+            assertTrue(dp.reusedPrograms(), "the same objects on the same pinned maps: the pinned programs are taken");
             List<BpfEndpoint> restored = dp.restored();
             assertTrue(restored.stream().anyMatch(r -> r.endpointId() == EP_B && r.ifindex() == b.ifindex()
                     && r.flags() == BpfEndpoint.FLAG_INGRESS_ENFORCED), restored.toString());
@@ -291,8 +292,17 @@ class DatapathPacketTest {
         EbpfDatapath next = new EbpfDatapath(lab.pinDir(), EbpfDatapath.bundledObject(), events);
         next.open();
         dp = next;
+        assertFalse(dp.reusedPrograms(), "programs pinned on the old table must not be taken");
         String info = NetLab.run("bpftool", "map", "show", "pinned", ct.toString());
         assertTrue(info.contains("value 24B"), info);
+        String ctId = info.substring(0, info.indexOf(':')).trim();
+        java.nio.file.Path progs;
+        try (var dirs = java.nio.file.Files.list(lab.pinDir())) {
+            progs = dirs.filter(d -> d.getFileName().toString().startsWith(PinnedPrograms.PREFIX)).findFirst().orElseThrow();
+        }
+        String prog = NetLab.run("bpftool", "prog", "show", "pinned", progs.resolve(EbpfDatapath.PROG_TO_EP).toString());
+        assertTrue(java.util.Arrays.asList(prog.replaceAll("(?s).*map_ids ([0-9,]+).*", "$1").split(",")).contains(ctId),
+                "the newly pinned program uses the new table " + ctId + ": " + prog);
         openAll();
         assertTrue(lab.connects(a, b.ip4(), 80));
     }
