@@ -96,7 +96,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	}
 
 	/* a connection the policy as it stands let through (no redirection, no audit): no lookups, no proxy check */
-	if (verdict_established(ep, dir, tracked, ct_flags, epoch)) {
+	if (verdict_established(ep, dir, tracked, now, ct_flags, epoch)) {
 		ret = 0;
 		goto out;
 	}

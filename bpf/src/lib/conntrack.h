@@ -47,6 +47,23 @@ static __always_inline void ct_key_reverse(struct ct_key *k, const struct pkt *p
 		   dir == SEPTUM_DIR_INGRESS ? SEPTUM_DIR_EGRESS : SEPTUM_DIR_INGRESS, ep_id);
 }
 
+/* Returns the live entry for k without refreshing it (the packet may yet be dropped), or NULL. */
+static __always_inline struct ct_value *ct_lookup_unrefreshed(struct ct_key *k, __u64 now)
+{
+	struct ct_value *v = bpf_map_lookup_elem(&septum_ct, k);
+
+	if (!v || now - v->last_seen > ct_timeout(k->proto))
+		return NULL;
+	return v;
+}
+
+/* Marks a live entry seen now (at most once a second, to spare the cache line). */
+static __always_inline void ct_refresh(struct ct_value *v, __u64 now)
+{
+	if (now - v->last_seen > CT_REFRESH_NS)
+		v->last_seen = now;
+}
+
 /* Returns the live entry for k (refreshing its time), or NULL when missing or expired. */
 static __always_inline struct ct_value *ct_lookup_live(struct ct_key *k, __u64 now)
 {

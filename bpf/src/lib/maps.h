@@ -157,6 +157,7 @@ struct {
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE); /* the agent stores it with one aligned 4-byte write: never read torn */
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, __u32);

@@ -55,16 +55,19 @@ static __always_inline int verdict_is_reply(const struct endpoint_value *ep, __u
 	return ct_lookup_live(&ck, now) != NULL;
 }
 
-/* The current policy epoch (septum_epoch); 0 (never current) when it cannot be read. */
+/* The current policy epoch (septum_epoch); 0 (never current) when it cannot be read. One aligned 4-byte load. */
 static __always_inline __u32 policy_epoch(void)
 {
 	__u32 zero = 0;
 	__u32 *e = bpf_map_lookup_elem(&septum_epoch, &zero);
 
-	return e ? *e : 0;
+	return e ? *(volatile __u32 *)e : 0;
 }
 
-/* The live entry of the connection this packet belongs to (as its sender opened it), or NULL. */
+/*
+ * The live entry of the connection this packet belongs to (as its sender opened it), or NULL. Not refreshed here:
+ * a packet the policy now drops must not keep its connection's entry (and so the other side's replies) alive.
+ */
 static __always_inline struct ct_value *verdict_tracked(const struct endpoint_value *ep, __u8 dir, const struct pkt *p,
 							__u64 now)
 {
@@ -73,7 +76,7 @@ static __always_inline struct ct_value *verdict_tracked(const struct endpoint_va
 	if (!ct_trackable(p))
 		return NULL;
 	ct_key_original(&ck, p, ep->ep_id, dir);
-	return ct_lookup_live(&ck, now);
+	return ct_lookup_unrefreshed(&ck, now);
 }
 
 /*
@@ -83,11 +86,12 @@ static __always_inline struct ct_value *verdict_tracked(const struct endpoint_va
  * counted under the entry's rule, as verdict_policy would count it, and passes without the ipcache and policy
  * lookups. Returns 1 when it passed. epoch must be read before any lookup that a verdict made under it relies on.
  */
-static __always_inline int verdict_established(const struct endpoint_value *ep, __u8 dir, const struct ct_value *v,
-					       __u32 ct_flags, __u32 epoch)
+static __always_inline int verdict_established(const struct endpoint_value *ep, __u8 dir, struct ct_value *v,
+					       __u64 now, __u32 ct_flags, __u32 epoch)
 {
 	if (!v || !epoch || v->epoch != epoch || v->flags != ct_flags)
 		return 0;
+	ct_refresh(v, now);
 	policy_count(ep->ep_id, v->rule_id, dir);
 	stat_inc(STAT_CT_FAST);
 	return 1;
@@ -178,7 +182,7 @@ static __always_inline int verdict_plain(const struct endpoint_value *ep, __u8 d
 		vi->verdict = SEPTUM_VERDICT_FORWARDED;
 	} else {
 		epoch = policy_epoch();
-		if (verdict_established(ep, dir, verdict_tracked(ep, dir, p, now), ct_flags, epoch))
+		if (verdict_established(ep, dir, verdict_tracked(ep, dir, p, now), now, ct_flags, epoch))
 			return 0;
 		ret = verdict_policy(ep, dir, p, vi, &pr, &ct_flags, redirect_ret);
 		if (ret < 0)

@@ -76,6 +76,7 @@ final class BpfObjects implements AutoCloseable {
                 EbpfDatapath.PROG_HOST_IN, EbpfDatapath.PROG_HOST_OUT);
         if (cgroupObject == null) {
             cgroupError = cgroupMissing;
+            pinned.pin(null);
             return;
         }
         try {
@@ -88,6 +89,7 @@ final class BpfObjects implements AutoCloseable {
             cgroupError = e.getMessage();
             LOG.warning("cgroup endpoints are disabled: " + e.getMessage());
             closeCgroup();
+            pinned.pin(null);
         }
     }
 

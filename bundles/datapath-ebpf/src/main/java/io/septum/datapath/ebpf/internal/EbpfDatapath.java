@@ -146,7 +146,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
                 log.install();
                 load(mapsIntact);
                 readState();
-                epoch = new PolicyEpoch(maps.epoch);
+                epoch = new PolicyEpoch(maps.epoch, libc, runtime);
                 epoch.advance(); // nothing a previous agent's programs recorded stands for a verdict of this one
                 reader = new EventReader(lib, maps.events.fd, decoder, this::deliver, "septum-datapath-events");
                 reader.start();
@@ -178,6 +178,8 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
     }
 
     private void closeObject() {
+        if (epoch != null) epoch.close();
+        epoch = null;
         if (objects != null) objects.close();
         objects = null;
         maps = null;
@@ -322,17 +324,15 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
 
     /**
      * Runs a change to maps that a verdict reads (under the lock), then moves the policy epoch on, also after a
-     * failure: part of the change may have been written, and each connection must be judged again.
+     * failure: part of the change may have been written, and each connection must be judged again. A change that
+     * wrote nothing moves it on too: each connection then takes one packet's full verdict.
      */
     private void changeVerdictMaps(MapChange change) throws DatapathException {
-        boolean done = false;
         try {
             change.run();
-            done = true;
         } finally {
-            if (!done) epoch.advanceAfterFailure();
+            epoch.advance();
         }
-        epoch.advance();
     }
 
     private interface MapChange {

@@ -8,7 +8,7 @@ import jnr.ffi.types.ssize_t;
 
 /**
  * The few libc calls the datapath needs: mounting bpffs, opening cgroup directories, formatting libbpf's printf-style
- * log lines, and tc's rtnetlink requests ({@link TcNetlink}).
+ * log lines, tc's rtnetlink requests ({@link TcNetlink}), and mapping the policy epoch's page.
  */
 public interface LibC {
     int open(String path, int flags);
@@ -27,4 +27,9 @@ public interface LibC {
     @ssize_t long send(int fd, @In byte[] buf, @size_t long length, int flags);
 
     @ssize_t long recv(int fd, @Out byte[] buf, @size_t long length, int flags);
+
+    /** MAP_FAILED is the address -1. For the policy epoch's shared page ({@link PolicyEpoch}). */
+    Pointer mmap(Pointer addr, @size_t long length, int prot, int flags, int fd, long offset);
+
+    int munmap(Pointer addr, @size_t long length);
 }

@@ -10,26 +10,26 @@ final class ObjInfo {
     record Map(long id, long keySize, long valueSize, long maxEntries, String name) {
     }
 
-    /** struct bpf_prog_info: the count of map ids at 52 and the pointer to fill with them at 56. */
-    private static final int PROG_NR_MAP_IDS = 52, PROG_MAP_IDS = 56, PROG_READ = 64, MAP_READ = 40, MAP_NAME = 24, NAME_LEN = 16;
+    /** A program's name (as the kernel keeps it: 15 characters at most) and the ids of the maps it uses. */
+    record Prog(String name, long[] mapIds) {
+    }
+
+    /** struct bpf_prog_info: the count of map ids at 52, the pointer to fill with them at 56, char name[16] at 64. */
+    private static final int PROG_NR_MAP_IDS = 52, PROG_MAP_IDS = 56, PROG_NAME = 64, PROG_READ = 80;
+    private static final int MAP_READ = 40, MAP_NAME = 24, NAME_LEN = 16;
 
     private ObjInfo() {
     }
 
     static Map map(LibBpf lib, Runtime runtime, int fd, String what) throws DatapathException {
         Pointer info = get(lib, runtime, fd, MAP_READ, null, what);
-        byte[] name = new byte[NAME_LEN];
-        info.get(MAP_NAME, name, 0, NAME_LEN);
-        int end = 0;
-        while (end < NAME_LEN && name[end] != 0) end++;
-        return new Map(u32(info, 4), u32(info, 8), u32(info, 12), u32(info, 16),
-                new String(name, 0, end, java.nio.charset.StandardCharsets.US_ASCII));
+        return new Map(u32(info, 4), u32(info, 8), u32(info, 12), u32(info, 16), name(info, MAP_NAME));
     }
 
-    /** The ids of the maps the program uses. */
-    static long[] progMapIds(LibBpf lib, Runtime runtime, int fd, String what) throws DatapathException {
-        int n = (int) u32(get(lib, runtime, fd, PROG_READ, null, what), PROG_NR_MAP_IDS);
-        if (n == 0) return new long[0];
+    static Prog prog(LibBpf lib, Runtime runtime, int fd, String what) throws DatapathException {
+        Pointer first = get(lib, runtime, fd, PROG_READ, null, what);
+        int n = (int) u32(first, PROG_NR_MAP_IDS);
+        if (n == 0) return new Prog(name(first, PROG_NAME), new long[0]);
         Pointer ids = runtime.getMemoryManager().allocateDirect(4L * n, true);
         Pointer info = get(lib, runtime, fd, PROG_READ, info2 -> {
             info2.putInt(PROG_NR_MAP_IDS, n);
@@ -38,7 +38,15 @@ final class ObjInfo {
         int filled = (int) Math.min(n, u32(info, PROG_NR_MAP_IDS));
         long[] out = new long[filled];
         for (int i = 0; i < filled; i++) out[i] = Integer.toUnsignedLong(ids.getInt(4L * i));
-        return out;
+        return new Prog(name(info, PROG_NAME), out);
+    }
+
+    private static String name(Pointer info, int off) {
+        byte[] name = new byte[NAME_LEN];
+        info.get(off, name, 0, NAME_LEN);
+        int end = 0;
+        while (end < NAME_LEN && name[end] != 0) end++;
+        return new String(name, 0, end, java.nio.charset.StandardCharsets.US_ASCII);
     }
 
     private static Pointer get(LibBpf lib, Runtime runtime, int fd, int size, java.util.function.Consumer<Pointer> ask,

@@ -50,6 +50,11 @@ final class PinDirectory {
             if (!Files.exists(pinDir.resolve(s.name()))) intact = false;
             else if (REBUILT.contains(s.name()) && dropIfChanged(s)) intact = false;
         }
+        Path ct = pinDir.resolve(BpfMaps.CT);
+        if (!Files.exists(pinDir.resolve(BpfMaps.EPOCH)) && Files.exists(ct)) {
+            // its entries carry epochs of a counter that is gone: a new one would meet them again
+            drop(ct, "its entries were stamped with a policy epoch whose map is gone");
+        }
         return intact;
     }
 
@@ -96,14 +101,17 @@ final class PinDirectory {
         }
         long key = info.keySize(), value = info.valueSize();
         if (key == s.keySize() && value == s.valueSize()) return false;
+        drop(pin, "it had key/value sizes " + key + "/" + value + ", this agent's are " + s.keySize() + "/" + s.valueSize());
+        return true;
+    }
+
+    private static void drop(Path pin, String why) throws DatapathException {
         try {
             Files.delete(pin);
         } catch (IOException e) {
-            throw new DatapathException("cannot remove the pinned map " + pin + " of an earlier layout: " + e, e);
+            throw new DatapathException("cannot remove the pinned map " + pin + " (" + why + "): " + e, e);
         }
-        LOG.warning("the pinned map " + pin + " had key/value sizes " + key + "/" + value + ", this agent's are "
-                + s.keySize() + "/" + s.valueSize() + ": it was removed and starts empty; each connection's next packet "
-                + "is judged by policy again");
-        return true;
+        LOG.warning("the pinned map " + pin + " was removed and starts empty (" + why + "); each connection's next "
+                + "packet is judged by policy again");
     }
 }

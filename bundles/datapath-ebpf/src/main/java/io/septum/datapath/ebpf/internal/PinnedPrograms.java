@@ -68,7 +68,9 @@ final class PinnedPrograms {
                 int fd = lib.bpf_obj_get(dir.resolve(n).toString());
                 if (fd < 0) return failed(fds, why, n + " is not pinned");
                 fds.put(n, fd);
-                for (long id : ObjInfo.progMapIds(lib, runtime, fd, "the pinned program " + n)) {
+                ObjInfo.Prog prog = ObjInfo.prog(lib, runtime, fd, "the pinned program " + n);
+                if (!n.startsWith(prog.name()) || prog.name().isEmpty()) return failed(fds, why, n + " is pinned to another program");
+                for (long id : prog.mapIds()) {
                     if (!mapIds.contains(id) && !readOnlyData(id)) return failed(fds, why, n + " uses a map that is no longer pinned");
                 }
             }
@@ -96,21 +98,24 @@ final class PinnedPrograms {
     }
 
     /**
-     * Pins {@code progs} here (replacing what is) and removes every other build's directory. A failure is only
-     * logged: the next start then loads the objects again.
+     * Pins {@code progs} here (replacing what is), or nothing when {@code progs} is null (a partial set, which no
+     * start could take), and removes every other build's directory, whose programs would keep old maps alive. A
+     * failure is only logged: the next start then loads the objects again.
      */
     void pin(Map<String, Integer> progs) {
         try {
-            Files.createDirectories(dir);
-            for (Map.Entry<String, Integer> p : progs.entrySet()) {
-                Path pin = dir.resolve(p.getKey());
-                Files.deleteIfExists(pin);
-                int rc = lib.bpf_obj_pin(p.getValue(), pin.toString());
-                if (rc < 0) throw new IOException("pinning " + p.getKey() + " failed: " + BpfErrors.errno(-rc));
+            if (progs != null) {
+                Files.createDirectories(dir);
+                for (Map.Entry<String, Integer> p : progs.entrySet()) {
+                    Path pin = dir.resolve(p.getKey());
+                    Files.deleteIfExists(pin);
+                    int rc = lib.bpf_obj_pin(p.getValue(), pin.toString());
+                    if (rc < 0) throw new IOException("pinning " + p.getKey() + " failed: " + BpfErrors.errno(-rc));
+                }
             }
             try (DirectoryStream<Path> ds = Files.newDirectoryStream(pinDir, PREFIX + "*")) {
                 for (Path other : ds) {
-                    if (!other.equals(dir)) deleteFlat(other);
+                    if (progs == null || !other.equals(dir)) deleteFlat(other);
                 }
             }
         } catch (IOException e) {

@@ -1,52 +1,59 @@
 package io.septum.datapath.ebpf.internal;
 
 import io.septum.api.datapath.DatapathException;
-import java.util.logging.Logger;
+import jnr.ffi.LastError;
+import jnr.ffi.Pointer;
+import jnr.ffi.Runtime;
 
 /**
  * The policy epoch in {@code septum_epoch}, which lets the programs pass a packet of an established connection on
  * its conntrack entry alone ({@code verdict_established} in {@code bpf/src/lib/verdict.h}): an entry stands for a
  * verdict only while it carries the current epoch. Every change to a map that a verdict reads (endpoints, policy,
  * ipcache, the endpoints' addresses) moves the epoch on after its last write, so the next packet of every
- * connection is judged again: a revoked allow still cuts established flows. The value is never 0, which entries that
+ * connection is judged again: a revoked allow still cuts established flows. Changes to the failsafe ports, the
+ * proxies' ports and the services need not: a failsafe or redirected connection's entry carries no epoch (each packet
+ * is judged), and load balancing runs on every packet before the fast path.
+ *
+ * <p>The map is memory-mapped ({@code BPF_F_MMAPABLE}) and written with one aligned 4-byte store, so a program never
+ * reads a half-written value (a map update copies bytewise on some CPUs). The value is never 0, which entries that
  * stand for no verdict carry; it wraps after 2^32 changes, far more than happen within a connection's idle timeout.
  * Not thread-safe: the datapath's lock guards it.
  */
-final class PolicyEpoch {
-    private static final Logger LOG = Logger.getLogger(PolicyEpoch.class.getName());
+final class PolicyEpoch implements AutoCloseable {
+    private static final int PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
+    private static final long PAGE = 4096;
 
-    private final BpfMap map;
+    private final LibC libc;
+    private Pointer page;
     private long value;
 
-    /** Starts from what the pinned map holds (a previous agent's epoch). */
-    PolicyEpoch(BpfMap map) {
-        this.map = map;
-        byte[] v = map.lookup(Bytes.u32(0));
-        this.value = v == null ? 0 : Bytes.u32(v);
+    /** Maps the pinned map's page and starts from what it holds (a previous agent's epoch). */
+    PolicyEpoch(BpfMap map, LibC libc, Runtime runtime) throws DatapathException {
+        this.libc = libc;
+        Pointer p = libc.mmap(null, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, map.fd, 0);
+        if (p == null || p.address() == -1L) {
+            throw new DatapathException("cannot map " + map.name + " into memory: "
+                    + BpfErrors.errno(LastError.getLastError(runtime)));
+        }
+        this.page = p;
+        this.value = Integer.toUnsignedLong(p.getInt(0));
     }
 
     long value() {
         return value;
     }
 
-    /** Moves the epoch on; throws when it cannot, since connections would then keep verdicts a change revoked. */
-    void advance() throws DatapathException {
+    /** Moves the epoch on. */
+    void advance() {
         long next = (value + 1) & 0xffffffffL;
         if (next == 0) next = 1;
-        int rc = map.update(Bytes.u32(0), Bytes.u32(next), LibBpf.BPF_ANY);
-        if (rc < 0) {
-            throw new DatapathException("moving the policy epoch on failed: " + BpfErrors.errno(-rc)
-                    + "; established connections may keep a verdict that this change revoked");
-        }
+        page.putInt(0, (int) next);
         value = next;
     }
 
-    /** {@link #advance()} after a failed change (part of it may have been written): a failure here is only logged. */
-    void advanceAfterFailure() {
-        try {
-            advance();
-        } catch (DatapathException e) {
-            LOG.severe(e.getMessage());
-        }
+    @Override
+    public void close() {
+        if (page != null) libc.munmap(page, PAGE);
+        page = null;
     }
 }
