@@ -43,7 +43,8 @@
 
 /*
  * Whether this new (non-reply) egress packet goes to the proxy. The destination endpoint's ingress verdict comes
- * first: a deny, or no allow where ingress is enforced, is never redirected (septum_to_ep drops it as usual).
+ * first: a deny, or no allow where ingress is enforced, is never redirected (septum_to_ep drops it as usual), unless
+ * audit mode (the endpoint's or the deciding entry's) lets it pass there: then the client's own rules decide.
  * Sets *rule_id to the redirecting entry's rule when it is the destination's.
  */
 static __always_inline int proxy_wanted(const struct endpoint_value *ep, const struct pkt *p,
@@ -61,13 +62,15 @@ static __always_inline int proxy_wanted(const struct endpoint_value *ep, const s
 
 		dep = bpf_map_lookup_elem(&septum_endpoints, &ifindex);
 		policy_decide(lxc->ep_id, ep->identity, SEPTUM_DIR_INGRESS, p, &dst);
-		if (dst.action == POLICY_DENY)
+		/* an audited drop is no drop (the destination lets it pass as AUDIT): the client's own rules still apply */
+		if (dst.action == POLICY_DENY && !dst.audit)
 			return 0;
 		if (dst.action == POLICY_REDIRECT) {
 			*rule_id = dst.rule_id;
 			return 1;
 		}
-		if (dst.action == 0 && dep && (dep->flags & EP_F_INGRESS_ENFORCED) && !(dep->flags & EP_F_AUDIT))
+		if (dst.action == 0 && !dst.audit && dep && (dep->flags & EP_F_INGRESS_ENFORCED) &&
+		    !(dep->flags & EP_F_AUDIT))
 			return 0;
 	}
 	return own->action == POLICY_REDIRECT;
