@@ -34,6 +34,7 @@ final class BpfObjects implements AutoCloseable {
     private final Runtime runtime;
     private final LibbpfLog log;
     private final Path pinDir;
+    private final PinDirectory pins;
     private final int ncpus;
 
     private Pointer objMem, obj, cgObjMem, cgObj;
@@ -52,6 +53,7 @@ final class BpfObjects implements AutoCloseable {
         this.log = log;
         this.pinDir = pinDir;
         this.ncpus = ncpus;
+        this.pins = new PinDirectory(pinDir, lib, libc, runtime);
     }
 
     /**
@@ -159,6 +161,8 @@ final class BpfObjects implements AutoCloseable {
                 if (map == null) throw new DatapathException(what + " has no map " + s.name() + ": object and agent do not match");
                 String mismatch = sizeMismatch(lib, map, s);
                 if (mismatch != null) throw new DatapathException(what + ": " + mismatch + ": object and agent do not match");
+                pins.dropIfUnlike(s.name(), new ObjInfo.Map(lib.bpf_map__type(map), 0, s.keySize(), s.valueSize(),
+                        Integer.toUnsignedLong(lib.bpf_map__max_entries(map)), Integer.toUnsignedLong(lib.bpf_map__map_flags(map)), s.name()));
                 int rc = lib.bpf_map__set_pin_path(map, pinDir.resolve(s.name()).toString());
                 if (rc < 0) throw new DatapathException("cannot set pin path of " + s.name() + ": " + BpfErrors.errno(-rc));
             }

@@ -33,6 +33,12 @@ public interface LibBpf {
     /** The key size the object defines for the map (0 for a ring buffer). */
     int bpf_map__key_size(Pointer map);
 
+    /** The map's type (enum bpf_map_type) as the object defines it. */
+    int bpf_map__type(Pointer map);
+
+    /** The map's flags (BPF_F_*) as the object defines them. */
+    int bpf_map__map_flags(Pointer map);
+
     /** The value size the object defines for the map (one CPU's share for per-CPU maps; 0 for a ring buffer). */
     int bpf_map__value_size(Pointer map);
 

@@ -7,7 +7,12 @@ import jnr.ffi.Runtime;
 /** What the kernel says of a map or program fd ({@code bpf_obj_get_info_by_fd}): the fields the datapath reads. */
 final class ObjInfo {
     /** struct bpf_map_info: __u32 type, id, key_size, value_size, max_entries, map_flags; char name[16]. */
-    record Map(long id, long keySize, long valueSize, long maxEntries, String name) {
+    record Map(long type, long id, long keySize, long valueSize, long maxEntries, long flags, String name) {
+        /** What libbpf compares when it reuses a pin (besides BTF): the same means a pin an object can take. */
+        boolean sameShape(Map o) {
+            return type == o.type && keySize == o.keySize && valueSize == o.valueSize && maxEntries == o.maxEntries
+                    && flags == o.flags;
+        }
     }
 
     /** A program's name (as the kernel keeps it: 15 characters at most) and the ids of the maps it uses. */
@@ -23,7 +28,8 @@ final class ObjInfo {
 
     static Map map(LibBpf lib, Runtime runtime, int fd, String what) throws DatapathException {
         Pointer info = get(lib, runtime, fd, MAP_READ, null, what);
-        return new Map(u32(info, 4), u32(info, 8), u32(info, 12), u32(info, 16), name(info, MAP_NAME));
+        return new Map(u32(info, 0), u32(info, 4), u32(info, 8), u32(info, 12), u32(info, 16), u32(info, 20),
+                name(info, MAP_NAME));
     }
 
     static Prog prog(LibBpf lib, Runtime runtime, int fd, String what) throws DatapathException {

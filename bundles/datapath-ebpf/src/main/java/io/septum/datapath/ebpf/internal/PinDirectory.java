@@ -91,18 +91,38 @@ final class PinDirectory {
     /** Removes the pin of {@code s} when the pinned map's key or value size differs from the spec's; true if it did. */
     private boolean dropIfChanged(BpfMaps.Spec s) throws DatapathException {
         Path pin = pinDir.resolve(s.name());
-        int fd = lib.bpf_obj_get(pin.toString());
-        if (fd < 0) throw new DatapathException("cannot open the pinned map " + pin + ": " + BpfErrors.errno(-fd));
-        ObjInfo.Map info;
-        try {
-            info = ObjInfo.map(lib, runtime, fd, "the pinned map " + pin);
-        } finally {
-            libc.close(fd);
-        }
+        ObjInfo.Map info = pinned(pin);
         long key = info.keySize(), value = info.valueSize();
         if (key == s.keySize() && value == s.valueSize()) return false;
         drop(pin, "it had key/value sizes " + key + "/" + value + ", this agent's are " + s.keySize() + "/" + s.valueSize());
         return true;
+    }
+
+    /**
+     * Before an object loads: removes the pin of a map the datapath rebuilds ({@link #REBUILT}) when its type, sizes,
+     * capacity or flags differ from the object's definition {@code want}, which libbpf would refuse to reuse.
+     */
+    void dropIfUnlike(String name, ObjInfo.Map want) throws DatapathException {
+        Path pin = pinDir.resolve(name);
+        if (!REBUILT.contains(name) || !Files.exists(pin)) return;
+        ObjInfo.Map have = pinned(pin);
+        if (have.sameShape(want)) return;
+        drop(pin, "it was " + shape(have) + ", this agent's is " + shape(want));
+    }
+
+    private static String shape(ObjInfo.Map m) {
+        return "type " + m.type() + ", key/value " + m.keySize() + "/" + m.valueSize() + ", " + m.maxEntries()
+                + " entries, flags " + m.flags();
+    }
+
+    private ObjInfo.Map pinned(Path pin) throws DatapathException {
+        int fd = lib.bpf_obj_get(pin.toString());
+        if (fd < 0) throw new DatapathException("cannot open the pinned map " + pin + ": " + BpfErrors.errno(-fd));
+        try {
+            return ObjInfo.map(lib, runtime, fd, "the pinned map " + pin);
+        } finally {
+            libc.close(fd);
+        }
     }
 
     private static void drop(Path pin, String why) throws DatapathException {

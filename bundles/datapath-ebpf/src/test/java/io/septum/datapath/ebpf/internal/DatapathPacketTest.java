@@ -318,6 +318,20 @@ class DatapathPacketTest {
         assertTrue(mapIdsOfPinned(EbpfDatapath.PROG_TO_EP).contains(ctId), "the newly pinned program uses the new table " + ctId);
         openAll();
         assertTrue(lab.connects(a, b.ip4(), 80));
+
+        // the same sizes but another capacity: libbpf would refuse to reuse it, so it is replaced too
+        dp.close();
+        java.nio.file.Files.delete(ct);
+        NetLab.run("bpftool", "map", "create", ct.toString(), "type", "lru_hash", "key", String.valueOf(keySize),
+                "value", String.valueOf(new Structs.CtValue(jnr.ffi.Runtime.getSystemRuntime()).size()), "entries", "64",
+                "name", BpfMaps.CT);
+        EbpfDatapath third = new EbpfDatapath(lab.pinDir(), EbpfDatapath.bundledObject(), events);
+        third.open();
+        dp = third;
+        info = NetLab.run("bpftool", "map", "show", "pinned", ct.toString());
+        assertTrue(info.contains("max_entries 131072"), info);
+        openAll();
+        assertTrue(lab.connects(a, b.ip4(), 80));
     }
 
     @Test
