@@ -54,6 +54,7 @@ static __always_inline int proxy_wanted(const struct endpoint_value *ep, const s
 	struct lxc_value *lxc;
 	struct endpoint_value *dep;
 	struct lxc_key k;
+	int audited;
 
 	__builtin_memcpy(k.addr, p->daddr, 16);
 	lxc = bpf_map_lookup_elem(&septum_lxc, &k);
@@ -62,15 +63,16 @@ static __always_inline int proxy_wanted(const struct endpoint_value *ep, const s
 
 		dep = bpf_map_lookup_elem(&septum_endpoints, &ifindex);
 		policy_decide(lxc->ep_id, ep->identity, SEPTUM_DIR_INGRESS, p, &dst);
-		/* an audited drop is no drop (the destination lets it pass as AUDIT): the client's own rules still apply */
-		if (dst.action == POLICY_DENY && !dst.audit)
+		/* an audited drop is no drop (the destination lets it pass as AUDIT, for its endpoint's audit mode or the
+		 * deciding entry's): the client's own rules still apply */
+		audited = dst.audit || (dep && (dep->flags & EP_F_AUDIT));
+		if (dst.action == POLICY_DENY && !audited)
 			return 0;
 		if (dst.action == POLICY_REDIRECT) {
 			*rule_id = dst.rule_id;
 			return 1;
 		}
-		if (dst.action == 0 && !dst.audit && dep && (dep->flags & EP_F_INGRESS_ENFORCED) &&
-		    !(dep->flags & EP_F_AUDIT))
+		if (dst.action == 0 && !audited && dep && (dep->flags & EP_F_INGRESS_ENFORCED))
 			return 0;
 	}
 	return own->action == POLICY_REDIRECT;

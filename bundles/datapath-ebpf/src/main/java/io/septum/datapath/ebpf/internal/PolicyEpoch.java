@@ -47,6 +47,7 @@ final class PolicyEpoch implements AutoCloseable {
     void advance() {
         long next = (value + 1) & 0xffffffffL;
         if (next == 0) next = 1;
+        java.lang.invoke.VarHandle.releaseFence(); // the change's map writes before the new epoch, on any CPU
         page.putInt(0, (int) next);
         value = next;
     }
