@@ -120,13 +120,13 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 				ret = DROP_PROXY_UNAVAILABLE;
 			goto out;
 		}
-		verdict_track(ep, dir, &p, &vi, now, ct_flags, pr.rule_id, 0);
+		verdict_track(ep, dir, &p, &vi, now, ct_flags, pr.rule_id, 0, tracked);
 		return TC_ACT_REDIRECT;
 	}
 
 track:
 	/* a redirected connection's packets each go to the proxy */
-	verdict_track(ep, dir, &p, &vi, now, ct_flags, pr.rule_id, redirect ? 0 : epoch);
+	verdict_track(ep, dir, &p, &vi, now, ct_flags, pr.rule_id, redirect ? 0 : epoch, tracked);
 	if (redirect)
 		ret = proxy_assign(skb, &p);
 

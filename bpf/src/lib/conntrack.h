@@ -94,14 +94,17 @@ static __always_inline int ct_may_be_reply(const struct pkt *p)
 }
 
 /*
- * Records the connection; returns 1 when it is new (so that a policy-verdict event is due). epoch is what the entry
- * stands for from now on (0: nothing, each packet is judged).
+ * Records the connection whose live entry for k is v (NULL: none, as ct_lookup_unrefreshed found); returns 1 when it
+ * is new (so that a policy-verdict event is due). epoch is what the entry stands for from now on (0: nothing, each
+ * packet is judged).
  */
-static __always_inline int ct_create_or_refresh(struct ct_key *k, __u64 now, __u32 flags, __u32 rule_id, __u32 epoch)
+static __always_inline int ct_create_or_refresh(struct ct_key *k, struct ct_value *v, __u64 now, __u32 flags,
+						__u32 rule_id, __u32 epoch)
 {
-	struct ct_value *v = ct_lookup_live(k, now);
 	struct ct_value nv = {};
 
+	if (v)
+		ct_refresh(v, now);
 	if (v && v->flags == flags) {
 		if (v->epoch != epoch)
 			v->epoch = epoch;

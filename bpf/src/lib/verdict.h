@@ -140,19 +140,21 @@ static __always_inline int verdict_policy(const struct endpoint_value *ep, __u8 
 }
 
 /*
- * Creates or refreshes the connection's entry; its first packet reports the verdict in vi. epoch: the policy epoch
- * read before the verdict, when the verdict was a plain FORWARDED that verdict_established may stand for; else 0.
+ * Creates or refreshes the connection's entry (tracked: verdict_tracked's answer for this packet); its first packet
+ * reports the verdict in vi. epoch: the policy epoch read before the verdict, when the verdict was a plain FORWARDED
+ * that verdict_established may stand for; else 0.
  */
 static __always_inline void verdict_track(const struct endpoint_value *ep, __u8 dir, const struct pkt *p,
 					  struct verdict_info *vi, __u64 now, __u32 ct_flags, __u32 rule_id,
-					  __u32 epoch)
+					  __u32 epoch, struct ct_value *tracked)
 {
 	struct ct_key ck = {};
 
 	if (!ct_trackable(p))
 		return;
 	ct_key_original(&ck, p, ep->ep_id, dir);
-	if (ct_create_or_refresh(&ck, now, ct_flags, rule_id, vi->verdict == SEPTUM_VERDICT_FORWARDED ? epoch : 0)) {
+	if (ct_create_or_refresh(&ck, tracked, now, ct_flags, rule_id,
+				 vi->verdict == SEPTUM_VERDICT_FORWARDED ? epoch : 0)) {
 		vi->type = SEPTUM_EVENT_POLICY_VERDICT;
 		emit_event(p, vi);
 	}
@@ -169,26 +171,29 @@ static __always_inline int verdict_plain(const struct endpoint_value *ep, __u8 d
 					 struct verdict_info *vi, int bypass, int redirect_ret)
 {
 	struct policy_result pr = {};
+	struct ct_value *tracked;
 	__u32 ct_flags = 0, epoch = 0;
 	__u64 now = bpf_ktime_get_ns();
 	int ret;
 
 	if (verdict_is_reply(ep, dir, p, now))
 		return 0;
+	epoch = policy_epoch(); /* before any lookup a verdict relies on */
+	tracked = verdict_tracked(ep, dir, p, now);
 	if (bypass) {
 		/* no policy verdict: the entry stands for none (epoch 0) */
 		vi->src_identity = dir == SEPTUM_DIR_INGRESS ? ipcache_identity(p->saddr) : ep->identity;
 		vi->dst_identity = dir == SEPTUM_DIR_INGRESS ? ep->identity : ipcache_identity(p->daddr);
 		vi->verdict = SEPTUM_VERDICT_FORWARDED;
+		epoch = 0;
 	} else {
-		epoch = policy_epoch();
-		if (verdict_established(ep, dir, verdict_tracked(ep, dir, p, now), now, ct_flags, epoch))
+		if (verdict_established(ep, dir, tracked, now, ct_flags, epoch))
 			return 0;
 		ret = verdict_policy(ep, dir, p, vi, &pr, &ct_flags, redirect_ret);
 		if (ret < 0)
 			return ret;
 	}
-	verdict_track(ep, dir, p, vi, now, ct_flags, pr.rule_id, epoch);
+	verdict_track(ep, dir, p, vi, now, ct_flags, pr.rule_id, epoch, tracked);
 	return 0;
 }
 

@@ -57,11 +57,13 @@ final class BpfObjects implements AutoCloseable {
     }
 
     /**
-     * Takes the programs an earlier start pinned for the same objects when {@code mapsIntact} (every map was pinned
-     * and kept: {@link PinDirectory#prepare}) and they use exactly those maps ({@link PinnedPrograms}); else loads the
-     * tc object (throws when it cannot) and then the cgroup object ({@code null}: says why not), and pins them.
+     * Prepares the pin directory ({@link PinDirectory#prepare}), then takes the programs an earlier start pinned for
+     * the same objects when every map was pinned and kept and they use exactly those maps ({@link PinnedPrograms});
+     * else loads the tc object (throws when it cannot) and then the cgroup object ({@code null}: says why not), and
+     * pins them.
      */
-    void load(byte[] object, byte[] cgroupObject, String cgroupMissing, boolean mapsIntact) throws DatapathException {
+    void load(byte[] object, byte[] cgroupObject, String cgroupMissing) throws DatapathException {
+        boolean mapsIntact = pins.prepare(BpfMaps.specs(runtime));
         PinnedPrograms pinned = new PinnedPrograms(lib, libc, runtime, pinDir, object, cgroupObject);
         if (mapsIntact && cgroupObject != null && reuse(pinned)) return;
         objMem = copy(object);

@@ -142,9 +142,8 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
         synchronized (lock) {
             if (loaded) return;
             try {
-                boolean mapsIntact = new PinDirectory(pinDir, lib, libc, runtime).prepare(BpfMaps.specs(runtime));
                 log.install();
-                load(mapsIntact);
+                load();
                 readState();
                 epoch = new PolicyEpoch(maps.epoch, libc, runtime);
                 epoch.advance(); // nothing a previous agent's programs recorded stands for a verdict of this one
@@ -188,7 +187,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
     }
 
     /** Loads both objects against the pins; a cgroup object that cannot load disables cgroup endpoints only. */
-    private void load(boolean mapsIntact) throws DatapathException {
+    private void load() throws DatapathException {
         byte[] cgObject = null;
         String cgMissing = null;
         try (var in = EbpfDatapath.class.getResourceAsStream(CGROUP_OBJECT_RESOURCE)) {
@@ -198,7 +197,7 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
             cgMissing = "cannot read " + CGROUP_OBJECT_RESOURCE + ": " + e.getMessage();
         }
         objects = new BpfObjects(lib, libc, runtime, log, pinDir, ncpus);
-        objects.load(object, cgObject, cgMissing, mapsIntact);
+        objects.load(object, cgObject, cgMissing);
         maps = objects.maps();
         cgroupError = objects.cgroupError();
         if (cgroupError == null) {

@@ -39,10 +39,6 @@ final class PolicyEpoch implements AutoCloseable {
         this.value = Integer.toUnsignedLong(p.getInt(0));
     }
 
-    long value() {
-        return value;
-    }
-
     /** Moves the epoch on. */
     void advance() {
         long next = (value + 1) & 0xffffffffL;
