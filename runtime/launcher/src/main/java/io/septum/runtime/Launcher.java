@@ -118,20 +118,24 @@ public final class Launcher {
         Map<String, Object> config = new HashMap<>(frameworkProperties(paths, console));
         config.putAll(operatorProperties(paths.etcDir().resolve("framework.properties")));
         config.put("felix.log.logger", new FelixLogger());
+        // The bundle cache is kept between starts (BundleCache), unless etc/framework.properties asks for an empty
+        // one on every start (org.osgi.framework.storage.clean=onFirstInit).
+        BundleCache cache = new BundleCache(paths.frameworkStorage());
+        Object clean = config.get(Constants.FRAMEWORK_STORAGE_CLEAN);
+        config.put(Constants.FRAMEWORK_STORAGE_CLEAN, cache.open(clean == null || BundleCache.KEEP.equals(clean)));
         LOG.info(() -> "Septum starting: home " + paths.home() + ", state " + paths.stateDir() + ", run "
                 + paths.runDir() + ", bpf " + paths.bpfDir() + ", " + jars.size() + " bundles");
 
-        Framework fw = new Felix(config);
+        Framework fw = initFramework(config, cache);
         framework = fw;
         try {
-            fw.init();
             BundleContext ctx = fw.getBundleContext();
             watchReady(ctx);
             // every stop is watched, also one started inside the framework (Gogo's exit, a bundle stopping it)
             ctx.addBundleListener((org.osgi.framework.SynchronousBundleListener) ev -> {
                 if (ev.getType() == org.osgi.framework.BundleEvent.STOPPING && ev.getBundle().getBundleId() == 0) watchStop(fw);
             });
-            List<Bundle> installed = install(ctx, jars);
+            List<Bundle> installed = cache.sync(ctx, jars);
             // Marking bundles started before the framework starts lets the resolver see all of them at once.
             for (Bundle b : installed) {
                 if (b.getHeaders().get(Constants.FRAGMENT_HOST) != null) continue;
@@ -145,11 +149,41 @@ public final class Launcher {
             fw.start();
             warnIfNotReady(ctx, READY_WARNING_MILLIS);
         } catch (BundleException e) {
-            throw new LaunchException("cannot start the OSGi framework: " + e.getMessage()
-                    + " (framework storage: " + paths.frameworkStorage() + ")", e);
+            throw frameworkFailed(e);
         }
         writePidFile();
         return fw;
+    }
+
+    /**
+     * A Felix framework, initialised on the kept bundle cache; when that cannot be opened (a cache another Felix
+     * wrote, a damaged one), on an empty cache instead.
+     */
+    private Framework initFramework(Map<String, Object> config, BundleCache cache) throws LaunchException {
+        Framework fw = new Felix(config);
+        try {
+            fw.init();
+            return fw;
+        } catch (BundleException e) {
+            if (Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT.equals(config.get(Constants.FRAMEWORK_STORAGE_CLEAN))) {
+                throw frameworkFailed(e);
+            }
+            LOG.warning(() -> "cannot open the bundle cache " + paths.frameworkStorage() + " (" + e.getMessage()
+                    + "): starting from an empty one");
+        }
+        config.put(Constants.FRAMEWORK_STORAGE_CLEAN, cache.reset());
+        fw = new Felix(config);
+        try {
+            fw.init();
+            return fw;
+        } catch (BundleException e) {
+            throw frameworkFailed(e);
+        }
+    }
+
+    private LaunchException frameworkFailed(BundleException e) {
+        return new LaunchException("cannot start the OSGi framework: " + e.getMessage()
+                + " (framework storage: " + paths.frameworkStorage() + ")", e);
     }
 
     /** Waits until the framework stops (SIGTERM, Gogo's exit, a bundle stopping it); returns the exit code. */
@@ -174,7 +208,6 @@ public final class Launcher {
     static Map<String, String> frameworkProperties(LauncherOptions.Paths p, boolean console) {
         Map<String, String> m = new HashMap<>();
         m.put(Constants.FRAMEWORK_STORAGE, p.frameworkStorage().toString());
-        m.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
         m.put(Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA, "sun.misc");
         m.put(Constants.FRAMEWORK_BEGINNING_STARTLEVEL, "100");
         m.put("septum.home", p.home().toString());
@@ -265,31 +298,6 @@ public final class Launcher {
         } catch (IOException | UnsupportedOperationException e) {
             throw new LaunchException("cannot create " + dir + " (mode " + mode + "): " + messageOf(e)
                     + "; run as root or choose another directory with the agent's options", e);
-        }
-    }
-
-    private static List<Bundle> install(BundleContext ctx, List<Path> jars) {
-        List<Bundle> bundles = new ArrayList<>();
-        for (Path jar : jars) {
-            if (!isBundle(jar)) {
-                LOG.warning(() -> "skipping " + jar + ": not an OSGi bundle (no Bundle-SymbolicName)");
-                continue;
-            }
-            try (InputStream in = Files.newInputStream(jar)) {
-                bundles.add(ctx.installBundle(jar.toUri().toString(), in));
-            } catch (IOException | BundleException e) {
-                LOG.log(Level.SEVERE, "cannot install " + jar + ": " + e.getMessage(), e);
-            }
-        }
-        return bundles;
-    }
-
-    static boolean isBundle(Path jar) {
-        try (JarFile jf = new JarFile(jar.toFile())) {
-            return jf.getManifest() != null
-                    && jf.getManifest().getMainAttributes().getValue(Constants.BUNDLE_SYMBOLICNAME) != null;
-        } catch (IOException e) {
-            return false;
         }
     }
 

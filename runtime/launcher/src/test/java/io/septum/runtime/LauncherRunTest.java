@@ -38,6 +38,11 @@ class LauncherRunTest {
     }
 
     private LauncherOptions.Paths tree() throws IOException {
+        return tree(tmp);
+    }
+
+    /** An empty install tree (bundle/, deploy/, etc/) with state, run and BPF directories, all under {@code tmp}. */
+    static LauncherOptions.Paths tree(Path tmp) throws IOException {
         Path home = tmp.resolve("septum");
         Files.createDirectories(home.resolve("bundle"));
         Files.createDirectories(home.resolve("deploy"));

@@ -62,7 +62,7 @@ class LauncherTest {
         assertEquals(tmp.resolve("run").toString(), m.get("septum.run.dir"));
         assertEquals(tmp.resolve("bpf").toString(), m.get("septum.bpf.dir"));
         assertEquals(tmp.resolve("state/felix-cache").toString(), m.get("org.osgi.framework.storage"));
-        assertEquals("onFirstInit", m.get("org.osgi.framework.storage.clean"));
+        assertEquals(null, m.get("org.osgi.framework.storage.clean"), "the bundle cache decides (BundleCache)");
         assertEquals(tmp.resolve("home/deploy") + "," + tmp.resolve("home/etc"), m.get("felix.fileinstall.dir"));
         assertEquals("skip", m.get("felix.fileinstall.subdir.mode"));
         assertEquals("true", m.get("felix.fileinstall.noInitialDelay"));
@@ -115,9 +115,9 @@ class LauncherTest {
         Files.writeString(dir.resolve("notes.txt"), "x");
         List<Path> jars = Launcher.bundleJars(dir);
         assertEquals(List.of(dir.resolve("a.jar"), dir.resolve("b.jar"), dir.resolve("plain.jar")), jars);
-        assertTrue(Launcher.isBundle(dir.resolve("a.jar")));
-        assertFalse(Launcher.isBundle(dir.resolve("plain.jar")));
-        assertFalse(Launcher.isBundle(dir.resolve("notes.txt")));
+        assertTrue(BundleCache.isBundle(dir.resolve("a.jar")));
+        assertFalse(BundleCache.isBundle(dir.resolve("plain.jar")));
+        assertFalse(BundleCache.isBundle(dir.resolve("notes.txt")));
     }
 
     @Test

@@ -1,0 +1,154 @@
+package io.septum.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.jar.Attributes;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.launch.Framework;
+
+/** Restarts of the real launcher on one state directory: the bundle cache is kept, and follows bundle/. */
+class BundleCacheTest {
+    @TempDir
+    Path tmp;
+    private Launcher launcher;
+
+    @AfterEach
+    void stop() {
+        if (launcher != null) {
+            launcher.requestStop("test end");
+            launcher.awaitStop();
+            launcher = null;
+        }
+    }
+
+    private LauncherOptions.Paths tree() throws IOException {
+        return LauncherRunTest.tree(tmp);
+    }
+
+    private Framework start(LauncherOptions.Paths p) throws Exception {
+        launcher = new Launcher(p, false, System.currentTimeMillis(), Map.of());
+        return launcher.start();
+    }
+
+    private void restartPause() throws InterruptedException {
+        stop();
+        Thread.sleep(20); // a bundle installed again gets a later install time than the one it replaces
+    }
+
+    private static Bundle bundle(Framework fw, String name) {
+        return Arrays.stream(fw.getBundleContext().getBundles()).filter(b -> name.equals(b.getSymbolicName()))
+                .findFirst().orElse(null);
+    }
+
+    static void writeBundle(Path jar, String name, String version) throws IOException {
+        Manifest mf = new Manifest();
+        Attributes a = mf.getMainAttributes();
+        a.put(Attributes.Name.MANIFEST_VERSION, "1.0");
+        a.putValue("Bundle-ManifestVersion", "2");
+        a.putValue("Bundle-SymbolicName", name);
+        a.putValue("Bundle-Version", version);
+        try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar), mf)) {
+            out.flush();
+        }
+    }
+
+    @Test
+    void aRestartKeepsTheBundlesAndFollowsWhatChangedInBundleDir() throws Exception {
+        LauncherOptions.Paths p = tree();
+        Path a = p.bundleDir().resolve("a.jar");
+        Path b = p.bundleDir().resolve("b.jar");
+        writeBundle(a, "t.a", "1.0");
+        writeBundle(b, "t.b", "1.0");
+        Path elsewhere = Files.createDirectories(tmp.resolve("elsewhere")).resolve("x.jar");
+        writeBundle(elsewhere, "t.x", "1.0");
+
+        Framework fw = start(p);
+        Bundle a1 = bundle(fw, "t.a");
+        Bundle b1 = bundle(fw, "t.b");
+        assertEquals(Bundle.ACTIVE, a1.getState());
+        long aInstalled = a1.getLastModified();
+        long bInstalled = b1.getLastModified();
+        // what a restart used to drop must still go: a bundle installed by hand, and data kept in the cache
+        fw.getBundleContext().installBundle(elsewhere.toUri().toString());
+        Files.writeString(b1.getDataFile("note").toPath(), "from the first start");
+        assertTrue(Files.isRegularFile(new BundleCache(p.frameworkStorage()).index()), "the index is written");
+        restartPause();
+
+        fw = start(p);
+        Bundle a2 = bundle(fw, "t.a");
+        Bundle b2 = bundle(fw, "t.b");
+        assertEquals(aInstalled, a2.getLastModified(), "kept, not installed again");
+        assertEquals(bInstalled, b2.getLastModified(), "kept, not installed again");
+        assertEquals(a1.getBundleId(), a2.getBundleId());
+        assertEquals(Bundle.ACTIVE, a2.getState());
+        assertNull(bundle(fw, "t.x"), "a bundle that did not come from bundle/ is not kept");
+        assertFalse(b2.getDataFile("note").exists(), "the bundles' data areas are emptied");
+        restartPause();
+
+        // a.jar replaced by another of the same size, its modification time set back; b.jar removed; c.jar added
+        FileTime aTime = Files.getLastModifiedTime(a);
+        writeBundle(a, "t.a", "2.0");
+        Files.setLastModifiedTime(a, aTime);
+        Files.delete(b);
+        writeBundle(p.bundleDir().resolve("c.jar"), "t.c", "1.0");
+        fw = start(p);
+        Bundle a3 = bundle(fw, "t.a");
+        assertEquals("2.0.0", a3.getVersion().toString(), "updated from the changed jar");
+        assertEquals(a1.getBundleId(), a3.getBundleId(), "updated in place");
+        assertEquals(Bundle.ACTIVE, a3.getState());
+        assertNull(bundle(fw, "t.b"), "its jar is gone");
+        assertEquals(Bundle.ACTIVE, bundle(fw, "t.c").getState());
+        long a3Installed = a3.getLastModified();
+        restartPause();
+
+        // no index (a start that did not finish, or removed by hand): an empty cache, everything installed afresh
+        Files.delete(new BundleCache(p.frameworkStorage()).index());
+        fw = start(p);
+        assertNotEquals(a3Installed, bundle(fw, "t.a").getLastModified(), "installed again");
+        assertEquals("2.0.0", bundle(fw, "t.a").getVersion().toString());
+        assertEquals(2, fw.getBundleContext().getBundles().length - 1, "t.a and t.c");
+    }
+
+    @Test
+    void anOperatorMayAskForAnEmptyCacheOnEveryStart() throws Exception {
+        LauncherOptions.Paths p = tree();
+        writeBundle(p.bundleDir().resolve("a.jar"), "t.a", "1.0");
+        Files.writeString(p.etcDir().resolve("framework.properties"), "org.osgi.framework.storage.clean=onFirstInit\n");
+        long first = bundle(start(p), "t.a").getLastModified();
+        restartPause();
+        assertNotEquals(first, bundle(start(p), "t.a").getLastModified(), "installed again");
+    }
+
+    @Test
+    void aDamagedBundleInTheCacheIsInstalledAgain() throws Exception {
+        LauncherOptions.Paths p = tree();
+        writeBundle(p.bundleDir().resolve("a.jar"), "t.a", "1.0");
+        long first = bundle(start(p), "t.a").getLastModified();
+        restartPause();
+        // the cache's own record of the bundle damaged: its revision directory gone
+        try (var s = Files.walk(p.frameworkStorage())) {
+            for (Path f : (Iterable<Path>) s.filter(f -> f.getFileName().toString().equals("bundle.jar"))::iterator) {
+                Files.delete(f);
+            }
+        }
+        Framework fw = start(p);
+        Bundle a = bundle(fw, "t.a");
+        assertEquals(Bundle.ACTIVE, a.getState(), "installed from bundle/ again");
+        assertNotEquals(first, a.getLastModified());
+    }
+}
