@@ -74,6 +74,8 @@ public final class ClassFileUpgrade {
         Path tmp = Files.createTempFile(jar.toAbsolutePath().getParent(), jar.getFileName().toString(), ".part");
         try {
             int n = upgrade(jar, tmp);
+            // a temp file is 0600: the jar keeps the mode it had (a CLI run by another user must read it)
+            Files.setPosixFilePermissions(tmp, Files.getPosixFilePermissions(jar));
             Files.move(tmp, jar, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             return n;
         } finally {

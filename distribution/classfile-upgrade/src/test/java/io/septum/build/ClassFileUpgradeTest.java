@@ -9,7 +9,9 @@ import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.jar.JarEntry;
+import java.util.jar.JarInputStream;
 import java.util.jar.JarOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,6 +31,7 @@ class ClassFileUpgradeTest {
     @Test
     void picocliIsJava5AndComesOutJava8AndVerified() throws Exception {
         Path jar = picocliCopy();
+        Files.setPosixFilePermissions(jar, PosixFilePermissions.fromString("rw-r--r--"));
         Path original = Files.createDirectories(dir.resolve("orig")).resolve("picocli.jar");
         Files.copy(jar, original);
         assertEquals(49, ClassFileUpgrade.major(jar, "picocli/CommandLine.class"), "the fixture: picocli ships Java 5 class files");
@@ -43,12 +46,19 @@ class ClassFileUpgradeTest {
         // The upgraded classes pass the type-checking verifier (application class loaders verify by default) and do
         // what the originals do: the same usage message for the same command, and the same parse.
         assertEquals(run(original), run(jar));
-        try (URLClassLoader l = new URLClassLoader(new URL[] {jar.toUri().toURL()}, ClassLoader.getPlatformClassLoader())) {
-            for (String c : new String[] {"picocli.CommandLine", "picocli.CommandLine$Interpreter", "picocli.CommandLine$Help",
-                    "picocli.CommandLine$Model$CommandSpec", "picocli.CommandLine$BuiltIn$ISO8601TimeConverter"}) {
-                Class.forName(c, true, l); // initialise: links and verifies
+        // every class of it links and passes the verifier (loaded and initialised, in a loader that verifies)
+        int linked = 0;
+        try (URLClassLoader l = new URLClassLoader(new URL[] {jar.toUri().toURL()}, ClassLoader.getPlatformClassLoader());
+             JarInputStream in = new JarInputStream(Files.newInputStream(jar))) {
+            for (JarEntry e; (e = in.getNextJarEntry()) != null; ) {
+                String n = e.getName();
+                if (!n.endsWith(".class") || n.startsWith("META-INF/")) continue;
+                Class.forName(n.substring(0, n.length() - 6).replace('/', '.'), true, l);
+                linked++;
             }
         }
+        assertEquals(old, linked);
+        assertEquals(PosixFilePermissions.fromString("rw-r--r--"), Files.getPosixFilePermissions(jar), "the jar's mode is kept");
     }
 
     /** Parses {@code -h status} with picocli's own annotated help command, loaded from the jar, then prints its usage. */

@@ -3,12 +3,16 @@ package io.septum.runtime;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -23,6 +27,8 @@ import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
 import org.osgi.framework.Constants;
+import org.osgi.framework.startlevel.BundleStartLevel;
+import org.osgi.framework.startlevel.FrameworkStartLevel;
 
 /**
  * Felix's bundle cache, kept from one start to the next and brought in step with {@code bundle/}: a restart reuses
@@ -31,12 +37,16 @@ import org.osgi.framework.Constants;
  *
  * <p>What may cross a restart is only what {@code bundle/} holds now. A cached bundle is kept as it is only when its
  * jar has the fingerprint (size, modification and change times, inode) recorded when it was installed from that
- * jar; one whose jar changed is updated from it, one whose jar is gone is uninstalled, and so is every bundle that
- * did not come from {@code bundle/} (FileInstall installs {@code deploy/} afresh on each start, as with an empty
- * cache). The bundles' data areas are emptied (ConfigAdmin keeps the configurations of {@code etc/} there; they are
- * read afresh from {@code etc/}). The record of fingerprints (the index, beside the cache) is removed while the
- * cache is being changed and written once it is in step: a start without a readable index starts from an empty
- * cache, as every start did before.
+ * jar, and the bundle itself was not changed since (its install or update time, which an update at run time, from
+ * the shell say, moves). One whose jar changed is updated from it, one whose jar is gone is uninstalled, and so is
+ * every bundle that did not come from {@code bundle/} (FileInstall installs {@code deploy/} afresh on each start, as
+ * with an empty cache). Kept bundles get the initial start level again. The bundles' data areas are emptied
+ * (ConfigAdmin keeps the configurations of {@code etc/} there; they are read afresh from {@code etc/}).
+ *
+ * <p>The record of fingerprints (the index, beside the cache) is removed at start and written only after an orderly
+ * stop, once every file of the cache has been forced to disk: a start after a crash, a kill or a power loss, or
+ * without a readable index, starts from an empty cache, as every start did before. So a file the framework was still
+ * writing (a jar it extracts from a bundle on first use) is never taken from a cache whose writer did not finish.
  */
 final class BundleCache {
     private static final Logger LOG = Logger.getLogger(BundleCache.class.getName());
@@ -48,6 +58,8 @@ final class BundleCache {
     private final Path index;
     /** Location to fingerprint, as recorded by the last start that brought the cache in step; empty when starting clean. */
     private Map<String, String> known = Map.of();
+    /** What this start's {@link #sync} installed, for the index written at an orderly stop; null before it. */
+    private Map<String, String> current;
 
     BundleCache(Path storage) {
         this.storage = storage;
@@ -119,14 +131,25 @@ final class BundleCache {
 
     /**
      * Brings the framework's bundles in step with {@code jars} (installed, kept, updated, uninstalled as the class
-     * says) and records the fingerprints; returns the bundles of {@code jars}, in their order. A jar that cannot be
-     * installed is logged and left out, as is one that is not a bundle.
+     * says); returns the bundles of {@code jars}, in their order. A jar that cannot be installed is logged and left
+     * out, as is one that is not a bundle.
      */
     List<Bundle> sync(BundleContext ctx, List<Path> jars) {
+        Map<String, Path> wanted = new HashMap<>();
+        for (Path jar : jars) wanted.put(jar.toUri().toString(), jar);
         Map<String, Bundle> cached = new HashMap<>();
+        int removed = 0;
+        // what is not wanted goes first: a jar renamed, or moved here from deploy/, has the same symbolic name and
+        // version, which Felix refuses to install twice
         for (Bundle b : ctx.getBundles()) {
-            if (b.getBundleId() != 0) cached.put(b.getLocation(), b);
+            if (b.getBundleId() == 0) continue;
+            if (wanted.containsKey(b.getLocation())) {
+                cached.put(b.getLocation(), b);
+            } else if (uninstall(b)) {
+                removed++;
+            }
         }
+        int initialLevel = ctx.getBundle(0).adapt(FrameworkStartLevel.class).getInitialBundleStartLevel();
         Map<String, String> now = new HashMap<>();
         List<Bundle> out = new ArrayList<>();
         int kept = 0;
@@ -134,14 +157,19 @@ final class BundleCache {
         int installed = 0;
         for (Path jar : jars) {
             String location = jar.toUri().toString();
-            Bundle b = cached.remove(location);
+            Bundle b = cached.get(location);
             try {
                 String fp = fingerprint(jar);
-                if (b != null && fp.equals(known.get(location))) {
+                if (b != null) {
+                    // as a fresh install would have it, whatever the shell set during an earlier run
+                    BundleStartLevel level = b.adapt(BundleStartLevel.class);
+                    if (level.getStartLevel() != initialLevel) level.setStartLevel(initialLevel);
+                }
+                if (b != null && (fp + " " + b.getLastModified()).equals(known.get(location))) {
                     kept++;
                 } else if (!isBundle(jar)) {
                     LOG.warning(() -> "skipping " + jar + ": not an OSGi bundle (no Bundle-SymbolicName)");
-                    if (b != null) b.uninstall();
+                    if (b != null) uninstall(b);
                     continue;
                 } else if (b != null) {
                     try (InputStream in = Files.newInputStream(jar)) {
@@ -155,25 +183,66 @@ final class BundleCache {
                     installed++;
                 }
                 out.add(b);
-                now.put(location, fp);
+                now.put(location, fp + " " + b.getLastModified());
             } catch (IOException | BundleException | IllegalStateException e) {
                 LOG.log(Level.SEVERE, "cannot install " + jar + ": " + e.getMessage(), e);
+                // a cached copy of what bundle/ no longer holds must not run in its place
+                if (b != null) uninstall(b);
             }
         }
-        int removed = 0;
-        for (Bundle b : cached.values()) {
-            try {
-                b.uninstall();
-                removed++;
-            } catch (BundleException | IllegalStateException e) {
-                LOG.warning(() -> "cannot uninstall " + b.getLocation() + " from the bundle cache: " + e.getMessage());
-            }
-        }
-        writeIndex(now);
-        String summary = "bundle cache: " + kept + " kept, " + updated + " updated, " + installed + " installed, "
-                + removed + " removed";
-        LOG.info(summary);
+        current = now;
+        LOG.info("bundle cache: " + kept + " kept, " + updated + " updated, " + installed + " installed, "
+                + removed + " removed");
         return out;
+    }
+
+    private static boolean uninstall(Bundle b) {
+        try {
+            b.uninstall();
+            return true;
+        } catch (BundleException | IllegalStateException e) {
+            LOG.warning(() -> "cannot uninstall " + b.getLocation() + " from the bundle cache: " + e.getMessage());
+            return false;
+        }
+    }
+
+    /**
+     * After an orderly stop of the framework: forces every file of the cache to disk, then writes the index (also
+     * forced), so that the next start may keep the cache. Nothing when this start did not bring the cache in step.
+     */
+    void stopped() {
+        Map<String, String> fingerprints = current;
+        if (fingerprints == null) return;
+        try {
+            forceTree(storage);
+        } catch (IOException e) {
+            LOG.warning(() -> "cannot force the bundle cache " + storage + " to disk (" + e.getMessage()
+                    + "): the next start installs every bundle afresh");
+            return;
+        }
+        writeIndex(fingerprints);
+    }
+
+    private static void forceTree(Path dir) throws IOException {
+        List<Path> dirs = new ArrayList<>();
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                    dirs.add(p);
+                } else if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                    try (FileChannel c = FileChannel.open(p, StandardOpenOption.READ)) {
+                        c.force(true);
+                    }
+                }
+            }
+        }
+        for (Path d : dirs) forceDirectory(d);
+    }
+
+    private static void forceDirectory(Path d) throws IOException {
+        try (FileChannel c = FileChannel.open(d, StandardOpenOption.READ)) {
+            c.force(true);
+        }
     }
 
     private void writeIndex(Map<String, String> fingerprints) {
@@ -181,10 +250,13 @@ final class BundleCache {
         p.putAll(fingerprints);
         Path tmp = index.resolveSibling(index.getFileName() + ".tmp");
         try {
-            try (OutputStream os = Files.newOutputStream(tmp)) {
+            try (FileChannel c = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING); OutputStream os = Channels.newOutputStream(c)) {
                 p.store(os, "bundle/ jars as installed in the bundle cache beside this file (written by septum agent)");
+                c.force(true);
             }
             Files.move(tmp, index, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            forceDirectory(index.toAbsolutePath().getParent());
         } catch (IOException e) {
             // the next start empties the cache and installs everything: slower, not wrong
             LOG.warning(() -> "cannot write " + index + " (" + e.getMessage() + "): the next start installs every bundle afresh");

@@ -56,6 +56,8 @@ public final class Launcher {
     private final long stopTimeoutMillis;
     private final java.util.function.IntConsumer halt;
     private volatile Framework framework;
+    /** The bundle cache of this start; told of an orderly stop. */
+    private volatile BundleCache bundleCache;
 
     Launcher(LauncherOptions.Paths paths, boolean console, long jvmStart, Map<String, String> env) {
         this(paths, console, jvmStart, env, STOP_TIMEOUT_MILLIS, code -> Runtime.getRuntime().halt(code));
@@ -121,6 +123,7 @@ public final class Launcher {
         // The bundle cache is kept between starts (BundleCache), unless etc/framework.properties asks for an empty
         // one on every start (org.osgi.framework.storage.clean=onFirstInit).
         BundleCache cache = new BundleCache(paths.frameworkStorage());
+        bundleCache = cache;
         Object clean = config.get(Constants.FRAMEWORK_STORAGE_CLEAN);
         config.put(Constants.FRAMEWORK_STORAGE_CLEAN, cache.open(clean == null || BundleCache.KEEP.equals(clean)));
         LOG.info(() -> "Septum starting: home " + paths.home() + ", state " + paths.stateDir() + ", run "
@@ -195,6 +198,8 @@ public final class Launcher {
                 LOG.log(Level.SEVERE, "framework stopped with an error", stop.getThrowable());
                 return 1;
             }
+            BundleCache cache = bundleCache;
+            if (cache != null && stop.getType() == FrameworkEvent.STOPPED) cache.stopped();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {

@@ -86,8 +86,10 @@ class BundleCacheTest {
         // what a restart used to drop must still go: a bundle installed by hand, and data kept in the cache
         fw.getBundleContext().installBundle(elsewhere.toUri().toString());
         Files.writeString(b1.getDataFile("note").toPath(), "from the first start");
-        assertTrue(Files.isRegularFile(new BundleCache(p.frameworkStorage()).index()), "the index is written");
+        Path index = new BundleCache(p.frameworkStorage()).index();
+        assertFalse(Files.exists(index), "no index while the agent runs: a crash leaves none");
         restartPause();
+        assertTrue(Files.isRegularFile(index), "the index is written at an orderly stop");
 
         fw = start(p);
         Bundle a2 = bundle(fw, "t.a");
@@ -116,12 +118,55 @@ class BundleCacheTest {
         long a3Installed = a3.getLastModified();
         restartPause();
 
-        // no index (a start that did not finish, or removed by hand): an empty cache, everything installed afresh
-        Files.delete(new BundleCache(p.frameworkStorage()).index());
+        // no index (a crash, a kill, or removed by hand): an empty cache, everything installed afresh
+        Files.delete(index);
         fw = start(p);
         assertNotEquals(a3Installed, bundle(fw, "t.a").getLastModified(), "installed again");
         assertEquals("2.0.0", bundle(fw, "t.a").getVersion().toString());
         assertEquals(2, fw.getBundleContext().getBundles().length - 1, "t.a and t.c");
+    }
+
+    @Test
+    void whatWasChangedAtRunTimeDoesNotSurviveARestart() throws Exception {
+        LauncherOptions.Paths p = tree();
+        writeBundle(p.bundleDir().resolve("a.jar"), "t.a", "1.0");
+        Path other = Files.createDirectories(tmp.resolve("elsewhere")).resolve("a-2.jar");
+        writeBundle(other, "t.a", "2.0");
+        Framework fw = start(p);
+        Bundle a = bundle(fw, "t.a");
+        int initial = a.adapt(org.osgi.framework.startlevel.BundleStartLevel.class).getStartLevel();
+        // as the shell's update and bundlelevel commands do
+        try (var in = Files.newInputStream(other)) {
+            a.update(in);
+        }
+        a.adapt(org.osgi.framework.startlevel.BundleStartLevel.class).setStartLevel(initial + 5);
+        assertEquals("2.0.0", a.getVersion().toString());
+        restartPause();
+
+        a = bundle(start(p), "t.a");
+        assertEquals("1.0.0", a.getVersion().toString(), "bundle/ holds 1.0: updated back from it");
+        assertEquals(initial, a.adapt(org.osgi.framework.startlevel.BundleStartLevel.class).getStartLevel());
+        a.adapt(org.osgi.framework.startlevel.BundleStartLevel.class).setStartLevel(initial + 5);
+        long installed = a.getLastModified();
+        restartPause();
+
+        a = bundle(start(p), "t.a");
+        assertEquals(installed, a.getLastModified(), "kept");
+        assertEquals(initial, a.adapt(org.osgi.framework.startlevel.BundleStartLevel.class).getStartLevel(),
+                "a kept bundle gets the initial start level again");
+    }
+
+    @Test
+    void aJarRenamedInBundleDirIsStillInstalled() throws Exception {
+        LauncherOptions.Paths p = tree();
+        writeBundle(p.bundleDir().resolve("a.jar"), "t.a", "1.0");
+        start(p);
+        restartPause();
+        // same symbolic name and version under another name: Felix refuses a second copy, so the old one goes first
+        Files.move(p.bundleDir().resolve("a.jar"), p.bundleDir().resolve("a-renamed.jar"));
+        Bundle a = bundle(start(p), "t.a");
+        assertEquals(Bundle.ACTIVE, a.getState());
+        assertTrue(a.getLocation().endsWith("/a-renamed.jar"), a.getLocation());
     }
 
     @Test
