@@ -3,6 +3,7 @@ package io.septum.runtime;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.io.Reader;
@@ -78,7 +79,8 @@ final class BundleCache {
     String open(boolean keep) {
         known = keep ? readIndex() : Map.of();
         try {
-            Files.deleteIfExists(index);
+            // durably: after a power loss during this start, an old index must not come back beside a changed cache
+            if (Files.deleteIfExists(index)) forceDirectory(index.toAbsolutePath().getParent());
         } catch (IOException e) {
             LOG.warning(() -> "cannot remove " + index + " (" + e.getMessage() + "): starting from an empty bundle cache");
             known = Map.of();
@@ -95,9 +97,17 @@ final class BundleCache {
         return KEEP;
     }
 
-    /** After a failed open of the kept cache: the next {@link #sync} installs everything into an empty one. */
+    /**
+     * After a failed open of the kept cache: removes it (whatever is at its path, which Felix's own cleaning may not
+     * remove, a file say), and the next {@link #sync} installs everything into an empty one.
+     */
     String reset() {
         known = Map.of();
+        try {
+            deleteTree(storage);
+        } catch (IOException e) {
+            LOG.warning(() -> "cannot remove the bundle cache " + storage + ": " + e.getMessage());
+        }
         return Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT;
     }
 
@@ -123,9 +133,11 @@ final class BundleCache {
     }
 
     private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) return;
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) return;
         try (Stream<Path> s = Files.walk(dir)) {
             for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) Files.delete(p);
+        } catch (UncheckedIOException e) {
+            throw e.getCause(); // what the walk met on its way (a directory it may not read, an entry gone)
         }
     }
 
@@ -198,6 +210,11 @@ final class BundleCache {
 
     private static boolean uninstall(Bundle b) {
         try {
+            b.stop(); // not started by fw.start() from the last run's record, should the uninstall fail
+        } catch (BundleException | IllegalStateException e) {
+            // uninstalled already, or a fragment
+        }
+        try {
             b.uninstall();
             return true;
         } catch (BundleException | IllegalStateException e) {
@@ -214,8 +231,8 @@ final class BundleCache {
         Map<String, String> fingerprints = current;
         if (fingerprints == null) return;
         try {
-            forceTree(storage);
-        } catch (IOException e) {
+            forceTree(storage.toRealPath());
+        } catch (IOException | RuntimeException e) {
             LOG.warning(() -> "cannot force the bundle cache " + storage + " to disk (" + e.getMessage()
                     + "): the next start installs every bundle afresh");
             return;
@@ -223,10 +240,13 @@ final class BundleCache {
         writeIndex(fingerprints);
     }
 
+    /** Every file and directory under {@code dir} forced to disk, but the bundles' data areas (emptied at the next open). */
     private static void forceTree(Path dir) throws IOException {
         List<Path> dirs = new ArrayList<>();
         try (Stream<Path> s = Files.walk(dir)) {
             for (Path p : (Iterable<Path>) s::iterator) {
+                Path rel = dir.relativize(p);
+                if (rel.getNameCount() >= 2 && rel.getName(1).toString().equals("data")) continue;
                 if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
                     dirs.add(p);
                 } else if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
@@ -235,6 +255,8 @@ final class BundleCache {
                     }
                 }
             }
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
         }
         for (Path d : dirs) forceDirectory(d);
     }

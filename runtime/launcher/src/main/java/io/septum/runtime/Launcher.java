@@ -125,7 +125,9 @@ public final class Launcher {
         BundleCache cache = new BundleCache(paths.frameworkStorage());
         bundleCache = cache;
         Object clean = config.get(Constants.FRAMEWORK_STORAGE_CLEAN);
-        config.put(Constants.FRAMEWORK_STORAGE_CLEAN, cache.open(clean == null || BundleCache.KEEP.equals(clean)));
+        // as Felix reads it: any value but onFirstInit keeps the cache
+        config.put(Constants.FRAMEWORK_STORAGE_CLEAN, cache.open(clean == null
+                || !Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT.equalsIgnoreCase(clean.toString())));
         LOG.info(() -> "Septum starting: home " + paths.home() + ", state " + paths.stateDir() + ", run "
                 + paths.runDir() + ", bpf " + paths.bpfDir() + ", " + jars.size() + " bundles");
 
@@ -199,7 +201,13 @@ public final class Launcher {
                 return 1;
             }
             BundleCache cache = bundleCache;
-            if (cache != null && stop.getType() == FrameworkEvent.STOPPED) cache.stopped();
+            if (cache != null && stop.getType() == FrameworkEvent.STOPPED) {
+                try {
+                    cache.stopped();
+                } catch (RuntimeException e) {
+                    LOG.log(Level.WARNING, "cannot record the bundle cache; the next start installs every bundle afresh", e);
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {

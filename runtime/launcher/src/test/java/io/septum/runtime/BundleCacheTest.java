@@ -170,6 +170,39 @@ class BundleCacheTest {
     }
 
     @Test
+    void aCachedBundleWhoseJarCanNoLongerBeInstalledDoesNotRun() throws Exception {
+        LauncherOptions.Paths p = tree();
+        writeBundle(p.bundleDir().resolve("a.jar"), "t.a", "1.0");
+        writeBundle(p.bundleDir().resolve("b.jar"), "t.b", "1.0");
+        start(p);
+        restartPause();
+        writeBundle(p.bundleDir().resolve("a.jar"), "t.a", "not-a-version"); // the update fails
+        try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(p.bundleDir().resolve("b.jar")))) {
+            out.flush(); // a jar without a manifest: not a bundle any more
+        }
+        Framework fw = start(p);
+        assertNull(bundle(fw, "t.a"), "the cached 1.0 must not run in place of what bundle/ holds");
+        assertNull(bundle(fw, "t.b"));
+    }
+
+    @Test
+    void aCacheFelixCannotOpenIsReplacedByAnEmptyOne() throws Exception {
+        LauncherOptions.Paths p = tree();
+        writeBundle(p.bundleDir().resolve("a.jar"), "t.a", "1.0");
+        start(p);
+        restartPause();
+        assertTrue(Files.exists(new BundleCache(p.frameworkStorage()).index()));
+        // the cache directory replaced by a file: Felix cannot open it
+        try (var s = Files.walk(p.frameworkStorage())) {
+            for (Path f : (Iterable<Path>) s.sorted(java.util.Comparator.reverseOrder())::iterator) Files.delete(f);
+        }
+        Files.writeString(p.frameworkStorage(), "not a directory");
+        Framework fw = start(p);
+        assertEquals(Bundle.ACTIVE, bundle(fw, "t.a").getState());
+        assertTrue(Files.isDirectory(p.frameworkStorage()));
+    }
+
+    @Test
     void anOperatorMayAskForAnEmptyCacheOnEveryStart() throws Exception {
         LauncherOptions.Paths p = tree();
         writeBundle(p.bundleDir().resolve("a.jar"), "t.a", "1.0");
