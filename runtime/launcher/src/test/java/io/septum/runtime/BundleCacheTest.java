@@ -40,6 +40,15 @@ class BundleCacheTest {
         return LauncherRunTest.tree(tmp);
     }
 
+    /** An install tree with bundles {@code t.<name>} 1.0 in {@code bundle/<name>.jar}, started once and stopped in order. */
+    private LauncherOptions.Paths startedOnce(String... names) throws Exception {
+        LauncherOptions.Paths p = tree();
+        for (String n : names) writeBundle(p.bundleDir().resolve(n + ".jar"), "t." + n, "1.0");
+        start(p);
+        restartPause();
+        return p;
+    }
+
     private Framework start(LauncherOptions.Paths p) throws Exception {
         launcher = new Launcher(p, false, System.currentTimeMillis(), Map.of());
         return launcher.start();
@@ -158,10 +167,7 @@ class BundleCacheTest {
 
     @Test
     void aJarRenamedInBundleDirIsStillInstalled() throws Exception {
-        LauncherOptions.Paths p = tree();
-        writeBundle(p.bundleDir().resolve("a.jar"), "t.a", "1.0");
-        start(p);
-        restartPause();
+        LauncherOptions.Paths p = startedOnce("a");
         // same symbolic name and version under another name: Felix refuses a second copy, so the old one goes first
         Files.move(p.bundleDir().resolve("a.jar"), p.bundleDir().resolve("a-renamed.jar"));
         Bundle a = bundle(start(p), "t.a");
@@ -171,11 +177,7 @@ class BundleCacheTest {
 
     @Test
     void aCachedBundleWhoseJarCanNoLongerBeInstalledDoesNotRun() throws Exception {
-        LauncherOptions.Paths p = tree();
-        writeBundle(p.bundleDir().resolve("a.jar"), "t.a", "1.0");
-        writeBundle(p.bundleDir().resolve("b.jar"), "t.b", "1.0");
-        start(p);
-        restartPause();
+        LauncherOptions.Paths p = startedOnce("a", "b");
         writeBundle(p.bundleDir().resolve("a.jar"), "t.a", "not-a-version"); // the update fails
         try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(p.bundleDir().resolve("b.jar")))) {
             out.flush(); // a jar without a manifest: not a bundle any more
@@ -187,10 +189,7 @@ class BundleCacheTest {
 
     @Test
     void aCacheFelixCannotOpenIsReplacedByAnEmptyOne() throws Exception {
-        LauncherOptions.Paths p = tree();
-        writeBundle(p.bundleDir().resolve("a.jar"), "t.a", "1.0");
-        start(p);
-        restartPause();
+        LauncherOptions.Paths p = startedOnce("a");
         assertTrue(Files.exists(new BundleCache(p.frameworkStorage()).index()));
         // the cache directory replaced by a file: Felix cannot open it
         try (var s = Files.walk(p.frameworkStorage())) {
