@@ -2,7 +2,6 @@ package io.septum.build;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.DirectoryStream;
@@ -157,17 +156,5 @@ public final class ClassFileUpgrade {
     static int major(byte[] classFile) {
         if (classFile.length < 8) throw new IllegalArgumentException("not a class file (" + classFile.length + " bytes)");
         return ((classFile[6] & 0xff) << 8) | (classFile[7] & 0xff);
-    }
-
-    /** For tests: the major version of one entry of a jar, -1 when the jar has no such entry. */
-    static int major(Path jar, String entry) {
-        try (JarInputStream in = new JarInputStream(Files.newInputStream(jar))) {
-            for (JarEntry e; (e = in.getNextJarEntry()) != null; ) {
-                if (e.getName().equals(entry)) return major(in.readAllBytes());
-            }
-            return -1;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }
