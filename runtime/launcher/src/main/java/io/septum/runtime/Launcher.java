@@ -58,6 +58,8 @@ public final class Launcher {
     private volatile Framework framework;
     /** The bundle cache of this start; told of an orderly stop. */
     private volatile BundleCache bundleCache;
+    /** The state directory's lock, held from the start until the framework has stopped. */
+    private final java.util.concurrent.atomic.AtomicReference<StateLock> stateLock = new java.util.concurrent.atomic.AtomicReference<>();
 
     Launcher(LauncherOptions.Paths paths, boolean console, long jvmStart, Map<String, String> env) {
         this(paths, console, jvmStart, env, STOP_TIMEOUT_MILLIS, code -> Runtime.getRuntime().halt(code));
@@ -114,6 +116,16 @@ public final class Launcher {
     Framework start() throws LaunchException {
         List<Path> jars = bundleJars(paths.bundleDir());
         createDirectories(paths);
+        stateLock.set(StateLock.acquire(paths.stateDir()));
+        try {
+            return startLocked(jars);
+        } catch (LaunchException | RuntimeException e) {
+            if (framework == null) releaseStateLock(); // a framework that started is stopped, then released
+            throw e;
+        }
+    }
+
+    private Framework startLocked(List<Path> jars) throws LaunchException {
         refuseSecondAgent(paths.pidFile());
         System.setProperty(PROP_JVM_START, Long.toString(jvmStart));
         if (!console) headlessTerminal();
@@ -212,6 +224,7 @@ public final class Launcher {
             Thread.currentThread().interrupt();
         } finally {
             deletePidFile();
+            releaseStateLock();
         }
         LOG.info("Septum stopped (BPF programs stay attached and maps stay pinned)");
         return 0;
@@ -428,6 +441,11 @@ public final class Launcher {
         }
     }
 
+    private void releaseStateLock() {
+        StateLock lock = stateLock.getAndSet(null);
+        if (lock != null) lock.close();
+    }
+
     private void deletePidFile() {
         try {
             String content = Files.readString(paths.pidFile()).trim();
@@ -508,7 +526,10 @@ public final class Launcher {
     /** Last resort when the JVM exits for another reason (System.exit elsewhere, SIGHUP). */
     private void stopOnExit() {
         Framework fw = framework;
-        if (fw == null || (fw.getState() & (Bundle.ACTIVE | Bundle.STARTING)) == 0) return;
+        if (fw == null || (fw.getState() & (Bundle.ACTIVE | Bundle.STARTING)) == 0) {
+            releaseStateLock();
+            return;
+        }
         requestStop("JVM exit");
         try {
             fw.waitForStop(TimeUnit.SECONDS.toMillis(60));
@@ -516,6 +537,7 @@ public final class Launcher {
             Thread.currentThread().interrupt();
         }
         deletePidFile();
+        releaseStateLock();
     }
 
     /** java.util.logging to stderr, one line per record, unless the operator points the JVM at its own config. */

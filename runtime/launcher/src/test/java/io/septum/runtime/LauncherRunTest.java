@@ -2,6 +2,7 @@ package io.septum.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -140,11 +141,7 @@ class LauncherRunTest {
     @Test
     void sigtermStopsTheAgentWithExitCodeZero() throws Exception {
         LauncherOptions.Paths p = tree();
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        Process agent = new ProcessBuilder(java.toString(), "-cp", System.getProperty("java.class.path"),
-                Main.class.getName(), "agent", "--home", p.home().toString(), "--state-dir", p.stateDir().toString(),
-                "--run-dir", p.runDir().toString(), "--bpf-dir", p.bpfDir().toString())
-                .redirectErrorStream(true).redirectOutput(tmp.resolve("agent.log").toFile()).start();
+        Process agent = agentProcess(p);
         try {
             await("the agent's pid file", () -> read(p.pidFile()).trim().equals(Long.toString(agent.pid())));
             agent.destroy(); // SIGTERM
@@ -156,6 +153,80 @@ class LauncherRunTest {
         } finally {
             agent.destroyForcibly();
         }
+    }
+
+    /** {@code septum agent} in a process of its own on the tree {@code p}, its output in {@code agent.log}. */
+    private Process agentProcess(LauncherOptions.Paths p) throws IOException {
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        return new ProcessBuilder(java.toString(), "-cp", System.getProperty("java.class.path"),
+                Main.class.getName(), "agent", "--home", p.home().toString(), "--state-dir", p.stateDir().toString(),
+                "--run-dir", p.runDir().toString(), "--bpf-dir", p.bpfDir().toString())
+                .redirectErrorStream(true).redirectOutput(tmp.resolve("agent.log").toFile()).start();
+    }
+
+    /**
+     * A second agent on a state directory in use is refused before it touches it (its own run directory, so the pid
+     * file does not stop it); refused for another reason, it leaves its own state directory unlocked; once the first
+     * has stopped, the directory is free.
+     */
+    @Test
+    void aSecondAgentOnTheSameStateDirectoryIsRefusedUntilTheFirstHasStopped() throws Exception {
+        LauncherOptions.Paths p = tree();
+        Process agent = agentProcess(p);
+        try {
+            await("the agent's pid file", () -> read(p.pidFile()).trim().equals(Long.toString(agent.pid())));
+            java.util.List<String> cache = listing(p.frameworkStorage());
+            assertFalse(cache.isEmpty(), "the first agent's bundle cache");
+
+            LauncherOptions.Paths otherRun = new LauncherOptions.Paths(p.home(), p.etcDir(), p.stateDir(),
+                    tmp.resolve("run2"), p.bpfDir());
+            Launcher.LaunchException refused = assertThrows(Launcher.LaunchException.class,
+                    () -> new Launcher(otherRun, false, System.currentTimeMillis(), Map.of()).start());
+            assertTrue(refused.getMessage().contains("(pid " + agent.pid() + ") is using the state directory "
+                    + p.stateDir()), refused.getMessage());
+            assertTrue(agent.isAlive(), "the first agent runs on");
+            assertEquals(cache, listing(p.frameworkStorage()), "the first agent's cache is left alone");
+
+            // refused by the run directory's pid file: its own, other, state directory is not left locked
+            LauncherOptions.Paths otherState = new LauncherOptions.Paths(p.home(), p.etcDir(), tmp.resolve("state2"),
+                    p.runDir(), p.bpfDir());
+            Launcher.LaunchException byPid = assertThrows(Launcher.LaunchException.class,
+                    () -> new Launcher(otherState, false, System.currentTimeMillis(), Map.of()).start());
+            assertTrue(byPid.getMessage().contains("another Septum agent (pid " + agent.pid() + ", " + p.pidFile()),
+                    byPid.getMessage());
+            LauncherOptions.Paths otherBoth = new LauncherOptions.Paths(p.home(), p.etcDir(), tmp.resolve("state2"),
+                    tmp.resolve("run3"), p.bpfDir());
+            launcher = new Launcher(otherBoth, false, System.currentTimeMillis(), Map.of());
+            launcher.start();
+            launcher.requestStop("test");
+            assertEquals(0, launcher.awaitStop());
+            launcher = null;
+
+            agent.destroy(); // SIGTERM
+            assertTrue(agent.waitFor(30, TimeUnit.SECONDS), "agent still running 30 s after SIGTERM");
+        } finally {
+            agent.destroyForcibly();
+        }
+        launcher = new Launcher(p, false, System.currentTimeMillis(), Map.of());
+        assertEquals(Bundle.ACTIVE, launcher.start().getState());
+        assertEquals(ProcessHandle.current().pid() + "\n", Files.readString(p.stateDir().resolve(StateLock.FILE)));
+    }
+
+    /** In one JVM too (two launchers): the lock is held until the first has stopped, then the second may start. */
+    @Test
+    void theStateDirectoryIsFreeOnceTheAgentHasStopped() throws Exception {
+        LauncherOptions.Paths p = tree();
+        launcher = new Launcher(p, false, System.currentTimeMillis(), Map.of());
+        launcher.start();
+        LauncherOptions.Paths otherRun = new LauncherOptions.Paths(p.home(), p.etcDir(), p.stateDir(),
+                tmp.resolve("run2"), p.bpfDir());
+        Launcher second = new Launcher(otherRun, false, System.currentTimeMillis(), Map.of());
+        Launcher.LaunchException refused = assertThrows(Launcher.LaunchException.class, second::start);
+        assertTrue(refused.getMessage().contains("is using the state directory " + p.stateDir()), refused.getMessage());
+        launcher.requestStop("test");
+        assertEquals(0, launcher.awaitStop());
+        launcher = second;
+        assertEquals(Bundle.ACTIVE, second.start().getState());
     }
 
     /** A stop started inside the framework (Gogo's exit, a bundle) is watched as well. */
@@ -239,6 +310,13 @@ class LauncherRunTest {
                 }
             }
         });
+    }
+
+    /** Every file and directory under {@code dir}, relative, sorted. */
+    private static java.util.List<String> listing(Path dir) throws IOException {
+        try (var files = Files.walk(dir)) {
+            return files.map(f -> dir.relativize(f).toString()).sorted().toList();
+        }
     }
 
     private static String read(Path f) {
