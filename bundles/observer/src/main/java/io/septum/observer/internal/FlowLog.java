@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.ObjectWriter;
 import io.septum.api.flow.Flow;
+import io.septum.api.flow.FlowEndpoint;
 import io.septum.api.flow.FlowFilter;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -46,8 +47,7 @@ final class FlowLog implements AutoCloseable {
     private final Path dir;
     private final long maxBytes;
     private final long segmentBytes;
-    private final ObjectMapper mapper = new ObjectMapper()
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+    private final ObjectMapper mapper = writingMapper();
     private final ObjectReader reader = mapper.readerFor(Flow.class);
     private final ObjectWriter writer = mapper.writerFor(Flow.class);
     /** The flows of the segment being written, for its index. */
@@ -243,6 +243,20 @@ final class FlowLog implements AutoCloseable {
         while ((line = r.readLine()) != null) {
             if (!line.isBlank()) each.accept(line);
         }
+    }
+
+    /** How the log reads and writes flows. */
+    static ObjectMapper logMapper() {
+        return new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+    }
+
+    /**
+     * The log's mapper: {@link #logMapper()}, with the sides of a flow, which repeat from flow to flow, written from
+     * JSON encoded once ({@link EncodedSides}). The bytes are the same.
+     */
+    static ObjectMapper writingMapper() {
+        return logMapper().registerModule(new com.fasterxml.jackson.databind.module.SimpleModule()
+                .addSerializer(FlowEndpoint.class, new EncodedSides(logMapper().writerFor(FlowEndpoint.class))));
     }
 
     /** Appends one flow; rotates and applies retention when the segment is full. */
