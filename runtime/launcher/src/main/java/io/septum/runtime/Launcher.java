@@ -58,8 +58,8 @@ public final class Launcher {
     private volatile Framework framework;
     /** The bundle cache of this start; told of an orderly stop. */
     private volatile BundleCache bundleCache;
-    /** The state directory's lock, held from the start until the framework has stopped. */
-    private final java.util.concurrent.atomic.AtomicReference<StateLock> stateLock = new java.util.concurrent.atomic.AtomicReference<>();
+    /** The locks of the state and run directories, held from the start until the framework has stopped. */
+    private final java.util.Deque<DirLock> locks = new java.util.concurrent.ConcurrentLinkedDeque<>();
 
     Launcher(LauncherOptions.Paths paths, boolean console, long jvmStart, Map<String, String> env) {
         this(paths, console, jvmStart, env, STOP_TIMEOUT_MILLIS, code -> Runtime.getRuntime().halt(code));
@@ -116,12 +116,16 @@ public final class Launcher {
     Framework start() throws LaunchException {
         List<Path> jars = bundleJars(paths.bundleDir());
         createDirectories(paths);
-        stateLock.set(StateLock.acquire(paths.stateDir()));
+        boolean started = false;
         try {
-            return startLocked(jars);
-        } catch (LaunchException | RuntimeException e) {
-            if (framework == null) releaseStateLock(); // a framework that started is stopped, then released
-            throw e;
+            locks.push(DirLock.acquire(paths.stateDir(), "state directory", "--state-dir"));
+            locks.push(DirLock.acquire(paths.runDir(), "run directory", "--run-dir"));
+            Framework fw = startLocked(jars);
+            started = true;
+            return fw;
+        } finally {
+            // a framework that was created is stopped first (stopOnExit), and the process ends with its locks
+            if (!started && framework == null) releaseLocks();
         }
     }
 
@@ -206,8 +210,10 @@ public final class Launcher {
     /** Waits until the framework stops (SIGTERM, Gogo's exit, a bundle stopping it); returns the exit code. */
     int awaitStop() {
         Framework fw = framework;
+        boolean stopped = false;
         try {
             FrameworkEvent stop = fw.waitForStop(0);
+            stopped = true;
             if (stop.getType() == FrameworkEvent.ERROR) {
                 LOG.log(Level.SEVERE, "framework stopped with an error", stop.getThrowable());
                 return 1;
@@ -224,7 +230,7 @@ public final class Launcher {
             Thread.currentThread().interrupt();
         } finally {
             deletePidFile();
-            releaseStateLock();
+            if (stopped) releaseLocks(); // after the bundle cache's index: the next agent may open it now
         }
         LOG.info("Septum stopped (BPF programs stay attached and maps stay pinned)");
         return 0;
@@ -441,9 +447,8 @@ public final class Launcher {
         }
     }
 
-    private void releaseStateLock() {
-        StateLock lock = stateLock.getAndSet(null);
-        if (lock != null) lock.close();
+    private void releaseLocks() {
+        for (DirLock lock; (lock = locks.poll()) != null; ) lock.close();
     }
 
     private void deletePidFile() {
@@ -526,10 +531,9 @@ public final class Launcher {
     /** Last resort when the JVM exits for another reason (System.exit elsewhere, SIGHUP). */
     private void stopOnExit() {
         Framework fw = framework;
-        if (fw == null || (fw.getState() & (Bundle.ACTIVE | Bundle.STARTING)) == 0) {
-            releaseStateLock();
-            return;
-        }
+        // the directories' locks stay: awaitStop may still be writing the bundle cache's index, and the process is
+        // ending, which releases them
+        if (fw == null || (fw.getState() & (Bundle.ACTIVE | Bundle.STARTING)) == 0) return;
         requestStop("JVM exit");
         try {
             fw.waitForStop(TimeUnit.SECONDS.toMillis(60));
@@ -537,7 +541,6 @@ public final class Launcher {
             Thread.currentThread().interrupt();
         }
         deletePidFile();
-        releaseStateLock();
     }
 
     /** java.util.logging to stderr, one line per record, unless the operator points the JVM at its own config. */

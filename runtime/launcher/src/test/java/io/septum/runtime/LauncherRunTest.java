@@ -187,13 +187,13 @@ class LauncherRunTest {
             assertTrue(agent.isAlive(), "the first agent runs on");
             assertEquals(cache, listing(p.frameworkStorage()), "the first agent's cache is left alone");
 
-            // refused by the run directory's pid file: its own, other, state directory is not left locked
+            // refused for its run directory: its own, other, state directory is not left locked
             LauncherOptions.Paths otherState = new LauncherOptions.Paths(p.home(), p.etcDir(), tmp.resolve("state2"),
                     p.runDir(), p.bpfDir());
-            Launcher.LaunchException byPid = assertThrows(Launcher.LaunchException.class,
+            Launcher.LaunchException byRun = assertThrows(Launcher.LaunchException.class,
                     () -> new Launcher(otherState, false, System.currentTimeMillis(), Map.of()).start());
-            assertTrue(byPid.getMessage().contains("another Septum agent (pid " + agent.pid() + ", " + p.pidFile()),
-                    byPid.getMessage());
+            assertTrue(byRun.getMessage().contains("(pid " + agent.pid() + ") is using the run directory " + p.runDir()),
+                    byRun.getMessage());
             LauncherOptions.Paths otherBoth = new LauncherOptions.Paths(p.home(), p.etcDir(), tmp.resolve("state2"),
                     tmp.resolve("run3"), p.bpfDir());
             launcher = new Launcher(otherBoth, false, System.currentTimeMillis(), Map.of());
@@ -209,7 +209,7 @@ class LauncherRunTest {
         }
         launcher = new Launcher(p, false, System.currentTimeMillis(), Map.of());
         assertEquals(Bundle.ACTIVE, launcher.start().getState());
-        assertEquals(ProcessHandle.current().pid() + "\n", Files.readString(p.stateDir().resolve(StateLock.FILE)));
+        assertEquals(ProcessHandle.current().pid() + "\n", Files.readString(p.stateDir().resolve(DirLock.FILE)));
     }
 
     /** In one JVM too (two launchers): the lock is held until the first has stopped, then the second may start. */
@@ -223,8 +223,16 @@ class LauncherRunTest {
         Launcher second = new Launcher(otherRun, false, System.currentTimeMillis(), Map.of());
         Launcher.LaunchException refused = assertThrows(Launcher.LaunchException.class, second::start);
         assertTrue(refused.getMessage().contains("is using the state directory " + p.stateDir()), refused.getMessage());
+        // the refusal did not drop the first one's lock in the kernel (a record lock goes with any descriptor closed)
+        Process other = agentProcess(otherRun);
+        assertTrue(other.waitFor(30, TimeUnit.SECONDS), "a refused agent ends");
+        String log = read(tmp.resolve("agent.log"));
+        assertEquals(1, other.exitValue(), log);
+        assertTrue(log.contains("(pid " + ProcessHandle.current().pid() + ") is using the state directory "), log);
+
         launcher.requestStop("test");
         assertEquals(0, launcher.awaitStop());
+        assertEquals("", Files.readString(p.stateDir().resolve(DirLock.FILE)), "no holder after the stop");
         launcher = second;
         assertEquals(Bundle.ACTIVE, second.start().getState());
     }
