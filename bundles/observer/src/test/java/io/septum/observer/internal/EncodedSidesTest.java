@@ -33,6 +33,7 @@ class EncodedSidesTest {
                 new FlowEndpoint(0, 2, null, null, List.of("reserved:world")),
                 new FlowEndpoint(0, 16777217, null, null, List.of("cidr:10.0.0.0/8", "reserved:world")),
                 new FlowEndpoint(9, 300, "café", "naïve-🚀", List.of("k8s:note=\"quoted\" and \\ back", "k8s:ctl=\u0001\t\n")),
+                new FlowEndpoint(10, 301, "ns", "lone-surrogate", List.of("k8s:broken=\uD800", "k8s:low=\uDC00x")),
                 new FlowEndpoint(3, 0, "", "", List.of()),
                 new FlowEndpoint(3, 0, "", "", null),
                 // equal to the first but for one label: must not be written as the first
@@ -89,16 +90,26 @@ class EncodedSidesTest {
         assertEquals(new java.util.TreeSet<>(List.of("source", "destination")), cached);
     }
 
+    /**
+     * More sides than it holds: the ones past the bound are written as Jackson writes them, inside a flow too, and
+     * after as many of those as it holds the cache starts over with the sides of now.
+     */
     @Test
-    void pastItsBoundTheCacheStartsOverAndStaysRight() throws IOException {
+    void pastItsBoundSidesAreWrittenUncachedThenTheCacheStartsOver() throws IOException {
         EncodedSides encoded = new EncodedSides(FlowLog.logMapper().writerFor(FlowEndpoint.class));
         ObjectMapper cached = FlowLog.logMapper().registerModule(new SimpleModule().addSerializer(FlowEndpoint.class, encoded));
         ObjectMapper plain = FlowLog.logMapper();
-        for (int i = 0; i < EncodedSides.MAX_SIDES + 100; i++) {
-            FlowEndpoint side = new FlowEndpoint(0, 16777216 + i, null, null, List.of("cidr:10.1." + i / 256 + "." + i % 256 + "/32"));
-            assertEquals(new String(plain.writeValueAsBytes(side), StandardCharsets.UTF_8),
-                    new String(cached.writeValueAsBytes(side), StandardCharsets.UTF_8));
+        FlowEndpoint dst = sides().get(0);
+        for (int i = 0; i < 2 * EncodedSides.MAX_SIDES + 100; i++) {
+            FlowEndpoint side = new FlowEndpoint(0, 16777216 + i, null, null, List.of("cidr:10." + i / 65536 + "." + i / 256 % 256
+                    + "." + i % 256 + "/32"));
+            Flow f = flow(i, side, dst);
+            assertEquals(new String(plain.writeValueAsBytes(f), StandardCharsets.UTF_8),
+                    new String(cached.writeValueAsBytes(f), StandardCharsets.UTF_8), "flow " + i);
             assertTrue(encoded.size() <= EncodedSides.MAX_SIDES, "bounded: " + encoded.size());
+            // full at 4,096 (the other side is one of them), uncached for 4,096 more, then started over
+            if (i == EncodedSides.MAX_SIDES + 10) assertEquals(EncodedSides.MAX_SIDES, encoded.size());
         }
+        assertTrue(encoded.size() < 200, "started over: " + encoded.size());
     }
 }
