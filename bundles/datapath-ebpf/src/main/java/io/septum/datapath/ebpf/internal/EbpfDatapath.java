@@ -161,6 +161,13 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
         }
     }
 
+    /** The event reader's polls that delivered at least one event (a burst is read in batches: tests). */
+    long eventBatches() {
+        synchronized (lock) {
+            return reader == null ? 0 : reader.batches();
+        }
+    }
+
     /** Stops reading events and closes the object. Programs stay attached and maps stay pinned. */
     @Override
     public void close() {

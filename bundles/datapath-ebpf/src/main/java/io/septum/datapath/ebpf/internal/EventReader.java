@@ -2,6 +2,7 @@ package io.septum.datapath.ebpf.internal;
 
 import io.septum.api.datapath.DatapathEvent;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -10,11 +11,22 @@ import jnr.ffi.Pointer;
 /**
  * A thread that polls the {@code septum_events} ring buffer and hands each decoded event on. A ring buffer reopened
  * from its pin also delivers what was produced while no agent ran (up to its size).
+ *
+ * <p>The kernel wakes a reader that waits in {@code epoll} for the first record it has not consumed: a reader that
+ * keeps up is woken for nearly every event, and the wake-up costs more than the event (a context switch here, an
+ * {@code irq_work} in the sending task there). While events come at {@link #BUSY_EVENTS_PER_SECOND} or more (over
+ * the last {@link #BUSY_WINDOW_NANOS}), the reader therefore sleeps {@link #BATCH_PAUSE_NANOS} and then consumes what
+ * has come without waiting ({@code ring_buffer__consume}): an event waits at most that much longer, and no event wakes
+ * it. Below that rate it waits in {@code ring_buffer__poll} as before, so a trickle is delivered at once and an idle
+ * agent sleeps.
  */
 final class EventReader {
     private static final Logger LOG = Logger.getLogger(EventReader.class.getName());
     private static final int POLL_MS = 100;
     private static final int EINTR = 4;
+    static final long BATCH_PAUSE_NANOS = 1_000_000L;
+    static final long BUSY_WINDOW_NANOS = 100_000_000L;
+    static final long BUSY_EVENTS_PER_SECOND = 2_000;
 
     private final LibBpf lib;
     private final int mapFd;
@@ -22,6 +34,7 @@ final class EventReader {
     private final Consumer<DatapathEvent> sink;
     private final String name;
     private final AtomicLong malformed = new AtomicLong();
+    private final AtomicLong batches = new AtomicLong();
     /** Strongly referenced: libbpf calls it from ring_buffer__poll for as long as the ring buffer exists. */
     private final LibBpf.SampleFn callback;
     private volatile boolean running;
@@ -63,9 +76,21 @@ final class EventReader {
 
     private void run() {
         long lastCalibration = System.nanoTime();
+        long windowStart = lastCalibration;
+        long windowEvents = 0;
+        boolean busy = false;
         while (running) {
-            int rc = lib.ring_buffer__poll(rb, POLL_MS);
-            if (rc < 0 && rc != -EINTR) {
+            int rc;
+            if (busy) {
+                LockSupport.parkNanos(BATCH_PAUSE_NANOS);
+                rc = lib.ring_buffer__consume(rb);
+            } else {
+                rc = lib.ring_buffer__poll(rb, POLL_MS);
+            }
+            if (rc > 0) {
+                windowEvents += rc;
+                batches.incrementAndGet();
+            } else if (rc < 0 && rc != -EINTR) {
                 LOG.warning("polling the events ring buffer failed: " + BpfErrors.errno(-rc));
                 try {
                     Thread.sleep(POLL_MS); // back off instead of spinning on a persistent error
@@ -73,11 +98,22 @@ final class EventReader {
                     return;
                 }
             }
-            if (System.nanoTime() - lastCalibration > 10_000_000_000L) {
+            long now = System.nanoTime();
+            if (now - windowStart >= BUSY_WINDOW_NANOS) {
+                busy = windowEvents >= BUSY_EVENTS_PER_SECOND * ((now - windowStart) / 1e9);
+                windowStart = now;
+                windowEvents = 0;
+            }
+            if (now - lastCalibration > 10_000_000_000L) {
                 decoder.calibrate();
-                lastCalibration = System.nanoTime();
+                lastCalibration = now;
             }
         }
+    }
+
+    /** The polls and consumes that delivered at least one event: far fewer than the events while it is busy. */
+    long batches() {
+        return batches.get();
     }
 
     void stop() {

@@ -81,6 +81,9 @@ public interface LibBpf {
 
     int ring_buffer__poll(Pointer rb, int timeoutMs);
 
+    /** Consumes what the ring buffer holds without waiting; the records consumed, or a negative errno. */
+    int ring_buffer__consume(Pointer rb);
+
     void ring_buffer__free(Pointer rb);
 
     Pointer libbpf_set_print(PrintFn fn);

@@ -139,6 +139,46 @@ class DatapathPacketTest {
         assertTrue(Math.abs(now - e.timestampNanos()) < 10_000_000_000L, "wall-clock timestamp");
     }
 
+    /**
+     * A steady stream of events (8,000 a second for 1.5 s, each a drop) arrives whole and is read in batches, not
+     * one wake-up per event; once it has stopped, a single event still arrives (the reader waits in epoll again).
+     */
+    @Test
+    void aStreamOfEventsIsReadWholeInBatchesAndATrickleAfterIt() throws Exception {
+        dp.upsertEndpoint(ep(b, EP_B, ID_B, true, false), List.of()); // enforced, nothing allowed: each one a drop
+        events.forget();
+        long batchesBefore = dp.eventBatches();
+        int n = 12_000;
+        String script = """
+                import socket, sys, time
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                n, dst = int(sys.argv[1]), sys.argv[2]
+                gap, t = 1.0 / 8000, time.perf_counter()
+                for i in range(n):
+                    s.sendto(b'septum', (dst, 7777))
+                    t += gap
+                    while time.perf_counter() < t:  # evenly spaced: a burst would be read in one go anyway
+                        pass
+                """;
+        String python = java.nio.file.Files.isExecutable(java.nio.file.Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
+        NetLab.run("ip", "netns", "exec", a.name(), python, "-c", script, Integer.toString(n), b.ip4());
+        Predicate<DatapathEvent> ours = ev -> ev.endpointId() == EP_B && ev.type().equals("drop") && ev.dstPort() == 7777;
+        long end = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        long got = 0;
+        while (System.nanoTime() < end && (got = events.current().stream().filter(ours).count()) < n) {
+            Thread.sleep(20); // poll interval, not a wait for a condition
+        }
+        assertEquals(n, got, "every datagram's drop event arrives");
+        long batches = dp.eventBatches() - batchesBefore;
+        System.out.println("datapath: " + n + " events at 8,000/s read in " + batches + " batches");
+        assertTrue(batches > 0 && batches < n / 3, "read in batches: " + batches + " for " + n + " events");
+
+        Thread.sleep(300); // past the reader's busy window
+        events.forget();
+        lab.connects(a, b.ip4(), 80);
+        awaitAtB("a single drop after the stream", "drop", a, 80);
+    }
+
     @Test
     void ingressEnforcedWithoutAllowDropsWithReason133() throws Exception {
         dp.upsertEndpoint(ep(b, EP_B, ID_B, true, false), List.of());
