@@ -22,8 +22,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * mapper) writes; the sides are compared by value, so a changed side (new labels, another name) is encoded afresh.
  *
  * <p>At most {@link #MAX_SIDES} sides and {@link #MAX_BYTES} of JSON are kept. Past that a side is written as Jackson
- * writes it, uncached (no dearer than before); after as many such writes as the cache holds, it starts over, so that
- * it follows the sides in use when they change.
+ * writes it, uncached; after as many such writes as the cache holds, it starts over, so that it follows the sides in
+ * use when they change. A host whose flows name far more sides than that pays for the refills: each first write of a
+ * side encodes it apart and copies it, a little dearer than writing it inline.
  */
 final class EncodedSides extends StdSerializer<FlowEndpoint> {
     static final int MAX_SIDES = 4096;

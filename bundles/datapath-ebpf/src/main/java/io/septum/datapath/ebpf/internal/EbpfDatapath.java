@@ -168,6 +168,13 @@ public final class EbpfDatapath implements Datapath, AutoCloseable {
         }
     }
 
+    /** Whether the event reader collects once a millisecond, events streaming, rather than waiting to be woken (tests). */
+    boolean eventsStreaming() {
+        synchronized (lock) {
+            return reader != null && reader.streaming();
+        }
+    }
+
     /** Stops reading events and closes the object. Programs stay attached and maps stay pinned. */
     @Override
     public void close() {

@@ -35,6 +35,8 @@ final class EventReader {
     private final String name;
     private final AtomicLong malformed = new AtomicLong();
     private final AtomicLong batches = new AtomicLong();
+    /** Whether the reader collects once a millisecond (events stream) rather than waiting to be woken. */
+    private volatile boolean streaming;
     /** Strongly referenced: libbpf calls it from ring_buffer__poll for as long as the ring buffer exists. */
     private final LibBpf.SampleFn callback;
     private volatile boolean running;
@@ -83,6 +85,7 @@ final class EventReader {
             int rc;
             if (busy) {
                 LockSupport.parkNanos(BATCH_PAUSE_NANOS);
+                if (Thread.interrupted()) return; // parkNanos would return at once from now on: a busy loop
                 rc = lib.ring_buffer__consume(rb);
             } else {
                 rc = lib.ring_buffer__poll(rb, POLL_MS);
@@ -101,6 +104,7 @@ final class EventReader {
             long now = System.nanoTime();
             if (now - windowStart >= BUSY_WINDOW_NANOS) {
                 busy = windowEvents >= BUSY_EVENTS_PER_SECOND * ((now - windowStart) / 1e9);
+                streaming = busy;
                 windowStart = now;
                 windowEvents = 0;
             }
@@ -114,6 +118,10 @@ final class EventReader {
     /** The polls and consumes that delivered at least one event: far fewer than the events while it is busy. */
     long batches() {
         return batches.get();
+    }
+
+    boolean streaming() {
+        return streaming;
     }
 
     void stop() {
