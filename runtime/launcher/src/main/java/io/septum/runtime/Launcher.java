@@ -44,8 +44,8 @@ public final class Launcher {
 
     private static final Logger LOG = Logger.getLogger(Launcher.class.getName());
     private static final long READY_WARNING_MILLIS = 60_000;
-    /** How long a stop may take before the agent gives up on it (below the unit's TimeoutStopSec=60). */
-    static final long STOP_TIMEOUT_MILLIS = 30_000;
+    /** How long a stop may take before the agent gives up on it, unless --stop-timeout says otherwise. */
+    static final long STOP_TIMEOUT_MILLIS = TimeUnit.SECONDS.toMillis(LauncherOptions.DEFAULT_STOP_TIMEOUT_SECONDS);
 
     private final LauncherOptions.Paths paths;
     private final boolean console;
@@ -99,7 +99,8 @@ public final class Launcher {
             return 2;
         }
         configureLogging(paths.etcDir());
-        Launcher launcher = new Launcher(paths, options.console, jvmStartMillis(), System.getenv());
+        Launcher launcher = new Launcher(paths, options.console, jvmStartMillis(), System.getenv(),
+                TimeUnit.SECONDS.toMillis(options.stopTimeoutSeconds), code -> Runtime.getRuntime().halt(code));
         Runtime.getRuntime().addShutdownHook(new Thread(launcher::stopOnExit, "septum-shutdown"));
         launcher.installSignalHandlers();
         try {

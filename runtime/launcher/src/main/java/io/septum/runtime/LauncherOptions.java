@@ -10,19 +10,23 @@ import java.util.Map;
 /**
  * The options of {@code septum agent}. Defaults may also come from system properties (e.g. through
  * {@code SEPTUM_JAVA_OPTS=-Dseptum.state.dir=...}), so that tests and packagers can move every location
- * without editing the unit. Parsed by hand: six options do not need a parser library, and picocli's model of
+ * without editing the unit. Parsed by hand: seven options do not need a parser library, and picocli's model of
  * them cost 120-200 ms of every agent start (docs/benchmarks.md); the CLI keeps picocli.
  */
 final class LauncherOptions {
     static final String DEFAULT_STATE_DIR = "/var/lib/septum";
     static final String DEFAULT_RUN_DIR = "/run/septum";
     static final String DEFAULT_BPF_DIR = "/sys/fs/bpf/septum";
+    static final long DEFAULT_STOP_TIMEOUT_SECONDS = 30;
+    static final long MAX_STOP_TIMEOUT_SECONDS = 3600;
 
     /** Install directory; null: {@code SEPTUM_HOME}, else above the launcher jar ({@link #resolveHome}). */
     Path home;
     Path stateDir = Path.of(System.getProperty("septum.state.dir", DEFAULT_STATE_DIR));
     Path runDir = Path.of(System.getProperty("septum.run.dir", DEFAULT_RUN_DIR));
     Path bpfDir = Path.of(System.getProperty("septum.bpf.dir", DEFAULT_BPF_DIR));
+    /** How long a stop may take before the agent ends the process; below the systemd unit's TimeoutStopSec (60). */
+    long stopTimeoutSeconds = Long.getLong("septum.stop.timeout.seconds", DEFAULT_STOP_TIMEOUT_SECONDS);
     boolean console;
     boolean help;
 
@@ -55,6 +59,17 @@ final class LauncherOptions {
                         default -> o.bpfDir = dir;
                     }
                 }
+                case "--stop-timeout" -> {
+                    String value;
+                    if (!name.equals(a)) {
+                        value = a.substring(name.length() + 1);
+                    } else if (i + 1 < args.length && !args[i + 1].startsWith("--")) {
+                        value = args[++i];
+                    } else {
+                        throw new IllegalArgumentException("Missing required parameter for option '" + name + "' (SECONDS)");
+                    }
+                    o.stopTimeoutSeconds = seconds(name, value);
+                }
                 default -> throw new IllegalArgumentException(a.startsWith("-") ? "Unknown option: '" + a + "'"
                         : "Unexpected argument: '" + a + "' (the agent takes options only)");
             }
@@ -66,6 +81,20 @@ final class LauncherOptions {
         if (word.contains("=")) throw new IllegalArgumentException("Option '" + word.substring(0, word.indexOf('='))
                 + "' takes no value: '" + word + "'");
         return true;
+    }
+
+    private static long seconds(String option, String value) {
+        long s;
+        try {
+            s = Long.parseLong(value.trim());
+        } catch (NumberFormatException e) {
+            s = -1;
+        }
+        if (s < 1 || s > MAX_STOP_TIMEOUT_SECONDS) {
+            throw new IllegalArgumentException("Option '" + option + "' needs whole seconds from 1 to "
+                    + MAX_STOP_TIMEOUT_SECONDS + ", not '" + value + "'");
+        }
+        return s;
     }
 
     private static Path dir(String option, String value) {
@@ -82,7 +111,7 @@ final class LauncherOptions {
         LauncherOptions d = new LauncherOptions();
         return String.join("\n",
                 "Usage: septum agent [-h] [--console] [--bpf-dir=DIR] [--home=DIR]",
-                "                    [--run-dir=DIR] [--state-dir=DIR]",
+                "                    [--run-dir=DIR] [--state-dir=DIR] [--stop-timeout=SECONDS]",
                 "Runs the Septum agent (an Apache Felix container) in the foreground.",
                 "      --home=DIR        Install directory (bin/, lib/, bundle/, etc/, deploy/).",
                 "                          Default: $SEPTUM_HOME, else the directory above the",
@@ -93,6 +122,10 @@ final class LauncherOptions {
                 "                          " + d.runDir + ".",
                 "      --bpf-dir=DIR     Where BPF maps and programs are pinned (on bpffs).",
                 "                          Default: " + d.bpfDir + ".",
+                "      --stop-timeout=SECONDS",
+                "                        How long a stop may take before the agent logs its",
+                "                          threads and ends the process (programs stay attached).",
+                "                          Keep it below the unit's TimeoutStopSec. Default: " + d.stopTimeoutSeconds + ".",
                 "      --console         Run the Gogo shell on this terminal (type help; Ctrl-D",
                 "                          stops the agent).",
                 "  -h, --help            Show this help and exit.",

@@ -71,6 +71,19 @@ class LauncherOptionsTest {
         assertEquals("Unexpected argument: 'start' (the agent takes options only)", refused("start"));
     }
 
+    @Test
+    void theStopTimeoutIsWholeSecondsWithinBounds() {
+        assertEquals(30, parse().stopTimeoutSeconds);
+        assertEquals(50, parse("--stop-timeout", "50").stopTimeoutSeconds);
+        assertEquals(5, parse("--stop-timeout=5", "--console").stopTimeoutSeconds);
+        assertEquals("Option '--stop-timeout' needs whole seconds from 1 to 3600, not '0'", refused("--stop-timeout=0"));
+        assertEquals("Option '--stop-timeout' needs whole seconds from 1 to 3600, not '-5'", refused("--stop-timeout", "-5"));
+        assertEquals("Option '--stop-timeout' needs whole seconds from 1 to 3600, not '1.5'", refused("--stop-timeout=1.5"));
+        assertEquals("Option '--stop-timeout' needs whole seconds from 1 to 3600, not '86400'", refused("--stop-timeout=86400"));
+        assertEquals("Missing required parameter for option '--stop-timeout' (SECONDS)", refused("--stop-timeout"));
+        assertEquals("Missing required parameter for option '--stop-timeout' (SECONDS)", refused("--stop-timeout", "--console"));
+    }
+
     private static String refused(String... args) {
         return assertThrows(IllegalArgumentException.class, () -> parse(args)).getMessage();
     }
@@ -81,7 +94,8 @@ class LauncherOptionsTest {
         assertTrue(parse("-h").help);
         assertFalse(parse().help);
         String usage = LauncherOptions.usage();
-        for (String option : new String[] {"--home=DIR", "--state-dir=DIR", "--run-dir=DIR", "--bpf-dir=DIR", "--console", "--help"}) {
+        for (String option : new String[] {"--home=DIR", "--state-dir=DIR", "--run-dir=DIR", "--bpf-dir=DIR", "--stop-timeout=SECONDS", "--console",
+                "--help"}) {
             assertTrue(usage.contains(option), option + " missing from\n" + usage);
         }
         assertTrue(usage.contains("Default: /var/lib/septum."), usage);
