@@ -43,15 +43,8 @@ final class LauncherOptions {
                 case "--console" -> o.console = flag(a);
                 case "-h", "--help" -> o.help = flag(a);
                 case "--home", "--state-dir", "--run-dir", "--bpf-dir" -> {
-                    String value;
-                    if (!name.equals(a)) {
-                        value = a.substring(name.length() + 1);
-                    } else if (i + 1 < args.length && !args[i + 1].startsWith("-")) {
-                        value = args[++i];
-                    } else {
-                        throw new IllegalArgumentException("Missing required parameter for option '" + name + "' (DIR)");
-                    }
-                    Path dir = dir(name, value);
+                    Path dir = dir(name, value(args, i, name, "DIR", "-"));
+                    if (name.equals(a)) i++;
                     switch (name) {
                         case "--home" -> o.home = dir;
                         case "--state-dir" -> o.stateDir = dir;
@@ -60,21 +53,26 @@ final class LauncherOptions {
                     }
                 }
                 case "--stop-timeout" -> {
-                    String value;
-                    if (!name.equals(a)) {
-                        value = a.substring(name.length() + 1);
-                    } else if (i + 1 < args.length && !args[i + 1].startsWith("--")) {
-                        value = args[++i];
-                    } else {
-                        throw new IllegalArgumentException("Missing required parameter for option '" + name + "' (SECONDS)");
-                    }
-                    o.stopTimeoutSeconds = seconds(name, value);
+                    // "--stop-timeout -5" is a wrong number, not a missing one: only "--" starts another option here
+                    o.stopTimeoutSeconds = seconds(name, value(args, i, name, "SECONDS", "--"));
+                    if (name.equals(a)) i++;
                 }
                 default -> throw new IllegalArgumentException(a.startsWith("-") ? "Unknown option: '" + a + "'"
                         : "Unexpected argument: '" + a + "' (the agent takes options only)");
             }
         }
         return o;
+    }
+
+    /**
+     * The value of option {@code name} at {@code args[i]}: after its '=', else the next word, unless that is missing
+     * or starts with {@code nextOption} (the caller then skips the word it took).
+     */
+    private static String value(String[] args, int i, String name, String meta, String nextOption) {
+        String a = args[i];
+        if (!name.equals(a)) return a.substring(name.length() + 1);
+        if (i + 1 < args.length && !args[i + 1].startsWith(nextOption)) return args[i + 1];
+        throw new IllegalArgumentException("Missing required parameter for option '" + name + "' (" + meta + ")");
     }
 
     private static boolean flag(String word) {

@@ -141,9 +141,8 @@ class LauncherRunTest {
     @Test
     void sigtermStopsTheAgentWithExitCodeZero() throws Exception {
         LauncherOptions.Paths p = tree();
-        Process agent = agentProcess(p);
+        Process agent = runningAgent(p);
         try {
-            await("the agent's pid file", () -> read(p.pidFile()).trim().equals(Long.toString(agent.pid())));
             agent.destroy(); // SIGTERM
             assertTrue(agent.waitFor(30, TimeUnit.SECONDS), "agent still running 30 s after SIGTERM");
             String log = read(tmp.resolve("agent.log"));
@@ -152,6 +151,18 @@ class LauncherRunTest {
             assertFalse(Files.exists(p.pidFile()), "pid file removed");
         } finally {
             agent.destroyForcibly();
+        }
+    }
+
+    /** {@link #agentProcess}, once it has written its pid file (ended if it does not). */
+    private Process runningAgent(LauncherOptions.Paths p) throws Exception {
+        Process agent = agentProcess(p);
+        try {
+            await("the agent's pid file", () -> read(p.pidFile()).trim().equals(Long.toString(agent.pid())));
+            return agent;
+        } catch (Exception | AssertionError e) {
+            agent.destroyForcibly();
+            throw e;
         }
     }
 
@@ -172,9 +183,8 @@ class LauncherRunTest {
     @Test
     void aSecondAgentOnTheSameStateDirectoryIsRefusedUntilTheFirstHasStopped() throws Exception {
         LauncherOptions.Paths p = tree();
-        Process agent = agentProcess(p);
+        Process agent = runningAgent(p);
         try {
-            await("the agent's pid file", () -> read(p.pidFile()).trim().equals(Long.toString(agent.pid())));
             java.util.List<String> cache = listing(p.frameworkStorage());
             assertFalse(cache.isEmpty(), "the first agent's bundle cache");
 

@@ -173,7 +173,10 @@ class DatapathPacketTest {
         System.out.println("datapath: " + n + " events at 8,000/s read in " + batches + " batches");
         assertTrue(batches > 0 && batches < n / 3, "read in batches: " + batches + " for " + n + " events");
 
-        Thread.sleep(500); // past the reader's busy window (it ends within two windows of 100 ms)
+        long quiet = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+        while (dp.eventsStreaming() && System.nanoTime() < quiet) {
+            Thread.sleep(10); // poll interval: the busy window ends within two windows of 100 ms
+        }
         assertFalse(dp.eventsStreaming(), "the reader waits to be woken again");
         events.forget();
         lab.connects(a, b.ip4(), 80);
