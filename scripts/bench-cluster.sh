@@ -114,7 +114,7 @@ nodeName=bench-agent-$k
 endpointCidrs=10.99.$k.0/24
 nodeAddresses=10.98.0.$k
 EOF
-  SEPTUM_JAVA_OPTS="$AGENT_JAVA_OPTS" "$TMP/septum/bin/septum" agent --home "$a/home" --state-dir "$a/state" --run-dir "$a/run" --bpf-dir "$(bpfdir "$k")" \
+  SEPTUM_LOCK_DIR="$TMP/locks" SEPTUM_JAVA_OPTS="$AGENT_JAVA_OPTS" "$TMP/septum/bin/septum" agent --home "$a/home" --state-dir "$a/state" --run-dir "$a/run" --bpf-dir "$(bpfdir "$k")" \
     >>"$a/agent.log" 2>&1 </dev/null &
   APID[$k]=$!
 }

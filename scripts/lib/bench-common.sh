@@ -168,7 +168,7 @@ bench_launch_agent() { # the private copy's agent, started and not waited for: A
   # appended: a restarted agent (bench-flows) keeps the first one's log; created first, so that the start-up check
   # of bench_start_agent never greps a file the background start has not opened yet
   : >>"$TMP/agent.log"
-  "$TMP/septum/bin/septum" agent --state-dir "$TMP/state" --run-dir "$TMP/run" --bpf-dir "$BPF_DIR" \
+  SEPTUM_LOCK_DIR="$TMP/locks" "$TMP/septum/bin/septum" agent --state-dir "$TMP/state" --run-dir "$TMP/run" --bpf-dir "$BPF_DIR" \
     >>"$TMP/agent.log" 2>&1 &
   AGENT_PID=$!
 }

@@ -462,7 +462,11 @@ final class E2eSupport {
                 cmd.addAll(List.of(septum.toString(), "agent", "--state-dir", stateDir.toString(),
                         "--run-dir", runDir.toString(), "--bpf-dir", bpfDir.toString()));
                 cmd.addAll(extraArgs);
-                process = new ProcessBuilder(cmd)
+                ProcessBuilder b = new ProcessBuilder(cmd);
+                // its pin directory's lock next to its other directories, not in the host's /run/lock/septum; a
+                // sandboxed agent keeps the unit's, the one folder its sandbox lets it write
+                if (prefix.isEmpty()) b.environment().put("SEPTUM_LOCK_DIR", base.resolve("locks").toString());
+                process = b
                         .redirectErrorStream(true)
                         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                         .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))

@@ -22,6 +22,8 @@ class SandboxIT {
     private static final double GOAL = 4.5;
     /** CapabilityBoundingSet= of septum.service: CHOWN 0, NET_ADMIN 12, SYS_ADMIN 21, SYS_RESOURCE 24, PERFMON 38, BPF 39. */
     private static final long UNIT_CAPS = 1L | 1L << 12 | 1L << 21 | 1L << 24 | 1L << 38 | 1L << 39;
+    /** Where the unit's agent keeps its pin directory's lock (bpffs holds pins only). */
+    private static final Path LOCKS = Path.of("/run/lock/septum");
     private static final Pattern SCORE = Pattern.compile("Overall exposure level for septum\\.service: (\\d+\\.\\d+)");
 
     @Test
@@ -41,6 +43,7 @@ class SandboxIT {
         Path base = Path.of("/var/lib/septum-e2e-sandbox-" + tag);
         Files.createDirectories(base.resolve("state"));
         Files.createDirectories(base.resolve("run"));
+        Path lockFile = null;
         try {
             E2eSupport.Run copied = E2eSupport.sh(Duration.ofSeconds(60), "cp", "-a",
                     E2eSupport.distribution().toString(), install.toString());
@@ -74,6 +77,7 @@ class SandboxIT {
             // the agent under it: ready, and enforcing with real packets
             // pins where the unit's ReadWritePaths= opens bpffs: under /sys/fs/bpf/septum (ExecStartPre makes it)
             Path pins = Path.of("/sys/fs/bpf/septum/e2e-sandbox-" + tag);
+            lockFile = LOCKS.resolve(java.net.URLEncoder.encode(pins.toString(), java.nio.charset.StandardCharsets.UTF_8) + ".lock");
             try (E2eSupport.Agent agent = E2eSupport.Agent.startUnder(install.resolve("bin/septum"), base, pins, sandbox);
                  E2eNet net = new E2eNet()) {
                 try {
@@ -93,6 +97,9 @@ class SandboxIT {
                             + agent.cli("endpoint", "list").out());
                     String log = Files.readString(agent.log);
                     assertTrue(!log.contains("SEVERE"), "no SEVERE line in the sandboxed agent's log");
+                    // the pin directory's lock, where the unit lets the agent write it (ExecStartPre makes the folder)
+                    assertTrue(!log.contains("would not be refused"), "the agent holds all its locks: " + log);
+                    assertEquals(jvm.pid() + "\n", Files.readString(lockFile), "the pin directory's lock names the agent");
                 } catch (RuntimeException | Error e) {
                     agent.printLog();
                     throw e;
@@ -101,8 +108,10 @@ class SandboxIT {
         } finally {
             TestFiles.deleteTree(install);
             TestFiles.deleteTree(base);
-            // the pin directory the unit's ExecStartPre made, when this test made it and left it empty
-            E2eSupport.sh(Duration.ofSeconds(10), "rmdir", "--ignore-fail-on-non-empty", "/sys/fs/bpf/septum");
+            // the pin directory and the lock folder the unit's ExecStartPre made, when this test made them and left
+            // them empty
+            if (lockFile != null) Files.deleteIfExists(lockFile);
+            E2eSupport.sh(Duration.ofSeconds(10), "rmdir", "--ignore-fail-on-non-empty", "/sys/fs/bpf/septum", LOCKS.toString());
         }
     }
 

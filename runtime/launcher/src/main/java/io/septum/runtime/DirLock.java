@@ -5,15 +5,21 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
+import java.net.URLEncoder;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Logger;
 
 /**
- * An exclusive lock on one of the agent's directories ({@code <dir>/agent.lock}), taken before the agent touches the
- * directory and held until the agent has stopped. The kernel releases it when the process ends, however it ends, so
+ * An exclusive lock on one of the agent's directories ({@code <dir>/agent.lock}, or for a directory that can hold no
+ * file of its own a file named after it in a shared lock directory), taken before the agent touches the directory
+ * and held until the agent has stopped. The kernel releases it when the process ends, however it ends, so
  * a killed agent leaves no stale lock. The pid file alone could not guard a start: it is written once the framework
  * runs, and a second agent started before that would empty the first one's bundle cache (state directory) or take
  * its API socket (run directory).
@@ -51,7 +57,50 @@ final class DirLock implements AutoCloseable {
         } catch (IOException e) {
             throw new Launcher.LaunchException("cannot open the " + what + " " + dir + ": " + e.getMessage(), e);
         }
-        if (!HELD.add(file)) throw refused(dir, what, option, Long.toString(ProcessHandle.current().pid()));
+        return lock(file, dir, what, option);
+    }
+
+    /**
+     * The lock of a directory that cannot hold a file of its own (a BPF pin directory: bpffs holds pins only): a file
+     * named after the directory's path in {@code lockDir}, which is made when missing. Where {@code lockDir} cannot
+     * be made, the agent runs without this lock, and says so.
+     */
+    static DirLock acquireIn(Path lockDir, Path dir, String what, String option) throws Launcher.LaunchException {
+        Path file;
+        try {
+            Files.createDirectories(lockDir);
+            file = lockDir.toRealPath().resolve(lockName(dir));
+        } catch (IOException | SecurityException e) {
+            LOG.warning("cannot make " + lockDir + " (" + e.getMessage() + "): a second agent on the " + what + " "
+                    + dir + " would not be refused");
+            return new DirLock(lockDir, null, null);
+        }
+        return lock(file, dir, what, option);
+    }
+
+    /**
+     * The name of {@code dir}'s lock file in a shared lock directory: its path (the real one when it exists, so that
+     * two spellings of one directory share a lock) URL-encoded, or its SHA-256 when that would be too long a name.
+     */
+    static String lockName(Path dir) {
+        Path key = dir.toAbsolutePath().normalize();
+        try {
+            key = key.toRealPath();
+        } catch (IOException e) {
+            // not made yet: its path as given
+        }
+        String name = URLEncoder.encode(key.toString(), StandardCharsets.UTF_8);
+        if (name.length() <= 200) return name + ".lock";
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(key.toString().getBytes(StandardCharsets.UTF_8));
+            return "sha256-" + HexFormat.of().formatHex(h) + ".lock";
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every Java platform", e);
+        }
+    }
+
+    private static DirLock lock(Path file, Path dir, String what, String option) throws Launcher.LaunchException {
+        if (!HELD.add(file)) throw refused(dir, file, what, option, Long.toString(ProcessHandle.current().pid()));
         FileChannel ch = null;
         try {
             ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
@@ -66,7 +115,7 @@ final class DirLock implements AutoCloseable {
                 ch = null;
                 return unlocked;
             }
-            if (lock == null) throw refused(dir, what, option, holder(ch));
+            if (lock == null) throw refused(dir, file, what, option, holder(ch));
             ch.truncate(0);
             ch.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
             DirLock held = new DirLock(file, ch, lock);
@@ -82,9 +131,9 @@ final class DirLock implements AutoCloseable {
         }
     }
 
-    private static Launcher.LaunchException refused(Path dir, String what, String option, String pid) {
+    private static Launcher.LaunchException refused(Path dir, Path file, String what, String option, String pid) {
         return new Launcher.LaunchException("another Septum agent" + (pid.isEmpty() ? "" : " (pid " + pid + ")")
-                + " is using the " + what + " " + dir + " (" + dir.resolve(FILE) + " is locked): stop it first, or give"
+                + " is using the " + what + " " + dir + " (" + file + " is locked): stop it first, or give"
                 + " this one another " + option);
     }
 
@@ -107,6 +156,7 @@ final class DirLock implements AutoCloseable {
     /** Empties the file (no agent holds the directory now) and releases the lock; the file stays. */
     @Override
     public void close() {
+        if (channel == null) return; // nothing was locked (acquireIn without its lock directory)
         try {
             if (lock != null && lock.isValid()) channel.truncate(0);
         } catch (IOException e) {

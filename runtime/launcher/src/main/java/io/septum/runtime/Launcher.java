@@ -58,7 +58,14 @@ public final class Launcher {
     private volatile Framework framework;
     /** The bundle cache of this start; told of an orderly stop. */
     private volatile BundleCache bundleCache;
-    /** The locks of the state and run directories, held from the start until the framework has stopped. */
+    /**
+     * Where the lock of the BPF pin directory is kept (bpffs holds pins only): a directory every agent on the host
+     * sees, {@value #DEFAULT_LOCK_DIR} unless {@value #LOCK_DIR_ENV} names another.
+     */
+    static final String DEFAULT_LOCK_DIR = "/run/lock/septum";
+    static final String LOCK_DIR_ENV = "SEPTUM_LOCK_DIR";
+    private final Path lockDir;
+    /** The locks of the state, run and BPF pin directories, held from the start until the framework has stopped. */
     private final java.util.Deque<DirLock> locks = new java.util.concurrent.ConcurrentLinkedDeque<>();
 
     Launcher(LauncherOptions.Paths paths, boolean console, long jvmStart, Map<String, String> env) {
@@ -75,6 +82,8 @@ public final class Launcher {
         this.jvmStart = jvmStart;
         String socket = env.get("NOTIFY_SOCKET");
         this.notifySocket = socket == null || socket.isEmpty() ? null : socket;
+        String locks = env.get(LOCK_DIR_ENV);
+        this.lockDir = Path.of(locks == null || locks.isBlank() ? DEFAULT_LOCK_DIR : locks).toAbsolutePath().normalize();
     }
 
     /** Parses the options and runs the agent until the framework stops; returns the process exit code. */
@@ -121,6 +130,7 @@ public final class Launcher {
         try {
             locks.push(DirLock.acquire(paths.stateDir(), "state directory", "--state-dir"));
             locks.push(DirLock.acquire(paths.runDir(), "run directory", "--run-dir"));
+            locks.push(DirLock.acquireIn(lockDir, paths.bpfDir(), "BPF pin directory", "--bpf-dir"));
             Framework fw = startLocked(jars);
             started = true;
             return fw;

@@ -50,7 +50,7 @@ class BundleCacheTest {
     }
 
     private Framework start(LauncherOptions.Paths p) throws Exception {
-        launcher = new Launcher(p, false, System.currentTimeMillis(), Map.of());
+        launcher = new Launcher(p, false, System.currentTimeMillis(), Map.of(Launcher.LOCK_DIR_ENV, tmp.resolve("locks").toString()));
         return launcher.start();
     }
 

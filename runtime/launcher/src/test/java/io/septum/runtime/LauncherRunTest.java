@@ -42,6 +42,11 @@ class LauncherRunTest {
         return tree(tmp);
     }
 
+    /** The launcher's environment: the BPF pin directory's lock is kept in this test's own lock directory. */
+    private Map<String, String> env() {
+        return Map.of(Launcher.LOCK_DIR_ENV, tmp.resolve("locks").toString());
+    }
+
     /** An empty install tree (bundle/, deploy/, etc/) with state, run and BPF directories, all under {@code tmp}. */
     static LauncherOptions.Paths tree(Path tmp) throws IOException {
         Path home = tmp.resolve("septum");
@@ -56,7 +61,7 @@ class LauncherRunTest {
     void startsFelixWritesThePidFileAndStopsCleanly() throws Exception {
         LauncherOptions.Paths p = tree();
         Files.createDirectories(p.frameworkStorage().resolve("bundle99"));
-        launcher = new Launcher(p, false, System.currentTimeMillis(), Map.of());
+        launcher = new Launcher(p, false, System.currentTimeMillis(), env());
         Framework fw = launcher.start();
         assertEquals(Bundle.ACTIVE, fw.getState());
         assertEquals(p.stateDir().toString(), fw.getBundleContext().getProperty("septum.state.dir"));
@@ -74,7 +79,7 @@ class LauncherRunTest {
     void readyMarkerIsMatchedByNameAndReported() throws Exception {
         LauncherOptions.Paths p = tree();
         long start = System.currentTimeMillis() - 1000;
-        launcher = new Launcher(p, false, start, Map.of());
+        launcher = new Launcher(p, false, start, env());
         Framework fw = launcher.start();
         assertEquals(null, System.getProperty(Launcher.PROP_START_TO_READY));
         fw.getBundleContext().registerService("io.septum.api.AgentReady", (AgentReady) () -> 42L, null);
@@ -86,7 +91,7 @@ class LauncherRunTest {
     void readyMarkerOfABundleWithItsOwnApiCopyIsNoticed() throws Exception {
         LauncherOptions.Paths p = tree();
         readyBundle(p.bundleDir().resolve("sept-t-ready.jar"));
-        launcher = new Launcher(p, false, System.currentTimeMillis(), Map.of());
+        launcher = new Launcher(p, false, System.currentTimeMillis(), env());
         Framework fw = launcher.start();
         Bundle b = java.util.Arrays.stream(fw.getBundleContext().getBundles())
                 .filter(x -> "sept-t-ready".equals(x.getSymbolicName())).findFirst().orElseThrow();
@@ -128,7 +133,7 @@ class LauncherRunTest {
         listener = new ProcessBuilder("socat", "-u", "UNIX-RECV:" + socket, "OPEN:" + received + ",creat,append")
                 .redirectErrorStream(true).start();
         await("socat listening on " + socket, () -> Files.exists(socket));
-        launcher = new Launcher(p, false, System.currentTimeMillis(), Map.of("NOTIFY_SOCKET", socket.toString()));
+        launcher = new Launcher(p, false, System.currentTimeMillis(), Map.of("NOTIFY_SOCKET", socket.toString(), Launcher.LOCK_DIR_ENV, tmp.resolve("locks").toString()));
         Framework fw = launcher.start();
         fw.getBundleContext().registerService("io.septum.api.AgentReady", (AgentReady) () -> 42L, null);
         await("READY=1 on the notify socket", () -> read(received).contains("READY=1"));
@@ -169,10 +174,11 @@ class LauncherRunTest {
     /** {@code septum agent} in a process of its own on the tree {@code p}, its output in {@code agent.log}. */
     private Process agentProcess(LauncherOptions.Paths p) throws IOException {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        return new ProcessBuilder(java.toString(), "-cp", System.getProperty("java.class.path"),
+        ProcessBuilder b = new ProcessBuilder(java.toString(), "-cp", System.getProperty("java.class.path"),
                 Main.class.getName(), "agent", "--home", p.home().toString(), "--state-dir", p.stateDir().toString(),
-                "--run-dir", p.runDir().toString(), "--bpf-dir", p.bpfDir().toString())
-                .redirectErrorStream(true).redirectOutput(tmp.resolve("agent.log").toFile()).start();
+                "--run-dir", p.runDir().toString(), "--bpf-dir", p.bpfDir().toString());
+        b.environment().putAll(env());
+        return b.redirectErrorStream(true).redirectOutput(tmp.resolve("agent.log").toFile()).start();
     }
 
     /**
@@ -191,7 +197,7 @@ class LauncherRunTest {
             LauncherOptions.Paths otherRun = new LauncherOptions.Paths(p.home(), p.etcDir(), p.stateDir(),
                     tmp.resolve("run2"), p.bpfDir());
             Launcher.LaunchException refused = assertThrows(Launcher.LaunchException.class,
-                    () -> new Launcher(otherRun, false, System.currentTimeMillis(), Map.of()).start());
+                    () -> new Launcher(otherRun, false, System.currentTimeMillis(), env()).start());
             assertTrue(refused.getMessage().contains("(pid " + agent.pid() + ") is using the state directory "
                     + p.stateDir()), refused.getMessage());
             assertTrue(agent.isAlive(), "the first agent runs on");
@@ -201,12 +207,20 @@ class LauncherRunTest {
             LauncherOptions.Paths otherState = new LauncherOptions.Paths(p.home(), p.etcDir(), tmp.resolve("state2"),
                     p.runDir(), p.bpfDir());
             Launcher.LaunchException byRun = assertThrows(Launcher.LaunchException.class,
-                    () -> new Launcher(otherState, false, System.currentTimeMillis(), Map.of()).start());
+                    () -> new Launcher(otherState, false, System.currentTimeMillis(), env()).start());
             assertTrue(byRun.getMessage().contains("(pid " + agent.pid() + ") is using the run directory " + p.runDir()),
                     byRun.getMessage());
+            // its own state and run directories, but the first one's BPF pins: refused too
             LauncherOptions.Paths otherBoth = new LauncherOptions.Paths(p.home(), p.etcDir(), tmp.resolve("state2"),
                     tmp.resolve("run3"), p.bpfDir());
-            launcher = new Launcher(otherBoth, false, System.currentTimeMillis(), Map.of());
+            Launcher.LaunchException byPins = assertThrows(Launcher.LaunchException.class,
+                    () -> new Launcher(otherBoth, false, System.currentTimeMillis(), env()).start());
+            assertTrue(byPins.getMessage().contains("(pid " + agent.pid() + ") is using the BPF pin directory "
+                    + p.bpfDir() + " (" + tmp.resolve("locks") + "/"), byPins.getMessage());
+            assertTrue(byPins.getMessage().endsWith("give this one another --bpf-dir"), byPins.getMessage());
+            LauncherOptions.Paths otherAll = new LauncherOptions.Paths(p.home(), p.etcDir(), tmp.resolve("state2"),
+                    tmp.resolve("run3"), tmp.resolve("bpf2"));
+            launcher = new Launcher(otherAll, false, System.currentTimeMillis(), env());
             launcher.start();
             launcher.requestStop("test");
             assertEquals(0, launcher.awaitStop());
@@ -217,7 +231,7 @@ class LauncherRunTest {
         } finally {
             agent.destroyForcibly();
         }
-        launcher = new Launcher(p, false, System.currentTimeMillis(), Map.of());
+        launcher = new Launcher(p, false, System.currentTimeMillis(), env());
         assertEquals(Bundle.ACTIVE, launcher.start().getState());
         assertEquals(ProcessHandle.current().pid() + "\n", Files.readString(p.stateDir().resolve(DirLock.FILE)));
     }
@@ -226,11 +240,11 @@ class LauncherRunTest {
     @Test
     void theStateDirectoryIsFreeOnceTheAgentHasStopped() throws Exception {
         LauncherOptions.Paths p = tree();
-        launcher = new Launcher(p, false, System.currentTimeMillis(), Map.of());
+        launcher = new Launcher(p, false, System.currentTimeMillis(), env());
         launcher.start();
         LauncherOptions.Paths otherRun = new LauncherOptions.Paths(p.home(), p.etcDir(), p.stateDir(),
                 tmp.resolve("run2"), p.bpfDir());
-        Launcher second = new Launcher(otherRun, false, System.currentTimeMillis(), Map.of());
+        Launcher second = new Launcher(otherRun, false, System.currentTimeMillis(), env());
         Launcher.LaunchException refused = assertThrows(Launcher.LaunchException.class, second::start);
         assertTrue(refused.getMessage().contains("is using the state directory " + p.stateDir()), refused.getMessage());
         // the refusal did not drop the first one's lock in the kernel (a record lock goes with any descriptor closed)
@@ -253,7 +267,7 @@ class LauncherRunTest {
         LauncherOptions.Paths p = tree();
         java.util.concurrent.CompletableFuture<Integer> halted = new java.util.concurrent.CompletableFuture<>();
         java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-        launcher = new Launcher(p, false, System.currentTimeMillis(), Map.of(), 500, halted::complete);
+        launcher = new Launcher(p, false, System.currentTimeMillis(), env(), 500, halted::complete);
         Framework fw = launcher.start();
         try {
             blockStopping(fw, release);
@@ -286,7 +300,7 @@ class LauncherRunTest {
         };
         java.util.logging.Logger log = java.util.logging.Logger.getLogger(Launcher.class.getName());
         log.addHandler(capture);
-        launcher = new Launcher(p, false, System.currentTimeMillis(), Map.of(), 500, halted::complete);
+        launcher = new Launcher(p, false, System.currentTimeMillis(), env(), 500, halted::complete);
         Framework fw = launcher.start();
         try {
             blockStopping(fw, release);
@@ -306,7 +320,7 @@ class LauncherRunTest {
 
         // a stop that finishes in time leaves the process alone
         java.util.concurrent.CompletableFuture<Integer> notHalted = new java.util.concurrent.CompletableFuture<>();
-        Launcher clean = new Launcher(p, false, System.currentTimeMillis(), Map.of(), 2_000, notHalted::complete);
+        Launcher clean = new Launcher(p, false, System.currentTimeMillis(), env(), 2_000, notHalted::complete);
         clean.start();
         clean.requestStop("test");
         assertEquals(0, clean.awaitStop());

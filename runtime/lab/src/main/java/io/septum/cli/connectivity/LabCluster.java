@@ -287,6 +287,8 @@ public final class LabCluster implements AutoCloseable {
         // several JVMs share the machine: keep each one small
         String opts = System.getenv().getOrDefault("SEPTUM_JAVA_OPTS", "");
         pb.environment().put("SEPTUM_JAVA_OPTS", (opts + " -Xmx384m -XX:+UseSerialGC").trim());
+        // a node of its own: the lock of its pin directory is kept in its folder, as a host keeps it in /run/lock
+        pb.environment().put("SEPTUM_LOCK_DIR", m.dir().resolve("locks").toString());
         Process p;
         try {
             p = pb.start();
