@@ -2,6 +2,8 @@ package io.septum.shell.internal;
 
 import io.septum.api.datapath.DatapathEvent;
 import io.septum.api.datapath.DatapathEventListener;
+import io.septum.api.flow.Flow;
+import io.septum.api.flow.FlowSink;
 import io.septum.view.Views;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -15,8 +17,10 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 
 /**
- * {@code monitor} (scope {@code septum}): streams datapath events until interrupted (Ctrl-C). A listener is
- * registered only while a monitor runs, with its own bounded queue, so the datapath never waits for the console.
+ * {@code monitor} (scope {@code septum}): streams datapath events, and the flows the proxies hand to
+ * {@link FlowSink}s (the L7 proxy's HTTP requests and responses), until interrupted (Ctrl-C), as {@code septum
+ * monitor} does. A listener and a sink are registered only while a monitor runs, with one bounded queue of its own,
+ * so neither the datapath nor a proxy ever waits for the console.
  */
 @Component(service = MonitorCommand.class)
 @GogoCommand(scope = "septum", function = "monitor")
@@ -28,42 +32,60 @@ public final class MonitorCommand extends ShellSupport {
         this.ctx = ctx;
     }
 
-    @Descriptor("Stream datapath verdict and drop events as they happen, one per line, until interrupted (Ctrl-C)")
+    @Descriptor("Stream datapath verdict and drop events, and the L7 proxy's HTTP requests and responses, as they"
+            + " happen, one per line, until interrupted (Ctrl-C)")
     public void monitor(
             @Descriptor(OUTPUT_DESCRIPTION + " (json: one event per line)")
             @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
-            @Descriptor("only events of this type: drop or policy-verdict")
+            @Descriptor("only events of this type: drop, policy-verdict or l7 (the L7 proxy's requests and responses)")
             @Parameter(names = {"--type"}, absentValue = "") String type,
             @Descriptor("stop after this many events (0: never)")
             @Parameter(names = {"--count"}, absentValue = "0") int count) throws InterruptedException {
         boolean json = json(output);
-        BlockingQueue<DatapathEvent> queue = new ArrayBlockingQueue<>(4096);
+        BlockingQueue<Object> queue = new ArrayBlockingQueue<>(4096);
         LongAdder lost = new LongAdder();
         DatapathEventListener listener = e -> {
             if (!queue.offer(e)) lost.increment();
         };
+        FlowSink sink = f -> {
+            if (!queue.offer(f)) lost.increment();
+        };
         ServiceRegistration<DatapathEventListener> reg = ctx.registerService(DatapathEventListener.class, listener, null);
         try {
-            stream(queue, lost, json, type, count);
+            ServiceRegistration<FlowSink> flows = ctx.registerService(FlowSink.class, sink, null);
+            try {
+                stream(queue, lost, json, type, count);
+            } finally {
+                flows.unregister();
+            }
         } finally {
             reg.unregister();
         }
     }
 
-    void stream(BlockingQueue<DatapathEvent> queue, LongAdder lost, boolean json, String type, int count)
+    /** Prints what {@code queue} gets: {@link DatapathEvent}s and {@link Flow}s (each flow of type {@code l7}). */
+    void stream(BlockingQueue<?> queue, LongAdder lost, boolean json, String type, int count)
             throws InterruptedException {
         int seen = 0;
         long reported = 0;
         while (!Thread.currentThread().isInterrupted() && (count <= 0 || seen < count)) {
-            DatapathEvent e = queue.poll(500, TimeUnit.MILLISECONDS);
+            Object item = queue.poll(500, TimeUnit.MILLISECONDS);
             long l = lost.sum();
             if (l > reported && !json) {
                 out().println("(" + (l - reported) + " events lost: the console did not keep up)");
                 reported = l;
             }
-            if (e == null) continue;
-            if (!blank(type) && !type.equalsIgnoreCase(e.type())) continue;
-            out().println(json ? jsonLine(e, "event") : Views.event(e));
+            String line;
+            if (item instanceof DatapathEvent e) {
+                if (!blank(type) && !type.equalsIgnoreCase(e.type())) continue;
+                line = json ? jsonLine(e, "event") : Views.event(e);
+            } else if (item instanceof Flow f) {
+                if (!blank(type) && !type.equalsIgnoreCase(Flow.TYPE_L7)) continue;
+                line = json ? jsonLine(f, "flow") : Views.flow(f);
+            } else {
+                continue;
+            }
+            out().println(line);
             out().flush();
             seen++;
         }

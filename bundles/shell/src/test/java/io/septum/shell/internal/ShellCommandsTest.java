@@ -549,7 +549,7 @@ class ShellCommandsTest {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         PrintStream ps = new PrintStream(buf, true, StandardCharsets.UTF_8);
         m.out = () -> ps;
-        BlockingQueue<DatapathEvent> q = new ArrayBlockingQueue<>(4);
+        BlockingQueue<Object> q = new ArrayBlockingQueue<>(4);
         LongAdder lost = new LongAdder();
         lost.add(3);
         q.add(new DatapathEvent(0, "drop", 7, "INGRESS", "DROPPED", 133, "10.199.0.8", 4000, 308, "10.199.0.7", 80, 307,
