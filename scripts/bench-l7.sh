@@ -3,7 +3,8 @@
 # distribution (scripts/build.sh). Needs only what scripts/install-deps.sh installs (wrk among them).
 #
 #   sudo scripts/bench-l7.sh [--duration S] [--reps N] [--conns "1 16 64"] [--server-threads N]
-#                            [--skip-loopback] [--no-flow-log] [--tmpdir DIR]   (where the temp dir and agent state go)
+#                            [--skip-loopback] [--no-flow-log] [--warmup S] [--tmpdir DIR]   (where the temp dir and
+#                            agent state go)
 #
 # wrk (HTTP/1.1 keep-alive, GET /) from a client namespace to a server namespace over a bridge whose host side holds
 # 10.198.<s>.254/24 (the proxy's upstream leg leaves from the host), DURATION seconds per run, for each connection
@@ -31,16 +32,16 @@ SERVER_THREADS=2
 DO_LOOPBACK=1
 FLOW_LOG=on
 TMP_BASE=/tmp
-WARMUP_S=3
+WARMUP=15
 
 BENCH_TAG=bench
 # shellcheck source=lib/bench-common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/bench-common.sh" # ROOT, DIST
 usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; }
 bench_options usage --duration=DURATION --reps=REPS --conns=CONNS --server-threads=SERVER_THREADS \
-  --skip-loopback:DO_LOOPBACK=0 --no-flow-log:FLOW_LOG=off --tmpdir=TMP_BASE -- "$@"
+  --skip-loopback:DO_LOOPBACK=0 --no-flow-log:FLOW_LOG=off --tmpdir=TMP_BASE --warmup=WARMUP -- "$@"
 SERVER_SRC="$ROOT/scripts/bench/HttpServer.java"
-bench_positive DURATION REPS SERVER_THREADS
+bench_positive DURATION REPS SERVER_THREADS WARMUP
 [ "$SERVER_THREADS" -le 64 ] || { echo "bench: --server-threads must be 1..64" >&2; exit 2; }
 [ -n "${CONNS// /}" ] || { echo "bench: --conns needs at least one count" >&2; exit 2; }
 for n in $CONNS; do
@@ -267,8 +268,8 @@ for cfg in "${CONFIGS[@]}"; do
   configure "$cfg"
   ns=$C; url="http://$SIP/"
   [ "$cfg" != loopback ] || { ns=$S; url="http://127.0.0.1/"; }
-  log "warm-up: $cfg, ${WARMUP_S} s"
-  timeout $((WARMUP_S + 30)) ip netns exec "$ns" wrk -t 2 -c 16 -d "${WARMUP_S}s" "$url" >/dev/null 2>&1 || log "warm-up $cfg: wrk failed"
+  log "warm-up: $cfg, ${WARMUP} s"
+  timeout $((WARMUP + 30)) ip netns exec "$ns" wrk -t 2 -c 16 -d "${WARMUP}s" "$url" >/dev/null 2>&1 || log "warm-up $cfg: wrk failed"
 done
 
 nc=${#CONFIGS[@]}
@@ -297,7 +298,7 @@ echo "flow log: $FLOW_LOG (observer pid io.septum.observer, logEnabled)"
 echo "server: scripts/bench/HttpServer.java, $SERVER_THREADS threads, 200 OK with a 3-byte body, keep-alive"
 echo
 echo "wrk GET / (HTTP/1.1 keep-alive), client netns -> server netns over a Linux bridge, ${DURATION} s per run,"
-echo "median of $REPS interleaved repetitions (warm-up ${WARMUP_S} s per configuration before, not counted);"
+echo "median of $REPS interleaved repetitions (warm-up ${WARMUP} s per configuration before, not counted);"
 echo "wrk threads: 1 for 1 connection, else 2. CPU: % of one core over the run (utime+stime from /proc)."
 echo "  none      endpoints registered, no policy (the baseline)"
 echo "  l3l4      CNP: the client may reach the server on TCP 80 (datapath only)"

@@ -7,8 +7,10 @@ import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.net.URLEncoder;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -57,38 +59,64 @@ final class DirLock implements AutoCloseable {
         } catch (IOException e) {
             throw new Launcher.LaunchException("cannot open the " + what + " " + dir + ": " + e.getMessage(), e);
         }
-        return lock(file, dir, what, option);
+        try {
+            return lock(file, dir, what, option);
+        } catch (IOException e) {
+            throw new Launcher.LaunchException("cannot lock " + file + ": " + e.getMessage(), e);
+        }
     }
 
     /**
      * The lock of a directory that cannot hold a file of its own (a BPF pin directory: bpffs holds pins only): a file
-     * named after the directory's path in {@code lockDir}, which is made when missing. Where {@code lockDir} cannot
-     * be made, the agent runs without this lock, and says so.
+     * named after the directory ({@link #lockName}) in {@code lockDir}, a folder that every agent of the host sees and
+     * that is made when missing (mode 0755). The folder must be this process's user's own and writable by no other
+     * (in {@code /run/lock}, which anyone may write, another user could have made it, or left a link in it). Where it
+     * cannot be made, is not such a folder, or its file cannot be opened, the agent runs without this lock, and says
+     * so: it guards against a mistake, and the agent's own directories are locked all the same.
      */
     static DirLock acquireIn(Path lockDir, Path dir, String what, String option) throws Launcher.LaunchException {
-        Path file;
+        Path file = lockDir.resolve(lockName(dir));
+        String unlocked = ": a second agent on the " + what + " " + dir + " would not be refused";
         try {
-            Files.createDirectories(lockDir);
-            file = lockDir.toRealPath().resolve(lockName(dir));
+            String untrusted = untrusted(lockDir);
+            if (untrusted != null) {
+                LOG.warning(lockDir + " " + untrusted + unlocked);
+                return new DirLock(file, null, null);
+            }
+            return lock(file, dir, what, option);
         } catch (IOException | SecurityException e) {
-            LOG.warning("cannot make " + lockDir + " (" + e.getMessage() + "): a second agent on the " + what + " "
-                    + dir + " would not be refused");
-            return new DirLock(lockDir, null, null);
+            LOG.warning("cannot lock " + file + " (" + describe(e) + ")" + unlocked);
+            return new DirLock(file, null, null);
         }
-        return lock(file, dir, what, option);
+    }
+
+    /** Why {@code folder} (made when missing) may not hold lock files, or null when it may. */
+    private static String untrusted(Path folder) throws IOException {
+        if (!Files.isDirectory(folder, LinkOption.NOFOLLOW_LINKS)) {
+            if (Files.exists(folder, LinkOption.NOFOLLOW_LINKS)) return "is not a directory (a link or a file)";
+            Files.createDirectories(folder, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+        }
+        int owner = (Integer) Files.getAttribute(folder, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+        int self = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid"); // the process's own user
+        int mode = (Integer) Files.getAttribute(folder, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+        if (owner != self) return "belongs to uid " + owner + ", not to this agent's user (uid " + self + ")";
+        if ((mode & 022) != 0) return "may be written by others (mode " + Integer.toOctalString(mode & 07777) + ")";
+        return null;
+    }
+
+    private static String describe(Exception e) {
+        return e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+                : e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
 
     /**
-     * The name of {@code dir}'s lock file in a shared lock directory: its path (the real one when it exists, so that
-     * two spellings of one directory share a lock) URL-encoded, or its SHA-256 when that would be too long a name.
+     * The name of {@code dir}'s lock file in a shared lock directory: its real path, URL-encoded (or its SHA-256 when
+     * that would be too long a name). For a directory not made yet, the real path of its nearest ancestor that
+     * exists with the rest of its names, so that the name does not change when the agent makes it, and two spellings
+     * of one directory (through a link) share a lock.
      */
     static String lockName(Path dir) {
-        Path key = dir.toAbsolutePath().normalize();
-        try {
-            key = key.toRealPath();
-        } catch (IOException e) {
-            // not made yet: its path as given
-        }
+        Path key = canonical(dir);
         String name = URLEncoder.encode(key.toString(), StandardCharsets.UTF_8);
         if (name.length() <= 200) return name + ".lock";
         try {
@@ -99,11 +127,35 @@ final class DirLock implements AutoCloseable {
         }
     }
 
-    private static DirLock lock(Path file, Path dir, String what, String option) throws Launcher.LaunchException {
+    /** {@code dir}'s real path, or its nearest existing ancestor's followed by the names that do not exist yet. */
+    static Path canonical(Path dir) {
+        Path existing = dir.toAbsolutePath(); // not normalized: "link/.." is the link's parent, as the kernel reads it
+        java.util.Deque<Path> rest = new java.util.ArrayDeque<>();
+        while (existing.getParent() != null && !Files.exists(existing)) {
+            rest.push(existing.getFileName());
+            existing = existing.getParent();
+        }
+        Path real;
+        try {
+            real = existing.toRealPath();
+        } catch (IOException e) {
+            real = existing; // not readable: as given
+        }
+        for (Path name : rest) real = real.resolve(name);
+        return real.normalize(); // what is appended does not exist, so holds no link that ".." could cross
+    }
+
+    /**
+     * Locks {@code file} (made when missing, never through a link) and writes this process's pid into it, or refuses,
+     * naming the holder. A file system without record locks gives an unlocked {@link DirLock}, and a warning.
+     */
+    private static DirLock lock(Path file, Path dir, String what, String option) throws IOException, Launcher.LaunchException {
         if (!HELD.add(file)) throw refused(dir, file, what, option, Long.toString(ProcessHandle.current().pid()));
         FileChannel ch = null;
+        boolean kept = false;
         try {
-            ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE,
+                    LinkOption.NOFOLLOW_LINKS);
             FileLock lock;
             try {
                 lock = ch.tryLock();
@@ -111,21 +163,17 @@ final class DirLock implements AutoCloseable {
                 // a file system without record locks (ENOLCK): run as before there was a lock, and say so
                 LOG.warning("cannot lock " + file + " (" + e.getMessage() + "): a second agent on the " + what
                         + " would not be refused");
-                DirLock unlocked = new DirLock(file, ch, null);
-                ch = null;
-                return unlocked;
+                kept = true;
+                return new DirLock(file, ch, null);
             }
             if (lock == null) throw refused(dir, file, what, option, holder(ch));
             ch.truncate(0);
             ch.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
-            DirLock held = new DirLock(file, ch, lock);
-            ch = null;
-            return held;
-        } catch (IOException e) {
-            throw new Launcher.LaunchException("cannot lock " + file + ": " + e.getMessage(), e);
+            kept = true;
+            return new DirLock(file, ch, lock);
         } finally {
-            if (ch != null) {
-                closeQuietly(ch);
+            if (!kept) {
+                if (ch != null) closeQuietly(ch);
                 HELD.remove(file);
             }
         }
@@ -156,7 +204,7 @@ final class DirLock implements AutoCloseable {
     /** Empties the file (no agent holds the directory now) and releases the lock; the file stays. */
     @Override
     public void close() {
-        if (channel == null) return; // nothing was locked (acquireIn without its lock directory)
+        if (channel == null) return; // nothing was locked (acquireIn without a folder it could trust)
         try {
             if (lock != null && lock.isValid()) channel.truncate(0);
         } catch (IOException e) {

@@ -18,8 +18,8 @@ import org.osgi.service.component.annotations.Component;
 
 /**
  * {@code monitor} (scope {@code septum}): streams datapath events, and the flows the proxies hand to
- * {@link FlowSink}s (the L7 proxy's HTTP requests and responses), until interrupted (Ctrl-C), as {@code septum
- * monitor} does. A listener and a sink are registered only while a monitor runs, with one bounded queue of its own,
+ * {@link FlowSink}s (the HTTP requests and responses of the L7 proxy, the DNS proxy's queries and answers), until
+ * interrupted (Ctrl-C), as {@code septum monitor} does. A listener and a sink are registered only while a monitor runs, with one bounded queue of its own,
  * so neither the datapath nor a proxy ever waits for the console.
  */
 @Component(service = MonitorCommand.class)
@@ -32,12 +32,12 @@ public final class MonitorCommand extends ShellSupport {
         this.ctx = ctx;
     }
 
-    @Descriptor("Stream datapath verdict and drop events, and the L7 proxy's HTTP requests and responses, as they"
+    @Descriptor("Stream datapath verdict and drop events, and the L7 and DNS proxies' requests and responses, as they"
             + " happen, one per line, until interrupted (Ctrl-C)")
     public void monitor(
             @Descriptor(OUTPUT_DESCRIPTION + " (json: one event per line)")
             @Parameter(names = {"-o", "--output"}, absentValue = "table") String output,
-            @Descriptor("only events of this type: drop, policy-verdict or l7 (the L7 proxy's requests and responses)")
+            @Descriptor("only events of this type: drop, policy-verdict or l7 (the L7 and DNS proxies' requests and responses)")
             @Parameter(names = {"--type"}, absentValue = "") String type,
             @Descriptor("stop after this many events (0: never)")
             @Parameter(names = {"--count"}, absentValue = "0") int count) throws InterruptedException {
@@ -56,14 +56,23 @@ public final class MonitorCommand extends ShellSupport {
             try {
                 stream(queue, lost, json, type, count);
             } finally {
-                flows.unregister();
+                unregister(flows);
             }
         } finally {
-            reg.unregister();
+            unregister(reg);
         }
     }
 
-    /** Prints what {@code queue} gets: {@link DatapathEvent}s and {@link Flow}s (each flow of type {@code l7}). */
+    /** Withdraws a registration, which is gone already when the shell's bundle stopped while the monitor ran. */
+    private static void unregister(ServiceRegistration<?> r) {
+        try {
+            r.unregister();
+        } catch (IllegalStateException e) {
+            // unregistered with the bundle
+        }
+    }
+
+    /** Prints what {@code queue} gets: {@link DatapathEvent}s and {@link Flow}s, each selected by its own type. */
     void stream(BlockingQueue<?> queue, LongAdder lost, boolean json, String type, int count)
             throws InterruptedException {
         int seen = 0;
@@ -80,7 +89,7 @@ public final class MonitorCommand extends ShellSupport {
                 if (!blank(type) && !type.equalsIgnoreCase(e.type())) continue;
                 line = json ? jsonLine(e, "event") : Views.event(e);
             } else if (item instanceof Flow f) {
-                if (!blank(type) && !type.equalsIgnoreCase(Flow.TYPE_L7)) continue;
+                if (!blank(type) && !type.equalsIgnoreCase(f.eventType())) continue;
                 line = json ? jsonLine(f, "flow") : Views.flow(f);
             } else {
                 continue;

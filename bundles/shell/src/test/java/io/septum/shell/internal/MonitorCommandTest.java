@@ -75,30 +75,70 @@ class MonitorCommandTest {
         assertEquals("PUT", line.at("/l7/http/method").asText());
     }
 
-    /** In a framework: the listener and the sink are there while the monitor runs, and gone after it. */
+    /** Ctrl-C, the usual end: the interrupted monitor returns and takes its listener and sink with it. */
     @Test
-    void itListensToTheDatapathAndTheProxiesWhileItRuns() throws Exception {
+    void anInterruptEndsItAndWithdrawsBoth() throws Exception {
+        Framework fw = framework();
+        try {
+            BundleContext ctx = fw.getBundleContext();
+            AtomicReference<Throwable> ended = new AtomicReference<>();
+            Thread t = running(command(ctx), ended, 0);
+            awaitRegistered(ctx);
+            t.interrupt();
+            t.join(10_000);
+            assertFalse(t.isAlive(), "the monitor ends when interrupted");
+            assertTrue(ended.get() instanceof InterruptedException, "ended by " + ended.get());
+            assertNull(ctx.getServiceReference(FlowSink.class), "the sink is gone with the monitor");
+            assertNull(ctx.getServiceReference(DatapathEventListener.class), "the listener is gone with the monitor");
+        } finally {
+            stop(fw);
+        }
+    }
+
+    /** {@code monitor} with {@code --count count} on a daemon thread; what ended it (null: its count) in {@code ended}. */
+    private static Thread running(MonitorCommand m, AtomicReference<Throwable> ended, int count) {
+        Thread t = new Thread(() -> {
+            try {
+                m.monitor("table", "", count);
+            } catch (Throwable e) {
+                ended.set(e);
+            }
+        }, "monitor-test");
+        t.setDaemon(true); // a monitor that never ended (the test failed) does not hold the JVM
+        t.start();
+        return t;
+    }
+
+    /** An empty framework whose system bundle's context stands for the shell's. */
+    private Framework framework() throws Exception {
         Framework fw = new FrameworkFactory().newFramework(Map.of(Constants.FRAMEWORK_STORAGE, tmp.toString(),
                 Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT));
         fw.start();
+        return fw;
+    }
+
+    private static void stop(Framework fw) throws Exception {
+        fw.stop();
+        fw.waitForStop(10_000);
+    }
+
+    private static void awaitRegistered(BundleContext ctx) throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while ((ctx.getServiceReference(FlowSink.class) == null || ctx.getServiceReference(DatapathEventListener.class) == null)
+                && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+    }
+
+    /** In a framework: the listener and the sink are there while the monitor runs, and gone after it. */
+    @Test
+    void itListensToTheDatapathAndTheProxiesWhileItRuns() throws Exception {
+        Framework fw = framework();
         try {
             BundleContext ctx = fw.getBundleContext();
-            MonitorCommand m = command(ctx);
             AtomicReference<Throwable> failed = new AtomicReference<>();
-            Thread t = new Thread(() -> {
-                try {
-                    m.monitor("table", "", 2);
-                } catch (Throwable e) {
-                    failed.set(e);
-                }
-            }, "monitor-test");
-            t.setDaemon(true);
-            t.start();
-            long deadline = System.nanoTime() + 10_000_000_000L;
-            while ((ctx.getServiceReference(FlowSink.class) == null || ctx.getServiceReference(DatapathEventListener.class) == null)
-                    && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
+            Thread t = running(command(ctx), failed, 2);
+            awaitRegistered(ctx);
             ServiceReference<FlowSink> sink = ctx.getServiceReference(FlowSink.class);
             ServiceReference<DatapathEventListener> listener = ctx.getServiceReference(DatapathEventListener.class);
             assertTrue(sink != null && listener != null, "the monitor registered its sink and listener");
@@ -113,8 +153,7 @@ class MonitorCommandTest {
             assertNull(ctx.getServiceReference(FlowSink.class), "the sink is gone with the monitor");
             assertNull(ctx.getServiceReference(DatapathEventListener.class), "the listener is gone with the monitor");
         } finally {
-            fw.stop(); // a monitor that never ended (the test failed) is a daemon thread: it does not hold the JVM
-            fw.waitForStop(10_000);
+            stop(fw);
         }
     }
 }
