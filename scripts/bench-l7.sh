@@ -32,7 +32,7 @@ SERVER_THREADS=2
 DO_LOOPBACK=1
 FLOW_LOG=on
 TMP_BASE=/tmp
-WARMUP=15
+WARMUP=8
 
 BENCH_TAG=bench
 # shellcheck source=lib/bench-common.sh
@@ -263,13 +263,17 @@ CONFIGS=(none l3l4 l7)
 [ "$DO_LOOPBACK" = 0 ] || CONFIGS+=(loopback)
 CONN_LIST=($CONNS)
 
-# Warm-up, not counted: the JIT compiles the server's loop and the proxy's Netty pipeline in the first seconds.
-for cfg in "${CONFIGS[@]}"; do
-  configure "$cfg"
-  ns=$C; url="http://$SIP/"
-  [ "$cfg" != loopback ] || { ns=$S; url="http://127.0.0.1/"; }
-  log "warm-up: $cfg, ${WARMUP} s"
-  timeout $((WARMUP + 30)) ip netns exec "$ns" wrk -t 2 -c 16 -d "${WARMUP}s" "$url" >/dev/null 2>&1 || log "warm-up $cfg: wrk failed"
+# Warm-up, not counted: the JIT compiles the server's loop and the proxy's Netty pipeline. Two rounds through the
+# configurations, switches included: after one round the JIT still deoptimized and recompiled the proxy's code for
+# seconds of the first measured l7 run (docs/benchmarks.md, "The JIT, still compiling").
+for round in 1 2; do
+  for cfg in "${CONFIGS[@]}"; do
+    configure "$cfg"
+    ns=$C; url="http://$SIP/"
+    [ "$cfg" != loopback ] || { ns=$S; url="http://127.0.0.1/"; }
+    log "warm-up $round/2: $cfg, ${WARMUP} s"
+    timeout $((WARMUP + 30)) ip netns exec "$ns" wrk -t 2 -c 16 -d "${WARMUP}s" "$url" >/dev/null 2>&1 || log "warm-up $cfg: wrk failed"
+  done
 done
 
 nc=${#CONFIGS[@]}
@@ -298,7 +302,7 @@ echo "flow log: $FLOW_LOG (observer pid io.septum.observer, logEnabled)"
 echo "server: scripts/bench/HttpServer.java, $SERVER_THREADS threads, 200 OK with a 3-byte body, keep-alive"
 echo
 echo "wrk GET / (HTTP/1.1 keep-alive), client netns -> server netns over a Linux bridge, ${DURATION} s per run,"
-echo "median of $REPS interleaved repetitions (warm-up ${WARMUP} s per configuration before, not counted);"
+echo "median of $REPS interleaved repetitions (warm-up: two rounds of ${WARMUP} s per configuration before, not counted);"
 echo "wrk threads: 1 for 1 connection, else 2. CPU: % of one core over the run (utime+stime from /proc)."
 echo "  none      endpoints registered, no policy (the baseline)"
 echo "  l3l4      CNP: the client may reach the server on TCP 80 (datapath only)"

@@ -50,7 +50,7 @@ FIGURES="$OUT/figures" # what the steps that succeeded measured; each step write
 if [ "$QUICK" = 1 ]; then
   STEPS=(
     "datapath|about a minute|bench-datapath.sh --entries 10000 --reps 1 --duration 3 --endpoints 100 --iterations 15 --skip-memory"
-    "l7|about a minute|bench-l7.sh --conns 16\ 64 --reps 1 --duration 5 --skip-loopback"
+    "l7|about 90 s|bench-l7.sh --conns 16\ 64 --reps 1 --duration 5 --skip-loopback"
     "flows|about 40 s|bench-flows.sh --seconds 10 --flows 0"
     "startup|about a minute|bench-startup.sh --runs 5 --agent-starts 2"
   )
