@@ -272,7 +272,7 @@ for round in 1 2; do
     ns=$C; url="http://$SIP/"
     [ "$cfg" != loopback ] || { ns=$S; url="http://127.0.0.1/"; }
     log "warm-up $round/2: $cfg, ${WARMUP} s"
-    timeout $((WARMUP + 30)) ip netns exec "$ns" wrk -t 2 -c 16 -d "${WARMUP}s" "$url" >/dev/null 2>&1 || log "warm-up $cfg: wrk failed"
+    timeout $((WARMUP + 30)) ip netns exec "$ns" wrk -t 2 -c 16 -d "${WARMUP}s" "$url" >/dev/null 2>&1 || log "warm-up $round/2 $cfg: wrk failed"
   done
 done
 

@@ -34,7 +34,7 @@ import java.util.logging.Logger;
 final class DirLock implements AutoCloseable {
     static final String FILE = "agent.lock";
     private static final Logger LOG = Logger.getLogger(DirLock.class.getName());
-    /** The lock files this process holds (real paths). */
+    /** The lock files this process holds (real paths, or in a lock folder its path once checked). */
     private static final Set<Path> HELD = ConcurrentHashMap.newKeySet();
 
     private final Path file;
@@ -75,12 +75,24 @@ final class DirLock implements AutoCloseable {
      * so: it guards against a mistake, and the agent's own directories are locked all the same.
      */
     static DirLock acquireIn(Path lockDir, Path dir, String what, String option) throws Launcher.LaunchException {
-        Path file = lockDir.resolve(lockName(dir));
         String unlocked = ": a second agent on the " + what + " " + dir + " would not be refused";
+        Path folder = lockDir.toAbsolutePath().normalize();
+        Path file = folder.resolve(lockName(dir));
         try {
-            String untrusted = untrusted(lockDir);
+            int self = uid();
+            if (folder.getParent() != null) {
+                // the folders above it, as they are reached: none of them may be changed by another user
+                folder = folder.getParent().toRealPath().resolve(folder.getFileName());
+                file = folder.resolve(lockName(dir));
+                String above = untrustedAbove(folder.getParent(), self);
+                if (above != null) {
+                    LOG.warning(above + unlocked);
+                    return new DirLock(file, null, null);
+                }
+            }
+            String untrusted = untrusted(folder, self);
             if (untrusted != null) {
-                LOG.warning(lockDir + " " + untrusted + unlocked);
+                LOG.warning(folder + " " + untrusted + unlocked);
                 return new DirLock(file, null, null);
             }
             return lock(file, dir, what, option);
@@ -90,17 +102,48 @@ final class DirLock implements AutoCloseable {
         }
     }
 
-    /** Why {@code folder} (made when missing) may not hold lock files, or null when it may. */
-    private static String untrusted(Path folder) throws IOException {
+    /**
+     * The process's effective user: the owner of its {@code /proc/self} directory, which the kernel keeps as the
+     * process's user also when it is not dumpable (the files in it are root's then).
+     */
+    private static int uid() throws IOException {
+        try {
+            return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        } catch (IOException e) {
+            throw new IOException("this process's user is unknown without /proc: " + describe(e), e);
+        }
+    }
+
+    /**
+     * Why {@code folder} (made when missing) may not hold lock files, or null when it may: it must be a directory,
+     * not a link, of this process's user ({@code self}), which no other user may write.
+     */
+    private static String untrusted(Path folder, int self) throws IOException {
         if (!Files.isDirectory(folder, LinkOption.NOFOLLOW_LINKS)) {
             if (Files.exists(folder, LinkOption.NOFOLLOW_LINKS)) return "is not a directory (a link or a file)";
             Files.createDirectories(folder, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         }
         int owner = (Integer) Files.getAttribute(folder, "unix:uid", LinkOption.NOFOLLOW_LINKS);
-        int self = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid"); // the process's own user
         int mode = (Integer) Files.getAttribute(folder, "unix:mode", LinkOption.NOFOLLOW_LINKS);
         if (owner != self) return "belongs to uid " + owner + ", not to this agent's user (uid " + self + ")";
         if ((mode & 022) != 0) return "may be written by others (mode " + Integer.toOctalString(mode & 07777) + ")";
+        return null;
+    }
+
+    /**
+     * Why a folder from {@code dir} (a real path) up to the root would let another user replace what is below it, or
+     * null: each must belong to root or to {@code self}, and any that others may write must be sticky (as
+     * {@code /run/lock} is, where no user may rename or remove another's entries).
+     */
+    private static String untrustedAbove(Path dir, int self) throws IOException {
+        for (Path d = dir; d != null; d = d.getParent()) {
+            int owner = (Integer) Files.getAttribute(d, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+            int mode = (Integer) Files.getAttribute(d, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+            if (owner != 0 && owner != self) return d + " belongs to uid " + owner + ", another user";
+            if ((mode & 022) != 0 && (mode & 01000) == 0) {
+                return d + " may be written by others and is not sticky (mode " + Integer.toOctalString(mode & 07777) + ")";
+            }
+        }
         return null;
     }
 
@@ -159,6 +202,8 @@ final class DirLock implements AutoCloseable {
             FileLock lock;
             try {
                 lock = ch.tryLock();
+            } catch (java.nio.channels.ClosedChannelException e) {
+                throw e; // interrupted: the start is being stopped, not a file system without locks
             } catch (IOException e) {
                 // a file system without record locks (ENOLCK): run as before there was a lock, and say so
                 LOG.warning("cannot lock " + file + " (" + e.getMessage() + "): a second agent on the " + what

@@ -120,16 +120,39 @@ class DirLockTest {
     @Test
     void aFolderOthersMayWriteOrALinkIsNotTrusted() throws Exception {
         Path open = Files.createDirectory(tmp.resolve("open"));
-        Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxr-x"));
         DirLock.acquireIn(open, tmp.resolve("pins"), WHAT, "--bpf-dir").close();
-        assertEquals(0, Files.list(open).count(), "no file made in it");
-        assertTrue(warnings.get(0).startsWith(open + " may be written by others (mode 777)"), warnings.toString());
+        assertEquals(0, entries(open), "no file made in it");
+        assertTrue(warnings.get(0).startsWith(open + " may be written by others (mode 775)"), warnings.toString());
 
         Path target = Files.createDirectory(tmp.resolve("target"));
         Path link = Files.createSymbolicLink(tmp.resolve("linked"), target);
         DirLock.acquireIn(link, tmp.resolve("pins"), WHAT, "--bpf-dir").close();
-        assertEquals(0, Files.list(target).count(), "nothing made through the link");
+        assertEquals(0, entries(target), "nothing made through the link");
         assertTrue(warnings.get(1).startsWith(link + " is not a directory (a link or a file)"), warnings.toString());
+    }
+
+    /** A folder above it that others may write (and not sticky, as /run/lock is) could have it replaced. */
+    @Test
+    void aFolderAboveThatOthersMayWriteIsNotTrustedEither() throws Exception {
+        Path above = Files.createDirectory(tmp.resolve("above"));
+        Files.setPosixFilePermissions(above, PosixFilePermissions.fromString("rwxrwxrwx"));
+        DirLock.acquireIn(above.resolve("locks"), tmp.resolve("pins"), WHAT, "--bpf-dir").close();
+        assertEquals(0, entries(above), "not even the folder is made");
+        assertTrue(warnings.get(0).startsWith(above + " may be written by others and is not sticky (mode 777)"),
+                warnings.toString());
+        // sticky, as /run/lock and /tmp are: no user may replace another's entries, so the folder below is used
+        Files.setAttribute(above, "unix:mode", 01777);
+        try (DirLock held = DirLock.acquireIn(above.resolve("locks"), tmp.resolve("pins"), WHAT, "--bpf-dir")) {
+            assertEquals(1, entries(above.resolve("locks")));
+        }
+        assertEquals(1, warnings.size(), warnings.toString());
+    }
+
+    private static long entries(Path dir) throws java.io.IOException {
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            return s.count();
+        }
     }
 
     /** A link planted where the lock file goes is not followed, and a later try (once it is gone) locks. */
@@ -154,9 +177,13 @@ class DirLockTest {
         org.junit.jupiter.api.Assumptions.assumeTrue((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid") == 0,
                 "only root can give a folder to another user");
         Path theirs = Files.createDirectory(tmp.resolve("theirs"));
-        Files.setAttribute(theirs, "unix:uid", 65534);
+        try {
+            Files.setAttribute(theirs, "unix:uid", 65534);
+        } catch (java.io.IOException e) {
+            org.junit.jupiter.api.Assumptions.abort("uid 65534 cannot own a file here (a user namespace?): " + e);
+        }
         DirLock.acquireIn(theirs, tmp.resolve("pins"), WHAT, "--bpf-dir").close();
-        assertEquals(0, Files.list(theirs).count());
+        assertEquals(0, entries(theirs));
         assertTrue(warnings.get(0).startsWith(theirs + " belongs to uid 65534, not to this agent's user (uid 0)"),
                 warnings.toString());
     }
