@@ -1,11 +1,11 @@
 package io.septum.runtime;
 
 import java.io.IOException;
+import java.net.URLEncoder;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
-import java.net.URLEncoder;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -70,9 +70,10 @@ final class DirLock implements AutoCloseable {
      * The lock of a directory that cannot hold a file of its own (a BPF pin directory: bpffs holds pins only): a file
      * named after the directory ({@link #lockName}) in {@code lockDir}, a folder that every agent of the host sees and
      * that is made when missing (mode 0755). The folder must be this process's user's own and writable by no other
-     * (in {@code /run/lock}, which anyone may write, another user could have made it, or left a link in it). Where it
-     * cannot be made, is not such a folder, or its file cannot be opened, the agent runs without this lock, and says
-     * so: it guards against a mistake, and the agent's own directories are locked all the same.
+     * (in {@code /run/lock}, which anyone may write, another user could have made it, or left a link in it), and the
+     * folders above it root's or its own, writable by others only when sticky. Where it cannot be made, is not such
+     * a folder, or its file cannot be opened, the agent runs without this lock, and says so: it guards against a
+     * mistake, and the agent's own directories are locked all the same.
      */
     static DirLock acquireIn(Path lockDir, Path dir, String what, String option) throws Launcher.LaunchException {
         String unlocked = ": a second agent on the " + what + " " + dir + " would not be refused";

@@ -19,8 +19,8 @@ import org.osgi.service.component.annotations.Component;
 /**
  * {@code monitor} (scope {@code septum}): streams datapath events, and the flows the proxies hand to
  * {@link FlowSink}s (the HTTP requests and responses of the L7 proxy, the DNS proxy's queries and answers), until
- * interrupted (Ctrl-C), as {@code septum monitor} does. A listener and a sink are registered only while a monitor runs, with one bounded queue of its own,
- * so neither the datapath nor a proxy ever waits for the console.
+ * interrupted (Ctrl-C), as {@code septum monitor} does. A listener and a sink are registered only while a monitor
+ * runs, with one bounded queue of its own, so neither the datapath nor a proxy ever waits for the console.
  */
 @Component(service = MonitorCommand.class)
 @GogoCommand(scope = "septum", function = "monitor")
